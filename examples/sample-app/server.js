@@ -1,0 +1,79 @@
+// A small real HTTP service used by the demo, the tests and the benchmark.
+// It answers with the version that served the request, so a test can prove
+// traffic moved. A version name can ask for a broken build, the way a bad
+// release would behave in real life:
+//   *unhealthy*  /health answers 500 forever
+//   *crash*      exits with status 1 right after start
+//   *noport*     runs but never opens its port
+//   *slowstart*  opens its port after SLOW_START_MS (default 3000 ms)
+import http from 'node:http';
+import { WebSocketServer } from 'ws';
+
+const version = process.env.APP_VERSION ?? 'dev';
+const port = Number(process.env.PORT ?? 3000);
+const instance = process.env.INSTANCE ?? '0';
+const host = process.env.HOST ?? '127.0.0.1';
+
+if (version.includes('crash')) {
+  console.error(`sample-app ${version}: simulated crash at start`);
+  process.exit(1);
+}
+if (version.includes('noport')) {
+  console.log(`sample-app ${version}: running without opening a port`);
+  setInterval(() => {}, 1 << 30);
+} else {
+  const body = JSON.stringify({ version, instance, pid: process.pid });
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/health') {
+      const ok = !version.includes('unhealthy');
+      res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
+      res.end(ok ? 'ok' : 'unhealthy');
+      return;
+    }
+    if (url.startsWith('/slow')) {
+      const ms = Number(new URL(url, 'http://x').searchParams.get('ms') ?? 5000);
+      const timer = setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ version, instance, sleptMs: ms }));
+      }, ms);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
+    if (url === '/headers') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ version, headers: req.headers }));
+      return;
+    }
+    if (url === '/echo' && req.method === 'POST') {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-version': version });
+        res.end(Buffer.concat(chunks));
+      });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'x-version': version });
+    res.end(body);
+  });
+  // WebSocket echo on /ws: every message comes back prefixed with the version.
+  const wss = new WebSocketServer({ server, path: '/ws' });
+  wss.on('connection', (socket) => {
+    socket.on('message', (data) => socket.send(`${version}:${data.toString()}`));
+  });
+  server.keepAliveTimeout = 65_000;
+  const delay = version.includes('slowstart') ? Number(process.env.SLOW_START_MS ?? 3000) : 0;
+  setTimeout(() => {
+    server.listen(port, host, () => console.log(`sample-app ${version} instance ${instance} listening on ${host}:${port}`));
+  }, delay);
+  const shutdown = () => {
+    // Stop accepting, let in-flight requests finish, then exit: a well-behaved app.
+    server.close(() => process.exit(0));
+    server.closeIdleConnections?.();
+    for (const client of wss.clients) client.close(1001, 'shutting down');
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}

@@ -1,0 +1,113 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { z } from 'zod';
+import type { Controller } from '../controller/controller.js';
+import { CutoverError } from '../core/errors.js';
+import { tokenMatches } from './admin-token.js';
+import { sendReleaseLogs } from './logs-route.js';
+import { actorBody, deployBody, rollbackBody, switchBody } from './request-schemas.js';
+
+/**
+ * The admin API: JSON under /api/v1, every route behind the bearer token.
+ * Errors always have the shape { error: { code, message, hint } }.
+ * Write operations answer 202 with the operation; clients follow it at
+ * GET /api/v1/operations/:id?after=<event seq>.
+ */
+export interface AdminApiOptions {
+  controller: Controller;
+  token: string;
+  logDir: string;
+}
+
+function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) {
+    const reasons = result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
+    throw new CutoverError('BAD_REQUEST', `invalid request body: ${reasons.join('; ')}`, { details: result.error.issues });
+  }
+  return result.data;
+}
+
+function sendError(reply: FastifyReply, error: CutoverError): FastifyReply {
+  return reply.code(error.status).send({ error: error.toJSON() });
+}
+
+export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyInstance> {
+  const { controller, token, logDir } = options;
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/healthz') return;
+    if (!tokenMatches(token, request.headers.authorization)) {
+      await sendError(reply, new CutoverError('UNAUTHORIZED', 'missing or wrong bearer token'));
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError | CutoverError, _request, reply) => {
+    if (error instanceof CutoverError) return sendError(reply, error);
+    const status = (error as FastifyError).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const code = status === 415 ? 'BAD_REQUEST' : status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+      return reply.code(status).send({ error: new CutoverError(code, error.message).toJSON() });
+    }
+    app.log.error(error);
+    return sendError(reply, new CutoverError('INTERNAL', error.message));
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, new CutoverError('NOT_FOUND', `no route ${request.method} ${request.url}`)));
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  app.get('/api/v1/services', async () => ({ services: controller.statusAll() }));
+  app.get<{ Params: { name: string } }>('/api/v1/services/:name', async (request) => controller.status(request.params.name));
+  app.get<{ Params: { name: string } }>('/api/v1/services/:name/history', async (request) => controller.history(request.params.name));
+
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/deploy', async (request, reply) => {
+    const body = parseBody(deployBody, request.body);
+    const operation = await controller.deploy(request.params.name, { ...body, actor: body.actor ?? 'api' });
+    return reply.code(202).send({ operation });
+  });
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/switch', async (request, reply) => {
+    const body = parseBody(switchBody, request.body);
+    return reply.code(202).send({ operation: await controller.switchTo(request.params.name, body.slot, body.actor ?? 'api') });
+  });
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/promote', async (request, reply) => {
+    const body = parseBody(actorBody, request.body);
+    return reply.code(202).send({ operation: await controller.promote(request.params.name, body.actor ?? 'api') });
+  });
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/abort', async (request, reply) => {
+    const body = parseBody(actorBody, request.body);
+    return reply.code(202).send({ operation: await controller.abort(request.params.name, body.actor ?? 'api') });
+  });
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/rollback', async (request, reply) => {
+    const body = parseBody(rollbackBody, request.body);
+    return reply.code(202).send({ operation: await controller.rollback(request.params.name, { to: body.to, actor: body.actor ?? 'api' }) });
+  });
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/cleanup', async (request, reply) => {
+    const body = parseBody(actorBody, request.body);
+    return reply.code(202).send({ operation: await controller.cleanup(request.params.name, body.actor ?? 'api') });
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { after?: string } }>('/api/v1/operations/:id', async (request) => {
+    const operation = controller.store.getOperation(request.params.id);
+    if (!operation) throw new CutoverError('OPERATION_NOT_FOUND', `no operation ${request.params.id}`);
+    const after = Number(request.query.after ?? 0);
+    return { operation, events: controller.store.eventsOf(operation.id, Number.isFinite(after) ? after : 0) };
+  });
+
+  app.get<{ Params: { name: string }; Querystring: { release?: string; lines?: string; follow?: string } }>(
+    '/api/v1/services/:name/logs',
+    async (request, reply) => {
+      const name = request.params.name;
+      controller.service(name);
+      const releaseId = request.query.release ?? controller.activeRelease(name)?.id;
+      if (!releaseId) throw new CutoverError('RELEASE_NOT_FOUND', `${name} has no active release; pass --release`);
+      const release = controller.store.getRelease(releaseId) ?? controller.store.listReleases(name).find((r) => String(r.seq) === releaseId || r.version === releaseId);
+      if (!release || release.service !== name) throw new CutoverError('RELEASE_NOT_FOUND', `no release '${releaseId}' of ${name}`);
+      const lines = Math.min(Math.max(Number(request.query.lines ?? 100) || 100, 1), 10_000);
+      reply.hijack();
+      await sendReleaseLogs(reply, logDir, name, release.id, lines, request.query.follow === 'true' || request.query.follow === '1');
+    },
+  );
+
+  app.get('/api/v1/router/counters', async () => ({ counters: controller.router.counters() }));
+  return app;
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+/** Bodies the admin API accepts, validated once at the boundary. Unknown fields are refused, like in the config. */
+const actor = z.string().min(1).max(200).optional();
+
+export const deployBody = z.strictObject({
+  version: z.string().min(1).max(200).regex(/^[^\s]+$/, 'a version has no whitespace'),
+  slot: z.enum(['auto', 'blue', 'green']).optional(),
+  autoSwitch: z.boolean().optional(),
+  autoCleanup: z.boolean().optional(),
+  skipHealth: z.boolean().optional(),
+  actor,
+});
+
+export const switchBody = z.strictObject({ slot: z.enum(['blue', 'green']), actor });
+export const rollbackBody = z.strictObject({ to: z.string().min(1).max(200).optional(), actor });
+export const actorBody = z.strictObject({ actor });
+
+export type DeployBody = z.infer<typeof deployBody>;

@@ -1,0 +1,45 @@
+import type { ServiceStatus, SlotStatus } from '../../controller/service-status.js';
+import type { AdminClient } from '../admin-client.js';
+import { bold, dim, formatDuration, formatTime, green, printJson, red, yellow } from '../output.js';
+
+export async function runStatus(client: AdminClient, service: string | undefined, json: boolean): Promise<number> {
+  const statuses = service
+    ? [await client.request<ServiceStatus>('GET', `/api/v1/services/${encodeURIComponent(service)}`)]
+    : (await client.request<{ services: ServiceStatus[] }>('GET', '/api/v1/services')).services;
+  if (json) {
+    printJson(service ? statuses[0] : { services: statuses });
+    return 0;
+  }
+  for (const s of statuses) process.stdout.write(renderStatus(s));
+  return 0;
+}
+
+function slotLine(label: string, slot: SlotStatus | null): string {
+  if (!slot) return `  ${label.padEnd(8)} ${dim('none')}\n`;
+  const healthy = slot.instances.filter((i) => i.health === 'healthy').length;
+  const count = `${slot.running} healthy`;
+  const tint = healthy === 0 ? red : healthy < slot.instances.length ? yellow : green;
+  const extra = slot.scaleDownAt ? `stops ${formatTime(slot.scaleDownAt)}` : slot.since ? `since ${formatTime(slot.since)}` : '';
+  let text = `  ${label.padEnd(8)} ${bold(slot.slot.padEnd(5))} ${slot.version} (${slot.releaseId})  instances ${tint(count)}  ${dim(extra)}\n`;
+  for (const i of slot.instances) {
+    text += dim(`           ${i.id}  port ${i.port}  pid ${i.pid ?? '-'}  ${i.health}${i.restarts ? `  restarts ${i.restarts}` : ''}\n`);
+  }
+  return text;
+}
+
+export function renderStatus(s: ServiceStatus): string {
+  let text = `${bold(s.service)}  ${dim(`${s.hosts.join(', ')}${s.default ? ' (default)' : ''}  strategy ${s.strategy}`)}\n`;
+  text += slotLine('active', s.active);
+  text += slotLine('standby', s.standby);
+  if (s.operation) text += `  ${yellow('running')}  ${s.operation.kind} ${s.operation.id} (${s.operation.phase}) by ${s.operation.actor}\n`;
+  if (s.recent.length) {
+    text += '  recent:\n';
+    for (const op of s.recent) {
+      const outcome = op.outcome === 'succeeded' ? green(op.outcome) : op.outcome ? red(op.outcome) : yellow('running');
+      const duration = op.durationMs === null ? '' : formatDuration(op.durationMs);
+      text += `    ${formatTime(op.startedAt)}  ${op.kind.padEnd(8)} ${(op.from ?? '-')} → ${op.to ?? '-'}  ${outcome}  ${dim(duration)}  ${dim(`by ${op.actor}`)}\n`;
+      if (op.error) text += dim(`      ${op.error.split('\n')[0]}\n`);
+    }
+  }
+  return text;
+}

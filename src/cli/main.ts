@@ -1,0 +1,98 @@
+import { Command, Option } from 'commander';
+import { CutoverError } from '../core/errors.js';
+import { AdminClient, resolveTarget } from './admin-client.js';
+import { runHistory } from './commands/history-command.js';
+import { runInit } from './commands/init-command.js';
+import { runLogs } from './commands/logs-command.js';
+import { runOperation } from './commands/operation-commands.js';
+import { runServer } from './commands/server-command.js';
+import { runStatus } from './commands/status-command.js';
+import { reportError } from './output.js';
+
+/**
+ * The `cutover` command. Everything but `init` and `server` talks to a
+ * running server through the admin API, so the CLI, the dashboard and
+ * scripts see the same state and the same errors.
+ */
+interface GlobalOptions { config: string; url?: string; token?: string; json?: boolean }
+
+function program(): Command {
+  const cli = new Command('cutover')
+    .description('Zero-downtime deploys: blue-green with an embedded reverse proxy')
+    .option('-c, --config <file>', 'config file', 'cutover.yaml')
+    .option('--url <url>', 'admin API URL (default: from the config, or CUTOVER_URL)')
+    .option('--token <token>', 'admin API token (default: <state_dir>/admin-token, or CUTOVER_TOKEN)')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError();
+
+  const globals = (): GlobalOptions => cli.opts<GlobalOptions>();
+  const client = async (): Promise<AdminClient> => new AdminClient(await resolveTarget(globals()));
+  const svc = (name: string): string => `/api/v1/services/${encodeURIComponent(name)}`;
+  const json = (): boolean => Boolean(globals().json);
+
+  cli.command('init').description('write a commented starter cutover.yaml')
+    .option('--dir <dir>', 'directory to write it in', '.')
+    .option('--force', 'overwrite an existing file', false)
+    .action((o: { dir: string; force: boolean }) => exit(runInit(o)));
+
+  cli.command('server').description('run the proxy, the controller and the admin API')
+    .action(async () => exit(await runServer({ config: globals().config })));
+
+  cli.command('deploy <service>').description('deploy a version to the idle slot and switch once healthy')
+    .requiredOption('--version <version>', 'version to deploy (substituted as ${VERSION})')
+    .addOption(new Option('--slot <slot>', 'slot to deploy to').choices(['auto', 'blue', 'green']).default('auto'))
+    .option('--auto-switch', 'switch traffic as soon as the new release is healthy')
+    .option('--auto-cleanup', 'stop the old release right after the switch (no instant rollback)')
+    .option('--skip-health', 'do not wait for health checks (dangerous: prints a warning)')
+    .option('--no-wait', 'return once the deploy started')
+    .action(async (service: string, o: { version: string; slot: string; autoSwitch?: boolean; autoCleanup?: boolean; skipHealth?: boolean; wait: boolean }) => {
+      if (o.skipHealth) process.stderr.write('warning: --skip-health: the new release will get traffic without a health check\n');
+      const body = { version: o.version, slot: o.slot, autoSwitch: o.autoSwitch, autoCleanup: o.autoCleanup, skipHealth: o.skipHealth };
+      exit(await runOperation(await client(), `${svc(service)}/deploy`, body, { json: json(), wait: o.wait }));
+    });
+
+  cli.command('switch <service> <slot>').description('move traffic to a slot (promote a ready deploy, or switch back to the standby)')
+    .action(async (service: string, slot: string) => exit(await runOperation(await client(), `${svc(service)}/switch`, { slot }, { json: json(), wait: true })));
+
+  cli.command('promote <service>').description('switch traffic to a deploy that is healthy and waiting')
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/promote`, {}, { json: json(), wait: true })));
+
+  cli.command('abort <service>').description('abort a deploy that has not switched traffic yet')
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/abort`, {}, { json: json(), wait: true })));
+
+  cli.command('rollback <service>').description('return traffic to the previous release (instant while its slot still runs)')
+    .option('--to <release>', 'a kept release: id (web-3), number (3) or version')
+    .action(async (service: string, o: { to?: string }) => exit(await runOperation(await client(), `${svc(service)}/rollback`, o.to ? { to: o.to } : {}, { json: json(), wait: true })));
+
+  cli.command('cleanup <service>').description('stop the standby release now')
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/cleanup`, {}, { json: json(), wait: true })));
+
+  cli.command('status [service]').description('active and standby slots, instance health, recent deploys')
+    .action(async (service?: string) => exit(await runStatus(await client(), service, json())));
+
+  cli.command('history <service>').description('kept releases and past operations')
+    .action(async (service: string) => exit(await runHistory(await client(), service, json())));
+
+  cli.command('logs <service>').description("print a release's instance logs")
+    .option('--release <release>', 'release id, number or version (default: the active release)')
+    .option('-f, --follow', 'keep printing new lines', false)
+    .option('-n, --lines <n>', 'lines per instance', '100')
+    .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) =>
+      exit(await runLogs(await client(), service, { release: o.release, follow: o.follow, lines: Number(o.lines) })));
+
+  return cli;
+}
+
+function exit(code: number): void {
+  process.exitCode = code;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const cli = program();
+  try {
+    await cli.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = reportError(error, argv.includes('--json'));
+    if (!(error instanceof CutoverError) && process.env.CUTOVER_DEBUG) console.error(error);
+  }
+}

@@ -1,0 +1,36 @@
+import { CutoverError } from '../core/errors.js';
+
+/** Colour only on a TTY and never when NO_COLOR is set (https://no-color.org). */
+const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+const paint = (code: number) => (text: string): string => (colour ? `\u001b[${code}m${text}\u001b[0m` : text);
+export const green = paint(32);
+export const red = paint(31);
+export const yellow = paint(33);
+export const dim = paint(2);
+export const bold = paint(1);
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints an error the way every command does: message, then the hint for the next step. Returns the exit code. */
+export function reportError(error: unknown, json: boolean): number {
+  const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error)?.message ?? String(error));
+  if (json) {
+    printJson({ error: e.toJSON() });
+  } else {
+    process.stderr.write(`${red('error')} ${e.code}: ${e.message}\n`);
+    if (e.hint) process.stderr.write(`${dim('hint:')} ${e.hint}\n`);
+  }
+  return 1;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} m ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function formatTime(epochMs: number | null): string {
+  return epochMs === null ? '-' : new Date(epochMs).toISOString().replace('T', ' ').slice(0, 19);
+}

@@ -1,0 +1,136 @@
+import { defaultHosts, CONFIG_DEFAULTS } from './config-defaults.js';
+import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
+import { formatListenAddress, parseListenAddress } from './listen-address.js';
+import type { ListenAddress } from './types.js';
+
+/**
+ * Checks that span fields: names, hosts shared between services, the default
+ * service, a command for the process runtime, health check settings that
+ * contradict each other. They run on the raw document next to the schema
+ * (not after it), so a file with a wrong type and a duplicate host reports
+ * both at once; each check therefore looks at the raw values defensively and
+ * skips what the schema already rejects.
+ */
+
+/** Service names end up in paths, URLs and instance ids, so they follow DNS label rules. */
+export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+type RawMap = Record<string, unknown>;
+
+function isMap(value: unknown): value is RawMap {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export function checkConfig(raw: unknown, source: SourceMap | null): ConfigIssue[] {
+  if (!isMap(raw)) return [];
+  return [...checkServer(raw.server, source), ...checkServices(raw.services, source)];
+}
+
+function checkServer(server: unknown, source: SourceMap | null): ConfigIssue[] {
+  const address = (key: 'proxy' | 'admin'): ListenAddress | null => {
+    const value = isMap(server) ? server[key] : undefined;
+    if (value === undefined) return CONFIG_DEFAULTS[key];
+    const parsed = parseListenAddress(value);
+    return parsed.ok ? parsed.address : null;
+  };
+  const proxy = address('proxy');
+  const admin = address('admin');
+  if (!proxy || !admin || !sameSocket(proxy, admin)) return [];
+  // Blame the address that was written: the other one may be a default.
+  if (isMap(server) && server.admin !== undefined) {
+    return [makeIssue(source, ['server', 'admin'], `the admin API needs its own port; ${formatListenAddress(admin)} clashes with server.proxy (${formatListenAddress(proxy)})`)];
+  }
+  return [makeIssue(source, ['server', 'proxy'], `the proxy needs its own port; ${formatListenAddress(proxy)} clashes with server.admin (${formatListenAddress(admin)})`)];
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
+
+function sameSocket(a: ListenAddress, b: ListenAddress): boolean {
+  return a.port === b.port && (a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host));
+}
+
+function checkServices(services: unknown, source: SourceMap | null): ConfigIssue[] {
+  if (!isMap(services)) return [];
+  const names = Object.keys(services);
+  if (names.length === 0) return [makeIssue(source, ['services'], 'expected at least one service, like services: { web: { command: node server.js } }')];
+
+  const issues: ConfigIssue[] = [];
+  const hostOwners = new Map<string, string>();
+  let defaultService: string | null = null;
+  for (const name of names) {
+    const service = services[name];
+    if (!SERVICE_NAME.test(name)) {
+      issues.push(makeIssue(source, ['services', name], `expected a service name of lowercase letters, digits and hyphens (it is used in paths and URLs), got ${JSON.stringify(name)}`, 'key'));
+    }
+    if (!isMap(service)) continue;
+    const path = ['services', name];
+
+    if (service.command === undefined && (service.runtime === undefined || service.runtime === 'process')) {
+      issues.push(makeIssue(source, [...path, 'command'], 'required for runtime "process": the shell command that starts one instance, like node server.js'));
+    }
+
+    const isDefault = service.default === true || (service.default === undefined && names.length === 1);
+    if (service.default === true) {
+      if (defaultService === null) defaultService = name;
+      else issues.push(makeIssue(source, [...path, 'default'], `only one service can be the default, and "${defaultService}" already is`));
+    }
+
+    issues.push(...checkHosts(name, service, isDefault, hostOwners, source));
+    if (isMap(service.health)) issues.push(...checkHealth(service.health, [...path, 'health'], source));
+  }
+  return issues;
+}
+
+function checkHosts(name: string, service: RawMap, isDefault: boolean, owners: Map<string, string>, source: SourceMap | null): ConfigIssue[] {
+  const path = ['services', name, 'hosts'];
+  const written = typeof service.hosts === 'string' ? [service.hosts] : service.hosts;
+  if (written !== undefined && !Array.isArray(written)) return [];
+  const hosts = (written ?? defaultHosts(name)).map((host: unknown) => (typeof host === 'string' ? host.trim().toLowerCase() : null));
+  if (hosts.length === 0 && !isDefault) {
+    return [makeIssue(source, path, 'expected at least one host (or default: true, to receive requests for unknown hosts), got an empty list')];
+  }
+
+  const issues: ConfigIssue[] = [];
+  hosts.forEach((host, index) => {
+    if (host === null) return;
+    const owner = owners.get(host);
+    if (owner === undefined) owners.set(host, name);
+    else if (written === undefined) {
+      issues.push(makeIssue(source, ['services', name], `the default host "${host}" is already used by service "${owner}"; set hosts for this service`, 'key'));
+    } else {
+      const who = owner === name ? 'this service (listed twice)' : `service "${owner}"`;
+      issues.push(makeIssue(source, Array.isArray(service.hosts) ? [...path, index] : path, `host "${host}" is already used by ${who}`));
+    }
+  });
+  return issues;
+}
+
+export type HealthKind = 'http' | 'tcp' | 'command';
+
+/** Which check a health map asks for: `type`, else `tcp: true` or a `command`, else http. */
+export function healthKindOf(health: { type?: unknown; tcp?: unknown; command?: unknown }): HealthKind {
+  if (health.type === 'http' || health.type === 'tcp' || health.type === 'command') return health.type;
+  if (health.tcp === true) return 'tcp';
+  return health.command !== undefined ? 'command' : 'http';
+}
+
+function checkHealth(health: RawMap, path: string[], source: SourceMap | null): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const kind = healthKindOf(health);
+  const at = (key: string, message: string) => issues.push(makeIssue(source, [...path, key], message));
+
+  if (health.type === undefined && health.tcp === true && health.command !== undefined) {
+    at('tcp', 'choose one kind of check: tcp: true or a command, not both');
+  } else if (health.type !== undefined && typeof health.tcp === 'boolean' && health.tcp !== (kind === 'tcp')) {
+    at('tcp', `contradicts type: ${String(health.type)}`);
+  }
+  if (kind === 'command' && health.command === undefined) at('command', 'required when type is "command": a shell command that exits 0 when the instance is healthy');
+  if (kind !== 'command' && health.command !== undefined && health.tcp !== true) at('command', `only used by command checks (this check is ${kind})`);
+  for (const key of ['path', 'expect_status']) {
+    if (kind !== 'http' && health[key] !== undefined) at(key, `only used by http checks (this check is ${kind})`);
+  }
+  if (health.retries !== undefined && health.unhealthy_threshold !== undefined) {
+    at('retries', 'is another name for unhealthy_threshold; set only one of them');
+  }
+  return issues;
+}

@@ -1,0 +1,154 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { isScalar, LineCounter, parse as parseYamlScalar, parseDocument, type YAMLError } from 'yaml';
+import type { z } from 'zod';
+import { CutoverError } from '../core/errors.js';
+import { checkConfig } from './config-checks.js';
+import {
+  closestKey,
+  configInvalid,
+  describeValue,
+  findNode,
+  makeIssue,
+  type ConfigIssue,
+  type ConfigPath,
+  type SourceMap,
+} from './config-issues.js';
+import { configSchema, knownKeysAt } from './config-schema.js';
+import { hasReferences, substituteEnv } from './env-substitution.js';
+import { resolveConfig } from './resolve-config.js';
+import type { CutoverConfig } from './types.js';
+
+/**
+ * cutover.yaml → CutoverConfig, once, at the boundary. Every problem in the
+ * file is collected (YAML syntax, then env references, field types, unknown
+ * keys and cross-field rules) and thrown together as one CONFIG_INVALID.
+ */
+export interface LoadConfigOptions {
+  /** Environment for `${NAME}` references; process.env when absent. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_CONFIG_FILE = 'cutover.yaml';
+
+export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<CutoverConfig> {
+  const absolute = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new CutoverError('CONFIG_NOT_FOUND', `No config file at ${displayName(absolute)}`, { cause: error });
+    }
+    if (code === 'EISDIR') {
+      throw new CutoverError('CONFIG_NOT_FOUND', `${displayName(absolute)} is a directory, not a config file`, { cause: error });
+    }
+    throw new CutoverError('CONFIG_INVALID', `Cannot read ${displayName(absolute)}: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'Check the file permissions.',
+    });
+  }
+  return parseConfig(text, absolute, options);
+}
+
+export function parseConfig(text: string, file: string | null, options: LoadConfigOptions = {}): CutoverConfig {
+  const absolute = file === null ? null : resolve(file);
+  const label = absolute === null ? null : displayName(absolute);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
+  // Only the first syntax error: the parser's later ones are mostly echoes of it.
+  const [syntaxError] = doc.errors;
+  if (syntaxError) throw configInvalid([syntaxIssue(syntaxError)], label);
+
+  const source: SourceMap = { doc, lineCounter };
+  let document: unknown;
+  try {
+    document = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    throw configInvalid([{ path: '', message: `YAML error: ${(error as Error).message}`, line: null, column: null }], label);
+  }
+
+  const issues: ConfigIssue[] = [];
+  const substituted = substituteTree(document, [], options.env ?? process.env, source, issues);
+  const parsed = configSchema.safeParse(substituted, { reportInput: true });
+  if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => schemaIssues(issue, source)));
+  // A field the schema already rejected needs no second message from the cross-field checks.
+  const reported = new Set(issues.map((issue) => issue.path));
+  issues.push(...checkConfig(substituted, source).filter((issue) => !reported.has(issue.path)));
+
+  if (issues.length > 0 || !parsed.success) throw configInvalid(issues, label);
+  return resolveConfig(parsed.data, { baseDir: absolute === null ? process.cwd() : dirname(absolute), file: absolute });
+}
+
+/** The file as the user would type it: relative to the working directory when inside it. */
+function displayName(absolute: string): string {
+  const fromCwd = relative(process.cwd(), absolute);
+  return fromCwd === '' || fromCwd.startsWith('..') || isAbsolute(fromCwd) ? absolute : fromCwd;
+}
+
+function syntaxIssue(error: YAMLError): ConfigIssue {
+  const firstLine = error.message.split('\n')[0] ?? error.message;
+  const message = firstLine.replace(/ at line \d+, column \d+:?$/, '');
+  const position = error.linePos?.[0];
+  return { path: '', message: `YAML syntax error: ${message}`, line: position?.line ?? null, column: position?.col ?? null };
+}
+
+function schemaIssues(issue: z.core.$ZodIssue, source: SourceMap): ConfigIssue[] {
+  const path: ConfigPath = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeysAt(path);
+    return issue.keys.map((key) => {
+      const guess = closestKey(key, known);
+      const message = guess !== null ? `unknown key; did you mean "${guess}"?` : `unknown key; expected one of ${known.join(', ')}`;
+      return makeIssue(source, [...path, key], message, 'key');
+    });
+  }
+  if (issue.code === 'invalid_key') {
+    const expected = issue.issues[0]?.message ?? 'expected a different key';
+    return [makeIssue(source, path, `${expected}, got ${describeValue(path.at(-1))}`, 'key')];
+  }
+  return [makeIssue(source, path, `${issue.message}, got ${describeValue(issue.input)}`)];
+}
+
+/**
+ * Resolves `${NAME}` references in every string value (never in keys). A plain
+ * (unquoted) scalar that was only a reference takes the type its value reads
+ * as, so `instances: ${INSTANCES:-2}` is the number 2, as if written inline.
+ */
+function substituteTree(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, source: SourceMap, issues: ConfigIssue[]): unknown {
+  if (typeof value === 'string') return substituteString(value, path, env, source, issues);
+  if (Array.isArray(value)) return value.map((item, index) => substituteTree(item, [...path, index], env, source, issues));
+  if (value !== null && typeof value === 'object') {
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) copy[key] = substituteTree(item, [...path, key], env, source, issues);
+    return copy;
+  }
+  return value;
+}
+
+function substituteString(value: string, path: ConfigPath, env: NodeJS.ProcessEnv, source: SourceMap, issues: ConfigIssue[]): unknown {
+  if (!hasReferences(value)) return value;
+  const result = substituteEnv(value, env);
+  for (const name of result.missing) {
+    issues.push(makeIssue(source, path, `environment variable ${name} is not set; set it, write \${${name}:-default} for a fallback, or $\${${name}} for a literal`));
+  }
+  for (const reference of result.malformed) {
+    issues.push(makeIssue(source, path, `${reference} is not a valid reference; write \${NAME} or \${NAME:-default}, or $\${...} for a literal`));
+  }
+  if (result.text === value) return value;
+  const { node, complete } = findNode(source.doc, path);
+  if (complete && isScalar(node) && node.type === 'PLAIN') {
+    const retyped = parseScalar(result.text);
+    if (typeof retyped === 'number' || typeof retyped === 'boolean') return retyped;
+  }
+  return result.text;
+}
+
+function parseScalar(text: string): unknown {
+  try {
+    return parseYamlScalar(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,108 @@
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { CutoverError } from '../core/errors.js';
+import { CONFIG_DEFAULTS, defaultHosts } from './config-defaults.js';
+import { healthKindOf } from './config-checks.js';
+import type { RawConfig, RawHealth, RawService, RawStrategy } from './config-schema.js';
+import type { CutoverConfig, HealthCheckKind, HealthConfig, ServiceConfig, StrategyConfig } from './types.js';
+
+/**
+ * Turns a checked raw document into the typed config: defaults filled in,
+ * paths made absolute against the config file's directory. Runs only after
+ * the schema and the cross-field checks found nothing, so it trusts its input.
+ */
+export interface ResolveOptions {
+  /** Directory relative paths are resolved against: the config file's, or the working directory. */
+  baseDir: string;
+  file: string | null;
+}
+
+export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverConfig {
+  const names = Object.keys(raw.services);
+  const services: Record<string, ServiceConfig> = {};
+  for (const name of names) {
+    const service = raw.services[name] as RawService;
+    services[name] = resolveService(name, service, { baseDir: options.baseDir, onlyService: names.length === 1 });
+  }
+  return {
+    file: options.file,
+    server: {
+      proxy: raw.server?.proxy ?? { ...CONFIG_DEFAULTS.proxy },
+      admin: raw.server?.admin ?? { ...CONFIG_DEFAULTS.admin },
+      stateDir: resolvePath(options.baseDir, raw.server?.state_dir ?? CONFIG_DEFAULTS.stateDir),
+    },
+    services,
+  };
+}
+
+function resolveService(name: string, raw: RawService, context: { baseDir: string; onlyService: boolean }): ServiceConfig {
+  if (raw.command === undefined) throw new CutoverError('INTERNAL', `services.${name}.command passed the checks without a value`);
+  return {
+    name,
+    hosts: raw.hosts ?? defaultHosts(name),
+    // A lone service gets every request unless it says otherwise: the common single-app setup needs no `default`.
+    default: raw.default ?? context.onlyService,
+    runtime: raw.runtime ?? 'process',
+    command: raw.command,
+    cwd: resolvePath(context.baseDir, raw.cwd ?? '.'),
+    env: raw.env ?? {},
+    secrets: raw.secrets ?? [],
+    instances: raw.instances ?? CONFIG_DEFAULTS.instances,
+    health: resolveHealth(raw.health ?? {}),
+    strategy: resolveStrategy(raw.strategy ?? {}),
+    drainTimeoutMs: raw.drain_timeout ?? CONFIG_DEFAULTS.drainTimeoutMs,
+    stopGracePeriodMs: raw.stop_grace_period ?? CONFIG_DEFAULTS.stopGracePeriodMs,
+    rollbackLimit: raw.rollback_limit ?? CONFIG_DEFAULTS.rollbackLimit,
+  };
+}
+
+function resolveHealth(raw: NonNullable<RawHealth>): HealthConfig {
+  const defaults = CONFIG_DEFAULTS.health;
+  return {
+    check: resolveHealthCheck(raw),
+    intervalMs: raw.interval ?? defaults.intervalMs,
+    timeoutMs: raw.timeout ?? defaults.timeoutMs,
+    healthyThreshold: raw.healthy_threshold ?? defaults.healthyThreshold,
+    unhealthyThreshold: raw.unhealthy_threshold ?? raw.retries ?? defaults.unhealthyThreshold,
+    startPeriodMs: raw.start_period ?? defaults.startPeriodMs,
+  };
+}
+
+function resolveHealthCheck(raw: NonNullable<RawHealth>): HealthCheckKind {
+  switch (healthKindOf(raw)) {
+    case 'tcp':
+      return { type: 'tcp' };
+    case 'command':
+      return { type: 'command', command: raw.command ?? '' };
+    case 'http':
+      return { type: 'http', path: raw.path ?? CONFIG_DEFAULTS.health.path, expectStatus: statusRange(raw.expect_status, CONFIG_DEFAULTS.health.expectStatus) };
+  }
+}
+
+function resolveStrategy(raw: NonNullable<RawStrategy>): StrategyConfig {
+  const defaults = CONFIG_DEFAULTS.strategy;
+  return {
+    type: 'blue-green',
+    autoSwitch: raw.auto_switch ?? defaults.autoSwitch,
+    autoCleanup: raw.auto_cleanup ?? defaults.autoCleanup,
+    scaleDownDelayMs: raw.scale_down_delay ?? defaults.scaleDownDelayMs,
+    deployTimeoutMs: raw.timeout ?? defaults.deployTimeoutMs,
+    smoke: (raw.smoke ?? []).map((check) => ({
+      path: check.path,
+      method: check.method ?? CONFIG_DEFAULTS.smoke.method,
+      expectStatus: statusRange(check.expect_status, CONFIG_DEFAULTS.smoke.expectStatus),
+      timeoutMs: check.timeout ?? CONFIG_DEFAULTS.smoke.timeoutMs,
+    })),
+  };
+}
+
+function statusRange(value: [number, number] | undefined, fallback: [number, number]): [number, number] {
+  const [low, high] = value ?? fallback;
+  return [low, high];
+}
+
+/** Absolute path; relative ones are taken from the config file's directory, `~/` from the home directory. */
+function resolvePath(baseDir: string, path: string): string {
+  if (path === '~' || path.startsWith('~/')) return resolve(homedir(), path.slice(2));
+  return resolve(baseDir, path);
+}

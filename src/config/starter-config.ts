@@ -1,0 +1,60 @@
+/**
+ * The cutover.yaml that `cutover init` writes. Every key is written out with
+ * its default (config-defaults.ts; a test checks they agree), so the file is
+ * also the reference for what can be set.
+ */
+export const STARTER_CONFIG = `# cutover.yaml: zero-downtime deploys for the services below.
+# Every key is shown with its default value; delete the ones you don't change.
+#
+# Durations: 500ms, 1s, 1.5s, 2m, 1h, 1m30s, or a bare number of seconds.
+# Strings may use \${NAME} or \${NAME:-default}, filled from the environment
+# when this file is loaded. \${VERSION} \${PORT} \${SLOT} \${INSTANCE} \${HOST} are
+# filled in for each instance when it starts. Write $\${...} for a literal \${...}.
+# Relative paths are relative to this file's directory.
+
+server:
+  proxy: 127.0.0.1:8080     # where users' traffic arrives: host:port, :port (loopback) or [::1]:port
+  admin: 127.0.0.1:9900     # admin API and dashboard; keep it on loopback
+  state_dir: .cutover       # releases, logs and the admin token
+
+services:
+  web:                      # the service name: lowercase letters, digits and hyphens
+    hosts: [web.localhost]  # Host headers routed here (default: <name>.localhost)
+    default: true           # requests for unknown hosts go here (default: false, but
+                            # true for the only service of a file)
+    runtime: process        # the only runtime so far
+    command: node server.js # required; run through /bin/sh, must listen on $PORT
+    cwd: ./app              # default: this file's directory
+    env: {}                 # e.g. { NODE_ENV: production, DATABASE_URL: "\${DATABASE_URL}" }
+    secrets: []             # env keys to redact in logs, snapshots and the API; keys matching
+                            # secret, token, password, pass, api_key, private_key, credential
+                            # or auth are redacted anyway
+    instances: 1            # processes per release, each on its own port
+
+    health:
+      type: http            # http | tcp | command; \`tcp: true\` or \`command: ...\` also pick one
+      path: /health         # http only
+      expect_status: 200-399  # http only: 200, "200-399", "2xx" or [200, 299]
+      # command: curl -fsS http://$HOST:$PORT/health   # command only: exit 0 means healthy
+      interval: 2s
+      timeout: 1s
+      healthy_threshold: 1    # passes in a row to become healthy
+      unhealthy_threshold: 3  # failures in a row to become unhealthy (alias: retries)
+      start_period: 0s        # failures during this time after start don't count
+
+    strategy:               # or just: strategy: blue-green
+      type: blue-green      # start the new release beside the old, switch traffic at once
+      auto_switch: false    # false: once the new release is healthy, wait to be told to switch
+      auto_cleanup: false   # true: stop the old release right after the switch, not after
+                            # scale_down_delay (which keeps an instant rollback possible)
+      scale_down_delay: 10m # how long the old release keeps running after a switch
+      timeout: 2m           # from deploy until every new instance is healthy
+      smoke: []             # requests sent to each new instance before traffic moves, e.g.
+      # smoke:
+      #   - /health           # GET, expecting 200-399
+      #   - { path: /api/ping, method: GET, expect_status: 200, timeout: 5s }
+
+    drain_timeout: 30s      # how long in-flight requests may finish on the old release
+    stop_grace_period: 10s  # SIGTERM, then SIGKILL after this long
+    rollback_limit: 5       # releases kept for \`cutover rollback --to\`
+`;

@@ -1,0 +1,11 @@
+import { execFile } from 'node:child_process';
+
+/** Commit and branch of the directory a release is built from, when it is a git work tree. */
+export async function gitInfo(cwd: string): Promise<{ commit: string | null; branch: string | null }> {
+  const run = (args: string[]): Promise<string | null> =>
+    new Promise((resolve) => {
+      execFile('git', args, { cwd, timeout: 2000 }, (error, stdout) => resolve(error ? null : stdout.trim() || null));
+    });
+  const [commit, branch] = await Promise.all([run(['rev-parse', 'HEAD']), run(['rev-parse', '--abbrev-ref', 'HEAD'])]);
+  return { commit, branch };
+}

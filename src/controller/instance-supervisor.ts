@@ -1,0 +1,285 @@
+import { EventEmitter } from 'node:events';
+import type { ServiceConfig } from '../config/types.js';
+import { CutoverError } from '../core/errors.js';
+import type { Slot } from '../core/slot.js';
+import { watchHealth } from '../health/health-monitor.js';
+import type { CheckResult, HealthStatus, HealthWatcher } from '../health/index.js';
+import type { Router, Upstream } from '../router/index.js';
+import type { InstanceExit, InstanceInfo, Runtime } from '../runtime/index.js';
+import { nextRestartDelay } from '../runtime/process/restart-backoff.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+
+/**
+ * Owns the running instances of every release: starts them, watches their
+ * health, feeds health into the router, restarts crashed instances of
+ * releases that serve traffic, and stops them. The controller decides *what*
+ * runs; this decides nothing about traffic.
+ */
+export interface ReleaseRef {
+  service: ServiceConfig;
+  releaseId: string;
+  version: string;
+  slot: Slot;
+}
+
+interface ManagedInstance {
+  info: InstanceInfo;
+  /** Adopted after a controller restart: counted healthy until a check says otherwise. */
+  assumeHealthy: boolean;
+  watcher: HealthWatcher | null;
+  /** Crash restarts so far, for backoff; reset once the instance stayed up. */
+  restarts: number;
+  restartTimer: NodeJS.Timeout | null;
+}
+
+interface ManagedRelease {
+  ref: ReleaseRef;
+  instances: Map<number, ManagedInstance>;
+  /** Crashed instances are restarted only for releases that serve (or may serve) traffic. */
+  supervised: boolean;
+  stopping: boolean;
+}
+
+export interface SupervisorEvents {
+  health: [releaseId: string, instanceId: string, status: HealthStatus, last: CheckResult];
+  exit: [releaseId: string, exit: InstanceExit];
+  /** The set of upstreams of a release changed (a restarted instance has a new port). */
+  upstreams: [releaseId: string];
+  restarted: [releaseId: string, info: InstanceInfo];
+}
+
+export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
+  private readonly releases = new Map<string, ManagedRelease>();
+  private readonly byInstance = new Map<string, { release: ManagedRelease; index: number }>();
+  private closed = false;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly router: Router,
+    private readonly store: SqliteStore,
+    private readonly logger: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void },
+  ) {
+    super();
+    runtime.onExit((exit) => this.onExit(exit));
+  }
+
+  /** Starts every instance of a release. If one cannot be started, the others are stopped and the error is thrown. */
+  async startRelease(ref: ReleaseRef): Promise<InstanceInfo[]> {
+    const managed = this.manage(ref, false);
+    const results = await Promise.allSettled(
+      Array.from({ length: ref.service.instances }, (_, index) => this.startInstance(managed, index)),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await this.stopRelease(ref.releaseId);
+      throw failed.reason instanceof CutoverError
+        ? failed.reason
+        : new CutoverError('INSTANCE_START_FAILED', String((failed.reason as Error)?.message ?? failed.reason));
+    }
+    return results.map((r) => (r as PromiseFulfilledResult<InstanceInfo>).value);
+  }
+
+  /** Takes back instances found alive after a controller restart; they are assumed healthy until a check says otherwise. */
+  adoptRelease(ref: ReleaseRef, instances: InstanceInfo[], supervised: boolean): void {
+    const managed = this.manage(ref, supervised);
+    for (const info of instances) {
+      const instance: ManagedInstance = { info, assumeHealthy: true, watcher: null, restarts: 0, restartTimer: null };
+      managed.instances.set(info.index, instance);
+      this.byInstance.set(info.id, { release: managed, index: info.index });
+      this.watch(managed, instance);
+    }
+  }
+
+  /** Starts the instances a release should have but does not (after a restart found some dead). */
+  async fillRelease(releaseId: string): Promise<void> {
+    const managed = this.releases.get(releaseId);
+    if (!managed) return;
+    const missing: number[] = [];
+    for (let i = 0; i < managed.ref.service.instances; i++) if (!managed.instances.has(i)) missing.push(i);
+    await Promise.allSettled(missing.map((i) => this.startInstance(managed, i)));
+    if (missing.length > 0) this.emit('upstreams', releaseId);
+  }
+
+  setSupervised(releaseId: string, supervised: boolean): void {
+    const managed = this.releases.get(releaseId);
+    if (managed) managed.supervised = supervised;
+  }
+
+  isRunning(releaseId: string): boolean {
+    const managed = this.releases.get(releaseId);
+    return managed !== undefined && !managed.stopping && managed.instances.size > 0;
+  }
+
+  instancesOf(releaseId: string): { info: InstanceInfo; status: HealthStatus; last: CheckResult | null; restarts: number }[] {
+    const managed = this.releases.get(releaseId);
+    if (!managed) return [];
+    return [...managed.instances.values()]
+      .sort((a, b) => a.info.index - b.info.index)
+      .map((m) => ({ info: m.info, status: statusOf(m), last: m.watcher?.lastResult() ?? null, restarts: m.restarts }));
+  }
+
+  upstreamsOf(releaseId: string): Upstream[] {
+    return this.instancesOf(releaseId).map(({ info }) => ({ id: info.id, host: info.host, port: info.port }));
+  }
+
+  /** Tells the router which upstreams of a release are healthy right now (after a setRoute). */
+  syncRouterHealth(releaseId: string): void {
+    for (const { info, status } of this.instancesOf(releaseId)) this.router.setUpstreamHealthy(info.id, status === 'healthy');
+  }
+
+  /**
+   * Resolves when every instance of the release is healthy. Rejects with
+   * INSTANCE_EXITED when one exits, HEALTH_TIMEOUT at the deadline, or the
+   * signal's reason when aborted.
+   */
+  waitHealthy(releaseId: string, deadline: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.off('health', onHealth);
+        this.off('exit', onExit);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const check = (): void => {
+        const list = this.instancesOf(releaseId);
+        if (list.length > 0 && list.every((i) => i.status === 'healthy')) {
+          cleanup();
+          resolve();
+        }
+      };
+      const onHealth = (id: string): void => { if (id === releaseId) check(); };
+      const onExit = (id: string, exit: InstanceExit): void => {
+        if (id !== releaseId || exit.expected) return;
+        cleanup();
+        void this.describeExit(exit).then((message) => reject(new CutoverError('INSTANCE_EXITED', message)));
+      };
+      const onAbort = (): void => { cleanup(); reject(signal.reason); };
+      const onTimeout = (): void => {
+        cleanup();
+        const pending = this.instancesOf(releaseId).filter((i) => i.status !== 'healthy');
+        const detail = pending
+          .map((i) => `${i.info.id} is ${i.status} (last check: ${i.last?.detail ?? 'none yet'})`)
+          .join('; ');
+        reject(new CutoverError('HEALTH_TIMEOUT', `release ${releaseId} was not healthy before the deploy timeout: ${detail}`));
+      };
+      const timer = setTimeout(onTimeout, Math.max(0, deadline - Date.now()));
+      this.on('health', onHealth);
+      this.on('exit', onExit);
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) { onAbort(); return; }
+      check();
+    });
+  }
+
+  async stopRelease(releaseId: string): Promise<void> {
+    const managed = this.releases.get(releaseId);
+    if (!managed) return;
+    managed.stopping = true;
+    managed.supervised = false;
+    await Promise.all([...managed.instances.values()].map((m) => this.stopInstance(m, managed.ref.service.stopGracePeriodMs)));
+    this.releases.delete(releaseId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.releases.keys()].map((id) => this.stopRelease(id)));
+  }
+
+  /** A crash explained for a person: exit code, the usual meaning, and the log's last lines. */
+  async describeExit(exit: InstanceExit): Promise<string> {
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    const meaning = exit.code === 127 ? ' (command not found)' : exit.code === 126 ? ' (command not executable)' : '';
+    const tail = (await this.runtime.tailLog(exit.instance.id, 5).catch(() => '')).trim();
+    return `instance ${exit.instance.id} ${how}${meaning} before it became healthy` + (tail ? `; last log lines:\n${tail}` : '');
+  }
+
+  // --- internals --------------------------------------------------------------
+
+  private manage(ref: ReleaseRef, supervised: boolean): ManagedRelease {
+    let managed = this.releases.get(ref.releaseId);
+    if (!managed) {
+      managed = { ref, instances: new Map(), supervised, stopping: false };
+      this.releases.set(ref.releaseId, managed);
+    }
+    return managed;
+  }
+
+  private async startInstance(managed: ManagedRelease, index: number): Promise<InstanceInfo> {
+    const { ref } = managed;
+    const info = await this.runtime.start({
+      service: ref.service.name,
+      releaseId: ref.releaseId,
+      version: ref.version,
+      slot: ref.slot,
+      index,
+      command: ref.service.command,
+      cwd: ref.service.cwd,
+      env: ref.service.env,
+      stopGracePeriodMs: ref.service.stopGracePeriodMs,
+    });
+    const previous = managed.instances.get(index);
+    const instance: ManagedInstance = { info, assumeHealthy: false, watcher: null, restarts: previous?.restarts ?? 0, restartTimer: null };
+    managed.instances.set(index, instance);
+    this.byInstance.set(info.id, { release: managed, index });
+    this.store.saveInstance(info);
+    this.watch(managed, instance);
+    return info;
+  }
+
+  private watch(managed: ManagedRelease, instance: ManagedInstance): void {
+    const { info } = instance;
+    instance.watcher = watchHealth(
+      { instanceId: info.id, host: info.host, port: info.port, vars: { version: info.version, slot: info.slot, instance: String(info.index) } },
+      managed.ref.service.health,
+      (change) => {
+        instance.assumeHealthy = false;
+        this.router.setUpstreamHealthy(info.id, change.to === 'healthy');
+        if (change.to === 'healthy' && instance.restarts > 0) {
+          // Stayed up long enough to pass a check: the next crash starts the backoff anew after a minute.
+          setTimeout(() => { if (instance.watcher?.status() === 'healthy') instance.restarts = 0; }, 60_000).unref();
+        }
+        this.logger.info({ service: info.service, release: info.releaseId, instance: info.id, from: change.from, to: change.to, detail: change.last.detail }, 'instance health changed');
+        this.emit('health', info.releaseId, info.id, change.to, change.last);
+      },
+    );
+  }
+
+  private async stopInstance(instance: ManagedInstance, gracePeriodMs: number): Promise<void> {
+    instance.watcher?.stop();
+    if (instance.restartTimer) clearTimeout(instance.restartTimer);
+    this.router.setUpstreamHealthy(instance.info.id, false);
+    await this.runtime.stop(instance.info.id, gracePeriodMs);
+    this.byInstance.delete(instance.info.id);
+    this.store.deleteInstance(instance.info.id);
+  }
+
+  private onExit(exit: InstanceExit): void {
+    const entry = this.byInstance.get(exit.instance.id);
+    if (!entry) return;
+    const { release: managed, index } = entry;
+    const instance = managed.instances.get(index);
+    if (!instance || instance.info.pid !== exit.instance.pid) return;
+    this.emit('exit', managed.ref.releaseId, exit);
+    if (exit.expected || managed.stopping) return;
+    instance.watcher?.stop();
+    this.router.setUpstreamHealthy(exit.instance.id, false);
+    if (!managed.supervised || this.closed) return;
+    const delay = nextRestartDelay(instance.restarts);
+    instance.restarts += 1;
+    this.logger.warn({ service: managed.ref.service.name, release: managed.ref.releaseId, instance: exit.instance.id, code: exit.code, signal: exit.signal, restartInMs: delay }, 'instance crashed; restarting');
+    instance.restartTimer = setTimeout(() => {
+      instance.restartTimer = null;
+      if (!managed.supervised || managed.stopping || this.closed) return;
+      this.startInstance(managed, index).then(
+        (info) => { this.emit('restarted', managed.ref.releaseId, info); this.emit('upstreams', managed.ref.releaseId); },
+        (error: unknown) => this.logger.warn({ instance: exit.instance.id, err: String(error) }, 'restart failed'),
+      );
+    }, delay);
+    instance.restartTimer.unref();
+  }
+}
+
+function statusOf(instance: ManagedInstance): HealthStatus {
+  const status = instance.watcher?.status() ?? 'starting';
+  return status === 'starting' && instance.assumeHealthy ? 'healthy' : status;
+}

@@ -1,0 +1,96 @@
+import type { ServiceConfig } from '../config/types.js';
+import type { BlueGreenState } from '../core/blue-green-strategy.js';
+import type { HealthStatus } from '../health/index.js';
+import type { ReleaseCounters } from '../router/index.js';
+import type { LockRecord, ReleaseRecord } from '../store/records.js';
+import type { Controller } from './controller.js';
+
+/** What `cutover status` shows: the status block of the seeds' scripts, as data. */
+export interface InstanceStatus {
+  id: string;
+  slot: string;
+  index: number;
+  port: number;
+  pid: number | null;
+  health: HealthStatus;
+  lastCheck: string | null;
+  restarts: number;
+}
+
+export interface SlotStatus {
+  releaseId: string;
+  version: string;
+  slot: string;
+  state: string;
+  since: number | null;
+  scaleDownAt: number | null;
+  instances: InstanceStatus[];
+  /** "2/2": healthy instances / configured instances. */
+  running: string;
+  traffic: { requests: number; errors5xx: number; proxyErrors: number } | null;
+}
+
+export interface ServiceStatus {
+  service: string;
+  hosts: string[];
+  default: boolean;
+  strategy: string;
+  active: SlotStatus | null;
+  standby: SlotStatus | null;
+  operation: { id: string; kind: string; phase: string; releaseId: string | null; startedAt: number; actor: string } | null;
+  lock: LockRecord | null;
+  recent: { id: string; kind: string; from: string | null; to: string | null; outcome: string | null; startedAt: number; durationMs: number | null; actor: string; error: string | null }[];
+}
+
+function slotStatus(controller: Controller, service: ServiceConfig, release: ReleaseRecord, counters: ReleaseCounters[]): SlotStatus {
+  const instances = controller.supervisor.instancesOf(release.id).map(({ info, status, last, restarts }) => ({
+    id: info.id, slot: info.slot, index: info.index, port: info.port, pid: info.pid, health: status, lastCheck: last?.detail ?? null, restarts,
+  }));
+  const c = counters.find((x) => x.releaseId === release.id);
+  return {
+    releaseId: release.id,
+    version: release.version,
+    slot: release.slot,
+    state: release.state,
+    since: release.activatedAt,
+    scaleDownAt: release.scaleDownAt,
+    instances,
+    running: `${instances.filter((i) => i.health === 'healthy').length}/${service.instances}`,
+    traffic: c ? { requests: c.requests, errors5xx: c.status['5xx'], proxyErrors: c.status.error } : null,
+  };
+}
+
+export function serviceStatus(controller: Controller, service: ServiceConfig, running: BlueGreenState | null): ServiceStatus {
+  const { store } = controller;
+  const releases = store.listReleases(service.name, 50);
+  const activeId = store.getService(service.name).activeReleaseId;
+  const active = releases.find((r) => r.id === activeId) ?? (activeId ? store.getRelease(activeId) : null);
+  const standby = releases.find((r) => r.state === 'standby') ?? null;
+  const counters = controller.router.counters();
+  const lock = store.getLock(service.name);
+  const current = lock ? store.getOperation(lock.operationId) : null;
+  const versionOf = (id: string | null): string | null => (id ? (store.getRelease(id)?.version ?? id) : null);
+  return {
+    service: service.name,
+    hosts: service.hosts,
+    default: service.default,
+    strategy: service.strategy.type,
+    active: active ? slotStatus(controller, service, active, counters) : null,
+    standby: standby ? slotStatus(controller, service, standby, counters) : null,
+    operation: current
+      ? { id: current.id, kind: current.kind, phase: running?.phase ?? current.phase, releaseId: current.releaseId, startedAt: current.startedAt, actor: current.actor }
+      : null,
+    lock,
+    recent: store.listOperations(service.name, 5).map((op) => ({
+      id: op.id,
+      kind: op.kind,
+      from: versionOf(op.fromReleaseId),
+      to: versionOf(op.releaseId),
+      outcome: op.outcome,
+      startedAt: op.startedAt,
+      durationMs: op.finishedAt === null ? null : op.finishedAt - op.startedAt,
+      actor: op.actor,
+      error: op.error?.message ?? null,
+    })),
+  };
+}

@@ -1,0 +1,172 @@
+import type { Slot } from './slot.js';
+
+/**
+ * Blue-green as a pure state machine: (state, event) → (state, commands).
+ * The controller executes the commands against the runtime and router and
+ * feeds what happened back as events; it persists the state after every
+ * transition, so a restart knows whether traffic had already moved.
+ *
+ *   starting ──instances-started──▶ verifying ──all-healthy──▶ smoke ──smoke-passed──▶ ready ──promote──▶ switching ──switched──▶ succeeded
+ *       │                              │                          │                     │ (auto_switch skips ready)
+ *       └──────────── start-failed / instance-exited / deadline-passed / smoke-failed ──▶ failed      abort ──▶ aborted
+ *
+ * Invariant: traffic moves only in `switching`, and only after every new
+ * instance passed its health check (or the user asked for --skip-health).
+ */
+export type BlueGreenPhase = 'starting' | 'verifying' | 'smoke' | 'ready' | 'switching' | 'succeeded' | 'failed' | 'aborted';
+
+export interface BlueGreenState {
+  phase: BlueGreenPhase;
+  releaseId: string;
+  slot: Slot;
+  previousReleaseId: string | null;
+  autoSwitch: boolean;
+  autoCleanup: boolean;
+  skipHealth: boolean;
+  smokeChecks: number;
+  /** Epoch ms by which every new instance must be healthy. */
+  deadline: number;
+  error: { code: string; message: string } | null;
+}
+
+export type BlueGreenEvent =
+  | { type: 'instances-started' }
+  | { type: 'start-failed'; code: string; message: string }
+  | { type: 'all-healthy' }
+  | { type: 'instance-exited'; message: string }
+  | { type: 'deadline-passed'; message: string }
+  | { type: 'smoke-passed' }
+  | { type: 'smoke-failed'; message: string }
+  | { type: 'promote' }
+  | { type: 'switched' }
+  | { type: 'abort'; reason: string };
+
+export type BlueGreenCommand =
+  | { type: 'start-instances' }
+  | { type: 'await-health'; deadline: number }
+  | { type: 'run-smoke' }
+  | { type: 'switch-traffic' }
+  | { type: 'retire-previous'; immediately: boolean }
+  | { type: 'stop-new-release' }
+  | { type: 'announce'; event: string; message: string }
+  | { type: 'finish'; outcome: 'succeeded' | 'failed' | 'aborted'; error: { code: string; message: string } | null };
+
+export interface BlueGreenStart {
+  releaseId: string;
+  slot: Slot;
+  previousReleaseId: string | null;
+  autoSwitch: boolean;
+  autoCleanup: boolean;
+  skipHealth: boolean;
+  smokeChecks: number;
+  deployTimeoutMs: number;
+}
+
+export interface Transition {
+  state: BlueGreenState;
+  commands: BlueGreenCommand[];
+}
+
+export function startBlueGreen(input: BlueGreenStart, now: number): Transition {
+  const state: BlueGreenState = {
+    phase: 'starting',
+    releaseId: input.releaseId,
+    slot: input.slot,
+    previousReleaseId: input.previousReleaseId,
+    autoSwitch: input.autoSwitch,
+    autoCleanup: input.autoCleanup,
+    skipHealth: input.skipHealth,
+    smokeChecks: input.smokeChecks,
+    deadline: now + input.deployTimeoutMs,
+    error: null,
+  };
+  return { state, commands: [{ type: 'start-instances' }] };
+}
+
+const TERMINAL: ReadonlySet<BlueGreenPhase> = new Set(['succeeded', 'failed', 'aborted']);
+/** Phases in which traffic has not moved, so failing or aborting is free. */
+const BEFORE_SWITCH: ReadonlySet<BlueGreenPhase> = new Set(['starting', 'verifying', 'smoke', 'ready']);
+
+export function isTerminal(phase: BlueGreenPhase): boolean {
+  return TERMINAL.has(phase);
+}
+
+export function isBeforeSwitch(phase: BlueGreenPhase): boolean {
+  return BEFORE_SWITCH.has(phase);
+}
+
+function fail(state: BlueGreenState, code: string, message: string): Transition {
+  const error = { code, message };
+  return {
+    state: { ...state, phase: 'failed', error },
+    commands: [{ type: 'stop-new-release' }, { type: 'finish', outcome: 'failed', error }],
+  };
+}
+
+/** After health (and smoke) passed: switch now, or wait for promote. */
+function verified(state: BlueGreenState): Transition {
+  if (state.autoSwitch) {
+    return { state: { ...state, phase: 'switching' }, commands: [{ type: 'switch-traffic' }] };
+  }
+  return {
+    state: { ...state, phase: 'ready' },
+    commands: [{ type: 'announce', event: 'deploy.ready', message: `release ${state.releaseId} is healthy in slot ${state.slot}; waiting for promote` }],
+  };
+}
+
+function healthy(state: BlueGreenState): Transition {
+  if (state.smokeChecks > 0) return { state: { ...state, phase: 'smoke' }, commands: [{ type: 'run-smoke' }] };
+  return verified(state);
+}
+
+export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent): Transition {
+  const same: Transition = { state, commands: [] };
+  if (isTerminal(state.phase)) return same;
+
+  if (event.type === 'abort') {
+    if (!isBeforeSwitch(state.phase)) return same;
+    const error = { code: 'DEPLOY_ABORTED', message: event.reason };
+    return {
+      state: { ...state, phase: 'aborted', error },
+      commands: [{ type: 'stop-new-release' }, { type: 'finish', outcome: 'aborted', error }],
+    };
+  }
+
+  switch (state.phase) {
+    case 'starting':
+      if (event.type === 'start-failed') return fail(state, event.code, event.message);
+      if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
+      if (event.type === 'instances-started') {
+        if (state.skipHealth) return healthy({ ...state, phase: 'verifying' });
+        return { state: { ...state, phase: 'verifying' }, commands: [{ type: 'await-health', deadline: state.deadline }] };
+      }
+      return same;
+    case 'verifying':
+      if (event.type === 'all-healthy') return healthy(state);
+      if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
+      if (event.type === 'deadline-passed') return fail(state, 'HEALTH_TIMEOUT', event.message);
+      return same;
+    case 'smoke':
+      if (event.type === 'smoke-passed') return verified(state);
+      if (event.type === 'smoke-failed') return fail(state, 'SMOKE_FAILED', event.message);
+      if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
+      return same;
+    case 'ready':
+      if (event.type === 'promote') return { state: { ...state, phase: 'switching' }, commands: [{ type: 'switch-traffic' }] };
+      if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
+      return same;
+    case 'switching':
+      if (event.type === 'switched') {
+        return {
+          state: { ...state, phase: 'succeeded' },
+          commands: [
+            { type: 'retire-previous', immediately: state.autoCleanup },
+            { type: 'finish', outcome: 'succeeded', error: null },
+          ],
+        };
+      }
+      return same;
+    default:
+      return same;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * One error type for everything a user can see. `code` is stable (scripts and
+ * the API match on it), `message` says what happened, `hint` says what to do.
+ * The catalogue below is the single place codes are defined, so the CLI, the
+ * API and the docs agree on them.
+ */
+export const ERROR_CATALOGUE = {
+  CONFIG_INVALID: { status: 400, hint: 'Fix the fields listed above; nothing was changed.' },
+  CONFIG_NOT_FOUND: { status: 400, hint: 'Pass --config <file> or run `cutover init` to write a starter cutover.yaml.' },
+  SERVICE_NOT_FOUND: { status: 404, hint: 'Run `cutover status` to list the configured services.' },
+  RELEASE_NOT_FOUND: { status: 404, hint: 'Run `cutover history <service>` to list the kept releases.' },
+  OPERATION_NOT_FOUND: { status: 404, hint: 'The operation id may be from another state directory.' },
+  DEPLOY_LOCKED: { status: 409, hint: 'Wait for the running operation to finish, or abort it.' },
+  INVALID_STATE: { status: 409, hint: 'Run `cutover status <service>` to see what the service is doing.' },
+  NOTHING_TO_ROLL_BACK: { status: 409, hint: 'A rollback needs an earlier release that was active; see `cutover history <service>`.' },
+  HEALTH_TIMEOUT: { status: 500, hint: 'Check the instance logs with `cutover logs <service> --release <id>`; traffic was not moved.' },
+  INSTANCE_EXITED: { status: 500, hint: 'Check the instance logs with `cutover logs <service> --release <id>`; traffic was not moved.' },
+  INSTANCE_START_FAILED: { status: 500, hint: 'Check `command` and `cwd` in the service config; traffic was not moved.' },
+  SMOKE_FAILED: { status: 500, hint: 'The new release answered a smoke check wrongly; traffic was not moved.' },
+  DEPLOY_ABORTED: { status: 500, hint: 'Traffic stayed on the release that was active.' },
+  UNAUTHORIZED: { status: 401, hint: 'Send `Authorization: Bearer <token>`; the token is in <state_dir>/admin-token or CUTOVER_TOKEN.' },
+  BAD_REQUEST: { status: 400, hint: 'Check the request body against the API reference in the README.' },
+  NOT_FOUND: { status: 404, hint: 'Check the URL; the API lives under /api/v1.' },
+  SERVER_UNREACHABLE: { status: 503, hint: 'Start it with `cutover server --config cutover.yaml`, or set CUTOVER_URL.' },
+  NO_UPSTREAM: { status: 503, hint: 'No healthy instance is routed for this host.' },
+  UPSTREAM_FAILED: { status: 502, hint: 'The instance closed the connection or did not answer in time; check its logs and health.' },
+  INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class CutoverError extends Error {
+  override readonly name = 'CutoverError';
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; details?: unknown; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint ?? ERROR_CATALOGUE[code].hint;
+    this.details = options.details;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message, hint: this.hint }
+      : { code: this.code, message: this.message, hint: this.hint, details: this.details };
+  }
+}
+
+export function isCutoverError(value: unknown): value is CutoverError {
+  return value instanceof CutoverError;
+}

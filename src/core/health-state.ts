@@ -1,0 +1,62 @@
+import type { HealthConfig } from '../config/types.js';
+import type { HealthStatus } from '../health/index.js';
+
+/**
+ * The health of one instance as a pure state machine, with Docker HEALTHCHECK
+ * semantics: an instance is `starting` until `healthyThreshold` consecutive
+ * checks pass; `unhealthyThreshold` consecutive failures make it `unhealthy`;
+ * the same thresholds move it back and forth afterwards.
+ *
+ * The start period gives a slow app time to boot: while it is still
+ * `starting` and inside the period, failures do not count. A success inside
+ * the period does count, and once the instance has been healthy the start
+ * period no longer shields it (as in Docker, where the first success ends it).
+ *
+ * No I/O and no timers: the monitor passes the time in.
+ */
+export interface HealthState {
+  status: HealthStatus;
+  startedAt: number;
+  consecutiveSuccesses: number;
+  consecutiveFailures: number;
+  /** Checks observed so far, for messages like "3 checks, none passed". */
+  checks: number;
+  lastCheckedAt: number | null;
+}
+
+export type HealthThresholds = Pick<HealthConfig, 'healthyThreshold' | 'unhealthyThreshold' | 'startPeriodMs'>;
+
+export function initialHealth(startedAt: number): HealthState {
+  return {
+    status: 'starting',
+    startedAt,
+    consecutiveSuccesses: 0,
+    consecutiveFailures: 0,
+    checks: 0,
+    lastCheckedAt: null,
+  };
+}
+
+export function inStartPeriod(state: HealthState, now: number, config: HealthThresholds): boolean {
+  return state.status === 'starting' && now - state.startedAt < config.startPeriodMs;
+}
+
+export function observeHealth(
+  state: HealthState,
+  result: { ok: boolean },
+  now: number,
+  config: HealthThresholds,
+): HealthState {
+  const checks = state.checks + 1;
+  if (result.ok) {
+    const consecutiveSuccesses = state.consecutiveSuccesses + 1;
+    const status = consecutiveSuccesses >= Math.max(1, config.healthyThreshold) ? 'healthy' : state.status;
+    return { ...state, status, consecutiveSuccesses, consecutiveFailures: 0, checks, lastCheckedAt: now };
+  }
+  if (inStartPeriod(state, now, config)) {
+    return { ...state, consecutiveSuccesses: 0, consecutiveFailures: 0, checks, lastCheckedAt: now };
+  }
+  const consecutiveFailures = state.consecutiveFailures + 1;
+  const status = consecutiveFailures >= Math.max(1, config.unhealthyThreshold) ? 'unhealthy' : state.status;
+  return { ...state, status, consecutiveSuccesses: 0, consecutiveFailures, checks, lastCheckedAt: now };
+}

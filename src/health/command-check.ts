@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import type { CommandHealthCheck } from '../config/types.js';
+import type { CheckResult, CheckTarget } from './index.js';
+
+const OUTPUT_TAIL_CHARS = 200;
+/** After the shell exits, how long to wait for its pipes to flush before answering. */
+const PIPE_FLUSH_MS = 100;
+
+/**
+ * One command health check: `/bin/sh -c <command>` with PORT, HOST, VERSION,
+ * SLOT and INSTANCE in the env; exit 0 is healthy. The command runs in its own
+ * process group so a timeout kills everything it started, not only the shell.
+ * Never throws.
+ */
+export function commandCheck(
+  target: CheckTarget,
+  config: { check: CommandHealthCheck; timeoutMs: number },
+): Promise<CheckResult> {
+  const started = performance.now();
+  const elapsed = (): number => Math.round(performance.now() - started);
+
+  return new Promise<CheckResult>((resolve) => {
+    let settled = false;
+    let output = '';
+    let exitCode: number | null = null;
+    let exitSignal: string | null = null;
+    let flushTimer: NodeJS.Timeout | undefined;
+
+    const finish = (ok: boolean, detail: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(flushTimer);
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      resolve({ ok, detail, durationMs: elapsed() });
+    };
+    const finishFromExit = (): void => {
+      const tail = output.trim().slice(-OUTPUT_TAIL_CHARS);
+      if (exitCode === 0) finish(true, `exit 0 in ${elapsed()} ms`);
+      else if (exitSignal) finish(false, `killed by ${exitSignal}${tail ? `: ${tail}` : ''}`);
+      else finish(false, `exit ${exitCode}${tail ? `: ${tail}` : ''}`);
+    };
+
+    const child = spawn('/bin/sh', ['-c', config.check.command], {
+      env: {
+        ...process.env,
+        PORT: String(target.port),
+        HOST: target.host,
+        VERSION: target.vars.version,
+        SLOT: target.vars.slot,
+        INSTANCE: target.vars.instance,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const timer = setTimeout(() => {
+      killGroup(child.pid);
+      finish(false, `timed out after ${config.timeoutMs} ms`);
+    }, config.timeoutMs);
+
+    // Keep only the tail: stderr usually says why, stdout is the fallback.
+    const collect = (chunk: Buffer): void => {
+      output = (output + chunk.toString('utf8')).slice(-4 * OUTPUT_TAIL_CHARS);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    child.on('error', (error) => finish(false, `cannot run check: ${error.message}`));
+    child.on('exit', (code, signal) => {
+      exitCode = code;
+      exitSignal = signal;
+      // A background process the command left behind can hold the pipes open; do not wait for it.
+      flushTimer = setTimeout(finishFromExit, PIPE_FLUSH_MS);
+    });
+    child.on('close', finishFromExit);
+  });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}

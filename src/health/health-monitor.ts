@@ -1,0 +1,66 @@
+import type { HealthConfig } from '../config/types.js';
+import { initialHealth, observeHealth, type HealthState } from '../core/health-state.js';
+import { commandCheck } from './command-check.js';
+import { httpCheck } from './http-check.js';
+import type { CheckResult, CheckTarget, HealthChange, HealthStatus, HealthWatcher } from './index.js';
+import { tcpCheck } from './tcp-check.js';
+
+/** Runs the configured kind of check once. Never throws. */
+export function runHealthCheck(target: CheckTarget, config: HealthConfig): Promise<CheckResult> {
+  const check = config.check;
+  switch (check.type) {
+    case 'http':
+      return httpCheck(target, { check, timeoutMs: config.timeoutMs });
+    case 'tcp':
+      return tcpCheck(target, { timeoutMs: config.timeoutMs });
+    case 'command':
+      return commandCheck(target, { check, timeoutMs: config.timeoutMs });
+  }
+}
+
+/**
+ * Checks one instance for as long as it lives: right away, then every
+ * `intervalMs` after the previous check finished (checks never overlap, so a
+ * slow instance is not buried under a pile of concurrent probes). Each result
+ * goes through the pure rules in core/health-state.ts and `onChange` fires on
+ * every status change — including healthy → unhealthy → healthy after a
+ * deploy, which is how a sick instance leaves and rejoins the rotation.
+ */
+export function watchHealth(
+  target: CheckTarget,
+  config: HealthConfig,
+  onChange: (change: HealthChange) => void,
+  now: () => number = Date.now,
+): HealthWatcher {
+  let state: HealthState = initialHealth(now());
+  let last: CheckResult | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const tick = async (): Promise<void> => {
+    timer = undefined;
+    const startedAt = now();
+    const result = await runHealthCheck(target, config);
+    if (stopped) return;
+    last = result;
+    const from: HealthStatus = state.status;
+    state = observeHealth(state, result, now(), config);
+    // Schedule before notifying: a listener that throws must not stop the checks.
+    const wait = Math.max(0, config.intervalMs - (now() - startedAt));
+    timer = setTimeout(() => void tick(), wait);
+    timer.unref();
+    if (state.status !== from) onChange({ instanceId: target.instanceId, from, to: state.status, last: result });
+  };
+  void tick();
+
+  return {
+    instanceId: target.instanceId,
+    status: () => state.status,
+    lastResult: () => last,
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { HealthConfig } from '../config/types.js';
+
+/**
+ * Health of one instance, driven by active checks. The pure transition rules
+ * live in core/health-state.ts; `health-monitor.ts` runs the timers and the
+ * checkers (`http-check.ts`, `tcp-check.ts`, `command-check.ts`).
+ */
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface CheckTarget {
+  instanceId: string;
+  host: string;
+  port: number;
+  /** Exposed to command checks as env: VERSION, SLOT, INSTANCE. */
+  vars: { version: string; slot: string; instance: string };
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** Short human text: "HTTP 200 in 3 ms", "connect ECONNREFUSED", "exit 1: <stderr tail>". */
+  detail: string;
+  durationMs: number;
+}
+
+export interface HealthChange {
+  instanceId: string;
+  from: HealthStatus;
+  to: HealthStatus;
+  last: CheckResult;
+}
+
+export interface HealthWatcher {
+  readonly instanceId: string;
+  status(): HealthStatus;
+  lastResult(): CheckResult | null;
+  /** Stops the timers; no callback fires afterwards. */
+  stop(): void;
+}
+
+export type HealthChangeListener = (change: HealthChange) => void;
+
+export type HealthConfigFor = HealthConfig;

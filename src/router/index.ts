@@ -1,0 +1,58 @@
+import type { Slot } from '../core/slot.js';
+
+/**
+ * The router port: moves traffic between releases. The embedded proxy is the
+ * default adapter; nginx comes later. A switch is atomic: a request is routed
+ * by exactly one route table, the old or the new.
+ */
+export interface Upstream {
+  /** Instance id, see runtime/index.ts. */
+  id: string;
+  host: string;
+  port: number;
+}
+
+export interface ServiceRoute {
+  service: string;
+  hosts: string[];
+  default: boolean;
+  /** The release receiving new requests, or null when the service has none yet (503). */
+  target: RouteTarget | null;
+}
+
+export interface RouteTarget {
+  releaseId: string;
+  version: string;
+  slot: Slot;
+  upstreams: Upstream[];
+}
+
+export interface ReleaseCounters {
+  service: string;
+  releaseId: string;
+  requests: number;
+  /** Responses by status class; `error` counts requests that got no upstream response (502/503 made by the proxy). */
+  status: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number; error: number };
+  inFlight: number;
+  openUpgrades: number;
+  latency: { bucketsMs: number[]; counts: number[]; sumMs: number; count: number };
+}
+
+export interface Router {
+  readonly kind: string;
+  /**
+   * Replaces a service's route. Requests already in flight keep the upstream they
+   * were sent to; every request that starts after this call uses the new target.
+   */
+  setRoute(route: ServiceRoute): void;
+  /** Takes an upstream out of rotation (unhealthy) or puts it back. Unknown ids are ignored. */
+  setUpstreamHealthy(upstreamId: string, healthy: boolean): void;
+  /**
+   * Resolves when no request or upgraded connection is in flight to the given
+   * release, or when the timeout passes; then closes what is left (sockets,
+   * WebSockets, pooled connections) to that release's upstreams.
+   */
+  drain(service: string, releaseId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }>;
+  counters(): ReleaseCounters[];
+  close(): Promise<void>;
+}

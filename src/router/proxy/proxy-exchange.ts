@@ -1,0 +1,171 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { TargetEntry } from '../../core/route-table.js';
+import { sendErrorResponse, upstreamFailed } from './error-response.js';
+import type { TargetBinding } from './release-traffic.js';
+import { clientResponseHeaders } from './response-headers.js';
+import { isConnectErrorCode } from './upstream-pool.js';
+
+const kExchange = Symbol('cutover.exchange');
+
+interface ResponseWithExchange extends ServerResponse {
+  [kExchange]?: ProxyExchange | null;
+}
+
+const CLIENT_GONE = new Error('client closed the connection');
+
+/**
+ * One proxied HTTP request: sent to an upstream of the target it was routed
+ * to when it arrived (a later switch does not move it), the response head and
+ * body streamed straight to the client response with backpressure.
+ *
+ * It is its own undici dispatch handler. It uses undici's raw-header handler
+ * methods (onConnect/onHeaders/onData/onComplete/onError): undici 7 runs them
+ * natively, while the newer controller methods wrap every request in two more
+ * objects and parse the headers into an object we would only turn back into a
+ * list. Event listeners are shared module functions that find the exchange
+ * through a symbol on the response, so a request allocates no closures.
+ */
+export class ProxyExchange implements Dispatcher.DispatchHandler {
+  private readonly req: IncomingMessage;
+  private readonly res: ResponseWithExchange;
+  private readonly target: TargetEntry<TargetBinding>;
+  private readonly unhealthy: ReadonlySet<string>;
+  private readonly headers: string[];
+  private readonly hasBody: boolean;
+  private readonly startedAt: number;
+  private readonly first: number;
+  private index: number;
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private done = false;
+  private clientGone = false;
+
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: TargetEntry<TargetBinding>,
+    index: number,
+    headers: string[],
+    hasBody: boolean,
+    unhealthy: ReadonlySet<string>,
+    startedAt: number,
+  ) {
+    this.req = req;
+    this.res = res;
+    this.target = target;
+    this.unhealthy = unhealthy;
+    this.headers = headers;
+    this.hasBody = hasBody;
+    this.startedAt = startedAt;
+    this.first = index;
+    this.index = index;
+  }
+
+  start(): void {
+    this.target.binding.traffic.requestStarted();
+    this.res[kExchange] = this;
+    this.res.on('close', onResponseClose);
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    const upstream = this.target.binding.pools[this.index];
+    if (upstream === undefined) {
+      this.onError(new Error(`no pool for upstream #${this.index}`));
+      return;
+    }
+    const req = this.req;
+    upstream.pool.dispatch(
+      {
+        path: req.url ?? '/',
+        method: req.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: this.hasBody ? req : null,
+      },
+      this,
+    );
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.clientGone) {
+      abort(CLIENT_GONE);
+      return;
+    }
+    this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    // 1xx informational heads are not relayed (Node answers 100-continue to the client itself).
+    if (statusCode < 200) return true;
+    this.resumeUpstream = resume;
+    this.target.binding.traffic.counters.countStatus(statusCode);
+    const headers = clientResponseHeaders(rawHeaders);
+    if (statusText.length > 0) this.res.writeHead(statusCode, statusText, headers);
+    else this.res.writeHead(statusCode, headers);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    // Pause the upstream until the client has taken what is buffered.
+    if (!this.res.destroyed) this.res.once('drain', onResponseDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.res.end();
+    const traffic = this.target.binding.traffic;
+    traffic.counters.latency.record(performance.now() - this.startedAt);
+    traffic.requestEnded();
+  }
+
+  onError(err: Error): void {
+    if (this.done) return;
+    if (this.abortUpstream === null && !this.hasBody && !this.clientGone && isConnectErrorCode((err as { code?: unknown }).code)) {
+      // Nothing reached this upstream: another instance of the same release may take the request.
+      const next = this.target.nextAfter(this.first, this.index, this.unhealthy);
+      if (next >= 0) {
+        this.index = next;
+        this.dispatch();
+        return;
+      }
+    }
+    this.done = true;
+    const res = this.res;
+    const traffic = this.target.binding.traffic;
+    if (!res.headersSent && !res.destroyed) {
+      traffic.counters.errors++;
+      const upstream = this.target.upstreams[this.index];
+      sendErrorResponse(res, upstreamFailed(this.target.service, upstream?.id ?? '?', err));
+    } else if (!res.destroyed) {
+      // The head already went out: cut the connection so the client sees a broken response, not a short one.
+      res.destroy();
+    }
+    traffic.requestEnded();
+  }
+
+  /** The client connection closed before the response was complete: stop the upstream request. */
+  clientClosed(): void {
+    if (this.done) return;
+    this.clientGone = true;
+    if (this.abortUpstream !== null) this.abortUpstream(CLIENT_GONE);
+  }
+
+  resume(): void {
+    this.resumeUpstream?.();
+  }
+}
+
+function onResponseClose(this: ResponseWithExchange): void {
+  const exchange = this[kExchange];
+  if (exchange === undefined || exchange === null) return;
+  this[kExchange] = null;
+  exchange.clientClosed();
+}
+
+function onResponseDrain(this: ResponseWithExchange): void {
+  this[kExchange]?.resume();
+}

@@ -1,0 +1,246 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { CutoverError } from '../../core/errors.js';
+import { buildRouteTable, RouteTable } from '../../core/route-table.js';
+import type { ReleaseCounters, RouteTarget, Router, ServiceRoute } from '../index.js';
+import {
+  noActiveRelease,
+  noHealthyUpstream,
+  noRouteForHost,
+  sendErrorOnSocket,
+  sendErrorResponse,
+} from './error-response.js';
+import { buildUpstreamRequestHeaders, type RequestHeadFacts } from './forwarded-headers.js';
+import { ProxyExchange } from './proxy-exchange.js';
+import { ReleaseTraffic, type TargetBinding } from './release-traffic.js';
+import type { UpstreamPoolOptions } from './upstream-pool.js';
+import { WebSocketTunnel } from './websocket-tunnel.js';
+
+export interface ProxyListenOptions {
+  host: string;
+  /** 0 picks a free port; read the bound one from `address`. */
+  port: number;
+  logger?: Logger;
+  /** Most keep-alive connections to one upstream instance (default 128). */
+  connectionsPerUpstream?: number;
+  /** Time an upstream has to send response headers before the request gets a 502 (default 60 s). */
+  upstreamHeadersTimeoutMs?: number;
+  /** Longest silence inside an upstream response body before it is cut (default 0 = never: streams and long polls). */
+  upstreamBodyTimeoutMs?: number;
+  /** How long an idle client keep-alive connection stays open (default 65 s, longer than usual load balancer idle timeouts). */
+  clientKeepAliveTimeoutMs?: number;
+}
+
+/** Released targets kept for their counters after a drain, per service. */
+const RETIRED_RELEASES_KEPT = 5;
+
+/**
+ * The embedded reverse proxy: the default `Router`. Routes by Host header to
+ * a service, by the service's route to its active release, and round-robin
+ * over that release's healthy instances through keep-alive pools.
+ *
+ * A switch builds a new immutable route table and swaps one reference: a
+ * request is routed by exactly one table when it arrives (every request on a
+ * kept-alive client connection is routed on its own), and keeps its release
+ * until it completes. `drain` then waits for the old release's requests and
+ * upgraded connections, and closes its pools.
+ */
+export class ProxyRouter implements Router {
+  readonly kind = 'proxy';
+  private readonly server: Server;
+  private readonly logger: Logger | undefined;
+  private readonly poolOptions: UpstreamPoolOptions;
+  private readonly routes = new Map<string, ServiceRoute>();
+  private table: RouteTable<TargetBinding> = new RouteTable<TargetBinding>([]);
+  /** Upstream ids out of rotation. Kept for ids not routed yet: health may be known before the switch. */
+  private readonly unhealthy = new Set<string>();
+  /** Releases that receive or still carry traffic, by `service\0releaseId`. */
+  private readonly releases = new Map<string, ReleaseTraffic>();
+  /** Drained releases, kept (a few per service) so their counters stay readable. */
+  private readonly retired: ReleaseTraffic[] = [];
+  /** Scratch object filled by the header pass; only read synchronously right after. */
+  private readonly facts: RequestHeadFacts = { host: undefined, hasBody: false };
+  private listening: { host: string; port: number } | null = null;
+  private closing: Promise<void> | null = null;
+
+  private constructor(options: ProxyListenOptions) {
+    this.logger = options.logger;
+    this.poolOptions = {
+      connections: options.connectionsPerUpstream ?? 128,
+      headersTimeoutMs: options.upstreamHeadersTimeoutMs ?? 60_000,
+      bodyTimeoutMs: options.upstreamBodyTimeoutMs ?? 0,
+    };
+    this.server = createServer({ noDelay: true, keepAliveTimeout: options.clientKeepAliveTimeoutMs ?? 65_000 });
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handleRequest(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    // A client that resets mid-request must not take the proxy down; Node has already answered or closed it.
+    this.server.on('clientError', (_err: Error, socket: Duplex) => {
+      if (!socket.destroyed) socket.destroy();
+    });
+  }
+
+  static async listen(options: ProxyListenOptions): Promise<ProxyRouter> {
+    const router = new ProxyRouter(options);
+    await new Promise<void>((resolve, reject) => {
+      router.server.once('error', reject);
+      router.server.listen(options.port, options.host, () => {
+        router.server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = router.server.address() as AddressInfo;
+    router.listening = { host: bound.address, port: bound.port };
+    router.logger?.info({ host: bound.address, port: bound.port }, 'proxy listening');
+    return router;
+  }
+
+  /** Where the proxy listens (the real port when 0 was asked for). */
+  get address(): { host: string; port: number } {
+    if (this.listening === null) throw new CutoverError('INTERNAL', 'proxy is not listening');
+    return this.listening;
+  }
+
+  setRoute(route: ServiceRoute): void {
+    const routes = new Map(this.routes);
+    routes.set(route.service, route);
+    // Build first: a conflicting route throws here and leaves the current table in place.
+    this.table = buildRouteTable(routes.values(), this.bindTarget, this.table);
+    this.routes.set(route.service, route);
+    this.logger?.info(
+      { service: route.service, release: route.target?.releaseId ?? null, upstreams: route.target?.upstreams.length ?? 0 },
+      'route set',
+    );
+  }
+
+  setUpstreamHealthy(upstreamId: string, healthy: boolean): void {
+    if (healthy) this.unhealthy.delete(upstreamId);
+    else this.unhealthy.add(upstreamId);
+  }
+
+  async drain(service: string, releaseId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }> {
+    const traffic = this.releases.get(releaseKey(service, releaseId));
+    if (traffic === undefined) return { drained: true, closed: 0 };
+    const log = this.logger?.child({ service, release: releaseId });
+    log?.info({ inFlight: traffic.counters.inFlight, openUpgrades: traffic.counters.openUpgrades, timeoutMs }, 'drain started');
+    const drained = await traffic.waitUntilIdle(timeoutMs);
+    if (this.table.services.get(service)?.target?.releaseId === releaseId) {
+      // Routed again while we waited (a rollback during the drain): it is live traffic now, leave it alone.
+      log?.warn({ drained }, 'drain skipped: the release is the active target');
+      return { drained, closed: 0 };
+    }
+    const upstreamIds = traffic.upstreamIds();
+    const reason = new CutoverError('UPSTREAM_FAILED', `release '${releaseId}' of service '${service}' was drained after ${timeoutMs} ms`);
+    const closed = await traffic.closeAll(reason);
+    this.retire(traffic, upstreamIds);
+    log?.info({ drained, closed }, 'drain finished');
+    return { drained, closed };
+  }
+
+  counters(): ReleaseCounters[] {
+    const all = [...this.retired, ...this.releases.values()];
+    return all.map((traffic) => traffic.counters.snapshot());
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    const reason = new CutoverError('UPSTREAM_FAILED', 'the proxy is shutting down');
+    await Promise.all([...this.releases.values()].map((traffic) => traffic.closeAll(reason)));
+    await stopped;
+    this.logger?.info('proxy closed');
+  }
+
+  // Arrow property: passed to buildRouteTable, bound once.
+  private readonly bindTarget = (service: string, target: RouteTarget): TargetBinding => {
+    const key = releaseKey(service, target.releaseId);
+    let traffic = this.releases.get(key);
+    if (traffic === undefined) {
+      // A drained release routed again (a rollback) continues its counters.
+      const retiredAt = this.retired.findIndex((r) => r.service === service && r.releaseId === target.releaseId);
+      traffic = retiredAt >= 0 ? (this.retired.splice(retiredAt, 1)[0] as ReleaseTraffic) : new ReleaseTraffic(service, target.releaseId);
+      this.releases.set(key, traffic);
+    }
+    return { traffic, pools: traffic.poolsFor(target.upstreams, this.poolOptions) };
+  };
+
+  private handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const startedAt = performance.now();
+    const facts = this.facts;
+    const headers = buildUpstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress, 'http', facts);
+    const entry = this.table.lookup(facts.host);
+    if (entry === undefined) {
+      sendErrorResponse(res, noRouteForHost(facts.host));
+      return;
+    }
+    const target = entry.target;
+    if (target === null) {
+      sendErrorResponse(res, noActiveRelease(entry.service));
+      return;
+    }
+    const counters = target.binding.traffic.counters;
+    counters.requests++;
+    const index = target.pick(this.unhealthy);
+    if (index < 0) {
+      counters.errors++;
+      sendErrorResponse(res, noHealthyUpstream(entry.service));
+      return;
+    }
+    new ProxyExchange(req, res, target, index, headers, facts.hasBody, this.unhealthy, startedAt).start();
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', noop);
+    const facts = this.facts;
+    const headers = buildUpstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress, 'http', facts);
+    const entry = this.table.lookup(facts.host);
+    if (entry === undefined) {
+      sendErrorOnSocket(socket, noRouteForHost(facts.host));
+      return;
+    }
+    const target = entry.target;
+    if (target === null) {
+      sendErrorOnSocket(socket, noActiveRelease(entry.service));
+      return;
+    }
+    const index = target.pick(this.unhealthy);
+    if (index < 0) {
+      target.binding.traffic.counters.requests++;
+      target.binding.traffic.counters.errors++;
+      sendErrorOnSocket(socket, noHealthyUpstream(entry.service));
+      return;
+    }
+    const requestHead = upgradeRequestHead(req, headers);
+    new WebSocketTunnel(socket, head, requestHead, target, index, this.unhealthy).start();
+  }
+
+  private retire(traffic: ReleaseTraffic, upstreamIds: readonly string[]): void {
+    for (const id of upstreamIds) this.unhealthy.delete(id);
+    this.releases.delete(releaseKey(traffic.service, traffic.releaseId));
+    this.retired.push(traffic);
+    const sameService = this.retired.filter((r) => r.service === traffic.service);
+    if (sameService.length > RETIRED_RELEASES_KEPT) {
+      this.retired.splice(this.retired.indexOf(sameService[0] as ReleaseTraffic), 1);
+    }
+  }
+}
+
+function releaseKey(service: string, releaseId: string): string {
+  return `${service}\0${releaseId}`;
+}
+
+/** The request head for the upstream of an upgrade: forwarded headers plus the Connection/Upgrade pair. */
+function upgradeRequestHead(req: IncomingMessage, headers: readonly string[]): string {
+  let head = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  const upgrade = req.headers.upgrade ?? 'websocket';
+  return `${head}connection: upgrade\r\nupgrade: ${upgrade}\r\n\r\n`;
+}
+
+function noop(): void {}

@@ -1,0 +1,69 @@
+import type { Slot } from '../core/slot.js';
+
+/**
+ * The runtime port: starts, stops and finds instances of a release.
+ * Strategies and the controller only see this interface; `process/` is the
+ * embedded default, Docker and Swarm adapters come later.
+ */
+export interface InstanceSpec {
+  service: string;
+  releaseId: string;
+  version: string;
+  slot: Slot;
+  /** 0-based index of the instance inside its release. */
+  index: number;
+  /** Raw command from the config; the runtime substitutes ${VERSION} ${PORT} ${SLOT} ${INSTANCE}. */
+  command: string;
+  cwd: string;
+  /** Raw env from the config; placeholders substituted like the command. PORT is always set. */
+  env: Record<string, string>;
+  stopGracePeriodMs: number;
+}
+
+export interface InstanceInfo {
+  /** Stable id, `${service}/${releaseId}/${slot}-${index}`. */
+  id: string;
+  service: string;
+  releaseId: string;
+  version: string;
+  slot: Slot;
+  index: number;
+  host: string;
+  port: number;
+  pid: number | null;
+  /** Opaque token that proves a pid is still the process we started (guards against pid reuse). */
+  pidToken: string | null;
+  logPath: string;
+  startedAt: number;
+}
+
+export interface InstanceExit {
+  instance: InstanceInfo;
+  code: number | null;
+  signal: string | null;
+  /** True when cutover asked it to stop; false for a crash. */
+  expected: boolean;
+}
+
+export type RuntimeListener = (exit: InstanceExit) => void;
+
+export interface Runtime {
+  readonly kind: string;
+  /** Starts one instance and resolves once it is spawned (not yet healthy). Throws INSTANCE_START_FAILED. */
+  start(spec: InstanceSpec): Promise<InstanceInfo>;
+  /** SIGTERM, then SIGKILL after the grace period. Resolves when the instance is gone. Unknown ids resolve at once. */
+  stop(instanceId: string, gracePeriodMs?: number): Promise<void>;
+  /** Instances this runtime currently manages (started or adopted). */
+  list(): InstanceInfo[];
+  /**
+   * After a controller restart: take back instances recorded in the store whose
+   * process is still alive (and is the one we started). Returns the adopted ones.
+   */
+  adopt(records: InstanceInfo[]): Promise<InstanceInfo[]>;
+  /** Called for every instance that exits, expected or not. */
+  onExit(listener: RuntimeListener): void;
+  /** Last lines of an instance's log, for error messages. */
+  tailLog(instanceId: string, lines: number): Promise<string>;
+  /** Stops every instance (used when the server shuts down: no orphans). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,49 @@
+import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+
+/** `<logDir>/<service>/<releaseId>/<slot>-<index>.log`: one file per instance, kept with its release. */
+export function instanceLogPath(
+  logDir: string,
+  instance: { service: string; releaseId: string; slot: string; index: number },
+): string {
+  return path.join(logDir, instance.service, instance.releaseId, `${instance.slot}-${instance.index}.log`);
+}
+
+/**
+ * Opens the log for appending and returns the fd, to be given to the child as
+ * its stdout and stderr. The child writes to the file directly, so its output
+ * is kept even when the controller dies (no pipe through our process).
+ */
+export function openInstanceLog(logPath: string, header: string): number {
+  mkdirSync(path.dirname(logPath), { recursive: true });
+  const fd = openSync(logPath, 'a');
+  writeSync(fd, `${header}\n`);
+  return fd;
+}
+
+/** Bytes read from the end of a log to find its last lines; an error message needs a few lines, not the file. */
+const TAIL_WINDOW_BYTES = 64 * 1024;
+
+/** The last `lines` lines of a file, or '' when it does not exist. */
+export async function tailFile(filePath: string, lines: number): Promise<string> {
+  if (lines <= 0) return '';
+  let handle;
+  try {
+    handle = await open(filePath, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, TAIL_WINDOW_BYTES);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const all = buffer.toString('utf8').split('\n');
+    if (size > length) all.shift(); // the first line of the window is probably cut
+    if (all.at(-1) === '') all.pop();
+    return all.slice(-lines).join('\n');
+  } finally {
+    await handle.close();
+  }
+}

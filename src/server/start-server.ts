@@ -1,0 +1,94 @@
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { buildAdminApi } from '../api/admin-api.js';
+import { loadOrCreateToken } from '../api/admin-token.js';
+import type { CutoverConfig } from '../config/types.js';
+import { Controller } from '../controller/controller.js';
+import { ProxyRouter } from '../router/proxy/proxy-router.js';
+import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/process-runtime.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+
+/**
+ * The composition root of `cutover server`: one process with the proxy (the
+ * default router), the controller, the process runtime and the admin API.
+ * Adapters are chosen here and nowhere else.
+ */
+export interface RunningServer {
+  config: CutoverConfig;
+  controller: Controller;
+  router: ProxyRouter;
+  api: FastifyInstance;
+  adminUrl: string;
+  proxyUrl: string;
+  token: string;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startServer(config: CutoverConfig, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ base: { component: 'cutover' } });
+  const { stateDir } = config.server;
+  const store = SqliteStore.open(stateDir);
+  const token = loadOrCreateToken(stateDir, options.env);
+  const logDir = path.join(stateDir, 'logs');
+  const runtime = new ProcessRuntime({ logDir, logger });
+  let router: ProxyRouter | null = null;
+  let controller: Controller | null = null;
+  let api: FastifyInstance | null = null;
+  try {
+    router = await ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
+    controller = new Controller({ config, store, runtime, router, logger });
+    await controller.start(runtime);
+    api = await buildAdminApi({ controller, token, logDir });
+    await api.listen({ host: config.server.admin.host, port: config.server.admin.port });
+  } catch (error) {
+    await api?.close().catch(() => {});
+    await controller?.close().catch(() => {});
+    await runtime.close().catch(() => {});
+    await router?.close().catch(() => {});
+    store.close();
+    throw error;
+  }
+  // Last resort against orphans: if the process exits without close(), kill the instance groups.
+  const onExit = (): void => { killAllInstanceGroupsSync(); };
+  process.on('exit', onExit);
+
+  const adminAddress = api.server.address();
+  const adminPort = typeof adminAddress === 'object' && adminAddress ? adminAddress.port : config.server.admin.port;
+  const proxyAddress = router.address;
+  let closing: Promise<void> | null = null;
+  const finalApi = api;
+  const finalController = controller;
+  const finalRouter = router;
+  return {
+    config,
+    controller,
+    router,
+    api,
+    adminUrl: `http://${formatHost(config.server.admin.host)}:${adminPort}`,
+    proxyUrl: `http://${formatHost(proxyAddress.host)}:${proxyAddress.port}`,
+    token,
+    logger,
+    close: () => {
+      closing ??= (async () => {
+        await finalApi.close();
+        await finalController.close();
+        await runtime.close();
+        await finalRouter.close();
+        store.close();
+        process.off('exit', onExit);
+      })();
+      return closing;
+    },
+  };
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { HealthConfig } from '../../src/config/types.js';
+import { initialHealth, observeHealth, type HealthState } from '../../src/core/health-state.js';
+
+const config: HealthConfig = {
+  check: { type: 'tcp' },
+  intervalMs: 1000,
+  timeoutMs: 500,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+  startPeriodMs: 5000,
+};
+
+/** Feeds results one per second from `from`; returns every state along the way. */
+function run(results: boolean[], options: { config?: HealthConfig; state?: HealthState; from?: number } = {}): HealthState[] {
+  const cfg = options.config ?? config;
+  let state = options.state ?? initialHealth(0);
+  let now = options.from ?? 1000;
+  const states: HealthState[] = [];
+  for (const ok of results) {
+    state = observeHealth(state, { ok }, now, cfg);
+    states.push(state);
+    now += 1000;
+  }
+  return states;
+}
+
+const statuses = (states: HealthState[]): string[] => states.map((state) => state.status);
+
+describe('health state (Docker HEALTHCHECK semantics)', () => {
+  it('starts as starting with nothing observed', () => {
+    const state = initialHealth(42);
+    assert.equal(state.status, 'starting');
+    assert.equal(state.startedAt, 42);
+    assert.equal(state.checks, 0);
+    assert.equal(state.lastCheckedAt, null);
+  });
+
+  it('becomes healthy after healthyThreshold consecutive successes', () => {
+    assert.deepEqual(statuses(run([true, true])), ['starting', 'healthy']);
+  });
+
+  it('a failure resets the run of successes', () => {
+    assert.deepEqual(statuses(run([true, false, true, true])), ['starting', 'starting', 'starting', 'healthy']);
+  });
+
+  it('failures inside the start period do not count toward unhealthy', () => {
+    // t = 1..4 s are inside the 5 s start period; t = 5 s is the first failure that counts.
+    const states = run([false, false, false, false, false, false, false]);
+    assert.deepEqual(statuses(states), ['starting', 'starting', 'starting', 'starting', 'starting', 'starting', 'unhealthy']);
+    assert.equal(states[3]?.consecutiveFailures, 0);
+    assert.equal(states[4]?.consecutiveFailures, 1);
+  });
+
+  it('a success inside the start period still counts toward healthy', () => {
+    assert.deepEqual(statuses(run([false, true, true])), ['starting', 'starting', 'healthy']);
+  });
+
+  it('without a start period, unhealthyThreshold failures make a starting instance unhealthy', () => {
+    const noGrace = { ...config, startPeriodMs: 0 };
+    assert.deepEqual(statuses(run([false, false, false], { config: noGrace })), ['starting', 'starting', 'unhealthy']);
+  });
+
+  it('once healthy, the start period no longer shields failures', () => {
+    // Healthy at t = 2 s, then three failures at 3..5 s, all still inside the start period.
+    const states = run([true, true, false, false, false]);
+    assert.deepEqual(statuses(states), ['starting', 'healthy', 'healthy', 'healthy', 'unhealthy']);
+  });
+
+  it('healthy → unhealthy → healthy by the same thresholds', () => {
+    const healthy = run([true, true], { from: 10_000 }).at(-1) as HealthState;
+    const states = run([false, false, false, true, true, false, true], { state: healthy, from: 20_000 });
+    assert.deepEqual(statuses(states), ['healthy', 'healthy', 'unhealthy', 'unhealthy', 'healthy', 'healthy', 'healthy']);
+  });
+
+  it('a single success does not flip an unhealthy instance back', () => {
+    const unhealthy = run([false, false, false], { from: 10_000 }).at(-1) as HealthState;
+    assert.equal(unhealthy.status, 'unhealthy');
+    assert.deepEqual(statuses(run([true, false, true], { state: unhealthy, from: 20_000 })), ['unhealthy', 'unhealthy', 'unhealthy']);
+  });
+
+  it('thresholds of 1 flip on every result', () => {
+    const eager = { ...config, healthyThreshold: 1, unhealthyThreshold: 1, startPeriodMs: 0 };
+    assert.deepEqual(statuses(run([true, false, true], { config: eager })), ['healthy', 'unhealthy', 'healthy']);
+  });
+
+  it('records the check count and the time of the last check, and does not mutate its input', () => {
+    const start = initialHealth(0);
+    const next = observeHealth(start, { ok: true }, 1234, config);
+    assert.equal(next.checks, 1);
+    assert.equal(next.lastCheckedAt, 1234);
+    assert.equal(start.checks, 0);
+    assert.equal(start.consecutiveSuccesses, 0);
+  });
+});

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { parseConfig } from '../../src/config/load-config.js';
+import { AdminClient } from '../../src/cli/admin-client.js';
+import { findFreePort } from '../../src/runtime/process/free-port.js';
+import { startServer, type RunningServer } from '../../src/server/start-server.js';
+
+/** The repository root, from dist/test/support/. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const SAMPLE_APP = path.join(REPO_ROOT, 'examples', 'sample-app');
+export const CLI = path.join(REPO_ROOT, 'bin', 'cutover.js');
+
+export interface HarnessOptions {
+  instances?: number;
+  /** YAML for the strategy key, e.g. "{ type: blue-green, timeout: 5s }". */
+  strategy?: string;
+  drainTimeout?: string;
+  healthInterval?: string;
+  extraServiceYaml?: string;
+}
+
+export interface Harness {
+  dir: string;
+  configFile: string;
+  server: RunningServer;
+  client: AdminClient;
+  proxyUrl: string;
+  proxyPort: number;
+  adminPort: number;
+  /** Restart the server on the same state directory (after close() or a crash). */
+  restart(): Promise<RunningServer>;
+  close(): Promise<void>;
+}
+
+export async function configYaml(dir: string, options: HarnessOptions, ports: { proxy: number; admin: number }): Promise<string> {
+  return `server:
+  proxy: 127.0.0.1:${ports.proxy}
+  admin: 127.0.0.1:${ports.admin}
+  state_dir: ${path.join(dir, 'state')}
+services:
+  web:
+    hosts: [web.localhost]
+    default: true
+    runtime: process
+    command: node server.js
+    cwd: ${SAMPLE_APP}
+    env: { APP_VERSION: "\${VERSION}", API_TOKEN: "s3cret-value" }
+    instances: ${options.instances ?? 2}
+    health: { path: /health, interval: ${options.healthInterval ?? '200ms'}, timeout: 1s, healthy_threshold: 1, unhealthy_threshold: 2, start_period: 5s }
+    strategy: ${options.strategy ?? '{ type: blue-green, auto_switch: false, timeout: 20s }'}
+    drain_timeout: ${options.drainTimeout ?? '10s'}
+    stop_grace_period: 3s
+${options.extraServiceYaml ?? ''}`;
+}
+
+export const silentLogger = pino({ level: 'silent' });
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-test-'));
+  const proxyPort = await findFreePort();
+  const adminPort = await findFreePort();
+  const configFile = path.join(dir, 'cutover.yaml');
+  fs.writeFileSync(configFile, await configYaml(dir, options, { proxy: proxyPort, admin: adminPort }));
+  const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile);
+  let server = await startServer(config, { logger: silentLogger, env: {} });
+  const harness: Harness = {
+    dir,
+    configFile,
+    server,
+    client: new AdminClient({ url: server.adminUrl, token: server.token }),
+    proxyUrl: server.proxyUrl,
+    proxyPort,
+    adminPort,
+    async restart() {
+      server = await startServer(config, { logger: silentLogger, env: {} });
+      harness.server = server;
+      return server;
+    },
+    async close() {
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
