@@ -121,8 +121,8 @@ function checkHealth(health: RawMap, path: string[], source: SourceMap | null): 
 
   if (health.type === undefined && health.tcp === true && health.command !== undefined) {
     at('tcp', 'choose one kind of check: tcp: true or a command, not both');
-  } else if (health.type !== undefined && typeof health.tcp === 'boolean' && health.tcp !== (kind === 'tcp')) {
-    at('tcp', `contradicts type: ${String(health.type)}`);
+  } else if (health.type === kind && typeof health.tcp === 'boolean' && health.tcp !== (kind === 'tcp')) {
+    at('tcp', `contradicts type: ${kind}`);
   }
   if (kind === 'command' && health.command === undefined) at('command', 'required when type is "command": a shell command that exits 0 when the instance is healthy');
   if (kind !== 'command' && health.command !== undefined && health.tcp !== true) at('command', `only used by command checks (this check is ${kind})`);

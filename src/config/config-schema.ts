@@ -73,7 +73,8 @@ const host = parsedBy((value) => {
 });
 
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const envName = z.string().regex(ENV_NAME, { error: 'expected an environment variable name (letters, digits and _, not starting with a digit)' });
+const ENV_NAME_EXPECTED = 'expected an environment variable name (letters, digits and _, not starting with a digit)';
+const envName = z.string({ error: ENV_NAME_EXPECTED }).regex(ENV_NAME, { error: ENV_NAME_EXPECTED });
 const envValue = z
   .union([z.string(), z.number(), z.boolean()], { error: 'expected a string (numbers and true/false are turned into strings)' })
   .transform((value) => String(value));

@@ -32,19 +32,21 @@ services:
     instances: 1            # processes per release, each on its own port
 
     health:
-      type: http            # http | tcp | command; \`tcp: true\` or \`command: ...\` also pick one
+      type: http            # http | tcp | command
+      # tcp: true           # short for type: tcp
       path: /health         # http only
       expect_status: 200-399  # http only: 200, "200-399", "2xx" or [200, 299]
-      # command: curl -fsS http://$HOST:$PORT/health   # command only: exit 0 means healthy
+      # command: curl -fsS http://$HOST:$PORT/health   # command only (and implies it): exit 0 is healthy
       interval: 2s
       timeout: 1s
       healthy_threshold: 1    # passes in a row to become healthy
-      unhealthy_threshold: 3  # failures in a row to become unhealthy (alias: retries)
+      unhealthy_threshold: 3  # failures in a row to become unhealthy
+      # retries: 3            # another name for unhealthy_threshold
       start_period: 0s        # failures during this time after start don't count
 
     strategy:               # or just: strategy: blue-green
       type: blue-green      # start the new release beside the old, switch traffic at once
-      auto_switch: false    # false: once the new release is healthy, wait to be told to switch
+      auto_switch: false    # false: once the new release is healthy, wait for `cutover promote <service>`
       auto_cleanup: false   # true: stop the old release right after the switch, not after
                             # scale_down_delay (which keeps an instant rollback possible)
       scale_down_delay: 10m # how long the old release keeps running after a switch

@@ -147,11 +147,12 @@ describe('parseConfig: every problem at once, with its place', () => {
   });
 
   it('reports a YAML syntax error with its line', () => {
-    const { message, issues } = issuesOf(() => parse('services:\n  web:\n    command: [node\n    cwd: x\n'));
+    // The classic: an unquoted ": " inside a value.
+    const { message, issues } = issuesOf(() => parse('services:\n  web:\n    command: echo a: b\n'));
     assert.equal(issues.length, 1);
     assert.equal(issues[0]?.line, 3);
-    assert.match(message, /YAML syntax error/);
-    assert.match(message, /cutover\.yaml:3:\d+/);
+    assert.match(message, /YAML syntax error: .*\(\/srv\/site\/cutover\.yaml:3:\d+\)/);
+    assert.equal(issuesOf(() => parse('services:\n  web:\n\tcommand: a\n')).issues[0]?.line, 3);
   });
 
   it('refuses duplicate keys as a syntax error', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { knownKeysAt } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { STARTER_CONFIG } from '../../src/config/starter-config.js';
 
@@ -17,10 +18,12 @@ describe('the starter config written by `cutover init`', () => {
   });
 
   it('mentions every key the schema accepts', () => {
-    const keys = ['proxy', 'admin', 'state_dir', 'hosts', 'default', 'runtime', 'command', 'cwd', 'env', 'secrets', 'instances',
-      'health', 'type', 'path', 'expect_status', 'interval', 'timeout', 'healthy_threshold', 'unhealthy_threshold', 'retries',
-      'start_period', 'strategy', 'auto_switch', 'auto_cleanup', 'scale_down_delay', 'smoke', 'method', 'drain_timeout',
-      'stop_grace_period', 'rollback_limit', 'tcp'];
-    for (const key of keys) assert.match(STARTER_CONFIG, new RegExp(`\\b${key}\\b`), `the starter does not mention ${key}`);
+    const service = ['services', 'web'];
+    const paths = [[], ['server'], service, [...service, 'health'], [...service, 'strategy'], [...service, 'strategy', 'smoke', 0]];
+    for (const path of paths) {
+      for (const key of knownKeysAt(path)) {
+        assert.match(STARTER_CONFIG, new RegExp(`\\b${key}:`), `the starter does not mention ${[...path, key].join('.')}`);
+      }
+    }
   });
 });

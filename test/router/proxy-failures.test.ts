@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { Agent, request } from 'undici';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { Upstream } from '../../src/router/index.js';
+import { ProxyRouter } from '../../src/router/proxy/proxy-router.js';
+import { freePort, route, sleep } from './proxy-fixtures.js';
+
+/**
+ * When instances misbehave: a refused connection is retried on another
+ * instance, a reset becomes a clear 502, a drain or a shutdown cuts what is
+ * left. The upstreams are small real servers started here.
+ */
+let proxy: ProxyRouter;
+let upstreamServer: Server;
+let wss: WebSocketServer;
+let live: Upstream;
+let deadPort: number;
+let deadPort2: number;
+const agent = new Agent({ connections: 8 });
+
+/** `/` answers "live"; `/reset` drops the connection before answering; `/cut` sends half a body then drops; `/hang` never answers. */
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  if (req.url === '/reset') {
+    req.socket.destroy();
+    return;
+  }
+  if (req.url === '/cut') {
+    res.writeHead(200, { 'content-length': '1000' });
+    res.write('only part of it');
+    setTimeout(() => req.socket.destroy(), 20);
+    return;
+  }
+  if (req.url === '/hang') return;
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('live');
+  });
+}
+
+async function call(host: string, path = '/', options: { method?: 'GET' | 'POST' | 'HEAD' | 'OPTIONS'; body?: string } = {}) {
+  const response = await request(`http://127.0.0.1:${proxy.address.port}${path}`, {
+    method: options.method ?? 'GET',
+    headers: { host },
+    body: options.body ?? null,
+    dispatcher: agent,
+  });
+  const text = await response.body.text();
+  return { status: response.statusCode, text };
+}
+
+before(async () => {
+  upstreamServer = createServer(handle);
+  wss = new WebSocketServer({ server: upstreamServer });
+  wss.on('connection', (socket) => socket.on('message', (data: Buffer) => socket.send(`echo:${data.toString()}`)));
+  upstreamServer.listen(0, '127.0.0.1');
+  await once(upstreamServer, 'listening');
+  live = { id: 'live', host: '127.0.0.1', port: (upstreamServer.address() as { port: number }).port };
+  [deadPort, deadPort2] = await Promise.all([freePort(), freePort()]);
+  proxy = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });
+});
+
+after(async () => {
+  await agent.close();
+  await proxy.close();
+  wss.close();
+  upstreamServer.closeAllConnections();
+  upstreamServer.close();
+});
+
+describe('refused connections', () => {
+  it('retries a request without a body on the next instance when one refuses the connection', async () => {
+    proxy.setRoute(route('retry', ['retry.test'], 'r-retry', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]));
+    const methods = ['GET', 'HEAD', 'OPTIONS', 'GET'] as const;
+    for (let i = 0; i < 20; i++) {
+      const method = methods[i % methods.length];
+      const response = await call('retry.test', '/', { method: method ?? 'GET' });
+      assert.equal(response.status, 200, `${method} #${i}`);
+    }
+    const counters = proxy.counters().find((c) => c.releaseId === 'r-retry');
+    assert.equal(counters?.status['2xx'], 20);
+    assert.equal(counters?.status.error, 0);
+  });
+
+  it('does not retry a request with a body: the one sent to the refusing instance gets 502', async () => {
+    proxy.setRoute(route('post', ['post.test'], 'r-post', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]));
+    const statuses = [];
+    for (let i = 0; i < 2; i++) statuses.push((await call('post.test', '/', { method: 'POST', body: 'payload' })).status);
+    assert.deepEqual(statuses.sort(), [200, 502]);
+  });
+
+  it('answers 502 UPSTREAM_FAILED once every instance refused', async () => {
+    proxy.setRoute(
+      route('dead', ['dead.test'], 'r-dead', [
+        { id: 'dead-a', host: '127.0.0.1', port: deadPort },
+        { id: 'dead-b', host: '127.0.0.1', port: deadPort2 },
+      ]),
+    );
+    const response = await call('dead.test');
+    assert.equal(response.status, 502);
+    const body = JSON.parse(response.text) as { error: { code: string; message: string; hint: string } };
+    assert.equal(body.error.code, 'UPSTREAM_FAILED');
+    assert.match(body.error.message, /instance 'dead-[ab]' of service 'dead' failed: .*ECONNREFUSED/);
+    assert.ok(body.error.hint.length > 0);
+  });
+
+  it('refuses a WebSocket with 502 when no instance takes the connection, and retries like a request', async () => {
+    const url = `ws://127.0.0.1:${proxy.address.port}/`;
+    const refused = new WebSocket(url, { headers: { host: 'dead.test' } });
+    const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    assert.equal(status, 502);
+    refused.terminate();
+
+    const socket = new WebSocket(url, { headers: { host: 'retry.test' } });
+    await once(socket, 'open');
+    const reply = once(socket, 'message');
+    socket.send('ping');
+    assert.equal(String((await reply)[0]), 'echo:ping');
+    socket.close();
+  });
+});
+
+describe('resets and cuts', () => {
+  it('answers 502 when the upstream resets the connection before answering', async () => {
+    proxy.setRoute(route('reset', ['reset.test'], 'r-reset', [live]));
+    const response = await call('reset.test', '/reset');
+    assert.equal(response.status, 502);
+    assert.equal((JSON.parse(response.text) as { error: { code: string } }).error.code, 'UPSTREAM_FAILED');
+    assert.equal(proxy.counters().find((c) => c.releaseId === 'r-reset')?.status.error, 1);
+    assert.equal((await call('reset.test', '/')).status, 200, 'the next request is fine');
+  });
+
+  it('cuts the client connection when the upstream fails after the response head went out', async () => {
+    await assert.rejects(call('reset.test', '/cut'), 'a short body must not look like a complete response');
+  });
+
+  it('cuts a request still running when the drain times out (502) and reports it closed', async () => {
+    proxy.setRoute(route('hang', ['hang.test'], 'r-hang-1', [live]));
+    const hanging = call('hang.test', '/hang');
+    await sleep(100);
+    proxy.setRoute(route('hang', ['hang.test'], 'r-hang-2', [live]));
+    const startedAt = Date.now();
+    const result = await proxy.drain('hang', 'r-hang-1', 300);
+    assert.ok(Date.now() - startedAt >= 290);
+    assert.deepEqual(result, { drained: false, closed: 1 });
+    const response = await hanging;
+    assert.equal(response.status, 502);
+    assert.match(response.text, /drained after 300 ms/);
+    assert.equal(proxy.counters().find((c) => c.releaseId === 'r-hang-1')?.inFlight, 0);
+    assert.equal((await call('hang.test', '/')).status, 200, 'the new release serves');
+  });
+});
+
+describe('close', () => {
+  it('stops listening and ends kept-alive connections, requests and WebSockets promptly', async () => {
+    const own = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });
+    own.setRoute(route('web', [], 'r1', [live], { default: true }));
+    const base = `http://127.0.0.1:${own.address.port}`;
+    const ownAgent = new Agent({ connections: 2 });
+    const idle = await request(base, { dispatcher: ownAgent });
+    assert.equal(await idle.body.text(), 'live'); // leaves a kept-alive connection open
+    const hanging = request(`${base}/hang`, { dispatcher: ownAgent }).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    const socket = new WebSocket(`ws://127.0.0.1:${own.address.port}/`);
+    await once(socket, 'open');
+    const socketClosed = once(socket, 'close');
+    await sleep(50);
+
+    const startedAt = Date.now();
+    await own.close();
+    assert.ok(Date.now() - startedAt < 1_000, `close took ${Date.now() - startedAt} ms`);
+    assert.equal(await hanging, 'failed');
+    await socketClosed;
+    await assert.rejects(request(base, { dispatcher: new Agent() }), /ECONNREFUSED/);
+    await ownAgent.close();
+  });
+});
