@@ -46,7 +46,7 @@ services:
 
     strategy:               # or just: strategy: blue-green
       type: blue-green      # start the new release beside the old, switch traffic at once
-      auto_switch: false    # false: once the new release is healthy, wait for `cutover promote <service>`
+      auto_switch: false    # false: once the new release is healthy, wait for 'cutover promote <service>'
       auto_cleanup: false   # true: stop the old release right after the switch, not after
                             # scale_down_delay (which keeps an instant rollback possible)
       scale_down_delay: 10m # how long the old release keeps running after a switch

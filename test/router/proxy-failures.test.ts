@@ -110,8 +110,16 @@ describe('refused connections', () => {
   it('refuses a WebSocket with 502 when no instance takes the connection, and retries like a request', async () => {
     const url = `ws://127.0.0.1:${proxy.address.port}/`;
     const refused = new WebSocket(url, { headers: { host: 'dead.test' } });
-    const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    refused.on('error', () => {}); // ws reports the refusal as an error too
+    const [status, body] = await new Promise<[number, string]>((resolve) =>
+      refused.once('unexpected-response', (_req, res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve([res.statusCode ?? 0, text]));
+      }),
+    );
     assert.equal(status, 502);
+    assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'UPSTREAM_FAILED');
     refused.terminate();
 
     const socket = new WebSocket(url, { headers: { host: 'retry.test' } });
