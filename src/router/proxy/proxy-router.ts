@@ -164,7 +164,8 @@ export class ProxyRouter implements Router {
     if (traffic === undefined) {
       // A drained release routed again (a rollback) continues its counters.
       const retiredAt = this.retired.findIndex((r) => r.service === service && r.releaseId === target.releaseId);
-      traffic = retiredAt >= 0 ? (this.retired.splice(retiredAt, 1)[0] as ReleaseTraffic) : new ReleaseTraffic(service, target.releaseId);
+      const revived = retiredAt >= 0 ? this.retired.splice(retiredAt, 1)[0] : undefined;
+      traffic = revived ?? new ReleaseTraffic(service, target.releaseId);
       this.releases.set(key, traffic);
     }
     return { traffic, pools: traffic.poolsFor(target.upstreams, this.poolOptions) };

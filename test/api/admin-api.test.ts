@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { loadOrCreateToken, tokenMatches } from '../../src/api/admin-token.js';
+import type { ServiceStatus } from '../../src/controller/service-status.js';
+import { startHarness, type Harness } from '../support/cutover-harness.js';
+import { operate } from '../support/operations.js';
+
+// The admin API refuses anything without the token, and bad input changes nothing.
+describe('admin API', () => {
+  let h: Harness;
+  let baseline: string;
+  const call = (method: 'GET' | 'POST', url: string, init: { token?: string | null; body?: string; contentType?: string } = {}) => {
+    const headers: Record<string, string> = {};
+    if (init.token !== null) headers.authorization = `Bearer ${init.token ?? h.server.token}`;
+    if (init.body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
+    return request(`${h.server.adminUrl}${url}`, { method, headers, body: init.body });
+  };
+  const snapshot = async (): Promise<string> => {
+    const s = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
+    const history = await h.client.request<unknown>('GET', '/api/v1/services/web/history');
+    return JSON.stringify({ active: s.active?.releaseId, lock: s.lock, history });
+  };
+
+  before(async () => {
+    h = await startHarness({ instances: 1, strategy: '{ type: blue-green, auto_switch: true, timeout: 10s }' });
+    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
+    assert.equal(operation.outcome, 'succeeded');
+    baseline = await snapshot();
+  });
+  after(async () => { await h?.close(); });
+
+  it('listens on loopback and wrote the generated token with mode 0600', () => {
+    assert.match(h.server.adminUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const file = path.join(h.dir, 'state', 'admin-token');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.equal(fs.readFileSync(file, 'utf8').trim(), h.server.token);
+    assert.ok(h.server.token.length >= 40);
+  });
+
+  it('answers 401 without a token or with a wrong one, and changes nothing', async () => {
+    for (const token of [null, 'wrong', `${h.server.token}x`, '']) {
+      const deploy = await call('POST', '/api/v1/services/web/deploy', { token, body: JSON.stringify({ version: 'v9' }) });
+      assert.equal(deploy.statusCode, 401);
+      const body = (await deploy.body.json()) as { error: { code: string; hint: string } };
+      assert.equal(body.error.code, 'UNAUTHORIZED');
+      assert.match(body.error.hint, /Bearer/);
+      const read = await call('GET', '/api/v1/services', { token });
+      assert.equal(read.statusCode, 401);
+      await read.body.dump();
+    }
+    const rollback = await call('POST', '/api/v1/services/web/rollback', { token: 'nope', body: '{}' });
+    assert.equal(rollback.statusCode, 401);
+    await rollback.body.dump();
+    assert.equal(await snapshot(), baseline);
+  });
+
+  it('answers 400 with the reason for malformed JSON and for bad fields, and changes nothing', async () => {
+    const cases: [string, RegExp][] = [
+      ['{"version": "v2"', /JSON/i],
+      ['{"version": 42}', /version/],
+      ['{"version": "v2", "slot": "purple"}', /slot/],
+      ['{"version": "v2", "surprise": true}', /surprise|unrecognized/i],
+      ['{"version": "has space"}', /whitespace/],
+      ['{}', /version/],
+    ];
+    for (const [body, reason] of cases) {
+      const response = await call('POST', '/api/v1/services/web/deploy', { body });
+      assert.equal(response.statusCode, 400, body);
+      const answer = (await response.body.json()) as { error: { code: string; message: string } };
+      assert.equal(answer.error.code, 'BAD_REQUEST', body);
+      assert.match(answer.error.message, reason, body);
+    }
+    const wrongType = await call('POST', '/api/v1/services/web/deploy', { body: 'version=v2', contentType: 'text/plain' });
+    assert.ok(wrongType.statusCode === 400 || wrongType.statusCode === 415);
+    await wrongType.body.dump();
+    assert.equal(await snapshot(), baseline);
+  });
+
+  it('answers 404 with a code for an unknown service or route', async () => {
+    const service = await call('POST', '/api/v1/services/nope/deploy', { body: JSON.stringify({ version: 'v2' }) });
+    assert.equal(service.statusCode, 404);
+    assert.equal(((await service.body.json()) as { error: { code: string } }).error.code, 'SERVICE_NOT_FOUND');
+    const route = await call('GET', '/api/v1/nothing-here');
+    assert.equal(route.statusCode, 404);
+    assert.equal(((await route.body.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+  });
+
+  it('serves the instance logs of a release', async () => {
+    const response = await call('GET', '/api/v1/services/web/logs?lines=5');
+    assert.equal(response.statusCode, 200);
+    const text = await response.body.text();
+    assert.match(text, /\[blue-0\] .*sample-app v1 instance 0 listening/);
+  });
+
+  it('compares tokens exactly', () => {
+    assert.equal(tokenMatches('abc', 'Bearer abc'), true);
+    assert.equal(tokenMatches('abc', 'Bearer abd'), false);
+    assert.equal(tokenMatches('abc', 'abc'), false);
+    assert.equal(tokenMatches('abc', undefined), false);
+    assert.equal(loadOrCreateToken(h.dir, { CUTOVER_TOKEN: 'from-env' }), 'from-env');
+  });
+});

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { parseConfig } from '../../src/config/load-config.js';
+import type { ServiceStatus } from '../../src/controller/service-status.js';
+import { findFreePort } from '../../src/runtime/process/free-port.js';
+import type { OperationRecord, ReleaseRecord } from '../../src/store/records.js';
+import { isAlive, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
+import { SAMPLE_APP } from '../support/cutover-harness.js';
+import { sleep, versionAt } from '../support/operations.js';
+
+// The user's contract: `cutover server --config cutover.yaml` in one shell, the
+// CLI in another shell in the same directory, finding the admin address and
+// token by itself. Then the controller is SIGKILLed mid-deploy and restarted.
+describe('the cutover CLI against a real server process', () => {
+  let dir: string;
+  let proxyPort: number;
+  let adminPort: number;
+  let server: ChildProcess | null = null;
+  const cli = (...args: string[]) => runCli(args, { cwd: dir });
+  const statusJson = async (): Promise<ServiceStatus> => JSON.parse((await cli('status', 'web', '--json')).stdout) as ServiceStatus;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-cli-'));
+    proxyPort = await findFreePort();
+    adminPort = await findFreePort();
+    fs.symlinkSync(SAMPLE_APP, path.join(dir, 'app'));
+    // The contract config from the issue, with free ports and a short deploy timeout.
+    fs.writeFileSync(path.join(dir, 'cutover.yaml'), `server:
+  proxy: 127.0.0.1:${proxyPort}      # where users' traffic arrives
+  admin: 127.0.0.1:${adminPort}      # admin API (and later the dashboard)
+  state_dir: .cutover
+services:
+  web:
+    hosts: [web.localhost]
+    default: true            # requests for unknown hosts go here
+    runtime: process
+    command: node server.js
+    cwd: ./app
+    env: { APP_VERSION: "\${VERSION}" }
+    instances: 2
+    health: { path: /health, interval: 1s, timeout: 1s, healthy_threshold: 1, start_period: 10s }
+    strategy: { type: blue-green, timeout: 5s }
+    drain_timeout: 10s
+`);
+    server = await startServerProcess('cutover.yaml', dir, adminPort);
+  });
+
+  after(async () => {
+    if (server && server.exitCode === null) {
+      server.kill('SIGKILL');
+      await waitForExit(server);
+    }
+    // Any instance still alive would be an orphan of this test: kill it and fail loudly below.
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('init writes a commented starter that loads', async () => {
+    const initDir = path.join(dir, 'starter');
+    const result = await runCli(['init', '--dir', initDir], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    const text = fs.readFileSync(path.join(initDir, 'cutover.yaml'), 'utf8');
+    assert.match(text, /^#/m);
+    assert.ok(parseConfig(text, path.join(initDir, 'cutover.yaml')).services);
+    const again = await runCli(['init', '--dir', initDir], { cwd: dir });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /--force/);
+  });
+
+  it('deploy v1 and v2 with --auto-switch, status --json, rollback, history --json', async () => {
+    const v1 = await cli('deploy', 'web', '--version', 'v1', '--auto-switch');
+    assert.equal(v1.code, 0, v1.stderr);
+    assert.match(v1.stdout, /instance web\/web-1\/blue-0 started/);
+    assert.match(v1.stdout, /traffic switched/);
+    const v2 = await cli('deploy', 'web', '--version', 'v2', '--auto-switch');
+    assert.equal(v2.code, 0, v2.stderr);
+    assert.equal((await versionAt(`http://127.0.0.1:${proxyPort}`)).version, 'v2');
+
+    const status = await statusJson();
+    assert.equal(status.active?.slot, 'green');
+    assert.equal(status.active?.version, 'v2');
+    assert.equal(status.standby?.version, 'v1');
+    assert.equal(status.recent[0]?.from, 'v1');
+    assert.equal(status.recent[0]?.to, 'v2');
+
+    const human = await cli('status');
+    assert.match(human.stdout, /active\s+green\s+v2 \(web-2\)\s+instances 2\/2 healthy/);
+
+    const rollback = await cli('rollback', 'web');
+    assert.equal(rollback.code, 0, rollback.stderr);
+    assert.equal((await versionAt(`http://127.0.0.1:${proxyPort}`)).version, 'v1');
+
+    const history = JSON.parse((await cli('history', 'web', '--json')).stdout) as { releases: ReleaseRecord[]; operations: OperationRecord[] };
+    assert.deepEqual(history.releases.map((r) => `${r.version}:${r.state}`), ['v2:standby', 'v1:active']);
+    assert.deepEqual(history.operations.map((o) => `${o.kind}:${o.outcome}`), ['rollback:succeeded', 'deploy:succeeded', 'deploy:succeeded']);
+  });
+
+  it('a failing deploy exits non-zero with the reason; logs shows the instance output', async () => {
+    const bad = await cli('deploy', 'web', '--version', 'v3-unhealthy', '--auto-switch');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /failed: release web-3 was not healthy before the deploy timeout/);
+    assert.equal((await versionAt(`http://127.0.0.1:${proxyPort}`)).version, 'v1');
+    const logs = await cli('logs', 'web', '--release', 'web-3');
+    assert.equal(logs.code, 0);
+    assert.match(logs.stdout, /\[green-0\].*sample-app v3-unhealthy/);
+  });
+
+  it('says clearly when the server is not reachable', async () => {
+    const port = await findFreePort();
+    const result = await runCli(['status'], { cwd: dir, env: { CUTOVER_URL: `http://127.0.0.1:${port}`, CUTOVER_TOKEN: 'x' } });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /SERVER_UNREACHABLE: cannot reach the cutover server at http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(result.stderr, /hint: Start it with `cutover server/);
+  });
+
+  it('refuses an invalid config with every field path, and the running state is untouched', async () => {
+    fs.writeFileSync(path.join(dir, 'bad.yaml'), `server:
+  proxy: 127.0.0.1:${await findFreePort()}
+  admin: 127.0.0.1:${await findFreePort()}
+  state_dir: .cutover
+services:
+  web:
+    hosts: [web.localhost]
+    comand: node server.js
+    instances: two
+  api:
+    hosts: [web.localhost]
+    command: node api.js
+`);
+    const dbBefore = fs.statSync(path.join(dir, '.cutover', 'cutover.db')).mtimeMs;
+    const statusBefore = await statusJson();
+    const result = await runCli(['server', '--config', 'bad.yaml'], { cwd: dir });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /CONFIG_INVALID/);
+    assert.match(result.stderr, /services\.web\.comand: unknown key; did you mean "command"\?.*bad\.yaml:8/);
+    assert.match(result.stderr, /services\.web\.instances: .*bad\.yaml:9/);
+    assert.match(result.stderr, /services\.web.*command/);
+    assert.match(result.stderr, /services\.api\.hosts\[0\]: .*already used by service "web"/);
+    assert.equal(fs.statSync(path.join(dir, '.cutover', 'cutover.db')).mtimeMs, dbBefore);
+    const statusAfter = await statusJson();
+    assert.equal(statusAfter.active?.releaseId, statusBefore.active?.releaseId);
+    assert.equal((await versionAt(`http://127.0.0.1:${proxyPort}`)).version, 'v1');
+  });
+
+  it('a second concurrent deploy is refused with the lock holder named', async () => {
+    const first = await runCli(['deploy', 'web', '--version', 'v4', '--no-wait', '--json'], { cwd: dir, env: { CUTOVER_ACTOR: 'alice@laptop' } });
+    assert.equal(first.code, 0, first.stderr);
+    const second = await runCli(['deploy', 'web', '--version', 'v5'], { cwd: dir, env: { CUTOVER_ACTOR: 'bob@ci' } });
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /DEPLOY_LOCKED: service 'web' is locked by alice@laptop/);
+    const aborted = await cli('abort', 'web');
+    assert.notEqual(aborted.code, null);
+    const status = await statusJson();
+    assert.equal(status.operation, null);
+    assert.equal(status.active?.version, 'v1');
+  });
+
+  it('SIGKILL mid-deploy, restart: the previous release serves within 2 s, status and history tell the truth', async () => {
+    const started = await cli('deploy', 'web', '--version', 'v6-slowstart', '--auto-switch', '--no-wait', '--json');
+    assert.equal(started.code, 0, started.stderr);
+    const operationId = (JSON.parse(started.stdout) as { operation: OperationRecord }).operation.id;
+    // Wait until the new instances run (their port is not open yet: slowstart), then kill the controller.
+    const newRelease = (JSON.parse(started.stdout) as { operation: OperationRecord }).operation.releaseId!;
+    let phase: string | undefined;
+    for (let i = 0; i < 100 && phase !== 'verifying'; i++) {
+      phase = (await statusJson()).operation?.phase;
+      if (phase !== 'verifying') await sleep(50);
+    }
+    assert.equal(phase, 'verifying', 'the deploy reached the health wait');
+    const logDir = path.join(dir, '.cutover', 'logs', 'web', newRelease);
+    assert.equal(fs.readdirSync(logDir).length, 2, 'both new instances were started');
+    const db = new Database(path.join(dir, '.cutover', 'cutover.db'), { readonly: true });
+    const newPids = (db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(newRelease) as { info_json: string }[])
+      .map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
+    db.close();
+    assert.equal(newPids.length, 2);
+    const oldPids = (await statusJson()).active!.instances.map((i) => i.pid!);
+    server!.kill('SIGKILL');
+    await waitForExit(server!);
+    assert.ok(oldPids.every(isAlive), 'instances outlive the controller');
+
+    const restartAt = Date.now();
+    server = await startServerProcess('cutover.yaml', dir, adminPort);
+    let served: { status: number; version: string | null } = { status: 0, version: null };
+    while (Date.now() - restartAt < 5000) {
+      served = await versionAt(`http://127.0.0.1:${proxyPort}`).catch(() => ({ status: 0, version: null }));
+      if (served.status === 200) break;
+      await sleep(25);
+    }
+    const elapsed = Date.now() - restartAt;
+    assert.equal(served.version, 'v1');
+    assert.ok(elapsed < 2000, `served ${elapsed} ms after the restart`);
+
+    const status = await statusJson();
+    assert.equal(status.active?.version, 'v1');
+    assert.equal(status.active?.running, '2/2');
+    assert.deepEqual(status.active?.instances.map((i) => i.pid).sort(), [...oldPids].sort(), 'the same processes were adopted');
+    assert.equal(status.operation, null);
+    const history = JSON.parse((await cli('history', 'web', '--json')).stdout) as { releases: ReleaseRecord[]; operations: OperationRecord[] };
+    const op = history.operations.find((o) => o.id === operationId)!;
+    assert.equal(op.outcome, 'aborted');
+    assert.match(op.error?.message ?? '', /controller stopped during the deploy .*traffic stayed on web-1/);
+    assert.equal(history.releases.find((r) => r.version === 'v6-slowstart')?.state, 'aborted');
+    for (let i = 0; i < 60 && newPids.some(isAlive); i++) await sleep(50);
+    assert.deepEqual(newPids.filter(isAlive), [], 'the interrupted release was stopped, not left running');
+  });
+
+  it('stops every instance when the server stops (no orphans)', async () => {
+    const pids = [...(await statusJson()).active!.instances, ...((await statusJson()).standby?.instances ?? [])].map((i) => i.pid!);
+    assert.ok(pids.length >= 2);
+    server!.kill('SIGTERM');
+    assert.equal(await waitForExit(server!), 0);
+    for (let i = 0; i < 40 && pids.some(isAlive); i++) await sleep(50);
+    assert.deepEqual(pids.filter(isAlive), []);
+  });
+});
