@@ -44,9 +44,9 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   app.setErrorHandler((error: FastifyError | CutoverError, _request, reply) => {
     if (error instanceof CutoverError) return sendError(reply, error);
-    const status = (error as FastifyError).statusCode;
+    const status = error.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
-      const code = status === 415 ? 'BAD_REQUEST' : status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+      const code = status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
       return reply.code(status).send({ error: new CutoverError(code, error.message).toJSON() });
     }
     app.log.error(error);

@@ -153,7 +153,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
         cleanup();
         void this.describeExit(exit).then((message) => reject(new CutoverError('INSTANCE_EXITED', message)));
       };
-      const onAbort = (): void => { cleanup(); reject(signal.reason); };
+      const onAbort = (): void => { cleanup(); reject(signal.reason instanceof Error ? signal.reason : new CutoverError('DEPLOY_ABORTED', String(signal.reason))); };
       const onTimeout = (): void => {
         cleanup();
         const pending = this.instancesOf(releaseId).filter((i) => i.status !== 'healthy');
