@@ -94,8 +94,9 @@ services:
       `last v1 answer ${Math.max(0, v1LastAfterSwitch)} ms after the switch (in-flight requests drained)\n` +
       `rollback took ${rollback.ms} ms\n`);
     if (!ok) process.stdout.write(red(`first errors: ${summary.firstErrors.join(' | ')}\n`));
-    const line = `requests sent: ${summary.sent}, failed: ${summary.failed}, connection errors: ${summary.connectionErrors}, ` +
-      `switch: ${(deploy.ms / 1000).toFixed(1)} s deploy + atomic switch, rollback: ${rollback.ms} ms`;
+    const healthyAt = deploy.events.find((e) => e.type === 'release.healthy')?.at ?? switchedAt;
+    const line = `requests sent: ${summary.sent}, failed: ${summary.failed}, connection errors: ${summary.connectionErrors}; ` +
+      `deploy v1 → v2 ${(deploy.ms / 1000).toFixed(1)} s (switch ${switchedAt - healthyAt} ms after health passed); rollback ${rollback.ms} ms`;
     process.stdout.write(`${ok ? green('PASS') : red('FAIL')} ${line}\n`);
     return ok ? 0 : 1;
   } finally {
