@@ -6,6 +6,9 @@
 //   *crash*      exits with status 1 right after start
 //   *noport*     runs but never opens its port
 //   *slowstart*  opens its port after SLOW_START_MS (default 3000 ms)
+//   *badsmoke*   /ready answers 500 (it passes /health but fails a smoke check)
+// POST /admin/health with body "fail" or "ok" turns /health of this one
+// instance bad or good, to show an instance leaving and rejoining the rotation.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
@@ -23,12 +26,29 @@ if (version.includes('noport')) {
   setInterval(() => {}, 1 << 30);
 } else {
   const body = JSON.stringify({ version, instance, pid: process.pid });
+  let healthOverride = true;
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/health') {
-      const ok = !version.includes('unhealthy');
+      const ok = !version.includes('unhealthy') && healthOverride;
       res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
       res.end(ok ? 'ok' : 'unhealthy');
+      return;
+    }
+    if (url === '/ready') {
+      const ok = !version.includes('badsmoke');
+      res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
+      res.end(ok ? 'ready' : 'not ready');
+      return;
+    }
+    if (url === '/admin/health' && req.method === 'POST') {
+      let text = '';
+      req.on('data', (c) => { text += c; });
+      req.on('end', () => {
+        healthOverride = text.trim() !== 'fail';
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(healthOverride ? 'health ok' : 'health failing');
+      });
       return;
     }
     if (url.startsWith('/slow')) {
