@@ -95,6 +95,40 @@ describe('admin API', () => {
     assert.match(text, /\[blue-0\] .*sample-app v1 instance 0 listening/);
   });
 
+  it('follows the logs of a release as new lines are written', async () => {
+    const controller = new AbortController();
+    const response = await request(`${h.server.adminUrl}/api/v1/services/web/logs?lines=1&follow=true`, {
+      headers: { authorization: `Bearer ${h.server.token}` }, signal: controller.signal,
+    });
+    assert.equal(response.statusCode, 200);
+    let text = '';
+    const reading = (async () => {
+      try {
+        for await (const chunk of response.body) {
+          text += String(chunk);
+          if (text.includes('simulated line')) break;
+        }
+      } catch { /* aborted */ }
+    })();
+    // The sample app logs nothing per request, so write to its log file as the process would.
+    const instance = (await h.client.request<ServiceStatus>('GET', '/api/v1/services/web')).active!.instances[0]!;
+    const logFile = path.join(h.dir, 'state', 'logs', 'web', 'web-1', `${instance.slot}-${instance.index}.log`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    fs.appendFileSync(logFile, 'simulated line\n');
+    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    controller.abort();
+    assert.match(text, /\[blue-0\] simulated line/);
+  });
+
+  it('a deploy with skipHealth records a warning event', async () => {
+    const { operation, events } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2', skipHealth: true });
+    assert.equal(operation.outcome, 'succeeded');
+    const warning = events.find((e) => e.type === 'health.skipped');
+    assert.match(warning?.message ?? '', /without being verified/);
+    assert.ok(!events.some((e) => e.type === 'release.healthy'));
+    baseline = await snapshot();
+  });
+
   it('compares tokens exactly', () => {
     assert.equal(tokenMatches('abc', 'Bearer abc'), true);
     assert.equal(tokenMatches('abc', 'Bearer abd'), false);
