@@ -4,6 +4,7 @@ import type { Controller } from '../controller/controller.js';
 import { CutoverError } from '../core/errors.js';
 import { tokenMatches } from './admin-token.js';
 import { sendReleaseLogs } from './logs-route.js';
+import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { actorBody, deployBody, rollbackBody, switchBody } from './request-schemas.js';
 
 /**
@@ -109,5 +110,9 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   );
 
   app.get('/api/v1/router/counters', async () => ({ counters: controller.router.counters() }));
+
+  // Behind the token like everything else: Prometheus sends it with `authorization: { credentials_file: ... }`.
+  const metrics = buildMetricsRegistry(controller);
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   return app;
 }

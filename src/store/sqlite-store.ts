@@ -282,6 +282,13 @@ export class SqliteStore {
       .all(service, limit) as Row[]).map(toOperation);
   }
 
+  /** Every finished operation's kind, outcome and duration, for /metrics. */
+  finishedOperationStats(): { service: string; kind: string; outcome: string; durationMs: number }[] {
+    return this.db
+      .prepare('SELECT service, kind, outcome, finished_at - started_at AS durationMs FROM operations WHERE outcome IS NOT NULL')
+      .all() as { service: string; kind: string; outcome: string; durationMs: number }[];
+  }
+
   appendEvent(event: Omit<EventRecord, 'seq'>): EventRecord {
     const info = this.db
       .prepare('INSERT INTO events (operation_id, service, release_id, at, type, message, data_json) VALUES (?, ?, ?, ?, ?, ?, ?)')

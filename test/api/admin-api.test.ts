@@ -129,6 +129,27 @@ describe('admin API', () => {
     baseline = await snapshot();
   });
 
+  it('exposes proxy counters, releases and operations at /metrics in the Prometheus format, behind the token', async () => {
+    const denied = await call('GET', '/metrics', { token: null });
+    assert.equal(denied.statusCode, 401);
+    await denied.body.dump();
+    for (let i = 0; i < 5; i++) await (await request(h.proxyUrl, { headers: { host: 'web.localhost' } })).body.dump();
+    const response = await call('GET', '/metrics');
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /text\/plain/);
+    const text = await response.body.text();
+    const active = (await h.client.request<ServiceStatus>('GET', '/api/v1/services/web')).active!;
+    const requests = new RegExp(`^cutover_proxy_requests_total\\{service="web",release="${active.releaseId}",version="${active.version}"\\} (\\d+)$`, 'm').exec(text);
+    assert.ok(requests && Number(requests[1]) >= 5, 'request counter of the active release');
+    assert.match(text, new RegExp(`^cutover_proxy_responses_total\\{service="web",release="${active.releaseId}",version="${active.version}",class="2xx"\\} \\d+$`, 'm'));
+    assert.match(text, /^# TYPE cutover_proxy_request_duration_seconds histogram$/m);
+    assert.match(text, new RegExp(`^cutover_proxy_request_duration_seconds_bucket\\{service="web",release="${active.releaseId}",version="${active.version}",le="\\+Inf"\\} \\d+$`, 'm'));
+    assert.match(text, new RegExp(`^cutover_release_active\\{service="web",release="${active.releaseId}",version="${active.version}",slot="${active.slot}"\\} 1$`, 'm'));
+    assert.match(text, /^cutover_operations_total\{service="web",kind="deploy",outcome="succeeded"\} [1-9]\d*$/m);
+    assert.match(text, /^cutover_operation_duration_seconds_count\{service="web",kind="deploy",outcome="succeeded"\} [1-9]\d*$/m);
+    assert.match(text, /^cutover_instance_healthy\{service="web",release="[^"]+",instance="[^"]+"\} 1$/m);
+  });
+
   it('compares tokens exactly', () => {
     assert.equal(tokenMatches('abc', 'Bearer abc'), true);
     assert.equal(tokenMatches('abc', 'Bearer abd'), false);
