@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = {
   NO_UPSTREAM: { status: 503, hint: 'No healthy instance is routed for this host.' },
   UPSTREAM_FAILED: { status: 502, hint: 'The instance closed the connection or did not answer in time; check its logs and health.' },
   INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
+  ANALYSIS_CONDITION_INVALID: { status: 400, hint: 'Fix the condition at the column shown: it may use `result`, its fields (result.p95, result[0]), numbers, "strings", true, false, null, the operators || && ! == != < <= > >= + - * / % and parentheses, and len(), isNaN(), abs(), default(value, fallback).' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
