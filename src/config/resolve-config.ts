@@ -32,6 +32,7 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       stateDir: resolvePath(options.baseDir, raw.server?.state_dir ?? CONFIG_DEFAULTS.stateDir),
     },
     services,
+    analysis: {},
   };
 }
 

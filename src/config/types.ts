@@ -63,7 +63,79 @@ export interface BlueGreenStrategyConfig {
   smoke: SmokeCheck[];
 }
 
-export type StrategyConfig = BlueGreenStrategyConfig;
+/** One canary step: set the weight, then hold it for `pauseMs` (null: until `cutover promote`) while its analysis runs. */
+export interface CanaryStepConfig {
+  /** Percent of traffic (0-100) sent to the canary during this step. */
+  weight: number;
+  pauseMs: number | null;
+  /** Names of analysis templates run during this step. */
+  analysis: string[];
+}
+
+/** Who a client is, for sticky weighted routing: a cookie the proxy sets, a request header, or the client IP. */
+export interface StickinessConfig {
+  by: 'cookie' | 'header' | 'ip';
+  /** Cookie or header name (ignored for ip). */
+  name: string;
+}
+
+/** A request matching any rule goes to the canary whatever the weight (testers: `X-Canary: always`). */
+export interface CanaryMatchRule {
+  header?: string;
+  cookie?: string;
+  value: string;
+}
+
+export interface CanaryStrategyConfig {
+  type: 'canary';
+  steps: CanaryStepConfig[];
+  /** Instances of the canary release; the stable keeps `instances`. */
+  canaryInstances: number;
+  stickiness: StickinessConfig;
+  match: CanaryMatchRule[];
+  /** Templates run in the background for the whole rollout. */
+  analysis: string[];
+  /** After 100%: keep judging for a window and roll back automatically on failure. */
+  postPromotion: { windowMs: number; analysis: string[] } | null;
+  scaleDownDelayMs: number;
+  /** Maximum time until every canary instance is healthy. */
+  deployTimeoutMs: number;
+}
+
+export type StrategyConfig = BlueGreenStrategyConfig | CanaryStrategyConfig;
+
+/** Where a metric comes from. */
+export type MetricProviderConfig =
+  | {
+    type: 'builtin';
+    /**
+     * error-rate: 5xx share of the canary's responses (0-1); latency-pNN: ms; request-count;
+     * baseline: the statistical judge of canary vs stable (result is 1 pass, 0 fail, NaN inconclusive).
+     */
+    metric: 'error-rate' | 'latency-p50' | 'latency-p95' | 'latency-p99' | 'request-count' | 'baseline';
+  }
+  | { type: 'prometheus'; url: string; query: string; timeoutMs: number }
+  | { type: 'web'; url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body: string | null; jsonPath: string; timeoutMs: number }
+  | { type: 'command'; command: string; timeoutMs: number };
+
+export interface AnalysisMetricConfig {
+  name: string;
+  provider: MetricProviderConfig;
+  intervalMs: number;
+  initialDelayMs: number;
+  /** Measurements to take; null: until the step ends. */
+  count: number | null;
+  successCondition: string | null;
+  failureCondition: string | null;
+  failureLimit: number;
+  inconclusiveLimit: number;
+  consecutiveErrorLimit: number;
+}
+
+export interface AnalysisTemplateConfig {
+  name: string;
+  metrics: AnalysisMetricConfig[];
+}
 
 export interface ServiceConfig {
   name: string;
@@ -91,4 +163,6 @@ export interface CutoverConfig {
   file: string | null;
   server: ServerConfig;
   services: Record<string, ServiceConfig>;
+  /** Named analysis templates, referenced by strategies. */
+  analysis: Record<string, AnalysisTemplateConfig>;
 }

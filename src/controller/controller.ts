@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CutoverConfig, ServiceConfig } from '../config/types.js';
+import type { BlueGreenStrategyConfig, CutoverConfig, ServiceConfig } from '../config/types.js';
 import { configHash } from '../config/config-hash.js';
 import { redactServiceConfig } from '../config/redact.js';
 import {
@@ -152,7 +152,7 @@ export class Controller {
         gitBranch: git.branch,
         createdBy: request.actor,
       }, now);
-      const strategy = service.strategy;
+      const strategy = blueGreenOf(service);
       const transition = startBlueGreen({
         releaseId: release.id,
         slot,
@@ -261,9 +261,10 @@ export class Controller {
       }
       case 'run-smoke': {
         const instances = this.supervisor.instancesOf(release.id).map((i) => i.info);
-        const failure = await runSmokeChecks(instances, service.strategy.smoke);
+        const smoke = blueGreenOf(service).smoke;
+        const failure = await runSmokeChecks(instances, smoke);
         if (failure) return { type: 'smoke-failed', message: failure };
-        this.events.record({ ...base, type: 'smoke.passed', message: `${service.strategy.smoke.length} smoke check(s) passed on every instance` });
+        this.events.record({ ...base, type: 'smoke.passed', message: `${smoke.length} smoke check(s) passed on every instance` });
         return { type: 'smoke-passed' };
       }
       case 'switch-traffic':
@@ -394,7 +395,7 @@ export class Controller {
       this.store.updateRelease(target.id, { state: 'starting', slot, error: null });
       const transition = startBlueGreen({
         releaseId: target.id, slot, previousReleaseId: active?.id ?? null, autoSwitch: true, autoCleanup: false,
-        skipHealth: false, smokeChecks: service.strategy.smoke.length, deployTimeoutMs: service.strategy.deployTimeoutMs,
+        skipHealth: false, smokeChecks: blueGreenOf(service).smoke.length, deployTimeoutMs: blueGreenOf(service).deployTimeoutMs,
       }, now);
       return this.launch(service, 'rollback', options.actor, operationId, { ...target, slot }, active, transition, true);
     } catch (error) {
@@ -589,4 +590,12 @@ export class Controller {
   runningOperation(name: string): RunningOperation | undefined {
     return this.running.get(name);
   }
+}
+
+/** The blue-green options of a service; the canary runner handles the other strategy. */
+function blueGreenOf(service: ServiceConfig): BlueGreenStrategyConfig {
+  if (service.strategy.type !== 'blue-green') {
+    throw new CutoverError('INVALID_STATE', `service ${service.name} uses the ${service.strategy.type} strategy, not blue-green`);
+  }
+  return service.strategy;
 }
