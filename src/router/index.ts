@@ -18,6 +18,18 @@ export interface ServiceRoute {
   default: boolean;
   /** The release receiving new requests, or null when the service has none yet (503). */
   target: RouteTarget | null;
+  /** During a canary: a second release that gets `weight` percent of clients (sticky) and every matching request. */
+  canary?: CanaryRoute | null;
+}
+
+export interface CanaryRoute {
+  target: RouteTarget;
+  /** Percent of clients (0-100). Raising it only moves clients from stable to canary, never back. */
+  weight: number;
+  /** Who a client is: a cookie the proxy sets when missing, a request header, or the client IP. */
+  stickiness: { by: 'cookie' | 'header' | 'ip'; name: string };
+  /** A request matching any rule goes to the canary at any weight, 0 included. */
+  match: { header?: string; cookie?: string; value: string }[];
 }
 
 export interface RouteTarget {
@@ -54,5 +66,7 @@ export interface Router {
    */
   drain(service: string, releaseId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }>;
   counters(): ReleaseCounters[];
+  /** A bounded sample of recent latencies (ms) of a release, for the statistical judge; empty when not kept. */
+  latencySamples?(service: string, releaseId: string): number[];
   close(): Promise<void>;
 }

@@ -1,0 +1,171 @@
+import type { AnalysisMetricConfig, AnalysisTemplateConfig } from '../config/types.js';
+import {
+  combineRuns, endRun, nextDueAt, recordMeasurement, startRun, type AnalysisRunState, type RunPhase,
+} from '../core/analysis/analysis-run.js';
+import { CutoverError } from '../core/errors.js';
+import type { EventLog } from './event-log.js';
+
+/**
+ * Runs analysis templates against a release: one timer loop per metric,
+ * each measurement through the pure run state machine (core/analysis), every
+ * measurement recorded as an event of the operation (value, verdict, time),
+ * and a callback the moment a run fails or becomes inconclusive.
+ */
+export interface MeasureContext {
+  service: string;
+  canaryReleaseId: string;
+  stableReleaseId: string | null;
+  /** Epoch ms when the analysed window began (the step, or the rollout). */
+  windowStart: number;
+}
+
+export type Measure = (metric: AnalysisMetricConfig, context: MeasureContext) => Promise<{ value: unknown } | { error: string }>;
+
+export type AnalysisScope = 'step' | 'background' | 'post-promotion';
+
+interface ActiveRun {
+  scope: AnalysisScope;
+  template: string;
+  metric: AnalysisMetricConfig;
+  state: AnalysisRunState;
+  timer: NodeJS.Timeout | null;
+  measuring: boolean;
+  context: MeasureContext;
+}
+
+export interface AnalysisVerdict {
+  scope: AnalysisScope;
+  phase: Exclude<RunPhase, 'Running' | 'Successful'>;
+  message: string;
+}
+
+export class AnalysisRunner {
+  private readonly runs: ActiveRun[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly templates: Record<string, AnalysisTemplateConfig>,
+    private readonly measure: Measure,
+    private readonly events: EventLog,
+    private readonly labels: { operationId: string; service: string; releaseId: string },
+    private readonly onVerdict: (verdict: AnalysisVerdict) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(scope: AnalysisScope, templateNames: string[], context: MeasureContext): void {
+    for (const name of templateNames) {
+      const template = this.templates[name];
+      if (!template) throw new CutoverError('INTERNAL', `analysis template ${name} is not defined (the config check should have refused this)`);
+      for (const metric of template.metrics) {
+        const state = startRun({
+          name: `${name}/${metric.name}`,
+          intervalMs: metric.intervalMs,
+          count: metric.count,
+          initialDelayMs: metric.initialDelayMs,
+          successCondition: metric.successCondition ?? undefined,
+          failureCondition: metric.failureCondition ?? undefined,
+          failureLimit: metric.failureLimit,
+          inconclusiveLimit: metric.inconclusiveLimit,
+          consecutiveErrorLimit: metric.consecutiveErrorLimit,
+        }, this.now());
+        const run: ActiveRun = { scope, template: name, metric, state, timer: null, measuring: false, context };
+        this.runs.push(run);
+        this.schedule(run);
+      }
+    }
+  }
+
+  /** Ends the runs of a scope now (the step is over) and returns their combined phase. */
+  conclude(scope: AnalysisScope): RunPhase {
+    const runs = this.runs.filter((r) => r.scope === scope);
+    for (const run of runs) {
+      this.clear(run);
+      if (run.state.phase === 'Running') run.state = endRun(run.state, this.now());
+      this.recordRunEnd(run);
+    }
+    this.remove(runs);
+    return runs.length === 0 ? 'Successful' : combineRuns(runs.map((r) => r.state));
+  }
+
+  stop(scope: AnalysisScope | 'all'): void {
+    const runs = this.runs.filter((r) => scope === 'all' || r.scope === scope);
+    for (const run of runs) this.clear(run);
+    this.remove(runs);
+    if (scope === 'all') this.stopped = true;
+  }
+
+  /** Every run's state (for the operation's persisted state and `status`). */
+  snapshot(): { scope: AnalysisScope; template: string; state: AnalysisRunState }[] {
+    return this.runs.map((r) => ({ scope: r.scope, template: r.template, state: r.state }));
+  }
+
+  private schedule(run: ActiveRun): void {
+    const due = nextDueAt(run.state);
+    if (due === null || this.stopped) return;
+    run.timer = setTimeout(() => { void this.tick(run); }, Math.max(0, due - this.now()));
+    run.timer.unref();
+  }
+
+  private async tick(run: ActiveRun): Promise<void> {
+    run.timer = null;
+    if (!this.runs.includes(run) || run.measuring) return;
+    run.measuring = true;
+    let input: { at: number; value: unknown } | { at: number; error: string };
+    try {
+      const result = await this.measure(run.metric, run.context);
+      input = 'error' in result ? { at: this.now(), error: result.error } : { at: this.now(), value: result.value };
+    } catch (error) {
+      input = { at: this.now(), error: (error as Error).message };
+    } finally {
+      run.measuring = false;
+    }
+    if (!this.runs.includes(run)) return;
+    const before = run.state.phase;
+    run.state = recordMeasurement(run.state, input);
+    const measurement = run.state.measurements.at(-1);
+    if (measurement) {
+      this.events.record({
+        ...this.labels, type: 'analysis.measurement',
+        message: `${run.state.config.name}: ${formatValue(measurement.value)} → ${measurement.phase}${measurement.message ? ` (${measurement.message})` : ''}`,
+        data: { scope: run.scope, template: run.template, metric: run.metric.name, value: measurement.value, phase: measurement.phase, at: measurement.at },
+        level: measurement.phase === 'failed' ? 'warn' : 'info',
+      });
+    }
+    if (run.state.phase !== before && run.state.phase !== 'Running') {
+      this.recordRunEnd(run);
+      this.remove([run]);
+      if (run.state.phase === 'Failed' || run.state.phase === 'Inconclusive') {
+        this.onVerdict({ scope: run.scope, phase: run.state.phase, message: `${run.state.config.name}: ${run.state.message || run.state.phase}` });
+      }
+      return;
+    }
+    this.schedule(run);
+  }
+
+  private recordRunEnd(run: ActiveRun): void {
+    this.events.record({
+      ...this.labels, type: `analysis.${run.state.phase.toLowerCase()}`,
+      message: `analysis ${run.state.config.name} (${run.scope}) ${run.state.phase}${run.state.message ? `: ${run.state.message}` : ''}`,
+      data: { scope: run.scope, template: run.template, metric: run.metric.name, phase: run.state.phase, measurements: run.state.measurements.length },
+      level: run.state.phase === 'Failed' ? 'error' : 'info',
+    });
+  }
+
+  private clear(run: ActiveRun): void {
+    if (run.timer) clearTimeout(run.timer);
+    run.timer = null;
+  }
+
+  private remove(runs: ActiveRun[]): void {
+    for (const run of runs) {
+      const index = this.runs.indexOf(run);
+      if (index >= 0) this.runs.splice(index, 1);
+    }
+  }
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  if (value === null || value === undefined) return 'no value';
+  return JSON.stringify(value).slice(0, 120);
+}
