@@ -5,7 +5,7 @@ import { CutoverError } from '../core/errors.js';
 import { tokenMatches } from './admin-token.js';
 import { sendReleaseLogs } from './logs-route.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
-import { actorBody, deployBody, rollbackBody, switchBody } from './request-schemas.js';
+import { actorBody, deployBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';
 
 /**
  * The admin API: JSON under /api/v1, every route behind the bearer token.
@@ -71,8 +71,16 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     return reply.code(202).send({ operation: await controller.switchTo(request.params.name, body.slot, body.actor ?? 'api') });
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/promote', async (request, reply) => {
+    const body = parseBody(promoteBody, request.body);
+    return reply.code(202).send({ operation: await controller.promote(request.params.name, body.actor ?? 'api', body.full ?? false) });
+  });
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/pause', async (request, reply) => {
     const body = parseBody(actorBody, request.body);
-    return reply.code(202).send({ operation: await controller.promote(request.params.name, body.actor ?? 'api') });
+    return reply.code(202).send({ operation: await controller.pause(request.params.name, body.actor ?? 'api') });
+  });
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/resume', async (request, reply) => {
+    const body = parseBody(actorBody, request.body);
+    return reply.code(202).send({ operation: await controller.resume(request.params.name, body.actor ?? 'api') });
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/abort', async (request, reply) => {
     const body = parseBody(actorBody, request.body);

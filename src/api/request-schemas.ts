@@ -15,5 +15,6 @@ export const deployBody = z.strictObject({
 export const switchBody = z.strictObject({ slot: z.enum(['blue', 'green']), actor });
 export const rollbackBody = z.strictObject({ to: z.string().min(1).max(200).optional(), actor });
 export const actorBody = z.strictObject({ actor });
+export const promoteBody = z.strictObject({ full: z.boolean().optional(), actor });
 
 export type DeployBody = z.infer<typeof deployBody>;

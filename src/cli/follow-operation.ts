@@ -28,7 +28,7 @@ export async function followOperation(client: AdminClient, initial: OperationRec
     }
     const op = answer.operation;
     if (op.outcome) return { operation: op, events, waitingForPromote: false };
-    if (op.phase === 'ready') return { operation: op, events, waitingForPromote: true };
+    if (op.phase === 'ready' || op.phase === 'paused') return { operation: op, events, waitingForPromote: true };
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

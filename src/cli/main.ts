@@ -54,8 +54,15 @@ function program(): Command {
   cli.command('switch <service> <slot>').description('move traffic to a slot (promote a ready deploy, or switch back to the standby)')
     .action(async (service: string, slot: string) => exit(await runOperation(await client(), `${svc(service)}/switch`, { slot }, { json: json(), wait: true })));
 
-  cli.command('promote <service>').description('switch traffic to a deploy that is healthy and waiting')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/promote`, {}, { json: json(), wait: true })));
+  cli.command('promote <service>').description('switch a ready blue-green deploy, or move a canary to its next step')
+    .option('--full', 'canary: go to 100% at once')
+    .action(async (service: string, o: { full?: boolean }) => exit(await runOperation(await client(), `${svc(service)}/promote`, o.full ? { full: true } : {}, { json: json(), wait: true })));
+
+  cli.command('pause <service>').description('canary: hold the current weight until resume')
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/pause`, {}, { json: json(), wait: false })));
+
+  cli.command('resume <service>').description('canary: continue a paused rollout')
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/resume`, {}, { json: json(), wait: true })));
 
   cli.command('abort <service>').description('abort a deploy that has not switched traffic yet')
     .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/abort`, {}, { json: json(), wait: true })));

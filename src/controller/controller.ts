@@ -17,6 +17,8 @@ import { EventLog } from './event-log.js';
 import { gitInfo } from './git-info.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { newOperationId } from './operation-ids.js';
+import type { Measure } from './analysis-runner.js';
+import { CanaryRunner } from './canary-runner.js';
 import { recoverAfterRestart } from './recovery.js';
 import { serviceStatus, type ServiceStatus } from './service-status.js';
 import { runSmokeChecks } from './smoke-checks.js';
@@ -28,6 +30,8 @@ export interface ControllerDeps {
   router: Router;
   logger: Logger;
   now?: () => number;
+  /** Takes one analysis measurement; the server wires the metric providers in. */
+  measure?: Measure;
 }
 
 export interface DeployRequest {
@@ -62,6 +66,7 @@ export class Controller {
   readonly router: Router;
   readonly supervisor: InstanceSupervisor;
   readonly events: EventLog;
+  readonly canary: CanaryRunner;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly running = new Map<string, RunningOperation>();
@@ -79,6 +84,7 @@ export class Controller {
     this.events = new EventLog(deps.store, deps.logger, this.now);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
+    this.canary = new CanaryRunner(this, deps.measure ?? noMetricProviders, this.now);
   }
 
   /** Restores routes and instances from the store; see recovery.ts. */
@@ -102,7 +108,7 @@ export class Controller {
   }
 
   status(name: string): ServiceStatus {
-    return serviceStatus(this, this.service(name), this.running.get(name)?.state ?? null);
+    return serviceStatus(this, this.service(name), this.running.get(name)?.state ?? null, this.canary.running(name));
   }
 
   statusAll(): ServiceStatus[] {
@@ -152,6 +158,19 @@ export class Controller {
         gitBranch: git.branch,
         createdBy: request.actor,
       }, now);
+      if (service.strategy.type === 'canary') {
+        const operation = this.store.createOperation({
+          id: operationId, service: name, kind: 'deploy', releaseId: release.id, fromReleaseId: active?.id ?? null,
+          actor: request.actor, phase: 'starting', state: null, startedAt: now,
+        });
+        this.events.record({
+          operationId, service: name, releaseId: release.id, type: 'deploy.started',
+          message: `canary of ${name} ${release.version} (${release.id}) in slot ${slot} started by ${request.actor}` + (active ? `; ${active.version} (${active.id}) is the stable release` : ''),
+          data: { version: release.version, slot, from: active?.id ?? null, strategy: 'canary' },
+        });
+        this.canary.start(service, operation, release, active);
+        return operation;
+      }
       const strategy = blueGreenOf(service);
       const transition = startBlueGreen({
         releaseId: release.id,
@@ -325,8 +344,12 @@ export class Controller {
 
   // --- promote / abort / switch / rollback / cleanup ---------------------------
 
-  async promote(name: string, actor: string): Promise<OperationRecord> {
+  async promote(name: string, actor: string, full = false): Promise<OperationRecord> {
     this.service(name);
+    if (this.canary.running(name)) {
+      this.events.record({ operationId: this.store.getLock(name)?.operationId ?? null, service: name, releaseId: this.canary.running(name)!.releaseId, type: 'deploy.promoted', message: `promoted${full ? ' to 100%' : ' to the next step'} by ${actor}` });
+      return this.canary.command(name, { type: 'promote', full });
+    }
     const run = this.running.get(name);
     if (!run || run.state.phase !== 'ready') {
       throw new CutoverError('INVALID_STATE', run
@@ -338,8 +361,24 @@ export class Controller {
     return this.store.getOperation(run.operation.id)!;
   }
 
+  /** Canary only: hold the current weight until resume. */
+  async pause(name: string, actor: string): Promise<OperationRecord> {
+    this.service(name);
+    if (!this.canary.running(name)) throw new CutoverError('INVALID_STATE', `no canary of ${name} is running; pause applies to canary rollouts`);
+    this.events.record({ operationId: this.store.getLock(name)?.operationId ?? null, service: name, releaseId: this.canary.running(name)!.releaseId, type: 'deploy.pause-requested', message: `pause requested by ${actor}` });
+    return this.canary.command(name, { type: 'pause' });
+  }
+
+  async resume(name: string, actor: string): Promise<OperationRecord> {
+    this.service(name);
+    if (!this.canary.running(name)) throw new CutoverError('INVALID_STATE', `no canary of ${name} is running; resume applies to canary rollouts`);
+    this.events.record({ operationId: this.store.getLock(name)?.operationId ?? null, service: name, releaseId: this.canary.running(name)!.releaseId, type: 'deploy.resume-requested', message: `resume requested by ${actor}` });
+    return this.canary.command(name, { type: 'resume' });
+  }
+
   async abort(name: string, actor: string): Promise<OperationRecord> {
     this.service(name);
+    if (this.canary.running(name)) return this.canary.command(name, { type: 'abort', reason: `aborted by ${actor}` });
     const run = this.running.get(name);
     if (!run || !isBeforeSwitch(run.state.phase)) {
       throw new CutoverError('INVALID_STATE', `no deploy of ${name} can be aborted (traffic moves only once; use rollback after a switch)`);
@@ -549,14 +588,14 @@ export class Controller {
   }
 
   /** A deploy into a slot still held by a standby release replaces that release. */
-  private async freeSlot(service: ServiceConfig, slot: Slot, operationId: string): Promise<void> {
+  async freeSlot(service: ServiceConfig, slot: Slot, operationId: string): Promise<void> {
     const occupant = this.store.listReleases(service.name).find((r) => r.slot === slot && r.state === 'standby');
     if (!occupant) return;
     this.events.record({ operationId, service: service.name, releaseId: occupant.id, type: 'release.replaced', message: `stopping standby ${occupant.id} (${occupant.version}) to free slot ${slot}` });
     await this.scaleDown(service, occupant.id, operationId);
   }
 
-  private prune(service: ServiceConfig): void {
+  prune(service: ServiceConfig): void {
     for (const release of releasesToPrune(this.store.listReleases(service.name), service.rollbackLimit)) {
       this.store.updateRelease(release.id, { state: 'pruned' });
       this.events.record({ operationId: null, service: service.name, releaseId: release.id, type: 'release.pruned', message: `${release.id} (${release.version}) is past the rollback limit of ${service.rollbackLimit}` });
@@ -565,6 +604,7 @@ export class Controller {
 
   /** A restarted instance has a new port: the active release's route must list it. */
   private refreshRouteOf(releaseId: string): void {
+    if (this.canary.refresh(releaseId)) return;
     const release = this.store.getRelease(releaseId);
     if (!release || release.state !== 'active') return;
     const service = this.config.services[release.service];
@@ -575,6 +615,7 @@ export class Controller {
 
   async close(): Promise<void> {
     this.closing = true;
+    await this.canary.close();
     for (const timer of this.scaleDownTimers.values()) clearTimeout(timer);
     this.scaleDownTimers.clear();
     const queues = [...this.running.values()].map((run) => {
@@ -599,3 +640,5 @@ function blueGreenOf(service: ServiceConfig): BlueGreenStrategyConfig {
   }
   return service.strategy;
 }
+
+const noMetricProviders: Measure = async () => ({ error: 'no metric providers are wired into this controller' });

@@ -100,6 +100,14 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     if (missing.length > 0) this.emit('upstreams', releaseId);
   }
 
+  /** Gives a release the instance count of `service` (a canary grows to full size before it takes all traffic). */
+  async resize(releaseId: string, service: ServiceConfig): Promise<void> {
+    const managed = this.releases.get(releaseId);
+    if (!managed) return;
+    managed.ref = { ...managed.ref, service };
+    await this.fillRelease(releaseId);
+  }
+
   setSupervised(releaseId: string, supervised: boolean): void {
     const managed = this.releases.get(releaseId);
     if (managed) managed.supervised = supervised;

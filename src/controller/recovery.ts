@@ -38,7 +38,8 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
   for (const op of store.unfinishedOperations()) {
     const state = op.state as Partial<BlueGreenState> | null;
     const active = store.getService(op.service).activeReleaseId;
-    const moved = state?.phase === 'switching' && active === op.releaseId;
+    // The switch is persisted before the route changes: an operation whose release is active moved traffic.
+    const moved = active !== null && active === op.releaseId && (op.kind !== 'deploy' || state === null || state.phase === 'switching' || (state as { promoted?: boolean }).promoted === true);
     if (moved) {
       events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: `${op.kind}.succeeded`, message: `${op.kind} finished after a controller restart: traffic had moved to ${op.releaseId} before it stopped` });
       controller.completeOperation(op.id, op.service, 'succeeded', null, now);

@@ -1,5 +1,6 @@
 import type { ServiceConfig } from '../config/types.js';
 import type { BlueGreenState } from '../core/blue-green-strategy.js';
+import type { CanaryState } from '../core/canary-strategy.js';
 import type { HealthStatus } from '../health/index.js';
 import type { ReleaseCounters } from '../router/index.js';
 import type { LockRecord, ReleaseRecord } from '../store/records.js';
@@ -37,6 +38,8 @@ export interface ServiceStatus {
   strategy: string;
   active: SlotStatus | null;
   standby: SlotStatus | null;
+  /** During a canary rollout: the canary release, its weight and step. */
+  canary: (SlotStatus & { weight: number; step: number; steps: number; phase: string; pausedBy: string | null }) | null;
   operation: { id: string; kind: string; phase: string; releaseId: string | null; startedAt: number; actor: string } | null;
   lock: LockRecord | null;
   recent: { id: string; kind: string; from: string | null; to: string | null; outcome: string | null; startedAt: number; durationMs: number | null; actor: string; error: string | null }[];
@@ -60,7 +63,7 @@ function slotStatus(controller: Controller, service: ServiceConfig, release: Rel
   };
 }
 
-export function serviceStatus(controller: Controller, service: ServiceConfig, running: BlueGreenState | null): ServiceStatus {
+export function serviceStatus(controller: Controller, service: ServiceConfig, running: BlueGreenState | null, canary: CanaryState | null = null): ServiceStatus {
   const { store } = controller;
   const releases = store.listReleases(service.name, 50);
   const activeId = store.getService(service.name).activeReleaseId;
@@ -77,8 +80,14 @@ export function serviceStatus(controller: Controller, service: ServiceConfig, ru
     strategy: service.strategy.type,
     active: active ? slotStatus(controller, service, active, counters) : null,
     standby: standby ? slotStatus(controller, service, standby, counters) : null,
+    canary: canary && !canary.promoted && store.getRelease(canary.releaseId)
+      ? {
+        ...slotStatus(controller, service, store.getRelease(canary.releaseId)!, counters),
+        weight: canary.weight, step: canary.stepIndex + 1, steps: canary.steps.length, phase: canary.phase, pausedBy: canary.pausedBy,
+      }
+      : null,
     operation: current
-      ? { id: current.id, kind: current.kind, phase: running?.phase ?? current.phase, releaseId: current.releaseId, startedAt: current.startedAt, actor: current.actor }
+      ? { id: current.id, kind: current.kind, phase: running?.phase ?? canary?.phase ?? current.phase, releaseId: current.releaseId, startedAt: current.startedAt, actor: current.actor }
       : null,
     lock,
     recent: store.listOperations(service.name, 5).map((op) => ({

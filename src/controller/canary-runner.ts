@@ -1,0 +1,277 @@
+import type { CanaryStrategyConfig, ServiceConfig } from '../config/types.js';
+import {
+  canaryTransition, isCanaryTerminal, startCanary,
+  type CanaryCommand, type CanaryEvent, type CanaryState,
+} from '../core/canary-strategy.js';
+import { CutoverError } from '../core/errors.js';
+import type { ServiceRoute } from '../router/index.js';
+import type { OperationRecord, ReleaseRecord } from '../store/records.js';
+import { AnalysisRunner, type Measure } from './analysis-runner.js';
+import type { Controller } from './controller.js';
+
+/**
+ * Drives canary rollouts: runs the pure canary state machine (core/canary-strategy.ts)
+ * against the runtime, the router's weighted canary route and the analysis
+ * runner, persisting the state (weight and step included) after every transition.
+ */
+interface CanaryRun {
+  operation: OperationRecord;
+  service: ServiceConfig;
+  strategy: CanaryStrategyConfig;
+  state: CanaryState;
+  abort: AbortController;
+  queue: Promise<void>;
+  analysis: AnalysisRunner;
+  timers: Set<NodeJS.Timeout>;
+}
+
+export class CanaryRunner {
+  private readonly runs = new Map<string, CanaryRun>();
+
+  constructor(private readonly controller: Controller, private readonly measure: Measure, private readonly now: () => number = Date.now) {}
+
+  running(service: string): CanaryState | null {
+    return this.runs.get(service)?.state ?? null;
+  }
+
+  start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, stable: ReleaseRecord | null): void {
+    const strategy = canaryOf(service);
+    const transition = startCanary({
+      releaseId: release.id, stableReleaseId: stable?.id ?? null, slot: release.slot, steps: strategy.steps,
+      backgroundAnalysis: strategy.analysis, postPromotion: strategy.postPromotion, deployTimeoutMs: strategy.deployTimeoutMs,
+    }, this.now());
+    const run: CanaryRun = {
+      operation, service, strategy, state: transition.state, abort: new AbortController(), queue: Promise.resolve(),
+      analysis: null as unknown as AnalysisRunner, timers: new Set(),
+    };
+    run.analysis = new AnalysisRunner(
+      this.controller.config.analysis, this.measure, this.controller.events,
+      { operationId: operation.id, service: service.name, releaseId: release.id },
+      (verdict) => {
+        void this.dispatch(run, verdict.phase === 'Failed'
+          ? { type: 'analysis-failed', message: verdict.message }
+          : { type: 'analysis-inconclusive', message: verdict.message });
+      },
+      this.now,
+    );
+    this.runs.set(service.name, run);
+    this.persist(run);
+    run.queue = this.runCommands(run, transition.commands).catch((error: unknown) => this.crashed(run, error));
+  }
+
+  /** promote (next step, or --full), pause, resume, abort from a person. */
+  async command(service: string, event: Extract<CanaryEvent, { type: 'promote' | 'pause' | 'resume' | 'abort' }>): Promise<OperationRecord> {
+    const run = this.runs.get(service);
+    if (!run) throw new CutoverError('INVALID_STATE', `no canary of ${service} is running`);
+    const before = run.state;
+    if (event.type === 'abort') run.abort.abort(new CutoverError('DEPLOY_ABORTED', event.reason));
+    await this.dispatch(run, event);
+    if (run.state === before && event.type !== 'abort') {
+      throw new CutoverError('INVALID_STATE', `the canary of ${service} is ${before.phase}; ${event.type} does not apply`);
+    }
+    return this.controller.store.getOperation(run.operation.id)!;
+  }
+
+  /** A restarted canary instance has a new port: re-route the canary with it. */
+  refresh(releaseId: string): boolean {
+    for (const run of this.runs.values()) {
+      if (run.state.releaseId === releaseId && !run.state.promoted && run.state.weight > 0) {
+        this.applyWeight(run, run.state.weight);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  async close(): Promise<void> {
+    const queues = [...this.runs.values()].map((run) => {
+      run.abort.abort(new CutoverError('DEPLOY_ABORTED', 'the server is shutting down'));
+      for (const timer of run.timers) clearTimeout(timer);
+      run.analysis.stop('all');
+      return run.queue;
+    });
+    await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+  }
+
+  private dispatch(run: CanaryRun, event: CanaryEvent): Promise<void> {
+    run.queue = run.queue.then(() => this.apply(run, event)).catch((error: unknown) => this.crashed(run, error));
+    return run.queue;
+  }
+
+  private async apply(run: CanaryRun, event: CanaryEvent): Promise<void> {
+    const transition = canaryTransition(run.state, event, this.now());
+    if (transition.state !== run.state) {
+      run.state = transition.state;
+      this.persist(run);
+    }
+    await this.runCommands(run, transition.commands);
+  }
+
+  private async runCommands(run: CanaryRun, commands: CanaryCommand[]): Promise<void> {
+    for (const command of commands) {
+      const event = await this.execute(run, command);
+      if (event) await this.apply(run, event);
+    }
+  }
+
+  private persist(run: CanaryRun): void {
+    this.controller.store.updateOperation(run.operation.id, { phase: run.state.phase, state: { strategy: 'canary', ...run.state } });
+  }
+
+  private async execute(run: CanaryRun, command: CanaryCommand): Promise<CanaryEvent | null> {
+    const { controller } = this;
+    const { service, state, operation } = run;
+    const base = { operationId: operation.id, service: service.name, releaseId: state.releaseId };
+    const release = controller.store.getRelease(state.releaseId)!;
+    const supervisor = controller.supervisor;
+    switch (command.type) {
+      case 'start-instances': {
+        await controller.freeSlot(service, state.slot, operation.id);
+        try {
+          const instances = await supervisor.startRelease({
+            service: { ...service, instances: state.stableReleaseId ? run.strategy.canaryInstances : service.instances },
+            releaseId: release.id, version: release.version, slot: state.slot,
+          });
+          for (const info of instances) {
+            controller.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
+          }
+          return { type: 'instances-started' };
+        } catch (error) {
+          const e = error instanceof CutoverError ? error : new CutoverError('INSTANCE_START_FAILED', String(error));
+          return { type: 'start-failed', code: e.code, message: e.message };
+        }
+      }
+      case 'await-health':
+        try {
+          controller.events.record({ ...base, type: 'health.waiting', message: 'waiting for the canary instance(s) to pass health checks' });
+          await supervisor.waitHealthy(release.id, command.deadline, run.abort.signal);
+          controller.events.record({ ...base, type: 'release.healthy', message: `all instances of ${release.id} are healthy` });
+          return { type: 'all-healthy' };
+        } catch (error) {
+          if (run.abort.signal.aborted) return null;
+          const e = error as CutoverError;
+          return e.code === 'HEALTH_TIMEOUT' ? { type: 'deadline-passed', message: e.message } : { type: 'instance-exited', message: e.message };
+        }
+      case 'set-weight':
+        this.applyWeight(run, command.weight);
+        controller.events.record({ ...base, type: 'canary.weight', message: `canary ${release.version} (${release.id}) gets ${command.weight}% of traffic`, data: { weight: command.weight } });
+        return null;
+      case 'start-analysis':
+        run.analysis.start(command.scope, command.templates, {
+          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.stableReleaseId, windowStart: this.now(),
+        });
+        return null;
+      case 'conclude-step': {
+        const phase = run.analysis.conclude('step');
+        return { type: 'step-concluded', stepIndex: command.stepIndex, phase: phase === 'Running' ? 'Successful' : phase };
+      }
+      case 'stop-analysis':
+        run.analysis.stop(command.scope);
+        return null;
+      case 'schedule-step-end':
+        this.timer(run, command.at, { type: 'step-elapsed', stepIndex: command.stepIndex });
+        return null;
+      case 'schedule-window-end':
+        this.timer(run, command.at, { type: 'window-elapsed' });
+        return null;
+      case 'promote-release': {
+        if (state.stableReleaseId && run.strategy.canaryInstances < service.instances) {
+          // The canary ran with fewer instances; it takes all the traffic only at full size.
+          await supervisor.resize(release.id, service);
+          await supervisor.waitHealthy(release.id, this.now() + run.strategy.deployTimeoutMs, run.abort.signal).catch((error: unknown) => {
+            controller.events.record({ ...base, type: 'instance.unhealthy', level: 'warn', message: `not every added instance became healthy before the switch: ${(error as Error).message}` });
+          });
+        }
+        controller.switchTraffic(service, release, operation.id);
+        if (state.stableReleaseId) controller.retire(service, state.stableReleaseId, false, operation.id);
+        controller.events.record({ ...base, type: 'canary.promoted', message: `canary ${release.version} (${release.id}) promoted: it serves all traffic` });
+        return null;
+      }
+      case 'roll-back': {
+        const stable = state.stableReleaseId ? controller.store.getRelease(state.stableReleaseId) : null;
+        if (stable && supervisor.isRunning(stable.id)) {
+          controller.switchTraffic(service, stable, operation.id);
+          controller.store.updateRelease(release.id, { state: 'standby' });
+          await controller.scaleDown(service, release.id, operation.id);
+          controller.events.record({ ...base, type: 'canary.rolled-back', level: 'error', message: `rolled back to ${stable.version} (${stable.id})` });
+        } else {
+          controller.events.record({ ...base, type: 'canary.rollback-impossible', level: 'error', message: 'the stable release is no longer running; run `cutover rollback` to start it again' });
+        }
+        return null;
+      }
+      case 'stop-canary': {
+        const stable = state.stableReleaseId ? controller.store.getRelease(state.stableReleaseId) : null;
+        controller.router.setRoute(controller.routeFor(service, stable));
+        if (stable) supervisor.syncRouterHealth(stable.id);
+        const drained = await controller.router.drain(service.name, release.id, service.drainTimeoutMs);
+        await supervisor.stopRelease(release.id);
+        controller.events.record({ ...base, type: 'canary.stopped', message: `canary ${release.id} stopped${drained.closed ? ` (closed ${drained.closed} connection(s) at the drain timeout)` : ''}` });
+        return null;
+      }
+      case 'announce':
+        controller.events.record({ ...base, type: command.event, message: command.message });
+        return null;
+      case 'finish':
+        this.finish(run, command.outcome, command.error);
+        return null;
+    }
+  }
+
+  private applyWeight(run: CanaryRun, weight: number): void {
+    const { controller } = this;
+    const stable = run.state.stableReleaseId ? controller.store.getRelease(run.state.stableReleaseId) : null;
+    const canary = controller.store.getRelease(run.state.releaseId)!;
+    const route: ServiceRoute = {
+      ...controller.routeFor(run.service, stable),
+      canary: {
+        target: { releaseId: canary.id, version: canary.version, slot: canary.slot, upstreams: controller.supervisor.upstreamsOf(canary.id) },
+        weight,
+        stickiness: run.strategy.stickiness,
+        match: run.strategy.match,
+      },
+    };
+    controller.router.setRoute(route);
+    controller.supervisor.setSupervised(canary.id, true);
+    controller.supervisor.syncRouterHealth(canary.id);
+    if (stable) controller.supervisor.syncRouterHealth(stable.id);
+  }
+
+  private timer(run: CanaryRun, at: number, event: CanaryEvent): void {
+    const timer = setTimeout(() => {
+      run.timers.delete(timer);
+      void this.dispatch(run, event);
+    }, Math.max(0, at - this.now()));
+    timer.unref();
+    run.timers.add(timer);
+  }
+
+  private finish(run: CanaryRun, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
+    const { controller } = this;
+    const { service, state, operation } = run;
+    for (const timer of run.timers) clearTimeout(timer);
+    run.timers.clear();
+    if (outcome !== 'succeeded') {
+      const current = controller.store.getRelease(state.releaseId);
+      if (current && current.state !== 'active') controller.store.updateRelease(state.releaseId, { state: outcome === 'aborted' ? 'aborted' : state.promoted ? 'stopped' : 'failed', error });
+    }
+    const active = controller.activeRelease(service.name);
+    const message = outcome === 'succeeded'
+      ? `canary succeeded: ${active?.version} (${active?.id}) serves ${service.name}`
+      : `canary ${state.phase}: ${error?.message ?? ''}; traffic is on ${active ? `${active.version} (${active.id})` : 'nothing'}`;
+    controller.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    controller.completeOperation(operation.id, service.name, outcome, error, this.now());
+    this.runs.delete(service.name);
+    controller.prune(service);
+  }
+
+  private crashed(run: CanaryRun, error: unknown): void {
+    if (isCanaryTerminal(run.state.phase) || run.abort.signal.reason instanceof CutoverError && /shutting down/.test(run.abort.signal.reason.message)) return;
+    this.controller.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `canary failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
+    void this.dispatch(run, { type: 'abort', reason: `internal error: ${(error as Error)?.message ?? String(error)}` });
+  }
+}
+
+export function canaryOf(service: ServiceConfig): CanaryStrategyConfig {
+  if (service.strategy.type !== 'canary') throw new CutoverError('INVALID_STATE', `service ${service.name} does not use the canary strategy`);
+  return service.strategy;
+}
