@@ -12,6 +12,8 @@ import path from 'node:path';
 export interface RunningNginx {
   port: number;
   version: string;
+  /** The master's pid; its one child is the worker that does the proxying. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function startNginx(dir: string, listenPort: number, upstreamPort: 
   return {
     port: listenPort,
     version,
+    pid: child.pid ?? 0,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');

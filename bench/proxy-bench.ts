@@ -8,42 +8,66 @@ import { fileURLToPath } from 'node:url';
 import type { ServiceRoute } from '../src/router/index.js';
 import { ProxyRouter } from '../src/router/proxy/proxy-router.js';
 import { runLoad, wrkAvailable, type LoadResult } from './load-generator.js';
-import { nginxAvailable, startNginx } from './nginx-proxy.js';
+import { nginxAvailable, startNginx, type RunningNginx } from './nginx-proxy.js';
+import { childPids, ownCpuMs, processCpuMs } from './process-cpu.js';
 
 /**
  * Throughput and latency of cutover's proxy against a direct connection and
  * nginx, all in front of the same sample app on this machine, plus how long a
  * switch takes to finish with the old release under load.
  *
- *   npm run bench                       (build, then node dist/bench/proxy-bench.js)
- *   BENCH_SECONDS=5 npm run bench       (shorter runs)
+ *   npm run bench                                 (build, then node dist/bench/proxy-bench.js)
+ *   BENCH_SECONDS=5 BENCH_ROUNDS=1 npm run bench  (a quick look)
  *
- * Load only on 127.0.0.1, every run bounded in time. Figures and the way to
- * read them: bench/README.md.
+ * The three paths are measured in turns, round after round, and the median
+ * of the rounds is reported: on a small shared machine one run can be
+ * skewed by whatever else is running. Load only on 127.0.0.1, every run
+ * bounded in time. Figures and how to read them: bench/README.md.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WARMUP_SECONDS = 3;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = 2;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const HOST = 'bench.local';
 const SAMPLE_APP = fileURLToPath(new URL('../../examples/sample-app/server.js', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
+type PathName = 'direct' | 'cutover' | 'nginx';
+
+interface Measurement extends LoadResult {
+  round: number;
+  /** 1-minute load average when the run started: other work on the machine skews a run. */
+  loadAverage: number;
+  /** CPU time of the proxy process per request (null for the direct path or without /proc). */
+  proxyCpuUsPerRequest: number | null;
+  appCpuUsPerRequest: number | null;
+}
+
 interface SwitchResult {
   from: string;
   to: string;
   oldInFlightAtSwitch: number;
-  /** From setRoute returning to the last response of the old release (drain resolved). */
-  switchToLastOldResponseMs: number;
+  /** From setRoute to the old release's last response (its in-flight count reaching 0). */
+  lastOldResponseMs: number;
+  /** From setRoute to drain() resolving: includes closing the old release's pooled connections. */
+  drainMs: number;
   drained: boolean;
+}
+
+interface Target {
+  name: PathName;
+  label: string;
+  url: string;
+  proxyCpuMs: () => number | null;
 }
 
 async function main(): Promise<void> {
   if (!wrkAvailable()) {
-    console.warn('wrk is not installed (apt-get install -y wrk): falling back to the built-in undici load client; figures are not comparable with wrk runs.');
+    console.warn('wrk is not installed (apt-get install -y wrk): using the built-in undici load client instead; its figures are not comparable with wrk runs.');
   }
-  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ${os.platform()} ${os.release()}`;
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
   console.log(`machine: ${machine}`);
-  console.log(`load: ${CONNECTIONS} keep-alive connections, 1 thread, ${SECONDS} s per run after a ${WARMUP_SECONDS} s warm-up\n`);
+  console.log(`load: ${CONNECTIONS} keep-alive connections, 1 wrk thread, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${ROUNDS} round(s)\n`);
 
   const [blue, green] = await Promise.all([startSampleApp('v1'), startSampleApp('v2')]);
   const proxy = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });
@@ -51,82 +75,123 @@ async function main(): Promise<void> {
   const greenRoute = benchRoute('r2', 'v2', green.port);
   proxy.setRoute(blueRoute);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-bench-'));
-  const results: Record<string, LoadResult | null> = {};
-  let nginxVersion: string | null = null;
+  let nginx: RunningNginx | null = null;
+  const measurements: Record<PathName, Measurement[]> = { direct: [], cutover: [], nginx: [] };
   let switches: SwitchResult[] = [];
   try {
-    results.direct = await measure('a) direct to the sample app', `http://127.0.0.1:${blue.port}/`);
-    results.cutover = await measure('b) through cutover proxy', `http://127.0.0.1:${proxy.address.port}/`);
+    const targets: Target[] = [
+      { name: 'direct', label: 'a) direct to the sample app', url: `http://127.0.0.1:${blue.port}/`, proxyCpuMs: () => null },
+      { name: 'cutover', label: 'b) through cutover', url: `http://127.0.0.1:${proxy.address.port}/`, proxyCpuMs: ownCpuMs },
+    ];
     if (nginxAvailable()) {
-      const nginx = await startNginx(tmp, await freePort(), blue.port);
-      nginxVersion = nginx.version;
-      try {
-        results.nginx = await measure(`c) through nginx ${nginx.version}`, `http://127.0.0.1:${nginx.port}/`);
-      } finally {
-        await nginx.stop();
-      }
+      const running = await startNginx(tmp, await freePort(), blue.port);
+      nginx = running;
+      const worker = childPids(running.pid)[0];
+      targets.push({
+        name: 'nginx',
+        label: `c) through nginx ${running.version}`,
+        url: `http://127.0.0.1:${running.port}/`,
+        proxyCpuMs: () => (worker === undefined ? null : processCpuMs(worker)),
+      });
     } else {
-      console.warn('c) nginx is not installed (apt-get install -y nginx): skipped.');
-      results.nginx = null;
+      console.warn('c) nginx is not installed (apt-get install -y nginx): skipped.\n');
+    }
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Rotate the order so no path always runs right after the same neighbour.
+      const order = targets.map((_, i) => targets[(i + round - 1) % targets.length] as Target);
+      for (const target of order) measurements[target.name].push(await measure(target, round, blue.pid));
     }
     switches = await measureSwitches(proxy, blueRoute, greenRoute);
   } finally {
+    await nginx?.stop();
     await proxy.close();
     await Promise.all([blue.stop(), green.stop()]);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
-  printSummary(results, switches);
+  const summary = summarize(measurements);
+  const ratios = measurements.nginx.map((nginxRun, i) => {
+    const cutoverRun = measurements.cutover[i];
+    return cutoverRun === undefined ? Number.NaN : cutoverRun.requestsPerSecond / nginxRun.requestsPerSecond;
+  });
+  printSummary(summary, ratios, switches);
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, 'latest.json');
-  fs.writeFileSync(
-    file,
-    `${JSON.stringify({ at: new Date().toISOString(), machine, nginxVersion, connections: CONNECTIONS, seconds: SECONDS, results, switches }, null, 2)}\n`,
-  );
-  console.log(`\nraw figures: ${path.relative(process.cwd(), file)}`);
+  const record = {
+    at: new Date().toISOString(),
+    machine,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    summary,
+    cutoverToNginxPerRound: ratios,
+    measurements,
+    switches,
+  };
+  fs.writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  console.log(`\nall figures: ${path.relative(process.cwd(), file)}`);
 }
 
-async function measure(label: string, url: string): Promise<LoadResult> {
-  await runLoad({ url, connections: CONNECTIONS, durationSeconds: WARMUP_SECONDS, host: HOST });
-  const result = await runLoad({ url, connections: CONNECTIONS, durationSeconds: SECONDS, host: HOST });
+async function measure(target: Target, round: number, appPid: number): Promise<Measurement> {
+  await runLoad({ url: target.url, connections: CONNECTIONS, durationSeconds: WARMUP_SECONDS, host: HOST });
+  const loadAverage = os.loadavg()[0] ?? 0;
+  const proxyBefore = target.proxyCpuMs();
+  const appBefore = processCpuMs(appPid);
+  const result = await runLoad({ url: target.url, connections: CONNECTIONS, durationSeconds: SECONDS, host: HOST });
+  const proxyAfter = target.proxyCpuMs();
+  const appAfter = processCpuMs(appPid);
+  const perRequest = (before: number | null, after: number | null): number | null =>
+    before === null || after === null || result.requests === 0 ? null : ((after - before) * 1000) / result.requests;
+  const measurement: Measurement = {
+    ...result,
+    round,
+    loadAverage,
+    proxyCpuUsPerRequest: perRequest(proxyBefore, proxyAfter),
+    appCpuUsPerRequest: perRequest(appBefore, appAfter),
+  };
+  const cpu = measurement.proxyCpuUsPerRequest === null ? '' : `  proxy CPU ${measurement.proxyCpuUsPerRequest.toFixed(0)} µs/req`;
   console.log(
-    `${label.padEnd(36)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`,
+    `round ${round} ${target.label.padEnd(30)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}${cpu}  (load avg ${loadAverage.toFixed(2)})`,
   );
-  return result;
+  return measurement;
 }
 
 /**
- * d) Under load through the proxy, flip the route three times; each time,
- * time from setRoute to the moment the old release has answered its last
- * request (the drain resolving), with no failed request in the load run.
+ * d) Under load through the proxy, flip the route three times. Each time,
+ * measure from setRoute to the old release's last response, and to the
+ * drain resolving; the load run must see no failed request.
  */
 async function measureSwitches(proxy: ProxyRouter, blueRoute: ServiceRoute, greenRoute: ServiceRoute): Promise<SwitchResult[]> {
   proxy.setRoute(blueRoute);
-  const duration = 8;
-  const load = runLoad({ url: `http://127.0.0.1:${proxy.address.port}/`, connections: CONNECTIONS, durationSeconds: duration, host: HOST });
+  const load = runLoad({ url: `http://127.0.0.1:${proxy.address.port}/`, connections: CONNECTIONS, durationSeconds: 8, host: HOST });
   const results: SwitchResult[] = [];
   let current = blueRoute;
-  for (const atSeconds of [2, 4, 6]) {
-    await sleep(atSeconds === 2 ? 2_000 : 2_000 - (results.at(-1)?.switchToLastOldResponseMs ?? 0));
+  const loadStartedAt = performance.now();
+  for (const atMs of [2_000, 4_000, 6_000]) {
+    await sleep(atMs - (performance.now() - loadStartedAt));
     const next = current === blueRoute ? greenRoute : blueRoute;
     const from = current.target?.releaseId ?? '?';
+    const inFlight = (): number => proxy.counters().find((c) => c.releaseId === from)?.inFlight ?? 0;
     const startedAt = performance.now();
     proxy.setRoute(next);
-    const oldInFlightAtSwitch = proxy.counters().find((c) => c.releaseId === from)?.inFlight ?? 0;
+    const oldInFlightAtSwitch = inFlight();
+    let lastOldResponseMs = 0;
+    // Poll every event-loop turn: cheap, and the window is a few milliseconds.
+    const watcher = (async () => {
+      while (inFlight() > 0) await new Promise((resolve) => setImmediate(resolve));
+      lastOldResponseMs = performance.now() - startedAt;
+    })();
     const { drained } = await proxy.drain('bench', from, 10_000);
-    results.push({
-      from,
-      to: next.target?.releaseId ?? '?',
-      oldInFlightAtSwitch,
-      switchToLastOldResponseMs: performance.now() - startedAt,
-      drained,
-    });
+    const drainMs = performance.now() - startedAt;
+    await watcher;
+    results.push({ from, to: next.target?.releaseId ?? '?', oldInFlightAtSwitch, lastOldResponseMs, drainMs, drained });
     current = next;
   }
   const loadResult = await load;
+  console.log('');
   for (const r of results) {
     console.log(
-      `d) switch ${r.from} → ${r.to}: ${r.oldInFlightAtSwitch} requests in flight on ${r.from}, last one answered ${r.switchToLastOldResponseMs.toFixed(2)} ms after setRoute (drained: ${r.drained})`,
+      `d) switch ${r.from} → ${r.to}: ${r.oldInFlightAtSwitch} requests in flight on ${r.from}; its last response ${r.lastOldResponseMs.toFixed(2)} ms after setRoute, drain done after ${r.drainMs.toFixed(2)} ms (drained: ${r.drained})`,
     );
   }
   console.log(`   load during the switches: ${loadResult.requests} requests, ${loadResult.errors} errors`);
@@ -134,19 +199,62 @@ async function measureSwitches(proxy: ProxyRouter, blueRoute: ServiceRoute, gree
   return results;
 }
 
-function printSummary(results: Record<string, LoadResult | null>, switches: SwitchResult[]): void {
-  const cutover = results.cutover;
-  const nginx = results.nginx;
-  console.log('\n| path | req/s | p50 ms | p99 ms | errors |');
-  console.log('|---|---:|---:|---:|---:|');
-  for (const [name, r] of Object.entries(results)) {
-    if (r) console.log(`| ${name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} |`);
+interface PathSummary {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  proxyCpuUsPerRequest: number | null;
+  appCpuUsPerRequest: number | null;
+}
+
+function summarize(measurements: Record<PathName, Measurement[]>): Partial<Record<PathName, PathSummary>> {
+  const summary: Partial<Record<PathName, PathSummary>> = {};
+  for (const [name, runs] of Object.entries(measurements) as [PathName, Measurement[]][]) {
+    if (runs.length === 0) continue;
+    const cpu = runs.map((r) => r.proxyCpuUsPerRequest).filter((v): v is number => v !== null);
+    const appCpu = runs.map((r) => r.appCpuUsPerRequest).filter((v): v is number => v !== null);
+    summary[name] = {
+      requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+      p50Ms: median(runs.map((r) => r.p50Ms)),
+      p99Ms: median(runs.map((r) => r.p99Ms)),
+      errors: runs.reduce((sum, r) => sum + r.errors, 0),
+      proxyCpuUsPerRequest: cpu.length > 0 ? median(cpu) : null,
+      appCpuUsPerRequest: appCpu.length > 0 ? median(appCpu) : null,
+    };
   }
-  if (cutover && nginx) {
-    console.log(`\ncutover / nginx throughput: ${((100 * cutover.requestsPerSecond) / nginx.requestsPerSecond).toFixed(0)}% (acceptance: >= 60%)`);
+  return summary;
+}
+
+function printSummary(summary: Partial<Record<PathName, PathSummary>>, ratios: number[], switches: SwitchResult[]): void {
+  console.log(`\nmedian of ${ROUNDS} round(s):\n`);
+  console.log('| path | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req | app CPU µs/req |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const [name, r] of Object.entries(summary)) {
+    const cpu = r.proxyCpuUsPerRequest === null ? '–' : r.proxyCpuUsPerRequest.toFixed(0);
+    const app = r.appCpuUsPerRequest === null ? '–' : r.appCpuUsPerRequest.toFixed(0);
+    console.log(`| ${name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${cpu} | ${app} |`);
   }
-  const worst = Math.max(...switches.map((s) => s.switchToLastOldResponseMs));
-  if (switches.length > 0) console.log(`slowest switch-to-last-old-response: ${worst.toFixed(2)} ms`);
+  if (ratios.length > 0) {
+    // Ratios of runs made next to each other: less skewed by the machine's other work than a ratio of medians.
+    const perRound = ratios.map((r) => `${(100 * r).toFixed(0)}%`).join(', ');
+    console.log(`\ncutover / nginx throughput: median ${(100 * median(ratios)).toFixed(0)}% of the rounds (${perRound}); acceptance: >= 60%`);
+  }
+  if (summary.cutover?.proxyCpuUsPerRequest && summary.nginx?.proxyCpuUsPerRequest) {
+    const cutoverCpu = summary.cutover.proxyCpuUsPerRequest;
+    const nginxCpu = summary.nginx.proxyCpuUsPerRequest;
+    console.log(`proxy CPU per request: cutover ${cutoverCpu.toFixed(0)} µs, nginx ${nginxCpu.toFixed(0)} µs (one core: ~${(1e6 / cutoverCpu).toFixed(0)} vs ~${(1e6 / nginxCpu).toFixed(0)} req/s)`);
+  }
+  if (switches.length > 0) {
+    const worst = Math.max(...switches.map((s) => s.lastOldResponseMs));
+    console.log(`slowest switch to the old release's last response: ${worst.toFixed(2)} ms`);
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function benchRoute(releaseId: string, version: string, port: number): ServiceRoute {
@@ -154,11 +262,16 @@ function benchRoute(releaseId: string, version: string, port: number): ServiceRo
     service: 'bench',
     hosts: [HOST],
     default: true,
-    target: { releaseId, version, slot: releaseId === 'r1' ? 'blue' : 'green', upstreams: [{ id: `bench/${releaseId}/0`, host: '127.0.0.1', port }] },
+    target: {
+      releaseId,
+      version,
+      slot: releaseId === 'r1' ? 'blue' : 'green',
+      upstreams: [{ id: `bench/${releaseId}/0`, host: '127.0.0.1', port }],
+    },
   };
 }
 
-async function startSampleApp(version: string): Promise<{ port: number; stop(): Promise<void> }> {
+async function startSampleApp(version: string): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [SAMPLE_APP], {
     env: { ...process.env, PORT: String(port), APP_VERSION: version, HOST: '127.0.0.1' },
@@ -172,6 +285,7 @@ async function startSampleApp(version: string): Promise<{ port: number; stop(): 
   });
   return {
     port,
+    pid: child.pid ?? 0,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');

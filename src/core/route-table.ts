@@ -93,34 +93,15 @@ export class RouteTable<B> {
   private readonly hostNames: readonly string[];
   private readonly hostEntries: readonly ServiceEntry<B>[];
 
+  /** Entries must not conflict (see `buildRouteTable`, which checks). */
   constructor(entries: readonly ServiceEntry<B>[]) {
     const services = new Map<string, ServiceEntry<B>>();
     const byHost = new Map<string, ServiceEntry<B>>();
     let defaultService: ServiceEntry<B> | null = null;
     for (const entry of entries) {
-      if (services.has(entry.service)) {
-        throw new CutoverError('CONFIG_INVALID', `service '${entry.service}' is routed twice`);
-      }
       services.set(entry.service, entry);
-      if (entry.isDefault) {
-        if (defaultService !== null) {
-          throw new CutoverError(
-            'CONFIG_INVALID',
-            `services '${defaultService.service}' and '${entry.service}' are both marked default`,
-            { hint: 'Mark at most one service `default: true`.' },
-          );
-        }
-        defaultService = entry;
-      }
-      for (const host of entry.hosts) {
-        const owner = byHost.get(host);
-        if (owner !== undefined && owner !== entry) {
-          throw new CutoverError('CONFIG_INVALID', `host '${host}' is claimed by services '${owner.service}' and '${entry.service}'`, {
-            hint: 'Give each host to one service.',
-          });
-        }
-        byHost.set(host, entry);
-      }
+      if (entry.isDefault) defaultService = entry;
+      for (const host of entry.hosts) byHost.set(host, entry);
     }
     this.services = services;
     this.byHost = byHost;
@@ -155,8 +136,11 @@ export function buildRouteTable<B>(
   bind: BindTarget<B>,
   previous?: RouteTable<B>,
 ): RouteTable<B> {
+  const list = [...routes];
+  // Checked before anything is bound, so a refused route leaves no trace in the adapter.
+  assertRoutesCompatible(list);
   const entries: ServiceEntry<B>[] = [];
-  for (const route of routes) {
+  for (const route of list) {
     const kept = previous?.services.get(route.service);
     if (kept !== undefined && kept.route === route) {
       entries.push(kept);
@@ -166,6 +150,36 @@ export function buildRouteTable<B>(
     entries.push(new ServiceEntry(route, target));
   }
   return new RouteTable(entries);
+}
+
+/** Throws CONFIG_INVALID when two routes name the same service or host, or two are default. */
+export function assertRoutesCompatible(routes: readonly ServiceRoute[]): void {
+  const services = new Set<string>();
+  const hostOwners = new Map<string, string>();
+  let defaultService: string | null = null;
+  for (const route of routes) {
+    if (services.has(route.service)) {
+      throw new CutoverError('CONFIG_INVALID', `service '${route.service}' is routed twice`);
+    }
+    services.add(route.service);
+    if (route.default) {
+      if (defaultService !== null) {
+        throw new CutoverError('CONFIG_INVALID', `services '${defaultService}' and '${route.service}' are both marked default`, {
+          hint: 'Mark at most one service `default: true`.',
+        });
+      }
+      defaultService = route.service;
+    }
+    for (const host of route.hosts.map(normalizeHost)) {
+      const owner = hostOwners.get(host);
+      if (owner !== undefined && owner !== route.service) {
+        throw new CutoverError('CONFIG_INVALID', `host '${host}' is claimed by services '${owner}' and '${route.service}'`, {
+          hint: 'Give each host to one service.',
+        });
+      }
+      hostOwners.set(host, route.service);
+    }
+  }
 }
 
 /** `Example.COM:8080` → `example.com`; `[::1]:8080` → `[::1]`. */

@@ -75,6 +75,17 @@ describe('route table: host → service', () => {
     );
   });
 
+  it('binds nothing when it refuses the routes', () => {
+    let binds = 0;
+    assert.throws(() =>
+      buildRouteTable([route('a', ['x.test'], false, ['1']), route('b', ['x.test'], false, ['2'])], () => {
+        binds++;
+        return null;
+      }),
+    );
+    assert.equal(binds, 0);
+  });
+
   it('keeps a service without a target (it answers 503)', () => {
     const empty = buildRouteTable([route('web', ['web.test'], false, null)], bindNothing);
     assert.equal(empty.lookup('web.test')?.target, null);

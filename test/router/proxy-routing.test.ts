@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
+import { isCutoverError } from '../../src/core/errors.js';
 import { ProxyRouter } from '../../src/router/proxy/proxy-router.js';
 import { route, startSampleApp, type SampleApp } from './proxy-fixtures.js';
 
@@ -74,6 +75,15 @@ describe('routing by host', () => {
     proxy.setRoute(route('two', ['two.test'], 'r-two', [v2.upstream('two-0')], { default: true }));
     assert.equal((await get('nobody.test')).json().version, 'v2');
     assert.equal((await get('one.test')).json().version, 'v1', 'a known host still goes to its own service');
+  });
+
+  it('refuses a route that claims a host of another service, and keeps routing as before', async () => {
+    assert.throws(
+      () => proxy.setRoute(route('thief', ['ONE.test'], 'r-thief', [v2.upstream('thief-0')])),
+      (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID',
+    );
+    assert.equal((await get('one.test')).json().version, 'v1');
+    assert.equal(proxy.counters().find((c) => c.releaseId === 'r-thief'), undefined);
   });
 });
 

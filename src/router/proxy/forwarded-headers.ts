@@ -77,12 +77,3 @@ export function buildUpstreamRequestHeaders(
   facts.hasBody = hasBody;
   return out;
 }
-
-/** Finds the first Host header without building the forwarded list (used when the route is not known yet). */
-export function findHostHeader(rawHeaders: readonly string[]): string | undefined {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as string;
-    if (name.length === 4 && headerNameIs(name, 'host')) return rawHeaders[i + 1];
-  }
-  return undefined;
-}

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -73,11 +73,20 @@ export class ProxyRouter implements Router {
       bodyTimeoutMs: options.upstreamBodyTimeoutMs ?? 0,
     };
     this.server = createServer({ noDelay: true, keepAliveTimeout: options.clientKeepAliveTimeoutMs ?? 65_000 });
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handleRequest(req, res));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
-    // A client that resets mid-request must not take the proxy down; Node has already answered or closed it.
-    this.server.on('clientError', (_err: Error, socket: Duplex) => {
-      if (!socket.destroyed) socket.destroy();
+    // Node's own clientError handling stays: it answers malformed requests with 400/431/408.
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      try {
+        this.handleRequest(req, res);
+      } catch (error) {
+        this.failUnexpectedly(error, res);
+      }
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.handleUpgrade(req, socket, head);
+      } catch (error) {
+        this.failUnexpectedly(error, socket);
+      }
     });
   }
 
@@ -219,6 +228,15 @@ export class ProxyRouter implements Router {
     }
     const requestHead = upgradeRequestHead(req, headers);
     new WebSocketTunnel(socket, head, requestHead, target, index, this.unhealthy).start();
+  }
+
+  /** A bug must cost one request, not the process that routes every service. */
+  private failUnexpectedly(error: unknown, target: ServerResponse | Duplex): void {
+    this.logger?.error({ err: error }, 'proxy failed to handle a request');
+    const internal = new CutoverError('INTERNAL', 'the proxy failed to handle this request');
+    if (!(target instanceof ServerResponse)) sendErrorOnSocket(target, internal);
+    else if (!target.headersSent && !target.destroyed) sendErrorResponse(target, internal);
+    else target.destroy();
   }
 
   private retire(traffic: ReleaseTraffic, upstreamIds: readonly string[]): void {
