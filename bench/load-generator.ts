@@ -78,6 +78,7 @@ async function runFallback(options: LoadOptions): Promise<LoadResult> {
 function capture(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    pinToLoadCore(child.pid);
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
@@ -125,4 +126,14 @@ async function fallbackMain(options: LoadOptions): Promise<void> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await fallbackMain(JSON.parse(process.argv[2] ?? '{}') as LoadOptions);
+}
+
+/**
+ * BENCH_PIN=1: the proxy under test (the bench process, and nginx which it
+ * starts) runs on CPU 0, the sample apps and the load generator on CPU 1, so
+ * each proxy has one core of its own and the two are compared on equal terms.
+ */
+export function pinToLoadCore(pid: number | undefined): void {
+  if (process.env.BENCH_PIN !== '1' || pid === undefined) return;
+  spawnSync('taskset', ['-p', '-c', '1', String(pid)], { stdio: 'ignore' });
 }

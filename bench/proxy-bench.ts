@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServiceRoute } from '../src/router/index.js';
 import { ProxyRouter } from '../src/router/proxy/proxy-router.js';
-import { runLoad, wrkAvailable, type LoadResult } from './load-generator.js';
+import { pinToLoadCore, runLoad, wrkAvailable, type LoadResult } from './load-generator.js';
 import { nginxAvailable, startNginx, type RunningNginx } from './nginx-proxy.js';
 import { childPids, ownCpuMs, processCpuMs } from './process-cpu.js';
 
@@ -277,6 +277,7 @@ async function startSampleApp(version: string): Promise<{ port: number; pid: num
     env: { ...process.env, PORT: String(port), APP_VERSION: version, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  pinToLoadCore(child.pid);
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('listening')) resolve();
