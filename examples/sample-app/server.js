@@ -7,6 +7,7 @@
 //   *noport*     runs but never opens its port
 //   *slowstart*  opens its port after SLOW_START_MS (default 3000 ms)
 //   *badsmoke*   /ready answers 500 (it passes /health but fails a smoke check)
+//   *errorsNN*   answers 500 to NN% of requests on / (e.g. v2-errors20), a bad release that passes /health
 // POST /admin/health with body "fail" or "ok" turns /health of this one
 // instance bad or good, to show an instance leaving and rejoining the rotation.
 import http from 'node:http';
@@ -27,6 +28,8 @@ if (version.includes('noport')) {
 } else {
   const body = JSON.stringify({ version, instance, pid: process.pid });
   let healthOverride = true;
+  const errorShare = Number(/errors(\d+)/.exec(version)?.[1] ?? 0) / 100;
+  let served = 0;
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/health') {
@@ -72,6 +75,13 @@ if (version.includes('noport')) {
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-version': version });
         res.end(Buffer.concat(chunks));
       });
+      return;
+    }
+    // Deterministic share of failures: every request whose running count falls in the bad share fails.
+    served += 1;
+    if (errorShare > 0 && Math.floor(served * errorShare) !== Math.floor((served - 1) * errorShare)) {
+      res.writeHead(500, { 'content-type': 'application/json', 'x-version': version });
+      res.end(JSON.stringify({ version, instance, error: 'simulated failure' }));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'x-version': version });
