@@ -16,6 +16,9 @@ export interface TrafficOptions {
   connections?: number;
   maxDurationMs?: number;
   maxRequests?: number;
+  /** Send this header with one of `distinctClients` values (u0, u1, ...), so sticky routing sees many users. */
+  clientHeader?: string;
+  distinctClients?: number;
 }
 
 export interface TrafficSummary {
@@ -24,6 +27,10 @@ export interface TrafficSummary {
   failed: number;
   connectionErrors: number;
   byVersion: Record<string, number>;
+  /** Failed answers by the version that gave them (from the response body), when it said. */
+  failedByVersion: Record<string, number>;
+  /** Epoch ms of the first failed answer. */
+  firstFailureAt: number | null;
   /** Epoch ms of the last answer from each version. */
   lastAnswerAt: Record<string, number>;
   firstErrors: string[];
@@ -32,14 +39,14 @@ export interface TrafficSummary {
 
 export class SteadyTraffic {
   private readonly pool: Pool;
-  private readonly options: Required<Omit<TrafficOptions, 'host'>> & { host?: string };
+  private readonly options: Required<Omit<TrafficOptions, 'host' | 'clientHeader'>> & { host?: string; clientHeader?: string };
   private timer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private inFlight = new Set<Promise<void>>();
-  readonly summary: TrafficSummary = { sent: 0, ok: 0, failed: 0, connectionErrors: 0, byVersion: {}, lastAnswerAt: {}, firstErrors: [], durationMs: 0 };
+  readonly summary: TrafficSummary = { sent: 0, ok: 0, failed: 0, connectionErrors: 0, byVersion: {}, failedByVersion: {}, firstFailureAt: null, lastAnswerAt: {}, firstErrors: [], durationMs: 0 };
 
   constructor(options: TrafficOptions) {
-    this.options = { path: '/', connections: 8, maxDurationMs: 120_000, maxRequests: 100_000, ...options };
+    this.options = { path: '/', connections: 8, maxDurationMs: 120_000, maxRequests: 100_000, distinctClients: 1000, ...options };
     this.pool = new Pool(this.options.url, { connections: this.options.connections, keepAliveTimeout: 60_000, pipelining: 1 });
   }
 
@@ -81,6 +88,7 @@ export class SteadyTraffic {
     this.summary.sent += 1;
     const headers: Record<string, string> = {};
     if (this.options.host) headers.host = this.options.host;
+    if (this.options.clientHeader) headers[this.options.clientHeader] = `u${this.summary.sent % this.options.distinctClients}`;
     const request = this.pool.request({ path: this.options.path, method: 'GET', headers })
       .then(async (response) => {
         const text = await response.body.text();
@@ -90,6 +98,9 @@ export class SteadyTraffic {
           this.summary.byVersion[version] = (this.summary.byVersion[version] ?? 0) + 1;
           this.summary.lastAnswerAt[version] = Date.now();
         } else {
+          let version = 'unknown';
+          try { version = (JSON.parse(text) as { version?: string }).version ?? version; } catch { /* not JSON: an answer of the proxy */ }
+          this.summary.failedByVersion[version] = (this.summary.failedByVersion[version] ?? 0) + 1;
           this.fail(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
         }
       })
@@ -103,6 +114,7 @@ export class SteadyTraffic {
 
   private fail(reason: string): void {
     this.summary.failed += 1;
+    this.summary.firstFailureAt ??= Date.now();
     if (this.summary.firstErrors.length < 10) this.summary.firstErrors.push(reason);
   }
 }

@@ -20,6 +20,8 @@ export interface HarnessOptions {
   drainTimeout?: string;
   healthInterval?: string;
   extraServiceYaml?: string;
+  /** Top-level YAML appended after the services (e.g. an `analysis:` section). */
+  topLevelYaml?: string;
 }
 
 export interface Harness {
@@ -53,7 +55,7 @@ services:
     strategy: ${options.strategy ?? '{ type: blue-green, auto_switch: false, timeout: 20s }'}
     drain_timeout: ${options.drainTimeout ?? '10s'}
     stop_grace_period: 3s
-${options.extraServiceYaml ?? ''}`;
+${options.extraServiceYaml ?? ''}${options.topLevelYaml ?? ''}`;
 }
 
 export const silentLogger = pino({ level: 'silent' });

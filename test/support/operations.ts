@@ -8,7 +8,7 @@ export async function operate(client: AdminClient, path: string, body: object = 
   const deadline = Date.now() + 60_000;
   for (;;) {
     const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>('GET', `/api/v1/operations/${operation.id}`);
-    if (answer.operation.outcome || answer.operation.phase === 'ready') return answer;
+    if (answer.operation.outcome || answer.operation.phase === 'ready' || answer.operation.phase === 'paused') return answer;
     if (Date.now() > deadline) throw new Error(`operation ${operation.id} did not finish: ${JSON.stringify(answer.operation)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
