@@ -1,6 +1,7 @@
-import type { RouteTarget, ServiceRoute, Upstream } from '../router/index.js';
+import type { CanaryRoute, RouteTarget, ServiceRoute, Upstream } from '../router/index.js';
 import type { Slot } from './slot.js';
 import { CutoverError } from './errors.js';
+import { BUCKET_COUNT, bucketOf } from './sticky-bucket.js';
 
 /**
  * The routing decision as data: host → service → active target → upstream.
@@ -12,6 +13,10 @@ import { CutoverError } from './errors.js';
  * `lookup` and `pick` run on every proxied request: they do not allocate.
  * Adapters attach their own per-target data (pools, counters) with `bind`, so
  * the hot path reaches them without a second map lookup.
+ *
+ * During a canary a service has a second target: its `CanaryEntry` holds the
+ * rules prepared once per route change (match rules, stickiness, the bucket
+ * threshold); the adapter reads the request and asks it where a client goes.
  *
  * Pure: no I/O, no timers.
  */
@@ -50,6 +55,15 @@ export class TargetEntry<B> {
     return -1;
   }
 
+  /** True when at least one upstream is in rotation (without moving the round-robin cursor). */
+  hasHealthyUpstream(unhealthy: ReadonlySet<string>): boolean {
+    const ids = this.ids;
+    for (let i = 0; i < ids.length; i++) {
+      if (!unhealthy.has(ids[i] as string)) return true;
+    }
+    return false;
+  }
+
   /**
    * For a retry: the next healthy upstream after `current`, going round from
    * `first` (the one the request was sent to first) without reaching it again,
@@ -64,6 +78,68 @@ export class TargetEntry<B> {
   }
 }
 
+/** A header or cookie a request must carry, with this exact value, to reach the canary at any weight. */
+export interface CanaryMatchRule {
+  /** Lower-case header name, or the cookie name as written (cookie names are case-sensitive). */
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * The canary side of a service: its target, and who goes there. A client is
+ * on the canary when a match rule hits, or by weight: 0 none, 100 all, else
+ * when the sticky bucket of its key (`bucketOf(key, service)`) is below
+ * `weight * 100`, so a rising weight only adds clients.
+ */
+export class CanaryEntry<B> {
+  readonly target: TargetEntry<B>;
+  /** Percent of clients, 0-100. */
+  readonly weight: number;
+  readonly stickyBy: 'cookie' | 'header' | 'ip';
+  /** The cookie name as written, or the lower-case header name; empty for `ip`. */
+  readonly stickyName: string;
+  readonly headerRules: readonly CanaryMatchRule[];
+  readonly cookieRules: readonly CanaryMatchRule[];
+  /** True when the sticky key or a rule needs the request's headers (the adapter can skip reading them otherwise). */
+  readonly readsHeaders: boolean;
+  private readonly salt: string;
+  private readonly threshold: number;
+
+  constructor(service: string, canary: CanaryRoute, target: TargetEntry<B>) {
+    this.target = target;
+    this.weight = canary.weight;
+    this.stickyBy = canary.stickiness.by;
+    this.stickyName = canary.stickiness.by === 'header' ? canary.stickiness.name.toLowerCase() : canary.stickiness.by === 'cookie' ? canary.stickiness.name : '';
+    const headerRules: CanaryMatchRule[] = [];
+    const cookieRules: CanaryMatchRule[] = [];
+    for (const rule of canary.match) {
+      if (rule.header !== undefined) headerRules.push({ name: rule.header.toLowerCase(), value: rule.value });
+      if (rule.cookie !== undefined) cookieRules.push({ name: rule.cookie, value: rule.value });
+    }
+    this.headerRules = headerRules;
+    this.cookieRules = cookieRules;
+    this.readsHeaders = headerRules.length > 0 || cookieRules.length > 0 || (!this.byWeightAlone && this.stickyBy !== 'ip');
+    this.salt = service;
+    this.threshold = canary.weight * (BUCKET_COUNT / 100);
+  }
+
+  /** True at weight 0 or 100, where no client key is needed: `admitsAll` says which. */
+  get byWeightAlone(): boolean {
+    return this.weight <= 0 || this.weight >= 100;
+  }
+
+  get admitsAll(): boolean {
+    return this.weight >= 100;
+  }
+
+  /** Whether the client with this sticky key is on the canary at the current weight (match rules aside). */
+  admits(key: string): boolean {
+    if (this.weight <= 0) return false;
+    if (this.weight >= 100) return true;
+    return bucketOf(key, this.salt) < this.threshold;
+  }
+}
+
 export class ServiceEntry<B> {
   readonly service: string;
   readonly isDefault: boolean;
@@ -71,15 +147,23 @@ export class ServiceEntry<B> {
   readonly hosts: readonly string[];
   /** Null while the service has no release routed: requests get 503. */
   readonly target: TargetEntry<B> | null;
+  /** The second release during a canary, null otherwise (the hot path tests this one field). */
+  readonly canary: CanaryEntry<B> | null;
   /** The route this entry was built from; a rebuild reuses the entry while the route object is the same. */
   readonly route: ServiceRoute;
 
-  constructor(route: ServiceRoute, target: TargetEntry<B> | null) {
+  constructor(route: ServiceRoute, target: TargetEntry<B> | null, canary: CanaryEntry<B> | null = null) {
     this.service = route.service;
     this.isDefault = route.default;
     this.hosts = route.hosts.map(normalizeHost);
     this.target = target;
+    this.canary = canary;
     this.route = route;
+  }
+
+  /** True when `releaseId` receives new requests through this entry, as the stable or the canary release. */
+  routesRelease(releaseId: string): boolean {
+    return this.target?.releaseId === releaseId || this.canary?.target.releaseId === releaseId;
   }
 }
 
@@ -147,17 +231,30 @@ export function buildRouteTable<B>(
       continue;
     }
     const target = route.target === null ? null : new TargetEntry(route.service, route.target, bind(route.service, route.target));
-    entries.push(new ServiceEntry(route, target));
+    entries.push(new ServiceEntry(route, target, canaryEntry(route, bind)));
   }
   return new RouteTable(entries);
 }
 
-/** Throws CONFIG_INVALID when two routes name the same service or host, or two are default. */
+function canaryEntry<B>(route: ServiceRoute, bind: BindTarget<B>): CanaryEntry<B> | null {
+  const canary = route.canary;
+  // A canary of the stable release itself changes nothing (and must not bind the release twice).
+  if (canary === undefined || canary === null || canary.target.releaseId === route.target?.releaseId) return null;
+  const target = new TargetEntry(route.service, canary.target, bind(route.service, canary.target));
+  return new CanaryEntry(route.service, canary, target);
+}
+
+/**
+ * Throws CONFIG_INVALID when two routes name the same service or host, two
+ * are default, or a canary is malformed (weight outside 0-100, stickiness by
+ * cookie or header without a name, a match rule naming neither).
+ */
 export function assertRoutesCompatible(routes: readonly ServiceRoute[]): void {
   const services = new Set<string>();
   const hostOwners = new Map<string, string>();
   let defaultService: string | null = null;
   for (const route of routes) {
+    if (route.canary !== undefined && route.canary !== null) assertCanaryValid(route.service, route.canary);
     if (services.has(route.service)) {
       throw new CutoverError('CONFIG_INVALID', `service '${route.service}' is routed twice`);
     }
@@ -178,6 +275,25 @@ export function assertRoutesCompatible(routes: readonly ServiceRoute[]): void {
         });
       }
       hostOwners.set(host, route.service);
+    }
+  }
+}
+
+function assertCanaryValid(service: string, canary: CanaryRoute): void {
+  const where = `canary '${canary.target.releaseId}' of service '${service}'`;
+  if (!(canary.weight >= 0 && canary.weight <= 100)) {
+    throw new CutoverError('CONFIG_INVALID', `${where} has weight ${canary.weight}`, { hint: 'Give the canary a weight from 0 to 100 (percent of clients).' });
+  }
+  if (canary.stickiness.by !== 'ip' && canary.stickiness.name.length === 0) {
+    throw new CutoverError('CONFIG_INVALID', `${where} is sticky by ${canary.stickiness.by} without a name`, {
+      hint: `Name the ${canary.stickiness.by} that identifies a client.`,
+    });
+  }
+  for (const rule of canary.match) {
+    if ((rule.header === undefined || rule.header.length === 0) && (rule.cookie === undefined || rule.cookie.length === 0)) {
+      throw new CutoverError('CONFIG_INVALID', `${where} has a match rule without a header or cookie`, {
+        hint: 'Write each rule as { header: X-Canary, value: always } or { cookie: canary, value: "1" }.',
+      });
     }
   }
 }

@@ -138,3 +138,86 @@ describe('route table: picking an upstream', () => {
     assert.equal(first.lookup('x')?.target?.binding, 'api:api-r1', 'the old table still routes to the old target');
   });
 });
+
+describe('route table: canary', () => {
+  function canaryRoute(weight: number, canary: Partial<NonNullable<ServiceRoute['canary']>> = {}): ServiceRoute {
+    return {
+      ...route('web', ['w'], false, ['s1'], 'r-stable'),
+      canary: {
+        target: { releaseId: 'r-canary', version: 'v2', slot: 'green', upstreams: upstreams('c1', 'c2') },
+        weight,
+        stickiness: { by: 'header', name: 'X-User-Id' },
+        match: [{ header: 'X-Canary', value: 'always' }, { cookie: 'Canary', value: '1' }],
+        ...canary,
+      },
+    };
+  }
+
+  it('binds the canary target next to the stable one and prepares its rules once', () => {
+    const bound: string[] = [];
+    const table = buildRouteTable([canaryRoute(25)], (_service, target) => {
+      bound.push(target.releaseId);
+      return target.releaseId;
+    });
+    const entry = table.lookup('w');
+    assert.deepEqual(bound, ['r-stable', 'r-canary']);
+    assert.equal(entry?.target?.binding, 'r-stable');
+    assert.equal(entry?.canary?.target.binding, 'r-canary');
+    assert.equal(entry?.canary?.stickyName, 'x-user-id', 'header names are compared in lower case');
+    assert.deepEqual(entry?.canary?.headerRules, [{ name: 'x-canary', value: 'always' }]);
+    assert.deepEqual(entry?.canary?.cookieRules, [{ name: 'Canary', value: '1' }], 'cookie names keep their case');
+    assert.equal(entry?.routesRelease('r-stable'), true);
+    assert.equal(entry?.routesRelease('r-canary'), true);
+    assert.equal(entry?.routesRelease('r-old'), false);
+  });
+
+  it('has no canary without one, or when the canary is the stable release itself', () => {
+    assert.equal(buildRouteTable([route('web', ['w'], false, ['s1'])], bindNothing).lookup('w')?.canary, null);
+    assert.equal(buildRouteTable([{ ...route('web', ['w'], false, ['s1']), canary: null }], bindNothing).lookup('w')?.canary, null);
+    const same = canaryRoute(50);
+    same.canary!.target.releaseId = 'r-stable';
+    assert.equal(buildRouteTable([same], bindNothing).lookup('w')?.canary, null);
+  });
+
+  it('admits a growing, stable set of keys as the weight rises', () => {
+    const keys = Array.from({ length: 2_000 }, (_, i) => `u${i}`);
+    let previous = new Set<string>();
+    for (const weight of [0, 5, 25, 50, 100]) {
+      const canary = buildRouteTable([canaryRoute(weight)], bindNothing).lookup('w')?.canary;
+      assert.ok(canary);
+      const admitted = new Set(keys.filter((key) => canary.admits(key)));
+      for (const key of previous) assert.ok(admitted.has(key), `${key} stays on the canary at ${weight} %`);
+      assert.ok(Math.abs(admitted.size / keys.length - weight / 100) < 0.03, `${admitted.size} of ${keys.length} at ${weight} %`);
+      previous = admitted;
+    }
+  });
+
+  it('needs no request headers at weight 0 or 100 without rules, or when sticky by ip', () => {
+    const table = (weight: number, by: 'cookie' | 'header' | 'ip', match: { header: string; value: string }[] = []) =>
+      buildRouteTable([canaryRoute(weight, { stickiness: { by, name: by === 'ip' ? '' : 'k' }, match })], bindNothing).lookup('w')?.canary;
+    assert.equal(table(0, 'cookie')?.readsHeaders, false);
+    assert.equal(table(100, 'header')?.admitsAll, true);
+    assert.equal(table(100, 'header')?.readsHeaders, false);
+    assert.equal(table(30, 'ip')?.readsHeaders, false);
+    assert.equal(table(30, 'cookie')?.readsHeaders, true);
+    assert.equal(table(0, 'ip', [{ header: 'X-Canary', value: 'always' }])?.readsHeaders, true);
+  });
+
+  it('refuses a weight outside 0-100, a nameless stickiness and an empty match rule, binding nothing', () => {
+    let binds = 0;
+    const bind = (): null => {
+      binds++;
+      return null;
+    };
+    for (const bad of [
+      canaryRoute(101),
+      canaryRoute(-1),
+      canaryRoute(Number.NaN),
+      canaryRoute(10, { stickiness: { by: 'cookie', name: '' } }),
+      canaryRoute(10, { match: [{ value: 'x' }] }),
+    ]) {
+      assert.throws(() => buildRouteTable([bad], bind), (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID');
+    }
+    assert.equal(binds, 0);
+  });
+});

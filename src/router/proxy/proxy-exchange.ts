@@ -34,6 +34,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly headers: string[];
   private readonly hasBody: boolean;
   private readonly startedAt: number;
+  /** A sticky cookie the proxy assigned this client (canary by cookie), added to the response head; usually null. */
+  private readonly setCookie: string | null;
   private readonly first: number;
   private index: number;
   private abortUpstream: ((err?: Error) => void) | null = null;
@@ -50,6 +52,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     hasBody: boolean,
     unhealthy: ReadonlySet<string>,
     startedAt: number,
+    setCookie: string | null,
   ) {
     this.req = req;
     this.res = res;
@@ -58,6 +61,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.headers = headers;
     this.hasBody = hasBody;
     this.startedAt = startedAt;
+    this.setCookie = setCookie;
     this.first = index;
     this.index = index;
   }
@@ -101,6 +105,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.resumeUpstream = resume;
     this.target.binding.traffic.counters.countStatus(statusCode);
     const headers = clientResponseHeaders(rawHeaders);
+    // Appended, not set: the application's own Set-Cookie headers stay.
+    if (this.setCookie !== null) headers.push('set-cookie', this.setCookie);
     if (statusText.length > 0) this.res.writeHead(statusCode, statusText, headers);
     else this.res.writeHead(statusCode, headers);
     return true;
@@ -118,7 +124,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.done = true;
     this.res.end();
     const traffic = this.target.binding.traffic;
-    traffic.counters.latency.record(performance.now() - this.startedAt);
+    traffic.counters.recordLatency(performance.now() - this.startedAt);
     traffic.requestEnded();
   }
 

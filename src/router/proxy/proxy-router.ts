@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CutoverError } from '../../core/errors.js';
-import { buildRouteTable, RouteTable } from '../../core/route-table.js';
+import { buildRouteTable, RouteTable, type ServiceEntry, type TargetEntry } from '../../core/route-table.js';
 import type { ReleaseCounters, RouteTarget, Router, ServiceRoute } from '../index.js';
+import { goesToCanary, type CanaryChoice } from './canary-choice.js';
 import {
   noActiveRelease,
   noHealthyUpstream,
@@ -41,6 +42,11 @@ const RETIRED_RELEASES_KEPT = 5;
  * a service, by the service's route to its active release, and round-robin
  * over that release's healthy instances through keep-alive pools.
  *
+ * During a canary a route has a second release: a request goes there when a
+ * match rule hits or its client's sticky bucket is under the weight (see
+ * canary-choice.ts), and to the stable release when no canary instance is
+ * healthy. Each release counts its own traffic and can be drained on its own.
+ *
  * A switch builds a new immutable route table and swaps one reference: a
  * request is routed by exactly one table when it arrives (every request on a
  * kept-alive client connection is routed on its own), and keeps its release
@@ -62,6 +68,8 @@ export class ProxyRouter implements Router {
   private readonly retired: ReleaseTraffic[] = [];
   /** Scratch object filled by the header pass; only read synchronously right after. */
   private readonly facts: RequestHeadFacts = { host: undefined, hasBody: false };
+  /** Scratch object of the canary choice, same rule. */
+  private readonly canaryChoice: CanaryChoice = { setCookie: null };
   private listening: { host: string; port: number } | null = null;
   private closing: Promise<void> | null = null;
 
@@ -118,7 +126,12 @@ export class ProxyRouter implements Router {
     this.table = buildRouteTable(routes.values(), this.bindTarget, this.table);
     this.routes.set(route.service, route);
     this.logger?.info(
-      { service: route.service, release: route.target?.releaseId ?? null, upstreams: route.target?.upstreams.length ?? 0 },
+      {
+        service: route.service,
+        release: route.target?.releaseId ?? null,
+        upstreams: route.target?.upstreams.length ?? 0,
+        canary: route.canary ? { release: route.canary.target.releaseId, weight: route.canary.weight, upstreams: route.canary.target.upstreams.length } : null,
+      },
       'route set',
     );
   }
@@ -134,9 +147,9 @@ export class ProxyRouter implements Router {
     const log = this.logger?.child({ service, release: releaseId });
     log?.info({ inFlight: traffic.counters.inFlight, openUpgrades: traffic.counters.openUpgrades, timeoutMs }, 'drain started');
     const drained = await traffic.waitUntilIdle(timeoutMs);
-    if (this.table.services.get(service)?.target?.releaseId === releaseId) {
-      // Routed again while we waited (a rollback during the drain): it is live traffic now, leave it alone.
-      log?.warn({ drained }, 'drain skipped: the release is the active target');
+    if (this.table.services.get(service)?.routesRelease(releaseId) === true) {
+      // Routed again while we waited (a rollback, or a promoted canary): it is live traffic now, leave it alone.
+      log?.warn({ drained }, 'drain skipped: the release is routed (stable or canary)');
       return { drained, closed: 0 };
     }
     const upstreamIds = traffic.upstreamIds();
@@ -150,6 +163,13 @@ export class ProxyRouter implements Router {
   counters(): ReleaseCounters[] {
     const all = [...this.retired, ...this.releases.values()];
     return all.map((traffic) => traffic.counters.snapshot());
+  }
+
+  /** The last 2,000 upstream latencies (ms) of a release, oldest first; empty for an unknown release. */
+  latencySamples(service: string, releaseId: string): number[] {
+    const traffic =
+      this.releases.get(releaseKey(service, releaseId)) ?? this.retired.find((r) => r.service === service && r.releaseId === releaseId);
+    return traffic === undefined ? [] : traffic.counters.recentLatencies.toArray();
   }
 
   async close(): Promise<void> {
@@ -189,7 +209,12 @@ export class ProxyRouter implements Router {
       sendErrorResponse(res, noRouteForHost(facts.host));
       return;
     }
-    const target = entry.target;
+    let target = entry.target;
+    let setCookie: string | null = null;
+    if (entry.canary !== null) {
+      target = this.canaryOrStable(entry, req);
+      setCookie = this.canaryChoice.setCookie;
+    }
     if (target === null) {
       sendErrorResponse(res, noActiveRelease(entry.service));
       return;
@@ -202,7 +227,7 @@ export class ProxyRouter implements Router {
       sendErrorResponse(res, noHealthyUpstream(entry.service));
       return;
     }
-    new ProxyExchange(req, res, target, index, headers, facts.hasBody, this.unhealthy, startedAt).start();
+    new ProxyExchange(req, res, target, index, headers, facts.hasBody, this.unhealthy, startedAt, setCookie).start();
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -214,7 +239,8 @@ export class ProxyRouter implements Router {
       sendErrorOnSocket(socket, noRouteForHost(facts.host));
       return;
     }
-    const target = entry.target;
+    // An upgrade follows the same choice as a request; a made-up cookie id is not sent (a 101 is not ours to edit).
+    const target = entry.canary === null ? entry.target : this.canaryOrStable(entry, req);
     if (target === null) {
       sendErrorOnSocket(socket, noActiveRelease(entry.service));
       return;
@@ -228,6 +254,18 @@ export class ProxyRouter implements Router {
     }
     const requestHead = upgradeRequestHead(req, headers);
     new WebSocketTunnel(socket, head, requestHead, target, index, this.unhealthy).start();
+  }
+
+  /**
+   * The target of a request to a service in canary: the canary when the
+   * request goes there and one of its instances is healthy, else the stable
+   * release (a canary that is down must not fail requests). Without a stable
+   * release the canary answers, with its own 503 when it has no instance.
+   */
+  private canaryOrStable(entry: ServiceEntry<TargetBinding>, req: IncomingMessage): TargetEntry<TargetBinding> | null {
+    const canary = entry.canary;
+    if (canary === null || !goesToCanary(canary, req.rawHeaders, req.socket.remoteAddress, this.canaryChoice)) return entry.target;
+    return entry.target === null || canary.target.hasHealthyUpstream(this.unhealthy) ? canary.target : entry.target;
   }
 
   /** A bug must cost one request, not the process that routes every service. */

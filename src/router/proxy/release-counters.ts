@@ -1,5 +1,9 @@
 import { LatencyHistogram } from '../../core/latency-histogram.js';
 import type { ReleaseCounters } from '../index.js';
+import { LatencyRing } from './latency-ring.js';
+
+/** Latencies kept per release for `latencySamples`: enough for a rank test, bounded in memory (16 KB). */
+export const LATENCY_SAMPLES_KEPT = 2_000;
 
 /**
  * The traffic counters of one release, updated on the hot path with plain
@@ -11,7 +15,8 @@ import type { ReleaseCounters } from '../index.js';
  *   healthy instance). A request whose client left before either is in
  *   `requests` only.
  * - latency is measured from the request's arrival to the last byte of the
- *   upstream's response, for upstream responses only.
+ *   upstream's response, for upstream responses only; the histogram keeps
+ *   all of them, `recentLatencies` the last 2,000 as they were.
  */
 export class ReleaseCounterSet {
   readonly service: string;
@@ -26,10 +31,17 @@ export class ReleaseCounterSet {
   inFlight = 0;
   openUpgrades = 0;
   readonly latency = new LatencyHistogram();
+  readonly recentLatencies = new LatencyRing(LATENCY_SAMPLES_KEPT);
 
   constructor(service: string, releaseId: string) {
     this.service = service;
     this.releaseId = releaseId;
+  }
+
+  /** An upstream response completed after `ms`. */
+  recordLatency(ms: number): void {
+    this.latency.record(ms);
+    this.recentLatencies.record(ms);
   }
 
   countStatus(statusCode: number): void {
