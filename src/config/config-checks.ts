@@ -1,3 +1,5 @@
+import { checkAnalysis } from './analysis-checks.js';
+import { checkCanaryStrategy, templateFacts, type TemplateFacts } from './canary-checks.js';
 import { defaultHosts, CONFIG_DEFAULTS } from './config-defaults.js';
 import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
 import { formatListenAddress, parseListenAddress } from './listen-address.js';
@@ -6,10 +8,11 @@ import type { ListenAddress } from './types.js';
 /**
  * Checks that span fields: names, hosts shared between services, the default
  * service, a command for the process runtime, health check settings that
- * contradict each other. They run on the raw document next to the schema
- * (not after it), so a file with a wrong type and a duplicate host reports
- * both at once; each check therefore looks at the raw values defensively and
- * skips what the schema already rejects.
+ * contradict each other (canary strategies and analysis templates have
+ * theirs in canary-checks.ts and analysis-checks.ts). They run on the raw
+ * document next to the schema (not after it), so a file with a wrong type and
+ * a duplicate host reports both at once; each check therefore looks at the
+ * raw values defensively and skips what the schema already rejects.
  */
 
 /** Service names end up in paths, URLs and instance ids, so they follow DNS label rules. */
@@ -23,7 +26,8 @@ function isMap(value: unknown): value is RawMap {
 
 export function checkConfig(raw: unknown, source: SourceMap | null): ConfigIssue[] {
   if (!isMap(raw)) return [];
-  return [...checkServer(raw.server, source), ...checkServices(raw.services, source)];
+  const templates = templateFacts(raw.analysis);
+  return [...checkServer(raw.server, source), ...checkServices(raw.services, templates, source), ...checkAnalysis(raw.analysis, source)];
 }
 
 function checkServer(server: unknown, source: SourceMap | null): ConfigIssue[] {
@@ -49,7 +53,7 @@ function sameSocket(a: ListenAddress, b: ListenAddress): boolean {
   return a.port === b.port && (a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host));
 }
 
-function checkServices(services: unknown, source: SourceMap | null): ConfigIssue[] {
+function checkServices(services: unknown, templates: TemplateFacts, source: SourceMap | null): ConfigIssue[] {
   if (!isMap(services)) return [];
   const names = Object.keys(services);
   if (names.length === 0) return [makeIssue(source, ['services'], 'expected at least one service, like services: { web: { command: node server.js } }')];
@@ -77,6 +81,9 @@ function checkServices(services: unknown, source: SourceMap | null): ConfigIssue
 
     issues.push(...checkHosts(name, service, isDefault, hostOwners, source));
     if (isMap(service.health)) issues.push(...checkHealth(service.health, [...path, 'health'], source));
+    if (isMap(service.strategy) && service.strategy.type === 'canary') {
+      issues.push(...checkCanaryStrategy(service.strategy, [...path, 'strategy'], templates, source));
+    }
   }
   return issues;
 }

@@ -1,4 +1,4 @@
-import type { ListenAddress } from './types.js';
+import type { CanaryStepConfig, ListenAddress, StickinessConfig } from './types.js';
 
 /**
  * Every default of cutover.yaml in one place. The starter config written by
@@ -26,6 +26,34 @@ export const CONFIG_DEFAULTS = {
     deployTimeoutMs: 2 * 60_000,
   },
   smoke: { method: 'GET' as const, expectStatus: [200, 399] as [number, number], timeoutMs: 5_000 },
+  canary: {
+    /** 5% → 25% → 50%, 30 s each, then everything: a short, cautious default for a file that says only `strategy: canary`. */
+    steps: [
+      { weight: 5, pauseMs: 30_000, analysis: [] },
+      { weight: 25, pauseMs: 30_000, analysis: [] },
+      { weight: 50, pauseMs: 30_000, analysis: [] },
+      { weight: 100, pauseMs: 0, analysis: [] },
+    ] satisfies CanaryStepConfig[],
+    /** A written step without `pause` moves on as soon as its counted analysis is done. */
+    stepPauseMs: 0,
+    stickiness: { by: 'cookie', name: 'cutover_canary' } satisfies StickinessConfig,
+    postPromotionWindowMs: 5 * 60_000,
+    scaleDownDelayMs: 10 * 60_000,
+    deployTimeoutMs: 2 * 60_000,
+  },
+  analysis: {
+    intervalMs: 10_000,
+    initialDelayMs: 0,
+    failureLimit: 0,
+    inconclusiveLimit: 0,
+    consecutiveErrorLimit: 4,
+    /** Prometheus and web requests. */
+    requestTimeoutMs: 5_000,
+    commandTimeoutMs: 30_000,
+    webMethod: 'GET' as const,
+    /** The whole JSON response. */
+    jsonPath: '$',
+  },
   drainTimeoutMs: 30_000,
   stopGracePeriodMs: 10_000,
   rollbackLimit: 5,

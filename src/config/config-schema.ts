@@ -1,53 +1,33 @@
 import { z } from 'zod';
-import { parseDuration, type DurationRule } from './duration.js';
-import { parseListenAddress } from './listen-address.js';
-import { parseStatusRange } from './status-range.js';
+import { analysisSchema } from './analysis-schema.js';
+import { canaryStrategySchema } from './canary-schema.js';
 import type { ConfigPath } from './config-issues.js';
+import { parseListenAddress } from './listen-address.js';
+import {
+  command,
+  flag,
+  listOf,
+  mapWith,
+  nonNegativeDuration,
+  parsedBy,
+  positiveDuration,
+  stringish,
+  strictMap,
+  text,
+  wholeNumber,
+} from './schema-fields.js';
+import { parseStatusRange } from './status-range.js';
 
 /**
  * The shape of cutover.yaml as written (snake_case keys, every key optional
  * where a default exists). Field values are checked and converted here
  * (durations to ms, addresses to host/port); defaults, paths and checks that
  * span fields live in resolve-config.ts and config-checks.ts. Every message
- * starts with "expected", and the loader appends what it got.
+ * starts with "expected", and the loader appends what it got. The shared
+ * field schemas are in schema-fields.ts; the canary strategy and the analysis
+ * templates have files of their own.
  */
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
-
-/** A field checked by one of the small parsers (duration, address, status range). */
-function parsedBy<T>(parse: (value: unknown) => Parsed<T>) {
-  return z.unknown().transform((value, ctx): T => {
-    const result = parse(value);
-    if (result.ok) return result.value;
-    ctx.addIssue({ code: 'custom', message: result.expected, input: value });
-    return z.NEVER;
-  });
-}
-
-function strictMap<T extends z.ZodRawShape>(shape: T, expected: string) {
-  return z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : expected) });
-}
-
-function wholeNumber(min: number) {
-  const expected = `expected a whole number ≥ ${min}`;
-  return z.number({ error: expected }).int({ error: expected }).min(min, { error: expected });
-}
-
-function text(expected: string) {
-  return z.string({ error: expected }).trim().min(1, { error: expected });
-}
-
-function duration(rule: DurationRule) {
-  return parsedBy((value) => {
-    const result = parseDuration(value, rule);
-    return result.ok ? { ok: true, value: result.ms } : result;
-  });
-}
-
-const positiveDuration = duration({ allowZero: false });
-const nonNegativeDuration = duration({ allowZero: true });
-const flag = z.boolean({ error: 'expected true or false' });
-const command = text('expected a shell command');
 const directory = text('expected a directory path');
 
 const listenAddress = parsedBy((value) => {
@@ -75,13 +55,7 @@ const host = parsedBy((value) => {
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_NAME_EXPECTED = 'expected an environment variable name (letters, digits and _, not starting with a digit)';
 const envName = z.string({ error: ENV_NAME_EXPECTED }).regex(ENV_NAME, { error: ENV_NAME_EXPECTED });
-const envValue = z
-  .union([z.string(), z.number(), z.boolean()], { error: 'expected a string (numbers and true/false are turned into strings)' })
-  .transform((value) => String(value));
-
-/** `x` is short for `[x]` / `{ key: x }`; the expanded form is what gets checked. */
-const listOf = (value: unknown) => (typeof value === 'string' ? [value] : value);
-const mapWith = (key: string) => (value: unknown) => (typeof value === 'string' ? { [key]: value } : value);
+const envValue = stringish('expected a string (numbers and true/false are turned into strings)');
 
 const healthSchema = strictMap(
   {
@@ -113,19 +87,26 @@ const smokeSchema = z.preprocess(
   ),
 );
 
+const STRATEGY_EXPECTED = 'expected "blue-green" or "canary"';
+
+const blueGreenStrategySchema = strictMap(
+  {
+    type: z.literal('blue-green').optional(),
+    auto_switch: flag.optional(),
+    auto_cleanup: flag.optional(),
+    scale_down_delay: nonNegativeDuration.optional(),
+    timeout: positiveDuration.optional(),
+    smoke: z.array(smokeSchema, { error: 'expected a list of smoke checks' }).optional(),
+  },
+  'expected "blue-green" or a map with type: blue-green',
+);
+
+/** Chosen by `type` (blue-green when absent), so a key of the other strategy is refused by name. */
 const strategySchema = z.preprocess(
   mapWith('type'),
-  strictMap(
-    {
-      type: z.literal('blue-green', { error: 'expected "blue-green" (the only strategy so far)' }).optional(),
-      auto_switch: flag.optional(),
-      auto_cleanup: flag.optional(),
-      scale_down_delay: nonNegativeDuration.optional(),
-      timeout: positiveDuration.optional(),
-      smoke: z.array(smokeSchema, { error: 'expected a list of smoke checks' }).optional(),
-    },
-    'expected "blue-green" or a map with type: blue-green',
-  ),
+  z.discriminatedUnion('type', [blueGreenStrategySchema, canaryStrategySchema], {
+    error: (issue) => (issue.code === 'invalid_union' ? STRATEGY_EXPECTED : `${STRATEGY_EXPECTED}, or a map with type and its settings`),
+  }),
 );
 
 const serviceSchema = strictMap(
@@ -160,31 +141,75 @@ export const configSchema = strictMap(
   {
     server: serverSchema.optional(),
     services: z.record(z.string(), serviceSchema, { error: 'expected a map of services, like services: { web: { command: node server.js } }' }),
+    analysis: analysisSchema.optional(),
   },
-  'expected a map with server and services',
+  'expected a map with server and services (and analysis templates, if any)',
 );
 
 export type RawConfig = z.output<typeof configSchema>;
 export type RawService = z.output<typeof serviceSchema>;
 export type RawHealth = z.output<typeof healthSchema>;
 export type RawStrategy = z.output<typeof strategySchema>;
+export type RawBlueGreenStrategy = z.output<typeof blueGreenStrategySchema>;
 
-/** The keys allowed at a path of the document, for "did you mean" on an unknown key. */
-export function knownKeysAt(path: ConfigPath): string[] {
+/**
+ * The keys allowed at a path of the document, for "did you mean" on an unknown
+ * key. With the document, a strategy map offers the keys of its own `type`
+ * only; without it, the keys of every kind.
+ */
+export function knownKeysAt(path: ConfigPath, document?: unknown): string[] {
   let schemas: z.ZodType[] = [configSchema];
+  let value = document;
   for (const segment of path) {
-    schemas = schemas.flatMap(unwrap).flatMap((schema) => childOf(schema, segment));
+    const at = value;
+    schemas = schemas.flatMap((schema) => unwrap(schema, at)).flatMap((schema) => childOf(schema, segment));
+    value = isMap(at) || Array.isArray(at) ? (at as Record<string | number, unknown>)[segment] : undefined;
   }
-  const keys = schemas.flatMap(unwrap).flatMap((schema) => (schema instanceof z.ZodObject ? Object.keys(schema.shape) : []));
+  const keys = schemas.flatMap((schema) => unwrap(schema, value)).flatMap((schema) => (schema instanceof z.ZodObject ? Object.keys(schema.shape) : []));
   return [...new Set(keys)];
 }
 
-function unwrap(schema: z.ZodType): z.ZodType[] {
-  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable) {
-    return unwrap(schema.unwrap() as z.ZodType);
+/** Which kind accepts a key refused at this path, like `type: canary` for `steps` under a blue-green strategy; null if none. */
+export function kindAccepting(path: ConfigPath, key: string): string | null {
+  let schemas: z.ZodType[] = [configSchema];
+  for (const segment of path) schemas = schemas.flatMap((schema) => unwrap(schema)).flatMap((schema) => childOf(schema, segment));
+  for (const union of schemas.flatMap(unwrapToUnions)) {
+    const discriminator = union.def.discriminator;
+    for (const option of union.options as z.ZodType[]) {
+      if (!(option instanceof z.ZodObject) || !(key in option.shape)) continue;
+      const tag = (option.shape as Record<string, z.ZodType>)[discriminator];
+      const literal = tag && unwrap(tag).find((schema): schema is z.ZodLiteral => schema instanceof z.ZodLiteral);
+      if (literal) return `${discriminator}: ${String(literal.value)}`;
+    }
   }
-  if (schema instanceof z.ZodPipe) return [...unwrap(schema.in as z.ZodType), ...unwrap(schema.out as z.ZodType)];
-  if (schema instanceof z.ZodUnion) return (schema.options as z.ZodType[]).flatMap(unwrap);
+  return null;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function unwrapToUnions(schema: z.ZodType): z.ZodDiscriminatedUnion[] {
+  if (schema instanceof z.ZodDiscriminatedUnion) return [schema];
+  if (schema instanceof z.ZodPipe) return [...unwrapToUnions(schema.in as z.ZodType), ...unwrapToUnions(schema.out as z.ZodType)];
+  if (schema instanceof z.ZodOptional) return unwrapToUnions(schema.unwrap() as z.ZodType);
+  return [];
+}
+
+/** The object schemas a schema may stand for; a discriminated union offers the option the document's value selects, if any. */
+function unwrap(schema: z.ZodType, value?: unknown): z.ZodType[] {
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable) {
+    return unwrap(schema.unwrap() as z.ZodType, value);
+  }
+  if (schema instanceof z.ZodPipe) return [...unwrap(schema.in as z.ZodType, value), ...unwrap(schema.out as z.ZodType, value)];
+  if (schema instanceof z.ZodDiscriminatedUnion && isMap(value)) {
+    const tag = value[schema.def.discriminator];
+    const chosen = (schema.options as z.ZodType[]).filter((option) =>
+      option instanceof z.ZodObject && (option.shape as Record<string, z.ZodType>)[schema.def.discriminator]?.safeParse(tag).success,
+    );
+    if (chosen.length > 0) return chosen.flatMap((option) => unwrap(option, value));
+  }
+  if (schema instanceof z.ZodUnion) return (schema.options as z.ZodType[]).flatMap((option) => unwrap(option, value));
   return [schema];
 }
 

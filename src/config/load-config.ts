@@ -14,7 +14,7 @@ import {
   type ConfigPath,
   type SourceMap,
 } from './config-issues.js';
-import { configSchema, knownKeysAt } from './config-schema.js';
+import { configSchema, kindAccepting, knownKeysAt } from './config-schema.js';
 import { hasReferences, substituteEnv } from './env-substitution.js';
 import { resolveConfig } from './resolve-config.js';
 import type { CutoverConfig } from './types.js';
@@ -72,7 +72,7 @@ export function parseConfig(text: string, file: string | null, options: LoadConf
   const issues: ConfigIssue[] = [];
   const substituted = substituteTree(document, [], options.env ?? process.env, source, issues);
   const parsed = configSchema.safeParse(substituted, { reportInput: true });
-  if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => schemaIssues(issue, source)));
+  if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => schemaIssues(issue, source, substituted)));
   // A field the schema already rejected needs no second message from the cross-field checks.
   const reported = new Set(issues.map((issue) => issue.path));
   issues.push(...checkConfig(substituted, source).filter((issue) => !reported.has(issue.path)));
@@ -94,15 +94,24 @@ function syntaxIssue(error: YAMLError): ConfigIssue {
   return { path: '', message: `YAML syntax error: ${message}`, line: position?.line ?? null, column: position?.col ?? null };
 }
 
-function schemaIssues(issue: z.core.$ZodIssue, source: SourceMap): ConfigIssue[] {
+function schemaIssues(issue: z.core.$ZodIssue, source: SourceMap, document: unknown): ConfigIssue[] {
   const path: ConfigPath = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeysAt(path);
+    const known = knownKeysAt(path, document);
     return issue.keys.map((key) => {
+      const kind = kindAccepting(path, key);
       const guess = closestKey(key, known);
-      const message = guess !== null ? `unknown key; did you mean "${guess}"?` : `unknown key; expected one of ${known.join(', ')}`;
+      let message: string;
+      if (kind !== null) message = `unknown key here; it is only used with ${kind}`;
+      else if (guess !== null) message = `unknown key; did you mean "${guess}"?`;
+      else message = `unknown key; expected one of ${known.join(', ')}`;
       return makeIssue(source, [...path, key], message, 'key');
     });
+  }
+  if (issue.code === 'invalid_union' && issue.discriminator !== undefined) {
+    // Reported at the tag with the whole map as input: describe the tag itself.
+    const tag = issue.input !== null && typeof issue.input === 'object' ? (issue.input as Record<string, unknown>)[issue.discriminator] : undefined;
+    return [makeIssue(source, path, `${issue.message}, got ${describeValue(tag)}`)];
   }
   if (issue.code === 'invalid_key') {
     const expected = issue.issues[0]?.message ?? 'expected a different key';

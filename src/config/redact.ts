@@ -1,4 +1,4 @@
-import type { ServiceConfig } from './types.js';
+import type { AnalysisTemplateConfig, ServiceConfig } from './types.js';
 
 /**
  * Secret values never leave the process: snapshots in the store, logs and API
@@ -27,4 +27,36 @@ export function redactServiceConfig(service: ServiceConfig): ServiceConfig {
   const snapshot = structuredClone(service);
   snapshot.env = redactEnv(service.env, service.secrets);
   return snapshot;
+}
+
+/**
+ * Analysis templates as they may be shown (API, logs, release history): web
+ * headers whose names look secret (Authorization, X-Api-Key, ...) and the
+ * password of a URL with credentials are redacted. Bodies and queries are kept.
+ */
+export function redactAnalysisTemplates(templates: Readonly<Record<string, AnalysisTemplateConfig>>): Record<string, AnalysisTemplateConfig> {
+  const copy = structuredClone(templates) as Record<string, AnalysisTemplateConfig>;
+  for (const template of Object.values(copy)) {
+    for (const metric of template.metrics) {
+      const provider = metric.provider;
+      if (provider.type === 'web') {
+        provider.url = redactUrl(provider.url);
+        provider.headers = redactEnv(provider.headers);
+      } else if (provider.type === 'prometheus') {
+        provider.url = redactUrl(provider.url);
+      }
+    }
+  }
+  return copy;
+}
+
+function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password === '') return text;
+    url.password = 'x';
+    return url.toString().replace(/:x@/, `:${REDACTED}@`);
+  } catch {
+    return text;
+  }
 }

@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { CutoverError } from '../core/errors.js';
 import { CONFIG_DEFAULTS, defaultHosts } from './config-defaults.js';
 import { healthKindOf } from './config-checks.js';
-import type { RawConfig, RawHealth, RawService, RawStrategy } from './config-schema.js';
+import type { RawBlueGreenStrategy, RawConfig, RawHealth, RawService, RawStrategy } from './config-schema.js';
+import { resolveAnalysis } from './resolve-analysis.js';
+import { resolveCanaryStrategy } from './resolve-canary.js';
 import type { CutoverConfig, HealthCheckKind, HealthConfig, ServiceConfig, StrategyConfig } from './types.js';
 
 /**
@@ -32,12 +34,13 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       stateDir: resolvePath(options.baseDir, raw.server?.state_dir ?? CONFIG_DEFAULTS.stateDir),
     },
     services,
-    analysis: {},
+    analysis: resolveAnalysis(raw.analysis ?? {}, options.baseDir),
   };
 }
 
 function resolveService(name: string, raw: RawService, context: { baseDir: string; onlyService: boolean }): ServiceConfig {
   if (raw.command === undefined) throw new CutoverError('INTERNAL', `services.${name}.command passed the checks without a value`);
+  const instances = raw.instances ?? CONFIG_DEFAULTS.instances;
   return {
     name,
     hosts: raw.hosts ?? defaultHosts(name),
@@ -48,9 +51,9 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
     cwd: resolvePath(context.baseDir, raw.cwd ?? '.'),
     env: raw.env ?? {},
     secrets: raw.secrets ?? [],
-    instances: raw.instances ?? CONFIG_DEFAULTS.instances,
+    instances,
     health: resolveHealth(raw.health ?? {}),
-    strategy: resolveStrategy(raw.strategy ?? {}),
+    strategy: resolveStrategy(raw.strategy ?? {}, instances),
     drainTimeoutMs: raw.drain_timeout ?? CONFIG_DEFAULTS.drainTimeoutMs,
     stopGracePeriodMs: raw.stop_grace_period ?? CONFIG_DEFAULTS.stopGracePeriodMs,
     rollbackLimit: raw.rollback_limit ?? CONFIG_DEFAULTS.rollbackLimit,
@@ -80,7 +83,11 @@ function resolveHealthCheck(raw: NonNullable<RawHealth>): HealthCheckKind {
   }
 }
 
-function resolveStrategy(raw: NonNullable<RawStrategy>): StrategyConfig {
+function resolveStrategy(raw: NonNullable<RawStrategy>, instances: number): StrategyConfig {
+  return raw.type === 'canary' ? resolveCanaryStrategy(raw, instances) : resolveBlueGreenStrategy(raw);
+}
+
+function resolveBlueGreenStrategy(raw: RawBlueGreenStrategy): StrategyConfig {
   const defaults = CONFIG_DEFAULTS.strategy;
   return {
     type: 'blue-green',

@@ -56,7 +56,56 @@ services:
       #   - /health           # GET, expecting 200-399
       #   - { path: /api/ping, method: GET, expect_status: 200, timeout: 5s }
 
+    # Or a canary: the new release takes a growing share of traffic in steps while
+    # analysis (below) judges it, and is rolled back automatically when it fails.
+    # strategy:             # or just: strategy: canary (the defaults below)
+    #   type: canary
+    #   steps:              # default: 5, 25 and 50 percent for 30s each, then 100
+    #     - { weight: 5, pause: 1m, analysis: [error-rate] }
+    #     - { weight: 50, pause: promote }  # wait for 'cutover promote <service>'
+    #     - { weight: 100 } # added when the last step is below 100
+    #                       # weight: 0-100, never going down; pause: a duration (default 0s:
+    #                       # move on once the step's counted analysis is done) or promote
+    #   canary_instances: 1 # default: instances
+    #   stickiness: { by: cookie, name: cutover_canary }  # a user stays on one side:
+    #                       # by cookie (set by the proxy), { by: header, name: X-User-Id } or ip
+    #   match: []           # requests sent to the canary whatever the weight, e.g.
+    #                       # [{ header: X-Canary, value: always }, { cookie: canary, value: "1" }]
+    #   analysis: []        # templates run for the whole rollout
+    #   post_promotion: { window: 5m, analysis: [error-rate] }  # keep judging after 100%
+    #                       # (default: none; window defaults to 5m)
+    #   scale_down_delay: 10m # how long the old release keeps running after promotion
+    #   timeout: 2m         # from deploy until every canary instance is healthy
+
     drain_timeout: 30s      # how long in-flight requests may finish on the old release
     stop_grace_period: 10s  # SIGTERM, then SIGKILL after this long
     rollback_limit: 5       # releases kept for \`cutover rollback --to\`
+
+# Analysis templates, used by name by canary strategies. Each metric is measured
+# every interval; its value is \`result\` in the conditions, which may use
+# result.field, result[0], numbers, "strings", == != < <= > >= && || ! + - * / %,
+# len(), isNaN(), abs() and default(value, fallback).
+analysis: {}
+# analysis:
+#   error-rate:               # the template name: lowercase letters, digits and hyphens
+#     metrics:
+#       - name: errors
+#         provider: { builtin: error-rate }  # the proxy's own counters over the step:
+#                             # error-rate (0-1), latency-p50, latency-p95, latency-p99 (ms),
+#                             # request-count, or baseline (canary vs stable: 1 pass, 0 fail)
+#         # provider: { type: builtin, metric: error-rate }   # the same, long form
+#         # provider: { prometheus: { url: http://127.0.0.1:9090, query: "sum(rate(errors[1m]))", timeout: 5s } }
+#         #                   # one number: a scalar or a vector of one series
+#         # provider: { web: { url: http://127.0.0.1:8000/stats, method: GET, headers: {}, body: null, json_path: $.errors.rate, timeout: 5s } }
+#         # provider: { command: { command: ./check.sh, timeout: 30s } }
+#         #                   # SERVICE, CANARY_RELEASE, STABLE_RELEASE, WINDOW_START in its env; result is
+#         #                   # its JSON stdout if it exits 0 and prints JSON, else { exitCode, stdout, stderr }
+#         interval: 10s
+#         count: 5            # measurements to take (default: until the step ends)
+#         initial_delay: 0s
+#         failure_condition: result > 0.05   # at least one of the two conditions
+#         success_condition: result <= 0.05
+#         failure_limit: 0    # failed measurements tolerated
+#         inconclusive_limit: 0 # measurements meeting neither condition tolerated
+#         consecutive_error_limit: 4  # provider errors in a row tolerated (e.g. "no requests yet")
 `;

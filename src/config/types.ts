@@ -116,7 +116,13 @@ export type MetricProviderConfig =
   }
   | { type: 'prometheus'; url: string; query: string; timeoutMs: number }
   | { type: 'web'; url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body: string | null; jsonPath: string; timeoutMs: number }
-  | { type: 'command'; command: string; timeoutMs: number };
+  | {
+    type: 'command';
+    command: string;
+    timeoutMs: number;
+    /** Where the command runs: the config file's directory (so `./check.sh` sits next to cutover.yaml); the working directory when absent. */
+    cwd?: string;
+  };
 
 export interface AnalysisMetricConfig {
   name: string;

@@ -1,3 +1,4 @@
+import type { MeasurementContext, MetricProvider } from '../analysis/index.js';
 import type { AnalysisMetricConfig, AnalysisTemplateConfig } from '../config/types.js';
 import {
   combineRuns, endRun, nextDueAt, recordMeasurement, startRun, type AnalysisRunState, type RunPhase,
@@ -11,15 +12,10 @@ import type { EventLog } from './event-log.js';
  * measurement recorded as an event of the operation (value, verdict, time),
  * and a callback the moment a run fails or becomes inconclusive.
  */
-export interface MeasureContext {
-  service: string;
-  canaryReleaseId: string;
-  stableReleaseId: string | null;
-  /** Epoch ms when the analysed window began (the step, or the rollout). */
-  windowStart: number;
-}
+export type MeasureContext = MeasurementContext;
 
-export type Measure = (metric: AnalysisMetricConfig, context: MeasureContext) => Promise<{ value: unknown } | { error: string }>;
+/** Builds the provider of one metric for one run (providers like builtin keep the window's starting snapshot). */
+export type ProviderFor = (metric: AnalysisMetricConfig) => MetricProvider;
 
 export type AnalysisScope = 'step' | 'background' | 'post-promotion';
 
@@ -27,6 +23,7 @@ interface ActiveRun {
   scope: AnalysisScope;
   template: string;
   metric: AnalysisMetricConfig;
+  provider: MetricProvider;
   state: AnalysisRunState;
   timer: NodeJS.Timeout | null;
   measuring: boolean;
@@ -45,7 +42,7 @@ export class AnalysisRunner {
 
   constructor(
     private readonly templates: Record<string, AnalysisTemplateConfig>,
-    private readonly measure: Measure,
+    private readonly providerFor: ProviderFor,
     private readonly events: EventLog,
     private readonly labels: { operationId: string; service: string; releaseId: string },
     private readonly onVerdict: (verdict: AnalysisVerdict) => void,
@@ -68,7 +65,9 @@ export class AnalysisRunner {
           inconclusiveLimit: metric.inconclusiveLimit,
           consecutiveErrorLimit: metric.consecutiveErrorLimit,
         }, this.now());
-        const run: ActiveRun = { scope, template: name, metric, state, timer: null, measuring: false, context };
+        const provider = this.providerFor(metric);
+        provider.beginWindow?.(context);
+        const run: ActiveRun = { scope, template: name, metric, provider, state, timer: null, measuring: false, context };
         this.runs.push(run);
         this.schedule(run);
       }
@@ -111,9 +110,11 @@ export class AnalysisRunner {
     if (!this.runs.includes(run) || run.measuring) return;
     run.measuring = true;
     let input: { at: number; value: unknown } | { at: number; error: string };
+    let detail = '';
     try {
-      const result = await this.measure(run.metric, run.context);
+      const result = await run.provider.measure(run.context);
       input = 'error' in result ? { at: this.now(), error: result.error } : { at: this.now(), value: result.value };
+      if ('message' in result && result.message) detail = result.message;
     } catch (error) {
       input = { at: this.now(), error: (error as Error).message };
     } finally {
@@ -126,8 +127,8 @@ export class AnalysisRunner {
     if (measurement) {
       this.events.record({
         ...this.labels, type: 'analysis.measurement',
-        message: `${run.state.config.name}: ${formatValue(measurement.value)} → ${measurement.phase}${measurement.message ? ` (${measurement.message})` : ''}`,
-        data: { scope: run.scope, template: run.template, metric: run.metric.name, value: measurement.value, phase: measurement.phase, at: measurement.at },
+        message: `${run.state.config.name}: ${formatValue(measurement.value)} → ${measurement.phase}${measurement.message ? ` (${measurement.message})` : ''}${detail ? `; ${detail}` : ''}`,
+        data: { scope: run.scope, template: run.template, metric: run.metric.name, value: measurement.value, phase: measurement.phase, at: measurement.at, detail: detail || undefined },
         level: measurement.phase === 'failed' ? 'warn' : 'info',
       });
     }
@@ -160,6 +161,7 @@ export class AnalysisRunner {
     for (const run of runs) {
       const index = this.runs.indexOf(run);
       if (index >= 0) this.runs.splice(index, 1);
+      run.provider.endWindow?.(run.context);
     }
   }
 }

@@ -6,7 +6,7 @@ import {
 import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute } from '../router/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
-import { AnalysisRunner, type Measure } from './analysis-runner.js';
+import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
 import type { Controller } from './controller.js';
 
 /**
@@ -28,7 +28,7 @@ interface CanaryRun {
 export class CanaryRunner {
   private readonly runs = new Map<string, CanaryRun>();
 
-  constructor(private readonly controller: Controller, private readonly measure: Measure, private readonly now: () => number = Date.now) {}
+  constructor(private readonly controller: Controller, private readonly providerFor: ProviderFor, private readonly now: () => number = Date.now) {}
 
   running(service: string): CanaryState | null {
     return this.runs.get(service)?.state ?? null;
@@ -45,7 +45,7 @@ export class CanaryRunner {
       analysis: null as unknown as AnalysisRunner, timers: new Set(),
     };
     run.analysis = new AnalysisRunner(
-      this.controller.config.analysis, this.measure, this.controller.events,
+      this.controller.config.analysis, this.providerFor, this.controller.events,
       { operationId: operation.id, service: service.name, releaseId: release.id },
       (verdict) => {
         void this.dispatch(run, verdict.phase === 'Failed'
@@ -159,6 +159,7 @@ export class CanaryRunner {
       case 'start-analysis':
         run.analysis.start(command.scope, command.templates, {
           service: service.name, canaryReleaseId: release.id, stableReleaseId: state.stableReleaseId, windowStart: this.now(),
+          latencySamples: controller.router.latencySamples ? (s, r) => controller.router.latencySamples!(s, r) : undefined,
         });
         return null;
       case 'conclude-step': {

@@ -17,7 +17,8 @@ import { EventLog } from './event-log.js';
 import { gitInfo } from './git-info.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { newOperationId } from './operation-ids.js';
-import type { Measure } from './analysis-runner.js';
+import { createProvider } from '../analysis/provider-factory.js';
+import type { ProviderFor } from './analysis-runner.js';
 import { CanaryRunner } from './canary-runner.js';
 import { recoverAfterRestart } from './recovery.js';
 import { serviceStatus, type ServiceStatus } from './service-status.js';
@@ -30,8 +31,8 @@ export interface ControllerDeps {
   router: Router;
   logger: Logger;
   now?: () => number;
-  /** Takes one analysis measurement; the server wires the metric providers in. */
-  measure?: Measure;
+  /** Builds metric providers for analysis runs (default: from config, reading this router's counters). */
+  providerFor?: ProviderFor;
 }
 
 export interface DeployRequest {
@@ -84,7 +85,7 @@ export class Controller {
     this.events = new EventLog(deps.store, deps.logger, this.now);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
-    this.canary = new CanaryRunner(this, deps.measure ?? noMetricProviders, this.now);
+    this.canary = new CanaryRunner(this, deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => deps.router.counters() })), this.now);
   }
 
   /** Restores routes and instances from the store; see recovery.ts. */
@@ -640,5 +641,3 @@ function blueGreenOf(service: ServiceConfig): BlueGreenStrategyConfig {
   }
   return service.strategy;
 }
-
-const noMetricProviders: Measure = async () => ({ error: 'no metric providers are wired into this controller' });

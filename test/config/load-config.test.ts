@@ -198,9 +198,9 @@ describe('parseConfig: every problem at once, with its place', () => {
   });
 
   it('points a bad shorthand at its value', () => {
-    const { issues } = issuesOf(() => parse('services:\n  web:\n    command: a\n    strategy: canary\n'));
+    const { issues } = issuesOf(() => parse('services:\n  web:\n    command: a\n    strategy: rolling\n'));
     assert.deepEqual(issues, [
-      { path: 'services.web.strategy.type', message: 'expected "blue-green" (the only strategy so far), got "canary"', line: 4, column: 15 },
+      { path: 'services.web.strategy.type', message: 'expected "blue-green" or "canary", got "rolling"', line: 4, column: 15 },
     ]);
   });
 });

@@ -1,0 +1,36 @@
+import type { Dispatcher } from 'undici';
+import type { MetricProviderConfig } from '../config/types.js';
+import type { JudgeOptions } from '../core/analysis/baseline-judge.js';
+import type { ReleaseCounters } from '../router/index.js';
+import { BuiltinProvider } from './builtin-provider.js';
+import { CommandProvider } from './command-provider.js';
+import type { MetricProvider } from './index.js';
+import { PrometheusProvider } from './prometheus-provider.js';
+import { WebProvider } from './web-provider.js';
+
+/**
+ * Config → provider. Create one provider per metric of a template and keep it
+ * for as long as the metric's runs last: the builtin provider keeps the
+ * counter snapshot each window began with.
+ */
+export interface ProviderDeps {
+  /** The router's per-release counters (`router.counters`), for builtin metrics. */
+  counters: () => ReleaseCounters[];
+  /** Options of the builtin baseline judge. */
+  judgeOptions?: Partial<JudgeOptions>;
+  /** The undici dispatcher for prometheus and web metrics; undici's global one when absent. */
+  dispatcher?: Dispatcher;
+}
+
+export function createProvider(config: MetricProviderConfig, deps: ProviderDeps): MetricProvider {
+  switch (config.type) {
+    case 'builtin':
+      return new BuiltinProvider(config.metric, { counters: deps.counters, judgeOptions: deps.judgeOptions });
+    case 'prometheus':
+      return new PrometheusProvider(config, deps.dispatcher);
+    case 'web':
+      return new WebProvider(config, deps.dispatcher);
+    case 'command':
+      return new CommandProvider(config);
+  }
+}
