@@ -84,7 +84,7 @@ services:
     assert.ok(onCanary > 20 && onCanary < 80, `about 25% of 200 users on the canary, got ${onCanary}`);
 
     const db = new Database(path.join(dir, '.cutover', 'cutover.db'), { readonly: true });
-    const canaryPids = (db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(s!.canary!.releaseId) as { info_json: string }[])
+    const canaryPids = (db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(s.canary.releaseId) as { info_json: string }[])
       .map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
     db.close();
     assert.equal(canaryPids.length, 1);
