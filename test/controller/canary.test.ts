@@ -36,6 +36,19 @@ describe('canary rollouts with builtin analysis', () => {
       scale_down_delay: 10m
       timeout: 10s
     drain_timeout: 2s
+  cart:
+    hosts: [cart.localhost]
+    command: node server.js
+    cwd: ${SAMPLE_APP}
+    env: { APP_VERSION: "\${VERSION}" }
+    health: { path: /health, interval: 200ms }
+    strategy:
+      type: canary
+      steps: [ { weight: 100 } ]
+      stickiness: { by: header, name: X-User-Id }
+      post_promotion: { window: 20s, analysis: [errors] }
+      timeout: 10s
+    drain_timeout: 2s
 `,
       topLevelYaml: `analysis:
   errors:
@@ -49,6 +62,8 @@ describe('canary rollouts with builtin analysis', () => {
     });
     const first = await operate(h.client, '/api/v1/services/shop/deploy', { version: 'v1' });
     assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
+    const cart = await operate(h.client, '/api/v1/services/cart/deploy', { version: 'v1' });
+    assert.equal(cart.operation.outcome, 'succeeded', JSON.stringify(cart.operation.error));
   });
   after(async () => { await h?.close(); });
 
@@ -128,5 +143,21 @@ describe('canary rollouts with builtin analysis', () => {
     assert.equal(aborted.operation.id, started.operation.id);
     const after = await request(h.proxyUrl, { headers: { host: 'shop.localhost', 'x-canary': 'always' } });
     assert.equal(((await after.body.json()) as { version: string }).version, 'v2');
+  });
+
+  it('after promotion, an error spike in the post-promotion window rolls back to the stable release automatically', async () => {
+    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'cart.localhost', ratePerSecond: 150, clientHeader: 'x-user-id', maxDurationMs: 40_000 }).start();
+    await traffic.waitForAnswers(50);
+    const done = await operate(h.client, '/api/v1/services/cart/deploy', { version: 'v2-errors20' });
+    await traffic.waitForAnswers(100);
+    const summary = await traffic.stop();
+    assert.equal(done.operation.outcome, 'failed');
+    assert.equal(done.operation.error?.code, 'ANALYSIS_FAILED');
+    const types = done.events.map((e) => e.type);
+    assert.ok(types.indexOf('canary.promoted') < types.indexOf('canary.rolled-back'), types.join(','));
+    const s = await h.client.request<ServiceStatus>('GET', '/api/v1/services/cart');
+    assert.equal(s.active?.version, 'v1', 'traffic is back on the stable release');
+    assert.deepEqual(Object.keys(summary.failedByVersion), ['v2-errors20']);
+    assert.ok((summary.byVersion.v1 ?? 0) > 0);
   });
 });
