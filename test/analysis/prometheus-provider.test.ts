@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MeasurementContext } from '../../src/analysis/index.js';
 import { PrometheusProvider } from '../../src/analysis/prometheus-provider.js';
+import { startPrometheus, type PrometheusServer } from '../support/prometheus-server.js';
 
 /**
  * Against a real Prometheus (the Debian package's /usr/bin/prometheus, or
@@ -17,8 +13,6 @@ import { PrometheusProvider } from '../../src/analysis/prometheus-provider.js';
  * comes out as one number is the value; no data, several series, a bad
  * query, an unreachable or silent server are errors with the reason.
  */
-const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
-
 const EXPORTER_TEXT = [
   '# HELP my_metric A gauge per instance.',
   '# TYPE my_metric gauge',
@@ -29,11 +23,9 @@ const EXPORTER_TEXT = [
 
 const context: MeasurementContext = { service: 'web', canaryReleaseId: 'web-2', stableReleaseId: 'web-1', windowStart: Date.now() };
 
-let dir: string;
 let exporter: Server;
-let prometheus: ChildProcess;
+let prometheus: PrometheusServer;
 let prometheusUrl: string;
-let output = '';
 
 async function freePort(): Promise<number> {
   const server = createTcpServer().listen(0, '127.0.0.1');
@@ -44,23 +36,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => null);
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; prometheus said:\n${output.slice(-2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 function provider(query: string, url = prometheusUrl, timeoutMs = 5000): PrometheusProvider {
   return new PrometheusProvider({ url, query, timeoutMs });
 }
 
 before(async () => {
-  assert.ok(existsSync(PROMETHEUS), `${PROMETHEUS} is missing: install the Debian package prometheus (apt-get install -y prometheus) or set PROMETHEUS_BIN`);
-  dir = await mkdtemp(join(tmpdir(), 'cutover-prometheus-'));
   exporter = createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -70,46 +50,20 @@ before(async () => {
   await once(exporter, 'listening');
   const exporterPort = (exporter.address() as { port: number }).port;
 
-  const config = [
-    'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-    'scrape_configs:',
-    '  - job_name: exporter',
-    '    scrape_interval: 1s',
-    `    static_configs: [{ targets: ["127.0.0.1:${exporterPort}"] }]`,
-    '',
-  ].join('\n');
-  await writeFile(join(dir, 'prometheus.yml'), config);
-  const port = await freePort();
-  prometheusUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(PROMETHEUS, [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  prometheus.stdout?.on('data', collect);
-  prometheus.stderr?.on('data', collect);
-
-  await until('prometheus was not ready', 15_000, async () => ((await fetch(`${prometheusUrl}/-/ready`)).ok ? true : null));
+  prometheus = await startPrometheus({
+    scrapeConfigs: [{ job_name: 'exporter', scrape_interval: '1s', static_configs: [{ targets: [`127.0.0.1:${exporterPort}`] }] }],
+  });
+  prometheusUrl = prometheus.url;
   // Ready is not scraped: wait for the first samples of the exporter.
-  await until('prometheus had no samples of my_metric', 15_000, async () => {
+  await prometheus.waitFor('prometheus had no samples of my_metric', 15_000, async () => {
     const result = await provider('count(my_metric) == 2').measure(context);
     return 'value' in result ? true : null;
   });
 });
 
 after(async () => {
-  if (prometheus && prometheus.exitCode === null && prometheus.signalCode === null) {
-    const exited = once(prometheus, 'exit');
-    prometheus.kill('SIGTERM');
-    const timer = setTimeout(() => prometheus.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await prometheus?.stop();
   exporter?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('prometheus provider', () => {
