@@ -8,6 +8,7 @@
 //   *slowstart*  opens its port after SLOW_START_MS (default 3000 ms)
 //   *badsmoke*   /ready answers 500 (it passes /health but fails a smoke check)
 //   *errorsNN*   answers 500 to NN% of requests on / (e.g. v2-errors20), a bad release that passes /health
+//   *unhealthy-at-N*  only instance N (INSTANCE=N) fails /health, e.g. a bad host or shard in a rolling update
 // POST /admin/health with body "fail" or "ok" turns /health of this one
 // instance bad or good, to show an instance leaving and rejoining the rotation.
 import http from 'node:http';
@@ -33,7 +34,8 @@ if (version.includes('noport')) {
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/health') {
-      const ok = !version.includes('unhealthy') && healthOverride;
+      const only = /unhealthy-at-(\d+)/.exec(version)?.[1];
+      const ok = (only !== undefined ? only !== instance : !version.includes('unhealthy')) && healthOverride;
       res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
       res.end(ok ? 'ok' : 'unhealthy');
       return;

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { CutoverError } from '../core/errors.js';
 import { AdminClient, resolveTarget } from './admin-client.js';
+import { runDeployAll } from './commands/deploy-all-command.js';
 import { runHistory } from './commands/history-command.js';
 import { runInit } from './commands/init-command.js';
 import { runLogs } from './commands/logs-command.js';
@@ -38,16 +39,23 @@ function program(): Command {
   cli.command('server').description('run the proxy, the controller and the admin API')
     .action(async () => exit(await runServer({ config: globals().config })));
 
-  cli.command('deploy <service>').description('deploy a version to the idle slot and switch once healthy')
+  cli.command('deploy [service]').description('deploy a version with the service\'s strategy (blue-green, canary, rolling, recreate)')
+    .option('--all', 'every service: non-critical ones first, then critical ones one at a time')
     .requiredOption('--version <version>', 'version to deploy (substituted as ${VERSION})')
     .addOption(new Option('--slot <slot>', 'slot to deploy to').choices(['auto', 'blue', 'green']).default('auto'))
     .option('--auto-switch', 'switch traffic as soon as the new release is healthy')
     .option('--auto-cleanup', 'stop the old release right after the switch (no instant rollback)')
     .option('--skip-health', 'do not wait for health checks (dangerous: prints a warning)')
     .option('--no-wait', 'return once the deploy started')
-    .action(async (service: string, o: { version: string; slot: string; autoSwitch?: boolean; autoCleanup?: boolean; skipHealth?: boolean; wait: boolean }) => {
+    .action(async (service: string | undefined, o: { all?: boolean; version: string; slot: string; autoSwitch?: boolean; autoCleanup?: boolean; skipHealth?: boolean; wait: boolean }) => {
       if (o.skipHealth) process.stderr.write('warning: --skip-health: the new release will get traffic without a health check\n');
       const body = { version: o.version, slot: o.slot, autoSwitch: o.autoSwitch, autoCleanup: o.autoCleanup, skipHealth: o.skipHealth };
+      if (o.all) {
+        if (service) throw new CutoverError('BAD_REQUEST', 'give either a service or --all, not both');
+        exit(await runDeployAll(await client(), { version: o.version, autoCleanup: o.autoCleanup, skipHealth: o.skipHealth }, json()));
+        return;
+      }
+      if (!service) throw new CutoverError('BAD_REQUEST', 'name the service to deploy, or pass --all');
       exit(await runOperation(await client(), `${svc(service)}/deploy`, body, { json: json(), wait: o.wait }));
     });
 

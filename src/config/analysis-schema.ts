@@ -3,6 +3,7 @@ import { parseJsonPath } from '../analysis/json-path.js';
 import {
   command,
   httpUrl,
+  listOf,
   mapWith,
   nonNegativeDuration,
   parsedBy,
@@ -119,7 +120,10 @@ export const analysisSchema = z.preprocess(
 );
 
 /** A list of template names (a single name is short for a list of one). */
-export const templateNames = z.array(text('expected the name of an analysis template'), { error: 'expected a list of analysis template names' });
+export const templateNames = z.preprocess(
+  listOf,
+  z.array(text('expected the name of an analysis template'), { error: 'expected a list of analysis template names' }),
+);
 
 export type RawAnalysis = z.output<typeof analysisSchema>;
 export type RawTemplate = z.output<typeof templateSchema>;

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { headerName, HTTP_TOKEN, templateNames } from './analysis-schema.js';
 import { parseDuration } from './duration.js';
 import {
-  listOf,
   mapWith,
   nonNegativeDuration,
   parsedBy,
@@ -31,13 +30,11 @@ const pause = parsedBy((value): { ok: true; value: number | null } | { ok: false
   return { ok: false, expected: parsed.expected.startsWith('expected a duration like') ? PAUSE_EXPECTED : parsed.expected };
 });
 
-const analysisList = z.preprocess(listOf, templateNames);
-
 const stepSchema = strictMap(
   {
     weight: wholeNumber(0, 100),
     pause: pause.optional(),
-    analysis: analysisList.optional(),
+    analysis: templateNames.optional(),
   },
   'expected a step map, like { weight: 25, pause: 2m, analysis: [error-rate] }',
 );
@@ -66,7 +63,7 @@ const matchRuleSchema = strictMap(
 const postPromotionSchema = strictMap(
   {
     window: positiveDuration.optional(),
-    analysis: analysisList.optional(),
+    analysis: templateNames.optional(),
   },
   'expected a map with window and analysis, like { window: 5m, analysis: [error-rate] }',
 );
@@ -78,7 +75,7 @@ export const canaryStrategySchema = strictMap(
     canary_instances: wholeNumber(1).optional(),
     stickiness: stickinessSchema.optional(),
     match: z.array(matchRuleSchema, { error: 'expected a list of match rules, like [{ header: X-Canary, value: always }]' }).optional(),
-    analysis: analysisList.optional(),
+    analysis: templateNames.optional(),
     post_promotion: postPromotionSchema.optional(),
     scale_down_delay: nonNegativeDuration.optional(),
     timeout: positiveDuration.optional(),

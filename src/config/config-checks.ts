@@ -3,16 +3,18 @@ import { checkCanaryStrategy, templateFacts, type TemplateFacts } from './canary
 import { defaultHosts, CONFIG_DEFAULTS } from './config-defaults.js';
 import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
 import { formatListenAddress, parseListenAddress } from './listen-address.js';
+import { checkRollingStrategy } from './rolling-checks.js';
 import type { ListenAddress } from './types.js';
 
 /**
  * Checks that span fields: names, hosts shared between services, the default
  * service, a command for the process runtime, health check settings that
- * contradict each other (canary strategies and analysis templates have
- * theirs in canary-checks.ts and analysis-checks.ts). They run on the raw
- * document next to the schema (not after it), so a file with a wrong type and
- * a duplicate host reports both at once; each check therefore looks at the
- * raw values defensively and skips what the schema already rejects.
+ * contradict each other (canary and rolling strategies and analysis
+ * templates have theirs in canary-checks.ts, rolling-checks.ts and
+ * analysis-checks.ts). They run on the raw document next to the schema (not
+ * after it), so a file with a wrong type and a duplicate host reports both at
+ * once; each check therefore looks at the raw values defensively and skips
+ * what the schema already rejects.
  */
 
 /** Service names end up in paths, URLs and instance ids, so they follow DNS label rules. */
@@ -83,6 +85,9 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
     if (isMap(service.health)) issues.push(...checkHealth(service.health, [...path, 'health'], source));
     if (isMap(service.strategy) && service.strategy.type === 'canary') {
       issues.push(...checkCanaryStrategy(service.strategy, [...path, 'strategy'], templates, source));
+    }
+    if (isMap(service.strategy) && service.strategy.type === 'rolling') {
+      issues.push(...checkRollingStrategy(service.strategy, [...path, 'strategy'], service.instances, templates, source));
     }
   }
   return issues;

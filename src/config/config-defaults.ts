@@ -41,6 +41,20 @@ export const CONFIG_DEFAULTS = {
     scaleDownDelayMs: 10 * 60_000,
     deployTimeoutMs: 2 * 60_000,
   },
+  rolling: {
+    /** One instance at a time, started before the old one stops: no capacity is lost. */
+    parallelism: 1,
+    order: 'start-first' as const,
+    delayMs: 0,
+    monitorMs: 5_000,
+    failureAction: 'rollback' as const,
+    /** The first failed instance applies failure_action. */
+    maxFailureRatio: 0,
+    deployTimeoutMs: 2 * 60_000,
+  },
+  recreate: {
+    deployTimeoutMs: 2 * 60_000,
+  },
   analysis: {
     intervalMs: 10_000,
     initialDelayMs: 0,
@@ -57,6 +71,7 @@ export const CONFIG_DEFAULTS = {
   drainTimeoutMs: 30_000,
   stopGracePeriodMs: 10_000,
   rollbackLimit: 5,
+  critical: false,
 };
 
 /** A service without `hosts` answers on `<name>.localhost`, which browsers and curl resolve to loopback. */

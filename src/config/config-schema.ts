@@ -3,6 +3,7 @@ import { analysisSchema } from './analysis-schema.js';
 import { canaryStrategySchema } from './canary-schema.js';
 import type { ConfigPath } from './config-issues.js';
 import { parseListenAddress } from './listen-address.js';
+import { rollingStrategySchema } from './rolling-schema.js';
 import {
   command,
   flag,
@@ -24,8 +25,8 @@ import { parseStatusRange } from './status-range.js';
  * (durations to ms, addresses to host/port); defaults, paths and checks that
  * span fields live in resolve-config.ts and config-checks.ts. Every message
  * starts with "expected", and the loader appends what it got. The shared
- * field schemas are in schema-fields.ts; the canary strategy and the analysis
- * templates have files of their own.
+ * field schemas are in schema-fields.ts; the canary and rolling strategies
+ * and the analysis templates have files of their own.
  */
 
 const directory = text('expected a directory path');
@@ -87,7 +88,7 @@ const smokeSchema = z.preprocess(
   ),
 );
 
-const STRATEGY_EXPECTED = 'expected "blue-green" or "canary"';
+const STRATEGY_EXPECTED = 'expected "blue-green", "canary", "rolling" or "recreate"';
 
 const blueGreenStrategySchema = strictMap(
   {
@@ -101,10 +102,19 @@ const blueGreenStrategySchema = strictMap(
   'expected "blue-green" or a map with type: blue-green',
 );
 
-/** Chosen by `type` (blue-green when absent), so a key of the other strategy is refused by name. */
+/** Stop everything, then start the new release: downtime, so for development only. */
+const recreateStrategySchema = strictMap(
+  {
+    type: z.literal('recreate'),
+    timeout: positiveDuration.optional(),
+  },
+  'expected "recreate" or a map like { type: recreate, timeout: 2m }',
+);
+
+/** Chosen by `type` (blue-green when absent), so a key of another strategy is refused by name. */
 const strategySchema = z.preprocess(
   mapWith('type'),
-  z.discriminatedUnion('type', [blueGreenStrategySchema, canaryStrategySchema], {
+  z.discriminatedUnion('type', [blueGreenStrategySchema, canaryStrategySchema, rollingStrategySchema, recreateStrategySchema], {
     error: (issue) => (issue.code === 'invalid_union' ? STRATEGY_EXPECTED : `${STRATEGY_EXPECTED}, or a map with type and its settings`),
   }),
 );
@@ -124,6 +134,7 @@ const serviceSchema = strictMap(
     drain_timeout: positiveDuration.optional(),
     stop_grace_period: positiveDuration.optional(),
     rollback_limit: wholeNumber(1).optional(),
+    critical: flag.optional(),
   },
   'expected a map of service settings, like { command: node server.js }',
 );
@@ -151,6 +162,7 @@ export type RawService = z.output<typeof serviceSchema>;
 export type RawHealth = z.output<typeof healthSchema>;
 export type RawStrategy = z.output<typeof strategySchema>;
 export type RawBlueGreenStrategy = z.output<typeof blueGreenStrategySchema>;
+export type RawRecreateStrategy = z.output<typeof recreateStrategySchema>;
 
 /**
  * The keys allowed at a path of the document, for "did you mean" on an unknown
@@ -169,20 +181,31 @@ export function knownKeysAt(path: ConfigPath, document?: unknown): string[] {
   return [...new Set(keys)];
 }
 
-/** Which kind accepts a key refused at this path, like `type: canary` for `steps` under a blue-green strategy; null if none. */
+/**
+ * Which kinds accept a key refused at this path, like `type: canary` for
+ * `steps` under a blue-green strategy, or `type: canary or rolling` for
+ * `analysis`; null if none.
+ */
 export function kindAccepting(path: ConfigPath, key: string): string | null {
   let schemas: z.ZodType[] = [configSchema];
   for (const segment of path) schemas = schemas.flatMap((schema) => unwrap(schema)).flatMap((schema) => childOf(schema, segment));
   for (const union of schemas.flatMap(unwrapToUnions)) {
     const discriminator = union.def.discriminator;
+    const kinds: string[] = [];
     for (const option of union.options as z.ZodType[]) {
       if (!(option instanceof z.ZodObject) || !(key in option.shape)) continue;
       const tag = (option.shape as Record<string, z.ZodType>)[discriminator];
       const literal = tag && unwrap(tag).find((schema): schema is z.ZodLiteral => schema instanceof z.ZodLiteral);
-      if (literal) return `${discriminator}: ${String(literal.value)}`;
+      if (literal) kinds.push(String(literal.value));
     }
+    if (kinds.length > 0) return `${discriminator}: ${orList(kinds)}`;
   }
   return null;
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

@@ -3,10 +3,19 @@ import { resolve } from 'node:path';
 import { CutoverError } from '../core/errors.js';
 import { CONFIG_DEFAULTS, defaultHosts } from './config-defaults.js';
 import { healthKindOf } from './config-checks.js';
-import type { RawBlueGreenStrategy, RawConfig, RawHealth, RawService, RawStrategy } from './config-schema.js';
+import type { RawBlueGreenStrategy, RawConfig, RawHealth, RawRecreateStrategy, RawService, RawStrategy } from './config-schema.js';
 import { resolveAnalysis } from './resolve-analysis.js';
 import { resolveCanaryStrategy } from './resolve-canary.js';
-import type { CutoverConfig, HealthCheckKind, HealthConfig, ServiceConfig, StrategyConfig } from './types.js';
+import { resolveRollingStrategy } from './resolve-rolling.js';
+import type {
+  BlueGreenStrategyConfig,
+  CutoverConfig,
+  HealthCheckKind,
+  HealthConfig,
+  RecreateStrategyConfig,
+  ServiceConfig,
+  StrategyConfig,
+} from './types.js';
 
 /**
  * Turns a checked raw document into the typed config: defaults filled in,
@@ -57,6 +66,7 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
     drainTimeoutMs: raw.drain_timeout ?? CONFIG_DEFAULTS.drainTimeoutMs,
     stopGracePeriodMs: raw.stop_grace_period ?? CONFIG_DEFAULTS.stopGracePeriodMs,
     rollbackLimit: raw.rollback_limit ?? CONFIG_DEFAULTS.rollbackLimit,
+    critical: raw.critical ?? CONFIG_DEFAULTS.critical,
   };
 }
 
@@ -84,10 +94,24 @@ function resolveHealthCheck(raw: NonNullable<RawHealth>): HealthCheckKind {
 }
 
 function resolveStrategy(raw: NonNullable<RawStrategy>, instances: number): StrategyConfig {
-  return raw.type === 'canary' ? resolveCanaryStrategy(raw, instances) : resolveBlueGreenStrategy(raw);
+  switch (raw.type) {
+    case 'canary':
+      return resolveCanaryStrategy(raw, instances);
+    case 'rolling':
+      return resolveRollingStrategy(raw);
+    case 'recreate':
+      return resolveRecreateStrategy(raw);
+    case 'blue-green':
+    case undefined:
+      return resolveBlueGreenStrategy(raw);
+  }
 }
 
-function resolveBlueGreenStrategy(raw: RawBlueGreenStrategy): StrategyConfig {
+function resolveRecreateStrategy(raw: RawRecreateStrategy): RecreateStrategyConfig {
+  return { type: 'recreate', deployTimeoutMs: raw.timeout ?? CONFIG_DEFAULTS.recreate.deployTimeoutMs };
+}
+
+function resolveBlueGreenStrategy(raw: RawBlueGreenStrategy): BlueGreenStrategyConfig {
   const defaults = CONFIG_DEFAULTS.strategy;
   return {
     type: 'blue-green',

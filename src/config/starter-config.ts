@@ -77,14 +77,36 @@ services:
     #   scale_down_delay: 10m # how long the old release keeps running after promotion
     #   timeout: 2m         # from deploy until every canary instance is healthy
 
+    # Or rolling: the instances are replaced in place, a batch at a time, with no
+    # second full set running beside them.
+    # strategy:             # or just: strategy: rolling (the defaults below)
+    #   type: rolling
+    #   parallelism: 1      # instances replaced per batch, at most instances
+    #   # max_surge: 1      # or, with order: start-first, the batch size (instead of parallelism)
+    #   # max_unavailable: 1  # or, with order: stop-first, the batch size (instead of parallelism)
+    #   order: start-first  # start-first: each new instance is healthy before an old one stops;
+    #                       # stop-first: an old instance stops first (no room for extra ones needed)
+    #   delay: 0s           # wait between batches
+    #   monitor: 5s         # after each batch, a new instance failing this soon still fails it
+    #   failure_action: rollback  # rollback | pause (stop here and wait) | continue
+    #   max_failure_ratio: 0  # share of instances (0-1) that may fail before failure_action
+    #   timeout: 2m         # per batch, until its new instances are healthy
+    #   analysis: []        # templates run during each batch's monitor window
+
+    # Or recreate: stop every instance, then start the new release. This causes
+    # downtime: for development only.
+    # strategy: recreate    # or { type: recreate, timeout: 2m } (until the new instances are healthy)
+
     drain_timeout: 30s      # how long in-flight requests may finish on the old release
     stop_grace_period: 10s  # SIGTERM, then SIGKILL after this long
     rollback_limit: 5       # releases kept for \`cutover rollback --to\`
+    critical: false         # for \`cutover deploy --all\`: other services are updated first,
+                            # then the critical ones, one at a time
 
-# Analysis templates, used by name by canary strategies. Each metric is measured
-# every interval; its value is \`result\` in the conditions, which may use
-# result.field, result[0], numbers, "strings", == != < <= > >= && || ! + - * / %,
-# len(), isNaN(), abs() and default(value, fallback).
+# Analysis templates, used by name by canary and rolling strategies. Each
+# metric is measured every interval; its value is \`result\` in the conditions,
+# which may use result.field, result[0], numbers, "strings", == != < <= > >=
+# && || ! + - * / %, len(), isNaN(), abs() and default(value, fallback).
 analysis: {}
 # analysis:
 #   error-rate:               # the template name: lowercase letters, digits and hyphens

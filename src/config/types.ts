@@ -102,7 +102,36 @@ export interface CanaryStrategyConfig {
   deployTimeoutMs: number;
 }
 
-export type StrategyConfig = BlueGreenStrategyConfig | CanaryStrategyConfig;
+/**
+ * Rolling: replace the instances of the running release in batches, in place
+ * (no second full set). Traffic follows the share of healthy new instances.
+ */
+export interface RollingStrategyConfig {
+  type: 'rolling';
+  /** Instances replaced per batch. `max_surge` (start-first) or `max_unavailable` (stop-first) set it too. */
+  parallelism: number;
+  /** start-first: a new instance is healthy before the old one stops (no capacity loss); stop-first: the other way round. */
+  order: 'start-first' | 'stop-first';
+  /** Wait between batches. */
+  delayMs: number;
+  /** After each batch, a new instance that turns unhealthy or exits within this window still fails the batch. */
+  monitorMs: number;
+  failureAction: 'rollback' | 'pause' | 'continue';
+  /** Share of instances (0-1) allowed to fail before failure_action applies; 0: the first failure does. */
+  maxFailureRatio: number;
+  /** Maximum time for one batch's new instances to become healthy. */
+  deployTimeoutMs: number;
+  /** Analysis templates run during each batch's monitor window. */
+  analysis: string[];
+}
+
+/** Recreate: stop every instance, then start the new version. Causes downtime: for development only. */
+export interface RecreateStrategyConfig {
+  type: 'recreate';
+  deployTimeoutMs: number;
+}
+
+export type StrategyConfig = BlueGreenStrategyConfig | CanaryStrategyConfig | RollingStrategyConfig | RecreateStrategyConfig;
 
 /** Where a metric comes from. */
 export type MetricProviderConfig =
@@ -162,6 +191,8 @@ export interface ServiceConfig {
   stopGracePeriodMs: number;
   /** Releases kept for `rollback --to`, newest first. */
   rollbackLimit: number;
+  /** For `deploy --all`: non-critical services are updated first, then critical ones one at a time. */
+  critical: boolean;
 }
 
 export interface CutoverConfig {

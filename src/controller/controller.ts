@@ -20,6 +20,7 @@ import { newOperationId } from './operation-ids.js';
 import { createProvider } from '../analysis/provider-factory.js';
 import type { ProviderFor } from './analysis-runner.js';
 import { CanaryRunner } from './canary-runner.js';
+import { RollingRunner } from './rolling-runner.js';
 import { recoverAfterRestart } from './recovery.js';
 import { serviceStatus, type ServiceStatus } from './service-status.js';
 import { runSmokeChecks } from './smoke-checks.js';
@@ -68,6 +69,7 @@ export class Controller {
   readonly supervisor: InstanceSupervisor;
   readonly events: EventLog;
   readonly canary: CanaryRunner;
+  readonly rolling: RollingRunner;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly running = new Map<string, RunningOperation>();
@@ -85,7 +87,9 @@ export class Controller {
     this.events = new EventLog(deps.store, deps.logger, this.now);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
-    this.canary = new CanaryRunner(this, deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => deps.router.counters() })), this.now);
+    const providerFor: ProviderFor = deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => deps.router.counters() }));
+    this.canary = new CanaryRunner(this, providerFor, this.now);
+    this.rolling = new RollingRunner(this, providerFor, this.now);
   }
 
   /** Restores routes and instances from the store; see recovery.ts. */
@@ -109,7 +113,7 @@ export class Controller {
   }
 
   status(name: string): ServiceStatus {
-    return serviceStatus(this, this.service(name), this.running.get(name)?.state ?? null, this.canary.running(name));
+    return serviceStatus(this, this.service(name), this.running.get(name)?.state ?? this.rolling.running(name) ?? null, this.canary.running(name));
   }
 
   statusAll(): ServiceStatus[] {
@@ -171,6 +175,29 @@ export class Controller {
         });
         this.canary.start(service, operation, release, active);
         return operation;
+      }
+      if ((service.strategy.type === 'rolling' || service.strategy.type === 'recreate') && active) {
+        const operation = this.store.createOperation({
+          id: operationId, service: name, kind: 'deploy', releaseId: release.id, fromReleaseId: active.id,
+          actor: request.actor, phase: 'starting-batch', state: null, startedAt: now,
+        });
+        this.events.record({
+          operationId, service: name, releaseId: release.id, type: 'deploy.started',
+          message: `${service.strategy.type} update of ${name} ${active.version} (${active.id}) → ${release.version} (${release.id}) started by ${request.actor}` +
+            (service.strategy.type === 'recreate' ? '; recreate stops every instance first: the service is down until the new ones are healthy' : ''),
+          data: { version: release.version, from: active.id, strategy: service.strategy.type },
+          level: service.strategy.type === 'recreate' ? 'warn' : 'info',
+        });
+        this.rolling.start(service, operation, release, active);
+        return operation;
+      }
+      if (service.strategy.type === 'rolling' || service.strategy.type === 'recreate') {
+        // Nothing runs yet: the first release starts all its instances and takes the traffic once healthy.
+        const transition = startBlueGreen({
+          releaseId: release.id, slot, previousReleaseId: null, autoSwitch: true, autoCleanup: false,
+          skipHealth: request.skipHealth ?? false, smokeChecks: 0, deployTimeoutMs: service.strategy.deployTimeoutMs,
+        }, now);
+        return this.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
       }
       const strategy = blueGreenOf(service);
       const transition = startBlueGreen({
@@ -372,6 +399,10 @@ export class Controller {
 
   async resume(name: string, actor: string): Promise<OperationRecord> {
     this.service(name);
+    if (this.rolling.running(name)) {
+      this.events.record({ operationId: this.store.getLock(name)?.operationId ?? null, service: name, releaseId: this.rolling.running(name)!.releaseId, type: 'deploy.resume-requested', message: `resume requested by ${actor}` });
+      return this.rolling.command(name, { type: 'resume' });
+    }
     if (!this.canary.running(name)) throw new CutoverError('INVALID_STATE', `no canary of ${name} is running; resume applies to canary rollouts`);
     this.events.record({ operationId: this.store.getLock(name)?.operationId ?? null, service: name, releaseId: this.canary.running(name)!.releaseId, type: 'deploy.resume-requested', message: `resume requested by ${actor}` });
     return this.canary.command(name, { type: 'resume' });
@@ -380,6 +411,7 @@ export class Controller {
   async abort(name: string, actor: string): Promise<OperationRecord> {
     this.service(name);
     if (this.canary.running(name)) return this.canary.command(name, { type: 'abort', reason: `aborted by ${actor}` });
+    if (this.rolling.running(name)) return this.rolling.command(name, { type: 'abort', reason: `aborted by ${actor}` });
     const run = this.running.get(name);
     if (!run || !isBeforeSwitch(run.state.phase)) {
       throw new CutoverError('INVALID_STATE', `no deploy of ${name} can be aborted (traffic moves only once; use rollback after a switch)`);
@@ -435,7 +467,8 @@ export class Controller {
       this.store.updateRelease(target.id, { state: 'starting', slot, error: null });
       const transition = startBlueGreen({
         releaseId: target.id, slot, previousReleaseId: active?.id ?? null, autoSwitch: true, autoCleanup: false,
-        skipHealth: false, smokeChecks: blueGreenOf(service).smoke.length, deployTimeoutMs: blueGreenOf(service).deployTimeoutMs,
+        skipHealth: false, smokeChecks: service.strategy.type === 'blue-green' ? service.strategy.smoke.length : 0,
+        deployTimeoutMs: service.strategy.deployTimeoutMs,
       }, now);
       return this.launch(service, 'rollback', options.actor, operationId, { ...target, slot }, active, transition, true);
     } catch (error) {
@@ -549,7 +582,7 @@ export class Controller {
       this.store.updateRelease(releaseId, { state: 'stopped', scaleDownAt: null });
       return;
     }
-    const delay = immediately ? 0 : service.strategy.scaleDownDelayMs;
+    const delay = immediately || !('scaleDownDelayMs' in service.strategy) ? 0 : service.strategy.scaleDownDelayMs;
     const at = this.now() + delay;
     this.store.updateRelease(releaseId, { scaleDownAt: at });
     this.events.record({
@@ -605,7 +638,7 @@ export class Controller {
 
   /** A restarted instance has a new port: the active release's route must list it. */
   private refreshRouteOf(releaseId: string): void {
-    if (this.canary.refresh(releaseId)) return;
+    if (this.canary.refresh(releaseId) || this.rolling.refresh(releaseId)) return;
     const release = this.store.getRelease(releaseId);
     if (!release || release.state !== 'active') return;
     const service = this.config.services[release.service];
@@ -617,6 +650,7 @@ export class Controller {
   async close(): Promise<void> {
     this.closing = true;
     await this.canary.close();
+    await this.rolling.close();
     for (const timer of this.scaleDownTimers.values()) clearTimeout(timer);
     this.scaleDownTimers.clear();
     const queues = [...this.running.values()].map((run) => {

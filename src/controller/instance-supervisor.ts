@@ -79,6 +79,49 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     return results.map((r) => (r as PromiseFulfilledResult<InstanceInfo>).value);
   }
 
+  /**
+   * Starts instances of a release at some indexes (a rolling batch). An instance
+   * already at one of them (a failed try) is stopped first. If one cannot be
+   * started, those started by this call are stopped and the error is thrown.
+   */
+  async startInstances(ref: ReleaseRef, indexes: number[]): Promise<InstanceInfo[]> {
+    const managed = this.manage(ref, true);
+    managed.stopping = false;
+    await Promise.all(indexes.map(async (index) => {
+      const existing = managed.instances.get(index);
+      if (existing) {
+        managed.instances.delete(index);
+        await this.stopInstance(existing, ref.service.stopGracePeriodMs);
+      }
+    }));
+    const results = await Promise.allSettled(indexes.map((index) => this.startInstance(managed, index)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await this.stopInstances(ref.releaseId, indexes);
+      throw failed.reason instanceof CutoverError ? failed.reason : new CutoverError('INSTANCE_START_FAILED', String(failed.reason));
+    }
+    return results.map((r) => (r as PromiseFulfilledResult<InstanceInfo>).value);
+  }
+
+  /** Stops the instances of a release at some indexes; the release is forgotten once it has none left. */
+  async stopInstances(releaseId: string, indexes: number[]): Promise<void> {
+    const managed = this.releases.get(releaseId);
+    if (!managed) return;
+    const targets = indexes.flatMap((i) => {
+      const instance = managed.instances.get(i);
+      if (!instance) return [];
+      managed.instances.delete(i);
+      return [instance];
+    });
+    await Promise.all(targets.map((m) => this.stopInstance(m, managed.ref.service.stopGracePeriodMs)));
+    if (managed.instances.size === 0) this.releases.delete(releaseId);
+  }
+
+  /** The instance of a release at an index, if it runs. */
+  instanceAt(releaseId: string, index: number): InstanceInfo | null {
+    return this.releases.get(releaseId)?.instances.get(index)?.info ?? null;
+  }
+
   /** Takes back instances found alive after a controller restart; they are assumed healthy until a check says otherwise. */
   adoptRelease(ref: ReleaseRef, instances: InstanceInfo[], supervised: boolean): void {
     const managed = this.manage(ref, supervised);
@@ -140,7 +183,10 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
    * INSTANCE_EXITED when one exits, HEALTH_TIMEOUT at the deadline, or the
    * signal's reason when aborted.
    */
-  waitHealthy(releaseId: string, deadline: number, signal: AbortSignal): Promise<void> {
+  waitHealthy(releaseId: string, deadline: number, signal: AbortSignal, indexes?: number[]): Promise<void> {
+    const wanted = indexes ? new Set(indexes) : null;
+    const watched = (): ReturnType<InstanceSupervisor['instancesOf']> =>
+      this.instancesOf(releaseId).filter((i) => wanted === null || wanted.has(i.info.index));
     return new Promise<void>((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -149,7 +195,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
         signal.removeEventListener('abort', onAbort);
       };
       const check = (): void => {
-        const list = this.instancesOf(releaseId);
+        const list = watched();
         if (list.length > 0 && list.every((i) => i.status === 'healthy')) {
           cleanup();
           resolve();
@@ -157,14 +203,14 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       };
       const onHealth = (id: string): void => { if (id === releaseId) check(); };
       const onExit = (id: string, exit: InstanceExit): void => {
-        if (id !== releaseId || exit.expected) return;
+        if (id !== releaseId || exit.expected || (wanted !== null && !wanted.has(exit.instance.index))) return;
         cleanup();
         void this.describeExit(exit).then((message) => reject(new CutoverError('INSTANCE_EXITED', message)));
       };
       const onAbort = (): void => { cleanup(); reject(signal.reason instanceof Error ? signal.reason : new CutoverError('DEPLOY_ABORTED', String(signal.reason))); };
       const onTimeout = (): void => {
         cleanup();
-        const pending = this.instancesOf(releaseId).filter((i) => i.status !== 'healthy');
+        const pending = watched().filter((i) => i.status !== 'healthy');
         const detail = pending
           .map((i) => `${i.info.id} is ${i.status} (last check: ${i.last?.detail ?? 'none yet'})`)
           .join('; ');

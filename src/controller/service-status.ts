@@ -1,6 +1,7 @@
 import type { ServiceConfig } from '../config/types.js';
 import type { BlueGreenState } from '../core/blue-green-strategy.js';
 import type { CanaryState } from '../core/canary-strategy.js';
+import type { RollingState } from '../core/rolling-strategy.js';
 import type { HealthStatus } from '../health/index.js';
 import type { ReleaseCounters } from '../router/index.js';
 import type { LockRecord, ReleaseRecord } from '../store/records.js';
@@ -35,6 +36,8 @@ export interface ServiceStatus {
   service: string;
   hosts: string[];
   default: boolean;
+  /** `deploy --all` updates critical services last, one at a time. */
+  critical: boolean;
   strategy: string;
   active: SlotStatus | null;
   standby: SlotStatus | null;
@@ -63,7 +66,7 @@ function slotStatus(controller: Controller, service: ServiceConfig, release: Rel
   };
 }
 
-export function serviceStatus(controller: Controller, service: ServiceConfig, running: BlueGreenState | null, canary: CanaryState | null = null): ServiceStatus {
+export function serviceStatus(controller: Controller, service: ServiceConfig, running: BlueGreenState | RollingState | null, canary: CanaryState | null = null): ServiceStatus {
   const { store } = controller;
   const releases = store.listReleases(service.name, 50);
   const activeId = store.getService(service.name).activeReleaseId;
@@ -77,6 +80,7 @@ export function serviceStatus(controller: Controller, service: ServiceConfig, ru
     service: service.name,
     hosts: service.hosts,
     default: service.default,
+    critical: service.critical,
     strategy: service.strategy.type,
     active: active ? slotStatus(controller, service, active, counters) : null,
     standby: standby ? slotStatus(controller, service, standby, counters) : null,

@@ -65,6 +65,13 @@ export interface Router {
    * WebSockets, pooled connections) to that release's upstreams.
    */
   drain(service: string, releaseId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }>;
+  /**
+   * For rolling updates: waits until no request (or upgraded connection) is in
+   * flight to one upstream that was taken out of rotation, or until the timeout,
+   * then closes that upstream's pooled connections, so stopping the instance
+   * cannot race a request on a kept-alive connection. Unknown ids resolve at once.
+   */
+  drainUpstream(upstreamId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }>;
   counters(): ReleaseCounters[];
   /** A bounded sample of recent latencies (ms) of a release, for the statistical judge; empty when not kept. */
   latencySamples?(service: string, releaseId: string): number[];

@@ -112,12 +112,16 @@ services:
     // A new rollout starts again from its first step.
     const again = await cli('deploy', 'shop', '--version', 'v2', '--no-wait', '--json');
     assert.equal(again.code, 0, again.stderr);
-    let weight: number | undefined;
-    for (let i = 0; i < 100 && weight === undefined; i++) {
-      weight = (await status()).canary?.weight;
-      if (weight === undefined) await sleep(50);
+    const againId = (JSON.parse(again.stdout) as { operation: OperationRecord }).operation.id;
+    const token = fs.readFileSync(path.join(dir, '.cutover', 'admin-token'), 'utf8').trim();
+    let weights: number[] = [];
+    for (let i = 0; i < 200 && weights.length === 0; i++) {
+      const response = await request(`http://127.0.0.1:${adminPort}/api/v1/operations/${againId}`, { headers: { authorization: `Bearer ${token}` } });
+      const body = (await response.body.json()) as { events: { type: string; data: { weight?: number } }[] };
+      weights = body.events.filter((e) => e.type === 'canary.weight').map((e) => e.data.weight ?? -1);
+      if (weights.length === 0) await sleep(50);
     }
-    assert.equal(weight, 5);
+    assert.equal(weights[0], 5);
     const aborted = await cli('abort', 'shop');
     assert.equal(aborted.code, 1, 'abort follows the operation to its outcome: aborted is not success');
   });

@@ -148,8 +148,8 @@ describe('canary strategy: every problem at once, with its place', () => {
   it('refuses no steps, an unknown strategy, an unknown template in any list, and a step too short for its analysis', () => {
     assert.equal(issueAt(issuesOf(withStrategy(['type: canary', 'steps: []'])).byPath, 'services.web.strategy.steps').message, 'expected at least one step, like - { weight: 25, pause: 1m }');
     assert.equal(
-      issueAt(issuesOf(withStrategy(['type: rolling'])).byPath, 'services.web.strategy.type').message,
-      'expected "blue-green" or "canary", got "rolling"',
+      issueAt(issuesOf(withStrategy(['type: rainbow'])).byPath, 'services.web.strategy.type').message,
+      'expected "blue-green", "canary", "rolling" or "recreate", got "rainbow"',
     );
     const references = issuesOf(withStrategy(['type: canary', 'analysis: latency', 'post_promotion: { analysis: [errors-rate] }'])).byPath;
     assert.equal(issueAt(references, 'services.web.strategy.analysis').message, 'no analysis template named "latency"; defined: error-rate');

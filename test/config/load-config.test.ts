@@ -84,6 +84,7 @@ describe('loadConfig: the contract file', () => {
       drainTimeoutMs: 10_000,
       stopGracePeriodMs: 10_000,
       rollbackLimit: 5,
+      critical: false,
     });
   });
 
@@ -198,9 +199,9 @@ describe('parseConfig: every problem at once, with its place', () => {
   });
 
   it('points a bad shorthand at its value', () => {
-    const { issues } = issuesOf(() => parse('services:\n  web:\n    command: a\n    strategy: rolling\n'));
+    const { issues } = issuesOf(() => parse('services:\n  web:\n    command: a\n    strategy: rainbow\n'));
     assert.deepEqual(issues, [
-      { path: 'services.web.strategy.type', message: 'expected "blue-green" or "canary", got "rolling"', line: 4, column: 15 },
+      { path: 'services.web.strategy.type', message: 'expected "blue-green", "canary", "rolling" or "recreate", got "rainbow"', line: 4, column: 15 },
     ]);
   });
 });

@@ -4,7 +4,7 @@ import type { TargetEntry } from '../../core/route-table.js';
 import { sendErrorResponse, upstreamFailed } from './error-response.js';
 import type { TargetBinding } from './release-traffic.js';
 import { clientResponseHeaders } from './response-headers.js';
-import { isConnectErrorCode } from './upstream-pool.js';
+import { isConnectErrorCode, type UpstreamPool } from './upstream-pool.js';
 
 const kExchange = Symbol('cutover.exchange');
 
@@ -38,6 +38,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly setCookie: string | null;
   private readonly first: number;
   private index: number;
+  /** The pool this request is counted on (its `inFlight`), null once uncounted: see `leaveUpstream`. */
+  private countedOn: UpstreamPool | null = null;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private done = false;
@@ -80,6 +82,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const req = this.req;
+    upstream.inFlight++;
+    this.countedOn = upstream;
     upstream.pool.dispatch(
       {
         path: req.url ?? '/',
@@ -122,6 +126,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.done) return;
     this.done = true;
+    this.leaveUpstream();
     this.res.end();
     const traffic = this.target.binding.traffic;
     traffic.counters.recordLatency(performance.now() - this.startedAt);
@@ -134,12 +139,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       // Nothing reached this upstream: another instance of the same release may take the request.
       const next = this.target.nextAfter(this.first, this.index, this.unhealthy);
       if (next >= 0) {
+        this.leaveUpstream();
         this.index = next;
         this.dispatch();
         return;
       }
     }
     this.done = true;
+    this.leaveUpstream();
     const res = this.res;
     const traffic = this.target.binding.traffic;
     if (!res.headersSent && !res.destroyed) {
@@ -162,6 +169,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   resume(): void {
     this.resumeUpstream?.();
+  }
+
+  /**
+   * Uncounts the request from its upstream: when it ends (complete, failed,
+   * client gone: all end in onComplete or onError) or moves to another
+   * instance. Clearing `countedOn` makes a second call a no-op.
+   */
+  private leaveUpstream(): void {
+    const upstream = this.countedOn;
+    if (upstream === null) return;
+    this.countedOn = null;
+    upstream.inFlight--;
   }
 }
 

@@ -1,6 +1,7 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CutoverError } from '../../core/errors.js';
 import { buildRouteTable, RouteTable, type ServiceEntry, type TargetEntry } from '../../core/route-table.js';
@@ -38,6 +39,12 @@ export interface ProxyListenOptions {
 const RETIRED_RELEASES_KEPT = 5;
 
 /**
+ * How often an upstream drain looks whether its instance went idle. Polled
+ * rather than notified so that ending a request stays one decrement.
+ */
+const UPSTREAM_DRAIN_POLL_MS = 5;
+
+/**
  * The embedded reverse proxy: the default `Router`. Routes by Host header to
  * a service, by the service's route to its active release, and round-robin
  * over that release's healthy instances through keep-alive pools.
@@ -51,7 +58,9 @@ const RETIRED_RELEASES_KEPT = 5;
  * request is routed by exactly one table when it arrives (every request on a
  * kept-alive client connection is routed on its own), and keeps its release
  * until it completes. `drain` then waits for the old release's requests and
- * upgraded connections, and closes its pools.
+ * upgraded connections, and closes its pools. `drainUpstream` does the same
+ * for one instance taken out of rotation (a rolling update), from the
+ * requests and tunnels each pool counts.
  */
 export class ProxyRouter implements Router {
   readonly kind = 'proxy';
@@ -157,6 +166,22 @@ export class ProxyRouter implements Router {
     const closed = await traffic.closeAll(reason);
     this.retire(traffic, upstreamIds);
     log?.info({ drained, closed }, 'drain finished');
+    return { drained, closed };
+  }
+
+  async drainUpstream(upstreamId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }> {
+    if (!this.carriesUpstream(upstreamId)) return { drained: true, closed: 0 };
+    const log = this.logger?.child({ upstream: upstreamId });
+    if (!this.unhealthy.has(upstreamId)) log?.warn('upstream drained while in rotation: requests keep reaching it until the timeout');
+    log?.info({ inFlight: this.upstreamLoad(upstreamId), timeoutMs }, 'upstream drain started');
+    const drained = await this.waitUntilUpstreamIdle(upstreamId, timeoutMs);
+    const reason = new CutoverError('UPSTREAM_FAILED', `upstream '${upstreamId}' was drained after ${timeoutMs} ms`);
+    // closeUpstream marks the pools closed before its first await, so the rebind below replaces them.
+    const closing = [...this.releases.values()].map((traffic) => traffic.closeUpstream(upstreamId, reason));
+    this.rebindUpstream(upstreamId);
+    let closed = 0;
+    for (const cut of await Promise.all(closing)) closed += cut;
+    log?.info({ drained, closed }, 'upstream drain finished');
     return { drained, closed };
   }
 
@@ -277,6 +302,42 @@ export class ProxyRouter implements Router {
     else target.destroy();
   }
 
+  private carriesUpstream(upstreamId: string): boolean {
+    for (const traffic of this.releases.values()) if (traffic.hasUpstream(upstreamId)) return true;
+    return false;
+  }
+
+  /** Requests and tunnels in flight to one instance, over every release that has a pool to it. */
+  private upstreamLoad(upstreamId: string): number {
+    let load = 0;
+    for (const traffic of this.releases.values()) load += traffic.upstreamLoad(upstreamId);
+    return load;
+  }
+
+  private async waitUntilUpstreamIdle(upstreamId: string, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.upstreamLoad(upstreamId) > 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      await delay(Math.min(UPSTREAM_DRAIN_POLL_MS, left));
+    }
+    return true;
+  }
+
+  /**
+   * Rebinds the routed targets that list a just-drained upstream, so they get
+   * a new pool in place of the closed one: a request sent there after the
+   * instance is back in rotation (a health flap, an aborted update) must not
+   * meet a closed pool. A new pool opens no connection until a request uses it.
+   */
+  private rebindUpstream(upstreamId: string): void {
+    const entries = [...this.table.services.values()];
+    const kept = entries.filter((entry) => !listsUpstream(entry.target, upstreamId) && !listsUpstream(entry.canary?.target ?? null, upstreamId));
+    if (kept.length === entries.length) return;
+    // Unaffected services keep their entries (and round-robin cursors): they are passed as the previous table.
+    this.table = buildRouteTable(this.routes.values(), this.bindTarget, new RouteTable(kept));
+  }
+
   private retire(traffic: ReleaseTraffic, upstreamIds: readonly string[]): void {
     for (const id of upstreamIds) this.unhealthy.delete(id);
     this.releases.delete(releaseKey(traffic.service, traffic.releaseId));
@@ -290,6 +351,10 @@ export class ProxyRouter implements Router {
 
 function releaseKey(service: string, releaseId: string): string {
   return `${service}\0${releaseId}`;
+}
+
+function listsUpstream(target: TargetEntry<TargetBinding> | null, upstreamId: string): boolean {
+  return target !== null && target.upstreams.some((upstream) => upstream.id === upstreamId);
 }
 
 /** The request head for the upstream of an upgrade: forwarded headers plus the Connection/Upgrade pair. */

@@ -24,6 +24,12 @@ export class ReleaseTraffic {
   readonly releaseId: string;
   readonly counters: ReleaseCounterSet;
   private readonly pools = new Map<string, UpstreamPool>();
+  /**
+   * Pools replaced or dropped by a route change, closing gracefully while
+   * requests routed before the change finish on them. Kept until idle so an
+   * upstream drain still waits for those requests.
+   */
+  private retiringPools: UpstreamPool[] = [];
   private readonly upgrades = new Set<UpgradedConnection>();
   private idleWaiters: (() => void)[] = [];
 
@@ -36,16 +42,19 @@ export class ReleaseTraffic {
   /**
    * The pools for a target's upstreams, in the same order. Pools are kept per
    * upstream id across route changes; a pool for an upstream no longer listed
-   * is closed gracefully (its in-flight requests finish first).
+   * (or listed at another address) is closed gracefully: its in-flight
+   * requests finish first. A pool closed by an upstream drain is replaced by a
+   * new one, so an instance routed again after its drain gets connections again.
    */
   poolsFor(upstreams: readonly Upstream[], options: UpstreamPoolOptions): UpstreamPool[] {
+    this.retiringPools = this.retiringPools.filter((pool) => !pool.isIdle);
     const result: UpstreamPool[] = [];
     const listed = new Set<string>();
     for (const upstream of upstreams) {
       listed.add(upstream.id);
       let pool = this.pools.get(upstream.id);
       if (pool === undefined || pool.isClosed || !pool.sameAddress(upstream)) {
-        if (pool !== undefined && !pool.isClosed) void pool.close();
+        if (pool !== undefined) this.retirePool(pool);
         pool = new UpstreamPool(upstream, options);
         this.pools.set(upstream.id, pool);
       }
@@ -54,13 +63,48 @@ export class ReleaseTraffic {
     for (const [id, pool] of this.pools) {
       if (listed.has(id)) continue;
       this.pools.delete(id);
-      void pool.close();
+      this.retirePool(pool);
     }
     return result;
   }
 
   upstreamIds(): string[] {
     return [...this.pools.values()].map((pool) => pool.upstream.id);
+  }
+
+  /** True when this release has a pool to the upstream, open or still finishing requests. */
+  hasUpstream(upstreamId: string): boolean {
+    return this.pools.has(upstreamId) || this.retiringPools.some((pool) => pool.upstream.id === upstreamId);
+  }
+
+  /** Requests and upgraded connections in flight to one upstream, over every pool of this release to it. */
+  upstreamLoad(upstreamId: string): number {
+    let load = this.pools.get(upstreamId)?.load ?? 0;
+    for (const pool of this.retiringPools) if (pool.upstream.id === upstreamId) load += pool.load;
+    return load;
+  }
+
+  /**
+   * Closes every pool of this release to one upstream: gracefully when idle,
+   * else destroyed, which fails its requests and cuts its upgraded
+   * connections. Pools are marked closed before this returns its promise (a
+   * route rebuilt right after replaces them); resolves to how much was cut.
+   */
+  async closeUpstream(upstreamId: string, reason: Error): Promise<number> {
+    const pools = this.retiringPools.filter((pool) => pool.upstream.id === upstreamId);
+    this.retiringPools = this.retiringPools.filter((pool) => pool.upstream.id !== upstreamId);
+    const active = this.pools.get(upstreamId);
+    // Left in the map, closed: poolsFor replaces it if the upstream is routed again.
+    if (active !== undefined) pools.push(active);
+    let cut = 0;
+    const closing: Promise<void>[] = [];
+    for (const pool of pools) {
+      const load = pool.load;
+      cut += load;
+      closing.push(load === 0 ? pool.close() : pool.destroy(reason));
+    }
+    await Promise.all(closing);
+    return cut;
   }
 
   get isIdle(): boolean {
@@ -110,11 +154,18 @@ export class ReleaseTraffic {
   async closeAll(reason: Error): Promise<number> {
     const cut = this.counters.inFlight + this.upgrades.size;
     for (const connection of [...this.upgrades]) connection.destroy();
-    const pools = [...this.pools.values()];
+    const pools = [...this.pools.values(), ...this.retiringPools];
     this.pools.clear();
+    this.retiringPools = [];
     // Idle pools close gracefully; a pool still carrying requests is destroyed, which fails them.
     await Promise.all(pools.map((pool) => (cut === 0 ? pool.close() : pool.destroy(reason))));
     return cut;
+  }
+
+  /** Starts a graceful close; a pool still carrying requests is kept until they end (an upstream drain waits for them). */
+  private retirePool(pool: UpstreamPool): void {
+    if (!pool.isIdle) this.retiringPools.push(pool);
+    void pool.close();
   }
 
   private notifyIfIdle(): void {

@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import type { Upstream } from '../index.js';
+import type { UpgradedConnection } from './release-traffic.js';
 
 export interface UpstreamPoolOptions {
   /** Most connections kept to one upstream; requests beyond wait in the pool's queue. */
@@ -11,14 +12,25 @@ export interface UpstreamPoolOptions {
 }
 
 /**
- * The keep-alive connections to one upstream instance (an undici Pool). The
- * pool belongs to one release, so draining a release closes exactly its
- * connections and nothing of the release that replaced it.
+ * The keep-alive connections to one upstream instance (an undici Pool), and
+ * what the proxy has in flight to it. The pool belongs to one release, so
+ * draining a release closes exactly its connections and nothing of the
+ * release that replaced it.
+ *
+ * The load is counted here, per instance, so one instance of a release can be
+ * drained on its own (a rolling update): a request or tunnel is counted on the
+ * pool it was dispatched to and uncounted on that same pool when it ends or
+ * moves to another instance (see ProxyExchange and WebSocketTunnel).
  */
 export class UpstreamPool {
   readonly upstream: Upstream;
   readonly pool: Pool;
+  /** Requests dispatched to this instance that have not ended. A plain field: the hot path only adds and subtracts 1. */
+  inFlight = 0;
+  /** Open upgraded connections to this instance, kept so a drain that times out can cut them. */
+  private readonly tunnels = new Set<UpgradedConnection>();
   private closed = false;
+  private destroyed = false;
 
   constructor(upstream: Upstream, options: UpstreamPoolOptions) {
     this.upstream = upstream;
@@ -35,6 +47,24 @@ export class UpstreamPool {
     return this.closed;
   }
 
+  /** No request and no upgraded connection in flight to this instance through this pool. */
+  get isIdle(): boolean {
+    return this.inFlight === 0 && this.tunnels.size === 0;
+  }
+
+  /** Requests and upgraded connections in flight: what a destroy now would cut. */
+  get load(): number {
+    return this.inFlight + this.tunnels.size;
+  }
+
+  tunnelOpened(tunnel: UpgradedConnection): void {
+    this.tunnels.add(tunnel);
+  }
+
+  tunnelClosed(tunnel: UpgradedConnection): void {
+    this.tunnels.delete(tunnel);
+  }
+
   /** True when this pool still points at the same address (an id reused for another port gets a new pool). */
   sameAddress(upstream: Upstream): boolean {
     return this.upstream.host === upstream.host && this.upstream.port === upstream.port;
@@ -47,9 +77,17 @@ export class UpstreamPool {
     await this.pool.close();
   }
 
-  /** Fails in-flight requests with `reason` and closes every connection now. */
+  /**
+   * Fails in-flight requests with `reason`, cuts the upgraded connections and
+   * closes every connection now (also after a graceful `close` that is still
+   * waiting for its requests).
+   */
   async destroy(reason: Error): Promise<void> {
     this.closed = true;
+    // destroy() ends each tunnel, which removes it from the set: iterate a copy.
+    for (const tunnel of [...this.tunnels]) tunnel.destroy();
+    if (this.destroyed) return;
+    this.destroyed = true;
     await this.pool.destroy(reason);
   }
 }

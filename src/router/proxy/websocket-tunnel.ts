@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { TargetEntry } from '../../core/route-table.js';
 import { sendErrorOnSocket, upstreamFailed } from './error-response.js';
 import type { TargetBinding, UpgradedConnection } from './release-traffic.js';
-import { isConnectErrorCode } from './upstream-pool.js';
+import { isConnectErrorCode, type UpstreamPool } from './upstream-pool.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
@@ -16,8 +16,9 @@ const CONNECT_TIMEOUT_MS = 5_000;
  *
  * The tunnel belongs to the release it was routed to and counts as one of its
  * open upgrades until either side closes, so a drain waits for it and cuts it
- * at the timeout. A refused connection is retried on the next instance, like
- * a request without a body.
+ * at the timeout. It is also counted on the pool of the instance it was sent
+ * to, so draining that one instance waits for it too. A refused connection is
+ * retried on the next instance, like a request without a body.
  */
 export class WebSocketTunnel implements UpgradedConnection {
   private readonly client: Duplex;
@@ -27,6 +28,8 @@ export class WebSocketTunnel implements UpgradedConnection {
   private readonly unhealthy: ReadonlySet<string>;
   private readonly first: number;
   private index: number;
+  /** The pool of the instance this tunnel is counted on (not used for the connection itself), null once uncounted. */
+  private countedOn: UpstreamPool | null = null;
   private upstream: Socket | null = null;
   private connected = false;
   private finished = false;
@@ -69,6 +72,11 @@ export class WebSocketTunnel implements UpgradedConnection {
       this.fail(new Error(`no upstream #${this.index}`));
       return;
     }
+    const pool = this.target.binding.pools[this.index];
+    if (pool !== undefined && !this.finished) {
+      pool.tunnelOpened(this);
+      this.countedOn = pool;
+    }
     const socket = connect({ host: upstream.host, port: upstream.port });
     this.upstream = socket;
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
@@ -102,6 +110,7 @@ export class WebSocketTunnel implements UpgradedConnection {
     if (!this.connected && !this.client.destroyed && isConnectErrorCode((err as { code?: unknown }).code)) {
       const next = this.target.nextAfter(this.first, this.index, this.unhealthy);
       if (next >= 0) {
+        this.leaveUpstream();
         this.index = next;
         this.connectUpstream();
         return;
@@ -136,6 +145,12 @@ export class WebSocketTunnel implements UpgradedConnection {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.leaveUpstream();
     this.target.binding.traffic.upgradeClosed(this);
+  }
+
+  private leaveUpstream(): void {
+    this.countedOn?.tunnelClosed(this);
+    this.countedOn = null;
   }
 }

@@ -1,0 +1,300 @@
+import type { RollingStrategyConfig, ServiceConfig } from '../config/types.js';
+import { CutoverError } from '../core/errors.js';
+import {
+  isRollingTerminal, rollingTransition, startRolling,
+  type RollingCommand, type RollingEvent, type RollingOptions, type RollingState,
+} from '../core/rolling-strategy.js';
+import type { ServiceRoute } from '../router/index.js';
+import type { InstanceExit } from '../runtime/index.js';
+import type { OperationRecord, ReleaseRecord } from '../store/records.js';
+import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
+import type { Controller } from './controller.js';
+
+/**
+ * Drives rolling (and recreate) updates: runs the pure rolling state machine
+ * (core/rolling-strategy.ts). Old instances leave the rotation and are
+ * drained one by one (router.drainUpstream) before they stop; new ones join
+ * only when healthy. While both releases run, the new one is routed as a
+ * weighted second target whose weight is its share of the instances.
+ */
+interface RollingRun {
+  operation: OperationRecord;
+  service: ServiceConfig;
+  state: RollingState;
+  abort: AbortController;
+  queue: Promise<void>;
+  analysis: AnalysisRunner;
+  analysisTemplates: string[];
+  timers: Set<NodeJS.Timeout>;
+}
+
+/** Recreate is a rolling update in one stop-first batch of every instance: it causes downtime, by design. */
+export function rollingOptionsOf(service: ServiceConfig): { options: RollingOptions; analysis: string[] } {
+  const strategy = service.strategy;
+  if (strategy.type === 'recreate') {
+    return {
+      options: { order: 'stop-first', batchSize: service.instances, delayMs: 0, monitorMs: 0, failureAction: 'rollback', maxFailureRatio: 0, deployTimeoutMs: strategy.deployTimeoutMs },
+      analysis: [],
+    };
+  }
+  if (strategy.type !== 'rolling') throw new CutoverError('INVALID_STATE', `service ${service.name} does not use the rolling or recreate strategy`);
+  const rolling: RollingStrategyConfig = strategy;
+  return {
+    options: {
+      order: rolling.order, batchSize: rolling.parallelism, delayMs: rolling.delayMs, monitorMs: rolling.monitorMs,
+      failureAction: rolling.failureAction, maxFailureRatio: rolling.maxFailureRatio, deployTimeoutMs: rolling.deployTimeoutMs,
+    },
+    analysis: rolling.analysis,
+  };
+}
+
+export class RollingRunner {
+  private readonly runs = new Map<string, RollingRun>();
+
+  constructor(private readonly controller: Controller, private readonly providerFor: ProviderFor, private readonly now: () => number = Date.now) {}
+
+  running(service: string): RollingState | null {
+    return this.runs.get(service)?.state ?? null;
+  }
+
+  start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
+    const { options, analysis } = rollingOptionsOf(service);
+    const transition = startRolling({ releaseId: release.id, previousReleaseId: previous.id, total: service.instances, options }, this.now());
+    const run: RollingRun = {
+      operation, service, state: transition.state, abort: new AbortController(), queue: Promise.resolve(),
+      analysis: new AnalysisRunner(this.controller.config.analysis, this.providerFor, this.controller.events,
+        { operationId: operation.id, service: service.name, releaseId: release.id }, () => {}, this.now),
+      analysisTemplates: analysis, timers: new Set(),
+    };
+    this.runs.set(service.name, run);
+    this.persist(run);
+    run.queue = this.runCommands(run, transition.commands).catch((error: unknown) => this.crashed(run, error));
+  }
+
+  async command(service: string, event: Extract<RollingEvent, { type: 'resume' | 'abort' }>): Promise<OperationRecord> {
+    const run = this.runs.get(service);
+    if (!run) throw new CutoverError('INVALID_STATE', `no rolling update of ${service} is running`);
+    const before = run.state;
+    if (event.type === 'abort') run.abort.abort(new CutoverError('DEPLOY_ABORTED', event.reason));
+    await this.dispatch(run, event);
+    if (run.state === before && event.type !== 'abort') throw new CutoverError('INVALID_STATE', `the rolling update of ${service} is ${before.phase}; ${event.type} does not apply`);
+    return this.controller.store.getOperation(run.operation.id)!;
+  }
+
+  /** A restarted instance has a new port: re-route with it. */
+  refresh(releaseId: string): boolean {
+    for (const run of this.runs.values()) {
+      if (run.state.releaseId === releaseId || run.state.previousReleaseId === releaseId) {
+        this.route(run, this.currentShare(run));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  async close(): Promise<void> {
+    const queues = [...this.runs.values()].map((run) => {
+      run.abort.abort(new CutoverError('DEPLOY_ABORTED', 'the server is shutting down'));
+      for (const timer of run.timers) clearTimeout(timer);
+      run.analysis.stop('all');
+      return run.queue;
+    });
+    await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+  }
+
+  private dispatch(run: RollingRun, event: RollingEvent): Promise<void> {
+    run.queue = run.queue.then(() => this.apply(run, event)).catch((error: unknown) => this.crashed(run, error));
+    return run.queue;
+  }
+
+  private async apply(run: RollingRun, event: RollingEvent): Promise<void> {
+    const transition = rollingTransition(run.state, event, this.now());
+    if (transition.state !== run.state) {
+      run.state = transition.state;
+      this.persist(run);
+    }
+    await this.runCommands(run, transition.commands);
+  }
+
+  private async runCommands(run: RollingRun, commands: RollingCommand[]): Promise<void> {
+    for (const command of commands) {
+      const event = await this.execute(run, command);
+      if (event) await this.apply(run, event);
+    }
+  }
+
+  private persist(run: RollingRun): void {
+    this.controller.store.updateOperation(run.operation.id, { phase: run.state.phase, state: { strategy: 'rolling', ...run.state } });
+  }
+
+  private releases(run: RollingRun): { next: ReleaseRecord; previous: ReleaseRecord } {
+    const store = this.controller.store;
+    return { next: store.getRelease(run.state.releaseId)!, previous: store.getRelease(run.state.previousReleaseId)! };
+  }
+
+  private async execute(run: RollingRun, command: RollingCommand): Promise<RollingEvent | null> {
+    const { controller } = this;
+    const { supervisor } = controller;
+    const { service, operation } = run;
+    const { next, previous } = this.releases(run);
+    const base = { operationId: operation.id, service: service.name, releaseId: next.id };
+    switch (command.type) {
+      case 'start-new':
+        try {
+          const started = await supervisor.startInstances({ service, releaseId: next.id, version: next.version, slot: next.slot }, command.indexes);
+          for (const info of started) controller.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
+          await supervisor.waitHealthy(next.id, command.deadline, run.abort.signal, command.indexes);
+          controller.events.record({ ...base, type: 'instance.healthy', message: `instance(s) ${command.indexes.join(', ')} of ${next.id} are healthy` });
+          return { type: 'batch-healthy', batchIndex: command.batchIndex };
+        } catch (error) {
+          if (run.abort.signal.aborted) return null;
+          return { type: 'batch-failed', batchIndex: command.batchIndex, message: (error as Error).message };
+        }
+      case 'stop-old':
+        await this.stopAt(run, previous.id, command.indexes);
+        return { type: 'old-stopped', batchIndex: command.batchIndex };
+      case 'route':
+        this.route(run, command.newShare);
+        controller.events.record({ ...base, type: 'rolling.share', message: `${command.newShare}% of traffic to ${next.version} (${next.id})`, data: { weight: command.newShare } });
+        return null;
+      case 'monitor':
+        return this.monitor(run, command.batchIndex, command.indexes, command.until);
+      case 'wait':
+        await this.sleep(run, command.until);
+        return { type: 'delay-elapsed', batchIndex: command.batchIndex };
+      case 'roll-back': {
+        const deadline = this.now() + rollingOptionsOf(service).options.deployTimeoutMs;
+        if (command.indexes.length > 0) {
+          try {
+            const restarted = await supervisor.startInstances({ service, releaseId: previous.id, version: previous.version, slot: previous.slot }, command.indexes);
+            for (const info of restarted) controller.events.record({ ...base, releaseId: previous.id, type: 'instance.started', message: `old instance ${info.id} started again (pid ${info.pid}, port ${info.port})` });
+            await supervisor.waitHealthy(previous.id, deadline, new AbortController().signal, command.indexes);
+          } catch (error) {
+            controller.events.record({ ...base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every old instance came back healthy: ${(error as Error).message}` });
+          }
+        }
+        this.route(run, 0);
+        const all = supervisor.instancesOf(next.id).map((i) => i.info.index);
+        await this.stopAt(run, next.id, all);
+        await supervisor.stopRelease(next.id);
+        controller.events.record({ ...base, type: 'rolling.rolled-back', level: 'warn', message: `back on ${previous.version} (${previous.id}) with ${supervisor.instancesOf(previous.id).length} instance(s)` });
+        return { type: 'rolled-back' };
+      }
+      case 'promote-release':
+        controller.switchTraffic(service, next, operation.id);
+        controller.retire(service, previous.id, true, operation.id);
+        return null;
+      case 'announce':
+        controller.events.record({ ...base, type: command.event, message: command.message, level: command.event.includes('fail') || command.event.includes('rollback') ? 'warn' : 'info' });
+        return null;
+      case 'finish':
+        this.finish(run, command.outcome, command.error);
+        return null;
+    }
+  }
+
+  /** Out of rotation, drained, then stopped: no request is cut and none is sent to a closing instance. */
+  private async stopAt(run: RollingRun, releaseId: string, indexes: number[]): Promise<void> {
+    const { supervisor, router } = this.controller;
+    const instances = indexes.flatMap((i) => {
+      const info = supervisor.instanceAt(releaseId, i);
+      return info ? [info] : [];
+    });
+    for (const info of instances) router.setUpstreamHealthy(info.id, false);
+    await Promise.all(instances.map((info) => router.drainUpstream(info.id, run.service.drainTimeoutMs)));
+    await supervisor.stopInstances(releaseId, indexes);
+    this.route(run, this.currentShare(run));
+  }
+
+  private currentShare(run: RollingRun): number {
+    const { supervisor } = this.controller;
+    const healthy = (id: string): number => supervisor.instancesOf(id).filter((i) => i.status === 'healthy').length;
+    const fresh = healthy(run.state.releaseId);
+    const old = healthy(run.state.previousReleaseId);
+    return fresh + old === 0 ? 0 : Math.round((100 * fresh) / (fresh + old));
+  }
+
+  private route(run: RollingRun, newShare: number): void {
+    const { controller } = this;
+    const { next, previous } = this.releases(run);
+    const route: ServiceRoute = controller.routeFor(run.service, previous);
+    if (newShare > 0 && controller.supervisor.upstreamsOf(next.id).length > 0) {
+      route.canary = {
+        target: { releaseId: next.id, version: next.version, slot: next.slot, upstreams: controller.supervisor.upstreamsOf(next.id) },
+        weight: newShare,
+        // Per-request spread for clients without the cookie; a browser stays on one release for the update.
+        stickiness: { by: 'cookie', name: 'cutover_rolling' },
+        match: [],
+      };
+    }
+    controller.router.setRoute(route);
+    controller.supervisor.syncRouterHealth(previous.id);
+    controller.supervisor.syncRouterHealth(next.id);
+  }
+
+  /** The batch's new instances must stay up and healthy (and its analysis must pass) for the window. */
+  private async monitor(run: RollingRun, batchIndex: number, indexes: number[], until: number): Promise<RollingEvent> {
+    const { supervisor } = this.controller;
+    const releaseId = run.state.releaseId;
+    const wanted = new Set(indexes);
+    if (run.analysisTemplates.length > 0) {
+      const { next, previous } = this.releases(run);
+      run.analysis.start('step', run.analysisTemplates, { service: run.service.name, canaryReleaseId: next.id, stableReleaseId: previous.id, windowStart: this.now() });
+    }
+    const problem = await new Promise<string | null>((resolve) => {
+      const done = (value: string | null): void => {
+        clearTimeout(timer);
+        supervisor.off('health', onHealth);
+        supervisor.off('exit', onExit);
+        resolve(value);
+      };
+      const onHealth = (id: string, instanceId: string, status: string, last: { detail: string }): void => {
+        const index = supervisor.instancesOf(id).find((i) => i.info.id === instanceId)?.info.index;
+        if (id === releaseId && index !== undefined && wanted.has(index) && status === 'unhealthy') done(`instance ${instanceId} turned unhealthy in the monitor window (${last.detail})`);
+      };
+      const onExit = (id: string, exit: InstanceExit): void => {
+        if (id === releaseId && !exit.expected && wanted.has(exit.instance.index)) done(`instance ${exit.instance.id} exited in the monitor window`);
+      };
+      const timer = setTimeout(() => done(null), Math.max(0, until - this.now()));
+      supervisor.on('health', onHealth);
+      supervisor.on('exit', onExit);
+    });
+    if (problem) {
+      run.analysis.stop('step');
+      return { type: 'batch-failed', batchIndex, message: problem };
+    }
+    if (run.analysisTemplates.length > 0 && run.analysis.conclude('step') === 'Failed') {
+      return { type: 'batch-failed', batchIndex, message: 'the batch analysis failed' };
+    }
+    return { type: 'monitor-passed', batchIndex };
+  }
+
+  private sleep(run: RollingRun, until: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { run.timers.delete(timer); resolve(); }, Math.max(0, until - this.now()));
+      run.timers.add(timer);
+    });
+  }
+
+  private finish(run: RollingRun, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
+    const { controller } = this;
+    const { service, state, operation } = run;
+    for (const timer of run.timers) clearTimeout(timer);
+    run.analysis.stop('all');
+    if (outcome !== 'succeeded') controller.store.updateRelease(state.releaseId, { state: outcome, error });
+    const active = controller.activeRelease(service.name);
+    const message = outcome === 'succeeded'
+      ? `rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} instance(s)`
+      : `rolling update ${outcome}: ${error?.message ?? ''}; ${active ? `${active.version} (${active.id})` : 'nothing'} serves ${service.name}`;
+    controller.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    controller.completeOperation(operation.id, service.name, outcome, error, this.now());
+    this.runs.delete(service.name);
+    controller.prune(service);
+  }
+
+  private crashed(run: RollingRun, error: unknown): void {
+    if (isRollingTerminal(run.state.phase) || run.state.phase === 'rolling-back') return;
+    this.controller.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `rolling update failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
+    void this.dispatch(run, { type: 'abort', reason: `internal error: ${(error as Error)?.message ?? String(error)}` });
+  }
+}
