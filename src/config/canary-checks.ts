@@ -45,6 +45,13 @@ export function checkCanaryStrategy(strategy: RawMap, path: ConfigPath, template
       if (isMap(rule)) issues.push(...checkMatchRule(rule, [...path, 'match', index], source));
     });
   }
+  issues.push(...checkPostPromotion(strategy, path, templates, source));
+  return issues;
+}
+
+/** `post_promotion` of a canary or blue-green strategy: at least one template, each defined. */
+export function checkPostPromotion(strategy: RawMap, path: ConfigPath, templates: TemplateFacts, source: SourceMap | null): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
   const post = strategy.post_promotion;
   if (isMap(post)) {
     const postPath = [...path, 'post_promotion'];

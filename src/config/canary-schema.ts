@@ -60,7 +60,7 @@ const matchRuleSchema = strictMap(
   'expected a match rule, like { header: X-Canary, value: always } or { cookie: canary, value: "1" }',
 );
 
-const postPromotionSchema = strictMap(
+export const postPromotionSchema = strictMap(
   {
     window: positiveDuration.optional(),
     analysis: templateNames.optional(),

@@ -1,5 +1,5 @@
 import { checkAnalysis } from './analysis-checks.js';
-import { checkCanaryStrategy, templateFacts, type TemplateFacts } from './canary-checks.js';
+import { checkCanaryStrategy, checkPostPromotion, templateFacts, type TemplateFacts } from './canary-checks.js';
 import { defaultHosts, CONFIG_DEFAULTS } from './config-defaults.js';
 import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
 import { formatListenAddress, parseListenAddress } from './listen-address.js';
@@ -85,6 +85,9 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
     if (isMap(service.health)) issues.push(...checkHealth(service.health, [...path, 'health'], source));
     if (isMap(service.strategy) && service.strategy.type === 'canary') {
       issues.push(...checkCanaryStrategy(service.strategy, [...path, 'strategy'], templates, source));
+    }
+    if (isMap(service.strategy) && (service.strategy.type === undefined || service.strategy.type === 'blue-green')) {
+      issues.push(...checkPostPromotion(service.strategy, [...path, 'strategy'], templates, source));
     }
     if (isMap(service.strategy) && service.strategy.type === 'rolling') {
       issues.push(...checkRollingStrategy(service.strategy, [...path, 'strategy'], service.instances, templates, source));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { analysisSchema } from './analysis-schema.js';
-import { canaryStrategySchema } from './canary-schema.js';
+import { canaryStrategySchema, postPromotionSchema } from './canary-schema.js';
 import type { ConfigPath } from './config-issues.js';
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
@@ -98,6 +98,7 @@ const blueGreenStrategySchema = strictMap(
     scale_down_delay: nonNegativeDuration.optional(),
     timeout: positiveDuration.optional(),
     smoke: z.array(smokeSchema, { error: 'expected a list of smoke checks' }).optional(),
+    post_promotion: postPromotionSchema.optional(),
   },
   'expected "blue-green" or a map with type: blue-green',
 );

@@ -125,6 +125,9 @@ function resolveBlueGreenStrategy(raw: RawBlueGreenStrategy): BlueGreenStrategyC
       expectStatus: statusRange(check.expect_status, CONFIG_DEFAULTS.smoke.expectStatus),
       timeoutMs: check.timeout ?? CONFIG_DEFAULTS.smoke.timeoutMs,
     })),
+    postPromotion: raw.post_promotion === undefined
+      ? null
+      : { windowMs: raw.post_promotion.window ?? CONFIG_DEFAULTS.canary.postPromotionWindowMs, analysis: raw.post_promotion.analysis ?? [] },
   };
 }
 

@@ -55,6 +55,8 @@ services:
       # smoke:
       #   - /health           # GET, expecting 200-399
       #   - { path: /api/ping, method: GET, expect_status: 200, timeout: 5s }
+      # post_promotion: { window: 5m, analysis: [error-rate] }  # judge after the switch; on a
+      #                       # failure switch back to the old slot at once (needs scale_down_delay > window)
 
     # Or a canary: the new release takes a growing share of traffic in steps while
     # analysis (below) judges it, and is rolled back automatically when it fails.

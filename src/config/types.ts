@@ -61,6 +61,8 @@ export interface BlueGreenStrategyConfig {
   /** Maximum time from the deploy request until every new instance is healthy. */
   deployTimeoutMs: number;
   smoke: SmokeCheck[];
+  /** After the switch: keep judging for a window and switch back to the old slot automatically on failure. */
+  postPromotion: { windowMs: number; analysis: string[] } | null;
 }
 
 /** One canary step: set the weight, then hold it for `pauseMs` (null: until `cutover promote`) while its analysis runs. */

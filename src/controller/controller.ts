@@ -18,7 +18,7 @@ import { gitInfo } from './git-info.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { newOperationId } from './operation-ids.js';
 import { createProvider } from '../analysis/provider-factory.js';
-import type { ProviderFor } from './analysis-runner.js';
+import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
 import { CanaryRunner } from './canary-runner.js';
 import { RollingRunner } from './rolling-runner.js';
 import { recoverAfterRestart } from './recovery.js';
@@ -55,6 +55,9 @@ interface RunningOperation {
   queue: Promise<void>;
   /** A rollback re-runs a release that exists already; on failure it goes back to `stopped`. */
   reusedRelease: boolean;
+  /** Post-promotion analysis and its window timer, while `watching`. */
+  analysis: AnalysisRunner | null;
+  windowTimer: NodeJS.Timeout | null;
 }
 
 /**
@@ -70,6 +73,7 @@ export class Controller {
   readonly events: EventLog;
   readonly canary: CanaryRunner;
   readonly rolling: RollingRunner;
+  private readonly providerFor: ProviderFor;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly running = new Map<string, RunningOperation>();
@@ -87,9 +91,9 @@ export class Controller {
     this.events = new EventLog(deps.store, deps.logger, this.now);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
-    const providerFor: ProviderFor = deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => deps.router.counters() }));
-    this.canary = new CanaryRunner(this, providerFor, this.now);
-    this.rolling = new RollingRunner(this, providerFor, this.now);
+    this.providerFor = deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => deps.router.counters() }));
+    this.canary = new CanaryRunner(this, this.providerFor, this.now);
+    this.rolling = new RollingRunner(this, this.providerFor, this.now);
   }
 
   /** Restores routes and instances from the store; see recovery.ts. */
@@ -209,6 +213,7 @@ export class Controller {
         skipHealth: request.skipHealth ?? false,
         smokeChecks: strategy.smoke.length,
         deployTimeoutMs: strategy.deployTimeoutMs,
+        postPromotion: strategy.postPromotion,
       }, now);
       return this.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
     } catch (error) {
@@ -228,6 +233,7 @@ export class Controller {
     });
     const run: RunningOperation = {
       operation, service, state: transition.state, abort: new AbortController(), queue: Promise.resolve(), reusedRelease,
+      analysis: null, windowTimer: null,
     };
     this.running.set(service.name, run);
     const verb = kind === 'rollback' ? 'rollback' : 'deploy';
@@ -326,6 +332,37 @@ export class Controller {
       case 'announce':
         this.events.record({ ...base, type: command.event, message: command.message });
         return null;
+      case 'watch': {
+        const analysis = new AnalysisRunner(this.config.analysis, this.providerFor, this.events, base, (verdict) => {
+          if (verdict.phase === 'Failed') void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
+          else this.events.record({ ...base, type: 'analysis.inconclusive', level: 'warn', message: `${verdict.message}; the release stays` });
+        }, this.now);
+        run.analysis = analysis;
+        analysis.start('post-promotion', command.templates, {
+          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
+          latencySamples: this.router.latencySamples ? (s, r) => this.router.latencySamples!(s, r) : undefined,
+        });
+        run.windowTimer = setTimeout(() => { void this.dispatch(run, { type: 'window-elapsed' }); }, command.windowMs);
+        run.windowTimer.unref();
+        this.events.record({ ...base, type: 'deploy.watching', message: `watching ${release.id} for ${Math.round(command.windowMs / 1000)} s after the switch (${command.templates.join(', ')}); a failure switches back` });
+        return null;
+      }
+      case 'stop-analysis':
+        run.analysis?.stop('all');
+        if (run.windowTimer) clearTimeout(run.windowTimer);
+        run.windowTimer = null;
+        return null;
+      case 'switch-back': {
+        const previous = state.previousReleaseId ? this.store.getRelease(state.previousReleaseId) : null;
+        if (!previous || !this.supervisor.isRunning(previous.id)) {
+          this.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: 'the previous release no longer runs; run `cutover rollback` to start it again' });
+          return null;
+        }
+        this.switchTraffic(service, previous, operation.id);
+        await this.scaleDown(service, release.id, operation.id);
+        this.events.record({ ...base, type: 'deploy.rolled-back', level: 'error', message: `switched back to ${previous.version} (${previous.id})` });
+        return null;
+      }
       case 'finish':
         this.finish(run, command.outcome, command.error);
         return null;

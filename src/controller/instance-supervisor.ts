@@ -52,6 +52,8 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly releases = new Map<string, ManagedRelease>();
   private readonly byInstance = new Map<string, { release: ManagedRelease; index: number }>();
   private closed = false;
+  /** Instances being drained before a stop: a passing health check must not put them back in rotation. */
+  private readonly outOfRotation = new Set<string>();
 
   constructor(
     private readonly runtime: Runtime,
@@ -117,6 +119,12 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     if (managed.instances.size === 0) this.releases.delete(releaseId);
   }
 
+  /** Takes an instance out of rotation for good (it is about to be drained and stopped). */
+  takeOutOfRotation(instanceId: string): void {
+    this.outOfRotation.add(instanceId);
+    this.router.setUpstreamHealthy(instanceId, false);
+  }
+
   /** The instance of a release at an index, if it runs. */
   instanceAt(releaseId: string, index: number): InstanceInfo | null {
     return this.releases.get(releaseId)?.instances.get(index)?.info ?? null;
@@ -175,7 +183,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
 
   /** Tells the router which upstreams of a release are healthy right now (after a setRoute). */
   syncRouterHealth(releaseId: string): void {
-    for (const { info, status } of this.instancesOf(releaseId)) this.router.setUpstreamHealthy(info.id, status === 'healthy');
+    for (const { info, status } of this.instancesOf(releaseId)) this.router.setUpstreamHealthy(info.id, status === 'healthy' && !this.outOfRotation.has(info.id));
   }
 
   /**
@@ -287,7 +295,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       managed.ref.service.health,
       (change) => {
         instance.assumeHealthy = false;
-        this.router.setUpstreamHealthy(info.id, change.to === 'healthy');
+        if (!this.outOfRotation.has(info.id)) this.router.setUpstreamHealthy(info.id, change.to === 'healthy');
         if (change.to === 'healthy' && instance.restarts > 0) {
           // Stayed up long enough to pass a check: the next crash starts the backoff anew after a minute.
           setTimeout(() => { if (instance.watcher?.status() === 'healthy') instance.restarts = 0; }, 60_000).unref();
@@ -304,6 +312,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     this.router.setUpstreamHealthy(instance.info.id, false);
     await this.runtime.stop(instance.info.id, gracePeriodMs);
     this.byInstance.delete(instance.info.id);
+    this.outOfRotation.delete(instance.info.id);
     this.store.deleteInstance(instance.info.id);
   }
 

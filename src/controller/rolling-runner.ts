@@ -200,7 +200,7 @@ export class RollingRunner {
       const info = supervisor.instanceAt(releaseId, i);
       return info ? [info] : [];
     });
-    for (const info of instances) router.setUpstreamHealthy(info.id, false);
+    for (const info of instances) supervisor.takeOutOfRotation(info.id);
     await Promise.all(instances.map((info) => router.drainUpstream(info.id, run.service.drainTimeoutMs)));
     await supervisor.stopInstances(releaseId, indexes);
     this.route(run, this.currentShare(run));

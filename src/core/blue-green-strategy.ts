@@ -13,7 +13,9 @@ import type { Slot } from './slot.js';
  * Invariant: traffic moves only in `switching`, and only after every new
  * instance passed its health check (or the user asked for --skip-health).
  */
-export type BlueGreenPhase = 'starting' | 'verifying' | 'smoke' | 'ready' | 'switching' | 'succeeded' | 'failed' | 'aborted';
+export type BlueGreenPhase =
+  | 'starting' | 'verifying' | 'smoke' | 'ready' | 'switching' | 'watching'
+  | 'succeeded' | 'failed' | 'aborted' | 'rolled-back';
 
 export interface BlueGreenState {
   phase: BlueGreenPhase;
@@ -26,6 +28,8 @@ export interface BlueGreenState {
   smokeChecks: number;
   /** Epoch ms by which every new instance must be healthy. */
   deadline: number;
+  /** After the switch: analysis for a window; a failure switches back to the previous release. */
+  postPromotion: { windowMs: number; analysis: string[] } | null;
   error: { code: string; message: string } | null;
 }
 
@@ -39,6 +43,8 @@ export type BlueGreenEvent =
   | { type: 'smoke-failed'; message: string }
   | { type: 'promote' }
   | { type: 'switched' }
+  | { type: 'analysis-failed'; message: string }
+  | { type: 'window-elapsed' }
   | { type: 'abort'; reason: string };
 
 export type BlueGreenCommand =
@@ -47,6 +53,11 @@ export type BlueGreenCommand =
   | { type: 'run-smoke' }
   | { type: 'switch-traffic' }
   | { type: 'retire-previous'; immediately: boolean }
+  /** Start the post-promotion analysis and its window timer. */
+  | { type: 'watch'; windowMs: number; templates: string[] }
+  | { type: 'stop-analysis' }
+  /** Traffic back to the previous release (still running in its slot), the new one stopped. */
+  | { type: 'switch-back' }
   | { type: 'stop-new-release' }
   | { type: 'announce'; event: string; message: string }
   | { type: 'finish'; outcome: 'succeeded' | 'failed' | 'aborted'; error: { code: string; message: string } | null };
@@ -60,6 +71,7 @@ export interface BlueGreenStart {
   skipHealth: boolean;
   smokeChecks: number;
   deployTimeoutMs: number;
+  postPromotion?: { windowMs: number; analysis: string[] } | null;
 }
 
 export interface Transition {
@@ -78,12 +90,13 @@ export function startBlueGreen(input: BlueGreenStart, now: number): Transition {
     skipHealth: input.skipHealth,
     smokeChecks: input.smokeChecks,
     deadline: now + input.deployTimeoutMs,
+    postPromotion: input.previousReleaseId === null ? null : (input.postPromotion ?? null),
     error: null,
   };
   return { state, commands: [{ type: 'start-instances' }] };
 }
 
-const TERMINAL: ReadonlySet<BlueGreenPhase> = new Set(['succeeded', 'failed', 'aborted']);
+const TERMINAL: ReadonlySet<BlueGreenPhase> = new Set(['succeeded', 'failed', 'aborted', 'rolled-back']);
 /** Phases in which traffic has not moved, so failing or aborting is free. */
 const BEFORE_SWITCH: ReadonlySet<BlueGreenPhase> = new Set(['starting', 'verifying', 'smoke', 'ready']);
 
@@ -156,6 +169,12 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
       if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
       return same;
     case 'switching':
+      if (event.type === 'switched' && state.postPromotion !== null && state.postPromotion.windowMs > 0) {
+        return {
+          state: { ...state, phase: 'watching' },
+          commands: [{ type: 'watch', windowMs: state.postPromotion.windowMs, templates: state.postPromotion.analysis }],
+        };
+      }
       if (event.type === 'switched') {
         return {
           state: { ...state, phase: 'succeeded' },
@@ -163,6 +182,25 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
             { type: 'retire-previous', immediately: state.autoCleanup },
             { type: 'finish', outcome: 'succeeded', error: null },
           ],
+        };
+      }
+      return same;
+    case 'watching':
+      if (event.type === 'window-elapsed') {
+        return {
+          state: { ...state, phase: 'succeeded' },
+          commands: [
+            { type: 'stop-analysis' },
+            { type: 'retire-previous', immediately: state.autoCleanup },
+            { type: 'finish', outcome: 'succeeded', error: null },
+          ],
+        };
+      }
+      if (event.type === 'analysis-failed') {
+        const error = { code: 'ANALYSIS_FAILED', message: `after the switch: ${event.message}` };
+        return {
+          state: { ...state, phase: 'rolled-back', error },
+          commands: [{ type: 'stop-analysis' }, { type: 'switch-back' }, { type: 'finish', outcome: 'failed', error }],
         };
       }
       return same;

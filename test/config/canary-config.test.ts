@@ -103,7 +103,7 @@ describe('canary strategy: defaults and short forms', () => {
 
   it('keeps blue-green exactly as it was', () => {
     const strategy = parse('services: { web: { command: a, strategy: { type: blue-green, auto_switch: true } } }').services.web?.strategy;
-    assert.deepEqual(strategy, { type: 'blue-green', autoSwitch: true, autoCleanup: false, scaleDownDelayMs: 600_000, deployTimeoutMs: 120_000, smoke: [] });
+    assert.deepEqual(strategy, { type: 'blue-green', autoSwitch: true, autoCleanup: false, scaleDownDelayMs: 600_000, deployTimeoutMs: 120_000, smoke: [], postPromotion: null });
   });
 });
 

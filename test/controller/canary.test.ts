@@ -49,6 +49,14 @@ describe('canary rollouts with builtin analysis', () => {
       post_promotion: { window: 20s, analysis: [errors] }
       timeout: 10s
     drain_timeout: 2s
+  blog:
+    hosts: [blog.localhost]
+    command: node server.js
+    cwd: ${SAMPLE_APP}
+    env: { APP_VERSION: "\${VERSION}" }
+    health: { path: /health, interval: 200ms }
+    strategy: { type: blue-green, auto_switch: true, post_promotion: { window: 20s, analysis: [errors] }, timeout: 10s }
+    drain_timeout: 2s
 `,
       topLevelYaml: `analysis:
   errors:
@@ -64,6 +72,8 @@ describe('canary rollouts with builtin analysis', () => {
     assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
     const cart = await operate(h.client, '/api/v1/services/cart/deploy', { version: 'v1' });
     assert.equal(cart.operation.outcome, 'succeeded', JSON.stringify(cart.operation.error));
+    const blog = await operate(h.client, '/api/v1/services/blog/deploy', { version: 'v1' });
+    assert.equal(blog.operation.outcome, 'succeeded', JSON.stringify(blog.operation.error));
   });
   after(async () => { await h?.close(); });
 
@@ -159,5 +169,21 @@ describe('canary rollouts with builtin analysis', () => {
     assert.equal(s.active?.version, 'v1', 'traffic is back on the stable release');
     assert.deepEqual(Object.keys(summary.failedByVersion), ['v2-errors20']);
     assert.ok((summary.byVersion.v1 ?? 0) > 0);
+  });
+
+  it('blue-green with post_promotion: an error spike after the switch switches back to the old slot automatically', async () => {
+    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'blog.localhost', ratePerSecond: 150, maxDurationMs: 40_000 }).start();
+    await traffic.waitForAnswers(50);
+    const done = await operate(h.client, '/api/v1/services/blog/deploy', { version: 'v2-errors20' });
+    await traffic.waitForAnswers(100);
+    const summary = await traffic.stop();
+    assert.equal(done.operation.outcome, 'failed');
+    assert.equal(done.operation.error?.code, 'ANALYSIS_FAILED');
+    assert.match(done.operation.error?.message ?? '', /after the switch: errors\/error-rate/);
+    const types = done.events.map((e) => e.type);
+    assert.ok(types.indexOf('traffic.switched') < types.indexOf('deploy.rolled-back'), types.join(','));
+    const s = await h.client.request<ServiceStatus>('GET', '/api/v1/services/blog');
+    assert.equal(s.active?.version, 'v1', 'traffic is back on the old slot');
+    assert.deepEqual(Object.keys(summary.failedByVersion), ['v2-errors20']);
   });
 });

@@ -90,4 +90,21 @@ describe('blue-green strategy', () => {
     assert.equal(steps.at(-1)!.state.phase, 'failed');
     assert.deepEqual(steps.at(-1)!.commands, []);
   });
+
+  it('with post_promotion it watches after the switch: the window ends in success, a failed analysis switches back', () => {
+    const post = { postPromotion: { windowMs: 60_000, analysis: ['errors'] } };
+    const watched = drive(post, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]);
+    assert.equal(watched.at(-1)!.state.phase, 'watching');
+    assert.deepEqual(watched.at(-1)!.commands, [{ type: 'watch', windowMs: 60_000, templates: ['errors'] }]);
+    const ok = blueGreenTransition(watched.at(-1)!.state, { type: 'window-elapsed' });
+    assert.deepEqual(types(ok), ['stop-analysis', 'retire-previous', 'finish']);
+    assert.equal(ok.state.phase, 'succeeded');
+    const bad = blueGreenTransition(watched.at(-1)!.state, { type: 'analysis-failed', message: 'errors: 0.2' });
+    assert.deepEqual(types(bad), ['stop-analysis', 'switch-back', 'finish']);
+    assert.equal(bad.state.phase, 'rolled-back');
+    assert.equal(bad.state.error?.code, 'ANALYSIS_FAILED');
+    // The first release has nothing to switch back to: no watching.
+    const first = drive({ ...post, previousReleaseId: null }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]);
+    assert.equal(first.at(-1)!.state.phase, 'succeeded');
+  });
 });
