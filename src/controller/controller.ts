@@ -18,6 +18,7 @@ import { gitInfo } from './git-info.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { newOperationId } from './operation-ids.js';
 import { createProvider } from '../analysis/provider-factory.js';
+import { toMeasurement, type AnalysisMeasurement } from './analysis-measurement.js';
 import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
 import { CanaryRunner } from './canary-runner.js';
 import { RollingRunner } from './rolling-runner.js';
@@ -124,9 +125,14 @@ export class Controller {
     return Object.keys(this.config.services).map((name) => this.status(name));
   }
 
-  history(name: string): { service: string; releases: ReleaseRecord[]; operations: OperationRecord[] } {
+  history(name: string): { service: string; releases: ReleaseRecord[]; operations: OperationRecord[]; analysis: AnalysisMeasurement[] } {
     this.service(name);
-    return { service: name, releases: this.store.listReleases(name), operations: this.store.listOperations(name, 100) };
+    return {
+      service: name,
+      releases: this.store.listReleases(name),
+      operations: this.store.listOperations(name, 100),
+      analysis: this.store.eventsOfType(name, 'analysis.measurement').map(toMeasurement),
+    };
   }
 
   /** Resolves when the operation has an outcome (at once if it has one already). */

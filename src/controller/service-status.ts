@@ -5,6 +5,7 @@ import type { RollingState } from '../core/rolling-strategy.js';
 import type { HealthStatus } from '../health/index.js';
 import type { ReleaseCounters } from '../router/index.js';
 import type { LockRecord, ReleaseRecord } from '../store/records.js';
+import { toMeasurement, type AnalysisMeasurement } from './analysis-measurement.js';
 import type { Controller } from './controller.js';
 
 /** What `cutover status` shows: the status block of the seeds' scripts, as data. */
@@ -45,6 +46,8 @@ export interface ServiceStatus {
   canary: (SlotStatus & { weight: number; step: number; steps: number; phase: string; pausedBy: string | null }) | null;
   operation: { id: string; kind: string; phase: string; releaseId: string | null; startedAt: number; actor: string } | null;
   lock: LockRecord | null;
+  /** The latest analysis measurements of the running (or last) operation. */
+  analysis: AnalysisMeasurement[];
   recent: { id: string; kind: string; from: string | null; to: string | null; outcome: string | null; startedAt: number; durationMs: number | null; actor: string; error: string | null }[];
 }
 
@@ -94,6 +97,10 @@ export function serviceStatus(controller: Controller, service: ServiceConfig, ru
       ? { id: current.id, kind: current.kind, phase: running?.phase ?? canary?.phase ?? current.phase, releaseId: current.releaseId, startedAt: current.startedAt, actor: current.actor }
       : null,
     lock,
+    analysis: (() => {
+      const opId = current?.id ?? store.listOperations(service.name, 1)[0]?.id;
+      return opId ? store.eventsOf(opId).filter((e) => e.type === 'analysis.measurement').slice(-10).map(toMeasurement) : [];
+    })(),
     recent: store.listOperations(service.name, 5).map((op) => ({
       id: op.id,
       kind: op.kind,

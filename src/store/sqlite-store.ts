@@ -303,6 +303,13 @@ export class SqliteStore {
       .all(operationId, afterSeq) as Row[]).map(toEvent);
   }
 
+  /** A service's events of one type, newest last (e.g. every analysis measurement). */
+  eventsOfType(service: string, type: string, limit = 500): EventRecord[] {
+    return (this.db
+      .prepare('SELECT * FROM events WHERE service = ? AND type = ? ORDER BY seq DESC LIMIT ?')
+      .all(service, type, limit) as Row[]).map(toEvent).reverse();
+  }
+
   recentEvents(service: string, limit = 100): EventRecord[] {
     return (this.db
       .prepare('SELECT * FROM events WHERE service = ? ORDER BY seq DESC LIMIT ?')

@@ -128,6 +128,11 @@ describe('canary rollouts with builtin analysis', () => {
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.canary, null);
     assert.equal(s.operation, null);
+    // Every measurement is kept with the release and shown by status and history.
+    assert.ok(s.analysis.some((m) => m.phase === 'failed' && m.metric === 'error-rate' && typeof m.value === 'number' && m.value > 0.05));
+    const history = await h.client.request<{ analysis: { releaseId: string; phase: string; at: number }[] }>('GET', '/api/v1/services/shop/history');
+    assert.ok(history.analysis.some((m) => m.releaseId === canaryId && m.phase === 'failed' && m.at > 0));
+    assert.ok(history.analysis.some((m) => m.phase === 'successful'), 'the good canary\'s measurements are there too');
   });
 
   it('requests with X-Canary: always reach a canary at its first step; pause holds, abort pulls it back', async () => {

@@ -1,9 +1,11 @@
 import type { OperationRecord, ReleaseRecord } from '../../store/records.js';
+import type { AnalysisMeasurement } from '../../controller/analysis-measurement.js';
 import type { AdminClient } from '../admin-client.js';
+import { formatValue } from './status-command.js';
 import { bold, dim, formatDuration, formatTime, green, printJson, red } from '../output.js';
 
 export async function runHistory(client: AdminClient, service: string, json: boolean): Promise<number> {
-  const history = await client.request<{ service: string; releases: ReleaseRecord[]; operations: OperationRecord[] }>(
+  const history = await client.request<{ service: string; releases: ReleaseRecord[]; operations: OperationRecord[]; analysis: AnalysisMeasurement[] }>(
     'GET', `/api/v1/services/${encodeURIComponent(service)}/history`);
   if (json) {
     printJson(history);
@@ -21,6 +23,13 @@ export async function runHistory(client: AdminClient, service: string, json: boo
     const outcome = op.outcome === 'succeeded' ? green(op.outcome) : op.outcome ? red(op.outcome) : 'running';
     const duration = op.finishedAt ? formatDuration(op.finishedAt - op.startedAt) : '';
     process.stdout.write(`  ${formatTime(op.startedAt)}  ${op.kind.padEnd(8)} ${op.fromReleaseId ?? '-'} → ${op.releaseId ?? '-'}  ${outcome} ${dim(duration)} by ${op.actor}\n`);
+  }
+  if (history.analysis.length) {
+    process.stdout.write(`${bold('analysis')} (last ${Math.min(20, history.analysis.length)} measurements)\n`);
+    for (const m of history.analysis.slice(-20)) {
+      const verdict = m.phase === 'failed' ? red(m.phase) : m.phase === 'successful' ? green(m.phase) : m.phase;
+      process.stdout.write(`  ${formatTime(m.at)}  ${(m.releaseId ?? '-').padEnd(12)} ${m.template}/${m.metric} = ${formatValue(m.value)}  ${verdict}\n`);
+    }
   }
   return 0;
 }

@@ -31,7 +31,18 @@ export function renderStatus(s: ServiceStatus): string {
   let text = `${bold(s.service)}  ${dim(`${s.hosts.join(', ')}${s.default ? ' (default)' : ''}  strategy ${s.strategy}`)}\n`;
   text += slotLine('active', s.active);
   text += slotLine('standby', s.standby);
+  if (s.canary) {
+    text += slotLine('canary', s.canary);
+    text += `           ${yellow(`${s.canary.weight}% of traffic`)}, step ${s.canary.step}/${s.canary.steps} (${s.canary.phase}${s.canary.pausedBy ? `, paused: ${s.canary.pausedBy}` : ''})\n`;
+  }
   if (s.operation) text += `  ${yellow('running')}  ${s.operation.kind} ${s.operation.id} (${s.operation.phase}) by ${s.operation.actor}\n`;
+  if (s.analysis.length) {
+    text += '  analysis:\n';
+    for (const m of s.analysis) {
+      const tint = m.phase === 'failed' ? red : m.phase === 'successful' ? green : yellow;
+      text += `    ${formatTime(m.at)}  ${m.template}/${m.metric} = ${formatValue(m.value)}  ${tint(m.phase)}\n`;
+    }
+  }
   if (s.recent.length) {
     text += '  recent:\n';
     for (const op of s.recent) {
@@ -42,4 +53,9 @@ export function renderStatus(s: ServiceStatus): string {
     }
   }
   return text;
+}
+
+export function formatValue(value: unknown): string {
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  return value === null || value === undefined ? '-' : JSON.stringify(value).slice(0, 60);
 }

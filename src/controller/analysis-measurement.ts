@@ -1,0 +1,21 @@
+import type { EventRecord } from '../store/records.js';
+/** One analysis measurement as `history` and `status` show it: what was measured, its value and verdict, when. */
+export interface AnalysisMeasurement {
+  operationId: string | null;
+  releaseId: string | null;
+  at: number;
+  scope: string;
+  template: string;
+  metric: string;
+  value: unknown;
+  phase: string;
+}
+
+export function toMeasurement(event: EventRecord): AnalysisMeasurement {
+  const data = (event.data ?? {}) as { scope?: string; template?: string; metric?: string; value?: unknown; phase?: string };
+  return {
+    operationId: event.operationId, releaseId: event.releaseId, at: event.at, scope: data.scope ?? '',
+    template: data.template ?? '', metric: data.metric ?? '', value: data.value ?? null, phase: data.phase ?? '',
+  };
+}
+
