@@ -66,6 +66,10 @@ function program(): Command {
     .option('--full', 'canary: go to 100% at once')
     .action(async (service: string, o: { full?: boolean }) => exit(await runOperation(await client(), `${svc(service)}/promote`, o.full ? { full: true } : {}, { json: json(), wait: true })));
 
+  cli.command('retry <service>').description('deploy again the version whose last deploy failed or was aborted')
+    .option('--no-wait', 'return once the deploy started')
+    .action(async (service: string, o: { wait: boolean }) => exit(await runOperation(await client(), `${svc(service)}/retry`, {}, { json: json(), wait: o.wait })));
+
   cli.command('pause <service>').description('canary: hold the current weight until resume')
     .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/pause`, {}, { json: json(), wait: false })));
 

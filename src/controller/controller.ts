@@ -432,6 +432,20 @@ export class Controller {
     return this.store.getOperation(run.operation.id)!;
   }
 
+  /** Deploys again the version whose last deploy was aborted or failed (Argo's `retry`), from the first step. */
+  async retry(name: string, actor: string): Promise<OperationRecord> {
+    this.service(name);
+    const last = this.store.listOperations(name, 20).find((op) => op.kind === 'deploy');
+    if (!last || (last.outcome !== 'aborted' && last.outcome !== 'failed') || !last.releaseId) {
+      throw new CutoverError('INVALID_STATE', last?.outcome === null
+        ? `the last deploy of ${name} is still running`
+        : `the last deploy of ${name} did not fail or abort; nothing to retry`, { hint: `Deploy a version with \`cutover deploy ${name} --version <v>\`.` });
+    }
+    const release = this.store.getRelease(last.releaseId);
+    if (!release) throw new CutoverError('RELEASE_NOT_FOUND', `release ${last.releaseId} of ${name} is gone`);
+    return this.deploy(name, { version: release.version, actor });
+  }
+
   /** Canary only: hold the current weight until resume. */
   async pause(name: string, actor: string): Promise<OperationRecord> {
     this.service(name);

@@ -158,6 +158,14 @@ describe('canary rollouts with builtin analysis', () => {
     assert.equal(aborted.operation.id, started.operation.id);
     const after = await request(h.proxyUrl, { headers: { host: 'shop.localhost', 'x-canary': 'always' } });
     assert.equal(((await after.body.json()) as { version: string }).version, 'v2');
+    // retry deploys the aborted version again from the first step.
+    const retried = await h.client.request<{ operation: { id: string; releaseId: string } }>('POST', '/api/v1/services/shop/retry', { actor: 'test' });
+    assert.notEqual(retried.operation.id, started.operation.id);
+    const again = await operate(h.client, '/api/v1/services/shop/abort');
+    assert.equal(again.operation.id, retried.operation.id);
+    const releases = (await h.client.request<{ releases: { id: string; version: string }[] }>('GET', '/api/v1/services/shop/history')).releases;
+    assert.equal(releases.find((r) => r.id === retried.operation.releaseId)?.version, 'v4');
+    await assert.rejects(h.client.request('POST', '/api/v1/services/web/retry', {}), (error: Error & { code?: string }) => error.code === 'INVALID_STATE');
   });
 
   it('after promotion, an error spike in the post-promotion window rolls back to the stable release automatically', async () => {
