@@ -50,14 +50,14 @@ export function checkCanaryStrategy(strategy: RawMap, path: ConfigPath, template
 }
 
 /** `post_promotion` of a canary or blue-green strategy: at least one template, each defined. */
-export function checkPostPromotion(strategy: RawMap, path: ConfigPath, templates: TemplateFacts, source: SourceMap | null): ConfigIssue[] {
+export function checkPostPromotion(strategy: RawMap, path: ConfigPath, templates: TemplateFacts, source: SourceMap | null, key: 'post_promotion' | 'pre_promotion' = 'post_promotion'): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const post = strategy.post_promotion;
+  const post = strategy[key];
   if (isMap(post)) {
-    const postPath = [...path, 'post_promotion'];
+    const postPath = [...path, key];
     const names = typeof post.analysis === 'string' ? [post.analysis] : post.analysis;
     if (names === undefined || (Array.isArray(names) && names.length === 0)) {
-      issues.push(makeIssue(source, [...postPath, 'analysis'], 'expected at least one analysis template to run after promotion, like [error-rate]'));
+      issues.push(makeIssue(source, [...postPath, 'analysis'], `expected at least one analysis template to run ${key === 'pre_promotion' ? 'before' : 'after'} promotion, like [error-rate]`));
     }
     issues.push(...checkTemplateReferences(post.analysis, [...postPath, 'analysis'], templates.names, source));
   }

@@ -79,6 +79,7 @@ export const canaryStrategySchema = strictMap(
     post_promotion: postPromotionSchema.optional(),
     scale_down_delay: nonNegativeDuration.optional(),
     timeout: positiveDuration.optional(),
+    on_restart: z.enum(['resume', 'abort'], { error: 'expected resume or abort' }).optional(),
   },
   'expected a map with type: canary and its steps',
 );

@@ -88,6 +88,7 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
     }
     if (isMap(service.strategy) && (service.strategy.type === undefined || service.strategy.type === 'blue-green')) {
       issues.push(...checkPostPromotion(service.strategy, [...path, 'strategy'], templates, source));
+      issues.push(...checkPostPromotion(service.strategy, [...path, 'strategy'], templates, source, 'pre_promotion'));
     }
     if (isMap(service.strategy) && service.strategy.type === 'rolling') {
       issues.push(...checkRollingStrategy(service.strategy, [...path, 'strategy'], service.instances, templates, source));

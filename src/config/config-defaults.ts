@@ -5,6 +5,8 @@ import type { CanaryStepConfig, ListenAddress, StickinessConfig } from './types.
  * `cutover init` spells these out; a test checks that the two agree.
  */
 export const CONFIG_DEFAULTS = {
+  /** Blue-green pre_promotion window when not written. */
+  prePromotionWindowMs: 30_000,
   proxy: { host: '127.0.0.1', port: 8080 } satisfies ListenAddress,
   admin: { host: '127.0.0.1', port: 9900 } satisfies ListenAddress,
   /** Relative to the config file's directory. */
@@ -40,6 +42,12 @@ export const CONFIG_DEFAULTS = {
     postPromotionWindowMs: 5 * 60_000,
     scaleDownDelayMs: 10 * 60_000,
     deployTimeoutMs: 2 * 60_000,
+    /**
+     * After a controller crash the rollout carries on from its persisted step and
+     * weight, as Argo Rollouts does: progress (and a person's promote) is not thrown
+     * away, and the weight is never higher than it was.
+     */
+    onRestart: 'resume' as const,
   },
   rolling: {
     /** One instance at a time, started before the old one stops: no capacity is lost. */

@@ -99,6 +99,7 @@ const blueGreenStrategySchema = strictMap(
     timeout: positiveDuration.optional(),
     smoke: z.array(smokeSchema, { error: 'expected a list of smoke checks' }).optional(),
     post_promotion: postPromotionSchema.optional(),
+    pre_promotion: postPromotionSchema.optional(),
   },
   'expected "blue-green" or a map with type: blue-green',
 );

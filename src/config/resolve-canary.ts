@@ -22,6 +22,7 @@ export function resolveCanaryStrategy(raw: RawCanaryStrategy, instances: number)
       : { windowMs: raw.post_promotion.window ?? defaults.postPromotionWindowMs, analysis: raw.post_promotion.analysis ?? [] },
     scaleDownDelayMs: raw.scale_down_delay ?? defaults.scaleDownDelayMs,
     deployTimeoutMs: raw.timeout ?? defaults.deployTimeoutMs,
+    onRestart: raw.on_restart ?? defaults.onRestart,
   };
 }
 

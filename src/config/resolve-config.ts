@@ -128,6 +128,9 @@ function resolveBlueGreenStrategy(raw: RawBlueGreenStrategy): BlueGreenStrategyC
     postPromotion: raw.post_promotion === undefined
       ? null
       : { windowMs: raw.post_promotion.window ?? CONFIG_DEFAULTS.canary.postPromotionWindowMs, analysis: raw.post_promotion.analysis ?? [] },
+    prePromotion: raw.pre_promotion === undefined
+      ? null
+      : { windowMs: raw.pre_promotion.window ?? CONFIG_DEFAULTS.prePromotionWindowMs, analysis: raw.pre_promotion.analysis ?? [] },
   };
 }
 

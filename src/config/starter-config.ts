@@ -55,6 +55,8 @@ services:
       # smoke:
       #   - /health           # GET, expecting 200-399
       #   - { path: /api/ping, method: GET, expect_status: 200, timeout: 5s }
+      # pre_promotion: { window: 30s, analysis: [smoke-check] }  # judge the new release before the
+      #                       # switch (web/command/prometheus providers: it has no user traffic yet)
       # post_promotion: { window: 5m, analysis: [error-rate] }  # judge after the switch; on a
       #                       # failure switch back to the old slot at once (needs scale_down_delay > window)
 
@@ -78,6 +80,8 @@ services:
     #                       # (default: none; window defaults to 5m)
     #   scale_down_delay: 10m # how long the old release keeps running after promotion
     #   timeout: 2m         # from deploy until every canary instance is healthy
+    #   on_restart: resume  # the controller restarted mid-rollout: resume at the same step and
+    #                       # weight (never higher), or abort (every client back on the stable)
 
     # Or rolling: the instances are replaced in place, a batch at a time, with no
     # second full set running beside them.

@@ -63,6 +63,12 @@ export interface BlueGreenStrategyConfig {
   smoke: SmokeCheck[];
   /** After the switch: keep judging for a window and switch back to the old slot automatically on failure. */
   postPromotion: { windowMs: number; analysis: string[] } | null;
+  /**
+   * Before the switch (after health and smoke checks): judge the new release for a window with
+   * providers that can see it without user traffic (web, command, prometheus). Failed: the deploy
+   * fails; inconclusive: it waits for a person's promote.
+   */
+  prePromotion: { windowMs: number; analysis: string[] } | null;
 }
 
 /** One canary step: set the weight, then hold it for `pauseMs` (null: until `cutover promote`) while its analysis runs. */
@@ -102,6 +108,12 @@ export interface CanaryStrategyConfig {
   scaleDownDelayMs: number;
   /** Maximum time until every canary instance is healthy. */
   deployTimeoutMs: number;
+  /**
+   * A controller restarted during the rollout: `resume` takes the canary back at
+   * its persisted step and weight (never higher), `abort` puts every client back
+   * on the stable release and stops the canary.
+   */
+  onRestart: 'resume' | 'abort';
 }
 
 /**

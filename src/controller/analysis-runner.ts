@@ -38,6 +38,8 @@ export interface AnalysisVerdict {
 
 export class AnalysisRunner {
   private readonly runs: ActiveRun[] = [];
+  /** Runs that reached a verdict on their own, kept until their scope is concluded or stopped. */
+  private readonly finished: ActiveRun[] = [];
   private stopped = false;
 
   constructor(
@@ -83,13 +85,16 @@ export class AnalysisRunner {
       this.recordRunEnd(run);
     }
     this.remove(runs);
-    return runs.length === 0 ? 'Successful' : combineRuns(runs.map((r) => r.state));
+    const done = this.takeFinished(scope);
+    const all = [...done, ...runs];
+    return all.length === 0 ? 'Successful' : combineRuns(all.map((r) => r.state));
   }
 
   stop(scope: AnalysisScope | 'all'): void {
     const runs = this.runs.filter((r) => scope === 'all' || r.scope === scope);
     for (const run of runs) this.clear(run);
     this.remove(runs);
+    this.takeFinished(scope);
     if (scope === 'all') this.stopped = true;
   }
 
@@ -135,6 +140,7 @@ export class AnalysisRunner {
     if (run.state.phase !== before && run.state.phase !== 'Running') {
       this.recordRunEnd(run);
       this.remove([run]);
+      this.finished.push(run);
       if (run.state.phase === 'Failed' || run.state.phase === 'Inconclusive') {
         this.onVerdict({ scope: run.scope, phase: run.state.phase, message: `${run.state.config.name}: ${run.state.message || run.state.phase}` });
       }
@@ -150,6 +156,12 @@ export class AnalysisRunner {
       data: { scope: run.scope, template: run.template, metric: run.metric.name, phase: run.state.phase, measurements: run.state.measurements.length },
       level: run.state.phase === 'Failed' ? 'error' : 'info',
     });
+  }
+
+  private takeFinished(scope: AnalysisScope | 'all'): ActiveRun[] {
+    const taken = this.finished.filter((r) => scope === 'all' || r.scope === scope);
+    for (const run of taken) this.finished.splice(this.finished.indexOf(run), 1);
+    return taken;
   }
 
   private clear(run: ActiveRun): void {

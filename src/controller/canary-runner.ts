@@ -40,23 +40,37 @@ export class CanaryRunner {
       releaseId: release.id, stableReleaseId: stable?.id ?? null, slot: release.slot, steps: strategy.steps,
       backgroundAnalysis: strategy.analysis, postPromotion: strategy.postPromotion, deployTimeoutMs: strategy.deployTimeoutMs,
     }, this.now());
-    const run: CanaryRun = {
-      operation, service, strategy, state: transition.state, abort: new AbortController(), queue: Promise.resolve(),
-      analysis: null as unknown as AnalysisRunner, timers: new Set(),
-    };
-    run.analysis = new AnalysisRunner(
-      this.controller.config.analysis, this.providerFor, this.controller.events,
-      { operationId: operation.id, service: service.name, releaseId: release.id },
-      (verdict) => {
-        void this.dispatch(run, verdict.phase === 'Failed'
-          ? { type: 'analysis-failed', message: verdict.message }
-          : { type: 'analysis-inconclusive', message: verdict.message });
-      },
-      this.now,
-    );
-    this.runs.set(service.name, run);
+    const run = this.newRun(service, operation, transition.state);
     this.persist(run);
     run.queue = this.runCommands(run, transition.commands).catch((error: unknown) => this.crashed(run, error));
+  }
+
+  /**
+   * Takes back a rollout interrupted by a controller restart, from its persisted
+   * state (recovery.ts has adopted the canary's instances and checked that they
+   * all survived). The route comes back at once at the persisted weight, never
+   * higher; the analysis starts again with a new window; the step's timer is
+   * re-armed from the persisted end (a step whose time ran out while the
+   * controller was down ends now); a paused rollout stays paused.
+   */
+  resume(service: ServiceConfig, operation: OperationRecord, state: CanaryState): void {
+    const run = this.newRun(service, operation, state);
+    try {
+      this.applyWeight(run, state.weight);
+    } catch (error) {
+      this.runs.delete(service.name);
+      throw error;
+    }
+    const left = state.phase === 'stepping' && state.stepEndsAt !== null ? Math.max(0, state.stepEndsAt - this.now()) : null;
+    const where = state.phase === 'paused'
+      ? `paused (${state.pausedBy === 'step' ? 'waiting for promote' : state.pausedBy})`
+      : left === null ? state.phase : `${Math.round(left / 1000)} s left of the step`;
+    this.controller.events.record({
+      operationId: operation.id, service: service.name, releaseId: state.releaseId, type: 'canary.resumed', level: 'warn',
+      message: `resumed after a controller restart at ${state.weight}% (step ${state.stepIndex + 1}/${state.steps.length}, ${where})`,
+      data: { weight: state.weight, stepIndex: state.stepIndex, phase: state.phase, afterRestart: true },
+    });
+    run.queue = this.runCommands(run, resumeCommands(state)).catch((error: unknown) => this.crashed(run, error));
   }
 
   /** promote (next step, or --full), pause, resume, abort from a person. */
@@ -91,6 +105,25 @@ export class CanaryRunner {
       return run.queue;
     });
     await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+  }
+
+  private newRun(service: ServiceConfig, operation: OperationRecord, state: CanaryState): CanaryRun {
+    const run: CanaryRun = {
+      operation, service, strategy: canaryOf(service), state, abort: new AbortController(), queue: Promise.resolve(),
+      analysis: null as unknown as AnalysisRunner, timers: new Set(),
+    };
+    run.analysis = new AnalysisRunner(
+      this.controller.config.analysis, this.providerFor, this.controller.events,
+      { operationId: operation.id, service: service.name, releaseId: state.releaseId },
+      (verdict) => {
+        void this.dispatch(run, verdict.phase === 'Failed'
+          ? { type: 'analysis-failed', message: verdict.message }
+          : { type: 'analysis-inconclusive', message: verdict.message });
+      },
+      this.now,
+    );
+    this.runs.set(service.name, run);
+    return run;
   }
 
   private dispatch(run: CanaryRun, event: CanaryEvent): Promise<void> {
@@ -270,6 +303,30 @@ export class CanaryRunner {
     this.controller.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `canary failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
     void this.dispatch(run, { type: 'abort', reason: `internal error: ${(error as Error)?.message ?? String(error)}` });
   }
+}
+
+/**
+ * What a rollout resumed after a restart re-arms, from its persisted state
+ * alone: the background and step analysis (new windows: the measurements of
+ * before the restart are history, not evidence) and the end of its step.
+ * Never a weight: the route is restored as persisted, so no client moves.
+ * Pure, so it reads like the strategy's transitions (core/canary-strategy.ts).
+ */
+export function resumeCommands(state: CanaryState): CanaryCommand[] {
+  const commands: CanaryCommand[] = [];
+  const step = state.steps[state.stepIndex];
+  if (state.backgroundAnalysis.length > 0) {
+    commands.push({ type: 'start-analysis', scope: 'background', templates: state.backgroundAnalysis, stepIndex: state.stepIndex });
+  }
+  // Paused on an inconclusive verdict: a person decides; fresh runs of the step would only ask again.
+  if (step && step.analysis.length > 0 && state.pausedBy !== 'inconclusive') {
+    commands.push({ type: 'start-analysis', scope: 'step', templates: step.analysis, stepIndex: state.stepIndex });
+  }
+  // A step that ended while the controller was down ends now: its fresh analysis has measured nothing,
+  // so a step judged by analysis pauses for a person instead of moving on unvouched.
+  if (state.phase === 'stepping') commands.push({ type: 'schedule-step-end', stepIndex: state.stepIndex, at: state.stepEndsAt ?? 0 });
+  if (state.phase === 'concluding') commands.push({ type: 'conclude-step', stepIndex: state.stepIndex });
+  return commands;
 }
 
 export function canaryOf(service: ServiceConfig): CanaryStrategyConfig {

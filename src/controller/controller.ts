@@ -220,6 +220,7 @@ export class Controller {
         smokeChecks: strategy.smoke.length,
         deployTimeoutMs: strategy.deployTimeoutMs,
         postPromotion: strategy.postPromotion,
+        prePromotion: strategy.prePromotion,
       }, now);
       return this.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
     } catch (error) {
@@ -338,6 +339,33 @@ export class Controller {
       case 'announce':
         this.events.record({ ...base, type: command.event, message: command.message });
         return null;
+      case 'analyse': {
+        this.events.record({ ...base, type: 'analysis.started', message: `judging ${release.id} for ${Math.round(command.windowMs / 1000)} s before the switch (${command.templates.join(', ')})` });
+        let failedEarly: ((message: string) => void) | null = null;
+        const analysis = new AnalysisRunner(this.config.analysis, this.providerFor, this.events, base, (verdict) => {
+          if (verdict.phase === 'Failed') failedEarly?.(verdict.message);
+        }, this.now);
+        analysis.start('step', command.templates, {
+          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
+        });
+        // The window, cut short by a failed verdict or an abort.
+        const early = await new Promise<string | null>((resolve) => {
+          const timer = setTimeout(() => resolve(null), command.windowMs);
+          failedEarly = (message) => { clearTimeout(timer); resolve(message); };
+          run.abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve('aborted'); }, { once: true });
+        });
+        if (run.abort.signal.aborted) {
+          analysis.stop('all');
+          return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
+        }
+        if (early !== null) {
+          analysis.stop('all');
+          return { type: 'pre-analysis-concluded', phase: 'Failed', message: early };
+        }
+        const phase = analysis.conclude('step');
+        analysis.stop('all');
+        return { type: 'pre-analysis-concluded', phase: phase === 'Running' ? 'Successful' : phase, message: `analysis ${phase.toLowerCase()}` };
+      }
       case 'watch': {
         const analysis = new AnalysisRunner(this.config.analysis, this.providerFor, this.events, base, (verdict) => {
           if (verdict.phase === 'Failed') void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });

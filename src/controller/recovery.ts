@@ -1,6 +1,10 @@
+import type { ServiceConfig } from '../config/types.js';
 import type { BlueGreenState } from '../core/blue-green-strategy.js';
-import type { Runtime } from '../runtime/index.js';
+import type { CanaryPhase, CanaryState } from '../core/canary-strategy.js';
+import type { InstanceInfo, Runtime } from '../runtime/index.js';
+import type { OperationRecord } from '../store/records.js';
 import type { Controller } from './controller.js';
+import type { ReleaseRef } from './instance-supervisor.js';
 
 /**
  * What a controller does when it starts, whether after a clean stop or a
@@ -10,6 +14,9 @@ import type { Controller } from './controller.js';
  *   3. close every operation that has no outcome: if traffic had already moved
  *      (the switch is persisted before the route changes) it succeeded,
  *      otherwise it is marked aborted, with traffic on the release that was active;
+ *      except a canary rollout with `on_restart: resume` whose canary instances
+ *      all survived: it goes on from its persisted step at its persisted weight
+ *      (restored with the routes in step 2) and keeps the deploy lock;
  *   4. restart missing instances of active releases, stop strays, and
  *      re-arm the scale-down timers of standby releases.
  */
@@ -22,6 +29,16 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
   const adoptedIds = new Set(adopted.map((i) => i.id));
   for (const record of records) if (!adoptedIds.has(record.id)) store.deleteInstance(record.id);
 
+  const resumed = new Map<string, ResumableCanary>();
+  for (const op of store.unfinishedOperations()) {
+    const verdict = canaryToResume(controller, op, records, adopted);
+    if (typeof verdict === 'string') {
+      events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: 'canary.not-resumed', level: 'warn', message: `the canary cannot resume after the controller restart: ${verdict}; it is aborted instead` });
+    } else if (verdict) {
+      resumed.set(op.service, verdict);
+    }
+  }
+
   // Routes first: users get answers within the time it takes to read SQLite.
   const kept = new Set<string>();
   for (const service of Object.values(config.services)) {
@@ -31,11 +48,19 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
       supervisor.adoptRelease({ service, releaseId: active.id, version: active.version, slot: active.slot }, alive, true);
       for (const i of alive) kept.add(i.id);
     }
-    router.setRoute(controller.routeFor(service, active));
+    const canary = resumed.get(service.name);
+    // Kept either way: resumed, or stopped by resumeCanary if the resume failed.
+    for (const i of canary?.instances ?? []) kept.add(i.id);
+    if (!canary || !resumeCanary(controller, canary)) {
+      resumed.delete(service.name);
+      router.setRoute(controller.routeFor(service, active));
+    }
     if (active) supervisor.syncRouterHealth(active.id);
   }
 
+  const resumedIds = new Set([...resumed.values()].map((c) => c.operation.id));
   for (const op of store.unfinishedOperations()) {
+    if (resumedIds.has(op.id)) continue;
     const state = op.state as Partial<BlueGreenState> | null;
     const active = store.getService(op.service).activeReleaseId;
     // The switch is persisted before the route changes: an operation whose release is active moved traffic.
@@ -76,7 +101,7 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
         supervisor.adoptRelease({ service, releaseId: release.id, version: release.version, slot: release.slot }, alive, true);
         for (const i of alive) kept.add(i.id);
         controller.scheduleScaleDown(service, release.id, release.scaleDownAt ?? now);
-      } else if (release.state === 'starting' || release.state === 'ready') {
+      } else if ((release.state === 'starting' || release.state === 'ready') && resumed.get(service.name)?.state.releaseId !== release.id) {
         store.updateRelease(release.id, { state: 'aborted' });
       }
     }
@@ -98,4 +123,72 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
       void supervisor.fillRelease(active.id);
     }
   }
+}
+
+interface ResumableCanary {
+  service: ServiceConfig;
+  operation: OperationRecord;
+  state: CanaryState;
+  ref: ReleaseRef;
+  instances: InstanceInfo[];
+}
+
+/** Phases with traffic on the canary and no promotion yet: what `on_restart: resume` takes back. */
+const RESUMABLE: ReadonlySet<CanaryPhase> = new Set(['stepping', 'paused', 'concluding']);
+
+/**
+ * Whether an unfinished operation is a canary rollout to resume: what it
+ * needs, or why it falls back to the abort (a string, for the history), or null
+ * when there is nothing to explain (not a canary, `on_restart: abort`, or
+ * promoted already, which step 3 closes as moved).
+ */
+function canaryToResume(controller: Controller, op: OperationRecord, records: InstanceInfo[], adopted: InstanceInfo[]): ResumableCanary | string | null {
+  const state = persistedCanary(op.state);
+  const service = controller.config.services[op.service];
+  if (op.kind !== 'deploy' || state === null || service?.strategy.type !== 'canary' || service.strategy.onRestart !== 'resume') return null;
+  // No client was on the canary yet and its health checks would start over: deploying again costs nothing.
+  if (state.phase === 'starting' || state.phase === 'verifying') return `the canary had no traffic yet (phase ${state.phase})`;
+  if (state.promoted || !RESUMABLE.has(state.phase)) return null;
+  const release = controller.store.getRelease(state.releaseId);
+  if (!release || op.releaseId !== release.id || (release.state !== 'starting' && release.state !== 'ready')) {
+    return `its release ${state.releaseId} is ${release?.state ?? 'missing'}`;
+  }
+  const active = controller.activeRelease(op.service);
+  if (state.stableReleaseId === null || active?.id !== state.stableReleaseId) {
+    return `the stable release ${state.stableReleaseId ?? '(none)'} is no longer the active one`;
+  }
+  if (controller.store.getLock(op.service)?.operationId !== op.id) return `the operation no longer holds the deploy lock of ${op.service}`;
+  const recorded = records.filter((r) => r.releaseId === release.id).length;
+  const instances = adopted.filter((i) => i.releaseId === release.id);
+  // A clean shutdown stops every instance (and forgets them); only a crash leaves the canary running.
+  if (recorded === 0) return 'its canary instances were stopped with the server';
+  if (instances.length < recorded) return `${recorded - instances.length} of its ${recorded} canary instance(s) did not survive the restart`;
+  const ref: ReleaseRef = {
+    service: { ...service, instances: service.strategy.canaryInstances }, releaseId: release.id, version: release.version, slot: release.slot,
+  };
+  return { service, operation: op, state, ref, instances };
+}
+
+/** Adopts the canary's instances and hands the rollout to the runner, which routes at the persisted weight. False if that failed (it is aborted then). */
+function resumeCanary(controller: Controller, canary: ResumableCanary): boolean {
+  const { service, operation, state, ref, instances } = canary;
+  controller.supervisor.adoptRelease(ref, instances, true);
+  try {
+    controller.canary.resume(service, operation, state);
+    return true;
+  } catch (error) {
+    // A bug here must not keep the server from starting: abort as without on_restart: resume.
+    void controller.supervisor.stopRelease(ref.releaseId);
+    controller.events.record({ operationId: operation.id, service: operation.service, releaseId: state.releaseId, type: 'canary.not-resumed', level: 'error', message: `the canary could not resume after the controller restart: ${(error as Error).message}; it is aborted instead` });
+    return false;
+  }
+}
+
+/** The canary state the runner persisted as `{ strategy: 'canary', ...state }`, or null for anything else. */
+function persistedCanary(value: unknown): CanaryState | null {
+  if (value === null || typeof value !== 'object') return null;
+  const { strategy, ...state } = value as { strategy?: unknown } & Partial<CanaryState>;
+  if (strategy !== 'canary' || typeof state.phase !== 'string' || typeof state.releaseId !== 'string'
+    || typeof state.weight !== 'number' || typeof state.stepIndex !== 'number' || !Array.isArray(state.steps)) return null;
+  return state as CanaryState;
 }

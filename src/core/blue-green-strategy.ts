@@ -14,7 +14,7 @@ import type { Slot } from './slot.js';
  * instance passed its health check (or the user asked for --skip-health).
  */
 export type BlueGreenPhase =
-  | 'starting' | 'verifying' | 'smoke' | 'ready' | 'switching' | 'watching'
+  | 'starting' | 'verifying' | 'smoke' | 'analysing' | 'ready' | 'switching' | 'watching'
   | 'succeeded' | 'failed' | 'aborted' | 'rolled-back';
 
 export interface BlueGreenState {
@@ -30,6 +30,8 @@ export interface BlueGreenState {
   deadline: number;
   /** After the switch: analysis for a window; a failure switches back to the previous release. */
   postPromotion: { windowMs: number; analysis: string[] } | null;
+  /** Before the switch: analysis of the new release for a window. */
+  prePromotion: { windowMs: number; analysis: string[] } | null;
   error: { code: string; message: string } | null;
 }
 
@@ -44,6 +46,7 @@ export type BlueGreenEvent =
   | { type: 'promote' }
   | { type: 'switched' }
   | { type: 'analysis-failed'; message: string }
+  | { type: 'pre-analysis-concluded'; phase: 'Successful' | 'Failed' | 'Inconclusive'; message: string }
   | { type: 'window-elapsed' }
   | { type: 'abort'; reason: string };
 
@@ -53,6 +56,8 @@ export type BlueGreenCommand =
   | { type: 'run-smoke' }
   | { type: 'switch-traffic' }
   | { type: 'retire-previous'; immediately: boolean }
+  /** Run the pre-promotion analysis for its window (or until it fails) and report pre-analysis-concluded. */
+  | { type: 'analyse'; windowMs: number; templates: string[] }
   /** Start the post-promotion analysis and its window timer. */
   | { type: 'watch'; windowMs: number; templates: string[] }
   | { type: 'stop-analysis' }
@@ -72,6 +77,7 @@ export interface BlueGreenStart {
   smokeChecks: number;
   deployTimeoutMs: number;
   postPromotion?: { windowMs: number; analysis: string[] } | null;
+  prePromotion?: { windowMs: number; analysis: string[] } | null;
 }
 
 export interface Transition {
@@ -91,6 +97,7 @@ export function startBlueGreen(input: BlueGreenStart, now: number): Transition {
     smokeChecks: input.smokeChecks,
     deadline: now + input.deployTimeoutMs,
     postPromotion: input.previousReleaseId === null ? null : (input.postPromotion ?? null),
+    prePromotion: input.prePromotion ?? null,
     error: null,
   };
   return { state, commands: [{ type: 'start-instances' }] };
@@ -98,7 +105,7 @@ export function startBlueGreen(input: BlueGreenStart, now: number): Transition {
 
 const TERMINAL: ReadonlySet<BlueGreenPhase> = new Set(['succeeded', 'failed', 'aborted', 'rolled-back']);
 /** Phases in which traffic has not moved, so failing or aborting is free. */
-const BEFORE_SWITCH: ReadonlySet<BlueGreenPhase> = new Set(['starting', 'verifying', 'smoke', 'ready']);
+const BEFORE_SWITCH: ReadonlySet<BlueGreenPhase> = new Set(['starting', 'verifying', 'smoke', 'analysing', 'ready']);
 
 export function isTerminal(phase: BlueGreenPhase): boolean {
   return TERMINAL.has(phase);
@@ -116,6 +123,17 @@ function fail(state: BlueGreenState, code: string, message: string): Transition 
   };
 }
 
+/** After health and smoke checks: the pre-promotion analysis, if any, then the switch. */
+function checked(state: BlueGreenState): Transition {
+  if (state.prePromotion !== null && state.prePromotion.analysis.length > 0) {
+    return {
+      state: { ...state, phase: 'analysing' },
+      commands: [{ type: 'analyse', windowMs: state.prePromotion.windowMs, templates: state.prePromotion.analysis }],
+    };
+  }
+  return verified(state);
+}
+
 /** After health (and smoke) passed: switch now, or wait for promote. */
 function verified(state: BlueGreenState): Transition {
   if (state.autoSwitch) {
@@ -129,7 +147,7 @@ function verified(state: BlueGreenState): Transition {
 
 function healthy(state: BlueGreenState): Transition {
   if (state.smokeChecks > 0) return { state: { ...state, phase: 'smoke' }, commands: [{ type: 'run-smoke' }] };
-  return verified(state);
+  return checked(state);
 }
 
 export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent): Transition {
@@ -160,10 +178,21 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
       if (event.type === 'deadline-passed') return fail(state, 'HEALTH_TIMEOUT', event.message);
       return same;
     case 'smoke':
-      if (event.type === 'smoke-passed') return verified(state);
+      if (event.type === 'smoke-passed') return checked(state);
       if (event.type === 'smoke-failed') return fail(state, 'SMOKE_FAILED', event.message);
       if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
       return same;
+    case 'analysing':
+      if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
+      if (event.type !== 'pre-analysis-concluded') return same;
+      if (event.phase === 'Failed') return fail(state, 'ANALYSIS_FAILED', `before the switch: ${event.message}`);
+      if (event.phase === 'Inconclusive') {
+        return {
+          state: { ...state, phase: 'ready' },
+          commands: [{ type: 'announce', event: 'deploy.ready', message: `the analysis before the switch was inconclusive (${event.message}); waiting for a person's promote` }],
+        };
+      }
+      return verified(state);
     case 'ready':
       if (event.type === 'promote') return { state: { ...state, phase: 'switching' }, commands: [{ type: 'switch-traffic' }] };
       if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);

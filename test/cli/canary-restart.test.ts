@@ -52,6 +52,7 @@ services:
       canary_instances: 1
       stickiness: { by: header, name: X-User-Id }
       timeout: 10s
+      on_restart: abort
     drain_timeout: 2s
 `);
     server = await startServerProcess('cutover.yaml', dir, adminPort);

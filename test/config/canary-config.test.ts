@@ -48,6 +48,7 @@ describe('canary strategy: the example config', () => {
       postPromotion: { windowMs: 300_000, analysis: ['error-rate'] },
       scaleDownDelayMs: 600_000,
       deployTimeoutMs: 120_000,
+      onRestart: 'resume',
     });
   });
 });
@@ -70,6 +71,7 @@ describe('canary strategy: defaults and short forms', () => {
       postPromotion: null,
       scaleDownDelayMs: 600_000,
       deployTimeoutMs: 120_000,
+      onRestart: 'resume',
     });
   });
 
@@ -101,9 +103,15 @@ describe('canary strategy: defaults and short forms', () => {
     assert.deepEqual(canaryOf(withStrategy(['type: canary', 'stickiness: cookie'])).stickiness, { by: 'cookie', name: 'cutover_canary' });
   });
 
+  it('resumes a rollout interrupted by a controller restart unless on_restart says abort', () => {
+    assert.equal(canaryOf(withStrategy(['type: canary'])).onRestart, 'resume');
+    assert.equal(canaryOf(withStrategy(['type: canary', 'on_restart: resume'])).onRestart, 'resume');
+    assert.equal(canaryOf(withStrategy(['type: canary', 'on_restart: abort'])).onRestart, 'abort');
+  });
+
   it('keeps blue-green exactly as it was', () => {
     const strategy = parse('services: { web: { command: a, strategy: { type: blue-green, auto_switch: true } } }').services.web?.strategy;
-    assert.deepEqual(strategy, { type: 'blue-green', autoSwitch: true, autoCleanup: false, scaleDownDelayMs: 600_000, deployTimeoutMs: 120_000, smoke: [], postPromotion: null });
+    assert.deepEqual(strategy, { type: 'blue-green', autoSwitch: true, autoCleanup: false, scaleDownDelayMs: 600_000, deployTimeoutMs: 120_000, smoke: [], postPromotion: null, prePromotion: null });
   });
 });
 
@@ -169,6 +177,19 @@ describe('canary strategy: every problem at once, with its place', () => {
     const { byPath } = issuesOf(untilStepEnds);
     assert.match(issueAt(byPath, 'services.web.strategy.steps[0]').message, /a step running analysis "slow" needs a pause: its metric "p95" has no count/);
     assert.equal(issueAt(byPath, 'services.web.strategy.steps[1].pause').line, 7);
+  });
+
+  it('refuses an on_restart other than resume or abort, and on_restart outside a canary', () => {
+    assert.deepEqual(issueAt(issuesOf(withStrategy(['type: canary', 'on_restart: rollback'])).byPath, 'services.web.strategy.on_restart'), {
+      path: 'services.web.strategy.on_restart',
+      message: 'expected resume or abort, got "rollback"',
+      line: 10,
+      column: 19,
+    });
+    assert.equal(
+      issueAt(issuesOf(withStrategy(['type: blue-green', 'on_restart: resume'])).byPath, 'services.web.strategy.on_restart').message,
+      'unknown key here; it is only used with type: canary',
+    );
   });
 
   it('refuses a template reference when no template is defined, pointing at where to define one', () => {

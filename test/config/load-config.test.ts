@@ -80,7 +80,7 @@ describe('loadConfig: the contract file', () => {
         unhealthyThreshold: 3,
         startPeriodMs: 10_000,
       },
-      strategy: { type: 'blue-green', autoSwitch: false, autoCleanup: false, scaleDownDelayMs: 600_000, deployTimeoutMs: 120_000, smoke: [], postPromotion: null },
+      strategy: { type: 'blue-green', autoSwitch: false, autoCleanup: false, scaleDownDelayMs: 600_000, deployTimeoutMs: 120_000, smoke: [], postPromotion: null, prePromotion: null },
       drainTimeoutMs: 10_000,
       stopGracePeriodMs: 10_000,
       rollbackLimit: 5,
@@ -239,6 +239,7 @@ describe('parseConfig: health, strategy and defaults', () => {
         { path: '/deep', method: 'HEAD', expectStatus: [204, 204], timeoutMs: 500 },
       ],
       postPromotion: null,
+      prePromotion: null,
     });
   });
 

@@ -36,6 +36,25 @@ describe('rolling and recreate updates', () => {
     instances: 2
     health: { path: /health, interval: 200ms }
     strategy: { type: recreate, timeout: 5s }
+  jobs:
+    hosts: [jobs.localhost]
+    command: node server.js
+    cwd: ${SAMPLE_APP}
+    env: { APP_VERSION: "\${VERSION}" }
+    instances: 2
+    critical: true
+    health: { path: /health, interval: 200ms }
+    strategy: { type: rolling, monitor: 2s, failure_action: rollback, timeout: 5s, analysis: [errors] }
+    drain_timeout: 2s
+`,
+      topLevelYaml: `analysis:
+  errors:
+    metrics:
+      - name: error-rate
+        provider: { builtin: error-rate }
+        interval: 300ms
+        failure_condition: result > 0.05
+        consecutive_error_limit: 30
 `,
     });
     const first = await operate(h.client, '/api/v1/services/api/deploy', { version: 'v1' });
@@ -98,13 +117,29 @@ describe('rolling and recreate updates', () => {
   it('deploy --all updates non-critical services first, then each critical one alone', async () => {
     const result = await runCli(['deploy', '--all', '--version', 'v9'], { cwd: h.dir });
     assert.equal(result.code, 0, result.stderr + result.stdout);
-    assert.match(result.stdout, /wave 1\/2:.*web, dev/);
-    assert.match(result.stdout, /wave 2\/2:.*api/);
+    assert.match(result.stdout, /wave 1\/3:.*web, dev/);
+    assert.match(result.stdout, /wave 2\/3:.*api/);
+    assert.match(result.stdout, /wave 3\/3:.*jobs/);
     const last = async (name: string): Promise<OperationRecord> =>
       (await h.client.request<{ operations: OperationRecord[] }>('GET', `/api/v1/services/${name}/history`)).operations[0]!;
     const [web, dev, api] = [await last('web'), await last('dev'), await last('api')];
     for (const op of [web, dev, api]) assert.equal(op.outcome, 'succeeded');
     assert.ok(api.startedAt >= Math.max(web.finishedAt!, dev.finishedAt!), 'the critical service started after the others were healthy');
     assert.equal((await status('api')).active?.version, 'v9');
+  });
+
+  it('a batch whose analysis fails in the monitor window is rolled back', async () => {
+    const first = await operate(h.client, '/api/v1/services/jobs/deploy', { version: 'v1' });
+    assert.equal(first.operation.outcome, 'succeeded');
+    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'jobs.localhost', ratePerSecond: 150, maxDurationMs: 40_000 }).start();
+    await traffic.waitForAnswers(50);
+    const done = await operate(h.client, '/api/v1/services/jobs/deploy', { version: 'v2-errors20' });
+    await traffic.stop();
+    assert.equal(done.operation.outcome, 'failed', JSON.stringify(done.operation));
+    assert.match(done.operation.error?.message ?? '', /batch 1 failed: the batch analysis failed/);
+    assert.ok(done.events.some((e) => e.type === 'analysis.measurement' && (e.data as { phase: string }).phase === 'failed'));
+    const s = await status('jobs');
+    assert.equal(s.active?.version, 'v1');
+    assert.equal(s.active?.running, '2/2');
   });
 });

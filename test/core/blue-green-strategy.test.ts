@@ -107,4 +107,20 @@ describe('blue-green strategy', () => {
     const first = drive({ ...post, previousReleaseId: null }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]);
     assert.equal(first.at(-1)!.state.phase, 'succeeded');
   });
+
+  it('with pre_promotion it judges the release before the switch: failed fails, inconclusive waits for a person', () => {
+    const pre = { prePromotion: { windowMs: 5000, analysis: ['gate'] } };
+    const t = drive(pre, [{ type: 'instances-started' }, { type: 'all-healthy' }]);
+    assert.equal(t.at(-1)!.state.phase, 'analysing');
+    assert.deepEqual(t.at(-1)!.commands, [{ type: 'analyse', windowMs: 5000, templates: ['gate'] }]);
+    const ok = blueGreenTransition(t.at(-1)!.state, { type: 'pre-analysis-concluded', phase: 'Successful', message: '' });
+    assert.deepEqual(types(ok), ['switch-traffic']);
+    const bad = blueGreenTransition(t.at(-1)!.state, { type: 'pre-analysis-concluded', phase: 'Failed', message: 'gate: exit 1' });
+    assert.equal(bad.state.error?.code, 'ANALYSIS_FAILED');
+    assert.deepEqual(types(bad), ['stop-new-release', 'finish']);
+    const unsure = blueGreenTransition(t.at(-1)!.state, { type: 'pre-analysis-concluded', phase: 'Inconclusive', message: 'no data' });
+    assert.equal(unsure.state.phase, 'ready');
+    const aborted = blueGreenTransition(t.at(-1)!.state, { type: 'abort', reason: 'me' });
+    assert.equal(aborted.state.phase, 'aborted');
+  });
 });
