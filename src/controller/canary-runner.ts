@@ -7,6 +7,7 @@ import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute } from '../router/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
+import { MachineDriver } from './machine-driver.js';
 import type { Controller } from './controller.js';
 
 /**
@@ -18,9 +19,9 @@ interface CanaryRun {
   operation: OperationRecord;
   service: ServiceConfig;
   strategy: CanaryStrategyConfig;
-  state: CanaryState;
+  readonly state: CanaryState;
   abort: AbortController;
-  queue: Promise<void>;
+  driver: MachineDriver<CanaryState, CanaryEvent, CanaryCommand>;
   analysis: AnalysisRunner;
   timers: Set<NodeJS.Timeout>;
 }
@@ -42,7 +43,7 @@ export class CanaryRunner {
     }, this.now());
     const run = this.newRun(service, operation, transition.state);
     this.persist(run);
-    run.queue = this.runCommands(run, transition.commands).catch((error: unknown) => this.crashed(run, error));
+    void run.driver.begin(transition.commands);
   }
 
   /**
@@ -70,7 +71,7 @@ export class CanaryRunner {
       message: `resumed after a controller restart at ${state.weight}% (step ${state.stepIndex + 1}/${state.steps.length}, ${where})`,
       data: { weight: state.weight, stepIndex: state.stepIndex, phase: state.phase, afterRestart: true },
     });
-    run.queue = this.runCommands(run, resumeCommands(state)).catch((error: unknown) => this.crashed(run, error));
+    void run.driver.begin(resumeCommands(state));
   }
 
   /** promote (next step, or --full), pause, resume, abort from a person. */
@@ -102,16 +103,21 @@ export class CanaryRunner {
       run.abort.abort(new CutoverError('DEPLOY_ABORTED', 'the server is shutting down'));
       for (const timer of run.timers) clearTimeout(timer);
       run.analysis.stop('all');
-      return run.queue;
+      return run.driver.settled();
     });
     await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
 
   private newRun(service: ServiceConfig, operation: OperationRecord, state: CanaryState): CanaryRun {
     const run: CanaryRun = {
-      operation, service, strategy: canaryOf(service), state, abort: new AbortController(), queue: Promise.resolve(),
-      analysis: null as unknown as AnalysisRunner, timers: new Set(),
+      operation, service, strategy: canaryOf(service), abort: new AbortController(),
+      driver: null as unknown as CanaryRun['driver'], analysis: null as unknown as AnalysisRunner, timers: new Set(),
+      get state() { return this.driver.state; },
     };
+    run.driver = new MachineDriver(
+      state, (current, event) => canaryTransition(current, event, this.now()),
+      (command) => this.execute(run, command), () => this.persist(run), (error) => this.crashed(run, error),
+    );
     run.analysis = new AnalysisRunner(
       this.controller.config.analysis, this.providerFor, this.controller.events,
       { operationId: operation.id, service: service.name, releaseId: state.releaseId },
@@ -127,24 +133,7 @@ export class CanaryRunner {
   }
 
   private dispatch(run: CanaryRun, event: CanaryEvent): Promise<void> {
-    run.queue = run.queue.then(() => this.apply(run, event)).catch((error: unknown) => this.crashed(run, error));
-    return run.queue;
-  }
-
-  private async apply(run: CanaryRun, event: CanaryEvent): Promise<void> {
-    const transition = canaryTransition(run.state, event, this.now());
-    if (transition.state !== run.state) {
-      run.state = transition.state;
-      this.persist(run);
-    }
-    await this.runCommands(run, transition.commands);
-  }
-
-  private async runCommands(run: CanaryRun, commands: CanaryCommand[]): Promise<void> {
-    for (const command of commands) {
-      const event = await this.execute(run, command);
-      if (event) await this.apply(run, event);
-    }
+    return run.driver.dispatch(event);
   }
 
   private persist(run: CanaryRun): void {

@@ -8,6 +8,7 @@ import type { ServiceRoute } from '../router/index.js';
 import type { InstanceExit } from '../runtime/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
+import { MachineDriver } from './machine-driver.js';
 import type { Controller } from './controller.js';
 
 /**
@@ -20,9 +21,9 @@ import type { Controller } from './controller.js';
 interface RollingRun {
   operation: OperationRecord;
   service: ServiceConfig;
-  state: RollingState;
+  readonly state: RollingState;
   abort: AbortController;
-  queue: Promise<void>;
+  driver: MachineDriver<RollingState, RollingEvent, RollingCommand>;
   analysis: AnalysisRunner;
   analysisTemplates: string[];
   timers: Set<NodeJS.Timeout>;
@@ -61,14 +62,19 @@ export class RollingRunner {
     const { options, analysis } = rollingOptionsOf(service);
     const transition = startRolling({ releaseId: release.id, previousReleaseId: previous.id, total: service.instances, options }, this.now());
     const run: RollingRun = {
-      operation, service, state: transition.state, abort: new AbortController(), queue: Promise.resolve(),
+      operation, service, abort: new AbortController(), driver: null as unknown as RollingRun['driver'],
+      get state() { return this.driver.state; },
       analysis: new AnalysisRunner(this.controller.config.analysis, this.providerFor, this.controller.events,
         { operationId: operation.id, service: service.name, releaseId: release.id }, () => {}, this.now),
       analysisTemplates: analysis, timers: new Set(),
     };
+    run.driver = new MachineDriver(
+      transition.state, (current, event) => rollingTransition(current, event, this.now()),
+      (command) => this.execute(run, command), () => this.persist(run), (error) => this.crashed(run, error),
+    );
     this.runs.set(service.name, run);
     this.persist(run);
-    run.queue = this.runCommands(run, transition.commands).catch((error: unknown) => this.crashed(run, error));
+    void run.driver.begin(transition.commands);
   }
 
   async command(service: string, event: Extract<RollingEvent, { type: 'resume' | 'abort' }>): Promise<OperationRecord> {
@@ -97,30 +103,13 @@ export class RollingRunner {
       run.abort.abort(new CutoverError('DEPLOY_ABORTED', 'the server is shutting down'));
       for (const timer of run.timers) clearTimeout(timer);
       run.analysis.stop('all');
-      return run.queue;
+      return run.driver.settled();
     });
     await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
 
   private dispatch(run: RollingRun, event: RollingEvent): Promise<void> {
-    run.queue = run.queue.then(() => this.apply(run, event)).catch((error: unknown) => this.crashed(run, error));
-    return run.queue;
-  }
-
-  private async apply(run: RollingRun, event: RollingEvent): Promise<void> {
-    const transition = rollingTransition(run.state, event, this.now());
-    if (transition.state !== run.state) {
-      run.state = transition.state;
-      this.persist(run);
-    }
-    await this.runCommands(run, transition.commands);
-  }
-
-  private async runCommands(run: RollingRun, commands: RollingCommand[]): Promise<void> {
-    for (const command of commands) {
-      const event = await this.execute(run, command);
-      if (event) await this.apply(run, event);
-    }
+    return run.driver.dispatch(event);
   }
 
   private persist(run: RollingRun): void {
