@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
-import type { BlueGreenStrategyConfig, CutoverConfig, ServiceConfig } from '../config/types.js';
+import type { CutoverConfig, ServiceConfig } from '../config/types.js';
+import { createProvider } from '../analysis/provider-factory.js';
 import { configHash } from '../config/config-hash.js';
 import { redactServiceConfig } from '../config/redact.js';
-import {
-  blueGreenTransition, isBeforeSwitch, startBlueGreen,
-  type BlueGreenCommand, type BlueGreenEvent, type BlueGreenState,
-} from '../core/blue-green-strategy.js';
+import { startBlueGreen } from '../core/blue-green-strategy.js';
 import { CutoverError } from '../core/errors.js';
 import { findRelease, idleSlot, previousRelease, releasesToPrune } from '../core/release-selection.js';
 import type { Slot } from '../core/slot.js';
@@ -17,14 +15,13 @@ import { EventLog } from './event-log.js';
 import { gitInfo } from './git-info.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { newOperationId } from './operation-ids.js';
-import { createProvider } from '../analysis/provider-factory.js';
 import { toMeasurement, type AnalysisMeasurement } from './analysis-measurement.js';
-import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
+import type { ProviderFor } from './analysis-runner.js';
+import { blueGreenOf, BlueGreenRunner } from './blue-green-runner.js';
 import { CanaryRunner } from './canary-runner.js';
 import { RollingRunner } from './rolling-runner.js';
 import { recoverAfterRestart } from './recovery.js';
 import { serviceStatus, type ServiceStatus } from './service-status.js';
-import { runSmokeChecks } from './smoke-checks.js';
 
 export interface ControllerDeps {
   config: CutoverConfig;
@@ -46,25 +43,12 @@ export interface DeployRequest {
   actor: string;
 }
 
-/** A blue-green run in progress (deploy, or rollback that restarts an old release). */
-interface RunningOperation {
-  operation: OperationRecord;
-  service: ServiceConfig;
-  state: BlueGreenState;
-  abort: AbortController;
-  /** Serialises events: a promote never overtakes a health result. */
-  queue: Promise<void>;
-  /** A rollback re-runs a release that exists already; on failure it goes back to `stopped`. */
-  reusedRelease: boolean;
-  /** Post-promotion analysis and its window timer, while `watching`. */
-  analysis: AnalysisRunner | null;
-  windowTimer: NodeJS.Timeout | null;
-}
-
 /**
- * Drives deploys: takes the lock, runs the blue-green state machine against
- * the runtime and the router, and persists every transition. All operations
- * return the operation record at once; `waitFor` resolves when it finished.
+ * Drives deploys: takes the lock, creates the release, hands it to the
+ * strategy's runner (blue-green, canary, rolling), and owns what they share:
+ * the atomic switch, standby releases and their scale-down, pruning, the
+ * operations' outcomes. All operations return the operation record at once;
+ * `waitFor` resolves when it finished.
  */
 export class Controller {
   readonly config: CutoverConfig;
@@ -74,10 +58,10 @@ export class Controller {
   readonly events: EventLog;
   readonly canary: CanaryRunner;
   readonly rolling: RollingRunner;
-  private readonly providerFor: ProviderFor;
+  readonly providerFor: ProviderFor;
+  readonly blueGreen: BlueGreenRunner;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly running = new Map<string, RunningOperation>();
   private readonly waiters = new Map<string, ((op: OperationRecord) => void)[]>();
   private readonly scaleDownTimers = new Map<string, NodeJS.Timeout>();
   private readonly drains = new Map<string, Promise<unknown>>();
@@ -94,6 +78,7 @@ export class Controller {
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
     this.providerFor = deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => deps.router.counters() }));
     this.canary = new CanaryRunner(this, this.providerFor, this.now);
+    this.blueGreen = new BlueGreenRunner(this, this.now);
     this.rolling = new RollingRunner(this, this.providerFor, this.now);
   }
 
@@ -118,7 +103,7 @@ export class Controller {
   }
 
   status(name: string): ServiceStatus {
-    return serviceStatus(this, this.service(name), this.running.get(name)?.state ?? this.rolling.running(name) ?? null, this.canary.running(name));
+    return serviceStatus(this, this.service(name), this.blueGreen.running(name)?.state ?? this.rolling.running(name) ?? null, this.canary.running(name));
   }
 
   statusAll(): ServiceStatus[] {
@@ -207,7 +192,7 @@ export class Controller {
           releaseId: release.id, slot, previousReleaseId: null, autoSwitch: true, autoCleanup: false,
           skipHealth: request.skipHealth ?? false, smokeChecks: 0, deployTimeoutMs: service.strategy.deployTimeoutMs,
         }, now);
-        return this.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
+        return this.blueGreen.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
       }
       const strategy = blueGreenOf(service);
       const transition = startBlueGreen({
@@ -222,205 +207,11 @@ export class Controller {
         postPromotion: strategy.postPromotion,
         prePromotion: strategy.prePromotion,
       }, now);
-      return this.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
+      return this.blueGreen.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
     } catch (error) {
       this.store.releaseLock(name, operationId);
       throw error;
     }
-  }
-
-  /** Creates the operation record and starts the state machine in the background. */
-  private launch(
-    service: ServiceConfig, kind: OperationKind, actor: string, operationId: string, release: ReleaseRecord,
-    active: ReleaseRecord | null, transition: { state: BlueGreenState; commands: BlueGreenCommand[] }, reusedRelease: boolean,
-  ): OperationRecord {
-    const operation = this.store.createOperation({
-      id: operationId, service: service.name, kind, releaseId: release.id, fromReleaseId: active?.id ?? null,
-      actor, phase: transition.state.phase, state: transition.state, startedAt: this.now(),
-    });
-    const run: RunningOperation = {
-      operation, service, state: transition.state, abort: new AbortController(), queue: Promise.resolve(), reusedRelease,
-      analysis: null, windowTimer: null,
-    };
-    this.running.set(service.name, run);
-    const verb = kind === 'rollback' ? 'rollback' : 'deploy';
-    this.events.record({
-      operationId, service: service.name, releaseId: release.id, type: `${verb}.started`,
-      message: `${verb} of ${service.name} ${release.version} (${release.id}) to slot ${release.slot} started by ${actor}` +
-        (active ? `; ${active.version} (${active.id}) keeps serving` : ''),
-      data: { version: release.version, slot: release.slot, from: active?.id ?? null },
-    });
-    if (transition.state.skipHealth) {
-      this.events.record({
-        operationId, service: service.name, releaseId: release.id, type: 'health.skipped', level: 'warn',
-        message: 'health checks skipped (--skip-health): the new release gets traffic without being verified',
-      });
-    }
-    run.queue = this.runCommands(run, transition.commands).catch((error: unknown) => this.crashed(run, error));
-    return operation;
-  }
-
-  /** Feeds an event from outside (promote, abort) in order with the machine's own. */
-  private dispatch(run: RunningOperation, event: BlueGreenEvent): Promise<void> {
-    run.queue = run.queue.then(() => this.apply(run, event)).catch((error: unknown) => this.crashed(run, error));
-    return run.queue;
-  }
-
-  private async apply(run: RunningOperation, event: BlueGreenEvent): Promise<void> {
-    const transition = blueGreenTransition(run.state, event);
-    if (transition.state !== run.state) {
-      run.state = transition.state;
-      this.store.updateOperation(run.operation.id, { phase: run.state.phase, state: run.state });
-      if (run.state.phase === 'ready') this.store.updateRelease(run.state.releaseId, { state: 'ready' });
-    }
-    await this.runCommands(run, transition.commands);
-  }
-
-  private async runCommands(run: RunningOperation, commands: BlueGreenCommand[]): Promise<void> {
-    for (const command of commands) {
-      const event = await this.execute(run, command);
-      if (event) await this.apply(run, event);
-    }
-  }
-
-  private async execute(run: RunningOperation, command: BlueGreenCommand): Promise<BlueGreenEvent | null> {
-    const { service, state, operation } = run;
-    const base = { operationId: operation.id, service: service.name, releaseId: state.releaseId };
-    const release = this.store.getRelease(state.releaseId)!;
-    switch (command.type) {
-      case 'start-instances': {
-        await this.freeSlot(service, state.slot, operation.id);
-        try {
-          const instances = await this.supervisor.startRelease({ service, releaseId: release.id, version: release.version, slot: state.slot });
-          for (const info of instances) {
-            this.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
-          }
-          return { type: 'instances-started' };
-        } catch (error) {
-          const e = error instanceof CutoverError ? error : new CutoverError('INSTANCE_START_FAILED', String(error));
-          return { type: 'start-failed', code: e.code, message: e.message };
-        }
-      }
-      case 'await-health': {
-        this.events.record({ ...base, type: 'health.waiting', message: `waiting for ${service.instances} instance(s) to pass health checks (timeout ${Math.round((command.deadline - this.now()) / 1000)} s)` });
-        const onHealth = (releaseId: string, instanceId: string, status: string, last: { detail: string }): void => {
-          if (releaseId === release.id) this.events.record({ ...base, type: `instance.${status}`, message: `instance ${instanceId} is ${status} (${last.detail})` });
-        };
-        this.supervisor.on('health', onHealth);
-        try {
-          await this.supervisor.waitHealthy(release.id, command.deadline, run.abort.signal);
-          this.events.record({ ...base, type: 'release.healthy', message: `all ${service.instances} instance(s) of ${release.id} are healthy` });
-          return { type: 'all-healthy' };
-        } catch (error) {
-          if (run.abort.signal.aborted) return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
-          const e = error as CutoverError;
-          return e.code === 'HEALTH_TIMEOUT' ? { type: 'deadline-passed', message: e.message } : { type: 'instance-exited', message: e.message };
-        } finally {
-          this.supervisor.off('health', onHealth);
-        }
-      }
-      case 'run-smoke': {
-        const instances = this.supervisor.instancesOf(release.id).map((i) => i.info);
-        const smoke = blueGreenOf(service).smoke;
-        const failure = await runSmokeChecks(instances, smoke);
-        if (failure) return { type: 'smoke-failed', message: failure };
-        this.events.record({ ...base, type: 'smoke.passed', message: `${smoke.length} smoke check(s) passed on every instance` });
-        return { type: 'smoke-passed' };
-      }
-      case 'switch-traffic':
-        this.switchTraffic(service, release, operation.id);
-        return { type: 'switched' };
-      case 'retire-previous':
-        if (state.previousReleaseId) this.retire(service, state.previousReleaseId, command.immediately, operation.id);
-        return null;
-      case 'stop-new-release':
-        await this.supervisor.stopRelease(release.id);
-        return null;
-      case 'announce':
-        this.events.record({ ...base, type: command.event, message: command.message });
-        return null;
-      case 'analyse': {
-        this.events.record({ ...base, type: 'analysis.started', message: `judging ${release.id} for ${Math.round(command.windowMs / 1000)} s before the switch (${command.templates.join(', ')})` });
-        let failedEarly: ((message: string) => void) | null = null;
-        const analysis = new AnalysisRunner(this.config.analysis, this.providerFor, this.events, base, (verdict) => {
-          if (verdict.phase === 'Failed') failedEarly?.(verdict.message);
-        }, this.now);
-        analysis.start('step', command.templates, {
-          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
-        });
-        // The window, cut short by a failed verdict or an abort.
-        const early = await new Promise<string | null>((resolve) => {
-          const timer = setTimeout(() => resolve(null), command.windowMs);
-          failedEarly = (message) => { clearTimeout(timer); resolve(message); };
-          run.abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve('aborted'); }, { once: true });
-        });
-        if (run.abort.signal.aborted) {
-          analysis.stop('all');
-          return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
-        }
-        if (early !== null) {
-          analysis.stop('all');
-          return { type: 'pre-analysis-concluded', phase: 'Failed', message: early };
-        }
-        const phase = analysis.conclude('step');
-        analysis.stop('all');
-        return { type: 'pre-analysis-concluded', phase: phase === 'Running' ? 'Successful' : phase, message: `analysis ${phase.toLowerCase()}` };
-      }
-      case 'watch': {
-        const analysis = new AnalysisRunner(this.config.analysis, this.providerFor, this.events, base, (verdict) => {
-          if (verdict.phase === 'Failed') void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
-          else this.events.record({ ...base, type: 'analysis.inconclusive', level: 'warn', message: `${verdict.message}; the release stays` });
-        }, this.now);
-        run.analysis = analysis;
-        analysis.start('post-promotion', command.templates, {
-          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
-          latencySamples: this.router.latencySamples ? (s, r) => this.router.latencySamples!(s, r) : undefined,
-        });
-        run.windowTimer = setTimeout(() => { void this.dispatch(run, { type: 'window-elapsed' }); }, command.windowMs);
-        run.windowTimer.unref();
-        this.events.record({ ...base, type: 'deploy.watching', message: `watching ${release.id} for ${Math.round(command.windowMs / 1000)} s after the switch (${command.templates.join(', ')}); a failure switches back` });
-        return null;
-      }
-      case 'stop-analysis':
-        run.analysis?.stop('all');
-        if (run.windowTimer) clearTimeout(run.windowTimer);
-        run.windowTimer = null;
-        return null;
-      case 'switch-back': {
-        const previous = state.previousReleaseId ? this.store.getRelease(state.previousReleaseId) : null;
-        if (!previous || !this.supervisor.isRunning(previous.id)) {
-          this.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: 'the previous release no longer runs; run `cutover rollback` to start it again' });
-          return null;
-        }
-        this.switchTraffic(service, previous, operation.id);
-        await this.scaleDown(service, release.id, operation.id);
-        this.events.record({ ...base, type: 'deploy.rolled-back', level: 'error', message: `switched back to ${previous.version} (${previous.id})` });
-        return null;
-      }
-      case 'finish':
-        this.finish(run, command.outcome, command.error);
-        return null;
-    }
-  }
-
-  private finish(run: RunningOperation, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
-    const { service, state, operation } = run;
-    const now = this.now();
-    if (outcome !== 'succeeded') {
-      this.store.updateRelease(state.releaseId, {
-        state: run.reusedRelease ? 'stopped' : outcome,
-        error: error ? { ...error } : null,
-      });
-    }
-    const active = this.activeRelease(service.name);
-    const verb = operation.kind === 'rollback' ? 'rollback' : 'deploy';
-    const message = outcome === 'succeeded'
-      ? `${verb} succeeded: ${active?.version} (${active?.id}) serves ${service.name} from slot ${active?.slot}`
-      : `${verb} ${outcome}: ${error?.message ?? ''}; traffic stays on ${active ? `${active.version} (${active.id})` : 'nothing (no release was active)'}`;
-    this.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `${verb}.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
-    this.completeOperation(operation.id, service.name, outcome, error, now);
-    this.running.delete(service.name);
-    this.prune(service);
   }
 
   completeOperation(operationId: string, service: string, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string; hint?: string } | null, now: number): void {
@@ -431,16 +222,6 @@ export class Controller {
     this.waiters.delete(operationId);
   }
 
-  /** A bug inside the machine must not leave the lock held forever. */
-  private crashed(run: RunningOperation, error: unknown): void {
-    if (this.closing) return;
-    this.logger.error({ err: error, operation: run.operation.id }, 'operation crashed');
-    if (this.running.get(run.service.name) === run && isBeforeSwitch(run.state.phase)) {
-      const failure = { code: 'INTERNAL', message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}` };
-      void this.supervisor.stopRelease(run.state.releaseId).finally(() => this.finish(run, 'failed', failure));
-    }
-  }
-
   // --- promote / abort / switch / rollback / cleanup ---------------------------
 
   async promote(name: string, actor: string, full = false): Promise<OperationRecord> {
@@ -449,15 +230,7 @@ export class Controller {
       this.events.record({ operationId: this.store.getLock(name)?.operationId ?? null, service: name, releaseId: this.canary.running(name)!.releaseId, type: 'deploy.promoted', message: `promoted${full ? ' to 100%' : ' to the next step'} by ${actor}` });
       return this.canary.command(name, { type: 'promote', full });
     }
-    const run = this.running.get(name);
-    if (!run || run.state.phase !== 'ready') {
-      throw new CutoverError('INVALID_STATE', run
-        ? `the ${run.operation.kind} of ${name} is ${run.state.phase}, not waiting for promote`
-        : `no deploy of ${name} is waiting for promote`);
-    }
-    this.events.record({ operationId: run.operation.id, service: name, releaseId: run.state.releaseId, type: 'deploy.promoted', message: `promoted by ${actor}` });
-    await this.dispatch(run, { type: 'promote' });
-    return this.store.getOperation(run.operation.id)!;
+    return this.blueGreen.promote(name, actor);
   }
 
   /** Deploys again the version whose last deploy was aborted or failed (Argo's `retry`), from the first step. */
@@ -497,20 +270,13 @@ export class Controller {
     this.service(name);
     if (this.canary.running(name)) return this.canary.command(name, { type: 'abort', reason: `aborted by ${actor}` });
     if (this.rolling.running(name)) return this.rolling.command(name, { type: 'abort', reason: `aborted by ${actor}` });
-    const run = this.running.get(name);
-    if (!run || !isBeforeSwitch(run.state.phase)) {
-      throw new CutoverError('INVALID_STATE', `no deploy of ${name} can be aborted (traffic moves only once; use rollback after a switch)`);
-    }
-    const reason = `aborted by ${actor}`;
-    run.abort.abort(new CutoverError('DEPLOY_ABORTED', reason));
-    await this.dispatch(run, { type: 'abort', reason });
-    return this.store.getOperation(run.operation.id)!;
+    return this.blueGreen.abort(name, actor);
   }
 
   /** `switch <service> <slot>`: promotes a ready deploy in that slot, or moves traffic back to the standby release there. */
   async switchTo(name: string, slot: Slot, actor: string): Promise<OperationRecord> {
     const service = this.service(name);
-    const run = this.running.get(name);
+    const run = this.blueGreen.running(name);
     if (run && run.state.phase === 'ready' && run.state.slot === slot) return this.promote(name, actor);
     const active = this.activeRelease(name);
     if (active && active.slot === slot) throw new CutoverError('INVALID_STATE', `slot ${slot} is already active (${active.version}, ${active.id})`);
@@ -555,7 +321,7 @@ export class Controller {
         skipHealth: false, smokeChecks: service.strategy.type === 'blue-green' ? service.strategy.smoke.length : 0,
         deployTimeoutMs: service.strategy.deployTimeoutMs,
       }, now);
-      return this.launch(service, 'rollback', options.actor, operationId, { ...target, slot }, active, transition, true);
+      return this.blueGreen.launch(service, 'rollback', options.actor, operationId, { ...target, slot }, active, transition, true);
     } catch (error) {
       this.store.releaseLock(name, operationId);
       throw error;
@@ -738,25 +504,8 @@ export class Controller {
     await this.rolling.close();
     for (const timer of this.scaleDownTimers.values()) clearTimeout(timer);
     this.scaleDownTimers.clear();
-    const queues = [...this.running.values()].map((run) => {
-      run.abort.abort(new CutoverError('DEPLOY_ABORTED', 'the server is shutting down'));
-      return this.dispatch(run, { type: 'abort', reason: 'the server is shutting down' });
-    });
-    // An operation that ends now records its outcome; one that hangs is aborted by recovery at the next start.
-    await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await this.blueGreen.close();
     await this.supervisor.close();
   }
 
-  /** For recovery.ts */
-  runningOperation(name: string): RunningOperation | undefined {
-    return this.running.get(name);
-  }
-}
-
-/** The blue-green options of a service; the canary runner handles the other strategy. */
-function blueGreenOf(service: ServiceConfig): BlueGreenStrategyConfig {
-  if (service.strategy.type !== 'blue-green') {
-    throw new CutoverError('INVALID_STATE', `service ${service.name} uses the ${service.strategy.type} strategy, not blue-green`);
-  }
-  return service.strategy;
 }

@@ -1,0 +1,280 @@
+import type { BlueGreenStrategyConfig, ServiceConfig } from '../config/types.js';
+import {
+  blueGreenTransition, isBeforeSwitch,
+  type BlueGreenCommand, type BlueGreenEvent, type BlueGreenState,
+} from '../core/blue-green-strategy.js';
+import { CutoverError } from '../core/errors.js';
+import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
+import { AnalysisRunner } from './analysis-runner.js';
+import type { Controller } from './controller.js';
+import { MachineDriver } from './machine-driver.js';
+import { runSmokeChecks } from './smoke-checks.js';
+
+/**
+ * Drives blue-green deploys (and rollbacks that start an old release again):
+ * runs the pure blue-green machine (core/blue-green-strategy.ts) against the
+ * runtime, the router and the analysis runner, persisting every transition.
+ */
+export interface RunningOperation {
+  operation: OperationRecord;
+  service: ServiceConfig;
+  readonly state: BlueGreenState;
+  abort: AbortController;
+  driver: MachineDriver<BlueGreenState, BlueGreenEvent, BlueGreenCommand>;
+  /** A rollback re-runs a release that exists already; on failure it goes back to `stopped`. */
+  reusedRelease: boolean;
+  /** Pre/post-promotion analysis and its window timer. */
+  analysis: AnalysisRunner | null;
+  windowTimer: NodeJS.Timeout | null;
+}
+
+export class BlueGreenRunner {
+  private readonly runs = new Map<string, RunningOperation>();
+  private closing = false;
+
+  constructor(private readonly c: Controller, private readonly now: () => number = Date.now) {}
+
+  running(service: string): RunningOperation | undefined {
+    return this.runs.get(service);
+  }
+
+  /** promote of a deploy waiting at `ready`. */
+  async promote(name: string, actor: string): Promise<OperationRecord> {
+    const run = this.runs.get(name);
+    if (!run || run.state.phase !== 'ready') {
+      throw new CutoverError('INVALID_STATE', run
+        ? `the ${run.operation.kind} of ${name} is ${run.state.phase}, not waiting for promote`
+        : `no deploy of ${name} is waiting for promote`);
+    }
+    this.c.events.record({ operationId: run.operation.id, service: name, releaseId: run.state.releaseId, type: 'deploy.promoted', message: `promoted by ${actor}` });
+    await this.dispatch(run, { type: 'promote' });
+    return this.c.store.getOperation(run.operation.id)!;
+  }
+
+  async abort(name: string, actor: string): Promise<OperationRecord> {
+    const run = this.runs.get(name);
+    if (!run || !isBeforeSwitch(run.state.phase)) {
+      throw new CutoverError('INVALID_STATE', `no deploy of ${name} can be aborted (traffic moves only once; use rollback after a switch)`);
+    }
+    const reason = `aborted by ${actor}`;
+    run.abort.abort(new CutoverError('DEPLOY_ABORTED', reason));
+    await this.dispatch(run, { type: 'abort', reason });
+    return this.c.store.getOperation(run.operation.id)!;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const queues = [...this.runs.values()].map((run) => {
+      run.abort.abort(new CutoverError('DEPLOY_ABORTED', 'the server is shutting down'));
+      run.analysis?.stop('all');
+      if (run.windowTimer) clearTimeout(run.windowTimer);
+      return this.dispatch(run, { type: 'abort', reason: 'the server is shutting down' });
+    });
+    // An operation that ends now records its outcome; one that hangs is aborted by recovery at the next start.
+    await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  }
+
+  /** Creates the operation record and starts the state machine in the background. */
+  launch(
+    service: ServiceConfig, kind: OperationKind, actor: string, operationId: string, release: ReleaseRecord,
+    active: ReleaseRecord | null, transition: { state: BlueGreenState; commands: BlueGreenCommand[] }, reusedRelease: boolean,
+  ): OperationRecord {
+    const operation = this.c.store.createOperation({
+      id: operationId, service: service.name, kind, releaseId: release.id, fromReleaseId: active?.id ?? null,
+      actor, phase: transition.state.phase, state: transition.state, startedAt: this.now(),
+    });
+    const run: RunningOperation = {
+      operation, service, abort: new AbortController(), reusedRelease, analysis: null, windowTimer: null,
+      driver: null as unknown as RunningOperation['driver'],
+      get state() { return this.driver.state; },
+    };
+    run.driver = new MachineDriver(
+      transition.state, blueGreenTransition, (command) => this.execute(run, command),
+      () => this.persist(run), (error) => this.crashed(run, error),
+    );
+    this.runs.set(service.name, run);
+    const verb = kind === 'rollback' ? 'rollback' : 'deploy';
+    this.c.events.record({
+      operationId, service: service.name, releaseId: release.id, type: `${verb}.started`,
+      message: `${verb} of ${service.name} ${release.version} (${release.id}) to slot ${release.slot} started by ${actor}` +
+        (active ? `; ${active.version} (${active.id}) keeps serving` : ''),
+      data: { version: release.version, slot: release.slot, from: active?.id ?? null },
+    });
+    if (transition.state.skipHealth) {
+      this.c.events.record({
+        operationId, service: service.name, releaseId: release.id, type: 'health.skipped', level: 'warn',
+        message: 'health checks skipped (--skip-health): the new release gets traffic without being verified',
+      });
+    }
+    void run.driver.begin(transition.commands);
+    return operation;
+  }
+
+  /** Feeds an event from outside (promote, abort) in order with the machine's own. */
+  dispatch(run: RunningOperation, event: BlueGreenEvent): Promise<void> {
+    return run.driver.dispatch(event);
+  }
+
+  private persist(run: RunningOperation): void {
+    this.c.store.updateOperation(run.operation.id, { phase: run.state.phase, state: run.state });
+    if (run.state.phase === 'ready') this.c.store.updateRelease(run.state.releaseId, { state: 'ready' });
+  }
+
+  private async execute(run: RunningOperation, command: BlueGreenCommand): Promise<BlueGreenEvent | null> {
+    const { service, state, operation } = run;
+    const base = { operationId: operation.id, service: service.name, releaseId: state.releaseId };
+    const release = this.c.store.getRelease(state.releaseId)!;
+    switch (command.type) {
+      case 'start-instances': {
+        await this.c.freeSlot(service, state.slot, operation.id);
+        try {
+          const instances = await this.c.supervisor.startRelease({ service, releaseId: release.id, version: release.version, slot: state.slot });
+          for (const info of instances) {
+            this.c.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
+          }
+          return { type: 'instances-started' };
+        } catch (error) {
+          const e = error instanceof CutoverError ? error : new CutoverError('INSTANCE_START_FAILED', String(error));
+          return { type: 'start-failed', code: e.code, message: e.message };
+        }
+      }
+      case 'await-health': {
+        this.c.events.record({ ...base, type: 'health.waiting', message: `waiting for ${service.instances} instance(s) to pass health checks (timeout ${Math.round((command.deadline - this.now()) / 1000)} s)` });
+        const onHealth = (releaseId: string, instanceId: string, status: string, last: { detail: string }): void => {
+          if (releaseId === release.id) this.c.events.record({ ...base, type: `instance.${status}`, message: `instance ${instanceId} is ${status} (${last.detail})` });
+        };
+        this.c.supervisor.on('health', onHealth);
+        try {
+          await this.c.supervisor.waitHealthy(release.id, command.deadline, run.abort.signal);
+          this.c.events.record({ ...base, type: 'release.healthy', message: `all ${service.instances} instance(s) of ${release.id} are healthy` });
+          return { type: 'all-healthy' };
+        } catch (error) {
+          if (run.abort.signal.aborted) return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
+          const e = error as CutoverError;
+          return e.code === 'HEALTH_TIMEOUT' ? { type: 'deadline-passed', message: e.message } : { type: 'instance-exited', message: e.message };
+        } finally {
+          this.c.supervisor.off('health', onHealth);
+        }
+      }
+      case 'run-smoke': {
+        const instances = this.c.supervisor.instancesOf(release.id).map((i) => i.info);
+        const smoke = blueGreenOf(service).smoke;
+        const failure = await runSmokeChecks(instances, smoke);
+        if (failure) return { type: 'smoke-failed', message: failure };
+        this.c.events.record({ ...base, type: 'smoke.passed', message: `${smoke.length} smoke check(s) passed on every instance` });
+        return { type: 'smoke-passed' };
+      }
+      case 'switch-traffic':
+        this.c.switchTraffic(service, release, operation.id);
+        return { type: 'switched' };
+      case 'retire-previous':
+        if (state.previousReleaseId) this.c.retire(service, state.previousReleaseId, command.immediately, operation.id);
+        return null;
+      case 'stop-new-release':
+        await this.c.supervisor.stopRelease(release.id);
+        return null;
+      case 'announce':
+        this.c.events.record({ ...base, type: command.event, message: command.message });
+        return null;
+      case 'analyse': {
+        this.c.events.record({ ...base, type: 'analysis.started', message: `judging ${release.id} for ${Math.round(command.windowMs / 1000)} s before the switch (${command.templates.join(', ')})` });
+        let failedEarly: ((message: string) => void) | null = null;
+        const analysis = new AnalysisRunner(this.c.config.analysis, this.c.providerFor, this.c.events, base, (verdict) => {
+          if (verdict.phase === 'Failed') failedEarly?.(verdict.message);
+        }, this.now);
+        analysis.start('step', command.templates, {
+          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
+        });
+        // The window, cut short by a failed verdict or an abort.
+        const early = await new Promise<string | null>((resolve) => {
+          const timer = setTimeout(() => resolve(null), command.windowMs);
+          failedEarly = (message) => { clearTimeout(timer); resolve(message); };
+          run.abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve('aborted'); }, { once: true });
+        });
+        if (run.abort.signal.aborted) {
+          analysis.stop('all');
+          return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
+        }
+        if (early !== null) {
+          analysis.stop('all');
+          return { type: 'pre-analysis-concluded', phase: 'Failed', message: early };
+        }
+        const phase = analysis.conclude('step');
+        analysis.stop('all');
+        return { type: 'pre-analysis-concluded', phase: phase === 'Running' ? 'Successful' : phase, message: `analysis ${phase.toLowerCase()}` };
+      }
+      case 'watch': {
+        const analysis = new AnalysisRunner(this.c.config.analysis, this.c.providerFor, this.c.events, base, (verdict) => {
+          if (verdict.phase === 'Failed') void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
+          else this.c.events.record({ ...base, type: 'analysis.inconclusive', level: 'warn', message: `${verdict.message}; the release stays` });
+        }, this.now);
+        run.analysis = analysis;
+        analysis.start('post-promotion', command.templates, {
+          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
+          latencySamples: this.c.router.latencySamples ? (s, r) => this.c.router.latencySamples!(s, r) : undefined,
+        });
+        run.windowTimer = setTimeout(() => { void this.dispatch(run, { type: 'window-elapsed' }); }, command.windowMs);
+        run.windowTimer.unref();
+        this.c.events.record({ ...base, type: 'deploy.watching', message: `watching ${release.id} for ${Math.round(command.windowMs / 1000)} s after the switch (${command.templates.join(', ')}); a failure switches back` });
+        return null;
+      }
+      case 'stop-analysis':
+        run.analysis?.stop('all');
+        if (run.windowTimer) clearTimeout(run.windowTimer);
+        run.windowTimer = null;
+        return null;
+      case 'switch-back': {
+        const previous = state.previousReleaseId ? this.c.store.getRelease(state.previousReleaseId) : null;
+        if (!previous || !this.c.supervisor.isRunning(previous.id)) {
+          this.c.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: 'the previous release no longer runs; run `cutover rollback` to start it again' });
+          return null;
+        }
+        this.c.switchTraffic(service, previous, operation.id);
+        await this.c.scaleDown(service, release.id, operation.id);
+        this.c.events.record({ ...base, type: 'deploy.rolled-back', level: 'error', message: `switched back to ${previous.version} (${previous.id})` });
+        return null;
+      }
+      case 'finish':
+        this.finish(run, command.outcome, command.error);
+        return null;
+    }
+  }
+
+  private finish(run: RunningOperation, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
+    const { service, state, operation } = run;
+    const now = this.now();
+    if (outcome !== 'succeeded') {
+      this.c.store.updateRelease(state.releaseId, {
+        state: run.reusedRelease ? 'stopped' : outcome,
+        error: error ? { ...error } : null,
+      });
+    }
+    const active = this.c.activeRelease(service.name);
+    const verb = operation.kind === 'rollback' ? 'rollback' : 'deploy';
+    const message = outcome === 'succeeded'
+      ? `${verb} succeeded: ${active?.version} (${active?.id}) serves ${service.name} from slot ${active?.slot}`
+      : `${verb} ${outcome}: ${error?.message ?? ''}; traffic stays on ${active ? `${active.version} (${active.id})` : 'nothing (no release was active)'}`;
+    this.c.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `${verb}.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    this.c.completeOperation(operation.id, service.name, outcome, error, now);
+    this.runs.delete(service.name);
+    this.c.prune(service);
+  }
+
+  /** A bug inside the machine must not leave the lock held forever. */
+  private crashed(run: RunningOperation, error: unknown): void {
+    if (this.closing) return;
+    this.c.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
+    if (this.runs.get(run.service.name) === run && isBeforeSwitch(run.state.phase)) {
+      const failure = { code: 'INTERNAL', message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}` };
+      void this.c.supervisor.stopRelease(run.state.releaseId).finally(() => this.finish(run, 'failed', failure));
+    }
+  }
+}
+
+/** The blue-green options of a service. */
+export function blueGreenOf(service: ServiceConfig): BlueGreenStrategyConfig {
+  if (service.strategy.type !== 'blue-green') {
+    throw new CutoverError('INVALID_STATE', `service ${service.name} uses the ${service.strategy.type} strategy, not blue-green`);
+  }
+  return service.strategy;
+}
