@@ -42,7 +42,8 @@ export function bucketOf(key: string, salt: string): number {
 
 /** True when `key` is in the first `percent` (0-100, fractions allowed) of the rollout named `salt`. */
 export function inRollout(key: string, salt: string, percent: number): boolean {
-  return bucketOf(key, salt) < percent * (BUCKET_COUNT / 100);
+  // Rounded: 0.07 * 100 is 7.000000000000001 in floating point, which would admit an 8th bucket.
+  return bucketOf(key, salt) < Math.round(percent * (BUCKET_COUNT / 100));
 }
 
 // The running hash. Hashing is synchronous and never re-entered, so one set of scratch state serves every call.

@@ -82,4 +82,16 @@ describe('sticky buckets', () => {
       assert.equal(inRollout(key, 'checkout', 100), true);
     }
   });
+
+  it('fractional percentages admit exactly their share of buckets (no floating-point extra bucket)', () => {
+    let admitted007 = 0;
+    let admitted11 = 0;
+    for (let i = 0; i < 200_000; i++) {
+      const key = `k${i}`;
+      const bucket = bucketOf(key, 'frac');
+      if (inRollout(key, 'frac', 0.07)) { admitted007++; assert.ok(bucket < 7); }
+      if (inRollout(key, 'frac', 1.1)) { admitted11++; assert.ok(bucket < 110); }
+    }
+    assert.ok(admitted007 > 0 && admitted11 > admitted007);
+  });
 });
