@@ -1,7 +1,6 @@
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { buildAdminApi } from '../api/admin-api.js';
 import { loadOrCreateToken } from '../api/admin-token.js';
 import type { CutoverConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
@@ -45,6 +44,9 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     router = await ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
     controller = new Controller({ config, store, runtime, router, logger });
     await controller.start(runtime);
+    // Loaded only now: after a crash the routes are back (and traffic flows) before
+    // the admin API's modules (fastify, prom-client) have even been read.
+    const { buildAdminApi } = await import('../api/admin-api.js');
     api = await buildAdminApi({ controller, token, logDir });
     await api.listen({ host: config.server.admin.host, port: config.server.admin.port });
   } catch (error) {
