@@ -7,7 +7,7 @@ import { CutoverError } from '../core/errors.js';
 import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner } from './analysis-runner.js';
 import type { Controller } from './controller.js';
-import { MachineDriver } from './machine-driver.js';
+import { MachineDriver, settleWithin, SHUTTING_DOWN } from './machine-driver.js';
 import { runSmokeChecks } from './smoke-checks.js';
 
 /**
@@ -65,13 +65,13 @@ export class BlueGreenRunner {
   async close(): Promise<void> {
     this.closing = true;
     const queues = [...this.runs.values()].map((run) => {
-      run.abort.abort(new CutoverError('DEPLOY_ABORTED', 'the server is shutting down'));
+      run.abort.abort(new CutoverError('DEPLOY_ABORTED', SHUTTING_DOWN));
       run.analysis?.stop('all');
       if (run.windowTimer) clearTimeout(run.windowTimer);
-      return this.dispatch(run, { type: 'abort', reason: 'the server is shutting down' });
+      return this.dispatch(run, { type: 'abort', reason: SHUTTING_DOWN });
     });
     // An operation that ends now records its outcome; one that hangs is aborted by recovery at the next start.
-    await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await settleWithin(queues, 5000);
   }
 
   /** Creates the operation record and starts the state machine in the background. */

@@ -7,7 +7,7 @@ import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute } from '../router/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
-import { MachineDriver } from './machine-driver.js';
+import { MachineDriver, SHUTTING_DOWN, shutDownRuns, stoppedForShutdown } from './machine-driver.js';
 import type { Controller } from './controller.js';
 
 /**
@@ -99,14 +99,9 @@ export class CanaryRunner {
   }
 
   async close(): Promise<void> {
-    const queues = [...this.runs.values()].map((run) => {
-      run.abort.abort(new CutoverError('DEPLOY_ABORTED', 'the server is shutting down'));
-      for (const timer of run.timers) clearTimeout(timer);
-      run.analysis.stop('all');
-      return run.driver.settled();
-    });
-    await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    await shutDownRuns(this.runs.values(), new CutoverError('DEPLOY_ABORTED', SHUTTING_DOWN));
   }
+
 
   private newRun(service: ServiceConfig, operation: OperationRecord, state: CanaryState): CanaryRun {
     const run: CanaryRun = {
@@ -288,7 +283,7 @@ export class CanaryRunner {
   }
 
   private crashed(run: CanaryRun, error: unknown): void {
-    if (isCanaryTerminal(run.state.phase) || run.abort.signal.reason instanceof CutoverError && /shutting down/.test(run.abort.signal.reason.message)) return;
+    if (isCanaryTerminal(run.state.phase) || stoppedForShutdown(run.abort.signal)) return;
     this.controller.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `canary failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
     void this.dispatch(run, { type: 'abort', reason: `internal error: ${(error as Error)?.message ?? String(error)}` });
   }

@@ -57,3 +57,38 @@ export class MachineDriver<S, E, C> {
     }
   }
 }
+
+export const SHUTTING_DOWN = 'the server is shutting down';
+
+/** True when a run was aborted because the server is stopping (not by a person or a failure). */
+export function stoppedForShutdown(signal: AbortSignal): boolean {
+  return signal.aborted && (signal.reason as Error | undefined)?.message === SHUTTING_DOWN;
+}
+
+/** Waits for the given work, but never longer than `ms`: a hung step must not hold up a shutdown. */
+export async function settleWithin(work: Promise<unknown>[], ms: number): Promise<void> {
+  await Promise.race([Promise.all(work), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+}
+
+/** What the canary and rolling runners stop the same way when the server shuts down. */
+export interface TimedRun {
+  abort: AbortController;
+  timers: Set<NodeJS.Timeout>;
+  analysis: { stop(scope: 'all'): void };
+  driver: { settled(): Promise<void> };
+}
+
+/**
+ * Stops timers and analysis of every run and waits (a bounded time) for the
+ * step in progress; the operation stays unfinished in the store, and the next
+ * start resumes or aborts it (recovery.ts).
+ */
+export function shutDownRuns(runs: Iterable<TimedRun>, abortError: Error): Promise<void> {
+  const settled = [...runs].map((run) => {
+    run.abort.abort(abortError);
+    for (const timer of run.timers) clearTimeout(timer);
+    run.analysis.stop('all');
+    return run.driver.settled();
+  });
+  return settleWithin(settled, 3000);
+}

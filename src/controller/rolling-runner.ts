@@ -8,7 +8,7 @@ import type { ServiceRoute } from '../router/index.js';
 import type { InstanceExit } from '../runtime/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
-import { MachineDriver } from './machine-driver.js';
+import { MachineDriver, SHUTTING_DOWN, shutDownRuns, stoppedForShutdown } from './machine-driver.js';
 import type { Controller } from './controller.js';
 
 /**
@@ -99,14 +99,9 @@ export class RollingRunner {
   }
 
   async close(): Promise<void> {
-    const queues = [...this.runs.values()].map((run) => {
-      run.abort.abort(new CutoverError('DEPLOY_ABORTED', 'the server is shutting down'));
-      for (const timer of run.timers) clearTimeout(timer);
-      run.analysis.stop('all');
-      return run.driver.settled();
-    });
-    await Promise.race([Promise.all(queues), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    await shutDownRuns(this.runs.values(), new CutoverError('DEPLOY_ABORTED', SHUTTING_DOWN));
   }
+
 
   private dispatch(run: RollingRun, event: RollingEvent): Promise<void> {
     return run.driver.dispatch(event);
@@ -282,7 +277,7 @@ export class RollingRunner {
   }
 
   private crashed(run: RollingRun, error: unknown): void {
-    if (isRollingTerminal(run.state.phase) || run.state.phase === 'rolling-back') return;
+    if (isRollingTerminal(run.state.phase) || run.state.phase === 'rolling-back' || stoppedForShutdown(run.abort.signal)) return;
     this.controller.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `rolling update failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
     void this.dispatch(run, { type: 'abort', reason: `internal error: ${(error as Error)?.message ?? String(error)}` });
   }

@@ -5,6 +5,7 @@ import {
   type Constraint, type Flag, type Rollout, type Rule, type Segments,
 } from './flag-model.js';
 import { parseSemver } from './semver-compare.js';
+import { formatPath } from '../config/config-issues.js';
 
 /**
  * Raw JSON → a typed, defaulted Flag, once, at the boundary (the admin API,
@@ -200,18 +201,10 @@ function toFlagIssues(issue: z.core.$ZodIssue): FlagIssue[] {
   return [{ path: formatPath(path), message: `${issue.message}, got ${describeValue(issue.input)}` }];
 }
 
-const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;
-
-function formatPath(path: readonly (string | number)[]): string {
-  let text = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else if (PLAIN_KEY.test(segment)) text += text === '' ? segment : `.${segment}`;
-    else text += `[${JSON.stringify(segment)}]`;
-  }
-  return text;
-}
-
+/**
+ * Flags arrive as JSON, not YAML: null is a value a sender wrote ("got null"),
+ * where config-issues.ts's describeValue calls a YAML null "an empty value".
+ */
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
