@@ -3,6 +3,9 @@ import type { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
 import { CutoverError } from '../core/errors.js';
 import { tokenMatches } from './admin-token.js';
+import { registerFlagRoutes, sdkTokenRefused } from './flag-routes.js';
+import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
+import type { FlagService } from '../flags-service/flag-service.js';
 import { sendReleaseLogs } from './logs-route.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { actorBody, deployBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';
@@ -16,7 +19,11 @@ import { actorBody, deployBody, promoteBody, rollbackBody, switchBody } from './
 export interface AdminApiOptions {
   controller: Controller;
   token: string;
+  /** May use only the SDK routes (/api/v1/sdk/...). */
+  sdkToken: string;
   logDir: string;
+  flags: FlagService;
+  flagRollouts: FlagRolloutRunner;
 }
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -33,14 +40,18 @@ function sendError(reply: FastifyReply, error: CutoverError): FastifyReply {
 }
 
 export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyInstance> {
-  const { controller, token, logDir } = options;
+  const { controller, token, sdkToken, logDir } = options;
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url === '/healthz') return;
-    if (!tokenMatches(token, request.headers.authorization)) {
-      await sendError(reply, new CutoverError('UNAUTHORIZED', 'missing or wrong bearer token'));
+    const header = request.headers.authorization;
+    if (tokenMatches(token, header)) return;
+    if (tokenMatches(sdkToken, header)) {
+      if (!request.url.startsWith('/api/v1/sdk/')) await sendError(reply, sdkTokenRefused(request.url));
+      return;
     }
+    await sendError(reply, new CutoverError('UNAUTHORIZED', 'missing or wrong bearer token'));
   });
 
   app.setErrorHandler((error: FastifyError | CutoverError, _request, reply) => {
@@ -120,6 +131,12 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       await sendReleaseLogs(reply, logDir, name, release.id, lines, request.query.follow === 'true' || request.query.follow === '1');
     },
   );
+
+  const streams = registerFlagRoutes(app, {
+    flags: options.flags, rollouts: options.flagRollouts, store: controller.store, events: controller.events, parseBody,
+  });
+  // SSE streams never end on their own: end them before the server waits for its connections.
+  app.addHook('preClose', async () => { streams.closeAll(); });
 
   app.get('/api/v1/router/counters', async () => ({ counters: controller.router.counters() }));
 

@@ -9,10 +9,25 @@ import path from 'node:path';
  */
 export const TOKEN_FILE = 'admin-token';
 
+/**
+ * The SDK token, made the same way (CUTOVER_SDK_TOKEN or <state_dir>/sdk-token):
+ * it may only read flags and report evaluation counts, so the token that
+ * applications carry cannot change a flag or deploy anything.
+ */
+export const SDK_TOKEN_FILE = 'sdk-token';
+
 export function loadOrCreateToken(stateDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env.CUTOVER_TOKEN?.trim();
+  return loadOrCreate(stateDir, TOKEN_FILE, env.CUTOVER_TOKEN);
+}
+
+export function loadOrCreateSdkToken(stateDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return loadOrCreate(stateDir, SDK_TOKEN_FILE, env.CUTOVER_SDK_TOKEN);
+}
+
+function loadOrCreate(stateDir: string, name: string, fromEnvValue: string | undefined): string {
+  const fromEnv = fromEnvValue?.trim();
   if (fromEnv) return fromEnv;
-  const file = path.join(stateDir, TOKEN_FILE);
+  const file = path.join(stateDir, name);
   try {
     const existing = fs.readFileSync(file, 'utf8').trim();
     if (existing) return existing;

@@ -30,7 +30,7 @@ export class AdminClient {
     return this.target.url;
   }
 
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const response = await this.fetch(method, path, body);
     const text = await response.text();
     let parsed: unknown = null;

@@ -11,6 +11,8 @@ export const CONFIG_DEFAULTS = {
   admin: { host: '127.0.0.1', port: 9900 } satisfies ListenAddress,
   /** Relative to the config file's directory. */
   stateDir: '.cutover',
+  /** The first is the default environment of the flag routes and commands. */
+  flagEnvironments: ['production', 'staging'],
   instances: 1,
   health: {
     path: '/health',

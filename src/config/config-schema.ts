@@ -150,13 +150,29 @@ const serverSchema = strictMap(
   'expected a map with proxy, admin and state_dir',
 );
 
+/** Flag environments: names like flag keys, so they are safe in URLs and file names. */
+const FLAG_ENVIRONMENT = /^[a-z0-9][a-z0-9_-]*$/;
+const FLAG_ENVIRONMENT_EXPECTED = 'expected an environment name of lowercase letters, digits, "_" and "-", like production';
+const flagsSchema = strictMap(
+  {
+    environments: z.preprocess(
+      listOf,
+      z.array(z.string({ error: FLAG_ENVIRONMENT_EXPECTED }).regex(FLAG_ENVIRONMENT, { error: FLAG_ENVIRONMENT_EXPECTED }), { error: 'expected a list of environment names' })
+        .min(1, { error: 'expected at least one environment' })
+        .refine((names) => new Set(names).size === names.length, { error: 'expected each environment once' }),
+    ).optional(),
+  },
+  'expected a map with environments, like flags: { environments: [production, staging] }',
+);
+
 export const configSchema = strictMap(
   {
     server: serverSchema.optional(),
     services: z.record(z.string(), serviceSchema, { error: 'expected a map of services, like services: { web: { command: node server.js } }' }),
     analysis: analysisSchema.optional(),
+    flags: flagsSchema.optional(),
   },
-  'expected a map with server and services (and analysis templates, if any)',
+  'expected a map with server and services (and analysis templates and flags, if any)',
 );
 
 export type RawConfig = z.output<typeof configSchema>;

@@ -44,6 +44,7 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
     },
     services,
     analysis: resolveAnalysis(raw.analysis ?? {}, options.baseDir),
+    flags: { environments: raw.flags?.environments ?? [...CONFIG_DEFAULTS.flagEnvironments] },
   };
 }
 

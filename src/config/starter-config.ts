@@ -109,6 +109,11 @@ services:
     critical: false         # for \`cutover deploy --all\`: other services are updated first,
                             # then the critical ones, one at a time
 
+# Feature flags (\`cutover flags\`, the admin API under /api/v1/flags, the SDK
+# \`cutover/flags\`): each environment has its own flag set.
+flags:
+  environments: [production, staging]   # the first is the default
+
 # Analysis templates, used by name by canary and rolling strategies. Each
 # metric is measured every interval; its value is \`result\` in the conditions,
 # which may use result.field, result[0], numbers, "strings", == != < <= > >=

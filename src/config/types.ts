@@ -216,4 +216,10 @@ export interface CutoverConfig {
   services: Record<string, ServiceConfig>;
   /** Named analysis templates, referenced by strategies. */
   analysis: Record<string, AnalysisTemplateConfig>;
+  flags: FlagsConfig;
+}
+
+export interface FlagsConfig {
+  /** Where flags live; the first is the default of every flag route and command. */
+  environments: string[];
 }

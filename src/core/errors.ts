@@ -25,6 +25,14 @@ export const ERROR_CATALOGUE = {
   NO_UPSTREAM: { status: 503, hint: 'No healthy instance is routed for this host.' },
   UPSTREAM_FAILED: { status: 502, hint: 'The instance closed the connection or did not answer in time; check its logs and health.' },
   INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
+  FORBIDDEN: { status: 403, hint: 'The SDK token may only read flags and report evaluations (/api/v1/sdk/...); use the admin token for the rest.' },
+  FLAG_NOT_FOUND: { status: 404, hint: 'Run `cutover flags list` to see the flags of the environment.' },
+  FLAG_EXISTS: { status: 409, hint: 'Change the existing flag with PUT or PATCH /api/v1/flags/<key> (`cutover flags set`).' },
+  FLAG_CONFLICT: { status: 409, hint: 'The flag changed since you read it; read it again and retry.' },
+  ENVIRONMENT_NOT_FOUND: { status: 404, hint: 'Flag environments are listed under `flags.environments` in cutover.yaml.' },
+  SEGMENT_NOT_FOUND: { status: 404, hint: 'Run GET /api/v1/segments to list the segments of the environment.' },
+  FLAG_ROLLOUT_NOT_FOUND: { status: 404, hint: 'The rollout id may be from another state directory.' },
+  FLAG_ROLLOUT_RUNNING: { status: 409, hint: 'Wait for the running rollout of this flag to finish, or abort it with `cutover flags rollout --abort <id>`.' },
   ANALYSIS_CONDITION_INVALID: { status: 400, hint: 'Fix the condition at the column shown: it may use `result`, its fields (result.p95, result[0]), numbers, "strings", true, false, null, the operators || && ! == != < <= > >= + - * / % and parentheses, and len(), isNaN(), abs(), default(value, fallback).' },
 } as const;
 

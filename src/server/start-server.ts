@@ -1,7 +1,10 @@
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { loadOrCreateToken } from '../api/admin-token.js';
+import { loadOrCreateSdkToken, loadOrCreateToken } from '../api/admin-token.js';
+import { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
+import { FlagService } from '../flags-service/flag-service.js';
+import { FlagStore } from '../store/flag-store.js';
 import type { CutoverConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
 import { ProxyRouter } from '../router/proxy/proxy-router.js';
@@ -21,6 +24,10 @@ export interface RunningServer {
   adminUrl: string;
   proxyUrl: string;
   token: string;
+  /** The token applications give the flag SDK: it may only read flags and report evaluations. */
+  sdkToken: string;
+  flags: FlagService;
+  flagRollouts: FlagRolloutRunner;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -35,6 +42,10 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const { stateDir } = config.server;
   const store = SqliteStore.open(stateDir);
   const token = loadOrCreateToken(stateDir, options.env);
+  const sdkToken = loadOrCreateSdkToken(stateDir, options.env);
+  const flagStore = new FlagStore(store.connection);
+  const flags = new FlagService(flagStore, config.flags.environments);
+  let flagRollouts: FlagRolloutRunner | null = null;
   const logDir = path.join(stateDir, 'logs');
   const runtime = new ProcessRuntime({ logDir, logger });
   let router: ProxyRouter | null = null;
@@ -44,13 +55,20 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     router = await ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
     controller = new Controller({ config, store, runtime, router, logger });
     await controller.start(runtime);
+    const started = controller;
+    flagRollouts = new FlagRolloutRunner({
+      flags, store: flagStore, events: controller.events, templates: config.analysis, providerFor: controller.providerFor,
+      activeReleaseOf: (service) => { started.service(service); return started.activeRelease(service)?.id ?? null; },
+    });
+    flagRollouts.recover();
     // Loaded only now: after a crash the routes are back (and traffic flows) before
     // the admin API's modules (fastify, prom-client) have even been read.
     const { buildAdminApi } = await import('../api/admin-api.js');
-    api = await buildAdminApi({ controller, token, logDir });
+    api = await buildAdminApi({ controller, token, sdkToken, logDir, flags, flagRollouts });
     await api.listen({ host: config.server.admin.host, port: config.server.admin.port });
   } catch (error) {
     await api?.close().catch(() => {});
+    await flagRollouts?.close().catch(() => {});
     await controller?.close().catch(() => {});
     await runtime.close().catch(() => {});
     await router?.close().catch(() => {});
@@ -68,6 +86,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const finalApi = api;
   const finalController = controller;
   const finalRouter = router;
+  const finalRollouts = flagRollouts;
   return {
     config,
     controller,
@@ -76,10 +95,14 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     adminUrl: `http://${formatHost(config.server.admin.host)}:${adminPort}`,
     proxyUrl: `http://${formatHost(proxyAddress.host)}:${proxyAddress.port}`,
     token,
+    sdkToken,
+    flags,
+    flagRollouts: finalRollouts,
     logger,
     close: () => {
       closing ??= (async () => {
         await finalApi.close();
+        await finalRollouts.close();
         await finalController.close();
         await runtime.close();
         await finalRouter.close();

@@ -173,6 +173,11 @@ export class SqliteStore {
     if (this.db.open) this.db.close();
   }
 
+  /** The same database for sibling stores (flag-store.ts), so one file and one WAL hold all state. */
+  get connection(): Database.Database {
+    return this.db;
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }

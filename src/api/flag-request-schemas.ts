@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { parseDuration } from '../config/duration.js';
+
+/**
+ * Bodies of the flag routes. The flag itself is checked by the flag schema
+ * (src/flags/flag-schema.ts) in the service, which lists every problem with
+ * its path; these only check the envelope around it.
+ */
+const actor = z.string().min(1).max(200).optional();
+const reason = z.string().max(2000).optional();
+const ifVersion = z.number().int().min(0).optional();
+
+export const createFlagBody = z.strictObject({ flag: z.unknown(), actor, reason });
+export const replaceFlagBody = z.strictObject({ flag: z.unknown(), ifVersion, actor, reason });
+export const patchFlagBody = z.strictObject({ patch: z.unknown(), ifVersion, actor, reason });
+export const deleteFlagBody = z.strictObject({ ifVersion, actor, reason });
+export const evaluateBody = z.strictObject({
+  context: z.record(z.string(), z.unknown()).default({}),
+  expectedType: z.enum(['boolean', 'string', 'number', 'object']).optional(),
+});
+export const evaluateAllBody = z.strictObject({ context: z.record(z.string(), z.unknown()).default({}) });
+export const segmentBody = z.strictObject({ constraints: z.unknown(), actor });
+
+export const evaluationReportBody = z.strictObject({
+  sdk: z.string().max(200).optional(),
+  counts: z.array(z.strictObject({
+    flag: z.string().min(1).max(200),
+    variant: z.string().max(200).nullable(),
+    count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  })).max(10_000),
+});
+
+const STEP_EXPECTED = 'expected increasing percentages above 0 and at most 100, like [10, 50, 100]';
+const pause = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const parsed = parseDuration(value, { allowZero: true });
+  if (parsed.ok) return parsed.ms;
+  ctx.addIssue({ code: 'custom', message: `${parsed.expected}, got ${JSON.stringify(value)}` });
+  return z.NEVER;
+});
+
+export const startRolloutBody = z.strictObject({
+  steps: z.array(z.number().gt(0).max(100), { error: STEP_EXPECTED }).min(1, { error: STEP_EXPECTED })
+    .refine((steps) => steps.every((step, i) => i === 0 || step > steps[i - 1]!), { error: STEP_EXPECTED })
+    .refine((steps) => steps.every((step) => Math.abs(step * 100 - Math.round(step * 100)) < 1e-6), { error: 'expected percentages in steps of 0.01' }),
+  pause,
+  analysis: z.array(z.string().min(1)).default([]),
+  service: z.string().min(1).optional(),
+  variant: z.string().min(1).optional(),
+  actor,
+});
+
+export type StartRolloutBody = z.infer<typeof startRolloutBody>;

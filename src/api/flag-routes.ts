@@ -1,0 +1,163 @@
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { CutoverError } from '../core/errors.js';
+import type { EventLog } from '../controller/event-log.js';
+import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
+import type { FlagService } from '../flags-service/flag-service.js';
+import { seedsFlag, seedsFlagBody, toSeedsShape } from '../flags-service/seeds-compat.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import {
+  createFlagBody, deleteFlagBody, evaluateAllBody, evaluateBody, evaluationReportBody, patchFlagBody,
+  replaceFlagBody, segmentBody, startRolloutBody,
+} from './flag-request-schemas.js';
+import { openFlagStream, type FlagStreams } from './flag-stream.js';
+
+/**
+ * The flag routes (docs/flags.md): admin routes under /api/v1/flags,
+ * /api/v1/segments and /api/v1/flag-rollouts; the SDK routes under
+ * /api/v1/sdk (the only ones the SDK token may use); and the seeds'
+ * POST /admin/feature-flags/. Every route takes `?environment=`.
+ */
+export interface FlagRouteDeps {
+  flags: FlagService;
+  rollouts: FlagRolloutRunner;
+  store: SqliteStore;
+  events: EventLog;
+  parseBody: <T extends z.ZodType>(schema: T, body: unknown) => z.infer<T>;
+}
+
+interface EnvQuery { Querystring: { environment?: string } }
+interface KeyRoute { Params: { key: string }; Querystring: { environment?: string; limit?: string } }
+
+export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): FlagStreams {
+  const { flags, rollouts, parseBody } = deps;
+  const env = (query: { environment?: string }): string => flags.environment(query.environment);
+
+  app.get<EnvQuery>('/api/v1/flags', async (request) => {
+    const { environment, revision, flags: entries } = flags.list(env(request.query));
+    return { environment, revision, flags: entries };
+  });
+
+  app.post<EnvQuery>('/api/v1/flags', async (request, reply) => {
+    const environment = env(request.query);
+    const body = parseBody(createFlagBody, request.body);
+    const stored = flags.create(environment, body.flag, { actor: body.actor ?? 'api', reason: body.reason });
+    return reply.code(201).send(stored);
+  });
+
+  app.post<EnvQuery>('/api/v1/flags/evaluate', async (request) => {
+    const body = parseBody(evaluateAllBody, request.body);
+    return { results: flags.evaluateAll(env(request.query), body.context) };
+  });
+
+  app.get<KeyRoute>('/api/v1/flags/:key', async (request) => {
+    const environment = env(request.query);
+    const stored = flags.get(environment, request.params.key);
+    return { ...stored, evaluations: flags.evaluations(environment, request.params.key), activeRollout: rollouts.activeFor(environment, request.params.key) };
+  });
+
+  app.put<KeyRoute>('/api/v1/flags/:key', async (request) => {
+    const body = parseBody(replaceFlagBody, request.body);
+    return flags.replace(env(request.query), request.params.key, body.flag, { actor: body.actor ?? 'api', reason: body.reason, ifVersion: body.ifVersion });
+  });
+
+  app.patch<KeyRoute>('/api/v1/flags/:key', async (request) => {
+    const body = parseBody(patchFlagBody, request.body);
+    return flags.patch(env(request.query), request.params.key, body.patch, { actor: body.actor ?? 'api', reason: body.reason, ifVersion: body.ifVersion });
+  });
+
+  app.delete<KeyRoute>('/api/v1/flags/:key', async (request) => {
+    const body = parseBody(deleteFlagBody, request.body);
+    return flags.remove(env(request.query), request.params.key, { actor: body.actor ?? 'api', reason: body.reason, ifVersion: body.ifVersion });
+  });
+
+  app.get<KeyRoute>('/api/v1/flags/:key/history', async (request) => {
+    const environment = env(request.query);
+    const limit = Math.min(Math.max(Number(request.query.limit ?? 50) || 50, 1), 1000);
+    // A deleted flag still has a history: look it up without requiring the flag.
+    const entries = flags.history(environment, request.params.key, limit);
+    if (entries.length === 0) flags.get(environment, request.params.key);
+    return { environment, key: request.params.key, entries };
+  });
+
+  app.post<KeyRoute>('/api/v1/flags/:key/evaluate', async (request) => {
+    const body = parseBody(evaluateBody, request.body);
+    return flags.evaluate(env(request.query), request.params.key, body.context, body.expectedType);
+  });
+
+  // --- progressive rollouts ---------------------------------------------------
+
+  app.post<KeyRoute>('/api/v1/flags/:key/rollouts', async (request, reply) => {
+    const body = parseBody(startRolloutBody, request.body);
+    const rollout = rollouts.start(env(request.query), request.params.key, {
+      steps: body.steps, pauseMs: body.pause, analysis: body.analysis, service: body.service, variant: body.variant, actor: body.actor ?? 'api',
+    });
+    return reply.code(202).send({ rollout });
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { after?: string } }>('/api/v1/flag-rollouts/:id', async (request) => {
+    const rollout = rollouts.get(request.params.id);
+    const after = Number(request.query.after ?? 0);
+    return { rollout, events: deps.store.eventsOf(rollout.id, Number.isFinite(after) ? after : 0) };
+  });
+
+  app.post<{ Params: { id: string }; Body: { actor?: string } }>('/api/v1/flag-rollouts/:id/abort', async (request) => {
+    const actor = typeof request.body?.actor === 'string' && request.body.actor !== '' ? request.body.actor : 'api';
+    return { rollout: await rollouts.abort(request.params.id, actor) };
+  });
+
+  // --- segments -------------------------------------------------------------------
+
+  app.get<EnvQuery>('/api/v1/segments', async (request) => {
+    const environment = env(request.query);
+    return { environment, segments: flags.segments(environment) };
+  });
+
+  app.put<{ Params: { name: string }; Querystring: { environment?: string } }>('/api/v1/segments/:name', async (request) => {
+    const body = parseBody(segmentBody, request.body);
+    const segments = flags.putSegment(env(request.query), request.params.name, body.constraints);
+    return { name: request.params.name, constraints: segments[request.params.name] };
+  });
+
+  app.delete<{ Params: { name: string }; Querystring: { environment?: string } }>('/api/v1/segments/:name', async (request) => {
+    flags.deleteSegment(env(request.query), request.params.name);
+    return { deleted: request.params.name };
+  });
+
+  // --- SDK routes (the SDK token may use these, and only these) -----------------
+
+  app.get<EnvQuery>('/api/v1/sdk/flags', async (request) => flags.snapshot(env(request.query)));
+
+  app.post<EnvQuery>('/api/v1/sdk/evaluations', async (request, reply) => {
+    const environment = env(request.query);
+    const body = parseBody(evaluationReportBody, request.body);
+    return reply.code(202).send({ accepted: flags.recordEvaluations(environment, body.counts) });
+  });
+
+  const streams = openFlagStream(app, flags, env);
+
+  // --- the seeds' endpoint ----------------------------------------------------------
+
+  const seedsPost = async (request: { body: unknown }, reply: { code: (status: number) => { send: (body: unknown) => unknown } }): Promise<unknown> => {
+    const body = parseBody(seedsFlagBody, request.body);
+    const environment = flags.environment(body.environment);
+    const existed = flags.find(environment, body.flag) !== null;
+    const stored = flags.upsert(environment, body.flag, (existing) => seedsFlag(body, existing), { actor: body.actor ?? 'api (feature-flags)', reason: `enabled_for ${String(body.enabled_for)}` });
+    return reply.code(existed ? 200 : 201).send({ ...toSeedsShape(stored.flag), environment, version: stored.version });
+  };
+  app.post('/admin/feature-flags/', seedsPost);
+  app.post('/admin/feature-flags', seedsPost);
+  const seedsList = async (request: { query: { environment?: string } }): Promise<unknown> => {
+    const environment = env(request.query);
+    return { environment, flags: flags.list(environment).flags.map((entry) => toSeedsShape(entry.flag)) };
+  };
+  app.get<EnvQuery>('/admin/feature-flags/', seedsList);
+  app.get<EnvQuery>('/admin/feature-flags', seedsList);
+
+  return streams;
+}
+
+/** Thrown by the auth hook for an SDK token on an admin route. */
+export function sdkTokenRefused(url: string): CutoverError {
+  return new CutoverError('FORBIDDEN', `the SDK token may not use ${url.split('?')[0]}`);
+}
