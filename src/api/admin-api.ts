@@ -141,7 +141,12 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   app.get('/api/v1/router/counters', async () => ({ counters: controller.router.counters() }));
 
   // Behind the token like everything else: Prometheus sends it with `authorization: { credentials_file: ... }`.
-  const metrics = buildMetricsRegistry(controller);
+  const metrics = buildMetricsRegistry(controller, {
+    environments: options.flags.environments,
+    list: (environment) => options.flags.list(environment),
+    allEvaluations: () => options.flags.allEvaluations(),
+    openStreams: () => streams.count(),
+  });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   return app;
 }

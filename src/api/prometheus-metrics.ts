@@ -1,3 +1,4 @@
+import type { Flag } from '../flags/flag-model.js';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
 import type { Controller } from '../controller/controller.js';
 
@@ -35,7 +36,15 @@ class PrecountedHistogram {
   }
 }
 
-export function buildMetricsRegistry(controller: Controller): Registry {
+/** What /metrics reads of the flag server. */
+export interface FlagMetricsSource {
+  environments: readonly string[];
+  list(environment: string): { flags: { flag: Flag }[] };
+  allEvaluations(): { environment: string; key: string; variant: string | null; count: number }[];
+  openStreams(): number;
+}
+
+export function buildMetricsRegistry(controller: Controller, flags?: FlagMetricsSource): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'cutover_process_' });
   const releaseVersion = (id: string): string => controller.store.getRelease(id)?.version ?? '';
@@ -132,5 +141,31 @@ export function buildMetricsRegistry(controller: Controller): Registry {
       return [...series.values()];
     },
   ) as never);
+  if (flags) registerFlagMetrics(registry, flags);
   return registry;
+}
+
+function registerFlagMetrics(registry: Registry, flags: FlagMetricsSource): void {
+  new Counter({
+    name: 'cutover_flag_evaluations_total', help: 'Flag evaluations the SDKs reported, per environment, flag and variant ("" for errors).',
+    labelNames: ['environment', 'flag', 'variant'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of flags.allEvaluations()) this.inc({ environment: e.environment, flag: e.key, variant: e.variant ?? '' }, e.count);
+    },
+  });
+  new Gauge({
+    name: 'cutover_flag_rollout_percentage', help: 'The top-level rollout percentage of each flag (0 when it has none or is disabled).',
+    labelNames: ['environment', 'flag'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const environment of flags.environments) {
+        for (const { flag } of flags.list(environment).flags) this.set({ environment, flag: flag.key }, flag.enabled ? (flag.rollout?.percentage ?? 0) : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'cutover_flag_sdk_streams', help: 'SDK clients connected to the flag stream.', registers: [registry],
+    collect() { this.set(flags.openStreams()); },
+  });
 }

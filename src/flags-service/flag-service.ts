@@ -89,6 +89,10 @@ export class FlagService {
     return this.store.evaluations(environment, key);
   }
 
+  allEvaluations(): { environment: string; key: string; variant: string | null; count: number }[] {
+    return this.store.allEvaluations();
+  }
+
   history(environment: string, key: string, limit: number): FlagAuditEntry[] {
     return this.store.history(environment, key, limit);
   }

@@ -149,6 +149,11 @@ describe('flag admin API', () => {
       assert.equal(refused.body.error.code, 'FORBIDDEN');
     }
     assert.equal((await call('GET', '/api/v1/flags/counted')).body.flag.enabled, true);
+    const metrics = await request(`${h.server.adminUrl}/metrics`, { headers: { authorization: `Bearer ${h.server.token}` } });
+    const text = await metrics.body.text();
+    assert.match(text, /cutover_flag_evaluations_total\{environment="production",flag="counted",variant="on"\} 10/);
+    assert.match(text, /cutover_flag_rollout_percentage\{environment="production",flag="counted"\} 0/);
+    assert.match(text, /cutover_flag_sdk_streams \d+/);
     assert.equal((await call('GET', '/api/v1/sdk/flags', undefined, { token: 'wrong' })).status, 401);
   });
 
