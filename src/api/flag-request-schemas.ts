@@ -31,8 +31,9 @@ export const evaluationReportBody = z.strictObject({
 });
 
 const STEP_EXPECTED = 'expected increasing percentages above 0 and at most 100, like [10, 50, 100]';
+/** A duration (`30s`, `5m`) or a number of milliseconds (YAML durations read bare numbers as seconds; JSON clients expect ms). */
 const pause = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const parsed = parseDuration(value, { allowZero: true });
+  const parsed = parseDuration(typeof value === 'number' ? `${value}ms` : value, { allowZero: true });
   if (parsed.ok) return parsed.ms;
   ctx.addIssue({ code: 'custom', message: `${parsed.expected}, got ${JSON.stringify(value)}` });
   return z.NEVER;

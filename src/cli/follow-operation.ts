@@ -33,7 +33,8 @@ export async function followOperation(client: AdminClient, initial: OperationRec
   }
 }
 
-function printEvent(event: EventRecord, started: number): void {
+/** One event line, `[  1.2 s] ✓ message`: deploys and flag rollouts print the same way. */
+export function printEvent(event: Pick<EventRecord, 'at' | 'type' | 'message'>, started: number): void {
   const elapsed = dim(`[${formatDuration(Math.max(0, event.at - started)).padStart(7)}]`);
   const mark = event.type.endsWith('.failed') || event.type.endsWith('.aborted') || event.type === 'instance.unhealthy'
     ? red('✗')

@@ -2,11 +2,11 @@ import { Command, Option } from 'commander';
 import { CutoverError } from '../core/errors.js';
 import { AdminClient, resolveTarget } from './admin-client.js';
 import { runDeployAll } from './commands/deploy-all-command.js';
+import { registerFlagsCommand } from './commands/flags-command.js';
 import { runHistory } from './commands/history-command.js';
 import { runInit } from './commands/init-command.js';
 import { runLogs } from './commands/logs-command.js';
 import { runOperation } from './commands/operation-commands.js';
-import { runServer } from './commands/server-command.js';
 import { runStatus } from './commands/status-command.js';
 import { reportError } from './output.js';
 
@@ -37,7 +37,12 @@ function program(): Command {
     .action((o: { dir: string; force: boolean }) => exit(runInit(o)));
 
   cli.command('server').description('run the proxy, the controller and the admin API')
-    .action(async () => exit(await runServer({ config: globals().config })));
+    // Loaded on demand: the server's modules (fastify, SQLite, the controller) would add
+    // a few hundred milliseconds to every other command, which only talks HTTP.
+    .action(async () => {
+      const { runServer } = await import('./commands/server-command.js');
+      exit(await runServer({ config: globals().config }));
+    });
 
   cli.command('deploy [service]').description('deploy a version with the service\'s strategy (blue-green, canary, rolling, recreate)')
     .option('--all', 'every service: non-critical ones first, then critical ones one at a time')
@@ -98,6 +103,8 @@ function program(): Command {
     .option('-n, --lines <n>', 'lines per instance', '100')
     .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) =>
       exit(await runLogs(await client(), service, { release: o.release, follow: o.follow, lines: Number(o.lines) })));
+
+  registerFlagsCommand(cli, { client, json });
 
   return cli;
 }

@@ -33,6 +33,14 @@ export const ERROR_CATALOGUE = {
   SEGMENT_NOT_FOUND: { status: 404, hint: 'Run GET /api/v1/segments to list the segments of the environment.' },
   FLAG_ROLLOUT_NOT_FOUND: { status: 404, hint: 'The rollout id may be from another state directory.' },
   FLAG_ROLLOUT_RUNNING: { status: 409, hint: 'Wait for the running rollout of this flag to finish, or abort it with `cutover flags rollout --abort <id>`.' },
+  MIGRATION_INVALID: { status: 400, hint: 'Fix the migration file; `cutover migrate lint <dir>` shows what is wrong and where.' },
+  MIGRATION_LINT_FAILED: { status: 400, hint: 'Run `cutover migrate lint <dir>` to see each finding with its safe alternative; nothing was started.' },
+  MIGRATION_LOCKED: { status: 409, hint: 'Another runner is migrating this database; wait for it (pass --wait) and run again.' },
+  MIGRATION_CHECKSUM_MISMATCH: { status: 409, hint: 'An applied migration must not be edited: restore the file and write a new migration for the change.' },
+  MIGRATION_FAILED: { status: 500, hint: 'The failed migration was not recorded as applied; fix it and run again (`cutover migrate status` shows where things stand).' },
+  DATABASE_UNREACHABLE: { status: 503, hint: 'Check the service\'s database.url and that the database server is up.' },
+  BACKUP_NOT_FOUND: { status: 404, hint: 'Run `cutover db backups` to list the kept backups.' },
+  BACKUP_FAILED: { status: 500, hint: 'Check that pg_dump / pg_restore are installed (PG_BIN) and can reach the database.' },
   ANALYSIS_CONDITION_INVALID: { status: 400, hint: 'Fix the condition at the column shown: it may use `result`, its fields (result.p95, result[0]), numbers, "strings", true, false, null, the operators || && ! == != < <= > >= + - * / % and parentheses, and len(), isNaN(), abs(), default(value, fallback).' },
 } as const;
 
