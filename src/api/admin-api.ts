@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
 import { CutoverError } from '../core/errors.js';
 import { tokenMatches } from './admin-token.js';
+import { registerDatabaseRoutes } from './database-routes.js';
 import { registerFlagRoutes, sdkTokenRefused } from './flag-routes.js';
 import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
 import type { FlagService } from '../flags-service/flag-service.js';
@@ -132,6 +133,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     },
   );
 
+  registerDatabaseRoutes(app, controller, parseBody);
   const streams = registerFlagRoutes(app, {
     flags: options.flags, rollouts: options.flagRollouts, store: controller.store, events: controller.events, parseBody,
   });

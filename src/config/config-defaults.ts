@@ -11,6 +11,16 @@ export const CONFIG_DEFAULTS = {
   admin: { host: '127.0.0.1', port: 9900 } satisfies ListenAddress,
   /** Relative to the config file's directory. */
   stateDir: '.cutover',
+  database: {
+    lint: true,
+    backupBeforeDeploy: true,
+    backupsKept: 5,
+    lockTimeoutMs: 5_000,
+    statementTimeoutMs: 5 * 60_000,
+    lockRetries: 3,
+    waitForLockMs: 60_000,
+    autoContract: true,
+  },
   /** The first is the default environment of the flag routes and commands. */
   flagEnvironments: ['production', 'staging'],
   instances: 1,

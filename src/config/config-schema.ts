@@ -121,6 +121,35 @@ const strategySchema = z.preprocess(
   }),
 );
 
+const POSTGRES_URL_EXPECTED = 'expected a PostgreSQL URL like postgres://user:password@127.0.0.1:5432/app (or ${DATABASE_URL})';
+const postgresUrl = z.string({ error: POSTGRES_URL_EXPECTED }).trim().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}, { error: POSTGRES_URL_EXPECTED });
+
+/** The service's PostgreSQL database: migrations run with its deploys, backups and backfills use it. */
+const databaseSchema = strictMap(
+  {
+    url: postgresUrl,
+    migrations: directory.optional(),
+    lint: flag.optional(),
+    backup: strictMap(
+      { before_deploy: flag.optional(), keep: wholeNumber(1).optional() },
+      'expected a map like { before_deploy: true, keep: 5 }',
+    ).optional(),
+    lock_timeout: positiveDuration.optional(),
+    statement_timeout: positiveDuration.optional(),
+    lock_retries: wholeNumber(0).optional(),
+    wait_for_lock: nonNegativeDuration.optional(),
+    auto_contract: flag.optional(),
+  },
+  'expected a map with url and migrations, like { url: "${DATABASE_URL}", migrations: ./migrations }',
+);
+
 const serviceSchema = strictMap(
   {
     hosts: z.preprocess(listOf, z.array(host, { error: 'expected a list of host names' })).optional(),
@@ -137,6 +166,7 @@ const serviceSchema = strictMap(
     stop_grace_period: positiveDuration.optional(),
     rollback_limit: wholeNumber(1).optional(),
     critical: flag.optional(),
+    database: databaseSchema.optional(),
   },
   'expected a map of service settings, like { command: node server.js }',
 );

@@ -26,6 +26,7 @@ export function redactEnv(env: Readonly<Record<string, string>>, secretKeys: rea
 export function redactServiceConfig(service: ServiceConfig): ServiceConfig {
   const snapshot = structuredClone(service);
   snapshot.env = redactEnv(service.env, service.secrets);
+  if (snapshot.database) snapshot.database.url = redactUrl(snapshot.database.url);
   return snapshot;
 }
 
@@ -50,7 +51,8 @@ export function redactAnalysisTemplates(templates: Readonly<Record<string, Analy
   return copy;
 }
 
-function redactUrl(text: string): string {
+/** A URL with its password (if any) replaced by [redacted]; text that is no URL is kept. */
+export function redactUrl(text: string): string {
   try {
     const url = new URL(text);
     if (url.password === '') return text;

@@ -68,6 +68,18 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
     stopGracePeriodMs: raw.stop_grace_period ?? CONFIG_DEFAULTS.stopGracePeriodMs,
     rollbackLimit: raw.rollback_limit ?? CONFIG_DEFAULTS.rollbackLimit,
     critical: raw.critical ?? CONFIG_DEFAULTS.critical,
+    database: raw.database === undefined ? null : {
+      url: raw.database.url,
+      migrations: raw.database.migrations === undefined ? null : resolvePath(context.baseDir, raw.database.migrations),
+      lint: raw.database.lint ?? CONFIG_DEFAULTS.database.lint,
+      backupBeforeDeploy: raw.database.backup?.before_deploy ?? CONFIG_DEFAULTS.database.backupBeforeDeploy,
+      backupsKept: raw.database.backup?.keep ?? CONFIG_DEFAULTS.database.backupsKept,
+      lockTimeoutMs: raw.database.lock_timeout ?? CONFIG_DEFAULTS.database.lockTimeoutMs,
+      statementTimeoutMs: raw.database.statement_timeout ?? CONFIG_DEFAULTS.database.statementTimeoutMs,
+      lockRetries: raw.database.lock_retries ?? CONFIG_DEFAULTS.database.lockRetries,
+      waitForLockMs: raw.database.wait_for_lock ?? CONFIG_DEFAULTS.database.waitForLockMs,
+      autoContract: raw.database.auto_contract ?? CONFIG_DEFAULTS.database.autoContract,
+    },
   };
 }
 

@@ -109,6 +109,20 @@ services:
     critical: false         # for \`cutover deploy --all\`: other services are updated first,
                             # then the critical ones, one at a time
 
+    # A PostgreSQL database whose migrations ship with the deploys (expand before
+    # the new release starts, contract once no older release runs).
+    # database:
+    #   url: \${DATABASE_URL}  # a secret: redacted in snapshots, logs and the API
+    #   migrations: ./migrations  # *.sql in expand/ and contract/ (or a header
+    #                         # "-- cutover:phase contract"); may use \${VERSION}
+    #   lint: true            # an unsafe pending migration stops the deploy before anything starts
+    #   backup: { before_deploy: true, keep: 5 }   # pg_dump before pending migrations run
+    #   lock_timeout: 5s      # per migration: give up waiting for a lock (and retry) ...
+    #   lock_retries: 3       # ... this many more times, with backoff
+    #   statement_timeout: 5m
+    #   wait_for_lock: 1m     # wait this long for another runner's migration lock
+    #   auto_contract: true   # run contract migrations as soon as older releases are retired
+
 # Feature flags (\`cutover flags\`, the admin API under /api/v1/flags, the SDK
 # \`cutover/flags\`): each environment has its own flag set.
 flags:

@@ -207,6 +207,25 @@ export interface ServiceConfig {
   rollbackLimit: number;
   /** For `deploy --all`: non-critical services are updated first, then critical ones one at a time. */
   critical: boolean;
+  database: DatabaseConfig | null;
+}
+
+export interface DatabaseConfig {
+  /** A secret (it holds the password): redacted in snapshots, logs and API answers. */
+  url: string;
+  /** Absolute; may hold ${VERSION}, substituted with the version being deployed. Null: no migrations. */
+  migrations: string | null;
+  /** Lint pending migrations before a deploy; an error finding stops it before anything starts. */
+  lint: boolean;
+  backupBeforeDeploy: boolean;
+  backupsKept: number;
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  lockRetries: number;
+  /** How long a runner waits for another's migration lock; 0 stops at once. */
+  waitForLockMs: number;
+  /** Run unblocked contract migrations as soon as the releases that predate them are retired. */
+  autoContract: boolean;
 }
 
 export interface CutoverConfig {

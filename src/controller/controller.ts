@@ -11,6 +11,8 @@ import type { Router, ServiceRoute } from '../router/index.js';
 import type { Runtime } from '../runtime/index.js';
 import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import type { ServiceMigrations } from '../migrate/service-migrations.js';
+import { contractAfterRetire, prepareDatabase } from './database-hooks.js';
 import { EventLog } from './event-log.js';
 import { gitInfo } from './git-info.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
@@ -32,6 +34,8 @@ export interface ControllerDeps {
   now?: () => number;
   /** Builds metric providers for analysis runs (default: from config, reading this router's counters). */
   providerFor?: ProviderFor;
+  /** The services' databases: migrations with deploys, backups (none: database sections are ignored). */
+  migrations?: ServiceMigrations;
 }
 
 export interface DeployRequest {
@@ -60,6 +64,7 @@ export class Controller {
   readonly rolling: RollingRunner;
   readonly providerFor: ProviderFor;
   readonly blueGreen: BlueGreenRunner;
+  readonly migrations: ServiceMigrations | null;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly waiters = new Map<string, ((op: OperationRecord) => void)[]>();
@@ -73,6 +78,7 @@ export class Controller {
     this.router = deps.router;
     this.logger = deps.logger;
     this.now = deps.now ?? Date.now;
+    this.migrations = deps.migrations ?? null;
     this.events = new EventLog(deps.store, deps.logger, this.now);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
@@ -148,6 +154,8 @@ export class Controller {
     const operationId = newOperationId(now);
     this.store.acquireLock(name, operationId, request.actor, now);
     try {
+      // Under the deploy lock, before any instance starts: an unsafe or failing migration stops the deploy here.
+      const database = await prepareDatabase(this, this.migrations, service, request.version, { operationId, actor: request.actor });
       const release = this.store.createRelease({
         service: name,
         version: request.version,
@@ -158,6 +166,7 @@ export class Controller {
         gitBranch: git.branch,
         createdBy: request.actor,
       }, now);
+      if (database) this.migrations?.recordKnown(release.id, database.known);
       if (service.strategy.type === 'canary') {
         const operation = this.store.createOperation({
           id: operationId, service: name, kind: 'deploy', releaseId: release.id, fromReleaseId: active?.id ?? null,
@@ -431,6 +440,7 @@ export class Controller {
     if (!release || release.state !== 'standby') return;
     if (!this.supervisor.isRunning(releaseId)) {
       this.store.updateRelease(releaseId, { state: 'stopped', scaleDownAt: null });
+      void contractAfterRetire(this, this.migrations, service, releaseId);
       return;
     }
     const delay = immediately || !('scaleDownDelayMs' in service.strategy) ? 0 : service.strategy.scaleDownDelayMs;
@@ -470,6 +480,7 @@ export class Controller {
     this.store.updateRelease(releaseId, { state: 'stopped', scaleDownAt: null });
     this.events.record({ operationId, service: service.name, releaseId, type: 'release.stopped', message: `${releaseId} (${release.version}) stopped in slot ${release.slot}; rollback to it restarts it` });
     this.prune(service);
+    void contractAfterRetire(this, this.migrations, service, releaseId);
   }
 
   /** A deploy into a slot still held by a standby release replaces that release. */

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import pg from 'pg';
+import { redactUrl } from '../config/redact.js';
 import { CutoverError } from '../core/errors.js';
 import type { MigrationFile } from './migration-files.js';
 import type { AppliedMigration } from './migration-plan.js';
@@ -238,15 +239,6 @@ export function migratorApplicationName(what: string): string {
   return `cutover ${what} (${os.hostname()} pid ${process.pid})`.slice(0, 63);
 }
 
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '[redacted]';
-    return parsed.toString();
-  } catch {
-    return '[database url]';
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,6 +5,8 @@ import { loadOrCreateSdkToken, loadOrCreateToken } from '../api/admin-token.js';
 import { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
 import { FlagService } from '../flags-service/flag-service.js';
 import { FlagStore } from '../store/flag-store.js';
+import { BackupStore } from '../store/backup-store.js';
+import { ServiceMigrations } from '../migrate/service-migrations.js';
 import type { CutoverConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
 import { ProxyRouter } from '../router/proxy/proxy-router.js';
@@ -53,7 +55,12 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let api: FastifyInstance | null = null;
   try {
     router = await ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
-    controller = new Controller({ config, store, runtime, router, logger });
+    const events = (): Controller | null => controller;
+    const migrations = new ServiceMigrations({
+      backups: new BackupStore(store.connection), stateDir, pgBinDir: options.env?.PG_BIN ?? process.env.PG_BIN ?? null, lint: null,
+      record: (event) => { events()?.events.record(event); },
+    });
+    controller = new Controller({ config, store, runtime, router, logger, migrations });
     await controller.start(runtime);
     const started = controller;
     flagRollouts = new FlagRolloutRunner({

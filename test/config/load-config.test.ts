@@ -85,6 +85,7 @@ describe('loadConfig: the contract file', () => {
       stopGracePeriodMs: 10_000,
       rollbackLimit: 5,
       critical: false,
+      database: null,
     });
   });
 
@@ -289,5 +290,19 @@ describe('parseConfig: environment references', () => {
     const { issues } = issuesOf(() => parse('services:\n  web:\n    command: "echo ${not valid}"\n'));
     assert.equal(issues[0]?.path, 'services.web.command');
     assert.match(issues[0]?.message ?? '', /not a valid reference/);
+  });
+});
+
+describe('the database section', () => {
+  it('resolves its defaults and refuses a URL that is not PostgreSQL, naming the field', async () => {
+    const { parseConfig } = await import('../../src/config/load-config.js');
+    const base = 'services:\n  web:\n    command: node server.js\n    database:\n';
+    const config = parseConfig(`${base}      url: postgres://app:pw@127.0.0.1:5432/app\n      migrations: ./db\n`, '/srv/app/cutover.yaml');
+    assert.deepEqual(config.services.web!.database, {
+      url: 'postgres://app:pw@127.0.0.1:5432/app', migrations: '/srv/app/db', lint: true, backupBeforeDeploy: true, backupsKept: 5,
+      lockTimeoutMs: 5_000, statementTimeoutMs: 300_000, lockRetries: 3, waitForLockMs: 60_000, autoContract: true,
+    });
+    assert.throws(() => parseConfig(`${base}      url: mysql://127.0.0.1/app\n`, '/srv/app/cutover.yaml'), /services\.web\.database\.url: expected a PostgreSQL URL/);
+    assert.throws(() => parseConfig(`${base}      url: postgres://127.0.0.1/app\n      lock_timeout: soon\n`, '/srv/app/cutover.yaml'), /services\.web\.database\.lock_timeout/);
   });
 });

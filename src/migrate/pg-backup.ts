@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { redactUrl } from '../config/redact.js';
+import { CutoverError } from '../core/errors.js';
+import type { BackupRecord, BackupStore } from '../store/backup-store.js';
+
+/**
+ * Labelled backups with PostgreSQL's own tools: `pg_dump --format=custom`
+ * into <state_dir>/backups/<service>/, a metadata record per dump, retention
+ * by count, and `pg_restore --clean --if-exists --single-transaction` back
+ * into the database. The URL (with its password) goes to the tools through
+ * the environment, never on a command line that `ps` shows.
+ */
+const run = promisify(execFile);
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export interface BackupDeps {
+  store: BackupStore;
+  stateDir: string;
+  /** Where pg_dump and pg_restore are; PATH when null. */
+  binDir: string | null;
+  now?: () => number;
+}
+
+export interface BackupRequest {
+  service: string;
+  url: string;
+  label: string;
+  releaseId: string | null;
+  actor: string;
+  /** Dumps kept for the service; the oldest beyond it are deleted. */
+  keep: number;
+}
+
+export function checkLabel(label: string): void {
+  if (!LABEL.test(label)) throw new CutoverError('BAD_REQUEST', `label: expected letters, digits, ".", "_" and "-" (at most 100), like pre-v2.0, got ${JSON.stringify(label)}`);
+}
+
+export async function createBackup(deps: BackupDeps, request: BackupRequest): Promise<{ backup: BackupRecord; pruned: BackupRecord[] }> {
+  checkLabel(request.label);
+  if (deps.store.find(request.service, request.label)) {
+    throw new CutoverError('BAD_REQUEST', `a backup labelled ${request.label} of ${request.service} already exists`, { hint: 'Choose another label, or delete the old backup.' });
+  }
+  const now = deps.now?.() ?? Date.now();
+  const dir = path.join(deps.stateDir, 'backups', request.service);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const id = `bk-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
+  const file = path.join(dir, `${request.label}.dump`);
+  const partial = `${file}.partial`;
+  try {
+    await run(tool(deps, 'pg_dump'), ['--format=custom', '--no-password', `--file=${partial}`], { env: pgEnv(request.url), maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    fs.rmSync(partial, { force: true });
+    throw toolError('pg_dump', request.url, error);
+  }
+  fs.chmodSync(partial, 0o600);
+  fs.renameSync(partial, file);
+  const backup: BackupRecord = {
+    id, service: request.service, label: request.label, database: databaseName(request.url), file,
+    sizeBytes: fs.statSync(file).size, releaseId: request.releaseId, createdBy: request.actor, createdAt: now,
+  };
+  deps.store.add(backup);
+  const pruned = deps.store.list(request.service).slice(request.keep);
+  for (const old of pruned) {
+    fs.rmSync(old.file, { force: true });
+    deps.store.remove(old.id);
+  }
+  return { backup, pruned };
+}
+
+/** Replaces the database's objects with the backup's, in one transaction: a failed restore changes nothing. */
+export async function restoreBackup(deps: BackupDeps, service: string, url: string, labelOrId: string): Promise<BackupRecord> {
+  const backup = deps.store.find(service, labelOrId);
+  if (!backup) throw new CutoverError('BACKUP_NOT_FOUND', `no backup "${labelOrId}" of ${service}`);
+  if (!fs.existsSync(backup.file)) throw new CutoverError('BACKUP_NOT_FOUND', `the dump of backup ${backup.label} is missing: ${backup.file}`);
+  try {
+    await run(tool(deps, 'pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${databaseName(url)}`, backup.file], { env: pgEnv(url), maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    throw toolError('pg_restore', url, error);
+  }
+  return backup;
+}
+
+function tool(deps: BackupDeps, name: string): string {
+  return deps.binDir ? path.join(deps.binDir, name) : name;
+}
+
+/** libpq reads these; PGDATABASE may be a full connection URL, which carries sslmode and the rest too. */
+function pgEnv(url: string): NodeJS.ProcessEnv {
+  const parsed = new URL(url);
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', PGCONNECT_TIMEOUT: '10' };
+  env.PGHOST = decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, '')) || 'localhost';
+  env.PGPORT = parsed.port || '5432';
+  env.PGDATABASE = databaseName(url);
+  if (parsed.username) env.PGUSER = decodeURIComponent(parsed.username);
+  if (parsed.password) env.PGPASSWORD = decodeURIComponent(parsed.password);
+  const sslmode = parsed.searchParams.get('sslmode');
+  if (sslmode) env.PGSSLMODE = sslmode;
+  return env;
+}
+
+export function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+}
+
+function toolError(name: string, url: string, error: unknown): CutoverError {
+  const failure = error as { code?: string | number; stderr?: string; message: string };
+  if (failure.code === 'ENOENT') return new CutoverError('BACKUP_FAILED', `${name} is not installed (apt-get install postgresql-client, or set PG_BIN)`);
+  const detail = (failure.stderr ?? failure.message).trim().split('\n').slice(-5).join('; ');
+  return new CutoverError('BACKUP_FAILED', `${name} failed for ${redactUrl(url)}: ${detail}`);
+}
