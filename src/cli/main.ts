@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { CutoverError } from '../core/errors.js';
 import { AdminClient, resolveTarget } from './admin-client.js';
 import { runDeployAll } from './commands/deploy-all-command.js';
+import { registerDbCommands, registerMigrateCommands } from './commands/database-commands.js';
 import { registerFlagsCommand } from './commands/flags-command.js';
 import { runHistory } from './commands/history-command.js';
 import { runInit } from './commands/init-command.js';
@@ -105,6 +106,9 @@ function program(): Command {
       exit(await runLogs(await client(), service, { release: o.release, follow: o.follow, lines: Number(o.lines) })));
 
   registerFlagsCommand(cli, { client, json });
+  const databaseContext = { client, json, config: () => globals().config };
+  registerMigrateCommands(cli.command('migrate').description('database migrations: status, run, lint'), databaseContext);
+  registerDbCommands(cli.command('db').description('the service\'s database: backups, restores, batched backfills'), databaseContext);
 
   return cli;
 }

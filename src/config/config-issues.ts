@@ -1,5 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
 import { CutoverError } from '../core/errors.js';
+import { formatPath, type ValuePath } from '../core/value-path.js';
 
 /**
  * One problem found in cutover.yaml, with where it is. Every problem of a file
@@ -14,19 +15,8 @@ export interface ConfigIssue {
   column: number | null;
 }
 
-export type ConfigPath = readonly (string | number)[];
-
-const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;
-
-export function formatPath(path: ConfigPath): string {
-  let text = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else if (PLAIN_KEY.test(segment)) text += text === '' ? segment : `.${segment}`;
-    else text += `[${JSON.stringify(segment)}]`;
-  }
-  return text;
-}
+export type ConfigPath = ValuePath;
+export { formatPath };
 
 /**
  * Where a path points in the YAML source. `key` places the issue on the key

@@ -1,5 +1,5 @@
 import type { Constraint, EvaluationContext, Flag, Segments } from './flag-model.js';
-import { compareSemver, parseSemver } from './semver-compare.js';
+import { compareSemver, parseSemver, type SemanticVersion } from './semver-compare.js';
 
 /**
  * Whether one constraint holds for a context. The rules every SDK must follow
@@ -66,7 +66,7 @@ function operatorHolds(constraint: Constraint, context: EvaluationContext, segme
     case 'semver_lt':
     case 'semver_gt': {
       const version = typeof raw === 'string' ? parseSemver(raw) : null;
-      const target = parseSemver(constraint.value);
+      const target = semverTarget(constraint.value);
       if (version === null || target === null) return false;
       const order = compareSemver(version, target);
       if (constraint.operator === 'semver_eq') return order === 0;
@@ -109,4 +109,22 @@ export function segmentProblem(flag: Flag, segments: Segments): string | null {
     }
   }
   return null;
+}
+
+/**
+ * The constraint's own version, parsed once: a flag set holds few of them,
+ * and parsing on every evaluation made semver rules the SDK's only source of
+ * garbage. Bounded, in case flag sets churn through many versions.
+ */
+const targets = new Map<string, SemanticVersion | null>();
+const MAX_TARGETS = 1024;
+
+function semverTarget(text: string): SemanticVersion | null {
+  let parsed = targets.get(text);
+  if (parsed === undefined) {
+    if (targets.size >= MAX_TARGETS) targets.clear();
+    parsed = parseSemver(text);
+    targets.set(text, parsed);
+  }
+  return parsed;
 }

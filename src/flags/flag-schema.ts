@@ -5,7 +5,7 @@ import {
   type Constraint, type Flag, type Rollout, type Rule, type Segments,
 } from './flag-model.js';
 import { parseSemver } from './semver-compare.js';
-import { formatPath } from '../config/config-issues.js';
+import { formatPath } from '../core/value-path.js';
 
 /**
  * Raw JSON → a typed, defaulted Flag, once, at the boundary (the admin API,

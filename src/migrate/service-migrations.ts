@@ -1,3 +1,4 @@
+import { formatBytes } from '../core/format-bytes.js';
 import type { DatabaseConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import type { BackupRecord, BackupStore } from '../store/backup-store.js';
@@ -182,8 +183,4 @@ function settings(database: DatabaseConfig, actor: string, release: string | nul
 function firstSentence(text: string): string {
   const end = text.indexOf('. ');
   return end < 0 ? text : text.slice(0, end + 1);
-}
-
-function formatBytes(bytes: number): string {
-  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -1,0 +1,153 @@
+import { formatBytes } from '../../core/format-bytes.js';
+import readline from 'node:readline/promises';
+import type { Command } from 'commander';
+import { parseDuration } from '../../config/duration.js';
+import { loadConfig } from '../../config/load-config.js';
+import { CutoverError } from '../../core/errors.js';
+import type { AdminClient } from '../admin-client.js';
+import { bold, dim, formatDuration, formatTime, green, printJson, red, yellow } from '../output.js';
+import { currentActor } from './operation-commands.js';
+
+/**
+ * `cutover migrate status|run` and `cutover db backup|backups|restore|backfill`.
+ * Status, run, backups and restores go through the admin API (the server
+ * knows which releases run, and keeps the backups' records); a backfill is a
+ * long data job that the CLI runs against the database itself, resumable
+ * from where any earlier run stopped.
+ */
+export interface DatabaseCommandContext {
+  client: () => Promise<AdminClient>;
+  json: () => boolean;
+  config: () => string;
+}
+
+interface Planned { id: string; phase: string; state: string; reason: string | null; appliedAt: string | null }
+interface Backup { id: string; label: string; database: string; sizeBytes: number; releaseId: string | null; createdBy: string; createdAt: number }
+
+export function registerMigrateCommands(migrate: Command, context: DatabaseCommandContext): void {
+  const exit = (code: number): void => { process.exitCode = code; };
+  const svc = (name: string): string => `/api/v1/services/${encodeURIComponent(name)}`;
+
+  migrate.command('status <service>').description('applied, pending and blocked migrations of the service\'s database, and why')
+    .option('--version <version>', 'the version whose migrations directory to read (default: the active release\'s)')
+    .action(async (service: string, o: { version?: string }) => {
+      const answer = await (await context.client()).request<{ database: string; directory: string; migrations: Planned[] }>(
+        'GET', `${svc(service)}/migrations${o.version ? `?version=${encodeURIComponent(o.version)}` : ''}`);
+      if (context.json()) { printJson(answer); return exit(0); }
+      process.stdout.write(`${bold(answer.database)} ${dim(answer.directory)}\n`);
+      if (answer.migrations.length === 0) process.stdout.write('no migrations\n');
+      for (const m of answer.migrations) {
+        const state = m.state === 'applied' ? green(m.state) : m.state === 'pending' ? yellow(m.state) : red(m.state);
+        const when = m.appliedAt ? dim(` ${formatTime(Date.parse(m.appliedAt))}`) : '';
+        process.stdout.write(`${state.padEnd(18)} ${m.phase.padEnd(8)} ${m.id}${when}${m.reason ? `\n${' '.repeat(28)}${dim(m.reason)}` : ''}\n`);
+      }
+      exit(answer.migrations.some((m) => m.state === 'changed') ? 1 : 0);
+    });
+
+  migrate.command('run <service>').description('apply the migrations that may run now: pending expand ones, and contract ones no running release predates')
+    .action(async (service: string) => {
+      const answer = await (await context.client()).request<{ applied: string[] }>('POST', `${svc(service)}/migrations/run`, { actor: currentActor() });
+      if (context.json()) printJson(answer);
+      else process.stdout.write(answer.applied.length === 0 ? 'nothing to apply (see `cutover migrate status` for blocked ones)\n' : `applied ${answer.applied.join(', ')}\n`);
+      exit(0);
+    });
+}
+
+export function registerDbCommands(db: Command, context: DatabaseCommandContext): void {
+  const exit = (code: number): void => { process.exitCode = code; };
+  const svc = (name: string): string => `/api/v1/services/${encodeURIComponent(name)}`;
+
+  db.command('backup <service>').description('pg_dump the service\'s database into the state directory, with a label')
+    .requiredOption('--label <label>', 'a name for the backup, like pre-v2.0')
+    .action(async (service: string, o: { label: string }) => {
+      const { backup } = await (await context.client()).request<{ backup: Backup }>('POST', `${svc(service)}/backups`, { label: o.label, actor: currentActor() });
+      if (context.json()) printJson({ backup });
+      else process.stdout.write(`${green('✓')} backup ${backup.label} of ${backup.database}: ${formatBytes(backup.sizeBytes)}\n`);
+      exit(0);
+    });
+
+  db.command('backups <service>').description('the kept backups, newest first')
+    .action(async (service: string) => {
+      const { backups } = await (await context.client()).request<{ backups: Backup[] }>('GET', `${svc(service)}/backups`);
+      if (context.json()) { printJson({ backups }); return exit(0); }
+      if (backups.length === 0) process.stdout.write('no backups\n');
+      for (const b of backups) {
+        process.stdout.write(`${b.label.padEnd(24)} ${formatTime(b.createdAt)}  ${formatBytes(b.sizeBytes).padStart(10)}  ${b.database}  ${dim(`${b.releaseId ?? '-'} by ${b.createdBy}`)}\n`);
+      }
+      exit(0);
+    });
+
+  db.command('restore <service>').description('replace the database\'s contents with a backup (one transaction: a failure changes nothing)')
+    .requiredOption('--backup <label>', 'the backup\'s label or id')
+    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .action(async (service: string, o: { backup: string; yes?: boolean }) => {
+      if (!o.yes) {
+        if (!process.stdin.isTTY) throw new CutoverError('BAD_REQUEST', 'restore replaces the database\'s contents: pass --yes to confirm when not on a terminal');
+        const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+        const answer = await rl.question(`Restore ${service}'s database from backup ${o.backup}? Its current contents are replaced. Type yes: `);
+        rl.close();
+        if (answer.trim() !== 'yes') { process.stderr.write('not restored\n'); return exit(1); }
+      }
+      const { restored } = await (await context.client()).request<{ restored: Backup }>('POST', `${svc(service)}/backups/restore`, { backup: o.backup, actor: currentActor() });
+      if (context.json()) printJson({ restored });
+      else process.stdout.write(`${green('✓')} ${restored.database} restored from ${restored.label} (${formatTime(restored.createdAt)})\n`);
+      exit(0);
+    });
+
+  db.command('backfill <service>').description('update a table in short batches by primary key (resumable, throttled)')
+    .requiredOption('--table <table>', 'the table, like users or app.users')
+    .requiredOption('--set <assignments>', 'the SET list, like "full_name = first_name || \' \' || last_name"')
+    .option('--where <condition>', 'only rows matching it, like "full_name IS NULL"')
+    .option('--batch <rows>', 'rows per batch (one short transaction each)', '10000')
+    .option('--sleep <duration>', 'pause between batches, like 50ms', '0ms')
+    .option('--database-url <url>', 'the database (default: the service\'s database.url in the config)')
+    .action(async (service: string, o: { table: string; set: string; where?: string; batch: string; sleep: string; databaseUrl?: string }) => {
+      const batchSize = Number(o.batch);
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new CutoverError('BAD_REQUEST', `--batch: expected a whole number ≥ 1, got ${JSON.stringify(o.batch)}`);
+      const pause = parseDuration(o.sleep, { allowZero: true });
+      if (!pause.ok) throw new CutoverError('BAD_REQUEST', `--sleep: ${pause.expected}, got ${JSON.stringify(o.sleep)}`);
+      const url = o.databaseUrl ?? process.env.CUTOVER_DATABASE_URL ?? (await databaseUrlOf(context.config(), service));
+      const { runBackfill } = await import('../../migrate/backfill.js');
+      const controller = new AbortController();
+      const stop = (): void => {
+        process.stderr.write('\nstopping after the batch in flight; run the same command again to resume\n');
+        controller.abort();
+      };
+      process.once('SIGINT', stop);
+      const tty = Boolean(process.stderr.isTTY) && !context.json();
+      let lastLine = 0;
+      try {
+        const result = await runBackfill({
+          url, table: o.table, set: o.set, where: o.where ?? null, batchSize, sleepMs: pause.ms, signal: controller.signal,
+          onProgress: (p) => {
+            const total = p.remaining === null ? null : p.scanned + p.remaining;
+            const line = `${bar(p.scanned, total)} ${p.scanned}${total === null ? '' : `/${total}`} scanned, ${p.updated} updated, ${Math.round(p.rowsPerSecond)} rows/s${p.etaMs === null ? '' : `, ETA ${formatDuration(Math.round(p.etaMs))}`}${p.resumed ? ' (resumed)' : ''}`;
+            if (context.json()) return;
+            if (tty) process.stderr.write(`\r${line}\u001b[K`);
+            else if (p.done || Date.now() - lastLine > 2000) { process.stderr.write(`${line}\n`); lastLine = Date.now(); }
+          },
+        });
+        if (tty) process.stderr.write('\n');
+        if (context.json()) printJson(result);
+        else process.stdout.write(result.done ? `${green('✓')} backfill of ${o.table} done: ${result.updated} rows updated\n` : `${yellow('…')} stopped after ${result.batches} batches; run again to resume\n`);
+        exit(result.done ? 0 : 130);
+      } finally {
+        process.off('SIGINT', stop);
+      }
+    });
+}
+
+async function databaseUrlOf(configFile: string, service: string): Promise<string> {
+  const config = await loadConfig(configFile);
+  const database = config.services[service]?.database;
+  if (!config.services[service]) throw new CutoverError('SERVICE_NOT_FOUND', `no service named '${service}' in ${configFile}`);
+  if (!database) throw new CutoverError('BAD_REQUEST', `${service} has no database section in ${configFile}; pass --database-url`);
+  return database.url;
+}
+
+function bar(done: number, total: number | null): string {
+  if (total === null || total === 0) return '';
+  const width = 24;
+  const filled = Math.min(width, Math.round((done / total) * width));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor((done / total) * 100)).padStart(3)}%`;
+}
