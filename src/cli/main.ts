@@ -4,6 +4,7 @@ import { AdminClient, resolveTarget } from './admin-client.js';
 import { runDeployAll } from './commands/deploy-all-command.js';
 import { registerDbCommands, registerMigrateCommands } from './commands/database-commands.js';
 import { registerFlagsCommand } from './commands/flags-command.js';
+import { registerMigrateLintCommand } from './commands/migrate-lint-command.js';
 import { runHistory } from './commands/history-command.js';
 import { runInit } from './commands/init-command.js';
 import { runLogs } from './commands/logs-command.js';
@@ -107,7 +108,9 @@ function program(): Command {
 
   registerFlagsCommand(cli, { client, json });
   const databaseContext = { client, json, config: () => globals().config };
-  registerMigrateCommands(cli.command('migrate').description('database migrations: status, run, lint'), databaseContext);
+  const migrate = cli.command('migrate').description('database migrations: lint, status, run');
+  registerMigrateLintCommand(migrate);
+  registerMigrateCommands(migrate, databaseContext);
   registerDbCommands(cli.command('db').description('the service\'s database: backups, restores, batched backfills'), databaseContext);
 
   return cli;

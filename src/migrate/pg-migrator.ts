@@ -4,7 +4,7 @@ import { redactUrl } from '../config/redact.js';
 import { CutoverError } from '../core/errors.js';
 import type { MigrationFile } from './migration-files.js';
 import type { AppliedMigration } from './migration-plan.js';
-import { needsOwnTransaction, splitStatements, type SqlStatement } from './split-statements.js';
+import { parseMigration, transactionModeOf, type MigrationStatement } from './lint/index.js';
 
 /**
  * Applies migrations to a PostgreSQL database, one connection per runner:
@@ -134,9 +134,13 @@ export class PgMigrator {
   }
 
   private async applyOne(file: MigrationFile, settings: MigratorSettings, onProgress: (p: MigrationProgress) => void, started: number): Promise<void> {
-    const statements = await splitStatements(file.sql, file.file);
-    const ownTransactions = statements.some((s) => s.kind === 'TransactionStmt');
-    const outside = file.noTransaction || ownTransactions || statements.some(needsOwnTransaction);
+    // The linter's parser and its transaction rule: what lint says about a file is how it runs.
+    const parsed = await parseMigration(file.sql);
+    if (!parsed.ok) {
+      throw new CutoverError('MIGRATION_INVALID', `${file.file}:${parsed.error.position.line}:${parsed.error.position.column}: ${parsed.error.message}`, { hint: 'Fix the SQL; `cutover migrate lint` shows where the parser stopped.' });
+    }
+    const statements = parsed.statements;
+    const outside = !transactionModeOf(statements, file.noTransaction).wrapped;
     const record = async (): Promise<void> => {
       await this.client.query(
         `INSERT INTO ${HISTORY_TABLE} (id, phase, checksum, applied_by, release, duration_ms, transactional) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -161,7 +165,7 @@ export class PgMigrator {
     await this.setTimeouts(settings, 'SESSION');
     try {
       for (const statement of statements) {
-        await this.retryingLockTimeouts(file, settings, onProgress, async () => { await this.runStatement(file, statement); });
+        await this.retryingLockTimeouts(file, settings, onProgress, async () => { await this.runStatement(statement); });
       }
       await record();
     } finally {
@@ -169,11 +173,11 @@ export class PgMigrator {
     }
   }
 
-  private async runStatement(file: MigrationFile, statement: SqlStatement): Promise<void> {
+  private async runStatement(statement: MigrationStatement): Promise<void> {
     try {
       await this.client.query(statement.text);
     } catch (error) {
-      (error as { statementLine?: number }).statementLine = statement.line;
+      (error as { statementLine?: number }).statementLine = statement.start.line;
       throw error;
     }
   }

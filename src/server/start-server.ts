@@ -7,6 +7,7 @@ import { FlagService } from '../flags-service/flag-service.js';
 import { FlagStore } from '../store/flag-store.js';
 import { BackupStore } from '../store/backup-store.js';
 import { ServiceMigrations } from '../migrate/service-migrations.js';
+import { deployLinter } from '../migrate/deploy-linter.js';
 import type { CutoverConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
 import { ProxyRouter } from '../router/proxy/proxy-router.js';
@@ -57,7 +58,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     router = await ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
     const events = (): Controller | null => controller;
     const migrations = new ServiceMigrations({
-      backups: new BackupStore(store.connection), stateDir, pgBinDir: options.env?.PG_BIN ?? process.env.PG_BIN ?? null, lint: null,
+      backups: new BackupStore(store.connection), stateDir, pgBinDir: options.env?.PG_BIN ?? process.env.PG_BIN ?? null, lint: deployLinter(),
       record: (event) => { events()?.events.record(event); },
     });
     controller = new Controller({ config, store, runtime, router, logger, migrations });

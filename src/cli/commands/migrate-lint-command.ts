@@ -1,0 +1,58 @@
+import { Option, type Command } from 'commander';
+import { ALL_RULES, formatJson, formatSarif, formatText, lintFiles, type LintRun, type MigrationPhase } from '../../migrate/lint/index.js';
+
+/**
+ * `cutover migrate lint <paths...>`: lints PostgreSQL migration files for
+ * statements that lock, rewrite or break the running release. Exits 1 when
+ * there is an error finding (or, with --strict, any finding), so CI and the
+ * deploy can stop on it.
+ */
+export type MigrateLintFormat = 'text' | 'json' | 'sarif';
+
+export interface MigrateLintOptions {
+  format?: MigrateLintFormat;
+  strict?: boolean;
+  phase?: MigrationPhase;
+  /** Paths in the report are relative to it (default: the working directory). */
+  cwd?: string;
+}
+
+export interface MigrateLintAnswer {
+  exitCode: number;
+  output: string;
+  run: LintRun;
+}
+
+const FORMATTERS: Record<MigrateLintFormat, (run: LintRun) => string> = { text: formatText, json: formatJson, sarif: formatSarif };
+
+export async function runMigrateLint(paths: readonly string[], options: MigrateLintOptions = {}): Promise<MigrateLintAnswer> {
+  const run = await lintFiles(paths, { phase: options.phase, cwd: options.cwd });
+  const failing = run.summary.errors > 0 || (Boolean(options.strict) && run.summary.warnings > 0);
+  return { exitCode: failing ? 1 : 0, output: FORMATTERS[options.format ?? 'text'](run), run };
+}
+
+const RULES_HELP = [
+  '',
+  'Rules (disable one with a reason: -- cutover-lint-disable-next-statement <rule-id>: <why it is safe here>,',
+  'or for the whole file with -- cutover-lint-disable <rule-id>: <reason> at its top):',
+  ...ALL_RULES.map((rule) => `  ${rule.id.padEnd(32)} ${rule.severity.padEnd(8)} ${rule.summary}`),
+  '',
+  'Phase: a file in an expand/ or contract/ folder, or with a "-- cutover:phase contract" header (default: expand).',
+  'A file runs as one transaction unless it has a "-- cutover:no-transaction" header, a CONCURRENTLY',
+  'statement or VACUUM, or its own BEGIN ... COMMIT; then each statement runs on its own.',
+].join('\n');
+
+/** `write` is where the report goes (stdout; a test passes its own). */
+export function registerMigrateLintCommand(parent: Command, write: (text: string) => void = (text) => process.stdout.write(text)): Command {
+  return parent.command('lint <paths...>')
+    .description('lint PostgreSQL migrations (files or directories of .sql files) for locks, rewrites and changes that break the running release')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .option('--strict', 'exit 1 on warnings too')
+    .addOption(new Option('--phase <phase>', 'treat every file as this phase (default: by folder or header)').choices(['expand', 'contract']))
+    .addHelpText('after', RULES_HELP)
+    .action(async (paths: string[], options: { format: MigrateLintFormat; strict?: boolean; phase?: MigrationPhase }) => {
+      const answer = await runMigrateLint(paths, options);
+      write(answer.output);
+      process.exitCode = answer.exitCode;
+    });
+}

@@ -1,0 +1,197 @@
+import type { Constraint } from 'libpg-query';
+import type { MigrationPhase } from './migration-phase.js';
+import type { MigrationStatement } from './parsed-migration.js';
+import { addedConstraint, alterTableCommands } from './statement-parts.js';
+import { sameTable, stringsOf, tableNameOf, type TableName } from './sql-names.js';
+import { transactionControl } from './transaction-mode.js';
+
+/**
+ * What the statements before this one have done, as the rules need to know
+ * it. A table created earlier in the same file is new and empty and no
+ * running release uses it, so the rules leave it alone; a lock_timeout set
+ * earlier covers what follows; a check validated earlier makes SET NOT NULL
+ * cheap.
+ */
+export interface StatementContext {
+  readonly phase: MigrationPhase;
+  /** The runner wraps the whole file in one transaction (see transaction-mode.ts). */
+  readonly fileInTransaction: boolean;
+  /** Between a BEGIN and its COMMIT in the file. */
+  readonly inExplicitTransaction: boolean;
+  /** Statements with the same id commit together. */
+  readonly transactionId: number;
+  readonly lockTimeoutSet: boolean;
+  isNewTable(table: TableName | undefined): boolean;
+  /** A CHECK (column IS NOT NULL) on the table is validated (added without NOT VALID, or VALIDATE CONSTRAINT run). */
+  hasValidatedNotNullCheck(table: TableName | undefined, column: string): boolean;
+  /** A constraint added NOT VALID earlier in the file and not validated yet. */
+  pendingConstraint(table: TableName | undefined, name: string): PendingConstraint | undefined;
+  /** An index created earlier in the file. */
+  createdIndex(name: string): { concurrent: boolean; table: TableName | undefined } | undefined;
+  /** The statements after this one that commit together with it (for patterns that are safe only as a pair). */
+  laterInSameTransaction(): readonly MigrationStatement[];
+}
+
+export interface PendingConstraint {
+  kind: 'check' | 'foreign key' | 'not null';
+  transactionId: number;
+  /** For a CHECK (column IS NOT NULL) and a NOT NULL constraint: the column. */
+  column?: string;
+}
+
+interface TableColumn {
+  table: TableName | undefined;
+  column: string;
+}
+
+export class MigrationState implements StatementContext {
+  readonly phase: MigrationPhase;
+  readonly fileInTransaction: boolean;
+  inExplicitTransaction = false;
+  transactionId = 0;
+  private lockTimeoutForSession = false;
+  private lockTimeoutForTransaction: number | undefined;
+  private readonly newTables: TableName[] = [];
+  private readonly validatedNotNull: TableColumn[] = [];
+  private readonly pending: Array<{ table: TableName | undefined; name: string; constraint: PendingConstraint }> = [];
+  private readonly indexes = new Map<string, { concurrent: boolean; table: TableName | undefined }>();
+  private readonly statements: readonly MigrationStatement[];
+  private current = -1;
+
+  constructor(phase: MigrationPhase, fileInTransaction: boolean, statements: readonly MigrationStatement[]) {
+    this.phase = phase;
+    this.fileInTransaction = fileInTransaction;
+    this.statements = statements;
+  }
+
+  laterInSameTransaction(): readonly MigrationStatement[] {
+    const later = this.statements.slice(this.current + 1);
+    if (this.fileInTransaction) return later;
+    if (!this.inExplicitTransaction) return [];
+    const end = later.findIndex((statement) => transactionControl(statement) === 'end');
+    return end < 0 ? later : later.slice(0, end);
+  }
+
+  get lockTimeoutSet(): boolean {
+    return this.lockTimeoutForSession || this.lockTimeoutForTransaction === this.transactionId;
+  }
+
+  isNewTable(table: TableName | undefined): boolean {
+    return table !== undefined && this.newTables.some((created) => sameTable(created, table));
+  }
+
+  hasValidatedNotNullCheck(table: TableName | undefined, column: string): boolean {
+    return this.validatedNotNull.some((known) => known.column === column && sameTableOrUnknown(known.table, table));
+  }
+
+  pendingConstraint(table: TableName | undefined, name: string): PendingConstraint | undefined {
+    return this.pending.find((known) => known.name === name && sameTableOrUnknown(known.table, table))?.constraint;
+  }
+
+  createdIndex(name: string): { concurrent: boolean; table: TableName | undefined } | undefined {
+    return this.indexes.get(name);
+  }
+
+  /** Called before the rules see a statement: a BEGIN starts the transaction it belongs to. */
+  enter(statement: MigrationStatement): void {
+    this.current = statement.index;
+    if (this.fileInTransaction) return;
+    if (transactionControl(statement) === 'begin') {
+      this.inExplicitTransaction = true;
+      this.transactionId++;
+    } else if (!this.inExplicitTransaction) {
+      // Outside a block every statement commits on its own.
+      this.transactionId++;
+    }
+  }
+
+  /** Called after the rules saw a statement: remember what it did. */
+  record(statement: MigrationStatement): void {
+    const node = statement.node;
+    if ('CreateStmt' in node) this.addNewTable(tableNameOf(node.CreateStmt.relation));
+    if ('CreateTableAsStmt' in node) this.addNewTable(tableNameOf(node.CreateTableAsStmt.into?.rel));
+    if ('RenameStmt' in node && node.RenameStmt.renameType === 'OBJECT_TABLE' && node.RenameStmt.newname) {
+      const renamed = tableNameOf(node.RenameStmt.relation);
+      if (this.isNewTable(renamed)) this.addNewTable({ ...renamed, name: node.RenameStmt.newname });
+    }
+    if ('IndexStmt' in node && node.IndexStmt.idxname) {
+      this.indexes.set(node.IndexStmt.idxname, { concurrent: Boolean(node.IndexStmt.concurrent), table: tableNameOf(node.IndexStmt.relation) });
+    }
+    if ('VariableSetStmt' in node) this.recordSetting(node.VariableSetStmt);
+    for (const { table, command } of alterTableCommands(statement)) {
+      const constraint = addedConstraint(command);
+      if (constraint) this.recordConstraint(table, constraint);
+      if (command.subtype === 'AT_ValidateConstraint' && command.name) this.recordValidation(table, command.name);
+    }
+    if (transactionControl(statement) === 'end') this.inExplicitTransaction = false;
+  }
+
+  private addNewTable(table: TableName | undefined): void {
+    if (table) this.newTables.push(table);
+  }
+
+  private recordSetting(setting: { kind?: string; name?: string; args?: unknown[]; is_local?: boolean }): void {
+    if (setting.kind === 'VAR_RESET_ALL') {
+      this.lockTimeoutForSession = false;
+      this.lockTimeoutForTransaction = undefined;
+      return;
+    }
+    if (setting.name !== 'lock_timeout') return;
+    // lock_timeout = 0 (or DEFAULT, or RESET) means "wait forever".
+    const on = setting.kind === 'VAR_SET_VALUE' && !isZeroDuration(setting.args?.[0]);
+    if (setting.is_local) this.lockTimeoutForTransaction = on ? this.transactionId : undefined;
+    else {
+      this.lockTimeoutForSession = on;
+      if (!on) this.lockTimeoutForTransaction = undefined;
+    }
+  }
+
+  private recordConstraint(table: TableName | undefined, constraint: Constraint): void {
+    const notNullColumn = notNullCheckColumn(constraint);
+    if (!constraint.skip_validation) {
+      if (notNullColumn) this.validatedNotNull.push({ table, column: notNullColumn });
+      return;
+    }
+    if (!constraint.conname) return;
+    const kind = constraint.contype === 'CONSTR_FOREIGN' ? 'foreign key' : constraint.contype === 'CONSTR_NOTNULL' ? 'not null' : 'check';
+    const column = notNullColumn;
+    this.pending.push({ table, name: constraint.conname, constraint: column ? { kind, transactionId: this.transactionId, column } : { kind, transactionId: this.transactionId } });
+  }
+
+  private recordValidation(table: TableName | undefined, name: string): void {
+    const index = this.pending.findIndex((known) => known.name === name && sameTableOrUnknown(known.table, table));
+    const known = this.pending[index];
+    if (!known) return;
+    this.pending.splice(index, 1);
+    if (known.constraint.column) this.validatedNotNull.push({ table, column: known.constraint.column });
+  }
+}
+
+/**
+ * The column of `CHECK (column IS NOT NULL)` or of a PostgreSQL 18
+ * `NOT NULL column` table constraint: the two ways to prove a column has no
+ * NULLs without SET NOT NULL's scan under ACCESS EXCLUSIVE.
+ */
+export function notNullCheckColumn(constraint: Constraint): string | undefined {
+  if (constraint.contype === 'CONSTR_NOTNULL') return stringsOf(constraint.keys)[0];
+  if (constraint.contype !== 'CONSTR_CHECK' || !constraint.raw_expr || !('NullTest' in constraint.raw_expr)) return undefined;
+  const test = constraint.raw_expr.NullTest;
+  if (test.nulltesttype !== 'IS_NOT_NULL' || !test.arg || !('ColumnRef' in test.arg)) return undefined;
+  const fields = stringsOf(test.arg.ColumnRef.fields);
+  return fields.length === 1 ? fields[0] : undefined;
+}
+
+function sameTableOrUnknown(a: TableName | undefined, b: TableName | undefined): boolean {
+  return a === undefined || b === undefined || sameTable(a, b);
+}
+
+/** `0`, `'0'`, `'0s'`, `'0ms'`: PostgreSQL reads each as "no timeout". */
+function isZeroDuration(argument: unknown): boolean {
+  if (typeof argument !== 'object' || argument === null || !('A_Const' in argument)) return false;
+  const constant = (argument as { A_Const: { ival?: { ival?: number }; sval?: { sval?: string } } }).A_Const;
+  if (constant.ival) return !constant.ival.ival;
+  const text = constant.sval?.sval?.trim() ?? '';
+  const number = Number.parseFloat(text);
+  return Number.isFinite(number) && number === 0;
+}
+

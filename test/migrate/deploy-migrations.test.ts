@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CutoverError } from '../../src/core/errors.js';
+import type { ServiceStatus } from '../../src/controller/service-status.js';
+import type { BackupRecord } from '../../src/store/backup-store.js';
+import type { PlannedMigration } from '../../src/migrate/migration-plan.js';
+import { startHarness, type Harness } from '../support/cutover-harness.js';
+import { operate, sleep, versionAt } from '../support/operations.js';
+import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
+
+/**
+ * Migrations tied to deploys, against a real PostgreSQL and a real cutover
+ * server: each version has its own migrations directory (`${VERSION}` in
+ * database.migrations), as a checkout of that version would.
+ */
+describe('migrations with deploys', () => {
+  let pgServer: PostgresServer;
+  let h: Harness;
+  let root: string;
+  let url: string;
+
+  const writeVersion = (version: string, files: Record<string, string>): void => {
+    for (const [name, sql] of Object.entries(files)) {
+      const file = path.join(root, version, name);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, sql);
+    }
+  };
+  const columns = async (): Promise<string[]> =>
+    (await pgServer.query<{ column_name: string }>('app', "SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position")).map((r) => r.column_name);
+  const migrationStates = async (): Promise<Record<string, string>> => {
+    const answer = await h.client.request<{ migrations: PlannedMigration[] }>('GET', '/api/v1/services/web/migrations');
+    return Object.fromEntries(answer.migrations.map((m) => [m.id, m.state]));
+  };
+
+  before(async () => {
+    pgServer = await startPostgres();
+    url = await pgServer.createDatabase('app');
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-app-migrations-'));
+    const v1 = {
+      '0001_users.sql': 'CREATE TABLE users (id bigserial PRIMARY KEY, first_name text, last_name text, legacy_flags text);',
+    };
+    writeVersion('v1', v1);
+    // v2 stops using legacy_flags; dropping it in an expand migration would break v1 while it still runs.
+    writeVersion('v2-unsafe', { ...v1, '0002_drop_legacy.sql': 'SET lock_timeout = \'2s\';\nALTER TABLE users DROP COLUMN legacy_flags;' });
+    writeVersion('v2', {
+      ...v1,
+      'expand/0002_full_name.sql': 'SET lock_timeout = \'2s\';\nALTER TABLE users ADD COLUMN full_name text;',
+      'contract/0003_drop_legacy.sql': 'SET lock_timeout = \'2s\';\nALTER TABLE users DROP COLUMN legacy_flags;',
+    });
+    h = await startHarness({
+      instances: 1,
+      strategy: '{ type: blue-green, auto_switch: true, scale_down_delay: 1h, timeout: 20s }',
+      extraServiceYaml: `    database:\n      url: "${url.replace('postgres@', 'postgres:not-needed@')}"\n      migrations: ${root}/\${VERSION}\n      backup: { before_deploy: true, keep: 2 }\n      lock_timeout: 2s\n`,
+    });
+  });
+  after(async () => {
+    await h?.close();
+    await pgServer?.stop();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('applies the expand migrations before the first release starts, after a labelled backup', async () => {
+    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
+    assert.equal(operation.outcome, 'succeeded');
+    assert.deepEqual(await columns(), ['id', 'first_name', 'last_name', 'legacy_flags']);
+    const { backups } = await h.client.request<{ backups: BackupRecord[] }>('GET', '/api/v1/services/web/backups');
+    assert.equal(backups[0]?.label, 'pre-v1');
+    assert.equal(backups[0]?.database, 'app');
+    assert.ok(fs.statSync(backups[0].file).size > 0);
+    const snapshot = await h.client.request<{ releases: { config: { database: { url: string } } }[] }>('GET', '/api/v1/services/web/history');
+    assert.match(snapshot.releases[0]!.config.database.url, /postgres:\/\/postgres:\[redacted\]@127\.0\.0\.1/, 'the release snapshot does not keep the database password');
+  });
+
+  it('refuses a deploy whose migration drops a column the running release uses, before anything starts', async () => {
+    const before = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
+    const releasesBefore = (await h.client.request<{ releases: unknown[] }>('GET', '/api/v1/services/web/history')).releases.length;
+    await assert.rejects(h.client.request('POST', '/api/v1/services/web/deploy', { version: 'v2-unsafe', actor: 'test' }), (error: CutoverError) => {
+      assert.equal(error.code, 'MIGRATION_LINT_FAILED');
+      assert.match(error.message, /0002_drop_legacy\.sql:2:\d+ drop-column/);
+      return true;
+    });
+    assert.deepEqual(await columns(), ['id', 'first_name', 'last_name', 'legacy_flags'], 'the column is still there');
+    const after = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
+    assert.equal(after.active?.releaseId, before.active?.releaseId);
+    assert.equal(after.lock, null, 'the deploy lock was given back');
+    assert.equal((await h.client.request<{ releases: unknown[] }>('GET', '/api/v1/services/web/history')).releases.length, releasesBefore, 'no release was created');
+    assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
+  });
+
+  it('runs the same drop as a contract migration only once the old release is retired', async () => {
+    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' });
+    assert.equal(operation.outcome, 'succeeded');
+    assert.equal((await versionAt(h.proxyUrl)).version, 'v2');
+    assert.deepEqual(await columns(), ['id', 'first_name', 'last_name', 'legacy_flags', 'full_name'], 'expand ran, contract waits: v1 is kept for rollback');
+    const states = await migrationStates();
+    assert.deepEqual(states, { '0001_users': 'applied', '0002_full_name': 'applied', '0003_drop_legacy': 'blocked' });
+    const status = await h.client.request<{ migrations: PlannedMigration[] }>('GET', '/api/v1/services/web/migrations');
+    assert.match(status.migrations[2]!.reason ?? '', /release web-1 \(v1\) still runs and predates it/);
+
+    // Asking does not help while v1 runs.
+    assert.deepEqual((await h.client.request<{ applied: string[] }>('POST', '/api/v1/services/web/migrations/run', {})).applied, []);
+
+    await operate(h.client, '/api/v1/services/web/cleanup', {});
+    const deadline = Date.now() + 20_000;
+    while ((await columns()).includes('legacy_flags')) {
+      assert.ok(Date.now() < deadline, 'the contract migration ran after v1 stopped');
+      await sleep(100);
+    }
+    assert.deepEqual(await migrationStates(), { '0001_users': 'applied', '0002_full_name': 'applied', '0003_drop_legacy': 'applied' });
+  });
+
+  it('backs up with a label, keeps only the newest, and restores one', async () => {
+    await pgServer.query('app', "INSERT INTO users (first_name, last_name) VALUES ('Grace', 'Hopper')");
+    const made = await h.client.request<{ backup: BackupRecord }>('POST', '/api/v1/services/web/backups', { label: 'pre-v3', actor: 'test' });
+    assert.equal(made.backup.label, 'pre-v3');
+    const { backups } = await h.client.request<{ backups: BackupRecord[] }>('GET', '/api/v1/services/web/backups');
+    assert.deepEqual(backups.map((b) => b.label), ['pre-v3', 'pre-v2'], 'keep: 2 removed pre-v1');
+    await pgServer.query('app', 'DELETE FROM users');
+    await h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'pre-v3', actor: 'test' });
+    const rows = await pgServer.query<{ first_name: string }>('app', 'SELECT first_name FROM users');
+    assert.deepEqual(rows.map((r) => r.first_name), ['Grace']);
+    await assert.rejects(h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'nope' }), { code: 'BACKUP_NOT_FOUND' });
+    await assert.rejects(h.client.request('POST', '/api/v1/services/web/backups', { label: 'bad label!' }), /label: expected letters/);
+  });
+});
