@@ -146,6 +146,10 @@ const databaseSchema = strictMap(
     lock_retries: wholeNumber(0).optional(),
     wait_for_lock: nonNegativeDuration.optional(),
     auto_contract: flag.optional(),
+    commands: strictMap(
+      { expand: command.optional(), contract: command.optional() },
+      'expected a map like { expand: "alembic upgrade head", contract: "alembic upgrade contract@head" }',
+    ).optional(),
   },
   'expected a map with url and migrations, like { url: "${DATABASE_URL}", migrations: ./migrations }',
 );

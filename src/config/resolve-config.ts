@@ -79,6 +79,7 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
       lockRetries: raw.database.lock_retries ?? CONFIG_DEFAULTS.database.lockRetries,
       waitForLockMs: raw.database.wait_for_lock ?? CONFIG_DEFAULTS.database.waitForLockMs,
       autoContract: raw.database.auto_contract ?? CONFIG_DEFAULTS.database.autoContract,
+      commands: { expand: raw.database.commands?.expand ?? null, contract: raw.database.commands?.contract ?? null },
     },
   };
 }

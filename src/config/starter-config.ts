@@ -122,6 +122,9 @@ services:
     #   statement_timeout: 5m
     #   wait_for_lock: 1m     # wait this long for another runner's migration lock
     #   auto_contract: true   # run contract migrations as soon as older releases are retired
+    #   commands:             # or your own tool (alembic, prisma, knex, django), run under the
+    #     expand: alembic upgrade head   # migration lock with DATABASE_URL, VERSION and
+    #     contract: ./contract.sh        # CUTOVER_PHASE set; contract once no older release runs
 
 # Feature flags (\`cutover flags\`, the admin API under /api/v1/flags, the SDK
 # \`cutover/flags\`): each environment has its own flag set.

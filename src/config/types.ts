@@ -226,6 +226,12 @@ export interface DatabaseConfig {
   waitForLockMs: number;
   /** Run unblocked contract migrations as soon as the releases that predate them are retired. */
   autoContract: boolean;
+  /**
+   * A team's own migration tool instead of (or after) the SQL files: run under the
+   * migration lock with DATABASE_URL, VERSION and CUTOVER_PHASE in its environment;
+   * `expand` before a release starts, `contract` once no older release runs.
+   */
+  commands: { expand: string | null; contract: string | null };
 }
 
 export interface CutoverConfig {

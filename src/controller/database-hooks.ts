@@ -21,13 +21,14 @@ export function runningReleases(controller: Controller, migrations: ServiceMigra
 export async function prepareDatabase(
   controller: Controller, migrations: ServiceMigrations | null, service: ServiceConfig, version: string, context: { operationId: string; actor: string },
 ): Promise<DeployPreparation | null> {
-  if (!migrations || !service.database?.migrations) return null;
+  if (!migrations || !service.database) return null;
   return migrations.beforeDeploy(service, version, runningReleases(controller, migrations, service.name), context);
 }
 
 /** After a release stopped: contract migrations no running release predates any more run now (auto_contract). */
 export async function contractAfterRetire(controller: Controller, migrations: ServiceMigrations | null, service: ServiceConfig, stopped: string): Promise<void> {
-  if (!migrations || !service.database?.migrations || !service.database.autoContract) return;
+  if (!migrations || !service.database?.autoContract) return;
+  if (service.database.migrations === null && service.database.commands.contract === null) return;
   const active = controller.activeRelease(service.name);
   if (!active) return;
   try {

@@ -4,6 +4,7 @@ import { CutoverError } from '../core/errors.js';
 import type { BackupRecord, BackupStore } from '../store/backup-store.js';
 import { createBackup, databaseName, restoreBackup } from './pg-backup.js';
 import { readMigrations, type MigrationFile } from './migration-files.js';
+import { runMigrationCommand } from './migration-command.js';
 import { planMigrations, type MigrationPlan, type RunningRelease } from './migration-plan.js';
 import { migratorApplicationName, PgMigrator, type MigrationProgress, type MigratorSettings } from './pg-migrator.js';
 
@@ -85,8 +86,18 @@ export class ServiceMigrations {
    */
   async beforeDeploy(service: ServiceConfig, version: string, running: readonly RunningRelease[], context: { operationId: string; actor: string }): Promise<DeployPreparation> {
     const database = service.database;
-    const directory = database ? this.directoryFor(database, version) : null;
-    if (!database || directory === null) return { known: [], applied: [], backup: null };
+    if (!database) return { known: [], applied: [], backup: null };
+    const prepared = await this.sqlBeforeDeploy(service, database, version, running, context);
+    if (database.commands.expand !== null) {
+      if (prepared.backup === null && database.backupBeforeDeploy) prepared.backup = await this.backup(service, `pre-${version}`, null, context.actor, context.operationId);
+      await this.runTool(service, database, 'expand', version, context.operationId);
+    }
+    return prepared;
+  }
+
+  private async sqlBeforeDeploy(service: ServiceConfig, database: DatabaseConfig, version: string, running: readonly RunningRelease[], context: { operationId: string; actor: string }): Promise<DeployPreparation> {
+    const directory = this.directoryFor(database, version);
+    if (directory === null) return { known: [], applied: [], backup: null };
     const files = readMigrations(directory);
     const migrator = await PgMigrator.connect(database.url, migratorApplicationName(`deploy ${service.name} ${version}`));
     try {
@@ -110,6 +121,16 @@ export class ServiceMigrations {
   /** Runs the contract migrations no running release predates any more (after a release was retired, or on request). */
   async runContract(service: ServiceConfig, version: string, running: readonly RunningRelease[], context: { operationId: string | null; actor: string }): Promise<string[]> {
     const database = requireDatabase(service);
+    const applied = await this.sqlContract(service, database, version, running, context);
+    // The tool keeps its own history: cutover only knows that no older release may run while it contracts.
+    if (database.commands.contract !== null && running.every((release) => release.version === version)) {
+      await this.runTool(service, database, 'contract', version, context.operationId);
+      applied.push(`command: ${database.commands.contract}`);
+    }
+    return applied;
+  }
+
+  private async sqlContract(service: ServiceConfig, database: DatabaseConfig, version: string, running: readonly RunningRelease[], context: { operationId: string | null; actor: string }): Promise<string[]> {
     const directory = this.directoryFor(database, version);
     if (directory === null) return [];
     const files = readMigrations(directory);
@@ -121,6 +142,22 @@ export class ServiceMigrations {
       const runnable = [...plan.expand, ...plan.contract].sort((a, b) => (a.id < b.id ? -1 : 1));
       if (runnable.length === 0) return [];
       return await migrator.apply(runnable, settings(database, `${context.actor}`, null), this.progress(service.name, context.operationId));
+    } finally {
+      await migrator.close();
+    }
+  }
+
+  /** The team's own tool, under the same advisory lock as cutover's own migrations. */
+  private async runTool(service: ServiceConfig, database: DatabaseConfig, phase: 'expand' | 'contract', version: string, operationId: string | null): Promise<void> {
+    const command = database.commands[phase]!;
+    const migrator = await PgMigrator.connect(database.url, migratorApplicationName(`${phase} command ${service.name}`));
+    try {
+      this.deps.record({ operationId, service: service.name, releaseId: null, type: 'migration.started', message: `running the ${phase} command: ${command}` });
+      const result = await migrator.withLock({ lockWaitMs: database.waitForLockMs }, () => runMigrationCommand({
+        command, cwd: service.cwd, timeoutMs: database.statementTimeoutMs,
+        env: { DATABASE_URL: database.url, VERSION: version, CUTOVER_SERVICE: service.name, CUTOVER_PHASE: phase },
+      }), this.progress(service.name, operationId));
+      this.deps.record({ operationId, service: service.name, releaseId: null, type: 'migration.applied', message: `the ${phase} command finished in ${result.durationMs} ms${result.output ? `: ${result.output.split('\n').slice(-3).join(' | ')}` : ''}` });
     } finally {
       await migrator.close();
     }

@@ -301,6 +301,7 @@ describe('the database section', () => {
     assert.deepEqual(config.services.web!.database, {
       url: 'postgres://app:pw@127.0.0.1:5432/app', migrations: '/srv/app/db', lint: true, backupBeforeDeploy: true, backupsKept: 5,
       lockTimeoutMs: 5_000, statementTimeoutMs: 300_000, lockRetries: 3, waitForLockMs: 60_000, autoContract: true,
+      commands: { expand: null, contract: null },
     });
     assert.throws(() => parseConfig(`${base}      url: mysql://127.0.0.1/app\n`, '/srv/app/cutover.yaml'), /services\.web\.database\.url: expected a PostgreSQL URL/);
     assert.throws(() => parseConfig(`${base}      url: postgres://127.0.0.1/app\n      lock_timeout: soon\n`, '/srv/app/cutover.yaml'), /services\.web\.database\.lock_timeout/);

@@ -127,3 +127,61 @@ describe('migrations with deploys', () => {
     await assert.rejects(h.client.request('POST', '/api/v1/services/web/backups', { label: 'bad label!' }), /label: expected letters/);
   });
 });
+
+describe("a team's own migration tool", () => {
+  let pgServer: PostgresServer;
+  let h: Harness;
+  let dir: string;
+  const runs = async (): Promise<string[]> =>
+    (await pgServer.query<{ phase: string; version: string }>('tooldb', 'SELECT phase, version FROM tool_runs ORDER BY at')).map((r) => `${r.phase} ${r.version}`);
+
+  before(async () => {
+    pgServer = await startPostgres();
+    const url = await pgServer.createDatabase('tooldb');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-tool-'));
+    // Stands in for alembic / prisma / knex: records each run, as those tools' own history tables would.
+    const tool = path.join(dir, 'migrate.sh');
+    fs.writeFileSync(tool, [
+      'set -e',
+      'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -q -c "CREATE TABLE IF NOT EXISTS tool_runs (phase text, version text, service text, at timestamptz DEFAULT clock_timestamp())"',
+      'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -q -c "INSERT INTO tool_runs (phase, version, service) VALUES (\'$CUTOVER_PHASE\', \'$VERSION\', \'$CUTOVER_SERVICE\')"',
+      'if [ "$VERSION" = "v-broken" ]; then echo "alembic: Target database is not up to date" >&2; exit 2; fi',
+      '',
+    ].join('\n'));
+    h = await startHarness({
+      instances: 1,
+      strategy: '{ type: blue-green, auto_switch: true, scale_down_delay: 1h, timeout: 20s }',
+      extraServiceYaml: `    database:\n      url: ${url}\n      backup: { before_deploy: false }\n      commands: { expand: "sh ${tool}", contract: "sh ${tool}" }\n`,
+    });
+  });
+  after(async () => {
+    await h?.close();
+    await pgServer?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the expand command before each release starts and the contract command once the old release stopped', async () => {
+    assert.equal((await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' })).operation.outcome, 'succeeded');
+    assert.deepEqual(await runs(), ['expand v1']);
+    assert.equal((await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' })).operation.outcome, 'succeeded');
+    assert.deepEqual(await runs(), ['expand v1', 'expand v2'], 'no contract while v1 is kept for rollback');
+    await operate(h.client, '/api/v1/services/web/cleanup', {});
+    const deadline = Date.now() + 20_000;
+    while ((await runs()).length < 3) {
+      assert.ok(Date.now() < deadline, 'the contract command ran after v1 stopped');
+      await sleep(100);
+    }
+    assert.deepEqual(await runs(), ['expand v1', 'expand v2', 'contract v2']);
+  });
+
+  it('stops the deploy when the expand command fails, with its output, before the release starts', async () => {
+    await assert.rejects(h.client.request('POST', '/api/v1/services/web/deploy', { version: 'v-broken', actor: 'test' }), (error: CutoverError) => {
+      assert.equal(error.code, 'MIGRATION_FAILED');
+      assert.match(error.message, /exited with 2: [\s\S]*alembic: Target database is not up to date/);
+      return true;
+    });
+    assert.equal((await versionAt(h.proxyUrl)).version, 'v2');
+    const status = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
+    assert.equal(status.lock, null);
+  });
+});
