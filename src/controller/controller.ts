@@ -34,8 +34,6 @@ export interface ControllerDeps {
   now?: () => number;
   /** Builds metric providers for analysis runs (default: from config, reading this router's counters). */
   providerFor?: ProviderFor;
-  /** The services' databases: migrations with deploys, backups (none: database sections are ignored). */
-  migrations?: ServiceMigrations;
 }
 
 export interface DeployRequest {
@@ -64,7 +62,7 @@ export class Controller {
   readonly rolling: RollingRunner;
   readonly providerFor: ProviderFor;
   readonly blueGreen: BlueGreenRunner;
-  readonly migrations: ServiceMigrations | null;
+  private databases: ServiceMigrations | null = null;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly waiters = new Map<string, ((op: OperationRecord) => void)[]>();
@@ -78,7 +76,6 @@ export class Controller {
     this.router = deps.router;
     this.logger = deps.logger;
     this.now = deps.now ?? Date.now;
-    this.migrations = deps.migrations ?? null;
     this.events = new EventLog(deps.store, deps.logger, this.now);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
@@ -86,6 +83,15 @@ export class Controller {
     this.canary = new CanaryRunner(this, this.providerFor, this.now);
     this.blueGreen = new BlueGreenRunner(this, this.now);
     this.rolling = new RollingRunner(this, this.providerFor, this.now);
+  }
+
+  /** The services' databases (migrations with deploys, backups); attached after recovery, whose routes come first. */
+  get migrations(): ServiceMigrations | null {
+    return this.databases;
+  }
+
+  attachMigrations(migrations: ServiceMigrations): void {
+    this.databases = migrations;
   }
 
   /** Restores routes and instances from the store; see recovery.ts. */

@@ -2,12 +2,8 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadOrCreateSdkToken, loadOrCreateToken } from '../api/admin-token.js';
-import { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
-import { FlagService } from '../flags-service/flag-service.js';
-import { FlagStore } from '../store/flag-store.js';
-import { BackupStore } from '../store/backup-store.js';
-import { ServiceMigrations } from '../migrate/service-migrations.js';
-import { deployLinter } from '../migrate/deploy-linter.js';
+import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
+import type { FlagService } from '../flags-service/flag-service.js';
 import type { CutoverConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
 import { ProxyRouter } from '../router/proxy/proxy-router.js';
@@ -46,8 +42,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const store = SqliteStore.open(stateDir);
   const token = loadOrCreateToken(stateDir, options.env);
   const sdkToken = loadOrCreateSdkToken(stateDir, options.env);
-  const flagStore = new FlagStore(store.connection);
-  const flags = new FlagService(flagStore, config.flags.environments);
+  let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;
   const logDir = path.join(stateDir, 'logs');
   const runtime = new ProcessRuntime({ logDir, logger });
@@ -56,14 +51,21 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let api: FastifyInstance | null = null;
   try {
     router = await ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
-    const events = (): Controller | null => controller;
-    const migrations = new ServiceMigrations({
-      backups: new BackupStore(store.connection), stateDir, pgBinDir: options.env?.PG_BIN ?? process.env.PG_BIN ?? null, lint: deployLinter(),
-      record: (event) => { events()?.events.record(event); },
-    });
-    controller = new Controller({ config, store, runtime, router, logger, migrations });
+    controller = new Controller({ config, store, runtime, router, logger });
     await controller.start(runtime);
     const started = controller;
+    // Loaded only now, like the admin API below: after a crash the routes are back (and traffic flows)
+    // before the flag server's and the database's modules (pg, PostgreSQL's parser) have been read.
+    const [{ FlagStore }, { FlagService }, { FlagRolloutRunner }, { BackupStore }, { ServiceMigrations }, { deployLinter }] = await Promise.all([
+      import('../store/flag-store.js'), import('../flags-service/flag-service.js'), import('../flags-service/flag-rollout-runner.js'),
+      import('../store/backup-store.js'), import('../migrate/service-migrations.js'), import('../migrate/deploy-linter.js'),
+    ]);
+    started.attachMigrations(new ServiceMigrations({
+      backups: new BackupStore(store.connection), stateDir, pgBinDir: options.env?.PG_BIN ?? process.env.PG_BIN ?? null, lint: deployLinter(),
+      record: (event) => { started.events.record(event); },
+    }));
+    const flagStore = new FlagStore(store.connection);
+    flags = new FlagService(flagStore, config.flags.environments);
     flagRollouts = new FlagRolloutRunner({
       flags, store: flagStore, events: controller.events, templates: config.analysis, providerFor: controller.providerFor,
       activeReleaseOf: (service) => { started.service(service); return started.activeRelease(service)?.id ?? null; },
