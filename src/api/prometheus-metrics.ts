@@ -44,6 +44,9 @@ export interface FlagMetricsSource {
   openStreams(): number;
 }
 
+/** The event types the analysis runner records when a run ends (controller/analysis-runner.ts). */
+const ANALYSIS_VERDICTS = ['analysis.successful', 'analysis.failed', 'analysis.inconclusive'];
+
 export function buildMetricsRegistry(controller: Controller, flags?: FlagMetricsSource): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'cutover_process_' });
@@ -115,10 +118,28 @@ export function buildMetricsRegistry(controller: Controller, flags?: FlagMetrics
   });
   new Counter({
     name: 'cutover_operations_total', help: 'Finished deploys, switches, rollbacks and cleanups by outcome.',
-    labelNames: ['service', 'kind', 'outcome'], registers: [registry],
+    labelNames: ['service', 'kind', 'strategy', 'outcome'], registers: [registry],
     collect() {
       this.reset();
-      for (const op of controller.store.finishedOperationStats()) this.inc({ service: op.service, kind: op.kind, outcome: op.outcome });
+      for (const op of controller.store.finishedOperationStats()) this.inc({ service: op.service, kind: op.kind, strategy: op.strategy, outcome: op.outcome });
+    },
+  });
+  new Counter({
+    name: 'cutover_analysis_runs_total', help: 'Analysis runs (one per metric and step) by verdict: successful, failed, inconclusive.',
+    labelNames: ['service', 'verdict'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of controller.store.countEventsByType(ANALYSIS_VERDICTS)) this.inc({ service: row.service, verdict: row.type.slice('analysis.'.length) }, row.count);
+    },
+  });
+  new Gauge({
+    name: 'cutover_canary_weight', help: 'Percent of traffic on the canary of a service while a canary runs.',
+    labelNames: ['service', 'release', 'version'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of controller.statusAll()) {
+        if (s.canary) this.set({ service: s.service, release: s.canary.releaseId, version: s.canary.version }, s.canary.weight);
+      }
     },
   });
   registry.registerMetric(new PrecountedHistogram(
@@ -126,10 +147,10 @@ export function buildMetricsRegistry(controller: Controller, flags?: FlagMetrics
     () => {
       const series = new Map<string, { labels: Record<string, string>; boundsS: number[]; counts: number[]; sum: number; count: number }>();
       for (const op of controller.store.finishedOperationStats()) {
-        const key = `${op.service}\0${op.kind}\0${op.outcome}`;
+        const key = `${op.service}\0${op.kind}\0${op.strategy}\0${op.outcome}`;
         let s = series.get(key);
         if (!s) {
-          s = { labels: { service: op.service, kind: op.kind, outcome: op.outcome }, boundsS: OPERATION_BUCKETS_S, counts: OPERATION_BUCKETS_S.map(() => 0), sum: 0, count: 0 };
+          s = { labels: { service: op.service, kind: op.kind, strategy: op.strategy, outcome: op.outcome }, boundsS: OPERATION_BUCKETS_S, counts: OPERATION_BUCKETS_S.map(() => 0), sum: 0, count: 0 };
           series.set(key, s);
         }
         const seconds = op.durationMs / 1000;

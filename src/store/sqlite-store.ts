@@ -288,10 +288,20 @@ export class SqliteStore {
   }
 
   /** Every finished operation's kind, outcome and duration, for /metrics. */
-  finishedOperationStats(): { service: string; kind: string; outcome: string; durationMs: number }[] {
+  /** Finished operations with the strategy of their release's snapshot (what the deploy actually ran). */
+  finishedOperationStats(): { service: string; kind: string; strategy: string; outcome: string; durationMs: number }[] {
     return this.db
-      .prepare('SELECT service, kind, outcome, finished_at - started_at AS durationMs FROM operations WHERE outcome IS NOT NULL')
-      .all() as { service: string; kind: string; outcome: string; durationMs: number }[];
+      .prepare(`SELECT o.service, o.kind, COALESCE(json_extract(r.config_json, '$.strategy.type'), '') AS strategy, o.outcome,
+                       o.finished_at - o.started_at AS durationMs
+                  FROM operations o LEFT JOIN releases r ON r.id = o.release_id WHERE o.outcome IS NOT NULL`)
+      .all() as { service: string; kind: string; strategy: string; outcome: string; durationMs: number }[];
+  }
+
+  /** How many events of each of the given types each service recorded (analysis verdicts for /metrics). */
+  countEventsByType(types: readonly string[]): { service: string; type: string; count: number }[] {
+    const marks = types.map(() => '?').join(', ');
+    return this.db.prepare(`SELECT service, type, count(*) AS count FROM events WHERE type IN (${marks}) GROUP BY service, type`)
+      .all(...types) as { service: string; type: string; count: number }[];
   }
 
   appendEvent(event: Omit<EventRecord, 'seq'>): EventRecord {

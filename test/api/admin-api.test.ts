@@ -145,8 +145,8 @@ describe('admin API', () => {
     assert.match(text, /^# TYPE cutover_proxy_request_duration_seconds histogram$/m);
     assert.match(text, new RegExp(`^cutover_proxy_request_duration_seconds_bucket\\{service="web",release="${active.releaseId}",version="${active.version}",le="\\+Inf"\\} \\d+$`, 'm'));
     assert.match(text, new RegExp(`^cutover_release_active\\{service="web",release="${active.releaseId}",version="${active.version}",slot="${active.slot}"\\} 1$`, 'm'));
-    assert.match(text, /^cutover_operations_total\{service="web",kind="deploy",outcome="succeeded"\} [1-9]\d*$/m);
-    assert.match(text, /^cutover_operation_duration_seconds_count\{service="web",kind="deploy",outcome="succeeded"\} [1-9]\d*$/m);
+    assert.match(text, /^cutover_operations_total\{service="web",kind="deploy",strategy="blue-green",outcome="succeeded"\} [1-9]\d*$/m);
+    assert.match(text, /^cutover_operation_duration_seconds_count\{service="web",kind="deploy",strategy="blue-green",outcome="succeeded"\} [1-9]\d*$/m);
     assert.match(text, /^cutover_instance_healthy\{service="web",release="[^"]+",instance="[^"]+"\} 1$/m);
   });
 

@@ -150,6 +150,13 @@ describe('canary rollouts judged by a Prometheus query', () => {
     assert.equal(events.filter((e) => e.type === 'analysis.successful').length, 2, 'each step\'s analysis concluded successful');
     const seen = await new PrometheusProvider({ url: prometheus.url, query: 'sum(cutover_proxy_requests_total{service="shop",version="v2"})', timeoutMs: 2000 }).measure(context());
     assert.ok('value' in seen && typeof seen.value === 'number' && seen.value > 0, `Prometheus scraped the canary's requests: ${JSON.stringify(seen)}`);
+    // The canary's weight and the analysis verdicts are series of their own, scraped while the canary ran.
+    const maxWeight = await new PrometheusProvider({ url: prometheus.url, query: 'max(max_over_time(cutover_canary_weight{service="shop",version="v2"}[5m]))', timeoutMs: 2000 }).measure(context());
+    assert.ok('value' in maxWeight && maxWeight.value === 50, `the canary's weight reached 50 in Prometheus: ${JSON.stringify(maxWeight)}`);
+    await prometheus.waitFor('the analysis verdicts reached Prometheus', 10_000, async () => {
+      const verdicts = await new PrometheusProvider({ url: prometheus.url, query: 'sum(cutover_analysis_runs_total{service="shop",verdict="successful"})', timeoutMs: 2000 }).measure(context());
+      return 'value' in verdicts && typeof verdicts.value === 'number' && verdicts.value >= 2 ? true : null;
+    });
     const s = await status();
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.active?.running, '2/2');
