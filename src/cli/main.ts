@@ -106,6 +106,12 @@ function program(): Command {
     .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) =>
       exit(await runLogs(await client(), service, { release: o.release, follow: o.follow, lines: Number(o.lines) })));
 
+  cli.command('doctor').description('check the config, the state directory, the runtimes, the router, the server and the databases, with a fix for each problem')
+    .action(async () => {
+      const { runDoctorCommand } = await import('./commands/doctor-command.js');
+      exit(await runDoctorCommand(globals().config, json()));
+    });
+
   registerFlagsCommand(cli, { client, json });
   const databaseContext = { client, json, config: () => globals().config };
   const migrate = cli.command('migrate').description('database migrations: lint, status, run');

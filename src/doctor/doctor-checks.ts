@@ -1,0 +1,190 @@
+import { constants as fsConstants } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { request } from 'undici';
+import { readToken } from '../api/admin-token.js';
+import { loadConfig } from '../config/load-config.js';
+import type { CutoverConfig, ServiceConfig } from '../config/types.js';
+import { CutoverError } from '../core/errors.js';
+
+/**
+ * `cutover doctor`: what would stop `cutover server` or a deploy, found
+ * before it does, each with the fix. Every check reads the machine as it is
+ * (files, sockets, ports, the running server); none changes anything.
+ */
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface CheckResult {
+  /** Stable id for scripts: config, state-dir, runtime.process.web, runtime.docker, router.proxy, server, database.web ... */
+  id: string;
+  status: CheckStatus;
+  message: string;
+  /** What to do about a warn or fail. */
+  fix?: string;
+}
+
+export interface DoctorOptions {
+  configFile: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
+  let config: CutoverConfig;
+  try {
+    config = await loadConfig(options.configFile, { env: options.env });
+  } catch (error) {
+    const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error).message);
+    // Without a config nothing else can be checked meaningfully.
+    return [{ id: 'config', status: 'fail', message: e.message, fix: e.code === 'CONFIG_NOT_FOUND' ? e.hint : `Edit ${options.configFile} at the places listed; \`cutover init\` writes a commented example of every key.` }];
+  }
+  const results: CheckResult[] = [{ id: 'config', status: 'ok', message: `${config.file ?? options.configFile}: ${Object.keys(config.services).length} service(s), valid` }];
+  results.push(await checkStateDir(config.server.stateDir));
+  for (const service of Object.values(config.services)) results.push(...(await checkRuntime(service, options.env)));
+  if (Object.values(config.services).some(usesDocker)) results.push(await checkDockerDaemon(options.env));
+  const server = await checkServer(config, options.env);
+  results.push(server);
+  results.push(await checkProxyPort(config, server.status === 'ok'));
+  for (const service of Object.values(config.services)) {
+    if (service.database) results.push(await checkDatabase(service));
+  }
+  return results;
+}
+
+async function checkStateDir(dir: string): Promise<CheckResult> {
+  const fix = `Make it writable by this user (mkdir -p ${dir} && chown "$(id -un)" ${dir}), or point server.state_dir at a directory that is.`;
+  try {
+    const stat = await fs.stat(dir).catch(() => null);
+    if (stat && !stat.isDirectory()) return { id: 'state-dir', status: 'fail', message: `${dir} exists but is not a directory`, fix };
+    const target = stat ? dir : await nearestExisting(dir);
+    await fs.access(target, fsConstants.W_OK | fsConstants.X_OK);
+    if (!stat) return { id: 'state-dir', status: 'ok', message: `${dir} does not exist yet; the server creates it (in ${target}, which is writable)` };
+    // access() can say yes where a write still fails (read-only mounts): try one.
+    const probe = path.join(dir, `.doctor-${process.pid}`);
+    await fs.writeFile(probe, 'ok');
+    await fs.rm(probe);
+    return { id: 'state-dir', status: 'ok', message: `${dir} is writable` };
+  } catch (error) {
+    return { id: 'state-dir', status: 'fail', message: `${dir} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, fix };
+  }
+}
+
+async function nearestExisting(dir: string): Promise<string> {
+  let current = path.dirname(dir);
+  for (;;) {
+    const stat = await fs.stat(current).catch(() => null);
+    if (stat) {
+      if (!stat.isDirectory()) throw Object.assign(new Error(`${current} is a file`), { code: 'ENOTDIR' });
+      return current;
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return current;
+    current = parent;
+  }
+}
+
+function usesDocker(service: ServiceConfig): boolean {
+  return (service.runtime as string) === 'docker';
+}
+
+async function checkRuntime(service: ServiceConfig, env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
+  if (usesDocker(service)) return [];
+  const id = `runtime.process.${service.name}`;
+  const cwd = await fs.stat(service.cwd).catch(() => null);
+  if (!cwd?.isDirectory()) return [{ id, status: 'fail', message: `${service.name}: cwd ${service.cwd} is not a directory`, fix: `Fix services.${service.name}.cwd.` }];
+  const program = firstWord(service.command);
+  if (program === null || program.includes('$')) return [{ id, status: 'ok', message: `${service.name}: runs "${service.command}" in ${service.cwd}` }];
+  const found = await findProgram(program, service.cwd, env.PATH ?? process.env.PATH ?? '');
+  return found
+    ? [{ id, status: 'ok', message: `${service.name}: ${program} found at ${found}` }]
+    : [{ id, status: 'fail', message: `${service.name}: ${program} is not found on PATH or in ${service.cwd}`, fix: `Install ${program}, or fix services.${service.name}.command.` }];
+}
+
+/** The program a command starts, when there is one to look for (not a shell builtin or an assignment). */
+function firstWord(command: string): string | null {
+  const word = command.trim().split(/\s+/)[0];
+  if (!word || word.includes('=') || SHELL_WORDS.has(word)) return null;
+  return word;
+}
+
+const SHELL_WORDS = new Set(['cd', 'exec', 'env', '.', 'source', 'export', 'set', 'if', 'for', 'while', 'test', '[', 'true']);
+
+async function findProgram(program: string, cwd: string, searchPath: string): Promise<string | null> {
+  const candidates = program.includes('/') ? [path.resolve(cwd, program)] : searchPath.split(':').filter(Boolean).map((dir) => path.join(dir, program));
+  for (const candidate of candidates) {
+    try {
+      await fs.access(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch { /* next */ }
+  }
+  return null;
+}
+
+/** The Docker daemon's /_ping over its unix socket (DOCKER_HOST or the default), as the docker runtime would reach it. */
+async function checkDockerDaemon(env: NodeJS.ProcessEnv): Promise<CheckResult> {
+  const host = env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const fix = 'Start the Docker daemon (systemctl start docker, or dockerd), or set DOCKER_HOST to its socket.';
+  if (!host.startsWith('unix://')) return { id: 'runtime.docker', status: 'warn', message: `DOCKER_HOST is ${host}; only unix sockets are checked`, fix };
+  const socketPath = host.slice('unix://'.length);
+  try {
+    const response = await request('http://docker/_ping', { socketPath, headersTimeout: 3000, bodyTimeout: 3000 } as Parameters<typeof request>[1]);
+    const text = await response.body.text();
+    if (response.statusCode === 200 && text.trim() === 'OK') return { id: 'runtime.docker', status: 'ok', message: `the Docker daemon answers at ${socketPath}` };
+    return { id: 'runtime.docker', status: 'fail', message: `${socketPath} answered ${response.statusCode} to /_ping`, fix };
+  } catch (error) {
+    const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code ?? (error as Error).message;
+    return { id: 'runtime.docker', status: 'fail', message: `no Docker daemon at ${socketPath} (${code})`, fix };
+  }
+}
+
+async function checkServer(config: CutoverConfig, env: NodeJS.ProcessEnv): Promise<CheckResult> {
+  const { host, port } = config.server.admin;
+  const base = `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  try {
+    const health = await request(`${base}/healthz`, { headersTimeout: 2000, bodyTimeout: 2000 });
+    await health.body.dump();
+    if (health.statusCode !== 200) return { id: 'server', status: 'fail', message: `${base}/healthz answered ${health.statusCode}`, fix: 'Something other than cutover listens on the admin address; change server.admin.' };
+  } catch {
+    return { id: 'server', status: 'warn', message: `no cutover server at ${base}`, fix: `Start it: cutover server --config ${config.file ?? 'cutover.yaml'}` };
+  }
+  const token = readToken(config.server.stateDir, env);
+  if (token === null) return { id: 'server', status: 'warn', message: `a server answers at ${base}, but there is no token in ${config.server.stateDir}/admin-token or CUTOVER_TOKEN`, fix: 'Set CUTOVER_TOKEN, or run the CLI as the user that runs the server.' };
+  const services = await request(`${base}/api/v1/services`, { headers: { authorization: `Bearer ${token}` }, headersTimeout: 2000, bodyTimeout: 2000 });
+  await services.body.dump();
+  return services.statusCode === 200
+    ? { id: 'server', status: 'ok', message: `the cutover server answers at ${base} and accepts the token` }
+    : { id: 'server', status: 'fail', message: `the server at ${base} refused the token (${services.statusCode})`, fix: 'The token belongs to another state directory: set CUTOVER_TOKEN to the server\'s, or fix server.state_dir.' };
+}
+
+/** The embedded proxy (the default router) needs its address: free, or held by the running server. */
+async function checkProxyPort(config: CutoverConfig, serverRunning: boolean): Promise<CheckResult> {
+  const { host, port } = config.server.proxy;
+  const free = await new Promise<boolean | string>((resolve) => {
+    const server = net.createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+  if (free === true) return { id: 'router.proxy', status: 'ok', message: `the proxy address ${host}:${port} is free` };
+  if (serverRunning) return { id: 'router.proxy', status: 'ok', message: `the proxy address ${host}:${port} is in use (by the running cutover server)` };
+  return { id: 'router.proxy', status: 'fail', message: `cannot listen on ${host}:${port} (${free})`, fix: `Stop what holds ${host}:${port} (ss -ltnp 'sport = :${port}'), or change server.proxy.` };
+}
+
+async function checkDatabase(service: ServiceConfig): Promise<CheckResult> {
+  const id = `database.${service.name}`;
+  const database = service.database!;
+  if (database.migrations !== null && !database.migrations.includes('${VERSION}')) {
+    const stat = await fs.stat(database.migrations).catch(() => null);
+    if (!stat?.isDirectory()) return { id, status: 'fail', message: `${service.name}: the migrations directory ${database.migrations} does not exist`, fix: `Create it, or fix services.${service.name}.database.migrations.` };
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: database.url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    const version = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
+    return { id, status: 'ok', message: `${service.name}: PostgreSQL ${version} answers` };
+  } catch (error) {
+    return { id, status: 'fail', message: `${service.name}: cannot connect to its database: ${(error as Error).message}`, fix: `Check services.${service.name}.database.url and that the database server is up.` };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
