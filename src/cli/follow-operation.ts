@@ -19,17 +19,48 @@ export async function followOperation(client: AdminClient, initial: OperationRec
   const started = Date.now();
   const events: EventRecord[] = [];
   let after = 0;
-  for (;;) {
-    const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>('GET', `/api/v1/operations/${encodeURIComponent(initial.id)}?after=${after}`);
-    for (const event of answer.events) {
-      events.push(event);
-      after = event.seq;
-      if (!options.quiet) printEvent(event, started);
+  // On a terminal, a spinner line under the events says what the operation is doing and for how long.
+  const spinner = !options.quiet && process.stdout.isTTY ? new Spinner(started) : null;
+  try {
+    for (;;) {
+      const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>('GET', `/api/v1/operations/${encodeURIComponent(initial.id)}?after=${after}`);
+      for (const event of answer.events) {
+        events.push(event);
+        after = event.seq;
+        if (!options.quiet) {
+          spinner?.clear();
+          printEvent(event, started);
+        }
+      }
+      const op = answer.operation;
+      if (op.outcome) return { operation: op, events, waitingForPromote: false };
+      if (op.phase === 'ready' || op.phase === 'paused') return { operation: op, events, waitingForPromote: true };
+      spinner?.show(`${op.kind} ${op.phase}`);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    const op = answer.operation;
-    if (op.outcome) return { operation: op, events, waitingForPromote: false };
-    if (op.phase === 'ready' || op.phase === 'paused') return { operation: op, events, waitingForPromote: true };
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  } finally {
+    spinner?.clear();
+  }
+}
+
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/** One line redrawn in place (TTY only), erased before an event line is printed. */
+class Spinner {
+  private frame = 0;
+  private shown = false;
+
+  constructor(private readonly started: number) {}
+
+  show(what: string): void {
+    const elapsed = formatDuration(Date.now() - this.started);
+    process.stdout.write(`\r\u001b[K${yellow(FRAMES[this.frame++ % FRAMES.length]!)} ${what} ${dim(elapsed)}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (this.shown) process.stdout.write('\r\u001b[K');
+    this.shown = false;
   }
 }
 

@@ -9,7 +9,7 @@ import { runHistory } from './commands/history-command.js';
 import { runInit } from './commands/init-command.js';
 import { runLogs } from './commands/logs-command.js';
 import { runOperation } from './commands/operation-commands.js';
-import { runStatus } from './commands/status-command.js';
+import { runStatus, watchStatus } from './commands/status-command.js';
 import { reportError } from './output.js';
 
 /**
@@ -94,7 +94,16 @@ function program(): Command {
     .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/cleanup`, {}, { json: json(), wait: true })));
 
   cli.command('status [service]').description('active and standby slots, instance health, recent deploys')
-    .action(async (service?: string) => exit(await runStatus(await client(), service, json())));
+    .option('-w, --watch', 'keep showing it (redrawn on a terminal; printed again on each change elsewhere)')
+    .option('--interval <seconds>', 'how often --watch asks the server', '1')
+    .action(async (service: string | undefined, o: { watch?: boolean; interval: string }) => {
+      if (!o.watch) return exit(await runStatus(await client(), service, json()));
+      const seconds = Number(o.interval);
+      if (!Number.isFinite(seconds) || seconds < 0.2) throw new CutoverError('BAD_REQUEST', `--interval: expected seconds ≥ 0.2, got ${JSON.stringify(o.interval)}`);
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      exit(await watchStatus(await client(), service, json(), { intervalMs: seconds * 1000, signal: stop.signal }));
+    });
 
   cli.command('history <service>').description('kept releases and past operations')
     .action(async (service: string) => exit(await runHistory(await client(), service, json())));

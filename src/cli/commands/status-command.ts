@@ -2,6 +2,33 @@ import type { ServiceStatus, SlotStatus } from '../../controller/service-status.
 import type { AdminClient } from '../admin-client.js';
 import { bold, dim, formatDuration, formatTime, green, printJson, red, yellow } from '../output.js';
 
+/**
+ * `status --watch`: redraws on a terminal every interval; elsewhere (CI, a pipe,
+ * --json) prints the status again only when it changed, so logs stay readable.
+ */
+export async function watchStatus(client: AdminClient, service: string | undefined, json: boolean, options: { intervalMs: number; signal?: AbortSignal }): Promise<number> {
+  const tty = Boolean(process.stdout.isTTY) && !json;
+  let last = '';
+  while (!options.signal?.aborted) {
+    const statuses = await fetchStatuses(client, service);
+    const text = json ? `${JSON.stringify(service ? statuses[0] : { services: statuses })}\n` : statuses.map(renderStatus).join('');
+    if (tty) process.stdout.write(`\u001b[H\u001b[2J${dim(`cutover status — every ${options.intervalMs / 1000} s, Ctrl-C to stop — ${formatTime(Date.now())}`)}\n\n${text}`);
+    else if (text !== last) process.stdout.write(json ? text : `${dim(formatTime(Date.now()))}\n${text}`);
+    last = text;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.intervalMs);
+      options.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+  }
+  return 0;
+}
+
+async function fetchStatuses(client: AdminClient, service: string | undefined): Promise<ServiceStatus[]> {
+  return service
+    ? [await client.request<ServiceStatus>('GET', `/api/v1/services/${encodeURIComponent(service)}`)]
+    : (await client.request<{ services: ServiceStatus[] }>('GET', '/api/v1/services')).services;
+}
+
 export async function runStatus(client: AdminClient, service: string | undefined, json: boolean): Promise<number> {
   const statuses = service
     ? [await client.request<ServiceStatus>('GET', `/api/v1/services/${encodeURIComponent(service)}`)]
