@@ -86,6 +86,10 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     const body = parseBody(promoteBody, request.body);
     return reply.code(202).send({ operation: await controller.promote(request.params.name, body.actor ?? 'api', body.full ?? false) });
   });
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/approve', async (request, reply) => {
+    const body = parseBody(actorBody, request.body);
+    return reply.code(202).send({ operation: await controller.approve(request.params.name, body.actor ?? 'api') });
+  });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/retry', async (request, reply) => {
     const body = parseBody(actorBody, request.body);
     return reply.code(202).send({ operation: await controller.retry(request.params.name, body.actor ?? 'api') });

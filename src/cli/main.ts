@@ -73,6 +73,9 @@ function program(): Command {
     .option('--full', 'canary: go to 100% at once')
     .action(async (service: string, o: { full?: boolean }) => exit(await runOperation(await client(), `${svc(service)}/promote`, o.full ? { full: true } : {}, { json: json(), wait: true })));
 
+  cli.command('approve <service>').description('give the approval a gate waits for (approval: true on a blue-green switch or a canary step); recorded with who approved')
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/approve`, {}, { json: json(), wait: true })));
+
   cli.command('retry <service>').description('deploy again the version whose last deploy failed or was aborted')
     .option('--no-wait', 'return once the deploy started')
     .action(async (service: string, o: { wait: boolean }) => exit(await runOperation(await client(), `${svc(service)}/retry`, {}, { json: json(), wait: o.wait })));

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { headerName, HTTP_TOKEN, templateNames } from './analysis-schema.js';
 import { parseDuration } from './duration.js';
 import {
+  flag,
   mapWith,
   nonNegativeDuration,
   parsedBy,
@@ -35,8 +36,9 @@ const stepSchema = strictMap(
     weight: wholeNumber(0, 100),
     pause: pause.optional(),
     analysis: templateNames.optional(),
+    approval: flag.optional(),
   },
-  'expected a step map, like { weight: 25, pause: 2m, analysis: [error-rate] }',
+  'expected a step map, like { weight: 25, pause: 2m, analysis: [error-rate], approval: true }',
 );
 
 const COOKIE_NAME_EXPECTED = 'expected a cookie name (letters, digits, - and _)';

@@ -95,6 +95,7 @@ const blueGreenStrategySchema = strictMap(
     type: z.literal('blue-green').optional(),
     auto_switch: flag.optional(),
     auto_cleanup: flag.optional(),
+    approval: flag.optional(),
     scale_down_delay: nonNegativeDuration.optional(),
     timeout: positiveDuration.optional(),
     smoke: z.array(smokeSchema, { error: 'expected a list of smoke checks' }).optional(),

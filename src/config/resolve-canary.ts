@@ -28,10 +28,11 @@ export function resolveCanaryStrategy(raw: RawCanaryStrategy, instances: number)
 
 function resolveSteps(raw: RawCanaryStrategy['steps']): CanaryStepConfig[] {
   if (raw === undefined) return CONFIG_DEFAULTS.canary.steps.map((step) => ({ ...step, analysis: [...step.analysis] }));
-  const steps = raw.map((step) => ({
+  const steps: CanaryStepConfig[] = raw.map((step) => ({
     weight: step.weight,
     pauseMs: step.pause === undefined ? CONFIG_DEFAULTS.canary.stepPauseMs : step.pause,
     analysis: step.analysis ?? [],
+    ...(step.approval ? { approval: true } : {}),
   }));
   if ((steps.at(-1)?.weight ?? 0) < 100) steps.push({ weight: 100, pauseMs: 0, analysis: [] });
   return steps;

@@ -130,6 +130,7 @@ function resolveBlueGreenStrategy(raw: RawBlueGreenStrategy): BlueGreenStrategyC
   return {
     type: 'blue-green',
     autoSwitch: raw.auto_switch ?? defaults.autoSwitch,
+    ...(raw.approval ? { approval: true } : {}),
     autoCleanup: raw.auto_cleanup ?? defaults.autoCleanup,
     scaleDownDelayMs: raw.scale_down_delay ?? defaults.scaleDownDelayMs,
     deployTimeoutMs: raw.timeout ?? defaults.deployTimeoutMs,

@@ -47,6 +47,8 @@ services:
     strategy:               # or just: strategy: blue-green
       type: blue-green      # start the new release beside the old, switch traffic at once
       auto_switch: false    # false: once the new release is healthy, wait for 'cutover promote <service>'
+      approval: false       # true: the switch waits for 'cutover approve <service>' (recorded with
+                            # who approved), whatever auto_switch or --auto-switch say
       auto_cleanup: false   # true: stop the old release right after the switch, not after
                             # scale_down_delay (which keeps an instant rollback possible)
       scale_down_delay: 10m # how long the old release keeps running after a switch
@@ -67,6 +69,8 @@ services:
     #   steps:              # default: 5, 25 and 50 percent for 30s each, then 100
     #     - { weight: 5, pause: 1m, analysis: [error-rate] }
     #     - { weight: 50, pause: promote }  # wait for 'cutover promote <service>'
+    #     - { weight: 75, pause: 5m, approval: true }  # after the pause and its analysis, wait
+    #                       # for 'cutover approve <service>' (recorded with who approved)
     #     - { weight: 100 } # added when the last step is below 100
     #                       # weight: 0-100, never going down; pause: a duration (default 0s:
     #                       # move on once the step's counted analysis is done) or promote

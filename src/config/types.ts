@@ -55,6 +55,8 @@ export interface SmokeCheck {
 export interface BlueGreenStrategyConfig {
   type: 'blue-green';
   autoSwitch: boolean;
+  /** The switch waits for `cutover approve` (never automatic, whatever auto_switch or --auto-switch say). */
+  approval?: boolean;
   autoCleanup: boolean;
   /** How long the old slot keeps running after a switch, for an instant rollback. */
   scaleDownDelayMs: number;
@@ -78,6 +80,8 @@ export interface CanaryStepConfig {
   pauseMs: number | null;
   /** Names of analysis templates run during this step. */
   analysis: string[];
+  /** After the step (and its analysis), wait for `cutover approve`; recorded with who approved. */
+  approval?: boolean;
 }
 
 /** Who a client is, for sticky weighted routing: a cookie the proxy sets, a request header, or the client IP. */

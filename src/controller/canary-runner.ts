@@ -75,7 +75,7 @@ export class CanaryRunner {
   }
 
   /** promote (next step, or --full), pause, resume, abort from a person. */
-  async command(service: string, event: Extract<CanaryEvent, { type: 'promote' | 'pause' | 'resume' | 'abort' }>): Promise<OperationRecord> {
+  async command(service: string, event: Extract<CanaryEvent, { type: 'promote' | 'approve' | 'pause' | 'resume' | 'abort' }>): Promise<OperationRecord> {
     const run = this.runs.get(service);
     if (!run) throw new CutoverError('INVALID_STATE', `no canary of ${service} is running`);
     const before = run.state;

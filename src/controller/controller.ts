@@ -155,6 +155,9 @@ export class Controller {
         hint: `Use --slot auto (the idle slot is ${idleSlot(active)}).`,
       });
     }
+    if (service.strategy.type === 'blue-green' && service.strategy.approval && request.autoSwitch) {
+      throw new CutoverError('BAD_REQUEST', `${name}'s switch needs an approval: --auto-switch cannot skip it`, { hint: `Deploy without --auto-switch, then \`cutover approve ${name}\`.` });
+    }
     const git = await gitInfo(service.cwd);
     const now = this.now();
     const operationId = newOperationId(now);
@@ -214,13 +217,14 @@ export class Controller {
         releaseId: release.id,
         slot,
         previousReleaseId: active?.id ?? null,
-        autoSwitch: request.autoSwitch ?? strategy.autoSwitch,
+        autoSwitch: strategy.approval ? false : request.autoSwitch ?? strategy.autoSwitch,
         autoCleanup: request.autoCleanup ?? strategy.autoCleanup,
         skipHealth: request.skipHealth ?? false,
         smokeChecks: strategy.smoke.length,
         deployTimeoutMs: strategy.deployTimeoutMs,
         postPromotion: strategy.postPromotion,
         prePromotion: strategy.prePromotion,
+        approval: strategy.approval,
       }, now);
       return this.blueGreen.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
     } catch (error) {
@@ -240,12 +244,31 @@ export class Controller {
   // --- promote / abort / switch / rollback / cleanup ---------------------------
 
   async promote(name: string, actor: string, full = false): Promise<OperationRecord> {
-    this.service(name);
+    const service = this.service(name);
+    if (this.canary.running(name)?.pausedBy === 'approval' || (service.strategy.type === 'blue-green' && service.strategy.approval && this.blueGreen.running(name)?.state.phase === 'ready')) {
+      throw new CutoverError('INVALID_STATE', `${name} waits for an approval, which promote does not give`, { hint: `Run \`cutover approve ${name}\` (it is recorded with who approved), or abort.` });
+    }
     if (this.canary.running(name)) {
       this.events.record({ operationId: this.store.getLock(name)?.operationId ?? null, service: name, releaseId: this.canary.running(name)!.releaseId, type: 'deploy.promoted', message: `promoted${full ? ' to 100%' : ' to the next step'} by ${actor}` });
       return this.canary.command(name, { type: 'promote', full });
     }
     return this.blueGreen.promote(name, actor);
+  }
+
+  /** Gives the approval a gate waits for (a canary step with `approval`, or a blue-green switch with `approval`). */
+  async approve(name: string, actor: string): Promise<OperationRecord> {
+    const service = this.service(name);
+    const canary = this.canary.running(name);
+    if (canary) {
+      if (canary.pausedBy !== 'approval') throw new CutoverError('INVALID_STATE', `the canary of ${name} is ${canary.phase}${canary.pausedBy ? ` (paused: ${canary.pausedBy})` : ''}, not waiting for an approval`);
+      return this.canary.command(name, { type: 'approve', actor });
+    }
+    const run = this.blueGreen.running(name);
+    if (service.strategy.type === 'blue-green' && service.strategy.approval && run?.state.phase === 'ready') {
+      this.events.record({ operationId: run.operation.id, service: name, releaseId: run.state.releaseId, type: 'deploy.approved', message: `switch approved by ${actor}` });
+      return this.blueGreen.promote(name, actor);
+    }
+    throw new CutoverError('INVALID_STATE', `nothing of ${name} waits for an approval`, { hint: `Run \`cutover status ${name}\`; approval gates are set with approval: true on a blue-green strategy or a canary step.` });
   }
 
   /** Deploys again the version whose last deploy was aborted or failed (Argo's `retry`), from the first step. */

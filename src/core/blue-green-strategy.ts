@@ -32,6 +32,8 @@ export interface BlueGreenState {
   postPromotion: { windowMs: number; analysis: string[] } | null;
   /** Before the switch: analysis of the new release for a window. */
   prePromotion: { windowMs: number; analysis: string[] } | null;
+  /** Absent in states persisted before approval gates existed. */
+  approval?: boolean;
   error: { code: string; message: string } | null;
 }
 
@@ -78,6 +80,8 @@ export interface BlueGreenStart {
   deployTimeoutMs: number;
   postPromotion?: { windowMs: number; analysis: string[] } | null;
   prePromotion?: { windowMs: number; analysis: string[] } | null;
+  /** The switch waits for an approval (the controller only lets `approve` promote it). */
+  approval?: boolean;
 }
 
 export interface Transition {
@@ -98,6 +102,7 @@ export function startBlueGreen(input: BlueGreenStart, now: number): Transition {
     deadline: now + input.deployTimeoutMs,
     postPromotion: input.previousReleaseId === null ? null : (input.postPromotion ?? null),
     prePromotion: input.prePromotion ?? null,
+    ...(input.approval ? { approval: true, autoSwitch: false } : {}),
     error: null,
   };
   return { state, commands: [{ type: 'start-instances' }] };
@@ -141,7 +146,7 @@ function verified(state: BlueGreenState): Transition {
   }
   return {
     state: { ...state, phase: 'ready' },
-    commands: [{ type: 'announce', event: 'deploy.ready', message: `release ${state.releaseId} is healthy in slot ${state.slot}; waiting for promote` }],
+    commands: [{ type: 'announce', event: 'deploy.ready', message: `release ${state.releaseId} is healthy in slot ${state.slot}; ${state.approval ? 'waiting for approval (cutover approve)' : 'waiting for promote'}` }],
   };
 }
 

@@ -19,7 +19,7 @@ export type CanaryPhase =
   | 'starting' | 'verifying' | 'stepping' | 'paused' | 'concluding' | 'post-promotion'
   | 'succeeded' | 'failed' | 'aborted' | 'rolled-back';
 
-export type PauseReason = 'step' | 'user' | 'inconclusive';
+export type PauseReason = 'step' | 'user' | 'inconclusive' | 'approval';
 
 export interface CanaryState {
   phase: CanaryPhase;
@@ -59,6 +59,8 @@ export type CanaryEvent =
   | { type: 'analysis-inconclusive'; message: string }
   | { type: 'window-elapsed' }
   | { type: 'promote'; full: boolean }
+  /** A person approved the step that waits for approval (steps[i].approval). */
+  | { type: 'approve'; actor: string }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'abort'; reason: string };
@@ -213,12 +215,25 @@ export function canaryTransition(state: CanaryState, event: CanaryEvent, now: nu
           commands: [{ type: 'announce', event: 'canary.paused', message: `step ${state.stepIndex + 1}'s analysis was inconclusive: waiting for promote or abort` }],
         };
       }
+      if (state.steps[state.stepIndex]?.approval) {
+        return {
+          state: { ...state, phase: 'paused', pausedBy: 'approval', remainingMs: 0 },
+          commands: [{ type: 'announce', event: 'approval.waiting', message: `step ${state.stepIndex + 1} at ${state.weight}% is done: waiting for approval (cutover approve)` }],
+        };
+      }
       return enterStep(state, state.stepIndex + 1, now);
+    case 'approve': {
+      if (state.phase !== 'paused' || state.pausedBy !== 'approval') return same;
+      const next = enterStep({ ...state, pausedBy: null }, state.stepIndex + 1, now);
+      return { state: next.state, commands: [{ type: 'announce', event: 'deploy.approved', message: `step ${state.stepIndex + 1} approved by ${event.actor}` }, ...next.commands] };
+    }
     case 'window-elapsed':
       if (state.phase !== 'post-promotion') return same;
       return { state: { ...state, phase: 'succeeded', stepEndsAt: null }, commands: [{ type: 'stop-analysis', scope: 'all' }, { type: 'finish', outcome: 'succeeded', error: null }] };
     case 'promote':
       if (state.promoted || (state.phase !== 'stepping' && state.phase !== 'paused' && state.phase !== 'concluding')) return same;
+      // A gate that needs an approval is passed by `approve` only, so the approver is on record.
+      if (state.pausedBy === 'approval') return same;
       if (event.full) return promote(state, now);
       // A person's promote skips the rest of the step: its analysis is ended and judged first.
       return { state: { ...state, phase: 'concluding', stepEndsAt: null, pausedBy: null }, commands: [{ type: 'conclude-step', stepIndex: state.stepIndex }] };
@@ -229,7 +244,7 @@ export function canaryTransition(state: CanaryState, event: CanaryEvent, now: nu
         commands: [{ type: 'announce', event: 'canary.paused', message: `paused at ${state.weight}%` }],
       };
     case 'resume': {
-      if (state.phase !== 'paused' || state.pausedBy === 'step') return same;
+      if (state.phase !== 'paused' || state.pausedBy === 'step' || state.pausedBy === 'approval') return same;
       const left = state.remainingMs ?? 0;
       const at = now + left;
       return {
