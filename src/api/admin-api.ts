@@ -2,6 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
 import { CutoverError } from '../core/errors.js';
+import { csrfRefused, registerDashboard } from '../dashboard/dashboard-routes.js';
 import { tokenMatches } from './admin-token.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerFlagRoutes, sdkTokenRefused } from './flag-routes.js';
@@ -44,15 +45,21 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   const { controller, token, sdkToken, logDir } = options;
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 
+  // The web dashboard (src/dashboard): its page and login are public, and its session cookie
+  // is accepted for /api/v1 (writes also need the CSRF header).
+  const dashboard = registerDashboard(app, { controller, token, flags: options.flags });
+
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/healthz') return;
+    if (request.url === '/healthz' || dashboard.auth.isPublic(request.url)) return;
     const header = request.headers.authorization;
     if (tokenMatches(token, header)) return;
     if (tokenMatches(sdkToken, header)) {
       if (!request.url.startsWith('/api/v1/sdk/')) await sendError(reply, sdkTokenRefused(request.url));
       return;
     }
-    await sendError(reply, new CutoverError('UNAUTHORIZED', 'missing or wrong bearer token'));
+    const access = dashboard.auth.check(request);
+    if (access === 'session') return;
+    await sendError(reply, access === 'csrf-refused' ? csrfRefused() : new CutoverError('UNAUTHORIZED', 'missing or wrong bearer token'));
   });
 
   app.setErrorHandler((error: FastifyError | CutoverError, _request, reply) => {

@@ -1,6 +1,7 @@
 import { checkAnalysis } from './analysis-checks.js';
 import { checkCanaryStrategy, checkPostPromotion, templateFacts, type TemplateFacts } from './canary-checks.js';
 import { defaultHosts, CONFIG_DEFAULTS } from './config-defaults.js';
+import { checkDockerService } from './docker-checks.js';
 import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
 import { formatListenAddress, parseListenAddress } from './listen-address.js';
 import { checkRollingStrategy } from './rolling-checks.js';
@@ -82,6 +83,7 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
     }
 
     issues.push(...checkHosts(name, service, isDefault, hostOwners, source));
+    issues.push(...checkDockerService(service, path, source));
     if (isMap(service.health)) issues.push(...checkHealth(service.health, [...path, 'health'], source));
     if (isMap(service.strategy) && service.strategy.type === 'canary') {
       issues.push(...checkCanaryStrategy(service.strategy, [...path, 'strategy'], templates, source));

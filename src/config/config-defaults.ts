@@ -88,6 +88,16 @@ export const CONFIG_DEFAULTS = {
     /** The whole JSON response. */
     jsonPath: '$',
   },
+  notifications: {
+    /** Per request; also how long a stopping server waits for its queues to empty. */
+    timeoutMs: 5_000,
+    retries: 3,
+    /** Before the first retry; doubles for each one after. */
+    backoffMs: 1_000,
+    queueLimit: 100,
+  },
+  /** `runtime: docker`: use a local image when the daemon has it; share the host's network on loopback. */
+  docker: { pull: 'if-missing' as const, network: 'host' as const },
   drainTimeoutMs: 30_000,
   stopGracePeriodMs: 10_000,
   rollbackLimit: 5,

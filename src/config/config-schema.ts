@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { analysisSchema } from './analysis-schema.js';
 import { canaryStrategySchema, postPromotionSchema } from './canary-schema.js';
 import type { ConfigPath } from './config-issues.js';
+import { dockerHost, dockerServiceFields } from './docker-schema.js';
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
+import { notificationsSchema } from './notifications-schema.js';
 import {
   command,
   flag,
@@ -159,7 +161,7 @@ const serviceSchema = strictMap(
   {
     hosts: z.preprocess(listOf, z.array(host, { error: 'expected a list of host names' })).optional(),
     default: flag.optional(),
-    runtime: z.literal('process', { error: 'expected "process" (the only runtime so far)' }).optional(),
+    runtime: z.enum(['process', 'docker'], { error: 'expected "process" or "docker"' }).optional(),
     command: command.optional(),
     cwd: directory.optional(),
     env: z.record(envName, envValue, { error: 'expected a map of environment variables' }).optional(),
@@ -172,6 +174,7 @@ const serviceSchema = strictMap(
     rollback_limit: wholeNumber(1).optional(),
     critical: flag.optional(),
     database: databaseSchema.optional(),
+    ...dockerServiceFields,
   },
   'expected a map of service settings, like { command: node server.js }',
 );
@@ -181,8 +184,9 @@ const serverSchema = strictMap(
     proxy: listenAddress.optional(),
     admin: listenAddress.optional(),
     state_dir: directory.optional(),
+    docker_host: dockerHost.optional(),
   },
-  'expected a map with proxy, admin and state_dir',
+  'expected a map with proxy, admin, state_dir and docker_host',
 );
 
 /** Flag environments: names like flag keys, so they are safe in URLs and file names. */
@@ -206,8 +210,9 @@ export const configSchema = strictMap(
     services: z.record(z.string(), serviceSchema, { error: 'expected a map of services, like services: { web: { command: node server.js } }' }),
     analysis: analysisSchema.optional(),
     flags: flagsSchema.optional(),
+    notifications: notificationsSchema.optional(),
   },
-  'expected a map with server and services (and analysis templates and flags, if any)',
+  'expected a map with server and services (and analysis templates, flags and notifications, if any)',
 );
 
 export type RawConfig = z.output<typeof configSchema>;

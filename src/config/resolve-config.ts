@@ -6,6 +6,8 @@ import { healthKindOf } from './config-checks.js';
 import type { RawBlueGreenStrategy, RawConfig, RawHealth, RawRecreateStrategy, RawService, RawStrategy } from './config-schema.js';
 import { resolveAnalysis } from './resolve-analysis.js';
 import { resolveCanaryStrategy } from './resolve-canary.js';
+import { resolveDockerService } from './resolve-docker.js';
+import { resolveNotifications } from './resolve-notifications.js';
 import { resolveRollingStrategy } from './resolve-rolling.js';
 import type {
   BlueGreenStrategyConfig,
@@ -41,23 +43,27 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       proxy: raw.server?.proxy ?? { ...CONFIG_DEFAULTS.proxy },
       admin: raw.server?.admin ?? { ...CONFIG_DEFAULTS.admin },
       stateDir: resolvePath(options.baseDir, raw.server?.state_dir ?? CONFIG_DEFAULTS.stateDir),
+      ...(raw.server?.docker_host === undefined ? {} : { dockerHost: raw.server.docker_host }),
     },
     services,
     analysis: resolveAnalysis(raw.analysis ?? {}, options.baseDir),
     flags: { environments: raw.flags?.environments ?? [...CONFIG_DEFAULTS.flagEnvironments] },
+    notifications: resolveNotifications(raw.notifications ?? []),
   };
 }
 
 function resolveService(name: string, raw: RawService, context: { baseDir: string; onlyService: boolean }): ServiceConfig {
-  if (raw.command === undefined) throw new CutoverError('INTERNAL', `services.${name}.command passed the checks without a value`);
+  const runtime = raw.runtime ?? 'process';
+  if (raw.command === undefined && runtime === 'process') throw new CutoverError('INTERNAL', `services.${name}.command passed the checks without a value`);
   const instances = raw.instances ?? CONFIG_DEFAULTS.instances;
   return {
     name,
     hosts: raw.hosts ?? defaultHosts(name),
     // A lone service gets every request unless it says otherwise: the common single-app setup needs no `default`.
     default: raw.default ?? context.onlyService,
-    runtime: raw.runtime ?? 'process',
-    command: raw.command,
+    runtime,
+    command: raw.command ?? '',
+    ...(runtime === 'docker' ? { docker: resolveDockerService(raw) } : {}),
     cwd: resolvePath(context.baseDir, raw.cwd ?? '.'),
     env: raw.env ?? {},
     secrets: raw.secrets ?? [],

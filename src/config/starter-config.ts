@@ -16,14 +16,25 @@ server:
   proxy: 127.0.0.1:8080     # where users' traffic arrives: host:port, :port (loopback) or [::1]:port
   admin: 127.0.0.1:9900     # admin API and dashboard; keep it on loopback
   state_dir: .cutover       # releases, logs and the admin token
+  # docker_host: unix:///var/run/docker.sock  # the Docker daemon of runtime: docker
+  #                         # services (default: $DOCKER_HOST, else this socket)
 
 services:
   web:                      # the service name: lowercase letters, digits and hyphens
     hosts: [web.localhost]  # Host headers routed here (default: <name>.localhost)
     default: true           # requests for unknown hosts go here (default: false, but
                             # true for the only service of a file)
-    runtime: process        # the only runtime so far
+    runtime: process        # process (local processes) or docker (containers, see below)
     command: node server.js # required; run through /bin/sh, must listen on $PORT
+    # With runtime: docker each instance is a container of this image, on the
+    # daemon at server.docker_host; command (optional) replaces the image's CMD.
+    # image: registry/app:\${VERSION}  # required for docker
+    # pull: if-missing      # always | if-missing | never
+    # network: host         # host: shares the host network, listens on $PORT (a free
+    #                       # loopback port); bridge: $PORT is published on 127.0.0.1
+    # container_port: 8080  # bridge only: the app's port inside (default: same as $PORT)
+    # resources: { cpus: 0.5, memory: 256m }  # default: no limits
+    # labels: {}            # added to cutover.service, cutover.release, cutover.slot, cutover.instance
     cwd: ./app              # default: this file's directory
     env: {}                 # e.g. { NODE_ENV: production, DATABASE_URL: "\${DATABASE_URL}" }
     secrets: []             # env keys to redact in logs, snapshots and the API; keys matching
@@ -134,6 +145,26 @@ services:
 # \`cutover/flags\`): each environment has its own flag set.
 flags:
   environments: [production, staging]   # the first is the default
+
+# Notifications: deploy events sent to each target in order, off the deploy's
+# path (a target that is down or slow never delays or fails a deploy). Kinds:
+# started, switched, promoted, analysis_failed, aborted, failed, rolled_back,
+# completed, flag_rollout_started, flag_rollout_succeeded, flag_rollout_failed.
+notifications: []
+# notifications:
+#   - type: webhook           # JSON with X-Cutover-Signature: sha256=<hex>, the HMAC-SHA256 of
+#                             # "<X-Cutover-Timestamp>.<raw body>" with the secret
+#     url: https://deploys.example.com/hooks/cutover
+#     secret: \${WEBHOOK_SECRET}  # webhook only; never logged, redacted wherever shown
+#     name: ops               # for logs (default: <type>-<position in this list>)
+#     events: [started, completed, failed, rolled_back]   # default: every kind
+#     timeout: 5s             # per request
+#     retries: 3              # further attempts after a failure (timeout, 5xx, 429, no connection)
+#     backoff: 1s             # before the first retry, doubling for each next one
+#     queue_limit: 100        # waiting notifications per target; past it the oldest is dropped
+#   - { type: slack, url: "\${SLACK_WEBHOOK_URL}" }      # incoming webhook: text + blocks
+#   - { type: discord, url: "\${DISCORD_WEBHOOK_URL}" }  # webhook: content + embeds
+#                             # (their URLs hold a token: only scheme and host are ever shown)
 
 # Analysis templates, used by name by canary and rolling strategies. Each
 # metric is measured every interval; its value is \`result\` in the conditions,

@@ -13,6 +13,8 @@ export interface ServerConfig {
   admin: ListenAddress;
   /** Absolute path of the state directory (SQLite store, logs, admin token). */
   stateDir: string;
+  /** `server.docker_host` as written (unix:///path, a socket path, tcp://host:port); absent: DOCKER_HOST, else /var/run/docker.sock. */
+  dockerHost?: string;
 }
 
 export interface HttpHealthCheck {
@@ -195,9 +197,14 @@ export interface ServiceConfig {
   hosts: string[];
   /** Requests for a host no service claims go to the default service. */
   default: boolean;
-  runtime: 'process';
-  /** Command line, run through /bin/sh; ${VERSION} ${PORT} ${SLOT} ${INSTANCE} are substituted at start. */
+  runtime: 'process' | 'docker';
+  /**
+   * Command line, run through /bin/sh; ${VERSION} ${PORT} ${SLOT} ${INSTANCE} are substituted at start.
+   * Docker: split into words and run as the container's command (no shell); '' keeps the image's CMD.
+   */
   command: string;
+  /** Present exactly when `runtime` is docker. */
+  docker?: DockerServiceConfig;
   cwd: string;
   env: Record<string, string>;
   /** Env keys whose values are redacted in snapshots, logs and API answers (besides the built-in patterns). */
@@ -212,6 +219,23 @@ export interface ServiceConfig {
   /** For `deploy --all`: non-critical services are updated first, then critical ones one at a time. */
   critical: boolean;
   database: DatabaseConfig | null;
+}
+
+/** How the containers of a `runtime: docker` service are made. */
+export interface DockerServiceConfig {
+  /** Image reference; ${VERSION} is substituted at start, e.g. registry/app:${VERSION}. */
+  image: string;
+  /** always: pull before every start; if-missing: pull when the daemon lacks it; never: use what the daemon has. */
+  pull: 'always' | 'if-missing' | 'never';
+  /** host: the container shares the host's network and listens on PORT (a free loopback port); bridge: PORT is published on loopback. */
+  network: 'host' | 'bridge';
+  /** bridge only: the port the app listens on inside the container; null: the same number as the published port. */
+  containerPort: number | null;
+  /** null: no limit. */
+  cpus: number | null;
+  memoryBytes: number | null;
+  /** Added to cutover's own labels (cutover.service, cutover.release, cutover.slot, cutover.instance). */
+  labels: Record<string, string>;
 }
 
 export interface DatabaseConfig {
@@ -238,6 +262,29 @@ export interface DatabaseConfig {
   commands: { expand: string | null; contract: string | null };
 }
 
+/** One `notifications:` target; src/notify/ delivers to it (see notifications-schema.ts for the kinds). */
+export interface NotificationTargetConfig {
+  type: 'webhook' | 'slack' | 'discord';
+  /** For logs: `name`, or `<type>-<position in the list>`. */
+  name: string;
+  /** A secret for Slack and Discord (the token is in the path): shown only as scheme, host and port. */
+  url: string;
+  /** webhook only: the HMAC-SHA256 key of X-Cutover-Signature. */
+  secret: string | null;
+  events: NotificationKind[];
+  /** Per request: connect, headers and body. */
+  timeoutMs: number;
+  /** Further attempts after a failed one, `backoffMs` apart, doubling each time. */
+  retries: number;
+  backoffMs: number;
+  /** Notifications waiting per target; the oldest is dropped (with a warning) past this. */
+  queueLimit: number;
+}
+
+export type NotificationKind =
+  | 'started' | 'switched' | 'promoted' | 'analysis_failed' | 'aborted' | 'failed' | 'rolled_back' | 'completed'
+  | 'flag_rollout_started' | 'flag_rollout_succeeded' | 'flag_rollout_failed';
+
 export interface CutoverConfig {
   /** Absolute path of the file this was loaded from, or null when built in code. */
   file: string | null;
@@ -246,6 +293,8 @@ export interface CutoverConfig {
   /** Named analysis templates, referenced by strategies. */
   analysis: Record<string, AnalysisTemplateConfig>;
   flags: FlagsConfig;
+  /** Where deploy events are sent; empty: nowhere. */
+  notifications: NotificationTargetConfig[];
 }
 
 export interface FlagsConfig {

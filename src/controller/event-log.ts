@@ -2,15 +2,22 @@ import type { Logger } from 'pino';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { EventRecord } from '../store/records.js';
 
+export type EventLevel = 'info' | 'warn' | 'error';
+
+/** Sees each event once it is stored; must return at once (notifications queue, they never send here). */
+export type EventListener = (event: EventRecord, level: EventLevel) => void;
+
 /**
  * Every step of an operation is one event: persisted (the CLI and the
  * dashboard read them back) and logged as one structured line carrying the
  * service, release and operation ids.
  */
 export class EventLog {
+  private readonly listeners = new Set<EventListener>();
+
   constructor(private readonly store: SqliteStore, private readonly logger: Logger, private readonly now: () => number) {}
 
-  record(input: { operationId: string | null; service: string; releaseId: string | null; type: string; message: string; data?: unknown; level?: 'info' | 'warn' | 'error' }): EventRecord {
+  record(input: { operationId: string | null; service: string; releaseId: string | null; type: string; message: string; data?: unknown; level?: EventLevel }): EventRecord {
     const event = this.store.appendEvent({
       operationId: input.operationId,
       service: input.service,
@@ -24,6 +31,20 @@ export class EventLog {
       { service: input.service, release: input.releaseId ?? undefined, operation: input.operationId ?? undefined, event: input.type, data: input.data },
       input.message,
     );
+    for (const listener of this.listeners) {
+      // An observer's bug must not become the deploy's failure: the event is stored and logged already.
+      try {
+        listener(event, input.level ?? 'info');
+      } catch (error) {
+        this.logger.warn({ err: error, event: input.type }, 'an event listener failed');
+      }
+    }
     return event;
+  }
+
+  /** Adds an observer of every recorded event; returns the function that removes it. */
+  onRecord(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
   }
 }

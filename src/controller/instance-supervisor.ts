@@ -288,6 +288,20 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     return info;
   }
 
+  /**
+   * With a runtime that knows its instances' own health (Docker's HEALTHCHECK), a passing
+   * check counts only once that health is `healthy` too (or the image has none).
+   */
+  private containerHealthCheck(instanceId: string): ((result: CheckResult) => Promise<CheckResult>) | undefined {
+    const runtime = this.runtime;
+    if (!runtime.containerHealth) return undefined;
+    return async (result) => {
+      const own = await runtime.containerHealth!(instanceId);
+      if (own === null || own === 'healthy') return result;
+      return { ok: false, detail: `${result.detail}, but the container's HEALTHCHECK says ${own}`, durationMs: result.durationMs };
+    };
+  }
+
   private watch(managed: ManagedRelease, instance: ManagedInstance): void {
     const { info } = instance;
     instance.watcher = watchHealth(
@@ -303,6 +317,8 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
         this.logger.info({ service: info.service, release: info.releaseId, instance: info.id, from: change.from, to: change.to, detail: change.last.detail }, 'instance health changed');
         this.emit('health', info.releaseId, info.id, change.to, change.last);
       },
+      Date.now,
+      this.containerHealthCheck(info.id),
     );
   }
 

@@ -31,6 +31,8 @@ export function watchHealth(
   config: HealthConfig,
   onChange: (change: HealthChange) => void,
   now: () => number = Date.now,
+  /** A second opinion on a passing check (the container's own HEALTHCHECK); it may turn it into a failure. */
+  confirm?: (result: CheckResult) => Promise<CheckResult>,
 ): HealthWatcher {
   let state: HealthState = initialHealth(now());
   let last: CheckResult | null = null;
@@ -40,7 +42,8 @@ export function watchHealth(
   const tick = async (): Promise<void> => {
     timer = undefined;
     const startedAt = now();
-    const result = await runHealthCheck(target, config);
+    const checked = await runHealthCheck(target, config);
+    const result = checked.ok && confirm ? await confirm(checked).catch(() => checked) : checked;
     if (stopped) return;
     last = result;
     const from: HealthStatus = state.status;

@@ -66,4 +66,10 @@ export interface Runtime {
   tailLog(instanceId: string, lines: number): Promise<string>;
   /** Stops every instance (used when the server shuts down: no orphans). */
   close(): Promise<void>;
+  /**
+   * Optional: the instance's own health as its runtime judges it (Docker's
+   * HEALTHCHECK); null when it has none. The health gate requires `healthy`
+   * from it on top of the configured check.
+   */
+  containerHealth?(instanceId: string): Promise<'starting' | 'healthy' | 'unhealthy' | null>;
 }

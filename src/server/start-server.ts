@@ -6,8 +6,11 @@ import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js'
 import type { FlagService } from '../flags-service/flag-service.js';
 import type { CutoverConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
+import { Notifier } from '../notify/notifier.js';
 import { ProxyRouter } from '../router/proxy/proxy-router.js';
+import { dockerRuntimeForConfig } from '../runtime/docker/docker-runtime-for-config.js';
 import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/process-runtime.js';
+import { RuntimeByService } from '../runtime/runtime-by-service.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 
 /**
@@ -45,13 +48,21 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;
   const logDir = path.join(stateDir, 'logs');
-  const runtime = new ProcessRuntime({ logDir, logger });
+  const processRuntime = new ProcessRuntime({ logDir, logger });
+  // Each service runs on the runtime its config names; the docker one exists only if some service uses it.
+  const dockerRuntime = await dockerRuntimeForConfig(config, { logDir, logger, env: options.env ?? process.env });
+  const runtime = dockerRuntime === null
+    ? processRuntime
+    : new RuntimeByService(new Map(Object.values(config.services).map((s) => [s.name, s.runtime === 'docker' ? dockerRuntime : processRuntime])), processRuntime);
+  // Deploy events go to the notification targets through queues of their own, off the deploy's path.
+  const notifier = new Notifier(config.notifications, { logger, versionOf: (id) => store.getRelease(id)?.version ?? null });
   let router: ProxyRouter | null = null;
   let controller: Controller | null = null;
   let api: FastifyInstance | null = null;
   try {
     router = await ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
     controller = new Controller({ config, store, runtime, router, logger });
+    controller.events.onRecord(notifier.onEvent);
     await controller.start(runtime);
     const started = controller;
     // Loaded only now, like the admin API below: after a crash the routes are back (and traffic flows)
@@ -82,6 +93,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     await controller?.close().catch(() => {});
     await runtime.close().catch(() => {});
     await router?.close().catch(() => {});
+    await notifier.close().catch(() => {});
     store.close();
     throw error;
   }
@@ -116,6 +128,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
         await finalController.close();
         await runtime.close();
         await finalRouter.close();
+        await notifier.close();
         store.close();
         process.off('exit', onExit);
       })();

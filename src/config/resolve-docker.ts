@@ -1,0 +1,16 @@
+import { CONFIG_DEFAULTS } from './config-defaults.js';
+import type { RawService } from './config-schema.js';
+import type { DockerServiceConfig } from './types.js';
+
+/** The docker settings of a `runtime: docker` service, defaulted. The checks made sure `image` is there. */
+export function resolveDockerService(raw: RawService): DockerServiceConfig {
+  return {
+    image: raw.image ?? '',
+    pull: raw.pull ?? CONFIG_DEFAULTS.docker.pull,
+    network: raw.network ?? CONFIG_DEFAULTS.docker.network,
+    containerPort: raw.container_port ?? null,
+    cpus: raw.resources?.cpus ?? null,
+    memoryBytes: raw.resources?.memory ?? null,
+    labels: raw.labels ?? {},
+  };
+}

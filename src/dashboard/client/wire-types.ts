@@ -1,0 +1,101 @@
+/**
+ * The shapes the dashboard reads from the admin API and the event stream.
+ * They mirror the server's types (src/controller/service-status.ts,
+ * src/store/records.ts, src/dashboard/release-rates.ts), trimmed to the
+ * fields the page uses; the client is compiled apart from the server.
+ */
+export interface InstanceStatus {
+  id: string;
+  index: number;
+  port: number;
+  health: string;
+  restarts: number;
+}
+
+export interface SlotStatus {
+  releaseId: string;
+  version: string;
+  slot: string;
+  state: string;
+  instances: InstanceStatus[];
+  running: string;
+}
+
+export interface CanaryStatus extends SlotStatus {
+  weight: number;
+  step: number;
+  steps: number;
+  phase: string;
+  pausedBy: string | null;
+}
+
+export interface RecentOperation {
+  id: string;
+  kind: string;
+  from: string | null;
+  to: string | null;
+  outcome: string | null;
+  startedAt: number;
+  durationMs: number | null;
+  actor: string;
+  error: string | null;
+}
+
+export interface ServiceStatus {
+  service: string;
+  hosts: string[];
+  strategy: string;
+  active: SlotStatus | null;
+  standby: SlotStatus | null;
+  canary: CanaryStatus | null;
+  operation: { id: string; kind: string; phase: string; releaseId: string | null; startedAt: number; actor: string } | null;
+  recent: RecentOperation[];
+}
+
+export interface EventRecord {
+  seq: number;
+  operationId: string | null;
+  service: string;
+  releaseId: string | null;
+  at: number;
+  type: string;
+  message: string;
+}
+
+export interface ReleaseRate {
+  service: string;
+  releaseId: string;
+  requestsPerSecond: number;
+  errorRate: number | null;
+  p95Ms: number | null;
+}
+
+export interface MetricsPoint {
+  at: number;
+  releases: ReleaseRate[];
+}
+
+export interface FlagEntry {
+  flag: { key: string; description?: string; enabled: boolean; rollout: { percentage: number } | null };
+  version: number;
+  updatedBy: string;
+}
+
+export interface FlagList {
+  environment: string;
+  revision: number;
+  flags: FlagEntry[];
+}
+
+export interface MigrationEntry {
+  id: string;
+  phase: string;
+  state: string;
+  reason?: string | null;
+}
+
+export interface Hello {
+  services: ServiceStatus[];
+  flags: FlagList;
+  metrics: MetricsPoint[];
+}

@@ -1,0 +1,170 @@
+import type { ServerResponse } from 'node:http';
+import type { Controller } from '../controller/controller.js';
+import type { ServiceStatus } from '../controller/service-status.js';
+import type { FlagService } from '../flags-service/flag-service.js';
+import type { ReleaseCounters } from '../router/index.js';
+import type { EventRecord } from '../store/records.js';
+import { releaseRates, type MetricsPoint } from './release-rates.js';
+
+/**
+ * What GET /api/v1/events/stream pushes to the dashboard, as Server-Sent
+ * Events:
+ *   hello     on connect: every service's status, the flags, the recent metrics
+ *   event     every recorded event (a deploy's steps), as stored
+ *   services  every service's status, after events and whenever it changed
+ *   metrics   once a second: per-release requests/s, error rate, p95
+ *   flags     the flag list of the default environment, after a change
+ * One hub serves every open stream: it reads the counters and the status
+ * once per tick, not once per browser.
+ */
+const TICK_MS = 1000;
+/** Two minutes of one-second points, so a page opened mid-deploy starts with a chart. */
+const HISTORY_POINTS = 120;
+const RETRY_MS = 1000;
+
+interface StreamClient {
+  response: ServerResponse;
+  /** False once the session behind the stream expired or logged out: the stream ends. */
+  alive: () => boolean;
+}
+
+export class DashboardEventHub {
+  private readonly clients = new Set<StreamClient>();
+  private readonly history: MetricsPoint[] = [];
+  private pendingEvents: EventRecord[] = [];
+  private flushScheduled = false;
+  private flagsChanged = false;
+  private lastServices = '';
+  private previous: { at: number; counters: ReleaseCounters[] } | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private readonly stopListening: (() => void)[];
+
+  constructor(private readonly controller: Controller, private readonly flags: FlagService, private readonly now: () => number = Date.now) {
+    // Listeners run inside EventLog.record, in the middle of a transition: queue, and send after it.
+    this.stopListening = [
+      controller.events.onRecord((event) => {
+        if (this.clients.size === 0) return;
+        this.pendingEvents.push(event);
+        this.scheduleFlush();
+      }),
+      flags.subscribe((change) => {
+        if (this.clients.size === 0 || change.environment !== flags.environment(undefined)) return;
+        this.flagsChanged = true;
+        this.scheduleFlush();
+      }),
+    ];
+    this.timer = setInterval(() => { this.safely(() => { this.tick(); }); }, TICK_MS);
+    this.timer.unref();
+    this.safely(() => { this.tick(); });
+  }
+
+  /** The first message of a stream: read before the stream opens, so a failure is still an HTTP error. */
+  hello(): string {
+    return message('hello', { services: this.services(), flags: this.flagList(), metrics: this.history });
+  }
+
+  open(response: ServerResponse, alive: () => boolean, hello: string): void {
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    response.socket?.setNoDelay(true);
+    const client: StreamClient = { response, alive };
+    this.clients.add(client);
+    response.write(`retry: ${RETRY_MS}\n\n`);
+    response.write(hello);
+    const forget = (): void => { this.clients.delete(client); };
+    response.on('close', forget);
+    response.on('error', forget);
+  }
+
+  count(): number {
+    return this.clients.size;
+  }
+
+  /** Ends every stream and stops the ticker (server shutdown). */
+  close(): void {
+    clearInterval(this.timer);
+    for (const stop of this.stopListening) stop();
+    for (const client of this.clients) client.response.end();
+    this.clients.clear();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => { this.safely(() => { this.flush(); }); });
+  }
+
+  /**
+   * The hub runs on timers, outside any request: an exception there would
+   * take the whole server (and its deploys) down. A failed tick is skipped;
+   * the next one tries again.
+   */
+  private safely(work: () => void): void {
+    try {
+      work();
+    } catch {
+      // Nothing to report to: the admin API logs nothing, and the page shows the last good state.
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const events = this.pendingEvents;
+    this.pendingEvents = [];
+    for (const event of events) this.broadcast(message('event', event));
+    if (this.flagsChanged) {
+      this.flagsChanged = false;
+      this.broadcast(message('flags', this.flagList()));
+    }
+    if (events.length > 0) this.pushServicesIfChanged(true);
+  }
+
+  private tick(): void {
+    const at = this.now();
+    const counters = this.controller.router.counters();
+    if (this.previous) {
+      const point: MetricsPoint = { at, releases: releaseRates(this.previous.counters, counters, at - this.previous.at) };
+      this.history.push(point);
+      if (this.history.length > HISTORY_POINTS) this.history.shift();
+      if (this.clients.size > 0) this.broadcast(message('metrics', point));
+    }
+    this.previous = { at, counters };
+    if (this.clients.size === 0) return;
+    for (const client of this.clients) {
+      if (!client.alive()) {
+        client.response.end();
+        this.clients.delete(client);
+      }
+    }
+    // Instance health changes without an event outside a deploy: compare, and send only a change.
+    this.pushServicesIfChanged(false);
+  }
+
+  private pushServicesIfChanged(always: boolean): void {
+    const json = JSON.stringify(this.services());
+    if (!always && json === this.lastServices) return;
+    this.lastServices = json;
+    this.broadcast(`event: services\ndata: ${json}\n\n`);
+  }
+
+  private broadcast(text: string): void {
+    for (const client of this.clients) client.response.write(text);
+  }
+
+  private services(): ServiceStatus[] {
+    return this.controller.statusAll();
+  }
+
+  private flagList(): { environment: string; revision: number; flags: unknown[] } {
+    return this.flags.list(this.flags.environment(undefined));
+  }
+}
+
+function message(name: string, data: unknown): string {
+  // JSON.stringify never writes a raw newline, so the data is one `data:` line.
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}

@@ -1,0 +1,55 @@
+import { createWriteStream, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+
+/**
+ * Copies a container's output into its instance log file, the one `cutover
+ * logs` reads, following it until the container stops. Docker keeps the
+ * output too (json-file driver), so after a controller restart the copy goes
+ * on from the log file's last modification, with at most a second of lines
+ * written twice and none lost.
+ */
+export interface LogCopy {
+  /** Resolves when the container's output has ended and everything is written (or after `timeoutMs`). */
+  finished(timeoutMs: number): Promise<void>;
+  stop(): void;
+}
+
+export function logSince(logPath: string): number {
+  try {
+    return Math.floor(statSync(logPath).mtimeMs / 1000);
+  } catch {
+    return 0;
+  }
+}
+
+export async function copyContainerLogs(docker: Docker, container: Docker.Container, logPath: string, header: string | null, since: number): Promise<LogCopy> {
+  mkdirSync(path.dirname(logPath), { recursive: true });
+  const file = createWriteStream(logPath, { flags: 'a' });
+  if (header !== null) file.write(`${header}\n`);
+  const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await container.logs({ follow: true, stdout: true, stderr: true, since });
+  } catch (error) {
+    file.end();
+    throw error;
+  }
+  // Without a TTY the stream interleaves stdout and stderr in frames; both go to the one file, as with the process runtime.
+  docker.modem.demuxStream(stream, file, file);
+  const end = (): void => { if (!file.writableEnded) file.end(); };
+  stream.on('end', end);
+  stream.on('close', end);
+  stream.on('error', end);
+  return {
+    finished: (timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+      return Promise.race([closed, timeout]).finally(() => clearTimeout(timer));
+    },
+    stop: () => {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      end();
+    },
+  };
+}
