@@ -1,4 +1,5 @@
 import type { Flag } from '../../flags/flag-model.js';
+import type { FlagRollout, FlagRolloutPhase } from '../../flags-service/flag-rollout-runner.js';
 
 /**
  * The flag routes' answers as the CLI reads them (docs/flags.md, "Admin
@@ -21,27 +22,8 @@ export interface EvaluationCount {
   lastSeenAt: number | null;
 }
 
-export type FlagRolloutPhase = 'running' | 'succeeded' | 'failed' | 'aborted';
-
-export interface FlagRollout {
-  id: string;
-  environment: string;
-  flag: string;
-  steps: number[];
-  pauseMs: number;
-  analysis: string[];
-  service: string | null;
-  variant: string;
-  /** The step in force; -1 before the first. */
-  stepIndex: number;
-  phase: FlagRolloutPhase;
-  /** The flag before the rollout: what a failure restores. */
-  previous: Flag;
-  reason: string | null;
-  actor: string;
-  startedAt: number;
-  finishedAt: number | null;
-}
+// The rollout as the server sends it: the runner's own record (a type-only import, nothing of the server is loaded).
+export type { FlagRollout, FlagRolloutPhase };
 
 export interface FlagDetail extends FlagEntry {
   evaluations?: EvaluationCount[];
