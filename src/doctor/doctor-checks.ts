@@ -2,7 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { readToken } from '../api/admin-token.js';
 import { loadConfig } from '../config/load-config.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
@@ -41,7 +41,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const results: CheckResult[] = [{ id: 'config', status: 'ok', message: `${config.file ?? options.configFile}: ${Object.keys(config.services).length} service(s), valid` }];
   results.push(await checkStateDir(config.server.stateDir));
   for (const service of Object.values(config.services)) results.push(...(await checkRuntime(service, options.env)));
-  if (Object.values(config.services).some(usesDocker)) results.push(await checkDockerDaemon(options.env));
+  if (Object.values(config.services).some(usesDocker)) results.push(await checkDockerDaemon(config.server.dockerHost, options.env));
   const server = await checkServer(config, options.env);
   results.push(server);
   results.push(await checkProxyPort(config, server.status === 'ok'));
@@ -84,7 +84,7 @@ async function nearestExisting(dir: string): Promise<string> {
 }
 
 function usesDocker(service: ServiceConfig): boolean {
-  return (service.runtime as string) === 'docker';
+  return service.runtime === 'docker';
 }
 
 async function checkRuntime(service: ServiceConfig, env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
@@ -120,20 +120,24 @@ async function findProgram(program: string, cwd: string, searchPath: string): Pr
   return null;
 }
 
-/** The Docker daemon's /_ping over its unix socket (DOCKER_HOST or the default), as the docker runtime would reach it. */
-async function checkDockerDaemon(env: NodeJS.ProcessEnv): Promise<CheckResult> {
-  const host = env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-  const fix = 'Start the Docker daemon (systemctl start docker, or dockerd), or set DOCKER_HOST to its socket.';
-  if (!host.startsWith('unix://')) return { id: 'runtime.docker', status: 'warn', message: `DOCKER_HOST is ${host}; only unix sockets are checked`, fix };
-  const socketPath = host.slice('unix://'.length);
+/** The Docker daemon's /_ping over its unix socket, found as the docker runtime finds it: server.docker_host, DOCKER_HOST, the default. */
+async function checkDockerDaemon(configured: string | undefined, env: NodeJS.ProcessEnv): Promise<CheckResult> {
+  const host = configured ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const fix = 'Start the Docker daemon (systemctl start docker, or dockerd), or point server.docker_host (or DOCKER_HOST) at its socket.';
+  if (host.startsWith('tcp://')) return { id: 'runtime.docker', status: 'warn', message: `the Docker daemon is ${host}; only unix sockets are checked`, fix };
+  const socketPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host;
+  // The socket is the connection's, not the request's: a dispatcher of its own.
+  const dispatcher = new Agent({ connect: { socketPath } });
   try {
-    const response = await request('http://docker/_ping', { socketPath, headersTimeout: 3000, bodyTimeout: 3000 } as Parameters<typeof request>[1]);
+    const response = await request('http://localhost/_ping', { dispatcher, headersTimeout: 3000, bodyTimeout: 3000 });
     const text = await response.body.text();
     if (response.statusCode === 200 && text.trim() === 'OK') return { id: 'runtime.docker', status: 'ok', message: `the Docker daemon answers at ${socketPath}` };
     return { id: 'runtime.docker', status: 'fail', message: `${socketPath} answered ${response.statusCode} to /_ping`, fix };
   } catch (error) {
     const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code ?? (error as Error).message;
     return { id: 'runtime.docker', status: 'fail', message: `no Docker daemon at ${socketPath} (${code})`, fix };
+  } finally {
+    await dispatcher.close().catch(() => {});
   }
 }
 

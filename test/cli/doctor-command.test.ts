@@ -74,6 +74,22 @@ ${extra}`;
     assert.match(result.stdout, /fix: Make it writable by this user/);
   });
 
+  it('reports a missing Docker daemon for a service that runs on Docker, with the fix', async () => {
+    const file = path.join(dir, 'docker.yaml');
+    const socket = path.join(dir, 'no-daemon.sock');
+    const text = (await config(path.join(dir, 'state-docker'), `  shop:
+    runtime: docker
+    image: shop:\${VERSION}
+    hosts: [shop.localhost]
+`)).replace(`  state_dir:`, `  docker_host: unix://${socket}\n  state_dir:`);
+    fs.writeFileSync(file, text);
+    const result = await doctor(file);
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stdout, new RegExp(`✗ runtime\\.docker\\s+no Docker daemon at ${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(ENOENT\\)`));
+    assert.match(result.stdout, /fix: Start the Docker daemon .* or point server\.docker_host/);
+    assert.match(result.stdout, /✓ runtime\.process\.web/, 'the process service is checked as before');
+  });
+
   it('reports a state directory under a file, and a command that is not installed', async () => {
     const blocker = path.join(dir, 'a-file');
     fs.writeFileSync(blocker, '');

@@ -33,6 +33,15 @@ const SHOP_YAML = `  shop:
       stickiness: { by: header, name: X-User-Id }
       timeout: 10s
     drain_timeout: 2s
+  gate:
+    hosts: [gate.localhost]
+    command: node server.js
+    cwd: ${SAMPLE_APP}
+    env: { APP_VERSION: "\${VERSION}" }
+    instances: 1
+    health: { path: /health, interval: 200ms }
+    strategy: { type: blue-green, approval: true, timeout: 10s }
+    drain_timeout: 2s
 `;
 
 describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
@@ -54,6 +63,9 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     assert.equal(web.operation.outcome, 'succeeded', JSON.stringify(web.operation.error));
     const shop = await operate(h.client, '/api/v1/services/shop/deploy', { version: 'v1' });
     assert.equal(shop.operation.outcome, 'succeeded', JSON.stringify(shop.operation.error));
+    const gate = await operate(h.client, '/api/v1/services/gate/deploy', { version: 'v1' });
+    assert.equal(gate.operation.phase, 'ready', 'the gated service waits for an approval');
+    await operate(h.client, '/api/v1/services/gate/approve', {});
     await h.client.request('POST', '/api/v1/flags', {
       flag: { key: 'new-checkout', description: 'The one-page checkout', enabled: true, variants: { on: true, off: false }, defaultVariant: 'off', offVariant: 'off', rollout: { percentage: 25, variant: 'on' } },
       actor: 'test',
@@ -208,6 +220,21 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
       await shopTraffic.stop();
       await webTraffic.stop();
     }
+  });
+
+  it('approves a gated switch from the page, recorded as given from the dashboard', async () => {
+    assert.equal(await page.locator(`${card('gate')} button[data-action="approve"]`).isDisabled(), true, 'nothing waits yet');
+    const { operation } = await h.client.request<{ operation: { id: string } }>('POST', '/api/v1/services/gate/deploy', { version: 'v2', actor: 'test' });
+    const approve = page.locator(`${card('gate')} button[data-action="approve"]`);
+    await approve.and(page.locator(':enabled')).waitFor({ timeout: 15_000 });
+    assert.equal((await versionAt(h.proxyUrl, 'gate.localhost')).version, 'v1', 'no switch before the approval');
+    await approve.click();
+    assert.match(await page.locator('#confirm-title').innerText(), /Approve gate\?/);
+    await page.click('#confirm-ok');
+    await page.waitForSelector(`${activeVersion('gate')}:text-is("v2")`);
+    assert.equal((await versionAt(h.proxyUrl, 'gate.localhost')).version, 'v2');
+    const { events } = await h.client.request<{ events: { type: string; message: string }[] }>('GET', `/api/v1/operations/${operation.id}`);
+    assert.ok(events.some((e) => e.type === 'deploy.approved' && e.message === 'switch approved by dashboard'), JSON.stringify(events.map((e) => e.type)));
   });
 
   it('refuses a cookie-authenticated write without the CSRF header; logout ends the session', async () => {

@@ -13,7 +13,7 @@ import type { EventRecord, MetricsPoint, MigrationEntry, ServiceStatus, SlotStat
  * timeline survive every status push.
  */
 interface Action {
-  name: 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
+  name: 'approve' | 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
   label: string;
   enabled: (status: ServiceStatus) => boolean;
   explain: (status: ServiceStatus) => string;
@@ -22,7 +22,14 @@ interface Action {
 const running = (s: ServiceStatus): boolean => s.operation !== null;
 const steerable = (s: ServiceStatus): boolean => running(s) && s.strategy !== 'blue-green';
 
+/** A gate that waits for `approve` (approval: true): a canary step, or a blue-green switch at `ready`. */
+const awaitingApproval = (s: ServiceStatus): boolean => s.canary?.pausedBy === 'approval' || (s.strategy === 'blue-green' && s.operation?.phase === 'ready');
+
 const ACTIONS: Action[] = [
+  {
+    name: 'approve', label: 'Approve', enabled: awaitingApproval,
+    explain: (s) => (s.canary ? `The canary ${s.canary.version} may move past ${s.canary.weight}%; the approval is recorded as given from the dashboard.` : 'The switch may happen; the approval is recorded as given from the dashboard.'),
+  },
   { name: 'promote', label: 'Promote', enabled: running, explain: (s) => (s.canary ? `The canary ${s.canary.version} moves to its next step.` : 'The new release gets the traffic.') },
   { name: 'pause', label: 'Pause', enabled: steerable, explain: () => 'The rollout stays at its current step until resumed.' },
   { name: 'resume', label: 'Resume', enabled: steerable, explain: () => 'The rollout continues from where it paused.' },
