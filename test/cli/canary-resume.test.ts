@@ -107,7 +107,7 @@ services:
     health: { path: /health, interval: 200ms }
     strategy:
       type: canary
-      steps: [ { weight: 5, pause: 1s }, { weight: 25, pause: 8s }, { weight: 100 } ]
+      steps: [ { weight: 5, pause: 1s }, { weight: 25, pause: 14s }, { weight: 100 } ]
       canary_instances: 1
       stickiness: { by: header, name: X-User-Id }
       analysis: [alive]

@@ -147,8 +147,11 @@ it('resolves a drain as soon as the last request of the release completes', asyn
   const startedAt = Date.now();
   const result = await proxy.drain('web', 'r1', 5_000);
   const tookMs = Date.now() - startedAt;
+  const inFlightAtEnd = proxy.counters().find((c) => c.releaseId === 'r1')?.inFlight;
   assert.deepEqual(result, { drained: true, closed: 0 });
-  assert.ok(tookMs >= 450 && tookMs < 2_000, `drain ended with the request (${tookMs} ms)`);
+  // Not before the request completed (a drain that resolved at once would see it in flight), and not long after.
+  assert.equal(inFlightAtEnd, 0, 'the drain ended only once the request had completed');
+  assert.ok(tookMs < 2_000, `drain ended with the request, not at its 5 s timeout (${tookMs} ms)`);
   const response = await slow;
   assert.equal(response.statusCode, 200);
   assert.equal(((await response.body.json()) as { version: string }).version, 'v1');
