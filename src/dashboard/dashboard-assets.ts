@@ -9,11 +9,12 @@ import { DASHBOARD_CSS } from './dashboard-styles.js';
  * The dashboard's static files, all served by cutover itself (no CDN):
  *   /dashboard/assets/dashboard.css   the stylesheet (dashboard-styles.ts)
  *   /dashboard/assets/<name>.js       the client modules, compiled by tsc from
- *                                     src/dashboard/client/ next to this file
+ *                                     web/dashboard/ into dist/web/dashboard/
  *   /dashboard/vendor/uPlot.*         the charting library, from node_modules/uplot/dist
  * Public: they are code, not data; the data comes from the API behind the session.
  */
-const CLIENT_DIR = fileURLToPath(new URL('./client/', import.meta.url));
+/** The browser code (web/dashboard), compiled by its own tsconfig next to the server's output: dist/web/dashboard/. */
+const CLIENT_DIR = fileURLToPath(new URL('../../web/dashboard/', import.meta.url));
 const UPLOT_DIR = path.dirname(createRequire(import.meta.url).resolve('uplot'));
 const VENDOR_FILES: Record<string, string> = {
   'uPlot.iife.min.js': 'text/javascript; charset=utf-8',
