@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
+import { isRolloutPercentage } from '../flags/flag-model.js';
 
 /**
  * Bodies of the flag routes. The flag itself is checked by the flag schema
@@ -42,7 +43,7 @@ const pause = z.union([z.string(), z.number()]).transform((value, ctx) => {
 export const startRolloutBody = z.strictObject({
   steps: z.array(z.number().gt(0).max(100), { error: STEP_EXPECTED }).min(1, { error: STEP_EXPECTED })
     .refine((steps) => steps.every((step, i) => i === 0 || step > steps[i - 1]!), { error: STEP_EXPECTED })
-    .refine((steps) => steps.every((step) => Math.abs(step * 100 - Math.round(step * 100)) < 1e-6), { error: 'expected percentages in steps of 0.01' }),
+    .refine((steps) => steps.every(isRolloutPercentage), { error: 'expected percentages in steps of 0.01' }),
   pause,
   analysis: z.array(z.string().min(1)).default([]),
   service: z.string().min(1).optional(),

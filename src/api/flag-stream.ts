@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { FlagChange, FlagService } from '../flags-service/flag-service.js';
+import { eventMessage, openEventStream } from './server-sent-events.js';
 
 /**
  * GET /api/v1/sdk/stream: Server-Sent Events carrying an environment's flag
@@ -28,24 +29,16 @@ export function openFlagStream(app: FastifyInstance, flags: FlagService, env: (q
     const environment = env(request.query);
     reply.hijack();
     const response = reply.raw;
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      // Tells nginx (a common front) not to buffer the stream.
-      'x-accel-buffering': 'no',
-    });
-    response.socket?.setNoDelay(true);
+    openEventStream(response, RETRY_MS);
     open.add(response);
     const snapshot = flags.snapshot(environment);
-    response.write(`retry: ${RETRY_MS}\n`);
-    response.write(event('snapshot', snapshot.revision, snapshot));
+    response.write(eventMessage('snapshot', snapshot, snapshot.revision));
     const unsubscribe = flags.subscribe((change: FlagChange) => {
       if (change.environment !== environment) return;
       const data = change.type === 'flag'
         ? { revision: change.revision, key: change.key, flag: change.flag }
         : { revision: change.revision, segments: change.segments };
-      response.write(event(change.type, change.revision, data));
+      response.write(eventMessage(change.type, data, change.revision));
     });
     const heartbeat = setInterval(() => { response.write(': ping\n\n'); }, HEARTBEAT_MS);
     heartbeat.unref();
@@ -65,9 +58,4 @@ export function openFlagStream(app: FastifyInstance, flags: FlagService, env: (q
       open.clear();
     },
   };
-}
-
-function event(name: string, id: number, data: unknown): string {
-  // JSON.stringify never writes a raw newline, so the data is one `data:` line.
-  return `id: ${id}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 }

@@ -1,6 +1,7 @@
 import { CutoverError, type ErrorCode } from '../core/errors.js';
 import { readToken } from '../api/admin-token.js';
 import { loadConfig } from '../config/load-config.js';
+import { localUrlOf } from '../config/listen-address.js';
 
 /**
  * How the CLI reaches the server: CUTOVER_URL / CUTOVER_TOKEN when set,
@@ -17,10 +18,8 @@ export async function resolveTarget(options: { config?: string; url?: string; to
   let token = options.token ?? env.CUTOVER_TOKEN ?? null;
   if (url && token) return { url: url.replace(/\/$/, ''), token };
   const config = await loadConfig(options.config ?? 'cutover.yaml', { env });
-  const admin = config.server.admin;
-  const host = admin.host.includes(':') ? `[${admin.host}]` : admin.host === '0.0.0.0' ? '127.0.0.1' : admin.host;
   token ??= readToken(config.server.stateDir, env);
-  return { url: (url ?? `http://${host}:${admin.port}`).replace(/\/$/, ''), token };
+  return { url: (url ?? localUrlOf(config.server.admin)).replace(/\/$/, ''), token };
 }
 
 export class AdminClient {

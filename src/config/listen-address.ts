@@ -44,6 +44,15 @@ function withPort(host: string, portText: string): ListenAddressResult {
 }
 
 /** `127.0.0.1:8080`, `[::1]:8080`: the form users write, for messages and URLs. */
+/**
+ * The URL a client on this machine uses to reach a listening address: a
+ * wildcard host (0.0.0.0, ::) is reached on loopback, an IPv6 host in brackets.
+ */
+export function localUrlOf(address: ListenAddress): string {
+  const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
+  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${address.port}`;
+}
+
 export function formatListenAddress(address: ListenAddress): string {
   return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }

@@ -1,3 +1,4 @@
+import { eventMessage, openEventStream } from '../api/server-sent-events.js';
 import type { ServerResponse } from 'node:http';
 import type { Controller } from '../controller/controller.js';
 import type { ServiceStatus } from '../controller/service-status.js';
@@ -64,16 +65,9 @@ export class DashboardEventHub {
   }
 
   open(response: ServerResponse, alive: () => boolean, hello: string): void {
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    response.socket?.setNoDelay(true);
+    openEventStream(response, RETRY_MS);
     const client: StreamClient = { response, alive };
     this.clients.add(client);
-    response.write(`retry: ${RETRY_MS}\n\n`);
     response.write(hello);
     const forget = (): void => { this.clients.delete(client); };
     response.on('close', forget);
@@ -164,7 +158,4 @@ export class DashboardEventHub {
   }
 }
 
-function message(name: string, data: unknown): string {
-  // JSON.stringify never writes a raw newline, so the data is one `data:` line.
-  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
-}
+const message = (name: string, data: unknown): string => eventMessage(name, data);

@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { readToken } from '../api/admin-token.js';
+import { localUrlOf } from '../config/listen-address.js';
 import { loadConfig } from '../config/load-config.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
@@ -142,8 +143,7 @@ async function checkDockerDaemon(configured: string | undefined, env: NodeJS.Pro
 }
 
 async function checkServer(config: CutoverConfig, env: NodeJS.ProcessEnv): Promise<CheckResult> {
-  const { host, port } = config.server.admin;
-  const base = `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const base = localUrlOf(config.server.admin);
   try {
     const health = await request(`${base}/healthz`, { headersTimeout: 2000, bodyTimeout: 2000 });
     await health.body.dump();

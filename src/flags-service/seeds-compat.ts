@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
-import { DEFAULT_STICKINESS, type Flag, type JsonValue } from '../flags/flag-model.js';
+import { DEFAULT_STICKINESS, isRolloutPercentage, type Flag, type JsonValue } from '../flags/flag-model.js';
 
 /**
  * The body the seeds' shell scripts send to `POST /admin/feature-flags/`:
@@ -27,8 +27,7 @@ export type SeedsFlagBody = z.infer<typeof seedsFlagBody>;
 export function parseEnabledFor(value: string | number): number {
   const match = typeof value === 'number' ? null : PERCENT.exec(value);
   const number = typeof value === 'number' ? value : match ? Number(match[1]) : Number.NaN;
-  const valid = Number.isFinite(number) && number >= 0 && number <= 100 && Math.abs(number * 100 - Math.round(number * 100)) < 1e-6;
-  if (!valid) throw new CutoverError('BAD_REQUEST', `enabled_for: ${PERCENT_EXPECTED}, got ${JSON.stringify(value)}`);
+  if (!isRolloutPercentage(number)) throw new CutoverError('BAD_REQUEST', `enabled_for: ${PERCENT_EXPECTED}, got ${JSON.stringify(value)}`);
   return number;
 }
 

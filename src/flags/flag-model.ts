@@ -79,5 +79,15 @@ export interface Flag {
 /** Attributes of the one evaluation: `userId`, `targetingKey`, `country`, `appVersion`, ... */
 export type EvaluationContext = Readonly<Record<string, unknown>>;
 
+/**
+ * A rollout percentage: 0 to 100 in steps of 0.01, the resolution of the
+ * 10,000 sticky buckets. Anything finer would be rounded silently, so every
+ * place that takes a percentage (the flag schema, the seeds' enabled_for,
+ * rollout steps, the CLI) refuses it with this one rule.
+ */
+export function isRolloutPercentage(value: number): boolean {
+  return Number.isFinite(value) && value >= 0 && value <= 100 && Math.abs(value * 100 - Math.round(value * 100)) < 1e-6;
+}
+
 /** The stickiness attribute used when a rollout names none. */
 export const DEFAULT_STICKINESS = 'userId';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
 import {
-  DEFAULT_STICKINESS, NUMBER_OPERATORS, SEMVER_OPERATORS, SET_OPERATORS, STRING_OPERATORS,
+  DEFAULT_STICKINESS, isRolloutPercentage, NUMBER_OPERATORS, SEMVER_OPERATORS, SET_OPERATORS, STRING_OPERATORS,
   type Constraint, type Flag, type Rollout, type Rule, type Segments,
 } from './flag-model.js';
 import { parseSemver } from './semver-compare.js';
@@ -76,7 +76,7 @@ export const rolloutSchema = z
       .min(0, { error: PERCENTAGE })
       .max(100, { error: PERCENTAGE })
       // A bucket is 0.01 %: anything finer would be silently rounded, so say so instead.
-      .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, { error: PERCENTAGE }),
+      .refine(isRolloutPercentage, { error: PERCENTAGE }),
     stickiness: attribute.default(DEFAULT_STICKINESS),
     variant: variantName.optional(),
     variants: z.array(weightedVariantSchema, { error: 'expected a list of { variant, weight }' }).min(1, { error: 'expected at least one { variant, weight }' }).optional(),

@@ -64,6 +64,8 @@ CREATE TABLE IF NOT EXISTS events (
   data_json TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_operation ON events (operation_id, seq);
+-- /metrics counts analysis verdicts on every scrape, and history reads events of a type: neither may scan the whole log.
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type, service);
 CREATE TABLE IF NOT EXISTS locks (
   service TEXT PRIMARY KEY,
   operation_id TEXT NOT NULL,

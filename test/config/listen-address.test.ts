@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatListenAddress, parseListenAddress } from '../../src/config/listen-address.js';
+import { formatListenAddress, localUrlOf, parseListenAddress } from '../../src/config/listen-address.js';
 
 describe('parseListenAddress', () => {
   it('reads host:port, :port, [ipv6]:port and a bare port', () => {
@@ -24,5 +24,14 @@ describe('parseListenAddress', () => {
   it('formats IPv6 in brackets', () => {
     assert.equal(formatListenAddress({ host: '::1', port: 80 }), '[::1]:80');
     assert.equal(formatListenAddress({ host: '127.0.0.1', port: 80 }), '127.0.0.1:80');
+  });
+});
+
+describe('localUrlOf', () => {
+  it('reaches a wildcard address on loopback and brackets IPv6', () => {
+    assert.equal(localUrlOf({ host: '0.0.0.0', port: 9900 }), 'http://127.0.0.1:9900');
+    assert.equal(localUrlOf({ host: '::', port: 9900 }), 'http://[::1]:9900');
+    assert.equal(localUrlOf({ host: '::1', port: 80 }), 'http://[::1]:80');
+    assert.equal(localUrlOf({ host: '127.0.0.1', port: 8080 }), 'http://127.0.0.1:8080');
   });
 });

@@ -1,5 +1,6 @@
 import { closestKey } from '../../config/config-issues.js';
 import {
+  isRolloutPercentage,
   DEFAULT_STICKINESS, NUMBER_OPERATORS, SEMVER_OPERATORS, SET_OPERATORS, STRING_OPERATORS,
   type Constraint, type Rollout, type Rule,
 } from '../../flags/flag-model.js';
@@ -270,8 +271,7 @@ function expectTargetEnd(tokens: Token[], at: number): void {
 export function parsePercentage(text: string): number | null {
   if (!/^\d+(?:\.\d+)?$/.test(text.trim())) return null;
   const value = Number(text);
-  if (value > 100 || Math.abs(value * 100 - Math.round(value * 100)) > 1e-6) return null;
-  return value;
+  return isRolloutPercentage(value) ? value : null;
 }
 
 /** A rule in shorthand, for `cutover flags get`; parseRuleShorthand reads it back (a weighted split excepted). */
