@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const proxy = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });
   const blueRoute = benchRoute('r1', 'v1', blue.port);
   const greenRoute = benchRoute('r2', 'v2', green.port);
-  proxy.setRoute(blueRoute);
+  await proxy.setRoute(blueRoute);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-bench-'));
   let nginx: RunningNginx | null = null;
   const measurements: Record<PathName, Measurement[]> = { direct: [], cutover: [], nginx: [] };
@@ -162,7 +162,7 @@ async function measure(target: Target, round: number, appPid: number): Promise<M
  * drain resolving; the load run must see no failed request.
  */
 async function measureSwitches(proxy: ProxyRouter, blueRoute: ServiceRoute, greenRoute: ServiceRoute): Promise<SwitchResult[]> {
-  proxy.setRoute(blueRoute);
+  await proxy.setRoute(blueRoute);
   const load = runLoad({ url: `http://127.0.0.1:${proxy.address.port}/`, connections: CONNECTIONS, durationSeconds: 8, host: HOST });
   const results: SwitchResult[] = [];
   let current = blueRoute;
@@ -173,7 +173,7 @@ async function measureSwitches(proxy: ProxyRouter, blueRoute: ServiceRoute, gree
     const from = current.target?.releaseId ?? '?';
     const inFlight = (): number => proxy.counters().find((c) => c.releaseId === from)?.inFlight ?? 0;
     const startedAt = performance.now();
-    proxy.setRoute(next);
+    await proxy.setRoute(next);
     const oldInFlightAtSwitch = inFlight();
     let lastOldResponseMs = 0;
     // Poll every event-loop turn: cheap, and the window is a few milliseconds.

@@ -165,7 +165,12 @@ export class BlueGreenRunner {
         return { type: 'smoke-passed' };
       }
       case 'switch-traffic':
-        this.c.switchTraffic(service, release, operation.id);
+        try {
+          await this.c.switchTraffic(service, release, operation.id);
+        } catch (error) {
+          const e = error as CutoverError;
+          return { type: 'switch-failed', code: e.code ?? 'INTERNAL', message: `traffic was not moved: ${e.message}` };
+        }
         return { type: 'switched' };
       case 'retire-previous':
         if (state.previousReleaseId) this.c.retire(service, state.previousReleaseId, command.immediately, operation.id);
@@ -229,7 +234,12 @@ export class BlueGreenRunner {
           this.c.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: 'the previous release no longer runs; run `cutover rollback` to start it again' });
           return null;
         }
-        this.c.switchTraffic(service, previous, operation.id);
+        try {
+          await this.c.switchTraffic(service, previous, operation.id);
+        } catch (error) {
+          this.c.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: `the router could not switch back to ${previous.id}: ${(error as Error).message}; ${release.id} keeps serving` });
+          return null;
+        }
         await this.c.scaleDown(service, release.id, operation.id);
         this.c.events.record({ ...base, type: 'deploy.rolled-back', level: 'error', message: `switched back to ${previous.version} (${previous.id})` });
         return null;

@@ -54,10 +54,10 @@ export class CanaryRunner {
    * re-armed from the persisted end (a step whose time ran out while the
    * controller was down ends now); a paused rollout stays paused.
    */
-  resume(service: ServiceConfig, operation: OperationRecord, state: CanaryState): void {
+  async resume(service: ServiceConfig, operation: OperationRecord, state: CanaryState): Promise<void> {
     const run = this.newRun(service, operation, state);
     try {
-      this.applyWeight(run, state.weight);
+      await this.applyWeight(run, state.weight);
     } catch (error) {
       this.runs.delete(service.name);
       throw error;
@@ -91,7 +91,9 @@ export class CanaryRunner {
   refresh(releaseId: string): boolean {
     for (const run of this.runs.values()) {
       if (run.state.releaseId === releaseId && !run.state.promoted && run.state.weight > 0) {
-        this.applyWeight(run, run.state.weight);
+        this.applyWeight(run, run.state.weight).catch((error: unknown) => {
+          this.controller.logger.error({ err: error, release: releaseId }, 'the canary route with the restarted instance could not be applied');
+        });
         return true;
       }
     }
@@ -170,7 +172,11 @@ export class CanaryRunner {
           return e.code === 'HEALTH_TIMEOUT' ? { type: 'deadline-passed', message: e.message } : { type: 'instance-exited', message: e.message };
         }
       case 'set-weight':
-        this.applyWeight(run, command.weight);
+        try {
+          await this.applyWeight(run, command.weight);
+        } catch (error) {
+          return { type: 'abort', reason: `the router could not apply ${command.weight}%: ${(error as Error).message}` };
+        }
         controller.events.record({ ...base, type: 'canary.weight', message: `canary ${release.version} (${release.id}) gets ${command.weight}% of traffic`, data: { weight: command.weight } });
         return null;
       case 'start-analysis':
@@ -200,7 +206,11 @@ export class CanaryRunner {
             controller.events.record({ ...base, type: 'instance.unhealthy', level: 'warn', message: `not every added instance became healthy before the switch: ${(error as Error).message}` });
           });
         }
-        controller.switchTraffic(service, release, operation.id);
+        try {
+          await controller.switchTraffic(service, release, operation.id);
+        } catch (error) {
+          return { type: 'abort', reason: `the router could not send all traffic to ${release.id}: ${(error as Error).message}` };
+        }
         if (state.stableReleaseId) controller.retire(service, state.stableReleaseId, false, operation.id);
         controller.events.record({ ...base, type: 'canary.promoted', message: `canary ${release.version} (${release.id}) promoted: it serves all traffic` });
         return null;
@@ -208,7 +218,7 @@ export class CanaryRunner {
       case 'roll-back': {
         const stable = state.stableReleaseId ? controller.store.getRelease(state.stableReleaseId) : null;
         if (stable && supervisor.isRunning(stable.id)) {
-          controller.switchTraffic(service, stable, operation.id);
+          await controller.switchTraffic(service, stable, operation.id);
           controller.store.updateRelease(release.id, { state: 'standby' });
           await controller.scaleDown(service, release.id, operation.id);
           controller.events.record({ ...base, type: 'canary.rolled-back', level: 'error', message: `rolled back to ${stable.version} (${stable.id})` });
@@ -219,7 +229,7 @@ export class CanaryRunner {
       }
       case 'stop-canary': {
         const stable = state.stableReleaseId ? controller.store.getRelease(state.stableReleaseId) : null;
-        controller.router.setRoute(controller.routeFor(service, stable));
+        await controller.router.setRoute(controller.routeFor(service, stable));
         if (stable) supervisor.syncRouterHealth(stable.id);
         const drained = await controller.router.drain(service.name, release.id, service.drainTimeoutMs);
         await supervisor.stopRelease(release.id);
@@ -235,7 +245,7 @@ export class CanaryRunner {
     }
   }
 
-  private applyWeight(run: CanaryRun, weight: number): void {
+  private async applyWeight(run: CanaryRun, weight: number): Promise<void> {
     const { controller } = this;
     const stable = run.state.stableReleaseId ? controller.store.getRelease(run.state.stableReleaseId) : null;
     const canary = controller.store.getRelease(run.state.releaseId)!;
@@ -248,7 +258,7 @@ export class CanaryRunner {
         match: run.strategy.match,
       },
     };
-    controller.router.setRoute(route);
+    await controller.router.setRoute(route);
     controller.supervisor.setSupervised(canary.id, true);
     controller.supervisor.syncRouterHealth(canary.id);
     if (stable) controller.supervisor.syncRouterHealth(stable.id);

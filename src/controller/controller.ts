@@ -63,7 +63,7 @@ export class Controller {
   readonly providerFor: ProviderFor;
   readonly blueGreen: BlueGreenRunner;
   private databases: ServiceMigrations | null = null;
-  private readonly logger: Logger;
+  readonly logger: Logger;
   private readonly now: () => number;
   private readonly waiters = new Map<string, ((op: OperationRecord) => void)[]>();
   private readonly scaleDownTimers = new Map<string, NodeJS.Timeout>();
@@ -390,7 +390,7 @@ export class Controller {
   }
 
   /** Moves traffic to a release that is running and healthy already (switch back, or rollback within the window). */
-  private instantSwitch(service: ServiceConfig, kind: OperationKind, target: ReleaseRecord, actor: string): OperationRecord {
+  private async instantSwitch(service: ServiceConfig, kind: OperationKind, target: ReleaseRecord, actor: string): Promise<OperationRecord> {
     const now = this.now();
     const operationId = newOperationId(now);
     this.store.acquireLock(service.name, operationId, actor, now);
@@ -404,7 +404,7 @@ export class Controller {
         id: operationId, service: service.name, kind, releaseId: target.id, fromReleaseId: active?.id ?? null, actor,
         phase: 'switching', state: null, startedAt: now,
       });
-      this.switchTraffic(service, target, operationId);
+      await this.switchTraffic(service, target, operationId);
       if (active) this.retire(service, active.id, false, operationId);
       this.events.record({ operationId, service: service.name, releaseId: target.id, type: `${kind}.succeeded`, message: `${kind} succeeded: ${target.version} (${target.id}) serves ${service.name} from slot ${target.slot}` });
       this.completeOperation(operationId, service.name, 'succeeded', null, this.now());
@@ -433,9 +433,17 @@ export class Controller {
     };
   }
 
-  /** The atomic switch: persist first, then one setRoute call; requests in flight on the old release drain. */
-  switchTraffic(service: ServiceConfig, to: ReleaseRecord, operationId: string): void {
+  /**
+   * The atomic switch: one setRoute call, then the store. A router that cannot
+   * apply the route (nginx -t, a failed reload) throws before anything is
+   * recorded, so the store never names a release the router does not serve.
+   * A crash between the two leaves the store on the old release, and recovery
+   * routes to it again. Requests in flight on the old release drain.
+   */
+  async switchTraffic(service: ServiceConfig, to: ReleaseRecord, operationId: string): Promise<void> {
     const from = this.activeRelease(service.name);
+    await this.router.setRoute(this.routeFor(service, { ...to, slot: to.slot }));
+    this.supervisor.setSupervised(to.id, true);
     const now = this.now();
     this.cancelScaleDown(to.id);
     this.store.transaction(() => {
@@ -443,8 +451,6 @@ export class Controller {
       this.store.updateRelease(to.id, { state: 'active', activatedAt: now, scaleDownAt: null, slot: to.slot });
       if (from && from.id !== to.id) this.store.updateRelease(from.id, { state: 'standby' });
     });
-    this.supervisor.setSupervised(to.id, true);
-    this.router.setRoute(this.routeFor(service, { ...to, slot: to.slot }));
     this.supervisor.syncRouterHealth(to.id);
     this.events.record({
       operationId, service: service.name, releaseId: to.id, type: 'traffic.switched',
@@ -534,8 +540,10 @@ export class Controller {
     if (!release || release.state !== 'active') return;
     const service = this.config.services[release.service];
     if (!service) return;
-    this.router.setRoute(this.routeFor(service, release));
-    this.supervisor.syncRouterHealth(releaseId);
+    this.router.setRoute(this.routeFor(service, release)).then(
+      () => this.supervisor.syncRouterHealth(releaseId),
+      (error: unknown) => this.logger.error({ err: error, release: releaseId }, 'the route with the restarted instance could not be applied'),
+    );
   }
 
   async close(): Promise<void> {

@@ -51,9 +51,12 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
     const canary = resumed.get(service.name);
     // Kept either way: resumed, or stopped by resumeCanary if the resume failed.
     for (const i of canary?.instances ?? []) kept.add(i.id);
-    if (!canary || !resumeCanary(controller, canary)) {
+    if (!canary || !(await resumeCanary(controller, canary))) {
       resumed.delete(service.name);
-      router.setRoute(controller.routeFor(service, active));
+      // nginx refusing the route must not keep the server from starting: nginx serves its last good config meanwhile.
+      await router.setRoute(controller.routeFor(service, active)).catch((error: unknown) => {
+        events.record({ operationId: null, service: service.name, releaseId: active?.id ?? null, type: 'router.restore-failed', level: 'error', message: `the route could not be restored after the restart: ${(error as Error).message}` });
+      });
     }
     if (active) supervisor.syncRouterHealth(active.id);
   }
@@ -170,11 +173,11 @@ function canaryToResume(controller: Controller, op: OperationRecord, records: In
 }
 
 /** Adopts the canary's instances and hands the rollout to the runner, which routes at the persisted weight. False if that failed (it is aborted then). */
-function resumeCanary(controller: Controller, canary: ResumableCanary): boolean {
+async function resumeCanary(controller: Controller, canary: ResumableCanary): Promise<boolean> {
   const { service, operation, state, ref, instances } = canary;
   controller.supervisor.adoptRelease(ref, instances, true);
   try {
-    controller.canary.resume(service, operation, state);
+    await controller.canary.resume(service, operation, state);
     return true;
   } catch (error) {
     // A bug here must not keep the server from starting: abort as without on_restart: resume.

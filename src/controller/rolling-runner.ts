@@ -91,7 +91,9 @@ export class RollingRunner {
   refresh(releaseId: string): boolean {
     for (const run of this.runs.values()) {
       if (run.state.releaseId === releaseId || run.state.previousReleaseId === releaseId) {
-        this.route(run, this.currentShare(run));
+        this.route(run, this.currentShare(run)).catch((error: unknown) => {
+          this.controller.logger.error({ err: error, release: releaseId }, 'the rolling route with the restarted instance could not be applied');
+        });
         return true;
       }
     }
@@ -138,7 +140,11 @@ export class RollingRunner {
         await this.stopAt(run, previous.id, command.indexes);
         return { type: 'old-stopped', batchIndex: command.batchIndex };
       case 'route':
-        this.route(run, command.newShare);
+        try {
+          await this.route(run, command.newShare);
+        } catch (error) {
+          return { type: 'abort', reason: `the router could not apply ${command.newShare}%: ${(error as Error).message}` };
+        }
         controller.events.record({ ...base, type: 'rolling.share', message: `${command.newShare}% of traffic to ${next.version} (${next.id})`, data: { weight: command.newShare } });
         return null;
       case 'monitor':
@@ -157,7 +163,7 @@ export class RollingRunner {
             controller.events.record({ ...base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every old instance came back healthy: ${(error as Error).message}` });
           }
         }
-        this.route(run, 0);
+        await this.route(run, 0);
         const all = supervisor.instancesOf(next.id).map((i) => i.info.index);
         await this.stopAt(run, next.id, all);
         await supervisor.stopRelease(next.id);
@@ -165,7 +171,7 @@ export class RollingRunner {
         return { type: 'rolled-back' };
       }
       case 'promote-release':
-        controller.switchTraffic(service, next, operation.id);
+        await controller.switchTraffic(service, next, operation.id);
         controller.retire(service, previous.id, true, operation.id);
         return null;
       case 'announce':
@@ -187,7 +193,7 @@ export class RollingRunner {
     for (const info of instances) supervisor.takeOutOfRotation(info.id);
     await Promise.all(instances.map((info) => router.drainUpstream(info.id, run.service.drainTimeoutMs)));
     await supervisor.stopInstances(releaseId, indexes);
-    this.route(run, this.currentShare(run));
+    await this.route(run, this.currentShare(run));
   }
 
   private currentShare(run: RollingRun): number {
@@ -198,7 +204,7 @@ export class RollingRunner {
     return fresh + old === 0 ? 0 : Math.round((100 * fresh) / (fresh + old));
   }
 
-  private route(run: RollingRun, newShare: number): void {
+  private async route(run: RollingRun, newShare: number): Promise<void> {
     const { controller } = this;
     const { next, previous } = this.releases(run);
     const route: ServiceRoute = controller.routeFor(run.service, previous);
@@ -211,7 +217,7 @@ export class RollingRunner {
         match: [],
       };
     }
-    controller.router.setRoute(route);
+    await controller.router.setRoute(route);
     controller.supervisor.syncRouterHealth(previous.id);
     controller.supervisor.syncRouterHealth(next.id);
   }

@@ -47,6 +47,8 @@ export type BlueGreenEvent =
   | { type: 'smoke-failed'; message: string }
   | { type: 'promote' }
   | { type: 'switched' }
+  /** The router refused or could not apply the new route (nginx -t, reload); the old route still serves. */
+  | { type: 'switch-failed'; code: string; message: string }
   | { type: 'analysis-failed'; message: string }
   | { type: 'pre-analysis-concluded'; phase: 'Successful' | 'Failed' | 'Inconclusive'; message: string }
   | { type: 'window-elapsed' }
@@ -218,6 +220,7 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
           ],
         };
       }
+      if (event.type === 'switch-failed') return fail(state, event.code, event.message);
       return same;
     case 'watching':
       if (event.type === 'window-elapsed') {

@@ -2,8 +2,9 @@ import type { Slot } from '../core/slot.js';
 
 /**
  * The router port: moves traffic between releases. The embedded proxy is the
- * default adapter; nginx comes later. A switch is atomic: a request is routed
- * by exactly one route table, the old or the new.
+ * default adapter; nginx (router/nginx) is the one for teams that keep nginx
+ * in front. A switch is atomic: a request is routed by exactly one route
+ * table, the old or the new.
  */
 export interface Upstream {
   /** Instance id, see runtime/index.ts. */
@@ -54,9 +55,12 @@ export interface Router {
   readonly kind: string;
   /**
    * Replaces a service's route. Requests already in flight keep the upstream they
-   * were sent to; every request that starts after this call uses the new target.
+   * were sent to; every request that starts after the promise resolves uses the
+   * new target. The embedded proxy switches within the call; nginx resolves
+   * once its reload took effect. A rejection (ROUTER_CONFIG_REJECTED,
+   * ROUTER_APPLY_FAILED) means the previous route still serves.
    */
-  setRoute(route: ServiceRoute): void;
+  setRoute(route: ServiceRoute): Promise<void>;
   /** Takes an upstream out of rotation (unhealthy) or puts it back. Unknown ids are ignored. */
   setUpstreamHealthy(upstreamId: string, healthy: boolean): void;
   /**

@@ -103,7 +103,7 @@ after(async () => {
 
 describe('builtin metrics from the proxy counters', () => {
   it('measures no traffic as an error, so it cannot pass a canary', async () => {
-    proxy.setRoute(routeTo('web-2', canary));
+    await proxy.setRoute(routeTo('web-2', canary));
     const errors = provider('error-rate');
     const context = newWindow();
     errors.beginWindow(context);
@@ -114,7 +114,7 @@ describe('builtin metrics from the proxy counters', () => {
   });
 
   it('reads the canary error rate, latency percentiles and request count of the window only', async () => {
-    proxy.setRoute(routeTo('web-2', canary));
+    await proxy.setRoute(routeTo('web-2', canary));
     await send('web-2', 40); // before the window: not counted
     const metrics = { errors: provider('error-rate'), p50: provider('latency-p50'), p95: provider('latency-p95'), p99: provider('latency-p99'), count: provider('request-count') };
     const context = newWindow();
@@ -138,7 +138,7 @@ describe('builtin metrics from the proxy counters', () => {
   });
 
   it('starts the window at the first measure when nobody began it (a restarted controller)', async () => {
-    proxy.setRoute(routeTo('web-2', canary));
+    await proxy.setRoute(routeTo('web-2', canary));
     await send('web-2', 20);
     const count = provider('request-count');
     const context = newWindow();
@@ -157,9 +157,9 @@ describe('builtin baseline: the canary judged against the stable over the same w
     latencies.clear();
     // Alternate the route so both releases see traffic in the window, as they would side by side.
     for (let round = 0; round < 4; round++) {
-      proxy.setRoute(routeTo('web-1', stable));
+      await proxy.setRoute(routeTo('web-1', stable));
       await send('web-1', 40);
-      proxy.setRoute(routeTo('web-2', canary));
+      await proxy.setRoute(routeTo('web-2', canary));
       await send('web-2', 40);
     }
     const verdict = await judge.measure(context);
@@ -172,9 +172,9 @@ describe('builtin baseline: the canary judged against the stable over the same w
     judge.beginWindow(same);
     latencies.clear();
     for (let round = 0; round < 4; round++) {
-      proxy.setRoute(routeTo('web-1', stable));
+      await proxy.setRoute(routeTo('web-1', stable));
       await send('web-1', 40);
-      proxy.setRoute(routeTo('web-3', twin));
+      await proxy.setRoute(routeTo('web-3', twin));
       await send('web-3', 40);
     }
     const pass = await judge.measure(same);
@@ -187,7 +187,7 @@ describe('builtin baseline: the canary judged against the stable over the same w
     const context = newWindow();
     judge.beginWindow(context);
     latencies.clear();
-    proxy.setRoute(routeTo('web-2', canary));
+    await proxy.setRoute(routeTo('web-2', canary));
     await send('web-2', 10);
     const early = await judge.measure(context);
     assert.ok('error' in early, JSON.stringify(early));

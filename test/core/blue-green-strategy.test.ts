@@ -66,6 +66,14 @@ describe('blue-green strategy', () => {
     }
   });
 
+  it('a switch the router refuses (nginx -t) fails the deploy, stops the new release and retires nothing', () => {
+    const steps = drive({}, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switch-failed', code: 'ROUTER_CONFIG_REJECTED', message: 'traffic was not moved: unknown directive' }]);
+    const last = steps.at(-1)!;
+    assert.equal(last.state.phase, 'failed');
+    assert.equal(last.state.error?.code, 'ROUTER_CONFIG_REJECTED');
+    assert.deepEqual(types(last), ['stop-new-release', 'finish']);
+  });
+
   it('abort works before the switch and is ignored once traffic moved', () => {
     const early = drive({ autoSwitch: false }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'abort', reason: 'by me' }]);
     assert.equal(early.at(-1)!.state.phase, 'aborted');

@@ -121,7 +121,7 @@ function requestsOf(releaseId: string): number {
 describe('weights', () => {
   it('sends the weight in percent of distinct clients to the canary, counted on its release', async () => {
     for (const weight of [5, 25, 50]) {
-      proxy.setRoute(canaryRoute(weight));
+      await proxy.setRoute(canaryRoute(weight));
       const canaryBefore = requestsOf('r2');
       const stableBefore = requestsOf('r1');
       const answers = await sendAll(Array.from({ length: 5_000 }, (_, n) => ({ 'X-User-Id': `u${n}` })));
@@ -139,7 +139,7 @@ describe('stickiness', () => {
     const keys = Array.from({ length: 1_000 }, (_, n) => ({ 'X-User-Id': `client-${n}` }));
     let onCanaryBefore = new Set<number>();
     for (const weight of [5, 25, 50, 100]) {
-      proxy.setRoute(canaryRoute(weight));
+      await proxy.setRoute(canaryRoute(weight));
       const [first, second] = [await sendAll(keys), await sendAll(keys)];
       const onCanary = new Set<number>();
       first.forEach((answer, n) => {
@@ -154,7 +154,7 @@ describe('stickiness', () => {
   });
 
   it('gives a client without the stickiness cookie an id, and routes it by that id afterwards', async () => {
-    proxy.setRoute(canaryRoute(50, { stickiness: { by: 'cookie', name: 'cutover-id' } }));
+    await proxy.setRoute(canaryRoute(50, { stickiness: { by: 'cookie', name: 'cutover-id' } }));
     const seen = new Set<string>();
     for (let n = 0; n < 40; n++) {
       const first = await send();
@@ -177,7 +177,7 @@ describe('stickiness', () => {
 
   it('routes by the socket address when sticky by ip, whatever X-Forwarded-For says', async () => {
     // At 70 % the buckets of these two addresses (6779 and 7121 for the salt `web`) fall on either side.
-    proxy.setRoute(canaryRoute(70, { stickiness: { by: 'ip', name: '' } }));
+    await proxy.setRoute(canaryRoute(70, { stickiness: { by: 'ip', name: '' } }));
     const sides: string[] = [];
     for (const address of ['127.0.0.2', '127.0.0.3']) {
       // undici 7 takes the source address as the Pool's `localAddress` (inside `connect` it is ignored).
@@ -195,7 +195,7 @@ describe('stickiness', () => {
   });
 
   it('opens a WebSocket on the same side as the client’s requests', async () => {
-    proxy.setRoute(canaryRoute(50));
+    await proxy.setRoute(canaryRoute(50));
     for (let n = 0; n < 20; n++) {
       const key = `ws-${n}`;
       const { version } = await send({ 'X-User-Id': key });
@@ -210,13 +210,13 @@ describe('stickiness', () => {
 describe('match rules', () => {
   it('sends a tester with `X-Canary: always` or the canary cookie to the canary at weight 0 and 50, every time', async () => {
     for (const weight of [0, 50]) {
-      proxy.setRoute(canaryRoute(weight));
+      await proxy.setRoute(canaryRoute(weight));
       const byHeader = await sendAll(Array.from({ length: 200 }, (_, n) => ({ 'x-canary': 'always', 'X-User-Id': `t${n}` })));
       assert.ok(byHeader.every((a) => a.version === 'v2'), `header match at weight ${weight}`);
       const byCookie = await sendAll(Array.from({ length: 200 }, (_, n) => ({ cookie: 'a=1; canary=yes', 'X-User-Id': `t${n}` })));
       assert.ok(byCookie.every((a) => a.version === 'v2'), `cookie match at weight ${weight}`);
     }
-    proxy.setRoute(canaryRoute(0));
+    await proxy.setRoute(canaryRoute(0));
     const others = await sendAll(Array.from({ length: 200 }, (_, n) => ({ 'X-Canary': 'Always', cookie: 'canary=no', 'X-User-Id': `t${n}` })));
     assert.ok(others.every((a) => a.version === 'v1'), 'a near miss stays on the stable release at weight 0');
   });
@@ -224,7 +224,7 @@ describe('match rules', () => {
 
 describe('a canary that is down', () => {
   it('answers from the stable release, counted there, while no canary instance is healthy', async () => {
-    proxy.setRoute(canaryRoute(100));
+    await proxy.setRoute(canaryRoute(100));
     proxy.setUpstreamHealthy('web/r2/0', false);
     const canaryBefore = requestsOf('r2');
     const stableBefore = requestsOf('r1');
@@ -239,9 +239,9 @@ describe('a canary that is down', () => {
 
   it('answers from the stable release when the canary has no instance at all', async () => {
     const nowhere = { id: 'web/r3/0', host: '127.0.0.1', port: await freePort() };
-    proxy.setRoute(canaryRoute(100, { target: { releaseId: 'r3', version: 'v3', slot: 'green', upstreams: [] } }));
+    await proxy.setRoute(canaryRoute(100, { target: { releaseId: 'r3', version: 'v3', slot: 'green', upstreams: [] } }));
     assert.equal((await send({ 'x-canary': 'always' })).version, 'v1');
-    proxy.setRoute(canaryRoute(100, { target: { releaseId: 'r3', version: 'v3', slot: 'green', upstreams: [nowhere] } }));
+    await proxy.setRoute(canaryRoute(100, { target: { releaseId: 'r3', version: 'v3', slot: 'green', upstreams: [nowhere] } }));
     proxy.setUpstreamHealthy(nowhere.id, false);
     assert.equal((await send()).version, 'v1');
     assert.equal(requestsOf('r3'), 0);
@@ -250,10 +250,10 @@ describe('a canary that is down', () => {
 
 describe('drain and latency samples', () => {
   it('drains a canary taken out of the route after its in-flight request', async () => {
-    proxy.setRoute(canaryRoute(100));
+    await proxy.setRoute(canaryRoute(100));
     const slow = send({}, '/slow?ms=600');
     await sleep(100);
-    proxy.setRoute(route('web', [HOST], 'r1', [stable.upstream], { version: 'v1' }));
+    await proxy.setRoute(route('web', [HOST], 'r1', [stable.upstream], { version: 'v1' }));
     assert.equal((await send({ 'x-canary': 'always' })).version, 'v1', 'no canary any more');
     const startedAt = Date.now();
     const result = await proxy.drain('web', 'r2', 5_000);
@@ -266,10 +266,10 @@ describe('drain and latency samples', () => {
   });
 
   it('leaves a canary alone while it is routed, as the canary or promoted to stable', async () => {
-    proxy.setRoute(canaryRoute(100));
+    await proxy.setRoute(canaryRoute(100));
     assert.deepEqual(await proxy.drain('web', 'r2', 200), { drained: true, closed: 0 });
     assert.equal((await send()).version, 'v2', 'the canary still answers');
-    proxy.setRoute(route('web', [HOST], 'r2', [canary.upstream], { version: 'v2' }));
+    await proxy.setRoute(route('web', [HOST], 'r2', [canary.upstream], { version: 'v2' }));
     const promoted = send({}, '/slow?ms=300');
     await sleep(50);
     assert.deepEqual(await proxy.drain('web', 'r2', 100), { drained: false, closed: 0 }, 'not cut at the timeout');

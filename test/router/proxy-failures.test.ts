@@ -73,7 +73,7 @@ after(async () => {
 
 describe('refused connections', () => {
   it('retries a request without a body on the next instance when one refuses the connection', async () => {
-    proxy.setRoute(route('retry', ['retry.test'], 'r-retry', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]));
+    await proxy.setRoute(route('retry', ['retry.test'], 'r-retry', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]));
     const methods = ['GET', 'HEAD', 'OPTIONS', 'GET'] as const;
     for (let i = 0; i < 20; i++) {
       const method = methods[i % methods.length];
@@ -86,14 +86,14 @@ describe('refused connections', () => {
   });
 
   it('does not retry a request with a body: the one sent to the refusing instance gets 502', async () => {
-    proxy.setRoute(route('post', ['post.test'], 'r-post', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]));
+    await proxy.setRoute(route('post', ['post.test'], 'r-post', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]));
     const statuses = [];
     for (let i = 0; i < 2; i++) statuses.push((await call('post.test', '/', { method: 'POST', body: 'payload' })).status);
     assert.deepEqual(statuses.sort(), [200, 502]);
   });
 
   it('answers 502 UPSTREAM_FAILED once every instance refused', async () => {
-    proxy.setRoute(
+    await proxy.setRoute(
       route('dead', ['dead.test'], 'r-dead', [
         { id: 'dead-a', host: '127.0.0.1', port: deadPort },
         { id: 'dead-b', host: '127.0.0.1', port: deadPort2 },
@@ -133,7 +133,7 @@ describe('refused connections', () => {
 
 describe('resets and cuts', () => {
   it('answers 502 when the upstream resets the connection before answering', async () => {
-    proxy.setRoute(route('reset', ['reset.test'], 'r-reset', [live]));
+    await proxy.setRoute(route('reset', ['reset.test'], 'r-reset', [live]));
     const response = await call('reset.test', '/reset');
     assert.equal(response.status, 502);
     assert.equal((JSON.parse(response.text) as { error: { code: string } }).error.code, 'UPSTREAM_FAILED');
@@ -146,10 +146,10 @@ describe('resets and cuts', () => {
   });
 
   it('cuts a request still running when the drain times out (502) and reports it closed', async () => {
-    proxy.setRoute(route('hang', ['hang.test'], 'r-hang-1', [live]));
+    await proxy.setRoute(route('hang', ['hang.test'], 'r-hang-1', [live]));
     const hanging = call('hang.test', '/hang');
     await sleep(100);
-    proxy.setRoute(route('hang', ['hang.test'], 'r-hang-2', [live]));
+    await proxy.setRoute(route('hang', ['hang.test'], 'r-hang-2', [live]));
     const startedAt = Date.now();
     const result = await proxy.drain('hang', 'r-hang-1', 300);
     assert.ok(Date.now() - startedAt >= 290);
@@ -165,7 +165,7 @@ describe('resets and cuts', () => {
 describe('close', () => {
   it('stops listening and ends kept-alive connections, requests and WebSockets promptly', async () => {
     const own = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });
-    own.setRoute(route('web', [], 'r1', [live], { default: true }));
+    await own.setRoute(route('web', [], 'r1', [live], { default: true }));
     const base = `http://127.0.0.1:${own.address.port}`;
     const ownAgent = new Agent({ connections: 2 });
     const idle = await request(base, { dispatcher: ownAgent });

@@ -54,8 +54,8 @@ after(async () => {
 
 describe('routing by host', () => {
   it('routes each host to its service, case-insensitively and ignoring the port', async () => {
-    proxy.setRoute(route('one', ['one.test'], 'r-one', [v1.upstream('one-0')]));
-    proxy.setRoute(route('two', ['two.test'], 'r-two', [v2.upstream('two-0')]));
+    await proxy.setRoute(route('one', ['one.test'], 'r-one', [v1.upstream('one-0')]));
+    await proxy.setRoute(route('two', ['two.test'], 'r-two', [v2.upstream('two-0')]));
     assert.equal((await get('one.test')).json().version, 'v1');
     assert.equal((await get('TWO.test:8080')).json().version, 'v2');
     assert.equal((await get('One.Test:80')).json().version, 'v1');
@@ -72,14 +72,14 @@ describe('routing by host', () => {
   });
 
   it('sends unknown hosts to the service marked default', async () => {
-    proxy.setRoute(route('two', ['two.test'], 'r-two', [v2.upstream('two-0')], { default: true }));
+    await proxy.setRoute(route('two', ['two.test'], 'r-two', [v2.upstream('two-0')], { default: true }));
     assert.equal((await get('nobody.test')).json().version, 'v2');
     assert.equal((await get('one.test')).json().version, 'v1', 'a known host still goes to its own service');
   });
 
   it('refuses a route that claims a host of another service, and keeps routing as before', async () => {
-    assert.throws(
-      () => proxy.setRoute(route('thief', ['ONE.test'], 'r-thief', [v2.upstream('thief-0')])),
+    await assert.rejects(
+      proxy.setRoute(route('thief', ['ONE.test'], 'r-thief', [v2.upstream('thief-0')])),
       (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID',
     );
     assert.equal((await get('one.test')).json().version, 'v1');
@@ -89,14 +89,14 @@ describe('routing by host', () => {
 
 describe('spreading over instances', () => {
   it('goes round-robin across two upstreams', async () => {
-    proxy.setRoute(route('rr', ['rr.test'], 'r-rr', [v1.upstream('rr-a'), v2.upstream('rr-b')]));
+    await proxy.setRoute(route('rr', ['rr.test'], 'r-rr', [v1.upstream('rr-a'), v2.upstream('rr-b')]));
     const versions: string[] = [];
     for (let i = 0; i < 6; i++) versions.push((await get('rr.test')).json().version);
     assert.deepEqual(versions, ['v1', 'v2', 'v1', 'v2', 'v1', 'v2']);
   });
 
   it('skips an unhealthy upstream and uses it again once healthy', async () => {
-    proxy.setRoute(route('hc', ['hc.test'], 'r-hc', [v1.upstream('hc-a'), v2.upstream('hc-b')]));
+    await proxy.setRoute(route('hc', ['hc.test'], 'r-hc', [v1.upstream('hc-a'), v2.upstream('hc-b')]));
     proxy.setUpstreamHealthy('hc-a', false);
     const whileUnhealthy = new Set<string>();
     for (let i = 0; i < 6; i++) whileUnhealthy.add((await get('hc.test')).json().version);
@@ -110,14 +110,14 @@ describe('spreading over instances', () => {
   });
 
   it('answers 503 NO_UPSTREAM when no instance is healthy or no release is routed', async () => {
-    proxy.setRoute(route('down', ['down.test'], 'r-down', [v1.upstream('down-a')]));
+    await proxy.setRoute(route('down', ['down.test'], 'r-down', [v1.upstream('down-a')]));
     proxy.setUpstreamHealthy('down-a', false);
     const response = await get('down.test');
     assert.equal(response.status, 503);
     assert.deepEqual(response.json(), {
       error: { code: 'NO_UPSTREAM', message: "no healthy instance of service 'down'", hint: 'No healthy instance is routed for this host.' },
     });
-    proxy.setRoute({ service: 'empty', hosts: ['empty.test'], default: false, target: null });
+    await proxy.setRoute({ service: 'empty', hosts: ['empty.test'], default: false, target: null });
     const empty = await get('empty.test');
     assert.equal(empty.status, 503);
     assert.equal(empty.json().error.code, 'NO_UPSTREAM');
@@ -127,7 +127,7 @@ describe('spreading over instances', () => {
 
 describe('what the upstream sees', () => {
   it('gets the original Host and X-Forwarded-For/Proto/Host', async () => {
-    proxy.setRoute(route('hdr', ['hdr.test'], 'r-hdr', [v1.upstream('hdr-a')]));
+    await proxy.setRoute(route('hdr', ['hdr.test'], 'r-hdr', [v1.upstream('hdr-a')]));
     const seen = (await get('Hdr.Test:8443', '/headers', { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' })).json()
       .headers as Record<string, string>;
     assert.equal(seen.host, 'Hdr.Test:8443');
@@ -188,7 +188,7 @@ describe('what the upstream sees', () => {
 
 describe('counters per release', () => {
   it('counts requests, status classes, proxy errors and latency', async () => {
-    proxy.setRoute(route('ctr', ['ctr.test'], 'r-ctr', [{ id: 'ctr-a', host: '127.0.0.1', port: statusPort }]));
+    await proxy.setRoute(route('ctr', ['ctr.test'], 'r-ctr', [{ id: 'ctr-a', host: '127.0.0.1', port: statusPort }]));
     const codes = [200, 201, 204, 301, 404, 404, 500, 503];
     for (const code of codes) assert.equal((await get('ctr.test', `/status/${code}`)).status, code);
     assert.equal((await get('ctr.test', '/status/200?ms=60')).status, 200);

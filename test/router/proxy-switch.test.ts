@@ -50,7 +50,7 @@ function echo(socket: WebSocket, message: string): Promise<string> {
 }
 
 it('switches releases under keep-alive load without failing a request, and drains the old one', async () => {
-  proxy.setRoute(blueRoute);
+  await proxy.setRoute(blueRoute);
   const proxyUrl = `http://127.0.0.1:${proxy.address.port}`;
 
   // Opened before any switch: both belong to release r1.
@@ -93,7 +93,7 @@ it('switches releases under keep-alive load without failing a request, and drain
   const switcher = async (): Promise<void> => {
     for (const next of switches) {
       await sleep(500);
-      proxy.setRoute(next);
+      await proxy.setRoute(next);
       switchCount++;
     }
   };
@@ -140,10 +140,10 @@ it('switches releases under keep-alive load without failing a request, and drain
 });
 
 it('resolves a drain as soon as the last request of the release completes', async () => {
-  proxy.setRoute(blueRoute);
+  await proxy.setRoute(blueRoute);
   const slow = request(`http://127.0.0.1:${proxy.address.port}/slow?ms=700`, { headers: { host: 'web.test' } });
   await sleep(100);
-  proxy.setRoute(greenRoute);
+  await proxy.setRoute(greenRoute);
   const startedAt = Date.now();
   const result = await proxy.drain('web', 'r1', 5_000);
   const tookMs = Date.now() - startedAt;

@@ -97,7 +97,7 @@ let agent: Agent;
 async function setUp(): Promise<void> {
   [a, b] = await Promise.all([startInstance('A'), startInstance('B')]);
   proxy = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });
-  proxy.setRoute(route('web', ['web.test'], 'r1', [a.upstream, b.upstream]));
+  await proxy.setRoute(route('web', ['web.test'], 'r1', [a.upstream, b.upstream]));
   agent = new Agent({ connections: 16 });
 }
 
@@ -266,7 +266,7 @@ it('routes the instance again after its drain through a new pool', async () => {
   // Drained again, then routed again by a new route: a new pool once more.
   proxy.setUpstreamHealthy(a.upstream.id, false);
   assert.deepEqual(await proxy.drainUpstream(a.upstream.id, 1_000), { drained: true, closed: 0 });
-  proxy.setRoute(route('web', ['web.test'], 'r1', [a.upstream, b.upstream]));
+  await proxy.setRoute(route('web', ['web.test'], 'r1', [a.upstream, b.upstream]));
   proxy.setUpstreamHealthy(a.upstream.id, true);
   const again = await Promise.all(Array.from({ length: 6 }, () => call('/')));
   assert.deepEqual(again.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
@@ -277,7 +277,7 @@ it('still waits for an instance that a route change dropped while its request wa
   await setUp();
   const { response: slow } = await startOnA('/slow?ms=400');
   proxy.setUpstreamHealthy(a.upstream.id, false);
-  proxy.setRoute(route('web', ['web.test'], 'r1', [b.upstream]));
+  await proxy.setRoute(route('web', ['web.test'], 'r1', [b.upstream]));
 
   const servedByA = a.served;
   const result = await proxy.drainUpstream(a.upstream.id, 5_000);
@@ -291,7 +291,7 @@ it('uncounts a request or tunnel from an instance it left: retried on another on
   await setUp();
   // An instance that refuses connections: requests sent there are retried on A or B.
   const dead: Upstream = { id: 'web/r1/dead', host: '127.0.0.1', port: await freePort() };
-  proxy.setRoute(route('web', ['web.test'], 'r1', [dead, a.upstream, b.upstream]));
+  await proxy.setRoute(route('web', ['web.test'], 'r1', [dead, a.upstream, b.upstream]));
   const answers = await Promise.all(Array.from({ length: 9 }, () => call('/')));
   assert.deepEqual(new Set(answers.map((r) => r.status)), new Set([200]));
   proxy.setUpstreamHealthy(dead.id, false);

@@ -128,11 +128,16 @@ export class ProxyRouter implements Router {
     return this.listening;
   }
 
-  setRoute(route: ServiceRoute): void {
+  /** Switches within the call (one table swap); the promise only reports the outcome. */
+  setRoute(route: ServiceRoute): Promise<void> {
     const routes = new Map(this.routes);
     routes.set(route.service, route);
     // Build first: a conflicting route throws here and leaves the current table in place.
-    this.table = buildRouteTable(routes.values(), this.bindTarget, this.table);
+    try {
+      this.table = buildRouteTable(routes.values(), this.bindTarget, this.table);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     this.routes.set(route.service, route);
     this.logger?.info(
       {
@@ -143,6 +148,7 @@ export class ProxyRouter implements Router {
       },
       'route set',
     );
+    return Promise.resolve();
   }
 
   setUpstreamHealthy(upstreamId: string, healthy: boolean): void {
