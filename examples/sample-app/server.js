@@ -9,13 +9,14 @@
 //   *badsmoke*   /ready answers 500 (it passes /health but fails a smoke check)
 //   *errorsNN*   answers 500 to NN% of requests on / (e.g. v2-errors20), a bad release that passes /health
 //   *unhealthy-at-N*  only instance N (INSTANCE=N) fails /health, e.g. a bad host or shard in a rolling update
+//   *portNNNN*   listens on port NNNN instead of $PORT, like an app with a hard-coded port (e.g. v2-port8080)
 // POST /admin/health with body "fail" or "ok" turns /health of this one
 // instance bad or good, to show an instance leaving and rejoining the rotation.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
 const version = process.env.APP_VERSION ?? 'dev';
-const port = Number(process.env.PORT ?? 3000);
+const port = Number(/port(\d+)/.exec(version)?.[1] ?? process.env.PORT ?? 3000);
 const instance = process.env.INSTANCE ?? '0';
 const host = process.env.HOST ?? '127.0.0.1';
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
+import { portConflictIn } from '../core/port-conflict.js';
 import type { Slot } from '../core/slot.js';
 import { watchHealth } from '../health/health-monitor.js';
 import type { CheckResult, HealthStatus, HealthWatcher } from '../health/index.js';
@@ -251,8 +252,14 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
   async describeExit(exit: InstanceExit): Promise<string> {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     const meaning = exit.code === 127 ? ' (command not found)' : exit.code === 126 ? ' (command not executable)' : '';
-    const tail = (await this.runtime.tailLog(exit.instance.id, 5).catch(() => '')).trim();
-    return `instance ${exit.instance.id} ${how}${meaning} before it became healthy` + (tail ? `; last log lines:\n${tail}` : '');
+    // A longer read to find the cause (Node's error dump runs to ~20 lines), the last lines to show.
+    const longTail = (await this.runtime.tailLog(exit.instance.id, 40).catch(() => '')).trim();
+    const tail = longTail.split('\n').slice(-5).join('\n');
+    const conflict = portConflictIn(longTail);
+    const port = conflict === null ? ''
+      : `: a port conflict, ${conflict || 'its port'} is already in use (by the running release or another program); ` +
+        `the app must listen on $PORT, which cutover sets to a free port (${exit.instance.host}:${exit.instance.port} for this instance)`;
+    return `instance ${exit.instance.id} ${how}${meaning} before it became healthy${port}` + (tail ? `; last log lines:\n${tail}` : '');
   }
 
   // --- internals --------------------------------------------------------------

@@ -132,6 +132,17 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
     assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
   });
 
+  it('a version with a hard-coded port that is taken fails naming the port conflict, and traffic stays', async () => {
+    // The port the running v1 instance listens on: what an app that ignores $PORT would collide with.
+    const taken = h.server.controller.supervisor.instancesOf(h.server.controller.activeRelease('web')!.id)[0]!.info.port;
+    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: `v4-port${taken}`, autoSwitch: true });
+    assert.equal(operation.outcome, 'failed');
+    assert.equal(operation.error?.code, 'INSTANCE_EXITED');
+    assert.match(operation.error?.message ?? '', new RegExp(`a port conflict, 127\\.0\\.0\\.1:${taken} is already in use`));
+    assert.match(operation.error?.message ?? '', /the app must listen on \$PORT/);
+    assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
+  });
+
   it('a version that never opens its port times out with the failing check named, and traffic stays', async () => {
     const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v5-noport', autoSwitch: true });
     assert.equal(operation.outcome, 'failed');

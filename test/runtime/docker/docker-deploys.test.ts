@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -23,12 +24,21 @@ import { operate, sleep, versionAt } from '../../support/operations.js';
 // update of three containers; and a controller SIGKILLed and restarted that
 // finds its containers again by their labels.
 let daemon: DockerDaemon;
+// Another program on the host holds this port; image v6 hard-codes it (host networking shares the port space).
+let blocker: net.Server;
+let blocked: number;
 
 before(async () => {
+  blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  blocked = (blocker.address() as net.AddressInfo).port;
   daemon = await startDockerDaemon();
-  await loadSampleImage(daemon, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3-errors30' }, { tag: 'v5-sick', healthcheck: 'failing' }]);
+  await loadSampleImage(daemon, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3-errors30' }, { tag: 'v5-sick', healthcheck: 'failing' }, { tag: `v6-port${blocked}` }]);
 });
-after(async () => { await daemon?.stop(); });
+after(async () => {
+  await daemon?.stop();
+  blocker?.close();
+});
 
 const containersOf = async (service: string): Promise<{ id: string; release: string; running: boolean }[]> =>
   (await daemon.docker.listContainers({ all: true, filters: { label: [`cutover.service=${service}`] } }))
@@ -137,6 +147,14 @@ health: { path: /health, interval: 200ms }` },
     assert.match(done.operation.error?.message ?? '', /image cutover-sample:v404 is not on the Docker daemon, and the pull policy is "never"/);
     assert.deepEqual(await versionAt(h.proxyUrl, 'web.localhost'), { status: 200, version: 'v2' });
     assert.equal((await status('web')).active?.running, '2/2');
+  });
+
+  it('an image that binds a port already taken on the host fails naming the port conflict, and the current release serves on', async () => {
+    const done = await operate(h.client, '/api/v1/services/sick/deploy', { version: `v6-port${blocked}`, autoSwitch: true });
+    assert.equal(done.operation.outcome, 'failed');
+    assert.equal(done.operation.error?.code, 'INSTANCE_EXITED');
+    assert.match(done.operation.error?.message ?? '', new RegExp(`a port conflict, 127\\.0\\.0\\.1:${blocked} is already in use`));
+    assert.deepEqual(await versionAt(h.proxyUrl, 'sick.localhost'), { status: 200, version: 'v1' });
   });
 
   it("a container whose own HEALTHCHECK fails never gets traffic, even though cutover's check passes", async () => {
