@@ -34,6 +34,22 @@ export function checkConfig(raw: unknown, source: SourceMap | null): ConfigIssue
 }
 
 function checkServer(server: unknown, source: SourceMap | null): ConfigIssue[] {
+  return [...checkRouter(server, source), ...checkAddresses(server, source)];
+}
+
+/** nginx needs to know which nginx.conf to test and which file is cutover's; the embedded proxy needs neither. */
+function checkRouter(server: unknown, source: SourceMap | null): ConfigIssue[] {
+  if (!isMap(server)) return [];
+  if (server.router === 'nginx' && server.nginx === undefined) {
+    return [makeIssue(source, ['server', 'router'], 'nginx needs server.nginx: the nginx.conf to test and reload (main_config) and the file cutover writes (include_file)')];
+  }
+  if (server.router !== 'nginx' && server.nginx !== undefined) {
+    return [makeIssue(source, ['server', 'nginx'], 'only used with router: nginx; add router: nginx or remove it', 'key')];
+  }
+  return [];
+}
+
+function checkAddresses(server: unknown, source: SourceMap | null): ConfigIssue[] {
   const address = (key: 'proxy' | 'admin'): ListenAddress | null => {
     const value = isMap(server) ? server[key] : undefined;
     if (value === undefined) return CONFIG_DEFAULTS[key];

@@ -11,6 +11,8 @@ export const CONFIG_DEFAULTS = {
   admin: { host: '127.0.0.1', port: 9900 } satisfies ListenAddress,
   /** Relative to the config file's directory. */
   stateDir: '.cutover',
+  router: 'proxy' as 'proxy' | 'nginx',
+  nginx: { binary: 'nginx', verifyTimeoutMs: 5_000 },
   database: {
     lint: true,
     backupBeforeDeploy: true,

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { analysisSchema } from './analysis-schema.js';
 import { canaryStrategySchema, postPromotionSchema } from './canary-schema.js';
 import type { ConfigPath } from './config-issues.js';
-import { dockerHost, dockerServiceFields } from './docker-schema.js';
+import { dockerHost, dockerServiceFields, swarmServiceFields } from './docker-schema.js';
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
+import { nginxSchema, routerKind } from './router-schema.js';
 import { notificationsSchema } from './notifications-schema.js';
 import {
   command,
@@ -161,7 +162,7 @@ const serviceSchema = strictMap(
   {
     hosts: z.preprocess(listOf, z.array(host, { error: 'expected a list of host names' })).optional(),
     default: flag.optional(),
-    runtime: z.enum(['process', 'docker'], { error: 'expected "process" or "docker"' }).optional(),
+    runtime: z.enum(['process', 'docker', 'swarm'], { error: 'expected "process" or "docker" or "swarm"' }).optional(),
     command: command.optional(),
     cwd: directory.optional(),
     env: z.record(envName, envValue, { error: 'expected a map of environment variables' }).optional(),
@@ -175,6 +176,7 @@ const serviceSchema = strictMap(
     critical: flag.optional(),
     database: databaseSchema.optional(),
     ...dockerServiceFields,
+    ...swarmServiceFields,
   },
   'expected a map of service settings, like { command: node server.js }',
 );
@@ -185,8 +187,10 @@ const serverSchema = strictMap(
     admin: listenAddress.optional(),
     state_dir: directory.optional(),
     docker_host: dockerHost.optional(),
+    router: routerKind.optional(),
+    nginx: nginxSchema.optional(),
   },
-  'expected a map with proxy, admin, state_dir and docker_host',
+  'expected a map with proxy, admin, state_dir, docker_host, router and nginx',
 );
 
 /** Flag environments: names like flag keys, so they are safe in URLs and file names. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parsedBy, strictMap, stringish, text, wholeNumber } from './schema-fields.js';
+import { listOf, parsedBy, strictMap, stringish, text, wholeNumber } from './schema-fields.js';
 
 /**
  * The keys of a service with `runtime: docker`: the image template its
@@ -46,6 +46,17 @@ export const dockerServiceFields = {
 
 /** The keys above, for the checks that refuse them on a process service. */
 export const DOCKER_ONLY_KEYS = Object.keys(dockerServiceFields);
+
+/** Swarm's constraint syntax: an attribute, == or !=, a value (`node.role==manager`, `node.labels.zone != eu-1`). */
+const CONSTRAINT_EXPECTED = 'expected a placement constraint like node.role==manager or node.labels.zone!=eu-1';
+const constraint = z.string({ error: CONSTRAINT_EXPECTED }).regex(/^\s*[A-Za-z0-9_.-]+\s*(==|!=)\s*\S.*$/, { error: CONSTRAINT_EXPECTED });
+
+/** The keys only a `runtime: swarm` service has; it takes the docker keys too. */
+export const swarmServiceFields = {
+  placement: z.preprocess(listOf, z.array(constraint, { error: 'expected a list of placement constraints, like [node.role==manager]' })).optional(),
+};
+
+export const SWARM_ONLY_KEYS = Object.keys(swarmServiceFields);
 
 const DOCKER_HOST_EXPECTED = 'expected the Docker daemon address: unix:///var/run/docker.sock, a socket path, or tcp://127.0.0.1:2375';
 

@@ -6,14 +6,16 @@ import { healthKindOf } from './config-checks.js';
 import type { RawBlueGreenStrategy, RawConfig, RawHealth, RawRecreateStrategy, RawService, RawStrategy } from './config-schema.js';
 import { resolveAnalysis } from './resolve-analysis.js';
 import { resolveCanaryStrategy } from './resolve-canary.js';
-import { resolveDockerService } from './resolve-docker.js';
+import { resolveDockerService, resolveSwarmService } from './resolve-docker.js';
 import { resolveNotifications } from './resolve-notifications.js';
 import { resolveRollingStrategy } from './resolve-rolling.js';
+import type { RawNginx } from './router-schema.js';
 import type {
   BlueGreenStrategyConfig,
   CutoverConfig,
   HealthCheckKind,
   HealthConfig,
+  NginxRouterConfig,
   RecreateStrategyConfig,
   ServiceConfig,
   StrategyConfig,
@@ -44,11 +46,24 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       admin: raw.server?.admin ?? { ...CONFIG_DEFAULTS.admin },
       stateDir: resolvePath(options.baseDir, raw.server?.state_dir ?? CONFIG_DEFAULTS.stateDir),
       ...(raw.server?.docker_host === undefined ? {} : { dockerHost: raw.server.docker_host }),
+      router: raw.server?.router ?? CONFIG_DEFAULTS.router,
+      ...(raw.server?.router === 'nginx' && raw.server.nginx ? { nginx: resolveNginx(raw.server.nginx, options.baseDir) } : {}),
     },
     services,
     analysis: resolveAnalysis(raw.analysis ?? {}, options.baseDir),
     flags: { environments: raw.flags?.environments ?? [...CONFIG_DEFAULTS.flagEnvironments] },
     notifications: resolveNotifications(raw.notifications ?? []),
+  };
+}
+
+function resolveNginx(raw: RawNginx, baseDir: string): NginxRouterConfig {
+  return {
+    mainConfig: resolvePath(baseDir, raw.main_config),
+    includeFile: resolvePath(baseDir, raw.include_file),
+    binary: raw.binary ?? CONFIG_DEFAULTS.nginx.binary,
+    ...(raw.pid_file === undefined ? {} : { pidFile: resolvePath(baseDir, raw.pid_file) }),
+    ...(raw.prefix === undefined ? {} : { prefix: resolvePath(baseDir, raw.prefix) }),
+    verifyTimeoutMs: raw.verify_timeout ?? CONFIG_DEFAULTS.nginx.verifyTimeoutMs,
   };
 }
 
@@ -63,7 +78,8 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
     default: raw.default ?? context.onlyService,
     runtime,
     command: raw.command ?? '',
-    ...(runtime === 'docker' ? { docker: resolveDockerService(raw) } : {}),
+    ...(runtime === 'docker' || runtime === 'swarm' ? { docker: resolveDockerService(raw) } : {}),
+    ...(runtime === 'swarm' ? { swarm: resolveSwarmService(raw) } : {}),
     cwd: resolvePath(context.baseDir, raw.cwd ?? '.'),
     env: raw.env ?? {},
     secrets: raw.secrets ?? [],

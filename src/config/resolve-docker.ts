@@ -1,6 +1,6 @@
 import { CONFIG_DEFAULTS } from './config-defaults.js';
 import type { RawService } from './config-schema.js';
-import type { DockerServiceConfig } from './types.js';
+import type { DockerServiceConfig, SwarmServiceConfig } from './types.js';
 
 /** The docker settings of a `runtime: docker` service, defaulted. The checks made sure `image` is there. */
 export function resolveDockerService(raw: RawService): DockerServiceConfig {
@@ -13,4 +13,9 @@ export function resolveDockerService(raw: RawService): DockerServiceConfig {
     memoryBytes: raw.resources?.memory ?? null,
     labels: raw.labels ?? {},
   };
+}
+
+/** The swarm additions of a `runtime: swarm` service (its docker keys resolve as above). */
+export function resolveSwarmService(raw: RawService): SwarmServiceConfig {
+  return { placement: raw.placement ?? [] };
 }

@@ -16,15 +16,26 @@ server:
   proxy: 127.0.0.1:8080     # where users' traffic arrives: host:port, :port (loopback) or [::1]:port
   admin: 127.0.0.1:9900     # admin API and dashboard; keep it on loopback
   state_dir: .cutover       # releases, logs and the admin token
-  # docker_host: unix:///var/run/docker.sock  # the Docker daemon of runtime: docker
+  # docker_host: unix:///var/run/docker.sock  # the Docker daemon of runtime: docker and swarm
   #                         # services (default: $DOCKER_HOST, else this socket)
+  router: proxy             # proxy: the embedded proxy, which switches without losing a request;
+  #                         # nginx: render upstreams into the team's nginx and reload it
+  #                         # (docs/nginx-router.md), with these keys:
+  # nginx:
+  #   main_config: /etc/nginx/nginx.conf         # tested with nginx -t -c, reloaded with nginx -s reload
+  #   include_file: /etc/nginx/conf.d/cutover.conf  # the file cutover writes; main_config includes it in http {}
+  #   binary: nginx
+  #   pid_file: /run/nginx.pid                    # default: the pid directive of main_config
+  #   prefix: /etc/nginx                          # nginx's -p, if it runs with one
+  #   verify_timeout: 5s                          # a reload must show the new config by then, or it is undone
 
 services:
   web:                      # the service name: lowercase letters, digits and hyphens
     hosts: [web.localhost]  # Host headers routed here (default: <name>.localhost)
     default: true           # requests for unknown hosts go here (default: false, but
                             # true for the only service of a file)
-    runtime: process        # process (local processes) or docker (containers, see below)
+    runtime: process        # process (local processes), docker (containers, see below)
+                            # or swarm (a Docker Swarm service per release, see below)
     command: node server.js # required; run through /bin/sh, must listen on $PORT
     # With runtime: docker each instance is a container of this image, on the
     # daemon at server.docker_host; command (optional) replaces the image's CMD.
@@ -35,6 +46,10 @@ services:
     # container_port: 8080  # bridge only: the app's port inside (default: same as $PORT)
     # resources: { cpus: 0.5, memory: 256m }  # default: no limits
     # labels: {}            # added to cutover.service, cutover.release, cutover.slot, cutover.instance
+    # With runtime: swarm each release is a Swarm service (instances = replicas) on the
+    # swarm manager at server.docker_host, made from the docker keys above (host network
+    # only); its image needs /bin/sh. strategy: rolling becomes Swarm's own service update.
+    # placement: [node.role==manager]  # swarm only: placement constraints (default: none)
     cwd: ./app              # default: this file's directory
     env: {}                 # e.g. { NODE_ENV: production, DATABASE_URL: "\${DATABASE_URL}" }
     secrets: []             # env keys to redact in logs, snapshots and the API; keys matching

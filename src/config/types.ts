@@ -15,6 +15,25 @@ export interface ServerConfig {
   stateDir: string;
   /** `server.docker_host` as written (unix:///path, a socket path, tcp://host:port); absent: DOCKER_HOST, else /var/run/docker.sock. */
   dockerHost?: string;
+  /** Which router moves traffic: the embedded proxy (default) or the team's nginx. */
+  router: 'proxy' | 'nginx';
+  /** Present exactly when `router` is nginx. */
+  nginx?: NginxRouterConfig;
+}
+
+/** `server.nginx`, with paths made absolute. */
+export interface NginxRouterConfig {
+  /** The nginx.conf nginx runs with (`-c`); it includes `includeFile` inside http {}. */
+  mainConfig: string;
+  /** The one file cutover writes. */
+  includeFile: string;
+  binary: string;
+  /** Absent: read from the `pid` directive of the main config (`nginx -T`). */
+  pidFile?: string;
+  /** `-p` for nginx commands, when the team's nginx runs with a prefix of its own (relative paths in its config start there). */
+  prefix?: string;
+  /** How long a reload may take to show the new config before the last good one is restored. */
+  verifyTimeoutMs: number;
 }
 
 export interface HttpHealthCheck {
@@ -197,14 +216,16 @@ export interface ServiceConfig {
   hosts: string[];
   /** Requests for a host no service claims go to the default service. */
   default: boolean;
-  runtime: 'process' | 'docker';
+  runtime: 'process' | 'docker' | 'swarm';
   /**
    * Command line, run through /bin/sh; ${VERSION} ${PORT} ${SLOT} ${INSTANCE} are substituted at start.
    * Docker: split into words and run as the container's command (no shell); '' keeps the image's CMD.
    */
   command: string;
-  /** Present exactly when `runtime` is docker. */
+  /** Present exactly when `runtime` is docker or swarm (a swarm service's tasks are made like docker containers). */
   docker?: DockerServiceConfig;
+  /** Present exactly when `runtime` is swarm. */
+  swarm?: SwarmServiceConfig;
   cwd: string;
   env: Record<string, string>;
   /** Env keys whose values are redacted in snapshots, logs and API answers (besides the built-in patterns). */
@@ -236,6 +257,12 @@ export interface DockerServiceConfig {
   memoryBytes: number | null;
   /** Added to cutover's own labels (cutover.service, cutover.release, cutover.slot, cutover.instance). */
   labels: Record<string, string>;
+}
+
+/** What a `runtime: swarm` service adds to the docker settings; `instances` are its replicas. */
+export interface SwarmServiceConfig {
+  /** Swarm placement constraints, passed through as written, e.g. node.role==manager. */
+  placement: string[];
 }
 
 export interface DatabaseConfig {

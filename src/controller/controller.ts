@@ -22,6 +22,7 @@ import type { ProviderFor } from './analysis-runner.js';
 import { blueGreenOf, BlueGreenRunner } from './blue-green-runner.js';
 import { CanaryRunner } from './canary-runner.js';
 import { RollingRunner } from './rolling-runner.js';
+import { startSwarmRolling } from './swarm-rolling-runner.js';
 import { recoverAfterRestart } from './recovery.js';
 import { serviceStatus, type ServiceStatus } from './service-status.js';
 
@@ -201,7 +202,9 @@ export class Controller {
           data: { version: release.version, from: active.id, strategy: service.strategy.type },
           level: service.strategy.type === 'recreate' ? 'warn' : 'info',
         });
-        this.rolling.start(service, operation, release, active);
+        // Swarm updates its service itself (UpdateConfig from the strategy); cutover follows its tasks.
+        if (service.runtime === 'swarm' && service.strategy.type === 'rolling') startSwarmRolling(this, service, operation, release, active);
+        else this.rolling.start(service, operation, release, active);
         return operation;
       }
       if (service.strategy.type === 'rolling' || service.strategy.type === 'recreate') {

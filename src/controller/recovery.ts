@@ -39,8 +39,11 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
     }
   }
 
-  // Routes first: users get answers within the time it takes to read SQLite.
+  // Routes first: users get answers within the time it takes to read SQLite. Every service's
+  // route is set in the same tick, so nginx takes them all in one reload (never a file with
+  // some services missing).
   const kept = new Set<string>();
+  const routed: Promise<void>[] = [];
   for (const service of Object.values(config.services)) {
     const active = controller.activeRelease(service.name);
     if (active) {
@@ -51,15 +54,18 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
     const canary = resumed.get(service.name);
     // Kept either way: resumed, or stopped by resumeCanary if the resume failed.
     for (const i of canary?.instances ?? []) kept.add(i.id);
-    if (!canary || !(await resumeCanary(controller, canary))) {
-      resumed.delete(service.name);
-      // nginx refusing the route must not keep the server from starting: nginx serves its last good config meanwhile.
-      await router.setRoute(controller.routeFor(service, active)).catch((error: unknown) => {
-        events.record({ operationId: null, service: service.name, releaseId: active?.id ?? null, type: 'router.restore-failed', level: 'error', message: `the route could not be restored after the restart: ${(error as Error).message}` });
-      });
-    }
-    if (active) supervisor.syncRouterHealth(active.id);
+    routed.push((async () => {
+      if (!canary || !(await resumeCanary(controller, canary))) {
+        resumed.delete(service.name);
+        // nginx refusing the route must not keep the server from starting: nginx serves its last good config meanwhile.
+        await router.setRoute(controller.routeFor(service, active)).catch((error: unknown) => {
+          events.record({ operationId: null, service: service.name, releaseId: active?.id ?? null, type: 'router.restore-failed', level: 'error', message: `the route could not be restored after the restart: ${(error as Error).message}` });
+        });
+      }
+      if (active) supervisor.syncRouterHealth(active.id);
+    })());
   }
+  await Promise.all(routed);
 
   const resumedIds = new Set([...resumed.values()].map((c) => c.operation.id));
   for (const op of store.unfinishedOperations()) {

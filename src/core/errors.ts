@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   INSTANCE_START_FAILED: { status: 500, hint: 'Check `command` and `cwd` in the service config; traffic was not moved.' },
   SMOKE_FAILED: { status: 500, hint: 'The new release answered a smoke check wrongly; traffic was not moved.' },
   DEPLOY_ABORTED: { status: 500, hint: 'Traffic stayed on the release that was active.' },
+  SWARM_ROLLED_BACK: { status: 500, hint: 'Swarm rolled its service update back; `docker service ps --no-trunc <service>` shows why each task failed. The previous release serves.' },
   UNAUTHORIZED: { status: 401, hint: 'Send `Authorization: Bearer <token>`; the token is in <state_dir>/admin-token or CUTOVER_TOKEN.' },
   BAD_REQUEST: { status: 400, hint: 'Check the request body against the API reference in the README.' },
   NOT_FOUND: { status: 404, hint: 'Check the URL; the API lives under /api/v1.' },

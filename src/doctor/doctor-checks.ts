@@ -8,6 +8,7 @@ import { localUrlOf } from '../config/listen-address.js';
 import { loadConfig } from '../config/load-config.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
+import { checkNginx } from './nginx-check.js';
 
 /**
  * `cutover doctor`: what would stop `cutover server` or a deploy, found
@@ -42,10 +43,15 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const results: CheckResult[] = [{ id: 'config', status: 'ok', message: `${config.file ?? options.configFile}: ${Object.keys(config.services).length} service(s), valid` }];
   results.push(await checkStateDir(config.server.stateDir));
   for (const service of Object.values(config.services)) results.push(...(await checkRuntime(service, options.env)));
-  if (Object.values(config.services).some(usesDocker)) results.push(await checkDockerDaemon(config.server.dockerHost, options.env));
+  if (Object.values(config.services).some(usesDocker)) {
+    const daemon = await checkDockerDaemon(config.server.dockerHost, options.env);
+    results.push(daemon);
+    if (daemon.status === 'ok' && Object.values(config.services).some((s) => s.runtime === 'swarm')) results.push(await checkSwarmManager(config.server.dockerHost, options.env));
+  }
   const server = await checkServer(config, options.env);
   results.push(server);
-  results.push(await checkProxyPort(config, server.status === 'ok'));
+  // nginx listens on server.proxy itself: its check replaces the free-port one.
+  results.push(config.server.nginx ? await checkNginx(config.server.nginx) : await checkProxyPort(config, server.status === 'ok'));
   for (const service of Object.values(config.services)) {
     if (service.database) results.push(await checkDatabase(service));
   }
@@ -85,7 +91,7 @@ async function nearestExisting(dir: string): Promise<string> {
 }
 
 function usesDocker(service: ServiceConfig): boolean {
-  return service.runtime === 'docker';
+  return service.runtime === 'docker' || service.runtime === 'swarm';
 }
 
 async function checkRuntime(service: ServiceConfig, env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
@@ -122,11 +128,19 @@ async function findProgram(program: string, cwd: string, searchPath: string): Pr
 }
 
 /** The Docker daemon's /_ping over its unix socket, found as the docker runtime finds it: server.docker_host, DOCKER_HOST, the default. */
+function dockerHostOf(configured: string | undefined, env: NodeJS.ProcessEnv): string {
+  return configured ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+}
+
+function socketPathOf(host: string): string {
+  return host.startsWith('unix://') ? host.slice('unix://'.length) : host;
+}
+
 async function checkDockerDaemon(configured: string | undefined, env: NodeJS.ProcessEnv): Promise<CheckResult> {
-  const host = configured ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const host = dockerHostOf(configured, env);
   const fix = 'Start the Docker daemon (systemctl start docker, or dockerd), or point server.docker_host (or DOCKER_HOST) at its socket.';
   if (host.startsWith('tcp://')) return { id: 'runtime.docker', status: 'warn', message: `the Docker daemon is ${host}; only unix sockets are checked`, fix };
-  const socketPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host;
+  const socketPath = socketPathOf(host);
   // The socket is the connection's, not the request's: a dispatcher of its own.
   const dispatcher = new Agent({ connect: { socketPath } });
   try {
@@ -137,6 +151,29 @@ async function checkDockerDaemon(configured: string | undefined, env: NodeJS.Pro
   } catch (error) {
     const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code ?? (error as Error).message;
     return { id: 'runtime.docker', status: 'fail', message: `no Docker daemon at ${socketPath} (${code})`, fix };
+  } finally {
+    await dispatcher.close().catch(() => {});
+  }
+}
+
+/** runtime: swarm creates services, which only a manager of an active swarm accepts. */
+async function checkSwarmManager(configured: string | undefined, env: NodeJS.ProcessEnv): Promise<CheckResult> {
+  const host = dockerHostOf(configured, env);
+  if (host.startsWith('tcp://')) return { id: 'runtime.swarm', status: 'warn', message: `the Docker daemon is ${host}; only unix sockets are checked` };
+  const socketPath = socketPathOf(host);
+  const dispatcher = new Agent({ connect: { socketPath } });
+  try {
+    const response = await request('http://localhost/info', { dispatcher, headersTimeout: 3000, bodyTimeout: 3000 });
+    const info = (await response.body.json()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+    const state = info.Swarm?.LocalNodeState ?? 'unknown';
+    if (state === 'active' && info.Swarm?.ControlAvailable === true) return { id: 'runtime.swarm', status: 'ok', message: `the Docker daemon at ${socketPath} is a swarm manager` };
+    return {
+      id: 'runtime.swarm', status: 'fail',
+      message: state === 'active' ? `the Docker daemon at ${socketPath} is a swarm worker, not a manager` : `the Docker daemon at ${socketPath} is not in a swarm (${state})`,
+      fix: state === 'active' ? 'Point server.docker_host at a manager node (docker node ls shows them).' : 'Create or join one: docker swarm init (or docker swarm join), or point server.docker_host at a manager.',
+    };
+  } catch (error) {
+    return { id: 'runtime.swarm', status: 'fail', message: `cannot read ${socketPath}/info: ${(error as Error).message}` };
   } finally {
     await dispatcher.close().catch(() => {});
   }

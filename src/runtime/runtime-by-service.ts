@@ -3,7 +3,7 @@ import type { InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from './ind
 
 /**
  * One Runtime for the controller over several adapters: each service runs on
- * the runtime its config names (`runtime: process` or `runtime: docker`).
+ * the runtime its config names (`runtime: process`, `docker` or `swarm`).
  * Calls are dispatched by service; an instance id starts with its service
  * name (`<service>/<release>/<slot>-<index>`, and service names hold no "/").
  * A service the config no longer has goes to the fallback runtime.

@@ -7,8 +7,11 @@ import type { FlagService } from '../flags-service/flag-service.js';
 import type { CutoverConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
 import { Notifier } from '../notify/notifier.js';
+import type { Router } from '../router/index.js';
 import { ProxyRouter } from '../router/proxy/proxy-router.js';
 import { dockerRuntimeForConfig } from '../runtime/docker/docker-runtime-for-config.js';
+import type { Runtime } from '../runtime/index.js';
+import { swarmRuntimeForConfig } from '../runtime/swarm/swarm-runtime-for-config.js';
 import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/process-runtime.js';
 import { RuntimeByService } from '../runtime/runtime-by-service.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -21,7 +24,8 @@ import { SqliteStore } from '../store/sqlite-store.js';
 export interface RunningServer {
   config: CutoverConfig;
   controller: Controller;
-  router: ProxyRouter;
+  /** The embedded proxy, or nginx with `server.router: nginx`. */
+  router: Router;
   api: FastifyInstance;
   adminUrl: string;
   proxyUrl: string;
@@ -49,18 +53,20 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let flagRollouts: FlagRolloutRunner | null = null;
   const logDir = path.join(stateDir, 'logs');
   const processRuntime = new ProcessRuntime({ logDir, logger });
-  // Each service runs on the runtime its config names; the docker one exists only if some service uses it.
+  // Each service runs on the runtime its config names; the docker and swarm ones exist only if some service uses them.
   const dockerRuntime = await dockerRuntimeForConfig(config, { logDir, logger, env: options.env ?? process.env });
-  const runtime = dockerRuntime === null
+  const swarmRuntime = await swarmRuntimeForConfig(config, { logDir, logger, env: options.env ?? process.env });
+  const runtimeOf = (kind: string): Runtime => (kind === 'docker' ? dockerRuntime : kind === 'swarm' ? swarmRuntime : null) ?? processRuntime;
+  const runtime = dockerRuntime === null && swarmRuntime === null
     ? processRuntime
-    : new RuntimeByService(new Map(Object.values(config.services).map((s) => [s.name, s.runtime === 'docker' ? dockerRuntime : processRuntime])), processRuntime);
+    : new RuntimeByService(new Map(Object.values(config.services).map((s) => [s.name, runtimeOf(s.runtime)])), processRuntime);
   // Deploy events go to the notification targets through queues of their own, off the deploy's path.
   const notifier = new Notifier(config.notifications, { logger, versionOf: (id) => store.getRelease(id)?.version ?? null });
-  let router: ProxyRouter | null = null;
+  let router: Router | null = null;
   let controller: Controller | null = null;
   let api: FastifyInstance | null = null;
   try {
-    router = await ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
+    router = await routerFor(config, logger);
     controller = new Controller({ config, store, runtime, router, logger });
     controller.events.onRecord(notifier.onEvent);
     await controller.start(runtime);
@@ -103,7 +109,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
 
   const adminAddress = api.server.address();
   const adminPort = typeof adminAddress === 'object' && adminAddress ? adminAddress.port : config.server.admin.port;
-  const proxyAddress = router.address;
+  const proxyAddress = router instanceof ProxyRouter ? router.address : config.server.proxy;
   let closing: Promise<void> | null = null;
   const finalApi = api;
   const finalController = controller;
@@ -135,6 +141,19 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       return closing;
     },
   };
+}
+
+/** The embedded proxy by default; nginx (loaded only then) attaches to the team's running nginx. */
+async function routerFor(config: CutoverConfig, logger: Logger): Promise<Router> {
+  const nginx = config.server.router === 'nginx' ? config.server.nginx : undefined;
+  if (nginx === undefined) return ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
+  const { NginxRouter } = await import('../router/nginx/nginx-router.js');
+  return NginxRouter.attach({
+    binary: nginx.binary, mainConfig: nginx.mainConfig, includeFile: nginx.includeFile, listen: config.server.proxy,
+    stateDir: config.server.stateDir, verifyTimeoutMs: nginx.verifyTimeoutMs, logger,
+    ...(nginx.pidFile === undefined ? {} : { pidFile: nginx.pidFile }),
+    ...(nginx.prefix === undefined ? {} : { prefix: nginx.prefix }),
+  });
 }
 
 function formatHost(host: string): string {

@@ -59,6 +59,7 @@ describe('loadConfig: the contract file', () => {
       proxy: { host: '127.0.0.1', port: 8080 },
       admin: { host: '127.0.0.1', port: 9900 },
       stateDir: join(dir, '.cutover'),
+      router: 'proxy',
     });
     assert.deepEqual(Object.keys(config.services), ['web']);
     assert.deepEqual(config.services.web, {

@@ -22,6 +22,8 @@ export interface HarnessOptions {
   extraServiceYaml?: string;
   /** Top-level YAML appended after the services (e.g. an `analysis:` section). */
   topLevelYaml?: string;
+  /** More keys of the server section, indented two spaces (e.g. `router: nginx` and its `nginx:` map). */
+  serverYaml?: string;
 }
 
 export interface Harness {
@@ -42,7 +44,7 @@ export async function configYaml(dir: string, options: HarnessOptions, ports: { 
   proxy: 127.0.0.1:${ports.proxy}
   admin: 127.0.0.1:${ports.admin}
   state_dir: ${path.join(dir, 'state')}
-services:
+${options.serverYaml ?? ''}services:
   web:
     hosts: [web.localhost]
     default: true

@@ -8,7 +8,7 @@ import { REPO_ROOT, SAMPLE_APP } from './cutover-harness.js';
 
 /**
  * The sample app as a Docker image, built offline (there is no registry
- * here): a root filesystem of this machine's own Node binary, the shared
+ * here): a root filesystem of this machine's own Node binary and /bin/sh, the shared
  * libraries it links (from `ldd`), examples/sample-app and the `ws` package
  * it imports, given to `docker import`. The tarball is cached by the hash of
  * what goes in, so a test run builds it once. Each version is then a tiny
@@ -22,9 +22,12 @@ export interface SampleVersion {
   tag: string;
   /** Adds a Docker HEALTHCHECK that asks the app's /health every second ('failing': one that always fails). */
   healthcheck?: boolean | 'failing';
+  /** Failed checks in a row before Docker calls it unhealthy (default 2). Swarm kills an unhealthy task: tests on a busy machine want more. */
+  healthRetries?: number;
 }
 
 const NODE = process.execPath;
+const SHELL = fs.existsSync('/bin/dash') ? '/bin/dash' : '/bin/sh';
 
 export async function loadSampleImage(daemon: DockerDaemon, versions: SampleVersion[]): Promise<void> {
   const tarball = sampleRootfsTarball();
@@ -34,8 +37,10 @@ export async function loadSampleImage(daemon: DockerDaemon, versions: SampleVers
     if (version.healthcheck) {
       const probe = version.healthcheck === 'failing'
         ? 'process.exit(1)'
-        : 'fetch("http://127.0.0.1:" + process.env.PORT + "/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))';
-      lines.push(`HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ${JSON.stringify(['/usr/bin/node', '-e', probe])}`);
+        // Under runtime: swarm the check does not inherit the wrapper's PORT: it computes it as the wrapper does.
+        : 'const e = process.env; const port = e.CUTOVER_PORT_BASE ? Number(e.CUTOVER_PORT_BASE) + Number(e.CUTOVER_TASK_SLOT) - 1 : e.PORT; '
+          + 'fetch("http://127.0.0.1:" + port + "/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))';
+      lines.push(`HEALTHCHECK --interval=1s --timeout=2s --retries=${version.healthRetries ?? 2} CMD ${JSON.stringify(['/usr/bin/node', '-e', probe])}`);
     }
     // Built without a context (Dockerfile on stdin): nothing to send, nothing to pull, the base is local.
     await daemon.cli(['build', '-q', '-t', `${SAMPLE_IMAGE}:${version.tag}`, '-'], `${lines.join('\n')}\n`);
@@ -44,12 +49,14 @@ export async function loadSampleImage(daemon: DockerDaemon, versions: SampleVers
 
 /** Files of the root filesystem: [path on this machine, path in the image]. */
 function rootfsFiles(): [string, string][] {
-  const files: [string, string][] = [[NODE, '/usr/bin/node']];
-  const ldd = execFileSync('ldd', [NODE], { encoding: 'utf8' });
-  for (const match of ldd.matchAll(/(\/\S+\.so[^\s]*)/g)) {
-    const library = match[1] as string;
-    files.push([fs.realpathSync(library), library]);
+  // /bin/sh (this machine's dash): runtime: swarm runs the command through a small shell wrapper.
+  const files: [string, string][] = [[NODE, '/usr/bin/node'], [fs.realpathSync(SHELL), '/bin/sh']];
+  const libraries = new Set<string>();
+  for (const binary of [NODE, SHELL]) {
+    const ldd = execFileSync('ldd', [binary], { encoding: 'utf8' });
+    for (const match of ldd.matchAll(/(\/\S+\.so[^\s]*)/g)) libraries.add(match[1] as string);
   }
+  for (const library of libraries) files.push([fs.realpathSync(library), library]);
   for (const name of fs.readdirSync(SAMPLE_APP)) files.push([path.join(SAMPLE_APP, name), `/app/${name}`]);
   const ws = path.join(REPO_ROOT, 'node_modules', 'ws');
   for (const file of listFiles(ws)) files.push([file, `/app/node_modules/ws/${path.relative(ws, file)}`]);

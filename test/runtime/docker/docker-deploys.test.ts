@@ -10,6 +10,7 @@ import { SteadyTraffic } from '../../../examples/demo/steady-traffic.js';
 import { readToken } from '../../../src/api/admin-token.js';
 import { AdminClient } from '../../../src/cli/admin-client.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
+import { runDoctor } from '../../../src/doctor/doctor-checks.js';
 import { findFreePort } from '../../../src/runtime/process/free-port.js';
 import { startServerProcess, waitForExit } from '../../support/cli-process.js';
 import { startDockerDaemon, type DockerDaemon } from '../../support/docker-daemon.js';
@@ -155,6 +156,15 @@ health: { path: /health, interval: 200ms }` },
     assert.equal(done.operation.error?.code, 'INSTANCE_EXITED');
     assert.match(done.operation.error?.message ?? '', new RegExp(`a port conflict, 127\\.0\\.0\\.1:${blocked} is already in use`));
     assert.deepEqual(await versionAt(h.proxyUrl, 'sick.localhost'), { status: 200, version: 'v1' });
+  });
+
+  it('cutover doctor refuses runtime: swarm on a daemon that is not in a swarm, with the fix', async () => {
+    const file = path.join(h.dir, 'swarm.yaml');
+    fs.writeFileSync(file, fs.readFileSync(h.configFile, 'utf8').replace('runtime: docker', 'runtime: swarm'));
+    const swarm = (await runDoctor({ configFile: file, env: {} })).find((r) => r.id === 'runtime.swarm');
+    assert.equal(swarm?.status, 'fail');
+    assert.match(swarm?.message ?? '', /is not in a swarm \(inactive\)/);
+    assert.match(swarm?.fix ?? '', /docker swarm init/);
   });
 
   it("a container whose own HEALTHCHECK fails never gets traffic, even though cutover's check passes", async () => {

@@ -1,0 +1,234 @@
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RollingStrategyConfig, ServiceConfig } from '../config/types.js';
+import { CutoverError } from '../core/errors.js';
+import type { ServiceRoute, Upstream } from '../router/index.js';
+import { updateConfigOf } from '../runtime/swarm/swarm-service-spec.js';
+import { swarmRuntimeOf } from '../runtime/swarm/swarm-runtime-for-config.js';
+import type { SwarmRuntime, SwarmUpdateProgress } from '../runtime/swarm/swarm-runtime.js';
+import { isServing, portOf, type SwarmTask } from '../runtime/swarm/swarm-tasks.js';
+import type { OperationRecord, ReleaseRecord } from '../store/records.js';
+import type { Controller } from './controller.js';
+
+/**
+ * `strategy: rolling` on a `runtime: swarm` service: Swarm's own rolling
+ * update (`docker service update`) of the service that runs the active
+ * release, with the strategy as its UpdateConfig (parallelism, delay,
+ * failure_action, monitor, max_failure_ratio, order) and a RollbackConfig.
+ * Swarm replaces the tasks; cutover follows them: the route lists whatever
+ * tasks run (both generations during the update, each on its own port), and
+ * every change of Swarm's UpdateStatus or of the running tasks is an event.
+ *
+ * Outcomes: `completed` makes the updated service the new release's
+ * instances and switches to it; `rollback_completed` (Swarm rolled back by
+ * failure_action: rollback) ends the deploy failed with Swarm's reason, on
+ * the previous release. `paused` (failure_action: pause) is rolled back by
+ * cutover: a cutover deploy never ends with a service half on each release
+ * and nothing to resume it (failure_action: continue keeps going instead).
+ * Past the strategy's timeout per batch, cutover asks Swarm to roll back too.
+ */
+const POLL_MS = 300;
+/** A task that Swarm calls running but whose port does not answer yet (an image without HEALTHCHECK) gets no traffic. */
+const PROBE_TIMEOUT_MS = 500;
+
+export function startSwarmRolling(controller: Controller, service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
+  void new SwarmRollingRun(controller, service, operation, release, previous).run();
+}
+
+type Verdict = { outcome: 'completed' } | { outcome: 'rolled-back'; why: string };
+
+class SwarmRollingRun {
+  private readonly strategy: RollingStrategyConfig;
+  private readonly base: { operationId: string; service: string; releaseId: string };
+  private routedKey = '';
+  private readonly answering = new Set<string>();
+  private serviceName = '';
+  /** Why Swarm gave up: its first message of a rollback or pause (the final one only says "rollback completed"). */
+  private firstProblem: string | null = null;
+  /** Errors of the new release's tasks seen so far (Swarm forgets them as it replaces tasks). */
+  private readonly taskErrors = new Set<string>();
+
+  constructor(
+    private readonly controller: Controller,
+    private readonly service: ServiceConfig,
+    private readonly operation: OperationRecord,
+    private readonly release: ReleaseRecord,
+    private readonly previous: ReleaseRecord,
+  ) {
+    this.strategy = service.strategy as RollingStrategyConfig;
+    this.base = { operationId: operation.id, service: service.name, releaseId: release.id };
+  }
+
+  async run(): Promise<void> {
+    const runtime = swarmRuntimeOf(this.controller.config);
+    try {
+      if (!runtime) throw new CutoverError('INTERNAL', `service ${this.service.name} runs on swarm, but the server has no swarm runtime`);
+      const verdict = await this.update(runtime);
+      if (verdict.outcome === 'completed') await this.adoptUpdated(runtime);
+      else await this.backOnPrevious(runtime, verdict.why);
+    } catch (error) {
+      const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error)?.message ?? String(error));
+      try {
+        this.finish('failed', { code: e.code, message: e.message });
+      } catch {
+        // The server is shutting down (store closed): recovery closes the operation at the next start.
+      }
+    }
+  }
+
+  /** Starts Swarm's update and follows it to its end. */
+  private async update(runtime: SwarmRuntime): Promise<Verdict> {
+    const { controller, service, release, previous, strategy } = this;
+    const update = updateConfigOf(strategy);
+    ({ serviceName: this.serviceName } = await runtime.updateRelease(previous.id, {
+      service: service.name, releaseId: release.id, version: release.version, slot: release.slot,
+      command: service.command, env: service.env, stopGracePeriodMs: service.stopGracePeriodMs,
+    }, update));
+    controller.store.updateOperation(this.operation.id, { phase: 'swarm-updating' });
+    controller.events.record({
+      ...this.base, type: 'swarm.update-started',
+      message: `Swarm updates service ${this.serviceName} from ${previous.version} to ${release.version}: parallelism ${strategy.parallelism}, order ${strategy.order}, ` +
+        `delay ${strategy.delayMs} ms, monitor ${strategy.monitorMs} ms, failure_action ${strategy.failureAction}, max_failure_ratio ${strategy.maxFailureRatio}`,
+      data: { service: this.serviceName, updateConfig: update },
+    });
+    const batches = Math.ceil(service.instances / strategy.parallelism);
+    const deadline = Date.now() + batches * (strategy.deployTimeoutMs + strategy.delayMs + strategy.monitorMs);
+    let lastState: string | null = null;
+    let rollbackAsked: string | null = null;
+    for (;;) {
+      const progress = await runtime.updateProgress(previous.id);
+      for (const task of progress.tasks) {
+        if (task.releaseId !== release.id) continue;
+        if (task.error) this.taskErrors.add(`task ${task.id.slice(0, 12)} (slot ${task.slot}) ${task.state}: ${task.error}`);
+        // Swarm only calls a task running once its HEALTHCHECK passes; a failing check is the usual "why".
+        if (task.state === 'starting' && task.containerId && progress.state === 'updating') {
+          const health = await runtime.taskHealth(task.containerId);
+          if (health?.status === 'unhealthy') this.taskErrors.add(`task ${task.id.slice(0, 12)} (slot ${task.slot}): its HEALTHCHECK says unhealthy (${health.output})`);
+        }
+      }
+      if (this.firstProblem === null && progress.message && (progress.state === 'paused' || progress.state?.startsWith('rollback'))) this.firstProblem = progress.message;
+      await this.follow(progress.tasks);
+      if (progress.state !== lastState) {
+        lastState = progress.state;
+        if (progress.state) {
+          const level = progress.state.startsWith('rollback') || progress.state === 'paused' ? 'warn' : 'info';
+          controller.events.record({ ...this.base, type: `swarm.update-${progress.state.replace(/_/g, '-')}`, level, message: `Swarm: update ${progress.state.replace(/_/g, ' ')}${progress.message ? `: ${progress.message}` : ''}`, data: { state: progress.state, message: progress.message } });
+        }
+      }
+      switch (progress.state) {
+        case 'completed':
+          return { outcome: 'completed' };
+        case 'rollback_completed':
+          return { outcome: 'rolled-back', why: rollbackAsked ?? this.reason(progress) };
+        case 'rollback_paused':
+          throw new CutoverError('SWARM_ROLLED_BACK', `Swarm's rollback of ${this.serviceName} paused: ${this.reason(progress)}; the service may run tasks of both releases`, {
+            hint: `Fix it with \`docker service update --rollback ${this.serviceName}\` or deploy again.`,
+          });
+        case 'paused':
+          if (rollbackAsked === null) {
+            rollbackAsked = `Swarm paused the update (failure_action: pause): ${this.reason(progress)}`;
+            await runtime.rollbackUpdate(previous.id);
+          }
+          break;
+        default:
+          if (rollbackAsked === null && Date.now() > deadline) {
+            rollbackAsked = `the update did not finish within ${Math.round((deadline - this.operation.startedAt) / 1000)} s (${batches} batch(es) × the strategy's timeout)`;
+            controller.events.record({ ...this.base, type: 'swarm.update-timeout', level: 'warn', message: `${rollbackAsked}; asking Swarm to roll back` });
+            await runtime.rollbackUpdate(previous.id);
+          }
+      }
+      if (Date.now() > deadline + strategy.deployTimeoutMs * batches + 60_000) {
+        throw new CutoverError('SWARM_ROLLED_BACK', `Swarm's update of ${this.serviceName} neither completed nor rolled back in time (state ${progress.state ?? 'none'})`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** Swarm's UpdateStatus message, with the errors of the new release's failed tasks (the "why"). */
+  private reason(progress: SwarmUpdateProgress): string {
+    return [this.firstProblem ?? progress.message ?? 'no message from Swarm', ...this.taskErrors].join('; ');
+  }
+
+  /** The route follows the running tasks (old and new generation) while Swarm replaces them. */
+  private async follow(tasks: SwarmTask[]): Promise<void> {
+    const host = this.controller.supervisor.instancesOf(this.previous.id)[0]?.info.host ?? '127.0.0.1';
+    const serving = tasks.filter((t) => isServing(t) && portOf(t) !== null);
+    const upstreams: Upstream[] = [];
+    for (const task of serving) {
+      const port = portOf(task) as number;
+      if (!this.answering.has(task.id)) {
+        if (!await answers(host, port)) continue;
+        this.answering.add(task.id);
+      }
+      upstreams.push({ id: `${this.service.name}/${this.previous.id}/swarm-task-${task.id.slice(0, 12)}`, host, port });
+    }
+    const key = upstreams.map((u) => `${u.id}:${u.port}`).sort().join(',');
+    if (upstreams.length === 0 || key === this.routedKey) return;
+    this.routedKey = key;
+    const route: ServiceRoute = this.controller.routeFor(this.service, this.previous);
+    if (route.target) route.target = { ...route.target, upstreams };
+    await this.controller.router.setRoute(route);
+    const versions = serving.filter((t) => upstreams.some((u) => u.id.endsWith(t.id.slice(0, 12)))).map((t) => t.version ?? '?');
+    const fresh = versions.filter((v) => v === this.release.version).length;
+    this.controller.events.record({
+      ...this.base, type: 'swarm.tasks',
+      message: `${upstreams.length} task(s) serve ${this.service.name}: ${fresh} of ${this.release.version}, ${versions.length - fresh} of ${this.previous.version}`,
+      data: { tasks: serving.map((t) => ({ id: t.id, slot: t.slot, version: t.version, port: portOf(t) })), weight: versions.length ? Math.round((100 * fresh) / versions.length) : 0 },
+    });
+  }
+
+  /** Swarm completed: the service is the new release's; its instances are its tasks. */
+  private async adoptUpdated(runtime: SwarmRuntime): Promise<void> {
+    const { controller, service, release, previous } = this;
+    await runtime.finishUpdate(previous.id, 'completed', release.id);
+    await controller.supervisor.stopRelease(previous.id);
+    const indexes = Array.from({ length: service.instances }, (_, i) => i);
+    const started = await controller.supervisor.startInstances({ service, releaseId: release.id, version: release.version, slot: release.slot }, indexes);
+    for (const info of started) controller.events.record({ ...this.base, type: 'instance.started', message: `instance ${info.id} is Swarm task on port ${info.port}`, data: { id: info.id, port: info.port } });
+    await controller.supervisor.waitHealthy(release.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+    // setRoute may be asynchronous (nginx): wait for the switch whichever it is.
+    await Promise.resolve(controller.switchTraffic(service, release, this.operation.id));
+    controller.retire(service, previous.id, true, this.operation.id);
+    this.finish('succeeded', null);
+  }
+
+  /** Swarm rolled back: the previous release's instances are its tasks again, on their own ports. */
+  private async backOnPrevious(runtime: SwarmRuntime, why: string): Promise<void> {
+    const { controller, service, previous } = this;
+    await runtime.finishUpdate(previous.id, 'rolled-back', this.release.id);
+    try {
+      await controller.supervisor.waitHealthy(previous.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+    } catch (error) {
+      controller.events.record({ ...this.base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every instance of ${previous.id} is healthy after Swarm's rollback: ${(error as Error).message}` });
+    }
+    await controller.router.setRoute(controller.routeFor(service, previous));
+    controller.supervisor.syncRouterHealth(previous.id);
+    controller.events.record({ ...this.base, type: 'rolling.rolled-back', level: 'warn', message: `Swarm rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${controller.supervisor.instancesOf(previous.id).length} instance(s)` });
+    this.finish('failed', {
+      code: 'SWARM_ROLLED_BACK',
+      message: `Swarm rolled back the update of ${this.serviceName} to ${this.release.version}: ${why}; ${previous.version} (${previous.id}) serves ${service.name}`,
+    });
+  }
+
+  private finish(outcome: 'succeeded' | 'failed', error: { code: string; message: string } | null): void {
+    const { controller, service, release } = this;
+    if (outcome !== 'succeeded') controller.store.updateRelease(release.id, { state: outcome, error });
+    const active = controller.activeRelease(service.name);
+    const message = outcome === 'succeeded'
+      ? `Swarm rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} task(s) of ${this.serviceName}`
+      : `Swarm rolling update failed: ${error?.message ?? ''}`;
+    controller.events.record({ ...this.base, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    controller.completeOperation(this.operation.id, service.name, outcome, error, Date.now());
+    controller.prune(service);
+  }
+}
+
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean): void => { socket.destroy(); resolve(ok); };
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
