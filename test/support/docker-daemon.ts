@@ -25,6 +25,10 @@ export interface DockerDaemon {
   /** Runs the docker CLI against this daemon (test setup only: building images). */
   cli(args: string[], input?: string): Promise<string>;
   stop(): Promise<void>;
+  /** Stops the daemon only (SIGTERM), leaving its containers and directory: with live restore they keep running. */
+  kill(): Promise<void>;
+  /** Starts the daemon again on the same directory and socket after `kill`. */
+  restart(): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -36,23 +40,18 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-export async function startDockerDaemon(): Promise<DockerDaemon> {
-  const dockerd = findBinary('dockerd');
+export interface DockerDaemonOptions {
+  /** dockerd --live-restore: containers keep running while the daemon is down (see `kill` and `restart`). */
+  liveRestore?: boolean;
+}
+
+export async function startDockerDaemon(options: DockerDaemonOptions = {}): Promise<DockerDaemon> {
   // Short path: the socket path must fit in sun_path (108 bytes), containerd's socket lives under the exec root.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-dockerd-'));
   const socket = path.join(dir, 'docker.sock');
   const logFile = path.join(dir, 'dockerd.log');
-  const log = fs.openSync(logFile, 'a');
-  const child = spawn(dockerd, [
-    '--data-root', path.join(dir, 'data'),
-    '--exec-root', path.join(dir, 'exec'),
-    '-H', `unix://${socket}`,
-    '--pidfile', path.join(dir, 'docker.pid'),
-    '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--bridge=none',
-  ], { env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' }, stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  live.add(child);
   const docker = new Docker({ socketPath: socket });
+  let child = spawnDockerd(dir, socket, logFile, options);
   const daemon: DockerDaemon = {
     dir,
     socket,
@@ -66,7 +65,38 @@ export async function startDockerDaemon(): Promise<DockerDaemon> {
       return result.stdout;
     },
     stop: () => stopDaemon(child, docker, dir),
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await exited;
+      live.delete(child);
+    },
+    restart: async () => {
+      child = spawnDockerd(dir, socket, logFile, options);
+      await untilAnswering(child, docker, daemon, logFile, socket);
+    },
   };
+  await untilAnswering(child, docker, daemon, logFile, socket);
+  return daemon;
+}
+
+function spawnDockerd(dir: string, socket: string, logFile: string, options: DockerDaemonOptions): ChildProcess {
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(findBinary('dockerd'), [
+    '--data-root', path.join(dir, 'data'),
+    '--exec-root', path.join(dir, 'exec'),
+    '-H', `unix://${socket}`,
+    '--pidfile', path.join(dir, 'docker.pid'),
+    '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--bridge=none',
+    ...(options.liveRestore === true ? ['--live-restore'] : []),
+  ], { env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' }, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  live.add(child);
+  return child;
+}
+
+async function untilAnswering(child: ChildProcess, docker: Docker, daemon: DockerDaemon, logFile: string, socket: string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -76,7 +106,7 @@ export async function startDockerDaemon(): Promise<DockerDaemon> {
     }
     try {
       await docker.ping();
-      return daemon;
+      return;
     } catch { /* not up yet */ }
     if (Date.now() > deadline) {
       const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SteadyTraffic } from '../../../examples/demo/steady-traffic.js';
+import type { ServiceStatus } from '../../../src/controller/service-status.js';
+import { startDockerDaemon, type DockerDaemon } from '../../support/docker-daemon.js';
+import { sampleService, startDockerHarness, type DockerHarness } from '../../support/docker-harness.js';
+import { loadSampleImage } from '../../support/docker-test-image.js';
+import { operate, versionAt } from '../../support/operations.js';
+
+// The Docker daemon goes away mid-life (an upgrade, a crash): with live
+// restore its containers keep running. A deploy meanwhile fails with a clear
+// error naming the daemon, and the running release serves on, without a
+// failed request; once the daemon is back, the same deploy goes through.
+let daemon: DockerDaemon;
+let h: DockerHarness;
+
+before(async () => {
+  daemon = await startDockerDaemon({ liveRestore: true });
+  await loadSampleImage(daemon, [{ tag: 'v1' }, { tag: 'v2' }]);
+  h = await startDockerHarness(daemon, [sampleService('web', 'instances: 2\nstrategy: { type: blue-green, auto_switch: true, timeout: 20s }')]);
+  const first = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
+  assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
+});
+
+after(async () => {
+  await h?.close();
+  await daemon?.stop();
+});
+
+describe('a Docker daemon that cannot be reached', () => {
+  it('fails the deploy naming the daemon, and the running containers serve on; after it is back the deploy goes through', async () => {
+    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'web.localhost', ratePerSecond: 50, connections: 4, maxDurationMs: 60_000 }).start();
+    try {
+      await daemon.kill();
+      const failed = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' });
+      assert.equal(failed.operation.outcome, 'failed');
+      assert.equal(failed.operation.error?.code, 'INSTANCE_START_FAILED');
+      assert.ok(failed.operation.error?.message.includes(`the Docker daemon at ${daemon.host} cannot be reached`), failed.operation.error?.message);
+      await traffic.waitForAnswers(25);
+      assert.deepEqual(await versionAt(h.proxyUrl, 'web.localhost'), { status: 200, version: 'v1' });
+      const status = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
+      assert.equal(status.active?.version, 'v1');
+      assert.equal(status.active?.running, '2/2');
+
+      await daemon.restart();
+      const deployed = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' });
+      assert.equal(deployed.operation.outcome, 'succeeded', JSON.stringify(deployed.operation.error));
+      assert.deepEqual(await versionAt(h.proxyUrl, 'web.localhost'), { status: 200, version: 'v2' });
+    } finally {
+      const summary = await traffic.stop();
+      assert.equal(summary.failed, 0, `failed while the daemon was down: ${summary.firstErrors.join('; ')}`);
+    }
+  });
+});
