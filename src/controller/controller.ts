@@ -22,7 +22,8 @@ import type { ProviderFor } from './analysis-runner.js';
 import { blueGreenOf, BlueGreenRunner } from './blue-green-runner.js';
 import { CanaryRunner } from './canary-runner.js';
 import { RollingRunner } from './rolling-runner.js';
-import { startSwarmRolling } from './swarm-rolling-runner.js';
+import type { SwarmRuntime } from '../runtime/swarm/swarm-runtime.js';
+import { SwarmRollingRunner } from './swarm-rolling-runner.js';
 import { recoverAfterRestart } from './recovery.js';
 import { serviceStatus, type ServiceStatus } from './service-status.js';
 
@@ -35,6 +36,8 @@ export interface ControllerDeps {
   now?: () => number;
   /** Builds metric providers for analysis runs (default: from config, reading this router's counters). */
   providerFor?: ProviderFor;
+  /** The swarm runtime, for Swarm's own rolling updates (the Runtime port has no words for them); absent without swarm services. */
+  swarm?: SwarmRuntime | null;
 }
 
 export interface DeployRequest {
@@ -61,6 +64,7 @@ export class Controller {
   readonly events: EventLog;
   readonly canary: CanaryRunner;
   readonly rolling: RollingRunner;
+  readonly swarmRolling: SwarmRollingRunner;
   readonly providerFor: ProviderFor;
   readonly blueGreen: BlueGreenRunner;
   private databases: ServiceMigrations | null = null;
@@ -84,6 +88,7 @@ export class Controller {
     this.canary = new CanaryRunner(this, this.providerFor, this.now);
     this.blueGreen = new BlueGreenRunner(this, this.now);
     this.rolling = new RollingRunner(this, this.providerFor, this.now);
+    this.swarmRolling = new SwarmRollingRunner(this, deps.swarm ?? null);
   }
 
   /** The services' databases (migrations with deploys, backups); attached after recovery, whose routes come first. */
@@ -203,7 +208,7 @@ export class Controller {
           level: service.strategy.type === 'recreate' ? 'warn' : 'info',
         });
         // Swarm updates its service itself (UpdateConfig from the strategy); cutover follows its tasks.
-        if (service.runtime === 'swarm' && service.strategy.type === 'rolling') startSwarmRolling(this, service, operation, release, active);
+        if (service.runtime === 'swarm' && service.strategy.type === 'rolling') this.swarmRolling.start(service, operation, release, active);
         else this.rolling.start(service, operation, release, active);
         return operation;
       }
@@ -311,6 +316,7 @@ export class Controller {
     this.service(name);
     if (this.canary.running(name)) return this.canary.command(name, { type: 'abort', reason: `aborted by ${actor}` });
     if (this.rolling.running(name)) return this.rolling.command(name, { type: 'abort', reason: `aborted by ${actor}` });
+    if (this.swarmRolling.running(name)) return this.swarmRolling.abort(name, `aborted by ${actor}`);
     return this.blueGreen.abort(name, actor);
   }
 

@@ -4,7 +4,6 @@ import type { RollingStrategyConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute, Upstream } from '../router/index.js';
 import { updateConfigOf } from '../runtime/swarm/swarm-service-spec.js';
-import { swarmRuntimeOf } from '../runtime/swarm/swarm-runtime-for-config.js';
 import type { SwarmRuntime, SwarmUpdateProgress } from '../runtime/swarm/swarm-runtime.js';
 import { isServing, portOf, type SwarmTask } from '../runtime/swarm/swarm-tasks.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
@@ -25,17 +24,39 @@ import type { Controller } from './controller.js';
  * the previous release. `paused` (failure_action: pause) is rolled back by
  * cutover: a cutover deploy never ends with a service half on each release
  * and nothing to resume it (failure_action: continue keeps going instead).
- * Past the strategy's timeout per batch, cutover asks Swarm to roll back too.
+ * Past the strategy's timeout per batch, cutover asks Swarm to roll back too,
+ * and `cutover abort` does the same (the deploy then ends aborted).
  */
 const POLL_MS = 300;
 /** A task that Swarm calls running but whose port does not answer yet (an image without HEALTHCHECK) gets no traffic. */
 const PROBE_TIMEOUT_MS = 500;
 
-export function startSwarmRolling(controller: Controller, service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
-  void new SwarmRollingRun(controller, service, operation, release, previous).run();
+export class SwarmRollingRunner {
+  private readonly runs = new Map<string, SwarmRollingRun>();
+
+  /** `swarm`: the server's swarm runtime (null when no service runs on swarm). */
+  constructor(private readonly controller: Controller, private readonly swarm: SwarmRuntime | null) {}
+
+  start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
+    const run = new SwarmRollingRun(this.controller, this.swarm, service, operation, release, previous);
+    this.runs.set(service.name, run);
+    void run.run().finally(() => { if (this.runs.get(service.name) === run) this.runs.delete(service.name); });
+  }
+
+  running(service: string): boolean {
+    return this.runs.has(service);
+  }
+
+  /** Asks Swarm to roll the update back; the deploy ends aborted once Swarm did. */
+  async abort(service: string, reason: string): Promise<OperationRecord> {
+    const run = this.runs.get(service);
+    if (!run) throw new CutoverError('INVALID_STATE', `no Swarm rolling update of ${service} is running`);
+    await run.abort(reason);
+    return this.controller.store.getOperation(run.operationId)!;
+  }
 }
 
-type Verdict = { outcome: 'completed' } | { outcome: 'rolled-back'; why: string };
+type Verdict = { outcome: 'completed' } | { outcome: 'rolled-back'; why: string; aborted: boolean };
 
 class SwarmRollingRun {
   private readonly strategy: RollingStrategyConfig;
@@ -47,9 +68,13 @@ class SwarmRollingRun {
   private firstProblem: string | null = null;
   /** Errors of the new release's tasks seen so far (Swarm forgets them as it replaces tasks). */
   private readonly taskErrors = new Set<string>();
+  /** Why cutover asked Swarm to roll back (a pause, the timeout, an abort), once it did. */
+  private rollbackAsked: string | null = null;
+  private aborted = false;
 
   constructor(
     private readonly controller: Controller,
+    private readonly swarm: SwarmRuntime | null,
     private readonly service: ServiceConfig,
     private readonly operation: OperationRecord,
     private readonly release: ReleaseRecord,
@@ -59,13 +84,25 @@ class SwarmRollingRun {
     this.base = { operationId: operation.id, service: service.name, releaseId: release.id };
   }
 
+  get operationId(): string {
+    return this.operation.id;
+  }
+
+  async abort(reason: string): Promise<void> {
+    if (this.rollbackAsked !== null || this.swarm === null) return;
+    this.aborted = true;
+    this.rollbackAsked = reason;
+    this.controller.events.record({ ...this.base, type: 'deploy.abort-requested', level: 'warn', message: `${reason}; asking Swarm to roll back` });
+    await this.swarm.rollbackUpdate(this.previous.id);
+  }
+
   async run(): Promise<void> {
-    const runtime = swarmRuntimeOf(this.controller.config);
+    const runtime = this.swarm;
     try {
       if (!runtime) throw new CutoverError('INTERNAL', `service ${this.service.name} runs on swarm, but the server has no swarm runtime`);
       const verdict = await this.update(runtime);
       if (verdict.outcome === 'completed') await this.adoptUpdated(runtime);
-      else await this.backOnPrevious(runtime, verdict.why);
+      else await this.backOnPrevious(runtime, verdict.why, verdict.aborted);
     } catch (error) {
       const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error)?.message ?? String(error));
       try {
@@ -94,7 +131,6 @@ class SwarmRollingRun {
     const batches = Math.ceil(service.instances / strategy.parallelism);
     const deadline = Date.now() + batches * (strategy.deployTimeoutMs + strategy.delayMs + strategy.monitorMs);
     let lastState: string | null = null;
-    let rollbackAsked: string | null = null;
     for (;;) {
       const progress = await runtime.updateProgress(previous.id);
       for (const task of progress.tasks) {
@@ -119,21 +155,21 @@ class SwarmRollingRun {
         case 'completed':
           return { outcome: 'completed' };
         case 'rollback_completed':
-          return { outcome: 'rolled-back', why: rollbackAsked ?? this.reason(progress) };
+          return { outcome: 'rolled-back', why: this.rollbackAsked ?? this.reason(progress), aborted: this.aborted };
         case 'rollback_paused':
           throw new CutoverError('SWARM_ROLLED_BACK', `Swarm's rollback of ${this.serviceName} paused: ${this.reason(progress)}; the service may run tasks of both releases`, {
             hint: `Fix it with \`docker service update --rollback ${this.serviceName}\` or deploy again.`,
           });
         case 'paused':
-          if (rollbackAsked === null) {
-            rollbackAsked = `Swarm paused the update (failure_action: pause): ${this.reason(progress)}`;
+          if (this.rollbackAsked === null) {
+            this.rollbackAsked = `Swarm paused the update (failure_action: pause): ${this.reason(progress)}`;
             await runtime.rollbackUpdate(previous.id);
           }
           break;
         default:
-          if (rollbackAsked === null && Date.now() > deadline) {
-            rollbackAsked = `the update did not finish within ${Math.round((deadline - this.operation.startedAt) / 1000)} s (${batches} batch(es) × the strategy's timeout)`;
-            controller.events.record({ ...this.base, type: 'swarm.update-timeout', level: 'warn', message: `${rollbackAsked}; asking Swarm to roll back` });
+          if (this.rollbackAsked === null && Date.now() > deadline) {
+            this.rollbackAsked = `the update did not finish within ${Math.round((deadline - this.operation.startedAt) / 1000)} s (${batches} batch(es) × the strategy's timeout)`;
+            controller.events.record({ ...this.base, type: 'swarm.update-timeout', level: 'warn', message: `${this.rollbackAsked}; asking Swarm to roll back` });
             await runtime.rollbackUpdate(previous.id);
           }
       }
@@ -186,14 +222,13 @@ class SwarmRollingRun {
     const started = await controller.supervisor.startInstances({ service, releaseId: release.id, version: release.version, slot: release.slot }, indexes);
     for (const info of started) controller.events.record({ ...this.base, type: 'instance.started', message: `instance ${info.id} is Swarm task on port ${info.port}`, data: { id: info.id, port: info.port } });
     await controller.supervisor.waitHealthy(release.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
-    // setRoute may be asynchronous (nginx): wait for the switch whichever it is.
-    await Promise.resolve(controller.switchTraffic(service, release, this.operation.id));
+    await controller.switchTraffic(service, release, this.operation.id);
     controller.retire(service, previous.id, true, this.operation.id);
     this.finish('succeeded', null);
   }
 
   /** Swarm rolled back: the previous release's instances are its tasks again, on their own ports. */
-  private async backOnPrevious(runtime: SwarmRuntime, why: string): Promise<void> {
+  private async backOnPrevious(runtime: SwarmRuntime, why: string, aborted: boolean): Promise<void> {
     const { controller, service, previous } = this;
     await runtime.finishUpdate(previous.id, 'rolled-back', this.release.id);
     try {
@@ -204,19 +239,19 @@ class SwarmRollingRun {
     await controller.router.setRoute(controller.routeFor(service, previous));
     controller.supervisor.syncRouterHealth(previous.id);
     controller.events.record({ ...this.base, type: 'rolling.rolled-back', level: 'warn', message: `Swarm rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${controller.supervisor.instancesOf(previous.id).length} instance(s)` });
-    this.finish('failed', {
-      code: 'SWARM_ROLLED_BACK',
+    this.finish(aborted ? 'aborted' : 'failed', {
+      code: aborted ? 'DEPLOY_ABORTED' : 'SWARM_ROLLED_BACK',
       message: `Swarm rolled back the update of ${this.serviceName} to ${this.release.version}: ${why}; ${previous.version} (${previous.id}) serves ${service.name}`,
     });
   }
 
-  private finish(outcome: 'succeeded' | 'failed', error: { code: string; message: string } | null): void {
+  private finish(outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
     const { controller, service, release } = this;
     if (outcome !== 'succeeded') controller.store.updateRelease(release.id, { state: outcome, error });
     const active = controller.activeRelease(service.name);
     const message = outcome === 'succeeded'
       ? `Swarm rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} task(s) of ${this.serviceName}`
-      : `Swarm rolling update failed: ${error?.message ?? ''}`;
+      : `Swarm rolling update ${outcome}: ${error?.message ?? ''}`;
     controller.events.record({ ...this.base, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
     controller.completeOperation(this.operation.id, service.name, outcome, error, Date.now());
     controller.prune(service);

@@ -67,7 +67,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let api: FastifyInstance | null = null;
   try {
     router = await routerFor(config, logger);
-    controller = new Controller({ config, store, runtime, router, logger });
+    controller = new Controller({ config, store, runtime, router, logger, swarm: swarmRuntime });
     controller.events.onRecord(notifier.onEvent);
     await controller.start(runtime);
     const started = controller;

@@ -4,18 +4,6 @@ import type { RuntimeLogger } from '../process/process-runtime.js';
 import type { SwarmRuntime } from './swarm-runtime.js';
 
 /**
- * The swarm runtimes by the config they serve: the native rolling runner
- * (controller/swarm-rolling-runner.ts) drives Swarm's own service update
- * through the runtime of its controller's config, which the Runtime port
- * (start/stop instances) has no words for.
- */
-const byConfig = new WeakMap<CutoverConfig, SwarmRuntime>();
-
-export function swarmRuntimeOf(config: CutoverConfig): SwarmRuntime | null {
-  return byConfig.get(config) ?? null;
-}
-
-/**
  * The swarm runtime of a config, or null when no service runs on swarm (no
  * dockerode loaded then, as with runtime: docker). The daemon is the same as
  * runtime: docker's (`server.docker_host`, else DOCKER_HOST, else the default
@@ -36,6 +24,5 @@ export async function swarmRuntimeForConfig(
     logDir: options.logDir,
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  byConfig.set(config, runtime);
   return runtime;
 }

@@ -8,13 +8,14 @@ import { SteadyTraffic } from '../../../examples/demo/steady-traffic.js';
 import { readToken } from '../../../src/api/admin-token.js';
 import { AdminClient } from '../../../src/cli/admin-client.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
+import type { EventRecord, OperationRecord } from '../../../src/store/records.js';
 import { runDoctor } from '../../../src/doctor/doctor-checks.js';
 import { findFreePort } from '../../../src/runtime/process/free-port.js';
 import { startServerProcess, waitForExit } from '../../support/cli-process.js';
 import type { DockerDaemon } from '../../support/docker-daemon.js';
 import { dockerConfigYaml, startDockerHarness, type DockerHarness } from '../../support/docker-harness.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
-import { operate, versionAt } from '../../support/operations.js';
+import { operate, sleep, versionAt } from '../../support/operations.js';
 import { startSwarmDaemon, swarmService } from '../../support/swarm-daemon.js';
 
 // runtime: swarm on a real single-node Swarm (its own dockerd, loopback only):
@@ -128,6 +129,24 @@ describe('blue-green and native rolling deploys on Swarm', () => {
     assert.equal(s.active?.running, '2/2');
     const after = await swarmServicesOf('api');
     assert.deepEqual(after.map((row) => [row.name, row.release]), [[before[0]?.name, s.active?.releaseId]], 'one service, updated in place');
+  });
+
+  it("abort during Swarm's rolling update asks Swarm to roll back: the deploy ends aborted and v2 serves on", async () => {
+    const { operation } = await h.client.request<{ operation: OperationRecord }>('POST', '/api/v1/services/api/deploy', { version: 'v1', actor: 'test' });
+    const answer = async (): Promise<{ operation: OperationRecord; events: EventRecord[] }> => h.client.request('GET', `/api/v1/operations/${operation.id}`);
+    for (let i = 0; i < 200 && !(await answer()).events.some((e) => e.type === 'swarm.update-started'); i += 1) await sleep(50);
+    await h.client.request('POST', '/api/v1/services/api/abort', { actor: 'alice' });
+    let done = await answer();
+    for (let i = 0; i < 600 && done.operation.outcome === null; i += 1) {
+      await sleep(100);
+      done = await answer();
+    }
+    assert.equal(done.operation.outcome, 'aborted', JSON.stringify(done.operation));
+    assert.equal(done.operation.error?.code, 'DEPLOY_ABORTED');
+    assert.match(done.operation.error?.message ?? '', /aborted by alice/);
+    assert.ok(done.events.some((e) => e.type === 'swarm.update-rollback-completed'), done.events.map((e) => e.type).join(', '));
+    assert.deepEqual(await versionAt(h.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
+    assert.equal((await status('api')).active?.version, 'v2');
   });
 });
 
