@@ -1,4 +1,3 @@
-import { constants } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
@@ -8,6 +7,7 @@ import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener
 import { findFreePort } from '../process/free-port.js';
 import { instanceLogPath, tailFile } from '../process/log-files.js';
 import { instanceIdOf, type RuntimeLogger } from '../process/process-runtime.js';
+import { exitStatusOf, waitForContainerExit } from './container-exit.js';
 import { copyContainerLogs, logSince, type LogCopy } from './container-logs.js';
 import { LABELS, planContainer, stopTimeoutSeconds, type ContainerPlan } from './container-spec.js';
 import { dockerMessage, dockerStatus, startFailure } from './docker-client.js';
@@ -47,8 +47,6 @@ interface ManagedContainer {
 
 /** How long the output of a stopped container may take to reach its log file before the exit is reported anyway. */
 const LOG_FLUSH_MS = 2_000;
-/** Between tries to see a container's exit when the daemon dropped the wait request. */
-const WAIT_RETRY_MS = 1_000;
 /** Past the grace period, how long a stop waits for the daemon to report the exit. */
 const STOP_EXTRA_WAIT_MS = 15_000;
 /** How long to wait for a removal another request started. */
@@ -277,7 +275,7 @@ export class DockerRuntime implements Runtime {
       info: { ...info }, container, gracePeriodMs, logs, stopRequested: false, stopping: null, exited: false, exitHandled: Promise.resolve(),
     };
     this.instances.set(info.id, managed);
-    managed.exitHandled = this.waitForExit(container, () => managed.exited).then(async (code) => {
+    managed.exitHandled = waitForContainerExit(container, () => managed.exited).then(async (code) => {
       await logs?.finished(LOG_FLUSH_MS);
       await this.handleExit(managed, code);
     });
@@ -288,25 +286,6 @@ export class DockerRuntime implements Runtime {
    * The exit code once the container stopped (null when it vanished, or when
    * `given up` turns true). Survives the daemon dropping the long wait request.
    */
-  private async waitForExit(container: Docker.Container, givenUp: () => boolean): Promise<number | null> {
-    while (!givenUp()) {
-      try {
-        const result = (await container.wait()) as { StatusCode?: number };
-        return typeof result.StatusCode === 'number' ? result.StatusCode : null;
-      } catch (error) {
-        if (dockerStatus(error) === 404) return null;
-      }
-      await sleep(WAIT_RETRY_MS, undefined, { ref: false });
-      try {
-        const state = (await container.inspect()).State;
-        if (!state.Running) return state.ExitCode;
-      } catch (error) {
-        if (dockerStatus(error) === 404) return null;
-      }
-    }
-    return null;
-  }
-
   private async terminate(managed: ManagedContainer, gracePeriodMs: number): Promise<void> {
     managed.stopRequested = true;
     const { id } = managed.info;
@@ -376,13 +355,4 @@ export class DockerRuntime implements Runtime {
       }
     }
   }
-}
-
-/** Docker reports a process killed by signal N as exit status 128+N (the shell convention); turn that back into the signal. */
-function exitStatusOf(statusCode: number | null): { code: number | null; signal: string | null } {
-  if (statusCode !== null && statusCode > 128) {
-    const name = Object.entries(constants.signals).find(([, number]) => number === statusCode - 128)?.[0];
-    if (name) return { code: null, signal: name };
-  }
-  return { code: statusCode, signal: null };
 }

@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
+import { exitStatusOf, waitForContainerExit } from '../docker/container-exit.js';
 import { copyContainerLogs, logSince, type LogCopy } from '../docker/container-logs.js';
 import type { ContainerHealth } from '../docker/docker-runtime.js';
 import { dockerMessage, dockerStatus, startFailure } from '../docker/docker-client.js';
@@ -72,7 +73,6 @@ const POLL_MS = 200;
 /** A task of a new service may need its image unpacked and its HEALTHCHECK passed before Swarm calls it running. */
 const TASK_START_TIMEOUT_MS = 120_000;
 const STOP_EXTRA_WAIT_MS = 15_000;
-const WAIT_RETRY_MS = 1_000;
 const LOG_FLUSH_MS = 2_000;
 
 /**
@@ -520,29 +520,10 @@ export class SwarmRuntime implements Runtime {
       info: { ...info }, release, taskId: task.id, container, logs, stopRequested: false, stopping: null, exited: false, replaced: false, exitHandled: Promise.resolve(),
     };
     this.instances.set(info.id, managed);
-    managed.exitHandled = this.waitForExit(container, () => managed.exited).then(async (code) => {
+    managed.exitHandled = waitForContainerExit(container, () => managed.exited).then(async (code) => {
       await logs?.finished(LOG_FLUSH_MS);
       this.handleExit(managed, code);
     });
-  }
-
-  private async waitForExit(container: Docker.Container, givenUp: () => boolean): Promise<number | null> {
-    while (!givenUp()) {
-      try {
-        const result = (await container.wait()) as { StatusCode?: number };
-        return typeof result.StatusCode === 'number' ? result.StatusCode : null;
-      } catch (error) {
-        if (dockerStatus(error) === 404) return null;
-      }
-      await sleep(WAIT_RETRY_MS, undefined, { ref: false });
-      try {
-        const state = (await container.inspect()).State;
-        if (!state.Running) return state.ExitCode;
-      } catch (error) {
-        if (dockerStatus(error) === 404) return null;
-      }
-    }
-    return null;
   }
 
   /**
@@ -617,11 +598,11 @@ export class SwarmRuntime implements Runtime {
     managed.logs?.stop();
     if (this.instances.get(managed.info.id) === managed) this.instances.delete(managed.info.id);
     const expected = managed.stopRequested;
-    const signal = statusCode === 137 ? 'SIGKILL' : statusCode === 143 ? 'SIGTERM' : null;
+    const { code, signal } = exitStatusOf(statusCode);
     const fields = { instance: managed.info.id, task: managed.taskId.slice(0, 12), code: statusCode, expected };
     if (expected) this.options.logger?.info(fields, 'instance stopped');
     else this.options.logger?.warn(fields, 'instance exited unexpectedly; Swarm restarts its task');
-    this.notify({ instance: { ...managed.info }, code: signal ? null : statusCode, signal, expected });
+    this.notify({ instance: { ...managed.info }, code, signal, expected });
   }
 
   private notify(exit: InstanceExit): void {
