@@ -76,6 +76,8 @@ http {
 }
 
 export async function startNginxServer(): Promise<RunningNginxServer> {
+  // Loud, like the Docker tests: a missing nginx is a broken machine, not a reason to skip.
+  if (!nginxInstalled()) throw new Error('nginx not found: the nginx router tests need the real nginx (apt-get install -y nginx)');
   const files = writeNginxFiles();
   const child: ChildProcess = spawn('nginx', ['-c', files.mainConfig, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -4,14 +4,14 @@ import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
 import type { CanaryRoute, ServiceRoute } from '../../../src/router/index.js';
 import { NginxRouter } from '../../../src/router/nginx/nginx-router.js';
-import { nginxInstalled, startNginxServer, type RunningNginxServer } from '../../support/nginx-server.js';
+import { startNginxServer, type RunningNginxServer } from '../../support/nginx-server.js';
 import { freePort, route, startSampleApp, type SampleApp } from '../proxy-fixtures.js';
 
 /**
  * Canary routing through a real nginx: weights, cookie stickiness (set by
  * nginx when the client has none), monotone steps, and match rules.
  */
-describe('nginx router: canary', { skip: !nginxInstalled() && 'nginx is not installed' }, () => {
+describe('nginx router: canary', () => {
   let nginx: RunningNginxServer;
   let router: NginxRouter;
   let apps: SampleApp[] = [];

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { isCutoverError } from '../../../src/core/errors.js';
 import { NginxRouter, type NginxRouterOptions } from '../../../src/router/nginx/nginx-router.js';
-import { nginxInstalled, startNginxServer, writeNginxFiles, type RunningNginxServer } from '../../support/nginx-server.js';
+import { startNginxServer, writeNginxFiles, type RunningNginxServer } from '../../support/nginx-server.js';
 import { freePort, route, startSampleApp, type SampleApp } from '../proxy-fixtures.js';
 
 /**
@@ -13,7 +13,7 @@ import { freePort, route, startSampleApp, type SampleApp } from '../proxy-fixtur
  * a reload does not take effect in time, nginx is not running. Each time the
  * promise rejects with a stable code and the previous route keeps serving.
  */
-describe('nginx router: failed applies', { skip: !nginxInstalled() && 'nginx is not installed' }, () => {
+describe('nginx router: failed applies', () => {
   let nginx: RunningNginxServer;
   let apps: SampleApp[] = [];
   let v1: SampleApp;

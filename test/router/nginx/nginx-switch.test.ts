@@ -4,14 +4,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
 import { NginxRouter } from '../../../src/router/nginx/nginx-router.js';
-import { nginxInstalled, startNginxServer, type RunningNginxServer } from '../../support/nginx-server.js';
+import { startNginxServer, type RunningNginxServer } from '../../support/nginx-server.js';
 import { freePort, route, sleep, startSampleApp, type SampleApp } from '../proxy-fixtures.js';
 
 /**
  * A blue-green switch through a real nginx under kept-alive load, and the
  * counters cutover rebuilds from nginx's access log.
  */
-describe('nginx router: blue-green switch and counters', { skip: !nginxInstalled() && 'nginx is not installed' }, () => {
+describe('nginx router: blue-green switch and counters', () => {
   let nginx: RunningNginxServer;
   let router: NginxRouter;
   let apps: SampleApp[] = [];

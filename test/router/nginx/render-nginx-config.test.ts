@@ -7,7 +7,7 @@ import { isCutoverError } from '../../../src/core/errors.js';
 import type { CanaryRoute, ServiceRoute, Upstream } from '../../../src/router/index.js';
 import { sanitizeName, upstreamName } from '../../../src/router/nginx/nginx-names.js';
 import { renderNginxConfig, type NginxRenderInput } from '../../../src/router/nginx/render-nginx-config.js';
-import { nginxInstalled, writeNginxFiles, type NginxFiles } from '../../support/nginx-server.js';
+import { writeNginxFiles, type NginxFiles } from '../../support/nginx-server.js';
 
 /**
  * The renderer is pure, so most of this file reads its text; the rest hands
@@ -137,7 +137,7 @@ describe('renderNginxConfig (text)', () => {
   });
 });
 
-describe('renderNginxConfig (nginx -t)', { skip: !nginxInstalled() && 'nginx is not installed' }, () => {
+describe('renderNginxConfig (nginx -t)', () => {
   let files: NginxFiles;
   before(() => {
     files = writeNginxFiles();
