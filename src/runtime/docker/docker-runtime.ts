@@ -1,20 +1,19 @@
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { DockerServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
 import { findFreePort } from '../process/free-port.js';
-import { instanceLogPath, tailFile } from '../process/log-files.js';
+import { instanceLogPath, tailInstanceLog } from '../process/log-files.js';
 import { instanceIdOf, type RuntimeLogger } from '../process/process-runtime.js';
-import { exitStatusOf, waitForContainerExit } from './container-exit.js';
+import { containerHealthOf, exitStatusOf, waitForContainerExit, type ContainerHealth } from './container-state.js';
 import { copyContainerLogs, logSince, type LogCopy } from './container-logs.js';
 import { LABELS, planContainer, stopTimeoutSeconds, type ContainerPlan } from './container-spec.js';
 import { dockerMessage, dockerStatus, startFailure } from './docker-client.js';
 import { ImageProvider } from './image-policy.js';
 
 /** A container's own HEALTHCHECK verdict; null when its image defines none. */
-export type ContainerHealth = 'starting' | 'healthy' | 'unhealthy' | null;
+export type { ContainerHealth } from './container-state.js';
 
 export interface DockerRuntimeOptions {
   docker: Docker;
@@ -199,11 +198,8 @@ export class DockerRuntime implements Runtime {
     this.listeners.push(listener);
   }
 
-  async tailLog(instanceId: string, lines: number): Promise<string> {
-    const known = this.logPaths.get(instanceId);
-    const logPath = known ?? path.resolve(this.options.logDir, `${instanceId}.log`);
-    if (!known && !logPath.startsWith(this.options.logDir + path.sep)) return '';
-    return tailFile(logPath, lines);
+  tailLog(instanceId: string, lines: number): Promise<string> {
+    return tailInstanceLog(this.options.logDir, this.logPaths.get(instanceId), instanceId, lines);
   }
 
   async close(): Promise<void> {
@@ -220,12 +216,7 @@ export class DockerRuntime implements Runtime {
   async containerHealth(instanceId: string): Promise<ContainerHealth> {
     const managed = this.instances.get(instanceId);
     if (!managed) return null;
-    try {
-      const status = (await managed.container.inspect()).State.Health?.Status;
-      return status === 'starting' || status === 'healthy' || status === 'unhealthy' ? status : null;
-    } catch {
-      return null;
-    }
+    return containerHealthOf(managed.container);
   }
 
   // --- internals --------------------------------------------------------------

@@ -47,3 +47,14 @@ export async function tailFile(filePath: string, lines: number): Promise<string>
     await handle.close();
   }
 }
+
+/**
+ * The last lines of an instance's log: the file the runtime recorded for it,
+ * else `<logDir>/<id>.log`. An id from outside (an API call) must not read
+ * files outside the log directory, so such a path answers ''.
+ */
+export function tailInstanceLog(logDir: string, known: string | undefined, instanceId: string, lines: number): Promise<string> {
+  const logPath = known ?? path.resolve(logDir, `${instanceId}.log`);
+  if (!known && !logPath.startsWith(logDir + path.sep)) return Promise.resolve('');
+  return tailFile(logPath, lines);
+}

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CutoverError } from '../../core/errors.js';
 import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
 import { findFreePort } from './free-port.js';
-import { instanceLogPath, openInstanceLog, tailFile } from './log-files.js';
+import { instanceLogPath, openInstanceLog, tailInstanceLog } from './log-files.js';
 import { substituteEnv, substitutePlaceholders, type PlaceholderValues } from './placeholders.js';
 import { isGroupAlive, signalGroup, trackGroup, untrackGroup } from './process-group.js';
 import { isSameProcess, readPidToken } from './process-identity.js';
@@ -195,12 +195,8 @@ export class ProcessRuntime implements Runtime {
     this.listeners.push(listener);
   }
 
-  async tailLog(instanceId: string, lines: number): Promise<string> {
-    const known = this.logPaths.get(instanceId);
-    const logPath = known ?? path.resolve(this.logDir, `${instanceId}.log`);
-    // An id from outside (an API call) must not read files outside the log directory.
-    if (!known && !logPath.startsWith(this.logDir + path.sep)) return '';
-    return tailFile(logPath, lines);
+  tailLog(instanceId: string, lines: number): Promise<string> {
+    return tailInstanceLog(this.logDir, this.logPaths.get(instanceId), instanceId, lines);
   }
 
   async close(): Promise<void> {

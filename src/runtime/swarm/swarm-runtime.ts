@@ -1,15 +1,13 @@
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
-import { exitStatusOf, waitForContainerExit } from '../docker/container-exit.js';
+import { containerHealthOf, exitStatusOf, waitForContainerExit, type ContainerHealth } from '../docker/container-state.js';
 import { copyContainerLogs, logSince, type LogCopy } from '../docker/container-logs.js';
-import type { ContainerHealth } from '../docker/docker-runtime.js';
 import { dockerMessage, dockerStatus, startFailure } from '../docker/docker-client.js';
 import { ImageProvider } from '../docker/image-policy.js';
-import { instanceLogPath, tailFile } from '../process/log-files.js';
+import { instanceLogPath, tailInstanceLog } from '../process/log-files.js';
 import { instanceIdOf, type RuntimeLogger } from '../process/process-runtime.js';
 import { findFreePortRange } from './port-range.js';
 import { imageOf, planSwarmService, SWARM_LABELS, swarmServiceName, type SwarmReleaseSpec } from './swarm-service-spec.js';
@@ -231,11 +229,8 @@ export class SwarmRuntime implements Runtime {
     this.listeners.push(listener);
   }
 
-  async tailLog(instanceId: string, lines: number): Promise<string> {
-    const known = this.logPaths.get(instanceId);
-    const logPath = known ?? path.resolve(this.options.logDir, `${instanceId}.log`);
-    if (!known && !logPath.startsWith(this.options.logDir + path.sep)) return '';
-    return tailFile(logPath, lines);
+  tailLog(instanceId: string, lines: number): Promise<string> {
+    return tailInstanceLog(this.options.logDir, this.logPaths.get(instanceId), instanceId, lines);
   }
 
   async close(): Promise<void> {
@@ -247,12 +242,7 @@ export class SwarmRuntime implements Runtime {
   async containerHealth(instanceId: string): Promise<ContainerHealth> {
     const managed = this.instances.get(instanceId);
     if (!managed) return null;
-    try {
-      const status = (await managed.container.inspect()).State.Health?.Status;
-      return status === 'starting' || status === 'healthy' || status === 'unhealthy' ? status : null;
-    } catch {
-      return null;
-    }
+    return containerHealthOf(managed.container);
   }
 
   // --- native rolling update (see controller/swarm-rolling-runner.ts) ---------

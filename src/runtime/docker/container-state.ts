@@ -3,6 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { dockerStatus } from './docker-client.js';
 
+/** A container's own health as its HEALTHCHECK says; null when it has none. */
+export type ContainerHealth = 'starting' | 'healthy' | 'unhealthy' | null;
+
 /** Between tries to see a container's exit when the daemon dropped the wait request. */
 const WAIT_RETRY_MS = 1_000;
 
@@ -39,4 +42,14 @@ export function exitStatusOf(statusCode: number | null): { code: number | null; 
     if (name) return { code: null, signal: name };
   }
   return { code: statusCode, signal: null };
+}
+
+/** The container's HEALTHCHECK status, or null without one (or when it is gone). */
+export async function containerHealthOf(container: Docker.Container): Promise<ContainerHealth> {
+  try {
+    const status = (await container.inspect()).State.Health?.Status;
+    return status === 'starting' || status === 'healthy' || status === 'unhealthy' ? status : null;
+  } catch {
+    return null;
+  }
 }
