@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { DockerServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
+import { ExitListeners } from '../exit-listeners.js';
 import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
 import { findFreePort } from '../process/free-port.js';
 import { instanceLogPath, tailInstanceLog } from '../process/log-files.js';
@@ -67,7 +68,7 @@ export class DockerRuntime implements Runtime {
   private readonly images: ImageProvider;
   private readonly instances = new Map<string, ManagedContainer>();
   private readonly logPaths = new Map<string, string>();
-  private readonly listeners: RuntimeListener[] = [];
+  private readonly exits: ExitListeners;
   private closed = false;
 
   constructor(options: DockerRuntimeOptions) {
@@ -75,6 +76,7 @@ export class DockerRuntime implements Runtime {
     this.docker = options.docker;
     this.host = options.host ?? '127.0.0.1';
     this.images = new ImageProvider(options.docker, options.daemonHost);
+    this.exits = new ExitListeners(options.logger);
   }
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
@@ -195,7 +197,7 @@ export class DockerRuntime implements Runtime {
   }
 
   onExit(listener: RuntimeListener): void {
-    this.listeners.push(listener);
+    this.exits.add(listener);
   }
 
   tailLog(instanceId: string, lines: number): Promise<string> {
@@ -338,12 +340,6 @@ export class DockerRuntime implements Runtime {
     const fields = { instance: managed.info.id, container: managed.container.id.slice(0, 12), code, signal, expected };
     if (expected) this.options.logger?.info(fields, 'instance stopped');
     else this.options.logger?.warn(fields, 'instance exited unexpectedly');
-    for (const listener of this.listeners) {
-      try {
-        listener(exit);
-      } catch (error) {
-        this.options.logger?.error({ instance: managed.info.id, err: error }, 'instance exit listener failed');
-      }
-    }
+    this.exits.notify(exit);
   }
 }

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CutoverError } from '../../core/errors.js';
+import { ExitListeners } from '../exit-listeners.js';
 import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
 import { findFreePort } from './free-port.js';
 import { instanceLogPath, openInstanceLog, tailInstanceLog } from './log-files.js';
@@ -73,13 +74,14 @@ export class ProcessRuntime implements Runtime {
   private readonly instances = new Map<string, ManagedInstance>();
   /** Log paths outlive the instances, so `tailLog` can explain an exit after the fact. */
   private readonly logPaths = new Map<string, string>();
-  private readonly listeners: RuntimeListener[] = [];
+  private readonly exits: ExitListeners;
   private closed = false;
 
   constructor(options: ProcessRuntimeOptions) {
     this.logDir = path.resolve(options.logDir);
     this.host = options.host ?? '127.0.0.1';
     this.logger = options.logger;
+    this.exits = new ExitListeners(options.logger);
     this.defaultGracePeriodMs = options.defaultStopGracePeriodMs ?? 10_000;
     this.adoptedPollMs = options.adoptedPollMs ?? 500;
   }
@@ -192,7 +194,7 @@ export class ProcessRuntime implements Runtime {
   }
 
   onExit(listener: RuntimeListener): void {
-    this.listeners.push(listener);
+    this.exits.add(listener);
   }
 
   tailLog(instanceId: string, lines: number): Promise<string> {
@@ -281,13 +283,7 @@ export class ProcessRuntime implements Runtime {
     const fields = { instance: managed.info.id, pid: managed.pgid, code, signal, expected };
     if (expected) this.logger?.info(fields, 'instance stopped');
     else this.logger?.warn(fields, 'instance exited unexpectedly');
-    for (const listener of this.listeners) {
-      try {
-        listener(exit);
-      } catch (error) {
-        this.logger?.error({ instance: managed.info.id, err: error }, 'instance exit listener failed');
-      }
-    }
+    this.exits.notify(exit);
   }
 }
 

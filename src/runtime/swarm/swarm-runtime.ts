@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
-import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
+import { ExitListeners } from '../exit-listeners.js';
+import type { InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
 import { containerHealthOf, exitStatusOf, waitForContainerExit, type ContainerHealth } from '../docker/container-state.js';
 import { copyContainerLogs, logSince, type LogCopy } from '../docker/container-logs.js';
 import { dockerMessage, dockerStatus, startFailure } from '../docker/docker-client.js';
@@ -96,7 +97,7 @@ export class SwarmRuntime implements Runtime {
   private readonly releases = new Map<string, SwarmRelease>();
   private readonly instances = new Map<string, ManagedTask>();
   private readonly logPaths = new Map<string, string>();
-  private readonly listeners: RuntimeListener[] = [];
+  private readonly exits: ExitListeners;
   private closed = false;
 
   constructor(options: SwarmRuntimeOptions) {
@@ -104,6 +105,7 @@ export class SwarmRuntime implements Runtime {
     this.docker = options.docker;
     this.host = options.host ?? '127.0.0.1';
     this.images = new ImageProvider(options.docker, options.daemonHost);
+    this.exits = new ExitListeners(options.logger);
   }
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
@@ -226,7 +228,7 @@ export class SwarmRuntime implements Runtime {
   }
 
   onExit(listener: RuntimeListener): void {
-    this.listeners.push(listener);
+    this.exits.add(listener);
   }
 
   tailLog(instanceId: string, lines: number): Promise<string> {
@@ -350,7 +352,7 @@ export class SwarmRuntime implements Runtime {
         const info = { ...managed.info, port: portOf(task) ?? managed.info.port, pidToken: task.containerId };
         await this.manage(info, release, task, `--- cutover ${new Date().toISOString()}: swarm rolled back; ${info.id} is task ${task.id.slice(0, 12)}`, 0);
       } else {
-        this.notify({ instance: { ...managed.info }, code: null, signal: null, expected: false });
+        this.exits.notify({ instance: { ...managed.info }, code: null, signal: null, expected: false });
       }
     }
   }
@@ -592,16 +594,7 @@ export class SwarmRuntime implements Runtime {
     const fields = { instance: managed.info.id, task: managed.taskId.slice(0, 12), code: statusCode, expected };
     if (expected) this.options.logger?.info(fields, 'instance stopped');
     else this.options.logger?.warn(fields, 'instance exited unexpectedly; Swarm restarts its task');
-    this.notify({ instance: { ...managed.info }, code, signal, expected });
+    this.exits.notify({ instance: { ...managed.info }, code, signal, expected });
   }
 
-  private notify(exit: InstanceExit): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(exit);
-      } catch (error) {
-        this.options.logger?.error({ instance: exit.instance.id, err: error }, 'instance exit listener failed');
-      }
-    }
-  }
 }
