@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
 import { formatDuration } from '../config/duration.js';
+import { childEnvironment } from '../runtime/child-environment.js';
 import type { MeasurementContext, MeasurementResult, MetricProvider } from './index.js';
 
 /**
  * A metric from a script: `/bin/sh -c <command>` in its own process group
  * (a timeout kills everything it started), with SERVICE, CANARY_RELEASE,
  * STABLE_RELEASE (empty when there is none) and WINDOW_START (epoch ms) in
- * its environment. The value is
+ * its environment (besides the minimal base of child-environment.ts and the
+ * names in `inherit_env`: never the server's secrets). The value is
  *
  * - the parsed JSON of stdout when the command exits 0 and prints JSON
  *   (`echo 0.02` → 0.02, `echo '{"p95": 180}'` → an object): write
@@ -22,6 +24,8 @@ export interface CommandProviderConfig {
   timeoutMs: number;
   /** Working directory; the process's when absent. */
   cwd?: string | undefined;
+  /** Names taken from the server's environment besides the minimal base (`inherit_env`). */
+  inheritEnv?: readonly string[] | undefined;
 }
 
 /** Output kept per stream: enough for a JSON answer or the reason a check failed. */
@@ -64,13 +68,16 @@ export class CommandProvider implements MetricProvider {
 
       const child = spawn('/bin/sh', ['-c', command], {
         cwd,
-        env: {
-          ...process.env,
-          SERVICE: context.service,
-          CANARY_RELEASE: context.canaryReleaseId,
-          STABLE_RELEASE: context.stableReleaseId ?? '',
-          WINDOW_START: String(context.windowStart),
-        },
+        // The script text is the config's; the values below reach it as data, and the server's secrets do not reach it.
+        env: childEnvironment({
+          inherit: this.config.inheritEnv ?? [],
+          set: {
+            SERVICE: context.service,
+            CANARY_RELEASE: context.canaryReleaseId,
+            STABLE_RELEASE: context.stableReleaseId ?? '',
+            WINDOW_START: String(context.windowStart),
+          },
+        }),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });

@@ -10,6 +10,7 @@ import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js'
 import type { FlagService } from '../flags-service/flag-service.js';
 import { sendReleaseLogs } from './logs-route.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
+import { assertValidVersion } from '../core/version-grammar.js';
 import { actorBody, deployBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';
 
 /**
@@ -82,6 +83,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/deploy', async (request, reply) => {
     const body = parseBody(deployBody, request.body);
+    assertValidVersion(body.version);
     const operation = await controller.deploy(request.params.name, { ...body, actor: body.actor ?? 'api' });
     return reply.code(202).send({ operation });
   });

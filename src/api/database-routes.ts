@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
 import { runningReleases } from '../controller/database-hooks.js';
 import { CutoverError } from '../core/errors.js';
+import { assertValidVersion } from '../core/version-grammar.js';
 import type { ServiceMigrations } from '../migrate/service-migrations.js';
 
 /**
@@ -25,6 +26,8 @@ export function registerDatabaseRoutes(app: FastifyInstance, controller: Control
   };
   /** The version whose migrations directory counts: the active release's, or the one asked for. */
   const versionOf = (name: string, asked: string | undefined): string => {
+    // `${VERSION}` in the migrations path is filled with it: a version is never a path of its own.
+    if (asked !== undefined) assertValidVersion(asked);
     const version = asked ?? controller.activeRelease(name)?.version;
     if (version === undefined) throw new CutoverError('BAD_REQUEST', `${name} has no active release; pass ?version=`);
     return version;

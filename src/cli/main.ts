@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { CutoverError } from '../core/errors.js';
+import { assertValidVersion } from '../core/version-grammar.js';
 import { AdminClient, resolveTarget } from './admin-client.js';
 import { runDeployAll } from './commands/deploy-all-command.js';
 import { registerDbCommands, registerMigrateCommands } from './commands/database-commands.js';
@@ -55,6 +56,8 @@ function program(): Command {
     .option('--skip-health', 'do not wait for health checks (dangerous: prints a warning)')
     .option('--no-wait', 'return once the deploy started')
     .action(async (service: string | undefined, o: { all?: boolean; version: string; slot: string; autoSwitch?: boolean; autoCleanup?: boolean; skipHealth?: boolean; wait: boolean }) => {
+      // Refused here, before the server is contacted, with the rule the server would answer with.
+      assertValidVersion(o.version);
       if (o.skipHealth) process.stderr.write('warning: --skip-health: the new release will get traffic without a health check\n');
       const body = { version: o.version, slot: o.slot, autoSwitch: o.autoSwitch, autoCleanup: o.autoCleanup, skipHealth: o.skipHealth };
       if (o.all) {

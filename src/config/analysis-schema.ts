@@ -3,6 +3,7 @@ import { parseJsonPath } from '../analysis/json-path.js';
 import {
   command,
   httpUrl,
+  inheritEnvList,
   listOf,
   mapWith,
   nonNegativeDuration,
@@ -70,8 +71,8 @@ const webSchema = strictMap(
 const commandSchema = z.preprocess(
   mapWith('command'),
   strictMap(
-    { command, timeout: positiveDuration.optional() },
-    'expected a shell command, or a map with command and timeout, like { command: ./check.sh, timeout: 30s }',
+    { command, timeout: positiveDuration.optional(), inherit_env: inheritEnvList.optional() },
+    'expected a shell command, or a map with command, timeout and inherit_env, like { command: ./check.sh, timeout: 30s }',
   ),
 );
 

@@ -2,7 +2,8 @@ import { checkAnalysis } from './analysis-checks.js';
 import { checkCanaryStrategy, checkPostPromotion, templateFacts, type TemplateFacts } from './canary-checks.js';
 import { defaultHosts, CONFIG_DEFAULTS } from './config-defaults.js';
 import { checkDockerService } from './docker-checks.js';
-import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
+import { splitCommandWords } from './command-words.js';
+import { makeIssue, type ConfigIssue, type ConfigPath, type SourceMap } from './config-issues.js';
 import { formatListenAddress, parseListenAddress } from './listen-address.js';
 import { checkRollingStrategy } from './rolling-checks.js';
 import type { ListenAddress } from './types.js';
@@ -89,8 +90,9 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
     const path = ['services', name];
 
     if (service.command === undefined && (service.runtime === undefined || service.runtime === 'process')) {
-      issues.push(makeIssue(source, [...path, 'command'], 'required for runtime "process": the shell command that starts one instance, like node server.js'));
+      issues.push(makeIssue(source, [...path, 'command'], 'required for runtime "process": the command that starts one instance, like node server.js'));
     }
+    issues.push(...checkServiceCommand(service, path, source));
 
     const isDefault = service.default === true || (service.default === undefined && names.length === 1);
     if (service.default === true) {
@@ -167,4 +169,19 @@ function checkHealth(health: RawMap, path: string[], source: SourceMap | null): 
     at('retries', 'is another name for unhealthy_threshold; set only one of them');
   }
   return issues;
+}
+
+/**
+ * A process service's command runs without a shell unless it says `shell: true`:
+ * one that needs a shell to mean what it says is refused here, at load, rather
+ * than run with its operators passed as arguments.
+ */
+function checkServiceCommand(service: RawMap, path: ConfigPath, source: SourceMap | null): ConfigIssue[] {
+  const runtime = service.runtime ?? 'process';
+  if (service.shell !== undefined && runtime !== 'process') {
+    return [makeIssue(source, [...path, 'shell'], `only for runtime "process": a ${runtime === 'swarm' ? 'swarm' : 'docker'} service's command is the container's command; write [sh, -c, "..."] for a shell there`)];
+  }
+  if (runtime !== 'process' || service.shell === true || typeof service.command !== 'string') return [];
+  const split = splitCommandWords(service.command);
+  return split.ok ? [] : [makeIssue(source, [...path, 'command'], split.reason)];
 }

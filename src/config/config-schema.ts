@@ -10,6 +10,7 @@ import { notificationsSchema } from './notifications-schema.js';
 import {
   command,
   flag,
+  inheritEnvList,
   listOf,
   mapWith,
   nonNegativeDuration,
@@ -158,12 +159,20 @@ const databaseSchema = strictMap(
   'expected a map with url and migrations, like { url: "${DATABASE_URL}", migrations: ./migrations }',
 );
 
+/** A command line (split into words at load, see command-words.ts) or the words themselves as a list. */
+const serviceCommand = z.union([
+  command,
+  z.array(z.string({ error: 'expected each word as a string' }), { error: 'expected a command line or a list of words' }).min(1, { error: 'expected at least the program to run' }),
+], { error: 'expected a command line, like node server.js, or a list of words, like [node, server.js]' });
+
 const serviceSchema = strictMap(
   {
     hosts: z.preprocess(listOf, z.array(host, { error: 'expected a list of host names' })).optional(),
     default: flag.optional(),
     runtime: z.enum(['process', 'docker', 'swarm'], { error: 'expected "process" or "docker" or "swarm"' }).optional(),
-    command: command.optional(),
+    command: serviceCommand.optional(),
+    shell: flag.optional(),
+    inherit_env: inheritEnvList.optional(),
     cwd: directory.optional(),
     env: z.record(envName, envValue, { error: 'expected a map of environment variables' }).optional(),
     secrets: z.preprocess(listOf, z.array(envName, { error: 'expected a list of environment variable names' })).optional(),

@@ -51,7 +51,10 @@ function resolveProvider(raw: RawProvider, baseDir: string): MetricProviderConfi
   }
   if (raw.command !== undefined) {
     // Relative scripts (./check.sh) are found next to cutover.yaml, wherever the server was started.
-    return { type: 'command', command: raw.command.command, timeoutMs: raw.command.timeout ?? defaults.commandTimeoutMs, cwd: baseDir };
+    return {
+      type: 'command', command: raw.command.command, timeoutMs: raw.command.timeout ?? defaults.commandTimeoutMs, cwd: baseDir,
+      ...(raw.command.inherit_env === undefined ? {} : { inheritEnv: raw.command.inherit_env }),
+    };
   }
   // The checks guarantee a builtin metric here (`builtin: x` or `type: builtin, metric: x`).
   return { type: 'builtin', metric: raw.builtin ?? raw.metric ?? 'error-rate' };

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { CutoverError } from '../core/errors.js';
+import { joinCommandWords } from './command-words.js';
 import { CONFIG_DEFAULTS, defaultHosts } from './config-defaults.js';
 import { healthKindOf } from './config-checks.js';
 import type { RawBlueGreenStrategy, RawConfig, RawHealth, RawRecreateStrategy, RawService, RawStrategy } from './config-schema.js';
@@ -77,14 +78,16 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
     // A lone service gets every request unless it says otherwise: the common single-app setup needs no `default`.
     default: raw.default ?? context.onlyService,
     runtime,
-    command: raw.command ?? '',
+    command: Array.isArray(raw.command) ? joinCommandWords(raw.command) : raw.command ?? '',
+    shell: raw.shell ?? false,
+    inheritEnv: raw.inherit_env ?? [],
     ...(runtime === 'docker' || runtime === 'swarm' ? { docker: resolveDockerService(raw) } : {}),
     ...(runtime === 'swarm' ? { swarm: resolveSwarmService(raw) } : {}),
     cwd: resolvePath(context.baseDir, raw.cwd ?? '.'),
     env: raw.env ?? {},
     secrets: raw.secrets ?? [],
     instances,
-    health: resolveHealth(raw.health ?? {}),
+    health: resolveHealth(raw.health ?? {}, raw.inherit_env),
     strategy: resolveStrategy(raw.strategy ?? {}, instances),
     drainTimeoutMs: raw.drain_timeout ?? CONFIG_DEFAULTS.drainTimeoutMs,
     stopGracePeriodMs: raw.stop_grace_period ?? CONFIG_DEFAULTS.stopGracePeriodMs,
@@ -106,10 +109,10 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
   };
 }
 
-function resolveHealth(raw: NonNullable<RawHealth>): HealthConfig {
+function resolveHealth(raw: NonNullable<RawHealth>, inheritEnv: string[] | undefined): HealthConfig {
   const defaults = CONFIG_DEFAULTS.health;
   return {
-    check: resolveHealthCheck(raw),
+    check: resolveHealthCheck(raw, inheritEnv),
     intervalMs: raw.interval ?? defaults.intervalMs,
     timeoutMs: raw.timeout ?? defaults.timeoutMs,
     healthyThreshold: raw.healthy_threshold ?? defaults.healthyThreshold,
@@ -118,12 +121,12 @@ function resolveHealth(raw: NonNullable<RawHealth>): HealthConfig {
   };
 }
 
-function resolveHealthCheck(raw: NonNullable<RawHealth>): HealthCheckKind {
+function resolveHealthCheck(raw: NonNullable<RawHealth>, inheritEnv: string[] | undefined): HealthCheckKind {
   switch (healthKindOf(raw)) {
     case 'tcp':
       return { type: 'tcp' };
     case 'command':
-      return { type: 'command', command: raw.command ?? '' };
+      return { type: 'command', command: raw.command ?? '', inheritEnv: inheritEnv ?? [] };
     case 'http':
       return { type: 'http', path: raw.path ?? CONFIG_DEFAULTS.health.path, expectStatus: statusRange(raw.expect_status, CONFIG_DEFAULTS.health.expectStatus) };
   }

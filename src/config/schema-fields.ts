@@ -68,3 +68,15 @@ export const httpUrl = parsedBy((value) => {
   if (url.hostname === '') return { ok: false, expected };
   return { ok: true, value: value.trim() };
 });
+
+/**
+ * `inherit_env`: what a child process may take from the server's own
+ * environment besides the minimal base (runtime/child-environment.ts). Never
+ * cutover's own settings: they hold the admin and SDK tokens.
+ */
+const INHERIT_EXPECTED = 'expected an environment variable name, like NODE_OPTIONS';
+const inheritedName = z.string({ error: INHERIT_EXPECTED }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: INHERIT_EXPECTED })
+  .refine((name) => !name.toUpperCase().startsWith('CUTOVER_'), {
+    error: 'expected a name outside CUTOVER_*: those hold cutover\'s own secrets (admin and SDK tokens) and never reach a child process; write a value under env: instead',
+  });
+export const inheritEnvList = z.preprocess(listOf, z.array(inheritedName, { error: 'expected a list of environment variable names, like [NODE_OPTIONS]' }));

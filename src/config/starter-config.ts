@@ -36,7 +36,14 @@ services:
                             # true for the only service of a file)
     runtime: process        # process (local processes), docker (containers, see below)
                             # or swarm (a Docker Swarm service per release, see below)
-    command: node server.js # required; run through /bin/sh, must listen on $PORT
+    command: node server.js # required; must listen on $PORT (or --port \${PORT}). Run without a
+                            # shell: words, quotes and \${VERSION} \${PORT} \${SLOT} \${INSTANCE}
+                            # \${HOST} inside words; a list [node, server.js] works too
+    shell: false            # true: run command through /bin/sh as written (&&, |, $VAR); the
+                            # values then come as $VERSION, $PORT, ... in its environment
+    inherit_env: []         # names the app takes from the server's environment, e.g.
+                            # [NODE_OPTIONS]; otherwise it gets only PATH, HOME, LANG, LC_*,
+                            # TZ, TMPDIR, USER, its env: and cutover's values (never CUTOVER_*)
     # With runtime: docker each instance is a container of this image, on the
     # daemon at server.docker_host; command (optional) replaces the image's CMD.
     # image: registry/app:\${VERSION}  # required for docker

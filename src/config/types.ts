@@ -49,8 +49,10 @@ export interface TcpHealthCheck {
 
 export interface CommandHealthCheck {
   type: 'command';
-  /** Run through /bin/sh with PORT, HOST, VERSION, SLOT, INSTANCE set; exit 0 is healthy. */
+  /** Run through /bin/sh with PORT, HOST, VERSION, SLOT, INSTANCE set (as env, never spliced in); exit 0 is healthy. */
   command: string;
+  /** The service's `inherit_env`: the check runs with the same environment rules as its instances. */
+  inheritEnv: string[];
 }
 
 export type HealthCheckKind = HttpHealthCheck | TcpHealthCheck | CommandHealthCheck;
@@ -190,6 +192,8 @@ export type MetricProviderConfig =
     timeoutMs: number;
     /** Where the command runs: the config file's directory (so `./check.sh` sits next to cutover.yaml); the working directory when absent. */
     cwd?: string;
+    /** `inherit_env`: names taken from the server's environment besides the minimal base; never CUTOVER_*. */
+    inheritEnv?: string[];
   };
 
 export interface AnalysisMetricConfig {
@@ -218,10 +222,16 @@ export interface ServiceConfig {
   default: boolean;
   runtime: 'process' | 'docker' | 'swarm';
   /**
-   * Command line, run through /bin/sh; ${VERSION} ${PORT} ${SLOT} ${INSTANCE} are substituted at start.
+   * Command line (a YAML list is joined into one, quoted). Process runtime: split into words
+   * (config/command-words.ts) and executed without a shell; ${VERSION} ${PORT} ${SLOT} ${INSTANCE} ${HOST}
+   * are substituted inside single words at start. With `shell`, run by /bin/sh as written, the values in its env.
    * Docker: split into words and run as the container's command (no shell); '' keeps the image's CMD.
    */
   command: string;
+  /** Process runtime: run `command` through /bin/sh; placeholders are not spliced in, they are env variables. */
+  shell: boolean;
+  /** Names taken from the server's environment besides the base of child-environment.ts; never CUTOVER_*. */
+  inheritEnv: string[];
   /** Present exactly when `runtime` is docker or swarm (a swarm service's tasks are made like docker containers). */
   docker?: DockerServiceConfig;
   /** Present exactly when `runtime` is swarm. */

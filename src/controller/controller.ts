@@ -6,6 +6,7 @@ import { redactServiceConfig } from '../config/redact.js';
 import { startBlueGreen } from '../core/blue-green-strategy.js';
 import { CutoverError } from '../core/errors.js';
 import { findRelease, idleSlot, previousRelease, releasesToPrune } from '../core/release-selection.js';
+import { assertValidVersion } from '../core/version-grammar.js';
 import type { Slot } from '../core/slot.js';
 import type { Router, ServiceRoute } from '../router/index.js';
 import type { Runtime } from '../runtime/index.js';
@@ -153,6 +154,8 @@ export class Controller {
   // --- deploy -------------------------------------------------------------------
 
   async deploy(name: string, request: DeployRequest): Promise<OperationRecord> {
+    // Every entry point (API, retry, deploy --all) comes through here: the version fills ${VERSION} in commands, image tags and paths.
+    assertValidVersion(request.version);
     const service = this.service(name);
     const active = this.activeRelease(name);
     const slot = request.slot === undefined || request.slot === 'auto' ? idleSlot(active) : request.slot;

@@ -282,6 +282,8 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       slot: ref.slot,
       index,
       command: ref.service.command,
+      shell: ref.service.shell,
+      inheritEnv: ref.service.inheritEnv,
       cwd: ref.service.cwd,
       env: ref.service.env,
       stopGracePeriodMs: ref.service.stopGracePeriodMs,

@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
   DEPLOY_ABORTED: { status: 500, hint: 'Traffic stayed on the release that was active.' },
   SWARM_ROLLED_BACK: { status: 500, hint: 'Swarm rolled its service update back; `docker service ps --no-trunc <service>` shows why each task failed. The previous release serves.' },
   UNAUTHORIZED: { status: 401, hint: 'Send `Authorization: Bearer <token>`; the token is in <state_dir>/admin-token or CUTOVER_TOKEN.' },
+  VERSION_INVALID: { status: 400, hint: 'Use a version such as v1.2.3, 2024-05-01.3 or a git sha: letters, digits, "_", "." and "-" only (a branch name like feature/x becomes feature-x).' },
   BAD_REQUEST: { status: 400, hint: 'Check the request body against the API reference in the README.' },
   NOT_FOUND: { status: 404, hint: 'Check the URL; the API lives under /api/v1.' },
   SERVER_UNREACHABLE: { status: 503, hint: 'Start it with `cutover server --config cutover.yaml`, or set CUTOVER_URL.' },

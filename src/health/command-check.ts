@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { CommandHealthCheck } from '../config/types.js';
+import { childEnvironment } from '../runtime/child-environment.js';
 import type { CheckResult, CheckTarget } from './index.js';
 
 const OUTPUT_TAIL_CHARS = 200;
@@ -8,7 +9,8 @@ const PIPE_FLUSH_MS = 100;
 
 /**
  * One command health check: `/bin/sh -c <command>` with PORT, HOST, VERSION,
- * SLOT and INSTANCE in the env; exit 0 is healthy. The command runs in its own
+ * SLOT and INSTANCE in the env (and only the minimal base of the server's own,
+ * plus the service's `inherit_env`: see child-environment.ts); exit 0 is healthy. The command runs in its own
  * process group so a timeout kills everything it started, not only the shell.
  * Never throws.
  */
@@ -42,15 +44,18 @@ export function commandCheck(
       else finish(false, `exit ${exitCode}${tail ? `: ${tail}` : ''}`);
     };
 
+    // The script text is the config's, never spliced with values: they are read from the environment, as data.
     const child = spawn('/bin/sh', ['-c', config.check.command], {
-      env: {
-        ...process.env,
-        PORT: String(target.port),
-        HOST: target.host,
-        VERSION: target.vars.version,
-        SLOT: target.vars.slot,
-        INSTANCE: target.vars.instance,
-      },
+      env: childEnvironment({
+        inherit: config.check.inheritEnv,
+        set: {
+          PORT: String(target.port),
+          HOST: target.host,
+          VERSION: target.vars.version,
+          SLOT: target.vars.slot,
+          INSTANCE: target.vars.instance,
+        },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

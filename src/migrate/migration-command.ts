@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { CutoverError } from '../core/errors.js';
+import { childEnvironment } from '../runtime/child-environment.js';
 
 /**
  * A team's own migration tool (`alembic upgrade head`, `npx prisma migrate
@@ -15,14 +16,17 @@ const TAIL_CHARS = 2000;
 export interface MigrationCommand {
   command: string;
   cwd: string;
+  /** The hook's inputs (DATABASE_URL, VERSION, CUTOVER_SERVICE, CUTOVER_PHASE); with the minimal base and `inheritEnv`, all it gets. */
   env: Record<string, string>;
+  /** The service's `inherit_env`. */
+  inheritEnv?: readonly string[];
   timeoutMs: number;
 }
 
 export function runMigrationCommand(spec: MigrationCommand): Promise<{ durationMs: number; output: string }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', spec.command], { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('/bin/sh', ['-c', spec.command], { cwd: spec.cwd, env: childEnvironment({ inherit: spec.inheritEnv ?? [], set: spec.env }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     const collect = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-TAIL_CHARS * 2); };
     child.stdout.on('data', collect);

@@ -154,7 +154,7 @@ export class ServiceMigrations {
     try {
       this.deps.record({ operationId, service: service.name, releaseId: null, type: 'migration.started', message: `running the ${phase} command: ${command}` });
       const result = await migrator.withLock({ lockWaitMs: database.waitForLockMs }, () => runMigrationCommand({
-        command, cwd: service.cwd, timeoutMs: database.statementTimeoutMs,
+        command, cwd: service.cwd, timeoutMs: database.statementTimeoutMs, inheritEnv: service.inheritEnv,
         env: { DATABASE_URL: database.url, VERSION: version, CUTOVER_SERVICE: service.name, CUTOVER_PHASE: phase },
       }), this.progress(service.name, operationId));
       this.deps.record({ operationId, service: service.name, releaseId: null, type: 'migration.applied', message: `the ${phase} command finished in ${result.durationMs} ms${result.output ? `: ${result.output.split('\n').slice(-3).join(' | ')}` : ''}` });

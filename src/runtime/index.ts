@@ -12,8 +12,16 @@ export interface InstanceSpec {
   slot: Slot;
   /** 0-based index of the instance inside its release. */
   index: number;
-  /** Raw command from the config; the runtime substitutes ${VERSION} ${PORT} ${SLOT} ${INSTANCE}. */
+  /**
+   * Raw command from the config. The process runtime splits it into words, substitutes
+   * ${VERSION} ${PORT} ${SLOT} ${INSTANCE} ${HOST} inside them and runs it without a shell;
+   * with `shell`, /bin/sh runs it unchanged and the values are in its environment.
+   */
   command: string;
+  /** Process runtime: run `command` through /bin/sh (`shell: true` in the config). Default false. */
+  shell?: boolean;
+  /** Process runtime: names taken from the server's environment (`inherit_env`); see child-environment.ts. */
+  inheritEnv?: readonly string[];
   cwd: string;
   /** Raw env from the config; placeholders substituted like the command. PORT is always set. */
   env: Record<string, string>;

@@ -68,6 +68,8 @@ describe('loadConfig: the contract file', () => {
       default: true,
       runtime: 'process',
       command: 'node server.js',
+      shell: false,
+      inheritEnv: [],
       cwd: join(dir, 'app'),
       // ${VERSION} belongs to the runtime: left as written even when the environment has VERSION.
       env: { APP_VERSION: '${VERSION}' },
@@ -220,7 +222,7 @@ describe('parseConfig: health, strategy and defaults', () => {
   it('picks the health check kind from type, tcp or command', () => {
     const health = (text: string) => parse(`services: { web: { command: a, health: ${text} } }`).services.web?.health;
     assert.deepEqual(health('{ tcp: true }')?.check, { type: 'tcp' });
-    assert.deepEqual(health('{ command: "curl -f localhost:$PORT" }')?.check, { type: 'command', command: 'curl -f localhost:$PORT' });
+    assert.deepEqual(health('{ command: "curl -f localhost:$PORT" }')?.check, { type: 'command', command: 'curl -f localhost:$PORT', inheritEnv: [] });
     assert.deepEqual(health('{ type: http, path: /up, expect_status: 2xx }')?.check, { type: 'http', path: '/up', expectStatus: [200, 299] });
     assert.deepEqual(health('{ expect_status: [200, 204] }')?.check, { type: 'http', path: '/health', expectStatus: [200, 204] });
     assert.equal(health('{ retries: 7 }')?.unhealthyThreshold, 7);
@@ -259,6 +261,7 @@ describe('parseConfig: environment references', () => {
         'services:',
         '  web:',
         '    command: node server.js --port ${PORT} --slot ${SLOT} --home $${HOME}',
+        '    shell: true',
         '    env:',
         '      DATABASE_URL: "${DATABASE_URL}"',
         '      REGION: "${REGION:-eu}"',

@@ -98,8 +98,9 @@ describe('supervision, smoke checks, rollback to a stopped release', () => {
   it('a command that does not exist and a missing cwd end in clear errors, with no traffic change', async () => {
     const missing = await operate(h.client, '/api/v1/services/broken/deploy', { version: 'v1' });
     assert.equal(missing.operation.outcome, 'failed');
-    assert.equal(missing.operation.error?.code, 'INSTANCE_EXITED');
-    assert.match(missing.operation.error?.message ?? '', /exited with code 127 \(command not found\)/);
+    // Commands run without a shell: a missing program fails the exec (no shell left to exit 127).
+    assert.equal(missing.operation.error?.code, 'INSTANCE_START_FAILED');
+    assert.match(missing.operation.error?.message ?? '', /not found \(command not found on PATH\)/);
     assert.match(missing.operation.error?.message ?? '', /definitely-not-a-command-xyz/);
     const nowhere = await operate(h.client, '/api/v1/services/nowhere/deploy', { version: 'v1' });
     assert.equal(nowhere.operation.outcome, 'failed');

@@ -99,7 +99,7 @@ describe('tcp check', () => {
 });
 
 describe('command check', () => {
-  const run = (command: string, timeoutMs = 2000) => commandCheck(targetFor(4321), { check: { type: 'command', command }, timeoutMs });
+  const run = (command: string, timeoutMs = 2000) => commandCheck(targetFor(4321), { check: { type: 'command', command, inheritEnv: [] }, timeoutMs });
 
   it('is ok on exit 0, with the instance in its env', async () => {
     const result = await run('test "$PORT:$HOST:$VERSION:$SLOT:$INSTANCE" = "4321:127.0.0.1:v1:blue:0"');

@@ -110,12 +110,13 @@ describe('process runtime', () => {
     await runtime.stop(info.id);
   });
 
-  it('passes PORT, HOST, VERSION, SLOT, INSTANCE and CUTOVER_INSTANCE_ID, and substitutes the command', async () => {
+  it('passes PORT, HOST, VERSION, SLOT, INSTANCE and CUTOVER_INSTANCE_ID, which a shell: true command reads from its env', async () => {
     const runtime = newRuntime();
     const info = remember(
       await runtime.start(
         spec({
           version: 'v2',
+          shell: true,
           command: 'echo "args ${VERSION} ${SLOT} ${INSTANCE} ${PORT} ${HOME_UNTOUCHED}"; env | sort; sleep 30',
           env: { GREETING: 'hello ${VERSION} on ${PORT}' },
         }),
@@ -177,14 +178,52 @@ describe('process runtime', () => {
     assert.match(await runtime.tailLog(info.id, 5), /simulated crash at start/);
   });
 
-  it('reports a command that does not exist as exit 127, with the shell message in the log', async () => {
+  it('refuses a command that does not exist with INSTANCE_START_FAILED naming it, also in the log', async () => {
+    // Run without a shell, a missing program is a failed exec (ENOENT), not a shell exiting 127.
     const runtime = newRuntime();
     const exits = exitsOf(runtime);
-    const info = remember(await runtime.start(spec({ command: 'cutover-no-such-binary --port ${PORT}' })));
+    const missing = spec({ command: 'cutover-no-such-binary --port ${PORT}' });
+    await assert.rejects(runtime.start(missing), (error: unknown) => {
+      assert.ok(isCutoverError(error));
+      assert.equal(error.code, 'INSTANCE_START_FAILED');
+      assert.match(error.message, /cutover-no-such-binary: not found/);
+      return true;
+    });
+    assert.deepEqual(runtime.list(), []);
+    assert.deepEqual(exits, []);
+    assert.match(await runtime.tailLog(`web/r1/blue-${missing.index}`, 3), /cutover-no-such-binary: not found/);
+  });
+
+  it('with shell: true, a missing program still exits 127 with the shell message in the log', async () => {
+    const runtime = newRuntime();
+    const exits = exitsOf(runtime);
+    const info = remember(await runtime.start(spec({ shell: true, command: 'cutover-no-such-binary --port ${PORT}' })));
     const exit = await waitFor(() => exits[0]);
     assert.equal(exit.code, 127);
     assert.equal(exit.expected, false);
     assert.match(await runtime.tailLog(info.id, 3), /cutover-no-such-binary: not found/);
+  });
+
+  it('runs the command words without a shell: the pid is the app and its arguments arrive as written', async () => {
+    const runtime = newRuntime();
+    const script = "console.log(JSON.stringify({ pid: process.pid, args: process.argv.slice(1) })); setInterval(() => {}, 1000)";
+    const info = remember(await runtime.start(spec({ version: 'v5', command: `node -e "${script}" -- --label=\${VERSION} 'a b' "\\$HOME" ';'` })));
+    const printed = await waitFor(() => /\{"pid".*\}/.exec(readFileSync(info.logPath, 'utf8'))?.[0]);
+    const line = JSON.parse(printed) as { pid: number; args: string[] };
+    assert.equal(line.pid, info.pid, 'no shell between cutover and the app');
+    assert.deepEqual(line.args, ['--label=v5', 'a b', '$HOME', ';']);
+    await runtime.stop(info.id);
+  });
+
+  it('refuses, without starting anything, a command that needs a shell but does not say shell: true', async () => {
+    const runtime = newRuntime();
+    await assert.rejects(runtime.start(spec({ command: 'node a.js && node b.js' })), (error: unknown) => {
+      assert.ok(isCutoverError(error));
+      assert.equal(error.code, 'INSTANCE_START_FAILED');
+      assert.match(error.message, /shell: true/);
+      return true;
+    });
+    assert.deepEqual(runtime.list(), []);
   });
 
   it('refuses a missing cwd with INSTANCE_START_FAILED naming the path', async () => {
@@ -223,7 +262,7 @@ describe('process runtime', () => {
     const exits = exitsOf(runtime);
     // The wrapper exits 3 at once while its background child would run on.
     const inner = nodeScript("console.log('inner pid ' + process.pid); setInterval(() => {}, 1000)");
-    const info = remember(await runtime.start(spec({ command: `${inner} & sleep 0.3; exit 3` })));
+    const info = remember(await runtime.start(spec({ shell: true, command: `${inner} & sleep 0.3; exit 3` })));
     const innerPid = await waitFor(() => {
       const match = /inner pid (\d+)/.exec(readFileSync(info.logPath, 'utf8'));
       return match ? Number(match[1]) : undefined;

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
 import { loadConfig } from '../../config/load-config.js';
 import { CutoverError } from '../../core/errors.js';
+import { assertValidVersion } from '../../core/version-grammar.js';
 import type { AdminClient } from '../admin-client.js';
 import { bold, dim, formatDuration, formatTime, green, printJson, red, yellow } from '../output.js';
 import { currentActor } from './operation-commands.js';
@@ -31,6 +32,7 @@ export function registerMigrateCommands(migrate: Command, context: DatabaseComma
   migrate.command('status <service>').description('applied, pending and blocked migrations of the service\'s database, and why')
     .option('--version <version>', 'the version whose migrations directory to read (default: the active release\'s)')
     .action(async (service: string, o: { version?: string }) => {
+      if (o.version !== undefined) assertValidVersion(o.version);
       const answer = await (await context.client()).request<{ database: string; directory: string; migrations: Planned[] }>(
         'GET', `${svc(service)}/migrations${o.version ? `?version=${encodeURIComponent(o.version)}` : ''}`);
       if (context.json()) { printJson(answer); return exit(0); }

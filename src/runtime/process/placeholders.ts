@@ -1,19 +1,21 @@
 /**
- * The placeholders a service's `command` and `env` values may use. Only these
- * four are replaced; any other `${...}` (a shell variable, say) is left for the
- * shell, so `${HOME}` in a command still means the shell's HOME.
+ * The placeholders a service's command words and `env` values may use. Only
+ * these are replaced (HOST where the runtime knows it); any other `${...}` is
+ * left as written. A command is split into words before this runs, so a value
+ * lands inside one word and is never read as syntax.
  */
 export interface PlaceholderValues {
   VERSION: string;
   PORT: string;
   SLOT: string;
   INSTANCE: string;
+  HOST?: string;
 }
 
-const PLACEHOLDER = /\$\{(VERSION|PORT|SLOT|INSTANCE)\}/g;
+const PLACEHOLDER = /\$\{(VERSION|PORT|SLOT|INSTANCE|HOST)\}/g;
 
 export function substitutePlaceholders(text: string, values: PlaceholderValues): string {
-  return text.replace(PLACEHOLDER, (_match, name: keyof PlaceholderValues) => values[name]);
+  return text.replace(PLACEHOLDER, (match, name: keyof PlaceholderValues) => values[name] ?? match);
 }
 
 export function substituteEnv(env: Record<string, string>, values: PlaceholderValues): Record<string, string> {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,8 @@ import { substituteEnv, substitutePlaceholders, type PlaceholderValues } from '.
 import { isGroupAlive, signalGroup, trackGroup, untrackGroup } from './process-group.js';
 import { isSameProcess, readPidToken } from './process-identity.js';
 import { shellScriptFor } from './shell-command.js';
+import { splitCommandWords } from '../../config/command-words.js';
+import { childEnvironment } from '../child-environment.js';
 
 /** For the server's synchronous `process.on('exit')` handler: SIGKILL every instance group still managed. */
 export { killAllInstanceGroupsSync } from './process-group.js';
@@ -58,8 +60,9 @@ export function instanceIdOf(instance: { service: string; releaseId: string; slo
 }
 
 /**
- * The embedded runtime: each instance is a local process group started through
- * /bin/sh on a free loopback port, with its output appended to a log file.
+ * The embedded runtime: each instance is a local process group started on a
+ * free loopback port (the command's words executed directly; /bin/sh only for
+ * a service with `shell: true`), with its output appended to a log file.
  * Instances are detached (own session and group) so that a stop reaches every
  * process a wrapper started, and so that they outlive a crashed controller,
  * which then takes them back with `adopt()` after verifying each pid.
@@ -98,18 +101,21 @@ export class ProcessRuntime implements Runtime {
     await assertDirectory(spec.cwd, id);
 
     const port = await findFreePort(this.host);
-    const values: PlaceholderValues = { VERSION: spec.version, PORT: String(port), SLOT: spec.slot, INSTANCE: String(spec.index) };
-    const command = substitutePlaceholders(spec.command, values);
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...substituteEnv(spec.env, values),
-      PORT: values.PORT,
-      HOST: this.host,
-      VERSION: spec.version,
-      SLOT: spec.slot,
-      INSTANCE: values.INSTANCE,
-      CUTOVER_INSTANCE_ID: id,
-    };
+    const values: PlaceholderValues = { VERSION: spec.version, PORT: String(port), SLOT: spec.slot, INSTANCE: String(spec.index), HOST: this.host };
+    const launch = launchOf(spec, values, id);
+    // Not the server's environment: it holds the admin token and other secrets (see child-environment.ts).
+    const env = childEnvironment({
+      inherit: spec.inheritEnv ?? [],
+      set: {
+        ...substituteEnv(spec.env, values),
+        PORT: values.PORT,
+        HOST: this.host,
+        VERSION: spec.version,
+        SLOT: spec.slot,
+        INSTANCE: values.INSTANCE,
+        CUTOVER_INSTANCE_ID: id,
+      },
+    });
     const logPath = instanceLogPath(this.logDir, spec);
     this.logPaths.set(id, logPath);
 
@@ -126,10 +132,13 @@ export class ProcessRuntime implements Runtime {
 
     let child: ChildProcess;
     try {
-      child = spawn('/bin/sh', ['-c', shellScriptFor(command)], { cwd: spec.cwd, env, detached: true, stdio: ['ignore', logFd, logFd] });
+      child = spawn(launch.file, launch.args, { cwd: spec.cwd, env, detached: true, stdio: ['ignore', logFd, logFd] });
       await waitForSpawn(child);
     } catch (error) {
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: ${messageOf(error)}`, { cause: error, details: { cwd: spec.cwd } });
+      const why = spawnFailure(error, launch.file, spec.cwd);
+      // In the instance log too, where `cutover logs` looks for why an instance did not run.
+      writeSync(logFd, `--- cutover: cannot start ${id}: ${why}\n`);
+      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: ${why}`, { cause: error, details: { cwd: spec.cwd } });
     } finally {
       // The child has its own copy of the fd; ours would only leak.
       closeSync(logFd);
@@ -285,6 +294,33 @@ export class ProcessRuntime implements Runtime {
     else this.logger?.warn(fields, 'instance exited unexpectedly');
     this.exits.notify(exit);
   }
+}
+
+/**
+ * What to execute. Without `shell`, the command's words with the placeholders
+ * filled in each word: no shell ever reads a value, so a version or a port
+ * cannot become syntax. With `shell`, /bin/sh runs the command as written
+ * (exec in front of a simple command, so the pid is still the app) and reads
+ * the values from its environment ($VERSION, ${PORT}, ...), as data.
+ */
+function launchOf(spec: InstanceSpec, values: PlaceholderValues, id: string): { file: string; args: string[] } {
+  if (spec.shell === true) return { file: '/bin/sh', args: ['-c', shellScriptFor(spec.command)] };
+  const split = splitCommandWords(spec.command);
+  if (!split.ok) {
+    throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: its command cannot run without a shell: ${split.reason}`, {
+      hint: 'Fix `command` in the service config, or set `shell: true`.',
+    });
+  }
+  const [file, ...args] = split.words.map((word) => substitutePlaceholders(word, values));
+  return { file: file as string, args };
+}
+
+/** A program that is not there is the common case; say so in words (the shell used to answer 127 "not found"). */
+function spawnFailure(error: unknown, file: string, cwd: string): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return `${file}: not found (command not found on PATH${file.includes('/') ? ` or relative to ${cwd}` : ''})`;
+  if (code === 'EACCES') return `${file}: permission denied (not an executable file)`;
+  return messageOf(error);
 }
 
 async function assertDirectory(cwd: string, id: string): Promise<void> {
