@@ -100,6 +100,18 @@ export const CONFIG_DEFAULTS = {
   },
   /** `runtime: docker`: use a local image when the daemon has it; share the host's network on loopback. */
   docker: { pull: 'if-missing' as const, network: 'host' as const },
+  /** The embedded proxy: nobody's forwarding headers are believed; a slow head is cut after 10 s. */
+  trustedProxies: [] as string[],
+  maxConnections: 10_000,
+  clientTimeouts: { headersMs: 10_000, requestMs: 5 * 60_000, keepAliveMs: 65_000 },
+  traffic: {
+    connectTimeoutMs: 5_000,
+    responseHeadersTimeoutMs: 60_000,
+    idleTimeoutMs: 60_000,
+    connectionsPerInstance: 128,
+    pendingPerInstance: 128,
+    passiveHealth: { consecutiveFailures: 5, ejectionMs: 30_000, maxEjectionMs: 5 * 60_000 },
+  },
   drainTimeoutMs: 30_000,
   stopGracePeriodMs: 10_000,
   rollbackLimit: 5,

@@ -5,6 +5,7 @@ import type { ConfigPath } from './config-issues.js';
 import { dockerHost, dockerServiceFields, swarmServiceFields } from './docker-schema.js';
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
+import { proxyServerFields, proxyServiceFields } from './proxy-schema.js';
 import { nginxSchema, routerKind } from './router-schema.js';
 import { notificationsSchema } from './notifications-schema.js';
 import {
@@ -184,6 +185,7 @@ const serviceSchema = strictMap(
     rollback_limit: wholeNumber(1).optional(),
     critical: flag.optional(),
     database: databaseSchema.optional(),
+    ...proxyServiceFields,
     ...dockerServiceFields,
     ...swarmServiceFields,
   },
@@ -198,8 +200,9 @@ const serverSchema = strictMap(
     docker_host: dockerHost.optional(),
     router: routerKind.optional(),
     nginx: nginxSchema.optional(),
+    ...proxyServerFields,
   },
-  'expected a map with proxy, admin, state_dir, docker_host, router and nginx',
+  'expected a map with proxy, admin, state_dir, docker_host, router, nginx, trusted_proxies, max_connections and client_timeouts',
 );
 
 /** Flag environments: names like flag keys, so they are safe in URLs and file names. */

@@ -9,6 +9,7 @@ import { resolveAnalysis } from './resolve-analysis.js';
 import { resolveCanaryStrategy } from './resolve-canary.js';
 import { resolveDockerService, resolveSwarmService } from './resolve-docker.js';
 import { resolveNotifications } from './resolve-notifications.js';
+import { resolveProxyServer, resolveUpstreamTraffic } from './resolve-proxy.js';
 import { resolveRollingStrategy } from './resolve-rolling.js';
 import type { RawNginx } from './router-schema.js';
 import type {
@@ -49,6 +50,7 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       ...(raw.server?.docker_host === undefined ? {} : { dockerHost: raw.server.docker_host }),
       router: raw.server?.router ?? CONFIG_DEFAULTS.router,
       ...(raw.server?.router === 'nginx' && raw.server.nginx ? { nginx: resolveNginx(raw.server.nginx, options.baseDir) } : {}),
+      ...resolveProxyServer(raw.server),
     },
     services,
     analysis: resolveAnalysis(raw.analysis ?? {}, options.baseDir),
@@ -93,6 +95,7 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
     stopGracePeriodMs: raw.stop_grace_period ?? CONFIG_DEFAULTS.stopGracePeriodMs,
     rollbackLimit: raw.rollback_limit ?? CONFIG_DEFAULTS.rollbackLimit,
     critical: raw.critical ?? CONFIG_DEFAULTS.critical,
+    traffic: resolveUpstreamTraffic(raw),
     database: raw.database === undefined ? null : {
       url: raw.database.url,
       migrations: raw.database.migrations === undefined ? null : resolvePath(context.baseDir, raw.database.migrations),

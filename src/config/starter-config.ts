@@ -28,6 +28,13 @@ server:
   #   pid_file: /run/nginx.pid                    # default: the pid directive of main_config
   #   prefix: /etc/nginx                          # nginx's -p, if it runs with one
   #   verify_timeout: 5s                          # a reload must show the new config by then, or it is undone
+  trusted_proxies: []       # CIDR blocks of load balancers in front of the proxy (e.g. [10.0.0.0/8]):
+  #                         # only their X-Forwarded-*, X-Real-IP and Forwarded are believed
+  max_connections: 10000    # client connections held at once; one more is closed at once
+  client_timeouts:
+    headers: 10s            # a client must send its whole request head by then (slowloris)
+    request: 5m             # ... and its whole request, body included (0: no limit)
+    keep_alive: 65s         # an idle keep-alive connection is closed after this long
 
 services:
   web:                      # the service name: lowercase letters, digits and hyphens
@@ -145,6 +152,20 @@ services:
     rollback_limit: 5       # releases kept for \`cutover rollback --to\`
     critical: false         # for \`cutover deploy --all\`: other services are updated first,
                             # then the critical ones, one at a time
+
+    # How the embedded proxy treats this service's instances.
+    timeouts:
+      connect: 5s           # to open a connection to an instance
+      response_headers: 60s # for its response head (then 504)
+      idle: 60s             # longest silence inside a response body (0: never, for streams)
+    instance_limits:
+      connections: 128      # per instance
+      pending: 128          # requests waiting for a connection, per instance; past it: 503 + Retry-After
+    passive_health:         # the requests themselves as a health check (like Envoy's outlier detection)
+      consecutive_failures: 5  # connect errors, timeouts or 5xx in a row that take an instance
+                               # out of rotation (0: never); never the last one of a release
+      ejection_time: 30s    # out for this long, more after each further ejection...
+      max_ejection_time: 5m # ...up to this
 
     # A PostgreSQL database whose migrations ship with the deploys (expand before
     # the new release starts, contract once no older release runs).

@@ -1,3 +1,5 @@
+import type { Cidr } from './cidr.js';
+
 /**
  * The resolved, defaulted configuration. `load-config.ts` turns cutover.yaml
  * into these objects once; nothing past the boundary re-checks raw input.
@@ -19,6 +21,25 @@ export interface ServerConfig {
   router: 'proxy' | 'nginx';
   /** Present exactly when `router` is nginx. */
   nginx?: NginxRouterConfig;
+  /** Peers whose X-Forwarded-* / X-Real-IP / Forwarded headers the proxy believes; empty: nobody. */
+  trustedProxies: Cidr[];
+  /** Most client connections the proxy holds; one more is closed at once. */
+  maxConnections: number;
+  /** How slow a client may be: the whole head, the whole request (0: no limit), an idle keep-alive connection. */
+  clientTimeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
+}
+
+/** How the proxy treats a service's instances (`timeouts`, `instance_limits`, `passive_health`). */
+export interface UpstreamTrafficConfig {
+  connectTimeoutMs: number;
+  responseHeadersTimeoutMs: number;
+  /** Longest silence inside a response body (0: never). */
+  idleTimeoutMs: number;
+  /** Per instance: connections, and requests waiting for one; past both, 503 with Retry-After. */
+  connectionsPerInstance: number;
+  pendingPerInstance: number;
+  /** Consecutive connect errors, timeouts or 5xx that eject an instance (0: never), and the back-off. */
+  passiveHealth: { consecutiveFailures: number; ejectionMs: number; maxEjectionMs: number };
 }
 
 /** `server.nginx`, with paths made absolute. */
@@ -250,6 +271,8 @@ export interface ServiceConfig {
   /** For `deploy --all`: non-critical services are updated first, then critical ones one at a time. */
   critical: boolean;
   database: DatabaseConfig | null;
+  /** The embedded proxy's timeouts, queue bound and passive health for this service's instances. */
+  traffic: UpstreamTrafficConfig;
 }
 
 /** How the containers of a `runtime: docker` service are made. */

@@ -29,6 +29,8 @@ export const ERROR_CATALOGUE = {
   ROUTER_CONFIG_REJECTED: { status: 500, hint: 'The router refused the rendered config (nginx -t); the previous config still serves. Fix the error shown (often in a file of the team\'s own nginx config).' },
   ROUTER_APPLY_FAILED: { status: 500, hint: 'The router could not switch (reload or verification failed); the last good config was restored and still serves.' },
   UPSTREAM_FAILED: { status: 502, hint: 'The instance closed the connection or did not answer in time; check its logs and health.' },
+  UPSTREAM_TIMEOUT: { status: 504, hint: 'The instance did not connect or send its response head in time; check its logs, or raise services.<name>.timeouts.' },
+  UPSTREAM_BUSY: { status: 503, hint: 'Every instance has its connections and queue full (services.<name>.instance_limits); retry after the Retry-After delay, or add instances.' },
   INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
   FORBIDDEN: { status: 403, hint: 'The SDK token may only read flags and report evaluations (/api/v1/sdk/...); use the admin token for the rest.' },
   FLAG_NOT_FOUND: { status: 404, hint: 'Run `cutover flags list` to see the flags of the environment.' },

@@ -4,11 +4,12 @@ import type { FastifyInstance } from 'fastify';
 import { loadOrCreateSdkToken, loadOrCreateToken } from '../api/admin-token.js';
 import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
 import type { FlagService } from '../flags-service/flag-service.js';
-import type { CutoverConfig } from '../config/types.js';
+import type { CutoverConfig, UpstreamTrafficConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
 import { Notifier } from '../notify/notifier.js';
 import type { Router } from '../router/index.js';
-import { ProxyRouter } from '../router/proxy/proxy-router.js';
+import type { InstanceEjectionEvent } from '../router/proxy/passive-health.js';
+import { ProxyRouter, type UpstreamPolicy } from '../router/proxy/proxy-router.js';
 import { dockerRuntimeForConfig } from '../runtime/docker/docker-runtime-for-config.js';
 import type { Runtime } from '../runtime/index.js';
 import { swarmRuntimeForConfig } from '../runtime/swarm/swarm-runtime-for-config.js';
@@ -66,8 +67,21 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let controller: Controller | null = null;
   let api: FastifyInstance | null = null;
   try {
-    router = await routerFor(config, logger);
+    // The proxy starts before the controller that records its events: an ejection reported in between is only logged.
+    let recordEjection: ((event: InstanceEjectionEvent) => void) | null = null;
+    router = await routerFor(config, logger, (event) => recordEjection?.(event));
     controller = new Controller({ config, store, runtime, router, logger, swarm: swarmRuntime });
+    const events = controller.events;
+    recordEjection = (event) => {
+      events.record({
+        operationId: null, service: event.service, releaseId: event.releaseId, type: event.type,
+        level: event.type === 'instance.ejected' ? 'warn' : 'info',
+        message: event.type === 'instance.ejected'
+          ? `instance ${event.upstreamId} taken out of rotation for ${event.ejectedForMs ?? 0} ms after ${event.failures ?? 0} failures in a row (last: ${event.reason ?? '?'})`
+          : `instance ${event.upstreamId} back in rotation`,
+        data: { instance: event.upstreamId, reason: event.reason, failures: event.failures, ejectedForMs: event.ejectedForMs },
+      });
+    };
     controller.events.onRecord(notifier.onEvent);
     await controller.start(runtime);
     const started = controller;
@@ -144,9 +158,21 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
 }
 
 /** The embedded proxy by default; nginx (loaded only then) attaches to the team's running nginx. */
-async function routerFor(config: CutoverConfig, logger: Logger): Promise<Router> {
+async function routerFor(config: CutoverConfig, logger: Logger, onInstanceEjection: (event: InstanceEjectionEvent) => void): Promise<Router> {
   const nginx = config.server.router === 'nginx' ? config.server.nginx : undefined;
-  if (nginx === undefined) return ProxyRouter.listen({ host: config.server.proxy.host, port: config.server.proxy.port, logger });
+  if (nginx === undefined) {
+    const { server } = config;
+    return ProxyRouter.listen({
+      host: server.proxy.host, port: server.proxy.port, logger,
+      trustedProxies: server.trustedProxies,
+      maxConnections: server.maxConnections,
+      clientHeadersTimeoutMs: server.clientTimeouts.headersMs,
+      clientRequestTimeoutMs: server.clientTimeouts.requestMs,
+      clientKeepAliveTimeoutMs: server.clientTimeouts.keepAliveMs,
+      services: Object.fromEntries(Object.values(config.services).map((service) => [service.name, upstreamPolicyOf(service.traffic)])),
+      onInstanceEjection,
+    });
+  }
   const { NginxRouter } = await import('../router/nginx/nginx-router.js');
   return NginxRouter.attach({
     binary: nginx.binary, mainConfig: nginx.mainConfig, includeFile: nginx.includeFile, listen: config.server.proxy,
@@ -154,6 +180,17 @@ async function routerFor(config: CutoverConfig, logger: Logger): Promise<Router>
     ...(nginx.pidFile === undefined ? {} : { pidFile: nginx.pidFile }),
     ...(nginx.prefix === undefined ? {} : { prefix: nginx.prefix }),
   });
+}
+
+function upstreamPolicyOf(traffic: UpstreamTrafficConfig): UpstreamPolicy {
+  return {
+    connections: traffic.connectionsPerInstance,
+    pending: traffic.pendingPerInstance,
+    connectTimeoutMs: traffic.connectTimeoutMs,
+    headersTimeoutMs: traffic.responseHeadersTimeoutMs,
+    bodyTimeoutMs: traffic.idleTimeoutMs,
+    passiveHealth: { ...traffic.passiveHealth },
+  };
 }
 
 function formatHost(host: string): string {

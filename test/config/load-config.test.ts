@@ -60,6 +60,9 @@ describe('loadConfig: the contract file', () => {
       admin: { host: '127.0.0.1', port: 9900 },
       stateDir: join(dir, '.cutover'),
       router: 'proxy',
+      trustedProxies: [],
+      maxConnections: 10_000,
+      clientTimeouts: { headersMs: 10_000, requestMs: 300_000, keepAliveMs: 65_000 },
     });
     assert.deepEqual(Object.keys(config.services), ['web']);
     assert.deepEqual(config.services.web, {
@@ -89,6 +92,14 @@ describe('loadConfig: the contract file', () => {
       rollbackLimit: 5,
       critical: false,
       database: null,
+      traffic: {
+        connectTimeoutMs: 5_000,
+        responseHeadersTimeoutMs: 60_000,
+        idleTimeoutMs: 60_000,
+        connectionsPerInstance: 128,
+        pendingPerInstance: 128,
+        passiveHealth: { consecutiveFailures: 5, ejectionMs: 30_000, maxEjectionMs: 300_000 },
+      },
     });
   });
 

@@ -1,16 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CutoverError } from '../../core/errors.js';
+import type { Logger } from 'pino';
+import { CutoverError, type ErrorCode } from '../../core/errors.js';
+import { headerNameIs } from './hop-by-hop-headers.js';
 
 /**
- * Answers the proxy makes itself, in the API's error shape
- * `{ "error": { code, message, hint } }`, so a user hitting a 503 during a
- * deploy reads why and a script can match on `code`.
+ * Answers the proxy makes itself (404, 502, 503, 504). The client gets a
+ * plain page, JSON unless its Accept header prefers HTML, holding the error
+ * code, a fixed sentence and a request id (also in `X-Request-Id`). What
+ * went wrong (instance id, address, the upstream's error) goes to the log
+ * line with the same request id, never to the client: a public page must not
+ * map the internals for an attacker.
+ *
+ * The CutoverErrors made below carry that detail in their message; only
+ * their code reaches the page.
  */
 export function noRouteForHost(host: string | undefined): CutoverError {
-  return new CutoverError('SERVICE_NOT_FOUND', `no service is routed for host '${host ?? ''}'`, {
-    hint: "Add the host to a service's `hosts`, or mark one service `default: true`.",
-  });
+  return new CutoverError('SERVICE_NOT_FOUND', `no service is routed for host '${host ?? ''}'`);
 }
 
 export function noActiveRelease(service: string): CutoverError {
@@ -21,33 +28,106 @@ export function noHealthyUpstream(service: string): CutoverError {
   return new CutoverError('NO_UPSTREAM', `no healthy instance of service '${service}'`);
 }
 
-export function upstreamFailed(service: string, upstreamId: string, cause: unknown): CutoverError {
-  const reason = describeCause(cause);
-  return new CutoverError('UPSTREAM_FAILED', `instance '${upstreamId}' of service '${service}' failed: ${reason}`);
+export function upstreamsBusy(service: string): CutoverError {
+  return new CutoverError('UPSTREAM_BUSY', `every instance of service '${service}' has its connections and queue full`);
 }
 
-export function sendErrorResponse(res: ServerResponse, error: CutoverError): void {
-  const body = JSON.stringify({ error: error.toJSON() });
-  res.writeHead(error.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-  });
-  res.end(body);
+/** 504 when the upstream did not connect or answer in time, else 502. */
+export function upstreamFailed(service: string, upstreamId: string, cause: unknown): CutoverError {
+  const code = (cause as { code?: unknown } | null)?.code;
+  const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT';
+  return new CutoverError(timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_FAILED', `instance '${upstreamId}' of service '${service}' failed: ${describeCause(cause)}`);
+}
+
+/** The one sentence a client reads, per code: nothing in it comes from the request or the upstream. */
+const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  SERVICE_NOT_FOUND: 'No service answers for this host.',
+  NO_UPSTREAM: 'The service is not available right now. Try again shortly.',
+  UPSTREAM_BUSY: 'The service is busy. Try again shortly.',
+  UPSTREAM_FAILED: 'The service failed to answer.',
+  UPSTREAM_TIMEOUT: 'The service did not answer in time.',
+  INTERNAL: 'The proxy failed to handle this request.',
+};
+
+/** Seconds a client is told to wait after a 503 for a full queue: short, the queue moves in milliseconds. */
+const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/** A client's X-Request-Id is kept only when it is short and plain, so it cannot inject markup, headers or log noise. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+interface ErrorPage {
+  status: number;
+  requestId: string;
+  headers: [string, string][];
+  body: string;
+}
+
+/** The page for `error`, in the form the request asks for. */
+function errorPage(rawHeaders: readonly string[], error: CutoverError): ErrorPage {
+  let requestId: string | undefined;
+  let accept = '';
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 12 && headerNameIs(name, 'x-request-id') && requestId === undefined) {
+      const value = (rawHeaders[i + 1] as string).trim();
+      if (SANE_REQUEST_ID.test(value)) requestId = value;
+    } else if (name.length === 6 && headerNameIs(name, 'accept')) {
+      accept += `${rawHeaders[i + 1] as string},`;
+    }
+  }
+  requestId ??= randomUUID();
+  const status = error.status;
+  const message = PUBLIC_MESSAGES[error.code] ?? STATUS_CODES[status] ?? 'Error';
+  const html = prefersHtml(accept);
+  const body = html
+    ? `<!doctype html>\n<html><head><meta charset="utf-8"><title>${status} ${STATUS_CODES[status] ?? ''}</title></head>\n` +
+      `<body><h1>${status} ${STATUS_CODES[status] ?? ''}</h1>\n<p>${message}</p>\n<p>Request id: <code>${requestId}</code></p></body></html>\n`
+    : JSON.stringify({ error: { code: error.code, message, requestId } });
+  const headers: [string, string][] = [
+    ['content-type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8'],
+    ['content-length', String(Buffer.byteLength(body))],
+    ['cache-control', 'no-store'],
+    ['x-content-type-options', 'nosniff'],
+    ['x-request-id', requestId],
+  ];
+  if (error.code === 'UPSTREAM_BUSY') headers.push(['retry-after', String(BUSY_RETRY_AFTER_SECONDS)]);
+  return { status, requestId, headers, body };
+}
+
+/**
+ * HTML when the client lists text/html before any JSON type (a browser);
+ * JSON otherwise, the default for API clients and scripts. Order decides,
+ * not q-values: browsers list HTML first, API clients JSON or nothing.
+ */
+function prefersHtml(accept: string): boolean {
+  const html = accept.indexOf('text/html');
+  if (html < 0) return false;
+  const json = accept.indexOf('json');
+  return json < 0 || html < json;
+}
+
+function logError(logger: Logger | undefined, page: ErrorPage, error: CutoverError): void {
+  if (logger === undefined) return;
+  const line = { requestId: page.requestId, status: page.status, code: error.code };
+  if (page.status >= 500 && error.code !== 'NO_UPSTREAM' && error.code !== 'UPSTREAM_BUSY') logger.warn(line, error.message);
+  else logger.info(line, error.message);
+}
+
+export function sendErrorResponse(res: ServerResponse, rawHeaders: readonly string[], error: CutoverError, logger: Logger | undefined): void {
+  const page = errorPage(rawHeaders, error);
+  logError(logger, page, error);
+  res.writeHead(page.status, page.headers.flat());
+  res.end(page.body);
 }
 
 /** The same answer written on a raw socket (an Upgrade request has no ServerResponse), then the socket is closed. */
-export function sendErrorOnSocket(socket: Duplex, error: CutoverError): void {
+export function sendErrorOnSocket(socket: Duplex, rawHeaders: readonly string[], error: CutoverError, logger: Logger | undefined): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ error: error.toJSON() });
-  socket.end(
-    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n` +
-      'content-type: application/json; charset=utf-8\r\n' +
-      `content-length: ${Buffer.byteLength(body)}\r\n` +
-      'cache-control: no-store\r\n' +
-      'connection: close\r\n\r\n' +
-      body,
-  );
+  const page = errorPage(rawHeaders, error);
+  logError(logger, page, error);
+  let head = `HTTP/1.1 ${page.status} ${STATUS_CODES[page.status] ?? ''}\r\n`;
+  for (const [name, value] of page.headers) head += `${name}: ${value}\r\n`;
+  socket.end(`${head}connection: close\r\n\r\n${page.body}`);
 }
 
 function describeCause(cause: unknown): string {

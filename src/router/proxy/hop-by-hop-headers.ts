@@ -82,15 +82,24 @@ export function connectionListedHeaders(connectionValue: string): string[] | nul
   if (!connectionValue.includes(',')) {
     // The usual single token (keep-alive, close, upgrade): nothing extra to strip.
     const token = connectionValue.trim();
-    if (token.length === 0 || headerNameIs(token, 'close') || isHopByHopHeader(token)) return null;
+    if (token.length === 0 || headerNameIs(token, 'close') || isHopByHopHeader(token) || isFraming(token)) return null;
   }
   let listed: string[] | null = null;
   for (const token of connectionValue.split(',')) {
     const name = token.trim().toLowerCase();
-    if (name.length === 0 || name === 'close' || isHopByHopHeader(name)) continue;
+    if (name.length === 0 || name === 'close' || isHopByHopHeader(name) || isFraming(name)) continue;
     (listed ??= []).push(name);
   }
   return listed;
+}
+
+/**
+ * Host and Content-Length are never dropped on a `Connection` header's say:
+ * one routes the request, the other frames its body, and a peer must not be
+ * able to make the two ends of the proxy read a message differently.
+ */
+function isFraming(name: string): boolean {
+  return headerNameIs(name, 'host') || headerNameIs(name, 'content-length');
 }
 
 /** Removes `names` (lower case) from a flat [name, value, ...] list in place. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { TargetEntry } from '../../core/route-table.js';
 import { sendErrorResponse, upstreamFailed } from './error-response.js';
+import type { ProxyContext } from './proxy-context.js';
 import type { TargetBinding } from './release-traffic.js';
 import { clientResponseHeaders } from './response-headers.js';
 import { isConnectErrorCode, type UpstreamPool } from './upstream-pool.js';
@@ -30,7 +31,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly req: IncomingMessage;
   private readonly res: ResponseWithExchange;
   private readonly target: TargetEntry<TargetBinding>;
-  private readonly unhealthy: ReadonlySet<string>;
+  private readonly context: ProxyContext;
   private readonly headers: string[];
   private readonly hasBody: boolean;
   private readonly startedAt: number;
@@ -52,14 +53,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     index: number,
     headers: string[],
     hasBody: boolean,
-    unhealthy: ReadonlySet<string>,
+    context: ProxyContext,
     startedAt: number,
     setCookie: string | null,
   ) {
     this.req = req;
     this.res = res;
     this.target = target;
-    this.unhealthy = unhealthy;
+    this.context = context;
     this.headers = headers;
     this.hasBody = hasBody;
     this.startedAt = startedAt;
@@ -107,6 +108,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     // 1xx informational heads are not relayed (Node answers 100-continue to the client itself).
     if (statusCode < 200) return true;
     this.resumeUpstream = resume;
+    const pool = this.countedOn;
+    if (pool !== null) {
+      if (statusCode >= 500) this.context.passiveHealth.failed(pool, this.target, `status ${statusCode}`);
+      else if (pool.consecutiveFailures !== 0) this.context.passiveHealth.succeeded(pool);
+    }
     this.target.binding.traffic.counters.countStatus(statusCode);
     const headers = clientResponseHeaders(rawHeaders);
     // Appended, not set: the application's own Set-Cookie headers stay.
@@ -135,9 +141,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     if (this.done) return;
-    if (this.abortUpstream === null && !this.hasBody && !this.clientGone && isConnectErrorCode((err as { code?: unknown }).code)) {
+    const code = (err as { code?: unknown }).code;
+    // A client that left is not the instance's fault; anything else (connect error, timeout, reset) is.
+    if (!this.clientGone && this.countedOn !== null) this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
+    if (this.abortUpstream === null && !this.hasBody && !this.clientGone && isConnectErrorCode(code)) {
       // Nothing reached this upstream: another instance of the same release may take the request.
-      const next = this.target.nextAfter(this.first, this.index, this.unhealthy);
+      const next = this.target.nextAfter(this.first, this.index, this.context.outOfRotation);
       if (next >= 0) {
         this.leaveUpstream();
         this.index = next;
@@ -152,9 +161,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (!res.headersSent && !res.destroyed) {
       traffic.counters.errors++;
       const upstream = this.target.upstreams[this.index];
-      sendErrorResponse(res, upstreamFailed(this.target.service, upstream?.id ?? '?', err));
+      sendErrorResponse(res, this.req.rawHeaders, upstreamFailed(this.target.service, upstream?.id ?? '?', err), this.context.logger);
     } else if (!res.destroyed) {
       // The head already went out: cut the connection so the client sees a broken response, not a short one.
+      if (!this.clientGone) {
+        this.context.logger?.warn({ service: this.target.service, upstream: this.target.upstreams[this.index]?.id, err: describe(err) }, 'response cut: the upstream failed mid-body');
+      }
       res.destroy();
     }
     traffic.requestEnded();
@@ -193,4 +205,9 @@ function onResponseClose(this: ResponseWithExchange): void {
 
 function onResponseDrain(this: ResponseWithExchange): void {
   this[kExchange]?.resume();
+}
+
+function describe(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? `${err.message} (${code})` : err.message;
 }

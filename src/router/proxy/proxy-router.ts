@@ -7,33 +7,68 @@ import { CutoverError } from '../../core/errors.js';
 import { buildRouteTable, RouteTable, type ServiceEntry, type TargetEntry } from '../../core/route-table.js';
 import type { ReleaseCounters, RouteTarget, Router, ServiceRoute } from '../index.js';
 import { goesToCanary, type CanaryChoice } from './canary-choice.js';
+import type { Cidr } from '../../config/cidr.js';
 import {
   noActiveRelease,
   noHealthyUpstream,
   noRouteForHost,
   sendErrorOnSocket,
   sendErrorResponse,
+  upstreamsBusy,
 } from './error-response.js';
 import { buildUpstreamRequestHeaders, type RequestHeadFacts } from './forwarded-headers.js';
+import { PassiveHealth, type InstanceEjectionEvent } from './passive-health.js';
+import type { ProxyContext } from './proxy-context.js';
 import { ProxyExchange } from './proxy-exchange.js';
 import { ReleaseTraffic, type TargetBinding } from './release-traffic.js';
-import type { UpstreamPoolOptions } from './upstream-pool.js';
+import { TrustedPeers } from './trusted-peers.js';
+import type { PassiveHealthPolicy, UpstreamPool, UpstreamPoolOptions } from './upstream-pool.js';
 import { WebSocketTunnel } from './websocket-tunnel.js';
+
+/** How the proxy treats one service's instances: its timeouts, its queue bound and its passive health. */
+export type UpstreamPolicy = UpstreamPoolOptions;
+
+/** Some fields of a policy; the others come from the proxy's default policy. */
+export type UpstreamPolicyOverrides = Partial<Omit<UpstreamPolicy, 'passiveHealth'>> & { passiveHealth?: Partial<PassiveHealthPolicy> };
 
 export interface ProxyListenOptions {
   host: string;
   /** 0 picks a free port; read the bound one from `address`. */
   port: number;
   logger?: Logger;
-  /** Most keep-alive connections to one upstream instance (default 128). */
-  connectionsPerUpstream?: number;
-  /** Time an upstream has to send response headers before the request gets a 502 (default 60 s). */
-  upstreamHeadersTimeoutMs?: number;
-  /** Longest silence inside an upstream response body before it is cut (default 0 = never: streams and long polls). */
-  upstreamBodyTimeoutMs?: number;
+  /** The policy of services not listed in `services` (default: DEFAULT_UPSTREAM_POLICY). */
+  upstreamPolicy?: UpstreamPolicyOverrides;
+  /** Per service (`services.<name>.timeouts`, `instance_limits`, `passive_health`); missing fields come from `upstreamPolicy`. */
+  services?: Readonly<Record<string, UpstreamPolicyOverrides>>;
+  /** Peers whose X-Forwarded-* / X-Real-IP / Forwarded are believed (`server.trusted_proxies`; default: nobody). */
+  trustedProxies?: readonly Cidr[];
+  /** Most client connections open at once; one more is closed as soon as it is accepted (default 10,000). */
+  maxConnections?: number;
+  /** Time a client has to send a whole request head (default 10 s): what ends a slowloris. */
+  clientHeadersTimeoutMs?: number;
+  /** Time a client has to send a whole request, head and body (default 5 min: uploads; 0 = no limit). */
+  clientRequestTimeoutMs?: number;
   /** How long an idle client keep-alive connection stays open (default 65 s, longer than usual load balancer idle timeouts). */
   clientKeepAliveTimeoutMs?: number;
+  /** Passive health took an instance out of rotation or put it back (the controller records it as an event). */
+  onInstanceEjection?: (event: InstanceEjectionEvent) => void;
 }
+
+/** The defaults of `services.<name>.timeouts`, `instance_limits` and `passive_health` (config-defaults.ts holds the same). */
+export const DEFAULT_UPSTREAM_POLICY: UpstreamPolicy = {
+  connections: 128,
+  pending: 128,
+  connectTimeoutMs: 5_000,
+  headersTimeoutMs: 60_000,
+  bodyTimeoutMs: 60_000,
+  passiveHealth: { consecutiveFailures: 5, ejectionMs: 30_000, maxEjectionMs: 300_000 },
+};
+
+/**
+ * How often Node looks for requests over the head or request timeout. Its
+ * default (30 s) would let a slow head live three times the 10 s limit.
+ */
+const CLIENT_TIMEOUT_CHECK_MS = 1_000;
 
 /** Released targets kept for their counters after a drain, per service. */
 const RETIRED_RELEASES_KEPT = 5;
@@ -66,11 +101,17 @@ export class ProxyRouter implements Router {
   readonly kind = 'proxy';
   private readonly server: Server;
   private readonly logger: Logger | undefined;
-  private readonly poolOptions: UpstreamPoolOptions;
   private readonly routes = new Map<string, ServiceRoute>();
   private table: RouteTable<TargetBinding> = new RouteTable<TargetBinding>([]);
-  /** Upstream ids out of rotation. Kept for ids not routed yet: health may be known before the switch. */
+  /** Upstream ids the controller marked unhealthy. Kept for ids not routed yet: health may be known before the switch. */
   private readonly unhealthy = new Set<string>();
+  /** `unhealthy` plus the instances passive health ejected: what routing skips. */
+  private readonly outOfRotation = new Set<string>();
+  private readonly passiveHealth: PassiveHealth;
+  private readonly context: ProxyContext;
+  private readonly trustedPeers: TrustedPeers;
+  private readonly defaultPolicy: UpstreamPolicy;
+  private readonly servicePolicies = new Map<string, UpstreamPolicy>();
   /** Releases that receive or still carry traffic, by `service\0releaseId`. */
   private readonly releases = new Map<string, ReleaseTraffic>();
   /** Drained releases, kept (a few per service) so their counters stay readable. */
@@ -84,25 +125,36 @@ export class ProxyRouter implements Router {
 
   private constructor(options: ProxyListenOptions) {
     this.logger = options.logger;
-    this.poolOptions = {
-      connections: options.connectionsPerUpstream ?? 128,
-      headersTimeoutMs: options.upstreamHeadersTimeoutMs ?? 60_000,
-      bodyTimeoutMs: options.upstreamBodyTimeoutMs ?? 0,
-    };
-    this.server = createServer({ noDelay: true, keepAliveTimeout: options.clientKeepAliveTimeoutMs ?? 65_000 });
+    this.defaultPolicy = mergePolicy(DEFAULT_UPSTREAM_POLICY, options.upstreamPolicy);
+    for (const [service, policy] of Object.entries(options.services ?? {})) this.servicePolicies.set(service, mergePolicy(this.defaultPolicy, policy));
+    this.passiveHealth = new PassiveHealth(this.outOfRotation, this.unhealthy, options.onInstanceEjection, this.logger);
+    this.context = { outOfRotation: this.outOfRotation, passiveHealth: this.passiveHealth, logger: this.logger };
+    this.trustedPeers = new TrustedPeers(options.trustedProxies ?? []);
+    const headersTimeout = options.clientHeadersTimeoutMs ?? 10_000;
+    const requestTimeout = options.clientRequestTimeoutMs ?? 300_000;
+    this.server = createServer({
+      noDelay: true,
+      keepAliveTimeout: options.clientKeepAliveTimeoutMs ?? 65_000,
+      headersTimeout,
+      // Node refuses a head timeout longer than the request timeout; the head is part of the request anyway.
+      requestTimeout: requestTimeout === 0 ? 0 : Math.max(requestTimeout, headersTimeout),
+      connectionsCheckingInterval: Math.min(CLIENT_TIMEOUT_CHECK_MS, headersTimeout),
+    });
+    // Past the limit Node closes a new connection as soon as it is accepted: cheaper than any answer during a flood.
+    this.server.maxConnections = options.maxConnections ?? 10_000;
     // Node's own clientError handling stays: it answers malformed requests with 400/431/408.
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       try {
         this.handleRequest(req, res);
       } catch (error) {
-        this.failUnexpectedly(error, res);
+        this.failUnexpectedly(error, req, res);
       }
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       try {
         this.handleUpgrade(req, socket, head);
       } catch (error) {
-        this.failUnexpectedly(error, socket);
+        this.failUnexpectedly(error, req, socket);
       }
     });
   }
@@ -152,8 +204,14 @@ export class ProxyRouter implements Router {
   }
 
   setUpstreamHealthy(upstreamId: string, healthy: boolean): void {
-    if (healthy) this.unhealthy.delete(upstreamId);
-    else this.unhealthy.add(upstreamId);
+    if (healthy) {
+      this.unhealthy.delete(upstreamId);
+      // An instance passive health ejected stays out until its back-off ends.
+      if (!this.passiveHealth.isEjected(upstreamId)) this.outOfRotation.delete(upstreamId);
+    } else {
+      this.unhealthy.add(upstreamId);
+      this.outOfRotation.add(upstreamId);
+    }
   }
 
   async drain(service: string, releaseId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }> {
@@ -209,6 +267,7 @@ export class ProxyRouter implements Router {
   }
 
   private async shutdown(): Promise<void> {
+    this.passiveHealth.close();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     const reason = new CutoverError('UPSTREAM_FAILED', 'the proxy is shutting down');
@@ -228,16 +287,17 @@ export class ProxyRouter implements Router {
       traffic = revived ?? new ReleaseTraffic(service, target.releaseId);
       this.releases.set(key, traffic);
     }
-    return { traffic, pools: traffic.poolsFor(target.upstreams, this.poolOptions) };
+    return { traffic, pools: traffic.poolsFor(target.upstreams, this.servicePolicies.get(service) ?? this.defaultPolicy) };
   };
 
   private handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const startedAt = performance.now();
     const facts = this.facts;
-    const headers = buildUpstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress, 'http', facts);
+    const peer = req.socket.remoteAddress;
+    const headers = buildUpstreamRequestHeaders(req.rawHeaders, peer, 'http', this.trustedPeers.trusts(peer), facts);
     const entry = this.table.lookup(facts.host);
     if (entry === undefined) {
-      sendErrorResponse(res, noRouteForHost(facts.host));
+      sendErrorResponse(res, req.rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
     }
     let target = entry.target;
@@ -247,44 +307,52 @@ export class ProxyRouter implements Router {
       setCookie = this.canaryChoice.setCookie;
     }
     if (target === null) {
-      sendErrorResponse(res, noActiveRelease(entry.service));
+      sendErrorResponse(res, req.rawHeaders, noActiveRelease(entry.service), this.logger);
       return;
     }
     const counters = target.binding.traffic.counters;
     counters.requests++;
-    const index = target.pick(this.unhealthy);
+    let index = target.pick(this.outOfRotation);
     if (index < 0) {
       counters.errors++;
-      sendErrorResponse(res, noHealthyUpstream(entry.service));
+      sendErrorResponse(res, req.rawHeaders, noHealthyUpstream(entry.service), this.logger);
       return;
     }
-    new ProxyExchange(req, res, target, index, headers, facts.hasBody, this.unhealthy, startedAt, setCookie).start();
+    if ((target.binding.pools[index] as UpstreamPool).isFull) {
+      index = notFullAfter(target, index, this.outOfRotation);
+      if (index < 0) {
+        counters.errors++;
+        sendErrorResponse(res, req.rawHeaders, upstreamsBusy(entry.service), this.logger);
+        return;
+      }
+    }
+    new ProxyExchange(req, res, target, index, headers, facts.hasBody, this.context, startedAt, setCookie).start();
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', noop);
     const facts = this.facts;
-    const headers = buildUpstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress, 'http', facts);
+    const peer = req.socket.remoteAddress;
+    const headers = buildUpstreamRequestHeaders(req.rawHeaders, peer, 'http', this.trustedPeers.trusts(peer), facts);
     const entry = this.table.lookup(facts.host);
     if (entry === undefined) {
-      sendErrorOnSocket(socket, noRouteForHost(facts.host));
+      sendErrorOnSocket(socket, req.rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
     }
     // An upgrade follows the same choice as a request; a made-up cookie id is not sent (a 101 is not ours to edit).
     const target = entry.canary === null ? entry.target : this.canaryOrStable(entry, req);
     if (target === null) {
-      sendErrorOnSocket(socket, noActiveRelease(entry.service));
+      sendErrorOnSocket(socket, req.rawHeaders, noActiveRelease(entry.service), this.logger);
       return;
     }
-    const index = target.pick(this.unhealthy);
+    const index = target.pick(this.outOfRotation);
     if (index < 0) {
       target.binding.traffic.counters.requests++;
       target.binding.traffic.counters.errors++;
-      sendErrorOnSocket(socket, noHealthyUpstream(entry.service));
+      sendErrorOnSocket(socket, req.rawHeaders, noHealthyUpstream(entry.service), this.logger);
       return;
     }
-    const requestHead = upgradeRequestHead(req, headers);
-    new WebSocketTunnel(socket, head, requestHead, target, index, this.unhealthy).start();
+    new WebSocketTunnel(socket, head, req, headers, target, index, this.context).start();
   }
 
   /**
@@ -296,15 +364,15 @@ export class ProxyRouter implements Router {
   private canaryOrStable(entry: ServiceEntry<TargetBinding>, req: IncomingMessage): TargetEntry<TargetBinding> | null {
     const canary = entry.canary;
     if (canary === null || !goesToCanary(canary, req.rawHeaders, req.socket.remoteAddress, this.canaryChoice)) return entry.target;
-    return entry.target === null || canary.target.hasHealthyUpstream(this.unhealthy) ? canary.target : entry.target;
+    return entry.target === null || canary.target.hasHealthyUpstream(this.outOfRotation) ? canary.target : entry.target;
   }
 
   /** A bug must cost one request, not the process that routes every service. */
-  private failUnexpectedly(error: unknown, target: ServerResponse | Duplex): void {
+  private failUnexpectedly(error: unknown, req: IncomingMessage, target: ServerResponse | Duplex): void {
     this.logger?.error({ err: error }, 'proxy failed to handle a request');
     const internal = new CutoverError('INTERNAL', 'the proxy failed to handle this request');
-    if (!(target instanceof ServerResponse)) sendErrorOnSocket(target, internal);
-    else if (!target.headersSent && !target.destroyed) sendErrorResponse(target, internal);
+    if (!(target instanceof ServerResponse)) sendErrorOnSocket(target, req.rawHeaders, internal, this.logger);
+    else if (!target.headersSent && !target.destroyed) sendErrorResponse(target, req.rawHeaders, internal, this.logger);
     else target.destroy();
   }
 
@@ -345,7 +413,11 @@ export class ProxyRouter implements Router {
   }
 
   private retire(traffic: ReleaseTraffic, upstreamIds: readonly string[]): void {
-    for (const id of upstreamIds) this.unhealthy.delete(id);
+    for (const id of upstreamIds) {
+      this.unhealthy.delete(id);
+      this.outOfRotation.delete(id);
+      this.passiveHealth.forget(id);
+    }
     this.releases.delete(releaseKey(traffic.service, traffic.releaseId));
     this.retired.push(traffic);
     const sameService = this.retired.filter((r) => r.service === traffic.service);
@@ -363,12 +435,21 @@ function listsUpstream(target: TargetEntry<TargetBinding> | null, upstreamId: st
   return target !== null && target.upstreams.some((upstream) => upstream.id === upstreamId);
 }
 
-/** The request head for the upstream of an upgrade: forwarded headers plus the Connection/Upgrade pair. */
-function upgradeRequestHead(req: IncomingMessage, headers: readonly string[]): string {
-  let head = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  const upgrade = req.headers.upgrade ?? 'websocket';
-  return `${head}connection: upgrade\r\nupgrade: ${upgrade}\r\n\r\n`;
+/** A policy with the fields `partial` sets replaced, passive health merged field by field. */
+function mergePolicy(base: UpstreamPolicy, partial: UpstreamPolicyOverrides | undefined): UpstreamPolicy {
+  if (partial === undefined) return base;
+  return { ...base, ...partial, passiveHealth: { ...base.passiveHealth, ...partial.passiveHealth } };
+}
+
+/**
+ * The next instance in rotation after `index` whose pool has room, or -1: a
+ * full instance (often a hung one) is passed over rather than queued on.
+ */
+function notFullAfter(target: TargetEntry<TargetBinding>, index: number, outOfRotation: ReadonlySet<string>): number {
+  for (let next = target.nextAfter(index, index, outOfRotation); next >= 0; next = target.nextAfter(index, next, outOfRotation)) {
+    if (!(target.binding.pools[next] as UpstreamPool).isFull) return next;
+  }
+  return -1;
 }
 
 function noop(): void {}

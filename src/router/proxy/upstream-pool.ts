@@ -5,10 +5,24 @@ import type { UpgradedConnection } from './release-traffic.js';
 export interface UpstreamPoolOptions {
   /** Most connections kept to one upstream; requests beyond wait in the pool's queue. */
   connections: number;
-  /** Time to receive the response headers before the request fails with 502. */
+  /** Most requests waiting for a connection on top of those; past it the proxy answers 503 with Retry-After. */
+  pending: number;
+  /** Time to open a TCP connection to the upstream. */
+  connectTimeoutMs: number;
+  /** Time to receive the response headers before the request fails with 504. */
   headersTimeoutMs: number;
-  /** Longest pause between two body chunks before the request fails (0 = never, for streams). */
+  /** Longest silence inside a response body before the request is cut (0 = never). */
   bodyTimeoutMs: number;
+  /** Passive health: consecutive failures that take an instance out of rotation, and for how long. */
+  passiveHealth: PassiveHealthPolicy;
+}
+
+export interface PassiveHealthPolicy {
+  /** Consecutive connect errors, timeouts or 5xx answers that eject an instance (0 = never). */
+  consecutiveFailures: number;
+  /** The first ejection's length; each further one adds as much, up to `maxEjectionMs`. */
+  ejectionMs: number;
+  maxEjectionMs: number;
 }
 
 /**
@@ -27,6 +41,13 @@ export class UpstreamPool {
   readonly pool: Pool;
   /** Requests dispatched to this instance that have not ended. A plain field: the hot path only adds and subtracts 1. */
   inFlight = 0;
+  /** Most of `inFlight` this pool takes (its connections plus its queue): the bound that keeps a hung instance from holding everyone. */
+  readonly limit: number;
+  /** Connect errors, timeouts and 5xx in a row from this instance; any other answer resets it. */
+  consecutiveFailures = 0;
+  readonly passiveHealth: PassiveHealthPolicy;
+  /** For the upgraded connections, which open their own socket rather than use the pool. */
+  readonly connectTimeoutMs: number;
   /** Open upgraded connections to this instance, kept so a drain that times out can cut them. */
   private readonly tunnels = new Set<UpgradedConnection>();
   private closed = false;
@@ -34,13 +55,21 @@ export class UpstreamPool {
 
   constructor(upstream: Upstream, options: UpstreamPoolOptions) {
     this.upstream = upstream;
+    this.limit = options.connections + options.pending;
+    this.passiveHealth = options.passiveHealth;
+    this.connectTimeoutMs = options.connectTimeoutMs;
     this.pool = new Pool(`http://${formatHost(upstream.host)}:${upstream.port}`, {
       connections: options.connections,
       pipelining: 1,
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs,
-      connectTimeout: 5_000,
+      connectTimeout: options.connectTimeoutMs,
     });
+  }
+
+  /** True when a new request would wait beyond the queue bound: the proxy answers 503 instead. */
+  get isFull(): boolean {
+    return this.inFlight >= this.limit;
   }
 
   get isClosed(): boolean {
