@@ -9,6 +9,7 @@ import { registerFlagRoutes, sdkTokenRefused } from './flag-routes.js';
 import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
 import type { FlagService } from '../flags-service/flag-service.js';
 import { sendReleaseLogs } from './logs-route.js';
+import { registerSeedsFlagRoutes } from './seeds-flag-routes.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { actorBody, deployBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';
 
@@ -148,6 +149,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   const streams = registerFlagRoutes(app, {
     flags: options.flags, rollouts: options.flagRollouts, store: controller.store, events: controller.events, parseBody,
   });
+  await registerSeedsFlagRoutes(app, { flags: options.flags, parseBody });
   // SSE streams never end on their own: end them before the server waits for its connections.
   app.addHook('preClose', async () => { streams.closeAll(); });
 
