@@ -67,7 +67,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     if (error instanceof CutoverError) return sendError(reply, error);
     const status = error.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
-      const code = status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+      const code = status === 404 ? 'NOT_FOUND' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
       return reply.code(status).send({ error: new CutoverError(code, error.message).toJSON() });
     }
     app.log.error(error);
