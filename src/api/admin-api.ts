@@ -9,6 +9,7 @@ import { registerFlagRoutes, sdkTokenRefused } from './flag-routes.js';
 import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
 import type { FlagService } from '../flags-service/flag-service.js';
 import { sendReleaseLogs } from './logs-route.js';
+import { registerSeedsFlagRoutes } from './seeds-flag-routes.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { assertValidVersion } from '../core/version-grammar.js';
 import { actorBody, deployBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';
@@ -67,7 +68,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     if (error instanceof CutoverError) return sendError(reply, error);
     const status = error.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
-      const code = status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+      const code = status === 404 ? 'NOT_FOUND' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
       return reply.code(status).send({ error: new CutoverError(code, error.message).toJSON() });
     }
     app.log.error(error);
@@ -150,6 +151,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   const streams = registerFlagRoutes(app, {
     flags: options.flags, rollouts: options.flagRollouts, store: controller.store, events: controller.events, parseBody,
   });
+  await registerSeedsFlagRoutes(app, { flags: options.flags, parseBody });
   // SSE streams never end on their own: end them before the server waits for its connections.
   app.addHook('preClose', async () => { streams.closeAll(); });
 

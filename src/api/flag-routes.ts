@@ -4,7 +4,6 @@ import { CutoverError } from '../core/errors.js';
 import type { EventLog } from '../controller/event-log.js';
 import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
 import type { FlagService } from '../flags-service/flag-service.js';
-import { seedsFlag, seedsFlagBody, toSeedsShape } from '../flags-service/seeds-compat.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import {
   createFlagBody, deleteFlagBody, evaluateAllBody, evaluateBody, evaluationReportBody, patchFlagBody,
@@ -15,8 +14,8 @@ import { openFlagStream, type FlagStreams } from './flag-stream.js';
 /**
  * The flag routes (docs/flags.md): admin routes under /api/v1/flags,
  * /api/v1/segments and /api/v1/flag-rollouts; the SDK routes under
- * /api/v1/sdk (the only ones the SDK token may use); and the seeds'
- * POST /admin/feature-flags/. Every route takes `?environment=`.
+ * /api/v1/sdk (the only ones the SDK token may use). Every route takes
+ * `?environment=`. The seeds' /admin/feature-flags/ is in seeds-flag-routes.ts.
  */
 export interface FlagRouteDeps {
   flags: FlagService;
@@ -135,24 +134,6 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
   });
 
   const streams = openFlagStream(app, flags, env);
-
-  // --- the seeds' endpoint ----------------------------------------------------------
-
-  const seedsPost = async (request: { body: unknown }, reply: { code: (status: number) => { send: (body: unknown) => unknown } }): Promise<unknown> => {
-    const body = parseBody(seedsFlagBody, request.body);
-    const environment = flags.environment(body.environment);
-    const existed = flags.find(environment, body.flag) !== null;
-    const stored = flags.upsert(environment, body.flag, (existing) => seedsFlag(body, existing), { actor: body.actor ?? 'api (feature-flags)', reason: `enabled_for ${String(body.enabled_for)}` });
-    return reply.code(existed ? 200 : 201).send({ ...toSeedsShape(stored.flag), environment, version: stored.version });
-  };
-  app.post('/admin/feature-flags/', seedsPost);
-  app.post('/admin/feature-flags', seedsPost);
-  const seedsList = async (request: { query: { environment?: string } }): Promise<unknown> => {
-    const environment = env(request.query);
-    return { environment, flags: flags.list(environment).flags.map((entry) => toSeedsShape(entry.flag)) };
-  };
-  app.get<EnvQuery>('/admin/feature-flags/', seedsList);
-  app.get<EnvQuery>('/admin/feature-flags', seedsList);
 
   return streams;
 }

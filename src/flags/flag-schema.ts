@@ -26,7 +26,9 @@ export type FlagParseResult<T> = { ok: true; value: T } | { ok: false; issues: F
 /** Marks the issues of the cross-field checks, whose input is a whole map not worth echoing. */
 const CROSS_FIELD = { crossField: true };
 
+/** Flag keys and segment names: they end up in URLs, SSE frames, logs and metric labels, so a plain grammar. */
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const KEY_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 200 characters';
 const MAX_WEIGHT = 1_000_000;
 
 const nonEmpty = (expected: string) => z.string({ error: expected }).min(1, { error: expected });
@@ -136,8 +138,12 @@ export const flagSchema = z
     if (flag.rollout !== null) checkRollout(flag.rollout, ['rollout']);
   });
 
+const segmentName = z.string({ error: 'expected a segment name' })
+  .max(200, { error: `expected a segment name of ${KEY_RULE}` })
+  .regex(KEY, { error: `expected a segment name of ${KEY_RULE}` });
+
 export const segmentsSchema = z.record(
-  nonEmpty('expected a segment name (a non-empty string)'),
+  segmentName,
   z.array(constraintSchema, { error: 'expected a list of constraints' }).superRefine((constraints, ctx) => {
     constraints.forEach((constraint, index) => {
       if (constraint.operator === 'in_segment') ctx.addIssue({ code: 'custom', params: CROSS_FIELD, path: [index, 'operator'], message: 'expected a constraint on an attribute: segments cannot be nested' });
