@@ -1,6 +1,6 @@
 import type { BlueGreenStrategyConfig, ServiceConfig } from '../config/types.js';
 import {
-  blueGreenTransition, isBeforeSwitch,
+  blueGreenTransition, isBeforeSwitch, resumeWatching,
   type BlueGreenCommand, type BlueGreenEvent, type BlueGreenState,
 } from '../core/blue-green-strategy.js';
 import { CutoverError } from '../core/errors.js';
@@ -83,16 +83,7 @@ export class BlueGreenRunner {
       id: operationId, service: service.name, kind, releaseId: release.id, fromReleaseId: active?.id ?? null,
       actor, phase: transition.state.phase, state: transition.state, startedAt: this.now(),
     });
-    const run: RunningOperation = {
-      operation, service, abort: new AbortController(), reusedRelease, analysis: null, windowTimer: null,
-      driver: null as unknown as RunningOperation['driver'],
-      get state() { return this.driver.state; },
-    };
-    run.driver = new MachineDriver(
-      transition.state, blueGreenTransition, (command) => this.execute(run, command),
-      () => this.persist(run), (error) => this.crashed(run, error),
-    );
-    this.runs.set(service.name, run);
+    const run = this.track(operation, service, transition.state, reusedRelease);
     const verb = kind === 'rollback' ? 'rollback' : 'deploy';
     this.c.events.record({
       operationId, service: service.name, releaseId: release.id, type: `${verb}.started`,
@@ -110,9 +101,57 @@ export class BlueGreenRunner {
     return operation;
   }
 
+  /**
+   * Takes back a deploy that was `watching` when the controller stopped:
+   * traffic had moved (the release is active), the previous release is still
+   * standby for a switch back, and the post-promotion analysis runs again for
+   * the rest of its window, which began at the switch.
+   */
+  resume(service: ServiceConfig, operation: OperationRecord, state: BlueGreenState, switchedAt: number): void {
+    const run = this.track(operation, service, state, false);
+    const transition = resumeWatching(state, switchedAt, this.now());
+    const left = Math.max(0, switchedAt + (state.postPromotion?.windowMs ?? 0) - this.now());
+    this.c.events.record({
+      operationId: operation.id, service: service.name, releaseId: state.releaseId, type: 'deploy.watch-resumed',
+      message: `the controller restarted during the post-promotion window of ${state.releaseId}: ` +
+        (left > 0 ? `the analysis resumes for the remaining ${Math.ceil(left / 1000)} s` : 'the window ended while it was down; the deploy ends now'),
+      data: { remainingMs: left },
+    });
+    if (transition.state !== state) {
+      run.driver.state = transition.state;
+      this.persist(run);
+    }
+    void run.driver.begin(transition.commands);
+  }
+
+  /**
+   * A rollback asked for during the post-promotion window: the watch ends (the
+   * deploy closes as aborted, its lock freed) and the caller's rollback moves
+   * traffic back to the standby release.
+   */
+  async endWatch(name: string, reason: string): Promise<void> {
+    const run = this.runs.get(name);
+    if (!run || run.state.phase !== 'watching') return;
+    await this.dispatch(run, { type: 'rollback-requested', reason });
+  }
+
   /** Feeds an event from outside (promote, abort) in order with the machine's own. */
   dispatch(run: RunningOperation, event: BlueGreenEvent): Promise<void> {
     return run.driver.dispatch(event);
+  }
+
+  private track(operation: OperationRecord, service: ServiceConfig, state: BlueGreenState, reusedRelease: boolean): RunningOperation {
+    const run: RunningOperation = {
+      operation, service, abort: new AbortController(), reusedRelease, analysis: null, windowTimer: null,
+      driver: null as unknown as RunningOperation['driver'],
+      get state() { return this.driver.state; },
+    };
+    run.driver = new MachineDriver(
+      state, blueGreenTransition, (command) => this.execute(run, command),
+      () => this.persist(run), (error) => this.crashed(run, error),
+    );
+    this.runs.set(service.name, run);
+    return run;
   }
 
   private persist(run: RunningOperation): void {
@@ -253,7 +292,8 @@ export class BlueGreenRunner {
   private finish(run: RunningOperation, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
     const { service, state, operation } = run;
     const now = this.now();
-    if (outcome !== 'succeeded') {
+    // A watch ended by a person's rollback leaves the release serving until that rollback switches; it retires it then.
+    if (outcome !== 'succeeded' && this.c.store.getService(service.name).activeReleaseId !== state.releaseId) {
       this.c.store.updateRelease(state.releaseId, {
         state: run.reusedRelease ? 'stopped' : outcome,
         error: error ? { ...error } : null,

@@ -356,6 +356,8 @@ export class Controller {
     if (target.activatedAt === null || target.state === 'failed' || target.state === 'aborted') {
       throw new CutoverError('INVALID_STATE', `${target.id} (${target.version}) never served traffic (${target.state}); roll back to a release that did`);
     }
+    // The post-promotion window holds the deploy lock; a person who rolls back in it ends the watch first.
+    await this.blueGreen.endWatch(name, `rolled back by ${options.actor} during the post-promotion window`);
     if (target.state === 'standby' && this.supervisor.isRunning(target.id)) {
       return this.instantSwitch(service, 'rollback', target, options.actor);
     }

@@ -16,7 +16,12 @@ import type { ReleaseRef } from './instance-supervisor.js';
  *      otherwise it is marked aborted, with traffic on the release that was active;
  *      except a canary rollout with `on_restart: resume` whose canary instances
  *      all survived: it goes on from its persisted step at its persisted weight
- *      (restored with the routes in step 2) and keeps the deploy lock;
+ *      (restored with the routes in step 2) and keeps the deploy lock; and a
+ *      blue-green deploy in its post-promotion window (`watching`): traffic had
+ *      moved, so its release stays active, the previous release stays standby
+ *      (no scale-down yet: a failure still switches back to it) and the
+ *      analysis resumes for the rest of the window;
+ *      a deploy that moved traffic keeps its previous release for scale_down_delay;
  *   4. restart missing instances of active releases, stop strays, and
  *      re-arm the scale-down timers of standby releases.
  */
@@ -68,15 +73,28 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
   await Promise.all(routed);
 
   const resumedIds = new Set([...resumed.values()].map((c) => c.operation.id));
+  const watches: ResumableWatch[] = [];
+  /** Previous releases of deploys that moved traffic: they keep their rollback window (scale_down_delay) from now. */
+  const toRetire: { service: ServiceConfig; releaseId: string; immediately: boolean; operationId: string }[] = [];
   for (const op of store.unfinishedOperations()) {
     if (resumedIds.has(op.id)) continue;
     const state = op.state as Partial<BlueGreenState> | null;
     const active = store.getService(op.service).activeReleaseId;
+    const watch = watchToResume(controller, op, active, now);
+    if (watch && typeof watch !== 'string') {
+      watches.push(watch);
+      continue;
+    }
     // The switch is persisted before the route changes: an operation whose release is active moved traffic.
-    const moved = active !== null && active === op.releaseId && (op.kind !== 'deploy' || state === null || state.phase === 'switching' || (state as { promoted?: boolean }).promoted === true);
+    const moved = active !== null && active === op.releaseId && (op.kind !== 'deploy' || state === null || state.phase === 'switching' || state.phase === 'watching' || (state as { promoted?: boolean }).promoted === true);
     if (moved) {
+      if (typeof watch === 'string') {
+        events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: 'deploy.watch-not-resumed', level: 'warn', message: `the post-promotion analysis cannot resume after the controller restart: ${watch}; the deploy is closed as succeeded without it` });
+      }
       events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: `${op.kind}.succeeded`, message: `${op.kind} finished after a controller restart: traffic had moved to ${op.releaseId} before it stopped` });
       controller.completeOperation(op.id, op.service, 'succeeded', null, now);
+      const service = config.services[op.service];
+      if (service && op.fromReleaseId) toRetire.push({ service, releaseId: op.fromReleaseId, immediately: state?.autoCleanup === true, operationId: op.id });
       continue;
     }
     const error = {
@@ -99,6 +117,9 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
     if (lock && store.getOperation(lock.operationId)?.outcome) store.releaseLock(service, lock.operationId);
   }
 
+  // A standby release without a scale-down time was waiting for its deploy to end (the post-promotion
+  // window): the resumed watch, or the retire below, gives it one; it is not stopped now.
+  const waiting = new Set([...watches.map((w) => w.state.previousReleaseId), ...toRetire.map((r) => r.releaseId)]);
   for (const service of Object.values(config.services)) {
     for (const release of store.listReleases(service.name)) {
       if (release.state === 'standby') {
@@ -109,12 +130,18 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
         }
         supervisor.adoptRelease({ service, releaseId: release.id, version: release.version, slot: release.slot }, alive, true);
         for (const i of alive) kept.add(i.id);
+        if (release.scaleDownAt === null && waiting.has(release.id)) continue;
         controller.scheduleScaleDown(service, release.id, release.scaleDownAt ?? now);
       } else if ((release.state === 'starting' || release.state === 'ready') && resumed.get(service.name)?.state.releaseId !== release.id) {
         store.updateRelease(release.id, { state: 'aborted' });
       }
     }
   }
+
+  for (const r of toRetire) {
+    if (store.getRelease(r.releaseId)?.scaleDownAt === null) controller.retire(r.service, r.releaseId, r.immediately, r.operationId);
+  }
+  for (const w of watches) controller.blueGreen.resume(w.service, w.operation, w.state, w.switchedAt);
 
   // Instances of deploys that never got traffic: stop them, they serve nobody.
   await Promise.all(adopted.filter((i) => !kept.has(i.id)).map(async (i) => {
@@ -132,6 +159,32 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
       void supervisor.fillRelease(active.id);
     }
   }
+}
+
+interface ResumableWatch {
+  service: ServiceConfig;
+  operation: OperationRecord;
+  state: BlueGreenState;
+  switchedAt: number;
+}
+
+/**
+ * Whether an unfinished operation is a blue-green deploy in its post-promotion
+ * window (`watching`) to take back: what it needs, why it cannot (a string:
+ * it is closed as succeeded, traffic having moved), or null when it is not one.
+ */
+function watchToResume(controller: Controller, op: OperationRecord, active: string | null, now: number): ResumableWatch | string | null {
+  const state = op.state as BlueGreenState | null;
+  if (op.kind !== 'deploy' || state === null || typeof state !== 'object' || state.phase !== 'watching') return null;
+  if (active === null || active !== op.releaseId || state.releaseId !== op.releaseId) return null;
+  const service = controller.config.services[op.service];
+  if (service?.strategy.type !== 'blue-green') return `${op.service} no longer uses the blue-green strategy`;
+  if (state.postPromotion === null) return 'the deploy has no post-promotion window';
+  const missing = state.postPromotion.analysis.filter((name) => !controller.config.analysis[name]);
+  if (missing.length > 0) return `the analysis template(s) ${missing.join(', ')} are no longer in the config`;
+  if (controller.store.getLock(op.service)?.operationId !== op.id) return `the operation no longer holds the deploy lock of ${op.service}`;
+  const release = controller.store.getRelease(op.releaseId);
+  return { service, operation: op, state, switchedAt: release?.activatedAt ?? now };
 }
 
 interface ResumableCanary {

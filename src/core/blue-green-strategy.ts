@@ -10,6 +10,10 @@ import type { Slot } from './slot.js';
  *       │                              │                          │                     │ (auto_switch skips ready)
  *       └──────────── start-failed / instance-exited / deadline-passed / smoke-failed ──▶ failed      abort ──▶ aborted
  *
+ *   switching ──switched (post_promotion)──▶ watching ──window-elapsed──▶ succeeded
+ *                                               ├──analysis-failed──▶ rolled-back (switch back)
+ *                                               └──rollback-requested──▶ rolled-back (the rollback switches)
+ *
  * Invariant: traffic moves only in `switching`, and only after every new
  * instance passed its health check (or the user asked for --skip-health).
  */
@@ -52,6 +56,8 @@ export type BlueGreenEvent =
   | { type: 'analysis-failed'; message: string }
   | { type: 'pre-analysis-concluded'; phase: 'Successful' | 'Failed' | 'Inconclusive'; message: string }
   | { type: 'window-elapsed' }
+  /** A person rolls back during the post-promotion window: the watch ends here and the rollback moves traffic. */
+  | { type: 'rollback-requested'; reason: string }
   | { type: 'abort'; reason: string };
 
 export type BlueGreenCommand =
@@ -157,6 +163,20 @@ function healthy(state: BlueGreenState): Transition {
   return checked(state);
 }
 
+/**
+ * The commands that take a `watching` deploy back after a controller restart:
+ * the post-promotion analysis for what is left of its window (which began at
+ * the switch), or the window's end at once if it passed while the controller
+ * was down. The previous release is still standby, so a failure can still
+ * switch back.
+ */
+export function resumeWatching(state: BlueGreenState, switchedAt: number, now: number): Transition {
+  if (state.phase !== 'watching' || state.postPromotion === null) return { state, commands: [] };
+  const remaining = switchedAt + state.postPromotion.windowMs - now;
+  if (remaining <= 0) return blueGreenTransition(state, { type: 'window-elapsed' });
+  return { state, commands: [{ type: 'watch', windowMs: remaining, templates: state.postPromotion.analysis }] };
+}
+
 export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent): Transition {
   const same: Transition = { state, commands: [] };
   if (isTerminal(state.phase)) return same;
@@ -231,6 +251,13 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
             { type: 'retire-previous', immediately: state.autoCleanup },
             { type: 'finish', outcome: 'succeeded', error: null },
           ],
+        };
+      }
+      if (event.type === 'rollback-requested') {
+        const error = { code: 'DEPLOY_ABORTED', message: event.reason };
+        return {
+          state: { ...state, phase: 'rolled-back', error },
+          commands: [{ type: 'stop-analysis' }, { type: 'finish', outcome: 'aborted', error }],
         };
       }
       if (event.type === 'analysis-failed') {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  blueGreenTransition, startBlueGreen, type BlueGreenEvent, type BlueGreenStart, type Transition,
+  blueGreenTransition, resumeWatching, startBlueGreen, type BlueGreenEvent, type BlueGreenStart, type Transition,
 } from '../../src/core/blue-green-strategy.js';
 
 // The runbook of a blue-green deploy, driven as pure events: no processes, no timers.
@@ -114,6 +114,31 @@ describe('blue-green strategy', () => {
     // The first release has nothing to switch back to: no watching.
     const first = drive({ ...post, previousReleaseId: null }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]);
     assert.equal(first.at(-1)!.state.phase, 'succeeded');
+  });
+
+  it('a watch resumed after a restart runs for the rest of its window, or ends at once if the window passed', () => {
+    const post = { postPromotion: { windowMs: 60_000, analysis: ['errors'] } };
+    const watching = drive(post, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]).at(-1)!.state;
+    const resumed = resumeWatching(watching, 10_000, 25_000);
+    assert.equal(resumed.state, watching);
+    assert.deepEqual(resumed.commands, [{ type: 'watch', windowMs: 45_000, templates: ['errors'] }]);
+    const late = resumeWatching(watching, 10_000, 70_000);
+    assert.equal(late.state.phase, 'succeeded');
+    assert.deepEqual(types(late), ['stop-analysis', 'retire-previous', 'finish']);
+    // Anything but a watch is left as it is.
+    const done = resumeWatching(late.state, 10_000, 25_000);
+    assert.deepEqual(done.commands, []);
+  });
+
+  it('a rollback asked for in the post-promotion window ends the watch without switching itself', () => {
+    const post = { postPromotion: { windowMs: 60_000, analysis: ['errors'] } };
+    const watching = drive(post, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]).at(-1)!.state;
+    const ended = blueGreenTransition(watching, { type: 'rollback-requested', reason: 'rolled back by ana' });
+    assert.equal(ended.state.phase, 'rolled-back');
+    assert.deepEqual(ended.commands, [{ type: 'stop-analysis' }, { type: 'finish', outcome: 'aborted', error: { code: 'DEPLOY_ABORTED', message: 'rolled back by ana' } }]);
+    // Before the switch there is no watch to end.
+    const ready = drive({ autoSwitch: false }, [{ type: 'instances-started' }, { type: 'all-healthy' }]).at(-1)!.state;
+    assert.deepEqual(blueGreenTransition(ready, { type: 'rollback-requested', reason: 'x' }).commands, []);
   });
 
   it('with pre_promotion it judges the release before the switch: failed fails, inconclusive waits for a person', () => {
