@@ -12,6 +12,8 @@
 //   *portNNNN*   listens on port NNNN instead of $PORT, like an app with a hard-coded port (e.g. v2-port8080)
 // POST /admin/health with body "fail" or "ok" turns /health of this one
 // instance bad or good, to show an instance leaving and rejoining the rotation.
+// POST /admin/close-port closes the listening port but keeps the process
+// running: a hung app that never exits, which only a liveness restart cures.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
@@ -55,6 +57,16 @@ if (version.includes('noport')) {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end(healthOverride ? 'health ok' : 'health failing');
       });
+      return;
+    }
+    if (url === '/admin/close-port' && req.method === 'POST') {
+      res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('closing the port, staying alive');
+      // Keep the process alive once the server no longer holds the event loop open.
+      setInterval(() => {}, 1 << 30);
+      server.close();
+      server.closeIdleConnections?.();
+      console.log(`sample-app ${version} instance ${instance} closed its port and keeps running`);
       return;
     }
     if (url.startsWith('/slow')) {

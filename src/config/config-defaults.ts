@@ -34,6 +34,8 @@ export const CONFIG_DEFAULTS = {
     healthyThreshold: 1,
     unhealthyThreshold: 3,
     startPeriodMs: 0,
+    /** Three more failed checks after leaving the rotation: a blip recovers in rotation, a dead app is restarted. */
+    restartAfter: 3,
   },
   strategy: {
     autoSwitch: false,

@@ -76,6 +76,9 @@ const healthSchema = strictMap(
     unhealthy_threshold: wholeNumber(1).optional(),
     retries: wholeNumber(1).optional(),
     start_period: nonNegativeDuration.optional(),
+    restart_after: z.union([wholeNumber(0), z.literal(false), z.null()], {
+      error: 'expected a whole number ≥ 0 of failed checks after the instance turned unhealthy, or false to never restart it',
+    }).optional(),
   },
   'expected a map of health check settings, like { path: /health, interval: 2s }',
 );

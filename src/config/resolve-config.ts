@@ -121,6 +121,7 @@ function resolveHealth(raw: NonNullable<RawHealth>, inheritEnv: string[] | undef
     healthyThreshold: raw.healthy_threshold ?? defaults.healthyThreshold,
     unhealthyThreshold: raw.unhealthy_threshold ?? raw.retries ?? defaults.unhealthyThreshold,
     startPeriodMs: raw.start_period ?? defaults.startPeriodMs,
+    restartAfter: raw.restart_after === false || raw.restart_after === null ? 0 : raw.restart_after ?? defaults.restartAfter,
   };
 }
 

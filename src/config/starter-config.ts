@@ -83,6 +83,8 @@ services:
       unhealthy_threshold: 3  # failures in a row to become unhealthy
       # retries: 3            # another name for unhealthy_threshold
       start_period: 0s        # failures during this time after start don't count
+      restart_after: 3        # failures in a row after it turned unhealthy (out of rotation) before the
+                              # instance is restarted in place, with the crash back-off; false: never
 
     strategy:               # or just: strategy: blue-green
       type: blue-green      # start the new release beside the old, switch traffic at once

@@ -86,6 +86,11 @@ export interface HealthConfig {
   unhealthyThreshold: number;
   /** Failures during the start period do not count (Docker HEALTHCHECK semantics). */
   startPeriodMs: number;
+  /**
+   * Failed checks in a row, after the instance turned unhealthy (out of rotation), before it is
+   * restarted in place (Kubernetes liveness); 0: never. Restarts use the crash-restart back-off.
+   */
+  restartAfter: number;
 }
 
 export interface SmokeCheck {

@@ -85,6 +85,15 @@ export class Controller {
     this.events = new EventLog(deps.store, deps.logger, this.now);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
+    this.supervisor.on('restarting', (releaseId, restart) => this.events.record({
+      operationId: null,
+      service: restart.instance.service,
+      releaseId,
+      type: restart.reason === 'unhealthy' ? 'instance.unhealthy-restart' : 'instance.crash-restart',
+      message: `instance ${restart.instance.id} ${restart.detail}; restart ${restart.restarts} in ${restart.delayMs} ms`,
+      data: { instance: restart.instance.id, reason: restart.reason, detail: restart.detail, restarts: restart.restarts, delayMs: restart.delayMs },
+      level: 'warn',
+    }));
     this.providerFor = deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => deps.router.counters() }));
     this.canary = new CanaryRunner(this, this.providerFor, this.now);
     this.blueGreen = new BlueGreenRunner(this, this.now);

@@ -13,7 +13,9 @@ import type { SqliteStore } from '../store/sqlite-store.js';
 /**
  * Owns the running instances of every release: starts them, watches their
  * health, feeds health into the router, restarts crashed instances of
- * releases that serve traffic, and stops them. The controller decides *what*
+ * releases that serve traffic (and live ones that stay unhealthy past
+ * `health.restart_after`: a hung app or one that closed its port never
+ * exits), and stops them. The controller decides *what*
  * runs; this decides nothing about traffic.
  */
 export interface ReleaseRef {
@@ -47,6 +49,18 @@ export interface SupervisorEvents {
   /** The set of upstreams of a release changed (a restarted instance has a new port). */
   upstreams: [releaseId: string];
   restarted: [releaseId: string, info: InstanceInfo];
+  /** A supervised instance is about to be restarted: it crashed, or failed `health.restart_after` checks while unhealthy. */
+  restarting: [releaseId: string, restart: InstanceRestart];
+}
+
+export interface InstanceRestart {
+  instance: InstanceInfo;
+  reason: 'crashed' | 'unhealthy';
+  /** The exit ("exited with code 1") or the last failing check ("HTTP 503 in 2 ms"). */
+  detail: string;
+  /** Restarts of this instance so far, this one included (the back-off's count). */
+  restarts: number;
+  delayMs: number;
 }
 
 export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
@@ -328,6 +342,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       },
       Date.now,
       this.containerHealthCheck(info.id),
+      (last) => this.restartUnhealthy(managed, instance, last),
     );
   }
 
@@ -352,15 +367,49 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     instance.watcher?.stop();
     this.router.setUpstreamHealthy(exit.instance.id, false);
     if (!managed.supervised || this.closed) return;
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    this.scheduleRestart(managed, index, instance, 'crashed', how);
+  }
+
+  /**
+   * A live instance that failed `health.restart_after` checks after it turned
+   * unhealthy: it is already out of rotation (unhealthy), so it is stopped
+   * now, gracefully, and started again in place on the crash back-off, as if
+   * it had exited. Only in supervised releases, as for crashes: a deploy's own
+   * timeout judges instances of a release that does not serve yet.
+   */
+  private restartUnhealthy(managed: ManagedRelease, instance: ManagedInstance, last: CheckResult): void {
+    const { info } = instance;
+    if (!managed.supervised || managed.stopping || this.closed || this.outOfRotation.has(info.id)) return;
+    if (managed.instances.get(info.index) !== instance || instance.restartTimer) return;
+    instance.watcher?.stop();
+    this.router.setUpstreamHealthy(info.id, false);
+    this.logger.warn({ service: info.service, release: info.releaseId, instance: info.id, detail: last.detail }, 'instance stayed unhealthy; restarting');
+    this.runtime.stop(info.id, managed.ref.service.stopGracePeriodMs).then(
+      () => {
+        // A stop of the release (or a new instance at this index) while this one stopped wins.
+        if (managed.instances.get(info.index) !== instance || managed.stopping || this.closed) return;
+        this.byInstance.delete(info.id);
+        this.store.deleteInstance(info.id);
+        this.scheduleRestart(managed, info.index, instance, 'unhealthy', `failed its health check while unhealthy (${last.detail})`);
+      },
+      (error: unknown) => this.logger.warn({ instance: info.id, err: String(error) }, 'stopping the unhealthy instance failed'),
+    );
+  }
+
+  /** The one restart path for crashed and unhealthy instances: back-off, restart count, event, start in place. */
+  private scheduleRestart(managed: ManagedRelease, index: number, instance: ManagedInstance, reason: InstanceRestart['reason'], detail: string): void {
     const delay = nextRestartDelay(instance.restarts);
     instance.restarts += 1;
-    this.logger.warn({ service: managed.ref.service.name, release: managed.ref.releaseId, instance: exit.instance.id, code: exit.code, signal: exit.signal, restartInMs: delay }, 'instance crashed; restarting');
+    const { info } = instance;
+    this.logger.warn({ service: managed.ref.service.name, release: managed.ref.releaseId, instance: info.id, reason, detail, restartInMs: delay }, reason === 'crashed' ? 'instance crashed; restarting' : 'unhealthy instance stopped; restarting');
+    this.emit('restarting', managed.ref.releaseId, { instance: info, reason, detail, restarts: instance.restarts, delayMs: delay });
     instance.restartTimer = setTimeout(() => {
       instance.restartTimer = null;
-      if (!managed.supervised || managed.stopping || this.closed) return;
+      if (!managed.supervised || managed.stopping || this.closed || managed.instances.get(index) !== instance) return;
       this.startInstance(managed, index).then(
-        (info) => { this.emit('restarted', managed.ref.releaseId, info); this.emit('upstreams', managed.ref.releaseId); },
-        (error: unknown) => this.logger.warn({ instance: exit.instance.id, err: String(error) }, 'restart failed'),
+        (started) => { this.emit('restarted', managed.ref.releaseId, started); this.emit('upstreams', managed.ref.releaseId); },
+        (error: unknown) => this.logger.warn({ instance: info.id, err: String(error) }, 'restart failed'),
       );
     }, delay);
     instance.restartTimer.unref();

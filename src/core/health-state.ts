@@ -12,6 +12,12 @@ import type { HealthStatus } from '../health/index.js';
  * the period does count, and once the instance has been healthy the start
  * period no longer shields it (as in Docker, where the first success ends it).
  *
+ * Liveness (`restartDue`) is a second rule on the same state, with Kubernetes
+ * liveness-probe semantics: an instance that stays unhealthy for
+ * `restartAfter` more checks in a row is restarted. It is counted from the
+ * check that made it unhealthy, so the instance has already left the rotation
+ * (readiness) when the restart comes, and a short blip never costs a restart.
+ *
  * No I/O and no timers: the monitor passes the time in.
  */
 export interface HealthState {
@@ -59,4 +65,14 @@ export function observeHealth(
   const consecutiveFailures = state.consecutiveFailures + 1;
   const status = consecutiveFailures >= Math.max(1, config.unhealthyThreshold) ? 'unhealthy' : state.status;
   return { ...state, status, consecutiveSuccesses: 0, consecutiveFailures, checks, lastCheckedAt: now };
+}
+
+/**
+ * True when an instance has failed `restartAfter` checks in a row after it
+ * turned unhealthy (0 turns the rule off). Failures inside the start period
+ * never count, as for `unhealthyThreshold`.
+ */
+export function restartDue(state: HealthState, config: HealthThresholds & Pick<HealthConfig, 'restartAfter'>): boolean {
+  if (config.restartAfter <= 0 || state.status !== 'unhealthy') return false;
+  return state.consecutiveFailures >= Math.max(1, config.unhealthyThreshold) + config.restartAfter;
 }

@@ -1,5 +1,5 @@
 import type { HealthConfig } from '../config/types.js';
-import { initialHealth, observeHealth, type HealthState } from '../core/health-state.js';
+import { initialHealth, observeHealth, restartDue, type HealthState } from '../core/health-state.js';
 import { commandCheck } from './command-check.js';
 import { httpCheck } from './http-check.js';
 import type { CheckResult, CheckTarget, HealthChange, HealthStatus, HealthWatcher } from './index.js';
@@ -25,6 +25,9 @@ export function runHealthCheck(target: CheckTarget, config: HealthConfig): Promi
  * goes through the pure rules in core/health-state.ts and `onChange` fires on
  * every status change — including healthy → unhealthy → healthy after a
  * deploy, which is how a sick instance leaves and rejoins the rotation.
+ * `onRestartDue` fires after each check once the liveness rule says the
+ * instance should be restarted (`health.restart_after`); the owner restarts
+ * it and stops this watcher.
  */
 export function watchHealth(
   target: CheckTarget,
@@ -33,6 +36,7 @@ export function watchHealth(
   now: () => number = Date.now,
   /** A second opinion on a passing check (the container's own HEALTHCHECK); it may turn it into a failure. */
   confirm?: (result: CheckResult) => Promise<CheckResult>,
+  onRestartDue?: (last: CheckResult) => void,
 ): HealthWatcher {
   let state: HealthState = initialHealth(now());
   let last: CheckResult | null = null;
@@ -53,6 +57,7 @@ export function watchHealth(
     timer = setTimeout(() => void tick(), wait);
     timer.unref();
     if (state.status !== from) onChange({ instanceId: target.instanceId, from, to: state.status, last: result });
+    if (onRestartDue && !stopped && restartDue(state, config)) onRestartDue(result);
   };
   void tick();
 

@@ -85,6 +85,7 @@ describe('loadConfig: the contract file', () => {
         healthyThreshold: 1,
         unhealthyThreshold: 3,
         startPeriodMs: 10_000,
+        restartAfter: 3,
       },
       strategy: { type: 'blue-green', autoSwitch: false, autoCleanup: false, scaleDownDelayMs: 600_000, deployTimeoutMs: 120_000, smoke: [], postPromotion: null, prePromotion: null },
       drainTimeoutMs: 10_000,

@@ -36,6 +36,9 @@ describe('supervision, smoke checks, rollback to a stopped release', () => {
     h = await startHarness({
       strategy: '{ type: blue-green, auto_switch: true, timeout: 8s, scale_down_delay: 10m }',
       drainTimeout: '2s',
+      // The recovery case below is about readiness (out of rotation and back): the unhealthy
+      // instance must not be restarted (liveness, restart_after) before the test heals it.
+      restartAfter: 'false',
       extraServiceYaml: `  api:
     hosts: [api.localhost]
     command: node server.js

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HealthConfig } from '../../src/config/types.js';
-import { initialHealth, observeHealth, type HealthState } from '../../src/core/health-state.js';
+import { initialHealth, observeHealth, restartDue, type HealthState } from '../../src/core/health-state.js';
 
 const config: HealthConfig = {
   check: { type: 'tcp' },
@@ -10,6 +10,7 @@ const config: HealthConfig = {
   healthyThreshold: 2,
   unhealthyThreshold: 3,
   startPeriodMs: 5000,
+  restartAfter: 0,
 };
 
 /** Feeds results one per second from `from`; returns every state along the way. */
@@ -92,5 +93,21 @@ describe('health state (Docker HEALTHCHECK semantics)', () => {
     assert.equal(next.lastCheckedAt, 1234);
     assert.equal(start.checks, 0);
     assert.equal(start.consecutiveSuccesses, 0);
+  });
+
+  it('liveness: restart is due restart_after failures after the instance turned unhealthy, never inside the start period', () => {
+    const live = { ...config, restartAfter: 2 };
+    // Checks at 1 s … 4 s are inside the start period (5 s); from 5 s on: 3 failures → unhealthy, 2 more → restart.
+    const states = run(Array<boolean>(10).fill(false), { config: live });
+    assert.deepEqual(states.map((s) => restartDue(s, live)), [false, false, false, false, false, false, false, false, true, true]);
+    assert.equal(states[6]!.status, 'unhealthy', 'out of rotation before the restart is due');
+  });
+
+  it('liveness: a pass in between starts the count again, and 0 turns it off', () => {
+    const live = { ...config, restartAfter: 2, startPeriodMs: 0 };
+    const states = run([false, false, false, false, true, false, false, false, false, false], { config: live });
+    assert.deepEqual(states.map((s) => restartDue(s, live)), [false, false, false, false, false, false, false, false, false, true]);
+    const off = { ...live, restartAfter: 0 };
+    assert.ok(run(Array<boolean>(20).fill(false), { config: off }).every((s) => !restartDue(s, off)));
   });
 });

@@ -52,6 +52,7 @@ describe('health monitor against a real server', () => {
     healthyThreshold: 2,
     unhealthyThreshold: 2,
     startPeriodMs: 0,
+    restartAfter: 0,
   };
   const target = () => ({ instanceId: 'web/r1/green-0', host: '127.0.0.1', port, vars: { version: 'v1', slot: 'green', instance: '0' } });
 

@@ -19,6 +19,8 @@ export interface HarnessOptions {
   strategy?: string;
   drainTimeout?: string;
   healthInterval?: string;
+  /** health.restart_after of the web service (default: cutover's own default). */
+  restartAfter?: string;
   extraServiceYaml?: string;
   /** Top-level YAML appended after the services (e.g. an `analysis:` section). */
   topLevelYaml?: string;
@@ -53,7 +55,7 @@ ${options.serverYaml ?? ''}services:
     cwd: ${SAMPLE_APP}
     env: { APP_VERSION: "\${VERSION}", API_TOKEN: "s3cret-value" }
     instances: ${options.instances ?? 2}
-    health: { path: /health, interval: ${options.healthInterval ?? '200ms'}, timeout: 1s, healthy_threshold: 1, unhealthy_threshold: 2, start_period: 5s }
+    health: { path: /health, interval: ${options.healthInterval ?? '200ms'}, timeout: 1s, healthy_threshold: 1, unhealthy_threshold: 2, start_period: 5s${options.restartAfter !== undefined ? `, restart_after: ${options.restartAfter}` : ''} }
     strategy: ${options.strategy ?? '{ type: blue-green, auto_switch: false, timeout: 20s }'}
     drain_timeout: ${options.drainTimeout ?? '10s'}
     stop_grace_period: 3s
