@@ -33,6 +33,9 @@ describe('shell injection through placeholder values', () => {
     fs.rmSync(path.join(trap, '..', `${path.basename(trap)}-logs`), { recursive: true, force: true });
   });
 
+  /** The files a test's payloads would have created (each test has its own prefix). */
+  const ranPayloads = (name: string): string[] => fs.readdirSync(trap).filter((file) => file.startsWith(`${name}-`));
+
   let index = 0;
   const spec = (overrides: Partial<InstanceSpec>): InstanceSpec => ({
     service: 'web', releaseId: 'web-1', version: 'v1', slot: 'blue', index: index++, command: 'true', cwd: os.tmpdir(), env: {}, stopGracePeriodMs: 2000, ...overrides,
@@ -52,7 +55,7 @@ describe('shell injection through placeholder values', () => {
       const log = await logOnceContains(info, 'argv=');
       assert.ok(log.includes(`argv=${JSON.stringify([`--label=${version}`])}`), log);
     }
-    assert.deepEqual(fs.readdirSync(trap), [], 'no payload ran');
+    assert.deepEqual(ranPayloads('words'), [], 'no payload ran');
   });
 
   it('a shell: true command reads ${VERSION} from its environment, its text unchanged', async () => {
@@ -62,7 +65,7 @@ describe('shell injection through placeholder values', () => {
       assert.ok(log.includes(`label=${version}\n`), log);
       assert.ok(log.includes(`plain=${version}\n`), log);
     }
-    assert.deepEqual(fs.readdirSync(trap), [], 'no payload ran');
+    assert.deepEqual(ranPayloads('shell'), [], 'no payload ran');
   });
 
   it('a command health check gets the values as environment only', async () => {
@@ -74,7 +77,7 @@ describe('shell injection through placeholder values', () => {
       );
       assert.equal(result.ok, true, result.detail);
     }
-    assert.deepEqual(fs.readdirSync(trap), [], 'no payload ran');
+    assert.deepEqual(ranPayloads('health'), [], 'no payload ran');
   });
 
   it('a command analysis provider gets the service and release names as environment only', async () => {
@@ -84,7 +87,7 @@ describe('shell injection through placeholder values', () => {
       assert.ok('value' in result, JSON.stringify(result));
       assert.deepEqual(result.value, { exitCode: 0, stdout: `${name}|${name}`, stderr: '' });
     }
-    assert.deepEqual(fs.readdirSync(trap), [], 'no payload ran');
+    assert.deepEqual(ranPayloads('analysis'), [], 'no payload ran');
   });
 
   it('a database hook gets VERSION as environment only', async () => {
@@ -92,6 +95,6 @@ describe('shell injection through placeholder values', () => {
       const result = await runMigrationCommand({ command: 'echo "migrating to $VERSION"', cwd: trap, timeoutMs: 5000, env: { VERSION: version } });
       assert.equal(result.output, `migrating to ${version}`);
     }
-    assert.deepEqual(fs.readdirSync(trap), [], 'no payload ran');
+    assert.deepEqual(ranPayloads('hook'), [], 'no payload ran');
   });
 });
