@@ -76,7 +76,8 @@ services:
       # tcp: true           # short for type: tcp
       path: /health         # http only
       expect_status: 200-399  # http only: 200, "200-399", "2xx" or [200, 299]
-      # command: curl -fsS http://$HOST:$PORT/health   # command only (and implies it): exit 0 is healthy
+      # command: curl -fsS http://$HOST:$PORT/health   # command only (and implies it): exit 0 is healthy;
+      #                     # a /bin/sh script reading PORT HOST VERSION SLOT INSTANCE from its env
       interval: 2s
       timeout: 1s
       healthy_threshold: 1    # passes in a row to become healthy
@@ -227,7 +228,7 @@ analysis: {}
 #         # provider: { prometheus: { url: http://127.0.0.1:9090, query: "sum(rate(errors[1m]))", timeout: 5s } }
 #         #                   # one number: a scalar or a vector of one series
 #         # provider: { web: { url: http://127.0.0.1:8000/stats, method: GET, headers: {}, body: null, json_path: $.errors.rate, timeout: 5s } }
-#         # provider: { command: { command: ./check.sh, timeout: 30s } }
+#         # provider: { command: { command: ./check.sh, timeout: 30s, inherit_env: [] } }
 #         #                   # SERVICE, CANARY_RELEASE, STABLE_RELEASE, WINDOW_START in its env; result is
 #         #                   # its JSON stdout if it exits 0 and prints JSON, else { exitCode, stdout, stderr }
 #         interval: 10s

@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { readToken } from '../api/admin-token.js';
+import { splitCommandWords } from '../config/command-words.js';
 import { localUrlOf } from '../config/listen-address.js';
 import { loadConfig } from '../config/load-config.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
@@ -99,7 +100,7 @@ async function checkRuntime(service: ServiceConfig, env: NodeJS.ProcessEnv): Pro
   const id = `runtime.process.${service.name}`;
   const cwd = await fs.stat(service.cwd).catch(() => null);
   if (!cwd?.isDirectory()) return [{ id, status: 'fail', message: `${service.name}: cwd ${service.cwd} is not a directory`, fix: `Fix services.${service.name}.cwd.` }];
-  const program = firstWord(service.command);
+  const program = service.shell ? firstWord(service.command) : programOf(service.command);
   if (program === null || program.includes('$')) return [{ id, status: 'ok', message: `${service.name}: runs "${service.command}" in ${service.cwd}` }];
   const found = await findProgram(program, service.cwd, env.PATH ?? process.env.PATH ?? '');
   return found
@@ -107,7 +108,13 @@ async function checkRuntime(service: ServiceConfig, env: NodeJS.ProcessEnv): Pro
     : [{ id, status: 'fail', message: `${service.name}: ${program} is not found on PATH or in ${service.cwd}`, fix: `Install ${program}, or fix services.${service.name}.command.` }];
 }
 
-/** The program a command starts, when there is one to look for (not a shell builtin or an assignment). */
+/** The program a command run without a shell executes: its first word, as the runtime splits it. */
+function programOf(command: string): string | null {
+  const split = splitCommandWords(command);
+  return split.ok ? split.words[0] ?? null : null;
+}
+
+/** The program a `shell: true` command starts, when there is one to look for (not a shell builtin or an assignment). */
 function firstWord(command: string): string | null {
   const word = command.trim().split(/\s+/)[0];
   if (!word || word.includes('=') || SHELL_WORDS.has(word)) return null;

@@ -28,8 +28,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 /** Starts `cutover server` as a child process and waits until its admin API answers. */
-export async function startServerProcess(configFile: string, cwd: string, adminPort: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'server', '--config', configFile], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServerProcess(configFile: string, cwd: string, adminPort: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, 'server', '--config', configFile], { cwd, env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
