@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
 import { CutoverError } from '../core/errors.js';
 import { csrfRefused, registerDashboard } from '../dashboard/dashboard-routes.js';
-import { tokenMatches } from './admin-token.js';
+import { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
+import { tokenMatches, tooManyFailures } from './admin-token.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerFlagRoutes, sdkTokenRefused } from './flag-routes.js';
 import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
@@ -48,15 +49,26 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   // The web dashboard (src/dashboard): its page and login are public, and its session cookie
   // is accepted for /api/v1 (writes also need the CSRF header).
-  const dashboard = registerDashboard(app, { controller, token, flags: options.flags });
+  // One budget of failed attempts per client address, shared by bearer tokens and dashboard logins.
+  const throttle = new FailedAuthThrottle();
+  const dashboard = registerDashboard(app, { controller, token, flags: options.flags, throttle });
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url === '/healthz' || dashboard.auth.isPublic(request.url)) return;
     const header = request.headers.authorization;
-    if (tokenMatches(token, header)) return;
-    if (tokenMatches(sdkToken, header)) {
-      if (!request.url.startsWith('/api/v1/sdk/')) await sendError(reply, sdkTokenRefused(request.url));
-      return;
+    if (header !== undefined) {
+      const retryAfter = throttle.retryAfterSeconds(request.ip);
+      if (retryAfter > 0) {
+        await sendError(reply.header('retry-after', String(retryAfter)), tooManyFailures(request.ip, retryAfter));
+        return;
+      }
+      if (tokenMatches(token, header)) return;
+      if (tokenMatches(sdkToken, header)) {
+        if (!request.url.startsWith('/api/v1/sdk/')) await sendError(reply, sdkTokenRefused(request.url));
+        return;
+      }
+      // Only a credential that was sent and is wrong counts: a browser without a session is no guess.
+      throttle.recordFailure(request.ip);
     }
     const access = dashboard.auth.check(request);
     if (access === 'session') return;

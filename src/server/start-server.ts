@@ -46,9 +46,10 @@ export interface StartServerOptions {
 export async function startServer(config: CutoverConfig, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ base: { component: 'cutover' } });
   const { stateDir } = config.server;
-  const store = SqliteStore.open(stateDir);
+  // Before anything opens: a weak token stops the start with nothing to clean up.
   const token = loadOrCreateToken(stateDir, options.env);
   const sdkToken = loadOrCreateSdkToken(stateDir, options.env);
+  const store = SqliteStore.open(stateDir);
   let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;
   const logDir = path.join(stateDir, 'logs');
