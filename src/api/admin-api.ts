@@ -172,6 +172,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     environments: options.flags.environments,
     list: (environment) => options.flags.list(environment),
     allEvaluations: () => options.flags.allEvaluations(),
+    droppedEvaluations: () => options.flags.droppedEvaluations(),
     openStreams: () => streams.count(),
   });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
