@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
+import { SecretRedactor } from '../config/secret-redactor.js';
 import { CutoverError } from '../core/errors.js';
 import { csrfRefused, registerDashboard } from '../dashboard/dashboard-routes.js';
 import { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
@@ -28,6 +29,8 @@ export interface AdminApiOptions {
   logDir: string;
   flags: FlagService;
   flagRollouts: FlagRolloutRunner;
+  /** Takes secret values out of every answer (JSON, /metrics, errors) and the dashboard stream. */
+  redactor?: SecretRedactor;
 }
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -51,7 +54,15 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   // is accepted for /api/v1 (writes also need the CSRF header).
   // One budget of failed attempts per client address, shared by bearer tokens and dashboard logins.
   const throttle = new FailedAuthThrottle();
-  const dashboard = registerDashboard(app, { controller, token, flags: options.flags, throttle });
+  const redactor = options.redactor ?? SecretRedactor.none();
+  const dashboard = registerDashboard(app, { controller, token, flags: options.flags, throttle, redactor });
+
+  // The last step before bytes leave: whatever a route or an error put in the answer, no known secret goes out.
+  app.addHook('onSend', async (_request, _reply, payload) => {
+    if (typeof payload === 'string') return redactor.redactText(payload);
+    if (Buffer.isBuffer(payload)) return redactor.redactText(payload.toString('utf8'));
+    return payload;
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url === '/healthz' || dashboard.auth.isPublic(request.url)) return;

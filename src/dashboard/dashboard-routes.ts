@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenMatches } from '../api/admin-token.js';
 import type { Controller } from '../controller/controller.js';
+import type { SecretRedactor } from '../config/secret-redactor.js';
 import { CutoverError } from '../core/errors.js';
 import type { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
 import type { FlagService } from '../flags-service/flag-service.js';
@@ -24,6 +25,7 @@ export interface DashboardDeps {
   flags: FlagService;
   /** Failed logins count against the same per-address budget as wrong bearer tokens. */
   throttle: FailedAuthThrottle;
+  redactor: SecretRedactor;
 }
 
 export interface Dashboard {
@@ -41,7 +43,7 @@ export function csrfRefused(): CutoverError {
 export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Dashboard {
   const sessions = new DashboardSessions();
   const auth = new DashboardAuth(sessions);
-  const hub = new DashboardEventHub(deps.controller, deps.flags);
+  const hub = new DashboardEventHub(deps.controller, deps.flags, deps.redactor);
   // Streams never end on their own: end them before the server waits for its connections.
   app.addHook('preClose', async () => { hub.close(); });
 
