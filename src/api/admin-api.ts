@@ -1,9 +1,11 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
+import { SecretRedactor } from '../config/secret-redactor.js';
 import { CutoverError } from '../core/errors.js';
 import { csrfRefused, registerDashboard } from '../dashboard/dashboard-routes.js';
-import { tokenMatches } from './admin-token.js';
+import { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
+import { tokenMatches, tooManyFailures } from './admin-token.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerFlagRoutes, sdkTokenRefused } from './flag-routes.js';
 import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
@@ -28,6 +30,8 @@ export interface AdminApiOptions {
   logDir: string;
   flags: FlagService;
   flagRollouts: FlagRolloutRunner;
+  /** Takes secret values out of every answer (JSON, /metrics, errors) and the dashboard stream. */
+  redactor?: SecretRedactor;
 }
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -49,15 +53,34 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   // The web dashboard (src/dashboard): its page and login are public, and its session cookie
   // is accepted for /api/v1 (writes also need the CSRF header).
-  const dashboard = registerDashboard(app, { controller, token, flags: options.flags });
+  // One budget of failed attempts per client address, shared by bearer tokens and dashboard logins.
+  const throttle = new FailedAuthThrottle();
+  const redactor = options.redactor ?? SecretRedactor.none();
+  const dashboard = registerDashboard(app, { controller, token, flags: options.flags, throttle, redactor });
+
+  // The last step before bytes leave: whatever a route or an error put in the answer, no known secret goes out.
+  app.addHook('onSend', async (_request, _reply, payload) => {
+    if (typeof payload === 'string') return redactor.redactText(payload);
+    if (Buffer.isBuffer(payload)) return redactor.redactText(payload.toString('utf8'));
+    return payload;
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url === '/healthz' || dashboard.auth.isPublic(request.url)) return;
     const header = request.headers.authorization;
-    if (tokenMatches(token, header)) return;
-    if (tokenMatches(sdkToken, header)) {
-      if (!request.url.startsWith('/api/v1/sdk/')) await sendError(reply, sdkTokenRefused(request.url));
-      return;
+    if (header !== undefined) {
+      const retryAfter = throttle.retryAfterSeconds(request.ip);
+      if (retryAfter > 0) {
+        await sendError(reply.header('retry-after', String(retryAfter)), tooManyFailures(request.ip, retryAfter));
+        return;
+      }
+      if (tokenMatches(token, header)) return;
+      if (tokenMatches(sdkToken, header)) {
+        if (!request.url.startsWith('/api/v1/sdk/')) await sendError(reply, sdkTokenRefused(request.url));
+        return;
+      }
+      // Only a credential that was sent and is wrong counts: a browser without a session is no guess.
+      throttle.recordFailure(request.ip);
     }
     const access = dashboard.auth.check(request);
     if (access === 'session') return;
@@ -162,6 +185,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     environments: options.flags.environments,
     list: (environment) => options.flags.list(environment),
     allEvaluations: () => options.flags.allEvaluations(),
+    droppedEvaluations: () => options.flags.droppedEvaluations(),
     openStreams: () => streams.count(),
   });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));

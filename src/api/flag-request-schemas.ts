@@ -28,7 +28,7 @@ export const evaluationReportBody = z.strictObject({
     flag: z.string().min(1).max(200),
     variant: z.string().max(200).nullable(),
     count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  })).max(10_000),
+  })).max(10_000, { error: 'expected at most 10,000 counts in one report; report more often' }),
 });
 
 const STEP_EXPECTED = 'expected increasing percentages above 0 and at most 100, like [10, 50, 100]';

@@ -130,7 +130,7 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
   app.post<EnvQuery>('/api/v1/sdk/evaluations', async (request, reply) => {
     const environment = env(request.query);
     const body = parseBody(evaluationReportBody, request.body);
-    return reply.code(202).send({ accepted: flags.recordEvaluations(environment, body.counts) });
+    return reply.code(202).send(flags.recordEvaluations(environment, body.counts));
   });
 
   const streams = openFlagStream(app, flags, env);

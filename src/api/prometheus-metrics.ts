@@ -41,6 +41,7 @@ export interface FlagMetricsSource {
   environments: readonly string[];
   list(environment: string): { flags: { flag: Flag }[] };
   allEvaluations(): { environment: string; key: string; variant: string | null; count: number }[];
+  droppedEvaluations(): { environment: string; reason: string; count: number }[];
   openStreams(): number;
 }
 
@@ -173,6 +174,15 @@ function registerFlagMetrics(registry: Registry, flags: FlagMetricsSource): void
     collect() {
       this.reset();
       for (const e of flags.allEvaluations()) this.inc({ environment: e.environment, flag: e.key, variant: e.variant ?? '' }, e.count);
+    },
+  });
+  new Counter({
+    name: 'cutover_flag_evaluations_dropped_total',
+    help: 'Evaluation counts the SDKs reported that were dropped: for a flag or variant that does not exist, or over the cap of series.',
+    labelNames: ['environment', 'reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of flags.droppedEvaluations()) this.inc({ environment: e.environment, reason: e.reason }, e.count);
     },
   });
   new Gauge({

@@ -230,8 +230,10 @@ export const configSchema = strictMap(
     analysis: analysisSchema.optional(),
     flags: flagsSchema.optional(),
     notifications: notificationsSchema.optional(),
+    /** Names of environment variables whose `${NAME}` values are secrets, besides the secret-looking names. */
+    secrets: z.preprocess(listOf, z.array(envName, { error: 'expected a list of environment variable names' })).optional(),
   },
-  'expected a map with server and services (and analysis templates, flags and notifications, if any)',
+  'expected a map with server and services (and analysis templates, flags, notifications and secrets, if any)',
 );
 
 export type RawConfig = z.output<typeof configSchema>;

@@ -13,6 +13,8 @@ export interface SubstitutionResult {
   missing: string[];
   /** References that are not `${NAME}` or `${NAME:-default}`, written as they appear. */
   malformed: string[];
+  /** The variables whose values went into the text (for the redaction of secret ones). */
+  used: { name: string; value: string }[];
 }
 
 const REFERENCE = /\$(\$?)\{([^{}]*)\}/g;
@@ -21,6 +23,7 @@ const NAME_WITH_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 export function substituteEnv(text: string, env: NodeJS.ProcessEnv): SubstitutionResult {
   const missing: string[] = [];
   const malformed: string[] = [];
+  const used: { name: string; value: string }[] = [];
   const result = text.replace(REFERENCE, (whole, escape: string, inner: string) => {
     if (escape === '$') return whole.slice(1);
     const match = NAME_WITH_DEFAULT.exec(inner);
@@ -32,14 +35,15 @@ export function substituteEnv(text: string, env: NodeJS.ProcessEnv): Substitutio
     if (RUNTIME_VARIABLES.includes(name)) return whole;
     const value = env[name];
     // `:-` follows the shell: an empty variable takes the default too.
-    if (fallback !== undefined) return value === undefined || value === '' ? fallback : value;
+    if (fallback !== undefined && (value === undefined || value === '')) return fallback;
     if (value === undefined) {
       missing.push(name);
       return whole;
     }
+    used.push({ name, value });
     return value;
   });
-  return { text: result, missing, malformed };
+  return { text: result, missing, malformed, used };
 }
 
 /** True when the text holds something `substituteEnv` would act on. */

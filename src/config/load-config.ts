@@ -17,6 +17,7 @@ import {
 import { configSchema, kindAccepting, knownKeysAt } from './config-schema.js';
 import { hasReferences, substituteEnv } from './env-substitution.js';
 import { resolveConfig } from './resolve-config.js';
+import { isSecretName } from './secret-redactor.js';
 import type { CutoverConfig } from './types.js';
 
 /**
@@ -70,7 +71,8 @@ export function parseConfig(text: string, file: string | null, options: LoadConf
   }
 
   const issues: ConfigIssue[] = [];
-  const substituted = substituteTree(document, [], options.env ?? process.env, source, issues);
+  const used: { name: string; value: string }[] = [];
+  const substituted = substituteTree(document, [], { env: options.env ?? process.env, source, issues, used });
   const parsed = configSchema.safeParse(substituted, { reportInput: true });
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => schemaIssues(issue, source, substituted)));
   // A field the schema already rejected needs no second message from the cross-field checks.
@@ -78,7 +80,10 @@ export function parseConfig(text: string, file: string | null, options: LoadConf
   issues.push(...checkConfig(substituted, source).filter((issue) => !reported.has(issue.path)));
 
   if (issues.length > 0 || !parsed.success) throw configInvalid(issues, label);
-  return resolveConfig(parsed.data, { baseDir: absolute === null ? process.cwd() : dirname(absolute), file: absolute });
+  const config = resolveConfig(parsed.data, { baseDir: absolute === null ? process.cwd() : dirname(absolute), file: absolute });
+  const listed = parsed.data.secrets ?? [];
+  config.secretValues = [...new Set(used.filter(({ name }) => isSecretName(name, listed)).map(({ value }) => value))];
+  return config;
 }
 
 /** The file as the user would type it: relative to the working directory when inside it. */
@@ -125,20 +130,29 @@ function schemaIssues(issue: z.core.$ZodIssue, source: SourceMap, document: unkn
  * (unquoted) scalar that was only a reference takes the type its value reads
  * as, so `instances: ${INSTANCES:-2}` is the number 2, as if written inline.
  */
-function substituteTree(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, source: SourceMap, issues: ConfigIssue[]): unknown {
-  if (typeof value === 'string') return substituteString(value, path, env, source, issues);
-  if (Array.isArray(value)) return value.map((item, index) => substituteTree(item, [...path, index], env, source, issues));
+interface Substitution {
+  env: NodeJS.ProcessEnv;
+  source: SourceMap;
+  issues: ConfigIssue[];
+  /** Every variable whose value was substituted, for the secret values. */
+  used: { name: string; value: string }[];
+}
+
+function substituteTree(value: unknown, path: (string | number)[], context: Substitution): unknown {
+  if (typeof value === 'string') return substituteString(value, path, context);
+  if (Array.isArray(value)) return value.map((item, index) => substituteTree(item, [...path, index], context));
   if (value !== null && typeof value === 'object') {
     const copy: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) copy[key] = substituteTree(item, [...path, key], env, source, issues);
+    for (const [key, item] of Object.entries(value)) copy[key] = substituteTree(item, [...path, key], context);
     return copy;
   }
   return value;
 }
 
-function substituteString(value: string, path: ConfigPath, env: NodeJS.ProcessEnv, source: SourceMap, issues: ConfigIssue[]): unknown {
+function substituteString(value: string, path: ConfigPath, { env, source, issues, used }: Substitution): unknown {
   if (!hasReferences(value)) return value;
   const result = substituteEnv(value, env);
+  used.push(...result.used);
   for (const name of result.missing) {
     issues.push(makeIssue(source, path, `environment variable ${name} is not set; set it, write \${${name}:-default} for a fallback, or $\${${name}} for a literal`));
   }

@@ -212,6 +212,11 @@ notifications: []
 #   - { type: discord, url: "\${DISCORD_WEBHOOK_URL}" }  # webhook: content + embeds
 #                             # (their URLs hold a token: only scheme and host are ever shown)
 
+# Secrets: environment variables whose \${NAME} values are never shown (API,
+# /metrics, logs, the dashboard, notifications), besides names with secret,
+# token, password, pass, key, credential, auth, dsn or DATABASE_URL in them.
+secrets: []                   # e.g. [SENTRY_DSN, UPSTREAM_COOKIE]
+
 # Analysis templates, used by name by canary and rolling strategies. Each
 # metric is measured every interval; its value is \`result\` in the conditions,
 # which may use result.field, result[0], numbers, "strings", == != < <= > >=

@@ -360,6 +360,11 @@ export interface CutoverConfig {
   flags: FlagsConfig;
   /** Where deploy events are sent; empty: nowhere. */
   notifications: NotificationTargetConfig[];
+  /**
+   * Values substituted from a `${NAME}` whose name looks secret or is listed
+   * in the top-level `secrets:`, recorded at load for SecretRedactor.
+   */
+  secretValues?: string[];
 }
 
 export interface FlagsConfig {

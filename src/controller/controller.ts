@@ -3,6 +3,7 @@ import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { createProvider } from '../analysis/provider-factory.js';
 import { configHash } from '../config/config-hash.js';
 import { redactServiceConfig } from '../config/redact.js';
+import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import { startBlueGreen } from '../core/blue-green-strategy.js';
 import { CutoverError } from '../core/errors.js';
 import { findRelease, idleSlot, previousRelease, releasesToPrune } from '../core/release-selection.js';
@@ -39,6 +40,8 @@ export interface ControllerDeps {
   providerFor?: ProviderFor;
   /** The swarm runtime, for Swarm's own rolling updates (the Runtime port has no words for them); absent without swarm services. */
   swarm?: SwarmRuntime | null;
+  /** Takes secret values out of release snapshots and events (default: the secrets of `config`). */
+  redactor?: SecretRedactor;
 }
 
 export interface DeployRequest {
@@ -70,6 +73,7 @@ export class Controller {
   readonly blueGreen: BlueGreenRunner;
   private databases: ServiceMigrations | null = null;
   readonly logger: Logger;
+  readonly redactor: SecretRedactor;
   private readonly now: () => number;
   private readonly waiters = new Map<string, ((op: OperationRecord) => void)[]>();
   private readonly scaleDownTimers = new Map<string, NodeJS.Timeout>();
@@ -82,7 +86,8 @@ export class Controller {
     this.router = deps.router;
     this.logger = deps.logger;
     this.now = deps.now ?? Date.now;
-    this.events = new EventLog(deps.store, deps.logger, this.now);
+    this.redactor = deps.redactor ?? new SecretRedactor(secretValuesOf(deps.config));
+    this.events = new EventLog(deps.store, deps.logger, this.now, this.redactor);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
     this.supervisor.on('restarting', (releaseId, restart) => this.events.record({
@@ -187,7 +192,7 @@ export class Controller {
         service: name,
         version: request.version,
         slot,
-        config: redactServiceConfig(service),
+        config: this.redactor.redactValue(redactServiceConfig(service)),
         configHash: configHash(service),
         gitCommit: git.commit,
         gitBranch: git.branch,

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { SecretRedactor } from '../config/secret-redactor.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { EventRecord } from '../store/records.js';
 
@@ -15,9 +16,16 @@ export type EventListener = (event: EventRecord, level: EventLevel) => void;
 export class EventLog {
   private readonly listeners = new Set<EventListener>();
 
-  constructor(private readonly store: SqliteStore, private readonly logger: Logger, private readonly now: () => number) {}
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    /** Events quote errors and measurements (a provider URL with its password): redacted before anything stores or sends them. */
+    private readonly redactor: SecretRedactor = SecretRedactor.none(),
+  ) {}
 
-  record(input: { operationId: string | null; service: string; releaseId: string | null; type: string; message: string; data?: unknown; level?: EventLevel }): EventRecord {
+  record(unredacted: { operationId: string | null; service: string; releaseId: string | null; type: string; message: string; data?: unknown; level?: EventLevel }): EventRecord {
+    const input = { ...unredacted, message: this.redactor.redactText(unredacted.message), data: this.redactor.redactValue(unredacted.data) };
     const event = this.store.appendEvent({
       operationId: input.operationId,
       service: input.service,

@@ -1,3 +1,4 @@
+import { SecretRedactor } from '../config/secret-redactor.js';
 import { eventMessage, openEventStream } from '../api/server-sent-events.js';
 import type { ServerResponse } from 'node:http';
 import type { Controller } from '../controller/controller.js';
@@ -40,7 +41,13 @@ export class DashboardEventHub {
   private readonly timer: NodeJS.Timeout;
   private readonly stopListening: (() => void)[];
 
-  constructor(private readonly controller: Controller, private readonly flags: FlagService, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly controller: Controller,
+    private readonly flags: FlagService,
+    /** Every frame goes through it: the stream is an exit like the API's answers. */
+    private readonly redactor: SecretRedactor = SecretRedactor.none(),
+    private readonly now: () => number = Date.now,
+  ) {
     // Listeners run inside EventLog.record, in the middle of a transition: queue, and send after it.
     this.stopListening = [
       controller.events.onRecord((event) => {
@@ -61,7 +68,7 @@ export class DashboardEventHub {
 
   /** The first message of a stream: read before the stream opens, so a failure is still an HTTP error. */
   hello(): string {
-    return message('hello', { services: this.services(), flags: this.flagList(), metrics: this.history });
+    return this.redactor.redactText(message('hello', { services: this.services(), flags: this.flagList(), metrics: this.history }));
   }
 
   open(response: ServerResponse, alive: () => boolean, hello: string): void {
@@ -146,7 +153,8 @@ export class DashboardEventHub {
   }
 
   private broadcast(text: string): void {
-    for (const client of this.clients) client.response.write(text);
+    const redacted = this.redactor.redactText(text);
+    for (const client of this.clients) client.response.write(redacted);
   }
 
   private services(): ServiceStatus[] {

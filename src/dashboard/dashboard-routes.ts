@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenMatches } from '../api/admin-token.js';
 import type { Controller } from '../controller/controller.js';
+import type { SecretRedactor } from '../config/secret-redactor.js';
 import { CutoverError } from '../core/errors.js';
+import type { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
 import type { FlagService } from '../flags-service/flag-service.js';
 import { registerDashboardAssets } from './dashboard-assets.js';
 import { CSRF_HEADER, DashboardAuth } from './dashboard-auth.js';
@@ -21,6 +23,9 @@ export interface DashboardDeps {
   controller: Controller;
   token: string;
   flags: FlagService;
+  /** Failed logins count against the same per-address budget as wrong bearer tokens. */
+  throttle: FailedAuthThrottle;
+  redactor: SecretRedactor;
 }
 
 export interface Dashboard {
@@ -38,7 +43,7 @@ export function csrfRefused(): CutoverError {
 export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Dashboard {
   const sessions = new DashboardSessions();
   const auth = new DashboardAuth(sessions);
-  const hub = new DashboardEventHub(deps.controller, deps.flags);
+  const hub = new DashboardEventHub(deps.controller, deps.flags, deps.redactor);
   // Streams never end on their own: end them before the server waits for its connections.
   app.addHook('preClose', async () => { hub.close(); });
 
@@ -58,8 +63,15 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Da
 
     scope.post<{ Body: { token?: unknown } | undefined }>('/dashboard/login', async (request, reply) => {
       if (!sameOrigin(request)) return html(reply, 403, loginPage('This login form was sent from another site.'));
+      const retryAfter = deps.throttle.retryAfterSeconds(request.ip);
+      if (retryAfter > 0) {
+        return html(reply.header('retry-after', String(retryAfter)), 429, loginPage(`Too many wrong tokens from this address; try again in ${retryAfter} s.`));
+      }
       const given = typeof request.body?.token === 'string' ? request.body.token.trim() : '';
-      if (!tokenMatches(deps.token, `Bearer ${given}`)) return html(reply, 401, loginPage('Wrong token.'));
+      if (!tokenMatches(deps.token, `Bearer ${given}`)) {
+        deps.throttle.recordFailure(request.ip);
+        return html(reply, 401, loginPage('Wrong token.'));
+      }
       const previous = sessionIdFrom(request.headers.cookie);
       if (previous) sessions.revoke(previous);
       const session = sessions.create();

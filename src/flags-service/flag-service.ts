@@ -32,6 +32,11 @@ export interface WriteOptions {
   ifVersion?: number;
 }
 
+/** Series of evaluation counts kept in all (environment, flag, variant); far above what real flags need. */
+export const MAX_EVALUATION_SERIES = 10_000;
+
+export type EvaluationDropReason = 'unknown_flag' | 'unknown_variant' | 'series_limit';
+
 export interface CountReport {
   flag: string;
   variant: string | null;
@@ -40,6 +45,8 @@ export interface CountReport {
 
 export class FlagService {
   private readonly listeners = new Set<(change: FlagChange) => void>();
+  /** Dropped count reports by JSON [environment, reason]; the keys are few (environments × 3 reasons). */
+  private readonly dropped = new Map<string, number>();
 
   constructor(
     private readonly store: FlagStore,
@@ -177,10 +184,42 @@ export class FlagService {
     });
   }
 
-  recordEvaluations(environment: string, counts: readonly CountReport[]): number {
-    const useful = counts.filter((entry) => entry.count > 0);
-    this.store.addEvaluations(environment, useful, this.now());
-    return useful.length;
+  /**
+   * Adds the counts an SDK reported. The SDK token is in every application, so
+   * what it sends decides nothing about which series exist: counts for a flag
+   * or variant the environment does not have are dropped (and counted, for
+   * /metrics), and the number of series is capped, so the database and
+   * /metrics stay the size of the flags themselves.
+   */
+  recordEvaluations(environment: string, counts: readonly CountReport[]): { accepted: number; dropped: number } {
+    return this.store.transaction(() => {
+      const variantsOf = new Map(this.store.list(environment).map(({ flag }) => [flag.key, flag.variants]));
+      const known: CountReport[] = [];
+      for (const entry of counts) {
+        if (entry.count <= 0) continue;
+        const variants = variantsOf.get(entry.flag);
+        const reason = variants === undefined ? 'unknown_flag' : entry.variant !== null && !Object.hasOwn(variants, entry.variant) ? 'unknown_variant' : null;
+        if (reason === null) known.push(entry);
+        else this.countDropped(environment, reason, 1);
+      }
+      const refused = this.store.addEvaluations(environment, known, this.now(), MAX_EVALUATION_SERIES);
+      this.countDropped(environment, 'series_limit', refused);
+      return { accepted: known.length - refused, dropped: counts.length - (known.length - refused) };
+    });
+  }
+
+  /** Count reports dropped since the server started, per environment and reason (cutover_flag_evaluations_dropped_total). */
+  droppedEvaluations(): { environment: string; reason: EvaluationDropReason; count: number }[] {
+    return [...this.dropped.entries()].map(([label, count]) => {
+      const [environment, reason] = JSON.parse(label) as [string, EvaluationDropReason];
+      return { environment, reason, count };
+    });
+  }
+
+  private countDropped(environment: string, reason: EvaluationDropReason, count: number): void {
+    if (count === 0) return;
+    const label = JSON.stringify([environment, reason]);
+    this.dropped.set(label, (this.dropped.get(label) ?? 0) + count);
   }
 
   private changeSegments(environment: string, change: () => void): Segments {
@@ -210,6 +249,7 @@ export class FlagService {
       const version = (existing?.version ?? 0) + 1;
       const at = this.now();
       this.store.put(environment, flag, version, options.actor, at);
+      this.store.pruneEvaluations(environment, key, Object.keys(flag.variants));
       this.store.appendAudit({
         environment, key, action: existing ? 'update' : 'create', actor: options.actor, at,
         reason: options.reason ?? null, before: existing?.flag ?? null, after: flag, version,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { EventLevel } from '../controller/event-log.js';
+import { SecretRedactor } from '../config/secret-redactor.js';
 import type { NotificationTargetConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import type { EventRecord } from '../store/records.js';
@@ -24,6 +25,8 @@ export interface NotifierDeps {
   /** The version of a release, for the messages; null when unknown. */
   versionOf?: (releaseId: string) => string | null;
   now?: () => number;
+  /** A notification leaves the process: every known secret is taken out of it before it is encoded (and signed). */
+  redactor?: SecretRedactor;
 }
 
 const USER_AGENT = 'cutover-notify/1';
@@ -39,10 +42,12 @@ export class Notifier {
   private readonly dispatcher = new Agent({ keepAliveTimeout: 10_000 });
   private readonly logger: Logger;
   private readonly versionOf: (releaseId: string) => string | null;
+  private readonly redactor: SecretRedactor;
 
   constructor(configs: readonly NotificationTargetConfig[], deps: NotifierDeps) {
     this.logger = deps.logger;
     this.versionOf = deps.versionOf ?? (() => null);
+    this.redactor = deps.redactor ?? SecretRedactor.none();
     const now = deps.now ?? Date.now;
     this.targets = configs.map((config) => ({
       config,
@@ -78,7 +83,8 @@ export class Notifier {
     }
   };
 
-  notify(notification: Notification): void {
+  notify(unredacted: Notification): void {
+    const notification = this.redactor.redactValue(unredacted);
     for (const target of this.targets) {
       if (target.config.events.includes(notification.kind)) target.queue.push(target.encode(notification));
     }

@@ -1,9 +1,10 @@
 import path from 'node:path';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadOrCreateSdkToken, loadOrCreateToken } from '../api/admin-token.js';
 import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
 import type { FlagService } from '../flags-service/flag-service.js';
+import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import type { CutoverConfig, UpstreamTrafficConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
 import { Notifier } from '../notify/notifier.js';
@@ -40,16 +41,22 @@ export interface RunningServer {
 }
 
 export interface StartServerOptions {
+  /** A logger of the caller's; without one, the server logs JSON lines to `logDestination` with every secret redacted. */
   logger?: Logger;
+  /** Where the server's own logger writes (default: stdout). */
+  logDestination?: DestinationStream;
   env?: NodeJS.ProcessEnv;
 }
 
 export async function startServer(config: CutoverConfig, options: StartServerOptions = {}): Promise<RunningServer> {
-  const logger = options.logger ?? pino({ base: { component: 'cutover' } });
   const { stateDir } = config.server;
-  const store = SqliteStore.open(stateDir);
+  // Before anything opens: a weak token stops the start with nothing to clean up.
   const token = loadOrCreateToken(stateDir, options.env);
   const sdkToken = loadOrCreateSdkToken(stateDir, options.env);
+  // Every exit (API answers, /metrics, logs, the dashboard stream, notifications) goes through this.
+  const redactor = new SecretRedactor(secretValuesOf(config, [token, sdkToken]));
+  const logger = options.logger ?? pino({ base: { component: 'cutover' }, hooks: { streamWrite: (line) => redactor.redactText(line) } }, options.logDestination ?? process.stdout);
+  const store = SqliteStore.open(stateDir);
   let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;
   const logDir = path.join(stateDir, 'logs');
@@ -62,7 +69,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     ? processRuntime
     : new RuntimeByService(new Map(Object.values(config.services).map((s) => [s.name, runtimeOf(s.runtime)])), processRuntime);
   // Deploy events go to the notification targets through queues of their own, off the deploy's path.
-  const notifier = new Notifier(config.notifications, { logger, versionOf: (id) => store.getRelease(id)?.version ?? null });
+  const notifier = new Notifier(config.notifications, { logger, redactor, versionOf: (id) => store.getRelease(id)?.version ?? null });
   let router: Router | null = null;
   let controller: Controller | null = null;
   let api: FastifyInstance | null = null;
@@ -70,7 +77,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     // The proxy starts before the controller that records its events: an ejection reported in between is only logged.
     let recordEjection: ((event: InstanceEjectionEvent) => void) | null = null;
     router = await routerFor(config, logger, (event) => recordEjection?.(event));
-    controller = new Controller({ config, store, runtime, router, logger, swarm: swarmRuntime });
+    controller = new Controller({ config, store, runtime, router, logger, swarm: swarmRuntime, redactor });
     const events = controller.events;
     recordEjection = (event) => {
       events.record({
@@ -105,7 +112,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     // Loaded only now: after a crash the routes are back (and traffic flows) before
     // the admin API's modules (fastify, prom-client) have even been read.
     const { buildAdminApi } = await import('../api/admin-api.js');
-    api = await buildAdminApi({ controller, token, sdkToken, logDir, flags, flagRollouts });
+    api = await buildAdminApi({ controller, token, sdkToken, logDir, flags, flagRollouts, redactor });
     await api.listen({ host: config.server.admin.host, port: config.server.admin.port });
   } catch (error) {
     await api?.close().catch(() => {});

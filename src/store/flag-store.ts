@@ -196,12 +196,36 @@ export class FlagStore {
     return this.db.prepare('DELETE FROM flag_segments WHERE environment = ? AND name = ?').run(environment, name).changes > 0;
   }
 
-  addEvaluations(environment: string, counts: readonly { flag: string; variant: string | null; count: number }[], now: number): void {
-    const statement = this.db.prepare(`INSERT INTO flag_evaluations (environment, key, variant, count, last_seen_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT(environment, key, variant) DO UPDATE SET count = count + excluded.count, last_seen_at = excluded.last_seen_at`);
-    this.transaction(() => {
-      for (const entry of counts) statement.run(environment, entry.flag, entry.variant ?? ERROR_VARIANT, entry.count, now);
+  /**
+   * Adds counts to their series; a series that does not exist yet is created
+   * only while there are fewer than `maxSeries` in all. Returns how many
+   * entries were refused for that cap.
+   */
+  addEvaluations(environment: string, counts: readonly { flag: string; variant: string | null; count: number }[], now: number, maxSeries: number): number {
+    const update = this.db.prepare('UPDATE flag_evaluations SET count = count + ?, last_seen_at = ? WHERE environment = ? AND key = ? AND variant = ?');
+    const insert = this.db.prepare('INSERT INTO flag_evaluations (environment, key, variant, count, last_seen_at) VALUES (?, ?, ?, ?, ?)');
+    return this.transaction(() => {
+      let series = (this.db.prepare('SELECT COUNT(*) AS n FROM flag_evaluations').get() as { n: number }).n;
+      let refused = 0;
+      for (const entry of counts) {
+        const variant = entry.variant ?? ERROR_VARIANT;
+        if (update.run(entry.count, now, environment, entry.flag, variant).changes > 0) continue;
+        if (series >= maxSeries) {
+          refused++;
+          continue;
+        }
+        insert.run(environment, entry.flag, variant, entry.count, now);
+        series++;
+      }
+      return refused;
     });
+  }
+
+  /** Drops the counts of variants a flag no longer has (after a replace or patch). */
+  pruneEvaluations(environment: string, key: string, variants: readonly string[]): void {
+    const keep = [ERROR_VARIANT, ...variants];
+    this.db.prepare(`DELETE FROM flag_evaluations WHERE environment = ? AND key = ? AND variant NOT IN (${keep.map(() => '?').join(', ')})`)
+      .run(environment, key, ...keep);
   }
 
   evaluations(environment: string, key: string): EvaluationCount[] {

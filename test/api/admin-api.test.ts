@@ -156,6 +156,7 @@ describe('admin API', () => {
     assert.equal(tokenMatches('abc', 'Bearer abd'), false);
     assert.equal(tokenMatches('abc', 'abc'), false);
     assert.equal(tokenMatches('abc', undefined), false);
-    assert.equal(loadOrCreateToken(h.dir, { CUTOVER_TOKEN: 'from-env' }), 'from-env');
+    const fromEnv = 'from-env-0123456789abcdef0123456789abcdef';
+    assert.equal(loadOrCreateToken(h.dir, { CUTOVER_TOKEN: fromEnv }), fromEnv);
   });
 });

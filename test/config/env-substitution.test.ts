@@ -6,12 +6,12 @@ describe('substituteEnv', () => {
   const env = { NAME: 'app', EMPTY: '', VERSION: 'from-env' };
 
   it('fills set variables and defaults', () => {
-    assert.deepEqual(substituteEnv('${NAME}-${UNSET:-x}-${EMPTY:-fallback}', env), { text: 'app-x-fallback', missing: [], malformed: [] });
+    assert.deepEqual(substituteEnv('${NAME}-${UNSET:-x}-${EMPTY:-fallback}', env), { text: 'app-x-fallback', missing: [], malformed: [], used: [{ name: 'NAME', value: 'app' }] });
   });
 
   it('leaves the runtime placeholders for each instance to fill', () => {
     const text = 'node s.js --port ${PORT} v${VERSION} ${SLOT}/${INSTANCE} ${HOST}';
-    assert.deepEqual(substituteEnv(text, env), { text, missing: [], malformed: [] });
+    assert.deepEqual(substituteEnv(text, env), { text, missing: [], malformed: [], used: [] });
   });
 
   it('turns $${...} into a literal ${...}', () => {
