@@ -155,7 +155,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     return { operation, events: controller.store.eventsOf(operation.id, Number.isFinite(after) ? after : 0) };
   });
 
-  app.get<{ Params: { name: string }; Querystring: { release?: string; lines?: string; follow?: string } }>(
+  app.get<{ Params: { name: string }; Querystring: { release?: string; lines?: string; follow?: string; format?: string } }>(
     '/api/v1/services/:name/logs',
     async (request, reply) => {
       const name = request.params.name;
@@ -165,8 +165,12 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       const release = controller.store.getRelease(releaseId) ?? controller.store.listReleases(name).find((r) => String(r.seq) === releaseId || r.version === releaseId);
       if (!release || release.service !== name) throw new CutoverError('RELEASE_NOT_FOUND', `no release '${releaseId}' of ${name}`);
       const lines = Math.min(Math.max(Number(request.query.lines ?? 100) || 100, 1), 10_000);
+      if (request.query.format !== undefined && request.query.format !== 'text' && request.query.format !== 'json') {
+        throw new CutoverError('BAD_REQUEST', `format must be text or json, got ${JSON.stringify(request.query.format)}`);
+      }
       reply.hijack();
-      await sendReleaseLogs(reply, logDir, name, release.id, lines, request.query.follow === 'true' || request.query.follow === '1');
+      const source = { service: name, releaseId: release.id, version: release.version, slot: release.slot };
+      await sendReleaseLogs(reply, logDir, source, lines, request.query.follow === 'true' || request.query.follow === '1', request.query.format === 'json');
     },
   );
 

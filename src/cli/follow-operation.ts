@@ -1,3 +1,5 @@
+import { parseDuration } from '../config/duration.js';
+import { CutoverError } from '../core/errors.js';
 import type { EventRecord, OperationRecord } from '../store/records.js';
 import type { AdminClient } from './admin-client.js';
 import { dim, formatDuration, green, red, yellow } from './output.js';
@@ -11,12 +13,23 @@ export interface FollowResult {
   events: EventRecord[];
   /** True when the deploy stopped at `ready`, waiting for promote. */
   waitingForPromote: boolean;
+  /** True when --timeout ran out first: the operation goes on on the server. */
+  timedOut: boolean;
+}
+
+/** The global --timeout, in ms (null: follow until the outcome). */
+export function parseFollowTimeout(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const parsed = parseDuration(text, { allowZero: false });
+  if (!parsed.ok) throw new CutoverError('BAD_REQUEST', `--timeout ${JSON.stringify(text)}: ${parsed.expected}`, { hint: 'For example --timeout 10m or --timeout 90s.' });
+  return parsed.ms;
 }
 
 const POLL_MS = 200;
 
-export async function followOperation(client: AdminClient, initial: OperationRecord, options: { quiet: boolean }): Promise<FollowResult> {
+export async function followOperation(client: AdminClient, initial: OperationRecord, options: { quiet: boolean; timeoutMs?: number | null }): Promise<FollowResult> {
   const started = Date.now();
+  const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
   const events: EventRecord[] = [];
   let after = 0;
   // On a terminal, a spinner line under the events says what the operation is doing and for how long.
@@ -33,8 +46,9 @@ export async function followOperation(client: AdminClient, initial: OperationRec
         }
       }
       const op = answer.operation;
-      if (op.outcome) return { operation: op, events, waitingForPromote: false };
-      if (op.phase === 'ready' || op.phase === 'paused') return { operation: op, events, waitingForPromote: true };
+      if (op.outcome) return { operation: op, events, waitingForPromote: false, timedOut: false };
+      if (op.phase === 'ready' || op.phase === 'paused') return { operation: op, events, waitingForPromote: true, timedOut: false };
+      if (Date.now() >= deadline) return { operation: op, events, waitingForPromote: false, timedOut: true };
       spinner?.show(`${op.kind} ${op.phase}`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { CutoverError } from '../core/errors.js';
 import { assertValidVersion } from '../core/version-grammar.js';
 import { AdminClient, resolveTarget } from './admin-client.js';
@@ -11,6 +11,8 @@ import { runInit } from './commands/init-command.js';
 import { runLogs } from './commands/logs-command.js';
 import { runOperation } from './commands/operation-commands.js';
 import { runStatus, watchStatus } from './commands/status-command.js';
+import { EXIT } from './exit-codes.js';
+import { parseFollowTimeout } from './follow-operation.js';
 import { reportError } from './output.js';
 
 /**
@@ -18,7 +20,7 @@ import { reportError } from './output.js';
  * running server through the admin API, so the CLI, the dashboard and
  * scripts see the same state and the same errors.
  */
-interface GlobalOptions { config: string; url?: string; token?: string; json?: boolean }
+interface GlobalOptions { config: string; url?: string; token?: string; json?: boolean; timeout?: string }
 
 function program(): Command {
   const cli = new Command('cutover')
@@ -27,12 +29,16 @@ function program(): Command {
     .option('--url <url>', 'admin API URL (default: from the config, or CUTOVER_URL)')
     .option('--token <token>', 'admin API token (default: <state_dir>/admin-token, or CUTOVER_TOKEN)')
     .option('--json', 'machine-readable output')
-    .showHelpAfterError();
+    .option('--timeout <duration>', 'stop following an operation after this long (it goes on on the server) and exit 4')
+    .showHelpAfterError()
+    // Usage errors become exit code 2 in main(), not commander's own process.exit(1); subcommands inherit this.
+    .exitOverride();
 
   const globals = (): GlobalOptions => cli.opts<GlobalOptions>();
   const client = async (): Promise<AdminClient> => new AdminClient(await resolveTarget(globals()));
   const svc = (name: string): string => `/api/v1/services/${encodeURIComponent(name)}`;
   const json = (): boolean => Boolean(globals().json);
+  const follow = (wait: boolean) => ({ json: json(), wait, timeoutMs: parseFollowTimeout(globals().timeout) });
 
   cli.command('init').description('write a commented starter cutover.yaml')
     .option('--dir <dir>', 'directory to write it in', '.')
@@ -66,38 +72,38 @@ function program(): Command {
         return;
       }
       if (!service) throw new CutoverError('BAD_REQUEST', 'name the service to deploy, or pass --all');
-      exit(await runOperation(await client(), `${svc(service)}/deploy`, body, { json: json(), wait: o.wait }));
+      exit(await runOperation(await client(), `${svc(service)}/deploy`, body, follow(o.wait)));
     });
 
   cli.command('switch <service> <slot>').description('move traffic to a slot (promote a ready deploy, or switch back to the standby)')
-    .action(async (service: string, slot: string) => exit(await runOperation(await client(), `${svc(service)}/switch`, { slot }, { json: json(), wait: true })));
+    .action(async (service: string, slot: string) => exit(await runOperation(await client(), `${svc(service)}/switch`, { slot }, follow(true))));
 
   cli.command('promote <service>').description('switch a ready blue-green deploy, or move a canary to its next step')
     .option('--full', 'canary: go to 100% at once')
-    .action(async (service: string, o: { full?: boolean }) => exit(await runOperation(await client(), `${svc(service)}/promote`, o.full ? { full: true } : {}, { json: json(), wait: true })));
+    .action(async (service: string, o: { full?: boolean }) => exit(await runOperation(await client(), `${svc(service)}/promote`, o.full ? { full: true } : {}, follow(true))));
 
   cli.command('approve <service>').description('give the approval a gate waits for (approval: true on a blue-green switch or a canary step); recorded with who approved')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/approve`, {}, { json: json(), wait: true })));
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/approve`, {}, follow(true))));
 
   cli.command('retry <service>').description('deploy again the version whose last deploy failed or was aborted')
     .option('--no-wait', 'return once the deploy started')
-    .action(async (service: string, o: { wait: boolean }) => exit(await runOperation(await client(), `${svc(service)}/retry`, {}, { json: json(), wait: o.wait })));
+    .action(async (service: string, o: { wait: boolean }) => exit(await runOperation(await client(), `${svc(service)}/retry`, {}, follow(o.wait))));
 
   cli.command('pause <service>').description('canary: hold the current weight until resume')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/pause`, {}, { json: json(), wait: false })));
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/pause`, {}, follow(false))));
 
   cli.command('resume <service>').description('canary: continue a paused rollout')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/resume`, {}, { json: json(), wait: true })));
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/resume`, {}, follow(true))));
 
   cli.command('abort <service>').description('abort a deploy that has not switched traffic yet')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/abort`, {}, { json: json(), wait: true })));
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/abort`, {}, follow(true))));
 
   cli.command('rollback <service>').description('return traffic to the previous release (instant while its slot still runs)')
     .option('--to <release>', 'a kept release: id (web-3), number (3) or version')
-    .action(async (service: string, o: { to?: string }) => exit(await runOperation(await client(), `${svc(service)}/rollback`, o.to ? { to: o.to } : {}, { json: json(), wait: true })));
+    .action(async (service: string, o: { to?: string }) => exit(await runOperation(await client(), `${svc(service)}/rollback`, o.to ? { to: o.to } : {}, follow(true))));
 
   cli.command('cleanup <service>').description('stop the standby release now')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/cleanup`, {}, { json: json(), wait: true })));
+    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/cleanup`, {}, follow(true))));
 
   cli.command('status [service]').description('active and standby slots, instance health, recent deploys')
     .option('-w, --watch', 'keep showing it (redrawn on a terminal; printed again on each change elsewhere)')
@@ -119,7 +125,7 @@ function program(): Command {
     .option('-f, --follow', 'keep printing new lines', false)
     .option('-n, --lines <n>', 'lines per instance', '100')
     .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) =>
-      exit(await runLogs(await client(), service, { release: o.release, follow: o.follow, lines: Number(o.lines) })));
+      exit(await runLogs(await client(), service, { release: o.release, follow: o.follow, lines: Number(o.lines), json: json() })));
 
   cli.command('doctor').description('check the config, the state directory, the runtimes, the router, the server and the databases, with a fix for each problem')
     .action(async () => {
@@ -146,6 +152,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await cli.parseAsync(argv);
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander printed the problem and the help already; --help and --version are not errors.
+      process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
     process.exitCode = reportError(error, argv.includes('--json'));
     if (!(error instanceof CutoverError) && process.env.CUTOVER_DEBUG) console.error(error);
   }

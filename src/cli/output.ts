@@ -1,4 +1,5 @@
 import { CutoverError } from '../core/errors.js';
+import { exitCodeOfError, type ExitCode } from './exit-codes.js';
 
 /** Colour only on a TTY and never when NO_COLOR is set (https://no-color.org). */
 const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
@@ -13,8 +14,8 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Prints an error the way every command does: message, then the hint for the next step. Returns the exit code. */
-export function reportError(error: unknown, json: boolean): number {
+/** Prints an error the way every command does: message, then the hint for the next step. Returns the exit code (exit-codes.ts). */
+export function reportError(error: unknown, json: boolean): ExitCode {
   const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error)?.message ?? String(error));
   if (json) {
     printJson({ error: e.toJSON() });
@@ -22,7 +23,7 @@ export function reportError(error: unknown, json: boolean): number {
     process.stderr.write(`${red('error')} ${e.code}: ${e.message}\n`);
     if (e.hint) process.stderr.write(`${dim('hint:')} ${e.hint}\n`);
   }
-  return 1;
+  return exitCodeOfError(e.code);
 }
 
 export function formatDuration(ms: number): string {

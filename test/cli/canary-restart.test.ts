@@ -124,6 +124,6 @@ services:
     }
     assert.equal(weights[0], 5);
     const aborted = await cli('abort', 'shop');
-    assert.equal(aborted.code, 1, 'abort follows the operation to its outcome: aborted is not success');
+    assert.equal(aborted.code, 3, 'abort follows the operation to its outcome: aborted exits 3 (docs/cli-exit-codes.md)');
   });
 });

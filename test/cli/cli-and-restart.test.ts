@@ -67,7 +67,7 @@ services:
     assert.match(text, /^#/m);
     assert.ok(parseConfig(text, path.join(initDir, 'cutover.yaml')).services);
     const again = await runCli(['init', '--dir', initDir], { cwd: dir });
-    assert.equal(again.code, 1);
+    assert.equal(again.code, 6, 'refused: the file exists (docs/cli-exit-codes.md)');
     assert.match(again.stderr, /--force/);
   });
 
@@ -101,7 +101,7 @@ services:
 
   it('a failing deploy exits non-zero with the reason; logs shows the instance output', async () => {
     const bad = await cli('deploy', 'web', '--version', 'v3-unhealthy', '--auto-switch');
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 4, 'HEALTH_TIMEOUT exits 4 (docs/cli-exit-codes.md)');
     assert.match(bad.stderr, /failed: release web-3 was not healthy before the deploy timeout/);
     assert.equal((await versionAt(`http://127.0.0.1:${proxyPort}`)).version, 'v1');
     const logs = await cli('logs', 'web', '--release', 'web-3');
@@ -112,7 +112,7 @@ services:
   it('says clearly when the server is not reachable', async () => {
     const port = await findFreePort();
     const result = await runCli(['status'], { cwd: dir, env: { CUTOVER_URL: `http://127.0.0.1:${port}`, CUTOVER_TOKEN: 'x' } });
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 5, 'server unreachable exits 5 (docs/cli-exit-codes.md)');
     assert.match(result.stderr, /SERVER_UNREACHABLE: cannot reach the cutover server at http:\/\/127\.0\.0\.1:\d+/);
     assert.match(result.stderr, /hint: Start it with `cutover server/);
   });
@@ -134,7 +134,7 @@ services:
     const dbBefore = fs.statSync(path.join(dir, '.cutover', 'cutover.db')).mtimeMs;
     const statusBefore = await statusJson();
     const result = await runCli(['server', '--config', 'bad.yaml'], { cwd: dir });
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 2, 'a config error exits 2 (docs/cli-exit-codes.md)');
     assert.match(result.stderr, /CONFIG_INVALID/);
     assert.match(result.stderr, /services\.web\.comand: unknown key; did you mean "command"\?.*bad\.yaml:8/);
     assert.match(result.stderr, /services\.web\.instances: .*bad\.yaml:9/);
@@ -150,7 +150,7 @@ services:
     const first = await runCli(['deploy', 'web', '--version', 'v4', '--no-wait', '--json'], { cwd: dir, env: { CUTOVER_ACTOR: 'alice@laptop' } });
     assert.equal(first.code, 0, first.stderr);
     const second = await runCli(['deploy', 'web', '--version', 'v5'], { cwd: dir, env: { CUTOVER_ACTOR: 'bob@ci' } });
-    assert.equal(second.code, 1);
+    assert.equal(second.code, 6, 'refused while locked exits 6 (docs/cli-exit-codes.md)');
     assert.match(second.stderr, /DEPLOY_LOCKED: service 'web' is locked by alice@laptop/);
     const aborted = await cli('abort', 'web');
     assert.notEqual(aborted.code, null);

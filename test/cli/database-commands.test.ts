@@ -48,7 +48,7 @@ describe('database commands', () => {
     assert.deepEqual(JSON.parse(listed.stdout).backups.map((b: { label: string }) => b.label), ['manual-1', 'pre-v1']);
     await pgServer.query('shop', 'DELETE FROM orders WHERE id > 10');
     const refused = await cli('db', 'restore', 'web', '--backup', 'manual-1');
-    assert.equal(refused.code, 1);
+    assert.equal(refused.code, 2);
     assert.match(refused.stderr, /pass --yes/);
     assert.equal((await pgServer.query<{ n: string }>('shop', 'SELECT count(*) AS n FROM orders'))[0]!.n, '10');
     const restored = await cli('db', 'restore', 'web', '--backup', 'manual-1', '--yes');
@@ -65,7 +65,7 @@ describe('database commands', () => {
     const again = await cli('db', 'backfill', 'web', '--table', 'orders', '--set', 'total = total_cents / 100.0', '--where', 'total IS NULL');
     assert.equal(again.code, 0);
     const bad = await cli('db', 'backfill', 'web', '--table', 'orders', '--set', 'total = 1', '--batch', 'lots');
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--batch: expected a whole number/);
   });
 });

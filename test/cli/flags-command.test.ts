@@ -149,20 +149,20 @@ describe('cutover flags against a real server', () => {
       cli(['set', 'new-checkout', '--rule', 'seats num_gte ten -> on', '--json']),
       cli(['set', 'new-checkout']),
     ]);
-    assert.equal(percent.code, 1);
+    assert.equal(percent.code, 2);
     assert.match(percent.stderr, /BAD_REQUEST: --percent: expected a percentage from 0 to 100 in steps of 0\.01, got "110"/);
 
-    assert.equal(operator.code, 1);
+    assert.equal(operator.code, 2);
     assert.match(operator.stderr, /--rule "email endswith @example.com -> on": unknown operator "endswith" at column 7 \(did you mean ends_with\?\); known operators: equals, starts_with, ends_with, contains, in, not_in, num_eq/);
     assert.match(operator.stderr, /hint: See `cutover flags set --help`/);
 
-    assert.equal(variant.code, 1);
+    assert.equal(variant.code, 2);
     assert.match(variant.stderr, /rules\[0\]\.variant: expected one of the variants on, off, got "blue"/);
 
-    assert.equal(json.code, 1);
+    assert.equal(json.code, 2);
     assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'BAD_REQUEST');
 
-    assert.equal(nothing.code, 1);
+    assert.equal(nothing.code, 2);
     assert.match(nothing.stderr, /nothing to change on flag new-checkout/);
 
     const after = await stored('new-checkout');
@@ -193,7 +193,7 @@ describe('cutover flags against a real server', () => {
         cwd: harness.dir,
         env: { CUTOVER_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, CUTOVER_TOKEN: harness.server.token },
       });
-      assert.equal(result.code, 1);
+      assert.equal(result.code, 6);
       assert.match(result.stderr, new RegExp(`FLAG_CONFLICT: flag new-checkout changed after it was read \\(version ${before.version}\\): this change was not applied`));
       const after = await stored('new-checkout');
       assert.equal(after.flag.description, 'changed meanwhile');
@@ -220,15 +220,15 @@ describe('cutover flags against a real server', () => {
     assert.deepEqual(staging.flags.map((entry) => [entry.flag.key, entry.flag.rollout]), [['checkout-theme', { percentage: 25, stickiness: 'userId', variant: 'dark' }]]);
     const production = JSON.parse(productionList.stdout) as FlagList;
     assert.ok(!production.flags.some((entry) => entry.flag.key === 'checkout-theme'));
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 2);
     assert.match(missing.stderr, /FLAG_NOT_FOUND/);
-    assert.equal(unknownEnv.code, 1);
+    assert.equal(unknownEnv.code, 2);
     assert.match(unknownEnv.stderr, /ENVIRONMENT_NOT_FOUND/);
   });
 
   it('delete refuses without --yes when there is no terminal, and deletes with it', async () => {
     const refused = await cli(['delete', 'checkout-theme', '--env', 'staging']);
-    assert.equal(refused.code, 1);
+    assert.equal(refused.code, 2);
     assert.match(refused.stderr, /refusing to delete flag checkout-theme without --yes: there is no terminal to confirm on/);
     assert.equal((await stored('checkout-theme', 'staging')).flag.key, 'checkout-theme');
 
@@ -236,7 +236,7 @@ describe('cutover flags against a real server', () => {
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.match(deleted.stdout, /deleted checkout-theme \(version 1\)/);
     const gone = await cli(['get', 'checkout-theme', '--env', 'staging']);
-    assert.equal(gone.code, 1);
+    assert.equal(gone.code, 2);
     assert.match(gone.stderr, /FLAG_NOT_FOUND/);
     const history = await cli(['history', 'checkout-theme', '--env', 'staging']);
     assert.match(history.stdout, /alice\s+delete\s+v1\s+deleted\s+experiment over/);

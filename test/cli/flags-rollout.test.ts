@@ -56,7 +56,7 @@ describe('cutover flags rollout against a real server', () => {
   it('a failing analysis ends the rollout failed: the reason is printed, the exit is non-zero, the flag is back at its percentage', async () => {
     await createAt('risky', '5');
     const result = await cli('rollout', 'risky', '--steps', '20,100', '--pause', '5s', '--analysis', 'always-fails');
-    assert.equal(result.code, 1, result.stdout);
+    assert.equal(result.code, 3, result.stdout);
     assert.match(result.stdout, /step 1 of 2: risky on for 20%/);
     assert.doesNotMatch(result.stdout, /step 2 of 2/);
     assert.match(result.stderr, /failed: rollout fr-\S+ of risky: analysis failed at 20%: .*always-fails/);
@@ -95,7 +95,7 @@ describe('cutover flags rollout against a real server', () => {
     assert.equal(after.flag.rollout?.percentage, 1);
 
     const again = await cli('rollout', '--abort', rollout.id);
-    assert.equal(again.code, 1);
+    assert.equal(again.code, 6);
     assert.match(again.stderr, /has already ended \(aborted\)/);
   });
 
@@ -109,7 +109,7 @@ describe('cutover flags rollout against a real server', () => {
       cli('rollout', 'careful', '--steps', '10,100', '--pause', '5 minutes'),
       cli('rollout', 'careful', '--steps', '10,100'),
     ]);
-    for (const result of [decreasing, over, zero, pause, missing]) assert.equal(result.code, 1, result.stdout);
+    for (const result of [decreasing, over, zero, pause, missing]) assert.equal(result.code, 2, result.stdout);
     assert.match(decreasing.stderr, /--steps "50,10": the steps must increase, but 10 follows 50/);
     assert.match(over.stderr, /--steps "10,150": "150" is not a percentage from 0 to 100/);
     assert.match(zero.stderr, /a step must be above 0%/);

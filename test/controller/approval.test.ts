@@ -45,7 +45,7 @@ describe('approval gates', () => {
     const { events } = await h.client.request<{ operation: OperationRecord; events: EventRecord[] }>('GET', `/api/v1/operations/${operation.id}`);
     assert.ok(events.some((e) => e.type === 'deploy.approved' && e.message === `switch approved by ${approver}`), 'the approval is recorded with who gave it');
     const nothing = await cli('approve', 'web');
-    assert.equal(nothing.code, 1);
+    assert.equal(nothing.code, 6, 'INVALID_STATE: nothing waits (docs/cli-exit-codes.md)');
     assert.match(nothing.stderr, /nothing of web waits for an approval/);
   });
 });

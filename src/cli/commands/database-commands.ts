@@ -8,6 +8,7 @@ import { assertValidVersion } from '../../core/version-grammar.js';
 import type { AdminClient } from '../admin-client.js';
 import { bold, dim, formatDuration, formatTime, green, printJson, red, yellow } from '../output.js';
 import { currentActor } from './operation-commands.js';
+import { EXIT } from '../exit-codes.js';
 
 /**
  * `cutover migrate status|run` and `cutover db backup|backups|restore|backfill`.
@@ -88,7 +89,7 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
         const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
         const answer = await rl.question(`Restore ${service}'s database from backup ${o.backup}? Its current contents are replaced. Type yes: `);
         rl.close();
-        if (answer.trim() !== 'yes') { process.stderr.write('not restored\n'); return exit(1); }
+        if (answer.trim() !== 'yes') { process.stderr.write('not restored\n'); return exit(EXIT.ABORTED); }
       }
       const { restored } = await (await context.client()).request<{ restored: Backup }>('POST', `${svc(service)}/backups/restore`, { backup: o.backup, actor: currentActor() });
       if (context.json()) printJson({ restored });

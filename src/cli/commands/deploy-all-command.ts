@@ -2,6 +2,7 @@ import type { ServiceStatus } from '../../controller/service-status.js';
 import { deployWaves } from '../../core/deploy-order.js';
 import type { OperationRecord } from '../../store/records.js';
 import type { AdminClient } from '../admin-client.js';
+import { exitCodeOfOutcome } from '../exit-codes.js';
 import { followOperation } from '../follow-operation.js';
 import { bold, green, printJson, red } from '../output.js';
 import { currentActor } from './operation-commands.js';
@@ -23,7 +24,7 @@ export async function runDeployAll(client: AdminClient, body: Record<string, unk
         autoSwitch: true, ...body, actor: currentActor(),
       });
       const followed = await followOperation(client, operation, { quiet: json });
-      return { service, operation: followed.operation };
+      return { service, operation: followed.operation, waiting: followed.waitingForPromote };
     }));
     results.push(...outcomes);
     const failed = outcomes.filter((o) => o.operation.outcome !== 'succeeded');
@@ -32,7 +33,7 @@ export async function runDeployAll(client: AdminClient, body: Record<string, unk
       for (const f of failed) process.stderr.write(`${red(f.operation.outcome ?? 'not finished')}: ${f.service}: ${f.operation.error?.message ?? f.operation.phase}\n`);
       const left = waves.slice(index + 1).flat();
       if (!json && left.length > 0) process.stderr.write(`not deployed: ${left.join(', ')}\n`);
-      return 1;
+      return exitCodeOfOutcome(failed[0]!.operation, failed[0]!.waiting);
     }
   }
   if (json) printJson({ results, stopped: false });

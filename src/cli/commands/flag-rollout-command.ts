@@ -10,6 +10,7 @@ import { formatRollout, parsePercentage } from './flag-rule-shorthand.js';
 import { formatSteps } from './flags-format.js';
 import { currentActor } from './operation-commands.js';
 import { readFlag } from './flag-set-command.js';
+import { EXIT } from '../exit-codes.js';
 
 /**
  * `cutover flags rollout <key> --steps 10,50,100 --pause 5m`: the server
@@ -62,7 +63,8 @@ export async function runFlagRollout(client: AdminClient, key: string | undefine
   if (json) printJson(result);
   else if (done.phase === 'succeeded') process.stdout.write(`${green('done')}: rollout ${done.id} succeeded; ${key} is at ${done.steps.at(-1) ?? '?'}%\n`);
   else await reportUnsuccessful(client, done);
-  return done.phase === 'succeeded' ? 0 : 1;
+  // Failed (judged by analysis) or aborted, the rollout put the flag back: "aborted or rolled back".
+  return done.phase === 'succeeded' ? EXIT.OK : EXIT.ABORTED;
 }
 
 async function reportUnsuccessful(client: AdminClient, rollout: FlagRollout): Promise<void> {

@@ -10,6 +10,7 @@ import { RULE_SHORTHAND_HELP } from './flag-rule-shorthand.js';
 import { runFlagSet, type FlagSetOptions } from './flag-set-command.js';
 import { renderFlagDetail, renderFlagList, renderHistory } from './flags-format.js';
 import { currentActor } from './operation-commands.js';
+import { EXIT } from '../exit-codes.js';
 
 /**
  * `cutover flags ...`: feature flags through the admin API (docs/flags.md).
@@ -113,7 +114,7 @@ async function runDelete(client: AdminClient, key: string, options: ChangeOption
     }
     if (!(await confirm(`Delete flag ${key}${options.env ? ` from ${options.env}` : ''}? SDKs will answer their defaults for it. [y/N] `))) {
       process.stderr.write('not deleted\n');
-      return 1;
+      return EXIT.ABORTED;
     }
   }
   const answer = await client.request<{ deleted: string; version: number }>('DELETE', flagPath(key, '', options.env), {
