@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDir, tightenIfPresent } from '../store/private-files.js';
 
 /**
  * The admin API's bearer token: CUTOVER_TOKEN when set, otherwise a random
@@ -30,11 +31,15 @@ function loadOrCreate(stateDir: string, name: string, fromEnvValue: string | und
   const file = path.join(stateDir, name);
   try {
     const existing = fs.readFileSync(file, 'utf8').trim();
-    if (existing) return existing;
+    if (existing) {
+      // A token file copied in or written by hand may be readable by others.
+      tightenIfPresent(file);
+      return existing;
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(stateDir);
   const token = randomBytes(32).toString('base64url');
   // wx: never overwrite a token another process wrote a moment ago.
   try {

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { redactUrl } from '../config/redact.js';
 import { CutoverError } from '../core/errors.js';
 import type { BackupRecord, BackupStore } from '../store/backup-store.js';
+import { ensurePrivateDir, ensurePrivateFile } from '../store/private-files.js';
 
 /**
  * Labelled backups with PostgreSQL's own tools: `pg_dump --format=custom`
@@ -46,11 +47,13 @@ export async function createBackup(deps: BackupDeps, request: BackupRequest): Pr
   }
   const now = deps.now?.() ?? Date.now();
   const dir = path.join(deps.stateDir, 'backups', request.service);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const id = `bk-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
   const file = path.join(dir, `${request.label}.dump`);
   const partial = `${file}.partial`;
   try {
+    // pg_dump keeps the mode of a file that exists: the dump is never readable by others, not even while it is written.
+    ensurePrivateFile(partial);
     await run(tool(deps, 'pg_dump'), ['--format=custom', '--no-password', `--file=${partial}`], { env: pgEnv(request.url), maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     fs.rmSync(partial, { force: true });
