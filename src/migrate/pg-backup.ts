@@ -7,6 +7,7 @@ import { redactUrl } from '../config/redact.js';
 import { CutoverError } from '../core/errors.js';
 import type { BackupRecord, BackupStore } from '../store/backup-store.js';
 import { ensurePrivateDir, ensurePrivateFile } from '../store/private-files.js';
+import { libpqEnvironment } from './libpq-environment.js';
 
 /**
  * Labelled backups with PostgreSQL's own tools: `pg_dump --format=custom`
@@ -51,10 +52,11 @@ export async function createBackup(deps: BackupDeps, request: BackupRequest): Pr
   const id = `bk-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
   const file = path.join(dir, `${request.label}.dump`);
   const partial = `${file}.partial`;
+  const env = pgEnv(request.url);
   try {
     // pg_dump keeps the mode of a file that exists: the dump is never readable by others, not even while it is written.
     ensurePrivateFile(partial);
-    await run(tool(deps, 'pg_dump'), ['--format=custom', '--no-password', `--file=${partial}`], { env: pgEnv(request.url), maxBuffer: 16 * 1024 * 1024 });
+    await run(tool(deps, 'pg_dump'), ['--format=custom', '--no-password', `--file=${partial}`], { env, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     fs.rmSync(partial, { force: true });
     throw toolError('pg_dump', request.url, error);
@@ -79,8 +81,9 @@ export async function restoreBackup(deps: BackupDeps, service: string, url: stri
   const backup = deps.store.find(service, labelOrId);
   if (!backup) throw new CutoverError('BACKUP_NOT_FOUND', `no backup "${labelOrId}" of ${service}`);
   if (!fs.existsSync(backup.file)) throw new CutoverError('BACKUP_NOT_FOUND', `the dump of backup ${backup.label} is missing: ${backup.file}`);
+  const env = pgEnv(url);
   try {
-    await run(tool(deps, 'pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${databaseName(url)}`, backup.file], { env: pgEnv(url), maxBuffer: 16 * 1024 * 1024 });
+    await run(tool(deps, 'pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${databaseName(url)}`, backup.file], { env, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     throw toolError('pg_restore', url, error);
   }
@@ -91,18 +94,9 @@ function tool(deps: BackupDeps, name: string): string {
   return deps.binDir ? path.join(deps.binDir, name) : name;
 }
 
-/** libpq reads these; PGDATABASE may be a full connection URL, which carries sslmode and the rest too. */
+/** The tools find their connection in libpq's PG* variables (libpq-environment.ts), never on the command line. */
 function pgEnv(url: string): NodeJS.ProcessEnv {
-  const parsed = new URL(url);
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', PGCONNECT_TIMEOUT: '10' };
-  env.PGHOST = decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, '')) || 'localhost';
-  env.PGPORT = parsed.port || '5432';
-  env.PGDATABASE = databaseName(url);
-  if (parsed.username) env.PGUSER = decodeURIComponent(parsed.username);
-  if (parsed.password) env.PGPASSWORD = decodeURIComponent(parsed.password);
-  const sslmode = parsed.searchParams.get('sslmode');
-  if (sslmode) env.PGSSLMODE = sslmode;
-  return env;
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...libpqEnvironment(url) };
 }
 
 export function databaseName(url: string): string {
