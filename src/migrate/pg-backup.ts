@@ -8,11 +8,12 @@ import { CutoverError } from '../core/errors.js';
 import type { BackupRecord, BackupStore } from '../store/backup-store.js';
 import { ensurePrivateDir, ensurePrivateFile } from '../store/private-files.js';
 import { libpqEnvironment } from './libpq-environment.js';
+import { backupsToRemove, type BackupKind } from '../core/backup-retention.js';
 
 /**
  * Labelled backups with PostgreSQL's own tools: `pg_dump --format=custom`
  * into <state_dir>/backups/<service>/, a metadata record per dump, retention
- * by count, and `pg_restore --clean --if-exists --single-transaction` back
+ * (core/backup-retention.ts: automatic ones by count, manual ones by expiry), and `pg_restore --clean --if-exists --single-transaction` back
  * into the database. The URL (with its password) goes to the tools through
  * the environment, never on a command line that `ps` shows.
  */
@@ -33,8 +34,11 @@ export interface BackupRequest {
   label: string;
   releaseId: string | null;
   actor: string;
-  /** Dumps kept for the service; the oldest beyond it are deleted. */
+  /** Automatic dumps kept for the service; the oldest beyond it are deleted. Manual ones do not count. */
   keep: number;
+  kind: BackupKind;
+  /** Manual backups only: epoch ms after which retention removes it; null: never. */
+  expiresAt: number | null;
 }
 
 export function checkLabel(label: string): void {
@@ -66,9 +70,10 @@ export async function createBackup(deps: BackupDeps, request: BackupRequest): Pr
   const backup: BackupRecord = {
     id, service: request.service, label: request.label, database: databaseName(request.url), file,
     sizeBytes: fs.statSync(file).size, releaseId: request.releaseId, createdBy: request.actor, createdAt: now,
+    kind: request.kind, expiresAt: request.kind === 'manual' ? request.expiresAt : null,
   };
   deps.store.add(backup);
-  const pruned = deps.store.list(request.service).slice(request.keep);
+  const pruned = backupsToRemove(deps.store.list(request.service), request.keep, now);
   for (const old of pruned) {
     fs.rmSync(old.file, { force: true });
     deps.store.remove(old.id);

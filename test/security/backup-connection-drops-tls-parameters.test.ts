@@ -81,7 +81,7 @@ describe('backup connection drops the TLS parameters of the database URL', () =>
       const store = SqliteStore.memory();
       return createBackup(
         { store: new BackupStore(store.connection), stateDir: work, binDir: pg.binDir },
-        { service: 'shop', url: `${pg.url('shop')}?${query}`, label, releaseId: null, actor: 'test', keep: 5 },
+        { service: 'shop', url: `${pg.url('shop')}?${query}`, label, releaseId: null, actor: 'test', keep: 5, kind: 'manual', expiresAt: null },
       );
     };
 
