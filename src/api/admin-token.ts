@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CutoverError } from '../core/errors.js';
+import { ensurePrivateDir, tightenIfPresent } from '../store/private-files.js';
 
 /**
  * The admin API's bearer token: CUTOVER_TOKEN when set, otherwise a random
@@ -38,11 +39,15 @@ function loadOrCreate(stateDir: string, name: string, variable: string, fromEnvV
   const file = path.join(stateDir, name);
   try {
     const existing = fs.readFileSync(file, 'utf8').trim();
-    if (existing) return strongEnough(existing, file);
+    if (existing) {
+      // A token file copied in or written by hand may be readable by others.
+      tightenIfPresent(file);
+      return strongEnough(existing, file);
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(stateDir);
   const token = randomBytes(32).toString('base64url');
   // wx: never overwrite a token another process wrote a moment ago.
   try {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
 import { runningReleases } from '../controller/database-hooks.js';
+import { parseBackupExpiry } from '../core/backup-retention.js';
 import { CutoverError } from '../core/errors.js';
 import { assertValidVersion } from '../core/version-grammar.js';
 import type { ServiceMigrations } from '../migrate/service-migrations.js';
@@ -14,7 +15,8 @@ import type { ServiceMigrations } from '../migrate/service-migrations.js';
  */
 const actor = z.string().min(1).max(200).optional();
 const runBody = z.strictObject({ actor });
-const backupBody = z.strictObject({ label: z.string().min(1).max(100), actor });
+/** `expires`: 12h, 30d, 8w; a manual backup without it stays until deleted. */
+const backupBody = z.strictObject({ label: z.string().min(1).max(100), expires: z.string().min(1).max(20).optional(), actor });
 const restoreBody = z.strictObject({ backup: z.string().min(1).max(100), actor });
 
 type Parse = <T extends z.ZodType>(schema: T, body: unknown) => z.infer<T>;
@@ -56,7 +58,13 @@ export function registerDatabaseRoutes(app: FastifyInstance, controller: Control
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/backups', async (request, reply) => {
     const body = parseBody(backupBody, request.body);
     const service = controller.service(request.params.name);
-    const backup = await migrations().backup(service, body.label, controller.activeRelease(service.name)?.id ?? null, body.actor ?? 'api', null);
+    let expiresAt: number | null = null;
+    if (body.expires !== undefined) {
+      const ms = parseBackupExpiry(body.expires);
+      if (ms === null) throw new CutoverError('BAD_REQUEST', `expires: expected hours, days or weeks like 12h, 30d or 8w, got ${JSON.stringify(body.expires)}`);
+      expiresAt = Date.now() + ms;
+    }
+    const backup = await migrations().backup(service, body.label, controller.activeRelease(service.name)?.id ?? null, body.actor ?? 'api', null, { kind: 'manual', expiresAt });
     return reply.code(201).send({ backup });
   });
 

@@ -55,9 +55,12 @@ export function redactAnalysisTemplates(templates: Readonly<Record<string, Analy
 export function redactUrl(text: string): string {
   try {
     const url = new URL(text);
-    if (url.password === '') return text;
-    url.password = 'x';
-    return url.toString().replace(/:x@/, `:${REDACTED}@`);
+    // libpq also takes the password (and a key's passphrase) as query parameters.
+    const secretParameters = ['password', 'sslpassword'].filter((name) => url.searchParams.has(name));
+    if (url.password === '' && secretParameters.length === 0) return text;
+    for (const name of secretParameters) url.searchParams.set(name, 'x');
+    if (url.password !== '') url.password = 'x';
+    return url.toString().replace(/:x@/, `:${REDACTED}@`).replace(/([?&](?:ssl)?password=)x(?=&|$)/g, `$1${REDACTED}`);
   } catch {
     return text;
   }

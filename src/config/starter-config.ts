@@ -177,7 +177,8 @@ services:
     #   migrations: ./migrations  # *.sql in expand/ and contract/ (or a header
     #                         # "-- cutover:phase contract"); may use \${VERSION}
     #   lint: true            # an unsafe pending migration stops the deploy before anything starts
-    #   backup: { before_deploy: true, keep: 5 }   # pg_dump before pending migrations run
+    #   backup: { before_deploy: true, keep: 5 }   # pg_dump before pending migrations run; keep: automatic pre-<version>
+    #                                                # dumps kept (manual 'cutover db backup' ones do not count)
     #   lock_timeout: 5s      # per migration: give up waiting for a lock (and retry) ...
     #   lock_retries: 3       # ... this many more times, with backoff
     #   statement_timeout: 5m

@@ -6,11 +6,14 @@ import { promisify } from 'node:util';
 import { redactUrl } from '../config/redact.js';
 import { CutoverError } from '../core/errors.js';
 import type { BackupRecord, BackupStore } from '../store/backup-store.js';
+import { ensurePrivateDir, ensurePrivateFile } from '../store/private-files.js';
+import { libpqEnvironment } from './libpq-environment.js';
+import { backupsToRemove, type BackupKind } from '../core/backup-retention.js';
 
 /**
  * Labelled backups with PostgreSQL's own tools: `pg_dump --format=custom`
  * into <state_dir>/backups/<service>/, a metadata record per dump, retention
- * by count, and `pg_restore --clean --if-exists --single-transaction` back
+ * (core/backup-retention.ts: automatic ones by count, manual ones by expiry), and `pg_restore --clean --if-exists --single-transaction` back
  * into the database. The URL (with its password) goes to the tools through
  * the environment, never on a command line that `ps` shows.
  */
@@ -31,8 +34,11 @@ export interface BackupRequest {
   label: string;
   releaseId: string | null;
   actor: string;
-  /** Dumps kept for the service; the oldest beyond it are deleted. */
+  /** Automatic dumps kept for the service; the oldest beyond it are deleted. Manual ones do not count. */
   keep: number;
+  kind: BackupKind;
+  /** Manual backups only: epoch ms after which retention removes it; null: never. */
+  expiresAt: number | null;
 }
 
 export function checkLabel(label: string): void {
@@ -46,12 +52,15 @@ export async function createBackup(deps: BackupDeps, request: BackupRequest): Pr
   }
   const now = deps.now?.() ?? Date.now();
   const dir = path.join(deps.stateDir, 'backups', request.service);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const id = `bk-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
   const file = path.join(dir, `${request.label}.dump`);
   const partial = `${file}.partial`;
+  const env = pgEnv(request.url);
   try {
-    await run(tool(deps, 'pg_dump'), ['--format=custom', '--no-password', `--file=${partial}`], { env: pgEnv(request.url), maxBuffer: 16 * 1024 * 1024 });
+    // pg_dump keeps the mode of a file that exists: the dump is never readable by others, not even while it is written.
+    ensurePrivateFile(partial);
+    await run(tool(deps, 'pg_dump'), ['--format=custom', '--no-password', `--file=${partial}`], { env, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     fs.rmSync(partial, { force: true });
     throw toolError('pg_dump', request.url, error);
@@ -61,9 +70,10 @@ export async function createBackup(deps: BackupDeps, request: BackupRequest): Pr
   const backup: BackupRecord = {
     id, service: request.service, label: request.label, database: databaseName(request.url), file,
     sizeBytes: fs.statSync(file).size, releaseId: request.releaseId, createdBy: request.actor, createdAt: now,
+    kind: request.kind, expiresAt: request.kind === 'manual' ? request.expiresAt : null,
   };
   deps.store.add(backup);
-  const pruned = deps.store.list(request.service).slice(request.keep);
+  const pruned = backupsToRemove(deps.store.list(request.service), request.keep, now);
   for (const old of pruned) {
     fs.rmSync(old.file, { force: true });
     deps.store.remove(old.id);
@@ -76,8 +86,9 @@ export async function restoreBackup(deps: BackupDeps, service: string, url: stri
   const backup = deps.store.find(service, labelOrId);
   if (!backup) throw new CutoverError('BACKUP_NOT_FOUND', `no backup "${labelOrId}" of ${service}`);
   if (!fs.existsSync(backup.file)) throw new CutoverError('BACKUP_NOT_FOUND', `the dump of backup ${backup.label} is missing: ${backup.file}`);
+  const env = pgEnv(url);
   try {
-    await run(tool(deps, 'pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${databaseName(url)}`, backup.file], { env: pgEnv(url), maxBuffer: 16 * 1024 * 1024 });
+    await run(tool(deps, 'pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${databaseName(url)}`, backup.file], { env, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     throw toolError('pg_restore', url, error);
   }
@@ -88,18 +99,9 @@ function tool(deps: BackupDeps, name: string): string {
   return deps.binDir ? path.join(deps.binDir, name) : name;
 }
 
-/** libpq reads these; PGDATABASE may be a full connection URL, which carries sslmode and the rest too. */
+/** The tools find their connection in libpq's PG* variables (libpq-environment.ts), never on the command line. */
 function pgEnv(url: string): NodeJS.ProcessEnv {
-  const parsed = new URL(url);
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', PGCONNECT_TIMEOUT: '10' };
-  env.PGHOST = decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, '')) || 'localhost';
-  env.PGPORT = parsed.port || '5432';
-  env.PGDATABASE = databaseName(url);
-  if (parsed.username) env.PGUSER = decodeURIComponent(parsed.username);
-  if (parsed.password) env.PGPASSWORD = decodeURIComponent(parsed.password);
-  const sslmode = parsed.searchParams.get('sslmode');
-  if (sslmode) env.PGSSLMODE = sslmode;
-  return env;
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...libpqEnvironment(url) };
 }
 
 export function databaseName(url: string): string {

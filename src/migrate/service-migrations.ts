@@ -7,6 +7,7 @@ import { readMigrations, type MigrationFile } from './migration-files.js';
 import { runMigrationCommand } from './migration-command.js';
 import { planMigrations, type MigrationPlan, type RunningRelease } from './migration-plan.js';
 import { migratorApplicationName, PgMigrator, type MigrationProgress, type MigratorSettings } from './pg-migrator.js';
+import type { BackupKind } from '../core/backup-retention.js';
 
 /**
  * A service's database as the controller sees it: what a deploy does before
@@ -89,7 +90,7 @@ export class ServiceMigrations {
     if (!database) return { known: [], applied: [], backup: null };
     const prepared = await this.sqlBeforeDeploy(service, database, version, running, context);
     if (database.commands.expand !== null) {
-      if (prepared.backup === null && database.backupBeforeDeploy) prepared.backup = await this.backup(service, `pre-${version}`, null, context.actor, context.operationId);
+      if (prepared.backup === null && database.backupBeforeDeploy) prepared.backup = await this.backup(service, `pre-${version}`, null, context.actor, context.operationId, { kind: 'automatic', expiresAt: null });
       await this.runTool(service, database, 'expand', version, context.operationId);
     }
     return prepared;
@@ -108,7 +109,7 @@ export class ServiceMigrations {
       const pending = files.filter((file) => plan.migrations.some((m) => m.id === file.id && (m.state === 'pending' || m.state === 'blocked')));
       if (database.lint && this.deps.lint && pending.length > 0) await this.lintOrRefuse(service, pending, context.operationId);
       if (plan.expand.length > 0) {
-        const backup = database.backupBeforeDeploy ? await this.backup(service, `pre-${version}`, null, context.actor, context.operationId) : null;
+        const backup = database.backupBeforeDeploy ? await this.backup(service, `pre-${version}`, null, context.actor, context.operationId, { kind: 'automatic', expiresAt: null }) : null;
         const applied = await migrator.apply(plan.expand, settings(database, `deploy of ${service.name} ${version} by ${context.actor}`, null), this.progress(service.name, context.operationId));
         return { known: files.map((f) => f.id), applied, backup };
       }
@@ -163,15 +164,15 @@ export class ServiceMigrations {
     }
   }
 
-  async backup(service: ServiceConfig, label: string, releaseId: string | null, actor: string, operationId: string | null): Promise<BackupRecord> {
+  async backup(service: ServiceConfig, label: string, releaseId: string | null, actor: string, operationId: string | null, retention: { kind: BackupKind; expiresAt: number | null }): Promise<BackupRecord> {
     const database = requireDatabase(service);
     let unique = label;
     for (let n = 2; this.deps.backups.find(service.name, unique); n++) unique = `${label}-${n}`;
     const { backup, pruned } = await createBackup(
       { store: this.deps.backups, stateDir: this.deps.stateDir, binDir: this.deps.pgBinDir },
-      { service: service.name, url: database.url, label: unique, releaseId, actor, keep: database.backupsKept },
+      { service: service.name, url: database.url, label: unique, releaseId, actor, keep: database.backupsKept, ...retention },
     );
-    this.deps.record({ operationId, service: service.name, releaseId, type: 'database.backup', message: `backup ${backup.label} of ${backup.database}: ${formatBytes(backup.sizeBytes)}${pruned.length > 0 ? `; removed ${pruned.map((p) => p.label).join(', ')} (keep ${database.backupsKept})` : ''}`, data: { label: backup.label, sizeBytes: backup.sizeBytes } });
+    this.deps.record({ operationId, service: service.name, releaseId, type: 'database.backup', message: `backup ${backup.label} of ${backup.database}: ${formatBytes(backup.sizeBytes)}${pruned.length > 0 ? `; removed ${pruned.map((p) => p.label).join(', ')} (keep ${database.backupsKept} automatic; expired manual ones)` : ''}`, data: { label: backup.label, sizeBytes: backup.sizeBytes } });
     return backup;
   }
 

@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime/index.js';
 import { swarmRuntimeForConfig } from '../runtime/swarm/swarm-runtime-for-config.js';
 import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/process-runtime.js';
 import { RuntimeByService } from '../runtime/runtime-by-service.js';
+import { ensurePrivateDir } from '../store/private-files.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 
 /**
@@ -50,12 +51,17 @@ export interface StartServerOptions {
 
 export async function startServer(config: CutoverConfig, options: StartServerOptions = {}): Promise<RunningServer> {
   const { stateDir } = config.server;
+  // Tokens, the database, backups and the apps' logs live here: other users of the machine must not read them.
+  const looserMode = ensurePrivateDir(stateDir);
   // Before anything opens: a weak token stops the start with nothing to clean up.
   const token = loadOrCreateToken(stateDir, options.env);
   const sdkToken = loadOrCreateSdkToken(stateDir, options.env);
   // Every exit (API answers, /metrics, logs, the dashboard stream, notifications) goes through this.
   const redactor = new SecretRedactor(secretValuesOf(config, [token, sdkToken]));
   const logger = options.logger ?? pino({ base: { component: 'cutover' }, hooks: { streamWrite: (line) => redactor.redactText(line) } }, options.logDestination ?? process.stdout);
+  if (looserMode !== null) {
+    logger.warn({ stateDir, mode: `0${looserMode.toString(8)}`, now: '0700' }, `the state directory ${stateDir} was readable by other users (mode 0${looserMode.toString(8)}): tightened it to 0700`);
+  }
   const store = SqliteStore.open(stateDir);
   let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { BackupKind } from '../core/backup-retention.js';
 
 /**
  * Metadata of the database backups (the dumps themselves are files in the
@@ -16,6 +17,8 @@ CREATE TABLE IF NOT EXISTS backups (
   release_id TEXT,
   created_by TEXT NOT NULL,
   created_at INTEGER NOT NULL,
+  kind TEXT NOT NULL DEFAULT 'automatic',
+  expires_at INTEGER,
   UNIQUE (service, label)
 );
 CREATE TABLE IF NOT EXISTS release_migrations (
@@ -35,6 +38,10 @@ export interface BackupRecord {
   releaseId: string | null;
   createdBy: string;
   createdAt: number;
+  /** automatic (before a deploy, trimmed to `keep`) or manual (kept until deleted or expired). */
+  kind: BackupKind;
+  /** Epoch ms after which retention removes a manual backup; null: never. */
+  expiresAt: number | null;
 }
 
 type Row = Record<string, unknown>;
@@ -42,12 +49,19 @@ type Row = Record<string, unknown>;
 export class BackupStore {
   constructor(private readonly db: Database.Database) {
     db.exec(SCHEMA);
+    // A state directory from before backups had kinds: pre-<version> ones were the automatic ones.
+    const columns = (db.prepare('PRAGMA table_info(backups)').all() as { name: string }[]).map((c) => c.name);
+    if (!columns.includes('kind')) {
+      db.exec(`ALTER TABLE backups ADD COLUMN kind TEXT NOT NULL DEFAULT 'automatic';
+        ALTER TABLE backups ADD COLUMN expires_at INTEGER;
+        UPDATE backups SET kind = CASE WHEN label LIKE 'pre-%' THEN 'automatic' ELSE 'manual' END;`);
+    }
   }
 
   add(record: BackupRecord): void {
-    this.db.prepare(`INSERT INTO backups (id, service, label, database, file, size_bytes, release_id, created_by, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(record.id, record.service, record.label, record.database, record.file, record.sizeBytes, record.releaseId, record.createdBy, record.createdAt);
+    this.db.prepare(`INSERT INTO backups (id, service, label, database, file, size_bytes, release_id, created_by, created_at, kind, expires_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(record.id, record.service, record.label, record.database, record.file, record.sizeBytes, record.releaseId, record.createdBy, record.createdAt, record.kind, record.expiresAt);
   }
 
   /** Newest first. */
@@ -86,5 +100,7 @@ function toBackup(row: Row): BackupRecord {
     releaseId: (row.release_id as string | null) ?? null,
     createdBy: row.created_by as string,
     createdAt: row.created_at as number,
+    kind: row.kind === 'manual' ? 'manual' : 'automatic',
+    expiresAt: (row.expires_at as number | null) ?? null,
   };
 }

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CutoverError } from '../core/errors.js';
@@ -8,6 +7,7 @@ import type {
   ErrorRecord, EventRecord, LockRecord, OperationKind, OperationOutcome, OperationRecord,
   ReleaseRecord, ReleaseState, ServiceRecord,
 } from './records.js';
+import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from './private-files.js';
 
 /**
  * Durable state in one SQLite file (WAL mode) in the state directory. Every
@@ -155,9 +155,15 @@ export class SqliteStore {
   }
 
   static open(stateDir: string): SqliteStore {
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const db = new Database(path.join(stateDir, 'cutover.db'));
+    ensurePrivateDir(stateDir);
+    const file = path.join(stateDir, 'cutover.db');
+    // Made 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database file's mode.
+    ensurePrivateFile(file);
+    const db = new Database(file);
     db.pragma('journal_mode = WAL');
+    // State from an older version may have looser ones.
+    tightenIfPresent(`${file}-wal`);
+    tightenIfPresent(`${file}-shm`);
     // FULL: a transition acknowledged to the CLI survives a power cut, not just a crash.
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');

@@ -34,7 +34,14 @@ export function postgresBinDir(): string {
   return join(root, versions[0]!, 'bin');
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /** Runs before the server starts, with the cluster's directory (owned by the server's user), e.g. to write TLS files. */
+  prepare?: (dir: string, chownToServer: (file: string) => void) => void;
+  /** More `-c name=value` settings, e.g. ssl=on. */
+  settings?: string[];
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const binDir = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'cutover-pg-'));
   const asRoot = process.getuid?.() === 0;
@@ -50,10 +57,12 @@ export async function startPostgres(): Promise<PostgresServer> {
   const data = join(dir, 'data');
   execFileSync(join(binDir, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'], { stdio: 'pipe', cwd: dir, ...as });
 
+  options.prepare?.(dir, (file) => { if (owner !== null && ownerGroup !== null) chownSync(file, owner, ownerGroup); });
   const port = await findFreePort();
   const child: ChildProcess = spawn(join(binDir, 'postgres'), [
     '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
     '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50',
+    ...(options.settings ?? []).flatMap((setting) => ['-c', setting]),
   ], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...as });
   let output = '';
   const collect = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-20_000); };

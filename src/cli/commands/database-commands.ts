@@ -24,7 +24,7 @@ export interface DatabaseCommandContext {
 }
 
 interface Planned { id: string; phase: string; state: string; reason: string | null; appliedAt: string | null }
-interface Backup { id: string; label: string; database: string; sizeBytes: number; releaseId: string | null; createdBy: string; createdAt: number }
+interface Backup { id: string; label: string; database: string; sizeBytes: number; releaseId: string | null; createdBy: string; createdAt: number; kind: 'automatic' | 'manual'; expiresAt: number | null }
 
 export function registerMigrateCommands(migrate: Command, context: DatabaseCommandContext): void {
   const exit = (code: number): void => { process.exitCode = code; };
@@ -61,9 +61,10 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
   const svc = (name: string): string => `/api/v1/services/${encodeURIComponent(name)}`;
 
   db.command('backup <service>').description('pg_dump the service\'s database into the state directory, with a label')
-    .requiredOption('--label <label>', 'a name for the backup, like pre-v2.0')
-    .action(async (service: string, o: { label: string }) => {
-      const { backup } = await (await context.client()).request<{ backup: Backup }>('POST', `${svc(service)}/backups`, { label: o.label, actor: currentActor() });
+    .requiredOption('--label <label>', 'a name for the backup, like before-cleanup')
+    .option('--expires <age>', 'remove it after this long, like 12h, 30d or 8w (default: kept until deleted; never counts against database.backups_kept)')
+    .action(async (service: string, o: { label: string; expires?: string }) => {
+      const { backup } = await (await context.client()).request<{ backup: Backup }>('POST', `${svc(service)}/backups`, { label: o.label, ...(o.expires === undefined ? {} : { expires: o.expires }), actor: currentActor() });
       if (context.json()) printJson({ backup });
       else process.stdout.write(`${green('✓')} backup ${backup.label} of ${backup.database}: ${formatBytes(backup.sizeBytes)}\n`);
       exit(0);
@@ -75,7 +76,8 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
       if (context.json()) { printJson({ backups }); return exit(0); }
       if (backups.length === 0) process.stdout.write('no backups\n');
       for (const b of backups) {
-        process.stdout.write(`${b.label.padEnd(24)} ${formatTime(b.createdAt)}  ${formatBytes(b.sizeBytes).padStart(10)}  ${b.database}  ${dim(`${b.releaseId ?? '-'} by ${b.createdBy}`)}\n`);
+        const keptBy = b.kind === 'automatic' ? 'automatic' : b.expiresAt === null ? 'manual, kept' : `manual, expires ${formatTime(b.expiresAt)}`;
+        process.stdout.write(`${b.label.padEnd(24)} ${formatTime(b.createdAt)}  ${formatBytes(b.sizeBytes).padStart(10)}  ${b.database}  ${keptBy.padEnd(34)} ${dim(`${b.releaseId ?? '-'} by ${b.createdBy}`)}\n`);
       }
       exit(0);
     });

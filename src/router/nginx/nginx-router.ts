@@ -12,6 +12,7 @@ import { waitForGeneration } from './generation-probe.js';
 import { upstreamName } from './nginx-names.js';
 import { discoverPidFile, NGINX_NOT_RUNNABLE, nginxErrorLine, runNginx, runningMasterPid, workerProcesses, type NginxCommand } from './nginx-process.js';
 import { GENERATION_LINE, renderNginxConfig } from './render-nginx-config.js';
+import { ensurePrivateDir, ensurePrivateFile, PRIVATE_FILE_MODE } from '../../store/private-files.js';
 
 export interface NginxRouterOptions {
   /** The nginx binary (default `nginx`, from PATH). */
@@ -105,7 +106,9 @@ export class NginxRouter implements Router {
    */
   static async attach(options: NginxRouterOptions): Promise<NginxRouter> {
     const command: NginxCommand = { binary: options.binary ?? 'nginx', mainConfig: options.mainConfig, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) };
-    fs.mkdirSync(options.stateDir, { recursive: true });
+    ensurePrivateDir(options.stateDir);
+    // nginx's master opens its access log with O_CREAT and keeps an existing file's mode: make it 0600 first.
+    ensurePrivateFile(path.resolve(options.stateDir, 'nginx-access.log'));
     let lastGoodText = '# cutover writes this file\n';
     let firstRun = false;
     try {
@@ -263,7 +266,7 @@ export class NginxRouter implements Router {
 
     this.committed = candidate;
     this.lastGoodText = text;
-    fs.writeFileSync(this.lastGoodPath, text);
+    fs.writeFileSync(this.lastGoodPath, text, { mode: PRIVATE_FILE_MODE });
     const done = performance.now();
     log?.info({ ms: Math.round(done - started), testMs: Math.round(tested - started), reloadMs: Math.round(done - tested) }, 'nginx config applied');
   }

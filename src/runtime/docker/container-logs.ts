@@ -1,5 +1,6 @@
-import { createWriteStream, mkdirSync, statSync } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenIfPresent } from '../../store/private-files.js';
 import type Docker from 'dockerode';
 
 /**
@@ -24,8 +25,9 @@ export function logSince(logPath: string): number {
 }
 
 export async function copyContainerLogs(docker: Docker, container: Docker.Container, logPath: string, header: string | null, since: number): Promise<LogCopy> {
-  mkdirSync(path.dirname(logPath), { recursive: true });
-  const file = createWriteStream(logPath, { flags: 'a' });
+  ensurePrivateDir(path.dirname(logPath));
+  tightenIfPresent(logPath);
+  const file = createWriteStream(logPath, { flags: 'a', mode: PRIVATE_FILE_MODE });
   if (header !== null) file.write(`${header}\n`);
   const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
   let stream: NodeJS.ReadableStream;

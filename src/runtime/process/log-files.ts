@@ -1,6 +1,7 @@
-import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { ensurePrivateDir, openPrivateFile } from '../../store/private-files.js';
 
 /** `<logDir>/<service>/<releaseId>/<slot>-<index>.log`: one file per instance, kept with its release. */
 export function instanceLogPath(
@@ -14,10 +15,11 @@ export function instanceLogPath(
  * Opens the log for appending and returns the fd, to be given to the child as
  * its stdout and stderr. The child writes to the file directly, so its output
  * is kept even when the controller dies (no pipe through our process).
+ * Apps print secrets by mistake: the log is 0600 in a 0700 directory.
  */
 export function openInstanceLog(logPath: string, header: string): number {
-  mkdirSync(path.dirname(logPath), { recursive: true });
-  const fd = openSync(logPath, 'a');
+  ensurePrivateDir(path.dirname(logPath));
+  const fd = openPrivateFile(logPath, 'a');
   writeSync(fd, `${header}\n`);
   return fd;
 }
