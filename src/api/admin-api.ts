@@ -14,7 +14,7 @@ import { sendReleaseLogs } from './logs-route.js';
 import { registerSeedsFlagRoutes } from './seeds-flag-routes.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { assertValidVersion } from '../core/version-grammar.js';
-import { actorBody, deployBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';
+import { actorBody, deployBody, deployWaveBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';
 
 /**
  * The admin API: JSON under /api/v1, every route behind the bearer token.
@@ -101,7 +101,12 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   app.get('/healthz', async () => ({ ok: true }));
 
-  app.get('/api/v1/services', async () => ({ services: controller.statusAll() }));
+  app.get('/api/v1/services', async () => ({ services: controller.statusAll(), deploy: controller.waves.current() }));
+  app.get('/api/v1/deploys/current', async () => ({ deploy: controller.waves.current() }));
+  app.post('/api/v1/deploys', async (request, reply) => {
+    const body = parseBody(deployWaveBody, request.body);
+    return reply.code(202).send({ operation: controller.waves.start({ ...body, actor: body.actor ?? 'api' }) });
+  });
   app.get<{ Params: { name: string } }>('/api/v1/services/:name', async (request) => controller.status(request.params.name));
   app.get<{ Params: { name: string } }>('/api/v1/services/:name/history', async (request) => controller.history(request.params.name));
 

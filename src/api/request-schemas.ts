@@ -13,6 +13,16 @@ export const deployBody = z.strictObject({
   actor,
 });
 
+/** `POST /api/v1/deploys`: a multi-service deploy (deploy --all). */
+export const deployWaveBody = z.strictObject({
+  version: deployBody.shape.version,
+  services: z.array(z.string().min(1).max(200)).min(1).max(500).optional(),
+  autoSwitch: z.boolean().optional(),
+  autoCleanup: z.boolean().optional(),
+  skipHealth: z.boolean().optional(),
+  actor,
+});
+
 export const switchBody = z.strictObject({ slot: z.enum(['blue', 'green']), actor });
 export const rollbackBody = z.strictObject({ to: z.string().min(1).max(200).optional(), actor });
 export const actorBody = z.strictObject({ actor });

@@ -54,7 +54,7 @@ function program(): Command {
     });
 
   cli.command('deploy [service]').description('deploy a version with the service\'s strategy (blue-green, canary, rolling, recreate)')
-    .option('--all', 'every service: non-critical ones first, then critical ones one at a time')
+    .option('--all', 'every service, on the server: non-critical ones first, then critical ones one at a time; approval gates wait for `cutover approve`')
     .requiredOption('--version <version>', 'version to deploy (substituted as ${VERSION})')
     .addOption(new Option('--slot <slot>', 'slot to deploy to').choices(['auto', 'blue', 'green']).default('auto'))
     .option('--auto-switch', 'switch traffic as soon as the new release is healthy')
@@ -68,7 +68,8 @@ function program(): Command {
       const body = { version: o.version, slot: o.slot, autoSwitch: o.autoSwitch, autoCleanup: o.autoCleanup, skipHealth: o.skipHealth };
       if (o.all) {
         if (service) throw new CutoverError('BAD_REQUEST', 'give either a service or --all, not both');
-        exit(await runDeployAll(await client(), { version: o.version, autoCleanup: o.autoCleanup, skipHealth: o.skipHealth }, json()));
+        // As before the wave moved to the server: blue-green services switch once healthy, unless gated by an approval.
+        exit(await runDeployAll(await client(), { version: o.version, autoSwitch: o.autoSwitch ?? true, autoCleanup: o.autoCleanup, skipHealth: o.skipHealth }, follow(o.wait)));
         return;
       }
       if (!service) throw new CutoverError('BAD_REQUEST', 'name the service to deploy, or pass --all');

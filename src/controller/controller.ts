@@ -27,6 +27,7 @@ import { RollingRunner } from './rolling-runner.js';
 import type { SwarmRuntime } from '../runtime/swarm/swarm-runtime.js';
 import { SwarmRollingRunner } from './swarm-rolling-runner.js';
 import { recoverAfterRestart } from './recovery.js';
+import { DeployWaveRunner } from './deploy-wave-runner.js';
 import { serviceStatus, type ServiceStatus } from './service-status.js';
 
 export interface ControllerDeps {
@@ -71,6 +72,7 @@ export class Controller {
   readonly swarmRolling: SwarmRollingRunner;
   readonly providerFor: ProviderFor;
   readonly blueGreen: BlueGreenRunner;
+  readonly waves: DeployWaveRunner;
   private databases: ServiceMigrations | null = null;
   readonly logger: Logger;
   readonly redactor: SecretRedactor;
@@ -104,6 +106,7 @@ export class Controller {
     this.blueGreen = new BlueGreenRunner(this, this.now);
     this.rolling = new RollingRunner(this, this.providerFor, this.now);
     this.swarmRolling = new SwarmRollingRunner(this, deps.swarm ?? null);
+    this.waves = new DeployWaveRunner(this, this.now);
   }
 
   /** The services' databases (migrations with deploys, backups); attached after recovery, whose routes come first. */
@@ -117,7 +120,9 @@ export class Controller {
 
   /** Restores routes and instances from the store; see recovery.ts. */
   async start(runtime: Runtime): Promise<void> {
-    await recoverAfterRestart(this, runtime);
+    const { restartAborted } = await recoverAfterRestart(this, runtime);
+    // After the services' own operations are resumed or closed: a wave waits on them.
+    this.waves.resume(restartAborted);
   }
 
   service(name: string): ServiceConfig {
@@ -576,6 +581,7 @@ export class Controller {
 
   async close(): Promise<void> {
     this.closing = true;
+    await this.waves.close();
     await this.canary.close();
     await this.rolling.close();
     for (const timer of this.scaleDownTimers.values()) clearTimeout(timer);

@@ -25,7 +25,7 @@ import type { ReleaseRef } from './instance-supervisor.js';
  *   4. restart missing instances of active releases, stop strays, and
  *      re-arm the scale-down timers of standby releases.
  */
-export async function recoverAfterRestart(controller: Controller, runtime: Runtime): Promise<void> {
+export async function recoverAfterRestart(controller: Controller, runtime: Runtime): Promise<{ restartAborted: Set<string> }> {
   const { store, supervisor, router, config, events } = controller;
   const now = Date.now();
 
@@ -73,11 +73,13 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
   await Promise.all(routed);
 
   const resumedIds = new Set([...resumed.values()].map((c) => c.operation.id));
+  const restartAborted = new Set<string>();
   const watches: ResumableWatch[] = [];
   /** Previous releases of deploys that moved traffic: they keep their rollback window (scale_down_delay) from now. */
   const toRetire: { service: ServiceConfig; releaseId: string; immediately: boolean; operationId: string }[] = [];
   for (const op of store.unfinishedOperations()) {
-    if (resumedIds.has(op.id)) continue;
+    // A multi-service deploy is resumed by the controller once its services' operations are settled here.
+    if (resumedIds.has(op.id) || op.kind === 'deploy-wave') continue;
     const state = op.state as Partial<BlueGreenState> | null;
     const active = store.getService(op.service).activeReleaseId;
     const watch = watchToResume(controller, op, active, now);
@@ -110,9 +112,10 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
     }
     events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: `${op.kind}.aborted`, message: error.message, level: 'warn' });
     controller.completeOperation(op.id, op.service, 'aborted', error, now);
+    restartAborted.add(op.id);
   }
   // A lock whose operation has an outcome is left over from a crash between the two writes.
-  for (const service of Object.keys(config.services)) {
+  for (const service of [...Object.keys(config.services), '*']) {
     const lock = store.getLock(service);
     if (lock && store.getOperation(lock.operationId)?.outcome) store.releaseLock(service, lock.operationId);
   }
@@ -159,6 +162,7 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
       void supervisor.fillRelease(active.id);
     }
   }
+  return { restartAborted };
 }
 
 interface ResumableWatch {

@@ -36,7 +36,8 @@ export interface ErrorRecord {
   hint?: string;
 }
 
-export type OperationKind = 'deploy' | 'switch' | 'rollback' | 'cleanup';
+/** `deploy-wave`: a multi-service deploy (service `*`), whose services' deploys are operations of their own. */
+export type OperationKind = 'deploy' | 'switch' | 'rollback' | 'cleanup' | 'deploy-wave';
 export type OperationOutcome = 'succeeded' | 'failed' | 'aborted';
 
 export interface OperationRecord {

@@ -1,4 +1,5 @@
 import type { ServiceStatus, SlotStatus } from '../../controller/service-status.js';
+import type { WaveSummary } from '../../controller/deploy-wave-runner.js';
 import type { AdminClient } from '../admin-client.js';
 import { bold, dim, formatDuration, formatTime, green, printJson, red, yellow } from '../output.js';
 
@@ -30,15 +31,28 @@ async function fetchStatuses(client: AdminClient, service: string | undefined): 
 }
 
 export async function runStatus(client: AdminClient, service: string | undefined, json: boolean): Promise<number> {
-  const statuses = service
-    ? [await client.request<ServiceStatus>('GET', `/api/v1/services/${encodeURIComponent(service)}`)]
-    : (await client.request<{ services: ServiceStatus[] }>('GET', '/api/v1/services')).services;
-  if (json) {
-    printJson(service ? statuses[0] : { services: statuses });
+  if (service) {
+    const status = await client.request<ServiceStatus>('GET', `/api/v1/services/${encodeURIComponent(service)}`);
+    if (json) printJson(status);
+    else process.stdout.write(renderStatus(status));
     return 0;
   }
-  for (const s of statuses) process.stdout.write(renderStatus(s));
+  const answer = await client.request<{ services: ServiceStatus[]; deploy?: WaveSummary | null }>('GET', '/api/v1/services');
+  if (json) {
+    printJson({ services: answer.services, deploy: answer.deploy ?? null });
+    return 0;
+  }
+  if (answer.deploy) process.stdout.write(renderWave(answer.deploy));
+  for (const s of answer.services) process.stdout.write(renderStatus(s));
   return 0;
+}
+
+/** The multi-service deploy in progress: one line, then each service with its wave and progress. */
+function renderWave(wave: WaveSummary): string {
+  const mark = (p: WaveSummary['services'][number]['progress']): string =>
+    p === 'succeeded' ? green('✓') : p === 'failed' || p === 'aborted' ? red('✗') : p === 'waiting' ? yellow('…') : p === 'running' ? yellow('▶') : dim('·');
+  const lines = wave.services.map((s) => `  ${mark(s.progress)} ${s.service.padEnd(16)} wave ${s.wave}  ${s.progress}${s.progress === 'waiting' ? ` (${s.phase}: cutover approve/promote/resume ${s.service})` : ''}\n`);
+  return `${bold(`deploy ${wave.version}`)} ${dim(wave.id)}: wave ${wave.wave} of ${wave.waves}, started by ${wave.actor}\n${lines.join('')}\n`;
 }
 
 function slotLine(label: string, slot: SlotStatus | null): string {
