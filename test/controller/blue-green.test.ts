@@ -23,9 +23,11 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
   it('answers 503 with a clear body before any release is active', async () => {
     const response = await request(h.proxyUrl, { headers: { host: 'web.localhost' } });
     assert.equal(response.statusCode, 503);
-    const body = (await response.body.json()) as { error: { code: string; message: string } };
+    const body = (await response.body.json()) as { error: { code: string; message: string; requestId: string } };
     assert.equal(body.error.code, 'NO_UPSTREAM');
-    assert.match(body.error.message, /web/);
+    // A public page says what to do, not which service or instance is behind the host (issue 12, finding 10).
+    assert.match(body.error.message, /not available right now/);
+    assert.equal(body.error.requestId, response.headers['x-request-id']);
   });
 
   it('deploys v1 with --auto-switch: instances start, pass health checks, traffic moves', async () => {
