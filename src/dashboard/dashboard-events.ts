@@ -37,6 +37,7 @@ export class DashboardEventHub {
   private flushScheduled = false;
   private flagsChanged = false;
   private lastServices = '';
+  private lastWave = 'null';
   private previous: { at: number; counters: ReleaseCounters[] } | null = null;
   private readonly timer: NodeJS.Timeout;
   private readonly stopListening: (() => void)[];
@@ -68,7 +69,7 @@ export class DashboardEventHub {
 
   /** The first message of a stream: read before the stream opens, so a failure is still an HTTP error. */
   hello(): string {
-    return this.redactor.redactText(message('hello', { services: this.services(), flags: this.flagList(), metrics: this.history }));
+    return this.redactor.redactText(message('hello', { services: this.services(), flags: this.flagList(), metrics: this.history, deploy: this.controller.waves.current() }));
   }
 
   open(response: ServerResponse, alive: () => boolean, hello: string): void {
@@ -146,6 +147,12 @@ export class DashboardEventHub {
   }
 
   private pushServicesIfChanged(always: boolean): void {
+    // The multi-service deploy in progress (or null once it ended), sent as `deploy` when it changed.
+    const wave = JSON.stringify(this.controller.waves.current());
+    if (always || wave !== this.lastWave) {
+      this.lastWave = wave;
+      this.broadcast(`event: deploy\ndata: ${wave}\n\n`);
+    }
     const json = JSON.stringify(this.services());
     if (!always && json === this.lastServices) return;
     this.lastServices = json;

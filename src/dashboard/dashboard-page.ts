@@ -62,6 +62,7 @@ export function dashboardPage(csrf: string): string {
 </header>
 <p id="notice" class="notice" role="status" hidden></p>
 <main>
+  <section id="deploy-wave" class="panel" hidden></section>
   <div id="services" class="services"></div>
   <section id="flags" class="panel">
     <h2>Feature flags <small id="flags-environment"></small></h2>

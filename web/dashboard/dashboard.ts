@@ -1,8 +1,8 @@
 import { api, logout } from './api-client.js';
-import { byId } from './dom.js';
+import { byId, h } from './dom.js';
 import { renderFlags } from './flags-panel.js';
 import { ServiceCard } from './service-card.js';
-import type { EventRecord, FlagList, Hello, MetricsPoint, ServiceStatus } from './wire-types.js';
+import type { DeployWave, EventRecord, FlagList, Hello, MetricsPoint, ServiceStatus } from './wire-types.js';
 
 /**
  * The dashboard's entry module. Everything on the page comes from one
@@ -40,6 +40,18 @@ function updateServices(services: ServiceStatus[]): void {
   }
 }
 
+/** One line per service of the multi-service deploy in progress (deploy --all); hidden when none runs. */
+function renderWave(wave: DeployWave | null | undefined): void {
+  const section = byId('deploy-wave');
+  section.hidden = !wave;
+  if (!wave) { section.replaceChildren(); return; }
+  section.replaceChildren(
+    h('h2', {}, `Deploy ${wave.version}: wave ${wave.wave} of ${wave.waves}`, ' ', h('small', {}, `by ${wave.actor}`)),
+    h('ul', { class: 'wave' }, ...wave.services.map((s) => h('li', { 'data-progress': s.progress },
+      `${s.service} (wave ${s.wave}): ${s.progress}${s.progress === 'waiting' ? ` — ${s.phase ?? ''}, waits for approve / promote / resume` : ''}`))),
+  );
+}
+
 function listen<T>(source: EventSource, name: string, handle: (data: T) => void): void {
   source.addEventListener(name, (message: MessageEvent<string>) => {
     try {
@@ -68,11 +80,13 @@ function connect(): void {
     }
   });
   listen<Hello>(stream, 'hello', (hello) => {
+    renderWave(hello.deploy);
     updateServices(hello.services);
     renderFlags(hello.flags, showError);
     for (const card of cards.values()) card.onMetrics(hello.metrics);
   });
   listen<ServiceStatus[]>(stream, 'services', updateServices);
+  listen<DeployWave | null>(stream, 'deploy', renderWave);
   listen<EventRecord>(stream, 'event', (event) => { cards.get(event.service)?.onEvent(event); });
   listen<MetricsPoint>(stream, 'metrics', (point) => { for (const card of cards.values()) card.onMetrics([point]); });
   listen<FlagList>(stream, 'flags', (flags) => { renderFlags(flags, showError); });

@@ -94,7 +94,18 @@ export interface MigrationEntry {
   reason?: string | null;
 }
 
+/** The multi-service deploy in progress (GET /api/v1/deploys/current), as WaveSummary in src/controller/deploy-wave-runner.ts. */
+export interface DeployWave {
+  id: string;
+  version: string;
+  actor: string;
+  wave: number;
+  waves: number;
+  services: { service: string; wave: number; progress: string; phase: string | null }[];
+}
+
 export interface Hello {
+  deploy?: DeployWave | null;
   services: ServiceStatus[];
   flags: FlagList;
   metrics: MetricsPoint[];
