@@ -19,6 +19,8 @@ export interface ServerConfig {
   router: 'proxy' | 'nginx';
   /** Present exactly when `router` is nginx. */
   nginx?: NginxRouterConfig;
+  /** Instance logs: rotated past maxBytes, keeping `keep` old files (<log>.1 ... <log>.keep). */
+  logs: { maxBytes: number; keep: number };
 }
 
 /** `server.nginx`, with paths made absolute. */

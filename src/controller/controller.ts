@@ -38,6 +38,8 @@ export interface ControllerDeps {
   providerFor?: ProviderFor;
   /** The swarm runtime, for Swarm's own rolling updates (the Runtime port has no words for them); absent without swarm services. */
   swarm?: SwarmRuntime | null;
+  /** Deletes a pruned release's instance logs (the runtime's files; absent in tests without any). */
+  removeReleaseLogs?: (service: string, releaseId: string) => void;
 }
 
 export interface DeployRequest {
@@ -74,6 +76,7 @@ export class Controller {
   private readonly scaleDownTimers = new Map<string, NodeJS.Timeout>();
   private readonly drains = new Map<string, Promise<unknown>>();
   private closing = false;
+  private readonly removeReleaseLogs: ((service: string, releaseId: string) => void) | null;
 
   constructor(deps: ControllerDeps) {
     this.config = deps.config;
@@ -81,6 +84,7 @@ export class Controller {
     this.router = deps.router;
     this.logger = deps.logger;
     this.now = deps.now ?? Date.now;
+    this.removeReleaseLogs = deps.removeReleaseLogs ?? null;
     this.events = new EventLog(deps.store, deps.logger, this.now);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
@@ -548,6 +552,12 @@ export class Controller {
     for (const release of releasesToPrune(this.store.listReleases(service.name), service.rollbackLimit)) {
       this.store.updateRelease(release.id, { state: 'pruned' });
       this.events.record({ operationId: null, service: service.name, releaseId: release.id, type: 'release.pruned', message: `${release.id} (${release.version}) is past the rollback limit of ${service.rollbackLimit}` });
+      // It can never run again: its logs would only grow the state directory for ever.
+      try {
+        this.removeReleaseLogs?.(service.name, release.id);
+      } catch (error) {
+        this.logger.warn({ err: error, release: release.id }, 'the logs of a pruned release could not be deleted');
+      }
     }
   }
 

@@ -14,6 +14,7 @@ import type { Runtime } from '../runtime/index.js';
 import { swarmRuntimeForConfig } from '../runtime/swarm/swarm-runtime-for-config.js';
 import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/process-runtime.js';
 import { RuntimeByService } from '../runtime/runtime-by-service.js';
+import { removeReleaseLogs, startLogRotation } from '../runtime/process/log-rotation.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 
@@ -73,7 +74,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let api: FastifyInstance | null = null;
   try {
     router = await routerFor(config, logger);
-    controller = new Controller({ config, store, runtime, router, logger, swarm: swarmRuntime });
+    controller = new Controller({ config, store, runtime, router, logger, swarm: swarmRuntime, removeReleaseLogs: (service, releaseId) => removeReleaseLogs(logDir, service, releaseId) });
     controller.events.onRecord(notifier.onEvent);
     await controller.start(runtime);
     const started = controller;
@@ -111,6 +112,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   }
   // Last resort against orphans: if the process exits without close(), kill the instance groups.
   const onExit = (): void => { killAllInstanceGroupsSync(); };
+  const logRotation = startLogRotation({ logDir, maxBytes: config.server.logs.maxBytes, keep: config.server.logs.keep, logger });
   process.on('exit', onExit);
 
   const adminAddress = api.server.address();
@@ -135,6 +137,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     logger,
     close: () => {
       closing ??= (async () => {
+        logRotation.stop();
         await finalApi.close();
         await finalRollouts.close();
         await finalController.close();

@@ -60,6 +60,7 @@ describe('loadConfig: the contract file', () => {
       admin: { host: '127.0.0.1', port: 9900 },
       stateDir: join(dir, '.cutover'),
       router: 'proxy',
+      logs: { maxBytes: 10 * 1024 * 1024, keep: 3 },
     });
     assert.deepEqual(Object.keys(config.services), ['web']);
     assert.deepEqual(config.services.web, {
