@@ -10,6 +10,7 @@
 //   *errorsNN*   answers 500 to NN% of requests on / (e.g. v2-errors20), a bad release that passes /health
 //   *unhealthy-at-N*  only instance N (INSTANCE=N) fails /health, e.g. a bad host or shard in a rolling update
 //   *portNNNN*   listens on port NNNN instead of $PORT, like an app with a hard-coded port (e.g. v2-port8080)
+//   *chatty*     writes a 1 KiB log line every 5 ms (about 200 KiB/s), for log rotation
 // POST /admin/health with body "fail" or "ok" turns /health of this one
 // instance bad or good, to show an instance leaving and rejoining the rotation.
 // POST /admin/close-port closes the listening port but keeps the process
@@ -25,6 +26,11 @@ const host = process.env.HOST ?? '127.0.0.1';
 if (version.includes('crash')) {
   console.error(`sample-app ${version}: simulated crash at start`);
   process.exit(1);
+}
+if (version.includes('chatty')) {
+  const line = `sample-app ${version} instance ${instance}: ${'x'.repeat(1000)}`;
+  let n = 0;
+  setInterval(() => { console.log(`${n++} ${line}`); }, 5);
 }
 if (version.includes('noport')) {
   console.log(`sample-app ${version}: running without opening a port`);

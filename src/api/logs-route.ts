@@ -42,7 +42,8 @@ export async function sendReleaseLogs(
     for (const file of releaseLogFiles(logDir, service, releaseId)) {
       let size: number;
       try { size = fs.statSync(file.path).size; } catch { continue; }
-      const from = offsets.get(file.path) ?? 0;
+      // Smaller than what was read: rotated (copied to .1 and truncated); read the new content from its start.
+      const from = size < (offsets.get(file.path) ?? 0) ? 0 : offsets.get(file.path) ?? 0;
       if (size <= from) continue;
       const fd = fs.openSync(file.path, 'r');
       const buffer = Buffer.alloc(size - from);

@@ -11,6 +11,8 @@ export const CONFIG_DEFAULTS = {
   admin: { host: '127.0.0.1', port: 9900 } satisfies ListenAddress,
   /** Relative to the config file's directory. */
   stateDir: '.cutover',
+  /** Instance logs: 10 MiB, then rotated, with 3 old files (40 MiB per instance at most). */
+  logs: { maxBytes: 10 * 1024 * 1024, keep: 3 },
   router: 'proxy' as 'proxy' | 'nginx',
   nginx: { binary: 'nginx', verifyTimeoutMs: 5_000 },
   database: {

@@ -23,6 +23,7 @@ import {
   wholeNumber,
 } from './schema-fields.js';
 import { parseStatusRange } from './status-range.js';
+import { parseByteSize } from './byte-size.js';
 
 /**
  * The shape of cutover.yaml as written (snake_case keys, every key optional
@@ -204,8 +205,19 @@ const serverSchema = strictMap(
     router: routerKind.optional(),
     nginx: nginxSchema.optional(),
     ...proxyServerFields,
+    logs: strictMap(
+      {
+        // 4 KiB at least: a smaller bound would rotate on every line.
+        max_size: parsedBy((value) => {
+          const result = parseByteSize(value, 4096);
+          return result.ok ? { ok: true, value: result.bytes } : result;
+        }).optional(),
+        keep: wholeNumber(0, 100).optional(),
+      },
+      'expected a map like { max_size: 10MiB, keep: 3 }',
+    ).optional(),
   },
-  'expected a map with proxy, admin, state_dir, docker_host, router, nginx, trusted_proxies, max_connections and client_timeouts',
+  'expected a map with proxy, admin, state_dir, docker_host, router, nginx, trusted_proxies, max_connections, client_timeouts and logs',
 );
 
 /** Flag environments: names like flag keys, so they are safe in URLs and file names. */

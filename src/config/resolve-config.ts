@@ -49,6 +49,7 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       stateDir: resolvePath(options.baseDir, raw.server?.state_dir ?? CONFIG_DEFAULTS.stateDir),
       ...(raw.server?.docker_host === undefined ? {} : { dockerHost: raw.server.docker_host }),
       router: raw.server?.router ?? CONFIG_DEFAULTS.router,
+      logs: { maxBytes: raw.server?.logs?.max_size ?? CONFIG_DEFAULTS.logs.maxBytes, keep: raw.server?.logs?.keep ?? CONFIG_DEFAULTS.logs.keep },
       ...(raw.server?.router === 'nginx' && raw.server.nginx ? { nginx: resolveNginx(raw.server.nginx, options.baseDir) } : {}),
       ...resolveProxyServer(raw.server),
     },

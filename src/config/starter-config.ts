@@ -16,6 +16,9 @@ server:
   proxy: 127.0.0.1:8080     # where users' traffic arrives: host:port, :port (loopback) or [::1]:port
   admin: 127.0.0.1:9900     # admin API and dashboard; keep it on loopback
   state_dir: .cutover       # releases, logs and the admin token
+  logs:                     # each instance's log: past max_size it is moved to <log>.1 (.1 to .2 ...),
+    max_size: 10MiB         # keeping 'keep' old files; a release's logs go when it is pruned
+    keep: 3
   # docker_host: unix:///var/run/docker.sock  # the Docker daemon of runtime: docker and swarm
   #                         # services (default: $DOCKER_HOST, else this socket)
   router: proxy             # proxy: the embedded proxy, which switches without losing a request;

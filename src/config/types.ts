@@ -27,6 +27,8 @@ export interface ServerConfig {
   maxConnections: number;
   /** How slow a client may be: the whole head, the whole request (0: no limit), an idle keep-alive connection. */
   clientTimeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
+  /** Instance logs: rotated past maxBytes, keeping `keep` old files (<log>.1 ... <log>.keep). */
+  logs: { maxBytes: number; keep: number };
 }
 
 /** How the proxy treats a service's instances (`timeouts`, `instance_limits`, `passive_health`). */

@@ -43,6 +43,8 @@ export interface ControllerDeps {
   swarm?: SwarmRuntime | null;
   /** Takes secret values out of release snapshots and events (default: the secrets of `config`). */
   redactor?: SecretRedactor;
+  /** Deletes a pruned release's instance logs (the runtime's files; absent in tests without any). */
+  removeReleaseLogs?: (service: string, releaseId: string) => void;
 }
 
 export interface DeployRequest {
@@ -81,6 +83,7 @@ export class Controller {
   private readonly scaleDownTimers = new Map<string, NodeJS.Timeout>();
   private readonly drains = new Map<string, Promise<unknown>>();
   private closing = false;
+  private readonly removeReleaseLogs: ((service: string, releaseId: string) => void) | null;
 
   constructor(deps: ControllerDeps) {
     this.config = deps.config;
@@ -89,6 +92,7 @@ export class Controller {
     this.logger = deps.logger;
     this.now = deps.now ?? Date.now;
     this.redactor = deps.redactor ?? new SecretRedactor(secretValuesOf(deps.config));
+    this.removeReleaseLogs = deps.removeReleaseLogs ?? null;
     this.events = new EventLog(deps.store, deps.logger, this.now, this.redactor);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
@@ -563,6 +567,12 @@ export class Controller {
     for (const release of releasesToPrune(this.store.listReleases(service.name), service.rollbackLimit)) {
       this.store.updateRelease(release.id, { state: 'pruned' });
       this.events.record({ operationId: null, service: service.name, releaseId: release.id, type: 'release.pruned', message: `${release.id} (${release.version}) is past the rollback limit of ${service.rollbackLimit}` });
+      // It can never run again: its logs would only grow the state directory for ever.
+      try {
+        this.removeReleaseLogs?.(service.name, release.id);
+      } catch (error) {
+        this.logger.warn({ err: error, release: release.id }, 'the logs of a pruned release could not be deleted');
+      }
     }
   }
 

@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime/index.js';
 import { swarmRuntimeForConfig } from '../runtime/swarm/swarm-runtime-for-config.js';
 import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/process-runtime.js';
 import { RuntimeByService } from '../runtime/runtime-by-service.js';
+import { removeReleaseLogs, startLogRotation } from '../runtime/process/log-rotation.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 
@@ -83,7 +84,8 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     // The proxy starts before the controller that records its events: an ejection reported in between is only logged.
     let recordEjection: ((event: InstanceEjectionEvent) => void) | null = null;
     router = await routerFor(config, logger, (event) => recordEjection?.(event));
-    controller = new Controller({ config, store, runtime, router, logger, swarm: swarmRuntime, redactor });
+    controller = new Controller({ config, store, runtime, router, logger, swarm: swarmRuntime, redactor,
+      removeReleaseLogs: (service, releaseId) => removeReleaseLogs(logDir, service, releaseId) });
     const events = controller.events;
     recordEjection = (event) => {
       events.record({
@@ -132,6 +134,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   }
   // Last resort against orphans: if the process exits without close(), kill the instance groups.
   const onExit = (): void => { killAllInstanceGroupsSync(); };
+  const logRotation = startLogRotation({ logDir, maxBytes: config.server.logs.maxBytes, keep: config.server.logs.keep, logger });
   process.on('exit', onExit);
 
   const adminAddress = api.server.address();
@@ -156,6 +159,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     logger,
     close: () => {
       closing ??= (async () => {
+        logRotation.stop();
         await finalApi.close();
         await finalRollouts.close();
         await finalController.close();

@@ -63,6 +63,7 @@ describe('loadConfig: the contract file', () => {
       trustedProxies: [],
       maxConnections: 10_000,
       clientTimeouts: { headersMs: 10_000, requestMs: 300_000, keepAliveMs: 65_000 },
+      logs: { maxBytes: 10 * 1024 * 1024, keep: 3 },
     });
     assert.deepEqual(Object.keys(config.services), ['web']);
     assert.deepEqual(config.services.web, {
