@@ -26,8 +26,8 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-const USAGE_ERRORS: ReadonlySet<string> = new Set<ErrorCode | 'VERSION_INVALID'>([
-  'CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'BAD_REQUEST', 'NOT_FOUND', 'VERSION_INVALID',
+const USAGE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
+  'CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'VERSION_INVALID', 'TOKEN_TOO_WEAK',
   'SERVICE_NOT_FOUND', 'RELEASE_NOT_FOUND', 'OPERATION_NOT_FOUND', 'FLAG_NOT_FOUND', 'ENVIRONMENT_NOT_FOUND',
   'SEGMENT_NOT_FOUND', 'FLAG_ROLLOUT_NOT_FOUND', 'BACKUP_NOT_FOUND', 'MIGRATION_INVALID', 'ANALYSIS_CONDITION_INVALID',
 ]);
@@ -35,6 +35,8 @@ const USAGE_ERRORS: ReadonlySet<string> = new Set<ErrorCode | 'VERSION_INVALID'>
 const REFUSED_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
   'DEPLOY_LOCKED', 'INVALID_STATE', 'NOTHING_TO_ROLL_BACK', 'FLAG_EXISTS', 'FLAG_CONFLICT', 'FLAG_ROLLOUT_RUNNING',
   'MIGRATION_LOCKED', 'MIGRATION_LINT_FAILED',
+  // Too many failed credentials from this address: the same request works once Retry-After has passed.
+  'TOO_MANY_REQUESTS',
 ]);
 
 const UNREACHABLE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>(['SERVER_UNREACHABLE', 'UNAUTHORIZED', 'FORBIDDEN']);
