@@ -44,6 +44,7 @@ before(async () => {
       stall: { connections: 4, pending: 4, headersTimeoutMs: 800, bodyTimeoutMs: 800, passiveHealth: { consecutiveFailures: 0 } },
       flaky: { passiveHealth: { consecutiveFailures: 3, ejectionMs: 600, maxEjectionMs: 5_000 } },
       lonely: { passiveHealth: { consecutiveFailures: 3, ejectionMs: 600 } },
+      reborn: { passiveHealth: { consecutiveFailures: 3, ejectionMs: 60_000, maxEjectionMs: 60_000 } },
     },
     onInstanceEjection: (event) => events.push(event),
   });
@@ -131,6 +132,26 @@ describe('passive health', () => {
     const ejections = events.filter((e) => e.type === 'instance.ejected' && e.upstreamId === 'flaky-bad');
     assert.equal(ejections.length, 2, 'failing again right after its return ejects it again');
     assert.equal(ejections[1]?.ejectedForMs, 1_200, 'for longer: the back-off grows with repeated ejections');
+  });
+
+  it('takes an ejected instance back at once when the route lists it at a new address (restarted in place)', async () => {
+    const twoInstances = (badPort: number) => route('reborn', ['reborn.test'], 'r-reborn', [
+      { id: 'reborn-0', host: '127.0.0.1', port: badPort },
+      { id: 'reborn-1', host: '127.0.0.1', port: healthy.port },
+    ]);
+    await proxy.setRoute(twoInstances(failing.port));
+    for (let i = 0; i < 6; i++) await call('reborn.test');
+    assert.ok(events.some((e) => e.type === 'instance.ejected' && e.upstreamId === 'reborn-0'), 'ejected for a minute');
+    // The same instance id, now a new process on another port (health.restart_after or a crash restart did that).
+    const restarted = await startRecordingBackend();
+    try {
+      await proxy.setRoute(twoInstances(restarted.port));
+      assert.ok(events.some((e) => e.type === 'instance.restored' && e.upstreamId === 'reborn-0'), 'restored without waiting out the minute');
+      for (let i = 0; i < 4; i++) assert.equal((await call('reborn.test')).status, 200);
+      assert.ok(restarted.seen.length >= 1, 'the new process gets requests again');
+    } finally {
+      await restarted.close();
+    }
   });
 
   it('never ejects the last instance in rotation of a release', async () => {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { TargetEntry } from '../../core/route-table.js';
+import type { Upstream } from '../index.js';
 import type { TargetBinding } from './release-traffic.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -68,6 +69,20 @@ export class PassiveHealth {
     const threshold = pool.passiveHealth.consecutiveFailures;
     if (threshold === 0 || ++pool.consecutiveFailures < threshold) return;
     this.eject(pool, target, reason);
+  }
+
+  /**
+   * An ejected instance that the route now lists at another address is a new
+   * process (restarted in place after a crash or by health.restart_after): the
+   * failures were the old process's, so the new one starts in rotation.
+   */
+  rebound(upstream: Upstream): void {
+    const ejection = this.ejections.get(upstream.id);
+    if (ejection === undefined || ejection.timer === null || ejection.pool === null || ejection.pool.sameAddress(upstream)) return;
+    clearTimeout(ejection.timer);
+    this.ejections.delete(upstream.id);
+    if (!this.markedUnhealthy.has(upstream.id)) this.outOfRotation.delete(upstream.id);
+    this.report({ type: 'instance.restored', service: ejection.service, releaseId: ejection.releaseId, upstreamId: upstream.id });
   }
 
   /** Forgets an instance that left its release (drained, retired): no return event for it later. */

@@ -191,6 +191,8 @@ export class ProxyRouter implements Router {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     this.routes.set(route.service, route);
+    for (const upstream of route.target?.upstreams ?? []) this.passiveHealth.rebound(upstream);
+    for (const upstream of route.canary?.target.upstreams ?? []) this.passiveHealth.rebound(upstream);
     this.logger?.info(
       {
         service: route.service,
