@@ -113,14 +113,15 @@ describe('migrations with deploys', () => {
     assert.deepEqual(await migrationStates(), { '0001_users': 'applied', '0002_full_name': 'applied', '0003_drop_legacy': 'applied' });
   });
 
-  it('backs up with a label, keeps only the newest, and restores one', async () => {
+  it('backs up with a label, outside the automatic retention, and restores one', async () => {
     await pgServer.query('app', "INSERT INTO users (first_name, last_name) VALUES ('Grace', 'Hopper')");
-    const made = await h.client.request<{ backup: BackupRecord }>('POST', '/api/v1/services/web/backups', { label: 'pre-v3', actor: 'test' });
-    assert.equal(made.backup.label, 'pre-v3');
+    const made = await h.client.request<{ backup: BackupRecord }>('POST', '/api/v1/services/web/backups', { label: 'before-v3', actor: 'test' });
+    assert.equal(made.backup.label, 'before-v3');
     const { backups } = await h.client.request<{ backups: BackupRecord[] }>('GET', '/api/v1/services/web/backups');
-    assert.deepEqual(backups.map((b) => b.label), ['pre-v3', 'pre-v2'], 'keep: 2 removed pre-v1');
+    // keep: 2 trims the automatic pre-* backups among themselves; a manual one never counts (issue 12, finding 17).
+    assert.deepEqual(backups.map((b) => b.label), ['before-v3', 'pre-v2', 'pre-v1']);
     await pgServer.query('app', 'DELETE FROM users');
-    await h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'pre-v3', actor: 'test' });
+    await h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'before-v3', actor: 'test' });
     const rows = await pgServer.query<{ first_name: string }>('app', 'SELECT first_name FROM users');
     assert.deepEqual(rows.map((r) => r.first_name), ['Grace']);
     await assert.rejects(h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'nope' }), { code: 'BACKUP_NOT_FOUND' });

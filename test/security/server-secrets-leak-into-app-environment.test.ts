@@ -19,8 +19,8 @@ import { SAMPLE_APP } from '../support/cutover-harness.js';
  * TMPDIR, USER, the names in `inherit_env`, and what cutover sets for them.
  */
 const SECRETS = {
-  CUTOVER_TOKEN: 'admin-token-must-not-leak-7f3a',
-  CUTOVER_SDK_TOKEN: 'sdk-token-must-not-leak-91c2',
+  CUTOVER_TOKEN: 'admin-token-must-not-leak-7f3a-0123456789abcdef',
+  CUTOVER_SDK_TOKEN: 'sdk-token-must-not-leak-91c2-0123456789abcdef',
   DATABASE_URL: 'postgres://app:db-password-must-not-leak@127.0.0.1:1/app',
   WEBHOOK_SECRET: 'webhook-hmac-key-must-not-leak-55d0',
 };

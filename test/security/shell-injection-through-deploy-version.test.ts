@@ -116,7 +116,7 @@ describe('shell injection through the deploy version', () => {
       const env = { CUTOVER_URL: `http://127.0.0.1:${port}`, CUTOVER_TOKEN: 'not-used' };
       for (const args of [['deploy', 'tagged'], ['deploy', '--all']]) {
         const result = await runCli([...args, '--version', `v3$(touch ${trap}/cli)`], { cwd: trap, env });
-        assert.equal(result.code, 1, result.stderr);
+        assert.equal(result.code, 2, `a usage error (exit 2): ${result.stderr}`);
         assert.match(result.stderr, /VERSION_INVALID: invalid version .*OCI image tag grammar/);
       }
       assert.equal(connections, 0, 'the server was never contacted');
