@@ -382,6 +382,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     const { info } = instance;
     if (!managed.supervised || managed.stopping || this.closed || this.outOfRotation.has(info.id)) return;
     if (managed.instances.get(info.index) !== instance || instance.restartTimer) return;
+    if (this.runtime.replacesUnhealthyInstances?.(info.id) === true) return;
     instance.watcher?.stop();
     this.router.setUpstreamHealthy(info.id, false);
     this.logger.warn({ service: info.service, release: info.releaseId, instance: info.id, detail: last.detail }, 'instance stayed unhealthy; restarting');

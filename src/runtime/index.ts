@@ -80,4 +80,12 @@ export interface Runtime {
    * from it on top of the configured check.
    */
   containerHealth?(instanceId: string): Promise<'starting' | 'healthy' | 'unhealthy' | null>;
+  /**
+   * Optional: true when the runtime's orchestrator replaces an unhealthy
+   * instance itself (Swarm: the image's HEALTHCHECK and its restart policy).
+   * The supervisor then leaves liveness restarts (`health.restart_after`) to
+   * it: a stop from cutover would be a service update of its own, which
+   * collides with the orchestrator's (a Swarm rolling update never finished).
+   */
+  replacesUnhealthyInstances?(instanceId: string): boolean;
 }

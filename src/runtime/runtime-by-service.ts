@@ -52,6 +52,10 @@ export class RuntimeByService implements Runtime {
     return runtime.containerHealth ? runtime.containerHealth(instanceId) : null;
   }
 
+  replacesUnhealthyInstances(instanceId: string): boolean {
+    return this.runtimeOf(serviceOf(instanceId)).replacesUnhealthyInstances?.(instanceId) === true;
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.runtimes.map((runtime) => runtime.close()));
   }

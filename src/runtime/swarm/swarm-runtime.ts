@@ -227,6 +227,11 @@ export class SwarmRuntime implements Runtime {
     return true;
   }
 
+  /** Swarm kills a task its HEALTHCHECK finds unhealthy and starts another in its slot. */
+  replacesUnhealthyInstances(): boolean {
+    return true;
+  }
+
   onExit(listener: RuntimeListener): void {
     this.exits.add(listener);
   }
