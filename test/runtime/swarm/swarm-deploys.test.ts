@@ -87,13 +87,14 @@ describe('blue-green and native rolling deploys on Swarm', () => {
       assert.equal((await versionAt(h.proxyUrl, 'web.localhost')).version, 'v1');
     } catch (error) {
       steps.push(`failed at: ${(error as Error).message.split('\n')[0]}`);
+      // The step that failed is the news; the traffic summary below would only hide it.
+      await traffic.stop();
       throw error;
-    } finally {
-      const summary = await traffic.stop();
-      assert.equal(summary.failed, 0, `failed requests (${steps.join(', ')}): ${summary.firstErrors.slice(0, 2).join(' | ')}`);
-      assert.equal(summary.connectionErrors, 0);
-      assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 20, `both versions answered: ${JSON.stringify(summary.byVersion)}`);
     }
+    const summary = await traffic.stop();
+    assert.equal(summary.failed, 0, `failed requests (${steps.join(', ')}): ${summary.firstErrors.slice(0, 2).join(' | ')}`);
+    assert.equal(summary.connectionErrors, 0);
+    assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 20, `both versions answered: ${JSON.stringify(summary.byVersion)}`);
     const s = await status('web');
     assert.equal(s.active?.version, 'v1');
     assert.equal(s.active?.running, '2/2');
