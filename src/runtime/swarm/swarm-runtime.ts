@@ -71,6 +71,8 @@ export interface SwarmUpdateProgress {
 const POLL_MS = 200;
 /** A task of a new service may need its image unpacked and its HEALTHCHECK passed before Swarm calls it running. */
 const TASK_START_TIMEOUT_MS = 120_000;
+/** Failed tasks of one slot, in a row, after which a start is given up (Swarm retries every second). */
+const FAILED_TASKS_BEFORE_GIVING_UP = 3;
 const STOP_EXTRA_WAIT_MS = 15_000;
 const LOG_FLUSH_MS = 2_000;
 
@@ -474,7 +476,14 @@ export class SwarmRuntime implements Runtime {
       const ofSlot = tasks.filter((t) => t.slot === slot);
       const serving = ofSlot.find((t) => isServing(t) && t.releaseId === release.releaseId && !this.holds(t.containerId));
       if (serving) return serving;
-      const failed = ofSlot.find((t) => t.createdAt >= since - 1_000 && (hasFailed(t) || (t.state === 'pending' && t.error)));
+      // Swarm replaces a failed task itself (restart condition any), and a
+      // task can fail for the daemon's own passing reasons ("network sandbox
+      // does not exist" under load). So a failed task is an answer only when
+      // its replacements fail too; a task that cannot be placed is one at once.
+      const recent = ofSlot.filter((t) => t.createdAt >= since - 1_000);
+      const failures = recent.filter(hasFailed);
+      const unplaceable = recent.find((t) => t.state === 'pending' && t.error);
+      const failed = unplaceable ?? (failures.length >= FAILED_TASKS_BEFORE_GIVING_UP ? failures[0] : undefined);
       if (failed) {
         const tail = failed.containerId ? await this.containerTail(failed.containerId) : '';
         throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: task ${failed.id.slice(0, 12)} of swarm service ${release.name} is ${failed.state}: ${failed.error ?? 'no reason given'}` +

@@ -26,7 +26,7 @@ describe('instance logs are rotated by size and deleted with their pruned releas
     cwd: ${SAMPLE_APP}
     env: { APP_VERSION: "\${VERSION}" }
     instances: 1
-    rollback_limit: 1
+    rollback_limit: 2
     health: { path: /health, interval: 200ms }
     strategy: { type: blue-green, auto_switch: true, auto_cleanup: true, timeout: 20s }
 `,
@@ -66,12 +66,23 @@ describe('instance logs are rotated by size and deleted with their pruned releas
       const { operation } = await operate(h.client, '/api/v1/services/chatty/deploy', { version });
       assert.equal(operation.outcome, 'succeeded');
     }
-    const history = await h.client.request<{ releases: { id: string; state: string }[] }>('GET', '/api/v1/services/chatty/history');
+    // rollback_limit 2 counts the active release: v3 serves, v2 stays for a rollback, v1 goes.
+    // Pruning follows the old release's drain, which may end after the deploy reported success.
+    type History = { releases: { id: string; version: string; state: string }[] };
+    let history: History = { releases: [] };
+    for (let i = 0; i < 100; i++) {
+      history = await h.client.request<History>('GET', '/api/v1/services/chatty/history');
+      if (history.releases.find((r) => r.id === first)?.state === 'pruned') break;
+      await sleep(100);
+    }
     assert.equal(history.releases.find((r) => r.id === first)?.state, 'pruned');
     assert.equal(fs.existsSync(logsOf(first)), false, 'the pruned release\'s logs are gone');
-    const kept = history.releases.filter((r) => r.state !== 'pruned').map((r) => r.id);
-    assert.ok(kept.length > 0);
-    for (const id of kept) assert.ok(fs.existsSync(logsOf(id)), `the logs of ${id} (not pruned) are kept`);
+    const kept = history.releases.filter((r) => r.version === 'v2' || r.version === 'v3');
+    assert.equal(kept.length, 2);
+    for (const release of kept) {
+      assert.notEqual(release.state, 'pruned', `${release.version} is within the rollback limit`);
+      assert.ok(fs.existsSync(logsOf(release.id)), `the logs of ${release.id} (not pruned) are kept`);
+    }
   });
 
   it('rotation keeps what was written, shifting old files and dropping the oldest', () => {
