@@ -29,5 +29,5 @@ export const systemClock: Clock = {
 
 function abortReason(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
-  return reason instanceof Error ? reason : new Error(String(reason ?? 'aborted'));
+  return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
 }
