@@ -1,3 +1,5 @@
+import type { CanaryStepConfig } from '../core/canary-strategy.js';
+import type { HealthThresholds } from '../core/health-state.js';
 import type { Cidr } from './cidr.js';
 
 /**
@@ -80,14 +82,11 @@ export interface CommandHealthCheck {
 
 export type HealthCheckKind = HttpHealthCheck | TcpHealthCheck | CommandHealthCheck;
 
-export interface HealthConfig {
+/** The thresholds (healthy, unhealthy, start period) are core's: see core/health-state.ts. */
+export interface HealthConfig extends HealthThresholds {
   check: HealthCheckKind;
   intervalMs: number;
   timeoutMs: number;
-  healthyThreshold: number;
-  unhealthyThreshold: number;
-  /** Failures during the start period do not count (Docker HEALTHCHECK semantics). */
-  startPeriodMs: number;
   /**
    * Failed checks in a row, after the instance turned unhealthy (out of rotation), before it is
    * restarted in place (Kubernetes liveness); 0: never. Restarts use the crash-restart back-off.
@@ -124,16 +123,8 @@ export interface BlueGreenStrategyConfig {
   prePromotion: { windowMs: number; analysis: string[] } | null;
 }
 
-/** One canary step: set the weight, then hold it for `pauseMs` (null: until `cutover promote`) while its analysis runs. */
-export interface CanaryStepConfig {
-  /** Percent of traffic (0-100) sent to the canary during this step. */
-  weight: number;
-  pauseMs: number | null;
-  /** Names of analysis templates run during this step. */
-  analysis: string[];
-  /** After the step (and its analysis), wait for `cutover approve`; recorded with who approved. */
-  approval?: boolean;
-}
+// A canary step is core's (core/canary-strategy.ts drives it); re-exported for the config code.
+export type { CanaryStepConfig } from '../core/canary-strategy.js';
 
 /** Who a client is, for sticky weighted routing: a cookie the proxy sets, a request header, or the client IP. */
 export interface StickinessConfig {

@@ -1,5 +1,15 @@
-import type { CanaryStepConfig } from '../config/types.js';
 import type { Slot } from './slot.js';
+
+/** One canary step: set the weight, then hold it for `pauseMs` (null: until `cutover promote`) while its analysis runs. */
+export interface CanaryStepConfig {
+  /** Percent of traffic (0-100) sent to the canary during this step. */
+  weight: number;
+  pauseMs: number | null;
+  /** Names of analysis templates run during this step. */
+  analysis: string[];
+  /** After the step (and its analysis), wait for `cutover approve`; recorded with who approved. */
+  approval?: boolean;
+}
 
 /**
  * Canary as a pure state machine: (state, event, now) → (state, commands).

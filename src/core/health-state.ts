@@ -1,6 +1,3 @@
-import type { HealthConfig } from '../config/types.js';
-import type { HealthStatus } from '../health/index.js';
-
 /**
  * The health of one instance as a pure state machine, with Docker HEALTHCHECK
  * semantics: an instance is `starting` until `healthyThreshold` consecutive
@@ -30,7 +27,15 @@ export interface HealthState {
   lastCheckedAt: number | null;
 }
 
-export type HealthThresholds = Pick<HealthConfig, 'healthyThreshold' | 'unhealthyThreshold' | 'startPeriodMs'>;
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+/** The part of a service's health config these rules read; config/types.ts HealthConfig extends it. */
+export interface HealthThresholds {
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  /** Failures during the start period do not count (Docker HEALTHCHECK semantics). */
+  startPeriodMs: number;
+}
 
 export function initialHealth(startedAt: number): HealthState {
   return {
@@ -72,7 +77,7 @@ export function observeHealth(
  * turned unhealthy (0 turns the rule off). Failures inside the start period
  * never count, as for `unhealthyThreshold`.
  */
-export function restartDue(state: HealthState, config: HealthThresholds & Pick<HealthConfig, 'restartAfter'>): boolean {
+export function restartDue(state: HealthState, config: HealthThresholds & { restartAfter: number }): boolean {
   if (config.restartAfter <= 0 || state.status !== 'unhealthy') return false;
   return state.consecutiveFailures >= Math.max(1, config.unhealthyThreshold) + config.restartAfter;
 }

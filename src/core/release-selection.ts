@@ -1,4 +1,4 @@
-import type { ReleaseRecord } from '../store/records.js';
+import type { ReleaseRecord } from './release-record.js';
 import { otherSlot, type Slot } from './slot.js';
 
 /** Pure choices over a service's releases (newest first), shared by deploy, rollback and pruning. */

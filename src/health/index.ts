@@ -1,11 +1,13 @@
 import type { HealthConfig } from '../config/types.js';
+import type { HealthStatus } from '../core/health-state.js';
 
 /**
  * Health of one instance, driven by active checks. The pure transition rules
- * live in core/health-state.ts; `health-monitor.ts` runs the timers and the
- * checkers (`http-check.ts`, `tcp-check.ts`, `command-check.ts`).
+ * live in core/health-state.ts, which owns the status type (re-exported here);
+ * `health-monitor.ts` runs the timers and the checkers (`http-check.ts`,
+ * `tcp-check.ts`, `command-check.ts`).
  */
-export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+export type { HealthStatus } from '../core/health-state.js';
 
 export interface CheckTarget {
   instanceId: string;

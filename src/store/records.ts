@@ -1,40 +1,9 @@
-import type { Slot } from '../core/slot.js';
+import type { ErrorRecord } from '../core/release-record.js';
 
 /** Rows as the rest of the code sees them; the SQLite layout stays inside sqlite-store.ts. */
 
-/**
- * A release's lifecycle:
- *   starting → ready → active → standby → stopped
- * with failed / aborted for a deploy that never got traffic and pruned for a
- * release beyond the rollback limit. Only active and standby releases run.
- */
-export type ReleaseState = 'starting' | 'ready' | 'active' | 'standby' | 'stopped' | 'failed' | 'aborted' | 'pruned';
-
-export interface ReleaseRecord {
-  id: string;
-  service: string;
-  seq: number;
-  version: string;
-  slot: Slot;
-  state: ReleaseState;
-  /** Resolved service config with secrets redacted. */
-  config: unknown;
-  configHash: string;
-  gitCommit: string | null;
-  gitBranch: string | null;
-  createdBy: string;
-  createdAt: number;
-  activatedAt: number | null;
-  /** When a standby release's instances are due to stop (scale_down_delay). */
-  scaleDownAt: number | null;
-  error: ErrorRecord | null;
-}
-
-export interface ErrorRecord {
-  code: string;
-  message: string;
-  hint?: string;
-}
+// The release row is the domain's own type (core/release-record.ts); re-exported so stores and callers keep one import.
+export type { ErrorRecord, ReleaseRecord, ReleaseState } from '../core/release-record.js';
 
 /** `deploy-wave`: a multi-service deploy (service `*`), whose services' deploys are operations of their own. */
 export type OperationKind = 'deploy' | 'switch' | 'rollback' | 'cleanup' | 'deploy-wave';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRouteTable, type CanaryEntry } from '../../src/core/route-table.js';
+import { buildRouteTable, type CanaryEntry } from '../../src/router/route-table.js';
 import { bucketOf } from '../../src/core/sticky-bucket.js';
 import type { CanaryRoute } from '../../src/router/index.js';
 import { cookieValue, goesToCanary, hasCookie, newStickyId, type CanaryChoice } from '../../src/router/proxy/canary-choice.js';

@@ -1,5 +1,5 @@
 import { CutoverError } from '../../core/errors.js';
-import { assertRoutesCompatible, normalizeHost } from '../../core/route-table.js';
+import { assertRoutesCompatible, normalizeHost } from '../route-table.js';
 import type { CanaryRoute, RouteTarget, ServiceRoute, Upstream } from '../index.js';
 import {
   assertCookieName,

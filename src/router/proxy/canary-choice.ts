@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import type { CanaryEntry, CanaryMatchRule } from '../../core/route-table.js';
+import type { CanaryEntry, CanaryMatchRule } from '../route-table.js';
 import { headerNameIs } from './hop-by-hop-headers.js';
 
 /** What the choice learnt besides its answer, written into the caller's scratch object. */

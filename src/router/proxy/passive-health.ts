@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { TargetEntry } from '../../core/route-table.js';
+import type { TargetEntry } from '../route-table.js';
 import type { Upstream } from '../index.js';
 import type { TargetBinding } from './release-traffic.js';
 import type { UpstreamPool } from './upstream-pool.js';

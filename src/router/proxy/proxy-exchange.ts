@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { TargetEntry } from '../../core/route-table.js';
+import type { TargetEntry } from '../route-table.js';
 import { sendErrorResponse, upstreamFailed } from './error-response.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { TargetBinding } from './release-traffic.js';

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CutoverError } from '../../core/errors.js';
-import { buildRouteTable, RouteTable, type ServiceEntry, type TargetEntry } from '../../core/route-table.js';
+import { buildRouteTable, RouteTable, type ServiceEntry, type TargetEntry } from '../route-table.js';
 import type { ReleaseCounters, RouteTarget, Router, ServiceRoute } from '../index.js';
 import { goesToCanary, type CanaryChoice } from './canary-choice.js';
 import type { Cidr } from '../../config/cidr.js';

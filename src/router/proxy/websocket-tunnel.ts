@@ -1,7 +1,7 @@
 import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TargetEntry } from '../../core/route-table.js';
+import type { TargetEntry } from '../route-table.js';
 import { sendErrorOnSocket, upstreamFailed } from './error-response.js';
 import { headerNameIs, isHopByHopHeader } from './hop-by-hop-headers.js';
 import type { ProxyContext } from './proxy-context.js';

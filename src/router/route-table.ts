@@ -1,7 +1,7 @@
-import type { CanaryRoute, RouteTarget, ServiceRoute, Upstream } from '../router/index.js';
-import type { Slot } from './slot.js';
-import { CutoverError } from './errors.js';
-import { BUCKET_COUNT, bucketOf } from './sticky-bucket.js';
+import type { Slot } from '../core/slot.js';
+import { CutoverError } from '../core/errors.js';
+import { BUCKET_COUNT, bucketOf } from '../core/sticky-bucket.js';
+import type { CanaryRoute, RouteTarget, ServiceRoute, Upstream } from './index.js';
 
 /**
  * The routing decision as data: host → service → active target → upstream.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isCutoverError } from '../../src/core/errors.js';
-import { buildRouteTable, normalizeHost, type RouteTable } from '../../src/core/route-table.js';
+import { buildRouteTable, normalizeHost, type RouteTable } from '../../src/router/route-table.js';
 import type { ServiceRoute, Upstream } from '../../src/router/index.js';
 
 function upstreams(...ids: string[]): Upstream[] {
