@@ -7,11 +7,11 @@ import { csrfRefused, registerDashboard } from '../dashboard/dashboard-routes.js
 import { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
 import { tokenMatches, tooManyFailures } from './admin-token.js';
 import { registerDatabaseRoutes } from './database-routes.js';
-import { registerFlagRoutes, sdkTokenRefused } from './flag-routes.js';
-import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
-import type { FlagService } from '../flags-service/flag-service.js';
+import { registerFlagRoutes, sdkTokenRefused } from '../flags/flag-routes.js';
+import type { FlagRolloutRunner } from '../flags/flag-rollout-runner.js';
+import type { FlagService } from '../flags/flag-service.js';
 import { sendReleaseLogs } from './logs-route.js';
-import { registerSeedsFlagRoutes } from './seeds-flag-routes.js';
+import { registerSeedsFlagRoutes } from '../flags/seeds-flag-routes.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { assertValidVersion } from '../core/version-grammar.js';
 import { actorBody, deployBody, deployWaveBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';

@@ -3,7 +3,7 @@ import { eventMessage, openEventStream } from '../api/server-sent-events.js';
 import type { ServerResponse } from 'node:http';
 import type { Controller } from '../controller/controller.js';
 import type { ServiceStatus } from '../controller/service-status.js';
-import type { FlagService } from '../flags-service/flag-service.js';
+import type { FlagService } from '../flags/flag-service.js';
 import type { ReleaseCounters } from '../router/index.js';
 import type { EventRecord } from '../store/records.js';
 import { releaseRates, type MetricsPoint } from './release-rates.js';

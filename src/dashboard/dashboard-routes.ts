@@ -4,7 +4,7 @@ import type { Controller } from '../controller/controller.js';
 import type { SecretRedactor } from '../config/secret-redactor.js';
 import { CutoverError } from '../core/errors.js';
 import type { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
-import type { FlagService } from '../flags-service/flag-service.js';
+import type { FlagService } from '../flags/flag-service.js';
 import { registerDashboardAssets } from './dashboard-assets.js';
 import { CSRF_HEADER, DashboardAuth } from './dashboard-auth.js';
 import { DashboardEventHub } from './dashboard-events.js';

@@ -2,8 +2,8 @@ import path from 'node:path';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadOrCreateSdkToken, loadOrCreateToken } from '../api/admin-token.js';
-import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
-import type { FlagService } from '../flags-service/flag-service.js';
+import type { FlagRolloutRunner } from '../flags/flag-rollout-runner.js';
+import type { FlagService } from '../flags/flag-service.js';
 import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import type { CutoverConfig, UpstreamTrafficConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
@@ -102,20 +102,17 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     const started = controller;
     // Loaded only now, like the admin API below: after a crash the routes are back (and traffic flows)
     // before the flag server's and the database's modules (pg, PostgreSQL's parser) have been read.
-    const [{ FlagStore }, { FlagService }, { FlagRolloutRunner }, { BackupStore }, { ServiceMigrations }, { deployLinter }] = await Promise.all([
-      import('../store/flag-store.js'), import('../flags-service/flag-service.js'), import('../flags-service/flag-rollout-runner.js'),
-      import('../store/backup-store.js'), import('../migrate/service-migrations.js'), import('../migrate/deploy-linter.js'),
+    const [{ createFlagFeature }, { BackupStore }, { ServiceMigrations }, { deployLinter }] = await Promise.all([
+      import('../flags/flag-feature.js'), import('../store/backup-store.js'), import('../migrate/service-migrations.js'), import('../migrate/deploy-linter.js'),
     ]);
     started.attachMigrations(new ServiceMigrations({
       backups: new BackupStore(store.connection), stateDir, pgBinDir: options.env?.PG_BIN ?? process.env.PG_BIN ?? null, lint: deployLinter(),
       record: (event) => { started.events.record(event); },
     }));
-    const flagStore = new FlagStore(store.connection);
-    flags = new FlagService(flagStore, config.flags.environments);
-    flagRollouts = new FlagRolloutRunner({
-      flags, store: flagStore, events: controller.events, templates: config.analysis, providerFor: controller.providerFor,
+    ({ service: flags, rollouts: flagRollouts } = createFlagFeature(store.connection, {
+      environments: config.flags.environments, events: controller.events, templates: config.analysis, providerFor: controller.providerFor,
       activeReleaseOf: (service) => { started.service(service); return started.activeRelease(service)?.id ?? null; },
-    });
+    }));
     flagRollouts.recover();
     // Loaded only now: after a crash the routes are back (and traffic flows) before
     // the admin API's modules (fastify, prom-client) have even been read.

@@ -181,7 +181,7 @@ export class SqliteStore {
     if (this.db.open) this.db.close();
   }
 
-  /** The same database for sibling stores (flag-store.ts), so one file and one WAL hold all state. */
+  /** The same database for sibling stores (flags/sqlite-flag-store.ts), so one file and one WAL hold all state. */
   get connection(): Database.Database {
     return this.db;
   }

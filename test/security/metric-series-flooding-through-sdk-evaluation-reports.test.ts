@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { request } from 'undici';
-import { FlagStore } from '../../src/store/flag-store.js';
+import { SqliteFlagStore } from '../../src/flags/sqlite-flag-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { startHarness, type Harness } from '../support/cutover-harness.js';
 
@@ -102,7 +102,7 @@ describe('metric series flooding through SDK evaluation reports', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-series-cap-'));
     const sqlite = SqliteStore.open(dir);
     try {
-      const store = new FlagStore(sqlite.connection);
+      const store = new SqliteFlagStore(sqlite.connection);
       const counts = Array.from({ length: 5 }, (_, i) => ({ flag: `flag-${i}`, variant: 'on', count: 1 }));
       assert.equal(store.addEvaluations('production', counts, 1, 3), 2, 'two new series over the cap of 3 are refused');
       assert.equal(store.addEvaluations('production', counts, 2, 3), 2, 'existing series still count');

@@ -1,5 +1,5 @@
 import type { Flag } from '../../flags/flag-model.js';
-import type { FlagRollout, FlagRolloutPhase } from '../../flags-service/flag-rollout-runner.js';
+import type { FlagRollout, FlagRolloutPhase } from '../../flags/flag-rollout-runner.js';
 
 /**
  * The flag routes' answers as the CLI reads them (docs/flags.md, "Admin

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
 import type { EventLog } from '../controller/event-log.js';
-import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
-import type { FlagService } from '../flags-service/flag-service.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { FlagRolloutRunner } from './flag-rollout-runner.js';
+import type { FlagService } from './flag-service.js';
+import type { EventRecord } from '../store/records.js';
 import {
   createFlagBody, deleteFlagBody, evaluateAllBody, evaluateBody, evaluationReportBody, patchFlagBody,
   replaceFlagBody, segmentBody, startRolloutBody,
@@ -20,7 +20,8 @@ import { openFlagStream, type FlagStreams } from './flag-stream.js';
 export interface FlagRouteDeps {
   flags: FlagService;
   rollouts: FlagRolloutRunner;
-  store: SqliteStore;
+  /** Where a rollout's events are read back from: the deploy state's event log. */
+  store: { eventsOf(operationId: string, afterSeq?: number): EventRecord[] };
   events: EventLog;
   parseBody: <T extends z.ZodType>(schema: T, body: unknown) => z.infer<T>;
 }

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { Constraint, Flag, Segments } from '../flags/flag-model.js';
+import type { Constraint, Flag, Segments } from './flag-model.js';
+import type { EvaluationCount, FlagAction, FlagAuditEntry, FlagStore, StoredFlag, StoredRollout } from './flag-store.js';
 
 /**
  * Feature flags in the same SQLite file as the deploy state: the current flag
@@ -10,7 +11,7 @@ import type { Constraint, Flag, Segments } from '../flags/flag-model.js';
  * it missed one).
  *
  * Flags are stored as the parsed, defaulted JSON the schema produced; the
- * service layer (flags-service/) validates before anything reaches here.
+ * service layer (flags/) validates before anything reaches here.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS flags (
@@ -68,50 +69,9 @@ CREATE INDEX IF NOT EXISTS flag_rollouts_by_key ON flag_rollouts (environment, k
 /** The evaluation counts table keeps errors (variant null) under this name, as its key cannot be NULL. */
 const ERROR_VARIANT = '';
 
-export interface StoredFlag {
-  environment: string;
-  flag: Flag;
-  /** 1 when created, one more with each change. */
-  version: number;
-  updatedAt: number;
-  updatedBy: string;
-}
-
-export type FlagAction = 'create' | 'update' | 'delete';
-
-export interface FlagAuditEntry {
-  seq: number;
-  environment: string;
-  key: string;
-  action: FlagAction;
-  actor: string;
-  at: number;
-  reason: string | null;
-  before: Flag | null;
-  after: Flag | null;
-  /** The flag's version after the change (for a delete: the version deleted). */
-  version: number;
-}
-
-export interface EvaluationCount {
-  variant: string | null;
-  count: number;
-  lastSeenAt: number;
-}
-
-export interface StoredRollout<State> {
-  id: string;
-  environment: string;
-  key: string;
-  phase: string;
-  state: State;
-  startedAt: number;
-  finishedAt: number | null;
-}
-
 type Row = Record<string, unknown>;
 
-export class FlagStore {
+export class SqliteFlagStore implements FlagStore {
   constructor(private readonly db: Database.Database) {
     db.exec(SCHEMA);
   }

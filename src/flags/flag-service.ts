@@ -1,9 +1,9 @@
 import { CutoverError } from '../core/errors.js';
-import { evaluateFlag, type Evaluation, type FlagValueType } from '../flags/evaluate.js';
-import type { EvaluationContext, Flag, JsonValue, Segments } from '../flags/flag-model.js';
-import { parseFlag, parseSegments } from '../flags/flag-schema.js';
-import { applyMergePatch } from '../flags/merge-patch.js';
-import type { EvaluationCount, FlagAuditEntry, FlagStore, StoredFlag } from '../store/flag-store.js';
+import { evaluateFlag, type Evaluation, type FlagValueType } from './evaluate.js';
+import type { EvaluationContext, Flag, JsonValue, Segments } from './flag-model.js';
+import { parseFlag, parseSegments } from './flag-schema.js';
+import { applyMergePatch } from './merge-patch.js';
+import type { EvaluationCount, FlagAuditEntry, FlagStore, StoredFlag } from './flag-store.js';
 
 /**
  * The flag server's rules, between the admin API and the store: every write

@@ -3,8 +3,8 @@ import type { AnalysisTemplateConfig } from '../config/types.js';
 import { AnalysisRunner, type ProviderFor } from '../controller/analysis-runner.js';
 import type { EventLog } from '../controller/event-log.js';
 import { CutoverError } from '../core/errors.js';
-import { DEFAULT_STICKINESS, type Flag } from '../flags/flag-model.js';
-import type { FlagStore } from '../store/flag-store.js';
+import { DEFAULT_STICKINESS, type Flag } from './flag-model.js';
+import type { FlagStore } from './flag-store.js';
 import type { FlagChange, FlagService } from './flag-service.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
-import type { FlagService } from '../flags-service/flag-service.js';
-import { seedsFlag, seedsFlagBody, toSeedsShape } from '../flags-service/seeds-compat.js';
+import type { FlagService } from './flag-service.js';
+import { seedsFlag, seedsFlagBody, toSeedsShape } from './seeds-compat.js';
 
 /**
  * The seeds' `POST /admin/feature-flags/` (and its GET), kept so that teams

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
-import { isRolloutPercentage } from '../flags/flag-model.js';
+import { isRolloutPercentage } from './flag-model.js';
 
 /**
  * Bodies of the flag routes. The flag itself is checked by the flag schema

@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { startHarness, type Harness } from '../support/cutover-harness.js';
 import { sleep } from '../support/operations.js';
 import type { Flag } from '../../src/flags/flag-model.js';
-import type { FlagRollout } from '../../src/flags-service/flag-rollout-runner.js';
+import type { FlagRollout } from '../../src/flags/flag-rollout-runner.js';
 
 /**
  * The flag routes of the admin API against a real server (docs/flags.md):

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
-import { DEFAULT_STICKINESS, isRolloutPercentage, type Flag, type JsonValue } from '../flags/flag-model.js';
+import { DEFAULT_STICKINESS, isRolloutPercentage, type Flag, type JsonValue } from './flag-model.js';
 
 /**
  * The body the seeds' shell scripts send to `POST /admin/feature-flags/`:
