@@ -3,9 +3,9 @@ import type { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
 import { SecretRedactor } from '../config/secret-redactor.js';
 import { CutoverError } from '../core/errors.js';
-import { csrfRefused, registerDashboard } from '../dashboard/dashboard-routes.js';
 import { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
-import { tokenMatches, tooManyFailures } from './admin-token.js';
+import { TOKENS_ONLY, type AdminMount } from '../http/admin-access.js';
+import { tokenMatches, tooManyFailures } from '../http/admin-token.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerFlagRoutes, sdkTokenRefused } from '../flags/flag-routes.js';
 import type { FlagRolloutRunner } from '../flags/flag-rollout-runner.js';
@@ -32,6 +32,8 @@ export interface AdminApiOptions {
   flagRollouts: FlagRolloutRunner;
   /** Takes secret values out of every answer (JSON, /metrics, errors) and the dashboard stream. */
   redactor?: SecretRedactor;
+  /** What else the admin address serves with its own credential: the dashboard, plugged in by the composition root. */
+  mount?: AdminMount;
 }
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -51,12 +53,12 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   const { controller, token, sdkToken, logDir } = options;
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 
-  // The web dashboard (src/dashboard): its page and login are public, and its session cookie
-  // is accepted for /api/v1 (writes also need the CSRF header).
+  // The web dashboard (src/dashboard, mounted by server/start-server.ts): its page and login are public,
+  // and its session cookie is accepted for /api/v1 (writes also need the CSRF header).
   // One budget of failed attempts per client address, shared by bearer tokens and dashboard logins.
   const throttle = new FailedAuthThrottle();
   const redactor = options.redactor ?? SecretRedactor.none();
-  const dashboard = registerDashboard(app, { controller, token, flags: options.flags, throttle, redactor });
+  const access = options.mount?.(app, { throttle, redactor }) ?? TOKENS_ONLY;
 
   // The last step before bytes leave: whatever a route or an error put in the answer, no known secret goes out.
   app.addHook('onSend', async (_request, _reply, payload) => {
@@ -66,7 +68,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/healthz' || dashboard.auth.isPublic(request.url)) return;
+    if (request.url === '/healthz' || access.isPublic(request.url)) return;
     const header = request.headers.authorization;
     if (header !== undefined) {
       const retryAfter = throttle.retryAfterSeconds(request.ip);
@@ -82,9 +84,9 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       // Only a credential that was sent and is wrong counts: a browser without a session is no guess.
       throttle.recordFailure(request.ip);
     }
-    const access = dashboard.auth.check(request);
-    if (access === 'session') return;
-    await sendError(reply, access === 'csrf-refused' ? csrfRefused() : new CutoverError('UNAUTHORIZED', 'missing or wrong bearer token'));
+    const verdict = access.check(request);
+    if (verdict === 'session') return;
+    await sendError(reply, verdict === 'none' ? new CutoverError('UNAUTHORIZED', 'missing or wrong bearer token') : verdict);
   });
 
   app.setErrorHandler((error: FastifyError | CutoverError, _request, reply) => {

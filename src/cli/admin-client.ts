@@ -1,5 +1,5 @@
 import { CutoverError, type ErrorCode } from '../core/errors.js';
-import { readToken } from '../api/admin-token.js';
+import { readToken } from '../http/admin-token.js';
 import { loadConfig } from '../config/load-config.js';
 import { localUrlOf } from '../config/listen-address.js';
 

@@ -1,5 +1,5 @@
 import { SecretRedactor } from '../config/secret-redactor.js';
-import { eventMessage, openEventStream } from '../api/server-sent-events.js';
+import { eventMessage, openEventStream } from '../http/server-sent-events.js';
 import type { ServerResponse } from 'node:http';
 import type { Controller } from '../controller/controller.js';
 import type { ServiceStatus } from '../controller/service-status.js';

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { tokenMatches } from '../api/admin-token.js';
+import { tokenMatches } from '../http/admin-token.js';
 import type { Controller } from '../controller/controller.js';
 import type { SecretRedactor } from '../config/secret-redactor.js';
 import { CutoverError } from '../core/errors.js';
 import type { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
 import type { FlagService } from '../flags/flag-service.js';
+import type { AdminAccess } from '../http/admin-access.js';
 import { registerDashboardAssets } from './dashboard-assets.js';
 import { CSRF_HEADER, DashboardAuth } from './dashboard-auth.js';
 import { DashboardEventHub } from './dashboard-events.js';
@@ -30,6 +31,8 @@ export interface DashboardDeps {
 
 export interface Dashboard {
   auth: DashboardAuth;
+  /** How the admin API lets the session cookie in (see http/admin-access.ts). */
+  access: AdminAccess;
   /** Open event streams, for tests. */
   streams: { count(): number };
 }
@@ -97,7 +100,14 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Da
     });
   });
 
-  return { auth, streams: hub };
+  const access: AdminAccess = {
+    isPublic: (url) => auth.isPublic(url),
+    check: (request) => {
+      const verdict = auth.check(request);
+      return verdict === 'csrf-refused' ? csrfRefused() : verdict;
+    },
+  };
+  return { auth, access, streams: hub };
 }
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Agent, request } from 'undici';
-import { readToken } from '../api/admin-token.js';
+import { readToken } from '../http/admin-token.js';
 import { splitCommandWords } from '../config/command-words.js';
 import { localUrlOf } from '../config/listen-address.js';
 import { loadConfig } from '../config/load-config.js';

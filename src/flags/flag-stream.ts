@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { FlagChange, FlagService } from './flag-service.js';
-import { eventMessage, openEventStream } from '../api/server-sent-events.js';
+import { eventMessage, openEventStream } from '../http/server-sent-events.js';
 
 /**
  * GET /api/v1/sdk/stream: Server-Sent Events carrying an environment's flag

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { loadOrCreateSdkToken, loadOrCreateToken } from '../api/admin-token.js';
+import { loadOrCreateSdkToken, loadOrCreateToken } from '../http/admin-token.js';
 import type { FlagRolloutRunner } from '../flags/flag-rollout-runner.js';
 import type { FlagService } from '../flags/flag-service.js';
 import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
@@ -109,15 +109,21 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       backups: new BackupStore(store.connection), stateDir, pgBinDir: options.env?.PG_BIN ?? process.env.PG_BIN ?? null, lint: deployLinter(),
       record: (event) => { started.events.record(event); },
     }));
-    ({ service: flags, rollouts: flagRollouts } = createFlagFeature(store.connection, {
+    const flagFeature = createFlagFeature(store.connection, {
       environments: config.flags.environments, events: controller.events, templates: config.analysis, providerFor: controller.providerFor,
       activeReleaseOf: (service) => { started.service(service); return started.activeRelease(service)?.id ?? null; },
-    }));
+    });
+    flags = flagFeature.service;
+    flagRollouts = flagFeature.rollouts;
     flagRollouts.recover();
     // Loaded only now: after a crash the routes are back (and traffic flows) before
     // the admin API's modules (fastify, prom-client) have even been read.
-    const { buildAdminApi } = await import('../api/admin-api.js');
-    api = await buildAdminApi({ controller, token, sdkToken, logDir, flags, flagRollouts, redactor });
+    const [{ buildAdminApi }, { registerDashboard }] = await Promise.all([import('../api/admin-api.js'), import('../dashboard/dashboard-routes.js')]);
+    // The dashboard is mounted here, on the admin server, so the API and the dashboard never import each other.
+    api = await buildAdminApi({
+      controller, token, sdkToken, logDir, flags, flagRollouts, redactor,
+      mount: (app, shared) => registerDashboard(app, { controller: started, token, flags: flagFeature.service, ...shared }).access,
+    });
     await api.listen({ host: config.server.admin.host, port: config.server.admin.port });
   } catch (error) {
     await api?.close().catch(() => {});

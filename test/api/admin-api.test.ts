@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { loadOrCreateToken, tokenMatches } from '../../src/api/admin-token.js';
+import { loadOrCreateToken, tokenMatches } from '../../src/http/admin-token.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import { startHarness, type Harness } from '../support/cutover-harness.js';
 import { operate } from '../support/operations.js';

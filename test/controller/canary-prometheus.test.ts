@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import type { MeasurementContext } from '../../src/analysis/index.js';
 import { PrometheusProvider } from '../../src/analysis/prometheus-provider.js';
-import { TOKEN_FILE } from '../../src/api/admin-token.js';
+import { TOKEN_FILE } from '../../src/http/admin-token.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import type { EventRecord } from '../../src/store/records.js';

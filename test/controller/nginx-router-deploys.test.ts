@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import { runDoctor } from '../../src/doctor/doctor-checks.js';
-import { readToken } from '../../src/api/admin-token.js';
+import { readToken } from '../../src/http/admin-token.js';
 import { AdminClient } from '../../src/cli/admin-client.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import type { ReleaseRecord } from '../../src/store/records.js';

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../config/load-config.js';
 import { startServer } from '../../server/start-server.js';
-import { TOKEN_FILE } from '../../api/admin-token.js';
+import { TOKEN_FILE } from '../../http/admin-token.js';
 import path from 'node:path';
 
 /** `cutover server`: runs until SIGINT/SIGTERM, then stops every instance (no orphans) and exits 0. */

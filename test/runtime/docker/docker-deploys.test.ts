@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { SteadyTraffic } from '../../../examples/demo/steady-traffic.js';
-import { readToken } from '../../../src/api/admin-token.js';
+import { readToken } from '../../../src/http/admin-token.js';
 import { AdminClient } from '../../../src/cli/admin-client.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
 import { runDoctor } from '../../../src/doctor/doctor-checks.js';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SteadyTraffic } from '../../../examples/demo/steady-traffic.js';
-import { readToken } from '../../../src/api/admin-token.js';
+import { readToken } from '../../../src/http/admin-token.js';
 import { AdminClient } from '../../../src/cli/admin-client.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
 import type { EventRecord, OperationRecord } from '../../../src/store/records.js';
