@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { fetchText, snippet } from './http-fetch.js';
 import type { MeasurementContext, MeasurementResult, MetricProvider } from './index.js';
-import { parseJsonPath, readJsonPath, type JsonPathSegment } from './json-path.js';
+import { parseJsonPath, readJsonPath, type JsonPathSegment } from '../core/analysis/json-path.js';
 
 /**
  * A metric from any HTTP endpoint that answers JSON (a stats page, Datadog,

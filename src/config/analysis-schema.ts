@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseJsonPath } from '../analysis/json-path.js';
+import { parseJsonPath } from '../core/analysis/json-path.js';
 import {
   command,
   httpUrl,

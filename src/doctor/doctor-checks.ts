@@ -9,24 +9,16 @@ import { localUrlOf } from '../config/listen-address.js';
 import { loadConfig } from '../config/load-config.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
+import type { CheckResult } from './check-result.js';
 import { checkNginx } from './nginx-check.js';
+
+export type { CheckResult, CheckStatus } from './check-result.js';
 
 /**
  * `cutover doctor`: what would stop `cutover server` or a deploy, found
  * before it does, each with the fix. Every check reads the machine as it is
  * (files, sockets, ports, the running server); none changes anything.
  */
-export type CheckStatus = 'ok' | 'warn' | 'fail';
-
-export interface CheckResult {
-  /** Stable id for scripts: config, state-dir, runtime.process.web, runtime.docker, router.proxy, server, database.web ... */
-  id: string;
-  status: CheckStatus;
-  message: string;
-  /** What to do about a warn or fail. */
-  fix?: string;
-}
-
 export interface DoctorOptions {
   configFile: string;
   env: NodeJS.ProcessEnv;

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import type { NginxRouterConfig } from '../config/types.js';
 import { discoverPidFile, nginxErrorLine, runNginx, runningMasterPid, type NginxCommand } from '../router/nginx/nginx-process.js';
-import type { CheckResult } from './doctor-checks.js';
+import type { CheckResult } from './check-result.js';
 
 /**
  * `router: nginx`: what `cutover server` needs of the team's nginx, checked

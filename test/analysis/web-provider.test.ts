@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { MeasurementContext } from '../../src/analysis/index.js';
-import { parseJsonPath, readJsonPath } from '../../src/analysis/json-path.js';
+import { parseJsonPath, readJsonPath } from '../../src/core/analysis/json-path.js';
 import { WebProvider, type WebProviderConfig } from '../../src/analysis/web-provider.js';
 
 /**

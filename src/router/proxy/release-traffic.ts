@@ -1,11 +1,7 @@
 import type { Upstream } from '../index.js';
 import { ReleaseCounterSet } from './release-counters.js';
+import type { UpgradedConnection } from './upgraded-connection.js';
 import { UpstreamPool, type UpstreamPoolOptions } from './upstream-pool.js';
-
-/** An upgraded connection (WebSocket tunnel) the release must be able to cut when a drain times out. */
-export interface UpgradedConnection {
-  destroy(): void;
-}
 
 /** What a route-table target carries for the proxy: its release's traffic and one pool per upstream, in upstream order. */
 export interface TargetBinding {

@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import type { Upstream } from '../index.js';
-import type { UpgradedConnection } from './release-traffic.js';
+import type { UpgradedConnection } from './upgraded-connection.js';
 
 export interface UpstreamPoolOptions {
   /** Most connections kept to one upstream; requests beyond wait in the pool's queue. */

@@ -5,7 +5,8 @@ import type { TargetEntry } from '../route-table.js';
 import { sendErrorOnSocket, upstreamFailed } from './error-response.js';
 import { headerNameIs, isHopByHopHeader } from './hop-by-hop-headers.js';
 import type { ProxyContext } from './proxy-context.js';
-import type { TargetBinding, UpgradedConnection } from './release-traffic.js';
+import type { TargetBinding } from './release-traffic.js';
+import type { UpgradedConnection } from './upgraded-connection.js';
 import { isConnectErrorCode, type UpstreamPool } from './upstream-pool.js';
 
 /** Until the upstream answers an upgrade, as for a request's response head. */
