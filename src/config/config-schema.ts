@@ -29,7 +29,7 @@ import { parseByteSize } from './byte-size.js';
  * The shape of cutover.yaml as written (snake_case keys, every key optional
  * where a default exists). Field values are checked and converted here
  * (durations to ms, addresses to host/port); defaults, paths and checks that
- * span fields live in resolve-config.ts and config-checks.ts. Every message
+ * span fields live in config-resolve.ts and config-checks.ts. Every message
  * starts with "expected", and the loader appends what it got. The shared
  * field schemas are in schema-fields.ts; the canary and rolling strategies
  * and the analysis templates have files of their own.

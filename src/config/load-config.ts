@@ -16,7 +16,7 @@ import {
 } from './config-issues.js';
 import { configSchema, kindAccepting, knownKeysAt } from './config-schema.js';
 import { hasReferences, substituteEnv } from './env-substitution.js';
-import { resolveConfig } from './resolve-config.js';
+import { resolveConfig } from './config-resolve.js';
 import { isSecretName } from './secret-redactor.js';
 import type { CutoverConfig } from './types.js';
 

@@ -5,12 +5,12 @@ import { joinCommandWords } from './command-words.js';
 import { CONFIG_DEFAULTS, defaultHosts } from './config-defaults.js';
 import { healthKindOf } from './config-checks.js';
 import type { RawBlueGreenStrategy, RawConfig, RawHealth, RawRecreateStrategy, RawService, RawStrategy } from './config-schema.js';
-import { resolveAnalysis } from './resolve-analysis.js';
-import { resolveCanaryStrategy } from './resolve-canary.js';
-import { resolveDockerService, resolveSwarmService } from './resolve-docker.js';
-import { resolveNotifications } from './resolve-notifications.js';
-import { resolveProxyServer, resolveUpstreamTraffic } from './resolve-proxy.js';
-import { resolveRollingStrategy } from './resolve-rolling.js';
+import { resolveAnalysis } from './analysis-resolve.js';
+import { resolveCanaryStrategy } from './canary-resolve.js';
+import { resolveDockerService, resolveSwarmService } from './docker-resolve.js';
+import { resolveNotifications } from './notifications-resolve.js';
+import { resolveProxyServer, resolveUpstreamTraffic } from './proxy-resolve.js';
+import { resolveRollingStrategy } from './rolling-resolve.js';
 import type { RawNginx } from './router-schema.js';
 import type {
   BlueGreenStrategyConfig,
