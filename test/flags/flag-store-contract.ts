@@ -74,7 +74,9 @@ export function flagStoreContract({ name, setup }: FlagStoreContractOptions): vo
           reason: null, before: version === 1 ? null : flag(key), after: flag(key), version,
         });
       }
-      store.appendAudit({ environment: 'staging', key: 'a', action: 'delete', actor: 'bo', at: 2000, reason: 'gone', before: flag('a'), after: null, version: 1 });
+      store.appendAudit({
+        environment: 'staging', key: 'a', action: 'delete', actor: 'bo', at: 2000, reason: 'gone', before: flag('a'), after: null, version: 1,
+      });
       const history = store.history('production', 'a', 10);
       assert.deepEqual(history.map((e) => [e.action, e.version]), [['update', 2], ['create', 1]]);
       assert.ok(history[0]!.seq > history[1]!.seq);
