@@ -90,8 +90,16 @@ export function routerContract(options: RouterContractOptions): void {
       const requests = Array.from({ length: WEIGHT_CLIENTS }, (_, i) => ({ host: hostOf(service), headers: { 'x-user': `user-${i}` } }));
       const answers = await harness.client.sendMany(requests);
       assert.equal(answers.filter((r) => r.status !== 200).length, 0, 'every request is answered by a backend');
-      const share = (100 * answers.filter((r) => r.backend === canary.name).length) / answers.length;
+      const onCanary = answers.filter((r) => r.backend === canary.name).length;
+      const share = (100 * onCanary) / answers.length;
       assert.ok(Math.abs(share - weight) <= WEIGHT_TOLERANCE, `canary share ${share.toFixed(2)} % for weight ${weight} %`);
+      // Each release counts the requests it got (the analysis compares them).
+      const requestsOf = (releaseId: string): number => harness.router.counters().find((c) => c.service === service && c.releaseId === releaseId)?.requests ?? 0;
+      await eventually(
+        () => requestsOf('r1') + requestsOf('r2') === answers.length,
+        () => `counted ${requestsOf('r1')} + ${requestsOf('r2')} of ${answers.length}`,
+      );
+      assert.deepEqual([requestsOf('r2'), requestsOf('r1')], [onCanary, answers.length - onCanary]);
     });
 
     test('monotone', async () => {
