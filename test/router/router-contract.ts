@@ -43,7 +43,7 @@ export interface RouterContractOptions {
 
 /** Distinct clients in the weight case; the bound keeps one run of the suite to a few seconds. */
 const WEIGHT_CLIENTS = 5_000;
-const MONOTONE_CLIENTS = 600;
+const MONOTONE_CLIENTS = 400;
 /** Allowed distance from the weight, in percentage points. */
 const WEIGHT_TOLERANCE = 2;
 /** Bound on "eventually" (counters read from a log, a health change applied in the background): not a timing claim. */
@@ -73,7 +73,7 @@ export function routerContract(options: RouterContractOptions): void {
       const service = 'settles';
       await harness.router.setRoute(stableRoute(service, 'r1', [a]));
       // Back and forth: each switch must be complete when its promise resolves, not a moment later.
-      for (const [releaseId, backend] of [['r2', b], ['r3', a], ['r4', b]] as const) {
+      for (const [releaseId, backend] of [['r2', b], ['r3', a]] as const) {
         await harness.router.setRoute(stableRoute(service, releaseId, [backend]));
         for (let i = 0; i < 5; i++) {
           const response = await harness.client.send({ host: hostOf(service) });
