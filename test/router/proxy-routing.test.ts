@@ -209,8 +209,10 @@ describe('counters per release', () => {
     assert.equal(counters.openUpgrades, 0);
     assert.equal(counters.latency.count, 9, 'latency of upstream responses only');
     assert.equal(counters.latency.counts.reduce((a, b) => a + b, 0), 9);
-    const slowBucket = counters.latency.bucketsMs.indexOf(100); // (50, 100]
-    assert.equal(counters.latency.counts[slowBucket], 1, 'the 60 ms request lands in (50, 100]');
+    // The 60 ms request cannot land at or below 50 ms; how far above depends on the machine's load.
+    const firstAbove50 = counters.latency.bucketsMs.findIndex((upper) => upper > 50);
+    const above50 = counters.latency.counts.slice(firstAbove50).reduce((a, b) => a + b, 0);
+    assert.ok(above50 >= 1, 'the 60 ms request lands in a bucket above 50 ms');
     assert.ok(counters.latency.sumMs >= 60);
   });
 });

@@ -260,9 +260,11 @@ describe('process runtime', () => {
   it('cleans up what a crashed wrapper left behind', async () => {
     const runtime = newRuntime();
     const exits = exitsOf(runtime);
-    // The wrapper exits 3 at once while its background child would run on.
-    const inner = nodeScript("console.log('inner pid ' + process.pid); setInterval(() => {}, 1000)");
-    const info = remember(await runtime.start(spec({ shell: true, command: `${inner} & sleep 0.3; exit 3` })));
+    // The wrapper exits 3 once its background child runs (the child writes a
+    // file when it does: a fixed sleep lost the race on a loaded machine).
+    const started = path.join(logDir, `inner-started-${Date.now()}`);
+    const inner = nodeScript(`console.log('inner pid ' + process.pid); require('fs').writeFileSync('${started}', 'up'); setInterval(() => {}, 1000)`);
+    const info = remember(await runtime.start(spec({ shell: true, command: `${inner} & while [ ! -s '${started}' ]; do sleep 0.05; done; exit 3` })));
     const innerPid = await waitFor(() => {
       const match = /inner pid (\d+)/.exec(readFileSync(info.logPath, 'utf8'));
       return match ? Number(match[1]) : undefined;
