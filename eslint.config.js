@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['eslint.config.js', 'dist/**', 'node_modules/**', '.cutover/**', 'examples/**/*.js', 'bin/**', 'test-artifacts/**'] },
+  { ignores: ['eslint.config.js', 'dist/**', 'node_modules/**', '.cutover/**', 'examples/**/*.js', 'bin/**', 'test-artifacts/**', 'scripts/**/*.mjs', 'dist2/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
