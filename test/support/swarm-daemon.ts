@@ -1,4 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findFreePort } from '../../src/runtime/process/free-port.js';
 import { startDockerDaemon, type DockerDaemon } from './docker-daemon.js';
 
 /**
@@ -7,13 +11,24 @@ import { startDockerDaemon, type DockerDaemon } from './docker-daemon.js';
  * --bridge=none; `stop()` leaves the swarm (removing every service), stops the
  * daemon as docker-daemon.ts does (by its pid, unmounting what it left), and
  * deletes that interface: nothing keeps running and no interface is left.
- * Only one swarm daemon may run at a time (the manager port 127.0.0.1:2377 and
- * docker_gwbridge are the host's): keep swarm tests in as few files as possible.
+ * Only one swarm daemon runs at a time (docker_gwbridge is the host's, and
+ * stop() deletes it): a second test file waits for the first one's stop()
+ * (a lock file naming the holder's pid; a dead holder's lock is taken over).
+ * The manager and data path ports are free ones, not 2377 and 4789, so a
+ * daemon a killed test run left behind does not block the next run.
  */
 export async function startSwarmDaemon(): Promise<DockerDaemon> {
-  const daemon = await startDockerDaemon();
+  await takeSwarmLock();
+  let daemon: DockerDaemon;
   try {
-    await daemon.cli(['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', '127.0.0.1:2377']);
+    daemon = await startDockerDaemon();
+  } catch (error) {
+    releaseSwarmLock();
+    throw error;
+  }
+  try {
+    const [managerPort, dataPathPort] = [await findFreePort(), await findFreePort()];
+    await daemon.cli(['swarm', 'init', '--advertise-addr', `127.0.0.1:${managerPort}`, '--listen-addr', `127.0.0.1:${managerPort}`, '--data-path-port', String(dataPathPort)]);
   } catch (error) {
     await stopSwarm(daemon);
     throw error;
@@ -29,6 +44,45 @@ async function stopSwarm(daemon: DockerDaemon): Promise<void> {
     await daemon.stop();
   } finally {
     spawnSync('ip', ['link', 'del', 'docker_gwbridge'], { stdio: 'ignore' });
+    releaseSwarmLock();
+  }
+}
+
+const LOCK = path.join(os.tmpdir(), 'cutover-swarm-daemon.lock');
+const LOCK_WAIT_MS = 15 * 60_000;
+
+async function takeSwarmLock(): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      fs.writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(fs.readFileSync(LOCK, 'utf8').trim() || 0);
+    if (!isAlive(holder)) {
+      fs.rmSync(LOCK, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another test's swarm daemon (pid ${holder}, ${LOCK}) still runs after ${LOCK_WAIT_MS / 60_000} min`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+function releaseSwarmLock(): void {
+  try {
+    if (fs.readFileSync(LOCK, 'utf8').trim() === String(process.pid)) fs.rmSync(LOCK, { force: true });
+  } catch { /* not held */ }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
