@@ -11,69 +11,54 @@ import { startDockerDaemon, type DockerDaemon } from './docker-daemon.js';
  * --bridge=none; `stop()` leaves the swarm (removing every service), stops the
  * daemon as docker-daemon.ts does (by its pid, unmounting what it left), and
  * deletes that interface: nothing keeps running and no interface is left.
- * Only one swarm daemon runs at a time (docker_gwbridge is the host's, and
- * stop() deletes it): a second test file waits for the first one's stop()
- * (a lock file naming the holder's pid; a dead holder's lock is taken over).
- * The manager and data path ports are free ones, not 2377 and 4789, so a
- * daemon a killed test run left behind does not block the next run.
+ * Two test files may each run one at once (npm test runs two files at a
+ * time): the manager and data path ports are free ones, not 2377 and 4789
+ * (which also lets a run proceed past a daemon a killed run left behind),
+ * and docker_gwbridge, which is the host's, is deleted by the last daemon
+ * to stop (each running daemon holds a file naming its test's pid).
  */
 export async function startSwarmDaemon(): Promise<DockerDaemon> {
-  await takeSwarmLock();
-  let daemon: DockerDaemon;
-  try {
-    daemon = await startDockerDaemon();
-  } catch (error) {
-    releaseSwarmLock();
-    throw error;
-  }
+  const daemon = await startDockerDaemon();
+  const holder = holdBridge();
   try {
     const [managerPort, dataPathPort] = [await findFreePort(), await findFreePort()];
     await daemon.cli(['swarm', 'init', '--advertise-addr', `127.0.0.1:${managerPort}`, '--listen-addr', `127.0.0.1:${managerPort}`, '--data-path-port', String(dataPathPort)]);
   } catch (error) {
-    await stopSwarm(daemon);
+    await stopSwarm(daemon, holder);
     throw error;
   }
-  return { ...daemon, stop: () => stopSwarm(daemon) };
+  return { ...daemon, stop: () => stopSwarm(daemon, holder) };
 }
 
-async function stopSwarm(daemon: DockerDaemon): Promise<void> {
+async function stopSwarm(daemon: DockerDaemon, holder: string): Promise<void> {
   try {
     await daemon.cli(['swarm', 'leave', '--force']);
   } catch { /* not in a swarm (init failed), or the daemon is gone: stop it anyway */ }
   try {
     await daemon.stop();
   } finally {
-    spawnSync('ip', ['link', 'del', 'docker_gwbridge'], { stdio: 'ignore' });
-    releaseSwarmLock();
+    fs.rmSync(holder, { force: true });
+    if (!otherHolders()) spawnSync('ip', ['link', 'del', 'docker_gwbridge'], { stdio: 'ignore' });
   }
 }
 
-const LOCK = path.join(os.tmpdir(), 'cutover-swarm-daemon.lock');
-const LOCK_WAIT_MS = 15 * 60_000;
+const HOLDERS = path.join(os.tmpdir(), 'cutover-swarm-daemons');
 
-async function takeSwarmLock(): Promise<void> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      fs.writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number(fs.readFileSync(LOCK, 'utf8').trim() || 0);
-    if (!isAlive(holder)) {
-      fs.rmSync(LOCK, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`another test's swarm daemon (pid ${holder}, ${LOCK}) still runs after ${LOCK_WAIT_MS / 60_000} min`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+function holdBridge(): string {
+  fs.mkdirSync(HOLDERS, { recursive: true });
+  const file = path.join(HOLDERS, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+  fs.writeFileSync(file, '');
+  return file;
 }
 
-function releaseSwarmLock(): void {
-  try {
-    if (fs.readFileSync(LOCK, 'utf8').trim() === String(process.pid)) fs.rmSync(LOCK, { force: true });
-  } catch { /* not held */ }
+/** True when a live test process still runs a swarm daemon; a dead one's file is removed. */
+function otherHolders(): boolean {
+  let others = false;
+  for (const name of fs.readdirSync(HOLDERS)) {
+    if (isAlive(Number(name.split('-')[0]))) others = true;
+    else fs.rmSync(path.join(HOLDERS, name), { force: true });
+  }
+  return others;
 }
 
 function isAlive(pid: number): boolean {
