@@ -17,10 +17,24 @@ let blocker: net.Server | undefined;
 let logDir: string | undefined;
 
 const settings: DockerServiceConfig = {
-  image: `${SAMPLE_IMAGE}:\${VERSION}`, pull: 'never', network: 'host', containerPort: null, cpus: null, memoryBytes: null, labels: {},
+  image: `${SAMPLE_IMAGE}:\${VERSION}`,
+  pull: 'never',
+  network: 'host',
+  containerPort: null,
+  cpus: null,
+  memoryBytes: null,
+  labels: {},
 };
 const spec = (releaseId: string, index: number, version = 'v1'): InstanceSpec => ({
-  service: 'web', releaseId, version, slot: 'blue', index, command: '', cwd: '', env: {}, stopGracePeriodMs: 3_000,
+  service: 'web',
+  releaseId,
+  version,
+  slot: 'blue',
+  index,
+  command: '',
+  cwd: '',
+  env: {},
+  stopGracePeriodMs: 3_000,
 });
 /** The owner label each runtime was made with: a restart keeps it, a new runtime gets its own (adopt removes what its owner does not record). */
 const owners = new WeakMap<Runtime, string>();
@@ -42,7 +56,12 @@ runtimeContract({
       newRuntime: (previous) => {
         const owner = (previous && owners.get(previous)) ?? `contract-${++runtimes}`;
         const runtime = new DockerRuntime({
-          docker: docker.docker, daemonHost: docker.host, owner, settingsFor: () => settings, logDir: dir, defaultStopGracePeriodMs: 3_000,
+          docker: docker.docker,
+          daemonHost: docker.host,
+          owner,
+          settingsFor: () => settings,
+          logDir: dir,
+          defaultStopGracePeriodMs: 3_000,
         });
         owners.set(runtime, owner);
         return runtime;

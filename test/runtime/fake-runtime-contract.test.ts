@@ -11,7 +11,15 @@ import { runtimeContract } from './runtime-contract.js';
 const BLOCKED_PORT = 8080;
 
 const spec = (releaseId: string, index: number, version = 'v1'): InstanceSpec => ({
-  service: 'web', releaseId, version, slot: 'blue', index, command: 'node server.js', cwd: '/app', env: {}, stopGracePeriodMs: 5_000,
+  service: 'web',
+  releaseId,
+  version,
+  slot: 'blue',
+  index,
+  command: 'node server.js',
+  cwd: '/app',
+  env: {},
+  stopGracePeriodMs: 5_000,
 });
 
 const asFake = (runtime: Runtime): FakeRuntime => {
@@ -28,18 +36,19 @@ function configured(fake: FakeRuntime): FakeRuntime {
 
 runtimeContract({
   name: 'fake',
-  setup: () => Promise.resolve({
-    newRuntime: (previous) => configured(new FakeRuntime(previous ? { alive: asFake(previous).survivors() } : {})),
-    goodSpec: (releaseId, index) => spec(releaseId, index),
-    failingSpec: (releaseId, index) => spec(releaseId, index, 'v-missing'),
-    conflictSpec: (releaseId, index) => spec(releaseId, index, 'v-port'),
-    blockedPort: BLOCKED_PORT,
-    probe: (runtime, info) => asFake(runtime).probe(info.id),
-    crash: (runtime, info) => {
-      asFake(runtime).crash(info.id, 1);
-      return Promise.resolve();
-    },
-  }),
+  setup: () =>
+    Promise.resolve({
+      newRuntime: (previous) => configured(new FakeRuntime(previous ? { alive: asFake(previous).survivors() } : {})),
+      goodSpec: (releaseId, index) => spec(releaseId, index),
+      failingSpec: (releaseId, index) => spec(releaseId, index, 'v-missing'),
+      conflictSpec: (releaseId, index) => spec(releaseId, index, 'v-port'),
+      blockedPort: BLOCKED_PORT,
+      probe: (runtime, info) => asFake(runtime).probe(info.id),
+      crash: (runtime, info) => {
+        asFake(runtime).crash(info.id, 1);
+        return Promise.resolve();
+      },
+    }),
 });
 
 // What the fake adds for controller tests: rules set before a deploy, events
@@ -59,7 +68,10 @@ describe('FakeRuntime, beyond the contract', () => {
     assert.deepEqual([(await fake.probe(good.id)).ok, (await fake.probe(bad.id)).ok], [true, false]);
     assert.match((await fake.probe(bad.id)).detail, /answered 500/);
     assert.equal(fake.setHealth(bad.id, 'healthy'), 1);
-    assert.equal(fake.setHealth((info) => info.version === 'v1', 'unhealthy'), 1);
+    assert.equal(
+      fake.setHealth((info) => info.version === 'v1', 'unhealthy'),
+      1,
+    );
     assert.deepEqual([(await fake.probe(good.id)).ok, (await fake.probe(bad.id)).ok], [false, true]);
   });
 
@@ -69,12 +81,19 @@ describe('FakeRuntime, beyond the contract', () => {
     const exits = exitsOf(fake);
     fake.failingVersions.add('v3');
     fake.crashingVersions.add('v4');
-    await assert.rejects(fake.start(spec('r3', 0, 'v3')), (error: unknown) => isCutoverError(error) && error.code === 'INSTANCE_START_FAILED' && /failingVersions/.test(error.message));
+    await assert.rejects(
+      fake.start(spec('r3', 0, 'v3')),
+      (error: unknown) =>
+        isCutoverError(error) && error.code === 'INSTANCE_START_FAILED' && /failingVersions/.test(error.message),
+    );
     assert.match(await fake.tailLog('web/r3/blue-0', 5), /cannot start web\/r3\/blue-0/);
     const crashing = await fake.start(spec('r4', 0, 'v4'));
     assert.equal(exits.length, 0, 'not inside start()');
     await clock.advance(0);
-    assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.code, exit.expected]), [[crashing.id, 1, false]]);
+    assert.deepEqual(
+      exits.map((exit) => [exit.instance.id, exit.code, exit.expected]),
+      [[crashing.id, 1, false]],
+    );
     assert.match(await fake.tailLog(crashing.id, 5), /simulated crash at start/);
     assert.equal(fake.startedSpecs.length, 2);
   });
@@ -101,7 +120,10 @@ describe('FakeRuntime, beyond the contract', () => {
     await clock.advance(1_999);
     assert.equal(stopped, 0);
     await clock.advance(1);
-    assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.code, exit.signal, exit.expected]), [[stubborn.id, null, 'SIGKILL', true]]);
+    assert.deepEqual(
+      exits.map((exit) => [exit.instance.id, exit.code, exit.signal, exit.expected]),
+      [[stubborn.id, null, 'SIGKILL', true]],
+    );
     await clock.advance(3_000);
     await Promise.all(stops);
     assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.code, exit.signal]).at(-1), [slow.id, 0, null]);
@@ -131,10 +153,19 @@ describe('FakeRuntime, beyond the contract', () => {
     fake.write(a.id, 'served 10 requests');
     fake.setHealth(a.id, 'unhealthy');
     const restarted = new FakeRuntime({ alive: fake.survivors() });
-    assert.deepEqual((await restarted.adopt([a])).map((info) => info.id), [a.id]);
+    assert.deepEqual(
+      (await restarted.adopt([a])).map((info) => info.id),
+      [a.id],
+    );
     assert.match(await restarted.tailLog(a.id, 1), /served 10 requests/);
     assert.equal((await restarted.probe(a.id)).ok, false, 'still unhealthy');
-    assert.deepEqual(restarted.survivors().map((survivor) => survivor.id).sort(), [a.id, b.id].sort());
+    assert.deepEqual(
+      restarted
+        .survivors()
+        .map((survivor) => survivor.id)
+        .sort(),
+      [a.id, b.id].sort(),
+    );
     assert.throws(() => restarted.crash(b.id), /not running/, 'an orphan is not managed until adopted');
   });
 });

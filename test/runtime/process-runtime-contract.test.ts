@@ -14,8 +14,15 @@ const logDir = mkdtempSync(path.join(os.tmpdir(), 'cutover-process-contract-'));
 let blocker: net.Server;
 
 const spec = (releaseId: string, index: number, overrides: Partial<InstanceSpec> = {}): InstanceSpec => ({
-  service: 'web', releaseId, version: 'v1', slot: 'blue', index,
-  command: 'node server.js', cwd: SAMPLE_APP, env: { APP_VERSION: '${VERSION}' }, stopGracePeriodMs: 5_000,
+  service: 'web',
+  releaseId,
+  version: 'v1',
+  slot: 'blue',
+  index,
+  command: 'node server.js',
+  cwd: SAMPLE_APP,
+  env: { APP_VERSION: '${VERSION}' },
+  stopGracePeriodMs: 5_000,
   ...overrides,
 });
 

@@ -80,7 +80,11 @@ export function runtimeContract(options: RuntimeContractOptions): void {
     const patience = (): number => s.patienceMs ?? 15_000;
     const answers = async (runtime: Runtime, info: InstanceInfo): Promise<void> => {
       let last: ProbeResult = { ok: false, detail: 'not probed' };
-      await waitFor(async () => (last = await s.probe(runtime, info)).ok, patience(), () => `${info.id} to answer its probe (last: ${last.detail})`);
+      await waitFor(
+        async () => (last = await s.probe(runtime, info)).ok,
+        patience(),
+        () => `${info.id} to answer its probe (last: ${last.detail})`,
+      );
     };
     const ids = (infos: readonly InstanceInfo[]): string[] => infos.map((info) => info.id).sort();
     const contractCase = (name: RuntimeContractCase, title: string, body: () => Promise<void>): void => {
@@ -112,11 +116,21 @@ export function runtimeContract(options: RuntimeContractOptions): void {
 
       contractCase('start', 'start() resolves with the instance id, host and port, and list() has it', async () => {
         assert.equal(info.id, `${spec.service}/${spec.releaseId}/${spec.slot}-${spec.index}`);
-        assert.deepEqual([info.service, info.releaseId, info.version, info.slot, info.index], [spec.service, spec.releaseId, spec.version, spec.slot, spec.index]);
+        assert.deepEqual(
+          [info.service, info.releaseId, info.version, info.slot, info.index],
+          [spec.service, spec.releaseId, spec.version, spec.slot, spec.index],
+        );
         assert.ok(info.host.length > 0, 'a host to dial');
-        assert.ok(Number.isInteger(info.port) && info.port > 0 && info.port < 65_536, `a port to dial, got ${info.port}`);
+        assert.ok(
+          Number.isInteger(info.port) && info.port > 0 && info.port < 65_536,
+          `a port to dial, got ${info.port}`,
+        );
         assert.deepEqual(ids(runtime.list()), [info.id]);
-        await assert.rejects(runtime.start(spec), (error: unknown) => isCutoverError(error) && error.code === 'INSTANCE_START_FAILED', 'a running id is not started twice');
+        await assert.rejects(
+          runtime.start(spec),
+          (error: unknown) => isCutoverError(error) && error.code === 'INSTANCE_START_FAILED',
+          'a running id is not started twice',
+        );
         assert.deepEqual(ids(runtime.list()), [info.id]);
       });
 
@@ -127,100 +141,156 @@ export function runtimeContract(options: RuntimeContractOptions): void {
       contractCase('logs', "tailLog() returns the app's own output", async () => {
         await answers(runtime, info);
         let tail = '';
-        await waitFor(async () => /listening on/.test(tail = await runtime.tailLog(info.id, 20)), patience(), () => `the app's start line in its log (got ${JSON.stringify(tail)})`);
+        await waitFor(
+          async () => /listening on/.test((tail = await runtime.tailLog(info.id, 20))),
+          patience(),
+          () => `the app's start line in its log (got ${JSON.stringify(tail)})`,
+        );
         assert.ok(tail.includes(String(info.port)), `the log names the port the app listens on: ${tail}`);
         assert.equal(await runtime.tailLog('nobody/none/blue-0', 20), '', 'an unknown instance has an empty log');
       });
 
       // Beside the instance already running: a real orchestrator pays a service per release, so the suite reuses it.
-      contractCase('failed-start', 'a failed start throws INSTANCE_START_FAILED and leaves the other instances running', async () => {
+      contractCase(
+        'failed-start',
+        'a failed start throws INSTANCE_START_FAILED and leaves the other instances running',
+        async () => {
+          const exits = exitsOf(runtime);
+          await answers(runtime, info);
+          await assert.rejects(runtime.start(s.failingSpec(release('failing'), 0)), (error: unknown) => {
+            assert.ok(isCutoverError(error), String(error));
+            assert.equal(error.code, 'INSTANCE_START_FAILED');
+            return true;
+          });
+          assert.deepEqual(ids(runtime.list()), [info.id]);
+          assert.equal((await s.probe(runtime, info)).ok, true);
+          assert.equal(exits.length, 0, 'no exit reported');
+        },
+      );
+    });
+
+    contractCase(
+      'stop',
+      'stop() ends an instance: onExit says expected, list() keeps exactly the running ones',
+      async () => {
+        const runtime = await newRuntime();
         const exits = exitsOf(runtime);
+        const id = release('stopped');
+        const [first, second] = await Promise.all<[Promise<InstanceInfo>, Promise<InstanceInfo>]>([
+          runtime.start(s.goodSpec(id, 0)),
+          runtime.start(s.goodSpec(id, 1)),
+        ]);
+        assert.notEqual(first.port, second.port, 'each instance has a port of its own');
+        await Promise.all([answers(runtime, first), answers(runtime, second)]);
+        assert.deepEqual(ids(runtime.list()), ids([first, second]));
+
+        // The highest index first: a replicated orchestrator (Swarm) scales down from the top.
+        await runtime.stop(second.id);
+        assert.deepEqual(
+          exits.map((exit) => [exit.instance.id, exit.expected]),
+          [[second.id, true]],
+        );
+        assert.deepEqual(ids(runtime.list()), [first.id]);
+        assert.equal((await s.probe(runtime, second)).ok, false, 'the stopped instance no longer answers');
+        assert.equal((await s.probe(runtime, first)).ok, true, 'the other one still does');
+
+        await runtime.stop(first.id);
+        await runtime.stop(first.id);
+        assert.deepEqual(
+          exits.map((exit) => [exit.instance.id, exit.expected]),
+          [
+            [second.id, true],
+            [first.id, true],
+          ],
+          'one exit per instance',
+        );
+        assert.deepEqual(runtime.list(), []);
+        await runtime.stop('nobody/none/blue-0');
+      },
+    );
+
+    contractCase(
+      'crash',
+      'a crash fires onExit with expected: false, and the instance can be started again under its id',
+      async () => {
+        const runtime = await newRuntime();
+        const exits = exitsOf(runtime);
+        const spec = s.goodSpec(release('crashed'), 0);
+        const info = await runtime.start(spec);
         await answers(runtime, info);
-        await assert.rejects(runtime.start(s.failingSpec(release('failing'), 0)), (error: unknown) => {
-          assert.ok(isCutoverError(error), String(error));
-          assert.equal(error.code, 'INSTANCE_START_FAILED');
-          return true;
-        });
-        assert.deepEqual(ids(runtime.list()), [info.id]);
-        assert.equal((await s.probe(runtime, info)).ok, true);
-        assert.equal(exits.length, 0, 'no exit reported');
-      });
-    });
+        await s.crash(runtime, info);
+        await waitFor(
+          () => exits.length > 0,
+          patience(),
+          () => 'the exit event',
+        );
+        assert.deepEqual(
+          exits.map((exit) => [exit.instance.id, exit.expected]),
+          [[info.id, false]],
+        );
+        assert.deepEqual(runtime.list(), []);
 
-    contractCase('stop', 'stop() ends an instance: onExit says expected, list() keeps exactly the running ones', async () => {
-      const runtime = await newRuntime();
-      const exits = exitsOf(runtime);
-      const id = release('stopped');
-      const [first, second] = await Promise.all<[Promise<InstanceInfo>, Promise<InstanceInfo>]>([runtime.start(s.goodSpec(id, 0)), runtime.start(s.goodSpec(id, 1))]);
-      assert.notEqual(first.port, second.port, 'each instance has a port of its own');
-      await Promise.all([answers(runtime, first), answers(runtime, second)]);
-      assert.deepEqual(ids(runtime.list()), ids([first, second]));
+        // What the supervisor does after a crash.
+        const again = await runtime.start(spec);
+        assert.equal(again.id, info.id);
+        await answers(runtime, again);
+        await runtime.stop(again.id);
+        assert.deepEqual(
+          exits.map((exit) => [exit.instance.id, exit.expected]),
+          [
+            [info.id, false],
+            [info.id, true],
+          ],
+        );
+      },
+    );
 
-      // The highest index first: a replicated orchestrator (Swarm) scales down from the top.
-      await runtime.stop(second.id);
-      assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.expected]), [[second.id, true]]);
-      assert.deepEqual(ids(runtime.list()), [first.id]);
-      assert.equal((await s.probe(runtime, second)).ok, false, 'the stopped instance no longer answers');
-      assert.equal((await s.probe(runtime, first)).ok, true, 'the other one still does');
+    contractCase(
+      'adopt',
+      'after a controller restart, adopt() takes back exactly the live instances recorded',
+      async () => {
+        const old = await newRuntime();
+        const id = release('adopted');
+        const [live, gone] = await Promise.all<[Promise<InstanceInfo>, Promise<InstanceInfo>]>([
+          old.start(s.goodSpec(id, 0)),
+          old.start(s.goodSpec(id, 1)),
+        ]);
+        await answers(old, live);
+        await old.stop(gone.id);
 
-      await runtime.stop(first.id);
-      await runtime.stop(first.id);
-      assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.expected]), [[second.id, true], [first.id, true]], 'one exit per instance');
-      assert.deepEqual(runtime.list(), []);
-      await runtime.stop('nobody/none/blue-0');
-    });
+        const restarted = await newRuntime(old);
+        const exits = exitsOf(restarted);
+        assert.deepEqual(restarted.list(), [], 'nothing is managed before adopt()');
+        const adopted = await restarted.adopt([live, gone]);
+        assert.deepEqual(ids(adopted), [live.id], 'the stopped one is not taken back');
+        assert.deepEqual(ids(restarted.list()), [live.id]);
+        const back = adopted[0] as InstanceInfo;
+        await answers(restarted, back);
+        assert.deepEqual(await restarted.adopt([live]), [], 'an instance already managed is not adopted twice');
 
-    contractCase('crash', 'a crash fires onExit with expected: false, and the instance can be started again under its id', async () => {
-      const runtime = await newRuntime();
-      const exits = exitsOf(runtime);
-      const spec = s.goodSpec(release('crashed'), 0);
-      const info = await runtime.start(spec);
-      await answers(runtime, info);
-      await s.crash(runtime, info);
-      await waitFor(() => exits.length > 0, patience(), () => 'the exit event');
-      assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.expected]), [[info.id, false]]);
-      assert.deepEqual(runtime.list(), []);
+        await restarted.stop(back.id);
+        assert.deepEqual(
+          exits.map((exit) => [exit.instance.id, exit.expected]),
+          [[live.id, true]],
+        );
+        assert.deepEqual(restarted.list(), []);
+      },
+    );
 
-      // What the supervisor does after a crash.
-      const again = await runtime.start(spec);
-      assert.equal(again.id, info.id);
-      await answers(runtime, again);
-      await runtime.stop(again.id);
-      assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.expected]), [[info.id, false], [info.id, true]]);
-    });
-
-    contractCase('adopt', 'after a controller restart, adopt() takes back exactly the live instances recorded', async () => {
-      const old = await newRuntime();
-      const id = release('adopted');
-      const [live, gone] = await Promise.all<[Promise<InstanceInfo>, Promise<InstanceInfo>]>([old.start(s.goodSpec(id, 0)), old.start(s.goodSpec(id, 1))]);
-      await answers(old, live);
-      await old.stop(gone.id);
-
-      const restarted = await newRuntime(old);
-      const exits = exitsOf(restarted);
-      assert.deepEqual(restarted.list(), [], 'nothing is managed before adopt()');
-      const adopted = await restarted.adopt([live, gone]);
-      assert.deepEqual(ids(adopted), [live.id], 'the stopped one is not taken back');
-      assert.deepEqual(ids(restarted.list()), [live.id]);
-      const back = adopted[0] as InstanceInfo;
-      await answers(restarted, back);
-      assert.deepEqual(await restarted.adopt([live]), [], 'an instance already managed is not adopted twice');
-
-      await restarted.stop(back.id);
-      assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.expected]), [[live.id, true]]);
-      assert.deepEqual(restarted.list(), []);
-    });
-
-    contractCase('adopt-refuses-token', 'adopt() refuses a record whose pid token does not match the live instance', async () => {
-      const old = await newRuntime();
-      const info = await old.start(s.goodSpec(release('forged'), 0));
-      await answers(old, info);
-      const restarted = await newRuntime(old);
-      assert.deepEqual(await restarted.adopt([{ ...info, pidToken: `not-${info.pidToken ?? 'a-token'}` }]), []);
-      assert.deepEqual(await restarted.adopt([{ ...info, pidToken: null }]), [], 'nor one without a token');
-      assert.deepEqual(restarted.list(), []);
-      await old.stop(info.id);
-    });
+    contractCase(
+      'adopt-refuses-token',
+      'adopt() refuses a record whose pid token does not match the live instance',
+      async () => {
+        const old = await newRuntime();
+        const info = await old.start(s.goodSpec(release('forged'), 0));
+        await answers(old, info);
+        const restarted = await newRuntime(old);
+        assert.deepEqual(await restarted.adopt([{ ...info, pidToken: `not-${info.pidToken ?? 'a-token'}` }]), []);
+        assert.deepEqual(await restarted.adopt([{ ...info, pidToken: null }]), [], 'nor one without a token');
+        assert.deepEqual(restarted.list(), []);
+        await old.stop(info.id);
+      },
+    );
 
     contractCase('port-conflict', 'an app that binds a port already taken fails, naming the port', async () => {
       const runtime = await newRuntime();
@@ -230,8 +300,15 @@ export function runtimeContract(options: RuntimeContractOptions): void {
       try {
         // Either start() refuses it, or the app starts, exits, and its log says why (the supervisor reads it there).
         const info = await runtime.start(s.conflictSpec(release('conflict'), 0));
-        await waitFor(() => exits.length > 0, patience(), () => 'the exit of the app that could not bind its port');
-        assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.expected]), [[info.id, false]]);
+        await waitFor(
+          () => exits.length > 0,
+          patience(),
+          () => 'the exit of the app that could not bind its port',
+        );
+        assert.deepEqual(
+          exits.map((exit) => [exit.instance.id, exit.expected]),
+          [[info.id, false]],
+        );
         said = await runtime.tailLog(info.id, 40);
       } catch (error) {
         if (!isCutoverError(error)) throw error;
@@ -250,10 +327,17 @@ export function runtimeContract(options: RuntimeContractOptions): void {
       const started = await Promise.all([runtime.start(s.goodSpec(id, 0)), runtime.start(s.goodSpec(id, 1))]);
       await Promise.all(started.map((info) => answers(runtime, info)));
       await runtime.close();
-      assert.deepEqual(exits.map((exit) => [exit.instance.id, exit.expected]).sort(), started.map((info) => [info.id, true]).sort());
+      assert.deepEqual(
+        exits.map((exit) => [exit.instance.id, exit.expected]).sort(),
+        started.map((info) => [info.id, true]).sort(),
+      );
       assert.deepEqual(runtime.list(), []);
-      for (const info of started) assert.equal((await s.probe(runtime, info)).ok, false, `${info.id} no longer answers`);
-      await assert.rejects(runtime.start(s.goodSpec(release('late'), 0)), (error: unknown) => isCutoverError(error) && error.code === 'INSTANCE_START_FAILED');
+      for (const info of started)
+        assert.equal((await s.probe(runtime, info)).ok, false, `${info.id} no longer answers`);
+      await assert.rejects(
+        runtime.start(s.goodSpec(release('late'), 0)),
+        (error: unknown) => isCutoverError(error) && error.code === 'INSTANCE_START_FAILED',
+      );
     });
   });
 }
@@ -261,7 +345,10 @@ export function runtimeContract(options: RuntimeContractOptions): void {
 /** GET /health on the instance's host and port: what the real adapters' probe is. */
 export async function httpHealthProbe(info: InstanceInfo): Promise<ProbeResult> {
   try {
-    const response = await fetch(`http://${info.host}:${info.port}/health`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(`http://${info.host}:${info.port}/health`, {
+      headers: { connection: 'close' },
+      signal: AbortSignal.timeout(2_000),
+    });
     await response.arrayBuffer();
     return { ok: response.status === 200, detail: `answered ${response.status}` };
   } catch (error) {

@@ -20,7 +20,15 @@ let blocker: net.Server | undefined;
 let dir: string | undefined;
 
 const spec = (releaseId: string, index: number, version = 'v1'): InstanceSpec => ({
-  service: 'web', releaseId, version, slot: 'blue', index, command: '', cwd: '', env: {}, stopGracePeriodMs: 3_000,
+  service: 'web',
+  releaseId,
+  version,
+  slot: 'blue',
+  index,
+  command: '',
+  cwd: '',
+  env: {},
+  stopGracePeriodMs: 3_000,
 });
 /** The owner label each runtime was made with: a restart keeps it, a new runtime gets its own (adopt removes what its owner does not record). */
 const owners = new WeakMap<Runtime, string>();
@@ -43,13 +51,21 @@ runtimeContract({
     await loadSampleImage(swarm, [{ tag: 'v1' }, { tag: `v6-port${blockedPort}` }]);
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-swarm-contract-'));
     dir = stateDir;
-    const config = parseConfig(dockerConfigYaml(swarm, stateDir, { proxy: 1, admin: 2 }, [swarmService('web', 'instances: 2')]), null);
+    const config = parseConfig(
+      dockerConfigYaml(swarm, stateDir, { proxy: 1, admin: 2 }, [swarmService('web', 'instances: 2')]),
+      null,
+    );
     const logDir = path.join(stateDir, 'logs');
     return {
       newRuntime: (previous) => {
         const owner = (previous && owners.get(previous)) ?? `contract-${++runtimes}`;
         const runtime = new SwarmRuntime({
-          docker: swarm.docker, daemonHost: swarm.host, owner, serviceFor: (name) => config.services[name], logDir, defaultStopGracePeriodMs: 3_000,
+          docker: swarm.docker,
+          daemonHost: swarm.host,
+          owner,
+          serviceFor: (name) => config.services[name],
+          logDir,
+          defaultStopGracePeriodMs: 3_000,
         });
         owners.set(runtime, owner);
         return runtime;

@@ -101,17 +101,28 @@ export class FakeRuntime implements Runtime {
   start(spec: InstanceSpec): Promise<InstanceInfo> {
     this.startedSpecs.push({ ...spec, env: { ...spec.env } });
     const id = `${spec.service}/${spec.releaseId}/${spec.slot}-${spec.index}`;
-    if (this.closed) return Promise.reject(new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the fake runtime is shut down.`));
+    if (this.closed)
+      return Promise.reject(
+        new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the fake runtime is shut down.`),
+      );
     const running = this.instances.get(id);
     if (running) {
-      return Promise.reject(new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: it is already running (pid ${running.info.pid}).`, {
-        hint: 'Stop the running instance first.',
-      }));
+      return Promise.reject(
+        new CutoverError(
+          'INSTANCE_START_FAILED',
+          `Cannot start ${id}: it is already running (pid ${running.info.pid}).`,
+          {
+            hint: 'Stop the running instance first.',
+          },
+        ),
+      );
     }
     const port = this.allocatePort();
     const log: string[] = [];
     this.logs.set(id, log);
-    log.push(`--- cutover ${new Date(this.clock.now()).toISOString()}: starting ${id} (version ${spec.version}) on ${this.host}:${port}`);
+    log.push(
+      `--- cutover ${new Date(this.clock.now()).toISOString()}: starting ${id} (version ${spec.version}) on ${this.host}:${port}`,
+    );
     if (this.failingVersions.has(spec.version)) {
       const why = `version ${spec.version} cannot be started (FakeRuntime.failingVersions)`;
       log.push(`--- cutover: cannot start ${id}: ${why}`);
@@ -132,7 +143,14 @@ export class FakeRuntime implements Runtime {
       logPath: `fake://${id}`,
       startedAt: this.clock.now(),
     };
-    const instance: FakeInstance = { info, listening: port, health: null, gracePeriodMs: spec.stopGracePeriodMs, stopping: null, exited: false };
+    const instance: FakeInstance = {
+      info,
+      listening: port,
+      health: null,
+      gracePeriodMs: spec.stopGracePeriodMs,
+      stopping: null,
+      exited: false,
+    };
     this.instances.set(id, instance);
 
     const fixed = this.fixedPorts.get(spec.version);
@@ -168,7 +186,13 @@ export class FakeRuntime implements Runtime {
     for (const record of records) {
       const survivor = this.unmanaged.get(record.id);
       // The pid token proves the process is the one recorded, not a stranger that got its pid.
-      if (!survivor || this.instances.has(record.id) || record.pidToken === null || record.pidToken !== survivor.pidToken) continue;
+      if (
+        !survivor ||
+        this.instances.has(record.id) ||
+        record.pidToken === null ||
+        record.pidToken !== survivor.pidToken
+      )
+        continue;
       this.unmanaged.delete(record.id);
       const info = infoOf(survivor);
       this.instances.set(info.id, {
@@ -209,12 +233,17 @@ export class FakeRuntime implements Runtime {
     const instance = this.instances.get(instanceId);
     if (!instance) return Promise.resolve({ ok: false, detail: `${instanceId} is not running` });
     const address = `${instance.info.host}:${instance.info.port}`;
-    if (instance.listening !== instance.info.port) return Promise.resolve({ ok: false, detail: `connect ECONNREFUSED ${address}` });
+    if (instance.listening !== instance.info.port)
+      return Promise.resolve({ ok: false, detail: `connect ECONNREFUSED ${address}` });
     if (this.clock.now() - instance.info.startedAt < this.readyAfterMs) {
       return Promise.resolve({ ok: false, detail: `connect ECONNREFUSED ${address} (still starting)` });
     }
     const health = instance.health ?? (this.unhealthyVersions.has(instance.info.version) ? 'unhealthy' : 'healthy');
-    return Promise.resolve(health === 'healthy' ? { ok: true, detail: `${address} answered 200` } : { ok: false, detail: `${address} answered 500` });
+    return Promise.resolve(
+      health === 'healthy'
+        ? { ok: true, detail: `${address} answered 200` }
+        : { ok: false, detail: `${address} answered 500` },
+    );
   }
 
   /** Turns instances healthy or unhealthy from now on, overriding their version's rule. Returns how many it touched. */
@@ -261,7 +290,11 @@ export class FakeRuntime implements Runtime {
   survivors(): FakeSurvivor[] {
     const managed = [...this.instances.values()]
       .filter((instance) => instance.stopping === null)
-      .map((instance) => ({ ...instance.info, log: [...(this.logs.get(instance.info.id) ?? [])], health: instance.health }));
+      .map((instance) => ({
+        ...instance.info,
+        log: [...(this.logs.get(instance.info.id) ?? [])],
+        health: instance.health,
+      }));
     // Survivors never adopted are still running too (orphans a real runtime would also leave behind).
     const orphans = [...this.unmanaged.values()].map((survivor) => ({ ...survivor, log: [...survivor.log] }));
     return [...managed, ...orphans];
@@ -300,7 +333,12 @@ export class FakeRuntime implements Runtime {
     instance.exited = true;
     instance.listening = null;
     if (this.instances.get(instance.info.id) === instance) this.instances.delete(instance.info.id);
-    const exit: InstanceExit = { instance: { ...instance.info }, code, signal, expected: expected || instance.stopping !== null };
+    const exit: InstanceExit = {
+      instance: { ...instance.info },
+      code,
+      signal,
+      expected: expected || instance.stopping !== null,
+    };
     this.exits.notify(exit);
   }
 }
