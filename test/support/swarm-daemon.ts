@@ -1,4 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findFreePort } from '../../src/runtime/process/free-port.js';
 import { startDockerDaemon, type DockerDaemon } from './docker-daemon.js';
 
 /**
@@ -7,28 +11,63 @@ import { startDockerDaemon, type DockerDaemon } from './docker-daemon.js';
  * --bridge=none; `stop()` leaves the swarm (removing every service), stops the
  * daemon as docker-daemon.ts does (by its pid, unmounting what it left), and
  * deletes that interface: nothing keeps running and no interface is left.
- * Only one swarm daemon may run at a time (the manager port 127.0.0.1:2377 and
- * docker_gwbridge are the host's): keep swarm tests in as few files as possible.
+ * Two test files may each run one at once (npm test runs two files at a
+ * time): the manager and data path ports are free ones, not 2377 and 4789
+ * (which also lets a run proceed past a daemon a killed run left behind),
+ * and docker_gwbridge, which is the host's, is deleted by the last daemon
+ * to stop (each running daemon holds a file naming its test's pid).
  */
 export async function startSwarmDaemon(): Promise<DockerDaemon> {
   const daemon = await startDockerDaemon();
+  const holder = holdBridge();
   try {
-    await daemon.cli(['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', '127.0.0.1:2377']);
+    const [managerPort, dataPathPort] = [await findFreePort(), await findFreePort()];
+    await daemon.cli(['swarm', 'init', '--advertise-addr', `127.0.0.1:${managerPort}`, '--listen-addr', `127.0.0.1:${managerPort}`, '--data-path-port', String(dataPathPort)]);
   } catch (error) {
-    await stopSwarm(daemon);
+    await stopSwarm(daemon, holder);
     throw error;
   }
-  return { ...daemon, stop: () => stopSwarm(daemon) };
+  return { ...daemon, stop: () => stopSwarm(daemon, holder) };
 }
 
-async function stopSwarm(daemon: DockerDaemon): Promise<void> {
+async function stopSwarm(daemon: DockerDaemon, holder: string): Promise<void> {
   try {
     await daemon.cli(['swarm', 'leave', '--force']);
   } catch { /* not in a swarm (init failed), or the daemon is gone: stop it anyway */ }
   try {
     await daemon.stop();
   } finally {
-    spawnSync('ip', ['link', 'del', 'docker_gwbridge'], { stdio: 'ignore' });
+    fs.rmSync(holder, { force: true });
+    if (!otherHolders()) spawnSync('ip', ['link', 'del', 'docker_gwbridge'], { stdio: 'ignore' });
+  }
+}
+
+const HOLDERS = path.join(os.tmpdir(), 'cutover-swarm-daemons');
+
+function holdBridge(): string {
+  fs.mkdirSync(HOLDERS, { recursive: true });
+  const file = path.join(HOLDERS, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+  fs.writeFileSync(file, '');
+  return file;
+}
+
+/** True when a live test process still runs a swarm daemon; a dead one's file is removed. */
+function otherHolders(): boolean {
+  let others = false;
+  for (const name of fs.readdirSync(HOLDERS)) {
+    if (isAlive(Number(name.split('-')[0]))) others = true;
+    else fs.rmSync(path.join(HOLDERS, name), { force: true });
+  }
+  return others;
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

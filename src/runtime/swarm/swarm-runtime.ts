@@ -99,6 +99,12 @@ export class SwarmRuntime implements Runtime {
   private readonly releases = new Map<string, SwarmRelease>();
   private readonly instances = new Map<string, ManagedTask>();
   private readonly logPaths = new Map<string, string>();
+  /**
+   * Task containers seen to exit. Swarm lists a dead task as running
+   * until its agent catches up, so a start right after a crash (the
+   * supervisor's restart) must not take the dead task for the new one.
+   */
+  private readonly exitedContainers = new Set<string>();
   private readonly exits: ExitListeners;
   private closed = false;
 
@@ -474,7 +480,8 @@ export class SwarmRuntime implements Runtime {
         last = `listing tasks failed: ${dockerMessage(error)}`;
       }
       const ofSlot = tasks.filter((t) => t.slot === slot);
-      const serving = ofSlot.find((t) => isServing(t) && t.releaseId === release.releaseId && !this.holds(t.containerId));
+      const serving = ofSlot.find((t) => isServing(t) && t.releaseId === release.releaseId
+        && !this.holds(t.containerId) && !this.exitedContainers.has(t.containerId ?? ''));
       if (serving) return serving;
       // Swarm replaces a failed task itself (restart condition any), and a
       // task can fail for the daemon's own passing reasons ("network sandbox
@@ -527,6 +534,7 @@ export class SwarmRuntime implements Runtime {
     };
     this.instances.set(info.id, managed);
     managed.exitHandled = waitForContainerExit(container, () => managed.exited).then(async (code) => {
+      if (!managed.exited) this.exitedContainers.add(container.id);
       await logs?.finished(LOG_FLUSH_MS);
       this.handleExit(managed, code);
     });
