@@ -4,7 +4,7 @@ import { CutoverError } from '../core/errors.js';
 import type { EventLog } from '../controller/event-log.js';
 import type { FlagRolloutRunner } from '../flags-service/flag-rollout-runner.js';
 import type { FlagService } from '../flags-service/flag-service.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
 import {
   createFlagBody, deleteFlagBody, evaluateAllBody, evaluateBody, evaluationReportBody, patchFlagBody,
   replaceFlagBody, segmentBody, startRolloutBody,
@@ -20,7 +20,7 @@ import { openFlagStream, type FlagStreams } from './flag-stream.js';
 export interface FlagRouteDeps {
   flags: FlagService;
   rollouts: FlagRolloutRunner;
-  store: SqliteStore;
+  store: Store;
   events: EventLog;
   parseBody: <T extends z.ZodType>(schema: T, body: unknown) => z.infer<T>;
 }

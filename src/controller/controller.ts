@@ -12,7 +12,7 @@ import type { Slot } from '../core/slot.js';
 import type { Router, ServiceRoute } from '../router/index.js';
 import type { Runtime } from '../runtime/index.js';
 import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
 import type { ServiceMigrations } from '../migrate/service-migrations.js';
 import { contractAfterRetire, prepareDatabase } from './database-hooks.js';
 import { EventLog } from './event-log.js';
@@ -32,7 +32,7 @@ import { serviceStatus, type ServiceStatus } from './service-status.js';
 
 export interface ControllerDeps {
   config: CutoverConfig;
-  store: SqliteStore;
+  store: Store;
   runtime: Runtime;
   router: Router;
   logger: Logger;
@@ -65,7 +65,7 @@ export interface DeployRequest {
  */
 export class Controller {
   readonly config: CutoverConfig;
-  readonly store: SqliteStore;
+  readonly store: Store;
   readonly router: Router;
   readonly supervisor: InstanceSupervisor;
   readonly events: EventLog;

@@ -8,7 +8,7 @@ import type { CheckResult, HealthStatus, HealthWatcher } from '../health/index.j
 import type { Router, Upstream } from '../router/index.js';
 import type { InstanceExit, InstanceInfo, Runtime } from '../runtime/index.js';
 import { nextRestartDelay } from '../runtime/process/restart-backoff.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
 
 /**
  * Owns the running instances of every release: starts them, watches their
@@ -73,7 +73,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
   constructor(
     private readonly runtime: Runtime,
     private readonly router: Router,
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly logger: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void },
   ) {
     super();
