@@ -7,7 +7,7 @@ import { watchHealth } from '../health/health-monitor.js';
 import type { CheckResult, HealthStatus, HealthWatcher } from '../health/index.js';
 import type { Router, Upstream } from '../router/index.js';
 import type { InstanceExit, InstanceInfo, Runtime } from '../runtime/index.js';
-import { nextRestartDelay } from '../runtime/process/restart-backoff.js';
+import { nextRestartDelay } from '../core/restart-backoff.js';
 import type { Store } from '../store/store.js';
 
 /**
