@@ -6,7 +6,9 @@ import { redactServiceConfig } from '../config/redact.js';
 import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import { startBlueGreen } from '../core/blue-green-strategy.js';
 import { CutoverError } from '../core/errors.js';
-import { findRelease, idleSlot, previousRelease, releasesToPrune } from '../core/release-selection.js';
+import { findRelease, idleSlot, previousRelease } from '../core/release-selection.js';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../clock/system-clock.js';
 import { assertValidVersion } from '../core/version-grammar.js';
 import type { Slot } from '../core/slot.js';
 import type { Router, ServiceRoute } from '../router/index.js';
@@ -14,7 +16,8 @@ import type { Runtime } from '../runtime/index.js';
 import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { ServiceMigrations } from '../migrate/service-migrations.js';
-import { contractAfterRetire, prepareDatabase } from './database-hooks.js';
+import { prepareDatabase } from './database-hooks.js';
+import { ReleaseLifecycle } from './release-lifecycle.js';
 import { EventLog } from './event-log.js';
 import { gitInfo } from './git-info.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
@@ -24,7 +27,6 @@ import type { ProviderFor } from './analysis-runner.js';
 import { blueGreenOf, BlueGreenRunner } from './blue-green-runner.js';
 import { CanaryRunner } from './canary-runner.js';
 import { RollingRunner } from './rolling-runner.js';
-import type { SwarmRuntime } from '../runtime/swarm/swarm-runtime.js';
 import { SwarmRollingRunner } from './swarm-rolling-runner.js';
 import { recoverAfterRestart } from './recovery.js';
 import { DeployWaveRunner } from './deploy-wave-runner.js';
@@ -36,11 +38,10 @@ export interface ControllerDeps {
   runtime: Runtime;
   router: Router;
   logger: Logger;
-  now?: () => number;
+  /** Every timer, sleep and "now" of the controller (default: the system clock). */
+  clock?: Clock;
   /** Builds metric providers for analysis runs (default: from config, reading this router's counters). */
   providerFor?: ProviderFor;
-  /** The swarm runtime, for Swarm's own rolling updates (the Runtime port has no words for them); absent without swarm services. */
-  swarm?: SwarmRuntime | null;
   /** Takes secret values out of release snapshots and events (default: the secrets of `config`). */
   redactor?: SecretRedactor;
   /** Deletes a pruned release's instance logs (the runtime's files; absent in tests without any). */
@@ -78,23 +79,24 @@ export class Controller {
   private databases: ServiceMigrations | null = null;
   readonly logger: Logger;
   readonly redactor: SecretRedactor;
+  readonly clock: Clock;
   private readonly now: () => number;
-  private readonly waiters = new Map<string, ((op: OperationRecord) => void)[]>();
-  private readonly scaleDownTimers = new Map<string, NodeJS.Timeout>();
-  private readonly drains = new Map<string, Promise<unknown>>();
-  private closing = false;
-  private readonly removeReleaseLogs: ((service: string, releaseId: string) => void) | null;
+  readonly lifecycle: ReleaseLifecycle;
 
   constructor(deps: ControllerDeps) {
     this.config = deps.config;
     this.store = deps.store;
     this.router = deps.router;
     this.logger = deps.logger;
-    this.now = deps.now ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
+    this.now = () => this.clock.now();
     this.redactor = deps.redactor ?? new SecretRedactor(secretValuesOf(deps.config));
-    this.removeReleaseLogs = deps.removeReleaseLogs ?? null;
     this.events = new EventLog(deps.store, deps.logger, this.now, this.redactor);
     this.supervisor = new InstanceSupervisor(deps.runtime, deps.router, deps.store, deps.logger);
+    this.lifecycle = new ReleaseLifecycle({
+      store: deps.store, router: deps.router, supervisor: this.supervisor, events: this.events, logger: deps.logger, clock: this.clock,
+      migrations: () => this.databases, removeReleaseLogs: deps.removeReleaseLogs ?? null,
+    });
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
     this.supervisor.on('restarting', (releaseId, restart) => this.events.record({
       operationId: null,
@@ -109,7 +111,7 @@ export class Controller {
     this.canary = new CanaryRunner(this, this.providerFor, this.now);
     this.blueGreen = new BlueGreenRunner(this, this.now);
     this.rolling = new RollingRunner(this, this.providerFor, this.now);
-    this.swarmRolling = new SwarmRollingRunner(this, deps.swarm ?? null);
+    this.swarmRolling = new SwarmRollingRunner(this, deps.runtime);
     this.waves = new DeployWaveRunner(this, this.now);
   }
 
@@ -140,8 +142,7 @@ export class Controller {
   }
 
   activeRelease(name: string): ReleaseRecord | null {
-    const id = this.store.getService(name).activeReleaseId;
-    return id ? this.store.getRelease(id) : null;
+    return this.lifecycle.activeRelease(name);
   }
 
   status(name: string): ServiceStatus {
@@ -164,14 +165,7 @@ export class Controller {
 
   /** Resolves when the operation has an outcome (at once if it has one already). */
   waitFor(operationId: string): Promise<OperationRecord> {
-    const op = this.store.getOperation(operationId);
-    if (!op) return Promise.reject(new CutoverError('OPERATION_NOT_FOUND', `no operation ${operationId}`));
-    if (op.outcome) return Promise.resolve(op);
-    return new Promise((resolve) => {
-      const list = this.waiters.get(operationId) ?? [];
-      list.push(resolve);
-      this.waiters.set(operationId, list);
-    });
+    return this.lifecycle.waitFor(operationId);
   }
 
   // --- deploy -------------------------------------------------------------------
@@ -234,7 +228,7 @@ export class Controller {
           level: service.strategy.type === 'recreate' ? 'warn' : 'info',
         });
         // Swarm updates its service itself (UpdateConfig from the strategy); cutover follows its tasks.
-        if (service.runtime === 'swarm' && service.strategy.type === 'rolling') this.swarmRolling.start(service, operation, release, active);
+        if (service.strategy.type === 'rolling' && this.swarmRolling.offers(service)) this.swarmRolling.start(service, operation, release, active);
         else this.rolling.start(service, operation, release, active);
         return operation;
       }
@@ -268,11 +262,7 @@ export class Controller {
   }
 
   completeOperation(operationId: string, service: string, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string; hint?: string } | null, now: number): void {
-    this.store.finishOperation(operationId, outcome, error, now);
-    this.store.releaseLock(service, operationId);
-    const done = this.store.getOperation(operationId)!;
-    for (const resolve of this.waiters.get(operationId) ?? []) resolve(done);
-    this.waiters.delete(operationId);
+    this.lifecycle.completeOperation(operationId, service, outcome, error, now);
   }
 
   // --- promote / abort / switch / rollback / cleanup ---------------------------
@@ -460,120 +450,31 @@ export class Controller {
   // --- traffic and release lifecycle -------------------------------------------
 
   routeFor(service: ServiceConfig, release: ReleaseRecord | null): ServiceRoute {
-    return {
-      service: service.name,
-      hosts: service.hosts,
-      default: service.default,
-      target: release
-        ? { releaseId: release.id, version: release.version, slot: release.slot, upstreams: this.supervisor.upstreamsOf(release.id) }
-        : null,
-    };
+    return this.lifecycle.routeFor(service, release);
   }
 
-  /**
-   * The atomic switch: one setRoute call, then the store. A router that cannot
-   * apply the route (nginx -t, a failed reload) throws before anything is
-   * recorded, so the store never names a release the router does not serve.
-   * A crash between the two leaves the store on the old release, and recovery
-   * routes to it again. Requests in flight on the old release drain.
-   */
-  async switchTraffic(service: ServiceConfig, to: ReleaseRecord, operationId: string): Promise<void> {
-    const from = this.activeRelease(service.name);
-    await this.router.setRoute(this.routeFor(service, { ...to, slot: to.slot }));
-    this.supervisor.setSupervised(to.id, true);
-    const now = this.now();
-    this.cancelScaleDown(to.id);
-    this.store.transaction(() => {
-      this.store.setActiveRelease(service.name, to.id, now);
-      this.store.updateRelease(to.id, { state: 'active', activatedAt: now, scaleDownAt: null, slot: to.slot });
-      if (from && from.id !== to.id) this.store.updateRelease(from.id, { state: 'standby' });
-    });
-    this.supervisor.syncRouterHealth(to.id);
-    this.events.record({
-      operationId, service: service.name, releaseId: to.id, type: 'traffic.switched',
-      message: `traffic switched: ${from ? `${from.version} (${from.id}, ${from.slot})` : 'nothing'} → ${to.version} (${to.id}, ${to.slot})`,
-      data: { from: from?.id ?? null, to: to.id, at: now },
-    });
-    if (from && from.id !== to.id) {
-      const drain = this.router.drain(service.name, from.id, service.drainTimeoutMs).then((result) => {
-        this.events.record({
-          operationId: null, service: service.name, releaseId: from.id, type: 'release.drained',
-          message: result.drained ? `${from.id} drained: no request in flight` : `${from.id} drain timeout (${service.drainTimeoutMs} ms): closed ${result.closed} connection(s)`,
-          data: result,
-        });
-      }, (error: unknown) => this.logger.warn({ err: error, release: from.id }, 'drain failed'));
-      this.drains.set(from.id, drain);
-    }
+  switchTraffic(service: ServiceConfig, to: ReleaseRecord, operationId: string): Promise<void> {
+    return this.lifecycle.switchTraffic(service, to, operationId);
   }
 
-  /** Keeps the previous release running for scale_down_delay (or stops it now) so rollback stays instant. */
   retire(service: ServiceConfig, releaseId: string, immediately: boolean, operationId: string | null): void {
-    const release = this.store.getRelease(releaseId);
-    if (!release || release.state !== 'standby') return;
-    if (!this.supervisor.isRunning(releaseId)) {
-      this.store.updateRelease(releaseId, { state: 'stopped', scaleDownAt: null });
-      void contractAfterRetire(this, this.migrations, service, releaseId);
-      return;
-    }
-    const delay = immediately || !('scaleDownDelayMs' in service.strategy) ? 0 : service.strategy.scaleDownDelayMs;
-    const at = this.now() + delay;
-    this.store.updateRelease(releaseId, { scaleDownAt: at });
-    this.events.record({
-      operationId, service: service.name, releaseId, type: 'release.standby',
-      message: immediately ? `${releaseId} stops once drained (auto cleanup)` : `${releaseId} stays in slot ${release.slot} for instant rollback until ${new Date(at).toISOString()}`,
-    });
-    this.scheduleScaleDown(service, releaseId, at);
+    this.lifecycle.retire(service, releaseId, immediately, operationId);
   }
 
   scheduleScaleDown(service: ServiceConfig, releaseId: string, at: number): void {
-    this.cancelScaleDown(releaseId);
-    const timer = setTimeout(() => {
-      this.scaleDownTimers.delete(releaseId);
-      this.scaleDown(service, releaseId, null).catch((error: unknown) => this.logger.warn({ err: error, release: releaseId }, 'scale down failed'));
-    }, Math.max(0, at - this.now()));
-    timer.unref();
-    this.scaleDownTimers.set(releaseId, timer);
+    this.lifecycle.scheduleScaleDown(service, releaseId, at);
   }
 
-  private cancelScaleDown(releaseId: string): void {
-    const timer = this.scaleDownTimers.get(releaseId);
-    if (timer) clearTimeout(timer);
-    this.scaleDownTimers.delete(releaseId);
+  scaleDown(service: ServiceConfig, releaseId: string, operationId: string | null): Promise<void> {
+    return this.lifecycle.scaleDown(service, releaseId, operationId);
   }
 
-  /** Stops a standby release once its drain finished. A release that became active again is left alone. */
-  async scaleDown(service: ServiceConfig, releaseId: string, operationId: string | null): Promise<void> {
-    this.cancelScaleDown(releaseId);
-    await this.drains.get(releaseId);
-    const release = this.store.getRelease(releaseId);
-    if (!release || release.state !== 'standby') return;
-    await this.supervisor.stopRelease(releaseId);
-    this.drains.delete(releaseId);
-    this.store.updateRelease(releaseId, { state: 'stopped', scaleDownAt: null });
-    this.events.record({ operationId, service: service.name, releaseId, type: 'release.stopped', message: `${releaseId} (${release.version}) stopped in slot ${release.slot}; rollback to it restarts it` });
-    this.prune(service);
-    void contractAfterRetire(this, this.migrations, service, releaseId);
-  }
-
-  /** A deploy into a slot still held by a standby release replaces that release. */
-  async freeSlot(service: ServiceConfig, slot: Slot, operationId: string): Promise<void> {
-    const occupant = this.store.listReleases(service.name).find((r) => r.slot === slot && r.state === 'standby');
-    if (!occupant) return;
-    this.events.record({ operationId, service: service.name, releaseId: occupant.id, type: 'release.replaced', message: `stopping standby ${occupant.id} (${occupant.version}) to free slot ${slot}` });
-    await this.scaleDown(service, occupant.id, operationId);
+  freeSlot(service: ServiceConfig, slot: Slot, operationId: string): Promise<void> {
+    return this.lifecycle.freeSlot(service, slot, operationId);
   }
 
   prune(service: ServiceConfig): void {
-    for (const release of releasesToPrune(this.store.listReleases(service.name), service.rollbackLimit)) {
-      this.store.updateRelease(release.id, { state: 'pruned' });
-      this.events.record({ operationId: null, service: service.name, releaseId: release.id, type: 'release.pruned', message: `${release.id} (${release.version}) is past the rollback limit of ${service.rollbackLimit}` });
-      // It can never run again: its logs would only grow the state directory for ever.
-      try {
-        this.removeReleaseLogs?.(service.name, release.id);
-      } catch (error) {
-        this.logger.warn({ err: error, release: release.id }, 'the logs of a pruned release could not be deleted');
-      }
-    }
+    this.lifecycle.prune(service);
   }
 
   /** A restarted instance has a new port: the active release's route must list it. */
@@ -583,19 +484,14 @@ export class Controller {
     if (!release || release.state !== 'active') return;
     const service = this.config.services[release.service];
     if (!service) return;
-    this.router.setRoute(this.routeFor(service, release)).then(
-      () => this.supervisor.syncRouterHealth(releaseId),
-      (error: unknown) => this.logger.error({ err: error, release: releaseId }, 'the route with the restarted instance could not be applied'),
-    );
+    this.lifecycle.refreshActiveRoute(service, release);
   }
 
   async close(): Promise<void> {
-    this.closing = true;
     await this.waves.close();
     await this.canary.close();
     await this.rolling.close();
-    for (const timer of this.scaleDownTimers.values()) clearTimeout(timer);
-    this.scaleDownTimers.clear();
+    this.lifecycle.close();
     await this.blueGreen.close();
     await this.supervisor.close();
   }
