@@ -4,7 +4,9 @@ import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute, Upstream } from '../router/index.js';
 import type { NativeRollingUpdates, NativeUpdateProgress, NativeUpdateTask, Runtime } from '../runtime/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
-import type { Controller } from './controller.js';
+import type { RunnerContext } from './runner-context.js';
+import { startRollingOperation } from './rolling-runner.js';
+import { notApplicable, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
 
 /**
  * `strategy: rolling` on a `runtime: swarm` service: Swarm's own rolling
@@ -30,10 +32,10 @@ import type { Controller } from './controller.js';
  */
 const POLL_MS = 300;
 
-export class SwarmRollingRunner {
+export class SwarmRollingRunner implements StrategyRunner {
   private readonly runs = new Map<string, SwarmRollingRun>();
 
-  constructor(private readonly controller: Controller, private readonly runtime: Runtime) {}
+  constructor(private readonly ctx: RunnerContext, private readonly runtime: Runtime) {}
 
   /** True when the service's runtime updates its instances itself (Swarm). */
   offers(service: ServiceConfig): boolean {
@@ -41,21 +43,55 @@ export class SwarmRollingRunner {
   }
 
   start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
-    const run = new SwarmRollingRun(this.controller, this.updatesOf(service), service, operation, release, previous);
+    const run = new SwarmRollingRun(this.ctx, this.updatesOf(service), service, operation, release, previous);
     this.runs.set(service.name, run);
     void run.run().finally(() => { if (this.runs.get(service.name) === run) this.runs.delete(service.name); });
   }
 
-  running(service: string): boolean {
+  isRunning(service: string): boolean {
     return this.runs.has(service);
   }
 
+  /** Swarm's own state is in the operation's phase and events. */
+  progress(): RunProgress | null {
+    return null;
+  }
+
+  deploy(start: DeployStart): OperationRecord {
+    const operation = startRollingOperation(this.ctx, start);
+    this.start(start.service, operation, start.release, start.active!);
+    return operation;
+  }
+
+  promote(name: string): Promise<OperationRecord> {
+    return notApplicable.promote(name);
+  }
+
+  approve(name: string): Promise<OperationRecord> {
+    return notApplicable.approve(name);
+  }
+
+  pause(name: string): Promise<OperationRecord> {
+    return notApplicable.pauseOrResume(name, 'pause');
+  }
+
+  resume(name: string): Promise<OperationRecord> {
+    return notApplicable.pauseOrResume(name, 'resume');
+  }
+
+  refresh(): boolean {
+    return false;
+  }
+
+  /** A run follows Swarm to its end by itself; at shutdown recovery closes what is left. */
+  async close(): Promise<void> {}
+
   /** Asks Swarm to roll the update back; the deploy ends aborted once Swarm did. */
-  async abort(service: string, reason: string): Promise<OperationRecord> {
+  async abort(service: string, actor: string): Promise<OperationRecord> {
     const run = this.runs.get(service);
     if (!run) throw new CutoverError('INVALID_STATE', `no Swarm rolling update of ${service} is running`);
-    await run.abort(reason);
-    return this.controller.store.getOperation(run.operationId)!;
+    await run.abort(`aborted by ${actor}`);
+    return this.ctx.store.getOperation(run.operationId)!;
   }
 
   private updatesOf(service: ServiceConfig): NativeRollingUpdates | null {
@@ -79,7 +115,7 @@ class SwarmRollingRun {
   private aborted = false;
 
   constructor(
-    private readonly controller: Controller,
+    private readonly ctx: RunnerContext,
     private readonly updates: NativeRollingUpdates | null,
     private readonly service: ServiceConfig,
     private readonly operation: OperationRecord,
@@ -98,7 +134,7 @@ class SwarmRollingRun {
     if (this.rollbackAsked !== null || this.updates === null) return;
     this.aborted = true;
     this.rollbackAsked = reason;
-    this.controller.events.record({ ...this.base, type: 'deploy.abort-requested', level: 'warn', message: `${reason}; asking Swarm to roll back` });
+    this.ctx.events.record({ ...this.base, type: 'deploy.abort-requested', level: 'warn', message: `${reason}; asking Swarm to roll back` });
     await this.updates.rollback(this.previous.id);
   }
 
@@ -121,14 +157,14 @@ class SwarmRollingRun {
 
   /** Starts Swarm's update and follows it to its end. */
   private async update(runtime: NativeRollingUpdates): Promise<Verdict> {
-    const { controller, service, release, previous, strategy } = this;
+    const { ctx, service, release, previous, strategy } = this;
     const started = await runtime.start(previous.id, {
       service: service.name, releaseId: release.id, version: release.version, slot: release.slot,
       command: service.command, env: service.env, stopGracePeriodMs: service.stopGracePeriodMs,
     }, strategy);
     this.serviceName = started.name;
-    controller.store.updateOperation(this.operation.id, { phase: 'swarm-updating' });
-    controller.events.record({
+    ctx.store.updateOperation(this.operation.id, { phase: 'swarm-updating' });
+    ctx.events.record({
       ...this.base, type: 'swarm.update-started',
       message: `Swarm updates service ${this.serviceName} from ${previous.version} to ${release.version}: parallelism ${strategy.parallelism}, order ${strategy.order}, ` +
         `delay ${strategy.delayMs} ms, monitor ${strategy.monitorMs} ms, failure_action ${strategy.failureAction}, max_failure_ratio ${strategy.maxFailureRatio}`,
@@ -146,7 +182,7 @@ class SwarmRollingRun {
         lastState = progress.state;
         if (progress.state) {
           const level = progress.state.startsWith('rollback') || progress.state === 'paused' ? 'warn' : 'info';
-          controller.events.record({ ...this.base, type: `swarm.update-${progress.state.replace(/_/g, '-')}`, level, message: `Swarm: update ${progress.state.replace(/_/g, ' ')}${progress.message ? `: ${progress.message}` : ''}`, data: { state: progress.state, message: progress.message } });
+          ctx.events.record({ ...this.base, type: `swarm.update-${progress.state.replace(/_/g, '-')}`, level, message: `Swarm: update ${progress.state.replace(/_/g, ' ')}${progress.message ? `: ${progress.message}` : ''}`, data: { state: progress.state, message: progress.message } });
         }
       }
       switch (progress.state) {
@@ -167,7 +203,7 @@ class SwarmRollingRun {
         default:
           if (this.rollbackAsked === null && Date.now() > deadline) {
             this.rollbackAsked = `the update did not finish within ${Math.round((deadline - this.operation.startedAt) / 1000)} s (${batches} batch(es) × the strategy's timeout)`;
-            controller.events.record({ ...this.base, type: 'swarm.update-timeout', level: 'warn', message: `${this.rollbackAsked}; asking Swarm to roll back` });
+            ctx.events.record({ ...this.base, type: 'swarm.update-timeout', level: 'warn', message: `${this.rollbackAsked}; asking Swarm to roll back` });
             await runtime.rollback(previous.id);
           }
       }
@@ -190,12 +226,12 @@ class SwarmRollingRun {
     const key = upstreams.map((u) => `${u.id}:${u.port}`).sort().join(',');
     if (upstreams.length === 0 || key === this.routedKey) return;
     this.routedKey = key;
-    const route: ServiceRoute = this.controller.routeFor(this.service, this.previous);
+    const route: ServiceRoute = this.ctx.lifecycle.routeFor(this.service, this.previous);
     if (route.target) route.target = { ...route.target, upstreams };
-    await this.controller.router.setRoute(route);
+    await this.ctx.router.setRoute(route);
     const versions = serving.map((t) => t.version ?? '?');
     const fresh = versions.filter((v) => v === this.release.version).length;
-    this.controller.events.record({
+    this.ctx.events.record({
       ...this.base, type: 'swarm.tasks',
       message: `${upstreams.length} task(s) serve ${this.service.name}: ${fresh} of ${this.release.version}, ${versions.length - fresh} of ${this.previous.version}`,
       data: { tasks: tasks.map((t) => ({ id: t.id, slot: t.slot, version: t.version, port: t.port })), weight: versions.length ? Math.round((100 * fresh) / versions.length) : 0 },
@@ -204,30 +240,30 @@ class SwarmRollingRun {
 
   /** Swarm completed: the service is the new release's; its instances are its tasks. */
   private async adoptUpdated(runtime: NativeRollingUpdates): Promise<void> {
-    const { controller, service, release, previous } = this;
+    const { ctx, service, release, previous } = this;
     await runtime.finish(previous.id, 'completed', release.id);
-    await controller.supervisor.stopRelease(previous.id);
+    await ctx.supervisor.stopRelease(previous.id);
     const indexes = Array.from({ length: service.instances }, (_, i) => i);
-    const started = await controller.supervisor.startInstances({ service, releaseId: release.id, version: release.version, slot: release.slot }, indexes);
-    for (const info of started) controller.events.record({ ...this.base, type: 'instance.started', message: `instance ${info.id} is Swarm task on port ${info.port}`, data: { id: info.id, port: info.port } });
-    await controller.supervisor.waitHealthy(release.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
-    await controller.switchTraffic(service, release, this.operation.id);
-    controller.retire(service, previous.id, true, this.operation.id);
+    const started = await ctx.supervisor.startInstances({ service, releaseId: release.id, version: release.version, slot: release.slot }, indexes);
+    for (const info of started) ctx.events.record({ ...this.base, type: 'instance.started', message: `instance ${info.id} is Swarm task on port ${info.port}`, data: { id: info.id, port: info.port } });
+    await ctx.supervisor.waitHealthy(release.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+    await ctx.lifecycle.switchTraffic(service, release, this.operation.id);
+    ctx.lifecycle.retire(service, previous.id, true, this.operation.id);
     this.finish('succeeded', null);
   }
 
   /** Swarm rolled back: the previous release's instances are its tasks again, on their own ports. */
   private async backOnPrevious(runtime: NativeRollingUpdates, why: string, aborted: boolean): Promise<void> {
-    const { controller, service, previous } = this;
+    const { ctx, service, previous } = this;
     await runtime.finish(previous.id, 'rolled-back', this.release.id);
     try {
-      await controller.supervisor.waitHealthy(previous.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+      await ctx.supervisor.waitHealthy(previous.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
     } catch (error) {
-      controller.events.record({ ...this.base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every instance of ${previous.id} is healthy after Swarm's rollback: ${(error as Error).message}` });
+      ctx.events.record({ ...this.base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every instance of ${previous.id} is healthy after Swarm's rollback: ${(error as Error).message}` });
     }
-    await controller.router.setRoute(controller.routeFor(service, previous));
-    controller.supervisor.syncRouterHealth(previous.id);
-    controller.events.record({ ...this.base, type: 'rolling.rolled-back', level: 'warn', message: `Swarm rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${controller.supervisor.instancesOf(previous.id).length} instance(s)` });
+    await ctx.router.setRoute(ctx.lifecycle.routeFor(service, previous));
+    ctx.supervisor.syncRouterHealth(previous.id);
+    ctx.events.record({ ...this.base, type: 'rolling.rolled-back', level: 'warn', message: `Swarm rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${ctx.supervisor.instancesOf(previous.id).length} instance(s)` });
     this.finish(aborted ? 'aborted' : 'failed', {
       code: aborted ? 'DEPLOY_ABORTED' : 'SWARM_ROLLED_BACK',
       message: `Swarm rolled back the update of ${this.serviceName} to ${this.release.version}: ${why}; ${previous.version} (${previous.id}) serves ${service.name}`,
@@ -235,14 +271,14 @@ class SwarmRollingRun {
   }
 
   private finish(outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
-    const { controller, service, release } = this;
-    if (outcome !== 'succeeded') controller.store.updateRelease(release.id, { state: outcome, error });
-    const active = controller.activeRelease(service.name);
+    const { ctx, service, release } = this;
+    if (outcome !== 'succeeded') ctx.store.updateRelease(release.id, { state: outcome, error });
+    const active = ctx.lifecycle.activeRelease(service.name);
     const message = outcome === 'succeeded'
       ? `Swarm rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} task(s) of ${this.serviceName}`
       : `Swarm rolling update ${outcome}: ${error?.message ?? ''}`;
-    controller.events.record({ ...this.base, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
-    controller.completeOperation(this.operation.id, service.name, outcome, error, Date.now());
-    controller.prune(service);
+    ctx.events.record({ ...this.base, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    ctx.lifecycle.completeOperation(this.operation.id, service.name, outcome, error, Date.now());
+    ctx.lifecycle.prune(service);
   }
 }
