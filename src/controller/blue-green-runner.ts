@@ -3,6 +3,7 @@ import {
   blueGreenTransition, isBeforeSwitch, resumeWatching, startBlueGreen,
   type BlueGreenCommand, type BlueGreenEvent, type BlueGreenState,
 } from '../core/blue-green-strategy.js';
+import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
 import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner } from './analysis-runner.js';
@@ -26,7 +27,7 @@ export interface RunningOperation {
   reusedRelease: boolean;
   /** Pre/post-promotion analysis and its window timer. */
   analysis: AnalysisRunner | null;
-  windowTimer: NodeJS.Timeout | null;
+  windowTimer: ClockTimer | null;
 }
 
 export class BlueGreenRunner implements StrategyRunner {
@@ -144,7 +145,7 @@ export class BlueGreenRunner implements StrategyRunner {
     const queues = [...this.runs.values()].map((run) => {
       run.abort.abort(new CutoverError('DEPLOY_ABORTED', SHUTTING_DOWN));
       run.analysis?.stop('all');
-      if (run.windowTimer) clearTimeout(run.windowTimer);
+      run.windowTimer?.cancel();
       return this.dispatch(run, { type: 'abort', reason: SHUTTING_DOWN });
     });
     // An operation that ends now records its outcome; one that hangs is aborted by recovery at the next start.
@@ -302,15 +303,15 @@ export class BlueGreenRunner implements StrategyRunner {
         let failedEarly: ((message: string) => void) | null = null;
         const analysis = new AnalysisRunner(this.ctx.config.analysis, this.ctx.providerFor, this.ctx.events, base, (verdict) => {
           if (verdict.phase === 'Failed') failedEarly?.(verdict.message);
-        }, this.now);
+        }, this.ctx.clock);
         analysis.start('step', command.templates, {
           service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
         });
         // The window, cut short by a failed verdict or an abort.
         const early = await new Promise<string | null>((resolve) => {
-          const timer = setTimeout(() => resolve(null), command.windowMs);
-          failedEarly = (message) => { clearTimeout(timer); resolve(message); };
-          run.abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve('aborted'); }, { once: true });
+          const timer = this.ctx.clock.schedule(() => resolve(null), command.windowMs);
+          failedEarly = (message) => { timer.cancel(); resolve(message); };
+          run.abort.signal.addEventListener('abort', () => { timer.cancel(); resolve('aborted'); }, { once: true });
         });
         if (run.abort.signal.aborted) {
           analysis.stop('all');
@@ -328,20 +329,19 @@ export class BlueGreenRunner implements StrategyRunner {
         const analysis = new AnalysisRunner(this.ctx.config.analysis, this.ctx.providerFor, this.ctx.events, base, (verdict) => {
           if (verdict.phase === 'Failed') void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
           else this.ctx.events.record({ ...base, type: 'analysis.inconclusive', level: 'warn', message: `${verdict.message}; the release stays` });
-        }, this.now);
+        }, this.ctx.clock);
         run.analysis = analysis;
         analysis.start('post-promotion', command.templates, {
           service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
           latencySamples: this.ctx.router.latencySamples ? (s, r) => this.ctx.router.latencySamples!(s, r) : undefined,
         });
-        run.windowTimer = setTimeout(() => { void this.dispatch(run, { type: 'window-elapsed' }); }, command.windowMs);
-        run.windowTimer.unref();
+        run.windowTimer = this.ctx.clock.schedule(() => { void this.dispatch(run, { type: 'window-elapsed' }); }, command.windowMs);
         this.ctx.events.record({ ...base, type: 'deploy.watching', message: `watching ${release.id} for ${Math.round(command.windowMs / 1000)} s after the switch (${command.templates.join(', ')}); a failure switches back` });
         return null;
       }
       case 'stop-analysis':
         run.analysis?.stop('all');
-        if (run.windowTimer) clearTimeout(run.windowTimer);
+        run.windowTimer?.cancel();
         run.windowTimer = null;
         return null;
       case 'switch-back': {

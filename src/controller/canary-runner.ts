@@ -3,6 +3,7 @@ import {
   canaryTransition, isCanaryTerminal, startCanary,
   type CanaryCommand, type CanaryEvent, type CanaryState,
 } from '../core/canary-strategy.js';
+import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute } from '../router/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
@@ -24,7 +25,7 @@ interface CanaryRun {
   abort: AbortController;
   driver: MachineDriver<CanaryState, CanaryEvent, CanaryCommand>;
   analysis: AnalysisRunner;
-  timers: Set<NodeJS.Timeout>;
+  timers: Set<ClockTimer>;
 }
 
 export class CanaryRunner implements StrategyRunner {
@@ -192,7 +193,7 @@ export class CanaryRunner implements StrategyRunner {
           ? { type: 'analysis-failed', message: verdict.message }
           : { type: 'analysis-inconclusive', message: verdict.message });
       },
-      this.now,
+      this.ctx.clock,
     );
     this.runs.set(service.name, run);
     return run;
@@ -334,18 +335,17 @@ export class CanaryRunner implements StrategyRunner {
   }
 
   private timer(run: CanaryRun, at: number, event: CanaryEvent): void {
-    const timer = setTimeout(() => {
+    const timer = this.ctx.clock.schedule(() => {
       run.timers.delete(timer);
       void this.dispatch(run, event);
     }, Math.max(0, at - this.now()));
-    timer.unref();
     run.timers.add(timer);
   }
 
   private finish(run: CanaryRun, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
     const { ctx } = this;
     const { service, state, operation } = run;
-    for (const timer of run.timers) clearTimeout(timer);
+    for (const timer of run.timers) timer.cancel();
     run.timers.clear();
     if (outcome !== 'succeeded') {
       const current = ctx.store.getRelease(state.releaseId);

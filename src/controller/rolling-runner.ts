@@ -1,4 +1,5 @@
 import type { RollingStrategyConfig, ServiceConfig } from '../config/types.js';
+import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
 import {
   isRollingTerminal, rollingTransition, startRolling,
@@ -27,7 +28,7 @@ interface RollingRun {
   driver: MachineDriver<RollingState, RollingEvent, RollingCommand>;
   analysis: AnalysisRunner;
   analysisTemplates: string[];
-  timers: Set<NodeJS.Timeout>;
+  timers: Set<ClockTimer>;
 }
 
 /** Recreate is a rolling update in one stop-first batch of every instance: it causes downtime, by design. */
@@ -110,7 +111,7 @@ export class RollingRunner implements StrategyRunner {
       operation, service, abort: new AbortController(), driver: null as unknown as RollingRun['driver'],
       get state() { return this.driver.state; },
       analysis: new AnalysisRunner(this.ctx.config.analysis, this.providerFor, this.ctx.events,
-        { operationId: operation.id, service: service.name, releaseId: release.id }, () => {}, this.now),
+        { operationId: operation.id, service: service.name, releaseId: release.id }, () => {}, this.ctx.clock),
       analysisTemplates: analysis, timers: new Set(),
     };
     run.driver = new MachineDriver(
@@ -278,7 +279,7 @@ export class RollingRunner implements StrategyRunner {
     }
     const problem = await new Promise<string | null>((resolve) => {
       const done = (value: string | null): void => {
-        clearTimeout(timer);
+        timer.cancel();
         supervisor.off('health', onHealth);
         supervisor.off('exit', onExit);
         resolve(value);
@@ -290,7 +291,7 @@ export class RollingRunner implements StrategyRunner {
       const onExit = (id: string, exit: InstanceExit): void => {
         if (id === releaseId && !exit.expected && wanted.has(exit.instance.index)) done(`instance ${exit.instance.id} exited in the monitor window`);
       };
-      const timer = setTimeout(() => done(null), Math.max(0, until - this.now()));
+      const timer = this.ctx.clock.schedule(() => done(null), Math.max(0, until - this.now()));
       supervisor.on('health', onHealth);
       supervisor.on('exit', onExit);
     });
@@ -306,7 +307,7 @@ export class RollingRunner implements StrategyRunner {
 
   private sleep(run: RollingRun, until: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { run.timers.delete(timer); resolve(); }, Math.max(0, until - this.now()));
+      const timer = this.ctx.clock.schedule(() => { run.timers.delete(timer); resolve(); }, Math.max(0, until - this.now()));
       run.timers.add(timer);
     });
   }
@@ -314,7 +315,7 @@ export class RollingRunner implements StrategyRunner {
   private finish(run: RollingRun, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
     const { ctx } = this;
     const { service, state, operation } = run;
-    for (const timer of run.timers) clearTimeout(timer);
+    for (const timer of run.timers) timer.cancel();
     run.analysis.stop('all');
     if (outcome !== 'succeeded') ctx.store.updateRelease(state.releaseId, { state: outcome, error });
     const active = ctx.lifecycle.activeRelease(service.name);

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RollingStrategyConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute, Upstream } from '../router/index.js';
@@ -171,7 +170,7 @@ class SwarmRollingRun {
       data: { service: this.serviceName, updateConfig: started.settings },
     });
     const batches = Math.ceil(service.instances / strategy.parallelism);
-    const deadline = Date.now() + batches * (strategy.deployTimeoutMs + strategy.delayMs + strategy.monitorMs);
+    const deadline = this.ctx.clock.now() + batches * (strategy.deployTimeoutMs + strategy.delayMs + strategy.monitorMs);
     let lastState: string | null = null;
     for (;;) {
       const progress = await runtime.progress(previous.id);
@@ -201,16 +200,16 @@ class SwarmRollingRun {
           }
           break;
         default:
-          if (this.rollbackAsked === null && Date.now() > deadline) {
+          if (this.rollbackAsked === null && this.ctx.clock.now() > deadline) {
             this.rollbackAsked = `the update did not finish within ${Math.round((deadline - this.operation.startedAt) / 1000)} s (${batches} batch(es) × the strategy's timeout)`;
             ctx.events.record({ ...this.base, type: 'swarm.update-timeout', level: 'warn', message: `${this.rollbackAsked}; asking Swarm to roll back` });
             await runtime.rollback(previous.id);
           }
       }
-      if (Date.now() > deadline + strategy.deployTimeoutMs * batches + 60_000) {
+      if (this.ctx.clock.now() > deadline + strategy.deployTimeoutMs * batches + 60_000) {
         throw new CutoverError('SWARM_ROLLED_BACK', `Swarm's update of ${this.serviceName} neither completed nor rolled back in time (state ${progress.state ?? 'none'})`);
       }
-      await sleep(POLL_MS);
+      await this.ctx.clock.sleep(POLL_MS);
     }
   }
 
@@ -246,7 +245,7 @@ class SwarmRollingRun {
     const indexes = Array.from({ length: service.instances }, (_, i) => i);
     const started = await ctx.supervisor.startInstances({ service, releaseId: release.id, version: release.version, slot: release.slot }, indexes);
     for (const info of started) ctx.events.record({ ...this.base, type: 'instance.started', message: `instance ${info.id} is Swarm task on port ${info.port}`, data: { id: info.id, port: info.port } });
-    await ctx.supervisor.waitHealthy(release.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+    await ctx.supervisor.waitHealthy(release.id, this.ctx.clock.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
     await ctx.lifecycle.switchTraffic(service, release, this.operation.id);
     ctx.lifecycle.retire(service, previous.id, true, this.operation.id);
     this.finish('succeeded', null);
@@ -257,7 +256,7 @@ class SwarmRollingRun {
     const { ctx, service, previous } = this;
     await runtime.finish(previous.id, 'rolled-back', this.release.id);
     try {
-      await ctx.supervisor.waitHealthy(previous.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+      await ctx.supervisor.waitHealthy(previous.id, this.ctx.clock.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
     } catch (error) {
       ctx.events.record({ ...this.base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every instance of ${previous.id} is healthy after Swarm's rollback: ${(error as Error).message}` });
     }
@@ -278,7 +277,7 @@ class SwarmRollingRun {
       ? `Swarm rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} task(s) of ${this.serviceName}`
       : `Swarm rolling update ${outcome}: ${error?.message ?? ''}`;
     ctx.events.record({ ...this.base, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
-    ctx.lifecycle.completeOperation(this.operation.id, service.name, outcome, error, Date.now());
+    ctx.lifecycle.completeOperation(this.operation.id, service.name, outcome, error, this.ctx.clock.now());
     ctx.lifecycle.prune(service);
   }
 }
