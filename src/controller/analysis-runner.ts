@@ -1,3 +1,5 @@
+import { systemClock } from '../clock/system-clock.js';
+import type { Clock, ClockTimer } from '../core/clock.js';
 import type { MeasurementContext, MetricProvider } from '../analysis/index.js';
 import type { AnalysisMetricConfig, AnalysisTemplateConfig } from '../config/types.js';
 import {
@@ -25,7 +27,7 @@ interface ActiveRun {
   metric: AnalysisMetricConfig;
   provider: MetricProvider;
   state: AnalysisRunState;
-  timer: NodeJS.Timeout | null;
+  timer: ClockTimer | null;
   measuring: boolean;
   context: MeasureContext;
 }
@@ -48,8 +50,17 @@ export class AnalysisRunner {
     private readonly events: EventLog,
     private readonly labels: { operationId: string; service: string; releaseId: string },
     private readonly onVerdict: (verdict: AnalysisVerdict) => void,
-    private readonly now: () => number = Date.now,
-  ) {}
+    /** The clock of the measurement intervals (or only its `now`, timers from the system clock). */
+    time: Clock | (() => number) = systemClock,
+  ) {
+    this.clock = typeof time === 'function' ? { ...systemClock, now: time } : time;
+  }
+
+  private readonly clock: Clock;
+
+  private now(): number {
+    return this.clock.now();
+  }
 
   start(scope: AnalysisScope, templateNames: string[], context: MeasureContext): void {
     for (const name of templateNames) {
@@ -106,8 +117,7 @@ export class AnalysisRunner {
   private schedule(run: ActiveRun): void {
     const due = nextDueAt(run.state);
     if (due === null || this.stopped) return;
-    run.timer = setTimeout(() => { void this.tick(run); }, Math.max(0, due - this.now()));
-    run.timer.unref();
+    run.timer = this.clock.schedule(() => { void this.tick(run); }, Math.max(0, due - this.now()));
   }
 
   private async tick(run: ActiveRun): Promise<void> {
@@ -165,7 +175,7 @@ export class AnalysisRunner {
   }
 
   private clear(run: ActiveRun): void {
-    if (run.timer) clearTimeout(run.timer);
+    run.timer?.cancel();
     run.timer = null;
   }
 

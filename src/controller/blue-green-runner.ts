@@ -1,14 +1,16 @@
 import type { BlueGreenStrategyConfig, ServiceConfig } from '../config/types.js';
 import {
-  blueGreenTransition, isBeforeSwitch, resumeWatching,
+  blueGreenTransition, isBeforeSwitch, resumeWatching, startBlueGreen,
   type BlueGreenCommand, type BlueGreenEvent, type BlueGreenState,
 } from '../core/blue-green-strategy.js';
+import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
 import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner } from './analysis-runner.js';
-import type { Controller } from './controller.js';
+import type { RunnerContext } from './runner-context.js';
 import { MachineDriver, settleWithin, SHUTTING_DOWN } from './machine-driver.js';
 import { runSmokeChecks } from './smoke-checks.js';
+import { notApplicable, type DeployRequest, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
 
 /**
  * Drives blue-green deploys (and rollbacks that start an old release again):
@@ -25,30 +27,106 @@ export interface RunningOperation {
   reusedRelease: boolean;
   /** Pre/post-promotion analysis and its window timer. */
   analysis: AnalysisRunner | null;
-  windowTimer: NodeJS.Timeout | null;
+  windowTimer: ClockTimer | null;
 }
 
-export class BlueGreenRunner {
+export class BlueGreenRunner implements StrategyRunner {
   private readonly runs = new Map<string, RunningOperation>();
   private closing = false;
 
-  constructor(private readonly c: Controller, private readonly now: () => number = Date.now) {}
+  private readonly now: () => number;
+
+  constructor(private readonly ctx: RunnerContext) {
+    this.now = () => ctx.clock.now();
+  }
 
   running(service: string): RunningOperation | undefined {
     return this.runs.get(service);
   }
 
-  /** promote of a deploy waiting at `ready`. */
+  isRunning(service: string): boolean {
+    return this.runs.has(service);
+  }
+
+  progress(service: string): RunProgress | null {
+    const run = this.runs.get(service);
+    return run ? { phase: run.state.phase } : null;
+  }
+
+  check(service: ServiceConfig, request: DeployRequest): void {
+    if (service.strategy.type === 'blue-green' && service.strategy.approval && request.autoSwitch) {
+      throw new CutoverError('BAD_REQUEST', `${service.name}'s switch needs an approval: --auto-switch cannot skip it`, { hint: `Deploy without --auto-switch, then \`cutover approve ${service.name}\`.` });
+    }
+  }
+
+  /** A blue-green deploy, or the first release of a rolling or recreate service (all its instances, then the traffic). */
+  deploy({ service, request, operationId, release, active, now }: DeployStart): OperationRecord {
+    if (service.strategy.type !== 'blue-green') {
+      const transition = startBlueGreen({
+        releaseId: release.id, slot: release.slot, previousReleaseId: null, autoSwitch: true, autoCleanup: false,
+        skipHealth: request.skipHealth ?? false, smokeChecks: 0, deployTimeoutMs: service.strategy.deployTimeoutMs,
+      }, now);
+      return this.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
+    }
+    const strategy = service.strategy;
+    const transition = startBlueGreen({
+      releaseId: release.id,
+      slot: release.slot,
+      previousReleaseId: active?.id ?? null,
+      autoSwitch: strategy.approval ? false : request.autoSwitch ?? strategy.autoSwitch,
+      autoCleanup: request.autoCleanup ?? strategy.autoCleanup,
+      skipHealth: request.skipHealth ?? false,
+      smokeChecks: strategy.smoke.length,
+      deployTimeoutMs: strategy.deployTimeoutMs,
+      postPromotion: strategy.postPromotion,
+      prePromotion: strategy.prePromotion,
+      approval: strategy.approval,
+    }, now);
+    return this.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
+  }
+
+  /** promote of a deploy waiting at `ready`; an approval gate is opened by approve, not by promote. */
   async promote(name: string, actor: string): Promise<OperationRecord> {
+    const run = this.runs.get(name);
+    if (run && run.service.strategy.type === 'blue-green' && run.service.strategy.approval && run.state.phase === 'ready') {
+      throw new CutoverError('INVALID_STATE', `${name} waits for an approval, which promote does not give`, { hint: `Run \`cutover approve ${name}\` (it is recorded with who approved), or abort.` });
+    }
+    return this.promoteReady(name, actor);
+  }
+
+  /** Gives the approval a blue-green switch with `approval` waits for. */
+  async approve(name: string, actor: string): Promise<OperationRecord> {
+    const run = this.runs.get(name);
+    if (run && run.service.strategy.type === 'blue-green' && run.service.strategy.approval && run.state.phase === 'ready') {
+      this.ctx.events.record({ operationId: run.operation.id, service: name, releaseId: run.state.releaseId, type: 'deploy.approved', message: `switch approved by ${actor}` });
+      return this.promoteReady(name, actor);
+    }
+    return notApplicable.approve(name);
+  }
+
+  pause(name: string): Promise<OperationRecord> {
+    return notApplicable.pauseOrResume(name, 'pause');
+  }
+
+  resume(name: string): Promise<OperationRecord> {
+    return notApplicable.pauseOrResume(name, 'resume');
+  }
+
+  refresh(): boolean {
+    return false;
+  }
+
+  /** promote of a deploy waiting at `ready`. */
+  async promoteReady(name: string, actor: string): Promise<OperationRecord> {
     const run = this.runs.get(name);
     if (!run || run.state.phase !== 'ready') {
       throw new CutoverError('INVALID_STATE', run
         ? `the ${run.operation.kind} of ${name} is ${run.state.phase}, not waiting for promote`
         : `no deploy of ${name} is waiting for promote`);
     }
-    this.c.events.record({ operationId: run.operation.id, service: name, releaseId: run.state.releaseId, type: 'deploy.promoted', message: `promoted by ${actor}` });
+    this.ctx.events.record({ operationId: run.operation.id, service: name, releaseId: run.state.releaseId, type: 'deploy.promoted', message: `promoted by ${actor}` });
     await this.dispatch(run, { type: 'promote' });
-    return this.c.store.getOperation(run.operation.id)!;
+    return this.ctx.store.getOperation(run.operation.id)!;
   }
 
   async abort(name: string, actor: string): Promise<OperationRecord> {
@@ -59,7 +137,7 @@ export class BlueGreenRunner {
     const reason = `aborted by ${actor}`;
     run.abort.abort(new CutoverError('DEPLOY_ABORTED', reason));
     await this.dispatch(run, { type: 'abort', reason });
-    return this.c.store.getOperation(run.operation.id)!;
+    return this.ctx.store.getOperation(run.operation.id)!;
   }
 
   async close(): Promise<void> {
@@ -67,7 +145,7 @@ export class BlueGreenRunner {
     const queues = [...this.runs.values()].map((run) => {
       run.abort.abort(new CutoverError('DEPLOY_ABORTED', SHUTTING_DOWN));
       run.analysis?.stop('all');
-      if (run.windowTimer) clearTimeout(run.windowTimer);
+      run.windowTimer?.cancel();
       return this.dispatch(run, { type: 'abort', reason: SHUTTING_DOWN });
     });
     // An operation that ends now records its outcome; one that hangs is aborted by recovery at the next start.
@@ -79,20 +157,20 @@ export class BlueGreenRunner {
     service: ServiceConfig, kind: OperationKind, actor: string, operationId: string, release: ReleaseRecord,
     active: ReleaseRecord | null, transition: { state: BlueGreenState; commands: BlueGreenCommand[] }, reusedRelease: boolean,
   ): OperationRecord {
-    const operation = this.c.store.createOperation({
+    const operation = this.ctx.store.createOperation({
       id: operationId, service: service.name, kind, releaseId: release.id, fromReleaseId: active?.id ?? null,
       actor, phase: transition.state.phase, state: transition.state, startedAt: this.now(),
     });
     const run = this.track(operation, service, transition.state, reusedRelease);
     const verb = kind === 'rollback' ? 'rollback' : 'deploy';
-    this.c.events.record({
+    this.ctx.events.record({
       operationId, service: service.name, releaseId: release.id, type: `${verb}.started`,
       message: `${verb} of ${service.name} ${release.version} (${release.id}) to slot ${release.slot} started by ${actor}` +
         (active ? `; ${active.version} (${active.id}) keeps serving` : ''),
       data: { version: release.version, slot: release.slot, from: active?.id ?? null },
     });
     if (transition.state.skipHealth) {
-      this.c.events.record({
+      this.ctx.events.record({
         operationId, service: service.name, releaseId: release.id, type: 'health.skipped', level: 'warn',
         message: 'health checks skipped (--skip-health): the new release gets traffic without being verified',
       });
@@ -107,11 +185,11 @@ export class BlueGreenRunner {
    * standby for a switch back, and the post-promotion analysis runs again for
    * the rest of its window, which began at the switch.
    */
-  resume(service: ServiceConfig, operation: OperationRecord, state: BlueGreenState, switchedAt: number): void {
+  resumeAfterRestart(service: ServiceConfig, operation: OperationRecord, state: BlueGreenState, switchedAt: number): void {
     const run = this.track(operation, service, state, false);
     const transition = resumeWatching(state, switchedAt, this.now());
     const left = Math.max(0, switchedAt + (state.postPromotion?.windowMs ?? 0) - this.now());
-    this.c.events.record({
+    this.ctx.events.record({
       operationId: operation.id, service: service.name, releaseId: state.releaseId, type: 'deploy.watch-resumed',
       message: `the controller restarted during the post-promotion window of ${state.releaseId}: ` +
         (left > 0 ? `the analysis resumes for the remaining ${Math.ceil(left / 1000)} s` : 'the window ended while it was down; the deploy ends now'),
@@ -155,21 +233,21 @@ export class BlueGreenRunner {
   }
 
   private persist(run: RunningOperation): void {
-    this.c.store.updateOperation(run.operation.id, { phase: run.state.phase, state: run.state });
-    if (run.state.phase === 'ready') this.c.store.updateRelease(run.state.releaseId, { state: 'ready' });
+    this.ctx.store.updateOperation(run.operation.id, { phase: run.state.phase, state: run.state });
+    if (run.state.phase === 'ready') this.ctx.store.updateRelease(run.state.releaseId, { state: 'ready' });
   }
 
   private async execute(run: RunningOperation, command: BlueGreenCommand): Promise<BlueGreenEvent | null> {
     const { service, state, operation } = run;
     const base = { operationId: operation.id, service: service.name, releaseId: state.releaseId };
-    const release = this.c.store.getRelease(state.releaseId)!;
+    const release = this.ctx.store.getRelease(state.releaseId)!;
     switch (command.type) {
       case 'start-instances': {
-        await this.c.freeSlot(service, state.slot, operation.id);
+        await this.ctx.lifecycle.freeSlot(service, state.slot, operation.id);
         try {
-          const instances = await this.c.supervisor.startRelease({ service, releaseId: release.id, version: release.version, slot: state.slot });
+          const instances = await this.ctx.supervisor.startRelease({ service, releaseId: release.id, version: release.version, slot: state.slot });
           for (const info of instances) {
-            this.c.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
+            this.ctx.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
           }
           return { type: 'instances-started' };
         } catch (error) {
@@ -178,62 +256,62 @@ export class BlueGreenRunner {
         }
       }
       case 'await-health': {
-        this.c.events.record({ ...base, type: 'health.waiting', message: `waiting for ${service.instances} instance(s) to pass health checks (timeout ${Math.round((command.deadline - this.now()) / 1000)} s)` });
+        this.ctx.events.record({ ...base, type: 'health.waiting', message: `waiting for ${service.instances} instance(s) to pass health checks (timeout ${Math.round((command.deadline - this.now()) / 1000)} s)` });
         const onHealth = (releaseId: string, instanceId: string, status: string, last: { detail: string }): void => {
-          if (releaseId === release.id) this.c.events.record({ ...base, type: `instance.${status}`, message: `instance ${instanceId} is ${status} (${last.detail})` });
+          if (releaseId === release.id) this.ctx.events.record({ ...base, type: `instance.${status}`, message: `instance ${instanceId} is ${status} (${last.detail})` });
         };
-        this.c.supervisor.on('health', onHealth);
+        this.ctx.supervisor.on('health', onHealth);
         try {
-          await this.c.supervisor.waitHealthy(release.id, command.deadline, run.abort.signal);
-          this.c.events.record({ ...base, type: 'release.healthy', message: `all ${service.instances} instance(s) of ${release.id} are healthy` });
+          await this.ctx.supervisor.waitHealthy(release.id, command.deadline, run.abort.signal);
+          this.ctx.events.record({ ...base, type: 'release.healthy', message: `all ${service.instances} instance(s) of ${release.id} are healthy` });
           return { type: 'all-healthy' };
         } catch (error) {
           if (run.abort.signal.aborted) return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
           const e = error as CutoverError;
           return e.code === 'HEALTH_TIMEOUT' ? { type: 'deadline-passed', message: e.message } : { type: 'instance-exited', message: e.message };
         } finally {
-          this.c.supervisor.off('health', onHealth);
+          this.ctx.supervisor.off('health', onHealth);
         }
       }
       case 'run-smoke': {
-        const instances = this.c.supervisor.instancesOf(release.id).map((i) => i.info);
+        const instances = this.ctx.supervisor.instancesOf(release.id).map((i) => i.info);
         const smoke = blueGreenOf(service).smoke;
         const failure = await runSmokeChecks(instances, smoke);
         if (failure) return { type: 'smoke-failed', message: failure };
-        this.c.events.record({ ...base, type: 'smoke.passed', message: `${smoke.length} smoke check(s) passed on every instance` });
+        this.ctx.events.record({ ...base, type: 'smoke.passed', message: `${smoke.length} smoke check(s) passed on every instance` });
         return { type: 'smoke-passed' };
       }
       case 'switch-traffic':
         try {
-          await this.c.switchTraffic(service, release, operation.id);
+          await this.ctx.lifecycle.switchTraffic(service, release, operation.id);
         } catch (error) {
           const e = error as CutoverError;
           return { type: 'switch-failed', code: e.code ?? 'INTERNAL', message: `traffic was not moved: ${e.message}` };
         }
         return { type: 'switched' };
       case 'retire-previous':
-        if (state.previousReleaseId) this.c.retire(service, state.previousReleaseId, command.immediately, operation.id);
+        if (state.previousReleaseId) this.ctx.lifecycle.retire(service, state.previousReleaseId, command.immediately, operation.id);
         return null;
       case 'stop-new-release':
-        await this.c.supervisor.stopRelease(release.id);
+        await this.ctx.supervisor.stopRelease(release.id);
         return null;
       case 'announce':
-        this.c.events.record({ ...base, type: command.event, message: command.message });
+        this.ctx.events.record({ ...base, type: command.event, message: command.message });
         return null;
       case 'analyse': {
-        this.c.events.record({ ...base, type: 'analysis.started', message: `judging ${release.id} for ${Math.round(command.windowMs / 1000)} s before the switch (${command.templates.join(', ')})` });
+        this.ctx.events.record({ ...base, type: 'analysis.started', message: `judging ${release.id} for ${Math.round(command.windowMs / 1000)} s before the switch (${command.templates.join(', ')})` });
         let failedEarly: ((message: string) => void) | null = null;
-        const analysis = new AnalysisRunner(this.c.config.analysis, this.c.providerFor, this.c.events, base, (verdict) => {
+        const analysis = new AnalysisRunner(this.ctx.config.analysis, this.ctx.providerFor, this.ctx.events, base, (verdict) => {
           if (verdict.phase === 'Failed') failedEarly?.(verdict.message);
-        }, this.now);
+        }, this.ctx.clock);
         analysis.start('step', command.templates, {
           service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
         });
         // The window, cut short by a failed verdict or an abort.
         const early = await new Promise<string | null>((resolve) => {
-          const timer = setTimeout(() => resolve(null), command.windowMs);
-          failedEarly = (message) => { clearTimeout(timer); resolve(message); };
-          run.abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve('aborted'); }, { once: true });
+          const timer = this.ctx.clock.schedule(() => resolve(null), command.windowMs);
+          failedEarly = (message) => { timer.cancel(); resolve(message); };
+          run.abort.signal.addEventListener('abort', () => { timer.cancel(); resolve('aborted'); }, { once: true });
         });
         if (run.abort.signal.aborted) {
           analysis.stop('all');
@@ -248,39 +326,38 @@ export class BlueGreenRunner {
         return { type: 'pre-analysis-concluded', phase: phase === 'Running' ? 'Successful' : phase, message: `analysis ${phase.toLowerCase()}` };
       }
       case 'watch': {
-        const analysis = new AnalysisRunner(this.c.config.analysis, this.c.providerFor, this.c.events, base, (verdict) => {
+        const analysis = new AnalysisRunner(this.ctx.config.analysis, this.ctx.providerFor, this.ctx.events, base, (verdict) => {
           if (verdict.phase === 'Failed') void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
-          else this.c.events.record({ ...base, type: 'analysis.inconclusive', level: 'warn', message: `${verdict.message}; the release stays` });
-        }, this.now);
+          else this.ctx.events.record({ ...base, type: 'analysis.inconclusive', level: 'warn', message: `${verdict.message}; the release stays` });
+        }, this.ctx.clock);
         run.analysis = analysis;
         analysis.start('post-promotion', command.templates, {
           service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
-          latencySamples: this.c.router.latencySamples ? (s, r) => this.c.router.latencySamples!(s, r) : undefined,
+          latencySamples: this.ctx.router.latencySamples ? (s, r) => this.ctx.router.latencySamples!(s, r) : undefined,
         });
-        run.windowTimer = setTimeout(() => { void this.dispatch(run, { type: 'window-elapsed' }); }, command.windowMs);
-        run.windowTimer.unref();
-        this.c.events.record({ ...base, type: 'deploy.watching', message: `watching ${release.id} for ${Math.round(command.windowMs / 1000)} s after the switch (${command.templates.join(', ')}); a failure switches back` });
+        run.windowTimer = this.ctx.clock.schedule(() => { void this.dispatch(run, { type: 'window-elapsed' }); }, command.windowMs);
+        this.ctx.events.record({ ...base, type: 'deploy.watching', message: `watching ${release.id} for ${Math.round(command.windowMs / 1000)} s after the switch (${command.templates.join(', ')}); a failure switches back` });
         return null;
       }
       case 'stop-analysis':
         run.analysis?.stop('all');
-        if (run.windowTimer) clearTimeout(run.windowTimer);
+        run.windowTimer?.cancel();
         run.windowTimer = null;
         return null;
       case 'switch-back': {
-        const previous = state.previousReleaseId ? this.c.store.getRelease(state.previousReleaseId) : null;
-        if (!previous || !this.c.supervisor.isRunning(previous.id)) {
-          this.c.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: 'the previous release no longer runs; run `cutover rollback` to start it again' });
+        const previous = state.previousReleaseId ? this.ctx.store.getRelease(state.previousReleaseId) : null;
+        if (!previous || !this.ctx.supervisor.isRunning(previous.id)) {
+          this.ctx.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: 'the previous release no longer runs; run `cutover rollback` to start it again' });
           return null;
         }
         try {
-          await this.c.switchTraffic(service, previous, operation.id);
+          await this.ctx.lifecycle.switchTraffic(service, previous, operation.id);
         } catch (error) {
-          this.c.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: `the router could not switch back to ${previous.id}: ${(error as Error).message}; ${release.id} keeps serving` });
+          this.ctx.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: `the router could not switch back to ${previous.id}: ${(error as Error).message}; ${release.id} keeps serving` });
           return null;
         }
-        await this.c.scaleDown(service, release.id, operation.id);
-        this.c.events.record({ ...base, type: 'deploy.rolled-back', level: 'error', message: `switched back to ${previous.version} (${previous.id})` });
+        await this.ctx.lifecycle.scaleDown(service, release.id, operation.id);
+        this.ctx.events.record({ ...base, type: 'deploy.rolled-back', level: 'error', message: `switched back to ${previous.version} (${previous.id})` });
         return null;
       }
       case 'finish':
@@ -293,30 +370,30 @@ export class BlueGreenRunner {
     const { service, state, operation } = run;
     const now = this.now();
     // A watch ended by a person's rollback leaves the release serving until that rollback switches; it retires it then.
-    if (outcome !== 'succeeded' && this.c.store.getService(service.name).activeReleaseId !== state.releaseId) {
-      this.c.store.updateRelease(state.releaseId, {
+    if (outcome !== 'succeeded' && this.ctx.store.getService(service.name).activeReleaseId !== state.releaseId) {
+      this.ctx.store.updateRelease(state.releaseId, {
         state: run.reusedRelease ? 'stopped' : outcome,
         error: error ? { ...error } : null,
       });
     }
-    const active = this.c.activeRelease(service.name);
+    const active = this.ctx.lifecycle.activeRelease(service.name);
     const verb = operation.kind === 'rollback' ? 'rollback' : 'deploy';
     const message = outcome === 'succeeded'
       ? `${verb} succeeded: ${active?.version} (${active?.id}) serves ${service.name} from slot ${active?.slot}`
       : `${verb} ${outcome}: ${error?.message ?? ''}; traffic stays on ${active ? `${active.version} (${active.id})` : 'nothing (no release was active)'}`;
-    this.c.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `${verb}.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
-    this.c.completeOperation(operation.id, service.name, outcome, error, now);
+    this.ctx.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `${verb}.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    this.ctx.lifecycle.completeOperation(operation.id, service.name, outcome, error, now);
     this.runs.delete(service.name);
-    this.c.prune(service);
+    this.ctx.lifecycle.prune(service);
   }
 
   /** A bug inside the machine must not leave the lock held forever. */
   private crashed(run: RunningOperation, error: unknown): void {
     if (this.closing) return;
-    this.c.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
+    this.ctx.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
     if (this.runs.get(run.service.name) === run && isBeforeSwitch(run.state.phase)) {
       const failure = { code: 'INTERNAL', message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}` };
-      void this.c.supervisor.stopRelease(run.state.releaseId).finally(() => this.finish(run, 'failed', failure));
+      void this.ctx.supervisor.stopRelease(run.state.releaseId).finally(() => this.finish(run, 'failed', failure));
     }
   }
 }

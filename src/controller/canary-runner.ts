@@ -3,12 +3,14 @@ import {
   canaryTransition, isCanaryTerminal, startCanary,
   type CanaryCommand, type CanaryEvent, type CanaryState,
 } from '../core/canary-strategy.js';
+import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute } from '../router/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
 import { MachineDriver, SHUTTING_DOWN, shutDownRuns, stoppedForShutdown } from './machine-driver.js';
-import type { Controller } from './controller.js';
+import type { RunnerContext } from './runner-context.js';
+import type { DeployStart, RunProgress, StrategyRunner } from './strategy-runner.js';
 
 /**
  * Drives canary rollouts: runs the pure canary state machine (core/canary-strategy.ts)
@@ -23,16 +25,84 @@ interface CanaryRun {
   abort: AbortController;
   driver: MachineDriver<CanaryState, CanaryEvent, CanaryCommand>;
   analysis: AnalysisRunner;
-  timers: Set<NodeJS.Timeout>;
+  timers: Set<ClockTimer>;
 }
 
-export class CanaryRunner {
+export class CanaryRunner implements StrategyRunner {
   private readonly runs = new Map<string, CanaryRun>();
 
-  constructor(private readonly controller: Controller, private readonly providerFor: ProviderFor, private readonly now: () => number = Date.now) {}
+  private readonly providerFor: ProviderFor;
+  private readonly now: () => number;
+
+  constructor(private readonly ctx: RunnerContext) {
+    this.providerFor = ctx.providerFor;
+    this.now = () => ctx.clock.now();
+  }
 
   running(service: string): CanaryState | null {
     return this.runs.get(service)?.state ?? null;
+  }
+
+  isRunning(service: string): boolean {
+    return this.runs.has(service);
+  }
+
+  progress(service: string): RunProgress | null {
+    const state = this.running(service);
+    return state ? { phase: state.phase, canary: state } : null;
+  }
+
+  deploy({ service, request, operationId, release, active, now }: DeployStart): OperationRecord {
+    const name = service.name;
+    const operation = this.ctx.store.createOperation({
+      id: operationId, service: name, kind: 'deploy', releaseId: release.id, fromReleaseId: active?.id ?? null,
+      actor: request.actor, phase: 'starting', state: null, startedAt: now,
+    });
+    this.ctx.events.record({
+      operationId, service: name, releaseId: release.id, type: 'deploy.started',
+      message: `canary of ${name} ${release.version} (${release.id}) in slot ${release.slot} started by ${request.actor}` + (active ? `; ${active.version} (${active.id}) is the stable release` : ''),
+      data: { version: release.version, slot: release.slot, from: active?.id ?? null, strategy: 'canary' },
+    });
+    this.start(service, operation, release, active);
+    return operation;
+  }
+
+  /** The next step (or 100% with `full`); a step waiting for an approval needs approve instead. */
+  async promote(name: string, actor: string, full: boolean): Promise<OperationRecord> {
+    const state = this.running(name);
+    if (state?.pausedBy === 'approval') {
+      throw new CutoverError('INVALID_STATE', `${name} waits for an approval, which promote does not give`, { hint: `Run \`cutover approve ${name}\` (it is recorded with who approved), or abort.` });
+    }
+    if (state) this.requested(name, state.releaseId, 'deploy.promoted', `promoted${full ? ' to 100%' : ' to the next step'} by ${actor}`);
+    return this.command(name, { type: 'promote', full });
+  }
+
+  async approve(name: string, actor: string): Promise<OperationRecord> {
+    const state = this.running(name);
+    if (state && state.pausedBy !== 'approval') throw new CutoverError('INVALID_STATE', `the canary of ${name} is ${state.phase}${state.pausedBy ? ` (paused: ${state.pausedBy})` : ''}, not waiting for an approval`);
+    return this.command(name, { type: 'approve', actor });
+  }
+
+  /** Holds the current weight until resume. */
+  async pause(name: string, actor: string): Promise<OperationRecord> {
+    const state = this.running(name);
+    if (state) this.requested(name, state.releaseId, 'deploy.pause-requested', `pause requested by ${actor}`);
+    return this.command(name, { type: 'pause' });
+  }
+
+  async resume(name: string, actor: string): Promise<OperationRecord> {
+    const state = this.running(name);
+    if (state) this.requested(name, state.releaseId, 'deploy.resume-requested', `resume requested by ${actor}`);
+    return this.command(name, { type: 'resume' });
+  }
+
+  abort(name: string, actor: string): Promise<OperationRecord> {
+    return this.command(name, { type: 'abort', reason: `aborted by ${actor}` });
+  }
+
+  /** A person's command, recorded before the machine acts on it. */
+  private requested(name: string, releaseId: string, type: string, message: string): void {
+    this.ctx.events.record({ operationId: this.ctx.store.getLock(name)?.operationId ?? null, service: name, releaseId, type, message });
   }
 
   start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, stable: ReleaseRecord | null): void {
@@ -54,7 +124,7 @@ export class CanaryRunner {
    * re-armed from the persisted end (a step whose time ran out while the
    * controller was down ends now); a paused rollout stays paused.
    */
-  async resume(service: ServiceConfig, operation: OperationRecord, state: CanaryState): Promise<void> {
+  async resumeAfterRestart(service: ServiceConfig, operation: OperationRecord, state: CanaryState): Promise<void> {
     const run = this.newRun(service, operation, state);
     try {
       await this.applyWeight(run, state.weight);
@@ -66,7 +136,7 @@ export class CanaryRunner {
     const where = state.phase === 'paused'
       ? `paused (${state.pausedBy === 'step' ? 'waiting for promote' : state.pausedBy})`
       : left === null ? state.phase : `${Math.round(left / 1000)} s left of the step`;
-    this.controller.events.record({
+    this.ctx.events.record({
       operationId: operation.id, service: service.name, releaseId: state.releaseId, type: 'canary.resumed', level: 'warn',
       message: `resumed after a controller restart at ${state.weight}% (step ${state.stepIndex + 1}/${state.steps.length}, ${where})`,
       data: { weight: state.weight, stepIndex: state.stepIndex, phase: state.phase, afterRestart: true },
@@ -84,7 +154,7 @@ export class CanaryRunner {
     if (run.state === before && event.type !== 'abort') {
       throw new CutoverError('INVALID_STATE', `the canary of ${service} is ${before.phase}; ${event.type} does not apply`);
     }
-    return this.controller.store.getOperation(run.operation.id)!;
+    return this.ctx.store.getOperation(run.operation.id)!;
   }
 
   /** A restarted canary instance has a new port: re-route the canary with it. */
@@ -92,7 +162,7 @@ export class CanaryRunner {
     for (const run of this.runs.values()) {
       if (run.state.releaseId === releaseId && !run.state.promoted && run.state.weight > 0) {
         this.applyWeight(run, run.state.weight).catch((error: unknown) => {
-          this.controller.logger.error({ err: error, release: releaseId }, 'the canary route with the restarted instance could not be applied');
+          this.ctx.logger.error({ err: error, release: releaseId }, 'the canary route with the restarted instance could not be applied');
         });
         return true;
       }
@@ -116,14 +186,14 @@ export class CanaryRunner {
       (command) => this.execute(run, command), () => this.persist(run), (error) => this.crashed(run, error),
     );
     run.analysis = new AnalysisRunner(
-      this.controller.config.analysis, this.providerFor, this.controller.events,
+      this.ctx.config.analysis, this.providerFor, this.ctx.events,
       { operationId: operation.id, service: service.name, releaseId: state.releaseId },
       (verdict) => {
         void this.dispatch(run, verdict.phase === 'Failed'
           ? { type: 'analysis-failed', message: verdict.message }
           : { type: 'analysis-inconclusive', message: verdict.message });
       },
-      this.now,
+      this.ctx.clock,
     );
     this.runs.set(service.name, run);
     return run;
@@ -134,25 +204,25 @@ export class CanaryRunner {
   }
 
   private persist(run: CanaryRun): void {
-    this.controller.store.updateOperation(run.operation.id, { phase: run.state.phase, state: { strategy: 'canary', ...run.state } });
+    this.ctx.store.updateOperation(run.operation.id, { phase: run.state.phase, state: { strategy: 'canary', ...run.state } });
   }
 
   private async execute(run: CanaryRun, command: CanaryCommand): Promise<CanaryEvent | null> {
-    const { controller } = this;
+    const { ctx } = this;
     const { service, state, operation } = run;
     const base = { operationId: operation.id, service: service.name, releaseId: state.releaseId };
-    const release = controller.store.getRelease(state.releaseId)!;
-    const supervisor = controller.supervisor;
+    const release = ctx.store.getRelease(state.releaseId)!;
+    const supervisor = ctx.supervisor;
     switch (command.type) {
       case 'start-instances': {
-        await controller.freeSlot(service, state.slot, operation.id);
+        await ctx.lifecycle.freeSlot(service, state.slot, operation.id);
         try {
           const instances = await supervisor.startRelease({
             service: { ...service, instances: state.stableReleaseId ? run.strategy.canaryInstances : service.instances },
             releaseId: release.id, version: release.version, slot: state.slot,
           });
           for (const info of instances) {
-            controller.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
+            ctx.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
           }
           return { type: 'instances-started' };
         } catch (error) {
@@ -162,9 +232,9 @@ export class CanaryRunner {
       }
       case 'await-health':
         try {
-          controller.events.record({ ...base, type: 'health.waiting', message: 'waiting for the canary instance(s) to pass health checks' });
+          ctx.events.record({ ...base, type: 'health.waiting', message: 'waiting for the canary instance(s) to pass health checks' });
           await supervisor.waitHealthy(release.id, command.deadline, run.abort.signal);
-          controller.events.record({ ...base, type: 'release.healthy', message: `all instances of ${release.id} are healthy` });
+          ctx.events.record({ ...base, type: 'release.healthy', message: `all instances of ${release.id} are healthy` });
           return { type: 'all-healthy' };
         } catch (error) {
           if (run.abort.signal.aborted) return null;
@@ -177,12 +247,12 @@ export class CanaryRunner {
         } catch (error) {
           return { type: 'abort', reason: `the router could not apply ${command.weight}%: ${(error as Error).message}` };
         }
-        controller.events.record({ ...base, type: 'canary.weight', message: `canary ${release.version} (${release.id}) gets ${command.weight}% of traffic`, data: { weight: command.weight } });
+        ctx.events.record({ ...base, type: 'canary.weight', message: `canary ${release.version} (${release.id}) gets ${command.weight}% of traffic`, data: { weight: command.weight } });
         return null;
       case 'start-analysis':
         run.analysis.start(command.scope, command.templates, {
           service: service.name, canaryReleaseId: release.id, stableReleaseId: state.stableReleaseId, windowStart: this.now(),
-          latencySamples: controller.router.latencySamples ? (s, r) => controller.router.latencySamples!(s, r) : undefined,
+          latencySamples: ctx.router.latencySamples ? (s, r) => ctx.router.latencySamples!(s, r) : undefined,
         });
         return null;
       case 'conclude-step': {
@@ -203,41 +273,41 @@ export class CanaryRunner {
           // The canary ran with fewer instances; it takes all the traffic only at full size.
           await supervisor.resize(release.id, service);
           await supervisor.waitHealthy(release.id, this.now() + run.strategy.deployTimeoutMs, run.abort.signal).catch((error: unknown) => {
-            controller.events.record({ ...base, type: 'instance.unhealthy', level: 'warn', message: `not every added instance became healthy before the switch: ${(error as Error).message}` });
+            ctx.events.record({ ...base, type: 'instance.unhealthy', level: 'warn', message: `not every added instance became healthy before the switch: ${(error as Error).message}` });
           });
         }
         try {
-          await controller.switchTraffic(service, release, operation.id);
+          await ctx.lifecycle.switchTraffic(service, release, operation.id);
         } catch (error) {
           return { type: 'abort', reason: `the router could not send all traffic to ${release.id}: ${(error as Error).message}` };
         }
-        if (state.stableReleaseId) controller.retire(service, state.stableReleaseId, false, operation.id);
-        controller.events.record({ ...base, type: 'canary.promoted', message: `canary ${release.version} (${release.id}) promoted: it serves all traffic` });
+        if (state.stableReleaseId) ctx.lifecycle.retire(service, state.stableReleaseId, false, operation.id);
+        ctx.events.record({ ...base, type: 'canary.promoted', message: `canary ${release.version} (${release.id}) promoted: it serves all traffic` });
         return null;
       }
       case 'roll-back': {
-        const stable = state.stableReleaseId ? controller.store.getRelease(state.stableReleaseId) : null;
+        const stable = state.stableReleaseId ? ctx.store.getRelease(state.stableReleaseId) : null;
         if (stable && supervisor.isRunning(stable.id)) {
-          await controller.switchTraffic(service, stable, operation.id);
-          controller.store.updateRelease(release.id, { state: 'standby' });
-          await controller.scaleDown(service, release.id, operation.id);
-          controller.events.record({ ...base, type: 'canary.rolled-back', level: 'error', message: `rolled back to ${stable.version} (${stable.id})` });
+          await ctx.lifecycle.switchTraffic(service, stable, operation.id);
+          ctx.store.updateRelease(release.id, { state: 'standby' });
+          await ctx.lifecycle.scaleDown(service, release.id, operation.id);
+          ctx.events.record({ ...base, type: 'canary.rolled-back', level: 'error', message: `rolled back to ${stable.version} (${stable.id})` });
         } else {
-          controller.events.record({ ...base, type: 'canary.rollback-impossible', level: 'error', message: 'the stable release is no longer running; run `cutover rollback` to start it again' });
+          ctx.events.record({ ...base, type: 'canary.rollback-impossible', level: 'error', message: 'the stable release is no longer running; run `cutover rollback` to start it again' });
         }
         return null;
       }
       case 'stop-canary': {
-        const stable = state.stableReleaseId ? controller.store.getRelease(state.stableReleaseId) : null;
-        await controller.router.setRoute(controller.routeFor(service, stable));
+        const stable = state.stableReleaseId ? ctx.store.getRelease(state.stableReleaseId) : null;
+        await ctx.router.setRoute(ctx.lifecycle.routeFor(service, stable));
         if (stable) supervisor.syncRouterHealth(stable.id);
-        const drained = await controller.router.drain(service.name, release.id, service.drainTimeoutMs);
+        const drained = await ctx.router.drain(service.name, release.id, service.drainTimeoutMs);
         await supervisor.stopRelease(release.id);
-        controller.events.record({ ...base, type: 'canary.stopped', message: `canary ${release.id} stopped${drained.closed ? ` (closed ${drained.closed} connection(s) at the drain timeout)` : ''}` });
+        ctx.events.record({ ...base, type: 'canary.stopped', message: `canary ${release.id} stopped${drained.closed ? ` (closed ${drained.closed} connection(s) at the drain timeout)` : ''}` });
         return null;
       }
       case 'announce':
-        controller.events.record({ ...base, type: command.event, message: command.message });
+        ctx.events.record({ ...base, type: command.event, message: command.message });
         return null;
       case 'finish':
         this.finish(run, command.outcome, command.error);
@@ -246,55 +316,54 @@ export class CanaryRunner {
   }
 
   private async applyWeight(run: CanaryRun, weight: number): Promise<void> {
-    const { controller } = this;
-    const stable = run.state.stableReleaseId ? controller.store.getRelease(run.state.stableReleaseId) : null;
-    const canary = controller.store.getRelease(run.state.releaseId)!;
+    const { ctx } = this;
+    const stable = run.state.stableReleaseId ? ctx.store.getRelease(run.state.stableReleaseId) : null;
+    const canary = ctx.store.getRelease(run.state.releaseId)!;
     const route: ServiceRoute = {
-      ...controller.routeFor(run.service, stable),
+      ...ctx.lifecycle.routeFor(run.service, stable),
       canary: {
-        target: { releaseId: canary.id, version: canary.version, slot: canary.slot, upstreams: controller.supervisor.upstreamsOf(canary.id) },
+        target: { releaseId: canary.id, version: canary.version, slot: canary.slot, upstreams: ctx.supervisor.upstreamsOf(canary.id) },
         weight,
         stickiness: run.strategy.stickiness,
         match: run.strategy.match,
       },
     };
-    await controller.router.setRoute(route);
-    controller.supervisor.setSupervised(canary.id, true);
-    controller.supervisor.syncRouterHealth(canary.id);
-    if (stable) controller.supervisor.syncRouterHealth(stable.id);
+    await ctx.router.setRoute(route);
+    ctx.supervisor.setSupervised(canary.id, true);
+    ctx.supervisor.syncRouterHealth(canary.id);
+    if (stable) ctx.supervisor.syncRouterHealth(stable.id);
   }
 
   private timer(run: CanaryRun, at: number, event: CanaryEvent): void {
-    const timer = setTimeout(() => {
+    const timer = this.ctx.clock.schedule(() => {
       run.timers.delete(timer);
       void this.dispatch(run, event);
     }, Math.max(0, at - this.now()));
-    timer.unref();
     run.timers.add(timer);
   }
 
   private finish(run: CanaryRun, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
-    const { controller } = this;
+    const { ctx } = this;
     const { service, state, operation } = run;
-    for (const timer of run.timers) clearTimeout(timer);
+    for (const timer of run.timers) timer.cancel();
     run.timers.clear();
     if (outcome !== 'succeeded') {
-      const current = controller.store.getRelease(state.releaseId);
-      if (current && current.state !== 'active') controller.store.updateRelease(state.releaseId, { state: outcome === 'aborted' ? 'aborted' : state.promoted ? 'stopped' : 'failed', error });
+      const current = ctx.store.getRelease(state.releaseId);
+      if (current && current.state !== 'active') ctx.store.updateRelease(state.releaseId, { state: outcome === 'aborted' ? 'aborted' : state.promoted ? 'stopped' : 'failed', error });
     }
-    const active = controller.activeRelease(service.name);
+    const active = ctx.lifecycle.activeRelease(service.name);
     const message = outcome === 'succeeded'
       ? `canary succeeded: ${active?.version} (${active?.id}) serves ${service.name}`
       : `canary ${state.phase}: ${error?.message ?? ''}; traffic is on ${active ? `${active.version} (${active.id})` : 'nothing'}`;
-    controller.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
-    controller.completeOperation(operation.id, service.name, outcome, error, this.now());
+    ctx.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    ctx.lifecycle.completeOperation(operation.id, service.name, outcome, error, this.now());
     this.runs.delete(service.name);
-    controller.prune(service);
+    ctx.lifecycle.prune(service);
   }
 
   private crashed(run: CanaryRun, error: unknown): void {
     if (isCanaryTerminal(run.state.phase) || stoppedForShutdown(run.abort.signal)) return;
-    this.controller.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `canary failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
+    this.ctx.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `canary failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
     void this.dispatch(run, { type: 'abort', reason: `internal error: ${(error as Error)?.message ?? String(error)}` });
   }
 }

@@ -2,7 +2,14 @@ import type { ServiceConfig } from '../config/types.js';
 import type { RunningRelease } from '../migrate/migration-plan.js';
 import type { DeployPreparation, ServiceMigrations } from '../migrate/service-migrations.js';
 import type { ReleaseState } from '../store/records.js';
-import type { Controller } from './controller.js';
+import type { Store } from '../store/store.js';
+import type { EventLog } from './event-log.js';
+
+/** What the hooks read and record: the releases that run, and events. */
+export interface DatabaseHookContext {
+  store: Store;
+  events: EventLog;
+}
 
 /**
  * Where deploys meet the service's database (src/migrate): before a deploy
@@ -12,33 +19,34 @@ import type { Controller } from './controller.js';
  */
 const RUNNING: readonly ReleaseState[] = ['starting', 'ready', 'active', 'standby'];
 
-export function runningReleases(controller: Controller, migrations: ServiceMigrations, service: string): RunningRelease[] {
-  return controller.store.listReleases(service)
+export function runningReleases(hooks: DatabaseHookContext, migrations: ServiceMigrations, service: string): RunningRelease[] {
+  return hooks.store.listReleases(service)
     .filter((release) => RUNNING.includes(release.state))
     .map((release) => ({ id: release.id, version: release.version, knownMigrations: migrations.known(release.id) }));
 }
 
 export async function prepareDatabase(
-  controller: Controller, migrations: ServiceMigrations | null, service: ServiceConfig, version: string, context: { operationId: string; actor: string },
+  hooks: DatabaseHookContext, migrations: ServiceMigrations | null, service: ServiceConfig, version: string, context: { operationId: string; actor: string },
 ): Promise<DeployPreparation | null> {
   if (!migrations || !service.database) return null;
-  return migrations.beforeDeploy(service, version, runningReleases(controller, migrations, service.name), context);
+  return migrations.beforeDeploy(service, version, runningReleases(hooks, migrations, service.name), context);
 }
 
 /** After a release stopped: contract migrations no running release predates any more run now (auto_contract). */
-export async function contractAfterRetire(controller: Controller, migrations: ServiceMigrations | null, service: ServiceConfig, stopped: string): Promise<void> {
+export async function contractAfterRetire(hooks: DatabaseHookContext, migrations: ServiceMigrations | null, service: ServiceConfig, stopped: string): Promise<void> {
   if (!migrations || !service.database?.autoContract) return;
   if (service.database.migrations === null && service.database.commands.contract === null) return;
-  const active = controller.activeRelease(service.name);
+  const activeId = hooks.store.getService(service.name).activeReleaseId;
+  const active = activeId ? hooks.store.getRelease(activeId) : null;
   if (!active) return;
   try {
-    const applied = await migrations.runContract(service, active.version, runningReleases(controller, migrations, service.name), { operationId: null, actor: `auto contract after ${stopped} stopped` });
+    const applied = await migrations.runContract(service, active.version, runningReleases(hooks, migrations, service.name), { operationId: null, actor: `auto contract after ${stopped} stopped` });
     if (applied.length > 0) {
-      controller.events.record({ operationId: null, service: service.name, releaseId: active.id, type: 'migration.contracted', message: `contract migrations applied after ${stopped} stopped: ${applied.join(', ')}` });
+      hooks.events.record({ operationId: null, service: service.name, releaseId: active.id, type: 'migration.contracted', message: `contract migrations applied after ${stopped} stopped: ${applied.join(', ')}` });
     }
   } catch (error) {
     try {
-      controller.events.record({ operationId: null, service: service.name, releaseId: active.id, type: 'migration.failed', level: 'error', message: `contract migrations after ${stopped} stopped failed: ${(error as Error).message}` });
+      hooks.events.record({ operationId: null, service: service.name, releaseId: active.id, type: 'migration.failed', level: 'error', message: `contract migrations after ${stopped} stopped failed: ${(error as Error).message}` });
     } catch {
       // The store closed under us (the server is stopping): the migrations not run stay pending, nothing to undo.
     }

@@ -1,7 +1,8 @@
 import { deployWaves } from '../core/deploy-order.js';
 import { CutoverError } from '../core/errors.js';
 import type { OperationRecord } from '../store/records.js';
-import type { Controller } from './controller.js';
+import type { RunnerContext } from './runner-context.js';
+import type { DeployRequest } from './strategy-runner.js';
 import { newOperationId } from './operation-ids.js';
 
 /**
@@ -66,24 +67,29 @@ export class DeployWaveRunner {
   private readonly running = new Map<string, Promise<void>>();
   private closing = false;
 
-  constructor(private readonly c: Controller, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ctx: RunnerContext,
+    /** The controller's own deploy of one service (lock, release, strategy). */
+    private readonly deploy: (name: string, request: DeployRequest) => Promise<OperationRecord>,
+    private readonly now: () => number = () => ctx.clock.now(),
+  ) {}
 
   start(request: DeployWaveRequest): OperationRecord {
-    const configured = Object.values(this.c.config.services);
-    const unknown = (request.services ?? []).filter((name) => !this.c.config.services[name]);
-    if (unknown.length > 0) this.c.service(unknown[0]!);
+    const configured = Object.values(this.ctx.config.services);
+    const unknown = (request.services ?? []).filter((name) => !this.ctx.config.services[name]);
+    if (unknown.length > 0) this.ctx.service(unknown[0]!);
     const chosen = request.services ? configured.filter((s) => request.services!.includes(s.name)) : configured;
     if (chosen.length === 0) throw new CutoverError('BAD_REQUEST', 'no service to deploy');
     const waves = deployWaves(chosen.map((s) => ({ name: s.name, critical: s.critical })));
     const now = this.now();
     const id = newOperationId(now);
     // One wave at a time: two would race for the same services' locks.
-    this.c.store.acquireLock(WAVE_SERVICE, id, request.actor, now);
+    this.ctx.store.acquireLock(WAVE_SERVICE, id, request.actor, now);
     const state: WaveState = {
       strategy: 'deploy-wave', version: request.version, waves, index: 0, deploys: {},
       autoSwitch: request.autoSwitch ?? null, autoCleanup: request.autoCleanup ?? null, skipHealth: request.skipHealth ?? false,
     };
-    const operation = this.c.store.createOperation({
+    const operation = this.ctx.store.createOperation({
       id, service: WAVE_SERVICE, kind: WAVE_KIND, releaseId: null, fromReleaseId: null, actor: request.actor,
       phase: phaseOf(state), state, startedAt: now,
     });
@@ -94,12 +100,12 @@ export class DeployWaveRunner {
 
   /** The multi-service deploy in progress, if any, service by service (for status and the dashboard). */
   current(): WaveSummary | null {
-    const lock = this.c.store.getLock(WAVE_SERVICE);
-    const operation = lock ? this.c.store.getOperation(lock.operationId) : null;
+    const lock = this.ctx.store.getLock(WAVE_SERVICE);
+    const operation = lock ? this.ctx.store.getOperation(lock.operationId) : null;
     const state = operation ? waveStateOf(operation.state) : null;
     if (!operation || !state || operation.outcome) return null;
     const services = state.waves.flatMap((wave, index) => wave.map((name): WaveServiceProgress => {
-      const deploy = state.deploys[name] ? this.c.store.getOperation(state.deploys[name]) : null;
+      const deploy = state.deploys[name] ? this.ctx.store.getOperation(state.deploys[name]) : null;
       const progress = deploy?.outcome ?? (deploy ? (deploy.phase === 'ready' || deploy.phase === 'paused' ? 'waiting' : 'running') : 'pending');
       return { service: name, wave: index + 1, progress, operationId: deploy?.id ?? null, phase: deploy?.phase ?? null };
     }));
@@ -112,7 +118,7 @@ export class DeployWaveRunner {
    * the service did not fail; one that failed or was aborted by a person stops the wave.
    */
   resume(restartAborted: ReadonlySet<string>): void {
-    for (const operation of this.c.store.unfinishedOperations()) {
+    for (const operation of this.ctx.store.unfinishedOperations()) {
       const state = waveStateOf(operation.state);
       if (operation.kind !== WAVE_KIND || !state) continue;
       this.record(operation, 'wave.resumed', `the controller restarted during the deploy of ${state.version}: going on with wave ${Math.min(state.index + 1, state.waves.length)} of ${state.waves.length}`);
@@ -131,7 +137,7 @@ export class DeployWaveRunner {
       if (this.closing) return;
       const failure = { code: 'INTERNAL', message: `the deploy wave failed unexpectedly: ${(error as Error).message}` };
       this.record(operation, 'wave.failed', failure.message, undefined, 'error');
-      this.c.completeOperation(operation.id, WAVE_SERVICE, 'failed', failure, this.now());
+      this.ctx.lifecycle.completeOperation(operation.id, WAVE_SERVICE, 'failed', failure, this.now());
     });
     this.running.set(operation.id, work);
     void work.finally(() => this.running.delete(operation.id));
@@ -155,7 +161,7 @@ export class DeployWaveRunner {
             if (ended.over) return null;
             state = { ...state, deploys: { ...state.deploys, [name]: deploy.id } };
             this.persist(operation, state);
-            return this.c.waitFor(deploy.id);
+            return this.ctx.lifecycle.waitFor(deploy.id);
           }).then((finished) => {
             if (ended.over || !finished) return;
             outcomes.set(name, finished);
@@ -181,17 +187,17 @@ export class DeployWaveRunner {
       this.persist(operation, state);
     }
     this.record(operation, 'wave.succeeded', `deploy of ${state.version} succeeded: ${done.join(', ')} updated`, { services: done });
-    this.c.completeOperation(operation.id, WAVE_SERVICE, 'succeeded', null, this.now());
+    this.ctx.lifecycle.completeOperation(operation.id, WAVE_SERVICE, 'succeeded', null, this.now());
   }
 
   /** Starts the service's deploy, or takes back the one started before a restart. */
   private async deployOne(operation: OperationRecord, state: WaveState, name: string, restartAborted: ReadonlySet<string>): Promise<OperationRecord> {
-    const previous = state.deploys[name] ? this.c.store.getOperation(state.deploys[name]) : null;
+    const previous = state.deploys[name] ? this.ctx.store.getOperation(state.deploys[name]) : null;
     if (previous && !restartAborted.has(previous.id)) return previous;
     if (previous) this.record(operation, 'wave.service-restarted', `the controller restart aborted the deploy of ${name}; deploying it again`, { service: name });
-    const service = this.c.service(name);
+    const service = this.ctx.service(name);
     const gated = service.strategy.type === 'blue-green' && service.strategy.approval;
-    const deploy = await this.c.deploy(name, {
+    const deploy = await this.deploy(name, {
       version: state.version,
       // An approval gate is never skipped: autoSwitch applies to blue-green services without one.
       autoSwitch: gated ? undefined : state.autoSwitch ?? undefined,
@@ -218,15 +224,15 @@ export class DeployWaveRunner {
     };
     this.record(operation, `wave.${outcome}`, `deploy of ${state.version} stopped: ${error.message}`,
       { failed: stop.service, notStarted, updated, running }, 'error');
-    this.c.completeOperation(operation.id, WAVE_SERVICE, outcome, error, this.now());
+    this.ctx.lifecycle.completeOperation(operation.id, WAVE_SERVICE, outcome, error, this.now());
   }
 
   private persist(operation: OperationRecord, state: WaveState): void {
-    this.c.store.updateOperation(operation.id, { phase: phaseOf(state), state });
+    this.ctx.store.updateOperation(operation.id, { phase: phaseOf(state), state });
   }
 
   private record(operation: OperationRecord, type: string, message: string, data?: unknown, level: 'info' | 'warn' | 'error' = 'info'): void {
-    this.c.events.record({ operationId: operation.id, service: WAVE_SERVICE, releaseId: null, type, message, level, ...(data === undefined ? {} : { data }) });
+    this.ctx.events.record({ operationId: operation.id, service: WAVE_SERVICE, releaseId: null, type, message, level, ...(data === undefined ? {} : { data }) });
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { SecretRedactor } from '../config/secret-redactor.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
 import type { EventRecord } from '../store/records.js';
 
 export type EventLevel = 'info' | 'warn' | 'error';
@@ -17,7 +17,7 @@ export class EventLog {
   private readonly listeners = new Set<EventListener>();
 
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly logger: Logger,
     private readonly now: () => number,
     /** Events quote errors and measurements (a provider URL with its password): redacted before anything stores or sends them. */

@@ -1,7 +1,12 @@
 import { execFile } from 'node:child_process';
 
+export interface GitInfo {
+  commit: string | null;
+  branch: string | null;
+}
+
 /** Commit and branch of the directory a release is built from, when it is a git work tree. */
-export async function gitInfo(cwd: string): Promise<{ commit: string | null; branch: string | null }> {
+export async function gitInfo(cwd: string): Promise<GitInfo> {
   const run = (args: string[]): Promise<string | null> =>
     new Promise((resolve) => {
       execFile('git', args, { cwd, timeout: 2000 }, (error, stdout) => resolve(error ? null : stdout.trim() || null));

@@ -3,12 +3,23 @@ import type { ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import { portConflictIn } from '../core/port-conflict.js';
 import type { Slot } from '../core/slot.js';
-import { watchHealth } from '../health/health-monitor.js';
+import { systemClock } from '../clock/system-clock.js';
+import type { Clock, ClockTimer } from '../core/clock.js';
+import { runHealthCheck, watchHealth, type HealthProbe } from '../health/health-monitor.js';
 import type { CheckResult, HealthStatus, HealthWatcher } from '../health/index.js';
 import type { Router, Upstream } from '../router/index.js';
 import type { InstanceExit, InstanceInfo, Runtime } from '../runtime/index.js';
-import { nextRestartDelay } from '../runtime/process/restart-backoff.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import { nextRestartDelay } from '../core/restart-backoff.js';
+import type { Store } from '../store/store.js';
+
+export type { HealthProbe } from '../health/health-monitor.js';
+
+export interface SupervisorOptions {
+  /** Health check intervals, restart back-off, deploy deadlines (default: the system clock). */
+  clock?: Clock;
+  /** How an instance is judged (default: the configured HTTP/TCP/command check). */
+  probe?: HealthProbe | undefined;
+}
 
 /**
  * Owns the running instances of every release: starts them, watches their
@@ -32,7 +43,7 @@ interface ManagedInstance {
   watcher: HealthWatcher | null;
   /** Crash restarts so far, for backoff; reset once the instance stayed up. */
   restarts: number;
-  restartTimer: NodeJS.Timeout | null;
+  restartTimer: ClockTimer | null;
 }
 
 interface ManagedRelease {
@@ -63,20 +74,36 @@ export interface InstanceRestart {
   delayMs: number;
 }
 
+/** The event that tells a person an instance is being restarted, and why. */
+export function restartEvent(releaseId: string, restart: InstanceRestart): { operationId: null; service: string; releaseId: string; type: string; message: string; data: unknown; level: 'warn' } {
+  return {
+    operationId: null, service: restart.instance.service, releaseId,
+    type: restart.reason === 'unhealthy' ? 'instance.unhealthy-restart' : 'instance.crash-restart',
+    message: `instance ${restart.instance.id} ${restart.detail}; restart ${restart.restarts} in ${restart.delayMs} ms`,
+    data: { instance: restart.instance.id, reason: restart.reason, detail: restart.detail, restarts: restart.restarts, delayMs: restart.delayMs },
+    level: 'warn',
+  };
+}
+
 export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly releases = new Map<string, ManagedRelease>();
   private readonly byInstance = new Map<string, { release: ManagedRelease; index: number }>();
   private closed = false;
   /** Instances being drained before a stop: a passing health check must not put them back in rotation. */
   private readonly outOfRotation = new Set<string>();
+  private readonly clock: Clock;
+  private readonly probe: HealthProbe;
 
   constructor(
     private readonly runtime: Runtime,
     private readonly router: Router,
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly logger: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void },
+    options: SupervisorOptions = {},
   ) {
     super();
+    this.clock = options.clock ?? systemClock;
+    this.probe = options.probe ?? runHealthCheck;
     runtime.onExit((exit) => this.onExit(exit));
   }
 
@@ -212,7 +239,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       this.instancesOf(releaseId).filter((i) => wanted === null || wanted.has(i.info.index));
     return new Promise<void>((resolve, reject) => {
       const cleanup = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         this.off('health', onHealth);
         this.off('exit', onExit);
         signal.removeEventListener('abort', onAbort);
@@ -239,7 +266,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
           .join('; ');
         reject(new CutoverError('HEALTH_TIMEOUT', `release ${releaseId} was not healthy before the deploy timeout: ${detail}`));
       };
-      const timer = setTimeout(onTimeout, Math.max(0, deadline - Date.now()));
+      const timer = this.clock.schedule(onTimeout, Math.max(0, deadline - this.clock.now()));
       this.on('health', onHealth);
       this.on('exit', onExit);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -335,20 +362,21 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
         if (!this.outOfRotation.has(info.id)) this.router.setUpstreamHealthy(info.id, change.to === 'healthy');
         if (change.to === 'healthy' && instance.restarts > 0) {
           // Stayed up long enough to pass a check: the next crash starts the backoff anew after a minute.
-          setTimeout(() => { if (instance.watcher?.status() === 'healthy') instance.restarts = 0; }, 60_000).unref();
+          this.clock.schedule(() => { if (instance.watcher?.status() === 'healthy') instance.restarts = 0; }, 60_000);
         }
         this.logger.info({ service: info.service, release: info.releaseId, instance: info.id, from: change.from, to: change.to, detail: change.last.detail }, 'instance health changed');
         this.emit('health', info.releaseId, info.id, change.to, change.last);
       },
-      Date.now,
+      this.clock,
       this.containerHealthCheck(info.id),
       (last) => this.restartUnhealthy(managed, instance, last),
+      this.probe,
     );
   }
 
   private async stopInstance(instance: ManagedInstance, gracePeriodMs: number): Promise<void> {
     instance.watcher?.stop();
-    if (instance.restartTimer) clearTimeout(instance.restartTimer);
+    instance.restartTimer?.cancel();
     this.router.setUpstreamHealthy(instance.info.id, false);
     await this.runtime.stop(instance.info.id, gracePeriodMs);
     this.byInstance.delete(instance.info.id);
@@ -405,7 +433,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     const { info } = instance;
     this.logger.warn({ service: managed.ref.service.name, release: managed.ref.releaseId, instance: info.id, reason, detail, restartInMs: delay }, reason === 'crashed' ? 'instance crashed; restarting' : 'unhealthy instance stopped; restarting');
     this.emit('restarting', managed.ref.releaseId, { instance: info, reason, detail, restarts: instance.restarts, delayMs: delay });
-    instance.restartTimer = setTimeout(() => {
+    instance.restartTimer = this.clock.schedule(() => {
       instance.restartTimer = null;
       if (!managed.supervised || managed.stopping || this.closed || managed.instances.get(index) !== instance) return;
       this.startInstance(managed, index).then(
@@ -413,7 +441,6 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
         (error: unknown) => this.logger.warn({ instance: info.id, err: String(error) }, 'restart failed'),
       );
     }, delay);
-    instance.restartTimer.unref();
   }
 }
 

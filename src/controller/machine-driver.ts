@@ -1,3 +1,4 @@
+import type { ClockTimer } from '../core/clock.js';
 /**
  * Runs a pure strategy state machine against the world: applies an event,
  * persists the new state before anything else happens, executes the
@@ -65,7 +66,10 @@ export function stoppedForShutdown(signal: AbortSignal): boolean {
   return signal.aborted && (signal.reason as Error | undefined)?.message === SHUTTING_DOWN;
 }
 
-/** Waits for the given work, but never longer than `ms`: a hung step must not hold up a shutdown. */
+/**
+ * Waits for the given work, but never longer than `ms`: a hung step must not hold up a shutdown.
+ * Real time on purpose: a shutdown bound, not deploy logic; on a manual clock a hung step would hold close() for ever.
+ */
 export async function settleWithin(work: Promise<unknown>[], ms: number): Promise<void> {
   await Promise.race([Promise.all(work), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 }
@@ -73,7 +77,7 @@ export async function settleWithin(work: Promise<unknown>[], ms: number): Promis
 /** What the canary and rolling runners stop the same way when the server shuts down. */
 export interface TimedRun {
   abort: AbortController;
-  timers: Set<NodeJS.Timeout>;
+  timers: Set<ClockTimer>;
   analysis: { stop(scope: 'all'): void };
   driver: { settled(): Promise<void> };
 }
@@ -86,7 +90,7 @@ export interface TimedRun {
 export function shutDownRuns(runs: Iterable<TimedRun>, abortError: Error): Promise<void> {
   const settled = [...runs].map((run) => {
     run.abort.abort(abortError);
-    for (const timer of run.timers) clearTimeout(timer);
+    for (const timer of run.timers) timer.cancel();
     run.analysis.stop('all');
     return run.driver.settled();
   });

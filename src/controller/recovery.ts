@@ -3,7 +3,7 @@ import type { BlueGreenState } from '../core/blue-green-strategy.js';
 import type { CanaryPhase, CanaryState } from '../core/canary-strategy.js';
 import type { InstanceInfo, Runtime } from '../runtime/index.js';
 import type { OperationRecord } from '../store/records.js';
-import type { Controller } from './controller.js';
+import type { RunnerContext } from './runner-context.js';
 import type { ReleaseRef } from './instance-supervisor.js';
 
 /**
@@ -25,9 +25,15 @@ import type { ReleaseRef } from './instance-supervisor.js';
  *   4. restart missing instances of active releases, stop strays, and
  *      re-arm the scale-down timers of standby releases.
  */
-export async function recoverAfterRestart(controller: Controller, runtime: Runtime): Promise<{ restartAborted: Set<string> }> {
-  const { store, supervisor, router, config, events } = controller;
-  const now = Date.now();
+/** The runners that take back what was running: a blue-green post-promotion watch, a canary with `on_restart: resume`. */
+export interface RecoveryResumers {
+  watch(service: ServiceConfig, operation: OperationRecord, state: BlueGreenState, switchedAt: number): void;
+  canary(service: ServiceConfig, operation: OperationRecord, state: CanaryState): Promise<void>;
+}
+
+export async function recoverAfterRestart(ctx: RunnerContext, runtime: Runtime, resume: RecoveryResumers): Promise<{ restartAborted: Set<string> }> {
+  const { store, supervisor, router, config, events } = ctx;
+  const now = ctx.clock.now();
 
   const records = store.listInstances();
   const adopted = await runtime.adopt(records);
@@ -36,7 +42,7 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
 
   const resumed = new Map<string, ResumableCanary>();
   for (const op of store.unfinishedOperations()) {
-    const verdict = canaryToResume(controller, op, records, adopted);
+    const verdict = canaryToResume(ctx, op, records, adopted);
     if (typeof verdict === 'string') {
       events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: 'canary.not-resumed', level: 'warn', message: `the canary cannot resume after the controller restart: ${verdict}; it is aborted instead` });
     } else if (verdict) {
@@ -50,7 +56,7 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
   const kept = new Set<string>();
   const routed: Promise<void>[] = [];
   for (const service of Object.values(config.services)) {
-    const active = controller.activeRelease(service.name);
+    const active = ctx.lifecycle.activeRelease(service.name);
     if (active) {
       const alive = adopted.filter((i) => i.releaseId === active.id);
       supervisor.adoptRelease({ service, releaseId: active.id, version: active.version, slot: active.slot }, alive, true);
@@ -60,10 +66,10 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
     // Kept either way: resumed, or stopped by resumeCanary if the resume failed.
     for (const i of canary?.instances ?? []) kept.add(i.id);
     routed.push((async () => {
-      if (!canary || !(await resumeCanary(controller, canary))) {
+      if (!canary || !(await resumeCanary(ctx, resume, canary))) {
         resumed.delete(service.name);
         // nginx refusing the route must not keep the server from starting: nginx serves its last good config meanwhile.
-        await router.setRoute(controller.routeFor(service, active)).catch((error: unknown) => {
+        await router.setRoute(ctx.lifecycle.routeFor(service, active)).catch((error: unknown) => {
           events.record({ operationId: null, service: service.name, releaseId: active?.id ?? null, type: 'router.restore-failed', level: 'error', message: `the route could not be restored after the restart: ${(error as Error).message}` });
         });
       }
@@ -82,7 +88,7 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
     if (resumedIds.has(op.id) || op.kind === 'deploy-wave') continue;
     const state = op.state as Partial<BlueGreenState> | null;
     const active = store.getService(op.service).activeReleaseId;
-    const watch = watchToResume(controller, op, active, now);
+    const watch = watchToResume(ctx, op, active, now);
     if (watch && typeof watch !== 'string') {
       watches.push(watch);
       continue;
@@ -94,7 +100,7 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
         events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: 'deploy.watch-not-resumed', level: 'warn', message: `the post-promotion analysis cannot resume after the controller restart: ${watch}; the deploy is closed as succeeded without it` });
       }
       events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: `${op.kind}.succeeded`, message: `${op.kind} finished after a controller restart: traffic had moved to ${op.releaseId} before it stopped` });
-      controller.completeOperation(op.id, op.service, 'succeeded', null, now);
+      ctx.lifecycle.completeOperation(op.id, op.service, 'succeeded', null, now);
       const service = config.services[op.service];
       if (service && op.fromReleaseId) toRetire.push({ service, releaseId: op.fromReleaseId, immediately: state?.autoCleanup === true, operationId: op.id });
       continue;
@@ -111,7 +117,7 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
       }
     }
     events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: `${op.kind}.aborted`, message: error.message, level: 'warn' });
-    controller.completeOperation(op.id, op.service, 'aborted', error, now);
+    ctx.lifecycle.completeOperation(op.id, op.service, 'aborted', error, now);
     restartAborted.add(op.id);
   }
   // A lock whose operation has an outcome is left over from a crash between the two writes.
@@ -134,7 +140,7 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
         supervisor.adoptRelease({ service, releaseId: release.id, version: release.version, slot: release.slot }, alive, true);
         for (const i of alive) kept.add(i.id);
         if (release.scaleDownAt === null && waiting.has(release.id)) continue;
-        controller.scheduleScaleDown(service, release.id, release.scaleDownAt ?? now);
+        ctx.lifecycle.scheduleScaleDown(service, release.id, release.scaleDownAt ?? now);
       } else if ((release.state === 'starting' || release.state === 'ready') && resumed.get(service.name)?.state.releaseId !== release.id) {
         store.updateRelease(release.id, { state: 'aborted' });
       }
@@ -142,9 +148,9 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
   }
 
   for (const r of toRetire) {
-    if (store.getRelease(r.releaseId)?.scaleDownAt === null) controller.retire(r.service, r.releaseId, r.immediately, r.operationId);
+    if (store.getRelease(r.releaseId)?.scaleDownAt === null) ctx.lifecycle.retire(r.service, r.releaseId, r.immediately, r.operationId);
   }
-  for (const w of watches) controller.blueGreen.resume(w.service, w.operation, w.state, w.switchedAt);
+  for (const w of watches) resume.watch(w.service, w.operation, w.state, w.switchedAt);
 
   // Instances of deploys that never got traffic: stop them, they serve nobody.
   await Promise.all(adopted.filter((i) => !kept.has(i.id)).map(async (i) => {
@@ -154,7 +160,7 @@ export async function recoverAfterRestart(controller: Controller, runtime: Runti
 
   // Fill up active releases that lost instances while the controller was down (in the background: routes are already up).
   for (const service of Object.values(config.services)) {
-    const active = controller.activeRelease(service.name);
+    const active = ctx.lifecycle.activeRelease(service.name);
     if (!active) continue;
     const missing = service.instances - supervisor.instancesOf(active.id).length;
     if (missing > 0) {
@@ -177,17 +183,17 @@ interface ResumableWatch {
  * window (`watching`) to take back: what it needs, why it cannot (a string:
  * it is closed as succeeded, traffic having moved), or null when it is not one.
  */
-function watchToResume(controller: Controller, op: OperationRecord, active: string | null, now: number): ResumableWatch | string | null {
+function watchToResume(ctx: RunnerContext, op: OperationRecord, active: string | null, now: number): ResumableWatch | string | null {
   const state = op.state as BlueGreenState | null;
   if (op.kind !== 'deploy' || state === null || typeof state !== 'object' || state.phase !== 'watching') return null;
   if (active === null || active !== op.releaseId || state.releaseId !== op.releaseId) return null;
-  const service = controller.config.services[op.service];
+  const service = ctx.config.services[op.service];
   if (service?.strategy.type !== 'blue-green') return `${op.service} no longer uses the blue-green strategy`;
   if (state.postPromotion === null) return 'the deploy has no post-promotion window';
-  const missing = state.postPromotion.analysis.filter((name) => !controller.config.analysis[name]);
+  const missing = state.postPromotion.analysis.filter((name) => !ctx.config.analysis[name]);
   if (missing.length > 0) return `the analysis template(s) ${missing.join(', ')} are no longer in the config`;
-  if (controller.store.getLock(op.service)?.operationId !== op.id) return `the operation no longer holds the deploy lock of ${op.service}`;
-  const release = controller.store.getRelease(op.releaseId);
+  if (ctx.store.getLock(op.service)?.operationId !== op.id) return `the operation no longer holds the deploy lock of ${op.service}`;
+  const release = ctx.store.getRelease(op.releaseId);
   return { service, operation: op, state, switchedAt: release?.activatedAt ?? now };
 }
 
@@ -208,22 +214,22 @@ const RESUMABLE: ReadonlySet<CanaryPhase> = new Set(['stepping', 'paused', 'conc
  * when there is nothing to explain (not a canary, `on_restart: abort`, or
  * promoted already, which step 3 closes as moved).
  */
-function canaryToResume(controller: Controller, op: OperationRecord, records: InstanceInfo[], adopted: InstanceInfo[]): ResumableCanary | string | null {
+function canaryToResume(ctx: RunnerContext, op: OperationRecord, records: InstanceInfo[], adopted: InstanceInfo[]): ResumableCanary | string | null {
   const state = persistedCanary(op.state);
-  const service = controller.config.services[op.service];
+  const service = ctx.config.services[op.service];
   if (op.kind !== 'deploy' || state === null || service?.strategy.type !== 'canary' || service.strategy.onRestart !== 'resume') return null;
   // No client was on the canary yet and its health checks would start over: deploying again costs nothing.
   if (state.phase === 'starting' || state.phase === 'verifying') return `the canary had no traffic yet (phase ${state.phase})`;
   if (state.promoted || !RESUMABLE.has(state.phase)) return null;
-  const release = controller.store.getRelease(state.releaseId);
+  const release = ctx.store.getRelease(state.releaseId);
   if (!release || op.releaseId !== release.id || (release.state !== 'starting' && release.state !== 'ready')) {
     return `its release ${state.releaseId} is ${release?.state ?? 'missing'}`;
   }
-  const active = controller.activeRelease(op.service);
+  const active = ctx.lifecycle.activeRelease(op.service);
   if (state.stableReleaseId === null || active?.id !== state.stableReleaseId) {
     return `the stable release ${state.stableReleaseId ?? '(none)'} is no longer the active one`;
   }
-  if (controller.store.getLock(op.service)?.operationId !== op.id) return `the operation no longer holds the deploy lock of ${op.service}`;
+  if (ctx.store.getLock(op.service)?.operationId !== op.id) return `the operation no longer holds the deploy lock of ${op.service}`;
   const recorded = records.filter((r) => r.releaseId === release.id).length;
   const instances = adopted.filter((i) => i.releaseId === release.id);
   // A clean shutdown stops every instance (and forgets them); only a crash leaves the canary running.
@@ -236,16 +242,16 @@ function canaryToResume(controller: Controller, op: OperationRecord, records: In
 }
 
 /** Adopts the canary's instances and hands the rollout to the runner, which routes at the persisted weight. False if that failed (it is aborted then). */
-async function resumeCanary(controller: Controller, canary: ResumableCanary): Promise<boolean> {
+async function resumeCanary(ctx: RunnerContext, resume: RecoveryResumers, canary: ResumableCanary): Promise<boolean> {
   const { service, operation, state, ref, instances } = canary;
-  controller.supervisor.adoptRelease(ref, instances, true);
+  ctx.supervisor.adoptRelease(ref, instances, true);
   try {
-    await controller.canary.resume(service, operation, state);
+    await resume.canary(service, operation, state);
     return true;
   } catch (error) {
     // A bug here must not keep the server from starting: abort as without on_restart: resume.
-    void controller.supervisor.stopRelease(ref.releaseId);
-    controller.events.record({ operationId: operation.id, service: operation.service, releaseId: state.releaseId, type: 'canary.not-resumed', level: 'error', message: `the canary could not resume after the controller restart: ${(error as Error).message}; it is aborted instead` });
+    void ctx.supervisor.stopRelease(ref.releaseId);
+    ctx.events.record({ operationId: operation.id, service: operation.service, releaseId: state.releaseId, type: 'canary.not-resumed', level: 'error', message: `the canary could not resume after the controller restart: ${(error as Error).message}; it is aborted instead` });
     return false;
   }
 }

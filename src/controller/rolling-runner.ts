@@ -1,4 +1,5 @@
 import type { RollingStrategyConfig, ServiceConfig } from '../config/types.js';
+import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
 import {
   isRollingTerminal, rollingTransition, startRolling,
@@ -9,7 +10,8 @@ import type { InstanceExit } from '../runtime/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
 import { MachineDriver, SHUTTING_DOWN, shutDownRuns, stoppedForShutdown } from './machine-driver.js';
-import type { Controller } from './controller.js';
+import type { RunnerContext } from './runner-context.js';
+import { notApplicable, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
 
 /**
  * Drives rolling (and recreate) updates: runs the pure rolling state machine
@@ -26,7 +28,7 @@ interface RollingRun {
   driver: MachineDriver<RollingState, RollingEvent, RollingCommand>;
   analysis: AnalysisRunner;
   analysisTemplates: string[];
-  timers: Set<NodeJS.Timeout>;
+  timers: Set<ClockTimer>;
 }
 
 /** Recreate is a rolling update in one stop-first batch of every instance: it causes downtime, by design. */
@@ -49,13 +51,57 @@ export function rollingOptionsOf(service: ServiceConfig): { options: RollingOpti
   };
 }
 
-export class RollingRunner {
+export class RollingRunner implements StrategyRunner {
   private readonly runs = new Map<string, RollingRun>();
 
-  constructor(private readonly controller: Controller, private readonly providerFor: ProviderFor, private readonly now: () => number = Date.now) {}
+  private readonly providerFor: ProviderFor;
+  private readonly now: () => number;
+
+  constructor(private readonly ctx: RunnerContext) {
+    this.providerFor = ctx.providerFor;
+    this.now = () => ctx.clock.now();
+  }
 
   running(service: string): RollingState | null {
     return this.runs.get(service)?.state ?? null;
+  }
+
+  isRunning(service: string): boolean {
+    return this.runs.has(service);
+  }
+
+  progress(service: string): RunProgress | null {
+    const state = this.running(service);
+    return state ? { phase: state.phase } : null;
+  }
+
+  deploy(start: DeployStart): OperationRecord {
+    const operation = startRollingOperation(this.ctx, start);
+    this.start(start.service, operation, start.release, start.active!);
+    return operation;
+  }
+
+  promote(name: string): Promise<OperationRecord> {
+    return notApplicable.promote(name);
+  }
+
+  approve(name: string): Promise<OperationRecord> {
+    return notApplicable.approve(name);
+  }
+
+  pause(name: string): Promise<OperationRecord> {
+    return notApplicable.pauseOrResume(name, 'pause');
+  }
+
+  /** Goes on with an update that failure_action: pause stopped. */
+  async resume(name: string, actor: string): Promise<OperationRecord> {
+    const state = this.running(name);
+    if (state) this.ctx.events.record({ operationId: this.ctx.store.getLock(name)?.operationId ?? null, service: name, releaseId: state.releaseId, type: 'deploy.resume-requested', message: `resume requested by ${actor}` });
+    return this.command(name, { type: 'resume' });
+  }
+
+  abort(name: string, actor: string): Promise<OperationRecord> {
+    return this.command(name, { type: 'abort', reason: `aborted by ${actor}` });
   }
 
   start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
@@ -64,8 +110,8 @@ export class RollingRunner {
     const run: RollingRun = {
       operation, service, abort: new AbortController(), driver: null as unknown as RollingRun['driver'],
       get state() { return this.driver.state; },
-      analysis: new AnalysisRunner(this.controller.config.analysis, this.providerFor, this.controller.events,
-        { operationId: operation.id, service: service.name, releaseId: release.id }, () => {}, this.now),
+      analysis: new AnalysisRunner(this.ctx.config.analysis, this.providerFor, this.ctx.events,
+        { operationId: operation.id, service: service.name, releaseId: release.id }, () => {}, this.ctx.clock),
       analysisTemplates: analysis, timers: new Set(),
     };
     run.driver = new MachineDriver(
@@ -84,7 +130,7 @@ export class RollingRunner {
     if (event.type === 'abort') run.abort.abort(new CutoverError('DEPLOY_ABORTED', event.reason));
     await this.dispatch(run, event);
     if (run.state === before && event.type !== 'abort') throw new CutoverError('INVALID_STATE', `the rolling update of ${service} is ${before.phase}; ${event.type} does not apply`);
-    return this.controller.store.getOperation(run.operation.id)!;
+    return this.ctx.store.getOperation(run.operation.id)!;
   }
 
   /** A restarted instance has a new port: re-route with it. */
@@ -92,7 +138,7 @@ export class RollingRunner {
     for (const run of this.runs.values()) {
       if (run.state.releaseId === releaseId || run.state.previousReleaseId === releaseId) {
         this.route(run, this.currentShare(run)).catch((error: unknown) => {
-          this.controller.logger.error({ err: error, release: releaseId }, 'the rolling route with the restarted instance could not be applied');
+          this.ctx.logger.error({ err: error, release: releaseId }, 'the rolling route with the restarted instance could not be applied');
         });
         return true;
       }
@@ -110,17 +156,17 @@ export class RollingRunner {
   }
 
   private persist(run: RollingRun): void {
-    this.controller.store.updateOperation(run.operation.id, { phase: run.state.phase, state: { strategy: 'rolling', ...run.state } });
+    this.ctx.store.updateOperation(run.operation.id, { phase: run.state.phase, state: { strategy: 'rolling', ...run.state } });
   }
 
   private releases(run: RollingRun): { next: ReleaseRecord; previous: ReleaseRecord } {
-    const store = this.controller.store;
+    const store = this.ctx.store;
     return { next: store.getRelease(run.state.releaseId)!, previous: store.getRelease(run.state.previousReleaseId)! };
   }
 
   private async execute(run: RollingRun, command: RollingCommand): Promise<RollingEvent | null> {
-    const { controller } = this;
-    const { supervisor } = controller;
+    const { ctx } = this;
+    const { supervisor } = ctx;
     const { service, operation } = run;
     const { next, previous } = this.releases(run);
     const base = { operationId: operation.id, service: service.name, releaseId: next.id };
@@ -128,9 +174,9 @@ export class RollingRunner {
       case 'start-new':
         try {
           const started = await supervisor.startInstances({ service, releaseId: next.id, version: next.version, slot: next.slot }, command.indexes);
-          for (const info of started) controller.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
+          for (const info of started) ctx.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
           await supervisor.waitHealthy(next.id, command.deadline, run.abort.signal, command.indexes);
-          controller.events.record({ ...base, type: 'instance.healthy', message: `instance(s) ${command.indexes.join(', ')} of ${next.id} are healthy` });
+          ctx.events.record({ ...base, type: 'instance.healthy', message: `instance(s) ${command.indexes.join(', ')} of ${next.id} are healthy` });
           return { type: 'batch-healthy', batchIndex: command.batchIndex };
         } catch (error) {
           if (run.abort.signal.aborted) return null;
@@ -145,7 +191,7 @@ export class RollingRunner {
         } catch (error) {
           return { type: 'abort', reason: `the router could not apply ${command.newShare}%: ${(error as Error).message}` };
         }
-        controller.events.record({ ...base, type: 'rolling.share', message: `${command.newShare}% of traffic to ${next.version} (${next.id})`, data: { weight: command.newShare } });
+        ctx.events.record({ ...base, type: 'rolling.share', message: `${command.newShare}% of traffic to ${next.version} (${next.id})`, data: { weight: command.newShare } });
         return null;
       case 'monitor':
         return this.monitor(run, command.batchIndex, command.indexes, command.until);
@@ -157,25 +203,25 @@ export class RollingRunner {
         if (command.indexes.length > 0) {
           try {
             const restarted = await supervisor.startInstances({ service, releaseId: previous.id, version: previous.version, slot: previous.slot }, command.indexes);
-            for (const info of restarted) controller.events.record({ ...base, releaseId: previous.id, type: 'instance.started', message: `old instance ${info.id} started again (pid ${info.pid}, port ${info.port})` });
+            for (const info of restarted) ctx.events.record({ ...base, releaseId: previous.id, type: 'instance.started', message: `old instance ${info.id} started again (pid ${info.pid}, port ${info.port})` });
             await supervisor.waitHealthy(previous.id, deadline, new AbortController().signal, command.indexes);
           } catch (error) {
-            controller.events.record({ ...base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every old instance came back healthy: ${(error as Error).message}` });
+            ctx.events.record({ ...base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every old instance came back healthy: ${(error as Error).message}` });
           }
         }
         await this.route(run, 0);
         const all = supervisor.instancesOf(next.id).map((i) => i.info.index);
         await this.stopAt(run, next.id, all);
         await supervisor.stopRelease(next.id);
-        controller.events.record({ ...base, type: 'rolling.rolled-back', level: 'warn', message: `back on ${previous.version} (${previous.id}) with ${supervisor.instancesOf(previous.id).length} instance(s)` });
+        ctx.events.record({ ...base, type: 'rolling.rolled-back', level: 'warn', message: `back on ${previous.version} (${previous.id}) with ${supervisor.instancesOf(previous.id).length} instance(s)` });
         return { type: 'rolled-back' };
       }
       case 'promote-release':
-        await controller.switchTraffic(service, next, operation.id);
-        controller.retire(service, previous.id, true, operation.id);
+        await ctx.lifecycle.switchTraffic(service, next, operation.id);
+        ctx.lifecycle.retire(service, previous.id, true, operation.id);
         return null;
       case 'announce':
-        controller.events.record({ ...base, type: command.event, message: command.message, level: command.event.includes('fail') || command.event.includes('rollback') ? 'warn' : 'info' });
+        ctx.events.record({ ...base, type: command.event, message: command.message, level: command.event.includes('fail') || command.event.includes('rollback') ? 'warn' : 'info' });
         return null;
       case 'finish':
         this.finish(run, command.outcome, command.error);
@@ -185,7 +231,7 @@ export class RollingRunner {
 
   /** Out of rotation, drained, then stopped: no request is cut and none is sent to a closing instance. */
   private async stopAt(run: RollingRun, releaseId: string, indexes: number[]): Promise<void> {
-    const { supervisor, router } = this.controller;
+    const { supervisor, router } = this.ctx;
     const instances = indexes.flatMap((i) => {
       const info = supervisor.instanceAt(releaseId, i);
       return info ? [info] : [];
@@ -197,7 +243,7 @@ export class RollingRunner {
   }
 
   private currentShare(run: RollingRun): number {
-    const { supervisor } = this.controller;
+    const { supervisor } = this.ctx;
     const healthy = (id: string): number => supervisor.instancesOf(id).filter((i) => i.status === 'healthy').length;
     const fresh = healthy(run.state.releaseId);
     const old = healthy(run.state.previousReleaseId);
@@ -205,26 +251,26 @@ export class RollingRunner {
   }
 
   private async route(run: RollingRun, newShare: number): Promise<void> {
-    const { controller } = this;
+    const { ctx } = this;
     const { next, previous } = this.releases(run);
-    const route: ServiceRoute = controller.routeFor(run.service, previous);
-    if (newShare > 0 && controller.supervisor.upstreamsOf(next.id).length > 0) {
+    const route: ServiceRoute = ctx.lifecycle.routeFor(run.service, previous);
+    if (newShare > 0 && ctx.supervisor.upstreamsOf(next.id).length > 0) {
       route.canary = {
-        target: { releaseId: next.id, version: next.version, slot: next.slot, upstreams: controller.supervisor.upstreamsOf(next.id) },
+        target: { releaseId: next.id, version: next.version, slot: next.slot, upstreams: ctx.supervisor.upstreamsOf(next.id) },
         weight: newShare,
         // Per-request spread for clients without the cookie; a browser stays on one release for the update.
         stickiness: { by: 'cookie', name: 'cutover_rolling' },
         match: [],
       };
     }
-    await controller.router.setRoute(route);
-    controller.supervisor.syncRouterHealth(previous.id);
-    controller.supervisor.syncRouterHealth(next.id);
+    await ctx.router.setRoute(route);
+    ctx.supervisor.syncRouterHealth(previous.id);
+    ctx.supervisor.syncRouterHealth(next.id);
   }
 
   /** The batch's new instances must stay up and healthy (and its analysis must pass) for the window. */
   private async monitor(run: RollingRun, batchIndex: number, indexes: number[], until: number): Promise<RollingEvent> {
-    const { supervisor } = this.controller;
+    const { supervisor } = this.ctx;
     const releaseId = run.state.releaseId;
     const wanted = new Set(indexes);
     if (run.analysisTemplates.length > 0) {
@@ -233,7 +279,7 @@ export class RollingRunner {
     }
     const problem = await new Promise<string | null>((resolve) => {
       const done = (value: string | null): void => {
-        clearTimeout(timer);
+        timer.cancel();
         supervisor.off('health', onHealth);
         supervisor.off('exit', onExit);
         resolve(value);
@@ -245,7 +291,7 @@ export class RollingRunner {
       const onExit = (id: string, exit: InstanceExit): void => {
         if (id === releaseId && !exit.expected && wanted.has(exit.instance.index)) done(`instance ${exit.instance.id} exited in the monitor window`);
       };
-      const timer = setTimeout(() => done(null), Math.max(0, until - this.now()));
+      const timer = this.ctx.clock.schedule(() => done(null), Math.max(0, until - this.now()));
       supervisor.on('health', onHealth);
       supervisor.on('exit', onExit);
     });
@@ -261,30 +307,50 @@ export class RollingRunner {
 
   private sleep(run: RollingRun, until: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { run.timers.delete(timer); resolve(); }, Math.max(0, until - this.now()));
+      const timer = this.ctx.clock.schedule(() => { run.timers.delete(timer); resolve(); }, Math.max(0, until - this.now()));
       run.timers.add(timer);
     });
   }
 
   private finish(run: RollingRun, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
-    const { controller } = this;
+    const { ctx } = this;
     const { service, state, operation } = run;
-    for (const timer of run.timers) clearTimeout(timer);
+    for (const timer of run.timers) timer.cancel();
     run.analysis.stop('all');
-    if (outcome !== 'succeeded') controller.store.updateRelease(state.releaseId, { state: outcome, error });
-    const active = controller.activeRelease(service.name);
+    if (outcome !== 'succeeded') ctx.store.updateRelease(state.releaseId, { state: outcome, error });
+    const active = ctx.lifecycle.activeRelease(service.name);
     const message = outcome === 'succeeded'
       ? `rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} instance(s)`
       : `rolling update ${outcome}: ${error?.message ?? ''}; ${active ? `${active.version} (${active.id})` : 'nothing'} serves ${service.name}`;
-    controller.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
-    controller.completeOperation(operation.id, service.name, outcome, error, this.now());
+    ctx.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    ctx.lifecycle.completeOperation(operation.id, service.name, outcome, error, this.now());
     this.runs.delete(service.name);
-    controller.prune(service);
+    ctx.lifecycle.prune(service);
   }
 
   private crashed(run: RollingRun, error: unknown): void {
     if (isRollingTerminal(run.state.phase) || run.state.phase === 'rolling-back' || stoppedForShutdown(run.abort.signal)) return;
-    this.controller.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `rolling update failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
+    this.ctx.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `rolling update failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
     void this.dispatch(run, { type: 'abort', reason: `internal error: ${(error as Error)?.message ?? String(error)}` });
   }
+}
+
+/**
+ * The operation of a rolling or recreate update of a running release (here or
+ * by the runtime's own rolling update), and its first event.
+ */
+export function startRollingOperation(ctx: RunnerContext, { service, request, operationId, release, active, now }: DeployStart): OperationRecord {
+  if (!active) throw new CutoverError('INTERNAL', `a ${service.strategy.type} update of ${service.name} needs a running release`);
+  const operation = ctx.store.createOperation({
+    id: operationId, service: service.name, kind: 'deploy', releaseId: release.id, fromReleaseId: active.id,
+    actor: request.actor, phase: 'starting-batch', state: null, startedAt: now,
+  });
+  ctx.events.record({
+    operationId, service: service.name, releaseId: release.id, type: 'deploy.started',
+    message: `${service.strategy.type} update of ${service.name} ${active.version} (${active.id}) → ${release.version} (${release.id}) started by ${request.actor}` +
+      (service.strategy.type === 'recreate' ? '; recreate stops every instance first: the service is down until the new ones are healthy' : ''),
+    data: { version: release.version, from: active.id, strategy: service.strategy.type },
+    level: service.strategy.type === 'recreate' ? 'warn' : 'info',
+  });
+  return operation;
 }

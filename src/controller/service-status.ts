@@ -1,12 +1,11 @@
 import type { ServiceConfig } from '../config/types.js';
-import type { BlueGreenState } from '../core/blue-green-strategy.js';
 import type { CanaryState } from '../core/canary-strategy.js';
-import type { RollingState } from '../core/rolling-strategy.js';
 import type { HealthStatus } from '../health/index.js';
-import type { ReleaseCounters } from '../router/index.js';
-import type { LockRecord, ReleaseRecord } from '../store/records.js';
+import type { ReleaseCounters, Router } from '../router/index.js';
+import type { LockRecord, OperationRecord, ReleaseRecord } from '../store/records.js';
 import { toMeasurement, type AnalysisMeasurement } from './analysis-measurement.js';
-import type { Controller } from './controller.js';
+import type { Store } from '../store/store.js';
+import type { InstanceSupervisor } from './instance-supervisor.js';
 
 /** What `cutover status` shows: the status block of the seeds' scripts, as data. */
 export interface InstanceStatus {
@@ -51,8 +50,8 @@ export interface ServiceStatus {
   recent: { id: string; kind: string; from: string | null; to: string | null; outcome: string | null; startedAt: number; durationMs: number | null; actor: string; error: string | null }[];
 }
 
-function slotStatus(controller: Controller, service: ServiceConfig, release: ReleaseRecord, counters: ReleaseCounters[]): SlotStatus {
-  const instances = controller.supervisor.instancesOf(release.id).map(({ info, status, last, restarts }) => ({
+function slotStatus(ctx: StatusSources, service: ServiceConfig, release: ReleaseRecord, counters: ReleaseCounters[]): SlotStatus {
+  const instances = ctx.supervisor.instancesOf(release.id).map(({ info, status, last, restarts }) => ({
     id: info.id, slot: info.slot, index: info.index, port: info.port, pid: info.pid, health: status, lastCheck: last?.detail ?? null, restarts,
   }));
   const c = counters.find((x) => x.releaseId === release.id);
@@ -69,13 +68,37 @@ function slotStatus(controller: Controller, service: ServiceConfig, release: Rel
   };
 }
 
-export function serviceStatus(controller: Controller, service: ServiceConfig, running: BlueGreenState | RollingState | null, canary: CanaryState | null = null): ServiceStatus {
-  const { store } = controller;
+/** What the status reads: releases and operations, instances' health, the router's counters. */
+export interface StatusSources {
+  store: Store;
+  supervisor: InstanceSupervisor;
+  router: Router;
+}
+
+export interface ServiceHistory {
+  service: string;
+  releases: ReleaseRecord[];
+  operations: OperationRecord[];
+  analysis: AnalysisMeasurement[];
+}
+
+/** `cutover history`: the releases, the last operations and the analysis measurements of a service. */
+export function serviceHistory(store: Store, name: string): ServiceHistory {
+  return {
+    service: name,
+    releases: store.listReleases(name),
+    operations: store.listOperations(name, 100),
+    analysis: store.eventsOfType(name, 'analysis.measurement').map(toMeasurement),
+  };
+}
+
+export function serviceStatus(ctx: StatusSources, service: ServiceConfig, running: { phase: string } | null, canary: CanaryState | null = null): ServiceStatus {
+  const { store } = ctx;
   const releases = store.listReleases(service.name, 50);
   const activeId = store.getService(service.name).activeReleaseId;
   const active = releases.find((r) => r.id === activeId) ?? (activeId ? store.getRelease(activeId) : null);
   const standby = releases.find((r) => r.state === 'standby') ?? null;
-  const counters = controller.router.counters();
+  const counters = ctx.router.counters();
   const lock = store.getLock(service.name);
   const current = lock ? store.getOperation(lock.operationId) : null;
   const versionOf = (id: string | null): string | null => (id ? (store.getRelease(id)?.version ?? id) : null);
@@ -85,11 +108,11 @@ export function serviceStatus(controller: Controller, service: ServiceConfig, ru
     default: service.default,
     critical: service.critical,
     strategy: service.strategy.type,
-    active: active ? slotStatus(controller, service, active, counters) : null,
-    standby: standby ? slotStatus(controller, service, standby, counters) : null,
+    active: active ? slotStatus(ctx, service, active, counters) : null,
+    standby: standby ? slotStatus(ctx, service, standby, counters) : null,
     canary: canary && !canary.promoted && store.getRelease(canary.releaseId)
       ? {
-        ...slotStatus(controller, service, store.getRelease(canary.releaseId)!, counters),
+        ...slotStatus(ctx, service, store.getRelease(canary.releaseId)!, counters),
         weight: canary.weight, step: canary.stepIndex + 1, steps: canary.steps.length, phase: canary.phase, pausedBy: canary.pausedBy,
       }
       : null,

@@ -1,13 +1,11 @@
-import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RollingStrategyConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute, Upstream } from '../router/index.js';
-import { updateConfigOf } from '../runtime/swarm/swarm-service-spec.js';
-import type { SwarmRuntime, SwarmUpdateProgress } from '../runtime/swarm/swarm-runtime.js';
-import { isServing, portOf, type SwarmTask } from '../runtime/swarm/swarm-tasks.js';
+import type { NativeRollingUpdates, NativeUpdateProgress, NativeUpdateTask, Runtime } from '../runtime/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
-import type { Controller } from './controller.js';
+import type { RunnerContext } from './runner-context.js';
+import { startRollingOperation } from './rolling-runner.js';
+import { notApplicable, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
 
 /**
  * `strategy: rolling` on a `runtime: swarm` service: Swarm's own rolling
@@ -26,33 +24,77 @@ import type { Controller } from './controller.js';
  * and nothing to resume it (failure_action: continue keeps going instead).
  * Past the strategy's timeout per batch, cutover asks Swarm to roll back too,
  * and `cutover abort` does the same (the deploy then ends aborted).
+ *
+ * Swarm itself is behind the Runtime port's `nativeRollingUpdates`
+ * capability (the Swarm adapter's swarm-native-updates.ts): this file never sees
+ * Docker, only the update's state and its running tasks.
  */
 const POLL_MS = 300;
-/** A task that Swarm calls running but whose port does not answer yet (an image without HEALTHCHECK) gets no traffic. */
-const PROBE_TIMEOUT_MS = 500;
 
-export class SwarmRollingRunner {
+export class SwarmRollingRunner implements StrategyRunner {
   private readonly runs = new Map<string, SwarmRollingRun>();
 
-  /** `swarm`: the server's swarm runtime (null when no service runs on swarm). */
-  constructor(private readonly controller: Controller, private readonly swarm: SwarmRuntime | null) {}
+  constructor(private readonly ctx: RunnerContext, private readonly runtime: Runtime) {}
+
+  /** True when the service's runtime updates its instances itself (Swarm). */
+  offers(service: ServiceConfig): boolean {
+    return this.updatesOf(service) !== null;
+  }
 
   start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
-    const run = new SwarmRollingRun(this.controller, this.swarm, service, operation, release, previous);
+    const run = new SwarmRollingRun(this.ctx, this.updatesOf(service), service, operation, release, previous);
     this.runs.set(service.name, run);
     void run.run().finally(() => { if (this.runs.get(service.name) === run) this.runs.delete(service.name); });
   }
 
-  running(service: string): boolean {
+  isRunning(service: string): boolean {
     return this.runs.has(service);
   }
 
+  /** Swarm's own state is in the operation's phase and events. */
+  progress(): RunProgress | null {
+    return null;
+  }
+
+  deploy(start: DeployStart): OperationRecord {
+    const operation = startRollingOperation(this.ctx, start);
+    this.start(start.service, operation, start.release, start.active!);
+    return operation;
+  }
+
+  promote(name: string): Promise<OperationRecord> {
+    return notApplicable.promote(name);
+  }
+
+  approve(name: string): Promise<OperationRecord> {
+    return notApplicable.approve(name);
+  }
+
+  pause(name: string): Promise<OperationRecord> {
+    return notApplicable.pauseOrResume(name, 'pause');
+  }
+
+  resume(name: string): Promise<OperationRecord> {
+    return notApplicable.pauseOrResume(name, 'resume');
+  }
+
+  refresh(): boolean {
+    return false;
+  }
+
+  /** A run follows Swarm to its end by itself; at shutdown recovery closes what is left. */
+  async close(): Promise<void> {}
+
   /** Asks Swarm to roll the update back; the deploy ends aborted once Swarm did. */
-  async abort(service: string, reason: string): Promise<OperationRecord> {
+  async abort(service: string, actor: string): Promise<OperationRecord> {
     const run = this.runs.get(service);
     if (!run) throw new CutoverError('INVALID_STATE', `no Swarm rolling update of ${service} is running`);
-    await run.abort(reason);
-    return this.controller.store.getOperation(run.operationId)!;
+    await run.abort(`aborted by ${actor}`);
+    return this.ctx.store.getOperation(run.operationId)!;
+  }
+
+  private updatesOf(service: ServiceConfig): NativeRollingUpdates | null {
+    return this.runtime.nativeRollingUpdates?.(service.name) ?? null;
   }
 }
 
@@ -62,7 +104,6 @@ class SwarmRollingRun {
   private readonly strategy: RollingStrategyConfig;
   private readonly base: { operationId: string; service: string; releaseId: string };
   private routedKey = '';
-  private readonly answering = new Set<string>();
   private serviceName = '';
   /** Why Swarm gave up: its first message of a rollback or pause (the final one only says "rollback completed"). */
   private firstProblem: string | null = null;
@@ -73,8 +114,8 @@ class SwarmRollingRun {
   private aborted = false;
 
   constructor(
-    private readonly controller: Controller,
-    private readonly swarm: SwarmRuntime | null,
+    private readonly ctx: RunnerContext,
+    private readonly updates: NativeRollingUpdates | null,
     private readonly service: ServiceConfig,
     private readonly operation: OperationRecord,
     private readonly release: ReleaseRecord,
@@ -89,15 +130,15 @@ class SwarmRollingRun {
   }
 
   async abort(reason: string): Promise<void> {
-    if (this.rollbackAsked !== null || this.swarm === null) return;
+    if (this.rollbackAsked !== null || this.updates === null) return;
     this.aborted = true;
     this.rollbackAsked = reason;
-    this.controller.events.record({ ...this.base, type: 'deploy.abort-requested', level: 'warn', message: `${reason}; asking Swarm to roll back` });
-    await this.swarm.rollbackUpdate(this.previous.id);
+    this.ctx.events.record({ ...this.base, type: 'deploy.abort-requested', level: 'warn', message: `${reason}; asking Swarm to roll back` });
+    await this.updates.rollback(this.previous.id);
   }
 
   async run(): Promise<void> {
-    const runtime = this.swarm;
+    const runtime = this.updates;
     try {
       if (!runtime) throw new CutoverError('INTERNAL', `service ${this.service.name} runs on swarm, but the server has no swarm runtime`);
       const verdict = await this.update(runtime);
@@ -114,41 +155,33 @@ class SwarmRollingRun {
   }
 
   /** Starts Swarm's update and follows it to its end. */
-  private async update(runtime: SwarmRuntime): Promise<Verdict> {
-    const { controller, service, release, previous, strategy } = this;
-    const update = updateConfigOf(strategy);
-    ({ serviceName: this.serviceName } = await runtime.updateRelease(previous.id, {
+  private async update(runtime: NativeRollingUpdates): Promise<Verdict> {
+    const { ctx, service, release, previous, strategy } = this;
+    const started = await runtime.start(previous.id, {
       service: service.name, releaseId: release.id, version: release.version, slot: release.slot,
       command: service.command, env: service.env, stopGracePeriodMs: service.stopGracePeriodMs,
-    }, update));
-    controller.store.updateOperation(this.operation.id, { phase: 'swarm-updating' });
-    controller.events.record({
+    }, strategy);
+    this.serviceName = started.name;
+    ctx.store.updateOperation(this.operation.id, { phase: 'swarm-updating' });
+    ctx.events.record({
       ...this.base, type: 'swarm.update-started',
       message: `Swarm updates service ${this.serviceName} from ${previous.version} to ${release.version}: parallelism ${strategy.parallelism}, order ${strategy.order}, ` +
         `delay ${strategy.delayMs} ms, monitor ${strategy.monitorMs} ms, failure_action ${strategy.failureAction}, max_failure_ratio ${strategy.maxFailureRatio}`,
-      data: { service: this.serviceName, updateConfig: update },
+      data: { service: this.serviceName, updateConfig: started.settings },
     });
     const batches = Math.ceil(service.instances / strategy.parallelism);
-    const deadline = Date.now() + batches * (strategy.deployTimeoutMs + strategy.delayMs + strategy.monitorMs);
+    const deadline = this.ctx.clock.now() + batches * (strategy.deployTimeoutMs + strategy.delayMs + strategy.monitorMs);
     let lastState: string | null = null;
     for (;;) {
-      const progress = await runtime.updateProgress(previous.id);
-      for (const task of progress.tasks) {
-        if (task.releaseId !== release.id) continue;
-        if (task.error) this.taskErrors.add(`task ${task.id.slice(0, 12)} (slot ${task.slot}) ${task.state}: ${task.error}`);
-        // Swarm only calls a task running once its HEALTHCHECK passes; a failing check is the usual "why".
-        if (task.state === 'starting' && task.containerId && progress.state === 'updating') {
-          const health = await runtime.taskHealth(task.containerId);
-          if (health?.status === 'unhealthy') this.taskErrors.add(`task ${task.id.slice(0, 12)} (slot ${task.slot}): its HEALTHCHECK says unhealthy (${health.output})`);
-        }
-      }
+      const progress = await runtime.progress(previous.id);
+      for (const problem of progress.problems) this.taskErrors.add(problem);
       if (this.firstProblem === null && progress.message && (progress.state === 'paused' || progress.state?.startsWith('rollback'))) this.firstProblem = progress.message;
       await this.follow(progress.tasks);
       if (progress.state !== lastState) {
         lastState = progress.state;
         if (progress.state) {
           const level = progress.state.startsWith('rollback') || progress.state === 'paused' ? 'warn' : 'info';
-          controller.events.record({ ...this.base, type: `swarm.update-${progress.state.replace(/_/g, '-')}`, level, message: `Swarm: update ${progress.state.replace(/_/g, ' ')}${progress.message ? `: ${progress.message}` : ''}`, data: { state: progress.state, message: progress.message } });
+          ctx.events.record({ ...this.base, type: `swarm.update-${progress.state.replace(/_/g, '-')}`, level, message: `Swarm: update ${progress.state.replace(/_/g, ' ')}${progress.message ? `: ${progress.message}` : ''}`, data: { state: progress.state, message: progress.message } });
         }
       }
       switch (progress.state) {
@@ -163,82 +196,73 @@ class SwarmRollingRun {
         case 'paused':
           if (this.rollbackAsked === null) {
             this.rollbackAsked = `Swarm paused the update (failure_action: pause): ${this.reason(progress)}`;
-            await runtime.rollbackUpdate(previous.id);
+            await runtime.rollback(previous.id);
           }
           break;
         default:
-          if (this.rollbackAsked === null && Date.now() > deadline) {
+          if (this.rollbackAsked === null && this.ctx.clock.now() > deadline) {
             this.rollbackAsked = `the update did not finish within ${Math.round((deadline - this.operation.startedAt) / 1000)} s (${batches} batch(es) × the strategy's timeout)`;
-            controller.events.record({ ...this.base, type: 'swarm.update-timeout', level: 'warn', message: `${this.rollbackAsked}; asking Swarm to roll back` });
-            await runtime.rollbackUpdate(previous.id);
+            ctx.events.record({ ...this.base, type: 'swarm.update-timeout', level: 'warn', message: `${this.rollbackAsked}; asking Swarm to roll back` });
+            await runtime.rollback(previous.id);
           }
       }
-      if (Date.now() > deadline + strategy.deployTimeoutMs * batches + 60_000) {
+      if (this.ctx.clock.now() > deadline + strategy.deployTimeoutMs * batches + 60_000) {
         throw new CutoverError('SWARM_ROLLED_BACK', `Swarm's update of ${this.serviceName} neither completed nor rolled back in time (state ${progress.state ?? 'none'})`);
       }
-      await sleep(POLL_MS);
+      await this.ctx.clock.sleep(POLL_MS);
     }
   }
 
   /** Swarm's UpdateStatus message, with the errors of the new release's failed tasks (the "why"). */
-  private reason(progress: SwarmUpdateProgress): string {
+  private reason(progress: NativeUpdateProgress): string {
     return [this.firstProblem ?? progress.message ?? 'no message from Swarm', ...this.taskErrors].join('; ');
   }
 
   /** The route follows the running tasks (old and new generation) while Swarm replaces them. */
-  private async follow(tasks: SwarmTask[]): Promise<void> {
-    const host = this.controller.supervisor.instancesOf(this.previous.id)[0]?.info.host ?? '127.0.0.1';
-    const serving = tasks.filter((t) => isServing(t) && portOf(t) !== null);
-    const upstreams: Upstream[] = [];
-    for (const task of serving) {
-      const port = portOf(task) as number;
-      if (!this.answering.has(task.id)) {
-        if (!await answers(host, port)) continue;
-        this.answering.add(task.id);
-      }
-      upstreams.push({ id: `${this.service.name}/${this.previous.id}/swarm-task-${task.id.slice(0, 12)}`, host, port });
-    }
+  private async follow(tasks: NativeUpdateTask[]): Promise<void> {
+    const serving = tasks.filter((t) => t.answers);
+    const upstreams: Upstream[] = serving.map((task) => ({ id: `${this.service.name}/${this.previous.id}/swarm-task-${task.id.slice(0, 12)}`, host: task.host, port: task.port }));
     const key = upstreams.map((u) => `${u.id}:${u.port}`).sort().join(',');
     if (upstreams.length === 0 || key === this.routedKey) return;
     this.routedKey = key;
-    const route: ServiceRoute = this.controller.routeFor(this.service, this.previous);
+    const route: ServiceRoute = this.ctx.lifecycle.routeFor(this.service, this.previous);
     if (route.target) route.target = { ...route.target, upstreams };
-    await this.controller.router.setRoute(route);
-    const versions = serving.filter((t) => upstreams.some((u) => u.id.endsWith(t.id.slice(0, 12)))).map((t) => t.version ?? '?');
+    await this.ctx.router.setRoute(route);
+    const versions = serving.map((t) => t.version ?? '?');
     const fresh = versions.filter((v) => v === this.release.version).length;
-    this.controller.events.record({
+    this.ctx.events.record({
       ...this.base, type: 'swarm.tasks',
       message: `${upstreams.length} task(s) serve ${this.service.name}: ${fresh} of ${this.release.version}, ${versions.length - fresh} of ${this.previous.version}`,
-      data: { tasks: serving.map((t) => ({ id: t.id, slot: t.slot, version: t.version, port: portOf(t) })), weight: versions.length ? Math.round((100 * fresh) / versions.length) : 0 },
+      data: { tasks: tasks.map((t) => ({ id: t.id, slot: t.slot, version: t.version, port: t.port })), weight: versions.length ? Math.round((100 * fresh) / versions.length) : 0 },
     });
   }
 
   /** Swarm completed: the service is the new release's; its instances are its tasks. */
-  private async adoptUpdated(runtime: SwarmRuntime): Promise<void> {
-    const { controller, service, release, previous } = this;
-    await runtime.finishUpdate(previous.id, 'completed', release.id);
-    await controller.supervisor.stopRelease(previous.id);
+  private async adoptUpdated(runtime: NativeRollingUpdates): Promise<void> {
+    const { ctx, service, release, previous } = this;
+    await runtime.finish(previous.id, 'completed', release.id);
+    await ctx.supervisor.stopRelease(previous.id);
     const indexes = Array.from({ length: service.instances }, (_, i) => i);
-    const started = await controller.supervisor.startInstances({ service, releaseId: release.id, version: release.version, slot: release.slot }, indexes);
-    for (const info of started) controller.events.record({ ...this.base, type: 'instance.started', message: `instance ${info.id} is Swarm task on port ${info.port}`, data: { id: info.id, port: info.port } });
-    await controller.supervisor.waitHealthy(release.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
-    await controller.switchTraffic(service, release, this.operation.id);
-    controller.retire(service, previous.id, true, this.operation.id);
+    const started = await ctx.supervisor.startInstances({ service, releaseId: release.id, version: release.version, slot: release.slot }, indexes);
+    for (const info of started) ctx.events.record({ ...this.base, type: 'instance.started', message: `instance ${info.id} is Swarm task on port ${info.port}`, data: { id: info.id, port: info.port } });
+    await ctx.supervisor.waitHealthy(release.id, this.ctx.clock.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+    await ctx.lifecycle.switchTraffic(service, release, this.operation.id);
+    ctx.lifecycle.retire(service, previous.id, true, this.operation.id);
     this.finish('succeeded', null);
   }
 
   /** Swarm rolled back: the previous release's instances are its tasks again, on their own ports. */
-  private async backOnPrevious(runtime: SwarmRuntime, why: string, aborted: boolean): Promise<void> {
-    const { controller, service, previous } = this;
-    await runtime.finishUpdate(previous.id, 'rolled-back', this.release.id);
+  private async backOnPrevious(runtime: NativeRollingUpdates, why: string, aborted: boolean): Promise<void> {
+    const { ctx, service, previous } = this;
+    await runtime.finish(previous.id, 'rolled-back', this.release.id);
     try {
-      await controller.supervisor.waitHealthy(previous.id, Date.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+      await ctx.supervisor.waitHealthy(previous.id, this.ctx.clock.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
     } catch (error) {
-      controller.events.record({ ...this.base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every instance of ${previous.id} is healthy after Swarm's rollback: ${(error as Error).message}` });
+      ctx.events.record({ ...this.base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every instance of ${previous.id} is healthy after Swarm's rollback: ${(error as Error).message}` });
     }
-    await controller.router.setRoute(controller.routeFor(service, previous));
-    controller.supervisor.syncRouterHealth(previous.id);
-    controller.events.record({ ...this.base, type: 'rolling.rolled-back', level: 'warn', message: `Swarm rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${controller.supervisor.instancesOf(previous.id).length} instance(s)` });
+    await ctx.router.setRoute(ctx.lifecycle.routeFor(service, previous));
+    ctx.supervisor.syncRouterHealth(previous.id);
+    ctx.events.record({ ...this.base, type: 'rolling.rolled-back', level: 'warn', message: `Swarm rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${ctx.supervisor.instancesOf(previous.id).length} instance(s)` });
     this.finish(aborted ? 'aborted' : 'failed', {
       code: aborted ? 'DEPLOY_ABORTED' : 'SWARM_ROLLED_BACK',
       message: `Swarm rolled back the update of ${this.serviceName} to ${this.release.version}: ${why}; ${previous.version} (${previous.id}) serves ${service.name}`,
@@ -246,24 +270,14 @@ class SwarmRollingRun {
   }
 
   private finish(outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
-    const { controller, service, release } = this;
-    if (outcome !== 'succeeded') controller.store.updateRelease(release.id, { state: outcome, error });
-    const active = controller.activeRelease(service.name);
+    const { ctx, service, release } = this;
+    if (outcome !== 'succeeded') ctx.store.updateRelease(release.id, { state: outcome, error });
+    const active = ctx.lifecycle.activeRelease(service.name);
     const message = outcome === 'succeeded'
       ? `Swarm rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} task(s) of ${this.serviceName}`
       : `Swarm rolling update ${outcome}: ${error?.message ?? ''}`;
-    controller.events.record({ ...this.base, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
-    controller.completeOperation(this.operation.id, service.name, outcome, error, Date.now());
-    controller.prune(service);
+    ctx.events.record({ ...this.base, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    ctx.lifecycle.completeOperation(this.operation.id, service.name, outcome, error, this.ctx.clock.now());
+    ctx.lifecycle.prune(service);
   }
-}
-
-function answers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean): void => { socket.destroy(); resolve(ok); };
-    socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }

@@ -1,9 +1,14 @@
+import { systemClock } from '../clock/system-clock.js';
 import type { HealthConfig } from '../config/types.js';
+import type { Clock, ClockTimer } from '../core/clock.js';
 import { initialHealth, observeHealth, restartDue, type HealthState } from '../core/health-state.js';
 import { commandCheck } from './command-check.js';
 import { httpCheck } from './http-check.js';
 import type { CheckResult, CheckTarget, HealthChange, HealthStatus, HealthWatcher } from './index.js';
 import { tcpCheck } from './tcp-check.js';
+
+/** Judges an instance once (the configured check by default; a fake runtime's verdict in logic tests). Never throws. */
+export type HealthProbe = (target: CheckTarget, config: HealthConfig) => Promise<CheckResult>;
 
 /** Runs the configured kind of check once. Never throws. */
 export function runHealthCheck(target: CheckTarget, config: HealthConfig): Promise<CheckResult> {
@@ -33,20 +38,24 @@ export function watchHealth(
   target: CheckTarget,
   config: HealthConfig,
   onChange: (change: HealthChange) => void,
-  now: () => number = Date.now,
+  /** The clock of the check interval (or only its `now`, the rest from the system clock). */
+  time: Clock | (() => number) = systemClock,
   /** A second opinion on a passing check (the container's own HEALTHCHECK); it may turn it into a failure. */
   confirm?: (result: CheckResult) => Promise<CheckResult>,
   onRestartDue?: (last: CheckResult) => void,
+  probe: HealthProbe = runHealthCheck,
 ): HealthWatcher {
+  const clock: Clock = typeof time === 'function' ? { ...systemClock, now: time } : time;
+  const now = (): number => clock.now();
   let state: HealthState = initialHealth(now());
   let last: CheckResult | null = null;
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ClockTimer | undefined;
 
   const tick = async (): Promise<void> => {
     timer = undefined;
     const startedAt = now();
-    const checked = await runHealthCheck(target, config);
+    const checked = await probe(target, config);
     const result = checked.ok && confirm ? await confirm(checked).catch(() => checked) : checked;
     if (stopped) return;
     last = result;
@@ -54,8 +63,7 @@ export function watchHealth(
     state = observeHealth(state, result, now(), config);
     // Schedule before notifying: a listener that throws must not stop the checks.
     const wait = Math.max(0, config.intervalMs - (now() - startedAt));
-    timer = setTimeout(() => void tick(), wait);
-    timer.unref();
+    timer = clock.schedule(() => void tick(), wait);
     if (state.status !== from) onChange({ instanceId: target.instanceId, from, to: state.status, last: result });
     if (onRestartDue && !stopped && restartDue(state, config)) onRestartDue(result);
   };
@@ -67,7 +75,7 @@ export function watchHealth(
     lastResult: () => last,
     stop: () => {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       timer = undefined;
     },
   };

@@ -88,4 +88,60 @@ export interface Runtime {
    * collides with the orchestrator's (a Swarm rolling update never finished).
    */
   replacesUnhealthyInstances?(instanceId: string): boolean;
+  /**
+   * Optional: the orchestrator's own rolling update of a service's instances
+   * (Swarm's `docker service update`), null when this runtime has none for
+   * that service. The controller then drives `strategy: rolling` by following
+   * the orchestrator instead of replacing instances itself.
+   */
+  nativeRollingUpdates?(service: string): NativeRollingUpdates | null;
+}
+
+/** How the orchestrator replaces instances: the rolling strategy's settings, in its own words. */
+export interface NativeRollingSettings {
+  parallelism: number;
+  order: 'start-first' | 'stop-first';
+  delayMs: number;
+  monitorMs: number;
+  failureAction: 'rollback' | 'pause' | 'continue';
+  maxFailureRatio: number;
+}
+
+/** The release the instances are updated to. */
+export type NativeUpdateTarget = Pick<InstanceSpec, 'service' | 'releaseId' | 'version' | 'slot' | 'command' | 'env' | 'stopGracePeriodMs'>;
+
+/** One running task of either generation during a native update. */
+export interface NativeUpdateTask {
+  id: string;
+  slot: number;
+  version: string | null;
+  host: string;
+  port: number;
+  /** Its port accepted a connection (a task the orchestrator calls running may not listen yet): only these get traffic. */
+  answers: boolean;
+}
+
+export interface NativeUpdateProgress {
+  /** The orchestrator's state: updating, paused, completed, rollback_started, rollback_paused, rollback_completed; null before one. */
+  state: string | null;
+  message: string | null;
+  /** Running tasks of both generations, each on its own port. */
+  tasks: NativeUpdateTask[];
+  /** What goes wrong with the new release's tasks (a failed task, a failing HEALTHCHECK): the orchestrator forgets them as it replaces tasks. */
+  problems: string[];
+}
+
+/**
+ * An orchestrator's rolling update, keyed by the release whose instances it
+ * replaces. `finish` hands the instances over: after `completed` the runtime
+ * runs the new release (start() of its instances finds them), after
+ * `rolled-back` the old release's instances are bound to what the orchestrator
+ * put back.
+ */
+export interface NativeRollingUpdates {
+  /** Starts the update; resolves with the orchestrator's name for what it updates and the settings it was given, in its terms. */
+  start(fromReleaseId: string, to: NativeUpdateTarget, settings: NativeRollingSettings): Promise<{ name: string; settings: unknown }>;
+  progress(fromReleaseId: string): Promise<NativeUpdateProgress>;
+  rollback(fromReleaseId: string): Promise<void>;
+  finish(fromReleaseId: string, outcome: 'completed' | 'rolled-back', toReleaseId: string): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import type { ContainerHealth } from './docker/docker-runtime.js';
-import type { InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from './index.js';
+import type { InstanceInfo, InstanceSpec, NativeRollingUpdates, Runtime, RuntimeListener } from './index.js';
 
 /**
  * One Runtime for the controller over several adapters: each service runs on
@@ -54,6 +54,11 @@ export class RuntimeByService implements Runtime {
 
   replacesUnhealthyInstances(instanceId: string): boolean {
     return this.runtimeOf(serviceOf(instanceId)).replacesUnhealthyInstances?.(instanceId) === true;
+  }
+
+  /** The native rolling updates of the runtime that runs `service`, if it has any. */
+  nativeRollingUpdates(service: string): NativeRollingUpdates | null {
+    return this.runtimeOf(service).nativeRollingUpdates?.(service) ?? null;
   }
 
   async close(): Promise<void> {

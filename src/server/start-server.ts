@@ -84,7 +84,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     // The proxy starts before the controller that records its events: an ejection reported in between is only logged.
     let recordEjection: ((event: InstanceEjectionEvent) => void) | null = null;
     router = await routerFor(config, logger, (event) => recordEjection?.(event));
-    controller = new Controller({ config, store, runtime, router, logger, swarm: swarmRuntime, redactor,
+    controller = new Controller({ config, store, runtime, router, logger, redactor,
       removeReleaseLogs: (service, releaseId) => removeReleaseLogs(logDir, service, releaseId) });
     const events = controller.events;
     recordEjection = (event) => {

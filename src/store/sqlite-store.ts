@@ -7,6 +7,7 @@ import type {
   ErrorRecord, EventRecord, LockRecord, OperationKind, OperationOutcome, OperationRecord,
   ReleaseRecord, ReleaseState, ServiceRecord,
 } from './records.js';
+import type { NewRelease, ReleasePatch, Store } from './store.js';
 import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from './private-files.js';
 
 /**
@@ -136,18 +137,9 @@ function toEvent(row: Row): EventRecord {
   };
 }
 
-export interface NewRelease {
-  service: string;
-  version: string;
-  slot: Slot;
-  config: unknown;
-  configHash: string;
-  gitCommit: string | null;
-  gitBranch: string | null;
-  createdBy: string;
-}
+export type { NewRelease } from './store.js';
 
-export class SqliteStore {
+export class SqliteStore implements Store {
   private readonly db: Database.Database;
 
   private constructor(db: Database.Database) {
@@ -239,7 +231,7 @@ export class SqliteStore {
       .map(toRelease);
   }
 
-  updateRelease(id: string, patch: Partial<Pick<ReleaseRecord, 'state' | 'slot' | 'activatedAt' | 'scaleDownAt' | 'error'>>): void {
+  updateRelease(id: string, patch: ReleasePatch): void {
     const sets: string[] = [];
     const values: unknown[] = [];
     if (patch.state !== undefined) { sets.push('state = ?'); values.push(patch.state); }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { substituteEnv, substitutePlaceholders } from '../../src/runtime/process/placeholders.js';
-import { nextRestartAttempt, nextRestartDelay } from '../../src/runtime/process/restart-backoff.js';
+import { nextRestartAttempt, nextRestartDelay } from '../../src/core/restart-backoff.js';
 import { shellScriptFor } from '../../src/runtime/process/shell-command.js';
 
 const values = { VERSION: 'v2', PORT: '4100', SLOT: 'green', INSTANCE: '1' };

@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 import { ExitListeners } from '../exit-listeners.js';
-import type { InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
+import type { InstanceInfo, InstanceSpec, NativeRollingUpdates, Runtime, RuntimeListener } from '../index.js';
 import { containerHealthOf, exitStatusOf, waitForContainerExit, type ContainerHealth } from '../docker/container-state.js';
 import { copyContainerLogs, logSince, type LogCopy } from '../docker/container-logs.js';
 import { dockerMessage, dockerStatus, startFailure } from '../docker/docker-client.js';
@@ -12,7 +12,8 @@ import { instanceLogPath, tailInstanceLog } from '../process/log-files.js';
 import { instanceIdOf, type RuntimeLogger } from '../process/process-runtime.js';
 import { findFreePortRange } from './port-range.js';
 import { imageOf, planSwarmService, SWARM_LABELS, swarmServiceName, type SwarmReleaseSpec } from './swarm-service-spec.js';
-import { hasFailed, isServing, listSwarmTasks, portOf, type SwarmTask } from './swarm-tasks.js';
+import { hasFailed, isServing, listSwarmTasks, portOf, type SwarmTask, type SwarmUpdateProgress } from './swarm-tasks.js';
+import { SwarmNativeUpdates } from './swarm-native-updates.js';
 
 export interface SwarmRuntimeOptions {
   docker: Docker;
@@ -60,14 +61,6 @@ interface ManagedTask {
   exitHandled: Promise<void>;
 }
 
-/** What a native update looks like right now, for the rolling runner. */
-export interface SwarmUpdateProgress {
-  /** Swarm's UpdateStatus.State: updating, paused, completed, rollback_started, rollback_paused, rollback_completed; null before Swarm reports one. */
-  state: string | null;
-  message: string | null;
-  tasks: SwarmTask[];
-}
-
 const POLL_MS = 200;
 /** A task of a new service may need its image unpacked and its HEALTHCHECK passed before Swarm calls it running. */
 const TASK_START_TIMEOUT_MS = 120_000;
@@ -107,6 +100,7 @@ export class SwarmRuntime implements Runtime {
   private readonly exitedContainers = new Set<string>();
   private readonly exits: ExitListeners;
   private closed = false;
+  private nativeUpdates: SwarmNativeUpdates | null = null;
 
   constructor(options: SwarmRuntimeOptions) {
     this.options = options;
@@ -260,7 +254,13 @@ export class SwarmRuntime implements Runtime {
     return containerHealthOf(managed.container);
   }
 
-  // --- native rolling update (see controller/swarm-rolling-runner.ts) ---------
+  // --- native rolling update (see swarm-native-updates.ts) --------------------
+
+  /** Every service on this runtime updates through Swarm's own rolling update. */
+  nativeRollingUpdates(): NativeRollingUpdates {
+    this.nativeUpdates ??= new SwarmNativeUpdates(this, this.host);
+    return this.nativeUpdates;
+  }
 
   /**
    * Starts Swarm's own rolling update of the service that runs `fromReleaseId`

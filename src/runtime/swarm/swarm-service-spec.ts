@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import type { DockerServiceConfig, RollingStrategyConfig, SwarmServiceConfig } from '../../config/types.js';
+import type { DockerServiceConfig, SwarmServiceConfig } from '../../config/types.js';
+import type { NativeRollingSettings } from '../index.js';
 import { commandWords } from '../docker/command-words.js';
 import { LABELS } from '../docker/container-spec.js';
 import { substituteEnv, substitutePlaceholders, type PlaceholderValues } from '../process/placeholders.js';
@@ -154,7 +155,7 @@ export function planSwarmService(input: {
  * A rolling strategy as Swarm's UpdateConfig (durations in nanoseconds).
  * The deploy timeout has no Swarm counterpart: cutover enforces it.
  */
-export function updateConfigOf(rolling: RollingStrategyConfig): Docker.UpdateConfig {
+export function updateConfigOf(rolling: NativeRollingSettings): Docker.UpdateConfig {
   return {
     Parallelism: rolling.parallelism,
     Delay: rolling.delayMs * 1e6,

@@ -19,6 +19,14 @@ export interface SwarmTask {
   createdAt: number;
 }
 
+/** What a native update looks like right now. */
+export interface SwarmUpdateProgress {
+  /** Swarm's UpdateStatus.State: updating, paused, completed, rollback_started, rollback_paused, rollback_completed; null before Swarm reports one. */
+  state: string | null;
+  message: string | null;
+  tasks: SwarmTask[];
+}
+
 interface RawTask {
   ID: string;
   Slot?: number;

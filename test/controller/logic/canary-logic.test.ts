@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { serviceYaml, startLogic, type LogicHarness } from './logic-harness.js';
+
+const STEPS = '{ type: canary, steps: [{ weight: 20, pause: 1m }, { weight: 50, pause: 1m }, { weight: 100 }], timeout: 30s }';
+const deploy = (h: LogicHarness, version: string) => h.controller.deploy('web', { version, actor: 'test' });
+const weight = (h: LogicHarness) => h.router.routeOf('web')?.canary?.weight ?? null;
+
+/** Share of `n` requests (distinct client addresses: the default stickiness keys on them) that reach `version`. */
+function share(h: LogicHarness, version: string, n = 1000): number {
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    const routing = h.router.route({ host: 'web.localhost', ip: `10.0.${Math.floor(i / 250)}.${i % 250}` });
+    if (routing.routed && routing.version === version) hits++;
+  }
+  return hits / n;
+}
+
+describe('canary over fakes', () => {
+  let h: LogicHarness;
+  afterEach(async () => { await h?.close(); });
+
+  it('walks the steps on the clock and ends with all traffic on the canary', async () => {
+    h = await startLogic(serviceYaml(STEPS));
+    await h.finish(await deploy(h, 'v1'));
+    const op = await deploy(h, 'v2');
+    await h.until(() => weight(h) === 20);
+    const early = share(h, 'v2');
+    assert.ok(early > 0.1 && early < 0.3, `about 20% on the canary, got ${early}`);
+    await h.clock.advance(30_000);
+    assert.equal(weight(h), 20, 'the step holds for its pause');
+    await h.until(() => weight(h) === 50);
+    assert.equal((await h.finish(op)).outcome, 'succeeded');
+    assert.equal(h.versionServed(), 'v2');
+    assert.equal(weight(h), null, 'no canary route once promoted');
+  });
+
+  it('abort sends everything back to the stable release and stops the canary', async () => {
+    h = await startLogic(serviceYaml(STEPS));
+    await h.finish(await deploy(h, 'v1'));
+    const op = await deploy(h, 'v2');
+    await h.until(() => weight(h) === 20);
+    await h.controller.abort('web', 'test');
+    const done = await h.finish(op);
+    assert.equal(done.outcome, 'aborted');
+    assert.equal(share(h, 'v1', 200), 1);
+    assert.deepEqual([...new Set(h.runtime.list().map((i) => i.version))], ['v1']);
+  });
+
+  it('pause holds the weight past the step and resume goes on', async () => {
+    h = await startLogic(serviceYaml(STEPS));
+    await h.finish(await deploy(h, 'v1'));
+    const op = await deploy(h, 'v2');
+    await h.until(() => weight(h) === 20);
+    await h.controller.pause('web', 'test');
+    await h.clock.advance(5 * 60_000);
+    assert.equal(weight(h), 20);
+    const resumed = h.controller.resume('web', 'test');
+    assert.equal((await h.finish(op)).outcome, 'succeeded');
+    await resumed;
+  });
+});
