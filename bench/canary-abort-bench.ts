@@ -21,10 +21,17 @@ import type { EventRecord, OperationRecord } from '../src/store/records.js';
 const SAMPLE_APP = fileURLToPath(new URL('../../examples/sample-app/', import.meta.url));
 const ROUNDS = Number(process.env.CANARY_ROUNDS ?? 5);
 
-async function follow(client: AdminClient, path: string, body: object): Promise<{ operation: OperationRecord; events: EventRecord[] }> {
+async function follow(
+  client: AdminClient,
+  path: string,
+  body: object,
+): Promise<{ operation: OperationRecord; events: EventRecord[] }> {
   const { operation } = await client.request<{ operation: OperationRecord }>('POST', path, { ...body, actor: 'bench' });
   for (;;) {
-    const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>('GET', `/api/v1/operations/${operation.id}`);
+    const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>(
+      'GET',
+      `/api/v1/operations/${operation.id}`,
+    );
     if (answer.operation.outcome) return answer;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -69,20 +76,32 @@ analysis:
   try {
     await follow(client, '/api/v1/services/shop/deploy', { version: 'v1' });
     for (let round = 1; round <= ROUNDS; round++) {
-      const traffic = new SteadyTraffic({ url: server.proxyUrl, host: 'shop.localhost', ratePerSecond: 200, clientHeader: 'x-user-id', maxDurationMs: 60_000 }).start();
+      const traffic = new SteadyTraffic({
+        url: server.proxyUrl,
+        host: 'shop.localhost',
+        ratePerSecond: 200,
+        clientHeader: 'x-user-id',
+        maxDurationMs: 60_000,
+      }).start();
       await traffic.waitForAnswers(100);
       const done = await follow(client, '/api/v1/services/shop/deploy', { version: `v${round + 1}-errors20` });
       const summary = await traffic.stop();
-      const zeroAt = done.events.find((e) => e.type === 'canary.weight' && (e.data as { weight: number }).weight === 0)?.at;
+      const zeroAt = done.events.find(
+        (e) => e.type === 'canary.weight' && (e.data as { weight: number }).weight === 0,
+      )?.at;
       if (done.operation.outcome !== 'failed' || zeroAt === undefined || summary.firstFailureAt === null) {
         throw new Error(`round ${round}: expected an automatic abort, got ${done.operation.outcome}`);
       }
       const ms = zeroAt - summary.firstFailureAt;
       figures.push(ms);
-      process.stdout.write(`round ${round}: weight 0 ${ms} ms after the first bad response (${summary.failed} failed of ${summary.sent}, all from the canary: ${JSON.stringify(summary.failedByVersion)})\n`);
+      process.stdout.write(
+        `round ${round}: weight 0 ${ms} ms after the first bad response (${summary.failed} failed of ${summary.sent}, all from the canary: ${JSON.stringify(summary.failedByVersion)})\n`,
+      );
     }
     const sorted = [...figures].sort((a, b) => a - b);
-    process.stdout.write(`median ${sorted[Math.floor(sorted.length / 2)]} ms, min ${sorted[0]} ms, max ${sorted.at(-1)} ms over ${ROUNDS} rounds\n`);
+    process.stdout.write(
+      `median ${sorted[Math.floor(sorted.length / 2)]} ms, min ${sorted[0]} ms, max ${sorted.at(-1)} ms over ${ROUNDS} rounds\n`,
+    );
   } finally {
     await server.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -38,16 +38,52 @@ const BATCH = 10_000;
 const USERS = 100_000;
 
 const FLAGS = {
-  plain: { key: 'bench-plain', enabled: true, variants: { on: true, off: false }, defaultVariant: 'on', offVariant: 'off' },
-  rollout: { key: 'bench-rollout', enabled: true, variants: { on: true, off: false }, defaultVariant: 'off', offVariant: 'off', rollout: { percentage: 50, stickiness: 'userId', variant: 'on' } },
+  plain: {
+    key: 'bench-plain',
+    enabled: true,
+    variants: { on: true, off: false },
+    defaultVariant: 'on',
+    offVariant: 'off',
+  },
+  rollout: {
+    key: 'bench-rollout',
+    enabled: true,
+    variants: { on: true, off: false },
+    defaultVariant: 'off',
+    offVariant: 'off',
+    rollout: { percentage: 50, stickiness: 'userId', variant: 'on' },
+  },
   rules: {
-    key: 'bench-rules', enabled: true, variants: { on: true, off: false }, defaultVariant: 'off', offVariant: 'off',
+    key: 'bench-rules',
+    enabled: true,
+    variants: { on: true, off: false },
+    defaultVariant: 'off',
+    offVariant: 'off',
     // Five rules, the user matching only the last: every evaluation runs all five.
     rules: [
-      { name: 'staff', constraints: [{ operator: 'ends_with', attribute: 'email', value: '@example.com' }], variant: 'on' },
-      { name: 'beta testers', constraints: [{ operator: 'in', attribute: 'plan', values: ['beta', 'internal'] }], variant: 'on' },
-      { name: 'new app', constraints: [{ operator: 'semver_gt', attribute: 'appVersion', value: '3.0.0' }], variant: 'on' },
-      { name: 'adults in FR', constraints: [{ operator: 'equals', attribute: 'country', value: 'FR' }, { operator: 'num_gte', attribute: 'age', value: 18 }], variant: 'on' },
+      {
+        name: 'staff',
+        constraints: [{ operator: 'ends_with', attribute: 'email', value: '@example.com' }],
+        variant: 'on',
+      },
+      {
+        name: 'beta testers',
+        constraints: [{ operator: 'in', attribute: 'plan', values: ['beta', 'internal'] }],
+        variant: 'on',
+      },
+      {
+        name: 'new app',
+        constraints: [{ operator: 'semver_gt', attribute: 'appVersion', value: '3.0.0' }],
+        variant: 'on',
+      },
+      {
+        name: 'adults in FR',
+        constraints: [
+          { operator: 'equals', attribute: 'country', value: 'FR' },
+          { operator: 'num_gte', attribute: 'age', value: 18 },
+        ],
+        variant: 'on',
+      },
       { name: 'germany', constraints: [{ operator: 'equals', attribute: 'country', value: 'DE' }], variant: 'on' },
     ],
   },
@@ -62,7 +98,13 @@ interface Throughput {
 }
 
 const contexts = Array.from({ length: USERS }, (_, index) => ({
-  userId: `user-${index}`, targetingKey: `user-${index}`, email: `user-${index}@mail.test`, plan: 'free', appVersion: '2.4.1', country: 'DE', age: 20 + (index % 50),
+  userId: `user-${index}`,
+  targetingKey: `user-${index}`,
+  email: `user-${index}@mail.test`,
+  plan: 'free',
+  appVersion: '2.4.1',
+  country: 'DE',
+  age: 20 + (index % 50),
 }));
 
 /** Runs `evaluate` in batches of BATCH for SECONDS; `sink` keeps the results alive so nothing is optimised away. */
@@ -99,7 +141,11 @@ async function measureAsync(client: Client, key: string): Promise<Throughput> {
     batchNs.push(Number(process.hrtime.bigint() - batchStart) / batch);
   }
   const elapsed = (performance.now() - started) / 1000;
-  return { evaluationsPerSecond: (batchNs.length * batch) / elapsed, medianNs: percentile(batchNs, 0.5), evaluations: batchNs.length * batch };
+  return {
+    evaluationsPerSecond: (batchNs.length * batch) / elapsed,
+    medianNs: percentile(batchNs, 0.5),
+    evaluations: batchNs.length * batch,
+  };
 }
 
 function percentile(values: number[], p: number): number {
@@ -112,9 +158,16 @@ function inMemoryFlags(): ConstructorParameters<typeof InMemoryProvider>[0] {
   const variants = { on: true, off: false };
   return {
     [FLAGS.plain.key]: { variants, defaultVariant: 'on', disabled: false },
-    [FLAGS.rollout.key]: { variants, defaultVariant: 'off', disabled: false, contextEvaluator: (context) => (bucketOf(String(context.targetingKey), FLAGS.rollout.key) < 5_000 ? 'on' : 'off') },
+    [FLAGS.rollout.key]: {
+      variants,
+      defaultVariant: 'off',
+      disabled: false,
+      contextEvaluator: (context) => (bucketOf(String(context.targetingKey), FLAGS.rollout.key) < 5_000 ? 'on' : 'off'),
+    },
     [FLAGS.rules.key]: {
-      variants, defaultVariant: 'off', disabled: false,
+      variants,
+      defaultVariant: 'off',
+      disabled: false,
       contextEvaluator: (context: EvaluationContext) => {
         const text = (name: string): string => (typeof context[name] === 'string' ? context[name] : '');
         if (text('email').endsWith('@example.com')) return 'on';
@@ -149,7 +202,9 @@ services:
 
 async function adminRequest(server: RunningServer, method: string, url: string, body: unknown): Promise<void> {
   const response = await fetch(`${server.adminUrl}${url}`, {
-    method, headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method,
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
   if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
   await response.body?.cancel();
@@ -168,7 +223,9 @@ async function propagation(server: RunningServer, flags: FlagClient): Promise<nu
       flags.on('change', listener);
     });
     const started = performance.now();
-    const write = adminRequest(server, 'PATCH', `/api/v1/flags/${FLAGS.rollout.key}`, { patch: { rollout: { percentage: 40 + (round % 20) } } });
+    const write = adminRequest(server, 'PATCH', `/api/v1/flags/${FLAGS.rollout.key}`, {
+      patch: { rollout: { percentage: 40 + (round % 20) } },
+    });
     await changed;
     latencies.push(performance.now() - started);
     await write;
@@ -185,7 +242,9 @@ async function main(): Promise<void> {
     await flags.ready();
     while (flags.keys().length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
 
-    console.log(`cutover flags bench: ${SECONDS} s per case, ${USERS} users, Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0]!.toFixed(1)}`);
+    console.log(
+      `cutover flags bench: ${SECONDS} s per case, ${USERS} users, Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0]!.toFixed(1)}`,
+    );
     const sdk: Record<string, Throughput> = {};
     for (const name of Object.keys(FLAGS) as Case[]) {
       const key = FLAGS[name].key;
@@ -195,13 +254,23 @@ async function main(): Promise<void> {
     }
 
     const latencies = await propagation(server, flags);
-    const change = { median: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), max: Math.max(...latencies), changes: latencies.length };
-    console.log(`change propagation (PATCH → SDK change event, ${change.changes} changes): median ${change.median.toFixed(2)} ms, p95 ${change.p95.toFixed(2)} ms, max ${change.max.toFixed(2)} ms`);
+    const change = {
+      median: percentile(latencies, 0.5),
+      p95: percentile(latencies, 0.95),
+      max: Math.max(...latencies),
+      changes: latencies.length,
+    };
+    console.log(
+      `change propagation (PATCH → SDK change event, ${change.changes} changes): median ${change.median.toFixed(2)} ms, p95 ${change.p95.toFixed(2)} ms, max ${change.max.toFixed(2)} ms`,
+    );
 
     await OpenFeature.setProviderAndWait('in-memory', new InMemoryProvider(inMemoryFlags()));
     await OpenFeature.setProviderAndWait('cutover', new CutoverProvider({ client: flags, closeClient: false }));
     const openFeature: Record<string, Record<string, Throughput>> = { inMemory: {}, cutover: {} };
-    for (const [label, domain] of [['inMemory', 'in-memory'], ['cutover', 'cutover']] as const) {
+    for (const [label, domain] of [
+      ['inMemory', 'in-memory'],
+      ['cutover', 'cutover'],
+    ] as const) {
       const client = OpenFeature.getClient(domain);
       for (const name of Object.keys(FLAGS) as Case[]) {
         const result = await measureAsync(client, FLAGS[name].key);
@@ -210,7 +279,14 @@ async function main(): Promise<void> {
       }
     }
     fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-    fs.writeFileSync(RESULTS, JSON.stringify({ at: new Date().toISOString(), node: process.version, seconds: SECONDS, sdk, change, openFeature }, null, 2));
+    fs.writeFileSync(
+      RESULTS,
+      JSON.stringify(
+        { at: new Date().toISOString(), node: process.version, seconds: SECONDS, sdk, change, openFeature },
+        null,
+        2,
+      ),
+    );
   } finally {
     await OpenFeature.close();
     await flags.close();

@@ -36,7 +36,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 async function runWrk({ url, connections, durationSeconds, host }: LoadOptions): Promise<LoadResult> {
-  const args = ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', ...(host ? ['-H', `Host: ${host}`] : []), url];
+  const args = [
+    '-t1',
+    `-c${connections}`,
+    `-d${durationSeconds}s`,
+    '--latency',
+    ...(host ? ['-H', `Host: ${host}`] : []),
+    url,
+  ];
   const output = await capture('wrk', args);
   return parseWrkOutput(output);
 }
@@ -82,7 +89,9 @@ function capture(command: string, args: string[]): Promise<string> {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} exited with ${code}:\n${output}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${command} exited with ${code}:\n${output}`)),
+    );
   });
 }
 

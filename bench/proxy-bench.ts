@@ -63,11 +63,15 @@ interface Target {
 
 async function main(): Promise<void> {
   if (!wrkAvailable()) {
-    console.warn('wrk is not installed (apt-get install -y wrk): using the built-in undici load client instead; its figures are not comparable with wrk runs.');
+    console.warn(
+      'wrk is not installed (apt-get install -y wrk): using the built-in undici load client instead; its figures are not comparable with wrk runs.',
+    );
   }
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
   console.log(`machine: ${machine}`);
-  console.log(`load: ${CONNECTIONS} keep-alive connections, 1 wrk thread, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${ROUNDS} round(s)\n`);
+  console.log(
+    `load: ${CONNECTIONS} keep-alive connections, 1 wrk thread, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${ROUNDS} round(s)\n`,
+  );
 
   const [blue, green] = await Promise.all([startSampleApp('v1'), startSampleApp('v2')]);
   const proxy = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });
@@ -80,8 +84,18 @@ async function main(): Promise<void> {
   let switches: SwitchResult[] = [];
   try {
     const targets: Target[] = [
-      { name: 'direct', label: 'a) direct to the sample app', url: `http://127.0.0.1:${blue.port}/`, proxyCpuMs: () => null },
-      { name: 'cutover', label: 'b) through cutover', url: `http://127.0.0.1:${proxy.address.port}/`, proxyCpuMs: ownCpuMs },
+      {
+        name: 'direct',
+        label: 'a) direct to the sample app',
+        url: `http://127.0.0.1:${blue.port}/`,
+        proxyCpuMs: () => null,
+      },
+      {
+        name: 'cutover',
+        label: 'b) through cutover',
+        url: `http://127.0.0.1:${proxy.address.port}/`,
+        proxyCpuMs: ownCpuMs,
+      },
     ];
     if (nginxAvailable()) {
       const running = await startNginx(tmp, await freePort(), blue.port);
@@ -149,7 +163,10 @@ async function measure(target: Target, round: number, appPid: number): Promise<M
     proxyCpuUsPerRequest: perRequest(proxyBefore, proxyAfter),
     appCpuUsPerRequest: perRequest(appBefore, appAfter),
   };
-  const cpu = measurement.proxyCpuUsPerRequest === null ? '' : `  proxy CPU ${measurement.proxyCpuUsPerRequest.toFixed(0)} µs/req`;
+  const cpu =
+    measurement.proxyCpuUsPerRequest === null
+      ? ''
+      : `  proxy CPU ${measurement.proxyCpuUsPerRequest.toFixed(0)} µs/req`;
   console.log(
     `round ${round} ${target.label.padEnd(30)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}${cpu}  (load avg ${loadAverage.toFixed(2)})`,
   );
@@ -161,9 +178,18 @@ async function measure(target: Target, round: number, appPid: number): Promise<M
  * measure from setRoute to the old release's last response, and to the
  * drain resolving; the load run must see no failed request.
  */
-async function measureSwitches(proxy: ProxyRouter, blueRoute: ServiceRoute, greenRoute: ServiceRoute): Promise<SwitchResult[]> {
+async function measureSwitches(
+  proxy: ProxyRouter,
+  blueRoute: ServiceRoute,
+  greenRoute: ServiceRoute,
+): Promise<SwitchResult[]> {
   await proxy.setRoute(blueRoute);
-  const load = runLoad({ url: `http://127.0.0.1:${proxy.address.port}/`, connections: CONNECTIONS, durationSeconds: 8, host: HOST });
+  const load = runLoad({
+    url: `http://127.0.0.1:${proxy.address.port}/`,
+    connections: CONNECTIONS,
+    durationSeconds: 8,
+    host: HOST,
+  });
   const results: SwitchResult[] = [];
   let current = blueRoute;
   const loadStartedAt = performance.now();
@@ -226,24 +252,34 @@ function summarize(measurements: Record<PathName, Measurement[]>): Partial<Recor
   return summary;
 }
 
-function printSummary(summary: Partial<Record<PathName, PathSummary>>, ratios: number[], switches: SwitchResult[]): void {
+function printSummary(
+  summary: Partial<Record<PathName, PathSummary>>,
+  ratios: number[],
+  switches: SwitchResult[],
+): void {
   console.log(`\nmedian of ${ROUNDS} round(s):\n`);
   console.log('| path | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req | app CPU µs/req |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const [name, r] of Object.entries(summary)) {
     const cpu = r.proxyCpuUsPerRequest === null ? '–' : r.proxyCpuUsPerRequest.toFixed(0);
     const app = r.appCpuUsPerRequest === null ? '–' : r.appCpuUsPerRequest.toFixed(0);
-    console.log(`| ${name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${cpu} | ${app} |`);
+    console.log(
+      `| ${name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${cpu} | ${app} |`,
+    );
   }
   if (ratios.length > 0) {
     // Ratios of runs made next to each other: less skewed by the machine's other work than a ratio of medians.
     const perRound = ratios.map((r) => `${(100 * r).toFixed(0)}%`).join(', ');
-    console.log(`\ncutover / nginx throughput: median ${(100 * median(ratios)).toFixed(0)}% of the rounds (${perRound}); acceptance: >= 60%`);
+    console.log(
+      `\ncutover / nginx throughput: median ${(100 * median(ratios)).toFixed(0)}% of the rounds (${perRound}); acceptance: >= 60%`,
+    );
   }
   if (summary.cutover?.proxyCpuUsPerRequest && summary.nginx?.proxyCpuUsPerRequest) {
     const cutoverCpu = summary.cutover.proxyCpuUsPerRequest;
     const nginxCpu = summary.nginx.proxyCpuUsPerRequest;
-    console.log(`proxy CPU per request: cutover ${cutoverCpu.toFixed(0)} µs, nginx ${nginxCpu.toFixed(0)} µs (one core: ~${(1e6 / cutoverCpu).toFixed(0)} vs ~${(1e6 / nginxCpu).toFixed(0)} req/s)`);
+    console.log(
+      `proxy CPU per request: cutover ${cutoverCpu.toFixed(0)} µs, nginx ${nginxCpu.toFixed(0)} µs (one core: ~${(1e6 / cutoverCpu).toFixed(0)} vs ~${(1e6 / nginxCpu).toFixed(0)} req/s)`,
+    );
   }
   if (switches.length > 0) {
     const worst = Math.max(...switches.map((s) => s.lastOldResponseMs));
@@ -254,7 +290,9 @@ function printSummary(summary: Partial<Record<PathName, PathSummary>>, ratios: n
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function benchRoute(releaseId: string, version: string, port: number): ServiceRoute {

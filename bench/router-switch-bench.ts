@@ -37,9 +37,23 @@ interface RunResult {
   drainMs: number[];
 }
 
-async function runSwitches(name: string, router: Router, url: string, blue: ServiceRoute, green: ServiceRoute): Promise<RunResult> {
+async function runSwitches(
+  name: string,
+  router: Router,
+  url: string,
+  blue: ServiceRoute,
+  green: ServiceRoute,
+): Promise<RunResult> {
   await router.setRoute(blue);
-  const result: RunResult = { router: name, requests: 0, failed: 0, connectionErrors: {}, staleAfterResolve: 0, switchMs: [], drainMs: [] };
+  const result: RunResult = {
+    router: name,
+    requests: 0,
+    failed: 0,
+    connectionErrors: {},
+    staleAfterResolve: 0,
+    switchMs: [],
+    drainMs: [],
+  };
   const client = new Pool(url, { connections: CONNECTIONS, pipelining: 1 });
   let stop = false;
   /**
@@ -101,8 +115,12 @@ function percentile(values: number[], q: number): number {
 }
 
 function report(results: RunResult[]): void {
-  console.log(`\n${SWITCHES} blue/green switches under load from ${CONNECTIONS} kept-alive connections (${SWITCH_GAP_MS} ms between switches)\n`);
-  console.log('| router | requests | failed (non-2xx) | connection errors | old release after resolve | setRoute p50 ms | setRoute max ms | drain p50 ms | drain max ms |');
+  console.log(
+    `\n${SWITCHES} blue/green switches under load from ${CONNECTIONS} kept-alive connections (${SWITCH_GAP_MS} ms between switches)\n`,
+  );
+  console.log(
+    '| router | requests | failed (non-2xx) | connection errors | old release after resolve | setRoute p50 ms | setRoute max ms | drain p50 ms | drain max ms |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const errors = Object.values(r.connectionErrors).reduce((a, b) => a + b, 0);
@@ -125,7 +143,9 @@ async function main(): Promise<void> {
   try {
     const proxy = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });
     try {
-      results.push(await runSwitches('cutover embedded proxy', proxy, `http://127.0.0.1:${proxy.address.port}`, blue, green));
+      results.push(
+        await runSwitches('cutover embedded proxy', proxy, `http://127.0.0.1:${proxy.address.port}`, blue, green),
+      );
     } finally {
       await proxy.close();
     }

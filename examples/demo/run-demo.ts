@@ -31,11 +31,16 @@ function say(text: string): void {
   process.stdout.write(`\n${bold('==>')} ${bold(text)}\n`);
 }
 
-async function run(client: AdminClient, path: string, body: object): Promise<{ op: OperationRecord; events: EventRecord[]; ms: number }> {
+async function run(
+  client: AdminClient,
+  path: string,
+  body: object,
+): Promise<{ op: OperationRecord; events: EventRecord[]; ms: number }> {
   const started = Date.now();
   const { operation } = await client.request<{ operation: OperationRecord }>('POST', path, { ...body, actor: 'demo' });
   const result = await followOperation(client, operation, { quiet: false });
-  if (result.operation.outcome !== 'succeeded') throw new Error(`${operation.kind} ${result.operation.outcome}: ${result.operation.error?.message}`);
+  if (result.operation.outcome !== 'succeeded')
+    throw new Error(`${operation.kind} ${result.operation.outcome}: ${result.operation.error?.message}`);
   return { op: result.operation, events: result.events, ms: Date.now() - started };
 }
 
@@ -71,7 +76,12 @@ services:
     await run(client, '/api/v1/services/web/deploy', { version: 'v1' });
 
     say(`steady traffic: ${RATE} requests/s through the proxy on kept-alive connections`);
-    traffic = new SteadyTraffic({ url: server.proxyUrl, host: 'web.localhost', ratePerSecond: RATE, maxDurationMs: 120_000 }).start();
+    traffic = new SteadyTraffic({
+      url: server.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: RATE,
+      maxDurationMs: 120_000,
+    }).start();
     await traffic.waitForAnswers(RATE);
 
     say('blue-green deploy web v1 → v2 under load');
@@ -89,13 +99,17 @@ services:
     const ok = summary.failed === 0 && summary.connectionErrors === 0;
     say('summary');
     process.stdout.write(
-      `answers by version: ${Object.entries(summary.byVersion).map(([v, n]) => `${v}=${n}`).join(' ')}\n` +
-      `deploy v1 → v2 took ${(deploy.ms / 1000).toFixed(1)} s (start, health checks, switch); ` +
-      `last v1 answer ${Math.max(0, v1LastAfterSwitch)} ms after the switch (in-flight requests drained)\n` +
-      `rollback took ${rollback.ms} ms\n`);
+      `answers by version: ${Object.entries(summary.byVersion)
+        .map(([v, n]) => `${v}=${n}`)
+        .join(' ')}\n` +
+        `deploy v1 → v2 took ${(deploy.ms / 1000).toFixed(1)} s (start, health checks, switch); ` +
+        `last v1 answer ${Math.max(0, v1LastAfterSwitch)} ms after the switch (in-flight requests drained)\n` +
+        `rollback took ${rollback.ms} ms\n`,
+    );
     if (!ok) process.stdout.write(red(`first errors: ${summary.firstErrors.join(' | ')}\n`));
     const healthyAt = deploy.events.find((e) => e.type === 'release.healthy')?.at ?? switchedAt;
-    const line = `requests sent: ${summary.sent}, failed: ${summary.failed}, connection errors: ${summary.connectionErrors}; ` +
+    const line =
+      `requests sent: ${summary.sent}, failed: ${summary.failed}, connection errors: ${summary.connectionErrors}; ` +
       `deploy v1 → v2 ${(deploy.ms / 1000).toFixed(1)} s (switch ${switchedAt - healthyAt} ms after health passed); rollback ${rollback.ms} ms`;
     process.stdout.write(`${ok ? green('PASS') : red('FAIL')} ${line}\n`);
     return ok ? 0 : 1;
@@ -106,7 +120,12 @@ services:
   }
 }
 
-main().then((code) => { process.exitCode = code; }, (error: unknown) => {
-  process.stderr.write(`${red('demo failed:')} ${(error as Error).message}\n`);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${red('demo failed:')} ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

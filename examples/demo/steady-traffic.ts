@@ -39,15 +39,40 @@ export interface TrafficSummary {
 
 export class SteadyTraffic {
   private readonly pool: Pool;
-  private readonly options: Required<Omit<TrafficOptions, 'host' | 'clientHeader'>> & { host?: string; clientHeader?: string };
+  private readonly options: Required<Omit<TrafficOptions, 'host' | 'clientHeader'>> & {
+    host?: string;
+    clientHeader?: string;
+  };
   private timer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private inFlight = new Set<Promise<void>>();
-  readonly summary: TrafficSummary = { sent: 0, ok: 0, failed: 0, connectionErrors: 0, byVersion: {}, failedByVersion: {}, firstFailureAt: null, lastAnswerAt: {}, firstErrors: [], durationMs: 0 };
+  readonly summary: TrafficSummary = {
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    connectionErrors: 0,
+    byVersion: {},
+    failedByVersion: {},
+    firstFailureAt: null,
+    lastAnswerAt: {},
+    firstErrors: [],
+    durationMs: 0,
+  };
 
   constructor(options: TrafficOptions) {
-    this.options = { path: '/', connections: 8, maxDurationMs: 120_000, maxRequests: 100_000, distinctClients: 1000, ...options };
-    this.pool = new Pool(this.options.url, { connections: this.options.connections, keepAliveTimeout: 60_000, pipelining: 1 });
+    this.options = {
+      path: '/',
+      connections: 8,
+      maxDurationMs: 120_000,
+      maxRequests: 100_000,
+      distinctClients: 1000,
+      ...options,
+    };
+    this.pool = new Pool(this.options.url, {
+      connections: this.options.connections,
+      keepAliveTimeout: 60_000,
+      pipelining: 1,
+    });
   }
 
   start(): this {
@@ -70,7 +95,8 @@ export class SteadyTraffic {
   async waitForAnswers(count: number, timeoutMs = 10_000): Promise<void> {
     const target = this.summary.ok + this.summary.failed + count;
     const until = Date.now() + timeoutMs;
-    while (this.summary.ok + this.summary.failed < target && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while (this.summary.ok + this.summary.failed < target && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
   }
 
   private tick(): void {
@@ -88,8 +114,10 @@ export class SteadyTraffic {
     this.summary.sent += 1;
     const headers: Record<string, string> = {};
     if (this.options.host) headers.host = this.options.host;
-    if (this.options.clientHeader) headers[this.options.clientHeader] = `u${this.summary.sent % this.options.distinctClients}`;
-    const request = this.pool.request({ path: this.options.path, method: 'GET', headers })
+    if (this.options.clientHeader)
+      headers[this.options.clientHeader] = `u${this.summary.sent % this.options.distinctClients}`;
+    const request = this.pool
+      .request({ path: this.options.path, method: 'GET', headers })
       .then(async (response) => {
         const text = await response.body.text();
         if (response.statusCode >= 200 && response.statusCode < 300) {
@@ -99,7 +127,11 @@ export class SteadyTraffic {
           this.summary.lastAnswerAt[version] = Date.now();
         } else {
           let version = 'unknown';
-          try { version = (JSON.parse(text) as { version?: string }).version ?? version; } catch { /* not JSON: an answer of the proxy */ }
+          try {
+            version = (JSON.parse(text) as { version?: string }).version ?? version;
+          } catch {
+            /* not JSON: an answer of the proxy */
+          }
           this.summary.failedByVersion[version] = (this.summary.failedByVersion[version] ?? 0) + 1;
           this.fail(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
         }

@@ -30,7 +30,9 @@ if (version.includes('crash')) {
 if (version.includes('chatty')) {
   const line = `sample-app ${version} instance ${instance}: ${'x'.repeat(1000)}`;
   let n = 0;
-  setInterval(() => { console.log(`${n++} ${line}`); }, 5);
+  setInterval(() => {
+    console.log(`${n++} ${line}`);
+  }, 5);
 }
 if (version.includes('noport')) {
   console.log(`sample-app ${version}: running without opening a port`);
@@ -57,7 +59,9 @@ if (version.includes('noport')) {
     }
     if (url === '/admin/health' && req.method === 'POST') {
       let text = '';
-      req.on('data', (c) => { text += c; });
+      req.on('data', (c) => {
+        text += c;
+      });
       req.on('end', () => {
         healthOverride = text.trim() !== 'fail';
         res.writeHead(200, { 'content-type': 'text/plain' });
@@ -116,7 +120,9 @@ if (version.includes('noport')) {
   server.keepAliveTimeout = 65_000;
   const delay = version.includes('slowstart') ? Number(process.env.SLOW_START_MS ?? 3000) : 0;
   setTimeout(() => {
-    server.listen(port, host, () => console.log(`sample-app ${version} instance ${instance} listening on ${host}:${port}`));
+    server.listen(port, host, () =>
+      console.log(`sample-app ${version} instance ${instance} listening on ${host}:${port}`),
+    );
   }, delay);
   const shutdown = () => {
     // Stop accepting, let in-flight requests finish, then exit: a well-behaved app.

@@ -1,7 +1,13 @@
 import { judgeAgainstBaseline, type JudgeOptions } from '../core/analysis/baseline-judge.js';
 import { estimatePercentile, subtractSnapshots, type LatencySnapshot } from '../core/latency-histogram.js';
 import type { ReleaseCounters } from '../router/index.js';
-import { describeError, windowKey, type MeasurementContext, type MeasurementResult, type MetricProvider } from './index.js';
+import {
+  describeError,
+  windowKey,
+  type MeasurementContext,
+  type MeasurementResult,
+  type MetricProvider,
+} from './index.js';
 
 /**
  * Metrics from the proxy's own per-release counters (`Router.counters()`),
@@ -36,7 +42,11 @@ export interface BuiltinProviderDeps {
 /** Windows kept when nobody calls endWindow (a crashed run): the oldest are dropped. */
 const MAX_WINDOWS = 256;
 
-const QUANTILES: Partial<Record<BuiltinMetric, number>> = { 'latency-p50': 0.5, 'latency-p95': 0.95, 'latency-p99': 0.99 };
+const QUANTILES: Partial<Record<BuiltinMetric, number>> = {
+  'latency-p50': 0.5,
+  'latency-p95': 0.95,
+  'latency-p99': 0.99,
+};
 
 interface WindowStart {
   canary: ReleaseCounters | null;
@@ -93,8 +103,16 @@ export class BuiltinProvider implements MetricProvider {
   private judge(context: MeasurementContext, canary: WindowTraffic, stable: WindowTraffic): MeasurementResult {
     const samples = context.latencySamples ?? (() => []);
     const judgement = judgeAgainstBaseline({
-      canary: { latenciesMs: samples(context.service, context.canaryReleaseId), requests: canary.responses, errors: canary.errors },
-      baseline: { latenciesMs: samples(context.service, context.stableReleaseId ?? ''), requests: stable.responses, errors: stable.errors },
+      canary: {
+        latenciesMs: samples(context.service, context.canaryReleaseId),
+        requests: canary.responses,
+        errors: canary.errors,
+      },
+      baseline: {
+        latenciesMs: samples(context.service, context.stableReleaseId ?? ''),
+        requests: stable.responses,
+        errors: stable.errors,
+      },
       options: this.deps.judgeOptions,
     });
     const reasons = judgement.reasons.join('; ');
@@ -126,14 +144,19 @@ function missingForBaseline(context: MeasurementContext): string | null {
 }
 
 function measureCanary(metric: BuiltinMetric, canary: WindowTraffic, releaseId: string): MeasurementResult {
-  if (metric === 'request-count') return { value: canary.requests, message: `${canary.requests} requests to ${releaseId} in the window` };
+  if (metric === 'request-count')
+    return { value: canary.requests, message: `${canary.requests} requests to ${releaseId} in the window` };
   if (canary.responses === 0) return { error: `no requests yet: ${releaseId} has answered none in this window` };
   if (metric === 'error-rate') {
-    return { value: canary.errors / canary.responses, message: `${canary.errors} errors in ${canary.responses} responses` };
+    return {
+      value: canary.errors / canary.responses,
+      message: `${canary.errors} errors in ${canary.responses} responses`,
+    };
   }
   const quantile = QUANTILES[metric];
   if (quantile === undefined) return { error: `unknown builtin metric ${metric}` };
-  if (canary.latency === null || canary.latency.count === 0) return { error: `no requests yet: no latency recorded for ${releaseId} in this window` };
+  if (canary.latency === null || canary.latency.count === 0)
+    return { error: `no requests yet: no latency recorded for ${releaseId} in this window` };
   const ms = estimatePercentile(canary.latency, quantile);
   return { value: ms, message: `${metric} ${ms.toFixed(1)} ms over ${canary.latency.count} responses` };
 }

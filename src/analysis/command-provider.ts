@@ -62,7 +62,8 @@ export class CommandProvider implements MetricProvider {
       };
       const finishFromExit = (): void => {
         if (exit === null) return;
-        if (exit.signal !== null) finish({ error: `killed by ${exit.signal}${tail(stderr) ? `: ${tail(stderr)}` : ''}` });
+        if (exit.signal !== null)
+          finish({ error: `killed by ${exit.signal}${tail(stderr) ? `: ${tail(stderr)}` : ''}` });
         else finish(resultOf(exit.code ?? 1, stdout, stderr));
       };
 

@@ -29,8 +29,7 @@ export interface MeasurementContext {
 
 export type MeasurementResult =
   /** `message` says what the value is made of ("3 errors in 120 responses"), for the release history. */
-  | { value: unknown; message?: string }
-  | { error: string };
+  { value: unknown; message?: string } | { error: string };
 
 export interface MetricProvider {
   /** What the provider reads, for logs: `builtin error-rate`, `prometheus http://...`. */
@@ -56,7 +55,9 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    return typeof code === 'string' && !error.message.includes(code) ? `${error.message}${cause} (${code})` : `${error.message}${cause}`;
+    return typeof code === 'string' && !error.message.includes(code)
+      ? `${error.message}${cause} (${code})`
+      : `${error.message}${cause}`;
   }
   return String(error);
 }

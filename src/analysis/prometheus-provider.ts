@@ -44,7 +44,13 @@ export class PrometheusProvider implements MetricProvider {
 
   async measure(context: MeasurementContext): Promise<MeasurementResult> {
     const outcome = await fetchText(
-      (signal) => request(this.endpoint, { method: 'GET', headers: { accept: 'application/json' }, signal, dispatcher: this.dispatcher }),
+      (signal) =>
+        request(this.endpoint, {
+          method: 'GET',
+          headers: { accept: 'application/json' },
+          signal,
+          dispatcher: this.dispatcher,
+        }),
       { timeoutMs: this.config.timeoutMs, signal: context.signal, what: `Prometheus at ${this.config.url}` },
     );
     if ('error' in outcome) return outcome;
@@ -57,7 +63,9 @@ function readAnswer(outcome: RequestOutcome, query: string): MeasurementResult {
   try {
     answer = JSON.parse(outcome.text) as PrometheusAnswer;
   } catch {
-    return { error: `Prometheus answered HTTP ${outcome.status} with a body that is not JSON: ${snippet(outcome.text)}` };
+    return {
+      error: `Prometheus answered HTTP ${outcome.status} with a body that is not JSON: ${snippet(outcome.text)}`,
+    };
   }
   if (answer.status === 'error' || outcome.status < 200 || outcome.status > 299) {
     const type = typeof answer.errorType === 'string' ? `${answer.errorType}: ` : '';
@@ -70,12 +78,18 @@ function readAnswer(outcome: RequestOutcome, query: string): MeasurementResult {
     const series = result as Sample[];
     if (series.length === 0) return { error: `query returned no data: ${query}` };
     if (series.length > 1) {
-      const labels = series.slice(0, 3).map((sample) => formatLabels(sample.metric)).join(', ');
-      return { error: `query returned ${series.length} series, a metric needs exactly one (aggregate it, like sum(...)): ${labels}${series.length > 3 ? ', ...' : ''}` };
+      const labels = series
+        .slice(0, 3)
+        .map((sample) => formatLabels(sample.metric))
+        .join(', ');
+      return {
+        error: `query returned ${series.length} series, a metric needs exactly one (aggregate it, like sum(...)): ${labels}${series.length > 3 ? ', ...' : ''}`,
+      };
     }
     return numberFrom(series[0]?.value?.[1], `${formatLabels(series[0]?.metric)} = `);
   }
-  if (resultType === 'matrix') return { error: 'query returned a range vector; use an instant query, like rate(x[1m]) instead of x[1m]' };
+  if (resultType === 'matrix')
+    return { error: 'query returned a range vector; use an instant query, like rate(x[1m]) instead of x[1m]' };
   return { error: `query returned a ${String(resultType)}, expected a scalar or a vector of one series` };
 }
 
@@ -84,7 +98,8 @@ function numberFrom(text: unknown, label: string): MeasurementResult {
   if (typeof text !== 'string') return { error: 'Prometheus sent a sample without a value' };
   const special: Record<string, number> = { NaN: Number.NaN, '+Inf': Infinity, Inf: Infinity, '-Inf': -Infinity };
   const value = special[text] ?? Number(text);
-  if (Number.isNaN(value) && text !== 'NaN') return { error: `Prometheus sent a value that is not a number: ${JSON.stringify(text)}` };
+  if (Number.isNaN(value) && text !== 'NaN')
+    return { error: `Prometheus sent a value that is not a number: ${JSON.stringify(text)}` };
   return { value, message: `${label}${text}` };
 }
 

@@ -36,18 +36,24 @@ export class WebProvider implements MetricProvider {
     if (!parsed.ok) throw new RangeError(`json path ${JSON.stringify(config.jsonPath)}: ${parsed.expected}`);
     this.path = parsed.segments;
     const hasContentType = Object.keys(config.headers).some((name) => name.toLowerCase() === 'content-type');
-    this.headers = { accept: 'application/json', ...(config.body !== null && !hasContentType ? { 'content-type': 'application/json' } : {}), ...config.headers };
+    this.headers = {
+      accept: 'application/json',
+      ...(config.body !== null && !hasContentType ? { 'content-type': 'application/json' } : {}),
+      ...config.headers,
+    };
     this.description = `web ${config.method} ${config.url} ${config.jsonPath}`;
   }
 
   async measure(context: MeasurementContext): Promise<MeasurementResult> {
     const { url, method, body } = this.config;
     const outcome = await fetchText(
-      (signal) => request(url, { method, headers: this.headers, body: body ?? undefined, signal, dispatcher: this.dispatcher }),
+      (signal) =>
+        request(url, { method, headers: this.headers, body: body ?? undefined, signal, dispatcher: this.dispatcher }),
       { timeoutMs: this.config.timeoutMs, signal: context.signal, what: url },
     );
     if ('error' in outcome) return outcome;
-    if (outcome.status < 200 || outcome.status > 299) return { error: `${url} answered HTTP ${outcome.status}: ${snippet(outcome.text)}` };
+    if (outcome.status < 200 || outcome.status > 299)
+      return { error: `${url} answered HTTP ${outcome.status}: ${snippet(outcome.text)}` };
     let document: unknown;
     try {
       document = JSON.parse(outcome.text);
@@ -56,6 +62,9 @@ export class WebProvider implements MetricProvider {
     }
     const found = readJsonPath(document, this.path);
     if (!found.found) return { error: `no value at ${found.missing} in the answer of ${url}` };
-    return { value: found.value, message: `${this.config.jsonPath} = ${snippet(JSON.stringify(found.value) ?? 'undefined')}` };
+    return {
+      value: found.value,
+      message: `${this.config.jsonPath} = ${snippet(JSON.stringify(found.value) ?? 'undefined')}`,
+    };
   }
 }

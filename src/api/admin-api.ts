@@ -40,7 +40,9 @@ function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const result = schema.safeParse(body ?? {});
   if (!result.success) {
     const reasons = result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
-    throw new CutoverError('BAD_REQUEST', `invalid request body: ${reasons.join('; ')}`, { details: result.error.issues });
+    throw new CutoverError('BAD_REQUEST', `invalid request body: ${reasons.join('; ')}`, {
+      details: result.error.issues,
+    });
   }
   return result.data;
 }
@@ -86,7 +88,10 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     }
     const verdict = access.check(request);
     if (verdict === 'session') return;
-    await sendError(reply, verdict === 'none' ? new CutoverError('UNAUTHORIZED', 'missing or wrong bearer token') : verdict);
+    await sendError(
+      reply,
+      verdict === 'none' ? new CutoverError('UNAUTHORIZED', 'missing or wrong bearer token') : verdict,
+    );
   });
 
   app.setErrorHandler((error: FastifyError | CutoverError, _request, reply) => {
@@ -99,7 +104,9 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     app.log.error(error);
     return sendError(reply, new CutoverError('INTERNAL', error.message));
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, new CutoverError('NOT_FOUND', `no route ${request.method} ${request.url}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new CutoverError('NOT_FOUND', `no route ${request.method} ${request.url}`)),
+  );
 
   app.get('/healthz', async () => ({ ok: true }));
 
@@ -109,8 +116,12 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     const body = parseBody(deployWaveBody, request.body);
     return reply.code(202).send({ operation: controller.waves.start({ ...body, actor: body.actor ?? 'api' }) });
   });
-  app.get<{ Params: { name: string } }>('/api/v1/services/:name', async (request) => controller.status(request.params.name));
-  app.get<{ Params: { name: string } }>('/api/v1/services/:name/history', async (request) => controller.history(request.params.name));
+  app.get<{ Params: { name: string } }>('/api/v1/services/:name', async (request) =>
+    controller.status(request.params.name),
+  );
+  app.get<{ Params: { name: string } }>('/api/v1/services/:name/history', async (request) =>
+    controller.history(request.params.name),
+  );
 
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/deploy', async (request, reply) => {
     const body = parseBody(deployBody, request.body);
@@ -120,11 +131,15 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/switch', async (request, reply) => {
     const body = parseBody(switchBody, request.body);
-    return reply.code(202).send({ operation: await controller.switchTo(request.params.name, body.slot, body.actor ?? 'api') });
+    return reply
+      .code(202)
+      .send({ operation: await controller.switchTo(request.params.name, body.slot, body.actor ?? 'api') });
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/promote', async (request, reply) => {
     const body = parseBody(promoteBody, request.body);
-    return reply.code(202).send({ operation: await controller.promote(request.params.name, body.actor ?? 'api', body.full ?? false) });
+    return reply
+      .code(202)
+      .send({ operation: await controller.promote(request.params.name, body.actor ?? 'api', body.full ?? false) });
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/approve', async (request, reply) => {
     const body = parseBody(actorBody, request.body);
@@ -148,7 +163,9 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/rollback', async (request, reply) => {
     const body = parseBody(rollbackBody, request.body);
-    return reply.code(202).send({ operation: await controller.rollback(request.params.name, { to: body.to, actor: body.actor ?? 'api' }) });
+    return reply
+      .code(202)
+      .send({ operation: await controller.rollback(request.params.name, { to: body.to, actor: body.actor ?? 'api' }) });
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/cleanup', async (request, reply) => {
     const body = parseBody(actorBody, request.body);
@@ -162,32 +179,48 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     return { operation, events: controller.store.eventsOf(operation.id, Number.isFinite(after) ? after : 0) };
   });
 
-  app.get<{ Params: { name: string }; Querystring: { release?: string; lines?: string; follow?: string; format?: string } }>(
-    '/api/v1/services/:name/logs',
-    async (request, reply) => {
-      const name = request.params.name;
-      controller.service(name);
-      const releaseId = request.query.release ?? controller.activeRelease(name)?.id;
-      if (!releaseId) throw new CutoverError('RELEASE_NOT_FOUND', `${name} has no active release; pass --release`);
-      const release = controller.store.getRelease(releaseId) ?? controller.store.listReleases(name).find((r) => String(r.seq) === releaseId || r.version === releaseId);
-      if (!release || release.service !== name) throw new CutoverError('RELEASE_NOT_FOUND', `no release '${releaseId}' of ${name}`);
-      const lines = Math.min(Math.max(Number(request.query.lines ?? 100) || 100, 1), 10_000);
-      if (request.query.format !== undefined && request.query.format !== 'text' && request.query.format !== 'json') {
-        throw new CutoverError('BAD_REQUEST', `format must be text or json, got ${JSON.stringify(request.query.format)}`);
-      }
-      reply.hijack();
-      const source = { service: name, releaseId: release.id, version: release.version, slot: release.slot };
-      await sendReleaseLogs(reply, logDir, source, lines, request.query.follow === 'true' || request.query.follow === '1', request.query.format === 'json');
-    },
-  );
+  app.get<{
+    Params: { name: string };
+    Querystring: { release?: string; lines?: string; follow?: string; format?: string };
+  }>('/api/v1/services/:name/logs', async (request, reply) => {
+    const name = request.params.name;
+    controller.service(name);
+    const releaseId = request.query.release ?? controller.activeRelease(name)?.id;
+    if (!releaseId) throw new CutoverError('RELEASE_NOT_FOUND', `${name} has no active release; pass --release`);
+    const release =
+      controller.store.getRelease(releaseId) ??
+      controller.store.listReleases(name).find((r) => String(r.seq) === releaseId || r.version === releaseId);
+    if (!release || release.service !== name)
+      throw new CutoverError('RELEASE_NOT_FOUND', `no release '${releaseId}' of ${name}`);
+    const lines = Math.min(Math.max(Number(request.query.lines ?? 100) || 100, 1), 10_000);
+    if (request.query.format !== undefined && request.query.format !== 'text' && request.query.format !== 'json') {
+      throw new CutoverError('BAD_REQUEST', `format must be text or json, got ${JSON.stringify(request.query.format)}`);
+    }
+    reply.hijack();
+    const source = { service: name, releaseId: release.id, version: release.version, slot: release.slot };
+    await sendReleaseLogs(
+      reply,
+      logDir,
+      source,
+      lines,
+      request.query.follow === 'true' || request.query.follow === '1',
+      request.query.format === 'json',
+    );
+  });
 
   registerDatabaseRoutes(app, controller, parseBody);
   const streams = registerFlagRoutes(app, {
-    flags: options.flags, rollouts: options.flagRollouts, store: controller.store, events: controller.events, parseBody,
+    flags: options.flags,
+    rollouts: options.flagRollouts,
+    store: controller.store,
+    events: controller.events,
+    parseBody,
   });
   await registerSeedsFlagRoutes(app, { flags: options.flags, parseBody });
   // SSE streams never end on their own: end them before the server waits for its connections.
-  app.addHook('preClose', async () => { streams.closeAll(); });
+  app.addHook('preClose', async () => {
+    streams.closeAll();
+  });
 
   app.get('/api/v1/router/counters', async () => ({ counters: controller.router.counters() }));
 

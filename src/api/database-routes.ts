@@ -16,7 +16,11 @@ import type { ServiceMigrations } from '../migrate/service-migrations.js';
 const actor = z.string().min(1).max(200).optional();
 const runBody = z.strictObject({ actor });
 /** `expires`: 12h, 30d, 8w; a manual backup without it stays until deleted. */
-const backupBody = z.strictObject({ label: z.string().min(1).max(100), expires: z.string().min(1).max(20).optional(), actor });
+const backupBody = z.strictObject({
+  label: z.string().min(1).max(100),
+  expires: z.string().min(1).max(20).optional(),
+  actor,
+});
 const restoreBody = z.strictObject({ backup: z.string().min(1).max(100), actor });
 
 type Parse = <T extends z.ZodType>(schema: T, body: unknown) => z.infer<T>;
@@ -35,18 +39,30 @@ export function registerDatabaseRoutes(app: FastifyInstance, controller: Control
     return version;
   };
 
-  app.get<{ Params: { name: string }; Querystring: { version?: string } }>('/api/v1/services/:name/migrations', async (request) => {
-    const service = controller.service(request.params.name);
-    const running = runningReleases(controller, migrations(), service.name);
-    const status = await migrations().status(service, versionOf(service.name, request.query.version), running);
-    return { service: service.name, database: status.database, directory: status.directory, migrations: status.plan.migrations, running };
-  });
+  app.get<{ Params: { name: string }; Querystring: { version?: string } }>(
+    '/api/v1/services/:name/migrations',
+    async (request) => {
+      const service = controller.service(request.params.name);
+      const running = runningReleases(controller, migrations(), service.name);
+      const status = await migrations().status(service, versionOf(service.name, request.query.version), running);
+      return {
+        service: service.name,
+        database: status.database,
+        directory: status.directory,
+        migrations: status.plan.migrations,
+        running,
+      };
+    },
+  );
 
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/migrations/run', async (request) => {
     const body = parseBody(runBody, request.body);
     const service = controller.service(request.params.name);
     const running = runningReleases(controller, migrations(), service.name);
-    const applied = await migrations().runContract(service, versionOf(service.name, undefined), running, { operationId: null, actor: body.actor ?? 'api' });
+    const applied = await migrations().runContract(service, versionOf(service.name, undefined), running, {
+      operationId: null,
+      actor: body.actor ?? 'api',
+    });
     return { applied };
   });
 
@@ -61,10 +77,21 @@ export function registerDatabaseRoutes(app: FastifyInstance, controller: Control
     let expiresAt: number | null = null;
     if (body.expires !== undefined) {
       const ms = parseBackupExpiry(body.expires);
-      if (ms === null) throw new CutoverError('BAD_REQUEST', `expires: expected hours, days or weeks like 12h, 30d or 8w, got ${JSON.stringify(body.expires)}`);
+      if (ms === null)
+        throw new CutoverError(
+          'BAD_REQUEST',
+          `expires: expected hours, days or weeks like 12h, 30d or 8w, got ${JSON.stringify(body.expires)}`,
+        );
       expiresAt = Date.now() + ms;
     }
-    const backup = await migrations().backup(service, body.label, controller.activeRelease(service.name)?.id ?? null, body.actor ?? 'api', null, { kind: 'manual', expiresAt });
+    const backup = await migrations().backup(
+      service,
+      body.label,
+      controller.activeRelease(service.name)?.id ?? null,
+      body.actor ?? 'api',
+      null,
+      { kind: 'manual', expiresAt },
+    );
     return reply.code(201).send({ backup });
   });
 

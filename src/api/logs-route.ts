@@ -19,18 +19,33 @@ export interface LogSource {
  * the client goes away (like `tail -f`).
  */
 export async function sendReleaseLogs(
-  reply: FastifyReply, logDir: string, source: LogSource, lines: number, follow: boolean, json = false,
+  reply: FastifyReply,
+  logDir: string,
+  source: LogSource,
+  lines: number,
+  follow: boolean,
+  json = false,
 ): Promise<void> {
   const { service, releaseId } = source;
   const files = releaseLogFiles(logDir, service, releaseId);
-  reply.raw.writeHead(200, { 'content-type': json ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-  const format = (instance: string, line: string): string => (json
-    ? `${JSON.stringify({ service, instance, release: releaseId, version: source.version, slot: source.slot, line })}\n`
-    : `[${instance}] ${line}\n`);
+  reply.raw.writeHead(200, {
+    'content-type': json ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  const format = (instance: string, line: string): string =>
+    json
+      ? `${JSON.stringify({ service, instance, release: releaseId, version: source.version, slot: source.slot, line })}\n`
+      : `[${instance}] ${line}\n`;
   const offsets = new Map<string, number>();
   for (const file of files) {
     const tail = await tailFile(file.path, lines);
-    if (tail) reply.raw.write(tail.split('\n').map((l) => format(file.name, l)).join(''));
+    if (tail)
+      reply.raw.write(
+        tail
+          .split('\n')
+          .map((l) => format(file.name, l))
+          .join(''),
+      );
     offsets.set(file.path, fs.statSync(file.path).size);
   }
   if (!follow) {
@@ -41,9 +56,13 @@ export async function sendReleaseLogs(
   const poll = (): void => {
     for (const file of releaseLogFiles(logDir, service, releaseId)) {
       let size: number;
-      try { size = fs.statSync(file.path).size; } catch { continue; }
+      try {
+        size = fs.statSync(file.path).size;
+      } catch {
+        continue;
+      }
       // Smaller than what was read: rotated (copied to .1 and truncated); read the new content from its start.
-      const from = size < (offsets.get(file.path) ?? 0) ? 0 : offsets.get(file.path) ?? 0;
+      const from = size < (offsets.get(file.path) ?? 0) ? 0 : (offsets.get(file.path) ?? 0);
       if (size <= from) continue;
       const fd = fs.openSync(file.path, 'r');
       const buffer = Buffer.alloc(size - from);

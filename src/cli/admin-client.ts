@@ -13,7 +13,10 @@ export interface ClientTarget {
   token: string | null;
 }
 
-export async function resolveTarget(options: { config?: string; url?: string; token?: string }, env = process.env): Promise<ClientTarget> {
+export async function resolveTarget(
+  options: { config?: string; url?: string; token?: string },
+  env = process.env,
+): Promise<ClientTarget> {
   const url = options.url ?? env.CUTOVER_URL;
   let token = options.token ?? env.CUTOVER_TOKEN ?? null;
   if (url && token) return { url: url.replace(/\/$/, ''), token };
@@ -33,11 +36,19 @@ export class AdminClient {
     const response = await this.fetch(method, path, body);
     const text = await response.text();
     let parsed: unknown = null;
-    try { parsed = text ? JSON.parse(text) : null; } catch { /* a non-JSON answer is reported below */ }
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* a non-JSON answer is reported below */
+    }
     if (!response.ok) {
-      const error = (parsed as { error?: { code?: string; message?: string; hint?: string; details?: unknown } } | null)?.error;
+      const error = (parsed as { error?: { code?: string; message?: string; hint?: string; details?: unknown } } | null)
+        ?.error;
       if (error?.code) {
-        throw new CutoverError(error.code as ErrorCode, error.message ?? `HTTP ${response.status}`, { hint: error.hint, details: error.details });
+        throw new CutoverError(error.code as ErrorCode, error.message ?? `HTTP ${response.status}`, {
+          hint: error.hint,
+          details: error.details,
+        });
       }
       throw new CutoverError('INTERNAL', `the server answered HTTP ${response.status}: ${text.slice(0, 200)}`);
     }
@@ -48,7 +59,9 @@ export class AdminClient {
   async stream(path: string): Promise<Response> {
     const response = await this.fetch('GET', path);
     if (!response.ok) {
-      const parsed = (await response.json().catch(() => null)) as { error?: { code: ErrorCode; message: string; hint?: string } } | null;
+      const parsed = (await response.json().catch(() => null)) as {
+        error?: { code: ErrorCode; message: string; hint?: string };
+      } | null;
       if (parsed?.error) throw new CutoverError(parsed.error.code, parsed.error.message, { hint: parsed.error.hint });
       throw new CutoverError('INTERNAL', `the server answered HTTP ${response.status}`);
     }
@@ -60,10 +73,17 @@ export class AdminClient {
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      return await fetch(`${this.target.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      return await fetch(`${this.target.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new CutoverError('SERVER_UNREACHABLE', `cannot reach the cutover server at ${this.target.url} (${cause?.code ?? cause?.message ?? (error as Error).message})`);
+      throw new CutoverError(
+        'SERVER_UNREACHABLE',
+        `cannot reach the cutover server at ${this.target.url} (${cause?.code ?? cause?.message ?? (error as Error).message})`,
+      );
     }
   }
 }

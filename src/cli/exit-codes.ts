@@ -27,14 +27,34 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const USAGE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
-  'CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'VERSION_INVALID', 'TOKEN_TOO_WEAK',
-  'SERVICE_NOT_FOUND', 'RELEASE_NOT_FOUND', 'OPERATION_NOT_FOUND', 'FLAG_NOT_FOUND', 'ENVIRONMENT_NOT_FOUND',
-  'SEGMENT_NOT_FOUND', 'FLAG_ROLLOUT_NOT_FOUND', 'BACKUP_NOT_FOUND', 'MIGRATION_INVALID', 'ANALYSIS_CONDITION_INVALID',
+  'CONFIG_INVALID',
+  'CONFIG_NOT_FOUND',
+  'BAD_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'NOT_FOUND',
+  'VERSION_INVALID',
+  'TOKEN_TOO_WEAK',
+  'SERVICE_NOT_FOUND',
+  'RELEASE_NOT_FOUND',
+  'OPERATION_NOT_FOUND',
+  'FLAG_NOT_FOUND',
+  'ENVIRONMENT_NOT_FOUND',
+  'SEGMENT_NOT_FOUND',
+  'FLAG_ROLLOUT_NOT_FOUND',
+  'BACKUP_NOT_FOUND',
+  'MIGRATION_INVALID',
+  'ANALYSIS_CONDITION_INVALID',
 ]);
 
 const REFUSED_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
-  'DEPLOY_LOCKED', 'INVALID_STATE', 'NOTHING_TO_ROLL_BACK', 'FLAG_EXISTS', 'FLAG_CONFLICT', 'FLAG_ROLLOUT_RUNNING',
-  'MIGRATION_LOCKED', 'MIGRATION_LINT_FAILED',
+  'DEPLOY_LOCKED',
+  'INVALID_STATE',
+  'NOTHING_TO_ROLL_BACK',
+  'FLAG_EXISTS',
+  'FLAG_CONFLICT',
+  'FLAG_ROLLOUT_RUNNING',
+  'MIGRATION_LOCKED',
+  'MIGRATION_LINT_FAILED',
   // Too many failed credentials from this address: the same request works once Retry-After has passed.
   'TOO_MANY_REQUESTS',
 ]);
@@ -42,7 +62,11 @@ const REFUSED_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
 const UNREACHABLE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>(['SERVER_UNREACHABLE', 'UNAUTHORIZED', 'FORBIDDEN']);
 
 /** Outcomes whose error code says traffic went back (or never moved) because the release was judged or stopped. */
-const ABORTED_ERRORS: ReadonlySet<string> = new Set<ErrorCode | 'ANALYSIS_FAILED'>(['DEPLOY_ABORTED', 'SWARM_ROLLED_BACK', 'ANALYSIS_FAILED']);
+const ABORTED_ERRORS: ReadonlySet<string> = new Set<ErrorCode | 'ANALYSIS_FAILED'>([
+  'DEPLOY_ABORTED',
+  'SWARM_ROLLED_BACK',
+  'ANALYSIS_FAILED',
+]);
 
 /** The exit code of an error a command threw (an API answer or a local check). */
 export function exitCodeOfError(code: string): ExitCode {
@@ -60,7 +84,8 @@ export function exitCodeOfError(code: string): ExitCode {
  * any other failure that put traffic back (phase `rolled-back`) says "rolled back".
  */
 export function exitCodeOfOutcome(
-  operation: { outcome: 'succeeded' | 'failed' | 'aborted' | null; error: { code: string } | null; phase: string }, waiting: boolean,
+  operation: { outcome: 'succeeded' | 'failed' | 'aborted' | null; error: { code: string } | null; phase: string },
+  waiting: boolean,
 ): ExitCode {
   const { outcome, error } = operation;
   if (outcome === 'succeeded') return EXIT.OK;

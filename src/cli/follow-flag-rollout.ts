@@ -14,12 +14,18 @@ export interface FlagRolloutResult {
 
 const POLL_MS = 200;
 
-export async function followFlagRollout(client: AdminClient, initial: FlagRollout, options: { quiet: boolean }): Promise<FlagRolloutResult> {
+export async function followFlagRollout(
+  client: AdminClient,
+  initial: FlagRollout,
+  options: { quiet: boolean },
+): Promise<FlagRolloutResult> {
   const events: RolloutEvent[] = [];
   let after = 0;
   for (;;) {
     const answer = await client.request<{ rollout: FlagRollout; events: RolloutEvent[] }>(
-      'GET', `/api/v1/flag-rollouts/${encodeURIComponent(initial.id)}?after=${after}`);
+      'GET',
+      `/api/v1/flag-rollouts/${encodeURIComponent(initial.id)}?after=${after}`,
+    );
     for (const event of answer.events) {
       events.push(event);
       after = Math.max(after, event.seq);

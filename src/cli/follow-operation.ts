@@ -21,13 +21,20 @@ export interface FollowResult {
 export function parseFollowTimeout(text: string | undefined): number | null {
   if (text === undefined) return null;
   const parsed = parseDuration(text, { allowZero: false });
-  if (!parsed.ok) throw new CutoverError('BAD_REQUEST', `--timeout ${JSON.stringify(text)}: ${parsed.expected}`, { hint: 'For example --timeout 10m or --timeout 90s.' });
+  if (!parsed.ok)
+    throw new CutoverError('BAD_REQUEST', `--timeout ${JSON.stringify(text)}: ${parsed.expected}`, {
+      hint: 'For example --timeout 10m or --timeout 90s.',
+    });
   return parsed.ms;
 }
 
 const POLL_MS = 200;
 
-export async function followOperation(client: AdminClient, initial: OperationRecord, options: { quiet: boolean; timeoutMs?: number | null }): Promise<FollowResult> {
+export async function followOperation(
+  client: AdminClient,
+  initial: OperationRecord,
+  options: { quiet: boolean; timeoutMs?: number | null },
+): Promise<FollowResult> {
   const started = Date.now();
   const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
   const events: EventRecord[] = [];
@@ -36,7 +43,10 @@ export async function followOperation(client: AdminClient, initial: OperationRec
   const spinner = !options.quiet && process.stdout.isTTY ? new Spinner(started) : null;
   try {
     for (;;) {
-      const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>('GET', `/api/v1/operations/${encodeURIComponent(initial.id)}?after=${after}`);
+      const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>(
+        'GET',
+        `/api/v1/operations/${encodeURIComponent(initial.id)}?after=${after}`,
+      );
       for (const event of answer.events) {
         events.push(event);
         after = event.seq;
@@ -47,7 +57,8 @@ export async function followOperation(client: AdminClient, initial: OperationRec
       }
       const op = answer.operation;
       if (op.outcome) return { operation: op, events, waitingForPromote: false, timedOut: false };
-      if (op.phase === 'ready' || op.phase === 'paused') return { operation: op, events, waitingForPromote: true, timedOut: false };
+      if (op.phase === 'ready' || op.phase === 'paused')
+        return { operation: op, events, waitingForPromote: true, timedOut: false };
       if (Date.now() >= deadline) return { operation: op, events, waitingForPromote: false, timedOut: true };
       spinner?.show(`${op.kind} ${op.phase}`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -81,10 +92,13 @@ class Spinner {
 /** One event line, `[  1.2 s] ✓ message`: deploys and flag rollouts print the same way. */
 export function printEvent(event: Pick<EventRecord, 'at' | 'type' | 'message'>, started: number): void {
   const elapsed = dim(`[${formatDuration(Math.max(0, event.at - started)).padStart(7)}]`);
-  const mark = event.type.endsWith('.failed') || event.type.endsWith('.aborted') || event.type === 'instance.unhealthy'
-    ? red('✗')
-    : event.type.endsWith('.succeeded') || event.type === 'traffic.switched' || event.type === 'release.healthy'
-      ? green('✓')
-      : event.type === 'health.skipped' ? yellow('!') : dim('·');
+  const mark =
+    event.type.endsWith('.failed') || event.type.endsWith('.aborted') || event.type === 'instance.unhealthy'
+      ? red('✗')
+      : event.type.endsWith('.succeeded') || event.type === 'traffic.switched' || event.type === 'release.healthy'
+        ? green('✓')
+        : event.type === 'health.skipped'
+          ? yellow('!')
+          : dim('·');
   process.stdout.write(`${elapsed} ${mark} ${event.message}\n`);
 }

@@ -20,7 +20,13 @@ import { reportError } from './output.js';
  * running server through the admin API, so the CLI, the dashboard and
  * scripts see the same state and the same errors.
  */
-interface GlobalOptions { config: string; url?: string; token?: string; json?: boolean; timeout?: string }
+interface GlobalOptions {
+  config: string;
+  url?: string;
+  token?: string;
+  json?: boolean;
+  timeout?: string;
+}
 
 function program(): Command {
   const cli = new Command('cutover')
@@ -40,12 +46,16 @@ function program(): Command {
   const json = (): boolean => Boolean(globals().json);
   const follow = (wait: boolean) => ({ json: json(), wait, timeoutMs: parseFollowTimeout(globals().timeout) });
 
-  cli.command('init').description('write a commented starter cutover.yaml')
+  cli
+    .command('init')
+    .description('write a commented starter cutover.yaml')
     .option('--dir <dir>', 'directory to write it in', '.')
     .option('--force', 'overwrite an existing file', false)
     .action((o: { dir: string; force: boolean }) => exit(runInit(o)));
 
-  cli.command('server').description('run the proxy, the controller and the admin API')
+  cli
+    .command('server')
+    .description('run the proxy, the controller and the admin API')
     // Loaded on demand: the server's modules (fastify, SQLite, the controller) would add
     // a few hundred milliseconds to every other command, which only talks HTTP.
     .action(async () => {
@@ -53,82 +63,175 @@ function program(): Command {
       exit(await runServer({ config: globals().config }));
     });
 
-  cli.command('deploy [service]').description('deploy a version with the service\'s strategy (blue-green, canary, rolling, recreate)')
-    .option('--all', 'every service, on the server: non-critical ones first, then critical ones one at a time; approval gates wait for `cutover approve`')
+  cli
+    .command('deploy [service]')
+    .description("deploy a version with the service's strategy (blue-green, canary, rolling, recreate)")
+    .option(
+      '--all',
+      'every service, on the server: non-critical ones first, then critical ones one at a time; approval gates wait for `cutover approve`',
+    )
     .requiredOption('--version <version>', 'version to deploy (substituted as ${VERSION})')
     .addOption(new Option('--slot <slot>', 'slot to deploy to').choices(['auto', 'blue', 'green']).default('auto'))
     .option('--auto-switch', 'switch traffic as soon as the new release is healthy')
     .option('--auto-cleanup', 'stop the old release right after the switch (no instant rollback)')
     .option('--skip-health', 'do not wait for health checks (dangerous: prints a warning)')
     .option('--no-wait', 'return once the deploy started')
-    .action(async (service: string | undefined, o: { all?: boolean; version: string; slot: string; autoSwitch?: boolean; autoCleanup?: boolean; skipHealth?: boolean; wait: boolean }) => {
-      // Refused here, before the server is contacted, with the rule the server would answer with.
-      assertValidVersion(o.version);
-      if (o.skipHealth) process.stderr.write('warning: --skip-health: the new release will get traffic without a health check\n');
-      const body = { version: o.version, slot: o.slot, autoSwitch: o.autoSwitch, autoCleanup: o.autoCleanup, skipHealth: o.skipHealth };
-      if (o.all) {
-        if (service) throw new CutoverError('BAD_REQUEST', 'give either a service or --all, not both');
-        // As before the wave moved to the server: blue-green services switch once healthy, unless gated by an approval.
-        exit(await runDeployAll(await client(), { version: o.version, autoSwitch: o.autoSwitch ?? true, autoCleanup: o.autoCleanup, skipHealth: o.skipHealth }, follow(o.wait)));
-        return;
-      }
-      if (!service) throw new CutoverError('BAD_REQUEST', 'name the service to deploy, or pass --all');
-      exit(await runOperation(await client(), `${svc(service)}/deploy`, body, follow(o.wait)));
-    });
+    .action(
+      async (
+        service: string | undefined,
+        o: {
+          all?: boolean;
+          version: string;
+          slot: string;
+          autoSwitch?: boolean;
+          autoCleanup?: boolean;
+          skipHealth?: boolean;
+          wait: boolean;
+        },
+      ) => {
+        // Refused here, before the server is contacted, with the rule the server would answer with.
+        assertValidVersion(o.version);
+        if (o.skipHealth)
+          process.stderr.write('warning: --skip-health: the new release will get traffic without a health check\n');
+        const body = {
+          version: o.version,
+          slot: o.slot,
+          autoSwitch: o.autoSwitch,
+          autoCleanup: o.autoCleanup,
+          skipHealth: o.skipHealth,
+        };
+        if (o.all) {
+          if (service) throw new CutoverError('BAD_REQUEST', 'give either a service or --all, not both');
+          // As before the wave moved to the server: blue-green services switch once healthy, unless gated by an approval.
+          exit(
+            await runDeployAll(
+              await client(),
+              {
+                version: o.version,
+                autoSwitch: o.autoSwitch ?? true,
+                autoCleanup: o.autoCleanup,
+                skipHealth: o.skipHealth,
+              },
+              follow(o.wait),
+            ),
+          );
+          return;
+        }
+        if (!service) throw new CutoverError('BAD_REQUEST', 'name the service to deploy, or pass --all');
+        exit(await runOperation(await client(), `${svc(service)}/deploy`, body, follow(o.wait)));
+      },
+    );
 
-  cli.command('switch <service> <slot>').description('move traffic to a slot (promote a ready deploy, or switch back to the standby)')
-    .action(async (service: string, slot: string) => exit(await runOperation(await client(), `${svc(service)}/switch`, { slot }, follow(true))));
+  cli
+    .command('switch <service> <slot>')
+    .description('move traffic to a slot (promote a ready deploy, or switch back to the standby)')
+    .action(async (service: string, slot: string) =>
+      exit(await runOperation(await client(), `${svc(service)}/switch`, { slot }, follow(true))),
+    );
 
-  cli.command('promote <service>').description('switch a ready blue-green deploy, or move a canary to its next step')
+  cli
+    .command('promote <service>')
+    .description('switch a ready blue-green deploy, or move a canary to its next step')
     .option('--full', 'canary: go to 100% at once')
-    .action(async (service: string, o: { full?: boolean }) => exit(await runOperation(await client(), `${svc(service)}/promote`, o.full ? { full: true } : {}, follow(true))));
+    .action(async (service: string, o: { full?: boolean }) =>
+      exit(await runOperation(await client(), `${svc(service)}/promote`, o.full ? { full: true } : {}, follow(true))),
+    );
 
-  cli.command('approve <service>').description('give the approval a gate waits for (approval: true on a blue-green switch or a canary step); recorded with who approved')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/approve`, {}, follow(true))));
+  cli
+    .command('approve <service>')
+    .description(
+      'give the approval a gate waits for (approval: true on a blue-green switch or a canary step); recorded with who approved',
+    )
+    .action(async (service: string) =>
+      exit(await runOperation(await client(), `${svc(service)}/approve`, {}, follow(true))),
+    );
 
-  cli.command('retry <service>').description('deploy again the version whose last deploy failed or was aborted')
+  cli
+    .command('retry <service>')
+    .description('deploy again the version whose last deploy failed or was aborted')
     .option('--no-wait', 'return once the deploy started')
-    .action(async (service: string, o: { wait: boolean }) => exit(await runOperation(await client(), `${svc(service)}/retry`, {}, follow(o.wait))));
+    .action(async (service: string, o: { wait: boolean }) =>
+      exit(await runOperation(await client(), `${svc(service)}/retry`, {}, follow(o.wait))),
+    );
 
-  cli.command('pause <service>').description('canary: hold the current weight until resume')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/pause`, {}, follow(false))));
+  cli
+    .command('pause <service>')
+    .description('canary: hold the current weight until resume')
+    .action(async (service: string) =>
+      exit(await runOperation(await client(), `${svc(service)}/pause`, {}, follow(false))),
+    );
 
-  cli.command('resume <service>').description('canary: continue a paused rollout')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/resume`, {}, follow(true))));
+  cli
+    .command('resume <service>')
+    .description('canary: continue a paused rollout')
+    .action(async (service: string) =>
+      exit(await runOperation(await client(), `${svc(service)}/resume`, {}, follow(true))),
+    );
 
-  cli.command('abort <service>').description('abort a deploy that has not switched traffic yet')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/abort`, {}, follow(true))));
+  cli
+    .command('abort <service>')
+    .description('abort a deploy that has not switched traffic yet')
+    .action(async (service: string) =>
+      exit(await runOperation(await client(), `${svc(service)}/abort`, {}, follow(true))),
+    );
 
-  cli.command('rollback <service>').description('return traffic to the previous release (instant while its slot still runs)')
+  cli
+    .command('rollback <service>')
+    .description('return traffic to the previous release (instant while its slot still runs)')
     .option('--to <release>', 'a kept release: id (web-3), number (3) or version')
-    .action(async (service: string, o: { to?: string }) => exit(await runOperation(await client(), `${svc(service)}/rollback`, o.to ? { to: o.to } : {}, follow(true))));
+    .action(async (service: string, o: { to?: string }) =>
+      exit(await runOperation(await client(), `${svc(service)}/rollback`, o.to ? { to: o.to } : {}, follow(true))),
+    );
 
-  cli.command('cleanup <service>').description('stop the standby release now')
-    .action(async (service: string) => exit(await runOperation(await client(), `${svc(service)}/cleanup`, {}, follow(true))));
+  cli
+    .command('cleanup <service>')
+    .description('stop the standby release now')
+    .action(async (service: string) =>
+      exit(await runOperation(await client(), `${svc(service)}/cleanup`, {}, follow(true))),
+    );
 
-  cli.command('status [service]').description('active and standby slots, instance health, recent deploys')
+  cli
+    .command('status [service]')
+    .description('active and standby slots, instance health, recent deploys')
     .option('-w, --watch', 'keep showing it (redrawn on a terminal; printed again on each change elsewhere)')
     .option('--interval <seconds>', 'how often --watch asks the server', '1')
     .action(async (service: string | undefined, o: { watch?: boolean; interval: string }) => {
       if (!o.watch) return exit(await runStatus(await client(), service, json()));
       const seconds = Number(o.interval);
-      if (!Number.isFinite(seconds) || seconds < 0.2) throw new CutoverError('BAD_REQUEST', `--interval: expected seconds ≥ 0.2, got ${JSON.stringify(o.interval)}`);
+      if (!Number.isFinite(seconds) || seconds < 0.2)
+        throw new CutoverError('BAD_REQUEST', `--interval: expected seconds ≥ 0.2, got ${JSON.stringify(o.interval)}`);
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       exit(await watchStatus(await client(), service, json(), { intervalMs: seconds * 1000, signal: stop.signal }));
     });
 
-  cli.command('history <service>').description('kept releases and past operations')
+  cli
+    .command('history <service>')
+    .description('kept releases and past operations')
     .action(async (service: string) => exit(await runHistory(await client(), service, json())));
 
-  cli.command('logs <service>').description("print a release's instance logs")
+  cli
+    .command('logs <service>')
+    .description("print a release's instance logs")
     .option('--release <release>', 'release id, number or version (default: the active release)')
     .option('-f, --follow', 'keep printing new lines', false)
     .option('-n, --lines <n>', 'lines per instance', '100')
     .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) =>
-      exit(await runLogs(await client(), service, { release: o.release, follow: o.follow, lines: Number(o.lines), json: json() })));
+      exit(
+        await runLogs(await client(), service, {
+          release: o.release,
+          follow: o.follow,
+          lines: Number(o.lines),
+          json: json(),
+        }),
+      ),
+    );
 
-  cli.command('doctor').description('check the config, the state directory, the runtimes, the router, the server and the databases, with a fix for each problem')
+  cli
+    .command('doctor')
+    .description(
+      'check the config, the state directory, the runtimes, the router, the server and the databases, with a fix for each problem',
+    )
     .action(async () => {
       const { runDoctorCommand } = await import('./commands/doctor-command.js');
       exit(await runDoctorCommand(globals().config, json()));
@@ -139,7 +242,10 @@ function program(): Command {
   const migrate = cli.command('migrate').description('database migrations: lint, status, run');
   registerMigrateLintCommand(migrate);
   registerMigrateCommands(migrate, databaseContext);
-  registerDbCommands(cli.command('db').description('the service\'s database: backups, restores, batched backfills'), databaseContext);
+  registerDbCommands(
+    cli.command('db').description("the service's database: backups, restores, batched backfills"),
+    databaseContext,
+  );
 
   return cli;
 }
@@ -155,7 +261,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander printed the problem and the help already; --help and --version are not errors.
-      process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.OK : EXIT.USAGE;
+      process.exitCode =
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+          ? EXIT.OK
+          : EXIT.USAGE;
       return;
     }
     process.exitCode = reportError(error, argv.includes('--json'));

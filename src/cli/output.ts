@@ -3,7 +3,10 @@ import { exitCodeOfError, type ExitCode } from './exit-codes.js';
 
 /** Colour only on a TTY and never when NO_COLOR is set (https://no-color.org). */
 const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-const paint = (code: number) => (text: string): string => (colour ? `\u001b[${code}m${text}\u001b[0m` : text);
+const paint =
+  (code: number) =>
+  (text: string): string =>
+    colour ? `\u001b[${code}m${text}\u001b[0m` : text;
 export const green = paint(32);
 export const red = paint(31);
 export const yellow = paint(33);
@@ -16,7 +19,8 @@ export function printJson(value: unknown): void {
 
 /** Prints an error the way every command does: message, then the hint for the next step. Returns the exit code (exit-codes.ts). */
 export function reportError(error: unknown, json: boolean): ExitCode {
-  const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error)?.message ?? String(error));
+  const e =
+    error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error)?.message ?? String(error));
   if (json) {
     printJson({ error: e.toJSON() });
   } else {

@@ -84,7 +84,8 @@ export class ManualClock implements Clock {
     const limit = this.current + (options.limitMs ?? 3_600_000);
     await settle();
     while (!done()) {
-      if (this.current >= limit) throw new Error(`ManualClock: condition not reached within ${options.limitMs ?? 3_600_000} ms of clock time`);
+      if (this.current >= limit)
+        throw new Error(`ManualClock: condition not reached within ${options.limitMs ?? 3_600_000} ms of clock time`);
       await this.advance(step);
     }
   }

@@ -52,7 +52,10 @@ function resolveProvider(raw: RawProvider, baseDir: string): MetricProviderConfi
   if (raw.command !== undefined) {
     // Relative scripts (./check.sh) are found next to cutover.yaml, wherever the server was started.
     return {
-      type: 'command', command: raw.command.command, timeoutMs: raw.command.timeout ?? defaults.commandTimeoutMs, cwd: baseDir,
+      type: 'command',
+      command: raw.command.command,
+      timeoutMs: raw.command.timeout ?? defaults.commandTimeoutMs,
+      cwd: baseDir,
       ...(raw.command.inherit_env === undefined ? {} : { inheritEnv: raw.command.inherit_env }),
     };
   }

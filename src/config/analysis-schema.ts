@@ -24,7 +24,14 @@ import {
  * provider map names exactly one kind.
  */
 
-export const BUILTIN_METRICS = ['error-rate', 'latency-p50', 'latency-p95', 'latency-p99', 'request-count', 'baseline'] as const;
+export const BUILTIN_METRICS = [
+  'error-rate',
+  'latency-p50',
+  'latency-p95',
+  'latency-p99',
+  'request-count',
+  'baseline',
+] as const;
 export const PROVIDER_KINDS = ['builtin', 'prometheus', 'web', 'command'] as const;
 
 const builtinMetric = z.enum(BUILTIN_METRICS, { error: `expected one of ${BUILTIN_METRICS.join(', ')}` });
@@ -60,7 +67,9 @@ const webSchema = strictMap(
   {
     url: httpUrl,
     method: z.enum(['GET', 'POST'], { error: 'expected GET or POST' }).optional(),
-    headers: z.record(headerName, stringish('expected a header value'), { error: 'expected a map of request headers' }).optional(),
+    headers: z
+      .record(headerName, stringish('expected a header value'), { error: 'expected a map of request headers' })
+      .optional(),
     body: requestBody.optional(),
     json_path: jsonPath.optional(),
     timeout: positiveDuration.optional(),
@@ -83,7 +92,11 @@ const providerSchema = strictMap(
     web: webSchema.optional(),
     command: commandSchema.optional(),
     // The long form of `builtin: <metric>`.
-    type: z.literal('builtin', { error: 'expected "builtin"; write other providers as { prometheus: {...} }, { web: {...} } or { command: ... }' }).optional(),
+    type: z
+      .literal('builtin', {
+        error: 'expected "builtin"; write other providers as { prometheus: {...} }, { web: {...} } or { command: ... }',
+      })
+      .optional(),
     metric: builtinMetric.optional(),
   },
   'expected a provider map, like { builtin: error-rate }, { prometheus: { url, query } }, { web: { url, json_path } } or { command: ./check.sh }',
@@ -117,7 +130,9 @@ const templateSchema = strictMap(
 /** `analysis:` with nothing under it (every template commented out) is no templates. */
 export const analysisSchema = z.preprocess(
   (value) => (value === null ? {} : value),
-  z.record(z.string(), templateSchema, { error: 'expected a map of analysis templates, like analysis: { error-rate: { metrics: [...] } }' }),
+  z.record(z.string(), templateSchema, {
+    error: 'expected a map of analysis templates, like analysis: { error-rate: { metrics: [...] } }',
+  }),
 );
 
 /** A list of template names (a single name is short for a list of one). */

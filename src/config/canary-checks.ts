@@ -35,7 +35,12 @@ export function templateFacts(analysis: unknown): TemplateFacts {
   return facts;
 }
 
-export function checkCanaryStrategy(strategy: RawMap, path: ConfigPath, templates: TemplateFacts, source: SourceMap | null): ConfigIssue[] {
+export function checkCanaryStrategy(
+  strategy: RawMap,
+  path: ConfigPath,
+  templates: TemplateFacts,
+  source: SourceMap | null,
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (Array.isArray(strategy.steps)) issues.push(...checkSteps(strategy.steps, [...path, 'steps'], templates, source));
   issues.push(...checkTemplateReferences(strategy.analysis, [...path, 'analysis'], templates.names, source));
@@ -50,22 +55,40 @@ export function checkCanaryStrategy(strategy: RawMap, path: ConfigPath, template
 }
 
 /** `post_promotion` of a canary or blue-green strategy: at least one template, each defined. */
-export function checkPostPromotion(strategy: RawMap, path: ConfigPath, templates: TemplateFacts, source: SourceMap | null, key: 'post_promotion' | 'pre_promotion' = 'post_promotion'): ConfigIssue[] {
+export function checkPostPromotion(
+  strategy: RawMap,
+  path: ConfigPath,
+  templates: TemplateFacts,
+  source: SourceMap | null,
+  key: 'post_promotion' | 'pre_promotion' = 'post_promotion',
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const post = strategy[key];
   if (isMap(post)) {
     const postPath = [...path, key];
     const names = typeof post.analysis === 'string' ? [post.analysis] : post.analysis;
     if (names === undefined || (Array.isArray(names) && names.length === 0)) {
-      issues.push(makeIssue(source, [...postPath, 'analysis'], `expected at least one analysis template to run ${key === 'pre_promotion' ? 'before' : 'after'} promotion, like [error-rate]`));
+      issues.push(
+        makeIssue(
+          source,
+          [...postPath, 'analysis'],
+          `expected at least one analysis template to run ${key === 'pre_promotion' ? 'before' : 'after'} promotion, like [error-rate]`,
+        ),
+      );
     }
     issues.push(...checkTemplateReferences(post.analysis, [...postPath, 'analysis'], templates.names, source));
   }
   return issues;
 }
 
-function checkSteps(steps: unknown[], path: ConfigPath, templates: TemplateFacts, source: SourceMap | null): ConfigIssue[] {
-  if (steps.length === 0) return [makeIssue(source, path, 'expected at least one step, like - { weight: 25, pause: 1m }')];
+function checkSteps(
+  steps: unknown[],
+  path: ConfigPath,
+  templates: TemplateFacts,
+  source: SourceMap | null,
+): ConfigIssue[] {
+  if (steps.length === 0)
+    return [makeIssue(source, path, 'expected at least one step, like - { weight: 25, pause: 1m }')];
   const issues: ConfigIssue[] = [];
   let previous: { weight: number; index: number } | null = null;
   steps.forEach((step, index) => {
@@ -73,7 +96,13 @@ function checkSteps(steps: unknown[], path: ConfigPath, templates: TemplateFacts
     const stepPath = [...path, index];
     if (typeof step.weight === 'number') {
       if (previous !== null && step.weight < previous.weight) {
-        issues.push(makeIssue(source, [...stepPath, 'weight'], `weights must not go down: ${step.weight} comes after ${previous.weight} in steps[${previous.index}]`));
+        issues.push(
+          makeIssue(
+            source,
+            [...stepPath, 'weight'],
+            `weights must not go down: ${step.weight} comes after ${previous.weight} in steps[${previous.index}]`,
+          ),
+        );
       }
       previous = { weight: step.weight, index };
     }
@@ -84,28 +113,47 @@ function checkSteps(steps: unknown[], path: ConfigPath, templates: TemplateFacts
 }
 
 /** A step without pause ends at once; an analysis that measures until the step ends would never measure. */
-function checkStepPause(step: RawMap, path: ConfigPath, templates: TemplateFacts, source: SourceMap | null): ConfigIssue[] {
-  const pause = step.pause === undefined ? { ok: true as const, ms: CONFIG_DEFAULTS.canary.stepPauseMs } : parseDuration(step.pause, { allowZero: true });
+function checkStepPause(
+  step: RawMap,
+  path: ConfigPath,
+  templates: TemplateFacts,
+  source: SourceMap | null,
+): ConfigIssue[] {
+  const pause =
+    step.pause === undefined
+      ? { ok: true as const, ms: CONFIG_DEFAULTS.canary.stepPauseMs }
+      : parseDuration(step.pause, { allowZero: true });
   if (!pause.ok || pause.ms > 0) return [];
   const names = typeof step.analysis === 'string' ? [step.analysis] : Array.isArray(step.analysis) ? step.analysis : [];
   for (const name of names) {
     const metric = typeof name === 'string' ? templates.untilStepEnds.get(name.trim()) : undefined;
     if (metric === undefined) continue;
     const where = step.pause === undefined ? path : [...path, 'pause'];
-    return [makeIssue(
-      source, where,
-      `a step running analysis "${name}" needs a pause: its metric "${metric}" has no count and measures until the step ends, which without a pause is at once`,
-    )];
+    return [
+      makeIssue(
+        source,
+        where,
+        `a step running analysis "${name}" needs a pause: its metric "${metric}" has no count and measures until the step ends, which without a pause is at once`,
+      ),
+    ];
   }
   return [];
 }
 
 function checkStickiness(stickiness: RawMap, path: ConfigPath, source: SourceMap | null): ConfigIssue[] {
   if (stickiness.by === 'header' && stickiness.name === undefined) {
-    return [makeIssue(source, [...path, 'name'], 'required for by: header: the request header that tells users apart, like X-User-Id')];
+    return [
+      makeIssue(
+        source,
+        [...path, 'name'],
+        'required for by: header: the request header that tells users apart, like X-User-Id',
+      ),
+    ];
   }
   if (stickiness.by === 'ip' && stickiness.name !== undefined) {
-    return [makeIssue(source, [...path, 'name'], 'only used by cookie and header stickiness (this one is by ip)', 'key')];
+    return [
+      makeIssue(source, [...path, 'name'], 'only used by cookie and header stickiness (this one is by ip)', 'key'),
+    ];
   }
   return [];
 }
@@ -115,7 +163,14 @@ function checkMatchRule(rule: RawMap, path: ConfigPath, source: SourceMap | null
     return [makeIssue(source, path, 'expected header or cookie, like { header: X-Canary, value: always }')];
   }
   if (rule.header !== undefined && rule.cookie !== undefined) {
-    return [makeIssue(source, [...path, 'cookie'], 'choose header or cookie for one rule, not both (write two rules to match either)', 'key')];
+    return [
+      makeIssue(
+        source,
+        [...path, 'cookie'],
+        'choose header or cookie for one rule, not both (write two rules to match either)',
+        'key',
+      ),
+    ];
   }
   return [];
 }

@@ -17,9 +17,13 @@ export function resolveCanaryStrategy(raw: RawCanaryStrategy, instances: number)
     stickiness: resolveStickiness(raw.stickiness),
     match: (raw.match ?? []).map(resolveMatchRule),
     analysis: raw.analysis ?? [],
-    postPromotion: raw.post_promotion === undefined
-      ? null
-      : { windowMs: raw.post_promotion.window ?? defaults.postPromotionWindowMs, analysis: raw.post_promotion.analysis ?? [] },
+    postPromotion:
+      raw.post_promotion === undefined
+        ? null
+        : {
+            windowMs: raw.post_promotion.window ?? defaults.postPromotionWindowMs,
+            analysis: raw.post_promotion.analysis ?? [],
+          },
     scaleDownDelayMs: raw.scale_down_delay ?? defaults.scaleDownDelayMs,
     deployTimeoutMs: raw.timeout ?? defaults.deployTimeoutMs,
     onRestart: raw.on_restart ?? defaults.onRestart,
@@ -51,5 +55,7 @@ function resolveStickiness(raw: RawCanaryStrategy['stickiness']): StickinessConf
 }
 
 function resolveMatchRule(raw: NonNullable<RawCanaryStrategy['match']>[number]): CanaryMatchRule {
-  return raw.header !== undefined ? { header: raw.header, value: raw.value } : { cookie: raw.cookie ?? '', value: raw.value };
+  return raw.header !== undefined
+    ? { header: raw.header, value: raw.value }
+    : { cookie: raw.cookie ?? '', value: raw.value };
 }

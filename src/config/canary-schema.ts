@@ -19,16 +19,21 @@ import {
  * a match rule) are in config-checks.ts.
  */
 
-export const PAUSE_EXPECTED = 'expected a duration like 30s or 5m, or promote (wait for `cutover promote`; also indefinite or {})';
+export const PAUSE_EXPECTED =
+  'expected a duration like 30s or 5m, or promote (wait for `cutover promote`; also indefinite or {})';
 
 /** A duration in ms, or null for "until `cutover promote`": `promote`, `indefinite` or `{}` (as Argo Rollouts' `pause: {}`). */
 const pause = parsedBy((value): { ok: true; value: number | null } | { ok: false; expected: string } => {
   if (value === 'promote' || value === 'indefinite') return { ok: true, value: null };
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) return { ok: true, value: null };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)
+    return { ok: true, value: null };
   if (typeof value !== 'number' && typeof value !== 'string') return { ok: false, expected: PAUSE_EXPECTED };
   const parsed = parseDuration(value, { allowZero: true });
   if (parsed.ok) return { ok: true, value: parsed.ms };
-  return { ok: false, expected: parsed.expected.startsWith('expected a duration like') ? PAUSE_EXPECTED : parsed.expected };
+  return {
+    ok: false,
+    expected: parsed.expected.startsWith('expected a duration like') ? PAUSE_EXPECTED : parsed.expected,
+  };
 });
 
 const stepSchema = strictMap(
@@ -73,10 +78,14 @@ export const postPromotionSchema = strictMap(
 export const canaryStrategySchema = strictMap(
   {
     type: z.literal('canary'),
-    steps: z.array(stepSchema, { error: 'expected a list of steps, like [{ weight: 5, pause: 1m }, { weight: 100 }]' }).optional(),
+    steps: z
+      .array(stepSchema, { error: 'expected a list of steps, like [{ weight: 5, pause: 1m }, { weight: 100 }]' })
+      .optional(),
     canary_instances: wholeNumber(1).optional(),
     stickiness: stickinessSchema.optional(),
-    match: z.array(matchRuleSchema, { error: 'expected a list of match rules, like [{ header: X-Canary, value: always }]' }).optional(),
+    match: z
+      .array(matchRuleSchema, { error: 'expected a list of match rules, like [{ header: X-Canary, value: always }]' })
+      .optional(),
     analysis: templateNames.optional(),
     post_promotion: postPromotionSchema.optional(),
     scale_down_delay: nonNegativeDuration.optional(),

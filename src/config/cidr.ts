@@ -22,7 +22,8 @@ export function parseCidr(value: unknown): { ok: true; cidr: Cidr } | { ok: fals
   const prefixText = slash < 0 ? String(max) : text.slice(slash + 1);
   if (!/^\d{1,3}$/.test(prefixText)) return { ok: false, expected: CIDR_EXPECTED };
   const prefix = Number(prefixText);
-  if (prefix > max) return { ok: false, expected: `expected a prefix length of at most ${max} for an IP${family.slice(2)} block` };
+  if (prefix > max)
+    return { ok: false, expected: `expected a prefix length of at most ${max} for an IP${family.slice(2)} block` };
   try {
     new BlockList().addSubnet(address, prefix, family);
   } catch {

@@ -20,14 +20,18 @@ export const COMMAND_PLACEHOLDER = /^\$\{(VERSION|PORT|SLOT|INSTANCE|HOST)\}/;
 const OPERATORS = new Set([';', '&', '|', '(', ')', '<', '>']);
 const GLOB = new Set(['*', '?', '[']);
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
-const WITH_A_SHELL = 'write `shell: true` to run the command through /bin/sh (cutover\'s values then reach it as $VERSION, $PORT, ... in its environment), or quote it';
+const WITH_A_SHELL =
+  "write `shell: true` to run the command through /bin/sh (cutover's values then reach it as $VERSION, $PORT, ... in its environment), or quote it";
 
 export function splitCommandWords(command: string): CommandWords {
   const words: string[] = [];
   let current = '';
   let inWord = false;
   let quote: '"' | "'" | null = null;
-  const refuse = (what: string): CommandWords => ({ ok: false, reason: `${what} is shell syntax, and commands run without a shell: ${WITH_A_SHELL}` });
+  const refuse = (what: string): CommandWords => ({
+    ok: false,
+    reason: `${what} is shell syntax, and commands run without a shell: ${WITH_A_SHELL}`,
+  });
 
   for (let i = 0; i < command.length; i++) {
     const char = command[i] as string;
@@ -84,7 +88,10 @@ export function splitCommandWords(command: string): CommandWords {
   if (inWord) words.push(current);
   if (words.length === 0) return { ok: false, reason: 'expected a program to run, like node server.js' };
   if (ASSIGNMENT.test(words[0] as string)) {
-    return { ok: false, reason: `"${words[0] as string}" sets a variable the shell's way: put it under env:, or ${WITH_A_SHELL}` };
+    return {
+      ok: false,
+      reason: `"${words[0] as string}" sets a variable the shell's way: put it under env:, or ${WITH_A_SHELL}`,
+    };
   }
   return { ok: true, words };
 }
@@ -95,5 +102,7 @@ export function splitCommandWords(command: string): CommandWords {
  * when it needs to be, so that splitCommandWords gives back exactly the list.
  */
 export function joinCommandWords(words: readonly string[]): string {
-  return words.map((word) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`)).join(' ');
+  return words
+    .map((word) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`))
+    .join(' ');
 }

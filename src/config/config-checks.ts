@@ -31,7 +31,11 @@ function isMap(value: unknown): value is RawMap {
 export function checkConfig(raw: unknown, source: SourceMap | null): ConfigIssue[] {
   if (!isMap(raw)) return [];
   const templates = templateFacts(raw.analysis);
-  return [...checkServer(raw.server, source), ...checkServices(raw.services, templates, source), ...checkAnalysis(raw.analysis, source)];
+  return [
+    ...checkServer(raw.server, source),
+    ...checkServices(raw.services, templates, source),
+    ...checkAnalysis(raw.analysis, source),
+  ];
 }
 
 function checkServer(server: unknown, source: SourceMap | null): ConfigIssue[] {
@@ -42,10 +46,18 @@ function checkServer(server: unknown, source: SourceMap | null): ConfigIssue[] {
 function checkRouter(server: unknown, source: SourceMap | null): ConfigIssue[] {
   if (!isMap(server)) return [];
   if (server.router === 'nginx' && server.nginx === undefined) {
-    return [makeIssue(source, ['server', 'router'], 'nginx needs server.nginx: the nginx.conf to test and reload (main_config) and the file cutover writes (include_file)')];
+    return [
+      makeIssue(
+        source,
+        ['server', 'router'],
+        'nginx needs server.nginx: the nginx.conf to test and reload (main_config) and the file cutover writes (include_file)',
+      ),
+    ];
   }
   if (server.router !== 'nginx' && server.nginx !== undefined) {
-    return [makeIssue(source, ['server', 'nginx'], 'only used with router: nginx; add router: nginx or remove it', 'key')];
+    return [
+      makeIssue(source, ['server', 'nginx'], 'only used with router: nginx; add router: nginx or remove it', 'key'),
+    ];
   }
   return [];
 }
@@ -62,9 +74,21 @@ function checkAddresses(server: unknown, source: SourceMap | null): ConfigIssue[
   if (!proxy || !admin || !sameSocket(proxy, admin)) return [];
   // Blame the address that was written: the other one may be a default.
   if (isMap(server) && server.admin !== undefined) {
-    return [makeIssue(source, ['server', 'admin'], `the admin API needs its own port; ${formatListenAddress(admin)} clashes with server.proxy (${formatListenAddress(proxy)})`)];
+    return [
+      makeIssue(
+        source,
+        ['server', 'admin'],
+        `the admin API needs its own port; ${formatListenAddress(admin)} clashes with server.proxy (${formatListenAddress(proxy)})`,
+      ),
+    ];
   }
-  return [makeIssue(source, ['server', 'proxy'], `the proxy needs its own port; ${formatListenAddress(proxy)} clashes with server.admin (${formatListenAddress(admin)})`)];
+  return [
+    makeIssue(
+      source,
+      ['server', 'proxy'],
+      `the proxy needs its own port; ${formatListenAddress(proxy)} clashes with server.admin (${formatListenAddress(admin)})`,
+    ),
+  ];
 }
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
@@ -76,7 +100,14 @@ function sameSocket(a: ListenAddress, b: ListenAddress): boolean {
 function checkServices(services: unknown, templates: TemplateFacts, source: SourceMap | null): ConfigIssue[] {
   if (!isMap(services)) return [];
   const names = Object.keys(services);
-  if (names.length === 0) return [makeIssue(source, ['services'], 'expected at least one service, like services: { web: { command: node server.js } }')];
+  if (names.length === 0)
+    return [
+      makeIssue(
+        source,
+        ['services'],
+        'expected at least one service, like services: { web: { command: node server.js } }',
+      ),
+    ];
 
   const issues: ConfigIssue[] = [];
   const hostOwners = new Map<string, string>();
@@ -84,20 +115,40 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
   for (const name of names) {
     const service = services[name];
     if (!SERVICE_NAME.test(name)) {
-      issues.push(makeIssue(source, ['services', name], `expected a service name of lowercase letters, digits and hyphens (it is used in paths and URLs), got ${JSON.stringify(name)}`, 'key'));
+      issues.push(
+        makeIssue(
+          source,
+          ['services', name],
+          `expected a service name of lowercase letters, digits and hyphens (it is used in paths and URLs), got ${JSON.stringify(name)}`,
+          'key',
+        ),
+      );
     }
     if (!isMap(service)) continue;
     const path = ['services', name];
 
     if (service.command === undefined && (service.runtime === undefined || service.runtime === 'process')) {
-      issues.push(makeIssue(source, [...path, 'command'], 'required for runtime "process": the command that starts one instance, like node server.js'));
+      issues.push(
+        makeIssue(
+          source,
+          [...path, 'command'],
+          'required for runtime "process": the command that starts one instance, like node server.js',
+        ),
+      );
     }
     issues.push(...checkServiceCommand(service, path, source));
 
     const isDefault = service.default === true || (service.default === undefined && names.length === 1);
     if (service.default === true) {
       if (defaultService === null) defaultService = name;
-      else issues.push(makeIssue(source, [...path, 'default'], `only one service can be the default, and "${defaultService}" already is`));
+      else
+        issues.push(
+          makeIssue(
+            source,
+            [...path, 'default'],
+            `only one service can be the default, and "${defaultService}" already is`,
+          ),
+        );
     }
 
     issues.push(...checkHosts(name, service, isDefault, hostOwners, source));
@@ -111,19 +162,35 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
       issues.push(...checkPostPromotion(service.strategy, [...path, 'strategy'], templates, source, 'pre_promotion'));
     }
     if (isMap(service.strategy) && service.strategy.type === 'rolling') {
-      issues.push(...checkRollingStrategy(service.strategy, [...path, 'strategy'], service.instances, templates, source));
+      issues.push(
+        ...checkRollingStrategy(service.strategy, [...path, 'strategy'], service.instances, templates, source),
+      );
     }
   }
   return issues;
 }
 
-function checkHosts(name: string, service: RawMap, isDefault: boolean, owners: Map<string, string>, source: SourceMap | null): ConfigIssue[] {
+function checkHosts(
+  name: string,
+  service: RawMap,
+  isDefault: boolean,
+  owners: Map<string, string>,
+  source: SourceMap | null,
+): ConfigIssue[] {
   const path = ['services', name, 'hosts'];
   const written = typeof service.hosts === 'string' ? [service.hosts] : service.hosts;
   if (written !== undefined && !Array.isArray(written)) return [];
-  const hosts = (written ?? defaultHosts(name)).map((host: unknown) => (typeof host === 'string' ? host.trim().toLowerCase() : null));
+  const hosts = (written ?? defaultHosts(name)).map((host: unknown) =>
+    typeof host === 'string' ? host.trim().toLowerCase() : null,
+  );
   if (hosts.length === 0 && !isDefault) {
-    return [makeIssue(source, path, 'expected at least one host (or default: true, to receive requests for unknown hosts), got an empty list')];
+    return [
+      makeIssue(
+        source,
+        path,
+        'expected at least one host (or default: true, to receive requests for unknown hosts), got an empty list',
+      ),
+    ];
   }
 
   const issues: ConfigIssue[] = [];
@@ -132,10 +199,23 @@ function checkHosts(name: string, service: RawMap, isDefault: boolean, owners: M
     const owner = owners.get(host);
     if (owner === undefined) owners.set(host, name);
     else if (written === undefined) {
-      issues.push(makeIssue(source, ['services', name], `the default host "${host}" is already used by service "${owner}"; set hosts for this service`, 'key'));
+      issues.push(
+        makeIssue(
+          source,
+          ['services', name],
+          `the default host "${host}" is already used by service "${owner}"; set hosts for this service`,
+          'key',
+        ),
+      );
     } else {
       const who = owner === name ? 'this service (listed twice)' : `service "${owner}"`;
-      issues.push(makeIssue(source, Array.isArray(service.hosts) ? [...path, index] : path, `host "${host}" is already used by ${who}`));
+      issues.push(
+        makeIssue(
+          source,
+          Array.isArray(service.hosts) ? [...path, index] : path,
+          `host "${host}" is already used by ${who}`,
+        ),
+      );
     }
   });
   return issues;
@@ -160,8 +240,10 @@ function checkHealth(health: RawMap, path: string[], source: SourceMap | null): 
   } else if (health.type === kind && typeof health.tcp === 'boolean' && health.tcp !== (kind === 'tcp')) {
     at('tcp', `contradicts type: ${kind}`);
   }
-  if (kind === 'command' && health.command === undefined) at('command', 'required when type is "command": a shell command that exits 0 when the instance is healthy');
-  if (kind !== 'command' && health.command !== undefined && health.tcp !== true) at('command', `only used by command checks (this check is ${kind})`);
+  if (kind === 'command' && health.command === undefined)
+    at('command', 'required when type is "command": a shell command that exits 0 when the instance is healthy');
+  if (kind !== 'command' && health.command !== undefined && health.tcp !== true)
+    at('command', `only used by command checks (this check is ${kind})`);
   for (const key of ['path', 'expect_status']) {
     if (kind !== 'http' && health[key] !== undefined) at(key, `only used by http checks (this check is ${kind})`);
   }
@@ -179,7 +261,13 @@ function checkHealth(health: RawMap, path: string[], source: SourceMap | null): 
 function checkServiceCommand(service: RawMap, path: ConfigPath, source: SourceMap | null): ConfigIssue[] {
   const runtime = service.runtime ?? 'process';
   if (service.shell !== undefined && runtime !== 'process') {
-    return [makeIssue(source, [...path, 'shell'], `only for runtime "process": a ${runtime === 'swarm' ? 'swarm' : 'docker'} service's command is the container's command; write [sh, -c, "..."] for a shell there`)];
+    return [
+      makeIssue(
+        source,
+        [...path, 'shell'],
+        `only for runtime "process": a ${runtime === 'swarm' ? 'swarm' : 'docker'} service's command is the container's command; write [sh, -c, "..."] for a shell there`,
+      ),
+    ];
   }
   if (runtime !== 'process' || service.shell === true || typeof service.command !== 'string') return [];
   const split = splitCommandWords(service.command);

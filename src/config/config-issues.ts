@@ -73,7 +73,12 @@ export function positionOf(source: SourceMap, path: ConfigPath, anchor: Anchor):
   return offset === null ? null : source.lineCounter.linePos(offset);
 }
 
-export function makeIssue(source: SourceMap | null, path: ConfigPath, message: string, anchor: Anchor = 'value'): ConfigIssue {
+export function makeIssue(
+  source: SourceMap | null,
+  path: ConfigPath,
+  message: string,
+  anchor: Anchor = 'value',
+): ConfigIssue {
   const position = source ? positionOf(source, path, anchor) : null;
   return { path: formatPath(path), message, line: position?.line ?? null, column: position?.col ?? null };
 }
@@ -85,7 +90,9 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
-  return typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : typeof value;
+  return typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint'
+    ? String(value)
+    : typeof value;
 }
 
 export function valueAt(root: unknown, path: ConfigPath): unknown {

@@ -4,7 +4,14 @@ import { CutoverError } from '../core/errors.js';
 import { joinCommandWords } from './command-words.js';
 import { CONFIG_DEFAULTS, defaultHosts } from './config-defaults.js';
 import { healthKindOf } from './config-checks.js';
-import type { RawBlueGreenStrategy, RawConfig, RawHealth, RawRecreateStrategy, RawService, RawStrategy } from './config-schema.js';
+import type {
+  RawBlueGreenStrategy,
+  RawConfig,
+  RawHealth,
+  RawRecreateStrategy,
+  RawService,
+  RawStrategy,
+} from './config-schema.js';
 import { resolveAnalysis } from './analysis-resolve.js';
 import { resolveCanaryStrategy } from './canary-resolve.js';
 import { resolveDockerService, resolveSwarmService } from './docker-resolve.js';
@@ -49,8 +56,13 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       stateDir: resolvePath(options.baseDir, raw.server?.state_dir ?? CONFIG_DEFAULTS.stateDir),
       ...(raw.server?.docker_host === undefined ? {} : { dockerHost: raw.server.docker_host }),
       router: raw.server?.router ?? CONFIG_DEFAULTS.router,
-      logs: { maxBytes: raw.server?.logs?.max_size ?? CONFIG_DEFAULTS.logs.maxBytes, keep: raw.server?.logs?.keep ?? CONFIG_DEFAULTS.logs.keep },
-      ...(raw.server?.router === 'nginx' && raw.server.nginx ? { nginx: resolveNginx(raw.server.nginx, options.baseDir) } : {}),
+      logs: {
+        maxBytes: raw.server?.logs?.max_size ?? CONFIG_DEFAULTS.logs.maxBytes,
+        keep: raw.server?.logs?.keep ?? CONFIG_DEFAULTS.logs.keep,
+      },
+      ...(raw.server?.router === 'nginx' && raw.server.nginx
+        ? { nginx: resolveNginx(raw.server.nginx, options.baseDir) }
+        : {}),
       ...resolveProxyServer(raw.server),
     },
     services,
@@ -71,9 +83,14 @@ function resolveNginx(raw: RawNginx, baseDir: string): NginxRouterConfig {
   };
 }
 
-function resolveService(name: string, raw: RawService, context: { baseDir: string; onlyService: boolean }): ServiceConfig {
+function resolveService(
+  name: string,
+  raw: RawService,
+  context: { baseDir: string; onlyService: boolean },
+): ServiceConfig {
   const runtime = raw.runtime ?? 'process';
-  if (raw.command === undefined && runtime === 'process') throw new CutoverError('INTERNAL', `services.${name}.command passed the checks without a value`);
+  if (raw.command === undefined && runtime === 'process')
+    throw new CutoverError('INTERNAL', `services.${name}.command passed the checks without a value`);
   const instances = raw.instances ?? CONFIG_DEFAULTS.instances;
   return {
     name,
@@ -81,7 +98,7 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
     // A lone service gets every request unless it says otherwise: the common single-app setup needs no `default`.
     default: raw.default ?? context.onlyService,
     runtime,
-    command: Array.isArray(raw.command) ? joinCommandWords(raw.command) : raw.command ?? '',
+    command: Array.isArray(raw.command) ? joinCommandWords(raw.command) : (raw.command ?? ''),
     shell: raw.shell ?? false,
     inheritEnv: raw.inherit_env ?? [],
     ...(runtime === 'docker' || runtime === 'swarm' ? { docker: resolveDockerService(raw) } : {}),
@@ -97,19 +114,26 @@ function resolveService(name: string, raw: RawService, context: { baseDir: strin
     rollbackLimit: raw.rollback_limit ?? CONFIG_DEFAULTS.rollbackLimit,
     critical: raw.critical ?? CONFIG_DEFAULTS.critical,
     traffic: resolveUpstreamTraffic(raw),
-    database: raw.database === undefined ? null : {
-      url: raw.database.url,
-      migrations: raw.database.migrations === undefined ? null : resolvePath(context.baseDir, raw.database.migrations),
-      lint: raw.database.lint ?? CONFIG_DEFAULTS.database.lint,
-      backupBeforeDeploy: raw.database.backup?.before_deploy ?? CONFIG_DEFAULTS.database.backupBeforeDeploy,
-      backupsKept: raw.database.backup?.keep ?? CONFIG_DEFAULTS.database.backupsKept,
-      lockTimeoutMs: raw.database.lock_timeout ?? CONFIG_DEFAULTS.database.lockTimeoutMs,
-      statementTimeoutMs: raw.database.statement_timeout ?? CONFIG_DEFAULTS.database.statementTimeoutMs,
-      lockRetries: raw.database.lock_retries ?? CONFIG_DEFAULTS.database.lockRetries,
-      waitForLockMs: raw.database.wait_for_lock ?? CONFIG_DEFAULTS.database.waitForLockMs,
-      autoContract: raw.database.auto_contract ?? CONFIG_DEFAULTS.database.autoContract,
-      commands: { expand: raw.database.commands?.expand ?? null, contract: raw.database.commands?.contract ?? null },
-    },
+    database:
+      raw.database === undefined
+        ? null
+        : {
+            url: raw.database.url,
+            migrations:
+              raw.database.migrations === undefined ? null : resolvePath(context.baseDir, raw.database.migrations),
+            lint: raw.database.lint ?? CONFIG_DEFAULTS.database.lint,
+            backupBeforeDeploy: raw.database.backup?.before_deploy ?? CONFIG_DEFAULTS.database.backupBeforeDeploy,
+            backupsKept: raw.database.backup?.keep ?? CONFIG_DEFAULTS.database.backupsKept,
+            lockTimeoutMs: raw.database.lock_timeout ?? CONFIG_DEFAULTS.database.lockTimeoutMs,
+            statementTimeoutMs: raw.database.statement_timeout ?? CONFIG_DEFAULTS.database.statementTimeoutMs,
+            lockRetries: raw.database.lock_retries ?? CONFIG_DEFAULTS.database.lockRetries,
+            waitForLockMs: raw.database.wait_for_lock ?? CONFIG_DEFAULTS.database.waitForLockMs,
+            autoContract: raw.database.auto_contract ?? CONFIG_DEFAULTS.database.autoContract,
+            commands: {
+              expand: raw.database.commands?.expand ?? null,
+              contract: raw.database.commands?.contract ?? null,
+            },
+          },
   };
 }
 
@@ -122,7 +146,8 @@ function resolveHealth(raw: NonNullable<RawHealth>, inheritEnv: string[] | undef
     healthyThreshold: raw.healthy_threshold ?? defaults.healthyThreshold,
     unhealthyThreshold: raw.unhealthy_threshold ?? raw.retries ?? defaults.unhealthyThreshold,
     startPeriodMs: raw.start_period ?? defaults.startPeriodMs,
-    restartAfter: raw.restart_after === false || raw.restart_after === null ? 0 : raw.restart_after ?? defaults.restartAfter,
+    restartAfter:
+      raw.restart_after === false || raw.restart_after === null ? 0 : (raw.restart_after ?? defaults.restartAfter),
   };
 }
 
@@ -133,7 +158,11 @@ function resolveHealthCheck(raw: NonNullable<RawHealth>, inheritEnv: string[] | 
     case 'command':
       return { type: 'command', command: raw.command ?? '', inheritEnv: inheritEnv ?? [] };
     case 'http':
-      return { type: 'http', path: raw.path ?? CONFIG_DEFAULTS.health.path, expectStatus: statusRange(raw.expect_status, CONFIG_DEFAULTS.health.expectStatus) };
+      return {
+        type: 'http',
+        path: raw.path ?? CONFIG_DEFAULTS.health.path,
+        expectStatus: statusRange(raw.expect_status, CONFIG_DEFAULTS.health.expectStatus),
+      };
   }
 }
 
@@ -170,12 +199,20 @@ function resolveBlueGreenStrategy(raw: RawBlueGreenStrategy): BlueGreenStrategyC
       expectStatus: statusRange(check.expect_status, CONFIG_DEFAULTS.smoke.expectStatus),
       timeoutMs: check.timeout ?? CONFIG_DEFAULTS.smoke.timeoutMs,
     })),
-    postPromotion: raw.post_promotion === undefined
-      ? null
-      : { windowMs: raw.post_promotion.window ?? CONFIG_DEFAULTS.canary.postPromotionWindowMs, analysis: raw.post_promotion.analysis ?? [] },
-    prePromotion: raw.pre_promotion === undefined
-      ? null
-      : { windowMs: raw.pre_promotion.window ?? CONFIG_DEFAULTS.prePromotionWindowMs, analysis: raw.pre_promotion.analysis ?? [] },
+    postPromotion:
+      raw.post_promotion === undefined
+        ? null
+        : {
+            windowMs: raw.post_promotion.window ?? CONFIG_DEFAULTS.canary.postPromotionWindowMs,
+            analysis: raw.post_promotion.analysis ?? [],
+          },
+    prePromotion:
+      raw.pre_promotion === undefined
+        ? null
+        : {
+            windowMs: raw.pre_promotion.window ?? CONFIG_DEFAULTS.prePromotionWindowMs,
+            analysis: raw.pre_promotion.analysis ?? [],
+          },
   };
 }
 

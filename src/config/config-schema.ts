@@ -77,9 +77,12 @@ const healthSchema = strictMap(
     unhealthy_threshold: wholeNumber(1).optional(),
     retries: wholeNumber(1).optional(),
     start_period: nonNegativeDuration.optional(),
-    restart_after: z.union([wholeNumber(0), z.literal(false), z.null()], {
-      error: 'expected a whole number ≥ 0 of failed checks after the instance turned unhealthy, or false to never restart it',
-    }).optional(),
+    restart_after: z
+      .union([wholeNumber(0), z.literal(false), z.null()], {
+        error:
+          'expected a whole number ≥ 0 of failed checks after the instance turned unhealthy, or false to never restart it',
+      })
+      .optional(),
   },
   'expected a map of health check settings, like { path: /health, interval: 2s }',
 );
@@ -126,20 +129,34 @@ const recreateStrategySchema = strictMap(
 /** Chosen by `type` (blue-green when absent), so a key of another strategy is refused by name. */
 const strategySchema = z.preprocess(
   mapWith('type'),
-  z.discriminatedUnion('type', [blueGreenStrategySchema, canaryStrategySchema, rollingStrategySchema, recreateStrategySchema], {
-    error: (issue) => (issue.code === 'invalid_union' ? STRATEGY_EXPECTED : `${STRATEGY_EXPECTED}, or a map with type and its settings`),
-  }),
+  z.discriminatedUnion(
+    'type',
+    [blueGreenStrategySchema, canaryStrategySchema, rollingStrategySchema, recreateStrategySchema],
+    {
+      error: (issue) =>
+        issue.code === 'invalid_union'
+          ? STRATEGY_EXPECTED
+          : `${STRATEGY_EXPECTED}, or a map with type and its settings`,
+    },
+  ),
 );
 
-const POSTGRES_URL_EXPECTED = 'expected a PostgreSQL URL like postgres://user:password@127.0.0.1:5432/app (or ${DATABASE_URL})';
-const postgresUrl = z.string({ error: POSTGRES_URL_EXPECTED }).trim().refine((value) => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.pathname.length > 1;
-  } catch {
-    return false;
-  }
-}, { error: POSTGRES_URL_EXPECTED });
+const POSTGRES_URL_EXPECTED =
+  'expected a PostgreSQL URL like postgres://user:password@127.0.0.1:5432/app (or ${DATABASE_URL})';
+const postgresUrl = z
+  .string({ error: POSTGRES_URL_EXPECTED })
+  .trim()
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.pathname.length > 1;
+      } catch {
+        return false;
+      }
+    },
+    { error: POSTGRES_URL_EXPECTED },
+  );
 
 /** The service's PostgreSQL database: migrations run with its deploys, backups and backfills use it. */
 const databaseSchema = strictMap(
@@ -165,10 +182,17 @@ const databaseSchema = strictMap(
 );
 
 /** A command line (split into words at load, see command-words.ts) or the words themselves as a list. */
-const serviceCommand = z.union([
-  command,
-  z.array(z.string({ error: 'expected each word as a string' }), { error: 'expected a command line or a list of words' }).min(1, { error: 'expected at least the program to run' }),
-], { error: 'expected a command line, like node server.js, or a list of words, like [node, server.js]' });
+const serviceCommand = z.union(
+  [
+    command,
+    z
+      .array(z.string({ error: 'expected each word as a string' }), {
+        error: 'expected a command line or a list of words',
+      })
+      .min(1, { error: 'expected at least the program to run' }),
+  ],
+  { error: 'expected a command line, like node server.js, or a list of words, like [node, server.js]' },
+);
 
 const serviceSchema = strictMap(
   {
@@ -180,7 +204,9 @@ const serviceSchema = strictMap(
     inherit_env: inheritEnvList.optional(),
     cwd: directory.optional(),
     env: z.record(envName, envValue, { error: 'expected a map of environment variables' }).optional(),
-    secrets: z.preprocess(listOf, z.array(envName, { error: 'expected a list of environment variable names' })).optional(),
+    secrets: z
+      .preprocess(listOf, z.array(envName, { error: 'expected a list of environment variable names' }))
+      .optional(),
     instances: wholeNumber(1).optional(),
     health: healthSchema.optional(),
     strategy: strategySchema.optional(),
@@ -222,15 +248,24 @@ const serverSchema = strictMap(
 
 /** Flag environments: names like flag keys, so they are safe in URLs and file names. */
 const FLAG_ENVIRONMENT = /^[a-z0-9][a-z0-9_-]*$/;
-const FLAG_ENVIRONMENT_EXPECTED = 'expected an environment name of lowercase letters, digits, "_" and "-", like production';
+const FLAG_ENVIRONMENT_EXPECTED =
+  'expected an environment name of lowercase letters, digits, "_" and "-", like production';
 const flagsSchema = strictMap(
   {
-    environments: z.preprocess(
-      listOf,
-      z.array(z.string({ error: FLAG_ENVIRONMENT_EXPECTED }).regex(FLAG_ENVIRONMENT, { error: FLAG_ENVIRONMENT_EXPECTED }), { error: 'expected a list of environment names' })
-        .min(1, { error: 'expected at least one environment' })
-        .refine((names) => new Set(names).size === names.length, { error: 'expected each environment once' }),
-    ).optional(),
+    environments: z
+      .preprocess(
+        listOf,
+        z
+          .array(
+            z
+              .string({ error: FLAG_ENVIRONMENT_EXPECTED })
+              .regex(FLAG_ENVIRONMENT, { error: FLAG_ENVIRONMENT_EXPECTED }),
+            { error: 'expected a list of environment names' },
+          )
+          .min(1, { error: 'expected at least one environment' })
+          .refine((names) => new Set(names).size === names.length, { error: 'expected each environment once' }),
+      )
+      .optional(),
   },
   'expected a map with environments, like flags: { environments: [production, staging] }',
 );
@@ -238,12 +273,16 @@ const flagsSchema = strictMap(
 export const configSchema = strictMap(
   {
     server: serverSchema.optional(),
-    services: z.record(z.string(), serviceSchema, { error: 'expected a map of services, like services: { web: { command: node server.js } }' }),
+    services: z.record(z.string(), serviceSchema, {
+      error: 'expected a map of services, like services: { web: { command: node server.js } }',
+    }),
     analysis: analysisSchema.optional(),
     flags: flagsSchema.optional(),
     notifications: notificationsSchema.optional(),
     /** Names of environment variables whose `${NAME}` values are secrets, besides the secret-looking names. */
-    secrets: z.preprocess(listOf, z.array(envName, { error: 'expected a list of environment variable names' })).optional(),
+    secrets: z
+      .preprocess(listOf, z.array(envName, { error: 'expected a list of environment variable names' }))
+      .optional(),
   },
   'expected a map with server and services (and analysis templates, flags, notifications and secrets, if any)',
 );
@@ -268,7 +307,9 @@ export function knownKeysAt(path: ConfigPath, document?: unknown): string[] {
     schemas = schemas.flatMap((schema) => unwrap(schema, at)).flatMap((schema) => childOf(schema, segment));
     value = isMap(at) || Array.isArray(at) ? (at as Record<string | number, unknown>)[segment] : undefined;
   }
-  const keys = schemas.flatMap((schema) => unwrap(schema, value)).flatMap((schema) => (schema instanceof z.ZodObject ? Object.keys(schema.shape) : []));
+  const keys = schemas
+    .flatMap((schema) => unwrap(schema, value))
+    .flatMap((schema) => (schema instanceof z.ZodObject ? Object.keys(schema.shape) : []));
   return [...new Set(keys)];
 }
 
@@ -279,7 +320,8 @@ export function knownKeysAt(path: ConfigPath, document?: unknown): string[] {
  */
 export function kindAccepting(path: ConfigPath, key: string): string | null {
   let schemas: z.ZodType[] = [configSchema];
-  for (const segment of path) schemas = schemas.flatMap((schema) => unwrap(schema)).flatMap((schema) => childOf(schema, segment));
+  for (const segment of path)
+    schemas = schemas.flatMap((schema) => unwrap(schema)).flatMap((schema) => childOf(schema, segment));
   for (const union of schemas.flatMap(unwrapToUnions)) {
     const discriminator = union.def.discriminator;
     const kinds: string[] = [];
@@ -305,7 +347,8 @@ function isMap(value: unknown): value is Record<string, unknown> {
 
 function unwrapToUnions(schema: z.ZodType): z.ZodDiscriminatedUnion[] {
   if (schema instanceof z.ZodDiscriminatedUnion) return [schema];
-  if (schema instanceof z.ZodPipe) return [...unwrapToUnions(schema.in as z.ZodType), ...unwrapToUnions(schema.out as z.ZodType)];
+  if (schema instanceof z.ZodPipe)
+    return [...unwrapToUnions(schema.in as z.ZodType), ...unwrapToUnions(schema.out as z.ZodType)];
   if (schema instanceof z.ZodOptional) return unwrapToUnions(schema.unwrap() as z.ZodType);
   return [];
 }
@@ -315,11 +358,14 @@ function unwrap(schema: z.ZodType, value?: unknown): z.ZodType[] {
   if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable) {
     return unwrap(schema.unwrap() as z.ZodType, value);
   }
-  if (schema instanceof z.ZodPipe) return [...unwrap(schema.in as z.ZodType, value), ...unwrap(schema.out as z.ZodType, value)];
+  if (schema instanceof z.ZodPipe)
+    return [...unwrap(schema.in as z.ZodType, value), ...unwrap(schema.out as z.ZodType, value)];
   if (schema instanceof z.ZodDiscriminatedUnion && isMap(value)) {
     const tag = value[schema.def.discriminator];
-    const chosen = (schema.options as z.ZodType[]).filter((option) =>
-      option instanceof z.ZodObject && (option.shape as Record<string, z.ZodType>)[schema.def.discriminator]?.safeParse(tag).success,
+    const chosen = (schema.options as z.ZodType[]).filter(
+      (option) =>
+        option instanceof z.ZodObject &&
+        (option.shape as Record<string, z.ZodType>)[schema.def.discriminator]?.safeParse(tag).success,
     );
     if (chosen.length > 0) return chosen.flatMap((option) => unwrap(option, value));
   }

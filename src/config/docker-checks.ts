@@ -11,35 +11,81 @@ import { DOCKER_ONLY_KEYS, SWARM_ONLY_KEYS } from './docker-schema.js';
  * service takes neither `network: bridge` nor `container_port`. Raw values
  * are read defensively (the schema reports bad types).
  */
-export function checkDockerService(service: Record<string, unknown>, path: ConfigPath, source: SourceMap | null): ConfigIssue[] {
+export function checkDockerService(
+  service: Record<string, unknown>,
+  path: ConfigPath,
+  source: SourceMap | null,
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const runtime = service.runtime;
   if (runtime === 'docker' || runtime === 'swarm') {
     if (service.image === undefined) {
-      issues.push(makeIssue(source, [...path, 'image'], `required for runtime "${runtime}": the image its containers run, like registry/app:\${VERSION}`));
+      issues.push(
+        makeIssue(
+          source,
+          [...path, 'image'],
+          `required for runtime "${runtime}": the image its containers run, like registry/app:\${VERSION}`,
+        ),
+      );
     }
     if (runtime === 'swarm') {
       if (service.network !== undefined && service.network !== 'host') {
-        issues.push(makeIssue(source, [...path, 'network'], 'runtime "swarm" runs every task on the host network (each on its own port); remove network or set it to host'));
+        issues.push(
+          makeIssue(
+            source,
+            [...path, 'network'],
+            'runtime "swarm" runs every task on the host network (each on its own port); remove network or set it to host',
+          ),
+        );
       }
       if (service.container_port !== undefined) {
-        issues.push(makeIssue(source, [...path, 'container_port'], 'not used by runtime "swarm": its tasks share the host network and listen on $PORT'));
+        issues.push(
+          makeIssue(
+            source,
+            [...path, 'container_port'],
+            'not used by runtime "swarm": its tasks share the host network and listen on $PORT',
+          ),
+        );
       }
     } else if (service.container_port !== undefined && service.network !== 'bridge') {
-      issues.push(makeIssue(source, [...path, 'container_port'], 'only used with network: bridge; with host networking the app listens on $PORT, a free loopback port cutover picks'));
+      issues.push(
+        makeIssue(
+          source,
+          [...path, 'container_port'],
+          'only used with network: bridge; with host networking the app listens on $PORT, a free loopback port cutover picks',
+        ),
+      );
     }
     if (service.cwd !== undefined) {
-      issues.push(makeIssue(source, [...path, 'cwd'], `not used by runtime "${runtime}" (the image sets the working directory)`));
+      issues.push(
+        makeIssue(source, [...path, 'cwd'], `not used by runtime "${runtime}" (the image sets the working directory)`),
+      );
     }
   }
   if (runtime === undefined || runtime === 'process') {
     for (const key of DOCKER_ONLY_KEYS) {
-      if (service[key] !== undefined) issues.push(makeIssue(source, [...path, key], 'only used by runtime "docker" or "swarm"; add runtime: docker or remove it', 'key'));
+      if (service[key] !== undefined)
+        issues.push(
+          makeIssue(
+            source,
+            [...path, key],
+            'only used by runtime "docker" or "swarm"; add runtime: docker or remove it',
+            'key',
+          ),
+        );
     }
   }
   if (runtime !== 'swarm') {
     for (const key of SWARM_ONLY_KEYS) {
-      if (service[key] !== undefined) issues.push(makeIssue(source, [...path, key], 'only used by runtime "swarm" (placement constraints of its Swarm service); add runtime: swarm or remove it', 'key'));
+      if (service[key] !== undefined)
+        issues.push(
+          makeIssue(
+            source,
+            [...path, key],
+            'only used by runtime "swarm" (placement constraints of its Swarm service); add runtime: swarm or remove it',
+            'key',
+          ),
+        );
     }
   }
   return issues;

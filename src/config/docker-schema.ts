@@ -31,7 +31,8 @@ const cpus = z.number({ error: CPUS_EXPECTED }).positive({ error: CPUS_EXPECTED 
 
 /** Docker label keys: reverse-DNS style, no spaces. The `cutover.` prefix is cutover's own. */
 const LABEL_KEY_EXPECTED = 'expected a label name of letters, digits, ".", "-" and "_" (not starting with cutover.)';
-const labelKey = z.string({ error: LABEL_KEY_EXPECTED })
+const labelKey = z
+  .string({ error: LABEL_KEY_EXPECTED })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: LABEL_KEY_EXPECTED })
   .refine((key) => !key.startsWith('cutover.'), { error: LABEL_KEY_EXPECTED });
 
@@ -40,8 +41,13 @@ export const dockerServiceFields = {
   pull: z.enum(['always', 'if-missing', 'never'], { error: 'expected always, if-missing or never' }).optional(),
   container_port: wholeNumber(1, 65535).optional(),
   network: z.enum(['host', 'bridge'], { error: 'expected host or bridge' }).optional(),
-  resources: strictMap({ cpus: cpus.optional(), memory: memory.optional() }, 'expected a map like { cpus: 0.5, memory: 256m }').optional(),
-  labels: z.record(labelKey, stringish('expected a string'), { error: 'expected a map of labels, like { team: payments }' }).optional(),
+  resources: strictMap(
+    { cpus: cpus.optional(), memory: memory.optional() },
+    'expected a map like { cpus: 0.5, memory: 256m }',
+  ).optional(),
+  labels: z
+    .record(labelKey, stringish('expected a string'), { error: 'expected a map of labels, like { team: payments }' })
+    .optional(),
 };
 
 /** The keys above, for the checks that refuse them on a process service. */
@@ -49,22 +55,34 @@ export const DOCKER_ONLY_KEYS = Object.keys(dockerServiceFields);
 
 /** Swarm's constraint syntax: an attribute, == or !=, a value (`node.role==manager`, `node.labels.zone != eu-1`). */
 const CONSTRAINT_EXPECTED = 'expected a placement constraint like node.role==manager or node.labels.zone!=eu-1';
-const constraint = z.string({ error: CONSTRAINT_EXPECTED }).regex(/^\s*[A-Za-z0-9_.-]+\s*(==|!=)\s*\S.*$/, { error: CONSTRAINT_EXPECTED });
+const constraint = z
+  .string({ error: CONSTRAINT_EXPECTED })
+  .regex(/^\s*[A-Za-z0-9_.-]+\s*(==|!=)\s*\S.*$/, { error: CONSTRAINT_EXPECTED });
 
 /** The keys only a `runtime: swarm` service has; it takes the docker keys too. */
 export const swarmServiceFields = {
-  placement: z.preprocess(listOf, z.array(constraint, { error: 'expected a list of placement constraints, like [node.role==manager]' })).optional(),
+  placement: z
+    .preprocess(
+      listOf,
+      z.array(constraint, { error: 'expected a list of placement constraints, like [node.role==manager]' }),
+    )
+    .optional(),
 };
 
 export const SWARM_ONLY_KEYS = Object.keys(swarmServiceFields);
 
-const DOCKER_HOST_EXPECTED = 'expected the Docker daemon address: unix:///var/run/docker.sock, a socket path, or tcp://127.0.0.1:2375';
+const DOCKER_HOST_EXPECTED =
+  'expected the Docker daemon address: unix:///var/run/docker.sock, a socket path, or tcp://127.0.0.1:2375';
 
 /** `server.docker_host`: where the Docker daemon listens, as DOCKER_HOST spells it. */
 export const dockerHost = parsedBy((value) => {
   if (typeof value !== 'string') return { ok: false, expected: DOCKER_HOST_EXPECTED };
   const trimmed = value.trim();
-  if (/^unix:\/\/\/\S+$/.test(trimmed) || /^\/\S+$/.test(trimmed) || /^(tcp|http|https):\/\/[^\s/]+:\d+\/?$/.test(trimmed)) {
+  if (
+    /^unix:\/\/\/\S+$/.test(trimmed) ||
+    /^\/\S+$/.test(trimmed) ||
+    /^(tcp|http|https):\/\/[^\s/]+:\d+\/?$/.test(trimmed)
+  ) {
     return { ok: true, value: trimmed };
   }
   return { ok: false, expected: DOCKER_HOST_EXPECTED };

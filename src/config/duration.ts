@@ -21,7 +21,8 @@ const BARE_NUMBER = /^\d+(?:\.\d+)?$/;
 
 export function parseDuration(value: unknown, rule: DurationRule = { allowZero: false }): DurationResult {
   const ms = toMilliseconds(value);
-  if (ms === 'negative') return { ok: false, expected: `expected a ${rule.allowZero ? 'non-negative' : 'positive'} duration` };
+  if (ms === 'negative')
+    return { ok: false, expected: `expected a ${rule.allowZero ? 'non-negative' : 'positive'} duration` };
   if (ms === null) return { ok: false, expected: DURATION_EXPECTED };
   if (ms === 0 && !rule.allowZero) return { ok: false, expected: 'expected a duration greater than zero' };
   if (ms > MAX_DURATION_MS) return { ok: false, expected: 'expected a duration of at most 24 days (the timer limit)' };

@@ -43,7 +43,9 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
       throw new CutoverError('CONFIG_NOT_FOUND', `No config file at ${displayName(absolute)}`, { cause: error });
     }
     if (code === 'EISDIR') {
-      throw new CutoverError('CONFIG_NOT_FOUND', `${displayName(absolute)} is a directory, not a config file`, { cause: error });
+      throw new CutoverError('CONFIG_NOT_FOUND', `${displayName(absolute)} is a directory, not a config file`, {
+        cause: error,
+      });
     }
     throw new CutoverError('CONFIG_INVALID', `Cannot read ${displayName(absolute)}: ${(error as Error).message}`, {
       cause: error,
@@ -67,7 +69,10 @@ export function parseConfig(text: string, file: string | null, options: LoadConf
   try {
     document = doc.toJS({ maxAliasCount: 1000 });
   } catch (error) {
-    throw configInvalid([{ path: '', message: `YAML error: ${(error as Error).message}`, line: null, column: null }], label);
+    throw configInvalid(
+      [{ path: '', message: `YAML error: ${(error as Error).message}`, line: null, column: null }],
+      label,
+    );
   }
 
   const issues: ConfigIssue[] = [];
@@ -80,7 +85,10 @@ export function parseConfig(text: string, file: string | null, options: LoadConf
   issues.push(...checkConfig(substituted, source).filter((issue) => !reported.has(issue.path)));
 
   if (issues.length > 0 || !parsed.success) throw configInvalid(issues, label);
-  const config = resolveConfig(parsed.data, { baseDir: absolute === null ? process.cwd() : dirname(absolute), file: absolute });
+  const config = resolveConfig(parsed.data, {
+    baseDir: absolute === null ? process.cwd() : dirname(absolute),
+    file: absolute,
+  });
   const listed = parsed.data.secrets ?? [];
   config.secretValues = [...new Set(used.filter(({ name }) => isSecretName(name, listed)).map(({ value }) => value))];
   return config;
@@ -96,7 +104,12 @@ function syntaxIssue(error: YAMLError): ConfigIssue {
   const firstLine = error.message.split('\n')[0] ?? error.message;
   const message = firstLine.replace(/ at line \d+, column \d+:?$/, '');
   const position = error.linePos?.[0];
-  return { path: '', message: `YAML syntax error: ${message}`, line: position?.line ?? null, column: position?.col ?? null };
+  return {
+    path: '',
+    message: `YAML syntax error: ${message}`,
+    line: position?.line ?? null,
+    column: position?.col ?? null,
+  };
 }
 
 function schemaIssues(issue: z.core.$ZodIssue, source: SourceMap, document: unknown): ConfigIssue[] {
@@ -115,7 +128,10 @@ function schemaIssues(issue: z.core.$ZodIssue, source: SourceMap, document: unkn
   }
   if (issue.code === 'invalid_union' && issue.discriminator !== undefined) {
     // Reported at the tag with the whole map as input: describe the tag itself.
-    const tag = issue.input !== null && typeof issue.input === 'object' ? (issue.input as Record<string, unknown>)[issue.discriminator] : undefined;
+    const tag =
+      issue.input !== null && typeof issue.input === 'object'
+        ? (issue.input as Record<string, unknown>)[issue.discriminator]
+        : undefined;
     return [makeIssue(source, path, `${issue.message}, got ${describeValue(tag)}`)];
   }
   if (issue.code === 'invalid_key') {
@@ -154,10 +170,22 @@ function substituteString(value: string, path: ConfigPath, { env, source, issues
   const result = substituteEnv(value, env);
   used.push(...result.used);
   for (const name of result.missing) {
-    issues.push(makeIssue(source, path, `environment variable ${name} is not set; set it, write \${${name}:-default} for a fallback, or $\${${name}} for a literal`));
+    issues.push(
+      makeIssue(
+        source,
+        path,
+        `environment variable ${name} is not set; set it, write \${${name}:-default} for a fallback, or $\${${name}} for a literal`,
+      ),
+    );
   }
   for (const reference of result.malformed) {
-    issues.push(makeIssue(source, path, `${reference} is not a valid reference; write \${NAME} or \${NAME:-default}, or $\${...} for a literal`));
+    issues.push(
+      makeIssue(
+        source,
+        path,
+        `${reference} is not a valid reference; write \${NAME} or \${NAME:-default}, or $\${...} for a literal`,
+      ),
+    );
   }
   if (result.text === value) return value;
   const { node, complete } = findNode(source.doc, path);

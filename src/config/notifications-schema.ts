@@ -32,7 +32,10 @@ const TARGET_NAME_EXPECTED = 'expected a target name of letters, digits, "_" and
 
 const events = z.preprocess(
   listOf,
-  z.array(z.enum(NOTIFICATION_KINDS, { error: KIND_EXPECTED }), { error: `expected a list of event kinds (${NOTIFICATION_KINDS.join(', ')})` })
+  z
+    .array(z.enum(NOTIFICATION_KINDS, { error: KIND_EXPECTED }), {
+      error: `expected a list of event kinds (${NOTIFICATION_KINDS.join(', ')})`,
+    })
     .min(1, { error: 'expected at least one event kind (leave events out for all of them)' }),
 );
 
@@ -52,7 +55,10 @@ const secret = stringish(SECRET_EXPECTED).pipe(z.string().trim().min(1, { error:
 
 /** Keys every target kind has. */
 const common = {
-  name: z.string({ error: TARGET_NAME_EXPECTED }).regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: TARGET_NAME_EXPECTED }).optional(),
+  name: z
+    .string({ error: TARGET_NAME_EXPECTED })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: TARGET_NAME_EXPECTED })
+    .optional(),
   url: targetUrl,
   events: events.optional(),
   timeout: positiveDuration.optional(),

@@ -3,7 +3,9 @@ import type { RawConfig, RawService } from './config-schema.js';
 import type { ServerConfig, UpstreamTrafficConfig } from './types.js';
 
 /** `server.trusted_proxies`, `max_connections` and `client_timeouts`, defaulted. */
-export function resolveProxyServer(raw: RawConfig['server']): Pick<ServerConfig, 'trustedProxies' | 'maxConnections' | 'clientTimeouts'> {
+export function resolveProxyServer(
+  raw: RawConfig['server'],
+): Pick<ServerConfig, 'trustedProxies' | 'maxConnections' | 'clientTimeouts'> {
   const timeouts = CONFIG_DEFAULTS.clientTimeouts;
   return {
     trustedProxies: raw?.trusted_proxies ?? [],
@@ -30,7 +32,8 @@ export function resolveUpstreamTraffic(raw: RawService): UpstreamTrafficConfig {
       consecutiveFailures: raw.passive_health?.consecutive_failures ?? defaults.passiveHealth.consecutiveFailures,
       ejectionMs,
       // A back-off written shorter than the default cap keeps the cap at least as long as the first ejection.
-      maxEjectionMs: raw.passive_health?.max_ejection_time ?? Math.max(ejectionMs, defaults.passiveHealth.maxEjectionMs),
+      maxEjectionMs:
+        raw.passive_health?.max_ejection_time ?? Math.max(ejectionMs, defaults.passiveHealth.maxEjectionMs),
     },
   };
 }

@@ -16,7 +16,9 @@ const cidr = parsedBy((value) => {
 });
 
 export const proxyServerFields = {
-  trusted_proxies: z.preprocess(listOf, z.array(cidr, { error: 'expected a list of CIDR blocks, like [10.0.0.0/8, "fd00::/8"]' })).optional(),
+  trusted_proxies: z
+    .preprocess(listOf, z.array(cidr, { error: 'expected a list of CIDR blocks, like [10.0.0.0/8, "fd00::/8"]' }))
+    .optional(),
   max_connections: wholeNumber(1).optional(),
   client_timeouts: strictMap(
     {
@@ -25,9 +27,11 @@ export const proxyServerFields = {
       keep_alive: positiveDuration.optional(),
     },
     'expected a map like { headers: 10s, request: 5m, keep_alive: 65s }',
-  ).refine((t) => t.request === undefined || t.request === 0 || t.headers === undefined || t.headers <= t.request, {
-    error: 'expected headers to be at most request (the head is part of the request)',
-  }).optional(),
+  )
+    .refine((t) => t.request === undefined || t.request === 0 || t.headers === undefined || t.headers <= t.request, {
+      error: 'expected headers to be at most request (the head is part of the request)',
+    })
+    .optional(),
 };
 
 export const proxyServiceFields = {
@@ -53,7 +57,13 @@ export const proxyServiceFields = {
       max_ejection_time: positiveDuration.optional(),
     },
     'expected a map like { consecutive_failures: 5, ejection_time: 30s, max_ejection_time: 5m }',
-  ).refine((p) => p.ejection_time === undefined || p.max_ejection_time === undefined || p.ejection_time <= p.max_ejection_time, {
-    error: 'expected max_ejection_time to be at least ejection_time',
-  }).optional(),
+  )
+    .refine(
+      (p) =>
+        p.ejection_time === undefined || p.max_ejection_time === undefined || p.ejection_time <= p.max_ejection_time,
+      {
+        error: 'expected max_ejection_time to be at least ejection_time',
+      },
+    )
+    .optional(),
 };

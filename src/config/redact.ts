@@ -16,7 +16,10 @@ export function isSecretKey(key: string, secretKeys: readonly string[] = []): bo
   return SECRET_KEY_PATTERN.test(key) || secretKeys.some((secret) => secret.toLowerCase() === lower);
 }
 
-export function redactEnv(env: Readonly<Record<string, string>>, secretKeys: readonly string[] = []): Record<string, string> {
+export function redactEnv(
+  env: Readonly<Record<string, string>>,
+  secretKeys: readonly string[] = [],
+): Record<string, string> {
   const copy: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) copy[key] = isSecretKey(key, secretKeys) ? REDACTED : value;
   return copy;
@@ -35,7 +38,9 @@ export function redactServiceConfig(service: ServiceConfig): ServiceConfig {
  * headers whose names look secret (Authorization, X-Api-Key, ...) and the
  * password of a URL with credentials are redacted. Bodies and queries are kept.
  */
-export function redactAnalysisTemplates(templates: Readonly<Record<string, AnalysisTemplateConfig>>): Record<string, AnalysisTemplateConfig> {
+export function redactAnalysisTemplates(
+  templates: Readonly<Record<string, AnalysisTemplateConfig>>,
+): Record<string, AnalysisTemplateConfig> {
   const copy = structuredClone(templates) as Record<string, AnalysisTemplateConfig>;
   for (const template of Object.values(copy)) {
     for (const metric of template.metrics) {
@@ -60,7 +65,10 @@ export function redactUrl(text: string): string {
     if (url.password === '' && secretParameters.length === 0) return text;
     for (const name of secretParameters) url.searchParams.set(name, 'x');
     if (url.password !== '') url.password = 'x';
-    return url.toString().replace(/:x@/, `:${REDACTED}@`).replace(/([?&](?:ssl)?password=)x(?=&|$)/g, `$1${REDACTED}`);
+    return url
+      .toString()
+      .replace(/:x@/, `:${REDACTED}@`)
+      .replace(/([?&](?:ssl)?password=)x(?=&|$)/g, `$1${REDACTED}`);
   } catch {
     return text;
   }

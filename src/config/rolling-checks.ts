@@ -43,7 +43,11 @@ export function checkRollingStrategy(
 /** max_surge belongs to start-first, max_unavailable to stop-first, and either one replaces parallelism. */
 function checkBatchKeys(strategy: RawMap, path: ConfigPath, source: SourceMap | null): ConfigIssue[] {
   const written = strategy.order !== undefined;
-  const order: Order | null = !written ? CONFIG_DEFAULTS.rolling.order : strategy.order === 'start-first' || strategy.order === 'stop-first' ? strategy.order : null;
+  const order: Order | null = !written
+    ? CONFIG_DEFAULTS.rolling.order
+    : strategy.order === 'start-first' || strategy.order === 'stop-first'
+      ? strategy.order
+      : null;
   const issues: ConfigIssue[] = [];
   for (const own of ['start-first', 'stop-first'] as const) {
     const { key, other, meaning } = BATCH_KEY[own];
@@ -51,21 +55,39 @@ function checkBatchKeys(strategy: RawMap, path: ConfigPath, source: SourceMap | 
     if (order === other) {
       const which = written ? `this strategy is ${other}` : `this strategy is ${other} (the default)`;
       const instead = `set order: ${own}, or size the batch with ${BATCH_KEY[other].key} or parallelism`;
-      issues.push(makeIssue(source, [...path, key], `only used with order: ${own} (${meaning}); ${which}: ${instead}`, 'key'));
+      issues.push(
+        makeIssue(source, [...path, key], `only used with order: ${own} (${meaning}); ${which}: ${instead}`, 'key'),
+      );
     } else if (strategy.parallelism !== undefined) {
-      issues.push(makeIssue(source, [...path, key], `is another name for parallelism (the batch size, with order: ${own}); set only one of them`, 'key'));
+      issues.push(
+        makeIssue(
+          source,
+          [...path, key],
+          `is another name for parallelism (the batch size, with order: ${own}); set only one of them`,
+          'key',
+        ),
+      );
     }
   }
   return issues;
 }
 
 /** A batch is some of the service's instances: one larger than the service cannot be replaced as a batch. */
-function checkBatchFits(batch: unknown, path: ConfigPath, instances: unknown, source: SourceMap | null): ConfigIssue | null {
+function checkBatchFits(
+  batch: unknown,
+  path: ConfigPath,
+  instances: unknown,
+  source: SourceMap | null,
+): ConfigIssue | null {
   const count = instances === undefined ? CONFIG_DEFAULTS.instances : instances;
   if (typeof batch !== 'number' || typeof count !== 'number' || !Number.isInteger(count) || count < 1) return null;
   if (!Number.isInteger(batch) || batch <= count) return null;
   const service = instances === undefined ? `instances: ${count}, the default` : `instances: ${count}`;
-  return makeIssue(source, path, `a batch of ${batch} is larger than the service (${service}); set at most ${count}, or raise instances`);
+  return makeIssue(
+    source,
+    path,
+    `a batch of ${batch} is larger than the service (${service}); set at most ${count}, or raise instances`,
+  );
 }
 
 /**
@@ -77,11 +99,19 @@ function checkMonitorWindow(strategy: RawMap, path: ConfigPath, source: SourceMa
   if (strategy.monitor === undefined) return [];
   const monitor = parseDuration(strategy.monitor, { allowZero: true });
   if (!monitor.ok || monitor.ms > 0) return [];
-  const names = typeof strategy.analysis === 'string' ? [strategy.analysis] : Array.isArray(strategy.analysis) ? strategy.analysis : [];
+  const names =
+    typeof strategy.analysis === 'string'
+      ? [strategy.analysis]
+      : Array.isArray(strategy.analysis)
+        ? strategy.analysis
+        : [];
   if (names.length === 0) return [];
   const window = formatDuration(CONFIG_DEFAULTS.rolling.monitorMs);
-  return [makeIssue(
-    source, [...path, 'monitor'],
-    `analysis runs during each batch's monitor window, which 0s closes before anything is measured; set a longer monitor (default ${window}) or remove analysis`,
-  )];
+  return [
+    makeIssue(
+      source,
+      [...path, 'monitor'],
+      `analysis runs during each batch's monitor window, which 0s closes before anything is measured; set a longer monitor (default ${window}) or remove analysis`,
+    ),
+  ];
 }

@@ -17,9 +17,11 @@ export const routerKind = z.enum(ROUTERS, { error: 'expected proxy (the embedded
 export const nginxSchema = strictMap(
   {
     main_config: text('expected the path of the nginx.conf nginx runs with, like /etc/nginx/nginx.conf'),
-    include_file: text('expected the path of the file cutover writes, included inside http {} by main_config, like /etc/nginx/conf.d/cutover.conf'),
+    include_file: text(
+      'expected the path of the file cutover writes, included inside http {} by main_config, like /etc/nginx/conf.d/cutover.conf',
+    ),
     binary: text('expected the nginx program, like nginx or /usr/sbin/nginx').optional(),
-    pid_file: text('expected the path of the nginx master\'s pid file').optional(),
+    pid_file: text("expected the path of the nginx master's pid file").optional(),
     prefix: text('expected the directory nginx runs with as -p (its relative paths start there)').optional(),
     verify_timeout: positiveDuration.optional(),
   },

@@ -24,7 +24,8 @@ export function strictMap<T extends z.ZodRawShape>(shape: T, expected: string) {
 }
 
 export function wholeNumber(min: number, max?: number) {
-  const expected = max === undefined ? `expected a whole number ≥ ${min}` : `expected a whole number from ${min} to ${max}`;
+  const expected =
+    max === undefined ? `expected a whole number ≥ ${min}` : `expected a whole number from ${min} to ${max}`;
   const number = z.number({ error: expected }).int({ error: expected }).min(min, { error: expected });
   return max === undefined ? number : number.max(max, { error: expected });
 }
@@ -75,8 +76,14 @@ export const httpUrl = parsedBy((value) => {
  * cutover's own settings: they hold the admin and SDK tokens.
  */
 const INHERIT_EXPECTED = 'expected an environment variable name, like NODE_OPTIONS';
-const inheritedName = z.string({ error: INHERIT_EXPECTED }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: INHERIT_EXPECTED })
+const inheritedName = z
+  .string({ error: INHERIT_EXPECTED })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: INHERIT_EXPECTED })
   .refine((name) => !name.toUpperCase().startsWith('CUTOVER_'), {
-    error: 'expected a name outside CUTOVER_*: those hold cutover\'s own secrets (admin and SDK tokens) and never reach a child process; write a value under env: instead',
+    error:
+      "expected a name outside CUTOVER_*: those hold cutover's own secrets (admin and SDK tokens) and never reach a child process; write a value under env: instead",
   });
-export const inheritEnvList = z.preprocess(listOf, z.array(inheritedName, { error: 'expected a list of environment variable names, like [NODE_OPTIONS]' }));
+export const inheritEnvList = z.preprocess(
+  listOf,
+  z.array(inheritedName, { error: 'expected a list of environment variable names, like [NODE_OPTIONS]' }),
+);

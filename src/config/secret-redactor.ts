@@ -19,7 +19,8 @@ export const MIN_SECRET_LENGTH = 6;
 const SECRET_NAME = /(secret|token|password|passwd|pass|pwd|key|credential|auth|signature|database_url|dsn|private)/i;
 
 /** Query parameters that carry credentials (`?password=`, `?api_key=`, `?sig=`). */
-const SENSITIVE_PARAMETER = /^(password|passwd|pass|pwd|secret|token|access_token|refresh_token|id_token|api[_-]?key|apikey|key|auth|authorization|credentials?|signature|sig|client_secret|private_key)$/i;
+const SENSITIVE_PARAMETER =
+  /^(password|passwd|pass|pwd|secret|token|access_token|refresh_token|id_token|api[_-]?key|apikey|key|auth|authorization|credentials?|signature|sig|client_secret|private_key)$/i;
 
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@"'<>]*:)([^\s/?#@"'<>]+)@/gi;
 const QUERY_PARAMETER = /([?&;]|&amp;)([A-Za-z0-9_.-]+)=([^&\s#"'<>\\]+)/g;
@@ -48,9 +49,14 @@ export class SecretRedactor {
   redactText(text: string): string {
     let result = text;
     for (const secret of this.secrets) if (result.includes(secret)) result = result.replaceAll(secret, REDACTED);
-    if (result.includes('://')) result = result.replace(URL_PASSWORD, (_whole, head: string, password: string) => (password === REDACTED ? _whole : `${head}${REDACTED}@`));
+    if (result.includes('://'))
+      result = result.replace(URL_PASSWORD, (_whole, head: string, password: string) =>
+        password === REDACTED ? _whole : `${head}${REDACTED}@`,
+      );
     if (result.includes('=')) {
-      result = result.replace(QUERY_PARAMETER, (whole, separator: string, name: string) => (SENSITIVE_PARAMETER.test(name) ? `${separator}${name}=${REDACTED}` : whole));
+      result = result.replace(QUERY_PARAMETER, (whole, separator: string, name: string) =>
+        SENSITIVE_PARAMETER.test(name) ? `${separator}${name}=${REDACTED}` : whole,
+      );
     }
     return result;
   }
@@ -102,7 +108,8 @@ export function secretValuesOf(config: CutoverConfig, tokens: readonly string[] 
       const provider = metric.provider;
       if (provider.type === 'web') {
         urls.push(provider.url);
-        for (const [name, value] of Object.entries(provider.headers)) if (isSecretName(name)) values.push(value, value.replace(/^(Bearer|Basic|Token)\s+/i, ''));
+        for (const [name, value] of Object.entries(provider.headers))
+          if (isSecretName(name)) values.push(value, value.replace(/^(Bearer|Basic|Token)\s+/i, ''));
       } else if (provider.type === 'prometheus') {
         urls.push(provider.url);
       }
@@ -123,7 +130,8 @@ function secretsInUrl(text: string): string[] {
     const url = new URL(text);
     const found: string[] = [];
     if (url.password !== '') found.push(url.password, decodeURIComponent(url.password));
-    for (const [name, value] of url.searchParams) if (SENSITIVE_PARAMETER.test(name) || isSecretName(name)) found.push(value);
+    for (const [name, value] of url.searchParams)
+      if (SENSITIVE_PARAMETER.test(name) || isSecretName(name)) found.push(value);
     return found;
   } catch {
     return [];

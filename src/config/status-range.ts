@@ -10,7 +10,8 @@ export function parseStatusRange(value: unknown): StatusRangeResult {
   if (typeof value === 'number') return checked(value, value);
   if (Array.isArray(value)) {
     const [low, high] = value as unknown[];
-    if (value.length !== 2 || typeof low !== 'number' || typeof high !== 'number') return { ok: false, expected: STATUS_RANGE_EXPECTED };
+    if (value.length !== 2 || typeof low !== 'number' || typeof high !== 'number')
+      return { ok: false, expected: STATUS_RANGE_EXPECTED };
     return checked(low, high);
   }
   if (typeof value !== 'string') return { ok: false, expected: STATUS_RANGE_EXPECTED };

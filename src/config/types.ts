@@ -191,29 +191,38 @@ export interface RecreateStrategyConfig {
   deployTimeoutMs: number;
 }
 
-export type StrategyConfig = BlueGreenStrategyConfig | CanaryStrategyConfig | RollingStrategyConfig | RecreateStrategyConfig;
+export type StrategyConfig =
+  BlueGreenStrategyConfig | CanaryStrategyConfig | RollingStrategyConfig | RecreateStrategyConfig;
 
 /** Where a metric comes from. */
 export type MetricProviderConfig =
   | {
-    type: 'builtin';
-    /**
-     * error-rate: 5xx share of the canary's responses (0-1); latency-pNN: ms; request-count;
-     * baseline: the statistical judge of canary vs stable (result is 1 pass, 0 fail, NaN inconclusive).
-     */
-    metric: 'error-rate' | 'latency-p50' | 'latency-p95' | 'latency-p99' | 'request-count' | 'baseline';
-  }
+      type: 'builtin';
+      /**
+       * error-rate: 5xx share of the canary's responses (0-1); latency-pNN: ms; request-count;
+       * baseline: the statistical judge of canary vs stable (result is 1 pass, 0 fail, NaN inconclusive).
+       */
+      metric: 'error-rate' | 'latency-p50' | 'latency-p95' | 'latency-p99' | 'request-count' | 'baseline';
+    }
   | { type: 'prometheus'; url: string; query: string; timeoutMs: number }
-  | { type: 'web'; url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body: string | null; jsonPath: string; timeoutMs: number }
   | {
-    type: 'command';
-    command: string;
-    timeoutMs: number;
-    /** Where the command runs: the config file's directory (so `./check.sh` sits next to cutover.yaml); the working directory when absent. */
-    cwd?: string;
-    /** `inherit_env`: names taken from the server's environment besides the minimal base; never CUTOVER_*. */
-    inheritEnv?: string[];
-  };
+      type: 'web';
+      url: string;
+      method: 'GET' | 'POST';
+      headers: Record<string, string>;
+      body: string | null;
+      jsonPath: string;
+      timeoutMs: number;
+    }
+  | {
+      type: 'command';
+      command: string;
+      timeoutMs: number;
+      /** Where the command runs: the config file's directory (so `./check.sh` sits next to cutover.yaml); the working directory when absent. */
+      cwd?: string;
+      /** `inherit_env`: names taken from the server's environment besides the minimal base; never CUTOVER_*. */
+      inheritEnv?: string[];
+    };
 
 export interface AnalysisMetricConfig {
   name: string;
@@ -340,8 +349,17 @@ export interface NotificationTargetConfig {
 }
 
 export type NotificationKind =
-  | 'started' | 'switched' | 'promoted' | 'analysis_failed' | 'aborted' | 'failed' | 'rolled_back' | 'completed'
-  | 'flag_rollout_started' | 'flag_rollout_succeeded' | 'flag_rollout_failed';
+  | 'started'
+  | 'switched'
+  | 'promoted'
+  | 'analysis_failed'
+  | 'aborted'
+  | 'failed'
+  | 'rolled_back'
+  | 'completed'
+  | 'flag_rollout_started'
+  | 'flag_rollout_succeeded'
+  | 'flag_rollout_failed';
 
 export interface CutoverConfig {
   /** Absolute path of the file this was loaded from, or null when built in code. */

@@ -12,10 +12,21 @@ export interface AnalysisMeasurement {
 }
 
 export function toMeasurement(event: EventRecord): AnalysisMeasurement {
-  const data = (event.data ?? {}) as { scope?: string; template?: string; metric?: string; value?: unknown; phase?: string };
+  const data = (event.data ?? {}) as {
+    scope?: string;
+    template?: string;
+    metric?: string;
+    value?: unknown;
+    phase?: string;
+  };
   return {
-    operationId: event.operationId, releaseId: event.releaseId, at: event.at, scope: data.scope ?? '',
-    template: data.template ?? '', metric: data.metric ?? '', value: data.value ?? null, phase: data.phase ?? '',
+    operationId: event.operationId,
+    releaseId: event.releaseId,
+    at: event.at,
+    scope: data.scope ?? '',
+    template: data.template ?? '',
+    metric: data.metric ?? '',
+    value: data.value ?? null,
+    phase: data.phase ?? '',
   };
 }
-

@@ -3,7 +3,13 @@ import type { Clock, ClockTimer } from '../core/clock.js';
 import type { MeasurementContext, MetricProvider } from '../analysis/index.js';
 import type { AnalysisMetricConfig, AnalysisTemplateConfig } from '../config/types.js';
 import {
-  combineRuns, endRun, nextDueAt, recordMeasurement, startRun, type AnalysisRunState, type RunPhase,
+  combineRuns,
+  endRun,
+  nextDueAt,
+  recordMeasurement,
+  startRun,
+  type AnalysisRunState,
+  type RunPhase,
 } from '../core/analysis/analysis-run.js';
 import { CutoverError } from '../core/errors.js';
 import type { EventLog } from './event-log.js';
@@ -65,22 +71,38 @@ export class AnalysisRunner {
   start(scope: AnalysisScope, templateNames: string[], context: MeasureContext): void {
     for (const name of templateNames) {
       const template = this.templates[name];
-      if (!template) throw new CutoverError('INTERNAL', `analysis template ${name} is not defined (the config check should have refused this)`);
+      if (!template)
+        throw new CutoverError(
+          'INTERNAL',
+          `analysis template ${name} is not defined (the config check should have refused this)`,
+        );
       for (const metric of template.metrics) {
-        const state = startRun({
-          name: `${name}/${metric.name}`,
-          intervalMs: metric.intervalMs,
-          count: metric.count,
-          initialDelayMs: metric.initialDelayMs,
-          successCondition: metric.successCondition ?? undefined,
-          failureCondition: metric.failureCondition ?? undefined,
-          failureLimit: metric.failureLimit,
-          inconclusiveLimit: metric.inconclusiveLimit,
-          consecutiveErrorLimit: metric.consecutiveErrorLimit,
-        }, this.now());
+        const state = startRun(
+          {
+            name: `${name}/${metric.name}`,
+            intervalMs: metric.intervalMs,
+            count: metric.count,
+            initialDelayMs: metric.initialDelayMs,
+            successCondition: metric.successCondition ?? undefined,
+            failureCondition: metric.failureCondition ?? undefined,
+            failureLimit: metric.failureLimit,
+            inconclusiveLimit: metric.inconclusiveLimit,
+            consecutiveErrorLimit: metric.consecutiveErrorLimit,
+          },
+          this.now(),
+        );
         const provider = this.providerFor(metric);
         provider.beginWindow?.(context);
-        const run: ActiveRun = { scope, template: name, metric, provider, state, timer: null, measuring: false, context };
+        const run: ActiveRun = {
+          scope,
+          template: name,
+          metric,
+          provider,
+          state,
+          timer: null,
+          measuring: false,
+          context,
+        };
         this.runs.push(run);
         this.schedule(run);
       }
@@ -117,7 +139,12 @@ export class AnalysisRunner {
   private schedule(run: ActiveRun): void {
     const due = nextDueAt(run.state);
     if (due === null || this.stopped) return;
-    run.timer = this.clock.schedule(() => { void this.tick(run); }, Math.max(0, due - this.now()));
+    run.timer = this.clock.schedule(
+      () => {
+        void this.tick(run);
+      },
+      Math.max(0, due - this.now()),
+    );
   }
 
   private async tick(run: ActiveRun): Promise<void> {
@@ -141,9 +168,18 @@ export class AnalysisRunner {
     const measurement = run.state.measurements.at(-1);
     if (measurement) {
       this.events.record({
-        ...this.labels, type: 'analysis.measurement',
+        ...this.labels,
+        type: 'analysis.measurement',
         message: `${run.state.config.name}: ${formatValue(measurement.value)} → ${measurement.phase}${measurement.message ? ` (${measurement.message})` : ''}${detail ? `; ${detail}` : ''}`,
-        data: { scope: run.scope, template: run.template, metric: run.metric.name, value: measurement.value, phase: measurement.phase, at: measurement.at, detail: detail || undefined },
+        data: {
+          scope: run.scope,
+          template: run.template,
+          metric: run.metric.name,
+          value: measurement.value,
+          phase: measurement.phase,
+          at: measurement.at,
+          detail: detail || undefined,
+        },
         level: measurement.phase === 'failed' ? 'warn' : 'info',
       });
     }
@@ -152,7 +188,11 @@ export class AnalysisRunner {
       this.remove([run]);
       this.finished.push(run);
       if (run.state.phase === 'Failed' || run.state.phase === 'Inconclusive') {
-        this.onVerdict({ scope: run.scope, phase: run.state.phase, message: `${run.state.config.name}: ${run.state.message || run.state.phase}` });
+        this.onVerdict({
+          scope: run.scope,
+          phase: run.state.phase,
+          message: `${run.state.config.name}: ${run.state.message || run.state.phase}`,
+        });
       }
       return;
     }
@@ -161,9 +201,16 @@ export class AnalysisRunner {
 
   private recordRunEnd(run: ActiveRun): void {
     this.events.record({
-      ...this.labels, type: `analysis.${run.state.phase.toLowerCase()}`,
+      ...this.labels,
+      type: `analysis.${run.state.phase.toLowerCase()}`,
       message: `analysis ${run.state.config.name} (${run.scope}) ${run.state.phase}${run.state.message ? `: ${run.state.message}` : ''}`,
-      data: { scope: run.scope, template: run.template, metric: run.metric.name, phase: run.state.phase, measurements: run.state.measurements.length },
+      data: {
+        scope: run.scope,
+        template: run.template,
+        metric: run.metric.name,
+        phase: run.state.phase,
+        measurements: run.state.measurements.length,
+      },
       level: run.state.phase === 'Failed' ? 'error' : 'info',
     });
   }

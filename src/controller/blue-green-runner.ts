@@ -1,7 +1,12 @@
 import type { BlueGreenStrategyConfig, ServiceConfig } from '../config/types.js';
 import {
-  blueGreenTransition, isBeforeSwitch, resumeWatching, startBlueGreen,
-  type BlueGreenCommand, type BlueGreenEvent, type BlueGreenState,
+  blueGreenTransition,
+  isBeforeSwitch,
+  resumeWatching,
+  startBlueGreen,
+  type BlueGreenCommand,
+  type BlueGreenEvent,
+  type BlueGreenState,
 } from '../core/blue-green-strategy.js';
 import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
@@ -10,7 +15,13 @@ import { AnalysisRunner } from './analysis-runner.js';
 import type { RunnerContext } from './runner-context.js';
 import { MachineDriver, settleWithin, SHUTTING_DOWN } from './machine-driver.js';
 import { runSmokeChecks } from './smoke-checks.js';
-import { notApplicable, type DeployRequest, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
+import {
+  notApplicable,
+  type DeployRequest,
+  type DeployStart,
+  type RunProgress,
+  type StrategyRunner,
+} from './strategy-runner.js';
 
 /**
  * Drives blue-green deploys (and rollbacks that start an old release again):
@@ -55,41 +66,64 @@ export class BlueGreenRunner implements StrategyRunner {
 
   check(service: ServiceConfig, request: DeployRequest): void {
     if (service.strategy.type === 'blue-green' && service.strategy.approval && request.autoSwitch) {
-      throw new CutoverError('BAD_REQUEST', `${service.name}'s switch needs an approval: --auto-switch cannot skip it`, { hint: `Deploy without --auto-switch, then \`cutover approve ${service.name}\`.` });
+      throw new CutoverError(
+        'BAD_REQUEST',
+        `${service.name}'s switch needs an approval: --auto-switch cannot skip it`,
+        { hint: `Deploy without --auto-switch, then \`cutover approve ${service.name}\`.` },
+      );
     }
   }
 
   /** A blue-green deploy, or the first release of a rolling or recreate service (all its instances, then the traffic). */
   deploy({ service, request, operationId, release, active, now }: DeployStart): OperationRecord {
     if (service.strategy.type !== 'blue-green') {
-      const transition = startBlueGreen({
-        releaseId: release.id, slot: release.slot, previousReleaseId: null, autoSwitch: true, autoCleanup: false,
-        skipHealth: request.skipHealth ?? false, smokeChecks: 0, deployTimeoutMs: service.strategy.deployTimeoutMs,
-      }, now);
+      const transition = startBlueGreen(
+        {
+          releaseId: release.id,
+          slot: release.slot,
+          previousReleaseId: null,
+          autoSwitch: true,
+          autoCleanup: false,
+          skipHealth: request.skipHealth ?? false,
+          smokeChecks: 0,
+          deployTimeoutMs: service.strategy.deployTimeoutMs,
+        },
+        now,
+      );
       return this.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
     }
     const strategy = service.strategy;
-    const transition = startBlueGreen({
-      releaseId: release.id,
-      slot: release.slot,
-      previousReleaseId: active?.id ?? null,
-      autoSwitch: strategy.approval ? false : request.autoSwitch ?? strategy.autoSwitch,
-      autoCleanup: request.autoCleanup ?? strategy.autoCleanup,
-      skipHealth: request.skipHealth ?? false,
-      smokeChecks: strategy.smoke.length,
-      deployTimeoutMs: strategy.deployTimeoutMs,
-      postPromotion: strategy.postPromotion,
-      prePromotion: strategy.prePromotion,
-      approval: strategy.approval,
-    }, now);
+    const transition = startBlueGreen(
+      {
+        releaseId: release.id,
+        slot: release.slot,
+        previousReleaseId: active?.id ?? null,
+        autoSwitch: strategy.approval ? false : (request.autoSwitch ?? strategy.autoSwitch),
+        autoCleanup: request.autoCleanup ?? strategy.autoCleanup,
+        skipHealth: request.skipHealth ?? false,
+        smokeChecks: strategy.smoke.length,
+        deployTimeoutMs: strategy.deployTimeoutMs,
+        postPromotion: strategy.postPromotion,
+        prePromotion: strategy.prePromotion,
+        approval: strategy.approval,
+      },
+      now,
+    );
     return this.launch(service, 'deploy', request.actor, operationId, release, active, transition, false);
   }
 
   /** promote of a deploy waiting at `ready`; an approval gate is opened by approve, not by promote. */
   async promote(name: string, actor: string): Promise<OperationRecord> {
     const run = this.runs.get(name);
-    if (run && run.service.strategy.type === 'blue-green' && run.service.strategy.approval && run.state.phase === 'ready') {
-      throw new CutoverError('INVALID_STATE', `${name} waits for an approval, which promote does not give`, { hint: `Run \`cutover approve ${name}\` (it is recorded with who approved), or abort.` });
+    if (
+      run &&
+      run.service.strategy.type === 'blue-green' &&
+      run.service.strategy.approval &&
+      run.state.phase === 'ready'
+    ) {
+      throw new CutoverError('INVALID_STATE', `${name} waits for an approval, which promote does not give`, {
+        hint: `Run \`cutover approve ${name}\` (it is recorded with who approved), or abort.`,
+      });
     }
     return this.promoteReady(name, actor);
   }
@@ -97,8 +131,19 @@ export class BlueGreenRunner implements StrategyRunner {
   /** Gives the approval a blue-green switch with `approval` waits for. */
   async approve(name: string, actor: string): Promise<OperationRecord> {
     const run = this.runs.get(name);
-    if (run && run.service.strategy.type === 'blue-green' && run.service.strategy.approval && run.state.phase === 'ready') {
-      this.ctx.events.record({ operationId: run.operation.id, service: name, releaseId: run.state.releaseId, type: 'deploy.approved', message: `switch approved by ${actor}` });
+    if (
+      run &&
+      run.service.strategy.type === 'blue-green' &&
+      run.service.strategy.approval &&
+      run.state.phase === 'ready'
+    ) {
+      this.ctx.events.record({
+        operationId: run.operation.id,
+        service: name,
+        releaseId: run.state.releaseId,
+        type: 'deploy.approved',
+        message: `switch approved by ${actor}`,
+      });
       return this.promoteReady(name, actor);
     }
     return notApplicable.approve(name);
@@ -120,11 +165,20 @@ export class BlueGreenRunner implements StrategyRunner {
   async promoteReady(name: string, actor: string): Promise<OperationRecord> {
     const run = this.runs.get(name);
     if (!run || run.state.phase !== 'ready') {
-      throw new CutoverError('INVALID_STATE', run
-        ? `the ${run.operation.kind} of ${name} is ${run.state.phase}, not waiting for promote`
-        : `no deploy of ${name} is waiting for promote`);
+      throw new CutoverError(
+        'INVALID_STATE',
+        run
+          ? `the ${run.operation.kind} of ${name} is ${run.state.phase}, not waiting for promote`
+          : `no deploy of ${name} is waiting for promote`,
+      );
     }
-    this.ctx.events.record({ operationId: run.operation.id, service: name, releaseId: run.state.releaseId, type: 'deploy.promoted', message: `promoted by ${actor}` });
+    this.ctx.events.record({
+      operationId: run.operation.id,
+      service: name,
+      releaseId: run.state.releaseId,
+      type: 'deploy.promoted',
+      message: `promoted by ${actor}`,
+    });
     await this.dispatch(run, { type: 'promote' });
     return this.ctx.store.getOperation(run.operation.id)!;
   }
@@ -132,7 +186,10 @@ export class BlueGreenRunner implements StrategyRunner {
   async abort(name: string, actor: string): Promise<OperationRecord> {
     const run = this.runs.get(name);
     if (!run || !isBeforeSwitch(run.state.phase)) {
-      throw new CutoverError('INVALID_STATE', `no deploy of ${name} can be aborted (traffic moves only once; use rollback after a switch)`);
+      throw new CutoverError(
+        'INVALID_STATE',
+        `no deploy of ${name} can be aborted (traffic moves only once; use rollback after a switch)`,
+      );
     }
     const reason = `aborted by ${actor}`;
     run.abort.abort(new CutoverError('DEPLOY_ABORTED', reason));
@@ -154,24 +211,45 @@ export class BlueGreenRunner implements StrategyRunner {
 
   /** Creates the operation record and starts the state machine in the background. */
   launch(
-    service: ServiceConfig, kind: OperationKind, actor: string, operationId: string, release: ReleaseRecord,
-    active: ReleaseRecord | null, transition: { state: BlueGreenState; commands: BlueGreenCommand[] }, reusedRelease: boolean,
+    service: ServiceConfig,
+    kind: OperationKind,
+    actor: string,
+    operationId: string,
+    release: ReleaseRecord,
+    active: ReleaseRecord | null,
+    transition: { state: BlueGreenState; commands: BlueGreenCommand[] },
+    reusedRelease: boolean,
   ): OperationRecord {
     const operation = this.ctx.store.createOperation({
-      id: operationId, service: service.name, kind, releaseId: release.id, fromReleaseId: active?.id ?? null,
-      actor, phase: transition.state.phase, state: transition.state, startedAt: this.now(),
+      id: operationId,
+      service: service.name,
+      kind,
+      releaseId: release.id,
+      fromReleaseId: active?.id ?? null,
+      actor,
+      phase: transition.state.phase,
+      state: transition.state,
+      startedAt: this.now(),
     });
     const run = this.track(operation, service, transition.state, reusedRelease);
     const verb = kind === 'rollback' ? 'rollback' : 'deploy';
     this.ctx.events.record({
-      operationId, service: service.name, releaseId: release.id, type: `${verb}.started`,
-      message: `${verb} of ${service.name} ${release.version} (${release.id}) to slot ${release.slot} started by ${actor}` +
+      operationId,
+      service: service.name,
+      releaseId: release.id,
+      type: `${verb}.started`,
+      message:
+        `${verb} of ${service.name} ${release.version} (${release.id}) to slot ${release.slot} started by ${actor}` +
         (active ? `; ${active.version} (${active.id}) keeps serving` : ''),
       data: { version: release.version, slot: release.slot, from: active?.id ?? null },
     });
     if (transition.state.skipHealth) {
       this.ctx.events.record({
-        operationId, service: service.name, releaseId: release.id, type: 'health.skipped', level: 'warn',
+        operationId,
+        service: service.name,
+        releaseId: release.id,
+        type: 'health.skipped',
+        level: 'warn',
         message: 'health checks skipped (--skip-health): the new release gets traffic without being verified',
       });
     }
@@ -185,14 +263,25 @@ export class BlueGreenRunner implements StrategyRunner {
    * standby for a switch back, and the post-promotion analysis runs again for
    * the rest of its window, which began at the switch.
    */
-  resumeAfterRestart(service: ServiceConfig, operation: OperationRecord, state: BlueGreenState, switchedAt: number): void {
+  resumeAfterRestart(
+    service: ServiceConfig,
+    operation: OperationRecord,
+    state: BlueGreenState,
+    switchedAt: number,
+  ): void {
     const run = this.track(operation, service, state, false);
     const transition = resumeWatching(state, switchedAt, this.now());
     const left = Math.max(0, switchedAt + (state.postPromotion?.windowMs ?? 0) - this.now());
     this.ctx.events.record({
-      operationId: operation.id, service: service.name, releaseId: state.releaseId, type: 'deploy.watch-resumed',
-      message: `the controller restarted during the post-promotion window of ${state.releaseId}: ` +
-        (left > 0 ? `the analysis resumes for the remaining ${Math.ceil(left / 1000)} s` : 'the window ended while it was down; the deploy ends now'),
+      operationId: operation.id,
+      service: service.name,
+      releaseId: state.releaseId,
+      type: 'deploy.watch-resumed',
+      message:
+        `the controller restarted during the post-promotion window of ${state.releaseId}: ` +
+        (left > 0
+          ? `the analysis resumes for the remaining ${Math.ceil(left / 1000)} s`
+          : 'the window ended while it was down; the deploy ends now'),
       data: { remainingMs: left },
     });
     if (transition.state !== state) {
@@ -218,15 +307,30 @@ export class BlueGreenRunner implements StrategyRunner {
     return run.driver.dispatch(event);
   }
 
-  private track(operation: OperationRecord, service: ServiceConfig, state: BlueGreenState, reusedRelease: boolean): RunningOperation {
+  private track(
+    operation: OperationRecord,
+    service: ServiceConfig,
+    state: BlueGreenState,
+    reusedRelease: boolean,
+  ): RunningOperation {
     const run: RunningOperation = {
-      operation, service, abort: new AbortController(), reusedRelease, analysis: null, windowTimer: null,
+      operation,
+      service,
+      abort: new AbortController(),
+      reusedRelease,
+      analysis: null,
+      windowTimer: null,
       driver: null as unknown as RunningOperation['driver'],
-      get state() { return this.driver.state; },
+      get state() {
+        return this.driver.state;
+      },
     };
     run.driver = new MachineDriver(
-      state, blueGreenTransition, (command) => this.execute(run, command),
-      () => this.persist(run), (error) => this.crashed(run, error),
+      state,
+      blueGreenTransition,
+      (command) => this.execute(run, command),
+      () => this.persist(run),
+      (error) => this.crashed(run, error),
     );
     this.runs.set(service.name, run);
     return run;
@@ -245,9 +349,19 @@ export class BlueGreenRunner implements StrategyRunner {
       case 'start-instances': {
         await this.ctx.lifecycle.freeSlot(service, state.slot, operation.id);
         try {
-          const instances = await this.ctx.supervisor.startRelease({ service, releaseId: release.id, version: release.version, slot: state.slot });
+          const instances = await this.ctx.supervisor.startRelease({
+            service,
+            releaseId: release.id,
+            version: release.version,
+            slot: state.slot,
+          });
           for (const info of instances) {
-            this.ctx.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
+            this.ctx.events.record({
+              ...base,
+              type: 'instance.started',
+              message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`,
+              data: { id: info.id, pid: info.pid, port: info.port },
+            });
           }
           return { type: 'instances-started' };
         } catch (error) {
@@ -256,19 +370,35 @@ export class BlueGreenRunner implements StrategyRunner {
         }
       }
       case 'await-health': {
-        this.ctx.events.record({ ...base, type: 'health.waiting', message: `waiting for ${service.instances} instance(s) to pass health checks (timeout ${Math.round((command.deadline - this.now()) / 1000)} s)` });
+        this.ctx.events.record({
+          ...base,
+          type: 'health.waiting',
+          message: `waiting for ${service.instances} instance(s) to pass health checks (timeout ${Math.round((command.deadline - this.now()) / 1000)} s)`,
+        });
         const onHealth = (releaseId: string, instanceId: string, status: string, last: { detail: string }): void => {
-          if (releaseId === release.id) this.ctx.events.record({ ...base, type: `instance.${status}`, message: `instance ${instanceId} is ${status} (${last.detail})` });
+          if (releaseId === release.id)
+            this.ctx.events.record({
+              ...base,
+              type: `instance.${status}`,
+              message: `instance ${instanceId} is ${status} (${last.detail})`,
+            });
         };
         this.ctx.supervisor.on('health', onHealth);
         try {
           await this.ctx.supervisor.waitHealthy(release.id, command.deadline, run.abort.signal);
-          this.ctx.events.record({ ...base, type: 'release.healthy', message: `all ${service.instances} instance(s) of ${release.id} are healthy` });
+          this.ctx.events.record({
+            ...base,
+            type: 'release.healthy',
+            message: `all ${service.instances} instance(s) of ${release.id} are healthy`,
+          });
           return { type: 'all-healthy' };
         } catch (error) {
-          if (run.abort.signal.aborted) return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
+          if (run.abort.signal.aborted)
+            return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
           const e = error as CutoverError;
-          return e.code === 'HEALTH_TIMEOUT' ? { type: 'deadline-passed', message: e.message } : { type: 'instance-exited', message: e.message };
+          return e.code === 'HEALTH_TIMEOUT'
+            ? { type: 'deadline-passed', message: e.message }
+            : { type: 'instance-exited', message: e.message };
         } finally {
           this.ctx.supervisor.off('health', onHealth);
         }
@@ -278,7 +408,11 @@ export class BlueGreenRunner implements StrategyRunner {
         const smoke = blueGreenOf(service).smoke;
         const failure = await runSmokeChecks(instances, smoke);
         if (failure) return { type: 'smoke-failed', message: failure };
-        this.ctx.events.record({ ...base, type: 'smoke.passed', message: `${smoke.length} smoke check(s) passed on every instance` });
+        this.ctx.events.record({
+          ...base,
+          type: 'smoke.passed',
+          message: `${smoke.length} smoke check(s) passed on every instance`,
+        });
         return { type: 'smoke-passed' };
       }
       case 'switch-traffic':
@@ -290,7 +424,8 @@ export class BlueGreenRunner implements StrategyRunner {
         }
         return { type: 'switched' };
       case 'retire-previous':
-        if (state.previousReleaseId) this.ctx.lifecycle.retire(service, state.previousReleaseId, command.immediately, operation.id);
+        if (state.previousReleaseId)
+          this.ctx.lifecycle.retire(service, state.previousReleaseId, command.immediately, operation.id);
         return null;
       case 'stop-new-release':
         await this.ctx.supervisor.stopRelease(release.id);
@@ -299,19 +434,43 @@ export class BlueGreenRunner implements StrategyRunner {
         this.ctx.events.record({ ...base, type: command.event, message: command.message });
         return null;
       case 'analyse': {
-        this.ctx.events.record({ ...base, type: 'analysis.started', message: `judging ${release.id} for ${Math.round(command.windowMs / 1000)} s before the switch (${command.templates.join(', ')})` });
+        this.ctx.events.record({
+          ...base,
+          type: 'analysis.started',
+          message: `judging ${release.id} for ${Math.round(command.windowMs / 1000)} s before the switch (${command.templates.join(', ')})`,
+        });
         let failedEarly: ((message: string) => void) | null = null;
-        const analysis = new AnalysisRunner(this.ctx.config.analysis, this.ctx.providerFor, this.ctx.events, base, (verdict) => {
-          if (verdict.phase === 'Failed') failedEarly?.(verdict.message);
-        }, this.ctx.clock);
+        const analysis = new AnalysisRunner(
+          this.ctx.config.analysis,
+          this.ctx.providerFor,
+          this.ctx.events,
+          base,
+          (verdict) => {
+            if (verdict.phase === 'Failed') failedEarly?.(verdict.message);
+          },
+          this.ctx.clock,
+        );
         analysis.start('step', command.templates, {
-          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
+          service: service.name,
+          canaryReleaseId: release.id,
+          stableReleaseId: state.previousReleaseId,
+          windowStart: this.now(),
         });
         // The window, cut short by a failed verdict or an abort.
         const early = await new Promise<string | null>((resolve) => {
           const timer = this.ctx.clock.schedule(() => resolve(null), command.windowMs);
-          failedEarly = (message) => { timer.cancel(); resolve(message); };
-          run.abort.signal.addEventListener('abort', () => { timer.cancel(); resolve('aborted'); }, { once: true });
+          failedEarly = (message) => {
+            timer.cancel();
+            resolve(message);
+          };
+          run.abort.signal.addEventListener(
+            'abort',
+            () => {
+              timer.cancel();
+              resolve('aborted');
+            },
+            { once: true },
+          );
         });
         if (run.abort.signal.aborted) {
           analysis.stop('all');
@@ -323,20 +482,47 @@ export class BlueGreenRunner implements StrategyRunner {
         }
         const phase = analysis.conclude('step');
         analysis.stop('all');
-        return { type: 'pre-analysis-concluded', phase: phase === 'Running' ? 'Successful' : phase, message: `analysis ${phase.toLowerCase()}` };
+        return {
+          type: 'pre-analysis-concluded',
+          phase: phase === 'Running' ? 'Successful' : phase,
+          message: `analysis ${phase.toLowerCase()}`,
+        };
       }
       case 'watch': {
-        const analysis = new AnalysisRunner(this.ctx.config.analysis, this.ctx.providerFor, this.ctx.events, base, (verdict) => {
-          if (verdict.phase === 'Failed') void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
-          else this.ctx.events.record({ ...base, type: 'analysis.inconclusive', level: 'warn', message: `${verdict.message}; the release stays` });
-        }, this.ctx.clock);
+        const analysis = new AnalysisRunner(
+          this.ctx.config.analysis,
+          this.ctx.providerFor,
+          this.ctx.events,
+          base,
+          (verdict) => {
+            if (verdict.phase === 'Failed')
+              void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
+            else
+              this.ctx.events.record({
+                ...base,
+                type: 'analysis.inconclusive',
+                level: 'warn',
+                message: `${verdict.message}; the release stays`,
+              });
+          },
+          this.ctx.clock,
+        );
         run.analysis = analysis;
         analysis.start('post-promotion', command.templates, {
-          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.previousReleaseId, windowStart: this.now(),
+          service: service.name,
+          canaryReleaseId: release.id,
+          stableReleaseId: state.previousReleaseId,
+          windowStart: this.now(),
           latencySamples: this.ctx.router.latencySamples ? (s, r) => this.ctx.router.latencySamples!(s, r) : undefined,
         });
-        run.windowTimer = this.ctx.clock.schedule(() => { void this.dispatch(run, { type: 'window-elapsed' }); }, command.windowMs);
-        this.ctx.events.record({ ...base, type: 'deploy.watching', message: `watching ${release.id} for ${Math.round(command.windowMs / 1000)} s after the switch (${command.templates.join(', ')}); a failure switches back` });
+        run.windowTimer = this.ctx.clock.schedule(() => {
+          void this.dispatch(run, { type: 'window-elapsed' });
+        }, command.windowMs);
+        this.ctx.events.record({
+          ...base,
+          type: 'deploy.watching',
+          message: `watching ${release.id} for ${Math.round(command.windowMs / 1000)} s after the switch (${command.templates.join(', ')}); a failure switches back`,
+        });
         return null;
       }
       case 'stop-analysis':
@@ -347,17 +533,32 @@ export class BlueGreenRunner implements StrategyRunner {
       case 'switch-back': {
         const previous = state.previousReleaseId ? this.ctx.store.getRelease(state.previousReleaseId) : null;
         if (!previous || !this.ctx.supervisor.isRunning(previous.id)) {
-          this.ctx.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: 'the previous release no longer runs; run `cutover rollback` to start it again' });
+          this.ctx.events.record({
+            ...base,
+            type: 'deploy.switch-back-impossible',
+            level: 'error',
+            message: 'the previous release no longer runs; run `cutover rollback` to start it again',
+          });
           return null;
         }
         try {
           await this.ctx.lifecycle.switchTraffic(service, previous, operation.id);
         } catch (error) {
-          this.ctx.events.record({ ...base, type: 'deploy.switch-back-impossible', level: 'error', message: `the router could not switch back to ${previous.id}: ${(error as Error).message}; ${release.id} keeps serving` });
+          this.ctx.events.record({
+            ...base,
+            type: 'deploy.switch-back-impossible',
+            level: 'error',
+            message: `the router could not switch back to ${previous.id}: ${(error as Error).message}; ${release.id} keeps serving`,
+          });
           return null;
         }
         await this.ctx.lifecycle.scaleDown(service, release.id, operation.id);
-        this.ctx.events.record({ ...base, type: 'deploy.rolled-back', level: 'error', message: `switched back to ${previous.version} (${previous.id})` });
+        this.ctx.events.record({
+          ...base,
+          type: 'deploy.rolled-back',
+          level: 'error',
+          message: `switched back to ${previous.version} (${previous.id})`,
+        });
         return null;
       }
       case 'finish':
@@ -366,7 +567,11 @@ export class BlueGreenRunner implements StrategyRunner {
     }
   }
 
-  private finish(run: RunningOperation, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
+  private finish(
+    run: RunningOperation,
+    outcome: 'succeeded' | 'failed' | 'aborted',
+    error: { code: string; message: string } | null,
+  ): void {
     const { service, state, operation } = run;
     const now = this.now();
     // A watch ended by a person's rollback leaves the release serving until that rollback switches; it retires it then.
@@ -378,10 +583,18 @@ export class BlueGreenRunner implements StrategyRunner {
     }
     const active = this.ctx.lifecycle.activeRelease(service.name);
     const verb = operation.kind === 'rollback' ? 'rollback' : 'deploy';
-    const message = outcome === 'succeeded'
-      ? `${verb} succeeded: ${active?.version} (${active?.id}) serves ${service.name} from slot ${active?.slot}`
-      : `${verb} ${outcome}: ${error?.message ?? ''}; traffic stays on ${active ? `${active.version} (${active.id})` : 'nothing (no release was active)'}`;
-    this.ctx.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `${verb}.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    const message =
+      outcome === 'succeeded'
+        ? `${verb} succeeded: ${active?.version} (${active?.id}) serves ${service.name} from slot ${active?.slot}`
+        : `${verb} ${outcome}: ${error?.message ?? ''}; traffic stays on ${active ? `${active.version} (${active.id})` : 'nothing (no release was active)'}`;
+    this.ctx.events.record({
+      operationId: operation.id,
+      service: service.name,
+      releaseId: state.releaseId,
+      type: `${verb}.${outcome}`,
+      message,
+      level: outcome === 'succeeded' ? 'info' : 'error',
+    });
     this.ctx.lifecycle.completeOperation(operation.id, service.name, outcome, error, now);
     this.runs.delete(service.name);
     this.ctx.lifecycle.prune(service);
@@ -390,9 +603,19 @@ export class BlueGreenRunner implements StrategyRunner {
   /** A bug inside the machine must not leave the lock held forever. */
   private crashed(run: RunningOperation, error: unknown): void {
     if (this.closing) return;
-    this.ctx.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
+    this.ctx.events.record({
+      operationId: run.operation.id,
+      service: run.service.name,
+      releaseId: run.state.releaseId,
+      type: 'deploy.crashed',
+      level: 'error',
+      message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}`,
+    });
     if (this.runs.get(run.service.name) === run && isBeforeSwitch(run.state.phase)) {
-      const failure = { code: 'INTERNAL', message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}` };
+      const failure = {
+        code: 'INTERNAL',
+        message: `operation failed unexpectedly: ${(error as Error)?.message ?? String(error)}`,
+      };
       void this.ctx.supervisor.stopRelease(run.state.releaseId).finally(() => this.finish(run, 'failed', failure));
     }
   }
@@ -401,7 +624,10 @@ export class BlueGreenRunner implements StrategyRunner {
 /** The blue-green options of a service. */
 export function blueGreenOf(service: ServiceConfig): BlueGreenStrategyConfig {
   if (service.strategy.type !== 'blue-green') {
-    throw new CutoverError('INVALID_STATE', `service ${service.name} uses the ${service.strategy.type} strategy, not blue-green`);
+    throw new CutoverError(
+      'INVALID_STATE',
+      `service ${service.name} uses the ${service.strategy.type} strategy, not blue-green`,
+    );
   }
   return service.strategy;
 }

@@ -1,7 +1,11 @@
 import type { CanaryStrategyConfig, ServiceConfig } from '../config/types.js';
 import {
-  canaryTransition, isCanaryTerminal, startCanary,
-  type CanaryCommand, type CanaryEvent, type CanaryState,
+  canaryTransition,
+  isCanaryTerminal,
+  startCanary,
+  type CanaryCommand,
+  type CanaryEvent,
+  type CanaryState,
 } from '../core/canary-strategy.js';
 import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
@@ -55,12 +59,24 @@ export class CanaryRunner implements StrategyRunner {
   deploy({ service, request, operationId, release, active, now }: DeployStart): OperationRecord {
     const name = service.name;
     const operation = this.ctx.store.createOperation({
-      id: operationId, service: name, kind: 'deploy', releaseId: release.id, fromReleaseId: active?.id ?? null,
-      actor: request.actor, phase: 'starting', state: null, startedAt: now,
+      id: operationId,
+      service: name,
+      kind: 'deploy',
+      releaseId: release.id,
+      fromReleaseId: active?.id ?? null,
+      actor: request.actor,
+      phase: 'starting',
+      state: null,
+      startedAt: now,
     });
     this.ctx.events.record({
-      operationId, service: name, releaseId: release.id, type: 'deploy.started',
-      message: `canary of ${name} ${release.version} (${release.id}) in slot ${release.slot} started by ${request.actor}` + (active ? `; ${active.version} (${active.id}) is the stable release` : ''),
+      operationId,
+      service: name,
+      releaseId: release.id,
+      type: 'deploy.started',
+      message:
+        `canary of ${name} ${release.version} (${release.id}) in slot ${release.slot} started by ${request.actor}` +
+        (active ? `; ${active.version} (${active.id}) is the stable release` : ''),
       data: { version: release.version, slot: release.slot, from: active?.id ?? null, strategy: 'canary' },
     });
     this.start(service, operation, release, active);
@@ -71,15 +87,27 @@ export class CanaryRunner implements StrategyRunner {
   async promote(name: string, actor: string, full: boolean): Promise<OperationRecord> {
     const state = this.running(name);
     if (state?.pausedBy === 'approval') {
-      throw new CutoverError('INVALID_STATE', `${name} waits for an approval, which promote does not give`, { hint: `Run \`cutover approve ${name}\` (it is recorded with who approved), or abort.` });
+      throw new CutoverError('INVALID_STATE', `${name} waits for an approval, which promote does not give`, {
+        hint: `Run \`cutover approve ${name}\` (it is recorded with who approved), or abort.`,
+      });
     }
-    if (state) this.requested(name, state.releaseId, 'deploy.promoted', `promoted${full ? ' to 100%' : ' to the next step'} by ${actor}`);
+    if (state)
+      this.requested(
+        name,
+        state.releaseId,
+        'deploy.promoted',
+        `promoted${full ? ' to 100%' : ' to the next step'} by ${actor}`,
+      );
     return this.command(name, { type: 'promote', full });
   }
 
   async approve(name: string, actor: string): Promise<OperationRecord> {
     const state = this.running(name);
-    if (state && state.pausedBy !== 'approval') throw new CutoverError('INVALID_STATE', `the canary of ${name} is ${state.phase}${state.pausedBy ? ` (paused: ${state.pausedBy})` : ''}, not waiting for an approval`);
+    if (state && state.pausedBy !== 'approval')
+      throw new CutoverError(
+        'INVALID_STATE',
+        `the canary of ${name} is ${state.phase}${state.pausedBy ? ` (paused: ${state.pausedBy})` : ''}, not waiting for an approval`,
+      );
     return this.command(name, { type: 'approve', actor });
   }
 
@@ -102,15 +130,34 @@ export class CanaryRunner implements StrategyRunner {
 
   /** A person's command, recorded before the machine acts on it. */
   private requested(name: string, releaseId: string, type: string, message: string): void {
-    this.ctx.events.record({ operationId: this.ctx.store.getLock(name)?.operationId ?? null, service: name, releaseId, type, message });
+    this.ctx.events.record({
+      operationId: this.ctx.store.getLock(name)?.operationId ?? null,
+      service: name,
+      releaseId,
+      type,
+      message,
+    });
   }
 
-  start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, stable: ReleaseRecord | null): void {
+  start(
+    service: ServiceConfig,
+    operation: OperationRecord,
+    release: ReleaseRecord,
+    stable: ReleaseRecord | null,
+  ): void {
     const strategy = canaryOf(service);
-    const transition = startCanary({
-      releaseId: release.id, stableReleaseId: stable?.id ?? null, slot: release.slot, steps: strategy.steps,
-      backgroundAnalysis: strategy.analysis, postPromotion: strategy.postPromotion, deployTimeoutMs: strategy.deployTimeoutMs,
-    }, this.now());
+    const transition = startCanary(
+      {
+        releaseId: release.id,
+        stableReleaseId: stable?.id ?? null,
+        slot: release.slot,
+        steps: strategy.steps,
+        backgroundAnalysis: strategy.analysis,
+        postPromotion: strategy.postPromotion,
+        deployTimeoutMs: strategy.deployTimeoutMs,
+      },
+      this.now(),
+    );
     const run = this.newRun(service, operation, transition.state);
     this.persist(run);
     void run.driver.begin(transition.commands);
@@ -132,12 +179,20 @@ export class CanaryRunner implements StrategyRunner {
       this.runs.delete(service.name);
       throw error;
     }
-    const left = state.phase === 'stepping' && state.stepEndsAt !== null ? Math.max(0, state.stepEndsAt - this.now()) : null;
-    const where = state.phase === 'paused'
-      ? `paused (${state.pausedBy === 'step' ? 'waiting for promote' : state.pausedBy})`
-      : left === null ? state.phase : `${Math.round(left / 1000)} s left of the step`;
+    const left =
+      state.phase === 'stepping' && state.stepEndsAt !== null ? Math.max(0, state.stepEndsAt - this.now()) : null;
+    const where =
+      state.phase === 'paused'
+        ? `paused (${state.pausedBy === 'step' ? 'waiting for promote' : state.pausedBy})`
+        : left === null
+          ? state.phase
+          : `${Math.round(left / 1000)} s left of the step`;
     this.ctx.events.record({
-      operationId: operation.id, service: service.name, releaseId: state.releaseId, type: 'canary.resumed', level: 'warn',
+      operationId: operation.id,
+      service: service.name,
+      releaseId: state.releaseId,
+      type: 'canary.resumed',
+      level: 'warn',
       message: `resumed after a controller restart at ${state.weight}% (step ${state.stepIndex + 1}/${state.steps.length}, ${where})`,
       data: { weight: state.weight, stepIndex: state.stepIndex, phase: state.phase, afterRestart: true },
     });
@@ -145,14 +200,20 @@ export class CanaryRunner implements StrategyRunner {
   }
 
   /** promote (next step, or --full), pause, resume, abort from a person. */
-  async command(service: string, event: Extract<CanaryEvent, { type: 'promote' | 'approve' | 'pause' | 'resume' | 'abort' }>): Promise<OperationRecord> {
+  async command(
+    service: string,
+    event: Extract<CanaryEvent, { type: 'promote' | 'approve' | 'pause' | 'resume' | 'abort' }>,
+  ): Promise<OperationRecord> {
     const run = this.runs.get(service);
     if (!run) throw new CutoverError('INVALID_STATE', `no canary of ${service} is running`);
     const before = run.state;
     if (event.type === 'abort') run.abort.abort(new CutoverError('DEPLOY_ABORTED', event.reason));
     await this.dispatch(run, event);
     if (run.state === before && event.type !== 'abort') {
-      throw new CutoverError('INVALID_STATE', `the canary of ${service} is ${before.phase}; ${event.type} does not apply`);
+      throw new CutoverError(
+        'INVALID_STATE',
+        `the canary of ${service} is ${before.phase}; ${event.type} does not apply`,
+      );
     }
     return this.ctx.store.getOperation(run.operation.id)!;
   }
@@ -162,7 +223,10 @@ export class CanaryRunner implements StrategyRunner {
     for (const run of this.runs.values()) {
       if (run.state.releaseId === releaseId && !run.state.promoted && run.state.weight > 0) {
         this.applyWeight(run, run.state.weight).catch((error: unknown) => {
-          this.ctx.logger.error({ err: error, release: releaseId }, 'the canary route with the restarted instance could not be applied');
+          this.ctx.logger.error(
+            { err: error, release: releaseId },
+            'the canary route with the restarted instance could not be applied',
+          );
         });
         return true;
       }
@@ -174,24 +238,38 @@ export class CanaryRunner implements StrategyRunner {
     await shutDownRuns(this.runs.values(), new CutoverError('DEPLOY_ABORTED', SHUTTING_DOWN));
   }
 
-
   private newRun(service: ServiceConfig, operation: OperationRecord, state: CanaryState): CanaryRun {
     const run: CanaryRun = {
-      operation, service, strategy: canaryOf(service), abort: new AbortController(),
-      driver: null as unknown as CanaryRun['driver'], analysis: null as unknown as AnalysisRunner, timers: new Set(),
-      get state() { return this.driver.state; },
+      operation,
+      service,
+      strategy: canaryOf(service),
+      abort: new AbortController(),
+      driver: null as unknown as CanaryRun['driver'],
+      analysis: null as unknown as AnalysisRunner,
+      timers: new Set(),
+      get state() {
+        return this.driver.state;
+      },
     };
     run.driver = new MachineDriver(
-      state, (current, event) => canaryTransition(current, event, this.now()),
-      (command) => this.execute(run, command), () => this.persist(run), (error) => this.crashed(run, error),
+      state,
+      (current, event) => canaryTransition(current, event, this.now()),
+      (command) => this.execute(run, command),
+      () => this.persist(run),
+      (error) => this.crashed(run, error),
     );
     run.analysis = new AnalysisRunner(
-      this.ctx.config.analysis, this.providerFor, this.ctx.events,
+      this.ctx.config.analysis,
+      this.providerFor,
+      this.ctx.events,
       { operationId: operation.id, service: service.name, releaseId: state.releaseId },
       (verdict) => {
-        void this.dispatch(run, verdict.phase === 'Failed'
-          ? { type: 'analysis-failed', message: verdict.message }
-          : { type: 'analysis-inconclusive', message: verdict.message });
+        void this.dispatch(
+          run,
+          verdict.phase === 'Failed'
+            ? { type: 'analysis-failed', message: verdict.message }
+            : { type: 'analysis-inconclusive', message: verdict.message },
+        );
       },
       this.ctx.clock,
     );
@@ -204,7 +282,10 @@ export class CanaryRunner implements StrategyRunner {
   }
 
   private persist(run: CanaryRun): void {
-    this.ctx.store.updateOperation(run.operation.id, { phase: run.state.phase, state: { strategy: 'canary', ...run.state } });
+    this.ctx.store.updateOperation(run.operation.id, {
+      phase: run.state.phase,
+      state: { strategy: 'canary', ...run.state },
+    });
   }
 
   private async execute(run: CanaryRun, command: CanaryCommand): Promise<CanaryEvent | null> {
@@ -218,11 +299,21 @@ export class CanaryRunner implements StrategyRunner {
         await ctx.lifecycle.freeSlot(service, state.slot, operation.id);
         try {
           const instances = await supervisor.startRelease({
-            service: { ...service, instances: state.stableReleaseId ? run.strategy.canaryInstances : service.instances },
-            releaseId: release.id, version: release.version, slot: state.slot,
+            service: {
+              ...service,
+              instances: state.stableReleaseId ? run.strategy.canaryInstances : service.instances,
+            },
+            releaseId: release.id,
+            version: release.version,
+            slot: state.slot,
           });
           for (const info of instances) {
-            ctx.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
+            ctx.events.record({
+              ...base,
+              type: 'instance.started',
+              message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`,
+              data: { id: info.id, pid: info.pid, port: info.port },
+            });
           }
           return { type: 'instances-started' };
         } catch (error) {
@@ -232,32 +323,57 @@ export class CanaryRunner implements StrategyRunner {
       }
       case 'await-health':
         try {
-          ctx.events.record({ ...base, type: 'health.waiting', message: 'waiting for the canary instance(s) to pass health checks' });
+          ctx.events.record({
+            ...base,
+            type: 'health.waiting',
+            message: 'waiting for the canary instance(s) to pass health checks',
+          });
           await supervisor.waitHealthy(release.id, command.deadline, run.abort.signal);
-          ctx.events.record({ ...base, type: 'release.healthy', message: `all instances of ${release.id} are healthy` });
+          ctx.events.record({
+            ...base,
+            type: 'release.healthy',
+            message: `all instances of ${release.id} are healthy`,
+          });
           return { type: 'all-healthy' };
         } catch (error) {
           if (run.abort.signal.aborted) return null;
           const e = error as CutoverError;
-          return e.code === 'HEALTH_TIMEOUT' ? { type: 'deadline-passed', message: e.message } : { type: 'instance-exited', message: e.message };
+          return e.code === 'HEALTH_TIMEOUT'
+            ? { type: 'deadline-passed', message: e.message }
+            : { type: 'instance-exited', message: e.message };
         }
       case 'set-weight':
         try {
           await this.applyWeight(run, command.weight);
         } catch (error) {
-          return { type: 'abort', reason: `the router could not apply ${command.weight}%: ${(error as Error).message}` };
+          return {
+            type: 'abort',
+            reason: `the router could not apply ${command.weight}%: ${(error as Error).message}`,
+          };
         }
-        ctx.events.record({ ...base, type: 'canary.weight', message: `canary ${release.version} (${release.id}) gets ${command.weight}% of traffic`, data: { weight: command.weight } });
+        ctx.events.record({
+          ...base,
+          type: 'canary.weight',
+          message: `canary ${release.version} (${release.id}) gets ${command.weight}% of traffic`,
+          data: { weight: command.weight },
+        });
         return null;
       case 'start-analysis':
         run.analysis.start(command.scope, command.templates, {
-          service: service.name, canaryReleaseId: release.id, stableReleaseId: state.stableReleaseId, windowStart: this.now(),
+          service: service.name,
+          canaryReleaseId: release.id,
+          stableReleaseId: state.stableReleaseId,
+          windowStart: this.now(),
           latencySamples: ctx.router.latencySamples ? (s, r) => ctx.router.latencySamples!(s, r) : undefined,
         });
         return null;
       case 'conclude-step': {
         const phase = run.analysis.conclude('step');
-        return { type: 'step-concluded', stepIndex: command.stepIndex, phase: phase === 'Running' ? 'Successful' : phase };
+        return {
+          type: 'step-concluded',
+          stepIndex: command.stepIndex,
+          phase: phase === 'Running' ? 'Successful' : phase,
+        };
       }
       case 'stop-analysis':
         run.analysis.stop(command.scope);
@@ -272,17 +388,31 @@ export class CanaryRunner implements StrategyRunner {
         if (state.stableReleaseId && run.strategy.canaryInstances < service.instances) {
           // The canary ran with fewer instances; it takes all the traffic only at full size.
           await supervisor.resize(release.id, service);
-          await supervisor.waitHealthy(release.id, this.now() + run.strategy.deployTimeoutMs, run.abort.signal).catch((error: unknown) => {
-            ctx.events.record({ ...base, type: 'instance.unhealthy', level: 'warn', message: `not every added instance became healthy before the switch: ${(error as Error).message}` });
-          });
+          await supervisor
+            .waitHealthy(release.id, this.now() + run.strategy.deployTimeoutMs, run.abort.signal)
+            .catch((error: unknown) => {
+              ctx.events.record({
+                ...base,
+                type: 'instance.unhealthy',
+                level: 'warn',
+                message: `not every added instance became healthy before the switch: ${(error as Error).message}`,
+              });
+            });
         }
         try {
           await ctx.lifecycle.switchTraffic(service, release, operation.id);
         } catch (error) {
-          return { type: 'abort', reason: `the router could not send all traffic to ${release.id}: ${(error as Error).message}` };
+          return {
+            type: 'abort',
+            reason: `the router could not send all traffic to ${release.id}: ${(error as Error).message}`,
+          };
         }
         if (state.stableReleaseId) ctx.lifecycle.retire(service, state.stableReleaseId, false, operation.id);
-        ctx.events.record({ ...base, type: 'canary.promoted', message: `canary ${release.version} (${release.id}) promoted: it serves all traffic` });
+        ctx.events.record({
+          ...base,
+          type: 'canary.promoted',
+          message: `canary ${release.version} (${release.id}) promoted: it serves all traffic`,
+        });
         return null;
       }
       case 'roll-back': {
@@ -291,9 +421,19 @@ export class CanaryRunner implements StrategyRunner {
           await ctx.lifecycle.switchTraffic(service, stable, operation.id);
           ctx.store.updateRelease(release.id, { state: 'standby' });
           await ctx.lifecycle.scaleDown(service, release.id, operation.id);
-          ctx.events.record({ ...base, type: 'canary.rolled-back', level: 'error', message: `rolled back to ${stable.version} (${stable.id})` });
+          ctx.events.record({
+            ...base,
+            type: 'canary.rolled-back',
+            level: 'error',
+            message: `rolled back to ${stable.version} (${stable.id})`,
+          });
         } else {
-          ctx.events.record({ ...base, type: 'canary.rollback-impossible', level: 'error', message: 'the stable release is no longer running; run `cutover rollback` to start it again' });
+          ctx.events.record({
+            ...base,
+            type: 'canary.rollback-impossible',
+            level: 'error',
+            message: 'the stable release is no longer running; run `cutover rollback` to start it again',
+          });
         }
         return null;
       }
@@ -303,7 +443,11 @@ export class CanaryRunner implements StrategyRunner {
         if (stable) supervisor.syncRouterHealth(stable.id);
         const drained = await ctx.router.drain(service.name, release.id, service.drainTimeoutMs);
         await supervisor.stopRelease(release.id);
-        ctx.events.record({ ...base, type: 'canary.stopped', message: `canary ${release.id} stopped${drained.closed ? ` (closed ${drained.closed} connection(s) at the drain timeout)` : ''}` });
+        ctx.events.record({
+          ...base,
+          type: 'canary.stopped',
+          message: `canary ${release.id} stopped${drained.closed ? ` (closed ${drained.closed} connection(s) at the drain timeout)` : ''}`,
+        });
         return null;
       }
       case 'announce':
@@ -322,7 +466,12 @@ export class CanaryRunner implements StrategyRunner {
     const route: ServiceRoute = {
       ...ctx.lifecycle.routeFor(run.service, stable),
       canary: {
-        target: { releaseId: canary.id, version: canary.version, slot: canary.slot, upstreams: ctx.supervisor.upstreamsOf(canary.id) },
+        target: {
+          releaseId: canary.id,
+          version: canary.version,
+          slot: canary.slot,
+          upstreams: ctx.supervisor.upstreamsOf(canary.id),
+        },
         weight,
         stickiness: run.strategy.stickiness,
         match: run.strategy.match,
@@ -335,27 +484,46 @@ export class CanaryRunner implements StrategyRunner {
   }
 
   private timer(run: CanaryRun, at: number, event: CanaryEvent): void {
-    const timer = this.ctx.clock.schedule(() => {
-      run.timers.delete(timer);
-      void this.dispatch(run, event);
-    }, Math.max(0, at - this.now()));
+    const timer = this.ctx.clock.schedule(
+      () => {
+        run.timers.delete(timer);
+        void this.dispatch(run, event);
+      },
+      Math.max(0, at - this.now()),
+    );
     run.timers.add(timer);
   }
 
-  private finish(run: CanaryRun, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
+  private finish(
+    run: CanaryRun,
+    outcome: 'succeeded' | 'failed' | 'aborted',
+    error: { code: string; message: string } | null,
+  ): void {
     const { ctx } = this;
     const { service, state, operation } = run;
     for (const timer of run.timers) timer.cancel();
     run.timers.clear();
     if (outcome !== 'succeeded') {
       const current = ctx.store.getRelease(state.releaseId);
-      if (current && current.state !== 'active') ctx.store.updateRelease(state.releaseId, { state: outcome === 'aborted' ? 'aborted' : state.promoted ? 'stopped' : 'failed', error });
+      if (current && current.state !== 'active')
+        ctx.store.updateRelease(state.releaseId, {
+          state: outcome === 'aborted' ? 'aborted' : state.promoted ? 'stopped' : 'failed',
+          error,
+        });
     }
     const active = ctx.lifecycle.activeRelease(service.name);
-    const message = outcome === 'succeeded'
-      ? `canary succeeded: ${active?.version} (${active?.id}) serves ${service.name}`
-      : `canary ${state.phase}: ${error?.message ?? ''}; traffic is on ${active ? `${active.version} (${active.id})` : 'nothing'}`;
-    ctx.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    const message =
+      outcome === 'succeeded'
+        ? `canary succeeded: ${active?.version} (${active?.id}) serves ${service.name}`
+        : `canary ${state.phase}: ${error?.message ?? ''}; traffic is on ${active ? `${active.version} (${active.id})` : 'nothing'}`;
+    ctx.events.record({
+      operationId: operation.id,
+      service: service.name,
+      releaseId: state.releaseId,
+      type: `deploy.${outcome}`,
+      message,
+      level: outcome === 'succeeded' ? 'info' : 'error',
+    });
     ctx.lifecycle.completeOperation(operation.id, service.name, outcome, error, this.now());
     this.runs.delete(service.name);
     ctx.lifecycle.prune(service);
@@ -363,7 +531,14 @@ export class CanaryRunner implements StrategyRunner {
 
   private crashed(run: CanaryRun, error: unknown): void {
     if (isCanaryTerminal(run.state.phase) || stoppedForShutdown(run.abort.signal)) return;
-    this.ctx.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `canary failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
+    this.ctx.events.record({
+      operationId: run.operation.id,
+      service: run.service.name,
+      releaseId: run.state.releaseId,
+      type: 'deploy.crashed',
+      level: 'error',
+      message: `canary failed unexpectedly: ${(error as Error)?.message ?? String(error)}`,
+    });
     void this.dispatch(run, { type: 'abort', reason: `internal error: ${(error as Error)?.message ?? String(error)}` });
   }
 }
@@ -379,7 +554,12 @@ export function resumeCommands(state: CanaryState): CanaryCommand[] {
   const commands: CanaryCommand[] = [];
   const step = state.steps[state.stepIndex];
   if (state.backgroundAnalysis.length > 0) {
-    commands.push({ type: 'start-analysis', scope: 'background', templates: state.backgroundAnalysis, stepIndex: state.stepIndex });
+    commands.push({
+      type: 'start-analysis',
+      scope: 'background',
+      templates: state.backgroundAnalysis,
+      stepIndex: state.stepIndex,
+    });
   }
   // Paused on an inconclusive verdict: a person decides; fresh runs of the step would only ask again.
   if (step && step.analysis.length > 0 && state.pausedBy !== 'inconclusive') {
@@ -387,12 +567,14 @@ export function resumeCommands(state: CanaryState): CanaryCommand[] {
   }
   // A step that ended while the controller was down ends now: its fresh analysis has measured nothing,
   // so a step judged by analysis pauses for a person instead of moving on unvouched.
-  if (state.phase === 'stepping') commands.push({ type: 'schedule-step-end', stepIndex: state.stepIndex, at: state.stepEndsAt ?? 0 });
+  if (state.phase === 'stepping')
+    commands.push({ type: 'schedule-step-end', stepIndex: state.stepIndex, at: state.stepEndsAt ?? 0 });
   if (state.phase === 'concluding') commands.push({ type: 'conclude-step', stepIndex: state.stepIndex });
   return commands;
 }
 
 export function canaryOf(service: ServiceConfig): CanaryStrategyConfig {
-  if (service.strategy.type !== 'canary') throw new CutoverError('INVALID_STATE', `service ${service.name} does not use the canary strategy`);
+  if (service.strategy.type !== 'canary')
+    throw new CutoverError('INVALID_STATE', `service ${service.name} does not use the canary strategy`);
   return service.strategy;
 }

@@ -95,15 +95,34 @@ export class Controller {
     this.gitInfo = deps.gitInfo ?? realGitInfo;
     this.redactor = deps.redactor ?? new SecretRedactor(secretValuesOf(config));
     this.events = new EventLog(store, logger, () => this.clock.now(), this.redactor);
-    this.supervisor = new InstanceSupervisor(deps.runtime, router, store, logger, { clock: this.clock, probe: deps.probe });
-    this.lifecycle = new ReleaseLifecycle({
-      store, router, supervisor: this.supervisor, events: this.events, logger, clock: this.clock,
-      migrations: () => this.migrations, removeReleaseLogs: deps.removeReleaseLogs ?? null,
+    this.supervisor = new InstanceSupervisor(deps.runtime, router, store, logger, {
+      clock: this.clock,
+      probe: deps.probe,
     });
-    this.providerFor = deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => router.counters() }));
+    this.lifecycle = new ReleaseLifecycle({
+      store,
+      router,
+      supervisor: this.supervisor,
+      events: this.events,
+      logger,
+      clock: this.clock,
+      migrations: () => this.migrations,
+      removeReleaseLogs: deps.removeReleaseLogs ?? null,
+    });
+    this.providerFor =
+      deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => router.counters() }));
     this.context = {
-      config, store, router, logger, clock: this.clock, supervisor: this.supervisor, events: this.events, lifecycle: this.lifecycle,
-      providerFor: this.providerFor, service: (name) => this.service(name), migrations: () => this.migrations,
+      config,
+      store,
+      router,
+      logger,
+      clock: this.clock,
+      supervisor: this.supervisor,
+      events: this.events,
+      lifecycle: this.lifecycle,
+      providerFor: this.providerFor,
+      service: (name) => this.service(name),
+      migrations: () => this.migrations,
     };
     this.supervisor.on('upstreams', (releaseId) => this.refreshRouteOf(releaseId));
     this.supervisor.on('restarting', (releaseId, restart) => this.events.record(restartEvent(releaseId, restart)));
@@ -111,9 +130,15 @@ export class Controller {
     this.canary = new CanaryRunner(this.context);
     this.rolling = new RollingRunner(this.context);
     const nativeRolling = new SwarmRollingRunner(this.context, deps.runtime);
-    this.strategies = new StrategyRegistry({ blueGreen: this.blueGreen, canary: this.canary, rolling: this.rolling, nativeRolling });
+    this.strategies = new StrategyRegistry({
+      blueGreen: this.blueGreen,
+      canary: this.canary,
+      rolling: this.rolling,
+      nativeRolling,
+    });
     this.commands = new ReleaseCommands(this.context, this.blueGreen, {
-      promote: (name, actor) => this.promote(name, actor), deploy: (name, request) => this.deploy(name, request),
+      promote: (name, actor) => this.promote(name, actor),
+      deploy: (name, request) => this.deploy(name, request),
     });
     this.waves = new DeployWaveRunner(this.context, (name, request) => this.deploy(name, request));
   }
@@ -126,7 +151,8 @@ export class Controller {
   /** Restores routes and instances from the store; see recovery.ts. */
   async start(runtime: Runtime): Promise<void> {
     const { restartAborted } = await recoverAfterRestart(this.context, runtime, {
-      watch: (service, operation, state, switchedAt) => this.blueGreen.resumeAfterRestart(service, operation, state, switchedAt),
+      watch: (service, operation, state, switchedAt) =>
+        this.blueGreen.resumeAfterRestart(service, operation, state, switchedAt),
       canary: (service, operation, state) => this.canary.resumeAfterRestart(service, operation, state),
     });
     // After the services' own operations are resumed or closed: a wave waits on them.
@@ -143,7 +169,12 @@ export class Controller {
 
   status(name: string): ServiceStatus {
     const service = this.service(name);
-    return serviceStatus(this.context, service, this.strategies.inFlight(service).progress(name), this.canary.running(name));
+    return serviceStatus(
+      this.context,
+      service,
+      this.strategies.inFlight(service).progress(name),
+      this.canary.running(name),
+    );
   }
 
   statusAll(): ServiceStatus[] {
@@ -166,9 +197,13 @@ export class Controller {
     const active = this.activeRelease(name);
     const slot = request.slot === undefined || request.slot === 'auto' ? idleSlot(active) : request.slot;
     if (active && active.slot === slot) {
-      throw new CutoverError('INVALID_STATE', `slot ${slot} serves the active release ${active.id}; a deploy goes to the idle slot`, {
-        hint: `Use --slot auto (the idle slot is ${idleSlot(active)}).`,
-      });
+      throw new CutoverError(
+        'INVALID_STATE',
+        `slot ${slot} serves the active release ${active.id}; a deploy goes to the idle slot`,
+        {
+          hint: `Use --slot auto (the idle slot is ${idleSlot(active)}).`,
+        },
+      );
     }
     const runner = this.strategies.forDeploy(service, active);
     runner.check?.(service, request);
@@ -178,11 +213,23 @@ export class Controller {
     this.store.acquireLock(name, operationId, request.actor, now);
     try {
       // Under the deploy lock, before any instance starts: an unsafe or failing migration stops the deploy here.
-      const database = await prepareDatabase(this.context, this.migrations, service, request.version, { operationId, actor: request.actor });
-      const release = this.store.createRelease({
-        service: name, version: request.version, slot, config: this.redactor.redactValue(redactServiceConfig(service)),
-        configHash: configHash(service), gitCommit: git.commit, gitBranch: git.branch, createdBy: request.actor,
-      }, now);
+      const database = await prepareDatabase(this.context, this.migrations, service, request.version, {
+        operationId,
+        actor: request.actor,
+      });
+      const release = this.store.createRelease(
+        {
+          service: name,
+          version: request.version,
+          slot,
+          config: this.redactor.redactValue(redactServiceConfig(service)),
+          configHash: configHash(service),
+          gitCommit: git.commit,
+          gitBranch: git.branch,
+          createdBy: request.actor,
+        },
+        now,
+      );
       if (database) this.migrations?.recordKnown(release.id, database.known);
       return runner.deploy({ service, request, operationId, release, active, now });
     } catch (error) {

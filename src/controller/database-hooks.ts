@@ -19,34 +19,66 @@ export interface DatabaseHookContext {
  */
 const RUNNING: readonly ReleaseState[] = ['starting', 'ready', 'active', 'standby'];
 
-export function runningReleases(hooks: DatabaseHookContext, migrations: ServiceMigrations, service: string): RunningRelease[] {
-  return hooks.store.listReleases(service)
+export function runningReleases(
+  hooks: DatabaseHookContext,
+  migrations: ServiceMigrations,
+  service: string,
+): RunningRelease[] {
+  return hooks.store
+    .listReleases(service)
     .filter((release) => RUNNING.includes(release.state))
     .map((release) => ({ id: release.id, version: release.version, knownMigrations: migrations.known(release.id) }));
 }
 
 export async function prepareDatabase(
-  hooks: DatabaseHookContext, migrations: ServiceMigrations | null, service: ServiceConfig, version: string, context: { operationId: string; actor: string },
+  hooks: DatabaseHookContext,
+  migrations: ServiceMigrations | null,
+  service: ServiceConfig,
+  version: string,
+  context: { operationId: string; actor: string },
 ): Promise<DeployPreparation | null> {
   if (!migrations || !service.database) return null;
   return migrations.beforeDeploy(service, version, runningReleases(hooks, migrations, service.name), context);
 }
 
 /** After a release stopped: contract migrations no running release predates any more run now (auto_contract). */
-export async function contractAfterRetire(hooks: DatabaseHookContext, migrations: ServiceMigrations | null, service: ServiceConfig, stopped: string): Promise<void> {
+export async function contractAfterRetire(
+  hooks: DatabaseHookContext,
+  migrations: ServiceMigrations | null,
+  service: ServiceConfig,
+  stopped: string,
+): Promise<void> {
   if (!migrations || !service.database?.autoContract) return;
   if (service.database.migrations === null && service.database.commands.contract === null) return;
   const activeId = hooks.store.getService(service.name).activeReleaseId;
   const active = activeId ? hooks.store.getRelease(activeId) : null;
   if (!active) return;
   try {
-    const applied = await migrations.runContract(service, active.version, runningReleases(hooks, migrations, service.name), { operationId: null, actor: `auto contract after ${stopped} stopped` });
+    const applied = await migrations.runContract(
+      service,
+      active.version,
+      runningReleases(hooks, migrations, service.name),
+      { operationId: null, actor: `auto contract after ${stopped} stopped` },
+    );
     if (applied.length > 0) {
-      hooks.events.record({ operationId: null, service: service.name, releaseId: active.id, type: 'migration.contracted', message: `contract migrations applied after ${stopped} stopped: ${applied.join(', ')}` });
+      hooks.events.record({
+        operationId: null,
+        service: service.name,
+        releaseId: active.id,
+        type: 'migration.contracted',
+        message: `contract migrations applied after ${stopped} stopped: ${applied.join(', ')}`,
+      });
     }
   } catch (error) {
     try {
-      hooks.events.record({ operationId: null, service: service.name, releaseId: active.id, type: 'migration.failed', level: 'error', message: `contract migrations after ${stopped} stopped failed: ${(error as Error).message}` });
+      hooks.events.record({
+        operationId: null,
+        service: service.name,
+        releaseId: active.id,
+        type: 'migration.failed',
+        level: 'error',
+        message: `contract migrations after ${stopped} stopped failed: ${(error as Error).message}`,
+      });
     } catch {
       // The store closed under us (the server is stopping): the migrations not run stay pending, nothing to undo.
     }

@@ -86,14 +86,32 @@ export class DeployWaveRunner {
     // One wave at a time: two would race for the same services' locks.
     this.ctx.store.acquireLock(WAVE_SERVICE, id, request.actor, now);
     const state: WaveState = {
-      strategy: 'deploy-wave', version: request.version, waves, index: 0, deploys: {},
-      autoSwitch: request.autoSwitch ?? null, autoCleanup: request.autoCleanup ?? null, skipHealth: request.skipHealth ?? false,
+      strategy: 'deploy-wave',
+      version: request.version,
+      waves,
+      index: 0,
+      deploys: {},
+      autoSwitch: request.autoSwitch ?? null,
+      autoCleanup: request.autoCleanup ?? null,
+      skipHealth: request.skipHealth ?? false,
     };
     const operation = this.ctx.store.createOperation({
-      id, service: WAVE_SERVICE, kind: WAVE_KIND, releaseId: null, fromReleaseId: null, actor: request.actor,
-      phase: phaseOf(state), state, startedAt: now,
+      id,
+      service: WAVE_SERVICE,
+      kind: WAVE_KIND,
+      releaseId: null,
+      fromReleaseId: null,
+      actor: request.actor,
+      phase: phaseOf(state),
+      state,
+      startedAt: now,
     });
-    this.record(operation, 'wave.started', `deploy of ${request.version} to ${chosen.length} service(s) in ${waves.length} wave(s) started by ${request.actor}: ${waves.map((w, i) => `${i + 1}) ${w.join(', ')}`).join('; ')}`, { waves });
+    this.record(
+      operation,
+      'wave.started',
+      `deploy of ${request.version} to ${chosen.length} service(s) in ${waves.length} wave(s) started by ${request.actor}: ${waves.map((w, i) => `${i + 1}) ${w.join(', ')}`).join('; ')}`,
+      { waves },
+    );
     this.run(operation, state, new Set());
     return operation;
   }
@@ -104,12 +122,30 @@ export class DeployWaveRunner {
     const operation = lock ? this.ctx.store.getOperation(lock.operationId) : null;
     const state = operation ? waveStateOf(operation.state) : null;
     if (!operation || !state || operation.outcome) return null;
-    const services = state.waves.flatMap((wave, index) => wave.map((name): WaveServiceProgress => {
-      const deploy = state.deploys[name] ? this.ctx.store.getOperation(state.deploys[name]) : null;
-      const progress = deploy?.outcome ?? (deploy ? (deploy.phase === 'ready' || deploy.phase === 'paused' ? 'waiting' : 'running') : 'pending');
-      return { service: name, wave: index + 1, progress, operationId: deploy?.id ?? null, phase: deploy?.phase ?? null };
-    }));
-    return { id: operation.id, version: state.version, actor: operation.actor, startedAt: operation.startedAt, wave: Math.min(state.index + 1, state.waves.length), waves: state.waves.length, services };
+    const services = state.waves.flatMap((wave, index) =>
+      wave.map((name): WaveServiceProgress => {
+        const deploy = state.deploys[name] ? this.ctx.store.getOperation(state.deploys[name]) : null;
+        const progress =
+          deploy?.outcome ??
+          (deploy ? (deploy.phase === 'ready' || deploy.phase === 'paused' ? 'waiting' : 'running') : 'pending');
+        return {
+          service: name,
+          wave: index + 1,
+          progress,
+          operationId: deploy?.id ?? null,
+          phase: deploy?.phase ?? null,
+        };
+      }),
+    );
+    return {
+      id: operation.id,
+      version: state.version,
+      actor: operation.actor,
+      startedAt: operation.startedAt,
+      wave: Math.min(state.index + 1, state.waves.length),
+      waves: state.waves.length,
+      services,
+    };
   }
 
   /**
@@ -121,7 +157,11 @@ export class DeployWaveRunner {
     for (const operation of this.ctx.store.unfinishedOperations()) {
       const state = waveStateOf(operation.state);
       if (operation.kind !== WAVE_KIND || !state) continue;
-      this.record(operation, 'wave.resumed', `the controller restarted during the deploy of ${state.version}: going on with wave ${Math.min(state.index + 1, state.waves.length)} of ${state.waves.length}`);
+      this.record(
+        operation,
+        'wave.resumed',
+        `the controller restarted during the deploy of ${state.version}: going on with wave ${Math.min(state.index + 1, state.waves.length)} of ${state.waves.length}`,
+      );
       this.run(operation, state, restartAborted);
     }
   }
@@ -143,41 +183,67 @@ export class DeployWaveRunner {
     void work.finally(() => this.running.delete(operation.id));
   }
 
-  private async drive(operation: OperationRecord, initial: WaveState, restartAborted: ReadonlySet<string>): Promise<void> {
+  private async drive(
+    operation: OperationRecord,
+    initial: WaveState,
+    restartAborted: ReadonlySet<string>,
+  ): Promise<void> {
     let state = initial;
     const done: string[] = state.waves.slice(0, state.index).flat();
     while (state.index < state.waves.length) {
       const wave = state.waves[state.index]!;
       if (wave.every((name) => !state.deploys[name])) {
-        this.record(operation, 'wave.wave-started', `wave ${state.index + 1} of ${state.waves.length}: ${wave.join(', ')}`, { index: state.index, services: wave });
+        this.record(
+          operation,
+          'wave.wave-started',
+          `wave ${state.index + 1} of ${state.waves.length}: ${wave.join(', ')}`,
+          { index: state.index, services: wave },
+        );
       }
       const outcomes = new Map<string, OperationRecord>();
-      const ended: { stop: { service: string; operation: OperationRecord } | null; over: boolean } = { stop: null, over: false };
+      const ended: { stop: { service: string; operation: OperationRecord } | null; over: boolean } = {
+        stop: null,
+        over: false,
+      };
       // Each service's deploy; the wave ends at the first failure without waiting for the others (one may wait for an approval forever).
       await new Promise<void>((resolveWave) => {
         let pending = wave.length;
         for (const name of wave) {
-          void this.deployOne(operation, state, name, restartAborted).then((deploy) => {
-            if (ended.over) return null;
-            state = { ...state, deploys: { ...state.deploys, [name]: deploy.id } };
-            this.persist(operation, state);
-            return this.ctx.lifecycle.waitFor(deploy.id);
-          }).then((finished) => {
-            if (ended.over || !finished) return;
-            outcomes.set(name, finished);
-            if (finished.outcome === 'succeeded') {
-              this.record(operation, 'wave.service-succeeded', `${name} is on ${state.version}`, { service: name, operationId: finished.id });
-            } else {
-              ended.stop = { service: name, operation: finished };
-            }
-            if (--pending === 0 || ended.stop) { ended.over = true; resolveWave(); }
-          }, (error: unknown) => {
-            if (ended.over) return;
-            const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', String(error));
-            ended.stop = { service: name, operation: { ...operation, outcome: 'failed', error: { code: e.code, message: e.message } } };
-            ended.over = true;
-            resolveWave();
-          });
+          void this.deployOne(operation, state, name, restartAborted)
+            .then((deploy) => {
+              if (ended.over) return null;
+              state = { ...state, deploys: { ...state.deploys, [name]: deploy.id } };
+              this.persist(operation, state);
+              return this.ctx.lifecycle.waitFor(deploy.id);
+            })
+            .then(
+              (finished) => {
+                if (ended.over || !finished) return;
+                outcomes.set(name, finished);
+                if (finished.outcome === 'succeeded') {
+                  this.record(operation, 'wave.service-succeeded', `${name} is on ${state.version}`, {
+                    service: name,
+                    operationId: finished.id,
+                  });
+                } else {
+                  ended.stop = { service: name, operation: finished };
+                }
+                if (--pending === 0 || ended.stop) {
+                  ended.over = true;
+                  resolveWave();
+                }
+              },
+              (error: unknown) => {
+                if (ended.over) return;
+                const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', String(error));
+                ended.stop = {
+                  service: name,
+                  operation: { ...operation, outcome: 'failed', error: { code: e.code, message: e.message } },
+                };
+                ended.over = true;
+                resolveWave();
+              },
+            );
         }
       });
       if (this.closing) return;
@@ -186,30 +252,54 @@ export class DeployWaveRunner {
       state = { ...state, index: state.index + 1 };
       this.persist(operation, state);
     }
-    this.record(operation, 'wave.succeeded', `deploy of ${state.version} succeeded: ${done.join(', ')} updated`, { services: done });
+    this.record(operation, 'wave.succeeded', `deploy of ${state.version} succeeded: ${done.join(', ')} updated`, {
+      services: done,
+    });
     this.ctx.lifecycle.completeOperation(operation.id, WAVE_SERVICE, 'succeeded', null, this.now());
   }
 
   /** Starts the service's deploy, or takes back the one started before a restart. */
-  private async deployOne(operation: OperationRecord, state: WaveState, name: string, restartAborted: ReadonlySet<string>): Promise<OperationRecord> {
+  private async deployOne(
+    operation: OperationRecord,
+    state: WaveState,
+    name: string,
+    restartAborted: ReadonlySet<string>,
+  ): Promise<OperationRecord> {
     const previous = state.deploys[name] ? this.ctx.store.getOperation(state.deploys[name]) : null;
     if (previous && !restartAborted.has(previous.id)) return previous;
-    if (previous) this.record(operation, 'wave.service-restarted', `the controller restart aborted the deploy of ${name}; deploying it again`, { service: name });
+    if (previous)
+      this.record(
+        operation,
+        'wave.service-restarted',
+        `the controller restart aborted the deploy of ${name}; deploying it again`,
+        { service: name },
+      );
     const service = this.ctx.service(name);
     const gated = service.strategy.type === 'blue-green' && service.strategy.approval;
     const deploy = await this.deploy(name, {
       version: state.version,
       // An approval gate is never skipped: autoSwitch applies to blue-green services without one.
-      autoSwitch: gated ? undefined : state.autoSwitch ?? undefined,
+      autoSwitch: gated ? undefined : (state.autoSwitch ?? undefined),
       autoCleanup: state.autoCleanup ?? undefined,
       skipHealth: state.skipHealth,
       actor: `${operation.actor} (deploy ${operation.id})`,
     });
-    this.record(operation, 'wave.service-started', `${name}: ${service.strategy.type} deploy ${deploy.id} started${gated ? '; its switch waits for `cutover approve ' + name + '`' : ''}`, { service: name, operationId: deploy.id });
+    this.record(
+      operation,
+      'wave.service-started',
+      `${name}: ${service.strategy.type} deploy ${deploy.id} started${gated ? '; its switch waits for `cutover approve ' + name + '`' : ''}`,
+      { service: name, operationId: deploy.id },
+    );
     return deploy;
   }
 
-  private stop(operation: OperationRecord, state: WaveState, stop: { service: string; operation: OperationRecord }, done: string[], outcomes: Map<string, OperationRecord>): void {
+  private stop(
+    operation: OperationRecord,
+    state: WaveState,
+    stop: { service: string; operation: OperationRecord },
+    done: string[],
+    outcomes: Map<string, OperationRecord>,
+  ): void {
     const wave = state.waves[state.index]!;
     const updated = [...done, ...wave.filter((name) => outcomes.get(name)?.outcome === 'succeeded')];
     const running = wave.filter((name) => name !== stop.service && !outcomes.has(name));
@@ -217,13 +307,19 @@ export class DeployWaveRunner {
     const outcome = stop.operation.outcome === 'aborted' ? 'aborted' : 'failed';
     const error = {
       code: stop.operation.error?.code ?? 'DEPLOY_ABORTED',
-      message: `${stop.service}: ${stop.operation.error?.message ?? outcome}` +
+      message:
+        `${stop.service}: ${stop.operation.error?.message ?? outcome}` +
         `; not started: ${notStarted.join(', ') || 'none'}` +
         `; already on ${state.version} (they stay): ${updated.join(', ') || 'none'}` +
         (running.length ? `; still running on their own: ${running.join(', ')}` : ''),
     };
-    this.record(operation, `wave.${outcome}`, `deploy of ${state.version} stopped: ${error.message}`,
-      { failed: stop.service, notStarted, updated, running }, 'error');
+    this.record(
+      operation,
+      `wave.${outcome}`,
+      `deploy of ${state.version} stopped: ${error.message}`,
+      { failed: stop.service, notStarted, updated, running },
+      'error',
+    );
     this.ctx.lifecycle.completeOperation(operation.id, WAVE_SERVICE, outcome, error, this.now());
   }
 
@@ -231,8 +327,22 @@ export class DeployWaveRunner {
     this.ctx.store.updateOperation(operation.id, { phase: phaseOf(state), state });
   }
 
-  private record(operation: OperationRecord, type: string, message: string, data?: unknown, level: 'info' | 'warn' | 'error' = 'info'): void {
-    this.ctx.events.record({ operationId: operation.id, service: WAVE_SERVICE, releaseId: null, type, message, level, ...(data === undefined ? {} : { data }) });
+  private record(
+    operation: OperationRecord,
+    type: string,
+    message: string,
+    data?: unknown,
+    level: 'info' | 'warn' | 'error' = 'info',
+  ): void {
+    this.ctx.events.record({
+      operationId: operation.id,
+      service: WAVE_SERVICE,
+      releaseId: null,
+      type,
+      message,
+      level,
+      ...(data === undefined ? {} : { data }),
+    });
   }
 }
 
@@ -244,6 +354,12 @@ function phaseOf(state: WaveState): string {
 export function waveStateOf(value: unknown): WaveState | null {
   if (value === null || typeof value !== 'object') return null;
   const state = value as Partial<WaveState>;
-  if (state.strategy !== 'deploy-wave' || !Array.isArray(state.waves) || typeof state.index !== 'number' || typeof state.version !== 'string') return null;
+  if (
+    state.strategy !== 'deploy-wave' ||
+    !Array.isArray(state.waves) ||
+    typeof state.index !== 'number' ||
+    typeof state.version !== 'string'
+  )
+    return null;
   return { ...state, deploys: state.deploys ?? {} } as WaveState;
 }

@@ -24,8 +24,20 @@ export class EventLog {
     private readonly redactor: SecretRedactor = SecretRedactor.none(),
   ) {}
 
-  record(unredacted: { operationId: string | null; service: string; releaseId: string | null; type: string; message: string; data?: unknown; level?: EventLevel }): EventRecord {
-    const input = { ...unredacted, message: this.redactor.redactText(unredacted.message), data: this.redactor.redactValue(unredacted.data) };
+  record(unredacted: {
+    operationId: string | null;
+    service: string;
+    releaseId: string | null;
+    type: string;
+    message: string;
+    data?: unknown;
+    level?: EventLevel;
+  }): EventRecord {
+    const input = {
+      ...unredacted,
+      message: this.redactor.redactText(unredacted.message),
+      data: this.redactor.redactValue(unredacted.data),
+    };
     const event = this.store.appendEvent({
       operationId: input.operationId,
       service: input.service,
@@ -36,7 +48,13 @@ export class EventLog {
       data: input.data ?? null,
     });
     this.logger[input.level ?? 'info'](
-      { service: input.service, release: input.releaseId ?? undefined, operation: input.operationId ?? undefined, event: input.type, data: input.data },
+      {
+        service: input.service,
+        release: input.releaseId ?? undefined,
+        operation: input.operationId ?? undefined,
+        event: input.type,
+        data: input.data,
+      },
       input.message,
     );
     for (const listener of this.listeners) {
@@ -53,6 +71,8 @@ export class EventLog {
   /** Adds an observer of every recorded event; returns the function that removes it. */
   onRecord(listener: EventListener): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 }

@@ -75,12 +75,31 @@ export interface InstanceRestart {
 }
 
 /** The event that tells a person an instance is being restarted, and why. */
-export function restartEvent(releaseId: string, restart: InstanceRestart): { operationId: null; service: string; releaseId: string; type: string; message: string; data: unknown; level: 'warn' } {
+export function restartEvent(
+  releaseId: string,
+  restart: InstanceRestart,
+): {
+  operationId: null;
+  service: string;
+  releaseId: string;
+  type: string;
+  message: string;
+  data: unknown;
+  level: 'warn';
+} {
   return {
-    operationId: null, service: restart.instance.service, releaseId,
+    operationId: null,
+    service: restart.instance.service,
+    releaseId,
     type: restart.reason === 'unhealthy' ? 'instance.unhealthy-restart' : 'instance.crash-restart',
     message: `instance ${restart.instance.id} ${restart.detail}; restart ${restart.restarts} in ${restart.delayMs} ms`,
-    data: { instance: restart.instance.id, reason: restart.reason, detail: restart.detail, restarts: restart.restarts, delayMs: restart.delayMs },
+    data: {
+      instance: restart.instance.id,
+      reason: restart.reason,
+      detail: restart.detail,
+      restarts: restart.restarts,
+      delayMs: restart.delayMs,
+    },
     level: 'warn',
   };
 }
@@ -131,18 +150,22 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
   async startInstances(ref: ReleaseRef, indexes: number[]): Promise<InstanceInfo[]> {
     const managed = this.manage(ref, true);
     managed.stopping = false;
-    await Promise.all(indexes.map(async (index) => {
-      const existing = managed.instances.get(index);
-      if (existing) {
-        managed.instances.delete(index);
-        await this.stopInstance(existing, ref.service.stopGracePeriodMs);
-      }
-    }));
+    await Promise.all(
+      indexes.map(async (index) => {
+        const existing = managed.instances.get(index);
+        if (existing) {
+          managed.instances.delete(index);
+          await this.stopInstance(existing, ref.service.stopGracePeriodMs);
+        }
+      }),
+    );
     const results = await Promise.allSettled(indexes.map((index) => this.startInstance(managed, index)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       await this.stopInstances(ref.releaseId, indexes);
-      throw failed.reason instanceof CutoverError ? failed.reason : new CutoverError('INSTANCE_START_FAILED', String(failed.reason));
+      throw failed.reason instanceof CutoverError
+        ? failed.reason
+        : new CutoverError('INSTANCE_START_FAILED', String(failed.reason));
     }
     return results.map((r) => (r as PromiseFulfilledResult<InstanceInfo>).value);
   }
@@ -211,7 +234,9 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     return managed !== undefined && !managed.stopping && managed.instances.size > 0;
   }
 
-  instancesOf(releaseId: string): { info: InstanceInfo; status: HealthStatus; last: CheckResult | null; restarts: number }[] {
+  instancesOf(
+    releaseId: string,
+  ): { info: InstanceInfo; status: HealthStatus; last: CheckResult | null; restarts: number }[] {
     const managed = this.releases.get(releaseId);
     if (!managed) return [];
     return [...managed.instances.values()]
@@ -225,7 +250,8 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
 
   /** Tells the router which upstreams of a release are healthy right now (after a setRoute). */
   syncRouterHealth(releaseId: string): void {
-    for (const { info, status } of this.instancesOf(releaseId)) this.router.setUpstreamHealthy(info.id, status === 'healthy' && !this.outOfRotation.has(info.id));
+    for (const { info, status } of this.instancesOf(releaseId))
+      this.router.setUpstreamHealthy(info.id, status === 'healthy' && !this.outOfRotation.has(info.id));
   }
 
   /**
@@ -251,26 +277,41 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
           resolve();
         }
       };
-      const onHealth = (id: string): void => { if (id === releaseId) check(); };
+      const onHealth = (id: string): void => {
+        if (id === releaseId) check();
+      };
       const onExit = (id: string, exit: InstanceExit): void => {
         if (id !== releaseId || exit.expected || (wanted !== null && !wanted.has(exit.instance.index))) return;
         cleanup();
         void this.describeExit(exit).then((message) => reject(new CutoverError('INSTANCE_EXITED', message)));
       };
-      const onAbort = (): void => { cleanup(); reject(signal.reason instanceof Error ? signal.reason : new CutoverError('DEPLOY_ABORTED', String(signal.reason))); };
+      const onAbort = (): void => {
+        cleanup();
+        reject(
+          signal.reason instanceof Error ? signal.reason : new CutoverError('DEPLOY_ABORTED', String(signal.reason)),
+        );
+      };
       const onTimeout = (): void => {
         cleanup();
         const pending = watched().filter((i) => i.status !== 'healthy');
         const detail = pending
           .map((i) => `${i.info.id} is ${i.status} (last check: ${i.last?.detail ?? 'none yet'})`)
           .join('; ');
-        reject(new CutoverError('HEALTH_TIMEOUT', `release ${releaseId} was not healthy before the deploy timeout: ${detail}`));
+        reject(
+          new CutoverError(
+            'HEALTH_TIMEOUT',
+            `release ${releaseId} was not healthy before the deploy timeout: ${detail}`,
+          ),
+        );
       };
       const timer = this.clock.schedule(onTimeout, Math.max(0, deadline - this.clock.now()));
       this.on('health', onHealth);
       this.on('exit', onExit);
       signal.addEventListener('abort', onAbort, { once: true });
-      if (signal.aborted) { onAbort(); return; }
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
       check();
     });
   }
@@ -280,7 +321,9 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     if (!managed) return;
     managed.stopping = true;
     managed.supervised = false;
-    await Promise.all([...managed.instances.values()].map((m) => this.stopInstance(m, managed.ref.service.stopGracePeriodMs)));
+    await Promise.all(
+      [...managed.instances.values()].map((m) => this.stopInstance(m, managed.ref.service.stopGracePeriodMs)),
+    );
     this.releases.delete(releaseId);
   }
 
@@ -297,10 +340,15 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     const longTail = (await this.runtime.tailLog(exit.instance.id, 40).catch(() => '')).trim();
     const tail = longTail.split('\n').slice(-5).join('\n');
     const conflict = portConflictIn(longTail);
-    const port = conflict === null ? ''
-      : `: a port conflict, ${conflict || 'its port'} is already in use (by the running release or another program); ` +
-        `the app must listen on $PORT, which cutover sets to a free port (${exit.instance.host}:${exit.instance.port} for this instance)`;
-    return `instance ${exit.instance.id} ${how}${meaning} before it became healthy${port}` + (tail ? `; last log lines:\n${tail}` : '');
+    const port =
+      conflict === null
+        ? ''
+        : `: a port conflict, ${conflict || 'its port'} is already in use (by the running release or another program); ` +
+          `the app must listen on $PORT, which cutover sets to a free port (${exit.instance.host}:${exit.instance.port} for this instance)`;
+    return (
+      `instance ${exit.instance.id} ${how}${meaning} before it became healthy${port}` +
+      (tail ? `; last log lines:\n${tail}` : '')
+    );
   }
 
   // --- internals --------------------------------------------------------------
@@ -330,7 +378,13 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       stopGracePeriodMs: ref.service.stopGracePeriodMs,
     });
     const previous = managed.instances.get(index);
-    const instance: ManagedInstance = { info, assumeHealthy: false, watcher: null, restarts: previous?.restarts ?? 0, restartTimer: null };
+    const instance: ManagedInstance = {
+      info,
+      assumeHealthy: false,
+      watcher: null,
+      restarts: previous?.restarts ?? 0,
+      restartTimer: null,
+    };
     managed.instances.set(index, instance);
     this.byInstance.set(info.id, { release: managed, index });
     this.store.saveInstance(info);
@@ -348,23 +402,44 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     return async (result) => {
       const own = await runtime.containerHealth!(instanceId);
       if (own === null || own === 'healthy') return result;
-      return { ok: false, detail: `${result.detail}, but the container's HEALTHCHECK says ${own}`, durationMs: result.durationMs };
+      return {
+        ok: false,
+        detail: `${result.detail}, but the container's HEALTHCHECK says ${own}`,
+        durationMs: result.durationMs,
+      };
     };
   }
 
   private watch(managed: ManagedRelease, instance: ManagedInstance): void {
     const { info } = instance;
     instance.watcher = watchHealth(
-      { instanceId: info.id, host: info.host, port: info.port, vars: { version: info.version, slot: info.slot, instance: String(info.index) } },
+      {
+        instanceId: info.id,
+        host: info.host,
+        port: info.port,
+        vars: { version: info.version, slot: info.slot, instance: String(info.index) },
+      },
       managed.ref.service.health,
       (change) => {
         instance.assumeHealthy = false;
         if (!this.outOfRotation.has(info.id)) this.router.setUpstreamHealthy(info.id, change.to === 'healthy');
         if (change.to === 'healthy' && instance.restarts > 0) {
           // Stayed up long enough to pass a check: the next crash starts the backoff anew after a minute.
-          this.clock.schedule(() => { if (instance.watcher?.status() === 'healthy') instance.restarts = 0; }, 60_000);
+          this.clock.schedule(() => {
+            if (instance.watcher?.status() === 'healthy') instance.restarts = 0;
+          }, 60_000);
         }
-        this.logger.info({ service: info.service, release: info.releaseId, instance: info.id, from: change.from, to: change.to, detail: change.last.detail }, 'instance health changed');
+        this.logger.info(
+          {
+            service: info.service,
+            release: info.releaseId,
+            instance: info.id,
+            from: change.from,
+            to: change.to,
+            detail: change.last.detail,
+          },
+          'instance health changed',
+        );
         this.emit('health', info.releaseId, info.id, change.to, change.last);
       },
       this.clock,
@@ -413,31 +488,66 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     if (this.runtime.replacesUnhealthyInstances?.(info.id) === true) return;
     instance.watcher?.stop();
     this.router.setUpstreamHealthy(info.id, false);
-    this.logger.warn({ service: info.service, release: info.releaseId, instance: info.id, detail: last.detail }, 'instance stayed unhealthy; restarting');
+    this.logger.warn(
+      { service: info.service, release: info.releaseId, instance: info.id, detail: last.detail },
+      'instance stayed unhealthy; restarting',
+    );
     this.runtime.stop(info.id, managed.ref.service.stopGracePeriodMs).then(
       () => {
         // A stop of the release (or a new instance at this index) while this one stopped wins.
         if (managed.instances.get(info.index) !== instance || managed.stopping || this.closed) return;
         this.byInstance.delete(info.id);
         this.store.deleteInstance(info.id);
-        this.scheduleRestart(managed, info.index, instance, 'unhealthy', `failed its health check while unhealthy (${last.detail})`);
+        this.scheduleRestart(
+          managed,
+          info.index,
+          instance,
+          'unhealthy',
+          `failed its health check while unhealthy (${last.detail})`,
+        );
       },
-      (error: unknown) => this.logger.warn({ instance: info.id, err: String(error) }, 'stopping the unhealthy instance failed'),
+      (error: unknown) =>
+        this.logger.warn({ instance: info.id, err: String(error) }, 'stopping the unhealthy instance failed'),
     );
   }
 
   /** The one restart path for crashed and unhealthy instances: back-off, restart count, event, start in place. */
-  private scheduleRestart(managed: ManagedRelease, index: number, instance: ManagedInstance, reason: InstanceRestart['reason'], detail: string): void {
+  private scheduleRestart(
+    managed: ManagedRelease,
+    index: number,
+    instance: ManagedInstance,
+    reason: InstanceRestart['reason'],
+    detail: string,
+  ): void {
     const delay = nextRestartDelay(instance.restarts);
     instance.restarts += 1;
     const { info } = instance;
-    this.logger.warn({ service: managed.ref.service.name, release: managed.ref.releaseId, instance: info.id, reason, detail, restartInMs: delay }, reason === 'crashed' ? 'instance crashed; restarting' : 'unhealthy instance stopped; restarting');
-    this.emit('restarting', managed.ref.releaseId, { instance: info, reason, detail, restarts: instance.restarts, delayMs: delay });
+    this.logger.warn(
+      {
+        service: managed.ref.service.name,
+        release: managed.ref.releaseId,
+        instance: info.id,
+        reason,
+        detail,
+        restartInMs: delay,
+      },
+      reason === 'crashed' ? 'instance crashed; restarting' : 'unhealthy instance stopped; restarting',
+    );
+    this.emit('restarting', managed.ref.releaseId, {
+      instance: info,
+      reason,
+      detail,
+      restarts: instance.restarts,
+      delayMs: delay,
+    });
     instance.restartTimer = this.clock.schedule(() => {
       instance.restartTimer = null;
       if (!managed.supervised || managed.stopping || this.closed || managed.instances.get(index) !== instance) return;
       this.startInstance(managed, index).then(
-        (started) => { this.emit('restarted', managed.ref.releaseId, started); this.emit('upstreams', managed.ref.releaseId); },
+        (started) => {
+          this.emit('restarted', managed.ref.releaseId, started);
+          this.emit('upstreams', managed.ref.releaseId);
+        },
         (error: unknown) => this.logger.warn({ instance: info.id, err: String(error) }, 'restart failed'),
       );
     }, delay);

@@ -31,7 +31,11 @@ export interface RecoveryResumers {
   canary(service: ServiceConfig, operation: OperationRecord, state: CanaryState): Promise<void>;
 }
 
-export async function recoverAfterRestart(ctx: RunnerContext, runtime: Runtime, resume: RecoveryResumers): Promise<{ restartAborted: Set<string> }> {
+export async function recoverAfterRestart(
+  ctx: RunnerContext,
+  runtime: Runtime,
+  resume: RecoveryResumers,
+): Promise<{ restartAborted: Set<string> }> {
   const { store, supervisor, router, config, events } = ctx;
   const now = ctx.clock.now();
 
@@ -44,7 +48,14 @@ export async function recoverAfterRestart(ctx: RunnerContext, runtime: Runtime, 
   for (const op of store.unfinishedOperations()) {
     const verdict = canaryToResume(ctx, op, records, adopted);
     if (typeof verdict === 'string') {
-      events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: 'canary.not-resumed', level: 'warn', message: `the canary cannot resume after the controller restart: ${verdict}; it is aborted instead` });
+      events.record({
+        operationId: op.id,
+        service: op.service,
+        releaseId: op.releaseId,
+        type: 'canary.not-resumed',
+        level: 'warn',
+        message: `the canary cannot resume after the controller restart: ${verdict}; it is aborted instead`,
+      });
     } else if (verdict) {
       resumed.set(op.service, verdict);
     }
@@ -59,22 +70,35 @@ export async function recoverAfterRestart(ctx: RunnerContext, runtime: Runtime, 
     const active = ctx.lifecycle.activeRelease(service.name);
     if (active) {
       const alive = adopted.filter((i) => i.releaseId === active.id);
-      supervisor.adoptRelease({ service, releaseId: active.id, version: active.version, slot: active.slot }, alive, true);
+      supervisor.adoptRelease(
+        { service, releaseId: active.id, version: active.version, slot: active.slot },
+        alive,
+        true,
+      );
       for (const i of alive) kept.add(i.id);
     }
     const canary = resumed.get(service.name);
     // Kept either way: resumed, or stopped by resumeCanary if the resume failed.
     for (const i of canary?.instances ?? []) kept.add(i.id);
-    routed.push((async () => {
-      if (!canary || !(await resumeCanary(ctx, resume, canary))) {
-        resumed.delete(service.name);
-        // nginx refusing the route must not keep the server from starting: nginx serves its last good config meanwhile.
-        await router.setRoute(ctx.lifecycle.routeFor(service, active)).catch((error: unknown) => {
-          events.record({ operationId: null, service: service.name, releaseId: active?.id ?? null, type: 'router.restore-failed', level: 'error', message: `the route could not be restored after the restart: ${(error as Error).message}` });
-        });
-      }
-      if (active) supervisor.syncRouterHealth(active.id);
-    })());
+    routed.push(
+      (async () => {
+        if (!canary || !(await resumeCanary(ctx, resume, canary))) {
+          resumed.delete(service.name);
+          // nginx refusing the route must not keep the server from starting: nginx serves its last good config meanwhile.
+          await router.setRoute(ctx.lifecycle.routeFor(service, active)).catch((error: unknown) => {
+            events.record({
+              operationId: null,
+              service: service.name,
+              releaseId: active?.id ?? null,
+              type: 'router.restore-failed',
+              level: 'error',
+              message: `the route could not be restored after the restart: ${(error as Error).message}`,
+            });
+          });
+        }
+        if (active) supervisor.syncRouterHealth(active.id);
+      })(),
+    );
   }
   await Promise.all(routed);
 
@@ -94,15 +118,41 @@ export async function recoverAfterRestart(ctx: RunnerContext, runtime: Runtime, 
       continue;
     }
     // The switch is persisted before the route changes: an operation whose release is active moved traffic.
-    const moved = active !== null && active === op.releaseId && (op.kind !== 'deploy' || state === null || state.phase === 'switching' || state.phase === 'watching' || (state as { promoted?: boolean }).promoted === true);
+    const moved =
+      active !== null &&
+      active === op.releaseId &&
+      (op.kind !== 'deploy' ||
+        state === null ||
+        state.phase === 'switching' ||
+        state.phase === 'watching' ||
+        (state as { promoted?: boolean }).promoted === true);
     if (moved) {
       if (typeof watch === 'string') {
-        events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: 'deploy.watch-not-resumed', level: 'warn', message: `the post-promotion analysis cannot resume after the controller restart: ${watch}; the deploy is closed as succeeded without it` });
+        events.record({
+          operationId: op.id,
+          service: op.service,
+          releaseId: op.releaseId,
+          type: 'deploy.watch-not-resumed',
+          level: 'warn',
+          message: `the post-promotion analysis cannot resume after the controller restart: ${watch}; the deploy is closed as succeeded without it`,
+        });
       }
-      events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: `${op.kind}.succeeded`, message: `${op.kind} finished after a controller restart: traffic had moved to ${op.releaseId} before it stopped` });
+      events.record({
+        operationId: op.id,
+        service: op.service,
+        releaseId: op.releaseId,
+        type: `${op.kind}.succeeded`,
+        message: `${op.kind} finished after a controller restart: traffic had moved to ${op.releaseId} before it stopped`,
+      });
       ctx.lifecycle.completeOperation(op.id, op.service, 'succeeded', null, now);
       const service = config.services[op.service];
-      if (service && op.fromReleaseId) toRetire.push({ service, releaseId: op.fromReleaseId, immediately: state?.autoCleanup === true, operationId: op.id });
+      if (service && op.fromReleaseId)
+        toRetire.push({
+          service,
+          releaseId: op.fromReleaseId,
+          immediately: state?.autoCleanup === true,
+          operationId: op.id,
+        });
       continue;
     }
     const error = {
@@ -116,7 +166,14 @@ export async function recoverAfterRestart(ctx: RunnerContext, runtime: Runtime, 
         store.updateRelease(release.id, { state: op.kind === 'rollback' ? 'stopped' : 'aborted', error });
       }
     }
-    events.record({ operationId: op.id, service: op.service, releaseId: op.releaseId, type: `${op.kind}.aborted`, message: error.message, level: 'warn' });
+    events.record({
+      operationId: op.id,
+      service: op.service,
+      releaseId: op.releaseId,
+      type: `${op.kind}.aborted`,
+      message: error.message,
+      level: 'warn',
+    });
     ctx.lifecycle.completeOperation(op.id, op.service, 'aborted', error, now);
     restartAborted.add(op.id);
   }
@@ -137,26 +194,38 @@ export async function recoverAfterRestart(ctx: RunnerContext, runtime: Runtime, 
           store.updateRelease(release.id, { state: 'stopped', scaleDownAt: null });
           continue;
         }
-        supervisor.adoptRelease({ service, releaseId: release.id, version: release.version, slot: release.slot }, alive, true);
+        supervisor.adoptRelease(
+          { service, releaseId: release.id, version: release.version, slot: release.slot },
+          alive,
+          true,
+        );
         for (const i of alive) kept.add(i.id);
         if (release.scaleDownAt === null && waiting.has(release.id)) continue;
         ctx.lifecycle.scheduleScaleDown(service, release.id, release.scaleDownAt ?? now);
-      } else if ((release.state === 'starting' || release.state === 'ready') && resumed.get(service.name)?.state.releaseId !== release.id) {
+      } else if (
+        (release.state === 'starting' || release.state === 'ready') &&
+        resumed.get(service.name)?.state.releaseId !== release.id
+      ) {
         store.updateRelease(release.id, { state: 'aborted' });
       }
     }
   }
 
   for (const r of toRetire) {
-    if (store.getRelease(r.releaseId)?.scaleDownAt === null) ctx.lifecycle.retire(r.service, r.releaseId, r.immediately, r.operationId);
+    if (store.getRelease(r.releaseId)?.scaleDownAt === null)
+      ctx.lifecycle.retire(r.service, r.releaseId, r.immediately, r.operationId);
   }
   for (const w of watches) resume.watch(w.service, w.operation, w.state, w.switchedAt);
 
   // Instances of deploys that never got traffic: stop them, they serve nobody.
-  await Promise.all(adopted.filter((i) => !kept.has(i.id)).map(async (i) => {
-    await runtime.stop(i.id);
-    store.deleteInstance(i.id);
-  }));
+  await Promise.all(
+    adopted
+      .filter((i) => !kept.has(i.id))
+      .map(async (i) => {
+        await runtime.stop(i.id);
+        store.deleteInstance(i.id);
+      }),
+  );
 
   // Fill up active releases that lost instances while the controller was down (in the background: routes are already up).
   for (const service of Object.values(config.services)) {
@@ -164,7 +233,14 @@ export async function recoverAfterRestart(ctx: RunnerContext, runtime: Runtime, 
     if (!active) continue;
     const missing = service.instances - supervisor.instancesOf(active.id).length;
     if (missing > 0) {
-      events.record({ operationId: null, service: service.name, releaseId: active.id, type: 'instance.restarting', message: `restarting ${missing} missing instance(s) of the active release ${active.id}`, level: 'warn' });
+      events.record({
+        operationId: null,
+        service: service.name,
+        releaseId: active.id,
+        type: 'instance.restarting',
+        message: `restarting ${missing} missing instance(s) of the active release ${active.id}`,
+        level: 'warn',
+      });
       void supervisor.fillRelease(active.id);
     }
   }
@@ -183,7 +259,12 @@ interface ResumableWatch {
  * window (`watching`) to take back: what it needs, why it cannot (a string:
  * it is closed as succeeded, traffic having moved), or null when it is not one.
  */
-function watchToResume(ctx: RunnerContext, op: OperationRecord, active: string | null, now: number): ResumableWatch | string | null {
+function watchToResume(
+  ctx: RunnerContext,
+  op: OperationRecord,
+  active: string | null,
+  now: number,
+): ResumableWatch | string | null {
   const state = op.state as BlueGreenState | null;
   if (op.kind !== 'deploy' || state === null || typeof state !== 'object' || state.phase !== 'watching') return null;
   if (active === null || active !== op.releaseId || state.releaseId !== op.releaseId) return null;
@@ -192,7 +273,8 @@ function watchToResume(ctx: RunnerContext, op: OperationRecord, active: string |
   if (state.postPromotion === null) return 'the deploy has no post-promotion window';
   const missing = state.postPromotion.analysis.filter((name) => !ctx.config.analysis[name]);
   if (missing.length > 0) return `the analysis template(s) ${missing.join(', ')} are no longer in the config`;
-  if (ctx.store.getLock(op.service)?.operationId !== op.id) return `the operation no longer holds the deploy lock of ${op.service}`;
+  if (ctx.store.getLock(op.service)?.operationId !== op.id)
+    return `the operation no longer holds the deploy lock of ${op.service}`;
   const release = ctx.store.getRelease(op.releaseId);
   return { service, operation: op, state, switchedAt: release?.activatedAt ?? now };
 }
@@ -214,12 +296,24 @@ const RESUMABLE: ReadonlySet<CanaryPhase> = new Set(['stepping', 'paused', 'conc
  * when there is nothing to explain (not a canary, `on_restart: abort`, or
  * promoted already, which step 3 closes as moved).
  */
-function canaryToResume(ctx: RunnerContext, op: OperationRecord, records: InstanceInfo[], adopted: InstanceInfo[]): ResumableCanary | string | null {
+function canaryToResume(
+  ctx: RunnerContext,
+  op: OperationRecord,
+  records: InstanceInfo[],
+  adopted: InstanceInfo[],
+): ResumableCanary | string | null {
   const state = persistedCanary(op.state);
   const service = ctx.config.services[op.service];
-  if (op.kind !== 'deploy' || state === null || service?.strategy.type !== 'canary' || service.strategy.onRestart !== 'resume') return null;
+  if (
+    op.kind !== 'deploy' ||
+    state === null ||
+    service?.strategy.type !== 'canary' ||
+    service.strategy.onRestart !== 'resume'
+  )
+    return null;
   // No client was on the canary yet and its health checks would start over: deploying again costs nothing.
-  if (state.phase === 'starting' || state.phase === 'verifying') return `the canary had no traffic yet (phase ${state.phase})`;
+  if (state.phase === 'starting' || state.phase === 'verifying')
+    return `the canary had no traffic yet (phase ${state.phase})`;
   if (state.promoted || !RESUMABLE.has(state.phase)) return null;
   const release = ctx.store.getRelease(state.releaseId);
   if (!release || op.releaseId !== release.id || (release.state !== 'starting' && release.state !== 'ready')) {
@@ -229,14 +323,19 @@ function canaryToResume(ctx: RunnerContext, op: OperationRecord, records: Instan
   if (state.stableReleaseId === null || active?.id !== state.stableReleaseId) {
     return `the stable release ${state.stableReleaseId ?? '(none)'} is no longer the active one`;
   }
-  if (ctx.store.getLock(op.service)?.operationId !== op.id) return `the operation no longer holds the deploy lock of ${op.service}`;
+  if (ctx.store.getLock(op.service)?.operationId !== op.id)
+    return `the operation no longer holds the deploy lock of ${op.service}`;
   const recorded = records.filter((r) => r.releaseId === release.id).length;
   const instances = adopted.filter((i) => i.releaseId === release.id);
   // A clean shutdown stops every instance (and forgets them); only a crash leaves the canary running.
   if (recorded === 0) return 'its canary instances were stopped with the server';
-  if (instances.length < recorded) return `${recorded - instances.length} of its ${recorded} canary instance(s) did not survive the restart`;
+  if (instances.length < recorded)
+    return `${recorded - instances.length} of its ${recorded} canary instance(s) did not survive the restart`;
   const ref: ReleaseRef = {
-    service: { ...service, instances: service.strategy.canaryInstances }, releaseId: release.id, version: release.version, slot: release.slot,
+    service: { ...service, instances: service.strategy.canaryInstances },
+    releaseId: release.id,
+    version: release.version,
+    slot: release.slot,
   };
   return { service, operation: op, state, ref, instances };
 }
@@ -251,7 +350,14 @@ async function resumeCanary(ctx: RunnerContext, resume: RecoveryResumers, canary
   } catch (error) {
     // A bug here must not keep the server from starting: abort as without on_restart: resume.
     void ctx.supervisor.stopRelease(ref.releaseId);
-    ctx.events.record({ operationId: operation.id, service: operation.service, releaseId: state.releaseId, type: 'canary.not-resumed', level: 'error', message: `the canary could not resume after the controller restart: ${(error as Error).message}; it is aborted instead` });
+    ctx.events.record({
+      operationId: operation.id,
+      service: operation.service,
+      releaseId: state.releaseId,
+      type: 'canary.not-resumed',
+      level: 'error',
+      message: `the canary could not resume after the controller restart: ${(error as Error).message}; it is aborted instead`,
+    });
     return false;
   }
 }
@@ -260,7 +366,14 @@ async function resumeCanary(ctx: RunnerContext, resume: RecoveryResumers, canary
 function persistedCanary(value: unknown): CanaryState | null {
   if (value === null || typeof value !== 'object') return null;
   const { strategy, ...state } = value as { strategy?: unknown } & Partial<CanaryState>;
-  if (strategy !== 'canary' || typeof state.phase !== 'string' || typeof state.releaseId !== 'string'
-    || typeof state.weight !== 'number' || typeof state.stepIndex !== 'number' || !Array.isArray(state.steps)) return null;
+  if (
+    strategy !== 'canary' ||
+    typeof state.phase !== 'string' ||
+    typeof state.releaseId !== 'string' ||
+    typeof state.weight !== 'number' ||
+    typeof state.stepIndex !== 'number' ||
+    !Array.isArray(state.steps)
+  )
+    return null;
   return state as CanaryState;
 }

@@ -32,9 +32,13 @@ export class ReleaseCommands {
     this.ctx.service(name);
     const last = store.listOperations(name, 20).find((op) => op.kind === 'deploy');
     if (!last || (last.outcome !== 'aborted' && last.outcome !== 'failed') || !last.releaseId) {
-      throw new CutoverError('INVALID_STATE', last?.outcome === null
-        ? `the last deploy of ${name} is still running`
-        : `the last deploy of ${name} did not fail or abort; nothing to retry`, { hint: `Deploy a version with \`cutover deploy ${name} --version <v>\`.` });
+      throw new CutoverError(
+        'INVALID_STATE',
+        last?.outcome === null
+          ? `the last deploy of ${name} is still running`
+          : `the last deploy of ${name} did not fail or abort; nothing to retry`,
+        { hint: `Deploy a version with \`cutover deploy ${name} --version <v>\`.` },
+      );
     }
     const release = store.getRelease(last.releaseId);
     if (!release) throw new CutoverError('RELEASE_NOT_FOUND', `release ${last.releaseId} of ${name} is gone`);
@@ -48,8 +52,11 @@ export class ReleaseCommands {
     const run = this.blueGreen.running(name);
     if (run && run.state.phase === 'ready' && run.state.slot === slot) return this.controller.promote(name, actor);
     const active = ctx.lifecycle.activeRelease(name);
-    if (active && active.slot === slot) throw new CutoverError('INVALID_STATE', `slot ${slot} is already active (${active.version}, ${active.id})`);
-    const standby = ctx.store.listReleases(name).find((r) => r.slot === slot && r.state === 'standby' && ctx.supervisor.isRunning(r.id));
+    if (active && active.slot === slot)
+      throw new CutoverError('INVALID_STATE', `slot ${slot} is already active (${active.version}, ${active.id})`);
+    const standby = ctx.store
+      .listReleases(name)
+      .find((r) => r.slot === slot && r.state === 'standby' && ctx.supervisor.isRunning(r.id));
     if (!standby) {
       throw new CutoverError('INVALID_STATE', `nothing is running in slot ${slot} of ${name}`, {
         hint: `Deploy to it first (\`cutover deploy ${name} --version <v>\`) or roll back with \`cutover rollback ${name}\`.`,
@@ -71,10 +78,18 @@ export class ReleaseCommands {
       target = previousRelease(releases, active?.id ?? null);
       if (!target) throw new CutoverError('NOTHING_TO_ROLL_BACK', `${name} has no earlier release to roll back to`);
     }
-    if (active && target.id === active.id) throw new CutoverError('INVALID_STATE', `${target.id} (${target.version}) is already active`);
-    if (target.state === 'pruned') throw new CutoverError('RELEASE_NOT_FOUND', `${target.id} is past the rollback limit (${service.rollbackLimit}) and was pruned`);
+    if (active && target.id === active.id)
+      throw new CutoverError('INVALID_STATE', `${target.id} (${target.version}) is already active`);
+    if (target.state === 'pruned')
+      throw new CutoverError(
+        'RELEASE_NOT_FOUND',
+        `${target.id} is past the rollback limit (${service.rollbackLimit}) and was pruned`,
+      );
     if (target.activatedAt === null || target.state === 'failed' || target.state === 'aborted') {
-      throw new CutoverError('INVALID_STATE', `${target.id} (${target.version}) never served traffic (${target.state}); roll back to a release that did`);
+      throw new CutoverError(
+        'INVALID_STATE',
+        `${target.id} (${target.version}) never served traffic (${target.state}); roll back to a release that did`,
+      );
     }
     // The post-promotion window holds the deploy lock; a person who rolls back in it ends the watch first.
     await this.blueGreen.endWatch(name, `rolled back by ${options.actor} during the post-promotion window`);
@@ -88,12 +103,29 @@ export class ReleaseCommands {
     try {
       const slot = idleSlot(active);
       ctx.store.updateRelease(target.id, { state: 'starting', slot, error: null });
-      const transition = startBlueGreen({
-        releaseId: target.id, slot, previousReleaseId: active?.id ?? null, autoSwitch: true, autoCleanup: false,
-        skipHealth: false, smokeChecks: service.strategy.type === 'blue-green' ? service.strategy.smoke.length : 0,
-        deployTimeoutMs: service.strategy.deployTimeoutMs,
-      }, now);
-      return this.blueGreen.launch(service, 'rollback', options.actor, operationId, { ...target, slot }, active, transition, true);
+      const transition = startBlueGreen(
+        {
+          releaseId: target.id,
+          slot,
+          previousReleaseId: active?.id ?? null,
+          autoSwitch: true,
+          autoCleanup: false,
+          skipHealth: false,
+          smokeChecks: service.strategy.type === 'blue-green' ? service.strategy.smoke.length : 0,
+          deployTimeoutMs: service.strategy.deployTimeoutMs,
+        },
+        now,
+      );
+      return this.blueGreen.launch(
+        service,
+        'rollback',
+        options.actor,
+        operationId,
+        { ...target, slot },
+        active,
+        transition,
+        true,
+      );
     } catch (error) {
       ctx.store.releaseLock(name, operationId);
       throw error;
@@ -109,23 +141,47 @@ export class ReleaseCommands {
     ctx.store.acquireLock(name, operationId, actor, now);
     const active = ctx.lifecycle.activeRelease(name);
     const operation = ctx.store.createOperation({
-      id: operationId, service: name, kind: 'cleanup', releaseId: active?.id ?? null, fromReleaseId: null, actor,
-      phase: 'stopping', state: null, startedAt: now,
+      id: operationId,
+      service: name,
+      kind: 'cleanup',
+      releaseId: active?.id ?? null,
+      fromReleaseId: null,
+      actor,
+      phase: 'stopping',
+      state: null,
+      startedAt: now,
     });
     try {
       const standby = ctx.store.listReleases(name).filter((r) => r.state === 'standby');
       for (const release of standby) await ctx.lifecycle.scaleDown(service, release.id, operationId);
-      ctx.events.record({ operationId, service: name, releaseId: null, type: 'cleanup.succeeded', message: standby.length ? `stopped ${standby.map((r) => r.id).join(', ')}` : 'no standby release was running' });
+      ctx.events.record({
+        operationId,
+        service: name,
+        releaseId: null,
+        type: 'cleanup.succeeded',
+        message: standby.length ? `stopped ${standby.map((r) => r.id).join(', ')}` : 'no standby release was running',
+      });
       ctx.lifecycle.completeOperation(operationId, name, 'succeeded', null, ctx.clock.now());
     } catch (error) {
-      ctx.lifecycle.completeOperation(operationId, name, 'failed', { code: 'INTERNAL', message: String(error) }, ctx.clock.now());
+      ctx.lifecycle.completeOperation(
+        operationId,
+        name,
+        'failed',
+        { code: 'INTERNAL', message: String(error) },
+        ctx.clock.now(),
+      );
       throw error;
     }
     return ctx.store.getOperation(operation.id)!;
   }
 
   /** Moves traffic to a release that is running and healthy already (switch back, or rollback within the window). */
-  private async instantSwitch(service: ServiceConfig, kind: OperationKind, target: ReleaseRecord, actor: string): Promise<OperationRecord> {
+  private async instantSwitch(
+    service: ServiceConfig,
+    kind: OperationKind,
+    target: ReleaseRecord,
+    actor: string,
+  ): Promise<OperationRecord> {
     const { ctx } = this;
     const now = ctx.clock.now();
     const operationId = newOperationId(now);
@@ -134,21 +190,43 @@ export class ReleaseCommands {
     try {
       const healthy = ctx.supervisor.instancesOf(target.id).filter((i) => i.status === 'healthy').length;
       if (healthy === 0) {
-        throw new CutoverError('INVALID_STATE', `no instance of ${target.id} in slot ${target.slot} is healthy; traffic was not moved`);
+        throw new CutoverError(
+          'INVALID_STATE',
+          `no instance of ${target.id} in slot ${target.slot} is healthy; traffic was not moved`,
+        );
       }
       ctx.store.createOperation({
-        id: operationId, service: service.name, kind, releaseId: target.id, fromReleaseId: active?.id ?? null, actor,
-        phase: 'switching', state: null, startedAt: now,
+        id: operationId,
+        service: service.name,
+        kind,
+        releaseId: target.id,
+        fromReleaseId: active?.id ?? null,
+        actor,
+        phase: 'switching',
+        state: null,
+        startedAt: now,
       });
       await ctx.lifecycle.switchTraffic(service, target, operationId);
       if (active) ctx.lifecycle.retire(service, active.id, false, operationId);
-      ctx.events.record({ operationId, service: service.name, releaseId: target.id, type: `${kind}.succeeded`, message: `${kind} succeeded: ${target.version} (${target.id}) serves ${service.name} from slot ${target.slot}` });
+      ctx.events.record({
+        operationId,
+        service: service.name,
+        releaseId: target.id,
+        type: `${kind}.succeeded`,
+        message: `${kind} succeeded: ${target.version} (${target.id}) serves ${service.name} from slot ${target.slot}`,
+      });
       ctx.lifecycle.completeOperation(operationId, service.name, 'succeeded', null, ctx.clock.now());
       return ctx.store.getOperation(operationId)!;
     } catch (error) {
       if (ctx.store.getOperation(operationId)) {
         const e = error as CutoverError;
-        ctx.lifecycle.completeOperation(operationId, service.name, 'failed', { code: e.code ?? 'INTERNAL', message: e.message }, ctx.clock.now());
+        ctx.lifecycle.completeOperation(
+          operationId,
+          service.name,
+          'failed',
+          { code: e.code ?? 'INTERNAL', message: e.message },
+          ctx.clock.now(),
+        );
       } else {
         ctx.store.releaseLock(service.name, operationId);
       }

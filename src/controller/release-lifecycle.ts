@@ -56,7 +56,13 @@ export class ReleaseLifecycle {
     });
   }
 
-  completeOperation(operationId: string, service: string, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string; hint?: string } | null, now: number): void {
+  completeOperation(
+    operationId: string,
+    service: string,
+    outcome: 'succeeded' | 'failed' | 'aborted',
+    error: { code: string; message: string; hint?: string } | null,
+    now: number,
+  ): void {
     const { store } = this.deps;
     store.finishOperation(operationId, outcome, error, now);
     store.releaseLock(service, operationId);
@@ -71,7 +77,12 @@ export class ReleaseLifecycle {
       hosts: service.hosts,
       default: service.default,
       target: release
-        ? { releaseId: release.id, version: release.version, slot: release.slot, upstreams: this.deps.supervisor.upstreamsOf(release.id) }
+        ? {
+            releaseId: release.id,
+            version: release.version,
+            slot: release.slot,
+            upstreams: this.deps.supervisor.upstreamsOf(release.id),
+          }
         : null,
     };
   }
@@ -97,18 +108,29 @@ export class ReleaseLifecycle {
     });
     supervisor.syncRouterHealth(to.id);
     events.record({
-      operationId, service: service.name, releaseId: to.id, type: 'traffic.switched',
+      operationId,
+      service: service.name,
+      releaseId: to.id,
+      type: 'traffic.switched',
       message: `traffic switched: ${from ? `${from.version} (${from.id}, ${from.slot})` : 'nothing'} → ${to.version} (${to.id}, ${to.slot})`,
       data: { from: from?.id ?? null, to: to.id, at: now },
     });
     if (from && from.id !== to.id) {
-      const drain = router.drain(service.name, from.id, service.drainTimeoutMs).then((result) => {
-        events.record({
-          operationId: null, service: service.name, releaseId: from.id, type: 'release.drained',
-          message: result.drained ? `${from.id} drained: no request in flight` : `${from.id} drain timeout (${service.drainTimeoutMs} ms): closed ${result.closed} connection(s)`,
-          data: result,
-        });
-      }, (error: unknown) => logger.warn({ err: error, release: from.id }, 'drain failed'));
+      const drain = router.drain(service.name, from.id, service.drainTimeoutMs).then(
+        (result) => {
+          events.record({
+            operationId: null,
+            service: service.name,
+            releaseId: from.id,
+            type: 'release.drained',
+            message: result.drained
+              ? `${from.id} drained: no request in flight`
+              : `${from.id} drain timeout (${service.drainTimeoutMs} ms): closed ${result.closed} connection(s)`,
+            data: result,
+          });
+        },
+        (error: unknown) => logger.warn({ err: error, release: from.id }, 'drain failed'),
+      );
       this.drains.set(from.id, drain);
     }
   }
@@ -127,18 +149,28 @@ export class ReleaseLifecycle {
     const at = clock.now() + delay;
     store.updateRelease(releaseId, { scaleDownAt: at });
     events.record({
-      operationId, service: service.name, releaseId, type: 'release.standby',
-      message: immediately ? `${releaseId} stops once drained (auto cleanup)` : `${releaseId} stays in slot ${release.slot} for instant rollback until ${new Date(at).toISOString()}`,
+      operationId,
+      service: service.name,
+      releaseId,
+      type: 'release.standby',
+      message: immediately
+        ? `${releaseId} stops once drained (auto cleanup)`
+        : `${releaseId} stays in slot ${release.slot} for instant rollback until ${new Date(at).toISOString()}`,
     });
     this.scheduleScaleDown(service, releaseId, at);
   }
 
   scheduleScaleDown(service: ServiceConfig, releaseId: string, at: number): void {
     this.cancelScaleDown(releaseId);
-    const timer = this.deps.clock.schedule(() => {
-      this.scaleDownTimers.delete(releaseId);
-      this.scaleDown(service, releaseId, null).catch((error: unknown) => this.deps.logger.warn({ err: error, release: releaseId }, 'scale down failed'));
-    }, Math.max(0, at - this.deps.clock.now()));
+    const timer = this.deps.clock.schedule(
+      () => {
+        this.scaleDownTimers.delete(releaseId);
+        this.scaleDown(service, releaseId, null).catch((error: unknown) =>
+          this.deps.logger.warn({ err: error, release: releaseId }, 'scale down failed'),
+        );
+      },
+      Math.max(0, at - this.deps.clock.now()),
+    );
     this.scaleDownTimers.set(releaseId, timer);
   }
 
@@ -157,7 +189,13 @@ export class ReleaseLifecycle {
     await supervisor.stopRelease(releaseId);
     this.drains.delete(releaseId);
     store.updateRelease(releaseId, { state: 'stopped', scaleDownAt: null });
-    events.record({ operationId, service: service.name, releaseId, type: 'release.stopped', message: `${releaseId} (${release.version}) stopped in slot ${release.slot}; rollback to it restarts it` });
+    events.record({
+      operationId,
+      service: service.name,
+      releaseId,
+      type: 'release.stopped',
+      message: `${releaseId} (${release.version}) stopped in slot ${release.slot}; rollback to it restarts it`,
+    });
     this.prune(service);
     void contractAfterRetire(this.deps, this.deps.migrations(), service, releaseId);
   }
@@ -166,7 +204,13 @@ export class ReleaseLifecycle {
   async freeSlot(service: ServiceConfig, slot: Slot, operationId: string): Promise<void> {
     const occupant = this.deps.store.listReleases(service.name).find((r) => r.slot === slot && r.state === 'standby');
     if (!occupant) return;
-    this.deps.events.record({ operationId, service: service.name, releaseId: occupant.id, type: 'release.replaced', message: `stopping standby ${occupant.id} (${occupant.version}) to free slot ${slot}` });
+    this.deps.events.record({
+      operationId,
+      service: service.name,
+      releaseId: occupant.id,
+      type: 'release.replaced',
+      message: `stopping standby ${occupant.id} (${occupant.version}) to free slot ${slot}`,
+    });
     await this.scaleDown(service, occupant.id, operationId);
   }
 
@@ -174,7 +218,13 @@ export class ReleaseLifecycle {
     const { store, events, logger } = this.deps;
     for (const release of releasesToPrune(store.listReleases(service.name), service.rollbackLimit)) {
       store.updateRelease(release.id, { state: 'pruned' });
-      events.record({ operationId: null, service: service.name, releaseId: release.id, type: 'release.pruned', message: `${release.id} (${release.version}) is past the rollback limit of ${service.rollbackLimit}` });
+      events.record({
+        operationId: null,
+        service: service.name,
+        releaseId: release.id,
+        type: 'release.pruned',
+        message: `${release.id} (${release.version}) is past the rollback limit of ${service.rollbackLimit}`,
+      });
       // It can never run again: its logs would only grow the state directory for ever.
       try {
         this.deps.removeReleaseLogs?.(service.name, release.id);
@@ -188,7 +238,11 @@ export class ReleaseLifecycle {
   refreshActiveRoute(service: ServiceConfig, release: ReleaseRecord): void {
     this.deps.router.setRoute(this.routeFor(service, release)).then(
       () => this.deps.supervisor.syncRouterHealth(release.id),
-      (error: unknown) => this.deps.logger.error({ err: error, release: release.id }, 'the route with the restarted instance could not be applied'),
+      (error: unknown) =>
+        this.deps.logger.error(
+          { err: error, release: release.id },
+          'the route with the restarted instance could not be applied',
+        ),
     );
   }
 

@@ -2,8 +2,13 @@ import type { RollingStrategyConfig, ServiceConfig } from '../config/types.js';
 import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
 import {
-  isRollingTerminal, rollingTransition, startRolling,
-  type RollingCommand, type RollingEvent, type RollingOptions, type RollingState,
+  isRollingTerminal,
+  rollingTransition,
+  startRolling,
+  type RollingCommand,
+  type RollingEvent,
+  type RollingOptions,
+  type RollingState,
 } from '../core/rolling-strategy.js';
 import type { ServiceRoute } from '../router/index.js';
 import type { InstanceExit } from '../runtime/index.js';
@@ -36,16 +41,30 @@ export function rollingOptionsOf(service: ServiceConfig): { options: RollingOpti
   const strategy = service.strategy;
   if (strategy.type === 'recreate') {
     return {
-      options: { order: 'stop-first', batchSize: service.instances, delayMs: 0, monitorMs: 0, failureAction: 'rollback', maxFailureRatio: 0, deployTimeoutMs: strategy.deployTimeoutMs },
+      options: {
+        order: 'stop-first',
+        batchSize: service.instances,
+        delayMs: 0,
+        monitorMs: 0,
+        failureAction: 'rollback',
+        maxFailureRatio: 0,
+        deployTimeoutMs: strategy.deployTimeoutMs,
+      },
       analysis: [],
     };
   }
-  if (strategy.type !== 'rolling') throw new CutoverError('INVALID_STATE', `service ${service.name} does not use the rolling or recreate strategy`);
+  if (strategy.type !== 'rolling')
+    throw new CutoverError('INVALID_STATE', `service ${service.name} does not use the rolling or recreate strategy`);
   const rolling: RollingStrategyConfig = strategy;
   return {
     options: {
-      order: rolling.order, batchSize: rolling.parallelism, delayMs: rolling.delayMs, monitorMs: rolling.monitorMs,
-      failureAction: rolling.failureAction, maxFailureRatio: rolling.maxFailureRatio, deployTimeoutMs: rolling.deployTimeoutMs,
+      order: rolling.order,
+      batchSize: rolling.parallelism,
+      delayMs: rolling.delayMs,
+      monitorMs: rolling.monitorMs,
+      failureAction: rolling.failureAction,
+      maxFailureRatio: rolling.maxFailureRatio,
+      deployTimeoutMs: rolling.deployTimeoutMs,
     },
     analysis: rolling.analysis,
   };
@@ -96,7 +115,14 @@ export class RollingRunner implements StrategyRunner {
   /** Goes on with an update that failure_action: pause stopped. */
   async resume(name: string, actor: string): Promise<OperationRecord> {
     const state = this.running(name);
-    if (state) this.ctx.events.record({ operationId: this.ctx.store.getLock(name)?.operationId ?? null, service: name, releaseId: state.releaseId, type: 'deploy.resume-requested', message: `resume requested by ${actor}` });
+    if (state)
+      this.ctx.events.record({
+        operationId: this.ctx.store.getLock(name)?.operationId ?? null,
+        service: name,
+        releaseId: state.releaseId,
+        type: 'deploy.resume-requested',
+        message: `resume requested by ${actor}`,
+      });
     return this.command(name, { type: 'resume' });
   }
 
@@ -106,17 +132,35 @@ export class RollingRunner implements StrategyRunner {
 
   start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
     const { options, analysis } = rollingOptionsOf(service);
-    const transition = startRolling({ releaseId: release.id, previousReleaseId: previous.id, total: service.instances, options }, this.now());
+    const transition = startRolling(
+      { releaseId: release.id, previousReleaseId: previous.id, total: service.instances, options },
+      this.now(),
+    );
     const run: RollingRun = {
-      operation, service, abort: new AbortController(), driver: null as unknown as RollingRun['driver'],
-      get state() { return this.driver.state; },
-      analysis: new AnalysisRunner(this.ctx.config.analysis, this.providerFor, this.ctx.events,
-        { operationId: operation.id, service: service.name, releaseId: release.id }, () => {}, this.ctx.clock),
-      analysisTemplates: analysis, timers: new Set(),
+      operation,
+      service,
+      abort: new AbortController(),
+      driver: null as unknown as RollingRun['driver'],
+      get state() {
+        return this.driver.state;
+      },
+      analysis: new AnalysisRunner(
+        this.ctx.config.analysis,
+        this.providerFor,
+        this.ctx.events,
+        { operationId: operation.id, service: service.name, releaseId: release.id },
+        () => {},
+        this.ctx.clock,
+      ),
+      analysisTemplates: analysis,
+      timers: new Set(),
     };
     run.driver = new MachineDriver(
-      transition.state, (current, event) => rollingTransition(current, event, this.now()),
-      (command) => this.execute(run, command), () => this.persist(run), (error) => this.crashed(run, error),
+      transition.state,
+      (current, event) => rollingTransition(current, event, this.now()),
+      (command) => this.execute(run, command),
+      () => this.persist(run),
+      (error) => this.crashed(run, error),
     );
     this.runs.set(service.name, run);
     this.persist(run);
@@ -129,7 +173,11 @@ export class RollingRunner implements StrategyRunner {
     const before = run.state;
     if (event.type === 'abort') run.abort.abort(new CutoverError('DEPLOY_ABORTED', event.reason));
     await this.dispatch(run, event);
-    if (run.state === before && event.type !== 'abort') throw new CutoverError('INVALID_STATE', `the rolling update of ${service} is ${before.phase}; ${event.type} does not apply`);
+    if (run.state === before && event.type !== 'abort')
+      throw new CutoverError(
+        'INVALID_STATE',
+        `the rolling update of ${service} is ${before.phase}; ${event.type} does not apply`,
+      );
     return this.ctx.store.getOperation(run.operation.id)!;
   }
 
@@ -138,7 +186,10 @@ export class RollingRunner implements StrategyRunner {
     for (const run of this.runs.values()) {
       if (run.state.releaseId === releaseId || run.state.previousReleaseId === releaseId) {
         this.route(run, this.currentShare(run)).catch((error: unknown) => {
-          this.ctx.logger.error({ err: error, release: releaseId }, 'the rolling route with the restarted instance could not be applied');
+          this.ctx.logger.error(
+            { err: error, release: releaseId },
+            'the rolling route with the restarted instance could not be applied',
+          );
         });
         return true;
       }
@@ -150,13 +201,15 @@ export class RollingRunner implements StrategyRunner {
     await shutDownRuns(this.runs.values(), new CutoverError('DEPLOY_ABORTED', SHUTTING_DOWN));
   }
 
-
   private dispatch(run: RollingRun, event: RollingEvent): Promise<void> {
     return run.driver.dispatch(event);
   }
 
   private persist(run: RollingRun): void {
-    this.ctx.store.updateOperation(run.operation.id, { phase: run.state.phase, state: { strategy: 'rolling', ...run.state } });
+    this.ctx.store.updateOperation(run.operation.id, {
+      phase: run.state.phase,
+      state: { strategy: 'rolling', ...run.state },
+    });
   }
 
   private releases(run: RollingRun): { next: ReleaseRecord; previous: ReleaseRecord } {
@@ -173,10 +226,23 @@ export class RollingRunner implements StrategyRunner {
     switch (command.type) {
       case 'start-new':
         try {
-          const started = await supervisor.startInstances({ service, releaseId: next.id, version: next.version, slot: next.slot }, command.indexes);
-          for (const info of started) ctx.events.record({ ...base, type: 'instance.started', message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`, data: { id: info.id, pid: info.pid, port: info.port } });
+          const started = await supervisor.startInstances(
+            { service, releaseId: next.id, version: next.version, slot: next.slot },
+            command.indexes,
+          );
+          for (const info of started)
+            ctx.events.record({
+              ...base,
+              type: 'instance.started',
+              message: `instance ${info.id} started (pid ${info.pid}, port ${info.port})`,
+              data: { id: info.id, pid: info.pid, port: info.port },
+            });
           await supervisor.waitHealthy(next.id, command.deadline, run.abort.signal, command.indexes);
-          ctx.events.record({ ...base, type: 'instance.healthy', message: `instance(s) ${command.indexes.join(', ')} of ${next.id} are healthy` });
+          ctx.events.record({
+            ...base,
+            type: 'instance.healthy',
+            message: `instance(s) ${command.indexes.join(', ')} of ${next.id} are healthy`,
+          });
           return { type: 'batch-healthy', batchIndex: command.batchIndex };
         } catch (error) {
           if (run.abort.signal.aborted) return null;
@@ -189,9 +255,17 @@ export class RollingRunner implements StrategyRunner {
         try {
           await this.route(run, command.newShare);
         } catch (error) {
-          return { type: 'abort', reason: `the router could not apply ${command.newShare}%: ${(error as Error).message}` };
+          return {
+            type: 'abort',
+            reason: `the router could not apply ${command.newShare}%: ${(error as Error).message}`,
+          };
         }
-        ctx.events.record({ ...base, type: 'rolling.share', message: `${command.newShare}% of traffic to ${next.version} (${next.id})`, data: { weight: command.newShare } });
+        ctx.events.record({
+          ...base,
+          type: 'rolling.share',
+          message: `${command.newShare}% of traffic to ${next.version} (${next.id})`,
+          data: { weight: command.newShare },
+        });
         return null;
       case 'monitor':
         return this.monitor(run, command.batchIndex, command.indexes, command.until);
@@ -202,18 +276,37 @@ export class RollingRunner implements StrategyRunner {
         const deadline = this.now() + rollingOptionsOf(service).options.deployTimeoutMs;
         if (command.indexes.length > 0) {
           try {
-            const restarted = await supervisor.startInstances({ service, releaseId: previous.id, version: previous.version, slot: previous.slot }, command.indexes);
-            for (const info of restarted) ctx.events.record({ ...base, releaseId: previous.id, type: 'instance.started', message: `old instance ${info.id} started again (pid ${info.pid}, port ${info.port})` });
+            const restarted = await supervisor.startInstances(
+              { service, releaseId: previous.id, version: previous.version, slot: previous.slot },
+              command.indexes,
+            );
+            for (const info of restarted)
+              ctx.events.record({
+                ...base,
+                releaseId: previous.id,
+                type: 'instance.started',
+                message: `old instance ${info.id} started again (pid ${info.pid}, port ${info.port})`,
+              });
             await supervisor.waitHealthy(previous.id, deadline, new AbortController().signal, command.indexes);
           } catch (error) {
-            ctx.events.record({ ...base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every old instance came back healthy: ${(error as Error).message}` });
+            ctx.events.record({
+              ...base,
+              type: 'rolling.rollback-incomplete',
+              level: 'error',
+              message: `not every old instance came back healthy: ${(error as Error).message}`,
+            });
           }
         }
         await this.route(run, 0);
         const all = supervisor.instancesOf(next.id).map((i) => i.info.index);
         await this.stopAt(run, next.id, all);
         await supervisor.stopRelease(next.id);
-        ctx.events.record({ ...base, type: 'rolling.rolled-back', level: 'warn', message: `back on ${previous.version} (${previous.id}) with ${supervisor.instancesOf(previous.id).length} instance(s)` });
+        ctx.events.record({
+          ...base,
+          type: 'rolling.rolled-back',
+          level: 'warn',
+          message: `back on ${previous.version} (${previous.id}) with ${supervisor.instancesOf(previous.id).length} instance(s)`,
+        });
         return { type: 'rolled-back' };
       }
       case 'promote-release':
@@ -221,7 +314,12 @@ export class RollingRunner implements StrategyRunner {
         ctx.lifecycle.retire(service, previous.id, true, operation.id);
         return null;
       case 'announce':
-        ctx.events.record({ ...base, type: command.event, message: command.message, level: command.event.includes('fail') || command.event.includes('rollback') ? 'warn' : 'info' });
+        ctx.events.record({
+          ...base,
+          type: command.event,
+          message: command.message,
+          level: command.event.includes('fail') || command.event.includes('rollback') ? 'warn' : 'info',
+        });
         return null;
       case 'finish':
         this.finish(run, command.outcome, command.error);
@@ -256,7 +354,12 @@ export class RollingRunner implements StrategyRunner {
     const route: ServiceRoute = ctx.lifecycle.routeFor(run.service, previous);
     if (newShare > 0 && ctx.supervisor.upstreamsOf(next.id).length > 0) {
       route.canary = {
-        target: { releaseId: next.id, version: next.version, slot: next.slot, upstreams: ctx.supervisor.upstreamsOf(next.id) },
+        target: {
+          releaseId: next.id,
+          version: next.version,
+          slot: next.slot,
+          upstreams: ctx.supervisor.upstreamsOf(next.id),
+        },
         weight: newShare,
         // Per-request spread for clients without the cookie; a browser stays on one release for the update.
         stickiness: { by: 'cookie', name: 'cutover_rolling' },
@@ -275,7 +378,12 @@ export class RollingRunner implements StrategyRunner {
     const wanted = new Set(indexes);
     if (run.analysisTemplates.length > 0) {
       const { next, previous } = this.releases(run);
-      run.analysis.start('step', run.analysisTemplates, { service: run.service.name, canaryReleaseId: next.id, stableReleaseId: previous.id, windowStart: this.now() });
+      run.analysis.start('step', run.analysisTemplates, {
+        service: run.service.name,
+        canaryReleaseId: next.id,
+        stableReleaseId: previous.id,
+        windowStart: this.now(),
+      });
     }
     const problem = await new Promise<string | null>((resolve) => {
       const done = (value: string | null): void => {
@@ -286,10 +394,12 @@ export class RollingRunner implements StrategyRunner {
       };
       const onHealth = (id: string, instanceId: string, status: string, last: { detail: string }): void => {
         const index = supervisor.instancesOf(id).find((i) => i.info.id === instanceId)?.info.index;
-        if (id === releaseId && index !== undefined && wanted.has(index) && status === 'unhealthy') done(`instance ${instanceId} turned unhealthy in the monitor window (${last.detail})`);
+        if (id === releaseId && index !== undefined && wanted.has(index) && status === 'unhealthy')
+          done(`instance ${instanceId} turned unhealthy in the monitor window (${last.detail})`);
       };
       const onExit = (id: string, exit: InstanceExit): void => {
-        if (id === releaseId && !exit.expected && wanted.has(exit.instance.index)) done(`instance ${exit.instance.id} exited in the monitor window`);
+        if (id === releaseId && !exit.expected && wanted.has(exit.instance.index))
+          done(`instance ${exit.instance.id} exited in the monitor window`);
       };
       const timer = this.ctx.clock.schedule(() => done(null), Math.max(0, until - this.now()));
       supervisor.on('health', onHealth);
@@ -307,30 +417,60 @@ export class RollingRunner implements StrategyRunner {
 
   private sleep(run: RollingRun, until: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = this.ctx.clock.schedule(() => { run.timers.delete(timer); resolve(); }, Math.max(0, until - this.now()));
+      const timer = this.ctx.clock.schedule(
+        () => {
+          run.timers.delete(timer);
+          resolve();
+        },
+        Math.max(0, until - this.now()),
+      );
       run.timers.add(timer);
     });
   }
 
-  private finish(run: RollingRun, outcome: 'succeeded' | 'failed' | 'aborted', error: { code: string; message: string } | null): void {
+  private finish(
+    run: RollingRun,
+    outcome: 'succeeded' | 'failed' | 'aborted',
+    error: { code: string; message: string } | null,
+  ): void {
     const { ctx } = this;
     const { service, state, operation } = run;
     for (const timer of run.timers) timer.cancel();
     run.analysis.stop('all');
     if (outcome !== 'succeeded') ctx.store.updateRelease(state.releaseId, { state: outcome, error });
     const active = ctx.lifecycle.activeRelease(service.name);
-    const message = outcome === 'succeeded'
-      ? `rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} instance(s)`
-      : `rolling update ${outcome}: ${error?.message ?? ''}; ${active ? `${active.version} (${active.id})` : 'nothing'} serves ${service.name}`;
-    ctx.events.record({ operationId: operation.id, service: service.name, releaseId: state.releaseId, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    const message =
+      outcome === 'succeeded'
+        ? `rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} instance(s)`
+        : `rolling update ${outcome}: ${error?.message ?? ''}; ${active ? `${active.version} (${active.id})` : 'nothing'} serves ${service.name}`;
+    ctx.events.record({
+      operationId: operation.id,
+      service: service.name,
+      releaseId: state.releaseId,
+      type: `deploy.${outcome}`,
+      message,
+      level: outcome === 'succeeded' ? 'info' : 'error',
+    });
     ctx.lifecycle.completeOperation(operation.id, service.name, outcome, error, this.now());
     this.runs.delete(service.name);
     ctx.lifecycle.prune(service);
   }
 
   private crashed(run: RollingRun, error: unknown): void {
-    if (isRollingTerminal(run.state.phase) || run.state.phase === 'rolling-back' || stoppedForShutdown(run.abort.signal)) return;
-    this.ctx.events.record({ operationId: run.operation.id, service: run.service.name, releaseId: run.state.releaseId, type: 'deploy.crashed', level: 'error', message: `rolling update failed unexpectedly: ${(error as Error)?.message ?? String(error)}` });
+    if (
+      isRollingTerminal(run.state.phase) ||
+      run.state.phase === 'rolling-back' ||
+      stoppedForShutdown(run.abort.signal)
+    )
+      return;
+    this.ctx.events.record({
+      operationId: run.operation.id,
+      service: run.service.name,
+      releaseId: run.state.releaseId,
+      type: 'deploy.crashed',
+      level: 'error',
+      message: `rolling update failed unexpectedly: ${(error as Error)?.message ?? String(error)}`,
+    });
     void this.dispatch(run, { type: 'abort', reason: `internal error: ${(error as Error)?.message ?? String(error)}` });
   }
 }
@@ -339,16 +479,33 @@ export class RollingRunner implements StrategyRunner {
  * The operation of a rolling or recreate update of a running release (here or
  * by the runtime's own rolling update), and its first event.
  */
-export function startRollingOperation(ctx: RunnerContext, { service, request, operationId, release, active, now }: DeployStart): OperationRecord {
-  if (!active) throw new CutoverError('INTERNAL', `a ${service.strategy.type} update of ${service.name} needs a running release`);
+export function startRollingOperation(
+  ctx: RunnerContext,
+  { service, request, operationId, release, active, now }: DeployStart,
+): OperationRecord {
+  if (!active)
+    throw new CutoverError('INTERNAL', `a ${service.strategy.type} update of ${service.name} needs a running release`);
   const operation = ctx.store.createOperation({
-    id: operationId, service: service.name, kind: 'deploy', releaseId: release.id, fromReleaseId: active.id,
-    actor: request.actor, phase: 'starting-batch', state: null, startedAt: now,
+    id: operationId,
+    service: service.name,
+    kind: 'deploy',
+    releaseId: release.id,
+    fromReleaseId: active.id,
+    actor: request.actor,
+    phase: 'starting-batch',
+    state: null,
+    startedAt: now,
   });
   ctx.events.record({
-    operationId, service: service.name, releaseId: release.id, type: 'deploy.started',
-    message: `${service.strategy.type} update of ${service.name} ${active.version} (${active.id}) → ${release.version} (${release.id}) started by ${request.actor}` +
-      (service.strategy.type === 'recreate' ? '; recreate stops every instance first: the service is down until the new ones are healthy' : ''),
+    operationId,
+    service: service.name,
+    releaseId: release.id,
+    type: 'deploy.started',
+    message:
+      `${service.strategy.type} update of ${service.name} ${active.version} (${active.id}) → ${release.version} (${release.id}) started by ${request.actor}` +
+      (service.strategy.type === 'recreate'
+        ? '; recreate stops every instance first: the service is down until the new ones are healthy'
+        : ''),
     data: { version: release.version, from: active.id, strategy: service.strategy.type },
     level: service.strategy.type === 'recreate' ? 'warn' : 'info',
   });

@@ -43,16 +43,45 @@ export interface ServiceStatus {
   standby: SlotStatus | null;
   /** During a canary rollout: the canary release, its weight and step. */
   canary: (SlotStatus & { weight: number; step: number; steps: number; phase: string; pausedBy: string | null }) | null;
-  operation: { id: string; kind: string; phase: string; releaseId: string | null; startedAt: number; actor: string } | null;
+  operation: {
+    id: string;
+    kind: string;
+    phase: string;
+    releaseId: string | null;
+    startedAt: number;
+    actor: string;
+  } | null;
   lock: LockRecord | null;
   /** The latest analysis measurements of the running (or last) operation. */
   analysis: AnalysisMeasurement[];
-  recent: { id: string; kind: string; from: string | null; to: string | null; outcome: string | null; startedAt: number; durationMs: number | null; actor: string; error: string | null }[];
+  recent: {
+    id: string;
+    kind: string;
+    from: string | null;
+    to: string | null;
+    outcome: string | null;
+    startedAt: number;
+    durationMs: number | null;
+    actor: string;
+    error: string | null;
+  }[];
 }
 
-function slotStatus(ctx: StatusSources, service: ServiceConfig, release: ReleaseRecord, counters: ReleaseCounters[]): SlotStatus {
+function slotStatus(
+  ctx: StatusSources,
+  service: ServiceConfig,
+  release: ReleaseRecord,
+  counters: ReleaseCounters[],
+): SlotStatus {
   const instances = ctx.supervisor.instancesOf(release.id).map(({ info, status, last, restarts }) => ({
-    id: info.id, slot: info.slot, index: info.index, port: info.port, pid: info.pid, health: status, lastCheck: last?.detail ?? null, restarts,
+    id: info.id,
+    slot: info.slot,
+    index: info.index,
+    port: info.port,
+    pid: info.pid,
+    health: status,
+    lastCheck: last?.detail ?? null,
+    restarts,
   }));
   const c = counters.find((x) => x.releaseId === release.id);
   return {
@@ -92,7 +121,12 @@ export function serviceHistory(store: Store, name: string): ServiceHistory {
   };
 }
 
-export function serviceStatus(ctx: StatusSources, service: ServiceConfig, running: { phase: string } | null, canary: CanaryState | null = null): ServiceStatus {
+export function serviceStatus(
+  ctx: StatusSources,
+  service: ServiceConfig,
+  running: { phase: string } | null,
+  canary: CanaryState | null = null,
+): ServiceStatus {
   const { store } = ctx;
   const releases = store.listReleases(service.name, 50);
   const activeId = store.getService(service.name).activeReleaseId;
@@ -110,19 +144,37 @@ export function serviceStatus(ctx: StatusSources, service: ServiceConfig, runnin
     strategy: service.strategy.type,
     active: active ? slotStatus(ctx, service, active, counters) : null,
     standby: standby ? slotStatus(ctx, service, standby, counters) : null,
-    canary: canary && !canary.promoted && store.getRelease(canary.releaseId)
-      ? {
-        ...slotStatus(ctx, service, store.getRelease(canary.releaseId)!, counters),
-        weight: canary.weight, step: canary.stepIndex + 1, steps: canary.steps.length, phase: canary.phase, pausedBy: canary.pausedBy,
-      }
-      : null,
+    canary:
+      canary && !canary.promoted && store.getRelease(canary.releaseId)
+        ? {
+            ...slotStatus(ctx, service, store.getRelease(canary.releaseId)!, counters),
+            weight: canary.weight,
+            step: canary.stepIndex + 1,
+            steps: canary.steps.length,
+            phase: canary.phase,
+            pausedBy: canary.pausedBy,
+          }
+        : null,
     operation: current
-      ? { id: current.id, kind: current.kind, phase: running?.phase ?? canary?.phase ?? current.phase, releaseId: current.releaseId, startedAt: current.startedAt, actor: current.actor }
+      ? {
+          id: current.id,
+          kind: current.kind,
+          phase: running?.phase ?? canary?.phase ?? current.phase,
+          releaseId: current.releaseId,
+          startedAt: current.startedAt,
+          actor: current.actor,
+        }
       : null,
     lock,
     analysis: (() => {
       const opId = current?.id ?? store.listOperations(service.name, 1)[0]?.id;
-      return opId ? store.eventsOf(opId).filter((e) => e.type === 'analysis.measurement').slice(-10).map(toMeasurement) : [];
+      return opId
+        ? store
+            .eventsOf(opId)
+            .filter((e) => e.type === 'analysis.measurement')
+            .slice(-10)
+            .map(toMeasurement)
+        : [];
     })(),
     recent: store.listOperations(service.name, 5).map((op) => ({
       id: op.id,

@@ -61,12 +61,16 @@ export const notApplicable = {
     return Promise.reject(new CutoverError('INVALID_STATE', `no deploy of ${service} is waiting for promote`));
   },
   approve(service: string): Promise<never> {
-    return Promise.reject(new CutoverError('INVALID_STATE', `nothing of ${service} waits for an approval`, {
-      hint: `Run \`cutover status ${service}\`; approval gates are set with approval: true on a blue-green strategy or a canary step.`,
-    }));
+    return Promise.reject(
+      new CutoverError('INVALID_STATE', `nothing of ${service} waits for an approval`, {
+        hint: `Run \`cutover status ${service}\`; approval gates are set with approval: true on a blue-green strategy or a canary step.`,
+      }),
+    );
   },
   /** pause and resume belong to canary rollouts (and resume to a paused rolling update). */
   pauseOrResume(service: string, verb: 'pause' | 'resume'): Promise<never> {
-    return Promise.reject(new CutoverError('INVALID_STATE', `no canary of ${service} is running; ${verb} applies to canary rollouts`));
+    return Promise.reject(
+      new CutoverError('INVALID_STATE', `no canary of ${service} is running; ${verb} applies to canary rollouts`),
+    );
   },
 };

@@ -34,7 +34,10 @@ const POLL_MS = 300;
 export class SwarmRollingRunner implements StrategyRunner {
   private readonly runs = new Map<string, SwarmRollingRun>();
 
-  constructor(private readonly ctx: RunnerContext, private readonly runtime: Runtime) {}
+  constructor(
+    private readonly ctx: RunnerContext,
+    private readonly runtime: Runtime,
+  ) {}
 
   /** True when the service's runtime updates its instances itself (Swarm). */
   offers(service: ServiceConfig): boolean {
@@ -44,7 +47,9 @@ export class SwarmRollingRunner implements StrategyRunner {
   start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
     const run = new SwarmRollingRun(this.ctx, this.updatesOf(service), service, operation, release, previous);
     this.runs.set(service.name, run);
-    void run.run().finally(() => { if (this.runs.get(service.name) === run) this.runs.delete(service.name); });
+    void run.run().finally(() => {
+      if (this.runs.get(service.name) === run) this.runs.delete(service.name);
+    });
   }
 
   isRunning(service: string): boolean {
@@ -133,19 +138,31 @@ class SwarmRollingRun {
     if (this.rollbackAsked !== null || this.updates === null) return;
     this.aborted = true;
     this.rollbackAsked = reason;
-    this.ctx.events.record({ ...this.base, type: 'deploy.abort-requested', level: 'warn', message: `${reason}; asking Swarm to roll back` });
+    this.ctx.events.record({
+      ...this.base,
+      type: 'deploy.abort-requested',
+      level: 'warn',
+      message: `${reason}; asking Swarm to roll back`,
+    });
     await this.updates.rollback(this.previous.id);
   }
 
   async run(): Promise<void> {
     const runtime = this.updates;
     try {
-      if (!runtime) throw new CutoverError('INTERNAL', `service ${this.service.name} runs on swarm, but the server has no swarm runtime`);
+      if (!runtime)
+        throw new CutoverError(
+          'INTERNAL',
+          `service ${this.service.name} runs on swarm, but the server has no swarm runtime`,
+        );
       const verdict = await this.update(runtime);
       if (verdict.outcome === 'completed') await this.adoptUpdated(runtime);
       else await this.backOnPrevious(runtime, verdict.why, verdict.aborted);
     } catch (error) {
-      const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error)?.message ?? String(error));
+      const e =
+        error instanceof CutoverError
+          ? error
+          : new CutoverError('INTERNAL', (error as Error)?.message ?? String(error));
       try {
         this.finish('failed', { code: e.code, message: e.message });
       } catch {
@@ -157,31 +174,54 @@ class SwarmRollingRun {
   /** Starts Swarm's update and follows it to its end. */
   private async update(runtime: NativeRollingUpdates): Promise<Verdict> {
     const { ctx, service, release, previous, strategy } = this;
-    const started = await runtime.start(previous.id, {
-      service: service.name, releaseId: release.id, version: release.version, slot: release.slot,
-      command: service.command, env: service.env, stopGracePeriodMs: service.stopGracePeriodMs,
-    }, strategy);
+    const started = await runtime.start(
+      previous.id,
+      {
+        service: service.name,
+        releaseId: release.id,
+        version: release.version,
+        slot: release.slot,
+        command: service.command,
+        env: service.env,
+        stopGracePeriodMs: service.stopGracePeriodMs,
+      },
+      strategy,
+    );
     this.serviceName = started.name;
     ctx.store.updateOperation(this.operation.id, { phase: 'swarm-updating' });
     ctx.events.record({
-      ...this.base, type: 'swarm.update-started',
-      message: `Swarm updates service ${this.serviceName} from ${previous.version} to ${release.version}: parallelism ${strategy.parallelism}, order ${strategy.order}, ` +
+      ...this.base,
+      type: 'swarm.update-started',
+      message:
+        `Swarm updates service ${this.serviceName} from ${previous.version} to ${release.version}: parallelism ${strategy.parallelism}, order ${strategy.order}, ` +
         `delay ${strategy.delayMs} ms, monitor ${strategy.monitorMs} ms, failure_action ${strategy.failureAction}, max_failure_ratio ${strategy.maxFailureRatio}`,
       data: { service: this.serviceName, updateConfig: started.settings },
     });
     const batches = Math.ceil(service.instances / strategy.parallelism);
-    const deadline = this.ctx.clock.now() + batches * (strategy.deployTimeoutMs + strategy.delayMs + strategy.monitorMs);
+    const deadline =
+      this.ctx.clock.now() + batches * (strategy.deployTimeoutMs + strategy.delayMs + strategy.monitorMs);
     let lastState: string | null = null;
     for (;;) {
       const progress = await runtime.progress(previous.id);
       for (const problem of progress.problems) this.taskErrors.add(problem);
-      if (this.firstProblem === null && progress.message && (progress.state === 'paused' || progress.state?.startsWith('rollback'))) this.firstProblem = progress.message;
+      if (
+        this.firstProblem === null &&
+        progress.message &&
+        (progress.state === 'paused' || progress.state?.startsWith('rollback'))
+      )
+        this.firstProblem = progress.message;
       await this.follow(progress.tasks);
       if (progress.state !== lastState) {
         lastState = progress.state;
         if (progress.state) {
           const level = progress.state.startsWith('rollback') || progress.state === 'paused' ? 'warn' : 'info';
-          ctx.events.record({ ...this.base, type: `swarm.update-${progress.state.replace(/_/g, '-')}`, level, message: `Swarm: update ${progress.state.replace(/_/g, ' ')}${progress.message ? `: ${progress.message}` : ''}`, data: { state: progress.state, message: progress.message } });
+          ctx.events.record({
+            ...this.base,
+            type: `swarm.update-${progress.state.replace(/_/g, '-')}`,
+            level,
+            message: `Swarm: update ${progress.state.replace(/_/g, ' ')}${progress.message ? `: ${progress.message}` : ''}`,
+            data: { state: progress.state, message: progress.message },
+          });
         }
       }
       switch (progress.state) {
@@ -190,9 +230,13 @@ class SwarmRollingRun {
         case 'rollback_completed':
           return { outcome: 'rolled-back', why: this.rollbackAsked ?? this.reason(progress), aborted: this.aborted };
         case 'rollback_paused':
-          throw new CutoverError('SWARM_ROLLED_BACK', `Swarm's rollback of ${this.serviceName} paused: ${this.reason(progress)}; the service may run tasks of both releases`, {
-            hint: `Fix it with \`docker service update --rollback ${this.serviceName}\` or deploy again.`,
-          });
+          throw new CutoverError(
+            'SWARM_ROLLED_BACK',
+            `Swarm's rollback of ${this.serviceName} paused: ${this.reason(progress)}; the service may run tasks of both releases`,
+            {
+              hint: `Fix it with \`docker service update --rollback ${this.serviceName}\` or deploy again.`,
+            },
+          );
         case 'paused':
           if (this.rollbackAsked === null) {
             this.rollbackAsked = `Swarm paused the update (failure_action: pause): ${this.reason(progress)}`;
@@ -202,12 +246,20 @@ class SwarmRollingRun {
         default:
           if (this.rollbackAsked === null && this.ctx.clock.now() > deadline) {
             this.rollbackAsked = `the update did not finish within ${Math.round((deadline - this.operation.startedAt) / 1000)} s (${batches} batch(es) × the strategy's timeout)`;
-            ctx.events.record({ ...this.base, type: 'swarm.update-timeout', level: 'warn', message: `${this.rollbackAsked}; asking Swarm to roll back` });
+            ctx.events.record({
+              ...this.base,
+              type: 'swarm.update-timeout',
+              level: 'warn',
+              message: `${this.rollbackAsked}; asking Swarm to roll back`,
+            });
             await runtime.rollback(previous.id);
           }
       }
       if (this.ctx.clock.now() > deadline + strategy.deployTimeoutMs * batches + 60_000) {
-        throw new CutoverError('SWARM_ROLLED_BACK', `Swarm's update of ${this.serviceName} neither completed nor rolled back in time (state ${progress.state ?? 'none'})`);
+        throw new CutoverError(
+          'SWARM_ROLLED_BACK',
+          `Swarm's update of ${this.serviceName} neither completed nor rolled back in time (state ${progress.state ?? 'none'})`,
+        );
       }
       await this.ctx.clock.sleep(POLL_MS);
     }
@@ -221,8 +273,15 @@ class SwarmRollingRun {
   /** The route follows the running tasks (old and new generation) while Swarm replaces them. */
   private async follow(tasks: NativeUpdateTask[]): Promise<void> {
     const serving = tasks.filter((t) => t.answers);
-    const upstreams: Upstream[] = serving.map((task) => ({ id: `${this.service.name}/${this.previous.id}/swarm-task-${task.id.slice(0, 12)}`, host: task.host, port: task.port }));
-    const key = upstreams.map((u) => `${u.id}:${u.port}`).sort().join(',');
+    const upstreams: Upstream[] = serving.map((task) => ({
+      id: `${this.service.name}/${this.previous.id}/swarm-task-${task.id.slice(0, 12)}`,
+      host: task.host,
+      port: task.port,
+    }));
+    const key = upstreams
+      .map((u) => `${u.id}:${u.port}`)
+      .sort()
+      .join(',');
     if (upstreams.length === 0 || key === this.routedKey) return;
     this.routedKey = key;
     const route: ServiceRoute = this.ctx.lifecycle.routeFor(this.service, this.previous);
@@ -231,9 +290,13 @@ class SwarmRollingRun {
     const versions = serving.map((t) => t.version ?? '?');
     const fresh = versions.filter((v) => v === this.release.version).length;
     this.ctx.events.record({
-      ...this.base, type: 'swarm.tasks',
+      ...this.base,
+      type: 'swarm.tasks',
       message: `${upstreams.length} task(s) serve ${this.service.name}: ${fresh} of ${this.release.version}, ${versions.length - fresh} of ${this.previous.version}`,
-      data: { tasks: tasks.map((t) => ({ id: t.id, slot: t.slot, version: t.version, port: t.port })), weight: versions.length ? Math.round((100 * fresh) / versions.length) : 0 },
+      data: {
+        tasks: tasks.map((t) => ({ id: t.id, slot: t.slot, version: t.version, port: t.port })),
+        weight: versions.length ? Math.round((100 * fresh) / versions.length) : 0,
+      },
     });
   }
 
@@ -243,9 +306,22 @@ class SwarmRollingRun {
     await runtime.finish(previous.id, 'completed', release.id);
     await ctx.supervisor.stopRelease(previous.id);
     const indexes = Array.from({ length: service.instances }, (_, i) => i);
-    const started = await ctx.supervisor.startInstances({ service, releaseId: release.id, version: release.version, slot: release.slot }, indexes);
-    for (const info of started) ctx.events.record({ ...this.base, type: 'instance.started', message: `instance ${info.id} is Swarm task on port ${info.port}`, data: { id: info.id, port: info.port } });
-    await ctx.supervisor.waitHealthy(release.id, this.ctx.clock.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+    const started = await ctx.supervisor.startInstances(
+      { service, releaseId: release.id, version: release.version, slot: release.slot },
+      indexes,
+    );
+    for (const info of started)
+      ctx.events.record({
+        ...this.base,
+        type: 'instance.started',
+        message: `instance ${info.id} is Swarm task on port ${info.port}`,
+        data: { id: info.id, port: info.port },
+      });
+    await ctx.supervisor.waitHealthy(
+      release.id,
+      this.ctx.clock.now() + this.strategy.deployTimeoutMs,
+      new AbortController().signal,
+    );
     await ctx.lifecycle.switchTraffic(service, release, this.operation.id);
     ctx.lifecycle.retire(service, previous.id, true, this.operation.id);
     this.finish('succeeded', null);
@@ -256,13 +332,27 @@ class SwarmRollingRun {
     const { ctx, service, previous } = this;
     await runtime.finish(previous.id, 'rolled-back', this.release.id);
     try {
-      await ctx.supervisor.waitHealthy(previous.id, this.ctx.clock.now() + this.strategy.deployTimeoutMs, new AbortController().signal);
+      await ctx.supervisor.waitHealthy(
+        previous.id,
+        this.ctx.clock.now() + this.strategy.deployTimeoutMs,
+        new AbortController().signal,
+      );
     } catch (error) {
-      ctx.events.record({ ...this.base, type: 'rolling.rollback-incomplete', level: 'error', message: `not every instance of ${previous.id} is healthy after Swarm's rollback: ${(error as Error).message}` });
+      ctx.events.record({
+        ...this.base,
+        type: 'rolling.rollback-incomplete',
+        level: 'error',
+        message: `not every instance of ${previous.id} is healthy after Swarm's rollback: ${(error as Error).message}`,
+      });
     }
     await ctx.router.setRoute(ctx.lifecycle.routeFor(service, previous));
     ctx.supervisor.syncRouterHealth(previous.id);
-    ctx.events.record({ ...this.base, type: 'rolling.rolled-back', level: 'warn', message: `Swarm rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${ctx.supervisor.instancesOf(previous.id).length} instance(s)` });
+    ctx.events.record({
+      ...this.base,
+      type: 'rolling.rolled-back',
+      level: 'warn',
+      message: `Swarm rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${ctx.supervisor.instancesOf(previous.id).length} instance(s)`,
+    });
     this.finish(aborted ? 'aborted' : 'failed', {
       code: aborted ? 'DEPLOY_ABORTED' : 'SWARM_ROLLED_BACK',
       message: `Swarm rolled back the update of ${this.serviceName} to ${this.release.version}: ${why}; ${previous.version} (${previous.id}) serves ${service.name}`,
@@ -273,10 +363,16 @@ class SwarmRollingRun {
     const { ctx, service, release } = this;
     if (outcome !== 'succeeded') ctx.store.updateRelease(release.id, { state: outcome, error });
     const active = ctx.lifecycle.activeRelease(service.name);
-    const message = outcome === 'succeeded'
-      ? `Swarm rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} task(s) of ${this.serviceName}`
-      : `Swarm rolling update ${outcome}: ${error?.message ?? ''}`;
-    ctx.events.record({ ...this.base, type: `deploy.${outcome}`, message, level: outcome === 'succeeded' ? 'info' : 'error' });
+    const message =
+      outcome === 'succeeded'
+        ? `Swarm rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} task(s) of ${this.serviceName}`
+        : `Swarm rolling update ${outcome}: ${error?.message ?? ''}`;
+    ctx.events.record({
+      ...this.base,
+      type: `deploy.${outcome}`,
+      message,
+      level: outcome === 'succeeded' ? 'info' : 'error',
+    });
     ctx.lifecycle.completeOperation(this.operation.id, service.name, outcome, error, this.ctx.clock.now());
     ctx.lifecycle.prune(service);
   }

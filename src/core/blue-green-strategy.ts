@@ -18,8 +18,17 @@ import type { Slot } from './slot.js';
  * instance passed its health check (or the user asked for --skip-health).
  */
 export type BlueGreenPhase =
-  | 'starting' | 'verifying' | 'smoke' | 'analysing' | 'ready' | 'switching' | 'watching'
-  | 'succeeded' | 'failed' | 'aborted' | 'rolled-back';
+  | 'starting'
+  | 'verifying'
+  | 'smoke'
+  | 'analysing'
+  | 'ready'
+  | 'switching'
+  | 'watching'
+  | 'succeeded'
+  | 'failed'
+  | 'aborted'
+  | 'rolled-back';
 
 export interface BlueGreenState {
   phase: BlueGreenPhase;
@@ -154,7 +163,13 @@ function verified(state: BlueGreenState): Transition {
   }
   return {
     state: { ...state, phase: 'ready' },
-    commands: [{ type: 'announce', event: 'deploy.ready', message: `release ${state.releaseId} is healthy in slot ${state.slot}; ${state.approval ? 'waiting for approval (cutover approve)' : 'waiting for promote'}` }],
+    commands: [
+      {
+        type: 'announce',
+        event: 'deploy.ready',
+        message: `release ${state.releaseId} is healthy in slot ${state.slot}; ${state.approval ? 'waiting for approval (cutover approve)' : 'waiting for promote'}`,
+      },
+    ],
   };
 }
 
@@ -196,7 +211,10 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
       if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
       if (event.type === 'instances-started') {
         if (state.skipHealth) return healthy({ ...state, phase: 'verifying' });
-        return { state: { ...state, phase: 'verifying' }, commands: [{ type: 'await-health', deadline: state.deadline }] };
+        return {
+          state: { ...state, phase: 'verifying' },
+          commands: [{ type: 'await-health', deadline: state.deadline }],
+        };
       }
       return same;
     case 'verifying':
@@ -216,19 +234,28 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
       if (event.phase === 'Inconclusive') {
         return {
           state: { ...state, phase: 'ready' },
-          commands: [{ type: 'announce', event: 'deploy.ready', message: `the analysis before the switch was inconclusive (${event.message}); waiting for a person's promote` }],
+          commands: [
+            {
+              type: 'announce',
+              event: 'deploy.ready',
+              message: `the analysis before the switch was inconclusive (${event.message}); waiting for a person's promote`,
+            },
+          ],
         };
       }
       return verified(state);
     case 'ready':
-      if (event.type === 'promote') return { state: { ...state, phase: 'switching' }, commands: [{ type: 'switch-traffic' }] };
+      if (event.type === 'promote')
+        return { state: { ...state, phase: 'switching' }, commands: [{ type: 'switch-traffic' }] };
       if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
       return same;
     case 'switching':
       if (event.type === 'switched' && state.postPromotion !== null && state.postPromotion.windowMs > 0) {
         return {
           state: { ...state, phase: 'watching' },
-          commands: [{ type: 'watch', windowMs: state.postPromotion.windowMs, templates: state.postPromotion.analysis }],
+          commands: [
+            { type: 'watch', windowMs: state.postPromotion.windowMs, templates: state.postPromotion.analysis },
+          ],
         };
       }
       if (event.type === 'switched') {

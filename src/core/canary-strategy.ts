@@ -26,8 +26,16 @@ export interface CanaryStepConfig {
  *   at the persisted step's weight, never higher.
  */
 export type CanaryPhase =
-  | 'starting' | 'verifying' | 'stepping' | 'paused' | 'concluding' | 'post-promotion'
-  | 'succeeded' | 'failed' | 'aborted' | 'rolled-back';
+  | 'starting'
+  | 'verifying'
+  | 'stepping'
+  | 'paused'
+  | 'concluding'
+  | 'post-promotion'
+  | 'succeeded'
+  | 'failed'
+  | 'aborted'
+  | 'rolled-back';
 
 export type PauseReason = 'step' | 'user' | 'inconclusive' | 'approval';
 
@@ -113,10 +121,21 @@ export function startCanary(input: CanaryStart, now: number): CanaryTransition {
   const steps = input.stableReleaseId === null ? [{ weight: 100, pauseMs: 0, analysis: [] }] : input.steps;
   return {
     state: {
-      phase: 'starting', releaseId: input.releaseId, stableReleaseId: input.stableReleaseId, slot: input.slot, steps,
-      stepIndex: -1, weight: 0, stepEndsAt: null, remainingMs: null, pausedBy: null,
-      deadline: now + input.deployTimeoutMs, backgroundAnalysis: input.backgroundAnalysis,
-      postPromotion: input.stableReleaseId === null ? null : input.postPromotion, promoted: false, error: null,
+      phase: 'starting',
+      releaseId: input.releaseId,
+      stableReleaseId: input.stableReleaseId,
+      slot: input.slot,
+      steps,
+      stepIndex: -1,
+      weight: 0,
+      stepEndsAt: null,
+      remainingMs: null,
+      pausedBy: null,
+      deadline: now + input.deployTimeoutMs,
+      backgroundAnalysis: input.backgroundAnalysis,
+      postPromotion: input.stableReleaseId === null ? null : input.postPromotion,
+      promoted: false,
+      error: null,
     },
     commands: [{ type: 'start-instances' }],
   };
@@ -129,7 +148,12 @@ export function isCanaryTerminal(phase: CanaryPhase): boolean {
 }
 
 /** Before promotion, failing is free: the stable release still has its traffic share back at once. */
-function abortRollout(state: CanaryState, outcome: 'failed' | 'aborted', code: string, message: string): CanaryTransition {
+function abortRollout(
+  state: CanaryState,
+  outcome: 'failed' | 'aborted',
+  code: string,
+  message: string,
+): CanaryTransition {
   const error = { code, message };
   if (state.promoted) {
     return {
@@ -152,11 +176,30 @@ function enterStep(state: CanaryState, index: number, now: number): CanaryTransi
   if (step === undefined || step.weight >= 100) return promote(state, now);
   const commands: CanaryCommand[] = [{ type: 'set-weight', weight: step.weight }];
   if (index === 0 && state.backgroundAnalysis.length > 0) {
-    commands.push({ type: 'start-analysis', scope: 'background', templates: state.backgroundAnalysis, stepIndex: index });
+    commands.push({
+      type: 'start-analysis',
+      scope: 'background',
+      templates: state.backgroundAnalysis,
+      stepIndex: index,
+    });
   }
-  if (step.analysis.length > 0) commands.push({ type: 'start-analysis', scope: 'step', templates: step.analysis, stepIndex: index });
-  commands.push({ type: 'announce', event: 'canary.step', message: `step ${index + 1}/${state.steps.length}: ${step.weight}% of traffic to the canary` + (step.pauseMs === null ? ', waiting for promote' : `, for ${Math.round(step.pauseMs / 1000)} s`) });
-  const next: CanaryState = { ...state, stepIndex: index, weight: step.weight, remainingMs: null, pausedBy: null, stepEndsAt: null };
+  if (step.analysis.length > 0)
+    commands.push({ type: 'start-analysis', scope: 'step', templates: step.analysis, stepIndex: index });
+  commands.push({
+    type: 'announce',
+    event: 'canary.step',
+    message:
+      `step ${index + 1}/${state.steps.length}: ${step.weight}% of traffic to the canary` +
+      (step.pauseMs === null ? ', waiting for promote' : `, for ${Math.round(step.pauseMs / 1000)} s`),
+  });
+  const next: CanaryState = {
+    ...state,
+    stepIndex: index,
+    weight: step.weight,
+    remainingMs: null,
+    pausedBy: null,
+    stepEndsAt: null,
+  };
   if (step.pauseMs === null) return { state: { ...next, phase: 'paused', pausedBy: 'step' }, commands };
   const at = now + step.pauseMs;
   commands.push({ type: 'schedule-step-end', stepIndex: index, at });
@@ -164,15 +207,25 @@ function enterStep(state: CanaryState, index: number, now: number): CanaryTransi
 }
 
 function promote(state: CanaryState, now: number): CanaryTransition {
-  const commands: CanaryCommand[] = [
-    { type: 'stop-analysis', scope: 'step' },
-    { type: 'promote-release' },
-  ];
-  const next: CanaryState = { ...state, weight: 100, promoted: true, stepIndex: state.steps.length - 1, stepEndsAt: null, pausedBy: null, remainingMs: null };
+  const commands: CanaryCommand[] = [{ type: 'stop-analysis', scope: 'step' }, { type: 'promote-release' }];
+  const next: CanaryState = {
+    ...state,
+    weight: 100,
+    promoted: true,
+    stepIndex: state.steps.length - 1,
+    stepEndsAt: null,
+    pausedBy: null,
+    remainingMs: null,
+  };
   if (state.postPromotion && state.postPromotion.windowMs > 0) {
     const at = now + state.postPromotion.windowMs;
     if (state.postPromotion.analysis.length > 0) {
-      commands.push({ type: 'start-analysis', scope: 'post-promotion', templates: state.postPromotion.analysis, stepIndex: next.stepIndex });
+      commands.push({
+        type: 'start-analysis',
+        scope: 'post-promotion',
+        templates: state.postPromotion.analysis,
+        stepIndex: next.stepIndex,
+      });
     }
     commands.push({ type: 'schedule-window-end', at });
     return { state: { ...next, phase: 'post-promotion', stepEndsAt: at }, commands };
@@ -210,43 +263,85 @@ export function canaryTransition(state: CanaryState, event: CanaryEvent, now: nu
         return { state, commands: [{ type: 'announce', event: 'analysis.inconclusive', message: event.message }] };
       }
       return {
-        state: { ...state, phase: 'paused', pausedBy: 'inconclusive', remainingMs: remaining(state, now), stepEndsAt: null },
+        state: {
+          ...state,
+          phase: 'paused',
+          pausedBy: 'inconclusive',
+          remainingMs: remaining(state, now),
+          stepEndsAt: null,
+        },
         commands: [{ type: 'announce', event: 'canary.paused', message: `paused for a person: ${event.message}` }],
       };
     case 'step-elapsed':
       if (state.phase !== 'stepping' || event.stepIndex !== state.stepIndex) return same;
-      return { state: { ...state, phase: 'concluding', stepEndsAt: null }, commands: [{ type: 'conclude-step', stepIndex: state.stepIndex }] };
+      return {
+        state: { ...state, phase: 'concluding', stepEndsAt: null },
+        commands: [{ type: 'conclude-step', stepIndex: state.stepIndex }],
+      };
     case 'step-concluded':
       if (state.phase !== 'concluding' || event.stepIndex !== state.stepIndex) return same;
-      if (event.phase === 'Failed') return abortRollout(state, 'failed', 'ANALYSIS_FAILED', `the analysis of step ${state.stepIndex + 1} failed`);
+      if (event.phase === 'Failed')
+        return abortRollout(state, 'failed', 'ANALYSIS_FAILED', `the analysis of step ${state.stepIndex + 1} failed`);
       if (event.phase === 'Inconclusive') {
         return {
           state: { ...state, phase: 'paused', pausedBy: 'inconclusive', remainingMs: 0 },
-          commands: [{ type: 'announce', event: 'canary.paused', message: `step ${state.stepIndex + 1}'s analysis was inconclusive: waiting for promote or abort` }],
+          commands: [
+            {
+              type: 'announce',
+              event: 'canary.paused',
+              message: `step ${state.stepIndex + 1}'s analysis was inconclusive: waiting for promote or abort`,
+            },
+          ],
         };
       }
       if (state.steps[state.stepIndex]?.approval) {
         return {
           state: { ...state, phase: 'paused', pausedBy: 'approval', remainingMs: 0 },
-          commands: [{ type: 'announce', event: 'approval.waiting', message: `step ${state.stepIndex + 1} at ${state.weight}% is done: waiting for approval (cutover approve)` }],
+          commands: [
+            {
+              type: 'announce',
+              event: 'approval.waiting',
+              message: `step ${state.stepIndex + 1} at ${state.weight}% is done: waiting for approval (cutover approve)`,
+            },
+          ],
         };
       }
       return enterStep(state, state.stepIndex + 1, now);
     case 'approve': {
       if (state.phase !== 'paused' || state.pausedBy !== 'approval') return same;
       const next = enterStep({ ...state, pausedBy: null }, state.stepIndex + 1, now);
-      return { state: next.state, commands: [{ type: 'announce', event: 'deploy.approved', message: `step ${state.stepIndex + 1} approved by ${event.actor}` }, ...next.commands] };
+      return {
+        state: next.state,
+        commands: [
+          {
+            type: 'announce',
+            event: 'deploy.approved',
+            message: `step ${state.stepIndex + 1} approved by ${event.actor}`,
+          },
+          ...next.commands,
+        ],
+      };
     }
     case 'window-elapsed':
       if (state.phase !== 'post-promotion') return same;
-      return { state: { ...state, phase: 'succeeded', stepEndsAt: null }, commands: [{ type: 'stop-analysis', scope: 'all' }, { type: 'finish', outcome: 'succeeded', error: null }] };
+      return {
+        state: { ...state, phase: 'succeeded', stepEndsAt: null },
+        commands: [
+          { type: 'stop-analysis', scope: 'all' },
+          { type: 'finish', outcome: 'succeeded', error: null },
+        ],
+      };
     case 'promote':
-      if (state.promoted || (state.phase !== 'stepping' && state.phase !== 'paused' && state.phase !== 'concluding')) return same;
+      if (state.promoted || (state.phase !== 'stepping' && state.phase !== 'paused' && state.phase !== 'concluding'))
+        return same;
       // A gate that needs an approval is passed by `approve` only, so the approver is on record.
       if (state.pausedBy === 'approval') return same;
       if (event.full) return promote(state, now);
       // A person's promote skips the rest of the step: its analysis is ended and judged first.
-      return { state: { ...state, phase: 'concluding', stepEndsAt: null, pausedBy: null }, commands: [{ type: 'conclude-step', stepIndex: state.stepIndex }] };
+      return {
+        state: { ...state, phase: 'concluding', stepEndsAt: null, pausedBy: null },
+        commands: [{ type: 'conclude-step', stepIndex: state.stepIndex }],
+      };
     case 'pause':
       if (state.phase !== 'stepping') return same;
       return {

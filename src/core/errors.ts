@@ -6,52 +6,139 @@
  */
 export const ERROR_CATALOGUE = {
   CONFIG_INVALID: { status: 400, hint: 'Fix the fields listed above; nothing was changed.' },
-  CONFIG_NOT_FOUND: { status: 400, hint: 'Pass --config <file> or run `cutover init` to write a starter cutover.yaml.' },
+  CONFIG_NOT_FOUND: {
+    status: 400,
+    hint: 'Pass --config <file> or run `cutover init` to write a starter cutover.yaml.',
+  },
   SERVICE_NOT_FOUND: { status: 404, hint: 'Run `cutover status` to list the configured services.' },
   RELEASE_NOT_FOUND: { status: 404, hint: 'Run `cutover history <service>` to list the kept releases.' },
   OPERATION_NOT_FOUND: { status: 404, hint: 'The operation id may be from another state directory.' },
   DEPLOY_LOCKED: { status: 409, hint: 'Wait for the running operation to finish, or abort it.' },
   INVALID_STATE: { status: 409, hint: 'Run `cutover status <service>` to see what the service is doing.' },
-  NOTHING_TO_ROLL_BACK: { status: 409, hint: 'A rollback needs an earlier release that was active; see `cutover history <service>`.' },
-  HEALTH_TIMEOUT: { status: 500, hint: 'Check the instance logs with `cutover logs <service> --release <id>`; traffic was not moved.' },
-  INSTANCE_EXITED: { status: 500, hint: 'Check the instance logs with `cutover logs <service> --release <id>`; traffic was not moved.' },
-  INSTANCE_START_FAILED: { status: 500, hint: 'Check `command` and `cwd` in the service config; traffic was not moved.' },
+  NOTHING_TO_ROLL_BACK: {
+    status: 409,
+    hint: 'A rollback needs an earlier release that was active; see `cutover history <service>`.',
+  },
+  HEALTH_TIMEOUT: {
+    status: 500,
+    hint: 'Check the instance logs with `cutover logs <service> --release <id>`; traffic was not moved.',
+  },
+  INSTANCE_EXITED: {
+    status: 500,
+    hint: 'Check the instance logs with `cutover logs <service> --release <id>`; traffic was not moved.',
+  },
+  INSTANCE_START_FAILED: {
+    status: 500,
+    hint: 'Check `command` and `cwd` in the service config; traffic was not moved.',
+  },
   SMOKE_FAILED: { status: 500, hint: 'The new release answered a smoke check wrongly; traffic was not moved.' },
   DEPLOY_ABORTED: { status: 500, hint: 'Traffic stayed on the release that was active.' },
-  SWARM_ROLLED_BACK: { status: 500, hint: 'Swarm rolled its service update back; `docker service ps --no-trunc <service>` shows why each task failed. The previous release serves.' },
-  UNAUTHORIZED: { status: 401, hint: 'Send `Authorization: Bearer <token>`; the token is in <state_dir>/admin-token or CUTOVER_TOKEN.' },
-  VERSION_INVALID: { status: 400, hint: 'Use a version such as v1.2.3, 2024-05-01.3 or a git sha: letters, digits, "_", "." and "-" only (a branch name like feature/x becomes feature-x).' },
+  SWARM_ROLLED_BACK: {
+    status: 500,
+    hint: 'Swarm rolled its service update back; `docker service ps --no-trunc <service>` shows why each task failed. The previous release serves.',
+  },
+  UNAUTHORIZED: {
+    status: 401,
+    hint: 'Send `Authorization: Bearer <token>`; the token is in <state_dir>/admin-token or CUTOVER_TOKEN.',
+  },
+  VERSION_INVALID: {
+    status: 400,
+    hint: 'Use a version such as v1.2.3, 2024-05-01.3 or a git sha: letters, digits, "_", "." and "-" only (a branch name like feature/x becomes feature-x).',
+  },
   BAD_REQUEST: { status: 400, hint: 'Check the request body against the API reference in the README.' },
-  PAYLOAD_TOO_LARGE: { status: 413, hint: 'The request body is over the API\'s limit (1 MiB); send less at once (for SDK evaluation counts, report more often).' },
-  TOO_MANY_REQUESTS: { status: 429, hint: 'Too many failed logins or wrong tokens from this address; wait for the time in Retry-After, then use the right token (<state_dir>/admin-token or CUTOVER_TOKEN).' },
-  TOKEN_TOO_WEAK: { status: 400, hint: 'Use at least 32 random characters, e.g. `openssl rand -hex 32`, or unset the variable and cutover generates one in <state_dir>.' },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    hint: "The request body is over the API's limit (1 MiB); send less at once (for SDK evaluation counts, report more often).",
+  },
+  TOO_MANY_REQUESTS: {
+    status: 429,
+    hint: 'Too many failed logins or wrong tokens from this address; wait for the time in Retry-After, then use the right token (<state_dir>/admin-token or CUTOVER_TOKEN).',
+  },
+  TOKEN_TOO_WEAK: {
+    status: 400,
+    hint: 'Use at least 32 random characters, e.g. `openssl rand -hex 32`, or unset the variable and cutover generates one in <state_dir>.',
+  },
   NOT_FOUND: { status: 404, hint: 'Check the URL; the API lives under /api/v1.' },
-  SERVER_UNREACHABLE: { status: 503, hint: 'Start it with `cutover server --config cutover.yaml`, or set CUTOVER_URL.' },
+  SERVER_UNREACHABLE: {
+    status: 503,
+    hint: 'Start it with `cutover server --config cutover.yaml`, or set CUTOVER_URL.',
+  },
   NO_UPSTREAM: { status: 503, hint: 'No healthy instance is routed for this host.' },
-  ROUTER_UNAVAILABLE: { status: 503, hint: 'Start the router (nginx) with the main config cutover was given, or fix server.nginx in cutover.yaml.' },
-  ROUTER_CONFIG_REJECTED: { status: 500, hint: 'The router refused the rendered config (nginx -t); the previous config still serves. Fix the error shown (often in a file of the team\'s own nginx config).' },
-  ROUTER_APPLY_FAILED: { status: 500, hint: 'The router could not switch (reload or verification failed); the last good config was restored and still serves.' },
-  UPSTREAM_FAILED: { status: 502, hint: 'The instance closed the connection or did not answer in time; check its logs and health.' },
-  UPSTREAM_TIMEOUT: { status: 504, hint: 'The instance did not connect or send its response head in time; check its logs, or raise services.<name>.timeouts.' },
-  UPSTREAM_BUSY: { status: 503, hint: 'Every instance has its connections and queue full (services.<name>.instance_limits); retry after the Retry-After delay, or add instances.' },
+  ROUTER_UNAVAILABLE: {
+    status: 503,
+    hint: 'Start the router (nginx) with the main config cutover was given, or fix server.nginx in cutover.yaml.',
+  },
+  ROUTER_CONFIG_REJECTED: {
+    status: 500,
+    hint: "The router refused the rendered config (nginx -t); the previous config still serves. Fix the error shown (often in a file of the team's own nginx config).",
+  },
+  ROUTER_APPLY_FAILED: {
+    status: 500,
+    hint: 'The router could not switch (reload or verification failed); the last good config was restored and still serves.',
+  },
+  UPSTREAM_FAILED: {
+    status: 502,
+    hint: 'The instance closed the connection or did not answer in time; check its logs and health.',
+  },
+  UPSTREAM_TIMEOUT: {
+    status: 504,
+    hint: 'The instance did not connect or send its response head in time; check its logs, or raise services.<name>.timeouts.',
+  },
+  UPSTREAM_BUSY: {
+    status: 503,
+    hint: 'Every instance has its connections and queue full (services.<name>.instance_limits); retry after the Retry-After delay, or add instances.',
+  },
   INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
-  FORBIDDEN: { status: 403, hint: 'The SDK token may only read flags and report evaluations (/api/v1/sdk/...); use the admin token for the rest.' },
+  FORBIDDEN: {
+    status: 403,
+    hint: 'The SDK token may only read flags and report evaluations (/api/v1/sdk/...); use the admin token for the rest.',
+  },
   FLAG_NOT_FOUND: { status: 404, hint: 'Run `cutover flags list` to see the flags of the environment.' },
-  FLAG_EXISTS: { status: 409, hint: 'Change the existing flag with PUT or PATCH /api/v1/flags/<key> (`cutover flags set`).' },
+  FLAG_EXISTS: {
+    status: 409,
+    hint: 'Change the existing flag with PUT or PATCH /api/v1/flags/<key> (`cutover flags set`).',
+  },
   FLAG_CONFLICT: { status: 409, hint: 'The flag changed since you read it; read it again and retry.' },
-  ENVIRONMENT_NOT_FOUND: { status: 404, hint: 'Flag environments are listed under `flags.environments` in cutover.yaml.' },
+  ENVIRONMENT_NOT_FOUND: {
+    status: 404,
+    hint: 'Flag environments are listed under `flags.environments` in cutover.yaml.',
+  },
   SEGMENT_NOT_FOUND: { status: 404, hint: 'Run GET /api/v1/segments to list the segments of the environment.' },
   FLAG_ROLLOUT_NOT_FOUND: { status: 404, hint: 'The rollout id may be from another state directory.' },
-  FLAG_ROLLOUT_RUNNING: { status: 409, hint: 'Wait for the running rollout of this flag to finish, or abort it with `cutover flags rollout --abort <id>`.' },
-  MIGRATION_INVALID: { status: 400, hint: 'Fix the migration file; `cutover migrate lint <dir>` shows what is wrong and where.' },
-  MIGRATION_LINT_FAILED: { status: 400, hint: 'Run `cutover migrate lint <dir>` to see each finding with its safe alternative; nothing was started.' },
-  MIGRATION_LOCKED: { status: 409, hint: 'Another runner is migrating this database; wait for it (pass --wait) and run again.' },
-  MIGRATION_CHECKSUM_MISMATCH: { status: 409, hint: 'An applied migration must not be edited: restore the file and write a new migration for the change.' },
-  MIGRATION_FAILED: { status: 500, hint: 'The failed migration was not recorded as applied; fix it and run again (`cutover migrate status` shows where things stand).' },
-  DATABASE_UNREACHABLE: { status: 503, hint: 'Check the service\'s database.url and that the database server is up.' },
+  FLAG_ROLLOUT_RUNNING: {
+    status: 409,
+    hint: 'Wait for the running rollout of this flag to finish, or abort it with `cutover flags rollout --abort <id>`.',
+  },
+  MIGRATION_INVALID: {
+    status: 400,
+    hint: 'Fix the migration file; `cutover migrate lint <dir>` shows what is wrong and where.',
+  },
+  MIGRATION_LINT_FAILED: {
+    status: 400,
+    hint: 'Run `cutover migrate lint <dir>` to see each finding with its safe alternative; nothing was started.',
+  },
+  MIGRATION_LOCKED: {
+    status: 409,
+    hint: 'Another runner is migrating this database; wait for it (pass --wait) and run again.',
+  },
+  MIGRATION_CHECKSUM_MISMATCH: {
+    status: 409,
+    hint: 'An applied migration must not be edited: restore the file and write a new migration for the change.',
+  },
+  MIGRATION_FAILED: {
+    status: 500,
+    hint: 'The failed migration was not recorded as applied; fix it and run again (`cutover migrate status` shows where things stand).',
+  },
+  DATABASE_UNREACHABLE: { status: 503, hint: "Check the service's database.url and that the database server is up." },
   BACKUP_NOT_FOUND: { status: 404, hint: 'Run `cutover db backups` to list the kept backups.' },
-  BACKUP_FAILED: { status: 500, hint: 'Check that pg_dump / pg_restore are installed (PG_BIN) and can reach the database.' },
-  ANALYSIS_CONDITION_INVALID: { status: 400, hint: 'Fix the condition at the column shown: it may use `result`, its fields (result.p95, result[0]), numbers, "strings", true, false, null, the operators || && ! == != < <= > >= + - * / % and parentheses, and len(), isNaN(), abs(), default(value, fallback).' },
+  BACKUP_FAILED: {
+    status: 500,
+    hint: 'Check that pg_dump / pg_restore are installed (PG_BIN) and can reach the database.',
+  },
+  ANALYSIS_CONDITION_INVALID: {
+    status: 400,
+    hint: 'Fix the condition at the column shown: it may use `result`, its fields (result.p95, result[0]), numbers, "strings", true, false, null, the operators || && ! == != < <= > >= + - * / % and parentheses, and len(), isNaN(), abs(), default(value, fallback).',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

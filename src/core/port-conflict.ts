@@ -9,7 +9,8 @@
  */
 export function portConflictIn(logTail: string): string | null {
   if (!/EADDRINUSE|address already in use/i.test(logTail)) return null;
-  const address = /(?:EADDRINUSE|in use)\D{0,30}?((?:\[[0-9a-f:.]+\]|[\w.-]+):\d{1,5})\b/i.exec(logTail)
-    ?? /\b(?:listen|bind)\b[^\n]*?\s((?:\[[0-9a-f:.]+\]|[\w.-]+)?:\d{1,5})\b/i.exec(logTail);
+  const address =
+    /(?:EADDRINUSE|in use)\D{0,30}?((?:\[[0-9a-f:.]+\]|[\w.-]+):\d{1,5})\b/i.exec(logTail) ??
+    /\b(?:listen|bind)\b[^\n]*?\s((?:\[[0-9a-f:.]+\]|[\w.-]+)?:\d{1,5})\b/i.exec(logTail);
   return address?.[1] ?? '';
 }

@@ -14,8 +14,15 @@
  * (a person resumes, which retries the batch) or continue.
  */
 export type RollingPhase =
-  | 'starting-batch' | 'stopping-old' | 'monitoring' | 'waiting' | 'paused' | 'rolling-back'
-  | 'succeeded' | 'failed' | 'aborted';
+  | 'starting-batch'
+  | 'stopping-old'
+  | 'monitoring'
+  | 'waiting'
+  | 'paused'
+  | 'rolling-back'
+  | 'succeeded'
+  | 'failed'
+  | 'aborted';
 
 export interface RollingOptions {
   order: 'start-first' | 'stop-first';
@@ -81,11 +88,22 @@ export function planBatches(total: number, batchSize: number): number[][] {
   return batches;
 }
 
-export function startRolling(input: { releaseId: string; previousReleaseId: string; total: number; options: RollingOptions }, now: number): RollingTransition {
+export function startRolling(
+  input: { releaseId: string; previousReleaseId: string; total: number; options: RollingOptions },
+  now: number,
+): RollingTransition {
   const state: RollingState = {
-    phase: 'starting-batch', releaseId: input.releaseId, previousReleaseId: input.previousReleaseId, total: input.total,
-    options: input.options, batches: planBatches(input.total, Math.max(1, input.options.batchSize)), batchIndex: 0,
-    replaced: [], failedInstances: 0, ending: null, error: null,
+    phase: 'starting-batch',
+    releaseId: input.releaseId,
+    previousReleaseId: input.previousReleaseId,
+    total: input.total,
+    options: input.options,
+    batches: planBatches(input.total, Math.max(1, input.options.batchSize)),
+    batchIndex: 0,
+    replaced: [],
+    failedInstances: 0,
+    ending: null,
+    error: null,
   };
   return enterBatch(state, 0, now);
 }
@@ -109,30 +127,48 @@ function enterBatch(state: RollingState, index: number, now: number): RollingTra
       commands: [{ type: 'promote-release' }, { type: 'finish', outcome: 'succeeded', error: null }],
     };
   }
-  const announce: RollingCommand = { type: 'announce', event: 'rolling.batch', message: `batch ${index + 1}/${state.batches.length}: instance(s) ${indexes.join(', ')}` };
+  const announce: RollingCommand = {
+    type: 'announce',
+    event: 'rolling.batch',
+    message: `batch ${index + 1}/${state.batches.length}: instance(s) ${indexes.join(', ')}`,
+  };
   const next = { ...state, batchIndex: index };
   if (state.options.order === 'start-first') {
     return {
       state: { ...next, phase: 'starting-batch' },
-      commands: [announce, { type: 'start-new', batchIndex: index, indexes, deadline: now + state.options.deployTimeoutMs }],
+      commands: [
+        announce,
+        { type: 'start-new', batchIndex: index, indexes, deadline: now + state.options.deployTimeoutMs },
+      ],
     };
   }
   const oldLeft = state.total - state.replaced.length - indexes.length;
   return {
     state: { ...next, phase: 'stopping-old' },
-    commands: [announce, { type: 'route', newShare: share(state.replaced.length, oldLeft) }, { type: 'stop-old', batchIndex: index, indexes }],
+    commands: [
+      announce,
+      { type: 'route', newShare: share(state.replaced.length, oldLeft) },
+      { type: 'stop-old', batchIndex: index, indexes },
+    ],
   };
 }
 
 function afterBatch(state: RollingState, now: number): RollingTransition {
   const last = state.batchIndex >= state.batches.length - 1;
   if (!last && state.options.delayMs > 0) {
-    return { state: { ...state, phase: 'waiting' }, commands: [{ type: 'wait', batchIndex: state.batchIndex, until: now + state.options.delayMs }] };
+    return {
+      state: { ...state, phase: 'waiting' },
+      commands: [{ type: 'wait', batchIndex: state.batchIndex, until: now + state.options.delayMs }],
+    };
   }
   return enterBatch(state, state.batchIndex + 1, now);
 }
 
-function rollBack(state: RollingState, outcome: 'failed' | 'aborted', error: { code: string; message: string }): RollingTransition {
+function rollBack(
+  state: RollingState,
+  outcome: 'failed' | 'aborted',
+  error: { code: string; message: string },
+): RollingTransition {
   // stop-first replaces the old instances of the current batch before the new ones exist: bring those back too.
   const current = state.batches[state.batchIndex] ?? [];
   const oldGone = state.options.order === 'stop-first' && state.phase === 'starting-batch' ? current : [];
@@ -153,15 +189,29 @@ function batchFailed(state: RollingState, message: string, now: number): Rolling
   const tolerated = Math.floor(state.options.maxFailureRatio * state.total);
   const error = { code: 'ROLLING_BATCH_FAILED', message: `batch ${state.batchIndex + 1} failed: ${message}` };
   if (failedInstances <= tolerated || state.options.failureAction === 'continue') {
-    const note: RollingCommand = { type: 'announce', event: 'rolling.batch-failed', message: `${error.message}; continuing (${failedInstances} of ${state.total} instance(s) failed)` };
+    const note: RollingCommand = {
+      type: 'announce',
+      event: 'rolling.batch-failed',
+      message: `${error.message}; continuing (${failedInstances} of ${state.total} instance(s) failed)`,
+    };
     if (state.phase === 'starting-batch' && state.options.order === 'start-first') {
       // The new instances run (the supervisor keeps restarting them); the old ones still go.
-      return { state: { ...next, phase: 'stopping-old' }, commands: [note, { type: 'stop-old', batchIndex: state.batchIndex, indexes }] };
+      return {
+        state: { ...next, phase: 'stopping-old' },
+        commands: [note, { type: 'stop-old', batchIndex: state.batchIndex, indexes }],
+      };
     }
     if (state.phase === 'starting-batch') {
       const replaced = [...state.replaced, ...indexes];
       const t = afterBatch({ ...next, replaced }, now);
-      return { state: t.state, commands: [note, { type: 'route', newShare: share(replaced.length, state.total - replaced.length) }, ...t.commands] };
+      return {
+        state: t.state,
+        commands: [
+          note,
+          { type: 'route', newShare: share(replaced.length, state.total - replaced.length) },
+          ...t.commands,
+        ],
+      };
     }
     const t = afterBatch(next, now);
     return { state: t.state, commands: [note, ...t.commands] };
@@ -169,7 +219,13 @@ function batchFailed(state: RollingState, message: string, now: number): Rolling
   if (state.options.failureAction === 'pause') {
     return {
       state: { ...next, phase: 'paused', error },
-      commands: [{ type: 'announce', event: 'rolling.paused', message: `${error.message}; paused: \`cutover resume\` retries the batch, \`cutover abort\` rolls back` }],
+      commands: [
+        {
+          type: 'announce',
+          event: 'rolling.paused',
+          message: `${error.message}; paused: \`cutover resume\` retries the batch, \`cutover abort\` rolls back`,
+        },
+      ],
     };
   }
   return rollBack(next, 'failed', error);
@@ -196,7 +252,10 @@ export function rollingTransition(state: RollingState, event: RollingEvent, now:
         const newCount = state.replaced.length + indexes.length;
         return {
           state: { ...state, phase: 'stopping-old' },
-          commands: [{ type: 'route', newShare: share(newCount, state.total - newCount) }, { type: 'stop-old', batchIndex: state.batchIndex, indexes }],
+          commands: [
+            { type: 'route', newShare: share(newCount, state.total - newCount) },
+            { type: 'stop-old', batchIndex: state.batchIndex, indexes },
+          ],
         };
       }
       const replaced = [...state.replaced, ...indexes];
@@ -212,7 +271,12 @@ export function rollingTransition(state: RollingState, event: RollingEvent, now:
       if (state.phase !== 'stopping-old') return same;
       const indexes = state.batches[state.batchIndex] ?? [];
       if (state.options.order === 'stop-first') {
-        return { state: { ...state, phase: 'starting-batch' }, commands: [{ type: 'start-new', batchIndex: state.batchIndex, indexes, deadline: now + state.options.deployTimeoutMs }] };
+        return {
+          state: { ...state, phase: 'starting-batch' },
+          commands: [
+            { type: 'start-new', batchIndex: state.batchIndex, indexes, deadline: now + state.options.deployTimeoutMs },
+          ],
+        };
       }
       const replaced = [...new Set([...state.replaced, ...indexes])];
       return {

@@ -21,6 +21,9 @@ export function isValidVersion(version: unknown): version is string {
 /** Throws VERSION_INVALID naming the rule; the value is quoted with JSON escapes so a newline or control byte stays visible. */
 export function assertValidVersion(version: unknown): asserts version is string {
   if (isValidVersion(version)) return;
-  const shown = typeof version === 'string' ? JSON.stringify(version.length > 80 ? `${version.slice(0, 80)}…` : version) : typeof version;
+  const shown =
+    typeof version === 'string'
+      ? JSON.stringify(version.length > 80 ? `${version.slice(0, 80)}…` : version)
+      : typeof version;
   throw new CutoverError('VERSION_INVALID', `invalid version ${shown}: ${VERSION_RULE}`);
 }

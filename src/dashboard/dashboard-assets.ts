@@ -23,7 +23,9 @@ const VENDOR_FILES: Record<string, string> = {
 const CLIENT_FILE = /^[a-z][a-z0-9-]*\.js$/;
 
 export function registerDashboardAssets(app: FastifyInstance): void {
-  app.get('/dashboard/assets/dashboard.css', async (_request, reply) => asset(reply, 'text/css; charset=utf-8').send(DASHBOARD_CSS));
+  app.get('/dashboard/assets/dashboard.css', async (_request, reply) =>
+    asset(reply, 'text/css; charset=utf-8').send(DASHBOARD_CSS),
+  );
 
   app.get<{ Params: { file: string } }>('/dashboard/assets/:file', async (request, reply) => {
     const { file } = request.params;

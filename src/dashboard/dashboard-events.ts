@@ -62,14 +62,27 @@ export class DashboardEventHub {
         this.scheduleFlush();
       }),
     ];
-    this.timer = setInterval(() => { this.safely(() => { this.tick(); }); }, TICK_MS);
+    this.timer = setInterval(() => {
+      this.safely(() => {
+        this.tick();
+      });
+    }, TICK_MS);
     this.timer.unref();
-    this.safely(() => { this.tick(); });
+    this.safely(() => {
+      this.tick();
+    });
   }
 
   /** The first message of a stream: read before the stream opens, so a failure is still an HTTP error. */
   hello(): string {
-    return this.redactor.redactText(message('hello', { services: this.services(), flags: this.flagList(), metrics: this.history, deploy: this.controller.waves.current() }));
+    return this.redactor.redactText(
+      message('hello', {
+        services: this.services(),
+        flags: this.flagList(),
+        metrics: this.history,
+        deploy: this.controller.waves.current(),
+      }),
+    );
   }
 
   open(response: ServerResponse, alive: () => boolean, hello: string): void {
@@ -77,7 +90,9 @@ export class DashboardEventHub {
     const client: StreamClient = { response, alive };
     this.clients.add(client);
     response.write(hello);
-    const forget = (): void => { this.clients.delete(client); };
+    const forget = (): void => {
+      this.clients.delete(client);
+    };
     response.on('close', forget);
     response.on('error', forget);
   }
@@ -97,7 +112,11 @@ export class DashboardEventHub {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => { this.safely(() => { this.flush(); }); });
+    setImmediate(() => {
+      this.safely(() => {
+        this.flush();
+      });
+    });
   }
 
   /**
@@ -129,7 +148,10 @@ export class DashboardEventHub {
     const at = this.now();
     const counters = this.controller.router.counters();
     if (this.previous) {
-      const point: MetricsPoint = { at, releases: releaseRates(this.previous.counters, counters, at - this.previous.at) };
+      const point: MetricsPoint = {
+        at,
+        releases: releaseRates(this.previous.counters, counters, at - this.previous.at),
+      };
       this.history.push(point);
       if (this.history.length > HISTORY_POINTS) this.history.shift();
       if (this.clients.size > 0) this.broadcast(message('metrics', point));

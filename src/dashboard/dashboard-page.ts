@@ -49,11 +49,14 @@ export function loginPage(error: string | null): string {
 }
 
 export function dashboardPage(csrf: string): string {
-  return `${head('cutover', `<meta name="cutover-csrf" content="${escapeHtml(csrf)}">
+  return `${head(
+    'cutover',
+    `<meta name="cutover-csrf" content="${escapeHtml(csrf)}">
 <link rel="stylesheet" href="/dashboard/vendor/uPlot.min.css">
 <script defer src="/dashboard/vendor/uPlot.iife.min.js"></script>
 <script type="module" src="/dashboard/assets/dashboard.js"></script>
-`)}
+`,
+  )}
 <body>
 <header class="top">
   <h1>cutover</h1>

@@ -48,13 +48,19 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Da
   const auth = new DashboardAuth(sessions);
   const hub = new DashboardEventHub(deps.controller, deps.flags, deps.redactor);
   // Streams never end on their own: end them before the server waits for its connections.
-  app.addHook('preClose', async () => { hub.close(); });
+  app.addHook('preClose', async () => {
+    hub.close();
+  });
 
   void app.register(async (scope) => {
     // Only the login form posts a form; the rest of the API stays JSON-only.
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(String(body))));
-    });
+    scope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 4096 },
+      (_request, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(String(body))));
+      },
+    );
 
     scope.get('/', async (_request, reply) => reply.redirect('/dashboard', 303));
     const page = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
@@ -68,7 +74,11 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Da
       if (!sameOrigin(request)) return html(reply, 403, loginPage('This login form was sent from another site.'));
       const retryAfter = deps.throttle.retryAfterSeconds(request.ip);
       if (retryAfter > 0) {
-        return html(reply.header('retry-after', String(retryAfter)), 429, loginPage(`Too many wrong tokens from this address; try again in ${retryAfter} s.`));
+        return html(
+          reply.header('retry-after', String(retryAfter)),
+          429,
+          loginPage(`Too many wrong tokens from this address; try again in ${retryAfter} s.`),
+        );
       }
       const given = typeof request.body?.token === 'string' ? request.body.token.trim() : '';
       if (!tokenMatches(deps.token, `Bearer ${given}`)) {
@@ -80,14 +90,19 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Da
       const session = sessions.create();
       const maxAge = Math.floor(sessions.ttlMs / 1000);
       // 303: the browser follows with a GET, so reloading the page never posts the token again.
-      return reply.header('set-cookie', sessionCookie(session.id, maxAge, cameOverHttps(request.raw))).redirect('/dashboard', 303);
+      return reply
+        .header('set-cookie', sessionCookie(session.id, maxAge, cameOverHttps(request.raw)))
+        .redirect('/dashboard', 303);
     });
 
     scope.post('/dashboard/logout', async (request, reply) => {
       const session = auth.sessionFrom(request.raw);
       if (session && !csrfMatches(session, request.headers[CSRF_HEADER])) throw csrfRefused();
       if (session) sessions.revoke(session.id);
-      return reply.header('set-cookie', clearedSessionCookie(cameOverHttps(request.raw))).code(204).send();
+      return reply
+        .header('set-cookie', clearedSessionCookie(cameOverHttps(request.raw)))
+        .code(204)
+        .send();
     });
 
     registerDashboardAssets(scope);

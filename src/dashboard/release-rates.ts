@@ -25,7 +25,11 @@ export interface MetricsPoint {
   releases: ReleaseRate[];
 }
 
-export function releaseRates(previous: readonly ReleaseCounters[], current: readonly ReleaseCounters[], elapsedMs: number): ReleaseRate[] {
+export function releaseRates(
+  previous: readonly ReleaseCounters[],
+  current: readonly ReleaseCounters[],
+  elapsedMs: number,
+): ReleaseRate[] {
   const seconds = Math.max(elapsedMs, 1) / 1000;
   return current.map((now) => {
     const before = previous.find((p) => p.service === now.service && p.releaseId === now.releaseId);

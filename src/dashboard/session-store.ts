@@ -25,7 +25,10 @@ const MAX_SESSIONS = 1000;
 export class DashboardSessions {
   private readonly byHash = new Map<string, DashboardSession>();
 
-  constructor(private readonly now: () => number = Date.now, readonly ttlMs: number = SESSION_TTL_MS) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    readonly ttlMs: number = SESSION_TTL_MS,
+  ) {}
 
   create(): DashboardSession {
     this.sweep();

@@ -31,20 +31,39 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   } catch (error) {
     const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error).message);
     // Without a config nothing else can be checked meaningfully.
-    return [{ id: 'config', status: 'fail', message: e.message, fix: e.code === 'CONFIG_NOT_FOUND' ? e.hint : `Edit ${options.configFile} at the places listed; \`cutover init\` writes a commented example of every key.` }];
+    return [
+      {
+        id: 'config',
+        status: 'fail',
+        message: e.message,
+        fix:
+          e.code === 'CONFIG_NOT_FOUND'
+            ? e.hint
+            : `Edit ${options.configFile} at the places listed; \`cutover init\` writes a commented example of every key.`,
+      },
+    ];
   }
-  const results: CheckResult[] = [{ id: 'config', status: 'ok', message: `${config.file ?? options.configFile}: ${Object.keys(config.services).length} service(s), valid` }];
+  const results: CheckResult[] = [
+    {
+      id: 'config',
+      status: 'ok',
+      message: `${config.file ?? options.configFile}: ${Object.keys(config.services).length} service(s), valid`,
+    },
+  ];
   results.push(await checkStateDir(config.server.stateDir));
   for (const service of Object.values(config.services)) results.push(...(await checkRuntime(service, options.env)));
   if (Object.values(config.services).some(usesDocker)) {
     const daemon = await checkDockerDaemon(config.server.dockerHost, options.env);
     results.push(daemon);
-    if (daemon.status === 'ok' && Object.values(config.services).some((s) => s.runtime === 'swarm')) results.push(await checkSwarmManager(config.server.dockerHost, options.env));
+    if (daemon.status === 'ok' && Object.values(config.services).some((s) => s.runtime === 'swarm'))
+      results.push(await checkSwarmManager(config.server.dockerHost, options.env));
   }
   const server = await checkServer(config, options.env);
   results.push(server);
   // nginx listens on server.proxy itself: its check replaces the free-port one.
-  results.push(config.server.nginx ? await checkNginx(config.server.nginx) : await checkProxyPort(config, server.status === 'ok'));
+  results.push(
+    config.server.nginx ? await checkNginx(config.server.nginx) : await checkProxyPort(config, server.status === 'ok'),
+  );
   for (const service of Object.values(config.services)) {
     if (service.database) results.push(await checkDatabase(service));
   }
@@ -55,17 +74,28 @@ async function checkStateDir(dir: string): Promise<CheckResult> {
   const fix = `Make it writable by this user (mkdir -p ${dir} && chown "$(id -un)" ${dir}), or point server.state_dir at a directory that is.`;
   try {
     const stat = await fs.stat(dir).catch(() => null);
-    if (stat && !stat.isDirectory()) return { id: 'state-dir', status: 'fail', message: `${dir} exists but is not a directory`, fix };
+    if (stat && !stat.isDirectory())
+      return { id: 'state-dir', status: 'fail', message: `${dir} exists but is not a directory`, fix };
     const target = stat ? dir : await nearestExisting(dir);
     await fs.access(target, fsConstants.W_OK | fsConstants.X_OK);
-    if (!stat) return { id: 'state-dir', status: 'ok', message: `${dir} does not exist yet; the server creates it (in ${target}, which is writable)` };
+    if (!stat)
+      return {
+        id: 'state-dir',
+        status: 'ok',
+        message: `${dir} does not exist yet; the server creates it (in ${target}, which is writable)`,
+      };
     // access() can say yes where a write still fails (read-only mounts): try one.
     const probe = path.join(dir, `.doctor-${process.pid}`);
     await fs.writeFile(probe, 'ok');
     await fs.rm(probe);
     return { id: 'state-dir', status: 'ok', message: `${dir} is writable` };
   } catch (error) {
-    return { id: 'state-dir', status: 'fail', message: `${dir} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, fix };
+    return {
+      id: 'state-dir',
+      status: 'fail',
+      message: `${dir} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      fix,
+    };
   }
 }
 
@@ -91,19 +121,35 @@ async function checkRuntime(service: ServiceConfig, env: NodeJS.ProcessEnv): Pro
   if (usesDocker(service)) return [];
   const id = `runtime.process.${service.name}`;
   const cwd = await fs.stat(service.cwd).catch(() => null);
-  if (!cwd?.isDirectory()) return [{ id, status: 'fail', message: `${service.name}: cwd ${service.cwd} is not a directory`, fix: `Fix services.${service.name}.cwd.` }];
+  if (!cwd?.isDirectory())
+    return [
+      {
+        id,
+        status: 'fail',
+        message: `${service.name}: cwd ${service.cwd} is not a directory`,
+        fix: `Fix services.${service.name}.cwd.`,
+      },
+    ];
   const program = service.shell ? firstWord(service.command) : programOf(service.command);
-  if (program === null || program.includes('$')) return [{ id, status: 'ok', message: `${service.name}: runs "${service.command}" in ${service.cwd}` }];
+  if (program === null || program.includes('$'))
+    return [{ id, status: 'ok', message: `${service.name}: runs "${service.command}" in ${service.cwd}` }];
   const found = await findProgram(program, service.cwd, env.PATH ?? process.env.PATH ?? '');
   return found
     ? [{ id, status: 'ok', message: `${service.name}: ${program} found at ${found}` }]
-    : [{ id, status: 'fail', message: `${service.name}: ${program} is not found on PATH or in ${service.cwd}`, fix: `Install ${program}, or fix services.${service.name}.command.` }];
+    : [
+        {
+          id,
+          status: 'fail',
+          message: `${service.name}: ${program} is not found on PATH or in ${service.cwd}`,
+          fix: `Install ${program}, or fix services.${service.name}.command.`,
+        },
+      ];
 }
 
 /** The program a command run without a shell executes: its first word, as the runtime splits it. */
 function programOf(command: string): string | null {
   const split = splitCommandWords(command);
-  return split.ok ? split.words[0] ?? null : null;
+  return split.ok ? (split.words[0] ?? null) : null;
 }
 
 /** The program a `shell: true` command starts, when there is one to look for (not a shell builtin or an assignment). */
@@ -113,15 +159,36 @@ function firstWord(command: string): string | null {
   return word;
 }
 
-const SHELL_WORDS = new Set(['cd', 'exec', 'env', '.', 'source', 'export', 'set', 'if', 'for', 'while', 'test', '[', 'true']);
+const SHELL_WORDS = new Set([
+  'cd',
+  'exec',
+  'env',
+  '.',
+  'source',
+  'export',
+  'set',
+  'if',
+  'for',
+  'while',
+  'test',
+  '[',
+  'true',
+]);
 
 async function findProgram(program: string, cwd: string, searchPath: string): Promise<string | null> {
-  const candidates = program.includes('/') ? [path.resolve(cwd, program)] : searchPath.split(':').filter(Boolean).map((dir) => path.join(dir, program));
+  const candidates = program.includes('/')
+    ? [path.resolve(cwd, program)]
+    : searchPath
+        .split(':')
+        .filter(Boolean)
+        .map((dir) => path.join(dir, program));
   for (const candidate of candidates) {
     try {
       await fs.access(candidate, fsConstants.X_OK);
       return candidate;
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   return null;
 }
@@ -137,18 +204,34 @@ function socketPathOf(host: string): string {
 
 async function checkDockerDaemon(configured: string | undefined, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   const host = dockerHostOf(configured, env);
-  const fix = 'Start the Docker daemon (systemctl start docker, or dockerd), or point server.docker_host (or DOCKER_HOST) at its socket.';
-  if (host.startsWith('tcp://')) return { id: 'runtime.docker', status: 'warn', message: `the Docker daemon is ${host}; only unix sockets are checked`, fix };
+  const fix =
+    'Start the Docker daemon (systemctl start docker, or dockerd), or point server.docker_host (or DOCKER_HOST) at its socket.';
+  if (host.startsWith('tcp://'))
+    return {
+      id: 'runtime.docker',
+      status: 'warn',
+      message: `the Docker daemon is ${host}; only unix sockets are checked`,
+      fix,
+    };
   const socketPath = socketPathOf(host);
   // The socket is the connection's, not the request's: a dispatcher of its own.
   const dispatcher = new Agent({ connect: { socketPath } });
   try {
     const response = await request('http://localhost/_ping', { dispatcher, headersTimeout: 3000, bodyTimeout: 3000 });
     const text = await response.body.text();
-    if (response.statusCode === 200 && text.trim() === 'OK') return { id: 'runtime.docker', status: 'ok', message: `the Docker daemon answers at ${socketPath}` };
-    return { id: 'runtime.docker', status: 'fail', message: `${socketPath} answered ${response.statusCode} to /_ping`, fix };
+    if (response.statusCode === 200 && text.trim() === 'OK')
+      return { id: 'runtime.docker', status: 'ok', message: `the Docker daemon answers at ${socketPath}` };
+    return {
+      id: 'runtime.docker',
+      status: 'fail',
+      message: `${socketPath} answered ${response.statusCode} to /_ping`,
+      fix,
+    };
   } catch (error) {
-    const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code ?? (error as Error).message;
+    const code =
+      (error as { code?: string; cause?: { code?: string } }).cause?.code ??
+      (error as { code?: string }).code ??
+      (error as Error).message;
     return { id: 'runtime.docker', status: 'fail', message: `no Docker daemon at ${socketPath} (${code})`, fix };
   } finally {
     await dispatcher.close().catch(() => {});
@@ -158,21 +241,38 @@ async function checkDockerDaemon(configured: string | undefined, env: NodeJS.Pro
 /** runtime: swarm creates services, which only a manager of an active swarm accepts. */
 async function checkSwarmManager(configured: string | undefined, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   const host = dockerHostOf(configured, env);
-  if (host.startsWith('tcp://')) return { id: 'runtime.swarm', status: 'warn', message: `the Docker daemon is ${host}; only unix sockets are checked` };
+  if (host.startsWith('tcp://'))
+    return {
+      id: 'runtime.swarm',
+      status: 'warn',
+      message: `the Docker daemon is ${host}; only unix sockets are checked`,
+    };
   const socketPath = socketPathOf(host);
   const dispatcher = new Agent({ connect: { socketPath } });
   try {
     const response = await request('http://localhost/info', { dispatcher, headersTimeout: 3000, bodyTimeout: 3000 });
     const info = (await response.body.json()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
     const state = info.Swarm?.LocalNodeState ?? 'unknown';
-    if (state === 'active' && info.Swarm?.ControlAvailable === true) return { id: 'runtime.swarm', status: 'ok', message: `the Docker daemon at ${socketPath} is a swarm manager` };
+    if (state === 'active' && info.Swarm?.ControlAvailable === true)
+      return { id: 'runtime.swarm', status: 'ok', message: `the Docker daemon at ${socketPath} is a swarm manager` };
     return {
-      id: 'runtime.swarm', status: 'fail',
-      message: state === 'active' ? `the Docker daemon at ${socketPath} is a swarm worker, not a manager` : `the Docker daemon at ${socketPath} is not in a swarm (${state})`,
-      fix: state === 'active' ? 'Point server.docker_host at a manager node (docker node ls shows them).' : 'Create or join one: docker swarm init (or docker swarm join), or point server.docker_host at a manager.',
+      id: 'runtime.swarm',
+      status: 'fail',
+      message:
+        state === 'active'
+          ? `the Docker daemon at ${socketPath} is a swarm worker, not a manager`
+          : `the Docker daemon at ${socketPath} is not in a swarm (${state})`,
+      fix:
+        state === 'active'
+          ? 'Point server.docker_host at a manager node (docker node ls shows them).'
+          : 'Create or join one: docker swarm init (or docker swarm join), or point server.docker_host at a manager.',
     };
   } catch (error) {
-    return { id: 'runtime.swarm', status: 'fail', message: `cannot read ${socketPath}/info: ${(error as Error).message}` };
+    return {
+      id: 'runtime.swarm',
+      status: 'fail',
+      message: `cannot read ${socketPath}/info: ${(error as Error).message}`,
+    };
   } finally {
     await dispatcher.close().catch(() => {});
   }
@@ -183,17 +283,43 @@ async function checkServer(config: CutoverConfig, env: NodeJS.ProcessEnv): Promi
   try {
     const health = await request(`${base}/healthz`, { headersTimeout: 2000, bodyTimeout: 2000 });
     await health.body.dump();
-    if (health.statusCode !== 200) return { id: 'server', status: 'fail', message: `${base}/healthz answered ${health.statusCode}`, fix: 'Something other than cutover listens on the admin address; change server.admin.' };
+    if (health.statusCode !== 200)
+      return {
+        id: 'server',
+        status: 'fail',
+        message: `${base}/healthz answered ${health.statusCode}`,
+        fix: 'Something other than cutover listens on the admin address; change server.admin.',
+      };
   } catch {
-    return { id: 'server', status: 'warn', message: `no cutover server at ${base}`, fix: `Start it: cutover server --config ${config.file ?? 'cutover.yaml'}` };
+    return {
+      id: 'server',
+      status: 'warn',
+      message: `no cutover server at ${base}`,
+      fix: `Start it: cutover server --config ${config.file ?? 'cutover.yaml'}`,
+    };
   }
   const token = readToken(config.server.stateDir, env);
-  if (token === null) return { id: 'server', status: 'warn', message: `a server answers at ${base}, but there is no token in ${config.server.stateDir}/admin-token or CUTOVER_TOKEN`, fix: 'Set CUTOVER_TOKEN, or run the CLI as the user that runs the server.' };
-  const services = await request(`${base}/api/v1/services`, { headers: { authorization: `Bearer ${token}` }, headersTimeout: 2000, bodyTimeout: 2000 });
+  if (token === null)
+    return {
+      id: 'server',
+      status: 'warn',
+      message: `a server answers at ${base}, but there is no token in ${config.server.stateDir}/admin-token or CUTOVER_TOKEN`,
+      fix: 'Set CUTOVER_TOKEN, or run the CLI as the user that runs the server.',
+    };
+  const services = await request(`${base}/api/v1/services`, {
+    headers: { authorization: `Bearer ${token}` },
+    headersTimeout: 2000,
+    bodyTimeout: 2000,
+  });
   await services.body.dump();
   return services.statusCode === 200
     ? { id: 'server', status: 'ok', message: `the cutover server answers at ${base} and accepts the token` }
-    : { id: 'server', status: 'fail', message: `the server at ${base} refused the token (${services.statusCode})`, fix: 'The token belongs to another state directory: set CUTOVER_TOKEN to the server\'s, or fix server.state_dir.' };
+    : {
+        id: 'server',
+        status: 'fail',
+        message: `the server at ${base} refused the token (${services.statusCode})`,
+        fix: "The token belongs to another state directory: set CUTOVER_TOKEN to the server's, or fix server.state_dir.",
+      };
 }
 
 /** The embedded proxy (the default router) needs its address: free, or held by the running server. */
@@ -205,8 +331,18 @@ async function checkProxyPort(config: CutoverConfig, serverRunning: boolean): Pr
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
   });
   if (free === true) return { id: 'router.proxy', status: 'ok', message: `the proxy address ${host}:${port} is free` };
-  if (serverRunning) return { id: 'router.proxy', status: 'ok', message: `the proxy address ${host}:${port} is in use (by the running cutover server)` };
-  return { id: 'router.proxy', status: 'fail', message: `cannot listen on ${host}:${port} (${free})`, fix: `Stop what holds ${host}:${port} (ss -ltnp 'sport = :${port}'), or change server.proxy.` };
+  if (serverRunning)
+    return {
+      id: 'router.proxy',
+      status: 'ok',
+      message: `the proxy address ${host}:${port} is in use (by the running cutover server)`,
+    };
+  return {
+    id: 'router.proxy',
+    status: 'fail',
+    message: `cannot listen on ${host}:${port} (${free})`,
+    fix: `Stop what holds ${host}:${port} (ss -ltnp 'sport = :${port}'), or change server.proxy.`,
+  };
 }
 
 async function checkDatabase(service: ServiceConfig): Promise<CheckResult> {
@@ -214,16 +350,28 @@ async function checkDatabase(service: ServiceConfig): Promise<CheckResult> {
   const database = service.database!;
   if (database.migrations !== null && !database.migrations.includes('${VERSION}')) {
     const stat = await fs.stat(database.migrations).catch(() => null);
-    if (!stat?.isDirectory()) return { id, status: 'fail', message: `${service.name}: the migrations directory ${database.migrations} does not exist`, fix: `Create it, or fix services.${service.name}.database.migrations.` };
+    if (!stat?.isDirectory())
+      return {
+        id,
+        status: 'fail',
+        message: `${service.name}: the migrations directory ${database.migrations} does not exist`,
+        fix: `Create it, or fix services.${service.name}.database.migrations.`,
+      };
   }
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: database.url, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
-    const version = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
+    const version =
+      (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
     return { id, status: 'ok', message: `${service.name}: PostgreSQL ${version} answers` };
   } catch (error) {
-    return { id, status: 'fail', message: `${service.name}: cannot connect to its database: ${(error as Error).message}`, fix: `Check services.${service.name}.database.url and that the database server is up.` };
+    return {
+      id,
+      status: 'fail',
+      message: `${service.name}: cannot connect to its database: ${(error as Error).message}`,
+      fix: `Check services.${service.name}.database.url and that the database server is up.`,
+    };
   } finally {
     await client.end().catch(() => {});
   }

@@ -22,7 +22,11 @@ export function constraintHolds(constraint: Constraint, context: EvaluationConte
   return constraint.inverted !== operatorHolds(constraint, context, segments);
 }
 
-export function allConstraintsHold(constraints: readonly Constraint[], context: EvaluationContext, segments: Segments): boolean {
+export function allConstraintsHold(
+  constraints: readonly Constraint[],
+  context: EvaluationContext,
+  segments: Segments,
+): boolean {
   for (const constraint of constraints) if (!constraintHolds(constraint, context, segments)) return false;
   return true;
 }

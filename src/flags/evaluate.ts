@@ -54,16 +54,29 @@ export interface EvaluateOptions {
 
 const NO_SEGMENTS: Segments = Object.freeze({});
 
-export function evaluateFlag(flag: Flag, context: EvaluationContext, segments: Segments = NO_SEGMENTS, options: EvaluateOptions = {}): Evaluation {
+export function evaluateFlag(
+  flag: Flag,
+  context: EvaluationContext,
+  segments: Segments = NO_SEGMENTS,
+  options: EvaluateOptions = {},
+): Evaluation {
   const evaluation = resolve(flag, context, segments);
   if (options.expectedType === undefined || evaluation.reason === 'ERROR') return evaluation;
   const actual = valueType(evaluation.value);
   if (actual === options.expectedType) return evaluation;
-  return failure('TYPE_MISMATCH', `flag "${flag.key}" variant "${evaluation.variant}" is ${actual ?? 'null'}, not ${options.expectedType}`);
+  return failure(
+    'TYPE_MISMATCH',
+    `flag "${flag.key}" variant "${evaluation.variant}" is ${actual ?? 'null'}, not ${options.expectedType}`,
+  );
 }
 
 /** Evaluates a flag still in its JSON form (as an SDK receives it): an invalid flag answers ERROR / PARSE_ERROR. */
-export function evaluateFlagJson(input: unknown, context: EvaluationContext, segments: Segments = NO_SEGMENTS, options: EvaluateOptions = {}): Evaluation {
+export function evaluateFlagJson(
+  input: unknown,
+  context: EvaluationContext,
+  segments: Segments = NO_SEGMENTS,
+  options: EvaluateOptions = {},
+): Evaluation {
   const parsed = safeParseFlag(input);
   if (!parsed.ok) return failure('PARSE_ERROR', `invalid flag: ${formatFlagIssues(parsed.issues)}`);
   return evaluateFlag(parsed.value, context, segments, options);
@@ -135,6 +148,7 @@ function failure(errorCode: EvaluationErrorCode, errorMessage: string): Evaluati
 
 function valueType(value: JsonValue): FlagValueType | null {
   if (value === null) return null;
-  if (typeof value === 'boolean' || typeof value === 'string' || typeof value === 'number') return typeof value as FlagValueType;
+  if (typeof value === 'boolean' || typeof value === 'string' || typeof value === 'number')
+    return typeof value as FlagValueType;
   return 'object';
 }

@@ -24,11 +24,15 @@ export const segmentBody = z.strictObject({ constraints: z.unknown(), actor });
 
 export const evaluationReportBody = z.strictObject({
   sdk: z.string().max(200).optional(),
-  counts: z.array(z.strictObject({
-    flag: z.string().min(1).max(200),
-    variant: z.string().max(200).nullable(),
-    count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  })).max(10_000, { error: 'expected at most 10,000 counts in one report; report more often' }),
+  counts: z
+    .array(
+      z.strictObject({
+        flag: z.string().min(1).max(200),
+        variant: z.string().max(200).nullable(),
+        count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      }),
+    )
+    .max(10_000, { error: 'expected at most 10,000 counts in one report; report more often' }),
 });
 
 const STEP_EXPECTED = 'expected increasing percentages above 0 and at most 100, like [10, 50, 100]';
@@ -41,7 +45,9 @@ const pause = z.union([z.string(), z.number()]).transform((value, ctx) => {
 });
 
 export const startRolloutBody = z.strictObject({
-  steps: z.array(z.number().gt(0).max(100), { error: STEP_EXPECTED }).min(1, { error: STEP_EXPECTED })
+  steps: z
+    .array(z.number().gt(0).max(100), { error: STEP_EXPECTED })
+    .min(1, { error: STEP_EXPECTED })
     .refine((steps) => steps.every((step, i) => i === 0 || step > steps[i - 1]!), { error: STEP_EXPECTED })
     .refine((steps) => steps.every(isRolloutPercentage), { error: 'expected percentages in steps of 0.01' }),
   pause,

@@ -84,13 +84,20 @@ export class FlagRolloutRunner {
 
   constructor(private readonly deps: FlagRolloutDeps) {
     this.now = deps.now ?? Date.now;
-    this.unsubscribe = deps.flags.subscribe((change) => { this.onFlagChange(change); });
+    this.unsubscribe = deps.flags.subscribe((change) => {
+      this.onFlagChange(change);
+    });
   }
 
   /** At server start: rollouts left running by a stopped server put their flag back. */
   recover(): void {
     for (const stored of this.deps.store.rolloutsInPhase<FlagRollout>('running')) {
-      this.finish(stored.state, 'aborted', 'the server stopped during the rollout; the flag was set back to what it was before it', { revert: true });
+      this.finish(
+        stored.state,
+        'aborted',
+        'the server stopped during the rollout; the flag was set back to what it was before it',
+        { revert: true },
+      );
     }
   }
 
@@ -98,27 +105,64 @@ export class FlagRolloutRunner {
     if (this.closed) throw new CutoverError('INVALID_STATE', 'the server is stopping');
     const stored = this.deps.flags.get(environment, key);
     const running = this.activeFor(environment, key);
-    if (running) throw new CutoverError('FLAG_ROLLOUT_RUNNING', `flag "${key}" in ${environment} is already being rolled out by ${running.id} (step ${running.stepIndex + 1} of ${running.steps.length})`);
+    if (running)
+      throw new CutoverError(
+        'FLAG_ROLLOUT_RUNNING',
+        `flag "${key}" in ${environment} is already being rolled out by ${running.id} (step ${running.stepIndex + 1} of ${running.steps.length})`,
+      );
     this.checkAnalysis(request);
-    const variant = request.variant ?? stored.flag.rollout?.variant ?? (Object.hasOwn(stored.flag.variants, 'on') ? 'on' : null);
+    const variant =
+      request.variant ?? stored.flag.rollout?.variant ?? (Object.hasOwn(stored.flag.variants, 'on') ? 'on' : null);
     if (variant === null) {
-      throw new CutoverError('BAD_REQUEST', `variant: flag "${key}" has no rollout and no "on" variant; name the variant to roll out (one of ${Object.keys(stored.flag.variants).join(', ')})`);
+      throw new CutoverError(
+        'BAD_REQUEST',
+        `variant: flag "${key}" has no rollout and no "on" variant; name the variant to roll out (one of ${Object.keys(stored.flag.variants).join(', ')})`,
+      );
     }
     if (!Object.hasOwn(stored.flag.variants, variant)) {
-      throw new CutoverError('BAD_REQUEST', `variant: expected one of the variants ${Object.keys(stored.flag.variants).join(', ')}, got "${variant}"`);
+      throw new CutoverError(
+        'BAD_REQUEST',
+        `variant: expected one of the variants ${Object.keys(stored.flag.variants).join(', ')}, got "${variant}"`,
+      );
     }
     const at = this.now();
     const rollout: FlagRollout = {
       id: `fr-${at.toString(36)}-${randomBytes(3).toString('hex')}`,
-      environment, flag: key, steps: request.steps, pauseMs: request.pauseMs, analysis: request.analysis,
-      service: request.service ?? null, variant, stepIndex: -1, phase: 'running',
-      previous: stored.flag, lastVersion: stored.version, reason: null, actor: request.actor, startedAt: at, finishedAt: null,
+      environment,
+      flag: key,
+      steps: request.steps,
+      pauseMs: request.pauseMs,
+      analysis: request.analysis,
+      service: request.service ?? null,
+      variant,
+      stepIndex: -1,
+      phase: 'running',
+      previous: stored.flag,
+      lastVersion: stored.version,
+      reason: null,
+      actor: request.actor,
+      startedAt: at,
+      finishedAt: null,
     };
-    this.deps.store.createRollout({ id: rollout.id, environment, key, phase: 'running', state: rollout, startedAt: at, finishedAt: null });
-    this.record(rollout, 'flag-rollout.started', `rollout of ${key} in ${environment} started by ${request.actor}: steps ${request.steps.map((s) => `${s}%`).join(', ')}, pause ${request.pauseMs} ms${request.analysis.length > 0 ? `, analysis ${request.analysis.join(', ')}` : ''}`);
+    this.deps.store.createRollout({
+      id: rollout.id,
+      environment,
+      key,
+      phase: 'running',
+      state: rollout,
+      startedAt: at,
+      finishedAt: null,
+    });
+    this.record(
+      rollout,
+      'flag-rollout.started',
+      `rollout of ${key} in ${environment} started by ${request.actor}: steps ${request.steps.map((s) => `${s}%`).join(', ')}, pause ${request.pauseMs} ms${request.analysis.length > 0 ? `, analysis ${request.analysis.join(', ')}` : ''}`,
+    );
     const run: Run = { rollout, abort: new AbortController(), writing: false, done: Promise.resolve() };
     this.runs.set(rollout.id, run);
-    run.done = this.execute(run).finally(() => { this.runs.delete(rollout.id); });
+    run.done = this.execute(run).finally(() => {
+      this.runs.delete(rollout.id);
+    });
     return rollout;
   }
 
@@ -144,7 +188,12 @@ export class FlagRolloutRunner {
       const rollout = this.get(id);
       throw new CutoverError('INVALID_STATE', `flag rollout ${id} has already ended (${rollout.phase})`);
     }
-    this.finish(run.rollout, 'aborted', `aborted by ${actor}; the flag was set back to what it was before the rollout`, { revert: true });
+    this.finish(
+      run.rollout,
+      'aborted',
+      `aborted by ${actor}; the flag was set back to what it was before the rollout`,
+      { revert: true },
+    );
     run.abort.abort();
     await run.done;
     return run.rollout;
@@ -155,7 +204,12 @@ export class FlagRolloutRunner {
     this.closed = true;
     const runs = [...this.runs.values()];
     for (const run of runs) {
-      this.finish(run.rollout, 'aborted', 'the server stopped during the rollout; the flag was set back to what it was before it', { revert: true });
+      this.finish(
+        run.rollout,
+        'aborted',
+        'the server stopped during the rollout; the flag was set back to what it was before it',
+        { revert: true },
+      );
       run.abort.abort();
     }
     await Promise.all(runs.map((run) => run.done));
@@ -171,18 +225,33 @@ export class FlagRolloutRunner {
         this.setPercentage(run, percentage, `step ${index + 1} of ${rollout.steps.length}`);
         rollout.stepIndex = index;
         this.persist(rollout);
-        this.record(rollout, 'flag-rollout.step', `step ${index + 1} of ${rollout.steps.length}: ${rollout.flag} on for ${percentage}% (version ${rollout.lastVersion})`, { step: index, percentage });
+        this.record(
+          rollout,
+          'flag-rollout.step',
+          `step ${index + 1} of ${rollout.steps.length}: ${rollout.flag} on for ${percentage}% (version ${rollout.lastVersion})`,
+          { step: index, percentage },
+        );
         const failure = await this.hold(run);
         if (rollout.phase !== 'running') return;
         if (failure !== null) {
-          this.finish(rollout, 'failed', `analysis failed at ${percentage}%: ${failure}; the flag was set back to what it was before the rollout`, { revert: true });
+          this.finish(
+            rollout,
+            'failed',
+            `analysis failed at ${percentage}%: ${failure}; the flag was set back to what it was before the rollout`,
+            { revert: true },
+          );
           return;
         }
       }
       this.finish(rollout, 'succeeded', null, { revert: false });
     } catch (error) {
       if (rollout.phase === 'running') {
-        this.finish(rollout, 'failed', `the rollout stopped: ${(error as Error).message}; the flag was set back to what it was before it`, { revert: true });
+        this.finish(
+          rollout,
+          'failed',
+          `the rollout stopped: ${(error as Error).message}; the flag was set back to what it was before it`,
+          { revert: true },
+        );
       }
     }
   }
@@ -198,11 +267,18 @@ export class FlagRolloutRunner {
     const releaseId = rollout.service === null ? null : this.deps.activeReleaseOf(rollout.service);
     let failed: string | null = null;
     let wake: () => void = () => {};
-    const verdictArrived = new Promise<void>((resolve) => { wake = resolve; });
+    const verdictArrived = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
     const analysis = new AnalysisRunner(
-      this.deps.templates, this.deps.providerFor, this.deps.events,
+      this.deps.templates,
+      this.deps.providerFor,
+      this.deps.events,
       { operationId: rollout.id, service: eventService(rollout), releaseId: releaseId ?? '' },
-      (verdict) => { failed ??= verdict.message; wake(); },
+      (verdict) => {
+        failed ??= verdict.message;
+        wake();
+      },
       this.now,
     );
     analysis.start('step', rollout.analysis, {
@@ -226,13 +302,26 @@ export class FlagRolloutRunner {
     const { rollout } = run;
     run.writing = true;
     try {
-      const stored = this.deps.flags.upsert(rollout.environment, rollout.flag, (existing) => {
-        if (existing === null) throw new CutoverError('FLAG_NOT_FOUND', `flag "${rollout.flag}" was deleted`);
-        return {
-          ...existing,
-          rollout: { percentage, stickiness: existing.rollout?.stickiness ?? DEFAULT_STICKINESS, variant: rollout.variant },
-        };
-      }, { actor: `rollout ${rollout.id}`, reason: `${reason} (started by ${rollout.actor})`, ifVersion: rollout.lastVersion });
+      const stored = this.deps.flags.upsert(
+        rollout.environment,
+        rollout.flag,
+        (existing) => {
+          if (existing === null) throw new CutoverError('FLAG_NOT_FOUND', `flag "${rollout.flag}" was deleted`);
+          return {
+            ...existing,
+            rollout: {
+              percentage,
+              stickiness: existing.rollout?.stickiness ?? DEFAULT_STICKINESS,
+              variant: rollout.variant,
+            },
+          };
+        },
+        {
+          actor: `rollout ${rollout.id}`,
+          reason: `${reason} (started by ${rollout.actor})`,
+          ifVersion: rollout.lastVersion,
+        },
+      );
       rollout.lastVersion = stored.version;
     } finally {
       run.writing = false;
@@ -243,14 +332,30 @@ export class FlagRolloutRunner {
     if (change.type !== 'flag') return;
     for (const run of this.runs.values()) {
       const { rollout } = run;
-      if (run.writing || rollout.phase !== 'running' || rollout.environment !== change.environment || rollout.flag !== change.key) continue;
+      if (
+        run.writing ||
+        rollout.phase !== 'running' ||
+        rollout.environment !== change.environment ||
+        rollout.flag !== change.key
+      )
+        continue;
       const what = change.flag === null ? 'deleted' : 'changed';
-      this.finish(rollout, 'aborted', `the flag was ${what} by ${change.actor} during the rollout; that change was kept`, { revert: false });
+      this.finish(
+        rollout,
+        'aborted',
+        `the flag was ${what} by ${change.actor} during the rollout; that change was kept`,
+        { revert: false },
+      );
       run.abort.abort();
     }
   }
 
-  private finish(rollout: FlagRollout, phase: Exclude<FlagRolloutPhase, 'running'>, reason: string | null, options: { revert: boolean }): void {
+  private finish(
+    rollout: FlagRollout,
+    phase: Exclude<FlagRolloutPhase, 'running'>,
+    reason: string | null,
+    options: { revert: boolean },
+  ): void {
     if (rollout.phase !== 'running') return;
     rollout.phase = phase;
     rollout.reason = reason;
@@ -258,9 +363,10 @@ export class FlagRolloutRunner {
     if (options.revert) this.revert(rollout, reason ?? phase);
     this.persist(rollout);
     const level = phase === 'succeeded' ? 'info' : phase === 'failed' ? 'error' : 'warn';
-    const message = phase === 'succeeded'
-      ? `rollout of ${rollout.flag} succeeded: on for ${rollout.steps.at(-1)}%`
-      : `rollout of ${rollout.flag} ${phase}: ${reason}`;
+    const message =
+      phase === 'succeeded'
+        ? `rollout of ${rollout.flag} succeeded: on for ${rollout.steps.at(-1)}%`
+        : `rollout of ${rollout.flag} ${phase}: ${reason}`;
     this.record(rollout, `flag-rollout.${phase}`, message, { reason }, level);
   }
 
@@ -269,15 +375,30 @@ export class FlagRolloutRunner {
     const run = this.runs.get(rollout.id);
     if (run) run.writing = true;
     try {
-      const stored = this.deps.flags.upsert(rollout.environment, rollout.flag, (existing) => {
-        if (existing === null) throw new CutoverError('FLAG_NOT_FOUND', `flag "${rollout.flag}" was deleted`);
-        return rollout.previous;
-      }, { actor: `rollout ${rollout.id}`, reason, ifVersion: rollout.lastVersion });
+      const stored = this.deps.flags.upsert(
+        rollout.environment,
+        rollout.flag,
+        (existing) => {
+          if (existing === null) throw new CutoverError('FLAG_NOT_FOUND', `flag "${rollout.flag}" was deleted`);
+          return rollout.previous;
+        },
+        { actor: `rollout ${rollout.id}`, reason, ifVersion: rollout.lastVersion },
+      );
       rollout.lastVersion = stored.version;
-      this.record(rollout, 'flag-rollout.reverted', `${rollout.flag} set back to its state before the rollout (${describeRollout(rollout.previous)})`);
+      this.record(
+        rollout,
+        'flag-rollout.reverted',
+        `${rollout.flag} set back to its state before the rollout (${describeRollout(rollout.previous)})`,
+      );
     } catch (error) {
       rollout.reason = `${reason}; but the flag could not be set back: ${(error as Error).message}`;
-      this.record(rollout, 'flag-rollout.revert-failed', `${rollout.flag} could not be set back: ${(error as Error).message}`, undefined, 'error');
+      this.record(
+        rollout,
+        'flag-rollout.revert-failed',
+        `${rollout.flag} could not be set back: ${(error as Error).message}`,
+        undefined,
+        'error',
+      );
     } finally {
       if (run) run.writing = false;
     }
@@ -289,15 +410,24 @@ export class FlagRolloutRunner {
       const template = templates[name];
       if (!template) {
         const known = Object.keys(templates);
-        throw new CutoverError('BAD_REQUEST', `analysis: no template "${name}" in cutover.yaml${known.length > 0 ? ` (there are ${known.join(', ')})` : ' (it has no analysis section)'}`);
+        throw new CutoverError(
+          'BAD_REQUEST',
+          `analysis: no template "${name}" in cutover.yaml${known.length > 0 ? ` (there are ${known.join(', ')})` : ' (it has no analysis section)'}`,
+        );
       }
       for (const metric of template.metrics) {
         if (metric.provider.type !== 'builtin') continue;
         if (NEEDS_TWO_RELEASES.has(metric.provider.metric)) {
-          throw new CutoverError('BAD_REQUEST', `analysis: ${name}/${metric.name} uses builtin ${metric.provider.metric}, which compares two releases; a flag rollout has one (use error-rate or latency)`);
+          throw new CutoverError(
+            'BAD_REQUEST',
+            `analysis: ${name}/${metric.name} uses builtin ${metric.provider.metric}, which compares two releases; a flag rollout has one (use error-rate or latency)`,
+          );
         }
         if (request.service === undefined) {
-          throw new CutoverError('BAD_REQUEST', `service: ${name}/${metric.name} reads the proxy's metrics (builtin ${metric.provider.metric}); name the service whose traffic the flag changes (--service)`);
+          throw new CutoverError(
+            'BAD_REQUEST',
+            `service: ${name}/${metric.name} reads the proxy's metrics (builtin ${metric.provider.metric}); name the service whose traffic the flag changes (--service)`,
+          );
         }
       }
     }
@@ -308,8 +438,22 @@ export class FlagRolloutRunner {
     this.deps.store.updateRollout(rollout.id, rollout.phase, rollout, rollout.finishedAt);
   }
 
-  private record(rollout: FlagRollout, type: string, message: string, data?: unknown, level: 'info' | 'warn' | 'error' = 'info'): void {
-    this.deps.events.record({ operationId: rollout.id, service: eventService(rollout), releaseId: null, type, message, data, level });
+  private record(
+    rollout: FlagRollout,
+    type: string,
+    message: string,
+    data?: unknown,
+    level: 'info' | 'warn' | 'error' = 'info',
+  ): void {
+    this.deps.events.record({
+      operationId: rollout.id,
+      service: eventService(rollout),
+      releaseId: null,
+      type,
+      message,
+      data,
+      level,
+    });
   }
 }
 
@@ -325,7 +469,10 @@ function describeRollout(flag: Flag): string {
 
 function waitFor(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) { resolve(); return; }
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
     const timer = setTimeout(done, ms);
     function done(): void {
       clearTimeout(timer);

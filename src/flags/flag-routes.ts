@@ -6,8 +6,15 @@ import type { FlagRolloutRunner } from './flag-rollout-runner.js';
 import type { FlagService } from './flag-service.js';
 import type { EventRecord } from '../store/records.js';
 import {
-  createFlagBody, deleteFlagBody, evaluateAllBody, evaluateBody, evaluationReportBody, patchFlagBody,
-  replaceFlagBody, segmentBody, startRolloutBody,
+  createFlagBody,
+  deleteFlagBody,
+  evaluateAllBody,
+  evaluateBody,
+  evaluationReportBody,
+  patchFlagBody,
+  replaceFlagBody,
+  segmentBody,
+  startRolloutBody,
 } from './flag-request-schemas.js';
 import { openFlagStream, type FlagStreams } from './flag-stream.js';
 
@@ -26,8 +33,13 @@ export interface FlagRouteDeps {
   parseBody: <T extends z.ZodType>(schema: T, body: unknown) => z.infer<T>;
 }
 
-interface EnvQuery { Querystring: { environment?: string } }
-interface KeyRoute { Params: { key: string }; Querystring: { environment?: string; limit?: string } }
+interface EnvQuery {
+  Querystring: { environment?: string };
+}
+interface KeyRoute {
+  Params: { key: string };
+  Querystring: { environment?: string; limit?: string };
+}
 
 export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): FlagStreams {
   const { flags, rollouts, parseBody } = deps;
@@ -53,22 +65,38 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
   app.get<KeyRoute>('/api/v1/flags/:key', async (request) => {
     const environment = env(request.query);
     const stored = flags.get(environment, request.params.key);
-    return { ...stored, evaluations: flags.evaluations(environment, request.params.key), activeRollout: rollouts.activeFor(environment, request.params.key) };
+    return {
+      ...stored,
+      evaluations: flags.evaluations(environment, request.params.key),
+      activeRollout: rollouts.activeFor(environment, request.params.key),
+    };
   });
 
   app.put<KeyRoute>('/api/v1/flags/:key', async (request) => {
     const body = parseBody(replaceFlagBody, request.body);
-    return flags.replace(env(request.query), request.params.key, body.flag, { actor: body.actor ?? 'api', reason: body.reason, ifVersion: body.ifVersion });
+    return flags.replace(env(request.query), request.params.key, body.flag, {
+      actor: body.actor ?? 'api',
+      reason: body.reason,
+      ifVersion: body.ifVersion,
+    });
   });
 
   app.patch<KeyRoute>('/api/v1/flags/:key', async (request) => {
     const body = parseBody(patchFlagBody, request.body);
-    return flags.patch(env(request.query), request.params.key, body.patch, { actor: body.actor ?? 'api', reason: body.reason, ifVersion: body.ifVersion });
+    return flags.patch(env(request.query), request.params.key, body.patch, {
+      actor: body.actor ?? 'api',
+      reason: body.reason,
+      ifVersion: body.ifVersion,
+    });
   });
 
   app.delete<KeyRoute>('/api/v1/flags/:key', async (request) => {
     const body = parseBody(deleteFlagBody, request.body);
-    return flags.remove(env(request.query), request.params.key, { actor: body.actor ?? 'api', reason: body.reason, ifVersion: body.ifVersion });
+    return flags.remove(env(request.query), request.params.key, {
+      actor: body.actor ?? 'api',
+      reason: body.reason,
+      ifVersion: body.ifVersion,
+    });
   });
 
   app.get<KeyRoute>('/api/v1/flags/:key/history', async (request) => {
@@ -90,7 +118,12 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
   app.post<KeyRoute>('/api/v1/flags/:key/rollouts', async (request, reply) => {
     const body = parseBody(startRolloutBody, request.body);
     const rollout = rollouts.start(env(request.query), request.params.key, {
-      steps: body.steps, pauseMs: body.pause, analysis: body.analysis, service: body.service, variant: body.variant, actor: body.actor ?? 'api',
+      steps: body.steps,
+      pauseMs: body.pause,
+      analysis: body.analysis,
+      service: body.service,
+      variant: body.variant,
+      actor: body.actor ?? 'api',
     });
     return reply.code(202).send({ rollout });
   });
@@ -113,16 +146,22 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
     return { environment, segments: flags.segments(environment) };
   });
 
-  app.put<{ Params: { name: string }; Querystring: { environment?: string } }>('/api/v1/segments/:name', async (request) => {
-    const body = parseBody(segmentBody, request.body);
-    const segments = flags.putSegment(env(request.query), request.params.name, body.constraints);
-    return { name: request.params.name, constraints: segments[request.params.name] };
-  });
+  app.put<{ Params: { name: string }; Querystring: { environment?: string } }>(
+    '/api/v1/segments/:name',
+    async (request) => {
+      const body = parseBody(segmentBody, request.body);
+      const segments = flags.putSegment(env(request.query), request.params.name, body.constraints);
+      return { name: request.params.name, constraints: segments[request.params.name] };
+    },
+  );
 
-  app.delete<{ Params: { name: string }; Querystring: { environment?: string } }>('/api/v1/segments/:name', async (request) => {
-    flags.deleteSegment(env(request.query), request.params.name);
-    return { deleted: request.params.name };
-  });
+  app.delete<{ Params: { name: string }; Querystring: { environment?: string } }>(
+    '/api/v1/segments/:name',
+    async (request) => {
+      flags.deleteSegment(env(request.query), request.params.name);
+      return { deleted: request.params.name };
+    },
+  );
 
   // --- SDK routes (the SDK token may use these, and only these) -----------------
 

@@ -1,8 +1,17 @@
 import { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
 import {
-  DEFAULT_STICKINESS, isRolloutPercentage, NUMBER_OPERATORS, SEMVER_OPERATORS, SET_OPERATORS, STRING_OPERATORS,
-  type Constraint, type Flag, type Rollout, type Rule, type Segments,
+  DEFAULT_STICKINESS,
+  isRolloutPercentage,
+  NUMBER_OPERATORS,
+  SEMVER_OPERATORS,
+  SET_OPERATORS,
+  STRING_OPERATORS,
+  type Constraint,
+  type Flag,
+  type Rollout,
+  type Rule,
+  type Segments,
 } from './flag-model.js';
 import { parseSemver } from './semver-compare.js';
 import { formatPath } from '../core/value-path.js';
@@ -44,85 +53,139 @@ const ALL_OPERATORS = [...STRING_OPERATORS, ...SET_OPERATORS, ...NUMBER_OPERATOR
 export const constraintSchema: z.ZodType<Constraint, unknown> = z.discriminatedUnion(
   'operator',
   [
-    z.strictObject({ operator: z.enum(STRING_OPERATORS), attribute, value: z.string({ error: 'expected a string' }), inverted }),
+    z.strictObject({
+      operator: z.enum(STRING_OPERATORS),
+      attribute,
+      value: z.string({ error: 'expected a string' }),
+      inverted,
+    }),
     z.strictObject({
       operator: z.enum(SET_OPERATORS),
       attribute,
       values: z.array(z.string({ error: 'expected a string' }), { error: 'expected a list of strings' }),
       inverted,
     }),
-    z.strictObject({ operator: z.enum(NUMBER_OPERATORS), attribute, value: z.number({ error: 'expected a finite number' }), inverted }),
+    z.strictObject({
+      operator: z.enum(NUMBER_OPERATORS),
+      attribute,
+      value: z.number({ error: 'expected a finite number' }),
+      inverted,
+    }),
     z.strictObject({ operator: z.enum(SEMVER_OPERATORS), attribute, value: semverText, inverted }),
-    z.strictObject({ operator: z.literal('in_segment'), segment: nonEmpty('expected a segment name (a non-empty string)'), inverted }),
+    z.strictObject({
+      operator: z.literal('in_segment'),
+      segment: nonEmpty('expected a segment name (a non-empty string)'),
+      inverted,
+    }),
   ],
   { error: `expected operator to be one of ${ALL_OPERATORS.join(', ')}` },
 );
 
-const expectMap = (what: string) => ({ error: (issue: { code: string }) => (issue.code === 'unrecognized_keys' ? undefined : `expected ${what}`) });
+const expectMap = (what: string) => ({
+  error: (issue: { code: string }) => (issue.code === 'unrecognized_keys' ? undefined : `expected ${what}`),
+});
 
-const weightedVariantSchema = z.strictObject({
-  variant: variantName,
-  weight: z
-    .number({ error: `expected a whole number from 0 to ${MAX_WEIGHT}` })
-    .int({ error: `expected a whole number from 0 to ${MAX_WEIGHT}` })
-    .min(0, { error: `expected a whole number from 0 to ${MAX_WEIGHT}` })
-    .max(MAX_WEIGHT, { error: `expected a whole number from 0 to ${MAX_WEIGHT}` }),
-}, expectMap('a map { variant, weight }'));
+const weightedVariantSchema = z.strictObject(
+  {
+    variant: variantName,
+    weight: z
+      .number({ error: `expected a whole number from 0 to ${MAX_WEIGHT}` })
+      .int({ error: `expected a whole number from 0 to ${MAX_WEIGHT}` })
+      .min(0, { error: `expected a whole number from 0 to ${MAX_WEIGHT}` })
+      .max(MAX_WEIGHT, { error: `expected a whole number from 0 to ${MAX_WEIGHT}` }),
+  },
+  expectMap('a map { variant, weight }'),
+);
 
 const PERCENTAGE = 'expected a percentage from 0 to 100 in steps of 0.01';
 
 export const rolloutSchema = z
-  .strictObject({
-    percentage: z
-      .number({ error: PERCENTAGE })
-      .min(0, { error: PERCENTAGE })
-      .max(100, { error: PERCENTAGE })
-      // A bucket is 0.01 %: anything finer would be silently rounded, so say so instead.
-      .refine(isRolloutPercentage, { error: PERCENTAGE }),
-    stickiness: attribute.default(DEFAULT_STICKINESS),
-    variant: variantName.optional(),
-    variants: z.array(weightedVariantSchema, { error: 'expected a list of { variant, weight }' }).min(1, { error: 'expected at least one { variant, weight }' }).optional(),
-  }, expectMap('a rollout (a map with percentage and variant or variants)'))
+  .strictObject(
+    {
+      percentage: z
+        .number({ error: PERCENTAGE })
+        .min(0, { error: PERCENTAGE })
+        .max(100, { error: PERCENTAGE })
+        // A bucket is 0.01 %: anything finer would be silently rounded, so say so instead.
+        .refine(isRolloutPercentage, { error: PERCENTAGE }),
+      stickiness: attribute.default(DEFAULT_STICKINESS),
+      variant: variantName.optional(),
+      variants: z
+        .array(weightedVariantSchema, { error: 'expected a list of { variant, weight }' })
+        .min(1, { error: 'expected at least one { variant, weight }' })
+        .optional(),
+    },
+    expectMap('a rollout (a map with percentage and variant or variants)'),
+  )
   .superRefine((rollout, ctx) => {
     if ((rollout.variant === undefined) === (rollout.variants === undefined)) {
-      ctx.addIssue({ code: 'custom', params: CROSS_FIELD, message: 'expected either `variant` (everyone in the rollout) or `variants` (a weighted split), not both or neither' });
+      ctx.addIssue({
+        code: 'custom',
+        params: CROSS_FIELD,
+        message:
+          'expected either `variant` (everyone in the rollout) or `variants` (a weighted split), not both or neither',
+      });
     } else if (rollout.variants !== undefined && rollout.variants.every((entry) => entry.weight === 0)) {
-      ctx.addIssue({ code: 'custom', params: CROSS_FIELD, path: ['variants'], message: 'expected at least one weight above 0' });
+      ctx.addIssue({
+        code: 'custom',
+        params: CROSS_FIELD,
+        path: ['variants'],
+        message: 'expected at least one weight above 0',
+      });
     }
   })
   .transform((rollout) => rollout as Rollout);
 
 const ruleSchema = z
-  .strictObject({
-    name: z.string({ error: 'expected a string' }).optional(),
-    constraints: z.array(constraintSchema, { error: 'expected a list of constraints' }).default([]),
-    variant: variantName.optional(),
-    rollout: rolloutSchema.optional(),
-  }, expectMap('a rule (a map with constraints and variant or rollout)'))
+  .strictObject(
+    {
+      name: z.string({ error: 'expected a string' }).optional(),
+      constraints: z.array(constraintSchema, { error: 'expected a list of constraints' }).default([]),
+      variant: variantName.optional(),
+      rollout: rolloutSchema.optional(),
+    },
+    expectMap('a rule (a map with constraints and variant or rollout)'),
+  )
   .superRefine((rule, ctx) => {
     if ((rule.variant === undefined) === (rule.rollout === undefined)) {
-      ctx.addIssue({ code: 'custom', params: CROSS_FIELD, message: 'expected either `variant` or `rollout`, not both or neither' });
+      ctx.addIssue({
+        code: 'custom',
+        params: CROSS_FIELD,
+        message: 'expected either `variant` or `rollout`, not both or neither',
+      });
     }
   })
   .transform((rule) => rule as Rule);
 
 export const flagSchema = z
-  .strictObject({
-    key: z.string({ error: 'expected a flag key' }).max(200, { error: 'expected a key of at most 200 characters' })
-      .regex(KEY, { error: 'expected a flag key of letters, digits, ".", "_" and "-", starting with a letter or digit' }),
-    description: z.string({ error: 'expected a string' }).default(''),
-    enabled: z.boolean({ error: 'expected true or false' }),
-    variants: z.record(variantName, z.json({ error: 'expected a JSON value' }), { error: 'expected a map of variant name to value' }),
-    defaultVariant: variantName,
-    offVariant: variantName,
-    rules: z.array(ruleSchema, { error: 'expected a list of rules' }).default([]),
-    rollout: rolloutSchema.nullable().default(null),
-  }, expectMap('a flag (a JSON object)'))
+  .strictObject(
+    {
+      key: z
+        .string({ error: 'expected a flag key' })
+        .max(200, { error: 'expected a key of at most 200 characters' })
+        .regex(KEY, {
+          error: 'expected a flag key of letters, digits, ".", "_" and "-", starting with a letter or digit',
+        }),
+      description: z.string({ error: 'expected a string' }).default(''),
+      enabled: z.boolean({ error: 'expected true or false' }),
+      variants: z.record(variantName, z.json({ error: 'expected a JSON value' }), {
+        error: 'expected a map of variant name to value',
+      }),
+      defaultVariant: variantName,
+      offVariant: variantName,
+      rules: z.array(ruleSchema, { error: 'expected a list of rules' }).default([]),
+      rollout: rolloutSchema.nullable().default(null),
+    },
+    expectMap('a flag (a JSON object)'),
+  )
   .superRefine((flag, ctx) => {
     const known = Object.keys(flag.variants);
     const check = (name: string, path: (string | number)[]): void => {
       if (Object.hasOwn(flag.variants, name)) return;
-      const expected = known.length === 0 ? 'expected a variant, but `variants` is empty' : `expected one of the variants ${known.join(', ')}`;
+      const expected =
+        known.length === 0
+          ? 'expected a variant, but `variants` is empty'
+          : `expected one of the variants ${known.join(', ')}`;
       ctx.addIssue({ code: 'custom', params: CROSS_FIELD, path, message: `${expected}, got ${JSON.stringify(name)}` });
     };
     check(flag.defaultVariant, ['defaultVariant']);
@@ -138,7 +201,8 @@ export const flagSchema = z
     if (flag.rollout !== null) checkRollout(flag.rollout, ['rollout']);
   });
 
-const segmentName = z.string({ error: 'expected a segment name' })
+const segmentName = z
+  .string({ error: 'expected a segment name' })
   .max(200, { error: `expected a segment name of ${KEY_RULE}` })
   .regex(KEY, { error: `expected a segment name of ${KEY_RULE}` });
 
@@ -146,7 +210,13 @@ export const segmentsSchema = z.record(
   segmentName,
   z.array(constraintSchema, { error: 'expected a list of constraints' }).superRefine((constraints, ctx) => {
     constraints.forEach((constraint, index) => {
-      if (constraint.operator === 'in_segment') ctx.addIssue({ code: 'custom', params: CROSS_FIELD, path: [index, 'operator'], message: 'expected a constraint on an attribute: segments cannot be nested' });
+      if (constraint.operator === 'in_segment')
+        ctx.addIssue({
+          code: 'custom',
+          params: CROSS_FIELD,
+          path: [index, 'operator'],
+          message: 'expected a constraint on an attribute: segments cannot be nested',
+        });
     });
   }),
   { error: 'expected a map of segment name to a list of constraints' },
@@ -154,19 +224,26 @@ export const segmentsSchema = z.record(
 
 export function safeParseFlag(input: unknown): FlagParseResult<Flag> {
   const parsed = flagSchema.safeParse(input, { reportInput: true });
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, issues: parsed.error.issues.flatMap(toFlagIssues) };
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, issues: parsed.error.issues.flatMap(toFlagIssues) };
 }
 
 export function safeParseSegments(input: unknown): FlagParseResult<Segments> {
   const parsed = segmentsSchema.safeParse(input, { reportInput: true });
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, issues: parsed.error.issues.flatMap(toFlagIssues) };
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, issues: parsed.error.issues.flatMap(toFlagIssues) };
 }
 
 /** The flag, typed and defaulted, or a CONFIG_INVALID error listing every problem (`details` holds the FlagIssue list). */
 export function parseFlag(input: unknown): Flag {
   const result = safeParseFlag(input);
   if (result.ok) return result.value;
-  const key = input !== null && typeof input === 'object' && typeof (input as { key?: unknown }).key === 'string' ? ` "${(input as { key: string }).key}"` : '';
+  const key =
+    input !== null && typeof input === 'object' && typeof (input as { key?: unknown }).key === 'string'
+      ? ` "${(input as { key: string }).key}"`
+      : '';
   throw invalid(`flag${key}`, result.issues);
 }
 
@@ -193,7 +270,8 @@ function toFlagIssues(issue: z.core.$ZodIssue): FlagIssue[] {
     return issue.keys.map((key) => ({ path: formatPath([...path, key]), message: 'unknown key' }));
   }
   // A cross-field check names what it got itself; a refinement of one value gets "got <value>" like any other issue.
-  if (issue.code === 'custom' && issue.params === CROSS_FIELD) return [{ path: formatPath(path), message: issue.message }];
+  if (issue.code === 'custom' && issue.params === CROSS_FIELD)
+    return [{ path: formatPath(path), message: issue.message }];
   if (issue.code === 'invalid_union' && issue.discriminator !== undefined) {
     // Reported at the constraint with the whole object as input: describe the tag itself.
     const input = issue.input as Record<string, unknown> | null | undefined;
@@ -202,7 +280,12 @@ function toFlagIssues(issue: z.core.$ZodIssue): FlagIssue[] {
     return [{ path: formatPath(tagPath), message: `${issue.message}, got ${describeValue(tag)}` }];
   }
   if (issue.code === 'invalid_key') {
-    return [{ path: formatPath(path), message: `${issue.issues[0]?.message ?? 'expected a different key'}, got ${describeValue(path.at(-1))}` }];
+    return [
+      {
+        path: formatPath(path),
+        message: `${issue.issues[0]?.message ?? 'expected a different key'}, got ${describeValue(path.at(-1))}`,
+      },
+    ];
   }
   return [{ path: formatPath(path), message: `${issue.message}, got ${describeValue(issue.input)}` }];
 }

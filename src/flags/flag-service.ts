@@ -22,7 +22,15 @@ export interface FlagSnapshot {
 }
 
 export type FlagChange =
-  | { type: 'flag'; environment: string; revision: number; key: string; flag: Flag | null; actor: string; version: number }
+  | {
+      type: 'flag';
+      environment: string;
+      revision: number;
+      key: string;
+      flag: Flag | null;
+      actor: string;
+      version: number;
+    }
   | { type: 'segments'; environment: string; revision: number; segments: Segments };
 
 export interface WriteOptions {
@@ -59,14 +67,19 @@ export class FlagService {
   environment(name: string | undefined): string {
     if (name === undefined || name === '') return this.environments[0]!;
     if (!this.environments.includes(name)) {
-      throw new CutoverError('ENVIRONMENT_NOT_FOUND', `no flag environment "${name}"; the environments are ${this.environments.join(', ')}`);
+      throw new CutoverError(
+        'ENVIRONMENT_NOT_FOUND',
+        `no flag environment "${name}"; the environments are ${this.environments.join(', ')}`,
+      );
     }
     return name;
   }
 
   subscribe(listener: (change: FlagChange) => void): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   list(environment: string): { environment: string; revision: number; flags: StoredFlag[] } {
@@ -106,31 +119,55 @@ export class FlagService {
 
   create(environment: string, input: unknown, options: WriteOptions): StoredFlag {
     const flag = this.parse(input);
-    return this.write(environment, flag.key, (existing) => {
-      if (existing) throw new CutoverError('FLAG_EXISTS', `flag "${flag.key}" already exists in ${environment} (version ${existing.version})`);
-      return flag;
-    }, options);
+    return this.write(
+      environment,
+      flag.key,
+      (existing) => {
+        if (existing)
+          throw new CutoverError(
+            'FLAG_EXISTS',
+            `flag "${flag.key}" already exists in ${environment} (version ${existing.version})`,
+          );
+        return flag;
+      },
+      options,
+    );
   }
 
   /** Replaces the whole flag; `key` in the body may be left out, and must match the URL when present. */
   replace(environment: string, key: string, input: unknown, options: WriteOptions): StoredFlag {
     const body = isMap(input) && input.key === undefined ? { ...input, key } : input;
     const flag = this.parse(body);
-    if (flag.key !== key) throw new CutoverError('BAD_REQUEST', `flag.key: expected "${key}" (the key in the URL), got "${flag.key}"`);
-    return this.write(environment, key, (existing) => {
-      if (!existing) throw new CutoverError('FLAG_NOT_FOUND', `no flag "${key}" in ${environment}`, { hint: 'Create it with POST /api/v1/flags (`cutover flags set`).' });
-      return flag;
-    }, options);
+    if (flag.key !== key)
+      throw new CutoverError('BAD_REQUEST', `flag.key: expected "${key}" (the key in the URL), got "${flag.key}"`);
+    return this.write(
+      environment,
+      key,
+      (existing) => {
+        if (!existing)
+          throw new CutoverError('FLAG_NOT_FOUND', `no flag "${key}" in ${environment}`, {
+            hint: 'Create it with POST /api/v1/flags (`cutover flags set`).',
+          });
+        return flag;
+      },
+      options,
+    );
   }
 
   /** Applies a JSON merge patch (RFC 7396) to the stored flag and validates the result whole. */
   patch(environment: string, key: string, patch: unknown, options: WriteOptions): StoredFlag {
     if (!isMap(patch)) throw new CutoverError('BAD_REQUEST', 'patch: expected a JSON object (a merge patch, RFC 7396)');
-    if (patch.key !== undefined && patch.key !== key) throw new CutoverError('BAD_REQUEST', 'patch.key: a flag\'s key cannot be changed; create a new flag instead');
-    return this.write(environment, key, (existing) => {
-      if (!existing) throw new CutoverError('FLAG_NOT_FOUND', `no flag "${key}" in ${environment}`);
-      return this.parse(applyMergePatch(existing.flag as unknown as JsonValue, patch as JsonValue));
-    }, options);
+    if (patch.key !== undefined && patch.key !== key)
+      throw new CutoverError('BAD_REQUEST', "patch.key: a flag's key cannot be changed; create a new flag instead");
+    return this.write(
+      environment,
+      key,
+      (existing) => {
+        if (!existing) throw new CutoverError('FLAG_NOT_FOUND', `no flag "${key}" in ${environment}`);
+        return this.parse(applyMergePatch(existing.flag as unknown as JsonValue, patch as JsonValue));
+      },
+      options,
+    );
   }
 
   /** Writes a flag built from the stored one (or null), in one transaction with its audit entry. */
@@ -144,16 +181,39 @@ export class FlagService {
       checkVersion(existing, options.ifVersion);
       this.store.delete(environment, key);
       const at = this.now();
-      this.store.appendAudit({ environment, key, action: 'delete', actor: options.actor, at, reason: options.reason ?? null, before: existing.flag, after: null, version: existing.version });
+      this.store.appendAudit({
+        environment,
+        key,
+        action: 'delete',
+        actor: options.actor,
+        at,
+        reason: options.reason ?? null,
+        before: existing.flag,
+        after: null,
+        version: existing.version,
+      });
       const revision = this.store.bumpRevision(environment);
-      const flagChange: FlagChange = { type: 'flag', environment, revision, key, flag: null, actor: options.actor, version: existing.version };
+      const flagChange: FlagChange = {
+        type: 'flag',
+        environment,
+        revision,
+        key,
+        flag: null,
+        actor: options.actor,
+        version: existing.version,
+      };
       return { change: flagChange, version: existing.version };
     });
     this.announce(change);
     return { deleted: key, version };
   }
 
-  evaluate(environment: string, key: string, context: EvaluationContext, expectedType?: FlagValueType): Evaluation & { key: string } {
+  evaluate(
+    environment: string,
+    key: string,
+    context: EvaluationContext,
+    expectedType?: FlagValueType,
+  ): Evaluation & { key: string } {
     const flag = this.get(environment, key).flag;
     return { key, ...evaluateFlag(flag, context, this.store.segments(environment), { expectedType }) };
   }
@@ -171,16 +231,24 @@ export class FlagService {
 
   putSegment(environment: string, name: string, constraints: unknown): Segments {
     const parsed = parseSegments({ [name]: constraints });
-    return this.changeSegments(environment, () => { this.store.putSegment(environment, name, parsed[name]!); });
+    return this.changeSegments(environment, () => {
+      this.store.putSegment(environment, name, parsed[name]!);
+    });
   }
 
   deleteSegment(environment: string, name: string): Segments {
-    const users = this.store.list(environment).filter(({ flag }) => usesSegment(flag, name)).map(({ flag }) => flag.key);
+    const users = this.store
+      .list(environment)
+      .filter(({ flag }) => usesSegment(flag, name))
+      .map(({ flag }) => flag.key);
     if (users.length > 0) {
-      throw new CutoverError('INVALID_STATE', `segment "${name}" is used by ${users.join(', ')}`, { hint: 'Remove the in_segment constraints that name it first.' });
+      throw new CutoverError('INVALID_STATE', `segment "${name}" is used by ${users.join(', ')}`, {
+        hint: 'Remove the in_segment constraints that name it first.',
+      });
     }
     return this.changeSegments(environment, () => {
-      if (!this.store.deleteSegment(environment, name)) throw new CutoverError('SEGMENT_NOT_FOUND', `no segment "${name}" in ${environment}`);
+      if (!this.store.deleteSegment(environment, name))
+        throw new CutoverError('SEGMENT_NOT_FOUND', `no segment "${name}" in ${environment}`);
     });
   }
 
@@ -198,7 +266,12 @@ export class FlagService {
       for (const entry of counts) {
         if (entry.count <= 0) continue;
         const variants = variantsOf.get(entry.flag);
-        const reason = variants === undefined ? 'unknown_flag' : entry.variant !== null && !Object.hasOwn(variants, entry.variant) ? 'unknown_variant' : null;
+        const reason =
+          variants === undefined
+            ? 'unknown_flag'
+            : entry.variant !== null && !Object.hasOwn(variants, entry.variant)
+              ? 'unknown_variant'
+              : null;
         if (reason === null) known.push(entry);
         else this.countDropped(environment, reason, 1);
       }
@@ -234,25 +307,44 @@ export class FlagService {
     return announced.segments;
   }
 
-  private write(environment: string, key: string, build: (existing: StoredFlag | null) => Flag, options: WriteOptions): StoredFlag {
+  private write(
+    environment: string,
+    key: string,
+    build: (existing: StoredFlag | null) => Flag,
+    options: WriteOptions,
+  ): StoredFlag {
     const { stored, change } = this.store.transaction(() => {
       const existing = this.store.get(environment, key);
       if (existing) checkVersion(existing, options.ifVersion);
       else if (options.ifVersion !== undefined && options.ifVersion !== 0) {
-        throw new CutoverError('FLAG_CONFLICT', `flag "${key}" does not exist in ${environment} (expected version ${options.ifVersion})`);
+        throw new CutoverError(
+          'FLAG_CONFLICT',
+          `flag "${key}" does not exist in ${environment} (expected version ${options.ifVersion})`,
+        );
       }
       const flag = build(existing);
       const missing = missingSegments(flag, this.store.segments(environment));
       if (missing.length > 0) {
-        throw new CutoverError('BAD_REQUEST', `the flag uses segments that do not exist in ${environment}: ${missing.join(', ')}`, { hint: 'Create them with PUT /api/v1/segments/<name> first.' });
+        throw new CutoverError(
+          'BAD_REQUEST',
+          `the flag uses segments that do not exist in ${environment}: ${missing.join(', ')}`,
+          { hint: 'Create them with PUT /api/v1/segments/<name> first.' },
+        );
       }
       const version = (existing?.version ?? 0) + 1;
       const at = this.now();
       this.store.put(environment, flag, version, options.actor, at);
       this.store.pruneEvaluations(environment, key, Object.keys(flag.variants));
       this.store.appendAudit({
-        environment, key, action: existing ? 'update' : 'create', actor: options.actor, at,
-        reason: options.reason ?? null, before: existing?.flag ?? null, after: flag, version,
+        environment,
+        key,
+        action: existing ? 'update' : 'create',
+        actor: options.actor,
+        at,
+        reason: options.reason ?? null,
+        before: existing?.flag ?? null,
+        after: flag,
+        version,
       });
       const revision = this.store.bumpRevision(environment);
       const flagChange: FlagChange = { type: 'flag', environment, revision, key, flag, actor: options.actor, version };
@@ -267,7 +359,8 @@ export class FlagService {
       return parseFlag(input);
     } catch (error) {
       // The API's answer to a bad flag is a 400 listing every field (CONFIG_INVALID is the config file's code).
-      if (error instanceof CutoverError) throw new CutoverError('BAD_REQUEST', error.message, { hint: error.hint, details: error.details });
+      if (error instanceof CutoverError)
+        throw new CutoverError('BAD_REQUEST', error.message, { hint: error.hint, details: error.details });
       throw error;
     }
   }
@@ -285,7 +378,10 @@ export class FlagService {
 
 function checkVersion(existing: StoredFlag, ifVersion: number | undefined): void {
   if (ifVersion !== undefined && ifVersion !== existing.version) {
-    throw new CutoverError('FLAG_CONFLICT', `flag "${existing.flag.key}" is at version ${existing.version}, not ${ifVersion} (changed by ${existing.updatedBy})`);
+    throw new CutoverError(
+      'FLAG_CONFLICT',
+      `flag "${existing.flag.key}" is at version ${existing.version}, not ${ifVersion} (changed by ${existing.updatedBy})`,
+    );
   }
 }
 
@@ -298,6 +394,8 @@ function usesSegment(flag: Flag, name: string): boolean {
 }
 
 function missingSegments(flag: Flag, segments: Segments): string[] {
-  const names = flag.rules.flatMap((rule) => rule.constraints.flatMap((c) => (c.operator === 'in_segment' ? [c.segment] : [])));
+  const names = flag.rules.flatMap((rule) =>
+    rule.constraints.flatMap((c) => (c.operator === 'in_segment' ? [c.segment] : [])),
+  );
   return [...new Set(names)].filter((name) => !Object.hasOwn(segments, name));
 }

@@ -81,7 +81,12 @@ export interface FlagStore {
    * only while there are fewer than `maxSeries` in all. Returns how many
    * entries were refused for that cap.
    */
-  addEvaluations(environment: string, counts: readonly { flag: string; variant: string | null; count: number }[], now: number, maxSeries: number): number;
+  addEvaluations(
+    environment: string,
+    counts: readonly { flag: string; variant: string | null; count: number }[],
+    now: number,
+    maxSeries: number,
+  ): number;
   /** Drops the counts of variants a flag no longer has (after a replace or patch); error counts (variant null) stay. */
   pruneEvaluations(environment: string, key: string, variants: readonly string[]): void;
   /** Highest count first. */

@@ -22,7 +22,11 @@ export interface FlagStreams {
   closeAll(): void;
 }
 
-export function openFlagStream(app: FastifyInstance, flags: FlagService, env: (query: { environment?: string }) => string): FlagStreams {
+export function openFlagStream(
+  app: FastifyInstance,
+  flags: FlagService,
+  env: (query: { environment?: string }) => string,
+): FlagStreams {
   const open = new Set<ServerResponse>();
 
   app.get<{ Querystring: { environment?: string } }>('/api/v1/sdk/stream', async (request, reply) => {
@@ -35,12 +39,15 @@ export function openFlagStream(app: FastifyInstance, flags: FlagService, env: (q
     response.write(eventMessage('snapshot', snapshot, snapshot.revision));
     const unsubscribe = flags.subscribe((change: FlagChange) => {
       if (change.environment !== environment) return;
-      const data = change.type === 'flag'
-        ? { revision: change.revision, key: change.key, flag: change.flag }
-        : { revision: change.revision, segments: change.segments };
+      const data =
+        change.type === 'flag'
+          ? { revision: change.revision, key: change.key, flag: change.flag }
+          : { revision: change.revision, segments: change.segments };
       response.write(eventMessage(change.type, data, change.revision));
     });
-    const heartbeat = setInterval(() => { response.write(': ping\n\n'); }, HEARTBEAT_MS);
+    const heartbeat = setInterval(() => {
+      response.write(': ping\n\n');
+    }, HEARTBEAT_MS);
     heartbeat.unref();
     const cleanup = (): void => {
       clearInterval(heartbeat);

@@ -18,16 +18,28 @@ interface State {
   nextAuditSeq: number;
   segments: Map<string, Map<string, Constraint[]>>;
   /** By JSON [environment, key, variant]; variant null is kept as null. */
-  evaluations: Map<string, { environment: string; key: string; variant: string | null; count: number; lastSeenAt: number }>;
+  evaluations: Map<
+    string,
+    { environment: string; key: string; variant: string | null; count: number; lastSeenAt: number }
+  >;
   rollouts: Map<string, StoredRollout<unknown>>;
 }
 
 function emptyState(): State {
-  return { flags: new Map(), revisions: new Map(), audit: [], nextAuditSeq: 1, segments: new Map(), evaluations: new Map(), rollouts: new Map() };
+  return {
+    flags: new Map(),
+    revisions: new Map(),
+    audit: [],
+    nextAuditSeq: 1,
+    segments: new Map(),
+    evaluations: new Map(),
+    rollouts: new Map(),
+  };
 }
 
 const flagId = (environment: string, key: string): string => JSON.stringify([environment, key]);
-const seriesId = (environment: string, key: string, variant: string | null): string => JSON.stringify([environment, key, variant]);
+const seriesId = (environment: string, key: string, variant: string | null): string =>
+  JSON.stringify([environment, key, variant]);
 
 export class MemoryFlagStore implements FlagStore {
   private state = emptyState();
@@ -66,7 +78,13 @@ export class MemoryFlagStore implements FlagStore {
   }
 
   put(environment: string, flag: Flag, version: number, actor: string, now: number): void {
-    this.state.flags.set(flagId(environment, flag.key), { environment, flag: structuredClone(flag), version, updatedAt: now, updatedBy: actor });
+    this.state.flags.set(flagId(environment, flag.key), {
+      environment,
+      flag: structuredClone(flag),
+      version,
+      updatedAt: now,
+      updatedBy: actor,
+    });
   }
 
   delete(environment: string, key: string): void {
@@ -105,7 +123,12 @@ export class MemoryFlagStore implements FlagStore {
     return this.state.segments.get(environment)?.delete(name) ?? false;
   }
 
-  addEvaluations(environment: string, counts: readonly { flag: string; variant: string | null; count: number }[], now: number, maxSeries: number): number {
+  addEvaluations(
+    environment: string,
+    counts: readonly { flag: string; variant: string | null; count: number }[],
+    now: number,
+    maxSeries: number,
+  ): number {
     return this.transaction(() => {
       let refused = 0;
       for (const entry of counts) {
@@ -117,7 +140,13 @@ export class MemoryFlagStore implements FlagStore {
         } else if (this.state.evaluations.size >= maxSeries) {
           refused++;
         } else {
-          this.state.evaluations.set(id, { environment, key: entry.flag, variant: entry.variant, count: entry.count, lastSeenAt: now });
+          this.state.evaluations.set(id, {
+            environment,
+            key: entry.flag,
+            variant: entry.variant,
+            count: entry.count,
+            lastSeenAt: now,
+          });
         }
       }
       return refused;
@@ -139,7 +168,12 @@ export class MemoryFlagStore implements FlagStore {
   }
 
   allEvaluations(): { environment: string; key: string; variant: string | null; count: number }[] {
-    return [...this.state.evaluations.values()].map(({ environment, key, variant, count }) => ({ environment, key, variant, count }));
+    return [...this.state.evaluations.values()].map(({ environment, key, variant, count }) => ({
+      environment,
+      key,
+      variant,
+      count,
+    }));
   }
 
   createRollout<State>(rollout: StoredRollout<State>): void {
@@ -159,7 +193,9 @@ export class MemoryFlagStore implements FlagStore {
   }
 
   rolloutsInPhase<State>(phase: string): StoredRollout<State>[] {
-    return this.rollouts((rollout) => rollout.phase === phase).sort((a, b) => a.startedAt - b.startedAt) as StoredRollout<State>[];
+    return this.rollouts((rollout) => rollout.phase === phase).sort(
+      (a, b) => a.startedAt - b.startedAt,
+    ) as StoredRollout<State>[];
   }
 
   rolloutsOf<State>(environment: string, key: string, limit: number): StoredRollout<State>[] {

@@ -12,14 +12,22 @@ import { DEFAULT_STICKINESS, isRolloutPercentage, type Flag, type JsonValue } fr
 const PERCENT = /^\s*(-?\d+(?:\.\d+)?)\s*%\s*$/;
 const PERCENT_EXPECTED = 'expected a percentage like "10%" (0% to 100%, in steps of 0.01%)';
 
-export const seedsFlagBody = z.strictObject({
-  flag: z.string({ error: 'expected the flag key, a string' }).min(1, { error: 'expected the flag key, a string' }),
-  enabled_for: z.union([z.string(), z.number()], { error: PERCENT_EXPECTED }),
-  config: z.record(z.string(), z.json(), { error: 'expected a JSON object' }).optional(),
-  enabled: z.boolean({ error: 'expected true or false' }).optional(),
-  environment: z.string({ error: 'expected an environment name' }).optional(),
-  actor: z.string({ error: 'expected a string' }).optional(),
-}, { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'expected a JSON object like {"flag": "new_payment_system", "enabled_for": "10%"}') });
+export const seedsFlagBody = z.strictObject(
+  {
+    flag: z.string({ error: 'expected the flag key, a string' }).min(1, { error: 'expected the flag key, a string' }),
+    enabled_for: z.union([z.string(), z.number()], { error: PERCENT_EXPECTED }),
+    config: z.record(z.string(), z.json(), { error: 'expected a JSON object' }).optional(),
+    enabled: z.boolean({ error: 'expected true or false' }).optional(),
+    environment: z.string({ error: 'expected an environment name' }).optional(),
+    actor: z.string({ error: 'expected a string' }).optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? undefined
+        : 'expected a JSON object like {"flag": "new_payment_system", "enabled_for": "10%"}',
+  },
+);
 
 export type SeedsFlagBody = z.infer<typeof seedsFlagBody>;
 
@@ -27,7 +35,8 @@ export type SeedsFlagBody = z.infer<typeof seedsFlagBody>;
 export function parseEnabledFor(value: string | number): number {
   const match = typeof value === 'number' ? null : PERCENT.exec(value);
   const number = typeof value === 'number' ? value : match ? Number(match[1]) : Number.NaN;
-  if (!isRolloutPercentage(number)) throw new CutoverError('BAD_REQUEST', `enabled_for: ${PERCENT_EXPECTED}, got ${JSON.stringify(value)}`);
+  if (!isRolloutPercentage(number))
+    throw new CutoverError('BAD_REQUEST', `enabled_for: ${PERCENT_EXPECTED}, got ${JSON.stringify(value)}`);
   return number;
 }
 
@@ -35,7 +44,9 @@ export function parseEnabledFor(value: string | number): number {
 export function seedsFlag(body: SeedsFlagBody, existing: Flag | null): Flag {
   const percentage = parseEnabledFor(body.enabled_for);
   const config = body.config;
-  const variants: Record<string, JsonValue> = existing ? { ...existing.variants } : { on: config ?? true, off: config ? {} : false };
+  const variants: Record<string, JsonValue> = existing
+    ? { ...existing.variants }
+    : { on: config ?? true, off: config ? {} : false };
   if (config !== undefined) variants.on = config;
   if (!('on' in variants)) variants.on = true;
   if (!('off' in variants)) variants.off = typeof variants.on === 'boolean' ? false : {};

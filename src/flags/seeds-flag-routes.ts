@@ -29,7 +29,13 @@ export async function registerSeedsFlagRoutes(app: FastifyInstance, deps: SeedsD
       try {
         done(null, JSON.parse(body) as unknown);
       } catch (error) {
-        done(new CutoverError('BAD_REQUEST', `the body is not JSON (${(error as Error).message}); send {"flag": "...", "enabled_for": "10%"}`), undefined);
+        done(
+          new CutoverError(
+            'BAD_REQUEST',
+            `the body is not JSON (${(error as Error).message}); send {"flag": "...", "enabled_for": "10%"}`,
+          ),
+          undefined,
+        );
       }
     });
     registerRoutes(scope, deps);
@@ -37,11 +43,17 @@ export async function registerSeedsFlagRoutes(app: FastifyInstance, deps: SeedsD
 }
 
 function registerRoutes(app: FastifyInstance, { flags, parseBody }: SeedsDeps): void {
-  const post = async (request: { body: unknown }, reply: { code: (status: number) => { send: (body: unknown) => unknown } }): Promise<unknown> => {
+  const post = async (
+    request: { body: unknown },
+    reply: { code: (status: number) => { send: (body: unknown) => unknown } },
+  ): Promise<unknown> => {
     const body = parseBody(seedsFlagBody, request.body);
     const environment = flags.environment(body.environment);
     const existed = flags.find(environment, body.flag) !== null;
-    const stored = flags.upsert(environment, body.flag, (existing) => seedsFlag(body, existing), { actor: body.actor ?? 'api (feature-flags)', reason: `enabled_for ${String(body.enabled_for)}` });
+    const stored = flags.upsert(environment, body.flag, (existing) => seedsFlag(body, existing), {
+      actor: body.actor ?? 'api (feature-flags)',
+      reason: `enabled_for ${String(body.enabled_for)}`,
+    });
     return reply.code(existed ? 200 : 201).send({ ...toSeedsShape(stored.flag), environment, version: stored.version });
   };
   app.post('/admin/feature-flags/', post);

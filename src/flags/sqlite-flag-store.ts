@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { Constraint, Flag, Segments } from './flag-model.js';
-import type { EvaluationCount, FlagAction, FlagAuditEntry, FlagStore, StoredFlag, StoredRollout } from './flag-store.js';
+import type {
+  EvaluationCount,
+  FlagAction,
+  FlagAuditEntry,
+  FlagStore,
+  StoredFlag,
+  StoredRollout,
+} from './flag-store.js';
 
 /**
  * Feature flags in the same SQLite file as the deploy state: the current flag
@@ -81,34 +88,42 @@ export class SqliteFlagStore implements FlagStore {
   }
 
   revision(environment: string): number {
-    const row = this.db.prepare('SELECT revision FROM flag_revisions WHERE environment = ?').get(environment) as Row | undefined;
+    const row = this.db.prepare('SELECT revision FROM flag_revisions WHERE environment = ?').get(environment) as
+      Row | undefined;
     return (row?.revision as number | undefined) ?? 0;
   }
 
   /** Call inside the transaction of the change it counts. */
   bumpRevision(environment: string): number {
     const row = this.db
-      .prepare(`INSERT INTO flag_revisions (environment, revision) VALUES (?, 1)
-                ON CONFLICT(environment) DO UPDATE SET revision = revision + 1 RETURNING revision`)
+      .prepare(
+        `INSERT INTO flag_revisions (environment, revision) VALUES (?, 1)
+                ON CONFLICT(environment) DO UPDATE SET revision = revision + 1 RETURNING revision`,
+      )
       .get(environment) as Row;
     return row.revision as number;
   }
 
   get(environment: string, key: string): StoredFlag | null {
-    const row = this.db.prepare('SELECT * FROM flags WHERE environment = ? AND key = ?').get(environment, key) as Row | undefined;
+    const row = this.db.prepare('SELECT * FROM flags WHERE environment = ? AND key = ?').get(environment, key) as
+      Row | undefined;
     return row ? toStoredFlag(row) : null;
   }
 
   list(environment: string): StoredFlag[] {
-    return (this.db.prepare('SELECT * FROM flags WHERE environment = ? ORDER BY key').all(environment) as Row[]).map(toStoredFlag);
+    return (this.db.prepare('SELECT * FROM flags WHERE environment = ? ORDER BY key').all(environment) as Row[]).map(
+      toStoredFlag,
+    );
   }
 
   /** Inserts or replaces the flag with the given version. */
   put(environment: string, flag: Flag, version: number, actor: string, now: number): void {
     this.db
-      .prepare(`INSERT INTO flags (environment, key, flag_json, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+      .prepare(
+        `INSERT INTO flags (environment, key, flag_json, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(environment, key) DO UPDATE SET flag_json = excluded.flag_json, version = excluded.version,
-                  updated_at = excluded.updated_at, updated_by = excluded.updated_by`)
+                  updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      )
       .run(environment, flag.key, JSON.stringify(flag), version, now, actor);
   }
 
@@ -119,27 +134,45 @@ export class SqliteFlagStore implements FlagStore {
 
   appendAudit(entry: Omit<FlagAuditEntry, 'seq'>): void {
     this.db
-      .prepare(`INSERT INTO flag_audit (environment, key, action, actor, at, reason, before_json, after_json, version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(entry.environment, entry.key, entry.action, entry.actor, entry.at, entry.reason,
-        entry.before === null ? null : JSON.stringify(entry.before), entry.after === null ? null : JSON.stringify(entry.after), entry.version);
+      .prepare(
+        `INSERT INTO flag_audit (environment, key, action, actor, at, reason, before_json, after_json, version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        entry.environment,
+        entry.key,
+        entry.action,
+        entry.actor,
+        entry.at,
+        entry.reason,
+        entry.before === null ? null : JSON.stringify(entry.before),
+        entry.after === null ? null : JSON.stringify(entry.after),
+        entry.version,
+      );
   }
 
   /** Newest first. */
   history(environment: string, key: string, limit: number): FlagAuditEntry[] {
-    return (this.db
-      .prepare('SELECT * FROM flag_audit WHERE environment = ? AND key = ? ORDER BY seq DESC LIMIT ?')
-      .all(environment, key, limit) as Row[]).map(toAuditEntry);
+    return (
+      this.db
+        .prepare('SELECT * FROM flag_audit WHERE environment = ? AND key = ? ORDER BY seq DESC LIMIT ?')
+        .all(environment, key, limit) as Row[]
+    ).map(toAuditEntry);
   }
 
   /** The audit log of an environment, newest first (the dashboard's feed). */
   recentChanges(environment: string, limit: number): FlagAuditEntry[] {
-    return (this.db.prepare('SELECT * FROM flag_audit WHERE environment = ? ORDER BY seq DESC LIMIT ?').all(environment, limit) as Row[])
-      .map(toAuditEntry);
+    return (
+      this.db
+        .prepare('SELECT * FROM flag_audit WHERE environment = ? ORDER BY seq DESC LIMIT ?')
+        .all(environment, limit) as Row[]
+    ).map(toAuditEntry);
   }
 
   segments(environment: string): Segments {
-    const rows = this.db.prepare('SELECT name, constraints_json FROM flag_segments WHERE environment = ? ORDER BY name').all(environment) as Row[];
+    const rows = this.db
+      .prepare('SELECT name, constraints_json FROM flag_segments WHERE environment = ? ORDER BY name')
+      .all(environment) as Row[];
     const segments: Record<string, Constraint[]> = {};
     for (const row of rows) segments[row.name as string] = JSON.parse(row.constraints_json as string) as Constraint[];
     return segments;
@@ -147,13 +180,17 @@ export class SqliteFlagStore implements FlagStore {
 
   putSegment(environment: string, name: string, constraints: readonly Constraint[]): void {
     this.db
-      .prepare(`INSERT INTO flag_segments (environment, name, constraints_json) VALUES (?, ?, ?)
-                ON CONFLICT(environment, name) DO UPDATE SET constraints_json = excluded.constraints_json`)
+      .prepare(
+        `INSERT INTO flag_segments (environment, name, constraints_json) VALUES (?, ?, ?)
+                ON CONFLICT(environment, name) DO UPDATE SET constraints_json = excluded.constraints_json`,
+      )
       .run(environment, name, JSON.stringify(constraints));
   }
 
   deleteSegment(environment: string, name: string): boolean {
-    return this.db.prepare('DELETE FROM flag_segments WHERE environment = ? AND name = ?').run(environment, name).changes > 0;
+    return (
+      this.db.prepare('DELETE FROM flag_segments WHERE environment = ? AND name = ?').run(environment, name).changes > 0
+    );
   }
 
   /**
@@ -161,9 +198,18 @@ export class SqliteFlagStore implements FlagStore {
    * only while there are fewer than `maxSeries` in all. Returns how many
    * entries were refused for that cap.
    */
-  addEvaluations(environment: string, counts: readonly { flag: string; variant: string | null; count: number }[], now: number, maxSeries: number): number {
-    const update = this.db.prepare('UPDATE flag_evaluations SET count = count + ?, last_seen_at = ? WHERE environment = ? AND key = ? AND variant = ?');
-    const insert = this.db.prepare('INSERT INTO flag_evaluations (environment, key, variant, count, last_seen_at) VALUES (?, ?, ?, ?, ?)');
+  addEvaluations(
+    environment: string,
+    counts: readonly { flag: string; variant: string | null; count: number }[],
+    now: number,
+    maxSeries: number,
+  ): number {
+    const update = this.db.prepare(
+      'UPDATE flag_evaluations SET count = count + ?, last_seen_at = ? WHERE environment = ? AND key = ? AND variant = ?',
+    );
+    const insert = this.db.prepare(
+      'INSERT INTO flag_evaluations (environment, key, variant, count, last_seen_at) VALUES (?, ?, ?, ?, ?)',
+    );
     return this.transaction(() => {
       let series = (this.db.prepare('SELECT COUNT(*) AS n FROM flag_evaluations').get() as { n: number }).n;
       let refused = 0;
@@ -184,37 +230,60 @@ export class SqliteFlagStore implements FlagStore {
   /** Drops the counts of variants a flag no longer has (after a replace or patch). */
   pruneEvaluations(environment: string, key: string, variants: readonly string[]): void {
     const keep = [ERROR_VARIANT, ...variants];
-    this.db.prepare(`DELETE FROM flag_evaluations WHERE environment = ? AND key = ? AND variant NOT IN (${keep.map(() => '?').join(', ')})`)
+    this.db
+      .prepare(
+        `DELETE FROM flag_evaluations WHERE environment = ? AND key = ? AND variant NOT IN (${keep.map(() => '?').join(', ')})`,
+      )
       .run(environment, key, ...keep);
   }
 
   evaluations(environment: string, key: string): EvaluationCount[] {
-    return (this.db
-      .prepare('SELECT variant, count, last_seen_at FROM flag_evaluations WHERE environment = ? AND key = ? ORDER BY count DESC')
-      .all(environment, key) as Row[])
-      .map((row) => ({ variant: row.variant === ERROR_VARIANT ? null : (row.variant as string), count: row.count as number, lastSeenAt: row.last_seen_at as number }));
+    return (
+      this.db
+        .prepare(
+          'SELECT variant, count, last_seen_at FROM flag_evaluations WHERE environment = ? AND key = ? ORDER BY count DESC',
+        )
+        .all(environment, key) as Row[]
+    ).map((row) => ({
+      variant: row.variant === ERROR_VARIANT ? null : (row.variant as string),
+      count: row.count as number,
+      lastSeenAt: row.last_seen_at as number,
+    }));
   }
 
   /** Totals per environment, flag and variant (for /metrics). */
   allEvaluations(): { environment: string; key: string; variant: string | null; count: number }[] {
-    return (this.db.prepare('SELECT environment, key, variant, count FROM flag_evaluations').all() as Row[]).map((row) => ({
-      environment: row.environment as string,
-      key: row.key as string,
-      variant: row.variant === ERROR_VARIANT ? null : (row.variant as string),
-      count: row.count as number,
-    }));
+    return (this.db.prepare('SELECT environment, key, variant, count FROM flag_evaluations').all() as Row[]).map(
+      (row) => ({
+        environment: row.environment as string,
+        key: row.key as string,
+        variant: row.variant === ERROR_VARIANT ? null : (row.variant as string),
+        count: row.count as number,
+      }),
+    );
   }
 
   // --- progressive rollouts ----------------------------------------------------
 
   createRollout<State>(rollout: StoredRollout<State>): void {
     this.db
-      .prepare('INSERT INTO flag_rollouts (id, environment, key, phase, state_json, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(rollout.id, rollout.environment, rollout.key, rollout.phase, JSON.stringify(rollout.state), rollout.startedAt, rollout.finishedAt);
+      .prepare(
+        'INSERT INTO flag_rollouts (id, environment, key, phase, state_json, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        rollout.id,
+        rollout.environment,
+        rollout.key,
+        rollout.phase,
+        JSON.stringify(rollout.state),
+        rollout.startedAt,
+        rollout.finishedAt,
+      );
   }
 
   updateRollout<State>(id: string, phase: string, state: State, finishedAt: number | null): void {
-    this.db.prepare('UPDATE flag_rollouts SET phase = ?, state_json = ?, finished_at = ? WHERE id = ?')
+    this.db
+      .prepare('UPDATE flag_rollouts SET phase = ?, state_json = ?, finished_at = ? WHERE id = ?')
       .run(phase, JSON.stringify(state), finishedAt, id);
   }
 
@@ -224,13 +293,17 @@ export class SqliteFlagStore implements FlagStore {
   }
 
   rolloutsInPhase<State>(phase: string): StoredRollout<State>[] {
-    return (this.db.prepare('SELECT * FROM flag_rollouts WHERE phase = ? ORDER BY started_at').all(phase) as Row[]).map((row) => toRollout<State>(row));
+    return (this.db.prepare('SELECT * FROM flag_rollouts WHERE phase = ? ORDER BY started_at').all(phase) as Row[]).map(
+      (row) => toRollout<State>(row),
+    );
   }
 
   rolloutsOf<State>(environment: string, key: string, limit: number): StoredRollout<State>[] {
-    return (this.db
-      .prepare('SELECT * FROM flag_rollouts WHERE environment = ? AND key = ? ORDER BY started_at DESC LIMIT ?')
-      .all(environment, key, limit) as Row[]).map((row) => toRollout<State>(row));
+    return (
+      this.db
+        .prepare('SELECT * FROM flag_rollouts WHERE environment = ? AND key = ? ORDER BY started_at DESC LIMIT ?')
+        .all(environment, key, limit) as Row[]
+    ).map((row) => toRollout<State>(row));
   }
 }
 

@@ -61,9 +61,13 @@ function loadOrCreate(stateDir: string, name: string, variable: string, fromEnvV
 
 function strongEnough(token: string, source: string): string {
   if (token.length >= MIN_TOKEN_LENGTH) return token;
-  throw new CutoverError('TOKEN_TOO_WEAK', `the token in ${source} is ${token.length} characters long; the server needs at least ${MIN_TOKEN_LENGTH}`, {
-    hint: `Generate one with \`openssl rand -hex 32\` and put it in ${source}, or remove it and cutover generates a strong one in <state_dir>.`,
-  });
+  throw new CutoverError(
+    'TOKEN_TOO_WEAK',
+    `the token in ${source} is ${token.length} characters long; the server needs at least ${MIN_TOKEN_LENGTH}`,
+    {
+      hint: `Generate one with \`openssl rand -hex 32\` and put it in ${source}, or remove it and cutover generates a strong one in <state_dir>.`,
+    },
+  );
 }
 
 export function readToken(stateDir: string, env: NodeJS.ProcessEnv = process.env): string | null {
@@ -86,5 +90,8 @@ export function tokenMatches(expected: string, header: string | undefined): bool
 
 /** The answer to an address that has used up its failed attempts (FailedAuthThrottle); sent with Retry-After. */
 export function tooManyFailures(address: string, retryAfterSeconds: number): CutoverError {
-  return new CutoverError('TOO_MANY_REQUESTS', `too many failed attempts with a wrong token from ${address}; try again in ${retryAfterSeconds} s`);
+  return new CutoverError(
+    'TOO_MANY_REQUESTS',
+    `too many failed attempts with a wrong token from ${address}; try again in ${retryAfterSeconds} s`,
+  );
 }

@@ -50,17 +50,23 @@ export interface BackfillProgress {
   done: boolean;
 }
 
-interface Key { columns: string[] }
+interface Key {
+  columns: string[];
+}
 
 export async function runBackfill(request: BackfillRequest): Promise<BackfillProgress> {
-  if (!Number.isInteger(request.batchSize) || request.batchSize < 1) throw new CutoverError('BAD_REQUEST', `--batch: expected a whole number ≥ 1, got ${request.batchSize}`);
+  if (!Number.isInteger(request.batchSize) || request.batchSize < 1)
+    throw new CutoverError('BAD_REQUEST', `--batch: expected a whole number ≥ 1, got ${request.batchSize}`);
   const table = quoteTable(request.table);
   await checkFragments(table, request.set, request.where);
   const client = new pg.Client({ connectionString: request.url, application_name: 'cutover backfill' });
   try {
     await client.connect();
   } catch (error) {
-    throw new CutoverError('DATABASE_UNREACHABLE', `cannot connect to ${redactUrl(request.url)}: ${(error as Error).message}`);
+    throw new CutoverError(
+      'DATABASE_UNREACHABLE',
+      `cannot connect to ${redactUrl(request.url)}: ${(error as Error).message}`,
+    );
   }
   client.on('error', () => {});
   try {
@@ -69,23 +75,44 @@ export async function runBackfill(request: BackfillRequest): Promise<BackfillPro
       id text PRIMARY KEY, table_name text NOT NULL, set_sql text NOT NULL, where_sql text,
       last_key jsonb, rows_updated bigint NOT NULL DEFAULT 0, started_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz)`);
-    const id = createHash('sha256').update(JSON.stringify([request.table, request.set, request.where ?? ''])).digest('hex').slice(0, 16);
-    await client.query(`INSERT INTO ${PROGRESS_TABLE} (id, table_name, set_sql, where_sql) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [id, request.table, request.set, request.where]);
-    const state = (await client.query<{ last_key: unknown[] | null; rows_updated: string; finished_at: Date | null }>(
-      `SELECT last_key, rows_updated, finished_at FROM ${PROGRESS_TABLE} WHERE id = $1`, [id])).rows[0]!;
+    const id = createHash('sha256')
+      .update(JSON.stringify([request.table, request.set, request.where ?? '']))
+      .digest('hex')
+      .slice(0, 16);
+    await client.query(
+      `INSERT INTO ${PROGRESS_TABLE} (id, table_name, set_sql, where_sql) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+      [id, request.table, request.set, request.where],
+    );
+    const state = (
+      await client.query<{ last_key: unknown[] | null; rows_updated: string; finished_at: Date | null }>(
+        `SELECT last_key, rows_updated, finished_at FROM ${PROGRESS_TABLE} WHERE id = $1`,
+        [id],
+      )
+    ).rows[0]!;
     let lastKey = state.last_key;
     let updated = Number(state.rows_updated);
     const resumed = lastKey !== null || state.finished_at !== null;
     if (state.finished_at !== null) {
-      const finished: BackfillProgress = { id, updated, scanned: 0, batches: 0, remaining: 0, rowsPerSecond: 0, etaMs: 0, resumed, done: true };
+      const finished: BackfillProgress = {
+        id,
+        updated,
+        scanned: 0,
+        batches: 0,
+        remaining: 0,
+        rowsPerSecond: 0,
+        etaMs: 0,
+        resumed,
+        done: true,
+      };
       request.onProgress?.(finished);
       return finished;
     }
 
     const keyList = key.columns.map(quoteIdent).join(', ');
-    const after = (offset: number): string => key.columns.length === 1
-      ? `${quoteIdent(key.columns[0]!)} > $${offset}`
-      : `(${keyList}) > (${key.columns.map((_, i) => `$${offset + i}`).join(', ')})`;
+    const after = (offset: number): string =>
+      key.columns.length === 1
+        ? `${quoteIdent(key.columns[0]!)} > $${offset}`
+        : `(${keyList}) > (${key.columns.map((_, i) => `$${offset + i}`).join(', ')})`;
     let remaining = await estimateRemaining(client, table, lastKey === null ? null : after(1), lastKey ?? []);
     const started = Date.now();
     let scanned = 0;
@@ -107,7 +134,12 @@ export async function runBackfill(request: BackfillRequest): Promise<BackfillPro
       await client.query('BEGIN');
       let result: { scanned: number; updated: number; last_key: string[] | null };
       try {
-        result = (await client.query<{ scanned: number; updated: number; last_key: string[] | null }>(batchSql, [...(lastKey ?? []), request.batchSize])).rows[0]!;
+        result = (
+          await client.query<{ scanned: number; updated: number; last_key: string[] | null }>(batchSql, [
+            ...(lastKey ?? []),
+            request.batchSize,
+          ])
+        ).rows[0]!;
         await client.query(
           `UPDATE ${PROGRESS_TABLE} SET last_key = COALESCE($2::jsonb, last_key), rows_updated = rows_updated + $3, updated_at = now(), finished_at = CASE WHEN $4 THEN now() END WHERE id = $1`,
           [id, result.last_key === null ? null : JSON.stringify(result.last_key), result.updated, result.scanned === 0],
@@ -115,7 +147,11 @@ export async function runBackfill(request: BackfillRequest): Promise<BackfillPro
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
-        throw new CutoverError('MIGRATION_FAILED', `backfill of ${request.table} failed in batch ${batches + 1}: ${(error as Error).message}`, { hint: 'The batches before it are kept; fix the problem and run the same command again to resume.' });
+        throw new CutoverError(
+          'MIGRATION_FAILED',
+          `backfill of ${request.table} failed in batch ${batches + 1}: ${(error as Error).message}`,
+          { hint: 'The batches before it are kept; fix the problem and run the same command again to resume.' },
+        );
       }
       if (result.scanned === 0) {
         const done = progress(id, updated, scanned, batches, 0, started, resumed, true);
@@ -136,54 +172,110 @@ export async function runBackfill(request: BackfillRequest): Promise<BackfillPro
   }
 }
 
-function progress(id: string, updated: number, scanned: number, batches: number, remaining: number | null, started: number, resumed: boolean, done: boolean): BackfillProgress {
+function progress(
+  id: string,
+  updated: number,
+  scanned: number,
+  batches: number,
+  remaining: number | null,
+  started: number,
+  resumed: boolean,
+  done: boolean,
+): BackfillProgress {
   const seconds = Math.max((Date.now() - started) / 1000, 0.001);
   const rate = scanned / seconds;
-  return { id, updated, scanned, batches, remaining, rowsPerSecond: rate, etaMs: remaining === null || rate === 0 ? null : (remaining / rate) * 1000, resumed, done };
+  return {
+    id,
+    updated,
+    scanned,
+    batches,
+    remaining,
+    rowsPerSecond: rate,
+    etaMs: remaining === null || rate === 0 ? null : (remaining / rate) * 1000,
+    resumed,
+    done,
+  };
 }
 
 async function primaryKey(client: pg.Client, table: string, shown: string): Promise<Key> {
-  const rows = (await client.query<{ column: string }>(
-    `SELECT a.attname AS column FROM pg_index i
+  const rows = (
+    await client
+      .query<{ column: string }>(
+        `SELECT a.attname AS column FROM pg_index i
        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
       WHERE i.indrelid = to_regclass($1) AND i.indisprimary
       ORDER BY array_position(i.indkey, a.attnum)`,
-    [table],
-  ).catch((error: Error) => { throw new CutoverError('BAD_REQUEST', `--table: ${error.message}`); })).rows;
-  const exists = (await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table])).rows[0]?.t != null;
+        [table],
+      )
+      .catch((error: Error) => {
+        throw new CutoverError('BAD_REQUEST', `--table: ${error.message}`);
+      })
+  ).rows;
+  const exists =
+    (await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table])).rows[0]?.t != null;
   if (!exists) throw new CutoverError('BAD_REQUEST', `--table: no table ${shown} in the database`);
-  if (rows.length === 0) throw new CutoverError('BAD_REQUEST', `--table: ${shown} has no primary key; a backfill pages by it (keyset pagination)`);
+  if (rows.length === 0)
+    throw new CutoverError(
+      'BAD_REQUEST',
+      `--table: ${shown} has no primary key; a backfill pages by it (keyset pagination)`,
+    );
   return { columns: rows.map((r) => r.column) };
 }
 
 /** Rows left to scan: an exact count when it is quick, else the planner's estimate, else unknown. */
-async function estimateRemaining(client: pg.Client, table: string, after: string | null, values: unknown[]): Promise<number | null> {
+async function estimateRemaining(
+  client: pg.Client,
+  table: string,
+  after: string | null,
+  values: unknown[],
+): Promise<number | null> {
   try {
     await client.query('BEGIN');
     await client.query("SET LOCAL statement_timeout = '3s'");
-    const row = (await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}${after === null ? '' : ` WHERE ${after}`}`, values)).rows[0];
+    const row = (
+      await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${table}${after === null ? '' : ` WHERE ${after}`}`,
+        values,
+      )
+    ).rows[0];
     await client.query('COMMIT');
     return Number(row?.n ?? 0);
   } catch {
     await client.query('ROLLBACK').catch(() => {});
-    const row = (await client.query<{ n: number }>('SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass($1)', [table]).catch(() => ({ rows: [] }))).rows[0];
+    const row = (
+      await client
+        .query<{ n: number }>('SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass($1)', [table])
+        .catch(() => ({ rows: [] }))
+    ).rows[0];
     return row && row.n >= 0 ? Number(row.n) : null;
   }
 }
 
 /** The fragments must make exactly one UPDATE of the table: no second statement, no comment swallowing the rest. */
 async function checkFragments(table: string, set: string, where: string | null): Promise<void> {
-  for (const [flag, text] of [['--set', set], ['--where', where ?? 'true']] as const) {
+  for (const [flag, text] of [
+    ['--set', set],
+    ['--where', where ?? 'true'],
+  ] as const) {
     if (text.includes(';') || text.includes('--') || text.includes('/*')) {
-      throw new CutoverError('BAD_REQUEST', `${flag}: expected one SQL expression, without ";" or comments, got ${JSON.stringify(text)}`);
+      throw new CutoverError(
+        'BAD_REQUEST',
+        `${flag}: expected one SQL expression, without ";" or comments, got ${JSON.stringify(text)}`,
+      );
     }
   }
   try {
-    const tree = (await parse(`UPDATE ${table} SET ${set}${where === null ? '' : ` WHERE ${where}`}`)) as { stmts?: { stmt?: Record<string, unknown> }[] };
+    const tree = (await parse(`UPDATE ${table} SET ${set}${where === null ? '' : ` WHERE ${where}`}`)) as {
+      stmts?: { stmt?: Record<string, unknown> }[];
+    };
     const statements = tree.stmts ?? [];
-    if (statements.length !== 1 || !statements[0]?.stmt || !('UpdateStmt' in statements[0].stmt)) throw new Error('not a single UPDATE');
+    if (statements.length !== 1 || !statements[0]?.stmt || !('UpdateStmt' in statements[0].stmt))
+      throw new Error('not a single UPDATE');
   } catch (error) {
-    throw new CutoverError('BAD_REQUEST', `--set / --where do not make a valid UPDATE of ${table}: ${(error as Error).message}`);
+    throw new CutoverError(
+      'BAD_REQUEST',
+      `--set / --where do not make a valid UPDATE of ${table}: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -195,7 +287,10 @@ function quoteIdent(name: string): string {
 function quoteTable(name: string): string {
   const parts = name.split('.');
   if (parts.length > 2 || parts.some((part) => !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(part))) {
-    throw new CutoverError('BAD_REQUEST', `--table: expected a table name like users or app.users, got ${JSON.stringify(name)}`);
+    throw new CutoverError(
+      'BAD_REQUEST',
+      `--table: expected a table name like users or app.users, got ${JSON.stringify(name)}`,
+    );
   }
   return parts.map(quoteIdent).join('.');
 }

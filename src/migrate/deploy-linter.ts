@@ -12,10 +12,20 @@ export function deployLinter(): MigrationLinter {
   return async (files: readonly MigrationFile[]): Promise<LintProblem[]> => {
     const problems: LintProblem[] = [];
     for (const file of files) {
-      const shown = path.join(path.basename(path.dirname(file.file)) === file.phase ? file.phase : '', path.basename(file.file));
+      const shown = path.join(
+        path.basename(path.dirname(file.file)) === file.phase ? file.phase : '',
+        path.basename(file.file),
+      );
       const result = await lintMigration(file.sql, { file: shown, phase: file.phase });
       for (const finding of result.findings) {
-        problems.push({ rule: finding.ruleId, severity: finding.severity, file: finding.file, line: finding.line, column: finding.column, message: `${finding.message} Instead: ${finding.safeAlternative}` });
+        problems.push({
+          rule: finding.ruleId,
+          severity: finding.severity,
+          file: finding.file,
+          line: finding.line,
+          column: finding.column,
+          message: `${finding.message} Instead: ${finding.safeAlternative}`,
+        });
       }
     }
     return problems;

@@ -70,9 +70,13 @@ export function libpqEnvironment(url: string): Record<string, string> {
   }
   if (refused.length > 0) {
     // sslpassword has no environment variable: it cannot reach pg_dump but on a command line. libpq itself refuses unknown ones.
-    throw new CutoverError('BACKUP_FAILED', `the database URL ${redactUrl(url)} has connection parameters pg_dump and pg_restore cannot be given safely: ${refused.join(', ')}`, {
-      hint: 'Pass only libpq parameters that have a PG* environment variable (sslmode, sslrootcert, sslcert, sslkey, ...); for sslpassword use a key without a passphrase, readable only by the server\'s user.',
-    });
+    throw new CutoverError(
+      'BACKUP_FAILED',
+      `the database URL ${redactUrl(url)} has connection parameters pg_dump and pg_restore cannot be given safely: ${refused.join(', ')}`,
+      {
+        hint: "Pass only libpq parameters that have a PG* environment variable (sslmode, sslrootcert, sslcert, sslkey, ...); for sslpassword use a key without a passphrase, readable only by the server's user.",
+      },
+    );
   }
   return env;
 }

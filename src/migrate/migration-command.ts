@@ -26,15 +26,26 @@ export interface MigrationCommand {
 export function runMigrationCommand(spec: MigrationCommand): Promise<{ durationMs: number; output: string }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', spec.command], { cwd: spec.cwd, env: childEnvironment({ inherit: spec.inheritEnv ?? [], set: spec.env }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('/bin/sh', ['-c', spec.command], {
+      cwd: spec.cwd,
+      env: childEnvironment({ inherit: spec.inheritEnv ?? [], set: spec.env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
-    const collect = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-TAIL_CHARS * 2); };
+    const collect = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-TAIL_CHARS * 2);
+    };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }, spec.timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -43,9 +54,20 @@ export function runMigrationCommand(spec: MigrationCommand): Promise<{ durationM
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const tail = output.trim().slice(-TAIL_CHARS);
-      if (code === 0) { resolve({ durationMs: Date.now() - started, output: tail }); return; }
-      const why = timedOut ? `ran longer than ${spec.timeoutMs} ms and was killed` : signal ? `was killed by ${signal}` : `exited with ${code}`;
-      reject(new CutoverError('MIGRATION_FAILED', `"${spec.command}" ${why}${tail ? `: ${tail}` : ''}`, { hint: 'Its output is above; the deploy did not start the new release.' }));
+      if (code === 0) {
+        resolve({ durationMs: Date.now() - started, output: tail });
+        return;
+      }
+      const why = timedOut
+        ? `ran longer than ${spec.timeoutMs} ms and was killed`
+        : signal
+          ? `was killed by ${signal}`
+          : `exited with ${code}`;
+      reject(
+        new CutoverError('MIGRATION_FAILED', `"${spec.command}" ${why}${tail ? `: ${tail}` : ''}`, {
+          hint: 'Its output is above; the deploy did not start the new release.',
+        }),
+      );
     });
   });
 }

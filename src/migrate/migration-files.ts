@@ -33,14 +33,17 @@ const PHASES: readonly MigrationPhase[] = ['expand', 'contract'];
 
 export function readMigrations(directory: string): MigrationFile[] {
   if (!fs.existsSync(directory)) {
-    throw new CutoverError('MIGRATION_INVALID', `the migrations directory ${directory} does not exist`, { hint: 'Check database.migrations in cutover.yaml.' });
+    throw new CutoverError('MIGRATION_INVALID', `the migrations directory ${directory} does not exist`, {
+      hint: 'Check database.migrations in cutover.yaml.',
+    });
   }
   const found: MigrationFile[] = [];
   const visit = (dir: string, folderPhase: MigrationPhase | null): void => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if ((PHASES as readonly string[]).includes(entry.name) && folderPhase === null) visit(full, entry.name as MigrationPhase);
+        if ((PHASES as readonly string[]).includes(entry.name) && folderPhase === null)
+          visit(full, entry.name as MigrationPhase);
         continue;
       }
       if (entry.isFile() && entry.name.endsWith('.sql')) found.push(readMigration(full, folderPhase));
@@ -50,7 +53,11 @@ export function readMigrations(directory: string): MigrationFile[] {
   found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (let i = 1; i < found.length; i++) {
     if (found[i]!.id === found[i - 1]!.id) {
-      throw new CutoverError('MIGRATION_INVALID', `two migrations are named ${found[i]!.id}: ${found[i - 1]!.file} and ${found[i]!.file}`, { hint: 'Give each migration file a unique name.' });
+      throw new CutoverError(
+        'MIGRATION_INVALID',
+        `two migrations are named ${found[i]!.id}: ${found[i - 1]!.file} and ${found[i]!.file}`,
+        { hint: 'Give each migration file a unique name.' },
+      );
     }
   }
   return found;
@@ -64,7 +71,10 @@ export function readMigration(file: string, folderPhase: MigrationPhase | null):
     throw new CutoverError('MIGRATION_INVALID', `${file}: cutover:phase must be expand or contract, got "${header}"`);
   }
   if (header !== undefined && folderPhase !== null && header !== folderPhase) {
-    throw new CutoverError('MIGRATION_INVALID', `${file}: its header says ${header} but it is in the ${folderPhase}/ folder`);
+    throw new CutoverError(
+      'MIGRATION_INVALID',
+      `${file}: its header says ${header} but it is in the ${folderPhase}/ folder`,
+    );
   }
   return {
     id: path.basename(file, '.sql'),

@@ -45,7 +45,11 @@ export interface MigrationPlan {
   changed: string[];
 }
 
-export function planMigrations(files: readonly MigrationFile[], applied: readonly AppliedMigration[], running: readonly RunningRelease[]): MigrationPlan {
+export function planMigrations(
+  files: readonly MigrationFile[],
+  applied: readonly AppliedMigration[],
+  running: readonly RunningRelease[],
+): MigrationPlan {
   const appliedById = new Map(applied.map((entry) => [entry.id, entry]));
   const migrations: PlannedMigration[] = [];
   const expand: MigrationFile[] = [];
@@ -58,7 +62,13 @@ export function planMigrations(files: readonly MigrationFile[], applied: readonl
     if (done) {
       if (done.checksum !== file.checksum) {
         changed.push(file.id);
-        migrations.push({ id: file.id, phase: file.phase, state: 'changed', reason: `the file changed after it was applied on ${done.appliedAt.toISOString()} (checksum ${done.checksum.slice(0, 12)}, now ${file.checksum.slice(0, 12)})`, appliedAt: done.appliedAt });
+        migrations.push({
+          id: file.id,
+          phase: file.phase,
+          state: 'changed',
+          reason: `the file changed after it was applied on ${done.appliedAt.toISOString()} (checksum ${done.checksum.slice(0, 12)}, now ${file.checksum.slice(0, 12)})`,
+          appliedAt: done.appliedAt,
+        });
       } else {
         migrations.push({ id: file.id, phase: file.phase, state: 'applied', reason: null, appliedAt: done.appliedAt });
       }
@@ -69,11 +79,14 @@ export function planMigrations(files: readonly MigrationFile[], applied: readonl
       migrations.push({ id: file.id, phase: 'expand', state: 'pending', reason: null, appliedAt: null });
       continue;
     }
-    const older = running.filter((release) => release.knownMigrations === null || !release.knownMigrations.includes(file.id));
+    const older = running.filter(
+      (release) => release.knownMigrations === null || !release.knownMigrations.includes(file.id),
+    );
     if (contractBlocked || older.length > 0) {
-      const reason = older.length > 0
-        ? `${older.map((r) => `release ${r.id} (${r.version})`).join(', ')} still run${older.length === 1 ? 's' : ''} and predate${older.length === 1 ? 's' : ''} it; it runs once ${older.length === 1 ? 'that release is' : 'they are'} retired`
-        : 'an earlier contract migration is blocked';
+      const reason =
+        older.length > 0
+          ? `${older.map((r) => `release ${r.id} (${r.version})`).join(', ')} still run${older.length === 1 ? 's' : ''} and predate${older.length === 1 ? 's' : ''} it; it runs once ${older.length === 1 ? 'that release is' : 'they are'} retired`
+          : 'an earlier contract migration is blocked';
       contractBlocked = true;
       migrations.push({ id: file.id, phase: 'contract', state: 'blocked', reason, appliedAt: null });
       continue;
@@ -83,7 +96,13 @@ export function planMigrations(files: readonly MigrationFile[], applied: readonl
   }
   for (const entry of applied) {
     if (!files.some((file) => file.id === entry.id)) {
-      migrations.push({ id: entry.id, phase: entry.phase, state: 'missing', reason: 'applied, but its file is no longer in the migrations directory', appliedAt: entry.appliedAt });
+      migrations.push({
+        id: entry.id,
+        phase: entry.phase,
+        state: 'missing',
+        reason: 'applied, but its file is no longer in the migrations directory',
+        appliedAt: entry.appliedAt,
+      });
     }
   }
   return { migrations, expand, contract, changed };

@@ -42,13 +42,22 @@ export interface BackupRequest {
 }
 
 export function checkLabel(label: string): void {
-  if (!LABEL.test(label)) throw new CutoverError('BAD_REQUEST', `label: expected letters, digits, ".", "_" and "-" (at most 100), like pre-v2.0, got ${JSON.stringify(label)}`);
+  if (!LABEL.test(label))
+    throw new CutoverError(
+      'BAD_REQUEST',
+      `label: expected letters, digits, ".", "_" and "-" (at most 100), like pre-v2.0, got ${JSON.stringify(label)}`,
+    );
 }
 
-export async function createBackup(deps: BackupDeps, request: BackupRequest): Promise<{ backup: BackupRecord; pruned: BackupRecord[] }> {
+export async function createBackup(
+  deps: BackupDeps,
+  request: BackupRequest,
+): Promise<{ backup: BackupRecord; pruned: BackupRecord[] }> {
   checkLabel(request.label);
   if (deps.store.find(request.service, request.label)) {
-    throw new CutoverError('BAD_REQUEST', `a backup labelled ${request.label} of ${request.service} already exists`, { hint: 'Choose another label, or delete the old backup.' });
+    throw new CutoverError('BAD_REQUEST', `a backup labelled ${request.label} of ${request.service} already exists`, {
+      hint: 'Choose another label, or delete the old backup.',
+    });
   }
   const now = deps.now?.() ?? Date.now();
   const dir = path.join(deps.stateDir, 'backups', request.service);
@@ -60,7 +69,10 @@ export async function createBackup(deps: BackupDeps, request: BackupRequest): Pr
   try {
     // pg_dump keeps the mode of a file that exists: the dump is never readable by others, not even while it is written.
     ensurePrivateFile(partial);
-    await run(tool(deps, 'pg_dump'), ['--format=custom', '--no-password', `--file=${partial}`], { env, maxBuffer: 16 * 1024 * 1024 });
+    await run(tool(deps, 'pg_dump'), ['--format=custom', '--no-password', `--file=${partial}`], {
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
   } catch (error) {
     fs.rmSync(partial, { force: true });
     throw toolError('pg_dump', request.url, error);
@@ -68,9 +80,17 @@ export async function createBackup(deps: BackupDeps, request: BackupRequest): Pr
   fs.chmodSync(partial, 0o600);
   fs.renameSync(partial, file);
   const backup: BackupRecord = {
-    id, service: request.service, label: request.label, database: databaseName(request.url), file,
-    sizeBytes: fs.statSync(file).size, releaseId: request.releaseId, createdBy: request.actor, createdAt: now,
-    kind: request.kind, expiresAt: request.kind === 'manual' ? request.expiresAt : null,
+    id,
+    service: request.service,
+    label: request.label,
+    database: databaseName(request.url),
+    file,
+    sizeBytes: fs.statSync(file).size,
+    releaseId: request.releaseId,
+    createdBy: request.actor,
+    createdAt: now,
+    kind: request.kind,
+    expiresAt: request.kind === 'manual' ? request.expiresAt : null,
   };
   deps.store.add(backup);
   const pruned = backupsToRemove(deps.store.list(request.service), request.keep, now);
@@ -82,13 +102,32 @@ export async function createBackup(deps: BackupDeps, request: BackupRequest): Pr
 }
 
 /** Replaces the database's objects with the backup's, in one transaction: a failed restore changes nothing. */
-export async function restoreBackup(deps: BackupDeps, service: string, url: string, labelOrId: string): Promise<BackupRecord> {
+export async function restoreBackup(
+  deps: BackupDeps,
+  service: string,
+  url: string,
+  labelOrId: string,
+): Promise<BackupRecord> {
   const backup = deps.store.find(service, labelOrId);
   if (!backup) throw new CutoverError('BACKUP_NOT_FOUND', `no backup "${labelOrId}" of ${service}`);
-  if (!fs.existsSync(backup.file)) throw new CutoverError('BACKUP_NOT_FOUND', `the dump of backup ${backup.label} is missing: ${backup.file}`);
+  if (!fs.existsSync(backup.file))
+    throw new CutoverError('BACKUP_NOT_FOUND', `the dump of backup ${backup.label} is missing: ${backup.file}`);
   const env = pgEnv(url);
   try {
-    await run(tool(deps, 'pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${databaseName(url)}`, backup.file], { env, maxBuffer: 16 * 1024 * 1024 });
+    await run(
+      tool(deps, 'pg_restore'),
+      [
+        '--clean',
+        '--if-exists',
+        '--no-owner',
+        '--single-transaction',
+        '--exit-on-error',
+        '--no-password',
+        `--dbname=${databaseName(url)}`,
+        backup.file,
+      ],
+      { env, maxBuffer: 16 * 1024 * 1024 },
+    );
   } catch (error) {
     throw toolError('pg_restore', url, error);
   }
@@ -110,7 +149,11 @@ export function databaseName(url: string): string {
 
 function toolError(name: string, url: string, error: unknown): CutoverError {
   const failure = error as { code?: string | number; stderr?: string; message: string };
-  if (failure.code === 'ENOENT') return new CutoverError('BACKUP_FAILED', `${name} is not installed (apt-get install postgresql-client, or set PG_BIN)`);
+  if (failure.code === 'ENOENT')
+    return new CutoverError(
+      'BACKUP_FAILED',
+      `${name} is not installed (apt-get install postgresql-client, or set PG_BIN)`,
+    );
   const detail = (failure.stderr ?? failure.message).trim().split('\n').slice(-5).join('; ');
   return new CutoverError('BACKUP_FAILED', `${name} failed for ${redactUrl(url)}: ${detail}`);
 }

@@ -49,7 +49,10 @@ export interface MigrationProgress {
 }
 
 export class PgMigrator {
-  private constructor(private readonly client: pg.Client, private readonly database: string) {}
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly database: string,
+  ) {}
 
   static async connect(url: string, applicationName = 'cutover migrate'): Promise<PgMigrator> {
     const client = new pg.Client({ connectionString: url, application_name: applicationName });
@@ -57,7 +60,10 @@ export class PgMigrator {
       await client.connect();
     } catch (error) {
       await client.end().catch(() => {});
-      throw new CutoverError('DATABASE_UNREACHABLE', `cannot connect to ${redactUrl(url)}: ${(error as Error).message}`);
+      throw new CutoverError(
+        'DATABASE_UNREACHABLE',
+        `cannot connect to ${redactUrl(url)}: ${(error as Error).message}`,
+      );
     }
     // A lost connection is reported by the query that needed it; without a listener the error would crash the process.
     client.on('error', () => {});
@@ -70,29 +76,58 @@ export class PgMigrator {
 
   /** The history; empty when the table does not exist yet (it is created under the lock, by the first apply). */
   async applied(): Promise<AppliedMigration[]> {
-    const exists = (await this.client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [HISTORY_TABLE])).rows[0]?.t != null;
+    const exists =
+      (await this.client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [HISTORY_TABLE])).rows[0]
+        ?.t != null;
     if (!exists) return [];
-    const rows = (await this.client.query<{ id: string; checksum: string; phase: 'expand' | 'contract'; applied_at: Date; applied_by: string; release: string | null }>(
-      `SELECT id, checksum, phase, applied_at, applied_by, release FROM ${HISTORY_TABLE} ORDER BY id`,
-    )).rows;
-    return rows.map((row) => ({ id: row.id, checksum: row.checksum, phase: row.phase, appliedAt: row.applied_at, appliedBy: row.applied_by, release: row.release }));
+    const rows = (
+      await this.client.query<{
+        id: string;
+        checksum: string;
+        phase: 'expand' | 'contract';
+        applied_at: Date;
+        applied_by: string;
+        release: string | null;
+      }>(`SELECT id, checksum, phase, applied_at, applied_by, release FROM ${HISTORY_TABLE} ORDER BY id`)
+    ).rows;
+    return rows.map((row) => ({
+      id: row.id,
+      checksum: row.checksum,
+      phase: row.phase,
+      appliedAt: row.applied_at,
+      appliedBy: row.applied_by,
+      release: row.release,
+    }));
   }
 
   /**
    * Runs `fn` holding the migration lock of the database. Waits up to
    * lockWaitMs for another holder, then fails with MIGRATION_LOCKED naming it.
    */
-  async withLock<T>(settings: Pick<MigratorSettings, 'lockWaitMs'>, fn: () => Promise<T>, onProgress?: (p: MigrationProgress) => void): Promise<T> {
+  async withLock<T>(
+    settings: Pick<MigratorSettings, 'lockWaitMs'>,
+    fn: () => Promise<T>,
+    onProgress?: (p: MigrationProgress) => void,
+  ): Promise<T> {
     const deadline = Date.now() + settings.lockWaitMs;
     let announced = false;
     for (;;) {
-      const got = (await this.client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [LOCK_KEY])).rows[0]?.locked === true;
+      const got =
+        (await this.client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [LOCK_KEY]))
+          .rows[0]?.locked === true;
       if (got) break;
       const holder = await this.lockHolder();
       if (Date.now() >= deadline) {
-        throw new CutoverError('MIGRATION_LOCKED', `another runner is migrating ${this.database}${holder ? ` (${holder})` : ''}; nothing was applied by this one`);
+        throw new CutoverError(
+          'MIGRATION_LOCKED',
+          `another runner is migrating ${this.database}${holder ? ` (${holder})` : ''}; nothing was applied by this one`,
+        );
       }
-      if (!announced) onProgress?.({ type: 'migration.waiting', message: `waiting for another runner to finish migrating ${this.database}${holder ? ` (${holder})` : ''}` });
+      if (!announced)
+        onProgress?.({
+          type: 'migration.waiting',
+          message: `waiting for another runner to finish migrating ${this.database}${holder ? ` (${holder})` : ''}`,
+        });
       announced = true;
       await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
     }
@@ -108,36 +143,68 @@ export class PgMigrator {
    * against the history again after the lock is held: one applied meanwhile by
    * another runner is skipped, one applied with another checksum is refused.
    */
-  async apply(files: readonly MigrationFile[], settings: MigratorSettings, onProgress: (p: MigrationProgress) => void = () => {}): Promise<string[]> {
-    return this.withLock(settings, async () => {
-      // Under the lock: two runners creating the table at once would collide in the catalog.
-      await this.ensureHistory();
-      const applied = new Map((await this.applied()).map((entry) => [entry.id, entry]));
-      const done: string[] = [];
-      for (const file of files) {
-        const already = applied.get(file.id);
-        if (already) {
-          if (already.checksum !== file.checksum) {
-            throw new CutoverError('MIGRATION_CHECKSUM_MISMATCH', `${file.id} was applied (by ${already.appliedBy}) with another checksum: its file changed since`);
+  async apply(
+    files: readonly MigrationFile[],
+    settings: MigratorSettings,
+    onProgress: (p: MigrationProgress) => void = () => {},
+  ): Promise<string[]> {
+    return this.withLock(
+      settings,
+      async () => {
+        // Under the lock: two runners creating the table at once would collide in the catalog.
+        await this.ensureHistory();
+        const applied = new Map((await this.applied()).map((entry) => [entry.id, entry]));
+        const done: string[] = [];
+        for (const file of files) {
+          const already = applied.get(file.id);
+          if (already) {
+            if (already.checksum !== file.checksum) {
+              throw new CutoverError(
+                'MIGRATION_CHECKSUM_MISMATCH',
+                `${file.id} was applied (by ${already.appliedBy}) with another checksum: its file changed since`,
+              );
+            }
+            onProgress({
+              type: 'migration.skipped',
+              id: file.id,
+              message: `${file.id} was applied meanwhile by ${already.appliedBy}; skipped`,
+            });
+            continue;
           }
-          onProgress({ type: 'migration.skipped', id: file.id, message: `${file.id} was applied meanwhile by ${already.appliedBy}; skipped` });
-          continue;
+          const started = Date.now();
+          onProgress({
+            type: 'migration.started',
+            id: file.id,
+            message: `applying ${file.phase} migration ${file.id}`,
+          });
+          await this.applyOne(file, settings, onProgress, started);
+          onProgress({
+            type: 'migration.applied',
+            id: file.id,
+            message: `applied ${file.id} in ${Date.now() - started} ms`,
+          });
+          done.push(file.id);
         }
-        const started = Date.now();
-        onProgress({ type: 'migration.started', id: file.id, message: `applying ${file.phase} migration ${file.id}` });
-        await this.applyOne(file, settings, onProgress, started);
-        onProgress({ type: 'migration.applied', id: file.id, message: `applied ${file.id} in ${Date.now() - started} ms` });
-        done.push(file.id);
-      }
-      return done;
-    }, onProgress);
+        return done;
+      },
+      onProgress,
+    );
   }
 
-  private async applyOne(file: MigrationFile, settings: MigratorSettings, onProgress: (p: MigrationProgress) => void, started: number): Promise<void> {
+  private async applyOne(
+    file: MigrationFile,
+    settings: MigratorSettings,
+    onProgress: (p: MigrationProgress) => void,
+    started: number,
+  ): Promise<void> {
     // The linter's parser and its transaction rule: what lint says about a file is how it runs.
     const parsed = await parseMigration(file.sql);
     if (!parsed.ok) {
-      throw new CutoverError('MIGRATION_INVALID', `${file.file}:${parsed.error.position.line}:${parsed.error.position.column}: ${parsed.error.message}`, { hint: 'Fix the SQL; `cutover migrate lint` shows where the parser stopped.' });
+      throw new CutoverError(
+        'MIGRATION_INVALID',
+        `${file.file}:${parsed.error.position.line}:${parsed.error.position.column}: ${parsed.error.message}`,
+        { hint: 'Fix the SQL; `cutover migrate lint` shows where the parser stopped.' },
+      );
     }
     const statements = parsed.statements;
     const outside = !transactionModeOf(statements, file.noTransaction).wrapped;
@@ -165,7 +232,9 @@ export class PgMigrator {
     await this.setTimeouts(settings, 'SESSION');
     try {
       for (const statement of statements) {
-        await this.retryingLockTimeouts(file, settings, onProgress, async () => { await this.runStatement(statement); });
+        await this.retryingLockTimeouts(file, settings, onProgress, async () => {
+          await this.runStatement(statement);
+        });
       }
       await record();
     } finally {
@@ -182,7 +251,12 @@ export class PgMigrator {
     }
   }
 
-  private async retryingLockTimeouts(file: MigrationFile, settings: MigratorSettings, onProgress: (p: MigrationProgress) => void, attempt: () => Promise<void>): Promise<void> {
+  private async retryingLockTimeouts(
+    file: MigrationFile,
+    settings: MigratorSettings,
+    onProgress: (p: MigrationProgress) => void,
+    attempt: () => Promise<void>,
+  ): Promise<void> {
     for (let tries = 0; ; tries++) {
       try {
         await attempt();
@@ -191,16 +265,25 @@ export class PgMigrator {
         const code = (error as { code?: string }).code;
         if (code === LOCK_NOT_AVAILABLE && tries < settings.lockRetries) {
           const delay = settings.retryDelayMs * 2 ** tries;
-          onProgress({ type: 'migration.retry', id: file.id, message: `${file.id}: lock_timeout (${settings.lockTimeoutMs} ms) expired waiting for a lock; retry ${tries + 1} of ${settings.lockRetries} in ${delay} ms` });
+          onProgress({
+            type: 'migration.retry',
+            id: file.id,
+            message: `${file.id}: lock_timeout (${settings.lockTimeoutMs} ms) expired waiting for a lock; retry ${tries + 1} of ${settings.lockRetries} in ${delay} ms`,
+          });
           await sleep(delay);
           continue;
         }
         const line = (error as { statementLine?: number }).statementLine;
         const where = line === undefined ? '' : ` (statement at line ${line})`;
-        const hint = code === LOCK_NOT_AVAILABLE
-          ? 'A long transaction holds a lock the migration needs; find it in pg_stat_activity, or raise database.lock_timeout.'
-          : undefined;
-        throw new CutoverError('MIGRATION_FAILED', `${file.id}${where}: ${(error as Error).message}${code ? ` [SQLSTATE ${code}]` : ''}`, { hint, cause: error });
+        const hint =
+          code === LOCK_NOT_AVAILABLE
+            ? 'A long transaction holds a lock the migration needs; find it in pg_stat_activity, or raise database.lock_timeout.'
+            : undefined;
+        throw new CutoverError(
+          'MIGRATION_FAILED',
+          `${file.id}${where}: ${(error as Error).message}${code ? ` [SQLSTATE ${code}]` : ''}`,
+          { hint, cause: error },
+        );
       }
     }
   }
@@ -225,13 +308,17 @@ export class PgMigrator {
   }
 
   private async lockHolder(): Promise<string | null> {
-    const rows = (await this.client.query<{ pid: number; application_name: string; client_addr: string | null; backend_start: Date }>(
-      `SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_start
+    const rows = (
+      await this.client
+        .query<{ pid: number; application_name: string; client_addr: string | null; backend_start: Date }>(
+          `SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_start
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`,
-      [LOCK_KEY],
-    ).catch(() => ({ rows: [] }))).rows;
+          [LOCK_KEY],
+        )
+        .catch(() => ({ rows: [] }))
+    ).rows;
     const holder = rows[0];
     if (!holder) return null;
     return `held by backend ${holder.pid}, application "${holder.application_name}"${holder.client_addr ? ` from ${holder.client_addr}` : ''}, connected since ${holder.backend_start.toISOString()}`;
@@ -242,7 +329,6 @@ export class PgMigrator {
 export function migratorApplicationName(what: string): string {
   return `cutover ${what} (${os.hostname()} pid ${process.pid})`.slice(0, 63);
 }
-
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

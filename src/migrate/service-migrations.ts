@@ -34,7 +34,15 @@ export interface ServiceMigrationsDeps {
   /** Where pg_dump and pg_restore are (PG_BIN); PATH when null. */
   pgBinDir: string | null;
   lint: MigrationLinter | null;
-  record: (event: { operationId: string | null; service: string; releaseId: string | null; type: string; message: string; data?: unknown; level?: 'info' | 'warn' | 'error' }) => void;
+  record: (event: {
+    operationId: string | null;
+    service: string;
+    releaseId: string | null;
+    type: string;
+    message: string;
+    data?: unknown;
+    level?: 'info' | 'warn' | 'error';
+  }) => void;
 }
 
 export interface DeployPreparation {
@@ -70,11 +78,16 @@ export class ServiceMigrations {
   async status(service: ServiceConfig, version: string, running: readonly RunningRelease[]): Promise<MigrationStatus> {
     const database = requireDatabase(service);
     const directory = this.directoryFor(database, version);
-    if (directory === null) throw new CutoverError('BAD_REQUEST', `${service.name} has no database.migrations directory`);
+    if (directory === null)
+      throw new CutoverError('BAD_REQUEST', `${service.name} has no database.migrations directory`);
     const files = readMigrations(directory);
     const migrator = await PgMigrator.connect(database.url, migratorApplicationName('status'));
     try {
-      return { database: databaseName(database.url), directory, plan: planMigrations(files, await migrator.applied(), running) };
+      return {
+        database: databaseName(database.url),
+        directory,
+        plan: planMigrations(files, await migrator.applied(), running),
+      };
     } finally {
       await migrator.close();
     }
@@ -85,32 +98,65 @@ export class ServiceMigrations {
    * version is linted (an error stops the deploy), an edited applied one stops
    * it too, then a backup is made and the pending expand migrations run.
    */
-  async beforeDeploy(service: ServiceConfig, version: string, running: readonly RunningRelease[], context: { operationId: string; actor: string }): Promise<DeployPreparation> {
+  async beforeDeploy(
+    service: ServiceConfig,
+    version: string,
+    running: readonly RunningRelease[],
+    context: { operationId: string; actor: string },
+  ): Promise<DeployPreparation> {
     const database = service.database;
     if (!database) return { known: [], applied: [], backup: null };
     const prepared = await this.sqlBeforeDeploy(service, database, version, running, context);
     if (database.commands.expand !== null) {
-      if (prepared.backup === null && database.backupBeforeDeploy) prepared.backup = await this.backup(service, `pre-${version}`, null, context.actor, context.operationId, { kind: 'automatic', expiresAt: null });
+      if (prepared.backup === null && database.backupBeforeDeploy)
+        prepared.backup = await this.backup(service, `pre-${version}`, null, context.actor, context.operationId, {
+          kind: 'automatic',
+          expiresAt: null,
+        });
       await this.runTool(service, database, 'expand', version, context.operationId);
     }
     return prepared;
   }
 
-  private async sqlBeforeDeploy(service: ServiceConfig, database: DatabaseConfig, version: string, running: readonly RunningRelease[], context: { operationId: string; actor: string }): Promise<DeployPreparation> {
+  private async sqlBeforeDeploy(
+    service: ServiceConfig,
+    database: DatabaseConfig,
+    version: string,
+    running: readonly RunningRelease[],
+    context: { operationId: string; actor: string },
+  ): Promise<DeployPreparation> {
     const directory = this.directoryFor(database, version);
     if (directory === null) return { known: [], applied: [], backup: null };
     const files = readMigrations(directory);
-    const migrator = await PgMigrator.connect(database.url, migratorApplicationName(`deploy ${service.name} ${version}`));
+    const migrator = await PgMigrator.connect(
+      database.url,
+      migratorApplicationName(`deploy ${service.name} ${version}`),
+    );
     try {
       const plan = planMigrations(files, await migrator.applied(), running);
       if (plan.changed.length > 0) {
-        throw new CutoverError('MIGRATION_CHECKSUM_MISMATCH', `applied migration${plan.changed.length > 1 ? 's' : ''} ${plan.changed.join(', ')} changed since ${plan.changed.length > 1 ? 'they were' : 'it was'} applied; the deploy did not start`);
+        throw new CutoverError(
+          'MIGRATION_CHECKSUM_MISMATCH',
+          `applied migration${plan.changed.length > 1 ? 's' : ''} ${plan.changed.join(', ')} changed since ${plan.changed.length > 1 ? 'they were' : 'it was'} applied; the deploy did not start`,
+        );
       }
-      const pending = files.filter((file) => plan.migrations.some((m) => m.id === file.id && (m.state === 'pending' || m.state === 'blocked')));
-      if (database.lint && this.deps.lint && pending.length > 0) await this.lintOrRefuse(service, pending, context.operationId);
+      const pending = files.filter((file) =>
+        plan.migrations.some((m) => m.id === file.id && (m.state === 'pending' || m.state === 'blocked')),
+      );
+      if (database.lint && this.deps.lint && pending.length > 0)
+        await this.lintOrRefuse(service, pending, context.operationId);
       if (plan.expand.length > 0) {
-        const backup = database.backupBeforeDeploy ? await this.backup(service, `pre-${version}`, null, context.actor, context.operationId, { kind: 'automatic', expiresAt: null }) : null;
-        const applied = await migrator.apply(plan.expand, settings(database, `deploy of ${service.name} ${version} by ${context.actor}`, null), this.progress(service.name, context.operationId));
+        const backup = database.backupBeforeDeploy
+          ? await this.backup(service, `pre-${version}`, null, context.actor, context.operationId, {
+              kind: 'automatic',
+              expiresAt: null,
+            })
+          : null;
+        const applied = await migrator.apply(
+          plan.expand,
+          settings(database, `deploy of ${service.name} ${version} by ${context.actor}`, null),
+          this.progress(service.name, context.operationId),
+        );
         return { known: files.map((f) => f.id), applied, backup };
       }
       return { known: files.map((f) => f.id), applied: [], backup: null };
@@ -120,7 +166,12 @@ export class ServiceMigrations {
   }
 
   /** Runs the contract migrations no running release predates any more (after a release was retired, or on request). */
-  async runContract(service: ServiceConfig, version: string, running: readonly RunningRelease[], context: { operationId: string | null; actor: string }): Promise<string[]> {
+  async runContract(
+    service: ServiceConfig,
+    version: string,
+    running: readonly RunningRelease[],
+    context: { operationId: string | null; actor: string },
+  ): Promise<string[]> {
     const database = requireDatabase(service);
     const applied = await this.sqlContract(service, database, version, running, context);
     // The tool keeps its own history: cutover only knows that no older release may run while it contracts.
@@ -131,48 +182,113 @@ export class ServiceMigrations {
     return applied;
   }
 
-  private async sqlContract(service: ServiceConfig, database: DatabaseConfig, version: string, running: readonly RunningRelease[], context: { operationId: string | null; actor: string }): Promise<string[]> {
+  private async sqlContract(
+    service: ServiceConfig,
+    database: DatabaseConfig,
+    version: string,
+    running: readonly RunningRelease[],
+    context: { operationId: string | null; actor: string },
+  ): Promise<string[]> {
     const directory = this.directoryFor(database, version);
     if (directory === null) return [];
     const files = readMigrations(directory);
     const migrator = await PgMigrator.connect(database.url, migratorApplicationName(`contract ${service.name}`));
     try {
       const plan = planMigrations(files, await migrator.applied(), running);
-      if (plan.changed.length > 0) throw new CutoverError('MIGRATION_CHECKSUM_MISMATCH', `applied migrations ${plan.changed.join(', ')} changed since they were applied`);
+      if (plan.changed.length > 0)
+        throw new CutoverError(
+          'MIGRATION_CHECKSUM_MISMATCH',
+          `applied migrations ${plan.changed.join(', ')} changed since they were applied`,
+        );
       // Expand migrations first: a contract migration may rely on an earlier expand one.
       const runnable = [...plan.expand, ...plan.contract].sort((a, b) => (a.id < b.id ? -1 : 1));
       if (runnable.length === 0) return [];
-      return await migrator.apply(runnable, settings(database, `${context.actor}`, null), this.progress(service.name, context.operationId));
+      return await migrator.apply(
+        runnable,
+        settings(database, `${context.actor}`, null),
+        this.progress(service.name, context.operationId),
+      );
     } finally {
       await migrator.close();
     }
   }
 
   /** The team's own tool, under the same advisory lock as cutover's own migrations. */
-  private async runTool(service: ServiceConfig, database: DatabaseConfig, phase: 'expand' | 'contract', version: string, operationId: string | null): Promise<void> {
+  private async runTool(
+    service: ServiceConfig,
+    database: DatabaseConfig,
+    phase: 'expand' | 'contract',
+    version: string,
+    operationId: string | null,
+  ): Promise<void> {
     const command = database.commands[phase]!;
-    const migrator = await PgMigrator.connect(database.url, migratorApplicationName(`${phase} command ${service.name}`));
+    const migrator = await PgMigrator.connect(
+      database.url,
+      migratorApplicationName(`${phase} command ${service.name}`),
+    );
     try {
-      this.deps.record({ operationId, service: service.name, releaseId: null, type: 'migration.started', message: `running the ${phase} command: ${command}` });
-      const result = await migrator.withLock({ lockWaitMs: database.waitForLockMs }, () => runMigrationCommand({
-        command, cwd: service.cwd, timeoutMs: database.statementTimeoutMs, inheritEnv: service.inheritEnv,
-        env: { DATABASE_URL: database.url, VERSION: version, CUTOVER_SERVICE: service.name, CUTOVER_PHASE: phase },
-      }), this.progress(service.name, operationId));
-      this.deps.record({ operationId, service: service.name, releaseId: null, type: 'migration.applied', message: `the ${phase} command finished in ${result.durationMs} ms${result.output ? `: ${result.output.split('\n').slice(-3).join(' | ')}` : ''}` });
+      this.deps.record({
+        operationId,
+        service: service.name,
+        releaseId: null,
+        type: 'migration.started',
+        message: `running the ${phase} command: ${command}`,
+      });
+      const result = await migrator.withLock(
+        { lockWaitMs: database.waitForLockMs },
+        () =>
+          runMigrationCommand({
+            command,
+            cwd: service.cwd,
+            timeoutMs: database.statementTimeoutMs,
+            inheritEnv: service.inheritEnv,
+            env: { DATABASE_URL: database.url, VERSION: version, CUTOVER_SERVICE: service.name, CUTOVER_PHASE: phase },
+          }),
+        this.progress(service.name, operationId),
+      );
+      this.deps.record({
+        operationId,
+        service: service.name,
+        releaseId: null,
+        type: 'migration.applied',
+        message: `the ${phase} command finished in ${result.durationMs} ms${result.output ? `: ${result.output.split('\n').slice(-3).join(' | ')}` : ''}`,
+      });
     } finally {
       await migrator.close();
     }
   }
 
-  async backup(service: ServiceConfig, label: string, releaseId: string | null, actor: string, operationId: string | null, retention: { kind: BackupKind; expiresAt: number | null }): Promise<BackupRecord> {
+  async backup(
+    service: ServiceConfig,
+    label: string,
+    releaseId: string | null,
+    actor: string,
+    operationId: string | null,
+    retention: { kind: BackupKind; expiresAt: number | null },
+  ): Promise<BackupRecord> {
     const database = requireDatabase(service);
     let unique = label;
     for (let n = 2; this.deps.backups.find(service.name, unique); n++) unique = `${label}-${n}`;
     const { backup, pruned } = await createBackup(
       { store: this.deps.backups, stateDir: this.deps.stateDir, binDir: this.deps.pgBinDir },
-      { service: service.name, url: database.url, label: unique, releaseId, actor, keep: database.backupsKept, ...retention },
+      {
+        service: service.name,
+        url: database.url,
+        label: unique,
+        releaseId,
+        actor,
+        keep: database.backupsKept,
+        ...retention,
+      },
     );
-    this.deps.record({ operationId, service: service.name, releaseId, type: 'database.backup', message: `backup ${backup.label} of ${backup.database}: ${formatBytes(backup.sizeBytes)}${pruned.length > 0 ? `; removed ${pruned.map((p) => p.label).join(', ')} (keep ${database.backupsKept} automatic; expired manual ones)` : ''}`, data: { label: backup.label, sizeBytes: backup.sizeBytes } });
+    this.deps.record({
+      operationId,
+      service: service.name,
+      releaseId,
+      type: 'database.backup',
+      message: `backup ${backup.label} of ${backup.database}: ${formatBytes(backup.sizeBytes)}${pruned.length > 0 ? `; removed ${pruned.map((p) => p.label).join(', ')} (keep ${database.backupsKept} automatic; expired manual ones)` : ''}`,
+      data: { label: backup.label, sizeBytes: backup.sizeBytes },
+    });
     return backup;
   }
 
@@ -183,38 +299,83 @@ export class ServiceMigrations {
 
   async restore(service: ServiceConfig, labelOrId: string, actor: string): Promise<BackupRecord> {
     const database = requireDatabase(service);
-    const backup = await restoreBackup({ store: this.deps.backups, stateDir: this.deps.stateDir, binDir: this.deps.pgBinDir }, service.name, database.url, labelOrId);
-    this.deps.record({ operationId: null, service: service.name, releaseId: null, type: 'database.restored', level: 'warn', message: `${backup.database} restored from backup ${backup.label} (${new Date(backup.createdAt).toISOString()}) by ${actor}` });
+    const backup = await restoreBackup(
+      { store: this.deps.backups, stateDir: this.deps.stateDir, binDir: this.deps.pgBinDir },
+      service.name,
+      database.url,
+      labelOrId,
+    );
+    this.deps.record({
+      operationId: null,
+      service: service.name,
+      releaseId: null,
+      type: 'database.restored',
+      level: 'warn',
+      message: `${backup.database} restored from backup ${backup.label} (${new Date(backup.createdAt).toISOString()}) by ${actor}`,
+    });
     return backup;
   }
 
-  private async lintOrRefuse(service: ServiceConfig, pending: readonly MigrationFile[], operationId: string): Promise<void> {
+  private async lintOrRefuse(
+    service: ServiceConfig,
+    pending: readonly MigrationFile[],
+    operationId: string,
+  ): Promise<void> {
     const findings = await this.deps.lint!(pending);
     const errors = findings.filter((f) => f.severity === 'error');
     for (const finding of findings.filter((f) => f.severity === 'warning')) {
-      this.deps.record({ operationId, service: service.name, releaseId: null, type: 'migration.lint-warning', level: 'warn', message: `${finding.file}:${finding.line}:${finding.column} ${finding.rule}: ${finding.message}` });
+      this.deps.record({
+        operationId,
+        service: service.name,
+        releaseId: null,
+        type: 'migration.lint-warning',
+        level: 'warn',
+        message: `${finding.file}:${finding.line}:${finding.column} ${finding.rule}: ${finding.message}`,
+      });
     }
     if (errors.length === 0) return;
-    const first = errors.slice(0, 5).map((f) => `${f.file}:${f.line}:${f.column} ${f.rule}: ${firstSentence(f.message)}`).join('; ');
-    throw new CutoverError('MIGRATION_LINT_FAILED', `${errors.length} unsafe pending migration statement${errors.length > 1 ? 's' : ''}; the deploy did not start: ${first}`, { details: errors });
+    const first = errors
+      .slice(0, 5)
+      .map((f) => `${f.file}:${f.line}:${f.column} ${f.rule}: ${firstSentence(f.message)}`)
+      .join('; ');
+    throw new CutoverError(
+      'MIGRATION_LINT_FAILED',
+      `${errors.length} unsafe pending migration statement${errors.length > 1 ? 's' : ''}; the deploy did not start: ${first}`,
+      { details: errors },
+    );
   }
 
   private progress(service: string, operationId: string | null): (p: MigrationProgress) => void {
     return (p) => {
-      this.deps.record({ operationId, service, releaseId: null, type: p.type, message: p.message, level: p.type === 'migration.retry' || p.type === 'migration.waiting' ? 'warn' : 'info' });
+      this.deps.record({
+        operationId,
+        service,
+        releaseId: null,
+        type: p.type,
+        message: p.message,
+        level: p.type === 'migration.retry' || p.type === 'migration.waiting' ? 'warn' : 'info',
+      });
     };
   }
 }
 
 function requireDatabase(service: ServiceConfig): DatabaseConfig {
-  if (!service.database) throw new CutoverError('BAD_REQUEST', `${service.name} has no database section in the config`, { hint: 'Add services.<name>.database with url and migrations.' });
+  if (!service.database)
+    throw new CutoverError('BAD_REQUEST', `${service.name} has no database section in the config`, {
+      hint: 'Add services.<name>.database with url and migrations.',
+    });
   return service.database;
 }
 
 function settings(database: DatabaseConfig, actor: string, release: string | null): MigratorSettings {
   return {
-    lockTimeoutMs: database.lockTimeoutMs, statementTimeoutMs: database.statementTimeoutMs, lockRetries: database.lockRetries,
-    retryDelayMs: 500, lockWaitMs: database.waitForLockMs, actor, release,
+    lockTimeoutMs: database.lockTimeoutMs,
+    statementTimeoutMs: database.statementTimeoutMs,
+    lockRetries: database.lockRetries,
+    retryDelayMs: 500,
+    lockWaitMs: database.waitForLockMs,
+    actor,
+    release,
   };
 }
 

@@ -45,8 +45,10 @@ export class DeliveryQueue {
     if (this.stopping.signal.aborted) return;
     if (this.waiting.length >= this.target.queueLimit) {
       const dropped = this.waiting.shift()!;
-      this.deps.logger.warn({ target: this.label, dropped: dropped.label, queueLimit: this.target.queueLimit },
-        `notification queue of ${this.target.name} is full (${this.target.queueLimit}): dropped the oldest, ${dropped.label}`);
+      this.deps.logger.warn(
+        { target: this.label, dropped: dropped.label, queueLimit: this.target.queueLimit },
+        `notification queue of ${this.target.name} is full (${this.target.queueLimit}): dropped the oldest, ${dropped.label}`,
+      );
     }
     this.waiting.push(outgoing);
     this.kick();
@@ -67,7 +69,10 @@ export class DeliveryQueue {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort(new Error('the server is stopping'));
     if (this.waiting.length > 0) {
-      this.deps.logger.warn({ target: this.label, dropped: this.waiting.length }, `${this.waiting.length} notification(s) to ${this.target.name} not sent: the server stopped`);
+      this.deps.logger.warn(
+        { target: this.label, dropped: this.waiting.length },
+        `${this.waiting.length} notification(s) to ${this.target.name} not sent: the server stopped`,
+      );
     }
     this.waiting.length = 0;
   }
@@ -82,11 +87,18 @@ export class DeliveryQueue {
   }
 
   private async drain(): Promise<void> {
-    for (let next = this.waiting.shift(); next !== undefined && !this.stopping.signal.aborted; next = this.waiting.shift()) {
+    for (
+      let next = this.waiting.shift();
+      next !== undefined && !this.stopping.signal.aborted;
+      next = this.waiting.shift()
+    ) {
       try {
         await this.deliver(next);
       } catch (error) {
-        this.deps.logger.error({ target: this.label, notification: next.label, err: error }, 'notification delivery failed unexpectedly');
+        this.deps.logger.error(
+          { target: this.label, notification: next.label, err: error },
+          'notification delivery failed unexpectedly',
+        );
       }
     }
   }
@@ -97,13 +109,17 @@ export class DeliveryQueue {
       const result = await this.attempt(outgoing);
       if (result.ok || this.stopping.signal.aborted) return;
       if (!result.retry || attempt > retries) {
-        this.deps.logger.error({ target: this.label, notification: outgoing.label, attempts: attempt, error: result.error },
-          `notification ${outgoing.label} to ${this.target.name} dropped after ${attempt} attempt(s): ${result.error}`);
+        this.deps.logger.error(
+          { target: this.label, notification: outgoing.label, attempts: attempt, error: result.error },
+          `notification ${outgoing.label} to ${this.target.name} dropped after ${attempt} attempt(s): ${result.error}`,
+        );
         return;
       }
       const delay = Math.min(MAX_BACKOFF_MS, Math.max(backoffMs * 2 ** (attempt - 1), result.retryAfterMs ?? 0));
-      this.deps.logger.warn({ target: this.label, notification: outgoing.label, attempt, error: result.error, retryInMs: delay },
-        `notification ${outgoing.label} to ${this.target.name} failed (${result.error}); retrying in ${formatDuration(delay)}`);
+      this.deps.logger.warn(
+        { target: this.label, notification: outgoing.label, attempt, error: result.error, retryInMs: delay },
+        `notification ${outgoing.label} to ${this.target.name} failed (${result.error}); retrying in ${formatDuration(delay)}`,
+      );
       try {
         await sleep(delay, undefined, { signal: this.stopping.signal, ref: false });
       } catch {
@@ -130,9 +146,21 @@ export class DeliveryQueue {
       const retry = status === 408 || status === 429 || status >= 500;
       return { ok: false, retry, error: `HTTP ${status}`, retryAfterMs: retryAfterMs(response.headers['retry-after']) };
     } catch (error) {
-      if (timeout.aborted) return { ok: false, retry: true, error: `no answer within ${formatDuration(this.target.timeoutMs)}`, retryAfterMs: null };
-      if (this.stopping.signal.aborted) return { ok: false, retry: false, error: 'the server is stopping', retryAfterMs: null };
-      return { ok: false, retry: true, error: scrubSecrets(describeNetworkError(error), this.target), retryAfterMs: null };
+      if (timeout.aborted)
+        return {
+          ok: false,
+          retry: true,
+          error: `no answer within ${formatDuration(this.target.timeoutMs)}`,
+          retryAfterMs: null,
+        };
+      if (this.stopping.signal.aborted)
+        return { ok: false, retry: false, error: 'the server is stopping', retryAfterMs: null };
+      return {
+        ok: false,
+        retry: true,
+        error: scrubSecrets(describeNetworkError(error), this.target),
+        retryAfterMs: null,
+      };
     }
   }
 }

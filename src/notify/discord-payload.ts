@@ -37,14 +37,20 @@ export function discordPayload(notification: Notification): DiscordMessage {
   const release = releaseText(notification);
   return {
     content: truncate(`${title}${release === null ? '' : ` ${release}`}`, 2000),
-    embeds: [{
-      title: truncate(title, 256),
-      description: truncate(notification.message, 4096),
-      color: TONE_COLOR[notificationTone(notification.kind)],
-      fields: facts(notification).map(({ label, value }) => ({ name: truncate(label, 256), value: truncate(value, 1024), inline: true })),
-      timestamp: new Date(notification.at).toISOString(),
-      footer: { text: 'cutover' },
-    }],
+    embeds: [
+      {
+        title: truncate(title, 256),
+        description: truncate(notification.message, 4096),
+        color: TONE_COLOR[notificationTone(notification.kind)],
+        fields: facts(notification).map(({ label, value }) => ({
+          name: truncate(label, 256),
+          value: truncate(value, 1024),
+          inline: true,
+        })),
+        timestamp: new Date(notification.at).toISOString(),
+        footer: { text: 'cutover' },
+      },
+    ],
     allowed_mentions: { parse: [] },
   };
 }

@@ -46,17 +46,28 @@ export function notificationKindOf(eventType: string): NotificationKind | null {
 export function notificationTitle(notification: Pick<Notification, 'kind' | 'event'>): string {
   const operation = notification.event.startsWith('rollback.') ? 'rollback' : 'deploy';
   switch (notification.kind) {
-    case 'started': return `${operation} started`;
-    case 'switched': return 'traffic switched';
-    case 'promoted': return 'promoted';
-    case 'analysis_failed': return 'analysis failed';
-    case 'aborted': return `${operation} aborted`;
-    case 'failed': return `${operation} failed`;
-    case 'rolled_back': return 'rolled back';
-    case 'completed': return 'deploy completed';
-    case 'flag_rollout_started': return 'flag rollout started';
-    case 'flag_rollout_succeeded': return 'flag rollout succeeded';
-    case 'flag_rollout_failed': return notification.event === 'flag-rollout.aborted' ? 'flag rollout aborted' : 'flag rollout failed';
+    case 'started':
+      return `${operation} started`;
+    case 'switched':
+      return 'traffic switched';
+    case 'promoted':
+      return 'promoted';
+    case 'analysis_failed':
+      return 'analysis failed';
+    case 'aborted':
+      return `${operation} aborted`;
+    case 'failed':
+      return `${operation} failed`;
+    case 'rolled_back':
+      return 'rolled back';
+    case 'completed':
+      return 'deploy completed';
+    case 'flag_rollout_started':
+      return 'flag rollout started';
+    case 'flag_rollout_succeeded':
+      return 'flag rollout succeeded';
+    case 'flag_rollout_failed':
+      return notification.event === 'flag-rollout.aborted' ? 'flag rollout aborted' : 'flag rollout failed';
   }
 }
 

@@ -55,7 +55,10 @@ export class Notifier {
       encode: encoderFor(config),
     }));
     if (this.targets.length > 0) {
-      this.logger.info({ targets: configs.map(targetLabel) }, `notifications go to ${configs.map(targetLabel).join(', ')}`);
+      this.logger.info(
+        { targets: configs.map(targetLabel) },
+        `notifications go to ${configs.map(targetLabel).join(', ')}`,
+      );
     }
   }
 
@@ -102,7 +105,12 @@ export class Notifier {
   async close(): Promise<void> {
     const flushMs = Math.max(0, ...this.targets.map((target) => target.config.timeoutMs));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.idle(), new Promise<void>((resolve) => { timer = setTimeout(resolve, flushMs); })]);
+    await Promise.race([
+      this.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, flushMs);
+      }),
+    ]);
     clearTimeout(timer);
     for (const target of this.targets) target.queue.stop();
     await this.dispatcher.destroy();
@@ -111,11 +119,16 @@ export class Notifier {
 
 function encoderFor(config: NotificationTargetConfig): (notification: Notification) => OutgoingRequest {
   const json = { 'content-type': 'application/json', 'user-agent': USER_AGENT };
-  const label = (notification: Notification): string => `${notification.event} of ${notification.service} (${notification.id})`;
+  const label = (notification: Notification): string =>
+    `${notification.event} of ${notification.service} (${notification.id})`;
   switch (config.type) {
     case 'webhook': {
       const secret = config.secret;
-      if (secret === null) throw new CutoverError('CONFIG_INVALID', `notification target ${config.name}: a webhook needs a secret to sign with`);
+      if (secret === null)
+        throw new CutoverError(
+          'CONFIG_INVALID',
+          `notification target ${config.name}: a webhook needs a secret to sign with`,
+        );
       return (notification) => {
         const body = JSON.stringify(webhookPayload(notification));
         return {
@@ -131,8 +144,16 @@ function encoderFor(config: NotificationTargetConfig): (notification: Notificati
       };
     }
     case 'slack':
-      return (notification) => ({ label: label(notification), body: JSON.stringify(slackPayload(notification)), headers: () => json });
+      return (notification) => ({
+        label: label(notification),
+        body: JSON.stringify(slackPayload(notification)),
+        headers: () => json,
+      });
     case 'discord':
-      return (notification) => ({ label: label(notification), body: JSON.stringify(discordPayload(notification)), headers: () => json });
+      return (notification) => ({
+        label: label(notification),
+        body: JSON.stringify(discordPayload(notification)),
+        headers: () => json,
+      });
   }
 }

@@ -33,7 +33,12 @@ export function slackPayload(notification: Notification): SlackMessage {
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(title, 150), emoji: true } },
       { type: 'section', text: { type: 'mrkdwn', text: truncate(escapeMrkdwn(notification.message), 3000) } },
-      { type: 'section', fields: facts(notification).slice(0, 10).map(({ label, value }) => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${escapeMrkdwn(value)}`, 2000) })) },
+      {
+        type: 'section',
+        fields: facts(notification)
+          .slice(0, 10)
+          .map(({ label, value }) => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${escapeMrkdwn(value)}`, 2000) })),
+      },
       { type: 'context', elements: [{ type: 'mrkdwn', text: `cutover · ${new Date(notification.at).toISOString()}` }] },
     ],
   };

@@ -109,7 +109,12 @@ export class CanaryEntry<B> {
     this.target = target;
     this.weight = canary.weight;
     this.stickyBy = canary.stickiness.by;
-    this.stickyName = canary.stickiness.by === 'header' ? canary.stickiness.name.toLowerCase() : canary.stickiness.by === 'cookie' ? canary.stickiness.name : '';
+    this.stickyName =
+      canary.stickiness.by === 'header'
+        ? canary.stickiness.name.toLowerCase()
+        : canary.stickiness.by === 'cookie'
+          ? canary.stickiness.name
+          : '';
     const headerRules: CanaryMatchRule[] = [];
     const cookieRules: CanaryMatchRule[] = [];
     for (const rule of canary.match) {
@@ -118,7 +123,8 @@ export class CanaryEntry<B> {
     }
     this.headerRules = headerRules;
     this.cookieRules = cookieRules;
-    this.readsHeaders = headerRules.length > 0 || cookieRules.length > 0 || (!this.byWeightAlone && this.stickyBy !== 'ip');
+    this.readsHeaders =
+      headerRules.length > 0 || cookieRules.length > 0 || (!this.byWeightAlone && this.stickyBy !== 'ip');
     this.salt = service;
     this.threshold = canary.weight * (BUCKET_COUNT / 100);
   }
@@ -230,7 +236,8 @@ export function buildRouteTable<B>(
       entries.push(kept);
       continue;
     }
-    const target = route.target === null ? null : new TargetEntry(route.service, route.target, bind(route.service, route.target));
+    const target =
+      route.target === null ? null : new TargetEntry(route.service, route.target, bind(route.service, route.target));
     entries.push(new ServiceEntry(route, target, canaryEntry(route, bind)));
   }
   return new RouteTable(entries);
@@ -261,18 +268,26 @@ export function assertRoutesCompatible(routes: readonly ServiceRoute[]): void {
     services.add(route.service);
     if (route.default) {
       if (defaultService !== null) {
-        throw new CutoverError('CONFIG_INVALID', `services '${defaultService}' and '${route.service}' are both marked default`, {
-          hint: 'Mark at most one service `default: true`.',
-        });
+        throw new CutoverError(
+          'CONFIG_INVALID',
+          `services '${defaultService}' and '${route.service}' are both marked default`,
+          {
+            hint: 'Mark at most one service `default: true`.',
+          },
+        );
       }
       defaultService = route.service;
     }
     for (const host of route.hosts.map(normalizeHost)) {
       const owner = hostOwners.get(host);
       if (owner !== undefined && owner !== route.service) {
-        throw new CutoverError('CONFIG_INVALID', `host '${host}' is claimed by services '${owner}' and '${route.service}'`, {
-          hint: 'Give each host to one service.',
-        });
+        throw new CutoverError(
+          'CONFIG_INVALID',
+          `host '${host}' is claimed by services '${owner}' and '${route.service}'`,
+          {
+            hint: 'Give each host to one service.',
+          },
+        );
       }
       hostOwners.set(host, route.service);
     }
@@ -282,7 +297,9 @@ export function assertRoutesCompatible(routes: readonly ServiceRoute[]): void {
 function assertCanaryValid(service: string, canary: CanaryRoute): void {
   const where = `canary '${canary.target.releaseId}' of service '${service}'`;
   if (!(canary.weight >= 0 && canary.weight <= 100)) {
-    throw new CutoverError('CONFIG_INVALID', `${where} has weight ${canary.weight}`, { hint: 'Give the canary a weight from 0 to 100 (percent of clients).' });
+    throw new CutoverError('CONFIG_INVALID', `${where} has weight ${canary.weight}`, {
+      hint: 'Give the canary a weight from 0 to 100 (percent of clients).',
+    });
   }
   if (canary.stickiness.by !== 'ip' && canary.stickiness.name.length === 0) {
     throw new CutoverError('CONFIG_INVALID', `${where} is sticky by ${canary.stickiness.by} without a name`, {
@@ -290,7 +307,10 @@ function assertCanaryValid(service: string, canary: CanaryRoute): void {
     });
   }
   for (const rule of canary.match) {
-    if ((rule.header === undefined || rule.header.length === 0) && (rule.cookie === undefined || rule.cookie.length === 0)) {
+    if (
+      (rule.header === undefined || rule.header.length === 0) &&
+      (rule.cookie === undefined || rule.cookie.length === 0)
+    ) {
       throw new CutoverError('CONFIG_INVALID', `${where} has a match rule without a header or cookie`, {
         hint: 'Write each rule as { header: X-Canary, value: always } or { cookie: canary, value: "1" }.',
       });

@@ -18,7 +18,10 @@ export interface ChildEnvironmentOptions {
   set?: Record<string, string>;
 }
 
-export function childEnvironment(options: ChildEnvironmentOptions = {}, source: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function childEnvironment(
+  options: ChildEnvironmentOptions = {},
+  source: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {};
   const inherited = new Set(options.inherit ?? []);
   for (const [name, value] of Object.entries(source)) {

@@ -108,7 +108,10 @@ export interface NativeRollingSettings {
 }
 
 /** The release the instances are updated to. */
-export type NativeUpdateTarget = Pick<InstanceSpec, 'service' | 'releaseId' | 'version' | 'slot' | 'command' | 'env' | 'stopGracePeriodMs'>;
+export type NativeUpdateTarget = Pick<
+  InstanceSpec,
+  'service' | 'releaseId' | 'version' | 'slot' | 'command' | 'env' | 'stopGracePeriodMs'
+>;
 
 /** One running task of either generation during a native update. */
 export interface NativeUpdateTask {
@@ -140,7 +143,11 @@ export interface NativeUpdateProgress {
  */
 export interface NativeRollingUpdates {
   /** Starts the update; resolves with the orchestrator's name for what it updates and the settings it was given, in its terms. */
-  start(fromReleaseId: string, to: NativeUpdateTarget, settings: NativeRollingSettings): Promise<{ name: string; settings: unknown }>;
+  start(
+    fromReleaseId: string,
+    to: NativeUpdateTarget,
+    settings: NativeRollingSettings,
+  ): Promise<{ name: string; settings: unknown }>;
   progress(fromReleaseId: string): Promise<NativeUpdateProgress>;
   rollback(fromReleaseId: string): Promise<void>;
   finish(fromReleaseId: string, outcome: 'completed' | 'rolled-back', toReleaseId: string): Promise<void>;

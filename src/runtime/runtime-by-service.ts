@@ -12,7 +12,10 @@ export class RuntimeByService implements Runtime {
   readonly kind = 'by-service';
   private readonly runtimes: Runtime[];
 
-  constructor(private readonly byService: ReadonlyMap<string, Runtime>, private readonly fallback: Runtime) {
+  constructor(
+    private readonly byService: ReadonlyMap<string, Runtime>,
+    private readonly fallback: Runtime,
+  ) {
     this.runtimes = [...new Set([fallback, ...byService.values()])];
   }
 
@@ -34,7 +37,11 @@ export class RuntimeByService implements Runtime {
 
   /** Every adapter sees the records of its own services (and a runtime may clean up what no record names). */
   async adopt(records: InstanceInfo[]): Promise<InstanceInfo[]> {
-    const adopted = await Promise.all(this.runtimes.map((runtime) => runtime.adopt(records.filter((record) => this.runtimeOf(record.service) === runtime))));
+    const adopted = await Promise.all(
+      this.runtimes.map((runtime) =>
+        runtime.adopt(records.filter((record) => this.runtimeOf(record.service) === runtime)),
+      ),
+    );
     return adopted.flat();
   }
 
@@ -48,7 +55,9 @@ export class RuntimeByService implements Runtime {
 
   /** The Docker HEALTHCHECK status of a container instance (see DockerRuntime); null for a process or an image without one. */
   async containerHealth(instanceId: string): Promise<ContainerHealth> {
-    const runtime = this.runtimeOf(serviceOf(instanceId)) as Runtime & { containerHealth?: (id: string) => Promise<ContainerHealth> };
+    const runtime = this.runtimeOf(serviceOf(instanceId)) as Runtime & {
+      containerHealth?: (id: string) => Promise<ContainerHealth>;
+    };
     return runtime.containerHealth ? runtime.containerHealth(instanceId) : null;
   }
 

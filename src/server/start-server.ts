@@ -59,9 +59,17 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const sdkToken = loadOrCreateSdkToken(stateDir, options.env);
   // Every exit (API answers, /metrics, logs, the dashboard stream, notifications) goes through this.
   const redactor = new SecretRedactor(secretValuesOf(config, [token, sdkToken]));
-  const logger = options.logger ?? pino({ base: { component: 'cutover' }, hooks: { streamWrite: (line) => redactor.redactText(line) } }, options.logDestination ?? process.stdout);
+  const logger =
+    options.logger ??
+    pino(
+      { base: { component: 'cutover' }, hooks: { streamWrite: (line) => redactor.redactText(line) } },
+      options.logDestination ?? process.stdout,
+    );
   if (looserMode !== null) {
-    logger.warn({ stateDir, mode: `0${looserMode.toString(8)}`, now: '0700' }, `the state directory ${stateDir} was readable by other users (mode 0${looserMode.toString(8)}): tightened it to 0700`);
+    logger.warn(
+      { stateDir, mode: `0${looserMode.toString(8)}`, now: '0700' },
+      `the state directory ${stateDir} was readable by other users (mode 0${looserMode.toString(8)}): tightened it to 0700`,
+    );
   }
   const store = SqliteStore.open(stateDir);
   let flags: FlagService | null = null;
@@ -71,12 +79,21 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   // Each service runs on the runtime its config names; the docker and swarm ones exist only if some service uses them.
   const dockerRuntime = await dockerRuntimeForConfig(config, { logDir, logger, env: options.env ?? process.env });
   const swarmRuntime = await swarmRuntimeForConfig(config, { logDir, logger, env: options.env ?? process.env });
-  const runtimeOf = (kind: string): Runtime => (kind === 'docker' ? dockerRuntime : kind === 'swarm' ? swarmRuntime : null) ?? processRuntime;
-  const runtime = dockerRuntime === null && swarmRuntime === null
-    ? processRuntime
-    : new RuntimeByService(new Map(Object.values(config.services).map((s) => [s.name, runtimeOf(s.runtime)])), processRuntime);
+  const runtimeOf = (kind: string): Runtime =>
+    (kind === 'docker' ? dockerRuntime : kind === 'swarm' ? swarmRuntime : null) ?? processRuntime;
+  const runtime =
+    dockerRuntime === null && swarmRuntime === null
+      ? processRuntime
+      : new RuntimeByService(
+          new Map(Object.values(config.services).map((s) => [s.name, runtimeOf(s.runtime)])),
+          processRuntime,
+        );
   // Deploy events go to the notification targets through queues of their own, off the deploy's path.
-  const notifier = new Notifier(config.notifications, { logger, redactor, versionOf: (id) => store.getRelease(id)?.version ?? null });
+  const notifier = new Notifier(config.notifications, {
+    logger,
+    redactor,
+    versionOf: (id) => store.getRelease(id)?.version ?? null,
+  });
   let router: Router | null = null;
   let controller: Controller | null = null;
   let api: FastifyInstance | null = null;
@@ -84,17 +101,33 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     // The proxy starts before the controller that records its events: an ejection reported in between is only logged.
     let recordEjection: ((event: InstanceEjectionEvent) => void) | null = null;
     router = await routerFor(config, logger, (event) => recordEjection?.(event));
-    controller = new Controller({ config, store, runtime, router, logger, redactor,
-      removeReleaseLogs: (service, releaseId) => removeReleaseLogs(logDir, service, releaseId) });
+    controller = new Controller({
+      config,
+      store,
+      runtime,
+      router,
+      logger,
+      redactor,
+      removeReleaseLogs: (service, releaseId) => removeReleaseLogs(logDir, service, releaseId),
+    });
     const events = controller.events;
     recordEjection = (event) => {
       events.record({
-        operationId: null, service: event.service, releaseId: event.releaseId, type: event.type,
+        operationId: null,
+        service: event.service,
+        releaseId: event.releaseId,
+        type: event.type,
         level: event.type === 'instance.ejected' ? 'warn' : 'info',
-        message: event.type === 'instance.ejected'
-          ? `instance ${event.upstreamId} taken out of rotation for ${event.ejectedForMs ?? 0} ms after ${event.failures ?? 0} failures in a row (last: ${event.reason ?? '?'})`
-          : `instance ${event.upstreamId} back in rotation`,
-        data: { instance: event.upstreamId, reason: event.reason, failures: event.failures, ejectedForMs: event.ejectedForMs },
+        message:
+          event.type === 'instance.ejected'
+            ? `instance ${event.upstreamId} taken out of rotation for ${event.ejectedForMs ?? 0} ms after ${event.failures ?? 0} failures in a row (last: ${event.reason ?? '?'})`
+            : `instance ${event.upstreamId} back in rotation`,
+        data: {
+          instance: event.upstreamId,
+          reason: event.reason,
+          failures: event.failures,
+          ejectedForMs: event.ejectedForMs,
+        },
       });
     };
     controller.events.onRecord(notifier.onEvent);
@@ -103,26 +136,52 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     // Loaded only now, like the admin API below: after a crash the routes are back (and traffic flows)
     // before the flag server's and the database's modules (pg, PostgreSQL's parser) have been read.
     const [{ createFlagFeature }, { BackupStore }, { ServiceMigrations }, { deployLinter }] = await Promise.all([
-      import('../flags/flag-feature.js'), import('../store/backup-store.js'), import('../migrate/service-migrations.js'), import('../migrate/deploy-linter.js'),
+      import('../flags/flag-feature.js'),
+      import('../store/backup-store.js'),
+      import('../migrate/service-migrations.js'),
+      import('../migrate/deploy-linter.js'),
     ]);
-    started.attachMigrations(new ServiceMigrations({
-      backups: new BackupStore(store.connection), stateDir, pgBinDir: options.env?.PG_BIN ?? process.env.PG_BIN ?? null, lint: deployLinter(),
-      record: (event) => { started.events.record(event); },
-    }));
+    started.attachMigrations(
+      new ServiceMigrations({
+        backups: new BackupStore(store.connection),
+        stateDir,
+        pgBinDir: options.env?.PG_BIN ?? process.env.PG_BIN ?? null,
+        lint: deployLinter(),
+        record: (event) => {
+          started.events.record(event);
+        },
+      }),
+    );
     const flagFeature = createFlagFeature(store.connection, {
-      environments: config.flags.environments, events: controller.events, templates: config.analysis, providerFor: controller.providerFor,
-      activeReleaseOf: (service) => { started.service(service); return started.activeRelease(service)?.id ?? null; },
+      environments: config.flags.environments,
+      events: controller.events,
+      templates: config.analysis,
+      providerFor: controller.providerFor,
+      activeReleaseOf: (service) => {
+        started.service(service);
+        return started.activeRelease(service)?.id ?? null;
+      },
     });
     flags = flagFeature.service;
     flagRollouts = flagFeature.rollouts;
     flagRollouts.recover();
     // Loaded only now: after a crash the routes are back (and traffic flows) before
     // the admin API's modules (fastify, prom-client) have even been read.
-    const [{ buildAdminApi }, { registerDashboard }] = await Promise.all([import('../api/admin-api.js'), import('../dashboard/dashboard-routes.js')]);
+    const [{ buildAdminApi }, { registerDashboard }] = await Promise.all([
+      import('../api/admin-api.js'),
+      import('../dashboard/dashboard-routes.js'),
+    ]);
     // The dashboard is mounted here, on the admin server, so the API and the dashboard never import each other.
     api = await buildAdminApi({
-      controller, token, sdkToken, logDir, flags, flagRollouts, redactor,
-      mount: (app, shared) => registerDashboard(app, { controller: started, token, flags: flagFeature.service, ...shared }).access,
+      controller,
+      token,
+      sdkToken,
+      logDir,
+      flags,
+      flagRollouts,
+      redactor,
+      mount: (app, shared) =>
+        registerDashboard(app, { controller: started, token, flags: flagFeature.service, ...shared }).access,
     });
     await api.listen({ host: config.server.admin.host, port: config.server.admin.port });
   } catch (error) {
@@ -136,8 +195,15 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     throw error;
   }
   // Last resort against orphans: if the process exits without close(), kill the instance groups.
-  const onExit = (): void => { killAllInstanceGroupsSync(); };
-  const logRotation = startLogRotation({ logDir, maxBytes: config.server.logs.maxBytes, keep: config.server.logs.keep, logger });
+  const onExit = (): void => {
+    killAllInstanceGroupsSync();
+  };
+  const logRotation = startLogRotation({
+    logDir,
+    maxBytes: config.server.logs.maxBytes,
+    keep: config.server.logs.keep,
+    logger,
+  });
   process.on('exit', onExit);
 
   const adminAddress = api.server.address();
@@ -178,25 +244,38 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
 }
 
 /** The embedded proxy by default; nginx (loaded only then) attaches to the team's running nginx. */
-async function routerFor(config: CutoverConfig, logger: Logger, onInstanceEjection: (event: InstanceEjectionEvent) => void): Promise<Router> {
+async function routerFor(
+  config: CutoverConfig,
+  logger: Logger,
+  onInstanceEjection: (event: InstanceEjectionEvent) => void,
+): Promise<Router> {
   const nginx = config.server.router === 'nginx' ? config.server.nginx : undefined;
   if (nginx === undefined) {
     const { server } = config;
     return ProxyRouter.listen({
-      host: server.proxy.host, port: server.proxy.port, logger,
+      host: server.proxy.host,
+      port: server.proxy.port,
+      logger,
       trustedProxies: server.trustedProxies,
       maxConnections: server.maxConnections,
       clientHeadersTimeoutMs: server.clientTimeouts.headersMs,
       clientRequestTimeoutMs: server.clientTimeouts.requestMs,
       clientKeepAliveTimeoutMs: server.clientTimeouts.keepAliveMs,
-      services: Object.fromEntries(Object.values(config.services).map((service) => [service.name, upstreamPolicyOf(service.traffic)])),
+      services: Object.fromEntries(
+        Object.values(config.services).map((service) => [service.name, upstreamPolicyOf(service.traffic)]),
+      ),
       onInstanceEjection,
     });
   }
   const { NginxRouter } = await import('../router/nginx/nginx-router.js');
   return NginxRouter.attach({
-    binary: nginx.binary, mainConfig: nginx.mainConfig, includeFile: nginx.includeFile, listen: config.server.proxy,
-    stateDir: config.server.stateDir, verifyTimeoutMs: nginx.verifyTimeoutMs, logger,
+    binary: nginx.binary,
+    mainConfig: nginx.mainConfig,
+    includeFile: nginx.includeFile,
+    listen: config.server.proxy,
+    stateDir: config.server.stateDir,
+    verifyTimeoutMs: nginx.verifyTimeoutMs,
+    logger,
     ...(nginx.pidFile === undefined ? {} : { pidFile: nginx.pidFile }),
     ...(nginx.prefix === undefined ? {} : { prefix: nginx.prefix }),
   });

@@ -59,18 +59,39 @@ export class BackupStore {
   }
 
   add(record: BackupRecord): void {
-    this.db.prepare(`INSERT INTO backups (id, service, label, database, file, size_bytes, release_id, created_by, created_at, kind, expires_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(record.id, record.service, record.label, record.database, record.file, record.sizeBytes, record.releaseId, record.createdBy, record.createdAt, record.kind, record.expiresAt);
+    this.db
+      .prepare(
+        `INSERT INTO backups (id, service, label, database, file, size_bytes, release_id, created_by, created_at, kind, expires_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        record.id,
+        record.service,
+        record.label,
+        record.database,
+        record.file,
+        record.sizeBytes,
+        record.releaseId,
+        record.createdBy,
+        record.createdAt,
+        record.kind,
+        record.expiresAt,
+      );
   }
 
   /** Newest first. */
   list(service: string): BackupRecord[] {
-    return (this.db.prepare('SELECT * FROM backups WHERE service = ? ORDER BY created_at DESC, rowid DESC').all(service) as Row[]).map(toBackup);
+    return (
+      this.db
+        .prepare('SELECT * FROM backups WHERE service = ? ORDER BY created_at DESC, rowid DESC')
+        .all(service) as Row[]
+    ).map(toBackup);
   }
 
   find(service: string, labelOrId: string): BackupRecord | null {
-    const row = this.db.prepare('SELECT * FROM backups WHERE service = ? AND (label = ? OR id = ?)').get(service, labelOrId, labelOrId) as Row | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM backups WHERE service = ? AND (label = ? OR id = ?)')
+      .get(service, labelOrId, labelOrId) as Row | undefined;
     return row ? toBackup(row) : null;
   }
 
@@ -79,12 +100,18 @@ export class BackupStore {
   }
 
   setReleaseMigrations(releaseId: string, ids: readonly string[]): void {
-    this.db.prepare(`INSERT INTO release_migrations (release_id, migrations_json) VALUES (?, ?)
-      ON CONFLICT(release_id) DO UPDATE SET migrations_json = excluded.migrations_json`).run(releaseId, JSON.stringify(ids));
+    this.db
+      .prepare(
+        `INSERT INTO release_migrations (release_id, migrations_json) VALUES (?, ?)
+      ON CONFLICT(release_id) DO UPDATE SET migrations_json = excluded.migrations_json`,
+      )
+      .run(releaseId, JSON.stringify(ids));
   }
 
   releaseMigrations(releaseId: string): string[] | null {
-    const row = this.db.prepare('SELECT migrations_json FROM release_migrations WHERE release_id = ?').get(releaseId) as Row | undefined;
+    const row = this.db
+      .prepare('SELECT migrations_json FROM release_migrations WHERE release_id = ?')
+      .get(releaseId) as Row | undefined;
     return row ? (JSON.parse(row.migrations_json as string) as string[]) : null;
   }
 }

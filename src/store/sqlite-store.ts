@@ -4,8 +4,15 @@ import { CutoverError } from '../core/errors.js';
 import type { Slot } from '../core/slot.js';
 import type { InstanceInfo } from '../runtime/index.js';
 import type {
-  ErrorRecord, EventRecord, LockRecord, OperationKind, OperationOutcome, OperationRecord,
-  ReleaseRecord, ReleaseState, ServiceRecord,
+  ErrorRecord,
+  EventRecord,
+  LockRecord,
+  OperationKind,
+  OperationOutcome,
+  OperationRecord,
+  ReleaseRecord,
+  ReleaseState,
+  ServiceRecord,
 } from './records.js';
 import type { NewRelease, ReleasePatch, Store } from './store.js';
 import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from './private-files.js';
@@ -193,8 +200,10 @@ export class SqliteStore implements Store {
 
   setActiveRelease(service: string, releaseId: string | null, now: number): void {
     this.db
-      .prepare(`INSERT INTO services (name, active_release_id, updated_at) VALUES (?, ?, ?)
-                ON CONFLICT(name) DO UPDATE SET active_release_id = excluded.active_release_id, updated_at = excluded.updated_at`)
+      .prepare(
+        `INSERT INTO services (name, active_release_id, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET active_release_id = excluded.active_release_id, updated_at = excluded.updated_at`,
+      )
       .run(service, releaseId, now);
   }
 
@@ -206,10 +215,23 @@ export class SqliteStore implements Store {
       const seq = ((last.seq as number | null) ?? 0) + 1;
       const id = `${input.service}-${seq}`;
       this.db
-        .prepare(`INSERT INTO releases (id, service, seq, version, slot, state, config_json, config_hash, git_commit,
-                  git_branch, created_by, created_at) VALUES (?, ?, ?, ?, ?, 'starting', ?, ?, ?, ?, ?, ?)`)
-        .run(id, input.service, seq, input.version, input.slot, JSON.stringify(input.config), input.configHash,
-          input.gitCommit, input.gitBranch, input.createdBy, now);
+        .prepare(
+          `INSERT INTO releases (id, service, seq, version, slot, state, config_json, config_hash, git_commit,
+                  git_branch, created_by, created_at) VALUES (?, ?, ?, ?, ?, 'starting', ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          input.service,
+          seq,
+          input.version,
+          input.slot,
+          JSON.stringify(input.config),
+          input.configHash,
+          input.gitCommit,
+          input.gitBranch,
+          input.createdBy,
+          now,
+        );
       return this.getRelease(id)!;
     });
   }
@@ -221,24 +243,41 @@ export class SqliteStore implements Store {
 
   /** Newest first. */
   listReleases(service: string, limit = 1000): ReleaseRecord[] {
-    return (this.db.prepare('SELECT * FROM releases WHERE service = ? ORDER BY seq DESC LIMIT ?').all(service, limit) as Row[])
-      .map(toRelease);
+    return (
+      this.db.prepare('SELECT * FROM releases WHERE service = ? ORDER BY seq DESC LIMIT ?').all(service, limit) as Row[]
+    ).map(toRelease);
   }
 
   releasesInState(states: ReleaseState[]): ReleaseRecord[] {
     const marks = states.map(() => '?').join(',');
-    return (this.db.prepare(`SELECT * FROM releases WHERE state IN (${marks}) ORDER BY seq`).all(...states) as Row[])
-      .map(toRelease);
+    return (
+      this.db.prepare(`SELECT * FROM releases WHERE state IN (${marks}) ORDER BY seq`).all(...states) as Row[]
+    ).map(toRelease);
   }
 
   updateRelease(id: string, patch: ReleasePatch): void {
     const sets: string[] = [];
     const values: unknown[] = [];
-    if (patch.state !== undefined) { sets.push('state = ?'); values.push(patch.state); }
-    if (patch.slot !== undefined) { sets.push('slot = ?'); values.push(patch.slot); }
-    if (patch.activatedAt !== undefined) { sets.push('activated_at = ?'); values.push(patch.activatedAt); }
-    if (patch.scaleDownAt !== undefined) { sets.push('scale_down_at = ?'); values.push(patch.scaleDownAt); }
-    if (patch.error !== undefined) { sets.push('error_json = ?'); values.push(patch.error === null ? null : JSON.stringify(patch.error)); }
+    if (patch.state !== undefined) {
+      sets.push('state = ?');
+      values.push(patch.state);
+    }
+    if (patch.slot !== undefined) {
+      sets.push('slot = ?');
+      values.push(patch.slot);
+    }
+    if (patch.activatedAt !== undefined) {
+      sets.push('activated_at = ?');
+      values.push(patch.activatedAt);
+    }
+    if (patch.scaleDownAt !== undefined) {
+      sets.push('scale_down_at = ?');
+      values.push(patch.scaleDownAt);
+    }
+    if (patch.error !== undefined) {
+      sets.push('error_json = ?');
+      values.push(patch.error === null ? null : JSON.stringify(patch.error));
+    }
     if (sets.length === 0) return;
     values.push(id);
     this.db.prepare(`UPDATE releases SET ${sets.join(', ')} WHERE id = ?`).run(...values);
@@ -248,9 +287,21 @@ export class SqliteStore implements Store {
 
   createOperation(op: Omit<OperationRecord, 'finishedAt' | 'outcome' | 'error'>): OperationRecord {
     this.db
-      .prepare(`INSERT INTO operations (id, service, kind, release_id, from_release_id, actor, phase, state_json, started_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(op.id, op.service, op.kind, op.releaseId, op.fromReleaseId, op.actor, op.phase, JSON.stringify(op.state), op.startedAt);
+      .prepare(
+        `INSERT INTO operations (id, service, kind, release_id, from_release_id, actor, phase, state_json, started_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        op.id,
+        op.service,
+        op.kind,
+        op.releaseId,
+        op.fromReleaseId,
+        op.actor,
+        op.phase,
+        JSON.stringify(op.state),
+        op.startedAt,
+      );
     return this.getOperation(op.id)!;
   }
 
@@ -262,9 +313,18 @@ export class SqliteStore implements Store {
   updateOperation(id: string, patch: { phase?: string; state?: unknown; releaseId?: string | null }): void {
     const sets: string[] = [];
     const values: unknown[] = [];
-    if (patch.phase !== undefined) { sets.push('phase = ?'); values.push(patch.phase); }
-    if (patch.state !== undefined) { sets.push('state_json = ?'); values.push(JSON.stringify(patch.state)); }
-    if (patch.releaseId !== undefined) { sets.push('release_id = ?'); values.push(patch.releaseId); }
+    if (patch.phase !== undefined) {
+      sets.push('phase = ?');
+      values.push(patch.phase);
+    }
+    if (patch.state !== undefined) {
+      sets.push('state_json = ?');
+      values.push(JSON.stringify(patch.state));
+    }
+    if (patch.releaseId !== undefined) {
+      sets.push('release_id = ?');
+      values.push(patch.releaseId);
+    }
     if (sets.length === 0) return;
     values.push(id);
     this.db.prepare(`UPDATE operations SET ${sets.join(', ')} WHERE id = ?`).run(...values);
@@ -277,58 +337,82 @@ export class SqliteStore implements Store {
   }
 
   unfinishedOperations(): OperationRecord[] {
-    return (this.db.prepare('SELECT * FROM operations WHERE outcome IS NULL ORDER BY started_at').all() as Row[]).map(toOperation);
+    return (this.db.prepare('SELECT * FROM operations WHERE outcome IS NULL ORDER BY started_at').all() as Row[]).map(
+      toOperation,
+    );
   }
 
   /** Newest first. */
   listOperations(service: string, limit = 50): OperationRecord[] {
-    return (this.db
-      .prepare('SELECT * FROM operations WHERE service = ? ORDER BY started_at DESC, rowid DESC LIMIT ?')
-      .all(service, limit) as Row[]).map(toOperation);
+    return (
+      this.db
+        .prepare('SELECT * FROM operations WHERE service = ? ORDER BY started_at DESC, rowid DESC LIMIT ?')
+        .all(service, limit) as Row[]
+    ).map(toOperation);
   }
 
   /** Every finished operation's kind, outcome and duration, for /metrics. */
   /** Finished operations with the strategy of their release's snapshot (what the deploy actually ran). */
   finishedOperationStats(): { service: string; kind: string; strategy: string; outcome: string; durationMs: number }[] {
     return this.db
-      .prepare(`SELECT o.service, o.kind, COALESCE(json_extract(r.config_json, '$.strategy.type'), '') AS strategy, o.outcome,
+      .prepare(
+        `SELECT o.service, o.kind, COALESCE(json_extract(r.config_json, '$.strategy.type'), '') AS strategy, o.outcome,
                        o.finished_at - o.started_at AS durationMs
-                  FROM operations o LEFT JOIN releases r ON r.id = o.release_id WHERE o.outcome IS NOT NULL`)
+                  FROM operations o LEFT JOIN releases r ON r.id = o.release_id WHERE o.outcome IS NOT NULL`,
+      )
       .all() as { service: string; kind: string; strategy: string; outcome: string; durationMs: number }[];
   }
 
   /** How many events of each of the given types each service recorded (analysis verdicts for /metrics). */
   countEventsByType(types: readonly string[]): { service: string; type: string; count: number }[] {
     const marks = types.map(() => '?').join(', ');
-    return this.db.prepare(`SELECT service, type, count(*) AS count FROM events WHERE type IN (${marks}) GROUP BY service, type`)
+    return this.db
+      .prepare(`SELECT service, type, count(*) AS count FROM events WHERE type IN (${marks}) GROUP BY service, type`)
       .all(...types) as { service: string; type: string; count: number }[];
   }
 
   appendEvent(event: Omit<EventRecord, 'seq'>): EventRecord {
     const info = this.db
-      .prepare('INSERT INTO events (operation_id, service, release_id, at, type, message, data_json) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(event.operationId, event.service, event.releaseId, event.at, event.type, event.message,
-        event.data === undefined || event.data === null ? null : JSON.stringify(event.data));
+      .prepare(
+        'INSERT INTO events (operation_id, service, release_id, at, type, message, data_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        event.operationId,
+        event.service,
+        event.releaseId,
+        event.at,
+        event.type,
+        event.message,
+        event.data === undefined || event.data === null ? null : JSON.stringify(event.data),
+      );
     return { ...event, seq: Number(info.lastInsertRowid) };
   }
 
   eventsOf(operationId: string, afterSeq = 0): EventRecord[] {
-    return (this.db
-      .prepare('SELECT * FROM events WHERE operation_id = ? AND seq > ? ORDER BY seq')
-      .all(operationId, afterSeq) as Row[]).map(toEvent);
+    return (
+      this.db
+        .prepare('SELECT * FROM events WHERE operation_id = ? AND seq > ? ORDER BY seq')
+        .all(operationId, afterSeq) as Row[]
+    ).map(toEvent);
   }
 
   /** A service's events of one type, newest last (e.g. every analysis measurement). */
   eventsOfType(service: string, type: string, limit = 500): EventRecord[] {
-    return (this.db
-      .prepare('SELECT * FROM events WHERE service = ? AND type = ? ORDER BY seq DESC LIMIT ?')
-      .all(service, type, limit) as Row[]).map(toEvent).reverse();
+    return (
+      this.db
+        .prepare('SELECT * FROM events WHERE service = ? AND type = ? ORDER BY seq DESC LIMIT ?')
+        .all(service, type, limit) as Row[]
+    )
+      .map(toEvent)
+      .reverse();
   }
 
   recentEvents(service: string, limit = 100): EventRecord[] {
-    return (this.db
-      .prepare('SELECT * FROM events WHERE service = ? ORDER BY seq DESC LIMIT ?')
-      .all(service, limit) as Row[]).map(toEvent).reverse();
+    return (
+      this.db.prepare('SELECT * FROM events WHERE service = ? ORDER BY seq DESC LIMIT ?').all(service, limit) as Row[]
+    )
+      .map(toEvent)
+      .reverse();
   }
 
   // --- the per-service deploy lock -------------------------------------------
@@ -339,11 +423,14 @@ export class SqliteStore implements Store {
       const held = this.getLock(service);
       if (held) {
         const since = new Date(held.acquiredAt).toISOString();
-        throw new CutoverError('DEPLOY_LOCKED',
+        throw new CutoverError(
+          'DEPLOY_LOCKED',
           `service '${service}' is locked by ${held.holder} (operation ${held.operationId}) since ${since}`,
-          { details: held });
+          { details: held },
+        );
       }
-      this.db.prepare('INSERT INTO locks (service, operation_id, holder, acquired_at) VALUES (?, ?, ?, ?)')
+      this.db
+        .prepare('INSERT INTO locks (service, operation_id, holder, acquired_at) VALUES (?, ?, ?, ?)')
         .run(service, operationId, holder, now);
     });
   }
@@ -351,7 +438,12 @@ export class SqliteStore implements Store {
   getLock(service: string): LockRecord | null {
     const row = this.db.prepare('SELECT * FROM locks WHERE service = ?').get(service) as Row | undefined;
     return row
-      ? { service, operationId: row.operation_id as string, holder: row.holder as string, acquiredAt: row.acquired_at as number }
+      ? {
+          service,
+          operationId: row.operation_id as string,
+          holder: row.holder as string,
+          acquiredAt: row.acquired_at as number,
+        }
       : null;
   }
 
@@ -363,8 +455,10 @@ export class SqliteStore implements Store {
 
   saveInstance(info: InstanceInfo): void {
     this.db
-      .prepare(`INSERT INTO instances (id, service, release_id, info_json) VALUES (?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET info_json = excluded.info_json`)
+      .prepare(
+        `INSERT INTO instances (id, service, release_id, info_json) VALUES (?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET info_json = excluded.info_json`,
+      )
       .run(info.id, info.service, info.releaseId, JSON.stringify(info));
   }
 
@@ -373,13 +467,15 @@ export class SqliteStore implements Store {
   }
 
   listInstances(): InstanceInfo[] {
-    return (this.db.prepare('SELECT info_json FROM instances').all() as Row[]).map((r) => JSON.parse(r.info_json as string) as InstanceInfo);
+    return (this.db.prepare('SELECT info_json FROM instances').all() as Row[]).map(
+      (r) => JSON.parse(r.info_json as string) as InstanceInfo,
+    );
   }
 
   // --- misc ------------------------------------------------------------------
 
   /** For tests and `doctor`: prove the file is writable. */
   integrityCheck(): string {
-    return (this.db.pragma('quick_check', { simple: true }) as string);
+    return this.db.pragma('quick_check', { simple: true }) as string;
   }
 }

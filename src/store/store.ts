@@ -1,7 +1,13 @@
 import type { Slot } from '../core/slot.js';
 import type { InstanceInfo } from '../runtime/index.js';
 import type {
-  ErrorRecord, EventRecord, LockRecord, OperationOutcome, OperationRecord, ReleaseRecord, ServiceRecord,
+  ErrorRecord,
+  EventRecord,
+  LockRecord,
+  OperationOutcome,
+  OperationRecord,
+  ReleaseRecord,
+  ServiceRecord,
 } from './records.js';
 
 /**

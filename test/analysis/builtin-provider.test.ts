@@ -51,7 +51,12 @@ function routeTo(releaseId: string, upstream: Upstream): ServiceRoute {
     service: 'web',
     hosts: ['web.test'],
     default: true,
-    target: { releaseId, version: releaseId, slot: 'blue', upstreams: [{ id: `${releaseId}-0`, host: '127.0.0.1', port: upstream.port }] },
+    target: {
+      releaseId,
+      version: releaseId,
+      slot: 'blue',
+      upstreams: [{ id: `${releaseId}-0`, host: '127.0.0.1', port: upstream.port }],
+    },
   };
 }
 
@@ -64,7 +69,10 @@ async function send(releaseId: string, count: number, concurrency = 10): Promise
     while (next < count) {
       next++;
       const started = performance.now();
-      const response = await request(`http://127.0.0.1:${proxy.address.port}/`, { headers: { host: 'web.test' }, dispatcher: agent });
+      const response = await request(`http://127.0.0.1:${proxy.address.port}/`, {
+        headers: { host: 'web.test' },
+        dispatcher: agent,
+      });
       await response.body.text();
       samples.push(performance.now() - started);
     }
@@ -116,7 +124,13 @@ describe('builtin metrics from the proxy counters', () => {
   it('reads the canary error rate, latency percentiles and request count of the window only', async () => {
     await proxy.setRoute(routeTo('web-2', canary));
     await send('web-2', 40); // before the window: not counted
-    const metrics = { errors: provider('error-rate'), p50: provider('latency-p50'), p95: provider('latency-p95'), p99: provider('latency-p99'), count: provider('request-count') };
+    const metrics = {
+      errors: provider('error-rate'),
+      p50: provider('latency-p50'),
+      p95: provider('latency-p95'),
+      p99: provider('latency-p99'),
+      count: provider('request-count'),
+    };
     const context = newWindow();
     for (const metric of Object.values(metrics)) metric.beginWindow(context);
     canary.served = 0; // the upstream fails its 5th, 10th, ... request from here
@@ -124,7 +138,10 @@ describe('builtin metrics from the proxy counters', () => {
 
     const rate = await metrics.errors.measure(context);
     assert.deepEqual(rate, { value: 0.2, message: '20 errors in 100 responses' });
-    assert.deepEqual(await metrics.count.measure(context), { value: 100, message: '100 requests to web-2 in the window' });
+    assert.deepEqual(await metrics.count.measure(context), {
+      value: 100,
+      message: '100 requests to web-2 in the window',
+    });
 
     const value = async (metric: BuiltinProvider) => {
       const result = await metric.measure(context);
@@ -193,8 +210,10 @@ describe('builtin baseline: the canary judged against the stable over the same w
     assert.ok('error' in early, JSON.stringify(early));
     assert.match(early.error, /^not enough data to judge yet: canary: needs ≥ 50 samples, has 10/);
 
-    assert.deepEqual(await judge.measure({ ...context, stableReleaseId: null }), { error: 'no stable release to compare the canary with' });
+    assert.deepEqual(await judge.measure({ ...context, stableReleaseId: null }), {
+      error: 'no stable release to compare the canary with',
+    });
     const { latencySamples: _unused, ...withoutSamples } = context;
-    assert.match((await judge.measure(withoutSamples) as { error: string }).error, /no latency samples/);
+    assert.match(((await judge.measure(withoutSamples)) as { error: string }).error, /no latency samples/);
   });
 });

@@ -11,7 +11,12 @@ import type { MeasurementContext } from '../../src/analysis/index.js';
  * and output are; the release ids and window start are in the environment;
  * a command past its timeout is killed with everything it started.
  */
-const context: MeasurementContext = { service: 'web', canaryReleaseId: 'web-7', stableReleaseId: 'web-6', windowStart: 1_700_000_000_123 };
+const context: MeasurementContext = {
+  service: 'web',
+  canaryReleaseId: 'web-7',
+  stableReleaseId: 'web-6',
+  windowStart: 1_700_000_000_123,
+};
 let dir: string;
 
 function run(command: string, timeoutMs = 5000) {
@@ -30,7 +35,11 @@ async function running(pid: number): Promise<boolean> {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cutover-command-'));
-  await writeFile(join(dir, 'check.sh'), '#!/bin/sh\necho "{\\"rate\\": 0.01, \\"canary\\": \\"$CANARY_RELEASE\\"}"\n', { mode: 0o755 });
+  await writeFile(
+    join(dir, 'check.sh'),
+    '#!/bin/sh\necho "{\\"rate\\": 0.01, \\"canary\\": \\"$CANARY_RELEASE\\"}"\n',
+    { mode: 0o755 },
+  );
 });
 
 after(async () => {
@@ -46,13 +55,18 @@ describe('command provider', () => {
   });
 
   it('passes the service, the releases and the window start in the environment', async () => {
-    const result = await run('printf \'["%s","%s","%s",%s]\' "$SERVICE" "$CANARY_RELEASE" "$STABLE_RELEASE" "$WINDOW_START"');
+    const result = await run(
+      'printf \'["%s","%s","%s",%s]\' "$SERVICE" "$CANARY_RELEASE" "$STABLE_RELEASE" "$WINDOW_START"',
+    );
     assert.ok('value' in result, JSON.stringify(result));
     assert.deepEqual(result.value, ['web', 'web-7', 'web-6', 1_700_000_000_123]);
   });
 
   it('gives { exitCode, stdout, stderr } when stdout is not JSON or the command failed', async () => {
-    assert.deepEqual(await run('echo all good'), { value: { exitCode: 0, stdout: 'all good', stderr: '' }, message: 'exit 0' });
+    assert.deepEqual(await run('echo all good'), {
+      value: { exitCode: 0, stdout: 'all good', stderr: '' },
+      message: 'exit 0',
+    });
     assert.deepEqual(await run('echo 12; echo "too many errors" >&2; exit 3'), {
       value: { exitCode: 3, stdout: '12', stderr: 'too many errors' },
       message: 'exit 3: too many errors',
@@ -74,13 +88,18 @@ describe('command provider', () => {
 
   it('reports a command killed by a signal, and a directory that does not exist', async () => {
     assert.deepEqual(await run('kill -TERM $$'), { error: 'killed by SIGTERM' });
-    const missing = await new CommandProvider({ command: 'true', timeoutMs: 1000, cwd: join(dir, 'nope') }).measure(context);
+    const missing = await new CommandProvider({ command: 'true', timeoutMs: 1000, cwd: join(dir, 'nope') }).measure(
+      context,
+    );
     assert.ok('error' in missing && /^cannot run "true": .*ENOENT/.test(missing.error), JSON.stringify(missing));
   });
 
   it('stops when the measurement is cancelled', async () => {
     const controller = new AbortController();
-    const pending = new CommandProvider({ command: 'sleep 30', timeoutMs: 60_000 }).measure({ ...context, signal: controller.signal });
+    const pending = new CommandProvider({ command: 'sleep 30', timeoutMs: 60_000 }).measure({
+      ...context,
+      signal: controller.signal,
+    });
     setTimeout(() => controller.abort(), 50);
     assert.deepEqual(await pending, { error: 'measurement cancelled' });
   });

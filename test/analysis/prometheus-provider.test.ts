@@ -21,7 +21,12 @@ const EXPORTER_TEXT = [
   '',
 ].join('\n');
 
-const context: MeasurementContext = { service: 'web', canaryReleaseId: 'web-2', stableReleaseId: 'web-1', windowStart: Date.now() };
+const context: MeasurementContext = {
+  service: 'web',
+  canaryReleaseId: 'web-2',
+  stableReleaseId: 'web-1',
+  windowStart: Date.now(),
+};
 
 let exporter: Server;
 let prometheus: PrometheusServer;
@@ -51,7 +56,9 @@ before(async () => {
   const exporterPort = (exporter.address() as { port: number }).port;
 
   prometheus = await startPrometheus({
-    scrapeConfigs: [{ job_name: 'exporter', scrape_interval: '1s', static_configs: [{ targets: [`127.0.0.1:${exporterPort}`] }] }],
+    scrapeConfigs: [
+      { job_name: 'exporter', scrape_interval: '1s', static_configs: [{ targets: [`127.0.0.1:${exporterPort}`] }] },
+    ],
   });
   prometheusUrl = prometheus.url;
   // Ready is not scraped: wait for the first samples of the exporter.
@@ -73,7 +80,10 @@ describe('prometheus provider', () => {
     assert.ok('value' in one, JSON.stringify(one));
     assert.equal(one.value, 4.5);
     assert.match(one.message ?? '', /instance_name="b"/);
-    assert.deepEqual(await provider('scalar(sum(my_metric)) * 2').measure(context), { value: 15, message: 'scalar(sum(my_metric)) * 2 = 15' });
+    assert.deepEqual(await provider('scalar(sum(my_metric)) * 2').measure(context), {
+      value: 15,
+      message: 'scalar(sum(my_metric)) * 2 = 15',
+    });
   });
 
   it('reads NaN and infinities as the numbers they name', async () => {
@@ -84,10 +94,15 @@ describe('prometheus provider', () => {
   });
 
   it('refuses no data, several series and a range vector', async () => {
-    assert.deepEqual(await provider('sum(no_such_metric)').measure(context), { error: 'query returned no data: sum(no_such_metric)' });
+    assert.deepEqual(await provider('sum(no_such_metric)').measure(context), {
+      error: 'query returned no data: sum(no_such_metric)',
+    });
     const several = await provider('my_metric').measure(context);
     assert.ok('error' in several, JSON.stringify(several));
-    assert.match(several.error, /^query returned 2 series, a metric needs exactly one \(aggregate it, like sum\(\.\.\.\)\)/);
+    assert.match(
+      several.error,
+      /^query returned 2 series, a metric needs exactly one \(aggregate it, like sum\(\.\.\.\)\)/,
+    );
     assert.match(several.error, /instance_name="a"/);
     const range = await provider('my_metric[1m]').measure(context);
     assert.ok('error' in range && /range vector/.test(range.error), JSON.stringify(range));
@@ -103,7 +118,10 @@ describe('prometheus provider', () => {
     const closed = await freePort();
     const unreachable = await provider('sum(my_metric)', `http://127.0.0.1:${closed}`).measure(context);
     assert.ok('error' in unreachable, JSON.stringify(unreachable));
-    assert.match(unreachable.error, new RegExp(`^cannot reach Prometheus at http://127\\.0\\.0\\.1:${closed}: .*ECONNREFUSED`));
+    assert.match(
+      unreachable.error,
+      new RegExp(`^cannot reach Prometheus at http://127\\.0\\.0\\.1:${closed}: .*ECONNREFUSED`),
+    );
 
     const silent = createServer(() => {
       // Never answers.

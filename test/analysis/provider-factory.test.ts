@@ -15,21 +15,32 @@ import { CANARY_EXAMPLE } from '../config/canary-example.js';
  * From cutover.yaml to measurements: every metric of a template gets its
  * provider, and a metric's value goes through the analysis run it configures.
  */
-const context: MeasurementContext = { service: 'web', canaryReleaseId: 'web-2', stableReleaseId: 'web-1', windowStart: 0 };
+const context: MeasurementContext = {
+  service: 'web',
+  canaryReleaseId: 'web-2',
+  stableReleaseId: 'web-1',
+  windowStart: 0,
+};
 
 describe('createProvider', () => {
   it('builds the provider each metric of the example names', () => {
     const template = parseConfig(CANARY_EXAMPLE, '/srv/site/cutover.yaml', { env: {} }).analysis['error-rate'];
     assert.ok(template);
     const providers = template.metrics.map((metric) => createProvider(metric.provider, { counters: () => [] }));
-    assert.deepEqual(providers.map((provider) => provider.constructor), [BuiltinProvider, BuiltinProvider, PrometheusProvider, WebProvider, CommandProvider]);
-    assert.deepEqual(providers.map((provider) => provider.description), [
-      'builtin error-rate',
-      'builtin baseline',
-      'prometheus http://127.0.0.1:9090 sum(rate(x[1m]))',
-      'web GET http://127.0.0.1:8000/stats $.errors.rate',
-      'command ./check.sh',
-    ]);
+    assert.deepEqual(
+      providers.map((provider) => provider.constructor),
+      [BuiltinProvider, BuiltinProvider, PrometheusProvider, WebProvider, CommandProvider],
+    );
+    assert.deepEqual(
+      providers.map((provider) => provider.description),
+      [
+        'builtin error-rate',
+        'builtin baseline',
+        'prometheus http://127.0.0.1:9090 sum(rate(x[1m]))',
+        'web GET http://127.0.0.1:8000/stats $.errors.rate',
+        'command ./check.sh',
+      ],
+    );
   });
 
   it('feeds a configured command metric into its analysis run until the count is reached', async () => {
@@ -53,6 +64,12 @@ describe('createProvider', () => {
       run = recordMeasurement(run, { at: due, ...(await provider.measure(context)) });
     }
     assert.equal(run.phase, 'Successful', run.message);
-    assert.deepEqual(run.measurements.map((m) => [m.at, m.value, m.phase]), [[0, 0.01, 'successful'], [1000, 0.01, 'successful']]);
+    assert.deepEqual(
+      run.measurements.map((m) => [m.at, m.value, m.phase]),
+      [
+        [0, 0.01, 'successful'],
+        [1000, 0.01, 'successful'],
+      ],
+    );
   });
 });

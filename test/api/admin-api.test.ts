@@ -12,7 +12,11 @@ import { operate } from '../support/operations.js';
 describe('admin API', () => {
   let h: Harness;
   let baseline: string;
-  const call = (method: 'GET' | 'POST', url: string, init: { token?: string | null; body?: string; contentType?: string } = {}) => {
+  const call = (
+    method: 'GET' | 'POST',
+    url: string,
+    init: { token?: string | null; body?: string; contentType?: string } = {},
+  ) => {
     const headers: Record<string, string> = {};
     if (init.token !== null) headers.authorization = `Bearer ${init.token ?? h.server.token}`;
     if (init.body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
@@ -30,7 +34,9 @@ describe('admin API', () => {
     assert.equal(operation.outcome, 'succeeded');
     baseline = await snapshot();
   });
-  after(async () => { await h?.close(); });
+  after(async () => {
+    await h?.close();
+  });
 
   it('listens on loopback and wrote the generated token with mode 0600', () => {
     assert.match(h.server.adminUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -42,7 +48,10 @@ describe('admin API', () => {
 
   it('answers 401 without a token or with a wrong one, and changes nothing', async () => {
     for (const token of [null, 'wrong', `${h.server.token}x`, '']) {
-      const deploy = await call('POST', '/api/v1/services/web/deploy', { token, body: JSON.stringify({ version: 'v9' }) });
+      const deploy = await call('POST', '/api/v1/services/web/deploy', {
+        token,
+        body: JSON.stringify({ version: 'v9' }),
+      });
       assert.equal(deploy.statusCode, 401);
       const body = (await deploy.body.json()) as { error: { code: string; hint: string } };
       assert.equal(body.error.code, 'UNAUTHORIZED');
@@ -74,7 +83,10 @@ describe('admin API', () => {
       assert.equal(answer.error.code, code, body);
       assert.match(answer.error.message, reason, body);
     }
-    const wrongType = await call('POST', '/api/v1/services/web/deploy', { body: 'version=v2', contentType: 'text/plain' });
+    const wrongType = await call('POST', '/api/v1/services/web/deploy', {
+      body: 'version=v2',
+      contentType: 'text/plain',
+    });
     assert.ok(wrongType.statusCode === 400 || wrongType.statusCode === 415);
     await wrongType.body.dump();
     assert.equal(await snapshot(), baseline);
@@ -99,7 +111,8 @@ describe('admin API', () => {
   it('follows the logs of a release as new lines are written', async () => {
     const controller = new AbortController();
     const response = await request(`${h.server.adminUrl}/api/v1/services/web/logs?lines=1&follow=true`, {
-      headers: { authorization: `Bearer ${h.server.token}` }, signal: controller.signal,
+      headers: { authorization: `Bearer ${h.server.token}` },
+      signal: controller.signal,
     });
     assert.equal(response.statusCode, 200);
     let text = '';
@@ -109,7 +122,9 @@ describe('admin API', () => {
           text += String(chunk);
           if (text.includes('simulated line')) break;
         }
-      } catch { /* aborted */ }
+      } catch {
+        /* aborted */
+      }
     })();
     // The sample app logs nothing per request, so write to its log file as the process would.
     const instance = (await h.client.request<ServiceStatus>('GET', '/api/v1/services/web')).active!.instances[0]!;
@@ -122,7 +137,10 @@ describe('admin API', () => {
   });
 
   it('a deploy with skipHealth records a warning event', async () => {
-    const { operation, events } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2', skipHealth: true });
+    const { operation, events } = await operate(h.client, '/api/v1/services/web/deploy', {
+      version: 'v2',
+      skipHealth: true,
+    });
     assert.equal(operation.outcome, 'succeeded');
     const warning = events.find((e) => e.type === 'health.skipped');
     assert.match(warning?.message ?? '', /without being verified/);
@@ -140,14 +158,41 @@ describe('admin API', () => {
     assert.match(String(response.headers['content-type']), /text\/plain/);
     const text = await response.body.text();
     const active = (await h.client.request<ServiceStatus>('GET', '/api/v1/services/web')).active!;
-    const requests = new RegExp(`^cutover_proxy_requests_total\\{service="web",release="${active.releaseId}",version="${active.version}"\\} (\\d+)$`, 'm').exec(text);
+    const requests = new RegExp(
+      `^cutover_proxy_requests_total\\{service="web",release="${active.releaseId}",version="${active.version}"\\} (\\d+)$`,
+      'm',
+    ).exec(text);
     assert.ok(requests && Number(requests[1]) >= 5, 'request counter of the active release');
-    assert.match(text, new RegExp(`^cutover_proxy_responses_total\\{service="web",release="${active.releaseId}",version="${active.version}",class="2xx"\\} \\d+$`, 'm'));
+    assert.match(
+      text,
+      new RegExp(
+        `^cutover_proxy_responses_total\\{service="web",release="${active.releaseId}",version="${active.version}",class="2xx"\\} \\d+$`,
+        'm',
+      ),
+    );
     assert.match(text, /^# TYPE cutover_proxy_request_duration_seconds histogram$/m);
-    assert.match(text, new RegExp(`^cutover_proxy_request_duration_seconds_bucket\\{service="web",release="${active.releaseId}",version="${active.version}",le="\\+Inf"\\} \\d+$`, 'm'));
-    assert.match(text, new RegExp(`^cutover_release_active\\{service="web",release="${active.releaseId}",version="${active.version}",slot="${active.slot}"\\} 1$`, 'm'));
-    assert.match(text, /^cutover_operations_total\{service="web",kind="deploy",strategy="blue-green",outcome="succeeded"\} [1-9]\d*$/m);
-    assert.match(text, /^cutover_operation_duration_seconds_count\{service="web",kind="deploy",strategy="blue-green",outcome="succeeded"\} [1-9]\d*$/m);
+    assert.match(
+      text,
+      new RegExp(
+        `^cutover_proxy_request_duration_seconds_bucket\\{service="web",release="${active.releaseId}",version="${active.version}",le="\\+Inf"\\} \\d+$`,
+        'm',
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `^cutover_release_active\\{service="web",release="${active.releaseId}",version="${active.version}",slot="${active.slot}"\\} 1$`,
+        'm',
+      ),
+    );
+    assert.match(
+      text,
+      /^cutover_operations_total\{service="web",kind="deploy",strategy="blue-green",outcome="succeeded"\} [1-9]\d*$/m,
+    );
+    assert.match(
+      text,
+      /^cutover_operation_duration_seconds_count\{service="web",kind="deploy",strategy="blue-green",outcome="succeeded"\} [1-9]\d*$/m,
+    );
     assert.match(text, /^cutover_instance_healthy\{service="web",release="[^"]+",instance="[^"]+"\} 1$/m);
   });
 

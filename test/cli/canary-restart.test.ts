@@ -23,9 +23,12 @@ describe('SIGKILL of the server during a canary at 25%', () => {
   let adminPort: number;
   let server: ChildProcess | null = null;
   const cli = (...args: string[]) => runCli(args, { cwd: dir });
-  const status = async (): Promise<ServiceStatus> => JSON.parse((await cli('status', 'shop', '--json')).stdout) as ServiceStatus;
+  const status = async (): Promise<ServiceStatus> =>
+    JSON.parse((await cli('status', 'shop', '--json')).stdout) as ServiceStatus;
   const versionFor = async (user: string): Promise<string> => {
-    const response = await request(`http://127.0.0.1:${proxyPort}/`, { headers: { host: 'shop.localhost', 'x-user-id': user } });
+    const response = await request(`http://127.0.0.1:${proxyPort}/`, {
+      headers: { host: 'shop.localhost', 'x-user-id': user },
+    });
     return ((await response.body.json()) as { version: string }).version;
   };
 
@@ -33,7 +36,9 @@ describe('SIGKILL of the server during a canary at 25%', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-canary-kill-'));
     proxyPort = await findFreePort();
     adminPort = await findFreePort();
-    fs.writeFileSync(path.join(dir, 'cutover.yaml'), `server:
+    fs.writeFileSync(
+      path.join(dir, 'cutover.yaml'),
+      `server:
   proxy: 127.0.0.1:${proxyPort}
   admin: 127.0.0.1:${adminPort}
   state_dir: .cutover
@@ -54,7 +59,8 @@ services:
       timeout: 10s
       on_restart: abort
     drain_timeout: 2s
-`);
+`,
+    );
     server = await startServerProcess('cutover.yaml', dir, adminPort);
     const v1 = await cli('deploy', 'shop', '--version', 'v1');
     assert.equal(v1.code, 0, v1.stderr);
@@ -85,8 +91,11 @@ services:
     assert.ok(onCanary > 20 && onCanary < 80, `about 25% of 200 users on the canary, got ${onCanary}`);
 
     const db = new Database(path.join(dir, '.cutover', 'cutover.db'), { readonly: true });
-    const canaryPids = (db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(s.canary.releaseId) as { info_json: string }[])
-      .map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
+    const canaryPids = (
+      db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(s.canary.releaseId) as {
+        info_json: string;
+      }[]
+    ).map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
     db.close();
     assert.equal(canaryPids.length, 1);
 
@@ -96,13 +105,20 @@ services:
     server = await startServerProcess('cutover.yaml', dir, adminPort);
     const after = await Promise.all(users.map(versionFor));
     assert.ok(Date.now() - restartAt < 5000);
-    assert.deepEqual([...new Set(after)], ['v1'], 'after the restart every client is on the stable release: weight 0, not higher');
+    assert.deepEqual(
+      [...new Set(after)],
+      ['v1'],
+      'after the restart every client is on the stable release: weight 0, not higher',
+    );
 
     const status2 = await status();
     assert.equal(status2.canary, null);
     assert.equal(status2.operation, null);
     assert.equal(status2.active?.version, 'v1');
-    const history = JSON.parse((await cli('history', 'shop', '--json')).stdout) as { releases: ReleaseRecord[]; operations: OperationRecord[] };
+    const history = JSON.parse((await cli('history', 'shop', '--json')).stdout) as {
+      releases: ReleaseRecord[];
+      operations: OperationRecord[];
+    };
     const op = history.operations.find((o) => o.id === operationId)!;
     assert.equal(op.outcome, 'aborted');
     assert.match(op.error?.message ?? '', /controller stopped during the deploy/);
@@ -117,13 +133,19 @@ services:
     const token = fs.readFileSync(path.join(dir, '.cutover', 'admin-token'), 'utf8').trim();
     let weights: number[] = [];
     for (let i = 0; i < 200 && weights.length === 0; i++) {
-      const response = await request(`http://127.0.0.1:${adminPort}/api/v1/operations/${againId}`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await request(`http://127.0.0.1:${adminPort}/api/v1/operations/${againId}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       const body = (await response.body.json()) as { events: { type: string; data: { weight?: number } }[] };
       weights = body.events.filter((e) => e.type === 'canary.weight').map((e) => e.data.weight ?? -1);
       if (weights.length === 0) await sleep(50);
     }
     assert.equal(weights[0], 5);
     const aborted = await cli('abort', 'shop');
-    assert.equal(aborted.code, 3, 'abort follows the operation to its outcome: aborted exits 3 (docs/cli-exit-codes.md)');
+    assert.equal(
+      aborted.code,
+      3,
+      'abort follows the operation to its outcome: aborted exits 3 (docs/cli-exit-codes.md)',
+    );
   });
 });

@@ -18,10 +18,25 @@ import { sleep } from '../support/operations.js';
 // What a resumed rollout re-arms, from its persisted state alone (no I/O).
 describe('resuming a canary from its persisted state', () => {
   const state: CanaryState = {
-    phase: 'stepping', releaseId: 'shop-2', stableReleaseId: 'shop-1', slot: 'green',
-    steps: [{ weight: 5, pauseMs: 1000, analysis: [] }, { weight: 25, pauseMs: 8000, analysis: ['errors'] }, { weight: 100, pauseMs: 0, analysis: [] }],
-    stepIndex: 1, weight: 25, stepEndsAt: 50_000, remainingMs: null, pausedBy: null, deadline: 0,
-    backgroundAnalysis: ['judge'], postPromotion: null, promoted: false, error: null,
+    phase: 'stepping',
+    releaseId: 'shop-2',
+    stableReleaseId: 'shop-1',
+    slot: 'green',
+    steps: [
+      { weight: 5, pauseMs: 1000, analysis: [] },
+      { weight: 25, pauseMs: 8000, analysis: ['errors'] },
+      { weight: 100, pauseMs: 0, analysis: [] },
+    ],
+    stepIndex: 1,
+    weight: 25,
+    stepEndsAt: 50_000,
+    remainingMs: null,
+    pausedBy: null,
+    deadline: 0,
+    backgroundAnalysis: ['judge'],
+    postPromotion: null,
+    promoted: false,
+    error: null,
   };
 
   it('restarts the background and step analysis and ends the step when it was due to end; never sets a weight', () => {
@@ -34,8 +49,14 @@ describe('resuming a canary from its persisted state', () => {
 
   it('keeps a paused rollout paused, and leaves an inconclusive verdict to a person', () => {
     const paused = { ...state, phase: 'paused' as const, stepEndsAt: null, remainingMs: 3000 };
-    assert.deepEqual(resumeCommands({ ...paused, pausedBy: 'user' }).map((c) => c.type), ['start-analysis', 'start-analysis']);
-    assert.deepEqual(resumeCommands({ ...paused, pausedBy: 'step' }).map((c) => c.type), ['start-analysis', 'start-analysis']);
+    assert.deepEqual(
+      resumeCommands({ ...paused, pausedBy: 'user' }).map((c) => c.type),
+      ['start-analysis', 'start-analysis'],
+    );
+    assert.deepEqual(
+      resumeCommands({ ...paused, pausedBy: 'step' }).map((c) => c.type),
+      ['start-analysis', 'start-analysis'],
+    );
     assert.deepEqual(resumeCommands({ ...paused, pausedBy: 'inconclusive' }), [
       { type: 'start-analysis', scope: 'background', templates: ['judge'], stepIndex: 1 },
     ]);
@@ -63,15 +84,20 @@ describe('SIGKILL of the server during a canary at 25%, with on_restart: resume'
   const cli = (...args: string[]) => runCli(args, { cwd: dir });
   const api = async <T>(route: string): Promise<T> => {
     const token = fs.readFileSync(path.join(dir, '.cutover', 'admin-token'), 'utf8').trim();
-    const response = await request(`http://127.0.0.1:${adminPort}/api/v1${route}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await request(`http://127.0.0.1:${adminPort}/api/v1${route}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     return (await response.body.json()) as T;
   };
   const answerFor = async (user: string): Promise<{ version: string; pid: number }> => {
-    const response = await request(`http://127.0.0.1:${proxyPort}/`, { headers: { host: 'shop.localhost', 'x-user-id': user } });
+    const response = await request(`http://127.0.0.1:${proxyPort}/`, {
+      headers: { host: 'shop.localhost', 'x-user-id': user },
+    });
     return (await response.body.json()) as { version: string; pid: number };
   };
   const users = Array.from({ length: 200 }, (_, i) => `u${i}`);
-  const versionsOfUsers = async (): Promise<string[]> => (await Promise.all(users.map(answerFor))).map((a) => a.version);
+  const versionsOfUsers = async (): Promise<string[]> =>
+    (await Promise.all(users.map(answerFor))).map((a) => a.version);
   /** Every instance pid the store knows of, to leave no process behind whatever happens. */
   const storedPids = (): number[] => {
     const file = path.join(dir, '.cutover', 'cutover.db');
@@ -92,7 +118,9 @@ describe('SIGKILL of the server during a canary at 25%, with on_restart: resume'
     proxyPort = await findFreePort();
     adminPort = await findFreePort();
     // on_restart is not written: resume is the default.
-    fs.writeFileSync(path.join(dir, 'cutover.yaml'), `server:
+    fs.writeFileSync(
+      path.join(dir, 'cutover.yaml'),
+      `server:
   proxy: 127.0.0.1:${proxyPort}
   admin: 127.0.0.1:${adminPort}
   state_dir: .cutover
@@ -117,7 +145,8 @@ analysis:
   alive:
     metrics:
       - { name: check, provider: { command: { command: "echo 0" } }, interval: 1s, failure_condition: result > 0 }
-`);
+`,
+    );
     server = await startServerProcess('cutover.yaml', dir, adminPort);
     const v1 = await cli('deploy', 'shop', '--version', 'v1');
     assert.equal(v1.code, 0, v1.stderr);
@@ -132,7 +161,15 @@ analysis:
     // The server stops its instances on SIGTERM; after a failed assertion between the kill and the restart nobody did.
     for (const pid of seenPids) {
       if (!isAlive(pid)) continue;
-      try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
     }
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -155,9 +192,15 @@ analysis:
     assert.ok(onCanary > 20 && onCanary < 80, `about 25% of 200 users on the canary, got ${onCanary}`);
 
     const db = new Database(path.join(dir, '.cutover', 'cutover.db'), { readonly: true });
-    const canaryPids = (db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(s.canary.releaseId) as { info_json: string }[])
-      .map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
-    const persisted = JSON.parse((db.prepare('SELECT state_json FROM operations WHERE id = ?').get(operationId) as { state_json: string }).state_json) as CanaryState;
+    const canaryPids = (
+      db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(s.canary.releaseId) as {
+        info_json: string;
+      }[]
+    ).map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
+    const persisted = JSON.parse(
+      (db.prepare('SELECT state_json FROM operations WHERE id = ?').get(operationId) as { state_json: string })
+        .state_json,
+    ) as CanaryState;
     db.close();
     for (const pid of storedPids()) seenPids.add(pid);
     assert.equal(canaryPids.length, 1);
@@ -181,19 +224,28 @@ analysis:
       }
     }
     server = await restarting;
-    assert.ok(servedAt !== null && servedAt - restartAt < 5000, `traffic served ${servedAt === null ? 'never' : `${servedAt - restartAt} ms`} after the restart`);
+    assert.ok(
+      servedAt !== null && servedAt - restartAt < 5000,
+      `traffic served ${servedAt === null ? 'never' : `${servedAt - restartAt} ms`} after the restart`,
+    );
 
     // The same step at the same weight, on the same canary process, with the same users on it.
     const resumed = JSON.parse((await cli('status', 'shop', '--json')).stdout) as ServiceStatus;
     assert.equal(resumed.canary?.weight, 25);
     assert.equal(resumed.canary?.step, 2);
     assert.equal(resumed.canary?.steps, 3);
-    assert.deepEqual(resumed.canary?.instances.map((i) => i.pid), canaryPids, 'the canary process was adopted, not restarted');
+    assert.deepEqual(
+      resumed.canary?.instances.map((i) => i.pid),
+      canaryPids,
+      'the canary process was adopted, not restarted',
+    );
     assert.equal(resumed.operation?.id, operationId);
     assert.equal(resumed.lock?.operationId, operationId, 'the resumed rollout still holds the deploy lock');
     const after = await versionsOfUsers();
     assert.deepEqual(after, before, 'every user is on the side they were on before the kill');
-    const pidsOnCanary = new Set((await Promise.all(users.map(answerFor))).filter((a) => a.version === 'v2').map((a) => a.pid));
+    const pidsOnCanary = new Set(
+      (await Promise.all(users.map(answerFor))).filter((a) => a.version === 'v2').map((a) => a.pid),
+    );
     assert.deepEqual([...pidsOnCanary], canaryPids);
     const locked = await cli('deploy', 'shop', '--version', 'v3', '--no-wait');
     assert.notEqual(locked.code, 0);
@@ -205,19 +257,36 @@ analysis:
     for (let i = 0; i < 300; i++) {
       const status = await api<ServiceStatus>('/services/shop');
       if (status.canary) assert.ok(status.canary.weight <= 25, `weight ${status.canary.weight} after the restart`);
-      ({ operation, events } = await api<{ operation: OperationRecord; events: EventRecord[] }>(`/operations/${operationId}`));
+      ({ operation, events } = await api<{ operation: OperationRecord; events: EventRecord[] }>(
+        `/operations/${operationId}`,
+      ));
       if (operation.outcome) break;
       await sleep(100);
     }
     assert.equal(operation?.outcome, 'succeeded', JSON.stringify(operation));
     const resumedEvent = events.find((e) => e.type === 'canary.resumed');
-    assert.match(resumedEvent?.message ?? '', /^resumed after a controller restart at 25% \(step 2\/3, \d+ s left of the step\)$/);
+    assert.match(
+      resumedEvent?.message ?? '',
+      /^resumed after a controller restart at 25% \(step 2\/3, \d+ s left of the step\)$/,
+    );
     const promotedAt = events.find((e) => e.type === 'canary.promoted')!.at;
     assert.ok(promotedAt >= stepEndsAt, 'the step was not cut short');
-    assert.ok(promotedAt - stepEndsAt < 5000, `the step ended ${promotedAt - stepEndsAt} ms after its persisted end: its timer was re-armed from it, not started anew`);
-    const weights = events.filter((e) => e.type === 'canary.weight' && e.at > restartAt).map((e) => (e.data as { weight: number }).weight);
-    assert.deepEqual(weights, [], 'no weight was set after the restart: 25% was restored as persisted, then the canary was promoted');
-    assert.ok(events.some((e) => e.type === 'analysis.measurement' && e.at > restartAt), 'the background analysis runs again after the restart');
+    assert.ok(
+      promotedAt - stepEndsAt < 5000,
+      `the step ended ${promotedAt - stepEndsAt} ms after its persisted end: its timer was re-armed from it, not started anew`,
+    );
+    const weights = events
+      .filter((e) => e.type === 'canary.weight' && e.at > restartAt)
+      .map((e) => (e.data as { weight: number }).weight);
+    assert.deepEqual(
+      weights,
+      [],
+      'no weight was set after the restart: 25% was restored as persisted, then the canary was promoted',
+    );
+    assert.ok(
+      events.some((e) => e.type === 'analysis.measurement' && e.at > restartAt),
+      'the background analysis runs again after the restart',
+    );
 
     const final = await api<ServiceStatus>('/services/shop');
     assert.equal(final.active?.version, 'v2');
@@ -247,10 +316,15 @@ analysis:
     server = await startServerProcess('cutover.yaml', dir, adminPort);
 
     assert.deepEqual([...new Set(await versionsOfUsers())], ['v2'], 'every client is on the stable release');
-    const { operation, events } = await api<{ operation: OperationRecord; events: EventRecord[] }>(`/operations/${operationId}`);
+    const { operation, events } = await api<{ operation: OperationRecord; events: EventRecord[] }>(
+      `/operations/${operationId}`,
+    );
     assert.equal(operation.outcome, 'aborted');
     assert.match(operation.error?.message ?? '', /controller stopped during the deploy/);
-    assert.match(events.find((e) => e.type === 'canary.not-resumed')?.message ?? '', /1 of its 1 canary instance\(s\) did not survive the restart; it is aborted instead/);
+    assert.match(
+      events.find((e) => e.type === 'canary.not-resumed')?.message ?? '',
+      /1 of its 1 canary instance\(s\) did not survive the restart; it is aborted instead/,
+    );
     const status = await api<ServiceStatus>('/services/shop');
     assert.equal(status.canary, null);
     assert.equal(status.lock, null);

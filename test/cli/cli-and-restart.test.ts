@@ -22,7 +22,8 @@ describe('the cutover CLI against a real server process', () => {
   let adminPort: number;
   let server: ChildProcess | null = null;
   const cli = (...args: string[]) => runCli(args, { cwd: dir });
-  const statusJson = async (): Promise<ServiceStatus> => JSON.parse((await cli('status', 'web', '--json')).stdout) as ServiceStatus;
+  const statusJson = async (): Promise<ServiceStatus> =>
+    JSON.parse((await cli('status', 'web', '--json')).stdout) as ServiceStatus;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-cli-'));
@@ -30,7 +31,9 @@ describe('the cutover CLI against a real server process', () => {
     adminPort = await findFreePort();
     fs.symlinkSync(SAMPLE_APP, path.join(dir, 'app'));
     // The contract config from the issue, with free ports and a short deploy timeout.
-    fs.writeFileSync(path.join(dir, 'cutover.yaml'), `server:
+    fs.writeFileSync(
+      path.join(dir, 'cutover.yaml'),
+      `server:
   proxy: 127.0.0.1:${proxyPort}      # where users' traffic arrives
   admin: 127.0.0.1:${adminPort}      # admin API (and later the dashboard)
   state_dir: .cutover
@@ -46,7 +49,8 @@ services:
     health: { path: /health, interval: 1s, timeout: 1s, healthy_threshold: 1, start_period: 10s }
     strategy: { type: blue-green, timeout: 5s }
     drain_timeout: 10s
-`);
+`,
+    );
     server = await startServerProcess('cutover.yaml', dir, adminPort);
   });
 
@@ -94,9 +98,18 @@ services:
     assert.equal(rollback.code, 0, rollback.stderr);
     assert.equal((await versionAt(`http://127.0.0.1:${proxyPort}`)).version, 'v1');
 
-    const history = JSON.parse((await cli('history', 'web', '--json')).stdout) as { releases: ReleaseRecord[]; operations: OperationRecord[] };
-    assert.deepEqual(history.releases.map((r) => `${r.version}:${r.state}`), ['v2:standby', 'v1:active']);
-    assert.deepEqual(history.operations.map((o) => `${o.kind}:${o.outcome}`), ['rollback:succeeded', 'deploy:succeeded', 'deploy:succeeded']);
+    const history = JSON.parse((await cli('history', 'web', '--json')).stdout) as {
+      releases: ReleaseRecord[];
+      operations: OperationRecord[];
+    };
+    assert.deepEqual(
+      history.releases.map((r) => `${r.version}:${r.state}`),
+      ['v2:standby', 'v1:active'],
+    );
+    assert.deepEqual(
+      history.operations.map((o) => `${o.kind}:${o.outcome}`),
+      ['rollback:succeeded', 'deploy:succeeded', 'deploy:succeeded'],
+    );
   });
 
   it('a failing deploy exits non-zero with the reason; logs shows the instance output', async () => {
@@ -111,14 +124,19 @@ services:
 
   it('says clearly when the server is not reachable', async () => {
     const port = await findFreePort();
-    const result = await runCli(['status'], { cwd: dir, env: { CUTOVER_URL: `http://127.0.0.1:${port}`, CUTOVER_TOKEN: 'x' } });
+    const result = await runCli(['status'], {
+      cwd: dir,
+      env: { CUTOVER_URL: `http://127.0.0.1:${port}`, CUTOVER_TOKEN: 'x' },
+    });
     assert.equal(result.code, 5, 'server unreachable exits 5 (docs/cli-exit-codes.md)');
     assert.match(result.stderr, /SERVER_UNREACHABLE: cannot reach the cutover server at http:\/\/127\.0\.0\.1:\d+/);
     assert.match(result.stderr, /hint: Start it with `cutover server/);
   });
 
   it('refuses an invalid config with every field path, and the running state is untouched', async () => {
-    fs.writeFileSync(path.join(dir, 'bad.yaml'), `server:
+    fs.writeFileSync(
+      path.join(dir, 'bad.yaml'),
+      `server:
   proxy: 127.0.0.1:${await findFreePort()}
   admin: 127.0.0.1:${await findFreePort()}
   state_dir: .cutover
@@ -130,7 +148,8 @@ services:
   api:
     hosts: [web.localhost]
     command: node api.js
-`);
+`,
+    );
     const dbBefore = fs.statSync(path.join(dir, '.cutover', 'cutover.db')).mtimeMs;
     const statusBefore = await statusJson();
     const result = await runCli(['server', '--config', 'bad.yaml'], { cwd: dir });
@@ -147,7 +166,10 @@ services:
   });
 
   it('a second concurrent deploy is refused with the lock holder named', async () => {
-    const first = await runCli(['deploy', 'web', '--version', 'v4', '--no-wait', '--json'], { cwd: dir, env: { CUTOVER_ACTOR: 'alice@laptop' } });
+    const first = await runCli(['deploy', 'web', '--version', 'v4', '--no-wait', '--json'], {
+      cwd: dir,
+      env: { CUTOVER_ACTOR: 'alice@laptop' },
+    });
     assert.equal(first.code, 0, first.stderr);
     const second = await runCli(['deploy', 'web', '--version', 'v5'], { cwd: dir, env: { CUTOVER_ACTOR: 'bob@ci' } });
     assert.equal(second.code, 6, 'refused while locked exits 6 (docs/cli-exit-codes.md)');
@@ -174,8 +196,9 @@ services:
     const logDir = path.join(dir, '.cutover', 'logs', 'web', newRelease);
     assert.equal(fs.readdirSync(logDir).length, 2, 'both new instances were started');
     const db = new Database(path.join(dir, '.cutover', 'cutover.db'), { readonly: true });
-    const newPids = (db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(newRelease) as { info_json: string }[])
-      .map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
+    const newPids = (
+      db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(newRelease) as { info_json: string }[]
+    ).map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
     db.close();
     assert.equal(newPids.length, 2);
     const oldPids = (await statusJson()).active!.instances.map((i) => i.pid!);
@@ -199,9 +222,16 @@ services:
     const status = await statusJson();
     assert.equal(status.active?.version, 'v1');
     assert.equal(status.active?.running, '2/2');
-    assert.deepEqual(status.active?.instances.map((i) => i.pid).sort(), [...oldPids].sort(), 'the same processes were adopted');
+    assert.deepEqual(
+      status.active?.instances.map((i) => i.pid).sort(),
+      [...oldPids].sort(),
+      'the same processes were adopted',
+    );
     assert.equal(status.operation, null);
-    const history = JSON.parse((await cli('history', 'web', '--json')).stdout) as { releases: ReleaseRecord[]; operations: OperationRecord[] };
+    const history = JSON.parse((await cli('history', 'web', '--json')).stdout) as {
+      releases: ReleaseRecord[];
+      operations: OperationRecord[];
+    };
     const op = history.operations.find((o) => o.id === operationId)!;
     assert.equal(op.outcome, 'aborted');
     assert.match(op.error?.message ?? '', /controller stopped during the deploy .*traffic stayed on web-1/);
@@ -211,7 +241,9 @@ services:
   });
 
   it('stops every instance when the server stops (no orphans)', async () => {
-    const pids = [...(await statusJson()).active!.instances, ...((await statusJson()).standby?.instances ?? [])].map((i) => i.pid!);
+    const pids = [...(await statusJson()).active!.instances, ...((await statusJson()).standby?.instances ?? [])].map(
+      (i) => i.pid!,
+    );
     assert.ok(pids.length >= 2);
     server!.kill('SIGTERM');
     assert.equal(await waitForExit(server!), 0);

@@ -12,16 +12,27 @@ describe('database commands', () => {
   let pgServer: PostgresServer;
   let h: Harness;
   let migrations: string;
-  const cli = (...args: string[]) => runCli(['--config', h.configFile, ...args], { cwd: h.dir, env: { CUTOVER_URL: h.server.adminUrl, CUTOVER_TOKEN: h.server.token } });
+  const cli = (...args: string[]) =>
+    runCli(['--config', h.configFile, ...args], {
+      cwd: h.dir,
+      env: { CUTOVER_URL: h.server.adminUrl, CUTOVER_TOKEN: h.server.token },
+    });
 
   before(async () => {
     pgServer = await startPostgres();
     const url = await pgServer.createDatabase('shop');
-    h = await startHarness({ instances: 1, strategy: '{ type: blue-green, auto_switch: true, timeout: 20s }', extraServiceYaml: `    database:\n      url: ${url}\n      migrations: MIGRATIONS_DIR\n` });
+    h = await startHarness({
+      instances: 1,
+      strategy: '{ type: blue-green, auto_switch: true, timeout: 20s }',
+      extraServiceYaml: `    database:\n      url: ${url}\n      migrations: MIGRATIONS_DIR\n`,
+    });
     // The harness wrote the config; point the migrations at a directory of this test (the server read MIGRATIONS_DIR relative to the config).
     migrations = path.join(h.dir, 'MIGRATIONS_DIR');
     fs.mkdirSync(path.join(migrations, 'contract'), { recursive: true });
-    fs.writeFileSync(path.join(migrations, '0001_orders.sql'), 'CREATE TABLE orders (id bigserial PRIMARY KEY, total_cents int, total numeric);\nINSERT INTO orders (total_cents) SELECT g FROM generate_series(1, 500) g;');
+    fs.writeFileSync(
+      path.join(migrations, '0001_orders.sql'),
+      'CREATE TABLE orders (id bigserial PRIMARY KEY, total_cents int, total numeric);\nINSERT INTO orders (total_cents) SELECT g FROM generate_series(1, 500) g;',
+    );
   });
   after(async () => {
     await h?.close();
@@ -45,7 +56,10 @@ describe('database commands', () => {
     assert.equal(made.code, 0, made.stderr);
     assert.match(made.stdout, /backup manual-1 of shop: [\d.]+ (KiB|B)/);
     const listed = await cli('--json', 'db', 'backups', 'web');
-    assert.deepEqual(JSON.parse(listed.stdout).backups.map((b: { label: string }) => b.label), ['manual-1', 'pre-v1']);
+    assert.deepEqual(
+      JSON.parse(listed.stdout).backups.map((b: { label: string }) => b.label),
+      ['manual-1', 'pre-v1'],
+    );
     await pgServer.query('shop', 'DELETE FROM orders WHERE id > 10');
     const refused = await cli('db', 'restore', 'web', '--backup', 'manual-1');
     assert.equal(refused.code, 2);
@@ -57,12 +71,39 @@ describe('database commands', () => {
   });
 
   it('backfills in batches with progress, and a second run has nothing left', async () => {
-    const first = await cli('db', 'backfill', 'web', '--table', 'orders', '--set', 'total = total_cents / 100.0', '--where', 'total IS NULL', '--batch', '120', '--sleep', '5ms');
+    const first = await cli(
+      'db',
+      'backfill',
+      'web',
+      '--table',
+      'orders',
+      '--set',
+      'total = total_cents / 100.0',
+      '--where',
+      'total IS NULL',
+      '--batch',
+      '120',
+      '--sleep',
+      '5ms',
+    );
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /backfill of orders done: 500 rows updated/);
     assert.match(first.stderr, /500\/500 scanned, 500 updated, \d+ rows\/s/);
-    assert.equal((await pgServer.query<{ n: string }>('shop', 'SELECT count(*) AS n FROM orders WHERE total IS NULL'))[0]!.n, '0');
-    const again = await cli('db', 'backfill', 'web', '--table', 'orders', '--set', 'total = total_cents / 100.0', '--where', 'total IS NULL');
+    assert.equal(
+      (await pgServer.query<{ n: string }>('shop', 'SELECT count(*) AS n FROM orders WHERE total IS NULL'))[0]!.n,
+      '0',
+    );
+    const again = await cli(
+      'db',
+      'backfill',
+      'web',
+      '--table',
+      'orders',
+      '--set',
+      'total = total_cents / 100.0',
+      '--where',
+      'total IS NULL',
+    );
     assert.equal(again.code, 0);
     const bad = await cli('db', 'backfill', 'web', '--table', 'orders', '--set', 'total = 1', '--batch', 'lots');
     assert.equal(bad.code, 2);

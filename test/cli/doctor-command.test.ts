@@ -20,13 +20,16 @@ services:
     command: node server.js
     cwd: ${SAMPLE_APP}
 ${extra}`;
-  const doctor = (file: string, json = false) => runCli([...(json ? ['--json'] : []), '--config', file, 'doctor'], { cwd: dir });
+  const doctor = (file: string, json = false) =>
+    runCli([...(json ? ['--json'] : []), '--config', file, 'doctor'], { cwd: dir });
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-doctor-'));
     fs.chmodSync(dir, 0o755);
   });
-  after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('passes a good setup, warning that no server runs', async () => {
     const file = path.join(dir, 'good.yaml');
@@ -46,10 +49,19 @@ ${extra}`;
 
   it('reports a broken config with the field, and how to fix it', async () => {
     const file = path.join(dir, 'broken.yaml');
-    fs.writeFileSync(file, (await config(path.join(dir, 'state'))).replace('command: node server.js', 'command: node server.js\n    instances: many'));
+    fs.writeFileSync(
+      file,
+      (await config(path.join(dir, 'state'))).replace(
+        'command: node server.js',
+        'command: node server.js\n    instances: many',
+      ),
+    );
     const result = await doctor(file);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /✗ config\s+broken\.yaml has 1 problem:\n\s+services\.web\.instances: expected a whole number ≥ 1, got "many" \(broken\.yaml:8:16\)/);
+    assert.match(
+      result.stdout,
+      /✗ config\s+broken\.yaml has 1 problem:\n\s+services\.web\.instances: expected a whole number ≥ 1, got "many" \(broken\.yaml:8:16\)/,
+    );
     assert.match(result.stdout, /fix: Edit .*broken\.yaml at the places listed/);
   });
 
@@ -62,30 +74,48 @@ ${extra}`;
     const asNobody = process.getuid?.() === 0;
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const child = spawn(process.execPath, [CLI, '--config', file, 'doctor'], {
-        cwd: dir, env: { PATH: process.env.PATH, NO_COLOR: '1', HOME: '/tmp' }, stdio: ['ignore', 'pipe', 'pipe'], ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
+        cwd: dir,
+        env: { PATH: process.env.PATH, NO_COLOR: '1', HOME: '/tmp' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
       });
       let stdout = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
       child.on('close', (code) => resolve({ code, stdout }));
     });
     if (!asNobody) fs.chmodSync(locked, 0o500);
     assert.equal(result.code, 1, result.stdout);
-    assert.match(result.stdout, new RegExp(`✗ state-dir\\s+${locked.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not writable: EACCES`));
+    assert.match(
+      result.stdout,
+      new RegExp(`✗ state-dir\\s+${locked.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not writable: EACCES`),
+    );
     assert.match(result.stdout, /fix: Make it writable by this user/);
   });
 
   it('reports a missing Docker daemon for a service that runs on Docker, with the fix', async () => {
     const file = path.join(dir, 'docker.yaml');
     const socket = path.join(dir, 'no-daemon.sock');
-    const text = (await config(path.join(dir, 'state-docker'), `  shop:
+    const text = (
+      await config(
+        path.join(dir, 'state-docker'),
+        `  shop:
     runtime: docker
     image: shop:\${VERSION}
     hosts: [shop.localhost]
-`)).replace(`  state_dir:`, `  docker_host: unix://${socket}\n  state_dir:`);
+`,
+      )
+    ).replace(`  state_dir:`, `  docker_host: unix://${socket}\n  state_dir:`);
     fs.writeFileSync(file, text);
     const result = await doctor(file);
     assert.equal(result.code, 1, result.stdout);
-    assert.match(result.stdout, new RegExp(`✗ runtime\\.docker\\s+no Docker daemon at ${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(ENOENT\\)`));
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `✗ runtime\\.docker\\s+no Docker daemon at ${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(ENOENT\\)`,
+      ),
+    );
     assert.match(result.stdout, /fix: Start the Docker daemon .* or point server\.docker_host/);
     assert.match(result.stdout, /✓ runtime\.process\.web/, 'the process service is checked as before');
   });
@@ -94,7 +124,13 @@ ${extra}`;
     const blocker = path.join(dir, 'a-file');
     fs.writeFileSync(blocker, '');
     const file = path.join(dir, 'notdir.yaml');
-    fs.writeFileSync(file, (await config(path.join(blocker, 'state'))).replace('command: node server.js', 'command: no-such-program --serve'));
+    fs.writeFileSync(
+      file,
+      (await config(path.join(blocker, 'state'))).replace(
+        'command: node server.js',
+        'command: no-such-program --serve',
+      ),
+    );
     const result = await doctor(file);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /✗ state-dir\s+.*is not writable: ENOTDIR/);

@@ -33,7 +33,9 @@ describe('cutover exit codes', () => {
     strategy: ${strategy}
     drain_timeout: 1s
 `;
-    fs.writeFileSync(path.join(dir, 'cutover.yaml'), `server:
+    fs.writeFileSync(
+      path.join(dir, 'cutover.yaml'),
+      `server:
   proxy: 127.0.0.1:${proxyPort}
   admin: 127.0.0.1:${adminPort}
   state_dir: .cutover
@@ -45,7 +47,8 @@ ${service('web', '{ type: blue-green, auto_switch: false, timeout: 3s }')}${serv
         provider: { command: { command: 'test ! -f ${path.join(dir, 'fail')}', timeout: 5s } }
         interval: 300ms
         success_condition: result.exitCode == 0
-`);
+`,
+    );
     server = await startServerProcess('cutover.yaml', dir, adminPort);
   });
 
@@ -144,13 +147,23 @@ ${service('web', '{ type: blue-green, auto_switch: false, timeout: 3s }')}${serv
     const lines = result.stdout.trim().split('\n');
     assert.ok(lines.length >= 1, result.stdout);
     for (const line of lines) {
-      const entry = JSON.parse(line) as { service: string; instance: string; release: string; version: string; slot: string; line: string };
+      const entry = JSON.parse(line) as {
+        service: string;
+        instance: string;
+        release: string;
+        version: string;
+        slot: string;
+        line: string;
+      };
       assert.equal(entry.service, 'web');
       assert.equal(entry.version, 'v2');
       assert.match(entry.instance, /^(blue|green)-\d+$/);
       assert.ok(entry.instance.startsWith(entry.slot));
       assert.equal(typeof entry.line, 'string');
     }
-    assert.ok(lines.some((line) => /sample-app v2/.test((JSON.parse(line) as { line: string }).line)), result.stdout);
+    assert.ok(
+      lines.some((line) => /sample-app v2/.test((JSON.parse(line) as { line: string }).line)),
+      result.stdout,
+    );
   });
 });

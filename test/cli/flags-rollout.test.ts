@@ -9,11 +9,13 @@ import { startHarness, type Harness } from '../support/cutover-harness.js';
 // to where it was and the command says why and exits non-zero.
 describe('cutover flags rollout against a real server', () => {
   let harness: Harness;
-  const cli = (...args: string[]) => runCli(['flags', ...args], {
-    cwd: harness.dir,
-    env: { CUTOVER_URL: harness.server.adminUrl, CUTOVER_TOKEN: harness.server.token, CUTOVER_ACTOR: 'rita' },
-  });
-  const stored = (key: string): Promise<FlagDetail> => harness.client.request<FlagDetail>('GET', `/api/v1/flags/${key}`);
+  const cli = (...args: string[]) =>
+    runCli(['flags', ...args], {
+      cwd: harness.dir,
+      env: { CUTOVER_URL: harness.server.adminUrl, CUTOVER_TOKEN: harness.server.token, CUTOVER_ACTOR: 'rita' },
+    });
+  const stored = (key: string): Promise<FlagDetail> =>
+    harness.client.request<FlagDetail>('GET', `/api/v1/flags/${key}`);
   const createAt = async (key: string, percent: string): Promise<void> => {
     const created = await cli('set', key, '--percent', percent);
     assert.equal(created.code, 0, created.stderr);
@@ -43,9 +45,17 @@ describe('cutover flags rollout against a real server', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^rollout fr-\S+ of new-checkout: steps 10% → 100%, pause 300ms\n/);
     const events = result.stdout.split('\n').filter((line) => /^\[\s*[\d.]+ m?s\] /.test(line));
-    assert.ok(events.some((line) => /step 1 of 2: new-checkout on for 10%/.test(line)), result.stdout);
-    assert.ok(events.some((line) => /step 2 of 2: new-checkout on for 100%/.test(line)), result.stdout);
-    assert.ok(events.findIndex((line) => /step 1 of 2/.test(line)) < events.findIndex((line) => /step 2 of 2/.test(line)));
+    assert.ok(
+      events.some((line) => /step 1 of 2: new-checkout on for 10%/.test(line)),
+      result.stdout,
+    );
+    assert.ok(
+      events.some((line) => /step 2 of 2: new-checkout on for 100%/.test(line)),
+      result.stdout,
+    );
+    assert.ok(
+      events.findIndex((line) => /step 1 of 2/.test(line)) < events.findIndex((line) => /step 2 of 2/.test(line)),
+    );
     assert.match(result.stdout, /done: rollout fr-\S+ succeeded; new-checkout is at 100%/);
 
     const { flag, activeRollout } = await stored('new-checkout');
@@ -76,7 +86,10 @@ describe('cutover flags rollout against a real server', () => {
     const answer = JSON.parse(result.stdout) as { rollout: FlagRollout; events: { type: string }[] };
     assert.equal(answer.rollout.phase, 'succeeded');
     assert.deepEqual(answer.rollout.steps, [50]);
-    assert.ok(answer.events.some((event) => event.type === 'flag-rollout.succeeded'), JSON.stringify(answer.events));
+    assert.ok(
+      answer.events.some((event) => event.type === 'flag-rollout.succeeded'),
+      JSON.stringify(answer.events),
+    );
   });
 
   it('--detach returns with the id, and --abort stops the rollout', async () => {
@@ -101,7 +114,10 @@ describe('cutover flags rollout against a real server', () => {
 
   it('bad --steps and --pause are refused before anything starts', async () => {
     await createAt('careful', '3');
-    const historyBefore = await harness.client.request<{ entries: AuditEntry[] }>('GET', '/api/v1/flags/careful/history');
+    const historyBefore = await harness.client.request<{ entries: AuditEntry[] }>(
+      'GET',
+      '/api/v1/flags/careful/history',
+    );
     const [decreasing, over, zero, pause, missing] = await Promise.all([
       cli('rollout', 'careful', '--steps', '50,10', '--pause', '1s'),
       cli('rollout', 'careful', '--steps', '10,150', '--pause', '1s'),

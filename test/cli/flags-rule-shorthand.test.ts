@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSteps, parsePause } from '../../src/cli/commands/flag-rollout-command.js';
-import { formatRule, parsePercentage, parseRuleShorthand, RULE_OPERATORS } from '../../src/cli/commands/flag-rule-shorthand.js';
+import {
+  formatRule,
+  parsePercentage,
+  parseRuleShorthand,
+  RULE_OPERATORS,
+} from '../../src/cli/commands/flag-rule-shorthand.js';
 import { summarizeChange } from '../../src/cli/commands/flags-format.js';
 import { newBooleanFlag } from '../../src/cli/commands/flag-set-command.js';
 import { CutoverError } from '../../src/core/errors.js';
@@ -29,13 +34,17 @@ function flagWith(...rules: Rule[]): Flag {
 describe('the --rule shorthand', () => {
   it('reads the examples of the help into rules the flag schema accepts', () => {
     assert.deepEqual(rule('country in SE,NO -> on'), {
-      constraints: [{ operator: 'in', attribute: 'country', values: ['SE', 'NO'], inverted: false }], variant: 'on',
+      constraints: [{ operator: 'in', attribute: 'country', values: ['SE', 'NO'], inverted: false }],
+      variant: 'on',
     });
     assert.deepEqual(rule('staff: email ends_with @example.com -> on'), {
-      name: 'staff', constraints: [{ operator: 'ends_with', attribute: 'email', value: '@example.com', inverted: false }], variant: 'on',
+      name: 'staff',
+      constraints: [{ operator: 'ends_with', attribute: 'email', value: '@example.com', inverted: false }],
+      variant: 'on',
     });
     assert.deepEqual(rule('appVersion semver_gt 2.0.0 -> on'), {
-      constraints: [{ operator: 'semver_gt', attribute: 'appVersion', value: '2.0.0', inverted: false }], variant: 'on',
+      constraints: [{ operator: 'semver_gt', attribute: 'appVersion', value: '2.0.0', inverted: false }],
+      variant: 'on',
     });
     assert.deepEqual(rule('plan equals pro and seats num_gte 10 -> 50% beta by accountId'), {
       constraints: [
@@ -44,13 +53,24 @@ describe('the --rule shorthand', () => {
       ],
       rollout: { percentage: 50, stickiness: 'accountId', variant: 'beta' },
     });
-    assert.deepEqual(rule('in_segment beta -> on'), { constraints: [{ operator: 'in_segment', segment: 'beta', inverted: false }], variant: 'on' });
+    assert.deepEqual(rule('in_segment beta -> on'), {
+      constraints: [{ operator: 'in_segment', segment: 'beta', inverted: false }],
+      variant: 'on',
+    });
     assert.deepEqual(rule('always -> off'), { constraints: [], variant: 'off' });
-    flagWith(rule('country in SE,NO -> on'), rule('plan equals pro and seats num_gte 10 -> 50% beta by accountId'), rule('not in_segment beta -> off'));
+    flagWith(
+      rule('country in SE,NO -> on'),
+      rule('plan equals pro and seats num_gte 10 -> 50% beta by accountId'),
+      rule('not in_segment beta -> off'),
+    );
   });
 
   it('evaluates as written: the parsed rule serves the users it names', () => {
-    const flag = flagWith(rule('country in SE, NO and appVersion semver_gt 2.0.0 -> beta'), rule('email not ends_with @example.com -> off'), rule('always -> on'));
+    const flag = flagWith(
+      rule('country in SE, NO and appVersion semver_gt 2.0.0 -> beta'),
+      rule('email not ends_with @example.com -> off'),
+      rule('always -> on'),
+    );
     assert.equal(evaluateFlag(flag, { country: 'NO', appVersion: '2.1.0' }).variant, 'beta');
     assert.equal(evaluateFlag(flag, { country: 'NO', appVersion: '1.9.9', email: 'a@gmail.com' }).variant, 'off');
     assert.equal(evaluateFlag(flag, { country: 'DK', email: 'me@example.com' }).variant, 'on');
@@ -81,9 +101,15 @@ describe('the --rule shorthand', () => {
     assert.match(problem('country in SE,NO'), /missing "-> VARIANT"/);
     assert.match(problem('country in SE -> '), /expected a variant after "->"/);
     assert.match(problem('country in SE -> on -> off'), /expected one "->", found 2/);
-    assert.match(problem('seats num_gte ten -> on'), /"num_gte" compares numbers: expected a number after "seats num_gte", got "ten"/);
+    assert.match(
+      problem('seats num_gte ten -> on'),
+      /"num_gte" compares numbers: expected a number after "seats num_gte", got "ten"/,
+    );
     assert.match(problem('appVersion semver_gt 2.0 -> on'), /expected a version such as 2.0.0/);
-    assert.match(problem('country equals SE NO -> on'), /unexpected "NO" at column 19 after "country equals SE": join conditions with "and"/);
+    assert.match(
+      problem('country equals SE NO -> on'),
+      /unexpected "NO" at column 19 after "country equals SE": join conditions with "and"/,
+    );
     assert.match(problem('country in SE, -> on'), /expected a value after the last ","/);
     assert.match(problem('country equals -> on'), /expected a value after "country equals"/);
     assert.match(problem('country -> on'), /expected an operator after "country"/);
@@ -142,10 +168,26 @@ describe('the other options of cutover flags, checked before any request', () =>
 
   it('history entries read as before → after', () => {
     const before = { ...newBooleanFlag('f'), rollout: { percentage: 10, stickiness: 'userId', variant: 'on' } };
-    assert.equal(summarizeChange({ action: 'update', before, after: { ...before, rollout: { ...before.rollout, percentage: 50 } } }), 'rollout 10% → 50%');
-    assert.equal(summarizeChange({ action: 'update', before, after: { ...before, enabled: false } }), 'enabled true → false');
-    assert.equal(summarizeChange({ action: 'update', before, after: { ...before, rollout: null, rules: [rule('always -> on')] } }), 'rollout 10% on → none; rules 0 → 1');
-    assert.equal(summarizeChange({ action: 'create', before: null, after: before }), 'created: enabled, rollout 10% on, rules: 0');
+    assert.equal(
+      summarizeChange({
+        action: 'update',
+        before,
+        after: { ...before, rollout: { ...before.rollout, percentage: 50 } },
+      }),
+      'rollout 10% → 50%',
+    );
+    assert.equal(
+      summarizeChange({ action: 'update', before, after: { ...before, enabled: false } }),
+      'enabled true → false',
+    );
+    assert.equal(
+      summarizeChange({ action: 'update', before, after: { ...before, rollout: null, rules: [rule('always -> on')] } }),
+      'rollout 10% on → none; rules 0 → 1',
+    );
+    assert.equal(
+      summarizeChange({ action: 'create', before: null, after: before }),
+      'created: enabled, rollout 10% on, rules: 0',
+    );
     assert.equal(summarizeChange({ action: 'delete', before, after: null }), 'deleted');
   });
 });

@@ -39,7 +39,10 @@ describe('ManualClock', () => {
     const sleeping = clock.sleep(60_000, controller.signal);
     controller.abort(new Error('stop'));
     await assert.rejects(sleeping, /stop/);
-    await assert.rejects(clock.advanceUntil(() => false, { limitMs: 1_000 }), /within 1000 ms/);
+    await assert.rejects(
+      clock.advanceUntil(() => false, { limitMs: 1_000 }),
+      /within 1000 ms/,
+    );
   });
 });
 

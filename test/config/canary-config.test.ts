@@ -43,7 +43,10 @@ describe('canary strategy: the example config', () => {
       ],
       canaryInstances: 1,
       stickiness: { by: 'cookie', name: 'cutover_canary' },
-      match: [{ header: 'X-Canary', value: 'always' }, { cookie: 'canary', value: '1' }],
+      match: [
+        { header: 'X-Canary', value: 'always' },
+        { cookie: 'canary', value: '1' },
+      ],
       analysis: ['error-rate'],
       postPromotion: { windowMs: 300_000, analysis: ['error-rate'] },
       scaleDownDelayMs: 600_000,
@@ -76,15 +79,17 @@ describe('canary strategy: defaults and short forms', () => {
   });
 
   it('adds the final 100% step when the steps stop short of it, and reads every pause form', () => {
-    const strategy = canaryOf(withStrategy([
-      'type: canary',
-      'steps:',
-      '  - { weight: 0, pause: 10s }',
-      '  - { weight: 10, pause: indefinite }',
-      '  - { weight: 10, pause: {} }',
-      '  - { weight: 20, pause: 1m30s, analysis: error-rate }',
-      '  - { weight: 30 }',
-    ]));
+    const strategy = canaryOf(
+      withStrategy([
+        'type: canary',
+        'steps:',
+        '  - { weight: 0, pause: 10s }',
+        '  - { weight: 10, pause: indefinite }',
+        '  - { weight: 10, pause: {} }',
+        '  - { weight: 20, pause: 1m30s, analysis: error-rate }',
+        '  - { weight: 30 }',
+      ]),
+    );
     assert.deepEqual(strategy.steps, [
       { weight: 0, pauseMs: 10_000, analysis: [] },
       { weight: 10, pauseMs: null, analysis: [] },
@@ -96,11 +101,20 @@ describe('canary strategy: defaults and short forms', () => {
   });
 
   it('reads stickiness by header and by ip, and match values written as numbers', () => {
-    const byHeader = canaryOf(withStrategy(['type: canary', 'stickiness: { by: header, name: X-User-Id }', 'match: [{ cookie: beta, value: 1 }]']));
+    const byHeader = canaryOf(
+      withStrategy([
+        'type: canary',
+        'stickiness: { by: header, name: X-User-Id }',
+        'match: [{ cookie: beta, value: 1 }]',
+      ]),
+    );
     assert.deepEqual(byHeader.stickiness, { by: 'header', name: 'X-User-Id' });
     assert.deepEqual(byHeader.match, [{ cookie: 'beta', value: '1' }]);
     assert.deepEqual(canaryOf(withStrategy(['type: canary', 'stickiness: ip'])).stickiness, { by: 'ip', name: '' });
-    assert.deepEqual(canaryOf(withStrategy(['type: canary', 'stickiness: cookie'])).stickiness, { by: 'cookie', name: 'cutover_canary' });
+    assert.deepEqual(canaryOf(withStrategy(['type: canary', 'stickiness: cookie'])).stickiness, {
+      by: 'cookie',
+      name: 'cutover_canary',
+    });
   });
 
   it('resumes a rollout interrupted by a controller restart unless on_restart says abort', () => {
@@ -110,8 +124,18 @@ describe('canary strategy: defaults and short forms', () => {
   });
 
   it('keeps blue-green exactly as it was', () => {
-    const strategy = parse('services: { web: { command: a, strategy: { type: blue-green, auto_switch: true } } }').services.web?.strategy;
-    assert.deepEqual(strategy, { type: 'blue-green', autoSwitch: true, autoCleanup: false, scaleDownDelayMs: 600_000, deployTimeoutMs: 120_000, smoke: [], postPromotion: null, prePromotion: null });
+    const strategy = parse('services: { web: { command: a, strategy: { type: blue-green, auto_switch: true } } }')
+      .services.web?.strategy;
+    assert.deepEqual(strategy, {
+      type: 'blue-green',
+      autoSwitch: true,
+      autoCleanup: false,
+      scaleDownDelayMs: 600_000,
+      deployTimeoutMs: 120_000,
+      smoke: [],
+      postPromotion: null,
+      prePromotion: null,
+    });
   });
 });
 
@@ -133,15 +157,40 @@ describe('canary strategy: every problem at once, with its place', () => {
   it('reports each with path, message, line and column', () => {
     const { byPath, issues, message } = issuesOf(INVALID);
     const expected: [string, string, number, number][] = [
-      ['services.web.strategy.steps[0].analysis[0]', 'no analysis template named "eror-rate"; did you mean "error-rate"?', 11, 47],
+      [
+        'services.web.strategy.steps[0].analysis[0]',
+        'no analysis template named "eror-rate"; did you mean "error-rate"?',
+        11,
+        47,
+      ],
       ['services.web.strategy.steps[1].weight', 'weights must not go down: 10 comes after 25 in steps[0]', 12, 21],
-      ['services.web.strategy.steps[1].pause', 'expected a duration like 30s or 5m, or promote (wait for `cutover promote`; also indefinite or {}), got "soon"', 12, 32],
+      [
+        'services.web.strategy.steps[1].pause',
+        'expected a duration like 30s or 5m, or promote (wait for `cutover promote`; also indefinite or {}), got "soon"',
+        12,
+        32,
+      ],
       ['services.web.strategy.steps[2].weight', 'expected a whole number from 0 to 100, got 120', 13, 21],
       ['services.web.strategy.canary_instances', 'expected a whole number ≥ 1, got 0', 14, 25],
-      ['services.web.strategy.stickiness.name', 'required for by: header: the request header that tells users apart, like X-User-Id', 15, 7],
-      ['services.web.strategy.match[0].cookie', 'choose header or cookie for one rule, not both (write two rules to match either)', 16, 35],
+      [
+        'services.web.strategy.stickiness.name',
+        'required for by: header: the request header that tells users apart, like X-User-Id',
+        15,
+        7,
+      ],
+      [
+        'services.web.strategy.match[0].cookie',
+        'choose header or cookie for one rule, not both (write two rules to match either)',
+        16,
+        35,
+      ],
       ['services.web.strategy.match[1]', 'expected header or cookie, like { header: X-Canary, value: always }', 16, 58],
-      ['services.web.strategy.post_promotion.analysis', 'expected at least one analysis template to run after promotion, like [error-rate]', 17, 7],
+      [
+        'services.web.strategy.post_promotion.analysis',
+        'expected at least one analysis template to run after promotion, like [error-rate]',
+        17,
+        7,
+      ],
       ['services.web.strategy.auto_switch', 'unknown key here; it is only used with type: blue-green', 18, 7],
       ['services.web.strategy.stepz', 'unknown key; did you mean "steps"?', 19, 7],
     ];
@@ -150,18 +199,32 @@ describe('canary strategy: every problem at once, with its place', () => {
     }
     assert.equal(issues.length, expected.length, message);
     assert.match(message, /^\/srv\/site\/cutover\.yaml has 11 problems:\n/);
-    assert.match(message, /steps\[0\]\.analysis\[0\]: no analysis template named "eror-rate"; did you mean "error-rate"\? \(\/srv\/site\/cutover\.yaml:11:47\)/);
+    assert.match(
+      message,
+      /steps\[0\]\.analysis\[0\]: no analysis template named "eror-rate"; did you mean "error-rate"\? \(\/srv\/site\/cutover\.yaml:11:47\)/,
+    );
   });
 
   it('refuses no steps, an unknown strategy, an unknown template in any list, and a step too short for its analysis', () => {
-    assert.equal(issueAt(issuesOf(withStrategy(['type: canary', 'steps: []'])).byPath, 'services.web.strategy.steps').message, 'expected at least one step, like - { weight: 25, pause: 1m }');
+    assert.equal(
+      issueAt(issuesOf(withStrategy(['type: canary', 'steps: []'])).byPath, 'services.web.strategy.steps').message,
+      'expected at least one step, like - { weight: 25, pause: 1m }',
+    );
     assert.equal(
       issueAt(issuesOf(withStrategy(['type: rainbow'])).byPath, 'services.web.strategy.type').message,
       'expected "blue-green", "canary", "rolling" or "recreate", got "rainbow"',
     );
-    const references = issuesOf(withStrategy(['type: canary', 'analysis: latency', 'post_promotion: { analysis: [errors-rate] }'])).byPath;
-    assert.equal(issueAt(references, 'services.web.strategy.analysis').message, 'no analysis template named "latency"; defined: error-rate');
-    assert.equal(issueAt(references, 'services.web.strategy.post_promotion.analysis[0]').message, 'no analysis template named "errors-rate"; did you mean "error-rate"?');
+    const references = issuesOf(
+      withStrategy(['type: canary', 'analysis: latency', 'post_promotion: { analysis: [errors-rate] }']),
+    ).byPath;
+    assert.equal(
+      issueAt(references, 'services.web.strategy.analysis').message,
+      'no analysis template named "latency"; defined: error-rate',
+    );
+    assert.equal(
+      issueAt(references, 'services.web.strategy.post_promotion.analysis[0]').message,
+      'no analysis template named "errors-rate"; did you mean "error-rate"?',
+    );
 
     // A metric without count measures until its step ends: a step with no pause would end before it measures.
     const untilStepEnds = [
@@ -175,25 +238,39 @@ describe('canary strategy: every problem at once, with its place', () => {
       '',
     ].join('\n');
     const { byPath } = issuesOf(untilStepEnds);
-    assert.match(issueAt(byPath, 'services.web.strategy.steps[0]').message, /a step running analysis "slow" needs a pause: its metric "p95" has no count/);
+    assert.match(
+      issueAt(byPath, 'services.web.strategy.steps[0]').message,
+      /a step running analysis "slow" needs a pause: its metric "p95" has no count/,
+    );
     assert.equal(issueAt(byPath, 'services.web.strategy.steps[1].pause').line, 7);
   });
 
   it('refuses an on_restart other than resume or abort, and on_restart outside a canary', () => {
-    assert.deepEqual(issueAt(issuesOf(withStrategy(['type: canary', 'on_restart: rollback'])).byPath, 'services.web.strategy.on_restart'), {
-      path: 'services.web.strategy.on_restart',
-      message: 'expected resume or abort, got "rollback"',
-      line: 10,
-      column: 19,
-    });
+    assert.deepEqual(
+      issueAt(
+        issuesOf(withStrategy(['type: canary', 'on_restart: rollback'])).byPath,
+        'services.web.strategy.on_restart',
+      ),
+      {
+        path: 'services.web.strategy.on_restart',
+        message: 'expected resume or abort, got "rollback"',
+        line: 10,
+        column: 19,
+      },
+    );
     assert.equal(
-      issueAt(issuesOf(withStrategy(['type: blue-green', 'on_restart: resume'])).byPath, 'services.web.strategy.on_restart').message,
+      issueAt(
+        issuesOf(withStrategy(['type: blue-green', 'on_restart: resume'])).byPath,
+        'services.web.strategy.on_restart',
+      ).message,
       'unknown key here; it is only used with type: canary',
     );
   });
 
   it('refuses a template reference when no template is defined, pointing at where to define one', () => {
-    const { byPath } = issuesOf('services:\n  web:\n    command: a\n    strategy: { type: canary, analysis: [errors] }\n');
+    const { byPath } = issuesOf(
+      'services:\n  web:\n    command: a\n    strategy: { type: canary, analysis: [errors] }\n',
+    );
     assert.deepEqual(issueAt(byPath, 'services.web.strategy.analysis[0]'), {
       path: 'services.web.strategy.analysis[0]',
       message: 'no analysis template named "errors"; define it under analysis: at the top of the file',

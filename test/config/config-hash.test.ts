@@ -28,6 +28,9 @@ describe('configHash', () => {
   });
 
   it('writes canonical JSON with sorted keys at every level', () => {
-    assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 0 }], c: null } }), '{"a":{"c":null,"d":[2,{"y":0,"z":1}]},"b":1}');
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 0 }], c: null } }),
+      '{"a":{"c":null,"d":[2,{"y":0,"z":1}]},"b":1}',
+    );
   });
 });

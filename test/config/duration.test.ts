@@ -5,10 +5,21 @@ import { formatDuration, parseDuration } from '../../src/config/duration.js';
 describe('parseDuration', () => {
   it('reads unit-suffixed durations and bare seconds into ms', () => {
     const cases: [unknown, number][] = [
-      ['500ms', 500], ['1s', 1000], ['1.5s', 1500], ['2m', 120_000], ['1h', 3_600_000], ['1m30s', 90_000],
-      ['1h2m3s4ms', 3_723_004], [' 10s ', 10_000], [5, 5000], [0.25, 250], ['3', 3000], ['0.5', 500],
+      ['500ms', 500],
+      ['1s', 1000],
+      ['1.5s', 1500],
+      ['2m', 120_000],
+      ['1h', 3_600_000],
+      ['1m30s', 90_000],
+      ['1h2m3s4ms', 3_723_004],
+      [' 10s ', 10_000],
+      [5, 5000],
+      [0.25, 250],
+      ['3', 3000],
+      ['0.5', 500],
     ];
-    for (const [input, ms] of cases) assert.deepEqual(parseDuration(input), { ok: true, ms }, `for ${JSON.stringify(input)}`);
+    for (const [input, ms] of cases)
+      assert.deepEqual(parseDuration(input), { ok: true, ms }, `for ${JSON.stringify(input)}`);
   });
 
   it('refuses garbage with a message that shows the accepted forms', () => {
@@ -22,7 +33,10 @@ describe('parseDuration', () => {
   it('refuses negatives, zero where it means nothing, and lengths past the timer limit', () => {
     assert.deepEqual(parseDuration('-1s'), { ok: false, expected: 'expected a positive duration' });
     assert.deepEqual(parseDuration(-2), { ok: false, expected: 'expected a positive duration' });
-    assert.deepEqual(parseDuration('-1s', { allowZero: true }), { ok: false, expected: 'expected a non-negative duration' });
+    assert.deepEqual(parseDuration('-1s', { allowZero: true }), {
+      ok: false,
+      expected: 'expected a non-negative duration',
+    });
     assert.deepEqual(parseDuration('0s'), { ok: false, expected: 'expected a duration greater than zero' });
     assert.deepEqual(parseDuration('0s', { allowZero: true }), { ok: true, ms: 0 });
     assert.equal(parseDuration('600h').ok, false);

@@ -6,7 +6,12 @@ describe('substituteEnv', () => {
   const env = { NAME: 'app', EMPTY: '', VERSION: 'from-env' };
 
   it('fills set variables and defaults', () => {
-    assert.deepEqual(substituteEnv('${NAME}-${UNSET:-x}-${EMPTY:-fallback}', env), { text: 'app-x-fallback', missing: [], malformed: [], used: [{ name: 'NAME', value: 'app' }] });
+    assert.deepEqual(substituteEnv('${NAME}-${UNSET:-x}-${EMPTY:-fallback}', env), {
+      text: 'app-x-fallback',
+      missing: [],
+      malformed: [],
+      used: [{ name: 'NAME', value: 'app' }],
+    });
   });
 
   it('leaves the runtime placeholders for each instance to fill', () => {

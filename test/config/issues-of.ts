@@ -25,6 +25,9 @@ export function issuesOf(text: string): { message: string; issues: ConfigIssue[]
 /** The one issue at a path, failing with the whole list when there is none. */
 export function issueAt(byPath: Map<string, ConfigIssue>, path: string): ConfigIssue {
   const issue = byPath.get(path);
-  assert.ok(issue, `no issue at ${path}; got:\n${[...byPath.values()].map((i) => `${i.path}: ${i.message}`).join('\n')}`);
+  assert.ok(
+    issue,
+    `no issue at ${path}; got:\n${[...byPath.values()].map((i) => `${i.path}: ${i.message}`).join('\n')}`,
+  );
   return issue;
 }

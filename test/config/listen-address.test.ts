@@ -5,16 +5,39 @@ import { formatListenAddress, localUrlOf, parseListenAddress } from '../../src/c
 describe('parseListenAddress', () => {
   it('reads host:port, :port, [ipv6]:port and a bare port', () => {
     const cases: [unknown, string, number][] = [
-      ['127.0.0.1:8080', '127.0.0.1', 8080], ['0.0.0.0:80', '0.0.0.0', 80], ['localhost:9900', 'localhost', 9900],
-      [':3000', '127.0.0.1', 3000], ['[::1]:8443', '::1', 8443], ['[::]:1', '::', 1], [8080, '127.0.0.1', 8080], ['65535', '127.0.0.1', 65535],
+      ['127.0.0.1:8080', '127.0.0.1', 8080],
+      ['0.0.0.0:80', '0.0.0.0', 80],
+      ['localhost:9900', 'localhost', 9900],
+      [':3000', '127.0.0.1', 3000],
+      ['[::1]:8443', '::1', 8443],
+      ['[::]:1', '::', 1],
+      [8080, '127.0.0.1', 8080],
+      ['65535', '127.0.0.1', 65535],
     ];
     for (const [input, host, port] of cases) {
-      assert.deepEqual(parseListenAddress(input), { ok: true, address: { host, port } }, `for ${JSON.stringify(input)}`);
+      assert.deepEqual(
+        parseListenAddress(input),
+        { ok: true, address: { host, port } },
+        `for ${JSON.stringify(input)}`,
+      );
     }
   });
 
   it('refuses ports out of range, unbracketed IPv6 and garbage', () => {
-    for (const input of ['127.0.0.1:0', ':65536', 'localhost', '::1:8080', '[nothost]:80', 'a b:80', '300.1.1.1:80', 'host:port', ':-1', 80.5, null, true]) {
+    for (const input of [
+      '127.0.0.1:0',
+      ':65536',
+      'localhost',
+      '::1:8080',
+      '[nothost]:80',
+      'a b:80',
+      '300.1.1.1:80',
+      'host:port',
+      ':-1',
+      80.5,
+      null,
+      true,
+    ]) {
       assert.equal(parseListenAddress(input).ok, false, `accepted ${JSON.stringify(input)}`);
     }
     const result = parseListenAddress('::1:8080');

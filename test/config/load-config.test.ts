@@ -88,7 +88,16 @@ describe('loadConfig: the contract file', () => {
         startPeriodMs: 10_000,
         restartAfter: 3,
       },
-      strategy: { type: 'blue-green', autoSwitch: false, autoCleanup: false, scaleDownDelayMs: 600_000, deployTimeoutMs: 120_000, smoke: [], postPromotion: null, prePromotion: null },
+      strategy: {
+        type: 'blue-green',
+        autoSwitch: false,
+        autoCleanup: false,
+        scaleDownDelayMs: 600_000,
+        deployTimeoutMs: 120_000,
+        smoke: [],
+        postPromotion: null,
+        prePromotion: null,
+      },
       drainTimeoutMs: 10_000,
       stopGracePeriodMs: 10_000,
       rollbackLimit: 5,
@@ -138,22 +147,33 @@ describe('parseConfig: every problem at once, with its place', () => {
   it('reports the unknown key, the wrong type, the missing command and the duplicate host', () => {
     const { message, issues } = issuesOf(() => parseConfig(INVALID, 'cutover.yaml', { env: {} }));
     const byPath = new Map(issues.map((issue) => [issue.path, issue]));
-    assert.deepEqual(
-      [...byPath.keys()].sort(),
-      ['services.api.hosts[0]', 'services.web.comand', 'services.web.command', 'services.web.instances'],
-    );
+    assert.deepEqual([...byPath.keys()].sort(), [
+      'services.api.hosts[0]',
+      'services.web.comand',
+      'services.web.command',
+      'services.web.instances',
+    ]);
 
     assert.deepEqual(byPath.get('services.web.comand'), {
-      path: 'services.web.comand', message: 'unknown key; did you mean "command"?', line: 4, column: 5,
+      path: 'services.web.comand',
+      message: 'unknown key; did you mean "command"?',
+      line: 4,
+      column: 5,
     });
     assert.deepEqual(byPath.get('services.web.instances'), {
-      path: 'services.web.instances', message: 'expected a whole number ≥ 1, got "two"', line: 5, column: 16,
+      path: 'services.web.instances',
+      message: 'expected a whole number ≥ 1, got "two"',
+      line: 5,
+      column: 16,
     });
     // A missing key has no place of its own: it points at the service that lacks it.
     assert.equal(byPath.get('services.web.command')?.line, 2);
     assert.match(byPath.get('services.web.command')?.message ?? '', /required/);
     assert.deepEqual(byPath.get('services.api.hosts[0]'), {
-      path: 'services.api.hosts[0]', message: 'host "web.localhost" is already used by service "web"', line: 8, column: 13,
+      path: 'services.api.hosts[0]',
+      message: 'host "web.localhost" is already used by service "web"',
+      line: 8,
+      column: 13,
     });
 
     // The message lists them one per line, in file order, with file:line:column.
@@ -161,7 +181,10 @@ describe('parseConfig: every problem at once, with its place', () => {
     assert.equal(lines[0], 'cutover.yaml has 4 problems:');
     assert.equal(lines[2], '  services.web.comand: unknown key; did you mean "command"? (cutover.yaml:4:5)');
     assert.equal(lines[3], '  services.web.instances: expected a whole number ≥ 1, got "two" (cutover.yaml:5:16)');
-    assert.equal(lines[4], '  services.api.hosts[0]: host "web.localhost" is already used by service "web" (cutover.yaml:8:13)');
+    assert.equal(
+      lines[4],
+      '  services.api.hosts[0]: host "web.localhost" is already used by service "web" (cutover.yaml:8:13)',
+    );
   });
 
   it('reports a YAML syntax error with its line', () => {
@@ -185,40 +208,78 @@ describe('parseConfig: every problem at once, with its place', () => {
 
   it('checks service names, defaults and hosts across services', () => {
     const { issues } = issuesOf(() =>
-      parse(['services:', '  Web_1: { command: a, default: true }', '  api: { command: b, default: true, hosts: [API.example.com, api.example.com] }', '  idle: { command: c, hosts: [] }', ''].join('\n')),
+      parse(
+        [
+          'services:',
+          '  Web_1: { command: a, default: true }',
+          '  api: { command: b, default: true, hosts: [API.example.com, api.example.com] }',
+          '  idle: { command: c, hosts: [] }',
+          '',
+        ].join('\n'),
+      ),
     );
     const messages = Object.fromEntries(issues.map((issue) => [issue.path, issue.message]));
     assert.match(messages['services.Web_1'] ?? '', /lowercase letters, digits and hyphens/);
     assert.equal(issues.find((issue) => issue.path === 'services.Web_1')?.column, 3);
     assert.equal(messages['services.api.default'], 'only one service can be the default, and "Web_1" already is');
-    assert.equal(messages['services.api.hosts[1]'], 'host "api.example.com" is already used by this service (listed twice)');
+    assert.equal(
+      messages['services.api.hosts[1]'],
+      'host "api.example.com" is already used by this service (listed twice)',
+    );
     assert.match(messages['services.idle.hosts'] ?? '', /at least one host/);
   });
 
   it('catches a default host taken by another service', () => {
-    const { issues } = issuesOf(() => parse('services:\n  web: { command: a }\n  api: { command: b, hosts: [web.localhost] }\n'));
+    const { issues } = issuesOf(() =>
+      parse('services:\n  web: { command: a }\n  api: { command: b, hosts: [web.localhost] }\n'),
+    );
     assert.equal(issues[0]?.path, 'services.api.hosts[0]');
   });
 
   it('refuses contradicting health settings and the proxy and admin on one port', () => {
     const { issues } = issuesOf(() =>
-      parse(['server: { proxy: 127.0.0.1:9000, admin: 0.0.0.0:9000 }', 'services:', '  web:', '    command: a', '    health: { type: tcp, path: /x, retries: 2, unhealthy_threshold: 2 }', ''].join('\n')),
+      parse(
+        [
+          'server: { proxy: 127.0.0.1:9000, admin: 0.0.0.0:9000 }',
+          'services:',
+          '  web:',
+          '    command: a',
+          '    health: { type: tcp, path: /x, retries: 2, unhealthy_threshold: 2 }',
+          '',
+        ].join('\n'),
+      ),
     );
-    assert.deepEqual(issues.map((issue) => issue.path), ['server.admin', 'services.web.health.path', 'services.web.health.retries']);
+    assert.deepEqual(
+      issues.map((issue) => issue.path),
+      ['server.admin', 'services.web.health.path', 'services.web.health.retries'],
+    );
   });
 
   it('gives a did-you-mean for camelCase and misspelt keys, and the list otherwise', () => {
-    const { issues } = issuesOf(() => parse('services:\n  web:\n    command: a\n    drainTimeout: 5s\n    helth: {}\n    zzz: 1\n'));
+    const { issues } = issuesOf(() =>
+      parse('services:\n  web:\n    command: a\n    drainTimeout: 5s\n    helth: {}\n    zzz: 1\n'),
+    );
     const messages = issues.map((issue) => `${issue.path}: ${issue.message}`);
-    assert.ok(messages.includes('services.web.drainTimeout: unknown key; did you mean "drain_timeout"?'), messages.join('\n'));
+    assert.ok(
+      messages.includes('services.web.drainTimeout: unknown key; did you mean "drain_timeout"?'),
+      messages.join('\n'),
+    );
     assert.ok(messages.includes('services.web.helth: unknown key; did you mean "health"?'), messages.join('\n'));
-    assert.match(messages.find((text) => text.startsWith('services.web.zzz')) ?? '', /expected one of hosts, default, runtime, command/);
+    assert.match(
+      messages.find((text) => text.startsWith('services.web.zzz')) ?? '',
+      /expected one of hosts, default, runtime, command/,
+    );
   });
 
   it('points a bad shorthand at its value', () => {
     const { issues } = issuesOf(() => parse('services:\n  web:\n    command: a\n    strategy: rainbow\n'));
     assert.deepEqual(issues, [
-      { path: 'services.web.strategy.type', message: 'expected "blue-green", "canary", "rolling" or "recreate", got "rainbow"', line: 4, column: 15 },
+      {
+        path: 'services.web.strategy.type',
+        message: 'expected "blue-green", "canary", "rolling" or "recreate", got "rainbow"',
+        line: 4,
+        column: 15,
+      },
     ]);
   });
 });
@@ -235,9 +296,21 @@ describe('parseConfig: health, strategy and defaults', () => {
   it('picks the health check kind from type, tcp or command', () => {
     const health = (text: string) => parse(`services: { web: { command: a, health: ${text} } }`).services.web?.health;
     assert.deepEqual(health('{ tcp: true }')?.check, { type: 'tcp' });
-    assert.deepEqual(health('{ command: "curl -f localhost:$PORT" }')?.check, { type: 'command', command: 'curl -f localhost:$PORT', inheritEnv: [] });
-    assert.deepEqual(health('{ type: http, path: /up, expect_status: 2xx }')?.check, { type: 'http', path: '/up', expectStatus: [200, 299] });
-    assert.deepEqual(health('{ expect_status: [200, 204] }')?.check, { type: 'http', path: '/health', expectStatus: [200, 204] });
+    assert.deepEqual(health('{ command: "curl -f localhost:$PORT" }')?.check, {
+      type: 'command',
+      command: 'curl -f localhost:$PORT',
+      inheritEnv: [],
+    });
+    assert.deepEqual(health('{ type: http, path: /up, expect_status: 2xx }')?.check, {
+      type: 'http',
+      path: '/up',
+      expectStatus: [200, 299],
+    });
+    assert.deepEqual(health('{ expect_status: [200, 204] }')?.check, {
+      type: 'http',
+      path: '/health',
+      expectStatus: [200, 204],
+    });
     assert.equal(health('{ retries: 7 }')?.unhealthyThreshold, 7);
   });
 
@@ -261,7 +334,9 @@ describe('parseConfig: health, strategy and defaults', () => {
   });
 
   it('turns env numbers and booleans into strings, and lowercases hosts', () => {
-    const web = parse('services: { web: { command: a, env: { PORT_HINT: 3000, DEBUG: true }, hosts: [Web.Example.COM] } }').services.web;
+    const web = parse(
+      'services: { web: { command: a, env: { PORT_HINT: 3000, DEBUG: true }, hosts: [Web.Example.COM] } }',
+    ).services.web;
     assert.deepEqual(web?.env, { PORT_HINT: '3000', DEBUG: 'true' });
     assert.deepEqual(web?.hosts, ['web.example.com']);
   });
@@ -288,16 +363,25 @@ describe('parseConfig: environment references', () => {
   });
 
   it('gives an unquoted reference the type its value reads as', () => {
-    const web = parse('services:\n  web:\n    command: a\n    instances: ${INSTANCES:-3}\n    env: { N: "${INSTANCES:-3}" }\n').services.web;
+    const web = parse(
+      'services:\n  web:\n    command: a\n    instances: ${INSTANCES:-3}\n    env: { N: "${INSTANCES:-3}" }\n',
+    ).services.web;
     assert.equal(web?.instances, 3);
     assert.deepEqual(web?.env, { N: '3' });
   });
 
   it('reports an unset variable at the field that uses it', () => {
-    const { issues } = issuesOf(() => parse('services:\n  web:\n    command: a\n    env:\n      DATABASE_URL: "${DATABASE_URL}"\n    cwd: "${APP_DIR}/x"\n'));
+    const { issues } = issuesOf(() =>
+      parse(
+        'services:\n  web:\n    command: a\n    env:\n      DATABASE_URL: "${DATABASE_URL}"\n    cwd: "${APP_DIR}/x"\n',
+      ),
+    );
     assert.deepEqual(
       issues.map((issue) => [issue.path, issue.line]),
-      [['services.web.env.DATABASE_URL', 5], ['services.web.cwd', 6]],
+      [
+        ['services.web.env.DATABASE_URL', 5],
+        ['services.web.cwd', 6],
+      ],
     );
     assert.match(issues[0]?.message ?? '', /DATABASE_URL is not set/);
     assert.match(issues[1]?.message ?? '', /APP_DIR is not set/);
@@ -314,13 +398,31 @@ describe('the database section', () => {
   it('resolves its defaults and refuses a URL that is not PostgreSQL, naming the field', async () => {
     const { parseConfig } = await import('../../src/config/load-config.js');
     const base = 'services:\n  web:\n    command: node server.js\n    database:\n';
-    const config = parseConfig(`${base}      url: postgres://app:pw@127.0.0.1:5432/app\n      migrations: ./db\n`, '/srv/app/cutover.yaml');
+    const config = parseConfig(
+      `${base}      url: postgres://app:pw@127.0.0.1:5432/app\n      migrations: ./db\n`,
+      '/srv/app/cutover.yaml',
+    );
     assert.deepEqual(config.services.web!.database, {
-      url: 'postgres://app:pw@127.0.0.1:5432/app', migrations: '/srv/app/db', lint: true, backupBeforeDeploy: true, backupsKept: 5,
-      lockTimeoutMs: 5_000, statementTimeoutMs: 300_000, lockRetries: 3, waitForLockMs: 60_000, autoContract: true,
+      url: 'postgres://app:pw@127.0.0.1:5432/app',
+      migrations: '/srv/app/db',
+      lint: true,
+      backupBeforeDeploy: true,
+      backupsKept: 5,
+      lockTimeoutMs: 5_000,
+      statementTimeoutMs: 300_000,
+      lockRetries: 3,
+      waitForLockMs: 60_000,
+      autoContract: true,
       commands: { expand: null, contract: null },
     });
-    assert.throws(() => parseConfig(`${base}      url: mysql://127.0.0.1/app\n`, '/srv/app/cutover.yaml'), /services\.web\.database\.url: expected a PostgreSQL URL/);
-    assert.throws(() => parseConfig(`${base}      url: postgres://127.0.0.1/app\n      lock_timeout: soon\n`, '/srv/app/cutover.yaml'), /services\.web\.database\.lock_timeout/);
+    assert.throws(
+      () => parseConfig(`${base}      url: mysql://127.0.0.1/app\n`, '/srv/app/cutover.yaml'),
+      /services\.web\.database\.url: expected a PostgreSQL URL/,
+    );
+    assert.throws(
+      () =>
+        parseConfig(`${base}      url: postgres://127.0.0.1/app\n      lock_timeout: soon\n`, '/srv/app/cutover.yaml'),
+      /services\.web\.database\.lock_timeout/,
+    );
   });
 });

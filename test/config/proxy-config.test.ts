@@ -17,7 +17,9 @@ describe('the proxy keys in cutover.yaml', () => {
   });
 
   it('refuses a bad CIDR block and names the field', () => {
-    const { byPath } = issuesOf(`server: { trusted_proxies: [10.0.0.0/8, 10.0.0.0/33, "300.1.1.1", "fd00::/129", "10.0.0.0/x"] }\n${service}`);
+    const { byPath } = issuesOf(
+      `server: { trusted_proxies: [10.0.0.0/8, 10.0.0.0/33, "300.1.1.1", "fd00::/129", "10.0.0.0/x"] }\n${service}`,
+    );
     assert.match(issueAt(byPath, 'server.trusted_proxies[1]').message, /prefix length of at most 32/);
     assert.match(issueAt(byPath, 'server.trusted_proxies[2]').message, /expected an IP address or CIDR block/);
     assert.match(issueAt(byPath, 'server.trusted_proxies[3]').message, /prefix length of at most 128/);
@@ -26,15 +28,19 @@ describe('the proxy keys in cutover.yaml', () => {
   });
 
   it('reads max_connections and client_timeouts, and refuses a head timeout longer than the request timeout', () => {
-    const config = parse(`server: { max_connections: 500, client_timeouts: { headers: 5s, request: 1m, keep_alive: 30s } }\n${service}`);
+    const config = parse(
+      `server: { max_connections: 500, client_timeouts: { headers: 5s, request: 1m, keep_alive: 30s } }\n${service}`,
+    );
     assert.equal(config.server.maxConnections, 500);
     assert.deepEqual(config.server.clientTimeouts, { headersMs: 5_000, requestMs: 60_000, keepAliveMs: 30_000 });
-    const { byPath } = issuesOf(`server: { max_connections: 0, client_timeouts: { headers: 2m, request: 1m } }\n${service}`);
+    const { byPath } = issuesOf(
+      `server: { max_connections: 0, client_timeouts: { headers: 2m, request: 1m } }\n${service}`,
+    );
     assert.match(issueAt(byPath, 'server.max_connections').message, /whole number ≥ 1/);
     assert.match(issueAt(byPath, 'server.client_timeouts').message, /headers to be at most request/);
   });
 
-  it('reads a service\'s timeouts, instance_limits and passive_health, defaulting what is not written', () => {
+  it("reads a service's timeouts, instance_limits and passive_health, defaulting what is not written", () => {
     const config = parse(`services:
   web:
     command: node server.js
@@ -58,6 +64,9 @@ describe('the proxy keys in cutover.yaml', () => {
 `);
     assert.match(issueAt(byPath, 'services.web.timeouts.connect').message, /greater than zero/);
     assert.match(issueAt(byPath, 'services.web.timeouts.respons_headers').message, /did you mean "response_headers"/);
-    assert.match(issueAt(byPath, 'services.web.passive_health').message, /max_ejection_time to be at least ejection_time/);
+    assert.match(
+      issueAt(byPath, 'services.web.passive_health').message,
+      /max_ejection_time to be at least ejection_time/,
+    );
   });
 });

@@ -6,12 +6,28 @@ import { REDACTED, redactEnv, redactServiceConfig } from '../../src/config/redac
 describe('redaction', () => {
   it('hides listed keys and keys that look secret, and keeps the rest', () => {
     const env = {
-      NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@db/app', STRIPE_API_KEY: 'sk_live', GITHUB_TOKEN: 'ghp',
-      DB_PASSWORD: 'pw', PRIVATE_KEY: 'pem', AUTH_HEADER: 'Bearer x', MY_SECRET: 's', AWS_CREDENTIALS: 'c', PORT_HINT: '3000',
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://u:p@db/app',
+      STRIPE_API_KEY: 'sk_live',
+      GITHUB_TOKEN: 'ghp',
+      DB_PASSWORD: 'pw',
+      PRIVATE_KEY: 'pem',
+      AUTH_HEADER: 'Bearer x',
+      MY_SECRET: 's',
+      AWS_CREDENTIALS: 'c',
+      PORT_HINT: '3000',
     };
     assert.deepEqual(redactEnv(env, ['DATABASE_URL']), {
-      NODE_ENV: 'production', DATABASE_URL: REDACTED, STRIPE_API_KEY: REDACTED, GITHUB_TOKEN: REDACTED,
-      DB_PASSWORD: REDACTED, PRIVATE_KEY: REDACTED, AUTH_HEADER: REDACTED, MY_SECRET: REDACTED, AWS_CREDENTIALS: REDACTED, PORT_HINT: '3000',
+      NODE_ENV: 'production',
+      DATABASE_URL: REDACTED,
+      STRIPE_API_KEY: REDACTED,
+      GITHUB_TOKEN: REDACTED,
+      DB_PASSWORD: REDACTED,
+      PRIVATE_KEY: REDACTED,
+      AUTH_HEADER: REDACTED,
+      MY_SECRET: REDACTED,
+      AWS_CREDENTIALS: REDACTED,
+      PORT_HINT: '3000',
     });
     assert.equal(env.DATABASE_URL, 'postgres://u:p@db/app', 'the input is not modified');
   });

@@ -81,23 +81,34 @@ describe('rolling strategy: defaults and short forms', () => {
   });
 
   it('reads `strategy: recreate` and its long form with a timeout', () => {
-    assert.deepEqual(strategyOf('services: { api: { command: a, strategy: recreate } }'), { type: 'recreate', deployTimeoutMs: 120_000 });
-    assert.deepEqual(strategyOf('services: { api: { command: a, strategy: { type: recreate } } }'), { type: 'recreate', deployTimeoutMs: 120_000 });
-    assert.deepEqual(strategyOf('services: { api: { command: a, strategy: { type: recreate, timeout: 45s } } }'), { type: 'recreate', deployTimeoutMs: 45_000 });
+    assert.deepEqual(strategyOf('services: { api: { command: a, strategy: recreate } }'), {
+      type: 'recreate',
+      deployTimeoutMs: 120_000,
+    });
+    assert.deepEqual(strategyOf('services: { api: { command: a, strategy: { type: recreate } } }'), {
+      type: 'recreate',
+      deployTimeoutMs: 120_000,
+    });
+    assert.deepEqual(strategyOf('services: { api: { command: a, strategy: { type: recreate, timeout: 45s } } }'), {
+      type: 'recreate',
+      deployTimeoutMs: 45_000,
+    });
   });
 
   it('reads every key, with a single template name as a list of one and zero delay allowed', () => {
-    const strategy = rollingOf(withStrategy([
-      'type: rolling',
-      'parallelism: 3',
-      'order: stop-first',
-      'delay: 1m30s',
-      'monitor: 30s',
-      'failure_action: pause',
-      'max_failure_ratio: 0.25',
-      'timeout: 45s',
-      'analysis: error-rate',
-    ]));
+    const strategy = rollingOf(
+      withStrategy([
+        'type: rolling',
+        'parallelism: 3',
+        'order: stop-first',
+        'delay: 1m30s',
+        'monitor: 30s',
+        'failure_action: pause',
+        'max_failure_ratio: 0.25',
+        'timeout: 45s',
+        'analysis: error-rate',
+      ]),
+    );
     assert.deepEqual(strategy, {
       type: 'rolling',
       parallelism: 3,
@@ -109,7 +120,9 @@ describe('rolling strategy: defaults and short forms', () => {
       deployTimeoutMs: 45_000,
       analysis: ['error-rate'],
     });
-    const other = rollingOf(withStrategy(['type: rolling', 'failure_action: continue', 'max_failure_ratio: 1', 'delay: 0']));
+    const other = rollingOf(
+      withStrategy(['type: rolling', 'failure_action: continue', 'max_failure_ratio: 1', 'delay: 0']),
+    );
     assert.deepEqual([other.failureAction, other.maxFailureRatio, other.delayMs], ['continue', 1, 0]);
   });
 
@@ -121,10 +134,16 @@ describe('rolling strategy: defaults and short forms', () => {
   });
 
   it('makes services non-critical unless they say so, whatever their strategy', () => {
-    const config = parse('services: { web: { command: a }, api: { command: b, critical: true, strategy: canary }, dev: { command: c, critical: false, strategy: recreate } }');
+    const config = parse(
+      'services: { web: { command: a }, api: { command: b, critical: true, strategy: canary }, dev: { command: c, critical: false, strategy: recreate } }',
+    );
     assert.deepEqual(
       Object.values(config.services).map((service) => [service.name, service.strategy.type, service.critical]),
-      [['web', 'blue-green', false], ['api', 'canary', true], ['dev', 'recreate', false]],
+      [
+        ['web', 'blue-green', false],
+        ['api', 'canary', true],
+        ['dev', 'recreate', false],
+      ],
     );
   });
 });
@@ -150,13 +169,33 @@ describe('rolling strategy: every problem at once, with its place', () => {
     const { byPath, issues, message } = issuesOf(INVALID);
     const strategy = 'services.api.strategy';
     const expected: [string, string, number, number][] = [
-      [`${strategy}.parallelism`, 'a batch of 4 is larger than the service (instances: 3); set at most 3, or raise instances', 13, 20],
-      [`${strategy}.max_surge`, 'is another name for parallelism (the batch size, with order: start-first); set only one of them', 14, 7],
+      [
+        `${strategy}.parallelism`,
+        'a batch of 4 is larger than the service (instances: 3); set at most 3, or raise instances',
+        13,
+        20,
+      ],
+      [
+        `${strategy}.max_surge`,
+        'is another name for parallelism (the batch size, with order: start-first); set only one of them',
+        14,
+        7,
+      ],
       [`${strategy}.order`, 'expected start-first or stop-first, got "sideways"', 15, 14],
-      [`${strategy}.delay`, 'expected a duration like 500ms, 1s, 1.5s, 2m, 1m30s or a number of seconds, got "soon"', 16, 14],
+      [
+        `${strategy}.delay`,
+        'expected a duration like 500ms, 1s, 1.5s, 2m, 1m30s or a number of seconds, got "soon"',
+        16,
+        14,
+      ],
       [`${strategy}.monitor`, 'expected a non-negative duration, got "-5s"', 17, 16],
       [`${strategy}.failure_action`, 'expected rollback, pause or continue, got "stop"', 18, 23],
-      [`${strategy}.max_failure_ratio`, 'expected a number from 0 to 1 (the share of instances allowed to fail), like 0.25, got 1.5', 19, 26],
+      [
+        `${strategy}.max_failure_ratio`,
+        'expected a number from 0 to 1 (the share of instances allowed to fail), like 0.25, got 1.5',
+        19,
+        26,
+      ],
       [`${strategy}.timeout`, 'expected a duration greater than zero, got "0s"', 20, 16],
       [`${strategy}.analysis[0]`, 'no analysis template named "eror-rate"; did you mean "error-rate"?', 21, 18],
       [`${strategy}.steps`, 'unknown key here; it is only used with type: canary', 22, 7],
@@ -168,37 +207,49 @@ describe('rolling strategy: every problem at once, with its place', () => {
     }
     assert.equal(issues.length, expected.length, message);
     assert.match(message, /^\/srv\/site\/cutover\.yaml has 12 problems:\n/);
-    assert.match(message, /strategy\.parallelism: a batch of 4 is larger than the service \(instances: 3\); set at most 3, or raise instances \(\/srv\/site\/cutover\.yaml:13:20\)/);
+    assert.match(
+      message,
+      /strategy\.parallelism: a batch of 4 is larger than the service \(instances: 3\); set at most 3, or raise instances \(\/srv\/site\/cutover\.yaml:13:20\)/,
+    );
   });
 
   it('takes max_surge only with start-first and max_unavailable only with stop-first, saying which order applies', () => {
     const unavailable = issuesOf(withStrategy(['type: rolling', 'max_unavailable: 1'])).byPath;
     assert.deepEqual(issueAt(unavailable, 'services.api.strategy.max_unavailable'), {
       path: 'services.api.strategy.max_unavailable',
-      message: 'only used with order: stop-first (old instances stop before new ones start); this strategy is start-first (the default): '
-        + 'set order: stop-first, or size the batch with max_surge or parallelism',
+      message:
+        'only used with order: stop-first (old instances stop before new ones start); this strategy is start-first (the default): ' +
+        'set order: stop-first, or size the batch with max_surge or parallelism',
       line: 13,
       column: 7,
     });
     const surge = issuesOf(withStrategy(['type: rolling', 'order: stop-first', 'max_surge: 1'])).byPath;
     assert.deepEqual(issueAt(surge, 'services.api.strategy.max_surge'), {
       path: 'services.api.strategy.max_surge',
-      message: 'only used with order: start-first (new instances start before old ones stop); this strategy is stop-first: '
-        + 'set order: start-first, or size the batch with max_unavailable or parallelism',
+      message:
+        'only used with order: start-first (new instances start before old ones stop); this strategy is stop-first: ' +
+        'set order: start-first, or size the batch with max_unavailable or parallelism',
       line: 14,
       column: 7,
     });
   });
 
   it('refuses max_unavailable together with parallelism, and batch sizes that are not whole numbers ≥ 1', () => {
-    const { byPath, issues } = issuesOf(withStrategy(['type: rolling', 'order: stop-first', 'parallelism: 0', 'max_unavailable: 1.5']));
-    assert.deepEqual(issues.map((issue) => [issue.path, issue.message, issue.line]), [
-      ['services.api.strategy.parallelism', 'expected a whole number ≥ 1, got 0', 14],
-      ['services.api.strategy.max_unavailable', 'expected a whole number ≥ 1, got 1.5', 15],
-    ]);
+    const { byPath, issues } = issuesOf(
+      withStrategy(['type: rolling', 'order: stop-first', 'parallelism: 0', 'max_unavailable: 1.5']),
+    );
+    assert.deepEqual(
+      issues.map((issue) => [issue.path, issue.message, issue.line]),
+      [
+        ['services.api.strategy.parallelism', 'expected a whole number ≥ 1, got 0', 14],
+        ['services.api.strategy.max_unavailable', 'expected a whole number ≥ 1, got 1.5', 15],
+      ],
+    );
     assert.equal(issueAt(byPath, 'services.api.strategy.parallelism').column, 20);
 
-    const both = issuesOf(withStrategy(['type: rolling', 'order: stop-first', 'parallelism: 1', 'max_unavailable: 1'])).byPath;
+    const both = issuesOf(
+      withStrategy(['type: rolling', 'order: stop-first', 'parallelism: 1', 'max_unavailable: 1']),
+    ).byPath;
     assert.deepEqual(issueAt(both, 'services.api.strategy.max_unavailable'), {
       path: 'services.api.strategy.max_unavailable',
       message: 'is another name for parallelism (the batch size, with order: stop-first); set only one of them',
@@ -208,7 +259,9 @@ describe('rolling strategy: every problem at once, with its place', () => {
   });
 
   it('refuses a batch larger than the service, whichever key sizes it, and takes one as large as the service', () => {
-    const byDefault = issuesOf('services:\n  api:\n    command: a\n    strategy: { type: rolling, parallelism: 2 }\n').byPath;
+    const byDefault = issuesOf(
+      'services:\n  api:\n    command: a\n    strategy: { type: rolling, parallelism: 2 }\n',
+    ).byPath;
     assert.deepEqual(issueAt(byDefault, 'services.api.strategy.parallelism'), {
       path: 'services.api.strategy.parallelism',
       message: 'a batch of 2 is larger than the service (instances: 1, the default); set at most 1, or raise instances',
@@ -216,7 +269,10 @@ describe('rolling strategy: every problem at once, with its place', () => {
       column: 45,
     });
     const surge = issuesOf(withStrategy(['type: rolling', 'max_surge: 5'], 4)).byPath;
-    assert.equal(issueAt(surge, 'services.api.strategy.max_surge').message, 'a batch of 5 is larger than the service (instances: 4); set at most 4, or raise instances');
+    assert.equal(
+      issueAt(surge, 'services.api.strategy.max_surge').message,
+      'a batch of 5 is larger than the service (instances: 4); set at most 4, or raise instances',
+    );
     const unavailable = issuesOf(withStrategy(['type: rolling', 'order: stop-first', 'max_unavailable: 3'], 2)).byPath;
     assert.equal(issueAt(unavailable, 'services.api.strategy.max_unavailable').line, 14);
 
@@ -227,7 +283,8 @@ describe('rolling strategy: every problem at once, with its place', () => {
     const { byPath } = issuesOf(withStrategy(['type: rolling', 'monitor: 0s', 'analysis: [error-rate, slow]']));
     assert.deepEqual(issueAt(byPath, 'services.api.strategy.monitor'), {
       path: 'services.api.strategy.monitor',
-      message: "analysis runs during each batch's monitor window, which 0s closes before anything is measured; set a longer monitor (default 5s) or remove analysis",
+      message:
+        "analysis runs during each batch's monitor window, which 0s closes before anything is measured; set a longer monitor (default 5s) or remove analysis",
       line: 13,
       column: 16,
     });
@@ -237,7 +294,9 @@ describe('rolling strategy: every problem at once, with its place', () => {
   });
 
   it('refuses a template reference when no template is defined, pointing at where to define one', () => {
-    const { byPath } = issuesOf('services:\n  api:\n    command: a\n    strategy: { type: rolling, analysis: errors }\n');
+    const { byPath } = issuesOf(
+      'services:\n  api:\n    command: a\n    strategy: { type: rolling, analysis: errors }\n',
+    );
     assert.deepEqual(issueAt(byPath, 'services.api.strategy.analysis'), {
       path: 'services.api.strategy.analysis',
       message: 'no analysis template named "errors"; define it under analysis: at the top of the file',
@@ -247,28 +306,33 @@ describe('rolling strategy: every problem at once, with its place', () => {
   });
 
   it('names the strategy a key belongs to when another strategy has it', () => {
-    const { issues } = issuesOf([
-      'services:',
-      '  dev:',
-      '    command: a',
-      '    strategy: { type: recreate, parallelism: 2, auto_switch: true, analysis: [], timout: 1m }',
-      '  web:',
-      '    command: b',
-      '    strategy: { max_surge: 1, analysis: [] }',
-      '  api:',
-      '    command: c',
-      '    strategy: { type: canary, order: stop-first }',
-      '',
-    ].join('\n'));
-    assert.deepEqual(issues.map((issue) => `${issue.path}: ${issue.message} (${issue.line}:${issue.column})`), [
-      'services.dev.strategy.parallelism: unknown key here; it is only used with type: rolling (4:33)',
-      'services.dev.strategy.auto_switch: unknown key here; it is only used with type: blue-green (4:49)',
-      'services.dev.strategy.analysis: unknown key here; it is only used with type: canary or rolling (4:68)',
-      'services.dev.strategy.timout: unknown key; did you mean "timeout"? (4:82)',
-      'services.web.strategy.max_surge: unknown key here; it is only used with type: rolling (7:17)',
-      'services.web.strategy.analysis: unknown key here; it is only used with type: canary or rolling (7:31)',
-      'services.api.strategy.order: unknown key here; it is only used with type: rolling (10:31)',
-    ]);
+    const { issues } = issuesOf(
+      [
+        'services:',
+        '  dev:',
+        '    command: a',
+        '    strategy: { type: recreate, parallelism: 2, auto_switch: true, analysis: [], timout: 1m }',
+        '  web:',
+        '    command: b',
+        '    strategy: { max_surge: 1, analysis: [] }',
+        '  api:',
+        '    command: c',
+        '    strategy: { type: canary, order: stop-first }',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      issues.map((issue) => `${issue.path}: ${issue.message} (${issue.line}:${issue.column})`),
+      [
+        'services.dev.strategy.parallelism: unknown key here; it is only used with type: rolling (4:33)',
+        'services.dev.strategy.auto_switch: unknown key here; it is only used with type: blue-green (4:49)',
+        'services.dev.strategy.analysis: unknown key here; it is only used with type: canary or rolling (4:68)',
+        'services.dev.strategy.timout: unknown key; did you mean "timeout"? (4:82)',
+        'services.web.strategy.max_surge: unknown key here; it is only used with type: rolling (7:17)',
+        'services.web.strategy.analysis: unknown key here; it is only used with type: canary or rolling (7:31)',
+        'services.api.strategy.order: unknown key here; it is only used with type: rolling (10:31)',
+      ],
+    );
   });
 
   it('refuses a critical that is not true or false', () => {

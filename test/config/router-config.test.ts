@@ -19,20 +19,43 @@ describe('the router in cutover.yaml', () => {
 ${service}`);
     assert.equal(config.server.router, 'nginx');
     assert.deepEqual(config.server.nginx, {
-      mainConfig: '/srv/site/nginx/nginx.conf', includeFile: '/etc/nginx/conf.d/cutover.conf', binary: 'nginx', verifyTimeoutMs: 5_000,
+      mainConfig: '/srv/site/nginx/nginx.conf',
+      includeFile: '/etc/nginx/conf.d/cutover.conf',
+      binary: 'nginx',
+      verifyTimeoutMs: 5_000,
     });
     const full = parse(`server:
   router: nginx
   nginx: { main_config: /n.conf, include_file: /c.conf, binary: /usr/sbin/nginx, pid_file: run/nginx.pid, verify_timeout: 2s }
 ${service}`);
-    assert.deepEqual(full.server.nginx, { mainConfig: '/n.conf', includeFile: '/c.conf', binary: '/usr/sbin/nginx', pidFile: '/srv/site/run/nginx.pid', verifyTimeoutMs: 2_000 });
+    assert.deepEqual(full.server.nginx, {
+      mainConfig: '/n.conf',
+      includeFile: '/c.conf',
+      binary: '/usr/sbin/nginx',
+      pidFile: '/srv/site/run/nginx.pid',
+      verifyTimeoutMs: 2_000,
+    });
   });
 
   it('refuses an unknown router, nginx without its files, and nginx settings without router: nginx, each at its place', () => {
-    assert.match(issueAt(issuesOf(`server: { router: haproxy }\n${service}`).byPath, 'server.router').message, /expected proxy \(the embedded proxy\) or nginx/);
-    assert.match(issueAt(issuesOf(`server: { router: nginx }\n${service}`).byPath, 'server.router').message, /nginx needs server\.nginx: .*main_config.*include_file/);
-    assert.match(issueAt(issuesOf(`server: { nginx: { main_config: /n.conf, include_file: /c.conf } }\n${service}`).byPath, 'server.nginx').message, /only used with router: nginx/);
-    const missing = issuesOf(`server: { router: nginx, nginx: { main_config: /n.conf, verify_timeout: soon } }\n${service}`).byPath;
+    assert.match(
+      issueAt(issuesOf(`server: { router: haproxy }\n${service}`).byPath, 'server.router').message,
+      /expected proxy \(the embedded proxy\) or nginx/,
+    );
+    assert.match(
+      issueAt(issuesOf(`server: { router: nginx }\n${service}`).byPath, 'server.router').message,
+      /nginx needs server\.nginx: .*main_config.*include_file/,
+    );
+    assert.match(
+      issueAt(
+        issuesOf(`server: { nginx: { main_config: /n.conf, include_file: /c.conf } }\n${service}`).byPath,
+        'server.nginx',
+      ).message,
+      /only used with router: nginx/,
+    );
+    const missing = issuesOf(
+      `server: { router: nginx, nginx: { main_config: /n.conf, verify_timeout: soon } }\n${service}`,
+    ).byPath;
     assert.match(issueAt(missing, 'server.nginx.include_file').message, /expected the path of the file cutover writes/);
     assert.match(issueAt(missing, 'server.nginx.verify_timeout').message, /expected/);
   });

@@ -12,17 +12,27 @@ describe('SecretRedactor', () => {
 
   it('takes URL passwords and sensitive query values out of any text, keeping the rest', () => {
     const redactor = SecretRedactor.none();
-    assert.equal(redactor.redactText('cannot reach postgres://app:unknown-pw@db:5432/app: refused'), 'cannot reach postgres://app:[redacted]@db:5432/app: refused');
-    assert.equal(redactor.redactText('GET http://h/x?window=5m&api_key=abc123&password=zz'), 'GET http://h/x?window=5m&api_key=[redacted]&password=[redacted]');
+    assert.equal(
+      redactor.redactText('cannot reach postgres://app:unknown-pw@db:5432/app: refused'),
+      'cannot reach postgres://app:[redacted]@db:5432/app: refused',
+    );
+    assert.equal(
+      redactor.redactText('GET http://h/x?window=5m&api_key=abc123&password=zz'),
+      'GET http://h/x?window=5m&api_key=[redacted]&password=[redacted]',
+    );
   });
 
   it('ignores values under 6 characters, and redacts nested values', () => {
     const redactor = new SecretRedactor(['none', 'hunter2']);
-    assert.deepEqual(redactor.redactValue({ a: ['none', 'x hunter2 y'], b: 3 }), { a: ['none', 'x [redacted] y'], b: 3 });
+    assert.deepEqual(redactor.redactValue({ a: ['none', 'x hunter2 y'], b: 3 }), {
+      a: ['none', 'x [redacted] y'],
+      b: 3,
+    });
   });
 
   it('knows secret-looking names, including DATABASE_URL and *_KEY', () => {
-    for (const name of ['DATABASE_URL', 'STRIPE_KEY', 'GITHUB_TOKEN', 'DB_PASSWORD', 'SENTRY_DSN']) assert.ok(isSecretName(name), name);
+    for (const name of ['DATABASE_URL', 'STRIPE_KEY', 'GITHUB_TOKEN', 'DB_PASSWORD', 'SENTRY_DSN'])
+      assert.ok(isSecretName(name), name);
     for (const name of ['PORT', 'APP_VERSION', 'LOG_LEVEL']) assert.ok(!isSecretName(name), name);
     assert.ok(isSecretName('UPSTREAM_COOKIE', ['UPSTREAM_COOKIE']));
   });

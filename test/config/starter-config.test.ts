@@ -13,16 +13,31 @@ describe('the starter config written by `cutover init`', () => {
 
   it('documents the real defaults: it resolves exactly like a file that sets only command and cwd', () => {
     const starter = parseConfig(STARTER_CONFIG, '/srv/site/cutover.yaml', { env: {} });
-    const minimal = parseConfig('services: { web: { command: node server.js, cwd: ./app } }', '/srv/site/cutover.yaml', { env: {} });
+    const minimal = parseConfig(
+      'services: { web: { command: node server.js, cwd: ./app } }',
+      '/srv/site/cutover.yaml',
+      { env: {} },
+    );
     assert.deepEqual(starter, minimal);
   });
 
   it('mentions every key the schema accepts', () => {
     const service = ['services', 'web'];
-    const paths = [[], ['server'], service, [...service, 'health'], [...service, 'strategy'], [...service, 'strategy', 'smoke', 0]];
+    const paths = [
+      [],
+      ['server'],
+      service,
+      [...service, 'health'],
+      [...service, 'strategy'],
+      [...service, 'strategy', 'smoke', 0],
+    ];
     for (const path of paths) {
       for (const key of knownKeysAt(path)) {
-        assert.match(STARTER_CONFIG, new RegExp(`\\b${key}:`), `the starter does not mention ${[...path, key].join('.')}`);
+        assert.match(
+          STARTER_CONFIG,
+          new RegExp(`\\b${key}:`),
+          `the starter does not mention ${[...path, key].join('.')}`,
+        );
       }
     }
   });

@@ -12,7 +12,8 @@ describe('blue-green pre_promotion analysis', () => {
   before(async () => {
     h = await startHarness({
       instances: 1,
-      strategy: '{ type: blue-green, auto_switch: true, timeout: 10s, pre_promotion: { window: 1500ms, analysis: [gate] } }',
+      strategy:
+        '{ type: blue-green, auto_switch: true, timeout: 10s, pre_promotion: { window: 1500ms, analysis: [gate] } }',
       topLevelYaml: `analysis:
   gate:
     metrics:
@@ -23,7 +24,9 @@ describe('blue-green pre_promotion analysis', () => {
 `,
     });
   });
-  after(async () => { await h?.close(); });
+  after(async () => {
+    await h?.close();
+  });
 
   it('a release that passes is switched after the window; one that fails never gets traffic', async () => {
     const first = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });

@@ -16,9 +16,14 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
   const status = (): Promise<ServiceStatus> => h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
 
   before(async () => {
-    h = await startHarness({ strategy: '{ type: blue-green, auto_switch: false, timeout: 6s, scale_down_delay: 10m }', drainTimeout: '7s' });
+    h = await startHarness({
+      strategy: '{ type: blue-green, auto_switch: false, timeout: 6s, scale_down_delay: 10m }',
+      drainTimeout: '7s',
+    });
   });
-  after(async () => { await h?.close(); });
+  after(async () => {
+    await h?.close();
+  });
 
   it('answers 503 with a clear body before any release is active', async () => {
     const response = await request(h.proxyUrl, { headers: { host: 'web.localhost' } });
@@ -31,10 +36,20 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
   });
 
   it('deploys v1 with --auto-switch: instances start, pass health checks, traffic moves', async () => {
-    const { operation, events } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1', autoSwitch: true });
+    const { operation, events } = await operate(h.client, '/api/v1/services/web/deploy', {
+      version: 'v1',
+      autoSwitch: true,
+    });
     assert.equal(operation.outcome, 'succeeded', JSON.stringify(operation.error));
     const types = events.map((e) => e.type);
-    for (const step of ['deploy.started', 'instance.started', 'release.healthy', 'traffic.switched', 'deploy.succeeded']) assert.ok(types.includes(step), step);
+    for (const step of [
+      'deploy.started',
+      'instance.started',
+      'release.healthy',
+      'traffic.switched',
+      'deploy.succeeded',
+    ])
+      assert.ok(types.includes(step), step);
     assert.ok(types.indexOf('release.healthy') < types.indexOf('traffic.switched'), 'health before the switch');
     assert.deepEqual(await versionAt(h.proxyUrl), { status: 200, version: 'v1' });
     const s = await status();
@@ -44,7 +59,13 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
   });
 
   it('deploy v2, switch back to v1, then roll back to v2 under 300 req/s: 0 failed, and the traffic really moved', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'web.localhost', ratePerSecond: 300, connections: 8, maxDurationMs: 60_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 300,
+      connections: 8,
+      maxDurationMs: 60_000,
+    }).start();
     try {
       await traffic.waitForAnswers(150);
       // Without auto switch the deploy stops at `ready`: healthy in green, no traffic yet.
@@ -75,7 +96,10 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
       const summary = await traffic.stop();
       assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.join(' | ')}`);
       assert.equal(summary.connectionErrors, 0);
-      assert.ok((summary.byVersion.v1 ?? 0) > 100 && (summary.byVersion.v2 ?? 0) > 100, `both versions answered: ${JSON.stringify(summary.byVersion)}`);
+      assert.ok(
+        (summary.byVersion.v1 ?? 0) > 100 && (summary.byVersion.v2 ?? 0) > 100,
+        `both versions answered: ${JSON.stringify(summary.byVersion)}`,
+      );
     }
   });
 
@@ -83,8 +107,15 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
     // v2 is active in green, v1 standby in blue.
     const slow = request(`${h.proxyUrl}/slow?ms=5000`, { headers: { host: 'web.localhost' } });
     const ws = new WebSocket(`ws://127.0.0.1:${h.proxyPort}/ws`, { headers: { host: 'web.localhost' } });
-    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-    const echo = (text: string): Promise<string> => new Promise((resolve) => { ws.once('message', (d: Buffer) => resolve(d.toString())); ws.send(text); });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const echo = (text: string): Promise<string> =>
+      new Promise((resolve) => {
+        ws.once('message', (d: Buffer) => resolve(d.toString()));
+        ws.send(text);
+      });
     assert.equal(await echo('before'), 'v2:before');
     const closed = new Promise<number>((resolve) => ws.once('close', () => resolve(Date.now())));
 
@@ -101,17 +132,34 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
 
     const closedAt = await closed;
     // drain_timeout is 7 s: the 5 s request fits in it; the socket lives until then, not much longer.
-    assert.ok(closedAt - switchedAt >= 6500 && closedAt - switchedAt < 12_000, `closed ${closedAt - switchedAt} ms after the switch`);
+    assert.ok(
+      closedAt - switchedAt >= 6500 && closedAt - switchedAt < 12_000,
+      `closed ${closedAt - switchedAt} ms after the switch`,
+    );
     const fresh = new WebSocket(`ws://127.0.0.1:${h.proxyPort}/ws`, { headers: { host: 'web.localhost' } });
-    await new Promise((resolve, reject) => { fresh.once('open', resolve); fresh.once('error', reject); });
-    const reply = await new Promise<string>((resolve) => { fresh.once('message', (d: Buffer) => resolve(d.toString())); fresh.send('hi'); });
+    await new Promise((resolve, reject) => {
+      fresh.once('open', resolve);
+      fresh.once('error', reject);
+    });
+    const reply = await new Promise<string>((resolve) => {
+      fresh.once('message', (d: Buffer) => resolve(d.toString()));
+      fresh.send('hi');
+    });
     assert.equal(reply, 'v1:hi');
     fresh.close();
   });
 
   it('a version whose health check never passes is aborted at the timeout and never receives a request', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'web.localhost', ratePerSecond: 100, maxDurationMs: 30_000 }).start();
-    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v3-unhealthy', autoSwitch: true });
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 100,
+      maxDurationMs: 30_000,
+    }).start();
+    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', {
+      version: 'v3-unhealthy',
+      autoSwitch: true,
+    });
     const summary = await traffic.stop();
     assert.equal(operation.outcome, 'failed');
     assert.equal(operation.error?.code, 'HEALTH_TIMEOUT');
@@ -126,7 +174,10 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
   });
 
   it('a version that crashes at start fails with the exit code and its log, and traffic stays', async () => {
-    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v4-crash', autoSwitch: true });
+    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', {
+      version: 'v4-crash',
+      autoSwitch: true,
+    });
     assert.equal(operation.outcome, 'failed');
     assert.equal(operation.error?.code, 'INSTANCE_EXITED');
     assert.match(operation.error?.message ?? '', /exited with code 1/);
@@ -136,17 +187,27 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
 
   it('a version with a hard-coded port that is taken fails naming the port conflict, and traffic stays', async () => {
     // The port the running v1 instance listens on: what an app that ignores $PORT would collide with.
-    const taken = h.server.controller.supervisor.instancesOf(h.server.controller.activeRelease('web')!.id)[0]!.info.port;
-    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: `v4-port${taken}`, autoSwitch: true });
+    const taken = h.server.controller.supervisor.instancesOf(h.server.controller.activeRelease('web')!.id)[0]!.info
+      .port;
+    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', {
+      version: `v4-port${taken}`,
+      autoSwitch: true,
+    });
     assert.equal(operation.outcome, 'failed');
     assert.equal(operation.error?.code, 'INSTANCE_EXITED');
-    assert.match(operation.error?.message ?? '', new RegExp(`a port conflict, 127\\.0\\.0\\.1:${taken} is already in use`));
+    assert.match(
+      operation.error?.message ?? '',
+      new RegExp(`a port conflict, 127\\.0\\.0\\.1:${taken} is already in use`),
+    );
     assert.match(operation.error?.message ?? '', /the app must listen on \$PORT/);
     assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
   });
 
   it('a version that never opens its port times out with the failing check named, and traffic stays', async () => {
-    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v5-noport', autoSwitch: true });
+    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', {
+      version: 'v5-noport',
+      autoSwitch: true,
+    });
     assert.equal(operation.outcome, 'failed');
     assert.equal(operation.error?.code, 'HEALTH_TIMEOUT');
     assert.match(operation.error?.message ?? '', /ECONNREFUSED|connect/i);
@@ -154,7 +215,11 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
   });
 
   it('a second deploy while one is running is refused and names the holder', async () => {
-    const { operation } = await h.client.request<{ operation: OperationRecord }>('POST', '/api/v1/services/web/deploy', { version: 'v6', actor: 'alice@laptop' });
+    const { operation } = await h.client.request<{ operation: OperationRecord }>(
+      'POST',
+      '/api/v1/services/web/deploy',
+      { version: 'v6', actor: 'alice@laptop' },
+    );
     await assert.rejects(
       h.client.request('POST', '/api/v1/services/web/deploy', { version: 'v7', actor: 'bob@ci' }),
       (error: Error & { code?: string }) => {
@@ -171,7 +236,10 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
   });
 
   it('history tells every release and operation with outcomes; secrets are redacted in snapshots', async () => {
-    const history = await h.client.request<{ releases: ReleaseRecord[]; operations: OperationRecord[] }>('GET', '/api/v1/services/web/history');
+    const history = await h.client.request<{ releases: ReleaseRecord[]; operations: OperationRecord[] }>(
+      'GET',
+      '/api/v1/services/web/history',
+    );
     const byVersion = Object.fromEntries(history.releases.map((r) => [r.version, r]));
     assert.equal(byVersion.v1?.state, 'active');
     assert.equal(byVersion.v2?.state, 'stopped', 'the failed deploys into green replaced the standby v2');
@@ -185,6 +253,9 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
     assert.equal(env.APP_VERSION, '${VERSION}');
     assert.ok(!JSON.stringify(history).includes('s3cret-value'));
     const kinds = history.operations.map((o) => `${o.kind}:${o.outcome}`);
-    assert.ok(kinds.includes('rollback:succeeded') && kinds.includes('switch:succeeded') && kinds.includes('deploy:aborted'), kinds.join(','));
+    assert.ok(
+      kinds.includes('rollback:succeeded') && kinds.includes('switch:succeeded') && kinds.includes('deploy:aborted'),
+      kinds.join(','),
+    );
   });
 });

@@ -18,13 +18,22 @@ import { startPrometheus, type PrometheusServer } from '../support/prometheus-se
 // 25 → 50 → 100 and is promoted; a version that fails 20% of its requests
 // pushes the share over 2% and is pulled back to weight 0.
 const METRIC = 'prometheus-5xx-share';
-const QUERY = 'sum(increase(cutover_proxy_responses_total{service="shop",class="5xx"}[10s]))'
-  + ' / sum(increase(cutover_proxy_responses_total{service="shop"}[10s]))';
+const QUERY =
+  'sum(increase(cutover_proxy_responses_total{service="shop",class="5xx"}[10s]))' +
+  ' / sum(increase(cutover_proxy_responses_total{service="shop"}[10s]))';
 
-interface MeasurementData { metric: string; value: unknown; phase: string; detail?: string }
+interface MeasurementData {
+  metric: string;
+  value: unknown;
+  phase: string;
+  detail?: string;
+}
 
 function measurements(events: EventRecord[]): MeasurementData[] {
-  return events.filter((e) => e.type === 'analysis.measurement').map((e) => e.data as MeasurementData).filter((d) => d.metric === METRIC);
+  return events
+    .filter((e) => e.type === 'analysis.measurement')
+    .map((e) => e.data as MeasurementData)
+    .filter((d) => d.metric === METRIC);
 }
 
 describe('canary rollouts judged by a Prometheus query', () => {
@@ -32,16 +41,29 @@ describe('canary rollouts judged by a Prometheus query', () => {
   let prometheus: PrometheusServer;
   let judge: PrometheusProvider;
   const status = (): Promise<ServiceStatus> => h.client.request<ServiceStatus>('GET', '/api/v1/services/shop');
-  const context = (): MeasurementContext => ({ service: 'shop', canaryReleaseId: '', stableReleaseId: null, windowStart: Date.now() });
+  const context = (): MeasurementContext => ({
+    service: 'shop',
+    canaryReleaseId: '',
+    stableReleaseId: null,
+    windowStart: Date.now(),
+  });
 
   /** Steady traffic, then wait until Prometheus has enough samples for the judge's query to come out as a number. */
   async function trafficSeenByPrometheus(): Promise<SteadyTraffic> {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'shop.localhost', ratePerSecond: 150, clientHeader: 'x-user-id', maxDurationMs: 30_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'shop.localhost',
+      ratePerSecond: 150,
+      clientHeader: 'x-user-id',
+      maxDurationMs: 30_000,
+    }).start();
     try {
       await traffic.waitForAnswers(100);
       await prometheus.waitFor(`the query had no value: ${QUERY}`, 10_000, async () => {
         const result = await judge.measure(context());
-        return 'value' in result && typeof result.value === 'number' && Number.isFinite(result.value) ? result.value : null;
+        return 'value' in result && typeof result.value === 'number' && Number.isFinite(result.value)
+          ? result.value
+          : null;
       });
       return traffic;
     } catch (error) {
@@ -96,26 +118,30 @@ describe('canary rollouts judged by a Prometheus query', () => {
     // After the harness: the server wrote its token at its first start.
     prometheus = await startPrometheus({
       port: prometheusPort,
-      scrapeConfigs: [{
-        job_name: 'cutover',
-        scrape_interval: '1s',
-        scrape_timeout: '1s',
-        metrics_path: '/metrics',
-        authorization: { type: 'Bearer', credentials_file: path.join(h.dir, 'state', TOKEN_FILE) },
-        static_configs: [{ targets: [`127.0.0.1:${h.adminPort}`] }],
-      }],
+      scrapeConfigs: [
+        {
+          job_name: 'cutover',
+          scrape_interval: '1s',
+          scrape_timeout: '1s',
+          metrics_path: '/metrics',
+          authorization: { type: 'Bearer', credentials_file: path.join(h.dir, 'state', TOKEN_FILE) },
+          static_configs: [{ targets: [`127.0.0.1:${h.adminPort}`] }],
+        },
+      ],
     });
     let lastError = '';
-    await prometheus.waitFor('prometheus did not scrape cutover\'s /metrics', 15_000, async () => {
-      const answer = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as {
-        data: { activeTargets: { health: string; lastError: string }[] };
-      };
-      const target = answer.data.activeTargets[0];
-      lastError = target?.lastError ?? '';
-      return target?.health === 'up' ? true : null;
-    }).catch((error: Error) => {
-      throw new Error(`${error.message}\nlast scrape error: ${lastError}`);
-    });
+    await prometheus
+      .waitFor("prometheus did not scrape cutover's /metrics", 15_000, async () => {
+        const answer = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as {
+          data: { activeTargets: { health: string; lastError: string }[] };
+        };
+        const target = answer.data.activeTargets[0];
+        lastError = target?.lastError ?? '';
+        return target?.health === 'up' ? true : null;
+      })
+      .catch((error: Error) => {
+        throw new Error(`${error.message}\nlast scrape error: ${lastError}`);
+      });
   });
 
   after(async () => {
@@ -147,14 +173,36 @@ describe('canary rollouts judged by a Prometheus query', () => {
       assert.equal(m.value, 0, `the 5xx share of a good version is 0: ${JSON.stringify(m)}`);
       assert.match(m.detail ?? '', /^\{\} = 0$/, 'the value is what Prometheus answered');
     }
-    assert.equal(events.filter((e) => e.type === 'analysis.successful').length, 2, 'each step\'s analysis concluded successful');
-    const seen = await new PrometheusProvider({ url: prometheus.url, query: 'sum(cutover_proxy_requests_total{service="shop",version="v2"})', timeoutMs: 2000 }).measure(context());
-    assert.ok('value' in seen && typeof seen.value === 'number' && seen.value > 0, `Prometheus scraped the canary's requests: ${JSON.stringify(seen)}`);
+    assert.equal(
+      events.filter((e) => e.type === 'analysis.successful').length,
+      2,
+      "each step's analysis concluded successful",
+    );
+    const seen = await new PrometheusProvider({
+      url: prometheus.url,
+      query: 'sum(cutover_proxy_requests_total{service="shop",version="v2"})',
+      timeoutMs: 2000,
+    }).measure(context());
+    assert.ok(
+      'value' in seen && typeof seen.value === 'number' && seen.value > 0,
+      `Prometheus scraped the canary's requests: ${JSON.stringify(seen)}`,
+    );
     // The canary's weight and the analysis verdicts are series of their own, scraped while the canary ran.
-    const maxWeight = await new PrometheusProvider({ url: prometheus.url, query: 'max(max_over_time(cutover_canary_weight{service="shop",version="v2"}[5m]))', timeoutMs: 2000 }).measure(context());
-    assert.ok('value' in maxWeight && maxWeight.value === 50, `the canary's weight reached 50 in Prometheus: ${JSON.stringify(maxWeight)}`);
+    const maxWeight = await new PrometheusProvider({
+      url: prometheus.url,
+      query: 'max(max_over_time(cutover_canary_weight{service="shop",version="v2"}[5m]))',
+      timeoutMs: 2000,
+    }).measure(context());
+    assert.ok(
+      'value' in maxWeight && maxWeight.value === 50,
+      `the canary's weight reached 50 in Prometheus: ${JSON.stringify(maxWeight)}`,
+    );
     await prometheus.waitFor('the analysis verdicts reached Prometheus', 10_000, async () => {
-      const verdicts = await new PrometheusProvider({ url: prometheus.url, query: 'sum(cutover_analysis_runs_total{service="shop",verdict="successful"})', timeoutMs: 2000 }).measure(context());
+      const verdicts = await new PrometheusProvider({
+        url: prometheus.url,
+        query: 'sum(cutover_analysis_runs_total{service="shop",verdict="successful"})',
+        timeoutMs: 2000,
+      }).measure(context());
       return 'value' in verdicts && typeof verdicts.value === 'number' && verdicts.value >= 2 ? true : null;
     });
     const s = await status();
@@ -180,17 +228,24 @@ describe('canary rollouts judged by a Prometheus query', () => {
     const failed = measurements(done.events).filter((m) => m.phase === 'failed');
     assert.equal(failed.length, 1, JSON.stringify(measurements(done.events)));
     assert.ok(typeof failed[0]!.value === 'number' && failed[0]!.value > 0.02, JSON.stringify(failed[0]));
-    assert.ok(done.events.some((e) => e.type === 'canary.weight' && (e.data as { weight: number }).weight === 0), 'the canary was pulled back to weight 0');
+    assert.ok(
+      done.events.some((e) => e.type === 'canary.weight' && (e.data as { weight: number }).weight === 0),
+      'the canary was pulled back to weight 0',
+    );
     assert.ok(!done.events.some((e) => e.type === 'canary.promoted'));
     assert.deepEqual(Object.keys(summary.failedByVersion), ['v3-errors20'], 'only the canary failed requests');
     assert.ok((summary.failedByVersion['v3-errors20'] ?? 0) > 0);
     const stable = h.server.router.counters().find((c) => c.releaseId === (done.operation.fromReleaseId ?? ''));
     assert.ok(stable, 'the stable release has counters');
     assert.equal(stable.status['5xx'], 0, 'the stable release never served an error');
-    const abortedAt = done.events.find((e) => e.type === 'canary.weight' && (e.data as { weight: number }).weight === 0)?.at;
+    const abortedAt = done.events.find(
+      (e) => e.type === 'canary.weight' && (e.data as { weight: number }).weight === 0,
+    )?.at;
     if (abortedAt !== undefined && summary.firstFailureAt !== null) {
       // How long scraping, the 10 s window and the 1 s interval take to notice: for the record, not a bound.
-      process.stdout.write(`# prometheus canary abort: weight 0 ${abortedAt - summary.firstFailureAt} ms after the first bad response (${failed[0]!.detail})\n`);
+      process.stdout.write(
+        `# prometheus canary abort: weight 0 ${abortedAt - summary.firstFailureAt} ms after the first bad response (${failed[0]!.detail})\n`,
+      );
     }
     const s = await status();
     assert.equal(s.active?.version, 'v2');

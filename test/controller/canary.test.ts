@@ -75,10 +75,18 @@ describe('canary rollouts with builtin analysis', () => {
     const blog = await operate(h.client, '/api/v1/services/blog/deploy', { version: 'v1' });
     assert.equal(blog.operation.outcome, 'succeeded', JSON.stringify(blog.operation.error));
   });
-  after(async () => { await h?.close(); });
+  after(async () => {
+    await h?.close();
+  });
 
   it('a good canary goes 5 → 25 → 50 → 100 under steady load with 0 failed requests and ends promoted', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'shop.localhost', ratePerSecond: 200, clientHeader: 'x-user-id', maxDurationMs: 40_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'shop.localhost',
+      ratePerSecond: 200,
+      clientHeader: 'x-user-id',
+      maxDurationMs: 40_000,
+    }).start();
     let events;
     try {
       await traffic.waitForAnswers(100);
@@ -94,7 +102,10 @@ describe('canary rollouts with builtin analysis', () => {
     const weights = events.filter((e) => e.type === 'canary.weight').map((e) => (e.data as { weight: number }).weight);
     assert.deepEqual(weights, [5, 25, 50]);
     assert.ok(events.some((e) => e.type === 'canary.promoted'));
-    assert.ok(events.some((e) => e.type === 'analysis.measurement'), 'the analysis measured');
+    assert.ok(
+      events.some((e) => e.type === 'analysis.measurement'),
+      'the analysis measured',
+    );
     const s = await status();
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.active?.running, '2/2', 'the canary grew to full size before taking all traffic');
@@ -103,10 +114,18 @@ describe('canary rollouts with builtin analysis', () => {
   });
 
   it('a canary that fails 20% of its requests is aborted automatically; afterwards no request reaches it', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'shop.localhost', ratePerSecond: 200, clientHeader: 'x-user-id', maxDurationMs: 40_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'shop.localhost',
+      ratePerSecond: 200,
+      clientHeader: 'x-user-id',
+      maxDurationMs: 40_000,
+    }).start();
     await traffic.waitForAnswers(100);
     const done = await operate(h.client, '/api/v1/services/shop/deploy', { version: 'v3-errors20' });
-    const abortedAt = done.events.find((e) => e.type === 'canary.weight' && (e.data as { weight: number }).weight === 0)?.at;
+    const abortedAt = done.events.find(
+      (e) => e.type === 'canary.weight' && (e.data as { weight: number }).weight === 0,
+    )?.at;
     const canaryId = done.operation.releaseId!;
     const counted = (): number => h.server.router.counters().find((c) => c.releaseId === canaryId)?.requests ?? 0;
     const atAbort = counted();
@@ -129,14 +148,27 @@ describe('canary rollouts with builtin analysis', () => {
     assert.equal(s.canary, null);
     assert.equal(s.operation, null);
     // Every measurement is kept with the release and shown by status and history.
-    assert.ok(s.analysis.some((m) => m.phase === 'failed' && m.metric === 'error-rate' && typeof m.value === 'number' && m.value > 0.05));
-    const history = await h.client.request<{ analysis: { releaseId: string; phase: string; at: number }[] }>('GET', '/api/v1/services/shop/history');
+    assert.ok(
+      s.analysis.some(
+        (m) => m.phase === 'failed' && m.metric === 'error-rate' && typeof m.value === 'number' && m.value > 0.05,
+      ),
+    );
+    const history = await h.client.request<{ analysis: { releaseId: string; phase: string; at: number }[] }>(
+      'GET',
+      '/api/v1/services/shop/history',
+    );
     assert.ok(history.analysis.some((m) => m.releaseId === canaryId && m.phase === 'failed' && m.at > 0));
-    assert.ok(history.analysis.some((m) => m.phase === 'successful'), 'the good canary\'s measurements are there too');
+    assert.ok(
+      history.analysis.some((m) => m.phase === 'successful'),
+      "the good canary's measurements are there too",
+    );
   });
 
   it('requests with X-Canary: always reach a canary at its first step; pause holds, abort pulls it back', async () => {
-    const started = await h.client.request<{ operation: { id: string } }>('POST', '/api/v1/services/shop/deploy', { version: 'v4', actor: 'test' });
+    const started = await h.client.request<{ operation: { id: string } }>('POST', '/api/v1/services/shop/deploy', {
+      version: 'v4',
+      actor: 'test',
+    });
     let s: ServiceStatus | null = null;
     for (let i = 0; i < 100; i++) {
       s = await status();
@@ -148,7 +180,9 @@ describe('canary rollouts with builtin analysis', () => {
     assert.equal(paused.operation.phase, 'paused');
     const { request } = await import('undici');
     for (let i = 0; i < 20; i++) {
-      const response = await request(h.proxyUrl, { headers: { host: 'shop.localhost', 'x-canary': 'always', 'x-user-id': `t${i}` } });
+      const response = await request(h.proxyUrl, {
+        headers: { host: 'shop.localhost', 'x-canary': 'always', 'x-user-id': `t${i}` },
+      });
       assert.equal(((await response.body.json()) as { version: string }).version, 'v4');
     }
     await sleep(2500);
@@ -159,17 +193,32 @@ describe('canary rollouts with builtin analysis', () => {
     const after = await request(h.proxyUrl, { headers: { host: 'shop.localhost', 'x-canary': 'always' } });
     assert.equal(((await after.body.json()) as { version: string }).version, 'v2');
     // retry deploys the aborted version again from the first step.
-    const retried = await h.client.request<{ operation: { id: string; releaseId: string } }>('POST', '/api/v1/services/shop/retry', { actor: 'test' });
+    const retried = await h.client.request<{ operation: { id: string; releaseId: string } }>(
+      'POST',
+      '/api/v1/services/shop/retry',
+      { actor: 'test' },
+    );
     assert.notEqual(retried.operation.id, started.operation.id);
     const again = await operate(h.client, '/api/v1/services/shop/abort');
     assert.equal(again.operation.id, retried.operation.id);
-    const releases = (await h.client.request<{ releases: { id: string; version: string }[] }>('GET', '/api/v1/services/shop/history')).releases;
+    const releases = (
+      await h.client.request<{ releases: { id: string; version: string }[] }>('GET', '/api/v1/services/shop/history')
+    ).releases;
     assert.equal(releases.find((r) => r.id === retried.operation.releaseId)?.version, 'v4');
-    await assert.rejects(h.client.request('POST', '/api/v1/services/web/retry', {}), (error: Error & { code?: string }) => error.code === 'INVALID_STATE');
+    await assert.rejects(
+      h.client.request('POST', '/api/v1/services/web/retry', {}),
+      (error: Error & { code?: string }) => error.code === 'INVALID_STATE',
+    );
   });
 
   it('after promotion, an error spike in the post-promotion window rolls back to the stable release automatically', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'cart.localhost', ratePerSecond: 150, clientHeader: 'x-user-id', maxDurationMs: 40_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'cart.localhost',
+      ratePerSecond: 150,
+      clientHeader: 'x-user-id',
+      maxDurationMs: 40_000,
+    }).start();
     await traffic.waitForAnswers(50);
     const done = await operate(h.client, '/api/v1/services/cart/deploy', { version: 'v2-errors20' });
     await traffic.waitForAnswers(100);
@@ -185,7 +234,12 @@ describe('canary rollouts with builtin analysis', () => {
   });
 
   it('blue-green with post_promotion: an error spike after the switch switches back to the old slot automatically', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'blog.localhost', ratePerSecond: 150, maxDurationMs: 40_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'blog.localhost',
+      ratePerSecond: 150,
+      maxDurationMs: 40_000,
+    }).start();
     await traffic.waitForAnswers(50);
     const done = await operate(h.client, '/api/v1/services/blog/deploy', { version: 'v2-errors20' });
     await traffic.waitForAnswers(100);

@@ -33,7 +33,9 @@ async function startStack(window: string): Promise<Stack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-watch-kill-'));
   const proxyPort = await findFreePort();
   const adminPort = await findFreePort();
-  fs.writeFileSync(path.join(dir, 'cutover.yaml'), `server:
+  fs.writeFileSync(
+    path.join(dir, 'cutover.yaml'),
+    `server:
   proxy: 127.0.0.1:${proxyPort}
   admin: 127.0.0.1:${adminPort}
   state_dir: .cutover
@@ -60,7 +62,8 @@ analysis:
         provider: { command: { command: 'test ! -f ${path.join(dir, 'fail')}', timeout: 5s } }
         interval: 300ms
         success_condition: result.exitCode == 0
-`);
+`,
+  );
   const stack: Stack = { dir, adminPort, proxyUrl: `http://127.0.0.1:${proxyPort}/`, server: null };
   stacks.push(stack);
   stack.server = await startServerProcess('cutover.yaml', dir, adminPort);
@@ -72,13 +75,17 @@ const cli = (stack: Stack, ...args: string[]) => runCli(args, { cwd: stack.dir }
 /** Reads the admin API directly (polling through a CLI process per probe would be slow on a busy machine). */
 async function api<T>(stack: Stack, url: string): Promise<T> {
   const token = fs.readFileSync(path.join(stack.dir, '.cutover', 'admin-token'), 'utf8').trim();
-  const response = await fetch(`http://127.0.0.1:${stack.adminPort}${url}`, { headers: { authorization: `Bearer ${token}` } });
+  const response = await fetch(`http://127.0.0.1:${stack.adminPort}${url}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   assert.equal(response.status, 200, url);
   return (await response.json()) as T;
 }
 const status = (stack: Stack) => api<ServiceStatus>(stack, '/api/v1/services/web');
-const history = (stack: Stack) => api<{ releases: ReleaseRecord[]; operations: OperationRecord[] }>(stack, '/api/v1/services/web/history');
-const operationOf = (stack: Stack, id: string) => api<{ operation: OperationRecord; events: EventRecord[] }>(stack, `/api/v1/operations/${id}`);
+const history = (stack: Stack) =>
+  api<{ releases: ReleaseRecord[]; operations: OperationRecord[] }>(stack, '/api/v1/services/web/history');
+const operationOf = (stack: Stack, id: string) =>
+  api<{ operation: OperationRecord; events: EventRecord[] }>(stack, `/api/v1/operations/${id}`);
 
 async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -93,8 +100,9 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 function pidsOf(stack: Stack, releaseId: string): number[] {
   const db = new Database(path.join(stack.dir, '.cutover', 'cutover.db'), { readonly: true });
   try {
-    return (db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(releaseId) as { info_json: string }[])
-      .map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
+    return (
+      db.prepare('SELECT info_json FROM instances WHERE release_id = ?').all(releaseId) as { info_json: string }[]
+    ).map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
   } finally {
     db.close();
   }
@@ -141,7 +149,10 @@ describe('SIGKILL of the server in the blue-green post-promotion window', () => 
     assert.ok(v1Pids.every(isAlive), 'the previous release still runs in its slot');
     const resumed = await operationOf(stack, deploy.id);
     assert.equal(resumed.operation.outcome, null);
-    assert.ok(resumed.events.some((e) => e.type === 'deploy.watch-resumed'), resumed.events.map((e) => e.type).join(','));
+    assert.ok(
+      resumed.events.some((e) => e.type === 'deploy.watch-resumed'),
+      resumed.events.map((e) => e.type).join(','),
+    );
     const v1Record = (await history(stack)).releases.find((r) => r.id === v1.releaseId)!;
     assert.equal(v1Record.state, 'standby');
     assert.equal(v1Record.scaleDownAt, null, 'the scale-down waits for the end of the window');
@@ -154,7 +165,10 @@ describe('SIGKILL of the server in the blue-green post-promotion window', () => 
     });
     assert.equal(ended.operation.outcome, 'failed');
     assert.equal(ended.operation.error?.code, 'ANALYSIS_FAILED');
-    assert.ok(ended.events.some((e) => e.type === 'deploy.rolled-back'), ended.events.map((e) => e.type).join(','));
+    assert.ok(
+      ended.events.some((e) => e.type === 'deploy.rolled-back'),
+      ended.events.map((e) => e.type).join(','),
+    );
     assert.equal((await versionAt(stack.proxyUrl, 'web.localhost')).version, 'v1');
     assert.equal((await status(stack)).active?.releaseId, v1.releaseId);
     assert.deepEqual(pidsOf(stack, v1.releaseId), v1Pids, 'the switch back used the running previous release');
@@ -198,7 +212,10 @@ describe('SIGKILL of the server in the blue-green post-promotion window', () => 
     assert.equal((await status(stack)).active?.version, 'v2');
     const v1Record = (await history(stack)).releases.find((r) => r.id === v1.releaseId)!;
     assert.equal(v1Record.state, 'standby');
-    assert.ok((v1Record.scaleDownAt ?? 0) > Date.now() + 5 * 60_000, 'the old release stays for its scale_down_delay of 10 minutes');
+    assert.ok(
+      (v1Record.scaleDownAt ?? 0) > Date.now() + 5 * 60_000,
+      'the old release stays for its scale_down_delay of 10 minutes',
+    );
     assert.ok(v1Pids.every(isAlive), 'the old release still runs');
 
     const rollback = await cli(stack, 'rollback', 'web');

@@ -27,7 +27,9 @@ describe('deploy --all as a server-side wave', () => {
 
   async function api<T>(url: string): Promise<T> {
     const token = fs.readFileSync(path.join(dir, '.cutover', 'admin-token'), 'utf8').trim();
-    const response = await fetch(`http://127.0.0.1:${adminPort}${url}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`http://127.0.0.1:${adminPort}${url}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(response.status, 200, url);
     return (await response.json()) as T;
   }
@@ -57,12 +59,15 @@ describe('deploy --all as a server-side wave', () => {
     strategy: ${strategy}
     drain_timeout: 1s
 ${extra}`;
-    fs.writeFileSync(path.join(dir, 'cutover.yaml'), `server:
+    fs.writeFileSync(
+      path.join(dir, 'cutover.yaml'),
+      `server:
   proxy: 127.0.0.1:${proxyPort}
   admin: 127.0.0.1:${adminPort}
   state_dir: .cutover
 services:
-${service('web', 1, '{ type: blue-green, approval: true, timeout: 20s }')}${service('api', 2, '{ type: rolling, timeout: 4s }')}${service('core', 1, '{ type: blue-green, timeout: 20s }', '    critical: true\n')}`);
+${service('web', 1, '{ type: blue-green, approval: true, timeout: 20s }')}${service('api', 2, '{ type: rolling, timeout: 4s }')}${service('core', 1, '{ type: blue-green, timeout: 20s }', '    critical: true\n')}`,
+    );
     server = await startServerProcess('cutover.yaml', dir, adminPort);
   });
 
@@ -82,7 +87,9 @@ ${service('web', 1, '{ type: blue-green, approval: true, timeout: 20s }')}${serv
     // Wave 1 (web, api side by side): api goes through; web waits for its approval, so the critical core waits too.
     const gated = await until('web waiting for its approval', async () => {
       const wave = await current();
-      return progressOf(wave, 'web')?.progress === 'waiting' && progressOf(wave, 'api')?.progress === 'succeeded' ? wave : null;
+      return progressOf(wave, 'web')?.progress === 'waiting' && progressOf(wave, 'api')?.progress === 'succeeded'
+        ? wave
+        : null;
     });
     assert.equal(progressOf(gated, 'core')?.progress, 'pending', 'the critical service waits for the wave before it');
     assert.equal(gated.wave, 1);
@@ -112,9 +119,17 @@ ${service('web', 1, '{ type: blue-green, approval: true, timeout: 20s }')}${serv
     });
     assert.equal(finished.operation.outcome, 'succeeded', JSON.stringify(finished.operation.error));
     const types = finished.events.map((e) => e.type);
-    for (const type of ['wave.started', 'wave.resumed', 'wave.service-restarted', 'wave.succeeded']) assert.ok(types.includes(type), types.join(','));
+    for (const type of ['wave.started', 'wave.resumed', 'wave.service-restarted', 'wave.succeeded'])
+      assert.ok(types.includes(type), types.join(','));
     const { services } = await api<{ services: ServiceStatus[] }>('/api/v1/services');
-    assert.deepEqual(services.map((s) => [s.service, s.active?.version]), [['web', 'v1'], ['api', 'v1'], ['core', 'v1']]);
+    assert.deepEqual(
+      services.map((s) => [s.service, s.active?.version]),
+      [
+        ['web', 'v1'],
+        ['api', 'v1'],
+        ['core', 'v1'],
+      ],
+    );
     assert.equal(await current(), null);
   });
 
@@ -128,7 +143,11 @@ ${service('web', 1, '{ type: blue-green, approval: true, timeout: 20s }')}${serv
     assert.equal(services.find((s) => s.service === 'core')?.active?.version, 'v1');
     assert.equal(services.find((s) => s.service === 'api')?.active?.version, 'v1');
     const coreHistory = await api<{ operations: OperationRecord[] }>('/api/v1/services/core/history');
-    assert.equal(coreHistory.operations.filter((o) => o.kind === 'deploy').length, 1, 'core was deployed once (v1), not for v2');
+    assert.equal(
+      coreHistory.operations.filter((o) => o.kind === 'deploy').length,
+      1,
+      'core was deployed once (v1), not for v2',
+    );
     const aborted = await cli('abort', 'web');
     assert.equal(aborted.code, EXIT.ABORTED, aborted.stderr);
   });

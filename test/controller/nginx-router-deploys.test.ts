@@ -74,7 +74,13 @@ describe('deploys through a real nginx (router: nginx)', () => {
   });
 
   it('blue-green v1 → v2 under steady traffic, then a rollback, each verified on nginx', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'web.localhost', ratePerSecond: 100, connections: 4, maxDurationMs: 30_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 100,
+      connections: 4,
+      maxDurationMs: 30_000,
+    }).start();
     await traffic.waitForAnswers(20);
     const deployed = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' });
     assert.equal(deployed.operation.outcome, 'succeeded', JSON.stringify(deployed.operation.error));
@@ -86,20 +92,36 @@ describe('deploys through a real nginx (router: nginx)', () => {
     assert.deepEqual(await versionAt(h.proxyUrl), { status: 200, version: 'v1' });
     await traffic.waitForAnswers(20);
     const summary = await traffic.stop();
-    assert.ok((summary.byVersion.v1 ?? 0) > 0 && (summary.byVersion.v2 ?? 0) > 0, `both versions answered: ${JSON.stringify(summary.byVersion)}`);
+    assert.ok(
+      (summary.byVersion.v1 ?? 0) > 0 && (summary.byVersion.v2 ?? 0) > 0,
+      `both versions answered: ${JSON.stringify(summary.byVersion)}`,
+    );
     // Not a zero-loss claim: a reload can reset a kept-alive connection (bench/router-switch-bench.ts measures it);
     // a 5xx, though, would mean nginx routed to something that was not serving.
-    assert.equal(summary.failed - summary.connectionErrors, 0, `answers that were errors: ${summary.firstErrors.join('; ')}`);
+    assert.equal(
+      summary.failed - summary.connectionErrors,
+      0,
+      `answers that were errors: ${summary.firstErrors.join('; ')}`,
+    );
   });
 
   it('a canary of a bad version is judged from the nginx access log and rolled back by the builtin analysis', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'shop.localhost', ratePerSecond: 80, connections: 4, maxDurationMs: 30_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'shop.localhost',
+      ratePerSecond: 80,
+      connections: 4,
+      maxDurationMs: 30_000,
+    }).start();
     try {
       const done = await operate(h.client, '/api/v1/services/shop/deploy', { version: 'v2-errors30' });
       assert.equal(done.operation.outcome, 'failed', JSON.stringify(done.operation));
       assert.match(done.operation.error?.message ?? '', /error-rate/);
       const counted = h.server.router.counters().find((c) => c.releaseId === done.operation.releaseId);
-      assert.ok(counted && counted.status['5xx'] > 0, `nginx's log counted the canary's errors: ${JSON.stringify(counted)}`);
+      assert.ok(
+        counted && counted.status['5xx'] > 0,
+        `nginx's log counted the canary's errors: ${JSON.stringify(counted)}`,
+      );
       assert.deepEqual(await versionAt(h.proxyUrl, 'shop.localhost'), { status: 200, version: 'v1' });
     } finally {
       await traffic.stop();
@@ -116,7 +138,10 @@ describe('deploys through a real nginx (router: nginx)', () => {
       const done = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v3' });
       assert.equal(done.operation.outcome, 'failed');
       assert.equal(done.operation.error?.code, 'ROUTER_CONFIG_REJECTED');
-      assert.match(done.operation.error?.message ?? '', /traffic was not moved: .*unknown directive "proxy_buffer_sizes"/);
+      assert.match(
+        done.operation.error?.message ?? '',
+        /traffic was not moved: .*unknown directive "proxy_buffer_sizes"/,
+      );
       assert.deepEqual(await versionAt(h.proxyUrl), { status: 200, version: 'v1' });
       const status = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
       assert.equal(status.active?.version, 'v1');
@@ -139,17 +164,31 @@ describe('a cutover server SIGKILLed and restarted behind nginx', () => {
     const own = await startNginxServer();
     const proxyPort = await findFreePort();
     const adminPort = await findFreePort();
-    fs.writeFileSync(path.join(dir, 'cutover.yaml'), await configYaml(dir, {
-      strategy: '{ type: blue-green, auto_switch: true, timeout: 20s }',
-      serverYaml: `  router: nginx\n  nginx: { main_config: ${own.mainConfig}, include_file: ${own.includeFile}, pid_file: ${own.pidFile} }\n`,
-    }, { proxy: proxyPort, admin: adminPort }));
+    fs.writeFileSync(
+      path.join(dir, 'cutover.yaml'),
+      await configYaml(
+        dir,
+        {
+          strategy: '{ type: blue-green, auto_switch: true, timeout: 20s }',
+          serverYaml: `  router: nginx\n  nginx: { main_config: ${own.mainConfig}, include_file: ${own.includeFile}, pid_file: ${own.pidFile} }\n`,
+        },
+        { proxy: proxyPort, admin: adminPort },
+      ),
+    );
     let server = await startServerProcess('cutover.yaml', dir, adminPort);
     const proxyUrl = `http://127.0.0.1:${proxyPort}`;
     try {
-      const client = (): AdminClient => new AdminClient({ url: `http://127.0.0.1:${adminPort}`, token: readToken(path.join(dir, 'state'), {}) ?? '' });
+      const client = (): AdminClient =>
+        new AdminClient({ url: `http://127.0.0.1:${adminPort}`, token: readToken(path.join(dir, 'state'), {}) ?? '' });
       const deployed = await operate(client(), '/api/v1/services/web/deploy', { version: 'v1' });
       assert.equal(deployed.operation.outcome, 'succeeded', JSON.stringify(deployed.operation.error));
-      const traffic = new SteadyTraffic({ url: proxyUrl, host: 'web.localhost', ratePerSecond: 100, connections: 4, maxDurationMs: 30_000 }).start();
+      const traffic = new SteadyTraffic({
+        url: proxyUrl,
+        host: 'web.localhost',
+        ratePerSecond: 100,
+        connections: 4,
+        maxDurationMs: 30_000,
+      }).start();
       await traffic.waitForAnswers(20);
       server.kill('SIGKILL');
       await waitForExit(server);

@@ -13,7 +13,8 @@ import type { OperationRecord } from '../../src/store/records.js';
 // instance never gets healthy is rolled back to four old instances.
 describe('rolling and recreate updates', () => {
   let h: Harness;
-  const status = (name: string): Promise<ServiceStatus> => h.client.request<ServiceStatus>('GET', `/api/v1/services/${name}`);
+  const status = (name: string): Promise<ServiceStatus> =>
+    h.client.request<ServiceStatus>('GET', `/api/v1/services/${name}`);
 
   before(async () => {
     h = await startHarness({
@@ -61,10 +62,17 @@ describe('rolling and recreate updates', () => {
     assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
     assert.equal((await status('api')).active?.running, '4/4');
   });
-  after(async () => { await h?.close(); });
+  after(async () => {
+    await h?.close();
+  });
 
   it('replaces 4 instances with parallelism 1, start-first, under steady load with 0 failed requests', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'api.localhost', ratePerSecond: 200, maxDurationMs: 40_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'api.localhost',
+      ratePerSecond: 200,
+      maxDurationMs: 40_000,
+    }).start();
     let events;
     try {
       await traffic.waitForAnswers(100);
@@ -79,7 +87,10 @@ describe('rolling and recreate updates', () => {
       assert.ok((summary.byVersion.v1 ?? 0) > 0 && (summary.byVersion.v2 ?? 0) > 0, JSON.stringify(summary.byVersion));
     }
     const shares = events.filter((e) => e.type === 'rolling.share').map((e) => (e.data as { weight: number }).weight);
-    assert.deepEqual(shares.filter((w, i) => w !== shares[i - 1]), [25, 50, 75, 100]);
+    assert.deepEqual(
+      shares.filter((w, i) => w !== shares[i - 1]),
+      [25, 50, 75, 100],
+    );
     const s = await status('api');
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.active?.running, '4/4');
@@ -87,7 +98,12 @@ describe('rolling and recreate updates', () => {
   });
 
   it('a version that fails health at instance 2 is rolled back to 4 old instances, and says why', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'api.localhost', ratePerSecond: 150, maxDurationMs: 40_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'api.localhost',
+      ratePerSecond: 150,
+      maxDurationMs: 40_000,
+    }).start();
     const done = await operate(h.client, '/api/v1/services/api/deploy', { version: 'v3-unhealthy-at-1' });
     await traffic.waitForAnswers(100);
     const summary = await traffic.stop();
@@ -98,7 +114,10 @@ describe('rolling and recreate updates', () => {
     const s = await status('api');
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.active?.running, '4/4', 'four old instances serve again');
-    assert.deepEqual(s.active?.instances.map((i) => i.index), [0, 1, 2, 3]);
+    assert.deepEqual(
+      s.active?.instances.map((i) => i.index),
+      [0, 1, 2, 3],
+    );
     assert.equal(summary.failed, 0, summary.firstErrors.join(' | '));
     assert.ok(!('v3-unhealthy-at-1' in summary.failedByVersion));
   });
@@ -108,7 +127,9 @@ describe('rolling and recreate updates', () => {
     assert.equal(first.operation.outcome, 'succeeded');
     const done = await operate(h.client, '/api/v1/services/dev/deploy', { version: 'v2' });
     assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
-    assert.ok(done.events.some((e) => e.type === 'deploy.started' && /down until the new ones are healthy/.test(e.message)));
+    assert.ok(
+      done.events.some((e) => e.type === 'deploy.started' && /down until the new ones are healthy/.test(e.message)),
+    );
     const s = await status('dev');
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.active?.running, '2/2');
@@ -122,23 +143,34 @@ describe('rolling and recreate updates', () => {
     assert.match(result.stdout, /wave 2 of 3: api/);
     assert.match(result.stdout, /wave 3 of 3: jobs/);
     const last = async (name: string): Promise<OperationRecord> =>
-      (await h.client.request<{ operations: OperationRecord[] }>('GET', `/api/v1/services/${name}/history`)).operations[0]!;
+      (await h.client.request<{ operations: OperationRecord[] }>('GET', `/api/v1/services/${name}/history`))
+        .operations[0]!;
     const [web, dev, api] = [await last('web'), await last('dev'), await last('api')];
     for (const op of [web, dev, api]) assert.equal(op.outcome, 'succeeded');
-    assert.ok(api.startedAt >= Math.max(web.finishedAt!, dev.finishedAt!), 'the critical service started after the others were healthy');
+    assert.ok(
+      api.startedAt >= Math.max(web.finishedAt!, dev.finishedAt!),
+      'the critical service started after the others were healthy',
+    );
     assert.equal((await status('api')).active?.version, 'v9');
   });
 
   it('a batch whose analysis fails in the monitor window is rolled back', async () => {
     const first = await operate(h.client, '/api/v1/services/jobs/deploy', { version: 'v1' });
     assert.equal(first.operation.outcome, 'succeeded');
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'jobs.localhost', ratePerSecond: 150, maxDurationMs: 40_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'jobs.localhost',
+      ratePerSecond: 150,
+      maxDurationMs: 40_000,
+    }).start();
     await traffic.waitForAnswers(50);
     const done = await operate(h.client, '/api/v1/services/jobs/deploy', { version: 'v2-errors20' });
     await traffic.stop();
     assert.equal(done.operation.outcome, 'failed', JSON.stringify(done.operation));
     assert.match(done.operation.error?.message ?? '', /batch 1 failed: the batch analysis failed/);
-    assert.ok(done.events.some((e) => e.type === 'analysis.measurement' && (e.data as { phase: string }).phase === 'failed'));
+    assert.ok(
+      done.events.some((e) => e.type === 'analysis.measurement' && (e.data as { phase: string }).phase === 'failed'),
+    );
     const s = await status('jobs');
     assert.equal(s.active?.version, 'v1');
     assert.equal(s.active?.running, '2/2');

@@ -13,7 +13,8 @@ import { operate, sleep, versionAt } from '../support/operations.js';
 // release history lets you go back to any kept release, even a stopped one.
 describe('supervision, smoke checks, rollback to a stopped release', () => {
   let h: Harness;
-  const status = (name = 'web'): Promise<ServiceStatus> => h.client.request<ServiceStatus>('GET', `/api/v1/services/${name}`);
+  const status = (name = 'web'): Promise<ServiceStatus> =>
+    h.client.request<ServiceStatus>('GET', `/api/v1/services/${name}`);
   const until = async (what: string, check: (s: ServiceStatus) => boolean, name = 'web'): Promise<ServiceStatus> => {
     for (let i = 0; i < 150; i++) {
       const s = await status(name);
@@ -62,7 +63,9 @@ describe('supervision, smoke checks, rollback to a stopped release', () => {
     const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
     assert.equal(operation.outcome, 'succeeded');
   });
-  after(async () => { await h?.close(); });
+  after(async () => {
+    await h?.close();
+  });
 
   it('an instance that turns unhealthy leaves the rotation and comes back when it recovers', async () => {
     assert.deepEqual(await instancesAnswering(10), new Set(['0', '1']));
@@ -130,7 +133,12 @@ describe('supervision, smoke checks, rollback to a stopped release', () => {
   });
 
   it('rollback when the old slot is gone starts the previous release again and switches once healthy, under load', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'web.localhost', ratePerSecond: 200, maxDurationMs: 30_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 200,
+      maxDurationMs: 30_000,
+    }).start();
     try {
       await traffic.waitForAnswers(100);
       const rollback = await operate(h.client, '/api/v1/services/web/rollback');
@@ -157,11 +165,18 @@ describe('supervision, smoke checks, rollback to a stopped release', () => {
     const to = await operate(h.client, '/api/v1/services/web/rollback', { to: 'v2' });
     assert.equal(to.operation.outcome, 'succeeded');
     assert.equal((await versionAt(h.proxyUrl)).version, 'v2');
-    await assert.rejects(h.client.request<{ operation: OperationRecord }>('POST', '/api/v1/services/web/rollback', { to: 'v99' }),
-      (error: Error & { code?: string }) => error.code === 'RELEASE_NOT_FOUND');
-    await assert.rejects(h.client.request('POST', '/api/v1/services/web/rollback', { to: 'v2' }),
-      (error: Error & { code?: string }) => error.code === 'INVALID_STATE' && /already active/.test(error.message));
-    await assert.rejects(h.client.request('POST', '/api/v1/services/api/rollback', { to: 'api-2' }),
-      (error: Error & { code?: string }) => error.code === 'INVALID_STATE' && /never served traffic/.test(error.message));
+    await assert.rejects(
+      h.client.request<{ operation: OperationRecord }>('POST', '/api/v1/services/web/rollback', { to: 'v99' }),
+      (error: Error & { code?: string }) => error.code === 'RELEASE_NOT_FOUND',
+    );
+    await assert.rejects(
+      h.client.request('POST', '/api/v1/services/web/rollback', { to: 'v2' }),
+      (error: Error & { code?: string }) => error.code === 'INVALID_STATE' && /already active/.test(error.message),
+    );
+    await assert.rejects(
+      h.client.request('POST', '/api/v1/services/api/rollback', { to: 'api-2' }),
+      (error: Error & { code?: string }) =>
+        error.code === 'INVALID_STATE' && /never served traffic/.test(error.message),
+    );
   });
 });

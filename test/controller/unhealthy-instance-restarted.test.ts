@@ -31,13 +31,24 @@ describe('a live but unhealthy instance is restarted after health.restart_after 
     const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
     assert.equal(operation.outcome, 'succeeded');
   });
-  after(async () => { await h?.close(); });
+  after(async () => {
+    await h?.close();
+  });
 
   it('an instance that closed its port is restarted, counted and recorded, with 0 failed requests through the proxy', async () => {
-    const before = await until('both instances healthy', (s) => s.active?.instances.length === 2 && s.active.instances.every((i) => i.health === 'healthy'));
+    const before = await until(
+      'both instances healthy',
+      (s) => s.active?.instances.length === 2 && s.active.instances.every((i) => i.health === 'healthy'),
+    );
     const sick = before.active!.instances[0]!;
     assert.equal(sick.restarts, 0);
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'web.localhost', ratePerSecond: 40, connections: 4, maxDurationMs: 30_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 40,
+      connections: 4,
+      maxDurationMs: 30_000,
+    }).start();
     await sleep(300);
 
     const closed = await request(`http://127.0.0.1:${sick.port}/admin/close-port`, { method: 'POST' });
@@ -55,11 +66,20 @@ describe('a live but unhealthy instance is restarted after health.restart_after 
     assert.equal(restarted.restarts, 1, 'the restart is counted');
     assert.notEqual(restarted.port, sick.port, 'started again on a fresh port');
     assert.equal(isAlive(sick.pid!), false, 'the hung process was stopped, not left behind');
-    assert.equal(after.active!.instances[1]!.pid, before.active!.instances[1]!.pid, 'the healthy instance was left alone');
+    assert.equal(
+      after.active!.instances[1]!.pid,
+      before.active!.instances[1]!.pid,
+      'the healthy instance was left alone',
+    );
 
     const events = h.server.controller.store.eventsOfType('web', 'instance.unhealthy-restart');
     assert.equal(events.length, 1);
-    assert.match(events[0]!.message, new RegExp(`instance ${sick.id} failed its health check while unhealthy \\(.*ECONNREFUSED.*\\); restart 1 in \\d+ ms`));
+    assert.match(
+      events[0]!.message,
+      new RegExp(
+        `instance ${sick.id} failed its health check while unhealthy \\(.*ECONNREFUSED.*\\); restart 1 in \\d+ ms`,
+      ),
+    );
     assert.deepEqual((events[0]!.data as { instance: string; reason: string }).reason, 'unhealthy');
 
     assert.ok(summary.sent > 50, `traffic ran (${summary.sent} requests)`);

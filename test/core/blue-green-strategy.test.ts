@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  blueGreenTransition, resumeWatching, startBlueGreen, type BlueGreenEvent, type BlueGreenStart, type Transition,
+  blueGreenTransition,
+  resumeWatching,
+  startBlueGreen,
+  type BlueGreenEvent,
+  type BlueGreenStart,
+  type Transition,
 } from '../../src/core/blue-green-strategy.js';
 
 // The runbook of a blue-green deploy, driven as pure events: no processes, no timers.
 const base: BlueGreenStart = {
-  releaseId: 'web-2', slot: 'green', previousReleaseId: 'web-1', autoSwitch: true, autoCleanup: false,
-  skipHealth: false, smokeChecks: 0, deployTimeoutMs: 30_000,
+  releaseId: 'web-2',
+  slot: 'green',
+  previousReleaseId: 'web-1',
+  autoSwitch: true,
+  autoCleanup: false,
+  skipHealth: false,
+  smokeChecks: 0,
+  deployTimeoutMs: 30_000,
 };
 
 function drive(start: Partial<BlueGreenStart>, events: BlueGreenEvent[]): Transition[] {
@@ -34,17 +45,29 @@ describe('blue-green strategy', () => {
   });
 
   it('without auto switch it waits in ready until promote', () => {
-    const steps = drive({ autoSwitch: false }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'promote' }]);
+    const steps = drive({ autoSwitch: false }, [
+      { type: 'instances-started' },
+      { type: 'all-healthy' },
+      { type: 'promote' },
+    ]);
     assert.equal(steps[2]!.state.phase, 'ready');
     assert.deepEqual(types(steps[2]!), ['announce']);
     assert.deepEqual(types(steps[3]!), ['switch-traffic']);
   });
 
   it('runs smoke checks between health and the switch, and a failed smoke check never switches', () => {
-    const ok = drive({ smokeChecks: 2 }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'smoke-passed' }]);
+    const ok = drive({ smokeChecks: 2 }, [
+      { type: 'instances-started' },
+      { type: 'all-healthy' },
+      { type: 'smoke-passed' },
+    ]);
     assert.deepEqual(types(ok[2]!), ['run-smoke']);
     assert.deepEqual(types(ok[3]!), ['switch-traffic']);
-    const bad = drive({ smokeChecks: 1 }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'smoke-failed', message: '/ready answered 500' }]);
+    const bad = drive({ smokeChecks: 1 }, [
+      { type: 'instances-started' },
+      { type: 'all-healthy' },
+      { type: 'smoke-failed', message: '/ready answered 500' },
+    ]);
     assert.equal(bad[3]!.state.phase, 'failed');
     assert.deepEqual(types(bad[3]!), ['stop-new-release', 'finish']);
     assert.equal(bad[3]!.state.error?.code, 'SMOKE_FAILED');
@@ -61,13 +84,20 @@ describe('blue-green strategy', () => {
       const last = steps.at(-1)!;
       assert.equal(last.state.phase, 'failed');
       assert.equal(last.state.error?.code, code);
-      assert.ok(steps.every((s) => !types(s).includes('switch-traffic')), `${code} must not switch`);
+      assert.ok(
+        steps.every((s) => !types(s).includes('switch-traffic')),
+        `${code} must not switch`,
+      );
       assert.deepEqual(types(last), ['stop-new-release', 'finish']);
     }
   });
 
   it('a switch the router refuses (nginx -t) fails the deploy, stops the new release and retires nothing', () => {
-    const steps = drive({}, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switch-failed', code: 'ROUTER_CONFIG_REJECTED', message: 'traffic was not moved: unknown directive' }]);
+    const steps = drive({}, [
+      { type: 'instances-started' },
+      { type: 'all-healthy' },
+      { type: 'switch-failed', code: 'ROUTER_CONFIG_REJECTED', message: 'traffic was not moved: unknown directive' },
+    ]);
     const last = steps.at(-1)!;
     assert.equal(last.state.phase, 'failed');
     assert.equal(last.state.error?.code, 'ROUTER_CONFIG_REJECTED');
@@ -75,10 +105,18 @@ describe('blue-green strategy', () => {
   });
 
   it('abort works before the switch and is ignored once traffic moved', () => {
-    const early = drive({ autoSwitch: false }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'abort', reason: 'by me' }]);
+    const early = drive({ autoSwitch: false }, [
+      { type: 'instances-started' },
+      { type: 'all-healthy' },
+      { type: 'abort', reason: 'by me' },
+    ]);
     assert.equal(early.at(-1)!.state.phase, 'aborted');
     assert.deepEqual(types(early.at(-1)!), ['stop-new-release', 'finish']);
-    const late = drive({}, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'abort', reason: 'too late' }]);
+    const late = drive({}, [
+      { type: 'instances-started' },
+      { type: 'all-healthy' },
+      { type: 'abort', reason: 'too late' },
+    ]);
     assert.equal(late.at(-1)!.state.phase, 'switching');
     assert.deepEqual(late.at(-1)!.commands, []);
   });
@@ -89,12 +127,20 @@ describe('blue-green strategy', () => {
   });
 
   it('auto cleanup retires the previous release immediately', () => {
-    const steps = drive({ autoCleanup: true }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]);
+    const steps = drive({ autoCleanup: true }, [
+      { type: 'instances-started' },
+      { type: 'all-healthy' },
+      { type: 'switched' },
+    ]);
     assert.deepEqual(steps.at(-1)!.commands[0], { type: 'retire-previous', immediately: true });
   });
 
   it('a terminal state ignores every event', () => {
-    const steps = drive({}, [{ type: 'start-failed', code: 'X', message: 'y' }, { type: 'all-healthy' }, { type: 'promote' }]);
+    const steps = drive({}, [
+      { type: 'start-failed', code: 'X', message: 'y' },
+      { type: 'all-healthy' },
+      { type: 'promote' },
+    ]);
     assert.equal(steps.at(-1)!.state.phase, 'failed');
     assert.deepEqual(steps.at(-1)!.commands, []);
   });
@@ -112,13 +158,19 @@ describe('blue-green strategy', () => {
     assert.equal(bad.state.phase, 'rolled-back');
     assert.equal(bad.state.error?.code, 'ANALYSIS_FAILED');
     // The first release has nothing to switch back to: no watching.
-    const first = drive({ ...post, previousReleaseId: null }, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]);
+    const first = drive({ ...post, previousReleaseId: null }, [
+      { type: 'instances-started' },
+      { type: 'all-healthy' },
+      { type: 'switched' },
+    ]);
     assert.equal(first.at(-1)!.state.phase, 'succeeded');
   });
 
   it('a watch resumed after a restart runs for the rest of its window, or ends at once if the window passed', () => {
     const post = { postPromotion: { windowMs: 60_000, analysis: ['errors'] } };
-    const watching = drive(post, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]).at(-1)!.state;
+    const watching = drive(post, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]).at(
+      -1,
+    )!.state;
     const resumed = resumeWatching(watching, 10_000, 25_000);
     assert.equal(resumed.state, watching);
     assert.deepEqual(resumed.commands, [{ type: 'watch', windowMs: 45_000, templates: ['errors'] }]);
@@ -132,10 +184,15 @@ describe('blue-green strategy', () => {
 
   it('a rollback asked for in the post-promotion window ends the watch without switching itself', () => {
     const post = { postPromotion: { windowMs: 60_000, analysis: ['errors'] } };
-    const watching = drive(post, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]).at(-1)!.state;
+    const watching = drive(post, [{ type: 'instances-started' }, { type: 'all-healthy' }, { type: 'switched' }]).at(
+      -1,
+    )!.state;
     const ended = blueGreenTransition(watching, { type: 'rollback-requested', reason: 'rolled back by ana' });
     assert.equal(ended.state.phase, 'rolled-back');
-    assert.deepEqual(ended.commands, [{ type: 'stop-analysis' }, { type: 'finish', outcome: 'aborted', error: { code: 'DEPLOY_ABORTED', message: 'rolled back by ana' } }]);
+    assert.deepEqual(ended.commands, [
+      { type: 'stop-analysis' },
+      { type: 'finish', outcome: 'aborted', error: { code: 'DEPLOY_ABORTED', message: 'rolled back by ana' } },
+    ]);
     // Before the switch there is no watch to end.
     const ready = drive({ autoSwitch: false }, [{ type: 'instances-started' }, { type: 'all-healthy' }]).at(-1)!.state;
     assert.deepEqual(blueGreenTransition(ready, { type: 'rollback-requested', reason: 'x' }).commands, []);
@@ -146,12 +203,24 @@ describe('blue-green strategy', () => {
     const t = drive(pre, [{ type: 'instances-started' }, { type: 'all-healthy' }]);
     assert.equal(t.at(-1)!.state.phase, 'analysing');
     assert.deepEqual(t.at(-1)!.commands, [{ type: 'analyse', windowMs: 5000, templates: ['gate'] }]);
-    const ok = blueGreenTransition(t.at(-1)!.state, { type: 'pre-analysis-concluded', phase: 'Successful', message: '' });
+    const ok = blueGreenTransition(t.at(-1)!.state, {
+      type: 'pre-analysis-concluded',
+      phase: 'Successful',
+      message: '',
+    });
     assert.deepEqual(types(ok), ['switch-traffic']);
-    const bad = blueGreenTransition(t.at(-1)!.state, { type: 'pre-analysis-concluded', phase: 'Failed', message: 'gate: exit 1' });
+    const bad = blueGreenTransition(t.at(-1)!.state, {
+      type: 'pre-analysis-concluded',
+      phase: 'Failed',
+      message: 'gate: exit 1',
+    });
     assert.equal(bad.state.error?.code, 'ANALYSIS_FAILED');
     assert.deepEqual(types(bad), ['stop-new-release', 'finish']);
-    const unsure = blueGreenTransition(t.at(-1)!.state, { type: 'pre-analysis-concluded', phase: 'Inconclusive', message: 'no data' });
+    const unsure = blueGreenTransition(t.at(-1)!.state, {
+      type: 'pre-analysis-concluded',
+      phase: 'Inconclusive',
+      message: 'no data',
+    });
     assert.equal(unsure.state.phase, 'ready');
     const aborted = blueGreenTransition(t.at(-1)!.state, { type: 'abort', reason: 'me' });
     assert.equal(aborted.state.phase, 'aborted');

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canaryTransition, startCanary, type CanaryEvent, type CanaryStart, type CanaryTransition } from '../../src/core/canary-strategy.js';
+import {
+  canaryTransition,
+  startCanary,
+  type CanaryEvent,
+  type CanaryStart,
+  type CanaryTransition,
+} from '../../src/core/canary-strategy.js';
 
 // The runbook of a canary, as pure events with an explicit clock.
 const steps = [
@@ -10,7 +16,13 @@ const steps = [
   { weight: 100, pauseMs: 0, analysis: [] },
 ];
 const base: CanaryStart = {
-  releaseId: 'web-2', stableReleaseId: 'web-1', slot: 'green', steps, backgroundAnalysis: ['judge'], postPromotion: null, deployTimeoutMs: 30_000,
+  releaseId: 'web-2',
+  stableReleaseId: 'web-1',
+  slot: 'green',
+  steps,
+  backgroundAnalysis: ['judge'],
+  postPromotion: null,
+  deployTimeoutMs: 30_000,
 };
 
 function run(start: Partial<CanaryStart>, events: [CanaryEvent, number][]): CanaryTransition[] {
@@ -18,10 +30,14 @@ function run(start: Partial<CanaryStart>, events: [CanaryEvent, number][]): Cana
   for (const [event, now] of events) out.push(canaryTransition(out.at(-1)!.state, event, now));
   return out;
 }
-const weights = (t: CanaryTransition): number[] => t.commands.flatMap((c) => (c.type === 'set-weight' ? [c.weight] : []));
+const weights = (t: CanaryTransition): number[] =>
+  t.commands.flatMap((c) => (c.type === 'set-weight' ? [c.weight] : []));
 const types = (t: CanaryTransition): string[] => t.commands.map((c) => c.type);
 
-const healthy: [CanaryEvent, number][] = [[{ type: 'instances-started' }, 1], [{ type: 'all-healthy' }, 1000]];
+const healthy: [CanaryEvent, number][] = [
+  [{ type: 'instances-started' }, 1],
+  [{ type: 'all-healthy' }, 1000],
+];
 
 describe('canary strategy', () => {
   it('goes 5 → 25 → 50 (waits for promote) → 100 and promotes the release', () => {
@@ -36,7 +52,10 @@ describe('canary strategy', () => {
     ]);
     assert.deepEqual(weights(t[2]!), [5]);
     assert.ok(types(t[2]!).includes('start-analysis'));
-    assert.deepEqual(t[2]!.commands.find((c) => c.type === 'schedule-step-end'), { type: 'schedule-step-end', stepIndex: 0, at: 11_000 });
+    assert.deepEqual(
+      t[2]!.commands.find((c) => c.type === 'schedule-step-end'),
+      { type: 'schedule-step-end', stepIndex: 0, at: 11_000 },
+    );
     assert.deepEqual(types(t[3]!), ['conclude-step']);
     assert.deepEqual(weights(t[4]!), [25]);
     assert.deepEqual(weights(t[6]!), [50]);
@@ -79,24 +98,35 @@ describe('canary strategy', () => {
   });
 
   it('an inconclusive step conclusion waits; a failed one aborts', () => {
-    const wait = run({}, [...healthy, [{ type: 'step-elapsed', stepIndex: 0 }, 11_000], [{ type: 'step-concluded', stepIndex: 0, phase: 'Inconclusive' }, 11_001]]);
+    const wait = run({}, [
+      ...healthy,
+      [{ type: 'step-elapsed', stepIndex: 0 }, 11_000],
+      [{ type: 'step-concluded', stepIndex: 0, phase: 'Inconclusive' }, 11_001],
+    ]);
     assert.equal(wait.at(-1)!.state.phase, 'paused');
     assert.equal(wait.at(-1)!.state.weight, 5);
-    const fail = run({}, [...healthy, [{ type: 'step-elapsed', stepIndex: 0 }, 11_000], [{ type: 'step-concluded', stepIndex: 0, phase: 'Failed' }, 11_001]]);
+    const fail = run({}, [
+      ...healthy,
+      [{ type: 'step-elapsed', stepIndex: 0 }, 11_000],
+      [{ type: 'step-concluded', stepIndex: 0, phase: 'Failed' }, 11_001],
+    ]);
     assert.equal(fail.at(-1)!.state.phase, 'failed');
     assert.deepEqual(weights(fail.at(-1)!), [0]);
   });
 
   it('after promotion, a failed post-promotion analysis rolls back to the stable release', () => {
-    const t = run({ steps: [{ weight: 100, pauseMs: 0, analysis: [] }], postPromotion: { windowMs: 60_000, analysis: ['errors'] } }, [
-      ...healthy,
-      [{ type: 'analysis-failed', message: 'error spike' }, 5000],
-    ]);
+    const t = run(
+      { steps: [{ weight: 100, pauseMs: 0, analysis: [] }], postPromotion: { windowMs: 60_000, analysis: ['errors'] } },
+      [...healthy, [{ type: 'analysis-failed', message: 'error spike' }, 5000]],
+    );
     assert.equal(t[2]!.state.phase, 'post-promotion');
     assert.deepEqual(types(t[2]!), ['stop-analysis', 'promote-release', 'start-analysis', 'schedule-window-end']);
     assert.equal(t[3]!.state.phase, 'rolled-back');
     assert.deepEqual(types(t[3]!), ['stop-analysis', 'roll-back', 'finish']);
-    const ok = run({ steps: [{ weight: 100, pauseMs: 0, analysis: [] }], postPromotion: { windowMs: 60_000, analysis: [] } }, [...healthy, [{ type: 'window-elapsed' }, 61_000]]);
+    const ok = run(
+      { steps: [{ weight: 100, pauseMs: 0, analysis: [] }], postPromotion: { windowMs: 60_000, analysis: [] } },
+      [...healthy, [{ type: 'window-elapsed' }, 61_000]],
+    );
     assert.equal(ok.at(-1)!.state.phase, 'succeeded');
   });
 
@@ -109,7 +139,10 @@ describe('canary strategy', () => {
     ]);
     assert.deepEqual(t.at(-1)!.commands, []);
     const seen = t.flatMap(weights);
-    assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => a - b),
+    );
   });
 
   it('the first release (no stable) goes straight to 100 once healthy', () => {
@@ -119,7 +152,10 @@ describe('canary strategy', () => {
   });
 
   it('health failures before any traffic fail without touching the weight', () => {
-    const t = run({}, [[{ type: 'instances-started' }, 1], [{ type: 'deadline-passed', message: 'not healthy' }, 30_000]]);
+    const t = run({}, [
+      [{ type: 'instances-started' }, 1],
+      [{ type: 'deadline-passed', message: 'not healthy' }, 30_000],
+    ]);
     assert.equal(t.at(-1)!.state.error?.code, 'HEALTH_TIMEOUT');
     assert.deepEqual(weights(t.at(-1)!), []);
   });

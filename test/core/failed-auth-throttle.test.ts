@@ -11,7 +11,11 @@ describe('FailedAuthThrottle', () => {
       throttle.recordFailure('10.0.0.1');
       now += 1000;
     }
-    assert.equal(throttle.retryAfterSeconds('10.0.0.1'), 57, 'the first failure (at 0 s) leaves the window at 60 s; it is 3 s now');
+    assert.equal(
+      throttle.retryAfterSeconds('10.0.0.1'),
+      57,
+      'the first failure (at 0 s) leaves the window at 60 s; it is 3 s now',
+    );
     assert.equal(throttle.retryAfterSeconds('10.0.0.2'), 0, 'another address has its own budget');
     now += 56_500;
     assert.equal(throttle.retryAfterSeconds('10.0.0.1'), 1);

@@ -14,7 +14,10 @@ const config: HealthConfig = {
 };
 
 /** Feeds results one per second from `from`; returns every state along the way. */
-function run(results: boolean[], options: { config?: HealthConfig; state?: HealthState; from?: number } = {}): HealthState[] {
+function run(
+  results: boolean[],
+  options: { config?: HealthConfig; state?: HealthState; from?: number } = {},
+): HealthState[] {
   const cfg = options.config ?? config;
   let state = options.state ?? initialHealth(0);
   let now = options.from ?? 1000;
@@ -49,7 +52,15 @@ describe('health state (Docker HEALTHCHECK semantics)', () => {
   it('failures inside the start period do not count toward unhealthy', () => {
     // t = 1..4 s are inside the 5 s start period; t = 5 s is the first failure that counts.
     const states = run([false, false, false, false, false, false, false]);
-    assert.deepEqual(statuses(states), ['starting', 'starting', 'starting', 'starting', 'starting', 'starting', 'unhealthy']);
+    assert.deepEqual(statuses(states), [
+      'starting',
+      'starting',
+      'starting',
+      'starting',
+      'starting',
+      'starting',
+      'unhealthy',
+    ]);
     assert.equal(states[3]?.consecutiveFailures, 0);
     assert.equal(states[4]?.consecutiveFailures, 1);
   });
@@ -72,13 +83,25 @@ describe('health state (Docker HEALTHCHECK semantics)', () => {
   it('healthy → unhealthy → healthy by the same thresholds', () => {
     const healthy = run([true, true], { from: 10_000 }).at(-1) as HealthState;
     const states = run([false, false, false, true, true, false, true], { state: healthy, from: 20_000 });
-    assert.deepEqual(statuses(states), ['healthy', 'healthy', 'unhealthy', 'unhealthy', 'healthy', 'healthy', 'healthy']);
+    assert.deepEqual(statuses(states), [
+      'healthy',
+      'healthy',
+      'unhealthy',
+      'unhealthy',
+      'healthy',
+      'healthy',
+      'healthy',
+    ]);
   });
 
   it('a single success does not flip an unhealthy instance back', () => {
     const unhealthy = run([false, false, false], { from: 10_000 }).at(-1) as HealthState;
     assert.equal(unhealthy.status, 'unhealthy');
-    assert.deepEqual(statuses(run([true, false, true], { state: unhealthy, from: 20_000 })), ['unhealthy', 'unhealthy', 'unhealthy']);
+    assert.deepEqual(statuses(run([true, false, true], { state: unhealthy, from: 20_000 })), [
+      'unhealthy',
+      'unhealthy',
+      'unhealthy',
+    ]);
   });
 
   it('thresholds of 1 flip on every result', () => {
@@ -99,14 +122,20 @@ describe('health state (Docker HEALTHCHECK semantics)', () => {
     const live = { ...config, restartAfter: 2 };
     // Checks at 1 s … 4 s are inside the start period (5 s); from 5 s on: 3 failures → unhealthy, 2 more → restart.
     const states = run(Array<boolean>(10).fill(false), { config: live });
-    assert.deepEqual(states.map((s) => restartDue(s, live)), [false, false, false, false, false, false, false, false, true, true]);
+    assert.deepEqual(
+      states.map((s) => restartDue(s, live)),
+      [false, false, false, false, false, false, false, false, true, true],
+    );
     assert.equal(states[6]!.status, 'unhealthy', 'out of rotation before the restart is due');
   });
 
   it('liveness: a pass in between starts the count again, and 0 turns it off', () => {
     const live = { ...config, restartAfter: 2, startPeriodMs: 0 };
     const states = run([false, false, false, false, true, false, false, false, false, false], { config: live });
-    assert.deepEqual(states.map((s) => restartDue(s, live)), [false, false, false, false, false, false, false, false, false, true]);
+    assert.deepEqual(
+      states.map((s) => restartDue(s, live)),
+      [false, false, false, false, false, false, false, false, false, true],
+    );
     const off = { ...live, restartAfter: 0 };
     assert.ok(run(Array<boolean>(20).fill(false), { config: off }).every((s) => !restartDue(s, off)));
   });

@@ -5,8 +5,21 @@ import type { ReleaseRecord, ReleaseState } from '../../src/store/records.js';
 
 function release(seq: number, state: ReleaseState, activatedAt: number | null, version = `v${seq}`): ReleaseRecord {
   return {
-    id: `web-${seq}`, service: 'web', seq, version, slot: seq % 2 ? 'blue' : 'green', state, config: {}, configHash: 'h',
-    gitCommit: null, gitBranch: null, createdBy: 't', createdAt: seq, activatedAt, scaleDownAt: null, error: null,
+    id: `web-${seq}`,
+    service: 'web',
+    seq,
+    version,
+    slot: seq % 2 ? 'blue' : 'green',
+    state,
+    config: {},
+    configHash: 'h',
+    gitCommit: null,
+    gitBranch: null,
+    createdBy: 't',
+    createdAt: seq,
+    activatedAt,
+    scaleDownAt: null,
+    error: null,
   };
 }
 
@@ -18,7 +31,12 @@ describe('release selection', () => {
   });
 
   it('rolls back to the most recently activated kept release, skipping failed ones', () => {
-    const releases = [release(4, 'failed', null), release(3, 'active', 30), release(2, 'stopped', 20), release(1, 'stopped', 10)];
+    const releases = [
+      release(4, 'failed', null),
+      release(3, 'active', 30),
+      release(2, 'stopped', 20),
+      release(1, 'stopped', 10),
+    ];
     assert.equal(previousRelease(releases, 'web-3')?.id, 'web-2');
     assert.equal(previousRelease([release(1, 'active', 1)], 'web-1'), null);
   });
@@ -39,11 +57,22 @@ describe('release selection', () => {
 
   it('prunes stopped releases beyond the rollback limit, never active or standby ones', () => {
     const releases = [
-      release(7, 'active', 70), release(6, 'standby', 60), release(5, 'stopped', 50), release(4, 'failed', null),
-      release(3, 'stopped', 30), release(2, 'stopped', 20), release(1, 'pruned', 10),
+      release(7, 'active', 70),
+      release(6, 'standby', 60),
+      release(5, 'stopped', 50),
+      release(4, 'failed', null),
+      release(3, 'stopped', 30),
+      release(2, 'stopped', 20),
+      release(1, 'pruned', 10),
     ];
-    assert.deepEqual(releasesToPrune(releases, 3).map((r) => r.id), ['web-3', 'web-2']);
+    assert.deepEqual(
+      releasesToPrune(releases, 3).map((r) => r.id),
+      ['web-3', 'web-2'],
+    );
     assert.deepEqual(releasesToPrune(releases, 5), []);
-    assert.deepEqual(releasesToPrune(releases, 1).map((r) => r.id), ['web-5', 'web-3', 'web-2']);
+    assert.deepEqual(
+      releasesToPrune(releases, 1).map((r) => r.id),
+      ['web-5', 'web-3', 'web-2'],
+    );
   });
 });

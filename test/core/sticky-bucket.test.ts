@@ -28,7 +28,11 @@ describe('murmur3 x86 32-bit', () => {
   it('matches the published vectors', () => {
     for (const [input, seed, hash] of VECTORS) {
       assert.equal(murmurHash3(input, seed), hash, `murmur3(${JSON.stringify(input)}, ${seed})`);
-      assert.equal(murmurHash3(Buffer.from(input, 'utf8'), seed), hash, `murmur3(bytes of ${JSON.stringify(input)}, ${seed})`);
+      assert.equal(
+        murmurHash3(Buffer.from(input, 'utf8'), seed),
+        hash,
+        `murmur3(bytes of ${JSON.stringify(input)}, ${seed})`,
+      );
     }
   });
 
@@ -89,8 +93,14 @@ describe('sticky buckets', () => {
     for (let i = 0; i < 200_000; i++) {
       const key = `k${i}`;
       const bucket = bucketOf(key, 'frac');
-      if (inRollout(key, 'frac', 0.07)) { admitted007++; assert.ok(bucket < 7); }
-      if (inRollout(key, 'frac', 1.1)) { admitted11++; assert.ok(bucket < 110); }
+      if (inRollout(key, 'frac', 0.07)) {
+        admitted007++;
+        assert.ok(bucket < 7);
+      }
+      if (inRollout(key, 'frac', 1.1)) {
+        admitted11++;
+        assert.ok(bucket < 110);
+      }
     }
     assert.ok(admitted007 > 0 && admitted11 > admitted007);
   });

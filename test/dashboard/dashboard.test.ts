@@ -56,9 +56,15 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
 
   before(async () => {
     if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install the Debian package \`chromium\` (apt-get install -y chromium) to run the dashboard test`);
+      throw new Error(
+        `${CHROMIUM} is missing: install the Debian package \`chromium\` (apt-get install -y chromium) to run the dashboard test`,
+      );
     }
-    h = await startHarness({ instances: 2, strategy: '{ type: blue-green, auto_switch: true, timeout: 20s }', extraServiceYaml: SHOP_YAML });
+    h = await startHarness({
+      instances: 2,
+      strategy: '{ type: blue-green, auto_switch: true, timeout: 20s }',
+      extraServiceYaml: SHOP_YAML,
+    });
     const web = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
     assert.equal(web.operation.outcome, 'succeeded', JSON.stringify(web.operation.error));
     const shop = await operate(h.client, '/api/v1/services/shop/deploy', { version: 'v1' });
@@ -67,13 +73,23 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     assert.equal(gate.operation.phase, 'ready', 'the gated service waits for an approval');
     await operate(h.client, '/api/v1/services/gate/approve', {});
     await h.client.request('POST', '/api/v1/flags', {
-      flag: { key: 'new-checkout', description: 'The one-page checkout', enabled: true, variants: { on: true, off: false }, defaultVariant: 'off', offVariant: 'off', rollout: { percentage: 25, variant: 'on' } },
+      flag: {
+        key: 'new-checkout',
+        description: 'The one-page checkout',
+        enabled: true,
+        variants: { on: true, off: false },
+        defaultVariant: 'off',
+        offVariant: 'off',
+        rollout: { percentage: 25, variant: 'on' },
+      },
       actor: 'test',
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
     page = await context.newPage();
-    page.on('pageerror', (error) => { pageErrors.push(error.message); });
+    page.on('pageerror', (error) => {
+      pageErrors.push(error.message);
+    });
   });
   after(async () => {
     await browser?.close();
@@ -85,9 +101,17 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     try {
       const stranger = await visitor.newPage();
       await stranger.goto(url('/'));
-      assert.equal(new URL(stranger.url()).pathname, '/dashboard', 'the admin address sends a browser to the dashboard');
+      assert.equal(
+        new URL(stranger.url()).pathname,
+        '/dashboard',
+        'the admin address sends a browser to the dashboard',
+      );
       assert.equal(await stranger.locator('#login-form').count(), 1);
-      assert.equal(await stranger.locator('#services, meta[name="cutover-csrf"]').count(), 0, 'no dashboard and no CSRF token before login');
+      assert.equal(
+        await stranger.locator('#services, meta[name="cutover-csrf"]').count(),
+        0,
+        'no dashboard and no CSRF token before login',
+      );
 
       await stranger.fill('#token', `${h.server.token}x`);
       await stranger.click('#login-form button[type="submit"]');
@@ -128,12 +152,18 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     assert.equal(cookie.secure, false, 'plain HTTP on loopback: a Secure cookie would never come back');
     assert.notEqual(cookie.value, h.server.token, 'the cookie holds a session id, not the token');
     assert.ok(!page.url().includes(h.server.token), 'the token is never in a URL');
-    assert.equal(await page.evaluate('document.cookie.includes("cutover_session")'), false, 'page scripts cannot read it');
+    assert.equal(
+      await page.evaluate('document.cookie.includes("cutover_session")'),
+      false,
+      'page scripts cannot read it',
+    );
 
     const loadedAt = await page.evaluate('window.__loadedAt');
     assert.equal(typeof loadedAt, 'number');
     let navigations = 0;
-    page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) navigations++; });
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) navigations++;
+    });
 
     await h.client.request('POST', '/api/v1/services/web/deploy', { version: 'v2', actor: 'test' });
     await page.waitForSelector(`${card('web')} .timeline li[data-type="deploy.started"]`);
@@ -164,9 +194,14 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     await rollback.click();
     await page.click('#confirm-ok');
     await page.waitForSelector(`${activeVersion('web')}:text-is("v1")`);
-    await page.waitForSelector(`${card('web')} [data-field="history"] tr:first-child td:first-child:has-text("rollback")`);
+    await page.waitForSelector(
+      `${card('web')} [data-field="history"] tr:first-child td:first-child:has-text("rollback")`,
+    );
     assert.equal((await versionAt(h.proxyUrl)).version, 'v1', 'the proxy sends traffic to v1 again');
-    const history = await h.client.request<{ operations: { kind: string; actor: string; outcome: string }[] }>('GET', '/api/v1/services/web/history');
+    const history = await h.client.request<{ operations: { kind: string; actor: string; outcome: string }[] }>(
+      'GET',
+      '/api/v1/services/web/history',
+    );
     const last = history.operations.find((op) => op.kind === 'rollback');
     assert.deepEqual({ actor: last?.actor, outcome: last?.outcome }, { actor: 'dashboard', outcome: 'succeeded' });
 
@@ -175,13 +210,27 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     await page.click('tr[data-flag="new-checkout"] button[data-action="disable"]');
     await page.click('#confirm-ok');
     await page.waitForSelector('tr[data-flag="new-checkout"] .flag-off');
-    const flag = await h.client.request<{ flag: { enabled: boolean }; updatedBy: string }>('GET', '/api/v1/flags/new-checkout');
+    const flag = await h.client.request<{ flag: { enabled: boolean }; updatedBy: string }>(
+      'GET',
+      '/api/v1/flags/new-checkout',
+    );
     assert.deepEqual({ enabled: flag.flag.enabled, by: flag.updatedBy }, { enabled: false, by: 'dashboard' });
   });
 
   it('shows a canary at 25 % with live charts, saves a screenshot, and aborts it from the page', async () => {
-    const shopTraffic = new SteadyTraffic({ url: h.proxyUrl, host: 'shop.localhost', ratePerSecond: 60, clientHeader: 'X-User-Id', maxDurationMs: 40_000 }).start();
-    const webTraffic = new SteadyTraffic({ url: h.proxyUrl, host: 'web.localhost', ratePerSecond: 20, maxDurationMs: 40_000 }).start();
+    const shopTraffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'shop.localhost',
+      ratePerSecond: 60,
+      clientHeader: 'X-User-Id',
+      maxDurationMs: 40_000,
+    }).start();
+    const webTraffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 20,
+      maxDurationMs: 40_000,
+    }).start();
     try {
       await h.client.request('POST', '/api/v1/services/shop/deploy', { version: 'v2', actor: 'test' });
       await page.waitForSelector(`${card('shop')} .split [data-role="canary"][data-weight="25"]:has-text("v2")`);
@@ -189,9 +238,15 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
       await page.waitForSelector(`${card('shop')} .release[data-role="canary"] .version:text-is("v2")`);
       await page.waitForSelector(`${card('shop')} .timeline li[data-type="canary.weight"]`);
       // A few one-second points with both releases serving, so the charts have lines to show.
-      await page.locator(`${card('shop')} [data-field="observed"]`).filter({ hasText: /v2 \d+%/ }).waitFor({ timeout: 15_000 });
+      await page
+        .locator(`${card('shop')} [data-field="observed"]`)
+        .filter({ hasText: /v2 \d+%/ })
+        .waitFor({ timeout: 15_000 });
       await sleep(4000);
-      const legend = await page.locator(`${card('shop')} .chart[data-chart="requests/s"] .u-legend .u-label`).filter({ visible: true }).allInnerTexts();
+      const legend = await page
+        .locator(`${card('shop')} .chart[data-chart="requests/s"] .u-legend .u-label`)
+        .filter({ visible: true })
+        .allInnerTexts();
       assert.ok(legend.includes('v1') && legend.includes('v2'), `both releases are charted: ${legend.join(', ')}`);
       assert.equal(await page.locator(`${card('shop')} .uplot`).count(), 3, 'requests/s, error rate and p95 charts');
 
@@ -223,8 +278,16 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
   });
 
   it('approves a gated switch from the page, recorded as given from the dashboard', async () => {
-    assert.equal(await page.locator(`${card('gate')} button[data-action="approve"]`).isDisabled(), true, 'nothing waits yet');
-    const { operation } = await h.client.request<{ operation: { id: string } }>('POST', '/api/v1/services/gate/deploy', { version: 'v2', actor: 'test' });
+    assert.equal(
+      await page.locator(`${card('gate')} button[data-action="approve"]`).isDisabled(),
+      true,
+      'nothing waits yet',
+    );
+    const { operation } = await h.client.request<{ operation: { id: string } }>(
+      'POST',
+      '/api/v1/services/gate/deploy',
+      { version: 'v2', actor: 'test' },
+    );
     const approve = page.locator(`${card('gate')} button[data-action="approve"]`);
     await approve.and(page.locator(':enabled')).waitFor({ timeout: 15_000 });
     assert.equal((await versionAt(h.proxyUrl, 'gate.localhost')).version, 'v1', 'no switch before the approval');
@@ -233,8 +296,14 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     await page.click('#confirm-ok');
     await page.waitForSelector(`${activeVersion('gate')}:text-is("v2")`);
     assert.equal((await versionAt(h.proxyUrl, 'gate.localhost')).version, 'v2');
-    const { events } = await h.client.request<{ events: { type: string; message: string }[] }>('GET', `/api/v1/operations/${operation.id}`);
-    assert.ok(events.some((e) => e.type === 'deploy.approved' && e.message === 'switch approved by dashboard'), JSON.stringify(events.map((e) => e.type)));
+    const { events } = await h.client.request<{ events: { type: string; message: string }[] }>(
+      'GET',
+      `/api/v1/operations/${operation.id}`,
+    );
+    assert.ok(
+      events.some((e) => e.type === 'deploy.approved' && e.message === 'switch approved by dashboard'),
+      JSON.stringify(events.map((e) => e.type)),
+    );
   });
 
   it('refuses a cookie-authenticated write without the CSRF header; logout ends the session', async () => {
@@ -249,7 +318,9 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     await read.body.dump();
     for (const header of [{}, { 'x-cutover-csrf': 'not-the-token' }]) {
       const write = await request(url('/api/v1/services/web/rollback'), {
-        method: 'POST', headers: { ...withCookie, ...header, 'content-type': 'application/json' }, body: '{}',
+        method: 'POST',
+        headers: { ...withCookie, ...header, 'content-type': 'application/json' },
+        body: '{}',
       });
       assert.equal(write.statusCode, 403);
       assert.equal(((await write.body.json()) as { error: { code: string } }).error.code, 'FORBIDDEN');
@@ -259,23 +330,32 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     assert.equal(sdk.statusCode, 401, 'the cookie is not an SDK credential');
     await sdk.body.dump();
 
-    const patch = (headers: Record<string, string>, enabled: boolean): ReturnType<typeof request> => request(url('/api/v1/flags/new-checkout'), {
-      method: 'PATCH', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ patch: { enabled } }),
-    });
+    const patch = (headers: Record<string, string>, enabled: boolean): ReturnType<typeof request> =>
+      request(url('/api/v1/flags/new-checkout'), {
+        method: 'PATCH',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ patch: { enabled } }),
+      });
     const allowed = await patch({ ...withCookie, 'x-cutover-csrf': csrf }, true);
-    assert.equal(allowed.statusCode, 200, 'with the session\'s CSRF token the write goes through');
+    assert.equal(allowed.statusCode, 200, "with the session's CSRF token the write goes through");
     await allowed.body.dump();
     const bearer = await patch({ authorization: `Bearer ${h.server.token}` }, false);
     assert.equal(bearer.statusCode, 200, 'the bearer token needs no CSRF header');
     await bearer.body.dump();
 
     // Secure only when the browser came over HTTPS (here: a TLS-terminating proxy said so).
-    const login = (extra: Record<string, string>): ReturnType<typeof request> => request(url('/dashboard/login'), {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...extra }, body: new URLSearchParams({ token: h.server.token }).toString(),
-    });
+    const login = (extra: Record<string, string>): ReturnType<typeof request> =>
+      request(url('/dashboard/login'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...extra },
+        body: new URLSearchParams({ token: h.server.token }).toString(),
+      });
     const overHttps = await login({ 'x-forwarded-proto': 'https' });
     assert.equal(overHttps.statusCode, 303);
-    assert.match(String(overHttps.headers['set-cookie']), /^cutover_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+    assert.match(
+      String(overHttps.headers['set-cookie']),
+      /^cutover_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/,
+    );
     await overHttps.body.dump();
     const overHttp = await login({});
     assert.doesNotMatch(String(overHttp.headers['set-cookie']), /Secure/);

@@ -36,20 +36,30 @@ let proxyUrl: string;
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-stack-'));
-  fs.cpSync(EXAMPLE, dir, { recursive: true, filter: (source) => !/\.cutover|_temp|nginx\.pid|error\.log/.test(path.basename(source)) });
+  fs.cpSync(EXAMPLE, dir, {
+    recursive: true,
+    filter: (source) => !/\.cutover|_temp|nginx\.pid|error\.log/.test(path.basename(source)),
+  });
   // nginx's workers run as nobody: they must be able to reach the prefix (mkdtemp makes it 0700).
   fs.chmodSync(dir, 0o755);
   [daemon, postgres] = await Promise.all([startDockerDaemon(), startPostgres()]);
   await loadSampleImage(daemon, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3-errors30' }]);
   await postgres.createDatabase('shop');
   const prefix = path.join(dir, 'nginx');
-  nginx = spawn('nginx', ['-c', path.join(prefix, 'nginx.conf'), '-p', prefix, '-g', 'daemon off;'], { stdio: 'ignore' });
+  nginx = spawn('nginx', ['-c', path.join(prefix, 'nginx.conf'), '-p', prefix, '-g', 'daemon off;'], {
+    stdio: 'ignore',
+  });
   const pidFile = path.join(prefix, 'nginx.pid');
   for (let i = 0; i < 250 && !fs.existsSync(pidFile); i += 1) await delay(20);
   assert.ok(fs.existsSync(pidFile), 'nginx started');
   const env = {
-    PROXY_PORT: String(await findFreePort()), ADMIN_PORT: String(await findFreePort()), DOCKER_HOST: daemon.host,
-    DATABASE_URL: postgres.url('shop'), CANARY_PAUSE: '1s', SCALE_DOWN_DELAY: '10m', STATE_DIR: path.join(dir, '.cutover'),
+    PROXY_PORT: String(await findFreePort()),
+    ADMIN_PORT: String(await findFreePort()),
+    DOCKER_HOST: daemon.host,
+    DATABASE_URL: postgres.url('shop'),
+    CANARY_PAUSE: '1s',
+    SCALE_DOWN_DELAY: '10m',
+    STATE_DIR: path.join(dir, '.cutover'),
   };
   const config = await loadConfig(path.join(dir, 'cutover.yaml'), { env });
   server = await startServer(config, { logger: silentLogger, env: { PG_BIN: postgres.binDir } });
@@ -69,14 +79,25 @@ after(async () => {
 });
 
 const columnsOfOrders = async (): Promise<string[]> =>
-  (await postgres.query<{ column_name: string }>('shop', "SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' ORDER BY column_name")).map((r) => r.column_name);
+  (
+    await postgres.query<{ column_name: string }>(
+      'shop',
+      "SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' ORDER BY column_name",
+    )
+  ).map((r) => r.column_name);
 
 describe('the examples/stack walkthrough: an app image, PostgreSQL and nginx in front', () => {
   it('blue-green (web): v1, then v2 with its expand migration under traffic; the contract waits for v1 to stop', async () => {
     const first = await operate(client, '/api/v1/services/web/deploy', { version: 'v1' });
     assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
     assert.deepEqual(await columnsOfOrders(), ['id', 'placed_at', 'status_code']);
-    const traffic = new SteadyTraffic({ url: proxyUrl, host: 'web.localhost', ratePerSecond: 50, connections: 4, maxDurationMs: 30_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 50,
+      connections: 4,
+      maxDurationMs: 30_000,
+    }).start();
     await traffic.waitForAnswers(10);
     const second = await operate(client, '/api/v1/services/web/deploy', { version: 'v2' });
     assert.equal(second.operation.outcome, 'succeeded', JSON.stringify(second.operation.error));
@@ -89,17 +110,29 @@ describe('the examples/stack walkthrough: an app image, PostgreSQL and nginx in 
     const cleanup = await operate(client, '/api/v1/services/web/cleanup', {});
     assert.equal(cleanup.operation.outcome, 'succeeded', JSON.stringify(cleanup.operation.error));
     for (let i = 0; i < 100 && (await columnsOfOrders()).includes('status_code'); i += 1) await delay(50);
-    assert.deepEqual(await columnsOfOrders(), ['id', 'placed_at', 'status'], 'the contract migration ran once v1 stopped');
+    assert.deepEqual(
+      await columnsOfOrders(),
+      ['id', 'placed_at', 'status'],
+      'the contract migration ran once v1 stopped',
+    );
   });
 
-  it('canary (shop): 5/25/50/100 to v2, then a bad v3 pulled back by the analysis of nginx\'s access log', async () => {
+  it("canary (shop): 5/25/50/100 to v2, then a bad v3 pulled back by the analysis of nginx's access log", async () => {
     const first = await operate(client, '/api/v1/services/shop/deploy', { version: 'v1' });
     assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
-    const traffic = new SteadyTraffic({ url: proxyUrl, host: 'shop.localhost', ratePerSecond: 60, connections: 4, maxDurationMs: 40_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: proxyUrl,
+      host: 'shop.localhost',
+      ratePerSecond: 60,
+      connections: 4,
+      maxDurationMs: 40_000,
+    }).start();
     try {
       const good = await operate(client, '/api/v1/services/shop/deploy', { version: 'v2' });
       assert.equal(good.operation.outcome, 'succeeded', JSON.stringify(good.operation.error));
-      const weights = good.events.filter((e) => e.type === 'canary.weight').map((e) => (e.data as { weight: number }).weight);
+      const weights = good.events
+        .filter((e) => e.type === 'canary.weight')
+        .map((e) => (e.data as { weight: number }).weight);
       // The last step (100) is the promotion: all traffic, the canary becomes the release.
       assert.deepEqual(weights, [5, 25, 50]);
       assert.ok(good.events.some((e) => e.type === 'canary.promoted'));
@@ -116,7 +149,13 @@ describe('the examples/stack walkthrough: an app image, PostgreSQL and nginx in 
   it('rolling (api): three containers replaced one at a time, start-first, under traffic', async () => {
     const first = await operate(client, '/api/v1/services/api/deploy', { version: 'v1' });
     assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
-    const traffic = new SteadyTraffic({ url: proxyUrl, host: 'api.localhost', ratePerSecond: 50, connections: 4, maxDurationMs: 40_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: proxyUrl,
+      host: 'api.localhost',
+      ratePerSecond: 50,
+      connections: 4,
+      maxDurationMs: 40_000,
+    }).start();
     const rolled = await operate(client, '/api/v1/services/api/deploy', { version: 'v2' });
     const summary = await traffic.stop();
     assert.equal(rolled.operation.outcome, 'succeeded', JSON.stringify(rolled.operation.error));

@@ -27,7 +27,13 @@ const { vectors } = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { vectors: 
 /** The fields a vector pins; errorMessage is for people and may differ between SDKs. */
 function pinned(evaluation: Evaluation): Vector['expected'] {
   const { value, variant, reason, ruleIndex, errorCode } = evaluation;
-  return { value, variant, reason, ...(ruleIndex === undefined ? {} : { ruleIndex }), ...(errorCode === undefined ? {} : { errorCode }) };
+  return {
+    value,
+    variant,
+    reason,
+    ...(ruleIndex === undefined ? {} : { ruleIndex }),
+    ...(errorCode === undefined ? {} : { errorCode }),
+  };
 }
 
 describe('flag evaluation: shared test vectors', () => {
@@ -42,7 +48,8 @@ describe('flag evaluation: shared test vectors', () => {
       const options = vector.expectedType === undefined ? {} : { expectedType: vector.expectedType };
       const evaluation = evaluateFlagJson(vector.flag, vector.context, segments, options);
       assert.deepEqual(pinned(evaluation), vector.expected, vector.note);
-      if (evaluation.reason === 'ERROR') assert.ok(evaluation.errorMessage !== undefined && evaluation.errorMessage.length > 0);
+      if (evaluation.reason === 'ERROR')
+        assert.ok(evaluation.errorMessage !== undefined && evaluation.errorMessage.length > 0);
     });
   }
 
@@ -58,9 +65,28 @@ describe('flag evaluation: shared test vectors', () => {
       }
     };
     visit(vectors.map((vector) => [vector.flag, vector.segments]));
-    const operators = ['equals', 'in', 'not_in', 'starts_with', 'ends_with', 'contains', 'num_eq', 'num_lt', 'num_lte', 'num_gt', 'num_gte',
-      'semver_eq', 'semver_lt', 'semver_gt', 'in_segment', 'inverted'];
-    assert.deepEqual(operators.filter((operator) => !used.has(operator)), []);
+    const operators = [
+      'equals',
+      'in',
+      'not_in',
+      'starts_with',
+      'ends_with',
+      'contains',
+      'num_eq',
+      'num_lt',
+      'num_lte',
+      'num_gt',
+      'num_gte',
+      'semver_eq',
+      'semver_lt',
+      'semver_gt',
+      'in_segment',
+      'inverted',
+    ];
+    assert.deepEqual(
+      operators.filter((operator) => !used.has(operator)),
+      [],
+    );
   });
 });
 
@@ -73,7 +99,14 @@ function rolloutFlag(percentage: number, enabled = true): Flag {
     variants: { a: 'a', b: 'b', c: 'c', control: 'control' },
     defaultVariant: 'control',
     offVariant: 'control',
-    rollout: { percentage, variants: [{ variant: 'a', weight: 50 }, { variant: 'b', weight: 30 }, { variant: 'c', weight: 20 }] },
+    rollout: {
+      percentage,
+      variants: [
+        { variant: 'a', weight: 50 },
+        { variant: 'b', weight: 30 },
+        { variant: 'c', weight: 20 },
+      ],
+    },
   });
 }
 
@@ -106,7 +139,11 @@ describe('flag evaluation: percentage rollout properties', () => {
       total++;
       counts.set(evaluation.variant!, (counts.get(evaluation.variant!) ?? 0) + 1);
     }
-    for (const [variant, share] of [['a', 0.5], ['b', 0.3], ['c', 0.2]] as const) {
+    for (const [variant, share] of [
+      ['a', 0.5],
+      ['b', 0.3],
+      ['c', 0.2],
+    ] as const) {
       const actual = (counts.get(variant) ?? 0) / total;
       assert.ok(Math.abs(actual - share) < 0.015, `${variant}: ${actual}`);
     }
@@ -135,19 +172,34 @@ describe('flag evaluation: the kill switch wins', () => {
   it('answers the off variant with DISABLED for any rules, rollout and context', () => {
     const next = random(7);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-    const segments = parseSegments({ everyone: [], germany: [{ operator: 'equals', attribute: 'country', value: 'DE' }] });
+    const segments = parseSegments({
+      everyone: [],
+      germany: [{ operator: 'equals', attribute: 'country', value: 'DE' }],
+    });
     for (let round = 0; round < 500; round++) {
       const rules: unknown[] = Array.from({ length: Math.floor(next() * 4) }, () => ({
-        constraints: next() < 0.5 ? [] : [pick([
-          { operator: 'equals', attribute: 'country', value: 'DE' },
-          { operator: 'in_segment', segment: pick(['everyone', 'germany', 'undefined-segment']) },
-          { operator: 'num_gte', attribute: 'age', value: 18, inverted: true },
-        ])],
-        ...(next() < 0.5 ? { variant: pick(['on', 'off', 'other']) } : { rollout: { percentage: Math.round(next() * 10_000) / 100, variant: 'on' } }),
+        constraints:
+          next() < 0.5
+            ? []
+            : [
+                pick([
+                  { operator: 'equals', attribute: 'country', value: 'DE' },
+                  { operator: 'in_segment', segment: pick(['everyone', 'germany', 'undefined-segment']) },
+                  { operator: 'num_gte', attribute: 'age', value: 18, inverted: true },
+                ]),
+              ],
+        ...(next() < 0.5
+          ? { variant: pick(['on', 'off', 'other']) }
+          : { rollout: { percentage: Math.round(next() * 10_000) / 100, variant: 'on' } }),
       }));
       const enabled = parseFlag({
-        key: `flag-${round}`, enabled: true, variants: { on: true, off: false, other: true }, defaultVariant: pick(['on', 'other']), offVariant: 'off',
-        rules, rollout: next() < 0.5 ? null : { percentage: 100, variant: 'on' },
+        key: `flag-${round}`,
+        enabled: true,
+        variants: { on: true, off: false, other: true },
+        defaultVariant: pick(['on', 'other']),
+        offVariant: 'off',
+        rules,
+        rollout: next() < 0.5 ? null : { percentage: 100, variant: 'on' },
       });
       const disabled = { ...enabled, enabled: false };
       const context = { userId: `user-${round}`, country: pick(['DE', 'FR']), age: Math.floor(next() * 90) };
@@ -163,9 +215,23 @@ describe('flag evaluation: rule shapes', () => {
       { constraints: [{ operator: 'equals', attribute: 'plan', value: 'pro', inverted: false }], variant: 'on' },
       { constraints: [], rollout: { percentage: 100, stickiness: 'userId', variant: 'on' } },
     ];
-    const flag: Flag = { key: 'x', description: '', enabled: true, variants: { on: true, off: false }, defaultVariant: 'off', offVariant: 'off', rules, rollout: null };
+    const flag: Flag = {
+      key: 'x',
+      description: '',
+      enabled: true,
+      variants: { on: true, off: false },
+      defaultVariant: 'off',
+      offVariant: 'off',
+      rules,
+      rollout: null,
+    };
     assert.equal(evaluateFlag(flag, { plan: 'pro' }).ruleIndex, 0);
-    assert.deepEqual(evaluateFlag(flag, { userId: 'u' }), { value: true, variant: 'on', reason: 'SPLIT', ruleIndex: 1 });
+    assert.deepEqual(evaluateFlag(flag, { userId: 'u' }), {
+      value: true,
+      variant: 'on',
+      reason: 'SPLIT',
+      ruleIndex: 1,
+    });
     assert.deepEqual(evaluateFlag(flag, {}), { value: false, variant: 'off', reason: 'DEFAULT' });
   });
 });

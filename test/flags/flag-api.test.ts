@@ -31,11 +31,20 @@ flags:
   environments: [production, staging]
 `;
 
-interface Answer { status: number; body: any } // eslint-disable-line @typescript-eslint/no-explicit-any
+interface Answer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
 
 describe('flag admin API', () => {
   let h: Harness;
-  const call = async (method: string, url: string, body?: unknown, init: { token?: string | null; raw?: string } = {}): Promise<Answer> => {
+  const call = async (
+    method: string,
+    url: string,
+    body?: unknown,
+    init: { token?: string | null; raw?: string } = {},
+  ): Promise<Answer> => {
     const headers: Record<string, string> = {};
     if (init.token !== null) headers.authorization = `Bearer ${init.token ?? h.server.token}`;
     const payload = init.raw ?? (body === undefined ? undefined : JSON.stringify(body));
@@ -45,14 +54,27 @@ describe('flag admin API', () => {
     return { status: response.statusCode, body: text ? JSON.parse(text) : null };
   };
   const boolFlag = (key: string, extra: Partial<Flag> = {}): unknown => ({
-    key, enabled: true, variants: { on: true, off: false }, defaultVariant: 'off', offVariant: 'off', ...extra,
+    key,
+    enabled: true,
+    variants: { on: true, off: false },
+    defaultVariant: 'off',
+    offVariant: 'off',
+    ...extra,
   });
 
-  before(async () => { h = await startHarness({ instances: 1, topLevelYaml: ANALYSIS_YAML }); });
-  after(async () => { await h?.close(); });
+  before(async () => {
+    h = await startHarness({ instances: 1, topLevelYaml: ANALYSIS_YAML });
+  });
+  after(async () => {
+    await h?.close();
+  });
 
   it('creates, reads, replaces, patches and deletes a flag, with every change in its history', async () => {
-    const created = await call('POST', '/api/v1/flags', { flag: boolFlag('crud-flag'), actor: 'alice', reason: 'dark launch' });
+    const created = await call('POST', '/api/v1/flags', {
+      flag: boolFlag('crud-flag'),
+      actor: 'alice',
+      reason: 'dark launch',
+    });
     assert.equal(created.status, 201);
     assert.equal(created.body.version, 1);
     assert.equal(created.body.flag.rollout, null);
@@ -63,7 +85,9 @@ describe('flag admin API', () => {
     assert.equal(again.body.error.code, 'FLAG_EXISTS');
 
     const replaced = await call('PUT', '/api/v1/flags/crud-flag', {
-      flag: boolFlag('crud-flag', { rollout: { percentage: 10, stickiness: 'userId', variant: 'on' } }), ifVersion: 1, actor: 'bob',
+      flag: boolFlag('crud-flag', { rollout: { percentage: 10, stickiness: 'userId', variant: 'on' } }),
+      ifVersion: 1,
+      actor: 'bob',
     });
     assert.equal(replaced.status, 200);
     assert.equal(replaced.body.version, 2);
@@ -72,7 +96,11 @@ describe('flag admin API', () => {
     assert.equal(stale.status, 409);
     assert.equal(stale.body.error.code, 'FLAG_CONFLICT');
 
-    const patched = await call('PATCH', '/api/v1/flags/crud-flag', { patch: { rollout: { percentage: 50 }, description: 'half' }, ifVersion: 2, actor: 'carol' });
+    const patched = await call('PATCH', '/api/v1/flags/crud-flag', {
+      patch: { rollout: { percentage: 50 }, description: 'half' },
+      ifVersion: 2,
+      actor: 'carol',
+    });
     assert.equal(patched.status, 200);
     assert.equal(patched.body.flag.rollout.percentage, 50);
     assert.equal(patched.body.flag.rollout.variant, 'on', 'a merge patch keeps the fields it does not name');
@@ -94,8 +122,23 @@ describe('flag admin API', () => {
 
     const history = await call('GET', '/api/v1/flags/crud-flag/history');
     assert.equal(history.status, 200, 'a deleted flag keeps its history');
-    const entries = history.body.entries as { action: string; actor: string; reason: string | null; before: Flag | null; after: Flag | null; at: number }[];
-    assert.deepEqual(entries.map((e) => [e.action, e.actor]), [['delete', 'dave'], ['update', 'carol'], ['update', 'bob'], ['create', 'alice']]);
+    const entries = history.body.entries as {
+      action: string;
+      actor: string;
+      reason: string | null;
+      before: Flag | null;
+      after: Flag | null;
+      at: number;
+    }[];
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.actor]),
+      [
+        ['delete', 'dave'],
+        ['update', 'carol'],
+        ['update', 'bob'],
+        ['create', 'alice'],
+      ],
+    );
     assert.equal(entries[1]!.before?.rollout?.percentage, 10);
     assert.equal(entries[1]!.after?.rollout?.percentage, 50);
     assert.equal(entries[0]!.after, null);
@@ -104,7 +147,11 @@ describe('flag admin API', () => {
   });
 
   it('keeps environments apart and refuses an unknown one', async () => {
-    assert.equal((await call('POST', '/api/v1/flags?environment=staging', { flag: boolFlag('env-flag', { enabled: false }) })).status, 201);
+    assert.equal(
+      (await call('POST', '/api/v1/flags?environment=staging', { flag: boolFlag('env-flag', { enabled: false }) }))
+        .status,
+      201,
+    );
     assert.equal((await call('GET', '/api/v1/flags/env-flag?environment=staging')).status, 200);
     assert.equal((await call('GET', '/api/v1/flags/env-flag')).status, 404, 'production has no such flag');
     const unknown = await call('GET', '/api/v1/flags?environment=prod');
@@ -116,11 +163,18 @@ describe('flag admin API', () => {
   it('refuses a flag with an unknown operator, a bad percentage or malformed JSON with 400, and changes nothing', async () => {
     const before = await call('GET', '/api/v1/sdk/flags');
     const badOperator = await call('POST', '/api/v1/flags', {
-      flag: boolFlag('bad-flag', { rules: [{ constraints: [{ operator: 'regex', attribute: 'email', value: '.*' }], variant: 'on' }] as never }),
+      flag: boolFlag('bad-flag', {
+        rules: [{ constraints: [{ operator: 'regex', attribute: 'email', value: '.*' }], variant: 'on' }] as never,
+      }),
     });
     assert.equal(badOperator.status, 400);
-    assert.match(badOperator.body.error.message, /rules\[0\]\.constraints\[0\]\.operator: expected operator to be one of .*got "regex"/);
-    const badPercent = await call('POST', '/api/v1/flags', { flag: boolFlag('bad-flag', { rollout: { percentage: 110, variant: 'on' } as never }) });
+    assert.match(
+      badOperator.body.error.message,
+      /rules\[0\]\.constraints\[0\]\.operator: expected operator to be one of .*got "regex"/,
+    );
+    const badPercent = await call('POST', '/api/v1/flags', {
+      flag: boolFlag('bad-flag', { rollout: { percentage: 110, variant: 'on' } as never }),
+    });
     assert.equal(badPercent.status, 400);
     assert.match(badPercent.body.error.message, /rollout\.percentage: expected a percentage from 0 to 100/);
     const malformed = await call('POST', '/api/v1/flags', undefined, { raw: '{"flag": {"key": "bad-flag",' });
@@ -138,18 +192,47 @@ describe('flag admin API', () => {
     const snapshot = await call('GET', '/api/v1/sdk/flags', undefined, { token: sdk });
     assert.equal(snapshot.status, 200);
     assert.ok(snapshot.body.flags.some((flag: Flag) => flag.key === 'counted'));
-    const report = await call('POST', '/api/v1/sdk/evaluations', { counts: [{ flag: 'counted', variant: 'on', count: 7 }, { flag: 'counted', variant: null, count: 2 }] }, { token: sdk });
+    const report = await call(
+      'POST',
+      '/api/v1/sdk/evaluations',
+      {
+        counts: [
+          { flag: 'counted', variant: 'on', count: 7 },
+          { flag: 'counted', variant: null, count: 2 },
+        ],
+      },
+      { token: sdk },
+    );
     assert.equal(report.status, 202);
-    await call('POST', '/api/v1/sdk/evaluations', { counts: [{ flag: 'counted', variant: 'on', count: 3 }] }, { token: sdk });
+    await call(
+      'POST',
+      '/api/v1/sdk/evaluations',
+      { counts: [{ flag: 'counted', variant: 'on', count: 3 }] },
+      { token: sdk },
+    );
     const got = await call('GET', '/api/v1/flags/counted');
-    assert.deepEqual(got.body.evaluations.map((e: { variant: string | null; count: number }) => [e.variant, e.count]), [['on', 10], [null, 2]]);
-    for (const [method, url] of [['GET', '/api/v1/flags'], ['PATCH', '/api/v1/flags/counted'], ['GET', '/api/v1/services']] as const) {
-      const refused = await call(method, url, method === 'PATCH' ? { patch: { enabled: false } } : undefined, { token: sdk });
+    assert.deepEqual(
+      got.body.evaluations.map((e: { variant: string | null; count: number }) => [e.variant, e.count]),
+      [
+        ['on', 10],
+        [null, 2],
+      ],
+    );
+    for (const [method, url] of [
+      ['GET', '/api/v1/flags'],
+      ['PATCH', '/api/v1/flags/counted'],
+      ['GET', '/api/v1/services'],
+    ] as const) {
+      const refused = await call(method, url, method === 'PATCH' ? { patch: { enabled: false } } : undefined, {
+        token: sdk,
+      });
       assert.equal(refused.status, 403, `${method} ${url}`);
       assert.equal(refused.body.error.code, 'FORBIDDEN');
     }
     assert.equal((await call('GET', '/api/v1/flags/counted')).body.flag.enabled, true);
-    const metrics = await request(`${h.server.adminUrl}/metrics`, { headers: { authorization: `Bearer ${h.server.token}` } });
+    const metrics = await request(`${h.server.adminUrl}/metrics`, {
+      headers: { authorization: `Bearer ${h.server.token}` },
+    });
     const text = await metrics.body.text();
     assert.match(text, /cutover_flag_evaluations_total\{environment="production",flag="counted",variant="on"\} 10/);
     assert.match(text, /cutover_flag_rollout_percentage\{environment="production",flag="counted"\} 0/);
@@ -159,7 +242,11 @@ describe('flag admin API', () => {
 
   describe("the seeds' POST /admin/feature-flags/", () => {
     it('creates a flag on for 10% with the config as its value, and updates it', async () => {
-      const created = await call('POST', '/admin/feature-flags/', { flag: 'new_payment_system', enabled_for: '10%', config: { payment_provider: 'new_system' } });
+      const created = await call('POST', '/admin/feature-flags/', {
+        flag: 'new_payment_system',
+        enabled_for: '10%',
+        config: { payment_provider: 'new_system' },
+      });
       assert.equal(created.status, 201);
       assert.equal(created.body.enabled_for, '10%');
       const stored = (await call('GET', '/api/v1/flags/new_payment_system')).body.flag as Flag;
@@ -167,7 +254,9 @@ describe('flag admin API', () => {
       assert.deepEqual(stored.rollout, { percentage: 10, stickiness: 'userId', variant: 'on' });
       let on = 0;
       for (let i = 0; i < 400; i++) {
-        const answer = await call('POST', '/api/v1/flags/new_payment_system/evaluate', { context: { userId: `user-${i}` } });
+        const answer = await call('POST', '/api/v1/flags/new_payment_system/evaluate', {
+          context: { userId: `user-${i}` },
+        });
         if (answer.body.variant === 'on') {
           on++;
           assert.deepEqual(answer.body.value, { payment_provider: 'new_system' });
@@ -178,7 +267,11 @@ describe('flag admin API', () => {
       assert.equal(updated.status, 200);
       assert.equal((await call('GET', '/api/v1/flags/new_payment_system')).body.flag.rollout.percentage, 50);
       const listed = await call('GET', '/admin/feature-flags/');
-      assert.ok(listed.body.flags.some((f: { flag: string; enabled_for: string }) => f.flag === 'new_payment_system' && f.enabled_for === '50%'));
+      assert.ok(
+        listed.body.flags.some(
+          (f: { flag: string; enabled_for: string }) => f.flag === 'new_payment_system' && f.enabled_for === '50%',
+        ),
+      );
     });
 
     it('refuses without a token, and refuses bad percentages and malformed JSON with the reason, changing nothing', async () => {
@@ -189,16 +282,26 @@ describe('flag admin API', () => {
       for (const bad of ['110%', '-5%', 'abc', '10', '%', 120]) {
         const refused = await call('POST', '/admin/feature-flags/', { ...body, enabled_for: bad });
         assert.equal(refused.status, 400, String(bad));
-        assert.match(refused.body.error.message, new RegExp(`enabled_for: expected a percentage .*got ${JSON.stringify(JSON.stringify(bad)).slice(1, -1).replace(/[%-]/g, '\\$&')}`));
+        assert.match(
+          refused.body.error.message,
+          new RegExp(
+            `enabled_for: expected a percentage .*got ${JSON.stringify(JSON.stringify(bad)).slice(1, -1).replace(/[%-]/g, '\\$&')}`,
+          ),
+        );
       }
-      const malformed = await call('POST', '/admin/feature-flags/', undefined, { raw: '{"flag": "seeds_refused", "enabled_for": ' });
+      const malformed = await call('POST', '/admin/feature-flags/', undefined, {
+        raw: '{"flag": "seeds_refused", "enabled_for": ',
+      });
       assert.equal(malformed.status, 400);
       const unknownField = await call('POST', '/admin/feature-flags/', { ...body, enabled_four: '10%' });
       assert.equal(unknownField.status, 400);
       assert.equal((await call('GET', '/api/v1/flags/seeds_refused')).status, 404);
       const existing = await call('POST', '/admin/feature-flags/', { flag: 'seeds_kept', enabled_for: '20%' });
       assert.equal(existing.status, 201);
-      assert.equal((await call('POST', '/admin/feature-flags/', { flag: 'seeds_kept', enabled_for: '110%' })).status, 400);
+      assert.equal(
+        (await call('POST', '/admin/feature-flags/', { flag: 'seeds_kept', enabled_for: '110%' })).status,
+        400,
+      );
       const kept = await call('GET', '/api/v1/flags/seeds_kept');
       assert.equal(kept.body.version, 1);
       assert.equal(kept.body.flag.rollout.percentage, 20);
@@ -207,12 +310,25 @@ describe('flag admin API', () => {
 
   it('evaluates the shared test vectors like the pure evaluation does', async () => {
     const file = new URL('../../../test/flags/vectors.json', import.meta.url);
-    const { vectors } = JSON.parse(fs.readFileSync(file, 'utf8')) as { vectors: { name: string; flag: any; context: Record<string, unknown>; segments?: Record<string, unknown>; expectedType?: string; expected: Record<string, unknown> }[] }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { vectors } = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      vectors: {
+        name: string;
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        flag: any;
+        context: Record<string, unknown>;
+        segments?: Record<string, unknown>;
+        expectedType?: string;
+        expected: Record<string, unknown>;
+      }[];
+    };
     let checked = 0;
     for (const [index, vector] of vectors.entries()) {
       if (vector.expected.errorCode === 'PARSE_ERROR') continue; // the API refuses invalid flags at the door (tested above)
       // A flag naming a segment that does not exist is refused at the door as well.
-      const named = JSON.stringify(vector.flag).match(/"segment":"[^"]+"/g)?.map((m) => m.slice(11, -1)) ?? [];
+      const named =
+        JSON.stringify(vector.flag)
+          .match(/"segment":"[^"]+"/g)
+          ?.map((m) => m.slice(11, -1)) ?? [];
       if (named.some((name) => !Object.hasOwn(vector.segments ?? {}, name))) continue;
       const environment = 'staging';
       for (const [name, constraints] of Object.entries(vector.segments ?? {})) {
@@ -224,7 +340,10 @@ describe('flag admin API', () => {
       const flag = { ...vector.flag, key };
       const created = await call('POST', `/api/v1/flags?environment=${environment}`, { flag });
       assert.equal(created.status, 201, `${vector.name}: ${JSON.stringify(created.body)}`);
-      const answer = await call('POST', `/api/v1/flags/${key}/evaluate?environment=${environment}`, { context: vector.context, expectedType: vector.expectedType });
+      const answer = await call('POST', `/api/v1/flags/${key}/evaluate?environment=${environment}`, {
+        context: vector.context,
+        expectedType: vector.expectedType,
+      });
       assert.equal(answer.status, 200);
       // The sticky bucket is salted with the key, so compare with the vector only where the key does not matter.
       if (answer.body.reason !== 'SPLIT' && vector.expected.reason !== 'SPLIT') {
@@ -239,7 +358,17 @@ describe('flag admin API', () => {
 
   it('evaluates rollout vectors under their own key exactly', async () => {
     const file = new URL('../../../test/flags/vectors.json', import.meta.url);
-    const { vectors } = JSON.parse(fs.readFileSync(file, 'utf8')) as { vectors: { name: string; flag: any; context: Record<string, unknown>; segments?: Record<string, unknown>; expectedType?: string; expected: Record<string, unknown> }[] }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { vectors } = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      vectors: {
+        name: string;
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        flag: any;
+        context: Record<string, unknown>;
+        segments?: Record<string, unknown>;
+        expectedType?: string;
+        expected: Record<string, unknown>;
+      }[];
+    };
     // One environment per distinct key would need config; instead evaluate with POST /api/v1/flags/evaluate after each
     // PUT of the vector's own flag (same key), in the production environment.
     let checked = 0;
@@ -251,7 +380,10 @@ describe('flag admin API', () => {
         ? await call('PUT', `/api/v1/flags/${key}`, { flag: vector.flag })
         : await call('POST', '/api/v1/flags', { flag: vector.flag });
       assert.ok(written.status === 200 || written.status === 201, `${vector.name}: ${JSON.stringify(written.body)}`);
-      const answer = await call('POST', `/api/v1/flags/${key}/evaluate`, { context: vector.context, expectedType: vector.expectedType });
+      const answer = await call('POST', `/api/v1/flags/${key}/evaluate`, {
+        context: vector.context,
+        expectedType: vector.expectedType,
+      });
       for (const field of ['value', 'variant', 'reason', 'ruleIndex']) {
         assert.deepEqual(answer.body[field], vector.expected[field], `${vector.name}: ${field}`);
       }
@@ -263,22 +395,30 @@ describe('flag admin API', () => {
   it('streams the flag set and then each change over Server-Sent Events', async () => {
     const controller = new AbortController();
     const response = await fetch(`${h.server.adminUrl}/api/v1/sdk/stream?environment=staging`, {
-      headers: { authorization: `Bearer ${h.server.sdkToken}` }, signal: controller.signal,
+      headers: { authorization: `Bearer ${h.server.sdkToken}` },
+      signal: controller.signal,
     });
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
-    const nextEvent = async (): Promise<{ event: string; id: string; data: any }> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const nextEvent = async (): Promise<{ event: string; id: string; data: any }> => {
       for (;;) {
         const end = text.indexOf('\n\n');
         if (end >= 0) {
           const block = text.slice(0, end);
           text = text.slice(end + 2);
-          const fields = new Map(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
+          const fields = new Map(
+            block
+              .split('\n')
+              .filter((l) => !l.startsWith(':') && l.includes(': '))
+              .map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]),
+          );
           const name = fields.get('event');
-          if (name !== undefined) return { event: name, id: fields.get('id') ?? '', data: JSON.parse(fields.get('data') ?? 'null') };
+          if (name !== undefined)
+            return { event: name, id: fields.get('id') ?? '', data: JSON.parse(fields.get('data') ?? 'null') };
           continue;
         }
         const { value, done } = await reader.read();
@@ -305,7 +445,9 @@ describe('flag admin API', () => {
   });
 
   describe('progressive rollouts', () => {
-    const follow = async (id: string): Promise<{ rollout: FlagRollout; events: { type: string; message: string }[] }> => {
+    const follow = async (
+      id: string,
+    ): Promise<{ rollout: FlagRollout; events: { type: string; message: string }[] }> => {
       for (let i = 0; i < 200; i++) {
         const answer = await call('GET', `/api/v1/flag-rollouts/${id}`);
         if (answer.body.rollout.phase !== 'running') return answer.body;
@@ -315,8 +457,15 @@ describe('flag admin API', () => {
     };
 
     it('raises the percentage step by step while the analysis passes', async () => {
-      await call('POST', '/api/v1/flags', { flag: boolFlag('rollout-ok', { rollout: { percentage: 5, stickiness: 'userId', variant: 'on' } as never }) });
-      const started = await call('POST', '/api/v1/flags/rollout-ok/rollouts', { steps: [10, 50, 100], pause: '250ms', analysis: ['passes'], actor: 'erin' });
+      await call('POST', '/api/v1/flags', {
+        flag: boolFlag('rollout-ok', { rollout: { percentage: 5, stickiness: 'userId', variant: 'on' } as never }),
+      });
+      const started = await call('POST', '/api/v1/flags/rollout-ok/rollouts', {
+        steps: [10, 50, 100],
+        pause: '250ms',
+        analysis: ['passes'],
+        actor: 'erin',
+      });
       assert.equal(started.status, 202);
       const again = await call('POST', '/api/v1/flags/rollout-ok/rollouts', { steps: [100], pause: 0 });
       assert.equal(again.status, 409);
@@ -324,16 +473,31 @@ describe('flag admin API', () => {
       const { rollout, events } = await follow(started.body.rollout.id);
       assert.equal(rollout.phase, 'succeeded');
       assert.equal((await call('GET', '/api/v1/flags/rollout-ok')).body.flag.rollout.percentage, 100);
-      assert.deepEqual(events.filter((e) => e.type === 'flag-rollout.step').map((e) => e.message.match(/on for (\d+)%/)?.[1]), ['10', '50', '100']);
+      assert.deepEqual(
+        events.filter((e) => e.type === 'flag-rollout.step').map((e) => e.message.match(/on for (\d+)%/)?.[1]),
+        ['10', '50', '100'],
+      );
       assert.ok(events.some((e) => e.type === 'analysis.measurement'));
-      const history = (await call('GET', '/api/v1/flags/rollout-ok/history')).body.entries as { actor: string; after: Flag }[];
-      assert.deepEqual(history.slice(0, 3).map((e) => e.after.rollout?.percentage), [100, 50, 10]);
+      const history = (await call('GET', '/api/v1/flags/rollout-ok/history')).body.entries as {
+        actor: string;
+        after: Flag;
+      }[];
+      assert.deepEqual(
+        history.slice(0, 3).map((e) => e.after.rollout?.percentage),
+        [100, 50, 10],
+      );
       assert.ok(history[0]!.actor.startsWith('rollout '));
     });
 
     it('puts the flag back to its previous percentage when the analysis fails, and records why', async () => {
-      await call('POST', '/api/v1/flags', { flag: boolFlag('rollout-bad', { rollout: { percentage: 5, stickiness: 'userId', variant: 'on' } as never }) });
-      const started = await call('POST', '/api/v1/flags/rollout-bad/rollouts', { steps: [10, 50, 100], pause: '5s', analysis: ['fails'] });
+      await call('POST', '/api/v1/flags', {
+        flag: boolFlag('rollout-bad', { rollout: { percentage: 5, stickiness: 'userId', variant: 'on' } as never }),
+      });
+      const started = await call('POST', '/api/v1/flags/rollout-bad/rollouts', {
+        steps: [10, 50, 100],
+        pause: '5s',
+        analysis: ['fails'],
+      });
       assert.equal(started.status, 202);
       const { rollout, events } = await follow(started.body.rollout.id);
       assert.equal(rollout.phase, 'failed');
@@ -341,7 +505,10 @@ describe('flag admin API', () => {
       assert.match(rollout.reason ?? '', /analysis failed at 10%: fails\/error-budget/);
       const flag = (await call('GET', '/api/v1/flags/rollout-bad')).body.flag as Flag;
       assert.equal(flag.rollout?.percentage, 5);
-      const history = (await call('GET', '/api/v1/flags/rollout-bad/history')).body.entries as { reason: string; after: Flag }[];
+      const history = (await call('GET', '/api/v1/flags/rollout-bad/history')).body.entries as {
+        reason: string;
+        after: Flag;
+      }[];
       assert.equal(history[0]!.after.rollout?.percentage, 5);
       assert.match(history[0]!.reason, /analysis failed at 10%/);
       assert.ok(events.some((e) => e.type === 'flag-rollout.reverted'));
@@ -383,7 +550,9 @@ describe('flag admin API', () => {
       const started = await call('POST', '/api/v1/flags/rollout-abort/rollouts', { steps: [25, 100], pause: '10s' });
       await sleep(100);
       assert.equal((await call('GET', '/api/v1/flags/rollout-abort')).body.flag.rollout.percentage, 25);
-      const aborted = await call('POST', `/api/v1/flag-rollouts/${started.body.rollout.id as string}/abort`, { actor: 'frank' });
+      const aborted = await call('POST', `/api/v1/flag-rollouts/${started.body.rollout.id as string}/abort`, {
+        actor: 'frank',
+      });
       assert.equal(aborted.body.rollout.phase, 'aborted');
       assert.match(aborted.body.rollout.reason, /aborted by frank/);
       assert.equal((await call('GET', '/api/v1/flags/rollout-abort')).body.flag.rollout, null);
@@ -396,9 +565,22 @@ describe('flag rollouts across a server restart', () => {
     const h = await startHarness({ instances: 1 });
     try {
       const auth = { authorization: `Bearer ${h.server.token}`, 'content-type': 'application/json' };
-      const post = (url: string, body: unknown) => request(`${h.server.adminUrl}${url}`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
-      await (await post('/api/v1/flags', { flag: { key: 'restarted', enabled: true, variants: { on: true, off: false }, defaultVariant: 'off', offVariant: 'off' } })).body.dump();
-      const started = (await (await post('/api/v1/flags/restarted/rollouts', { steps: [30, 100], pause: '30s' })).body.json()) as { rollout: FlagRollout };
+      const post = (url: string, body: unknown) =>
+        request(`${h.server.adminUrl}${url}`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
+      await (
+        await post('/api/v1/flags', {
+          flag: {
+            key: 'restarted',
+            enabled: true,
+            variants: { on: true, off: false },
+            defaultVariant: 'off',
+            offVariant: 'off',
+          },
+        })
+      ).body.dump();
+      const started = (await (
+        await post('/api/v1/flags/restarted/rollouts', { steps: [30, 100], pause: '30s' })
+      ).body.json()) as { rollout: FlagRollout };
       await sleep(100);
       assert.equal(h.server.flags.get('production', 'restarted').flag.rollout?.percentage, 30);
       await h.server.close();

@@ -13,10 +13,19 @@ import type { FlagChange } from '../../src/flags/flag-service.js';
  */
 function build(now: () => number) {
   // No rollout is started here; an event would mean the runner did something unasked.
-  const events = { record: () => { throw new Error('unexpected event'); } } as unknown as EventLog;
+  const events = {
+    record: () => {
+      throw new Error('unexpected event');
+    },
+  } as unknown as EventLog;
   return createFakeFlagFeature({
-    environments: ['production', 'staging'], events, templates: {}, now,
-    providerFor: () => { throw new Error('no provider in this test'); },
+    environments: ['production', 'staging'],
+    events,
+    templates: {},
+    now,
+    providerFor: () => {
+      throw new Error('no provider in this test');
+    },
     activeReleaseOf: () => null,
   });
 }
@@ -28,28 +37,50 @@ describe('the flag feature built over the in-memory store', () => {
     const changes: FlagChange[] = [];
     service.subscribe((change) => changes.push(change));
 
-    const created = service.create('production', {
-      key: 'checkout', enabled: true, variants: { on: true, off: false }, defaultVariant: 'on', offVariant: 'off',
-    }, { actor: 'ana' });
+    const created = service.create(
+      'production',
+      {
+        key: 'checkout',
+        enabled: true,
+        variants: { on: true, off: false },
+        defaultVariant: 'on',
+        offVariant: 'off',
+      },
+      { actor: 'ana' },
+    );
     assert.equal(created.version, 1);
     assert.equal(service.evaluate('production', 'checkout', { userId: 'u1' }).value, true);
-    assert.throws(() => service.evaluate('staging', 'checkout', {}), (error: unknown) => isCutoverError(error) && error.code === 'FLAG_NOT_FOUND');
+    assert.throws(
+      () => service.evaluate('staging', 'checkout', {}),
+      (error: unknown) => isCutoverError(error) && error.code === 'FLAG_NOT_FOUND',
+    );
 
     clock = 2_000;
-    assert.throws(() => service.patch('production', 'checkout', { enabled: false }, { actor: 'bo', ifVersion: 7 }),
-      (error: unknown) => isCutoverError(error) && error.code === 'FLAG_CONFLICT');
+    assert.throws(
+      () => service.patch('production', 'checkout', { enabled: false }, { actor: 'bo', ifVersion: 7 }),
+      (error: unknown) => isCutoverError(error) && error.code === 'FLAG_CONFLICT',
+    );
     assert.equal(store.revision('production'), 1, 'a refused write bumps no revision');
     assert.equal(service.history('production', 'checkout', 10).length, 1, 'and writes no audit entry');
 
     service.patch('production', 'checkout', { enabled: false }, { actor: 'bo', reason: 'kill switch', ifVersion: 1 });
     assert.equal(service.evaluate('production', 'checkout', { userId: 'u1' }).value, false);
     const history = service.history('production', 'checkout', 10);
-    assert.deepEqual(history.map((entry) => [entry.action, entry.actor, entry.at, entry.version]), [['update', 'bo', 2_000, 2], ['create', 'ana', 1_000, 1]]);
+    assert.deepEqual(
+      history.map((entry) => [entry.action, entry.actor, entry.at, entry.version]),
+      [
+        ['update', 'bo', 2_000, 2],
+        ['create', 'ana', 1_000, 1],
+      ],
+    );
     assert.equal(history[0]!.reason, 'kill switch');
 
     assert.deepEqual(service.remove('production', 'checkout', { actor: 'ana' }), { deleted: 'checkout', version: 2 });
     assert.equal(service.find('production', 'checkout'), null);
-    assert.deepEqual(changes.map((change) => change.revision), [1, 2, 3]);
+    assert.deepEqual(
+      changes.map((change) => change.revision),
+      [1, 2, 3],
+    );
     await rollouts.close();
   });
 });

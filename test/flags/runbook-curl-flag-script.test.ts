@@ -18,15 +18,23 @@ const USERS = 400;
 
 describe('the runbook curl flag script', () => {
   let h: Harness;
-  before(async () => { h = await startHarness({ instances: 1 }); });
-  after(async () => { await h?.close(); });
+  before(async () => {
+    h = await startHarness({ instances: 1 });
+  });
+  after(async () => {
+    await h?.close();
+  });
 
   // The runbook's line, argument for argument (only the URL and token are this server's).
   const runbookCurl = async (enabledFor: string): Promise<Record<string, unknown>> => {
     const { stdout } = await run('curl', [
-      '-X', 'POST', `${h.server.adminUrl}/admin/feature-flags/`,
-      '-H', `Authorization: Bearer ${h.server.token}`,
-      '-d', `{"flag": "new_payment_system", "enabled_for": "${enabledFor}", "config": {"payment_provider": "new_system"}}`,
+      '-X',
+      'POST',
+      `${h.server.adminUrl}/admin/feature-flags/`,
+      '-H',
+      `Authorization: Bearer ${h.server.token}`,
+      '-d',
+      `{"flag": "new_payment_system", "enabled_for": "${enabledFor}", "config": {"payment_provider": "new_system"}}`,
     ]);
     return JSON.parse(stdout) as Record<string, unknown>;
   };
@@ -39,7 +47,7 @@ describe('the runbook curl flag script', () => {
         headers: { authorization: `Bearer ${h.server.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ context: { userId: `user-${i}` } }),
       });
-      const body = await answer.body.json() as { variant: string; value: unknown };
+      const body = (await answer.body.json()) as { variant: string; value: unknown };
       if (body.variant === 'on') {
         on++;
         assert.deepEqual(body.value, { payment_provider: 'new_system' });
@@ -73,16 +81,32 @@ describe('the runbook curl flag script', () => {
 
   it('still refuses a body that is not JSON with 400, and keeps strict content types on the rest of the API', async () => {
     const garbled = await run('curl', [
-      '-s', '-X', 'POST', `${h.server.adminUrl}/admin/feature-flags/`, '-H', `Authorization: Bearer ${h.server.token}`,
-      '-d', 'flag=new_payment_system&enabled_for=10%25', '-w', '\n%{http_code}',
+      '-s',
+      '-X',
+      'POST',
+      `${h.server.adminUrl}/admin/feature-flags/`,
+      '-H',
+      `Authorization: Bearer ${h.server.token}`,
+      '-d',
+      'flag=new_payment_system&enabled_for=10%25',
+      '-w',
+      '\n%{http_code}',
     ]);
     const garbledLines = garbled.stdout.trimEnd().split('\n');
     assert.equal(garbledLines.pop(), '400');
     assert.equal((JSON.parse(garbledLines.join('\n')) as { error: { code: string } }).error.code, 'BAD_REQUEST');
 
     const elsewhere = await run('curl', [
-      '-s', '-X', 'POST', `${h.server.adminUrl}/api/v1/flags`, '-H', `Authorization: Bearer ${h.server.token}`,
-      '-d', '{"flag": {"key": "form_posted"}}', '-w', '\n%{http_code}',
+      '-s',
+      '-X',
+      'POST',
+      `${h.server.adminUrl}/api/v1/flags`,
+      '-H',
+      `Authorization: Bearer ${h.server.token}`,
+      '-d',
+      '{"flag": {"key": "form_posted"}}',
+      '-w',
+      '\n%{http_code}',
     ]);
     assert.equal(elsewhere.stdout.trimEnd().split('\n').pop(), '415');
   });

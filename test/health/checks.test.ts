@@ -72,7 +72,10 @@ describe('http check', () => {
   });
 
   it('fails when nothing listens', async () => {
-    const result = await httpCheck(targetFor(await closedPort()), { check: { type: 'http', path: '/', expectStatus: [200, 399] }, timeoutMs: 1000 });
+    const result = await httpCheck(targetFor(await closedPort()), {
+      check: { type: 'http', path: '/', expectStatus: [200, 399] },
+      timeoutMs: 1000,
+    });
     assert.equal(result.ok, false);
     assert.equal(result.detail, 'connect ECONNREFUSED');
   });
@@ -99,7 +102,8 @@ describe('tcp check', () => {
 });
 
 describe('command check', () => {
-  const run = (command: string, timeoutMs = 2000) => commandCheck(targetFor(4321), { check: { type: 'command', command, inheritEnv: [] }, timeoutMs });
+  const run = (command: string, timeoutMs = 2000) =>
+    commandCheck(targetFor(4321), { check: { type: 'command', command, inheritEnv: [] }, timeoutMs });
 
   it('is ok on exit 0, with the instance in its env', async () => {
     const result = await run('test "$PORT:$HOST:$VERSION:$SLOT:$INSTANCE" = "4321:127.0.0.1:v1:blue:0"');

@@ -54,7 +54,12 @@ describe('health monitor against a real server', () => {
     startPeriodMs: 0,
     restartAfter: 0,
   };
-  const target = () => ({ instanceId: 'web/r1/green-0', host: '127.0.0.1', port, vars: { version: 'v1', slot: 'green', instance: '0' } });
+  const target = () => ({
+    instanceId: 'web/r1/green-0',
+    host: '127.0.0.1',
+    port,
+    vars: { version: 'v1', slot: 'green', instance: '0' },
+  });
 
   it('goes starting → healthy → unhealthy → healthy as the app recovers', async () => {
     healthy = true;
@@ -110,13 +115,21 @@ describe('health monitor against a real server', () => {
     healthy = true;
     await eventually(() => watcher.status() === 'healthy');
     watcher.stop();
-    assert.deepEqual(changes.map((change) => change.to), ['healthy']);
+    assert.deepEqual(
+      changes.map((change) => change.to),
+      ['healthy'],
+    );
   });
 
   it('uses the injected clock for the start period', async () => {
     healthy = false;
     let fakeNow = 1_000_000;
-    const watcher = watchHealth(target(), { ...config, startPeriodMs: 10_000 }, () => {}, () => fakeNow);
+    const watcher = watchHealth(
+      target(),
+      { ...config, startPeriodMs: 10_000 },
+      () => {},
+      () => fakeNow,
+    );
     watchers.push(watcher);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(watcher.status(), 'starting');

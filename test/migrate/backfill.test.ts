@@ -11,22 +11,39 @@ describe('batched backfill', () => {
   before(async () => {
     server = await startPostgres();
     url = await server.createDatabase('fill');
-    await server.query('fill', `CREATE TABLE users (id bigserial PRIMARY KEY, first_name text, last_name text, full_name text, touched int NOT NULL DEFAULT 0)`);
-    await server.query('fill', `INSERT INTO users (first_name, last_name) SELECT 'first' || g, 'last' || g FROM generate_series(1, 2500) g`);
+    await server.query(
+      'fill',
+      `CREATE TABLE users (id bigserial PRIMARY KEY, first_name text, last_name text, full_name text, touched int NOT NULL DEFAULT 0)`,
+    );
+    await server.query(
+      'fill',
+      `INSERT INTO users (first_name, last_name) SELECT 'first' || g, 'last' || g FROM generate_series(1, 2500) g`,
+    );
     // 100 rows are already done: the WHERE skips them, and their key still advances.
     await server.query('fill', `UPDATE users SET full_name = 'kept' WHERE id % 25 = 0`);
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   it('updates every matching row once, in keyset batches, and resumes after an interruption', async () => {
     const request = {
-      url, table: 'users', set: "full_name = first_name || ' ' || last_name, touched = touched + 1", where: 'full_name IS NULL', batchSize: 300, sleepMs: 5,
+      url,
+      table: 'users',
+      set: "full_name = first_name || ' ' || last_name, touched = touched + 1",
+      where: 'full_name IS NULL',
+      batchSize: 300,
+      sleepMs: 5,
     };
     const controller = new AbortController();
     const first: BackfillProgress[] = [];
     const interrupted = await runBackfill({
-      ...request, signal: controller.signal,
-      onProgress: (p) => { first.push(p); if (p.batches === 3) controller.abort(); },
+      ...request,
+      signal: controller.signal,
+      onProgress: (p) => {
+        first.push(p);
+        if (p.batches === 3) controller.abort();
+      },
     });
     assert.equal(interrupted.done, false);
     assert.equal(interrupted.batches, 3);
@@ -41,8 +58,18 @@ describe('batched backfill', () => {
     assert.equal(finished.resumed, true);
     assert.equal(finished.scanned, 1600, 'it went on after the last committed batch');
     assert.equal(finished.updated, 2400);
-    const counts = await server.query<{ touched: number; n: string }>('fill', 'SELECT touched, count(*) AS n FROM users GROUP BY touched ORDER BY touched');
-    assert.deepEqual(counts.map((c) => [c.touched, Number(c.n)]), [[0, 100], [1, 2400]], 'no row was updated twice');
+    const counts = await server.query<{ touched: number; n: string }>(
+      'fill',
+      'SELECT touched, count(*) AS n FROM users GROUP BY touched ORDER BY touched',
+    );
+    assert.deepEqual(
+      counts.map((c) => [c.touched, Number(c.n)]),
+      [
+        [0, 100],
+        [1, 2400],
+      ],
+      'no row was updated twice',
+    );
     const sample = await server.query<{ full_name: string }>('fill', 'SELECT full_name FROM users WHERE id = 7');
     assert.equal(sample[0]!.full_name, 'first7 last7');
 
@@ -53,22 +80,44 @@ describe('batched backfill', () => {
 
   it('pages a composite primary key and lets --where name the key columns', async () => {
     await server.query('fill', 'CREATE TABLE memberships (org int, member int, role text, PRIMARY KEY (org, member))');
-    await server.query('fill', "INSERT INTO memberships SELECT o, m, 'member' FROM generate_series(1, 7) o, generate_series(1, 30) m");
-    const result = await runBackfill({ url, table: 'memberships', set: "role = 'admin'", where: 'member = 1', batchSize: 17, sleepMs: 0 });
+    await server.query(
+      'fill',
+      "INSERT INTO memberships SELECT o, m, 'member' FROM generate_series(1, 7) o, generate_series(1, 30) m",
+    );
+    const result = await runBackfill({
+      url,
+      table: 'memberships',
+      set: "role = 'admin'",
+      where: 'member = 1',
+      batchSize: 17,
+      sleepMs: 0,
+    });
     assert.equal(result.done, true);
     assert.equal(result.updated, 7);
-    const admins = await server.query<{ n: string }>('fill', "SELECT count(*) AS n FROM memberships WHERE role = 'admin'");
+    const admins = await server.query<{ n: string }>(
+      'fill',
+      "SELECT count(*) AS n FROM memberships WHERE role = 'admin'",
+    );
     assert.equal(admins[0]!.n, '7');
   });
 
   it('refuses a second statement, a table without a primary key and an unknown table, changing nothing', async () => {
     await server.query('fill', 'CREATE TABLE nokey (a int)');
     const base = { url, batchSize: 10, sleepMs: 0, where: null };
-    await assert.rejects(runBackfill({ ...base, table: 'users', set: "full_name = 'x'; DROP TABLE users" }), /--set: expected one SQL expression, without ";"/);
-    await assert.rejects(runBackfill({ ...base, table: 'users', set: 'full_name = = 1' }), /do not make a valid UPDATE/);
+    await assert.rejects(
+      runBackfill({ ...base, table: 'users', set: "full_name = 'x'; DROP TABLE users" }),
+      /--set: expected one SQL expression, without ";"/,
+    );
+    await assert.rejects(
+      runBackfill({ ...base, table: 'users', set: 'full_name = = 1' }),
+      /do not make a valid UPDATE/,
+    );
     await assert.rejects(runBackfill({ ...base, table: 'nokey', set: 'a = 1' }), /nokey has no primary key/);
     await assert.rejects(runBackfill({ ...base, table: 'missing', set: 'a = 1' }), /no table missing/);
-    await assert.rejects(runBackfill({ ...base, table: 'users; drop', set: 'a = 1' }), /--table: expected a table name/);
+    await assert.rejects(
+      runBackfill({ ...base, table: 'users; drop', set: 'a = 1' }),
+      /--table: expected a table name/,
+    );
     assert.equal((await server.query<{ n: string }>('fill', 'SELECT count(*) AS n FROM users'))[0]!.n, '2500');
   });
 });

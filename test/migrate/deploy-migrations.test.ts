@@ -30,7 +30,12 @@ describe('migrations with deploys', () => {
     }
   };
   const columns = async (): Promise<string[]> =>
-    (await pgServer.query<{ column_name: string }>('app', "SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position")).map((r) => r.column_name);
+    (
+      await pgServer.query<{ column_name: string }>(
+        'app',
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position",
+      )
+    ).map((r) => r.column_name);
   const migrationStates = async (): Promise<Record<string, string>> => {
     const answer = await h.client.request<{ migrations: PlannedMigration[] }>('GET', '/api/v1/services/web/migrations');
     return Object.fromEntries(answer.migrations.map((m) => [m.id, m.state]));
@@ -41,15 +46,19 @@ describe('migrations with deploys', () => {
     url = await pgServer.createDatabase('app');
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-app-migrations-'));
     const v1 = {
-      '0001_users.sql': 'CREATE TABLE users (id bigserial PRIMARY KEY, first_name text, last_name text, legacy_flags text);',
+      '0001_users.sql':
+        'CREATE TABLE users (id bigserial PRIMARY KEY, first_name text, last_name text, legacy_flags text);',
     };
     writeVersion('v1', v1);
     // v2 stops using legacy_flags; dropping it in an expand migration would break v1 while it still runs.
-    writeVersion('v2-unsafe', { ...v1, '0002_drop_legacy.sql': 'SET lock_timeout = \'2s\';\nALTER TABLE users DROP COLUMN legacy_flags;' });
+    writeVersion('v2-unsafe', {
+      ...v1,
+      '0002_drop_legacy.sql': "SET lock_timeout = '2s';\nALTER TABLE users DROP COLUMN legacy_flags;",
+    });
     writeVersion('v2', {
       ...v1,
-      'expand/0002_full_name.sql': 'SET lock_timeout = \'2s\';\nALTER TABLE users ADD COLUMN full_name text;',
-      'contract/0003_drop_legacy.sql': 'SET lock_timeout = \'2s\';\nALTER TABLE users DROP COLUMN legacy_flags;',
+      'expand/0002_full_name.sql': "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN full_name text;",
+      'contract/0003_drop_legacy.sql': "SET lock_timeout = '2s';\nALTER TABLE users DROP COLUMN legacy_flags;",
     });
     h = await startHarness({
       instances: 1,
@@ -71,23 +80,38 @@ describe('migrations with deploys', () => {
     assert.equal(backups[0]?.label, 'pre-v1');
     assert.equal(backups[0]?.database, 'app');
     assert.ok(fs.statSync(backups[0].file).size > 0);
-    const snapshot = await h.client.request<{ releases: { config: { database: { url: string } } }[] }>('GET', '/api/v1/services/web/history');
-    assert.match(snapshot.releases[0]!.config.database.url, /postgres:\/\/postgres:\[redacted\]@127\.0\.0\.1/, 'the release snapshot does not keep the database password');
+    const snapshot = await h.client.request<{ releases: { config: { database: { url: string } } }[] }>(
+      'GET',
+      '/api/v1/services/web/history',
+    );
+    assert.match(
+      snapshot.releases[0]!.config.database.url,
+      /postgres:\/\/postgres:\[redacted\]@127\.0\.0\.1/,
+      'the release snapshot does not keep the database password',
+    );
   });
 
   it('refuses a deploy whose migration drops a column the running release uses, before anything starts', async () => {
     const before = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
-    const releasesBefore = (await h.client.request<{ releases: unknown[] }>('GET', '/api/v1/services/web/history')).releases.length;
-    await assert.rejects(h.client.request('POST', '/api/v1/services/web/deploy', { version: 'v2-unsafe', actor: 'test' }), (error: CutoverError) => {
-      assert.equal(error.code, 'MIGRATION_LINT_FAILED');
-      assert.match(error.message, /0002_drop_legacy\.sql:2:\d+ drop-column/);
-      return true;
-    });
+    const releasesBefore = (await h.client.request<{ releases: unknown[] }>('GET', '/api/v1/services/web/history'))
+      .releases.length;
+    await assert.rejects(
+      h.client.request('POST', '/api/v1/services/web/deploy', { version: 'v2-unsafe', actor: 'test' }),
+      (error: CutoverError) => {
+        assert.equal(error.code, 'MIGRATION_LINT_FAILED');
+        assert.match(error.message, /0002_drop_legacy\.sql:2:\d+ drop-column/);
+        return true;
+      },
+    );
     assert.deepEqual(await columns(), ['id', 'first_name', 'last_name', 'legacy_flags'], 'the column is still there');
     const after = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
     assert.equal(after.active?.releaseId, before.active?.releaseId);
     assert.equal(after.lock, null, 'the deploy lock was given back');
-    assert.equal((await h.client.request<{ releases: unknown[] }>('GET', '/api/v1/services/web/history')).releases.length, releasesBefore, 'no release was created');
+    assert.equal(
+      (await h.client.request<{ releases: unknown[] }>('GET', '/api/v1/services/web/history')).releases.length,
+      releasesBefore,
+      'no release was created',
+    );
     assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
   });
 
@@ -95,14 +119,21 @@ describe('migrations with deploys', () => {
     const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' });
     assert.equal(operation.outcome, 'succeeded');
     assert.equal((await versionAt(h.proxyUrl)).version, 'v2');
-    assert.deepEqual(await columns(), ['id', 'first_name', 'last_name', 'legacy_flags', 'full_name'], 'expand ran, contract waits: v1 is kept for rollback');
+    assert.deepEqual(
+      await columns(),
+      ['id', 'first_name', 'last_name', 'legacy_flags', 'full_name'],
+      'expand ran, contract waits: v1 is kept for rollback',
+    );
     const states = await migrationStates();
     assert.deepEqual(states, { '0001_users': 'applied', '0002_full_name': 'applied', '0003_drop_legacy': 'blocked' });
     const status = await h.client.request<{ migrations: PlannedMigration[] }>('GET', '/api/v1/services/web/migrations');
     assert.match(status.migrations[2]!.reason ?? '', /release web-1 \(v1\) still runs and predates it/);
 
     // Asking does not help while v1 runs.
-    assert.deepEqual((await h.client.request<{ applied: string[] }>('POST', '/api/v1/services/web/migrations/run', {})).applied, []);
+    assert.deepEqual(
+      (await h.client.request<{ applied: string[] }>('POST', '/api/v1/services/web/migrations/run', {})).applied,
+      [],
+    );
 
     await operate(h.client, '/api/v1/services/web/cleanup', {});
     const deadline = Date.now() + 20_000;
@@ -110,22 +141,40 @@ describe('migrations with deploys', () => {
       assert.ok(Date.now() < deadline, 'the contract migration ran after v1 stopped');
       await sleep(100);
     }
-    assert.deepEqual(await migrationStates(), { '0001_users': 'applied', '0002_full_name': 'applied', '0003_drop_legacy': 'applied' });
+    assert.deepEqual(await migrationStates(), {
+      '0001_users': 'applied',
+      '0002_full_name': 'applied',
+      '0003_drop_legacy': 'applied',
+    });
   });
 
   it('backs up with a label, outside the automatic retention, and restores one', async () => {
     await pgServer.query('app', "INSERT INTO users (first_name, last_name) VALUES ('Grace', 'Hopper')");
-    const made = await h.client.request<{ backup: BackupRecord }>('POST', '/api/v1/services/web/backups', { label: 'before-v3', actor: 'test' });
+    const made = await h.client.request<{ backup: BackupRecord }>('POST', '/api/v1/services/web/backups', {
+      label: 'before-v3',
+      actor: 'test',
+    });
     assert.equal(made.backup.label, 'before-v3');
     const { backups } = await h.client.request<{ backups: BackupRecord[] }>('GET', '/api/v1/services/web/backups');
     // keep: 2 trims the automatic pre-* backups among themselves; a manual one never counts (issue 12, finding 17).
-    assert.deepEqual(backups.map((b) => b.label), ['before-v3', 'pre-v2', 'pre-v1']);
+    assert.deepEqual(
+      backups.map((b) => b.label),
+      ['before-v3', 'pre-v2', 'pre-v1'],
+    );
     await pgServer.query('app', 'DELETE FROM users');
     await h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'before-v3', actor: 'test' });
     const rows = await pgServer.query<{ first_name: string }>('app', 'SELECT first_name FROM users');
-    assert.deepEqual(rows.map((r) => r.first_name), ['Grace']);
-    await assert.rejects(h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'nope' }), { code: 'BACKUP_NOT_FOUND' });
-    await assert.rejects(h.client.request('POST', '/api/v1/services/web/backups', { label: 'bad label!' }), /label: expected letters/);
+    assert.deepEqual(
+      rows.map((r) => r.first_name),
+      ['Grace'],
+    );
+    await assert.rejects(h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'nope' }), {
+      code: 'BACKUP_NOT_FOUND',
+    });
+    await assert.rejects(
+      h.client.request('POST', '/api/v1/services/web/backups', { label: 'bad label!' }),
+      /label: expected letters/,
+    );
   });
 });
 
@@ -134,7 +183,12 @@ describe("a team's own migration tool", () => {
   let h: Harness;
   let dir: string;
   const runs = async (): Promise<string[]> =>
-    (await pgServer.query<{ phase: string; version: string }>('tooldb', 'SELECT phase, version FROM tool_runs ORDER BY at')).map((r) => `${r.phase} ${r.version}`);
+    (
+      await pgServer.query<{ phase: string; version: string }>(
+        'tooldb',
+        'SELECT phase, version FROM tool_runs ORDER BY at',
+      )
+    ).map((r) => `${r.phase} ${r.version}`);
 
   before(async () => {
     pgServer = await startPostgres();
@@ -142,13 +196,16 @@ describe("a team's own migration tool", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-tool-'));
     // Stands in for alembic / prisma / knex: records each run, as those tools' own history tables would.
     const tool = path.join(dir, 'migrate.sh');
-    fs.writeFileSync(tool, [
-      'set -e',
-      'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -q -c "CREATE TABLE IF NOT EXISTS tool_runs (phase text, version text, service text, at timestamptz DEFAULT clock_timestamp())"',
-      'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -q -c "INSERT INTO tool_runs (phase, version, service) VALUES (\'$CUTOVER_PHASE\', \'$VERSION\', \'$CUTOVER_SERVICE\')"',
-      'if [ "$VERSION" = "v-broken" ]; then echo "alembic: Target database is not up to date" >&2; exit 2; fi',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      tool,
+      [
+        'set -e',
+        'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -q -c "CREATE TABLE IF NOT EXISTS tool_runs (phase text, version text, service text, at timestamptz DEFAULT clock_timestamp())"',
+        "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -q -c \"INSERT INTO tool_runs (phase, version, service) VALUES ('$CUTOVER_PHASE', '$VERSION', '$CUTOVER_SERVICE')\"",
+        'if [ "$VERSION" = "v-broken" ]; then echo "alembic: Target database is not up to date" >&2; exit 2; fi',
+        '',
+      ].join('\n'),
+    );
     h = await startHarness({
       instances: 1,
       strategy: '{ type: blue-green, auto_switch: true, scale_down_delay: 1h, timeout: 20s }',
@@ -162,9 +219,15 @@ describe("a team's own migration tool", () => {
   });
 
   it('runs the expand command before each release starts and the contract command once the old release stopped', async () => {
-    assert.equal((await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' })).operation.outcome, 'succeeded');
+    assert.equal(
+      (await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' })).operation.outcome,
+      'succeeded',
+    );
     assert.deepEqual(await runs(), ['expand v1']);
-    assert.equal((await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' })).operation.outcome, 'succeeded');
+    assert.equal(
+      (await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' })).operation.outcome,
+      'succeeded',
+    );
     assert.deepEqual(await runs(), ['expand v1', 'expand v2'], 'no contract while v1 is kept for rollback');
     await operate(h.client, '/api/v1/services/web/cleanup', {});
     const deadline = Date.now() + 20_000;
@@ -176,11 +239,14 @@ describe("a team's own migration tool", () => {
   });
 
   it('stops the deploy when the expand command fails, with its output, before the release starts', async () => {
-    await assert.rejects(h.client.request('POST', '/api/v1/services/web/deploy', { version: 'v-broken', actor: 'test' }), (error: CutoverError) => {
-      assert.equal(error.code, 'MIGRATION_FAILED');
-      assert.match(error.message, /exited with 2: [\s\S]*alembic: Target database is not up to date/);
-      return true;
-    });
+    await assert.rejects(
+      h.client.request('POST', '/api/v1/services/web/deploy', { version: 'v-broken', actor: 'test' }),
+      (error: CutoverError) => {
+        assert.equal(error.code, 'MIGRATION_FAILED');
+        assert.match(error.message, /exited with 2: [\s\S]*alembic: Target database is not up to date/);
+        return true;
+      },
+    );
     assert.equal((await versionAt(h.proxyUrl)).version, 'v2');
     const status = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');
     assert.equal(status.lock, null);

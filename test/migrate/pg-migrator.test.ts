@@ -11,7 +11,13 @@ import { startPostgres, type PostgresServer } from '../support/postgres-server.j
 
 /** The migration runner against a real PostgreSQL: history, checksums, the advisory lock, timeouts and retries. */
 const SETTINGS: MigratorSettings = {
-  lockTimeoutMs: 2_000, statementTimeoutMs: 30_000, lockRetries: 3, retryDelayMs: 100, lockWaitMs: 0, actor: 'test', release: null,
+  lockTimeoutMs: 2_000,
+  statementTimeoutMs: 30_000,
+  lockRetries: 3,
+  retryDelayMs: 100,
+  lockWaitMs: 0,
+  actor: 'test',
+  release: null,
 };
 
 function migrationsDir(files: Record<string, string>): string {
@@ -27,31 +33,49 @@ describe('the migration runner', () => {
   let server: PostgresServer;
   let counter = 0;
   const freshDatabase = async (): Promise<string> => server.createDatabase(`m${++counter}`);
-  const run = async (url: string, dir: string, settings: Partial<MigratorSettings> = {}, events: MigrationProgress[] = []): Promise<string[]> => {
+  const run = async (
+    url: string,
+    dir: string,
+    settings: Partial<MigratorSettings> = {},
+    events: MigrationProgress[] = [],
+  ): Promise<string[]> => {
     const migrator = await PgMigrator.connect(url);
     try {
       const applied = await migrator.applied();
       const plan = planMigrations(readMigrations(dir), applied, []);
-      return await migrator.apply([...plan.expand, ...plan.contract], { ...SETTINGS, ...settings }, (event) => events.push(event));
+      return await migrator.apply([...plan.expand, ...plan.contract], { ...SETTINGS, ...settings }, (event) =>
+        events.push(event),
+      );
     } finally {
       await migrator.close();
     }
   };
 
-  before(async () => { server = await startPostgres(); });
-  after(async () => { await server?.stop(); });
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
 
   it('applies pending migrations in order once, with their checksums in the history', async () => {
     const url = await freshDatabase();
     const dir = migrationsDir({
       '0001_users.sql': 'CREATE TABLE users (id bigserial PRIMARY KEY, first_name text, last_name text);',
-      '0002_full_name.sql': "ALTER TABLE users ADD COLUMN full_name text;\nINSERT INTO users (first_name, last_name) VALUES ('Ada', 'Lovelace');",
+      '0002_full_name.sql':
+        "ALTER TABLE users ADD COLUMN full_name text;\nINSERT INTO users (first_name, last_name) VALUES ('Ada', 'Lovelace');",
     });
     assert.deepEqual(await run(url, dir), ['0001_users', '0002_full_name']);
     assert.deepEqual(await run(url, dir), [], 'a second run has nothing to do');
-    const history = await server.query<{ id: string; checksum: string; transactional: boolean }>(url.split('/').pop()!, 'SELECT id, checksum, transactional FROM cutover_schema_migrations ORDER BY id');
+    const history = await server.query<{ id: string; checksum: string; transactional: boolean }>(
+      url.split('/').pop()!,
+      'SELECT id, checksum, transactional FROM cutover_schema_migrations ORDER BY id',
+    );
     const files = readMigrations(dir);
-    assert.deepEqual(history.map((h) => [h.id, h.checksum, h.transactional]), files.map((f) => [f.id, f.checksum, true]));
+    assert.deepEqual(
+      history.map((h) => [h.id, h.checksum, h.transactional]),
+      files.map((f) => [f.id, f.checksum, true]),
+    );
   });
 
   it('refuses to run anything when an applied migration was edited', async () => {
@@ -69,7 +93,10 @@ describe('the migration runner', () => {
     } finally {
       await migrator.close();
     }
-    const tables = await server.query<{ n: string }>(url.split('/').pop()!, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'u'");
+    const tables = await server.query<{ n: string }>(
+      url.split('/').pop()!,
+      "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'u'",
+    );
     assert.equal(tables[0]!.n, '0', 'the migration after the edited one did not run');
   });
 
@@ -82,21 +109,34 @@ describe('the migration runner', () => {
       return true;
     });
     const db = url.split('/').pop()!;
-    assert.equal((await server.query<{ n: string }>(db, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'half'"))[0]!.n, '0');
-    assert.equal((await server.query<{ n: string }>(db, 'SELECT count(*) AS n FROM cutover_schema_migrations'))[0]!.n, '0');
+    assert.equal(
+      (await server.query<{ n: string }>(db, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'half'"))[0]!.n,
+      '0',
+    );
+    assert.equal(
+      (await server.query<{ n: string }>(db, 'SELECT count(*) AS n FROM cutover_schema_migrations'))[0]!.n,
+      '0',
+    );
   });
 
   it('runs CREATE INDEX CONCURRENTLY outside a transaction, statement by statement', async () => {
     const url = await freshDatabase();
     const dir = migrationsDir({
       '0001_t.sql': 'CREATE TABLE items (id int, sku text);',
-      '0002_index.sql': '-- a semicolon in a comment; and in a string\nCREATE INDEX CONCURRENTLY items_sku ON items (sku);\nCOMMENT ON INDEX items_sku IS \'by sku; fast\';',
+      '0002_index.sql':
+        "-- a semicolon in a comment; and in a string\nCREATE INDEX CONCURRENTLY items_sku ON items (sku);\nCOMMENT ON INDEX items_sku IS 'by sku; fast';",
     });
     assert.deepEqual(await run(url, dir), ['0001_t', '0002_index']);
     const db = url.split('/').pop()!;
-    const rows = await server.query<{ transactional: boolean }>(db, "SELECT transactional FROM cutover_schema_migrations WHERE id = '0002_index'");
+    const rows = await server.query<{ transactional: boolean }>(
+      db,
+      "SELECT transactional FROM cutover_schema_migrations WHERE id = '0002_index'",
+    );
     assert.equal(rows[0]!.transactional, false);
-    const comment = await server.query<{ c: string }>(db, "SELECT obj_description('items_sku'::regclass, 'pg_class') AS c");
+    const comment = await server.query<{ c: string }>(
+      db,
+      "SELECT obj_description('items_sku'::regclass, 'pg_class') AS c",
+    );
     assert.equal(comment[0]!.c, 'by sku; fast');
   });
 
@@ -109,9 +149,13 @@ describe('the migration runner', () => {
     await holder.query('BEGIN; LOCK TABLE busy IN ACCESS SHARE MODE');
     fs.writeFileSync(path.join(dir, '0002_alter.sql'), 'ALTER TABLE busy ADD COLUMN name text;');
     const events: MigrationProgress[] = [];
-    const release = setTimeout(() => { void holder.query('COMMIT'); }, 700);
+    const release = setTimeout(() => {
+      void holder.query('COMMIT');
+    }, 700);
     try {
-      assert.deepEqual(await run(url, dir, { lockTimeoutMs: 100, retryDelayMs: 150, lockRetries: 5 }, events), ['0002_alter']);
+      assert.deepEqual(await run(url, dir, { lockTimeoutMs: 100, retryDelayMs: 150, lockRetries: 5 }, events), [
+        '0002_alter',
+      ]);
     } finally {
       clearTimeout(release);
       await holder.end();
@@ -130,12 +174,15 @@ describe('the migration runner', () => {
     await holder.query('BEGIN; LOCK TABLE stuck IN ACCESS SHARE MODE');
     fs.writeFileSync(path.join(dir, '0002_alter.sql'), 'ALTER TABLE stuck ADD COLUMN name text;');
     try {
-      await assert.rejects(run(url, dir, { lockTimeoutMs: 50, retryDelayMs: 20, lockRetries: 2 }), (error: Error & { code: string; hint: string }) => {
-        assert.equal(error.code, 'MIGRATION_FAILED');
-        assert.match(error.message, /SQLSTATE 55P03/);
-        assert.match(error.hint, /pg_stat_activity/);
-        return true;
-      });
+      await assert.rejects(
+        run(url, dir, { lockTimeoutMs: 50, retryDelayMs: 20, lockRetries: 2 }),
+        (error: Error & { code: string; hint: string }) => {
+          assert.equal(error.code, 'MIGRATION_FAILED');
+          assert.match(error.message, /SQLSTATE 55P03/);
+          assert.match(error.hint, /pg_stat_activity/);
+          return true;
+        },
+      );
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();
@@ -156,15 +203,24 @@ describe('the migration runner', () => {
     assert.deepEqual(applied[0]!.value, ['0001_slow', '0002_more']);
     assert.equal(refused.length, 1);
     assert.equal((refused[0]!.reason as { code: string }).code, 'MIGRATION_LOCKED');
-    assert.match((refused[0]!.reason as Error).message, /another runner is migrating m\d+ \(held by backend \d+, application "cutover migrate"/);
+    assert.match(
+      (refused[0]!.reason as Error).message,
+      /another runner is migrating m\d+ \(held by backend \d+, application "cutover migrate"/,
+    );
 
     // With a wait, the second runner queues behind the first and then finds nothing left to do.
     fs.writeFileSync(path.join(dir, '0003_slow.sql'), 'CREATE TABLE twice_not (id int);\nSELECT pg_sleep(0.6);');
     const events: MigrationProgress[] = [];
-    const [first, second] = await Promise.all([run(url, dir, { lockWaitMs: 10_000 }), run(url, dir, { lockWaitMs: 10_000 }, events)]);
+    const [first, second] = await Promise.all([
+      run(url, dir, { lockWaitMs: 10_000 }),
+      run(url, dir, { lockWaitMs: 10_000 }, events),
+    ]);
     assert.deepEqual([...first, ...second], ['0003_slow']);
     const db = url.split('/').pop()!;
-    assert.equal((await server.query<{ n: string }>(db, 'SELECT count(*) AS n FROM cutover_schema_migrations'))[0]!.n, '3');
+    assert.equal(
+      (await server.query<{ n: string }>(db, 'SELECT count(*) AS n FROM cutover_schema_migrations'))[0]!.n,
+      '3',
+    );
   });
 });
 
@@ -177,7 +233,15 @@ describe('migration files', () => {
       '0004_d.sql': '-- cutover:no-transaction\nSELECT 1;',
     });
     const files = readMigrations(dir);
-    assert.deepEqual(files.map((f) => [f.id, f.phase, f.noTransaction]), [['0001_a', 'expand', false], ['0002_b', 'contract', false], ['0003_c', 'contract', false], ['0004_d', 'expand', true]]);
+    assert.deepEqual(
+      files.map((f) => [f.id, f.phase, f.noTransaction]),
+      [
+        ['0001_a', 'expand', false],
+        ['0002_b', 'contract', false],
+        ['0003_c', 'contract', false],
+        ['0004_d', 'expand', true],
+      ],
+    );
     const bad = migrationsDir({ 'expand/0001_a.sql': '-- cutover:phase contract\nSELECT 1;' });
     assert.throws(() => readMigrations(bad), /header says contract but it is in the expand\/ folder/);
     const typo = migrationsDir({ '0001_a.sql': '-- cutover:phase contrakt\nSELECT 1;' });
@@ -185,16 +249,32 @@ describe('migration files', () => {
   });
 
   it('blocks a contract migration while a release that predates it runs', () => {
-    const dir = migrationsDir({ '0001_add.sql': 'SELECT 1;', 'contract/0002_drop.sql': 'SELECT 1;', 'contract/0003_drop_more.sql': 'SELECT 1;' });
+    const dir = migrationsDir({
+      '0001_add.sql': 'SELECT 1;',
+      'contract/0002_drop.sql': 'SELECT 1;',
+      'contract/0003_drop_more.sql': 'SELECT 1;',
+    });
     const files = readMigrations(dir);
     const old = { id: 'web-1', version: 'v1', knownMigrations: ['0001_add'] };
     const current = { id: 'web-2', version: 'v2', knownMigrations: ['0001_add', '0002_drop', '0003_drop_more'] };
     const blocked = planMigrations(files, [], [old, current]);
-    assert.deepEqual(blocked.expand.map((f) => f.id), ['0001_add']);
+    assert.deepEqual(
+      blocked.expand.map((f) => f.id),
+      ['0001_add'],
+    );
     assert.deepEqual(blocked.contract, []);
-    assert.deepEqual(blocked.migrations.map((m) => m.state), ['pending', 'blocked', 'blocked']);
-    assert.match(blocked.migrations[1]!.reason!, /release web-1 \(v1\) still runs and predates it; it runs once that release is retired/);
+    assert.deepEqual(
+      blocked.migrations.map((m) => m.state),
+      ['pending', 'blocked', 'blocked'],
+    );
+    assert.match(
+      blocked.migrations[1]!.reason!,
+      /release web-1 \(v1\) still runs and predates it; it runs once that release is retired/,
+    );
     const retired = planMigrations(files, [], [current]);
-    assert.deepEqual(retired.contract.map((f) => f.id), ['0002_drop', '0003_drop_more']);
+    assert.deepEqual(
+      retired.contract.map((f) => f.id),
+      ['0002_drop', '0003_drop_more'],
+    );
   });
 });

@@ -5,8 +5,12 @@ import { startPostgres, type PostgresServer } from '../support/postgres-server.j
 // The test PostgreSQL itself: every migration test relies on it starting and stopping cleanly.
 describe('the test PostgreSQL server', () => {
   let server: PostgresServer;
-  before(async () => { server = await startPostgres(); });
-  after(async () => { await server?.stop(); });
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
 
   it('answers queries on loopback and creates databases', async () => {
     await server.createDatabase('app');

@@ -10,14 +10,20 @@ export interface Received {
 }
 
 /** How the receiver answers its n-th request (0-based): a status and headers, after a delay. */
-export type Answer = (n: number, request: Received) => { status: number; delayMs?: number; headers?: Record<string, string> };
+export type Answer = (
+  n: number,
+  request: Received,
+) => { status: number; delayMs?: number; headers?: Record<string, string> };
 
 /** A webhook receiver on 127.0.0.1 that records every request. */
 export class Receiver {
   readonly received: Received[] = [];
   private waiters: (() => void)[] = [];
 
-  private constructor(private readonly server: http.Server, readonly url: string) {}
+  private constructor(
+    private readonly server: http.Server,
+    readonly url: string,
+  ) {}
 
   static async start(answer: Answer = () => ({ status: 200 }), path = '/hooks/cutover'): Promise<Receiver> {
     let receiver: Receiver | null = null;
@@ -27,14 +33,21 @@ export class Receiver {
       request.on('end', () => {
         const raw = Buffer.concat(chunks);
         let json: unknown = null;
-        try { json = JSON.parse(raw.toString('utf8')); } catch { /* recorded as null: the test fails on it */ }
+        try {
+          json = JSON.parse(raw.toString('utf8'));
+        } catch {
+          /* recorded as null: the test fails on it */
+        }
         const got: Received = { at: Date.now(), headers: request.headers, raw, json };
         const r = receiver!;
         const { status, delayMs = 0, headers = {} } = answer(r.received.length, got);
         r.received.push(got);
         for (const wake of r.waiters.splice(0)) wake();
-        const reply = (): void => { if (!response.destroyed) response.writeHead(status, { 'content-type': 'text/plain', ...headers }).end('ok'); };
-        if (delayMs > 0) setTimeout(reply, delayMs).unref(); else reply();
+        const reply = (): void => {
+          if (!response.destroyed) response.writeHead(status, { 'content-type': 'text/plain', ...headers }).end('ok');
+        };
+        if (delayMs > 0) setTimeout(reply, delayMs).unref();
+        else reply();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -50,10 +63,16 @@ export class Receiver {
       const matching = this.received.filter(filter);
       if (matching.length >= count) return matching;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`the receiver got ${matching.length} of ${count} expected requests: ${this.received.map((r) => r.headers['x-cutover-event'] ?? '?').join(', ')}`);
+      if (left <= 0)
+        throw new Error(
+          `the receiver got ${matching.length} of ${count} expected requests: ${this.received.map((r) => r.headers['x-cutover-event'] ?? '?').join(', ')}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(timer); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }

@@ -66,20 +66,27 @@ describe('receivers that are down, slow or failing', () => {
   });
 
   it('deploys take no longer than without notifications, give or take the notify timeout', () => {
-    assert.ok(mean(notifiedMs) < mean(baselineMs) + TIMEOUT_MS + JITTER_MS,
-      `with notifications ${notifiedMs.join(', ')} ms, without ${baselineMs.join(', ')} ms`);
+    assert.ok(
+      mean(notifiedMs) < mean(baselineMs) + TIMEOUT_MS + JITTER_MS,
+      `with notifications ${notifiedMs.join(', ')} ms, without ${baselineMs.join(', ')} ms`,
+    );
   });
 
   it('a receiver answering 500 gets the same delivery again after a backoff, then every event in order', async () => {
     // 4 deploys × started, switched, completed, plus the two refused attempts.
     let all = await flaky.waitFor(14);
-    while (new Set(all.map((r) => r.headers['x-cutover-delivery'])).size < 12) all = await flaky.waitFor(all.length + 1);
+    while (new Set(all.map((r) => r.headers['x-cutover-delivery'])).size < 12)
+      all = await flaky.waitFor(all.length + 1);
     const ids = all.map((r) => r.headers['x-cutover-delivery']);
     assert.equal(ids[0], ids[1], 'the first retry resends the refused delivery');
     assert.equal(ids[1], ids[2], 'and so does the second');
     // At least once: an answer slower than the timeout (a loaded machine) is sent again, so a
     // receiver drops repeats by X-Cutover-Delivery, as this one does.
-    const delivered = all.slice(2).filter((r, i, list) => i === 0 || r.headers['x-cutover-delivery'] !== list[i - 1]!.headers['x-cutover-delivery']);
+    const delivered = all
+      .slice(2)
+      .filter(
+        (r, i, list) => i === 0 || r.headers['x-cutover-delivery'] !== list[i - 1]!.headers['x-cutover-delivery'],
+      );
     const kinds = delivered.map((r) => (r.json as WebhookPayload).kind);
     assert.deepEqual(kinds, Array.from({ length: 4 }, () => ['started', 'switched', 'completed']).flat());
     const versions = delivered.map((r) => (r.json as WebhookPayload).release?.version);
@@ -93,7 +100,10 @@ describe('receivers that are down, slow or failing', () => {
     const gap = second!.at - first!.at;
     // Nominally timeout + backoff (350 ms); measured at the receiver, which shares a busy event loop
     // with the server, so only the bound that matters is checked: no waiting for the slow answer.
-    assert.ok(gap < SLOW_ANSWER_MS, `the retry came ${gap} ms after the first attempt, before the receiver's ${SLOW_ANSWER_MS} ms answer`);
+    assert.ok(
+      gap < SLOW_ANSWER_MS,
+      `the retry came ${gap} ms after the first attempt, before the receiver's ${SLOW_ANSWER_MS} ms answer`,
+    );
   });
 
   it('stopping the server waits for a backed-up queue no longer than the notify timeout', async () => {
@@ -105,6 +115,9 @@ describe('receivers that are down, slow or failing', () => {
     const baselineStarted = Date.now();
     await baseline.close();
     const baselineCloseMs = Date.now() - baselineStarted;
-    assert.ok(closeMs < baselineCloseMs + TIMEOUT_MS + CLOSE_SLACK_MS, `close took ${closeMs} ms, ${baselineCloseMs} ms without notifications`);
+    assert.ok(
+      closeMs < baselineCloseMs + TIMEOUT_MS + CLOSE_SLACK_MS,
+      `close took ${closeMs} ms, ${baselineCloseMs} ms without notifications`,
+    );
   });
 });

@@ -21,7 +21,9 @@ function verifySignature(secret: string, headers: IncomingHttpHeaders, raw: Buff
   const signature = headers['x-cutover-signature'];
   if (typeof timestamp !== 'string' || typeof signature !== 'string' || !/^\d+$/.test(timestamp)) return false;
   if (Math.abs(nowMs / 1000 - Number(timestamp)) > 300) return false;
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(raw).digest('hex')}`);
+  const expected = Buffer.from(
+    `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(raw).digest('hex')}`,
+  );
   const given = Buffer.from(signature);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
@@ -36,7 +38,11 @@ describe('notifications of a blue-green deploy, promote, rollback and abort', ()
   const hooks: Received[] = [];
 
   before(async () => {
-    [webhook, slack, discord] = await Promise.all([Receiver.start(), Receiver.start(undefined, '/services/T0/B0/slacktoken'), Receiver.start(undefined, '/api/webhooks/1/discordtoken')]);
+    [webhook, slack, discord] = await Promise.all([
+      Receiver.start(),
+      Receiver.start(undefined, '/services/T0/B0/slacktoken'),
+      Receiver.start(undefined, '/api/webhooks/1/discordtoken'),
+    ]);
     h = await startHarness({
       strategy: '{ type: blue-green, auto_switch: false, timeout: 20s, scale_down_delay: 10m }',
       healthInterval: '100ms',
@@ -53,7 +59,7 @@ describe('notifications of a blue-green deploy, promote, rollback and abort', ()
     assert.equal((await operate(h.client, '/api/v1/services/web/rollback')).operation.outcome, 'succeeded');
     assert.equal((await deploy({ version: 'v3' })).operation.phase, 'ready');
     assert.equal((await operate(h.client, '/api/v1/services/web/abort')).operation.outcome, 'aborted');
-    hooks.push(...await webhook.waitFor(11));
+    hooks.push(...(await webhook.waitFor(11)));
   });
   after(async () => {
     await h?.close();
@@ -62,14 +68,28 @@ describe('notifications of a blue-green deploy, promote, rollback and abort', ()
 
   it('the webhook receiver gets every step, in the order it happened, once', async () => {
     const payloads = hooks.map((r) => r.json as WebhookPayload);
-    assert.deepEqual(payloads.map((p) => `${p.kind} ${p.event} ${p.release?.version}`), [
-      'started deploy.started v1', 'switched traffic.switched v1', 'completed deploy.succeeded v1',
-      'started deploy.started v2', 'promoted deploy.promoted v2', 'switched traffic.switched v2', 'completed deploy.succeeded v2',
-      'switched traffic.switched v1', 'rolled_back rollback.succeeded v1',
-      'started deploy.started v3', 'aborted deploy.aborted v3',
-    ]);
+    assert.deepEqual(
+      payloads.map((p) => `${p.kind} ${p.event} ${p.release?.version}`),
+      [
+        'started deploy.started v1',
+        'switched traffic.switched v1',
+        'completed deploy.succeeded v1',
+        'started deploy.started v2',
+        'promoted deploy.promoted v2',
+        'switched traffic.switched v2',
+        'completed deploy.succeeded v2',
+        'switched traffic.switched v1',
+        'rolled_back rollback.succeeded v1',
+        'started deploy.started v3',
+        'aborted deploy.aborted v3',
+      ],
+    );
     const seqs = payloads.map((p) => Number(p.id.replace('evt-', '')));
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'ids follow the order of the events');
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      'ids follow the order of the events',
+    );
     assert.equal(new Set(seqs).size, seqs.length, 'no event twice');
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(webhook.received.length, 11, 'nothing more than those arrived');
@@ -95,16 +115,26 @@ describe('notifications of a blue-green deploy, promote, rollback and abort', ()
     assert.notDeepEqual(tampered, first.raw);
     assert.equal(verifySignature(SECRET, first.headers, tampered), false);
     assert.equal(verifySignature('another-secret', first.headers, first.raw), false);
-    assert.equal(verifySignature(SECRET, first.headers, first.raw, Date.now() + 10 * 60_000), false, 'a replay 10 minutes later');
+    assert.equal(
+      verifySignature(SECRET, first.headers, first.raw, Date.now() + 10 * 60_000),
+      false,
+      'a replay 10 minutes later',
+    );
   });
 
   it('Slack gets only the kinds it subscribed to, as text + Block Kit blocks', async () => {
     const messages = (await slack.waitFor(3)).map((r) => r.json as SlackMessage);
     assert.equal(slack.received[0]!.headers['x-cutover-signature'], undefined, 'Slack targets are not signed');
-    assert.deepEqual(messages.map((m) => m.blocks[0]?.type === 'header' ? m.blocks[0].text.text : null), ['✅ web: deploy completed', '✅ web: deploy completed', '↩️ web: rolled back']);
+    assert.deepEqual(
+      messages.map((m) => (m.blocks[0]?.type === 'header' ? m.blocks[0].text.text : null)),
+      ['✅ web: deploy completed', '✅ web: deploy completed', '↩️ web: rolled back'],
+    );
     for (const message of messages) {
       assert.equal(typeof message.text, 'string');
-      assert.deepEqual(message.blocks.map((b) => b.type), ['header', 'section', 'section', 'context']);
+      assert.deepEqual(
+        message.blocks.map((b) => b.type),
+        ['header', 'section', 'section', 'context'],
+      );
       const header = message.blocks[0]!;
       assert.ok(header.type === 'header' && header.text.type === 'plain_text');
       const body = message.blocks[1]!;
@@ -115,7 +145,10 @@ describe('notifications of a blue-green deploy, promote, rollback and abort', ()
 
   it('Discord gets content + one embed, with mentions disabled', async () => {
     const messages = (await discord.waitFor(2)).map((r) => r.json as DiscordMessage);
-    assert.deepEqual(messages.map((m) => m.embeds[0]?.title), ['↩️ web: rolled back', '⛔ web: deploy aborted']);
+    assert.deepEqual(
+      messages.map((m) => m.embeds[0]?.title),
+      ['↩️ web: rolled back', '⛔ web: deploy aborted'],
+    );
     for (const message of messages) {
       assert.ok(message.content.length > 0 && message.content.length <= 2000);
       assert.deepEqual(message.allowed_mentions, { parse: [] });

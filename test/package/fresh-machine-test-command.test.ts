@@ -11,7 +11,9 @@ import { REPO_ROOT } from '../support/cutover-harness.js';
  */
 const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 const ciScript = readFileSync(path.join(REPO_ROOT, '.ci/run'), 'utf8');
-const scripts = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+const scripts = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+).scripts;
 
 function readmeOpeningCommands(): string[] {
   const block = /```sh\n([\s\S]*?)```/.exec(readme);
@@ -37,11 +39,16 @@ test('CI runs the same command as the README, after npm ci', () => {
   const commands = ciScript.split('\n').filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
   const install = commands.indexOf('npm ci --no-audit --no-fund');
   const run = commands.indexOf('npm run test:all');
-  assert.ok(install >= 0 && run > install, `.ci/run installs with npm ci, then runs npm run test:all:\n${commands.join('\n')}`);
+  assert.ok(
+    install >= 0 && run > install,
+    `.ci/run installs with npm ci, then runs npm run test:all:\n${commands.join('\n')}`,
+  );
   assert.ok(!/apt-get/.test(ciScript), 'CI installs nothing the README command would not: no apt-get of its own');
 });
 
 test('on this machine (after test:all installed them) the install script finds every test server', () => {
-  const output = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/install-test-servers.sh'), '--check'], { encoding: 'utf8' });
+  const output = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/install-test-servers.sh'), '--check'], {
+    encoding: 'utf8',
+  });
   assert.match(output, /all present/);
 });

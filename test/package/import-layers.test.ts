@@ -36,7 +36,8 @@ function sourceFiles(dir: string): string[] {
 /** Relative specifiers of static imports, re-exports and dynamic imports (type-only ones too: they still tie the layers). */
 function relativeImports(source: string): string[] {
   const found: string[] = [];
-  const pattern = /^\s*(?:import|export)\s[^'";]*?\sfrom\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+  const pattern =
+    /^\s*(?:import|export)\s[^'";]*?\sfrom\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
   for (const match of source.matchAll(pattern)) {
     const specifier = match[1] ?? match[2] ?? match[3]!;
     if (specifier.startsWith('.')) found.push(specifier);
@@ -44,7 +45,12 @@ function relativeImports(source: string): string[] {
   return found;
 }
 
-interface Edge { file: string; imported: string; from: string; to: string }
+interface Edge {
+  file: string;
+  imported: string;
+  from: string;
+  to: string;
+}
 
 function crossLayerImports(): Edge[] {
   const edges: Edge[] = [];
@@ -72,7 +78,10 @@ function readTable(): Map<string, Set<string>> {
     const layer = /^`([^`]+)`$/.exec(cells[1] ?? '')?.[1];
     if (!layer || cells.length < 4) continue;
     const allowed = cells[2]!;
-    rows.set(layer, allowed.includes('any layer') ? new Set([ANY]) : new Set([...allowed.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)));
+    rows.set(
+      layer,
+      allowed.includes('any layer') ? new Set([ANY]) : new Set([...allowed.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)),
+    );
   }
   return rows;
 }
@@ -84,30 +93,64 @@ describe('who may import whom (docs/architecture.md)', () => {
   it('the table has a row for every layer of src/, and only for those', () => {
     const layers = new Set(sourceFiles(SRC).map((file) => layerOf(path.relative(SRC, file))));
     assert.deepEqual([...layers].filter((layer) => !table.has(layer)).sort(), [], 'layers without a row in the table');
-    assert.deepEqual([...table.keys()].filter((layer) => !layers.has(layer)).sort(), [], 'rows for folders that do not exist');
+    assert.deepEqual(
+      [...table.keys()].filter((layer) => !layers.has(layer)).sort(),
+      [],
+      'rows for folders that do not exist',
+    );
   });
 
   it('no file imports from outside src/', () => {
-    assert.deepEqual(edges.filter((edge) => edge.to === '(outside src)').map((e) => `${e.file} imports ${e.imported}`), []);
+    assert.deepEqual(
+      edges.filter((edge) => edge.to === '(outside src)').map((e) => `${e.file} imports ${e.imported}`),
+      [],
+    );
   });
 
   for (const [layer, allowed] of table) {
-    const list = allowed.has(ANY) ? 'any layer' : allowed.size === 0 ? 'nothing outside itself' : [...allowed].join(', ');
+    const list = allowed.has(ANY)
+      ? 'any layer'
+      : allowed.size === 0
+        ? 'nothing outside itself'
+        : [...allowed].join(', ');
     it(`${layer} imports ${list}`, () => {
       if (allowed.has(ANY)) return;
-      const broken = edges.filter((edge) => edge.from === layer && edge.to !== '(outside src)' && !allowed.has(edge.to));
-      assert.deepEqual(broken.map((e) => `${e.file} imports ${e.imported} (${e.to})`), []);
+      const broken = edges.filter(
+        (edge) => edge.from === layer && edge.to !== '(outside src)' && !allowed.has(edge.to),
+      );
+      assert.deepEqual(
+        broken.map((e) => `${e.file} imports ${e.imported} (${e.to})`),
+        [],
+      );
     });
   }
 
   it('api and dashboard do not import each other', () => {
-    const loop = edges.filter((e) => (e.from === 'api' && e.to === 'dashboard') || (e.from === 'dashboard' && e.to === 'api'));
-    assert.deepEqual(loop.map((e) => `${e.file} imports ${e.imported}`), []);
+    const loop = edges.filter(
+      (e) => (e.from === 'api' && e.to === 'dashboard') || (e.from === 'dashboard' && e.to === 'api'),
+    );
+    assert.deepEqual(
+      loop.map((e) => `${e.file} imports ${e.imported}`),
+      [],
+    );
   });
 
   it('the SDK takes only the pure flag files, never the server side of the feature', () => {
-    const pure = new Set(['flag-model', 'flag-schema', 'evaluate', 'constraint-match', 'semver-compare', 'merge-patch', 'index']);
-    const broken = edges.filter((e) => e.from === 'sdk' && e.to === 'flags' && !pure.has(path.basename(e.imported, '.js')));
-    assert.deepEqual(broken.map((e) => `${e.file} imports ${e.imported}`), []);
+    const pure = new Set([
+      'flag-model',
+      'flag-schema',
+      'evaluate',
+      'constraint-match',
+      'semver-compare',
+      'merge-patch',
+      'index',
+    ]);
+    const broken = edges.filter(
+      (e) => e.from === 'sdk' && e.to === 'flags' && !pure.has(path.basename(e.imported, '.js')),
+    );
+    assert.deepEqual(
+      broken.map((e) => `${e.file} imports ${e.imported}`),
+      [],
+    );
   });
 });

@@ -3,10 +3,20 @@ import { describe, it } from 'node:test';
 import { buildRouteTable, type CanaryEntry } from '../../src/router/route-table.js';
 import { bucketOf } from '../../src/core/sticky-bucket.js';
 import type { CanaryRoute } from '../../src/router/index.js';
-import { cookieValue, goesToCanary, hasCookie, newStickyId, type CanaryChoice } from '../../src/router/proxy/canary-choice.js';
+import {
+  cookieValue,
+  goesToCanary,
+  hasCookie,
+  newStickyId,
+  type CanaryChoice,
+} from '../../src/router/proxy/canary-choice.js';
 
 /** The per-request choice on raw header lists, as Node hands them over; the proxy test runs the same through real sockets. */
-function canaryOf(weight: number, stickiness: CanaryRoute['stickiness'], match: CanaryRoute['match'] = []): CanaryEntry<null> {
+function canaryOf(
+  weight: number,
+  stickiness: CanaryRoute['stickiness'],
+  match: CanaryRoute['match'] = [],
+): CanaryEntry<null> {
   const table = buildRouteTable(
     [
       {
@@ -14,7 +24,17 @@ function canaryOf(weight: number, stickiness: CanaryRoute['stickiness'], match: 
         hosts: ['web.test'],
         default: false,
         target: { releaseId: 'r1', version: 'v1', slot: 'blue', upstreams: [{ id: 's', host: '127.0.0.1', port: 1 }] },
-        canary: { target: { releaseId: 'r2', version: 'v2', slot: 'green', upstreams: [{ id: 'c', host: '127.0.0.1', port: 2 }] }, weight, stickiness, match },
+        canary: {
+          target: {
+            releaseId: 'r2',
+            version: 'v2',
+            slot: 'green',
+            upstreams: [{ id: 'c', host: '127.0.0.1', port: 2 }],
+          },
+          weight,
+          stickiness,
+          match,
+        },
       },
     ],
     () => null,
@@ -49,7 +69,11 @@ describe('canary choice: match rules', () => {
     const canary = canaryOf(0, byHeader, rules);
     assert.equal(goesToCanary(canary, ['Cookie', 'canary=1'], undefined, choice), true);
     assert.equal(goesToCanary(canary, ['Cookie', 'a=b;  canary=1 ; c=d'], undefined, choice), true);
-    assert.equal(goesToCanary(canary, ['cookie', 'a=b', 'cookie', 'canary=1'], undefined, choice), true, 'a second Cookie header');
+    assert.equal(
+      goesToCanary(canary, ['cookie', 'a=b', 'cookie', 'canary=1'], undefined, choice),
+      true,
+      'a second Cookie header',
+    );
     assert.equal(goesToCanary(canary, ['Cookie', 'xcanary=1; canary=11; Canary=1'], undefined, choice), false);
   });
 });
@@ -60,7 +84,11 @@ describe('canary choice: sticky keys', () => {
     assert.equal(goesToCanary(canary, ['X-User-Id', keyOnSide(true)], '10.0.0.1', choice), true);
     assert.equal(goesToCanary(canary, ['x-user-id', keyOnSide(false)], '10.0.0.1', choice), false);
     assert.equal(goesToCanary(canary, ['Other', 'x'], keyOnSide(true), choice), true, 'the address is the key');
-    assert.equal(goesToCanary(canary, ['X-User-Id', ''], keyOnSide(false), choice), false, 'an empty header is missing');
+    assert.equal(
+      goesToCanary(canary, ['X-User-Id', ''], keyOnSide(false), choice),
+      false,
+      'an empty header is missing',
+    );
     assert.equal(choice.setCookie, null);
   });
 
@@ -83,7 +111,11 @@ describe('canary choice: sticky keys', () => {
     const first = goesToCanary(canary, [], undefined, choice);
     const made = /^cid=([0-9a-f]{16});/.exec(choice.setCookie ?? '')?.[1] ?? '';
     assert.notEqual(made, id, 'each new client gets its own id');
-    assert.equal(goesToCanary(canary, ['Cookie', `cid=${made}`], undefined, choice), first, 'the id routes the same way once sent back');
+    assert.equal(
+      goesToCanary(canary, ['Cookie', `cid=${made}`], undefined, choice),
+      first,
+      'the id routes the same way once sent back',
+    );
   });
 
   it('needs no key at weight 0 or 100 and sets no cookie there', () => {

@@ -4,7 +4,14 @@ import { ManualClock } from '../../src/clock/manual-clock.js';
 import { isCutoverError } from '../../src/core/errors.js';
 import type { Upstream } from '../../src/router/index.js';
 import { FakeRouter, type FakeRequest, type FakeRouting } from '../../src/router/fake/fake-router.js';
-import { routerContract, stableRoute, type ContractBackend, type ContractClient, type ContractRequest, type ContractResponse } from './router-contract.js';
+import {
+  routerContract,
+  stableRoute,
+  type ContractBackend,
+  type ContractClient,
+  type ContractRequest,
+  type ContractResponse,
+} from './router-contract.js';
 
 /** Backends of the fake are names behind made-up ports: nothing listens, the fake never connects. */
 function fakeBackends(): { newBackend(): ContractBackend; nameOf(upstream: Upstream): string } {
@@ -27,8 +34,11 @@ function fakeClient(router: FakeRouter, nameOf: (upstream: Upstream) => string):
     ...(req.cookies === undefined ? {} : { cookies: req.cookies }),
   });
   const answer = (routing: FakeRouting, status: number): ContractResponse =>
-    routing.routed ? { status, backend: nameOf(routing.upstream), setCookie: routing.setCookie } : { status: routing.status, backend: null, setCookie: null };
-  const send = (req: ContractRequest): ContractResponse => answer(router.route(requestOf(req), req.status ?? 200), req.status ?? 200);
+    routing.routed
+      ? { status, backend: nameOf(routing.upstream), setCookie: routing.setCookie }
+      : { status: routing.status, backend: null, setCookie: null };
+  const send = (req: ContractRequest): ContractResponse =>
+    answer(router.route(requestOf(req), req.status ?? 200), req.status ?? 200);
   return {
     send: (req) => Promise.resolve(send(req)),
     sendMany: (requests) => Promise.resolve(requests.map(send)),
@@ -50,7 +60,10 @@ function fakeClient(router: FakeRouter, nameOf: (upstream: Upstream) => string):
       const routing = upgrade.routing;
       if (!routing.routed) return Promise.reject(new Error(`upgrade refused: ${routing.status}`));
       return Promise.resolve({
-        echo: () => (upgrade.isOpen ? Promise.resolve(nameOf(routing.upstream)) : Promise.reject(new Error('the WebSocket is closed'))),
+        echo: () =>
+          upgrade.isOpen
+            ? Promise.resolve(nameOf(routing.upstream))
+            : Promise.reject(new Error('the WebSocket is closed')),
         closed: upgrade.closed.then(() => undefined),
         close: () => upgrade.close(),
       });
@@ -102,7 +115,11 @@ describe('FakeRouter', () => {
     assert.equal(request.isOpen, false, 'the request was cut');
     request.end(200);
     const r1 = router.counters().find((c) => c.releaseId === 'r1');
-    assert.deepEqual([r1?.requests, r1?.status.error, r1?.status['2xx'], r1?.inFlight], [1, 1, 0, 0], 'a cut request counts as an error, once');
+    assert.deepEqual(
+      [r1?.requests, r1?.status.error, r1?.status['2xx'], r1?.inFlight],
+      [1, 1, 0, 0],
+      'a cut request counts as an error, once',
+    );
   });
 
   it('holds the route it accepted, and the next refused config rejects with the code asked for', async () => {
@@ -110,7 +127,10 @@ describe('FakeRouter', () => {
     const first = stableRoute('web', 'r1', [a]);
     await router.setRoute(first);
     router.rejectNext('ROUTER_APPLY_FAILED');
-    await assert.rejects(router.setRoute(stableRoute('web', 'r2', [b])), (error: unknown) => isCutoverError(error) && error.code === 'ROUTER_APPLY_FAILED');
+    await assert.rejects(
+      router.setRoute(stableRoute('web', 'r2', [b])),
+      (error: unknown) => isCutoverError(error) && error.code === 'ROUTER_APPLY_FAILED',
+    );
     assert.equal(router.routeOf('web'), first);
     assert.equal(router.routeOf('other'), undefined);
   });
@@ -118,8 +138,18 @@ describe('FakeRouter', () => {
   it('counts a held request in flight until it ends, and answers 404 and 503 itself', async () => {
     const router = new FakeRouter();
     await router.setRoute({ ...stableRoute('web', 'r1', [a]), target: null });
-    assert.deepEqual(router.route({ host: 'web.test' }), { routed: false, status: 503, code: 'NO_UPSTREAM', service: 'web' });
-    assert.deepEqual(router.route({ host: 'nowhere.test' }), { routed: false, status: 404, code: 'SERVICE_NOT_FOUND', service: null });
+    assert.deepEqual(router.route({ host: 'web.test' }), {
+      routed: false,
+      status: 503,
+      code: 'NO_UPSTREAM',
+      service: 'web',
+    });
+    assert.deepEqual(router.route({ host: 'nowhere.test' }), {
+      routed: false,
+      status: 404,
+      code: 'SERVICE_NOT_FOUND',
+      service: null,
+    });
     await router.setRoute(stableRoute('web', 'r1', [a]));
     const request = router.begin({ host: 'WEB.test:8080' });
     assert.equal(router.counters().find((c) => c.releaseId === 'r1')?.inFlight, 1);

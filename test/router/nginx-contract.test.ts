@@ -14,7 +14,12 @@ routerContract({
     const backends = new HttpBackends();
     let router: NginxRouter;
     try {
-      router = await NginxRouter.attach({ mainConfig: nginx.mainConfig, includeFile: nginx.includeFile, listen, stateDir: path.join(nginx.dir, 'state') });
+      router = await NginxRouter.attach({
+        mainConfig: nginx.mainConfig,
+        includeFile: nginx.includeFile,
+        listen,
+        stateDir: path.join(nginx.dir, 'state'),
+      });
     } catch (error) {
       await nginx.stop();
       throw error;

@@ -73,7 +73,11 @@ after(async () => {
   canary.close();
 });
 
-function canaryRoute(weight: number, options: Partial<CanaryRoute> = {}, canaryUpstreams: Upstream[] = [canary.upstream]): ServiceRoute {
+function canaryRoute(
+  weight: number,
+  options: Partial<CanaryRoute> = {},
+  canaryUpstreams: Upstream[] = [canary.upstream],
+): ServiceRoute {
   return {
     ...route('web', [HOST], 'r1', [stable.upstream], { version: 'v1' }),
     canary: {
@@ -146,7 +150,8 @@ describe('stickiness', () => {
         assert.equal(second[n]?.version, answer.version, `client-${n} got the same answer twice at weight ${weight}`);
         if (answer.version === 'v2') onCanary.add(n);
       });
-      for (const n of onCanaryBefore) assert.ok(onCanary.has(n), `client-${n} stayed on the canary at weight ${weight}`);
+      for (const n of onCanaryBefore)
+        assert.ok(onCanary.has(n), `client-${n} stayed on the canary at weight ${weight}`);
       assert.ok(onCanary.size > onCanaryBefore.size, `more clients on the canary at ${weight} % (${onCanary.size})`);
       onCanaryBefore = onCanary;
     }
@@ -199,7 +204,9 @@ describe('stickiness', () => {
     for (let n = 0; n < 20; n++) {
       const key = `ws-${n}`;
       const { version } = await send({ 'X-User-Id': key });
-      const socket = new WebSocket(`ws://127.0.0.1:${proxy.address.port}/`, { headers: { host: HOST, 'x-user-id': key } });
+      const socket = new WebSocket(`ws://127.0.0.1:${proxy.address.port}/`, {
+        headers: { host: HOST, 'x-user-id': key },
+      });
       const [message] = (await once(socket, 'message')) as [Buffer];
       assert.equal(message.toString(), version, `${key} upgraded on ${version}`);
       socket.close();
@@ -211,14 +218,29 @@ describe('match rules', () => {
   it('sends a tester with `X-Canary: always` or the canary cookie to the canary at weight 0 and 50, every time', async () => {
     for (const weight of [0, 50]) {
       await proxy.setRoute(canaryRoute(weight));
-      const byHeader = await sendAll(Array.from({ length: 200 }, (_, n) => ({ 'x-canary': 'always', 'X-User-Id': `t${n}` })));
-      assert.ok(byHeader.every((a) => a.version === 'v2'), `header match at weight ${weight}`);
-      const byCookie = await sendAll(Array.from({ length: 200 }, (_, n) => ({ cookie: 'a=1; canary=yes', 'X-User-Id': `t${n}` })));
-      assert.ok(byCookie.every((a) => a.version === 'v2'), `cookie match at weight ${weight}`);
+      const byHeader = await sendAll(
+        Array.from({ length: 200 }, (_, n) => ({ 'x-canary': 'always', 'X-User-Id': `t${n}` })),
+      );
+      assert.ok(
+        byHeader.every((a) => a.version === 'v2'),
+        `header match at weight ${weight}`,
+      );
+      const byCookie = await sendAll(
+        Array.from({ length: 200 }, (_, n) => ({ cookie: 'a=1; canary=yes', 'X-User-Id': `t${n}` })),
+      );
+      assert.ok(
+        byCookie.every((a) => a.version === 'v2'),
+        `cookie match at weight ${weight}`,
+      );
     }
     await proxy.setRoute(canaryRoute(0));
-    const others = await sendAll(Array.from({ length: 200 }, (_, n) => ({ 'X-Canary': 'Always', cookie: 'canary=no', 'X-User-Id': `t${n}` })));
-    assert.ok(others.every((a) => a.version === 'v1'), 'a near miss stays on the stable release at weight 0');
+    const others = await sendAll(
+      Array.from({ length: 200 }, (_, n) => ({ 'X-Canary': 'Always', cookie: 'canary=no', 'X-User-Id': `t${n}` })),
+    );
+    assert.ok(
+      others.every((a) => a.version === 'v1'),
+      'a near miss stays on the stable release at weight 0',
+    );
   });
 });
 
@@ -228,7 +250,11 @@ describe('a canary that is down', () => {
     proxy.setUpstreamHealthy('web/r2/0', false);
     const canaryBefore = requestsOf('r2');
     const stableBefore = requestsOf('r1');
-    const answers = await sendAll(Array.from({ length: 100 }, (_, n): Record<string, string> => (n % 2 === 0 ? { 'x-canary': 'always' } : { 'X-User-Id': `d${n}` })));
+    const answers = await sendAll(
+      Array.from({ length: 100 }, (_, n): Record<string, string> =>
+        n % 2 === 0 ? { 'x-canary': 'always' } : { 'X-User-Id': `d${n}` },
+      ),
+    );
     assert.ok(answers.every((a) => a.version === 'v1'));
     assert.equal(requestsOf('r2'), canaryBefore);
     assert.equal(requestsOf('r1') - stableBefore, 100);
@@ -239,9 +265,13 @@ describe('a canary that is down', () => {
 
   it('answers from the stable release when the canary has no instance at all', async () => {
     const nowhere = { id: 'web/r3/0', host: '127.0.0.1', port: await freePort() };
-    await proxy.setRoute(canaryRoute(100, { target: { releaseId: 'r3', version: 'v3', slot: 'green', upstreams: [] } }));
+    await proxy.setRoute(
+      canaryRoute(100, { target: { releaseId: 'r3', version: 'v3', slot: 'green', upstreams: [] } }),
+    );
     assert.equal((await send({ 'x-canary': 'always' })).version, 'v1');
-    await proxy.setRoute(canaryRoute(100, { target: { releaseId: 'r3', version: 'v3', slot: 'green', upstreams: [nowhere] } }));
+    await proxy.setRoute(
+      canaryRoute(100, { target: { releaseId: 'r3', version: 'v3', slot: 'green', upstreams: [nowhere] } }),
+    );
     proxy.setUpstreamHealthy(nowhere.id, false);
     assert.equal((await send()).version, 'v1');
     assert.equal(requestsOf('r3'), 0);
@@ -284,7 +314,10 @@ describe('drain and latency samples', () => {
     const samples = proxy.latencySamples('web', 'r2');
     assert.equal(samples.length, 2_000);
     assert.ok(Array.isArray(samples) && samples.every((ms) => ms > 0 && ms < 1_000));
-    assert.ok(samples.every((ms) => ms < 550), 'the slow request of earlier is no longer among them');
+    assert.ok(
+      samples.every((ms) => ms < 550),
+      'the slow request of earlier is no longer among them',
+    );
     samples.length = 0;
     assert.equal(proxy.latencySamples('web', 'r2').length, 2_000, 'a copy');
   });

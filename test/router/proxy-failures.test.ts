@@ -41,7 +41,11 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-async function call(host: string, path = '/', options: { method?: 'GET' | 'POST' | 'HEAD' | 'OPTIONS'; body?: string } = {}) {
+async function call(
+  host: string,
+  path = '/',
+  options: { method?: 'GET' | 'POST' | 'HEAD' | 'OPTIONS'; body?: string } = {},
+) {
   const response = await request(`http://127.0.0.1:${proxy.address.port}${path}`, {
     method: options.method ?? 'GET',
     headers: { host },
@@ -61,7 +65,11 @@ before(async () => {
   live = { id: 'live', host: '127.0.0.1', port: (upstreamServer.address() as { port: number }).port };
   [deadPort, deadPort2] = await Promise.all([freePort(), freePort()]);
   // Passive health off: these tests send to a refusing instance on purpose, again and again (hung-backend-starves-the-proxy.test.ts covers ejection).
-  proxy = await ProxyRouter.listen({ host: '127.0.0.1', port: 0, upstreamPolicy: { passiveHealth: { consecutiveFailures: 0 } } });
+  proxy = await ProxyRouter.listen({
+    host: '127.0.0.1',
+    port: 0,
+    upstreamPolicy: { passiveHealth: { consecutiveFailures: 0 } },
+  });
 });
 
 after(async () => {
@@ -74,7 +82,9 @@ after(async () => {
 
 describe('refused connections', () => {
   it('retries a request without a body on the next instance when one refuses the connection', async () => {
-    await proxy.setRoute(route('retry', ['retry.test'], 'r-retry', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]));
+    await proxy.setRoute(
+      route('retry', ['retry.test'], 'r-retry', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]),
+    );
     const methods = ['GET', 'HEAD', 'OPTIONS', 'GET'] as const;
     for (let i = 0; i < 20; i++) {
       const method = methods[i % methods.length];
@@ -87,9 +97,12 @@ describe('refused connections', () => {
   });
 
   it('does not retry a request with a body: the one sent to the refusing instance gets 502', async () => {
-    await proxy.setRoute(route('post', ['post.test'], 'r-post', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]));
+    await proxy.setRoute(
+      route('post', ['post.test'], 'r-post', [{ id: 'dead', host: '127.0.0.1', port: deadPort }, live]),
+    );
     const statuses = [];
-    for (let i = 0; i < 2; i++) statuses.push((await call('post.test', '/', { method: 'POST', body: 'payload' })).status);
+    for (let i = 0; i < 2; i++)
+      statuses.push((await call('post.test', '/', { method: 'POST', body: 'payload' })).status);
     assert.deepEqual(statuses.sort(), [200, 502]);
   });
 

@@ -34,10 +34,13 @@ before(async () => {
   statusServer = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const code = Number(url.pathname.split('/')[2] ?? 200);
-    setTimeout(() => {
-      res.writeHead(code, { 'content-type': 'text/plain' });
-      res.end(String(code));
-    }, Number(url.searchParams.get('ms') ?? 0));
+    setTimeout(
+      () => {
+        res.writeHead(code, { 'content-type': 'text/plain' });
+        res.end(String(code));
+      },
+      Number(url.searchParams.get('ms') ?? 0),
+    );
   });
   statusServer.listen(0, '127.0.0.1');
   await once(statusServer, 'listening');
@@ -84,7 +87,10 @@ describe('routing by host', () => {
       (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID',
     );
     assert.equal((await get('one.test')).json().version, 'v1');
-    assert.equal(proxy.counters().find((c) => c.releaseId === 'r-thief'), undefined);
+    assert.equal(
+      proxy.counters().find((c) => c.releaseId === 'r-thief'),
+      undefined,
+    );
   });
 });
 
@@ -130,8 +136,9 @@ describe('spreading over instances', () => {
 describe('what the upstream sees', () => {
   it('gets the original Host and X-Forwarded-For/Proto/Host', async () => {
     await proxy.setRoute(route('hdr', ['hdr.test'], 'r-hdr', [v1.upstream('hdr-a')]));
-    const seen = (await get('Hdr.Test:8443', '/headers', { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' })).json()
-      .headers as Record<string, string>;
+    const seen = (
+      await get('Hdr.Test:8443', '/headers', { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' })
+    ).json().headers as Record<string, string>;
     assert.equal(seen.host, 'Hdr.Test:8443');
     // No trusted proxies configured: the client's own X-Forwarded-* are replaced by what the proxy saw
     // (forwarded-headers-stripped-via-connection-header.test.ts has the trusted case).
@@ -208,7 +215,10 @@ describe('counters per release', () => {
     assert.equal(counters.inFlight, 0);
     assert.equal(counters.openUpgrades, 0);
     assert.equal(counters.latency.count, 9, 'latency of upstream responses only');
-    assert.equal(counters.latency.counts.reduce((a, b) => a + b, 0), 9);
+    assert.equal(
+      counters.latency.counts.reduce((a, b) => a + b, 0),
+      9,
+    );
     // The 60 ms request cannot land at or below 50 ms; how far above depends on the machine's load.
     const firstAbove50 = counters.latency.bucketsMs.findIndex((upper) => upper > 50);
     const above50 = counters.latency.counts.slice(firstAbove50).reduce((a, b) => a + b, 0);

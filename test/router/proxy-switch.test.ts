@@ -69,8 +69,14 @@ it('switches releases under keep-alive load without failing a request, and drain
   client.on('connect', () => connectionsOpened++);
   const switches = [greenRoute, blueRoute, greenRoute, blueRoute, greenRoute];
   let switchCount = 0;
-  const expectedVersion = (): string => (switchCount === 0 ? 'v1' : (switches[switchCount - 1]?.target?.version ?? '?'));
-  const results = { ok: 0, failed: [] as string[], byVersion: { v1: 0, v2: 0 } as Record<string, number>, misrouted: 0 };
+  const expectedVersion = (): string =>
+    switchCount === 0 ? 'v1' : (switches[switchCount - 1]?.target?.version ?? '?');
+  const results = {
+    ok: 0,
+    failed: [] as string[],
+    byVersion: { v1: 0, v2: 0 } as Record<string, number>,
+    misrouted: 0,
+  };
   // The load runs while the route flips (about 3 s), and on a slow machine
   // on until 400 answers have come back (at most 15 s): a count, not a rate.
   let switchesDone = false;
@@ -107,9 +113,15 @@ it('switches releases under keep-alive load without failing a request, and drain
 
   assert.deepEqual(results.failed, [], 'no request failed across the switches');
   assert.ok(results.ok >= 400, `enough traffic to mean something (${results.ok} requests)`);
-  assert.ok((results.byVersion.v1 ?? 0) > 50 && (results.byVersion.v2 ?? 0) > 50, `traffic moved both ways: ${JSON.stringify(results.byVersion)}`);
+  assert.ok(
+    (results.byVersion.v1 ?? 0) > 50 && (results.byVersion.v2 ?? 0) > 50,
+    `traffic moved both ways: ${JSON.stringify(results.byVersion)}`,
+  );
   assert.equal(results.misrouted, 0, 'every request started after a switch went to the new target');
-  assert.ok(connectionsOpened <= 4, `the client kept its connections alive across switches (${connectionsOpened} opened)`);
+  assert.ok(
+    connectionsOpened <= 4,
+    `the client kept its connections alive across switches (${connectionsOpened} opened)`,
+  );
 
   // The route ends on green (r2). The old WebSocket still talks to v1; a new one goes to v2.
   assert.equal(await echo(oldSocket, 'still-there'), 'v1:still-there');

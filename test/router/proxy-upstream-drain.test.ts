@@ -260,8 +260,14 @@ it('routes the instance again after its drain through a new pool', async () => {
   // Back in rotation without a route change (a health flap, an aborted update).
   proxy.setUpstreamHealthy(a.upstream.id, true);
   const answers = await Promise.all(Array.from({ length: 6 }, () => call('/')));
-  assert.deepEqual(answers.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
-  assert.ok(answers.some((r) => r.text === 'A'), 'A answers again');
+  assert.deepEqual(
+    answers.map((r) => r.status),
+    [200, 200, 200, 200, 200, 200],
+  );
+  assert.ok(
+    answers.some((r) => r.text === 'A'),
+    'A answers again',
+  );
 
   // Drained again, then routed again by a new route: a new pool once more.
   proxy.setUpstreamHealthy(a.upstream.id, false);
@@ -269,8 +275,14 @@ it('routes the instance again after its drain through a new pool', async () => {
   await proxy.setRoute(route('web', ['web.test'], 'r1', [a.upstream, b.upstream]));
   proxy.setUpstreamHealthy(a.upstream.id, true);
   const again = await Promise.all(Array.from({ length: 6 }, () => call('/')));
-  assert.deepEqual(again.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
-  assert.ok(again.some((r) => r.text === 'A'), 'A answers after the new route');
+  assert.deepEqual(
+    again.map((r) => r.status),
+    [200, 200, 200, 200, 200, 200],
+  );
+  assert.ok(
+    again.some((r) => r.text === 'A'),
+    'A answers after the new route',
+  );
 });
 
 it('still waits for an instance that a route change dropped while its request was in flight', async () => {
@@ -305,7 +317,11 @@ it('uncounts a request or tunnel from an instance it left: retried on another on
   await once(socket, 'close');
   proxy.setUpstreamHealthy(b.upstream.id, false);
   const abort = new AbortController();
-  const given = request(proxyUrl('/slow?ms=3000'), { headers: { host: 'web.test' }, dispatcher: agent, signal: abort.signal });
+  const given = request(proxyUrl('/slow?ms=3000'), {
+    headers: { host: 'web.test' },
+    dispatcher: agent,
+    signal: abort.signal,
+  });
   await until('the request to reach A', () => a.active === 1);
   abort.abort();
   await assert.rejects(given);

@@ -8,7 +8,13 @@ function upstreams(...ids: string[]): Upstream[] {
   return ids.map((id, i) => ({ id, host: '127.0.0.1', port: 4000 + i }));
 }
 
-function route(service: string, hosts: string[], isDefault: boolean, ids: string[] | null, releaseId = `${service}-r1`): ServiceRoute {
+function route(
+  service: string,
+  hosts: string[],
+  isDefault: boolean,
+  ids: string[] | null,
+  releaseId = `${service}-r1`,
+): ServiceRoute {
   return {
     service,
     hosts,
@@ -112,10 +118,17 @@ describe('route table: picking an upstream', () => {
     const unhealthy = new Set(['c']);
     const first = 1; // b
     const tried = [first];
-    for (let next = target.nextAfter(first, first, unhealthy); next >= 0; next = target.nextAfter(first, next, unhealthy)) {
+    for (
+      let next = target.nextAfter(first, first, unhealthy);
+      next >= 0;
+      next = target.nextAfter(first, next, unhealthy)
+    ) {
       tried.push(next);
     }
-    assert.deepEqual(tried.map((i) => target.upstreams[i]?.id), ['b', 'd', 'a']);
+    assert.deepEqual(
+      tried.map((i) => target.upstreams[i]?.id),
+      ['b', 'd', 'a'],
+    );
     const single = buildRouteTable([route('one', ['o'], false, ['x'])], bindNothing).lookup('o')?.target;
     assert.equal(single?.nextAfter(0, 0, healthy), -1);
   });
@@ -147,7 +160,10 @@ describe('route table: canary', () => {
         target: { releaseId: 'r-canary', version: 'v2', slot: 'green', upstreams: upstreams('c1', 'c2') },
         weight,
         stickiness: { by: 'header', name: 'X-User-Id' },
-        match: [{ header: 'X-Canary', value: 'always' }, { cookie: 'Canary', value: '1' }],
+        match: [
+          { header: 'X-Canary', value: 'always' },
+          { cookie: 'Canary', value: '1' },
+        ],
         ...canary,
       },
     };
@@ -173,7 +189,10 @@ describe('route table: canary', () => {
 
   it('has no canary without one, or when the canary is the stable release itself', () => {
     assert.equal(buildRouteTable([route('web', ['w'], false, ['s1'])], bindNothing).lookup('w')?.canary, null);
-    assert.equal(buildRouteTable([{ ...route('web', ['w'], false, ['s1']), canary: null }], bindNothing).lookup('w')?.canary, null);
+    assert.equal(
+      buildRouteTable([{ ...route('web', ['w'], false, ['s1']), canary: null }], bindNothing).lookup('w')?.canary,
+      null,
+    );
     const same = canaryRoute(50);
     same.canary!.target.releaseId = 'r-stable';
     assert.equal(buildRouteTable([same], bindNothing).lookup('w')?.canary, null);
@@ -187,14 +206,20 @@ describe('route table: canary', () => {
       assert.ok(canary);
       const admitted = new Set(keys.filter((key) => canary.admits(key)));
       for (const key of previous) assert.ok(admitted.has(key), `${key} stays on the canary at ${weight} %`);
-      assert.ok(Math.abs(admitted.size / keys.length - weight / 100) < 0.03, `${admitted.size} of ${keys.length} at ${weight} %`);
+      assert.ok(
+        Math.abs(admitted.size / keys.length - weight / 100) < 0.03,
+        `${admitted.size} of ${keys.length} at ${weight} %`,
+      );
       previous = admitted;
     }
   });
 
   it('needs no request headers at weight 0 or 100 without rules, or when sticky by ip', () => {
     const table = (weight: number, by: 'cookie' | 'header' | 'ip', match: { header: string; value: string }[] = []) =>
-      buildRouteTable([canaryRoute(weight, { stickiness: { by, name: by === 'ip' ? '' : 'k' }, match })], bindNothing).lookup('w')?.canary;
+      buildRouteTable(
+        [canaryRoute(weight, { stickiness: { by, name: by === 'ip' ? '' : 'k' }, match })],
+        bindNothing,
+      ).lookup('w')?.canary;
     assert.equal(table(0, 'cookie')?.readsHeaders, false);
     assert.equal(table(100, 'header')?.admitsAll, true);
     assert.equal(table(100, 'header')?.readsHeaders, false);
@@ -216,7 +241,10 @@ describe('route table: canary', () => {
       canaryRoute(10, { stickiness: { by: 'cookie', name: '' } }),
       canaryRoute(10, { match: [{ value: 'x' }] }),
     ]) {
-      assert.throws(() => buildRouteTable([bad], bind), (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID');
+      assert.throws(
+        () => buildRouteTable([bad], bind),
+        (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID',
+      );
     }
     assert.equal(binds, 0);
   });

@@ -3,7 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { Pool, request } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { ContractBackend, ContractClient, ContractRequest, ContractResponse, ContractSocket } from './router-contract-types.js';
+import type {
+  ContractBackend,
+  ContractClient,
+  ContractRequest,
+  ContractResponse,
+  ContractSocket,
+} from './router-contract-types.js';
 
 /**
  * The router contract over real HTTP, for the routers that listen on a port
@@ -115,7 +121,10 @@ export function httpContractClient(address: { host: string; port: number }, back
       const id = `h${++holds}`;
       const answer = send(req, `?hold=${id}`);
       // A request the router answered itself never reaches a backend: fail the case with that answer.
-      const held = await Promise.race([backends.waitForHeld(id), answer.then((response) => Promise.reject(new Error(`not held: ${JSON.stringify(response)}`)))]);
+      const held = await Promise.race([
+        backends.waitForHeld(id),
+        answer.then((response) => Promise.reject(new Error(`not held: ${JSON.stringify(response)}`))),
+      ]);
       return {
         backend: held.backend,
         finish: async (status = 200) => {
@@ -133,7 +142,9 @@ export function httpContractClient(address: { host: string; port: number }, back
       const closed = once(socket, 'close').then(() => undefined);
       await new Promise<void>((resolve, reject) => {
         socket.once('open', () => resolve());
-        socket.once('unexpected-response', (_request, response: IncomingMessage) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
+        socket.once('unexpected-response', (_request, response: IncomingMessage) =>
+          reject(new Error(`upgrade refused: ${response.statusCode}`)),
+        );
         socket.once('close', () => reject(new Error('closed before it opened')));
       });
       const contractSocket: ContractSocket = {

@@ -5,7 +5,15 @@ import { isCutoverError } from '../../src/core/errors.js';
 import type { CanaryRoute, ReleaseCounters, ServiceRoute, Upstream } from '../../src/router/index.js';
 import type { ContractBackend, ContractRequest, RouterHarness } from './router-contract-types.js';
 
-export type { ContractBackend, ContractClient, ContractRequest, ContractResponse, ContractSocket, HeldRequest, RouterHarness } from './router-contract-types.js';
+export type {
+  ContractBackend,
+  ContractClient,
+  ContractRequest,
+  ContractResponse,
+  ContractSocket,
+  HeldRequest,
+  RouterHarness,
+} from './router-contract-types.js';
 
 /**
  * What every Router promises (src/router/index.ts), as one suite each router
@@ -80,18 +88,26 @@ export function routerContract(options: RouterContractOptions): void {
       it(CONTRACT_CASES[name], body);
     };
 
-    const backends = (count: number): Promise<ContractBackend[]> => Promise.all(Array.from({ length: count }, () => harness.newBackend()));
+    const backends = (count: number): Promise<ContractBackend[]> =>
+      Promise.all(Array.from({ length: count }, () => harness.newBackend()));
 
     test('settles', async () => {
       const [a, b] = (await backends(2)) as [ContractBackend, ContractBackend];
       const service = 'settles';
       await harness.router.setRoute(stableRoute(service, 'r1', [a]));
       // Back and forth: each switch must be complete when its promise resolves, not a moment later.
-      for (const [releaseId, backend] of [['r2', b], ['r3', a]] as const) {
+      for (const [releaseId, backend] of [
+        ['r2', b],
+        ['r3', a],
+      ] as const) {
         await harness.router.setRoute(stableRoute(service, releaseId, [backend]));
         for (let i = 0; i < 5; i++) {
           const response = await harness.client.send({ host: hostOf(service) });
-          assert.deepEqual([response.status, response.backend], [200, backend.name], `request ${i} after the switch to ${releaseId}`);
+          assert.deepEqual(
+            [response.status, response.backend],
+            [200, backend.name],
+            `request ${i} after the switch to ${releaseId}`,
+          );
         }
       }
     });
@@ -100,15 +116,24 @@ export function routerContract(options: RouterContractOptions): void {
       const [stable, canary] = (await backends(2)) as [ContractBackend, ContractBackend];
       const service = 'weights';
       const weight = 30;
-      await harness.router.setRoute(canaryRoute(service, stable, canary, { weight, stickiness: { by: 'header', name: 'X-User' } }));
-      const requests = Array.from({ length: WEIGHT_CLIENTS }, (_, i) => ({ host: hostOf(service), headers: { 'x-user': `user-${i}` } }));
+      await harness.router.setRoute(
+        canaryRoute(service, stable, canary, { weight, stickiness: { by: 'header', name: 'X-User' } }),
+      );
+      const requests = Array.from({ length: WEIGHT_CLIENTS }, (_, i) => ({
+        host: hostOf(service),
+        headers: { 'x-user': `user-${i}` },
+      }));
       const answers = await harness.client.sendMany(requests);
       assert.equal(answers.filter((r) => r.status !== 200).length, 0, 'every request is answered by a backend');
       const onCanary = answers.filter((r) => r.backend === canary.name).length;
       const share = (100 * onCanary) / answers.length;
-      assert.ok(Math.abs(share - weight) <= WEIGHT_TOLERANCE, `canary share ${share.toFixed(2)} % for weight ${weight} %`);
+      assert.ok(
+        Math.abs(share - weight) <= WEIGHT_TOLERANCE,
+        `canary share ${share.toFixed(2)} % for weight ${weight} %`,
+      );
       // Each release counts the requests it got (the analysis compares them).
-      const requestsOf = (releaseId: string): number => harness.router.counters().find((c) => c.service === service && c.releaseId === releaseId)?.requests ?? 0;
+      const requestsOf = (releaseId: string): number =>
+        harness.router.counters().find((c) => c.service === service && c.releaseId === releaseId)?.requests ?? 0;
       await eventually(
         () => requestsOf('r1') + requestsOf('r2') === answers.length,
         () => `counted ${requestsOf('r1')} + ${requestsOf('r2')} of ${answers.length}`,
@@ -120,16 +145,24 @@ export function routerContract(options: RouterContractOptions): void {
       const [stable, canary] = (await backends(2)) as [ContractBackend, ContractBackend];
       const service = 'monotone';
       const cookie = 'cid';
-      const requests = Array.from({ length: MONOTONE_CLIENTS }, (_, i) => ({ host: hostOf(service), cookies: { [cookie]: `client-${i}` } }));
+      const requests = Array.from({ length: MONOTONE_CLIENTS }, (_, i) => ({
+        host: hostOf(service),
+        cookies: { [cookie]: `client-${i}` },
+      }));
       let onCanary = new Set<number>();
       for (const weight of [10, 50, 90]) {
-        await harness.router.setRoute(canaryRoute(service, stable, canary, { weight, stickiness: { by: 'cookie', name: cookie } }));
+        await harness.router.setRoute(
+          canaryRoute(service, stable, canary, { weight, stickiness: { by: 'cookie', name: cookie } }),
+        );
         const answers = await harness.client.sendMany(requests);
         assert.equal(answers.filter((r) => r.status !== 200).length, 0);
         const now = new Set(answers.flatMap((r, i) => (r.backend === canary.name ? [i] : [])));
         const flippedBack = [...onCanary].filter((i) => !now.has(i));
         assert.deepEqual(flippedBack, [], `clients back on stable at weight ${weight}`);
-        assert.ok(now.size > onCanary.size, `the canary gains clients at weight ${weight} (${onCanary.size} → ${now.size})`);
+        assert.ok(
+          now.size > onCanary.size,
+          `the canary gains clients at weight ${weight} (${onCanary.size} → ${now.size})`,
+        );
         onCanary = now;
       }
     });
@@ -138,7 +171,9 @@ export function routerContract(options: RouterContractOptions): void {
       const [stable, canary] = (await backends(2)) as [ContractBackend, ContractBackend];
       const service = 'sticky-cookie';
       const cookie = 'cid';
-      await harness.router.setRoute(canaryRoute(service, stable, canary, { weight: 50, stickiness: { by: 'cookie', name: cookie } }));
+      await harness.router.setRoute(
+        canaryRoute(service, stable, canary, { weight: 50, stickiness: { by: 'cookie', name: cookie } }),
+      );
       const sides = new Set<string>();
       // Several new clients (at 50 % they land on both sides): each one's cookie is what keeps it in place.
       for (let client = 0; client < 8; client++) {
@@ -198,7 +233,11 @@ export function routerContract(options: RouterContractOptions): void {
       await delay(100);
       assert.equal(settled, false, 'drain waits while a request of the old release is in flight');
       const answer = await held.finish(200);
-      assert.deepEqual([answer.status, answer.backend], [200, a.name], 'the in-flight request completes on the old release');
+      assert.deepEqual(
+        [answer.status, answer.backend],
+        [200, a.name],
+        'the in-flight request completes on the old release',
+      );
       assert.equal((await draining).drained, true);
     });
 
@@ -210,7 +249,10 @@ export function routerContract(options: RouterContractOptions): void {
       await harness.router.setRoute(stableRoute(service, 'r2', [b]));
       assert.deepEqual(await harness.router.drain(service, 'r1', 10_000), { drained: true, closed: 0 });
       // The FIN of a closed connection reaches the backend a moment after drain resolves.
-      await eventually(() => a.openConnections() === 0, () => `${a.openConnections()} connections still open to the old release`);
+      await eventually(
+        () => a.openConnections() === 0,
+        () => `${a.openConnections()} connections still open to the old release`,
+      );
       assert.equal((await harness.client.send({ host: hostOf(service) })).backend, b.name);
     });
 
@@ -219,10 +261,13 @@ export function routerContract(options: RouterContractOptions): void {
       const service = 'counters';
       await harness.router.setRoute(stableRoute(service, 'r1', [a]));
       const statuses = [200, 200, 204, 302, 404, 404, 503];
-      for (const status of statuses) assert.equal((await harness.client.send({ host: hostOf(service), status })).status, status);
+      for (const status of statuses)
+        assert.equal((await harness.client.send({ host: hostOf(service), status })).status, status);
       let counted: ReleaseCounters | undefined;
       await eventually(
-        () => (counted = harness.router.counters().find((c) => c.service === service && c.releaseId === 'r1'))?.requests === statuses.length,
+        () =>
+          (counted = harness.router.counters().find((c) => c.service === service && c.releaseId === 'r1'))?.requests ===
+          statuses.length,
         () => `counters: ${JSON.stringify(counted)}`,
       );
       assert.deepEqual(counted?.status, { '1xx': 0, '2xx': 3, '3xx': 1, '4xx': 2, '5xx': 1, error: 0 });
@@ -240,7 +285,8 @@ export function routerContract(options: RouterContractOptions): void {
           assert.ok(error.code === 'ROUTER_CONFIG_REJECTED' || error.code === 'ROUTER_APPLY_FAILED', error.code);
           return true;
         });
-        for (let i = 0; i < 3; i++) assert.equal((await harness.client.send({ host: hostOf(service) })).backend, a.name, 'the old route serves');
+        for (let i = 0; i < 3; i++)
+          assert.equal((await harness.client.send({ host: hostOf(service) })).backend, a.name, 'the old route serves');
       } finally {
         await undo();
       }
@@ -255,7 +301,10 @@ export function routerContract(options: RouterContractOptions): void {
       await harness.router.setRoute(stableRoute('invalid-two', 'r1', [b]));
       // Claiming the host of another service.
       const thief = { ...stableRoute('invalid-two', 'r2', [a]), hosts: [hostOf('invalid-two'), hostOf('invalid-one')] };
-      await assert.rejects(harness.router.setRoute(thief), (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID');
+      await assert.rejects(
+        harness.router.setRoute(thief),
+        (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID',
+      );
       assert.equal((await harness.client.send({ host: hostOf('invalid-one') })).backend, a.name);
       assert.equal((await harness.client.send({ host: hostOf('invalid-two') })).backend, b.name);
     });
@@ -267,7 +316,11 @@ export function routerContract(options: RouterContractOptions): void {
       const socket = await harness.client.openWebSocket({ host: hostOf(service) });
       assert.equal(await socket.echo(), a.name);
       await harness.router.setRoute(stableRoute(service, 'r2', [b]));
-      assert.equal((await harness.client.send({ host: hostOf(service) })).backend, b.name, 'new requests reach the new release');
+      assert.equal(
+        (await harness.client.send({ host: hostOf(service) })).backend,
+        b.name,
+        'new requests reach the new release',
+      );
       assert.equal(await socket.echo(), a.name, 'the WebSocket keeps working across the switch');
       // It never ends by itself: the drain waits out its timeout, then closes it.
       const draining = harness.router.drain(service, 'r1', 200);
@@ -297,7 +350,10 @@ export function routerContract(options: RouterContractOptions): void {
       const steady = await served(10);
       assert.deepEqual(steady, new Set([b.name]), 'and stays out');
       harness.router.setUpstreamHealthy(idOf(a), true);
-      await eventuallyAsync(async () => setsEqual(await served(6), [a.name, b.name]), 'the upstream is back in rotation');
+      await eventuallyAsync(
+        async () => setsEqual(await served(6), [a.name, b.name]),
+        'the upstream is back in rotation',
+      );
     });
   });
 }
@@ -324,7 +380,12 @@ export function stableRoute(service: string, releaseId: string, backends: readon
 }
 
 /** Release r1 on `stable`, r2 on `canary`; sticky by a cookie and without match rules unless told. */
-export function canaryRoute(service: string, stable: ContractBackend, canary: ContractBackend, options: Partial<Omit<CanaryRoute, 'target'>>): ServiceRoute {
+export function canaryRoute(
+  service: string,
+  stable: ContractBackend,
+  canary: ContractBackend,
+  options: Partial<Omit<CanaryRoute, 'target'>>,
+): ServiceRoute {
   return {
     ...stableRoute(service, 'r1', [stable]),
     canary: {
@@ -351,4 +412,3 @@ async function eventuallyAsync(condition: () => Promise<boolean>, describe: stri
     await delay(20);
   }
 }
-

@@ -4,13 +4,31 @@ import { childEnvironment } from '../../src/runtime/child-environment.js';
 
 describe('the environment of a child process', () => {
   const server = {
-    PATH: '/usr/bin', HOME: '/home/app', LANG: 'C.UTF-8', LC_ALL: 'C', TZ: 'UTC', TMPDIR: '/tmp', USER: 'app',
-    CUTOVER_TOKEN: 'admin', CUTOVER_SDK_TOKEN: 'sdk', cutover_token: 'admin-lowercase', DATABASE_URL: 'postgres://secret', AWS_SECRET_ACCESS_KEY: 'k', NODE_OPTIONS: '--max-old-space-size=256',
+    PATH: '/usr/bin',
+    HOME: '/home/app',
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C',
+    TZ: 'UTC',
+    TMPDIR: '/tmp',
+    USER: 'app',
+    CUTOVER_TOKEN: 'admin',
+    CUTOVER_SDK_TOKEN: 'sdk',
+    cutover_token: 'admin-lowercase',
+    DATABASE_URL: 'postgres://secret',
+    AWS_SECRET_ACCESS_KEY: 'k',
+    NODE_OPTIONS: '--max-old-space-size=256',
   };
 
   it('is the minimal base plus what is set, nothing else of the server', () => {
     assert.deepEqual(childEnvironment({ set: { PORT: '4000' } }, server), {
-      PATH: '/usr/bin', HOME: '/home/app', LANG: 'C.UTF-8', LC_ALL: 'C', TZ: 'UTC', TMPDIR: '/tmp', USER: 'app', PORT: '4000',
+      PATH: '/usr/bin',
+      HOME: '/home/app',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C',
+      TZ: 'UTC',
+      TMPDIR: '/tmp',
+      USER: 'app',
+      PORT: '4000',
     });
   });
 
@@ -25,6 +43,9 @@ describe('the environment of a child process', () => {
 
   it('lets what cutover sets win over the base (a DATABASE_URL given to a hook is its input)', () => {
     assert.equal(childEnvironment({ set: { HOME: '/srv', DATABASE_URL: 'postgres://hook' } }, server).HOME, '/srv');
-    assert.equal(childEnvironment({ set: { DATABASE_URL: 'postgres://hook' } }, server).DATABASE_URL, 'postgres://hook');
+    assert.equal(
+      childEnvironment({ set: { DATABASE_URL: 'postgres://hook' } }, server).DATABASE_URL,
+      'postgres://hook',
+    );
   });
 });

@@ -23,10 +23,19 @@ describe('liveness restarts are left to an orchestrator that replaces unhealthy 
   // Neither runtime talks to anything until an instance starts: the socket below is never dialled.
   const processRuntime = new ProcessRuntime({ logDir });
   const swarmRuntime = new SwarmRuntime({
-    docker: new Docker({ socketPath: path.join(logDir, 'no-daemon.sock') }), daemonHost: 'unix://nowhere', owner: 'test',
-    serviceFor: () => undefined, logDir,
+    docker: new Docker({ socketPath: path.join(logDir, 'no-daemon.sock') }),
+    daemonHost: 'unix://nowhere',
+    owner: 'test',
+    serviceFor: () => undefined,
+    logDir,
   });
-  const runtime = new RuntimeByService(new Map<string, Runtime>([['web', processRuntime], ['api', swarmRuntime]]), processRuntime);
+  const runtime = new RuntimeByService(
+    new Map<string, Runtime>([
+      ['web', processRuntime],
+      ['api', swarmRuntime],
+    ]),
+    processRuntime,
+  );
 
   it('Swarm says it replaces its unhealthy tasks; the process runtime does not', () => {
     assert.equal(swarmRuntime.replacesUnhealthyInstances(), true);
@@ -36,6 +45,10 @@ describe('liveness restarts are left to an orchestrator that replaces unhealthy 
   it('the runtime the controller holds answers per instance, by its service', () => {
     assert.equal(runtime.replacesUnhealthyInstances('api/api-3/blue-0'), true);
     assert.equal(runtime.replacesUnhealthyInstances('web/web-2/green-1'), false);
-    assert.equal(runtime.replacesUnhealthyInstances('gone/gone-1/blue-0'), false, 'a service no longer configured falls back to the process runtime');
+    assert.equal(
+      runtime.replacesUnhealthyInstances('gone/gone-1/blue-0'),
+      false,
+      'a service no longer configured falls back to the process runtime',
+    );
   });
 });

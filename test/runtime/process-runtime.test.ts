@@ -45,7 +45,10 @@ function remember(info: InstanceInfo): InstanceInfo {
   return info;
 }
 
-async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -97,7 +100,10 @@ describe('process runtime', () => {
     assert.ok(info.pid && info.pid > 0);
     assert.ok(info.pidToken, 'a pid token on Linux');
     assert.equal(info.logPath, path.join(logDir, 'web', 'r1', 'green-3.log'));
-    assert.deepEqual(runtime.list().map((listed) => listed.id), ['web/r1/green-3']);
+    assert.deepEqual(
+      runtime.list().map((listed) => listed.id),
+      ['web/r1/green-3'],
+    );
 
     const body = await waitFor(() => getJson(info));
     assert.equal(body.version, 'v7', 'APP_VERSION=${VERSION} reached the app');
@@ -106,7 +112,10 @@ describe('process runtime', () => {
 
     const log = readFileSync(info.logPath, 'utf8');
     assert.match(log, /starting web\/r1\/green-3/);
-    assert.match(await waitFor(() => runtime.tailLog(info.id, 1).then((line) => line.includes('listening') && line)), /sample-app v7 instance 3 listening on 127\.0\.0\.1:\d+/);
+    assert.match(
+      await waitFor(() => runtime.tailLog(info.id, 1).then((line) => line.includes('listening') && line)),
+      /sample-app v7 instance 3 listening on 127\.0\.0\.1:\d+/,
+    );
     await runtime.stop(info.id);
   });
 
@@ -126,8 +135,20 @@ describe('process runtime', () => {
       const text = readFileSync(info.logPath, 'utf8');
       return text.includes('VERSION=') && text;
     });
-    assert.match(log, new RegExp(`args v2 blue ${info.index} ${info.port} \\n`), '${HOME_UNTOUCHED} is left for the shell (empty)');
-    for (const line of [`PORT=${info.port}`, 'HOST=127.0.0.1', 'VERSION=v2', 'SLOT=blue', `INSTANCE=${info.index}`, `CUTOVER_INSTANCE_ID=${info.id}`, `GREETING=hello v2 on ${info.port}`]) {
+    assert.match(
+      log,
+      new RegExp(`args v2 blue ${info.index} ${info.port} \\n`),
+      '${HOME_UNTOUCHED} is left for the shell (empty)',
+    );
+    for (const line of [
+      `PORT=${info.port}`,
+      'HOST=127.0.0.1',
+      'VERSION=v2',
+      'SLOT=blue',
+      `INSTANCE=${info.index}`,
+      `CUTOVER_INSTANCE_ID=${info.id}`,
+      `GREETING=hello v2 on ${info.port}`,
+    ]) {
       assert.ok(log.includes(`\n${line}\n`), `env has ${line}`);
     }
     await runtime.stop(info.id);
@@ -152,7 +173,13 @@ describe('process runtime', () => {
     const runtime = newRuntime();
     const exits = exitsOf(runtime);
     const info = remember(
-      await runtime.start(spec({ command: nodeScript("process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('ready'); setInterval(() => {}, 1000)") })),
+      await runtime.start(
+        spec({
+          command: nodeScript(
+            "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('ready'); setInterval(() => {}, 1000)",
+          ),
+        }),
+      ),
     );
     await waitFor(() => readFileSync(info.logPath, 'utf8').includes('ready'));
     const started = Date.now();
@@ -206,8 +233,13 @@ describe('process runtime', () => {
 
   it('runs the command words without a shell: the pid is the app and its arguments arrive as written', async () => {
     const runtime = newRuntime();
-    const script = "console.log(JSON.stringify({ pid: process.pid, args: process.argv.slice(1) })); setInterval(() => {}, 1000)";
-    const info = remember(await runtime.start(spec({ version: 'v5', command: `node -e "${script}" -- --label=\${VERSION} 'a b' "\\$HOME" ';'` })));
+    const script =
+      'console.log(JSON.stringify({ pid: process.pid, args: process.argv.slice(1) })); setInterval(() => {}, 1000)';
+    const info = remember(
+      await runtime.start(
+        spec({ version: 'v5', command: `node -e "${script}" -- --label=\${VERSION} 'a b' "\\$HOME" ';'` }),
+      ),
+    );
     const printed = await waitFor(() => /\{"pid".*\}/.exec(readFileSync(info.logPath, 'utf8'))?.[0]);
     const line = JSON.parse(printed) as { pid: number; args: string[] };
     assert.equal(line.pid, info.pid, 'no shell between cutover and the app');
@@ -263,8 +295,14 @@ describe('process runtime', () => {
     // The wrapper exits 3 once its background child runs (the child writes a
     // file when it does: a fixed sleep lost the race on a loaded machine).
     const started = path.join(logDir, `inner-started-${Date.now()}`);
-    const inner = nodeScript(`console.log('inner pid ' + process.pid); require('fs').writeFileSync('${started}', 'up'); setInterval(() => {}, 1000)`);
-    const info = remember(await runtime.start(spec({ shell: true, command: `${inner} & while [ ! -s '${started}' ]; do sleep 0.05; done; exit 3` })));
+    const inner = nodeScript(
+      `console.log('inner pid ' + process.pid); require('fs').writeFileSync('${started}', 'up'); setInterval(() => {}, 1000)`,
+    );
+    const info = remember(
+      await runtime.start(
+        spec({ shell: true, command: `${inner} & while [ ! -s '${started}' ]; do sleep 0.05; done; exit 3` }),
+      ),
+    );
     const innerPid = await waitFor(() => {
       const match = /inner pid (\d+)/.exec(readFileSync(info.logPath, 'utf8'));
       return match ? Number(match[1]) : undefined;
@@ -277,7 +315,16 @@ describe('process runtime', () => {
 
   it('close() stops every instance', async () => {
     const runtime = newRuntime();
-    const infos = await Promise.all([runtime.start(spec()), runtime.start(spec()), runtime.start(spec({ command: nodeScript("process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"), stopGracePeriodMs: 300 }))]);
+    const infos = await Promise.all([
+      runtime.start(spec()),
+      runtime.start(spec()),
+      runtime.start(
+        spec({
+          command: nodeScript("process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"),
+          stopGracePeriodMs: 300,
+        }),
+      ),
+    ]);
     infos.forEach(remember);
     assert.equal(new Set(infos.map((info) => info.port)).size, 3, 'each instance has its own port');
     await Promise.all(infos.slice(0, 2).map((info) => waitFor(() => getJson(info))));
@@ -290,7 +337,11 @@ describe('process runtime', () => {
   it('as a last resort, killAllInstanceGroupsSync() SIGKILLs every managed group at once', async () => {
     const runtime = newRuntime();
     const exits = exitsOf(runtime);
-    const info = remember(await runtime.start(spec({ command: nodeScript("process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)") })));
+    const info = remember(
+      await runtime.start(
+        spec({ command: nodeScript("process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)") }),
+      ),
+    );
     assert.equal(killAllInstanceGroupsSync(), 1);
     await waitFor(() => exits[0]);
     assert.equal(exits[0]?.signal, 'SIGKILL');
@@ -311,7 +362,9 @@ describe('adopting instances after a controller restart', () => {
       console.log(JSON.stringify(info));
       setInterval(() => {}, 1000);
     `;
-    const controller = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const controller = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     controller.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const line = await waitFor(() => output.includes('\n') && output.split('\n')[0]);
@@ -328,7 +381,10 @@ describe('adopting instances after a controller restart', () => {
     const runtime = newRuntime();
     const exits = exitsOf(runtime);
     const adopted = await runtime.adopt([record]);
-    assert.deepEqual(adopted.map((info) => info.id), [record.id]);
+    assert.deepEqual(
+      adopted.map((info) => info.id),
+      [record.id],
+    );
     assert.deepEqual(runtime.list(), [record]);
     assert.match(await runtime.tailLog(record.id, 1), /listening/);
 

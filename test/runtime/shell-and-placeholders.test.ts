@@ -9,17 +9,23 @@ const values = { VERSION: 'v2', PORT: '4100', SLOT: 'green', INSTANCE: '1' };
 describe('placeholders', () => {
   it('substitutes ${VERSION} ${PORT} ${SLOT} ${INSTANCE} and leaves other text alone', () => {
     assert.equal(
-      substitutePlaceholders('node app.js --port ${PORT} --tag ${VERSION}-${SLOT}-${INSTANCE} ${HOME} $PORT ${PORT', values),
+      substitutePlaceholders(
+        'node app.js --port ${PORT} --tag ${VERSION}-${SLOT}-${INSTANCE} ${HOME} $PORT ${PORT',
+        values,
+      ),
       'node app.js --port 4100 --tag v2-green-1 ${HOME} $PORT ${PORT',
     );
   });
 
   it('substitutes in env values, not keys', () => {
-    assert.deepEqual(substituteEnv({ APP_VERSION: '${VERSION}', '${PORT}': 'x', URL: 'http://127.0.0.1:${PORT}/' }, values), {
-      APP_VERSION: 'v2',
-      '${PORT}': 'x',
-      URL: 'http://127.0.0.1:4100/',
-    });
+    assert.deepEqual(
+      substituteEnv({ APP_VERSION: '${VERSION}', '${PORT}': 'x', URL: 'http://127.0.0.1:${PORT}/' }, values),
+      {
+        APP_VERSION: 'v2',
+        '${PORT}': 'x',
+        URL: 'http://127.0.0.1:4100/',
+      },
+    );
   });
 });
 
@@ -32,11 +38,23 @@ describe('shell script for a command', () => {
   });
 
   it('keeps leading assignments before exec', () => {
-    assert.equal(shellScriptFor('NODE_ENV=production FOO="a b" node app.js'), 'NODE_ENV=production FOO="a b" exec node app.js');
+    assert.equal(
+      shellScriptFor('NODE_ENV=production FOO="a b" node app.js'),
+      'NODE_ENV=production FOO="a b" exec node app.js',
+    );
   });
 
   it('leaves compound commands and reserved words alone', () => {
-    for (const command of ['cd app && node server.js', 'node a & wait', 'a | b', 'a; b', '(node a)', 'exec node a', 'if true; then a; fi', 'FOO=1']) {
+    for (const command of [
+      'cd app && node server.js',
+      'node a & wait',
+      'a | b',
+      'a; b',
+      '(node a)',
+      'exec node a',
+      'if true; then a; fi',
+      'FOO=1',
+    ]) {
       assert.equal(shellScriptFor(command), command.trim());
     }
   });

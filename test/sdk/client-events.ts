@@ -21,7 +21,11 @@ export function nextEvent(client: FlagClient, event: 'stale' | 'ready', timeoutM
 }
 
 /** The first `change` event for which `accept` holds. */
-export function changeWhere(client: FlagClient, accept: (change: FlagChange) => boolean, timeoutMs = 10_000): Promise<FlagChange> {
+export function changeWhere(
+  client: FlagClient,
+  accept: (change: FlagChange) => boolean,
+  timeoutMs = 10_000,
+): Promise<FlagChange> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('change', listener);

@@ -11,18 +11,30 @@ export interface Answer {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function adminCall(harness: Harness, method: string, url: string, body?: unknown, token: string = harness.server.token): Promise<Answer> {
+export async function adminCall(
+  harness: Harness,
+  method: string,
+  url: string,
+  body?: unknown,
+  token: string = harness.server.token,
+): Promise<Answer> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${harness.server.adminUrl}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${harness.server.adminUrl}${url}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, body: text === '' ? null : JSON.parse(text) };
 }
 
 /** Like adminCall, but a 4xx/5xx answer is a thrown error naming the route and the server's message. */
-export async function admin(harness: Harness, method: string, url: string, body?: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function admin(harness: Harness, method: string, url: string, body?: unknown): Promise<any> {
   const answer = await adminCall(harness, method, url, body);
-  if (answer.status >= 400) throw new Error(`${method} ${url} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  if (answer.status >= 400)
+    throw new Error(`${method} ${url} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body;
 }
 

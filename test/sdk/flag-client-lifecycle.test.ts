@@ -11,7 +11,10 @@ import { FlagClient } from '../../src/sdk/flags/index.js';
  * No server runs in this file, so the process's handles are the client's own.
  */
 
-const isCode = (code: string) => (error: unknown): boolean => error instanceof CutoverError && error.code === code;
+const isCode =
+  (code: string) =>
+  (error: unknown): boolean =>
+    error instanceof CutoverError && error.code === code;
 
 describe('FlagClient life cycle', () => {
   it('rejects ready() with SERVER_UNREACHABLE when there is neither a server nor a cache', async () => {
@@ -19,7 +22,10 @@ describe('FlagClient life cycle', () => {
     const errors: CutoverError[] = [];
     nowhere.on('error', (error) => errors.push(error));
     await assert.rejects(nowhere.ready(), isCode('SERVER_UNREACHABLE'));
-    assert.ok(errors.length >= 1 && errors.every((error) => error.code === 'SERVER_UNREACHABLE'), 'each failed attempt is an error event');
+    assert.ok(
+      errors.length >= 1 && errors.every((error) => error.code === 'SERVER_UNREACHABLE'),
+      'each failed attempt is an error event',
+    );
     assert.equal(nowhere.evaluate('anything').errorCode, 'FLAG_NOT_FOUND');
     assert.equal(nowhere.isEnabled('anything'), false);
     assert.equal(nowhere.getValue('anything', 'fallback'), 'fallback');
@@ -28,7 +34,12 @@ describe('FlagClient life cycle', () => {
 
   it('leaves no timer or socket running after close()', async () => {
     const before = activeHandles();
-    const client = new FlagClient({ url: `http://127.0.0.1:${await findFreePort()}`, readyTimeoutMs: 200, reportIntervalMs: 20, reconnect: { initialDelayMs: 10, maxDelayMs: 20 } });
+    const client = new FlagClient({
+      url: `http://127.0.0.1:${await findFreePort()}`,
+      readyTimeoutMs: 200,
+      reportIntervalMs: 20,
+      reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+    });
     await assert.rejects(client.ready());
     await new Promise((resolve) => setTimeout(resolve, 100)); // several reconnect attempts and report ticks
     await client.close();

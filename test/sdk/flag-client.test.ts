@@ -27,7 +27,12 @@ describe('FlagClient against a real server', () => {
   const clients: FlagClient[] = [];
   /** A client closed by after() if the test did not close it, so a failing test leaves nothing running. */
   const client = (options: Partial<ConstructorParameters<typeof FlagClient>[0]> = {}): FlagClient => {
-    const made = new FlagClient({ url: harness.server.adminUrl, token: harness.server.sdkToken, reportIntervalMs: 0, ...options });
+    const made = new FlagClient({
+      url: harness.server.adminUrl,
+      token: harness.server.sdkToken,
+      reportIntervalMs: 0,
+      ...options,
+    });
     clients.push(made);
     return made;
   };
@@ -43,7 +48,9 @@ describe('FlagClient against a real server', () => {
   });
 
   it('reads the set with the SDK token it sends; a wrong token is refused, and the SDK token cannot change a flag', async () => {
-    await admin(harness, 'POST', '/api/v1/flags', { flag: boolFlag('token-check', { rollout: { percentage: 100, variant: 'on' } }) });
+    await admin(harness, 'POST', '/api/v1/flags', {
+      flag: boolFlag('token-check', { rollout: { percentage: 100, variant: 'on' } }),
+    });
     const flags = client();
     const ready = await flags.ready();
     assert.equal(ready.source, 'server');
@@ -51,11 +58,23 @@ describe('FlagClient against a real server', () => {
     assert.equal(flags.isEnabled('token-check', { userId: 'u-1' }), true);
 
     const wrong = client({ token: 'not-the-token', readyTimeoutMs: 5_000 });
-    await assert.rejects(wrong.ready(), (error: unknown) => error instanceof CutoverError && error.code === 'UNAUTHORIZED');
+    await assert.rejects(
+      wrong.ready(),
+      (error: unknown) => error instanceof CutoverError && error.code === 'UNAUTHORIZED',
+    );
     const none = client({ token: undefined, readyTimeoutMs: 5_000 });
-    await assert.rejects(none.ready(), (error: unknown) => error instanceof CutoverError && error.code === 'UNAUTHORIZED');
+    await assert.rejects(
+      none.ready(),
+      (error: unknown) => error instanceof CutoverError && error.code === 'UNAUTHORIZED',
+    );
 
-    const sdkOnAdmin = await adminCall(harness, 'PATCH', '/api/v1/flags/token-check', { patch: { enabled: false } }, harness.server.sdkToken);
+    const sdkOnAdmin = await adminCall(
+      harness,
+      'PATCH',
+      '/api/v1/flags/token-check',
+      { patch: { enabled: false } },
+      harness.server.sdkToken,
+    );
     assert.equal(sdkOnAdmin.status, 403);
     assert.equal(sdkOnAdmin.body.error.code, 'FORBIDDEN');
     const sdkOnSdk = await adminCall(harness, 'GET', '/api/v1/sdk/flags', undefined, harness.server.sdkToken);
@@ -74,9 +93,12 @@ describe('FlagClient against a real server', () => {
       const enabled = round % 2 === 0;
       const changed = changeWhere(flags, (change) => change.keys.includes('propagation'));
       const started = performance.now();
-      const write = round < 3
-        ? admin(harness, 'PATCH', '/api/v1/flags/propagation', { patch: { defaultVariant: enabled ? 'on' : 'off' } })
-        : admin(harness, 'PUT', '/api/v1/flags/propagation', { flag: boolFlag('propagation', { defaultVariant: enabled ? 'on' : 'off' }) });
+      const write =
+        round < 3
+          ? admin(harness, 'PATCH', '/api/v1/flags/propagation', { patch: { defaultVariant: enabled ? 'on' : 'off' } })
+          : admin(harness, 'PUT', '/api/v1/flags/propagation', {
+              flag: boolFlag('propagation', { defaultVariant: enabled ? 'on' : 'off' }),
+            });
       await changed;
       elapsed.push(performance.now() - started);
       await write;
@@ -86,7 +108,9 @@ describe('FlagClient against a real server', () => {
   });
 
   it('reports evaluation counts per variant, at the interval and at close()', async () => {
-    await admin(harness, 'POST', '/api/v1/flags', { flag: boolFlag('counted', { rollout: { percentage: 30, variant: 'on' } }) });
+    await admin(harness, 'POST', '/api/v1/flags', {
+      flag: boolFlag('counted', { rollout: { percentage: 30, variant: 'on' } }),
+    });
     const flags = client({ reportIntervalMs: 100 });
     await flags.ready();
     let on = 0;
@@ -94,7 +118,12 @@ describe('FlagClient against a real server', () => {
     assert.ok(on > 100 && on < 200, `${on} of 500 in a 30 % rollout`);
     const counts = async (): Promise<Record<string, number>> => {
       const entry = await admin(harness, 'GET', '/api/v1/flags/counted');
-      return Object.fromEntries((entry.evaluations as { variant: string | null; count: number }[]).map((line) => [String(line.variant), line.count]));
+      return Object.fromEntries(
+        (entry.evaluations as { variant: string | null; count: number }[]).map((line) => [
+          String(line.variant),
+          line.count,
+        ]),
+      );
     };
     const deadline = Date.now() + 5_000;
     while ((await counts()).on !== on && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
@@ -122,7 +151,10 @@ describe('FlagClient against a real server', () => {
     flags.isEnabled('count-retry');
     await flags.flush();
     const entry = await admin(harness, 'GET', '/api/v1/flags/count-retry');
-    assert.deepEqual(entry.evaluations.map((line: { variant: string; count: number }) => [line.variant, line.count]), [['on', 8]]);
+    assert.deepEqual(
+      entry.evaluations.map((line: { variant: string; count: number }) => [line.variant, line.count]),
+      [['on', 8]],
+    );
   });
 
   it('fetches the whole set again when the stream skips a revision, and ignores one it already has', async () => {
@@ -152,7 +184,11 @@ describe('FlagClient against a real server', () => {
 
     await admin(harness, 'PATCH', '/api/v1/flags/gap-a', { patch: { defaultVariant: 'on' } }); // revision +1: the event this SDK "missed"
     const b = await admin(harness, 'PATCH', '/api/v1/flags/gap-b', { patch: { defaultVariant: 'on' } }); // revision +2
-    follower.onMessage({ event: 'flag', id: String(initial.revision + 2), data: JSON.stringify({ revision: initial.revision + 2, key: 'gap-b', flag: b.flag }) });
+    follower.onMessage({
+      event: 'flag',
+      id: String(initial.revision + 2),
+      data: JSON.stringify({ revision: initial.revision + 2, key: 'gap-b', flag: b.flag }),
+    });
     await follower.idle();
     assert.equal(set.revision, initial.revision + 2);
     assert.equal(set.get('gap-a')!.flag!.defaultVariant, 'on', 'the missed change came with the fetched set');
@@ -160,7 +196,11 @@ describe('FlagClient against a real server', () => {
     assert.deepEqual(installed.at(-1), ['gap-a', 'gap-b']);
 
     const before = installed.length;
-    follower.onMessage({ event: 'flag', id: String(initial.revision + 1), data: JSON.stringify({ revision: initial.revision + 1, key: 'gap-a', flag: null }) });
+    follower.onMessage({
+      event: 'flag',
+      id: String(initial.revision + 1),
+      data: JSON.stringify({ revision: initial.revision + 1, key: 'gap-a', flag: null }),
+    });
     assert.equal(installed.length, before, 'an event for a revision the set already has changes nothing');
     assert.ok(set.get('gap-a') !== undefined);
   });
@@ -171,7 +211,9 @@ describe('FlagClient against a real server', () => {
     const first = client({ cacheFile });
     await first.ready();
     const ruleAdded = changeWhere(first, (change) => change.keys.includes('cached-checkout'));
-    await admin(harness, 'PATCH', '/api/v1/flags/cached-checkout', { patch: { rules: [{ constraints: [{ operator: 'equals', attribute: 'plan', value: 'pro' }], variant: 'on' }] } });
+    await admin(harness, 'PATCH', '/api/v1/flags/cached-checkout', {
+      patch: { rules: [{ constraints: [{ operator: 'equals', attribute: 'plan', value: 'pro' }], variant: 'on' }] },
+    });
     await ruleAdded;
     await first.close();
     assert.ok(existsSync(cacheFile));
@@ -186,7 +228,11 @@ describe('FlagClient against a real server', () => {
     await stale;
     assert.equal(offline.state, 'stale');
     assert.equal(offline.isEnabled('cached-checkout', { plan: 'pro' }), true, 'the cached rule');
-    assert.equal(offline.isEnabled('cached-checkout', { plan: 'free' }), false, 'the cached default, not the change made since');
+    assert.equal(
+      offline.isEnabled('cached-checkout', { plan: 'free' }),
+      false,
+      'the cached default, not the change made since',
+    );
     assert.equal(offline.isEnabled('token-check', { userId: 'u-1' }), true);
 
     const caughtUp = changeWhere(offline, (change) => change.keys.includes('cached-checkout'));
@@ -194,7 +240,11 @@ describe('FlagClient against a real server', () => {
     await harness.restart();
     await Promise.all([caughtUp, live]);
     assert.equal(offline.state, 'live');
-    assert.equal(offline.isEnabled('cached-checkout', { plan: 'free' }), true, 'the change made while the SDK was down');
+    assert.equal(
+      offline.isEnabled('cached-checkout', { plan: 'free' }),
+      true,
+      'the change made while the SDK was down',
+    );
 
     const afterRestart = changeWhere(offline, (change) => change.keys.includes('cached-checkout'));
     await admin(harness, 'PATCH', '/api/v1/flags/cached-checkout', { patch: { enabled: false } });
@@ -220,4 +270,3 @@ describe('FlagClient against a real server', () => {
     assert.equal(flags.isEnabled('token-check', { userId: 'u-1' }), false);
   });
 });
-

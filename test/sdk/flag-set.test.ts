@@ -19,7 +19,12 @@ import { pinned, vectors } from './shared-vectors.js';
 
 const counter = new EvaluationCounter();
 const tallyFor = (key: string) => counter.tallyFor(key);
-const snapshot = (flags: unknown[], segments: unknown = {}, revision = 1): FlagSnapshot => ({ environment: 'production', revision, flags, segments });
+const snapshot = (flags: unknown[], segments: unknown = {}, revision = 1): FlagSnapshot => ({
+  environment: 'production',
+  revision,
+  flags,
+  segments,
+});
 
 describe('SDK evaluation: shared test vectors', () => {
   const evaluator = new FlagEvaluator();
@@ -39,14 +44,19 @@ describe('SDK evaluation: shared test vectors', () => {
       assert.equal(evaluator.isEnabled(entry, vector.context), enabled);
       const fallback = { fallback: true };
       const isObject = untyped.value !== null && typeof untyped.value === 'object';
-      assert.deepEqual(evaluator.getValue(entry, fallback, vector.context), untyped.reason !== 'ERROR' && isObject ? untyped.value : fallback);
+      assert.deepEqual(
+        evaluator.getValue(entry, fallback, vector.context),
+        untyped.reason !== 'ERROR' && isObject ? untyped.value : fallback,
+      );
     });
   }
 });
 
 describe('SDK flag set', () => {
   const good = boolFlag('good', { rollout: { percentage: 100, variant: 'on' } });
-  const fromNewerServer = boolFlag('future', { rules: [{ constraints: [{ operator: 'regex_match', attribute: 'email', value: '.*' }], variant: 'on' }] });
+  const fromNewerServer = boolFlag('future', {
+    rules: [{ constraints: [{ operator: 'regex_match', attribute: 'email', value: '.*' }], variant: 'on' }],
+  });
 
   it('keeps a flag it cannot parse as a PARSE_ERROR, and the other flags keep working', () => {
     const set = FlagSet.fromSnapshot(snapshot([good, fromNewerServer]), tallyFor);
@@ -58,7 +68,11 @@ describe('SDK flag set', () => {
     assert.match(broken.errorMessage!, /rules\[0\]\.constraints\[0\]\.operator/);
     assert.equal(evaluator.isEnabled(set.get('future')!, { userId: 'u' }), false);
     assert.equal(evaluator.getValue(set.get('future')!, true, { userId: 'u' }), true, 'the caller default');
-    assert.deepEqual(evaluator.evaluate(set.get('good')!, { userId: 'u' }, {}), { value: true, variant: 'on', reason: 'SPLIT' });
+    assert.deepEqual(evaluator.evaluate(set.get('good')!, { userId: 'u' }, {}), {
+      value: true,
+      variant: 'on',
+      reason: 'SPLIT',
+    });
     assert.equal(evaluator.isEnabled(set.get('good')!, { userId: 'u' }), true);
   });
 
@@ -70,8 +84,22 @@ describe('SDK flag set', () => {
   it('answers PARSE_ERROR for flags using a segment it cannot read, GENERAL for a missing one, and not while disabled', () => {
     const inSegment = (key: string, segment: string, enabled = true) =>
       boolFlag(key, { enabled, rules: [{ constraints: [{ operator: 'in_segment', segment }], variant: 'on' }] });
-    const segments = { staff: [{ operator: 'ends_with', attribute: 'email', value: '@example.com' }], odd: [{ operator: 'glob', attribute: 'email', value: '*' }] };
-    const set = FlagSet.fromSnapshot(snapshot([inSegment('uses-staff', 'staff'), inSegment('uses-odd', 'odd'), inSegment('uses-none', 'none'), inSegment('off-odd', 'odd', false)], segments), tallyFor);
+    const segments = {
+      staff: [{ operator: 'ends_with', attribute: 'email', value: '@example.com' }],
+      odd: [{ operator: 'glob', attribute: 'email', value: '*' }],
+    };
+    const set = FlagSet.fromSnapshot(
+      snapshot(
+        [
+          inSegment('uses-staff', 'staff'),
+          inSegment('uses-odd', 'odd'),
+          inSegment('uses-none', 'none'),
+          inSegment('off-odd', 'odd', false),
+        ],
+        segments,
+      ),
+      tallyFor,
+    );
     const evaluator = new FlagEvaluator();
     const context = { email: 'a@example.com' };
     assert.equal(evaluator.evaluate(set.get('uses-staff')!, context, {}).reason, 'TARGETING_MATCH');
@@ -82,7 +110,9 @@ describe('SDK flag set', () => {
   });
 
   it('moves one revision per event and names the flags whose answers may change', () => {
-    const segmentFlag = boolFlag('segmented', { rules: [{ constraints: [{ operator: 'in_segment', segment: 'staff' }], variant: 'on' }] });
+    const segmentFlag = boolFlag('segmented', {
+      rules: [{ constraints: [{ operator: 'in_segment', segment: 'staff' }], variant: 'on' }],
+    });
     const first = FlagSet.fromSnapshot(snapshot([good, segmentFlag], { staff: [] }, 7), tallyFor);
     const changed = first.withFlag(8, 'good', { ...good, enabled: false }, tallyFor);
     assert.equal(changed.revision, 8);
@@ -92,21 +122,37 @@ describe('SDK flag set', () => {
     assert.deepEqual(deleted.keys(), ['segmented']);
     const resegmented = deleted.withSegments(10, { staff: [{ operator: 'equals', attribute: 'team', value: 'core' }] });
     assert.deepEqual(deleted.changedKeys(resegmented), ['segmented']);
-    assert.deepEqual(resegmented.toSnapshot().segments, { staff: [{ operator: 'equals', attribute: 'team', value: 'core' }] });
-    assert.deepEqual(first.changedKeys(FlagSet.fromSnapshot(first.toSnapshot(), tallyFor)), [], 'the same set changes nothing');
+    assert.deepEqual(resegmented.toSnapshot().segments, {
+      staff: [{ operator: 'equals', attribute: 'team', value: 'core' }],
+    });
+    assert.deepEqual(
+      first.changedKeys(FlagSet.fromSnapshot(first.toSnapshot(), tallyFor)),
+      [],
+      'the same set changes nothing',
+    );
   });
 
   it('hands out frozen variant values, so a caller cannot change the set for everyone', () => {
-    const set = FlagSet.fromSnapshot(snapshot([{ key: 'limits', enabled: true, variants: { a: { perMinute: 10 } }, defaultVariant: 'a', offVariant: 'a' }]), tallyFor);
+    const set = FlagSet.fromSnapshot(
+      snapshot([
+        { key: 'limits', enabled: true, variants: { a: { perMinute: 10 } }, defaultVariant: 'a', offVariant: 'a' },
+      ]),
+      tallyFor,
+    );
     const value = new FlagEvaluator().getValue(set.get('limits')!, {}, {}) as { perMinute: number };
-    assert.throws(() => { value.perMinute = 1; }, TypeError);
+    assert.throws(() => {
+      value.perMinute = 1;
+    }, TypeError);
   });
 });
 
 describe('SDK evaluation counts', () => {
   it('counts per flag and variant, failed evaluations as variant null, and gives a failed report back', () => {
     const counts = new EvaluationCounter();
-    const set = FlagSet.fromSnapshot(snapshot([boolFlag('a', { rollout: { percentage: 50, variant: 'on' } }), { key: 'b', enabled: 'yes' }]), (key) => counts.tallyFor(key));
+    const set = FlagSet.fromSnapshot(
+      snapshot([boolFlag('a', { rollout: { percentage: 50, variant: 'on' } }), { key: 'b', enabled: 'yes' }]),
+      (key) => counts.tallyFor(key),
+    );
     const evaluator = new FlagEvaluator();
     let on = 0;
     for (let user = 0; user < 1000; user++) if (evaluator.isEnabled(set.get('a')!, { userId: `user-${user}` })) on++;
@@ -119,14 +165,20 @@ describe('SDK evaluation counts', () => {
     counts.restore(batch);
     assert.equal(counts.pending(), 1002, 'a failed report keeps its counts');
     evaluator.isEnabled(set.get('a')!, { userId: 'user-1' });
-    assert.equal(counts.take(new Set(['a'])).reduce((sum, line) => sum + line.count, 0), 1003);
+    assert.equal(
+      counts.take(new Set(['a'])).reduce((sum, line) => sum + line.count, 0),
+      1003,
+    );
   });
 });
 
 describe('SDK reconnect backoff', () => {
   it('starts at 0.5 s, doubles to 30 s, and jitters by at most 20 %', () => {
     const middle = new ReconnectBackoff({}, () => 0.5);
-    assert.deepEqual(Array.from({ length: 9 }, () => middle.next()), [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+    assert.deepEqual(
+      Array.from({ length: 9 }, () => middle.next()),
+      [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000],
+    );
     middle.reset();
     assert.equal(middle.next(), 500);
     const low = new ReconnectBackoff({}, () => 0);

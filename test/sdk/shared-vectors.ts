@@ -19,7 +19,13 @@ export const vectors = (JSON.parse(readFileSync(vectorsFile, 'utf8')) as { vecto
 /** The fields a vector pins; errorMessage is for people and may differ between SDKs. */
 export function pinned(evaluation: FlagEvaluation): Vector['expected'] {
   const { value, variant, reason, ruleIndex, errorCode } = evaluation;
-  return { value, variant, reason, ...(ruleIndex === undefined ? {} : { ruleIndex }), ...(errorCode === undefined ? {} : { errorCode }) } as Vector['expected'];
+  return {
+    value,
+    variant,
+    reason,
+    ...(ruleIndex === undefined ? {} : { ruleIndex }),
+    ...(errorCode === undefined ? {} : { errorCode }),
+  } as Vector['expected'];
 }
 
 /** Vectors whose flag the server refuses (it validates every flag): the SDK meets those only from a newer server or a cache. */
@@ -38,6 +44,7 @@ export function openFeatureType(vector: Vector): FlagValueType | null {
   const value = vector.expected.value;
   if (vector.expected.reason === 'ERROR') return 'boolean';
   if (value === null) return null;
-  if (typeof value === 'boolean' || typeof value === 'string' || typeof value === 'number') return typeof value as FlagValueType;
+  if (typeof value === 'boolean' || typeof value === 'string' || typeof value === 'number')
+    return typeof value as FlagValueType;
   return 'object';
 }

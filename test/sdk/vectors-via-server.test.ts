@@ -32,7 +32,9 @@ function refusedByServer(vector: Vector): boolean {
   const parsed = safeParseFlag(vector.flag);
   if (!parsed.ok) return true;
   const defined = new Set(Object.keys(vector.segments ?? {}));
-  return parsed.value.rules.some((rule) => rule.constraints.some((constraint) => constraint.operator === 'in_segment' && !defined.has(constraint.segment)));
+  return parsed.value.rules.some((rule) =>
+    rule.constraints.some((constraint) => constraint.operator === 'in_segment' && !defined.has(constraint.segment)),
+  );
 }
 
 const DEFAULTS = { boolean: false, string: '(default)', number: -1, object: { default: true } } as const;
@@ -41,22 +43,33 @@ async function detailsOf(client: Client, vector: Vector): Promise<EvaluationDeta
   const key = (vector.flag as { key: string }).key;
   const context = vector.context as Record<string, string>;
   switch (openFeatureType(vector)) {
-    case 'boolean': return client.getBooleanDetails(key, DEFAULTS.boolean, context);
-    case 'string': return client.getStringDetails(key, DEFAULTS.string, context);
-    case 'number': return client.getNumberDetails(key, DEFAULTS.number, context);
-    case 'object': return client.getObjectDetails(key, DEFAULTS.object, context);
-    case null: return null;
+    case 'boolean':
+      return client.getBooleanDetails(key, DEFAULTS.boolean, context);
+    case 'string':
+      return client.getStringDetails(key, DEFAULTS.string, context);
+    case 'number':
+      return client.getNumberDetails(key, DEFAULTS.number, context);
+    case 'object':
+      return client.getObjectDetails(key, DEFAULTS.object, context);
+    case null:
+      return null;
   }
 }
 
 /** The vector's expectation as OpenFeature presents it: on error the caller's default and no variant. */
-function assertOpenFeature(details: EvaluationDetails<JsonValue> | null, vector: Vector, client: Client): Promise<void> | void {
+function assertOpenFeature(
+  details: EvaluationDetails<JsonValue> | null,
+  vector: Vector,
+  client: Client,
+): Promise<void> | void {
   if (details === null) {
     // A null value has no OpenFeature type: every typed getter answers TYPE_MISMATCH with the default.
-    return client.getObjectDetails((vector.flag as { key: string }).key, DEFAULTS.object, vector.context as Record<string, string>).then((object) => {
-      assert.equal(object.errorCode, 'TYPE_MISMATCH');
-      assert.deepEqual(object.value, DEFAULTS.object);
-    });
+    return client
+      .getObjectDetails((vector.flag as { key: string }).key, DEFAULTS.object, vector.context as Record<string, string>)
+      .then((object) => {
+        assert.equal(object.errorCode, 'TYPE_MISMATCH');
+        assert.deepEqual(object.value, DEFAULTS.object);
+      });
   }
   const { expected } = vector;
   if (expected.reason === 'ERROR') {
@@ -66,8 +79,11 @@ function assertOpenFeature(details: EvaluationDetails<JsonValue> | null, vector:
     assert.equal(details.errorCode, expected.errorCode);
     assert.ok((details.errorMessage ?? '').length > 0);
   } else {
-    assert.deepEqual({ value: details.value, variant: details.variant, reason: details.reason, errorCode: details.errorCode },
-      { value: expected.value, variant: expected.variant, reason: expected.reason, errorCode: undefined }, vector.note);
+    assert.deepEqual(
+      { value: details.value, variant: details.variant, reason: details.reason, errorCode: details.errorCode },
+      { value: expected.value, variant: expected.variant, reason: expected.reason, errorCode: undefined },
+      vector.note,
+    );
     assert.equal(details.flagMetadata.ruleIndex, expected.ruleIndex);
   }
 }
@@ -111,7 +127,11 @@ describe('shared vectors through the SDK and the OpenFeature provider, from a re
     it(vector.name, async () => {
       await load(vector);
       const options = vector.expectedType === undefined ? {} : { expectedType: vector.expectedType };
-      assert.deepEqual(pinned(flags.evaluate((vector.flag as { key: string }).key, vector.context, options)), vector.expected, vector.note);
+      assert.deepEqual(
+        pinned(flags.evaluate((vector.flag as { key: string }).key, vector.context, options)),
+        vector.expected,
+        vector.note,
+      );
       await assertOpenFeature(await detailsOf(openFeature, vector), vector, openFeature);
     });
   }
@@ -128,8 +148,17 @@ describe('shared vectors through the SDK and the OpenFeature provider, from a re
           : await adminCall(harness, 'POST', '/api/v1/flags', { flag: vector.flag });
         assert.equal(refused.status, 400, 'the server validates flags, so this one can only come from elsewhere');
         const cacheFile = path.join(dir, `vector-${index}.json`);
-        await writeCache(cacheFile, { environment: 'production', revision: 1, flags: [vector.flag], segments: vector.segments ?? {} });
-        const offline = new FlagClient({ url: `http://127.0.0.1:${await findFreePort()}`, cacheFile, reportIntervalMs: 0 });
+        await writeCache(cacheFile, {
+          environment: 'production',
+          revision: 1,
+          flags: [vector.flag],
+          segments: vector.segments ?? {},
+        });
+        const offline = new FlagClient({
+          url: `http://127.0.0.1:${await findFreePort()}`,
+          cacheFile,
+          reportIntervalMs: 0,
+        });
         try {
           assert.equal((await offline.ready()).source, 'cache');
           const options = vector.expectedType === undefined ? {} : { expectedType: vector.expectedType };

@@ -24,16 +24,25 @@ before(async () => {
   silent = await startRecordingBackend(() => {});
   const capture = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n'))
+        if (line.trim() !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   proxy = await ProxyRouter.listen({
-    host: '127.0.0.1', port: 0, logger: pino({ level: 'info' }, capture),
+    host: '127.0.0.1',
+    port: 0,
+    logger: pino({ level: 'info' }, capture),
     services: { slow: { headersTimeoutMs: 300 } },
   });
-  await proxy.setRoute(route('secret-billing', ['dead.test'], 'r-secret-7', [{ id: 'secret-billing/r-secret-7/blue-0', host: '127.0.0.1', port: deadPort }]));
-  await proxy.setRoute(route('slow', ['slow.test'], 'r-slow', [{ id: 'slow/r-slow/blue-0', host: '127.0.0.1', port: silent.port }]));
+  await proxy.setRoute(
+    route('secret-billing', ['dead.test'], 'r-secret-7', [
+      { id: 'secret-billing/r-secret-7/blue-0', host: '127.0.0.1', port: deadPort },
+    ]),
+  );
+  await proxy.setRoute(
+    route('slow', ['slow.test'], 'r-slow', [{ id: 'slow/r-slow/blue-0', host: '127.0.0.1', port: silent.port }]),
+  );
 });
 
 after(async () => {
@@ -65,14 +74,18 @@ describe('the page a client gets when an instance fails', () => {
     assertNoInternals(response.text);
     const requestId = response.headers['x-request-id'] as string;
     assert.match(requestId, /^[0-9a-f-]{36}$/);
-    assert.deepEqual(JSON.parse(response.text), { error: { code: 'UPSTREAM_FAILED', message: 'The service failed to answer.', requestId } });
+    assert.deepEqual(JSON.parse(response.text), {
+      error: { code: 'UPSTREAM_FAILED', message: 'The service failed to answer.', requestId },
+    });
     const line = logLineOf(requestId);
     assert.ok(line, 'a log line carries the request id');
     assert.match(String(line.msg), /secret-billing\/r-secret-7\/blue-0.*ECONNREFUSED/);
   });
 
   it('is HTML for a browser, with the request id and nothing else of the failure', async () => {
-    const response = await get('dead.test', { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' });
+    const response = await get('dead.test', {
+      accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    });
     assert.equal(response.status, 502);
     assert.equal(response.headers['content-type'], 'text/html; charset=utf-8');
     assertNoInternals(response.text);
@@ -102,7 +115,10 @@ describe('the page a client gets when an instance fails', () => {
   });
 
   it('is as plain on the raw socket of a refused upgrade', async () => {
-    const { text } = await exchange(proxy.address.port, 'GET / HTTP/1.1\r\nHost: dead.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    const { text } = await exchange(
+      proxy.address.port,
+      'GET / HTTP/1.1\r\nHost: dead.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+    );
     assert.match(text, /^HTTP\/1\.1 502 /);
     assertNoInternals(text);
     assert.match(text, /\r\nx-request-id: [0-9a-f-]{36}\r\n/);

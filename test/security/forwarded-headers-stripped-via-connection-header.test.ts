@@ -21,7 +21,11 @@ let trusting: ProxyRouter;
 before(async () => {
   backend = await startRecordingBackend();
   proxy = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });
-  trusting = await ProxyRouter.listen({ host: '127.0.0.1', port: 0, trustedProxies: [{ address: '127.0.0.0', prefix: 8, family: 'ipv4' }] });
+  trusting = await ProxyRouter.listen({
+    host: '127.0.0.1',
+    port: 0,
+    trustedProxies: [{ address: '127.0.0.0', prefix: 8, family: 'ipv4' }],
+  });
   const fwd = route('fwd', ['fwd.test'], 'r-fwd', [{ id: 'fwd-0', host: '127.0.0.1', port: backend.port }]);
   await proxy.setRoute(fwd);
   await trusting.setRoute(fwd);
@@ -53,12 +57,15 @@ function valuesOf(seen: SeenRequest, name: string): string[] {
 
 describe('a client naming the forwarding headers in Connection', () => {
   it('cannot strip the X-Forwarded-* and X-Real-IP the proxy adds', async () => {
-    const seen = await through(proxy, [
-      'GET /who HTTP/1.1',
-      'Host: fwd.test',
-      'Connection: close, X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, X-Real-IP, Forwarded',
-      '',
-    ].join('\r\n'));
+    const seen = await through(
+      proxy,
+      [
+        'GET /who HTTP/1.1',
+        'Host: fwd.test',
+        'Connection: close, X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, X-Real-IP, Forwarded',
+        '',
+      ].join('\r\n'),
+    );
     assert.deepEqual(valuesOf(seen, 'x-forwarded-for'), ['127.0.0.1'], 'the backend learns who connected');
     assert.deepEqual(valuesOf(seen, 'x-forwarded-proto'), ['http']);
     assert.deepEqual(valuesOf(seen, 'x-forwarded-host'), ['fwd.test']);
@@ -66,26 +73,28 @@ describe('a client naming the forwarding headers in Connection', () => {
   });
 
   it('cannot strip them with a second Connection header or odd case and spacing either', async () => {
-    const seen = await through(proxy, [
-      'GET /who HTTP/1.1',
-      'Host: fwd.test',
-      'Connection: keep-alive',
-      'connection:  x-FORWARDED-for ,x-forwarded-PROTO',
-      'Connection: close',
-      '',
-    ].join('\r\n'));
+    const seen = await through(
+      proxy,
+      [
+        'GET /who HTTP/1.1',
+        'Host: fwd.test',
+        'Connection: keep-alive',
+        'connection:  x-FORWARDED-for ,x-forwarded-PROTO',
+        'Connection: close',
+        '',
+      ].join('\r\n'),
+    );
     assert.deepEqual(valuesOf(seen, 'x-forwarded-for'), ['127.0.0.1']);
     assert.deepEqual(valuesOf(seen, 'x-forwarded-proto'), ['http']);
   });
 
   it('still drops the other headers it names (they are hop-by-hop), but never Host', async () => {
-    const seen = await through(proxy, [
-      'GET /who HTTP/1.1',
-      'Host: fwd.test',
-      'X-Trace: one-hop-only',
-      'Connection: close, X-Trace, Host',
-      '',
-    ].join('\r\n'));
+    const seen = await through(
+      proxy,
+      ['GET /who HTTP/1.1', 'Host: fwd.test', 'X-Trace: one-hop-only', 'Connection: close, X-Trace, Host', ''].join(
+        '\r\n',
+      ),
+    );
     assert.deepEqual(valuesOf(seen, 'x-trace'), []);
     assert.deepEqual(valuesOf(seen, 'host'), ['fwd.test']);
   });
@@ -122,14 +131,17 @@ describe('a client claiming another address or scheme', () => {
     assert.deepEqual(valuesOf(seen, 'forwarded'), ['for=10.9.9.9;proto=https']);
   });
 
-  it('from a trusted peer that names X-Forwarded-For in Connection, loses its chain but not the proxy\'s own entry', async () => {
-    const seen = await through(trusting, [
-      'GET /who HTTP/1.1',
-      'Host: fwd.test',
-      'X-Forwarded-For: 10.9.9.9',
-      'Connection: close, X-Forwarded-For',
-      '',
-    ].join('\r\n'));
+  it("from a trusted peer that names X-Forwarded-For in Connection, loses its chain but not the proxy's own entry", async () => {
+    const seen = await through(
+      trusting,
+      [
+        'GET /who HTTP/1.1',
+        'Host: fwd.test',
+        'X-Forwarded-For: 10.9.9.9',
+        'Connection: close, X-Forwarded-For',
+        '',
+      ].join('\r\n'),
+    );
     assert.deepEqual(valuesOf(seen, 'x-forwarded-for'), ['127.0.0.1']);
   });
 });

@@ -22,13 +22,26 @@ const MADE_UP = 10_000;
 
 describe('metric series flooding through SDK evaluation reports', () => {
   let h: Harness;
-  before(async () => { h = await startHarness({ instances: 1 }); });
-  after(async () => { await h?.close(); });
+  before(async () => {
+    h = await startHarness({ instances: 1 });
+  });
+  after(async () => {
+    await h?.close();
+  });
 
-  const call = async (method: 'GET' | 'POST' | 'PUT', url: string, token: string, body?: unknown): Promise<{ status: number; text: string }> => {
+  const call = async (
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    token: string,
+    body?: unknown,
+  ): Promise<{ status: number; text: string }> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await request(`${h.server.adminUrl}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await request(`${h.server.adminUrl}${url}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: response.statusCode, text: await response.body.text() };
   };
   const seriesInDatabase = (): number => {
@@ -42,7 +55,13 @@ describe('metric series flooding through SDK evaluation reports', () => {
 
   it('keeps /metrics and the database the size of the real flags while made-up keys pour in, and still counts the real ones', async () => {
     const created = await call('POST', '/api/v1/flags', h.server.token, {
-      flag: { key: 'checkout', enabled: true, variants: { on: true, off: false }, defaultVariant: 'off', offVariant: 'off' },
+      flag: {
+        key: 'checkout',
+        enabled: true,
+        variants: { on: true, off: false },
+        defaultVariant: 'off',
+        offVariant: 'off',
+      },
     });
     assert.equal(created.status, 201, created.text);
     const metricsBefore = (await call('GET', '/metrics', h.server.token)).text;
@@ -62,19 +81,37 @@ describe('metric series flooding through SDK evaluation reports', () => {
     assert.equal(seriesInDatabase(), 2, 'only checkout/on and checkout/errors are stored');
     const metricsAfter = (await call('GET', '/metrics', h.server.token)).text;
     assert.doesNotMatch(metricsAfter, /made-up/);
-    const flagLines = (text: string): string[] => text.split('\n').filter((line) => line.startsWith('cutover_flag_evaluations_total{'));
+    const flagLines = (text: string): string[] =>
+      text.split('\n').filter((line) => line.startsWith('cutover_flag_evaluations_total{'));
     assert.deepEqual(flagLines(metricsAfter).sort(), [
       'cutover_flag_evaluations_total{environment="production",flag="checkout",variant=""} 5',
       'cutover_flag_evaluations_total{environment="production",flag="checkout",variant="on"} 15',
     ]);
     assert.equal(flagLines(metricsBefore).length, 0);
-    assert.match(metricsAfter, /^cutover_flag_evaluations_dropped_total\{environment="production",reason="unknown_flag"\} 49985$/m);
-    assert.match(metricsAfter, /^cutover_flag_evaluations_dropped_total\{environment="production",reason="unknown_variant"\} 5$/m);
+    assert.match(
+      metricsAfter,
+      /^cutover_flag_evaluations_dropped_total\{environment="production",reason="unknown_flag"\} 49985$/m,
+    );
+    assert.match(
+      metricsAfter,
+      /^cutover_flag_evaluations_dropped_total\{environment="production",reason="unknown_variant"\} 5$/m,
+    );
     // The process metrics vary a little between scrapes; the flood adds a few lines, not 50,000.
-    assert.ok(metricsAfter.length - metricsBefore.length < 2000, `/metrics grew by ${metricsAfter.length - metricsBefore.length} bytes`);
+    assert.ok(
+      metricsAfter.length - metricsBefore.length < 2000,
+      `/metrics grew by ${metricsAfter.length - metricsBefore.length} bytes`,
+    );
 
-    const got = JSON.parse((await call('GET', '/api/v1/flags/checkout', h.server.token)).text) as { evaluations: { variant: string | null; count: number }[] };
-    assert.deepEqual(got.evaluations.map((e) => [e.variant, e.count]), [['on', 15], [null, 5]]);
+    const got = JSON.parse((await call('GET', '/api/v1/flags/checkout', h.server.token)).text) as {
+      evaluations: { variant: string | null; count: number }[];
+    };
+    assert.deepEqual(
+      got.evaluations.map((e) => [e.variant, e.count]),
+      [
+        ['on', 15],
+        [null, 5],
+      ],
+    );
   });
 
   it('refuses a report of more than 10,000 counts', async () => {
@@ -86,16 +123,32 @@ describe('metric series flooding through SDK evaluation reports', () => {
 
   it('drops the counts of a variant the flag no longer has', async () => {
     await call('POST', '/api/v1/flags', h.server.token, {
-      flag: { key: 'renamed', enabled: true, variants: { blue: 1, green: 2 }, defaultVariant: 'blue', offVariant: 'blue' },
+      flag: {
+        key: 'renamed',
+        enabled: true,
+        variants: { blue: 1, green: 2 },
+        defaultVariant: 'blue',
+        offVariant: 'blue',
+      },
     });
-    await call('POST', '/api/v1/sdk/evaluations', h.server.sdkToken, { counts: [{ flag: 'renamed', variant: 'green', count: 4 }, { flag: 'renamed', variant: 'blue', count: 2 }] });
+    await call('POST', '/api/v1/sdk/evaluations', h.server.sdkToken, {
+      counts: [
+        { flag: 'renamed', variant: 'green', count: 4 },
+        { flag: 'renamed', variant: 'blue', count: 2 },
+      ],
+    });
     await call('POST', '/api/v1/sdk/evaluations', h.server.sdkToken, { counts: [] });
     const patched = await call('PUT', '/api/v1/flags/renamed', h.server.token, {
       flag: { enabled: true, variants: { blue: 1, teal: 3 }, defaultVariant: 'blue', offVariant: 'blue' },
     });
     assert.equal(patched.status, 200, patched.text);
-    const got = JSON.parse((await call('GET', '/api/v1/flags/renamed', h.server.token)).text) as { evaluations: { variant: string | null; count: number }[] };
-    assert.deepEqual(got.evaluations.map((e) => [e.variant, e.count]), [['blue', 2]]);
+    const got = JSON.parse((await call('GET', '/api/v1/flags/renamed', h.server.token)).text) as {
+      evaluations: { variant: string | null; count: number }[];
+    };
+    assert.deepEqual(
+      got.evaluations.map((e) => [e.variant, e.count]),
+      [['blue', 2]],
+    );
   });
 
   it('caps the number of series in the store', () => {
@@ -106,7 +159,17 @@ describe('metric series flooding through SDK evaluation reports', () => {
       const counts = Array.from({ length: 5 }, (_, i) => ({ flag: `flag-${i}`, variant: 'on', count: 1 }));
       assert.equal(store.addEvaluations('production', counts, 1, 3), 2, 'two new series over the cap of 3 are refused');
       assert.equal(store.addEvaluations('production', counts, 2, 3), 2, 'existing series still count');
-      assert.deepEqual(store.allEvaluations().map((e) => [e.key, e.count]).sort(), [['flag-0', 2], ['flag-1', 2], ['flag-2', 2]]);
+      assert.deepEqual(
+        store
+          .allEvaluations()
+          .map((e) => [e.key, e.count])
+          .sort(),
+        [
+          ['flag-0', 2],
+          ['flag-1', 2],
+          ['flag-2', 2],
+        ],
+      );
     } finally {
       sqlite.close();
       fs.rmSync(dir, { recursive: true, force: true });

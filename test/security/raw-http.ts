@@ -24,7 +24,9 @@ export interface RecordingBackend {
 }
 
 /** A node:http backend on 127.0.0.1 that records every request and answers with `answer` (200 "ok" by default). */
-export async function startRecordingBackend(answer?: (req: IncomingMessage, res: ServerResponse) => void): Promise<RecordingBackend> {
+export async function startRecordingBackend(
+  answer?: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<RecordingBackend> {
   const seen: SeenRequest[] = [];
   const server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
@@ -64,7 +66,11 @@ export async function openSocket(port: number): Promise<Socket> {
  * connection, or until `deadlineMs` (then the socket is destroyed and what
  * arrived is returned, with `closedByPeer: false`).
  */
-export function exchange(port: number, bytes: string, deadlineMs = 10_000): Promise<{ text: string; closedByPeer: boolean }> {
+export function exchange(
+  port: number,
+  bytes: string,
+  deadlineMs = 10_000,
+): Promise<{ text: string; closedByPeer: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     let text = '';

@@ -18,7 +18,9 @@ let backend: RecordingBackend;
 let wsBackend: RecordingBackend;
 let proxy: ProxyRouter;
 
-const UPGRADE = ['GET /chat HTTP/1.1', 'Host: app.test', 'Connection: Upgrade', 'Upgrade: websocket', '', ''].join('\r\n');
+const UPGRADE = ['GET /chat HTTP/1.1', 'Host: app.test', 'Connection: Upgrade', 'Upgrade: websocket', '', ''].join(
+  '\r\n',
+);
 const SMUGGLED = [
   'GET /admin HTTP/1.1',
   'Host: forged.internal',
@@ -46,7 +48,12 @@ after(async () => {
 });
 
 function smuggledReachedBackend(): boolean {
-  return backend.seen.some((seen) => seen.headers.host === 'forged.internal' || seen.url === '/admin' || String(seen.headers['x-forwarded-for']).includes('10.9.9.9'));
+  return backend.seen.some(
+    (seen) =>
+      seen.headers.host === 'forged.internal' ||
+      seen.url === '/admin' ||
+      String(seen.headers['x-forwarded-for']).includes('10.9.9.9'),
+  );
 }
 
 describe('an upgrade the backend refuses (200, not 101)', () => {
@@ -82,7 +89,10 @@ describe('an upgrade the backend refuses (200, not 101)', () => {
   });
 
   it('routes and rewrites a fresh connection as usual afterwards', async () => {
-    const { text } = await exchange(proxy.address.port, 'GET /next HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-For: 10.9.9.9\r\nConnection: close\r\n\r\n');
+    const { text } = await exchange(
+      proxy.address.port,
+      'GET /next HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-For: 10.9.9.9\r\nConnection: close\r\n\r\n',
+    );
     assert.deepEqual(statusCodes(text), [200]);
     const last = backend.seen[backend.seen.length - 1];
     assert.equal(last?.url, '/next');

@@ -64,11 +64,18 @@ notifications:
   - { type: webhook, url: "${receiver.url}?token=${SECRETS.webhookToken}", secret: "${SECRETS.webhookSecret}", name: ops }
 `;
     const ports = { proxy: await findFreePort(), admin: await findFreePort() };
-    const yaml = (await configYaml(dir, {
-      instances: 1,
-      strategy: '{ type: blue-green, auto_switch: true, timeout: 10s, pre_promotion: { window: 1s, analysis: [gate] } }',
-      topLevelYaml: analysis,
-    }, ports)).replace(
+    const yaml = (
+      await configYaml(
+        dir,
+        {
+          instances: 1,
+          strategy:
+            '{ type: blue-green, auto_switch: true, timeout: 10s, pre_promotion: { window: 1s, analysis: [gate] } }',
+          topLevelYaml: analysis,
+        },
+        ports,
+      )
+    ).replace(
       'env: { APP_VERSION: "${VERSION}", API_TOKEN: "s3cret-value" }',
       `env: { APP_VERSION: "\${VERSION}", STRIPE_KEY: "${SECRETS.envInline}", CHECKOUT_SETTING: "\${CHECKOUT_TOKEN}", DATABASE_URL: "postgres://app:${SECRETS.databaseUrlPassword}@db.internal:5432/app" }`,
     );
@@ -76,12 +83,22 @@ notifications:
     const file = path.join(dir, 'cutover.yaml');
     fs.writeFileSync(file, yaml);
     const config = parseConfig(yaml, file, { env: { CHECKOUT_TOKEN: SECRETS.envSubstituted } });
-    const logDestination = new Writable({ write(chunk: Buffer, _encoding, done) { logLines.push(chunk.toString('utf8')); done(); } });
+    const logDestination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
     server = await startServer(config, { env: {}, logDestination });
 
     streamAbort = new AbortController();
-    const stream = await request(`${server.adminUrl}/api/v1/events/stream`, { headers: { authorization: `Bearer ${server.token}` }, signal: streamAbort.signal });
-    stream.body.on('data', (chunk: Buffer) => { streamText += chunk.toString('utf8'); });
+    const stream = await request(`${server.adminUrl}/api/v1/events/stream`, {
+      headers: { authorization: `Bearer ${server.token}` },
+      signal: streamAbort.signal,
+    });
+    stream.body.on('data', (chunk: Buffer) => {
+      streamText += chunk.toString('utf8');
+    });
     stream.body.on('error', () => {});
   });
 
@@ -94,7 +111,10 @@ notifications:
 
   const assertNoSecret = (where: string, text: string): void => {
     for (const [name, secret] of Object.entries(SECRETS)) {
-      assert.ok(!text.includes(secret), `${where} shows the ${name} secret ${secret}:\n${text.slice(Math.max(0, text.indexOf(secret) - 300), text.indexOf(secret) + 100)}`);
+      assert.ok(
+        !text.includes(secret),
+        `${where} shows the ${name} secret ${secret}:\n${text.slice(Math.max(0, text.indexOf(secret) - 300), text.indexOf(secret) + 100)}`,
+      );
     }
   };
 
@@ -102,13 +122,22 @@ notifications:
     const client = new AdminClient({ url: server.adminUrl, token: server.token });
     const { operation, events } = await operate(client, '/api/v1/services/web/deploy', { version: 'v1' });
     // The providers cannot be reached: the analysis is inconclusive and the release waits, with the errors recorded.
-    assert.ok(events.some((e) => e.type === 'analysis.inconclusive' || e.type === 'analysis.failed'), events.map((e) => e.type).join(','));
+    assert.ok(
+      events.some((e) => e.type === 'analysis.inconclusive' || e.type === 'analysis.failed'),
+      events.map((e) => e.type).join(','),
+    );
     const measurements = JSON.stringify(events.filter((e) => e.type === 'analysis.measurement'));
-    assert.match(measurements, /cannot reach/, 'the measurement errors quote the provider (with the secrets taken out)');
+    assert.match(
+      measurements,
+      /cannot reach/,
+      'the measurement errors quote the provider (with the secrets taken out)',
+    );
     assert.match(measurements, /\[redacted\]/);
 
     const get = async (url: string): Promise<string> => {
-      const response = await request(`${server.adminUrl}${url}`, { headers: { authorization: `Bearer ${server.token}` } });
+      const response = await request(`${server.adminUrl}${url}`, {
+        headers: { authorization: `Bearer ${server.token}` },
+      });
       return response.body.text();
     };
     const history = await get('/api/v1/services/web/history');

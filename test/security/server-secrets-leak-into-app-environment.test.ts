@@ -27,17 +27,25 @@ const SECRETS = {
 
 function environOf(pid: number): Record<string, string> {
   const entries = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
-  return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
 }
 
 function parseEnvDump(text: string): Record<string, string> {
-  return Object.fromEntries(text.split('\n').filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
 }
 
 function assertNoSecret(env: Record<string, string>, where: string): void {
   for (const [name, value] of Object.entries(SECRETS)) {
     assert.equal(env[name], undefined, `${where}: ${name} was passed on`);
-    for (const [key, seen] of Object.entries(env)) assert.ok(!seen.includes(value), `${where}: the value of ${name} is in ${key}`);
+    for (const [key, seen] of Object.entries(env))
+      assert.ok(!seen.includes(value), `${where}: the value of ${name} is in ${key}`);
   }
 }
 
@@ -52,24 +60,33 @@ describe('server secrets leak into the environment of the apps it starts', () =>
     adminPort = await findFreePort();
     const proxyPort = await findFreePort();
     const configFile = path.join(dir, 'cutover.yaml');
-    fs.writeFileSync(configFile, [
-      'server:',
-      `  proxy: 127.0.0.1:${proxyPort}`,
-      `  admin: 127.0.0.1:${adminPort}`,
-      `  state_dir: ${path.join(dir, 'state')}`,
-      'services:',
-      '  web:',
-      '    command: node server.js',
-      `    cwd: ${SAMPLE_APP}`,
-      '    env: { APP_VERSION: "${VERSION}", FROM_CONFIG: "written-in-env" }',
-      '    inherit_env: [APP_FEATURE_FLAG]',
-      '    instances: 1',
-      // The check dumps what a command health check sees, then asks the app.
-      `    health: { command: "env > '${healthDump()}' && node -e \\"fetch('http://127.0.0.1:' + process.env.PORT + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))\\"", interval: 200ms, timeout: 2s, healthy_threshold: 1, start_period: 5s }`,
-      '    strategy: { type: blue-green, auto_switch: true, timeout: 20s }',
-      '',
-    ].join('\n'));
-    server = await startServerProcess(configFile, dir, adminPort, { ...SECRETS, APP_FEATURE_FLAG: 'on', NOT_LISTED: 'server-only', LC_TIME: 'C', TZ: 'UTC' });
+    fs.writeFileSync(
+      configFile,
+      [
+        'server:',
+        `  proxy: 127.0.0.1:${proxyPort}`,
+        `  admin: 127.0.0.1:${adminPort}`,
+        `  state_dir: ${path.join(dir, 'state')}`,
+        'services:',
+        '  web:',
+        '    command: node server.js',
+        `    cwd: ${SAMPLE_APP}`,
+        '    env: { APP_VERSION: "${VERSION}", FROM_CONFIG: "written-in-env" }',
+        '    inherit_env: [APP_FEATURE_FLAG]',
+        '    instances: 1',
+        // The check dumps what a command health check sees, then asks the app.
+        `    health: { command: "env > '${healthDump()}' && node -e \\"fetch('http://127.0.0.1:' + process.env.PORT + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))\\"", interval: 200ms, timeout: 2s, healthy_threshold: 1, start_period: 5s }`,
+        '    strategy: { type: blue-green, auto_switch: true, timeout: 20s }',
+        '',
+      ].join('\n'),
+    );
+    server = await startServerProcess(configFile, dir, adminPort, {
+      ...SECRETS,
+      APP_FEATURE_FLAG: 'on',
+      NOT_LISTED: 'server-only',
+      LC_TIME: 'C',
+      TZ: 'UTC',
+    });
   });
 
   after(async () => {
@@ -78,18 +95,21 @@ describe('server secrets leak into the environment of the apps it starts', () =>
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('an instance gets the minimal base, its env, inherit_env and cutover\'s values, and none of the server\'s secrets', async () => {
-    const admin = (method: 'GET' | 'POST', url: string, body?: object) => request(`http://127.0.0.1:${adminPort}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${SECRETS.CUTOVER_TOKEN}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
+  it("an instance gets the minimal base, its env, inherit_env and cutover's values, and none of the server's secrets", async () => {
+    const admin = (method: 'GET' | 'POST', url: string, body?: object) =>
+      request(`http://127.0.0.1:${adminPort}${url}`, {
+        method,
+        headers: { authorization: `Bearer ${SECRETS.CUTOVER_TOKEN}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
     const deploy = await admin('POST', '/api/v1/services/web/deploy', { version: 'v1', autoSwitch: true });
     assert.equal(deploy.statusCode, 202, await deploy.body.text());
     let pid: number | null | undefined;
     for (const deadline = Date.now() + 30_000; !pid; await new Promise((resolve) => setTimeout(resolve, 100))) {
       assert.ok(Date.now() < deadline, 'the deploy did not become active');
-      const status = (await (await admin('GET', '/api/v1/services/web')).body.json()) as { active: { instances: { pid: number | null }[] } | null };
+      const status = (await (await admin('GET', '/api/v1/services/web')).body.json()) as {
+        active: { instances: { pid: number | null }[] } | null;
+      };
       pid = status.active?.instances[0]?.pid;
     }
 
@@ -108,7 +128,7 @@ describe('server secrets leak into the environment of the apps it starts', () =>
     const health = parseEnvDump(fs.readFileSync(healthDump(), 'utf8'));
     assertNoSecret(health, 'the command health check');
     assert.equal(health.NOT_LISTED, undefined);
-    assert.equal(health.APP_FEATURE_FLAG, 'on', 'a health check follows the service\'s inherit_env');
+    assert.equal(health.APP_FEATURE_FLAG, 'on', "a health check follows the service's inherit_env");
     assert.equal(health.VERSION, 'v1');
   });
 });
@@ -128,9 +148,14 @@ describe('server secrets leak into analysis and database hook commands', () => {
     }
   });
 
-  it('a command analysis provider sees its own inputs and inherit_env, not the server\'s secrets', async () => {
+  it("a command analysis provider sees its own inputs and inherit_env, not the server's secrets", async () => {
     const provider = new CommandProvider({ command: 'env', timeoutMs: 10_000, inheritEnv: ['APP_FEATURE_FLAG'] });
-    const result = await provider.measure({ service: 'web', canaryReleaseId: 'web-2', stableReleaseId: 'web-1', windowStart: 1 });
+    const result = await provider.measure({
+      service: 'web',
+      canaryReleaseId: 'web-2',
+      stableReleaseId: 'web-1',
+      windowStart: 1,
+    });
     const printed = (result as { value: { stdout: string } }).value.stdout;
     const env = parseEnvDump(printed);
     assertNoSecret(env, 'the analysis command');
@@ -142,11 +167,13 @@ describe('server secrets leak into analysis and database hook commands', () => {
   it('a database hook gets the DATABASE_URL it is given, but no cutover token', async () => {
     const given = 'postgres://hook:given-to-the-hook@127.0.0.1:1/app';
     const result = await runMigrationCommand({
-      command: 'env', cwd: os.tmpdir(), timeoutMs: 10_000,
+      command: 'env',
+      cwd: os.tmpdir(),
+      timeoutMs: 10_000,
       env: { DATABASE_URL: given, VERSION: 'v2', CUTOVER_SERVICE: 'web', CUTOVER_PHASE: 'expand' },
     });
     const env = parseEnvDump(result.output);
-    assert.equal(env.DATABASE_URL, given, 'the hook\'s documented input');
+    assert.equal(env.DATABASE_URL, given, "the hook's documented input");
     assert.equal(env.CUTOVER_PHASE, 'expand');
     assert.equal(env.CUTOVER_TOKEN, undefined);
     assert.equal(env.CUTOVER_SDK_TOKEN, undefined);

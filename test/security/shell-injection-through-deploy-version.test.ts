@@ -77,9 +77,15 @@ describe('shell injection through the deploy version', () => {
   });
 
   it('a version the grammar allows reaches the app as one argument, with no shell in between, and nothing else runs', async () => {
-    const { operation } = await operate(h.client, '/api/v1/services/tagged/deploy', { version: 'v1.2-rc_3', autoSwitch: true });
+    const { operation } = await operate(h.client, '/api/v1/services/tagged/deploy', {
+      version: 'v1.2-rc_3',
+      autoSwitch: true,
+    });
     assert.equal(operation.outcome, 'succeeded', JSON.stringify(operation.error));
-    const status = await h.client.request<{ active: { instances: { pid: number | null }[] } | null }>('GET', '/api/v1/services/tagged');
+    const status = await h.client.request<{ active: { instances: { pid: number | null }[] } | null }>(
+      'GET',
+      '/api/v1/services/tagged',
+    );
     const pid = status.active?.instances[0]?.pid;
     assert.ok(pid, 'the instance has a pid');
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -114,7 +120,10 @@ describe('shell injection through the deploy version', () => {
     const { port } = listener.address() as net.AddressInfo;
     try {
       const env = { CUTOVER_URL: `http://127.0.0.1:${port}`, CUTOVER_TOKEN: 'not-used' };
-      for (const args of [['deploy', 'tagged'], ['deploy', '--all']]) {
+      for (const args of [
+        ['deploy', 'tagged'],
+        ['deploy', '--all'],
+      ]) {
         const result = await runCli([...args, '--version', `v3$(touch ${trap}/cli)`], { cwd: trap, env });
         assert.equal(result.code, 2, `a usage error (exit 2): ${result.stderr}`);
         assert.match(result.stderr, /VERSION_INVALID: invalid version .*OCI image tag grammar/);

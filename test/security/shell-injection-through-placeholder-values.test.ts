@@ -20,7 +20,11 @@ import { ProcessRuntime } from '../../src/runtime/process/process-runtime.js';
 describe('shell injection through placeholder values', () => {
   let trap: string;
   let runtime: ProcessRuntime;
-  const payloads = (name: string): string[] => [`v$(touch ${trap}/${name}-subst)`, `v\`touch ${trap}/${name}-backtick\``, `v;touch ${trap}/${name}-semicolon`];
+  const payloads = (name: string): string[] => [
+    `v$(touch ${trap}/${name}-subst)`,
+    `v\`touch ${trap}/${name}-backtick\``,
+    `v;touch ${trap}/${name}-semicolon`,
+  ];
 
   before(() => {
     trap = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-trap-'));
@@ -38,7 +42,16 @@ describe('shell injection through placeholder values', () => {
 
   let index = 0;
   const spec = (overrides: Partial<InstanceSpec>): InstanceSpec => ({
-    service: 'web', releaseId: 'web-1', version: 'v1', slot: 'blue', index: index++, command: 'true', cwd: os.tmpdir(), env: {}, stopGracePeriodMs: 2000, ...overrides,
+    service: 'web',
+    releaseId: 'web-1',
+    version: 'v1',
+    slot: 'blue',
+    index: index++,
+    command: 'true',
+    cwd: os.tmpdir(),
+    env: {},
+    stopGracePeriodMs: 2000,
+    ...overrides,
   });
 
   async function logOnceContains(info: InstanceInfo, text: string): Promise<string> {
@@ -51,7 +64,12 @@ describe('shell injection through placeholder values', () => {
 
   it('a command without shell: true gets the value inside one argument', async () => {
     for (const version of payloads('words')) {
-      const info = await runtime.start(spec({ version, command: `node -e "console.log('argv=' + JSON.stringify(process.argv.slice(1)))" -- --label=\${VERSION}` }));
+      const info = await runtime.start(
+        spec({
+          version,
+          command: `node -e "console.log('argv=' + JSON.stringify(process.argv.slice(1)))" -- --label=\${VERSION}`,
+        }),
+      );
       const log = await logOnceContains(info, 'argv=');
       assert.ok(log.includes(`argv=${JSON.stringify([`--label=${version}`])}`), log);
     }
@@ -60,7 +78,9 @@ describe('shell injection through placeholder values', () => {
 
   it('a shell: true command reads ${VERSION} from its environment, its text unchanged', async () => {
     for (const version of payloads('shell')) {
-      const info = await runtime.start(spec({ version, shell: true, command: 'echo "label=${VERSION}" && echo "plain=$VERSION" && echo done' }));
+      const info = await runtime.start(
+        spec({ version, shell: true, command: 'echo "label=${VERSION}" && echo "plain=$VERSION" && echo done' }),
+      );
       const log = await logOnceContains(info, 'done');
       assert.ok(log.includes(`label=${version}\n`), log);
       assert.ok(log.includes(`plain=${version}\n`), log);
@@ -73,7 +93,14 @@ describe('shell injection through placeholder values', () => {
       const result = await commandCheck(
         { instanceId: 'web/web-1/blue-0', host: '127.0.0.1', port: 1, vars: { version, slot: 'blue', instance: '0' } },
         // The payload sits in single quotes in this script: literal, only compared with what arrived.
-        { check: { type: 'command', command: `test "$VERSION" = '${version}' && test "\${VERSION}" = '${version}'`, inheritEnv: [] }, timeoutMs: 5000 },
+        {
+          check: {
+            type: 'command',
+            command: `test "$VERSION" = '${version}' && test "\${VERSION}" = '${version}'`,
+            inheritEnv: [],
+          },
+          timeoutMs: 5000,
+        },
       );
       assert.equal(result.ok, true, result.detail);
     }
@@ -83,7 +110,12 @@ describe('shell injection through placeholder values', () => {
   it('a command analysis provider gets the service and release names as environment only', async () => {
     for (const name of payloads('analysis')) {
       const provider = new CommandProvider({ command: 'echo "$SERVICE|$CANARY_RELEASE"', timeoutMs: 5000 });
-      const result = await provider.measure({ service: name, canaryReleaseId: name, stableReleaseId: null, windowStart: 0 });
+      const result = await provider.measure({
+        service: name,
+        canaryReleaseId: name,
+        stableReleaseId: null,
+        windowStart: 0,
+      });
       assert.ok('value' in result, JSON.stringify(result));
       assert.deepEqual(result.value, { exitCode: 0, stdout: `${name}|${name}`, stderr: '' });
     }
@@ -92,7 +124,12 @@ describe('shell injection through placeholder values', () => {
 
   it('a database hook gets VERSION as environment only', async () => {
     for (const version of payloads('hook')) {
-      const result = await runMigrationCommand({ command: 'echo "migrating to $VERSION"', cwd: trap, timeoutMs: 5000, env: { VERSION: version } });
+      const result = await runMigrationCommand({
+        command: 'echo "migrating to $VERSION"',
+        cwd: trap,
+        timeoutMs: 5000,
+        env: { VERSION: version },
+      });
       assert.equal(result.output, `migrating to ${version}`);
     }
     assert.deepEqual(ranPayloads('hook'), [], 'no payload ran');

@@ -37,7 +37,11 @@ after(async () => {
 });
 
 async function normalRequest(port: number): Promise<number> {
-  const response = await request(`http://127.0.0.1:${port}/`, { headers: { host: 'app.test' }, dispatcher: agent, signal: AbortSignal.timeout(10_000) });
+  const response = await request(`http://127.0.0.1:${port}/`, {
+    headers: { host: 'app.test' },
+    dispatcher: agent,
+    signal: AbortSignal.timeout(10_000),
+  });
   await response.body.text();
   return response.statusCode;
 }
@@ -53,7 +57,9 @@ describe('slowloris', () => {
     const clients: SlowClient[] = [];
     // Opened in batches so the accept queue (backlog 511) is never the limit being tested.
     for (let opened = 0; opened < SLOW_CONNECTIONS; opened += 250) {
-      const batch = await Promise.all(Array.from({ length: Math.min(250, SLOW_CONNECTIONS - opened) }, () => openSocket(proxy.address.port)));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(250, SLOW_CONNECTIONS - opened) }, () => openSocket(proxy.address.port)),
+      );
       for (const socket of batch) {
         const client: SlowClient = { socket, closedByProxy: false, answer: '' };
         socket.setEncoding('latin1');
@@ -70,7 +76,11 @@ describe('slowloris', () => {
       for (const client of clients) if (!client.closedByProxy) client.socket.write('a');
     }, 2_000);
     try {
-      assert.equal(clients.filter((c) => !c.closedByProxy).length, SLOW_CONNECTIONS, 'every slow connection was accepted and held');
+      assert.equal(
+        clients.filter((c) => !c.closedByProxy).length,
+        SLOW_CONNECTIONS,
+        'every slow connection was accepted and held',
+      );
       // While the slow connections are held, a normal client is served.
       for (let i = 0; i < 20; i++) assert.equal(await normalRequest(proxy.address.port), 200);
       const heldDuringNormalTraffic = clients.filter((c) => !c.closedByProxy).length;
@@ -82,7 +92,11 @@ describe('slowloris', () => {
       assert.equal(stillOpen, 0, `${stillOpen} slow connections still open long after the head timeout`);
       const answered408 = clients.filter((c) => c.answer.startsWith('HTTP/1.1 408')).length;
       assert.ok(answered408 > 0, 'the proxy says why it closes (408 Request Timeout)');
-      assert.equal(backend.seen.filter((s) => s.headers['x-slow'] !== undefined).length, 0, 'no slow head reached the backend');
+      assert.equal(
+        backend.seen.filter((s) => s.headers['x-slow'] !== undefined).length,
+        0,
+        'no slow head reached the backend',
+      );
       assert.equal(await normalRequest(proxy.address.port), 200);
     } finally {
       clearInterval(trickle);
@@ -94,7 +108,9 @@ describe('slowloris', () => {
 describe('server.max_connections', () => {
   it('closes a connection past the limit as soon as it is accepted, and serves again once below it', async () => {
     const limited = await ProxyRouter.listen({ host: '127.0.0.1', port: 0, maxConnections: 20 });
-    await limited.setRoute(route('app', ['app.test'], 'r-app', [{ id: 'app-0', host: '127.0.0.1', port: backend.port }]));
+    await limited.setRoute(
+      route('app', ['app.test'], 'r-app', [{ id: 'app-0', host: '127.0.0.1', port: backend.port }]),
+    );
     const held: Socket[] = [];
     try {
       for (let i = 0; i < 20; i++) {
@@ -104,20 +120,29 @@ describe('server.max_connections', () => {
       }
       await sleep(300); // let the proxy accept them all
       const extra = await Promise.all(Array.from({ length: 5 }, () => openSocket(limited.address.port)));
-      const refused = await Promise.all(extra.map(async (socket) => {
-        socket.on('error', () => {});
-        let data = '';
-        socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
-        const closed = once(socket, 'close').then(() => true);
-        const timedOut = sleep(5_000).then(() => false);
-        const wasClosed = await Promise.race([closed, timedOut]);
-        socket.destroy();
-        return wasClosed && data === '';
-      }));
-      assert.deepEqual(refused, [true, true, true, true, true], 'each connection past the limit was closed at once, without a byte');
+      const refused = await Promise.all(
+        extra.map(async (socket) => {
+          socket.on('error', () => {});
+          let data = '';
+          socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
+          const closed = once(socket, 'close').then(() => true);
+          const timedOut = sleep(5_000).then(() => false);
+          const wasClosed = await Promise.race([closed, timedOut]);
+          socket.destroy();
+          return wasClosed && data === '';
+        }),
+      );
+      assert.deepEqual(
+        refused,
+        [true, true, true, true, true],
+        'each connection past the limit was closed at once, without a byte',
+      );
       for (const socket of held.splice(0)) socket.destroy();
       await sleep(300);
-      const response = await request(`http://127.0.0.1:${limited.address.port}/`, { headers: { host: 'app.test' }, signal: AbortSignal.timeout(10_000) });
+      const response = await request(`http://127.0.0.1:${limited.address.port}/`, {
+        headers: { host: 'app.test' },
+        signal: AbortSignal.timeout(10_000),
+      });
       await response.body.text();
       assert.equal(response.statusCode, 200);
     } finally {
@@ -131,6 +156,8 @@ before(async () => {
   const { execFileSync } = await import('node:child_process');
   const limit = Number(execFileSync('/bin/sh', ['-c', 'ulimit -n']).toString().trim());
   if (Number.isFinite(limit) && limit < 2 * SLOW_CONNECTIONS + 500) {
-    throw new Error(`this test needs about ${2 * SLOW_CONNECTIONS + 500} file descriptors (ulimit -n is ${limit}): raise it for the test run`);
+    throw new Error(
+      `this test needs about ${2 * SLOW_CONNECTIONS + 500} file descriptors (ulimit -n is ${limit}): raise it for the test run`,
+    );
   }
 });

@@ -37,9 +37,17 @@ describe('state files readable by other users of the machine', () => {
     const proxy = await findFreePort();
     const admin = await findFreePort();
     const configFile = path.join(dir, 'cutover.yaml');
-    fs.writeFileSync(configFile, await configYaml(dir, { strategy: '{ type: blue-green, auto_switch: true, timeout: 20s }' }, { proxy, admin }));
+    fs.writeFileSync(
+      configFile,
+      await configYaml(dir, { strategy: '{ type: blue-green, auto_switch: true, timeout: 20s }' }, { proxy, admin }),
+    );
     const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile);
-    const sink = new Writable({ write(chunk: Buffer, _encoding, done) { logLines.push(JSON.parse(chunk.toString()) as (typeof logLines)[number]); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(JSON.parse(chunk.toString()) as (typeof logLines)[number]);
+        done();
+      },
+    });
     server = await startServer(config, { logger: pino({ level: 'info' }, sink), env: {} });
     const client = new AdminClient({ url: server.adminUrl, token: server.token });
     const { operation } = await operate(client, '/api/v1/services/web/deploy', { version: 'v1' });
@@ -53,7 +61,10 @@ describe('state files readable by other users of the machine', () => {
   it('the state directory is 0700 and the server logged that it tightened it', () => {
     assert.equal(fs.statSync(stateDir).mode & 0o777, 0o700);
     const warning = logLines.find((l) => l.level === 40 && /tightened it to 0700/.test(l.msg));
-    assert.ok(warning, `a warning about the state directory: ${JSON.stringify(logLines.map((l) => l.msg).slice(0, 20))}`);
+    assert.ok(
+      warning,
+      `a warning about the state directory: ${JSON.stringify(logLines.map((l) => l.msg).slice(0, 20))}`,
+    );
     assert.equal(warning.stateDir, stateDir);
     assert.equal(warning.mode, '0755');
   });
@@ -74,10 +85,22 @@ describe('state files readable by other users of the machine', () => {
     };
     walk(stateDir);
     const names = found.map((f) => f.file);
-    for (const expected of ['cutover.db', 'cutover.db-wal', 'cutover.db-shm', 'admin-token', 'sdk-token', 'logs/web/web-1/blue-0.log', 'logs/web/web-1/blue-1.log']) {
+    for (const expected of [
+      'cutover.db',
+      'cutover.db-wal',
+      'cutover.db-shm',
+      'admin-token',
+      'sdk-token',
+      'logs/web/web-1/blue-0.log',
+      'logs/web/web-1/blue-1.log',
+    ]) {
       assert.ok(names.includes(expected), `${expected} is among ${names.join(', ')}`);
     }
     for (const { file, mode } of found) assert.equal(mode.toString(8), '600', `file ${file}`);
-    assert.equal(server.token, 'a-token-from-before-0123456789abcdef', 'the old token is still used, only its mode changed');
+    assert.equal(
+      server.token,
+      'a-token-from-before-0123456789abcdef',
+      'the old token is still used, only its mode changed',
+    );
   });
 });

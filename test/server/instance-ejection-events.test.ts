@@ -20,7 +20,9 @@ before(async () => {
     strategy: '{ type: blue-green, auto_switch: true, timeout: 10s }',
     extraServiceYaml: '    passive_health: { consecutive_failures: 2, ejection_time: 500ms }\n',
   });
-  h.server.controller.events.onRecord((event) => { events.push(event); });
+  h.server.controller.events.onRecord((event) => {
+    events.push(event);
+  });
 });
 
 after(async () => {
@@ -41,7 +43,10 @@ it('records instance.ejected and instance.restored for an instance that answers 
   assert.equal(ejected.length, 1, 'one of the two instances ejected, never the last one');
   assert.equal(ejected[0]?.service, 'web');
   assert.equal(ejected[0]?.releaseId, releaseId);
-  assert.match(ejected[0]?.message ?? '', /web\/.+ taken out of rotation for 500 ms after 2 failures in a row \(last: status 500\)/);
+  assert.match(
+    ejected[0]?.message ?? '',
+    /web\/.+ taken out of rotation for 500 ms after 2 failures in a row \(last: status 500\)/,
+  );
   const deadline = Date.now() + 10_000;
   while (!events.some((e) => e.type === 'instance.restored') && Date.now() < deadline) await sleep(100);
   const restored = events.find((e) => e.type === 'instance.restored');

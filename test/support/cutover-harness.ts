@@ -41,7 +41,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function configYaml(dir: string, options: HarnessOptions, ports: { proxy: number; admin: number }): Promise<string> {
+export async function configYaml(
+  dir: string,
+  options: HarnessOptions,
+  ports: { proxy: number; admin: number },
+): Promise<string> {
   return `server:
   proxy: 127.0.0.1:${ports.proxy}
   admin: 127.0.0.1:${ports.admin}

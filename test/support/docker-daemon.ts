@@ -59,8 +59,14 @@ export async function startDockerDaemon(options: DockerDaemonOptions = {}): Prom
     docker,
     cli: async (args, input) => {
       const docker = findBinary('docker');
-      if (input === undefined) return (await run(docker, args, { env: cliEnv(socket), maxBuffer: 16 * 1024 * 1024 })).stdout;
-      const result = spawnSync(docker, args, { env: cliEnv(socket), input, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+      if (input === undefined)
+        return (await run(docker, args, { env: cliEnv(socket), maxBuffer: 16 * 1024 * 1024 })).stdout;
+      const result = spawnSync(docker, args, {
+        env: cliEnv(socket),
+        input,
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+      });
       if (result.status !== 0) throw new Error(`docker ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
       return result.stdout;
     },
@@ -83,20 +89,37 @@ export async function startDockerDaemon(options: DockerDaemonOptions = {}): Prom
 
 function spawnDockerd(dir: string, socket: string, logFile: string, options: DockerDaemonOptions): ChildProcess {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(findBinary('dockerd'), [
-    '--data-root', path.join(dir, 'data'),
-    '--exec-root', path.join(dir, 'exec'),
-    '-H', `unix://${socket}`,
-    '--pidfile', path.join(dir, 'docker.pid'),
-    '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--bridge=none',
-    ...(options.liveRestore === true ? ['--live-restore'] : []),
-  ], { env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' }, stdio: ['ignore', log, log] });
+  const child = spawn(
+    findBinary('dockerd'),
+    [
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '-H',
+      `unix://${socket}`,
+      '--pidfile',
+      path.join(dir, 'docker.pid'),
+      '--iptables=false',
+      '--ip-forward=false',
+      '--ip-masq=false',
+      '--bridge=none',
+      ...(options.liveRestore === true ? ['--live-restore'] : []),
+    ],
+    { env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' }, stdio: ['ignore', log, log] },
+  );
   fs.closeSync(log);
   live.add(child);
   return child;
 }
 
-async function untilAnswering(child: ChildProcess, docker: Docker, daemon: DockerDaemon, logFile: string, socket: string): Promise<void> {
+async function untilAnswering(
+  child: ChildProcess,
+  docker: Docker,
+  daemon: DockerDaemon,
+  logFile: string,
+  socket: string,
+): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -107,7 +130,9 @@ async function untilAnswering(child: ChildProcess, docker: Docker, daemon: Docke
     try {
       await docker.ping();
       return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > deadline) {
       const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
       await daemon.stop();
@@ -133,8 +158,17 @@ async function stopDaemon(child: ChildProcess, docker: Docker, dir: string): Pro
   if (child.exitCode === null && child.signalCode === null) {
     try {
       const containers = await docker.listContainers({ all: true });
-      await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-    } catch { /* the daemon is not answering; SIGTERM below */ }
+      await Promise.all(
+        containers.map((c) =>
+          docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {}),
+        ),
+      );
+    } catch {
+      /* the daemon is not answering; SIGTERM below */
+    }
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
@@ -160,7 +194,9 @@ async function killLeftovers(dir: string): Promise<void> {
     for (const pid of left) {
       try {
         process.kill(pid, 'SIGKILL');
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -185,7 +221,9 @@ function processesMentioning(dir: string): number[] {
 
 /** Mounts the daemon left under its directory (overlay layers, shm, netns), deepest first. */
 function unmountUnder(dir: string): void {
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
     .filter((mountPoint) => mountPoint === dir || mountPoint.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);

@@ -44,8 +44,19 @@ ${settings}`,
   };
 }
 
-export function dockerConfigYaml(daemon: DockerDaemon, dir: string, ports: { proxy: number; admin: number }, services: DockerServiceYaml[], topLevelYaml = ''): string {
-  const indent = (text: string): string => text.trim().split('\n').map((line) => `    ${line}`).join('\n');
+export function dockerConfigYaml(
+  daemon: DockerDaemon,
+  dir: string,
+  ports: { proxy: number; admin: number },
+  services: DockerServiceYaml[],
+  topLevelYaml = '',
+): string {
+  const indent = (text: string): string =>
+    text
+      .trim()
+      .split('\n')
+      .map((line) => `    ${line}`)
+      .join('\n');
   return `server:
   proxy: 127.0.0.1:${ports.proxy}
   admin: 127.0.0.1:${ports.admin}
@@ -56,12 +67,19 @@ ${services.map((s) => `  ${s.name}:\n${indent(s.body)}`).join('\n')}
 ${topLevelYaml}`;
 }
 
-export async function startDockerHarness(daemon: DockerDaemon, services: DockerServiceYaml[], topLevelYaml = ''): Promise<DockerHarness> {
+export async function startDockerHarness(
+  daemon: DockerDaemon,
+  services: DockerServiceYaml[],
+  topLevelYaml = '',
+): Promise<DockerHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-docker-test-'));
   const proxyPort = await findFreePort();
   const adminPort = await findFreePort();
   const configFile = path.join(dir, 'cutover.yaml');
-  fs.writeFileSync(configFile, dockerConfigYaml(daemon, dir, { proxy: proxyPort, admin: adminPort }, services, topLevelYaml));
+  fs.writeFileSync(
+    configFile,
+    dockerConfigYaml(daemon, dir, { proxy: proxyPort, admin: adminPort }, services, topLevelYaml),
+  );
   const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile, { env: {} });
   const server = await startServer(config, { logger: silentLogger, env: {} });
   return {

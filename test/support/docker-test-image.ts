@@ -31,16 +31,27 @@ const SHELL = fs.existsSync('/bin/dash') ? '/bin/dash' : '/bin/sh';
 
 export async function loadSampleImage(daemon: DockerDaemon, versions: SampleVersion[]): Promise<void> {
   const tarball = sampleRootfsTarball();
-  await daemon.cli(['import', '--change', 'WORKDIR /app', '--change', 'CMD ["/usr/bin/node", "server.js"]', tarball, `${SAMPLE_IMAGE}:base`]);
+  await daemon.cli([
+    'import',
+    '--change',
+    'WORKDIR /app',
+    '--change',
+    'CMD ["/usr/bin/node", "server.js"]',
+    tarball,
+    `${SAMPLE_IMAGE}:base`,
+  ]);
   for (const version of versions) {
     const lines = [`FROM ${SAMPLE_IMAGE}:base`, `ENV APP_VERSION=${version.tag}`];
     if (version.healthcheck) {
-      const probe = version.healthcheck === 'failing'
-        ? 'process.exit(1)'
-        // Under runtime: swarm the check does not inherit the wrapper's PORT: it computes it as the wrapper does.
-        : 'const e = process.env; const port = e.CUTOVER_PORT_BASE ? Number(e.CUTOVER_PORT_BASE) + Number(e.CUTOVER_TASK_SLOT) - 1 : e.PORT; '
-          + 'fetch("http://127.0.0.1:" + port + "/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))';
-      lines.push(`HEALTHCHECK --interval=1s --timeout=2s --retries=${version.healthRetries ?? 2} CMD ${JSON.stringify(['/usr/bin/node', '-e', probe])}`);
+      const probe =
+        version.healthcheck === 'failing'
+          ? 'process.exit(1)'
+          : // Under runtime: swarm the check does not inherit the wrapper's PORT: it computes it as the wrapper does.
+            'const e = process.env; const port = e.CUTOVER_PORT_BASE ? Number(e.CUTOVER_PORT_BASE) + Number(e.CUTOVER_TASK_SLOT) - 1 : e.PORT; ' +
+            'fetch("http://127.0.0.1:" + port + "/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))';
+      lines.push(
+        `HEALTHCHECK --interval=1s --timeout=2s --retries=${version.healthRetries ?? 2} CMD ${JSON.stringify(['/usr/bin/node', '-e', probe])}`,
+      );
     }
     // Built without a context (Dockerfile on stdin): nothing to send, nothing to pull, the base is local.
     await daemon.cli(['build', '-q', '-t', `${SAMPLE_IMAGE}:${version.tag}`, '-'], `${lines.join('\n')}\n`);
@@ -50,7 +61,10 @@ export async function loadSampleImage(daemon: DockerDaemon, versions: SampleVers
 /** Files of the root filesystem: [path on this machine, path in the image]. */
 function rootfsFiles(): [string, string][] {
   // /bin/sh (this machine's dash): runtime: swarm runs the command through a small shell wrapper.
-  const files: [string, string][] = [[NODE, '/usr/bin/node'], [fs.realpathSync(SHELL), '/bin/sh']];
+  const files: [string, string][] = [
+    [NODE, '/usr/bin/node'],
+    [fs.realpathSync(SHELL), '/bin/sh'],
+  ];
   const libraries = new Set<string>();
   for (const binary of [NODE, SHELL]) {
     const ldd = execFileSync('ldd', [binary], { encoding: 'utf8' });
@@ -90,7 +104,8 @@ function sampleRootfsTarball(): string {
     fs.renameSync(partial, tarball);
     // Older builds (another Node binary, an edited sample app) would only fill the disk.
     for (const name of fs.readdirSync(cacheDir)) {
-      if (name.startsWith('sample-rootfs-') && name.endsWith('.tar') && path.join(cacheDir, name) !== tarball) fs.rmSync(path.join(cacheDir, name), { force: true });
+      if (name.startsWith('sample-rootfs-') && name.endsWith('.tar') && path.join(cacheDir, name) !== tarball)
+        fs.rmSync(path.join(cacheDir, name), { force: true });
     }
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

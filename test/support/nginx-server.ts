@@ -49,7 +49,7 @@ export function writeNginxFiles(): NginxFiles {
     pidFile: file('nginx.pid'),
     errorLog: file('error.log'),
   };
-  fs.writeFileSync(files.teamFile, '# the team\'s own http-level settings\nserver_tokens off;\n');
+  fs.writeFileSync(files.teamFile, "# the team's own http-level settings\nserver_tokens off;\n");
   fs.writeFileSync(files.includeFile, '# cutover writes this file\n');
   fs.writeFileSync(files.mainConfig, mainConfigText(files));
   return files;
@@ -77,9 +77,12 @@ http {
 
 export async function startNginxServer(): Promise<RunningNginxServer> {
   // Loud, like the Docker tests: a missing nginx is a broken machine, not a reason to skip.
-  if (!nginxInstalled()) throw new Error('nginx not found: the nginx router tests need the real nginx (apt-get install -y nginx)');
+  if (!nginxInstalled())
+    throw new Error('nginx not found: the nginx router tests need the real nginx (apt-get install -y nginx)');
   const files = writeNginxFiles();
-  const child: ChildProcess = spawn('nginx', ['-c', files.mainConfig, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('nginx', ['-c', files.mainConfig, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const masterPid = child.pid ?? 0;

@@ -3,19 +3,31 @@ import type { AdminClient } from '../../src/cli/admin-client.js';
 import type { EventRecord, OperationRecord } from '../../src/store/records.js';
 
 /** Sends an operation through the admin API and polls it until it has an outcome (or is ready for promote). */
-export async function operate(client: AdminClient, path: string, body: object = {}): Promise<{ operation: OperationRecord; events: EventRecord[] }> {
+export async function operate(
+  client: AdminClient,
+  path: string,
+  body: object = {},
+): Promise<{ operation: OperationRecord; events: EventRecord[] }> {
   const { operation } = await client.request<{ operation: OperationRecord }>('POST', path, { actor: 'test', ...body });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>('GET', `/api/v1/operations/${operation.id}`);
-    if (answer.operation.outcome || answer.operation.phase === 'ready' || answer.operation.phase === 'paused') return answer;
-    if (Date.now() > deadline) throw new Error(`operation ${operation.id} did not finish: ${JSON.stringify(answer.operation)}`);
+    const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>(
+      'GET',
+      `/api/v1/operations/${operation.id}`,
+    );
+    if (answer.operation.outcome || answer.operation.phase === 'ready' || answer.operation.phase === 'paused')
+      return answer;
+    if (Date.now() > deadline)
+      throw new Error(`operation ${operation.id} did not finish: ${JSON.stringify(answer.operation)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 /** One request through the proxy; returns the version that answered. */
-export async function versionAt(proxyUrl: string, host = 'web.localhost'): Promise<{ status: number; version: string | null }> {
+export async function versionAt(
+  proxyUrl: string,
+  host = 'web.localhost',
+): Promise<{ status: number; version: string | null }> {
   const response = await request(proxyUrl, { headers: { host } });
   const text = await response.body.text();
   try {

@@ -22,14 +22,22 @@ export interface PostgresServer {
   /** PG_BIN: where pg_dump and pg_restore are. */
   binDir: string;
   createDatabase(name: string): Promise<string>;
-  query<T extends pg.QueryResultRow = pg.QueryResultRow>(database: string, sql: string, values?: unknown[]): Promise<T[]>;
+  query<T extends pg.QueryResultRow = pg.QueryResultRow>(
+    database: string,
+    sql: string,
+    values?: unknown[],
+  ): Promise<T[]>;
   stop(): Promise<void>;
 }
 
 export function postgresBinDir(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   assert.ok(versions.length > 0, 'PostgreSQL is not installed: apt-get install -y postgresql (or set PG_BIN)');
   return join(root, versions[0]!, 'bin');
 }
@@ -55,17 +63,43 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const as = owner !== null && ownerGroup !== null ? { uid: owner, gid: ownerGroup } : {};
 
   const data = join(dir, 'data');
-  execFileSync(join(binDir, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'], { stdio: 'pipe', cwd: dir, ...as });
+  execFileSync(
+    join(binDir, 'initdb'),
+    ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'],
+    { stdio: 'pipe', cwd: dir, ...as },
+  );
 
-  options.prepare?.(dir, (file) => { if (owner !== null && ownerGroup !== null) chownSync(file, owner, ownerGroup); });
+  options.prepare?.(dir, (file) => {
+    if (owner !== null && ownerGroup !== null) chownSync(file, owner, ownerGroup);
+  });
   const port = await findFreePort();
-  const child: ChildProcess = spawn(join(binDir, 'postgres'), [
-    '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50',
-    ...(options.settings ?? []).flatMap((setting) => ['-c', setting]),
-  ], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...as });
+  const child: ChildProcess = spawn(
+    join(binDir, 'postgres'),
+    [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=50',
+      ...(options.settings ?? []).flatMap((setting) => ['-c', setting]),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...as },
+  );
   let output = '';
-  const collect = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-20_000); };
+  const collect = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
 
@@ -88,7 +122,11 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     }
   }
 
-  const query = async <T extends pg.QueryResultRow>(database: string, sql: string, values?: unknown[]): Promise<T[]> => {
+  const query = async <T extends pg.QueryResultRow>(
+    database: string,
+    sql: string,
+    values?: unknown[],
+  ): Promise<T[]> => {
     const client = new pg.Client({ connectionString: url(database) });
     await client.connect();
     try {
@@ -114,7 +152,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
           const exited = once(child, 'exit');
           // SIGINT: PostgreSQL's fast shutdown (ends sessions, no wait for clients).
           child.kill('SIGINT');
-          const timer = setTimeout(() => { child.kill('SIGKILL'); }, 10_000);
+          const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+          }, 10_000);
           await exited;
           clearTimeout(timer);
         }

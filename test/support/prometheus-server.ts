@@ -34,17 +34,27 @@ export interface PrometheusServer {
 }
 
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
-  assert.ok(existsSync(PROMETHEUS_BIN), `${PROMETHEUS_BIN} is missing: install the Debian package prometheus (apt-get install -y prometheus) or set PROMETHEUS_BIN`);
+  assert.ok(
+    existsSync(PROMETHEUS_BIN),
+    `${PROMETHEUS_BIN} is missing: install the Debian package prometheus (apt-get install -y prometheus) or set PROMETHEUS_BIN`,
+  );
   const dir = await mkdtemp(join(tmpdir(), 'cutover-prometheus-'));
-  const config = { global: { scrape_interval: '1s', evaluation_interval: '1s' }, scrape_configs: options.scrapeConfigs };
+  const config = {
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    scrape_configs: options.scrapeConfigs,
+  };
   await writeFile(join(dir, 'prometheus.yml'), `${JSON.stringify(config, null, 2)}\n`);
   const port = options.port ?? (await findFreePort());
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(PROMETHEUS_BIN, [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    PROMETHEUS_BIN,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-20_000);
@@ -62,8 +72,12 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       for (;;) {
         const value = await probe().catch(() => null);
         if (value !== null) return value;
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what}: prometheus exited (${child.exitCode ?? child.signalCode}); it said:\n${output.slice(-2000)}`);
-        if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; prometheus said:\n${output.slice(-2000)}`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(
+            `${what}: prometheus exited (${child.exitCode ?? child.signalCode}); it said:\n${output.slice(-2000)}`,
+          );
+        if (Date.now() > deadline)
+          throw new Error(`${what} within ${timeoutMs} ms; prometheus said:\n${output.slice(-2000)}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     },
@@ -82,7 +96,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     },
   };
   try {
-    await server.waitFor('prometheus was not ready', 15_000, async () => ((await fetch(`${url}/-/ready`)).ok ? true : null));
+    await server.waitFor('prometheus was not ready', 15_000, async () =>
+      (await fetch(`${url}/-/ready`)).ok ? true : null,
+    );
   } catch (error) {
     await server.stop();
     throw error;

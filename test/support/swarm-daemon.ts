@@ -22,7 +22,16 @@ export async function startSwarmDaemon(): Promise<DockerDaemon> {
   const holder = holdBridge();
   try {
     const [managerPort, dataPathPort] = [await findFreePort(), await findFreePort()];
-    await daemon.cli(['swarm', 'init', '--advertise-addr', `127.0.0.1:${managerPort}`, '--listen-addr', `127.0.0.1:${managerPort}`, '--data-path-port', String(dataPathPort)]);
+    await daemon.cli([
+      'swarm',
+      'init',
+      '--advertise-addr',
+      `127.0.0.1:${managerPort}`,
+      '--listen-addr',
+      `127.0.0.1:${managerPort}`,
+      '--data-path-port',
+      String(dataPathPort),
+    ]);
   } catch (error) {
     await stopSwarm(daemon, holder);
     throw error;
@@ -33,7 +42,9 @@ export async function startSwarmDaemon(): Promise<DockerDaemon> {
 async function stopSwarm(daemon: DockerDaemon, holder: string): Promise<void> {
   try {
     await daemon.cli(['swarm', 'leave', '--force']);
-  } catch { /* not in a swarm (init failed), or the daemon is gone: stop it anyway */ }
+  } catch {
+    /* not in a swarm (init failed), or the daemon is gone: stop it anyway */
+  }
   try {
     await daemon.stop();
   } finally {

@@ -6,7 +6,12 @@
 const csrf = document.querySelector<HTMLMetaElement>('meta[name="cutover-csrf"]')?.content ?? '';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly hint: string | null) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly hint: string | null,
+  ) {
     super(message);
   }
 }
@@ -29,7 +34,12 @@ export async function api<T>(method: string, path: string, body?: object): Promi
   const data: unknown = text ? JSON.parse(text) : null;
   if (!response.ok) {
     const error = (data as { error?: { code?: string; message?: string; hint?: string } } | null)?.error;
-    throw new ApiError(response.status, error?.code ?? 'HTTP_ERROR', error?.message ?? `HTTP ${response.status}`, error?.hint ?? null);
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'HTTP_ERROR',
+      error?.message ?? `HTTP ${response.status}`,
+      error?.hint ?? null,
+    );
   }
   return data as T;
 }

@@ -12,7 +12,13 @@ export function confirmAction(title: string, detail: string, confirmLabel = 'Con
   byId('confirm-ok').textContent = confirmLabel;
   dialog.returnValue = '';
   return new Promise((resolve) => {
-    dialog.addEventListener('close', () => { resolve(dialog.returnValue === 'ok'); }, { once: true });
+    dialog.addEventListener(
+      'close',
+      () => {
+        resolve(dialog.returnValue === 'ok');
+      },
+      { once: true },
+    );
     dialog.showModal();
   });
 }

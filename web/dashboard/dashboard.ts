@@ -13,7 +13,9 @@ import type { DeployWave, EventRecord, FlagList, Hello, MetricsPoint, ServiceSta
  * `hello` brings the page up to date.
  */
 declare global {
-  interface Window { __loadedAt?: number }
+  interface Window {
+    __loadedAt?: number;
+  }
 }
 // Set once per page load: a test can tell a live update from a reload.
 window.__loadedAt ??= Date.now();
@@ -44,11 +46,23 @@ function updateServices(services: ServiceStatus[]): void {
 function renderWave(wave: DeployWave | null | undefined): void {
   const section = byId('deploy-wave');
   section.hidden = !wave;
-  if (!wave) { section.replaceChildren(); return; }
+  if (!wave) {
+    section.replaceChildren();
+    return;
+  }
   section.replaceChildren(
     h('h2', {}, `Deploy ${wave.version}: wave ${wave.wave} of ${wave.waves}`, ' ', h('small', {}, `by ${wave.actor}`)),
-    h('ul', { class: 'wave' }, ...wave.services.map((s) => h('li', { 'data-progress': s.progress },
-      `${s.service} (wave ${s.wave}): ${s.progress}${s.progress === 'waiting' ? ` — ${s.phase ?? ''}, waits for approve / promote / resume` : ''}`))),
+    h(
+      'ul',
+      { class: 'wave' },
+      ...wave.services.map((s) =>
+        h(
+          'li',
+          { 'data-progress': s.progress },
+          `${s.service} (wave ${s.wave}): ${s.progress}${s.progress === 'waiting' ? ` — ${s.phase ?? ''}, waits for approve / promote / resume` : ''}`,
+        ),
+      ),
+    ),
   );
 }
 
@@ -75,7 +89,9 @@ function connect(): void {
     // stream (401 once the session ended): ask the API, which sends the page to the login form on 401.
     if (stream.readyState === EventSource.CLOSED) {
       setTimeout(() => {
-        api('GET', '/api/v1/services').then(connect, () => { setTimeout(connect, 2000); });
+        api('GET', '/api/v1/services').then(connect, () => {
+          setTimeout(connect, 2000);
+        });
       }, 1000);
     }
   });
@@ -87,10 +103,18 @@ function connect(): void {
   });
   listen<ServiceStatus[]>(stream, 'services', updateServices);
   listen<DeployWave | null>(stream, 'deploy', renderWave);
-  listen<EventRecord>(stream, 'event', (event) => { cards.get(event.service)?.onEvent(event); });
-  listen<MetricsPoint>(stream, 'metrics', (point) => { for (const card of cards.values()) card.onMetrics([point]); });
-  listen<FlagList>(stream, 'flags', (flags) => { renderFlags(flags, showError); });
+  listen<EventRecord>(stream, 'event', (event) => {
+    cards.get(event.service)?.onEvent(event);
+  });
+  listen<MetricsPoint>(stream, 'metrics', (point) => {
+    for (const card of cards.values()) card.onMetrics([point]);
+  });
+  listen<FlagList>(stream, 'flags', (flags) => {
+    renderFlags(flags, showError);
+  });
 }
 
 connect();
-byId('logout').addEventListener('click', () => { void logout(); });
+byId('logout').addEventListener('click', () => {
+  void logout();
+});

@@ -17,7 +17,13 @@ export function eventKind(type: string): string {
   if (type.startsWith('analysis.')) return 'analysis';
   if (type.endsWith('.promoted')) return 'promoted';
   if (type.endsWith('.succeeded')) return 'succeeded';
-  if (type.endsWith('.aborted') || type.endsWith('.failed') || type.endsWith('rolled-back') || type.endsWith('.crashed')) return 'aborted';
+  if (
+    type.endsWith('.aborted') ||
+    type.endsWith('.failed') ||
+    type.endsWith('rolled-back') ||
+    type.endsWith('.crashed')
+  )
+    return 'aborted';
   return 'step';
 }
 
@@ -56,14 +62,19 @@ export class DeployTimeline {
   }
 
   private render(): void {
-    this.list.replaceChildren(...this.events.map((event) => {
-      const offset = Math.max(0, event.at - this.startedAt);
-      const level = /(failed|aborted|crashed|rolled-back|unhealthy|impossible)/.test(event.type) ? 'error' : 'info';
-      return h('li', { 'data-type': event.type, 'data-kind': eventKind(event.type), 'data-level': level },
-        h('span', { class: 'at' }, `+${formatDuration(offset)}`),
-        h('span', { class: 'type' }, event.type),
-        h('span', { class: 'message-text' }, event.message));
-    }));
+    this.list.replaceChildren(
+      ...this.events.map((event) => {
+        const offset = Math.max(0, event.at - this.startedAt);
+        const level = /(failed|aborted|crashed|rolled-back|unhealthy|impossible)/.test(event.type) ? 'error' : 'info';
+        return h(
+          'li',
+          { 'data-type': event.type, 'data-kind': eventKind(event.type), 'data-level': level },
+          h('span', { class: 'at' }, `+${formatDuration(offset)}`),
+          h('span', { class: 'type' }, event.type),
+          h('span', { class: 'message-text' }, event.message),
+        );
+      }),
+    );
     this.list.scrollTop = this.list.scrollHeight;
   }
 }

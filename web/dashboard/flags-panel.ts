@@ -11,28 +11,50 @@ import type { FlagList } from './wire-types.js';
 export function renderFlags(list: FlagList, onError: (error: unknown) => void): void {
   byId('flags-environment').textContent = list.environment;
   byId('flags-empty').hidden = list.flags.length > 0;
-  byId('flag-rows').replaceChildren(...list.flags.map(({ flag, version, updatedBy }) => {
-    const button = h('button', { type: 'button', 'data-action': flag.enabled ? 'disable' : 'enable' }, flag.enabled ? 'Turn off' : 'Turn on');
-    button.addEventListener('click', () => {
-      void (async () => {
-        const next = !flag.enabled;
-        const ok = await confirmAction(`Turn ${flag.key} ${next ? 'on' : 'off'}?`,
-          next ? 'The flag is evaluated again by its rules and rollout.' : 'Every user gets the off variant at once (the kill switch).',
-          next ? 'Turn on' : 'Turn off');
-        if (!ok) return;
-        try {
-          await api('PATCH', `/api/v1/flags/${encodeURIComponent(flag.key)}?environment=${encodeURIComponent(list.environment)}`,
-            { patch: { enabled: next }, actor: DASHBOARD_ACTOR });
-        } catch (error) {
-          onError(error);
-        }
-      })();
-    });
-    return h('tr', { 'data-flag': flag.key },
-      h('td', {}, flag.key, flag.description ? h('br') : null, flag.description ? h('small', {}, flag.description) : null),
-      h('td', { class: flag.enabled ? 'flag-on' : 'flag-off' }, flag.enabled ? 'on' : 'off'),
-      h('td', {}, flag.rollout ? `${flag.rollout.percentage}%` : '—'),
-      h('td', {}, `v${version} · ${updatedBy}`),
-      h('td', {}, button));
-  }));
+  byId('flag-rows').replaceChildren(
+    ...list.flags.map(({ flag, version, updatedBy }) => {
+      const button = h(
+        'button',
+        { type: 'button', 'data-action': flag.enabled ? 'disable' : 'enable' },
+        flag.enabled ? 'Turn off' : 'Turn on',
+      );
+      button.addEventListener('click', () => {
+        void (async () => {
+          const next = !flag.enabled;
+          const ok = await confirmAction(
+            `Turn ${flag.key} ${next ? 'on' : 'off'}?`,
+            next
+              ? 'The flag is evaluated again by its rules and rollout.'
+              : 'Every user gets the off variant at once (the kill switch).',
+            next ? 'Turn on' : 'Turn off',
+          );
+          if (!ok) return;
+          try {
+            await api(
+              'PATCH',
+              `/api/v1/flags/${encodeURIComponent(flag.key)}?environment=${encodeURIComponent(list.environment)}`,
+              { patch: { enabled: next }, actor: DASHBOARD_ACTOR },
+            );
+          } catch (error) {
+            onError(error);
+          }
+        })();
+      });
+      return h(
+        'tr',
+        { 'data-flag': flag.key },
+        h(
+          'td',
+          {},
+          flag.key,
+          flag.description ? h('br') : null,
+          flag.description ? h('small', {}, flag.description) : null,
+        ),
+        h('td', { class: flag.enabled ? 'flag-on' : 'flag-off' }, flag.enabled ? 'on' : 'off'),
+        h('td', {}, flag.rollout ? `${flag.rollout.percentage}%` : '—'),
+        h('td', {}, `v${version} · ${updatedBy}`),
+        h('td', {}, button),
+      );
+    }),
+  );
 }

@@ -31,9 +31,13 @@ export class ReleaseCharts {
   private versions = new Map<string, string>();
 
   constructor(private readonly service: string) {
-    this.boxes = SPECS.map((spec) => h('div', { class: 'chart', 'data-chart': spec.title }, h('div', { class: 'title' }, spec.title)));
+    this.boxes = SPECS.map((spec) =>
+      h('div', { class: 'chart', 'data-chart': spec.title }, h('div', { class: 'title' }, spec.title)),
+    );
     this.root = h('div', { class: 'charts' }, ...this.boxes);
-    new ResizeObserver(() => { this.resize(); }).observe(this.root);
+    new ResizeObserver(() => {
+      this.resize();
+    }).observe(this.root);
   }
 
   /** Release ids → versions, for the legends. */
@@ -61,10 +65,12 @@ export class ReleaseCharts {
 
   private data(spec: ChartSpec): uPlot.AlignedData {
     const times = this.points.map((p) => p.at / 1000);
-    const lines = this.releaseIds.map((id) => this.points.map((p) => {
-      const rate = p.releases.find((r) => r.releaseId === id);
-      return rate ? spec.value(rate) : null;
-    }));
+    const lines = this.releaseIds.map((id) =>
+      this.points.map((p) => {
+        const rate = p.releases.find((r) => r.releaseId === id);
+        return rate ? spec.value(rate) : null;
+      }),
+    );
     return [times, ...lines];
   }
 

@@ -48,7 +48,14 @@ export interface ServiceStatus {
   active: SlotStatus | null;
   standby: SlotStatus | null;
   canary: CanaryStatus | null;
-  operation: { id: string; kind: string; phase: string; releaseId: string | null; startedAt: number; actor: string } | null;
+  operation: {
+    id: string;
+    kind: string;
+    phase: string;
+    releaseId: string | null;
+    startedAt: number;
+    actor: string;
+  } | null;
   recent: RecentOperation[];
 }
 

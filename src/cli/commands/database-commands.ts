@@ -23,130 +23,241 @@ export interface DatabaseCommandContext {
   config: () => string;
 }
 
-interface Planned { id: string; phase: string; state: string; reason: string | null; appliedAt: string | null }
-interface Backup { id: string; label: string; database: string; sizeBytes: number; releaseId: string | null; createdBy: string; createdAt: number; kind: 'automatic' | 'manual'; expiresAt: number | null }
+interface Planned {
+  id: string;
+  phase: string;
+  state: string;
+  reason: string | null;
+  appliedAt: string | null;
+}
+interface Backup {
+  id: string;
+  label: string;
+  database: string;
+  sizeBytes: number;
+  releaseId: string | null;
+  createdBy: string;
+  createdAt: number;
+  kind: 'automatic' | 'manual';
+  expiresAt: number | null;
+}
 
 export function registerMigrateCommands(migrate: Command, context: DatabaseCommandContext): void {
-  const exit = (code: number): void => { process.exitCode = code; };
+  const exit = (code: number): void => {
+    process.exitCode = code;
+  };
   const svc = (name: string): string => `/api/v1/services/${encodeURIComponent(name)}`;
 
-  migrate.command('status <service>').description('applied, pending and blocked migrations of the service\'s database, and why')
-    .option('--version <version>', 'the version whose migrations directory to read (default: the active release\'s)')
+  migrate
+    .command('status <service>')
+    .description("applied, pending and blocked migrations of the service's database, and why")
+    .option('--version <version>', "the version whose migrations directory to read (default: the active release's)")
     .action(async (service: string, o: { version?: string }) => {
       if (o.version !== undefined) assertValidVersion(o.version);
-      const answer = await (await context.client()).request<{ database: string; directory: string; migrations: Planned[] }>(
-        'GET', `${svc(service)}/migrations${o.version ? `?version=${encodeURIComponent(o.version)}` : ''}`);
-      if (context.json()) { printJson(answer); return exit(0); }
+      const answer = await (
+        await context.client()
+      ).request<{ database: string; directory: string; migrations: Planned[] }>(
+        'GET',
+        `${svc(service)}/migrations${o.version ? `?version=${encodeURIComponent(o.version)}` : ''}`,
+      );
+      if (context.json()) {
+        printJson(answer);
+        return exit(0);
+      }
       process.stdout.write(`${bold(answer.database)} ${dim(answer.directory)}\n`);
       if (answer.migrations.length === 0) process.stdout.write('no migrations\n');
       for (const m of answer.migrations) {
         const state = m.state === 'applied' ? green(m.state) : m.state === 'pending' ? yellow(m.state) : red(m.state);
         const when = m.appliedAt ? dim(` ${formatTime(Date.parse(m.appliedAt))}`) : '';
-        process.stdout.write(`${state.padEnd(18)} ${m.phase.padEnd(8)} ${m.id}${when}${m.reason ? `\n${' '.repeat(28)}${dim(m.reason)}` : ''}\n`);
+        process.stdout.write(
+          `${state.padEnd(18)} ${m.phase.padEnd(8)} ${m.id}${when}${m.reason ? `\n${' '.repeat(28)}${dim(m.reason)}` : ''}\n`,
+        );
       }
       exit(answer.migrations.some((m) => m.state === 'changed') ? 1 : 0);
     });
 
-  migrate.command('run <service>').description('apply the migrations that may run now: pending expand ones, and contract ones no running release predates')
+  migrate
+    .command('run <service>')
+    .description(
+      'apply the migrations that may run now: pending expand ones, and contract ones no running release predates',
+    )
     .action(async (service: string) => {
-      const answer = await (await context.client()).request<{ applied: string[] }>('POST', `${svc(service)}/migrations/run`, { actor: currentActor() });
+      const answer = await (
+        await context.client()
+      ).request<{ applied: string[] }>('POST', `${svc(service)}/migrations/run`, { actor: currentActor() });
       if (context.json()) printJson(answer);
-      else process.stdout.write(answer.applied.length === 0 ? 'nothing to apply (see `cutover migrate status` for blocked ones)\n' : `applied ${answer.applied.join(', ')}\n`);
+      else
+        process.stdout.write(
+          answer.applied.length === 0
+            ? 'nothing to apply (see `cutover migrate status` for blocked ones)\n'
+            : `applied ${answer.applied.join(', ')}\n`,
+        );
       exit(0);
     });
 }
 
 export function registerDbCommands(db: Command, context: DatabaseCommandContext): void {
-  const exit = (code: number): void => { process.exitCode = code; };
+  const exit = (code: number): void => {
+    process.exitCode = code;
+  };
   const svc = (name: string): string => `/api/v1/services/${encodeURIComponent(name)}`;
 
-  db.command('backup <service>').description('pg_dump the service\'s database into the state directory, with a label')
+  db.command('backup <service>')
+    .description("pg_dump the service's database into the state directory, with a label")
     .requiredOption('--label <label>', 'a name for the backup, like before-cleanup')
-    .option('--expires <age>', 'remove it after this long, like 12h, 30d or 8w (default: kept until deleted; never counts against database.backups_kept)')
+    .option(
+      '--expires <age>',
+      'remove it after this long, like 12h, 30d or 8w (default: kept until deleted; never counts against database.backups_kept)',
+    )
     .action(async (service: string, o: { label: string; expires?: string }) => {
-      const { backup } = await (await context.client()).request<{ backup: Backup }>('POST', `${svc(service)}/backups`, { label: o.label, ...(o.expires === undefined ? {} : { expires: o.expires }), actor: currentActor() });
+      const { backup } = await (
+        await context.client()
+      ).request<{ backup: Backup }>('POST', `${svc(service)}/backups`, {
+        label: o.label,
+        ...(o.expires === undefined ? {} : { expires: o.expires }),
+        actor: currentActor(),
+      });
       if (context.json()) printJson({ backup });
-      else process.stdout.write(`${green('✓')} backup ${backup.label} of ${backup.database}: ${formatBytes(backup.sizeBytes)}\n`);
+      else
+        process.stdout.write(
+          `${green('✓')} backup ${backup.label} of ${backup.database}: ${formatBytes(backup.sizeBytes)}\n`,
+        );
       exit(0);
     });
 
-  db.command('backups <service>').description('the kept backups, newest first')
+  db.command('backups <service>')
+    .description('the kept backups, newest first')
     .action(async (service: string) => {
-      const { backups } = await (await context.client()).request<{ backups: Backup[] }>('GET', `${svc(service)}/backups`);
-      if (context.json()) { printJson({ backups }); return exit(0); }
+      const { backups } = await (
+        await context.client()
+      ).request<{ backups: Backup[] }>('GET', `${svc(service)}/backups`);
+      if (context.json()) {
+        printJson({ backups });
+        return exit(0);
+      }
       if (backups.length === 0) process.stdout.write('no backups\n');
       for (const b of backups) {
-        const keptBy = b.kind === 'automatic' ? 'automatic' : b.expiresAt === null ? 'manual, kept' : `manual, expires ${formatTime(b.expiresAt)}`;
-        process.stdout.write(`${b.label.padEnd(24)} ${formatTime(b.createdAt)}  ${formatBytes(b.sizeBytes).padStart(10)}  ${b.database}  ${keptBy.padEnd(34)} ${dim(`${b.releaseId ?? '-'} by ${b.createdBy}`)}\n`);
+        const keptBy =
+          b.kind === 'automatic'
+            ? 'automatic'
+            : b.expiresAt === null
+              ? 'manual, kept'
+              : `manual, expires ${formatTime(b.expiresAt)}`;
+        process.stdout.write(
+          `${b.label.padEnd(24)} ${formatTime(b.createdAt)}  ${formatBytes(b.sizeBytes).padStart(10)}  ${b.database}  ${keptBy.padEnd(34)} ${dim(`${b.releaseId ?? '-'} by ${b.createdBy}`)}\n`,
+        );
       }
       exit(0);
     });
 
-  db.command('restore <service>').description('replace the database\'s contents with a backup (one transaction: a failure changes nothing)')
-    .requiredOption('--backup <label>', 'the backup\'s label or id')
+  db.command('restore <service>')
+    .description("replace the database's contents with a backup (one transaction: a failure changes nothing)")
+    .requiredOption('--backup <label>', "the backup's label or id")
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .action(async (service: string, o: { backup: string; yes?: boolean }) => {
       if (!o.yes) {
-        if (!process.stdin.isTTY) throw new CutoverError('BAD_REQUEST', 'restore replaces the database\'s contents: pass --yes to confirm when not on a terminal');
+        if (!process.stdin.isTTY)
+          throw new CutoverError(
+            'BAD_REQUEST',
+            "restore replaces the database's contents: pass --yes to confirm when not on a terminal",
+          );
         const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-        const answer = await rl.question(`Restore ${service}'s database from backup ${o.backup}? Its current contents are replaced. Type yes: `);
+        const answer = await rl.question(
+          `Restore ${service}'s database from backup ${o.backup}? Its current contents are replaced. Type yes: `,
+        );
         rl.close();
-        if (answer.trim() !== 'yes') { process.stderr.write('not restored\n'); return exit(EXIT.ABORTED); }
+        if (answer.trim() !== 'yes') {
+          process.stderr.write('not restored\n');
+          return exit(EXIT.ABORTED);
+        }
       }
-      const { restored } = await (await context.client()).request<{ restored: Backup }>('POST', `${svc(service)}/backups/restore`, { backup: o.backup, actor: currentActor() });
+      const { restored } = await (
+        await context.client()
+      ).request<{ restored: Backup }>('POST', `${svc(service)}/backups/restore`, {
+        backup: o.backup,
+        actor: currentActor(),
+      });
       if (context.json()) printJson({ restored });
-      else process.stdout.write(`${green('✓')} ${restored.database} restored from ${restored.label} (${formatTime(restored.createdAt)})\n`);
+      else
+        process.stdout.write(
+          `${green('✓')} ${restored.database} restored from ${restored.label} (${formatTime(restored.createdAt)})\n`,
+        );
       exit(0);
     });
 
-  db.command('backfill <service>').description('update a table in short batches by primary key (resumable, throttled)')
+  db.command('backfill <service>')
+    .description('update a table in short batches by primary key (resumable, throttled)')
     .requiredOption('--table <table>', 'the table, like users or app.users')
     .requiredOption('--set <assignments>', 'the SET list, like "full_name = first_name || \' \' || last_name"')
     .option('--where <condition>', 'only rows matching it, like "full_name IS NULL"')
     .option('--batch <rows>', 'rows per batch (one short transaction each)', '10000')
     .option('--sleep <duration>', 'pause between batches, like 50ms', '0ms')
-    .option('--database-url <url>', 'the database (default: the service\'s database.url in the config)')
-    .action(async (service: string, o: { table: string; set: string; where?: string; batch: string; sleep: string; databaseUrl?: string }) => {
-      const batchSize = Number(o.batch);
-      if (!Number.isInteger(batchSize) || batchSize < 1) throw new CutoverError('BAD_REQUEST', `--batch: expected a whole number ≥ 1, got ${JSON.stringify(o.batch)}`);
-      const pause = parseDuration(o.sleep, { allowZero: true });
-      if (!pause.ok) throw new CutoverError('BAD_REQUEST', `--sleep: ${pause.expected}, got ${JSON.stringify(o.sleep)}`);
-      const url = o.databaseUrl ?? process.env.CUTOVER_DATABASE_URL ?? (await databaseUrlOf(context.config(), service));
-      const { runBackfill } = await import('../../migrate/backfill.js');
-      const controller = new AbortController();
-      const stop = (): void => {
-        process.stderr.write('\nstopping after the batch in flight; run the same command again to resume\n');
-        controller.abort();
-      };
-      process.once('SIGINT', stop);
-      const tty = Boolean(process.stderr.isTTY) && !context.json();
-      let lastLine = 0;
-      try {
-        const result = await runBackfill({
-          url, table: o.table, set: o.set, where: o.where ?? null, batchSize, sleepMs: pause.ms, signal: controller.signal,
-          onProgress: (p) => {
-            const total = p.remaining === null ? null : p.scanned + p.remaining;
-            const line = `${bar(p.scanned, total)} ${p.scanned}${total === null ? '' : `/${total}`} scanned, ${p.updated} updated, ${Math.round(p.rowsPerSecond)} rows/s${p.etaMs === null ? '' : `, ETA ${formatDuration(Math.round(p.etaMs))}`}${p.resumed ? ' (resumed)' : ''}`;
-            if (context.json()) return;
-            if (tty) process.stderr.write(`\r${line}\u001b[K`);
-            else if (p.done || Date.now() - lastLine > 2000) { process.stderr.write(`${line}\n`); lastLine = Date.now(); }
-          },
-        });
-        if (tty) process.stderr.write('\n');
-        if (context.json()) printJson(result);
-        else process.stdout.write(result.done ? `${green('✓')} backfill of ${o.table} done: ${result.updated} rows updated\n` : `${yellow('…')} stopped after ${result.batches} batches; run again to resume\n`);
-        exit(result.done ? 0 : 130);
-      } finally {
-        process.off('SIGINT', stop);
-      }
-    });
+    .option('--database-url <url>', "the database (default: the service's database.url in the config)")
+    .action(
+      async (
+        service: string,
+        o: { table: string; set: string; where?: string; batch: string; sleep: string; databaseUrl?: string },
+      ) => {
+        const batchSize = Number(o.batch);
+        if (!Number.isInteger(batchSize) || batchSize < 1)
+          throw new CutoverError('BAD_REQUEST', `--batch: expected a whole number ≥ 1, got ${JSON.stringify(o.batch)}`);
+        const pause = parseDuration(o.sleep, { allowZero: true });
+        if (!pause.ok)
+          throw new CutoverError('BAD_REQUEST', `--sleep: ${pause.expected}, got ${JSON.stringify(o.sleep)}`);
+        const url =
+          o.databaseUrl ?? process.env.CUTOVER_DATABASE_URL ?? (await databaseUrlOf(context.config(), service));
+        const { runBackfill } = await import('../../migrate/backfill.js');
+        const controller = new AbortController();
+        const stop = (): void => {
+          process.stderr.write('\nstopping after the batch in flight; run the same command again to resume\n');
+          controller.abort();
+        };
+        process.once('SIGINT', stop);
+        const tty = Boolean(process.stderr.isTTY) && !context.json();
+        let lastLine = 0;
+        try {
+          const result = await runBackfill({
+            url,
+            table: o.table,
+            set: o.set,
+            where: o.where ?? null,
+            batchSize,
+            sleepMs: pause.ms,
+            signal: controller.signal,
+            onProgress: (p) => {
+              const total = p.remaining === null ? null : p.scanned + p.remaining;
+              const line = `${bar(p.scanned, total)} ${p.scanned}${total === null ? '' : `/${total}`} scanned, ${p.updated} updated, ${Math.round(p.rowsPerSecond)} rows/s${p.etaMs === null ? '' : `, ETA ${formatDuration(Math.round(p.etaMs))}`}${p.resumed ? ' (resumed)' : ''}`;
+              if (context.json()) return;
+              if (tty) process.stderr.write(`\r${line}\u001b[K`);
+              else if (p.done || Date.now() - lastLine > 2000) {
+                process.stderr.write(`${line}\n`);
+                lastLine = Date.now();
+              }
+            },
+          });
+          if (tty) process.stderr.write('\n');
+          if (context.json()) printJson(result);
+          else
+            process.stdout.write(
+              result.done
+                ? `${green('✓')} backfill of ${o.table} done: ${result.updated} rows updated\n`
+                : `${yellow('…')} stopped after ${result.batches} batches; run again to resume\n`,
+            );
+          exit(result.done ? 0 : 130);
+        } finally {
+          process.off('SIGINT', stop);
+        }
+      },
+    );
 }
 
 async function databaseUrlOf(configFile: string, service: string): Promise<string> {
   const config = await loadConfig(configFile);
   const database = config.services[service]?.database;
-  if (!config.services[service]) throw new CutoverError('SERVICE_NOT_FOUND', `no service named '${service}' in ${configFile}`);
-  if (!database) throw new CutoverError('BAD_REQUEST', `${service} has no database section in ${configFile}; pass --database-url`);
+  if (!config.services[service])
+    throw new CutoverError('SERVICE_NOT_FOUND', `no service named '${service}' in ${configFile}`);
+  if (!database)
+    throw new CutoverError('BAD_REQUEST', `${service} has no database section in ${configFile}; pass --database-url`);
   return database.url;
 }
 

@@ -14,10 +14,14 @@ import { currentActor } from './operation-commands.js';
  * command only starts it and follows its events.
  */
 export async function runDeployAll(
-  client: AdminClient, body: { version: string; services?: string[]; autoSwitch?: boolean; autoCleanup?: boolean; skipHealth?: boolean },
+  client: AdminClient,
+  body: { version: string; services?: string[]; autoSwitch?: boolean; autoCleanup?: boolean; skipHealth?: boolean },
   options: { json: boolean; wait: boolean; timeoutMs?: number | null },
 ): Promise<ExitCode> {
-  const { operation } = await client.request<{ operation: OperationRecord }>('POST', '/api/v1/deploys', { ...body, actor: currentActor() });
+  const { operation } = await client.request<{ operation: OperationRecord }>('POST', '/api/v1/deploys', {
+    ...body,
+    actor: currentActor(),
+  });
   if (!options.wait) {
     if (options.json) printJson({ operation });
     else process.stdout.write(`deploy ${operation.id} of ${body.version} started; follow it with \`cutover status\`\n`);
@@ -29,12 +33,16 @@ export async function runDeployAll(
   if (options.json) {
     printJson({ operation: op, events: result.events, timedOut: result.timedOut, exitCode: code });
   } else if (result.timedOut) {
-    process.stderr.write(`${yellow('timed out')}: stopped following deploy ${op.id} (${op.phase}); it goes on on the server: \`cutover status\`\n`);
+    process.stderr.write(
+      `${yellow('timed out')}: stopped following deploy ${op.id} (${op.phase}); it goes on on the server: \`cutover status\`\n`,
+    );
   } else if (op.outcome === 'succeeded') {
     process.stdout.write(`${green('done')}: deploy ${op.id} of ${body.version} succeeded\n`);
   } else {
     process.stderr.write(`${red(op.outcome ?? 'failed')}: ${op.error?.message ?? 'see the events above'}\n`);
-    process.stderr.write(`${dim('hint:')} \`cutover status\` shows each service; \`cutover history <service>\` why one failed\n`);
+    process.stderr.write(
+      `${dim('hint:')} \`cutover status\` shows each service; \`cutover history <service>\` why one failed\n`,
+    );
   }
   return code;
 }

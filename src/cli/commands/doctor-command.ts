@@ -12,7 +12,11 @@ export async function runDoctorCommand(configFile: string, json: boolean): Promi
   for (const result of results) process.stdout.write(`${line(result)}\n`);
   const warnings = results.filter((r) => r.status === 'warn').length;
   const failures = results.filter((r) => r.status === 'fail').length;
-  process.stdout.write(failed ? `\n${red(`${failures} problem${failures > 1 ? 's' : ''}`)}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}\n` : `\n${green('all good')}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}\n`);
+  process.stdout.write(
+    failed
+      ? `\n${red(`${failures} problem${failures > 1 ? 's' : ''}`)}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}\n`
+      : `\n${green('all good')}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}\n`,
+  );
   return failed ? 1 : 0;
 }
 

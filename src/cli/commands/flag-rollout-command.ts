@@ -29,11 +29,25 @@ export interface FlagRolloutOptions {
   env?: string;
 }
 
-export async function runFlagRollout(client: AdminClient, key: string | undefined, options: FlagRolloutOptions, json: boolean): Promise<number> {
+export async function runFlagRollout(
+  client: AdminClient,
+  key: string | undefined,
+  options: FlagRolloutOptions,
+  json: boolean,
+): Promise<number> {
   if (options.abort !== undefined) return abortRollout(client, options.abort, json);
-  if (key === undefined) throw new CutoverError('BAD_REQUEST', 'name the flag to roll out, e.g. cutover flags rollout new-checkout --steps 10,50,100 --pause 5m');
-  if (options.steps === undefined) throw new CutoverError('BAD_REQUEST', '--steps is required: the percentages to go through, e.g. --steps 10,50,100');
-  if (options.pause === undefined) throw new CutoverError('BAD_REQUEST', '--pause is required: how long each step runs (and is analysed), e.g. --pause 5m');
+  if (key === undefined)
+    throw new CutoverError(
+      'BAD_REQUEST',
+      'name the flag to roll out, e.g. cutover flags rollout new-checkout --steps 10,50,100 --pause 5m',
+    );
+  if (options.steps === undefined)
+    throw new CutoverError('BAD_REQUEST', '--steps is required: the percentages to go through, e.g. --steps 10,50,100');
+  if (options.pause === undefined)
+    throw new CutoverError(
+      'BAD_REQUEST',
+      '--pause is required: how long each step runs (and is analysed), e.g. --pause 5m',
+    );
   const steps = parseSteps(options.steps);
   const pauseMs = parsePause(options.pause);
   const analysis = parseAnalysis(options.analysis);
@@ -46,45 +60,67 @@ export async function runFlagRollout(client: AdminClient, key: string | undefine
     ...(options.variant === undefined ? {} : { variant: options.variant }),
     actor: currentActor(),
   };
-  const { rollout } = await client.request<{ rollout: FlagRollout }>('POST', flagPath(key, '/rollouts', options.env), body);
+  const { rollout } = await client.request<{ rollout: FlagRollout }>(
+    'POST',
+    flagPath(key, '/rollouts', options.env),
+    body,
+  );
   if (options.detach) {
     if (json) printJson({ rollout });
-    else process.stdout.write(`rollout ${rollout.id} of ${key} started: steps ${formatSteps(rollout.steps)}, pause ${formatConfigDuration(rollout.pauseMs)}\n` +
-      `${dim('abort it with:')} cutover flags rollout --abort ${rollout.id}\n`);
+    else
+      process.stdout.write(
+        `rollout ${rollout.id} of ${key} started: steps ${formatSteps(rollout.steps)}, pause ${formatConfigDuration(rollout.pauseMs)}\n` +
+          `${dim('abort it with:')} cutover flags rollout --abort ${rollout.id}\n`,
+      );
     return 0;
   }
   if (!json) {
-    process.stdout.write(`rollout ${rollout.id} of ${key}: steps ${formatSteps(rollout.steps)}, pause ${formatConfigDuration(rollout.pauseMs)}` +
-      `${rollout.analysis.length ? `, analysis ${rollout.analysis.join(', ')}` : ''}\n` +
-      `${dim(`(Ctrl-C stops following, not the rollout; abort it with: cutover flags rollout --abort ${rollout.id})`)}\n`);
+    process.stdout.write(
+      `rollout ${rollout.id} of ${key}: steps ${formatSteps(rollout.steps)}, pause ${formatConfigDuration(rollout.pauseMs)}` +
+        `${rollout.analysis.length ? `, analysis ${rollout.analysis.join(', ')}` : ''}\n` +
+        `${dim(`(Ctrl-C stops following, not the rollout; abort it with: cutover flags rollout --abort ${rollout.id})`)}\n`,
+    );
   }
   const result = await followFlagRollout(client, rollout, { quiet: json });
   const done = result.rollout;
   if (json) printJson(result);
-  else if (done.phase === 'succeeded') process.stdout.write(`${green('done')}: rollout ${done.id} succeeded; ${key} is at ${done.steps.at(-1) ?? '?'}%\n`);
+  else if (done.phase === 'succeeded')
+    process.stdout.write(`${green('done')}: rollout ${done.id} succeeded; ${key} is at ${done.steps.at(-1) ?? '?'}%\n`);
   else await reportUnsuccessful(client, done);
   // Failed (judged by analysis) or aborted, the rollout put the flag back: "aborted or rolled back".
   return done.phase === 'succeeded' ? EXIT.OK : EXIT.ABORTED;
 }
 
 async function reportUnsuccessful(client: AdminClient, rollout: FlagRollout): Promise<void> {
-  process.stderr.write(`${red(rollout.phase)}: rollout ${rollout.id} of ${rollout.flag}: ${rollout.reason ?? 'see the events above'}\n`);
+  process.stderr.write(
+    `${red(rollout.phase)}: rollout ${rollout.id} of ${rollout.flag}: ${rollout.reason ?? 'see the events above'}\n`,
+  );
   if (rollout.phase === 'failed') {
     // Say where the flag is as read now, not as the rollout meant to leave it: the revert itself can fail.
     const now = await readFlag(client, rollout.flag, rollout.environment);
-    const describe = (flag: Flag | null): string => (flag === null ? 'deleted' : flag.rollout === null ? 'no rollout' : `rollout ${formatRollout(flag.rollout)}`);
+    const describe = (flag: Flag | null): string =>
+      flag === null ? 'deleted' : flag.rollout === null ? 'no rollout' : `rollout ${formatRollout(flag.rollout)}`;
     const back = now !== null && JSON.stringify(now.flag.rollout) === JSON.stringify(rollout.previous.rollout);
-    process.stderr.write(`${dim('hint:')} ${rollout.flag} ${back ? 'is back at' : 'is NOT back where it was: it is at'} ${describe(now?.flag ?? null)}` +
-      `${back ? ', as before the rollout' : ` (before the rollout: ${describe(rollout.previous)})`}; \`cutover flags history ${rollout.flag}\` shows each change\n`);
+    process.stderr.write(
+      `${dim('hint:')} ${rollout.flag} ${back ? 'is back at' : 'is NOT back where it was: it is at'} ${describe(now?.flag ?? null)}` +
+        `${back ? ', as before the rollout' : ` (before the rollout: ${describe(rollout.previous)})`}; \`cutover flags history ${rollout.flag}\` shows each change\n`,
+    );
   } else {
     process.stderr.write(`${dim('hint:')} \`cutover flags get ${rollout.flag}\` shows where the flag is now\n`);
   }
 }
 
 async function abortRollout(client: AdminClient, id: string, json: boolean): Promise<number> {
-  const { rollout } = await client.request<{ rollout: FlagRollout }>('POST', `/api/v1/flag-rollouts/${encodeURIComponent(id)}/abort`, { actor: currentActor() });
+  const { rollout } = await client.request<{ rollout: FlagRollout }>(
+    'POST',
+    `/api/v1/flag-rollouts/${encodeURIComponent(id)}/abort`,
+    { actor: currentActor() },
+  );
   if (json) printJson({ rollout });
-  else process.stdout.write(`rollout ${rollout.id} of ${rollout.flag}: ${rollout.phase}${rollout.reason ? ` (${rollout.reason})` : ''}\n`);
+  else
+    process.stdout.write(
+      `rollout ${rollout.id} of ${rollout.flag}: ${rollout.phase}${rollout.reason ? ` (${rollout.reason})` : ''}\n`,
+    );
   return 0;
 }
 
@@ -113,7 +149,9 @@ export function parseSteps(text: string): number[] {
 export function parsePause(text: string): number {
   const parsed = parseDuration(text, { allowZero: false });
   if (!parsed.ok) {
-    throw new CutoverError('BAD_REQUEST', `--pause ${JSON.stringify(text)}: ${parsed.expected}`, { hint: 'For example --pause 30s, --pause 5m or --pause 500ms.' });
+    throw new CutoverError('BAD_REQUEST', `--pause ${JSON.stringify(text)}: ${parsed.expected}`, {
+      hint: 'For example --pause 30s, --pause 5m or --pause 500ms.',
+    });
   }
   return parsed.ms;
 }
@@ -121,6 +159,10 @@ export function parsePause(text: string): number {
 function parseAnalysis(text: string | undefined): string[] {
   if (text === undefined) return [];
   const names = text.split(',').map((name) => name.trim());
-  if (names.some((name) => name === '')) throw new CutoverError('BAD_REQUEST', `--analysis ${JSON.stringify(text)}: expected template names separated by commas, e.g. --analysis errors,latency`);
+  if (names.some((name) => name === ''))
+    throw new CutoverError(
+      'BAD_REQUEST',
+      `--analysis ${JSON.stringify(text)}: expected template names separated by commas, e.g. --analysis errors,latency`,
+    );
   return names;
 }

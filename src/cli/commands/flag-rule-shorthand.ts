@@ -1,8 +1,14 @@
 import { closestKey } from '../../config/config-issues.js';
 import {
   isRolloutPercentage,
-  DEFAULT_STICKINESS, NUMBER_OPERATORS, SEMVER_OPERATORS, SET_OPERATORS, STRING_OPERATORS,
-  type Constraint, type Rollout, type Rule,
+  DEFAULT_STICKINESS,
+  NUMBER_OPERATORS,
+  SEMVER_OPERATORS,
+  SET_OPERATORS,
+  STRING_OPERATORS,
+  type Constraint,
+  type Rollout,
+  type Rule,
 } from '../../flags/flag-model.js';
 import { parseSemver } from '../../flags/semver-compare.js';
 
@@ -27,7 +33,13 @@ import { parseSemver } from '../../flags/semver-compare.js';
 
 export type RuleShorthandResult = { ok: true; rule: Rule } | { ok: false; problem: string };
 
-export const RULE_OPERATORS: readonly string[] = [...STRING_OPERATORS, ...SET_OPERATORS, ...NUMBER_OPERATORS, ...SEMVER_OPERATORS, 'in_segment'];
+export const RULE_OPERATORS: readonly string[] = [
+  ...STRING_OPERATORS,
+  ...SET_OPERATORS,
+  ...NUMBER_OPERATORS,
+  ...SEMVER_OPERATORS,
+  'in_segment',
+];
 
 /** For `--help`: the grammar and examples, one per line. */
 export const RULE_SHORTHAND_HELP = `A rule is JSON ({"constraints":[...],"variant":"on"}) or a shorthand:
@@ -74,7 +86,8 @@ function parseJsonRule(text: string): Rule {
   } catch (error) {
     return problem(`not valid JSON (${(error as Error).message})`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return problem('expected a JSON object such as {"constraints":[],"variant":"on"}');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return problem('expected a JSON object such as {"constraints":[],"variant":"on"}');
   return value as Rule;
 }
 
@@ -125,7 +138,8 @@ function describe(token: Token | undefined): string {
 
 function parseTokens(tokens: Token[]): Rule {
   const arrows = tokens.filter((token) => token.kind === 'arrow');
-  if (arrows.length === 0) problem('missing "-> VARIANT": say which variant the rule serves, e.g. "country in SE,NO -> on"');
+  if (arrows.length === 0)
+    problem('missing "-> VARIANT": say which variant the rule serves, e.g. "country in SE,NO -> on"');
   if (arrows.length > 1) problem(`expected one "->", found ${arrows.length}`);
   const arrow = tokens.findIndex((token) => token.kind === 'arrow');
   let left = tokens.slice(0, arrow);
@@ -143,7 +157,8 @@ function parseTokens(tokens: Token[]): Rule {
   }
   const constraints = parseConditions(left);
   const target = parseTarget(tokens.slice(arrow + 1), arrows[0] as Token);
-  const rule = 'rollout' in target ? { constraints, rollout: target.rollout } : { constraints, variant: target.variant };
+  const rule =
+    'rollout' in target ? { constraints, rollout: target.rollout } : { constraints, variant: target.variant };
   return name === undefined ? rule : { name, ...rule };
 }
 
@@ -155,7 +170,8 @@ function parseConditions(tokens: Token[]): Constraint[] {
   for (let at = 0; at <= tokens.length; at++) {
     if (at < tokens.length && !isWord(tokens[at], 'and')) continue;
     const part = tokens.slice(start, at);
-    if (part.length === 0) problem(`expected a condition ${at < tokens.length ? `before ${describe(tokens[at])}` : 'after the last "and"'}`);
+    if (part.length === 0)
+      problem(`expected a condition ${at < tokens.length ? `before ${describe(tokens[at])}` : 'after the last "and"'}`);
     constraints.push(parseCondition(part));
     start = at + 1;
   }
@@ -176,48 +192,79 @@ function parseCondition(tokens: Token[]): Constraint {
   }
   if (isWord(tokens[at], 'in_segment')) {
     const segment = tokens[at + 1];
-    if (segment === undefined || (segment.kind !== 'word' && segment.kind !== 'quoted')) return problem(`expected a segment name after "in_segment", got ${describe(segment)}`);
+    if (segment === undefined || (segment.kind !== 'word' && segment.kind !== 'quoted'))
+      return problem(`expected a segment name after "in_segment", got ${describe(segment)}`);
     expectEnd(tokens, at + 2, `in_segment ${segment.text}`);
     return { operator: 'in_segment', segment: segment.text, inverted };
   }
   const attribute = tokens[0] as Token;
-  if (attribute.kind !== 'word' && attribute.kind !== 'quoted') return problem(`expected an attribute name, got ${describe(attribute)}`);
+  if (attribute.kind !== 'word' && attribute.kind !== 'quoted')
+    return problem(`expected an attribute name, got ${describe(attribute)}`);
   at = 1;
   if (isWord(tokens[at], 'not')) {
     inverted = true;
     at += 1;
   }
   const operatorToken = tokens[at];
-  if (operatorToken?.kind !== 'word') return problem(`expected an operator after ${JSON.stringify(attribute.text)}, got ${describe(operatorToken)}; known operators: ${RULE_OPERATORS.join(', ')}`);
+  if (operatorToken?.kind !== 'word')
+    return problem(
+      `expected an operator after ${JSON.stringify(attribute.text)}, got ${describe(operatorToken)}; known operators: ${RULE_OPERATORS.join(', ')}`,
+    );
   const operator = operatorToken.text;
   if (!RULE_OPERATORS.includes(operator)) {
     const guess = closestKey(operator, RULE_OPERATORS);
-    return problem(`unknown operator ${JSON.stringify(operator)} at column ${operatorToken.column}${guess ? ` (did you mean ${guess}?)` : ''}; known operators: ${RULE_OPERATORS.join(', ')}`);
+    return problem(
+      `unknown operator ${JSON.stringify(operator)} at column ${operatorToken.column}${guess ? ` (did you mean ${guess}?)` : ''}; known operators: ${RULE_OPERATORS.join(', ')}`,
+    );
   }
-  if (operator === 'in_segment') return problem(`"in_segment" takes a segment name and no attribute: write "in_segment ${attribute.text}"`);
+  if (operator === 'in_segment')
+    return problem(`"in_segment" takes a segment name and no attribute: write "in_segment ${attribute.text}"`);
   const valueTokens = tokens.slice(at + 1);
   const where = `${attribute.text} ${operator}`;
   if (valueTokens.length === 0) return problem(`expected a value after "${where}"`);
   if ((SET_OPERATORS as readonly string[]).includes(operator)) {
-    return { operator: operator as (typeof SET_OPERATORS)[number], attribute: attribute.text, values: parseList(valueTokens, where), inverted };
+    return {
+      operator: operator as (typeof SET_OPERATORS)[number],
+      attribute: attribute.text,
+      values: parseList(valueTokens, where),
+      inverted,
+    };
   }
   const value = valueTokens[0] as Token;
-  if (value.kind !== 'word' && value.kind !== 'quoted') return problem(`expected a value after "${where}", got ${describe(value)}`);
+  if (value.kind !== 'word' && value.kind !== 'quoted')
+    return problem(`expected a value after "${where}", got ${describe(value)}`);
   expectEnd(valueTokens, 1, `${where} ${value.text}`);
   if ((NUMBER_OPERATORS as readonly string[]).includes(operator)) {
     const number = value.kind === 'word' && value.text.trim() !== '' ? Number(value.text) : Number.NaN;
-    if (!Number.isFinite(number)) return problem(`"${operator}" compares numbers: expected a number after "${attribute.text} ${operator}", got ${JSON.stringify(value.text)}`);
-    return { operator: operator as (typeof NUMBER_OPERATORS)[number], attribute: attribute.text, value: number, inverted };
+    if (!Number.isFinite(number))
+      return problem(
+        `"${operator}" compares numbers: expected a number after "${attribute.text} ${operator}", got ${JSON.stringify(value.text)}`,
+      );
+    return {
+      operator: operator as (typeof NUMBER_OPERATORS)[number],
+      attribute: attribute.text,
+      value: number,
+      inverted,
+    };
   }
   if ((SEMVER_OPERATORS as readonly string[]).includes(operator) && parseSemver(value.text) === null) {
-    return problem(`"${operator}" compares semantic versions: expected a version such as 2.0.0 or 2.0.0-rc.1, got ${JSON.stringify(value.text)}`);
+    return problem(
+      `"${operator}" compares semantic versions: expected a version such as 2.0.0 or 2.0.0-rc.1, got ${JSON.stringify(value.text)}`,
+    );
   }
-  return { operator: operator as (typeof STRING_OPERATORS)[number] | (typeof SEMVER_OPERATORS)[number], attribute: attribute.text, value: value.text, inverted };
+  return {
+    operator: operator as (typeof STRING_OPERATORS)[number] | (typeof SEMVER_OPERATORS)[number],
+    attribute: attribute.text,
+    value: value.text,
+    inverted,
+  };
 }
 
 function expectEnd(tokens: Token[], at: number, after: string): void {
   if (at < tokens.length) {
-    problem(`unexpected ${describe(tokens[at])} after "${after}": join conditions with "and", and quote a value with spaces ("New York")`);
+    problem(
+      `unexpected ${describe(tokens[at])} after "${after}": join conditions with "and", and quote a value with spaces ("New York")`,
+    );
   }
 }
 
@@ -227,11 +274,15 @@ function parseList(tokens: Token[], where: string): string[] {
   let expectValue = true;
   for (const token of tokens) {
     if (expectValue) {
-      if (token.kind !== 'word' && token.kind !== 'quoted') problem(`expected a value in the list after "${where}", got ${describe(token)}`);
+      if (token.kind !== 'word' && token.kind !== 'quoted')
+        problem(`expected a value in the list after "${where}", got ${describe(token)}`);
       values.push((token as { text: string }).text);
       expectValue = false;
     } else {
-      if (token.kind !== 'comma') problem(`expected "," between the values after "${where}", got ${describe(token)}; quote a value with spaces ("New York")`);
+      if (token.kind !== 'comma')
+        problem(
+          `expected "," between the values after "${where}", got ${describe(token)}; quote a value with spaces ("New York")`,
+        );
       expectValue = true;
     }
   }
@@ -242,20 +293,24 @@ function parseList(tokens: Token[], where: string): string[] {
 function parseTarget(tokens: Token[], arrow: Token): { variant: string } | { rollout: Rollout } {
   const first = tokens[0];
   if (first === undefined) return problem(`expected a variant after "->" at column ${arrow.column}`);
-  if (first.kind !== 'word' && first.kind !== 'quoted') return problem(`expected a variant after "->", got ${describe(first)}`);
+  if (first.kind !== 'word' && first.kind !== 'quoted')
+    return problem(`expected a variant after "->", got ${describe(first)}`);
   if (first.kind === 'quoted' || !first.text.endsWith('%')) {
     expectTargetEnd(tokens, 1);
     return { variant: first.text };
   }
   const percentage = parsePercentage(first.text.slice(0, -1));
-  if (percentage === null) return problem(`expected a percentage from 0 to 100 (steps of 0.01) after "->", got ${JSON.stringify(first.text)}`);
+  if (percentage === null)
+    return problem(`expected a percentage from 0 to 100 (steps of 0.01) after "->", got ${JSON.stringify(first.text)}`);
   const variant = tokens[1];
-  if (variant === undefined || (variant.kind !== 'word' && variant.kind !== 'quoted')) return problem(`expected a variant after "${first.text}", got ${describe(variant)}`);
+  if (variant === undefined || (variant.kind !== 'word' && variant.kind !== 'quoted'))
+    return problem(`expected a variant after "${first.text}", got ${describe(variant)}`);
   let stickiness = DEFAULT_STICKINESS;
   let end = 2;
   if (isWord(tokens[2], 'by')) {
     const attribute = tokens[3];
-    if (attribute === undefined || (attribute.kind !== 'word' && attribute.kind !== 'quoted')) return problem(`expected an attribute after "by", got ${describe(attribute)}`);
+    if (attribute === undefined || (attribute.kind !== 'word' && attribute.kind !== 'quoted'))
+      return problem(`expected an attribute after "by", got ${describe(attribute)}`);
     stickiness = attribute.text;
     end = 4;
   }
@@ -264,7 +319,10 @@ function parseTarget(tokens: Token[], arrow: Token): { variant: string } | { rol
 }
 
 function expectTargetEnd(tokens: Token[], at: number): void {
-  if (at < tokens.length) problem(`unexpected ${describe(tokens[at])} after the target: write "-> VARIANT" or "-> PERCENT% VARIANT [by ATTRIBUTE]"`);
+  if (at < tokens.length)
+    problem(
+      `unexpected ${describe(tokens[at])} after the target: write "-> VARIANT" or "-> PERCENT% VARIANT [by ATTRIBUTE]"`,
+    );
 }
 
 /** 0 to 100 in steps of 0.01 (the bucket resolution), or null. */
@@ -276,7 +334,10 @@ export function parsePercentage(text: string): number | null {
 
 /** A rule in shorthand, for `cutover flags get`; parseRuleShorthand reads it back (a weighted split excepted). */
 export function formatRule(rule: Rule): string {
-  const name = rule.name === undefined ? '' : `${/^[^\s,"]+$/.test(rule.name) && !rule.name.includes('->') ? rule.name : JSON.stringify(rule.name)}: `;
+  const name =
+    rule.name === undefined
+      ? ''
+      : `${/^[^\s,"]+$/.test(rule.name) && !rule.name.includes('->') ? rule.name : JSON.stringify(rule.name)}: `;
   const conditions = rule.constraints.length === 0 ? 'always' : rule.constraints.map(formatConstraint).join(' and ');
   const target = rule.rollout === undefined ? quoteIfNeeded(rule.variant) : formatRollout(rule.rollout);
   return `${name}${conditions} -> ${target}`;
@@ -285,22 +346,29 @@ export function formatRule(rule: Rule): string {
 export function formatConstraint(constraint: Constraint): string {
   const not = constraint.inverted ? 'not ' : '';
   if (constraint.operator === 'in_segment') return `${not}in_segment ${quoteIfNeeded(constraint.segment)}`;
-  const value = 'values' in constraint ? constraint.values.map(quoteIfNeeded).join(',') : quoteIfNeeded(String(constraint.value));
+  const value =
+    'values' in constraint ? constraint.values.map(quoteIfNeeded).join(',') : quoteIfNeeded(String(constraint.value));
   return `${quoteIfNeeded(constraint.attribute)} ${not}${constraint.operator} ${value}`;
 }
 
 /** `10% on by userId`, or `10% split a:1,b:3 by userId` for a weighted split. */
 export function formatRollout(rollout: Rollout): string {
-  const variant = rollout.variant !== undefined
-    ? quoteIfNeeded(rollout.variant)
-    : `split ${rollout.variants.map((entry) => `${entry.variant}:${entry.weight}`).join(',')}`;
+  const variant =
+    rollout.variant !== undefined
+      ? quoteIfNeeded(rollout.variant)
+      : `split ${rollout.variants.map((entry) => `${entry.variant}:${entry.weight}`).join(',')}`;
   return `${rollout.percentage}% ${variant}${rollout.stickiness === DEFAULT_STICKINESS ? '' : ` by ${quoteIfNeeded(rollout.stickiness)}`}`;
 }
 
 const KEYWORDS = new Set(['and', 'not', 'by', 'always']);
 
 function quoteIfNeeded(text: string): string {
-  return text === '' || /[\s,"]|->/.test(text) || KEYWORDS.has(text.toLowerCase()) || text.endsWith(':') || text.endsWith('%') || text.startsWith('{')
+  return text === '' ||
+    /[\s,"]|->/.test(text) ||
+    KEYWORDS.has(text.toLowerCase()) ||
+    text.endsWith(':') ||
+    text.endsWith('%') ||
+    text.startsWith('{')
     ? JSON.stringify(text)
     : text;
 }

@@ -12,13 +12,22 @@ import { formatRollout, formatRule } from './flag-rule-shorthand.js';
  */
 
 /** Columns padded to their widest cell; colour is applied after padding so widths stay right. */
-export function renderTable(header: string[], rows: string[][], paint: (row: number, column: number, text: string) => string = (_r, _c, text) => text): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+export function renderTable(
+  header: string[],
+  rows: string[][],
+  paint: (row: number, column: number, text: string) => string = (_r, _c, text) => text,
+): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const line = (cells: string[], row: number): string =>
-    cells.map((cell, column) => {
-      const padded = column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0);
-      return row < 0 ? padded : paint(row, column, padded);
-    }).join('  ').trimEnd();
+    cells
+      .map((cell, column) => {
+        const padded = column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0);
+        return row < 0 ? padded : paint(row, column, padded);
+      })
+      .join('  ')
+      .trimEnd();
   return [bold(line(header, -1)), ...rows.map((row, index) => line(row, index))].join('\n') + '\n';
 }
 
@@ -31,7 +40,8 @@ export function rolloutSummary(flag: Flag): string {
 }
 
 export function renderFlagList(environment: string, entries: readonly FlagEntry[]): string {
-  if (entries.length === 0) return `no flags in ${environment}; create one with \`cutover flags set <key> --percent 10\`\n`;
+  if (entries.length === 0)
+    return `no flags in ${environment}; create one with \`cutover flags set <key> --percent 10\`\n`;
   const rows = entries.map(({ flag, version, updatedAt, updatedBy }) => [
     flag.key,
     flag.enabled ? 'yes' : 'no',
@@ -40,8 +50,11 @@ export function renderFlagList(environment: string, entries: readonly FlagEntry[
     String(version),
     `${formatTime(updatedAt)} by ${updatedBy}`,
   ]);
-  const table = renderTable(['KEY', 'ENABLED', 'ROLLOUT', 'DEFAULT/OFF', 'VERSION', 'UPDATED'], rows,
-    (_row, column, text) => (column === 1 ? (text.trim() === 'yes' ? green(text) : red(text)) : text));
+  const table = renderTable(
+    ['KEY', 'ENABLED', 'ROLLOUT', 'DEFAULT/OFF', 'VERSION', 'UPDATED'],
+    rows,
+    (_row, column, text) => (column === 1 ? (text.trim() === 'yes' ? green(text) : red(text)) : text),
+  );
   return `${dim(`environment ${environment}`)}\n${table}`;
 }
 
@@ -51,7 +64,11 @@ export function renderFlagDetail(detail: FlagDetail): string {
   out.push(`${bold(flag.key)}  ${dim(`(${detail.environment}, version ${detail.version})`)}`);
   if (flag.description) out.push(`  ${flag.description}`);
   out.push(`  enabled:     ${flag.enabled ? green('yes') : red('no (kill switch: everyone gets the off variant)')}`);
-  out.push(`  variants:    ${Object.entries(flag.variants).map(([name, value]) => `${name} = ${formatJson(value)}`).join(', ')}`);
+  out.push(
+    `  variants:    ${Object.entries(flag.variants)
+      .map(([name, value]) => `${name} = ${formatJson(value)}`)
+      .join(', ')}`,
+  );
   out.push(`  default:     ${flag.defaultVariant}   off variant: ${flag.offVariant}`);
   if (flag.rules.length === 0) {
     out.push('  rules:       none');
@@ -68,9 +85,10 @@ export function renderFlagDetail(detail: FlagDetail): string {
 }
 
 function describeRollout(rollout: Rollout): string {
-  const who = rollout.variant !== undefined
-    ? `get ${rollout.variant}`
-    : `split ${rollout.variants.map((entry) => `${entry.variant}:${entry.weight}`).join(', ')}`;
+  const who =
+    rollout.variant !== undefined
+      ? `get ${rollout.variant}`
+      : `split ${rollout.variants.map((entry) => `${entry.variant}:${entry.weight}`).join(', ')}`;
   return `${rollout.percentage}% of users ${who}, sticky by ${rollout.stickiness}`;
 }
 
@@ -95,9 +113,11 @@ function renderEvaluations(counts: readonly EvaluationCount[]): string[] {
 export function describeActiveRollout(rollout: FlagRollout): string {
   const step = rollout.steps[rollout.stepIndex];
   const where = step === undefined ? 'starting' : `step ${rollout.stepIndex + 1} of ${rollout.steps.length} (${step}%)`;
-  return `${rollout.id}: ${where}, ` +
+  return (
+    `${rollout.id}: ${where}, ` +
     `steps ${formatSteps(rollout.steps)}, pause ${formatConfigDuration(rollout.pauseMs)}` +
-    `${rollout.analysis.length ? `, analysis ${rollout.analysis.join(', ')}` : ''}, by ${rollout.actor} since ${formatTime(rollout.startedAt)}`;
+    `${rollout.analysis.length ? `, analysis ${rollout.analysis.join(', ')}` : ''}, by ${rollout.actor} since ${formatTime(rollout.startedAt)}`
+  );
 }
 
 export function formatSteps(steps: readonly number[]): string {
@@ -120,9 +140,16 @@ export function summarizeChange(entry: Pick<AuditEntry, 'action' | 'before' | 'a
   if (before.enabled !== after.enabled) changes.push(`enabled ${before.enabled} → ${after.enabled}`);
   const rollout = summarizeRollout(before.rollout, after.rollout);
   if (rollout) changes.push(rollout);
-  if (!sameJson(before.rules, after.rules)) changes.push(before.rules.length === after.rules.length ? `rules changed (${after.rules.length})` : `rules ${before.rules.length} → ${after.rules.length}`);
-  if (!sameJson(before.variants, after.variants)) changes.push(`variants ${Object.keys(before.variants).join(',')} → ${Object.keys(after.variants).join(',')}`);
-  if (before.defaultVariant !== after.defaultVariant) changes.push(`default ${before.defaultVariant} → ${after.defaultVariant}`);
+  if (!sameJson(before.rules, after.rules))
+    changes.push(
+      before.rules.length === after.rules.length
+        ? `rules changed (${after.rules.length})`
+        : `rules ${before.rules.length} → ${after.rules.length}`,
+    );
+  if (!sameJson(before.variants, after.variants))
+    changes.push(`variants ${Object.keys(before.variants).join(',')} → ${Object.keys(after.variants).join(',')}`);
+  if (before.defaultVariant !== after.defaultVariant)
+    changes.push(`default ${before.defaultVariant} → ${after.defaultVariant}`);
   if (before.offVariant !== after.offVariant) changes.push(`off variant ${before.offVariant} → ${after.offVariant}`);
   if (before.description !== after.description) changes.push('description changed');
   return changes.length === 0 ? 'no change' : changes.join('; ');
@@ -130,9 +157,11 @@ export function summarizeChange(entry: Pick<AuditEntry, 'action' | 'before' | 'a
 
 function summarizeRollout(before: Rollout | null, after: Rollout | null): string | null {
   if (sameJson(before, after)) return null;
-  if (before === null || after === null) return `rollout ${before === null ? 'none' : formatRollout(before)} → ${after === null ? 'none' : formatRollout(after)}`;
+  if (before === null || after === null)
+    return `rollout ${before === null ? 'none' : formatRollout(before)} → ${after === null ? 'none' : formatRollout(after)}`;
   // Only the percentage moved: the common case, said the short way.
-  if (sameJson({ ...before, percentage: 0 }, { ...after, percentage: 0 })) return `rollout ${before.percentage}% → ${after.percentage}%`;
+  if (sameJson({ ...before, percentage: 0 }, { ...after, percentage: 0 }))
+    return `rollout ${before.percentage}% → ${after.percentage}%`;
   return `rollout ${formatRollout(before)} → ${formatRollout(after)}`;
 }
 
@@ -150,6 +179,7 @@ export function renderHistory(key: string, entries: readonly AuditEntry[]): stri
     summarizeChange(entry),
     entry.reason ?? '',
   ]);
-  return renderTable(['WHEN', 'WHO', 'ACTION', 'VERSION', 'CHANGE', 'REASON'], rows,
-    (_row, column, text) => (column === 2 && text.trim() === 'delete' ? yellow(text) : text));
+  return renderTable(['WHEN', 'WHO', 'ACTION', 'VERSION', 'CHANGE', 'REASON'], rows, (_row, column, text) =>
+    column === 2 && text.trim() === 'delete' ? yellow(text) : text,
+  );
 }

@@ -11,6 +11,8 @@ export function runInit(options: { dir: string; force: boolean }): number {
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, STARTER_CONFIG);
-  process.stdout.write(`wrote ${file}\nnext: edit it, then run \`cutover server --config ${path.relative(process.cwd(), file) || 'cutover.yaml'}\`\n`);
+  process.stdout.write(
+    `wrote ${file}\nnext: edit it, then run \`cutover server --config ${path.relative(process.cwd(), file) || 'cutover.yaml'}\`\n`,
+  );
   return 0;
 }

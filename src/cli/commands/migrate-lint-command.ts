@@ -1,5 +1,13 @@
 import { Option, type Command } from 'commander';
-import { ALL_RULES, formatJson, formatSarif, formatText, lintFiles, type LintRun, type MigrationPhase } from '../../migrate/lint/index.js';
+import {
+  ALL_RULES,
+  formatJson,
+  formatSarif,
+  formatText,
+  lintFiles,
+  type LintRun,
+  type MigrationPhase,
+} from '../../migrate/lint/index.js';
 
 /**
  * `cutover migrate lint <paths...>`: lints PostgreSQL migration files for
@@ -23,9 +31,16 @@ export interface MigrateLintAnswer {
   run: LintRun;
 }
 
-const FORMATTERS: Record<MigrateLintFormat, (run: LintRun) => string> = { text: formatText, json: formatJson, sarif: formatSarif };
+const FORMATTERS: Record<MigrateLintFormat, (run: LintRun) => string> = {
+  text: formatText,
+  json: formatJson,
+  sarif: formatSarif,
+};
 
-export async function runMigrateLint(paths: readonly string[], options: MigrateLintOptions = {}): Promise<MigrateLintAnswer> {
+export async function runMigrateLint(
+  paths: readonly string[],
+  options: MigrateLintOptions = {},
+): Promise<MigrateLintAnswer> {
   const run = await lintFiles(paths, { phase: options.phase, cwd: options.cwd });
   const failing = run.summary.errors > 0 || (Boolean(options.strict) && run.summary.warnings > 0);
   return { exitCode: failing ? 1 : 0, output: FORMATTERS[options.format ?? 'text'](run), run };
@@ -43,16 +58,29 @@ const RULES_HELP = [
 ].join('\n');
 
 /** `write` is where the report goes (stdout; a test passes its own). */
-export function registerMigrateLintCommand(parent: Command, write: (text: string) => void = (text) => process.stdout.write(text)): Command {
-  return parent.command('lint <paths...>')
-    .description('lint PostgreSQL migrations (files or directories of .sql files) for locks, rewrites and changes that break the running release')
+export function registerMigrateLintCommand(
+  parent: Command,
+  write: (text: string) => void = (text) => process.stdout.write(text),
+): Command {
+  return parent
+    .command('lint <paths...>')
+    .description(
+      'lint PostgreSQL migrations (files or directories of .sql files) for locks, rewrites and changes that break the running release',
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
     .option('--strict', 'exit 1 on warnings too')
-    .addOption(new Option('--phase <phase>', 'treat every file as this phase (default: by folder or header)').choices(['expand', 'contract']))
+    .addOption(
+      new Option('--phase <phase>', 'treat every file as this phase (default: by folder or header)').choices([
+        'expand',
+        'contract',
+      ]),
+    )
     .addHelpText('after', RULES_HELP)
-    .action(async (paths: string[], options: { format: MigrateLintFormat; strict?: boolean; phase?: MigrationPhase }) => {
-      const answer = await runMigrateLint(paths, options);
-      write(answer.output);
-      process.exitCode = answer.exitCode;
-    });
+    .action(
+      async (paths: string[], options: { format: MigrateLintFormat; strict?: boolean; phase?: MigrationPhase }) => {
+        const answer = await runMigrateLint(paths, options);
+        write(answer.output);
+        process.exitCode = answer.exitCode;
+      },
+    );
 }

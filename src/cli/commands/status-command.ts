@@ -7,18 +7,35 @@ import { bold, dim, formatDuration, formatTime, green, printJson, red, yellow } 
  * `status --watch`: redraws on a terminal every interval; elsewhere (CI, a pipe,
  * --json) prints the status again only when it changed, so logs stay readable.
  */
-export async function watchStatus(client: AdminClient, service: string | undefined, json: boolean, options: { intervalMs: number; signal?: AbortSignal }): Promise<number> {
+export async function watchStatus(
+  client: AdminClient,
+  service: string | undefined,
+  json: boolean,
+  options: { intervalMs: number; signal?: AbortSignal },
+): Promise<number> {
   const tty = Boolean(process.stdout.isTTY) && !json;
   let last = '';
   while (!options.signal?.aborted) {
     const statuses = await fetchStatuses(client, service);
-    const text = json ? `${JSON.stringify(service ? statuses[0] : { services: statuses })}\n` : statuses.map(renderStatus).join('');
-    if (tty) process.stdout.write(`\u001b[H\u001b[2J${dim(`cutover status — every ${options.intervalMs / 1000} s, Ctrl-C to stop — ${formatTime(Date.now())}`)}\n\n${text}`);
+    const text = json
+      ? `${JSON.stringify(service ? statuses[0] : { services: statuses })}\n`
+      : statuses.map(renderStatus).join('');
+    if (tty)
+      process.stdout.write(
+        `\u001b[H\u001b[2J${dim(`cutover status — every ${options.intervalMs / 1000} s, Ctrl-C to stop — ${formatTime(Date.now())}`)}\n\n${text}`,
+      );
     else if (text !== last) process.stdout.write(json ? text : `${dim(formatTime(Date.now()))}\n${text}`);
     last = text;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, options.intervalMs);
-      options.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
   return 0;
@@ -37,7 +54,10 @@ export async function runStatus(client: AdminClient, service: string | undefined
     else process.stdout.write(renderStatus(status));
     return 0;
   }
-  const answer = await client.request<{ services: ServiceStatus[]; deploy?: WaveSummary | null }>('GET', '/api/v1/services');
+  const answer = await client.request<{ services: ServiceStatus[]; deploy?: WaveSummary | null }>(
+    'GET',
+    '/api/v1/services',
+  );
   if (json) {
     printJson({ services: answer.services, deploy: answer.deploy ?? null });
     return 0;
@@ -50,8 +70,19 @@ export async function runStatus(client: AdminClient, service: string | undefined
 /** The multi-service deploy in progress: one line, then each service with its wave and progress. */
 function renderWave(wave: WaveSummary): string {
   const mark = (p: WaveSummary['services'][number]['progress']): string =>
-    p === 'succeeded' ? green('✓') : p === 'failed' || p === 'aborted' ? red('✗') : p === 'waiting' ? yellow('…') : p === 'running' ? yellow('▶') : dim('·');
-  const lines = wave.services.map((s) => `  ${mark(s.progress)} ${s.service.padEnd(16)} wave ${s.wave}  ${s.progress}${s.progress === 'waiting' ? ` (${s.phase}: cutover approve/promote/resume ${s.service})` : ''}\n`);
+    p === 'succeeded'
+      ? green('✓')
+      : p === 'failed' || p === 'aborted'
+        ? red('✗')
+        : p === 'waiting'
+          ? yellow('…')
+          : p === 'running'
+            ? yellow('▶')
+            : dim('·');
+  const lines = wave.services.map(
+    (s) =>
+      `  ${mark(s.progress)} ${s.service.padEnd(16)} wave ${s.wave}  ${s.progress}${s.progress === 'waiting' ? ` (${s.phase}: cutover approve/promote/resume ${s.service})` : ''}\n`,
+  );
   return `${bold(`deploy ${wave.version}`)} ${dim(wave.id)}: wave ${wave.wave} of ${wave.waves}, started by ${wave.actor}\n${lines.join('')}\n`;
 }
 
@@ -60,10 +91,16 @@ function slotLine(label: string, slot: SlotStatus | null): string {
   const healthy = slot.instances.filter((i) => i.health === 'healthy').length;
   const count = `${slot.running} healthy`;
   const tint = healthy === 0 ? red : healthy < slot.instances.length ? yellow : green;
-  const extra = slot.scaleDownAt ? `stops ${formatTime(slot.scaleDownAt)}` : slot.since ? `since ${formatTime(slot.since)}` : '';
+  const extra = slot.scaleDownAt
+    ? `stops ${formatTime(slot.scaleDownAt)}`
+    : slot.since
+      ? `since ${formatTime(slot.since)}`
+      : '';
   let text = `  ${label.padEnd(8)} ${bold(slot.slot.padEnd(5))} ${slot.version} (${slot.releaseId})  instances ${tint(count)}  ${dim(extra)}\n`;
   for (const i of slot.instances) {
-    text += dim(`           ${i.id}  port ${i.port}  pid ${i.pid ?? '-'}  ${i.health}${i.restarts ? `  restarts ${i.restarts}` : ''}\n`);
+    text += dim(
+      `           ${i.id}  port ${i.port}  pid ${i.pid ?? '-'}  ${i.health}${i.restarts ? `  restarts ${i.restarts}` : ''}\n`,
+    );
   }
   return text;
 }
@@ -76,7 +113,8 @@ export function renderStatus(s: ServiceStatus): string {
     text += slotLine('canary', s.canary);
     text += `           ${yellow(`${s.canary.weight}% of traffic`)}, step ${s.canary.step}/${s.canary.steps} (${s.canary.phase}${s.canary.pausedBy ? `, paused: ${s.canary.pausedBy}` : ''})\n`;
   }
-  if (s.operation) text += `  ${yellow('running')}  ${s.operation.kind} ${s.operation.id} (${s.operation.phase}) by ${s.operation.actor}\n`;
+  if (s.operation)
+    text += `  ${yellow('running')}  ${s.operation.kind} ${s.operation.id} (${s.operation.phase}) by ${s.operation.actor}\n`;
   if (s.analysis.length) {
     text += '  analysis:\n';
     for (const m of s.analysis) {
@@ -89,7 +127,7 @@ export function renderStatus(s: ServiceStatus): string {
     for (const op of s.recent) {
       const outcome = op.outcome === 'succeeded' ? green(op.outcome) : op.outcome ? red(op.outcome) : yellow('running');
       const duration = op.durationMs === null ? '' : formatDuration(op.durationMs);
-      text += `    ${formatTime(op.startedAt)}  ${op.kind.padEnd(8)} ${(op.from ?? '-')} → ${op.to ?? '-'}  ${outcome}  ${dim(duration)}  ${dim(`by ${op.actor}`)}\n`;
+      text += `    ${formatTime(op.startedAt)}  ${op.kind.padEnd(8)} ${op.from ?? '-'} → ${op.to ?? '-'}  ${outcome}  ${dim(duration)}  ${dim(`by ${op.actor}`)}\n`;
       if (op.error) text += dim(`      ${op.error.split('\n')[0]}\n`);
     }
   }

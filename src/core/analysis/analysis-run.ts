@@ -44,7 +44,12 @@ export interface AnalysisRunConfig {
 export type ResolvedAnalysisRunConfig = Required<Omit<AnalysisRunConfig, 'successCondition' | 'failureCondition'>> &
   Pick<AnalysisRunConfig, 'successCondition' | 'failureCondition'>;
 
-export const ANALYSIS_RUN_DEFAULTS = { initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4 } as const;
+export const ANALYSIS_RUN_DEFAULTS = {
+  initialDelayMs: 0,
+  failureLimit: 0,
+  inconclusiveLimit: 0,
+  consecutiveErrorLimit: 4,
+} as const;
 
 export interface Measurement {
   at: number;
@@ -101,9 +106,10 @@ export function nextDueAt(state: AnalysisRunState): number | null {
 /** Records one measurement and moves the run on. A measurement after the run finished is ignored. */
 export function recordMeasurement(state: AnalysisRunState, input: MeasurementInput): AnalysisRunState {
   if (state.phase !== 'Running') return state;
-  const assessed = 'error' in input
-    ? { phase: 'error' as const, message: `measurement failed: ${input.error}` }
-    : assessMeasurement(state.config, input.value);
+  const assessed =
+    'error' in input
+      ? { phase: 'error' as const, message: `measurement failed: ${input.error}` }
+      : assessMeasurement(state.config, input.value);
   const measurement: Measurement = { at: input.at, value: 'error' in input ? null : input.value, ...assessed };
   const isError = assessed.phase === 'error';
   const next: AnalysisRunState = {
@@ -131,7 +137,12 @@ export function endRun(state: AnalysisRunState, now: number): AnalysisRunState {
     const why = state.errors > 0 ? `only errors (${state.errors})` : 'no measurement';
     return finish(state, 'Inconclusive', `the step ended with ${why}; nothing vouches for the release`, now);
   }
-  return finish(state, 'Successful', `the step ended after ${plural(taken, 'measurement')}, ${state.failed} failed`, now);
+  return finish(
+    state,
+    'Successful',
+    `the step ended after ${plural(taken, 'measurement')}, ${state.failed} failed`,
+    now,
+  );
 }
 
 /** The phase of several runs of one step: any Failed, else any Inconclusive, else all Successful, else Running. */
@@ -154,7 +165,8 @@ export function assessMeasurement(
   const succeeded = success && evaluateCondition(success, value);
   if (succeeded && !succeeded.ok) return { phase: 'error', message: `success condition: ${succeeded.error}` };
   if (failed && failed.value) return { phase: 'failed', message: `failure condition ${failure.source} is true` };
-  if (succeeded && succeeded.value) return { phase: 'successful', message: `success condition ${success.source} is true` };
+  if (succeeded && succeeded.value)
+    return { phase: 'successful', message: `success condition ${success.source} is true` };
   if (!failure) return { phase: 'failed', message: `success condition ${success!.source} is false` };
   if (!success) return { phase: 'successful', message: `failure condition ${failure.source} is false` };
   return { phase: 'inconclusive', message: `neither ${success.source} nor ${failure.source} is true` };
@@ -163,19 +175,28 @@ export function assessMeasurement(
 function assessRun(state: AnalysisRunState, now: number): AnalysisRunState {
   const { config } = state;
   if (state.failed > config.failureLimit) {
-    return finish(state, 'Failed', `${plural(state.failed, 'measurement')} failed, more than the failure limit of ${config.failureLimit}`, now);
+    return finish(
+      state,
+      'Failed',
+      `${plural(state.failed, 'measurement')} failed, more than the failure limit of ${config.failureLimit}`,
+      now,
+    );
   }
   if (state.inconclusive > config.inconclusiveLimit) {
     return finish(
-      state, 'Inconclusive',
-      `${plural(state.inconclusive, 'measurement')} inconclusive, more than the inconclusive limit of ${config.inconclusiveLimit}`, now,
+      state,
+      'Inconclusive',
+      `${plural(state.inconclusive, 'measurement')} inconclusive, more than the inconclusive limit of ${config.inconclusiveLimit}`,
+      now,
     );
   }
   if (state.consecutiveErrors > config.consecutiveErrorLimit) {
     const last = state.measurements.at(-1)?.message ?? '';
     return finish(
-      state, 'Inconclusive',
-      `${state.consecutiveErrors} consecutive errors, more than the limit of ${config.consecutiveErrorLimit} (last: ${last})`, now,
+      state,
+      'Inconclusive',
+      `${state.consecutiveErrors} consecutive errors, more than the limit of ${config.consecutiveErrorLimit} (last: ${last})`,
+      now,
     );
   }
   const taken = measured(state);
@@ -207,7 +228,8 @@ function conditionsOf(config: Pick<AnalysisRunConfig, 'successCondition' | 'fail
 
 function checkConfig(config: ResolvedAnalysisRunConfig): void {
   const problems: string[] = [];
-  if (!(config.intervalMs > 0 && Number.isFinite(config.intervalMs))) problems.push(`intervalMs must be > 0, got ${config.intervalMs}`);
+  if (!(config.intervalMs > 0 && Number.isFinite(config.intervalMs)))
+    problems.push(`intervalMs must be > 0, got ${config.intervalMs}`);
   if (config.count !== null && !(Number.isInteger(config.count) && config.count >= 1)) {
     problems.push(`count must be a whole number >= 1 or null, got ${config.count}`);
   }
@@ -215,7 +237,8 @@ function checkConfig(config: ResolvedAnalysisRunConfig): void {
     problems.push(`initialDelayMs must be >= 0, got ${config.initialDelayMs}`);
   }
   for (const key of ['failureLimit', 'inconclusiveLimit', 'consecutiveErrorLimit'] as const) {
-    if (!(Number.isInteger(config[key]) && config[key] >= 0)) problems.push(`${key} must be a whole number >= 0, got ${config[key]}`);
+    if (!(Number.isInteger(config[key]) && config[key] >= 0))
+      problems.push(`${key} must be a whole number >= 0, got ${config[key]}`);
   }
   if (problems.length > 0) throw new RangeError(`analysis ${config.name}: ${problems.join('; ')}`);
 }

@@ -108,9 +108,17 @@ export function judgeAgainstBaseline(input: JudgeInput): BaselineJudgement {
   const options = resolveOptions(input.options);
   checkObservations(input.canary, 'canary');
   checkObservations(input.baseline, 'baseline');
-  const stats = { canary: sideStats(input.canary), baseline: sideStats(input.baseline), latency: null, errorRate: null };
+  const stats = {
+    canary: sideStats(input.canary),
+    baseline: sideStats(input.baseline),
+    latency: null,
+    errorRate: null,
+  };
 
-  const missing = [...missingSamples('canary', input.canary, options), ...missingSamples('baseline', input.baseline, options)];
+  const missing = [
+    ...missingSamples('canary', input.canary, options),
+    ...missingSamples('baseline', input.baseline, options),
+  ];
   if (missing.length > 0) return { verdict: 'inconclusive', reasons: missing, stats };
 
   const latency = compareLatency(input.canary.latenciesMs, input.baseline.latenciesMs, options);
@@ -126,10 +134,14 @@ export function judgeAgainstBaseline(input: JudgeInput): BaselineJudgement {
 function resolveOptions(partial: Partial<JudgeOptions> | undefined): JudgeOptions {
   const options = { ...DEFAULT_JUDGE_OPTIONS, ...partial };
   const valid =
-    Number.isInteger(options.minSamples) && options.minSamples >= 1 &&
-    options.alpha > 0 && options.alpha < 1 &&
-    options.maxLatencyRatio > 0 && Number.isFinite(options.maxLatencyRatio) &&
-    options.maxErrorRateIncrease >= 0 && options.maxErrorRateIncrease <= 1;
+    Number.isInteger(options.minSamples) &&
+    options.minSamples >= 1 &&
+    options.alpha > 0 &&
+    options.alpha < 1 &&
+    options.maxLatencyRatio > 0 &&
+    Number.isFinite(options.maxLatencyRatio) &&
+    options.maxErrorRateIncrease >= 0 &&
+    options.maxErrorRateIncrease <= 1;
   if (!valid) {
     throw new RangeError(
       `invalid judge options ${JSON.stringify(options)}: minSamples must be a whole number >= 1, alpha in (0, 1), ` +
@@ -142,7 +154,9 @@ function resolveOptions(partial: Partial<JudgeOptions> | undefined): JudgeOption
 function checkObservations(side: SideObservations, name: string): void {
   const { requests, errors } = side;
   if (!Number.isInteger(requests) || !Number.isInteger(errors) || requests < 0 || errors < 0 || errors > requests) {
-    throw new RangeError(`${name}: requests and errors must be whole numbers with 0 <= errors <= requests, got ${errors}/${requests}`);
+    throw new RangeError(
+      `${name}: requests and errors must be whole numbers with 0 <= errors <= requests, got ${errors}/${requests}`,
+    );
   }
   for (const ms of side.latenciesMs) {
     if (!(ms >= 0 && ms < Infinity)) throw new RangeError(`${name}: latencies must be finite and >= 0 ms, got ${ms}`);
@@ -153,7 +167,8 @@ function missingSamples(name: string, side: SideObservations, options: JudgeOpti
   const missing: string[] = [];
   const samples = side.latenciesMs.length;
   if (samples < options.minSamples) missing.push(`${name}: needs ≥ ${options.minSamples} samples, has ${samples}`);
-  if (side.requests < options.minSamples) missing.push(`${name}: needs ≥ ${options.minSamples} requests, has ${side.requests}`);
+  if (side.requests < options.minSamples)
+    missing.push(`${name}: needs ≥ ${options.minSamples} requests, has ${side.requests}`);
   return missing;
 }
 
@@ -183,7 +198,8 @@ function compareLatency(
   const evidence = `Mann-Whitney p = ${p(test.pValue)}`;
   let reason: string;
   if (regressed) reason = `latency regressed: ${medians}, significant (${evidence} < ${options.alpha})`;
-  else if (significant) reason = `latency ok: canary is slower (${evidence} < ${options.alpha}) but by less than the limit: ${medians}`;
+  else if (significant)
+    reason = `latency ok: canary is slower (${evidence} < ${options.alpha}) but by less than the limit: ${medians}`;
   else if (large) reason = `latency ok: ${medians}, but not significant (${evidence} ≥ ${options.alpha})`;
   else reason = `latency ok: ${medians}; ${evidence}`;
   return { comparison: { u: test.u, z: test.z, pValue: test.pValue, medianRatio, significant, regressed }, reason };
@@ -208,7 +224,8 @@ function compareErrorRates(
   const evidence = `${exact ? "Fisher's exact test" : 'z-test'} p = ${p(pValue)}`;
   let reason: string;
   if (regressed) reason = `error rate regressed: ${rates}, significant (${evidence} < ${options.alpha})`;
-  else if (significant) reason = `error rate ok: canary errs more (${evidence} < ${options.alpha}) but by less than the limit: ${rates}`;
+  else if (significant)
+    reason = `error rate ok: canary errs more (${evidence} < ${options.alpha}) but by less than the limit: ${rates}`;
   else reason = `error rate ok: ${rates}; ${evidence}`;
   const comparison: ErrorRateComparison = {
     test: exact ? 'fisher-exact' : 'z-test',
@@ -232,4 +249,5 @@ export function median(values: readonly number[]): number {
 const ms = (value: number): string => `${Number(value.toPrecision(3))} ms`;
 const p = (value: number): string => (value >= 0.001 ? value.toFixed(3) : value.toExponential(1));
 const percent = (rate: number): string => `${(rate * 100).toFixed(2)}%`;
-const points = (difference: number): string => `${difference >= 0 ? '+' : '−'}${Math.abs(difference * 100).toFixed(2)} points`;
+const points = (difference: number): string =>
+  `${difference >= 0 ? '+' : '−'}${Math.abs(difference * 100).toFixed(2)} points`;

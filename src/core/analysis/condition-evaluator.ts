@@ -72,28 +72,45 @@ function evaluateBinary(node: Extract<ConditionNode, { type: 'binary' }>, result
   }
 }
 
-function compare(operator: '<' | '<=' | '>' | '>=', left: ConditionValue, right: ConditionValue, node: ConditionNode): boolean {
+function compare(
+  operator: '<' | '<=' | '>' | '>=',
+  left: ConditionValue,
+  right: ConditionValue,
+  node: ConditionNode,
+): boolean {
   const bothNumbers = typeof left === 'number' && typeof right === 'number';
   const bothStrings = typeof left === 'string' && typeof right === 'string';
   if (!bothNumbers && !bothStrings) {
-    fail(node, `'${operator}' compares two numbers or two strings, got ${describeValue(left)} and ${describeValue(right)}`);
+    fail(
+      node,
+      `'${operator}' compares two numbers or two strings, got ${describeValue(left)} and ${describeValue(right)}`,
+    );
   }
   switch (operator) {
-    case '<': return left < right;
-    case '<=': return left <= right;
-    case '>': return left > right;
-    case '>=': return left >= right;
+    case '<':
+      return left < right;
+    case '<=':
+      return left <= right;
+    case '>':
+      return left > right;
+    case '>=':
+      return left >= right;
   }
 }
 
 function arithmetic(operator: BinaryOperator, a: number, b: number, node: ConditionNode): number {
   if ((operator === '/' || operator === '%') && b === 0) fail(node, 'division by zero');
   switch (operator) {
-    case '-': return a - b;
-    case '*': return a * b;
-    case '/': return a / b;
-    case '%': return a % b;
-    default: return fail(node, `unknown operator '${operator}'`);
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return a / b;
+    case '%':
+      return a % b;
+    default:
+      return fail(node, `unknown operator '${operator}'`);
   }
 }
 
@@ -127,12 +144,16 @@ function evaluateCall(node: Extract<ConditionNode, { type: 'call' }>, result: un
 
 function readField(object: ConditionValue, name: string, node: ConditionNode): ConditionValue {
   if (!isPlainObject(object)) {
-    const hint = typeof object === 'string' || Array.isArray(object) ? '; use len(...) for a length or [n] for an element' : '';
+    const hint =
+      typeof object === 'string' || Array.isArray(object) ? '; use len(...) for a length or [n] for an element' : '';
     return fail(node, `cannot read field '${name}' of ${describeValue(object)}${hint}`);
   }
   if (!Object.hasOwn(object, name)) {
     const fields = Object.keys(object);
-    const known = fields.length === 0 ? 'it has no fields' : `it has ${fields.slice(0, 10).join(', ')}${fields.length > 10 ? ', ...' : ''}`;
+    const known =
+      fields.length === 0
+        ? 'it has no fields'
+        : `it has ${fields.slice(0, 10).join(', ')}${fields.length > 10 ? ', ...' : ''}`;
     return fail(node, `field '${name}' is missing (${known})`);
   }
   return checkValue(object[name], `field '${name}'`);
@@ -144,7 +165,10 @@ function readIndex(object: ConditionValue, index: ConditionValue, node: Conditio
       return fail(node, `a list is indexed by a whole number, got ${describeValue(index)}`);
     }
     if (index < 0 || index >= object.length) {
-      return fail(node, `index ${index} is out of range (the list has ${object.length} element${object.length === 1 ? '' : 's'})`);
+      return fail(
+        node,
+        `index ${index} is out of range (the list has ${object.length} element${object.length === 1 ? '' : 's'})`,
+      );
     }
     return checkValue(object[index], `element ${index}`);
   }
@@ -154,10 +178,13 @@ function readIndex(object: ConditionValue, index: ConditionValue, node: Conditio
 
 /** Admits only JSON-like values from the provider; anything else is an error, never executed or walked. */
 function checkValue(value: unknown, what: string): ConditionValue {
-  if (value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean')
+    return value;
   if (Array.isArray(value) || isPlainObject(value)) return value as ConditionValue;
   if (value === undefined) throw new ConditionEvaluationError(`${what} has no value`);
-  throw new ConditionEvaluationError(`${what} is a ${typeof value}, not a number, string, boolean, null, list or object`);
+  throw new ConditionEvaluationError(
+    `${what} is a ${typeof value}, not a number, string, boolean, null, list or object`,
+  );
 }
 
 function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
@@ -191,6 +218,7 @@ export function describeValue(value: ConditionValue): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
   return `${typeof value} ${String(value)}`;
 }

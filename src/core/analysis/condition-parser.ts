@@ -81,7 +81,8 @@ class Parser {
 
   expectEnd(): void {
     const token = this.peek();
-    if (token.kind !== 'end') throw new ConditionSyntaxError(token.column, 'an operator or the end of the condition', describe(token));
+    if (token.kind !== 'end')
+      throw new ConditionSyntaxError(token.column, 'an operator or the end of the condition', describe(token));
   }
 
   private parseUnary(): ConditionNode {
@@ -125,10 +126,14 @@ class Parser {
     }
     if (token.kind !== 'name') throw new ConditionSyntaxError(column, OPERAND, describe(token));
     switch (token.text) {
-      case 'true': return { type: 'literal', value: true, column };
-      case 'false': return { type: 'literal', value: false, column };
-      case 'null': return { type: 'literal', value: null, column };
-      case 'result': return { type: 'result', column };
+      case 'true':
+        return { type: 'literal', value: true, column };
+      case 'false':
+        return { type: 'literal', value: false, column };
+      case 'null':
+        return { type: 'literal', value: null, column };
+      case 'result':
+        return { type: 'result', column };
     }
     if (Object.hasOwn(FUNCTIONS, token.text)) return this.parseCall(token);
     const open = this.peek();
@@ -148,13 +153,15 @@ class Parser {
       args.push(this.nested(() => this.parseLevel(0), token));
       while (this.isOperator(this.peek(), ',')) {
         const comma = this.next();
-        if (args.length === arity) throw new ConditionSyntaxError(comma.column, `')' to close ${name}( (it takes ${takes})`, describe(comma));
+        if (args.length === arity)
+          throw new ConditionSyntaxError(comma.column, `')' to close ${name}( (it takes ${takes})`, describe(comma));
         args.push(this.nested(() => this.parseLevel(0), token));
       }
     }
     const close = this.peek();
     if (args.length < arity) throw new ConditionSyntaxError(close.column, `${takes} for ${name}()`, describe(close));
-    if (!this.isOperator(close, ')')) throw new ConditionSyntaxError(close.column, `')' to close ${name}(`, describe(close));
+    if (!this.isOperator(close, ')'))
+      throw new ConditionSyntaxError(close.column, `')' to close ${name}(`, describe(close));
     this.next();
     return { type: 'call', name, args, column: token.column };
   }
@@ -199,10 +206,15 @@ class Parser {
 
 function describe(token: Token): string {
   switch (token.kind) {
-    case 'end': return 'the end of the condition';
-    case 'number': return `the number ${token.text}`;
-    case 'string': return `the string ${token.text}`;
-    case 'name': return `\`${token.text}\``;
-    case 'operator': return `'${token.text}'`;
+    case 'end':
+      return 'the end of the condition';
+    case 'number':
+      return `the number ${token.text}`;
+    case 'string':
+      return `the string ${token.text}`;
+    case 'name':
+      return `\`${token.text}\``;
+    case 'operator':
+      return `'${token.text}'`;
   }
 }

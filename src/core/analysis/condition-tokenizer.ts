@@ -26,7 +26,28 @@ export class ConditionSyntaxError extends Error {
 }
 
 // Longest first, so `<=` is not read as `<` then `=`.
-const OPERATORS = ['||', '&&', '==', '!=', '<=', '>=', '!', '<', '>', '+', '-', '*', '/', '%', '(', ')', '[', ']', '.', ','];
+const OPERATORS = [
+  '||',
+  '&&',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '!',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '(',
+  ')',
+  '[',
+  ']',
+  '.',
+  ',',
+];
 
 /** Single characters that are the start of an operator a user likely meant. */
 const MISTYPED: Record<string, string> = { '=': "'==' (comparison)", '&': "'&&'", '|': "'||'" };
@@ -49,7 +70,11 @@ export function tokenize(source: string): Token[] {
     const number = NUMBER.exec(rest);
     if (number) {
       if (NAME.test(rest.slice(number[0].length))) {
-        throw new ConditionSyntaxError(column + number[0].length, 'an operator after the number', describeChar(rest[number[0].length]!));
+        throw new ConditionSyntaxError(
+          column + number[0].length,
+          'an operator after the number',
+          describeChar(rest[number[0].length]!),
+        );
       }
       tokens.push({ kind: 'number', text: number[0], value: Number(number[0]), column });
       i += number[0].length;
@@ -89,7 +114,11 @@ function readString(source: string, start: number): { text: string; value: strin
     if (char === '\\') {
       const escaped = ESCAPES[source[i + 1] ?? ''];
       if (escaped === undefined) {
-        throw new ConditionSyntaxError(i + 1, 'an escape \\\\ \\" \\\' \\n or \\t', describeChar(source.slice(i, i + 2)));
+        throw new ConditionSyntaxError(
+          i + 1,
+          'an escape \\\\ \\" \\\' \\n or \\t',
+          describeChar(source.slice(i, i + 2)),
+        );
       }
       value += escaped;
       i += 2;
@@ -98,7 +127,11 @@ function readString(source: string, start: number): { text: string; value: strin
     value += char;
     i++;
   }
-  throw new ConditionSyntaxError(start + 1, `a closing ${quote} for the string starting here`, 'the end of the condition');
+  throw new ConditionSyntaxError(
+    start + 1,
+    `a closing ${quote} for the string starting here`,
+    'the end of the condition',
+  );
 }
 
 function describeChar(text: string): string {

@@ -43,8 +43,17 @@ export function parseCondition(source: string): Condition {
     return { source, ast: parseConditionSyntax(source) };
   } catch (error) {
     if (!(error instanceof ConditionSyntaxError)) throw error;
-    const details: ConditionErrorDetails = { condition: source, column: error.column, expected: error.expected, found: error.found };
-    throw new CutoverError('ANALYSIS_CONDITION_INVALID', `invalid condition ${JSON.stringify(source)}: ${error.message}`, { details });
+    const details: ConditionErrorDetails = {
+      condition: source,
+      column: error.column,
+      expected: error.expected,
+      found: error.found,
+    };
+    throw new CutoverError(
+      'ANALYSIS_CONDITION_INVALID',
+      `invalid condition ${JSON.stringify(source)}: ${error.message}`,
+      { details },
+    );
   }
 }
 

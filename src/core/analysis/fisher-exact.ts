@@ -69,7 +69,6 @@ export function logFactorial(n: number): number {
   const inverse = 1 / n;
   const inverse2 = inverse * inverse;
   return (
-    n * Math.log(n) - n + 0.5 * Math.log(2 * Math.PI * n) +
-    inverse * (1 / 12 - inverse2 * (1 / 360 - inverse2 / 1260))
+    n * Math.log(n) - n + 0.5 * Math.log(2 * Math.PI * n) + inverse * (1 / 12 - inverse2 * (1 / 360 - inverse2 / 1260))
   );
 }

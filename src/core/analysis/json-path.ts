@@ -46,7 +46,12 @@ export function readJsonPath(document: unknown, segments: readonly JsonPathSegme
   let value = document;
   let walked = '$';
   for (const segment of segments) {
-    walked += typeof segment === 'number' ? `[${segment}]` : PLAIN_NAME.test(segment) ? `.${segment}` : `[${JSON.stringify(segment)}]`;
+    walked +=
+      typeof segment === 'number'
+        ? `[${segment}]`
+        : PLAIN_NAME.test(segment)
+          ? `.${segment}`
+          : `[${JSON.stringify(segment)}]`;
     if (typeof segment === 'number') {
       if (!Array.isArray(value) || segment >= value.length) return { found: false, missing: walked };
       value = value[segment];

@@ -23,7 +23,8 @@ export class LatencySample {
     capacity: number,
     private readonly random: RandomSource,
   ) {
-    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`capacity must be a whole number >= 1, got ${capacity}`);
+    if (!(Number.isInteger(capacity) && capacity >= 1))
+      throw new RangeError(`capacity must be a whole number >= 1, got ${capacity}`);
     this.capacity = capacity;
     this.values = new Float64Array(capacity);
   }

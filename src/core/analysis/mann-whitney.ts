@@ -57,17 +57,21 @@ export function mannWhitneyU(
   const alternative = options.alternative ?? 'two-sided';
   const n1 = x.length;
   const n2 = y.length;
-  if (n1 === 0 || n2 === 0) throw new RangeError(`Mann-Whitney needs observations in both samples, got ${n1} and ${n2}`);
+  if (n1 === 0 || n2 === 0)
+    throw new RangeError(`Mann-Whitney needs observations in both samples, got ${n1} and ${n2}`);
   const { rankSumX, tieTerm } = rankSum(x, y);
   const u = rankSumX - (n1 * (n1 + 1)) / 2;
   const ties = tieTerm > 0;
   const z = asymptoticZ(u, n1, n2, tieTerm, alternative);
 
   const method = options.method ?? 'auto';
-  const exact = method === 'exact' || (method === 'auto' && !ties && n1 < EXACT_BELOW_SAMPLES && n2 < EXACT_BELOW_SAMPLES);
+  const exact =
+    method === 'exact' || (method === 'auto' && !ties && n1 < EXACT_BELOW_SAMPLES && n2 < EXACT_BELOW_SAMPLES);
   if (exact) {
-    if (ties) throw new RangeError('the exact Mann-Whitney p-value needs samples without ties; use the asymptotic method');
-    if (n1 * n2 > EXACT_MAX_PAIRS) throw new RangeError(`the exact Mann-Whitney p-value is limited to n1 * n2 <= ${EXACT_MAX_PAIRS}`);
+    if (ties)
+      throw new RangeError('the exact Mann-Whitney p-value needs samples without ties; use the asymptotic method');
+    if (n1 * n2 > EXACT_MAX_PAIRS)
+      throw new RangeError(`the exact Mann-Whitney p-value is limited to n1 * n2 <= ${EXACT_MAX_PAIRS}`);
     return { u, z, pValue: exactPValue(u, n1, n2, alternative), method: 'exact', alternative, n1, n2, ties };
   }
   return { u, z, pValue: asymptoticPValue(z, alternative), method: 'asymptotic', alternative, n1, n2, ties };
@@ -90,8 +94,14 @@ function rankSum(x: readonly number[], y: readonly number[]): { rankSumX: number
     const value = Math.min(i < xs.length ? xs[i]! : Infinity, j < ys.length ? ys[j]! : Infinity);
     let fromX = 0;
     let fromY = 0;
-    while (i < xs.length && xs[i] === value) { i++; fromX++; }
-    while (j < ys.length && ys[j] === value) { j++; fromY++; }
+    while (i < xs.length && xs[i] === value) {
+      i++;
+      fromX++;
+    }
+    while (j < ys.length && ys[j] === value) {
+      j++;
+      fromY++;
+    }
     const t = fromX + fromY;
     const midRank = nextRank + (t - 1) / 2;
     rankSumX += fromX * midRank;

@@ -63,6 +63,8 @@ export function zTestApproximationHolds(canary: ErrorCounts, baseline: ErrorCoun
 export function checkCounts(counts: ErrorCounts, side: string): void {
   const { errors, requests } = counts;
   if (!Number.isInteger(requests) || !Number.isInteger(errors) || requests < 1 || errors < 0 || errors > requests) {
-    throw new RangeError(`${side} error counts must be whole numbers with 0 <= errors <= requests and requests >= 1, got ${errors}/${requests}`);
+    throw new RangeError(
+      `${side} error counts must be whole numbers with 0 <= errors <= requests and requests >= 1, got ${errors}/${requests}`,
+    );
   }
 }

@@ -6,7 +6,14 @@
 export { lintMigration, type LintMigrationOptions, type MigrationLintResult } from './lint-migration.js';
 export { collectMigrationFiles, lintFiles, type LintFilesOptions, type LintRun } from './lint-files.js';
 export { compareFindings, summarize, type LintFinding, type LintSummary, type Severity } from './findings.js';
-export { decidePhase, isMigrationPhase, phaseFromPath, MIGRATION_PHASES, type MigrationPhase, type PhaseDecision } from './migration-phase.js';
+export {
+  decidePhase,
+  isMigrationPhase,
+  phaseFromPath,
+  MIGRATION_PHASES,
+  type MigrationPhase,
+  type PhaseDecision,
+} from './migration-phase.js';
 export { transactionModeOf, refusedInTransactionBlock, type TransactionMode } from './transaction-mode.js';
 export { parseMigration, type MigrationStatement, type ParsedMigration } from './parsed-migration.js';
 export { readDirectives, type MigrationDirectives } from './comment-directives.js';

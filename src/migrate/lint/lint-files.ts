@@ -42,12 +42,18 @@ export async function lintFiles(paths: readonly string[], options: LintFilesOpti
 
 /** Files as given (whatever their extension), directories searched recursively for *.sql, in path order: the order migrations apply in. */
 export async function collectMigrationFiles(paths: readonly string[], cwd: string): Promise<string[]> {
-  if (paths.length === 0) throw new CutoverError('BAD_REQUEST', 'no migration files or directories given', { hint: 'Run `cutover migrate lint <files or directories>`, e.g. `cutover migrate lint migrations/`.' });
+  if (paths.length === 0)
+    throw new CutoverError('BAD_REQUEST', 'no migration files or directories given', {
+      hint: 'Run `cutover migrate lint <files or directories>`, e.g. `cutover migrate lint migrations/`.',
+    });
   const found: string[] = [];
   for (const given of paths) {
     const absolute = path.resolve(cwd, given);
     const info = await stat(absolute).catch(() => undefined);
-    if (!info) throw new CutoverError('BAD_REQUEST', `${given}: no such file or directory`, { hint: 'Check the path; give migration .sql files or the directories that hold them.' });
+    if (!info)
+      throw new CutoverError('BAD_REQUEST', `${given}: no such file or directory`, {
+        hint: 'Check the path; give migration .sql files or the directories that hold them.',
+      });
     if (info.isDirectory()) found.push(...(await sqlFilesUnder(absolute)).sort(comparePaths));
     else found.push(absolute);
   }

@@ -35,18 +35,20 @@ export async function lintMigration(sql: string, options: LintMigrationOptions):
     return {
       file: options.file,
       phase: decidePhase({ option: options.phase, folder }),
-      findings: [{
-        ruleId: PARSE_ERROR.id,
-        severity: PARSE_ERROR.severity,
-        file: options.file,
-        line: position.line,
-        column: position.column,
-        endLine: position.line,
-        endColumn: position.column,
-        statement: lineText(parsed.source, position.line),
-        message: `PostgreSQL cannot parse the file: ${message}. Nothing in it was checked.`,
-        safeAlternative: PARSE_ERROR.safePattern,
-      }],
+      findings: [
+        {
+          ruleId: PARSE_ERROR.id,
+          severity: PARSE_ERROR.severity,
+          file: options.file,
+          line: position.line,
+          column: position.column,
+          endLine: position.line,
+          endColumn: position.column,
+          statement: lineText(parsed.source, position.line),
+          message: `PostgreSQL cannot parse the file: ${message}. Nothing in it was checked.`,
+          safeAlternative: PARSE_ERROR.safePattern,
+        },
+      ],
     };
   }
 
@@ -65,7 +67,14 @@ export async function lintMigration(sql: string, options: LintMigrationOptions):
     for (const rule of STATEMENT_RULES) {
       if (disabled(rule.id, statement) || (rule.oncePerFile && reported.has(rule.id))) continue;
       for (const hit of rule.check(statement, state)) {
-        findings.push({ ruleId: rule.id, severity: rule.severity, file: options.file, ...span(statement), statement: statement.text, ...hit });
+        findings.push({
+          ruleId: rule.id,
+          severity: rule.severity,
+          file: options.file,
+          ...span(statement),
+          statement: statement.text,
+          ...hit,
+        });
         reported.add(rule.id);
       }
     }
@@ -87,7 +96,11 @@ function disabledRules(directives: MigrationDirectives): (ruleId: string, statem
 }
 
 /** A header that contradicts the folder is more likely a mistake than a choice: say so rather than pick one silently. */
-function phaseConflict(directives: MigrationDirectives, folder: MigrationPhase | undefined, option: MigrationPhase | undefined): DirectiveProblem | undefined {
+function phaseConflict(
+  directives: MigrationDirectives,
+  folder: MigrationPhase | undefined,
+  option: MigrationPhase | undefined,
+): DirectiveProblem | undefined {
   const header = directives.phase;
   if (option || !header || !folder || header.value === folder) return undefined;
   return {
@@ -112,7 +125,12 @@ function directiveFinding(file: string, problem: DirectiveProblem): LintFinding 
 }
 
 function span(statement: MigrationStatement): Pick<LintFinding, 'line' | 'column' | 'endLine' | 'endColumn'> {
-  return { line: statement.start.line, column: statement.start.column, endLine: statement.end.line, endColumn: statement.end.column };
+  return {
+    line: statement.start.line,
+    column: statement.start.column,
+    endLine: statement.end.line,
+    endColumn: statement.end.column,
+  };
 }
 
 function commentSpan(comment: SqlComment): Pick<LintFinding, 'line' | 'column' | 'endLine' | 'endColumn'> {

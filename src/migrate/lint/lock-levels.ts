@@ -69,10 +69,20 @@ const WEAKER_ALTER_TABLE_LOCKS: Partial<Record<NonNullable<AlterTableCmd['subtyp
 };
 
 function alterTableLock(command: AlterTableCmd): LockMode {
-  if (command.subtype === 'AT_AddConstraint' && command.def && 'Constraint' in command.def && command.def.Constraint.contype === 'CONSTR_FOREIGN') {
+  if (
+    command.subtype === 'AT_AddConstraint' &&
+    command.def &&
+    'Constraint' in command.def &&
+    command.def.Constraint.contype === 'CONSTR_FOREIGN'
+  ) {
     return 'SHARE ROW EXCLUSIVE';
   }
-  if (command.subtype === 'AT_DetachPartition' && command.def && 'PartitionCmd' in command.def && command.def.PartitionCmd.concurrent) {
+  if (
+    command.subtype === 'AT_DetachPartition' &&
+    command.def &&
+    'PartitionCmd' in command.def &&
+    command.def.PartitionCmd.concurrent
+  ) {
     return 'SHARE UPDATE EXCLUSIVE';
   }
   return (command.subtype && WEAKER_ALTER_TABLE_LOCKS[command.subtype]) ?? 'ACCESS EXCLUSIVE';
@@ -94,14 +104,21 @@ export function locksTakenBy(statement: MigrationStatement): TableLock[] {
     if (mode) locks.push({ table: commands[0]?.table, mode });
     for (const { constraint } of addedConstraints(statement)) {
       // A new foreign key also locks the table it references, against deletes and key updates.
-      if (constraint.contype === 'CONSTR_FOREIGN') locks.push({ table: tableNameOf(constraint.pktable), mode: 'SHARE ROW EXCLUSIVE' });
+      if (constraint.contype === 'CONSTR_FOREIGN')
+        locks.push({ table: tableNameOf(constraint.pktable), mode: 'SHARE ROW EXCLUSIVE' });
     }
     return locks;
   }
   if ('IndexStmt' in node) {
-    return [{ table: tableNameOf(node.IndexStmt.relation), mode: node.IndexStmt.concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'SHARE' }];
+    return [
+      {
+        table: tableNameOf(node.IndexStmt.relation),
+        mode: node.IndexStmt.concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'SHARE',
+      },
+    ];
   }
-  if ('DropStmt' in node) return dropLocks(node.DropStmt.removeType, node.DropStmt.objects, Boolean(node.DropStmt.concurrent));
+  if ('DropStmt' in node)
+    return dropLocks(node.DropStmt.removeType, node.DropStmt.objects, Boolean(node.DropStmt.concurrent));
   if ('RenameStmt' in node) {
     const rename = node.RenameStmt;
     if (rename.renameType === 'OBJECT_TABLE' || rename.renameType === 'OBJECT_COLUMN') {
@@ -113,16 +130,27 @@ export function locksTakenBy(statement: MigrationStatement): TableLock[] {
   if ('LockStmt' in node) return relationsOf(node.LockStmt.relations, lockModeOfNumber(node.LockStmt.mode));
   if ('ClusterStmt' in node) return [{ table: tableNameOf(node.ClusterStmt.relation), mode: 'ACCESS EXCLUSIVE' }];
   if ('VacuumStmt' in node && isVacuumFull(statement)) {
-    return (node.VacuumStmt.rels ?? []).flatMap((rel) => ('VacuumRelation' in rel ? [{ table: tableNameOf(rel.VacuumRelation.relation), mode: 'ACCESS EXCLUSIVE' as const }] : []));
+    return (node.VacuumStmt.rels ?? []).flatMap((rel) =>
+      'VacuumRelation' in rel
+        ? [{ table: tableNameOf(rel.VacuumRelation.relation), mode: 'ACCESS EXCLUSIVE' as const }]
+        : [],
+    );
   }
-  if ('CreateTrigStmt' in node) return [{ table: tableNameOf(node.CreateTrigStmt.relation), mode: 'SHARE ROW EXCLUSIVE' }];
+  if ('CreateTrigStmt' in node)
+    return [{ table: tableNameOf(node.CreateTrigStmt.relation), mode: 'SHARE ROW EXCLUSIVE' }];
   if ('CreateStmt' in node) {
     // A new table's foreign keys lock the tables they reference.
     const references: TableLock[] = [];
     for (const element of node.CreateStmt.tableElts ?? []) {
-      const constraints = 'Constraint' in element ? [element.Constraint] : 'ColumnDef' in element ? (element.ColumnDef.constraints ?? []).flatMap((c) => ('Constraint' in c ? [c.Constraint] : [])) : [];
+      const constraints =
+        'Constraint' in element
+          ? [element.Constraint]
+          : 'ColumnDef' in element
+            ? (element.ColumnDef.constraints ?? []).flatMap((c) => ('Constraint' in c ? [c.Constraint] : []))
+            : [];
       for (const constraint of constraints) {
-        if (constraint.contype === 'CONSTR_FOREIGN') references.push({ table: tableNameOf(constraint.pktable), mode: 'SHARE ROW EXCLUSIVE' });
+        if (constraint.contype === 'CONSTR_FOREIGN')
+          references.push({ table: tableNameOf(constraint.pktable), mode: 'SHARE ROW EXCLUSIVE' });
       }
     }
     return references;
@@ -145,7 +173,9 @@ export function isVacuumFull(statement: MigrationStatement): boolean {
 }
 
 function relationsOf(relations: Node[] | undefined, mode: LockMode): TableLock[] {
-  return (relations ?? []).flatMap((relation) => ('RangeVar' in relation ? [{ table: tableNameOf(relation.RangeVar), mode }] : []));
+  return (relations ?? []).flatMap((relation) =>
+    'RangeVar' in relation ? [{ table: tableNameOf(relation.RangeVar), mode }] : [],
+  );
 }
 
 function dropLocks(removeType: string | undefined, objects: Node[] | undefined, concurrent: boolean): TableLock[] {
@@ -154,7 +184,11 @@ function dropLocks(removeType: string | undefined, objects: Node[] | undefined, 
     return names.map((parts) => ({ table: qualifiedTable(parts), mode: 'ACCESS EXCLUSIVE' as const }));
   }
   if (removeType === 'OBJECT_INDEX') {
-    return names.map((parts) => ({ table: undefined, index: parts.join('.'), mode: concurrent ? 'SHARE UPDATE EXCLUSIVE' as const : 'ACCESS EXCLUSIVE' as const }));
+    return names.map((parts) => ({
+      table: undefined,
+      index: parts.join('.'),
+      mode: concurrent ? ('SHARE UPDATE EXCLUSIVE' as const) : ('ACCESS EXCLUSIVE' as const),
+    }));
   }
   return [];
 }

@@ -30,7 +30,11 @@ export function phaseFromPath(file: string): MigrationPhase | undefined {
  * With none, a file is an expand migration: the safe assumption, since a
  * drop in a file that says nothing is more likely a mistake than a contract.
  */
-export function decidePhase(sources: { option?: MigrationPhase; header?: MigrationPhase; folder?: MigrationPhase }): PhaseDecision {
+export function decidePhase(sources: {
+  option?: MigrationPhase;
+  header?: MigrationPhase;
+  folder?: MigrationPhase;
+}): PhaseDecision {
   if (sources.option) return { phase: sources.option, source: 'option' };
   if (sources.header) return { phase: sources.header, source: 'header' };
   if (sources.folder) return { phase: sources.folder, source: 'folder' };

@@ -115,7 +115,10 @@ export class MigrationState implements StatementContext {
       if (this.isNewTable(renamed)) this.addNewTable({ ...renamed, name: node.RenameStmt.newname });
     }
     if ('IndexStmt' in node && node.IndexStmt.idxname) {
-      this.indexes.set(node.IndexStmt.idxname, { concurrent: Boolean(node.IndexStmt.concurrent), table: tableNameOf(node.IndexStmt.relation) });
+      this.indexes.set(node.IndexStmt.idxname, {
+        concurrent: Boolean(node.IndexStmt.concurrent),
+        table: tableNameOf(node.IndexStmt.relation),
+      });
     }
     if ('VariableSetStmt' in node) this.recordSetting(node.VariableSetStmt);
     for (const { table, command } of alterTableCommands(statement)) {
@@ -153,9 +156,20 @@ export class MigrationState implements StatementContext {
       return;
     }
     if (!constraint.conname) return;
-    const kind = constraint.contype === 'CONSTR_FOREIGN' ? 'foreign key' : constraint.contype === 'CONSTR_NOTNULL' ? 'not null' : 'check';
+    const kind =
+      constraint.contype === 'CONSTR_FOREIGN'
+        ? 'foreign key'
+        : constraint.contype === 'CONSTR_NOTNULL'
+          ? 'not null'
+          : 'check';
     const column = notNullColumn;
-    this.pending.push({ table, name: constraint.conname, constraint: column ? { kind, transactionId: this.transactionId, column } : { kind, transactionId: this.transactionId } });
+    this.pending.push({
+      table,
+      name: constraint.conname,
+      constraint: column
+        ? { kind, transactionId: this.transactionId, column }
+        : { kind, transactionId: this.transactionId },
+    });
   }
 
   private recordValidation(table: TableName | undefined, name: string): void {
@@ -174,7 +188,8 @@ export class MigrationState implements StatementContext {
  */
 export function notNullCheckColumn(constraint: Constraint): string | undefined {
   if (constraint.contype === 'CONSTR_NOTNULL') return stringsOf(constraint.keys)[0];
-  if (constraint.contype !== 'CONSTR_CHECK' || !constraint.raw_expr || !('NullTest' in constraint.raw_expr)) return undefined;
+  if (constraint.contype !== 'CONSTR_CHECK' || !constraint.raw_expr || !('NullTest' in constraint.raw_expr))
+    return undefined;
   const test = constraint.raw_expr.NullTest;
   if (test.nulltesttype !== 'IS_NOT_NULL' || !test.arg || !('ColumnRef' in test.arg)) return undefined;
   const fields = stringsOf(test.arg.ColumnRef.fields);
@@ -194,4 +209,3 @@ function isZeroDuration(argument: unknown): boolean {
   const number = Number.parseFloat(text);
   return Number.isFinite(number) && number === 0;
 }
-

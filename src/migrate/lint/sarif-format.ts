@@ -16,47 +16,57 @@ export function formatSarif(run: LintRun): string {
   const log = {
     $schema: SARIF_SCHEMA,
     version: '2.1.0',
-    runs: [{
-      tool: {
-        driver: {
-          name: 'cutover migrate lint',
-          rules: ALL_RULES.map((rule) => ({
-            id: rule.id,
-            name: pascalCase(rule.id),
-            shortDescription: { text: rule.summary },
-            fullDescription: { text: rule.why },
-            help: { text: `${rule.why}\n\nSafe alternative: ${rule.safePattern}`, markdown: `${rule.why}\n\n**Safe alternative:** ${rule.safePattern.replace(/\n {2}/g, '\n    ')}` },
-            defaultConfiguration: { level: rule.severity },
-          })),
-        },
-      },
-      columnKind: 'unicodeCodePoints',
-      originalUriBaseIds: { SRCROOT: { uri: `${pathToFileURL(run.cwd).href.replace(/\/$/, '')}/` } },
-      results: run.findings.map((finding) => ({
-        ruleId: finding.ruleId,
-        ruleIndex: ruleIndex.get(finding.ruleId) ?? -1,
-        level: finding.severity,
-        message: { text: `${finding.message}\nSafe alternative:\n${finding.safeAlternative}` },
-        locations: [{
-          physicalLocation: {
-            artifactLocation: { uri: relativeUri(finding.file), uriBaseId: 'SRCROOT' },
-            region: {
-              startLine: finding.line,
-              startColumn: finding.column,
-              endLine: finding.endLine,
-              endColumn: finding.endColumn,
-              snippet: { text: finding.statement },
-            },
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'cutover migrate lint',
+            rules: ALL_RULES.map((rule) => ({
+              id: rule.id,
+              name: pascalCase(rule.id),
+              shortDescription: { text: rule.summary },
+              fullDescription: { text: rule.why },
+              help: {
+                text: `${rule.why}\n\nSafe alternative: ${rule.safePattern}`,
+                markdown: `${rule.why}\n\n**Safe alternative:** ${rule.safePattern.replace(/\n {2}/g, '\n    ')}`,
+              },
+              defaultConfiguration: { level: rule.severity },
+            })),
           },
-        }],
-      })),
-    }],
+        },
+        columnKind: 'unicodeCodePoints',
+        originalUriBaseIds: { SRCROOT: { uri: `${pathToFileURL(run.cwd).href.replace(/\/$/, '')}/` } },
+        results: run.findings.map((finding) => ({
+          ruleId: finding.ruleId,
+          ruleIndex: ruleIndex.get(finding.ruleId) ?? -1,
+          level: finding.severity,
+          message: { text: `${finding.message}\nSafe alternative:\n${finding.safeAlternative}` },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: relativeUri(finding.file), uriBaseId: 'SRCROOT' },
+                region: {
+                  startLine: finding.line,
+                  startColumn: finding.column,
+                  endLine: finding.endLine,
+                  endColumn: finding.endColumn,
+                  snippet: { text: finding.statement },
+                },
+              },
+            },
+          ],
+        })),
+      },
+    ],
   };
   return `${JSON.stringify(log, null, 2)}\n`;
 }
 
 function pascalCase(id: string): string {
-  return id.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+  return id
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
 }
 
 /** A relative URI reference: forward slashes, each segment percent-encoded. */

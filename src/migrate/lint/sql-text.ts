@@ -23,7 +23,9 @@ const TYPE_SPELLINGS: Record<string, string> = {
 
 export function typeText(type: TypeName | undefined): string {
   if (!type) return '<type>';
-  const names = stringsOf(type.names).filter((name, index, all) => !(index === 0 && all.length > 1 && name === 'pg_catalog'));
+  const names = stringsOf(type.names).filter(
+    (name, index, all) => !(index === 0 && all.length > 1 && name === 'pg_catalog'),
+  );
   const last = names.pop() ?? '<type>';
   const base = [...names.map(quoteIdentifier), TYPE_SPELLINGS[last] ?? quoteIdentifier(last)].join('.');
   const modifiers: string[] = [];
@@ -40,7 +42,11 @@ export function typeText(type: TypeName | undefined): string {
  * next constraint of the column or, for the last sub-command, the end of the
  * statement; in any other case the caller shows a placeholder.
  */
-export function defaultExpressionText(statement: MigrationStatement, column: ColumnDef, isLastCommand: boolean): string | undefined {
+export function defaultExpressionText(
+  statement: MigrationStatement,
+  column: ColumnDef,
+  isLastCommand: boolean,
+): string | undefined {
   const constraints = (column.constraints ?? []).flatMap((node) => ('Constraint' in node ? [node.Constraint] : []));
   const index = constraints.findIndex((constraint) => constraint.contype === 'CONSTR_DEFAULT');
   const clause = constraints[index];
@@ -61,7 +67,11 @@ function constraintStart(constraint: Constraint | undefined): number | undefined
  * PostgreSQL's scanner (so a keyword inside a string or a name never
  * matches): `CREATE INDEX i ON t (c)` with CONCURRENTLY after INDEX.
  */
-export function withInsertionAfter(statement: MigrationStatement, keyword: string, insertion: string): string | undefined {
+export function withInsertionAfter(
+  statement: MigrationStatement,
+  keyword: string,
+  insertion: string,
+): string | undefined {
   const token = statement.tokens.find((candidate) => candidate.text.toUpperCase() === keyword);
   if (!token) return undefined;
   return `${statement.source.slice(statement.startByte, token.end)}${insertion}${statement.source.slice(token.end, statement.endByte)}`;

@@ -57,7 +57,8 @@ export function addedConstraints(statement: MigrationStatement): AddedConstraint
     const constraint = addedConstraint(command);
     if (constraint) found.push({ table, constraint });
     const column = addedColumn(command);
-    for (const inline of column ? columnConstraints(column) : []) found.push({ table, constraint: inline, column: column?.colname });
+    for (const inline of column ? columnConstraints(column) : [])
+      found.push({ table, constraint: inline, column: column?.colname });
   }
   return found;
 }
@@ -73,7 +74,8 @@ export function functionsCalledIn(node: Node | undefined): string[] {
   visit(node, (value) => {
     if ('FuncCall' in value) {
       const parts: string[] = [];
-      for (const part of value.FuncCall.funcname ?? []) if ('String' in part && part.String.sval) parts.push(part.String.sval);
+      for (const part of value.FuncCall.funcname ?? [])
+        if ('String' in part && part.String.sval) parts.push(part.String.sval);
       names.push(lastName(parts));
     }
   });

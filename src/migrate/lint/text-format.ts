@@ -7,16 +7,19 @@ import type { LintRun } from './lint-files.js';
  */
 export function formatText(run: LintRun): string {
   const blocks = run.findings.map((finding) => {
-    const lines = [`${finding.file}:${finding.line}:${finding.column} ${finding.severity} ${finding.ruleId} ${finding.message}`];
+    const lines = [
+      `${finding.file}:${finding.line}:${finding.column} ${finding.severity} ${finding.ruleId} ${finding.message}`,
+    ];
     const statementLines = finding.statement.split('\n');
     if (finding.statement) lines.push(`  > ${statementLines[0] ?? ''}${statementLines.length > 1 ? ' ...' : ''}`);
     lines.push('  safe alternative:', ...finding.safeAlternative.split('\n').map((line) => `    ${line}`));
     return lines.join('\n');
   });
   const { files, errors, warnings } = run.summary;
-  const counts = errors + warnings === 0
-    ? `no findings in ${plural(files, 'file')}`
-    : `${plural(errors, 'error')}, ${plural(warnings, 'warning')} in ${plural(files, 'file')}`;
+  const counts =
+    errors + warnings === 0
+      ? `no findings in ${plural(files, 'file')}`
+      : `${plural(errors, 'error')}, ${plural(warnings, 'warning')} in ${plural(files, 'file')}`;
   return [...blocks, counts].join('\n\n') + '\n';
 }
 

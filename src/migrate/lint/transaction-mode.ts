@@ -20,9 +20,16 @@ import { alterTableCommands } from './statement-parts.js';
  */
 export type TransactionMode =
   | { wrapped: true }
-  | { wrapped: false; reason: 'header' | 'statement-outside-transaction' | 'explicit-transactions'; statement?: MigrationStatement };
+  | {
+      wrapped: false;
+      reason: 'header' | 'statement-outside-transaction' | 'explicit-transactions';
+      statement?: MigrationStatement;
+    };
 
-export function transactionModeOf(statements: readonly MigrationStatement[], noTransactionHeader: boolean): TransactionMode {
+export function transactionModeOf(
+  statements: readonly MigrationStatement[],
+  noTransactionHeader: boolean,
+): TransactionMode {
   if (noTransactionHeader) return { wrapped: false, reason: 'header' };
   const refused = statements.find((statement) => refusedInTransactionBlock(statement) !== undefined);
   if (refused) return { wrapped: false, reason: 'statement-outside-transaction', statement: refused };
@@ -33,7 +40,10 @@ export function transactionModeOf(statements: readonly MigrationStatement[], noT
 
 /** The name of the command when PostgreSQL refuses to run the statement inside a transaction block. */
 export function refusedInTransactionBlock(statement: MigrationStatement): string | undefined {
-  return concurrentCommand(statement) ?? ('VacuumStmt' in statement.node && statement.node.VacuumStmt.is_vacuumcmd ? 'VACUUM' : undefined);
+  return (
+    concurrentCommand(statement) ??
+    ('VacuumStmt' in statement.node && statement.node.VacuumStmt.is_vacuumcmd ? 'VACUUM' : undefined)
+  );
 }
 
 /** The command's name when the statement is one of the CONCURRENTLY forms that cannot run in a transaction block. */
@@ -42,11 +52,18 @@ export function concurrentCommand(statement: MigrationStatement): string | undef
   if ('IndexStmt' in node && node.IndexStmt.concurrent) return 'CREATE INDEX CONCURRENTLY';
   if ('DropStmt' in node && node.DropStmt.concurrent) return 'DROP INDEX CONCURRENTLY';
   if ('ReindexStmt' in node) {
-    const concurrently = (node.ReindexStmt.params ?? []).some((param) => 'DefElem' in param && param.DefElem.defname === 'concurrently');
+    const concurrently = (node.ReindexStmt.params ?? []).some(
+      (param) => 'DefElem' in param && param.DefElem.defname === 'concurrently',
+    );
     if (concurrently) return 'REINDEX CONCURRENTLY';
   }
   for (const { command } of alterTableCommands(statement)) {
-    if (command.subtype === 'AT_DetachPartition' && command.def && 'PartitionCmd' in command.def && command.def.PartitionCmd.concurrent) {
+    if (
+      command.subtype === 'AT_DetachPartition' &&
+      command.def &&
+      'PartitionCmd' in command.def &&
+      command.def.PartitionCmd.concurrent
+    ) {
       return 'DETACH PARTITION CONCURRENTLY';
     }
   }

@@ -76,7 +76,10 @@ export class FakeRouter implements Router {
    * serving: a config the real router refuses (nginx -t, a failed reload).
    * Each call refuses one more.
    */
-  rejectNext(code: Extract<ErrorCode, 'ROUTER_CONFIG_REJECTED' | 'ROUTER_APPLY_FAILED'> = 'ROUTER_CONFIG_REJECTED', message?: string): void {
+  rejectNext(
+    code: Extract<ErrorCode, 'ROUTER_CONFIG_REJECTED' | 'ROUTER_APPLY_FAILED'> = 'ROUTER_CONFIG_REJECTED',
+    message?: string,
+  ): void {
     this.refusals.push({ code, message: message ?? `the fake router refused the config (${code})` });
   }
 
@@ -228,9 +231,13 @@ export class FakeRouter implements Router {
   }
 
   /** The proxy's rule (proxy-router.ts `canaryOrStable`): a canary with no healthy upstream sends its clients to stable. */
-  private canaryOrStable(entry: ServiceEntry<FakeReleaseTraffic>, request: FakeRequest): TargetEntry<FakeReleaseTraffic> | null {
+  private canaryOrStable(
+    entry: ServiceEntry<FakeReleaseTraffic>,
+    request: FakeRequest,
+  ): TargetEntry<FakeReleaseTraffic> | null {
     const canary = entry.canary;
-    if (canary === null || !goesToCanary(canary, rawHeaders(request), request.ip ?? '127.0.0.1', this.choice)) return entry.target;
+    if (canary === null || !goesToCanary(canary, rawHeaders(request), request.ip ?? '127.0.0.1', this.choice))
+      return entry.target;
     return entry.target === null || canary.target.hasHealthyUpstream(this.unhealthy) ? canary.target : entry.target;
   }
 

@@ -34,13 +34,25 @@ export async function waitForGeneration(
 function fetchGeneration(listen: { host: string; port: number }, timeoutMs: number): Promise<string> {
   const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '::1' : listen.host;
   return new Promise((resolve, reject) => {
-    const req = request({ host, port: listen.port, path: GENERATION_PATH, headers: { host: CONTROL_HOST }, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body.trim()) : reject(new Error(`status ${res.statusCode}`))));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host,
+        port: listen.port,
+        path: GENERATION_PATH,
+        headers: { host: CONTROL_HOST },
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(body.trim()) : reject(new Error(`status ${res.statusCode}`)),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end();

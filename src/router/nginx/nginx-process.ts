@@ -26,15 +26,21 @@ export const NGINX_NOT_RUNNABLE = 127;
 export function runNginx(command: NginxCommand, args: readonly string[], timeoutMs = 15_000): Promise<CommandResult> {
   const full = [...args, '-c', command.mainConfig, ...(command.prefix === undefined ? [] : ['-p', command.prefix])];
   return new Promise((resolve) => {
-    execFile(command.binary, full, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error === null) {
-        resolve({ code: 0, stdout, stderr });
-        return;
-      }
-      // A number: nginx's exit status; a string (ENOENT, EACCES): it never started; neither: killed at the timeout.
-      const code = typeof error.code === 'number' ? error.code : typeof error.code === 'string' ? NGINX_NOT_RUNNABLE : 124;
-      resolve({ code, stdout, stderr: stderr.length > 0 ? stderr : error.message });
-    });
+    execFile(
+      command.binary,
+      full,
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        if (error === null) {
+          resolve({ code: 0, stdout, stderr });
+          return;
+        }
+        // A number: nginx's exit status; a string (ENOENT, EACCES): it never started; neither: killed at the timeout.
+        const code =
+          typeof error.code === 'number' ? error.code : typeof error.code === 'string' ? NGINX_NOT_RUNNABLE : 124;
+        resolve({ code, stdout, stderr: stderr.length > 0 ? stderr : error.message });
+      },
+    );
   });
 }
 
@@ -44,9 +50,15 @@ export function runNginx(command: NginxCommand, args: readonly string[], timeout
  * timestamp and pid; else the first line.
  */
 export function nginxErrorLine(stderr: string): string {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line.length > 0);
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
   const reason = lines.find((line) => /\[(emerg|alert|crit|error)\]/.test(line)) ?? lines[0] ?? 'no output';
-  return reason.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '').replace(/^nginx: /, '').replace(/^\[(\w+)\] \d+#\d+: /, '[$1] ');
+  return reason
+    .replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')
+    .replace(/^nginx: /, '')
+    .replace(/^\[(\w+)\] \d+#\d+: /, '[$1] ');
 }
 
 /**

@@ -10,7 +10,15 @@ import { AccessLogTail } from './access-log-tail.js';
 import { CoalescingApplyQueue } from './coalescing-apply-queue.js';
 import { waitForGeneration } from './generation-probe.js';
 import { upstreamName } from './nginx-names.js';
-import { discoverPidFile, NGINX_NOT_RUNNABLE, nginxErrorLine, runNginx, runningMasterPid, workerProcesses, type NginxCommand } from './nginx-process.js';
+import {
+  discoverPidFile,
+  NGINX_NOT_RUNNABLE,
+  nginxErrorLine,
+  runNginx,
+  runningMasterPid,
+  workerProcesses,
+  type NginxCommand,
+} from './nginx-process.js';
 import { GENERATION_LINE, renderNginxConfig } from './render-nginx-config.js';
 import { ensurePrivateDir, ensurePrivateFile, PRIVATE_FILE_MODE } from '../../store/private-files.js';
 
@@ -85,7 +93,11 @@ export class NginxRouter implements Router {
   private constructor(options: NginxRouterOptions, pidFile: string, lastGoodText: string) {
     this.options = options;
     this.logger = options.logger;
-    this.command = { binary: options.binary ?? 'nginx', mainConfig: options.mainConfig, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) };
+    this.command = {
+      binary: options.binary ?? 'nginx',
+      mainConfig: options.mainConfig,
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    };
     this.pidFile = pidFile;
     this.accessLogPath = path.resolve(options.stateDir, 'nginx-access.log');
     this.lastGoodPath = path.resolve(options.stateDir, 'nginx-last-good.conf');
@@ -105,7 +117,11 @@ export class NginxRouter implements Router {
    * apply, see recovery.ts), so a restart of cutover costs no request.
    */
   static async attach(options: NginxRouterOptions): Promise<NginxRouter> {
-    const command: NginxCommand = { binary: options.binary ?? 'nginx', mainConfig: options.mainConfig, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) };
+    const command: NginxCommand = {
+      binary: options.binary ?? 'nginx',
+      mainConfig: options.mainConfig,
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    };
     ensurePrivateDir(options.stateDir);
     // nginx's master opens its access log with O_CREAT and keeps an existing file's mode: make it 0600 first.
     ensurePrivateFile(path.resolve(options.stateDir, 'nginx-access.log'));
@@ -122,16 +138,24 @@ export class NginxRouter implements Router {
     if (pidFile === undefined) {
       const found = await discoverPidFile(command);
       if ('error' in found) {
-        throw new CutoverError('ROUTER_UNAVAILABLE', `cannot use nginx with main config ${options.mainConfig}: ${found.error}`, {
-          hint: `Fix the config (nginx -t -c ${options.mainConfig} shows the error), or set server.nginx.pid_file.`,
-        });
+        throw new CutoverError(
+          'ROUTER_UNAVAILABLE',
+          `cannot use nginx with main config ${options.mainConfig}: ${found.error}`,
+          {
+            hint: `Fix the config (nginx -t -c ${options.mainConfig} shows the error), or set server.nginx.pid_file.`,
+          },
+        );
       }
       pidFile = found.pidFile;
     }
     if (runningMasterPid(pidFile) === null) {
-      throw new CutoverError('ROUTER_UNAVAILABLE', `nginx is not running with main config ${options.mainConfig}: no live master in pid file ${pidFile}`, {
-        hint: `Start it (nginx -c ${options.mainConfig}), or point server.nginx.pid_file at the running master's pid file.`,
-      });
+      throw new CutoverError(
+        'ROUTER_UNAVAILABLE',
+        `nginx is not running with main config ${options.mainConfig}: no live master in pid file ${pidFile}`,
+        {
+          hint: `Start it (nginx -c ${options.mainConfig}), or point server.nginx.pid_file at the running master's pid file.`,
+        },
+      );
     }
     const router = new NginxRouter(options, pidFile, lastGoodText);
     if (firstRun) {
@@ -142,7 +166,10 @@ export class NginxRouter implements Router {
         throw error;
       }
     }
-    router.logger?.info({ mainConfig: options.mainConfig, includeFile: options.includeFile, pidFile, listen: options.listen }, 'nginx router attached');
+    router.logger?.info(
+      { mainConfig: options.mainConfig, includeFile: options.includeFile, pidFile, listen: options.listen },
+      'nginx router attached',
+    );
     return router;
   }
 
@@ -168,7 +195,10 @@ export class NginxRouter implements Router {
     else this.unhealthy.add(upstreamId);
     if (this.closed || !this.routesUpstream(upstreamId)) return;
     this.queue.request().catch((error: unknown) => {
-      this.logger?.error({ err: error, upstream: upstreamId, healthy }, 'nginx did not take an upstream health change; it is retried with the next apply');
+      this.logger?.error(
+        { err: error, upstream: upstreamId, healthy },
+        'nginx did not take an upstream health change; it is retried with the next apply',
+      );
     });
   }
 
@@ -242,17 +272,28 @@ export class NginxRouter implements Router {
     const test = await runNginx(this.command, ['-t', '-q']);
     if (test.code === NGINX_NOT_RUNNABLE) {
       writeFileAtomic(this.options.includeFile, this.lastGoodText);
-      throw new CutoverError('ROUTER_UNAVAILABLE', `cannot run ${this.command.binary}: ${nginxErrorLine(test.stderr)}`, { hint: 'Install nginx, or point server.nginx.binary at it.' });
+      throw new CutoverError(
+        'ROUTER_UNAVAILABLE',
+        `cannot run ${this.command.binary}: ${nginxErrorLine(test.stderr)}`,
+        { hint: 'Install nginx, or point server.nginx.binary at it.' },
+      );
     }
     if (test.code !== 0) {
       writeFileAtomic(this.options.includeFile, this.lastGoodText);
       const reason = nginxErrorLine(test.stderr);
       log?.error({ reason }, 'nginx -t refused the config; the last good one was put back');
-      throw new CutoverError('ROUTER_CONFIG_REJECTED', `nginx -t -c ${this.options.mainConfig} refused the config: ${reason}`, { details: { generation } });
+      throw new CutoverError(
+        'ROUTER_CONFIG_REJECTED',
+        `nginx -t -c ${this.options.mainConfig} refused the config: ${reason}`,
+        { details: { generation } },
+      );
     }
     if (runningMasterPid(this.pidFile) === null) {
       writeFileAtomic(this.options.includeFile, this.lastGoodText);
-      throw new CutoverError('ROUTER_UNAVAILABLE', `nginx is not running with main config ${this.options.mainConfig} (pid file ${this.pidFile})`);
+      throw new CutoverError(
+        'ROUTER_UNAVAILABLE',
+        `nginx is not running with main config ${this.options.mainConfig} (pid file ${this.pidFile})`,
+      );
     }
     // Tracked before the reload: the new config logs from its first request on.
     for (const route of candidate.values()) this.track(route);
@@ -268,7 +309,10 @@ export class NginxRouter implements Router {
     this.lastGoodText = text;
     fs.writeFileSync(this.lastGoodPath, text, { mode: PRIVATE_FILE_MODE });
     const done = performance.now();
-    log?.info({ ms: Math.round(done - started), testMs: Math.round(tested - started), reloadMs: Math.round(done - tested) }, 'nginx config applied');
+    log?.info(
+      { ms: Math.round(done - started), testMs: Math.round(tested - started), reloadMs: Math.round(done - tested) },
+      'nginx config applied',
+    );
   }
 
   /**
@@ -284,7 +328,9 @@ export class NginxRouter implements Router {
   private async reloadAndVerify(generation: string | null, deadline: number): Promise<string | null> {
     const masterPid = runningMasterPid(this.pidFile);
     if (masterPid === null) return `nginx is not running (no live master in ${this.pidFile})`;
-    const previousWorkers = workerProcesses(masterPid).filter((worker) => !worker.shuttingDown).map((worker) => worker.pid);
+    const previousWorkers = workerProcesses(masterPid)
+      .filter((worker) => !worker.shuttingDown)
+      .map((worker) => worker.pid);
     const reload = await runNginx(this.command, ['-s', 'reload']);
     if (reload.code !== 0) return `nginx -s reload failed: ${nginxErrorLine(reload.stderr)}`;
     for (;;) {
@@ -305,7 +351,8 @@ export class NginxRouter implements Router {
     // Asked only now: while old workers still accepted, one of them could answer (a restore's generation is theirs).
     if (generation !== null) {
       const answered = await waitForGeneration(this.options.listen, generation, deadline);
-      if (!answered.ok) return `nginx did not serve generation ${generation} within ${this.options.verifyTimeoutMs ?? 5_000} ms (last answer: ${answered.lastSeen})`;
+      if (!answered.ok)
+        return `nginx did not serve generation ${generation} within ${this.options.verifyTimeoutMs ?? 5_000} ms (last answer: ${answered.lastSeen})`;
     }
     return null;
   }
@@ -319,9 +366,14 @@ export class NginxRouter implements Router {
   private async restoreLastGood(): Promise<string> {
     writeFileAtomic(this.options.includeFile, this.lastGoodText);
     const generation = generationOf(this.lastGoodText);
-    const failure = await this.reloadAndVerify(generation, performance.now() + Math.max(this.options.verifyTimeoutMs ?? 5_000, 5_000));
+    const failure = await this.reloadAndVerify(
+      generation,
+      performance.now() + Math.max(this.options.verifyTimeoutMs ?? 5_000, 5_000),
+    );
     if (failure !== null) return `restoring the last good config failed too: ${failure}`;
-    return generation === null ? 'the last good config was restored and serves' : `the last good config (generation ${generation}) was restored and serves`;
+    return generation === null
+      ? 'the last good config was restored and serves'
+      : `the last good config (generation ${generation}) was restored and serves`;
   }
 
   private track(route: ServiceRoute): void {

@@ -47,7 +47,8 @@ export const LOG_FIELD_SEPARATOR = '|';
 
 export function renderNginxConfig(input: NginxRenderInput): string {
   assertRoutesCompatible(input.routes);
-  if (!/^[A-Za-z0-9.-]+$/.test(input.generation)) throw new RangeError(`generation '${input.generation}' is not a plain token`);
+  if (!/^[A-Za-z0-9.-]+$/.test(input.generation))
+    throw new RangeError(`generation '${input.generation}' is not a plain token`);
   const routes = [...input.routes].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   const listen = listenAddress(input.listen);
   const hasDefault = routes.some((route) => route.default);
@@ -202,7 +203,12 @@ interface Choice {
  * A canary with no healthy instance sends its share to the stable release,
  * as the embedded proxy does; without a stable release the canary answers.
  */
-function renderChoice(route: ServiceRoute, stable: RouteTarget | null, canary: CanaryRoute | null, unhealthy: ReadonlySet<string>): Choice {
+function renderChoice(
+  route: ServiceRoute,
+  stable: RouteTarget | null,
+  canary: CanaryRoute | null,
+  unhealthy: ReadonlySet<string>,
+): Choice {
   const prefix = variablePrefix(route.service);
   const stableName = stable === null ? null : upstreamName(route.service, stable.releaseId);
   if (canary === null) {
@@ -210,7 +216,8 @@ function renderChoice(route: ServiceRoute, stable: RouteTarget | null, canary: C
   }
   const canaryName = upstreamName(route.service, canary.target.releaseId);
   const canaryServes = canary.target.upstreams.some((u) => !unhealthy.has(u.id));
-  if (stableName === null || !canaryServes) return { lines: [], variable: stableName ?? canaryName, setCookieVariable: null };
+  if (stableName === null || !canaryServes)
+    return { lines: [], variable: stableName ?? canaryName, setCookieVariable: null };
   const lines: string[] = [];
   const matchVariable = renderMatchRules(canary, prefix, lines);
   const weight = canary.weight;
@@ -244,11 +251,21 @@ function renderMatchRules(canary: CanaryRoute, prefix: string, lines: string[]):
     ruleVariables.push(variable);
     if (rule.header !== undefined && rule.header.length > 0) {
       // A regex, not a plain key: map's string keys compare without case, the proxy compares values exactly.
-      lines.push(`map ${headerVariable(rule.header)} ${variable} {`, `  "~^${regexLiteral(rule.value)}$" 1;`, '  default "";', '}');
+      lines.push(
+        `map ${headerVariable(rule.header)} ${variable} {`,
+        `  "~^${regexLiteral(rule.value)}$" 1;`,
+        '  default "";',
+        '}',
+      );
     } else {
       const cookie = rule.cookie ?? '';
       assertCookieName(cookie);
-      lines.push(`map $http_cookie ${variable} {`, `  "~(^|;)\\s*${regexLiteral(cookie)}=${regexLiteral(rule.value)}\\s*(;|$)" 1;`, '  default "";', '}');
+      lines.push(
+        `map $http_cookie ${variable} {`,
+        `  "~(^|;)\\s*${regexLiteral(cookie)}=${regexLiteral(rule.value)}\\s*(;|$)" 1;`,
+        '  default "";',
+        '}',
+      );
     }
   });
   const variable = `$${prefix}_match`;
@@ -264,7 +281,12 @@ function renderMatchRules(canary: CanaryRoute, prefix: string, lines: string[]):
  * By header: its value, or the client address when it is missing. By ip: the
  * socket's address (X-Forwarded-For is written by clients).
  */
-function renderStickyKey(canary: CanaryRoute, prefix: string, matchVariable: string | null, lines: string[]): { key: string; setCookie: string | null } {
+function renderStickyKey(
+  canary: CanaryRoute,
+  prefix: string,
+  matchVariable: string | null,
+  lines: string[],
+): { key: string; setCookie: string | null } {
   const key = `$${prefix}_key`;
   const { by, name } = canary.stickiness;
   if (by === 'ip') return { key: '$remote_addr', setCookie: null };
@@ -306,8 +328,16 @@ function listenAddress(listen: { host: string; port: number }): string {
 }
 
 function serverAddress(upstream: Upstream): string {
-  if (!/^[A-Za-z0-9.:_-]+$/.test(upstream.host) || !Number.isInteger(upstream.port) || upstream.port < 1 || upstream.port > 65535) {
-    throw new CutoverError('CONFIG_INVALID', `upstream '${upstream.id}' has an address nginx cannot use: ${upstream.host}:${upstream.port}`);
+  if (
+    !/^[A-Za-z0-9.:_-]+$/.test(upstream.host) ||
+    !Number.isInteger(upstream.port) ||
+    upstream.port < 1 ||
+    upstream.port > 65535
+  ) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `upstream '${upstream.id}' has an address nginx cannot use: ${upstream.host}:${upstream.port}`,
+    );
   }
   return upstream.host.includes(':') ? `[${upstream.host}]:${upstream.port}` : `${upstream.host}:${upstream.port}`;
 }

@@ -89,7 +89,8 @@ function cookieValueStart(header: string, name: string): number {
   let at = 0;
   while (at < length) {
     while (at < length && isSpace(header.charCodeAt(at))) at++;
-    if (header.startsWith(name, at) && header.charCodeAt(at + name.length) === 0x3d /* = */) return at + name.length + 1;
+    if (header.startsWith(name, at) && header.charCodeAt(at + name.length) === 0x3d /* = */)
+      return at + name.length + 1;
     const next = header.indexOf(';', at);
     if (next < 0) return -1;
     at = next + 1;

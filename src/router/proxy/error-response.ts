@@ -36,7 +36,10 @@ export function upstreamsBusy(service: string): CutoverError {
 export function upstreamFailed(service: string, upstreamId: string, cause: unknown): CutoverError {
   const code = (cause as { code?: unknown } | null)?.code;
   const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT';
-  return new CutoverError(timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_FAILED', `instance '${upstreamId}' of service '${service}' failed: ${describeCause(cause)}`);
+  return new CutoverError(
+    timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_FAILED',
+    `instance '${upstreamId}' of service '${service}' failed: ${describeCause(cause)}`,
+  );
 }
 
 /** The one sentence a client reads, per code: nothing in it comes from the request or the upstream. */
@@ -109,11 +112,17 @@ function prefersHtml(accept: string): boolean {
 function logError(logger: Logger | undefined, page: ErrorPage, error: CutoverError): void {
   if (logger === undefined) return;
   const line = { requestId: page.requestId, status: page.status, code: error.code };
-  if (page.status >= 500 && error.code !== 'NO_UPSTREAM' && error.code !== 'UPSTREAM_BUSY') logger.warn(line, error.message);
+  if (page.status >= 500 && error.code !== 'NO_UPSTREAM' && error.code !== 'UPSTREAM_BUSY')
+    logger.warn(line, error.message);
   else logger.info(line, error.message);
 }
 
-export function sendErrorResponse(res: ServerResponse, rawHeaders: readonly string[], error: CutoverError, logger: Logger | undefined): void {
+export function sendErrorResponse(
+  res: ServerResponse,
+  rawHeaders: readonly string[],
+  error: CutoverError,
+  logger: Logger | undefined,
+): void {
   const page = errorPage(rawHeaders, error);
   logError(logger, page, error);
   res.writeHead(page.status, page.headers.flat());
@@ -121,7 +130,12 @@ export function sendErrorResponse(res: ServerResponse, rawHeaders: readonly stri
 }
 
 /** The same answer written on a raw socket (an Upgrade request has no ServerResponse), then the socket is closed. */
-export function sendErrorOnSocket(socket: Duplex, rawHeaders: readonly string[], error: CutoverError, logger: Logger | undefined): void {
+export function sendErrorOnSocket(
+  socket: Duplex,
+  rawHeaders: readonly string[],
+  error: CutoverError,
+  logger: Logger | undefined,
+): void {
   if (socket.destroyed) return;
   const page = errorPage(rawHeaders, error);
   logError(logger, page, error);

@@ -50,7 +50,8 @@ export function buildUpstreamRequestHeaders(
     const value = rawHeaders[i + 1] as string;
     if (isHopByHopHeader(name)) {
       if (headerNameIs(name, 'transfer-encoding')) hasBody = true;
-      else if (headerNameIs(name, 'connection')) connection = connection === undefined ? value : `${connection}, ${value}`;
+      else if (headerNameIs(name, 'connection'))
+        connection = connection === undefined ? value : `${connection}, ${value}`;
       continue;
     }
     switch (name.length) {

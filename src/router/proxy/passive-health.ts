@@ -78,11 +78,22 @@ export class PassiveHealth {
    */
   rebound(upstream: Upstream): void {
     const ejection = this.ejections.get(upstream.id);
-    if (ejection === undefined || ejection.timer === null || ejection.pool === null || ejection.pool.sameAddress(upstream)) return;
+    if (
+      ejection === undefined ||
+      ejection.timer === null ||
+      ejection.pool === null ||
+      ejection.pool.sameAddress(upstream)
+    )
+      return;
     clearTimeout(ejection.timer);
     this.ejections.delete(upstream.id);
     if (!this.markedUnhealthy.has(upstream.id)) this.outOfRotation.delete(upstream.id);
-    this.report({ type: 'instance.restored', service: ejection.service, releaseId: ejection.releaseId, upstreamId: upstream.id });
+    this.report({
+      type: 'instance.restored',
+      service: ejection.service,
+      releaseId: ejection.releaseId,
+      upstreamId: upstream.id,
+    });
   }
 
   /** Forgets an instance that left its release (drained, retired): no return event for it later. */
@@ -103,8 +114,16 @@ export class PassiveHealth {
     const id = pool.upstream.id;
     if (this.closed || this.outOfRotation.has(id)) return;
     if (!target.upstreams.some((other) => other.id !== id && !this.outOfRotation.has(other.id))) {
-      this.logger?.warn({ service: target.service, release: target.releaseId, upstream: id, reason, failures: pool.consecutiveFailures },
-        'instance not ejected: it is the last one in rotation of its release');
+      this.logger?.warn(
+        {
+          service: target.service,
+          release: target.releaseId,
+          upstream: id,
+          reason,
+          failures: pool.consecutiveFailures,
+        },
+        'instance not ejected: it is the last one in rotation of its release',
+      );
       return;
     }
     const policy = pool.passiveHealth;
@@ -122,7 +141,15 @@ export class PassiveHealth {
     this.outOfRotation.add(id);
     ejection.timer = setTimeout(() => this.restore(id), ejectedForMs);
     ejection.timer.unref();
-    this.report({ type: 'instance.ejected', service: target.service, releaseId: target.releaseId, upstreamId: id, reason, failures, ejectedForMs });
+    this.report({
+      type: 'instance.ejected',
+      service: target.service,
+      releaseId: target.releaseId,
+      upstreamId: id,
+      reason,
+      failures,
+      ejectedForMs,
+    });
   }
 
   private restore(id: string): void {
@@ -133,11 +160,19 @@ export class PassiveHealth {
     if (ejection.pool !== null) ejection.pool.consecutiveFailures = 0;
     // Still out if the controller's health checks took it out meanwhile.
     if (!this.markedUnhealthy.has(id)) this.outOfRotation.delete(id);
-    this.report({ type: 'instance.restored', service: ejection.service, releaseId: ejection.releaseId, upstreamId: id });
+    this.report({
+      type: 'instance.restored',
+      service: ejection.service,
+      releaseId: ejection.releaseId,
+      upstreamId: id,
+    });
   }
 
   private report(event: InstanceEjectionEvent): void {
-    this.logger?.warn(event, event.type === 'instance.ejected' ? 'instance ejected by passive health' : 'instance back in rotation');
+    this.logger?.warn(
+      event,
+      event.type === 'instance.ejected' ? 'instance ejected by passive health' : 'instance back in rotation',
+    );
     try {
       this.onEvent?.(event);
     } catch (error) {

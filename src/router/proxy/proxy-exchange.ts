@@ -143,7 +143,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     const code = (err as { code?: unknown }).code;
     // A client that left is not the instance's fault; anything else (connect error, timeout, reset) is.
-    if (!this.clientGone && this.countedOn !== null) this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
+    if (!this.clientGone && this.countedOn !== null)
+      this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
     if (this.abortUpstream === null && !this.hasBody && !this.clientGone && isConnectErrorCode(code)) {
       // Nothing reached this upstream: another instance of the same release may take the request.
       const next = this.target.nextAfter(this.first, this.index, this.context.outOfRotation);
@@ -161,11 +162,19 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (!res.headersSent && !res.destroyed) {
       traffic.counters.errors++;
       const upstream = this.target.upstreams[this.index];
-      sendErrorResponse(res, this.req.rawHeaders, upstreamFailed(this.target.service, upstream?.id ?? '?', err), this.context.logger);
+      sendErrorResponse(
+        res,
+        this.req.rawHeaders,
+        upstreamFailed(this.target.service, upstream?.id ?? '?', err),
+        this.context.logger,
+      );
     } else if (!res.destroyed) {
       // The head already went out: cut the connection so the client sees a broken response, not a short one.
       if (!this.clientGone) {
-        this.context.logger?.warn({ service: this.target.service, upstream: this.target.upstreams[this.index]?.id, err: describe(err) }, 'response cut: the upstream failed mid-body');
+        this.context.logger?.warn(
+          { service: this.target.service, upstream: this.target.upstreams[this.index]?.id, err: describe(err) },
+          'response cut: the upstream failed mid-body',
+        );
       }
       res.destroy();
     }

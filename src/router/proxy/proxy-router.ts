@@ -29,7 +29,9 @@ import { WebSocketTunnel } from './websocket-tunnel.js';
 export type UpstreamPolicy = UpstreamPoolOptions;
 
 /** Some fields of a policy; the others come from the proxy's default policy. */
-export type UpstreamPolicyOverrides = Partial<Omit<UpstreamPolicy, 'passiveHealth'>> & { passiveHealth?: Partial<PassiveHealthPolicy> };
+export type UpstreamPolicyOverrides = Partial<Omit<UpstreamPolicy, 'passiveHealth'>> & {
+  passiveHealth?: Partial<PassiveHealthPolicy>;
+};
 
 export interface ProxyListenOptions {
   host: string;
@@ -126,7 +128,8 @@ export class ProxyRouter implements Router {
   private constructor(options: ProxyListenOptions) {
     this.logger = options.logger;
     this.defaultPolicy = mergePolicy(DEFAULT_UPSTREAM_POLICY, options.upstreamPolicy);
-    for (const [service, policy] of Object.entries(options.services ?? {})) this.servicePolicies.set(service, mergePolicy(this.defaultPolicy, policy));
+    for (const [service, policy] of Object.entries(options.services ?? {}))
+      this.servicePolicies.set(service, mergePolicy(this.defaultPolicy, policy));
     this.passiveHealth = new PassiveHealth(this.outOfRotation, this.unhealthy, options.onInstanceEjection, this.logger);
     this.context = { outOfRotation: this.outOfRotation, passiveHealth: this.passiveHealth, logger: this.logger };
     this.trustedPeers = new TrustedPeers(options.trustedProxies ?? []);
@@ -198,7 +201,13 @@ export class ProxyRouter implements Router {
         service: route.service,
         release: route.target?.releaseId ?? null,
         upstreams: route.target?.upstreams.length ?? 0,
-        canary: route.canary ? { release: route.canary.target.releaseId, weight: route.canary.weight, upstreams: route.canary.target.upstreams.length } : null,
+        canary: route.canary
+          ? {
+              release: route.canary.target.releaseId,
+              weight: route.canary.weight,
+              upstreams: route.canary.target.upstreams.length,
+            }
+          : null,
       },
       'route set',
     );
@@ -220,7 +229,10 @@ export class ProxyRouter implements Router {
     const traffic = this.releases.get(releaseKey(service, releaseId));
     if (traffic === undefined) return { drained: true, closed: 0 };
     const log = this.logger?.child({ service, release: releaseId });
-    log?.info({ inFlight: traffic.counters.inFlight, openUpgrades: traffic.counters.openUpgrades, timeoutMs }, 'drain started');
+    log?.info(
+      { inFlight: traffic.counters.inFlight, openUpgrades: traffic.counters.openUpgrades, timeoutMs },
+      'drain started',
+    );
     const drained = await traffic.waitUntilIdle(timeoutMs);
     if (this.table.services.get(service)?.routesRelease(releaseId) === true) {
       // Routed again while we waited (a rollback, or a promoted canary): it is live traffic now, leave it alone.
@@ -228,7 +240,10 @@ export class ProxyRouter implements Router {
       return { drained, closed: 0 };
     }
     const upstreamIds = traffic.upstreamIds();
-    const reason = new CutoverError('UPSTREAM_FAILED', `release '${releaseId}' of service '${service}' was drained after ${timeoutMs} ms`);
+    const reason = new CutoverError(
+      'UPSTREAM_FAILED',
+      `release '${releaseId}' of service '${service}' was drained after ${timeoutMs} ms`,
+    );
     const closed = await traffic.closeAll(reason);
     this.retire(traffic, upstreamIds);
     log?.info({ drained, closed }, 'drain finished');
@@ -238,7 +253,8 @@ export class ProxyRouter implements Router {
   async drainUpstream(upstreamId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }> {
     if (!this.carriesUpstream(upstreamId)) return { drained: true, closed: 0 };
     const log = this.logger?.child({ upstream: upstreamId });
-    if (!this.unhealthy.has(upstreamId)) log?.warn('upstream drained while in rotation: requests keep reaching it until the timeout');
+    if (!this.unhealthy.has(upstreamId))
+      log?.warn('upstream drained while in rotation: requests keep reaching it until the timeout');
     log?.info({ inFlight: this.upstreamLoad(upstreamId), timeoutMs }, 'upstream drain started');
     const drained = await this.waitUntilUpstreamIdle(upstreamId, timeoutMs);
     const reason = new CutoverError('UPSTREAM_FAILED', `upstream '${upstreamId}' was drained after ${timeoutMs} ms`);
@@ -259,7 +275,8 @@ export class ProxyRouter implements Router {
   /** The last 2,000 upstream latencies (ms) of a release, oldest first; empty for an unknown release. */
   latencySamples(service: string, releaseId: string): number[] {
     const traffic =
-      this.releases.get(releaseKey(service, releaseId)) ?? this.retired.find((r) => r.service === service && r.releaseId === releaseId);
+      this.releases.get(releaseKey(service, releaseId)) ??
+      this.retired.find((r) => r.service === service && r.releaseId === releaseId);
     return traffic === undefined ? [] : traffic.counters.recentLatencies.toArray();
   }
 
@@ -289,7 +306,10 @@ export class ProxyRouter implements Router {
       traffic = revived ?? new ReleaseTraffic(service, target.releaseId);
       this.releases.set(key, traffic);
     }
-    return { traffic, pools: traffic.poolsFor(target.upstreams, this.servicePolicies.get(service) ?? this.defaultPolicy) };
+    return {
+      traffic,
+      pools: traffic.poolsFor(target.upstreams, this.servicePolicies.get(service) ?? this.defaultPolicy),
+    };
   };
 
   private handleRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -365,7 +385,8 @@ export class ProxyRouter implements Router {
    */
   private canaryOrStable(entry: ServiceEntry<TargetBinding>, req: IncomingMessage): TargetEntry<TargetBinding> | null {
     const canary = entry.canary;
-    if (canary === null || !goesToCanary(canary, req.rawHeaders, req.socket.remoteAddress, this.canaryChoice)) return entry.target;
+    if (canary === null || !goesToCanary(canary, req.rawHeaders, req.socket.remoteAddress, this.canaryChoice))
+      return entry.target;
     return entry.target === null || canary.target.hasHealthyUpstream(this.outOfRotation) ? canary.target : entry.target;
   }
 
@@ -408,7 +429,9 @@ export class ProxyRouter implements Router {
    */
   private rebindUpstream(upstreamId: string): void {
     const entries = [...this.table.services.values()];
-    const kept = entries.filter((entry) => !listsUpstream(entry.target, upstreamId) && !listsUpstream(entry.canary?.target ?? null, upstreamId));
+    const kept = entries.filter(
+      (entry) => !listsUpstream(entry.target, upstreamId) && !listsUpstream(entry.canary?.target ?? null, upstreamId),
+    );
     if (kept.length === entries.length) return;
     // Unaffected services keep their entries (and round-robin cursors): they are passed as the previous table.
     this.table = buildRouteTable(this.routes.values(), this.bindTarget, new RouteTable(kept));
@@ -448,7 +471,11 @@ function mergePolicy(base: UpstreamPolicy, partial: UpstreamPolicyOverrides | un
  * full instance (often a hung one) is passed over rather than queued on.
  */
 function notFullAfter(target: TargetEntry<TargetBinding>, index: number, outOfRotation: ReadonlySet<string>): number {
-  for (let next = target.nextAfter(index, index, outOfRotation); next >= 0; next = target.nextAfter(index, next, outOfRotation)) {
+  for (
+    let next = target.nextAfter(index, index, outOfRotation);
+    next >= 0;
+    next = target.nextAfter(index, next, outOfRotation)
+  ) {
     if (!(target.binding.pools[next] as UpstreamPool).isFull) return next;
   }
   return -1;

@@ -109,10 +109,13 @@ export class WebSocketTunnel implements UpgradedConnection {
     this.armTimer(pool.connectTimeoutMs, 'UND_ERR_CONNECT_TIMEOUT', 'connect timed out');
     request.on('socket', (socket: Socket) => {
       socket.once('connect', () => {
-        if (request === this.upstreamRequest) this.armTimer(UPGRADE_ANSWER_TIMEOUT_MS, 'UND_ERR_HEADERS_TIMEOUT', 'no answer to the upgrade in time');
+        if (request === this.upstreamRequest)
+          this.armTimer(UPGRADE_ANSWER_TIMEOUT_MS, 'UND_ERR_HEADERS_TIMEOUT', 'no answer to the upgrade in time');
       });
     });
-    request.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => this.onSwitched(request, res, socket, head));
+    request.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.onSwitched(request, res, socket, head),
+    );
     request.on('response', (res: IncomingMessage) => this.onRefused(request, res));
     request.on('error', (err: Error) => {
       if (request === this.upstreamRequest) this.onUpstreamError(err);
@@ -134,7 +137,8 @@ export class WebSocketTunnel implements UpgradedConnection {
     }
     this.upstream = socket;
     this.target.binding.traffic.counters.countStatus(101);
-    if (this.countedOn !== null && this.countedOn.consecutiveFailures !== 0) this.context.passiveHealth.succeeded(this.countedOn);
+    if (this.countedOn !== null && this.countedOn.consecutiveFailures !== 0)
+      this.context.passiveHealth.succeeded(this.countedOn);
     socket.setNoDelay(true);
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.onUpstreamClosed());
@@ -184,7 +188,8 @@ export class WebSocketTunnel implements UpgradedConnection {
       return;
     }
     const code = (err as { code?: unknown }).code;
-    if (this.countedOn !== null && !this.client.destroyed) this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
+    if (this.countedOn !== null && !this.client.destroyed)
+      this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
     if (!this.client.destroyed && isConnectErrorCode(code)) {
       const next = this.target.nextAfter(this.first, this.index, this.context.outOfRotation);
       if (next >= 0) {
@@ -201,7 +206,12 @@ export class WebSocketTunnel implements UpgradedConnection {
   private fail(err: Error): void {
     const upstream = this.target.upstreams[this.index];
     this.target.binding.traffic.counters.errors++;
-    sendErrorOnSocket(this.client, this.req.rawHeaders, upstreamFailed(this.target.service, upstream?.id ?? '?', err), this.context.logger);
+    sendErrorOnSocket(
+      this.client,
+      this.req.rawHeaders,
+      upstreamFailed(this.target.service, upstream?.id ?? '?', err),
+      this.context.logger,
+    );
     this.upstreamRequest?.destroy();
     this.finish();
   }
@@ -223,7 +233,8 @@ export class WebSocketTunnel implements UpgradedConnection {
     const request = this.upstreamRequest;
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (request !== null && request === this.upstreamRequest && !this.answered) request.destroy(Object.assign(new Error(message), { code }));
+      if (request !== null && request === this.upstreamRequest && !this.answered)
+        request.destroy(Object.assign(new Error(message), { code }));
     }, ms);
     this.timer.unref();
   }

@@ -24,7 +24,13 @@ export function logSince(logPath: string): number {
   }
 }
 
-export async function copyContainerLogs(docker: Docker, container: Docker.Container, logPath: string, header: string | null, since: number): Promise<LogCopy> {
+export async function copyContainerLogs(
+  docker: Docker,
+  container: Docker.Container,
+  logPath: string,
+  header: string | null,
+  since: number,
+): Promise<LogCopy> {
   ensurePrivateDir(path.dirname(logPath));
   tightenIfPresent(logPath);
   const file = createWriteStream(logPath, { flags: 'a', mode: PRIVATE_FILE_MODE });
@@ -39,14 +45,18 @@ export async function copyContainerLogs(docker: Docker, container: Docker.Contai
   }
   // Without a TTY the stream interleaves stdout and stderr in frames; both go to the one file, as with the process runtime.
   docker.modem.demuxStream(stream, file, file);
-  const end = (): void => { if (!file.writableEnded) file.end(); };
+  const end = (): void => {
+    if (!file.writableEnded) file.end();
+  };
   stream.on('end', end);
   stream.on('close', end);
   stream.on('error', end);
   return {
     finished: (timeoutMs) => {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
       return Promise.race([closed, timeout]).finally(() => clearTimeout(timer));
     },
     stop: () => {

@@ -37,10 +37,21 @@ export function stopTimeoutSeconds(gracePeriodMs: number): number {
  * limits. With host networking the app listens on `host:port` itself; with
  * bridge networking the container port is published on `host:port`.
  */
-export function planContainer(spec: InstanceSpec, settings: DockerServiceConfig, owner: string, host: string, port: number): ContainerPlan {
+export function planContainer(
+  spec: InstanceSpec,
+  settings: DockerServiceConfig,
+  owner: string,
+  host: string,
+  port: number,
+): ContainerPlan {
   const bridge = settings.network === 'bridge';
-  const appPort = bridge ? settings.containerPort ?? port : port;
-  const values: PlaceholderValues = { VERSION: spec.version, PORT: String(appPort), SLOT: spec.slot, INSTANCE: String(spec.index) };
+  const appPort = bridge ? (settings.containerPort ?? port) : port;
+  const values: PlaceholderValues = {
+    VERSION: spec.version,
+    PORT: String(appPort),
+    SLOT: spec.slot,
+    INSTANCE: String(spec.index),
+  };
   const image = substitutePlaceholders(settings.image, values);
   const env: Record<string, string> = {
     ...substituteEnv(spec.env, values),
@@ -62,7 +73,10 @@ export function planContainer(spec: InstanceSpec, settings: DockerServiceConfig,
     [LABELS.version]: spec.version,
     [LABELS.port]: String(port),
   };
-  const cmd = spec.command.trim() === '' ? undefined : commandWords(spec.command).map((word) => substitutePlaceholders(word, values));
+  const cmd =
+    spec.command.trim() === ''
+      ? undefined
+      : commandWords(spec.command).map((word) => substitutePlaceholders(word, values));
   const exposed = `${appPort}/tcp`;
   const options: ContainerCreateOptions = {
     name: containerName(owner, spec),
@@ -87,6 +101,12 @@ export function planContainer(spec: InstanceSpec, settings: DockerServiceConfig,
 }
 
 /** `cutover-<owner>-<service>-<release>-<slot>-<index>`: unique per state directory and instance. */
-export function containerName(owner: string, instance: { service: string; releaseId: string; slot: string; index: number }): string {
-  return `cutover-${owner}-${instance.service}-${instance.releaseId}-${instance.slot}-${instance.index}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+export function containerName(
+  owner: string,
+  instance: { service: string; releaseId: string; slot: string; index: number },
+): string {
+  return `cutover-${owner}-${instance.service}-${instance.releaseId}-${instance.slot}-${instance.index}`.replace(
+    /[^A-Za-z0-9_.-]/g,
+    '_',
+  );
 }

@@ -16,7 +16,10 @@ const WAIT_RETRY_MS = 1_000;
  * restart under live restore) is asked again, with a look at the state in
  * between, so a daemon that went away is not mistaken for a crash.
  */
-export async function waitForContainerExit(container: Docker.Container, givenUp: () => boolean): Promise<number | null> {
+export async function waitForContainerExit(
+  container: Docker.Container,
+  givenUp: () => boolean,
+): Promise<number | null> {
   while (!givenUp()) {
     try {
       const result = (await container.wait()) as { StatusCode?: number };

@@ -14,7 +14,11 @@ export function dockerClient(host: string): Docker {
   if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
   if (host.startsWith('/')) return new Docker({ socketPath: host });
   const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return new Docker({ host: url.hostname, port: Number(url.port), protocol: url.protocol === 'https:' ? 'https' : 'http' });
+  return new Docker({
+    host: url.hostname,
+    port: Number(url.port),
+    protocol: url.protocol === 'https:' ? 'https' : 'http',
+  });
 }
 
 /** The daemon's own words for a failed API call (`json.message`), or the error's message. */
@@ -45,13 +49,21 @@ export function isDaemonUnreachable(error: unknown): boolean {
  */
 export function startFailure(instanceId: string, what: string, error: unknown, daemonHost: string): CutoverError {
   if (isDaemonUnreachable(error)) {
-    return new CutoverError('INSTANCE_START_FAILED', `Cannot start ${instanceId}: the Docker daemon at ${daemonHost} cannot be reached (${dockerMessage(error)}).`, {
-      hint: 'Start dockerd, or point server.docker_host (or DOCKER_HOST) at it; traffic was not moved.',
-      cause: error,
-    });
+    return new CutoverError(
+      'INSTANCE_START_FAILED',
+      `Cannot start ${instanceId}: the Docker daemon at ${daemonHost} cannot be reached (${dockerMessage(error)}).`,
+      {
+        hint: 'Start dockerd, or point server.docker_host (or DOCKER_HOST) at it; traffic was not moved.',
+        cause: error,
+      },
+    );
   }
-  return new CutoverError('INSTANCE_START_FAILED', `Cannot start ${instanceId}: ${what} failed: ${dockerMessage(error)}`, {
-    hint: 'Check image, command and resources in the service config and the daemon log; traffic was not moved.',
-    cause: error,
-  });
+  return new CutoverError(
+    'INSTANCE_START_FAILED',
+    `Cannot start ${instanceId}: ${what} failed: ${dockerMessage(error)}`,
+    {
+      hint: 'Check image, command and resources in the service config and the daemon log; traffic was not moved.',
+      cause: error,
+    },
+  );
 }

@@ -16,7 +16,10 @@ export async function dockerRuntimeForConfig(
 ): Promise<DockerRuntime | null> {
   const services = Object.values(config.services).filter((service) => service.runtime === 'docker');
   if (services.length === 0) return null;
-  const [{ dockerClient, dockerHostOf }, { DockerRuntime }] = await Promise.all([import('./docker-client.js'), import('./docker-runtime.js')]);
+  const [{ dockerClient, dockerHostOf }, { DockerRuntime }] = await Promise.all([
+    import('./docker-client.js'),
+    import('./docker-runtime.js'),
+  ]);
   const daemonHost = dockerHostOf(config.server.dockerHost, options.env);
   return new DockerRuntime({
     docker: dockerClient(daemonHost),

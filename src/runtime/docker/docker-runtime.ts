@@ -81,15 +81,21 @@ export class DockerRuntime implements Runtime {
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
     const id = instanceIdOf(spec);
-    if (this.closed) throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the docker runtime is shutting down.`);
+    if (this.closed)
+      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the docker runtime is shutting down.`);
     const running = this.instances.get(id);
     if (running) {
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: it is already running (container ${running.container.id.slice(0, 12)}).`, {
-        hint: 'Stop the running instance first.',
-      });
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot start ${id}: it is already running (container ${running.container.id.slice(0, 12)}).`,
+        {
+          hint: 'Stop the running instance first.',
+        },
+      );
     }
     const settings = this.options.settingsFor(spec.service);
-    if (!settings) throw new CutoverError('INTERNAL', `Cannot start ${id}: service ${spec.service} has no docker settings.`);
+    if (!settings)
+      throw new CutoverError('INTERNAL', `Cannot start ${id}: service ${spec.service} has no docker settings.`);
 
     const port = await findFreePort(this.host);
     const plan = planContainer(spec, settings, this.options.owner, this.host, port);
@@ -131,10 +137,16 @@ export class DockerRuntime implements Runtime {
       return null;
     });
     this.manage(info, container, spec.stopGracePeriodMs, logs);
-    this.options.logger?.info({ instance: id, container: container.id.slice(0, 12), image: plan.image, pid, port, logPath }, 'instance started');
+    this.options.logger?.info(
+      { instance: id, container: container.id.slice(0, 12), image: plan.image, pid, port, logPath },
+      'instance started',
+    );
     if (this.closed) {
       await this.stop(id);
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the docker runtime shut down during the start.`);
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot start ${id}: the docker runtime shut down during the start.`,
+      );
     }
     return { ...info };
   }
@@ -159,9 +171,15 @@ export class DockerRuntime implements Runtime {
   async adopt(records: InstanceInfo[]): Promise<InstanceInfo[]> {
     let containers: Docker.ContainerInfo[];
     try {
-      containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.owner}=${this.options.owner}`] } });
+      containers = await this.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABELS.owner}=${this.options.owner}`] },
+      });
     } catch (error) {
-      this.options.logger?.warn({ err: error, daemon: this.options.daemonHost }, `cannot list containers, none adopted: ${dockerMessage(error)}`);
+      this.options.logger?.warn(
+        { err: error, daemon: this.options.daemonHost },
+        `cannot list containers, none adopted: ${dockerMessage(error)}`,
+      );
       return [];
     }
     const byId = new Map(containers.map((c) => [c.Id, c]));
@@ -184,15 +202,27 @@ export class DockerRuntime implements Runtime {
       kept.add(found.Id);
       const info: InstanceInfo = { ...record, pid };
       this.logPaths.set(info.id, info.logPath);
-      const logs = await copyContainerLogs(this.docker, container, info.logPath, null, logSince(info.logPath)).catch(() => null);
+      const logs = await copyContainerLogs(this.docker, container, info.logPath, null, logSince(info.logPath)).catch(
+        () => null,
+      );
       this.manage(info, container, this.options.defaultStopGracePeriodMs ?? 10_000, logs);
-      this.options.logger?.info({ instance: info.id, container: found.Id.slice(0, 12), port: info.port }, 'instance adopted');
+      this.options.logger?.info(
+        { instance: info.id, container: found.Id.slice(0, 12), port: info.port },
+        'instance adopted',
+      );
       adopted.push({ ...info });
     }
-    await Promise.all(containers.filter((c) => !kept.has(c.Id) && !this.isManaged(c.Id)).map(async (c) => {
-      this.options.logger?.info({ container: c.Id.slice(0, 12), labels: c.Labels }, 'removing a container of this state directory that no record names');
-      await this.remove(this.docker.getContainer(c.Id));
-    }));
+    await Promise.all(
+      containers
+        .filter((c) => !kept.has(c.Id) && !this.isManaged(c.Id))
+        .map(async (c) => {
+          this.options.logger?.info(
+            { container: c.Id.slice(0, 12), labels: c.Labels },
+            'removing a container of this state directory that no record names',
+          );
+          await this.remove(this.docker.getContainer(c.Id));
+        }),
+    );
     return adopted;
   }
 
@@ -229,7 +259,7 @@ export class DockerRuntime implements Runtime {
       try {
         return await this.docker.createContainer(plan.options);
       } catch (error) {
-        if (dockerStatus(error) === 409 && attempt === 0 && await this.removeLeftover(plan.name)) continue;
+        if (dockerStatus(error) === 409 && attempt === 0 && (await this.removeLeftover(plan.name))) continue;
         throw startFailure(id, `creating a container of ${plan.image}`, error, this.options.daemonHost);
       }
     }
@@ -255,17 +285,33 @@ export class DockerRuntime implements Runtime {
     if (this.instances.has(record.id)) return 'already managed';
     if (!found) return 'no container of this state directory has the recorded id';
     const labels = found.Labels;
-    if (labels[LABELS.service] !== record.service || labels[LABELS.release] !== record.releaseId
-      || labels[LABELS.slot] !== record.slot || labels[LABELS.instance] !== String(record.index)) {
+    if (
+      labels[LABELS.service] !== record.service ||
+      labels[LABELS.release] !== record.releaseId ||
+      labels[LABELS.slot] !== record.slot ||
+      labels[LABELS.instance] !== String(record.index)
+    ) {
       return 'the container labels name another instance';
     }
     if (found.State !== 'running') return `the container is ${found.State}`;
     return null;
   }
 
-  private manage(info: InstanceInfo, container: Docker.Container, gracePeriodMs: number, logs: LogCopy | null): ManagedContainer {
+  private manage(
+    info: InstanceInfo,
+    container: Docker.Container,
+    gracePeriodMs: number,
+    logs: LogCopy | null,
+  ): ManagedContainer {
     const managed: ManagedContainer = {
-      info: { ...info }, container, gracePeriodMs, logs, stopRequested: false, stopping: null, exited: false, exitHandled: Promise.resolve(),
+      info: { ...info },
+      container,
+      gracePeriodMs,
+      logs,
+      stopRequested: false,
+      stopping: null,
+      exited: false,
+      exitHandled: Promise.resolve(),
     };
     this.instances.set(info.id, managed);
     managed.exitHandled = waitForContainerExit(container, () => managed.exited).then(async (code) => {
@@ -282,20 +328,29 @@ export class DockerRuntime implements Runtime {
   private async terminate(managed: ManagedContainer, gracePeriodMs: number): Promise<void> {
     managed.stopRequested = true;
     const { id } = managed.info;
-    this.options.logger?.info({ instance: id, container: managed.container.id.slice(0, 12), gracePeriodMs }, 'instance stopping');
+    this.options.logger?.info(
+      { instance: id, container: managed.container.id.slice(0, 12), gracePeriodMs },
+      'instance stopping',
+    );
     try {
       // SIGTERM (the image's STOPSIGNAL), then SIGKILL after the grace period: Docker's own stop.
       await managed.container.stop({ t: stopTimeoutSeconds(gracePeriodMs) });
     } catch (error) {
       const status = dockerStatus(error);
       if (status !== 304 && status !== 404) {
-        this.options.logger?.warn({ instance: id, err: error }, `stopping the container failed: ${dockerMessage(error)}`);
+        this.options.logger?.warn(
+          { instance: id, err: error },
+          `stopping the container failed: ${dockerMessage(error)}`,
+        );
       }
     }
     // Docker's stop returns once the container is down; if the daemon went away instead, do not wait for ever.
     const bound = sleep(gracePeriodMs + STOP_EXTRA_WAIT_MS, 'timeout' as const, { ref: false });
-    if (await Promise.race([managed.exitHandled.then(() => 'exited' as const), bound]) === 'timeout') {
-      this.options.logger?.warn({ instance: id, container: managed.container.id.slice(0, 12) }, 'the container did not report its exit; giving up waiting');
+    if ((await Promise.race([managed.exitHandled.then(() => 'exited' as const), bound])) === 'timeout') {
+      this.options.logger?.warn(
+        { instance: id, container: managed.container.id.slice(0, 12) },
+        'the container did not report its exit; giving up waiting',
+      );
       await this.handleExit(managed, null);
       return;
     }
@@ -312,7 +367,10 @@ export class DockerRuntime implements Runtime {
       if (status === 404) return;
       // 409: a removal is already in progress (another request); wait for it below.
       if (status !== 409) {
-        this.options.logger?.warn({ container: container.id.slice(0, 12), err: error }, `removing the container failed: ${dockerMessage(error)}`);
+        this.options.logger?.warn(
+          { container: container.id.slice(0, 12), err: error },
+          `removing the container failed: ${dockerMessage(error)}`,
+        );
         return;
       }
     }

@@ -15,14 +15,21 @@ type PullPolicy = DockerServiceConfig['pull'];
 export class ImageProvider {
   private readonly pulls = new Map<string, Promise<void>>();
 
-  constructor(private readonly docker: Docker, private readonly daemonHost: string) {}
+  constructor(
+    private readonly docker: Docker,
+    private readonly daemonHost: string,
+  ) {}
 
   async ensure(image: string, policy: PullPolicy, instanceId: string): Promise<void> {
-    if (policy !== 'always' && await this.isPresent(image, instanceId)) return;
+    if (policy !== 'always' && (await this.isPresent(image, instanceId))) return;
     if (policy === 'never') {
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${instanceId}: image ${image} is not on the Docker daemon, and the pull policy is "never".`, {
-        hint: `Load or build ${image} on the daemon (docker load, docker build), or set pull: if-missing; traffic was not moved.`,
-      });
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot start ${instanceId}: image ${image} is not on the Docker daemon, and the pull policy is "never".`,
+        {
+          hint: `Load or build ${image} on the daemon (docker load, docker build), or set pull: if-missing; traffic was not moved.`,
+        },
+      );
     }
     let pulling = this.pulls.get(image);
     if (!pulling) {
@@ -33,10 +40,14 @@ export class ImageProvider {
       await pulling;
     } catch (error) {
       if (error instanceof CutoverError) throw error;
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${instanceId}: image ${image} could not be pulled (pull policy "${policy}"): ${dockerMessage(error)}`, {
-        hint: `Check the image name and tag, that the registry is reachable and you are logged in, or load the image on the daemon and set pull: never; traffic was not moved.`,
-        cause: error,
-      });
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot start ${instanceId}: image ${image} could not be pulled (pull policy "${policy}"): ${dockerMessage(error)}`,
+        {
+          hint: `Check the image name and tag, that the registry is reachable and you are logged in, or load the image on the daemon and set pull: never; traffic was not moved.`,
+          cause: error,
+        },
+      );
     }
   }
 

@@ -55,7 +55,12 @@ export async function tailFile(filePath: string, lines: number): Promise<string>
  * else `<logDir>/<id>.log`. An id from outside (an API call) must not read
  * files outside the log directory, so such a path answers ''.
  */
-export function tailInstanceLog(logDir: string, known: string | undefined, instanceId: string, lines: number): Promise<string> {
+export function tailInstanceLog(
+  logDir: string,
+  known: string | undefined,
+  instanceId: string,
+  lines: number,
+): Promise<string> {
   const logPath = known ?? path.resolve(logDir, `${instanceId}.log`);
   if (!known && !logPath.startsWith(logDir + path.sep)) return Promise.resolve('');
   return tailFile(logPath, lines);

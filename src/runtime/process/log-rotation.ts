@@ -73,10 +73,17 @@ export function rotateLogsUnder(logDir: string, maxBytes: number, keep: number):
 }
 
 /** Checks the logs' sizes every `intervalMs` (a stat per file: cheap) until stopped. */
-export function startLogRotation(options: { logDir: string; maxBytes: number; keep: number; intervalMs?: number; logger?: Logger }): { stop(): void } {
+export function startLogRotation(options: {
+  logDir: string;
+  maxBytes: number;
+  keep: number;
+  intervalMs?: number;
+  logger?: Logger;
+}): { stop(): void } {
   const timer = setInterval(() => {
     try {
-      for (const file of rotateLogsUnder(options.logDir, options.maxBytes, options.keep)) options.logger?.info({ file, keep: options.keep }, 'instance log rotated');
+      for (const file of rotateLogsUnder(options.logDir, options.maxBytes, options.keep))
+        options.logger?.info({ file, keep: options.keep }, 'instance log rotated');
     } catch (error) {
       options.logger?.warn({ err: error, logDir: options.logDir }, 'instance log rotation failed');
     }

@@ -91,17 +91,28 @@ export class ProcessRuntime implements Runtime {
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
     const id = instanceIdOf(spec);
-    if (this.closed) throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the process runtime is shut down.`);
+    if (this.closed)
+      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the process runtime is shut down.`);
     const running = this.instances.get(id);
     if (running) {
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: it is already running (pid ${running.pgid}).`, {
-        hint: 'Stop the running instance first.',
-      });
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot start ${id}: it is already running (pid ${running.pgid}).`,
+        {
+          hint: 'Stop the running instance first.',
+        },
+      );
     }
     await assertDirectory(spec.cwd, id);
 
     const port = await findFreePort(this.host);
-    const values: PlaceholderValues = { VERSION: spec.version, PORT: String(port), SLOT: spec.slot, INSTANCE: String(spec.index), HOST: this.host };
+    const values: PlaceholderValues = {
+      VERSION: spec.version,
+      PORT: String(port),
+      SLOT: spec.slot,
+      INSTANCE: String(spec.index),
+      HOST: this.host,
+    };
     const launch = launchOf(spec, values, id);
     // Not the server's environment: it holds the admin token and other secrets (see child-environment.ts).
     const env = childEnvironment({
@@ -122,12 +133,19 @@ export class ProcessRuntime implements Runtime {
     let logFd: number;
     try {
       // The command is not written here: after env substitution it may hold a secret.
-      logFd = openInstanceLog(logPath, `--- cutover ${new Date().toISOString()}: starting ${id} (version ${spec.version}) on ${this.host}:${port}`);
+      logFd = openInstanceLog(
+        logPath,
+        `--- cutover ${new Date().toISOString()}: starting ${id} (version ${spec.version}) on ${this.host}:${port}`,
+      );
     } catch (error) {
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: cannot open its log file ${logPath}: ${messageOf(error)}`, {
-        hint: 'Check that the state directory is writable.',
-        cause: error,
-      });
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot start ${id}: cannot open its log file ${logPath}: ${messageOf(error)}`,
+        {
+          hint: 'Check that the state directory is writable.',
+          cause: error,
+        },
+      );
     }
 
     let child: ChildProcess;
@@ -138,7 +156,10 @@ export class ProcessRuntime implements Runtime {
       const why = spawnFailure(error, launch.file, spec.cwd);
       // In the instance log too, where `cutover logs` looks for why an instance did not run.
       writeSync(logFd, `--- cutover: cannot start ${id}: ${why}\n`);
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: ${why}`, { cause: error, details: { cwd: spec.cwd } });
+      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: ${why}`, {
+        cause: error,
+        details: { cwd: spec.cwd },
+      });
     } finally {
       // The child has its own copy of the fd; ours would only leak.
       closeSync(logFd);
@@ -168,7 +189,10 @@ export class ProcessRuntime implements Runtime {
     if (this.closed) {
       // close() ran while we were spawning: it could not see this instance, so it must not outlive it.
       await this.stop(id);
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the process runtime shut down during the start.`);
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot start ${id}: the process runtime shut down during the start.`,
+      );
     }
     return { ...info };
   }
@@ -238,7 +262,8 @@ export class ProcessRuntime implements Runtime {
     if (record.pid === null) return 'no pid recorded';
     // Without a token we cannot tell our process from a stranger that got the same pid.
     if (record.pidToken === null) return 'no pid token recorded (cannot verify the process)';
-    if (!isSameProcess(record.pid, record.pidToken)) return 'process is gone (or its pid now belongs to another process)';
+    if (!isSameProcess(record.pid, record.pidToken))
+      return 'process is gone (or its pid now belongs to another process)';
     return null;
   }
 
@@ -258,14 +283,20 @@ export class ProcessRuntime implements Runtime {
     let killedAt: number | null = null;
     const killTimer = setTimeout(() => {
       killedAt = Date.now();
-      this.logger?.warn({ instance: managed.info.id, pid: pgid, gracePeriodMs }, 'instance ignored SIGTERM; sending SIGKILL');
+      this.logger?.warn(
+        { instance: managed.info.id, pid: pgid, gracePeriodMs },
+        'instance ignored SIGTERM; sending SIGKILL',
+      );
       signalGroup(pgid, 'SIGKILL');
     }, gracePeriodMs);
     try {
       // Done when the app has exited and nothing it started is left in its group.
       while (!managed.exited || isGroupAlive(pgid)) {
         if (killedAt !== null && Date.now() - killedAt > AFTER_KILL_WAIT_MS) {
-          this.logger?.warn({ instance: managed.info.id, pid: pgid }, 'process group still present after SIGKILL; giving up waiting');
+          this.logger?.warn(
+            { instance: managed.info.id, pid: pgid },
+            'process group still present after SIGKILL; giving up waiting',
+          );
           break;
         }
         if (!managed.child) this.pollAdopted(managed);
@@ -307,9 +338,13 @@ function launchOf(spec: InstanceSpec, values: PlaceholderValues, id: string): { 
   if (spec.shell === true) return { file: '/bin/sh', args: ['-c', shellScriptFor(spec.command)] };
   const split = splitCommandWords(spec.command);
   if (!split.ok) {
-    throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: its command cannot run without a shell: ${split.reason}`, {
-      hint: 'Fix `command` in the service config, or set `shell: true`.',
-    });
+    throw new CutoverError(
+      'INSTANCE_START_FAILED',
+      `Cannot start ${id}: its command cannot run without a shell: ${split.reason}`,
+      {
+        hint: 'Fix `command` in the service config, or set `shell: true`.',
+      },
+    );
   }
   const [file, ...args] = split.words.map((word) => substitutePlaceholders(word, values));
   return { file: file as string, args };
@@ -318,7 +353,8 @@ function launchOf(spec: InstanceSpec, values: PlaceholderValues, id: string): { 
 /** A program that is not there is the common case; say so in words (the shell used to answer 127 "not found"). */
 function spawnFailure(error: unknown, file: string, cwd: string): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') return `${file}: not found (command not found on PATH${file.includes('/') ? ` or relative to ${cwd}` : ''})`;
+  if (code === 'ENOENT')
+    return `${file}: not found (command not found on PATH${file.includes('/') ? ` or relative to ${cwd}` : ''})`;
   if (code === 'EACCES') return `${file}: permission denied (not an executable file)`;
   return messageOf(error);
 }
@@ -328,14 +364,22 @@ async function assertDirectory(cwd: string, id: string): Promise<void> {
   try {
     isDirectory = (await stat(cwd)).isDirectory();
   } catch {
-    throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: its working directory ${cwd} does not exist.`, {
-      hint: 'Fix `cwd` in the service config.',
-    });
+    throw new CutoverError(
+      'INSTANCE_START_FAILED',
+      `Cannot start ${id}: its working directory ${cwd} does not exist.`,
+      {
+        hint: 'Fix `cwd` in the service config.',
+      },
+    );
   }
   if (!isDirectory) {
-    throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: its working directory ${cwd} is not a directory.`, {
-      hint: 'Fix `cwd` in the service config.',
-    });
+    throw new CutoverError(
+      'INSTANCE_START_FAILED',
+      `Cannot start ${id}: its working directory ${cwd} is not a directory.`,
+      {
+        hint: 'Fix `cwd` in the service config.',
+      },
+    );
   }
 }
 

@@ -10,5 +10,8 @@ export function releaseLogFiles(logDir: string, service: string, releaseId: stri
   } catch {
     return [];
   }
-  return names.filter((n) => n.endsWith('.log')).sort().map((n) => ({ name: n.slice(0, -'.log'.length), path: path.join(dir, n) }));
+  return names
+    .filter((n) => n.endsWith('.log'))
+    .sort()
+    .map((n) => ({ name: n.slice(0, -'.log'.length), path: path.join(dir, n) }));
 }

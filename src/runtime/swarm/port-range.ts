@@ -10,7 +10,11 @@ const ATTEMPTS = 30;
  * network). As with findFreePort, another program could take one before a
  * task binds it; its health check then fails and no traffic moves.
  */
-export async function findFreePortRange(host: string, count: number, avoid: ReadonlySet<number> = new Set()): Promise<number> {
+export async function findFreePortRange(
+  host: string,
+  count: number,
+  avoid: ReadonlySet<number> = new Set(),
+): Promise<number> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const base = await findFreePort(host);
     if (base + count - 1 > 65535) continue;

@@ -1,5 +1,10 @@
 import net from 'node:net';
-import type { NativeRollingSettings, NativeRollingUpdates, NativeUpdateProgress, NativeUpdateTarget } from '../index.js';
+import type {
+  NativeRollingSettings,
+  NativeRollingUpdates,
+  NativeUpdateProgress,
+  NativeUpdateTarget,
+} from '../index.js';
 import type Docker from 'dockerode';
 import { updateConfigOf, type SwarmReleaseSpec } from './swarm-service-spec.js';
 import { isServing, portOf, type SwarmUpdateProgress } from './swarm-tasks.js';
@@ -9,7 +14,11 @@ const PROBE_TIMEOUT_MS = 500;
 
 /** The SwarmRuntime's side of an update (declared here so this file does not import the runtime that builds it). */
 export interface SwarmUpdater {
-  updateRelease(fromReleaseId: string, to: SwarmReleaseSpec, update: Docker.UpdateConfig): Promise<{ serviceName: string }>;
+  updateRelease(
+    fromReleaseId: string,
+    to: SwarmReleaseSpec,
+    update: Docker.UpdateConfig,
+  ): Promise<{ serviceName: string }>;
   updateProgress(releaseId: string): Promise<SwarmUpdateProgress>;
   taskHealth(containerId: string): Promise<{ status: string; output: string } | null>;
   rollbackUpdate(releaseId: string): Promise<void>;
@@ -29,9 +38,16 @@ export class SwarmNativeUpdates implements NativeRollingUpdates {
   /** The release each update goes to, to tell the new generation's tasks from the old. */
   private readonly targets = new Map<string, string>();
 
-  constructor(private readonly runtime: SwarmUpdater, private readonly host: string) {}
+  constructor(
+    private readonly runtime: SwarmUpdater,
+    private readonly host: string,
+  ) {}
 
-  async start(fromReleaseId: string, to: NativeUpdateTarget, settings: NativeRollingSettings): Promise<{ name: string; settings: Docker.UpdateConfig }> {
+  async start(
+    fromReleaseId: string,
+    to: NativeUpdateTarget,
+    settings: NativeRollingSettings,
+  ): Promise<{ name: string; settings: Docker.UpdateConfig }> {
     this.answering.set(fromReleaseId, new Set());
     this.targets.set(fromReleaseId, to.releaseId);
     const update = updateConfigOf(settings);
@@ -49,17 +65,27 @@ export class SwarmNativeUpdates implements NativeRollingUpdates {
       // Swarm only calls a task running once its HEALTHCHECK passes; a failing check is the usual "why".
       if (task.state === 'starting' && task.containerId && progress.state === 'updating') {
         const health = await this.runtime.taskHealth(task.containerId);
-        if (health?.status === 'unhealthy') problems.push(`task ${task.id.slice(0, 12)} (slot ${task.slot}): its HEALTHCHECK says unhealthy (${health.output})`);
+        if (health?.status === 'unhealthy')
+          problems.push(
+            `task ${task.id.slice(0, 12)} (slot ${task.slot}): its HEALTHCHECK says unhealthy (${health.output})`,
+          );
       }
     }
     let answering = this.answering.get(fromReleaseId);
-    if (!answering) this.answering.set(fromReleaseId, answering = new Set());
+    if (!answering) this.answering.set(fromReleaseId, (answering = new Set()));
     const tasks: NativeUpdateProgress['tasks'] = [];
     for (const task of progress.tasks) {
       const port = portOf(task);
       if (!isServing(task) || port === null) continue;
-      if (!answering.has(task.id) && await answers(this.host, port)) answering.add(task.id);
-      tasks.push({ id: task.id, slot: task.slot, version: task.version, host: this.host, port, answers: answering.has(task.id) });
+      if (!answering.has(task.id) && (await answers(this.host, port))) answering.add(task.id);
+      tasks.push({
+        id: task.id,
+        slot: task.slot,
+        version: task.version,
+        host: this.host,
+        port,
+        answers: answering.has(task.id),
+      });
     }
     return { state: progress.state, message: progress.message, tasks, problems };
   }
@@ -78,7 +104,10 @@ export class SwarmNativeUpdates implements NativeRollingUpdates {
 function answers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    const done = (ok: boolean): void => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));

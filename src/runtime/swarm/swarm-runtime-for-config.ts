@@ -14,7 +14,10 @@ export async function swarmRuntimeForConfig(
   options: { logDir: string; logger?: RuntimeLogger; env: NodeJS.ProcessEnv },
 ): Promise<SwarmRuntime | null> {
   if (!Object.values(config.services).some((service) => service.runtime === 'swarm')) return null;
-  const [{ dockerClient, dockerHostOf }, { SwarmRuntime }] = await Promise.all([import('../docker/docker-client.js'), import('./swarm-runtime.js')]);
+  const [{ dockerClient, dockerHostOf }, { SwarmRuntime }] = await Promise.all([
+    import('../docker/docker-client.js'),
+    import('./swarm-runtime.js'),
+  ]);
   const daemonHost = dockerHostOf(config.server.dockerHost, options.env);
   const runtime = new SwarmRuntime({
     docker: dockerClient(daemonHost),

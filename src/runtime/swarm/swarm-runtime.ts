@@ -4,15 +4,33 @@ import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 import { ExitListeners } from '../exit-listeners.js';
 import type { InstanceInfo, InstanceSpec, NativeRollingUpdates, Runtime, RuntimeListener } from '../index.js';
-import { containerHealthOf, exitStatusOf, waitForContainerExit, type ContainerHealth } from '../docker/container-state.js';
+import {
+  containerHealthOf,
+  exitStatusOf,
+  waitForContainerExit,
+  type ContainerHealth,
+} from '../docker/container-state.js';
 import { copyContainerLogs, logSince, type LogCopy } from '../docker/container-logs.js';
 import { dockerMessage, dockerStatus, startFailure } from '../docker/docker-client.js';
 import { ImageProvider } from '../docker/image-policy.js';
 import { instanceLogPath, tailInstanceLog } from '../process/log-files.js';
 import { instanceIdOf, type RuntimeLogger } from '../process/process-runtime.js';
 import { findFreePortRange } from './port-range.js';
-import { imageOf, planSwarmService, SWARM_LABELS, swarmServiceName, type SwarmReleaseSpec } from './swarm-service-spec.js';
-import { hasFailed, isServing, listSwarmTasks, portOf, type SwarmTask, type SwarmUpdateProgress } from './swarm-tasks.js';
+import {
+  imageOf,
+  planSwarmService,
+  SWARM_LABELS,
+  swarmServiceName,
+  type SwarmReleaseSpec,
+} from './swarm-service-spec.js';
+import {
+  hasFailed,
+  isServing,
+  listSwarmTasks,
+  portOf,
+  type SwarmTask,
+  type SwarmUpdateProgress,
+} from './swarm-tasks.js';
 import { SwarmNativeUpdates } from './swarm-native-updates.js';
 
 export interface SwarmRuntimeOptions {
@@ -112,13 +130,19 @@ export class SwarmRuntime implements Runtime {
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
     const id = instanceIdOf(spec);
-    if (this.closed) throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the swarm runtime is shutting down.`);
+    if (this.closed)
+      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the swarm runtime is shutting down.`);
     const running = this.instances.get(id);
     if (running && !running.replaced) {
-      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: it is already running (task ${running.taskId.slice(0, 12)}).`, { hint: 'Stop the running instance first.' });
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot start ${id}: it is already running (task ${running.taskId.slice(0, 12)}).`,
+        { hint: 'Stop the running instance first.' },
+      );
     }
     const config = this.options.serviceFor(spec.service);
-    if (!config?.docker || !config.swarm) throw new CutoverError('INTERNAL', `Cannot start ${id}: service ${spec.service} has no swarm settings.`);
+    if (!config?.docker || !config.swarm)
+      throw new CutoverError('INTERNAL', `Cannot start ${id}: service ${spec.service} has no swarm settings.`);
     const since = Date.now();
     // Registered before the first await: instances started together make one service with all their replicas.
     const release = this.releaseOf(spec);
@@ -128,16 +152,26 @@ export class SwarmRuntime implements Runtime {
     const logPath = instanceLogPath(this.options.logDir, spec);
     this.logPaths.set(id, logPath);
     const info: InstanceInfo = {
-      id, service: spec.service, releaseId: spec.releaseId, version: spec.version, slot: spec.slot, index: spec.index,
-      host: this.host, port: portOf(task) ?? release.portBase + spec.index,
+      id,
+      service: spec.service,
+      releaseId: spec.releaseId,
+      version: spec.version,
+      slot: spec.slot,
+      index: spec.index,
+      host: this.host,
+      port: portOf(task) ?? release.portBase + spec.index,
       pid: null,
       // The task's container: what proves, after a restart, that a record names this task.
       pidToken: task.containerId,
-      logPath, startedAt: Date.now(),
+      logPath,
+      startedAt: Date.now(),
     };
     const header = `--- cutover ${new Date().toISOString()}: ${id} (version ${spec.version}) is task ${task.id.slice(0, 12)} (slot ${task.slot}) of swarm service ${release.name} on ${this.host}:${info.port}`;
     await this.manage(info, release, task, header, 0);
-    this.options.logger?.info({ instance: id, task: task.id.slice(0, 12), service: release.name, port: info.port }, 'instance started');
+    this.options.logger?.info(
+      { instance: id, task: task.id.slice(0, 12), service: release.name, port: info.port },
+      'instance started',
+    );
     return { ...info };
   }
 
@@ -163,21 +197,34 @@ export class SwarmRuntime implements Runtime {
   async adopt(records: InstanceInfo[]): Promise<InstanceInfo[]> {
     let services: Docker.Service[];
     try {
-      services = await this.docker.listServices({ filters: { label: [`${SWARM_LABELS.owner}=${this.options.owner}`] } });
+      services = await this.docker.listServices({
+        filters: { label: [`${SWARM_LABELS.owner}=${this.options.owner}`] },
+      });
     } catch (error) {
-      this.options.logger?.warn({ err: error, daemon: this.options.daemonHost }, `cannot list swarm services, none adopted: ${dockerMessage(error)}`);
+      this.options.logger?.warn(
+        { err: error, daemon: this.options.daemonHost },
+        `cannot list swarm services, none adopted: ${dockerMessage(error)}`,
+      );
       return [];
     }
     const adopted: InstanceInfo[] = [];
     for (const service of services) {
       const labels = service.Spec?.Labels ?? {};
       const releaseId = labels[SWARM_LABELS.release] ?? '';
-      const mine = records.filter((record) => record.releaseId === releaseId && record.service === labels[SWARM_LABELS.service]);
-      if (mine.length === 0 && await this.rollBackInterrupted(service, records)) continue;
+      const mine = records.filter(
+        (record) => record.releaseId === releaseId && record.service === labels[SWARM_LABELS.service],
+      );
+      if (mine.length === 0 && (await this.rollBackInterrupted(service, records))) continue;
       if (mine.length === 0) {
         if (![...this.releases.values()].some((r) => r.swarmId === service.ID)) {
-          this.options.logger?.info({ service: service.Spec?.Name, release: releaseId }, 'removing a swarm service of this state directory that no record names');
-          await this.docker.getService(service.ID).remove().catch(() => {});
+          this.options.logger?.info(
+            { service: service.Spec?.Name, release: releaseId },
+            'removing a swarm service of this state directory that no record names',
+          );
+          await this.docker
+            .getService(service.ID)
+            .remove()
+            .catch(() => {});
         }
         continue;
       }
@@ -196,10 +243,18 @@ export class SwarmRuntime implements Runtime {
           continue;
         }
         release.wanted.add(record.index);
-        const info: InstanceInfo = { ...record, pid: null, port: portOf(task) ?? record.port, pidToken: task.containerId };
+        const info: InstanceInfo = {
+          ...record,
+          pid: null,
+          port: portOf(task) ?? record.port,
+          pidToken: task.containerId,
+        };
         this.logPaths.set(info.id, info.logPath);
         await this.manage(info, release, task, null, logSince(info.logPath));
-        this.options.logger?.info({ instance: info.id, task: task.id.slice(0, 12), port: info.port }, 'instance adopted');
+        this.options.logger?.info(
+          { instance: info.id, task: task.id.slice(0, 12), port: info.port },
+          'instance adopted',
+        );
         adopted.push({ ...info });
       }
     }
@@ -215,16 +270,25 @@ export class SwarmRuntime implements Runtime {
    */
   private async rollBackInterrupted(service: Docker.Service, records: InstanceInfo[]): Promise<boolean> {
     const previous = service.PreviousSpec?.Labels ?? {};
-    const recorded = records.find((record) => record.releaseId === previous[SWARM_LABELS.release] && record.service === previous[SWARM_LABELS.service]);
+    const recorded = records.find(
+      (record) =>
+        record.releaseId === previous[SWARM_LABELS.release] && record.service === previous[SWARM_LABELS.service],
+    );
     if (!recorded) return false;
     const release = this.releaseOf(recorded);
     release.swarmId = service.ID;
     release.name = service.Spec?.Name ?? release.name;
     release.portBase = Number(previous[SWARM_LABELS.portBase] ?? 0);
     release.replicas = service.PreviousSpec?.Mode?.Replicated?.Replicas ?? 1;
-    this.options.logger?.warn({ service: release.name, release: recorded.releaseId }, 'a swarm update was interrupted by a controller restart: rolling the service back');
+    this.options.logger?.warn(
+      { service: release.name, release: recorded.releaseId },
+      'a swarm update was interrupted by a controller restart: rolling the service back',
+    );
     await this.rollbackUpdate(recorded.releaseId).catch((error: unknown) => {
-      this.options.logger?.warn({ service: release.name, err: error }, `the rollback of the interrupted update failed: ${dockerMessage(error)}`);
+      this.options.logger?.warn(
+        { service: release.name, err: error },
+        `the rollback of the interrupted update failed: ${dockerMessage(error)}`,
+      );
     });
     return true;
   }
@@ -268,27 +332,42 @@ export class SwarmRuntime implements Runtime {
    * start-first update never has two tasks on one port. Swarm replaces the
    * tasks by `update`; its tasks' exits meanwhile are Swarm's, not crashes.
    */
-  async updateRelease(fromReleaseId: string, to: SwarmReleaseSpec, update: Docker.UpdateConfig): Promise<{ serviceName: string }> {
+  async updateRelease(
+    fromReleaseId: string,
+    to: SwarmReleaseSpec,
+    update: Docker.UpdateConfig,
+  ): Promise<{ serviceName: string }> {
     const release = this.releases.get(fromReleaseId);
     const config = this.options.serviceFor(to.service);
     const what = `update ${fromReleaseId} to ${to.releaseId}`;
-    if (!release?.swarmId || release.removing) throw new CutoverError('INSTANCE_START_FAILED', `Cannot ${what}: no swarm service runs ${fromReleaseId}.`, { hint: 'Deploy again: the first deploy of a release creates its service.' });
-    if (!config?.docker || !config.swarm) throw new CutoverError('INTERNAL', `Cannot ${what}: service ${to.service} has no swarm settings.`);
+    if (!release?.swarmId || release.removing)
+      throw new CutoverError('INSTANCE_START_FAILED', `Cannot ${what}: no swarm service runs ${fromReleaseId}.`, {
+        hint: 'Deploy again: the first deploy of a release creates its service.',
+      });
+    if (!config?.docker || !config.swarm)
+      throw new CutoverError('INTERNAL', `Cannot ${what}: service ${to.service} has no swarm settings.`);
     const image = imageOf(config.docker, to.version);
     await this.images.ensure(image, config.docker.pull, to.releaseId);
     const imageCommand = await this.imageCommand(image, to.releaseId);
     const avoid = new Set(Array.from({ length: release.replicas }, (_, i) => release.portBase + i));
     const portBase = await findFreePortRange(this.host, release.replicas, avoid);
     const plan = planSwarmService({
-      release: to, settings: config.docker, swarm: config.swarm, owner: this.options.owner, host: this.host,
-      portBase, replicas: release.replicas, imageCommand, update,
+      release: to,
+      settings: config.docker,
+      swarm: config.swarm,
+      owner: this.options.owner,
+      host: this.host,
+      portBase,
+      replicas: release.replicas,
+      imageCommand,
+      update,
     });
     // A service keeps its name for life.
     plan.spec.Name = release.name;
     release.updating = true;
     try {
       const service = this.docker.getService(release.swarmId);
-      const current = await service.inspect() as Docker.Service;
+      const current = (await service.inspect()) as Docker.Service;
       await service.update({ _query: { version: current.Version?.Index }, _body: plan.spec });
     } catch (error) {
       release.updating = false;
@@ -300,7 +379,7 @@ export class SwarmRuntime implements Runtime {
   async updateProgress(releaseId: string): Promise<SwarmUpdateProgress> {
     const release = this.releases.get(releaseId);
     if (!release?.swarmId) return { state: null, message: null, tasks: [] };
-    const service = await this.docker.getService(release.swarmId).inspect() as Docker.Service;
+    const service = (await this.docker.getService(release.swarmId).inspect()) as Docker.Service;
     const tasks = await listSwarmTasks(this.docker, release.swarmId);
     return { state: service.UpdateStatus?.State ?? null, message: service.UpdateStatus?.Message ?? null, tasks };
   }
@@ -308,7 +387,8 @@ export class SwarmRuntime implements Runtime {
   /** A task container's HEALTHCHECK verdict and its last output (why it fails), null without one or when gone. */
   async taskHealth(containerId: string): Promise<{ status: string; output: string } | null> {
     try {
-      const health = (await this.docker.getContainer(containerId).inspect()).State.Health as { Status?: string; Log?: { Output?: string; ExitCode?: number }[] } | undefined;
+      const health = (await this.docker.getContainer(containerId).inspect()).State.Health as
+        { Status?: string; Log?: { Output?: string; ExitCode?: number }[] } | undefined;
       if (!health?.Status) return null;
       const last = health.Log?.[health.Log.length - 1];
       return { status: health.Status, output: (last?.Output ?? '').trim() || `exit code ${last?.ExitCode ?? '?'}` };
@@ -322,7 +402,7 @@ export class SwarmRuntime implements Runtime {
     const release = this.releases.get(releaseId);
     if (!release?.swarmId) return;
     const service = this.docker.getService(release.swarmId);
-    const current = await service.inspect() as Docker.Service;
+    const current = (await service.inspect()) as Docker.Service;
     await service.update({ _query: { version: current.Version?.Index, rollback: 'previous' }, _body: current.Spec });
   }
 
@@ -348,22 +428,32 @@ export class SwarmRuntime implements Runtime {
       release.releaseId = toReleaseId;
       release.wanted = new Set();
       if (release.swarmId) {
-        const spec = (await this.docker.getService(release.swarmId).inspect() as Docker.Service).Spec;
+        const spec = ((await this.docker.getService(release.swarmId).inspect()) as Docker.Service).Spec;
         release.portBase = Number(spec?.Labels?.[SWARM_LABELS.portBase] ?? release.portBase);
       }
       this.releases.set(toReleaseId, release);
       return;
     }
-    const tasks = release.swarmId ? await listSwarmTasks(this.docker, release.swarmId).catch(() => [] as SwarmTask[]) : [];
+    const tasks = release.swarmId
+      ? await listSwarmTasks(this.docker, release.swarmId).catch(() => [] as SwarmTask[])
+      : [];
     for (const managed of old) {
-      const task = tasks.find((t) => t.slot === managed.info.index + 1 && isServing(t) && t.releaseId === fromReleaseId);
+      const task = tasks.find(
+        (t) => t.slot === managed.info.index + 1 && isServing(t) && t.releaseId === fromReleaseId,
+      );
       if (task && task.containerId === managed.container.id && !managed.exited) continue;
       managed.logs?.stop();
       managed.exited = true;
       this.instances.delete(managed.info.id);
       if (task) {
         const info = { ...managed.info, port: portOf(task) ?? managed.info.port, pidToken: task.containerId };
-        await this.manage(info, release, task, `--- cutover ${new Date().toISOString()}: swarm rolled back; ${info.id} is task ${task.id.slice(0, 12)}`, 0);
+        await this.manage(
+          info,
+          release,
+          task,
+          `--- cutover ${new Date().toISOString()}: swarm rolled back; ${info.id} is task ${task.id.slice(0, 12)}`,
+          0,
+        );
       } else {
         this.exits.notify({ instance: { ...managed.info }, code: null, signal: null, expected: false });
       }
@@ -376,8 +466,16 @@ export class SwarmRuntime implements Runtime {
     let release = this.releases.get(instance.releaseId);
     if (!release) {
       release = {
-        service: instance.service, releaseId: instance.releaseId, swarmId: null, name: swarmServiceName(this.options.owner, instance),
-        portBase: 0, replicas: 0, wanted: new Set(), queue: Promise.resolve(), updating: false, removing: null,
+        service: instance.service,
+        releaseId: instance.releaseId,
+        swarmId: null,
+        name: swarmServiceName(this.options.owner, instance),
+        portBase: 0,
+        replicas: 0,
+        wanted: new Set(),
+        queue: Promise.resolve(),
+        updating: false,
+        removing: null,
       };
       this.releases.set(instance.releaseId, release);
     }
@@ -391,8 +489,14 @@ export class SwarmRuntime implements Runtime {
   }
 
   /** Creates the release's service on its first start, or scales it up to the instances asked for. */
-  private async ensureService(release: SwarmRelease, spec: InstanceSpec, config: ServiceConfig, id: string): Promise<void> {
-    if (release.removing) throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: its release is being stopped.`);
+  private async ensureService(
+    release: SwarmRelease,
+    spec: InstanceSpec,
+    config: ServiceConfig,
+    id: string,
+  ): Promise<void> {
+    if (release.removing)
+      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: its release is being stopped.`);
     const replicas = Math.max(...release.wanted) + 1;
     if (release.swarmId !== null) {
       if (release.replicas < replicas) await this.scale(release, replicas, id);
@@ -405,7 +509,15 @@ export class SwarmRuntime implements Runtime {
     // Ports for every instance the release will have, so a later scale-up finds its ports checked too.
     const portBase = await findFreePortRange(this.host, Math.max(replicas, config.instances));
     const plan = planSwarmService({
-      release: spec, settings, swarm: config.swarm!, owner: this.options.owner, host: this.host, portBase, replicas, imageCommand, update: null,
+      release: spec,
+      settings,
+      swarm: config.swarm!,
+      owner: this.options.owner,
+      host: this.host,
+      portBase,
+      replicas,
+      imageCommand,
+      update: null,
     });
     release.name = plan.name;
     for (let attempt = 0; ; attempt++) {
@@ -414,10 +526,13 @@ export class SwarmRuntime implements Runtime {
         release.swarmId = created.id;
         release.portBase = portBase;
         release.replicas = replicas;
-        this.options.logger?.info({ service: plan.name, image: plan.image, replicas, portBase }, 'swarm service created');
+        this.options.logger?.info(
+          { service: plan.name, image: plan.image, replicas, portBase },
+          'swarm service created',
+        );
         return;
       } catch (error) {
-        if (dockerStatus(error) === 409 && attempt === 0 && await this.removeLeftover(plan.name)) continue;
+        if (dockerStatus(error) === 409 && attempt === 0 && (await this.removeLeftover(plan.name))) continue;
         throw startFailure(id, `creating swarm service ${plan.name} of ${plan.image}`, error, this.options.daemonHost);
       }
     }
@@ -437,7 +552,7 @@ export class SwarmRuntime implements Runtime {
     if (!release.swarmId) return;
     try {
       const service = this.docker.getService(release.swarmId);
-      const current = await service.inspect() as Docker.Service;
+      const current = (await service.inspect()) as Docker.Service;
       const spec: Docker.ServiceSpec = { ...current.Spec, Mode: { Replicated: { Replicas: replicas } } };
       await service.update({ _query: { version: current.Version?.Index }, _body: spec });
       release.replicas = replicas;
@@ -449,8 +564,12 @@ export class SwarmRuntime implements Runtime {
   /** A service of this state directory left by a crash mid-start, with the name we need: removed when nothing here manages it. */
   private async removeLeftover(name: string): Promise<boolean> {
     try {
-      const existing = await this.docker.getService(name).inspect() as Docker.Service;
-      if (existing.Spec?.Labels?.[SWARM_LABELS.owner] !== this.options.owner || [...this.releases.values()].some((r) => r.swarmId === existing.ID)) return false;
+      const existing = (await this.docker.getService(name).inspect()) as Docker.Service;
+      if (
+        existing.Spec?.Labels?.[SWARM_LABELS.owner] !== this.options.owner ||
+        [...this.releases.values()].some((r) => r.swarmId === existing.ID)
+      )
+        return false;
       await this.docker.getService(existing.ID).remove();
       await this.waitTasksGone(existing.ID, 15_000);
       return true;
@@ -471,7 +590,10 @@ export class SwarmRuntime implements Runtime {
     let last = 'no task yet';
     for (;;) {
       if (release.removing || this.closed || this.releases.get(release.releaseId) !== release) {
-        throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: its release was stopped during the start.`);
+        throw new CutoverError(
+          'INSTANCE_START_FAILED',
+          `Cannot start ${id}: its release was stopped during the start.`,
+        );
       }
       let tasks: SwarmTask[] = [];
       try {
@@ -480,8 +602,13 @@ export class SwarmRuntime implements Runtime {
         last = `listing tasks failed: ${dockerMessage(error)}`;
       }
       const ofSlot = tasks.filter((t) => t.slot === slot);
-      const serving = ofSlot.find((t) => isServing(t) && t.releaseId === release.releaseId
-        && !this.holds(t.containerId) && !this.exitedContainers.has(t.containerId ?? ''));
+      const serving = ofSlot.find(
+        (t) =>
+          isServing(t) &&
+          t.releaseId === release.releaseId &&
+          !this.holds(t.containerId) &&
+          !this.exitedContainers.has(t.containerId ?? ''),
+      );
       if (serving) return serving;
       // Swarm replaces a failed task itself (restart condition any), and a
       // task can fail for the daemon's own passing reasons ("network sandbox
@@ -493,44 +620,73 @@ export class SwarmRuntime implements Runtime {
       const failed = unplaceable ?? (failures.length >= FAILED_TASKS_BEFORE_GIVING_UP ? failures[0] : undefined);
       if (failed) {
         const tail = failed.containerId ? await this.containerTail(failed.containerId) : '';
-        throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: task ${failed.id.slice(0, 12)} of swarm service ${release.name} is ${failed.state}: ${failed.error ?? 'no reason given'}` +
-          (failed.exitCode ? ` (exit code ${failed.exitCode})` : '') + (tail ? `; last log lines:\n${tail}` : ''), {
-          hint: 'Check image, command, placement and resources in the service config (`docker service ps --no-trunc` shows the same); traffic was not moved.',
-        });
+        throw new CutoverError(
+          'INSTANCE_START_FAILED',
+          `Cannot start ${id}: task ${failed.id.slice(0, 12)} of swarm service ${release.name} is ${failed.state}: ${failed.error ?? 'no reason given'}` +
+            (failed.exitCode ? ` (exit code ${failed.exitCode})` : '') +
+            (tail ? `; last log lines:\n${tail}` : ''),
+          {
+            hint: 'Check image, command, placement and resources in the service config (`docker service ps --no-trunc` shows the same); traffic was not moved.',
+          },
+        );
       }
       if (ofSlot[0]) last = `task ${ofSlot[0].id.slice(0, 12)} is ${ofSlot[0].state}`;
       if (Date.now() > deadline) {
-        throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: slot ${slot} of swarm service ${release.name} had no running task within ${TASK_START_TIMEOUT_MS / 1000} s (${last}).`);
+        throw new CutoverError(
+          'INSTANCE_START_FAILED',
+          `Cannot start ${id}: slot ${slot} of swarm service ${release.name} had no running task within ${TASK_START_TIMEOUT_MS / 1000} s (${last}).`,
+        );
       }
       await sleep(POLL_MS);
     }
   }
 
   private holds(containerId: string | null): boolean {
-    for (const managed of this.instances.values()) if (!managed.replaced && managed.container.id === containerId) return true;
+    for (const managed of this.instances.values())
+      if (!managed.replaced && managed.container.id === containerId) return true;
     return false;
   }
 
   private async containerTail(containerId: string): Promise<string> {
     try {
-      const framed = await this.docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail: 5, follow: false });
+      const framed = await this.docker
+        .getContainer(containerId)
+        .logs({ stdout: true, stderr: true, tail: 5, follow: false });
       // Without a TTY the output comes in frames: an 8-byte header (stream, 0, 0, 0, length as uint32 BE), then the bytes.
       const parts: Buffer[] = [];
-      for (let at = 0; at + 8 <= framed.length; at += 8 + framed.readUInt32BE(at + 4)) parts.push(framed.subarray(at + 8, at + 8 + framed.readUInt32BE(at + 4)));
+      for (let at = 0; at + 8 <= framed.length; at += 8 + framed.readUInt32BE(at + 4))
+        parts.push(framed.subarray(at + 8, at + 8 + framed.readUInt32BE(at + 4)));
       return Buffer.concat(parts).toString('utf8').trim();
     } catch {
       return '';
     }
   }
 
-  private async manage(info: InstanceInfo, release: SwarmRelease, task: SwarmTask, header: string | null, since: number): Promise<void> {
+  private async manage(
+    info: InstanceInfo,
+    release: SwarmRelease,
+    task: SwarmTask,
+    header: string | null,
+    since: number,
+  ): Promise<void> {
     const container = this.docker.getContainer(task.containerId as string);
-    const logs = await copyContainerLogs(this.docker, container, info.logPath, header, since).catch((error: unknown) => {
-      this.options.logger?.warn({ instance: info.id, err: error }, 'cannot follow the task output');
-      return null;
-    });
+    const logs = await copyContainerLogs(this.docker, container, info.logPath, header, since).catch(
+      (error: unknown) => {
+        this.options.logger?.warn({ instance: info.id, err: error }, 'cannot follow the task output');
+        return null;
+      },
+    );
     const managed: ManagedTask = {
-      info: { ...info }, release, taskId: task.id, container, logs, stopRequested: false, stopping: null, exited: false, replaced: false, exitHandled: Promise.resolve(),
+      info: { ...info },
+      release,
+      taskId: task.id,
+      container,
+      logs,
+      stopRequested: false,
+      stopping: null,
+      exited: false,
+      replaced: false,
+      exitHandled: Promise.resolve(),
     };
     this.instances.set(info.id, managed);
     managed.exitHandled = waitForContainerExit(container, () => managed.exited).then(async (code) => {
@@ -557,16 +713,21 @@ export class SwarmRuntime implements Runtime {
       await this.removeService(release, gracePeriodMs);
     } else if (managed.info.index + 1 === release.replicas && live.every((m) => m.info.index < managed.info.index)) {
       release.wanted.delete(managed.info.index);
-      await this.serialize(release, () => this.scale(release, managed.info.index, managed.info.id)).catch((error: unknown) => {
-        this.options.logger?.warn({ instance: managed.info.id, err: error }, 'scaling the swarm service down failed');
-      });
+      await this.serialize(release, () => this.scale(release, managed.info.index, managed.info.id)).catch(
+        (error: unknown) => {
+          this.options.logger?.warn({ instance: managed.info.id, err: error }, 'scaling the swarm service down failed');
+        },
+      );
     } else {
-      this.options.logger?.info({ instance: managed.info.id }, 'instance released: its task keeps running until the release stops (Swarm cannot stop one task of a replicated service)');
+      this.options.logger?.info(
+        { instance: managed.info.id },
+        'instance released: its task keeps running until the release stops (Swarm cannot stop one task of a replicated service)',
+      );
       this.handleExit(managed, null);
       return;
     }
     const bound = sleep(gracePeriodMs + STOP_EXTRA_WAIT_MS, 'timeout' as const, { ref: false });
-    if (await Promise.race([managed.exitHandled.then(() => 'exited' as const), bound]) === 'timeout') {
+    if ((await Promise.race([managed.exitHandled.then(() => 'exited' as const), bound])) === 'timeout') {
       this.options.logger?.warn({ instance: managed.info.id }, 'the task did not report its exit; giving up waiting');
       this.handleExit(managed, null);
     }
@@ -579,7 +740,11 @@ export class SwarmRuntime implements Runtime {
       try {
         await this.docker.getService(release.swarmId).remove();
       } catch (error) {
-        if (dockerStatus(error) !== 404) this.options.logger?.warn({ service: release.name, err: error }, `removing the swarm service failed: ${dockerMessage(error)}`);
+        if (dockerStatus(error) !== 404)
+          this.options.logger?.warn(
+            { service: release.name, err: error },
+            `removing the swarm service failed: ${dockerMessage(error)}`,
+          );
       }
       await this.waitTasksGone(release.swarmId, gracePeriodMs + STOP_EXTRA_WAIT_MS);
       this.options.logger?.info({ service: release.name }, 'swarm service removed');
@@ -592,7 +757,9 @@ export class SwarmRuntime implements Runtime {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       try {
-        const left = await this.docker.listContainers({ filters: { label: [`com.docker.swarm.service.id=${swarmId}`] } });
+        const left = await this.docker.listContainers({
+          filters: { label: [`com.docker.swarm.service.id=${swarmId}`] },
+        });
         if (left.length === 0) return;
       } catch {
         return;
@@ -618,5 +785,4 @@ export class SwarmRuntime implements Runtime {
     else this.options.logger?.warn(fields, 'instance exited unexpectedly; Swarm restarts its task');
     this.exits.notify({ instance: { ...managed.info }, code, signal, expected });
   }
-
 }

@@ -52,7 +52,12 @@ export function swarmServiceName(owner: string, release: { releaseId: string; sl
 
 /** The image reference of a release ($VERSION filled in). */
 export function imageOf(settings: DockerServiceConfig, version: string): string {
-  return substitutePlaceholders(settings.image, { VERSION: version, PORT: '${PORT}', SLOT: '${SLOT}', INSTANCE: '${INSTANCE}' });
+  return substitutePlaceholders(settings.image, {
+    VERSION: version,
+    PORT: '${PORT}',
+    SLOT: '${SLOT}',
+    INSTANCE: '${INSTANCE}',
+  });
 }
 
 /**
@@ -62,11 +67,16 @@ export function imageOf(settings: DockerServiceConfig, version: string): string 
  * single-quoted, so the shell changes nothing else in a word.
  */
 function shellWord(text: string): string {
-  return text.split(/(\$\{PORT\}|\$\{INSTANCE\})/).map((part) => {
-    if (part === '${PORT}') return '"$PORT"';
-    if (part === '${INSTANCE}') return '"$INSTANCE"';
-    return part === '' ? '' : `'${part.replace(/'/g, `'\\''`)}'`;
-  }).join('') || "''";
+  return (
+    text
+      .split(/(\$\{PORT\}|\$\{INSTANCE\})/)
+      .map((part) => {
+        if (part === '${PORT}') return '"$PORT"';
+        if (part === '${INSTANCE}') return '"$INSTANCE"';
+        return part === '' ? '' : `'${part.replace(/'/g, `'\\''`)}'`;
+      })
+      .join('') || "''"
+  );
 }
 
 const PER_TASK = /\$\{(PORT|INSTANCE)\}/;
@@ -76,7 +86,9 @@ const PER_TASK = /\$\{(PORT|INSTANCE)\}/;
  * values that use them, then execs the command (so signals reach the app).
  */
 export function wrapperScript(words: string[], perTaskEnv: Record<string, string>): string {
-  const exports = Object.entries(perTaskEnv).map(([key, value]) => `${key}=${shellWord(value)}; export ${key}; `).join('');
+  const exports = Object.entries(perTaskEnv)
+    .map(([key, value]) => `${key}=${shellWord(value)}; export ${key}; `)
+    .join('');
   return `PORT=$((${PORT_BASE_ENV} + ${TASK_SLOT_ENV} - 1)); INSTANCE=$((${TASK_SLOT_ENV} - 1)); export PORT INSTANCE; ${exports}exec ${words.map(shellWord).join(' ')}`;
 }
 
@@ -95,11 +107,19 @@ export function planSwarmService(input: {
   const { release, settings, owner, host, portBase } = input;
   const image = imageOf(settings, release.version);
   // Fixed per service: VERSION and SLOT. PORT and INSTANCE are per task (see shellWord).
-  const values: PlaceholderValues = { VERSION: release.version, SLOT: release.slot, PORT: '${PORT}', INSTANCE: '${INSTANCE}' };
+  const values: PlaceholderValues = {
+    VERSION: release.version,
+    SLOT: release.slot,
+    PORT: '${PORT}',
+    INSTANCE: '${INSTANCE}',
+  };
   const env = substituteEnv(release.env, values);
   const perTask = Object.fromEntries(Object.entries(env).filter(([, value]) => PER_TASK.test(value)));
   const fixed = Object.entries(env).filter(([key]) => !(key in perTask));
-  const words = release.command.trim() === '' ? input.imageCommand : commandWords(release.command).map((word) => substitutePlaceholders(word, values));
+  const words =
+    release.command.trim() === ''
+      ? input.imageCommand
+      : commandWords(release.command).map((word) => substitutePlaceholders(word, values));
   const labels: Record<string, string> = {
     ...settings.labels,
     [SWARM_LABELS.owner]: owner,
@@ -136,14 +156,16 @@ export function planSwarmService(input: {
       Placement: { Constraints: input.swarm.placement },
       // The host network: every task listens on loopback on its own port; cutover's proxy balances.
       Networks: [{ Target: 'host' }],
-      ...(settings.cpus === null && settings.memoryBytes === null ? {} : {
-        Resources: {
-          Limits: {
-            ...(settings.cpus === null ? {} : { NanoCPUs: Math.round(settings.cpus * 1e9) }),
-            ...(settings.memoryBytes === null ? {} : { MemoryBytes: settings.memoryBytes }),
-          },
-        },
-      }),
+      ...(settings.cpus === null && settings.memoryBytes === null
+        ? {}
+        : {
+            Resources: {
+              Limits: {
+                ...(settings.cpus === null ? {} : { NanoCPUs: Math.round(settings.cpus * 1e9) }),
+                ...(settings.memoryBytes === null ? {} : { MemoryBytes: settings.memoryBytes }),
+              },
+            },
+          }),
     },
     Mode: { Replicated: { Replicas: input.replicas } },
     ...(input.update ? { UpdateConfig: input.update, RollbackConfig: rollbackConfigOf(input.update) } : {}),
@@ -172,5 +194,12 @@ export function updateConfigOf(rolling: NativeRollingSettings): Docker.UpdateCon
  * itself fails (rollback-of-a-rollback is not a thing; a person decides).
  */
 export function rollbackConfigOf(update: Docker.UpdateConfig): Docker.UpdateConfig {
-  return { Parallelism: update.Parallelism, Delay: 0, FailureAction: 'pause', Monitor: update.Monitor ?? 0, MaxFailureRatio: update.MaxFailureRatio ?? 0, Order: update.Order };
+  return {
+    Parallelism: update.Parallelism,
+    Delay: 0,
+    FailureAction: 'pause',
+    Monitor: update.Monitor ?? 0,
+    MaxFailureRatio: update.MaxFailureRatio ?? 0,
+    Order: update.Order,
+  };
 }

@@ -32,7 +32,12 @@ interface RawTask {
   Slot?: number;
   DesiredState?: string;
   CreatedAt?: string;
-  Status?: { State?: string; Err?: string; Message?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+  Status?: {
+    State?: string;
+    Err?: string;
+    Message?: string;
+    ContainerStatus?: { ContainerID?: string; ExitCode?: number };
+  };
   Spec?: { ContainerSpec?: { Env?: string[]; Labels?: Record<string, string> } };
 }
 

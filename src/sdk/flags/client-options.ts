@@ -35,10 +35,17 @@ export function resolveClientOptions(options: FlagClientOptions): ResolvedClient
   } catch {
     problems.push(`url: expected an http(s) URL such as http://127.0.0.1:7070, got ${JSON.stringify(options.url)}`);
   }
-  if (url !== null && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`url: expected http: or https:, got ${url.protocol}`);
-  const duration = (name: keyof FlagClientOptions, value: number | undefined, fallback: number, minimum: number): number => {
+  if (url !== null && url.protocol !== 'http:' && url.protocol !== 'https:')
+    problems.push(`url: expected http: or https:, got ${url.protocol}`);
+  const duration = (
+    name: keyof FlagClientOptions,
+    value: number | undefined,
+    fallback: number,
+    minimum: number,
+  ): number => {
     if (value === undefined) return fallback;
-    if (!Number.isFinite(value) || value < minimum) problems.push(`${name}: expected a number of milliseconds of at least ${minimum}, got ${value}`);
+    if (!Number.isFinite(value) || value < minimum)
+      problems.push(`${name}: expected a number of milliseconds of at least ${minimum}, got ${value}`);
     return value;
   };
   const resolved: ResolvedClientOptions = {

@@ -79,7 +79,10 @@ export class FlagClient extends EventEmitter<FlagClientEvents> {
     this.server = { url: this.options.url, token: this.options.token, environment: this.options.environment };
     this.set = FlagSet.empty(this.options.environment);
     this.backoff = new ReconnectBackoff(this.options.reconnect);
-    this.cacheWriter = this.options.cacheFile === undefined ? null : new CacheWriter(this.options.cacheFile, (error) => this.reportError(error, 'cannot write the flag cache'));
+    this.cacheWriter =
+      this.options.cacheFile === undefined
+        ? null
+        : new CacheWriter(this.options.cacheFile, (error) => this.reportError(error, 'cannot write the flag cache'));
     this.follower = new SetFollower({
       current: () => this.set,
       hasServerSet: () => this.source === 'server',
@@ -147,7 +150,13 @@ export class FlagClient extends EventEmitter<FlagClientEvents> {
     const entry: FlagEntry | undefined = this.set.get(key);
     if (entry === undefined) {
       const where = this.set.environment === '' ? '' : ` of environment "${this.set.environment}"`;
-      return { value: null, variant: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `flag "${key}" is not in the flag set${where}` };
+      return {
+        value: null,
+        variant: null,
+        reason: 'ERROR',
+        errorCode: 'FLAG_NOT_FOUND',
+        errorMessage: `flag "${key}" is not in the flag set${where}`,
+      };
     }
     return this.evaluator.evaluate(entry, context, options);
   }
@@ -168,7 +177,8 @@ export class FlagClient extends EventEmitter<FlagClientEvents> {
   }
 
   private async start(): Promise<ReadyInfo> {
-    if (this.options.cacheFile !== undefined) this.cached = await readCache(this.options.cacheFile, this.options.environment);
+    if (this.options.cacheFile !== undefined)
+      this.cached = await readCache(this.options.cacheFile, this.options.environment);
     return new Promise<ReadyInfo>((resolve, reject) => {
       if (this.currentState === 'closed') return reject(closedBeforeReady());
       this.settleReady = { resolve, reject };
@@ -188,7 +198,8 @@ export class FlagClient extends EventEmitter<FlagClientEvents> {
       this.source = 'server';
     }
     this.cacheWriter?.save(snapshot ?? next.toSnapshot());
-    if (!first && (keys.length > 0 || next.revision !== previousRevision)) this.emit('change', { revision: next.revision, keys });
+    if (!first && (keys.length > 0 || next.revision !== previousRevision))
+      this.emit('change', { revision: next.revision, keys });
     if (snapshot !== null && this.currentState !== 'live' && this.currentState !== 'closed') {
       this.currentState = 'live';
       this.resolveReady('server');
@@ -208,13 +219,26 @@ export class FlagClient extends EventEmitter<FlagClientEvents> {
   }
 
   private onReadyTimeout(): void {
-    if (this.currentState === 'starting') this.fallBack(this.lastError ?? new CutoverError('SERVER_UNREACHABLE', `no flag set from ${this.options.url} within ${this.options.readyTimeoutMs} ms`));
+    if (this.currentState === 'starting')
+      this.fallBack(
+        this.lastError ??
+          new CutoverError(
+            'SERVER_UNREACHABLE',
+            `no flag set from ${this.options.url} within ${this.options.readyTimeoutMs} ms`,
+          ),
+      );
   }
 
   /** The server could not give a set: answer from the cache (and keep retrying), or fail ready(). */
   private fallBack(error: CutoverError): void {
     if (this.cached === null) {
-      this.rejectReady(new CutoverError(error.code === 'SERVER_UNREACHABLE' ? 'SERVER_UNREACHABLE' : error.code, `The flag client has no flag set: ${error.message}, and no cache${this.options.cacheFile === undefined ? ' is configured (cacheFile)' : ` in ${this.options.cacheFile}`}`, { hint: error.hint, cause: error }));
+      this.rejectReady(
+        new CutoverError(
+          error.code === 'SERVER_UNREACHABLE' ? 'SERVER_UNREACHABLE' : error.code,
+          `The flag client has no flag set: ${error.message}, and no cache${this.options.cacheFile === undefined ? ' is configured (cacheFile)' : ` in ${this.options.cacheFile}`}`,
+          { hint: error.hint, cause: error },
+        ),
+      );
       return;
     }
     this.set = FlagSet.fromSnapshot(this.cached, (key) => this.counter.tallyFor(key));
@@ -242,7 +266,12 @@ export class FlagClient extends EventEmitter<FlagClientEvents> {
     // The server takes at most 10,000 lines a request; a failed part and the parts after it are kept for the next report.
     for (let start = 0; start < batch.length; start += REPORT_LINES) {
       try {
-        await postEvaluations(this.server, environment, batch.slice(start, start + REPORT_LINES), AbortSignal.timeout(this.options.requestTimeoutMs));
+        await postEvaluations(
+          this.server,
+          environment,
+          batch.slice(start, start + REPORT_LINES),
+          AbortSignal.timeout(this.options.requestTimeoutMs),
+        );
       } catch (error) {
         this.counter.restore(batch.slice(start));
         this.reportError(error, 'cannot report evaluation counts');
@@ -264,13 +293,20 @@ export class FlagClient extends EventEmitter<FlagClientEvents> {
 
   private reportError(error: unknown, context?: string): void {
     if (this.listenerCount('error') === 0) return;
-    const cutoverError = error instanceof CutoverError
-      ? error
-      : new CutoverError('INTERNAL', `${context ?? 'flag client'}: ${(error as Error | null)?.message ?? String(error)}`, { cause: error });
+    const cutoverError =
+      error instanceof CutoverError
+        ? error
+        : new CutoverError(
+            'INTERNAL',
+            `${context ?? 'flag client'}: ${(error as Error | null)?.message ?? String(error)}`,
+            { cause: error },
+          );
     this.emit('error', cutoverError);
   }
 }
 
 function closedBeforeReady(): CutoverError {
-  return new CutoverError('INVALID_STATE', 'The flag client was closed before it had a flag set.', { hint: 'Await ready() before close(), or ignore this rejection.' });
+  return new CutoverError('INVALID_STATE', 'The flag client was closed before it had a flag set.', {
+    hint: 'Await ready() before close(), or ignore this rejection.',
+  });
 }

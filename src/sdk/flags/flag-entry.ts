@@ -53,26 +53,45 @@ export function buildEntry(
 ): FlagEntry {
   const parsed = safeParseFlag(raw);
   if (!parsed.ok) {
-    const failure: FlagFailure = { code: 'PARSE_ERROR', message: `flag "${key}" cannot be read by this SDK: ${formatFlagIssues(parsed.issues)}` };
+    const failure: FlagFailure = {
+      code: 'PARSE_ERROR',
+      message: `flag "${key}" cannot be read by this SDK: ${formatFlagIssues(parsed.issues)}`,
+    };
     return { key, flag: null, segments, failure, variantSalt: `${key}/variant`, tally, raw, rawText };
   }
   // getValue hands variant values to the application by reference: frozen, a caller cannot change the set for everyone.
   deepFreeze(parsed.value.variants);
-  return withSegments({ key, flag: parsed.value, segments, failure: null, variantSalt: `${key}/variant`, tally, raw, rawText }, segments, brokenSegments);
+  return withSegments(
+    { key, flag: parsed.value, segments, failure: null, variantSalt: `${key}/variant`, tally, raw, rawText },
+    segments,
+    brokenSegments,
+  );
 }
 
 /** The same flag checked against other segments (no re-parse). */
-export function withSegments(entry: FlagEntry, segments: Segments, brokenSegments: ReadonlyMap<string, string>): FlagEntry {
+export function withSegments(
+  entry: FlagEntry,
+  segments: Segments,
+  brokenSegments: ReadonlyMap<string, string>,
+): FlagEntry {
   if (entry.flag === null) return { ...entry, segments };
   return { ...entry, segments, failure: segmentFailure(entry.flag, segments, brokenSegments) };
 }
 
-function segmentFailure(flag: Flag, segments: Segments, brokenSegments: ReadonlyMap<string, string>): FlagFailure | null {
+function segmentFailure(
+  flag: Flag,
+  segments: Segments,
+  brokenSegments: ReadonlyMap<string, string>,
+): FlagFailure | null {
   for (const rule of flag.rules) {
     for (const constraint of rule.constraints) {
       if (constraint.operator !== 'in_segment') continue;
       const broken = brokenSegments.get(constraint.segment);
-      if (broken !== undefined) return { code: 'PARSE_ERROR', message: `flag "${flag.key}" uses segment "${constraint.segment}", which this SDK cannot read: ${broken}` };
+      if (broken !== undefined)
+        return {
+          code: 'PARSE_ERROR',
+          message: `flag "${flag.key}" uses segment "${constraint.segment}", which this SDK cannot read: ${broken}`,
+        };
     }
   }
   const problem = segmentProblem(flag, segments);

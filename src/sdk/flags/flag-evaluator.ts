@@ -59,10 +59,18 @@ export class FlagEvaluator {
     if (options.expectedType !== undefined) checkType(entry, out, options.expectedType);
     if (out.variant === null) {
       entry.tally.countFailure();
-      return { value: null, variant: null, reason: 'ERROR', errorCode: out.errorCode!, errorMessage: out.errorMessage! };
+      return {
+        value: null,
+        variant: null,
+        reason: 'ERROR',
+        errorCode: out.errorCode!,
+        errorMessage: out.errorMessage!,
+      };
     }
     entry.tally.countVariant(out.variant);
     const value = entry.flag!.variants[out.variant] as JsonValue;
-    return out.ruleIndex < 0 ? { value, variant: out.variant, reason: out.reason } : { value, variant: out.variant, reason: out.reason, ruleIndex: out.ruleIndex };
+    return out.ruleIndex < 0
+      ? { value, variant: out.variant, reason: out.reason }
+      : { value, variant: out.variant, reason: out.reason, ruleIndex: out.ruleIndex };
   }
 }

@@ -39,7 +39,13 @@ export class FlagSet {
   private readonly rawSegments: unknown;
   private readonly entries: ReadonlyMap<string, FlagEntry>;
 
-  private constructor(environment: string, revision: number, rawSegments: unknown, segments: SegmentsRead, entries: ReadonlyMap<string, FlagEntry>) {
+  private constructor(
+    environment: string,
+    revision: number,
+    rawSegments: unknown,
+    segments: SegmentsRead,
+    entries: ReadonlyMap<string, FlagEntry>,
+  ) {
     this.environment = environment;
     this.revision = revision;
     this.rawSegments = rawSegments;
@@ -79,7 +85,13 @@ export class FlagSet {
     const entries = new Map(this.entries);
     if (raw === null || raw === undefined) entries.delete(key);
     else entries.set(key, buildEntry(key, raw, this.segments, this.brokenSegments, tallyFor(key)));
-    return new FlagSet(this.environment, revision, this.rawSegments, { segments: this.segments, broken: this.brokenSegments }, entries);
+    return new FlagSet(
+      this.environment,
+      revision,
+      this.rawSegments,
+      { segments: this.segments, broken: this.brokenSegments },
+      entries,
+    );
   }
 
   /** The set after a `segments` event: every flag checked again against the new segments. */
@@ -100,13 +112,19 @@ export class FlagSet {
     for (const key of this.entries.keys()) if (!next.entries.has(key)) changed.add(key);
     const segmentChanges = changedSegments(this, next);
     if (segmentChanges.size > 0) {
-      for (const [key, entry] of next.entries) if (segmentsUsed(entry).some((name) => segmentChanges.has(name))) changed.add(key);
+      for (const [key, entry] of next.entries)
+        if (segmentsUsed(entry).some((name) => segmentChanges.has(name))) changed.add(key);
     }
     return [...changed].sort();
   }
 
   toSnapshot(): FlagSnapshot {
-    return { environment: this.environment, revision: this.revision, flags: [...this.entries.values()].map((entry) => entry.raw), segments: this.rawSegments };
+    return {
+      environment: this.environment,
+      revision: this.revision,
+      flags: [...this.entries.values()].map((entry) => entry.raw),
+      segments: this.rawSegments,
+    };
   }
 }
 
@@ -132,7 +150,12 @@ function readSegments(raw: unknown): SegmentsRead {
 
 function changedSegments(before: FlagSet, after: FlagSet): Set<string> {
   const changed = new Set<string>();
-  const names = new Set([...Object.keys(before.segments), ...Object.keys(after.segments), ...before.brokenSegments.keys(), ...after.brokenSegments.keys()]);
+  const names = new Set([
+    ...Object.keys(before.segments),
+    ...Object.keys(after.segments),
+    ...before.brokenSegments.keys(),
+    ...after.brokenSegments.keys(),
+  ]);
   for (const name of names) {
     if (segmentText(before, name) !== segmentText(after, name)) changed.add(name);
   }

@@ -15,7 +15,10 @@ export class ReconnectBackoff {
   private readonly maxDelayMs: number;
   private attempt = 0;
 
-  constructor(options: BackoffOptions = {}, private readonly random: () => number = Math.random) {
+  constructor(
+    options: BackoffOptions = {},
+    private readonly random: () => number = Math.random,
+  ) {
     this.initialDelayMs = options.initialDelayMs ?? 500;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
   }

@@ -1,6 +1,12 @@
 import { bucketOf } from '../../core/sticky-bucket.js';
 import { allConstraintsHold } from '../../flags/constraint-match.js';
-import { stickinessKey, weightedVariant, type EvaluationErrorCode, type EvaluationReason, type FlagValueType } from '../../flags/evaluate.js';
+import {
+  stickinessKey,
+  weightedVariant,
+  type EvaluationErrorCode,
+  type EvaluationReason,
+  type FlagValueType,
+} from '../../flags/evaluate.js';
 import type { EvaluationContext, JsonValue, Rollout } from '../../flags/flag-model.js';
 import type { FlagEntry } from './flag-entry.js';
 
@@ -64,7 +70,11 @@ export function checkType(entry: FlagEntry, out: Resolution, expectedType: FlagV
   if (out.variant === null) return;
   const actual = valueType(entry.flag!.variants[out.variant] as JsonValue);
   if (actual === expectedType) return;
-  fail(out, 'TYPE_MISMATCH', `flag "${entry.key}" variant "${out.variant}" is ${actual ?? 'null'}, not ${expectedType}`);
+  fail(
+    out,
+    'TYPE_MISMATCH',
+    `flag "${entry.key}" variant "${out.variant}" is ${actual ?? 'null'}, not ${expectedType}`,
+  );
   out.ruleIndex = -1;
 }
 

@@ -29,14 +29,25 @@ export function sdkHeaders(server: FlagServer, extra: Record<string, string> = {
 }
 
 export async function fetchSnapshot(server: FlagServer, signal: AbortSignal): Promise<FlagSnapshot> {
-  const response = await send(server, sdkUrl(server, 'flags'), { headers: sdkHeaders(server, { accept: 'application/json' }), signal });
+  const response = await send(server, sdkUrl(server, 'flags'), {
+    headers: sdkHeaders(server, { accept: 'application/json' }),
+    signal,
+  });
   if (!response.ok) throw await errorFromResponse(response);
   const snapshot = readSnapshot(await response.json());
-  if (snapshot === null) throw new CutoverError('INTERNAL', `the flag server at ${server.url} answered something that is not a flag set`, { hint: 'Check that the URL points at a cutover server.' });
+  if (snapshot === null)
+    throw new CutoverError('INTERNAL', `the flag server at ${server.url} answered something that is not a flag set`, {
+      hint: 'Check that the URL points at a cutover server.',
+    });
   return snapshot;
 }
 
-export async function postEvaluations(server: FlagServer, environment: string | undefined, counts: readonly EvaluationCount[], signal: AbortSignal): Promise<void> {
+export async function postEvaluations(
+  server: FlagServer,
+  environment: string | undefined,
+  counts: readonly EvaluationCount[],
+  signal: AbortSignal,
+): Promise<void> {
   const target = { ...server, environment: server.environment ?? environment };
   const response = await send(server, sdkUrl(target, 'evaluations'), {
     method: 'POST',
@@ -75,8 +86,15 @@ export async function errorFromResponse(response: Response): Promise<CutoverErro
   } catch {
     // Not a cutover answer (a proxy's error page): described by its status below.
   }
-  const code = error?.code !== undefined && Object.hasOwn(ERROR_CATALOGUE, error.code) ? (error.code as ErrorCode) : codeOfStatus(response.status);
-  return new CutoverError(code, error?.message ?? `the flag server answered HTTP ${response.status}`, error?.hint === undefined ? {} : { hint: error.hint });
+  const code =
+    error?.code !== undefined && Object.hasOwn(ERROR_CATALOGUE, error.code)
+      ? (error.code as ErrorCode)
+      : codeOfStatus(response.status);
+  return new CutoverError(
+    code,
+    error?.message ?? `the flag server answered HTTP ${response.status}`,
+    error?.hint === undefined ? {} : { hint: error.hint },
+  );
 }
 
 function codeOfStatus(status: number): ErrorCode {
@@ -89,5 +107,10 @@ function codeOfStatus(status: number): ErrorCode {
 
 /** Errors that retrying will not fix: a wrong token or environment. */
 export function isPermanent(error: CutoverError): boolean {
-  return error.code === 'UNAUTHORIZED' || error.code === 'FORBIDDEN' || error.code === 'ENVIRONMENT_NOT_FOUND' || error.code === 'NOT_FOUND';
+  return (
+    error.code === 'UNAUTHORIZED' ||
+    error.code === 'FORBIDDEN' ||
+    error.code === 'ENVIRONMENT_NOT_FOUND' ||
+    error.code === 'NOT_FOUND'
+  );
 }

@@ -58,11 +58,18 @@ export class SseStream {
       let error: CutoverError;
       try {
         await this.connect(AbortSignal.any([this.closing.signal, connection.signal]));
-        error = new CutoverError('SERVER_UNREACHABLE', `the flag stream from ${this.options.server.url} ended`, { hint: 'The SDK reconnects by itself.' });
+        error = new CutoverError('SERVER_UNREACHABLE', `the flag stream from ${this.options.server.url} ended`, {
+          hint: 'The SDK reconnects by itself.',
+        });
       } catch (thrown) {
-        error = connection.signal.aborted && !this.closing.signal.aborted
-          ? new CutoverError('SERVER_UNREACHABLE', `the flag stream from ${this.options.server.url} was dropped (no data, or a revision gap)`, { hint: 'The SDK reconnects by itself.' })
-          : unreachable(this.options.server, thrown);
+        error =
+          connection.signal.aborted && !this.closing.signal.aborted
+            ? new CutoverError(
+                'SERVER_UNREACHABLE',
+                `the flag stream from ${this.options.server.url} was dropped (no data, or a revision gap)`,
+                { hint: 'The SDK reconnects by itself.' },
+              )
+            : unreachable(this.options.server, thrown);
       } finally {
         this.connection = null;
       }
@@ -74,9 +81,13 @@ export class SseStream {
 
   private async connect(signal: AbortSignal): Promise<void> {
     const { server } = this.options;
-    const response = await send(server, sdkUrl(server, 'stream'), { headers: sdkHeaders(server, { accept: 'text/event-stream' }), signal });
+    const response = await send(server, sdkUrl(server, 'stream'), {
+      headers: sdkHeaders(server, { accept: 'text/event-stream' }),
+      signal,
+    });
     if (!response.ok) throw await errorFromResponse(response);
-    if (response.body === null) throw new CutoverError('SERVER_UNREACHABLE', `the flag stream from ${server.url} has no body`);
+    if (response.body === null)
+      throw new CutoverError('SERVER_UNREACHABLE', `the flag stream from ${server.url} has no body`);
     this.options.onOpen();
     const parser = createParser({ onEvent: (event) => this.options.onEvent(event) });
     let idle = this.watchdog();

@@ -31,8 +31,10 @@ export function readStreamEvent(message: EventSourceMessage): StreamEvent | null
   const record = (data !== null && typeof data === 'object' ? data : {}) as Record<string, unknown>;
   const revision = record.revision;
   if (!Number.isSafeInteger(revision)) throw malformed(message, 'expected a whole-number revision');
-  if (message.event === 'segments') return { type: 'segments', revision: revision as number, segments: record.segments ?? {} };
-  if (typeof record.key !== 'string' || !('flag' in record)) throw malformed(message, 'expected { revision, key, flag }');
+  if (message.event === 'segments')
+    return { type: 'segments', revision: revision as number, segments: record.segments ?? {} };
+  if (typeof record.key !== 'string' || !('flag' in record))
+    throw malformed(message, 'expected { revision, key, flag }');
   return { type: 'flag', revision: revision as number, key: record.key, flag: record.flag };
 }
 

@@ -1,6 +1,10 @@
 import {
-  OpenFeatureEventEmitter, ProviderEvents,
-  type EvaluationContext, type JsonValue, type Provider, type ResolutionDetails,
+  OpenFeatureEventEmitter,
+  ProviderEvents,
+  type EvaluationContext,
+  type JsonValue,
+  type Provider,
+  type ResolutionDetails,
 } from '@openfeature/server-sdk';
 import type { FlagValueType } from '../../flags/evaluate.js';
 import type { FlagClientOptions } from '../flags/client-options.js';
@@ -21,8 +25,7 @@ import { toResolutionDetails } from './resolution-details.js';
  */
 
 export type CutoverProviderOptions =
-  | (FlagClientOptions & { client?: undefined; closeClient?: boolean })
-  | { client: FlagClient; closeClient?: boolean };
+  (FlagClientOptions & { client?: undefined; closeClient?: boolean }) | { client: FlagClient; closeClient?: boolean };
 
 export class CutoverProvider implements Provider {
   readonly metadata = { name: 'cutover' } as const;
@@ -33,7 +36,10 @@ export class CutoverProvider implements Provider {
   /** Whether PROVIDER_STALE was sent since the last PROVIDER_READY, so recovery is announced once. */
   private stale = false;
   private readonly onChange = (change: FlagChange): void => {
-    this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: change.keys, metadata: { revision: change.revision } });
+    this.events.emit(ProviderEvents.ConfigurationChanged, {
+      flagsChanged: change.keys,
+      metadata: { revision: change.revision },
+    });
   };
   private readonly onStale = (error: Error): void => {
     this.stale = true;
@@ -60,7 +66,10 @@ export class CutoverProvider implements Provider {
       // Started from the disk cache: the SDK announces READY when this resolves, so STALE must come after it.
       this.stale = true;
       setImmediate(() => {
-        if (this.stale) this.events.emit(ProviderEvents.Stale, { message: 'answering from the flag cache; the server is unreachable' });
+        if (this.stale)
+          this.events.emit(ProviderEvents.Stale, {
+            message: 'answering from the flag cache; the server is unreachable',
+          });
       });
     }
   }
@@ -72,23 +81,44 @@ export class CutoverProvider implements Provider {
     if (this.closeClient) await this.client.close();
   }
 
-  async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {
+  async resolveBooleanEvaluation(
+    flagKey: string,
+    defaultValue: boolean,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<boolean>> {
     return this.resolve(flagKey, defaultValue, context, 'boolean');
   }
 
-  async resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext): Promise<ResolutionDetails<string>> {
+  async resolveStringEvaluation(
+    flagKey: string,
+    defaultValue: string,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<string>> {
     return this.resolve(flagKey, defaultValue, context, 'string');
   }
 
-  async resolveNumberEvaluation(flagKey: string, defaultValue: number, context: EvaluationContext): Promise<ResolutionDetails<number>> {
+  async resolveNumberEvaluation(
+    flagKey: string,
+    defaultValue: number,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<number>> {
     return this.resolve(flagKey, defaultValue, context, 'number');
   }
 
-  async resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+  async resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
     return this.resolve(flagKey, defaultValue, context, 'object');
   }
 
-  private resolve<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext, expectedType: FlagValueType): ResolutionDetails<T> {
+  private resolve<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+    expectedType: FlagValueType,
+  ): ResolutionDetails<T> {
     return toResolutionDetails(this.client.evaluate(flagKey, context, { expectedType }), defaultValue);
   }
 }

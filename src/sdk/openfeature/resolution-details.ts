@@ -1,4 +1,10 @@
-import { ErrorCode, StandardResolutionReasons, type FlagMetadata, type JsonValue, type ResolutionDetails } from '@openfeature/server-sdk';
+import {
+  ErrorCode,
+  StandardResolutionReasons,
+  type FlagMetadata,
+  type JsonValue,
+  type ResolutionDetails,
+} from '@openfeature/server-sdk';
 import type { FlagEvaluation, SdkErrorCode } from '../flags/flag-evaluator.js';
 
 /**
@@ -23,7 +29,10 @@ const REASONS = {
   ERROR: StandardResolutionReasons.ERROR,
 } as const;
 
-export function toResolutionDetails<T extends JsonValue>(evaluation: FlagEvaluation, defaultValue: T): ResolutionDetails<T> {
+export function toResolutionDetails<T extends JsonValue>(
+  evaluation: FlagEvaluation,
+  defaultValue: T,
+): ResolutionDetails<T> {
   if (evaluation.reason === 'ERROR') {
     return {
       value: defaultValue,
@@ -34,6 +43,7 @@ export function toResolutionDetails<T extends JsonValue>(evaluation: FlagEvaluat
   }
   const details: ResolutionDetails<T> = { value: evaluation.value as T, reason: REASONS[evaluation.reason] };
   if (evaluation.variant !== null) details.variant = evaluation.variant;
-  if (evaluation.ruleIndex !== undefined) details.flagMetadata = { ruleIndex: evaluation.ruleIndex } satisfies FlagMetadata;
+  if (evaluation.ruleIndex !== undefined)
+    details.flagMetadata = { ruleIndex: evaluation.ruleIndex } satisfies FlagMetadata;
   return details;
 }

@@ -6,7 +6,9 @@ const deploy = (h: LogicHarness, version: string) => h.controller.deploy('web', 
 
 describe('approvals over fakes', () => {
   let h: LogicHarness;
-  afterEach(async () => { await h?.close(); });
+  afterEach(async () => {
+    await h?.close();
+  });
 
   it('a blue-green switch with approval waits for approve; promote and --auto-switch cannot give it', async () => {
     h = await startLogic(serviceYaml('{ type: blue-green, approval: true, timeout: 30s }'));
@@ -14,7 +16,9 @@ describe('approvals over fakes', () => {
     await h.until(() => h.store.getOperation(first.id)?.phase === 'ready');
     await h.controller.approve('web', 'alice');
     await h.finish(first);
-    await assert.rejects(h.controller.deploy('web', { version: 'v2', autoSwitch: true, actor: 'test' }), { code: 'BAD_REQUEST' });
+    await assert.rejects(h.controller.deploy('web', { version: 'v2', autoSwitch: true, actor: 'test' }), {
+      code: 'BAD_REQUEST',
+    });
     const op = await deploy(h, 'v2');
     await h.until(() => h.store.getOperation(op.id)?.phase === 'ready');
     await assert.rejects(h.controller.promote('web', 'test'), { code: 'INVALID_STATE' });
@@ -24,11 +28,18 @@ describe('approvals over fakes', () => {
     assert.equal((await h.finish(op)).outcome, 'succeeded');
     assert.equal(h.versionServed(), 'v2');
     assert.ok(h.events(op).some((e) => e.type === 'deploy.approved' && e.message === 'switch approved by bob'));
-    await assert.rejects(h.controller.approve('web', 'bob'), { code: 'INVALID_STATE', message: /nothing of web waits for an approval/ });
+    await assert.rejects(h.controller.approve('web', 'bob'), {
+      code: 'INVALID_STATE',
+      message: /nothing of web waits for an approval/,
+    });
   });
 
   it('a canary step with approval holds its weight until approved', async () => {
-    h = await startLogic(serviceYaml('{ type: canary, steps: [{ weight: 30, pause: 1m, approval: true }, { weight: 100 }], timeout: 30s }'));
+    h = await startLogic(
+      serviceYaml(
+        '{ type: canary, steps: [{ weight: 30, pause: 1m, approval: true }, { weight: 100 }], timeout: 30s }',
+      ),
+    );
     await h.finish(await deploy(h, 'v1'));
     const op = await deploy(h, 'v2');
     await h.until(() => h.controller.status('web').canary?.pausedBy === 'approval');

@@ -8,7 +8,9 @@ const runningVersions = (h: LogicHarness) => [...new Set(h.runtime.list().map((i
 
 describe('blue-green over fakes', () => {
   let h: LogicHarness;
-  afterEach(async () => { await h?.close(); });
+  afterEach(async () => {
+    await h?.close();
+  });
 
   it('deploys, switches on promote, keeps the standby for scale_down_delay, then stops it', async () => {
     h = await startLogic(serviceYaml('{ type: blue-green, auto_switch: false, scale_down_delay: 10m, timeout: 30s }'));

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { serviceYaml, startLogic, type LogicHarness } from './logic-harness.js';
 
-const STEPS = '{ type: canary, steps: [{ weight: 20, pause: 1m }, { weight: 50, pause: 1m }, { weight: 100 }], timeout: 30s }';
+const STEPS =
+  '{ type: canary, steps: [{ weight: 20, pause: 1m }, { weight: 50, pause: 1m }, { weight: 100 }], timeout: 30s }';
 const deploy = (h: LogicHarness, version: string) => h.controller.deploy('web', { version, actor: 'test' });
 const weight = (h: LogicHarness) => h.router.routeOf('web')?.canary?.weight ?? null;
 
@@ -18,7 +19,9 @@ function share(h: LogicHarness, version: string, n = 1000): number {
 
 describe('canary over fakes', () => {
   let h: LogicHarness;
-  afterEach(async () => { await h?.close(); });
+  afterEach(async () => {
+    await h?.close();
+  });
 
   it('walks the steps on the clock and ends with all traffic on the canary', async () => {
     h = await startLogic(serviceYaml(STEPS));

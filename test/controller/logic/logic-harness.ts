@@ -44,7 +44,10 @@ export interface LogicHarness {
 
 const silent = pino({ level: 'silent' });
 
-export function serviceYaml(strategy: string, options: { instances?: number; restartAfter?: number; extra?: string; topLevel?: string } = {}): string {
+export function serviceYaml(
+  strategy: string,
+  options: { instances?: number; restartAfter?: number; extra?: string; topLevel?: string } = {},
+): string {
   return `server:
   proxy: 127.0.0.1:18080
   admin: 127.0.0.1:18081
@@ -79,12 +82,21 @@ class ControllerClock implements Clock {
   }
 
   schedule(callback: () => void, ms: number): ClockTimer {
-    return this.base.schedule(() => { if (!this.dead) callback(); }, ms);
+    return this.base.schedule(() => {
+      if (!this.dead) callback();
+    }, ms);
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.base.sleep(ms, signal).then(() => { if (!this.dead) resolve(); }, (error: Error) => { if (!this.dead) reject(error); });
+      this.base.sleep(ms, signal).then(
+        () => {
+          if (!this.dead) resolve();
+        },
+        (error: Error) => {
+          if (!this.dead) reject(error);
+        },
+      );
     });
   }
 
@@ -98,7 +110,10 @@ function fakeProbe(runtime: FakeRuntime): HealthProbe {
   return async (target) => ({ ...(await runtime.probe(target.instanceId)), durationMs: 0 });
 }
 
-export async function startLogic(yaml: string, reuse?: { clock: ManualClock; store: SqliteStore; runtime: FakeRuntime }): Promise<LogicHarness> {
+export async function startLogic(
+  yaml: string,
+  reuse?: { clock: ManualClock; store: SqliteStore; runtime: FakeRuntime },
+): Promise<LogicHarness> {
   const config = parseConfig(yaml, null, { env: {} });
   const clock = reuse?.clock ?? new ManualClock();
   const store = reuse?.store ?? SqliteStore.memory();
@@ -106,12 +121,23 @@ export async function startLogic(yaml: string, reuse?: { clock: ManualClock; sto
   const router = new FakeRouter({ clock });
   const own = new ControllerClock(clock);
   const controller = new Controller({
-    config, store, runtime, router, logger: silent, clock: own, probe: fakeProbe(runtime),
+    config,
+    store,
+    runtime,
+    router,
+    logger: silent,
+    clock: own,
+    probe: fakeProbe(runtime),
     gitInfo: async () => ({ commit: null, branch: null }),
   });
   await controller.start(runtime);
   const harness: LogicHarness = {
-    clock, runtime, router, store, controller, config,
+    clock,
+    runtime,
+    router,
+    store,
+    controller,
+    config,
     versionServed(service = 'web') {
       const routing: FakeRouting = router.route({ host: `${service}.localhost` });
       return routing.routed ? routing.version : routing.status;

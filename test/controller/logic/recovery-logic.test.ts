@@ -5,12 +5,15 @@ import { serviceYaml, startLogic, type LogicHarness } from './logic-harness.js';
 const MINUTE = 60_000;
 const deploy = (h: LogicHarness, version: string) => h.controller.deploy('web', { version, actor: 'test' });
 const versions = (h: LogicHarness) => [...new Set(h.runtime.list().map((i) => i.version))].sort();
-const CANARY = (onRestart: string) => `{ type: canary, steps: [{ weight: 20, pause: 1m }, { weight: 100 }], on_restart: ${onRestart}, timeout: 30s }`;
+const CANARY = (onRestart: string) =>
+  `{ type: canary, steps: [{ weight: 20, pause: 1m }, { weight: 100 }], on_restart: ${onRestart}, timeout: 30s }`;
 
 /** A new Controller over the same store after a crash, with the fake runtime's surviving instances. */
 describe('recovery after a controller restart, at each phase', () => {
   let h: LogicHarness;
-  afterEach(async () => { await h?.close(); });
+  afterEach(async () => {
+    await h?.close();
+  });
 
   it('before the switch: the deploy is aborted, its instances stopped, v1 serves', async () => {
     h = await startLogic(serviceYaml('{ type: blue-green, auto_switch: false, timeout: 30s }'));
@@ -78,7 +81,9 @@ describe('recovery after a controller restart, at each phase', () => {
   });
 
   it('a rolling update in flight is aborted and the instances that run are kept or stopped by their release', async () => {
-    h = await startLogic(serviceYaml('{ type: rolling, parallelism: 1, order: start-first, monitor: 5s, timeout: 30s }', { instances: 2 }));
+    h = await startLogic(
+      serviceYaml('{ type: rolling, parallelism: 1, order: start-first, monitor: 5s, timeout: 30s }', { instances: 2 }),
+    );
     await h.finish(await deploy(h, 'v1'));
     h.runtime.unhealthyVersions.add('v2');
     const op = await deploy(h, 'v2');

@@ -3,13 +3,22 @@ import { afterEach, describe, it } from 'node:test';
 import { serviceYaml, startLogic, type LogicHarness } from './logic-harness.js';
 
 const rolling = (failureAction: string) =>
-  serviceYaml(`{ type: rolling, parallelism: 1, order: start-first, monitor: 5s, failure_action: ${failureAction}, timeout: 30s }`, { instances: 4 });
+  serviceYaml(
+    `{ type: rolling, parallelism: 1, order: start-first, monitor: 5s, failure_action: ${failureAction}, timeout: 30s }`,
+    { instances: 4 },
+  );
 const deploy = (h: LogicHarness, version: string) => h.controller.deploy('web', { version, actor: 'test' });
-const versions = (h: LogicHarness) => h.runtime.list().map((i) => i.version).sort();
+const versions = (h: LogicHarness) =>
+  h.runtime
+    .list()
+    .map((i) => i.version)
+    .sort();
 
 describe('rolling over fakes, one case per failure_action', () => {
   let h: LogicHarness;
-  afterEach(async () => { await h?.close(); });
+  afterEach(async () => {
+    await h?.close();
+  });
 
   it('replaces the instances one batch at a time', async () => {
     h = await startLogic(rolling('rollback'));

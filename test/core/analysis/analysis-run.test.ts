@@ -1,13 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  ANALYSIS_RUN_DEFAULTS, assessMeasurement, combineRuns, endRun, nextDueAt, recordMeasurement, startRun,
-  type AnalysisRunConfig, type AnalysisRunState, type MeasurementInput, type RunPhase,
+  ANALYSIS_RUN_DEFAULTS,
+  assessMeasurement,
+  combineRuns,
+  endRun,
+  nextDueAt,
+  recordMeasurement,
+  startRun,
+  type AnalysisRunConfig,
+  type AnalysisRunState,
+  type MeasurementInput,
+  type RunPhase,
 } from '../../../src/core/analysis/analysis-run.js';
 import { CutoverError } from '../../../src/core/errors.js';
 
 const INTERVAL = 10_000;
-const base: AnalysisRunConfig = { name: 'error-rate', intervalMs: INTERVAL, count: 5, successCondition: 'result < 0.01' };
+const base: AnalysisRunConfig = {
+  name: 'error-rate',
+  intervalMs: INTERVAL,
+  count: 5,
+  successCondition: 'result < 0.01',
+};
 
 const E = { error: 'prometheus: connection refused' };
 
@@ -30,18 +44,66 @@ describe('analysis run', () => {
     ['one failure fails at the default failure limit 0', {}, [0, 0.5], 'Failed', 'sf'],
     ['failures up to the limit are tolerated', { failureLimit: 2 }, [0.5, 0, 0.5, 0, 0], 'Successful', 'fsfss'],
     ['one failure past the limit fails at once', { failureLimit: 2 }, [0.5, 0.5, 0.5], 'Failed', 'fff'],
-    ['only a failure condition: true fails', { successCondition: undefined, failureCondition: 'result > 0.05' }, [0.01, 0.2], 'Failed', 'sf'],
-    ['only a failure condition: false succeeds', { successCondition: undefined, failureCondition: 'result > 0.05', count: 2 }, [0.01, 0.02], 'Successful', 'ss'],
-    ['both conditions: neither true is inconclusive', { failureCondition: 'result > 0.05' }, [0.001, 0.02], 'Inconclusive', 'si'],
-    ['inconclusive up to the limit is tolerated', { failureCondition: 'result > 0.05', inconclusiveLimit: 1, count: 3 }, [0.02, 0, 0], 'Successful', 'iss'],
-    ['both conditions true: the failure condition wins', { successCondition: 'result >= 0', failureCondition: 'result > 0.05' }, [0.5], 'Failed', 'f'],
-    ['no condition: every value succeeds', { successCondition: undefined, count: 2 }, ['anything', 42], 'Successful', 'ss'],
+    [
+      'only a failure condition: true fails',
+      { successCondition: undefined, failureCondition: 'result > 0.05' },
+      [0.01, 0.2],
+      'Failed',
+      'sf',
+    ],
+    [
+      'only a failure condition: false succeeds',
+      { successCondition: undefined, failureCondition: 'result > 0.05', count: 2 },
+      [0.01, 0.02],
+      'Successful',
+      'ss',
+    ],
+    [
+      'both conditions: neither true is inconclusive',
+      { failureCondition: 'result > 0.05' },
+      [0.001, 0.02],
+      'Inconclusive',
+      'si',
+    ],
+    [
+      'inconclusive up to the limit is tolerated',
+      { failureCondition: 'result > 0.05', inconclusiveLimit: 1, count: 3 },
+      [0.02, 0, 0],
+      'Successful',
+      'iss',
+    ],
+    [
+      'both conditions true: the failure condition wins',
+      { successCondition: 'result >= 0', failureCondition: 'result > 0.05' },
+      [0.5],
+      'Failed',
+      'f',
+    ],
+    [
+      'no condition: every value succeeds',
+      { successCondition: undefined, count: 2 },
+      ['anything', 42],
+      'Successful',
+      'ss',
+    ],
     ['errors up to the consecutive limit keep it running', {}, [E, E, E, E], 'Running', 'eeee'],
     ['a fifth consecutive error is inconclusive (limit 4)', {}, [E, E, E, E, E], 'Inconclusive', 'eeeee'],
     ['a good value resets the consecutive errors', {}, [E, E, E, E, 0, E, E, E, E, 0], 'Running', 'eeeeseeees'],
     ['errors do not count towards count', { count: 2 }, [0, E, 0], 'Successful', 'ses'],
-    ['consecutiveErrorLimit 0: the first error ends the run', { consecutiveErrorLimit: 0 }, [0, E], 'Inconclusive', 'se'],
-    ['a condition that cannot be evaluated is an error, not a failure', { successCondition: 'result.p95 < 500' }, [{ p50: 1 }], 'Running', 'e'],
+    [
+      'consecutiveErrorLimit 0: the first error ends the run',
+      { consecutiveErrorLimit: 0 },
+      [0, E],
+      'Inconclusive',
+      'se',
+    ],
+    [
+      'a condition that cannot be evaluated is an error, not a failure',
+      { successCondition: 'result.p95 < 500' },
+      [{ p50: 1 }],
+      'Running',
+      'e',
+    ],
     ['count 1: one good measurement is enough', { count: 1 }, [0], 'Successful', 's'],
   ];
 
@@ -76,7 +138,10 @@ describe('analysis run', () => {
 
   it('explains an inconclusive run caused by errors with the last error', () => {
     const state = run({}, [E, E, E, E, E]);
-    assert.match(state.message, /^5 consecutive errors, more than the limit of 4 \(last: measurement failed: prometheus/);
+    assert.match(
+      state.message,
+      /^5 consecutive errors, more than the limit of 4 \(last: measurement failed: prometheus/,
+    );
   });
 
   it('schedules measurements: at once (or after the initial delay), then every interval, none once finished', () => {
@@ -140,8 +205,10 @@ describe('analysis run', () => {
   });
 
   it('validates its config: a bad condition is a CutoverError, bad numbers a RangeError', () => {
-    assert.throws(() => startRun({ ...base, successCondition: 'result <' }, 0), (error: unknown) =>
-      error instanceof CutoverError && error.code === 'ANALYSIS_CONDITION_INVALID');
+    assert.throws(
+      () => startRun({ ...base, successCondition: 'result <' }, 0),
+      (error: unknown) => error instanceof CutoverError && error.code === 'ANALYSIS_CONDITION_INVALID',
+    );
     assert.throws(() => startRun({ ...base, intervalMs: 0 }, 0), /intervalMs must be > 0/);
     assert.throws(() => startRun({ ...base, count: 0 }, 0), /count must be a whole number >= 1 or null/);
     assert.throws(() => startRun({ ...base, failureLimit: -1 }, 0), /failureLimit/);
@@ -150,7 +217,12 @@ describe('analysis run', () => {
 
   it('fills in the defaults', () => {
     const state = startRun({ name: 'p95', intervalMs: 1000, count: null, failureLimit: undefined }, 0);
-    assert.deepEqual(ANALYSIS_RUN_DEFAULTS, { initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4 });
+    assert.deepEqual(ANALYSIS_RUN_DEFAULTS, {
+      initialDelayMs: 0,
+      failureLimit: 0,
+      inconclusiveLimit: 0,
+      consecutiveErrorLimit: 4,
+    });
     assert.deepEqual(state.config, { name: 'p95', intervalMs: 1000, count: null, ...ANALYSIS_RUN_DEFAULTS });
     assert.equal(state.phase, 'Running');
   });

@@ -1,16 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  DEFAULT_JUDGE_OPTIONS, judgeAgainstBaseline, median, type SideObservations,
+  DEFAULT_JUDGE_OPTIONS,
+  judgeAgainstBaseline,
+  median,
+  type SideObservations,
 } from '../../../src/core/analysis/baseline-judge.js';
 import { mulberry32, type RandomSource } from '../../../src/core/analysis/seeded-random.js';
 import { logNormalLatencies } from './random-latencies.js';
 
 /** A window of one release: sampled latencies and error counts drawn from an error rate. */
-function side(random: RandomSource, options: { samples: number; medianMs: number; requests: number; errorRate: number }): SideObservations {
+function side(
+  random: RandomSource,
+  options: { samples: number; medianMs: number; requests: number; errorRate: number },
+): SideObservations {
   let errors = 0;
   for (let i = 0; i < options.requests; i++) if (random() < options.errorRate) errors++;
-  return { latenciesMs: logNormalLatencies(random, options.samples, options.medianMs), requests: options.requests, errors };
+  return {
+    latenciesMs: logNormalLatencies(random, options.samples, options.medianMs),
+    requests: options.requests,
+    errors,
+  };
 }
 
 const healthy = { samples: 200, medianMs: 80, requests: 2000, errorRate: 0.005 };
@@ -37,7 +47,10 @@ describe('baseline judge', () => {
       assert.equal(judgement.verdict, 'fail', `seed ${seed}: ${judgement.reasons.join('; ')}`);
       assert.equal(judgement.stats.latency?.regressed, true);
       assert.equal(judgement.stats.errorRate?.regressed, false);
-      assert.match(judgement.reasons[0]!, /^latency regressed: canary median .* ms vs baseline .* ms \(\d\.\d\d×, limit 1\.5×\), significant/);
+      assert.match(
+        judgement.reasons[0]!,
+        /^latency regressed: canary median .* ms vs baseline .* ms \(\d\.\d\d×, limit 1\.5×\), significant/,
+      );
     }
   });
 
@@ -89,7 +102,11 @@ describe('baseline judge', () => {
     assert.match(judgement.reasons[0]!, /^latency ok: canary is slower .* but by less than the limit/);
     assert.match(judgement.reasons[1]!, /^error rate ok: canary errs more .* but by less than the limit/);
 
-    const strict = judgeAgainstBaseline({ canary, baseline, options: { maxLatencyRatio: 1.1, maxErrorRateIncrease: 0.001 } });
+    const strict = judgeAgainstBaseline({
+      canary,
+      baseline,
+      options: { maxLatencyRatio: 1.1, maxErrorRateIncrease: 0.001 },
+    });
     assert.equal(strict.verdict, 'fail', 'the same data fails once the limits say 10% and 0.1 points matter');
   });
 
@@ -113,7 +130,9 @@ describe('baseline judge', () => {
     });
     assert.equal(judgement.verdict, 'pass');
     assert.equal(judgement.stats.errorRate?.pValue, 1);
-    const numbers = JSON.stringify(judgement.stats, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? 'NOT FINITE' : v));
+    const numbers = JSON.stringify(judgement.stats, (_k, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v) ? 'NOT FINITE' : v,
+    );
     assert.ok(!numbers.includes('NOT FINITE'), numbers);
   });
 
@@ -141,14 +160,22 @@ describe('baseline judge', () => {
   it('refuses invalid input and options', () => {
     const ok = { latenciesMs: [1], requests: 1, errors: 0 };
     assert.throws(() => judgeAgainstBaseline({ canary: { ...ok, latenciesMs: [-1] }, baseline: ok }), RangeError);
-    assert.throws(() => judgeAgainstBaseline({ canary: { ...ok, latenciesMs: [Number.NaN] }, baseline: ok }), RangeError);
+    assert.throws(
+      () => judgeAgainstBaseline({ canary: { ...ok, latenciesMs: [Number.NaN] }, baseline: ok }),
+      RangeError,
+    );
     assert.throws(() => judgeAgainstBaseline({ canary: { ...ok, errors: 2 }, baseline: ok }), RangeError);
     assert.throws(() => judgeAgainstBaseline({ canary: ok, baseline: ok, options: { alpha: 0 } }), RangeError);
     assert.throws(() => judgeAgainstBaseline({ canary: ok, baseline: ok, options: { minSamples: 0 } }), RangeError);
   });
 
   it('has the documented defaults and an ordinary median', () => {
-    assert.deepEqual(DEFAULT_JUDGE_OPTIONS, { minSamples: 50, alpha: 0.01, maxLatencyRatio: 1.5, maxErrorRateIncrease: 0.01 });
+    assert.deepEqual(DEFAULT_JUDGE_OPTIONS, {
+      minSamples: 50,
+      alpha: 0.01,
+      maxLatencyRatio: 1.5,
+      maxErrorRateIncrease: 0.01,
+    });
     assert.equal(median([3, 1, 2]), 2);
     assert.equal(median([4, 1, 3, 2]), 2.5);
   });

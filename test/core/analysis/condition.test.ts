@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  evaluateCondition, evaluateExpression, parseCondition, type ConditionErrorDetails,
+  evaluateCondition,
+  evaluateExpression,
+  parseCondition,
+  type ConditionErrorDetails,
 } from '../../../src/core/analysis/condition.js';
 import { CutoverError } from '../../../src/core/errors.js';
 
@@ -125,7 +128,15 @@ describe('condition language', () => {
     assert.deepEqual(check('result.constructor == 1', JSON.parse('{"constructor": 1}')), { ok: true, value: true });
     assert.deepEqual(check('result.__proto__ == 2', JSON.parse('{"__proto__": 2}')), { ok: true, value: true });
     // Names other than `result` do not parse at all.
-    for (const source of ['process.exit(1)', 'constructor', 'globalThis', 'this', 'require("fs")', 'Function("x")()', 'result.x(1)']) {
+    for (const source of [
+      'process.exit(1)',
+      'constructor',
+      'globalThis',
+      'this',
+      'require("fs")',
+      'Function("x")()',
+      'result.x(1)',
+    ]) {
       assert.throws(() => parseCondition(source), CutoverError, source);
     }
   });

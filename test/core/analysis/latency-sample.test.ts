@@ -34,7 +34,8 @@ describe('latency sample (reservoir)', () => {
       for (const value of sample.samples()) kept[value]!++;
     }
     // Binomial(20 000, 0.1): sd = 42; 6 sd either way is a bug, not bad luck.
-    for (const [value, count] of kept.entries()) assert.ok(Math.abs(count - 2000) < 252, `value ${value} kept ${count} times`);
+    for (const [value, count] of kept.entries())
+      assert.ok(Math.abs(count - 2000) < 252, `value ${value} kept ${count} times`);
     const firstHalf = kept.slice(0, 50).reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(firstHalf - 100_000) < 1500, `early values are not favoured: ${firstHalf}`);
   });
@@ -54,7 +55,10 @@ describe('latency sample (reservoir)', () => {
     // The first outputs of the reference implementation (bryc/code, PRNGs.md) seeded with 0, times 2^32.
     const random = mulberry32(0);
     const first = [random(), random(), random()];
-    assert.deepEqual(first.map((v) => v * 4294967296), [1144304738, 1416247, 958946056]);
+    assert.deepEqual(
+      first.map((v) => v * 4294967296),
+      [1144304738, 1416247, 958946056],
+    );
     const more = mulberry32(123);
     for (let i = 0; i < 10_000; i++) {
       const v = more();

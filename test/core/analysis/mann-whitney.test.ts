@@ -37,7 +37,10 @@ describe('Mann-Whitney U', () => {
 
   it('counts the exact null distribution of U (table of Mann & Whitney 1947)', () => {
     // n1 = 5, n2 = 4: partitions of U into at most 5 parts no larger than 4, symmetric around 10.
-    assert.deepEqual(Array.from(exactUFrequencies(5, 4)), [1, 1, 2, 3, 5, 6, 8, 9, 11, 11, 12, 11, 11, 9, 8, 6, 5, 3, 2, 1, 1]);
+    assert.deepEqual(
+      Array.from(exactUFrequencies(5, 4)),
+      [1, 1, 2, 3, 5, 6, 8, 9, 11, 11, 12, 11, 11, 9, 8, 6, 5, 3, 2, 1, 1],
+    );
     const total = Array.from(exactUFrequencies(10, 10)).reduce((a, b) => a + b, 0);
     assert.equal(total, 184756, 'C(20, 10) orderings');
   });
@@ -102,7 +105,7 @@ describe('Mann-Whitney U', () => {
     const random = mulberry32(3);
     const a = logNormalLatencies(random, 200, 100);
     const same = mannWhitneyU(a, a.slice().reverse());
-    assert.equal(same.u, 200 * 200 / 2);
+    assert.equal(same.u, (200 * 200) / 2);
     assert.equal(same.pValue, 1);
     const slower = a.map((ms) => ms * 3);
     assert.ok(mannWhitneyU(slower, a, { alternative: 'greater' }).pValue < 1e-20);
@@ -110,7 +113,10 @@ describe('Mann-Whitney U', () => {
   });
 
   it('says nothing (p = 1) when every value is tied, and refuses empty samples or NaN', () => {
-    const allTied = mannWhitneyU([5, 5, 5], Array.from({ length: 30 }, () => 5));
+    const allTied = mannWhitneyU(
+      [5, 5, 5],
+      Array.from({ length: 30 }, () => 5),
+    );
     assert.equal(allTied.z, 0);
     assert.equal(allTied.pValue, 1);
     assert.throws(() => mannWhitneyU([], [1]), RangeError);

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { erf, erfc, standardNormalCdf, standardNormalSurvival } from '../../../src/core/analysis/normal-distribution.js';
+import {
+  erf,
+  erfc,
+  standardNormalCdf,
+  standardNormalSurvival,
+} from '../../../src/core/analysis/normal-distribution.js';
 
 // Reference values from scipy.stats.norm (Cephes) / mpmath at 40 digits.
 const CDF: [number, number][] = [

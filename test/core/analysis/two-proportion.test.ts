@@ -31,7 +31,10 @@ describe('two-proportion z-test (canary worse)', () => {
   });
 
   it('never gives NaN: no errors on either side, or nothing but errors', () => {
-    for (const [canary, baseline] of [[0, 0], [100, 1000]] as const) {
+    for (const [canary, baseline] of [
+      [0, 0],
+      [100, 1000],
+    ] as const) {
       const result = twoProportionZTest({ errors: canary, requests: 100 }, { errors: baseline, requests: 1000 });
       assert.deepEqual(
         { z: result.z, pValue: result.pValue, standardError: result.standardError, difference: result.difference },
@@ -46,7 +49,7 @@ describe('two-proportion z-test (canary worse)', () => {
     assert.throws(() => twoProportionZTest({ errors: 0.5, requests: 10 }, { errors: 0, requests: 1 }), RangeError);
   });
 
-  it("knows when its normal approximation holds (Cochran: every expected count >= 5)", () => {
+  it('knows when its normal approximation holds (Cochran: every expected count >= 5)', () => {
     assert.equal(zTestApproximationHolds({ errors: 40, requests: 200 }, { errors: 5, requests: 1000 }), true);
     assert.equal(zTestApproximationHolds({ errors: 1, requests: 50 }, { errors: 0, requests: 1000 }), false);
     assert.equal(zTestApproximationHolds({ errors: 0, requests: 50 }, { errors: 0, requests: 50 }), false);
@@ -67,7 +70,12 @@ describe("Fisher's exact test (canary worse)", () => {
   });
 
   it('agrees with scipy.stats.fisher_exact on a lopsided table and stays in [0, 1]', () => {
-    assertClose(fisherExactGreater({ errors: 5, requests: 50 }, { errors: 2, requests: 1000 }), 3.92590165675008e-6, 1e-9, 'p');
+    assertClose(
+      fisherExactGreater({ errors: 5, requests: 50 }, { errors: 2, requests: 1000 }),
+      3.92590165675008e-6,
+      1e-9,
+      'p',
+    );
     assert.equal(fisherExactGreater({ errors: 0, requests: 50 }, { errors: 0, requests: 50 }), 1);
     assert.equal(fisherExactGreater({ errors: 50, requests: 50 }, { errors: 50, requests: 50 }), 1);
     const fewer = fisherExactGreater({ errors: 0, requests: 1_000_000 }, { errors: 100_000, requests: 1_000_000 });

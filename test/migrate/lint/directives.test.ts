@@ -12,17 +12,30 @@ describe('disable comments', () => {
   });
 
   it('disables a rule for the whole file from a comment at its top, in either comment style', async () => {
-    for (const comment of ['-- cutover-lint-disable change-column-type: ids fit in integer for years', '/* cutover-lint-disable change-column-type: ids fit in integer for years */']) {
+    for (const comment of [
+      '-- cutover-lint-disable change-column-type: ids fit in integer for years',
+      '/* cutover-lint-disable change-column-type: ids fit in integer for years */',
+    ]) {
       const sql = `${comment}\n${TIMEOUT}ALTER TABLE a ALTER COLUMN b TYPE text;\nALTER TABLE a ALTER COLUMN c TYPE text;`;
       assert.deepEqual(await hitsOf(sql), [], comment);
     }
   });
 
   it('refuses a disable without a reason, and leaves the rule on', async () => {
-    for (const comment of ['-- cutover-lint-disable-next-statement change-column-type', '-- cutover-lint-disable-next-statement change-column-type:   ']) {
+    for (const comment of [
+      '-- cutover-lint-disable-next-statement change-column-type',
+      '-- cutover-lint-disable-next-statement change-column-type:   ',
+    ]) {
       const findings = await findingsOf(`${TIMEOUT}${comment}\nALTER TABLE a ALTER COLUMN b TYPE text;`);
-      assert.deepEqual(findings.map((f) => `${f.ruleId}/${f.severity}@${f.line}`), ['disable-without-reason/error@2', 'change-column-type/error@3'], comment);
-      assert.match(findings[0]?.safeAlternative ?? '', /cutover-lint-disable-next-statement change-column-type: <why it is safe here>/);
+      assert.deepEqual(
+        findings.map((f) => `${f.ruleId}/${f.severity}@${f.line}`),
+        ['disable-without-reason/error@2', 'change-column-type/error@3'],
+        comment,
+      );
+      assert.match(
+        findings[0]?.safeAlternative ?? '',
+        /cutover-lint-disable-next-statement change-column-type: <why it is safe here>/,
+      );
     }
   });
 
@@ -36,7 +49,10 @@ describe('disable comments', () => {
       '-- a plain comment mentioning cutover-lint-disable is not a directive',
     ].join('\n');
     const findings = await findingsOf(sql);
-    assert.deepEqual(findings.map((f) => `${f.ruleId}@${f.line}`), ['invalid-directive@1', 'invalid-directive@3', 'rename-column@4', 'invalid-directive@5']);
+    assert.deepEqual(
+      findings.map((f) => `${f.ruleId}@${f.line}`),
+      ['invalid-directive@1', 'invalid-directive@3', 'rename-column@4', 'invalid-directive@5'],
+    );
   });
 
   it('does not read directives inside string literals', async () => {
@@ -45,7 +61,9 @@ describe('disable comments', () => {
   });
 
   it('reports a disable with nothing after it', async () => {
-    assert.deepEqual(await hitsOf(`${TIMEOUT}-- cutover-lint-disable-next-statement rename-column: the end`), ['invalid-directive@2:1']);
+    assert.deepEqual(await hitsOf(`${TIMEOUT}-- cutover-lint-disable-next-statement rename-column: the end`), [
+      'invalid-directive@2:1',
+    ]);
   });
 });
 
@@ -62,7 +80,10 @@ describe('phase', () => {
   it('from a header, and defaults to expand', async () => {
     assert.deepEqual(await hitsOf(drop), ['drop-column@2:1']);
     assert.deepEqual(await hitsOf(`-- cutover:phase contract\n${drop}`), []);
-    assert.deepEqual(await hitsOf(`-- cutover:phase expand\n${drop}`, 'contract/1.sql'), ['invalid-directive@1:1', 'drop-column@3:1']);
+    assert.deepEqual(await hitsOf(`-- cutover:phase expand\n${drop}`, 'contract/1.sql'), [
+      'invalid-directive@1:1',
+      'drop-column@3:1',
+    ]);
   });
 
   it('--phase wins over both', async () => {

@@ -20,13 +20,21 @@ interface ExpectedFinding {
 
 describe('the fixture set', () => {
   it('gives exactly the expected findings, file by file', async () => {
-    const expected = JSON.parse(await readFile(`${FIXTURES}expected-findings.json`, 'utf8')) as Record<string, ExpectedFinding[]>;
+    const expected = JSON.parse(await readFile(`${FIXTURES}expected-findings.json`, 'utf8')) as Record<
+      string,
+      ExpectedFinding[]
+    >;
     const run = await lintFiles([FIXTURES], { cwd: FIXTURES });
     const actual: Record<string, ExpectedFinding[]> = {};
     for (const result of run.files) {
-      actual[result.file] = result.findings.map((finding) => ({ rule: finding.ruleId, line: finding.line, column: finding.column }));
+      actual[result.file] = result.findings.map((finding) => ({
+        rule: finding.ruleId,
+        line: finding.line,
+        column: finding.column,
+      }));
     }
-    const sortedKeys = (record: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const sortedKeys = (record: Record<string, unknown>): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
     assert.deepEqual(sortedKeys(actual), sortedKeys(expected));
   });
 
@@ -43,7 +51,12 @@ describe('the fixture set', () => {
 
   it('reads the phase from the folder or the header, and the transaction mode from the content', async () => {
     const run = await lintFiles([FIXTURES], { cwd: FIXTURES });
-    const modes = Object.fromEntries(run.files.map((result) => [result.file, `${result.phase.phase}/${result.phase.source} ${result.transaction === undefined ? '-' : result.transaction.wrapped ? 'single' : result.transaction.reason}`]));
+    const modes = Object.fromEntries(
+      run.files.map((result) => [
+        result.file,
+        `${result.phase.phase}/${result.phase.source} ${result.transaction === undefined ? '-' : result.transaction.wrapped ? 'single' : result.transaction.reason}`,
+      ]),
+    );
     assert.deepEqual(modes, {
       '005_maintenance.sql': 'contract/header statement-outside-transaction',
       '006_broken.sql': 'expand/default -',
@@ -57,6 +70,9 @@ describe('the fixture set', () => {
 
   it('with --phase contract, the drops of the expand files are allowed', async () => {
     const run = await lintFiles([`${FIXTURES}expand/001_user_profile.sql`], { cwd: FIXTURES, phase: 'contract' });
-    assert.deepEqual(run.findings.map((finding) => finding.ruleId), ['add-column-volatile-default', 'add-column-not-null-no-default', 'change-column-type', 'rename-column']);
+    assert.deepEqual(
+      run.findings.map((finding) => finding.ruleId),
+      ['add-column-volatile-default', 'add-column-not-null-no-default', 'change-column-type', 'rename-column'],
+    );
   });
 });

@@ -21,9 +21,18 @@ before(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'cutover-lint-'));
   await mkdir(path.join(root, 'expand'));
   await mkdir(path.join(root, 'contract'));
-  await writeFile(path.join(root, 'expand', '001_add.sql'), "-- ajout d'une colonne\nALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();\n");
-  await writeFile(path.join(root, 'contract', '002_drop.sql'), "SET lock_timeout = '5s';\nALTER TABLE users DROP COLUMN legacy;\n");
-  await writeFile(path.join(root, 'warning-only.sql'), 'DROP INDEX CONCURRENTLY a;\nVACUUM (ANALYZE) users;\nSET lock_timeout = 0;\nDROP INDEX b;\n');
+  await writeFile(
+    path.join(root, 'expand', '001_add.sql'),
+    "-- ajout d'une colonne\nALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();\n",
+  );
+  await writeFile(
+    path.join(root, 'contract', '002_drop.sql'),
+    "SET lock_timeout = '5s';\nALTER TABLE users DROP COLUMN legacy;\n",
+  );
+  await writeFile(
+    path.join(root, 'warning-only.sql'),
+    'DROP INDEX CONCURRENTLY a;\nVACUUM (ANALYZE) users;\nSET lock_timeout = 0;\nDROP INDEX b;\n',
+  );
   await writeFile(path.join(root, 'notes.txt'), 'not a migration');
 });
 after(async () => {
@@ -35,7 +44,10 @@ describe('cutover migrate lint output', () => {
     const answer = await runMigrateLint(['expand', 'contract'], { cwd: root });
     assert.equal(answer.exitCode, 1);
     const lines = answer.output.split('\n');
-    assert.match(lines[0] ?? '', /^expand\/001_add\.sql:2:1 error add-column-volatile-default Adding column token to users rewrites the whole table under an ACCESS EXCLUSIVE lock/);
+    assert.match(
+      lines[0] ?? '',
+      /^expand\/001_add\.sql:2:1 error add-column-volatile-default Adding column token to users rewrites the whole table under an ACCESS EXCLUSIVE lock/,
+    );
     assert.equal(lines[1], '  > ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid()');
     assert.equal(lines[2], '  safe alternative:');
     assert.equal(lines[3], '    ALTER TABLE users ADD COLUMN token uuid;');
@@ -45,7 +57,12 @@ describe('cutover migrate lint output', () => {
 
   it('json: the findings with every field, a summary, and how each file will run', async () => {
     const answer = await runMigrateLint(['.'], { cwd: root, format: 'json' });
-    const report = JSON.parse(answer.output) as { version: number; summary: unknown; files: unknown[]; findings: Array<Record<string, unknown>> };
+    const report = JSON.parse(answer.output) as {
+      version: number;
+      summary: unknown;
+      files: unknown[];
+      findings: Array<Record<string, unknown>>;
+    };
     assert.equal(report.version, 1);
     assert.deepEqual(report.summary, { files: 3, errors: 1, warnings: 3 });
     assert.deepEqual(report.files, [
@@ -53,26 +70,53 @@ describe('cutover migrate lint output', () => {
       { file: 'expand/001_add.sql', phase: 'expand', phaseSource: 'folder', transaction: 'single' },
       { file: 'warning-only.sql', phase: 'expand', phaseSource: 'default', transaction: 'per-statement' },
     ]);
-    assert.deepEqual(Object.keys(report.findings[0] ?? {}).sort(), ['column', 'endColumn', 'endLine', 'file', 'line', 'message', 'ruleId', 'safeAlternative', 'severity', 'statement']);
-    assert.deepEqual(report.findings.map((f) => `${String(f.file)}:${String(f.line)} ${String(f.ruleId)}`), [
-      'expand/001_add.sql:2 add-column-volatile-default',
-      'expand/001_add.sql:2 missing-lock-timeout',
-      'warning-only.sql:4 drop-index-not-concurrently',
-      'warning-only.sql:4 missing-lock-timeout',
+    assert.deepEqual(Object.keys(report.findings[0] ?? {}).sort(), [
+      'column',
+      'endColumn',
+      'endLine',
+      'file',
+      'line',
+      'message',
+      'ruleId',
+      'safeAlternative',
+      'severity',
+      'statement',
     ]);
+    assert.deepEqual(
+      report.findings.map((f) => `${String(f.file)}:${String(f.line)} ${String(f.ruleId)}`),
+      [
+        'expand/001_add.sql:2 add-column-volatile-default',
+        'expand/001_add.sql:2 missing-lock-timeout',
+        'warning-only.sql:4 drop-index-not-concurrently',
+        'warning-only.sql:4 missing-lock-timeout',
+      ],
+    );
   });
 
   it('sarif: SARIF 2.1.0 with every rule and its help, and results with regions', async () => {
     const answer = await runMigrateLint(['expand'], { cwd: root, format: 'sarif' });
     const log = JSON.parse(answer.output) as {
-      version: string; $schema: string;
-      runs: Array<{ tool: { driver: { name: string; rules: Array<{ id: string; help: { text: string }; defaultConfiguration: { level: string } }> } }; columnKind: string; results: SarifResult[] }>;
+      version: string;
+      $schema: string;
+      runs: Array<{
+        tool: {
+          driver: {
+            name: string;
+            rules: Array<{ id: string; help: { text: string }; defaultConfiguration: { level: string } }>;
+          };
+        };
+        columnKind: string;
+        results: SarifResult[];
+      }>;
     };
     assert.equal(log.version, '2.1.0');
     assert.match(log.$schema, /sarif-schema-2\.1\.0\.json$/);
     const run = log.runs[0];
     assert.ok(run);
-    assert.deepEqual(run.tool.driver.rules.map((rule) => rule.id), ALL_RULES.map((rule) => rule.id));
+    assert.deepEqual(
+      run.tool.driver.rules.map((rule) => rule.id),
+      ALL_RULES.map((rule) => rule.id),
+    );
     const volatile = run.tool.driver.rules.find((rule) => rule.id === 'add-column-volatile-default');
     assert.match(volatile?.help.text ?? '', /Safe alternative: Add the column without a default/);
     assert.equal(volatile?.defaultConfiguration.level, 'error');
@@ -81,9 +125,16 @@ describe('cutover migrate lint output', () => {
     assert.equal(first?.ruleId, 'add-column-volatile-default');
     assert.equal(run.tool.driver.rules[first?.ruleIndex ?? -1]?.id, 'add-column-volatile-default');
     assert.equal(first?.level, 'error');
-    assert.deepEqual(first?.locations[0]?.physicalLocation.artifactLocation, { uri: 'expand/001_add.sql', uriBaseId: 'SRCROOT' });
+    assert.deepEqual(first?.locations[0]?.physicalLocation.artifactLocation, {
+      uri: 'expand/001_add.sql',
+      uriBaseId: 'SRCROOT',
+    });
     assert.deepEqual(first?.locations[0]?.physicalLocation.region, {
-      startLine: 2, startColumn: 1, endLine: 2, endColumn: 66, snippet: { text: 'ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid()' },
+      startLine: 2,
+      startColumn: 1,
+      endLine: 2,
+      endColumn: 66,
+      snippet: { text: 'ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid()' },
     });
     assert.equal(run.results[1]?.level, 'warning');
   });
@@ -97,7 +148,10 @@ describe('cutover migrate lint exit status', () => {
   });
 
   it('fails with a CutoverError on a path that does not exist', async () => {
-    await assert.rejects(runMigrateLint(['nope'], { cwd: root }), (error: unknown) => error instanceof CutoverError && /nope: no such file/.test(error.message));
+    await assert.rejects(
+      runMigrateLint(['nope'], { cwd: root }),
+      (error: unknown) => error instanceof CutoverError && /nope: no such file/.test(error.message),
+    );
   });
 });
 
@@ -106,7 +160,9 @@ describe('the commander command', () => {
   function program(written: string[]): Command {
     const cli = new Command('cutover').exitOverride();
     const migrate = cli.command('migrate').exitOverride();
-    registerMigrateLintCommand(migrate, (text) => written.push(text)).exitOverride().configureOutput({ writeErr: () => undefined });
+    registerMigrateLintCommand(migrate, (text) => written.push(text))
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined });
     return cli;
   }
 
@@ -115,7 +171,18 @@ describe('the commander command', () => {
     const cwd = process.cwd();
     try {
       process.chdir(root);
-      await program(written).parseAsync(['node', 'cutover', 'migrate', 'lint', 'expand', '--format', 'json', '--phase', 'contract', '--strict']);
+      await program(written).parseAsync([
+        'node',
+        'cutover',
+        'migrate',
+        'lint',
+        'expand',
+        '--format',
+        'json',
+        '--phase',
+        'contract',
+        '--strict',
+      ]);
     } finally {
       process.chdir(cwd);
     }
@@ -123,13 +190,22 @@ describe('the commander command', () => {
     process.exitCode = 0;
     assert.equal(exitCode, 1);
     const report = JSON.parse(written.join('')) as { files: Array<{ phase: string; phaseSource: string }> };
-    assert.deepEqual(report.files.map((file) => `${file.phase}/${file.phaseSource}`), ['contract/option']);
+    assert.deepEqual(
+      report.files.map((file) => `${file.phase}/${file.phaseSource}`),
+      ['contract/option'],
+    );
   });
 
   it('refuses an unknown format or phase before linting anything', async () => {
-    for (const args of [['--format', 'xml'], ['--phase', 'migrate']]) {
+    for (const args of [
+      ['--format', 'xml'],
+      ['--phase', 'migrate'],
+    ]) {
       const written: string[] = [];
-      await assert.rejects(program(written).parseAsync(['node', 'cutover', 'migrate', 'lint', root, ...args]), /argument '.*' is invalid/);
+      await assert.rejects(
+        program(written).parseAsync(['node', 'cutover', 'migrate', 'lint', root, ...args]),
+        /argument '.*' is invalid/,
+      );
       assert.deepEqual(written, []);
     }
   });

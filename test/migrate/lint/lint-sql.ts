@@ -1,7 +1,11 @@
 import { lintMigration, type LintFinding, type MigrationPhase } from '../../../src/migrate/lint/index.js';
 
 /** Lints SQL as if it were the file `file` (whose folder may give the phase). */
-export async function findingsOf(sql: string, file = 'migrations/001_change.sql', phase?: MigrationPhase): Promise<LintFinding[]> {
+export async function findingsOf(
+  sql: string,
+  file = 'migrations/001_change.sql',
+  phase?: MigrationPhase,
+): Promise<LintFinding[]> {
   return (await lintMigration(sql, { file, phase })).findings;
 }
 

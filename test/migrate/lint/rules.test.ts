@@ -164,14 +164,20 @@ describe('each rule flags the unsafe migration and accepts its safe rewrite', ()
       const hit = unsafe.find((finding) => finding.ruleId === c.rule);
       assert.ok(hit, `${c.rule} should flag:\n${c.unsafe}\ngot ${JSON.stringify(unsafe.map((f) => f.ruleId))}`);
       assert.equal(`${hit.line}:${hit.column}`, c.at);
-      assert.ok(hit.message.length > 40 && hit.safeAlternative.length > 10, 'a finding says why and what to do instead');
+      assert.ok(
+        hit.message.length > 40 && hit.safeAlternative.length > 10,
+        'a finding says why and what to do instead',
+      );
       assert.deepEqual(await hitsOf(c.safe, c.safeFile ?? c.file), [], `the safe rewrite should be clean:\n${c.safe}`);
     });
   }
 
   it('covers every statement rule', () => {
     const covered = new Set(CASES.map((c) => c.rule));
-    assert.deepEqual(STATEMENT_RULES.map((rule) => rule.id).filter((id) => !covered.has(id)), []);
+    assert.deepEqual(
+      STATEMENT_RULES.map((rule) => rule.id).filter((id) => !covered.has(id)),
+      [],
+    );
   });
 });
 
@@ -180,7 +186,7 @@ describe('volatile defaults', () => {
   for (const column of [
     'token uuid DEFAULT gen_random_uuid()',
     'token uuid DEFAULT uuid_generate_v4()',
-    "seen_at timestamptz DEFAULT clock_timestamp()",
+    'seen_at timestamptz DEFAULT clock_timestamp()',
     'seen text DEFAULT timeofday()',
     'lucky int DEFAULT (random() * 10)::int',
     "n bigint DEFAULT nextval('users_n_seq')",
@@ -204,9 +210,12 @@ describe('volatile defaults', () => {
   }
 
   it('suggests the default as written, for new rows only, and a backfill', async () => {
-    const [finding] = await findingsOf(add("token uuid DEFAULT gen_random_uuid() NOT NULL"));
+    const [finding] = await findingsOf(add('token uuid DEFAULT gen_random_uuid() NOT NULL'));
     assert.equal(finding?.safeAlternative.split('\n')[0], 'ALTER TABLE users ADD COLUMN token uuid;');
-    assert.match(finding?.safeAlternative ?? '', /ALTER TABLE users ALTER COLUMN token SET DEFAULT gen_random_uuid\(\);/);
+    assert.match(
+      finding?.safeAlternative ?? '',
+      /ALTER TABLE users ALTER COLUMN token SET DEFAULT gen_random_uuid\(\);/,
+    );
     assert.match(finding?.message ?? '', /ACCESS EXCLUSIVE/);
   });
 });
@@ -226,7 +235,9 @@ describe('tables created in the same file are new and empty', () => {
   });
 
   it('still flags the same statements on a table the file did not create', async () => {
-    assert.deepEqual(await hitsOf(`${TIMEOUT}CREATE INDEX invoices_customer_idx ON invoices (customer_id);`), ['create-index-not-concurrently@2:1']);
+    assert.deepEqual(await hitsOf(`${TIMEOUT}CREATE INDEX invoices_customer_idx ON invoices (customer_id);`), [
+      'create-index-not-concurrently@2:1',
+    ]);
   });
 });
 
@@ -234,7 +245,10 @@ describe('constraints validated in the transaction that added them', () => {
   it('flags VALIDATE in the same (wrapped) transaction as ADD ... NOT VALID: the lock is held through the scan', async () => {
     const sql = `${TIMEOUT}ALTER TABLE orders ADD CONSTRAINT orders_user_fkey FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_user_fkey;`;
     const findings = await findingsOf(sql);
-    assert.deepEqual(findings.map((f) => `${f.ruleId}@${f.line}`), ['add-foreign-key-not-valid@3']);
+    assert.deepEqual(
+      findings.map((f) => `${f.ruleId}@${f.line}`),
+      ['add-foreign-key-not-valid@3'],
+    );
     assert.match(findings[0]?.message ?? '', /same transaction/);
   });
 
@@ -245,14 +259,18 @@ describe('constraints validated in the transaction that added them', () => {
       'ALTER TABLE orders ALTER COLUMN note SET NOT NULL;',
     ].join('\n');
     assert.deepEqual(await hitsOf(together), ['add-check-not-valid@3:1']);
-    const apart = together.replace("SET lock_timeout = '5s';\n", "SET lock_timeout = '5s';\nBEGIN;\n").replace('NOT VALID;\n', 'NOT VALID;\nCOMMIT;\n');
+    const apart = together
+      .replace("SET lock_timeout = '5s';\n", "SET lock_timeout = '5s';\nBEGIN;\n")
+      .replace('NOT VALID;\n', 'NOT VALID;\nCOMMIT;\n');
     assert.deepEqual(await hitsOf(apart), []);
   });
 
   it('accepts PostgreSQL 18 NOT NULL constraints added NOT VALID and validated later', async () => {
     const sql = `-- cutover:no-transaction\n${TIMEOUT}ALTER TABLE orders ADD CONSTRAINT orders_note_nn NOT NULL note NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_note_nn;`;
     assert.deepEqual(await hitsOf(sql), []);
-    assert.deepEqual(await hitsOf(`${TIMEOUT}ALTER TABLE orders ADD CONSTRAINT orders_note_nn NOT NULL note;`), ['set-not-null@2:1']);
+    assert.deepEqual(await hitsOf(`${TIMEOUT}ALTER TABLE orders ADD CONSTRAINT orders_note_nn NOT NULL note;`), [
+      'set-not-null@2:1',
+    ]);
   });
 });
 
@@ -262,13 +280,27 @@ describe('lock_timeout', () => {
   });
 
   it('does not count SET LOCAL in a file run statement by statement, where it ends with its own statement', async () => {
-    assert.deepEqual(await hitsOf("-- cutover:no-transaction\nSET LOCAL lock_timeout = '2s';\nALTER TABLE users ADD COLUMN note text;"), ['missing-lock-timeout@3:1']);
+    assert.deepEqual(
+      await hitsOf(
+        "-- cutover:no-transaction\nSET LOCAL lock_timeout = '2s';\nALTER TABLE users ADD COLUMN note text;",
+      ),
+      ['missing-lock-timeout@3:1'],
+    );
   });
 
   it('treats 0, DEFAULT and RESET as no timeout', async () => {
-    for (const off of ['SET lock_timeout = 0;', "SET lock_timeout = '0';", 'SET lock_timeout TO DEFAULT;', "SET lock_timeout = '1s';\nRESET lock_timeout;"]) {
+    for (const off of [
+      'SET lock_timeout = 0;',
+      "SET lock_timeout = '0';",
+      'SET lock_timeout TO DEFAULT;',
+      "SET lock_timeout = '1s';\nRESET lock_timeout;",
+    ]) {
       const sql = `${off}\nALTER TABLE users ADD COLUMN note text;`;
-      assert.deepEqual((await findingsOf(sql)).map((f) => f.ruleId), ['missing-lock-timeout'], off);
+      assert.deepEqual(
+        (await findingsOf(sql)).map((f) => f.ruleId),
+        ['missing-lock-timeout'],
+        off,
+      );
     }
   });
 
@@ -278,25 +310,40 @@ describe('lock_timeout', () => {
   });
 
   it('ignores locks that let writes through (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT)', async () => {
-    assert.deepEqual(await hitsOf('-- cutover:no-transaction\nALTER TABLE orders VALIDATE CONSTRAINT orders_user_fkey;\nCREATE INDEX CONCURRENTLY a ON orders (b);'), []);
+    assert.deepEqual(
+      await hitsOf(
+        '-- cutover:no-transaction\nALTER TABLE orders VALIDATE CONSTRAINT orders_user_fkey;\nCREATE INDEX CONCURRENTLY a ON orders (b);',
+      ),
+      [],
+    );
   });
 
   it('names the lock and the tables in the message', async () => {
-    const [finding] = await findingsOf('ALTER TABLE orders ADD CONSTRAINT orders_user_fkey FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;');
+    const [finding] = await findingsOf(
+      'ALTER TABLE orders ADD CONSTRAINT orders_user_fkey FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;',
+    );
     assert.match(finding?.message ?? '', /SHARE ROW EXCLUSIVE lock on orders \(and locks users\)/);
   });
 });
 
 describe('the safe alternatives are concrete SQL', () => {
   it('rewrites CREATE INDEX with CONCURRENTLY where PostgreSQL wants it', async () => {
-    const [finding] = await findingsOf(`${TIMEOUT}create unique index if not exists users_email_key on users using btree (lower(email));`);
-    assert.match(finding?.safeAlternative ?? '', /^create unique index CONCURRENTLY if not exists users_email_key on users using btree \(lower\(email\)\);$/m);
+    const [finding] = await findingsOf(
+      `${TIMEOUT}create unique index if not exists users_email_key on users using btree (lower(email));`,
+    );
+    assert.match(
+      finding?.safeAlternative ?? '',
+      /^create unique index CONCURRENTLY if not exists users_email_key on users using btree \(lower\(email\)\);$/m,
+    );
   });
 
   it('adds NOT VALID to the foreign key and names the constraint to validate', async () => {
     const [finding] = await findingsOf(`${TIMEOUT}ALTER TABLE orders ADD COLUMN user_id bigint REFERENCES users (id);`);
     assert.equal(finding?.ruleId, 'add-foreign-key-not-valid');
-    assert.match(finding?.safeAlternative ?? '', /ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY \(user_id\) REFERENCES users \(id\) NOT VALID;/);
+    assert.match(
+      finding?.safeAlternative ?? '',
+      /ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY \(user_id\) REFERENCES users \(id\) NOT VALID;/,
+    );
     assert.match(finding?.safeAlternative ?? '', /VALIDATE CONSTRAINT orders_user_id_fkey;/);
   });
 });

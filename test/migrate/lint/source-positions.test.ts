@@ -18,16 +18,22 @@ describe('positions', () => {
   it('places statements after multi-byte text where an editor shows them', async () => {
     const parsed = await parseMigration("SELECT 'ééé'; /* ☕ */ SELECT 2;\n  -- ünïcode\n  SELECT 3");
     assert.ok(parsed.ok);
-    assert.deepEqual(parsed.statements.map((s) => [s.text, s.start.line, s.start.column]), [
-      ["SELECT 'ééé'", 1, 1],
-      ['SELECT 2', 1, 23],
-      ['SELECT 3', 3, 3],
-    ]);
+    assert.deepEqual(
+      parsed.statements.map((s) => [s.text, s.start.line, s.start.column]),
+      [
+        ["SELECT 'ééé'", 1, 1],
+        ['SELECT 2', 1, 23],
+        ['SELECT 3', 3, 3],
+      ],
+    );
   });
 
   it('reports a parse error where PostgreSQL stopped, after emoji and accents, without throwing', async () => {
     const findings = await findingsOf("SELECT '😀😀';\n-- ça\nALTER TABLE x ADD COLUMN;");
-    assert.deepEqual(findings.map((f) => [f.ruleId, f.severity, f.line, f.column]), [['parse-error', 'error', 3, 25]]);
+    assert.deepEqual(
+      findings.map((f) => [f.ruleId, f.severity, f.line, f.column]),
+      [['parse-error', 'error', 3, 25]],
+    );
     assert.match(findings[0]?.message ?? '', /syntax error at or near ";"/);
     assert.equal(findings[0]?.statement, 'ALTER TABLE x ADD COLUMN;');
   });
@@ -37,11 +43,16 @@ describe('positions', () => {
   });
 
   it('ignores a byte order mark and reads CRLF files', async () => {
-    assert.deepEqual(await hitsOf('\uFEFFSET lock_timeout = 1;\r\nCREATE INDEX i ON t (c);\r\n'), ['create-index-not-concurrently@2:1']);
+    assert.deepEqual(await hitsOf('\uFEFFSET lock_timeout = 1;\r\nCREATE INDEX i ON t (c);\r\n'), [
+      'create-index-not-concurrently@2:1',
+    ]);
   });
 
   it('keeps the scanner working when a string holds a control character', async () => {
-    assert.deepEqual(await hitsOf("SET lock_timeout = '5s';\nCOMMENT ON TABLE t IS 'bell \u0007';\nCREATE INDEX i ON t (c);"), ['create-index-not-concurrently@3:1']);
+    assert.deepEqual(
+      await hitsOf("SET lock_timeout = '5s';\nCOMMENT ON TABLE t IS 'bell \u0007';\nCREATE INDEX i ON t (c);"),
+      ['create-index-not-concurrently@3:1'],
+    );
   });
 
   it('ends a finding at the end of its statement, for SARIF regions', async () => {

@@ -44,7 +44,12 @@ describe('nginx router: canary', () => {
     return {
       ...route(service, [`${service}.test`], `${service}-1`, [stable.upstream(`${service}/1/0`)], { version: 'v1' }),
       canary: {
-        target: { releaseId: `${service}-2`, version: 'v2', slot: 'green', upstreams: [canary.upstream(`${service}/2/0`)] },
+        target: {
+          releaseId: `${service}-2`,
+          version: 'v2',
+          slot: 'green',
+          upstreams: [canary.upstream(`${service}/2/0`)],
+        },
         weight,
         stickiness: { by: 'cookie', name: 'cutover_canary' },
         match: [],
@@ -53,7 +58,10 @@ describe('nginx router: canary', () => {
     };
   }
 
-  async function get(host: string, headers: Record<string, string> = {}): Promise<{ version: string; setCookie: string | null }> {
+  async function get(
+    host: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ version: string; setCookie: string | null }> {
     const response = await client.request({ path: '/', method: 'GET', headers: { host, ...headers } });
     const body = (await response.body.json()) as { version: string };
     assert.equal(response.statusCode, 200);
@@ -81,7 +89,10 @@ describe('nginx router: canary', () => {
     const p = weight / 100;
     const tolerance = 4.5 * Math.sqrt((p * (1 - p)) / clients);
     const share = onCanary / clients;
-    assert.ok(Math.abs(share - p) <= tolerance, `${what}: canary share ${share.toFixed(3)} at weight ${weight} (tolerance ±${tolerance.toFixed(3)})`);
+    assert.ok(
+      Math.abs(share - p) <= tolerance,
+      `${what}: canary share ${share.toFixed(3)} at weight ${weight} (tolerance ±${tolerance.toFixed(3)})`,
+    );
   }
 
   it('steps 5 → 25 → 50 → 100 with cookie stickiness: shares follow the weight, and clients only move to the canary', async (t) => {
@@ -96,17 +107,26 @@ describe('nginx router: canary', () => {
       const freshOnCanary = fresh.filter((r) => r.version === 'v2').length;
       if (weight < 100) {
         assertShare(freshOnCanary, clients, weight, `fresh clients at ${weight}`);
-        for (const response of fresh) assert.match(response.setCookie ?? '', /^cutover_canary=[0-9a-f]{32}; Path=\/; HttpOnly; SameSite=Lax$/);
+        for (const response of fresh)
+          assert.match(response.setCookie ?? '', /^cutover_canary=[0-9a-f]{32}; Path=\/; HttpOnly; SameSite=Lax$/);
         // Sticky at the same weight: each fresh client, back with its cookie, lands where it first did.
-        const again = await each(clients, (i) => get('web.test', { cookie: (fresh[i]?.setCookie ?? '').split(';')[0] ?? '' }));
+        const again = await each(clients, (i) =>
+          get('web.test', { cookie: (fresh[i]?.setCookie ?? '').split(';')[0] ?? '' }),
+        );
         assert.deepEqual(
           again.map((r) => r.version),
           fresh.map((r) => r.version),
         );
-        assert.ok(again.every((r) => r.setCookie === null), 'no cookie is set for a client that has one');
+        assert.ok(
+          again.every((r) => r.setCookie === null),
+          'no cookie is set for a client that has one',
+        );
       } else {
         assert.equal(freshOnCanary, clients, 'at 100 every client is on the canary');
-        assert.ok(fresh.every((r) => r.setCookie === null), 'no sticky cookie is needed at 100');
+        assert.ok(
+          fresh.every((r) => r.setCookie === null),
+          'no sticky cookie is needed at 100',
+        );
       }
       if (weight === 5) cohort = fresh.map((r) => (r.setCookie ?? '').split(';')[0] ?? '');
 
@@ -118,7 +138,9 @@ describe('nginx router: canary', () => {
         const movedBack: number[] = [...previousOnCanary].filter((i) => !onCanary.has(i));
         assert.deepEqual(movedBack, [], `clients moved from canary back to stable when the weight rose to ${weight}`);
       }
-      t.diagnostic(`weight ${weight}: fresh clients on canary ${freshOnCanary}/${clients}, cohort ${onCanary.size}/${clients}`);
+      t.diagnostic(
+        `weight ${weight}: fresh clients on canary ${freshOnCanary}/${clients}, cohort ${onCanary.size}/${clients}`,
+      );
       previousOnCanary = onCanary;
     }
     assert.equal(previousOnCanary?.size, clients);
@@ -126,12 +148,24 @@ describe('nginx router: canary', () => {
 
   it('sends a request matching a rule to the canary at weight 0, and everyone else to stable', async () => {
     await router.setRoute(
-      withCanary('api', 0, { stickiness: { by: 'header', name: 'X-User-Id' }, match: [{ header: 'X-Canary', value: 'always' }, { cookie: 'beta', value: 'yes' }] }),
+      withCanary('api', 0, {
+        stickiness: { by: 'header', name: 'X-User-Id' },
+        match: [
+          { header: 'X-Canary', value: 'always' },
+          { cookie: 'beta', value: 'yes' },
+        ],
+      }),
     );
     const plain = await each(40, (i) => get('api.test', { 'x-user-id': `user-${i}` }));
-    assert.ok(plain.every((r) => r.version === 'v1'), 'weight 0: no plain request reaches the canary');
+    assert.ok(
+      plain.every((r) => r.version === 'v1'),
+      'weight 0: no plain request reaches the canary',
+    );
     const matched = await each(20, () => get('api.test', { 'x-canary': 'always' }));
-    assert.ok(matched.every((r) => r.version === 'v2'), 'the match header reaches the canary');
+    assert.ok(
+      matched.every((r) => r.version === 'v2'),
+      'the match header reaches the canary',
+    );
     assert.ok(matched.every((r) => r.setCookie === null));
     // Values compare exactly, as in the embedded proxy.
     assert.equal((await get('api.test', { 'x-canary': 'Always' })).version, 'v1');

@@ -27,7 +27,12 @@ describe('nginx router: failed applies', () => {
     [v1, v2] = apps as [SampleApp, SampleApp];
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    options = { mainConfig: nginx.mainConfig, includeFile: nginx.includeFile, listen: { host: '127.0.0.1', port }, stateDir: path.join(nginx.dir, 'state') };
+    options = {
+      mainConfig: nginx.mainConfig,
+      includeFile: nginx.includeFile,
+      listen: { host: '127.0.0.1', port },
+      stateDir: path.join(nginx.dir, 'state'),
+    };
   });
 
   after(async () => {
@@ -59,7 +64,11 @@ describe('nginx router: failed applies', () => {
         assert.match(error.message, /invalid value "onn".*team\.conf:3/);
         return true;
       });
-      assert.equal(fs.readFileSync(nginx.includeFile, 'utf8'), good, 'the include file is back to the last good config');
+      assert.equal(
+        fs.readFileSync(nginx.includeFile, 'utf8'),
+        good,
+        'the include file is back to the last good config',
+      );
       assert.equal(await servedVersion(), 'v1');
 
       // Once the typo is fixed the same route goes through.
@@ -79,11 +88,18 @@ describe('nginx router: failed applies', () => {
     // nginx that has cutover's file already applies nothing: the previous run's routes serve until set again.)
     const router = await NginxRouter.attach({ ...options, verifyTimeoutMs: 1 });
     try {
-      assert.equal(fs.readFileSync(nginx.includeFile, 'utf8'), before, 'attaching after a previous run leaves its file alone');
+      assert.equal(
+        fs.readFileSync(nginx.includeFile, 'utf8'),
+        before,
+        'attaching after a previous run leaves its file alone',
+      );
       await assert.rejects(router.setRoute(v2Route()), (error: unknown) => {
         assert.ok(isCutoverError(error));
         assert.equal(error.code, 'ROUTER_APPLY_FAILED');
-        assert.match(error.message, /(did not serve generation .* within 1 ms|did not stop accepting in time).*restored and serves/);
+        assert.match(
+          error.message,
+          /(did not serve generation .* within 1 ms|did not stop accepting in time).*restored and serves/,
+        );
         return true;
       });
     } finally {
@@ -104,7 +120,10 @@ describe('nginx router: failed applies', () => {
     const router = await NginxRouter.attach(options);
     try {
       const written = fs.readFileSync(nginx.includeFile, 'utf8');
-      await assert.rejects(router.setRoute({ ...v2Route(), hosts: ['web.test;'] }), (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID');
+      await assert.rejects(
+        router.setRoute({ ...v2Route(), hosts: ['web.test;'] }),
+        (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID',
+      );
       assert.equal(fs.readFileSync(nginx.includeFile, 'utf8'), written);
     } finally {
       await router.close();
@@ -115,7 +134,12 @@ describe('nginx router: failed applies', () => {
     const files = writeNginxFiles();
     try {
       await assert.rejects(
-        NginxRouter.attach({ mainConfig: files.mainConfig, includeFile: files.includeFile, listen: { host: '127.0.0.1', port: await freePort() }, stateDir: path.join(files.dir, 'state') }),
+        NginxRouter.attach({
+          mainConfig: files.mainConfig,
+          includeFile: files.includeFile,
+          listen: { host: '127.0.0.1', port: await freePort() },
+          stateDir: path.join(files.dir, 'state'),
+        }),
         (error: unknown) => {
           assert.ok(isCutoverError(error));
           assert.equal(error.code, 'ROUTER_UNAVAILABLE');

@@ -48,7 +48,10 @@ describe('nginx router: blue-green switch and counters', () => {
     const connections = 4;
     const client = new Pool(url, { connections, pipelining: 1 });
     let resolved = false;
-    const seen = { beforeResolve: { v1: 0, v2: 0 } as Record<string, number>, afterResolve: { v1: 0, v2: 0 } as Record<string, number> };
+    const seen = {
+      beforeResolve: { v1: 0, v2: 0 } as Record<string, number>,
+      afterResolve: { v1: 0, v2: 0 } as Record<string, number>,
+    };
     const httpFailures: string[] = [];
     const connectionErrors: string[] = [];
     const loadEndsAt = Date.now() + 2_000;
@@ -77,14 +80,19 @@ describe('nginx router: blue-green switch and counters', () => {
     await load;
     await client.close();
 
-    t.diagnostic(`responses ${JSON.stringify(seen)}, http failures ${httpFailures.length}, connection errors ${connectionErrors.length} ${JSON.stringify(connectionErrors)}`);
+    t.diagnostic(
+      `responses ${JSON.stringify(seen)}, http failures ${httpFailures.length}, connection errors ${connectionErrors.length} ${JSON.stringify(connectionErrors)}`,
+    );
     assert.ok((seen.beforeResolve.v1 ?? 0) > 0, 'v1 served before the switch');
     assert.equal(seen.afterResolve.v1 ?? 0, 0, 'no request sent after setRoute resolved reached v1');
     assert.ok((seen.afterResolve.v2 ?? 0) > 0, 'v2 served after the switch');
     // nginx never answered an error itself: no 502/503 during the reload.
     assert.deepEqual(httpFailures, []);
     // A reload can cut a kept-alive connection under a request the client was sending, at most once per connection.
-    assert.ok(connectionErrors.length <= connections, `at most one cut per kept-alive connection, got ${connectionErrors.length}`);
+    assert.ok(
+      connectionErrors.length <= connections,
+      `at most one cut per kept-alive connection, got ${connectionErrors.length}`,
+    );
 
     const drained = await router.drain('web', 'r1', 5_000);
     assert.deepEqual(drained, { drained: true, closed: 0 });
@@ -114,7 +122,8 @@ describe('nginx router: blue-green switch and counters', () => {
 
     // nginx writes a log line when the response is sent: wait for the last ones to land (not a timing assertion).
     const find = (releaseId: string) => router.counters().find((c) => c.releaseId === releaseId);
-    for (let i = 0; i < 100 && ((find('s3')?.requests ?? 0) < 50 || (find('a1')?.requests ?? 0) < 5); i++) await sleep(20);
+    for (let i = 0; i < 100 && ((find('s3')?.requests ?? 0) < 50 || (find('a1')?.requests ?? 0) < 5); i++)
+      await sleep(20);
     const shop = find('s3');
     assert.ok(shop !== undefined);
     assert.equal(shop.service, 'shop');
@@ -131,11 +140,18 @@ describe('nginx router: blue-green switch and counters', () => {
   });
 
   it('folds changes made during an apply into one next apply, and takes an unhealthy instance out of rotation', async () => {
-    const generation = (): number => Number(/Generation [0-9a-f]+-(\d+)\./.exec(fs.readFileSync(nginx.includeFile, 'utf8'))?.[1]);
+    const generation = (): number =>
+      Number(/Generation [0-9a-f]+-(\d+)\./.exec(fs.readFileSync(nginx.includeFile, 'utf8'))?.[1]);
     const start = generation();
     const services = ['s1', 's2', 's3', 's4', 's5'];
     // Made in one tick: all join the same apply.
-    await Promise.all(services.map((name) => router.setRoute(route(name, [`${name}.test`], `${name}-r1`, [blue.upstream(`${name}/0`), green.upstream(`${name}/1`)]))));
+    await Promise.all(
+      services.map((name) =>
+        router.setRoute(
+          route(name, [`${name}.test`], `${name}-r1`, [blue.upstream(`${name}/0`), green.upstream(`${name}/1`)]),
+        ),
+      ),
+    );
     assert.equal(generation(), start + 1);
 
     router.setUpstreamHealthy('s1/1', false);
@@ -146,7 +162,11 @@ describe('nginx router: blue-green switch and counters', () => {
     const client = new Pool(url, { connections: 2 });
     for (let i = 0; i < 10; i++) {
       const response = await client.request({ path: '/', method: 'GET', headers: { host: 's1.test' } });
-      assert.equal(((await response.body.json()) as { version: string }).version, 'v1', 'the unhealthy v2 instance gets no request');
+      assert.equal(
+        ((await response.body.json()) as { version: string }).version,
+        'v1',
+        'the unhealthy v2 instance gets no request',
+      );
     }
     await client.close();
   });

@@ -16,8 +16,19 @@ import { writeNginxFiles, type NginxFiles } from '../../support/nginx-server.js'
  */
 const up = (id: string, port: number, host = '127.0.0.1'): Upstream => ({ id, host, port });
 
-function service(name: string, releaseId: string, upstreams: Upstream[], extra: Partial<ServiceRoute> = {}): ServiceRoute {
-  return { service: name, hosts: [`${name}.test`], default: false, target: { releaseId, version: releaseId, slot: 'blue', upstreams }, ...extra };
+function service(
+  name: string,
+  releaseId: string,
+  upstreams: Upstream[],
+  extra: Partial<ServiceRoute> = {},
+): ServiceRoute {
+  return {
+    service: name,
+    hosts: [`${name}.test`],
+    default: false,
+    target: { releaseId, version: releaseId, slot: 'blue', upstreams },
+    ...extra,
+  };
 }
 
 function canary(releaseId: string, upstreams: Upstream[], extra: Partial<CanaryRoute> = {}): CanaryRoute {
@@ -88,38 +99,58 @@ describe('renderNginxConfig (text)', () => {
   });
 
   it('writes hosts as the proxy matches them: lower case, without a port', () => {
-    const text = renderNginxConfig(input([{ ...service('web', 'r1', [up('w1', 3001)]), hosts: ['Web.Test:8080', 'web.test', '*.web.test'] }]));
+    const text = renderNginxConfig(
+      input([{ ...service('web', 'r1', [up('w1', 3001)]), hosts: ['Web.Test:8080', 'web.test', '*.web.test'] }]),
+    );
     assert.match(text, /server_name web\.test \*\.web\.test;/);
   });
 
   it('never sends traffic to the canary at weight 0 without a match rule, and always at 100', () => {
     const stable = upstreamName('web', 'r1');
     const green = upstreamName('web', 'r2');
-    const zero = renderNginxConfig(input([service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { weight: 0 }) })]));
+    const zero = renderNginxConfig(
+      input([service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { weight: 0 }) })]),
+    );
     assert.doesNotMatch(zero, /split_clients/);
     assert.match(zero, new RegExp(`set \\$cutover_release ${stable};`));
-    const full = renderNginxConfig(input([service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { weight: 100 }) })]));
+    const full = renderNginxConfig(
+      input([service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { weight: 100 }) })]),
+    );
     assert.doesNotMatch(full, /split_clients/);
     assert.match(full, new RegExp(`set \\$cutover_release ${green};`));
   });
 
   it('puts the first weight percent of the hash range on the canary, so raising the weight only adds clients', () => {
     const at = (weight: number): string =>
-      block(renderNginxConfig(input([service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { weight }) })])), 'split_clients "$cutover_v_web_key" $cutover_v_web_split');
+      block(
+        renderNginxConfig(
+          input([service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { weight }) })]),
+        ),
+        'split_clients "$cutover_v_web_key" $cutover_v_web_split',
+      );
     assert.match(at(25), new RegExp(`^  25% ${upstreamName('web', 'r2')};\\n  \\* ${upstreamName('web', 'r1')};`, 'm'));
     assert.match(at(50), new RegExp(`^  50% ${upstreamName('web', 'r2')};`, 'm'));
     assert.match(at(2.5), /^ {2}2\.5% /m);
   });
 
   it('sends the canary share to the stable release while no canary instance is healthy', () => {
-    const text = renderNginxConfig(input([service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { weight: 50 }) })], ['c1']));
+    const text = renderNginxConfig(
+      input(
+        [service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { weight: 50 }) })],
+        ['c1'],
+      ),
+    );
     assert.doesNotMatch(text, /split_clients/);
     assert.match(text, new RegExp(`set \\$cutover_release ${upstreamName('web', 'r1')};`));
   });
 
   it('escapes match values into the regex, byte by byte', () => {
     const text = renderNginxConfig(
-      input([service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { match: [{ header: 'X-Canary', value: 'a"b;$c' }] }) })]),
+      input([
+        service('web', 'r1', [up('w1', 3001)], {
+          canary: canary('r2', [up('c1', 3002)], { match: [{ header: 'X-Canary', value: 'a"b;$c' }] }),
+        }),
+      ]),
     );
     assert.match(text, /map \$http_x_canary \$cutover_v_web_match0 \{\n {2}"~\^a\\x22b\\x3b\\x24c\$" 1;/);
   });
@@ -127,10 +158,20 @@ describe('renderNginxConfig (text)', () => {
   it('refuses what the proxy refuses and what nginx cannot route on', () => {
     const isInvalid = (error: unknown): boolean => isCutoverError(error) && error.code === 'CONFIG_INVALID';
     const a = service('web', 'r1', [up('w1', 3001)]);
-    assert.throws(() => renderNginxConfig(input([a, { ...service('api', 'r2', [up('a1', 3002)]), hosts: ['web.test'] }])), isInvalid);
+    assert.throws(
+      () => renderNginxConfig(input([a, { ...service('api', 'r2', [up('a1', 3002)]), hosts: ['web.test'] }])),
+      isInvalid,
+    );
     assert.throws(() => renderNginxConfig(input([{ ...a, hosts: ['web.test; include /etc/passwd'] }])), isInvalid);
     assert.throws(
-      () => renderNginxConfig(input([service('web', 'r1', [up('w1', 3001)], { canary: canary('r2', [up('c1', 3002)], { stickiness: { by: 'header', name: 'X User' } }) })])),
+      () =>
+        renderNginxConfig(
+          input([
+            service('web', 'r1', [up('w1', 3001)], {
+              canary: canary('r2', [up('c1', 3002)], { stickiness: { by: 'header', name: 'X User' } }),
+            }),
+          ]),
+        ),
       isInvalid,
     );
     assert.throws(() => renderNginxConfig(input([service('web', 'r1', [up('w1', 3001, 'evil host')])])), isInvalid);
@@ -156,15 +197,32 @@ describe('renderNginxConfig (nginx -t)', () => {
       { ...service('web', 'web-1', [up('w1', 3001), up('w2', 3002)]), default: true },
       service('Shop-EU', 'shop.3', [up('s1', 3003)], {
         hosts: ['shop.test', '*.shop.test'],
-        canary: canary('shop.4', [up('s2', 3004)], { weight: 5, match: [{ header: 'X-Canary', value: 'always' }, { cookie: 'beta', value: 'yes' }] }),
+        canary: canary('shop.4', [up('s2', 3004)], {
+          weight: 5,
+          match: [
+            { header: 'X-Canary', value: 'always' },
+            { cookie: 'beta', value: 'yes' },
+          ],
+        }),
       }),
-      service('api', 'a1', [up('a1', 3005)], { canary: canary('a2', [up('a2', 3006)], { weight: 50, stickiness: { by: 'header', name: 'X-User-Id' } }) }),
-      service('ip', 'i1', [up('i1', 3007)], { canary: canary('i2', [up('i2', 3008)], { weight: 33.33, stickiness: { by: 'ip', name: '' } }) }),
-      service('zero', 'z1', [up('z1', 3009)], { canary: canary('z2', [up('z2', 3010)], { weight: 0, match: [{ cookie: 'tester', value: '1' }] }) }),
+      service('api', 'a1', [up('a1', 3005)], {
+        canary: canary('a2', [up('a2', 3006)], { weight: 50, stickiness: { by: 'header', name: 'X-User-Id' } }),
+      }),
+      service('ip', 'i1', [up('i1', 3007)], {
+        canary: canary('i2', [up('i2', 3008)], { weight: 33.33, stickiness: { by: 'ip', name: '' } }),
+      }),
+      service('zero', 'z1', [up('z1', 3009)], {
+        canary: canary('z2', [up('z2', 3010)], { weight: 0, match: [{ cookie: 'tester', value: '1' }] }),
+      }),
       service('full', 'f1', [up('f1', 3011)], { canary: canary('f2', [up('f2', 3012)], { weight: 100 }) }),
       service('gone', 'g1', [up('g1', 3013)], { canary: canary('g2', [], { weight: 20 }) }),
       { service: 'new', hosts: ['new.test'], default: false, target: null },
-      { service: 'empty', hosts: ['empty.test'], default: false, target: { releaseId: 'e1', version: 'e1', slot: 'blue', upstreams: [] } },
+      {
+        service: 'empty',
+        hosts: ['empty.test'],
+        default: false,
+        target: { releaseId: 'e1', version: 'e1', slot: 'blue', upstreams: [] },
+      },
       service('v6', 'x1', [up('x1', 3014, '::1')]),
     ];
     nginxAccepts(renderNginxConfig({ ...input(routes, ['w2']), accessLogPath }));

@@ -19,7 +19,13 @@ services:
     assert.equal(web.runtime, 'docker');
     assert.equal(web.command, '', 'no command: the image CMD runs');
     assert.deepEqual(web.docker, {
-      image: 'registry.example.com/shop:${VERSION}', pull: 'if-missing', network: 'host', containerPort: null, cpus: null, memoryBytes: null, labels: {},
+      image: 'registry.example.com/shop:${VERSION}',
+      pull: 'if-missing',
+      network: 'host',
+      containerPort: null,
+      cpus: null,
+      memoryBytes: null,
+      labels: {},
     });
     assert.equal(config.server.dockerHost, 'unix:///run/user/1000/docker.sock');
   });
@@ -37,7 +43,13 @@ services:
     labels: { team: payments, tier: 1 }
 `);
     assert.deepEqual(config.services.web!.docker, {
-      image: 'app:${VERSION}', pull: 'always', network: 'bridge', containerPort: 3000, cpus: 1.5, memoryBytes: 512 * 1024 * 1024, labels: { team: 'payments', tier: '1' },
+      image: 'app:${VERSION}',
+      pull: 'always',
+      network: 'bridge',
+      containerPort: 3000,
+      cpus: 1.5,
+      memoryBytes: 512 * 1024 * 1024,
+      labels: { team: 'payments', tier: '1' },
     });
     assert.equal(config.services.web!.command, 'node server.js --port ${PORT}');
   });
@@ -84,14 +96,48 @@ services:
 });
 
 describe('the container of an instance', () => {
-  const spec = { service: 'web', releaseId: 'web-3', version: 'v2', slot: 'green' as const, index: 1, cwd: '', stopGracePeriodMs: 2_500 };
-  const docker = { image: 'app:${VERSION}', pull: 'never' as const, network: 'host' as const, containerPort: null, cpus: null, memoryBytes: null, labels: { team: 'a' } };
+  const spec = {
+    service: 'web',
+    releaseId: 'web-3',
+    version: 'v2',
+    slot: 'green' as const,
+    index: 1,
+    cwd: '',
+    stopGracePeriodMs: 2_500,
+  };
+  const docker = {
+    image: 'app:${VERSION}',
+    pull: 'never' as const,
+    network: 'host' as const,
+    containerPort: null,
+    cpus: null,
+    memoryBytes: null,
+    labels: { team: 'a' },
+  };
 
   it('fills the placeholders in image, command words and env; never passes the controller environment', () => {
-    const plan = planContainer({ ...spec, command: `node server.js --name "my app" --port \${PORT}`, env: { APP_VERSION: '${VERSION}-${SLOT}' } }, docker, 'abc', '127.0.0.1', 41000);
+    const plan = planContainer(
+      {
+        ...spec,
+        command: `node server.js --name "my app" --port \${PORT}`,
+        env: { APP_VERSION: '${VERSION}-${SLOT}' },
+      },
+      docker,
+      'abc',
+      '127.0.0.1',
+      41000,
+    );
     assert.equal(plan.image, 'app:v2');
     assert.deepEqual(plan.options.Cmd, ['node', 'server.js', '--name', 'my app', '--port', '41000']);
-    assert.deepEqual(plan.options.Env, ['APP_VERSION=v2-green', 'PORT=41000', 'HOST=127.0.0.1', 'VERSION=v2', 'SLOT=green', 'INSTANCE=1', 'CUTOVER_INSTANCE_ID=web/web-3/green-1']);
+    assert.deepEqual(plan.options.Env, [
+      'APP_VERSION=v2-green',
+      'PORT=41000',
+      'HOST=127.0.0.1',
+      'VERSION=v2',
+      'SLOT=green',
+      'INSTANCE=1',
+      'CUTOVER_INSTANCE_ID=web/web-3/green-1',
+    ]);
     assert.equal(plan.name, 'cutover-abc-web-web-3-green-1');
     assert.equal(plan.options.StopTimeout, 3, 'the grace period, rounded up to whole seconds');
     assert.equal(plan.options.HostConfig?.NetworkMode, 'host');
@@ -102,10 +148,18 @@ describe('the container of an instance', () => {
   });
 
   it('with bridge networking publishes the container port on the loopback port and tells the app its own port', () => {
-    const plan = planContainer({ ...spec, command: '', env: {} }, { ...docker, network: 'bridge', containerPort: 3000, cpus: 0.25, memoryBytes: 1024 }, 'abc', '127.0.0.1', 41000);
+    const plan = planContainer(
+      { ...spec, command: '', env: {} },
+      { ...docker, network: 'bridge', containerPort: 3000, cpus: 0.25, memoryBytes: 1024 },
+      'abc',
+      '127.0.0.1',
+      41000,
+    );
     assert.equal(plan.options.Cmd, undefined, 'no command: the image CMD');
     assert.ok(plan.options.Env?.includes('PORT=3000') && plan.options.Env.includes('HOST=0.0.0.0'));
-    assert.deepEqual(plan.options.HostConfig?.PortBindings, { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '41000' }] });
+    assert.deepEqual(plan.options.HostConfig?.PortBindings, {
+      '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '41000' }],
+    });
     assert.equal(plan.options.HostConfig?.NanoCpus, 250_000_000);
     assert.equal(plan.options.HostConfig?.Memory, 1024);
   });

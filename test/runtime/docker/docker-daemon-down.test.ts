@@ -17,7 +17,9 @@ let h: DockerHarness;
 before(async () => {
   daemon = await startDockerDaemon({ liveRestore: true });
   await loadSampleImage(daemon, [{ tag: 'v1' }, { tag: 'v2' }]);
-  h = await startDockerHarness(daemon, [sampleService('web', 'instances: 2\nstrategy: { type: blue-green, auto_switch: true, timeout: 20s }')]);
+  h = await startDockerHarness(daemon, [
+    sampleService('web', 'instances: 2\nstrategy: { type: blue-green, auto_switch: true, timeout: 20s }'),
+  ]);
   const first = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
   assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
 });
@@ -29,13 +31,22 @@ after(async () => {
 
 describe('a Docker daemon that cannot be reached', () => {
   it('fails the deploy naming the daemon, and the running containers serve on; after it is back the deploy goes through', async () => {
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'web.localhost', ratePerSecond: 50, connections: 4, maxDurationMs: 60_000 }).start();
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 50,
+      connections: 4,
+      maxDurationMs: 60_000,
+    }).start();
     try {
       await daemon.kill();
       const failed = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' });
       assert.equal(failed.operation.outcome, 'failed');
       assert.equal(failed.operation.error?.code, 'INSTANCE_START_FAILED');
-      assert.ok(failed.operation.error?.message.includes(`the Docker daemon at ${daemon.host} cannot be reached`), failed.operation.error?.message);
+      assert.ok(
+        failed.operation.error?.message.includes(`the Docker daemon at ${daemon.host} cannot be reached`),
+        failed.operation.error?.message,
+      );
       await traffic.waitForAnswers(25);
       assert.deepEqual(await versionAt(h.proxyUrl, 'web.localhost'), { status: 200, version: 'v1' });
       const status = await h.client.request<ServiceStatus>('GET', '/api/v1/services/web');

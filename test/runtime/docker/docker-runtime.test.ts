@@ -23,16 +23,41 @@ describe('the docker runtime', () => {
   const runtimes: DockerRuntime[] = [];
   const settings: Record<string, DockerServiceConfig> = {};
   const service = (name: string, overrides: Partial<DockerServiceConfig> = {}): string => {
-    settings[name] = { image: `${SAMPLE_IMAGE}:\${VERSION}`, pull: 'never', network: 'host', containerPort: null, cpus: null, memoryBytes: null, labels: {}, ...overrides };
+    settings[name] = {
+      image: `${SAMPLE_IMAGE}:\${VERSION}`,
+      pull: 'never',
+      network: 'host',
+      containerPort: null,
+      cpus: null,
+      memoryBytes: null,
+      labels: {},
+      ...overrides,
+    };
     return name;
   };
   const newRuntime = (owner = 'test-owner', docker = daemon.docker, daemonHost = daemon.host): DockerRuntime => {
-    const runtime = new DockerRuntime({ docker, daemonHost, owner, settingsFor: (name) => settings[name], logDir, defaultStopGracePeriodMs: 3_000 });
+    const runtime = new DockerRuntime({
+      docker,
+      daemonHost,
+      owner,
+      settingsFor: (name) => settings[name],
+      logDir,
+      defaultStopGracePeriodMs: 3_000,
+    });
     runtimes.push(runtime);
     return runtime;
   };
   const spec = (name: string, version: string, index = 0, extra: Partial<InstanceSpec> = {}): InstanceSpec => ({
-    service: name, releaseId: `${name}-1`, version, slot: 'blue', index, command: '', cwd: '', env: {}, stopGracePeriodMs: 3_000, ...extra,
+    service: name,
+    releaseId: `${name}-1`,
+    version,
+    slot: 'blue',
+    index,
+    command: '',
+    cwd: '',
+    env: {},
+    stopGracePeriodMs: 3_000,
+    ...extra,
   });
   const exitsOf = (runtime: DockerRuntime): InstanceExit[] => {
     const exits: InstanceExit[] = [];
@@ -62,30 +87,62 @@ describe('the docker runtime', () => {
     assert.equal(answer.version, 'v1', 'the image answers with its version');
 
     const inspected = await daemon.docker.getContainer(info.pidToken!).inspect();
-    assert.deepEqual(pick(inspected.Config.Labels, ['cutover.service', 'cutover.release', 'cutover.slot', 'cutover.instance', 'cutover.owner', 'team']), {
-      'cutover.service': 'web', 'cutover.release': 'web-1', 'cutover.slot': 'blue', 'cutover.instance': '0', 'cutover.owner': 'test-owner', team: 'payments',
-    });
+    assert.deepEqual(
+      pick(inspected.Config.Labels, [
+        'cutover.service',
+        'cutover.release',
+        'cutover.slot',
+        'cutover.instance',
+        'cutover.owner',
+        'team',
+      ]),
+      {
+        'cutover.service': 'web',
+        'cutover.release': 'web-1',
+        'cutover.slot': 'blue',
+        'cutover.instance': '0',
+        'cutover.owner': 'test-owner',
+        team: 'payments',
+      },
+    );
     assert.equal(inspected.HostConfig.NetworkMode, 'host');
     assert.equal(inspected.HostConfig.NanoCpus, 500_000_000);
     assert.equal(inspected.HostConfig.Memory, 256 * 1024 * 1024);
     assert.ok(inspected.Config.Env.includes(`PORT=${info.port}`));
-    assert.deepEqual(runtime.list().map((i) => i.id), ['web/web-1/blue-0']);
+    assert.deepEqual(
+      runtime.list().map((i) => i.id),
+      ['web/web-1/blue-0'],
+    );
 
-    await waitFor(() => fs.existsSync(info.logPath) && fs.readFileSync(info.logPath, 'utf8').includes(`listening on 127.0.0.1:${info.port}`), 'the app output in the instance log');
+    await waitFor(
+      () =>
+        fs.existsSync(info.logPath) &&
+        fs.readFileSync(info.logPath, 'utf8').includes(`listening on 127.0.0.1:${info.port}`),
+      'the app output in the instance log',
+    );
     assert.match(await runtime.tailLog(info.id, 5), /sample-app v1 instance 0 listening/);
 
     await runtime.stop(info.id);
     assert.equal(exits.length, 1);
     assert.equal(exits[0]?.expected, true);
     assert.equal(exits[0]?.code, 0, 'SIGTERM reached the app, which shut down cleanly');
-    await assert.rejects(daemon.docker.getContainer(info.pidToken!).inspect(), /no such container/i, 'the stopped container is removed');
+    await assert.rejects(
+      daemon.docker.getContainer(info.pidToken!).inspect(),
+      /no such container/i,
+      'the stopped container is removed',
+    );
     assert.deepEqual(runtime.list(), []);
   });
 
   it('runs the configured command instead of the image CMD, with the placeholders filled in command and env', async () => {
     const runtime = newRuntime();
     const name = service('cmd');
-    const info = await runtime.start(spec(name, 'v1', 2, { command: '/usr/bin/node /app/server.js --slot ${SLOT}', env: { APP_VERSION: 'from-${SLOT}-${INSTANCE}' } }));
+    const info = await runtime.start(
+      spec(name, 'v1', 2, {
+        command: '/usr/bin/node /app/server.js --slot ${SLOT}',
+        env: { APP_VERSION: 'from-${SLOT}-${INSTANCE}' },
+      }),
+    );
     const answer = await waitForAnswer(info.port);
     assert.deepEqual([answer.version, answer.instance], ['from-blue-2', '2']);
     const inspected = await daemon.docker.getContainer(info.pidToken!).inspect();
@@ -97,18 +154,27 @@ describe('the docker runtime', () => {
     const runtime = newRuntime();
     const exits = exitsOf(runtime);
     const name = service('stubborn');
-    const info = await runtime.start(spec(name, 'v1', 0, {
-      command: `/usr/bin/node -e "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('up'); setInterval(() => {}, 1000)"`,
-      stopGracePeriodMs: 1_000,
-    }));
-    await waitFor(() => fs.existsSync(info.logPath) && fs.readFileSync(info.logPath, 'utf8').includes('up'), 'the app to start');
+    const info = await runtime.start(
+      spec(name, 'v1', 0, {
+        command: `/usr/bin/node -e "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('up'); setInterval(() => {}, 1000)"`,
+        stopGracePeriodMs: 1_000,
+      }),
+    );
+    await waitFor(
+      () => fs.existsSync(info.logPath) && fs.readFileSync(info.logPath, 'utf8').includes('up'),
+      'the app to start',
+    );
     const stoppingAt = Date.now();
     await runtime.stop(info.id);
     const took = Date.now() - stoppingAt;
     assert.ok(took >= 900 && took < 8_000, `stopped after ${took} ms with a 1 s grace period`);
     assert.equal(exits[0]?.signal, 'SIGKILL');
     assert.equal(exits[0]?.expected, true);
-    assert.match(fs.readFileSync(info.logPath, 'utf8'), /ignoring SIGTERM/, 'SIGTERM reached the app first (through the container init)');
+    assert.match(
+      fs.readFileSync(info.logPath, 'utf8'),
+      /ignoring SIGTERM/,
+      'SIGTERM reached the app first (through the container init)',
+    );
   });
 
   it('reports a container that crashes as an unexpected exit with its code and last output, and removes it', async () => {
@@ -139,10 +205,21 @@ describe('the docker runtime', () => {
     const second = newRuntime('restart-owner');
     const exits = exitsOf(second);
     const adopted = await second.adopt([kept, gone]);
-    assert.deepEqual(adopted.map((i) => [i.id, i.port, i.pidToken]), [[kept.id, kept.port, kept.pidToken]]);
+    assert.deepEqual(
+      adopted.map((i) => [i.id, i.port, i.pidToken]),
+      [[kept.id, kept.port, kept.pidToken]],
+    );
     assert.equal((await getJson(kept.port, '/')).version, 'v1', 'the adopted container kept serving');
-    await assert.rejects(daemon.docker.getContainer(stray.pidToken!).inspect(), /no such container/i, 'the unrecorded container was removed');
-    assert.equal((await daemon.docker.getContainer(theirs.pidToken!).inspect()).State.Running, true, "another owner's container is untouched");
+    await assert.rejects(
+      daemon.docker.getContainer(stray.pidToken!).inspect(),
+      /no such container/i,
+      'the unrecorded container was removed',
+    );
+    assert.equal(
+      (await daemon.docker.getContainer(theirs.pidToken!).inspect()).State.Running,
+      true,
+      "another owner's container is untouched",
+    );
 
     await second.stop(kept.id);
     assert.equal(exits.at(-1)?.expected, true);
@@ -156,10 +233,20 @@ describe('the docker runtime', () => {
     const checked = await runtime.start(spec(name, 'v1-checked'));
     const plain = await runtime.start(spec(name, 'v1', 1));
     assert.ok(['starting', 'healthy'].includes(String(await runtime.containerHealth(checked.id))));
-    await waitFor(async () => (await runtime.containerHealth(checked.id)) === 'healthy', 'the HEALTHCHECK to pass', 15_000);
+    await waitFor(
+      async () => (await runtime.containerHealth(checked.id)) === 'healthy',
+      'the HEALTHCHECK to pass',
+      15_000,
+    );
     assert.equal(await runtime.containerHealth(plain.id), null);
-    await request(`http://127.0.0.1:${checked.port}/admin/health`, { method: 'POST', body: 'fail' }).then((r) => r.body.dump());
-    await waitFor(async () => (await runtime.containerHealth(checked.id)) === 'unhealthy', 'the HEALTHCHECK to fail', 15_000);
+    await request(`http://127.0.0.1:${checked.port}/admin/health`, { method: 'POST', body: 'fail' }).then((r) =>
+      r.body.dump(),
+    );
+    await waitFor(
+      async () => (await runtime.containerHealth(checked.id)) === 'unhealthy',
+      'the HEALTHCHECK to fail',
+      15_000,
+    );
     await Promise.all([runtime.stop(checked.id), runtime.stop(plain.id)]);
   });
 
@@ -169,7 +256,10 @@ describe('the docker runtime', () => {
     await assert.rejects(runtime.start(spec(name, 'v9')), (error: unknown) => {
       assert.ok(error instanceof CutoverError);
       assert.equal(error.code, 'INSTANCE_START_FAILED');
-      assert.match(error.message, /image cutover-nothing:v9 is not on the Docker daemon, and the pull policy is "never"/);
+      assert.match(
+        error.message,
+        /image cutover-nothing:v9 is not on the Docker daemon, and the pull policy is "never"/,
+      );
       assert.match(error.hint, /pull: if-missing/);
       return true;
     });
@@ -189,7 +279,10 @@ describe('the docker runtime', () => {
       assert.match(error.message, /connection refused|connect/i);
       return true;
     });
-    const leftovers = await daemon.docker.listContainers({ all: true, filters: { label: ['cutover.service=unpullable'] } });
+    const leftovers = await daemon.docker.listContainers({
+      all: true,
+      filters: { label: ['cutover.service=unpullable'] },
+    });
     assert.deepEqual(leftovers, []);
   });
 
@@ -204,7 +297,11 @@ describe('the docker runtime', () => {
       assert.match(error.hint, /server\.docker_host/);
       return true;
     });
-    assert.deepEqual(await runtime.adopt([]), [], 'adoption without a daemon adopts nothing instead of failing the start');
+    assert.deepEqual(
+      await runtime.adopt([]),
+      [],
+      'adoption without a daemon adopts nothing instead of failing the start',
+    );
   });
 });
 

@@ -32,9 +32,11 @@ describe('instance logs are rotated by size and deleted with their pruned releas
 `,
     });
   });
-  after(async () => { await h?.close(); });
+  after(async () => {
+    await h?.close();
+  });
 
-  it('a chatty instance\'s log stays bounded, with at most keep rotated files, and cutover logs still reads it', async () => {
+  it("a chatty instance's log stays bounded, with at most keep rotated files, and cutover logs still reads it", async () => {
     const { operation } = await operate(h.client, '/api/v1/services/chatty/deploy', { version: 'v1-chatty' });
     assert.equal(operation.outcome, 'succeeded');
     const dir = logsOf(operation.releaseId!);
@@ -46,7 +48,11 @@ describe('instance logs are rotated by size and deleted with their pruned releas
       largest = Math.max(largest, fs.statSync(log).size);
     }
     const files = fs.readdirSync(dir).sort();
-    assert.deepEqual(files, ['blue-0.log', 'blue-0.log.1', 'blue-0.log.2'], 'the log and keep (2) rotated files, no more');
+    assert.deepEqual(
+      files,
+      ['blue-0.log', 'blue-0.log.1', 'blue-0.log.2'],
+      'the log and keep (2) rotated files, no more',
+    );
     // Between two checks the app adds at most ~2 s of output (~400 KiB): bounded, not growing for ever.
     assert.ok(largest < MAX + 1024 * 1024, `the live log stayed bounded (largest seen ${largest} bytes)`);
     for (const rotated of ['blue-0.log.1', 'blue-0.log.2']) {
@@ -54,12 +60,18 @@ describe('instance logs are rotated by size and deleted with their pruned releas
       assert.ok(size > MAX, `${rotated} holds a full log (${size} bytes)`);
       assert.equal(fs.statSync(path.join(dir, rotated)).mode & 0o777, 0o600);
     }
-    const response = await request(`${h.server.adminUrl}/api/v1/services/chatty/logs?lines=3`, { headers: { authorization: `Bearer ${h.server.token}` } });
+    const response = await request(`${h.server.adminUrl}/api/v1/services/chatty/logs?lines=3`, {
+      headers: { authorization: `Bearer ${h.server.token}` },
+    });
     assert.equal(response.statusCode, 200);
-    assert.match(await response.body.text(), /\[blue-0\] \d+ sample-app v1-chatty instance 0: x{100}/, 'cutover logs still reads the current log after rotations');
+    assert.match(
+      await response.body.text(),
+      /\[blue-0\] \d+ sample-app v1-chatty instance 0: x{100}/,
+      'cutover logs still reads the current log after rotations',
+    );
   });
 
-  it('a pruned release\'s log directory is deleted', async () => {
+  it("a pruned release's log directory is deleted", async () => {
     const first = (await h.client.request<ServiceStatus>('GET', '/api/v1/services/chatty')).active!.releaseId;
     assert.ok(fs.existsSync(logsOf(first)));
     for (const version of ['v2', 'v3']) {
@@ -76,7 +88,7 @@ describe('instance logs are rotated by size and deleted with their pruned releas
       await sleep(100);
     }
     assert.equal(history.releases.find((r) => r.id === first)?.state, 'pruned');
-    assert.equal(fs.existsSync(logsOf(first)), false, 'the pruned release\'s logs are gone');
+    assert.equal(fs.existsSync(logsOf(first)), false, "the pruned release's logs are gone");
     const kept = history.releases.filter((r) => r.version === 'v2' || r.version === 'v3');
     assert.equal(kept.length, 2);
     for (const release of kept) {

@@ -26,32 +26,60 @@ let daemon: DockerDaemon;
 
 before(async () => {
   daemon = await startSwarmDaemon();
-  await loadSampleImage(daemon, [{ tag: 'v1', healthcheck: true, healthRetries: 5 }, { tag: 'v2', healthcheck: true, healthRetries: 5 }, { tag: 'v5-sick', healthcheck: 'failing' }]);
+  await loadSampleImage(daemon, [
+    { tag: 'v1', healthcheck: true, healthRetries: 5 },
+    { tag: 'v2', healthcheck: true, healthRetries: 5 },
+    { tag: 'v5-sick', healthcheck: 'failing' },
+  ]);
 });
-after(async () => { await daemon?.stop(); });
+after(async () => {
+  await daemon?.stop();
+});
 
-interface SwarmServiceRow { name: string; release: string; slot: string; replicas: number }
+interface SwarmServiceRow {
+  name: string;
+  release: string;
+  slot: string;
+  replicas: number;
+}
 
 const swarmServicesOf = async (service: string): Promise<SwarmServiceRow[]> =>
-  (await daemon.docker.listServices({ filters: { label: [`cutover.service=${service}`] } })).map((s) => ({
-    name: s.Spec?.Name ?? '', release: s.Spec?.Labels?.['cutover.release'] ?? '', slot: s.Spec?.Labels?.['cutover.slot'] ?? '',
-    replicas: s.Spec?.Mode?.Replicated?.Replicas ?? 0,
-  })).sort((a, b) => a.release.localeCompare(b.release));
+  (await daemon.docker.listServices({ filters: { label: [`cutover.service=${service}`] } }))
+    .map((s) => ({
+      name: s.Spec?.Name ?? '',
+      release: s.Spec?.Labels?.['cutover.release'] ?? '',
+      slot: s.Spec?.Labels?.['cutover.slot'] ?? '',
+      replicas: s.Spec?.Mode?.Replicated?.Replicas ?? 0,
+    }))
+    .sort((a, b) => a.release.localeCompare(b.release));
 
 describe('blue-green and native rolling deploys on Swarm', () => {
   let h: DockerHarness;
-  const status = (name: string): Promise<ServiceStatus> => h.client.request<ServiceStatus>('GET', `/api/v1/services/${name}`);
+  const status = (name: string): Promise<ServiceStatus> =>
+    h.client.request<ServiceStatus>('GET', `/api/v1/services/${name}`);
 
   before(async () => {
     h = await startDockerHarness(daemon, [
-      swarmService('web', 'instances: 2\nstrategy: { type: blue-green, auto_switch: false, timeout: 30s, scale_down_delay: 10m }'),
-      swarmService('api', 'instances: 2\nstrategy: { type: rolling, parallelism: 1, order: start-first, monitor: 2s, failure_action: rollback, timeout: 40s }'),
+      swarmService(
+        'web',
+        'instances: 2\nstrategy: { type: blue-green, auto_switch: false, timeout: 30s, scale_down_delay: 10m }',
+      ),
+      swarmService(
+        'api',
+        'instances: 2\nstrategy: { type: rolling, parallelism: 1, order: start-first, monitor: 2s, failure_action: rollback, timeout: 40s }',
+      ),
     ]);
-    const [web, api] = await Promise.all(['web', 'api'].map((service) => operate(h.client, `/api/v1/services/${service}/deploy`, { version: 'v1', autoSwitch: true })));
+    const [web, api] = await Promise.all(
+      ['web', 'api'].map((service) =>
+        operate(h.client, `/api/v1/services/${service}/deploy`, { version: 'v1', autoSwitch: true }),
+      ),
+    );
     assert.equal(web!.operation.outcome, 'succeeded', JSON.stringify(web!.operation.error));
     assert.equal(api!.operation.outcome, 'succeeded', JSON.stringify(api!.operation.error));
   });
-  after(async () => { await h?.close(); });
+  after(async () => {
+    await h?.close();
+  });
 
   it('cutover doctor finds the daemon and that it is a swarm manager', async () => {
     const results = await runDoctor({ configFile: h.configFile, env: {} });
@@ -62,17 +90,35 @@ describe('blue-green and native rolling deploys on Swarm', () => {
   });
 
   it('blue-green: v2 as a second Swarm service, switch and rollback under steady load with 0 failed requests', async () => {
-    assert.deepEqual((await swarmServicesOf('web')).map((s) => [s.release, s.slot, s.replicas]), [['web-1', 'blue', 2]]);
-    const traffic = new SteadyTraffic({ url: h.proxyUrl, host: 'web.localhost', ratePerSecond: 100, connections: 4, maxDurationMs: 60_000 }).start();
+    assert.deepEqual(
+      (await swarmServicesOf('web')).map((s) => [s.release, s.slot, s.replicas]),
+      [['web-1', 'blue', 2]],
+    );
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 100,
+      connections: 4,
+      maxDurationMs: 60_000,
+    }).start();
     // Failed requests so far after each step: says where a failure happened.
     const steps: string[] = [];
-    const step = (name: string): void => { steps.push(`${name}: ${traffic.summary.failed}`); };
+    const step = (name: string): void => {
+      steps.push(`${name}: ${traffic.summary.failed}`);
+    };
     try {
       await traffic.waitForAnswers(50);
       const ready = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' });
       assert.equal(ready.operation.phase, 'ready', JSON.stringify(ready.operation.error));
       step('v2 ready');
-      assert.deepEqual((await swarmServicesOf('web')).map((s) => [s.release, s.slot, s.replicas]), [['web-1', 'blue', 2], ['web-2', 'green', 2]], 'green is a service of its own');
+      assert.deepEqual(
+        (await swarmServicesOf('web')).map((s) => [s.release, s.slot, s.replicas]),
+        [
+          ['web-1', 'blue', 2],
+          ['web-2', 'green', 2],
+        ],
+        'green is a service of its own',
+      );
       assert.equal((await versionAt(h.proxyUrl, 'web.localhost')).version, 'v1', 'no traffic before the switch');
       const promoted = await operate(h.client, '/api/v1/services/web/promote');
       assert.equal(promoted.operation.outcome, 'succeeded');
@@ -92,9 +138,16 @@ describe('blue-green and native rolling deploys on Swarm', () => {
       throw error;
     }
     const summary = await traffic.stop();
-    assert.equal(summary.failed, 0, `failed requests (${steps.join(', ')}): ${summary.firstErrors.slice(0, 2).join(' | ')}`);
+    assert.equal(
+      summary.failed,
+      0,
+      `failed requests (${steps.join(', ')}): ${summary.firstErrors.slice(0, 2).join(' | ')}`,
+    );
     assert.equal(summary.connectionErrors, 0);
-    assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 20, `both versions answered: ${JSON.stringify(summary.byVersion)}`);
+    assert.ok(
+      (summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 20,
+      `both versions answered: ${JSON.stringify(summary.byVersion)}`,
+    );
     const s = await status('web');
     assert.equal(s.active?.version, 'v1');
     assert.equal(s.active?.running, '2/2');
@@ -103,39 +156,69 @@ describe('blue-green and native rolling deploys on Swarm', () => {
 
   it("rolling: Swarm's own update to a version whose HEALTHCHECK fails is rolled back by Swarm (failure_action: rollback), and cutover says so", async (t) => {
     const before = await swarmServicesOf('api');
-    assert.deepEqual(before.map((s) => [s.release, s.replicas]), [['api-1', 2]]);
+    assert.deepEqual(
+      before.map((s) => [s.release, s.replicas]),
+      [['api-1', 2]],
+    );
     const done = await operate(h.client, '/api/v1/services/api/deploy', { version: 'v5-sick' });
     assert.equal(done.operation.outcome, 'failed', JSON.stringify(done.operation));
     assert.equal(done.operation.error?.code, 'SWARM_ROLLED_BACK');
-    assert.match(done.operation.error?.message ?? '', /Swarm rolled back the update of \S+ to v5-sick: .+; v1 \(api-1\) serves api/);
+    assert.match(
+      done.operation.error?.message ?? '',
+      /Swarm rolled back the update of \S+ to v5-sick: .+; v1 \(api-1\) serves api/,
+    );
     t.diagnostic(`cutover said: ${done.operation.error?.message ?? ''}`);
-    assert.match(done.operation.error?.message ?? '', /update rolled back due to failure or early termination of task .*HEALTHCHECK says unhealthy/, 'Swarm\'s reason, and the task\'s');
+    assert.match(
+      done.operation.error?.message ?? '',
+      /update rolled back due to failure or early termination of task .*HEALTHCHECK says unhealthy/,
+      "Swarm's reason, and the task's",
+    );
     const types = done.events.map((e) => e.type);
-    assert.ok(types.includes('swarm.update-started') && types.includes('swarm.update-rollback-completed'), types.join(', '));
+    assert.ok(
+      types.includes('swarm.update-started') && types.includes('swarm.update-rollback-completed'),
+      types.join(', '),
+    );
     assert.deepEqual(await versionAt(h.proxyUrl, 'api.localhost'), { status: 200, version: 'v1' });
     const s = await status('api');
     assert.equal(s.active?.version, 'v1');
     assert.equal(s.active?.running, '2/2');
-    assert.deepEqual((await swarmServicesOf('api')).map((row) => [row.name, row.release]), before.map((row) => [row.name, row.release]), 'the same service, back on v1');
+    assert.deepEqual(
+      (await swarmServicesOf('api')).map((row) => [row.name, row.release]),
+      before.map((row) => [row.name, row.release]),
+      'the same service, back on v1',
+    );
   });
 
   it("rolling: Swarm's own update to a good version replaces the tasks in place, and cutover follows them", async () => {
     const before = await swarmServicesOf('api');
     const done = await operate(h.client, '/api/v1/services/api/deploy', { version: 'v2' });
     assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
-    assert.ok(done.events.some((e) => e.type === 'swarm.update-completed'), done.events.map((e) => e.type).join(', '));
+    assert.ok(
+      done.events.some((e) => e.type === 'swarm.update-completed'),
+      done.events.map((e) => e.type).join(', '),
+    );
     assert.deepEqual(await versionAt(h.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
     const s = await status('api');
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.active?.running, '2/2');
     const after = await swarmServicesOf('api');
-    assert.deepEqual(after.map((row) => [row.name, row.release]), [[before[0]?.name, s.active?.releaseId]], 'one service, updated in place');
+    assert.deepEqual(
+      after.map((row) => [row.name, row.release]),
+      [[before[0]?.name, s.active?.releaseId]],
+      'one service, updated in place',
+    );
   });
 
   it("abort during Swarm's rolling update asks Swarm to roll back: the deploy ends aborted and v2 serves on", async () => {
-    const { operation } = await h.client.request<{ operation: OperationRecord }>('POST', '/api/v1/services/api/deploy', { version: 'v1', actor: 'test' });
-    const answer = async (): Promise<{ operation: OperationRecord; events: EventRecord[] }> => h.client.request('GET', `/api/v1/operations/${operation.id}`);
-    for (let i = 0; i < 200 && !(await answer()).events.some((e) => e.type === 'swarm.update-started'); i += 1) await sleep(50);
+    const { operation } = await h.client.request<{ operation: OperationRecord }>(
+      'POST',
+      '/api/v1/services/api/deploy',
+      { version: 'v1', actor: 'test' },
+    );
+    const answer = async (): Promise<{ operation: OperationRecord; events: EventRecord[] }> =>
+      h.client.request('GET', `/api/v1/operations/${operation.id}`);
+    for (let i = 0; i < 200 && !(await answer()).events.some((e) => e.type === 'swarm.update-started'); i += 1)
+      await sleep(50);
     await h.client.request('POST', '/api/v1/services/api/abort', { actor: 'alice' });
     let done = await answer();
     for (let i = 0; i < 600 && done.operation.outcome === null; i += 1) {
@@ -145,7 +228,10 @@ describe('blue-green and native rolling deploys on Swarm', () => {
     assert.equal(done.operation.outcome, 'aborted', JSON.stringify(done.operation));
     assert.equal(done.operation.error?.code, 'DEPLOY_ABORTED');
     assert.match(done.operation.error?.message ?? '', /aborted by alice/);
-    assert.ok(done.events.some((e) => e.type === 'swarm.update-rollback-completed'), done.events.map((e) => e.type).join(', '));
+    assert.ok(
+      done.events.some((e) => e.type === 'swarm.update-rollback-completed'),
+      done.events.map((e) => e.type).join(', '),
+    );
     assert.deepEqual(await versionAt(h.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
     assert.equal((await status('api')).active?.version, 'v2');
   });
@@ -161,9 +247,12 @@ describe('a cutover server SIGKILLed and restarted', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-swarm-restart-'));
     proxyPort = await findFreePort();
     adminPort = await findFreePort();
-    fs.writeFileSync(path.join(dir, 'cutover.yaml'), dockerConfigYaml(daemon, dir, { proxy: proxyPort, admin: adminPort }, [
-      swarmService('shop', 'instances: 2\nstrategy: { type: blue-green, auto_switch: true, timeout: 30s }'),
-    ]));
+    fs.writeFileSync(
+      path.join(dir, 'cutover.yaml'),
+      dockerConfigYaml(daemon, dir, { proxy: proxyPort, admin: adminPort }, [
+        swarmService('shop', 'instances: 2\nstrategy: { type: blue-green, auto_switch: true, timeout: 30s }'),
+      ]),
+    );
     server = await startServerProcess('cutover.yaml', dir, adminPort);
   });
   after(async () => {
@@ -175,7 +264,8 @@ describe('a cutover server SIGKILLed and restarted', () => {
   });
 
   it('finds its Swarm service by its labels and serves on, with no second service; a graceful stop removes it', async () => {
-    const client = (): AdminClient => new AdminClient({ url: `http://127.0.0.1:${adminPort}`, token: readToken(path.join(dir, 'state'), {}) ?? '' });
+    const client = (): AdminClient =>
+      new AdminClient({ url: `http://127.0.0.1:${adminPort}`, token: readToken(path.join(dir, 'state'), {}) ?? '' });
     const deployed = await operate(client(), '/api/v1/services/shop/deploy', { version: 'v1' });
     assert.equal(deployed.operation.outcome, 'succeeded', JSON.stringify(deployed.operation.error));
     const before = await swarmServicesOf('shop');
@@ -186,7 +276,10 @@ describe('a cutover server SIGKILLed and restarted', () => {
     assert.deepEqual(await swarmServicesOf('shop'), before, 'the service outlives the controller');
 
     server = await startServerProcess('cutover.yaml', dir, adminPort);
-    assert.deepEqual(await versionAt(`http://127.0.0.1:${proxyPort}`, 'shop.localhost'), { status: 200, version: 'v1' });
+    assert.deepEqual(await versionAt(`http://127.0.0.1:${proxyPort}`, 'shop.localhost'), {
+      status: 200,
+      version: 'v1',
+    });
     const s = await client().request<ServiceStatus>('GET', '/api/v1/services/shop');
     assert.equal(s.active?.running, '2/2');
     assert.deepEqual(await swarmServicesOf('shop'), before, 'the same service, adopted; none created');

@@ -13,18 +13,24 @@ function volatileFill(column: ColumnDef): string | undefined {
   const type = lastName(stringsOf(column.typeName?.names));
   if (SERIAL_TYPES.has(type)) return `its type ${type} fills every existing row from a sequence (nextval is volatile)`;
   for (const constraint of columnConstraints(column)) {
-    if (constraint.contype === 'CONSTR_IDENTITY') return 'an identity column fills every existing row from its sequence';
-    if (constraint.contype === 'CONSTR_GENERATED' && constraint.generated_kind !== 'v') return 'a STORED generated column is computed and written for every existing row';
+    if (constraint.contype === 'CONSTR_IDENTITY')
+      return 'an identity column fills every existing row from its sequence';
+    if (constraint.contype === 'CONSTR_GENERATED' && constraint.generated_kind !== 'v')
+      return 'a STORED generated column is computed and written for every existing row';
     if (constraint.contype === 'CONSTR_DEFAULT') {
       const volatile = functionsCalledIn(constraint.raw_expr).find(isVolatileFunction);
-      if (volatile) return `its default calls ${volatile}(), which is volatile, so it is evaluated for every existing row`;
+      if (volatile)
+        return `its default calls ${volatile}(), which is volatile, so it is evaluated for every existing row`;
     }
   }
   return undefined;
 }
 
 /** Every column an ALTER TABLE adds to a table that existed before this file, with whether it is the statement's last sub-command. */
-function addedColumns(statement: MigrationStatement, isNewTable: (table: TableName | undefined) => boolean): Array<{ table: TableName | undefined; column: ColumnDef; last: boolean }> {
+function addedColumns(
+  statement: MigrationStatement,
+  isNewTable: (table: TableName | undefined) => boolean,
+): Array<{ table: TableName | undefined; column: ColumnDef; last: boolean }> {
   const commands = alterTableCommands(statement);
   return commands.flatMap(({ table, command }, index) => {
     const column = addedColumn(command);
@@ -35,9 +41,11 @@ function addedColumns(statement: MigrationStatement, isNewTable: (table: TableNa
 export const addColumnVolatileDefault: StatementRule = {
   id: 'add-column-volatile-default',
   severity: 'error',
-  summary: 'ADD COLUMN with a volatile default (random(), clock_timestamp(), gen_random_uuid(), nextval(), serial, identity, STORED generated)',
+  summary:
+    'ADD COLUMN with a volatile default (random(), clock_timestamp(), gen_random_uuid(), nextval(), serial, identity, STORED generated)',
   why: 'A non-volatile default is stored once and added instantly (PostgreSQL 11+); a volatile one is computed for every row, so PostgreSQL rewrites the whole table and its indexes while holding an ACCESS EXCLUSIVE lock: no reads, no writes until it finishes.',
-  safePattern: 'Add the column without a default, set the default for new rows in a second statement, then backfill existing rows in batches:\n  ALTER TABLE t ADD COLUMN c uuid;\n  ALTER TABLE t ALTER COLUMN c SET DEFAULT gen_random_uuid();\n  -- backfill: cutover db backfill --table t --set "c = gen_random_uuid()" --where "c IS NULL"',
+  safePattern:
+    'Add the column without a default, set the default for new rows in a second statement, then backfill existing rows in batches:\n  ALTER TABLE t ADD COLUMN c uuid;\n  ALTER TABLE t ALTER COLUMN c SET DEFAULT gen_random_uuid();\n  -- backfill: cutover db backfill --table t --set "c = gen_random_uuid()" --where "c IS NULL"',
   check(statement, context) {
     const hits: RuleHit[] = [];
     for (const { table, column, last } of addedColumns(statement, (t) => context.isNewTable(t))) {
@@ -65,13 +73,16 @@ export const addColumnNotNullNoDefault: StatementRule = {
   severity: 'error',
   summary: 'ADD COLUMN ... NOT NULL without a DEFAULT',
   why: 'On a table with rows it fails (the existing rows would be NULL); on an empty one it succeeds, and then every INSERT of the running release, which does not know the column, fails with a not-null violation.',
-  safePattern: 'Give it a constant default (instant since PostgreSQL 11), or add it nullable, backfill, and make it NOT NULL through a validated CHECK:\n  ALTER TABLE t ADD COLUMN c text NOT NULL DEFAULT \'\';',
+  safePattern:
+    "Give it a constant default (instant since PostgreSQL 11), or add it nullable, backfill, and make it NOT NULL through a validated CHECK:\n  ALTER TABLE t ADD COLUMN c text NOT NULL DEFAULT '';",
   check(statement, context) {
     const hits: RuleHit[] = [];
     for (const { table, column } of addedColumns(statement, (t) => context.isNewTable(t))) {
       const constraints = columnConstraints(column);
       const notNull = constraints.some((c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY');
-      const filled = constraints.some((c) => c.contype === 'CONSTR_DEFAULT' || c.contype === 'CONSTR_IDENTITY' || c.contype === 'CONSTR_GENERATED');
+      const filled = constraints.some(
+        (c) => c.contype === 'CONSTR_DEFAULT' || c.contype === 'CONSTR_IDENTITY' || c.contype === 'CONSTR_GENERATED',
+      );
       if (!notNull || filled || SERIAL_TYPES.has(lastName(stringsOf(column.typeName?.names)))) continue;
       const name = quoteIdentifier(column.colname ?? 'column');
       const t = displayTable(table);
@@ -101,23 +112,27 @@ export const changeColumnType: StatementRule = {
   severity: 'error',
   summary: 'ALTER COLUMN ... TYPE',
   why: 'Most type changes rewrite the table and rebuild its indexes under an ACCESS EXCLUSIVE lock, and the running release keeps reading and writing the old type. (varchar(n) to text or to a longer varchar skips the rewrite but still takes the lock: disable the rule for that statement with the reason.)',
-  safePattern: 'Expand: add a column of the new type, write both, backfill; contract: drop the old column.\n  ALTER TABLE t ADD COLUMN c_new bigint;\n  -- the new release writes c and c_new; backfill c_new in batches\n  -- contract migration: ALTER TABLE t DROP COLUMN c;',
+  safePattern:
+    'Expand: add a column of the new type, write both, backfill; contract: drop the old column.\n  ALTER TABLE t ADD COLUMN c_new bigint;\n  -- the new release writes c and c_new; backfill c_new in batches\n  -- contract migration: ALTER TABLE t DROP COLUMN c;',
   check(statement, context) {
     return alterTableCommands(statement).flatMap(({ table, command }) => {
       if (command.subtype !== 'AT_AlterColumnType' || context.isNewTable(table)) return [];
       const name = quoteIdentifier(command.name ?? 'column');
       const t = displayTable(table);
-      const newType = command.def && 'ColumnDef' in command.def ? typeText(command.def.ColumnDef.typeName) : '<new type>';
+      const newType =
+        command.def && 'ColumnDef' in command.def ? typeText(command.def.ColumnDef.typeName) : '<new type>';
       const newColumn = quoteIdentifier(`${command.name ?? 'column'}_new`);
-      return [{
-        message: `Changing the type of ${t}.${name} to ${newType} takes an ACCESS EXCLUSIVE lock on ${t} (no reads or writes) and, for most type changes, rewrites the table and every index; the running release still expects the old type.`,
-        safeAlternative: [
-          `ALTER TABLE ${t} ADD COLUMN ${newColumn} ${newType};`,
-          `-- the new release writes both ${name} and ${newColumn} (or a trigger copies ${name} into ${newColumn})`,
-          `-- backfill: cutover db backfill --table ${t} --set "${newColumn} = ${name}::${newType}" --where "${newColumn} IS NULL"`,
-          `-- the new release reads ${newColumn}; then, in a contract migration: ALTER TABLE ${t} DROP COLUMN ${name};`,
-        ].join('\n'),
-      }];
+      return [
+        {
+          message: `Changing the type of ${t}.${name} to ${newType} takes an ACCESS EXCLUSIVE lock on ${t} (no reads or writes) and, for most type changes, rewrites the table and every index; the running release still expects the old type.`,
+          safeAlternative: [
+            `ALTER TABLE ${t} ADD COLUMN ${newColumn} ${newType};`,
+            `-- the new release writes both ${name} and ${newColumn} (or a trigger copies ${name} into ${newColumn})`,
+            `-- backfill: cutover db backfill --table ${t} --set "${newColumn} = ${name}::${newType}" --where "${newColumn} IS NULL"`,
+            `-- the new release reads ${newColumn}; then, in a contract migration: ALTER TABLE ${t} DROP COLUMN ${name};`,
+          ].join('\n'),
+        },
+      ];
     });
   },
 };
@@ -127,7 +142,8 @@ export const renameColumn: StatementRule = {
   severity: 'error',
   summary: 'RENAME COLUMN',
   why: 'The running release still reads and writes the old name: its queries fail the moment the rename commits. No order of deploy and migration makes a rename safe for both releases.',
-  safePattern: 'Add the new column, write both, backfill, read the new one, then drop the old one in a contract migration.',
+  safePattern:
+    'Add the new column, write both, backfill, read the new one, then drop the old one in a contract migration.',
   check(statement, context) {
     const node = statement.node;
     if (!('RenameStmt' in node) || node.RenameStmt.renameType !== 'OBJECT_COLUMN') return [];
@@ -137,14 +153,16 @@ export const renameColumn: StatementRule = {
     const t = displayTable(table);
     const from = quoteIdentifier(rename.subname ?? 'old');
     const to = quoteIdentifier(rename.newname ?? 'new');
-    return [{
-      message: `Renaming ${t}.${from} to ${to} breaks every query of the running release that uses ${from}, and takes an ACCESS EXCLUSIVE lock on ${t}.`,
-      safeAlternative: [
-        `ALTER TABLE ${t} ADD COLUMN ${to} <type of ${from}>;`,
-        `-- the new release writes both ${from} and ${to}; backfill: cutover db backfill --table ${t} --set "${to} = ${from}" --where "${to} IS NULL"`,
-        `-- the new release reads ${to}; then, in a contract migration: ALTER TABLE ${t} DROP COLUMN ${from};`,
-      ].join('\n'),
-    }];
+    return [
+      {
+        message: `Renaming ${t}.${from} to ${to} breaks every query of the running release that uses ${from}, and takes an ACCESS EXCLUSIVE lock on ${t}.`,
+        safeAlternative: [
+          `ALTER TABLE ${t} ADD COLUMN ${to} <type of ${from}>;`,
+          `-- the new release writes both ${from} and ${to}; backfill: cutover db backfill --table ${t} --set "${to} = ${from}" --where "${to} IS NULL"`,
+          `-- the new release reads ${to}; then, in a contract migration: ALTER TABLE ${t} DROP COLUMN ${from};`,
+        ].join('\n'),
+      },
+    ];
   },
 };
 
@@ -153,23 +171,26 @@ export const dropColumn: StatementRule = {
   severity: 'error',
   summary: 'DROP COLUMN in an expand migration',
   why: 'The running release still selects, inserts or updates the column (ORMs list every column they know), so its queries fail once the drop commits. Dropping belongs in a contract migration, which runs only after every older release has stopped.',
-  safePattern: 'Stop using the column in a release first, then drop it in a contract migration (a file in contract/ or with a `-- cutover:phase contract` header).',
+  safePattern:
+    'Stop using the column in a release first, then drop it in a contract migration (a file in contract/ or with a `-- cutover:phase contract` header).',
   check(statement, context) {
     if (context.phase === 'contract') return [];
     return alterTableCommands(statement).flatMap(({ table, command }) => {
       if (command.subtype !== 'AT_DropColumn' || context.isNewTable(table)) return [];
       const t = displayTable(table);
       const name = quoteIdentifier(command.name ?? 'column');
-      return [{
-        message: `Dropping ${t}.${name} in an expand migration breaks the running release, which still uses ${name}; the drop also takes an ACCESS EXCLUSIVE lock on ${t}.`,
-        safeAlternative: [
-          `-- 1. release code that no longer reads or writes ${name}`,
-          `-- 2. in a contract migration (contract/ folder or this header), run after the old release is retired:`,
-          `-- cutover:phase contract`,
-          `SET lock_timeout = '5s';`,
-          `ALTER TABLE ${t} DROP COLUMN ${name};`,
-        ].join('\n'),
-      }];
+      return [
+        {
+          message: `Dropping ${t}.${name} in an expand migration breaks the running release, which still uses ${name}; the drop also takes an ACCESS EXCLUSIVE lock on ${t}.`,
+          safeAlternative: [
+            `-- 1. release code that no longer reads or writes ${name}`,
+            `-- 2. in a contract migration (contract/ folder or this header), run after the old release is retired:`,
+            `-- cutover:phase contract`,
+            `SET lock_timeout = '5s';`,
+            `ALTER TABLE ${t} DROP COLUMN ${name};`,
+          ].join('\n'),
+        },
+      ];
     });
   },
 };

@@ -5,7 +5,8 @@ import { addedConstraints, alterTableCommands, type AddedConstraint } from '../s
 import { displayTable, quoteIdentifier, stringsOf, tableNameOf, type TableName } from '../sql-names.js';
 import type { RuleHit, StatementRule } from './lint-rule.js';
 
-const LATER_TRANSACTION = '-- in a later transaction: a later migration file, or a file with a `-- cutover:no-transaction` header';
+const LATER_TRANSACTION =
+  '-- in a later transaction: a later migration file, or a file with a `-- cutover:no-transaction` header';
 
 /** Constraints added to tables that existed before this file; a new, empty table has nothing to scan. */
 function constraintsOnExistingTables(statement: MigrationStatement, context: StatementContext): AddedConstraint[] {
@@ -34,22 +35,28 @@ function withNotValid(statement: MigrationStatement, added: AddedConstraint): st
  * VALID it validates: the ADD's lock is held until commit, so the scan runs
  * under it anyway and NOT VALID bought nothing.
  */
-function validatedInSameTransaction(statement: MigrationStatement, context: StatementContext, kind: 'check' | 'foreign key' | 'not null'): RuleHit[] {
+function validatedInSameTransaction(
+  statement: MigrationStatement,
+  context: StatementContext,
+  kind: 'check' | 'foreign key' | 'not null',
+): RuleHit[] {
   return alterTableCommands(statement).flatMap(({ table, command }) => {
     if (command.subtype !== 'AT_ValidateConstraint' || !command.name) return [];
     const pending = context.pendingConstraint(table, command.name);
     if (!pending || pending.kind !== kind || pending.transactionId !== context.transactionId) return [];
     const t = displayTable(table);
     const lock = kind === 'foreign key' ? 'SHARE ROW EXCLUSIVE' : 'ACCESS EXCLUSIVE';
-    return [{
-      message: `${command.name} is validated in the same transaction that added it NOT VALID: the ${lock} lock taken by ADD CONSTRAINT is held until commit, so the validating scan of ${t} runs under it and NOT VALID gains nothing.`,
-      safeAlternative: [
-        `-- commit between the two steps:`,
-        `-- migration 1: ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdentifier(command.name)} ... NOT VALID;`,
-        `-- migration 2 (or the same file with a \`-- cutover:no-transaction\` header):`,
-        `ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdentifier(command.name)};`,
-      ].join('\n'),
-    }];
+    return [
+      {
+        message: `${command.name} is validated in the same transaction that added it NOT VALID: the ${lock} lock taken by ADD CONSTRAINT is held until commit, so the validating scan of ${t} runs under it and NOT VALID gains nothing.`,
+        safeAlternative: [
+          `-- commit between the two steps:`,
+          `-- migration 1: ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdentifier(command.name)} ... NOT VALID;`,
+          `-- migration 2 (or the same file with a \`-- cutover:no-transaction\` header):`,
+          `ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdentifier(command.name)};`,
+        ].join('\n'),
+      },
+    ];
   });
 }
 
@@ -62,7 +69,8 @@ export const addForeignKeyNotValid: StatementRule = {
   severity: 'error',
   summary: 'ADD FOREIGN KEY without NOT VALID (or validated in the same transaction)',
   why: 'Adding a foreign key checks every existing row while holding a SHARE ROW EXCLUSIVE lock on both tables: writes to either wait for the whole scan.',
-  safePattern: 'Add it NOT VALID (new rows are checked at once, no scan), then VALIDATE CONSTRAINT in a later transaction, which scans under SHARE UPDATE EXCLUSIVE and lets reads and writes through:\n  ALTER TABLE t ADD CONSTRAINT t_o_fkey FOREIGN KEY (o) REFERENCES o (id) NOT VALID;\n  ALTER TABLE t VALIDATE CONSTRAINT t_o_fkey;  -- later transaction',
+  safePattern:
+    'Add it NOT VALID (new rows are checked at once, no scan), then VALIDATE CONSTRAINT in a later transaction, which scans under SHARE UPDATE EXCLUSIVE and lets reads and writes through:\n  ALTER TABLE t ADD CONSTRAINT t_o_fkey FOREIGN KEY (o) REFERENCES o (id) NOT VALID;\n  ALTER TABLE t VALIDATE CONSTRAINT t_o_fkey;  -- later transaction',
   check(statement, context) {
     const hits = constraintsOnExistingTables(statement, context).flatMap((added): RuleHit[] => {
       const { table, constraint } = added;
@@ -72,17 +80,20 @@ export const addForeignKeyNotValid: StatementRule = {
       const name = quoteIdentifier(constraintName(added, 'fkey'));
       const columns = (added.column ? [added.column] : stringsOf(constraint.fk_attrs)).map(quoteIdentifier).join(', ');
       const keys = stringsOf(constraint.pk_attrs).map(quoteIdentifier).join(', ');
-      const add = withNotValid(statement, added)
-        ?? `ALTER TABLE ${t} ADD CONSTRAINT ${name} FOREIGN KEY (${columns}) REFERENCES ${referenced}${keys ? ` (${keys})` : ''} NOT VALID;`;
-      return [{
-        message: `Adding foreign key ${name} checks every row of ${t} while holding SHARE ROW EXCLUSIVE locks on ${t} and ${referenced}: writes to both wait for the whole scan.`,
-        safeAlternative: [
-          ...(added.column ? [`-- add the column first, without REFERENCES; then:`] : []),
-          add,
-          LATER_TRANSACTION,
-          `ALTER TABLE ${t} VALIDATE CONSTRAINT ${name};`,
-        ].join('\n'),
-      }];
+      const add =
+        withNotValid(statement, added) ??
+        `ALTER TABLE ${t} ADD CONSTRAINT ${name} FOREIGN KEY (${columns}) REFERENCES ${referenced}${keys ? ` (${keys})` : ''} NOT VALID;`;
+      return [
+        {
+          message: `Adding foreign key ${name} checks every row of ${t} while holding SHARE ROW EXCLUSIVE locks on ${t} and ${referenced}: writes to both wait for the whole scan.`,
+          safeAlternative: [
+            ...(added.column ? [`-- add the column first, without REFERENCES; then:`] : []),
+            add,
+            LATER_TRANSACTION,
+            `ALTER TABLE ${t} VALIDATE CONSTRAINT ${name};`,
+          ].join('\n'),
+        },
+      ];
     });
     return [...hits, ...validatedInSameTransaction(statement, context, 'foreign key')];
   },
@@ -93,23 +104,27 @@ export const addCheckNotValid: StatementRule = {
   severity: 'error',
   summary: 'ADD CHECK constraint without NOT VALID (or validated in the same transaction)',
   why: 'Adding a CHECK constraint scans every row while holding an ACCESS EXCLUSIVE lock: no reads or writes of the table until the scan ends.',
-  safePattern: 'Add it NOT VALID, then VALIDATE CONSTRAINT in a later transaction (SHARE UPDATE EXCLUSIVE: reads and writes go on):\n  ALTER TABLE t ADD CONSTRAINT t_c_positive CHECK (c > 0) NOT VALID;\n  ALTER TABLE t VALIDATE CONSTRAINT t_c_positive;  -- later transaction',
+  safePattern:
+    'Add it NOT VALID, then VALIDATE CONSTRAINT in a later transaction (SHARE UPDATE EXCLUSIVE: reads and writes go on):\n  ALTER TABLE t ADD CONSTRAINT t_c_positive CHECK (c > 0) NOT VALID;\n  ALTER TABLE t VALIDATE CONSTRAINT t_c_positive;  -- later transaction',
   check(statement, context) {
     const hits = constraintsOnExistingTables(statement, context).flatMap((added): RuleHit[] => {
       const { table, constraint } = added;
       if (constraint.contype !== 'CONSTR_CHECK' || constraint.skip_validation || !isEnforced(constraint)) return [];
       const t = displayTable(table);
       const name = quoteIdentifier(constraintName(added, 'check'));
-      const add = withNotValid(statement, added) ?? `ALTER TABLE ${t} ADD CONSTRAINT ${name} CHECK (<the condition>) NOT VALID;`;
-      return [{
-        message: `Adding check constraint ${name} scans every row of ${t} while holding an ACCESS EXCLUSIVE lock: no reads or writes of ${t} until the scan ends.`,
-        safeAlternative: [
-          ...(added.column ? [`-- add the column first, without the CHECK; then:`] : []),
-          add,
-          LATER_TRANSACTION,
-          `ALTER TABLE ${t} VALIDATE CONSTRAINT ${name};`,
-        ].join('\n'),
-      }];
+      const add =
+        withNotValid(statement, added) ?? `ALTER TABLE ${t} ADD CONSTRAINT ${name} CHECK (<the condition>) NOT VALID;`;
+      return [
+        {
+          message: `Adding check constraint ${name} scans every row of ${t} while holding an ACCESS EXCLUSIVE lock: no reads or writes of ${t} until the scan ends.`,
+          safeAlternative: [
+            ...(added.column ? [`-- add the column first, without the CHECK; then:`] : []),
+            add,
+            LATER_TRANSACTION,
+            `ALTER TABLE ${t} VALIDATE CONSTRAINT ${name};`,
+          ].join('\n'),
+        },
+      ];
     });
     return [...hits, ...validatedInSameTransaction(statement, context, 'check')];
   },
@@ -133,21 +148,28 @@ export const setNotNull: StatementRule = {
   severity: 'error',
   summary: 'SET NOT NULL without a validated CHECK (column IS NOT NULL) first',
   why: 'SET NOT NULL scans every row for NULLs while holding an ACCESS EXCLUSIVE lock. Since PostgreSQL 12 it skips the scan when a valid CHECK (column IS NOT NULL) constraint already proves it; the linter accepts SET NOT NULL after such a check is added and validated earlier in the same file (if the check comes from an earlier migration, disable the rule for the statement with that reason).',
-  safePattern: 'ADD CONSTRAINT ... CHECK (c IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT in a later transaction; then SET NOT NULL (no scan) and drop the check.',
+  safePattern:
+    'ADD CONSTRAINT ... CHECK (c IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT in a later transaction; then SET NOT NULL (no scan) and drop the check.',
   check(statement, context) {
     const hits = alterTableCommands(statement).flatMap(({ table, command }): RuleHit[] => {
       if (context.isNewTable(table)) return [];
       let column: string | undefined;
       if (command.subtype === 'AT_SetNotNull') column = command.name;
-      const constraint = command.subtype === 'AT_AddConstraint' && command.def && 'Constraint' in command.def ? command.def.Constraint : undefined;
+      const constraint =
+        command.subtype === 'AT_AddConstraint' && command.def && 'Constraint' in command.def
+          ? command.def.Constraint
+          : undefined;
       // PostgreSQL 18: ADD CONSTRAINT n NOT NULL c is SET NOT NULL with a name.
-      if (constraint?.contype === 'CONSTR_NOTNULL' && !constraint.skip_validation) column = stringsOf(constraint.keys)[0];
+      if (constraint?.contype === 'CONSTR_NOTNULL' && !constraint.skip_validation)
+        column = stringsOf(constraint.keys)[0];
       if (!column || context.hasValidatedNotNullCheck(table, column)) return [];
       const t = displayTable(table);
-      return [{
-        message: `Making ${t}.${quoteIdentifier(column)} NOT NULL scans every row of ${t} for NULLs while holding an ACCESS EXCLUSIVE lock: no reads or writes of ${t} until it ends.`,
-        safeAlternative: notNullSteps(table, column),
-      }];
+      return [
+        {
+          message: `Making ${t}.${quoteIdentifier(column)} NOT NULL scans every row of ${t} for NULLs while holding an ACCESS EXCLUSIVE lock: no reads or writes of ${t} until it ends.`,
+          safeAlternative: notNullSteps(table, column),
+        },
+      ];
     });
     return [...hits, ...validatedInSameTransaction(statement, context, 'not null')];
   },
@@ -158,27 +180,35 @@ export const addUniqueConstraint: StatementRule = {
   severity: 'error',
   summary: 'ADD UNIQUE / PRIMARY KEY without USING INDEX of an index built concurrently',
   why: 'ADD CONSTRAINT ... UNIQUE (or PRIMARY KEY) builds its index while holding an ACCESS EXCLUSIVE lock: no reads or writes of the table for the whole build.',
-  safePattern: 'Build the unique index with CREATE UNIQUE INDEX CONCURRENTLY (a file of its own), then attach it, which is instant:\n  CREATE UNIQUE INDEX CONCURRENTLY t_c_key ON t (c);\n  ALTER TABLE t ADD CONSTRAINT t_c_key UNIQUE USING INDEX t_c_key;',
+  safePattern:
+    'Build the unique index with CREATE UNIQUE INDEX CONCURRENTLY (a file of its own), then attach it, which is instant:\n  CREATE UNIQUE INDEX CONCURRENTLY t_c_key ON t (c);\n  ALTER TABLE t ADD CONSTRAINT t_c_key UNIQUE USING INDEX t_c_key;',
   check(statement, context) {
     return constraintsOnExistingTables(statement, context).flatMap((added): RuleHit[] => {
       const { table, constraint } = added;
-      if ((constraint.contype !== 'CONSTR_UNIQUE' && constraint.contype !== 'CONSTR_PRIMARY') || constraint.indexname) return [];
+      if ((constraint.contype !== 'CONSTR_UNIQUE' && constraint.contype !== 'CONSTR_PRIMARY') || constraint.indexname)
+        return [];
       const primary = constraint.contype === 'CONSTR_PRIMARY';
       const t = displayTable(table);
-      const name = quoteIdentifier(constraint.conname ?? (primary ? `${table?.name ?? 't'}_pkey` : constraintName(added, 'key')));
+      const name = quoteIdentifier(
+        constraint.conname ?? (primary ? `${table?.name ?? 't'}_pkey` : constraintName(added, 'key')),
+      );
       const columns = (added.column ? [added.column] : stringsOf(constraint.keys)).map(quoteIdentifier).join(', ');
       const kind = primary ? 'PRIMARY KEY' : 'UNIQUE';
-      return [{
-        message: `Adding ${kind} ${name} builds a unique index on ${t} while holding an ACCESS EXCLUSIVE lock: no reads or writes of ${t} for the whole build.`,
-        safeAlternative: [
-          ...(added.column ? [`-- add the column first, without ${kind}; then:`] : []),
-          `-- in a file of its own (CONCURRENTLY cannot run in a transaction):`,
-          `CREATE UNIQUE INDEX CONCURRENTLY ${name} ON ${t} (${columns});`,
-          `-- then, instantly:`,
-          ...(primary ? [`-- (every key column must already be NOT NULL, or PRIMARY KEY scans the table to set it)`] : []),
-          `ALTER TABLE ${t} ADD CONSTRAINT ${name} ${kind} USING INDEX ${name};`,
-        ].join('\n'),
-      }];
+      return [
+        {
+          message: `Adding ${kind} ${name} builds a unique index on ${t} while holding an ACCESS EXCLUSIVE lock: no reads or writes of ${t} for the whole build.`,
+          safeAlternative: [
+            ...(added.column ? [`-- add the column first, without ${kind}; then:`] : []),
+            `-- in a file of its own (CONCURRENTLY cannot run in a transaction):`,
+            `CREATE UNIQUE INDEX CONCURRENTLY ${name} ON ${t} (${columns});`,
+            `-- then, instantly:`,
+            ...(primary
+              ? [`-- (every key column must already be NOT NULL, or PRIMARY KEY scans the table to set it)`]
+              : []),
+            `ALTER TABLE ${t} ADD CONSTRAINT ${name} ${kind} USING INDEX ${name};`,
+          ].join('\n'),
+        },
+      ];
     });
   },
 };

@@ -3,29 +3,34 @@ import { displayTable, stringsOf, tableNameOf } from '../sql-names.js';
 import { withInsertionAfter } from '../sql-text.js';
 import type { StatementRule } from './lint-rule.js';
 
-const OWN_FILE_NOTE = '-- in a file of its own: PostgreSQL refuses CONCURRENTLY inside a transaction, so cutover runs such a file statement by statement';
+const OWN_FILE_NOTE =
+  '-- in a file of its own: PostgreSQL refuses CONCURRENTLY inside a transaction, so cutover runs such a file statement by statement';
 
 export const createIndexNotConcurrently: StatementRule = {
   id: 'create-index-not-concurrently',
   severity: 'error',
   summary: 'CREATE INDEX without CONCURRENTLY on an existing table',
   why: 'CREATE INDEX holds a SHARE lock on the table for the whole build: reads go on, but every INSERT, UPDATE and DELETE waits until the index is built, minutes on a large table. An index on a table created in the same file is fine.',
-  safePattern: 'CREATE INDEX CONCURRENTLY in a migration file of its own (it cannot run in a transaction); if it fails it leaves an INVALID index to drop with DROP INDEX CONCURRENTLY before retrying.',
+  safePattern:
+    'CREATE INDEX CONCURRENTLY in a migration file of its own (it cannot run in a transaction); if it fails it leaves an INVALID index to drop with DROP INDEX CONCURRENTLY before retrying.',
   check(statement, context) {
     const node = statement.node;
     if (!('IndexStmt' in node) || node.IndexStmt.concurrent) return [];
     const table = tableNameOf(node.IndexStmt.relation);
     if (context.isNewTable(table)) return [];
     const t = displayTable(table);
-    const rewritten = withInsertionAfter(statement, 'INDEX', ' CONCURRENTLY') ?? `CREATE INDEX CONCURRENTLY ... ON ${t} (...)`;
-    return [{
-      message: `Building an index on ${t} without CONCURRENTLY holds a SHARE lock on ${t} for the whole build: every write to ${t} waits until the index is built.`,
-      safeAlternative: [
-        OWN_FILE_NOTE,
-        `${rewritten};`,
-        `-- if it fails, it leaves an INVALID index: drop it with DROP INDEX CONCURRENTLY and run the migration again`,
-      ].join('\n'),
-    }];
+    const rewritten =
+      withInsertionAfter(statement, 'INDEX', ' CONCURRENTLY') ?? `CREATE INDEX CONCURRENTLY ... ON ${t} (...)`;
+    return [
+      {
+        message: `Building an index on ${t} without CONCURRENTLY holds a SHARE lock on ${t} for the whole build: every write to ${t} waits until the index is built.`,
+        safeAlternative: [
+          OWN_FILE_NOTE,
+          `${rewritten};`,
+          `-- if it fails, it leaves an INVALID index: drop it with DROP INDEX CONCURRENTLY and run the migration again`,
+        ].join('\n'),
+      },
+    ];
   },
 };
 
@@ -33,7 +38,7 @@ export const dropIndexNotConcurrently: StatementRule = {
   id: 'drop-index-not-concurrently',
   severity: 'warning',
   summary: 'DROP INDEX without CONCURRENTLY',
-  why: 'DROP INDEX takes an ACCESS EXCLUSIVE lock on the index\'s table: quick once granted, but while it waits for running queries every new query on the table queues behind it.',
+  why: "DROP INDEX takes an ACCESS EXCLUSIVE lock on the index's table: quick once granted, but while it waits for running queries every new query on the table queues behind it.",
   safePattern: 'DROP INDEX CONCURRENTLY, one index per statement, in a migration file of its own.',
   check(statement, context) {
     const node = statement.node;
@@ -43,10 +48,14 @@ export const dropIndexNotConcurrently: StatementRule = {
       .filter((name) => context.createdIndex(name) === undefined);
     if (names.length === 0) return [];
     const ifExists = node.DropStmt.missing_ok ? 'IF EXISTS ' : '';
-    return [{
-      message: `Dropping index ${names.join(', ')} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on its table: while it waits for running queries, every read and write of the table queues behind it.`,
-      safeAlternative: [OWN_FILE_NOTE, ...names.map((name) => `DROP INDEX CONCURRENTLY ${ifExists}${name};`)].join('\n'),
-    }];
+    return [
+      {
+        message: `Dropping index ${names.join(', ')} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on its table: while it waits for running queries, every read and write of the table queues behind it.`,
+        safeAlternative: [OWN_FILE_NOTE, ...names.map((name) => `DROP INDEX CONCURRENTLY ${ifExists}${name};`)].join(
+          '\n',
+        ),
+      },
+    ];
   },
 };
 
@@ -59,9 +68,11 @@ export const concurrentlyInTransaction: StatementRule = {
   check(statement, context) {
     const command = concurrentCommand(statement);
     if (!command || !(context.inExplicitTransaction || context.fileInTransaction)) return [];
-    return [{
-      message: `${command} cannot run inside a transaction block: PostgreSQL refuses it and the migration fails at this statement.`,
-      safeAlternative: [OWN_FILE_NOTE, `-- and outside BEGIN ... COMMIT:`, `${statement.text};`].join('\n'),
-    }];
+    return [
+      {
+        message: `${command} cannot run inside a transaction block: PostgreSQL refuses it and the migration fails at this statement.`,
+        safeAlternative: [OWN_FILE_NOTE, `-- and outside BEGIN ... COMMIT:`, `${statement.text};`].join('\n'),
+      },
+    ];
   },
 };

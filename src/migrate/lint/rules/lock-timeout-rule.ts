@@ -13,18 +13,27 @@ export const missingLockTimeout: StatementRule = {
   oncePerFile: true,
   summary: 'A statement that takes a lock blocking writes on an existing table, with no lock_timeout set before it',
   why: 'While the statement waits for its lock (behind any long-running query or open transaction on the table), every later query on the table queues behind it, reads included: the table is unavailable for as long as the longest query runs. lock_timeout makes the statement give up instead, and the migration can be retried.',
-  safePattern: "Start the file with SET lock_timeout = '5s'; (or SET LOCAL inside the transaction); cutover's runner retries on a lock timeout.",
+  safePattern:
+    "Start the file with SET lock_timeout = '5s'; (or SET LOCAL inside the transaction); cutover's runner retries on a lock timeout.",
   check(statement, context) {
     if (context.lockTimeoutSet) return [];
-    const locks = locksTakenBy(statement).filter((lock) => blocksWrites(lock.mode) && !context.isNewTable(lock.table)
-      && !(lock.index !== undefined && context.createdIndex(lock.index) !== undefined));
+    const locks = locksTakenBy(statement).filter(
+      (lock) =>
+        blocksWrites(lock.mode) &&
+        !context.isNewTable(lock.table) &&
+        !(lock.index !== undefined && context.createdIndex(lock.index) !== undefined),
+    );
     const first = locks[0];
     if (!first) return [];
     const target = first.table ? displayTable(first.table) : `the table of index ${first.index ?? ''}`;
-    const others = locks.slice(1).map((lock) => (lock.table ? displayTable(lock.table) : `the table of index ${lock.index ?? ''}`));
-    return [{
-      message: `This statement takes ${first.mode.startsWith('A') || first.mode.startsWith('E') ? 'an' : 'a'} ${first.mode} lock on ${target}${others.length ? ` (and locks ${others.join(', ')})` : ''}, which ${lockEffect(first.mode)} it, and no lock_timeout is set: while it waits behind a long-running query, every query on ${target} queues behind it. (Reported once per file: one SET at the top covers every statement.)`,
-      safeAlternative: `-- at the top of the migration, before the first statement that locks:\nSET lock_timeout = '5s';`,
-    }];
+    const others = locks
+      .slice(1)
+      .map((lock) => (lock.table ? displayTable(lock.table) : `the table of index ${lock.index ?? ''}`));
+    return [
+      {
+        message: `This statement takes ${first.mode.startsWith('A') || first.mode.startsWith('E') ? 'an' : 'a'} ${first.mode} lock on ${target}${others.length ? ` (and locks ${others.join(', ')})` : ''}, which ${lockEffect(first.mode)} it, and no lock_timeout is set: while it waits behind a long-running query, every query on ${target} queues behind it. (Reported once per file: one SET at the top covers every statement.)`,
+        safeAlternative: `-- at the top of the migration, before the first statement that locks:\nSET lock_timeout = '5s';`,
+      },
+    ];
   },
 };

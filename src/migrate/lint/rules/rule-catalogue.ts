@@ -1,5 +1,11 @@
 import type { RuleDescription, StatementRule } from './lint-rule.js';
-import { addColumnNotNullNoDefault, addColumnVolatileDefault, changeColumnType, dropColumn, renameColumn } from './column-rules.js';
+import {
+  addColumnNotNullNoDefault,
+  addColumnVolatileDefault,
+  changeColumnType,
+  dropColumn,
+  renameColumn,
+} from './column-rules.js';
 import { addCheckNotValid, addForeignKeyNotValid, addUniqueConstraint, setNotNull } from './constraint-rules.js';
 import { concurrentlyInTransaction, createIndexNotConcurrently, dropIndexNotConcurrently } from './index-rules.js';
 import { missingLockTimeout } from './lock-timeout-rule.js';
@@ -33,7 +39,7 @@ export const PARSE_ERROR: RuleDescription = {
   id: 'parse-error',
   severity: 'error',
   summary: 'The file is not valid PostgreSQL',
-  why: 'PostgreSQL\'s parser stops at the reported position, so the migration would fail there; nothing in the file was checked.',
+  why: "PostgreSQL's parser stops at the reported position, so the migration would fail there; nothing in the file was checked.",
   safePattern: 'Fix the syntax at the reported line and column.',
 };
 
@@ -42,7 +48,8 @@ export const DISABLE_WITHOUT_REASON: RuleDescription = {
   severity: 'error',
   summary: 'A cutover-lint-disable comment without a reason',
   why: 'A disabled rule hides a lock or a broken release from the reviewer; the reason is what lets them judge it. A disable without one does not take effect.',
-  safePattern: 'Say why it is safe here, after a colon:\n  -- cutover-lint-disable-next-statement change-column-type: varchar(64) to text, no rewrite',
+  safePattern:
+    'Say why it is safe here, after a colon:\n  -- cutover-lint-disable-next-statement change-column-type: varchar(64) to text, no rewrite',
 };
 
 export const INVALID_DIRECTIVE: RuleDescription = {
@@ -50,7 +57,8 @@ export const INVALID_DIRECTIVE: RuleDescription = {
   severity: 'error',
   summary: 'A cutover comment directive the linter cannot apply',
   why: 'A misspelt rule id, an unknown phase or a header after the first statement would otherwise be ignored silently, and the file would run differently than its author meant.',
-  safePattern: 'Use `-- cutover:phase expand|contract` and `-- cutover:no-transaction` before the first statement, and rule ids from `cutover migrate lint --help` in disable comments.',
+  safePattern:
+    'Use `-- cutover:phase expand|contract` and `-- cutover:no-transaction` before the first statement, and rule ids from `cutover migrate lint --help` in disable comments.',
 };
 
 export const META_RULES: readonly RuleDescription[] = [PARSE_ERROR, DISABLE_WITHOUT_REASON, INVALID_DIRECTIVE];
