@@ -30,9 +30,17 @@ test('the README opens with exactly two commands, the second being the fresh-mac
   assert.equal(commands[1], 'npm ci && npm run test:all');
 });
 
-test('test:all installs the missing test servers, then lints, typechecks and runs every test', () => {
+test('test:all installs the missing test servers, then checks lint, format, cycles, commits and types, and runs every test', () => {
   const steps = (scripts['test:all'] ?? '').split('&&').map((step) => step.trim());
-  assert.deepEqual(steps, ['bash scripts/install-test-servers.sh', 'npm run lint', 'npm run typecheck', 'npm test']);
+  assert.deepEqual(steps, [
+    'bash scripts/install-test-servers.sh',
+    'npm run lint',
+    'npm run format:check',
+    'npm run check:cycles',
+    'npm run check:commits',
+    'npm run typecheck',
+    'npm test',
+  ]);
 });
 
 test('CI runs the same command as the README, after npm ci', () => {
