@@ -2,14 +2,9 @@ import type { Logger } from 'pino';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { createProvider } from '../analysis/provider-factory.js';
 import { systemClock } from '../clock/system-clock.js';
-import { configHash } from '../config/config-hash.js';
-import { redactServiceConfig } from '../config/redact.js';
 import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import type { Clock } from '../core/clock.js';
-import { CutoverError } from '../core/errors.js';
-import { idleSlot } from '../core/release-selection.js';
 import type { Slot } from '../core/slot.js';
-import { assertValidVersion } from '../core/version-grammar.js';
 import type { ServiceMigrations } from '../migrate/service-migrations.js';
 import type { Router } from '../router/index.js';
 import type { Runtime } from '../runtime/index.js';
@@ -18,12 +13,11 @@ import type { Store } from '../store/store.js';
 import type { ProviderFor } from './analysis-runner.js';
 import { BlueGreenRunner } from './blue-green-runner.js';
 import { CanaryRunner } from './canary-runner.js';
-import { prepareDatabase } from './database-hooks.js';
+import { startDeploy } from './deploy-intake.js';
 import { DeployWaveRunner } from './deploy-wave-runner.js';
 import { EventLog } from './event-log.js';
 import { gitInfo as realGitInfo, type GitInfo } from './git-info.js';
 import { InstanceSupervisor, restartEvent, type HealthProbe } from './instance-supervisor.js';
-import { newOperationId } from './operation-ids.js';
 import { recoverAfterRestart } from './recovery.js';
 import { ReleaseCommands } from './release-commands.js';
 import { ReleaseLifecycle } from './release-lifecycle.js';
@@ -190,52 +184,12 @@ export class Controller {
     return this.lifecycle.waitFor(operationId);
   }
 
-  async deploy(name: string, request: DeployRequest): Promise<OperationRecord> {
-    // Every entry point (API, retry, deploy --all) comes through here: the version fills ${VERSION} in commands, image tags and paths.
-    assertValidVersion(request.version);
-    const service = this.service(name);
-    const active = this.activeRelease(name);
-    const slot = request.slot === undefined || request.slot === 'auto' ? idleSlot(active) : request.slot;
-    if (active && active.slot === slot) {
-      throw new CutoverError(
-        'INVALID_STATE',
-        `slot ${slot} serves the active release ${active.id}; a deploy goes to the idle slot`,
-        {
-          hint: `Use --slot auto (the idle slot is ${idleSlot(active)}).`,
-        },
-      );
-    }
-    const runner = this.strategies.forDeploy(service, active);
-    runner.check?.(service, request);
-    const git = await this.gitInfo(service.cwd);
-    const now = this.clock.now();
-    const operationId = newOperationId(now);
-    this.store.acquireLock(name, operationId, request.actor, now);
-    try {
-      // Under the deploy lock, before any instance starts: an unsafe or failing migration stops the deploy here.
-      const database = await prepareDatabase(this.context, this.migrations, service, request.version, {
-        operationId,
-        actor: request.actor,
-      });
-      const release = this.store.createRelease(
-        {
-          service: name,
-          version: request.version,
-          slot,
-          config: this.redactor.redactValue(redactServiceConfig(service)),
-          configHash: configHash(service),
-          gitCommit: git.commit,
-          gitBranch: git.branch,
-          createdBy: request.actor,
-        },
-        now,
-      );
-      if (database) this.migrations?.recordKnown(release.id, database.known);
-      return runner.deploy({ service, request, operationId, release, active, now });
-    } catch (error) {
-      this.store.releaseLock(name, operationId);
-      throw error;
-    }
+  deploy(name: string, request: DeployRequest): Promise<OperationRecord> {
+    return startDeploy(
+      { context: this.context, strategies: this.strategies, redactor: this.redactor, gitInfo: this.gitInfo },
+      name,
+      request,
+    );
   }
 
   async promote(name: string, actor: string, full = false): Promise<OperationRecord> {
