@@ -18,6 +18,7 @@ import { startDockerDaemon, type DockerDaemon } from './docker-daemon.js';
  * to stop (each running daemon holds a file naming its test's pid).
  */
 export async function startSwarmDaemon(): Promise<DockerDaemon> {
+  await takeSwarmTurn();
   const daemon = await startDockerDaemon();
   const holder = holdBridge();
   try {
@@ -39,6 +40,37 @@ export async function startSwarmDaemon(): Promise<DockerDaemon> {
   return { ...daemon, stop: () => stopSwarm(daemon, holder) };
 }
 
+/**
+ * One Swarm manager at a time on this machine: two at once (npm test runs two
+ * files side by side) made each one's health checks and task starts so slow
+ * that Swarm's own update timeouts fired. A file waits its turn (at most
+ * 150 s, then it goes ahead anyway); a turn whose holder died is taken over.
+ */
+const TURN = path.join(os.tmpdir(), 'cutover-test-swarm.turn');
+
+async function takeSwarmTurn(): Promise<void> {
+  const giveUpAt = Date.now() + 150_000;
+  while (Date.now() < giveUpAt) {
+    try {
+      fs.writeFileSync(TURN, String(process.pid), { flag: 'wx' });
+      process.once('exit', releaseSwarmTurn);
+      return;
+    } catch {
+      const holder = Number(fs.readFileSync(TURN, 'utf8').trim() || '0');
+      if (!holder || !isAlive(holder)) fs.rmSync(TURN, { force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+function releaseSwarmTurn(): void {
+  try {
+    if (fs.readFileSync(TURN, 'utf8').trim() === String(process.pid)) fs.rmSync(TURN, { force: true });
+  } catch {
+    // Not ours, or already gone.
+  }
+}
+
 async function stopSwarm(daemon: DockerDaemon, holder: string): Promise<void> {
   try {
     await daemon.cli(['swarm', 'leave', '--force']);
@@ -50,6 +82,7 @@ async function stopSwarm(daemon: DockerDaemon, holder: string): Promise<void> {
   } finally {
     fs.rmSync(holder, { force: true });
     if (!otherHolders()) spawnSync('ip', ['link', 'del', 'docker_gwbridge'], { stdio: 'ignore' });
+    releaseSwarmTurn();
   }
 }
 
