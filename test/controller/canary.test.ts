@@ -140,7 +140,9 @@ describe('canary rollouts with builtin analysis', () => {
     assert.equal(stable?.status['5xx'], 0, 'the stable release never served an error');
     assert.ok(abortedAt !== undefined && summary.firstFailureAt !== null);
     const reaction = abortedAt - summary.firstFailureAt;
-    assert.ok(reaction >= 0, `weight 0 came ${reaction} ms after the first bad response`);
+    // The client stamps a failure when it has read the answer, which on a busy machine can be a few ms after the
+    // proxy counted it for the analysis: the abort must not come before the failures, within that lag.
+    assert.ok(reaction >= -100, `weight 0 came ${reaction} ms after the first bad response`);
     // The time to react is a benchmark figure, not a pass/fail bound; it is printed for the record.
     process.stdout.write(`# canary abort: weight 0 ${reaction} ms after the first bad response\n`);
     const s = await status();
