@@ -20,7 +20,7 @@ export const SAMPLE_IMAGE = 'cutover-sample';
 export interface SampleVersion {
   /** Image tag and APP_VERSION, e.g. v2 or v3-errors30 (see examples/sample-app/server.js for the modes). */
   tag: string;
-  /** Adds a Docker HEALTHCHECK that asks the app's /health every second ('failing': one that always fails). */
+  /** Adds a Docker HEALTHCHECK that asks the app's /health every second ('failing': one that always fails). Its 10 s timeout is for a loaded machine, where starting the probe's node can take seconds (2 s made Swarm roll back good updates). */
   healthcheck?: boolean | 'failing';
   /** Failed checks in a row before Docker calls it unhealthy (default 2). Swarm kills an unhealthy task: tests on a busy machine want more. */
   healthRetries?: number;
@@ -50,7 +50,7 @@ export async function loadSampleImage(daemon: DockerDaemon, versions: SampleVers
             'const e = process.env; const port = e.CUTOVER_PORT_BASE ? Number(e.CUTOVER_PORT_BASE) + Number(e.CUTOVER_TASK_SLOT) - 1 : e.PORT; ' +
             'fetch("http://127.0.0.1:" + port + "/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))';
       lines.push(
-        `HEALTHCHECK --interval=1s --timeout=2s --retries=${version.healthRetries ?? 2} CMD ${JSON.stringify(['/usr/bin/node', '-e', probe])}`,
+        `HEALTHCHECK --interval=1s --timeout=10s --retries=${version.healthRetries ?? 2} CMD ${JSON.stringify(['/usr/bin/node', '-e', probe])}`,
       );
     }
     // Built without a context (Dockerfile on stdin): nothing to send, nothing to pull, the base is local.
