@@ -29,7 +29,7 @@ export function runNginx(command: NginxCommand, args: readonly string[], timeout
     execFile(
       command.binary,
       full,
-      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env: nginxEnvironment() },
       (error, stdout, stderr) => {
         if (error === null) {
           resolve({ code: 0, stdout, stderr });
@@ -149,4 +149,14 @@ function processTitle(pid: number): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * nginx needs only PATH (and TZ for its log times): the server's own
+ * environment holds its tokens, and nothing of it is nginx's business.
+ */
+function nginxEnvironment(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+  if (process.env.TZ !== undefined) env.TZ = process.env.TZ;
+  return env;
 }
