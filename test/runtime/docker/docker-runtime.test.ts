@@ -12,13 +12,23 @@ import type { InstanceExit, InstanceInfo, InstanceSpec } from '../../../src/runt
 import { findFreePort } from '../../../src/runtime/process/free-port.js';
 import { startDockerDaemon, type DockerDaemon } from '../../support/docker-daemon.js';
 import { loadSampleImage, SAMPLE_IMAGE } from '../../support/docker-test-image.js';
+import { dockerRuntimeContract } from './docker-contract.js';
 
 // The docker runtime against a real daemon: containers of the sample image
 // on loopback ports, found again by their labels by a second runtime (a
 // restarted controller), and clear errors for an image that cannot be had
-// and a daemon that cannot be reached.
+// and a daemon that cannot be reached. The Runtime contract runs on the
+// same daemon at the end of the file.
+let daemon: DockerDaemon;
+
+before(async () => {
+  daemon = await startDockerDaemon();
+});
+after(async () => {
+  await daemon?.stop();
+});
+
 describe('the docker runtime', () => {
-  let daemon: DockerDaemon;
   let logDir: string;
   const runtimes: DockerRuntime[] = [];
   const settings: Record<string, DockerServiceConfig> = {};
@@ -66,13 +76,11 @@ describe('the docker runtime', () => {
   };
 
   before(async () => {
-    daemon = await startDockerDaemon();
     await loadSampleImage(daemon, [{ tag: 'v1' }, { tag: 'v1-crash' }, { tag: 'v1-checked', healthcheck: true }]);
     logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-docker-logs-'));
   });
   after(async () => {
     for (const runtime of runtimes) await runtime.close().catch(() => {});
-    await daemon?.stop();
     if (logDir) fs.rmSync(logDir, { recursive: true, force: true });
   });
 
@@ -335,3 +343,5 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+dockerRuntimeContract(() => daemon);

@@ -17,11 +17,13 @@ import { dockerConfigYaml, startDockerHarness, type DockerHarness } from '../../
 import { loadSampleImage } from '../../support/docker-test-image.js';
 import { operate, sleep, versionAt } from '../../support/operations.js';
 import { startSwarmDaemon, swarmService } from '../../support/swarm-daemon.js';
+import { swarmRuntimeContract } from './swarm-contract.js';
 
 // runtime: swarm on a real single-node Swarm (its own dockerd, loopback only):
 // blue-green across two Swarm services under steady load, Swarm's own rolling
 // update rolling back a version whose HEALTHCHECK fails, and a cutover server
-// SIGKILLed and restarted that finds its services by their labels.
+// SIGKILLed and restarted that finds its services by their labels. The
+// Runtime contract runs on the same swarm at the end of the file.
 let daemon: DockerDaemon;
 
 before(async () => {
@@ -289,3 +291,5 @@ describe('a cutover server SIGKILLed and restarted', () => {
     assert.deepEqual(await swarmServicesOf('shop'), [], 'a graceful stop removes the service');
   });
 });
+
+swarmRuntimeContract(() => daemon);
