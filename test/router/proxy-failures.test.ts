@@ -148,6 +148,31 @@ describe('refused connections', () => {
 });
 
 describe('resets and cuts', () => {
+  it('sends an idempotent request without a body once more, to the next instance, when its connection closed before any answer', async () => {
+    const resetter = createServer((req) => req.socket.destroy());
+    resetter.listen(0, '127.0.0.1');
+    await once(resetter, 'listening');
+    const resetting = { id: 'resetting', host: '127.0.0.1', port: (resetter.address() as { port: number }).port };
+    try {
+      await proxy.setRoute(route('retry', ['retry.test'], 'r-retry', [resetting, live]));
+      for (let i = 0; i < 4; i++) {
+        for (const method of ['GET', 'HEAD', 'OPTIONS'] as const)
+          assert.equal((await call('retry.test', '/', { method })).status, 200, `${method} #${i}`);
+      }
+      // A request with a body may have been acted on: it is not sent twice.
+      const posts = await Promise.all([1, 2].map(() => call('retry.test', '/', { method: 'POST', body: 'once' })));
+      assert.deepEqual(posts.map((p) => p.status).sort(), [200, 502]);
+      // Once only: when every instance closes on it, the client gets the 502.
+      await proxy.setRoute(
+        route('retry', ['retry.test'], 'r-retry2', [resetting, { ...resetting, id: 'resetting-2' }]),
+      );
+      assert.equal((await call('retry.test', '/')).status, 502);
+    } finally {
+      resetter.closeAllConnections();
+      resetter.close();
+    }
+  });
+
   it('answers 502 when the upstream resets the connection before answering', async () => {
     await proxy.setRoute(route('reset', ['reset.test'], 'r-reset', [live]));
     const response = await call('reset.test', '/reset');

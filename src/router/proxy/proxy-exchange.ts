@@ -45,6 +45,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null;
   private done = false;
   private clientGone = false;
+  /** Set once the request was sent again after a connection closed under it: never twice. */
+  private retriedAfterReset = false;
 
   constructor(
     req: IncomingMessage,
@@ -147,13 +149,21 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
     if (this.abortUpstream === null && !this.hasBody && !this.clientGone && isConnectErrorCode(code)) {
       // Nothing reached this upstream: another instance of the same release may take the request.
-      const next = this.target.nextAfter(this.first, this.index, this.context.outOfRotation);
-      if (next >= 0) {
-        this.leaveUpstream();
-        this.index = next;
-        this.dispatch();
-        return;
-      }
+      if (this.tryNextInstance()) return;
+    }
+    if (
+      !this.retriedAfterReset &&
+      !this.hasBody &&
+      !this.clientGone &&
+      !this.res.headersSent &&
+      isIdempotent(this.req.method) &&
+      isClosedBeforeAnswer(code)
+    ) {
+      // The connection closed before any answer (an instance shutting its port, a kept-alive connection it closed as
+      // the request went out). An idempotent request without a body may be sent again (RFC 9110, 9.2.2), once.
+      this.retriedAfterReset = true;
+      this.abortUpstream = null;
+      if (this.tryNextInstance()) return;
     }
     this.done = true;
     this.leaveUpstream();
@@ -192,6 +202,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.resumeUpstream?.();
   }
 
+  private tryNextInstance(): boolean {
+    const next = this.target.nextAfter(this.first, this.index, this.context.outOfRotation);
+    if (next < 0) return false;
+    this.leaveUpstream();
+    this.index = next;
+    this.dispatch();
+    return true;
+  }
+
   /**
    * Uncounts the request from its upstream: when it ends (complete, failed,
    * client gone: all end in onComplete or onError) or moves to another
@@ -219,4 +238,13 @@ function onResponseDrain(this: ResponseWithExchange): void {
 function describe(err: Error): string {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? `${err.message} (${code})` : err.message;
+}
+
+/** Closed by the other side before a response byte arrived: undici's "other side closed", or a reset. */
+function isClosedBeforeAnswer(code: unknown): boolean {
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+function isIdempotent(method: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
 }
