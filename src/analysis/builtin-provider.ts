@@ -35,6 +35,8 @@ export type BuiltinMetric = 'error-rate' | 'latency-p50' | 'latency-p95' | 'late
 
 export interface BuiltinProviderDeps {
   counters: () => ReleaseCounters[];
+  /** Takes a reading now before a measurement, for a router in another process. */
+  refreshCounters?: (() => Promise<void>) | undefined;
   /** Options of the baseline judge; its defaults otherwise. */
   judgeOptions?: Partial<JudgeOptions>;
 }
@@ -86,6 +88,7 @@ export class BuiltinProvider implements MetricProvider {
       if (missing !== null) return { error: missing };
       const key = windowKey(context);
       const start = this.windows.get(key);
+      await this.deps.refreshCounters?.();
       const now = this.snapshot(context);
       if (start === undefined) {
         // No beginWindow (a restarted controller): the window starts now, with nothing in it yet.
@@ -93,23 +96,31 @@ export class BuiltinProvider implements MetricProvider {
         return { error: 'no requests yet: the window starts with this measurement' };
       }
       const canary = trafficSince(now.canary, start.canary);
-      if (this.metric === 'baseline') return this.judge(context, canary, trafficSince(now.stable, start.stable));
+      if (this.metric === 'baseline') return await this.judge(context, canary, trafficSince(now.stable, start.stable));
       return measureCanary(this.metric, canary, context.canaryReleaseId);
     } catch (error) {
       return { error: describeError(error) };
     }
   }
 
-  private judge(context: MeasurementContext, canary: WindowTraffic, stable: WindowTraffic): MeasurementResult {
+  private async judge(
+    context: MeasurementContext,
+    canary: WindowTraffic,
+    stable: WindowTraffic,
+  ): Promise<MeasurementResult> {
     const samples = context.latencySamples ?? (() => []);
+    const [canaryLatencies, baselineLatencies] = await Promise.all([
+      samples(context.service, context.canaryReleaseId),
+      samples(context.service, context.stableReleaseId ?? ''),
+    ]);
     const judgement = judgeAgainstBaseline({
       canary: {
-        latenciesMs: samples(context.service, context.canaryReleaseId),
+        latenciesMs: canaryLatencies,
         requests: canary.responses,
         errors: canary.errors,
       },
       baseline: {
-        latenciesMs: samples(context.service, context.stableReleaseId ?? ''),
+        latenciesMs: baselineLatencies,
         requests: stable.responses,
         errors: stable.errors,
       },

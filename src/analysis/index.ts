@@ -22,7 +22,7 @@ export interface MeasurementContext {
    * the builtin `baseline` judge; the proxy's reservoir sampling provides it.
    * Without it `baseline` measures an error.
    */
-  latencySamples?: (service: string, releaseId: string) => number[];
+  latencySamples?: (service: string, releaseId: string) => number[] | Promise<number[]>;
   /** Aborts a measurement in flight (the step ended, the server is stopping). */
   signal?: AbortSignal;
 }

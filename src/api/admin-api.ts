@@ -116,8 +116,11 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     const body = parseBody(deployWaveBody, request.body);
     return reply.code(202).send({ operation: controller.waves.start({ ...body, actor: body.actor ?? 'api' }) });
   });
-  app.get<{ Params: { name: string } }>('/api/v1/services/:name', async (request) =>
-    controller.status(request.params.name),
+  app.get<{ Params: { name: string } }>(
+    '/api/v1/services/:name',
+    async (request) =>
+      controller.router.refreshCounters?.().then(() => controller.status(request.params.name)) ??
+      controller.status(request.params.name),
   );
   app.get<{ Params: { name: string } }>('/api/v1/services/:name/history', async (request) =>
     controller.history(request.params.name),
@@ -222,7 +225,10 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     streams.closeAll();
   });
 
-  app.get('/api/v1/router/counters', async () => ({ counters: controller.router.counters() }));
+  app.get('/api/v1/router/counters', async () => {
+    await controller.router.refreshCounters?.();
+    return { counters: controller.router.counters() };
+  });
 
   // Behind the token like everything else: Prometheus sends it with `authorization: { credentials_file: ... }`.
   const metrics = buildMetricsRegistry(controller, {
@@ -232,6 +238,9 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     droppedEvaluations: () => options.flags.droppedEvaluations(),
     openStreams: () => streams.count(),
   });
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  app.get('/metrics', async (_request, reply) => {
+    await controller.router.refreshCounters?.();
+    return reply.type(metrics.contentType).send(await metrics.metrics());
+  });
   return app;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
-import { createProvider } from '../analysis/provider-factory.js';
+import { countersOf, createProvider } from '../analysis/provider-factory.js';
 import { systemClock } from '../clock/system-clock.js';
 import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import type { Clock } from '../core/clock.js';
@@ -103,8 +103,7 @@ export class Controller {
       migrations: () => this.migrations,
       removeReleaseLogs: deps.removeReleaseLogs ?? null,
     });
-    this.providerFor =
-      deps.providerFor ?? ((metric) => createProvider(metric.provider, { counters: () => router.counters() }));
+    this.providerFor = deps.providerFor ?? ((metric) => createProvider(metric.provider, countersOf(router)));
     this.context = {
       config,
       store,

@@ -68,6 +68,10 @@ export const ERROR_CATALOGUE = {
     status: 503,
     hint: 'Start the router (nginx) with the main config cutover was given, or fix server.nginx in cutover.yaml.',
   },
+  PROXY_START_FAILED: {
+    status: 500,
+    hint: 'The proxy process could not start; <state_dir>/logs/proxy.log says why. A proxy port another program holds is the usual cause: free it or change server.proxy.',
+  },
   ROUTER_CONFIG_REJECTED: {
     status: 500,
     hint: "The router refused the rendered config (nginx -t); the previous config still serves. Fix the error shown (often in a file of the team's own nginx config).",

@@ -76,8 +76,14 @@ export interface Router {
    * cannot race a request on a kept-alive connection. Unknown ids resolve at once.
    */
   drainUpstream(upstreamId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }>;
+  /** Per-release counters; a router in another process answers its latest reading (see refreshCounters). */
   counters(): ReleaseCounters[];
-  /** A bounded sample of recent latencies (ms) of a release, for the statistical judge; empty when not kept. */
-  latencySamples?(service: string, releaseId: string): number[];
+  /** For a router whose counters() answers a periodic reading (the proxy process): takes a reading now. */
+  refreshCounters?(): Promise<void>;
+  /**
+   * A bounded sample of recent latencies (ms) of a release, for the statistical judge; empty when not kept.
+   * A router in another process answers it asynchronously.
+   */
+  latencySamples?(service: string, releaseId: string): number[] | Promise<number[]>;
   close(): Promise<void>;
 }

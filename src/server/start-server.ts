@@ -10,7 +10,10 @@ import { Controller } from '../controller/controller.js';
 import { Notifier } from '../notify/notifier.js';
 import type { Router } from '../router/index.js';
 import type { InstanceEjectionEvent } from '../router/proxy/passive-health.js';
-import { ProxyRouter, type UpstreamPolicy } from '../router/proxy/proxy-router.js';
+import type { UpstreamPolicy } from '../router/proxy/proxy-router.js';
+import { connectOrStartProxy } from '../router/proxy-process/proxy-process-launcher.js';
+import { proxyProcessOptions } from '../router/proxy-process/proxy-process-options.js';
+import { RemoteProxyRouter } from '../router/proxy-process/remote-proxy-router.js';
 import { dockerRuntimeForConfig } from '../runtime/docker/docker-runtime-for-config.js';
 import type { Runtime } from '../runtime/index.js';
 import { swarmRuntimeForConfig } from '../runtime/swarm/swarm-runtime-for-config.js';
@@ -21,9 +24,10 @@ import { ensurePrivateDir } from '../store/private-files.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 
 /**
- * The composition root of `cutover server`: one process with the proxy (the
- * default router), the controller, the process runtime and the admin API.
- * Adapters are chosen here and nowhere else.
+ * The composition root of `cutover server`: the controller, the runtimes and
+ * the admin API in this process, and the proxy (the default router) in a
+ * process of its own that it starts or, after a restart, adopts, so traffic
+ * outlives the controller. Adapters are chosen here and nowhere else.
  */
 export interface RunningServer {
   config: CutoverConfig;
@@ -189,7 +193,9 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     await flagRollouts?.close().catch(() => {});
     await controller?.close().catch(() => {});
     await runtime.close().catch(() => {});
-    await router?.close().catch(() => {});
+    // A proxy process that served before this start keeps serving: a failed start must not cost traffic.
+    if (router instanceof RemoteProxyRouter && !router.startedHere) await router.detach();
+    else await router?.close().catch(() => {});
     await notifier.close().catch(() => {});
     store.close();
     throw error;
@@ -208,7 +214,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
 
   const adminAddress = api.server.address();
   const adminPort = typeof adminAddress === 'object' && adminAddress ? adminAddress.port : config.server.admin.port;
-  const proxyAddress = router instanceof ProxyRouter ? router.address : config.server.proxy;
+  const proxyAddress = router instanceof RemoteProxyRouter ? router.address : config.server.proxy;
   let closing: Promise<void> | null = null;
   const finalApi = api;
   const finalController = controller;
@@ -243,7 +249,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   };
 }
 
-/** The embedded proxy by default; nginx (loaded only then) attaches to the team's running nginx. */
+/** The proxy process by default (started, or adopted after a restart); nginx (loaded only then) attaches to the team's running nginx. */
 async function routerFor(
   config: CutoverConfig,
   logger: Logger,
@@ -252,10 +258,9 @@ async function routerFor(
   const nginx = config.server.router === 'nginx' ? config.server.nginx : undefined;
   if (nginx === undefined) {
     const { server } = config;
-    return ProxyRouter.listen({
+    const options = proxyProcessOptions({
       host: server.proxy.host,
       port: server.proxy.port,
-      logger,
       trustedProxies: server.trustedProxies,
       maxConnections: server.maxConnections,
       clientHeadersTimeoutMs: server.clientTimeouts.headersMs,
@@ -264,8 +269,8 @@ async function routerFor(
       services: Object.fromEntries(
         Object.values(config.services).map((service) => [service.name, upstreamPolicyOf(service.traffic)]),
       ),
-      onInstanceEjection,
     });
+    return connectOrStartProxy({ stateDir: server.stateDir, options, logger, onInstanceEjection });
   }
   const { NginxRouter } = await import('../router/nginx/nginx-router.js');
   return NginxRouter.attach({
