@@ -34,6 +34,8 @@ export interface AdminApiOptions {
   redactor?: SecretRedactor;
   /** What else the admin address serves with its own credential: the dashboard, plugged in by the composition root. */
   mount?: AdminMount;
+  /** `cutover down`: stops every instance and the proxy, then the server. Absent where nothing may stop the server. */
+  down?: () => void;
 }
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -223,6 +225,14 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   // SSE streams never end on their own: end them before the server waits for its connections.
   app.addHook('preClose', async () => {
     streams.closeAll();
+  });
+
+  // The deliberate full stop: answered first, then the server stops everything and exits.
+  app.post('/api/v1/down', async (_request, reply) => {
+    if (options.down === undefined)
+      throw new CutoverError('NOT_FOUND', 'this server cannot be stopped through its API');
+    setImmediate(options.down);
+    return reply.code(202).send({ stopping: true, services: Object.keys(controller.config.services) });
   });
 
   app.get('/api/v1/router/counters', async () => {

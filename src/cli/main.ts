@@ -60,7 +60,21 @@ function program(): Command {
     // a few hundred milliseconds to every other command, which only talks HTTP.
     .action(async () => {
       const { runServer } = await import('./commands/server-command.js');
-      exit(await runServer({ config: globals().config }));
+      const code = await runServer({ config: globals().config });
+      exit(code);
+      // What the detached instances' watchers left open (a Docker wait request) must not hold the exit up.
+      setTimeout(() => process.exit(code), 500).unref();
+    });
+
+  cli
+    .command('down')
+    .description('stop every instance and the proxy (and the server, if it runs): traffic stops; asks unless --yes')
+    .option('--yes', 'do not ask', false)
+    .action(async (o: { yes: boolean }) => {
+      const { runDown } = await import('./commands/down-command.js');
+      const code = await runDown({ ...globals(), yes: o.yes });
+      exit(code);
+      setTimeout(() => process.exit(code), 500).unref();
     });
 
   cli

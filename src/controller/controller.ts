@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { countersOf, createProvider } from '../analysis/provider-factory.js';
 import { systemClock } from '../clock/system-clock.js';
@@ -17,7 +16,7 @@ import { startDeploy } from './deploy-intake.js';
 import { DeployWaveRunner } from './deploy-wave-runner.js';
 import { EventLog } from './event-log.js';
 import { gitInfo as realGitInfo, type GitInfo } from './git-info.js';
-import { InstanceSupervisor, restartEvent, type HealthProbe } from './instance-supervisor.js';
+import { InstanceSupervisor, restartEvent } from './instance-supervisor.js';
 import { recoverAfterRestart } from './recovery.js';
 import { ReleaseCommands } from './release-commands.js';
 import { ReleaseLifecycle } from './release-lifecycle.js';
@@ -30,26 +29,8 @@ import type { DeployRequest } from './strategy-runner.js';
 import { SwarmRollingRunner } from './swarm-rolling-runner.js';
 
 export type { DeployRequest } from './strategy-runner.js';
-
-export interface ControllerDeps {
-  config: CutoverConfig;
-  store: Store;
-  runtime: Runtime;
-  router: Router;
-  logger: Logger;
-  /** Every timer, sleep and "now" of the controller, its runners and health checks (default: the system clock). */
-  clock?: Clock;
-  /** Judges an instance's health (default: the configured HTTP/TCP/command check against its host and port). */
-  probe?: HealthProbe;
-  /** The git commit and branch a release records (default: read from the service's directory). */
-  gitInfo?: (cwd: string) => Promise<GitInfo>;
-  /** Builds metric providers for analysis runs (default: from config, reading this router's counters). */
-  providerFor?: ProviderFor;
-  /** Takes secret values out of release snapshots and events (default: the secrets of `config`). */
-  redactor?: SecretRedactor;
-  /** Deletes a pruned release's instance logs (the runtime's files; absent in tests without any). */
-  removeReleaseLogs?: (service: string, releaseId: string) => void;
-}
+import type { ControllerDeps } from './controller-deps.js';
+export type { ControllerDeps } from './controller-deps.js';
 
 /**
  * The thin front of deploys: validates a command, takes the lock and creates
@@ -238,12 +219,21 @@ export class Controller {
     if (service) this.lifecycle.refreshActiveRoute(service, release);
   }
 
+  /** The full stop (`cutover down`, tests): the runs end, then every instance stops. */
   async close(): Promise<void> {
-    await this.waves.close();
-    await this.canary.close();
-    await this.rolling.close();
+    await this.endRuns();
+    await this.supervisor.close();
+  }
+
+  /** SIGTERM, an upgrade: the runs end (recovery takes them up at the next start); the instances serve on. */
+  async detach(): Promise<void> {
+    await this.endRuns();
+    this.supervisor.detach();
+  }
+
+  private async endRuns(): Promise<void> {
+    for (const runs of [this.waves, this.canary, this.rolling]) await runs.close();
     this.lifecycle.close();
     await this.blueGreen.close();
-    await this.supervisor.close();
   }
 }

@@ -213,7 +213,8 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     const missing: number[] = [];
     for (let i = 0; i < managed.ref.service.instances; i++) if (!managed.instances.has(i)) missing.push(i);
     await Promise.allSettled(missing.map((i) => this.startInstance(managed, i)));
-    if (missing.length > 0) this.emit('upstreams', releaseId);
+    // Closed meanwhile (a server stopped right after its start): nobody routes any more, the store may be shut.
+    if (missing.length > 0 && !this.closed) this.emit('upstreams', releaseId);
   }
 
   /** Gives a release the instance count of `service` (a canary grows to full size before it takes all traffic). */
@@ -332,6 +333,20 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     await Promise.all([...this.releases.keys()].map((id) => this.stopRelease(id)));
   }
 
+  /** Stops watching without stopping anything: the instances serve on for the next controller to adopt. */
+  detach(): void {
+    this.closed = true;
+    for (const managed of this.releases.values()) {
+      managed.supervised = false;
+      for (const instance of managed.instances.values()) {
+        instance.watcher?.stop();
+        instance.restartTimer?.cancel();
+      }
+    }
+    this.releases.clear();
+    this.byInstance.clear();
+  }
+
   /** A crash explained for a person: exit code, the usual meaning, and the log's last lines. */
   async describeExit(exit: InstanceExit): Promise<string> {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
@@ -377,6 +392,11 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       env: ref.service.env,
       stopGracePeriodMs: ref.service.stopGracePeriodMs,
     });
+    if (this.closed) {
+      // The supervisor stopped (or let go) while this start ran: nobody would watch the instance, so it stops.
+      await this.runtime.stop(info.id, ref.service.stopGracePeriodMs);
+      throw new CutoverError('INSTANCE_START_FAILED', `${info.id} started after the controller stopped`);
+    }
     const previous = managed.instances.get(index);
     const instance: ManagedInstance = {
       info,

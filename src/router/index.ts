@@ -85,5 +85,11 @@ export interface Router {
    * A router in another process answers it asynchronously.
    */
   latencySamples?(service: string, releaseId: string): number[] | Promise<number[]>;
+  /** Stops routing and lets go of what it holds: the deliberate full stop. */
   close(): Promise<void>;
+  /**
+   * Optional: lets go without stopping the traffic (a proxy process or nginx serves on with its last routes),
+   * for a controller that stops or restarts. A router without it is closed instead.
+   */
+  detach?(): Promise<void>;
 }

@@ -72,8 +72,13 @@ export interface Runtime {
   onExit(listener: RuntimeListener): void;
   /** Last lines of an instance's log, for error messages. */
   tailLog(instanceId: string, lines: number): Promise<string>;
-  /** Stops every instance (used when the server shuts down: no orphans). */
+  /** Stops every instance: the deliberate full stop (`cutover down`, a test's teardown). */
   close(): Promise<void>;
+  /**
+   * Lets go of every instance without stopping it: the controller stops (SIGTERM, an upgrade) and the
+   * instances serve on; a runtime started later takes them back with `adopt`. No exit is reported after it.
+   */
+  detach(): Promise<void>;
   /**
    * Optional: the instance's own health as its runtime judges it (Docker's
    * HEALTHCHECK); null when it has none. The health gate requires `healthy`

@@ -73,6 +73,10 @@ export class RuntimeByService implements Runtime {
   async close(): Promise<void> {
     await Promise.all(this.runtimes.map((runtime) => runtime.close()));
   }
+
+  async detach(): Promise<void> {
+    await Promise.all(this.runtimes.map((runtime) => runtime.detach()));
+  }
 }
 
 function serviceOf(instanceId: string): string {

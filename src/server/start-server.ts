@@ -11,7 +11,7 @@ import { Notifier } from '../notify/notifier.js';
 import type { Router } from '../router/index.js';
 import type { InstanceEjectionEvent } from '../router/proxy/passive-health.js';
 import type { UpstreamPolicy } from '../router/proxy/proxy-router.js';
-import { connectOrStartProxy } from '../router/proxy-process/proxy-process-launcher.js';
+import { connectOrStartProxy, stopProxyProcess } from '../router/proxy-process/proxy-process-launcher.js';
 import { proxyProcessOptions } from '../router/proxy-process/proxy-process-options.js';
 import { RemoteProxyRouter } from '../router/proxy-process/remote-proxy-router.js';
 import { dockerRuntimeForConfig } from '../runtime/docker/docker-runtime-for-config.js';
@@ -43,7 +43,13 @@ export interface RunningServer {
   flags: FlagService;
   flagRollouts: FlagRolloutRunner;
   logger: Logger;
+  /** The full stop (`cutover down`, tests): every instance and the proxy process stop. */
   close(): Promise<void>;
+  /**
+   * The controller stops and nothing else does (SIGTERM, an upgrade): the proxy process and every
+   * instance serve on, and the next `cutover server` adopts them.
+   */
+  detach(): Promise<void>;
 }
 
 export interface StartServerOptions {
@@ -52,6 +58,13 @@ export interface StartServerOptions {
   /** Where the server's own logger writes (default: stdout). */
   logDestination?: DestinationStream;
   env?: NodeJS.ProcessEnv;
+  /**
+   * When this process exits without close() or detach() (an uncaught error), leave the instances running
+   * for the next start to adopt (`cutover server`), rather than kill them (tests, the demo: no orphans).
+   */
+  leaveInstancesOnExit?: boolean;
+  /** `POST /api/v1/down` (`cutover down`) calls this; without it the route answers 404. */
+  onDown?: () => void;
 }
 
 export async function startServer(config: CutoverConfig, options: StartServerOptions = {}): Promise<RunningServer> {
@@ -184,6 +197,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       flags,
       flagRollouts,
       redactor,
+      ...(options.onDown === undefined ? {} : { down: options.onDown }),
       mount: (app, shared) =>
         registerDashboard(app, { controller: started, token, flags: flagFeature.service, ...shared }).access,
     });
@@ -200,9 +214,9 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     store.close();
     throw error;
   }
-  // Last resort against orphans: if the process exits without close(), kill the instance groups.
+  // Last resort against orphans where nothing else will adopt them (tests, the demo): kill the instance groups.
   const onExit = (): void => {
-    killAllInstanceGroupsSync();
+    if (options.leaveInstancesOnExit !== true) killAllInstanceGroupsSync();
   };
   const logRotation = startLogRotation({
     logDir,
@@ -240,6 +254,21 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
         await finalController.close();
         await runtime.close();
         await finalRouter.close();
+        await notifier.close();
+        store.close();
+        process.off('exit', onExit);
+      })();
+      return closing;
+    },
+    detach: () => {
+      closing ??= (async () => {
+        logRotation.stop();
+        await finalApi.close();
+        await finalRollouts.close();
+        await finalController.detach();
+        await runtime.detach();
+        // The proxy process (and nginx) serve on; the in-process proxy of a test cannot, and closes.
+        await (finalRouter.detach ? finalRouter.detach() : finalRouter.close());
         await notifier.close();
         store.close();
         process.off('exit', onExit);
@@ -299,4 +328,9 @@ function upstreamPolicyOf(traffic: UpstreamTrafficConfig): UpstreamPolicy {
 
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** `cutover down` after the server stopped: the proxy process of a state directory, if one still runs. */
+export function stopLeftoverProxy(stateDir: string): Promise<boolean> {
+  return stopProxyProcess(stateDir);
 }

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import type { OperationRecord, ReleaseRecord } from '../../src/store/records.js';
-import { isAlive, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
+import { downServerProcess, isAlive, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
 import { sleep } from '../support/operations.js';
 
@@ -67,10 +67,7 @@ services:
   });
 
   after(async () => {
-    if (server && server.exitCode === null) {
-      server.kill('SIGTERM');
-      await waitForExit(server);
-    }
+    await downServerProcess(server, dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -11,7 +11,7 @@ import type { ServiceStatus } from '../../src/controller/service-status.js';
 import type { CanaryState } from '../../src/core/canary-strategy.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import type { EventRecord, OperationRecord } from '../../src/store/records.js';
-import { isAlive, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
+import { downServerProcess, isAlive, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
 import { sleep } from '../support/operations.js';
 
@@ -154,11 +154,8 @@ analysis:
 
   after(async () => {
     for (const pid of storedPids()) seenPids.add(pid);
-    if (server && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGTERM');
-      await waitForExit(server);
-    }
-    // The server stops its instances on SIGTERM; after a failed assertion between the kill and the restart nobody did.
+    await downServerProcess(server, dir);
+    // `cutover down` stops the instances; after a failed assertion between the kill and the restart it may find none.
     for (const pid of seenPids) {
       if (!isAlive(pid)) continue;
       try {

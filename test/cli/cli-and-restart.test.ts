@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import type { OperationRecord, ReleaseRecord } from '../../src/store/records.js';
-import { isAlive, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
+import { downServerProcess, isAlive, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
 import { sleep, versionAt } from '../support/operations.js';
 
@@ -55,11 +55,7 @@ services:
   });
 
   after(async () => {
-    if (server && server.exitCode === null) {
-      server.kill('SIGKILL');
-      await waitForExit(server);
-    }
-    // Any instance still alive would be an orphan of this test: kill it and fail loudly below.
+    await downServerProcess(server, dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -240,14 +236,31 @@ services:
     assert.deepEqual(newPids.filter(isAlive), [], 'the interrupted release was stopped, not left running');
   });
 
-  it('stops every instance when the server stops (no orphans)', async () => {
+  it('SIGTERM stops the controller only; cutover down asks first, then stops every instance and the proxy', async () => {
     const pids = [...(await statusJson()).active!.instances, ...((await statusJson()).standby?.instances ?? [])].map(
       (i) => i.pid!,
     );
     assert.ok(pids.length >= 2);
+    const proxyPid = Number(fs.readFileSync(path.join(dir, '.cutover', 'proxy', 'proxy.pid'), 'utf8'));
+    const serving = await versionAt(`http://127.0.0.1:${proxyPort}`, 'web.localhost');
+    assert.equal(serving.status, 200);
     server!.kill('SIGTERM');
     assert.equal(await waitForExit(server!), 0);
-    for (let i = 0; i < 40 && pids.some(isAlive); i++) await sleep(50);
-    assert.deepEqual(pids.filter(isAlive), []);
+    assert.deepEqual(pids.filter(isAlive), pids, 'every instance serves on');
+    assert.ok(isAlive(proxyPid), 'the proxy serves on');
+    assert.deepEqual(await versionAt(`http://127.0.0.1:${proxyPort}`, 'web.localhost'), serving);
+
+    // Not a terminal and no --yes: refused, nothing stopped.
+    const unasked = await cli('down');
+    assert.equal(unasked.code, 2, unasked.stderr);
+    assert.match(unasked.stderr, /--yes/);
+    assert.deepEqual(pids.filter(isAlive), pids);
+
+    // No server running: down adopts what the last one left and stops it all.
+    const down = await cli('down', '--yes');
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /stopped: web and the proxy/);
+    for (let i = 0; i < 40 && [...pids, proxyPid].some(isAlive); i++) await sleep(50);
+    assert.deepEqual([...pids, proxyPid].filter(isAlive), [], 'no orphans');
   });
 });

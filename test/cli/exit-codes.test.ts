@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
-import { runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
+import { downServerProcess, runCli, startServerProcess } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
 
 // Finding 20 of issue 12: the CLI exited only 0 or 1, so a script could not
@@ -53,10 +53,7 @@ ${service('web', '{ type: blue-green, auto_switch: false, timeout: 3s }')}${serv
   });
 
   after(async () => {
-    if (server && server.exitCode === null) {
-      server.kill('SIGTERM');
-      await waitForExit(server);
-    }
+    await downServerProcess(server, dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import type { EventRecord, OperationRecord, ReleaseRecord } from '../../src/store/records.js';
-import { isAlive, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
+import { downServerProcess, isAlive, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
 import { sleep, versionAt } from '../support/operations.js';
 
@@ -123,10 +123,7 @@ async function deployAndKillWhileWatching(stack: Stack, version: string): Promis
 
 after(async () => {
   for (const stack of stacks) {
-    if (stack.server && stack.server.exitCode === null && stack.server.signalCode === null) {
-      stack.server.kill('SIGTERM');
-      await waitForExit(stack.server);
-    }
+    await downServerProcess(stack.server, stack.dir);
     fs.rmSync(stack.dir, { recursive: true, force: true });
   }
 });

@@ -9,7 +9,7 @@ import type { WaveSummary } from '../../src/controller/deploy-wave-runner.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import type { EventRecord, OperationRecord } from '../../src/store/records.js';
-import { runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
+import { downServerProcess, runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
 import { sleep } from '../support/operations.js';
 
@@ -72,10 +72,7 @@ ${service('web', 1, '{ type: blue-green, approval: true, timeout: 20s }')}${serv
   });
 
   after(async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGTERM');
-      await waitForExit(server);
-    }
+    await downServerProcess(server, dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -19,6 +19,7 @@ export type RuntimeContractCase =
   | 'crash'
   | 'adopt'
   | 'adopt-refuses-token'
+  | 'detach'
   | 'port-conflict'
   | 'failed-start'
   | 'close';
@@ -284,6 +285,26 @@ export function runtimeContract(options: RuntimeContractOptions): void {
           exits.map((exit) => [exit.instance.id, exit.expected]),
           [[live.id, true]],
         );
+        assert.deepEqual(restarted.list(), []);
+      },
+    );
+
+    contractCase(
+      'detach',
+      'detach() lets go of an instance without stopping it, and a runtime started after adopts it',
+      async () => {
+        const old = await newRuntime();
+        const exits = exitsOf(old);
+        const info = await old.start(s.goodSpec(release('detached'), 0));
+        await answers(old, info);
+        await old.detach();
+        assert.deepEqual(exits, [], 'no exit: nothing was stopped');
+        assert.equal((await s.probe(old, info)).ok, true, 'it still answers');
+
+        const restarted = await newRuntime(old);
+        assert.deepEqual(ids(await restarted.adopt([info])), [info.id]);
+        await answers(restarted, info);
+        await restarted.stop(info.id);
         assert.deepEqual(restarted.list(), []);
       },
     );

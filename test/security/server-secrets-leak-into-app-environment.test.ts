@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { CommandProvider } from '../../src/analysis/command-provider.js';
 import { runMigrationCommand } from '../../src/migrate/migration-command.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
-import { startServerProcess, waitForExit } from '../support/cli-process.js';
+import { downServerProcess, startServerProcess } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
 
 /**
@@ -90,8 +90,7 @@ describe('server secrets leak into the environment of the apps it starts', () =>
   });
 
   after(async () => {
-    server.kill('SIGTERM');
-    await waitForExit(server);
+    await downServerProcess(server, dir, SECRETS);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

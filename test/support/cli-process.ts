@@ -77,6 +77,25 @@ export async function startServerProcess(
   }
 }
 
+/**
+ * A test's full stop of what a `cutover server` started in `cwd`: `cutover down --yes` (through the
+ * server's API while it runs, by adopting what is left when it does not), since SIGTERM stops only the
+ * controller. The server is SIGKILLed if it does not go.
+ */
+export async function downServerProcess(
+  server: ChildProcess | null,
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
+  const down = await runCli(['down', '--yes'], { cwd, env, timeoutMs: 90_000 }).catch(() => null);
+  if (server !== null && server.exitCode === null && server.signalCode === null) {
+    if (down?.code !== 0) server.kill('SIGKILL');
+    await waitForExit(server);
+  }
+  // A down that failed leaves instances running after the test: a bug to see, not an orphan to hide.
+  if (down?.code !== 0) throw new Error(`cutover down --yes failed (${down?.code}): ${down?.stderr ?? 'did not run'}`);
+}
+
 export function waitForExit(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,12 +1,21 @@
 import { loadConfig } from '../../config/load-config.js';
-import { startServer } from '../../server/start-server.js';
+import { startServer, type RunningServer } from '../../server/start-server.js';
 import { TOKEN_FILE } from '../../http/admin-token.js';
 import path from 'node:path';
 
-/** `cutover server`: runs until SIGINT/SIGTERM, then stops every instance (no orphans) and exits 0. */
+/**
+ * `cutover server`: runs until a signal or `cutover down`. SIGTERM and
+ * SIGINT stop the controller only: the proxy process and every instance
+ * serve on, and the next `cutover server` adopts them (an upgrade of
+ * cutover is a restart of this). `cutover down` is the full stop.
+ */
 export async function runServer(options: { config: string }): Promise<number> {
   const config = await loadConfig(options.config);
-  const server = await startServer(config);
+  let stop: (how: 'detach' | 'down', why: string) => void = () => {};
+  const server: RunningServer = await startServer(config, {
+    leaveInstancesOnExit: true,
+    onDown: () => stop('down', 'cutover down'),
+  });
   const tokenSource = process.env.CUTOVER_TOKEN ? 'CUTOVER_TOKEN' : path.join(config.server.stateDir, TOKEN_FILE);
   server.logger.info(
     { proxy: server.proxyUrl, admin: server.adminUrl, token: tokenSource, services: Object.keys(config.services) },
@@ -14,11 +23,16 @@ export async function runServer(options: { config: string }): Promise<number> {
   );
   return new Promise((resolve) => {
     let stopping = false;
-    const stop = (signal: string): void => {
+    stop = (how, why) => {
       if (stopping) return;
       stopping = true;
-      server.logger.info({ signal }, 'stopping: draining and stopping instances');
-      server.close().then(
+      if (how === 'down') server.logger.warn({ why }, 'stopping everything: instances, the proxy, the server');
+      else
+        server.logger.info(
+          { signal: why },
+          'stopping the controller: the proxy and the instances serve on (`cutover down` stops them)',
+        );
+      (how === 'down' ? server.close() : server.detach()).then(
         () => resolve(0),
         (error: unknown) => {
           server.logger.error({ err: error }, 'error while stopping');
@@ -26,7 +40,7 @@ export async function runServer(options: { config: string }): Promise<number> {
         },
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('detach', 'SIGINT'));
+    process.once('SIGTERM', () => stop('detach', 'SIGTERM'));
   });
 }

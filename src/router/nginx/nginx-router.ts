@@ -243,6 +243,11 @@ export class NginxRouter implements Router {
     await this.queue.idle();
   }
 
+  /** nginx is the team's and serves on whatever cutover does: letting go is closing. */
+  detach(): Promise<void> {
+    return this.close();
+  }
+
   private render(routes: ServiceRoute[], generation: string): string {
     return renderNginxConfig({
       routes,
@@ -255,6 +260,19 @@ export class NginxRouter implements Router {
   }
 
   /**
+   * True when nginx already serves exactly these routes: the last good file
+   * renders them, byte for byte under its own generation, and nginx answers
+   * that generation. A restarted controller giving back the routes nginx kept
+   * then costs no reload, and so no reset of a kept-alive client connection.
+   */
+  private async alreadyServed(candidate: Map<string, ServiceRoute>): Promise<boolean> {
+    const served = generationOf(this.lastGoodText);
+    if (served === null || this.render([...candidate.values()], served) !== this.lastGoodText) return false;
+    const answered = await waitForGeneration(this.options.listen, served, performance.now() + 1_000);
+    return answered.ok;
+  }
+
+  /**
    * One apply: render → write → `nginx -t` → reload → verify. Takes the
    * pending routes before its first await, so what a caller set before the
    * apply started is in it, and what comes later waits for the next one.
@@ -263,6 +281,12 @@ export class NginxRouter implements Router {
     const batch = this.pending;
     this.pending = new Map();
     const candidate = new Map([...this.committed, ...batch]);
+    if (await this.alreadyServed(candidate)) {
+      for (const route of candidate.values()) this.track(route);
+      this.committed = candidate;
+      this.logger?.info({ services: [...batch.keys()] }, 'nginx already serves these routes: no reload');
+      return;
+    }
     const generation = `${this.runId}-${++this.applies}`;
     const text = this.render([...candidate.values()], generation);
     const started = performance.now();

@@ -239,6 +239,16 @@ export class DockerRuntime implements Runtime {
     await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
   }
 
+  async detach(): Promise<void> {
+    this.closed = true;
+    for (const managed of this.instances.values()) {
+      // `exited` ends the wait loop at its next turn; the log copy stops, and adopt() resumes it from the file's end.
+      managed.exited = true;
+      managed.logs?.stop();
+    }
+    this.instances.clear();
+  }
+
   /**
    * The container's own HEALTHCHECK status as Docker last judged it, or null
    * when its image has no HEALTHCHECK (or the instance is unknown). Cutover's

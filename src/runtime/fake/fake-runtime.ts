@@ -81,6 +81,7 @@ export class FakeRuntime implements Runtime {
   private nextPort: number;
   private nextPid = 10_000;
   private closed = false;
+  private detached = false;
 
   constructor(options: FakeRuntimeOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -222,6 +223,12 @@ export class FakeRuntime implements Runtime {
     await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
   }
 
+  /** The instances run on (see `survivors`); this runtime stops watching them and reports no exit. */
+  async detach(): Promise<void> {
+    this.closed = true;
+    this.detached = true;
+  }
+
   // --- what a test drives -----------------------------------------------------
 
   /**
@@ -339,7 +346,7 @@ export class FakeRuntime implements Runtime {
       signal,
       expected: expected || instance.stopping !== null,
     };
-    this.exits.notify(exit);
+    if (!this.detached) this.exits.notify(exit);
   }
 }
 

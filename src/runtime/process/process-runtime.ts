@@ -239,6 +239,18 @@ export class ProcessRuntime implements Runtime {
     await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
   }
 
+  async detach(): Promise<void> {
+    this.closed = true;
+    for (const managed of this.instances.values()) {
+      clearInterval(managed.pollTimer);
+      // Its own session and group already (detached at spawn), its output in a file: only our watch on it ends.
+      managed.child?.removeAllListeners('exit');
+      managed.child?.unref();
+      untrackGroup(managed.pgid);
+    }
+    this.instances.clear();
+  }
+
   private manage(info: InstanceInfo, child: ChildProcess | null, gracePeriodMs: number): ManagedInstance {
     const pgid = info.pid as number;
     const managed: ManagedInstance = {

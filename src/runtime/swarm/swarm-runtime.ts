@@ -311,6 +311,16 @@ export class SwarmRuntime implements Runtime {
     await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
   }
 
+  async detach(): Promise<void> {
+    this.closed = true;
+    for (const managed of this.instances.values()) {
+      // The services run on under Swarm; `exited` ends the wait for the task's container, the log copy stops.
+      managed.exited = true;
+      managed.logs?.stop();
+    }
+    this.instances.clear();
+  }
+
   /** The task container's own HEALTHCHECK status, or null without one (or for an unknown instance). */
   async containerHealth(instanceId: string): Promise<ContainerHealth> {
     const managed = this.instances.get(instanceId);

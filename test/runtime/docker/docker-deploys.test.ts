@@ -12,7 +12,7 @@ import { AdminClient } from '../../../src/cli/admin-client.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
 import { runDoctor } from '../../../src/doctor/doctor-checks.js';
 import { findFreePort } from '../../../src/runtime/process/free-port.js';
-import { startServerProcess, waitForExit } from '../../support/cli-process.js';
+import { downServerProcess, startServerProcess, waitForExit } from '../../support/cli-process.js';
 import { startDockerDaemon, type DockerDaemon } from '../../support/docker-daemon.js';
 import {
   dockerConfigYaml,
@@ -340,14 +340,11 @@ describe('a controller SIGKILLed and restarted', () => {
     server = await startServerProcess('cutover.yaml', dir, adminPort);
   });
   after(async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGTERM');
-      await waitForExit(server);
-    }
+    await downServerProcess(server, dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('finds its containers by their labels and serves on; a graceful stop leaves none behind', async () => {
+  it('finds its containers by their labels and serves on; SIGTERM leaves them running, cutover down removes them', async () => {
     const client = (): AdminClient =>
       new AdminClient({ url: `http://127.0.0.1:${adminPort}`, token: readToken(path.join(dir, 'state'), {}) ?? '' });
     const deployed = await operate(client(), '/api/v1/services/web/deploy', { version: 'v1' });
@@ -375,6 +372,12 @@ describe('a controller SIGKILLed and restarted', () => {
 
     server.kill('SIGTERM');
     await waitForExit(server);
-    assert.deepEqual(await containersOf('web'), [], 'a graceful stop removes the containers');
+    assert.deepEqual(
+      (await containersOf('web')).map((c) => c.id).sort(),
+      before.map((c) => c.id).sort(),
+      'SIGTERM stops the controller only',
+    );
+    await downServerProcess(null, dir);
+    assert.deepEqual(await containersOf('web'), [], 'cutover down removes the containers');
   });
 });

@@ -11,7 +11,7 @@ import type { ServiceStatus } from '../../../src/controller/service-status.js';
 import type { EventRecord, OperationRecord } from '../../../src/store/records.js';
 import { runDoctor } from '../../../src/doctor/doctor-checks.js';
 import { findFreePort } from '../../../src/runtime/process/free-port.js';
-import { startServerProcess, waitForExit } from '../../support/cli-process.js';
+import { downServerProcess, startServerProcess, waitForExit } from '../../support/cli-process.js';
 import type { DockerDaemon } from '../../support/docker-daemon.js';
 import { dockerConfigYaml, startDockerHarness, type DockerHarness } from '../../support/docker-harness.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
@@ -258,14 +258,11 @@ describe('a cutover server SIGKILLed and restarted', () => {
     server = await startServerProcess('cutover.yaml', dir, adminPort);
   });
   after(async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGTERM');
-      await waitForExit(server);
-    }
+    await downServerProcess(server, dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('finds its Swarm service by its labels and serves on, with no second service; a graceful stop removes it', async () => {
+  it('finds its Swarm service by its labels and serves on, with no second service; SIGTERM leaves it, cutover down removes it', async () => {
     const client = (): AdminClient =>
       new AdminClient({ url: `http://127.0.0.1:${adminPort}`, token: readToken(path.join(dir, 'state'), {}) ?? '' });
     const deployed = await operate(client(), '/api/v1/services/shop/deploy', { version: 'v1' });
@@ -288,7 +285,9 @@ describe('a cutover server SIGKILLed and restarted', () => {
 
     server.kill('SIGTERM');
     await waitForExit(server);
-    assert.deepEqual(await swarmServicesOf('shop'), [], 'a graceful stop removes the service');
+    assert.deepEqual(await swarmServicesOf('shop'), before, 'SIGTERM stops the controller only');
+    await downServerProcess(null, dir);
+    assert.deepEqual(await swarmServicesOf('shop'), [], 'cutover down removes the service');
   });
 });
 
