@@ -123,12 +123,18 @@ export class Controller {
   }
 
   /** Restores routes and instances from the store; see recovery.ts. */
-  async start(runtime: Runtime): Promise<void> {
-    const { restartAborted } = await recoverAfterRestart(this.context, runtime, {
-      watch: (service, operation, state, switchedAt) =>
-        this.blueGreen.resumeAfterRestart(service, operation, state, switchedAt),
-      canary: (service, operation, state) => this.canary.resumeAfterRestart(service, operation, state),
-    });
+  /** Adopts what runs and resumes interrupted operations; `fillMissing: false` starts no missing instance. */
+  async start(runtime: Runtime, options: { fillMissing?: boolean } = {}): Promise<void> {
+    const { restartAborted } = await recoverAfterRestart(
+      this.context,
+      runtime,
+      {
+        watch: (service, operation, state, switchedAt) =>
+          this.blueGreen.resumeAfterRestart(service, operation, state, switchedAt),
+        canary: (service, operation, state) => this.canary.resumeAfterRestart(service, operation, state),
+      },
+      options,
+    );
     // After the services' own operations are resumed or closed: a wave waits on them.
     this.waves.resume(restartAborted);
   }

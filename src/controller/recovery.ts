@@ -35,6 +35,7 @@ export async function recoverAfterRestart(
   ctx: RunnerContext,
   runtime: Runtime,
   resume: RecoveryResumers,
+  options: { fillMissing?: boolean } = {},
 ): Promise<{ restartAborted: Set<string> }> {
   const { store, supervisor, router, config, events } = ctx;
   const now = ctx.clock.now();
@@ -228,7 +229,8 @@ export async function recoverAfterRestart(
   );
 
   // Fill up active releases that lost instances while the controller was down (in the background: routes are already up).
-  for (const service of Object.values(config.services)) {
+  // Not for a start that only takes back what runs in order to stop it (`cutover down` without a server).
+  for (const service of options.fillMissing === false ? [] : Object.values(config.services)) {
     const active = ctx.lifecycle.activeRelease(service.name);
     if (!active) continue;
     const missing = service.instances - supervisor.instancesOf(active.id).length;

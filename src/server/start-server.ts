@@ -63,6 +63,8 @@ export interface StartServerOptions {
    * for the next start to adopt (`cutover server`), rather than kill them (tests, the demo: no orphans).
    */
   leaveInstancesOnExit?: boolean;
+  /** Takes back what runs without starting missing instances: a start only to stop everything (`cutover down`). */
+  adoptOnly?: boolean;
   /** `POST /api/v1/down` (`cutover down`) calls this; without it the route answers 404. */
   onDown?: () => void;
 }
@@ -148,7 +150,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       });
     };
     controller.events.onRecord(notifier.onEvent);
-    await controller.start(runtime);
+    await controller.start(runtime, { fillMissing: options.adoptOnly !== true });
     const started = controller;
     // Loaded only now, like the admin API below: after a crash the routes are back (and traffic flows)
     // before the flag server's and the database's modules (pg, PostgreSQL's parser) have been read.

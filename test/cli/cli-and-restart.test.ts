@@ -256,10 +256,26 @@ services:
     assert.match(unasked.stderr, /--yes/);
     assert.deepEqual(pids.filter(isAlive), pids);
 
-    // No server running: down adopts what the last one left and stops it all.
+    // No server running: down adopts what the last one left and stops it all. An instance that died
+    // meanwhile is not started again only to be stopped.
+    const gone = pids[0]!;
+    process.kill(-gone, 'SIGKILL');
+    for (let i = 0; i < 40 && isAlive(gone); i++) await sleep(50);
+    const restarts = (): number => {
+      const db = new Database(path.join(dir, '.cutover', 'cutover.db'), { readonly: true });
+      try {
+        return (
+          db.prepare("SELECT count(*) AS n FROM events WHERE type = 'instance.restarting'").get() as { n: number }
+        ).n;
+      } finally {
+        db.close();
+      }
+    };
+    const restartsBefore = restarts();
     const down = await cli('down', '--yes');
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /stopped: web and the proxy/);
+    assert.equal(restarts(), restartsBefore, 'down started no missing instance');
     for (let i = 0; i < 40 && [...pids, proxyPid].some(isAlive); i++) await sleep(50);
     assert.deepEqual([...pids, proxyPid].filter(isAlive), [], 'no orphans');
   });

@@ -50,8 +50,9 @@ export async function runDown(options: {
     }
     await stopLeftoverProxy(config.server.stateDir);
   } else {
-    // No server: one starts here, adopting what runs (the proxy, the instances), and stops it all.
-    const server = await startServer(config, { logger: pino({ level: 'warn' }, process.stderr) });
+    // No server: one starts here, adopting what runs (the proxy, the instances) without starting what is
+    // missing, and stops it all.
+    const server = await startServer(config, { logger: pino({ level: 'warn' }, process.stderr), adoptOnly: true });
     await server.close();
   }
   process.stdout.write(`stopped: ${services.join(', ')} and the proxy\n`);
