@@ -232,6 +232,28 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const adminPort = typeof adminAddress === 'object' && adminAddress ? adminAddress.port : config.server.admin.port;
   const proxyAddress = router instanceof RemoteProxyRouter ? router.address : config.server.proxy;
   let closing: Promise<void> | null = null;
+  // `close` (the full stop) and `detach` (the controller only) differ in what the controller, runtime and router do.
+  const stop = (full: boolean): Promise<void> => {
+    closing ??= (async () => {
+      logRotation.stop();
+      await finalApi.close();
+      await finalRollouts.close();
+      if (full) {
+        await finalController.close();
+        await runtime.close();
+        await finalRouter.close();
+      } else {
+        await finalController.detach();
+        await runtime.detach();
+        // The proxy process (and nginx) serve on; the in-process proxy of a test cannot, and closes.
+        await (finalRouter.detach ? finalRouter.detach() : finalRouter.close());
+      }
+      await notifier.close();
+      store.close();
+      process.off('exit', onExit);
+    })();
+    return closing;
+  };
   const finalApi = api;
   const finalController = controller;
   const finalRouter = router;
@@ -248,35 +270,8 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     flags,
     flagRollouts: finalRollouts,
     logger,
-    close: () => {
-      closing ??= (async () => {
-        logRotation.stop();
-        await finalApi.close();
-        await finalRollouts.close();
-        await finalController.close();
-        await runtime.close();
-        await finalRouter.close();
-        await notifier.close();
-        store.close();
-        process.off('exit', onExit);
-      })();
-      return closing;
-    },
-    detach: () => {
-      closing ??= (async () => {
-        logRotation.stop();
-        await finalApi.close();
-        await finalRollouts.close();
-        await finalController.detach();
-        await runtime.detach();
-        // The proxy process (and nginx) serve on; the in-process proxy of a test cannot, and closes.
-        await (finalRouter.detach ? finalRouter.detach() : finalRouter.close());
-        await notifier.close();
-        store.close();
-        process.off('exit', onExit);
-      })();
-      return closing;
-    },
+    close: () => stop(true),
+    detach: () => stop(false),
   };
 }
 

@@ -161,7 +161,8 @@ export class RemoteProxyRouter implements Router {
     this.pending.clear();
   }
 
-  private call(request: DistributiveOmit<ControlRequest, 'id'>, ownTimeoutMs: number): Promise<unknown> {
+  /** Sends a request (queued while no proxy is reachable; `now`: at once on the socket being opened, for hello and the replay). */
+  private call(request: DistributiveOmit<ControlRequest, 'id'>, ownTimeoutMs: number, now = false): Promise<unknown> {
     if (this.closed) return Promise.reject(new CutoverError('ROUTER_UNAVAILABLE', 'the proxy connection is closed'));
     return new Promise((resolve, reject) => {
       const full = { ...request, id: this.nextId++ };
@@ -182,7 +183,7 @@ export class RemoteProxyRouter implements Router {
         }, ownTimeoutMs + CALL_SLACK_MS),
       };
       call.timer.unref();
-      if (this.socket === null || this.reconnecting !== null) this.queued.push(call);
+      if (!now && (this.socket === null || this.reconnecting !== null)) this.queued.push(call);
       else this.send(call);
     });
   }
@@ -207,7 +208,7 @@ export class RemoteProxyRouter implements Router {
     socket.on('error', () => {});
     socket.on('close', () => this.lost(socket));
     this.socket = socket;
-    const hello = await this.direct({ op: 'hello' });
+    const hello = await this.call({ op: 'hello' }, 0, true);
     const identity = hello as ProxyIdentity;
     const fresh = this.generation !== null && identity.generation !== this.generation;
     this.generation = identity.generation;
@@ -215,26 +216,14 @@ export class RemoteProxyRouter implements Router {
     if (fresh) await this.replay();
   }
 
-  /** A call sent at once on the open socket, bypassing the queue (hello and the replay). */
-  private direct(request: DistributiveOmit<ControlRequest, 'id'>): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const full = { ...request, id: this.nextId++ };
-      const timer = setTimeout(() => {
-        this.pending.delete(full.id);
-        reject(new CutoverError('ROUTER_UNAVAILABLE', `the proxy process did not answer ${full.op}`));
-      }, CALL_SLACK_MS);
-      timer.unref();
-      this.send({ request: full, resolve, reject, timer });
-    });
-  }
-
   private async replay(): Promise<void> {
     this.options.logger?.warn(
       { routes: this.routes.size, unhealthy: this.unhealthy.size, generation: this.generation },
       'a new proxy process: giving it the routes and health marks back',
     );
-    for (const id of this.unhealthy) await this.direct({ op: 'setUpstreamHealthy', upstreamId: id, healthy: false });
-    for (const route of this.routes.values()) await this.direct({ op: 'setRoute', route });
+    for (const id of this.unhealthy)
+      await this.call({ op: 'setUpstreamHealthy', upstreamId: id, healthy: false }, 0, true);
+    for (const route of this.routes.values()) await this.call({ op: 'setRoute', route }, 0, true);
   }
 
   private receive(message: unknown): void {
