@@ -235,6 +235,18 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     return reply.code(202).send({ stopping: true, services: Object.keys(controller.config.services) });
   });
 
+  // `cutover proxy restart`: a new proxy generation takes the socket over; answered once it serves and is programmed.
+  app.post('/api/v1/proxy/restart', async () => {
+    const router = controller.router;
+    if (router.handOver === undefined)
+      throw new CutoverError(
+        'INVALID_STATE',
+        `the router is ${router.kind}: it has no proxy process of cutover's to restart`,
+      );
+    const drainMs = Math.max(0, ...Object.values(controller.config.services).map((s) => s.drainTimeoutMs));
+    return { proxy: await router.handOver(drainMs) };
+  });
+
   app.get('/api/v1/router/counters', async () => {
     await controller.router.refreshCounters?.();
     return { counters: controller.router.counters() };

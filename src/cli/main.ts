@@ -251,6 +251,18 @@ function program(): Command {
       exit(await runDoctorCommand(globals().config, json()));
     });
 
+  cli
+    .command('proxy')
+    .description("cutover's proxy process")
+    .command('restart')
+    .description(
+      'start a new proxy generation that takes the listening socket over; the old one finishes its requests (no request lost)',
+    )
+    .action(async () => {
+      const { runProxyRestart } = await import('./commands/proxy-command.js');
+      exit(await runProxyRestart(await client(), json()));
+    });
+
   registerFlagsCommand(cli, { client, json });
   const databaseContext = { client, json, config: () => globals().config };
   const migrate = cli.command('migrate').description('database migrations: lint, status, run');

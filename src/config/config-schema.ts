@@ -243,7 +243,7 @@ const serverSchema = strictMap(
       'expected a map like { max_size: 10MiB, keep: 3 }',
     ).optional(),
   },
-  'expected a map with proxy, admin, state_dir, docker_host, router, nginx, trusted_proxies, max_connections, client_timeouts and logs',
+  'expected a map with proxy, admin, state_dir, docker_host, router, nginx, trusted_proxies, max_connections, proxy_workers, client_timeouts and logs',
 );
 
 /** Flag environments: names like flag keys, so they are safe in URLs and file names. */

@@ -1,13 +1,19 @@
+import os from 'node:os';
 import { CONFIG_DEFAULTS } from './config-defaults.js';
 import type { RawConfig, RawService } from './config-schema.js';
 import type { ServerConfig, UpstreamTrafficConfig } from './types.js';
 
-/** `server.trusted_proxies`, `max_connections` and `client_timeouts`, defaulted. */
+/** `proxy_workers: auto`: one process per core, at most this many (beyond it a second machine helps more). */
+const AUTO_PROXY_WORKERS_CAP = 8;
+
+/** `server.trusted_proxies`, `max_connections`, `proxy_workers` and `client_timeouts`, defaulted. */
 export function resolveProxyServer(
   raw: RawConfig['server'],
-): Pick<ServerConfig, 'trustedProxies' | 'maxConnections' | 'clientTimeouts'> {
+): Pick<ServerConfig, 'trustedProxies' | 'maxConnections' | 'proxyWorkers' | 'clientTimeouts'> {
   const timeouts = CONFIG_DEFAULTS.clientTimeouts;
+  const workers = raw?.proxy_workers ?? 'auto';
   return {
+    proxyWorkers: workers === 'auto' ? Math.min(os.availableParallelism(), AUTO_PROXY_WORKERS_CAP) : workers,
     trustedProxies: raw?.trusted_proxies ?? [],
     maxConnections: raw?.max_connections ?? CONFIG_DEFAULTS.maxConnections,
     clientTimeouts: {

@@ -10,6 +10,9 @@ import { listOf, nonNegativeDuration, parsedBy, positiveDuration, strictMap, who
  * (`timeouts`, `instance_limits`, `passive_health`).
  */
 
+/** More processes than this on one socket only add memory and accept contention (and `auto` never asks more). */
+export const MAX_PROXY_WORKERS = 16;
+
 const cidr = parsedBy((value) => {
   const result = parseCidr(value);
   return result.ok ? { ok: true, value: result.cidr } : result;
@@ -20,6 +23,11 @@ export const proxyServerFields = {
     .preprocess(listOf, z.array(cidr, { error: 'expected a list of CIDR blocks, like [10.0.0.0/8, "fd00::/8"]' }))
     .optional(),
   max_connections: wholeNumber(1).optional(),
+  proxy_workers: z
+    .union([z.literal('auto'), wholeNumber(1, MAX_PROXY_WORKERS)], {
+      error: `expected auto (one per core, at most ${MAX_PROXY_WORKERS}) or a whole number from 1 to ${MAX_PROXY_WORKERS}`,
+    })
+    .optional(),
   client_timeouts: strictMap(
     {
       headers: positiveDuration.optional(),

@@ -34,6 +34,7 @@ server:
   trusted_proxies: []       # CIDR blocks of load balancers in front of the proxy (e.g. [10.0.0.0/8]):
   #                         # only their X-Forwarded-*, X-Real-IP and Forwarded are believed
   max_connections: 10000    # client connections held at once; one more is closed at once
+  proxy_workers: auto       # proxy processes sharing the port: auto = one per core (at most 8), or a number
   client_timeouts:
     headers: 10s            # a client must send its whole request head by then (slowloris)
     request: 5m             # ... and its whole request, body included (0: no limit)

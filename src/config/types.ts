@@ -27,6 +27,8 @@ export interface ServerConfig {
   trustedProxies: Cidr[];
   /** Most client connections the proxy holds; one more is closed at once. */
   maxConnections: number;
+  /** Processes of the embedded proxy accepting on its port (`server.proxy_workers`, `auto`: one per core, at most 8). */
+  proxyWorkers: number;
   /** How slow a client may be: the whole head, the whole request (0: no limit), an idle keep-alive connection. */
   clientTimeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
   /** Instance logs: rotated past maxBytes, keeping `keep` old files (<log>.1 ... <log>.keep). */

@@ -85,6 +85,12 @@ export interface Router {
    * A router in another process answers it asynchronously.
    */
   latencySamples?(service: string, releaseId: string): number[] | Promise<number[]>;
+  /**
+   * Optional: a new generation of the router process takes its listening
+   * socket over and the old one winds down (`cutover proxy restart`); no
+   * moment without a listener. Upgraded connections get `drainTimeoutMs`.
+   */
+  handOver?(drainTimeoutMs: number): Promise<{ pid: number; generation: string; workers: number }>;
   /** Stops routing and lets go of what it holds: the deliberate full stop. */
   close(): Promise<void>;
   /**

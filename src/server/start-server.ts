@@ -11,7 +11,7 @@ import { Notifier } from '../notify/notifier.js';
 import type { Router } from '../router/index.js';
 import type { InstanceEjectionEvent } from '../router/proxy/passive-health.js';
 import type { UpstreamPolicy } from '../router/proxy/proxy-router.js';
-import { connectOrStartProxy, stopProxyProcess } from '../router/proxy-process/proxy-process-launcher.js';
+import { connectOrStartProxy, PROXY_BUILD, stopProxyProcess } from '../router/proxy-process/proxy-process-launcher.js';
 import { proxyProcessOptions } from '../router/proxy-process/proxy-process-options.js';
 import { RemoteProxyRouter } from '../router/proxy-process/remote-proxy-router.js';
 import { dockerRuntimeForConfig } from '../runtime/docker/docker-runtime-for-config.js';
@@ -284,19 +284,29 @@ async function routerFor(
   const nginx = config.server.router === 'nginx' ? config.server.nginx : undefined;
   if (nginx === undefined) {
     const { server } = config;
-    const options = proxyProcessOptions({
-      host: server.proxy.host,
-      port: server.proxy.port,
-      trustedProxies: server.trustedProxies,
-      maxConnections: server.maxConnections,
-      clientHeadersTimeoutMs: server.clientTimeouts.headersMs,
-      clientRequestTimeoutMs: server.clientTimeouts.requestMs,
-      clientKeepAliveTimeoutMs: server.clientTimeouts.keepAliveMs,
-      services: Object.fromEntries(
-        Object.values(config.services).map((service) => [service.name, upstreamPolicyOf(service.traffic)]),
-      ),
+    const options = proxyProcessOptions(
+      {
+        host: server.proxy.host,
+        port: server.proxy.port,
+        trustedProxies: server.trustedProxies,
+        maxConnections: server.maxConnections,
+        clientHeadersTimeoutMs: server.clientTimeouts.headersMs,
+        clientRequestTimeoutMs: server.clientTimeouts.requestMs,
+        clientKeepAliveTimeoutMs: server.clientTimeouts.keepAliveMs,
+        services: Object.fromEntries(
+          Object.values(config.services).map((service) => [service.name, upstreamPolicyOf(service.traffic)]),
+        ),
+      },
+      server.proxyWorkers,
+      PROXY_BUILD,
+    );
+    return connectOrStartProxy({
+      stateDir: server.stateDir,
+      options,
+      logger,
+      onInstanceEjection,
+      handoverDrainMs: handoverDrainMs(config),
     });
-    return connectOrStartProxy({ stateDir: server.stateDir, options, logger, onInstanceEjection });
   }
   const { NginxRouter } = await import('../router/nginx/nginx-router.js');
   return NginxRouter.attach({
@@ -310,6 +320,11 @@ async function routerFor(
     ...(nginx.pidFile === undefined ? {} : { pidFile: nginx.pidFile }),
     ...(nginx.prefix === undefined ? {} : { prefix: nginx.prefix }),
   });
+}
+
+/** What upgraded connections get on a proxy generation that hands over: the longest drain any service allows. */
+export function handoverDrainMs(config: CutoverConfig): number {
+  return Math.max(0, ...Object.values(config.services).map((service) => service.drainTimeoutMs));
 }
 
 function upstreamPolicyOf(traffic: UpstreamTrafficConfig): UpstreamPolicy {

@@ -24,7 +24,7 @@ let stateDir: string;
 let backends: HttpBackends;
 let backend: ContractBackend;
 const agent = new Agent({ connections: 4 });
-const options = proxyProcessOptions({ host: '127.0.0.1', port: 0 });
+const options = proxyProcessOptions({ host: '127.0.0.1', port: 0 }, 1, 'test');
 
 const routeTo = (b: ContractBackend, releaseId = 'r1'): ServiceRoute => ({
   service: 'web',
@@ -166,7 +166,7 @@ describe('the proxy process', () => {
     await router.detach();
     router = await connectOrStartProxy({
       stateDir,
-      options: proxyProcessOptions({ host: '127.0.0.1', port: 0, maxConnections: 500 }),
+      options: proxyProcessOptions({ host: '127.0.0.1', port: 0, maxConnections: 500 }, 1, 'test'),
     });
     assert.equal(router.startedHere, true);
     assert.notEqual(router.proxy.pid, old.pid);
@@ -182,7 +182,7 @@ describe('the proxy process', () => {
       await assert.rejects(
         connectOrStartProxy({
           stateDir: elsewhere,
-          options: proxyProcessOptions({ host: '127.0.0.1', port: taken }),
+          options: proxyProcessOptions({ host: '127.0.0.1', port: taken }, 1, 'test'),
         }),
         (error: unknown) => {
           assert.ok(isCutoverError(error) && error.code === 'PROXY_START_FAILED', String(error));

@@ -23,7 +23,14 @@ export type ControlRequest =
   | { id: number; op: 'drainUpstream'; upstreamId: string; timeoutMs: number }
   | { id: number; op: 'counters' }
   | { id: number; op: 'latencySamples'; service: string; releaseId: string }
-  | { id: number; op: 'stop' };
+  | { id: number; op: 'stop' }
+  | { id: number; op: 'handover'; drainTimeoutMs: number; successor?: SuccessorProgram };
+
+/** The proxy program a handover starts (a newer cutover build's), with its options file; default: the running one's. */
+export interface SuccessorProgram {
+  main: string;
+  optionsFile: string;
+}
 
 export type ControlOp = ControlRequest['op'];
 
@@ -35,8 +42,10 @@ export interface ProxyIdentity {
   generation: string;
   startedAt: string;
   listen: { host: string; port: number };
-  /** The digest of the options the proxy was started with (listen address, client limits, policies). */
+  /** The digest of the options the proxy was started with (listen address, workers, build, client limits, policies). */
   optionsDigest: string;
+  /** Processes accepting on the listening socket: this one and its workers. */
+  workers: number;
   /** The last route version applied, and the routes it holds. */
   routeVersion: number;
   routes: ServiceRoute[];

@@ -1,5 +1,6 @@
+import path from 'node:path';
 import type { ServiceRoute } from '../index.js';
-import type { ControlRequest } from './control-protocol.js';
+import type { ControlRequest, SuccessorProgram } from './control-protocol.js';
 
 /**
  * Checks the shape of a control request before the proxy acts on it. Only
@@ -39,6 +40,13 @@ export function parseControlRequest(
       return typeof m.service === 'string' && typeof m.releaseId === 'string'
         ? { ok: true, request: { id, op: 'latencySamples', service: m.service, releaseId: m.releaseId } }
         : bad(id, 'latencySamples needs a service and a releaseId');
+    case 'handover':
+      if (!isTimeout(m.drainTimeoutMs)) return bad(id, 'handover needs a drainTimeoutMs');
+      if (m.successor === undefined)
+        return { ok: true, request: { id, op: 'handover', drainTimeoutMs: m.drainTimeoutMs } };
+      return isSuccessorProgram(m.successor)
+        ? { ok: true, request: { id, op: 'handover', drainTimeoutMs: m.drainTimeoutMs, successor: m.successor } }
+        : bad(id, 'handover successor needs absolute paths to a proxy-daemon-main.js and an options file');
     default:
       return bad(id, `unknown control operation ${JSON.stringify(String(m.op)).slice(0, 60)}`);
   }
@@ -46,6 +54,19 @@ export function parseControlRequest(
 
 function bad(id: number, message: string): { ok: false; id: number; message: string } {
   return { ok: false, id, message };
+}
+
+/** Only a proxy program, by absolute path: the socket is owner-only, but a typo must not start just anything. */
+function isSuccessorProgram(value: unknown): value is SuccessorProgram {
+  if (value === null || typeof value !== 'object') return false;
+  const s = value as Record<string, unknown>;
+  return (
+    typeof s.main === 'string' &&
+    typeof s.optionsFile === 'string' &&
+    path.isAbsolute(s.main) &&
+    path.basename(s.main) === 'proxy-daemon-main.js' &&
+    path.isAbsolute(s.optionsFile)
+  );
 }
 
 function isTimeout(value: unknown): value is number {

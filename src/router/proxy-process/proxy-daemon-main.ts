@@ -1,18 +1,24 @@
 import fs from 'node:fs';
+import type net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import { ProxyDaemon } from './proxy-daemon.js';
+import type { FromSuccessor, TakeoverState, ToSuccessor } from './proxy-handover.js';
+import { proxyPaths } from './proxy-paths.js';
 import type { ProxyProcessOptions } from './proxy-process-options.js';
 
 /**
  * Entry point of the proxy process: `node proxy-daemon-main.js <control
- * socket> <options file>`. It says whether it started on file descriptor 3
- * (a pipe the launcher reads, then lets go), logs JSON lines to stdout (the
- * launcher points it at a file), and runs until a `stop` request or a
- * SIGTERM/SIGINT. It outlives the controller that started it: that is the
- * point of it.
+ * socket> <options file> [--takeover]`. Started by the launcher, it binds
+ * the port and says whether it started on file descriptor 3 (a pipe the
+ * launcher reads, then lets go). Started by the proxy generation before it
+ * (`--takeover`), it gets the listening socket and routes over the IPC
+ * channel instead (see proxy-handover.ts). It logs JSON lines to stdout (a
+ * file), and runs until a `stop` request, a SIGTERM/SIGINT, or its own
+ * handover to a newer generation. It outlives the controller that started
+ * it: that is the point of it.
  */
-const [socketPath, optionsFile] = process.argv.slice(2);
+const [socketPath, optionsFile, mode] = process.argv.slice(2);
 const ORPHAN_CHECK_MS = 2_000;
 const logger = pino({ base: { component: 'proxy' } });
 
@@ -25,16 +31,49 @@ function tellLauncher(message: object): void {
   }
 }
 
+function tellPredecessor(message: FromSuccessor): void {
+  if (process.connected) process.send?.(message);
+}
+
+/** The takeover message and the listening socket it carries, from the generation before. */
+function takeoverMessage(): Promise<{ state: TakeoverState; listener: net.Server }> {
+  return new Promise((resolve, reject) => {
+    process.once('message', (message: ToSuccessor, handle: unknown) => {
+      if (message.type !== 'takeover' || handle === undefined) reject(new Error('expected a takeover with a socket'));
+      else resolve({ state: message.takeover, listener: handle as net.Server });
+    });
+  });
+}
+
 async function main(): Promise<void> {
   if (socketPath === undefined || optionsFile === undefined) {
-    throw new Error('usage: proxy-daemon-main.js <control socket> <options file>');
+    throw new Error('usage: proxy-daemon-main.js <control socket> <options file> [--takeover]');
   }
   const options = JSON.parse(fs.readFileSync(optionsFile, 'utf8')) as ProxyProcessOptions;
-  const daemon = await ProxyDaemon.start(socketPath, options, logger);
+  let daemon: ProxyDaemon;
+  if (mode === '--takeover') {
+    // The socket must be taken up in the same turn the message arrives (ProxyDaemon.create listens synchronously).
+    const { state, listener } = await takeoverMessage();
+    daemon = await ProxyDaemon.create(socketPath, options, logger, { ...state, listener });
+    tellPredecessor({ type: 'ready' });
+    await new Promise<void>((resolve) =>
+      process.on('message', (message: ToSuccessor) => {
+        if (message.type === 'open-control') resolve();
+        else if (message.type === 'final-counters') daemon.inherit(message.counters);
+      }),
+    );
+    await daemon.openControl();
+    fs.writeFileSync(proxyPaths(path.dirname(path.dirname(socketPath))).pid, `${process.pid}\n`, { mode: 0o600 });
+    tellPredecessor({ type: 'control-open', identity: daemon.whoAmI() });
+    // The generation before exits once its connections have ended; this one lives on without it.
+    process.on('disconnect', () => logger.info('the previous proxy generation has gone'));
+  } else {
+    daemon = await ProxyDaemon.start(socketPath, options, logger);
+    tellLauncher({ ready: true, pid: process.pid, listen: daemon.address });
+  }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void daemon.stop());
   // The controller's terminal going away is none of the proxy's business.
   process.on('SIGHUP', () => {});
-  tellLauncher({ ready: true, pid: process.pid, listen: daemon.address });
   // Its state directory removed (cutover uninstalled, a test's temp dir deleted), no controller can ever reach this
   // proxy again, and a new one could not take its port: it stops rather than serve on unmanaged.
   const home = path.dirname(socketPath);
@@ -63,6 +102,7 @@ main().then(
     const message = error instanceof Error ? error.message : String(error);
     logger.error({ err: error }, 'proxy process could not start');
     tellLauncher({ ready: false, error: message, code: (error as NodeJS.ErrnoException).code ?? null });
+    tellPredecessor({ type: 'failed', error: message });
     logger.flush();
     process.exit(1);
   },

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { isCutoverError } from '../../core/errors.js';
-import type { ServiceRoute } from '../index.js';
+import { CutoverError, isCutoverError } from '../../core/errors.js';
+import type { ReleaseCounters, ServiceRoute } from '../index.js';
 import type { InstanceEjectionEvent } from '../proxy/passive-health.js';
-import { ProxyRouter } from '../proxy/proxy-router.js';
+import { ProxyRouter, type RetireOptions } from '../proxy/proxy-router.js';
 import {
   encodeLine,
   LineReader,
@@ -15,7 +17,38 @@ import {
   type ProxyIdentity,
 } from './control-protocol.js';
 import { parseControlRequest } from './control-requests.js';
+import { mergeCounters, settled } from './counter-merge.js';
+import { Successor, type TakeoverState } from './proxy-handover.js';
+import { proxyPaths, type ProxyPaths } from './proxy-paths.js';
 import type { ProxyProcessOptions } from './proxy-process-options.js';
+import { ProxyWorkers } from './proxy-workers.js';
+import { applyRouterRequest, isRouterRequest, type RouterRequest } from './router-requests.js';
+
+const DAEMON_MAIN = fileURLToPath(new URL('./proxy-daemon-main.js', import.meta.url));
+
+/**
+ * How a generation that handed over winds down: idle kept-alive connections
+ * get 5 s (any client sending at least that often gets `Connection: close`
+ * on its next answer instead of a closed socket), upgrades the services'
+ * drain timeout, and everything at most that plus a minute.
+ */
+const HANDOVER_IDLE_GRACE_MS = 5_000;
+const HANDOVER_EXTRA_MS = 60_000;
+
+/** Requests that change what the proxy does: held, not answered, while a handover is under way (see `handle`). */
+const HELD_DURING_HANDOVER = new Set<ControlRequest['op']>([
+  'setRoute',
+  'setUpstreamHealthy',
+  'drain',
+  'drainUpstream',
+  'stop',
+  'handover',
+]);
+
+/** A new generation's start: the listening socket and state it takes from the old one. */
+export interface Takeover extends TakeoverState {
+  listener: net.Server;
+}
 
 /**
  * The proxy process: the embedded proxy (ProxyRouter) run on its own, so
@@ -23,23 +56,35 @@ import type { ProxyProcessOptions } from './proxy-process-options.js';
  * routes, the drains, the WebSocket tunnels and the counters; the controller
  * programs it over the control socket and may come and go. When no
  * controller is connected the proxy serves its last routes as they are.
+ *
+ * With `workers` above 1 it forks worker processes that accept on the same
+ * socket; it serves too. Every control request goes to all of them and is
+ * answered once all have carried it out, counters summed.
  */
 export class ProxyDaemon {
   private readonly identity: Omit<ProxyIdentity, 'routeVersion' | 'routes'>;
   private readonly routes = new Map<string, ServiceRoute>();
-  private routeVersion = 0;
+  private readonly unhealthy = new Set<string>();
+  private routeVersion: number;
   private readonly connections = new Set<net.Socket>();
+  private control: net.Server | null = null;
   private stopping: Promise<void> | null = null;
   private readonly stoppedResolvers: (() => void)[] = [];
   /** Control requests served, by operation: logged at the stop. */
   private readonly served = new Map<string, number>();
+  /** What earlier generations counted (a handover): added to every reading. */
+  private inherited: ReleaseCounters[];
+  private handingOver = false;
+  private readonly paths: ProxyPaths;
+  private readonly held: { socket: net.Socket; message: unknown }[] = [];
 
   private constructor(
     private readonly proxy: ProxyRouter,
-    private readonly control: net.Server,
+    private workers: ProxyWorkers | null,
     private readonly socketPath: string,
-    options: ProxyProcessOptions,
+    private readonly options: ProxyProcessOptions,
     private readonly logger: Logger,
+    takeover: Takeover | undefined,
   ) {
     this.identity = {
       protocol: PROTOCOL_VERSION,
@@ -48,44 +93,104 @@ export class ProxyDaemon {
       startedAt: new Date().toISOString(),
       listen: proxy.address,
       optionsDigest: options.digest,
+      workers: options.workers,
     };
+    this.paths = proxyPaths(path.dirname(path.dirname(socketPath)));
+    this.routeVersion = takeover?.routeVersion ?? 0;
+    this.inherited = takeover?.counters ?? [];
+    for (const route of takeover?.routes ?? []) this.routes.set(route.service, route);
+    for (const id of takeover?.unhealthy ?? []) this.unhealthy.add(id);
   }
 
-  /** Binds the proxy's port first (a port in use fails the start before any control socket exists), then the control socket. */
-  static async start(socketPath: string, options: ProxyProcessOptions, logger: Logger): Promise<ProxyDaemon> {
+  /**
+   * Accepts on the proxy's port (bound here, or the socket a handover
+   * passed) with the routes it takes over, then starts its workers. A port
+   * in use fails the start before any control socket exists. The caller
+   * then opens the control socket (`openControl`).
+   */
+  static async create(
+    socketPath: string,
+    options: ProxyProcessOptions,
+    logger: Logger,
+    takeover?: Takeover,
+  ): Promise<ProxyDaemon> {
     let daemon: ProxyDaemon | null = null;
-    const proxy = await ProxyRouter.listen({
+    const proxy = ProxyRouter.prepare({
       ...options.listen,
       logger,
       onInstanceEjection: (event) => daemon?.broadcast(event),
     });
-    const control = net.createServer({ allowHalfOpen: false });
-    try {
-      // A socket file left by a crashed proxy would make listen fail with EADDRINUSE.
-      fs.rmSync(socketPath, { force: true });
-      await new Promise<void>((resolve, reject) => {
-        control.once('error', reject);
-        // Owner-only from the first moment: the umask applies to the socket file listen creates.
-        const umask = process.umask(0o177);
-        try {
-          control.listen(socketPath, () => {
-            control.off('error', reject);
-            resolve();
-          });
-        } finally {
-          process.umask(umask);
-        }
-      });
-    } catch (error) {
-      await proxy.close();
-      throw error;
+    // Synchronous up to the listen call: a socket passed in a message is served before the event loop polls it.
+    if (takeover !== undefined) {
+      for (const id of takeover.unhealthy) proxy.setUpstreamHealthy(id, false);
+      for (const route of takeover.routes) void proxy.setRoute(route);
     }
-    daemon = new ProxyDaemon(proxy, control, socketPath, options, logger);
-    control.on('connection', (socket) => daemon?.accept(socket));
-    logger.info(
-      { socket: socketPath, listen: proxy.address, generation: daemon.identity.generation },
+    await (takeover === undefined
+      ? proxy.listenAt(options.listen.host, options.listen.port)
+      : proxy.takeListener(takeover.listener));
+    daemon = new ProxyDaemon(proxy, null, socketPath, options, logger, takeover);
+    if (options.workers > 1) {
+      const owner = daemon;
+      const workers = new ProxyWorkers({
+        count: options.workers - 1,
+        listen: options.listen,
+        listener: proxy.listener,
+        state: () => ({ routes: [...owner.routes.values()], unhealthy: [...owner.unhealthy] }),
+        logger,
+        onInstanceEjection: (event) => owner.broadcast(event),
+      });
+      try {
+        await workers.start();
+      } catch (error) {
+        await proxy.close();
+        throw error;
+      }
+      daemon.workers = workers;
+    }
+    return daemon;
+  }
+
+  /** Listens on the control socket, owner-only: from here on a controller can program this proxy. */
+  async openControl(): Promise<void> {
+    const control = net.createServer({ allowHalfOpen: false });
+    // A socket file left by a crashed proxy (or the generation before) would make listen fail with EADDRINUSE.
+    fs.rmSync(this.socketPath, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      control.once('error', reject);
+      // Owner-only from the first moment: the umask applies to the socket file listen creates.
+      const umask = process.umask(0o177);
+      try {
+        control.listen(this.socketPath, () => {
+          control.off('error', reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
+    });
+    control.on('connection', (socket) => this.accept(socket));
+    this.control = control;
+    this.logger.info(
+      {
+        socket: this.socketPath,
+        listen: this.proxy.address,
+        workers: this.options.workers,
+        workerPids: this.workers?.pids ?? [],
+        generation: this.identity.generation,
+      },
       'proxy process ready',
     );
+  }
+
+  /** Binds the proxy's port, then the control socket: a fresh start. */
+  static async start(socketPath: string, options: ProxyProcessOptions, logger: Logger): Promise<ProxyDaemon> {
+    const daemon = await ProxyDaemon.create(socketPath, options, logger);
+    try {
+      await daemon.openControl();
+    } catch (error) {
+      await daemon.stop();
+      throw error;
+    }
     return daemon;
   }
 
@@ -93,7 +198,16 @@ export class ProxyDaemon {
     return this.proxy.address;
   }
 
-  /** Resolves once the proxy has stopped (a `stop` request or a signal). */
+  whoAmI(): ProxyIdentity {
+    return { ...this.identity, routeVersion: this.routeVersion, routes: [...this.routes.values()] };
+  }
+
+  /** The counters a handover passed, replaced by the old generation's final ones once it has wound down. */
+  inherit(counters: ReleaseCounters[]): void {
+    this.inherited = counters;
+  }
+
+  /** Resolves once the proxy has stopped (a `stop` request, a signal, or a finished handover). */
   stopped(): Promise<void> {
     return new Promise((resolve) => {
       if (this.stopping === null) this.stoppedResolvers.push(resolve);
@@ -105,13 +219,19 @@ export class ProxyDaemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info({ controlRequests: Object.fromEntries(this.served) }, 'proxy process stopping');
-      await new Promise<void>((resolve) => this.control.close(() => resolve()));
-      for (const socket of this.connections) socket.destroy();
-      await this.proxy.close();
+      await this.closeControl();
+      await Promise.all([this.workers?.stop(), this.proxy.close()]);
       fs.rmSync(this.socketPath, { force: true });
       for (const resolve of this.stoppedResolvers.splice(0)) resolve();
     })();
     return this.stopping;
+  }
+
+  private async closeControl(): Promise<void> {
+    const control = this.control;
+    this.control = null;
+    if (control !== null) await new Promise<void>((resolve) => control.close(() => resolve()));
+    for (const socket of this.connections) socket.destroy();
   }
 
   private accept(socket: net.Socket): void {
@@ -136,6 +256,12 @@ export class ProxyDaemon {
       return;
     }
     const request = parsed.request;
+    if (this.handingOver && HELD_DURING_HANDOVER.has(request.op)) {
+      // Not answered here: once the handover is done this connection closes, and the controller sends what it
+      // had not got an answer to again, to the new generation. If the handover fails, it is carried out here.
+      this.held.push({ socket, message });
+      return;
+    }
     this.served.set(request.op, (this.served.get(request.op) ?? 0) + 1);
     try {
       const result = await this.run(request);
@@ -147,29 +273,116 @@ export class ProxyDaemon {
   }
 
   private async run(request: ControlRequest): Promise<unknown> {
+    if (isRouterRequest(request)) return this.everywhere(request);
     switch (request.op) {
       case 'hello':
-        return { ...this.identity, routeVersion: this.routeVersion, routes: [...this.routes.values()] };
-      case 'setRoute':
-        await this.proxy.setRoute(request.route);
-        this.routes.set(request.route.service, request.route);
-        return { routeVersion: ++this.routeVersion };
-      case 'setUpstreamHealthy':
-        this.proxy.setUpstreamHealthy(request.upstreamId, request.healthy);
-        return null;
-      case 'drain':
-        return this.proxy.drain(request.service, request.releaseId, request.timeoutMs);
-      case 'drainUpstream':
-        return this.proxy.drainUpstream(request.upstreamId, request.timeoutMs);
-      case 'counters':
-        return this.proxy.counters();
-      case 'latencySamples':
-        return this.proxy.latencySamples(request.service, request.releaseId);
+        return this.whoAmI();
       case 'stop':
         // Answered first: the reply must leave before the control socket closes.
         setImmediate(() => void this.stop());
         return null;
+      case 'handover':
+        return this.handOver(request);
+      default:
+        throw new CutoverError('INTERNAL', 'unhandled control operation');
     }
+  }
+
+  /** A request carried out by this process and every worker; answered once all have. */
+  private async everywhere(request: RouterRequest): Promise<unknown> {
+    // Here first: a route the table refuses is refused before any worker sees it (they would refuse it alike).
+    const own = await applyRouterRequest(this.proxy, request);
+    if (request.op === 'setRoute') this.routes.set(request.route.service, request.route);
+    if (request.op === 'setUpstreamHealthy') {
+      if (request.healthy) this.unhealthy.delete(request.upstreamId);
+      else this.unhealthy.add(request.upstreamId);
+    }
+    const theirs = this.workers === null ? [] : await this.workers.call(request);
+    switch (request.op) {
+      case 'setRoute':
+        return { routeVersion: ++this.routeVersion };
+      case 'counters':
+        return mergeCounters([own as ReleaseCounters[], ...(theirs as ReleaseCounters[][]), this.inherited]);
+      case 'latencySamples':
+        return [own as number[], ...(theirs as number[][])].flat();
+      case 'drain':
+      case 'drainUpstream': {
+        const all = [own, ...theirs] as { drained: boolean; closed: number }[];
+        return { drained: all.every((r) => r.drained), closed: all.reduce((n, r) => n + r.closed, 0) };
+      }
+      default:
+        return own;
+    }
+  }
+
+  /** Everything this generation counted, its own and its workers' and what it inherited, as one reading. */
+  private async allCounters(): Promise<ReleaseCounters[]> {
+    return (await this.everywhere({ id: 0, op: 'counters' })) as ReleaseCounters[];
+  }
+
+  /**
+   * Hands the listening socket to a new generation (see proxy-handover.ts)
+   * and winds this one down. Answers with the new generation's identity;
+   * the control connections close right after, and this process exits once
+   * its last client connection has ended.
+   */
+  private async handOver(request: Extract<ControlRequest, { op: 'handover' }>): Promise<ProxyIdentity> {
+    if (this.handingOver || this.stopping !== null)
+      throw new CutoverError('ROUTER_UNAVAILABLE', 'this proxy generation is already stopping');
+    this.handingOver = true;
+    let successor: Successor;
+    try {
+      successor = await Successor.start({
+        main: request.successor?.main ?? DAEMON_MAIN,
+        socketPath: this.socketPath,
+        optionsFile: request.successor?.optionsFile ?? this.paths.options,
+        logFile: this.paths.log,
+        listener: this.proxy.listener,
+        takeover: {
+          routes: [...this.routes.values()],
+          unhealthy: [...this.unhealthy],
+          routeVersion: this.routeVersion,
+          counters: settled(await this.allCounters()),
+        },
+      });
+    } catch (error) {
+      this.handingOver = false;
+      this.logger.error({ err: error }, 'handover failed: this generation serves on');
+      for (const { socket, message } of this.held.splice(0)) void this.handle(socket, message);
+      throw error;
+    }
+    const retire: RetireOptions = {
+      idleGraceMs: HANDOVER_IDLE_GRACE_MS,
+      upgradeDrainMs: request.drainTimeoutMs,
+      timeoutMs: Math.max(HANDOVER_IDLE_GRACE_MS, request.drainTimeoutMs) + HANDOVER_EXTRA_MS,
+    };
+    // Both generations accept now; this one stops, and its control socket goes to the new one.
+    const retired = Promise.all([this.proxy.retire(retire), this.workers?.retire(retire)]);
+    const control = this.control;
+    this.control = null;
+    if (control !== null) await new Promise<void>((resolve) => control.close(() => resolve()));
+    const identity = await successor.openControl();
+    this.logger.info(
+      { successor: { pid: identity.pid, generation: identity.generation }, held: this.held.length },
+      'handed the listening socket over: winding down',
+    );
+    // After the answer has gone out: the controller reconnects (to the new generation) and sends the held requests again.
+    setImmediate(() => {
+      for (const socket of this.connections) socket.end();
+    });
+    this.stopping = (async () => {
+      await retired;
+      await successor.finish(settled(await this.ownAndWorkersCounters()));
+      await this.proxy.close();
+      for (const resolve of this.stoppedResolvers.splice(0)) resolve();
+    })();
+    return identity;
+  }
+
+  /** This generation's counters after its workers exited: what it served, plus what it inherited. */
+  private async ownAndWorkersCounters(): Promise<ReleaseCounters[]> {
+    const theirs = this.workers === null ? [] : await this.workers.counters();
+    return mergeCounters([this.proxy.counters(), ...theirs, this.inherited]);
   }
 
   private reply(socket: net.Socket, reply: ControlReply): void {

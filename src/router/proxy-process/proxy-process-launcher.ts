@@ -7,29 +7,10 @@ import type { Logger } from 'pino';
 import { CutoverError } from '../../core/errors.js';
 import type { InstanceEjectionEvent } from '../proxy/passive-health.js';
 import type { ProxyProcessOptions } from './proxy-process-options.js';
+import { proxyPaths, type ProxyPaths } from './proxy-paths.js';
 import { isAlive, RemoteProxyRouter } from './remote-proxy-router.js';
 
-/**
- * Where the proxy process keeps its files, under the state directory: the
- * control socket, the options it was started with and its pid. Its log is
- * `<state_dir>/logs/proxy.log`, beside the instances' logs.
- */
-export function proxyPaths(stateDir: string): {
-  dir: string;
-  socket: string;
-  options: string;
-  pid: string;
-  log: string;
-} {
-  const dir = path.join(stateDir, 'proxy');
-  return {
-    dir,
-    socket: path.join(dir, 'control.sock'),
-    options: path.join(dir, 'options.json'),
-    pid: path.join(dir, 'proxy.pid'),
-    log: path.join(stateDir, 'logs', 'proxy.log'),
-  };
-}
+export { proxyPaths };
 
 /** A Unix socket path longer than this does not fit sockaddr_un on Linux (108 bytes with the NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -43,15 +24,34 @@ export interface ProxyProcessLaunch {
   options: ProxyProcessOptions;
   logger?: Logger;
   onInstanceEjection?: (event: InstanceEjectionEvent) => void;
+  /** What upgraded connections get on the old generation in a handover (the services' longest drain_timeout). */
+  handoverDrainMs?: number;
+}
+
+/** A handover's drain for upgraded connections when the caller names none. */
+const DEFAULT_HANDOVER_DRAIN_MS = 30_000;
+
+/** Which cutover build this is, for the proxy's options: a proxy run by another build is handed over to this one. */
+export const PROXY_BUILD = `${packageVersion()} ${DAEMON_MAIN}`;
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**
  * The proxy as a process of its own: adopts the one already running for this
- * state directory (a controller restart) when it has the same options, and
- * starts one otherwise. A proxy with other options (a new listen address,
- * client limits or service policies in cutover.yaml) is stopped first and a
- * new one started: that costs the gap of a restart, which `cutover proxy
- * restart` will close with a socket handover.
+ * state directory (a controller restart) when it has the same options and
+ * build, and starts one otherwise. A proxy with other options (client
+ * limits, workers or service policies in cutover.yaml) or run by another
+ * cutover build hands its socket over to a new generation; only a new
+ * listen address (or a build that cannot hand over) costs a restart.
  */
 export async function connectOrStartProxy(launch: ProxyProcessLaunch): Promise<RemoteProxyRouter> {
   const paths = proxyPaths(launch.stateDir);
@@ -87,9 +87,10 @@ export async function connectOrStartProxy(launch: ProxyProcessLaunch): Promise<R
       );
       return running;
     }
+    if (await handedOver(running, paths, launch)) return running;
     launch.logger?.warn(
       { pid: running.proxy.pid },
-      'the running proxy process has other options than cutover.yaml: stopping it and starting a new one',
+      'the running proxy process cannot hand over to the new options (another listen address, or an older build): stopping it and starting a new one',
     );
     await running.close();
   }
@@ -99,9 +100,37 @@ export async function connectOrStartProxy(launch: ProxyProcessLaunch): Promise<R
   return router;
 }
 
+/**
+ * The running proxy has other options (cutover.yaml changed) or is another
+ * cutover build: when it listens where the new options say, it hands its
+ * socket over to a new generation running this build with these options,
+ * so nothing is refused. Another address cannot be handed over.
+ */
+async function handedOver(running: RemoteProxyRouter, paths: ProxyPaths, launch: ProxyProcessLaunch): Promise<boolean> {
+  const listen = running.proxy.listen;
+  const wanted = launch.options.listen;
+  const samePort = wanted.port === 0 || wanted.port === listen.port;
+  if (!samePort || wanted.host !== listen.host) return false;
+  fs.writeFileSync(paths.options, JSON.stringify({ ...launch.options }), { mode: 0o600 });
+  try {
+    const next = await running.handOver(launch.handoverDrainMs ?? DEFAULT_HANDOVER_DRAIN_MS, {
+      main: DAEMON_MAIN,
+      optionsFile: paths.options,
+    });
+    launch.logger?.info(
+      { from: running.proxy.pid, to: next.pid, workers: next.workers },
+      'the running proxy had other options or another build: a new generation took its socket over',
+    );
+    return true;
+  } catch (error) {
+    launch.logger?.warn({ err: error }, 'the running proxy did not hand over');
+    return false;
+  }
+}
+
 /** Starts a proxy process in a process group of its own, detached: it outlives whoever started it. */
 async function startProxyProcess(
-  paths: ReturnType<typeof proxyPaths>,
+  paths: ProxyPaths,
   options: ProxyProcessOptions,
   logger: Logger | undefined,
 ): Promise<void> {

@@ -7,10 +7,19 @@ export type ProxyProcessListenOptions = Omit<ProxyListenOptions, 'logger' | 'onI
 
 export interface ProxyProcessOptions {
   listen: ProxyProcessListenOptions;
-  /** Of `listen`, as canonical JSON: a restarted controller compares it to know whether the running proxy has its config. */
+  /** Processes accepting on the listening socket (`server.proxy_workers`): the main one and `workers - 1` forked. */
+  workers: number;
+  /** Which cutover build runs the proxy: another build means a handover to it. */
+  build: string;
+  /** Of the rest, as canonical JSON: a restarted controller compares it to know whether the running proxy has its config. */
   digest: string;
 }
 
-export function proxyProcessOptions(listen: ProxyProcessListenOptions): ProxyProcessOptions {
-  return { listen, digest: createHash('sha256').update(canonicalJson(listen)).digest('hex').slice(0, 16) };
+export function proxyProcessOptions(
+  listen: ProxyProcessListenOptions,
+  workers: number,
+  build: string,
+): ProxyProcessOptions {
+  const digest = createHash('sha256').update(canonicalJson({ listen, workers, build })).digest('hex').slice(0, 16);
+  return { listen, workers, build, digest };
 }

@@ -11,6 +11,7 @@ import {
   type ControlReply,
   type ControlRequest,
   type ProxyIdentity,
+  type SuccessorProgram,
 } from './control-protocol.js';
 
 export interface RemoteProxyOptions {
@@ -25,6 +26,8 @@ export interface RemoteProxyOptions {
 
 /** How long a control call may take on top of its own timeout before the proxy counts as hung. */
 const CALL_SLACK_MS = 10_000;
+/** How long a handover may take: the new generation starts (and its workers), then opens the control socket. */
+const HANDOVER_TIMEOUT_MS = 30_000;
 /** Between attempts to reach a proxy process that went away. */
 const RECONNECT_EVERY_MS = 50;
 /** Failed attempts after which the proxy process is taken for dead and started again (≈ 250 ms). */
@@ -133,6 +136,28 @@ export class RemoteProxyRouter implements Router {
 
   async latencySamples(service: string, releaseId: string): Promise<number[]> {
     return (await this.call({ op: 'latencySamples', service, releaseId }, 0)) as number[];
+  }
+
+  /**
+   * `cutover proxy restart`, a newer build, new proxy options: a new proxy
+   * generation takes the listening socket over (no moment without a
+   * listener) and the old one winds down, its upgraded connections given
+   * `drainTimeoutMs`. Resolves once this router talks to the new generation.
+   */
+  async handOver(
+    drainTimeoutMs: number,
+    successor?: SuccessorProgram,
+  ): Promise<{ pid: number; generation: string; workers: number }> {
+    const request = { op: 'handover' as const, drainTimeoutMs, ...(successor === undefined ? {} : { successor }) };
+    const next = (await this.call(request, HANDOVER_TIMEOUT_MS)) as ProxyIdentity;
+    // The old generation closes this connection right after its answer; the reconnect finds the new one.
+    const deadline = performance.now() + HANDOVER_TIMEOUT_MS;
+    while (this.generation !== next.generation && !this.closed) {
+      if (performance.now() > deadline)
+        throw new CutoverError('ROUTER_UNAVAILABLE', 'the new proxy generation did not take the control connection');
+      await delay(RECONNECT_EVERY_MS);
+    }
+    return { pid: next.pid, generation: next.generation, workers: next.workers };
   }
 
   /** A deliberate full stop (`cutover down`): the proxy process ends what is in flight and exits. */

@@ -1,5 +1,5 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -72,6 +72,19 @@ export const DEFAULT_UPSTREAM_POLICY: UpstreamPolicy = {
  */
 const CLIENT_TIMEOUT_CHECK_MS = 1_000;
 
+/** While a retiring proxy waits for its connections to end, how often it closes the ones that went idle. */
+const RETIRE_IDLE_SWEEP_MS = 1_000;
+
+/** How a proxy generation that handed its listener over winds down (see `retire`). */
+export interface RetireOptions {
+  /** Idle kept-alive client connections stay open this long, so a request already on its way still gets an answer. */
+  idleGraceMs: number;
+  /** WebSockets and other upgraded connections get this long before they are closed (WebSocket close 1001). */
+  upgradeDrainMs: number;
+  /** After this, whatever is still open is cut. */
+  timeoutMs: number;
+}
+
 /** Released targets kept for their counters after a drain, per service. */
 const RETIRED_RELEASES_KEPT = 5;
 
@@ -124,6 +137,8 @@ export class ProxyRouter implements Router {
   private readonly canaryChoice: CanaryChoice = { setCookie: null };
   private listening: { host: string; port: number } | null = null;
   private closing: Promise<void> | null = null;
+  /** Set by `retire`: every response closes its client connection. */
+  private retiring = false;
 
   private constructor(options: ProxyListenOptions) {
     this.logger = options.logger;
@@ -164,17 +179,51 @@ export class ProxyRouter implements Router {
 
   static async listen(options: ProxyListenOptions): Promise<ProxyRouter> {
     const router = new ProxyRouter(options);
+    await router.listenAt(options.host, options.port);
+    return router;
+  }
+
+  /** Binds and accepts on host:port (after `prepare`). */
+  listenAt(host: string, port: number): Promise<void> {
+    return this.acceptOn((server, done) => server.listen(port, host, done));
+  }
+
+  /**
+   * A proxy that does not accept yet: the caller gives it its routes first
+   * and then calls `takeListener`, so no client is ever answered by a proxy
+   * without routes (a worker process, the next proxy generation).
+   */
+  static prepare(options: ProxyListenOptions): ProxyRouter {
+    return new ProxyRouter(options);
+  }
+
+  /**
+   * Accepts on a listening socket another process holds too (passed over
+   * IPC): the kernel gives each new connection to one of the processes
+   * accepting on it, and the socket never stops listening while one does.
+   * Synchronous up to the listen call, so a handle received in a message
+   * starts being served before the event loop polls it again.
+   */
+  takeListener(listener: net.Server): Promise<void> {
+    return this.acceptOn((server, done) => server.listen(listener, done));
+  }
+
+  /** The listening socket, to pass to another process (`ChildProcess.send(message, listener)`). */
+  get listener(): net.Server {
+    return this.server;
+  }
+
+  private async acceptOn(listen: (server: Server, done: () => void) => void): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      router.server.once('error', reject);
-      router.server.listen(options.port, options.host, () => {
-        router.server.off('error', reject);
+      this.server.once('error', reject);
+      listen(this.server, () => {
+        this.server.off('error', reject);
         resolve();
       });
     });
-    const bound = router.server.address() as AddressInfo;
-    router.listening = { host: bound.address, port: bound.port };
-    router.logger?.info({ host: bound.address, port: bound.port }, 'proxy listening');
-    return router;
+    const bound = this.server.address() as AddressInfo;
+    this.listening = { host: bound.address, port: bound.port };
+    this.logger?.info({ host: bound.address, port: bound.port }, 'proxy listening');
   }
 
   /** Where the proxy listens (the real port when 0 was asked for). */
@@ -245,7 +294,7 @@ export class ProxyRouter implements Router {
       `release '${releaseId}' of service '${service}' was drained after ${timeoutMs} ms`,
     );
     const closed = await traffic.closeAll(reason);
-    this.retire(traffic, upstreamIds);
+    this.retireRelease(traffic, upstreamIds);
     log?.info({ drained, closed }, 'drain finished');
     return { drained, closed };
   }
@@ -285,6 +334,38 @@ export class ProxyRouter implements Router {
     return this.closing;
   }
 
+  /**
+   * Winds down a proxy whose listening socket another generation now holds
+   * too (a handover). It stops accepting at once; a request on a kept-alive
+   * connection is still served and answered with `Connection: close`, so
+   * the client's next request opens a connection to the new generation.
+   * Idle kept-alive connections are closed only after `idleGraceMs`: closing
+   * one at once would race a request the client is sending on it. Upgraded
+   * connections get `upgradeDrainMs` before a close frame. Resolves when no
+   * client connection is left (or at `timeoutMs`, after cutting the rest).
+   */
+  async retire(options: RetireOptions): Promise<void> {
+    if (this.retiring) return;
+    this.retiring = true;
+    this.logger?.info(options, 'proxy retiring: accepting no more connections');
+    // net.Server's close, not http.Server's: that one also closes idle kept-alive connections at once.
+    const ended = new Promise<void>((resolve) => net.Server.prototype.close.call(this.server, () => resolve()));
+    const timers: NodeJS.Timeout[] = [];
+    timers.push(
+      setTimeout(() => {
+        this.server.closeIdleConnections();
+        timers.push(setInterval(() => this.server.closeIdleConnections(), RETIRE_IDLE_SWEEP_MS));
+      }, options.idleGraceMs),
+      setTimeout(() => {
+        for (const traffic of this.releases.values()) traffic.goAwayUpgrades();
+      }, options.upgradeDrainMs),
+    );
+    const finished = await Promise.race([ended.then(() => true), delay(options.timeoutMs, false)]);
+    for (const timer of timers) clearTimeout(timer);
+    if (!finished) this.logger?.warn('proxy retired with connections still open: cutting them');
+    await this.close();
+  }
+
   private async shutdown(): Promise<void> {
     this.passiveHealth.close();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -314,6 +395,8 @@ export class ProxyRouter implements Router {
 
   private handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const startedAt = performance.now();
+    // A retiring generation answers with `Connection: close`: the client's next request goes to the new one.
+    if (this.retiring) res.shouldKeepAlive = false;
     const facts = this.facts;
     const peer = req.socket.remoteAddress;
     const headers = buildUpstreamRequestHeaders(req.rawHeaders, peer, 'http', this.trustedPeers.trusts(peer), facts);
@@ -437,7 +520,7 @@ export class ProxyRouter implements Router {
     this.table = buildRouteTable(this.routes.values(), this.bindTarget, new RouteTable(kept));
   }
 
-  private retire(traffic: ReleaseTraffic, upstreamIds: readonly string[]): void {
+  private retireRelease(traffic: ReleaseTraffic, upstreamIds: readonly string[]): void {
     for (const id of upstreamIds) {
       this.unhealthy.delete(id);
       this.outOfRotation.delete(id);

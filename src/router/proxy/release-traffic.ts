@@ -126,6 +126,11 @@ export class ReleaseTraffic {
     if (this.idleWaiters.length > 0) this.notifyIfIdle();
   }
 
+  /** Asks every open upgraded connection to close (a proxy generation retiring). */
+  goAwayUpgrades(): void {
+    for (const connection of [...this.upgrades]) connection.goAway();
+  }
+
   /** Resolves true once no request or upgraded connection is open, false when `timeoutMs` passes first. */
   waitUntilIdle(timeoutMs: number): Promise<boolean> {
     if (this.isIdle) return Promise.resolve(true);

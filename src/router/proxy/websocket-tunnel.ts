@@ -9,6 +9,9 @@ import type { TargetBinding } from './release-traffic.js';
 import type { UpgradedConnection } from './upgraded-connection.js';
 import { isConnectErrorCode, type UpstreamPool } from './upstream-pool.js';
 
+/** A server's WebSocket close frame (FIN, opcode 8, unmasked) with status 1001, going away. */
+const GOING_AWAY_FRAME = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
+
 /** Until the upstream answers an upgrade, as for a request's response head. */
 const UPGRADE_ANSWER_TIMEOUT_MS = 60_000;
 
@@ -83,6 +86,25 @@ export class WebSocketTunnel implements UpgradedConnection {
     this.upstreamRequest?.destroy();
     this.upstream?.destroy();
     this.finish();
+  }
+
+  /**
+   * A WebSocket gets a close frame with status 1001 (going away, RFC 6455
+   * 7.4.1) so its client reconnects at once, to the next proxy generation;
+   * the upstream sees its connection end. Bytes the upstream was still
+   * sending are not relayed after the frame. Any other upgraded protocol has
+   * no such frame: it is ended.
+   */
+  goAway(): void {
+    if (this.finished) return;
+    if (this.upstream === null) {
+      this.destroy();
+      return;
+    }
+    this.upstream.unpipe(this.client);
+    if (/^websocket$/i.test(this.req.headers.upgrade ?? '')) this.client.write(GOING_AWAY_FRAME);
+    this.client.end();
+    this.upstream.end();
   }
 
   private connectUpstream(): void {

@@ -1,0 +1,99 @@
+import type net from 'node:net';
+import pino from 'pino';
+import { isCutoverError } from '../../core/errors.js';
+import { ProxyRouter, type RetireOptions } from '../proxy/proxy-router.js';
+import { applyRouterRequest } from './router-requests.js';
+import type { FromWorker, ToWorker } from './worker-messages.js';
+
+/**
+ * A proxy worker process, forked by the proxy's main process: one more
+ * ProxyRouter accepting on the same listening socket, so the proxy uses
+ * more than one core. It holds the routes its main process gives it and
+ * carries out what it is told; it never talks to the controller itself.
+ *
+ * Its main process gone (crashed or killed), it stops accepting and winds
+ * down: a worker nobody can program must not keep serving routes that will
+ * never change again, and the next main process needs the port.
+ */
+const logger = pino({ base: { component: 'proxy-worker' } });
+/** When the main process is gone: kept-alive clients get this long to send the request they may be sending. */
+const ORPHAN_RETIRE: RetireOptions = { idleGraceMs: 1_000, upgradeDrainMs: 1_000, timeoutMs: 30_000 };
+
+let proxy: ProxyRouter | null = null;
+let retiring: Promise<void> | null = null;
+
+function tell(message: FromWorker): void {
+  if (process.connected) process.send?.(message);
+}
+
+function retire(options: RetireOptions): void {
+  retiring ??= (async () => {
+    await proxy?.retire(options);
+    logger.info('proxy worker retired');
+    logger.flush();
+    if (proxy === null || !process.connected) process.exit(0);
+    // What it served while winding down counts too: the main process adds it before it exits itself.
+    process.send?.({ type: 'final-counters', counters: proxy.counters() } satisfies FromWorker, () => process.exit(0));
+  })();
+}
+
+function start(message: Extract<ToWorker, { type: 'start' }>, listener: net.Server | undefined): void {
+  if (proxy !== null || listener === undefined) return;
+  proxy = ProxyRouter.prepare({
+    ...message.listen,
+    logger,
+    onInstanceEjection: (data) => tell({ type: 'ejection', data }),
+  });
+  for (const id of message.unhealthy) proxy.setUpstreamHealthy(id, false);
+  // The routes are in place before the first connection is accepted; setRoute switches within the call.
+  for (const route of message.routes) void proxy.setRoute(route);
+  // Within this message's handler, before the event loop polls the received socket: no connection is missed.
+  proxy.takeListener(listener).then(
+    () => tell({ type: 'ready' }),
+    (error: unknown) => {
+      logger.error({ err: error }, 'proxy worker could not accept on the listening socket');
+      process.exit(1);
+    },
+  );
+}
+
+process.on('message', (message: ToWorker, handle: unknown) => {
+  switch (message.type) {
+    case 'start':
+      start(message, handle as net.Server | undefined);
+      return;
+    case 'request': {
+      const request = message.request;
+      if (proxy === null) return;
+      applyRouterRequest(proxy, request).then(
+        (result) => tell({ type: 'reply', reply: { id: request.id, ok: true, result: result ?? null } }),
+        (error: unknown) => {
+          const code = isCutoverError(error) ? error.code : 'INTERNAL';
+          tell({
+            type: 'reply',
+            reply: { id: request.id, ok: false, error: { code, message: (error as Error).message } },
+          });
+        },
+      );
+      return;
+    }
+    case 'retire':
+      retire(message.options);
+      return;
+    case 'stop':
+      void (proxy?.close() ?? Promise.resolve()).then(() => process.exit(0));
+      return;
+  }
+});
+
+process.on('disconnect', () => {
+  logger.warn('the proxy main process is gone: this worker stops accepting and winds down');
+  retire(ORPHAN_RETIRE);
+});
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => retire(ORPHAN_RETIRE));
+process.on('SIGHUP', () => {});
+process.on('uncaughtException', (error) => {
+  logger.fatal({ err: error }, 'proxy worker failed; the main process starts a new one');
+  logger.flush();
+  process.exit(1);
+});
