@@ -134,4 +134,38 @@ services:
       assert.equal(summary.failed, 0, `failed across the controller's restart: ${summary.firstErrors.join('; ')}`);
     }
   });
+
+  it('`cutover proxy restart` five times in a row: 0 failed; each old generation exits; deploy and rollback work after each', async (t) => {
+    const traffic = steadyLoad();
+    const generations: number[] = [];
+    try {
+      await traffic.waitForAnswers(200);
+      for (let round = 1; round <= 5; round++) {
+        const before = Number(fs.readFileSync(path.join(dir, '.cutover', 'proxy', 'proxy.pid'), 'utf8'));
+        const restart = await cli('proxy', 'restart', '--json');
+        assert.equal(restart.code, 0, `${restart.stdout}${restart.stderr}`);
+        const next = (JSON.parse(restart.stdout) as { proxy: { pid: number; workers: number } }).proxy;
+        assert.notEqual(next.pid, before, 'a new proxy generation');
+        assert.ok(isAlive(next.pid));
+        assert.equal(Number(fs.readFileSync(path.join(dir, '.cutover', 'proxy', 'proxy.pid'), 'utf8')), next.pid);
+        await traffic.waitForAnswers(100);
+        const deploy = await cli('deploy', 'web', '--version', `h${round}`);
+        assert.equal(deploy.code, 0, deploy.stderr);
+        assert.equal((await versionAt(`http://127.0.0.1:${proxyPort}`, 'web.localhost')).version, `h${round}`);
+        const back = await cli('rollback', 'web');
+        assert.equal(back.code, 0, back.stderr);
+        assert.notEqual((await versionAt(`http://127.0.0.1:${proxyPort}`, 'web.localhost')).version, `h${round}`);
+        generations.push(before);
+      }
+      // Each old generation let its clients go (Connection: close) and exited once its last connection ended.
+      const deadline = Date.now() + 20_000;
+      while (generations.some(isAlive) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(generations.filter(isAlive), [], 'every generation before the last exited');
+    } finally {
+      const summary = await traffic.stop();
+      t.diagnostic(`${summary.sent} sent, ${summary.failed} failed`);
+      assert.equal(summary.failed, 0, `failed across proxy restarts: ${summary.firstErrors.join('; ')}`);
+    }
+  });
 });

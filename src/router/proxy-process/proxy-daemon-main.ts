@@ -3,7 +3,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import { ProxyDaemon } from './proxy-daemon.js';
-import type { FromSuccessor, TakeoverState, ToSuccessor } from './proxy-handover.js';
+import { Predecessor, type FromSuccessor, type TakeoverState, type ToSuccessor } from './proxy-handover.js';
 import { proxyPaths } from './proxy-paths.js';
 import type { ProxyProcessOptions } from './proxy-process-options.js';
 
@@ -20,7 +20,7 @@ import type { ProxyProcessOptions } from './proxy-process-options.js';
  */
 const [socketPath, optionsFile, mode] = process.argv.slice(2);
 const ORPHAN_CHECK_MS = 2_000;
-const logger = pino({ base: { component: 'proxy' } });
+const logger = pino({ base: { component: 'proxy', pid: process.pid } });
 
 function tellLauncher(message: object): void {
   try {
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     // The socket must be taken up in the same turn the message arrives (ProxyDaemon.create listens synchronously).
     const { state, listener } = await takeoverMessage();
     daemon = await ProxyDaemon.create(socketPath, options, logger, { ...state, listener });
+    daemon.attachPredecessor(new Predecessor());
     tellPredecessor({ type: 'ready' });
     await new Promise<void>((resolve) =>
       process.on('message', (message: ToSuccessor) => {

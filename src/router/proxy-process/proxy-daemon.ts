@@ -18,7 +18,7 @@ import {
 } from './control-protocol.js';
 import { parseControlRequest } from './control-requests.js';
 import { mergeCounters, settled } from './counter-merge.js';
-import { Successor, type TakeoverState } from './proxy-handover.js';
+import { Predecessor, Successor, type TakeoverState } from './proxy-handover.js';
 import { proxyPaths, type ProxyPaths } from './proxy-paths.js';
 import type { ProxyProcessOptions } from './proxy-process-options.js';
 import { ProxyWorkers } from './proxy-workers.js';
@@ -75,6 +75,8 @@ export class ProxyDaemon {
   /** What earlier generations counted (a handover): added to every reading. */
   private inherited: ReleaseCounters[];
   private handingOver = false;
+  /** The generation that handed its socket to this one, while it winds down. */
+  private predecessor: Predecessor | null = null;
   private readonly paths: ProxyPaths;
   private readonly held: { socket: net.Socket; message: unknown }[] = [];
 
@@ -202,6 +204,11 @@ export class ProxyDaemon {
     return { ...this.identity, routeVersion: this.routeVersion, routes: [...this.routes.values()] };
   }
 
+  /** A generation started by a handover passes what it is asked on to the one before, until that one exits. */
+  attachPredecessor(predecessor: Predecessor): void {
+    this.predecessor = predecessor;
+  }
+
   /** The counters a handover passed, replaced by the old generation's final ones once it has wound down. */
   inherit(counters: ReleaseCounters[]): void {
     this.inherited = counters;
@@ -230,8 +237,9 @@ export class ProxyDaemon {
   private async closeControl(): Promise<void> {
     const control = this.control;
     this.control = null;
-    if (control !== null) await new Promise<void>((resolve) => control.close(() => resolve()));
+    // The connections first: a server's close callback waits for them.
     for (const socket of this.connections) socket.destroy();
+    if (control !== null) await new Promise<void>((resolve) => control.close(() => resolve()));
   }
 
   private accept(socket: net.Socket): void {
@@ -297,17 +305,27 @@ export class ProxyDaemon {
       if (request.healthy) this.unhealthy.delete(request.upstreamId);
       else this.unhealthy.add(request.upstreamId);
     }
-    const theirs = this.workers === null ? [] : await this.workers.call(request);
+    // The workers, and a generation before this one still winding down: its kept-alive clients are routed alike.
+    const [theirs, before] = await Promise.all([
+      this.workers === null ? [] : this.workers.call(request),
+      this.predecessor?.call(request),
+    ]);
+    const others = before === undefined ? theirs : [...theirs, before];
     switch (request.op) {
       case 'setRoute':
         return { routeVersion: ++this.routeVersion };
       case 'counters':
-        return mergeCounters([own as ReleaseCounters[], ...(theirs as ReleaseCounters[][]), this.inherited]);
+        // The generation before counts on from what it passed at the handover, so its live reading replaces that.
+        return mergeCounters([
+          own as ReleaseCounters[],
+          ...(theirs as ReleaseCounters[][]),
+          (before as ReleaseCounters[] | undefined) ?? this.inherited,
+        ]);
       case 'latencySamples':
-        return [own as number[], ...(theirs as number[][])].flat();
+        return [own as number[], ...(others as number[][])].flat();
       case 'drain':
       case 'drainUpstream': {
-        const all = [own, ...theirs] as { drained: boolean; closed: number }[];
+        const all = [own, ...others] as { drained: boolean; closed: number }[];
         return { drained: all.every((r) => r.drained), closed: all.reduce((n, r) => n + r.closed, 0) };
       }
       default:
@@ -351,6 +369,7 @@ export class ProxyDaemon {
       for (const { socket, message } of this.held.splice(0)) void this.handle(socket, message);
       throw error;
     }
+    successor.serve((passed) => this.everywhere(passed));
     const retire: RetireOptions = {
       idleGraceMs: HANDOVER_IDLE_GRACE_MS,
       upgradeDrainMs: request.drainTimeoutMs,
@@ -358,9 +377,9 @@ export class ProxyDaemon {
     };
     // Both generations accept now; this one stops, and its control socket goes to the new one.
     const retired = Promise.all([this.proxy.retire(retire), this.workers?.retire(retire)]);
-    const control = this.control;
+    // Closed now (the socket file goes with it); the controller's open connections stay until the answer is out.
+    this.control?.close();
     this.control = null;
-    if (control !== null) await new Promise<void>((resolve) => control.close(() => resolve()));
     const identity = await successor.openControl();
     this.logger.info(
       { successor: { pid: identity.pid, generation: identity.generation }, held: this.held.length },

@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
-import { CutoverError } from '../../core/errors.js';
+import { CutoverError, isCutoverError, type ErrorCode } from '../../core/errors.js';
 import type { ReleaseCounters, ServiceRoute } from '../index.js';
-import type { ProxyIdentity } from './control-protocol.js';
+import type { ControlReply, ProxyIdentity } from './control-protocol.js';
+import type { RouterRequest } from './router-requests.js';
 
 /**
  * The handover of the listening socket from one proxy generation to the
@@ -22,16 +23,24 @@ import type { ProxyIdentity } from './control-protocol.js';
  *    once it listens on the control socket (the same path).
  * 4. The old one answers the controller and closes its control connections:
  *    the controller reconnects, to the new generation.
- * 5. old → new `final-counters` when its last connection ended: what it
+ * 5. Until the old one exits, the new one passes it every route change,
+ *    health mark, drain and counters request (`request`/`reply`): a client
+ *    still on a kept-alive connection to the old generation is routed by
+ *    the same routes as everyone else, and a drain waits for its requests.
+ * 6. old → new `final-counters` when its last connection ended: what it
  *    served after step 1, so counters stay whole.
  */
 export type ToSuccessor =
   | { type: 'takeover'; takeover: TakeoverState }
   | { type: 'open-control' }
+  | { type: 'reply'; reply: ControlReply }
   | { type: 'final-counters'; counters: ReleaseCounters[] };
 
 export type FromSuccessor =
-  { type: 'ready' } | { type: 'control-open'; identity: ProxyIdentity } | { type: 'failed'; error: string };
+  | { type: 'ready' }
+  | { type: 'control-open'; identity: ProxyIdentity }
+  | { type: 'request'; request: RouterRequest }
+  | { type: 'failed'; error: string };
 
 /** What the new generation takes from the old one, besides the listening socket. */
 export interface TakeoverState {
@@ -88,6 +97,25 @@ export class Successor {
     return successor;
   }
 
+  /** What the new generation passes on while this one winds down (step 5) is carried out by `apply`. */
+  serve(apply: (request: RouterRequest) => Promise<unknown>): void {
+    this.child.on('message', (message: FromSuccessor) => {
+      if (message.type !== 'request') return;
+      const id = message.request.id;
+      apply(message.request).then(
+        (result) => this.tell({ type: 'reply', reply: { id, ok: true, result: result ?? null } }),
+        (error: unknown) => {
+          const code = isCutoverError(error) ? error.code : 'INTERNAL';
+          this.tell({ type: 'reply', reply: { id, ok: false, error: { code, message: (error as Error).message } } });
+        },
+      );
+    });
+  }
+
+  private tell(message: ToSuccessor): void {
+    if (this.child.connected) this.child.send(message);
+  }
+
   /** Tells the new generation to listen on the control socket (the old one closed it) and returns who it is. */
   async openControl(): Promise<ProxyIdentity> {
     this.child.send({ type: 'open-control' } satisfies ToSuccessor);
@@ -142,6 +170,44 @@ export class Successor {
       }, SUCCESSOR_TIMEOUT_MS);
       this.child.on('message', onMessage);
       this.child.once('exit', onExit);
+    });
+  }
+}
+
+/**
+ * The generation before, seen from the new one while it winds down: requests
+ * go to it over the IPC channel, and a generation that has exited answers
+ * nothing (`undefined`).
+ */
+export class Predecessor {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+
+  constructor() {
+    process.on('message', (message: ToSuccessor) => {
+      if (message.type !== 'reply') return;
+      const call = this.pending.get(message.reply.id);
+      if (call === undefined) return;
+      this.pending.delete(message.reply.id);
+      if (message.reply.ok) call.resolve(message.reply.result);
+      else call.reject(new CutoverError(message.reply.error.code as ErrorCode, message.reply.error.message));
+    });
+    process.on('disconnect', () => {
+      for (const call of this.pending.values()) call.resolve(undefined);
+      this.pending.clear();
+    });
+  }
+
+  get connected(): boolean {
+    return process.connected;
+  }
+
+  call(request: RouterRequest): Promise<unknown> {
+    if (!process.connected) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      process.send?.({ type: 'request', request: { ...request, id } } satisfies FromSuccessor);
     });
   }
 }

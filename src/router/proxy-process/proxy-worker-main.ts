@@ -15,7 +15,7 @@ import type { FromWorker, ToWorker } from './worker-messages.js';
  * down: a worker nobody can program must not keep serving routes that will
  * never change again, and the next main process needs the port.
  */
-const logger = pino({ base: { component: 'proxy-worker' } });
+const logger = pino({ base: { component: 'proxy-worker', pid: process.pid } });
 /** When the main process is gone: kept-alive clients get this long to send the request they may be sending. */
 const ORPHAN_RETIRE: RetireOptions = { idleGraceMs: 1_000, upgradeDrainMs: 1_000, timeoutMs: 30_000 };
 
