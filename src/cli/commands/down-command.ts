@@ -80,9 +80,13 @@ export async function runServiceDown(options: {
   timeoutMs: number | null;
 }): Promise<ExitCode> {
   const { service } = options;
-  const config = await loadConfig(options.config);
-  // Before asking: a typo must not be confirmed first and refused after.
-  if (!(service in config.services))
+  // Before asking: a typo must not be confirmed first and refused after. Without a local config (a server
+  // named by --url and --token, or CUTOVER_URL) the server refuses it; resolveTarget needs the config otherwise.
+  const config = await loadConfig(options.config).catch((error: unknown) => {
+    if (isCutoverError(error) && error.code === 'CONFIG_NOT_FOUND') return null;
+    throw error;
+  });
+  if (config && !(service in config.services))
     throw new CutoverError('SERVICE_NOT_FOUND', `no service '${service}' in ${options.config}`, {
       hint: `The services are: ${Object.keys(config.services).join(', ')}.`,
     });
