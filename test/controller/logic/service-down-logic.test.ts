@@ -152,6 +152,27 @@ describe('cutover down <service> over fakes', () => {
     assert.equal(h.versionServed('web'), 'v3');
   });
 
+  for (const [name, strategy] of [
+    ['canary', '{ type: canary, steps: [{ weight: 50, pause: 1m }, { weight: 100 }], timeout: 30s }'],
+    ['rolling', '{ type: rolling, parallelism: 1, order: start-first, monitor: 5s, timeout: 30s }'],
+  ] as const) {
+    it(`stops a ${name} service, and its next deploy and a rollback start it again`, async () => {
+      h = await startLogic(serviceYaml(strategy));
+      await h.finish(await deploy(h, 'web', 'v1'));
+      await h.finish(await deploy(h, 'web', 'v2'));
+      assert.equal((await h.finish(await h.controller.down('web', 'ops'))).outcome, 'succeeded');
+      assert.deepEqual(instancesOf(h, 'web'), []);
+      assert.equal(h.versionServed('web'), 503);
+      assert.equal((await h.finish(await deploy(h, 'web', 'v3'))).outcome, 'succeeded');
+      assert.equal(h.versionServed('web'), 'v3');
+      assert.equal(instancesOf(h, 'web').length, 2);
+      await h.finish(await h.controller.down('web', 'ops'));
+      const rollback = await h.finish(await h.controller.rollback('web', { actor: 'test' }));
+      assert.equal(rollback.outcome, 'succeeded');
+      assert.equal(h.versionServed('web'), 'v3');
+    });
+  }
+
   it('a down whose controller died after the route change finishes at the next start', async () => {
     await twoServices();
     const v2 = h.controller.activeRelease('web')!;
