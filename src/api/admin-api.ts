@@ -176,6 +176,11 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     const body = parseBody(actorBody, request.body);
     return reply.code(202).send({ operation: await controller.cleanup(request.params.name, body.actor ?? 'api') });
   });
+  // `cutover down <service>`: one service stops (routed to nothing, drained, its instances stopped); the others serve on.
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/down', async (request, reply) => {
+    const body = parseBody(actorBody, request.body);
+    return reply.code(202).send({ operation: await controller.down(request.params.name, body.actor ?? 'api') });
+  });
 
   app.get<{ Params: { id: string }; Querystring: { after?: string } }>('/api/v1/operations/:id', async (request) => {
     const operation = controller.store.getOperation(request.params.id);

@@ -67,11 +67,17 @@ function program(): Command {
     });
 
   cli
-    .command('down')
-    .description('stop every instance and the proxy (and the server, if it runs): traffic stops; asks unless --yes')
+    .command('down [service]')
+    .description(
+      'stop every instance and the proxy (and the server, if it runs): traffic stops; with a service, only that service stops (the server must run); asks unless --yes',
+    )
     .option('--yes', 'do not ask', false)
-    .action(async (o: { yes: boolean }) => {
-      const { runDown } = await import('./commands/down-command.js');
+    .action(async (service: string | undefined, o: { yes: boolean }) => {
+      const { runDown, runServiceDown } = await import('./commands/down-command.js');
+      if (service !== undefined) {
+        const { timeoutMs } = follow(true);
+        return exit(await runServiceDown({ ...globals(), service, yes: o.yes, json: json(), timeoutMs }));
+      }
       const code = await runDown({ ...globals(), yes: o.yes });
       exit(code);
       setTimeout(() => process.exit(code), 500).unref();

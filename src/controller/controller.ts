@@ -23,6 +23,7 @@ import { ReleaseLifecycle } from './release-lifecycle.js';
 import { RollingRunner } from './rolling-runner.js';
 import type { RunnerContext } from './runner-context.js';
 import { serviceNamed } from './service-lookup.js';
+import { stopService } from './service-stop.js';
 import { serviceHistory, serviceStatus, type ServiceHistory, type ServiceStatus } from './service-status.js';
 import { StrategyRegistry } from './strategy-registry.js';
 import type { DeployRequest } from './strategy-runner.js';
@@ -122,7 +123,6 @@ export class Controller {
     this.migrations = migrations;
   }
 
-  /** Restores routes and instances from the store; see recovery.ts. */
   /** Adopts what runs and resumes interrupted operations; `fillMissing: false` starts no missing instance. */
   async start(runtime: Runtime, options: { fillMissing?: boolean } = {}): Promise<void> {
     const { restartAborted } = await recoverAfterRestart(
@@ -214,6 +214,11 @@ export class Controller {
 
   cleanup(name: string, actor: string): Promise<OperationRecord> {
     return this.commands.cleanup(name, actor);
+  }
+
+  /** `cutover down <service>`: routes it to nothing, drains, stops every release of it; see service-stop.ts. */
+  down(name: string, actor: string): Promise<OperationRecord> {
+    return stopService(this.context, name, actor);
   }
 
   /** A restarted instance has a new port: the route that lists its release must list it. */

@@ -108,11 +108,27 @@ export async function recoverAfterRestart(
   const watches: ResumableWatch[] = [];
   /** Previous releases of deploys that moved traffic: they keep their rollback window (scale_down_delay) from now. */
   const toRetire: { service: ServiceConfig; releaseId: string; immediately: boolean; operationId: string }[] = [];
+  /** Services whose `down` was under way: their standby releases stop now. */
+  const downed = new Set<string>();
   for (const op of store.unfinishedOperations()) {
     // A multi-service deploy is resumed by the controller once its services' operations are settled here.
     if (resumedIds.has(op.id) || op.kind === 'deploy-wave') continue;
     const state = op.state as Partial<BlueGreenState> | null;
     const active = store.getService(op.service).activeReleaseId;
+    // A `down` (service-stop.ts) that had cleared the active release had routed to nothing: it succeeded,
+    // and what of the service still runs stops below, scale_down_delay or not.
+    if (op.kind === 'down' && active === null) {
+      events.record({
+        operationId: op.id,
+        service: op.service,
+        releaseId: null,
+        type: 'down.succeeded',
+        message: `down finished after a controller restart: ${op.service} was routed to nothing; what still ran stops now`,
+      });
+      ctx.lifecycle.completeOperation(op.id, op.service, 'succeeded', null, now);
+      downed.add(op.service);
+      continue;
+    }
     const watch = watchToResume(ctx, op, active, now);
     if (watch && typeof watch !== 'string') {
       watches.push(watch);
@@ -202,7 +218,8 @@ export async function recoverAfterRestart(
         );
         for (const i of alive) kept.add(i.id);
         if (release.scaleDownAt === null && waiting.has(release.id)) continue;
-        ctx.lifecycle.scheduleScaleDown(service, release.id, release.scaleDownAt ?? now);
+        const at = downed.has(service.name) ? now : (release.scaleDownAt ?? now);
+        ctx.lifecycle.scheduleScaleDown(service, release.id, at);
       } else if (
         (release.state === 'starting' || release.state === 'ready') &&
         resumed.get(service.name)?.state.releaseId !== release.id

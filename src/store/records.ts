@@ -5,8 +5,11 @@ import type { ErrorRecord } from '../core/release-record.js';
 // The release row is the domain's own type (core/release-record.ts); re-exported so stores and callers keep one import.
 export type { ErrorRecord, ReleaseRecord, ReleaseState } from '../core/release-record.js';
 
-/** `deploy-wave`: a multi-service deploy (service `*`), whose services' deploys are operations of their own. */
-export type OperationKind = 'deploy' | 'switch' | 'rollback' | 'cleanup' | 'deploy-wave';
+/**
+ * `deploy-wave`: a multi-service deploy (service `*`), whose services' deploys are operations of their own.
+ * `down`: `cutover down <service>`, the deliberate stop of one service (controller/service-stop.ts).
+ */
+export type OperationKind = 'deploy' | 'switch' | 'rollback' | 'cleanup' | 'deploy-wave' | 'down';
 export type OperationOutcome = 'succeeded' | 'failed' | 'aborted';
 
 export interface OperationRecord {

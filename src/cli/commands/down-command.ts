@@ -2,10 +2,11 @@ import { createInterface } from 'node:readline/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import pino from 'pino';
 import { loadConfig } from '../../config/load-config.js';
-import { isCutoverError } from '../../core/errors.js';
+import { CutoverError, isCutoverError } from '../../core/errors.js';
 import { startServer, stopLeftoverProxy } from '../../server/start-server.js';
 import { AdminClient, resolveTarget } from '../admin-client.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import { runOperation } from './operation-commands.js';
 
 /** How long a running server may take to stop everything before `down` says so. */
 const SERVER_STOP_TIMEOUT_MS = 120_000;
@@ -24,7 +25,8 @@ export async function runDown(options: {
 }): Promise<ExitCode> {
   const config = await loadConfig(options.config);
   const services = Object.keys(config.services);
-  if (!options.yes && !(await confirmed(services))) {
+  const question = `Stop ${services.join(', ')} and the proxy? Traffic to them stops until the next deploy. [y/N] `;
+  if (!options.yes && !(await confirmed(question))) {
     process.stderr.write(
       'cutover down stops every instance and the proxy: traffic stops. Run `cutover down --yes` to do it.\n',
     );
@@ -59,6 +61,63 @@ export async function runDown(options: {
   return EXIT.OK;
 }
 
+/**
+ * `cutover down <service>`: one service stops and the others serve on. It is
+ * an operation of the running server (under the service's deploy lock, drained
+ * through the proxy, in the history), followed like a deploy. Without a
+ * server it refuses rather than starting one here: a controller started only
+ * to stop one service would adopt every service and leave the others
+ * unsupervised again when it exits, and `cutover server` then this command
+ * does the same with the controller that keeps watching them.
+ */
+export async function runServiceDown(options: {
+  config: string;
+  url?: string;
+  token?: string;
+  service: string;
+  yes: boolean;
+  json: boolean;
+  timeoutMs: number | null;
+}): Promise<ExitCode> {
+  const { service } = options;
+  // Before asking: a typo must not be confirmed first and refused after. Without a local config (a server
+  // named by --url and --token, or CUTOVER_URL) the server refuses it; resolveTarget needs the config otherwise.
+  const config = await loadConfig(options.config).catch((error: unknown) => {
+    if (isCutoverError(error) && error.code === 'CONFIG_NOT_FOUND') return null;
+    throw error;
+  });
+  if (config && !(service in config.services))
+    throw new CutoverError('SERVICE_NOT_FOUND', `no service '${service}' in ${options.config}`, {
+      hint: `The services are: ${Object.keys(config.services).join(', ')}.`,
+    });
+  const question = `Stop ${service}? Its hosts answer 503 until the next deploy or rollback; the other services serve on. [y/N] `;
+  if (!options.yes && !(await confirmed(question))) {
+    process.stderr.write(
+      `cutover down ${service} stops every instance of ${service}: its traffic stops. Run \`cutover down ${service} --yes\` to do it.\n`,
+    );
+    return EXIT.USAGE;
+  }
+  const client = new AdminClient(await resolveTarget(options));
+  try {
+    return await runOperation(
+      client,
+      `/api/v1/services/${encodeURIComponent(service)}/down`,
+      {},
+      {
+        json: options.json,
+        wait: true,
+        timeoutMs: options.timeoutMs,
+      },
+    );
+  } catch (error) {
+    if (isCutoverError(error) && error.code === 'SERVER_UNREACHABLE')
+      throw new CutoverError('SERVER_UNREACHABLE', `${error.message}: stopping one service needs the server`, {
+        hint: `Start it (\`cutover server\`), then run \`cutover down ${service}\` again; \`cutover down\` without a service stops everything without one.`,
+      });
+    throw error;
+  }
+}
+
 async function answers(client: AdminClient): Promise<boolean> {
   try {
     await client.request('GET', '/healthz');
@@ -68,13 +127,11 @@ async function answers(client: AdminClient): Promise<boolean> {
   }
 }
 
-async function confirmed(services: string[]): Promise<boolean> {
+async function confirmed(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(
-      `Stop ${services.join(', ')} and the proxy? Traffic to them stops until the next deploy. [y/N] `,
-    );
+    const answer = await rl.question(question);
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();

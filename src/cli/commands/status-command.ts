@@ -108,6 +108,10 @@ function slotLine(label: string, slot: SlotStatus | null): string {
 export function renderStatus(s: ServiceStatus): string {
   let text = `${bold(s.service)}  ${dim(`${s.hosts.join(', ')}${s.default ? ' (default)' : ''}  strategy ${s.strategy}`)}\n`;
   text += slotLine('active', s.active);
+  const last = s.recent[0];
+  // Not deployed yet and stopped look alike otherwise: both have no active release and answer 503.
+  if (!s.active && last?.kind === 'down' && last.outcome === 'succeeded')
+    text += `           ${yellow('stopped')} by \`cutover down\` ${formatTime(last.startedAt)} (${last.actor}); \`cutover rollback ${s.service}\` or a deploy starts it again\n`;
   text += slotLine('standby', s.standby);
   if (s.canary) {
     text += slotLine('canary', s.canary);
