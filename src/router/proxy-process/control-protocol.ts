@@ -46,6 +46,8 @@ export interface ProxyIdentity {
   optionsDigest: string;
   /** Processes accepting on the listening socket: this one and its workers. */
   workers: number;
+  /** The worker processes' pids, as of this answer (a dead worker is replaced under a new pid). */
+  workerPids: number[];
   /** The last route version applied, and the routes it holds. */
   routeVersion: number;
   routes: ServiceRoute[];

@@ -62,7 +62,7 @@ export interface Takeover extends TakeoverState {
  * answered once all have carried it out, counters summed.
  */
 export class ProxyDaemon {
-  private readonly identity: Omit<ProxyIdentity, 'routeVersion' | 'routes'>;
+  private readonly identity: Omit<ProxyIdentity, 'routeVersion' | 'routes' | 'workerPids'>;
   private readonly routes = new Map<string, ServiceRoute>();
   private readonly unhealthy = new Set<string>();
   private routeVersion: number;
@@ -201,7 +201,12 @@ export class ProxyDaemon {
   }
 
   whoAmI(): ProxyIdentity {
-    return { ...this.identity, routeVersion: this.routeVersion, routes: [...this.routes.values()] };
+    return {
+      ...this.identity,
+      workerPids: this.workers?.pids ?? [],
+      routeVersion: this.routeVersion,
+      routes: [...this.routes.values()],
+    };
   }
 
   /** A generation started by a handover passes what it is asked on to the one before, until that one exits. */
