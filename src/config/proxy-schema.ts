@@ -23,11 +23,14 @@ export const proxyServerFields = {
     .preprocess(listOf, z.array(cidr, { error: 'expected a list of CIDR blocks, like [10.0.0.0/8, "fd00::/8"]' }))
     .optional(),
   max_connections: wholeNumber(1).optional(),
-  proxy_workers: z
-    .union([z.literal('auto'), wholeNumber(1, MAX_PROXY_WORKERS)], {
-      error: `expected auto (one per core, at most ${MAX_PROXY_WORKERS}) or a whole number from 1 to ${MAX_PROXY_WORKERS}`,
-    })
-    .optional(),
+  proxy_workers: parsedBy<'auto' | number>((value) =>
+    value === 'auto' || (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_PROXY_WORKERS)
+      ? { ok: true, value: value as 'auto' | number }
+      : {
+          ok: false,
+          expected: `expected auto (one per core, at most 8) or a whole number from 1 to ${MAX_PROXY_WORKERS}`,
+        },
+  ).optional(),
   client_timeouts: strictMap(
     {
       headers: positiveDuration.optional(),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigIssue } from '../../src/config/config-issues.js';
@@ -62,6 +62,8 @@ describe('loadConfig: the contract file', () => {
       router: 'proxy',
       trustedProxies: [],
       maxConnections: 10_000,
+      // auto: one proxy process per core, at most 8.
+      proxyWorkers: Math.min(availableParallelism(), 8),
       clientTimeouts: { headersMs: 10_000, requestMs: 300_000, keepAliveMs: 65_000 },
       logs: { maxBytes: 10 * 1024 * 1024, keep: 3 },
     });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { issueAt, issuesOf, parse } from './issues-of.js';
 
@@ -38,6 +39,23 @@ describe('the proxy keys in cutover.yaml', () => {
     );
     assert.match(issueAt(byPath, 'server.max_connections').message, /whole number ≥ 1/);
     assert.match(issueAt(byPath, 'server.client_timeouts').message, /headers to be at most request/);
+  });
+
+  it('reads proxy_workers: auto is one per core (at most 8), a number is taken as is, anything else is refused', () => {
+    assert.equal(parse(service).server.proxyWorkers, Math.min(availableParallelism(), 8));
+    assert.equal(
+      parse(`server: { proxy_workers: auto }\n${service}`).server.proxyWorkers,
+      Math.min(availableParallelism(), 8),
+    );
+    assert.equal(parse(`server: { proxy_workers: 3 }\n${service}`).server.proxyWorkers, 3);
+    for (const bad of ['0', '17', '1.5', 'many', '"2"']) {
+      const { byPath } = issuesOf(`server: { proxy_workers: ${bad} }\n${service}`);
+      assert.match(
+        issueAt(byPath, 'server.proxy_workers').message,
+        /expected auto .* or a whole number from 1 to 16/,
+        bad,
+      );
+    }
   });
 
   it("reads a service's timeouts, instance_limits and passive_health, defaulting what is not written", () => {
