@@ -70,6 +70,12 @@ function startEcho(): Promise<Echo> {
       hash.update(chunk);
       bytes += chunk.length;
     });
+    if (req.url === '/early') {
+      // Answers without reading the body, and closes: the proxy cannot finish the upload.
+      res.writeHead(413, { connection: 'close' });
+      res.end('too large');
+      return;
+    }
     req.on('end', () => {
       if (req.url === '/die') {
         req.socket.destroy();
@@ -187,6 +193,37 @@ describe('a request an instance may have read', () => {
     assert.equal(counters?.status.error, 3);
     // The client connections are still usable after those 502s.
     assert.equal((await send('die.test', 'POST', 'die-after', '{}')).status, 200);
+  });
+});
+
+describe('an upload the instance stopped taking', () => {
+  it('answers the client and leaves its connection fit for the next request', async () => {
+    await proxy.setRoute(route('early', ['early.test'], 'r-early', [alive.upstream('early-a')]));
+    const single = new Agent({ connections: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const big = await request(`http://127.0.0.1:${proxy.address.port}/early`, {
+          method: 'POST',
+          headers: { host: 'early.test', 'x-request-id': `early-${i}` },
+          body: randomBytes(4 * 1024 * 1024),
+          dispatcher: single,
+        });
+        await big.body.text();
+        assert.notEqual(big.statusCode, 200, `upload #${i}`);
+        // The same (only) client connection: the rest of the upload was read and discarded, not left in the way.
+        const next = await request(`http://127.0.0.1:${proxy.address.port}/`, {
+          method: 'POST',
+          headers: { host: 'early.test', 'x-request-id': `after-early-${i}` },
+          body: '{}',
+          dispatcher: single,
+          signal: AbortSignal.timeout(10_000),
+        });
+        await next.body.text();
+        assert.equal(next.statusCode, 200, `request after upload #${i}`);
+      }
+    } finally {
+      await single.close();
+    }
   });
 });
 

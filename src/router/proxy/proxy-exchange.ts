@@ -193,7 +193,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         if (this.tryNextInstance()) return;
       }
     }
-    // Not sent again: a body never given to undici is read and discarded, so the client connection stays usable.
+    // Not sent again: what undici did not take of the client's body is read and discarded, so the client connection
+    // can carry its next request once the answer is out (before, undici destroyed the client request and left it stuck).
     body?.release(true);
     this.done = true;
     this.leaveUpstream();
