@@ -162,6 +162,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.leaveUpstream();
+    // Answered before undici took the whole body (it then resets the connection and drops the body): discard the rest.
+    this.body?.release(true);
     this.res.end();
     const traffic = this.target.binding.traffic;
     traffic.counters.recordLatency(performance.now() - this.startedAt);

@@ -94,7 +94,8 @@ export class RequestBody extends Readable {
     callback(err);
   }
 
-  ended(): void {
+  /** The client request ended: undici gets the end (and may write the request's last bytes, or its head). */
+  sourceEnded(): void {
     this.handedOver = true;
     this.push(null);
     this.release(false);
@@ -106,7 +107,7 @@ function onSourceReadable(this: SourceWithBody): void {
 }
 
 function onSourceEnd(this: SourceWithBody): void {
-  this[kBody]?.ended();
+  this[kBody]?.sourceEnded();
 }
 
 function onSourceError(this: SourceWithBody, err: Error): void {
