@@ -92,6 +92,12 @@ function startEcho(): Promise<Echo> {
   });
 }
 
+/** Waits for a condition the test cannot await directly; bounded so a broken proxy fails the test instead of hanging it. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await delay(10);
+  assert.ok(condition(), 'condition not reached');
+}
+
 function digestOf(body: Buffer | string): string {
   return createHash('sha256').update(body).digest('hex');
 }
@@ -117,7 +123,10 @@ before(async () => {
     port: 0,
     // Passive health off except where a test is about ejection: the refusing instance must keep being picked.
     upstreamPolicy: { passiveHealth: { consecutiveFailures: 0 } },
-    services: { eject: { passiveHealth: { consecutiveFailures: 3, ejectionMs: 60_000, maxEjectionMs: 60_000 } } },
+    services: {
+      eject: { passiveHealth: { consecutiveFailures: 3, ejectionMs: 60_000, maxEjectionMs: 60_000 } },
+      abandon: { passiveHealth: { consecutiveFailures: 1, ejectionMs: 60_000, maxEjectionMs: 60_000 } },
+    },
     onInstanceEjection: (event) => events.push(event),
   });
 });
@@ -224,6 +233,35 @@ describe('an upload the instance stopped taking', () => {
     } finally {
       await single.close();
     }
+  });
+});
+
+describe('a client that abandons its upload', () => {
+  it('is not the instance fault: the request is not sent again and nothing is ejected', async () => {
+    await proxy.setRoute(
+      route('abandon', ['abandon.test'], 'r-abandon', [alive.upstream('abandon-a'), alive.upstream('abandon-b')]),
+    );
+    for (let i = 0; i < 3; i++) {
+      const id = `abandon-${i}`;
+      const client = httpRequest({
+        host: '127.0.0.1',
+        port: proxy.address.port,
+        method: 'POST',
+        headers: { host: 'abandon.test', 'x-request-id': id, 'content-length': 100_000 },
+      });
+      client.on('error', () => {});
+      client.write(randomBytes(1000));
+      await until(() => alive.seen.has(id));
+      client.destroy();
+      await until(() => proxy.counters().find((c) => c.releaseId === 'r-abandon')?.inFlight === 0);
+      assert.equal(alive.seen.get(id), 1, `upload #${i} went to one instance, once`);
+    }
+    // One failure ejects an instance of this service: a client's abort counted as the instance's would show here.
+    assert.deepEqual(
+      events.filter((e) => e.releaseId === 'r-abandon'),
+      [],
+    );
+    assert.equal((await send('abandon.test', 'POST', 'abandon-after', '{}')).status, 200);
   });
 });
 
