@@ -38,6 +38,12 @@ interface Ejection {
  * Active health checks go straight to the instance and can stay green while
  * it hangs on real traffic: this is what sees that.
  *
+ * Every failed attempt counts, those the proxy then sent to another instance
+ * included: an instance that refuses connections costs each request sent to
+ * it a retry (ProxyExchange), so after `consecutiveFailures` refusals it is
+ * ejected and no longer picked, and no connection to it is attempted until
+ * the back-off ends.
+ *
  * It never ejects the last instance in rotation of a release (Envoy's
  * max_ejection_percent): with none left every request would get a 503, worse
  * than a slow or failing instance.

@@ -4,6 +4,7 @@ import type { TargetEntry } from '../route-table.js';
 import { sendErrorResponse, upstreamFailed } from './error-response.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { TargetBinding } from './release-traffic.js';
+import { RequestBody } from './request-body.js';
 import { clientResponseHeaders } from './response-headers.js';
 import { isConnectErrorCode, type UpstreamPool } from './upstream-pool.js';
 
@@ -26,6 +27,18 @@ const CLIENT_GONE = new Error('client closed the connection');
  * objects and parse the headers into an object we would only turn back into a
  * list. Event listeners are shared module functions that find the exchange
  * through a symbol on the response, so a request allocates no closures.
+ *
+ * When it is sent again (never twice to an instance, never after the
+ * response head went out, never for a client that left):
+ * - nothing of it was written (a refused, reset or timed-out connect, or a
+ *   kept-alive connection that closed before the body's first chunk went
+ *   out; see `nothingWritten`): to the next instance of the same release in
+ *   rotation, whatever the method, body included;
+ * - the connection closed before any answer after the request went out: an
+ *   idempotent request without a body (GET, HEAD, OPTIONS), once; anything
+ *   else may have been acted on and gets a 502 rather than a duplicate.
+ * Every failed attempt counts towards its instance's passive health, so an
+ * instance that keeps refusing is ejected and stops costing a retry.
  */
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly req: IncomingMessage;
@@ -41,7 +54,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private index: number;
   /** The pool this request is counted on (its `inFlight`), null once uncounted: see `leaveUpstream`. */
   private countedOn: UpstreamPool | null = null;
+  /**
+   * undici's abort for the current attempt, set by onConnect: undici calls it
+   * when it gives the request to a connection, just before it writes anything.
+   * Still null when an attempt fails: that attempt never reached a connection.
+   */
   private abortUpstream: ((err?: Error) => void) | null = null;
+  /** What undici reads the client's body from in the current attempt; null without a body (see RequestBody). */
+  private body: RequestBody | null = null;
   private resumeUpstream: (() => void) | null = null;
   private done = false;
   private clientGone = false;
@@ -87,12 +107,19 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const req = this.req;
     upstream.inFlight++;
     this.countedOn = upstream;
+    this.abortUpstream = null;
+    let body: RequestBody | null = null;
+    if (this.hasBody) {
+      // A new one per attempt: undici destroys the one of a failed attempt (after onError, which retries).
+      this.body?.release(false);
+      body = this.body = new RequestBody(req);
+    }
     upstream.pool.dispatch(
       {
         path: req.url ?? '/',
         method: req.method as Dispatcher.HttpMethod,
         headers: this.headers,
-        body: this.hasBody ? req : null,
+        body,
       },
       this,
     );
@@ -135,6 +162,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.leaveUpstream();
+    // Answered before undici took the whole body (it then resets the connection and drops the body): discard the rest.
+    this.body?.release(true);
     this.res.end();
     const traffic = this.target.binding.traffic;
     traffic.counters.recordLatency(performance.now() - this.startedAt);
@@ -144,27 +173,31 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     if (this.done) return;
     const code = (err as { code?: unknown }).code;
-    // A client that left is not the instance's fault; anything else (connect error, timeout, reset) is.
-    if (!this.clientGone && this.countedOn !== null)
+    const body = this.body;
+    // A client that left (or whose upload broke) is not the instance's fault; anything else (connect error, timeout, reset) is.
+    const clientGone = this.clientGone || (body !== null && body.sourceFailed);
+    if (!clientGone && this.countedOn !== null)
       this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
-    if (this.abortUpstream === null && !this.hasBody && !this.clientGone && isConnectErrorCode(code)) {
-      // Nothing reached this upstream: another instance of the same release may take the request.
-      if (this.tryNextInstance()) return;
+    if (!clientGone && !this.res.headersSent && isConnectErrorCode(code)) {
+      if (this.nothingWritten()) {
+        // Not a byte of it reached this instance: another one of the same release takes it, whatever the method.
+        if (this.tryNextInstance()) return;
+      } else if (
+        !this.retriedAfterReset &&
+        body === null &&
+        isIdempotent(this.req.method) &&
+        isClosedBeforeAnswer(code)
+      ) {
+        // The connection closed before any answer, after the request went out (an instance shutting its port, a
+        // kept-alive connection it closed as the request arrived): it may have been read. Only an idempotent request
+        // without a body may be sent again (RFC 9110, 9.2.2), once.
+        this.retriedAfterReset = true;
+        if (this.tryNextInstance()) return;
+      }
     }
-    if (
-      !this.retriedAfterReset &&
-      !this.hasBody &&
-      !this.clientGone &&
-      !this.res.headersSent &&
-      isIdempotent(this.req.method) &&
-      isClosedBeforeAnswer(code)
-    ) {
-      // The connection closed before any answer (an instance shutting its port, a kept-alive connection it closed as
-      // the request went out). An idempotent request without a body may be sent again (RFC 9110, 9.2.2), once.
-      this.retriedAfterReset = true;
-      this.abortUpstream = null;
-      if (this.tryNextInstance()) return;
-    }
+    // Not sent again: what undici did not take of the client's body is read and discarded, so the client connection
+    // can carry its next request once the answer is out (before, undici destroyed the client request and left it stuck).
+    body?.release(true);
     this.done = true;
     this.leaveUpstream();
     const res = this.res;
@@ -200,6 +233,26 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   resume(): void {
     this.resumeUpstream?.();
+  }
+
+  /**
+   * True when the failed attempt provably wrote nothing to its upstream:
+   * - onConnect never ran (abortUpstream null): undici failed the request
+   *   before giving it to a connection — a refused or timed-out connect, a
+   *   reset during the connect — and writes nothing before onConnect
+   *   (client-h1.js writeH1). A stream body is untouched then too: undici reads
+   *   it only from writeH1 on.
+   * - a body that gave undici nothing: undici writes a stream body's request
+   *   head with its first chunk or at its end, never before (AsyncWriter), so a
+   *   kept-alive connection that closed or reset before our first chunk was
+   *   sent nothing.
+   * A request without a body is written whole right after onConnect: once
+   * onConnect ran, whether the instance read it cannot be known.
+   */
+  private nothingWritten(): boolean {
+    const body = this.body;
+    if (this.abortUpstream === null) return body === null || !body.handedOver;
+    return body !== null && !body.handedOver;
   }
 
   private tryNextInstance(): boolean {

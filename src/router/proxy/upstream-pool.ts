@@ -121,7 +121,15 @@ export class UpstreamPool {
   }
 }
 
-/** Errors that mean the request never reached the upstream (no byte was written), so another instance may take it. */
+/**
+ * Transport errors: the instance could not be reached, or its connection
+ * closed or reset. Connect-time codes (refused, unreachable, timed out, DNS)
+ * never come with a written request; ECONNRESET, EPIPE and UND_ERR_SOCKET
+ * ("other side closed") also come from a connection that had taken the
+ * request. So the code says whose fault it is, not whether a byte was written:
+ * that is where in undici's sequence it failed (ProxyExchange.nothingWritten,
+ * WebSocketTunnel's connect).
+ */
 const CONNECT_ERROR_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
