@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { isCutoverError } from '../../src/core/errors.js';
+import { findFreePort } from '../../src/runtime/process/free-port.js';
 import type { ServiceRoute } from '../../src/router/index.js';
 import {
   connectOrStartProxy,
@@ -135,9 +136,10 @@ describe('the proxy process', () => {
     const old = router.proxy;
     process.kill(old.pid, 'SIGKILL');
     const killedAt = Date.now();
+    // The new process holds the routes before it accepts; the router learns who it is when it reconnects.
     await eventually(async () => {
       try {
-        return (await get(port)).status === 200;
+        return (await get(port)).status === 200 && router.proxy.pid !== old.pid;
       } catch {
         return false;
       }
@@ -161,13 +163,15 @@ describe('the proxy process', () => {
     assert.deepEqual(await get(router.address.port), { status: 200, backend: backend.name });
   });
 
-  it('other options (a new listen address or limits) stop it and start a new one', async () => {
+  it('a new listen address cannot be handed over: the proxy is stopped and a new one started there', async () => {
     const old = router.proxy;
     await router.detach();
+    const port = await findFreePort();
     router = await connectOrStartProxy({
       stateDir,
-      options: proxyProcessOptions({ host: '127.0.0.1', port: 0, maxConnections: 500 }, 1, 'test'),
+      options: proxyProcessOptions({ host: '127.0.0.1', port }, 1, 'test'),
     });
+    assert.equal(router.address.port, port);
     assert.equal(router.startedHere, true);
     assert.notEqual(router.proxy.pid, old.pid);
     await eventually(() => !isAlive(old.pid), 'the old proxy process gone');

@@ -51,6 +51,8 @@ export interface ProxyIdentity {
   /** The last route version applied, and the routes it holds. */
   routeVersion: number;
   routes: ServiceRoute[];
+  /** Upstreams marked unhealthy by the controller. */
+  unhealthy: string[];
 }
 
 export type ControlReply =

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type net from 'node:net';
+import type { ListeningHandle } from '../proxy/proxy-router.js';
 import path from 'node:path';
 import pino from 'pino';
 import { ProxyDaemon } from './proxy-daemon.js';
@@ -32,15 +32,16 @@ function tellLauncher(message: object): void {
 }
 
 function tellPredecessor(message: FromSuccessor): void {
-  if (process.connected) process.send?.(message);
+  // A callback: a channel closing under the send reports here rather than as an uncaught error.
+  if (process.connected) process.send?.(message, undefined, undefined, () => {});
 }
 
 /** The takeover message and the listening socket it carries, from the generation before. */
-function takeoverMessage(): Promise<{ state: TakeoverState; listener: net.Server }> {
+function takeoverMessage(): Promise<{ state: TakeoverState; listener: ListeningHandle }> {
   return new Promise((resolve, reject) => {
     process.once('message', (message: ToSuccessor, handle: unknown) => {
       if (message.type !== 'takeover' || handle === undefined) reject(new Error('expected a takeover with a socket'));
-      else resolve({ state: message.takeover, listener: handle as net.Server });
+      else resolve({ state: message.takeover, listener: handle as ListeningHandle });
     });
   });
 }

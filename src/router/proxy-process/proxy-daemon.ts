@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { CutoverError, isCutoverError } from '../../core/errors.js';
 import type { ReleaseCounters, ServiceRoute } from '../index.js';
 import type { InstanceEjectionEvent } from '../proxy/passive-health.js';
-import { ProxyRouter, type RetireOptions } from '../proxy/proxy-router.js';
+import { ProxyRouter, type ListeningHandle, type RetireOptions } from '../proxy/proxy-router.js';
 import {
   encodeLine,
   LineReader,
@@ -47,7 +47,7 @@ const HELD_DURING_HANDOVER = new Set<ControlRequest['op']>([
 
 /** A new generation's start: the listening socket and state it takes from the old one. */
 export interface Takeover extends TakeoverState {
-  listener: net.Server;
+  listener: ListeningHandle;
 }
 
 /**
@@ -62,7 +62,7 @@ export interface Takeover extends TakeoverState {
  * answered once all have carried it out, counters summed.
  */
 export class ProxyDaemon {
-  private readonly identity: Omit<ProxyIdentity, 'routeVersion' | 'routes' | 'workerPids'>;
+  private readonly identity: Omit<ProxyIdentity, 'routeVersion' | 'routes' | 'unhealthy' | 'workerPids'>;
   private readonly routes = new Map<string, ServiceRoute>();
   private readonly unhealthy = new Set<string>();
   private routeVersion: number;
@@ -100,8 +100,9 @@ export class ProxyDaemon {
     this.paths = proxyPaths(path.dirname(path.dirname(socketPath)));
     this.routeVersion = takeover?.routeVersion ?? 0;
     this.inherited = takeover?.counters ?? [];
-    for (const route of takeover?.routes ?? []) this.routes.set(route.service, route);
-    for (const id of takeover?.unhealthy ?? []) this.unhealthy.add(id);
+    const state = takeover ?? options.initial;
+    for (const route of state?.routes ?? []) this.routes.set(route.service, route);
+    for (const id of state?.unhealthy ?? []) this.unhealthy.add(id);
   }
 
   /**
@@ -123,10 +124,11 @@ export class ProxyDaemon {
       onInstanceEjection: (event) => daemon?.broadcast(event),
     });
     // Synchronous up to the listen call: a socket passed in a message is served before the event loop polls it.
-    if (takeover !== undefined) {
-      for (const id of takeover.unhealthy) proxy.setUpstreamHealthy(id, false);
-      for (const route of takeover.routes) void proxy.setRoute(route);
-    }
+    // The routes are in place before the first connection is accepted: a proxy started again after a crash, or
+    // a new generation, never answers a client 404 for a service it is about to be given.
+    const state = takeover ?? options.initial;
+    for (const id of state?.unhealthy ?? []) proxy.setUpstreamHealthy(id, false);
+    for (const route of state?.routes ?? []) void proxy.setRoute(route);
     await (takeover === undefined
       ? proxy.listenAt(options.listen.host, options.listen.port)
       : proxy.takeListener(takeover.listener));
@@ -136,7 +138,7 @@ export class ProxyDaemon {
       const workers = new ProxyWorkers({
         count: options.workers - 1,
         listen: options.listen,
-        listener: proxy.listener,
+        listener: proxy.listeningHandle,
         state: () => ({ routes: [...owner.routes.values()], unhealthy: [...owner.unhealthy] }),
         logger,
         onInstanceEjection: (event) => owner.broadcast(event),
@@ -206,6 +208,7 @@ export class ProxyDaemon {
       workerPids: this.workers?.pids ?? [],
       routeVersion: this.routeVersion,
       routes: [...this.routes.values()],
+      unhealthy: [...this.unhealthy],
     };
   }
 
@@ -324,6 +327,7 @@ export class ProxyDaemon {
         return mergeCounters([
           own as ReleaseCounters[],
           ...(theirs as ReleaseCounters[][]),
+          ...(this.workers?.goneCounters ?? []),
           (before as ReleaseCounters[] | undefined) ?? this.inherited,
         ]);
       case 'latencySamples':
@@ -360,7 +364,7 @@ export class ProxyDaemon {
         socketPath: this.socketPath,
         optionsFile: request.successor?.optionsFile ?? this.paths.options,
         logFile: this.paths.log,
-        listener: this.proxy.listener,
+        listener: this.proxy.listeningHandle,
         takeover: {
           routes: [...this.routes.values()],
           unhealthy: [...this.unhealthy],

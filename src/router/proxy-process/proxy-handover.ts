@@ -4,6 +4,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { CutoverError, isCutoverError, type ErrorCode } from '../../core/errors.js';
 import type { ReleaseCounters, ServiceRoute } from '../index.js';
+import type { ListeningHandle } from '../proxy/proxy-router.js';
 import type { ControlReply, ProxyIdentity } from './control-protocol.js';
 import type { RouterRequest } from './router-requests.js';
 
@@ -60,7 +61,7 @@ export interface SuccessorLaunch {
   socketPath: string;
   optionsFile: string;
   logFile: string;
-  listener: net.Server;
+  listener: ListeningHandle;
   takeover: TakeoverState;
 }
 
@@ -88,7 +89,12 @@ export class Successor {
     }
     const successor = new Successor(child);
     try {
-      child.send({ type: 'takeover', takeover: launch.takeover } satisfies ToSuccessor, launch.listener);
+      // A send that fails shows as the child's exit or silence, which `expect` reports.
+      child.send(
+        { type: 'takeover', takeover: launch.takeover } satisfies ToSuccessor,
+        launch.listener as unknown as net.Server,
+        () => {},
+      );
       await successor.expect('ready');
     } catch (error) {
       child.kill('SIGKILL');
@@ -113,12 +119,12 @@ export class Successor {
   }
 
   private tell(message: ToSuccessor): void {
-    if (this.child.connected) this.child.send(message);
+    if (this.child.connected) this.child.send(message, () => {});
   }
 
   /** Tells the new generation to listen on the control socket (the old one closed it) and returns who it is. */
   async openControl(): Promise<ProxyIdentity> {
-    this.child.send({ type: 'open-control' } satisfies ToSuccessor);
+    this.child.send({ type: 'open-control' } satisfies ToSuccessor, () => {});
     const said = await this.expect('control-open');
     return (said as Extract<FromSuccessor, { type: 'control-open' }>).identity;
   }
@@ -207,7 +213,16 @@ export class Predecessor {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      process.send?.({ type: 'request', request: { ...request, id } } satisfies FromSuccessor);
+      // The generation before may exit at any moment: a failed send answers nothing, like its exit.
+      process.send?.(
+        { type: 'request', request: { ...request, id } } satisfies FromSuccessor,
+        undefined,
+        undefined,
+        (error) => {
+          if (error === null || !this.pending.delete(id)) return;
+          resolve(undefined);
+        },
+      );
     });
   }
 }

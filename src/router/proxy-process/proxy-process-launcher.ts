@@ -69,12 +69,13 @@ export async function connectOrStartProxy(launch: ProxyProcessLaunch): Promise<R
       ...(launch.logger === undefined ? {} : { logger: launch.logger }),
       ...(launch.onInstanceEjection === undefined ? {} : { onInstanceEjection: launch.onInstanceEjection }),
       // Port 0 (tests) means "any" once: a proxy started again takes the port its clients already use.
-      respawn: (last) =>
+      // It starts with the routes it is to hold, so it answers no client before it has them.
+      respawn: (last, initial) =>
         startProxyProcess(
           paths,
           last !== null && launch.options.listen.port === 0
-            ? { ...launch.options, listen: { ...launch.options.listen, port: last.listen.port } }
-            : launch.options,
+            ? { ...launch.options, listen: { ...launch.options.listen, port: last.listen.port }, initial }
+            : { ...launch.options, initial },
           launch.logger,
         ),
     });
@@ -112,13 +113,14 @@ async function handedOver(running: RemoteProxyRouter, paths: ProxyPaths, launch:
   const samePort = wanted.port === 0 || wanted.port === listen.port;
   if (!samePort || wanted.host !== listen.host) return false;
   fs.writeFileSync(paths.options, JSON.stringify({ ...launch.options }), { mode: 0o600 });
+  const from = running.proxy.pid;
   try {
     const next = await running.handOver(launch.handoverDrainMs ?? DEFAULT_HANDOVER_DRAIN_MS, {
       main: DAEMON_MAIN,
       optionsFile: paths.options,
     });
     launch.logger?.info(
-      { from: running.proxy.pid, to: next.pid, workers: next.workers },
+      { from, to: next.pid, workers: next.workers },
       'the running proxy had other options or another build: a new generation took its socket over',
     );
     return true;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../config/config-hash.js';
+import type { ServiceRoute } from '../index.js';
 import type { ProxyListenOptions } from '../proxy/proxy-router.js';
 
 /** What the proxy process is started with: the proxy's listen options, without the parts that cannot cross a process. */
@@ -13,6 +14,8 @@ export interface ProxyProcessOptions {
   build: string;
   /** Of the rest, as canonical JSON: a restarted controller compares it to know whether the running proxy has its config. */
   digest: string;
+  /** Routes and unhealthy marks to hold before accepting: a proxy started again after its crash (not in the digest). */
+  initial?: { routes: ServiceRoute[]; unhealthy: string[] };
 }
 
 export function proxyProcessOptions(

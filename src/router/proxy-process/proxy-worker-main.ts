@@ -1,7 +1,6 @@
-import type net from 'node:net';
 import pino from 'pino';
 import { isCutoverError } from '../../core/errors.js';
-import { ProxyRouter, type RetireOptions } from '../proxy/proxy-router.js';
+import { ProxyRouter, type ListeningHandle, type RetireOptions } from '../proxy/proxy-router.js';
 import { applyRouterRequest } from './router-requests.js';
 import type { FromWorker, ToWorker } from './worker-messages.js';
 
@@ -23,7 +22,8 @@ let proxy: ProxyRouter | null = null;
 let retiring: Promise<void> | null = null;
 
 function tell(message: FromWorker): void {
-  if (process.connected) process.send?.(message);
+  // A callback: a channel closing under the send reports here rather than as an uncaught error.
+  if (process.connected) process.send?.(message, undefined, undefined, () => {});
 }
 
 function retire(options: RetireOptions): void {
@@ -37,7 +37,7 @@ function retire(options: RetireOptions): void {
   })();
 }
 
-function start(message: Extract<ToWorker, { type: 'start' }>, listener: net.Server | undefined): void {
+function start(message: Extract<ToWorker, { type: 'start' }>, listener: ListeningHandle | undefined): void {
   if (proxy !== null || listener === undefined) return;
   proxy = ProxyRouter.prepare({
     ...message.listen,
@@ -60,7 +60,7 @@ function start(message: Extract<ToWorker, { type: 'start' }>, listener: net.Serv
 process.on('message', (message: ToWorker, handle: unknown) => {
   switch (message.type) {
     case 'start':
-      start(message, handle as net.Server | undefined);
+      start(message, handle as ListeningHandle | undefined);
       return;
     case 'request': {
       const request = message.request;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CutoverError, type ErrorCode } from '../../core/errors.js';
 import type { ReleaseCounters, ServiceRoute } from '../index.js';
 import type { InstanceEjectionEvent } from '../proxy/passive-health.js';
-import type { RetireOptions } from '../proxy/proxy-router.js';
+import type { ListeningHandle, RetireOptions } from '../proxy/proxy-router.js';
 import { settled } from './counter-merge.js';
 import type { ProxyProcessListenOptions } from './proxy-process-options.js';
 import type { RouterRequest } from './router-requests.js';
@@ -25,7 +25,7 @@ export interface ProxyWorkersOptions {
   count: number;
   listen: ProxyProcessListenOptions;
   /** The listening socket every worker accepts on. */
-  listener: net.Server;
+  listener: ListeningHandle;
   /** The routes and unhealthy marks a new worker must hold before it accepts. */
   state: () => { routes: ServiceRoute[]; unhealthy: string[] };
   logger: Logger;
@@ -90,6 +90,11 @@ export class ProxyWorkers {
       ),
     );
     return answers.filter((answer) => answer !== GONE);
+  }
+
+  /** What workers that died had counted (their last reading): part of every counters answer. */
+  get goneCounters(): readonly ReleaseCounters[][] {
+    return this.gone;
   }
 
   /** Every worker's counters now, plus what workers that died had counted. */
@@ -158,7 +163,9 @@ export class ProxyWorkers {
     const { routes, unhealthy } = this.options.state();
     child.send(
       { type: 'start', listen: this.options.listen, routes, unhealthy } satisfies ToWorker,
-      this.options.listener,
+      // The bare handle (see ProxyRouter.listeningHandle); Node's typings know only sockets and servers.
+      this.options.listener as unknown as net.Server,
+      () => {},
     );
     return ready;
   }
@@ -206,7 +213,8 @@ export class ProxyWorkers {
   }
 
   private send(worker: Worker, message: ToWorker): void {
-    if (worker.child.connected) worker.child.send(message);
+    // A worker dying under the send is seen by its exit: nothing to report here.
+    if (worker.child.connected) worker.child.send(message, () => {});
   }
 }
 

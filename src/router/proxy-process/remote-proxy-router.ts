@@ -18,7 +18,7 @@ export interface RemoteProxyOptions {
   socketPath: string;
   logger?: Logger;
   /** Starts a new proxy process when the one behind the socket is gone (crashed or killed); resolves once it listens. */
-  respawn?: (last: ProxyIdentity | null) => Promise<void>;
+  respawn?: (last: ProxyIdentity | null, state: { routes: ServiceRoute[]; unhealthy: string[] }) => Promise<void>;
   onInstanceEjection?: (event: InstanceEjectionEvent) => void;
   /** How old a reading `counters()` answers may be before it asks for a new one (default 250 ms). */
   countersMaxAgeMs?: number;
@@ -236,6 +236,12 @@ export class RemoteProxyRouter implements Router {
     const hello = await this.call({ op: 'hello' }, 0, true);
     const identity = hello as ProxyIdentity;
     const fresh = this.generation !== null && identity.generation !== this.generation;
+    // Adopting a running proxy: the routes it holds are the ones to give back if it must be started again.
+    if (this.generation === null) {
+      for (const route of identity.routes) if (!this.routes.has(route.service)) this.routes.set(route.service, route);
+      // An older proxy's hello has no unhealthy list.
+      for (const id of identity.unhealthy ?? []) this.unhealthy.add(id);
+    }
     this.generation = identity.generation;
     this.identity = identity;
     if (fresh) await this.replay();
@@ -297,7 +303,8 @@ export class RemoteProxyRouter implements Router {
       attempts++;
       if (attempts >= ATTEMPTS_BEFORE_RESPAWN && this.options.respawn !== undefined && !isAlive(this.identity?.pid)) {
         this.options.logger?.error({ pid: this.identity?.pid }, 'the proxy process is gone: starting a new one');
-        await this.options.respawn(this.identity).catch((error: unknown) => {
+        const state = { routes: [...this.routes.values()], unhealthy: [...this.unhealthy] };
+        await this.options.respawn(this.identity, state).catch((error: unknown) => {
           this.options.logger?.error({ err: error }, 'starting a new proxy process failed; trying again');
         });
         attempts = 0;

@@ -72,6 +72,9 @@ export const DEFAULT_UPSTREAM_POLICY: UpstreamPolicy = {
  */
 const CLIENT_TIMEOUT_CHECK_MS = 1_000;
 
+/** A listening socket's native handle, as passed between processes (see `ProxyRouter.listeningHandle`). */
+export type ListeningHandle = object & { readonly listening?: never };
+
 /** While a retiring proxy waits for its connections to end, how often it closes the ones that went idle. */
 const RETIRE_IDLE_SWEEP_MS = 1_000;
 
@@ -204,13 +207,22 @@ export class ProxyRouter implements Router {
    * Synchronous up to the listen call, so a handle received in a message
    * starts being served before the event loop polls it again.
    */
-  takeListener(listener: net.Server): Promise<void> {
-    return this.acceptOn((server, done) => server.listen(listener, done));
+  takeListener(handle: ListeningHandle): Promise<void> {
+    return this.acceptOn((server, done) => server.listen(handle, done));
   }
 
-  /** The listening socket, to pass to another process (`ChildProcess.send(message, listener)`). */
-  get listener(): net.Server {
-    return this.server;
+  /**
+   * The listening socket's native handle, to pass to another process
+   * (`ChildProcess.send(message, handle)`). Not the server itself: sent as a
+   * net.Server, Node has the receiver listen on it at once with a server of
+   * its own, which can accept a connection before the receiver takes the
+   * handle over, and with nobody on its 'connection' event that client
+   * waits forever. A bare handle is listened on only by whoever takes it.
+   */
+  get listeningHandle(): ListeningHandle {
+    const handle = (this.server as unknown as { _handle: object | null })._handle;
+    if (handle === null) throw new CutoverError('INTERNAL', 'the proxy is not listening');
+    return handle;
   }
 
   private async acceptOn(listen: (server: Server, done: () => void) => void): Promise<void> {
