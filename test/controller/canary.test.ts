@@ -127,14 +127,18 @@ describe('canary rollouts with builtin analysis', () => {
       (e) => e.type === 'canary.weight' && (e.data as { weight: number }).weight === 0,
     )?.at;
     const canaryId = done.operation.releaseId!;
-    const counted = (): number => h.server.router.counters().find((c) => c.releaseId === canaryId)?.requests ?? 0;
-    const atAbort = counted();
+    // Read now, not the proxy process's last reading (up to 250 ms old): every worker is asked.
+    const counted = async (): Promise<number> => {
+      await h.server.router.refreshCounters?.();
+      return h.server.router.counters().find((c) => c.releaseId === canaryId)?.requests ?? 0;
+    };
+    const atAbort = await counted();
     await traffic.waitForAnswers(200);
     const summary = await traffic.stop();
     assert.equal(done.operation.outcome, 'failed');
     assert.equal(done.operation.error?.code, 'ANALYSIS_FAILED');
     assert.match(done.operation.error?.message ?? '', /error-rate/);
-    assert.equal(counted(), atAbort, 'no request reached the bad canary after the abort');
+    assert.equal(await counted(), atAbort, 'no request reached the bad canary after the abort');
     assert.deepEqual(Object.keys(summary.failedByVersion), ['v3-errors20'], 'only the canary failed requests');
     const stable = h.server.router.counters().find((c) => c.releaseId === (done.operation.fromReleaseId ?? ''));
     assert.equal(stable?.status['5xx'], 0, 'the stable release never served an error');

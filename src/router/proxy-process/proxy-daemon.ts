@@ -75,6 +75,8 @@ export class ProxyDaemon {
   /** What earlier generations counted (a handover): added to every reading. */
   private inherited: ReleaseCounters[];
   private handingOver = false;
+  /** How many of this generation's processes have each instance ejected (see `ejection`). */
+  private readonly ejectedIn = new Map<string, number>();
   /** The generation that handed its socket to this one, while it winds down. */
   private predecessor: Predecessor | null = null;
   private readonly paths: ProxyPaths;
@@ -121,7 +123,7 @@ export class ProxyDaemon {
     const proxy = ProxyRouter.prepare({
       ...options.listen,
       logger,
-      onInstanceEjection: (event) => daemon?.broadcast(event),
+      onInstanceEjection: (event) => daemon?.ejection(event),
     });
     // Synchronous up to the listen call: a socket passed in a message is served before the event loop polls it.
     // The routes are in place before the first connection is accepted: a proxy started again after a crash, or
@@ -141,7 +143,7 @@ export class ProxyDaemon {
         listener: proxy.listeningHandle,
         state: () => ({ routes: [...owner.routes.values()], unhealthy: [...owner.unhealthy] }),
         logger,
-        onInstanceEjection: (event) => owner.broadcast(event),
+        onInstanceEjection: (event) => owner.ejection(event),
       });
       try {
         await workers.start();
@@ -415,6 +417,24 @@ export class ProxyDaemon {
 
   private reply(socket: net.Socket, reply: ControlReply): void {
     if (!socket.destroyed) socket.write(encodeLine(reply));
+  }
+
+  /**
+   * Passive health runs in each process on the traffic that process sees, so
+   * an instance may be ejected by several: the controller hears of it once,
+   * when the first process takes it out, and of its return when the last one
+   * puts it back.
+   */
+  private ejection(event: InstanceEjectionEvent): void {
+    const count = this.ejectedIn.get(event.upstreamId) ?? 0;
+    if (event.type === 'instance.ejected') {
+      this.ejectedIn.set(event.upstreamId, count + 1);
+      if (count === 0) this.broadcast(event);
+    } else if (count > 0) {
+      if (count === 1) this.ejectedIn.delete(event.upstreamId);
+      else this.ejectedIn.set(event.upstreamId, count - 1);
+      if (count === 1) this.broadcast(event);
+    }
   }
 
   private broadcast(event: InstanceEjectionEvent): void {

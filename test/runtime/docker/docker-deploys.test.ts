@@ -254,8 +254,12 @@ health: { path: /health, interval: 200ms }`,
     await traffic.waitForAnswers(100);
     const done = await operate(h.client, '/api/v1/services/shop/deploy', { version: 'v3-errors30' });
     const canaryId = done.operation.releaseId!;
-    const counted = (): number => h.server.router.counters().find((c) => c.releaseId === canaryId)?.requests ?? 0;
-    const atAbort = counted();
+    // Read now, not the proxy process's last reading (up to 250 ms old): every worker is asked.
+    const counted = async (): Promise<number> => {
+      await h.server.router.refreshCounters?.();
+      return h.server.router.counters().find((c) => c.releaseId === canaryId)?.requests ?? 0;
+    };
+    const atAbort = await counted();
     await traffic.waitForAnswers(200);
     const summary = await traffic.stop();
     assert.equal(done.operation.outcome, 'failed', JSON.stringify(done.operation));
@@ -266,7 +270,7 @@ health: { path: /health, interval: 200ms }`,
       'the canary was pulled to weight 0',
     );
     assert.ok(atAbort > 0, 'the canary received traffic before the abort');
-    assert.equal(counted(), atAbort, 'no request reached the bad canary after the abort');
+    assert.equal(await counted(), atAbort, 'no request reached the bad canary after the abort');
     assert.deepEqual(Object.keys(summary.failedByVersion), ['v3-errors30'], 'only the canary failed requests');
     const s = await status('shop');
     assert.equal(s.active?.version, 'v1');
