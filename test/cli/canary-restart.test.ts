@@ -101,7 +101,8 @@ services:
     const restartAt = Date.now();
     server = await startServerProcess('cutover.yaml', dir, adminPort);
     const after = await Promise.all(users.map(versionFor));
-    assert.ok(Date.now() - restartAt < 5000);
+    // How soon it serves again is a benchmark figure (bench/README.md), not a pass/fail bound.
+    process.stdout.write(`# serving the stable release ${Date.now() - restartAt} ms after the restart\n`);
     assert.deepEqual(
       [...new Set(after)],
       ['v1'],
