@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -145,4 +146,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
 export function pinToLoadCore(pid: number | undefined): void {
   if (process.env.BENCH_PIN !== '1' || pid === undefined) return;
   spawnSync('taskset', ['-p', '-c', '1', String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * BENCH_PIN=1: a proxy measured with two workers may use every core (it
+ * shares CPU 1 with the load generator, as its nginx counterpart does); one
+ * worker stays on CPU 0 like the rest of the proxy under test.
+ */
+export function unpinProxy(pids: readonly number[]): void {
+  if (process.env.BENCH_PIN !== '1') return;
+  const all = `0-${Math.max(0, os.cpus().length - 1)}`;
+  for (const pid of pids) spawnSync('taskset', ['-a', '-p', '-c', all, String(pid)], { stdio: 'ignore' });
 }

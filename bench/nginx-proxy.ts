@@ -21,9 +21,9 @@ export function nginxAvailable(): boolean {
   return spawnSync('nginx', ['-v'], { stdio: 'ignore' }).error === undefined;
 }
 
-export function nginxConfig(dir: string, listenPort: number, upstreamPort: number): string {
+export function nginxConfig(dir: string, listenPort: number, upstreamPort: number, workers = 1): string {
   const temp = (name: string): string => path.join(dir, name);
-  return `worker_processes 1;
+  return `worker_processes ${workers};
 error_log ${temp('error.log')} warn;
 pid ${temp('nginx.pid')};
 events { worker_connections 4096; }
@@ -54,9 +54,14 @@ http {
 `;
 }
 
-export async function startNginx(dir: string, listenPort: number, upstreamPort: number): Promise<RunningNginx> {
+export async function startNginx(
+  dir: string,
+  listenPort: number,
+  upstreamPort: number,
+  workers = 1,
+): Promise<RunningNginx> {
   const configFile = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(configFile, nginxConfig(dir, listenPort, upstreamPort));
+  fs.writeFileSync(configFile, nginxConfig(dir, listenPort, upstreamPort, workers));
   const versionOutput = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
   const version = (versionOutput.stderr || versionOutput.stdout).trim().replace(/^nginx version: /, '');
   const child: ChildProcess = spawn('nginx', ['-p', dir, '-c', configFile, '-g', 'daemon off;'], {

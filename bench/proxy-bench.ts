@@ -7,7 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServiceRoute } from '../src/router/index.js';
 import { ProxyRouter } from '../src/router/proxy/proxy-router.js';
-import { pinToLoadCore, runLoad, wrkAvailable, type LoadResult } from './load-generator.js';
+import { connectOrStartProxy } from '../src/router/proxy-process/proxy-process-launcher.js';
+import { proxyProcessOptions } from '../src/router/proxy-process/proxy-process-options.js';
+import type { RemoteProxyRouter } from '../src/router/proxy-process/remote-proxy-router.js';
+import { pinToLoadCore, runLoad, unpinProxy, wrkAvailable, type LoadResult } from './load-generator.js';
 import { nginxAvailable, startNginx, type RunningNginx } from './nginx-proxy.js';
 import { childPids, ownCpuMs, processCpuMs } from './process-cpu.js';
 
@@ -32,7 +35,11 @@ const HOST = 'bench.local';
 const SAMPLE_APP = fileURLToPath(new URL('../../examples/sample-app/server.js', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
-type PathName = 'direct' | 'cutover' | 'nginx';
+/**
+ * cutover: the proxy in this process (as the first benches ran it); proxy-1w and proxy-2w: the proxy process
+ * `cutover server` runs, with one and two workers; nginx and nginx-2w: with one and two worker processes.
+ */
+type PathName = 'direct' | 'cutover' | 'proxy-1w' | 'proxy-2w' | 'nginx' | 'nginx-2w';
 
 interface Measurement extends LoadResult {
   round: number;
@@ -79,8 +86,16 @@ async function main(): Promise<void> {
   const greenRoute = benchRoute('r2', 'v2', green.port);
   await proxy.setRoute(blueRoute);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-bench-'));
-  let nginx: RunningNginx | null = null;
-  const measurements: Record<PathName, Measurement[]> = { direct: [], cutover: [], nginx: [] };
+  const nginxes: RunningNginx[] = [];
+  const processes: RemoteProxyRouter[] = [];
+  const measurements: Record<PathName, Measurement[]> = {
+    direct: [],
+    cutover: [],
+    'proxy-1w': [],
+    'proxy-2w': [],
+    nginx: [],
+    'nginx-2w': [],
+  };
   let switches: SwitchResult[] = [];
   try {
     const targets: Target[] = [
@@ -97,16 +112,35 @@ async function main(): Promise<void> {
         proxyCpuMs: ownCpuMs,
       },
     ];
-    if (nginxAvailable()) {
-      const running = await startNginx(tmp, await freePort(), blue.port);
-      nginx = running;
-      const worker = childPids(running.pid)[0];
-      targets.push({
-        name: 'nginx',
-        label: `c) through nginx ${running.version}`,
-        url: `http://127.0.0.1:${running.port}/`,
-        proxyCpuMs: () => (worker === undefined ? null : processCpuMs(worker)),
+    for (const workers of [1, 2]) {
+      const router = await connectOrStartProxy({
+        stateDir: path.join(tmp, `proxy-${workers}w`),
+        options: proxyProcessOptions({ host: '127.0.0.1', port: 0 }, workers, 'bench'),
       });
+      processes.push(router);
+      await router.setRoute(blueRoute);
+      const pids = [router.proxy.pid, ...router.proxy.workerPids];
+      if (workers > 1) unpinProxy(pids);
+      targets.push({
+        name: workers === 1 ? 'proxy-1w' : 'proxy-2w',
+        label: `b${workers}) proxy process, ${workers} worker${workers === 1 ? '' : 's'}`,
+        url: `http://127.0.0.1:${router.address.port}/`,
+        proxyCpuMs: () => sumCpuMs(pids),
+      });
+    }
+    if (nginxAvailable()) {
+      for (const workers of [1, 2]) {
+        const running = await startNginx(path.join(tmp, `nginx-${workers}w`), await freePort(), blue.port, workers);
+        nginxes.push(running);
+        const children = childPids(running.pid);
+        if (workers > 1) unpinProxy([running.pid, ...children]);
+        targets.push({
+          name: workers === 1 ? 'nginx' : 'nginx-2w',
+          label: `c${workers}) nginx ${running.version}, ${workers} worker${workers === 1 ? '' : 's'}`,
+          url: `http://127.0.0.1:${running.port}/`,
+          proxyCpuMs: () => sumCpuMs(children),
+        });
+      }
     } else {
       console.warn('c) nginx is not installed (apt-get install -y nginx): skipped.\n');
     }
@@ -117,17 +151,25 @@ async function main(): Promise<void> {
     }
     switches = await measureSwitches(proxy, blueRoute, greenRoute);
   } finally {
-    await nginx?.stop();
+    for (const running of nginxes) await running.stop();
+    for (const router of processes) await router.close();
     await proxy.close();
     await Promise.all([blue.stop(), green.stop()]);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
   const summary = summarize(measurements);
-  const ratios = measurements.nginx.map((nginxRun, i) => {
-    const cutoverRun = measurements.cutover[i];
-    return cutoverRun === undefined ? Number.NaN : cutoverRun.requestsPerSecond / nginxRun.requestsPerSecond;
-  });
+  // Each proxy against nginx with as many workers, run for run.
+  const ratioOf = (ours: PathName, theirs: PathName): number[] =>
+    measurements[theirs].map((nginxRun, i) => {
+      const run = measurements[ours][i];
+      return run === undefined ? Number.NaN : run.requestsPerSecond / nginxRun.requestsPerSecond;
+    });
+  const ratios = ratioOf('cutover', 'nginx');
+  const workerRatios = { '1 worker': ratioOf('proxy-1w', 'nginx'), '2 workers': ratioOf('proxy-2w', 'nginx-2w') };
+  for (const [label, r] of Object.entries(workerRatios))
+    if (r.length > 0)
+      console.log(`proxy process / nginx, ${label}: median ${(100 * median(r)).toFixed(0)}% of the rounds`);
   printSummary(summary, ratios, switches);
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, 'latest.json');
@@ -139,6 +181,7 @@ async function main(): Promise<void> {
     rounds: ROUNDS,
     summary,
     cutoverToNginxPerRound: ratios,
+    proxyProcessToNginxPerRound: workerRatios,
     measurements,
     switches,
   };
@@ -285,6 +328,16 @@ function printSummary(
     const worst = Math.max(...switches.map((s) => s.lastOldResponseMs));
     console.log(`slowest switch to the old release's last response: ${worst.toFixed(2)} ms`);
   }
+}
+
+function sumCpuMs(pids: readonly number[]): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    const ms = processCpuMs(pid);
+    if (ms === null) return null;
+    total += ms;
+  }
+  return total;
 }
 
 function median(values: number[]): number {

@@ -50,7 +50,7 @@ export async function configYaml(
   proxy: 127.0.0.1:${ports.proxy}
   admin: 127.0.0.1:${ports.admin}
   state_dir: ${path.join(dir, 'state')}
-${options.serverYaml ?? ''}services:
+${workersYaml(options.serverYaml)}${options.serverYaml ?? ''}services:
   web:
     hosts: [web.localhost]
     default: true
@@ -64,6 +64,15 @@ ${options.serverYaml ?? ''}services:
     drain_timeout: ${options.drainTimeout ?? '10s'}
     stop_grace_period: 3s
 ${options.extraServiceYaml ?? ''}${options.topLevelYaml ?? ''}`;
+}
+
+/**
+ * One proxy process unless the test asks for workers: what these tests check does not depend on how many
+ * processes accept, and a worker per server start adds CPU the whole suite pays for. The default (auto) is
+ * what the CLI tests, proxy-workers.test.ts and the Router contract run.
+ */
+function workersYaml(serverYaml: string | undefined): string {
+  return serverYaml?.includes('proxy_workers') === true ? '' : '  proxy_workers: 1\n';
 }
 
 export const silentLogger = pino({ level: 'silent' });

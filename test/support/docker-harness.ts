@@ -62,6 +62,7 @@ export function dockerConfigYaml(
   admin: 127.0.0.1:${ports.admin}
   state_dir: ${path.join(dir, 'state')}
   docker_host: ${daemon.host}
+  proxy_workers: 1
 services:
 ${services.map((s) => `  ${s.name}:\n${indent(s.body)}`).join('\n')}
 ${topLevelYaml}`;
