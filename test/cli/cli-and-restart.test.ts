@@ -44,7 +44,9 @@ services:
     runtime: process
     command: node server.js
     cwd: ./app
-    env: { APP_VERSION: "\${VERSION}" }
+    # A slowstart version opens its port after 60 s: the SIGKILL mid-deploy below must find it unhealthy however
+    # slow a loaded machine is between the check and the kill.
+    env: { APP_VERSION: "\${VERSION}", SLOW_START_MS: "60000" }
     instances: 2
     health: { path: /health, interval: 1s, timeout: 1s, healthy_threshold: 1, start_period: 10s }
     strategy: { type: blue-green, timeout: 5s }
