@@ -130,7 +130,9 @@ async function main(): Promise<void> {
     }
     if (nginxAvailable()) {
       for (const workers of [1, 2]) {
-        const running = await startNginx(path.join(tmp, `nginx-${workers}w`), await freePort(), blue.port, workers);
+        const dir = path.join(tmp, `nginx-${workers}w`);
+        fs.mkdirSync(dir);
+        const running = await startNginx(dir, await freePort(), blue.port, workers);
         nginxes.push(running);
         const children = childPids(running.pid);
         if (workers > 1) unpinProxy([running.pid, ...children]);

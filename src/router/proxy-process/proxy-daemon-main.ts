@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import type { ListeningHandle } from '../proxy/proxy-router.js';
 import path from 'node:path';
 import pino from 'pino';
+import type { ListeningHandle } from '../proxy/proxy-router.js';
 import { ProxyDaemon } from './proxy-daemon.js';
 import { Predecessor, type FromSuccessor, type TakeoverState, type ToSuccessor } from './proxy-handover.js';
 import { proxyPaths } from './proxy-paths.js';
@@ -36,12 +36,44 @@ function tellPredecessor(message: FromSuccessor): void {
   if (process.connected) process.send?.(message, undefined, undefined, () => {});
 }
 
-/** The takeover message and the listening socket it carries, from the generation before. */
+/** How long a new generation waits for each step of the generation before it (see proxy-handover.ts). */
+const TAKEOVER_STEP_TIMEOUT_MS = 30_000;
+
+/**
+ * The takeover message and the listening socket it carries, from the
+ * generation before; an error when it does not come (that generation died
+ * first): nothing was taken, and this process exits.
+ */
 function takeoverMessage(): Promise<{ state: TakeoverState; listener: ListeningHandle }> {
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no takeover message came')), TAKEOVER_STEP_TIMEOUT_MS);
+    process.once('disconnect', () => reject(new Error('the previous generation went away before the takeover')));
     process.once('message', (message: ToSuccessor, handle: unknown) => {
+      clearTimeout(timer);
       if (message.type !== 'takeover' || handle === undefined) reject(new Error('expected a takeover with a socket'));
       else resolve({ state: message.takeover, listener: handle as ListeningHandle });
+    });
+  });
+}
+
+/**
+ * Waits for the generation before to let go of the control socket. If it
+ * dies first (or never says), this generation, which already serves its
+ * routes on the socket, opens the control socket itself: the controller
+ * reconnects to it, and no proxy is left that nobody can program.
+ */
+function controlHandedOver(daemon: ProxyDaemon): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, TAKEOVER_STEP_TIMEOUT_MS);
+    process.once('disconnect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    process.on('message', (message: ToSuccessor) => {
+      if (message.type === 'open-control') {
+        clearTimeout(timer);
+        resolve();
+      } else if (message.type === 'final-counters') daemon.inherit(message.counters);
     });
   });
 }
@@ -58,17 +90,12 @@ async function main(): Promise<void> {
     daemon = await ProxyDaemon.create(socketPath, options, logger, { ...state, listener });
     daemon.attachPredecessor(new Predecessor());
     tellPredecessor({ type: 'ready' });
-    await new Promise<void>((resolve) =>
-      process.on('message', (message: ToSuccessor) => {
-        if (message.type === 'open-control') resolve();
-        else if (message.type === 'final-counters') daemon.inherit(message.counters);
-      }),
-    );
+    await controlHandedOver(daemon);
     await daemon.openControl();
     fs.writeFileSync(proxyPaths(path.dirname(path.dirname(socketPath))).pid, `${process.pid}\n`, { mode: 0o600 });
     tellPredecessor({ type: 'control-open', identity: daemon.whoAmI() });
     // The generation before exits once its connections have ended; this one lives on without it.
-    process.on('disconnect', () => logger.info('the previous proxy generation has gone'));
+    if (process.connected) process.on('disconnect', () => logger.info('the previous proxy generation has gone'));
   } else {
     daemon = await ProxyDaemon.start(socketPath, options, logger);
     tellLauncher({ ready: true, pid: process.pid, listen: daemon.address });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { CutoverError, isCutoverError } from '../../core/errors.js';
@@ -34,6 +35,8 @@ const DAEMON_MAIN = fileURLToPath(new URL('./proxy-daemon-main.js', import.meta.
  */
 const HANDOVER_IDLE_GRACE_MS = 5_000;
 const HANDOVER_EXTRA_MS = 60_000;
+/** Past the wind-down timeout, what a retiring generation still waits for is given up after this much more. */
+const HANDOVER_EXIT_SLACK_MS = 10_000;
 
 /** Requests that change what the proxy does: held, not answered, while a handover is under way (see `handle`). */
 const HELD_DURING_HANDOVER = new Set<ControlRequest['op']>([
@@ -401,9 +404,19 @@ export class ProxyDaemon {
       for (const socket of this.connections) socket.end();
     });
     this.stopping = (async () => {
-      await retired;
-      await successor.finish(settled(await this.ownAndWorkersCounters()));
-      await this.proxy.close();
+      // Bounded: a generation that handed over must end, whatever it still waits for.
+      const deadline = retire.timeoutMs + HANDOVER_EXIT_SLACK_MS;
+      if ((await Promise.race([retired.then(() => true), delay(deadline, false)])) === false) {
+        this.logger.warn({ deadlineMs: deadline }, 'still winding down past the deadline: stopping what is left');
+        await this.workers?.stop();
+      }
+      await Promise.race([
+        (async () => {
+          await successor.finish(settled(await this.ownAndWorkersCounters()));
+          await this.proxy.close();
+        })(),
+        delay(HANDOVER_EXIT_SLACK_MS),
+      ]);
       for (const resolve of this.stoppedResolvers.splice(0)) resolve();
     })();
     return identity;

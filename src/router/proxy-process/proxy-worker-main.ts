@@ -26,8 +26,16 @@ function tell(message: FromWorker): void {
   if (process.connected) process.send?.(message, undefined, undefined, () => {});
 }
 
+/** Past its retire timeout, a worker exits whatever it still waits for: a generation that handed over must end. */
+const RETIRE_EXIT_SLACK_MS = 10_000;
+
 function retire(options: RetireOptions): void {
   retiring ??= (async () => {
+    setTimeout(() => {
+      logger.warn('proxy worker still winding down past its timeout: exiting');
+      logger.flush();
+      process.exit(0);
+    }, options.timeoutMs + RETIRE_EXIT_SLACK_MS).unref();
     await proxy?.retire(options);
     logger.info('proxy worker retired');
     logger.flush();
