@@ -32,7 +32,10 @@ interface Phase {
 
 async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-lifecycle-bench-'));
-  const backend = http.createServer((_req, res) => res.end('ok'));
+  const backend = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"version":"v1"}');
+  });
   backend.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const backendPort = (backend.address() as { port: number }).port;

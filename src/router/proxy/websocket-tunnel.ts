@@ -12,6 +12,9 @@ import { isConnectErrorCode, type UpstreamPool } from './upstream-pool.js';
 /** A server's WebSocket close frame (FIN, opcode 8, unmasked) with status 1001, going away. */
 const GOING_AWAY_FRAME = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
 
+/** After a going-away close frame, how long the client has to close before both sockets are destroyed. */
+const GOING_AWAY_LINGER_MS = 1_000;
+
 /** Until the upstream answers an upgrade, as for a request's response head. */
 const UPGRADE_ANSWER_TIMEOUT_MS = 60_000;
 
@@ -105,6 +108,9 @@ export class WebSocketTunnel implements UpgradedConnection {
     if (/^websocket$/i.test(this.req.headers.upgrade ?? '')) this.client.write(GOING_AWAY_FRAME);
     this.client.end();
     this.upstream.end();
+    // The client answers with its own close frame and its FIN; whatever it does, both sockets are gone soon after,
+    // so the retiring proxy is not kept waiting by a half-closed socket.
+    setTimeout(() => this.destroy(), GOING_AWAY_LINGER_MS).unref();
   }
 
   private connectUpstream(): void {
