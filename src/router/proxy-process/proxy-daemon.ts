@@ -78,8 +78,8 @@ export class ProxyDaemon {
   /** What earlier generations counted (a handover): added to every reading. */
   private inherited: ReleaseCounters[];
   private handingOver = false;
-  /** How many of this generation's processes have each instance ejected (see `ejection`). */
-  private readonly ejectedIn = new Map<string, number>();
+  /** Which of this generation's processes (pid; 0: this one) have each instance ejected (see `ejection`). */
+  private readonly ejectedIn = new Map<string, Map<number, InstanceEjectionEvent>>();
   /** The generation that handed its socket to this one, while it winds down. */
   private predecessor: Predecessor | null = null;
   private readonly paths: ProxyPaths;
@@ -126,7 +126,7 @@ export class ProxyDaemon {
     const proxy = ProxyRouter.prepare({
       ...options.listen,
       logger,
-      onInstanceEjection: (event) => daemon?.ejection(event),
+      onInstanceEjection: (event) => daemon?.ejection(event, 0),
     });
     // Synchronous up to the listen call: a socket passed in a message is served before the event loop polls it.
     // The routes are in place before the first connection is accepted: a proxy started again after a crash, or
@@ -146,7 +146,8 @@ export class ProxyDaemon {
         listener: proxy.listeningHandle,
         state: () => ({ routes: [...owner.routes.values()], unhealthy: [...owner.unhealthy] }),
         logger,
-        onInstanceEjection: (event) => owner.ejection(event),
+        onInstanceEjection: (event, worker) => owner.ejection(event, worker),
+        onWorkerGone: (worker) => owner.workerGone(worker),
       });
       try {
         await workers.start();
@@ -438,15 +439,33 @@ export class ProxyDaemon {
    * when the first process takes it out, and of its return when the last one
    * puts it back.
    */
-  private ejection(event: InstanceEjectionEvent): void {
-    const count = this.ejectedIn.get(event.upstreamId) ?? 0;
+  private ejection(event: InstanceEjectionEvent, processId: number): void {
+    let by = this.ejectedIn.get(event.upstreamId);
     if (event.type === 'instance.ejected') {
-      this.ejectedIn.set(event.upstreamId, count + 1);
-      if (count === 0) this.broadcast(event);
-    } else if (count > 0) {
-      if (count === 1) this.ejectedIn.delete(event.upstreamId);
-      else this.ejectedIn.set(event.upstreamId, count - 1);
-      if (count === 1) this.broadcast(event);
+      if (by === undefined) this.ejectedIn.set(event.upstreamId, (by = new Map()));
+      const first = by.size === 0;
+      by.set(processId, event);
+      if (first) this.broadcast(event);
+    } else if (by?.delete(processId) === true && by.size === 0) {
+      this.ejectedIn.delete(event.upstreamId);
+      this.broadcast(event);
+    }
+  }
+
+  /** A worker that died had its own ejections: an instance only it had out is back in rotation everywhere. */
+  private workerGone(processId: number): void {
+    for (const [upstreamId, by] of this.ejectedIn) {
+      const ejected = by.get(processId);
+      if (ejected === undefined) continue;
+      by.delete(processId);
+      if (by.size > 0) continue;
+      this.ejectedIn.delete(upstreamId);
+      this.broadcast({
+        type: 'instance.restored',
+        service: ejected.service,
+        releaseId: ejected.releaseId,
+        upstreamId,
+      });
     }
   }
 

@@ -29,7 +29,10 @@ export interface ProxyWorkersOptions {
   /** The routes and unhealthy marks a new worker must hold before it accepts. */
   state: () => { routes: ServiceRoute[]; unhealthy: string[] };
   logger: Logger;
-  onInstanceEjection: (event: InstanceEjectionEvent) => void;
+  /** A worker's passive health took an instance out or put it back (`worker`: its pid). */
+  onInstanceEjection: (event: InstanceEjectionEvent, worker: number) => void;
+  /** A worker is gone: what it had ejected is no longer out anywhere on its account. */
+  onWorkerGone?: (worker: number) => void;
 }
 
 interface Worker {
@@ -172,7 +175,7 @@ export class ProxyWorkers {
 
   private receive(worker: Worker, message: FromWorker): void {
     if (message.type === 'ejection') {
-      this.options.onInstanceEjection(message.data);
+      this.options.onInstanceEjection(message.data, worker.child.pid ?? 0);
       return;
     }
     if (message.type === 'final-counters') {
@@ -195,6 +198,7 @@ export class ProxyWorkers {
     for (const call of worker.pending.values()) call.resolve(GONE);
     worker.pending.clear();
     this.gone.push(settled(worker.lastCounters));
+    this.options.onWorkerGone?.(worker.child.pid ?? 0);
     if (this.stopping) return;
     const lived = performance.now() - worker.startedAt;
     this.options.logger.error(
