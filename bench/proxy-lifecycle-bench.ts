@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   const router = await connectOrStartProxy({
     stateDir,
     options: proxyProcessOptions({ host: '127.0.0.1', port: 0 }, 2, 'bench'),
+    handoverDrainMs: 1_000,
   });
   await router.setRoute(route);
   const port = router.address.port;
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
         const pids: number[] = [];
         for (let i = 0; i < 5; i++) {
           const started = performance.now();
-          await router.handOver(1_000);
+          await router.handOver();
           pids.push(Math.round(performance.now() - started));
           await sleep(500);
         }

@@ -248,8 +248,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
         'INVALID_STATE',
         `the router is ${router.kind}: it has no proxy process of cutover's to restart`,
       );
-    const drainMs = Math.max(0, ...Object.values(controller.config.services).map((s) => s.drainTimeoutMs));
-    return { proxy: await router.handOver(drainMs) };
+    return { proxy: await router.handOver() };
   });
 
   app.get('/api/v1/router/counters', async () => {

@@ -88,9 +88,9 @@ export interface Router {
   /**
    * Optional: a new generation of the router process takes its listening
    * socket over and the old one winds down (`cutover proxy restart`); no
-   * moment without a listener. Upgraded connections get `drainTimeoutMs`.
+   * moment without a listener. Upgraded connections get the drain time the router was built with.
    */
-  handOver?(drainTimeoutMs: number): Promise<{ pid: number; generation: string; workers: number }>;
+  handOver?(): Promise<{ pid: number; generation: string; workers: number }>;
   /** Stops routing and lets go of what it holds: the deliberate full stop. */
   close(): Promise<void>;
   /**

@@ -323,7 +323,7 @@ async function routerFor(
 }
 
 /** What upgraded connections get on a proxy generation that hands over: the longest drain any service allows. */
-export function handoverDrainMs(config: CutoverConfig): number {
+function handoverDrainMs(config: CutoverConfig): number {
   return Math.max(0, ...Object.values(config.services).map((service) => service.drainTimeoutMs));
 }
 

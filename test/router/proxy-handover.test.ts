@@ -14,6 +14,7 @@ import {
 } from '../../src/router/proxy-process/proxy-process-launcher.js';
 import { proxyProcessOptions } from '../../src/router/proxy-process/proxy-process-options.js';
 import { isAlive, RemoteProxyRouter } from '../../src/router/proxy-process/remote-proxy-router.js';
+import { eventually } from '../support/eventually.js';
 import { HttpBackends, httpContractClient } from './router-contract-http.js';
 import type { ContractBackend } from './router-contract-types.js';
 
@@ -32,14 +33,6 @@ const route: () => ServiceRoute = () => ({
   default: true,
   target: { releaseId: 'r1', version: 'v1', slot: 'blue', upstreams: [backend.upstream('r1-0')] },
 });
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** A request on a connection of its own: 'refused' when nothing accepts. */
 async function fresh(port: number): Promise<number | string> {
@@ -70,7 +63,7 @@ before(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-handover-'));
   backends = new HttpBackends();
   backend = await backends.newBackend();
-  router = await connectOrStartProxy({ stateDir, options });
+  router = await connectOrStartProxy({ stateDir, options, handoverDrainMs: 300 });
   await router.setRoute(route());
 });
 
@@ -117,6 +110,7 @@ describe('a proxy process with two workers', () => {
     router = await connectOrStartProxy({
       stateDir,
       options: proxyProcessOptions({ host: '127.0.0.1', port: 0, maxConnections: 500 }, 2, 'test'),
+      handoverDrainMs: 300,
     });
     await new Promise((resolve) => setTimeout(resolve, 200));
     stop = true;
@@ -132,7 +126,7 @@ describe('a proxy process with two workers', () => {
     assert.deepEqual(await viaKept(), { status: 200, connection: 'close' });
     // The request in flight on the old generation finishes there.
     assert.equal((await held.finish()).status, 200);
-    await eventually(() => !isAlive(old.pid) && !old.workerPids.some(isAlive), 'the old generation exited');
+    await eventually(() => !isAlive(old.pid) && !old.workerPids.some(isAlive), 'the old generation exited', 15_000);
     // Counters carry on across generations: what the old one served before and after the handover is all there.
     const total = await counted();
     // Since `before`: the requests on new connections and the second one on the kept-alive connection.
@@ -146,7 +140,7 @@ describe('a proxy process with two workers', () => {
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
     const old = router.proxy.pid;
-    const next = await router.handOver(300);
+    const next = await router.handOver();
     assert.notEqual(next.pid, old);
     assert.equal(await closed, 1001, 'going away');
     const again = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { host: 'web.test' } });
@@ -166,10 +160,14 @@ describe('a proxy process with two workers', () => {
     await router.refreshCounters();
     const counted = router.counters().find((c) => c.releaseId === 'r1')?.requests ?? 0;
     process.kill(worker, 'SIGKILL');
-    await eventually(async () => {
-      const now = await identity();
-      return now.workerPids.length === 1 && now.workerPids[0] !== worker;
-    }, 'a new worker');
+    await eventually(
+      async () => {
+        const now = await identity();
+        return now.workerPids.length === 1 && now.workerPids[0] !== worker;
+      },
+      'a new worker',
+      15_000,
+    );
     assert.equal(await fresh(port), 200);
     await router.refreshCounters();
     assert.ok((router.counters().find((c) => c.releaseId === 'r1')?.requests ?? 0) > counted);
@@ -180,9 +178,13 @@ describe('a proxy process with two workers', () => {
     const before = await identity();
     process.kill(before.pid, 'SIGKILL');
     const killedAt = Date.now();
-    await eventually(async () => (await fresh(port)) === 200 && router.proxy.pid !== before.pid, 'serving again');
+    await eventually(
+      async () => (await fresh(port)) === 200 && router.proxy.pid !== before.pid,
+      'serving again',
+      15_000,
+    );
     t.diagnostic(`main proxy process killed: serving again after ${Date.now() - killedAt} ms`);
-    await eventually(() => !before.workerPids.some(isAlive), 'the orphaned worker exited');
+    await eventually(() => !before.workerPids.some(isAlive), 'the orphaned worker exited', 15_000);
     assert.equal((await identity()).workerPids.length, 1);
   });
 });

@@ -15,6 +15,7 @@ import {
 } from '../../src/router/proxy-process/proxy-process-launcher.js';
 import { proxyProcessOptions } from '../../src/router/proxy-process/proxy-process-options.js';
 import { isAlive, type RemoteProxyRouter } from '../../src/router/proxy-process/remote-proxy-router.js';
+import { eventually } from '../support/eventually.js';
 import { HttpBackends } from './router-contract-http.js';
 import type { ContractBackend } from './router-contract-types.js';
 
@@ -42,14 +43,6 @@ async function get(port: number): Promise<{ status: number; backend: string }> {
   });
   const body = await response.body.text();
   return { status: response.statusCode, backend: body };
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 before(async () => {

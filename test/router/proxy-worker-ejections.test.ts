@@ -9,6 +9,7 @@ import type { InstanceEjectionEvent } from '../../src/router/proxy/passive-healt
 import { connectOrStartProxy } from '../../src/router/proxy-process/proxy-process-launcher.js';
 import { proxyProcessOptions } from '../../src/router/proxy-process/proxy-process-options.js';
 import type { RemoteProxyRouter } from '../../src/router/proxy-process/remote-proxy-router.js';
+import { eventually } from '../support/eventually.js';
 
 // Passive health runs in each proxy process on what that process sees. The
 // controller hears of an ejection once, and of the instance's return when no
@@ -27,14 +28,6 @@ describe('ejections with two proxy processes', () => {
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return (server.address() as { port: number }).port;
-  }
-
-  async function eventually(check: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`not within 10 s: ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   }
 
   before(async () => {

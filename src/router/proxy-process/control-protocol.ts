@@ -1,3 +1,4 @@
+import { CutoverError, isCutoverError, type ErrorCode } from '../../core/errors.js';
 import type { ServiceRoute } from '../index.js';
 
 /**
@@ -103,4 +104,20 @@ export class LineReader {
 
 export function encodeLine(message: ControlRequest | ControlReply | ControlEvent): string {
   return `${JSON.stringify(message)}\n`;
+}
+
+/** Carries out `work` and turns its outcome into the reply to request `id`; an error keeps its code. */
+export async function replyTo(id: number, work: () => Promise<unknown>): Promise<ControlReply> {
+  try {
+    return { id, ok: true, result: (await work()) ?? null };
+  } catch (error) {
+    const code = isCutoverError(error) ? error.code : 'INTERNAL';
+    return { id, ok: false, error: { code, message: (error as Error).message } };
+  }
+}
+
+/** The error a refusing reply carries, with the same code (a broken peer's reply without one: INTERNAL). */
+export function replyError(reply: unknown): CutoverError {
+  const error = (reply as { error?: { code?: string; message?: string } } | null)?.error;
+  return new CutoverError((error?.code ?? 'INTERNAL') as ErrorCode, error?.message ?? 'the proxy refused');
 }

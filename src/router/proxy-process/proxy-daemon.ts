@@ -5,13 +5,14 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { CutoverError, isCutoverError } from '../../core/errors.js';
+import { CutoverError } from '../../core/errors.js';
 import type { ReleaseCounters, ServiceRoute } from '../index.js';
 import type { InstanceEjectionEvent } from '../proxy/passive-health.js';
 import { ProxyRouter, type ListeningHandle, type RetireOptions } from '../proxy/proxy-router.js';
 import {
   encodeLine,
   LineReader,
+  replyTo,
   PROTOCOL_VERSION,
   type ControlReply,
   type ControlRequest,
@@ -285,13 +286,7 @@ export class ProxyDaemon {
       return;
     }
     this.served.set(request.op, (this.served.get(request.op) ?? 0) + 1);
-    try {
-      const result = await this.run(request);
-      this.reply(socket, { id: request.id, ok: true, result: result ?? null });
-    } catch (error) {
-      const code = isCutoverError(error) ? error.code : 'INTERNAL';
-      this.reply(socket, { id: request.id, ok: false, error: { code, message: (error as Error).message } });
-    }
+    this.reply(socket, await replyTo(request.id, () => this.run(request)));
   }
 
   private async run(request: ControlRequest): Promise<unknown> {
@@ -413,7 +408,7 @@ export class ProxyDaemon {
       }
       await Promise.race([
         (async () => {
-          await successor.finish(settled(await this.ownAndWorkersCounters()));
+          await successor.finish(settled(await this.allCounters()));
           await this.proxy.close();
         })(),
         delay(HANDOVER_EXIT_SLACK_MS),
@@ -421,12 +416,6 @@ export class ProxyDaemon {
       for (const resolve of this.stoppedResolvers.splice(0)) resolve();
     })();
     return identity;
-  }
-
-  /** This generation's counters after its workers exited: what it served, plus what it inherited. */
-  private async ownAndWorkersCounters(): Promise<ReleaseCounters[]> {
-    const theirs = this.workers === null ? [] : await this.workers.counters();
-    return mergeCounters([this.proxy.counters(), ...theirs, this.inherited]);
   }
 
   private reply(socket: net.Socket, reply: ControlReply): void {

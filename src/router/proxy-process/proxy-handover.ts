@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
-import { CutoverError, isCutoverError, type ErrorCode } from '../../core/errors.js';
+import { CutoverError } from '../../core/errors.js';
 import type { ReleaseCounters, ServiceRoute } from '../index.js';
 import type { ListeningHandle } from '../proxy/proxy-router.js';
-import type { ControlReply, ProxyIdentity } from './control-protocol.js';
+import { replyError, replyTo, type ControlReply, type ProxyIdentity } from './control-protocol.js';
 import type { RouterRequest } from './router-requests.js';
 
 /**
@@ -107,14 +107,8 @@ export class Successor {
   serve(apply: (request: RouterRequest) => Promise<unknown>): void {
     this.child.on('message', (message: FromSuccessor) => {
       if (message.type !== 'request') return;
-      const id = message.request.id;
-      apply(message.request).then(
-        (result) => this.tell({ type: 'reply', reply: { id, ok: true, result: result ?? null } }),
-        (error: unknown) => {
-          const code = isCutoverError(error) ? error.code : 'INTERNAL';
-          this.tell({ type: 'reply', reply: { id, ok: false, error: { code, message: (error as Error).message } } });
-        },
-      );
+      const request = message.request;
+      void replyTo(request.id, () => apply(request)).then((reply) => this.tell({ type: 'reply', reply }));
     });
   }
 
@@ -196,7 +190,7 @@ export class Predecessor {
       if (call === undefined) return;
       this.pending.delete(message.reply.id);
       if (message.reply.ok) call.resolve(message.reply.result);
-      else call.reject(new CutoverError(message.reply.error.code as ErrorCode, message.reply.error.message));
+      else call.reject(replyError(message.reply));
     });
     process.on('disconnect', () => {
       for (const call of this.pending.values()) call.resolve(undefined);

@@ -28,9 +28,6 @@ export interface ProxyProcessLaunch {
   handoverDrainMs?: number;
 }
 
-/** A handover's drain for upgraded connections when the caller names none. */
-const DEFAULT_HANDOVER_DRAIN_MS = 30_000;
-
 /** Which cutover build this is, for the proxy's options: a proxy run by another build is handed over to this one. */
 export const PROXY_BUILD = `${packageVersion()} ${DAEMON_MAIN}`;
 
@@ -68,6 +65,7 @@ export async function connectOrStartProxy(launch: ProxyProcessLaunch): Promise<R
       socketPath: paths.socket,
       ...(launch.logger === undefined ? {} : { logger: launch.logger }),
       ...(launch.onInstanceEjection === undefined ? {} : { onInstanceEjection: launch.onInstanceEjection }),
+      ...(launch.handoverDrainMs === undefined ? {} : { handoverDrainMs: launch.handoverDrainMs }),
       // Port 0 (tests) means "any" once: a proxy started again takes the port its clients already use.
       // It starts with the routes it is to hold, so it answers no client before it has them.
       respawn: (last, initial) =>
@@ -112,13 +110,10 @@ async function handedOver(running: RemoteProxyRouter, paths: ProxyPaths, launch:
   const wanted = launch.options.listen;
   const samePort = wanted.port === 0 || wanted.port === listen.port;
   if (!samePort || wanted.host !== listen.host) return false;
-  fs.writeFileSync(paths.options, JSON.stringify({ ...launch.options }), { mode: 0o600 });
+  fs.writeFileSync(paths.options, JSON.stringify(launch.options), { mode: 0o600 });
   const from = running.proxy.pid;
   try {
-    const next = await running.handOver(launch.handoverDrainMs ?? DEFAULT_HANDOVER_DRAIN_MS, {
-      main: DAEMON_MAIN,
-      optionsFile: paths.options,
-    });
+    const next = await running.handOver({ main: DAEMON_MAIN, optionsFile: paths.options });
     launch.logger?.info(
       { from, to: next.pid, workers: next.workers },
       'the running proxy had other options or another build: a new generation took its socket over',

@@ -1,6 +1,6 @@
 import pino from 'pino';
-import { isCutoverError } from '../../core/errors.js';
 import { ProxyRouter, type ListeningHandle, type RetireOptions } from '../proxy/proxy-router.js';
+import { replyTo } from './control-protocol.js';
 import { applyRouterRequest } from './router-requests.js';
 import type { FromWorker, ToWorker } from './worker-messages.js';
 
@@ -73,16 +73,8 @@ process.on('message', (message: ToWorker, handle: unknown) => {
     case 'request': {
       const request = message.request;
       if (proxy === null) return;
-      applyRouterRequest(proxy, request).then(
-        (result) => tell({ type: 'reply', reply: { id: request.id, ok: true, result: result ?? null } }),
-        (error: unknown) => {
-          const code = isCutoverError(error) ? error.code : 'INTERNAL';
-          tell({
-            type: 'reply',
-            reply: { id: request.id, ok: false, error: { code, message: (error as Error).message } },
-          });
-        },
-      );
+      const own = proxy;
+      void replyTo(request.id, () => applyRouterRequest(own, request)).then((reply) => tell({ type: 'reply', reply }));
       return;
     }
     case 'retire':

@@ -2,10 +2,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { CutoverError, type ErrorCode } from '../../core/errors.js';
+import { CutoverError } from '../../core/errors.js';
 import type { ReleaseCounters, ServiceRoute } from '../index.js';
 import type { InstanceEjectionEvent } from '../proxy/passive-health.js';
 import type { ListeningHandle, RetireOptions } from '../proxy/proxy-router.js';
+import { replyError } from './control-protocol.js';
 import { settled } from './counter-merge.js';
 import type { ProxyProcessListenOptions } from './proxy-process-options.js';
 import type { RouterRequest } from './router-requests.js';
@@ -100,12 +101,6 @@ export class ProxyWorkers {
     return this.gone;
   }
 
-  /** Every worker's counters now, plus what workers that died had counted. */
-  async counters(): Promise<ReleaseCounters[][]> {
-    const readings = (await this.call({ id: 0, op: 'counters' })) as ReleaseCounters[][];
-    return [...readings, ...this.gone];
-  }
-
   /** A handover: every worker stops accepting and winds down; resolves when all have exited. */
   async retire(options: RetireOptions): Promise<void> {
     this.stopping = true;
@@ -190,7 +185,7 @@ export class ProxyWorkers {
     if (reply.ok) {
       if (call.op === 'counters') worker.lastCounters = reply.result as ReleaseCounters[];
       call.resolve(reply.result);
-    } else call.reject(new CutoverError(reply.error.code as ErrorCode, reply.error.message));
+    } else call.reject(replyError(reply));
   }
 
   private lost(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {

@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CutoverError, type ErrorCode } from '../../core/errors.js';
+import { CutoverError } from '../../core/errors.js';
 import type { ReleaseCounters, Router, ServiceRoute } from '../index.js';
 import type { InstanceEjectionEvent } from '../proxy/passive-health.js';
 import {
   encodeLine,
   LineReader,
+  replyError,
   type ControlReply,
   type ControlRequest,
   type ProxyIdentity,
@@ -20,6 +21,8 @@ export interface RemoteProxyOptions {
   /** Starts a new proxy process when the one behind the socket is gone (crashed or killed); resolves once it listens. */
   respawn?: (last: ProxyIdentity | null, state: { routes: ServiceRoute[]; unhealthy: string[] }) => Promise<void>;
   onInstanceEjection?: (event: InstanceEjectionEvent) => void;
+  /** What upgraded connections get on the old generation in a handover (the services' longest drain_timeout). */
+  handoverDrainMs?: number;
   /** How old a reading `counters()` answers may be before it asks for a new one (default 250 ms). */
   countersMaxAgeMs?: number;
 }
@@ -28,6 +31,8 @@ export interface RemoteProxyOptions {
 const CALL_SLACK_MS = 10_000;
 /** How long a handover may take: the new generation starts (and its workers), then opens the control socket. */
 const HANDOVER_TIMEOUT_MS = 30_000;
+/** A handover's drain for upgraded connections when the router was given none. */
+const DEFAULT_HANDOVER_DRAIN_MS = 30_000;
 /** Between attempts to reach a proxy process that went away. */
 const RECONNECT_EVERY_MS = 50;
 /** Failed attempts after which the proxy process is taken for dead and started again (≈ 250 ms). */
@@ -142,12 +147,10 @@ export class RemoteProxyRouter implements Router {
    * `cutover proxy restart`, a newer build, new proxy options: a new proxy
    * generation takes the listening socket over (no moment without a
    * listener) and the old one winds down, its upgraded connections given
-   * `drainTimeoutMs`. Resolves once this router talks to the new generation.
+   * `handoverDrainMs`. Resolves once this router talks to the new generation.
    */
-  async handOver(
-    drainTimeoutMs: number,
-    successor?: SuccessorProgram,
-  ): Promise<{ pid: number; generation: string; workers: number }> {
+  async handOver(successor?: SuccessorProgram): Promise<{ pid: number; generation: string; workers: number }> {
+    const drainTimeoutMs = this.options.handoverDrainMs ?? DEFAULT_HANDOVER_DRAIN_MS;
     const request = { op: 'handover' as const, drainTimeoutMs, ...(successor === undefined ? {} : { successor }) };
     const next = (await this.call(request, HANDOVER_TIMEOUT_MS)) as ProxyIdentity;
     // The old generation closes this connection right after its answer; the reconnect finds the new one.
@@ -268,10 +271,7 @@ export class RemoteProxyRouter implements Router {
     this.pending.delete(m.id as number);
     clearTimeout(call.timer);
     if (m.ok === true) call.resolve((m as { result: unknown }).result);
-    else {
-      const error = (m as { error?: { code?: string; message?: string } }).error;
-      call.reject(new CutoverError((error?.code ?? 'INTERNAL') as ErrorCode, error?.message ?? 'the proxy refused'));
-    }
+    else call.reject(replyError(m));
   }
 
   /** The connection dropped: calls in flight are sent again to the proxy we reach next (they are idempotent). */
