@@ -136,9 +136,12 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/switch', async (request, reply) => {
     const body = parseBody(switchBody, request.body);
-    return reply
-      .code(202)
-      .send({ operation: await controller.switchTo(request.params.name, body.slot, body.actor ?? 'api') });
+    return reply.code(202).send({
+      operation: await controller.switchTo(request.params.name, body.slot, body.actor ?? 'api', {
+        force: body.force,
+        reason: body.reason,
+      }),
+    });
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/promote', async (request, reply) => {
     const body = parseBody(promoteBody, request.body);
@@ -168,9 +171,14 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/rollback', async (request, reply) => {
     const body = parseBody(rollbackBody, request.body);
-    return reply
-      .code(202)
-      .send({ operation: await controller.rollback(request.params.name, { to: body.to, actor: body.actor ?? 'api' }) });
+    return reply.code(202).send({
+      operation: await controller.rollback(request.params.name, {
+        to: body.to,
+        actor: body.actor ?? 'api',
+        force: body.force,
+        reason: body.reason,
+      }),
+    });
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/cleanup', async (request, reply) => {
     const body = parseBody(actorBody, request.body);

@@ -63,7 +63,11 @@ export function registerDatabaseRoutes(app: FastifyInstance, controller: Control
       operationId: null,
       actor: body.actor ?? 'api',
     });
-    return { applied };
+    // `contract` apart: those end rollback to the releases that predate them, and the CLI says so.
+    return {
+      applied: applied.map((step) => step.id),
+      contract: applied.filter((step) => step.phase === 'contract').map((step) => step.id),
+    };
   });
 
   app.get<{ Params: { name: string } }>('/api/v1/services/:name/backups', async (request) => {

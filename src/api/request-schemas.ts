@@ -23,8 +23,10 @@ export const deployWaveBody = z.strictObject({
   actor,
 });
 
-export const switchBody = z.strictObject({ slot: z.enum(['blue', 'green']), actor });
-export const rollbackBody = z.strictObject({ to: z.string().min(1).max(200).optional(), actor });
+/** `force` + `reason`: past an applied contract migration anyway (the reason is recorded). */
+const override = { force: z.boolean().optional(), reason: z.string().min(1).max(500).optional() };
+export const switchBody = z.strictObject({ slot: z.enum(['blue', 'green']), actor, ...override });
+export const rollbackBody = z.strictObject({ to: z.string().min(1).max(200).optional(), actor, ...override });
 export const actorBody = z.strictObject({ actor });
 export const promoteBody = z.strictObject({ full: z.boolean().optional(), actor });
 

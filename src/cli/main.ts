@@ -145,8 +145,10 @@ function program(): Command {
   cli
     .command('switch <service> <slot>')
     .description('move traffic to a slot (promote a ready deploy, or switch back to the standby)')
-    .action(async (service: string, slot: string) =>
-      exit(await runOperation(await client(), `${svc(service)}/switch`, { slot }, follow(true))),
+    .option('--force', 'switch even to a release older than an applied contract migration (needs --reason)')
+    .option('--reason <why>', 'why --force is right; recorded in the history')
+    .action(async (service: string, slot: string, o: ContractOverrideOptions) =>
+      exit(await runOperation(await client(), `${svc(service)}/switch`, { slot, ...override(o) }, follow(true))),
     );
 
   cli
@@ -197,10 +199,21 @@ function program(): Command {
 
   cli
     .command('rollback <service>')
-    .description('return traffic to the previous release (instant while its slot still runs)')
+    .description(
+      'return traffic to the release that served before the current one (never a newer one; instant while its slot still runs)',
+    )
     .option('--to <release>', 'a kept release: id (web-3), number (3) or version')
-    .action(async (service: string, o: { to?: string }) =>
-      exit(await runOperation(await client(), `${svc(service)}/rollback`, o.to ? { to: o.to } : {}, follow(true))),
+    .option('--force', 'roll back even past an applied contract migration (needs --reason)')
+    .option('--reason <why>', 'why --force is right; recorded in the history')
+    .action(async (service: string, o: { to?: string } & ContractOverrideOptions) =>
+      exit(
+        await runOperation(
+          await client(),
+          `${svc(service)}/rollback`,
+          { ...(o.to ? { to: o.to } : {}), ...override(o) },
+          follow(true),
+        ),
+      ),
     );
 
   cli
@@ -280,6 +293,16 @@ function program(): Command {
   );
 
   return cli;
+}
+
+/** `--force --reason` of rollback and switch; the server checks they go together. */
+interface ContractOverrideOptions {
+  force?: boolean;
+  reason?: string;
+}
+
+function override(o: ContractOverrideOptions): { force?: true; reason?: string } {
+  return { ...(o.force ? { force: true as const } : {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) };
 }
 
 function exit(code: number): void {

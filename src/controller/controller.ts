@@ -18,7 +18,7 @@ import { EventLog } from './event-log.js';
 import { gitInfo as realGitInfo, type GitInfo } from './git-info.js';
 import { InstanceSupervisor, restartEvent } from './instance-supervisor.js';
 import { recoverAfterRestart } from './recovery.js';
-import { ReleaseCommands } from './release-commands.js';
+import { ReleaseCommands, type ContractOverride } from './release-commands.js';
 import { ReleaseLifecycle } from './release-lifecycle.js';
 import { RollingRunner } from './rolling-runner.js';
 import type { RunnerContext } from './runner-context.js';
@@ -204,11 +204,11 @@ export class Controller {
     return this.commands.retry(name, actor);
   }
 
-  switchTo(name: string, slot: Slot, actor: string): Promise<OperationRecord> {
-    return this.commands.switchTo(name, slot, actor);
+  switchTo(name: string, slot: Slot, actor: string, override: ContractOverride = {}): Promise<OperationRecord> {
+    return this.commands.switchTo(name, slot, actor, override);
   }
 
-  rollback(name: string, options: { to?: string; actor: string }): Promise<OperationRecord> {
+  rollback(name: string, options: { to?: string; actor: string } & ContractOverride): Promise<OperationRecord> {
     return this.commands.rollback(name, options);
   }
 

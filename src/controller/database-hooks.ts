@@ -47,6 +47,7 @@ export async function contractAfterRetire(
   migrations: ServiceMigrations | null,
   service: ServiceConfig,
   stopped: string,
+  operationId: string | null = null,
 ): Promise<void> {
   if (!migrations || !service.database?.autoContract) return;
   if (service.database.migrations === null && service.database.commands.contract === null) return;
@@ -58,21 +59,33 @@ export async function contractAfterRetire(
       service,
       active.version,
       runningReleases(hooks, migrations, service.name),
-      { operationId: null, actor: `auto contract after ${stopped} stopped` },
+      { operationId, actor: `auto contract after ${stopped} stopped` },
     );
+    const contract = applied.filter((step) => step.phase === 'contract').map((step) => step.id);
+    const expand = applied.filter((step) => step.phase === 'expand').map((step) => step.id);
     if (applied.length > 0) {
       hooks.events.record({
-        operationId: null,
+        operationId,
         service: service.name,
         releaseId: active.id,
         type: 'migration.contracted',
-        message: `contract migrations applied after ${stopped} stopped: ${applied.join(', ')}`,
+        level: contract.length > 0 ? 'warn' : 'info',
+        // Said loudly: from now on, a rollback to a release older than these is refused.
+        message:
+          `after ${stopped} stopped: ` +
+          (contract.length > 0
+            ? `contract migration${contract.length === 1 ? '' : 's'} applied: ${contract.join(', ')}; releases older than ${active.version} can no longer serve against this schema (rollback to them is refused)`
+            : '') +
+          (expand.length > 0
+            ? `${contract.length > 0 ? '; ' : ''}expand migrations applied: ${expand.join(', ')}`
+            : ''),
+        data: { contract, expand },
       });
     }
   } catch (error) {
     try {
       hooks.events.record({
-        operationId: null,
+        operationId,
         service: service.name,
         releaseId: active.id,
         type: 'migration.failed',

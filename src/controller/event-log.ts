@@ -13,6 +13,17 @@ export type EventListener = (event: EventRecord, level: EventLevel) => void;
  * dashboard read them back) and logged as one structured line carrying the
  * service, release and operation ids.
  */
+/** What a caller records; the log stamps the time and redacts secrets. */
+export interface NewEvent {
+  operationId: string | null;
+  service: string;
+  releaseId: string | null;
+  type: string;
+  message: string;
+  data?: unknown;
+  level?: EventLevel;
+}
+
 export class EventLog {
   private readonly listeners = new Set<EventListener>();
 
@@ -24,15 +35,7 @@ export class EventLog {
     private readonly redactor: SecretRedactor = SecretRedactor.none(),
   ) {}
 
-  record(unredacted: {
-    operationId: string | null;
-    service: string;
-    releaseId: string | null;
-    type: string;
-    message: string;
-    data?: unknown;
-    level?: EventLevel;
-  }): EventRecord {
+  record(unredacted: NewEvent): EventRecord {
     const input = {
       ...unredacted,
       message: this.redactor.redactText(unredacted.message),

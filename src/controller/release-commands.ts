@@ -1,13 +1,24 @@
 import type { ServiceConfig } from '../config/types.js';
 import { startBlueGreen } from '../core/blue-green-strategy.js';
+import type { Clock, ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
-import { findRelease, idleSlot, previousRelease } from '../core/release-selection.js';
+import { findRelease, idleSlot, newerServedReleases, previousRelease } from '../core/release-selection.js';
 import type { Slot } from '../core/slot.js';
 import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
 import type { BlueGreenRunner } from './blue-green-runner.js';
+import type { NewEvent } from './event-log.js';
 import { newOperationId } from './operation-ids.js';
 import type { RunnerContext } from './runner-context.js';
 import type { DeployRequest } from './strategy-runner.js';
+
+/** `--force --reason`: move traffic to a release older than an applied contract migration anyway, recorded. */
+export interface ContractOverride {
+  force?: boolean;
+  reason?: string;
+}
+
+/** How long the check of the database's migration history may take before a rollback is refused for it. */
+const CONTRACT_CHECK_TIMEOUT_MS = 10_000;
 
 /**
  * The commands that move traffic between releases that exist already, for
@@ -46,7 +57,7 @@ export class ReleaseCommands {
   }
 
   /** `switch <service> <slot>`: promotes a ready deploy in that slot, or moves traffic back to the standby release there. */
-  async switchTo(name: string, slot: Slot, actor: string): Promise<OperationRecord> {
+  async switchTo(name: string, slot: Slot, actor: string, override: ContractOverride = {}): Promise<OperationRecord> {
     const { ctx } = this;
     const service = ctx.service(name);
     const run = this.blueGreen.running(name);
@@ -62,12 +73,14 @@ export class ReleaseCommands {
         hint: `Deploy to it first (\`cutover deploy ${name} --version <v>\`) or roll back with \`cutover rollback ${name}\`.`,
       });
     }
-    return this.instantSwitch(service, 'switch', standby, actor);
+    const forced = await this.refusePastContract(service, 'switch', standby, { ...override, actor });
+    return this.instantSwitch(service, 'switch', standby, actor, forced);
   }
 
-  async rollback(name: string, options: { to?: string; actor: string }): Promise<OperationRecord> {
+  async rollback(name: string, options: { to?: string; actor: string } & ContractOverride): Promise<OperationRecord> {
     const { ctx } = this;
     const service = ctx.service(name);
+    assertOverride(options);
     const active = ctx.lifecycle.activeRelease(name);
     const releases = ctx.store.listReleases(name);
     let target: ReleaseRecord | null;
@@ -75,8 +88,19 @@ export class ReleaseCommands {
       target = findRelease(releases, options.to);
       if (!target) throw new CutoverError('RELEASE_NOT_FOUND', `no release '${options.to}' of ${name}`);
     } else {
-      target = previousRelease(releases, active?.id ?? null);
-      if (!target) throw new CutoverError('NOTHING_TO_ROLL_BACK', `${name} has no earlier release to roll back to`);
+      target = previousRelease(releases, active);
+      if (!target) {
+        const newer = active ? newerServedReleases(releases, active) : [];
+        throw new CutoverError(
+          'NOTHING_TO_ROLL_BACK',
+          `${name} has no release older than ${active ? `${active.version} (${active.id})` : 'the current one'} to roll back to`,
+          newer.length > 0
+            ? {
+                hint: `A rollback never goes forward; ${newer.map((r) => `${r.version} (${r.id})`).join(', ')} ${newer.length === 1 ? 'is' : 'are'} newer: \`cutover rollback ${name} --to ${newer[0]!.id}\` returns to it.`,
+              }
+            : undefined,
+        );
+      }
     }
     if (active && target.id === active.id)
       throw new CutoverError('INVALID_STATE', `${target.id} (${target.version}) is already active`);
@@ -91,10 +115,11 @@ export class ReleaseCommands {
         `${target.id} (${target.version}) never served traffic (${target.state}); roll back to a release that did`,
       );
     }
+    const forced = await this.refusePastContract(service, 'rollback', target, options);
     // The post-promotion window holds the deploy lock; a person who rolls back in it ends the watch first.
     await this.blueGreen.endWatch(name, `rolled back by ${options.actor} during the post-promotion window`);
     if (target.state === 'standby' && ctx.supervisor.isRunning(target.id)) {
-      return this.instantSwitch(service, 'rollback', target, options.actor);
+      return this.instantSwitch(service, 'rollback', target, options.actor, forced);
     }
     // The old slot is gone: start the release again in the idle slot and switch once healthy.
     const now = ctx.clock.now();
@@ -116,7 +141,7 @@ export class ReleaseCommands {
         },
         now,
       );
-      return this.blueGreen.launch(
+      const operation = this.blueGreen.launch(
         service,
         'rollback',
         options.actor,
@@ -126,6 +151,8 @@ export class ReleaseCommands {
         transition,
         true,
       );
+      if (forced) ctx.events.record({ ...forced, operationId });
+      return operation;
     } catch (error) {
       ctx.store.releaseLock(name, operationId);
       throw error;
@@ -175,12 +202,78 @@ export class ReleaseCommands {
     return ctx.store.getOperation(operation.id)!;
   }
 
+  /**
+   * Refuses to move traffic to a release older than an applied contract
+   * migration: it would run against a schema without what it may use. The
+   * database's own history decides, so restoring the backup taken before the
+   * migration clears the way; `--force` with a reason goes anyway, recorded.
+   */
+  private async refusePastContract(
+    service: ServiceConfig,
+    kind: 'rollback' | 'switch',
+    target: ReleaseRecord,
+    options: { actor: string } & ContractOverride,
+  ): Promise<ForcedNote | null> {
+    assertOverride(options);
+    const migrations = this.ctx.migrations();
+    if (!migrations || !service.database) return null;
+    const command = `cutover ${kind === 'rollback' ? `rollback ${service.name} --to ${target.id}` : `switch ${service.name} ${target.slot}`}`;
+    let past: Awaited<ReturnType<typeof migrations.contractsPastRelease>>;
+    try {
+      past = await withinTime(
+        this.ctx.clock,
+        migrations.contractsPastRelease(service, target),
+        CONTRACT_CHECK_TIMEOUT_MS,
+      );
+    } catch (error) {
+      const why = (error as Error).message;
+      if (!options.force) {
+        throw new CutoverError(
+          'DATABASE_UNREACHABLE',
+          `cannot check the contract migrations of ${service.name} before the ${kind} to ${target.version} (${target.id}): ${why}`,
+          {
+            hint: `Fix the database or database.url and run it again; if you know the schema still fits ${target.version}, \`${command} --force --reason "<why>"\` goes without the check (recorded).`,
+          },
+        );
+      }
+      return forcedNote(service, kind, target, options, `without checking its contract migrations (${why})`, []);
+    }
+    if (past.migrations.length === 0) return null;
+    const names = past.migrations
+      .map((m) => `${m.id} (applied ${m.appliedAt.toISOString()} by ${m.appliedBy})`)
+      .join(', ');
+    if (options.force) {
+      return forcedNote(
+        service,
+        kind,
+        target,
+        options,
+        `past contract migration${past.migrations.length === 1 ? '' : 's'} ${names}`,
+        past.migrations.map((m) => m.id),
+      );
+    }
+    const backup = past.backup;
+    throw new CutoverError(
+      'ROLLBACK_PAST_CONTRACT',
+      `${target.version} (${target.id}) predates the contract migration${past.migrations.length === 1 ? '' : 's'} ${names}: ` +
+        `${past.migrations.length === 1 ? 'it removed' : 'they removed'} what ${target.version} may use, so it would run against a schema it does not know; traffic was not moved`,
+      {
+        hint:
+          (backup
+            ? `Restore the backup taken before it (${backup.label}, ${new Date(backup.createdAt).toISOString()}): \`cutover db restore ${service.name} --backup ${backup.label}\`, then run \`${command}\` again. `
+            : `No backup from before it is kept. `) +
+          `Or go anyway, recorded: \`${command} --force --reason "<why>"\`.`,
+      },
+    );
+  }
+
   /** Moves traffic to a release that is running and healthy already (switch back, or rollback within the window). */
   private async instantSwitch(
     service: ServiceConfig,
     kind: OperationKind,
     target: ReleaseRecord,
     actor: string,
+    forced: ForcedNote | null = null,
   ): Promise<OperationRecord> {
     const { ctx } = this;
     const now = ctx.clock.now();
@@ -206,6 +299,16 @@ export class ReleaseCommands {
         state: null,
         startedAt: now,
       });
+      // Said before traffic moves, so whoever follows the operation reads which release it picked first.
+      ctx.events.record({
+        operationId,
+        service: service.name,
+        releaseId: target.id,
+        type: `${kind}.started`,
+        message: `${kind} of ${service.name} from ${active ? `${active.version} (${active.id})` : 'nothing'} to ${target.version} (${target.id}), standby in slot ${target.slot}: traffic moves now; started by ${actor}`,
+        data: { version: target.version, slot: target.slot, from: active?.id ?? null },
+      });
+      if (forced) ctx.events.record({ ...forced, operationId });
       await ctx.lifecycle.switchTraffic(service, target, operationId);
       if (active) ctx.lifecycle.retire(service, active.id, false, operationId);
       ctx.events.record({
@@ -232,5 +335,47 @@ export class ReleaseCommands {
       }
       throw error;
     }
+  }
+}
+
+/** The event that records a forced rollback or switch, written into its operation once that exists. */
+type ForcedNote = Omit<NewEvent, 'operationId'>;
+
+function forcedNote(
+  service: ServiceConfig,
+  kind: 'rollback' | 'switch',
+  target: ReleaseRecord,
+  options: { actor: string } & ContractOverride,
+  what: string,
+  migrations: string[],
+): ForcedNote {
+  return {
+    service: service.name,
+    releaseId: target.id,
+    type: `${kind}.forced`,
+    level: 'warn',
+    message: `${kind} to ${target.version} (${target.id}) forced by ${options.actor} ${what}; reason: ${options.reason}`,
+    data: { reason: options.reason ?? null, migrations },
+  };
+}
+
+/** `--force` must say why (it is recorded); a reason alone forces nothing, so it is refused as a likely typo. */
+function assertOverride(override: ContractOverride): void {
+  if (override.force && !override.reason?.trim())
+    throw new CutoverError('BAD_REQUEST', 'force: say why with a reason (--reason "<why>"); it is recorded');
+  if (!override.force && override.reason !== undefined)
+    throw new CutoverError('BAD_REQUEST', 'reason: only goes with force (--force --reason "<why>")');
+}
+
+/** The work's result, or an error once `ms` have passed (the work itself is left to finish on its own). */
+async function withinTime<T>(clock: Clock, work: Promise<T>, ms: number): Promise<T> {
+  let timer: ClockTimer | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = clock.schedule(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    timer?.cancel();
   }
 }

@@ -197,7 +197,9 @@ export class ReleaseLifecycle {
       message: `${releaseId} (${release.version}) stopped in slot ${release.slot}; rollback to it restarts it`,
     });
     this.prune(service);
-    void contractAfterRetire(this.deps, this.deps.migrations(), service, releaseId);
+    // Inside an operation (cleanup) the contract step is awaited, so the operation's output names what it applied.
+    const contracting = contractAfterRetire(this.deps, this.deps.migrations(), service, releaseId, operationId);
+    if (operationId !== null) await contracting;
   }
 
   /** A deploy into a slot still held by a standby release replaces that release. */

@@ -125,6 +125,10 @@ export const ERROR_CATALOGUE = {
     status: 409,
     hint: 'Another runner is migrating this database; wait for it (pass --wait) and run again.',
   },
+  ROLLBACK_PAST_CONTRACT: {
+    status: 409,
+    hint: 'Restore the backup taken before the contract migration (`cutover db restore <service> --backup <label>`), then roll back; or roll back anyway with `--force --reason "<why>"` (recorded).',
+  },
   MIGRATION_CHECKSUM_MISMATCH: {
     status: 409,
     hint: 'An applied migration must not be edited: restore the file and write a new migration for the change.',

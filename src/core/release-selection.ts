@@ -12,14 +12,28 @@ export function idleSlot(active: ReleaseRecord | null): Slot {
 const ROLLBACK_CANDIDATE_STATES = new Set(['standby', 'stopped']);
 
 /**
- * The release `rollback` returns to: the most recently activated release
- * other than the active one that is still kept.
+ * The release `rollback` returns to: the release that served before the
+ * current one, i.e. of the kept releases deployed before it (a lower
+ * sequence number) that once served, the one that served last. A rollback
+ * never goes forward: after `switch` back to an older slot, the newer
+ * release is not a rollback target (`rollback --to` or `switch` reach it).
+ * With nothing active, the release that served last.
  */
-export function previousRelease(releases: ReleaseRecord[], activeId: string | null): ReleaseRecord | null {
+export function previousRelease(releases: ReleaseRecord[], active: ReleaseRecord | null): ReleaseRecord | null {
   const candidates = releases
-    .filter((r) => r.id !== activeId && ROLLBACK_CANDIDATE_STATES.has(r.state) && r.activatedAt !== null)
+    .filter(
+      (r) =>
+        (active === null || (r.id !== active.id && r.seq < active.seq)) &&
+        ROLLBACK_CANDIDATE_STATES.has(r.state) &&
+        r.activatedAt !== null,
+    )
     .sort((a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0));
   return candidates[0] ?? null;
+}
+
+/** Kept releases newer than the active one that served and could serve again: what `rollback` will not go to. */
+export function newerServedReleases(releases: ReleaseRecord[], active: ReleaseRecord): ReleaseRecord[] {
+  return releases.filter((r) => r.seq > active.seq && ROLLBACK_CANDIDATE_STATES.has(r.state) && r.activatedAt !== null);
 }
 
 /** Finds a kept release by id (`web-3`), sequence number (`3`) or version (`v1.2.0`, newest match). */

@@ -107,3 +107,23 @@ export function planMigrations(
   }
   return { migrations, expand, contract, changed };
 }
+
+/**
+ * The applied contract migrations a release predates: it did not know them
+ * when it was deployed, so they removed what it may use, and the release
+ * must not serve again against this schema. A release deployed before
+ * cutover tracked its migrations predates every contract applied after it
+ * was created.
+ */
+export function contractsPredatedBy(
+  applied: readonly AppliedMigration[],
+  release: { knownMigrations: readonly string[] | null; createdAt: number },
+): AppliedMigration[] {
+  return applied.filter(
+    (entry) =>
+      entry.phase === 'contract' &&
+      (release.knownMigrations === null
+        ? entry.appliedAt.getTime() > release.createdAt
+        : !release.knownMigrations.includes(entry.id)),
+  );
+}

@@ -5,7 +5,13 @@ import type { BackupRecord, BackupStore } from '../store/backup-store.js';
 import { createBackup, databaseName, restoreBackup } from './pg-backup.js';
 import { readMigrations, type MigrationFile } from './migration-files.js';
 import { runMigrationCommand } from './migration-command.js';
-import { planMigrations, type MigrationPlan, type RunningRelease } from './migration-plan.js';
+import {
+  contractsPredatedBy,
+  planMigrations,
+  type AppliedMigration,
+  type MigrationPlan,
+  type RunningRelease,
+} from './migration-plan.js';
 import { migratorApplicationName, PgMigrator, type MigrationProgress, type MigratorSettings } from './pg-migrator.js';
 import type { BackupKind } from '../core/backup-retention.js';
 
@@ -52,6 +58,12 @@ export interface DeployPreparation {
   backup: BackupRecord | null;
 }
 
+/** One migration applied by `runContract`, or the team's contract command. */
+export interface AppliedStep {
+  id: string;
+  phase: 'expand' | 'contract';
+}
+
 export interface MigrationStatus {
   database: string;
   directory: string;
@@ -68,6 +80,37 @@ export class ServiceMigrations {
 
   known(releaseId: string): string[] | null {
     return this.deps.backups.releaseMigrations(releaseId);
+  }
+
+  /**
+   * What stands between a kept release and serving again: the applied
+   * contract migrations it predates (read from the database's own history,
+   * so restoring a backup from before them clears the way), and the newest
+   * backup taken before the first of them. Empty when the service's
+   * migrations are not cutover's (no directory): a team's own tool keeps its
+   * own history.
+   */
+  async contractsPastRelease(
+    service: ServiceConfig,
+    release: { id: string; createdAt: number },
+  ): Promise<{ migrations: AppliedMigration[]; backup: BackupRecord | null }> {
+    const database = service.database;
+    if (!database || database.migrations === null) return { migrations: [], backup: null };
+    const migrator = await PgMigrator.connect(database.url, migratorApplicationName(`rollback check ${service.name}`));
+    let applied: AppliedMigration[];
+    try {
+      applied = await migrator.applied();
+    } finally {
+      await migrator.close();
+    }
+    const migrations = contractsPredatedBy(applied, {
+      knownMigrations: this.known(release.id),
+      createdAt: release.createdAt,
+    });
+    if (migrations.length === 0) return { migrations, backup: null };
+    const first = Math.min(...migrations.map((m) => m.appliedAt.getTime()));
+    const backup = this.deps.backups.list(service.name).find((b) => b.createdAt <= first) ?? null;
+    return { migrations, backup };
   }
 
   /** The migrations directory of a version (`${VERSION}` in the path is the version being deployed). */
@@ -165,19 +208,24 @@ export class ServiceMigrations {
     }
   }
 
-  /** Runs the contract migrations no running release predates any more (after a release was retired, or on request). */
+  /**
+   * Runs the contract migrations no running release predates any more (after
+   * a release was retired, or on request), and the pending expand ones before
+   * them. Says which were contract: they are the ones that end rollback to
+   * older releases.
+   */
   async runContract(
     service: ServiceConfig,
     version: string,
     running: readonly RunningRelease[],
     context: { operationId: string | null; actor: string },
-  ): Promise<string[]> {
+  ): Promise<AppliedStep[]> {
     const database = requireDatabase(service);
     const applied = await this.sqlContract(service, database, version, running, context);
     // The tool keeps its own history: cutover only knows that no older release may run while it contracts.
     if (database.commands.contract !== null && running.every((release) => release.version === version)) {
       await this.runTool(service, database, 'contract', version, context.operationId);
-      applied.push(`command: ${database.commands.contract}`);
+      applied.push({ id: `command: ${database.commands.contract}`, phase: 'contract' });
     }
     return applied;
   }
@@ -188,7 +236,7 @@ export class ServiceMigrations {
     version: string,
     running: readonly RunningRelease[],
     context: { operationId: string | null; actor: string },
-  ): Promise<string[]> {
+  ): Promise<AppliedStep[]> {
     const directory = this.directoryFor(database, version);
     if (directory === null) return [];
     const files = readMigrations(directory);
@@ -203,11 +251,12 @@ export class ServiceMigrations {
       // Expand migrations first: a contract migration may rely on an earlier expand one.
       const runnable = [...plan.expand, ...plan.contract].sort((a, b) => (a.id < b.id ? -1 : 1));
       if (runnable.length === 0) return [];
-      return await migrator.apply(
+      const done = await migrator.apply(
         runnable,
         settings(database, `${context.actor}`, null),
         this.progress(service.name, context.operationId),
       );
+      return done.map((id) => ({ id, phase: runnable.find((file) => file.id === id)?.phase ?? 'expand' }));
     } finally {
       await migrator.close();
     }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findRelease, idleSlot, previousRelease, releasesToPrune } from '../../src/core/release-selection.js';
+import {
+  findRelease,
+  idleSlot,
+  newerServedReleases,
+  previousRelease,
+  releasesToPrune,
+} from '../../src/core/release-selection.js';
 import type { ReleaseRecord, ReleaseState } from '../../src/store/records.js';
 
 function release(seq: number, state: ReleaseState, activatedAt: number | null, version = `v${seq}`): ReleaseRecord {
@@ -37,14 +43,31 @@ describe('release selection', () => {
       release(2, 'stopped', 20),
       release(1, 'stopped', 10),
     ];
-    assert.equal(previousRelease(releases, 'web-3')?.id, 'web-2');
-    assert.equal(previousRelease([release(1, 'active', 1)], 'web-1'), null);
+    assert.equal(previousRelease(releases, releases[1]!)?.id, 'web-2');
+    const only = release(1, 'active', 1);
+    assert.equal(previousRelease([only], only), null);
   });
 
-  it('after a rollback, the next rollback goes back to the release just left', () => {
-    // web-2 was active, rolled back to web-1 (activated again at 40): web-2 is the previous one now.
-    const releases = [release(2, 'standby', 20), release(1, 'active', 40)];
-    assert.equal(previousRelease(releases, 'web-1')?.id, 'web-2');
+  it('never goes forward: after a switch back to an older release, the newer one is not a rollback target', () => {
+    // web-2 was active, then `switch` (or a rollback) made web-1 active again at 40: web-2 is newer, not "previous".
+    const releases = [release(2, 'standby', 20), release(1, 'active', 40), release(0, 'stopped', 5)];
+    assert.equal(previousRelease(releases, releases[1]!)?.id, 'web-0');
+    assert.equal(previousRelease(releases.slice(0, 2), releases[1]!), null);
+    assert.deepEqual(
+      newerServedReleases(releases, releases[1]!).map((r) => r.id),
+      ['web-2'],
+    );
+  });
+
+  it('returns to the release that served before the current one, not to an older one rolled back from', () => {
+    // web-1 served, web-2 was rolled back (web-1 active again at 25), then web-3 was deployed from web-1.
+    const releases = [release(3, 'active', 30), release(2, 'stopped', 20), release(1, 'stopped', 25)];
+    assert.equal(previousRelease(releases, releases[0]!)?.id, 'web-1');
+  });
+
+  it('with nothing active, returns to the release that served last', () => {
+    const releases = [release(2, 'stopped', 20), release(1, 'stopped', 25)];
+    assert.equal(previousRelease(releases, null)?.id, 'web-1');
   });
 
   it('finds a release by id, number or version', () => {

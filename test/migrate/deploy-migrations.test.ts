@@ -135,12 +135,13 @@ describe('migrations with deploys', () => {
       [],
     );
 
-    await operate(h.client, '/api/v1/services/web/cleanup', {});
-    const deadline = Date.now() + 20_000;
-    while ((await columns()).includes('legacy_flags')) {
-      assert.ok(Date.now() < deadline, 'the contract migration ran after v1 stopped');
-      await sleep(100);
-    }
+    const cleanup = await operate(h.client, '/api/v1/services/web/cleanup', {});
+    assert.equal(cleanup.operation.outcome, 'succeeded');
+    // The cleanup waits for the contract step and says what it applied, in its own output.
+    assert.ok(!(await columns()).includes('legacy_flags'), 'the contract migration ran once v1 stopped');
+    const contracted = cleanup.events.find((e) => e.type === 'migration.contracted');
+    assert.match(contracted?.message ?? '', /contract migration applied: 0003_drop_legacy/);
+    assert.match(contracted?.message ?? '', /rollback to them is refused/);
     assert.deepEqual(await migrationStates(), {
       '0001_users': 'applied',
       '0002_full_name': 'applied',
@@ -175,6 +176,54 @@ describe('migrations with deploys', () => {
       h.client.request('POST', '/api/v1/services/web/backups', { label: 'bad label!' }),
       /label: expected letters/,
     );
+  });
+
+  it('refuses a rollback to a release older than an applied contract migration, until a restore or --force', async () => {
+    // v2 serves; v1 stopped, and 0003_drop_legacy (which v1 did not know) dropped a column v1 may read.
+    const rollback = (body: object = {}): Promise<unknown> =>
+      h.client.request('POST', '/api/v1/services/web/rollback', { actor: 'test', ...body });
+    await assert.rejects(rollback(), (error: CutoverError) => {
+      assert.equal(error.code, 'ROLLBACK_PAST_CONTRACT');
+      assert.match(error.message, /v1 \(web-1\) predates the contract migration 0003_drop_legacy \(applied /);
+      assert.match(
+        error.hint ?? '',
+        /cutover db restore web --backup pre-v2/,
+        'names the backup taken before the migration',
+      );
+      assert.match(error.hint ?? '', /--force --reason/);
+      return true;
+    });
+    await assert.rejects(rollback({ force: true }), /force: say why with a reason/);
+    assert.equal((await versionAt(h.proxyUrl)).version, 'v2', 'a refused rollback moves nothing');
+    assert.equal((await h.client.request<ServiceStatus>('GET', '/api/v1/services/web')).lock, null);
+
+    const forced = await operate(h.client, '/api/v1/services/web/rollback', { force: true, reason: 'v1 ignores it' });
+    assert.equal(forced.operation.outcome, 'succeeded');
+    assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
+    const note = forced.events.find((e) => e.type === 'rollback.forced');
+    assert.match(
+      note?.message ?? '',
+      /forced by test past contract migration 0003_drop_legacy .*reason: v1 ignores it/,
+    );
+
+    // Nothing older than v1 is kept, and a rollback never goes forward to v2: it says how to reach it.
+    await assert.rejects(rollback(), (error: CutoverError) => {
+      assert.equal(error.code, 'NOTHING_TO_ROLL_BACK');
+      assert.match(error.hint ?? '', /never goes forward; v2 \(web-2\) is newer: `cutover rollback web --to web-2`/);
+      return true;
+    });
+    const forward = await operate(h.client, '/api/v1/services/web/rollback', { to: 'web-2' });
+    assert.equal(forward.operation.outcome, 'succeeded');
+    assert.match(forward.events[0]?.message ?? '', /rollback of web from v1 \(web-1\) to v2 \(web-2\)/);
+    assert.equal((await versionAt(h.proxyUrl)).version, 'v2');
+
+    // Restoring the backup from before the contract migration brings back the column and the history: v1 may serve.
+    await assert.rejects(rollback(), { code: 'ROLLBACK_PAST_CONTRACT' });
+    await h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'pre-v2', actor: 'test' });
+    assert.ok((await columns()).includes('legacy_flags'));
+    const restored = await operate(h.client, '/api/v1/services/web/rollback', {});
+    assert.equal(restored.operation.outcome, 'succeeded');
+    assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
   });
 });
 

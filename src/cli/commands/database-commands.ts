@@ -84,14 +84,23 @@ export function registerMigrateCommands(migrate: Command, context: DatabaseComma
     .action(async (service: string) => {
       const answer = await (
         await context.client()
-      ).request<{ applied: string[] }>('POST', `${svc(service)}/migrations/run`, { actor: currentActor() });
+      ).request<{ applied: string[]; contract?: string[] }>('POST', `${svc(service)}/migrations/run`, {
+        actor: currentActor(),
+      });
       if (context.json()) printJson(answer);
-      else
-        process.stdout.write(
-          answer.applied.length === 0
-            ? 'nothing to apply (see `cutover migrate status` for blocked ones)\n'
-            : `applied ${answer.applied.join(', ')}\n`,
-        );
+      else {
+        const contract = new Set(answer.contract ?? []);
+        const expand = answer.applied.filter((id) => !contract.has(id));
+        if (answer.applied.length === 0)
+          process.stdout.write('nothing to apply (see `cutover migrate status` for blocked ones)\n');
+        if (expand.length > 0) process.stdout.write(`applied expand: ${expand.join(', ')}\n`);
+        // A contract migration is the point of no return for older releases: say so where it happened.
+        if (contract.size > 0)
+          process.stdout.write(
+            `${yellow('applied contract:')} ${[...contract].join(', ')}\n` +
+              `${dim('releases that predate it can no longer serve: rollback to them is refused (restore the backup taken before it, or --force --reason)')}\n`,
+          );
+      }
       exit(0);
     });
 }
