@@ -14,6 +14,7 @@ import { sendReleaseLogs } from './logs-route.js';
 import { registerSeedsFlagRoutes } from '../flags/seeds-flag-routes.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { assertValidVersion } from '../core/version-grammar.js';
+import { registerConfigRoutes, type ConfigControl } from './config-routes.js';
 import { actorBody, deployBody, deployWaveBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';
 
 /**
@@ -36,6 +37,8 @@ export interface AdminApiOptions {
   mount?: AdminMount;
   /** `cutover down`: stops every instance and the proxy, then the server. Absent where nothing may stop the server. */
   down?: () => void;
+  /** `cutover reload` and the running file's digest; absent where the config was not read from a file. */
+  config?: ConfigControl;
 }
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -227,6 +230,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   });
 
   registerDatabaseRoutes(app, controller, parseBody);
+  if (options.config) registerConfigRoutes(app, options.config, parseBody);
   const streams = registerFlagRoutes(app, {
     flags: options.flags,
     rollouts: options.flagRollouts,

@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { CutoverError, type ErrorCode } from '../core/errors.js';
 import { readToken } from '../http/admin-token.js';
 import { loadConfig } from '../config/load-config.js';
 import { localUrlOf } from '../config/listen-address.js';
+import { CONFIG_DIGEST_HEADER, sha256Of } from '../config/config-digest.js';
 
 /**
  * How the CLI reaches the server: CUTOVER_URL / CUTOVER_TOKEN when set,
@@ -11,6 +13,8 @@ import { localUrlOf } from '../config/listen-address.js';
 export interface ClientTarget {
   url: string;
   token: string | null;
+  /** The cutover.yaml this CLI read and its digest: the server's answers say which one it runs. */
+  config?: { file: string; sha256: string } | null;
 }
 
 export async function resolveTarget(
@@ -22,11 +26,32 @@ export async function resolveTarget(
   if (url && token) return { url: url.replace(/\/$/, ''), token };
   const config = await loadConfig(options.config ?? 'cutover.yaml', { env });
   token ??= readToken(config.server.stateDir, env);
-  return { url: (url ?? localUrlOf(config.server.admin)).replace(/\/$/, ''), token };
+  const text = config.file === null ? null : await readFile(config.file, 'utf8').catch(() => null);
+  return {
+    url: (url ?? localUrlOf(config.server.admin)).replace(/\/$/, ''),
+    token,
+    config: config.file === null || text === null ? null : { file: config.file, sha256: sha256Of(text) },
+  };
 }
 
 export class AdminClient {
+  private driftSaid = false;
+
   constructor(private readonly target: ClientTarget) {}
+
+  /**
+   * Said once per command, on stderr: the file this CLI read is not the one
+   * the server runs (edited since, so a new service is "not found").
+   */
+  private noticeDrift(response: Response): void {
+    const running = response.headers.get(CONFIG_DIGEST_HEADER);
+    const mine = this.target.config;
+    if (this.driftSaid || running === null || !mine || running === mine.sha256) return;
+    this.driftSaid = true;
+    process.stderr.write(
+      `note: ${mine.file} changed since the server loaded it: run \`cutover reload\` to apply it (\`cutover reload\` shows what changes)\n`,
+    );
+  }
 
   get url(): string {
     return this.target.url;
@@ -73,11 +98,13 @@ export class AdminClient {
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      return await fetch(`${this.target.url}${path}`, {
+      const response = await fetch(`${this.target.url}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
+      this.noticeDrift(response);
+      return response;
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new CutoverError(

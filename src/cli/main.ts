@@ -84,6 +84,16 @@ function program(): Command {
     });
 
   cli
+    .command('reload')
+    .description(
+      'read cutover.yaml again: new services, templates, notifications and settings for the next deploy apply at once; a file with any error changes nothing',
+    )
+    .action(async () => {
+      const { runReload } = await import('./commands/reload-command.js');
+      exit(await runReload(await client(), json()));
+    });
+
+  cli
     .command('deploy [service]')
     .description("deploy a version with the service's strategy (blue-green, canary, rolling, recreate)")
     .option(

@@ -26,9 +26,21 @@ const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@"'<>]*:)([^\s/?#@"'<>]+)
 const QUERY_PARAMETER = /([?&;]|&amp;)([A-Za-z0-9_.-]+)=([^&\s#"'<>\\]+)/g;
 
 export class SecretRedactor {
-  private readonly secrets: string[];
+  private secrets: string[];
+  private readonly values: Set<string>;
 
   constructor(values: Iterable<string>) {
+    this.values = new Set(values);
+    this.secrets = SecretRedactor.forms(this.values);
+  }
+
+  /** Adds secrets (a reloaded config's): everything redacted from now on hides them too. */
+  learn(values: Iterable<string>): void {
+    for (const value of values) this.values.add(value);
+    this.secrets = SecretRedactor.forms(this.values);
+  }
+
+  private static forms(values: Iterable<string>): string[] {
     const unique = new Set<string>();
     for (const value of values) {
       if (value.length < MIN_SECRET_LENGTH) continue;
@@ -38,7 +50,7 @@ export class SecretRedactor {
       unique.add(encodeURIComponent(value));
     }
     // Longest first, so a secret that contains another is replaced whole.
-    this.secrets = [...unique].filter((value) => value.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+    return [...unique].filter((value) => value.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
   }
 
   static none(): SecretRedactor {

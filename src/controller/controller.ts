@@ -42,7 +42,8 @@ export type { ControllerDeps } from './controller-deps.js';
  * once; `waitFor` resolves when it finished.
  */
 export class Controller {
-  readonly config: CutoverConfig;
+  /** Replaced by `reconfigure` (cutover reload); everything reads it at the time it acts. */
+  private currentConfig: CutoverConfig;
   readonly store: Store;
   readonly router: Router;
   readonly clock: Clock;
@@ -64,7 +65,7 @@ export class Controller {
 
   constructor(deps: ControllerDeps) {
     const { config, store, router, logger } = deps;
-    this.config = config;
+    this.currentConfig = config;
     this.store = store;
     this.router = router;
     this.clock = deps.clock ?? systemClock;
@@ -86,8 +87,12 @@ export class Controller {
       removeReleaseLogs: deps.removeReleaseLogs ?? null,
     });
     this.providerFor = deps.providerFor ?? ((metric) => createProvider(metric.provider, countersOf(router)));
+    // A getter: runners read the config when they act, so a reload reaches them.
+    const configNow = (): CutoverConfig => this.currentConfig;
     this.context = {
-      config,
+      get config() {
+        return configNow();
+      },
       store,
       router,
       logger,
@@ -116,6 +121,20 @@ export class Controller {
       deploy: (name, request) => this.deploy(name, request),
     });
     this.waves = new DeployWaveRunner(this.context, (name, request) => this.deploy(name, request));
+  }
+
+  get config(): CutoverConfig {
+    return this.currentConfig;
+  }
+
+  /**
+   * Takes a reloaded config (its live part, see config-changes.ts): new
+   * services can deploy at once, and every later operation reads the new
+   * settings. Operations already running keep the service config they started with.
+   */
+  reconfigure(next: CutoverConfig): void {
+    this.redactor.learn(secretValuesOf(next));
+    this.currentConfig = next;
   }
 
   /** Attached after recovery, whose routes come first. */

@@ -58,7 +58,8 @@ export interface FlagRolloutDeps {
   flags: FlagService;
   store: FlagStore;
   events: EventLog;
-  templates: Record<string, AnalysisTemplateConfig>;
+  /** The analysis templates now (a reload of cutover.yaml may change them between two rollouts). */
+  templates: () => Record<string, AnalysisTemplateConfig>;
   providerFor: ProviderFor;
   /** The active release of a configured service, null when none is active; SERVICE_NOT_FOUND for an unknown name. */
   activeReleaseOf: (service: string) => string | null;
@@ -271,7 +272,7 @@ export class FlagRolloutRunner {
       wake = resolve;
     });
     const analysis = new AnalysisRunner(
-      this.deps.templates,
+      this.deps.templates(),
       this.deps.providerFor,
       this.deps.events,
       { operationId: rollout.id, service: eventService(rollout), releaseId: releaseId ?? '' },
@@ -405,7 +406,7 @@ export class FlagRolloutRunner {
   }
 
   private checkAnalysis(request: StartRollout): void {
-    const templates = this.deps.templates;
+    const templates = this.deps.templates();
     for (const name of request.analysis) {
       const template = templates[name];
       if (!template) {

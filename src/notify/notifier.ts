@@ -38,7 +38,8 @@ interface Target {
 }
 
 export class Notifier {
-  private readonly targets: Target[];
+  private targets: Target[];
+  private readonly now: () => number;
   private readonly dispatcher = new Agent({ keepAliveTimeout: 10_000 });
   private readonly logger: Logger;
   private readonly versionOf: (releaseId: string) => string | null;
@@ -48,18 +49,42 @@ export class Notifier {
     this.logger = deps.logger;
     this.versionOf = deps.versionOf ?? (() => null);
     this.redactor = deps.redactor ?? SecretRedactor.none();
-    const now = deps.now ?? Date.now;
-    this.targets = configs.map((config) => ({
-      config,
-      queue: new DeliveryQueue(config, { logger: deps.logger, dispatcher: this.dispatcher, now }),
-      encode: encoderFor(config),
-    }));
+    this.now = deps.now ?? Date.now;
+    this.targets = configs.map((config) => this.targetOf(config));
     if (this.targets.length > 0) {
       this.logger.info(
         { targets: configs.map(targetLabel) },
         `notifications go to ${configs.map(targetLabel).join(', ')}`,
       );
     }
+  }
+
+  private targetOf(config: NotificationTargetConfig): Target {
+    return {
+      config,
+      queue: new DeliveryQueue(config, { logger: this.logger, dispatcher: this.dispatcher, now: this.now }),
+      encode: encoderFor(config),
+    };
+  }
+
+  /**
+   * A reloaded config's targets: a target configured exactly as before keeps
+   * its queue; one no longer configured delivers what it holds, then stops.
+   */
+  replaceTargets(configs: readonly NotificationTargetConfig[]): void {
+    const key = (config: NotificationTargetConfig): string => JSON.stringify(config);
+    const kept = new Map(this.targets.map((target) => [key(target.config), target]));
+    const next = configs.map((config) => {
+      const target = kept.get(key(config));
+      kept.delete(key(config));
+      return target ?? this.targetOf(config);
+    });
+    this.targets = next;
+    for (const gone of kept.values()) void gone.queue.idle().then(() => gone.queue.stop());
+    this.logger.info(
+      { targets: configs.map(targetLabel) },
+      `notifications now go to ${configs.map(targetLabel).join(', ') || 'nowhere'}`,
+    );
   }
 
   /** The EventLog listener; never throws. */

@@ -5,6 +5,7 @@ import { loadOrCreateSdkToken, loadOrCreateToken } from '../http/admin-token.js'
 import type { FlagRolloutRunner } from '../flags/flag-rollout-runner.js';
 import type { FlagService } from '../flags/flag-service.js';
 import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
+import { ConfigReloader, type ReloadResult } from './config-reload.js';
 import type { CutoverConfig, UpstreamTrafficConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
 import { Notifier } from '../notify/notifier.js';
@@ -50,6 +51,8 @@ export interface RunningServer {
    * instance serve on, and the next `cutover server` adopts them.
    */
   detach(): Promise<void>;
+  /** `cutover reload` / SIGHUP: validate cutover.yaml again and apply its live part (src/config/config-changes.ts). */
+  reload(actor: string): Promise<ReloadResult>;
 }
 
 export interface StartServerOptions {
@@ -116,6 +119,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let router: Router | null = null;
   let controller: Controller | null = null;
   let api: FastifyInstance | null = null;
+  let configReloader: ConfigReloader | null = null;
   try {
     // The proxy starts before the controller that records its events: an ejection reported in between is only logged.
     let recordEjection: ((event: InstanceEjectionEvent) => void) | null = null;
@@ -174,7 +178,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     const flagFeature = createFlagFeature(store.connection, {
       environments: config.flags.environments,
       events: controller.events,
-      templates: config.analysis,
+      templates: () => started.config.analysis,
       providerFor: controller.providerFor,
       activeReleaseOf: (service) => {
         started.service(service);
@@ -190,6 +194,9 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       import('../api/admin-api.js'),
       import('../dashboard/dashboard-routes.js'),
     ]);
+    const reloader = new ConfigReloader({ controller: started, notifier, logger, env: options.env });
+    configReloader = reloader;
+    await reloader.remember();
     // The dashboard is mounted here, on the admin server, so the API and the dashboard never import each other.
     api = await buildAdminApi({
       controller,
@@ -200,6 +207,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       flagRollouts,
       redactor,
       ...(options.onDown === undefined ? {} : { down: options.onDown }),
+      config: reloader,
       mount: (app, shared) =>
         registerDashboard(app, { controller: started, token, flags: flagFeature.service, ...shared }).access,
     });
@@ -258,6 +266,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const finalController = controller;
   const finalRouter = router;
   const finalRollouts = flagRollouts;
+  const finalReloader = configReloader;
   return {
     config,
     controller,
@@ -272,6 +281,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     logger,
     close: () => stop(true),
     detach: () => stop(false),
+    reload: (actor) => finalReloader.reload(actor),
   };
 }
 

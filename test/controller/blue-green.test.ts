@@ -4,6 +4,7 @@ import { request } from 'undici';
 import WebSocket from 'ws';
 import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
+import type { CutoverError } from '../../src/core/errors.js';
 import type { OperationRecord, ReleaseRecord } from '../../src/store/records.js';
 import { startHarness, type Harness } from '../support/cutover-harness.js';
 import { operate, sleep, versionAt } from '../support/operations.js';
@@ -58,7 +59,7 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
     assert.equal(s.active?.running, '2/2');
   });
 
-  it('deploy v2, switch back to v1, then roll back to v2 under 300 req/s: 0 failed, and the traffic really moved', async () => {
+  it('deploy v2, switch back to v1, then roll back --to v2 under 300 req/s: 0 failed, and the traffic really moved', async () => {
     const traffic = new SteadyTraffic({
       url: h.proxyUrl,
       host: 'web.localhost',
@@ -85,8 +86,15 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
       await traffic.waitForAnswers(150);
       assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
 
-      const rollback = await operate(h.client, '/api/v1/services/web/rollback');
+      // A rollback never goes forward (issue 20): v2 is newer than v1, so a plain rollback refuses and names it.
+      await assert.rejects(h.client.request('POST', '/api/v1/services/web/rollback', {}), (error: CutoverError) => {
+        assert.equal(error.code, 'NOTHING_TO_ROLL_BACK');
+        assert.match(error.hint ?? '', /v2 \(web-2\) is newer/);
+        return true;
+      });
+      const rollback = await operate(h.client, '/api/v1/services/web/rollback', { to: 'v2' });
       assert.equal(rollback.operation.outcome, 'succeeded');
+      assert.match(rollback.events[0]?.message ?? '', /^rollback of web from v1 \(web-1\) to v2 \(web-2\)/);
       await traffic.waitForAnswers(150);
       assert.equal((await versionAt(h.proxyUrl)).version, 'v2');
       s = await status();

@@ -21,7 +21,7 @@ function build(now: () => number) {
   return createFakeFlagFeature({
     environments: ['production', 'staging'],
     events,
-    templates: {},
+    templates: () => ({}),
     now,
     providerFor: () => {
       throw new Error('no provider in this test');

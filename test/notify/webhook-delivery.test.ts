@@ -59,7 +59,7 @@ describe('notifications of a blue-green deploy, promote, rollback and abort', ()
     assert.equal((await operate(h.client, '/api/v1/services/web/rollback')).operation.outcome, 'succeeded');
     assert.equal((await deploy({ version: 'v3' })).operation.phase, 'ready');
     assert.equal((await operate(h.client, '/api/v1/services/web/abort')).operation.outcome, 'aborted');
-    hooks.push(...(await webhook.waitFor(11)));
+    hooks.push(...(await webhook.waitFor(12)));
   });
   after(async () => {
     await h?.close();
@@ -78,6 +78,8 @@ describe('notifications of a blue-green deploy, promote, rollback and abort', ()
         'promoted deploy.promoted v2',
         'switched traffic.switched v2',
         'completed deploy.succeeded v2',
+        // An instant rollback says which release it picked before traffic moves (issue 20, item 13).
+        'started rollback.started v1',
         'switched traffic.switched v1',
         'rolled_back rollback.succeeded v1',
         'started deploy.started v3',
@@ -92,7 +94,7 @@ describe('notifications of a blue-green deploy, promote, rollback and abort', ()
     );
     assert.equal(new Set(seqs).size, seqs.length, 'no event twice');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(webhook.received.length, 11, 'nothing more than those arrived');
+    assert.equal(webhook.received.length, 12, 'nothing more than those arrived');
   });
 
   it('every delivery carries a valid signature over its raw body, and its headers match the body', () => {

@@ -1,3 +1,4 @@
+import { describeChanges } from '../../config/config-changes.js';
 import { loadConfig } from '../../config/load-config.js';
 import { startServer, type RunningServer } from '../../server/start-server.js';
 import { TOKEN_FILE } from '../../http/admin-token.js';
@@ -42,5 +43,14 @@ export async function runServer(options: { config: string }): Promise<number> {
     };
     process.once('SIGINT', () => stop('detach', 'SIGINT'));
     process.once('SIGTERM', () => stop('detach', 'SIGTERM'));
+    // SIGHUP, as nginx and HAProxy take it: read cutover.yaml again (`cutover reload` says the same over the API).
+    const onHangUp = (): void => {
+      if (stopping) return;
+      server.reload('SIGHUP').then(
+        (result) => server.logger.info({ changes: result.changes }, describeChanges(result.changes).join('; ')),
+        (error: unknown) => server.logger.error({ err: error }, 'reload refused: the running config is unchanged'),
+      );
+    };
+    process.on('SIGHUP', onHangUp);
   });
 }
