@@ -13,7 +13,7 @@ import { runOperation } from './commands/operation-commands.js';
 import { runStatus, watchStatus } from './commands/status-command.js';
 import { EXIT } from './exit-codes.js';
 import { parseFollowTimeout } from './follow-operation.js';
-import { reportError } from './output.js';
+import { endQuietlyWhenOutputCloses, reportError } from './output.js';
 
 /**
  * The `cutover` command. Everything but `init` and `server` talks to a
@@ -287,6 +287,7 @@ function exit(code: number): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyWhenOutputCloses();
   const cli = program();
   try {
     await cli.parseAsync(argv);
