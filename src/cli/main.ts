@@ -14,6 +14,7 @@ import { runStatus, watchStatus } from './commands/status-command.js';
 import { EXIT } from './exit-codes.js';
 import { parseFollowTimeout } from './follow-operation.js';
 import { endQuietlyWhenOutputCloses, reportError } from './output.js';
+import { printVersion, VERSION_HELP, versionRequested } from './version-flag.js';
 
 /**
  * The `cutover` command. Everything but `init` and `server` talks to a
@@ -36,6 +37,7 @@ function program(): Command {
     .option('--token <token>', 'admin API token (default: <state_dir>/admin-token, or CUTOVER_TOKEN)')
     .option('--json', 'machine-readable output')
     .option('--timeout <duration>', 'stop following an operation after this long (it goes on on the server) and exit 4')
+    .addHelpText('after', VERSION_HELP)
     .showHelpAfterError()
     // Usage errors become exit code 2 in main(), not commander's own process.exit(1); subcommands inherit this.
     .exitOverride();
@@ -288,6 +290,7 @@ function exit(code: number): void {
 
 export async function main(argv: string[]): Promise<void> {
   endQuietlyWhenOutputCloses();
+  if (versionRequested(argv.slice(2))) return printVersion(argv.includes('--json'));
   const cli = program();
   try {
     await cli.parseAsync(argv);
