@@ -234,10 +234,10 @@ function program(): Command {
 
   cli
     .command('logs <service>')
-    .description("print a release's instance logs")
+    .description("print a release's instance logs, the instances' lines merged by time")
     .option('--release <release>', 'release id, number or version (default: the active release)')
     .option('-f, --follow', 'keep printing new lines', false)
-    .option('-n, --lines <n>', 'lines per instance', '100')
+    .option('-n, --lines <n>', 'how many of the last lines', '100')
     .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) =>
       exit(
         await runLogs(await client(), service, {

@@ -20,6 +20,7 @@ import { swarmRuntimeForConfig } from '../runtime/swarm/swarm-runtime-for-config
 import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/process-runtime.js';
 import { RuntimeByService } from '../runtime/runtime-by-service.js';
 import { removeReleaseLogs, startLogRotation } from '../runtime/process/log-rotation.js';
+import { LogClock } from '../runtime/process/log-clock.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 
@@ -94,6 +95,9 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;
   const logDir = path.join(stateDir, 'logs');
+  // Dates the instances' log lines from now on, so `cutover logs` merges a release's instances by time.
+  const logClock = new LogClock();
+  const logClockWatch = logClock.watch(logDir);
   const processRuntime = new ProcessRuntime({ logDir, logger });
   // Each service runs on the runtime its config names; the docker and swarm ones exist only if some service uses them.
   const dockerRuntime = await dockerRuntimeForConfig(config, { logDir, logger, env: options.env ?? process.env });
@@ -196,6 +200,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       token,
       sdkToken,
       logDir,
+      logClock,
       flags,
       flagRollouts,
       redactor,
@@ -213,6 +218,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     if (router instanceof RemoteProxyRouter && !router.startedHere) await router.detach();
     else await router?.close().catch(() => {});
     await notifier.close().catch(() => {});
+    logClockWatch.stop();
     store.close();
     throw error;
   }
@@ -236,6 +242,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const stop = (full: boolean): Promise<void> => {
     closing ??= (async () => {
       logRotation.stop();
+      logClockWatch.stop();
       await finalApi.close();
       await finalRollouts.close();
       if (full) {

@@ -70,7 +70,10 @@ services:
       serverDown = true;
       const result = await session.exited;
       assert.equal(result.code, 0, result.output);
-      assert.match(result.output, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}cutover is serving: proxy http:\/\/127\.0\.0\.1:\d+/m);
+      assert.match(
+        result.output,
+        /^\d\d:\d\d:\d\d\.\d{3} INFO {2}cutover is serving: proxy http:\/\/127\.0\.0\.1:\d+/m,
+      );
       assert.match(result.output, /^\d\d:\d\d:\d\d\.\d{3} WARN {2}stopping everything/m);
       assert.doesNotMatch(result.output, /"level":|"msg":/);
     } finally {
