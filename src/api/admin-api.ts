@@ -11,6 +11,7 @@ import { registerFlagRoutes, sdkTokenRefused } from '../flags/flag-routes.js';
 import type { FlagRolloutRunner } from '../flags/flag-rollout-runner.js';
 import type { FlagService } from '../flags/flag-service.js';
 import { sendReleaseLogs } from './logs-route.js';
+import type { LogClock } from '../runtime/process/log-clock.js';
 import { registerSeedsFlagRoutes } from '../flags/seeds-flag-routes.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { assertValidVersion } from '../core/version-grammar.js';
@@ -29,6 +30,8 @@ export interface AdminApiOptions {
   /** May use only the SDK routes (/api/v1/sdk/...). */
   sdkToken: string;
   logDir: string;
+  /** Dates the instance logs' lines so `cutover logs` merges instances by time; without it, dated at each request. */
+  logClock?: LogClock;
   flags: FlagService;
   flagRollouts: FlagRolloutRunner;
   /** Takes secret values out of every answer (JSON, /metrics, errors) and the dashboard stream. */
@@ -226,6 +229,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       lines,
       request.query.follow === 'true' || request.query.follow === '1',
       request.query.format === 'json',
+      options.logClock,
     );
   });
 

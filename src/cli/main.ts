@@ -13,7 +13,8 @@ import { runOperation } from './commands/operation-commands.js';
 import { runStatus, watchStatus } from './commands/status-command.js';
 import { EXIT } from './exit-codes.js';
 import { parseFollowTimeout } from './follow-operation.js';
-import { reportError } from './output.js';
+import { endQuietlyWhenOutputCloses, reportError } from './output.js';
+import { printVersion, VERSION_HELP, versionRequested } from './version-flag.js';
 
 /**
  * The `cutover` command. Everything but `init` and `server` talks to a
@@ -36,6 +37,7 @@ function program(): Command {
     .option('--token <token>', 'admin API token (default: <state_dir>/admin-token, or CUTOVER_TOKEN)')
     .option('--json', 'machine-readable output')
     .option('--timeout <duration>', 'stop following an operation after this long (it goes on on the server) and exit 4')
+    .addHelpText('after', VERSION_HELP)
     .showHelpAfterError()
     // Usage errors become exit code 2 in main(), not commander's own process.exit(1); subcommands inherit this.
     .exitOverride();
@@ -255,10 +257,10 @@ function program(): Command {
 
   cli
     .command('logs <service>')
-    .description("print a release's instance logs")
+    .description("print a release's instance logs, the instances' lines merged by time")
     .option('--release <release>', 'release id, number or version (default: the active release)')
     .option('-f, --follow', 'keep printing new lines', false)
-    .option('-n, --lines <n>', 'lines per instance', '100')
+    .option('-n, --lines <n>', 'how many of the last lines', '100')
     .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) =>
       exit(
         await runLogs(await client(), service, {
@@ -320,6 +322,8 @@ function exit(code: number): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyWhenOutputCloses();
+  if (versionRequested(argv.slice(2))) return printVersion(argv.includes('--json'));
   const cli = program();
   try {
     await cli.parseAsync(argv);

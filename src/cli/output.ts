@@ -1,5 +1,5 @@
 import { CutoverError } from '../core/errors.js';
-import { exitCodeOfError, type ExitCode } from './exit-codes.js';
+import { EXIT, exitCodeOfError, type ExitCode } from './exit-codes.js';
 
 /** Colour only on a TTY and never when NO_COLOR is set (https://no-color.org). */
 const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
@@ -38,4 +38,21 @@ export function formatDuration(ms: number): string {
 
 export function formatTime(epochMs: number | null): string {
   return epochMs === null ? '-' : new Date(epochMs).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/**
+ * A reader that stops early (`cutover logs web | head -5`, `cutover doctor | head -1`) closes the pipe: the next
+ * write fails with EPIPE, which Node raises as an 'error' event nobody listens to, hence a stack trace. git and ls
+ * die of SIGPIPE there, silently (status 141 under `set -o pipefail`); Node ignores SIGPIPE, so the CLI ends here,
+ * as quietly, and with 0: the reader had what it asked for, and a script's `set -o pipefail` must not fail on
+ * `| head`. Whatever was running on the server (a deploy being followed) goes on, as when the CLI is interrupted.
+ * Installed once for every command; any other write error keeps failing loudly.
+ */
+export function endQuietlyWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(EXIT.OK);
+      throw error;
+    });
+  }
 }

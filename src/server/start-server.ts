@@ -21,6 +21,7 @@ import { swarmRuntimeForConfig } from '../runtime/swarm/swarm-runtime-for-config
 import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/process-runtime.js';
 import { RuntimeByService } from '../runtime/runtime-by-service.js';
 import { removeReleaseLogs, startLogRotation } from '../runtime/process/log-rotation.js';
+import { LogClock } from '../runtime/process/log-clock.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 
@@ -97,6 +98,9 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;
   const logDir = path.join(stateDir, 'logs');
+  // Dates the instances' log lines from now on, so `cutover logs` merges a release's instances by time.
+  const logClock = new LogClock();
+  const logClockWatch = logClock.watch(logDir);
   const processRuntime = new ProcessRuntime({ logDir, logger });
   // Each service runs on the runtime its config names; the docker and swarm ones exist only if some service uses them.
   const dockerRuntime = await dockerRuntimeForConfig(config, { logDir, logger, env: options.env ?? process.env });
@@ -203,6 +207,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       token,
       sdkToken,
       logDir,
+      logClock,
       flags,
       flagRollouts,
       redactor,
@@ -221,6 +226,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     if (router instanceof RemoteProxyRouter && !router.startedHere) await router.detach();
     else await router?.close().catch(() => {});
     await notifier.close().catch(() => {});
+    logClockWatch.stop();
     store.close();
     throw error;
   }
@@ -244,6 +250,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const stop = (full: boolean): Promise<void> => {
     closing ??= (async () => {
       logRotation.stop();
+      logClockWatch.stop();
       await finalApi.close();
       await finalRollouts.close();
       if (full) {

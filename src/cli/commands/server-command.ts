@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load-config.js';
 import { startServer, type RunningServer } from '../../server/start-server.js';
 import { TOKEN_FILE } from '../../http/admin-token.js';
 import path from 'node:path';
+import { serverLogDestination } from '../pretty-log-line.js';
 
 /**
  * `cutover server`: runs until a signal or `cutover down`. SIGTERM and
@@ -15,6 +16,7 @@ export async function runServer(options: { config: string }): Promise<number> {
   let stop: (how: 'detach' | 'down', why: string) => void = () => {};
   const server: RunningServer = await startServer(config, {
     leaveInstancesOnExit: true,
+    logDestination: serverLogDestination(process.stdout),
     onDown: () => stop('down', 'cutover down'),
   });
   const tokenSource = process.env.CUTOVER_TOKEN ? 'CUTOVER_TOKEN' : path.join(config.server.stateDir, TOKEN_FILE);

@@ -29,22 +29,39 @@ const TAIL_WINDOW_BYTES = 64 * 1024;
 
 /** The last `lines` lines of a file, or '' when it does not exist. */
 export async function tailFile(filePath: string, lines: number): Promise<string> {
-  if (lines <= 0) return '';
+  return (await tailLines(filePath, lines)).map((l) => l.text).join('\n');
+}
+
+/**
+ * The last `lines` lines of a file, each with the byte offset where it ends (past its newline), so that a reader
+ * can date it (log-clock.ts); [] when the file does not exist.
+ */
+export async function tailLines(filePath: string, lines: number): Promise<{ text: string; end: number }[]> {
+  if (lines <= 0) return [];
   let handle;
   try {
     handle = await open(filePath, 'r');
   } catch {
-    return '';
+    return [];
   }
   try {
     const { size } = await handle.stat();
     const length = Math.min(size, TAIL_WINDOW_BYTES);
     const buffer = Buffer.alloc(length);
     await handle.read(buffer, 0, length, size - length);
-    const all = buffer.toString('utf8').split('\n');
+    const all: { text: string; end: number }[] = [];
+    let start = 0;
+    while (start < length) {
+      const newline = buffer.indexOf(10, start);
+      const stop = newline === -1 ? length : newline;
+      all.push({
+        text: buffer.toString('utf8', start, stop),
+        end: size - length + (newline === -1 ? length : newline + 1),
+      });
+      start = stop + 1;
+    }
     if (size > length) all.shift(); // the first line of the window is probably cut
-    if (all.at(-1) === '') all.pop();
-    return all.slice(-lines).join('\n');
+    return all.slice(-lines);
   } finally {
     await handle.close();
   }
