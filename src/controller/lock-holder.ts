@@ -25,15 +25,15 @@ export interface LockFacts {
 const named = (release: ReleaseRecord | null, fallback: string): string =>
   release ? `${release.version} (${release.id})` : fallback;
 
-/** `2026-12-02 15:42:10 UTC`: a refusal is read by people in other time zones than the server's. */
-export function formatUtc(epochMs: number): string {
-  return `${new Date(epochMs).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+/** `2026-12-02T15:42:10Z`: a refusal is read by people in other time zones than the server's, and by scripts. */
+export function formatInstant(epochMs: number): string {
+  return `${new Date(epochMs).toISOString().slice(0, 19)}Z`;
 }
 
 /** The refusal for a locked service (pure: everything it says comes in `facts`). */
 export function lockedError(facts: LockFacts): CutoverError {
   const { service, lock, operation, release, previous, progress } = facts;
-  const since = formatUtc(lock.acquiredAt);
+  const since = formatInstant(lock.acquiredAt);
   if (operation === null) {
     return new CutoverError(
       'DEPLOY_LOCKED',
@@ -46,12 +46,13 @@ export function lockedError(facts: LockFacts): CutoverError {
   const windowEndsAt = progress?.windowEndsAt ?? null;
   const inWindow = phase === 'watching' || phase === 'post-promotion';
   const what = inWindow
-    ? `the post_promotion window of ${named(release, 'the new release')}, which serves all traffic` +
-      (windowEndsAt !== null ? `, until ${formatUtc(windowEndsAt)}` : '')
+    ? `is in the post_promotion window of ${named(release, 'the new release')}, which serves all traffic` +
+      (windowEndsAt !== null ? `, until ${formatInstant(windowEndsAt)}` : '')
     : canary && !canary.promoted
-      ? `a canary of ${named(release, 'the new release')} at ${canary.weight}% (step ${canary.stepIndex + 1}/${canary.steps.length}, ${phase}${canary.pausedBy ? `: ${canary.pausedBy}` : ''})`
-      : `phase ${phase}`;
-  const message = `service '${service}' is locked by ${operation.kind} ${operation.id} (started by ${lock.holder} at ${since}): ${what}`;
+      ? `is a canary of ${named(release, 'the new release')} at ${canary.weight}% (step ${canary.stepIndex + 1}/${canary.steps.length}, ${canary.pausedBy ? `paused: ${canary.pausedBy}` : phase})`
+      : `is at phase ${phase}`;
+  // The holder and the time first, as before this explanation existed: scripts and people matched on them.
+  const message = `service '${service}' is locked by ${lock.holder} since ${since}: ${operation.kind} ${operation.id} ${what}`;
   const details = {
     ...lock,
     kind: operation.kind,
@@ -63,7 +64,7 @@ export function lockedError(facts: LockFacts): CutoverError {
   if (inWindow) {
     const wait =
       windowEndsAt !== null
-        ? `Wait until ${formatUtc(windowEndsAt)}, when the window ends by itself, or choose now: `
+        ? `Wait until ${formatInstant(windowEndsAt)}, when the window ends by itself, or choose now: `
         : 'Choose: ';
     return new CutoverError('DEPLOY_LOCKED', message, {
       details,

@@ -107,7 +107,7 @@ ${service('api', '{ type: blue-green, auto_switch: true, timeout: 10s, post_prom
     assert.equal(locked.code, EXIT.REFUSED, locked.stderr);
     assert.match(
       locked.stderr,
-      /DEPLOY_LOCKED: service 'api' is locked by deploy op-\S+ .*post_promotion window of v2 \(api-2\), which serves all traffic, until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
+      /DEPLOY_LOCKED: service 'api' is locked by \S+ since \S+: deploy op-\S+ is in the post_promotion window of v2 \(api-2\), which serves all traffic, until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/,
     );
     assert.match(locked.stderr, /`cutover finish api` ends the window keeping v2 \(api-2\)/);
     assert.match(locked.stderr, /`cutover abort api` rolls back to v1 \(api-1\)/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { formatUtc } from '../../../src/controller/lock-holder.js';
+import { formatInstant } from '../../../src/controller/lock-holder.js';
 import { CutoverError } from '../../../src/core/errors.js';
 import { serviceYaml, startLogic, type LogicHarness } from './logic-harness.js';
 
@@ -55,12 +55,15 @@ describe('the post-promotion window: what holds the lock, and the two real choic
     const started = await inWindow(BLUE_GREEN);
     h = started.h;
     const switchedAt = h.store.getRelease('web-2')!.activatedAt!;
-    const endsAt = formatUtc(switchedAt + 10 * 60_000);
+    const endsAt = formatInstant(switchedAt + 10 * 60_000);
     const locked = await refusal(deploy(h, 'v3'));
     assert.equal(locked.code, 'DEPLOY_LOCKED');
-    assert.match(locked.message, new RegExp(`deploy ${started.opId}`));
-    assert.match(locked.message, /post_promotion window of v2 \(web-2\)/);
-    assert.match(locked.message, /until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    assert.match(locked.message, /^service 'web' is locked by ana since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: /);
+    assert.match(
+      locked.message,
+      new RegExp(`deploy ${started.opId} is in the post_promotion window of v2 \\(web-2\\)`),
+    );
+    assert.match(locked.message, /until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.ok(locked.message.includes(`until ${endsAt}`), `${locked.message} should end at ${endsAt}`);
     assert.ok(locked.hint.includes(`Wait until ${endsAt}`), locked.hint);
     assert.match(locked.hint, /`cutover finish web` ends the window keeping v2 \(web-2\)/);
@@ -131,7 +134,7 @@ describe('the post-promotion window: what holds the lock, and the two real choic
     const op = await deploy(h, 'v2');
     await h.until(() => h.store.getOperation(op.id)?.phase === 'ready');
     const locked = await refusal(deploy(h, 'v3'));
-    assert.match(locked.message, new RegExp(`deploy ${op.id} .*phase ready`));
+    assert.match(locked.message, new RegExp(`deploy ${op.id} is at phase ready`));
     assert.match(locked.hint, /`cutover abort web` stops it: all traffic stays on v1 \(web-1\)/);
     const finish = await refusal(h.controller.finish('web', 'ana'));
     assert.equal(finish.code, 'INVALID_STATE');
