@@ -165,7 +165,7 @@ function program(): Command {
       'give the approval a gate waits for (approval: true on a blue-green switch or a canary step); recorded with who approved',
     )
     .action(async (service: string) =>
-      exit(await runOperation(await client(), `${svc(service)}/approve`, {}, follow(true))),
+      exit(await runOperation(await client(), `${svc(service)}/approve`, {}, { ...follow(true), command: 'approve' })),
     );
 
   cli

@@ -106,7 +106,8 @@ export function reportOf(followed: FollowedOperation, command: FollowedCommand):
     };
   }
   const error = op.error;
-  let text = `${red(op.outcome ?? 'failed')}: ${error ? `${error.code}: ${error.message}` : 'see the events above'}\n`;
+  // The code after the message: `failed: <what happened>` reads first, and scripts and people grep the code.
+  let text = `${red(op.outcome ?? 'failed')}: ${error ? `${error.message} (${error.code})` : 'see the events above'}\n`;
   const hint = (error as { hint?: string } | null)?.hint;
   if (hint) text += `${dim('hint:')} ${hint}\n`;
   else if (error?.code !== 'DEPLOY_ABORTED')

@@ -217,6 +217,6 @@ ${service('api', '{ type: blue-green, auto_switch: true, timeout: 10s, post_prom
   it('a failure names its error code', async () => {
     const failed = await cli('deploy', 'web', '--version', 'v1-crash');
     assert.equal(failed.code, EXIT.FAILED, failed.stderr + failed.stdout);
-    assert.match(failed.stderr, /^failed: INSTANCE_EXITED: /m);
+    assert.match(failed.stderr, /^failed: .* \(INSTANCE_EXITED\)$/m);
   });
 });

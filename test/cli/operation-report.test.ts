@@ -101,7 +101,7 @@ describe('what the CLI reports when it stops following', () => {
       'deploy',
     );
     assert.equal(failed.code, EXIT.TIMED_OUT);
-    assert.match(failed.text, /^failed: HEALTH_TIMEOUT: not healthy within 3 s\n/);
+    assert.match(failed.text, /^failed: not healthy within 3 s \(HEALTH_TIMEOUT\)\n/);
   });
 
   it('an abort that did what it was asked exits 0 and sends nobody to the logs', () => {
@@ -122,7 +122,7 @@ describe('what the CLI reports when it stops following', () => {
     // The deploy that someone else aborted is still "aborted" (3) for the one who followed it.
     const followed = reportOf({ operation: { ...aborted, error }, events, waiting: false, timedOut: false }, 'deploy');
     assert.equal(followed.code, EXIT.ABORTED);
-    assert.match(followed.text, /^aborted: DEPLOY_ABORTED: aborted by ana/);
+    assert.match(followed.text, /^aborted: aborted by ana \(DEPLOY_ABORTED\)/);
     assert.doesNotMatch(followed.text, /cutover logs/);
   });
 });

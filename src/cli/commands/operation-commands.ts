@@ -21,7 +21,12 @@ export async function runOperation(
   client: AdminClient,
   path: string,
   body: Record<string, unknown>,
-  options: { json: boolean; wait: boolean; timeoutMs?: number | null; command?: FollowedCommand | 'pause' },
+  options: {
+    json: boolean;
+    wait: boolean;
+    timeoutMs?: number | null;
+    command?: FollowedCommand | 'pause' | 'approve';
+  },
 ): Promise<ExitCode> {
   const { operation, eventsAfter } = await client.request<{ operation: OperationRecord; eventsAfter?: number }>(
     'POST',
@@ -43,11 +48,13 @@ export async function runOperation(
     return EXIT.OK;
   }
   const command = options.command ?? 'other';
+  const followed: FollowedCommand = command === 'approve' ? 'other' : command;
   const result = await followOperation(client, operation, {
     quiet: options.json,
     timeoutMs: options.timeoutMs,
-    after: eventsAfter ?? 0,
-    onInterrupt: interruptNote(operation, command),
+    // approve shows the gate it passed (the operation's story so far) before what follows; the others start from now.
+    after: command === 'approve' ? 0 : (eventsAfter ?? 0),
+    onInterrupt: interruptNote(operation, followed),
   });
   const report = reportOf(
     {
@@ -56,7 +63,7 @@ export async function runOperation(
       waiting: result.waitingForPromote,
       timedOut: result.timedOut,
     },
-    command,
+    followed,
   );
   if (options.json) {
     printJson({
