@@ -106,11 +106,19 @@ export function reportOf(followed: FollowedOperation, command: FollowedCommand):
     };
   }
   const error = op.error;
-  // The code after the message: `failed: <what happened>` reads first, and scripts and people grep the code.
-  let text = `${red(op.outcome ?? 'failed')}: ${error ? `${error.message} (${error.code})` : 'see the events above'}\n`;
+  let text = `${red(op.outcome ?? 'failed')}: ${error ? withCode(error.message, error.code) : 'see the events above'}\n`;
   const hint = (error as { hint?: string } | null)?.hint;
   if (hint) text += `${dim('hint:')} ${hint}\n`;
   else if (error?.code !== 'DEPLOY_ABORTED')
     text += `${dim('hint:')} \`cutover logs ${op.service} --release ${op.releaseId ?? ''}\` shows the instance output\n`;
   return { stream: 'stderr', text, code: exitCodeOfOutcome(op, false) };
+}
+
+/**
+ * `<message> (CODE)`, the code at the end of the message's first line: `failed: <what happened>` reads
+ * first, and the code stays on the line `head -1` or a grep shows even when log lines follow.
+ */
+function withCode(message: string, code: string): string {
+  const end = message.indexOf('\n');
+  return end < 0 ? `${message} (${code})` : `${message.slice(0, end)} (${code})${message.slice(end)}`;
 }

@@ -102,6 +102,21 @@ describe('what the CLI reports when it stops following', () => {
     );
     assert.equal(failed.code, EXIT.TIMED_OUT);
     assert.match(failed.text, /^failed: not healthy within 3 s \(HEALTH_TIMEOUT\)\n/);
+    const exited = reportOf(
+      {
+        operation: {
+          ...base,
+          phase: 'failed',
+          outcome: 'failed',
+          error: { code: 'INSTANCE_EXITED', message: 'exited; last log lines:\nboom' },
+        },
+        events: [],
+        waiting: false,
+        timedOut: false,
+      },
+      'deploy',
+    );
+    assert.match(exited.text, /^failed: exited; last log lines: \(INSTANCE_EXITED\)\nboom\n/);
   });
 
   it('an abort that did what it was asked exits 0 and sends nobody to the logs', () => {
