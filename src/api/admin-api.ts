@@ -149,32 +149,39 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       }),
     });
   });
+  // Commands on the operation in flight answer with `eventsAfter`: the last event before the command, so a
+  // client follows from there instead of replaying the whole history.
+  const eventsBefore = (name: string): number => {
+    const held = controller.store.getLock(name);
+    return held ? (controller.store.eventsOf(held.operationId).at(-1)?.seq ?? 0) : 0;
+  };
+  const inFlight = async (name: string, act: () => Promise<unknown>) => {
+    const eventsAfter = eventsBefore(name);
+    return { operation: await act(), eventsAfter };
+  };
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/promote', async (request, reply) => {
     const body = parseBody(promoteBody, request.body);
+    const name = request.params.name;
     return reply
       .code(202)
-      .send({ operation: await controller.promote(request.params.name, body.actor ?? 'api', body.full ?? false) });
+      .send(await inFlight(name, () => controller.promote(name, body.actor ?? 'api', body.full ?? false)));
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/approve', async (request, reply) => {
     const body = parseBody(actorBody, request.body);
-    return reply.code(202).send({ operation: await controller.approve(request.params.name, body.actor ?? 'api') });
+    const name = request.params.name;
+    return reply.code(202).send(await inFlight(name, () => controller.approve(name, body.actor ?? 'api')));
   });
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/retry', async (request, reply) => {
     const body = parseBody(actorBody, request.body);
     return reply.code(202).send({ operation: await controller.retry(request.params.name, body.actor ?? 'api') });
   });
-  app.post<{ Params: { name: string } }>('/api/v1/services/:name/pause', async (request, reply) => {
-    const body = parseBody(actorBody, request.body);
-    return reply.code(202).send({ operation: await controller.pause(request.params.name, body.actor ?? 'api') });
-  });
-  app.post<{ Params: { name: string } }>('/api/v1/services/:name/resume', async (request, reply) => {
-    const body = parseBody(actorBody, request.body);
-    return reply.code(202).send({ operation: await controller.resume(request.params.name, body.actor ?? 'api') });
-  });
-  app.post<{ Params: { name: string } }>('/api/v1/services/:name/abort', async (request, reply) => {
-    const body = parseBody(actorBody, request.body);
-    return reply.code(202).send({ operation: await controller.abort(request.params.name, body.actor ?? 'api') });
-  });
+  for (const verb of ['pause', 'resume', 'abort', 'finish'] as const) {
+    app.post<{ Params: { name: string } }>(`/api/v1/services/:name/${verb}`, async (request, reply) => {
+      const body = parseBody(actorBody, request.body);
+      const name = request.params.name;
+      return reply.code(202).send(await inFlight(name, () => controller[verb](name, body.actor ?? 'api')));
+    });
+  }
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/rollback', async (request, reply) => {
     const body = parseBody(rollbackBody, request.body);
     return reply.code(202).send({

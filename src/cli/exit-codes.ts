@@ -20,8 +20,13 @@ export const EXIT = {
   UNREACHABLE: 5,
   /** The server refused the request in its current state (locked by another operation, nothing to roll back...): retry later. */
   REFUSED: 6,
-  /** The command returned while the operation waits for a person: promote, approve or resume. */
+  /** The command returned while the operation waits for a person, as designed: a deploy at `ready`, an approval gate, a canary step without a pause time. */
   WAITING: 7,
+  /**
+   * The command returned because the rollout paused before its end: an inconclusive analysis, a person's
+   * pause (CLI, dashboard, API), a rolling batch that failed with failure_action: pause. Not the planned flow.
+   */
+  PAUSED: 8,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -79,18 +84,30 @@ export function exitCodeOfError(code: string): ExitCode {
   return EXIT.FAILED;
 }
 
+/** A paused rollout exits 8 unless the pause is the plan (a step without a pause time, an approval gate): 7. */
+export function waitingCode(operation: { phase: string; state?: unknown }): ExitCode {
+  if (operation.phase !== 'paused') return EXIT.WAITING;
+  const pausedBy = (operation.state as { pausedBy?: string | null } | null | undefined)?.pausedBy;
+  return pausedBy === 'step' || pausedBy === 'approval' ? EXIT.WAITING : EXIT.PAUSED;
+}
+
 /**
  * What a followed operation ended in (or stopped at), as an exit code. A
  * health timeout says "timed out" even when the strategy then rolled back;
  * any other failure that put traffic back (phase `rolled-back`) says "rolled back".
  */
 export function exitCodeOfOutcome(
-  operation: { outcome: 'succeeded' | 'failed' | 'aborted' | null; error: { code: string } | null; phase: string },
+  operation: {
+    outcome: 'succeeded' | 'failed' | 'aborted' | null;
+    error: { code: string } | null;
+    phase: string;
+    state?: unknown;
+  },
   waiting: boolean,
 ): ExitCode {
   const { outcome, error } = operation;
   if (outcome === 'succeeded') return EXIT.OK;
-  if (outcome === null) return waiting ? EXIT.WAITING : EXIT.FAILED;
+  if (outcome === null) return waiting ? waitingCode(operation) : EXIT.FAILED;
   if (outcome === 'aborted') return EXIT.ABORTED;
   if (error?.code === 'HEALTH_TIMEOUT') return EXIT.TIMED_OUT;
   if (operation.phase === 'rolled-back') return EXIT.ABORTED;

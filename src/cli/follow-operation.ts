@@ -30,17 +30,39 @@ export function parseFollowTimeout(text: string | undefined): number | null {
 
 const POLL_MS = 200;
 
+/** What Ctrl-C leaves running, said when the user stops following (the operation is the server's, not the CLI's). */
+export function interruptNote(operation: Pick<OperationRecord, 'kind' | 'service'>, command?: string): string {
+  if (command === 'abort') return `the abort goes on on the server; \`cutover status ${operation.service}\` shows it`;
+  if (operation.kind === 'deploy')
+    return `the deploy continues on the server; \`cutover abort ${operation.service}\` stops it`;
+  return `the ${operation.kind} continues on the server; \`cutover status ${operation.service}\` shows it`;
+}
+
 export async function followOperation(
   client: AdminClient,
   initial: OperationRecord,
-  options: { quiet: boolean; timeoutMs?: number | null },
+  options: {
+    quiet: boolean;
+    timeoutMs?: number | null;
+    /** Follow from this event on (a command on an operation in flight): its history is not replayed. */
+    after?: number;
+    /** Printed on Ctrl-C before exiting 130 (default: what goes on and how to stop it). */
+    onInterrupt?: string;
+  },
 ): Promise<FollowResult> {
   const started = Date.now();
   const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
   const events: EventRecord[] = [];
-  let after = 0;
+  let after = options.after ?? 0;
   // On a terminal, a spinner line under the events says what the operation is doing and for how long.
   const spinner = !options.quiet && process.stdout.isTTY ? new Spinner(started) : null;
+  // Ctrl-C stops the following, never the operation: say so, and how to stop it, instead of a silent 130.
+  const interrupted = (): void => {
+    spinner?.clear();
+    process.stderr.write(`\n${yellow('stopped following')}: ${options.onInterrupt ?? interruptNote(initial)}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
   try {
     for (;;) {
       const answer = await client.request<{ operation: OperationRecord; events: EventRecord[] }>(
@@ -64,6 +86,7 @@ export async function followOperation(
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   } finally {
+    process.off('SIGINT', interrupted);
     spinner?.clear();
   }
 }

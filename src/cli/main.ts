@@ -9,7 +9,7 @@ import { registerMigrateLintCommand } from './commands/migrate-lint-command.js';
 import { runHistory } from './commands/history-command.js';
 import { runInit } from './commands/init-command.js';
 import { runLogs } from './commands/logs-command.js';
-import { runOperation } from './commands/operation-commands.js';
+import { runAbort, runOperation } from './commands/operation-commands.js';
 import { runStatus, watchStatus } from './commands/status-command.js';
 import { EXIT } from './exit-codes.js';
 import { parseFollowTimeout } from './follow-operation.js';
@@ -150,7 +150,9 @@ function program(): Command {
           return;
         }
         if (!service) throw new CutoverError('BAD_REQUEST', 'name the service to deploy, or pass --all');
-        exit(await runOperation(await client(), `${svc(service)}/deploy`, body, follow(o.wait)));
+        exit(
+          await runOperation(await client(), `${svc(service)}/deploy`, body, { ...follow(o.wait), command: 'deploy' }),
+        );
       },
     );
 
@@ -177,7 +179,7 @@ function program(): Command {
       'give the approval a gate waits for (approval: true on a blue-green switch or a canary step); recorded with who approved',
     )
     .action(async (service: string) =>
-      exit(await runOperation(await client(), `${svc(service)}/approve`, {}, follow(true))),
+      exit(await runOperation(await client(), `${svc(service)}/approve`, {}, { ...follow(true), command: 'approve' })),
     );
 
   cli
@@ -192,7 +194,7 @@ function program(): Command {
     .command('pause <service>')
     .description('canary: hold the current weight until resume')
     .action(async (service: string) =>
-      exit(await runOperation(await client(), `${svc(service)}/pause`, {}, follow(false))),
+      exit(await runOperation(await client(), `${svc(service)}/pause`, {}, { ...follow(false), command: 'pause' })),
     );
 
   cli
@@ -204,9 +206,16 @@ function program(): Command {
 
   cli
     .command('abort <service>')
-    .description('abort a deploy that has not switched traffic yet')
+    .description(
+      'stop the running deploy: before the switch, traffic stays on the release that serves; after it (a post-promotion window), this rolls back to the previous release, said before it acts',
+    )
+    .action(async (service: string) => exit(await runAbort(await client(), service, follow(true))));
+
+  cli
+    .command('finish <service>')
+    .description('end a post-promotion window now, keeping the new release (the previous one goes to standby)')
     .action(async (service: string) =>
-      exit(await runOperation(await client(), `${svc(service)}/abort`, {}, follow(true))),
+      exit(await runOperation(await client(), `${svc(service)}/finish`, {}, { ...follow(true), command: 'finish' })),
     );
 
   cli

@@ -39,6 +39,8 @@ export interface RunningOperation {
   /** Pre/post-promotion analysis and its window timer. */
   analysis: AnalysisRunner | null;
   windowTimer: ClockTimer | null;
+  /** When the post-promotion window open now ends by itself; null outside one. */
+  windowEndsAt: number | null;
 }
 
 export class BlueGreenRunner implements StrategyRunner {
@@ -61,7 +63,7 @@ export class BlueGreenRunner implements StrategyRunner {
 
   progress(service: string): RunProgress | null {
     const run = this.runs.get(service);
-    return run ? { phase: run.state.phase } : null;
+    return run ? { phase: run.state.phase, windowEndsAt: run.windowEndsAt } : null;
   }
 
   check(service: ServiceConfig, request: DeployRequest): void {
@@ -183,8 +185,25 @@ export class BlueGreenRunner implements StrategyRunner {
     return this.ctx.store.getOperation(run.operation.id)!;
   }
 
+  /** Ends a post-promotion window now: the new release stays, the previous one goes to standby as at the window's end. */
+  async finishWindow(name: string, actor: string): Promise<OperationRecord> {
+    const run = this.runs.get(name);
+    if (!run || run.state.phase !== 'watching') return notApplicable.finish(name);
+    const release = this.ctx.store.getRelease(run.state.releaseId);
+    this.ctx.events.record({
+      operationId: run.operation.id,
+      service: name,
+      releaseId: run.state.releaseId,
+      type: 'deploy.window-finished',
+      message: `post-promotion window ended early by ${actor}: ${release?.version ?? ''} (${run.state.releaseId}) keeps serving`,
+    });
+    await this.dispatch(run, { type: 'finish-window' });
+    return this.ctx.store.getOperation(run.operation.id)!;
+  }
+
   async abort(name: string, actor: string): Promise<OperationRecord> {
     const run = this.runs.get(name);
+    if (run?.state.phase === 'watching') return this.abortAfterSwitch(run, actor);
     if (!run || !isBeforeSwitch(run.state.phase)) {
       throw new CutoverError(
         'INVALID_STATE',
@@ -194,6 +213,27 @@ export class BlueGreenRunner implements StrategyRunner {
     const reason = `aborted by ${actor}`;
     run.abort.abort(new CutoverError('DEPLOY_ABORTED', reason));
     await this.dispatch(run, { type: 'abort', reason });
+    return this.ctx.store.getOperation(run.operation.id)!;
+  }
+
+  /**
+   * An abort in the post-promotion window: traffic has moved, so stopping means
+   * rolling back; the event says so, and to what, before the switch back.
+   */
+  private async abortAfterSwitch(run: RunningOperation, actor: string): Promise<OperationRecord> {
+    const previous = run.state.previousReleaseId ? this.ctx.store.getRelease(run.state.previousReleaseId) : null;
+    const release = this.ctx.store.getRelease(run.state.releaseId);
+    this.ctx.events.record({
+      operationId: run.operation.id,
+      service: run.service.name,
+      releaseId: run.state.releaseId,
+      type: 'deploy.abort-requested',
+      level: 'warn',
+      message:
+        `aborted by ${actor} after the switch: rolling back from ${release?.version ?? ''} (${run.state.releaseId})` +
+        ` to ${previous ? `${previous.version} (${previous.id})` : 'the previous release'}`,
+    });
+    await this.dispatch(run, { type: 'abort-after-switch', reason: `aborted by ${actor} after the switch` });
     return this.ctx.store.getOperation(run.operation.id)!;
   }
 
@@ -320,6 +360,7 @@ export class BlueGreenRunner implements StrategyRunner {
       reusedRelease,
       analysis: null,
       windowTimer: null,
+      windowEndsAt: null,
       driver: null as unknown as RunningOperation['driver'],
       get state() {
         return this.driver.state;
@@ -518,6 +559,7 @@ export class BlueGreenRunner implements StrategyRunner {
         run.windowTimer = this.ctx.clock.schedule(() => {
           void this.dispatch(run, { type: 'window-elapsed' });
         }, command.windowMs);
+        run.windowEndsAt = this.now() + command.windowMs;
         this.ctx.events.record({
           ...base,
           type: 'deploy.watching',
@@ -529,6 +571,7 @@ export class BlueGreenRunner implements StrategyRunner {
         run.analysis?.stop('all');
         run.windowTimer?.cancel();
         run.windowTimer = null;
+        run.windowEndsAt = null;
         return null;
       case 'switch-back': {
         const previous = state.previousReleaseId ? this.ctx.store.getRelease(state.previousReleaseId) : null;

@@ -14,7 +14,7 @@ import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
 import { MachineDriver, SHUTTING_DOWN, shutDownRuns, stoppedForShutdown } from './machine-driver.js';
 import type { RunnerContext } from './runner-context.js';
-import type { DeployStart, RunProgress, StrategyRunner } from './strategy-runner.js';
+import { notApplicable, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
 
 /**
  * Drives canary rollouts: runs the pure canary state machine (core/canary-strategy.ts)
@@ -53,7 +53,12 @@ export class CanaryRunner implements StrategyRunner {
 
   progress(service: string): RunProgress | null {
     const state = this.running(service);
-    return state ? { phase: state.phase, canary: state } : null;
+    if (!state) return null;
+    return {
+      phase: state.phase,
+      canary: state,
+      windowEndsAt: state.phase === 'post-promotion' ? state.stepEndsAt : null,
+    };
   }
 
   deploy({ service, request, operationId, release, active, now }: DeployStart): OperationRecord {
@@ -124,8 +129,36 @@ export class CanaryRunner implements StrategyRunner {
     return this.command(name, { type: 'resume' });
   }
 
+  /** Before promotion the canary's share goes back to the stable release; after it, the abort is a rollback, said first. */
   abort(name: string, actor: string): Promise<OperationRecord> {
+    const state = this.running(name);
+    if (state?.promoted) {
+      const stable = state.stableReleaseId ? this.ctx.store.getRelease(state.stableReleaseId) : null;
+      const release = this.ctx.store.getRelease(state.releaseId);
+      this.requested(
+        name,
+        state.releaseId,
+        'deploy.abort-requested',
+        `aborted by ${actor} after promotion: rolling back from ${release?.version ?? ''} (${state.releaseId})` +
+          ` to ${stable ? `${stable.version} (${stable.id})` : 'the stable release'}`,
+      );
+    }
     return this.command(name, { type: 'abort', reason: `aborted by ${actor}` });
+  }
+
+  /** Ends the post-promotion window now, keeping the promoted release (`cutover finish`). */
+  async finishWindow(name: string, actor: string): Promise<OperationRecord> {
+    const run = this.runs.get(name);
+    if (!run || run.state.phase !== 'post-promotion') return notApplicable.finish(name);
+    const release = this.ctx.store.getRelease(run.state.releaseId);
+    this.requested(
+      name,
+      run.state.releaseId,
+      'deploy.window-finished',
+      `post-promotion window ended early by ${actor}: ${release?.version ?? ''} (${run.state.releaseId}) keeps serving`,
+    );
+    await this.dispatch(run, { type: 'window-elapsed' });
+    return this.ctx.store.getOperation(run.operation.id)!;
   }
 
   /** A person's command, recorded before the machine acts on it. */

@@ -26,7 +26,9 @@ import { serviceNamed } from './service-lookup.js';
 import { stopService } from './service-stop.js';
 import { serviceHistory, serviceStatus, type ServiceHistory, type ServiceStatus } from './service-status.js';
 import { StrategyRegistry } from './strategy-registry.js';
-import type { DeployRequest } from './strategy-runner.js';
+import type { DeployRequest, RunProgress } from './strategy-runner.js';
+import { explainLock } from './lock-holder.js';
+import { CutoverError } from '../core/errors.js';
 import { SwarmRollingRunner } from './swarm-rolling-runner.js';
 
 export type { DeployRequest } from './strategy-runner.js';
@@ -190,10 +192,12 @@ export class Controller {
   }
 
   deploy(name: string, request: DeployRequest): Promise<OperationRecord> {
-    return startDeploy(
-      { context: this.context, strategies: this.strategies, redactor: this.redactor, gitInfo: this.gitInfo },
-      name,
-      request,
+    return this.explainingLock(() =>
+      startDeploy(
+        { context: this.context, strategies: this.strategies, redactor: this.redactor, gitInfo: this.gitInfo },
+        name,
+        request,
+      ),
     );
   }
 
@@ -214,30 +218,51 @@ export class Controller {
     return this.strategies.inFlight(this.service(name)).resume(name, actor);
   }
 
+  /** Before the switch: stops the deploy. In a post-promotion window: rolls back to the previous release. */
   async abort(name: string, actor: string): Promise<OperationRecord> {
     return this.strategies.inFlight(this.service(name)).abort(name, actor);
   }
 
+  /** Ends a post-promotion window now, keeping the new release (`cutover finish`). */
+  async finish(name: string, actor: string): Promise<OperationRecord> {
+    return this.strategies.inFlight(this.service(name)).finishWindow(name, actor);
+  }
+
   /** Deploys again the version whose last deploy was aborted or failed (Argo's `retry`), from the first step. */
   retry(name: string, actor: string): Promise<OperationRecord> {
-    return this.commands.retry(name, actor);
+    return this.explainingLock(() => this.commands.retry(name, actor));
   }
 
   switchTo(name: string, slot: Slot, actor: string, override: ContractOverride = {}): Promise<OperationRecord> {
-    return this.commands.switchTo(name, slot, actor, override);
+    return this.explainingLock(() => this.commands.switchTo(name, slot, actor, override));
   }
 
   rollback(name: string, options: { to?: string; actor: string } & ContractOverride): Promise<OperationRecord> {
-    return this.commands.rollback(name, options);
+    return this.explainingLock(() => this.commands.rollback(name, options));
   }
 
   cleanup(name: string, actor: string): Promise<OperationRecord> {
-    return this.commands.cleanup(name, actor);
+    return this.explainingLock(() => this.commands.cleanup(name, actor));
   }
 
   /** `cutover down <service>`: routes it to nothing, drains, stops every release of it; see service-stop.ts. */
   down(name: string, actor: string): Promise<OperationRecord> {
-    return stopService(this.context, name, actor);
+    return this.explainingLock(async () => stopService(this.context, name, actor));
+  }
+
+  /** The store's DEPLOY_LOCKED names only the holder; the refusal a person reads says what it does and the choices (lock-holder.ts). */
+  private async explainingLock(work: () => Promise<OperationRecord>): Promise<OperationRecord> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof CutoverError) || error.code !== 'DEPLOY_LOCKED') throw error;
+      throw explainLock(this.store, (service) => this.progressOf(service), error);
+    }
+  }
+
+  private progressOf(name: string): RunProgress | null {
+    const service = this.config.services[name];
+    return service ? this.strategies.inFlight(service).progress(name) : null;
   }
 
   /** A restarted instance has a new port: the route that lists its release must list it. */

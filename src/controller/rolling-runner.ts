@@ -112,6 +112,11 @@ export class RollingRunner implements StrategyRunner {
     return notApplicable.pauseOrResume(name, 'pause');
   }
 
+  /** A rolling update has no post-promotion window to end. */
+  finishWindow(name: string): Promise<OperationRecord> {
+    return notApplicable.finish(name);
+  }
+
   /** Goes on with an update that failure_action: pause stopped. */
   async resume(name: string, actor: string): Promise<OperationRecord> {
     const state = this.running(name);

@@ -29,6 +29,8 @@ export interface RunProgress {
   phase: string;
   /** A canary rollout's weight and step. */
   canary?: CanaryState;
+  /** When a post-promotion window open now ends by itself (epoch ms). */
+  windowEndsAt?: number | null;
 }
 
 /**
@@ -49,7 +51,13 @@ export interface StrategyRunner {
   approve(service: string, actor: string): Promise<OperationRecord>;
   pause(service: string, actor: string): Promise<OperationRecord>;
   resume(service: string, actor: string): Promise<OperationRecord>;
+  /**
+   * Before traffic moved: stops the deploy, traffic stays. After (a post-promotion
+   * window): rolls back to the previous release, saying so before it acts.
+   */
   abort(service: string, actor: string): Promise<OperationRecord>;
+  /** Ends a post-promotion window now, keeping the new release (`cutover finish`). */
+  finishWindow(service: string, actor: string): Promise<OperationRecord>;
   /** A restarted instance of `releaseId` has a new port: true when this runner re-routed it. */
   refresh(releaseId: string): boolean;
   close(): Promise<void>;
@@ -64,6 +72,13 @@ export const notApplicable = {
     return Promise.reject(
       new CutoverError('INVALID_STATE', `nothing of ${service} waits for an approval`, {
         hint: `Run \`cutover status ${service}\`; approval gates are set with approval: true on a blue-green strategy or a canary step.`,
+      }),
+    );
+  },
+  finish(service: string): Promise<never> {
+    return Promise.reject(
+      new CutoverError('INVALID_STATE', `no post-promotion window of ${service} is open; finish ends one`, {
+        hint: `Run \`cutover status ${service}\`; finish keeps a release whose post_promotion window is still running.`,
       }),
     );
   },

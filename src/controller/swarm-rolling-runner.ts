@@ -79,6 +79,11 @@ export class SwarmRollingRunner implements StrategyRunner {
     return notApplicable.pauseOrResume(name, 'pause');
   }
 
+  /** A rolling update has no post-promotion window to end. */
+  finishWindow(name: string): Promise<OperationRecord> {
+    return notApplicable.finish(name);
+  }
+
   resume(name: string): Promise<OperationRecord> {
     return notApplicable.pauseOrResume(name, 'resume');
   }

@@ -11,7 +11,8 @@ import type { Slot } from './slot.js';
  *       └──────────── start-failed / instance-exited / deadline-passed / smoke-failed ──▶ failed      abort ──▶ aborted
  *
  *   switching ──switched (post_promotion)──▶ watching ──window-elapsed──▶ succeeded
- *                                               ├──analysis-failed──▶ rolled-back (switch back)
+ *                                               ├──finish-window──▶ succeeded (a person keeps the release early)
+ *                                               ├──analysis-failed / abort-after-switch──▶ rolled-back (switch back)
  *                                               └──rollback-requested──▶ rolled-back (the rollback switches)
  *
  * Invariant: traffic moves only in `switching`, and only after every new
@@ -67,6 +68,10 @@ export type BlueGreenEvent =
   | { type: 'window-elapsed' }
   /** A person rolls back during the post-promotion window: the watch ends here and the rollback moves traffic. */
   | { type: 'rollback-requested'; reason: string }
+  /** A person aborts during the post-promotion window: traffic goes back to the previous release at once. */
+  | { type: 'abort-after-switch'; reason: string }
+  /** A person ends the post-promotion window early, keeping the new release (`cutover finish`). */
+  | { type: 'finish-window' }
   | { type: 'abort'; reason: string };
 
 export type BlueGreenCommand =
@@ -270,7 +275,7 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
       if (event.type === 'switch-failed') return fail(state, event.code, event.message);
       return same;
     case 'watching':
-      if (event.type === 'window-elapsed') {
+      if (event.type === 'window-elapsed' || event.type === 'finish-window') {
         return {
           state: { ...state, phase: 'succeeded' },
           commands: [
@@ -285,6 +290,13 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
         return {
           state: { ...state, phase: 'rolled-back', error },
           commands: [{ type: 'stop-analysis' }, { type: 'finish', outcome: 'aborted', error }],
+        };
+      }
+      if (event.type === 'abort-after-switch') {
+        const error = { code: 'DEPLOY_ABORTED', message: event.reason };
+        return {
+          state: { ...state, phase: 'rolled-back', error },
+          commands: [{ type: 'stop-analysis' }, { type: 'switch-back' }, { type: 'finish', outcome: 'aborted', error }],
         };
       }
       if (event.type === 'analysis-failed') {

@@ -13,7 +13,10 @@ export const ERROR_CATALOGUE = {
   SERVICE_NOT_FOUND: { status: 404, hint: 'Run `cutover status` to list the configured services.' },
   RELEASE_NOT_FOUND: { status: 404, hint: 'Run `cutover history <service>` to list the kept releases.' },
   OPERATION_NOT_FOUND: { status: 404, hint: 'The operation id may be from another state directory.' },
-  DEPLOY_LOCKED: { status: 409, hint: 'Wait for the running operation to finish, or abort it.' },
+  DEPLOY_LOCKED: {
+    status: 409,
+    hint: 'Run `cutover status <service>` to see which operation holds the service; the lock is freed when it ends.',
+  },
   INVALID_STATE: { status: 409, hint: 'Run `cutover status <service>` to see what the service is doing.' },
   NOTHING_TO_ROLL_BACK: {
     status: 409,

@@ -1,9 +1,11 @@
 import os from 'node:os';
 import type { OperationRecord } from '../../store/records.js';
 import type { AdminClient } from '../admin-client.js';
-import { EXIT, exitCodeOfOutcome, type ExitCode } from '../exit-codes.js';
-import { followOperation } from '../follow-operation.js';
-import { dim, green, printJson, red, yellow } from '../output.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { followOperation, interruptNote } from '../follow-operation.js';
+import { pausedReport, reportOf, type FollowedCommand } from '../operation-report.js';
+import { dim, printJson, yellow } from '../output.js';
+import type { ServiceStatus } from '../../controller/service-status.js';
 
 /** Who started an operation, as recorded in the release snapshot: user@host unless CUTOVER_ACTOR says otherwise. */
 export function currentActor(): string {
@@ -13,18 +15,30 @@ export function currentActor(): string {
 /**
  * Sends a write operation, then follows it to its outcome; the exit code says
  * which (exit-codes.ts): 0 succeeded, 3 aborted or rolled back, 4 timed out,
- * 7 waiting for a person (a deploy at `ready`, a canary paused)...
+ * 7 waiting for a person, 8 paused... The text is operation-report.ts's.
  */
 export async function runOperation(
   client: AdminClient,
   path: string,
   body: Record<string, unknown>,
-  options: { json: boolean; wait: boolean; timeoutMs?: number | null },
+  options: {
+    json: boolean;
+    wait: boolean;
+    timeoutMs?: number | null;
+    command?: FollowedCommand | 'pause' | 'approve';
+  },
 ): Promise<ExitCode> {
-  const { operation } = await client.request<{ operation: OperationRecord }>('POST', path, {
-    ...body,
-    actor: currentActor(),
-  });
+  const { operation, eventsAfter } = await client.request<{ operation: OperationRecord; eventsAfter?: number }>(
+    'POST',
+    path,
+    { ...body, actor: currentActor() },
+  );
+  if (options.command === 'pause') {
+    // The answer is the paused rollout: say where it holds, not that an operation "started".
+    if (options.json) printJson({ operation });
+    else process.stdout.write(pausedReport(operation, []).text);
+    return EXIT.OK;
+  }
   if (!options.wait) {
     if (options.json) printJson({ operation });
     else
@@ -33,40 +47,62 @@ export async function runOperation(
       );
     return EXIT.OK;
   }
-  const result = await followOperation(client, operation, { quiet: options.json, timeoutMs: options.timeoutMs });
-  const op = result.operation;
-  const code = result.timedOut ? EXIT.TIMED_OUT : exitCodeOfOutcome(op, result.waitingForPromote);
+  const command = options.command ?? 'other';
+  const followed: FollowedCommand = command === 'approve' ? 'other' : command;
+  const result = await followOperation(client, operation, {
+    quiet: options.json,
+    timeoutMs: options.timeoutMs,
+    // approve shows the gate it passed (the operation's story so far) before what follows; the others start from now.
+    after: command === 'approve' ? 0 : (eventsAfter ?? 0),
+    onInterrupt: interruptNote(operation, followed),
+  });
+  const report = reportOf(
+    {
+      operation: result.operation,
+      events: result.events,
+      waiting: result.waitingForPromote,
+      timedOut: result.timedOut,
+    },
+    followed,
+  );
   if (options.json) {
     printJson({
-      operation: op,
+      operation: result.operation,
       events: result.events,
       waitingForPromote: result.waitingForPromote,
       timedOut: result.timedOut,
-      exitCode: code,
+      exitCode: report.code,
     });
-  } else if (result.timedOut) {
-    process.stderr.write(
-      `${yellow('timed out')}: stopped following ${op.kind} ${op.id} (${op.phase}); it goes on on the server: \`cutover status ${op.service}\`\n`,
-    );
-  } else if (result.waitingForPromote && op.phase === 'paused') {
+  } else process[report.stream].write(report.text);
+  return report.code;
+}
+
+/**
+ * `cutover abort`: before traffic moved it stops the deploy; after (a
+ * post-promotion window, a promoted canary) it is a rollback, and the user
+ * reads so, with the release it goes back to, before anything is asked of the server.
+ */
+export async function runAbort(
+  client: AdminClient,
+  service: string,
+  options: { json: boolean; timeoutMs?: number | null },
+): Promise<ExitCode> {
+  const path = `/api/v1/services/${encodeURIComponent(service)}`;
+  const status = await client.request<ServiceStatus>('GET', path);
+  // The phases in which the new release already serves everyone (blue-green `watching`, canary `post-promotion`).
+  const switched = status.operation?.phase === 'watching' || status.operation?.phase === 'post-promotion';
+  if (switched && !options.json) {
+    const serving = status.active ? `${status.active.version} (${status.active.releaseId})` : 'the new release';
+    const back = status.standby ? `${status.standby.version} (${status.standby.releaseId})` : 'the previous release';
     process.stdout.write(
-      `${yellow('paused')}: ${op.kind} ${op.id} waits for a person.\n` +
-        `${dim('next:')} cutover approve ${op.service} / cutover resume ${op.service}   (or cutover abort ${op.service})\n`,
+      `${yellow('abort')}: traffic has already switched to ${serving}: this rolls ${service} back to ${back}.\n` +
+        `${dim('(to keep')} ${serving}${dim(' and end the window instead:')} cutover finish ${service}${dim(')')}\n`,
     );
-  } else if (result.waitingForPromote) {
-    process.stdout.write(
-      `${yellow('ready')}: the new release is healthy and receives no traffic yet.\n` +
-        `${dim('next:')} cutover promote ${op.service}   (or cutover approve / abort ${op.service})\n`,
-    );
-  } else if (op.outcome === 'succeeded') {
-    process.stdout.write(`${green('done')}: ${op.kind} ${op.id} succeeded\n`);
-  } else {
-    process.stderr.write(`${red(op.outcome ?? 'failed')}: ${op.error?.message ?? 'see the events above'}\n`);
-    if (op.error?.hint) process.stderr.write(`${dim('hint:')} ${op.error.hint}\n`);
-    else
-      process.stderr.write(
-        `${dim('hint:')} \`cutover logs ${op.service} --release ${op.releaseId ?? ''}\` shows the instance output\n`,
-      );
   }
-  return code;
+  return runOperation(
+    client,
+    `${path}/abort`,
+    {},
+    { json: options.json, wait: true, timeoutMs: options.timeoutMs, command: 'abort' },
+  );
 }

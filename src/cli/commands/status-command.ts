@@ -115,7 +115,7 @@ export function renderStatus(s: ServiceStatus): string {
   text += slotLine('standby', s.standby);
   if (s.canary) {
     text += slotLine('canary', s.canary);
-    text += `           ${yellow(`${s.canary.weight}% of traffic`)}, step ${s.canary.step}/${s.canary.steps} (${s.canary.phase}${s.canary.pausedBy ? `, paused: ${s.canary.pausedBy}` : ''})\n`;
+    text += `           ${yellow(`${s.canary.weight}% of traffic`)}, step ${s.canary.step}/${s.canary.steps} (${s.canary.pausedBy ? `paused: ${s.canary.pausedBy}` : s.canary.phase})\n`;
   }
   if (s.operation)
     text += `  ${yellow('running')}  ${s.operation.kind} ${s.operation.id} (${s.operation.phase}) by ${s.operation.actor}\n`;
