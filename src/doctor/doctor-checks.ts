@@ -9,6 +9,7 @@ import { localUrlOf } from '../config/listen-address.js';
 import { loadConfig } from '../config/load-config.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
+import { inUseFix, listenError } from '../core/listen-errors.js';
 import type { CheckResult } from './check-result.js';
 import { checkNginx } from './nginx-check.js';
 
@@ -337,11 +338,14 @@ async function checkProxyPort(config: CutoverConfig, serverRunning: boolean): Pr
       status: 'ok',
       message: `the proxy address ${host}:${port} is in use (by the running cutover server)`,
     };
+  // The words `cutover server` fails with for the same cause (core/listen-errors.ts).
+  const target = { what: 'the proxy', key: 'server.proxy', host, port };
+  const known = listenError(target, typeof free === 'string' ? free : null);
   return {
     id: 'router.proxy',
     status: 'fail',
-    message: `cannot listen on ${host}:${port} (${free})`,
-    fix: `Stop what holds ${host}:${port} (ss -ltnp 'sport = :${port}'), or change server.proxy.`,
+    message: known?.message ?? `cannot listen on ${host}:${port} (${free})`,
+    fix: known?.hint ?? inUseFix(target),
   };
 }
 
