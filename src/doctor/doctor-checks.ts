@@ -32,11 +32,14 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   } catch (error) {
     const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error).message);
     // Without a config nothing else can be checked meaningfully.
+    // CONFIG_INVALID lists every wrong field: the summary counts each of them.
+    const listed = Array.isArray(e.details) ? e.details.length : 0;
     return [
       {
         id: 'config',
         status: 'fail',
         message: e.message,
+        ...(listed > 1 ? { problems: listed } : {}),
         fix:
           e.code === 'CONFIG_NOT_FOUND'
             ? e.hint
