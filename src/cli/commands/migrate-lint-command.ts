@@ -107,7 +107,7 @@ async function lockTimeoutOf(given: string | undefined, paths: readonly string[]
       throw new CutoverError('BAD_REQUEST', `--lock-timeout: ${parsed.expected}, got ${JSON.stringify(given)}`);
     return parsed.ms;
   }
-  const configFile = (command.optsWithGlobals() as { config?: string }).config ?? 'cutover.yaml';
+  const configFile = command.optsWithGlobals<{ config?: string }>().config ?? 'cutover.yaml';
   // Linting needs no config: one that does not load only costs this knowledge, and says so.
   const runner = await runnerLockTimeoutFor(configFile, paths, process.cwd()).catch((error: unknown) => {
     const why = isCutoverError(error) ? `${error.code}: ${error.message.split('\n')[0]}` : String(error);
