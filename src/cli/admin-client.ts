@@ -25,7 +25,8 @@ export async function resolveTarget(
   const source: TargetSource = options.url !== undefined ? '--url' : env.CUTOVER_URL ? 'CUTOVER_URL' : 'server.admin';
   let token = options.token ?? env.CUTOVER_TOKEN ?? null;
   if (url && token) return { url: url.replace(/\/$/, ''), token, source };
-  const config = await loadConfig(options.config ?? 'cutover.yaml', { env });
+  // The server section only: the CLI asks the server for the rest, and needs none of the services' secrets.
+  const config = await loadConfig(options.config ?? 'cutover.yaml', { env, serverOnly: true });
   token ??= readToken(config.server.stateDir, env);
   return { url: (url ?? localUrlOf(config.server.admin)).replace(/\/$/, ''), token, source };
 }

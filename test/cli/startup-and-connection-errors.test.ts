@@ -208,6 +208,26 @@ services:
     }
   });
 
+  it("a command that asks the server needs none of the services' secrets (database.url: ${DATABASE_URL} unset)", async () => {
+    const file = path.join(dir, 'with-secret.yaml');
+    fs.writeFileSync(
+      file,
+      `server:
+  admin: 127.0.0.1:${harness.adminPort}
+  state_dir: ${path.join(harness.dir, 'state')}
+services:
+  web:
+    command: node server.js
+    cwd: ${SAMPLE_APP}
+    database:
+      url: \${DATABASE_URL}
+`,
+    );
+    const result = await runCli(['--config', file, 'status', 'web'], { cwd: dir });
+    assert.equal(result.code, EXIT.OK, result.stderr);
+    assert.match(result.stdout, /^web\s+web\.localhost/, 'the server answered with what it knows');
+  });
+
   it('a CUTOVER_URL that is not a URL is a usage error', async () => {
     const result = await status('localhost:9900');
     assert.equal(result.code, EXIT.USAGE, result.stderr);
