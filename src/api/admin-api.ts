@@ -5,6 +5,7 @@ import { SecretRedactor } from '../config/secret-redactor.js';
 import { CutoverError } from '../core/errors.js';
 import { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
 import { TOKENS_ONLY, type AdminMount } from '../http/admin-access.js';
+import { ADMIN_API_HEADER, ADMIN_API_HEADER_VALUE } from '../http/admin-api-header.js';
 import { tokenMatches, tooManyFailures } from '../http/admin-token.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerFlagRoutes, sdkTokenRefused } from '../flags/flag-routes.js';
@@ -62,6 +63,11 @@ function sendError(reply: FastifyReply, error: CutoverError): FastifyReply {
 export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyInstance> {
   const { controller, token, sdkToken, logDir } = options;
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  // First of all hooks, so every answer has it (errors, 401s, 404s, the dashboard): the CLI checks it (admin-api-header.ts).
+  // On the raw response, so the streams that write their own head (logs, SSE) carry it too.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.raw.setHeader(ADMIN_API_HEADER, ADMIN_API_HEADER_VALUE);
+  });
 
   // The web dashboard (src/dashboard, mounted by server/start-server.ts): its page and login are public,
   // and its session cookie is accepted for /api/v1 (writes also need the CSRF header).

@@ -4,6 +4,8 @@ import { readToken } from '../http/admin-token.js';
 import { loadConfig } from '../config/load-config.js';
 import { localUrlOf } from '../config/listen-address.js';
 import { CONFIG_DIGEST_HEADER, sha256Of } from '../config/config-digest.js';
+import { ADMIN_API_HEADER, ADMIN_API_HEADER_VALUE } from '../http/admin-api-header.js';
+import { badUrlError, connectionError, notCutoverError, type TargetSource } from './admin-connection-errors.js';
 
 /**
  * How the CLI reaches the server: CUTOVER_URL / CUTOVER_TOKEN when set,
@@ -15,6 +17,8 @@ export interface ClientTarget {
   token: string | null;
   /** The cutover.yaml this CLI read and its digest: the server's answers say which one it runs. */
   config?: { file: string; sha256: string } | null;
+  /** Where the URL came from, so an error can name what to fix; CUTOVER_URL when absent. */
+  source?: TargetSource;
 }
 
 export async function resolveTarget(
@@ -22,22 +26,38 @@ export async function resolveTarget(
   env = process.env,
 ): Promise<ClientTarget> {
   const url = options.url ?? env.CUTOVER_URL;
+  const source: TargetSource = options.url !== undefined ? '--url' : env.CUTOVER_URL ? 'CUTOVER_URL' : 'server.admin';
   let token = options.token ?? env.CUTOVER_TOKEN ?? null;
-  if (url && token) return { url: url.replace(/\/$/, ''), token };
-  const config = await loadConfig(options.config ?? 'cutover.yaml', { env });
+  if (url && token) return { url: url.replace(/\/$/, ''), token, source };
+  // The server section only: the CLI asks the server for the rest, and needs none of the services' secrets.
+  const config = await loadConfig(options.config ?? 'cutover.yaml', { env, serverOnly: true });
   token ??= readToken(config.server.stateDir, env);
   const text = config.file === null ? null : await readFile(config.file, 'utf8').catch(() => null);
   return {
     url: (url ?? localUrlOf(config.server.admin)).replace(/\/$/, ''),
     token,
+    source,
     config: config.file === null || text === null ? null : { file: config.file, sha256: sha256Of(text) },
   };
 }
 
+/**
+ * A GET of the admin API answers at once (operations are followed by polling); a longer
+ * silence means the URL is not the admin API. Writes are not bounded: a migration or a
+ * backup answers when it is done.
+ */
+const GET_ANSWER_WITHIN_MS = 30_000;
+
 export class AdminClient {
   private driftSaid = false;
+  private readonly answerWithinMs: number;
 
-  constructor(private readonly target: ClientTarget) {}
+  constructor(
+    private readonly target: ClientTarget,
+    options: { answerWithinMs?: number } = {},
+  ) {
+    this.answerWithinMs = options.answerWithinMs ?? GET_ANSWER_WITHIN_MS;
+  }
 
   /**
    * Said once per command, on stderr: the file this CLI read is not the one
@@ -58,7 +78,7 @@ export class AdminClient {
   }
 
   async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    const response = await this.fetch(method, path, body);
+    const response = await this.fetch(method, path, body, method === 'GET' ? this.answerWithinMs : null);
     const text = await response.text();
     let parsed: unknown = null;
     try {
@@ -82,7 +102,7 @@ export class AdminClient {
 
   /** For streaming endpoints (logs). */
   async stream(path: string): Promise<Response> {
-    const response = await this.fetch('GET', path);
+    const response = await this.fetch('GET', path, undefined, null);
     if (!response.ok) {
       const parsed = (await response.json().catch(() => null)) as {
         error?: { code: ErrorCode; message: string; hint?: string };
@@ -93,24 +113,38 @@ export class AdminClient {
     return response;
   }
 
-  private async fetch(method: string, path: string, body?: unknown): Promise<Response> {
+  private async fetch(method: string, path: string, body: unknown, answerWithinMs: number | null): Promise<Response> {
     const headers: Record<string, string> = {};
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    const where = { url: this.target.url, source: this.target.source ?? 'CUTOVER_URL' };
+    const badUrl = badUrlError(where);
+    if (badUrl) throw badUrl;
+    // Bounds the wait for the response head only: the body (a log stream) may take as long as it takes.
+    const silence = new AbortController();
+    const timer = answerWithinMs === null ? null : setTimeout(() => silence.abort(), answerWithinMs);
+    let response: Response;
     try {
-      const response = await fetch(`${this.target.url}${path}`, {
+      response = await fetch(`${this.target.url}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: silence.signal,
+        // A redirect is an answer of something else (a web server, a login page): reported, not followed.
+        redirect: 'manual',
       });
-      this.noticeDrift(response);
-      return response;
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new CutoverError(
-        'SERVER_UNREACHABLE',
-        `cannot reach the cutover server at ${this.target.url} (${cause?.code ?? cause?.message ?? (error as Error).message})`,
-      );
+      throw connectionError(where, error, silence.signal.aborted ? answerWithinMs : null);
+    } finally {
+      if (timer !== null) clearTimeout(timer);
     }
+    // Whatever else listens there (the proxy, an app, another web server) answers without this header.
+    if (response.headers.get(ADMIN_API_HEADER) !== ADMIN_API_HEADER_VALUE) {
+      const type = response.headers.get('content-type');
+      await response.body?.cancel().catch(() => {});
+      throw notCutoverError(where, response.status, type);
+    }
+    this.noticeDrift(response);
+    return response;
   }
 }

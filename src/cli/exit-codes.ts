@@ -65,7 +65,13 @@ const REFUSED_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
   'TOO_MANY_REQUESTS',
 ]);
 
-const UNREACHABLE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>(['SERVER_UNREACHABLE', 'UNAUTHORIZED', 'FORBIDDEN']);
+const UNREACHABLE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
+  'SERVER_UNREACHABLE',
+  'SERVER_TIMEOUT',
+  'SERVER_NOT_CUTOVER',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+]);
 
 /** Outcomes whose error code says traffic went back (or never moved) because the release was judged or stopped. */
 const ABORTED_ERRORS: ReadonlySet<string> = new Set<ErrorCode | 'ANALYSIS_FAILED'>([

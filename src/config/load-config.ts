@@ -28,6 +28,13 @@ import type { CutoverConfig } from './types.js';
 export interface LoadConfigOptions {
   /** Environment for `${NAME}` references; process.env when absent. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Load the `server` section only (the CLI: where the admin API is, where its token lives). The
+   * rest of the file is neither validated nor resolved, so a command that only talks to the server
+   * does not need the secrets the services' settings reference (`database.url: ${DATABASE_URL}`);
+   * the server, which uses them, still refuses the file when one is missing. The result has no services.
+   */
+  serverOnly?: boolean;
 }
 
 export const DEFAULT_CONFIG_FILE = 'cutover.yaml';
@@ -75,6 +82,10 @@ export function parseConfig(text: string, file: string | null, options: LoadConf
     );
   }
 
+  // Only the section asked for is resolved and checked; the services are the server's to resolve.
+  if (options.serverOnly === true && document !== null && typeof document === 'object' && !Array.isArray(document))
+    document = { server: (document as { server?: unknown }).server, services: {} };
+
   const issues: ConfigIssue[] = [];
   const used: { name: string; value: string }[] = [];
   const substituted = substituteTree(document, [], { env: options.env ?? process.env, source, issues, used });
@@ -84,6 +95,20 @@ export function parseConfig(text: string, file: string | null, options: LoadConf
   const reported = new Set(issues.map((issue) => issue.path));
   issues.push(...checkConfig(substituted, source).filter((issue) => !reported.has(issue.path)));
 
+  // The empty services stand in for the section not loaded: what they would say about it is not the file's problem.
+  if (options.serverOnly === true) {
+    const inServer = issues.filter((issue) => issue.path === 'server' || issue.path.startsWith('server.'));
+    if (inServer.length > 0) throw configInvalid(inServer, label);
+    // With the server section valid, the only thing the full schema could refuse is the stand-in.
+    const server = configSchema.shape.server.parse((substituted as { server?: unknown }).server);
+    return resolveConfig(
+      { server, services: {} },
+      {
+        baseDir: absolute === null ? process.cwd() : dirname(absolute),
+        file: absolute,
+      },
+    );
+  }
   if (issues.length > 0 || !parsed.success) throw configInvalid(issues, label);
   const config = resolveConfig(parsed.data, {
     baseDir: absolute === null ? process.cwd() : dirname(absolute),

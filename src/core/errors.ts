@@ -66,6 +66,26 @@ export const ERROR_CATALOGUE = {
     status: 503,
     hint: 'Start it with `cutover server --config cutover.yaml`, or set CUTOVER_URL.',
   },
+  SERVER_TIMEOUT: {
+    status: 504,
+    hint: 'The address accepted the connection but nothing answered in time: check that it is the admin address (server.admin) and that the server is not stuck (its log says).',
+  },
+  SERVER_NOT_CUTOVER: {
+    status: 502,
+    hint: 'Point CUTOVER_URL (or --url) at the admin address, server.admin in cutover.yaml (default 127.0.0.1:9900); the proxy address serves the apps, not the API.',
+  },
+  PORT_IN_USE: {
+    status: 500,
+    hint: 'Another program holds the address: stop it, or change the address in cutover.yaml.',
+  },
+  PORT_PERMISSION_DENIED: {
+    status: 500,
+    hint: 'Ports below 1024 need root or CAP_NET_BIND_SERVICE: use a port from 1024 up, or grant the capability to node.',
+  },
+  ADDRESS_NOT_AVAILABLE: {
+    status: 500,
+    hint: 'Listen on an address this machine has (`ip -brief address` lists them): 127.0.0.1 for this machine only, 0.0.0.0 for every interface.',
+  },
   NO_UPSTREAM: { status: 503, hint: 'No healthy instance is routed for this host.' },
   ROUTER_UNAVAILABLE: {
     status: 503,

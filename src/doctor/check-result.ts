@@ -8,4 +8,6 @@ export interface CheckResult {
   message: string;
   /** What to do about a warn or fail. */
   fix?: string;
+  /** How many problems a failed check lists (a config with 3 wrong fields is 3 problems); 1 when absent. */
+  problems?: number;
 }

@@ -9,6 +9,7 @@ import { localUrlOf } from '../config/listen-address.js';
 import { loadConfig } from '../config/load-config.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
+import { inUseFix, listenError } from '../core/listen-errors.js';
 import type { CheckResult } from './check-result.js';
 import { checkNginx } from './nginx-check.js';
 
@@ -31,11 +32,14 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   } catch (error) {
     const e = error instanceof CutoverError ? error : new CutoverError('INTERNAL', (error as Error).message);
     // Without a config nothing else can be checked meaningfully.
+    // CONFIG_INVALID lists every wrong field: the summary counts each of them.
+    const listed = Array.isArray(e.details) ? e.details.length : 0;
     return [
       {
         id: 'config',
         status: 'fail',
         message: e.message,
+        ...(listed > 1 ? { problems: listed } : {}),
         fix:
           e.code === 'CONFIG_NOT_FOUND'
             ? e.hint
@@ -337,11 +341,14 @@ async function checkProxyPort(config: CutoverConfig, serverRunning: boolean): Pr
       status: 'ok',
       message: `the proxy address ${host}:${port} is in use (by the running cutover server)`,
     };
+  // The words `cutover server` fails with for the same cause (core/listen-errors.ts).
+  const target = { what: 'the proxy', key: 'server.proxy', host, port };
+  const known = listenError(target, typeof free === 'string' ? free : null);
   return {
     id: 'router.proxy',
     status: 'fail',
-    message: `cannot listen on ${host}:${port} (${free})`,
-    fix: `Stop what holds ${host}:${port} (ss -ltnp 'sport = :${port}'), or change server.proxy.`,
+    message: known?.message ?? `cannot listen on ${host}:${port} (${free})`,
+    fix: known?.hint ?? inUseFix(target),
   };
 }
 

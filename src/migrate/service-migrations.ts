@@ -31,8 +31,14 @@ export interface LintProblem {
   message: string;
 }
 
-/** The migration linter (src/migrate/lint): findings for the given files, each in its phase. */
-export type MigrationLinter = (files: readonly MigrationFile[]) => Promise<LintProblem[]>;
+/** How cutover's runner runs each migration file, as far as the linter needs to know it. */
+export interface MigrationRunSettings {
+  /** database.lock_timeout: set before each file, so a file needs no SET lock_timeout of its own. */
+  lockTimeoutMs: number;
+}
+
+/** The migration linter (src/migrate/lint): findings for the given files (in the order they run), each in its phase. */
+export type MigrationLinter = (files: readonly MigrationFile[], runner: MigrationRunSettings) => Promise<LintProblem[]>;
 
 export interface ServiceMigrationsDeps {
   backups: BackupStore;
@@ -187,7 +193,7 @@ export class ServiceMigrations {
         plan.migrations.some((m) => m.id === file.id && (m.state === 'pending' || m.state === 'blocked')),
       );
       if (database.lint && this.deps.lint && pending.length > 0)
-        await this.lintOrRefuse(service, pending, context.operationId);
+        await this.lintOrRefuse(service, pending, { lockTimeoutMs: database.lockTimeoutMs }, context.operationId);
       if (plan.expand.length > 0) {
         const backup = database.backupBeforeDeploy
           ? await this.backup(service, `pre-${version}`, null, context.actor, context.operationId, {
@@ -368,9 +374,10 @@ export class ServiceMigrations {
   private async lintOrRefuse(
     service: ServiceConfig,
     pending: readonly MigrationFile[],
+    runner: MigrationRunSettings,
     operationId: string,
   ): Promise<void> {
-    const findings = await this.deps.lint!(pending);
+    const findings = await this.deps.lint!(pending, runner);
     const errors = findings.filter((f) => f.severity === 'error');
     for (const finding of findings.filter((f) => f.severity === 'warning')) {
       this.deps.record({

@@ -22,6 +22,7 @@ import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/pr
 import { RuntimeByService } from '../runtime/runtime-by-service.js';
 import { removeReleaseLogs, startLogRotation } from '../runtime/process/log-rotation.js';
 import { LogClock } from '../runtime/process/log-clock.js';
+import { listenError } from '../core/listen-errors.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 
@@ -216,7 +217,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       mount: (app, shared) =>
         registerDashboard(app, { controller: started, token, flags: flagFeature.service, ...shared }).access,
     });
-    await api.listen({ host: config.server.admin.host, port: config.server.admin.port });
+    await listenAdmin(api, config);
   } catch (error) {
     await api?.close().catch(() => {});
     await flagRollouts?.close().catch(() => {});
@@ -290,6 +291,29 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     detach: () => stop(false),
     reload: (actor) => finalReloader.reload(actor),
   };
+}
+
+/** The admin API on server.admin; a taken, forbidden or foreign address is the user's to fix, and says how. */
+async function listenAdmin(api: FastifyInstance, config: CutoverConfig): Promise<void> {
+  const { host, port } = config.server.admin;
+  try {
+    await api.listen({ host, port });
+  } catch (error) {
+    throw (
+      listenError(
+        {
+          what: 'the admin API',
+          key: 'server.admin',
+          host,
+          port,
+          alreadyRunningHint:
+            'If it is a cutover server already running for this config, `cutover status` talks to it and `cutover down` stops it.',
+        },
+        (error as NodeJS.ErrnoException).code,
+        error,
+      ) ?? error
+    );
+  }
 }
 
 /** The proxy process by default (started, or adopted after a restart); nginx (loaded only then) attaches to the team's running nginx. */

@@ -65,6 +65,21 @@ ${extra}`;
     assert.match(result.stdout, /fix: Edit .*broken\.yaml at the places listed/);
   });
 
+  it('counts each wrong field of a broken config in its summary', async () => {
+    const file = path.join(dir, 'three-wrong.yaml');
+    fs.writeFileSync(
+      file,
+      (await config(path.join(dir, 'state'))).replace(
+        'command: node server.js',
+        'command: node server.js\n    instances: many\n    drain_timeout: soon\n    stop_grace_period: never',
+      ),
+    );
+    const result = await doctor(file);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /three-wrong\.yaml has 3 problems:/);
+    assert.match(result.stdout, /\n3 problems\n/, `the summary counts what the check lists:\n${result.stdout}`);
+  });
+
   it('reports a state directory this user cannot write, with the fix', async () => {
     // Root may write anywhere: run the doctor as `nobody` against a directory only root may write.
     const locked = path.join(dir, 'locked-state');

@@ -428,3 +428,41 @@ describe('the database section', () => {
     );
   });
 });
+
+describe('the server section alone (what the CLI loads to reach the server)', () => {
+  const file = `server:
+  admin: \${ADMIN:-127.0.0.1:9911}
+  state_dir: /srv/cutover
+services:
+  web:
+    command: node server.js
+    database:
+      url: \${DATABASE_URL}
+`;
+
+  it('needs none of the variables the services use', () => {
+    const config = parseConfig(file, '/srv/app/cutover.yaml', { env: {}, serverOnly: true });
+    assert.deepEqual(config.server.admin, { host: '127.0.0.1', port: 9911 });
+    assert.equal(config.server.stateDir, '/srv/cutover');
+    assert.deepEqual(config.services, {}, 'the services are the server to resolve');
+  });
+
+  it('still resolves and checks what it loads', () => {
+    const withAdmin = file.replace('${ADMIN:-127.0.0.1:9911}', '${ADMIN}');
+    assert.throws(
+      () => parseConfig(withAdmin, '/srv/app/cutover.yaml', { env: {}, serverOnly: true }),
+      /server\.admin: environment variable ADMIN is not set/,
+    );
+    assert.deepEqual(
+      parseConfig(withAdmin, '/srv/app/cutover.yaml', { env: { ADMIN: ':9922' }, serverOnly: true }).server.admin,
+      { host: '127.0.0.1', port: 9922 },
+    );
+  });
+
+  it('leaves the whole file to the server, which names the missing variable and its field', () => {
+    assert.throws(
+      () => parseConfig(file, '/srv/app/cutover.yaml', { env: {} }),
+      /services\.web\.database\.url: environment variable DATABASE_URL is not set/,
+    );
+  });
+});

@@ -225,6 +225,40 @@ describe('migrations with deploys', () => {
     assert.equal(restored.operation.outcome, 'succeeded');
     assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
   });
+
+  it('lints pending migrations as the runner runs them: its lock_timeout, and tables new in the same deploy', async () => {
+    writeVersion('v3', {
+      ...Object.fromEntries(
+        ['0001_users.sql', 'expand/0002_full_name.sql', 'contract/0003_drop_legacy.sql'].map((name) => [
+          name,
+          fs.readFileSync(path.join(root, 'v2', name), 'utf8'),
+        ]),
+      ),
+      // No SET lock_timeout in any of them: database.lock_timeout (2s) is set by the runner before each file.
+      'expand/0004_orders.sql': 'CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint, total numeric);',
+      'expand/0005_orders_by_user.sql': 'CREATE INDEX orders_by_user ON orders (user_id);',
+      'expand/0006_users_email.sql': 'ALTER TABLE users ADD COLUMN email text;',
+    });
+    const { operation, events } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v3' });
+    assert.equal(operation.outcome, 'succeeded', JSON.stringify(operation.error));
+    assert.deepEqual(
+      events.filter((event) => event.type === 'migration.lint-warning').map((event) => event.message),
+      [],
+      'nothing to warn about',
+    );
+    assert.deepEqual(
+      (
+        await pgServer.query<{ indexname: string }>(
+          'app',
+          "SELECT indexname FROM pg_indexes WHERE tablename = 'orders'",
+        )
+      )
+        .map((r) => r.indexname)
+        .sort(),
+      ['orders_by_user', 'orders_pkey'],
+    );
+    assert.ok((await columns()).includes('email'));
+  });
 });
 
 describe("a team's own migration tool", () => {

@@ -170,7 +170,7 @@ describe('the proxy process', () => {
     await eventually(() => !isAlive(old.pid), 'the old proxy process gone');
   });
 
-  it('a port another program holds fails the start with PROXY_START_FAILED naming the cause', async () => {
+  it('a port another program holds fails the start with PORT_IN_USE naming the cause', async () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const taken = (holder.address() as net.AddressInfo).port;
@@ -182,7 +182,7 @@ describe('the proxy process', () => {
           options: proxyProcessOptions({ host: '127.0.0.1', port: taken }, 1, 'test'),
         }),
         (error: unknown) => {
-          assert.ok(isCutoverError(error) && error.code === 'PROXY_START_FAILED', String(error));
+          assert.ok(isCutoverError(error) && error.code === 'PORT_IN_USE', String(error));
           assert.match((error as Error).message, /EADDRINUSE/);
           return true;
         },

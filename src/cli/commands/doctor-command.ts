@@ -11,7 +11,7 @@ export async function runDoctorCommand(configFile: string, json: boolean): Promi
   }
   for (const result of results) process.stdout.write(`${line(result)}\n`);
   const warnings = results.filter((r) => r.status === 'warn').length;
-  const failures = results.filter((r) => r.status === 'fail').length;
+  const failures = results.filter((r) => r.status === 'fail').reduce((sum, r) => sum + (r.problems ?? 1), 0);
   process.stdout.write(
     failed
       ? `\n${red(`${failures} problem${failures > 1 ? 's' : ''}`)}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}\n`

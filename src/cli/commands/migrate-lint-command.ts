@@ -1,4 +1,7 @@
 import { Option, type Command } from 'commander';
+import { formatDuration, parseDuration } from '../../config/duration.js';
+import { CutoverError, isCutoverError } from '../../core/errors.js';
+import { runnerLockTimeoutFor } from './runner-lock-timeout.js';
 import {
   ALL_RULES,
   formatJson,
@@ -23,6 +26,8 @@ export interface MigrateLintOptions {
   phase?: MigrationPhase;
   /** Paths in the report are relative to it (default: the working directory). */
   cwd?: string;
+  /** The lock_timeout the runner sets before each file (cutover's: database.lock_timeout); 0 or absent: none. */
+  lockTimeoutMs?: number;
 }
 
 export interface MigrateLintAnswer {
@@ -41,7 +46,7 @@ export async function runMigrateLint(
   paths: readonly string[],
   options: MigrateLintOptions = {},
 ): Promise<MigrateLintAnswer> {
-  const run = await lintFiles(paths, { phase: options.phase, cwd: options.cwd });
+  const run = await lintFiles(paths, { phase: options.phase, cwd: options.cwd, lockTimeoutMs: options.lockTimeoutMs });
   const failing = run.summary.errors > 0 || (Boolean(options.strict) && run.summary.warnings > 0);
   return { exitCode: failing ? 1 : 0, output: FORMATTERS[options.format ?? 'text'](run), run };
 }
@@ -75,12 +80,43 @@ export function registerMigrateLintCommand(
         'contract',
       ]),
     )
+    .option(
+      '--lock-timeout <duration>',
+      'the lock_timeout the runner sets before each file (default: database.lock_timeout of the service in cutover.yaml whose migrations these are; none without it)',
+    )
     .addHelpText('after', RULES_HELP)
     .action(
-      async (paths: string[], options: { format: MigrateLintFormat; strict?: boolean; phase?: MigrationPhase }) => {
-        const answer = await runMigrateLint(paths, options);
+      async (
+        paths: string[],
+        options: { format: MigrateLintFormat; strict?: boolean; phase?: MigrationPhase; lockTimeout?: string },
+        command: Command,
+      ) => {
+        const lockTimeoutMs = await lockTimeoutOf(options.lockTimeout, paths, command);
+        const answer = await runMigrateLint(paths, { ...options, lockTimeoutMs });
         write(answer.output);
         process.exitCode = answer.exitCode;
       },
     );
+}
+
+/** --lock-timeout, or what the runner will set from cutover.yaml (said on stderr, so the report stays as it was). */
+async function lockTimeoutOf(given: string | undefined, paths: readonly string[], command: Command): Promise<number> {
+  if (given !== undefined) {
+    const parsed = parseDuration(given, { allowZero: true });
+    if (!parsed.ok)
+      throw new CutoverError('BAD_REQUEST', `--lock-timeout: ${parsed.expected}, got ${JSON.stringify(given)}`);
+    return parsed.ms;
+  }
+  const configFile = command.optsWithGlobals<{ config?: string }>().config ?? 'cutover.yaml';
+  // Linting needs no config: one that does not load only costs this knowledge, and says so.
+  const runner = await runnerLockTimeoutFor(configFile, paths, process.cwd()).catch((error: unknown) => {
+    const why = isCutoverError(error) ? `${error.code}: ${error.message.split('\n')[0]}` : String(error);
+    process.stderr.write(`note: ${configFile} not read (${why}); pass --lock-timeout to lint as the runner runs\n`);
+    return null;
+  });
+  if (runner === null) return 0;
+  process.stderr.write(
+    `linting as cutover's runner runs these files: lock_timeout ${formatDuration(runner.ms)} (${runner.from})\n`,
+  );
+  return runner.ms;
 }

@@ -14,6 +14,8 @@ export interface LintFilesOptions {
   phase?: MigrationPhase;
   /** Paths in findings are relative to this directory (default: the working directory). */
   cwd?: string;
+  /** The lock_timeout the runner sets before each file; 0 or absent: none. */
+  lockTimeoutMs?: number;
 }
 
 export interface LintRun {
@@ -33,7 +35,11 @@ export async function lintFiles(paths: readonly string[], options: LintFilesOpti
     const shown = path.relative(cwd, file) || path.basename(file);
     // The phase comes from the folders of the shown path only: a folder named contract/ far above
     // the project must not turn every migration into a contract one (which may drop).
-    const result = await lintMigration(sql, { file: shown, phase: options.phase });
+    const result = await lintMigration(sql, {
+      file: shown,
+      phase: options.phase,
+      before: { runnerLockTimeoutMs: options.lockTimeoutMs ?? 0 },
+    });
     results.push(result);
   }
   const findings = results.flatMap((result) => result.findings);

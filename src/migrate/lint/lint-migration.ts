@@ -1,7 +1,8 @@
 import { readDirectives, type DirectiveProblem, type MigrationDirectives } from './comment-directives.js';
 import { compareFindings, type LintFinding } from './findings.js';
 import { decidePhase, phaseFromPath, type MigrationPhase, type PhaseDecision } from './migration-phase.js';
-import { MigrationState } from './migration-state.js';
+import { MigrationState, type StateBeforeFile } from './migration-state.js';
+import type { TableName } from './sql-names.js';
 import { parseMigration, type MigrationStatement, type SqlComment } from './parsed-migration.js';
 import { INVALID_DIRECTIVE, PARSE_ERROR, STATEMENT_RULES, ruleById } from './rules/rule-catalogue.js';
 import type { SqlSource } from './sql-source.js';
@@ -12,6 +13,8 @@ export interface LintMigrationOptions {
   file: string;
   /** Overrides the header and the folder. */
   phase?: MigrationPhase;
+  /** What the runner and the migrations run before this file establish (a deploy knows; a lone file does not). */
+  before?: StateBeforeFile;
 }
 
 export interface MigrationLintResult {
@@ -20,6 +23,8 @@ export interface MigrationLintResult {
   /** How the runner will run the file; undefined when it does not parse. */
   transaction?: TransactionMode;
   findings: LintFinding[];
+  /** The tables new after this file (created in it, or given in `before`): what the next file of the same run may treat as new. */
+  newTables: readonly TableName[];
 }
 
 /**
@@ -35,6 +40,8 @@ export async function lintMigration(sql: string, options: LintMigrationOptions):
     return {
       file: options.file,
       phase: decidePhase({ option: options.phase, folder }),
+      // Nothing in the file was understood: what it creates is unknown, so nothing more is new.
+      newTables: options.before?.newTables ?? [],
       findings: [
         {
           ruleId: PARSE_ERROR.id,
@@ -60,7 +67,7 @@ export async function lintMigration(sql: string, options: LintMigrationOptions):
   if (conflict) findings.push(directiveFinding(options.file, conflict));
 
   const disabled = disabledRules(directives);
-  const state = new MigrationState(phase.phase, transaction.wrapped, parsed.statements);
+  const state = new MigrationState(phase.phase, transaction.wrapped, parsed.statements, options.before);
   const reported = new Set<string>();
   for (const statement of parsed.statements) {
     state.enter(statement);
@@ -80,7 +87,13 @@ export async function lintMigration(sql: string, options: LintMigrationOptions):
     }
     state.record(statement);
   }
-  return { file: options.file, phase, transaction, findings: findings.sort(compareFindings) };
+  return {
+    file: options.file,
+    phase,
+    transaction,
+    findings: findings.sort(compareFindings),
+    newTables: [...state.createdTables],
+  };
 }
 
 function disabledRules(directives: MigrationDirectives): (ruleId: string, statement: MigrationStatement) => boolean {

@@ -32,6 +32,17 @@ export interface StatementContext {
   laterInSameTransaction(): readonly MigrationStatement[];
 }
 
+/** What holds before the file's first statement, when the linter knows how the file will run. */
+export interface StateBeforeFile {
+  /** The lock_timeout cutover's runner sets before it runs the file (database.lock_timeout); 0 or absent: none. */
+  runnerLockTimeoutMs?: number;
+  /**
+   * Tables created by the migrations that run just before this one in the same run (the pending
+   * migrations of one phase of a deploy): new and empty, as if created earlier in this file.
+   */
+  newTables?: readonly TableName[];
+}
+
 export interface PendingConstraint {
   kind: 'check' | 'foreign key' | 'not null';
   transactionId: number;
@@ -58,10 +69,23 @@ export class MigrationState implements StatementContext {
   private readonly statements: readonly MigrationStatement[];
   private current = -1;
 
-  constructor(phase: MigrationPhase, fileInTransaction: boolean, statements: readonly MigrationStatement[]) {
+  constructor(
+    phase: MigrationPhase,
+    fileInTransaction: boolean,
+    statements: readonly MigrationStatement[],
+    before: StateBeforeFile = {},
+  ) {
     this.phase = phase;
     this.fileInTransaction = fileInTransaction;
     this.statements = statements;
+    // The runner's SET comes before the file's first statement; the file may still turn it off (SET ... = 0, RESET).
+    this.lockTimeoutForSession = (before.runnerLockTimeoutMs ?? 0) > 0;
+    this.newTables.push(...(before.newTables ?? []));
+  }
+
+  /** The tables created in this file (or before it, see StateBeforeFile) that still exist under their names. */
+  get createdTables(): readonly TableName[] {
+    return this.newTables;
   }
 
   laterInSameTransaction(): readonly MigrationStatement[] {

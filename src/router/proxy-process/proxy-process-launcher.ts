@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { CutoverError } from '../../core/errors.js';
+import { listenError } from '../../core/listen-errors.js';
 import type { InstanceEjectionEvent } from '../proxy/passive-health.js';
 import type { ProxyProcessOptions } from './proxy-process-options.js';
 import { proxyPaths, type ProxyPaths } from './proxy-paths.js';
@@ -146,7 +147,7 @@ async function startProxyProcess(
     fs.closeSync(log);
   }
   const readyPipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
-  const said = await new Promise<{ ready: boolean; pid?: number; error?: string }>((resolve) => {
+  const said = await new Promise<{ ready: boolean; pid?: number; error?: string; code?: string | null }>((resolve) => {
     let text = '';
     const timer = setTimeout(
       () => resolve({ ready: false, error: `it did not say it listens within ${START_TIMEOUT_MS} ms` }),
@@ -168,7 +169,11 @@ async function startProxyProcess(
   child.unref();
   if (!said.ready) {
     if (isAlive(child.pid)) child.kill('SIGKILL');
-    throw new CutoverError('PROXY_START_FAILED', `the proxy process could not start: ${said.error ?? 'unknown'}`);
+    const { host, port } = options.listen;
+    throw (
+      listenError({ what: 'the proxy', key: 'server.proxy', host, port }, said.code) ??
+      new CutoverError('PROXY_START_FAILED', `the proxy process could not start: ${said.error ?? 'unknown'}`)
+    );
   }
   fs.writeFileSync(paths.pid, `${child.pid}\n`, { mode: 0o600 });
   logger?.info({ pid: child.pid, log: paths.log }, 'proxy process started');

@@ -209,4 +209,40 @@ describe('the commander command', () => {
       assert.deepEqual(written, []);
     }
   });
+
+  it('lints as the runner runs: --lock-timeout, or database.lock_timeout of the service whose migrations these are', async () => {
+    const lint = async (args: string[], configYaml?: string): Promise<string> => {
+      const written: string[] = [];
+      const cwd = process.cwd();
+      const project = await mkdtemp(path.join(tmpdir(), 'cutover-lint-project-'));
+      try {
+        await mkdir(path.join(project, 'migrations', 'v2'), { recursive: true });
+        await writeFile(
+          path.join(project, 'migrations', 'v2', '0002_email.sql'),
+          'ALTER TABLE users ADD COLUMN email text;\n',
+        );
+        if (configYaml !== undefined) await writeFile(path.join(project, 'cutover.yaml'), configYaml);
+        process.chdir(project);
+        await program(written).parseAsync(['node', 'cutover', 'migrate', 'lint', 'migrations/v2', ...args]);
+      } finally {
+        process.chdir(cwd);
+        process.exitCode = 0;
+        await rm(project, { recursive: true, force: true });
+      }
+      return written.join('');
+    };
+    const service = (database: string): string =>
+      `services:\n  web:\n    command: ./web\n    database:\n      url: postgres://db/app\n${database}`;
+    assert.match(await lint([]), /warning missing-lock-timeout/, 'a lone file is asked for one');
+    assert.match(await lint(['--lock-timeout', '5s']), /^no findings in 1 file/);
+    assert.match(
+      await lint([], service('      migrations: migrations/${VERSION}\n      lock_timeout: 5s\n')),
+      /^no findings in 1 file/,
+    );
+    assert.match(
+      await lint([], service('      migrations: elsewhere\n      lock_timeout: 5s\n')),
+      /warning missing-lock-timeout/,
+      "another directory's settings do not apply",
+    );
+  });
 });

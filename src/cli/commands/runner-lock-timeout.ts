@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../config/load-config.js';
+
+/**
+ * The lock_timeout cutover's runner will set before each of the linted files:
+ * `database.lock_timeout` of the service whose migrations directory holds
+ * them, read from cutover.yaml when there is one. Without it `migrate lint`
+ * would ask every file for a SET lock_timeout the runner already makes.
+ */
+export interface RunnerLockTimeout {
+  ms: number;
+  /** Where the value came from, for the report: services.web.database.lock_timeout. */
+  from: string;
+}
+
+export async function runnerLockTimeoutFor(
+  configFile: string,
+  paths: readonly string[],
+  cwd: string,
+): Promise<RunnerLockTimeout | null> {
+  if (!fs.existsSync(path.resolve(cwd, configFile))) return null;
+  const config = await loadConfig(path.resolve(cwd, configFile));
+  const linted = paths.map((given) => path.resolve(cwd, given));
+  for (const service of Object.values(config.services)) {
+    const migrations = service.database?.migrations;
+    if (!service.database || !migrations) continue;
+    const directory = versionPattern(migrations);
+    if (linted.every((file) => directory.test(file)))
+      return { ms: service.database.lockTimeoutMs, from: `services.${service.name}.database.lock_timeout` };
+  }
+  return null;
+}
+
+/** The migrations directory (which may hold ${VERSION}, any one path segment) and what lies under it. */
+function versionPattern(directory: string): RegExp {
+  const escaped = path
+    .resolve(directory)
+    .split('${VERSION}')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[^/]+');
+  return new RegExp(`^${escaped}(?:/.*)?$`);
+}
