@@ -76,6 +76,7 @@ const healthSchema = strictMap(
     healthy_threshold: wholeNumber(1).optional(),
     unhealthy_threshold: wholeNumber(1).optional(),
     retries: wholeNumber(1).optional(),
+    failure_threshold: wholeNumber(1).optional(),
     start_period: nonNegativeDuration.optional(),
     restart_after: z
       .union([wholeNumber(0), z.literal(false), z.null()], {

@@ -85,8 +85,10 @@ services:
       interval: 2s
       timeout: 1s
       healthy_threshold: 1    # passes in a row to become healthy
-      unhealthy_threshold: 3  # failures in a row to become unhealthy
-      # retries: 3            # another name for unhealthy_threshold
+      unhealthy_threshold: 3  # failures in a row to become unhealthy; once every new instance is, the deploy
+                              # fails at once (HEALTH_FAILED) with their last answers instead of at its timeout
+      # retries: 3            # another name for unhealthy_threshold (Docker's)
+      # failure_threshold: 3  # another name for unhealthy_threshold (Kubernetes')
       start_period: 0s        # failures during this time after start don't count
       restart_after: 3        # failures in a row after it turned unhealthy (out of rotation) before the
                               # instance is restarted in place, with the crash back-off; false: never

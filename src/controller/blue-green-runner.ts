@@ -396,6 +396,7 @@ export class BlueGreenRunner implements StrategyRunner {
           if (run.abort.signal.aborted)
             return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
           const e = error as CutoverError;
+          if (e.code === 'HEALTH_FAILED') return { type: 'health-failed', message: e.message };
           return e.code === 'HEALTH_TIMEOUT'
             ? { type: 'deadline-passed', message: e.message }
             : { type: 'instance-exited', message: e.message };

@@ -338,6 +338,7 @@ export class CanaryRunner implements StrategyRunner {
         } catch (error) {
           if (run.abort.signal.aborted) return null;
           const e = error as CutoverError;
+          if (e.code === 'HEALTH_FAILED') return { type: 'health-failed', message: e.message };
           return e.code === 'HEALTH_TIMEOUT'
             ? { type: 'deadline-passed', message: e.message }
             : { type: 'instance-exited', message: e.message };
