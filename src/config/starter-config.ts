@@ -146,7 +146,8 @@ services:
     #   order: start-first  # start-first: each new instance is healthy before an old one stops;
     #                       # stop-first: an old instance stops first (no room for extra ones needed)
     #   delay: 0s           # wait between batches
-    #   monitor: 5s         # after each batch, a new instance failing this soon still fails it
+    #   monitor: 5s         # after each batch, a new instance failing this soon still fails it;
+    #                       # with analysis, at least the templates' interval (or initial_delay)
     #   failure_action: rollback  # rollback | pause (stop here and wait) | continue
     #   max_failure_ratio: 0  # share of instances (0-1) that may fail before failure_action
     #   timeout: 2m         # per batch, until its new instances are healthy

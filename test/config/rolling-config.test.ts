@@ -62,7 +62,7 @@ describe('rolling strategy: the example config', () => {
       parallelism: 1,
       order: 'start-first',
       delayMs: 0,
-      monitorMs: 5_000,
+      monitorMs: 10_000,
       failureAction: 'rollback',
       maxFailureRatio: 0,
       deployTimeoutMs: 120_000,
