@@ -213,6 +213,7 @@ function resolveBlueGreenStrategy(raw: RawBlueGreenStrategy): BlueGreenStrategyC
             windowMs: raw.pre_promotion.window ?? CONFIG_DEFAULTS.prePromotionWindowMs,
             analysis: raw.pre_promotion.analysis ?? [],
           },
+    onInconclusive: raw.on_inconclusive ?? CONFIG_DEFAULTS.onInconclusive,
   };
 }
 

@@ -110,6 +110,8 @@ services:
       #                       # switch (web/command/prometheus providers: it has no user traffic yet)
       # post_promotion: { window: 5m, analysis: [error-rate] }  # judge after the switch; on a
       #                       # failure switch back to the old slot at once (needs scale_down_delay > window)
+      # on_inconclusive: pause  # an analysis without enough data: pause (before the switch: wait for
+      #                       # promote), fail (as a failed analysis) or continue (a warning)
 
     # Or a canary: the new release takes a growing share of traffic in steps while
     # analysis (below) judges it, and is rolled back automatically when it fails.
@@ -135,6 +137,8 @@ services:
     #   timeout: 2m         # from deploy until every canary instance is healthy
     #   on_restart: resume  # the controller restarted mid-rollout: resume at the same step and
     #                       # weight (never higher), or abort (every client back on the stable)
+    #   on_inconclusive: pause  # an analysis without enough data: pause for a person, fail (roll
+    #                       # back, as a failed analysis) or continue (a warning, the rollout goes on)
 
     # Or rolling: the instances are replaced in place, a batch at a time, with no
     # second full set running beside them.
@@ -152,6 +156,8 @@ services:
     #   max_failure_ratio: 0  # share of instances (0-1) that may fail before failure_action
     #   timeout: 2m         # per batch, until its new instances are healthy
     #   analysis: []        # templates run during each batch's monitor window
+    #   on_inconclusive: pause  # an analysis without enough data: pause (resume accepts the batch),
+    #                       # fail (a failed batch: failure_action applies) or continue (a warning)
 
     # Or recreate: stop every instance, then start the new release. This causes
     # downtime: for development only.

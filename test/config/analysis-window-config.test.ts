@@ -98,3 +98,20 @@ describe('an analysis window shorter than the analysis it waits for is refused (
       assert.ok(parse(config(strategy)).services.api, strategy.join(', '));
   });
 });
+
+describe('on_inconclusive: pause | fail | continue, for every strategy that runs analysis', () => {
+  it('defaults to pause, reads each value, and refuses anything else naming the field', () => {
+    for (const type of ['rolling', 'canary', 'blue-green']) {
+      const strategyOf = (extra: string[]) =>
+        parse(config([`type: ${type}`, ...extra])).services.api?.strategy as { onInconclusive?: string };
+      assert.equal(strategyOf([]).onInconclusive, 'pause', type);
+      for (const value of ['pause', 'fail', 'continue'])
+        assert.equal(strategyOf([`on_inconclusive: ${value}`]).onInconclusive, value, `${type} ${value}`);
+      const { byPath } = issuesOf(config([`type: ${type}`, 'on_inconclusive: skip']));
+      assert.equal(
+        issueAt(byPath, 'services.api.strategy.on_inconclusive').message,
+        'expected pause, fail or continue, got "skip"',
+      );
+    }
+  });
+});
