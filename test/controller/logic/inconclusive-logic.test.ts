@@ -75,3 +75,43 @@ describe('rolling: an inconclusive batch analysis follows on_inconclusive', () =
     assert.deepEqual(versions(h), ['v2', 'v2']);
   });
 });
+
+describe('canary: an inconclusive step analysis follows on_inconclusive', () => {
+  let h: LogicHarness;
+  afterEach(async () => {
+    await h?.close();
+  });
+  const canary = (extra: string) =>
+    serviceYaml(
+      `{ type: canary, steps: [{ weight: 20, pause: 10s, analysis: [errors] }, { weight: 100 }], timeout: 1m${extra} }`,
+      { topLevel: ANALYSIS },
+    );
+
+  it('pause (the default): the rollout pauses for a person', async () => {
+    h = await startLogic(canary(''));
+    await h.finish(await deploy(h, 'v1'));
+    const op = await deploy(h, 'v2');
+    await h.until(() => h.store.getOperation(op.id)?.phase === 'paused');
+    await h.clock.advance(5 * 60_000);
+    assert.equal(h.store.getOperation(op.id)?.outcome, null);
+  });
+
+  it('fail: the canary is rolled back as for a failed analysis, saying it was inconclusive', async () => {
+    h = await startLogic(canary(', on_inconclusive: fail'));
+    await h.finish(await deploy(h, 'v1'));
+    const failed = await h.finish(await deploy(h, 'v2'));
+    assert.equal(failed.outcome, 'failed');
+    assert.equal(failed.error?.code, 'ANALYSIS_FAILED');
+    assert.match(failed.error?.message ?? '', /inconclusive; on_inconclusive: fail/);
+    assert.equal(h.versionServed(), 'v1');
+  });
+
+  it('continue: the rollout goes on with a warning', async () => {
+    h = await startLogic(canary(', on_inconclusive: continue'));
+    await h.finish(await deploy(h, 'v1'));
+    const op = await deploy(h, 'v2');
+    assert.equal((await h.finish(op)).outcome, 'succeeded');
+    assert.ok(h.events(op).some((e) => e.type === 'analysis.inconclusive' && /continue goes on/.test(e.message)));
+    assert.equal(h.versionServed(), 'v2');
+  });
+});
