@@ -1,5 +1,6 @@
 import { parseDuration } from './duration.js';
 import { checkTemplateReferences } from './analysis-checks.js';
+import { checkWindowCoversAnalysis, firstLooks, type FirstLook } from './analysis-window-checks.js';
 import { CONFIG_DEFAULTS } from './config-defaults.js';
 import { makeIssue, type ConfigIssue, type ConfigPath, type SourceMap } from './config-issues.js';
 
@@ -21,10 +22,12 @@ export interface TemplateFacts {
   names: string[];
   /** Templates with a metric that has no `count`: it measures until its step ends. */
   untilStepEnds: Map<string, string>;
+  /** How long after a window opens each template first measures it (analysis-window-checks.ts). */
+  firstLooks: Map<string, FirstLook>;
 }
 
 export function templateFacts(analysis: unknown): TemplateFacts {
-  const facts: TemplateFacts = { names: [], untilStepEnds: new Map() };
+  const facts: TemplateFacts = { names: [], untilStepEnds: new Map(), firstLooks: firstLooks(analysis) };
   if (!isMap(analysis)) return facts;
   for (const [name, template] of Object.entries(analysis)) {
     facts.names.push(name);
@@ -77,6 +80,21 @@ export function checkPostPromotion(
       );
     }
     issues.push(...checkTemplateReferences(post.analysis, [...postPath, 'analysis'], templates.names, source));
+    const defaultMs =
+      key === 'pre_promotion' ? CONFIG_DEFAULTS.prePromotionWindowMs : CONFIG_DEFAULTS.canary.postPromotionWindowMs;
+    issues.push(
+      ...checkWindowCoversAnalysis(
+        {
+          raw: post.window,
+          defaultMs,
+          path: post.window === undefined ? postPath : [...postPath, 'window'],
+          name: `${key}.window`,
+          analysis: post.analysis,
+        },
+        templates.firstLooks,
+        source,
+      ),
+    );
   }
   return issues;
 }
@@ -108,6 +126,19 @@ function checkSteps(
     }
     issues.push(...checkTemplateReferences(step.analysis, [...stepPath, 'analysis'], templates.names, source));
     issues.push(...checkStepPause(step, stepPath, templates, source));
+    issues.push(
+      ...checkWindowCoversAnalysis(
+        {
+          raw: step.pause,
+          defaultMs: CONFIG_DEFAULTS.canary.stepPauseMs,
+          path: step.pause === undefined ? stepPath : [...stepPath, 'pause'],
+          name: 'pause',
+          analysis: step.analysis,
+        },
+        templates.firstLooks,
+        source,
+      ),
+    );
   });
   return issues;
 }

@@ -27,6 +27,7 @@ export function resolveCanaryStrategy(raw: RawCanaryStrategy, instances: number)
     scaleDownDelayMs: raw.scale_down_delay ?? defaults.scaleDownDelayMs,
     deployTimeoutMs: raw.timeout ?? defaults.deployTimeoutMs,
     onRestart: raw.on_restart ?? defaults.onRestart,
+    onInconclusive: raw.on_inconclusive ?? CONFIG_DEFAULTS.onInconclusive,
   };
 }
 

@@ -67,6 +67,10 @@ const matchRuleSchema = strictMap(
   'expected a match rule, like { header: X-Canary, value: always } or { cookie: canary, value: "1" }',
 );
 
+/** What an inconclusive analysis (no data, or neither condition met) does: every strategy that runs analysis has it. */
+export const ON_INCONCLUSIVE = ['pause', 'fail', 'continue'] as const;
+export const onInconclusive = z.enum(ON_INCONCLUSIVE, { error: 'expected pause, fail or continue' });
+
 export const postPromotionSchema = strictMap(
   {
     window: positiveDuration.optional(),
@@ -91,6 +95,7 @@ export const canaryStrategySchema = strictMap(
     scale_down_delay: nonNegativeDuration.optional(),
     timeout: positiveDuration.optional(),
     on_restart: z.enum(['resume', 'abort'], { error: 'expected resume or abort' }).optional(),
+    on_inconclusive: onInconclusive.optional(),
   },
   'expected a map with type: canary and its steps',
 );

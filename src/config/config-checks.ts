@@ -247,9 +247,9 @@ function checkHealth(health: RawMap, path: string[], source: SourceMap | null): 
   for (const key of ['path', 'expect_status']) {
     if (kind !== 'http' && health[key] !== undefined) at(key, `only used by http checks (this check is ${kind})`);
   }
-  if (health.retries !== undefined && health.unhealthy_threshold !== undefined) {
-    at('retries', 'is another name for unhealthy_threshold; set only one of them');
-  }
+  // retries (Docker) and failure_threshold (Kubernetes) are other names for unhealthy_threshold.
+  const names = ['unhealthy_threshold', 'retries', 'failure_threshold'].filter((key) => health[key] !== undefined);
+  for (const key of names.slice(1)) at(key, `is another name for ${names[0]}; set only one of them`);
   return issues;
 }
 

@@ -5,6 +5,8 @@ import type { CanaryStepConfig, ListenAddress, StickinessConfig } from './types.
  * `cutover init` spells these out; a test checks that the two agree.
  */
 export const CONFIG_DEFAULTS = {
+  /** What an inconclusive analysis does, in every strategy: wait for a person (as Argo Rollouts does). */
+  onInconclusive: 'pause' as const,
   /** Blue-green pre_promotion window when not written. */
   prePromotionWindowMs: 30_000,
   proxy: { host: '127.0.0.1', port: 8080 } satisfies ListenAddress,

@@ -144,7 +144,7 @@ function resolveHealth(raw: NonNullable<RawHealth>, inheritEnv: string[] | undef
     intervalMs: raw.interval ?? defaults.intervalMs,
     timeoutMs: raw.timeout ?? defaults.timeoutMs,
     healthyThreshold: raw.healthy_threshold ?? defaults.healthyThreshold,
-    unhealthyThreshold: raw.unhealthy_threshold ?? raw.retries ?? defaults.unhealthyThreshold,
+    unhealthyThreshold: raw.unhealthy_threshold ?? raw.retries ?? raw.failure_threshold ?? defaults.unhealthyThreshold,
     startPeriodMs: raw.start_period ?? defaults.startPeriodMs,
     restartAfter:
       raw.restart_after === false || raw.restart_after === null ? 0 : (raw.restart_after ?? defaults.restartAfter),
@@ -213,6 +213,7 @@ function resolveBlueGreenStrategy(raw: RawBlueGreenStrategy): BlueGreenStrategyC
             windowMs: raw.pre_promotion.window ?? CONFIG_DEFAULTS.prePromotionWindowMs,
             analysis: raw.pre_promotion.analysis ?? [],
           },
+    onInconclusive: raw.on_inconclusive ?? CONFIG_DEFAULTS.onInconclusive,
   };
 }
 

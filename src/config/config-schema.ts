@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { analysisSchema } from './analysis-schema.js';
-import { canaryStrategySchema, postPromotionSchema } from './canary-schema.js';
+import { canaryStrategySchema, onInconclusive, postPromotionSchema } from './canary-schema.js';
 import type { ConfigPath } from './config-issues.js';
 import { dockerHost, dockerServiceFields, swarmServiceFields } from './docker-schema.js';
 import { parseListenAddress } from './listen-address.js';
@@ -76,6 +76,7 @@ const healthSchema = strictMap(
     healthy_threshold: wholeNumber(1).optional(),
     unhealthy_threshold: wholeNumber(1).optional(),
     retries: wholeNumber(1).optional(),
+    failure_threshold: wholeNumber(1).optional(),
     start_period: nonNegativeDuration.optional(),
     restart_after: z
       .union([wholeNumber(0), z.literal(false), z.null()], {
@@ -112,6 +113,7 @@ const blueGreenStrategySchema = strictMap(
     timeout: positiveDuration.optional(),
     smoke: z.array(smokeSchema, { error: 'expected a list of smoke checks' }).optional(),
     post_promotion: postPromotionSchema.optional(),
+    on_inconclusive: onInconclusive.optional(),
     pre_promotion: postPromotionSchema.optional(),
   },
   'expected "blue-green" or a map with type: blue-green',

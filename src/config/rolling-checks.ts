@@ -1,4 +1,5 @@
 import { checkTemplateReferences } from './analysis-checks.js';
+import { checkWindowCoversAnalysis } from './analysis-window-checks.js';
 import type { TemplateFacts } from './canary-checks.js';
 import { CONFIG_DEFAULTS } from './config-defaults.js';
 import { makeIssue, type ConfigIssue, type ConfigPath, type SourceMap } from './config-issues.js';
@@ -37,6 +38,19 @@ export function checkRollingStrategy(
   }
   issues.push(...checkTemplateReferences(strategy.analysis, [...path, 'analysis'], templates.names, source));
   issues.push(...checkMonitorWindow(strategy, path, source));
+  issues.push(
+    ...checkWindowCoversAnalysis(
+      {
+        raw: strategy.monitor,
+        defaultMs: CONFIG_DEFAULTS.rolling.monitorMs,
+        path: strategy.monitor === undefined ? path : [...path, 'monitor'],
+        name: 'monitor',
+        analysis: strategy.analysis,
+      },
+      templates.firstLooks,
+      source,
+    ),
+  );
   return issues;
 }
 

@@ -22,5 +22,6 @@ export function resolveRollingStrategy(raw: RawRollingStrategy): RollingStrategy
     maxFailureRatio: raw.max_failure_ratio ?? defaults.maxFailureRatio,
     deployTimeoutMs: raw.timeout ?? defaults.deployTimeoutMs,
     analysis: raw.analysis ?? [],
+    onInconclusive: raw.on_inconclusive ?? CONFIG_DEFAULTS.onInconclusive,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { templateNames } from './analysis-schema.js';
+import { onInconclusive } from './canary-schema.js';
 import { nonNegativeDuration, positiveDuration, strictMap, wholeNumber } from './schema-fields.js';
 
 /**
@@ -30,6 +31,7 @@ export const rollingStrategySchema = strictMap(
     max_failure_ratio: ratio.optional(),
     timeout: positiveDuration.optional(),
     analysis: templateNames.optional(),
+    on_inconclusive: onInconclusive.optional(),
   },
   'expected a map with type: rolling and its settings, like { type: rolling, parallelism: 2 }',
 );

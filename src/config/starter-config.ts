@@ -85,8 +85,10 @@ services:
       interval: 2s
       timeout: 1s
       healthy_threshold: 1    # passes in a row to become healthy
-      unhealthy_threshold: 3  # failures in a row to become unhealthy
-      # retries: 3            # another name for unhealthy_threshold
+      unhealthy_threshold: 3  # failures in a row to become unhealthy; once every new instance is, the deploy
+                              # fails at once (HEALTH_FAILED) with their last answers instead of at its timeout
+      # retries: 3            # another name for unhealthy_threshold (Docker's)
+      # failure_threshold: 3  # another name for unhealthy_threshold (Kubernetes')
       start_period: 0s        # failures during this time after start don't count
       restart_after: 3        # failures in a row after it turned unhealthy (out of rotation) before the
                               # instance is restarted in place, with the crash back-off; false: never
@@ -108,6 +110,8 @@ services:
       #                       # switch (web/command/prometheus providers: it has no user traffic yet)
       # post_promotion: { window: 5m, analysis: [error-rate] }  # judge after the switch; on a
       #                       # failure switch back to the old slot at once (needs scale_down_delay > window)
+      # on_inconclusive: pause  # an analysis without enough data: pause (before the switch: wait for
+      #                       # promote), fail (as a failed analysis) or continue (a warning)
 
     # Or a canary: the new release takes a growing share of traffic in steps while
     # analysis (below) judges it, and is rolled back automatically when it fails.
@@ -133,6 +137,8 @@ services:
     #   timeout: 2m         # from deploy until every canary instance is healthy
     #   on_restart: resume  # the controller restarted mid-rollout: resume at the same step and
     #                       # weight (never higher), or abort (every client back on the stable)
+    #   on_inconclusive: pause  # an analysis without enough data: pause for a person, fail (roll
+    #                       # back, as a failed analysis) or continue (a warning, the rollout goes on)
 
     # Or rolling: the instances are replaced in place, a batch at a time, with no
     # second full set running beside them.
@@ -144,11 +150,14 @@ services:
     #   order: start-first  # start-first: each new instance is healthy before an old one stops;
     #                       # stop-first: an old instance stops first (no room for extra ones needed)
     #   delay: 0s           # wait between batches
-    #   monitor: 5s         # after each batch, a new instance failing this soon still fails it
+    #   monitor: 5s         # after each batch, a new instance failing this soon still fails it;
+    #                       # with analysis, at least the templates' interval (or initial_delay)
     #   failure_action: rollback  # rollback | pause (stop here and wait) | continue
     #   max_failure_ratio: 0  # share of instances (0-1) that may fail before failure_action
     #   timeout: 2m         # per batch, until its new instances are healthy
     #   analysis: []        # templates run during each batch's monitor window
+    #   on_inconclusive: pause  # an analysis without enough data: pause (resume accepts the batch),
+    #                       # fail (a failed batch: failure_action applies) or continue (a warning)
 
     # Or recreate: stop every instance, then start the new release. This causes
     # downtime: for development only.

@@ -104,6 +104,13 @@ export interface SmokeCheck {
   timeoutMs: number;
 }
 
+/**
+ * What an inconclusive analysis (no data, too many errors, neither condition met) does:
+ * `pause` waits for a person, `fail` fails the deploy as a failed analysis would, `continue` goes on
+ * (recorded as a warning). No data never passes silently.
+ */
+export type OnInconclusive = 'pause' | 'fail' | 'continue';
+
 export interface BlueGreenStrategyConfig {
   type: 'blue-green';
   autoSwitch: boolean;
@@ -123,6 +130,7 @@ export interface BlueGreenStrategyConfig {
    * fails; inconclusive: it waits for a person's promote.
    */
   prePromotion: { windowMs: number; analysis: string[] } | null;
+  onInconclusive: OnInconclusive;
 }
 
 // A canary step is core's (core/canary-strategy.ts drives it); re-exported for the config code.
@@ -162,6 +170,7 @@ export interface CanaryStrategyConfig {
    * on the stable release and stops the canary.
    */
   onRestart: 'resume' | 'abort';
+  onInconclusive: OnInconclusive;
 }
 
 /**
@@ -185,6 +194,7 @@ export interface RollingStrategyConfig {
   deployTimeoutMs: number;
   /** Analysis templates run during each batch's monitor window. */
   analysis: string[];
+  onInconclusive: OnInconclusive;
 }
 
 /** Recreate: stop every instance, then start the new version. Causes downtime: for development only. */

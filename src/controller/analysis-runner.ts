@@ -111,6 +111,11 @@ export class AnalysisRunner {
 
   /** Ends the runs of a scope now (the step is over) and returns their combined phase. */
   conclude(scope: AnalysisScope): RunPhase {
+    return this.concludeExplained(scope).phase;
+  }
+
+  /** As conclude, with why: "<template>/<metric>: <reason>" of each run in the combined phase. */
+  concludeExplained(scope: AnalysisScope): { phase: RunPhase; message: string } {
     const runs = this.runs.filter((r) => r.scope === scope);
     for (const run of runs) {
       this.clear(run);
@@ -120,7 +125,13 @@ export class AnalysisRunner {
     this.remove(runs);
     const done = this.takeFinished(scope);
     const all = [...done, ...runs];
-    return all.length === 0 ? 'Successful' : combineRuns(all.map((r) => r.state));
+    if (all.length === 0) return { phase: 'Successful', message: '' };
+    const phase = combineRuns(all.map((r) => r.state));
+    const message = all
+      .filter((r) => r.state.phase === phase)
+      .map((r) => `${r.state.config.name}: ${r.state.message}`)
+      .join('; ');
+    return { phase, message };
   }
 
   stop(scope: AnalysisScope | 'all'): void {

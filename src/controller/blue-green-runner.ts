@@ -437,6 +437,7 @@ export class BlueGreenRunner implements StrategyRunner {
           if (run.abort.signal.aborted)
             return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
           const e = error as CutoverError;
+          if (e.code === 'HEALTH_FAILED') return { type: 'health-failed', message: e.message };
           return e.code === 'HEALTH_TIMEOUT'
             ? { type: 'deadline-passed', message: e.message }
             : { type: 'instance-exited', message: e.message };
@@ -521,8 +522,28 @@ export class BlueGreenRunner implements StrategyRunner {
           analysis.stop('all');
           return { type: 'pre-analysis-concluded', phase: 'Failed', message: early };
         }
-        const phase = analysis.conclude('step');
+        const { phase, message } = analysis.concludeExplained('step');
         analysis.stop('all');
+        if (phase === 'Inconclusive') {
+          // No data does not vouch for the release: on_inconclusive decides (pause: wait for promote).
+          const policy = blueGreenOf(service).onInconclusive ?? 'pause';
+          if (policy === 'fail')
+            return {
+              type: 'pre-analysis-concluded',
+              phase: 'Failed',
+              message: `inconclusive (${message}); on_inconclusive: fail`,
+            };
+          if (policy === 'continue') {
+            this.ctx.events.record({
+              ...base,
+              type: 'analysis.inconclusive',
+              level: 'warn',
+              message: `the analysis before the switch was inconclusive (${message}); on_inconclusive: continue goes on`,
+            });
+            return { type: 'pre-analysis-concluded', phase: 'Successful', message: 'analysis inconclusive, continued' };
+          }
+          return { type: 'pre-analysis-concluded', phase, message };
+        }
         return {
           type: 'pre-analysis-concluded',
           phase: phase === 'Running' ? 'Successful' : phase,
@@ -538,6 +559,12 @@ export class BlueGreenRunner implements StrategyRunner {
           (verdict) => {
             if (verdict.phase === 'Failed')
               void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
+            else if ((blueGreenOf(service).onInconclusive ?? 'pause') === 'fail')
+              // The release serves already: fail switches back, as a failed analysis does.
+              void this.dispatch(run, {
+                type: 'analysis-failed',
+                message: `${verdict.message} (inconclusive; on_inconclusive: fail)`,
+              });
             else
               this.ctx.events.record({
                 ...base,

@@ -297,17 +297,37 @@ export class CanaryRunner implements StrategyRunner {
       this.ctx.events,
       { operationId: operation.id, service: service.name, releaseId: state.releaseId },
       (verdict) => {
-        void this.dispatch(
-          run,
-          verdict.phase === 'Failed'
-            ? { type: 'analysis-failed', message: verdict.message }
-            : { type: 'analysis-inconclusive', message: verdict.message },
-        );
+        if (verdict.phase === 'Failed') {
+          void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
+          return;
+        }
+        const event = this.onInconclusive(run, verdict.message);
+        if (event) void this.dispatch(run, event);
       },
       this.ctx.clock,
     );
     this.runs.set(service.name, run);
     return run;
+  }
+
+  /**
+   * An inconclusive analysis under on_inconclusive: pause (the machine pauses the rollout for a
+   * person), fail (as a failed analysis: the canary is rolled back), or continue (a warning; null).
+   */
+  private onInconclusive(run: CanaryRun, message: string): CanaryEvent | null {
+    const policy = run.strategy.onInconclusive ?? 'pause';
+    if (policy === 'fail')
+      return { type: 'analysis-failed', message: `${message} (inconclusive; on_inconclusive: fail)` };
+    if (policy === 'pause') return { type: 'analysis-inconclusive', message };
+    this.ctx.events.record({
+      operationId: run.operation.id,
+      service: run.service.name,
+      releaseId: run.state.releaseId,
+      type: 'analysis.inconclusive',
+      level: 'warn',
+      message: `${message}; on_inconclusive: continue goes on`,
+    });
+    return null;
   }
 
   private dispatch(run: CanaryRun, event: CanaryEvent): Promise<void> {
@@ -371,6 +391,7 @@ export class CanaryRunner implements StrategyRunner {
         } catch (error) {
           if (run.abort.signal.aborted) return null;
           const e = error as CutoverError;
+          if (e.code === 'HEALTH_FAILED') return { type: 'health-failed', message: e.message };
           return e.code === 'HEALTH_TIMEOUT'
             ? { type: 'deadline-passed', message: e.message }
             : { type: 'instance-exited', message: e.message };
@@ -401,7 +422,12 @@ export class CanaryRunner implements StrategyRunner {
         });
         return null;
       case 'conclude-step': {
-        const phase = run.analysis.conclude('step');
+        const { phase, message } = run.analysis.concludeExplained('step');
+        if (phase === 'Inconclusive') {
+          const event = this.onInconclusive(run, message);
+          if (event?.type === 'analysis-failed') return event;
+          if (event === null) return { type: 'step-concluded', stepIndex: command.stepIndex, phase: 'Successful' };
+        }
         return {
           type: 'step-concluded',
           stepIndex: command.stepIndex,

@@ -9,6 +9,7 @@ import { runHealthCheck, watchHealth, type HealthProbe } from '../health/health-
 import type { CheckResult, HealthStatus, HealthWatcher } from '../health/index.js';
 import type { Router, Upstream } from '../router/index.js';
 import type { InstanceExit, InstanceInfo, Runtime } from '../runtime/index.js';
+import { everyInstanceFailed, failedHealthMessage } from '../core/release-health.js';
 import { nextRestartDelay } from '../core/restart-backoff.js';
 import type { Store } from '../store/store.js';
 
@@ -235,14 +236,25 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     return managed !== undefined && !managed.stopping && managed.instances.size > 0;
   }
 
-  instancesOf(
-    releaseId: string,
-  ): { info: InstanceInfo; status: HealthStatus; last: CheckResult | null; restarts: number }[] {
+  instancesOf(releaseId: string): {
+    info: InstanceInfo;
+    status: HealthStatus;
+    last: CheckResult | null;
+    restarts: number;
+    /** Answered `unhealthy_threshold` failed checks in a row after its start period. */
+    failedThreshold: boolean;
+  }[] {
     const managed = this.releases.get(releaseId);
     if (!managed) return [];
     return [...managed.instances.values()]
       .sort((a, b) => a.info.index - b.info.index)
-      .map((m) => ({ info: m.info, status: statusOf(m), last: m.watcher?.lastResult() ?? null, restarts: m.restarts }));
+      .map((m) => ({
+        info: m.info,
+        status: statusOf(m),
+        last: m.watcher?.lastResult() ?? null,
+        restarts: m.restarts,
+        failedThreshold: m.watcher?.failedThreshold() ?? false,
+      }));
   }
 
   upstreamsOf(releaseId: string): Upstream[] {
@@ -257,8 +269,10 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
 
   /**
    * Resolves when every instance of the release is healthy. Rejects with
-   * INSTANCE_EXITED when one exits, HEALTH_TIMEOUT at the deadline, or the
-   * signal's reason when aborted.
+   * INSTANCE_EXITED when one exits, HEALTH_FAILED as soon as every watched
+   * instance has failed `unhealthy_threshold` checks in a row after its start
+   * period (core/release-health.ts: nothing is left to wait for), HEALTH_TIMEOUT
+   * at the deadline, or the signal's reason when aborted.
    */
   waitHealthy(releaseId: string, deadline: number, signal: AbortSignal, indexes?: number[]): Promise<void> {
     const wanted = indexes ? new Set(indexes) : null;
@@ -276,6 +290,19 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
         if (list.length > 0 && list.every((i) => i.status === 'healthy')) {
           cleanup();
           resolve();
+          return;
+        }
+        const views = list.map((i) => ({
+          id: i.info.id,
+          status: i.status,
+          failedThreshold: i.failedThreshold,
+          lastDetail: i.last?.detail ?? null,
+        }));
+        if (everyInstanceFailed(views)) {
+          cleanup();
+          const health = this.releases.get(releaseId)?.ref.service.health;
+          const thresholds = health ?? { unhealthyThreshold: 1, startPeriodMs: 0 };
+          reject(new CutoverError('HEALTH_FAILED', failedHealthMessage(releaseId, views, thresholds)));
         }
       };
       const onHealth = (id: string): void => {
@@ -426,6 +453,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
         ok: false,
         detail: `${result.detail}, but the container's HEALTHCHECK says ${own}`,
         durationMs: result.durationMs,
+        ...(own === 'starting' ? { pending: true } : {}),
       };
     };
   }

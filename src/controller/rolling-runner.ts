@@ -65,6 +65,7 @@ export function rollingOptionsOf(service: ServiceConfig): { options: RollingOpti
       failureAction: rolling.failureAction,
       maxFailureRatio: rolling.maxFailureRatio,
       deployTimeoutMs: rolling.deployTimeoutMs,
+      onInconclusive: rolling.onInconclusive,
     },
     analysis: rolling.analysis,
   };
@@ -323,7 +324,7 @@ export class RollingRunner implements StrategyRunner {
           ...base,
           type: command.event,
           message: command.message,
-          level: command.event.includes('fail') || command.event.includes('rollback') ? 'warn' : 'info',
+          level: /fail|rollback|inconclusive|paused/.test(command.event) ? 'warn' : 'info',
         });
         return null;
       case 'finish':
@@ -414,8 +415,12 @@ export class RollingRunner implements StrategyRunner {
       run.analysis.stop('step');
       return { type: 'batch-failed', batchIndex, message: problem };
     }
-    if (run.analysisTemplates.length > 0 && run.analysis.conclude('step') === 'Failed') {
-      return { type: 'batch-failed', batchIndex, message: 'the batch analysis failed' };
+    if (run.analysisTemplates.length > 0) {
+      const verdict = run.analysis.concludeExplained('step');
+      if (verdict.phase === 'Failed') return { type: 'batch-failed', batchIndex, message: 'the batch analysis failed' };
+      // No data (or no clear answer) does not vouch for the batch: on_inconclusive decides (core).
+      if (verdict.phase === 'Inconclusive')
+        return { type: 'monitor-inconclusive', batchIndex, message: verdict.message };
     }
     return { type: 'monitor-passed', batchIndex };
   }

@@ -8,7 +8,7 @@ import type { Slot } from './slot.js';
  *
  *   starting ──instances-started──▶ verifying ──all-healthy──▶ smoke ──smoke-passed──▶ ready ──promote──▶ switching ──switched──▶ succeeded
  *       │                              │                          │                     │ (auto_switch skips ready)
- *       └──────────── start-failed / instance-exited / deadline-passed / smoke-failed ──▶ failed      abort ──▶ aborted
+ *       └──────────── start-failed / instance-exited / deadline-passed / health-failed / smoke-failed ──▶ failed      abort ──▶ aborted
  *
  *   switching ──switched (post_promotion)──▶ watching ──window-elapsed──▶ succeeded
  *                                               ├──finish-window──▶ succeeded (a person keeps the release early)
@@ -57,6 +57,8 @@ export type BlueGreenEvent =
   | { type: 'all-healthy' }
   | { type: 'instance-exited'; message: string }
   | { type: 'deadline-passed'; message: string }
+  /** Every new instance failed its health threshold after the start period: nothing left to wait for. */
+  | { type: 'health-failed'; message: string }
   | { type: 'smoke-passed' }
   | { type: 'smoke-failed'; message: string }
   | { type: 'promote' }
@@ -226,6 +228,7 @@ export function blueGreenTransition(state: BlueGreenState, event: BlueGreenEvent
       if (event.type === 'all-healthy') return healthy(state);
       if (event.type === 'instance-exited') return fail(state, 'INSTANCE_EXITED', event.message);
       if (event.type === 'deadline-passed') return fail(state, 'HEALTH_TIMEOUT', event.message);
+      if (event.type === 'health-failed') return fail(state, 'HEALTH_FAILED', event.message);
       return same;
     case 'smoke':
       if (event.type === 'smoke-passed') return checked(state);

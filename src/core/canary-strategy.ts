@@ -68,6 +68,8 @@ export type CanaryEvent =
   | { type: 'all-healthy' }
   | { type: 'instance-exited'; message: string }
   | { type: 'deadline-passed'; message: string }
+  /** Every new instance failed its health threshold after the start period: nothing left to wait for. */
+  | { type: 'health-failed'; message: string }
   /** The current step's pause is over (stale timers carry another step index and are ignored). */
   | { type: 'step-elapsed'; stepIndex: number }
   /** The controller ended the step's analysis runs; their combined phase. */
@@ -250,6 +252,8 @@ export function canaryTransition(state: CanaryState, event: CanaryEvent, now: nu
       return state.promoted ? same : abortRollout(state, 'failed', 'INSTANCE_EXITED', event.message);
     case 'deadline-passed':
       return state.phase === 'verifying' ? abortRollout(state, 'failed', 'HEALTH_TIMEOUT', event.message) : same;
+    case 'health-failed':
+      return state.phase === 'verifying' ? abortRollout(state, 'failed', 'HEALTH_FAILED', event.message) : same;
     case 'instances-started':
       return state.phase === 'starting'
         ? { state: { ...state, phase: 'verifying' }, commands: [{ type: 'await-health', deadline: state.deadline }] }

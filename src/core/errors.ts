@@ -26,6 +26,10 @@ export const ERROR_CATALOGUE = {
     status: 500,
     hint: 'Check the instance logs with `cutover logs <service> --release <id>`; traffic was not moved.',
   },
+  HEALTH_FAILED: {
+    status: 500,
+    hint: 'Every new instance failed its health check after the start period: check the instance logs with `cutover logs <service> --release <id>` and the health settings (path, expect_status, start_period); traffic was not moved.',
+  },
   INSTANCE_EXITED: {
     status: 500,
     hint: 'Check the instance logs with `cutover logs <service> --release <id>`; traffic was not moved.',

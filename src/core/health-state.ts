@@ -15,6 +15,12 @@
  * check that made it unhealthy, so the instance has already left the rotation
  * (readiness) when the restart comes, and a short blip never costs a restart.
  *
+ * A check that cannot judge yet (`pending`: a container whose own
+ * HEALTHCHECK still says `starting`) is treated like a failure inside the
+ * start period: it keeps the instance out of rotation but does not count
+ * towards `unhealthyThreshold` until the instance has been healthy once —
+ * the image's own start period is not a verdict.
+ *
  * No I/O and no timers: the monitor passes the time in.
  */
 export interface HealthState {
@@ -22,6 +28,11 @@ export interface HealthState {
   startedAt: number;
   consecutiveSuccesses: number;
   consecutiveFailures: number;
+  /**
+   * Of those, the failed checks in a row the app answered (a bad status, a failing command, a timeout):
+   * a refused connection (nothing listens on the port yet) breaks the run, it is an app still starting.
+   */
+  answeredFailures: number;
   /** Checks observed so far, for messages like "3 checks, none passed". */
   checks: number;
   lastCheckedAt: number | null;
@@ -43,6 +54,7 @@ export function initialHealth(startedAt: number): HealthState {
     startedAt,
     consecutiveSuccesses: 0,
     consecutiveFailures: 0,
+    answeredFailures: 0,
     checks: 0,
     lastCheckedAt: null,
   };
@@ -54,7 +66,7 @@ export function inStartPeriod(state: HealthState, now: number, config: HealthThr
 
 export function observeHealth(
   state: HealthState,
-  result: { ok: boolean },
+  result: { ok: boolean; pending?: boolean; answered?: boolean },
   now: number,
   config: HealthThresholds,
 ): HealthState {
@@ -62,14 +74,50 @@ export function observeHealth(
   if (result.ok) {
     const consecutiveSuccesses = state.consecutiveSuccesses + 1;
     const status = consecutiveSuccesses >= Math.max(1, config.healthyThreshold) ? 'healthy' : state.status;
-    return { ...state, status, consecutiveSuccesses, consecutiveFailures: 0, checks, lastCheckedAt: now };
+    return {
+      ...state,
+      status,
+      consecutiveSuccesses,
+      consecutiveFailures: 0,
+      answeredFailures: 0,
+      checks,
+      lastCheckedAt: now,
+    };
   }
-  if (inStartPeriod(state, now, config)) {
-    return { ...state, consecutiveSuccesses: 0, consecutiveFailures: 0, checks, lastCheckedAt: now };
+  if (inStartPeriod(state, now, config) || (result.pending === true && state.status === 'starting')) {
+    return {
+      ...state,
+      consecutiveSuccesses: 0,
+      consecutiveFailures: 0,
+      answeredFailures: 0,
+      checks,
+      lastCheckedAt: now,
+    };
   }
   const consecutiveFailures = state.consecutiveFailures + 1;
+  const answeredFailures = result.answered === false ? 0 : state.answeredFailures + 1;
   const status = consecutiveFailures >= Math.max(1, config.unhealthyThreshold) ? 'unhealthy' : state.status;
-  return { ...state, status, consecutiveSuccesses: 0, consecutiveFailures, checks, lastCheckedAt: now };
+  return {
+    ...state,
+    status,
+    consecutiveSuccesses: 0,
+    consecutiveFailures,
+    answeredFailures,
+    checks,
+    lastCheckedAt: now,
+  };
+}
+
+/**
+ * True when the instance answered `unhealthyThreshold` failed checks in a row
+ * after its start period: it runs, it answers, and it says it is not well. A
+ * deploy waiting for a release whose every instance is in this state has
+ * nothing left to wait for (core/release-health.ts). A refused connection does
+ * not count: a slow app that has not opened its port yet is still starting
+ * (the deploy timeout bounds that wait).
+ */
+export function failedThreshold(state: HealthState, config: HealthThresholds): boolean {
+  return state.status === 'unhealthy' && state.answeredFailures >= Math.max(1, config.unhealthyThreshold);
 }
 
 /**

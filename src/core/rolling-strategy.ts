@@ -12,6 +12,11 @@
  * of all instances failed, failure_action decides: rollback (start the old
  * instances again where they were replaced, then stop every new one), pause
  * (a person resumes, which retries the batch) or continue.
+ *
+ * An inconclusive batch analysis (no data in the window, or neither condition
+ * met) follows on_inconclusive: pause (a person's resume accepts the batch and
+ * goes on, abort rolls back), fail (a failed batch, as above) or continue (a
+ * warning). No data never passes silently.
  */
 export type RollingPhase =
   | 'starting-batch'
@@ -32,6 +37,8 @@ export interface RollingOptions {
   failureAction: 'rollback' | 'pause' | 'continue';
   maxFailureRatio: number;
   deployTimeoutMs: number;
+  /** Absent in states persisted before it existed: pause. */
+  onInconclusive?: 'pause' | 'fail' | 'continue';
 }
 
 export interface RollingState {
@@ -48,6 +55,8 @@ export interface RollingState {
   /** Set when a rollback or an abort is under way: the outcome it ends with. */
   ending: { outcome: 'failed' | 'aborted'; error: { code: string; message: string } } | null;
   error: { code: string; message: string } | null;
+  /** Paused on an inconclusive analysis: resume accepts the batch rather than retrying it. */
+  pausedBy?: 'inconclusive' | null;
 }
 
 export type RollingEvent =
@@ -55,6 +64,7 @@ export type RollingEvent =
   | { type: 'batch-failed'; batchIndex: number; message: string }
   | { type: 'old-stopped'; batchIndex: number }
   | { type: 'monitor-passed'; batchIndex: number }
+  | { type: 'monitor-inconclusive'; batchIndex: number; message: string }
   | { type: 'delay-elapsed'; batchIndex: number }
   | { type: 'rolled-back' }
   | { type: 'resume' }
@@ -231,6 +241,32 @@ function batchFailed(state: RollingState, message: string, now: number): Rolling
   return rollBack(next, 'failed', error);
 }
 
+function batchInconclusive(state: RollingState, message: string, now: number): RollingTransition {
+  const what = `batch ${state.batchIndex + 1}'s analysis was inconclusive (${message})`;
+  const policy = state.options.onInconclusive ?? 'pause';
+  if (policy === 'fail') return batchFailed(state, `${what}; on_inconclusive: fail`, now);
+  if (policy === 'continue') {
+    const t = afterBatch(state, now);
+    return {
+      state: t.state,
+      commands: [
+        { type: 'announce', event: 'rolling.inconclusive', message: `${what}; on_inconclusive: continue goes on` },
+        ...t.commands,
+      ],
+    };
+  }
+  return {
+    state: { ...state, phase: 'paused', pausedBy: 'inconclusive' },
+    commands: [
+      {
+        type: 'announce',
+        event: 'rolling.paused',
+        message: `${what}; paused for a person: \`cutover resume\` accepts the batch and goes on, \`cutover abort\` rolls back`,
+      },
+    ],
+  };
+}
+
 export function rollingTransition(state: RollingState, event: RollingEvent, now: number): RollingTransition {
   const same: RollingTransition = { state, commands: [] };
   if (isRollingTerminal(state.phase)) return same;
@@ -289,10 +325,15 @@ export function rollingTransition(state: RollingState, event: RollingEvent, now:
       return batchFailed(state, event.message, now);
     case 'monitor-passed':
       return state.phase === 'monitoring' ? afterBatch(state, now) : same;
+    case 'monitor-inconclusive':
+      return state.phase === 'monitoring' ? batchInconclusive(state, event.message, now) : same;
     case 'delay-elapsed':
       return state.phase === 'waiting' ? enterBatch(state, state.batchIndex + 1, now) : same;
     case 'resume':
-      return state.phase === 'paused' ? enterBatch({ ...state, error: null }, state.batchIndex, now) : same;
+      if (state.phase !== 'paused') return same;
+      // A person vouches for a batch its analysis could not judge: it is done, the update goes on.
+      if (state.pausedBy === 'inconclusive') return afterBatch({ ...state, error: null, pausedBy: null }, now);
+      return enterBatch({ ...state, error: null }, state.batchIndex, now);
     default:
       return same;
   }

@@ -1,7 +1,7 @@
 import { systemClock } from '../clock/system-clock.js';
 import type { HealthConfig } from '../config/types.js';
 import type { Clock, ClockTimer } from '../core/clock.js';
-import { initialHealth, observeHealth, restartDue, type HealthState } from '../core/health-state.js';
+import { failedThreshold, initialHealth, observeHealth, restartDue, type HealthState } from '../core/health-state.js';
 import { commandCheck } from './command-check.js';
 import { httpCheck } from './http-check.js';
 import type { CheckResult, CheckTarget, HealthChange, HealthStatus, HealthWatcher } from './index.js';
@@ -73,6 +73,7 @@ export function watchHealth(
     instanceId: target.instanceId,
     status: () => state.status,
     lastResult: () => last,
+    failedThreshold: () => failedThreshold(state, config),
     stop: () => {
       stopped = true;
       timer?.cancel();

@@ -19,12 +19,12 @@ export function httpCheck(
 
   return new Promise<CheckResult>((resolve) => {
     let settled = false;
-    const finish = (ok: boolean, detail: string): void => {
+    const finish = (ok: boolean, detail: string, answered = true): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       request.destroy();
-      resolve({ ok, detail, durationMs: elapsed() });
+      resolve({ ok, detail, durationMs: elapsed(), ...(answered ? {} : { answered: false }) });
     };
 
     const request = http.request({
@@ -43,9 +43,16 @@ export function httpCheck(
       const ok = status >= low && status <= high;
       finish(ok, ok ? `HTTP ${status} in ${elapsed()} ms` : `HTTP ${status} (expected ${low}-${high})`);
     });
-    request.on('error', (error: NodeJS.ErrnoException) => finish(false, describeSocketError(error)));
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      finish(false, describeSocketError(error), !nothingListens(error)),
+    );
     request.end();
   });
+}
+
+/** A refused connection: nothing listens on the port (yet). Not an answer of the app. */
+export function nothingListens(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'ECONNREFUSED';
 }
 
 export function describeSocketError(error: NodeJS.ErrnoException): string {

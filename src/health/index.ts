@@ -22,6 +22,10 @@ export interface CheckResult {
   /** Short human text: "HTTP 200 in 3 ms", "connect ECONNREFUSED", "exit 1: <stderr tail>". */
   detail: string;
   durationMs: number;
+  /** No verdict yet (a container HEALTHCHECK still `starting`): not ok, but not counted against a starting instance. */
+  pending?: boolean;
+  /** false when nothing answered (the connection was refused: the port is not open yet). Default: answered. */
+  answered?: boolean;
 }
 
 export interface HealthChange {
@@ -35,6 +39,8 @@ export interface HealthWatcher {
   readonly instanceId: string;
   status(): HealthStatus;
   lastResult(): CheckResult | null;
+  /** The instance answered `unhealthy_threshold` failed checks in a row after its start period (core/health-state.ts). */
+  failedThreshold(): boolean;
   /** Stops the timers; no callback fires afterwards. */
   stop(): void;
 }

@@ -29,7 +29,9 @@ describe('cutover exit codes', () => {
     cwd: ${SAMPLE_APP}
     env: { APP_VERSION: "\${VERSION}", SLOW_START_MS: "20000" }
     instances: 1
-    health: { path: /health, interval: 200ms, healthy_threshold: 1, start_period: 1s }
+    # start_period past both deploy timeouts (web 3 s, api 10 s): an unhealthy or slow version is still
+    # starting at the timeout (exit 4), rather than failing its health threshold (HEALTH_FAILED, exit 1).
+    health: { path: /health, interval: 200ms, healthy_threshold: 1, start_period: 30s }
     strategy: ${strategy}
     drain_timeout: 1s
 `;

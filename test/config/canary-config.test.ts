@@ -52,6 +52,7 @@ describe('canary strategy: the example config', () => {
       scaleDownDelayMs: 600_000,
       deployTimeoutMs: 120_000,
       onRestart: 'resume',
+      onInconclusive: 'pause',
     });
   });
 });
@@ -75,6 +76,7 @@ describe('canary strategy: defaults and short forms', () => {
       scaleDownDelayMs: 600_000,
       deployTimeoutMs: 120_000,
       onRestart: 'resume',
+      onInconclusive: 'pause',
     });
   });
 
@@ -135,6 +137,7 @@ describe('canary strategy: defaults and short forms', () => {
       smoke: [],
       postPromotion: null,
       prePromotion: null,
+      onInconclusive: 'pause',
     });
   });
 });

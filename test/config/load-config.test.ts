@@ -99,6 +99,7 @@ describe('loadConfig: the contract file', () => {
         smoke: [],
         postPromotion: null,
         prePromotion: null,
+        onInconclusive: 'pause',
       },
       drainTimeoutMs: 10_000,
       stopGracePeriodMs: 10_000,
@@ -332,6 +333,7 @@ describe('parseConfig: health, strategy and defaults', () => {
       ],
       postPromotion: null,
       prePromotion: null,
+      onInconclusive: 'pause',
     });
   });
 

@@ -52,6 +52,7 @@ const ROLLING_DEFAULTS: RollingStrategyConfig = {
   maxFailureRatio: 0,
   deployTimeoutMs: 120_000,
   analysis: [],
+  onInconclusive: 'pause',
 };
 
 describe('rolling strategy: the example config', () => {
@@ -62,11 +63,12 @@ describe('rolling strategy: the example config', () => {
       parallelism: 1,
       order: 'start-first',
       delayMs: 0,
-      monitorMs: 5_000,
+      monitorMs: 10_000,
       failureAction: 'rollback',
       maxFailureRatio: 0,
       deployTimeoutMs: 120_000,
       analysis: ['errors'],
+      onInconclusive: 'pause',
     });
     assert.equal(config.services.api?.critical, true);
     assert.deepEqual(config.services.dev?.strategy, { type: 'recreate', deployTimeoutMs: 120_000 });
@@ -107,6 +109,7 @@ describe('rolling strategy: defaults and short forms', () => {
         'max_failure_ratio: 0.25',
         'timeout: 45s',
         'analysis: error-rate',
+        'on_inconclusive: fail',
       ]),
     );
     assert.deepEqual(strategy, {
@@ -119,6 +122,7 @@ describe('rolling strategy: defaults and short forms', () => {
       maxFailureRatio: 0.25,
       deployTimeoutMs: 45_000,
       analysis: ['error-rate'],
+      onInconclusive: 'fail',
     });
     const other = rollingOf(
       withStrategy(['type: rolling', 'failure_action: continue', 'max_failure_ratio: 1', 'delay: 0']),

@@ -24,7 +24,7 @@ services:
       # max_unavailable: 1    # with order stop-first, sets the batch size (instead of parallelism)
       order: start-first      # start-first (default) | stop-first
       delay: 0s               # between batches, default 0s (zero allowed)
-      monitor: 5s             # default 5s (zero allowed)
+      monitor: 10s            # default 5s (zero allowed); no shorter than the analysis interval (10s)
       failure_action: rollback   # rollback (default) | pause | continue
       max_failure_ratio: 0    # 0..1, default 0
       timeout: 2m             # per batch health timeout, default 2m

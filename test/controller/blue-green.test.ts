@@ -18,7 +18,9 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
 
   before(async () => {
     h = await startHarness({
-      strategy: '{ type: blue-green, auto_switch: false, timeout: 6s, scale_down_delay: 10m }',
+      // A timeout well past the 5 s start period and 2 failed checks at 200 ms: a release whose every
+      // instance fails must fail on its health threshold (HEALTH_FAILED), not wait for the timeout.
+      strategy: '{ type: blue-green, auto_switch: false, timeout: 10s, scale_down_delay: 10m }',
       drainTimeout: '7s',
     });
   });
@@ -157,7 +159,7 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
     fresh.close();
   });
 
-  it('a version whose health check never passes is aborted at the timeout and never receives a request', async () => {
+  it('a version whose health check never passes fails once every instance failed its threshold, quoting their last answers, and never receives a request', async () => {
     const traffic = new SteadyTraffic({
       url: h.proxyUrl,
       host: 'web.localhost',
@@ -170,8 +172,19 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
     });
     const summary = await traffic.stop();
     assert.equal(operation.outcome, 'failed');
-    assert.equal(operation.error?.code, 'HEALTH_TIMEOUT');
-    assert.match(operation.error?.message ?? '', /not healthy before the deploy timeout/);
+    assert.equal(operation.error?.code, 'HEALTH_FAILED', operation.error?.message);
+    const message = operation.error?.message ?? '';
+    assert.match(
+      message,
+      /cannot become healthy: all 2 instances failed 2 health checks in a row after the start period/,
+    );
+    // The last answer of each instance, by instance: the sample app's unhealthy /health answers 500.
+    for (const index of [0, 1])
+      assert.match(
+        message,
+        new RegExp(`${operation.releaseId}/[a-z]+-${index} is unhealthy: HTTP 500 \\(expected 200-399\\)`),
+        message,
+      );
     assert.equal(summary.failed, 0);
     assert.deepEqual(Object.keys(summary.byVersion), ['v1'], 'only the old version answered');
     const counters = h.server.router.counters().find((c) => c.releaseId === operation.releaseId);

@@ -155,14 +155,16 @@ describe('rolling and recreate updates', () => {
   });
 
   it('a batch whose analysis fails in the monitor window is rolled back', async () => {
-    const first = await operate(h.client, '/api/v1/services/jobs/deploy', { version: 'v1' });
-    assert.equal(first.operation.outcome, 'succeeded');
+    // Traffic from the start: when jobs already runs (the --all wave above), v1 is a rolling update whose
+    // batch analysis needs requests to vouch for it; without any it is inconclusive and pauses (issue 20).
     const traffic = new SteadyTraffic({
       url: h.proxyUrl,
       host: 'jobs.localhost',
       ratePerSecond: 150,
-      maxDurationMs: 40_000,
+      maxDurationMs: 60_000,
     }).start();
+    const first = await operate(h.client, '/api/v1/services/jobs/deploy', { version: 'v1' });
+    assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation));
     await traffic.waitForAnswers(50);
     const done = await operate(h.client, '/api/v1/services/jobs/deploy', { version: 'v2-errors20' });
     await traffic.stop();

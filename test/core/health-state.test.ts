@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HealthConfig } from '../../src/config/types.js';
-import { initialHealth, observeHealth, restartDue, type HealthState } from '../../src/core/health-state.js';
+import {
+  failedThreshold,
+  initialHealth,
+  observeHealth,
+  restartDue,
+  type HealthState,
+} from '../../src/core/health-state.js';
 
 const config: HealthConfig = {
   check: { type: 'tcp' },
@@ -138,5 +144,38 @@ describe('health state (Docker HEALTHCHECK semantics)', () => {
     );
     const off = { ...live, restartAfter: 0 };
     assert.ok(run(Array<boolean>(20).fill(false), { config: off }).every((s) => !restartDue(s, off)));
+  });
+  it('a pending check (a container HEALTHCHECK still starting) does not count against a starting instance', () => {
+    // After the start period: pending failures keep it starting; a real failure counts as usual.
+    let state = initialHealth(0);
+    for (let t = 6000; t < 16000; t += 1000) state = observeHealth(state, { ok: false, pending: true }, t, config);
+    assert.equal(state.status, 'starting');
+    assert.equal(state.consecutiveFailures, 0);
+    assert.equal(state.checks, 10);
+    for (let t = 16000; t < 19000; t += 1000) state = observeHealth(state, { ok: false }, t, config);
+    assert.equal(state.status, 'unhealthy', 'three real failures make it unhealthy');
+  });
+
+  it('once healthy, a pending check counts as a failure (it is no start any more)', () => {
+    let state = run([true, true], { from: 6000 }).at(-1)!;
+    assert.equal(state.status, 'healthy');
+    for (let t = 9000; t < 12000; t += 1000) state = observeHealth(state, { ok: false, pending: true }, t, config);
+    assert.equal(state.status, 'unhealthy');
+  });
+  it('failedThreshold: answered failures in a row after the start period; a refused connection breaks the run', () => {
+    let state = initialHealth(0);
+    const at = (t: number, result: { ok: boolean; answered?: boolean }) => {
+      state = observeHealth(state, result, t, config);
+      return failedThreshold(state, config);
+    };
+    assert.equal(at(1000, { ok: false }), false, 'inside the start period nothing counts');
+    assert.equal(at(6000, { ok: false, answered: false }), false);
+    assert.equal(at(7000, { ok: false, answered: false }), false);
+    assert.equal(at(8000, { ok: false, answered: false }), false, 'refused three times: unhealthy, but not answered');
+    assert.equal(state.status, 'unhealthy');
+    assert.equal(at(9000, { ok: false }), false, 'one answered failure');
+    assert.equal(at(10000, { ok: false }), false, 'two');
+    assert.equal(at(11000, { ok: false }), true, 'three answered failures in a row: the threshold');
+    assert.equal(at(12000, { ok: true }), false, 'a pass resets it');
   });
 });

@@ -236,14 +236,19 @@ export class FakeRuntime implements Runtime {
    * unless its version is unhealthy or a test turned it unhealthy. A
    * controller's probe calls this instead of HTTP.
    */
-  probe(instanceId: string): Promise<{ ok: boolean; detail: string }> {
+  probe(instanceId: string): Promise<{ ok: boolean; detail: string; answered?: boolean }> {
     const instance = this.instances.get(instanceId);
     if (!instance) return Promise.resolve({ ok: false, detail: `${instanceId} is not running` });
     const address = `${instance.info.host}:${instance.info.port}`;
+    // Nothing listens: not an answer of the app (as the real checks say of a refused connection).
     if (instance.listening !== instance.info.port)
-      return Promise.resolve({ ok: false, detail: `connect ECONNREFUSED ${address}` });
+      return Promise.resolve({ ok: false, detail: `connect ECONNREFUSED ${address}`, answered: false });
     if (this.clock.now() - instance.info.startedAt < this.readyAfterMs) {
-      return Promise.resolve({ ok: false, detail: `connect ECONNREFUSED ${address} (still starting)` });
+      return Promise.resolve({
+        ok: false,
+        detail: `connect ECONNREFUSED ${address} (still starting)`,
+        answered: false,
+      });
     }
     const health = instance.health ?? (this.unhealthyVersions.has(instance.info.version) ? 'unhealthy' : 'healthy');
     return Promise.resolve(
