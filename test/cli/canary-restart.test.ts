@@ -142,8 +142,9 @@ services:
     const aborted = await cli('abort', 'shop');
     assert.equal(
       aborted.code,
-      3,
-      'abort follows the operation to its outcome: aborted exits 3 (docs/cli-exit-codes.md)',
+      0,
+      'abort follows the operation to its outcome; an abort that did what it was asked exits 0 (issue 20, item 11)',
     );
+    assert.match(aborted.stdout + aborted.stderr, /aborted/);
   });
 });

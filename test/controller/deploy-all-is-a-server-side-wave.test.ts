@@ -145,7 +145,10 @@ ${service('web', 1, '{ type: blue-green, approval: true, timeout: 20s }')}${serv
       1,
       'core was deployed once (v1), not for v2',
     );
+    // An abort that did what it was asked exits 0 (issue 20, item 11); the deploy it stopped is aborted.
     const aborted = await cli('abort', 'web');
-    assert.equal(aborted.code, EXIT.ABORTED, aborted.stderr);
+    assert.equal(aborted.code, EXIT.OK, aborted.stderr);
+    const webHistory = await api<{ operations: OperationRecord[] }>('/api/v1/services/web/history');
+    assert.equal(webHistory.operations.find((o) => o.kind === 'deploy')?.outcome, 'aborted');
   });
 });

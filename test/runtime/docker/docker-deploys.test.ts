@@ -137,7 +137,7 @@ health: { path: /health, interval: 200ms }`,
     assert.deepEqual(await versionAt(h.proxyUrl, 'api.localhost'), { status: 200, version: 'v1' });
   });
 
-  it('blue-green: v2 in green, switch, switch back, roll back, under 200 req/s with 0 failed requests', async () => {
+  it('blue-green: v2 in green, switch, switch back, roll back --to v2, under 200 req/s with 0 failed requests', async () => {
     assert.deepEqual(
       (await containersOf('web')).map((c) => [c.release, c.running]),
       [
@@ -168,7 +168,8 @@ health: { path: /health, interval: 200ms }`,
       await traffic.waitForAnswers(100);
       assert.equal((await versionAt(h.proxyUrl, 'web.localhost')).version, 'v1');
 
-      const rollback = await operate(h.client, '/api/v1/services/web/rollback');
+      // A rollback never goes forward (issue 20): back to the newer v2 is `rollback --to`.
+      const rollback = await operate(h.client, '/api/v1/services/web/rollback', { to: 'v2' });
       assert.equal(rollback.operation.outcome, 'succeeded', JSON.stringify(rollback.operation.error));
       await traffic.waitForAnswers(100);
       assert.equal((await versionAt(h.proxyUrl, 'web.localhost')).version, 'v2');
