@@ -11,6 +11,7 @@ import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import { inUseFix, listenError } from '../core/listen-errors.js';
 import type { CheckResult } from './check-result.js';
+import { checkAnalysisProviders } from './analysis-check.js';
 import { checkNginx } from './nginx-check.js';
 
 export type { CheckResult, CheckStatus } from './check-result.js';
@@ -71,6 +72,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   for (const service of Object.values(config.services)) {
     if (service.database) results.push(await checkDatabase(service));
   }
+  results.push(...(await checkAnalysisProviders(config)));
   return results;
 }
 
