@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { parseConfig } from '../../src/config/load-config.js';
+
+/**
+ * Issue 20, item 15 (its config half): every YAML block of README.md and docs/*.md is a valid piece of
+ * cutover.yaml, so a doc change that would break a reader's config is a red CI. A block is most often a
+ * part (one service's strategy, the notifications); it is completed with what it leaves out (a server
+ * section, a command, the README's `errors` template) and validated by the same parser `cutover server`
+ * uses. `${NAME}` references get a placeholder value, as a reader's environment would give.
+ */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const DOCS = ['README.md', ...fs.readdirSync(path.join(REPO_ROOT, 'docs')).map((f) => path.join('docs', f))].filter(
+  (file) => file.endsWith('.md'),
+);
+const TOP_LEVEL = new Set(['server', 'services', 'analysis', 'flags', 'notifications', 'secrets']);
+
+interface Block {
+  file: string;
+  line: number;
+  text: string;
+}
+
+function yamlBlocks(file: string): Block[] {
+  const lines = fs.readFileSync(path.join(REPO_ROOT, file), 'utf8').split('\n');
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.trim() !== '```yaml') continue;
+    const start = i + 1;
+    let end = start;
+    while (end < lines.length && lines[end]!.trim() !== '```') end++;
+    blocks.push({ file, line: start + 1, text: lines.slice(start, end).join('\n') });
+    i = end;
+  }
+  return blocks;
+}
+
+/** Fills what a doc block leaves out; what the block says wins. */
+function completed(block: Record<string, unknown>): Record<string, unknown> {
+  const isConfig = Object.keys(block).some((key) => TOP_LEVEL.has(key));
+  const config: Record<string, unknown> = isConfig ? { ...block } : { services: { example: block } };
+  config.server = { proxy: '127.0.0.1:18080', admin: '127.0.0.1:19900', ...(config.server as object | undefined) };
+  config.analysis = {
+    errors: {
+      metrics: [{ name: 'error-rate', provider: { builtin: 'error-rate' }, failure_condition: 'result > 0.05' }],
+    },
+    ...(config.analysis as object | undefined),
+  };
+  const services = (config.services ?? {}) as Record<string, Record<string, unknown> | null>;
+  config.services = Object.fromEntries(
+    Object.entries(Object.keys(services).length > 0 ? services : { example: {} }).map(([name, service]) => {
+      const runsImage = service?.runtime === 'docker' || service?.runtime === 'swarm';
+      return [name, { ...(runsImage ? {} : { command: 'node server.js' }), ...(service ?? {}) }];
+    }),
+  );
+  return config;
+}
+
+const env = new Proxy(
+  {},
+  {
+    get: (_target, name) => (typeof name === 'string' ? placeholderFor(name) : undefined),
+    has: () => true,
+  },
+);
+
+function placeholderFor(name: string): string {
+  if (/DATABASE_URL|DSN/.test(name)) return 'postgres://app:placeholder-password@127.0.0.1:5432/app';
+  if (/URL/.test(name)) return 'https://hooks.example.com/placeholder';
+  return 'placeholder-value-for-docs';
+}
+
+describe('the YAML examples of the docs are valid cutover.yaml', () => {
+  const blocks = DOCS.flatMap(yamlBlocks);
+
+  it('finds the examples (README has several)', () => {
+    assert.ok(blocks.filter((b) => b.file === 'README.md').length >= 5, JSON.stringify(blocks.map((b) => b.line)));
+  });
+
+  for (const block of blocks) {
+    it(`${block.file}:${block.line}`, () => {
+      const parsed = parse(block.text) as unknown;
+      assert.ok(parsed && typeof parsed === 'object' && !Array.isArray(parsed), 'the block is a YAML mapping');
+      const text = stringify(completed(parsed as Record<string, unknown>));
+      try {
+        parseConfig(text, '/tmp/docs-example/cutover.yaml', { env });
+      } catch (error) {
+        assert.fail(`${block.file}:${block.line} is not valid config:\n${(error as Error).message}\n${text}`);
+      }
+    });
+  }
+});
