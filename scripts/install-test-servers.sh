@@ -20,6 +20,8 @@ have dockerd || missing+=(docker.io)
 have nginx || missing+=(nginx)
 # curl: the runbook's flag script is tested with the real curl.
 have curl || missing+=(curl)
+# python3: test/support/pty.ts runs commands on a real terminal through python3's pty module.
+have python3 || missing+=(python3)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test servers: all present"
