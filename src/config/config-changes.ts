@@ -1,4 +1,5 @@
 import { CONFIG_DEFAULTS } from './config-defaults.js';
+import { canonicalJson } from './config-hash.js';
 import type { CutoverConfig, ServiceConfig } from './types.js';
 
 /**
@@ -160,19 +161,7 @@ export function describeChanges(changes: ConfigChanges): string[] {
   return lines;
 }
 
-/** Deep equality of plain config values (JSON-shaped: objects, arrays, strings, numbers, booleans, null). */
+/** Deep equality of plain config values, key order aside (the same canonical form as configHash). */
 function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value;
+  return canonicalJson(a) === canonicalJson(b);
 }
