@@ -35,6 +35,12 @@ export interface LoadConfigOptions {
    * the server, which uses them, still refuses the file when one is missing. The result has no services.
    */
   serverOnly?: boolean;
+  /**
+   * Load the file with only these services (a local command about one service: `db backfill web`). The
+   * other services are neither validated nor resolved, so their secrets need not be set here; a name the
+   * file does not hold is refused with the names it does.
+   */
+  services?: readonly string[];
 }
 
 export const DEFAULT_CONFIG_FILE = 'cutover.yaml';
@@ -85,6 +91,7 @@ export function parseConfig(text: string, file: string | null, options: LoadConf
   // Only the section asked for is resolved and checked; the services are the server's to resolve.
   if (options.serverOnly === true && document !== null && typeof document === 'object' && !Array.isArray(document))
     document = { server: (document as { server?: unknown }).server, services: {} };
+  if (options.services !== undefined) document = onlyServices(document, options.services, label);
 
   const issues: ConfigIssue[] = [];
   const used: { name: string; value: string }[] = [];
@@ -117,6 +124,21 @@ export function parseConfig(text: string, file: string | null, options: LoadConf
   const listed = parsed.data.secrets ?? [];
   config.secretValues = [...new Set(used.filter(({ name }) => isSecretName(name, listed)).map(({ value }) => value))];
   return config;
+}
+
+function onlyServices(document: unknown, wanted: readonly string[], label: string | null): unknown {
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) return document;
+  const services = (document as { services?: unknown }).services;
+  // A malformed services section is left whole, for the schema to name the problem.
+  if (services === null || typeof services !== 'object' || Array.isArray(services)) return document;
+  const present = Object.keys(services);
+  const missing = wanted.filter((name) => !present.includes(name));
+  if (missing.length > 0)
+    throw new CutoverError('SERVICE_NOT_FOUND', `no service named '${missing[0]}' in ${label ?? 'the config'}`, {
+      hint: present.length > 0 ? `The services are: ${present.join(', ')}.` : 'The file has no services.',
+    });
+  const kept = Object.fromEntries(Object.entries(services).filter(([name]) => wanted.includes(name)));
+  return { ...document, services: kept };
 }
 
 /** The file as the user would type it: relative to the working directory when inside it. */

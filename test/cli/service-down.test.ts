@@ -44,12 +44,13 @@ describe('cutover down <service> against a real server process', () => {
     adminPort = await findFreePort();
     proxy = `http://127.0.0.1:${proxyPort}`;
     fs.symlinkSync(SAMPLE_APP, path.join(dir, 'app'));
-    const service = (name: string) => `  ${name}:
+    // api's secret is set for the server only: the CLI's `down` and `down web` must not need it (issue 20, item 7).
+    const service = (name: string, env = '') => `  ${name}:
     hosts: [${name}.localhost]
     runtime: process
     command: node server.js
     cwd: ./app
-    env: { APP_VERSION: "\${VERSION}" }
+    env: { APP_VERSION: "\${VERSION}"${env} }
     instances: 1
     health: { path: /health, interval: 1s, timeout: 1s, healthy_threshold: 1, start_period: 10s }
     strategy: { type: blue-green, timeout: 10s }
@@ -62,14 +63,15 @@ describe('cutover down <service> against a real server process', () => {
   admin: 127.0.0.1:${adminPort}
   state_dir: .cutover
 services:
-${service('web')}${service('api')}`,
+${service('web')}${service('api', ', API_KEY: "${API_KEY}"')}`,
     );
-    server = await startServerProcess('cutover.yaml', dir, adminPort);
+    server = await startServerProcess('cutover.yaml', dir, adminPort, { API_KEY: 'not-for-the-cli' });
     const token = fs.readFileSync(path.join(dir, '.cutover', 'admin-token'), 'utf8').trim();
     admin = new AdminClient({ url: `http://127.0.0.1:${adminPort}`, token });
   });
 
   after(async () => {
+    // Without API_KEY: a running server names the services it stops.
     await downServerProcess(server, dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });

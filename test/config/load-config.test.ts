@@ -468,3 +468,46 @@ services:
     );
   });
 });
+
+describe('parseConfig with services: only what the command uses is resolved', () => {
+  const TWO = `services:
+  web:
+    hosts: [web.localhost]
+    command: node server.js
+    database: { url: "\${WEB_DATABASE_URL}", migrations: ./migrations }
+  api:
+    hosts: [api.localhost]
+    command: node server.js
+    env: { API_KEY: "\${API_KEY}" }
+`;
+  const env = { WEB_DATABASE_URL: 'postgres://app:pw@127.0.0.1:5432/web' };
+
+  it("loads one service without another's secret, which the whole file needs", () => {
+    const message = issuesOf(() => parse(TWO, env)).message;
+    assert.match(message, /API_KEY/);
+    const config = parseConfig(TWO, '/srv/site/cutover.yaml', { env, services: ['web'] });
+    assert.deepEqual(Object.keys(config.services), ['web']);
+    assert.equal(config.services.web?.database?.url, env.WEB_DATABASE_URL);
+  });
+
+  it("still refuses the chosen service's own missing secret, naming it", () => {
+    const { issues } = issuesOf(() => parseConfig(TWO, '/srv/site/cutover.yaml', { env: {}, services: ['web'] }));
+    assert.ok(
+      issues.some((issue) => issue.path === 'services.web.database.url' && /WEB_DATABASE_URL/.test(issue.message)),
+    );
+    assert.ok(!issues.some((issue) => issue.path.startsWith('services.api')));
+  });
+
+  it('refuses a name the file does not hold with the names it does', () => {
+    assert.throws(
+      () => parseConfig(TWO, '/srv/site/cutover.yaml', { env, services: ['wbe'] }),
+      (error: unknown) => {
+        assert.ok(error instanceof CutoverError);
+        assert.equal(error.code, 'SERVICE_NOT_FOUND');
+        assert.match(error.message, /wbe/);
+        assert.match(error.hint ?? '', /web, api/);
+        return true;
+      },
+    );
+  });
+});

@@ -261,10 +261,9 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
 }
 
 async function databaseUrlOf(configFile: string, service: string): Promise<string> {
-  const config = await loadConfig(configFile);
+  // Only this service's settings are resolved: another service's secrets are not needed to reach this database.
+  const config = await loadConfig(configFile, { services: [service] });
   const database = config.services[service]?.database;
-  if (!config.services[service])
-    throw new CutoverError('SERVICE_NOT_FOUND', `no service named '${service}' in ${configFile}`);
   if (!database)
     throw new CutoverError('BAD_REQUEST', `${service} has no database section in ${configFile}; pass --database-url`);
   return database.url;

@@ -23,8 +23,13 @@ export async function runDown(options: {
   token?: string;
   yes: boolean;
 }): Promise<ExitCode> {
-  const config = await loadConfig(options.config);
-  const services = Object.keys(config.services);
+  // A running server names its services and stops them: only the file's server section is read here, so
+  // the services' secrets (`database.url: ${DATABASE_URL}`) need not be set. Without one, a server starts
+  // here from the whole file to adopt what runs, and that needs them as `cutover server` does.
+  const client = new AdminClient(await resolveTarget(options));
+  const running = await serviceNamesOf(client);
+  const config = running === null ? await loadConfig(options.config) : null;
+  const services = running ?? Object.keys(config?.services ?? {});
   const question = `Stop ${services.join(', ')} and the proxy? Traffic to them stops until the next deploy. [y/N] `;
   if (!options.yes && !(await confirmed(question))) {
     process.stderr.write(
@@ -32,15 +37,8 @@ export async function runDown(options: {
     );
     return EXIT.USAGE;
   }
-  const client = new AdminClient(await resolveTarget(options));
-  const asked = await client.request('POST', '/api/v1/down').then(
-    () => true,
-    (error: unknown) => {
-      if (isCutoverError(error) && error.code === 'SERVER_UNREACHABLE') return false;
-      throw error;
-    },
-  );
-  if (asked) {
+  if (config === null) {
+    await client.request('POST', '/api/v1/down');
     process.stderr.write(`the server is stopping ${services.join(', ')} and the proxy...\n`);
     const deadline = Date.now() + SERVER_STOP_TIMEOUT_MS;
     while (await answers(client)) {
@@ -50,7 +48,8 @@ export async function runDown(options: {
       }
       await delay(100);
     }
-    await stopLeftoverProxy(config.server.stateDir);
+    const local = await loadConfig(options.config, { serverOnly: true });
+    await stopLeftoverProxy(local.server.stateDir);
   } else {
     // No server: one starts here, adopting what runs (the proxy, the instances) without starting what is
     // missing, and stops it all.
@@ -59,6 +58,17 @@ export async function runDown(options: {
   }
   process.stdout.write(`stopped: ${services.join(', ')} and the proxy\n`);
   return EXIT.OK;
+}
+
+/** The services the running server has, or null when none answers. */
+async function serviceNamesOf(client: AdminClient): Promise<string[] | null> {
+  try {
+    const { services } = await client.request<{ services: { service: string }[] }>('GET', '/api/v1/services');
+    return services.map(({ service }) => service);
+  } catch (error) {
+    if (isCutoverError(error) && error.code === 'SERVER_UNREACHABLE') return null;
+    throw error;
+  }
 }
 
 /**
@@ -80,15 +90,17 @@ export async function runServiceDown(options: {
   timeoutMs: number | null;
 }): Promise<ExitCode> {
   const { service } = options;
-  // Before asking: a typo must not be confirmed first and refused after. Without a local config (a server
-  // named by --url and --token, or CUTOVER_URL) the server refuses it; resolveTarget needs the config otherwise.
-  const config = await loadConfig(options.config).catch((error: unknown) => {
-    if (isCutoverError(error) && error.code === 'CONFIG_NOT_FOUND') return null;
-    throw error;
-  });
-  if (config && !(service in config.services))
-    throw new CutoverError('SERVICE_NOT_FOUND', `no service '${service}' in ${options.config}`, {
-      hint: `The services are: ${Object.keys(config.services).join(', ')}.`,
+  // Before asking: a typo must not be confirmed first and refused after. The running server knows its
+  // services (the file may have changed since it loaded it, and its secrets need not be set here).
+  const client = new AdminClient(await resolveTarget(options));
+  const services = await serviceNamesOf(client);
+  if (services === null)
+    throw new CutoverError('SERVER_UNREACHABLE', `${client.url}: stopping one service needs the server`, {
+      hint: `Start it (\`cutover server\`), then run \`cutover down ${service}\` again; \`cutover down\` without a service stops everything without one.`,
+    });
+  if (!services.includes(service))
+    throw new CutoverError('SERVICE_NOT_FOUND', `no service '${service}' on the server at ${client.url}`, {
+      hint: `Its services are: ${services.join(', ')}.`,
     });
   const question = `Stop ${service}? Its hosts answer 503 until the next deploy or rollback; the other services serve on. [y/N] `;
   if (!options.yes && !(await confirmed(question))) {
@@ -97,7 +109,6 @@ export async function runServiceDown(options: {
     );
     return EXIT.USAGE;
   }
-  const client = new AdminClient(await resolveTarget(options));
   try {
     return await runOperation(
       client,
