@@ -48,12 +48,18 @@ export async function followOperation(
     after?: number;
     /** Printed on Ctrl-C before exiting 130 (default: what goes on and how to stop it). */
     onInterrupt?: string;
+    /**
+     * Operations this one started (label → operation id), followed along: `deploy --all` shows each
+     * service's own events, each line prefixed with its service so side-by-side deploys read apart.
+     */
+    children?: (operation: OperationRecord) => Record<string, string>;
   },
 ): Promise<FollowResult> {
   const started = Date.now();
   const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
   const events: EventRecord[] = [];
   let after = options.after ?? 0;
+  const childAfter = new Map<string, number>();
   // On a terminal, a spinner line under the events says what the operation is doing and for how long.
   const spinner = !options.quiet && process.stdout.isTTY ? new Spinner(started) : null;
   // Ctrl-C stops the following, never the operation: say so, and how to stop it, instead of a silent 130.
@@ -69,13 +75,30 @@ export async function followOperation(
         'GET',
         `/api/v1/operations/${encodeURIComponent(initial.id)}?after=${after}`,
       );
+      const lines: { event: EventRecord; label: string | null }[] = answer.events.map((event) => ({
+        event,
+        label: null,
+      }));
       for (const event of answer.events) {
         events.push(event);
         after = event.seq;
-        if (!options.quiet) {
-          spinner?.clear();
-          printEvent(event, started);
+      }
+      for (const [label, id] of Object.entries(options.children?.(answer.operation) ?? {})) {
+        const child = await client.request<{ events: EventRecord[] }>(
+          'GET',
+          `/api/v1/operations/${encodeURIComponent(id)}?after=${childAfter.get(id) ?? 0}`,
+        );
+        for (const event of child.events) {
+          lines.push({ event, label });
+          childAfter.set(id, event.seq);
         }
+      }
+      if (!options.quiet && lines.length > 0) {
+        spinner?.clear();
+        const width = Math.max(0, ...Object.keys(options.children?.(answer.operation) ?? {}).map((l) => l.length));
+        lines.sort((a, b) => a.event.at - b.event.at || a.event.seq - b.event.seq);
+        for (const { event, label } of lines)
+          printEvent(event, started, options.children ? (label ?? '').padEnd(width) : undefined);
       }
       const op = answer.operation;
       if (op.outcome) return { operation: op, events, waitingForPromote: false, timedOut: false };
@@ -112,8 +135,15 @@ class Spinner {
   }
 }
 
-/** One event line, `[  1.2 s] ✓ message`: deploys and flag rollouts print the same way. */
-export function printEvent(event: Pick<EventRecord, 'at' | 'type' | 'message'>, started: number): void {
+/**
+ * One event line, `[  1.2 s] ✓ message`: deploys and flag rollouts print the same way. With a prefix (a
+ * service's name, or blanks for the wave's own lines) it stands between the time and the mark.
+ */
+export function printEvent(
+  event: Pick<EventRecord, 'at' | 'type' | 'message'>,
+  started: number,
+  prefix?: string,
+): void {
   const elapsed = dim(`[${formatDuration(Math.max(0, event.at - started)).padStart(7)}]`);
   const mark =
     event.type.endsWith('.failed') || event.type.endsWith('.aborted') || event.type === 'instance.unhealthy'
@@ -123,5 +153,6 @@ export function printEvent(event: Pick<EventRecord, 'at' | 'type' | 'message'>, 
         : event.type === 'health.skipped'
           ? yellow('!')
           : dim('·');
-  process.stdout.write(`${elapsed} ${mark} ${event.message}\n`);
+  const who = prefix === undefined ? '' : `${prefix} │ `;
+  process.stdout.write(`${elapsed} ${who}${mark} ${event.message}\n`);
 }

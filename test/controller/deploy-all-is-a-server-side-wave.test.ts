@@ -136,6 +136,11 @@ ${service('web', 1, '{ type: blue-green, approval: true, timeout: 20s }')}${serv
     assert.equal(result.code, EXIT.FAILED, result.stdout + result.stderr);
     assert.match(result.stderr, /api: .*not started: core/);
     assert.match(result.stderr, /still running on their own: web/);
+    // Each service's own events are followed along, prefixed with its name (issue 20, item 12): side by side,
+    // api's failed health check and web's wait for approval read apart; the wave's own lines have no name.
+    assert.match(result.stdout, /\] api +│ ✗ rolling update failed/);
+    assert.match(result.stdout, /\] web +│ · .*waiting for approval/);
+    assert.match(result.stdout, /\] {5}│ . wave 1 of 2: web, api/);
     const { services } = await api<{ services: ServiceStatus[] }>('/api/v1/services');
     assert.equal(services.find((s) => s.service === 'core')?.active?.version, 'v1');
     assert.equal(services.find((s) => s.service === 'api')?.active?.version, 'v1');

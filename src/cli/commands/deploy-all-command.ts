@@ -27,7 +27,11 @@ export async function runDeployAll(
     else process.stdout.write(`deploy ${operation.id} of ${body.version} started; follow it with \`cutover status\`\n`);
     return EXIT.OK;
   }
-  const result = await followOperation(client, operation, { quiet: options.json, timeoutMs: options.timeoutMs });
+  const result = await followOperation(client, operation, {
+    quiet: options.json,
+    timeoutMs: options.timeoutMs,
+    children: (wave) => (wave.state as { deploys?: Record<string, string> } | null)?.deploys ?? {},
+  });
   const op = result.operation;
   const code = result.timedOut ? EXIT.TIMED_OUT : exitCodeOfOutcome(op, false);
   if (options.json) {
