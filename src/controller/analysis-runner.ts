@@ -27,6 +27,16 @@ export type ProviderFor = (metric: AnalysisMetricConfig) => MetricProvider;
 
 export type AnalysisScope = 'step' | 'background' | 'post-promotion';
 
+/**
+ * A template may run on a step and in the background at once (issue 20, item 12: the same line twice). The
+ * step's measurements are the ones a user waits on and stay unlabelled; the others say which run they are.
+ */
+const SCOPE_LABEL: Record<AnalysisScope, string> = {
+  step: '',
+  background: ' (background)',
+  'post-promotion': ' (after the switch)',
+};
+
 interface ActiveRun {
   scope: AnalysisScope;
   template: string;
@@ -181,7 +191,7 @@ export class AnalysisRunner {
       this.events.record({
         ...this.labels,
         type: 'analysis.measurement',
-        message: `${run.state.config.name}: ${formatValue(measurement.value)} → ${measurement.phase}${measurement.message ? ` (${measurement.message})` : ''}${detail ? `; ${detail}` : ''}`,
+        message: `${run.state.config.name}${SCOPE_LABEL[run.scope]}: ${formatValue(measurement.value)} → ${measurement.phase}${measurement.message ? ` (${measurement.message})` : ''}${detail ? `; ${detail}` : ''}`,
         data: {
           scope: run.scope,
           template: run.template,

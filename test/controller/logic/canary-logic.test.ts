@@ -63,3 +63,38 @@ describe('canary over fakes', () => {
     await resumed;
   });
 });
+
+describe('canary analysis lines over fakes', () => {
+  let h: LogicHarness;
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it('a template on a step and in the background prints two lines that say which is which', async () => {
+    // Issue 20, item 12: both runs measured the same metric and printed the same line twice.
+    const analysis = `analysis:
+  errors:
+    metrics:
+      - { name: error-rate, provider: { builtin: error-rate }, interval: 10s, failure_condition: result > 0.05 }
+`;
+    h = await startLogic(
+      serviceYaml(
+        '{ type: canary, analysis: [errors], on_inconclusive: continue, steps: [{ weight: 20, pause: 30s, analysis: [errors] }, { weight: 100 }], timeout: 30s }',
+        { topLevel: analysis },
+      ),
+    );
+    await h.finish(await deploy(h, 'v1'));
+    const op = await deploy(h, 'v2');
+    await h.until(() => weight(h) === 20);
+    await h.clock.advance(25_000);
+    const lines = h
+      .events(op)
+      .filter((e) => e.type === 'analysis.measurement')
+      .map((e) => e.message);
+    const background = lines.filter((line) => line.startsWith('errors/error-rate (background): '));
+    const step = lines.filter((line) => line.startsWith('errors/error-rate: '));
+    assert.ok(background.length >= 2 && step.length >= 2, lines.join('\n'));
+    assert.equal(background.length + step.length, lines.length, lines.join('\n'));
+    await h.finish(op);
+  });
+});
