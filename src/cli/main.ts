@@ -29,7 +29,8 @@ interface GlobalOptions {
   timeout?: string;
 }
 
-function program(): Command {
+/** The command tree with its actions; test/examples/doc-commands.test.ts parses the docs' command lines with it. */
+export function cutoverProgram(): Command {
   const cli = new Command('cutover')
     .description('Zero-downtime deploys: blue-green with an embedded reverse proxy')
     .option('-c, --config <file>', 'config file', 'cutover.yaml')
@@ -333,7 +334,7 @@ function exit(code: number): void {
 export async function main(argv: string[]): Promise<void> {
   endQuietlyWhenOutputCloses();
   if (versionRequested(argv.slice(2))) return printVersion(argv.includes('--json'));
-  const cli = program();
+  const cli = cutoverProgram();
   try {
     await cli.parseAsync(argv);
   } catch (error) {

@@ -405,6 +405,10 @@ export class FlagRolloutRunner {
     }
   }
 
+  /**
+   * Refuses a template the rollout could not run, naming the field of cutover.yaml at fault: the request itself
+   * is fine, so the catalogue's hint about the request body would send the reader to the wrong place.
+   */
   private checkAnalysis(request: StartRollout): void {
     const templates = this.deps.templates();
     for (const name of request.analysis) {
@@ -414,23 +418,31 @@ export class FlagRolloutRunner {
         throw new CutoverError(
           'BAD_REQUEST',
           `analysis: no template "${name}" in cutover.yaml${known.length > 0 ? ` (there are ${known.join(', ')})` : ' (it has no analysis section)'}`,
+          {
+            hint: `Add a template "${name}" to the analysis section of cutover.yaml (then \`cutover reload\`), or name one it has.`,
+          },
         );
       }
-      for (const metric of template.metrics) {
-        if (metric.provider.type !== 'builtin') continue;
+      template.metrics.forEach((metric, index) => {
+        if (metric.provider.type !== 'builtin') return;
+        const field = `analysis.${name}.metrics[${index}] (${metric.name})`;
         if (NEEDS_TWO_RELEASES.has(metric.provider.metric)) {
           throw new CutoverError(
             'BAD_REQUEST',
-            `analysis: ${name}/${metric.name} uses builtin ${metric.provider.metric}, which compares two releases; a flag rollout has one (use error-rate or latency)`,
+            `${field} in cutover.yaml: provider builtin ${metric.provider.metric} compares a canary with its stable release; a flag rollout runs on one release, so template "${name}" cannot judge it`,
+            {
+              hint: `Give flag rollouts a template without builtin ${metric.provider.metric} (builtin error-rate or latency-p95 with --service, or a prometheus, web or command metric), as the README's "flag-errors"; canaries may keep "${name}".`,
+            },
           );
         }
         if (request.service === undefined) {
           throw new CutoverError(
             'BAD_REQUEST',
-            `service: ${name}/${metric.name} reads the proxy's metrics (builtin ${metric.provider.metric}); name the service whose traffic the flag changes (--service)`,
+            `${field} in cutover.yaml reads the proxy's counters (builtin ${metric.provider.metric}), which need the service whose traffic the flag changes`,
+            { hint: `Name that service: add --service <name> (the API's "service" field).` },
           );
         }
-      }
+      });
     }
     if (request.service !== undefined) this.deps.activeReleaseOf(request.service);
   }

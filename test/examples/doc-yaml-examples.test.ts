@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load-config.js';
+import { DOC_FILES, markdownBlocks } from '../support/markdown-blocks.js';
 
 /**
  * Issue 20, item 15 (its config half): every YAML block of README.md and docs/*.md is a valid piece of
@@ -13,31 +11,7 @@ import { parseConfig } from '../../src/config/load-config.js';
  * section, a command, the README's `errors` template) and validated by the same parser `cutover server`
  * uses. `${NAME}` references get a placeholder value, as a reader's environment would give.
  */
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const DOCS = ['README.md', ...fs.readdirSync(path.join(REPO_ROOT, 'docs')).map((f) => path.join('docs', f))].filter(
-  (file) => file.endsWith('.md'),
-);
 const TOP_LEVEL = new Set(['server', 'services', 'analysis', 'flags', 'notifications', 'secrets']);
-
-interface Block {
-  file: string;
-  line: number;
-  text: string;
-}
-
-function yamlBlocks(file: string): Block[] {
-  const lines = fs.readFileSync(path.join(REPO_ROOT, file), 'utf8').split('\n');
-  const blocks: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.trim() !== '```yaml') continue;
-    const start = i + 1;
-    let end = start;
-    while (end < lines.length && lines[end]!.trim() !== '```') end++;
-    blocks.push({ file, line: start + 1, text: lines.slice(start, end).join('\n') });
-    i = end;
-  }
-  return blocks;
-}
 
 /** Fills what a doc block leaves out; what the block says wins. */
 function completed(block: Record<string, unknown>): Record<string, unknown> {
@@ -75,7 +49,7 @@ function placeholderFor(name: string): string {
 }
 
 describe('the YAML examples of the docs are valid cutover.yaml', () => {
-  const blocks = DOCS.flatMap(yamlBlocks);
+  const blocks = DOC_FILES.flatMap((file) => markdownBlocks(file, 'yaml'));
 
   it('finds the examples (README has several)', () => {
     assert.ok(blocks.filter((b) => b.file === 'README.md').length >= 5, JSON.stringify(blocks.map((b) => b.line)));

@@ -6,17 +6,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { commitFromGit } from '../../src/cli/build-info.js';
 import { REPO_ROOT } from '../support/cutover-harness.js';
+import { installGlobally } from '../support/global-install.js';
 
 /**
  * Issue 20, item 14: `npx cutover` outside the repository is a 404 and there was no `cutover --version`. The README
  * says how to install the CLI on a server from a release tarball; this packs it with the README's `npm pack` and
  * runs the installed `cutover --version`, which must name the commit although the tarball has no .git.
  *
- * The install itself is laid out as `npm install -g --prefix <tmp>` lays it out (<prefix>/lib/node_modules/cutover,
- * <prefix>/bin/cutover linked to the package's bin) with the checkout's node_modules as its dependencies: npm's own
- * global install needs the registry's metadata of every dependency (`--offline` answers ENOTCACHED for
- * better-sqlite3 here, the cache holding the tarballs `npm ci` fetched but not those documents), and better-sqlite3
- * then compiles for minutes. What the tarball brings, and how its bin runs, is what is checked.
+ * The install is laid out as `npm install -g --prefix <tmp>` lays it out (test/support/global-install.ts says why
+ * it is not npm's own).
  */
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
   version: string;
@@ -80,18 +78,8 @@ describe('the CLI from a release tarball', () => {
 
   it('installed globally, `cutover --version` prints the version and the commit it was packed from', () => {
     assert.ok(packed, 'packed by the previous case');
-    const packageDir = path.join(prefix, 'lib', 'node_modules', 'cutover');
-    fs.mkdirSync(packageDir, { recursive: true });
-    execFileSync('tar', ['xzf', path.join(tmp, tarballName), '-C', packageDir, '--strip-components=1']);
-    fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(packageDir, 'node_modules'));
-    fs.mkdirSync(path.join(prefix, 'bin'));
-    const bin = path.join(prefix, 'bin', 'cutover');
-    fs.symlinkSync(path.join('..', 'lib', 'node_modules', 'cutover', manifest.bin.cutover!), bin);
+    const { packageDir, env } = installGlobally(path.join(tmp, tarballName), prefix);
     // As a user's shell runs it: by name, through the bin's #!/usr/bin/env node, from an unrelated directory.
-    const env = {
-      ...process.env,
-      PATH: `${path.join(prefix, 'bin')}${path.delimiter}${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
-    };
     const version = (...args: string[]): string =>
       execFileSync('cutover', args, { cwd: tmp, env, encoding: 'utf8' }).trim();
 
