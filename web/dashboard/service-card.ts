@@ -31,6 +31,7 @@ export class ServiceCard {
   private legend: ReleaseLegend = releaseLegend([]);
   /** The split as last shown ("id:weight,…"), to notice a change. */
   private splitKey: string | null = null;
+  private drawnSplit = '';
   /** Server time after which the split is the one shown: the observed split counts from there. */
   private trafficMovedAt: number | null = null;
   private readonly parts = {
@@ -135,25 +136,11 @@ export class ServiceCard {
         .map(([role, slot]) => releaseBox(role, slot, this.legend, showSlot)),
     );
     const split = splitOf(status);
-    parts.split.replaceChildren(
-      ...split.map(({ role, releaseId, weight }) => {
-        const label = releaseId ? (this.legend.label.get(releaseId) ?? '') : 'no release';
-        const color = releaseId ? this.legend.color.get(releaseId) : undefined;
-        return h(
-          'span',
-          {
-            'data-role': role,
-            'data-release': releaseId ?? undefined,
-            'data-weight': weight,
-            title: releaseId ? `${label}: ${weight}% of requests by weight` : 'no release serves',
-            // flex-grow by weight from a zero basis, with the label's width as the least: a 5 % share stays readable.
-            style: `flex: ${weight} 1 0; ${color ? `background: ${color};` : ''}${weight > 0 ? '' : ' display: none;'}`,
-          },
-          weight > 0 ? `${label} ${weight}%` : '',
-        );
-      }),
-    );
     const splitKey = split.map((p) => `${p.releaseId ?? ''}:${p.weight}`).join();
+    // Made again only when it changed: a status push (instance health) must not replace the bar under a reader.
+    const drawnSplit = `${splitKey}|${[...this.legend.label, ...this.legend.color].join()}`;
+    if (drawnSplit !== this.drawnSplit) this.drawSplit(split);
+    this.drawnSplit = drawnSplit;
     if (this.splitKey !== null && splitKey !== this.splitKey) {
       // Just after the newest point seen: the point that spans the change is left out.
       this.trafficMovedAt = Math.max(this.trafficMovedAt ?? 0, (this.charts.history().at(-1)?.at ?? 0) + 1);
@@ -184,6 +171,27 @@ export class ServiceCard {
     this.timeline.show(shown?.id ?? null, shown?.kind ?? null, shown?.startedAt ?? 0).catch((error: unknown) => {
       this.say(error);
     });
+  }
+
+  private drawSplit(split: SplitPart[]): void {
+    this.parts.split.replaceChildren(
+      ...split.map(({ role, releaseId, weight }) => {
+        const label = releaseId ? (this.legend.label.get(releaseId) ?? '') : 'no release';
+        const color = releaseId ? this.legend.color.get(releaseId) : undefined;
+        return h(
+          'span',
+          {
+            'data-role': role,
+            'data-release': releaseId ?? undefined,
+            'data-weight': weight,
+            title: releaseId ? `${label}: ${weight}% of requests by weight` : 'no release serves',
+            // flex-grow by weight from a zero basis, with the label's width as the least: a 5 % share stays readable.
+            style: `flex: ${weight} 1 0; ${color ? `background: ${color};` : ''}${weight > 0 ? '' : ' display: none;'}`,
+          },
+          weight > 0 ? `${label} ${weight}%` : '',
+        );
+      }),
+    );
   }
 
   onEvent(event: EventRecord): void {
@@ -288,7 +296,13 @@ function releaseBox(role: string, slot: SlotStatus, legend: ReleaseLegend, showS
   );
 }
 
-function splitOf(status: ServiceStatus): { role: string; releaseId: string | null; weight: number }[] {
+interface SplitPart {
+  role: string;
+  releaseId: string | null;
+  weight: number;
+}
+
+function splitOf(status: ServiceStatus): SplitPart[] {
   if (!status.active && !status.canary) return [{ role: 'none', releaseId: null, weight: 100 }];
   const canary = status.canary?.weight ?? 0;
   const parts = [{ role: 'active', releaseId: status.active?.releaseId ?? null, weight: 100 - canary }];
