@@ -254,8 +254,8 @@ describe('the dashboard shows each release one way, and only what applies', { ti
   it('at 25 %, "observed" is the share of requests over a window it names, as the client counted them', async () => {
     await confirm('promote', /Promote shop\?/);
     await page.waitForSelector(`${shop} .split [data-role="canary"][data-weight="25"]`);
-    // Past the point that spans the change, which the observed split leaves out.
-    await sleep(1500);
+    // Past the point that spans the change (read at most a tick after it), which the observed split leaves out.
+    await sleep(2000);
     const load = shopTraffic(80);
     await sleep(8000);
     const client = await load.stop();
