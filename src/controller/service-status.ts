@@ -27,7 +27,7 @@ export interface SlotStatus {
   since: number | null;
   scaleDownAt: number | null;
   instances: InstanceStatus[];
-  /** "2/2": healthy instances / configured instances. */
+  /** "2/2": healthy instances / the instances the release should run (a canary's `canary_instances`). */
   running: string;
   traffic: { requests: number; errors5xx: number; proxyErrors: number } | null;
 }
@@ -72,6 +72,7 @@ function slotStatus(
   service: ServiceConfig,
   release: ReleaseRecord,
   counters: ReleaseCounters[],
+  expected: number = service.instances,
 ): SlotStatus {
   const instances = ctx.supervisor.instancesOf(release.id).map(({ info, status, last, restarts }) => ({
     id: info.id,
@@ -92,7 +93,7 @@ function slotStatus(
     since: release.activatedAt,
     scaleDownAt: release.scaleDownAt,
     instances,
-    running: `${instances.filter((i) => i.health === 'healthy').length}/${service.instances}`,
+    running: `${instances.filter((i) => i.health === 'healthy').length}/${expected}`,
     traffic: c ? { requests: c.requests, errors5xx: c.status['5xx'], proxyErrors: c.status.error } : null,
   };
 }
@@ -147,7 +148,13 @@ export function serviceStatus(
     canary:
       canary && !canary.promoted && store.getRelease(canary.releaseId)
         ? {
-            ...slotStatus(ctx, service, store.getRelease(canary.releaseId)!, counters),
+            ...slotStatus(
+              ctx,
+              service,
+              store.getRelease(canary.releaseId)!,
+              counters,
+              canaryInstanceCount(service, canary),
+            ),
             weight: canary.weight,
             step: canary.stepIndex + 1,
             steps: canary.steps.length,
@@ -188,4 +195,16 @@ export function serviceStatus(
       error: op.error?.message ?? null,
     })),
   };
+}
+
+/**
+ * How many instances a canary release runs before promotion: `canary_instances`
+ * when there is a stable release beside it (canary-runner.ts starts that
+ * many, and grows it to `instances` only to take all the traffic), else the
+ * full count (a first release has nobody to share with).
+ */
+function canaryInstanceCount(service: ServiceConfig, canary: CanaryState): number {
+  return service.strategy.type === 'canary' && canary.stableReleaseId !== null
+    ? service.strategy.canaryInstances
+    : service.instances;
 }

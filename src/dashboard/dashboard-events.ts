@@ -23,6 +23,8 @@ const TICK_MS = 1000;
 /** Two minutes of one-second points, so a page opened mid-deploy starts with a chart. */
 const HISTORY_POINTS = 120;
 const RETRY_MS = 1000;
+/** How long a tick waits for a fresh reading of a proxy in another process before it uses the last one. */
+const COUNTERS_WAIT_MS = 800;
 
 interface StreamClient {
   response: ServerResponse;
@@ -35,6 +37,7 @@ export class DashboardEventHub {
   private readonly history: MetricsPoint[] = [];
   private pendingEvents: EventRecord[] = [];
   private flushScheduled = false;
+  private ticking = false;
   private flagsChanged = false;
   private lastServices = '';
   private lastWave = 'null';
@@ -63,14 +66,10 @@ export class DashboardEventHub {
       }),
     ];
     this.timer = setInterval(() => {
-      this.safely(() => {
-        this.tick();
-      });
+      void this.tick();
     }, TICK_MS);
     this.timer.unref();
-    this.safely(() => {
-      this.tick();
-    });
+    void this.tick();
   }
 
   /** The first message of a stream: read before the stream opens, so a failure is still an HTTP error. */
@@ -144,9 +143,42 @@ export class DashboardEventHub {
     if (events.length > 0) this.pushServicesIfChanged(true);
   }
 
-  private tick(): void {
-    const at = this.now();
-    const counters = this.controller.router.counters();
+  /**
+   * One metrics point: the counters read now, minus the reading before. A
+   * router in another process (the proxy process) answers counters() with
+   * its last periodic reading, up to a tick old; asking for a fresh one first
+   * makes a point's `at` the moment its counts were taken, which the page's
+   * observed split relies on to leave out the second a weight changed in.
+   */
+  private async tick(): Promise<void> {
+    // A reading slower than a tick: skip this one rather than overlap (the next point spans both seconds).
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const at = this.now();
+      await this.freshCounters();
+      this.safely(() => {
+        this.record(at, this.controller.router.counters());
+      });
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async freshCounters(): Promise<void> {
+    const router = this.controller.router;
+    if (!router.refreshCounters) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      router.refreshCounters().catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, COUNTERS_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private record(at: number, counters: ReleaseCounters[]): void {
     if (this.previous) {
       const point: MetricsPoint = {
         at,

@@ -7,7 +7,7 @@ export const DASHBOARD_CSS = `
 :root {
   color-scheme: light dark;
   --bg: #f4f5f7; --card: #ffffff; --text: #1c2330; --muted: #667085; --line: #d9dde3;
-  --ok: #1a7f37; --warn: #b26b00; --bad: #c62828; --accent: #2f6feb; --canary: #d97706;
+  --ok: #1a7f37; --warn: #b26b00; --bad: #c62828; --accent: #2f6feb;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 15px;
 }
 @media (prefers-color-scheme: dark) {
@@ -48,20 +48,20 @@ main { padding: 1rem; display: grid; gap: 1rem; }
 .service-head .strategy { font-size: .8rem; color: var(--muted); border: 1px solid var(--line); border-radius: 99px; padding: 0 .5rem; }
 .phase { font-size: .85rem; color: var(--accent); }
 .releases { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: .5rem; margin-top: .6rem; }
-.release { border: 1px solid var(--line); border-radius: 8px; padding: .5rem .6rem; }
+/* --release: the release's own color (web/dashboard/release-identity.ts), the same in the bar, the charts and here. */
+.release { border: 1px solid var(--line); border-left: 4px solid var(--release, var(--line)); border-radius: 8px; padding: .5rem .6rem; }
 .release .role { font-size: .75rem; text-transform: uppercase; color: var(--muted); }
 .release .version { font-size: 1.15rem; font-weight: 600; }
-.release[data-role="active"] { border-color: var(--ok); }
-.release[data-role="canary"] { border-color: var(--canary); }
+.swatch { display: inline-block; width: .75em; height: .75em; border-radius: 2px; margin-right: .35em; background: var(--release, var(--muted)); }
 .instances { display: flex; flex-wrap: wrap; gap: .25rem; margin-top: .3rem; }
 .instance { font-size: .75rem; padding: 0 .4rem; border-radius: 4px; border: 1px solid var(--line); }
 .instance[data-health="healthy"] { border-color: var(--ok); color: var(--ok); }
 .instance[data-health="unhealthy"] { border-color: var(--bad); color: var(--bad); }
 .split { display: flex; height: 1.6rem; border-radius: 6px; overflow: hidden; border: 1px solid var(--line); }
-.split > span { display: flex; align-items: center; justify-content: center; font-size: .8rem; color: #fff; white-space: nowrap; overflow: hidden; transition: flex-basis .4s; }
-.split > [data-role="active"] { background: var(--ok); }
-.split > [data-role="canary"] { background: var(--canary); }
+/* Each part grows with its weight but is never narrower than its label: "v2 5%" is read whole, not cut. */
+.split > span { display: flex; align-items: center; justify-content: center; min-width: max-content; padding: 0 .4rem; font-size: .8rem; color: #fff; white-space: nowrap; transition: flex-grow .4s; }
 .split > [data-role="none"] { background: var(--muted); }
+.observed { font-size: .85rem; margin: .3rem 0 0; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); gap: .5rem; }
 .chart { min-width: 0; }
 .chart .title { font-size: .75rem; color: var(--muted); }
@@ -70,6 +70,7 @@ main { padding: 1rem; display: grid; gap: 1rem; }
 .chart .u-legend .u-series { padding: 0 .3rem 0 0; }
 .actions { display: flex; flex-wrap: wrap; gap: .4rem; margin-top: .6rem; }
 .message { font-size: .85rem; color: var(--bad); margin: .4rem 0 0; }
+h3 .operation-id { text-transform: none; letter-spacing: 0; font-family: ui-monospace, monospace; font-weight: 400; }
 .timeline { list-style: none; margin: 0; padding: 0; max-height: 16rem; overflow: auto; font-size: .85rem; }
 .timeline li { display: grid; grid-template-columns: 4.2rem 9.5rem 1fr; gap: .4rem; padding: .15rem 0; border-bottom: 1px dashed var(--line); }
 .timeline .at { color: var(--muted); font-variant-numeric: tabular-nums; }

@@ -11,6 +11,8 @@ import type { ReleaseCounters } from '../router/index.js';
 export interface ReleaseRate {
   service: string;
   releaseId: string;
+  /** Requests counted between the two readings: the dashboard sums these for its observed split. */
+  requests: number;
   requestsPerSecond: number;
   /** 0..1, null when no request finished in the interval. */
   errorRate: number | null;
@@ -46,6 +48,7 @@ export function releaseRates(
     return {
       service: now.service,
       releaseId: now.releaseId,
+      requests,
       requestsPerSecond: Math.round((requests / seconds) * 10) / 10,
       errorRate: requests > 0 ? Math.min(1, Math.max(0, failed / requests)) : null,
       p95Ms: p95,

@@ -44,6 +44,7 @@ describe('release rates for the dashboard', () => {
     );
     const [rate] = releaseRates([before], [now], 2000);
     assert.equal(rate?.requestsPerSecond, 25);
+    assert.equal(rate?.requests, 50, 'the count of the interval, which the observed split sums');
     assert.equal(rate?.errorRate, 0.1);
     assert.ok(typeof rate?.p95Ms === 'number' && rate.p95Ms <= 5, `p95 ${rate?.p95Ms}`);
   });

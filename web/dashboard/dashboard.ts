@@ -2,6 +2,7 @@ import { api, logout } from './api-client.js';
 import { byId, h } from './dom.js';
 import { renderFlags } from './flags-panel.js';
 import { ServiceCard } from './service-card.js';
+import { serviceOrder } from './service-order.js';
 import type { DeployWave, EventRecord, FlagList, Hello, MetricsPoint, ServiceStatus } from './wire-types.js';
 
 /**
@@ -34,12 +35,12 @@ function updateServices(services: ServiceStatus[]): void {
   for (const status of services) {
     const card = cards.get(status.service);
     if (card) card.update(status);
-    else {
-      const made = new ServiceCard(status);
-      cards.set(status.service, made);
-      container.append(made.root);
-    }
+    else cards.set(status.service, new ServiceCard(status));
   }
+  // Running operations first (service-order.ts); a card is moved only when the order changed.
+  const order = serviceOrder(services).flatMap((name) => cards.get(name)?.root ?? []);
+  const shown = [...container.children];
+  if (order.length !== shown.length || order.some((root, i) => shown[i] !== root)) container.append(...order);
 }
 
 /** One line per service of the multi-service deploy in progress (deploy --all); hidden when none runs. */

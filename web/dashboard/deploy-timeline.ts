@@ -27,12 +27,22 @@ export function eventKind(type: string): string {
   return 'step';
 }
 
+/** Events after which the proxy splits the traffic differently (the observed split starts counting again). */
+const TRAFFIC_MOVED =
+  /^(canary\.weight|canary\.rolled-back|traffic\.(switched|stopped)|deploy\.rolled-back|rolling\.(share|rolled-back))$/;
+
 export class DeployTimeline {
-  readonly title = h('span', { class: 'muted' });
+  /** "deploy op-…": the operation's kind once, then its id (not upper-cased: ids are case-sensitive). */
+  readonly heading = h('h3', { 'data-field': 'operation' });
   readonly list = h('ol', { class: 'timeline', 'data-field': 'timeline' });
   private operationId: string | null = null;
   private startedAt = 0;
   private events: EventRecord[] = [];
+
+  /** `onTrafficMoved` gets the server time of each event after which the traffic split changed. */
+  constructor(private readonly onTrafficMoved: (at: number) => void = () => {}) {
+    this.setHeading(null, null);
+  }
 
   /** Shows the given operation, loading its events when it is another one than shown. */
   async show(operationId: string | null, kind: string | null, startedAt: number): Promise<void> {
@@ -41,7 +51,7 @@ export class DeployTimeline {
     this.startedAt = startedAt;
     this.events = [];
     this.render();
-    this.title.textContent = operationId ? `${kind ?? ''} ${operationId}` : 'no operation yet';
+    this.setHeading(operationId, kind);
     if (!operationId) return;
     const answer = await api<{ events: EventRecord[] }>('GET', `/api/v1/operations/${encodeURIComponent(operationId)}`);
     // Events the stream delivered while this was loading are kept: merge by sequence number.
@@ -57,8 +67,14 @@ export class DeployTimeline {
     const known = new Set(this.events.map((e) => e.seq));
     const fresh = events.filter((e) => !known.has(e.seq));
     if (fresh.length === 0) return;
+    for (const event of fresh) if (TRAFFIC_MOVED.test(event.type)) this.onTrafficMoved(event.at);
     this.events = [...this.events, ...fresh].sort((a, b) => a.seq - b.seq).slice(-KEEP_EVENTS);
     this.render();
+  }
+
+  private setHeading(operationId: string | null, kind: string | null): void {
+    if (!operationId) this.heading.replaceChildren('Operation ', h('span', { class: 'operation-id' }, 'none yet'));
+    else this.heading.replaceChildren(kind ?? 'operation', ' ', h('span', { class: 'operation-id' }, operationId));
   }
 
   private render(): void {

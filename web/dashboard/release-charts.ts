@@ -1,15 +1,17 @@
 import { h } from './dom.js';
+import { chartedReleases, type ReleaseLegend } from './release-identity.js';
 import type { MetricsPoint, ReleaseRate } from './wire-types.js';
 
 /**
- * A service's three small time series, one line per release: requests per
- * second, error rate (%) and p95 latency (ms), from the one-second points
- * the server pushes. uPlot (loaded as the global `uPlot`) fixes its series
- * when a chart is made, so a new release seen in the data makes the charts
- * again with one more line; the points themselves are kept here.
+ * A service's three small time series, one line per release that runs:
+ * requests per second, error rate (%) and p95 latency (ms), from the
+ * one-second points the server pushes. Each line and legend entry has the
+ * release's label and color from the card (release-identity.ts), the same as
+ * its box and its part of the traffic bar. uPlot (loaded as the global
+ * `uPlot`) fixes its series when a chart is made, so a release that starts or
+ * stops running makes the charts again; the points themselves are kept here.
  */
 const KEEP_POINTS = 120;
-const PALETTE = ['#1a7f37', '#d97706', '#2f6feb', '#9333ea', '#0891b2', '#be123c'];
 
 interface ChartSpec {
   title: string;
@@ -27,8 +29,10 @@ export class ReleaseCharts {
   private readonly points: MetricsPoint[] = [];
   private readonly boxes: HTMLElement[];
   private charts: uPlot[] = [];
+  /** The releases drawn, with their label and color: the charts are made again when this changes. */
+  private drawn = '';
   private releaseIds: string[] = [];
-  private versions = new Map<string, string>();
+  private legend: ReleaseLegend = { order: [], label: new Map(), color: new Map() };
 
   constructor(private readonly service: string) {
     this.boxes = SPECS.map((spec) =>
@@ -40,11 +44,15 @@ export class ReleaseCharts {
     }).observe(this.root);
   }
 
-  /** Release ids → versions, for the legends. */
-  setVersions(versions: Map<string, string>): void {
-    const changed = [...versions].some(([id, version]) => this.versions.get(id) !== version);
-    this.versions = versions;
-    if (changed && this.charts.length > 0) this.build();
+  /** The card's releases (those that run), labels and colors. */
+  setLegend(legend: ReleaseLegend): void {
+    this.legend = legend;
+    this.refresh();
+  }
+
+  /** The kept points of this service (the observed split sums them). */
+  history(): readonly MetricsPoint[] {
+    return this.points;
   }
 
   push(points: MetricsPoint[]): void {
@@ -54,9 +62,17 @@ export class ReleaseCharts {
       this.points.push({ at: point.at, releases: point.releases.filter((r) => r.service === this.service) });
     }
     this.points.splice(0, Math.max(0, this.points.length - KEEP_POINTS));
-    const seen = [...new Set(this.points.flatMap((p) => p.releases.map((r) => r.releaseId)))];
-    if (seen.join() !== this.releaseIds.join() || this.charts.length === 0) {
-      this.releaseIds = seen;
+    this.refresh();
+  }
+
+  private refresh(): void {
+    const seen = this.points.flatMap((p) => p.releases.map((r) => r.releaseId));
+    this.releaseIds = chartedReleases(seen, this.legend);
+    const drawn = this.releaseIds
+      .map((id) => `${id}=${this.legend.label.get(id) ?? ''}:${this.legend.color.get(id) ?? ''}`)
+      .join();
+    if (drawn !== this.drawn || this.charts.length === 0) {
+      this.drawn = drawn;
       this.build();
     } else {
       SPECS.forEach((spec, i) => this.charts[i]?.setData(this.data(spec)));
@@ -81,6 +97,7 @@ export class ReleaseCharts {
     const style = getComputedStyle(document.documentElement);
     const muted = style.getPropertyValue('--muted').trim() || '#667085';
     const line = style.getPropertyValue('--line').trim() || '#d9dde3';
+    const colors = this.releaseIds.map((id) => this.legend.color.get(id) ?? muted);
     SPECS.forEach((spec, i) => {
       const box = this.boxes[i]!;
       const axis = { stroke: muted, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 }, size: 36 };
@@ -88,15 +105,16 @@ export class ReleaseCharts {
         width: this.widthOf(box),
         height: 110,
         // Labels only: the values under the cursor would make the legend as tall as the chart.
-        legend: { live: false },
+        // A filled marker, so the legend shows the release's color as a swatch, as the traffic bar does.
+        legend: { live: false, markers: { fill: (_u, series) => colors[series - 1] ?? muted } },
         scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(max, 1)] } },
         axes: [{ ...axis, size: 24 }, axis],
         series: [
           {},
           ...this.releaseIds.map((id, n) => ({
-            label: this.versions.get(id) ?? id,
-            stroke: PALETTE[n % PALETTE.length],
-            width: 1.5,
+            label: this.legend.label.get(id) ?? id,
+            stroke: colors[n],
+            width: 2,
           })),
         ],
       };

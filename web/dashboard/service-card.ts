@@ -2,7 +2,10 @@ import { api, ApiError, DASHBOARD_ACTOR } from './api-client.js';
 import { confirmAction } from './confirm-dialog.js';
 import { DeployTimeline } from './deploy-timeline.js';
 import { formatClock, formatDuration, h } from './dom.js';
+import { describeObserved, observedShare } from './observed-share.js';
 import { ReleaseCharts } from './release-charts.js';
+import { releaseLegend, type ReleaseLegend } from './release-identity.js';
+import { ACTIONS, type Action, type ActionName } from './service-actions.js';
 import type { EventRecord, MetricsPoint, MigrationEntry, ServiceStatus, SlotStatus } from './wire-types.js';
 
 /**
@@ -10,78 +13,38 @@ import type { EventRecord, MetricsPoint, MigrationEntry, ServiceStatus, SlotStat
  * live charts, the buttons that steer it, the running deploy's timeline,
  * the recent operations and, when it has a database, the migrations that
  * wait. The card is made once and updated in place, so the charts and the
- * timeline survive every status push.
+ * timeline survive every status push. Each release has one label and one
+ * color everywhere on the card (release-identity.ts).
  */
-interface Action {
-  name: 'approve' | 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
-  label: string;
-  enabled: (status: ServiceStatus) => boolean;
-  explain: (status: ServiceStatus) => string;
-}
 
-const running = (s: ServiceStatus): boolean => s.operation !== null;
-const steerable = (s: ServiceStatus): boolean => running(s) && s.strategy !== 'blue-green';
-
-/** A gate that waits for `approve` (approval: true): a canary step, or a blue-green switch at `ready`. */
-const awaitingApproval = (s: ServiceStatus): boolean =>
-  s.canary?.pausedBy === 'approval' || (s.strategy === 'blue-green' && s.operation?.phase === 'ready');
-
-const ACTIONS: Action[] = [
-  {
-    name: 'approve',
-    label: 'Approve',
-    enabled: awaitingApproval,
-    explain: (s) =>
-      s.canary
-        ? `The canary ${s.canary.version} may move past ${s.canary.weight}%; the approval is recorded as given from the dashboard.`
-        : 'The switch may happen; the approval is recorded as given from the dashboard.',
-  },
-  {
-    name: 'promote',
-    label: 'Promote',
-    enabled: running,
-    explain: (s) =>
-      s.canary ? `The canary ${s.canary.version} moves to its next step.` : 'The new release gets the traffic.',
-  },
-  {
-    name: 'pause',
-    label: 'Pause',
-    enabled: steerable,
-    explain: () => 'The rollout stays at its current step until resumed.',
-  },
-  { name: 'resume', label: 'Resume', enabled: steerable, explain: () => 'The rollout continues from where it paused.' },
-  {
-    name: 'abort',
-    label: 'Abort',
-    enabled: running,
-    explain: (s) =>
-      `Traffic stays on (or goes back to) ${s.active?.version ?? 'the active release'}; the new release stops.`,
-  },
-  {
-    name: 'rollback',
-    label: 'Roll back',
-    enabled: (s) => !running(s) && s.active !== null,
-    explain: (s) =>
-      `Traffic moves from ${s.active?.version ?? '?'} back to the previous release${s.standby ? ` (${s.standby.version}, running in slot ${s.standby.slot})` : ''}.`,
-  },
-];
+/** Strategies whose releases alternate between the blue and green slots: only there is the slot worth showing. */
+const SLOTTED = new Set(['blue-green', 'canary']);
 
 export class ServiceCard {
   readonly root: HTMLElement;
   private status: ServiceStatus;
   private readonly charts: ReleaseCharts;
-  private readonly timeline = new DeployTimeline();
+  private readonly timeline = new DeployTimeline((at) => {
+    this.trafficMovedAt = Math.max(this.trafficMovedAt ?? 0, at);
+    this.renderObserved();
+  });
+  private legend: ReleaseLegend = releaseLegend([]);
+  /** The split as last shown ("id:weight,…"), to notice a change. */
+  private splitKey: string | null = null;
+  private drawnSplit = '';
+  /** Server time after which the split is the one shown: the observed split counts from there. */
+  private trafficMovedAt: number | null = null;
   private readonly parts = {
     phase: h('span', { class: 'phase', 'data-field': 'phase' }),
     releases: h('div', { class: 'releases', 'data-field': 'releases' }),
     split: h('div', { class: 'split', 'data-field': 'split' }),
-    observed: h('p', { class: 'muted', 'data-field': 'observed' }),
+    observed: h('p', { class: 'muted observed', 'data-field': 'observed' }),
     message: h('p', { class: 'message', role: 'alert', hidden: true }),
     history: h('tbody', { 'data-field': 'history' }),
     migrations: h('tbody'),
     migrationsSection: h('section', { 'data-field': 'migrations', hidden: true }),
   };
-  private readonly buttons = new Map<Action['name'], HTMLButtonElement>();
+  private readonly buttons = new Map<ActionName, HTMLButtonElement>();
 
   constructor(status: ServiceStatus) {
     this.status = status;
@@ -120,14 +83,14 @@ export class ServiceCard {
         h('small', {}, status.hosts.join(', ')),
       ),
       this.parts.releases,
-      h('h3', {}, 'Traffic'),
+      h('h3', {}, 'Traffic (by weight)'),
       this.parts.split,
       this.parts.observed,
       h('h3', {}, 'Live'),
       this.charts.root,
       actions,
       this.parts.message,
-      h('h3', {}, 'Deploy ', this.timeline.title),
+      this.timeline.heading,
       this.timeline.list,
       h('h3', {}, 'History'),
       h(
@@ -165,20 +128,24 @@ export class ServiceCard {
       ['canary', status.canary],
       ['standby', status.standby],
     ];
+    this.legend = releaseLegend(slots.map(([, slot]) => slot));
+    const showSlot = SLOTTED.has(status.strategy);
     parts.releases.replaceChildren(
       ...slots
         .filter((entry): entry is [string, SlotStatus] => entry[1] !== null)
-        .map(([role, slot]) => releaseBox(role, slot)),
+        .map(([role, slot]) => releaseBox(role, slot, this.legend, showSlot)),
     );
-    parts.split.replaceChildren(
-      ...splitOf(status).map(({ role, label, weight }) =>
-        h(
-          'span',
-          { 'data-role': role, 'data-weight': weight, style: `flex: 0 0 ${weight}%` },
-          weight > 0 ? `${label} ${weight}%` : '',
-        ),
-      ),
-    );
+    const split = splitOf(status);
+    const splitKey = split.map((p) => `${p.releaseId ?? ''}:${p.weight}`).join();
+    // Made again only when it changed: a status push (instance health) must not replace the bar under a reader.
+    const drawnSplit = `${splitKey}|${[...this.legend.label, ...this.legend.color].join()}`;
+    if (drawnSplit !== this.drawnSplit) this.drawSplit(split);
+    this.drawnSplit = drawnSplit;
+    if (this.splitKey !== null && splitKey !== this.splitKey) {
+      // Just after the newest point seen: the point that spans the change is left out.
+      this.trafficMovedAt = Math.max(this.trafficMovedAt ?? 0, (this.charts.history().at(-1)?.at ?? 0) + 1);
+    }
+    this.splitKey = splitKey;
     parts.history.replaceChildren(
       ...status.recent.map((op) =>
         h(
@@ -198,13 +165,33 @@ export class ServiceCard {
       ),
     );
     for (const action of ACTIONS) this.buttons.get(action.name)!.disabled = !action.enabled(status);
-    const versions = new Map<string, string>();
-    for (const [, slot] of slots) if (slot) versions.set(slot.releaseId, slot.version);
-    this.charts.setVersions(versions);
+    this.charts.setLegend(this.legend);
+    this.renderObserved();
     const shown = status.operation ?? (status.recent[0] ? { ...status.recent[0], kind: status.recent[0].kind } : null);
     this.timeline.show(shown?.id ?? null, shown?.kind ?? null, shown?.startedAt ?? 0).catch((error: unknown) => {
       this.say(error);
     });
+  }
+
+  private drawSplit(split: SplitPart[]): void {
+    this.parts.split.replaceChildren(
+      ...split.map(({ role, releaseId, weight }) => {
+        const label = releaseId ? (this.legend.label.get(releaseId) ?? '') : 'no release';
+        const color = releaseId ? this.legend.color.get(releaseId) : undefined;
+        return h(
+          'span',
+          {
+            'data-role': role,
+            'data-release': releaseId ?? undefined,
+            'data-weight': weight,
+            title: releaseId ? `${label}: ${weight}% of requests by weight` : 'no release serves',
+            // flex-grow by weight from a zero basis, with the label's width as the least: a 5 % share stays readable.
+            style: `flex: ${weight} 1 0; ${color ? `background: ${color};` : ''}${weight > 0 ? '' : ' display: none;'}`,
+          },
+          weight > 0 ? `${label} ${weight}%` : '',
+        );
+      }),
+    );
   }
 
   onEvent(event: EventRecord): void {
@@ -215,17 +202,22 @@ export class ServiceCard {
 
   onMetrics(points: MetricsPoint[]): void {
     this.charts.push(points);
-    const last = points.at(-1)?.releases.filter((r) => r.service === this.status.service) ?? [];
-    const total = last.reduce((sum, r) => sum + r.requestsPerSecond, 0);
-    const name = (id: string): string =>
-      [this.status.active, this.status.canary, this.status.standby].find((s) => s?.releaseId === id)?.version ?? id;
-    this.parts.observed.textContent =
-      total > 0
-        ? `observed: ${last
-            .filter((r) => r.requestsPerSecond > 0)
-            .map((r) => `${name(r.releaseId)} ${Math.round((r.requestsPerSecond / total) * 100)}%`)
-            .join(' · ')} of ${total.toFixed(1)} req/s`
-        : 'observed: no requests in the last second';
+    this.renderObserved();
+  }
+
+  /** The share of requests each running release got, over a window the label names (observed-share.ts). */
+  private renderObserved(): void {
+    const share = observedShare(this.charts.history(), this.legend.order, this.trafficMovedAt);
+    const observed = this.parts.observed;
+    observed.textContent = describeObserved(share, (id) => this.legend.label.get(id) ?? id);
+    observed.dataset.windowMs = String(share.windowMs);
+    observed.dataset.requests = String(share.total);
+    observed.dataset.shares = JSON.stringify(
+      Object.fromEntries(share.releases.map((r) => [r.releaseId, Math.round(r.percent * 10) / 10])),
+    );
+    observed.title =
+      'Counted by the proxy: the share of requests each release answered. With sticky routing a user stays on one ' +
+      'release, so this matches the share of users only when users on both sides send as many requests.';
   }
 
   private async run(action: Action): Promise<void> {
@@ -277,13 +269,19 @@ export class ServiceCard {
   }
 }
 
-function releaseBox(role: string, slot: SlotStatus): HTMLElement {
+function releaseBox(role: string, slot: SlotStatus, legend: ReleaseLegend, showSlot: boolean): HTMLElement {
+  const color = legend.color.get(slot.releaseId);
   return h(
     'div',
-    { class: 'release', 'data-role': role, 'data-release': slot.releaseId },
-    h('div', { class: 'role' }, `${role} · slot ${slot.slot}`),
-    h('div', { class: 'version' }, slot.version),
-    h('small', {}, `${slot.releaseId} · ${slot.running} healthy`),
+    {
+      class: 'release',
+      'data-role': role,
+      'data-release': slot.releaseId,
+      style: color ? `--release: ${color}` : undefined,
+    },
+    h('div', { class: 'role' }, showSlot ? `${role} · slot ${slot.slot}` : role),
+    h('div', { class: 'version' }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), slot.version),
+    h('small', {}, `${slot.releaseId} · `, h('span', { 'data-field': 'healthy' }, `${slot.running} healthy`)),
     h(
       'div',
       { class: 'instances' },
@@ -298,10 +296,16 @@ function releaseBox(role: string, slot: SlotStatus): HTMLElement {
   );
 }
 
-function splitOf(status: ServiceStatus): { role: string; label: string; weight: number }[] {
-  if (!status.active && !status.canary) return [{ role: 'none', label: 'no release', weight: 100 }];
+interface SplitPart {
+  role: string;
+  releaseId: string | null;
+  weight: number;
+}
+
+function splitOf(status: ServiceStatus): SplitPart[] {
+  if (!status.active && !status.canary) return [{ role: 'none', releaseId: null, weight: 100 }];
   const canary = status.canary?.weight ?? 0;
-  const parts = [{ role: 'active', label: status.active?.version ?? '—', weight: 100 - canary }];
-  if (status.canary) parts.push({ role: 'canary', label: status.canary.version, weight: canary });
+  const parts = [{ role: 'active', releaseId: status.active?.releaseId ?? null, weight: 100 - canary }];
+  if (status.canary) parts.push({ role: 'canary', releaseId: status.canary.releaseId, weight: canary });
   return parts;
 }

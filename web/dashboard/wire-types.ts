@@ -72,6 +72,8 @@ export interface EventRecord {
 export interface ReleaseRate {
   service: string;
   releaseId: string;
+  /** Requests the proxy counted for the release between the reading before and this one. */
+  requests: number;
   requestsPerSecond: number;
   errorRate: number | null;
   p95Ms: number | null;
