@@ -202,6 +202,8 @@ export class AnalysisRunner {
       return { load: null, context };
     }
     let load = this.loads.get(releaseId);
+    // A window that starts the load sees all of it (its first request leaves as it starts); one that joins, what comes after.
+    const joined = load !== undefined;
     if (load === undefined) {
       load = {
         releaseId,
@@ -218,8 +220,11 @@ export class AnalysisRunner {
       });
     }
     const handle = load.handle;
-    const start = handle.tally();
-    return { load, context: { ...context, synthetic: () => tallySince(handle.tally(), start) } };
+    const start = joined ? handle.tally() : null;
+    return {
+      load,
+      context: { ...context, synthetic: () => (start === null ? handle.tally() : tallySince(handle.tally(), start)) },
+    };
   }
 
   private releaseLoad(load: ActiveLoad): void {
