@@ -6,12 +6,13 @@ import type { EventRecord } from '../../src/store/records.js';
 import { SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
 import { operate, sleep } from '../support/operations.js';
 
-// A service nobody calls: without help its canary analysis has nothing to
-// judge ("no requests yet"). With `load:` on the template, the analysis sends
-// its own requests straight to the canary's instances: a healthy release
-// passes, a release that fails the load's path is rolled back, and none of
-// those requests shows up in what the proxy counts for users.
-describe('canary analysis with a synthetic load on a quiet service', () => {
+// Services nobody calls: without help their analysis has nothing to judge
+// ("no requests yet"). With `load:` on the template, the analysis sends its
+// own requests straight to the new release's instances: a healthy canary
+// passes, one that fails the load's path is rolled back, blue-green's
+// pre_promotion judges the standby release the same way, and none of those
+// requests shows up in what the proxy counts for users.
+describe('analysis with a synthetic load on quiet services', () => {
   let h: Harness;
   const status = (): Promise<ServiceStatus> => h.client.request<ServiceStatus>('GET', '/api/v1/services/quiet');
 
@@ -66,6 +67,14 @@ describe('canary analysis with a synthetic load on a quiet service', () => {
       on_inconclusive: fail
       timeout: 10s
     drain_timeout: 1s
+  gate:
+    hosts: [gate.localhost]
+    command: node server.js
+    cwd: ${SAMPLE_APP}
+    env: { APP_VERSION: "\${VERSION}" }
+    health: { path: /health, interval: 200ms }
+    strategy: { type: blue-green, auto_switch: true, pre_promotion: { window: 1500ms, analysis: [probe] }, on_inconclusive: fail, timeout: 10s }
+    drain_timeout: 1s
 `,
       topLevelYaml: `analysis:
   probe:
@@ -85,6 +94,8 @@ describe('canary analysis with a synthetic load on a quiet service', () => {
     });
     const first = await operate(h.client, '/api/v1/services/quiet/deploy', { version: 'v1' });
     assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
+    const gate = await operate(h.client, '/api/v1/services/gate/deploy', { version: 'v1' });
+    assert.equal(gate.operation.outcome, 'succeeded', JSON.stringify(gate.operation.error));
     const silent = await operate(h.client, '/api/v1/services/silent/deploy', { version: 'v1' });
     assert.equal(silent.operation.outcome, 'succeeded', JSON.stringify(silent.operation.error));
   });
@@ -148,5 +159,16 @@ describe('canary analysis with a synthetic load on a quiet service', () => {
     const s = await status();
     assert.equal(s.active?.version, 'v2', 'the stable release stayed');
     assert.equal(s.canary, null);
+  });
+
+  it('lets blue-green judge the new release with builtin metrics before the switch', async () => {
+    const good = await operate(h.client, '/api/v1/services/gate/deploy', { version: 'v2' });
+    assert.equal(good.operation.outcome, 'succeeded', JSON.stringify(good.operation.error));
+    assert.ok(good.events.some((e) => e.type === 'analysis.measurement' && /synthetic: /.test(e.message)));
+    const bad = await operate(h.client, '/api/v1/services/gate/deploy', { version: 'v3-errors50' });
+    assert.notEqual(bad.operation.outcome, 'succeeded', 'a release failing the load path is not switched to');
+    assert.equal(bad.operation.error?.code, 'ANALYSIS_FAILED', JSON.stringify(bad.operation.error));
+    const s = await h.client.request<ServiceStatus>('GET', '/api/v1/services/gate');
+    assert.equal(s.active?.version, 'v2');
   });
 });
