@@ -11,6 +11,8 @@
 //   *unhealthy-at-N*  only instance N (INSTANCE=N) fails /health, e.g. a bad host or shard in a rolling update
 //   *portNNNN*   listens on port NNNN instead of $PORT, like an app with a hard-coded port (e.g. v2-port8080)
 //   *chatty*     writes a 1 KiB log line every 5 ms (about 200 KiB/s), for log rotation
+// GET /stats answers how many requests this instance served on its app paths, and how many of them were
+// cutover's synthetic analysis load (header X-Cutover-Synthetic: 1), as an app keeps those out of its metrics.
 // POST /admin/health with body "fail" or "ok" turns /health of this one
 // instance bad or good, to show an instance leaving and rejoining the rotation.
 // POST /admin/close-port closes the listening port but keeps the process
@@ -42,6 +44,7 @@ if (version.includes('noport')) {
   let healthOverride = true;
   const errorShare = Number(/errors(\d+)/.exec(version)?.[1] ?? 0) / 100;
   let served = 0;
+  let synthetic = 0;
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/health') {
@@ -102,6 +105,12 @@ if (version.includes('noport')) {
       });
       return;
     }
+    if (url === '/stats') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ version, instance, served, synthetic }));
+      return;
+    }
+    if (req.headers['x-cutover-synthetic'] === '1') synthetic += 1;
     // Deterministic share of failures: every request whose running count falls in the bad share fails.
     served += 1;
     if (errorShare > 0 && Math.floor(served * errorShare) !== Math.floor((served - 1) * errorShare)) {

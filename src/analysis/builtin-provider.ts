@@ -1,5 +1,11 @@
 import { judgeAgainstBaseline, type JudgeOptions } from '../core/analysis/baseline-judge.js';
-import { estimatePercentile, subtractSnapshots, type LatencySnapshot } from '../core/latency-histogram.js';
+import {
+  describeSynthetic,
+  mergeTraffic,
+  type SyntheticTally,
+  type WindowTraffic,
+} from '../core/analysis/synthetic-traffic.js';
+import { estimatePercentile, subtractSnapshots } from '../core/latency-histogram.js';
 import type { ReleaseCounters } from '../router/index.js';
 import {
   describeError,
@@ -30,6 +36,11 @@ import {
  *
  * A window with no responses is an error ("no requests yet") for error-rate
  * and latency, for the same reason.
+ *
+ * When the window has a synthetic load (a template's `load:`), error-rate and
+ * latency count its answers with the real ones, and the result says how many
+ * were synthetic. request-count and baseline stay real traffic only: one
+ * counts users, the other compares what users got from canary and stable.
  */
 export type BuiltinMetric = 'error-rate' | 'latency-p50' | 'latency-p95' | 'latency-p99' | 'request-count' | 'baseline';
 
@@ -53,14 +64,6 @@ const QUANTILES: Partial<Record<BuiltinMetric, number>> = {
 interface WindowStart {
   canary: ReleaseCounters | null;
   stable: ReleaseCounters | null;
-}
-
-/** What one release did over the window. */
-interface WindowTraffic {
-  requests: number;
-  responses: number;
-  errors: number;
-  latency: LatencySnapshot | null;
 }
 
 export class BuiltinProvider implements MetricProvider {
@@ -97,7 +100,11 @@ export class BuiltinProvider implements MetricProvider {
       }
       const canary = trafficSince(now.canary, start.canary);
       if (this.metric === 'baseline') return await this.judge(context, canary, trafficSince(now.stable, start.stable));
-      return measureCanary(this.metric, canary, context.canaryReleaseId);
+      const synthetic = this.metric === 'request-count' ? null : (context.synthetic?.() ?? null);
+      return withSynthetic(
+        measureCanary(this.metric, mergeTraffic(canary, synthetic), context.canaryReleaseId),
+        synthetic,
+      );
     } catch (error) {
       return { error: describeError(error) };
     }
@@ -170,6 +177,18 @@ function measureCanary(metric: BuiltinMetric, canary: WindowTraffic, releaseId: 
     return { error: `no requests yet: no latency recorded for ${releaseId} in this window` };
   const ms = estimatePercentile(canary.latency, quantile);
   return { value: ms, message: `${metric} ${ms.toFixed(1)} ms over ${canary.latency.count} responses` };
+}
+
+/** Says in the result how much of it was synthetic, once the load has had an answer. */
+function withSynthetic(result: MeasurementResult, synthetic: SyntheticTally | null): MeasurementResult {
+  if (synthetic === null || synthetic.responses === 0) return result;
+  const note = describeSynthetic(synthetic);
+  if ('error' in result) return { error: `${result.error} (${note})` };
+  return {
+    ...result,
+    message: result.message ? `${result.message} (${note})` : note,
+    synthetic: { requests: synthetic.requests, failed: synthetic.failed },
+  };
 }
 
 function responsesOf(counters: ReleaseCounters): number {

@@ -1,3 +1,5 @@
+import type { SyntheticTally } from '../core/analysis/synthetic-traffic.js';
+
 /**
  * The metric provider port: where an analysis metric's value comes from. The
  * analysis run (core/analysis/analysis-run.ts) decides what a value means;
@@ -25,11 +27,20 @@ export interface MeasurementContext {
   latencySamples?: (service: string, releaseId: string) => number[] | Promise<number[]>;
   /** Aborts a measurement in flight (the step ended, the server is stopping). */
   signal?: AbortSignal;
+  /**
+   * What the window's synthetic load (a template's `load:`) got back so far,
+   * when one runs for this window: the builtin error-rate and latency metrics
+   * count it with the real traffic, and say so.
+   */
+  synthetic?: () => SyntheticTally;
 }
 
 export type MeasurementResult =
-  /** `message` says what the value is made of ("3 errors in 120 responses"), for the release history. */
-  { value: unknown; message?: string } | { error: string };
+  /**
+   * `message` says what the value is made of ("3 errors in 120 responses"), for the release history;
+   * `synthetic`, how many of those were the analysis' own synthetic requests.
+   */
+  { value: unknown; message?: string; synthetic?: { requests: number; failed: number } } | { error: string };
 
 export interface MetricProvider {
   /** What the provider reads, for logs: `builtin error-rate`, `prometheus http://...`. */

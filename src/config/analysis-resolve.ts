@@ -1,6 +1,11 @@
-import type { RawAnalysis, RawMetric, RawProvider } from './analysis-schema.js';
+import type { RawAnalysis, RawLoad, RawMetric, RawProvider } from './analysis-schema.js';
 import { CONFIG_DEFAULTS } from './config-defaults.js';
-import type { AnalysisMetricConfig, AnalysisTemplateConfig, MetricProviderConfig } from './types.js';
+import type {
+  AnalysisLoadConfig,
+  AnalysisMetricConfig,
+  AnalysisTemplateConfig,
+  MetricProviderConfig,
+} from './types.js';
 
 /**
  * The checked `analysis:` section → templates with every default filled in.
@@ -10,9 +15,24 @@ import type { AnalysisMetricConfig, AnalysisTemplateConfig, MetricProviderConfig
 export function resolveAnalysis(raw: RawAnalysis, baseDir: string): Record<string, AnalysisTemplateConfig> {
   const templates: Record<string, AnalysisTemplateConfig> = {};
   for (const [name, template] of Object.entries(raw)) {
-    templates[name] = { name, metrics: template.metrics.map((metric) => resolveMetric(metric, baseDir)) };
+    templates[name] = {
+      name,
+      metrics: template.metrics.map((metric) => resolveMetric(metric, baseDir)),
+      ...(template.load === undefined ? {} : { load: resolveLoad(template.load) }),
+    };
   }
   return templates;
+}
+
+function resolveLoad(raw: RawLoad): AnalysisLoadConfig {
+  return {
+    rate: raw.rate,
+    path: raw.path,
+    method: raw.method ?? 'GET',
+    // Real traffic at the load's own rate is as much evidence as the load would give.
+    onlyBelow: raw.only_below ?? raw.rate,
+    timeoutMs: raw.timeout ?? CONFIG_DEFAULTS.analysis.loadTimeoutMs,
+  };
 }
 
 function resolveMetric(raw: RawMetric, baseDir: string): AnalysisMetricConfig {

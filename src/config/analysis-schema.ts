@@ -120,11 +120,58 @@ const metricSchema = strictMap(
   'expected a metric map, like { name: errors, provider: { builtin: error-rate }, failure_condition: result > 0.05 }',
 );
 
+/** Longest `load.path`: a request target, not a document. */
+export const MAX_LOAD_PATH_LENGTH = 2048;
+/** Highest `load.rate` (requests per second): enough evidence for a verdict, never a load test. */
+export const MAX_LOAD_RATE = 50;
+/** Longest `load.timeout`: a slower answer is a failed request. */
+export const MAX_LOAD_TIMEOUT_MS = 30_000;
+
+const LOAD_PATH_EXPECTED =
+  'expected a path starting with "/" of visible ASCII (no spaces, CR or LF; percent-encode the rest), like /api/ping';
+const loadPath = z
+  .string({ error: LOAD_PATH_EXPECTED })
+  // One "/" first: "//host" would read as another authority to some servers.
+  .regex(/^\/(?!\/)[\x21-\x7e]*$/, { error: LOAD_PATH_EXPECTED })
+  .refine((value) => !value.includes('#'), { error: 'expected a path without a #fragment' })
+  .refine((value) => value.length <= MAX_LOAD_PATH_LENGTH, {
+    error: `expected a path of at most ${MAX_LOAD_PATH_LENGTH} characters`,
+  });
+
+const REAL_RATE_EXPECTED = 'expected requests per second of real traffic (a number > 0), like 5 or 0.5';
+
+/**
+ * `load:` of a template: synthetic requests the analysis sends straight to
+ * the new release's instances while real traffic to it is thinner than
+ * `only_below` req/s, so a quiet service gets a verdict instead of "no
+ * requests yet". Bounded on purpose (rate, timeout, path shape): it is
+ * evidence for the analysis, not a load test.
+ */
+const loadSchema = strictMap(
+  {
+    rate: wholeNumber(1, MAX_LOAD_RATE),
+    path: loadPath,
+    only_below: z
+      .number({ error: REAL_RATE_EXPECTED })
+      .positive({ error: REAL_RATE_EXPECTED })
+      .max(100_000, { error: REAL_RATE_EXPECTED })
+      .optional(),
+    method: z.enum(['GET', 'HEAD'], { error: 'expected GET or HEAD' }).optional(),
+    timeout: positiveDuration
+      .refine((ms) => ms <= MAX_LOAD_TIMEOUT_MS, {
+        error: `expected a timeout of at most ${MAX_LOAD_TIMEOUT_MS / 1000}s`,
+      })
+      .optional(),
+  },
+  'expected a map with rate and path (and only_below, method, timeout), like { rate: 5, path: /api/ping }',
+);
+
 const templateSchema = strictMap(
   {
     metrics: z.array(metricSchema, { error: 'expected a list of metrics' }),
+    load: loadSchema.optional(),
   },
-  'expected a template map with metrics, like { metrics: [{ name: errors, provider: { builtin: error-rate }, failure_condition: result > 0.05 }] }',
+  'expected a template map with metrics (and load), like { metrics: [{ name: errors, provider: { builtin: error-rate }, failure_condition: result > 0.05 }] }',
 );
 
 /** `analysis:` with nothing under it (every template commented out) is no templates. */
@@ -143,5 +190,6 @@ export const templateNames = z.preprocess(
 
 export type RawAnalysis = z.output<typeof analysisSchema>;
 export type RawTemplate = z.output<typeof templateSchema>;
+export type RawLoad = z.output<typeof loadSchema>;
 export type RawMetric = z.output<typeof metricSchema>;
 export type RawProvider = z.output<typeof providerSchema>;

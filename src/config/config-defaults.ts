@@ -92,6 +92,8 @@ export const CONFIG_DEFAULTS = {
     /** Prometheus and web requests. */
     requestTimeoutMs: 5_000,
     commandTimeoutMs: 30_000,
+    /** Each request of a template's synthetic `load`. */
+    loadTimeoutMs: 5_000,
     webMethod: 'GET' as const,
     /** The whole JSON response. */
     jsonPath: '$',

@@ -258,4 +258,9 @@ analysis: {}
 #         failure_limit: 0    # failed measurements tolerated
 #         inconclusive_limit: 0 # measurements meeting neither condition tolerated
 #         consecutive_error_limit: 4  # provider errors in a row tolerated (e.g. "no requests yet")
+#     load: { rate: 5, path: /api/ping, only_below: 5, method: GET, timeout: 5s }
+#                             # for a quiet service: while real traffic to the new release is below
+#                             # only_below req/s (default: rate), send rate req/s (1-50) straight to its
+#                             # instances, marked X-Cutover-Synthetic: 1, never through the proxy;
+#                             # builtin error-rate and latency count their answers, and say so
 `;

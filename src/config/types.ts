@@ -253,6 +253,21 @@ export interface AnalysisMetricConfig {
 export interface AnalysisTemplateConfig {
   name: string;
   metrics: AnalysisMetricConfig[];
+  /** Synthetic requests while real traffic to the new release is thin; absent: none. */
+  load?: AnalysisLoadConfig;
+}
+
+/** `load:` of a template (see analysis-schema.ts): what the synthetic load sends, how often, and when it holds off. */
+export interface AnalysisLoadConfig {
+  /** Requests per second, 1..50. */
+  rate: number;
+  /** The request target on each instance, starting with "/". */
+  path: string;
+  method: 'GET' | 'HEAD';
+  /** The load runs only while real traffic to the release is below this many requests per second. */
+  onlyBelow: number;
+  /** Per request; a slower answer counts as a failed request. */
+  timeoutMs: number;
 }
 
 export interface ServiceConfig {

@@ -9,6 +9,8 @@ export interface AnalysisMeasurement {
   metric: string;
   value: unknown;
   phase: string;
+  /** Set when the value counted the analysis' own synthetic requests (a template's `load:`). */
+  synthetic?: { requests: number; failed: number };
 }
 
 export function toMeasurement(event: EventRecord): AnalysisMeasurement {
@@ -18,6 +20,7 @@ export function toMeasurement(event: EventRecord): AnalysisMeasurement {
     metric?: string;
     value?: unknown;
     phase?: string;
+    synthetic?: { requests: number; failed: number };
   };
   return {
     operationId: event.operationId,
@@ -28,5 +31,6 @@ export function toMeasurement(event: EventRecord): AnalysisMeasurement {
     metric: data.metric ?? '',
     value: data.value ?? null,
     phase: data.phase ?? '',
+    ...(data.synthetic === undefined ? {} : { synthetic: data.synthetic }),
   };
 }

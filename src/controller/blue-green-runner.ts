@@ -491,6 +491,7 @@ export class BlueGreenRunner implements StrategyRunner {
             if (verdict.phase === 'Failed') failedEarly?.(verdict.message);
           },
           this.ctx.clock,
+          this.ctx.syntheticLoad,
         );
         analysis.start('step', command.templates, {
           service: service.name,
@@ -574,6 +575,7 @@ export class BlueGreenRunner implements StrategyRunner {
               });
           },
           this.ctx.clock,
+          this.ctx.syntheticLoad,
         );
         run.analysis = analysis;
         analysis.start('post-promotion', command.templates, {

@@ -305,6 +305,7 @@ export class CanaryRunner implements StrategyRunner {
         if (event) void this.dispatch(run, event);
       },
       this.ctx.clock,
+      this.ctx.syntheticLoad,
     );
     this.runs.set(service.name, run);
     return run;

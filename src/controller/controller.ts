@@ -1,5 +1,6 @@
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { countersOf, createProvider } from '../analysis/provider-factory.js';
+import { syntheticLoadStarter } from '../analysis/synthetic-load.js';
 import { systemClock } from '../clock/system-clock.js';
 import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import type { Clock } from '../core/clock.js';
@@ -103,6 +104,15 @@ export class Controller {
       events: this.events,
       lifecycle: this.lifecycle,
       providerFor: this.providerFor,
+      syntheticLoad: syntheticLoadStarter({
+        router,
+        healthyUpstreams: (releaseId) =>
+          this.supervisor
+            .instancesOf(releaseId)
+            .filter((instance) => instance.status === 'healthy')
+            .map(({ info }) => ({ id: info.id, host: info.host, port: info.port })),
+        clock: this.clock,
+      }),
       service: (name) => this.service(name),
       migrations: () => this.migrations,
     };

@@ -157,6 +157,7 @@ export class RollingRunner implements StrategyRunner {
         { operationId: operation.id, service: service.name, releaseId: release.id },
         () => {},
         this.ctx.clock,
+        this.ctx.syntheticLoad,
       ),
       analysisTemplates: analysis,
       timers: new Set(),

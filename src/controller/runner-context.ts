@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SyntheticLoadStarter } from '../analysis/synthetic-load.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
 import type { ServiceMigrations } from '../migrate/service-migrations.js';
@@ -26,6 +27,8 @@ export interface RunnerContext {
   readonly clock: Clock;
   /** Builds the metric providers of analysis runs. */
   readonly providerFor: ProviderFor;
+  /** Starts the synthetic `load:` of analysis templates on a release's instances. */
+  readonly syntheticLoad: SyntheticLoadStarter;
   /** A configured service, or SERVICE_NOT_FOUND. */
   service(name: string): ServiceConfig;
   /** The services' databases, once attached (null before, or without database support). */

@@ -38,7 +38,7 @@ export async function runHistory(client: AdminClient, service: string, json: boo
     for (const m of history.analysis.slice(-20)) {
       const verdict = m.phase === 'failed' ? red(m.phase) : m.phase === 'successful' ? green(m.phase) : m.phase;
       process.stdout.write(
-        `  ${formatTime(m.at)}  ${(m.releaseId ?? '-').padEnd(12)} ${m.template}/${m.metric} = ${formatValue(m.value)}  ${verdict}\n`,
+        `  ${formatTime(m.at)}  ${(m.releaseId ?? '-').padEnd(12)} ${m.template}/${m.metric} = ${formatValue(m.value)}  ${verdict}${m.synthetic ? dim(` (synthetic: ${m.synthetic.requests} requests, ${m.synthetic.failed} failed)`) : ''}\n`,
       );
     }
   }
