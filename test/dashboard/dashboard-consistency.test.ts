@@ -232,6 +232,10 @@ describe('the dashboard shows each release one way, and only what applies', { ti
       ['active'],
       'a rolling release has no slot to show',
     );
+    const rolling = await runCli(['status', 'roll', '-c', h.configFile], { cwd: h.dir });
+    assert.equal(rolling.code, 0, rolling.stderr);
+    assert.match(rolling.stdout, /^ {2}active +v\S+ \(roll-\d+\) +instances/m, 'nor in `cutover status`');
+    assert.doesNotMatch(rolling.stdout, /standby/, 'nor a standby line of "none"');
     assert.match(
       await page.locator('[data-service="web"] .release[data-role="active"] .role').innerText(),
       /slot (blue|green)/i,

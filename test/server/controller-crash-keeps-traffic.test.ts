@@ -135,12 +135,14 @@ services:
     }
   });
 
-  it('`cutover proxy restart` five times in a row: 0 failed; each old generation exits; deploy and rollback work after each', async (t) => {
+  it('`cutover proxy restart` twice in a row: 0 failed; each old generation exits; deploy and rollback work after each', async (t) => {
     const traffic = steadyLoad();
     const generations: number[] = [];
     try {
       await traffic.waitForAnswers(200);
-      for (let round = 1; round <= 5; round++) {
+      // Twice: the second restart replaces a generation that itself took over. The run of five, with its
+      // figures, is bench/proxy-lifecycle-bench (each round here costs a deploy and a rollback, ~11 s).
+      for (let round = 1; round <= 2; round++) {
         const before = Number(fs.readFileSync(path.join(dir, '.cutover', 'proxy', 'proxy.pid'), 'utf8'));
         const restart = await cli('proxy', 'restart', '--json');
         assert.equal(restart.code, 0, `${restart.stdout}${restart.stderr}`);

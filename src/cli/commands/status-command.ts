@@ -86,7 +86,10 @@ function renderWave(wave: WaveSummary): string {
   return `${bold(`deploy ${wave.version}`)} ${dim(wave.id)}: wave ${wave.wave} of ${wave.waves}, started by ${wave.actor}\n${lines.join('')}\n`;
 }
 
-function slotLine(label: string, slot: SlotStatus | null): string {
+/** Only blue-green and canary releases live in a slot; rolling and recreate replace instances in place. */
+const SLOT_STRATEGIES = new Set(['blue-green', 'canary']);
+
+function slotLine(label: string, slot: SlotStatus | null, showSlot = true): string {
   if (!slot) return `  ${label.padEnd(8)} ${dim('none')}\n`;
   const healthy = slot.instances.filter((i) => i.health === 'healthy').length;
   const count = `${slot.running} healthy`;
@@ -96,7 +99,8 @@ function slotLine(label: string, slot: SlotStatus | null): string {
     : slot.since
       ? `since ${formatTime(slot.since)}`
       : '';
-  let text = `  ${label.padEnd(8)} ${bold(slot.slot.padEnd(5))} ${slot.version} (${slot.releaseId})  instances ${tint(count)}  ${dim(extra)}\n`;
+  const where = showSlot ? `${bold(slot.slot.padEnd(5))} ` : '';
+  let text = `  ${label.padEnd(8)} ${where}${slot.version} (${slot.releaseId})  instances ${tint(count)}  ${dim(extra)}\n`;
   for (const i of slot.instances) {
     text += dim(
       `           ${i.id}  port ${i.port}  pid ${i.pid ?? '-'}  ${i.health}${i.restarts ? `  restarts ${i.restarts}` : ''}\n`,
@@ -107,12 +111,14 @@ function slotLine(label: string, slot: SlotStatus | null): string {
 
 export function renderStatus(s: ServiceStatus): string {
   let text = `${bold(s.service)}  ${dim(`${s.hosts.join(', ')}${s.default ? ' (default)' : ''}  strategy ${s.strategy}`)}\n`;
-  text += slotLine('active', s.active);
+  const slots = SLOT_STRATEGIES.has(s.strategy);
+  text += slotLine('active', s.active, slots);
   const last = s.recent[0];
   // Not deployed yet and stopped look alike otherwise: both have no active release and answer 503.
   if (!s.active && last?.kind === 'down' && last.outcome === 'succeeded')
     text += `           ${yellow('stopped')} by \`cutover down\` ${formatTime(last.startedAt)} (${last.actor}); \`cutover rollback ${s.service}\` or a deploy starts it again\n`;
-  text += slotLine('standby', s.standby);
+  // A rolling service has no standby to roll back to instantly: a standby line of "none" would suggest one.
+  if (slots || s.standby) text += slotLine('standby', s.standby, slots);
   if (s.canary) {
     text += slotLine('canary', s.canary);
     text += `           ${yellow(`${s.canary.weight}% of traffic`)}, step ${s.canary.step}/${s.canary.steps} (${s.canary.pausedBy ? `paused: ${s.canary.pausedBy}` : s.canary.phase})\n`;
