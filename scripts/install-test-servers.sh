@@ -18,6 +18,8 @@ have chromium || missing+=(chromium)
 have dockerd || missing+=(docker.io)
 # nginx: the nginx router's tests and the examples/stack walkthrough (each runs its own master on a temp config).
 have nginx || missing+=(nginx)
+# haproxy: the HAProxy router's tests (each runs its own master-worker on a temp state dir).
+have haproxy || missing+=(haproxy)
 # curl: the runbook's flag script is tested with the real curl.
 have curl || missing+=(curl)
 # python3: test/support/pty.ts runs commands on a real terminal through python3's pty module.

@@ -1,0 +1,227 @@
+import { BUCKET_COUNT } from '../../core/sticky-bucket.js';
+import type { CanaryRoute } from '../index.js';
+import {
+  assertCookieName,
+  assertHeaderName,
+  assertHostName,
+  assertMatchValue,
+  assertPath,
+  backendName,
+  bindAddress,
+  serviceKey,
+  SLOTS_PER_SERVICE,
+} from './haproxy-names.js';
+
+/**
+ * Renders the haproxy.cfg cutover owns, and the two map files it reads at
+ * start. What changes with a deploy is not in the config text but in the
+ * Runtime API's reach (haproxy-router.ts): servers are added, drained and
+ * deleted, and the maps' values are set, with no reload. The config holds
+ * what only a reload can change: the listen address, the services (their
+ * backends and the ACLs that read a client's sticky key and match rules),
+ * and the default service.
+ *
+ * A request is routed in the frontend:
+ * 1. the Host header (lower case, port dropped) is looked up in hosts.map → the service's key, or the default
+ *    service's, or 404;
+ * 2. the key is looked up in routes.map → `<stable backend>:<canary backend>:<threshold>`;
+ * 3. a service with a canary shape reads the client's key (cookie, header or source address), hashes
+ *    `service:key` (xxh32) into 10,000 buckets and sends it to the canary backend when its bucket is below
+ *    the threshold (weight × 100), or when a match rule hits: raising the threshold only moves clients from
+ *    stable to canary. One `set map` changes stable, canary and weight together, atomically.
+ *
+ * Pure: the same input gives the same text, and nothing here touches a file or a process.
+ */
+export interface HaproxyServiceConfig {
+  service: string;
+  hosts: readonly string[];
+  isDefault: boolean;
+  /** Who a client is and which requests always go to the canary; null for a service that never had a canary. */
+  shape: CanaryShape | null;
+  /** The routes.map value (see routeValue). */
+  route: string;
+  /** Servers by slot (index 0 to SLOTS_PER_SERVICE - 1). */
+  servers: readonly (readonly HaproxyServerConfig[])[];
+}
+
+export interface CanaryShape {
+  stickiness: CanaryRoute['stickiness'];
+  match: CanaryRoute['match'];
+}
+
+export interface HaproxyServerConfig {
+  name: string;
+  /** `host:port` (haproxy-names.ts serverAddress). */
+  address: string;
+  enabled: boolean;
+}
+
+export interface HaproxyRenderInput {
+  listen: { host: string; port: number };
+  /** The stats socket (Runtime API), owner-only. */
+  socketPath: string;
+  hostsMapPath: string;
+  routesMapPath: string;
+  /** Shown by `show info` as the description: how a reload is known to have taken effect (letters, digits, `.`, `-`). */
+  generation: string;
+  services: readonly HaproxyServiceConfig[];
+  /** Worker threads (default 1). */
+  threads?: number;
+  /** How long an old worker may finish its requests after a reload, in seconds (default 300). */
+  hardStopAfterS?: number;
+}
+
+export interface RenderedHaproxy {
+  config: string;
+  hostsMap: string;
+  routesMap: string;
+}
+
+/** The backend answering 503 for a service without a release routed. */
+export const UNROUTED_BACKEND = 'cutover_unrouted';
+
+/** A routes.map value: requests go to `stable`, clients under the threshold (and matches) to `canary`. */
+export function routeValue(stable: string | null, canary: string | null, weightPercent: number): string {
+  const first = stable ?? canary ?? UNROUTED_BACKEND;
+  const second = canary ?? first;
+  const threshold = canary === null ? 0 : Math.round(Math.min(100, Math.max(0, weightPercent)) * (BUCKET_COUNT / 100));
+  return `${first}:${second}:${threshold}`;
+}
+
+export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy {
+  if (!/^[A-Za-z0-9.-]{1,64}$/.test(input.generation))
+    throw new RangeError(`generation '${input.generation}' is not a plain token`);
+  for (const file of [input.socketPath, input.hostsMapPath, input.routesMapPath]) assertPath(file);
+  const services = [...input.services].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+  const defaultService = services.find((service) => service.isDefault);
+  const hostLines: string[] = [];
+  const routeLines: string[] = [];
+  for (const service of services) {
+    const key = serviceKey(service.service);
+    for (const host of service.hosts) {
+      assertHostName(host);
+      hostLines.push(`${host} ${key}`);
+    }
+    assertRouteValue(service.route);
+    routeLines.push(`${key} ${service.route}`);
+  }
+  const lines = [
+    `# Written by cutover: every reload replaces this file (edits are lost). Generation ${input.generation}.`,
+    'global',
+    '  master-worker',
+    `  stats socket ${input.socketPath} mode 600 level admin expose-fd listeners`,
+    `  nbthread ${input.threads ?? 1}`,
+    `  hard-stop-after ${input.hardStopAfterS ?? 300}s`,
+    `  description ${input.generation}`,
+    '',
+    'defaults',
+    '  mode http',
+    '  option redispatch',
+    '  timeout connect 5s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    '  timeout http-keep-alive 60s',
+    // Upgraded connections (WebSocket) may idle long; a drain closes them.
+    '  timeout tunnel 1h',
+    '',
+    'frontend cutover',
+    `  bind ${bindAddress(input.listen)}`,
+    // The headers the embedded proxy sets (forwarded-headers.ts).
+    '  option forwardfor',
+    '  http-request set-header X-Forwarded-Proto http',
+    '  http-request set-header X-Forwarded-Host %[req.fhdr(host)]',
+    `  http-request set-var(txn.cutover_svc) req.fhdr(host),lower,regsub(:[0-9]+$,),map_str(${input.hostsMapPath}${defaultService === undefined ? '' : `,${serviceKey(defaultService.service)}`})`,
+    ...(defaultService === undefined
+      ? []
+      : [
+          `  http-request set-var(txn.cutover_svc) str(${serviceKey(defaultService.service)}) unless { req.fhdr(host) -m found }`,
+        ]),
+    `  http-request return status 404 content-type "application/json; charset=utf-8" string '${errorBody('SERVICE_NOT_FOUND', 'no service is routed for this host')}' unless { var(txn.cutover_svc) -m found }`,
+    `  http-request set-var(txn.cutover_route) var(txn.cutover_svc),map_str(${input.routesMapPath})`,
+  ];
+  for (const service of services)
+    if (service.shape !== null) lines.push(...renderShape(service.service, service.shape));
+  lines.push(
+    '  http-request set-var(txn.cutover_bucket) var(txn.cutover_svc),concat(:,txn.cutover_key),xxh32,mod(10000) if { var(txn.cutover_key) -m found }',
+    '  http-request set-var(txn.cutover_threshold) var(txn.cutover_route),field(3,:)',
+    '  http-request set-var(txn.cutover_diff) var(txn.cutover_bucket),sub(txn.cutover_threshold) if { var(txn.cutover_bucket) -m found }',
+    '  http-request set-var(txn.cutover_backend) var(txn.cutover_route),field(1,:)',
+    '  http-request set-var(txn.cutover_backend) var(txn.cutover_route),field(2,:) if { var(txn.cutover_diff) -m int lt 0 } || { var(txn.cutover_match) -m bool }',
+    // A client given a new sticky id keeps it; not when a match rule chose its side (as the embedded proxy does).
+    '  http-response add-header Set-Cookie "%[var(txn.cutover_cookie)]=%[var(txn.cutover_newkey)]; Path=/; HttpOnly; SameSite=Lax" if { var(txn.cutover_newkey) -m found } { var(txn.cutover_cookie) -m found } !{ var(txn.cutover_match) -m bool }',
+    '  use_backend %[var(txn.cutover_backend)]',
+    '',
+    `backend ${UNROUTED_BACKEND}`,
+    `  http-request return status 503 content-type "application/json; charset=utf-8" string '${errorBody('NO_UPSTREAM', 'the service has no release routed yet')}'`,
+  );
+  for (const service of services) {
+    for (let slot = 0; slot < SLOTS_PER_SERVICE; slot++) {
+      lines.push('', `backend ${backendName(service.service, slot)}`, '  balance roundrobin');
+      for (const server of service.servers[slot] ?? []) {
+        if (!/^[a-z0-9_]+$/.test(server.name) || !/^[A-Za-z0-9.:_[\]-]+$/.test(server.address))
+          throw new RangeError(`server '${server.name}' ${server.address} is not a rendered name and address`);
+        lines.push(`  server ${server.name} ${server.address}${server.enabled ? '' : ' disabled'}`);
+      }
+    }
+  }
+  return {
+    config: `${lines.join('\n')}\n`,
+    hostsMap: hostLines.length === 0 ? '' : `${hostLines.join('\n')}\n`,
+    routesMap: routeLines.length === 0 ? '' : `${routeLines.join('\n')}\n`,
+  };
+}
+
+/** A value cutover made (routeValue) and nothing else: backend names and a number. */
+export function assertRouteValue(value: string): void {
+  if (!/^[a-z0-9_]+:[a-z0-9_]+:[0-9]{1,5}$/.test(value))
+    throw new RangeError(`route value '${value}' is not one cutover makes`);
+}
+
+/**
+ * The per-service lines: the client's sticky key and the match rules, for
+ * requests of this service only. By cookie: its value, or a new random id
+ * (uuid) that the response sets; by header: its value, or the source address
+ * when missing; by ip: the source address (X-Forwarded-For is the client's to write).
+ */
+function renderShape(service: string, shape: CanaryShape): string[] {
+  const key = serviceKey(service);
+  const is = `cutover_is_${key}`;
+  const out = [`  # service ${key}`, `  acl ${is} var(txn.cutover_svc) -m str ${key}`];
+  const { by, name } = shape.stickiness;
+  if (by === 'cookie') {
+    assertCookieName(name);
+    out.push(
+      `  http-request set-var(txn.cutover_key) req.cook(${name}) if ${is}`,
+      `  http-request set-var(txn.cutover_newkey) uuid if ${is} !{ var(txn.cutover_key) -m found }`,
+      `  http-request set-var(txn.cutover_cookie) str(${name}) if ${is} { var(txn.cutover_newkey) -m found }`,
+      `  http-request set-var(txn.cutover_key) var(txn.cutover_newkey) if ${is} { var(txn.cutover_newkey) -m found }`,
+    );
+  } else if (by === 'header') {
+    assertHeaderName(name);
+    out.push(
+      `  http-request set-var(txn.cutover_key) req.fhdr(${name}) if ${is}`,
+      `  http-request set-var(txn.cutover_key) src if ${is} !{ var(txn.cutover_key) -m found }`,
+    );
+  } else {
+    out.push(`  http-request set-var(txn.cutover_key) src if ${is}`);
+  }
+  for (const rule of shape.match) {
+    assertMatchValue(rule.value);
+    let fetch: string;
+    if (rule.header !== undefined && rule.header.length > 0) {
+      assertHeaderName(rule.header);
+      fetch = `req.fhdr(${rule.header})`;
+    } else {
+      const cookie = rule.cookie ?? '';
+      assertCookieName(cookie);
+      fetch = `req.cook(${cookie})`;
+    }
+    out.push(`  http-request set-var(txn.cutover_match) bool(1) if ${is} { ${fetch} -m str '${rule.value}' }`);
+  }
+  return out;
+}
+
+/** The embedded proxy's error shape; only cutover's own words, so no quote can appear. */
+function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
