@@ -18,7 +18,7 @@ import {
   type HaproxyServiceConfig,
   type RenderedHaproxy,
 } from './render-haproxy-config.js';
-import { assignSlots, effectiveCanary, liveReleases } from './service-slots.js';
+import { assignSlots, effectiveCanary } from './service-slots.js';
 import { StatCounters, statKey } from './stat-counters.js';
 
 export interface HaproxyRouterOptions {
@@ -251,7 +251,7 @@ export class HaproxyRouter implements Router {
       return;
     }
     try {
-      await this.applyAtRuntime(previous, next);
+      await this.applyAtRuntime(next);
     } catch (error) {
       this.needsReload = true;
       throw new CutoverError(
@@ -268,7 +268,7 @@ export class HaproxyRouter implements Router {
    * servers there drained; one `set map` then moves the traffic; servers of
    * releases that left the route are drained after it.
    */
-  private async applyAtRuntime(previous: ServiceState, next: ServiceState): Promise<void> {
+  private async applyAtRuntime(next: ServiceState): Promise<void> {
     const service = next.route.service;
     for (const [releaseId, slot] of next.live) {
       const backend = backendName(service, slot);
@@ -309,7 +309,6 @@ export class HaproxyRouter implements Router {
     }
     // The map file follows, so a reload (or a restart) starts from the same values.
     this.writeMaps(this.render(this.nextGenerationPreview()));
-    void previous;
   }
 
   /** Renders the whole config with `next`, checks it, reloads and waits for the new worker. */
@@ -623,5 +622,3 @@ function writeFileAtomic(file: string, text: string): void {
   fs.writeFileSync(temp, text, { mode: 0o600 });
   fs.renameSync(temp, file);
 }
-
-void liveReleases;
