@@ -1,16 +1,22 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { Router, ServiceRoute } from '../src/router/index.js';
+import { HaproxyRouter } from '../src/router/haproxy/haproxy-router.js';
 import { NginxRouter } from '../src/router/nginx/nginx-router.js';
 import { ProxyRouter } from '../src/router/proxy/proxy-router.js';
+import { haproxyInstalled } from '../test/support/haproxy-server.js';
 import { nginxInstalled, startNginxServer, type RunningNginxServer } from '../test/support/nginx-server.js';
 import { freePort, route, startSampleApp, type SampleApp } from '../test/router/proxy-fixtures.js';
 
 /**
  * Blue-green switches under steady kept-alive load, through each router:
  * cutover's embedded proxy (one route-table swap) and nginx driven by
- * NginxRouter (render, nginx -t, reload, verify). Counts what the clients
+ * NginxRouter (render, nginx -t, reload, verify), and HAProxy driven by
+ * HaproxyRouter (add server, set map, drain, del server over the Runtime
+ * API, no reload). Counts what the clients
  * see: failed requests (non-2xx), connection errors (reset, closed under a
  * request, EPIPE), requests sent after setRoute resolved that the old
  * release still answered; and how long setRoute takes.
@@ -164,6 +170,21 @@ async function main(): Promise<void> {
         results.push(await runSwitches('nginx (NginxRouter, reload)', router, `http://127.0.0.1:${port}`, blue, green));
       } finally {
         await router.close();
+      }
+    }
+    if (!haproxyInstalled()) {
+      console.log('haproxy is not installed: the HAProxy run is skipped');
+    } else {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-haproxy-bench-'));
+      const port = await freePort();
+      const router = await HaproxyRouter.start({ listen: { host: '127.0.0.1', port }, stateDir: dir });
+      try {
+        results.push(
+          await runSwitches('HAProxy (HaproxyRouter, Runtime API)', router, `http://127.0.0.1:${port}`, blue, green),
+        );
+      } finally {
+        await router.close();
+        fs.rmSync(dir, { recursive: true, force: true });
       }
     }
   } finally {
