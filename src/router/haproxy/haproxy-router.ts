@@ -4,22 +4,24 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CutoverError, isCutoverError } from '../../core/errors.js';
-import type { ReleaseCounters, Router, ServiceRoute, Upstream } from '../index.js';
-import { assertRoutesCompatible, normalizeHost } from '../route-table.js';
+import type { ReleaseCounters, Router, ServiceRoute } from '../index.js';
+import { assertRoutesCompatible } from '../route-table.js';
 import { ensurePrivateDir } from '../../store/private-files.js';
 import { backendName, serverAddress, serverName, serviceKey } from './haproxy-names.js';
 import { checkConfig, runningMasterPid, signalReload, startMaster, stopMaster } from './haproxy-process.js';
 import { HaproxyRuntimeApi } from './haproxy-runtime-api.js';
-import {
-  renderHaproxyConfig,
-  routeValue,
-  type CanaryShape,
-  type HaproxyServerConfig,
-  type HaproxyServiceConfig,
-  type RenderedHaproxy,
-} from './render-haproxy-config.js';
+import { renderHaproxyConfig, type RenderedHaproxy } from './render-haproxy-config.js';
 import { assignSlots, effectiveCanary } from './service-slots.js';
 import { StatCounters, statKey } from './stat-counters.js';
+import {
+  hostsOf,
+  RoutingState,
+  shapeOf,
+  type SavedRoutingState,
+  type ServerAdmin,
+  type ServerRecord,
+  type ServiceState,
+} from './routing-state.js';
 
 export interface HaproxyRouterOptions {
   /** The haproxy binary (default `haproxy`, from PATH). */
@@ -38,26 +40,6 @@ export interface HaproxyRouterOptions {
 /** How often `show stat` is read, so counters() answers a recent reading. */
 const STAT_INTERVAL_MS = 250;
 const DRAIN_POLL_MS = 25;
-
-type ServerAdmin = 'ready' | 'drain' | 'maint';
-
-interface ServerRecord {
-  service: string;
-  releaseId: string;
-  upstream: Upstream;
-  backend: string;
-  name: string;
-  admin: ServerAdmin;
-}
-
-interface ServiceState {
-  route: ServiceRoute;
-  shape: CanaryShape | null;
-  /** Slot of each routed release. */
-  live: Map<string, number>;
-  /** The last slot every release of this run held, for a rollback to find its servers. */
-  known: Map<string, number>;
-}
 
 /**
  * The `Router` on HAProxy, driven through its Runtime API. cutover owns the
@@ -79,10 +61,15 @@ export class HaproxyRouter implements Router {
   private readonly binary: string;
   private readonly logger: Logger | undefined;
   private readonly api: HaproxyRuntimeApi;
-  private readonly paths: { config: string; socket: string; pid: string; hostsMap: string; routesMap: string };
-  private readonly services = new Map<string, ServiceState>();
-  private readonly servers = new Map<string, ServerRecord>();
-  private readonly unhealthy = new Set<string>();
+  private readonly paths: {
+    config: string;
+    socket: string;
+    pid: string;
+    hostsMap: string;
+    routesMap: string;
+    state: string;
+  };
+  private readonly state = new RoutingState();
   private readonly counterBook = new StatCounters();
   private chain: Promise<unknown> = Promise.resolve();
   /** Set when a runtime change failed midway: the next apply reloads from the desired state, which repairs it. */
@@ -92,6 +79,8 @@ export class HaproxyRouter implements Router {
   private readonly statTimer: NodeJS.Timeout;
   private closed = false;
   private lastRendered: RenderedHaproxy | null = null;
+  /** The generation of the config the worker runs (its `show info` description). */
+  private servedGeneration = '';
 
   private constructor(options: HaproxyRouterOptions) {
     this.options = options;
@@ -104,6 +93,7 @@ export class HaproxyRouter implements Router {
       pid: path.join(dir, 'haproxy.pid'),
       hostsMap: path.join(dir, 'haproxy-hosts.map'),
       routesMap: path.join(dir, 'haproxy-routes.map'),
+      state: path.join(dir, 'haproxy-state.json'),
     };
     this.api = new HaproxyRuntimeApi({ socketPath: this.paths.socket });
     this.statTimer = setInterval(() => void this.readStats().catch(() => undefined), STAT_INTERVAL_MS);
@@ -121,8 +111,7 @@ export class HaproxyRouter implements Router {
   /**
    * Starts HAProxy with a config of no service (checked first), or adopts
    * the one a previous run left running (its pid file names a live master
-   * and its socket answers): that one serves on with its routes, and the
-   * first route set for each service reloads it from cutover's state.
+   * and its socket answers), which serves on with its routes: see adopt.
    */
   static async start(options: HaproxyRouterOptions): Promise<HaproxyRouter> {
     ensurePrivateDir(options.stateDir);
@@ -130,8 +119,7 @@ export class HaproxyRouter implements Router {
     try {
       const running = runningMasterPid(router.paths.pid);
       if (running !== null && (await router.socketAnswers())) {
-        router.needsReload = true;
-        router.logger?.info({ pid: running, socket: router.paths.socket }, 'haproxy adopted');
+        await router.adopt(running);
         return router;
       }
       const rendered = router.render(router.nextGeneration());
@@ -148,6 +136,8 @@ export class HaproxyRouter implements Router {
       if ('error' in started) throw new CutoverError('ROUTER_UNAVAILABLE', `haproxy did not start: ${started.error}`);
       await router.waitForGeneration(rendered);
       router.lastRendered = rendered;
+      router.servedGeneration = generationOf(rendered);
+      router.saveState();
       router.logger?.info({ pid: started.pid, listen: options.listen }, 'haproxy started');
       return router;
     } catch (error) {
@@ -156,11 +146,81 @@ export class HaproxyRouter implements Router {
     }
   }
 
+  /**
+   * Takes over a running HAProxy with the state the previous run saved
+   * (haproxy-state.json). When HAProxy holds exactly that (the worker's
+   * generation, every server with its address and admin state, every
+   * routes.map value), nothing changes and no connection is touched; else
+   * it is reloaded from the saved state, which repairs it. Without a saved
+   * state the first route set reloads it.
+   */
+  private async adopt(pid: number): Promise<void> {
+    let saved: SavedRoutingState | null = null;
+    try {
+      saved = JSON.parse(fs.readFileSync(this.paths.state, 'utf8')) as SavedRoutingState;
+    } catch {
+      saved = null;
+    }
+    if (saved === null || saved.version !== 1) {
+      this.needsReload = true;
+      this.logger?.warn({ pid }, 'haproxy adopted without a saved state: the first route set reloads it');
+      return;
+    }
+    this.state.restore(saved);
+    for (const [key, record] of this.state.servers) this.counterBook.track(key, record.service, record.releaseId);
+    this.servedGeneration = saved.generation ?? '';
+    const mismatch = await this.differences(this.servedGeneration);
+    this.lastRendered = this.render(this.servedGeneration === '' ? this.nextGeneration() : this.servedGeneration);
+    if (mismatch.length === 0) {
+      this.logger?.info({ pid, services: this.state.services.size }, 'haproxy adopted; its state matches');
+      return;
+    }
+    this.logger?.warn(
+      { pid, mismatch: mismatch.slice(0, 10) },
+      'haproxy adopted with a state that differs: reloading it',
+    );
+    await this.enqueue(() => this.reload(this.render(this.nextGeneration())));
+  }
+
+  /** What HAProxy holds that the state does not say (empty when they agree). */
+  private async differences(generation: string): Promise<string[]> {
+    const out: string[] = [];
+    const description = (await this.api.showInfo()).get('description');
+    if (description !== generation) out.push(`generation ${description ?? 'none'} instead of ${generation}`);
+    const running = new Map((await this.api.showServersState()).map((s) => [statKey(s.backend, s.server), s]));
+    for (const [key, record] of this.state.servers) {
+      const server = running.get(key);
+      const admin: ServerAdmin | null =
+        server === undefined
+          ? null
+          : (server.adminState & 0x01) !== 0
+            ? 'maint'
+            : (server.adminState & 0x08) !== 0
+              ? 'drain'
+              : 'ready';
+      if (server === undefined) out.push(`server ${key} missing`);
+      else if (server.port !== record.upstream.port || admin !== record.admin)
+        out.push(
+          `server ${key}: ${server.address}:${server.port} ${admin ?? ''} instead of ${record.upstream.port} ${record.admin}`,
+        );
+    }
+    for (const key of running.keys())
+      if (key.startsWith('cutover_') && !this.state.servers.has(key)) out.push(`server ${key} unknown`);
+    const routes = await this.api.showMap(this.paths.routesMap);
+    for (const state of this.state.services.values()) {
+      const value = this.state.routeValueOf(state);
+      if (routes.get(serviceKey(state.route.service)) !== value) out.push(`route of ${state.route.service} differs`);
+    }
+    return out;
+  }
+
   setRoute(route: ServiceRoute): Promise<void> {
     if (this.closed) return Promise.reject(new CutoverError('ROUTER_UNAVAILABLE', 'the haproxy router is closed'));
     try {
       // Checked now, so a refused route fails alone and changes nothing.
-      const others = [...this.services.values()].map((state) => state.route).filter((r) => r.service !== route.service);
+      const others = [...this.state.services.values()]
+        .map((state) => state.route)
+        .filter((r) => r.service !== route.service);
       assertRoutesCompatible([...others, route]);
       this.renderWith(route, 'check');
     } catch (error) {
@@ -170,12 +230,12 @@ export class HaproxyRouter implements Router {
   }
 
   setUpstreamHealthy(upstreamId: string, healthy: boolean): void {
-    if (healthy === !this.unhealthy.has(upstreamId)) return;
-    if (healthy) this.unhealthy.delete(upstreamId);
-    else this.unhealthy.add(upstreamId);
+    if (healthy === !this.state.unhealthy.has(upstreamId)) return;
+    if (healthy) this.state.unhealthy.delete(upstreamId);
+    else this.state.unhealthy.add(upstreamId);
     if (this.closed) return;
     const services = new Set(
-      [...this.servers.values()].filter((s) => s.upstream.id === upstreamId).map((s) => s.service),
+      [...this.state.servers.values()].filter((s) => s.upstream.id === upstreamId).map((s) => s.service),
     );
     for (const service of services) {
       this.enqueue(() => this.syncHealth(service)).catch((error: unknown) => {
@@ -189,20 +249,20 @@ export class HaproxyRouter implements Router {
   }
 
   async drain(service: string, releaseId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }> {
-    const routed = this.services.get(service)?.live.has(releaseId) === true;
-    const records = [...this.servers.values()].filter((s) => s.service === service && s.releaseId === releaseId);
+    const routed = this.state.services.get(service)?.live.has(releaseId) === true;
+    const records = [...this.state.servers.values()].filter((s) => s.service === service && s.releaseId === releaseId);
     const result = await this.drainServers(records, timeoutMs, !routed);
     this.logger?.info({ service, release: releaseId, ...result }, 'haproxy drain finished');
     return result;
   }
 
   async drainUpstream(upstreamId: string, timeoutMs: number): Promise<{ drained: boolean; closed: number }> {
-    const records = [...this.servers.values()].filter((s) => s.upstream.id === upstreamId && s.admin !== 'ready');
+    const records = [...this.state.servers.values()].filter((s) => s.upstream.id === upstreamId && s.admin !== 'ready');
     if (records.length === 0) return { drained: true, closed: 0 };
     await this.enqueue(() => Promise.resolve());
     // Deleted only when no route lists the upstream any more (an unhealthy one may come back).
     const routed = (record: ServerRecord): boolean =>
-      this.desiredUpstreams(record.service, record.releaseId).has(record.upstream.id);
+      this.state.desiredUpstreams(record.service, record.releaseId).has(record.upstream.id);
     return this.drainServers(records, timeoutMs, !records.some(routed));
   }
 
@@ -229,14 +289,15 @@ export class HaproxyRouter implements Router {
     await this.chain.catch(() => undefined);
   }
 
+  /** Runs the job after the ones before it; the state is saved after each, for the next run to adopt. */
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(job, job);
+    const next = this.chain.then(job, job).finally(() => this.saveState());
     this.chain = next.catch(() => undefined);
     return next;
   }
 
   private async apply(route: ServiceRoute): Promise<void> {
-    const previous = this.services.get(route.service);
+    const previous = this.state.services.get(route.service);
     const shape = shapeOf(route, previous?.shape ?? null);
     const configChanged =
       previous === undefined ||
@@ -272,14 +333,14 @@ export class HaproxyRouter implements Router {
     const service = next.route.service;
     for (const [releaseId, slot] of next.live) {
       const backend = backendName(service, slot);
-      const wanted = this.desiredUpstreams(service, releaseId, next.route);
-      for (const record of [...this.servers.values()].filter((s) => s.backend === backend)) {
+      const wanted = this.state.desiredUpstreams(service, releaseId, next.route);
+      for (const record of [...this.state.servers.values()].filter((s) => s.backend === backend)) {
         const keep = record.releaseId === releaseId && wanted.has(record.upstream.id);
         if (!keep && record.admin === 'ready') await this.setAdmin(record, 'drain');
       }
       for (const upstream of wanted.values()) {
         const key = statKey(backend, serverName(releaseId, upstream.id));
-        let record = this.servers.get(key);
+        let record = this.state.servers.get(key);
         if (
           record !== undefined &&
           (record.upstream.host !== upstream.host || record.upstream.port !== upstream.port)
@@ -292,18 +353,26 @@ export class HaproxyRouter implements Router {
           record.upstream = upstream;
         }
         if (record === undefined) {
-          record = { service, releaseId, upstream, backend, name: serverName(releaseId, upstream.id), admin: 'maint' };
+          record = {
+            service,
+            releaseId,
+            upstream,
+            slot,
+            backend,
+            name: serverName(releaseId, upstream.id),
+            admin: 'maint',
+          };
           await this.api.change(['add', 'server', key, serverAddress(upstream)], /New server registered/);
-          this.servers.set(key, record);
+          this.state.servers.set(key, record);
           this.counterBook.track(key, service, releaseId);
         }
-        await this.setAdmin(record, this.healthyAdmin(record, next.route));
+        await this.setAdmin(record, this.state.healthyAdmin(record, next.route));
       }
     }
-    const value = this.routeValueOf(next);
+    const value = this.state.routeValueOf(next);
     await this.api.change(['set', 'map', this.paths.routesMap, serviceKey(service), value]);
-    this.services.set(service, next);
-    for (const record of this.servers.values()) {
+    this.state.services.set(service, next);
+    for (const record of this.state.servers.values()) {
       if (record.service === service && !next.live.has(record.releaseId) && record.admin === 'ready')
         await this.setAdmin(record, 'drain');
     }
@@ -314,12 +383,12 @@ export class HaproxyRouter implements Router {
   /** Renders the whole config with `next`, checks it, reloads and waits for the new worker. */
   private async reloadWith(next: ServiceState): Promise<void> {
     const service = next.route.service;
-    const previousState = this.services.get(service);
+    const previousState = this.state.services.get(service);
     const addedKeys: string[] = [];
     for (const [releaseId, slot] of next.live) {
       const backend = backendName(service, slot);
-      const wanted = this.desiredUpstreams(service, releaseId, next.route);
-      for (const record of this.servers.values()) {
+      const wanted = this.state.desiredUpstreams(service, releaseId, next.route);
+      for (const record of this.state.servers.values()) {
         if (
           record.backend === backend &&
           !(record.releaseId === releaseId && wanted.has(record.upstream.id)) &&
@@ -329,26 +398,28 @@ export class HaproxyRouter implements Router {
       }
       for (const upstream of wanted.values()) {
         const key = statKey(backend, serverName(releaseId, upstream.id));
-        const record = this.servers.get(key) ?? {
+        const record = this.state.servers.get(key) ?? {
           service,
           releaseId,
           upstream,
+          slot,
           backend,
           name: serverName(releaseId, upstream.id),
           admin: 'maint' as ServerAdmin,
         };
-        if (!this.servers.has(key)) addedKeys.push(key);
+        if (!this.state.servers.has(key)) addedKeys.push(key);
         record.upstream = upstream;
-        this.servers.set(key, record);
+        this.state.servers.set(key, record);
         this.counterBook.track(key, service, releaseId);
       }
     }
-    this.services.set(service, next);
-    for (const record of this.servers.values()) {
+    this.state.services.set(service, next);
+    for (const record of this.state.servers.values()) {
       if (record.service !== service) continue;
       record.admin =
-        next.live.has(record.releaseId) && this.desiredUpstreams(service, record.releaseId).has(record.upstream.id)
-          ? this.healthyAdmin(record, next.route)
+        next.live.has(record.releaseId) &&
+        this.state.desiredUpstreams(service, record.releaseId).has(record.upstream.id)
+          ? this.state.healthyAdmin(record, next.route)
           : record.admin === 'ready'
             ? 'drain'
             : record.admin;
@@ -359,9 +430,9 @@ export class HaproxyRouter implements Router {
       await this.reload(rendered);
     } catch (error) {
       // Back to what served: the state as it was, and its files.
-      if (previousState === undefined) this.services.delete(service);
-      else this.services.set(service, previousState);
-      for (const key of addedKeys) this.servers.delete(key);
+      if (previousState === undefined) this.state.services.delete(service);
+      else this.state.services.set(service, previousState);
+      for (const key of addedKeys) this.state.servers.delete(key);
       if (previousText !== null) this.writeFiles(previousText);
       throw error;
     }
@@ -385,12 +456,13 @@ export class HaproxyRouter implements Router {
     signalReload(pid);
     await this.waitForGeneration(rendered);
     this.lastRendered = rendered;
+    this.servedGeneration = generationOf(rendered);
     this.needsReload = false;
     this.logger?.info({ ms: Math.round(performance.now() - started) }, 'haproxy reloaded');
   }
 
   private async waitForGeneration(rendered: RenderedHaproxy): Promise<void> {
-    const generation = /Generation ([A-Za-z0-9.-]+)\./.exec(rendered.config)?.[1] ?? '';
+    const generation = generationOf(rendered);
     const deadline = performance.now() + (this.options.verifyTimeoutMs ?? 10_000);
     let seen = 'no answer';
     for (;;) {
@@ -410,14 +482,14 @@ export class HaproxyRouter implements Router {
   }
 
   private async syncHealth(service: string): Promise<void> {
-    const state = this.services.get(service);
+    const state = this.state.services.get(service);
     if (state === undefined) return;
-    for (const record of this.servers.values()) {
+    for (const record of this.state.servers.values()) {
       if (record.service !== service || !state.live.has(record.releaseId) || record.admin === 'drain') continue;
-      if (!this.desiredUpstreams(service, record.releaseId).has(record.upstream.id)) continue;
-      await this.setAdmin(record, this.healthyAdmin(record, state.route));
+      if (!this.state.desiredUpstreams(service, record.releaseId).has(record.upstream.id)) continue;
+      await this.setAdmin(record, this.state.healthyAdmin(record, state.route));
     }
-    await this.api.change(['set', 'map', this.paths.routesMap, serviceKey(service), this.routeValueOf(state)]);
+    await this.api.change(['set', 'map', this.paths.routesMap, serviceKey(service), this.state.routeValueOf(state)]);
   }
 
   /**
@@ -459,7 +531,7 @@ export class HaproxyRouter implements Router {
 
   private async removeServer(record: ServerRecord): Promise<void> {
     const key = statKey(record.backend, record.name);
-    if (!this.servers.has(key)) return;
+    if (!this.state.servers.has(key)) return;
     // Routed again meanwhile (a rollback): not ours to remove.
     if (record.admin === 'ready') return;
     await this.setAdmin(record, 'maint');
@@ -478,7 +550,7 @@ export class HaproxyRouter implements Router {
       await delay(20);
     }
     this.counterBook.retire(key);
-    this.servers.delete(key);
+    this.state.servers.delete(key);
   }
 
   private async setAdmin(record: ServerRecord, admin: ServerAdmin): Promise<void> {
@@ -487,43 +559,8 @@ export class HaproxyRouter implements Router {
     record.admin = admin;
   }
 
-  /** Ready when healthy, or when no upstream of its release is (as nginx's adapter: all down would be certain 503s). */
-  private healthyAdmin(record: ServerRecord, route: ServiceRoute): ServerAdmin {
-    if (!this.unhealthy.has(record.upstream.id)) return 'ready';
-    const upstreams = [...this.desiredUpstreams(route.service, record.releaseId, route).values()];
-    return upstreams.every((u) => this.unhealthy.has(u.id)) ? 'ready' : 'maint';
-  }
-
-  private desiredUpstreams(
-    service: string,
-    releaseId: string,
-    route = this.services.get(service)?.route,
-  ): Map<string, Upstream> {
-    const out = new Map<string, Upstream>();
-    if (route === undefined) return out;
-    for (const target of [route.target, effectiveCanary(route)?.target ?? null]) {
-      if (target !== null && target.releaseId === releaseId)
-        for (const upstream of target.upstreams) out.set(upstream.id, upstream);
-    }
-    return out;
-  }
-
-  private routeValueOf(state: ServiceState): string {
-    const service = state.route.service;
-    const stableId = state.route.target?.releaseId;
-    const canary = effectiveCanary(state.route);
-    const stableSlot = stableId === undefined ? undefined : state.live.get(stableId);
-    const canarySlot = canary === null ? undefined : state.live.get(canary.target.releaseId);
-    // A canary with no healthy instance sends its share to stable, as the embedded proxy does.
-    const canaryServes = canary !== null && canary.target.upstreams.some((u) => !this.unhealthy.has(u.id));
-    const stable = stableSlot === undefined ? null : backendName(service, stableSlot);
-    const canaryBackend =
-      canarySlot === undefined || (!canaryServes && stable !== null) ? null : backendName(service, canarySlot);
-    return routeValue(stable, canaryBackend, canary?.weight ?? 0);
-  }
-
   private renderWith(route: ServiceRoute, generation: string): RenderedHaproxy {
-    const previous = this.services.get(route.service);
+    const previous = this.state.services.get(route.service);
     const live = assignSlots(route, previous?.live ?? new Map(), previous?.known ?? new Map());
     const state: ServiceState = {
       route,
@@ -538,36 +575,13 @@ export class HaproxyRouter implements Router {
   }
 
   private render(generation: string, override?: ServiceState): RenderedHaproxy {
-    const states = new Map(this.services);
-    if (override !== undefined) states.set(override.route.service, override);
-    const services: HaproxyServiceConfig[] = [];
-    for (const state of states.values()) {
-      const slots: HaproxyServerConfig[][] = Array.from({ length: 4 }, () => []);
-      for (const record of this.servers.values()) {
-        if (record.service !== state.route.service) continue;
-        const slot = Number(record.backend.slice(record.backend.lastIndexOf('_') + 1));
-        slots[slot]?.push({
-          name: record.name,
-          address: serverAddress(record.upstream),
-          enabled: record.admin === 'ready',
-        });
-      }
-      services.push({
-        service: state.route.service,
-        hosts: hostsOf(state.route),
-        isDefault: state.route.default,
-        shape: state.shape,
-        route: this.routeValueOf(state),
-        servers: slots,
-      });
-    }
     return renderHaproxyConfig({
       listen: this.options.listen,
       socketPath: this.paths.socket,
       hostsMapPath: this.paths.hostsMap,
       routesMapPath: this.paths.routesMap,
       generation,
-      services,
+      services: this.state.serviceConfigs(override),
       ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
     });
   }
@@ -590,6 +604,14 @@ export class HaproxyRouter implements Router {
     writeFileAtomic(this.paths.routesMap, rendered.routesMap);
   }
 
+  private saveState(): void {
+    try {
+      writeFileAtomic(this.paths.state, JSON.stringify({ ...this.state.save(), generation: this.servedGeneration }));
+    } catch (error) {
+      this.logger?.warn({ err: error, file: this.paths.state }, 'could not save the haproxy router state');
+    }
+  }
+
   private async readStats(): Promise<void> {
     if (this.closed) return;
     this.counterBook.ingest(await this.api.showStat());
@@ -605,15 +627,8 @@ export class HaproxyRouter implements Router {
   }
 }
 
-/** A service keeps the canary shape it last had, so a promotion (canary gone) changes no config. */
-function shapeOf(route: ServiceRoute, previous: CanaryShape | null): CanaryShape | null {
-  const canary = effectiveCanary(route);
-  if (canary === null) return previous;
-  return { stickiness: canary.stickiness, match: canary.match };
-}
-
-function hostsOf(route: ServiceRoute): string[] {
-  return [...new Set(route.hosts.map(normalizeHost))].sort();
+function generationOf(rendered: RenderedHaproxy): string {
+  return /Generation ([A-Za-z0-9.-]+)\./.exec(rendered.config)?.[1] ?? '';
 }
 
 /** Write-then-rename: haproxy -c or a reload never reads a half-written file. Owner-only, like the rest of the state dir. */
