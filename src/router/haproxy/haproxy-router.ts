@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CutoverError, isCutoverError } from '../../core/errors.js';
+import { CutoverError } from '../../core/errors.js';
 import type { ReleaseCounters, Router, ServiceRoute } from '../index.js';
 import { assertRoutesCompatible } from '../route-table.js';
 import { ensurePrivateDir } from '../../store/private-files.js';
@@ -12,6 +12,7 @@ import { checkConfig, runningMasterPid, signalReload, startMaster, stopMaster } 
 import { HaproxyRuntimeApi } from './haproxy-runtime-api.js';
 import { renderHaproxyConfig, type RenderedHaproxy } from './render-haproxy-config.js';
 import { assignSlots, effectiveCanary } from './service-slots.js';
+import { stateDifferences, waitForGeneration } from './served-state.js';
 import { StatCounters, statKey } from './stat-counters.js';
 import {
   hostsOf,
@@ -134,7 +135,7 @@ export class HaproxyRouter implements Router {
       }
       const started = await startMaster(router.binary, router.paths.config, router.paths.pid);
       if ('error' in started) throw new CutoverError('ROUTER_UNAVAILABLE', `haproxy did not start: ${started.error}`);
-      await router.waitForGeneration(rendered);
+      await waitForGeneration(router.api, generationOf(rendered), options.verifyTimeoutMs ?? 10_000);
       router.lastRendered = rendered;
       router.servedGeneration = generationOf(rendered);
       router.saveState();
@@ -169,7 +170,7 @@ export class HaproxyRouter implements Router {
     this.state.restore(saved);
     for (const [key, record] of this.state.servers) this.counterBook.track(key, record.service, record.releaseId);
     this.servedGeneration = saved.generation ?? '';
-    const mismatch = await this.differences(this.servedGeneration);
+    const mismatch = await stateDifferences(this.api, this.state, this.paths.routesMap, this.servedGeneration);
     this.lastRendered = this.render(this.servedGeneration === '' ? this.nextGeneration() : this.servedGeneration);
     if (mismatch.length === 0) {
       this.logger?.info({ pid, services: this.state.services.size }, 'haproxy adopted; its state matches');
@@ -180,38 +181,6 @@ export class HaproxyRouter implements Router {
       'haproxy adopted with a state that differs: reloading it',
     );
     await this.enqueue(() => this.reload(this.render(this.nextGeneration())));
-  }
-
-  /** What HAProxy holds that the state does not say (empty when they agree). */
-  private async differences(generation: string): Promise<string[]> {
-    const out: string[] = [];
-    const description = (await this.api.showInfo()).get('description');
-    if (description !== generation) out.push(`generation ${description ?? 'none'} instead of ${generation}`);
-    const running = new Map((await this.api.showServersState()).map((s) => [statKey(s.backend, s.server), s]));
-    for (const [key, record] of this.state.servers) {
-      const server = running.get(key);
-      const admin: ServerAdmin | null =
-        server === undefined
-          ? null
-          : (server.adminState & 0x01) !== 0
-            ? 'maint'
-            : (server.adminState & 0x08) !== 0
-              ? 'drain'
-              : 'ready';
-      if (server === undefined) out.push(`server ${key} missing`);
-      else if (server.port !== record.upstream.port || admin !== record.admin)
-        out.push(
-          `server ${key}: ${server.address}:${server.port} ${admin ?? ''} instead of ${record.upstream.port} ${record.admin}`,
-        );
-    }
-    for (const key of running.keys())
-      if (key.startsWith('cutover_') && !this.state.servers.has(key)) out.push(`server ${key} unknown`);
-    const routes = await this.api.showMap(this.paths.routesMap);
-    for (const state of this.state.services.values()) {
-      const value = this.state.routeValueOf(state);
-      if (routes.get(serviceKey(state.route.service)) !== value) out.push(`route of ${state.route.service} differs`);
-    }
-    return out;
   }
 
   setRoute(route: ServiceRoute): Promise<void> {
@@ -454,31 +423,11 @@ export class HaproxyRouter implements Router {
     await this.readStats().catch(() => undefined);
     this.counterBook.rebase();
     signalReload(pid);
-    await this.waitForGeneration(rendered);
+    await waitForGeneration(this.api, generationOf(rendered), this.options.verifyTimeoutMs ?? 10_000);
     this.lastRendered = rendered;
     this.servedGeneration = generationOf(rendered);
     this.needsReload = false;
     this.logger?.info({ ms: Math.round(performance.now() - started) }, 'haproxy reloaded');
-  }
-
-  private async waitForGeneration(rendered: RenderedHaproxy): Promise<void> {
-    const generation = generationOf(rendered);
-    const deadline = performance.now() + (this.options.verifyTimeoutMs ?? 10_000);
-    let seen = 'no answer';
-    for (;;) {
-      try {
-        seen = (await this.api.showInfo()).get('description') ?? 'none';
-        if (seen === generation) return;
-      } catch (error) {
-        seen = isCutoverError(error) ? error.message : String(error);
-      }
-      if (performance.now() > deadline)
-        throw new CutoverError(
-          'ROUTER_APPLY_FAILED',
-          `haproxy did not serve generation ${generation} in time (last answer: ${seen})`,
-        );
-      await delay(20);
-    }
   }
 
   private async syncHealth(service: string): Promise<void> {
