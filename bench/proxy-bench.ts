@@ -6,7 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServiceRoute } from '../src/router/index.js';
+import { runningMasterPid } from '../src/router/haproxy/haproxy-process.js';
+import { HaproxyRouter } from '../src/router/haproxy/haproxy-router.js';
 import { ProxyRouter } from '../src/router/proxy/proxy-router.js';
+import { haproxyInstalled } from '../test/support/haproxy-server.js';
 import { connectOrStartProxy } from '../src/router/proxy-process/proxy-process-launcher.js';
 import { proxyProcessOptions } from '../src/router/proxy-process/proxy-process-options.js';
 import type { RemoteProxyRouter } from '../src/router/proxy-process/remote-proxy-router.js';
@@ -37,9 +40,10 @@ const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.ur
 
 /**
  * cutover: the proxy in this process (as the first benches ran it); proxy-1w and proxy-2w: the proxy process
- * `cutover server` runs, with one and two workers; nginx and nginx-2w: with one and two worker processes.
+ * `cutover server` runs, with one and two workers; nginx and nginx-2w: with one and two worker processes;
+ * haproxy: HAProxy driven by HaproxyRouter, one thread.
  */
-type PathName = 'direct' | 'cutover' | 'proxy-1w' | 'proxy-2w' | 'nginx' | 'nginx-2w';
+type PathName = 'direct' | 'cutover' | 'proxy-1w' | 'proxy-2w' | 'nginx' | 'nginx-2w' | 'haproxy';
 
 interface Measurement extends LoadResult {
   round: number;
@@ -95,7 +99,9 @@ async function main(): Promise<void> {
     'proxy-2w': [],
     nginx: [],
     'nginx-2w': [],
+    haproxy: [],
   };
+  const haproxies: HaproxyRouter[] = [];
   let switches: SwitchResult[] = [];
   try {
     const targets: Target[] = [
@@ -146,6 +152,26 @@ async function main(): Promise<void> {
     } else {
       console.warn('c) nginx is not installed (apt-get install -y nginx): skipped.\n');
     }
+    if (haproxyInstalled()) {
+      const haproxyPort = await freePort();
+      const router = await HaproxyRouter.start({
+        listen: { host: '127.0.0.1', port: haproxyPort },
+        stateDir: path.join(tmp, 'haproxy'),
+        threads: 1,
+      });
+      haproxies.push(router);
+      await router.setRoute(blueRoute);
+      const master = runningMasterPid(router.pidFile);
+      // Read when measured: right after the reload that added the service, the old worker is still finishing.
+      targets.push({
+        name: 'haproxy',
+        label: 'd) HAProxy (HaproxyRouter), 1 thread',
+        url: `http://127.0.0.1:${haproxyPort}/`,
+        proxyCpuMs: () => sumCpuMs(master === null ? [] : childPids(master)),
+      });
+    } else {
+      console.warn('d) haproxy is not installed (apt-get install -y haproxy): skipped.\n');
+    }
     for (let round = 1; round <= ROUNDS; round++) {
       // Rotate the order so no path always runs right after the same neighbour.
       const order = targets.map((_, i) => targets[(i + round - 1) % targets.length] as Target);
@@ -154,6 +180,7 @@ async function main(): Promise<void> {
     switches = await measureSwitches(proxy, blueRoute, greenRoute);
   } finally {
     for (const running of nginxes) await running.stop();
+    for (const router of haproxies) await router.close();
     for (const router of processes) await router.close();
     await proxy.close();
     await Promise.all([blue.stop(), green.stop()]);
@@ -169,6 +196,9 @@ async function main(): Promise<void> {
     });
   const ratios = ratioOf('cutover', 'nginx');
   const workerRatios = { '1 worker': ratioOf('proxy-1w', 'nginx'), '2 workers': ratioOf('proxy-2w', 'nginx-2w') };
+  const haproxyRatios = ratioOf('haproxy', 'nginx');
+  if (haproxyRatios.length > 0 && measurements.haproxy.length > 0)
+    console.log(`HAProxy / nginx, 1 worker: median ${(100 * median(haproxyRatios)).toFixed(0)}% of the rounds`);
   for (const [label, r] of Object.entries(workerRatios))
     if (r.length > 0)
       console.log(`proxy process / nginx, ${label}: median ${(100 * median(r)).toFixed(0)}% of the rounds`);
