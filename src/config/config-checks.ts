@@ -59,6 +59,16 @@ function checkRouter(server: unknown, source: SourceMap | null): ConfigIssue[] {
       makeIssue(source, ['server', 'nginx'], 'only used with router: nginx; add router: nginx or remove it', 'key'),
     ];
   }
+  if (server.router !== 'haproxy' && server.haproxy !== undefined) {
+    return [
+      makeIssue(
+        source,
+        ['server', 'haproxy'],
+        'only used with router: haproxy; add router: haproxy or remove it',
+        'key',
+      ),
+    ];
+  }
   return [];
 }
 

@@ -15,8 +15,9 @@ export const CONFIG_DEFAULTS = {
   stateDir: '.cutover',
   /** Instance logs: 10 MiB, then rotated, with 3 old files (40 MiB per instance at most). */
   logs: { maxBytes: 10 * 1024 * 1024, keep: 3 },
-  router: 'proxy' as 'proxy' | 'nginx',
+  router: 'proxy' as 'proxy' | 'nginx' | 'haproxy',
   nginx: { binary: 'nginx', verifyTimeoutMs: 5_000 },
+  haproxy: { binary: 'haproxy', threads: 1, verifyTimeoutMs: 10_000 },
   database: {
     lint: true,
     backupBeforeDeploy: true,

@@ -63,6 +63,15 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       ...(raw.server?.router === 'nginx' && raw.server.nginx
         ? { nginx: resolveNginx(raw.server.nginx, options.baseDir) }
         : {}),
+      ...(raw.server?.router === 'haproxy'
+        ? {
+            haproxy: {
+              binary: raw.server.haproxy?.binary ?? CONFIG_DEFAULTS.haproxy.binary,
+              threads: raw.server.haproxy?.threads ?? CONFIG_DEFAULTS.haproxy.threads,
+              verifyTimeoutMs: raw.server.haproxy?.verify_timeout ?? CONFIG_DEFAULTS.haproxy.verifyTimeoutMs,
+            },
+          }
+        : {}),
       ...resolveProxyServer(raw.server),
     },
     services,

@@ -6,7 +6,7 @@ import { dockerHost, dockerServiceFields, swarmServiceFields } from './docker-sc
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
 import { proxyServerFields, proxyServiceFields } from './proxy-schema.js';
-import { nginxSchema, routerKind } from './router-schema.js';
+import { haproxySchema, nginxSchema, routerKind } from './router-schema.js';
 import { notificationsSchema } from './notifications-schema.js';
 import {
   command,
@@ -232,6 +232,7 @@ const serverSchema = strictMap(
     docker_host: dockerHost.optional(),
     router: routerKind.optional(),
     nginx: nginxSchema.optional(),
+    haproxy: haproxySchema.optional(),
     ...proxyServerFields,
     logs: strictMap(
       {
@@ -245,7 +246,7 @@ const serverSchema = strictMap(
       'expected a map like { max_size: 10MiB, keep: 3 }',
     ).optional(),
   },
-  'expected a map with proxy, admin, state_dir, docker_host, router, nginx, trusted_proxies, max_connections, proxy_workers, client_timeouts and logs',
+  'expected a map with proxy, admin, state_dir, docker_host, router, nginx, haproxy, trusted_proxies, max_connections, proxy_workers, client_timeouts and logs',
 );
 
 /** Flag environments: names like flag keys, so they are safe in URLs and file names. */

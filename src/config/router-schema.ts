@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveDuration, strictMap, text } from './schema-fields.js';
+import { positiveDuration, strictMap, text, wholeNumber } from './schema-fields.js';
 
 /**
  * `server.router` and `server.nginx`: which router moves traffic. The
@@ -9,10 +9,16 @@ import { positiveDuration, strictMap, text } from './schema-fields.js';
  * checks every change with `nginx -t -c main_config` and reloads. The server
  * blocks it renders listen on `server.proxy`. docs/nginx-router.md has the
  * setup.
+ *
+ * haproxy: cutover runs its own HAProxy (2.6 or later) on `server.proxy`,
+ * owns its whole config and drives deploys through its Runtime API, with no
+ * reload (src/router/haproxy/). `server.haproxy` is optional.
  */
-export const ROUTERS = ['proxy', 'nginx'] as const;
+export const ROUTERS = ['proxy', 'nginx', 'haproxy'] as const;
 
-export const routerKind = z.enum(ROUTERS, { error: 'expected proxy (the embedded proxy) or nginx' });
+export const routerKind = z.enum(ROUTERS, {
+  error: 'expected proxy (the embedded proxy), nginx or haproxy',
+});
 
 export const nginxSchema = strictMap(
   {
@@ -29,3 +35,14 @@ export const nginxSchema = strictMap(
 );
 
 export type RawNginx = z.output<typeof nginxSchema>;
+
+export const haproxySchema = strictMap(
+  {
+    binary: text('expected the haproxy program, like haproxy or /usr/sbin/haproxy').optional(),
+    threads: wholeNumber(1, 64).optional(),
+    verify_timeout: positiveDuration.optional(),
+  },
+  'expected a map like { binary: haproxy, threads: 1, verify_timeout: 10s }',
+);
+
+export type RawHaproxy = z.output<typeof haproxySchema>;

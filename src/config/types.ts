@@ -19,10 +19,12 @@ export interface ServerConfig {
   stateDir: string;
   /** `server.docker_host` as written (unix:///path, a socket path, tcp://host:port); absent: DOCKER_HOST, else /var/run/docker.sock. */
   dockerHost?: string;
-  /** Which router moves traffic: the embedded proxy (default) or the team's nginx. */
-  router: 'proxy' | 'nginx';
+  /** Which router moves traffic: the embedded proxy (default), the team's nginx, or an HAProxy cutover runs. */
+  router: 'proxy' | 'nginx' | 'haproxy';
   /** Present exactly when `router` is nginx. */
   nginx?: NginxRouterConfig;
+  /** Present exactly when `router` is haproxy. */
+  haproxy?: HaproxyRouterConfig;
   /** Peers whose X-Forwarded-* / X-Real-IP / Forwarded headers the proxy believes; empty: nobody. */
   trustedProxies: Cidr[];
   /** Most client connections the proxy holds; one more is closed at once. */
@@ -46,6 +48,13 @@ export interface UpstreamTrafficConfig {
   pendingPerInstance: number;
   /** Consecutive connect errors, timeouts or 5xx that eject an instance (0: never), and the back-off. */
   passiveHealth: { consecutiveFailures: number; ejectionMs: number; maxEjectionMs: number };
+}
+
+/** `server.haproxy`, defaulted. HAProxy's files (config, maps, stats socket, pid file) live in `<state_dir>/haproxy`. */
+export interface HaproxyRouterConfig {
+  binary: string;
+  threads: number;
+  verifyTimeoutMs: number;
 }
 
 /** `server.nginx`, with paths made absolute. */

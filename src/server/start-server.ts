@@ -35,7 +35,7 @@ import { SqliteStore } from '../store/sqlite-store.js';
 export interface RunningServer {
   config: CutoverConfig;
   controller: Controller;
-  /** The embedded proxy, or nginx with `server.router: nginx`. */
+  /** The embedded proxy, nginx with `server.router: nginx`, or HAProxy with `server.router: haproxy`. */
   router: Router;
   api: FastifyInstance;
   adminUrl: string;
@@ -316,12 +316,28 @@ async function listenAdmin(api: FastifyInstance, config: CutoverConfig): Promise
   }
 }
 
-/** The proxy process by default (started, or adopted after a restart); nginx (loaded only then) attaches to the team's running nginx. */
+/**
+ * The proxy process by default (started, or adopted after a restart); nginx (loaded only then) attaches to the
+ * team's running nginx; haproxy starts or adopts cutover's own HAProxy.
+ */
 async function routerFor(
   config: CutoverConfig,
   logger: Logger,
   onInstanceEjection: (event: InstanceEjectionEvent) => void,
 ): Promise<Router> {
+  const haproxy = config.server.router === 'haproxy' ? config.server.haproxy : undefined;
+  if (haproxy !== undefined) {
+    const { HaproxyRouter } = await import('../router/haproxy/haproxy-router.js');
+    // Started, or adopted from the last run (it outlives cutover): see HaproxyRouter.start.
+    return HaproxyRouter.start({
+      binary: haproxy.binary,
+      listen: config.server.proxy,
+      stateDir: path.join(config.server.stateDir, 'haproxy'),
+      threads: haproxy.threads,
+      verifyTimeoutMs: haproxy.verifyTimeoutMs,
+      logger,
+    });
+  }
   const nginx = config.server.router === 'nginx' ? config.server.nginx : undefined;
   if (nginx === undefined) {
     const { server } = config;

@@ -39,8 +39,8 @@ ${service}`);
 
   it('refuses an unknown router, nginx without its files, and nginx settings without router: nginx, each at its place', () => {
     assert.match(
-      issueAt(issuesOf(`server: { router: haproxy }\n${service}`).byPath, 'server.router').message,
-      /expected proxy \(the embedded proxy\) or nginx/,
+      issueAt(issuesOf(`server: { router: traefik }\n${service}`).byPath, 'server.router').message,
+      /expected proxy \(the embedded proxy\), nginx or haproxy/,
     );
     assert.match(
       issueAt(issuesOf(`server: { router: nginx }\n${service}`).byPath, 'server.router').message,
@@ -58,5 +58,27 @@ ${service}`);
     ).byPath;
     assert.match(issueAt(missing, 'server.nginx.include_file').message, /expected the path of the file cutover writes/);
     assert.match(issueAt(missing, 'server.nginx.verify_timeout').message, /expected/);
+  });
+
+  it('reads server.haproxy with defaults, and refuses it without router: haproxy or with a bad value', () => {
+    const config = parse(`server: { router: haproxy }\n${service}`);
+    assert.equal(config.server.router, 'haproxy');
+    assert.deepEqual(config.server.haproxy, { binary: 'haproxy', threads: 1, verifyTimeoutMs: 10_000 });
+    const full = parse(
+      `server: { router: haproxy, haproxy: { binary: /usr/sbin/haproxy, threads: 2, verify_timeout: 3s } }\n${service}`,
+    );
+    assert.deepEqual(full.server.haproxy, { binary: '/usr/sbin/haproxy', threads: 2, verifyTimeoutMs: 3_000 });
+    assert.equal(parse(service).server.haproxy, undefined);
+    assert.match(
+      issueAt(issuesOf(`server: { haproxy: { threads: 1 } }\n${service}`).byPath, 'server.haproxy').message,
+      /only used with router: haproxy/,
+    );
+    assert.match(
+      issueAt(
+        issuesOf(`server: { router: haproxy, haproxy: { threads: 0 } }\n${service}`).byPath,
+        'server.haproxy.threads',
+      ).message,
+      /whole number from 1 to 64/,
+    );
   });
 });
