@@ -31,6 +31,12 @@ server:
   #   pid_file: /run/nginx.pid                    # default: the pid directive of main_config
   #   prefix: /etc/nginx                          # nginx's -p, if it runs with one
   #   verify_timeout: 5s                          # a reload must show the new config by then, or it is undone
+  #                         # haproxy: an HAProxy (2.6+) cutover runs itself, switched through its
+  #                         # Runtime API with no reload; optional keys:
+  # haproxy:
+  #   binary: haproxy
+  #   threads: 1
+  #   verify_timeout: 10s                         # a reload (new service or hosts) must show by then
   trusted_proxies: []       # CIDR blocks of load balancers in front of the proxy (e.g. [10.0.0.0/8]):
   #                         # only their X-Forwarded-*, X-Real-IP and Forwarded are believed
   max_connections: 10000    # client connections held at once; one more is closed at once
