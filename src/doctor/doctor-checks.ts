@@ -12,6 +12,7 @@ import { CutoverError } from '../core/errors.js';
 import { inUseFix, listenError } from '../core/listen-errors.js';
 import type { CheckResult } from './check-result.js';
 import { checkAnalysisProviders } from './analysis-check.js';
+import { checkHaproxy } from './haproxy-check.js';
 import { checkNginx } from './nginx-check.js';
 
 export type { CheckResult, CheckStatus } from './check-result.js';
@@ -65,10 +66,11 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   }
   const server = await checkServer(config, options.env);
   results.push(server);
-  // nginx listens on server.proxy itself: its check replaces the free-port one.
-  results.push(
-    config.server.nginx ? await checkNginx(config.server.nginx) : await checkProxyPort(config, server.status === 'ok'),
-  );
+  // nginx listens on server.proxy itself: its check replaces the free-port one; so does an HAProxy cutover left running.
+  const haproxy = config.server.haproxy ? await checkHaproxy(config.server.haproxy, config.server.stateDir) : null;
+  if (haproxy !== null) results.push(haproxy.result);
+  if (config.server.nginx) results.push(await checkNginx(config.server.nginx));
+  else if (haproxy === null || !haproxy.running) results.push(await checkProxyPort(config, server.status === 'ok'));
   for (const service of Object.values(config.services)) {
     if (service.database) results.push(await checkDatabase(service));
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
+import { runDoctor } from '../../src/doctor/doctor-checks.js';
 import { runningMasterPid } from '../../src/router/haproxy/haproxy-process.js';
 import type { HaproxyRouter } from '../../src/router/haproxy/haproxy-router.js';
 import { SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
@@ -60,6 +61,21 @@ describe('deploys through HAProxy (router: haproxy)', () => {
     assert.equal(h.server.router.kind, 'haproxy');
     assert.deepEqual(await versionAt(h.proxyUrl), { status: 200, version: 'v1' });
     assert.deepEqual(await versionAt(h.proxyUrl, 'shop.localhost'), { status: 200, version: 'v1' });
+  });
+
+  it('cutover doctor checks the HAProxy version and finds the running one answering', async () => {
+    const results = await runDoctor({ configFile: h.configFile, env: {} });
+    const check = results.find((r) => r.id === 'router.haproxy');
+    assert.equal(check?.status, 'ok', JSON.stringify(check));
+    assert.match(
+      check?.message ?? '',
+      /^HAProxy 2\.\d+\S*; cutover's HAProxy runs \(pid \d+\) and its Runtime API answers$/,
+    );
+    assert.equal(
+      results.find((r) => r.id === 'router.proxy'),
+      undefined,
+      'HAProxy holding the proxy port is expected',
+    );
   });
 
   it('blue-green v1 → v2 under steady traffic, then a rollback, with no failed request', async () => {
