@@ -215,7 +215,8 @@ flags:
 # Notifications: deploy events sent to each target in order, off the deploy's
 # path (a target that is down or slow never delays or fails a deploy). Kinds:
 # started, switched, promoted, analysis_failed, aborted, failed, rolled_back,
-# completed, flag_rollout_started, flag_rollout_succeeded, flag_rollout_failed.
+# completed, flag_rollout_started, flag_rollout_succeeded, flag_rollout_failed,
+# maintenance.
 notifications: []
 # notifications:
 #   - type: webhook           # JSON with X-Cutover-Signature: sha256=<hex>, the HMAC-SHA256 of

@@ -394,6 +394,7 @@ export type NotificationKind =
   | 'rolled_back'
   | 'completed'
   | 'flag_rollout_started'
+  | 'maintenance'
   | 'flag_rollout_succeeded'
   | 'flag_rollout_failed';
 

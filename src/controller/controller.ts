@@ -31,6 +31,9 @@ import type { DeployRequest, RunProgress } from './strategy-runner.js';
 import { explainLock } from './lock-holder.js';
 import { CutoverError } from '../core/errors.js';
 import { SwarmRollingRunner } from './swarm-rolling-runner.js';
+import { MaintenanceRoutes } from './maintenance-routes.js';
+import { switchMaintenance, type MaintenanceRequest } from './maintenance-commands.js';
+import type { MaintenanceRecord } from '../store/records.js';
 
 export type { DeployRequest } from './strategy-runner.js';
 import type { ControllerDeps } from './controller-deps.js';
@@ -63,11 +66,15 @@ export class Controller {
   private readonly strategies: StrategyRegistry;
   private readonly commands: ReleaseCommands;
   private readonly gitInfo: (cwd: string) => Promise<GitInfo>;
+  private readonly maintenanceRoutes: MaintenanceRoutes;
   /** The services' databases (migrations with deploys, backups), once attached. */
   migrations: ServiceMigrations | null = null;
 
   constructor(deps: ControllerDeps) {
-    const { config, store, router, logger } = deps;
+    const { config, store, logger } = deps;
+    // Every route given to the router carries the service's maintenance from the store (maintenance-routes.ts).
+    this.maintenanceRoutes = new MaintenanceRoutes(store, deps.router);
+    const router = this.maintenanceRoutes.wrap();
     this.currentConfig = config;
     this.store = store;
     this.router = router;
@@ -258,6 +265,11 @@ export class Controller {
   /** `cutover down <service>`: routes it to nothing, drains, stops every release of it; see service-stop.ts. */
   down(name: string, actor: string): Promise<OperationRecord> {
     return this.explainingLock(async () => stopService(this.context, name, actor));
+  }
+
+  /** `cutover maintenance on|off`: no lock, so it works during a deploy (whose next routes carry it too). */
+  maintenance(name: string, request: MaintenanceRequest): Promise<{ maintenance: MaintenanceRecord | null; changed: boolean }> {
+    return switchMaintenance(this.context, this.maintenanceRoutes, this.service(name), request);
   }
 
   /** The store's DEPLOY_LOCKED names only the holder; the refusal a person reads says what it does and the choices (lock-holder.ts). */

@@ -2,7 +2,7 @@ import type { ServiceConfig } from '../config/types.js';
 import type { CanaryState } from '../core/canary-strategy.js';
 import type { HealthStatus } from '../health/index.js';
 import type { ReleaseCounters, Router } from '../router/index.js';
-import type { LockRecord, OperationRecord, ReleaseRecord } from '../store/records.js';
+import type { LockRecord, MaintenanceRecord, OperationRecord, ReleaseRecord } from '../store/records.js';
 import { toMeasurement, type AnalysisMeasurement } from './analysis-measurement.js';
 import type { Store } from '../store/store.js';
 import type { InstanceSupervisor } from './instance-supervisor.js';
@@ -52,6 +52,8 @@ export interface ServiceStatus {
     actor: string;
   } | null;
   lock: LockRecord | null;
+  /** Set while the service is in maintenance (`cutover maintenance on`). */
+  maintenance: MaintenanceRecord | null;
   /** The latest analysis measurements of the running (or last) operation. */
   analysis: AnalysisMeasurement[];
   recent: {
@@ -173,6 +175,7 @@ export function serviceStatus(
         }
       : null,
     lock,
+    maintenance: store.getMaintenance(service.name),
     analysis: (() => {
       const opId = current?.id ?? store.listOperations(service.name, 1)[0]?.id;
       return opId

@@ -99,6 +99,14 @@ export const ERROR_CATALOGUE = {
     status: 500,
     hint: 'The proxy process could not start; <state_dir>/logs/proxy.log says why. A proxy port another program holds is the usual cause: free it or change server.proxy.',
   },
+  ROUTER_UNSUPPORTED: {
+    status: 409,
+    hint: 'The configured router cannot do this yet; the embedded proxy (server.router: proxy, the default) can.',
+  },
+  MAINTENANCE: {
+    status: 503,
+    hint: 'The service is in maintenance; `cutover maintenance off <service>` ends it.',
+  },
   ROUTER_CONFIG_REJECTED: {
     status: 500,
     hint: "The router refused the rendered config (nginx -t); the previous config still serves. Fix the error shown (often in a file of the team's own nginx config).",

@@ -13,6 +13,7 @@ import type { Notification } from './notification.js';
  * - `aborted`, `failed`: the operation ended so (traffic stays on, or went back to, the previous release)
  * - `rolled_back`: an automatic switch back (post-promotion, canary, rolling) or a `cutover rollback` that succeeded
  * - `completed`: a deploy succeeded
+ * - `maintenance`: a service went into maintenance or came out of it
  */
 const KIND_OF_EVENT: Readonly<Record<string, NotificationKind>> = {
   'deploy.started': 'started',
@@ -36,6 +37,8 @@ const KIND_OF_EVENT: Readonly<Record<string, NotificationKind>> = {
   'flag-rollout.succeeded': 'flag_rollout_succeeded',
   'flag-rollout.failed': 'flag_rollout_failed',
   'flag-rollout.aborted': 'flag_rollout_failed',
+  'maintenance.on': 'maintenance',
+  'maintenance.off': 'maintenance',
 };
 
 export function notificationKindOf(eventType: string): NotificationKind | null {
@@ -68,6 +71,8 @@ export function notificationTitle(notification: Pick<Notification, 'kind' | 'eve
       return 'flag rollout succeeded';
     case 'flag_rollout_failed':
       return notification.event === 'flag-rollout.aborted' ? 'flag rollout aborted' : 'flag rollout failed';
+    case 'maintenance':
+      return notification.event === 'maintenance.off' ? 'maintenance ended' : 'maintenance started';
   }
 }
 
@@ -85,6 +90,7 @@ export function notificationTone(kind: NotificationKind): NotificationTone {
     case 'flag_rollout_failed':
       return 'bad';
     case 'rolled_back':
+    case 'maintenance':
       return 'warning';
     case 'started':
     case 'switched':
@@ -106,4 +112,5 @@ export const KIND_EMOJI: Readonly<Record<NotificationKind, string>> = {
   flag_rollout_started: '🚩',
   flag_rollout_succeeded: '✅',
   flag_rollout_failed: '❌',
+  maintenance: '🚧',
 };

@@ -21,6 +21,17 @@ export interface ServiceRoute {
   target: RouteTarget | null;
   /** During a canary: a second release that gets `weight` percent of clients (sticky) and every matching request. */
   canary?: CanaryRoute | null;
+  /** While set, clients outside `allow` get the maintenance answer (503 + Retry-After) instead of the release. */
+  maintenance?: MaintenanceRoute | null;
+}
+
+/** A service in maintenance, as the router gets it (JSON-safe: it crosses the proxy process's control socket). */
+export interface MaintenanceRoute {
+  /** Shown to users on the page; plain text (the router escapes it). */
+  message: string;
+  retryAfterSec: number;
+  /** CIDR blocks (`10.0.0.0/8`, `127.0.0.1/32`) whose clients are routed as usual. */
+  allow: string[];
 }
 
 export interface CanaryRoute {
@@ -53,6 +64,8 @@ export interface ReleaseCounters {
 
 export interface Router {
   readonly kind: string;
+  /** True when the router answers a route's `maintenance` itself; a router without it ignores the field. */
+  readonly supportsMaintenance?: boolean;
   /**
    * Replaces a service's route. Requests already in flight keep the upstream they
    * were sent to; every request that starts after the promise resolves uses the

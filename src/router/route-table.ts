@@ -2,6 +2,7 @@ import type { Slot } from '../core/slot.js';
 import { CutoverError } from '../core/errors.js';
 import { BUCKET_COUNT, bucketOf } from '../core/sticky-bucket.js';
 import type { CanaryRoute, RouteTarget, ServiceRoute, Upstream } from './index.js';
+import { MaintenanceEntry } from './maintenance-entry.js';
 
 /**
  * The routing decision as data: host → service → active target → upstream.
@@ -155,6 +156,8 @@ export class ServiceEntry<B> {
   readonly target: TargetEntry<B> | null;
   /** The second release during a canary, null otherwise (the hot path tests this one field). */
   readonly canary: CanaryEntry<B> | null;
+  /** Set while the service is in maintenance: clients it does not allow get the maintenance answer. */
+  readonly maintenance: MaintenanceEntry | null;
   /** The route this entry was built from; a rebuild reuses the entry while the route object is the same. */
   readonly route: ServiceRoute;
 
@@ -164,6 +167,7 @@ export class ServiceEntry<B> {
     this.hosts = route.hosts.map(normalizeHost);
     this.target = target;
     this.canary = canary;
+    this.maintenance = route.maintenance ? new MaintenanceEntry(route.maintenance) : null;
     this.route = route;
   }
 
@@ -262,6 +266,8 @@ export function assertRoutesCompatible(routes: readonly ServiceRoute[]): void {
   let defaultService: string | null = null;
   for (const route of routes) {
     if (route.canary !== undefined && route.canary !== null) assertCanaryValid(route.service, route.canary);
+    // Built here once so a bad allow list is refused before anything is bound (the entry is built again later).
+    if (route.maintenance) new MaintenanceEntry(route.maintenance);
     if (services.has(route.service)) {
       throw new CutoverError('CONFIG_INVALID', `service '${route.service}' is routed twice`);
     }

@@ -47,6 +47,17 @@ export interface ServiceRecord {
   updatedAt: number;
 }
 
+/** A service in maintenance (`cutover maintenance on`): kept across server restarts until switched off. */
+export interface MaintenanceRecord {
+  service: string;
+  message: string;
+  retryAfterSec: number;
+  /** CIDR blocks whose clients still reach the service. */
+  allow: string[];
+  actor: string;
+  since: number;
+}
+
 export interface LockRecord {
   service: string;
   operationId: string;

@@ -7,6 +7,7 @@ import type {
   ErrorRecord,
   EventRecord,
   LockRecord,
+  MaintenanceRecord,
   OperationKind,
   OperationOutcome,
   OperationRecord,
@@ -27,6 +28,10 @@ CREATE TABLE IF NOT EXISTS services (
   name TEXT PRIMARY KEY,
   active_release_id TEXT,
   updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS service_maintenance (
+  service TEXT PRIMARY KEY,
+  record_json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS releases (
   id TEXT PRIMARY KEY,
@@ -205,6 +210,26 @@ export class SqliteStore implements Store {
                 ON CONFLICT(name) DO UPDATE SET active_release_id = excluded.active_release_id, updated_at = excluded.updated_at`,
       )
       .run(service, releaseId, now);
+  }
+
+  getMaintenance(service: string): MaintenanceRecord | null {
+    const row = this.db.prepare('SELECT record_json FROM service_maintenance WHERE service = ?').get(service) as
+      | Row
+      | undefined;
+    return row ? (parseJson(row.record_json) as MaintenanceRecord) : null;
+  }
+
+  setMaintenance(service: string, record: MaintenanceRecord | null): void {
+    if (record === null) {
+      this.db.prepare('DELETE FROM service_maintenance WHERE service = ?').run(service);
+      return;
+    }
+    this.db
+      .prepare(
+        `INSERT INTO service_maintenance (service, record_json) VALUES (?, ?)
+                ON CONFLICT(service) DO UPDATE SET record_json = excluded.record_json`,
+      )
+      .run(service, JSON.stringify(record));
   }
 
   // --- releases -------------------------------------------------------------

@@ -4,6 +4,7 @@ import type {
   ErrorRecord,
   EventRecord,
   LockRecord,
+  MaintenanceRecord,
   OperationOutcome,
   OperationRecord,
   ReleaseRecord,
@@ -36,6 +37,10 @@ export interface Store {
 
   getService(name: string): ServiceRecord;
   setActiveRelease(service: string, releaseId: string | null, now: number): void;
+  /** The service's maintenance, or null when it serves normally. */
+  getMaintenance(service: string): MaintenanceRecord | null;
+  /** Null switches maintenance off. */
+  setMaintenance(service: string, record: MaintenanceRecord | null): void;
 
   createRelease(input: NewRelease, now: number): ReleaseRecord;
   getRelease(id: string): ReleaseRecord | null;

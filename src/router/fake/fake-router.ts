@@ -39,6 +39,7 @@ interface IdleWaiter {
  */
 export class FakeRouter implements Router {
   readonly kind = 'fake';
+  readonly supportsMaintenance = true;
   private readonly clock: Clock;
   private readonly routes = new Map<string, ServiceRoute>();
   private table = new RouteTable<FakeReleaseTraffic>([]);

@@ -59,6 +59,7 @@ interface PendingCall {
  */
 export class RemoteProxyRouter implements Router {
   readonly kind = 'proxy';
+  readonly supportsMaintenance = true;
   private socket: net.Socket | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, PendingCall>();

@@ -65,8 +65,8 @@ interface ErrorPage {
   body: string;
 }
 
-/** The page for `error`, in the form the request asks for. */
-function errorPage(rawHeaders: readonly string[], error: CutoverError): ErrorPage {
+/** The request id (the client's when sane) and whether the client prefers HTML, from one pass over the headers. */
+function readRequestHead(rawHeaders: readonly string[]): { requestId: string; html: boolean } {
   let requestId: string | undefined;
   let accept = '';
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -78,10 +78,14 @@ function errorPage(rawHeaders: readonly string[], error: CutoverError): ErrorPag
       accept += `${rawHeaders[i + 1] as string},`;
     }
   }
-  requestId ??= randomUUID();
+  return { requestId: requestId ?? randomUUID(), html: prefersHtml(accept) };
+}
+
+/** The page for `error`, in the form the request asks for. */
+function errorPage(rawHeaders: readonly string[], error: CutoverError): ErrorPage {
+  const { requestId, html } = readRequestHead(rawHeaders);
   const status = error.status;
   const message = PUBLIC_MESSAGES[error.code] ?? STATUS_CODES[status] ?? 'Error';
-  const html = prefersHtml(accept);
   const body = html
     ? `<!doctype html>\n<html><head><meta charset="utf-8"><title>${status} ${STATUS_CODES[status] ?? ''}</title></head>\n` +
       `<body><h1>${status} ${STATUS_CODES[status] ?? ''}</h1>\n<p>${message}</p>\n<p>Request id: <code>${requestId}</code></p></body></html>\n`
@@ -95,6 +99,51 @@ function errorPage(rawHeaders: readonly string[], error: CutoverError): ErrorPag
   ];
   if (error.code === 'UPSTREAM_BUSY') headers.push(['retry-after', String(BUSY_RETRY_AFTER_SECONDS)]);
   return { status, requestId, headers, body };
+}
+
+/** What a service in maintenance tells its users; `message` is the operator's text, escaped on the page. */
+export interface MaintenanceAnswer {
+  message: string;
+  retryAfterSec: number;
+}
+
+const DEFAULT_MAINTENANCE_MESSAGE = 'The service is down for maintenance. Please try again later.';
+
+/** 503 with Retry-After and the operator's message, HTML or JSON by Accept like every answer of the proxy. */
+function maintenancePage(rawHeaders: readonly string[], answer: MaintenanceAnswer): ErrorPage {
+  const { requestId, html } = readRequestHead(rawHeaders);
+  const message = answer.message.length > 0 ? answer.message : DEFAULT_MAINTENANCE_MESSAGE;
+  const body = html
+    ? `<!doctype html>\n<html><head><meta charset="utf-8"><title>Down for maintenance</title></head>\n` +
+      `<body><h1>Down for maintenance</h1>\n<p>${escapeHtml(message)}</p>\n<p>Request id: <code>${requestId}</code></p></body></html>\n`
+    : JSON.stringify({ error: { code: 'MAINTENANCE', message, requestId } });
+  const headers: [string, string][] = [
+    ['content-type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8'],
+    ['content-length', String(Buffer.byteLength(body))],
+    ['cache-control', 'no-store'],
+    ['x-content-type-options', 'nosniff'],
+    ['x-request-id', requestId],
+    ['retry-after', String(answer.retryAfterSec)],
+  ];
+  return { status: 503, requestId, headers, body };
+}
+
+export function sendMaintenanceResponse(res: ServerResponse, rawHeaders: readonly string[], answer: MaintenanceAnswer): void {
+  const page = maintenancePage(rawHeaders, answer);
+  res.writeHead(page.status, page.headers.flat());
+  res.end(page.body);
+}
+
+/** An Upgrade request to a service in maintenance: the same answer on the raw socket, then it is closed. */
+export function sendMaintenanceOnSocket(socket: Duplex, rawHeaders: readonly string[], answer: MaintenanceAnswer): void {
+  if (socket.destroyed) return;
+  writeOnSocket(socket, maintenancePage(rawHeaders, answer));
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] as string);
 }
 
 /**
@@ -139,6 +188,10 @@ export function sendErrorOnSocket(
   if (socket.destroyed) return;
   const page = errorPage(rawHeaders, error);
   logError(logger, page, error);
+  writeOnSocket(socket, page);
+}
+
+function writeOnSocket(socket: Duplex, page: ErrorPage): void {
   let head = `HTTP/1.1 ${page.status} ${STATUS_CODES[page.status] ?? ''}\r\n`;
   for (const [name, value] of page.headers) head += `${name}: ${value}\r\n`;
   socket.end(`${head}connection: close\r\n\r\n${page.body}`);

@@ -14,6 +14,8 @@ import {
   noRouteForHost,
   sendErrorOnSocket,
   sendErrorResponse,
+  sendMaintenanceOnSocket,
+  sendMaintenanceResponse,
   upstreamsBusy,
 } from './error-response.js';
 import { buildUpstreamRequestHeaders, type RequestHeadFacts } from './forwarded-headers.js';
@@ -117,6 +119,7 @@ const UPSTREAM_DRAIN_POLL_MS = 5;
  */
 export class ProxyRouter implements Router {
   readonly kind = 'proxy';
+  readonly supportsMaintenance = true;
   private readonly server: Server;
   private readonly logger: Logger | undefined;
   private readonly routes = new Map<string, ServiceRoute>();
@@ -417,6 +420,11 @@ export class ProxyRouter implements Router {
       sendErrorResponse(res, req.rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
     }
+    // Checked before the release: a service in maintenance answers even with nothing routed or healthy.
+    if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
+      sendMaintenanceResponse(res, req.rawHeaders, entry.maintenance);
+      return;
+    }
     let target = entry.target;
     let setCookie: string | null = null;
     if (entry.canary !== null) {
@@ -454,6 +462,10 @@ export class ProxyRouter implements Router {
     const entry = this.table.lookup(facts.host);
     if (entry === undefined) {
       sendErrorOnSocket(socket, req.rawHeaders, noRouteForHost(facts.host), this.logger);
+      return;
+    }
+    if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
+      sendMaintenanceOnSocket(socket, req.rawHeaders, entry.maintenance);
       return;
     }
     // An upgrade follows the same choice as a request; a made-up cookie id is not sent (a 101 is not ours to edit).
