@@ -17,7 +17,15 @@ import { registerSeedsFlagRoutes } from '../flags/seeds-flag-routes.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { assertValidVersion } from '../core/version-grammar.js';
 import { registerConfigRoutes, type ConfigControl } from './config-routes.js';
-import { actorBody, deployBody, deployWaveBody, promoteBody, rollbackBody, switchBody } from './request-schemas.js';
+import {
+  actorBody,
+  deployBody,
+  deployWaveBody,
+  maintenanceBody,
+  promoteBody,
+  rollbackBody,
+  switchBody,
+} from './request-schemas.js';
 
 /**
  * The admin API: JSON under /api/v1, every route behind the bearer token.
@@ -207,6 +215,18 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   app.post<{ Params: { name: string } }>('/api/v1/services/:name/down', async (request, reply) => {
     const body = parseBody(actorBody, request.body);
     return reply.code(202).send({ operation: await controller.down(request.params.name, body.actor ?? 'api') });
+  });
+
+  // No operation: maintenance is a switch of the route, done when the answer comes (200, not 202).
+  app.post<{ Params: { name: string } }>('/api/v1/services/:name/maintenance', async (request) => {
+    const body = parseBody(maintenanceBody, request.body);
+    return controller.maintenance(request.params.name, {
+      on: body.on,
+      actor: body.actor ?? 'api',
+      message: body.message,
+      retryAfterSec: body.retryAfter,
+      allow: body.allow,
+    });
   });
 
   app.get<{ Params: { id: string }; Querystring: { after?: string } }>('/api/v1/operations/:id', async (request) => {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseCidr } from '../config/cidr.js';
+import { MAX_DURATION_MS, parseDuration } from '../config/duration.js';
 
 /** Bodies the admin API accepts, validated once at the boundary. Unknown fields are refused, like in the config. */
 const actor = z.string().min(1).max(200).optional();
@@ -29,5 +31,44 @@ export const switchBody = z.strictObject({ slot: z.enum(['blue', 'green']), acto
 export const rollbackBody = z.strictObject({ to: z.string().min(1).max(200).optional(), actor, ...override });
 export const actorBody = z.strictObject({ actor });
 export const promoteBody = z.strictObject({ full: z.boolean().optional(), actor });
+
+/** Longest maintenance message shown to users; a page, not a document. */
+export const MAINTENANCE_MESSAGE_MAX = 500;
+/** Most CIDR blocks in a maintenance allow list. */
+export const MAINTENANCE_ALLOW_MAX = 32;
+
+/** `POST /api/v1/services/:name/maintenance`: `retryAfter` is a duration (`10m`) or seconds, sent as whole seconds. */
+export const maintenanceBody = z.strictObject({
+  on: z.boolean(),
+  message: z.string().max(MAINTENANCE_MESSAGE_MAX).optional(),
+  retryAfter: z
+    .union([z.number(), z.string().max(32)])
+    .transform((value, ctx) => {
+      const parsed = parseDuration(value);
+      if (!parsed.ok || parsed.ms < 1000) {
+        ctx.addIssue({ code: 'custom', message: parsed.ok ? 'expected at least 1s' : parsed.expected });
+        return z.NEVER;
+      }
+      return Math.min(Math.ceil(parsed.ms / 1000), Math.floor(MAX_DURATION_MS / 1000));
+    })
+    .optional(),
+  allow: z
+    .array(
+      z
+        .string()
+        .max(64)
+        .transform((value, ctx) => {
+          const parsed = parseCidr(value);
+          if (!parsed.ok) {
+            ctx.addIssue({ code: 'custom', message: parsed.expected });
+            return z.NEVER;
+          }
+          return value.trim();
+        }),
+    )
+    .max(MAINTENANCE_ALLOW_MAX)
+    .optional(),
+  actor,
+});
 
 export type DeployBody = z.infer<typeof deployBody>;

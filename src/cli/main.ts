@@ -245,6 +245,32 @@ export function cutoverProgram(): Command {
       exit(await runOperation(await client(), `${svc(service)}/cleanup`, {}, follow(true))),
     );
 
+  const maintenance = cli
+    .command('maintenance')
+    .description(
+      'answer users of a service with 503 and a maintenance page (health checks and allowed addresses still reach it)',
+    );
+  maintenance
+    .command('on <service>')
+    .description('users get 503 with Retry-After and a page (HTML or JSON by Accept); no deploy needed')
+    .option('--message <text>', 'what users read on the page (at most 500 characters)')
+    .option('--retry-after <duration>', 'what Retry-After tells clients, e.g. 10m (default 5m)')
+    .option(
+      '--allow <cidr...>',
+      'address blocks still routed to the service, e.g. 10.0.0.0/8 (repeat or comma-separate)',
+    )
+    .action(async (service: string, o: { message?: string; retryAfter?: string; allow?: string[] }) => {
+      const { runMaintenance } = await import('./commands/maintenance-command.js');
+      exit(await runMaintenance(await client(), service, true, o, json()));
+    });
+  maintenance
+    .command('off <service>')
+    .description('serve the service again (the route that served before, without a deploy)')
+    .action(async (service: string) => {
+      const { runMaintenance } = await import('./commands/maintenance-command.js');
+      exit(await runMaintenance(await client(), service, false, {}, json()));
+    });
+
   cli
     .command('status [service]')
     .description('active and standby slots, instance health, recent deploys')

@@ -70,6 +70,7 @@ main { padding: 1rem; display: grid; gap: 1rem; }
 .chart .u-legend .u-series { padding: 0 .3rem 0 0; }
 .actions { display: flex; flex-wrap: wrap; gap: .4rem; margin-top: .6rem; }
 .message { font-size: .85rem; color: var(--bad); margin: .4rem 0 0; }
+.maintenance { font-size: .9rem; color: var(--bad); border: 1px solid var(--bad); border-radius: 4px; padding: .3rem .5rem; margin: .4rem 0; }
 h3 .operation-id { text-transform: none; letter-spacing: 0; font-family: ui-monospace, monospace; font-weight: 400; }
 .timeline { list-style: none; margin: 0; padding: 0; max-height: 16rem; overflow: auto; font-size: .85rem; }
 .timeline li { display: grid; grid-template-columns: 4.2rem 9.5rem 1fr; gap: .4rem; padding: .15rem 0; border-bottom: 1px dashed var(--line); }

@@ -40,6 +40,7 @@ export class ServiceCard {
     split: h('div', { class: 'split', 'data-field': 'split' }),
     observed: h('p', { class: 'muted observed', 'data-field': 'observed' }),
     message: h('p', { class: 'message', role: 'alert', hidden: true }),
+    maintenance: h('p', { class: 'maintenance', 'data-field': 'maintenance', role: 'status', hidden: true }),
     history: h('tbody', { 'data-field': 'history' }),
     migrations: h('tbody'),
     migrationsSection: h('section', { 'data-field': 'migrations', hidden: true }),
@@ -82,6 +83,7 @@ export class ServiceCard {
         this.parts.phase,
         h('small', {}, status.hosts.join(', ')),
       ),
+      this.parts.maintenance,
       this.parts.releases,
       h('h3', {}, 'Traffic (by weight)'),
       this.parts.split,
@@ -117,12 +119,27 @@ export class ServiceCard {
     void this.loadMigrations();
   }
 
+  /** textContent only: the message is the operator's text, never markup. */
+  private renderMaintenance(status: ServiceStatus): void {
+    const m = status.maintenance ?? null;
+    this.parts.maintenance.hidden = m === null;
+    if (m === null) {
+      this.parts.maintenance.textContent = '';
+      return;
+    }
+    const allowed = m.allow.length > 0 ? `; allowed: ${m.allow.join(', ')}` : '';
+    this.parts.maintenance.textContent =
+      `Maintenance since ${formatClock(m.since)} (${m.actor}): users get 503, Retry-After ${m.retryAfterSec} s${allowed}` +
+      (m.message ? ` — “${m.message}”` : '');
+  }
+
   update(status: ServiceStatus): void {
     this.status = status;
     const { parts } = this;
     parts.phase.textContent = status.operation
       ? `${status.operation.kind}: ${status.canary ? `${status.canary.phase}, step ${status.canary.step}/${status.canary.steps}` : status.operation.phase}`
       : '';
+    this.renderMaintenance(status);
     const slots: [string, SlotStatus | null][] = [
       ['active', status.active],
       ['canary', status.canary],

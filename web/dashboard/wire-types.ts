@@ -56,6 +56,14 @@ export interface ServiceStatus {
     startedAt: number;
     actor: string;
   } | null;
+  /** Set while users get the maintenance page (`cutover maintenance on`); absent from an older server. */
+  maintenance?: {
+    message: string;
+    retryAfterSec: number;
+    allow: string[];
+    actor: string;
+    since: number;
+  } | null;
   recent: RecentOperation[];
 }
 

@@ -112,6 +112,11 @@ function slotLine(label: string, slot: SlotStatus | null, showSlot = true): stri
 export function renderStatus(s: ServiceStatus): string {
   let text = `${bold(s.service)}  ${dim(`${s.hosts.join(', ')}${s.default ? ' (default)' : ''}  strategy ${s.strategy}`)}\n`;
   const slots = SLOT_STRATEGIES.has(s.strategy);
+  // First: while it is on, users see the maintenance page whatever the slots below say.
+  // An older server's answer has no field; `?? null` keeps this command working against it.
+  const m = s.maintenance ?? null;
+  if (m)
+    text += `  ${red('maintenance')}  on since ${formatTime(m.since)} by ${m.actor}: users get 503 (Retry-After ${m.retryAfterSec} s)${m.allow.length ? `; allowed: ${m.allow.join(', ')}` : ''}\n`;
   text += slotLine('active', s.active, slots);
   const last = s.recent[0];
   // Not deployed yet and stopped look alike otherwise: both have no active release and answer 503.
