@@ -39,7 +39,7 @@ interface IdleWaiter {
  */
 export class FakeRouter implements Router {
   readonly kind = 'fake';
-  readonly supportsMaintenance = true;
+  readonly supportsMaintenance: boolean = true;
   private readonly clock: Clock;
   private readonly routes = new Map<string, ServiceRoute>();
   private table = new RouteTable<FakeReleaseTraffic>([]);
@@ -208,6 +208,11 @@ export class FakeRouter implements Router {
     if (this.closed) return { routed: false, status: 503, code: 'NO_UPSTREAM', service: null };
     const entry = this.table.lookup(request.host);
     if (entry === undefined) return { routed: false, status: 404, code: 'SERVICE_NOT_FOUND', service: null };
+    const maintenance = entry.maintenance;
+    if (maintenance !== null && !maintenance.allows(request.ip ?? '127.0.0.1')) {
+      const { retryAfterSec } = maintenance;
+      return { routed: false, status: 503, code: 'MAINTENANCE', service: entry.service, retryAfterSec };
+    }
     let target = entry.target;
     this.choice.setCookie = null;
     if (entry.canary !== null) target = this.canaryOrStable(entry, request);

@@ -26,11 +26,15 @@ export interface FakeRouted {
   readonly setCookie: string | null;
 }
 
-/** What the router answered by itself: 404 for an unknown host, 503 when no release or healthy upstream is routed. */
+/**
+ * What the router answered by itself: 404 for an unknown host, 503 when no release or healthy upstream is
+ * routed, or when the service is in maintenance and the client is not allowed (with its Retry-After).
+ */
 export interface FakeRefused {
   readonly routed: false;
   readonly status: 404 | 503;
-  readonly code: Extract<ErrorCode, 'SERVICE_NOT_FOUND' | 'NO_UPSTREAM'>;
+  readonly code: Extract<ErrorCode, 'SERVICE_NOT_FOUND' | 'NO_UPSTREAM' | 'MAINTENANCE'>;
+  readonly retryAfterSec?: number;
   readonly service: string | null;
 }
 

@@ -113,12 +113,14 @@ function fakeProbe(runtime: FakeRuntime): HealthProbe {
 export async function startLogic(
   yaml: string,
   reuse?: { clock: ManualClock; store: SqliteStore; runtime: FakeRuntime },
+  /** A router of the test's own (a FakeRouter subclass that lacks an ability); built on the harness's clock. */
+  routerFor?: (clock: ManualClock) => FakeRouter,
 ): Promise<LogicHarness> {
   const config = parseConfig(yaml, null, { env: {} });
   const clock = reuse?.clock ?? new ManualClock();
   const store = reuse?.store ?? SqliteStore.memory();
   const runtime = reuse?.runtime ?? new FakeRuntime({ clock });
-  const router = new FakeRouter({ clock });
+  const router = routerFor?.(clock) ?? new FakeRouter({ clock });
   const own = new ControllerClock(clock);
   const controller = new Controller({
     config,
