@@ -45,6 +45,8 @@ describe('which controller events notify, and as what', () => {
       ['flag-rollout.succeeded', 'flag_rollout_succeeded'],
       ['flag-rollout.failed', 'flag_rollout_failed'],
       ['flag-rollout.aborted', 'flag_rollout_failed'],
+      ['maintenance.on', 'maintenance'],
+      ['maintenance.off', 'maintenance'],
       // The steps in between stay in history and the log.
       ['instance.started', null],
       ['health.waiting', null],
@@ -71,6 +73,7 @@ describe('which controller events notify, and as what', () => {
       'flag-rollout.started',
       'flag-rollout.succeeded',
       'flag-rollout.failed',
+      'maintenance.on',
     ];
     assert.deepEqual(new Set(events.map(notificationKindOf)), new Set(NOTIFICATION_KINDS));
   });
@@ -83,6 +86,8 @@ describe('which controller events notify, and as what', () => {
       notificationTitle({ kind: 'flag_rollout_failed', event: 'flag-rollout.aborted' }),
       'flag rollout aborted',
     );
+    assert.equal(notificationTitle({ kind: 'maintenance', event: 'maintenance.on' }), 'maintenance started');
+    assert.equal(notificationTitle({ kind: 'maintenance', event: 'maintenance.off' }), 'maintenance ended');
   });
 });
 
