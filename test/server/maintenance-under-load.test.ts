@@ -103,6 +103,15 @@ services:
       assert.equal(traffic.summary.failed, 0, traffic.summary.firstErrors.join('; '));
       const releasesBefore = await releaseIds();
 
+      // Validated at the API: a bad block or an overlong message changes nothing (exit 2, BAD_REQUEST).
+      const badBlock = await cli('maintenance', 'on', 'web', '--allow', '10.0.0.0/99');
+      assert.equal(badBlock.code, 2, badBlock.stderr);
+      assert.match(badBlock.stderr, /allow/);
+      const tooLong = await cli('maintenance', 'on', 'web', '--message', 'x'.repeat(501));
+      assert.equal(tooLong.code, 2, tooLong.stderr);
+      assert.equal((await statusOf()).maintenance, null);
+      assert.equal(traffic.summary.failed, 0, 'a refused request changed nothing');
+
       const on = await cli(
         'maintenance',
         'on',

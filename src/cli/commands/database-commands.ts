@@ -163,7 +163,19 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
     .description("replace the database's contents with a backup (one transaction: a failure changes nothing)")
     .requiredOption('--backup <label>', "the backup's label or id")
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
-    .action(async (service: string, o: { backup: string; yes?: boolean }) => {
+    .option('--maintenance', 'put the service in maintenance first (users get 503) and leave it on after the restore')
+    .option('--no-maintenance', 'do not ask about maintenance')
+    .action(async (service: string, o: { backup: string; yes?: boolean; maintenance?: boolean }) => {
+      let maintenance = o.maintenance === true;
+      // Asked only on a terminal without either flag: a restore under live writes can lose them or mix them in.
+      if (o.maintenance === undefined && !o.yes && process.stdin.isTTY) {
+        const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+        const answer = await rl.question(
+          `Put ${service} in maintenance first (users get 503 until \`cutover maintenance off ${service}\`)? [y/N] `,
+        );
+        rl.close();
+        maintenance = /^y(es)?$/i.test(answer.trim());
+      }
       if (!o.yes) {
         if (!process.stdin.isTTY)
           throw new CutoverError(
@@ -180,17 +192,30 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
           return exit(EXIT.ABORTED);
         }
       }
-      const { restored } = await (
-        await context.client()
-      ).request<{ restored: Backup }>('POST', `${svc(service)}/backups/restore`, {
+      const client = await context.client();
+      if (maintenance) {
+        await client.request('POST', `${svc(service)}/maintenance`, {
+          on: true,
+          message: 'The service is being restored from a backup. Please try again shortly.',
+          actor: currentActor(),
+        });
+        if (!context.json()) process.stderr.write(`${service} is in maintenance: users get 503\n`);
+      }
+      const { restored } = await client.request<{ restored: Backup }>('POST', `${svc(service)}/backups/restore`, {
         backup: o.backup,
         actor: currentActor(),
       });
-      if (context.json()) printJson({ restored });
-      else
+      if (context.json()) printJson({ restored, maintenance });
+      else {
         process.stdout.write(
           `${green('✓')} ${restored.database} restored from ${restored.label} (${formatTime(restored.createdAt)})\n`,
         );
+        // Left on on purpose: the team checks the restored data before users write to it again.
+        if (maintenance)
+          process.stdout.write(
+            `${service} stays in maintenance: \`cutover maintenance off ${service}\` serves it again\n`,
+          );
+      }
       exit(0);
     });
 
