@@ -121,6 +121,7 @@ function resolveService(
     drainTimeoutMs: raw.drain_timeout ?? CONFIG_DEFAULTS.drainTimeoutMs,
     stopGracePeriodMs: raw.stop_grace_period ?? CONFIG_DEFAULTS.stopGracePeriodMs,
     rollbackLimit: raw.rollback_limit ?? CONFIG_DEFAULTS.rollbackLimit,
+    maintenancePage: raw.maintenance_page === undefined ? null : resolvePath(context.baseDir, raw.maintenance_page),
     critical: raw.critical ?? CONFIG_DEFAULTS.critical,
     traffic: resolveUpstreamTraffic(raw),
     database:

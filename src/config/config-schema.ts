@@ -215,6 +215,7 @@ const serviceSchema = strictMap(
     drain_timeout: positiveDuration.optional(),
     stop_grace_period: positiveDuration.optional(),
     rollback_limit: wholeNumber(1).optional(),
+    maintenance_page: text('expected the path of an HTML file').optional(),
     critical: flag.optional(),
     database: databaseSchema.optional(),
     ...proxyServiceFields,

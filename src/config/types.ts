@@ -311,6 +311,8 @@ export interface ServiceConfig {
   stopGracePeriodMs: number;
   /** Releases kept for `rollback --to`, newest first. */
   rollbackLimit: number;
+  /** The team's own HTML page for users while the service is in maintenance (absolute path), or null for cutover's. */
+  maintenancePage: string | null;
   /** For `deploy --all`: non-critical services are updated first, then critical ones one at a time. */
   critical: boolean;
   database: DatabaseConfig | null;

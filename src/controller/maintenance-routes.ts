@@ -41,12 +41,18 @@ export class MaintenanceRoutes {
   }
 
   private async apply(route: ServiceRoute): Promise<void> {
-    const withMaintenance: ServiceRoute = { ...route, maintenance: maintenanceRoute(this.store.getMaintenance(route.service)) };
+    const withMaintenance: ServiceRoute = {
+      ...route,
+      maintenance: maintenanceRoute(this.store.getMaintenance(route.service)),
+    };
     await this.inner.setRoute(withMaintenance);
     this.applied.set(route.service, withMaintenance);
   }
 }
 
 export function maintenanceRoute(record: MaintenanceRecord | null): MaintenanceRoute | null {
-  return record === null ? null : { message: record.message, retryAfterSec: record.retryAfterSec, allow: record.allow };
+  if (record === null) return null;
+  const route: MaintenanceRoute = { message: record.message, retryAfterSec: record.retryAfterSec, allow: record.allow };
+  if (record.page !== undefined) route.page = record.page;
+  return route;
 }

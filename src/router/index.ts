@@ -32,6 +32,8 @@ export interface MaintenanceRoute {
   retryAfterSec: number;
   /** CIDR blocks (`10.0.0.0/8`, `127.0.0.1/32`) whose clients are routed as usual. */
   allow: string[];
+  /** The team's own HTML page (`maintenance_page`), sent as is to clients that prefer HTML; absent for cutover's page. */
+  page?: string;
 }
 
 export interface CanaryRoute {

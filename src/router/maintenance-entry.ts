@@ -11,11 +11,13 @@ import type { MaintenanceRoute } from './index.js';
 export class MaintenanceEntry {
   readonly message: string;
   readonly retryAfterSec: number;
+  readonly page: string | null;
   private readonly allowList: BlockList | null;
 
   constructor(route: MaintenanceRoute) {
     this.message = route.message;
     this.retryAfterSec = route.retryAfterSec;
+    this.page = route.page ?? null;
     if (route.allow.length === 0) {
       this.allowList = null;
       return;
@@ -23,7 +25,8 @@ export class MaintenanceEntry {
     const list = new BlockList();
     for (const block of route.allow) {
       const parsed = parseCidr(block);
-      if (!parsed.ok) throw new CutoverError('CONFIG_INVALID', `maintenance allow entry '${block}': ${parsed.expected}`);
+      if (!parsed.ok)
+        throw new CutoverError('CONFIG_INVALID', `maintenance allow entry '${block}': ${parsed.expected}`);
       list.addSubnet(parsed.cidr.address, parsed.cidr.prefix, parsed.cidr.family);
     }
     this.allowList = list;

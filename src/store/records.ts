@@ -54,6 +54,8 @@ export interface MaintenanceRecord {
   retryAfterSec: number;
   /** CIDR blocks whose clients still reach the service. */
   allow: string[];
+  /** The team's page (`maintenance_page`), read once when maintenance went on: a restart serves the same page. */
+  page?: string;
   actor: string;
   since: number;
 }

@@ -104,6 +104,7 @@ describe('loadConfig: the contract file', () => {
       drainTimeoutMs: 10_000,
       stopGracePeriodMs: 10_000,
       rollbackLimit: 5,
+      maintenancePage: null,
       critical: false,
       database: null,
       traffic: {

@@ -75,6 +75,17 @@ describe('maintenance in the embedded proxy', () => {
     assert.match(body.error.message, /maintenance/i);
   });
 
+  it("sends the team's own page as is to a browser, and JSON to API clients", async () => {
+    const page = '<!doctype html><title>Our own</title><p>We are upgrading.</p>';
+    await proxy.setRoute(inMaintenance({ message: 'Upgrading', retryAfterSec: 120, allow: [], page }));
+    const html = await get({ accept: 'text/html' });
+    assert.equal(html.status, 503);
+    assert.equal(html.headers['retry-after'], '120');
+    assert.equal(html.text, page);
+    const json = JSON.parse((await get({ accept: 'application/json' })).text) as { error: { message: string } };
+    assert.equal(json.error.message, 'Upgrading');
+  });
+
   it('routes a client from an allowed block to the release, and only that client', async () => {
     await proxy.setRoute(inMaintenance({ message: 'down', retryAfterSec: 60, allow: ['127.0.0.2/32', '10.0.0.0/8'] }));
     // Another loopback address stands in for an allowed client: the proxy sees the socket's peer address.

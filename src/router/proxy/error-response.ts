@@ -105,6 +105,8 @@ function errorPage(rawHeaders: readonly string[], error: CutoverError): ErrorPag
 export interface MaintenanceAnswer {
   message: string;
   retryAfterSec: number;
+  /** The team's own HTML page, sent as is (it is the operator's file, not user input). */
+  page: string | null;
 }
 
 const DEFAULT_MAINTENANCE_MESSAGE = 'The service is down for maintenance. Please try again later.';
@@ -114,8 +116,9 @@ function maintenancePage(rawHeaders: readonly string[], answer: MaintenanceAnswe
   const { requestId, html } = readRequestHead(rawHeaders);
   const message = answer.message.length > 0 ? answer.message : DEFAULT_MAINTENANCE_MESSAGE;
   const body = html
-    ? `<!doctype html>\n<html><head><meta charset="utf-8"><title>Down for maintenance</title></head>\n` +
-      `<body><h1>Down for maintenance</h1>\n<p>${escapeHtml(message)}</p>\n<p>Request id: <code>${requestId}</code></p></body></html>\n`
+    ? (answer.page ??
+      `<!doctype html>\n<html><head><meta charset="utf-8"><title>Down for maintenance</title></head>\n` +
+        `<body><h1>Down for maintenance</h1>\n<p>${escapeHtml(message)}</p>\n<p>Request id: <code>${requestId}</code></p></body></html>\n`)
     : JSON.stringify({ error: { code: 'MAINTENANCE', message, requestId } });
   const headers: [string, string][] = [
     ['content-type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8'],
@@ -128,14 +131,22 @@ function maintenancePage(rawHeaders: readonly string[], answer: MaintenanceAnswe
   return { status: 503, requestId, headers, body };
 }
 
-export function sendMaintenanceResponse(res: ServerResponse, rawHeaders: readonly string[], answer: MaintenanceAnswer): void {
+export function sendMaintenanceResponse(
+  res: ServerResponse,
+  rawHeaders: readonly string[],
+  answer: MaintenanceAnswer,
+): void {
   const page = maintenancePage(rawHeaders, answer);
   res.writeHead(page.status, page.headers.flat());
   res.end(page.body);
 }
 
 /** An Upgrade request to a service in maintenance: the same answer on the raw socket, then it is closed. */
-export function sendMaintenanceOnSocket(socket: Duplex, rawHeaders: readonly string[], answer: MaintenanceAnswer): void {
+export function sendMaintenanceOnSocket(
+  socket: Duplex,
+  rawHeaders: readonly string[],
+  answer: MaintenanceAnswer,
+): void {
   if (socket.destroyed) return;
   writeOnSocket(socket, maintenancePage(rawHeaders, answer));
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { isCutoverError } from '../../../src/core/errors.js';
 import { FakeRouter } from '../../../src/router/fake/fake-router.js';
@@ -96,6 +99,28 @@ describe('maintenance over fakes', () => {
     await off(h);
     assert.equal(h.router.routeOf('web')?.canary?.weight, 20);
     assert.equal(h.router.routeOf('web')?.maintenance, null);
+  });
+
+  it("stores the team's maintenance_page once, and refuses one over 64 KiB", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-maintenance-page-'));
+    try {
+      const file = path.join(dir, 'page.html');
+      fs.writeFileSync(file, '<p>ours</p>');
+      h = await startLogic(serviceYaml(BLUE_GREEN, { extra: `    maintenance_page: ${file}\n` }));
+      await h.finish(await h.controller.deploy('web', { version: 'v1', actor: 'test' }));
+      await on(h);
+      fs.writeFileSync(file, 'changed afterwards');
+      assert.equal(h.router.routeOf('web')?.maintenance?.page, '<p>ours</p>');
+      h = await h.restart();
+      assert.equal(h.router.routeOf('web')?.maintenance?.page, '<p>ours</p>', 'the stored page, not the file again');
+      await off(h);
+      fs.writeFileSync(file, 'x'.repeat(64 * 1024 + 1));
+      await assert.rejects(on(h), (error) => isCutoverError(error) && error.code === 'CONFIG_INVALID');
+      assert.equal(h.store.getMaintenance('web'), null);
+      assert.equal(served(h), 'v1');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses on a router that cannot answer maintenance, and stores nothing', async () => {
