@@ -268,7 +268,10 @@ export class Controller {
   }
 
   /** `cutover maintenance on|off`: no lock, so it works during a deploy (whose next routes carry it too). */
-  maintenance(name: string, request: MaintenanceRequest): Promise<{ maintenance: MaintenanceRecord | null; changed: boolean }> {
+  maintenance(
+    name: string,
+    request: MaintenanceRequest,
+  ): Promise<{ maintenance: MaintenanceRecord | null; changed: boolean }> {
     return switchMaintenance(this.context, this.maintenanceRoutes, this.service(name), request);
   }
 

@@ -22,9 +22,9 @@ export class MaintenanceRoutes {
   wrap(): Router {
     const setRoute = (route: ServiceRoute): Promise<void> => this.apply(route);
     return new Proxy(this.inner, {
-      get(target, property, receiver) {
+      get(target, property) {
         if (property === 'setRoute') return setRoute;
-        const value: unknown = Reflect.get(target, property, receiver);
+        const value: unknown = Reflect.get(target, property);
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });

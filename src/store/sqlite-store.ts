@@ -214,8 +214,7 @@ export class SqliteStore implements Store {
 
   getMaintenance(service: string): MaintenanceRecord | null {
     const row = this.db.prepare('SELECT record_json FROM service_maintenance WHERE service = ?').get(service) as
-      | Row
-      | undefined;
+      Row | undefined;
     return row ? (parseJson(row.record_json) as MaintenanceRecord) : null;
   }
 
