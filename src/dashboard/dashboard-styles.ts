@@ -40,6 +40,7 @@ th { color: var(--muted); font-weight: 500; }
 .connection::before { content: "●"; margin-right: .3rem; color: var(--warn); }
 .connection[data-state="live"]::before { color: var(--ok); }
 .connection[data-state="offline"]::before { color: var(--bad); }
+.router-in-use { font-size: .85rem; color: var(--muted); border: 1px solid var(--line); border-radius: 99px; padding: 0 .5rem; }
 .notice { margin: .7rem 1rem 0; padding: .5rem .8rem; border-radius: 6px; background: var(--card); border: 1px solid var(--bad); }
 main { padding: 1rem; display: grid; gap: 1rem; }
 .services { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(min(100%, 36rem), 1fr)); }

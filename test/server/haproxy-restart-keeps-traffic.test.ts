@@ -118,8 +118,18 @@ services:
 
       server = await startServerProcess('cutover.yaml', dir, adminPort);
       await traffic.waitForAnswers(200);
-      const status = JSON.parse((await cli('status', 'web', '--json')).stdout) as { active?: { version: string } };
-      assert.equal(status.active?.version, 'v1');
+      const status = JSON.parse((await cli('status', '--json')).stdout) as {
+        router: { kind: string; listen: string };
+        services: { active?: { version: string } }[];
+      };
+      assert.equal(status.services[0]?.active?.version, 'v1');
+      assert.deepEqual(status.router, { kind: 'haproxy', listen: `127.0.0.1:${proxyPort}` });
+      const text = await cli('status');
+      assert.equal(
+        text.stdout.split('\n')[0],
+        `router: haproxy (127.0.0.1:${proxyPort})`,
+        'status names the router first',
+      );
       assert.equal(runningMasterPid(path.join(haproxyDir(), 'haproxy.pid')), masterPid, 'adopted, not started again');
       assert.equal((await api().showInfo()).get('Pid'), workerPid, 'adopted without a reload');
       assert.deepEqual(await servedDifferences(), [], 'after the adoption');
