@@ -38,7 +38,10 @@ const routerBadge = byId('router');
 /** The router in use, next to the connection state: `router: haproxy (127.0.0.1:8080)`. */
 function renderRouter(router: RouterInUse | undefined): void {
   routerBadge.hidden = router === undefined;
-  if (router !== undefined) routerBadge.textContent = `router: ${router.kind} (${router.listen})`;
+  if (router === undefined) return;
+  routerBadge.textContent = `router: ${router.kind} (${router.listen})`;
+  // On a phone the badge is cut short: the whole line on hover or long press.
+  routerBadge.title = routerBadge.textContent;
 }
 
 function showError(error: unknown): void {
