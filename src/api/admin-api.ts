@@ -2,6 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
 import { SecretRedactor } from '../config/secret-redactor.js';
+import { routerInUse } from '../config/router-in-use.js';
 import { CutoverError } from '../core/errors.js';
 import { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
 import { TOKENS_ONLY, type AdminMount } from '../http/admin-access.js';
@@ -132,7 +133,11 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   app.get('/healthz', async () => ({ ok: true }));
 
-  app.get('/api/v1/services', async () => ({ services: controller.statusAll(), deploy: controller.waves.current() }));
+  app.get('/api/v1/services', async () => ({
+    router: routerInUse(controller.config.server),
+    services: controller.statusAll(),
+    deploy: controller.waves.current(),
+  }));
   app.get('/api/v1/deploys/current', async () => ({ deploy: controller.waves.current() }));
   app.post('/api/v1/deploys', async (request, reply) => {
     const body = parseBody(deployWaveBody, request.body);

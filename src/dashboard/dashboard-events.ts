@@ -1,3 +1,4 @@
+import { routerInUse } from '../config/router-in-use.js';
 import { SecretRedactor } from '../config/secret-redactor.js';
 import { eventMessage, openEventStream } from '../http/server-sent-events.js';
 import type { ServerResponse } from 'node:http';
@@ -11,7 +12,7 @@ import { releaseRates, type MetricsPoint } from './release-rates.js';
 /**
  * What GET /api/v1/events/stream pushes to the dashboard, as Server-Sent
  * Events:
- *   hello     on connect: every service's status, the flags, the recent metrics
+ *   hello     on connect: the router in use, every service's status, the flags, the recent metrics
  *   event     every recorded event (a deploy's steps), as stored
  *   services  every service's status, after events and whenever it changed
  *   metrics   once a second: per-release requests/s, error rate, p95
@@ -76,6 +77,7 @@ export class DashboardEventHub {
   hello(): string {
     return this.redactor.redactText(
       message('hello', {
+        router: routerInUse(this.controller.config.server),
         services: this.services(),
         flags: this.flagList(),
         metrics: this.history,

@@ -61,6 +61,7 @@ export function dashboardPage(csrf: string): string {
 <header class="top">
   <h1>cutover</h1>
   <span id="connection" class="connection" data-state="connecting">connecting…</span>
+  <span id="router" class="router-in-use" hidden></span>
   <button id="logout" type="button" class="quiet">Log out</button>
 </header>
 <p id="notice" class="notice" role="status" hidden></p>

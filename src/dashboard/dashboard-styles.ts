@@ -35,11 +35,13 @@ th { color: var(--muted); font-weight: 500; }
 .error { color: var(--bad); margin: 0; }
 
 .top { display: flex; align-items: center; gap: 1rem; padding: .7rem 1rem; background: var(--card); border-bottom: 1px solid var(--line); position: sticky; top: 0; z-index: 2; }
-.top #logout { margin-left: auto; }
+.top #logout { margin-left: auto; flex-shrink: 0; }
 .connection { font-size: .85rem; color: var(--muted); }
 .connection::before { content: "●"; margin-right: .3rem; color: var(--warn); }
 .connection[data-state="live"]::before { color: var(--ok); }
 .connection[data-state="offline"]::before { color: var(--bad); }
+/* On a phone the address gives way (ellipsis) rather than widening the header. */
+.router-in-use { font-size: .85rem; color: var(--muted); border: 1px solid var(--line); border-radius: 99px; padding: 0 .5rem; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .notice { margin: .7rem 1rem 0; padding: .5rem .8rem; border-radius: 6px; background: var(--card); border: 1px solid var(--bad); }
 main { padding: 1rem; display: grid; gap: 1rem; }
 .services { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(min(100%, 36rem), 1fr)); }

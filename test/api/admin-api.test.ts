@@ -46,6 +46,15 @@ describe('admin API', () => {
     assert.ok(h.server.token.length >= 40);
   });
 
+  it('names the router in use next to the services: the embedded proxy on server.proxy', async () => {
+    const answer = await h.client.request<{ router: unknown; services: ServiceStatus[] }>('GET', '/api/v1/services');
+    assert.deepEqual(answer.router, { kind: 'proxy', listen: new URL(h.proxyUrl).host });
+    assert.deepEqual(
+      answer.services.map((s) => s.service),
+      ['web'],
+    );
+  });
+
   it('answers 401 without a token or with a wrong one, and changes nothing', async () => {
     for (const token of [null, 'wrong', `${h.server.token}x`, '']) {
       const deploy = await call('POST', '/api/v1/services/web/deploy', {

@@ -143,6 +143,11 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
     await page.click('#login-form button[type="submit"]');
     await page.waitForSelector(`${activeVersion('web')}:text-is("v1")`);
     await page.waitForSelector('#connection[data-state="live"]');
+    assert.equal(
+      await page.textContent('header #router'),
+      `router: proxy (${new URL(h.proxyUrl).host})`,
+      'the header names the router in use',
+    );
 
     const [cookie] = (await context.cookies()).filter((c) => c.name === 'cutover_session');
     assert.ok(cookie, 'the session cookie is set');

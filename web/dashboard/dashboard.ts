@@ -3,7 +3,15 @@ import { byId, h } from './dom.js';
 import { renderFlags } from './flags-panel.js';
 import { ServiceCard } from './service-card.js';
 import { serviceOrder } from './service-order.js';
-import type { DeployWave, EventRecord, FlagList, Hello, MetricsPoint, ServiceStatus } from './wire-types.js';
+import type {
+  DeployWave,
+  EventRecord,
+  FlagList,
+  Hello,
+  MetricsPoint,
+  RouterInUse,
+  ServiceStatus,
+} from './wire-types.js';
 
 /**
  * The dashboard's entry module. Everything on the page comes from one
@@ -24,6 +32,17 @@ window.__loadedAt ??= Date.now();
 const cards = new Map<string, ServiceCard>();
 const connection = byId('connection');
 const notice = byId('notice');
+
+const routerBadge = byId('router');
+
+/** The router in use, next to the connection state: `router: haproxy (127.0.0.1:8080)`. */
+function renderRouter(router: RouterInUse | undefined): void {
+  routerBadge.hidden = router === undefined;
+  if (router === undefined) return;
+  routerBadge.textContent = `router: ${router.kind} (${router.listen})`;
+  // On a phone the badge is cut short: the whole line on hover or long press.
+  routerBadge.title = routerBadge.textContent;
+}
 
 function showError(error: unknown): void {
   notice.textContent = String((error as Error)?.message ?? error);
@@ -97,6 +116,7 @@ function connect(): void {
     }
   });
   listen<Hello>(stream, 'hello', (hello) => {
+    renderRouter(hello.router);
     renderWave(hello.deploy);
     updateServices(hello.services);
     renderFlags(hello.flags, showError);

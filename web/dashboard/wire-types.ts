@@ -121,7 +121,14 @@ export interface DeployWave {
   services: { service: string; wave: number; progress: string; phase: string | null }[];
 }
 
+/** Which router moves the traffic and where it listens, as RouterInUse in src/config/router-in-use.ts. */
+export interface RouterInUse {
+  kind: string;
+  listen: string;
+}
+
 export interface Hello {
+  router?: RouterInUse;
   deploy?: DeployWave | null;
   services: ServiceStatus[];
   flags: FlagList;

@@ -1,3 +1,4 @@
+import { describeRouter, type RouterInUse } from '../../config/router-in-use.js';
 import type { ServiceStatus, SlotStatus } from '../../controller/service-status.js';
 import type { WaveSummary } from '../../controller/deploy-wave-runner.js';
 import type { AdminClient } from '../admin-client.js';
@@ -54,14 +55,17 @@ export async function runStatus(client: AdminClient, service: string | undefined
     else process.stdout.write(renderStatus(status));
     return 0;
   }
-  const answer = await client.request<{ services: ServiceStatus[]; deploy?: WaveSummary | null }>(
-    'GET',
-    '/api/v1/services',
-  );
+  const answer = await client.request<{
+    router?: RouterInUse;
+    services: ServiceStatus[];
+    deploy?: WaveSummary | null;
+  }>('GET', '/api/v1/services');
   if (json) {
-    printJson({ services: answer.services, deploy: answer.deploy ?? null });
+    printJson({ router: answer.router ?? null, services: answer.services, deploy: answer.deploy ?? null });
     return 0;
   }
+  // A server older than this CLI does not say: no line rather than a guess.
+  if (answer.router) process.stdout.write(`${dim('router:')} ${describeRouter(answer.router)}\n\n`);
   if (answer.deploy) process.stdout.write(renderWave(answer.deploy));
   for (const s of answer.services) process.stdout.write(renderStatus(s));
   return 0;
