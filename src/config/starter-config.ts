@@ -170,6 +170,8 @@ services:
     # strategy: recreate    # or { type: recreate, timeout: 2m } (until the new instances are healthy)
 
     drain_timeout: 30s      # how long in-flight requests may finish on the old release
+    # maintenance_page: ./maintenance.html  # HTML sent during \`cutover maintenance on\` (at most
+    #                       # 64 KiB; cutover's own page when absent)
     stop_grace_period: 10s  # SIGTERM, then SIGKILL after this long
     rollback_limit: 5       # releases kept for \`cutover rollback --to\`
     critical: false         # for \`cutover deploy --all\`: other services are updated first,
