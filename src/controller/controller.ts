@@ -73,7 +73,7 @@ export class Controller {
   constructor(deps: ControllerDeps) {
     const { config, store, logger } = deps;
     // Every route given to the router carries the service's maintenance from the store (maintenance-routes.ts).
-    this.maintenanceRoutes = new MaintenanceRoutes(store, deps.router);
+    this.maintenanceRoutes = new MaintenanceRoutes(store, deps.router, deps.tlsFor);
     const router = this.maintenanceRoutes.wrap();
     this.currentConfig = config;
     this.store = store;

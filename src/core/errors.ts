@@ -127,6 +127,10 @@ export const ERROR_CATALOGUE = {
     status: 503,
     hint: 'Every instance has its connections and queue full (services.<name>.instance_limits); retry after the Retry-After delay, or add instances.',
   },
+  MISDIRECTED_REQUEST: {
+    status: 421,
+    hint: 'The request came over HTTPS for a host the certificate it was sent on does not serve; connect with that host name (SNI), or give its service tls.',
+  },
   INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
   FORBIDDEN: {
     status: 403,
