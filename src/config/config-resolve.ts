@@ -130,7 +130,10 @@ function resolveService(
     ...(raw.tls === undefined
       ? {}
       : {
-          tls: { certFile: resolvePath(context.baseDir, raw.tls.cert), keyFile: resolvePath(context.baseDir, raw.tls.key) },
+          tls: {
+            certFile: resolvePath(context.baseDir, raw.tls.cert),
+            keyFile: resolvePath(context.baseDir, raw.tls.key),
+          },
         }),
     ...(raw.hsts === undefined
       ? {}
