@@ -28,6 +28,6 @@ export interface ControllerDeps {
   redactor?: SecretRedactor;
   /** Deletes a pruned release's instance logs (the runtime's files; absent in tests without any). */
   removeReleaseLogs?: (service: string, releaseId: string) => void;
-  /** The certificate a service's hosts are served with over HTTPS, if any (default: none). */
-  tlsFor?: (service: string) => TlsRoute | null;
+  /** The certificate each HTTPS service's hosts are served with (default: none); `replaceCertificates` swaps them. */
+  certificates?: ReadonlyMap<string, TlsRoute>;
 }

@@ -140,7 +140,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       logger,
       redactor,
       removeReleaseLogs: (service, releaseId) => removeReleaseLogs(logDir, service, releaseId),
-      tlsFor: (service) => certificates.get(service) ?? null,
+      certificates,
     });
     const events = controller.events;
     recordEjection = (event) => {
