@@ -94,8 +94,14 @@ describe('ACME issuer against pebble', () => {
     const accountKey = await store.readAccountKey();
     assert.ok(accountKey?.includes('PRIVATE KEY'));
     const before = await store.read('web.cutover.test');
-    const renewed = await issuer.obtain('web.cutover.test');
+    // Two callers renewing the same host at once share one order (one new certificate, not two).
+    const [renewed, sameOrder] = await Promise.all([
+      issuer.obtain('web.cutover.test'),
+      issuer.obtain('web.cutover.test'),
+    ]);
     assert.notEqual(renewed.serial, before?.serial);
+    assert.equal(sameOrder.serial, renewed.serial);
+    assert.deepEqual(await store.read('web.cutover.test'), renewed, 'the new certificate replaced the old');
     assert.equal(await store.readAccountKey(), accountKey, 'the same account key is reused');
     assert.deepEqual(
       (await store.list()).map((c) => c.host),
