@@ -153,12 +153,20 @@ describe('ACME issuer against pebble', () => {
     }
   });
 
-  it('trusts pebble only through ca_bundle: without it the order fails on the CA certificate', async () => {
-    const issuer = issuerWith({
+  it('trusts pebble only through ca_bundle, per issuer: without it the order fails on the CA certificate', async () => {
+    const untrusting = issuerWith({
       acme: { directoryUrl: pebble.directoryUrl },
       orderTimeoutMs: 3_000,
     });
-    await assert.rejects(issuer.obtain('untrusted.cutover.test'), (error: unknown) => {
+    // At the same time, in the same process, an issuer with the bundle succeeds: the bundle is not process-wide.
+    const trusting = issuerWith();
+    const [untrusted, trusted] = await Promise.allSettled([
+      untrusting.obtain('untrusted.cutover.test'),
+      trusting.obtain('trusted.cutover.test'),
+    ]);
+    assert.equal(trusted.status, 'fulfilled', trusted.status === 'rejected' ? String(trusted.reason) : '');
+    assert.equal(untrusted.status, 'rejected');
+    await assert.rejects(Promise.reject(untrusted.reason as Error), (error: unknown) => {
       assert.ok(error instanceof CutoverError);
       assert.equal(error.code, 'ACME_ORDER_FAILED');
       assert.match(error.message, /untrusted\.cutover\.test/);
