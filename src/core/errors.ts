@@ -186,6 +186,14 @@ export const ERROR_CATALOGUE = {
     status: 400,
     hint: 'Fix the condition at the column shown: it may use `result`, its fields (result.p95, result[0]), numbers, "strings", true, false, null, the operators || && ! == != < <= > >= + - * / % and parentheses, and len(), isNaN(), abs(), default(value, fallback).',
   },
+  ACME_ORDER_FAILED: {
+    status: 502,
+    hint: "The CA's problem document above says why. For http-01 the host's DNS must point at this server and port 80 must reach cutover's plain listener; for tls-alpn-01 port 443 must reach its TLS listener. A certificate already in use keeps serving; cutover retries with back-off.",
+  },
+  CERTIFICATE_HOST_INVALID: {
+    status: 400,
+    hint: 'A certificate host is a DNS name: labels of letters, digits and inner hyphens joined by dots, at most 253 characters (no wildcards, IP addresses, slashes or empty labels).',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
