@@ -18,7 +18,10 @@ const file = (id: string, sql: string, phase: MigrationPhase = 'expand'): Migrat
 });
 
 const rulesOf = async (files: MigrationFile[], lockTimeoutMs: number): Promise<string[]> =>
-  (await deployLinter()(files, { lockTimeoutMs })).map((problem) => `${problem.rule}@${problem.file}`);
+  // The runner always sets a statement_timeout (database.statement_timeout, 5 min by default).
+  (await deployLinter()(files, { lockTimeoutMs, statementTimeoutMs: 300_000 })).map(
+    (problem) => `${problem.rule}@${problem.file}`,
+  );
 
 describe('the deploy linter', () => {
   it('does not ask for a lock_timeout the runner sets from database.lock_timeout', async () => {

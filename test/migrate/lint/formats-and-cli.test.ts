@@ -52,7 +52,8 @@ describe('cutover migrate lint output', () => {
     assert.equal(lines[2], '  safe alternative:');
     assert.equal(lines[3], '    ALTER TABLE users ADD COLUMN token uuid;');
     assert.match(answer.output, /expand\/001_add\.sql:2:1 warning missing-lock-timeout /);
-    assert.match(answer.output, /\n1 error, 1 warning in 2 files\n$/);
+    assert.match(answer.output, /expand\/001_add\.sql:2:1 warning missing-statement-timeout /);
+    assert.match(answer.output, /\n1 error, 2 warnings in 2 files\n$/);
   });
 
   it('json: the findings with every field, a summary, and how each file will run', async () => {
@@ -64,7 +65,7 @@ describe('cutover migrate lint output', () => {
       findings: Array<Record<string, unknown>>;
     };
     assert.equal(report.version, 1);
-    assert.deepEqual(report.summary, { files: 3, errors: 1, warnings: 3 });
+    assert.deepEqual(report.summary, { files: 3, errors: 1, warnings: 4 });
     assert.deepEqual(report.files, [
       { file: 'contract/002_drop.sql', phase: 'contract', phaseSource: 'folder', transaction: 'single' },
       { file: 'expand/001_add.sql', phase: 'expand', phaseSource: 'folder', transaction: 'single' },
@@ -87,6 +88,7 @@ describe('cutover migrate lint output', () => {
       [
         'expand/001_add.sql:2 add-column-volatile-default',
         'expand/001_add.sql:2 missing-lock-timeout',
+        'expand/001_add.sql:2 missing-statement-timeout',
         'warning-only.sql:4 drop-index-not-concurrently',
         'warning-only.sql:4 missing-lock-timeout',
       ],
