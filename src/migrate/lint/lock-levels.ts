@@ -62,6 +62,7 @@ const WEAKER_ALTER_TABLE_LOCKS: Partial<Record<NonNullable<AlterTableCmd['subtyp
   AT_SetOptions: 'SHARE UPDATE EXCLUSIVE',
   AT_ResetOptions: 'SHARE UPDATE EXCLUSIVE',
   AT_AttachPartition: 'SHARE UPDATE EXCLUSIVE',
+  AT_DetachPartitionFinalize: 'SHARE UPDATE EXCLUSIVE',
   AT_SetRelOptions: 'SHARE UPDATE EXCLUSIVE',
   AT_ResetRelOptions: 'SHARE UPDATE EXCLUSIVE',
   AT_EnableTrig: 'SHARE ROW EXCLUSIVE',
@@ -111,7 +112,9 @@ export function locksTakenBy(statement: MigrationStatement): TableLock[] {
     for (const { command } of commands) {
       // ATTACH takes ACCESS EXCLUSIVE on the table it attaches; DETACH without CONCURRENTLY on the one it detaches.
       const partition = command.def && 'PartitionCmd' in command.def ? command.def.PartitionCmd : undefined;
-      if (!partition || (command.subtype === 'AT_DetachPartition' && partition.concurrent)) continue;
+      const attach = command.subtype === 'AT_AttachPartition';
+      const plainDetach = command.subtype === 'AT_DetachPartition' && !partition?.concurrent;
+      if (!partition || !(attach || plainDetach)) continue;
       locks.push({ table: tableNameOf(partition.name), mode: 'ACCESS EXCLUSIVE' });
     }
     for (const { constraint } of addedConstraints(statement)) {
@@ -168,6 +171,8 @@ export function locksTakenBy(statement: MigrationStatement): TableLock[] {
   if ('CreateStmt' in node) {
     // A new table's foreign keys lock the tables they reference.
     const references: TableLock[] = [];
+    // CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE on the partitioned table (ATTACH PARTITION does not).
+    if (node.CreateStmt.partbound) references.push(...relationsOf(node.CreateStmt.inhRelations, 'ACCESS EXCLUSIVE'));
     for (const element of node.CreateStmt.tableElts ?? []) {
       const constraints =
         'Constraint' in element

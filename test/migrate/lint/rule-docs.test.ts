@@ -32,7 +32,7 @@ function sectionsOf(markdown: string): RuleSection[] {
 }
 
 describe('docs/migration-rules.md', () => {
-  it('has one section per rule, in the catalogue order, with its severity and lock as the linter states them', async () => {
+  it('has one section per rule, in the catalogue order, with its severity, why and lock as the linter states them', async () => {
     const sections = sectionsOf(await readFile(DOC, 'utf8'));
     assert.deepEqual(
       sections.map((section) => section.id),
@@ -41,6 +41,7 @@ describe('docs/migration-rules.md', () => {
     for (const rule of ALL_RULES) {
       const section = sections.find((candidate) => candidate.id === rule.id);
       assert.ok(section?.text.includes(`**${rule.severity}** · ${rule.summary}`), `${rule.id}: severity and summary`);
+      assert.ok(section?.text.includes(`**Why.** ${rule.why}`), `${rule.id}: why`);
       assert.ok(section?.text.includes(`**Lock.** ${rule.lock}`), `${rule.id}: lock`);
       assert.ok(section && section.bad.length >= 1 && section.good.length >= 1, `${rule.id}: a bad and a good block`);
     }

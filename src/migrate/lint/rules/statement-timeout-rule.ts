@@ -62,7 +62,7 @@ export const missingStatementTimeout: StatementRule = {
   severity: 'warning',
   oncePerFile: true,
   summary: 'A long-running statement that blocks traffic, with no statement_timeout set before it',
-  why: "A rewrite, an index build or a validating scan holds its lock for as long as it runs, and on a table larger than the author expected that is minutes or hours of blocked writes (or reads). statement_timeout ends it instead, the transaction rolls back and the locks are released. cutover's runner sets database.statement_timeout before each file; a file run any other way needs its own.",
+  why: "A rewrite, an index build or a validating scan holds its lock for as long as it runs, and on a table larger than the author expected that is minutes or hours of blocked writes (or reads). statement_timeout ends it instead, the transaction rolls back and the locks are released. It is reported even when the statement's own rule is disabled: the disable records a belief (a small table, no rewrite), the timeout is what holds when the belief is wrong. cutover's runner sets database.statement_timeout before each file; a file run any other way needs its own.",
   lock: 'Whatever the statement takes (SHARE or stronger), held for its whole run.',
   safePattern:
     "Start the file with SET statement_timeout = '15min'; (or SET LOCAL inside the transaction), sized for the table; better still, use the rule's non-blocking rewrite.",
