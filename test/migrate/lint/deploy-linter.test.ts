@@ -30,6 +30,17 @@ describe('the deploy linter', () => {
     assert.deepEqual(await rulesOf([addColumn], 0), ['missing-lock-timeout@0002_email.sql'], 'without one, it does');
   });
 
+  it('does not ask for a statement_timeout the runner sets from database.statement_timeout', async () => {
+    const rewrite = file('0003_logged', 'ALTER TABLE imports SET LOGGED;');
+    assert.deepEqual(await rulesOf([rewrite], 5_000), []);
+    const problems = await deployLinter()([rewrite], { lockTimeoutMs: 5_000 });
+    assert.deepEqual(
+      problems.map((problem) => problem.rule),
+      ['missing-statement-timeout'],
+      'without one, it does',
+    );
+  });
+
   it('still warns when the file turns the runner lock_timeout off', async () => {
     const off = file('0002_email', 'SET lock_timeout = 0;\nALTER TABLE users ADD COLUMN email text;');
     assert.deepEqual(await rulesOf([off], 5_000), ['missing-lock-timeout@0002_email.sql']);
