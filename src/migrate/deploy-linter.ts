@@ -8,7 +8,7 @@ import type { LintProblem, MigrationLinter, MigrationRunSettings } from './servi
  * The linter as a deploy runs it: each pending migration in the phase the
  * runner gave it (folder or header), its path shown relative to the
  * migrations directory so findings read like `contract/0003_drop.sql:2:1`.
- * It knows what a lone file cannot: the lock_timeout the runner sets before
+ * It knows what a lone file cannot: the lock_timeout and statement_timeout the runner sets before
  * each file (database.lock_timeout), and the tables the pending migrations
  * before it create in the same run (the expand ones all run before the
  * deploy, the contract ones together once the old release is gone), which
@@ -26,7 +26,11 @@ export function deployLinter(): MigrationLinter {
       const result = await lintMigration(file.sql, {
         file: shown,
         phase: file.phase,
-        before: { runnerLockTimeoutMs: runner.lockTimeoutMs, newTables: newTables[file.phase] },
+        before: {
+          runnerLockTimeoutMs: runner.lockTimeoutMs,
+          runnerStatementTimeoutMs: runner.statementTimeoutMs ?? 0,
+          newTables: newTables[file.phase],
+        },
       });
       newTables[file.phase] = result.newTables;
       for (const finding of result.findings) {

@@ -35,6 +35,8 @@ export interface LintProblem {
 export interface MigrationRunSettings {
   /** database.lock_timeout: set before each file, so a file needs no SET lock_timeout of its own. */
   lockTimeoutMs: number;
+  /** database.statement_timeout: set before each file too; absent: the linter assumes none. */
+  statementTimeoutMs?: number;
 }
 
 /** The migration linter (src/migrate/lint): findings for the given files (in the order they run), each in its phase. */
@@ -193,7 +195,12 @@ export class ServiceMigrations {
         plan.migrations.some((m) => m.id === file.id && (m.state === 'pending' || m.state === 'blocked')),
       );
       if (database.lint && this.deps.lint && pending.length > 0)
-        await this.lintOrRefuse(service, pending, { lockTimeoutMs: database.lockTimeoutMs }, context.operationId);
+        await this.lintOrRefuse(
+          service,
+          pending,
+          { lockTimeoutMs: database.lockTimeoutMs, statementTimeoutMs: database.statementTimeoutMs },
+          context.operationId,
+        );
       if (plan.expand.length > 0) {
         const backup = database.backupBeforeDeploy
           ? await this.backup(service, `pre-${version}`, null, context.actor, context.operationId, {

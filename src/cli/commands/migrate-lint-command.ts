@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { CutoverError, isCutoverError } from '../../core/errors.js';
-import { runnerLockTimeoutFor } from './runner-lock-timeout.js';
+import { runnerLockTimeoutFor, type RunnerLockTimeout } from './runner-lock-timeout.js';
 import {
   ALL_RULES,
   formatJson,
@@ -28,6 +28,8 @@ export interface MigrateLintOptions {
   cwd?: string;
   /** The lock_timeout the runner sets before each file (cutover's: database.lock_timeout); 0 or absent: none. */
   lockTimeoutMs?: number;
+  /** The statement_timeout the runner sets before each file (database.statement_timeout); 0 or absent: none. */
+  statementTimeoutMs?: number;
 }
 
 export interface MigrateLintAnswer {
@@ -46,7 +48,12 @@ export async function runMigrateLint(
   paths: readonly string[],
   options: MigrateLintOptions = {},
 ): Promise<MigrateLintAnswer> {
-  const run = await lintFiles(paths, { phase: options.phase, cwd: options.cwd, lockTimeoutMs: options.lockTimeoutMs });
+  const run = await lintFiles(paths, {
+    phase: options.phase,
+    cwd: options.cwd,
+    lockTimeoutMs: options.lockTimeoutMs,
+    statementTimeoutMs: options.statementTimeoutMs,
+  });
   const failing = run.summary.errors > 0 || (Boolean(options.strict) && run.summary.warnings > 0);
   return { exitCode: failing ? 1 : 0, output: FORMATTERS[options.format ?? 'text'](run), run };
 }
@@ -55,7 +62,7 @@ const RULES_HELP = [
   '',
   'Rules (disable one with a reason: -- cutover-lint-disable-next-statement <rule-id>: <why it is safe here>,',
   'or for the whole file with -- cutover-lint-disable <rule-id>: <reason> at its top):',
-  ...ALL_RULES.map((rule) => `  ${rule.id.padEnd(32)} ${rule.severity.padEnd(8)} ${rule.summary}`),
+  ...ALL_RULES.map((rule) => `  ${rule.id.padEnd(34)} ${rule.severity.padEnd(8)} ${rule.summary}`),
   '',
   'Phase: a file in an expand/ or contract/ folder, or with a "-- cutover:phase contract" header (default: expand).',
   'A file runs as one transaction unless it has a "-- cutover:no-transaction" header, a CONCURRENTLY',
@@ -84,29 +91,53 @@ export function registerMigrateLintCommand(
       '--lock-timeout <duration>',
       'the lock_timeout the runner sets before each file (default: database.lock_timeout of the service in cutover.yaml whose migrations these are; none without it)',
     )
+    .option(
+      '--statement-timeout <duration>',
+      'the statement_timeout the runner sets before each file (default: database.statement_timeout of the same service; none without it)',
+    )
     .addHelpText('after', RULES_HELP)
     .action(
       async (
         paths: string[],
-        options: { format: MigrateLintFormat; strict?: boolean; phase?: MigrationPhase; lockTimeout?: string },
+        options: {
+          format: MigrateLintFormat;
+          strict?: boolean;
+          phase?: MigrationPhase;
+          lockTimeout?: string;
+          statementTimeout?: string;
+        },
         command: Command,
       ) => {
-        const lockTimeoutMs = await lockTimeoutOf(options.lockTimeout, paths, command);
-        const answer = await runMigrateLint(paths, { ...options, lockTimeoutMs });
+        const timeouts = await timeoutsOf(options, paths, command);
+        const answer = await runMigrateLint(paths, { ...options, ...timeouts });
         write(answer.output);
         process.exitCode = answer.exitCode;
       },
     );
 }
 
-/** --lock-timeout, or what the runner will set from cutover.yaml (said on stderr, so the report stays as it was). */
-async function lockTimeoutOf(given: string | undefined, paths: readonly string[], command: Command): Promise<number> {
-  if (given !== undefined) {
-    const parsed = parseDuration(given, { allowZero: true });
-    if (!parsed.ok)
-      throw new CutoverError('BAD_REQUEST', `--lock-timeout: ${parsed.expected}, got ${JSON.stringify(given)}`);
-    return parsed.ms;
-  }
+function givenDuration(flag: string, given: string | undefined): number | undefined {
+  if (given === undefined) return undefined;
+  const parsed = parseDuration(given, { allowZero: true });
+  if (!parsed.ok) throw new CutoverError('BAD_REQUEST', `${flag}: ${parsed.expected}, got ${JSON.stringify(given)}`);
+  return parsed.ms;
+}
+
+/** --lock-timeout and --statement-timeout, else what the runner will set from cutover.yaml. */
+async function timeoutsOf(
+  options: { lockTimeout?: string; statementTimeout?: string },
+  paths: readonly string[],
+  command: Command,
+): Promise<{ lockTimeoutMs: number; statementTimeoutMs: number }> {
+  const lock = givenDuration('--lock-timeout', options.lockTimeout);
+  const statement = givenDuration('--statement-timeout', options.statementTimeout);
+  if (lock !== undefined && statement !== undefined) return { lockTimeoutMs: lock, statementTimeoutMs: statement };
+  const runner = await runnerTimeoutsOf(paths, command);
+  return { lockTimeoutMs: lock ?? runner?.ms ?? 0, statementTimeoutMs: statement ?? runner?.statementMs ?? 0 };
+}
+
+/** What the runner will set from cutover.yaml (said on stderr, so the report stays as it was). */
+async function runnerTimeoutsOf(paths: readonly string[], command: Command): Promise<RunnerLockTimeout | null> {
   const configFile = command.optsWithGlobals<{ config?: string }>().config ?? 'cutover.yaml';
   // Linting needs no config: one that does not load only costs this knowledge, and says so.
   const runner = await runnerLockTimeoutFor(configFile, paths, process.cwd()).catch((error: unknown) => {
@@ -114,9 +145,9 @@ async function lockTimeoutOf(given: string | undefined, paths: readonly string[]
     process.stderr.write(`note: ${configFile} not read (${why}); pass --lock-timeout to lint as the runner runs\n`);
     return null;
   });
-  if (runner === null) return 0;
+  if (runner === null) return null;
   process.stderr.write(
-    `linting as cutover's runner runs these files: lock_timeout ${formatDuration(runner.ms)} (${runner.from})\n`,
+    `linting as cutover's runner runs these files: lock_timeout ${formatDuration(runner.ms)}, statement_timeout ${formatDuration(runner.statementMs)} (${runner.from})\n`,
   );
-  return runner.ms;
+  return runner;
 }

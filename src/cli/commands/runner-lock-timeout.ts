@@ -12,6 +12,8 @@ export interface RunnerLockTimeout {
   ms: number;
   /** Where the value came from, for the report: services.web.database.lock_timeout. */
   from: string;
+  /** database.statement_timeout of the same service, which the runner sets too. */
+  statementMs: number;
 }
 
 export async function runnerLockTimeoutFor(
@@ -27,7 +29,11 @@ export async function runnerLockTimeoutFor(
     if (!service.database || !migrations) continue;
     const directory = versionPattern(migrations);
     if (linted.every((file) => directory.test(file)))
-      return { ms: service.database.lockTimeoutMs, from: `services.${service.name}.database.lock_timeout` };
+      return {
+        ms: service.database.lockTimeoutMs,
+        from: `services.${service.name}.database.lock_timeout`,
+        statementMs: service.database.statementTimeoutMs,
+      };
   }
   return null;
 }

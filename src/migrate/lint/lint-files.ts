@@ -16,6 +16,8 @@ export interface LintFilesOptions {
   cwd?: string;
   /** The lock_timeout the runner sets before each file; 0 or absent: none. */
   lockTimeoutMs?: number;
+  /** The statement_timeout the runner sets before each file; 0 or absent: none. */
+  statementTimeoutMs?: number;
 }
 
 export interface LintRun {
@@ -38,7 +40,10 @@ export async function lintFiles(paths: readonly string[], options: LintFilesOpti
     const result = await lintMigration(sql, {
       file: shown,
       phase: options.phase,
-      before: { runnerLockTimeoutMs: options.lockTimeoutMs ?? 0 },
+      before: {
+        runnerLockTimeoutMs: options.lockTimeoutMs ?? 0,
+        runnerStatementTimeoutMs: options.statementTimeoutMs ?? 0,
+      },
     });
     results.push(result);
   }

@@ -47,8 +47,12 @@ export interface TableLock {
 
 /**
  * ALTER TABLE sub-commands that take less than ACCESS EXCLUSIVE (everything
- * not listed takes it). VALIDATE CONSTRAINT is the reason NOT VALID exists:
- * it scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes through.
+ * not listed takes it), as the ALTER TABLE page of PostgreSQL 12–17 gives
+ * them. VALIDATE CONSTRAINT is the reason NOT VALID exists: it scans under
+ * SHARE UPDATE EXCLUSIVE, which lets reads and writes through. SET (storage
+ * parameter) is SHARE UPDATE EXCLUSIVE for the ones migrations set
+ * (fillfactor, autovacuum_*, toast.*, parallel_workers); a few rarer ones
+ * take ACCESS EXCLUSIVE, which this table does not tell apart.
  */
 const WEAKER_ALTER_TABLE_LOCKS: Partial<Record<NonNullable<AlterTableCmd['subtype']>, LockMode>> = {
   AT_ValidateConstraint: 'SHARE UPDATE EXCLUSIVE',
@@ -58,6 +62,9 @@ const WEAKER_ALTER_TABLE_LOCKS: Partial<Record<NonNullable<AlterTableCmd['subtyp
   AT_SetOptions: 'SHARE UPDATE EXCLUSIVE',
   AT_ResetOptions: 'SHARE UPDATE EXCLUSIVE',
   AT_AttachPartition: 'SHARE UPDATE EXCLUSIVE',
+  AT_DetachPartitionFinalize: 'SHARE UPDATE EXCLUSIVE',
+  AT_SetRelOptions: 'SHARE UPDATE EXCLUSIVE',
+  AT_ResetRelOptions: 'SHARE UPDATE EXCLUSIVE',
   AT_EnableTrig: 'SHARE ROW EXCLUSIVE',
   AT_EnableAlwaysTrig: 'SHARE ROW EXCLUSIVE',
   AT_EnableReplicaTrig: 'SHARE ROW EXCLUSIVE',
@@ -102,6 +109,14 @@ export function locksTakenBy(statement: MigrationStatement): TableLock[] {
   if (commands.length > 0) {
     const mode = strongest(commands.map(({ command }) => alterTableLock(command)));
     if (mode) locks.push({ table: commands[0]?.table, mode });
+    for (const { command } of commands) {
+      // ATTACH takes ACCESS EXCLUSIVE on the table it attaches; DETACH without CONCURRENTLY on the one it detaches.
+      const partition = command.def && 'PartitionCmd' in command.def ? command.def.PartitionCmd : undefined;
+      const attach = command.subtype === 'AT_AttachPartition';
+      const plainDetach = command.subtype === 'AT_DetachPartition' && !partition?.concurrent;
+      if (!partition || !(attach || plainDetach)) continue;
+      locks.push({ table: tableNameOf(partition.name), mode: 'ACCESS EXCLUSIVE' });
+    }
     for (const { constraint } of addedConstraints(statement)) {
       // A new foreign key also locks the table it references, against deletes and key updates.
       if (constraint.contype === 'CONSTR_FOREIGN')
@@ -120,12 +135,27 @@ export function locksTakenBy(statement: MigrationStatement): TableLock[] {
   if ('DropStmt' in node)
     return dropLocks(node.DropStmt.removeType, node.DropStmt.objects, Boolean(node.DropStmt.concurrent));
   if ('RenameStmt' in node) {
+    // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE since PostgreSQL 12; these take ACCESS EXCLUSIVE.
     const rename = node.RenameStmt;
-    if (rename.renameType === 'OBJECT_TABLE' || rename.renameType === 'OBJECT_COLUMN') {
+    if (rename.renameType && ACCESS_EXCLUSIVE_RENAMES.has(rename.renameType)) {
       return [{ table: tableNameOf(rename.relation), mode: 'ACCESS EXCLUSIVE' }];
     }
     return [];
   }
+  if ('ReindexStmt' in node) return reindexLocks(statement);
+  if ('RefreshMatViewStmt' in node) {
+    // CONCURRENTLY still takes EXCLUSIVE: reads go on, writes (there are none to a view) and other refreshes wait.
+    const mode = node.RefreshMatViewStmt.concurrent ? 'EXCLUSIVE' : 'ACCESS EXCLUSIVE';
+    return [{ table: tableNameOf(node.RefreshMatViewStmt.relation), mode }];
+  }
+  if ('CreatePolicyStmt' in node)
+    return [{ table: tableNameOf(node.CreatePolicyStmt.table), mode: 'ACCESS EXCLUSIVE' }];
+  if ('AlterPolicyStmt' in node) return [{ table: tableNameOf(node.AlterPolicyStmt.table), mode: 'ACCESS EXCLUSIVE' }];
+  if ('RuleStmt' in node) return [{ table: tableNameOf(node.RuleStmt.relation), mode: 'ACCESS EXCLUSIVE' }];
+  if ('AlterObjectSchemaStmt' in node && node.AlterObjectSchemaStmt.relation)
+    return [{ table: tableNameOf(node.AlterObjectSchemaStmt.relation), mode: 'ACCESS EXCLUSIVE' }];
+  if ('ViewStmt' in node && node.ViewStmt.replace)
+    return [{ table: tableNameOf(node.ViewStmt.view), mode: 'ACCESS EXCLUSIVE' }];
   if ('TruncateStmt' in node) return relationsOf(node.TruncateStmt.relations, 'ACCESS EXCLUSIVE');
   if ('LockStmt' in node) return relationsOf(node.LockStmt.relations, lockModeOfNumber(node.LockStmt.mode));
   if ('ClusterStmt' in node) return [{ table: tableNameOf(node.ClusterStmt.relation), mode: 'ACCESS EXCLUSIVE' }];
@@ -141,6 +171,8 @@ export function locksTakenBy(statement: MigrationStatement): TableLock[] {
   if ('CreateStmt' in node) {
     // A new table's foreign keys lock the tables they reference.
     const references: TableLock[] = [];
+    // CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE on the partitioned table (ATTACH PARTITION does not).
+    if (node.CreateStmt.partbound) references.push(...relationsOf(node.CreateStmt.inhRelations, 'ACCESS EXCLUSIVE'));
     for (const element of node.CreateStmt.tableElts ?? []) {
       const constraints =
         'Constraint' in element
@@ -178,9 +210,59 @@ function relationsOf(relations: Node[] | undefined, mode: LockMode): TableLock[]
   );
 }
 
+const ACCESS_EXCLUSIVE_RENAMES = new Set([
+  'OBJECT_TABLE',
+  'OBJECT_COLUMN',
+  'OBJECT_TABCONSTRAINT',
+  'OBJECT_TRIGGER',
+  'OBJECT_VIEW',
+  'OBJECT_MATVIEW',
+  'OBJECT_RULE',
+  'OBJECT_POLICY',
+]);
+
+/** Relations dropped whole: ACCESS EXCLUSIVE on each. */
+const DROPPED_RELATIONS = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE']);
+/** Objects that hang off a table (`name ON table`): dropping one takes ACCESS EXCLUSIVE on the table. */
+const DROPPED_FROM_TABLE = new Set(['OBJECT_TRIGGER', 'OBJECT_RULE', 'OBJECT_POLICY']);
+
+/**
+ * REINDEX without CONCURRENTLY: SHARE on the table (writes wait) and ACCESS
+ * EXCLUSIVE on each index it rebuilds, which blocks every query whose plan
+ * would consider that index; the planner looks at all of a table's indexes,
+ * so in practice reads of the table wait too. CONCURRENTLY: SHARE UPDATE
+ * EXCLUSIVE. A whole schema or database is not one table; the rule for
+ * REINDEX reports it.
+ */
+function reindexLocks(statement: MigrationStatement): TableLock[] {
+  const node = statement.node;
+  if (!('ReindexStmt' in node)) return [];
+  const reindex = node.ReindexStmt;
+  const concurrent = reindexIsConcurrent(statement);
+  const target = tableNameOf(reindex.relation);
+  if (reindex.kind === 'REINDEX_OBJECT_TABLE')
+    return [{ table: target, mode: concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'SHARE' }];
+  if (reindex.kind === 'REINDEX_OBJECT_INDEX' && target) {
+    const index = target.schema ? `${target.schema}.${target.name}` : target.name;
+    return [{ table: undefined, index, mode: concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE' }];
+  }
+  return [];
+}
+
+export function reindexIsConcurrent(statement: MigrationStatement): boolean {
+  const node = statement.node;
+  if (!('ReindexStmt' in node)) return false;
+  return (node.ReindexStmt.params ?? []).some(
+    (param) => 'DefElem' in param && param.DefElem.defname === 'concurrently',
+  );
+}
+
 function dropLocks(removeType: string | undefined, objects: Node[] | undefined, concurrent: boolean): TableLock[] {
   const names = (objects ?? []).flatMap((object) => ('List' in object ? [stringsOf(object.List.items)] : []));
-  if (removeType === 'OBJECT_TABLE') {
+  if (removeType && DROPPED_FROM_TABLE.has(removeType)) {
+    return names.map((parts) => ({ table: qualifiedTable(parts.slice(0, -1)), mode: 'ACCESS EXCLUSIVE' as const }));
+  }
+  if (removeType && DROPPED_RELATIONS.has(removeType)) {
     return names.map((parts) => ({ table: qualifiedTable(parts), mode: 'ACCESS EXCLUSIVE' as const }));
   }
   if (removeType === 'OBJECT_INDEX') {

@@ -1,9 +1,10 @@
-import type { Constraint } from 'libpg-query';
+import type { Constraint, Node } from 'libpg-query';
 import type { MigrationPhase } from './migration-phase.js';
 import type { MigrationStatement } from './parsed-migration.js';
 import { addedConstraint, alterTableCommands } from './statement-parts.js';
 import { sameTable, stringsOf, tableNameOf, type TableName } from './sql-names.js';
 import { transactionControl } from './transaction-mode.js';
+import type { FunctionVolatility } from './volatile-functions.js';
 
 /**
  * What the statements before this one have done, as the rules need to know
@@ -18,9 +19,14 @@ export interface StatementContext {
   readonly fileInTransaction: boolean;
   /** Between a BEGIN and its COMMIT in the file. */
   readonly inExplicitTransaction: boolean;
+  /** A BEGIN of the file was open before this statement (so a BEGIN now is nested, a COMMIT now closes it). */
+  readonly transactionOpenBefore: boolean;
   /** Statements with the same id commit together. */
   readonly transactionId: number;
   readonly lockTimeoutSet: boolean;
+  readonly statementTimeoutSet: boolean;
+  /** The volatility a CREATE FUNCTION earlier in the file declares for a function of that (unqualified) name. */
+  declaredVolatility(name: string): FunctionVolatility | undefined;
   isNewTable(table: TableName | undefined): boolean;
   /** A CHECK (column IS NOT NULL) on the table is validated (added without NOT VALID, or VALIDATE CONSTRAINT run). */
   hasValidatedNotNullCheck(table: TableName | undefined, column: string): boolean;
@@ -30,12 +36,16 @@ export interface StatementContext {
   createdIndex(name: string): { concurrent: boolean; table: TableName | undefined } | undefined;
   /** The statements after this one that commit together with it (for patterns that are safe only as a pair). */
   laterInSameTransaction(): readonly MigrationStatement[];
+  /** Every statement after this one in the file. */
+  laterStatements(): readonly MigrationStatement[];
 }
 
 /** What holds before the file's first statement, when the linter knows how the file will run. */
 export interface StateBeforeFile {
   /** The lock_timeout cutover's runner sets before it runs the file (database.lock_timeout); 0 or absent: none. */
   runnerLockTimeoutMs?: number;
+  /** The statement_timeout the runner sets (database.statement_timeout); 0 or absent: none. */
+  runnerStatementTimeoutMs?: number;
   /**
    * Tables created by the migrations that run just before this one in the same run (the pending
    * migrations of one phase of a deploy): new and empty, as if created earlier in this file.
@@ -50,6 +60,12 @@ export interface PendingConstraint {
   column?: string;
 }
 
+/** A timeout SET for the session, or SET LOCAL for one transaction (by id). */
+interface TimeoutSetting {
+  session: boolean;
+  transaction: number | undefined;
+}
+
 interface TableColumn {
   table: TableName | undefined;
   column: string;
@@ -59,9 +75,11 @@ export class MigrationState implements StatementContext {
   readonly phase: MigrationPhase;
   readonly fileInTransaction: boolean;
   inExplicitTransaction = false;
+  transactionOpenBefore = false;
   transactionId = 0;
-  private lockTimeoutForSession = false;
-  private lockTimeoutForTransaction: number | undefined;
+  private readonly lockTimeout: TimeoutSetting;
+  private readonly statementTimeout: TimeoutSetting;
+  private readonly functions = new Map<string, FunctionVolatility>();
   private readonly newTables: TableName[] = [];
   private readonly validatedNotNull: TableColumn[] = [];
   private readonly pending: Array<{ table: TableName | undefined; name: string; constraint: PendingConstraint }> = [];
@@ -78,8 +96,9 @@ export class MigrationState implements StatementContext {
     this.phase = phase;
     this.fileInTransaction = fileInTransaction;
     this.statements = statements;
-    // The runner's SET comes before the file's first statement; the file may still turn it off (SET ... = 0, RESET).
-    this.lockTimeoutForSession = (before.runnerLockTimeoutMs ?? 0) > 0;
+    // The runner's SETs come before the file's first statement; the file may still turn them off (SET ... = 0, RESET).
+    this.lockTimeout = { session: (before.runnerLockTimeoutMs ?? 0) > 0, transaction: undefined };
+    this.statementTimeout = { session: (before.runnerStatementTimeoutMs ?? 0) > 0, transaction: undefined };
     this.newTables.push(...(before.newTables ?? []));
   }
 
@@ -96,8 +115,20 @@ export class MigrationState implements StatementContext {
     return end < 0 ? later : later.slice(0, end);
   }
 
+  laterStatements(): readonly MigrationStatement[] {
+    return this.statements.slice(this.current + 1);
+  }
+
   get lockTimeoutSet(): boolean {
-    return this.lockTimeoutForSession || this.lockTimeoutForTransaction === this.transactionId;
+    return this.lockTimeout.session || this.lockTimeout.transaction === this.transactionId;
+  }
+
+  get statementTimeoutSet(): boolean {
+    return this.statementTimeout.session || this.statementTimeout.transaction === this.transactionId;
+  }
+
+  declaredVolatility(name: string): FunctionVolatility | undefined {
+    return this.functions.get(name);
   }
 
   isNewTable(table: TableName | undefined): boolean {
@@ -119,10 +150,12 @@ export class MigrationState implements StatementContext {
   /** Called before the rules see a statement: a BEGIN starts the transaction it belongs to. */
   enter(statement: MigrationStatement): void {
     this.current = statement.index;
+    this.transactionOpenBefore = this.inExplicitTransaction;
     if (this.fileInTransaction) return;
     if (transactionControl(statement) === 'begin') {
+      // A BEGIN inside a block is ignored by PostgreSQL (with a warning): still the same transaction.
+      if (!this.inExplicitTransaction) this.transactionId++;
       this.inExplicitTransaction = true;
-      this.transactionId++;
     } else if (!this.inExplicitTransaction) {
       // Outside a block every statement commits on its own.
       this.transactionId++;
@@ -145,6 +178,7 @@ export class MigrationState implements StatementContext {
       });
     }
     if ('VariableSetStmt' in node) this.recordSetting(node.VariableSetStmt);
+    if ('CreateFunctionStmt' in node) this.recordFunction(node.CreateFunctionStmt);
     for (const { table, command } of alterTableCommands(statement)) {
       const constraint = addedConstraint(command);
       if (constraint) this.recordConstraint(table, constraint);
@@ -159,18 +193,39 @@ export class MigrationState implements StatementContext {
 
   private recordSetting(setting: { kind?: string; name?: string; args?: unknown[]; is_local?: boolean }): void {
     if (setting.kind === 'VAR_RESET_ALL') {
-      this.lockTimeoutForSession = false;
-      this.lockTimeoutForTransaction = undefined;
+      for (const timeout of [this.lockTimeout, this.statementTimeout]) {
+        timeout.session = false;
+        timeout.transaction = undefined;
+      }
       return;
     }
-    if (setting.name !== 'lock_timeout') return;
-    // lock_timeout = 0 (or DEFAULT, or RESET) means "wait forever".
+    const timeout =
+      setting.name === 'lock_timeout'
+        ? this.lockTimeout
+        : setting.name === 'statement_timeout'
+          ? this.statementTimeout
+          : undefined;
+    if (!timeout) return;
+    // A timeout of 0 (or DEFAULT, or RESET) means "wait forever".
     const on = setting.kind === 'VAR_SET_VALUE' && !isZeroDuration(setting.args?.[0]);
-    if (setting.is_local) this.lockTimeoutForTransaction = on ? this.transactionId : undefined;
+    if (setting.is_local) timeout.transaction = on ? this.transactionId : undefined;
     else {
-      this.lockTimeoutForSession = on;
-      if (!on) this.lockTimeoutForTransaction = undefined;
+      timeout.session = on;
+      if (!on) timeout.transaction = undefined;
     }
+  }
+
+  /** CREATE FUNCTION is VOLATILE unless it says IMMUTABLE or STABLE. */
+  private recordFunction(create: { funcname?: Node[]; options?: Node[]; is_procedure?: boolean }): void {
+    const name = stringsOf(create.funcname).pop();
+    if (!name || create.is_procedure) return;
+    let volatility: FunctionVolatility = 'volatile';
+    for (const option of create.options ?? []) {
+      if (!('DefElem' in option) || option.DefElem.defname !== 'volatility') continue;
+      const value = option.DefElem.arg && 'String' in option.DefElem.arg ? option.DefElem.arg.String.sval : undefined;
+      if (value === 'immutable' || value === 'stable') volatility = value;
+    }
+    this.functions.set(name, volatility);
   }
 
   private recordConstraint(table: TableName | undefined, constraint: Constraint): void {

@@ -27,8 +27,8 @@ export function formatSarif(run: LintRun): string {
               shortDescription: { text: rule.summary },
               fullDescription: { text: rule.why },
               help: {
-                text: `${rule.why}\n\nSafe alternative: ${rule.safePattern}`,
-                markdown: `${rule.why}\n\n**Safe alternative:** ${rule.safePattern.replace(/\n {2}/g, '\n    ')}`,
+                text: `${rule.why}\n\nLock: ${rule.lock}\n\nSafe alternative: ${rule.safePattern}`,
+                markdown: `${rule.why}\n\n**Lock:** ${rule.lock}\n\n**Safe alternative:** ${rule.safePattern.replace(/\n {2}/g, '\n    ')}`,
               },
               defaultConfiguration: { level: rule.severity },
             })),

@@ -18,13 +18,27 @@ const file = (id: string, sql: string, phase: MigrationPhase = 'expand'): Migrat
 });
 
 const rulesOf = async (files: MigrationFile[], lockTimeoutMs: number): Promise<string[]> =>
-  (await deployLinter()(files, { lockTimeoutMs })).map((problem) => `${problem.rule}@${problem.file}`);
+  // The runner always sets a statement_timeout (database.statement_timeout, 5 min by default).
+  (await deployLinter()(files, { lockTimeoutMs, statementTimeoutMs: 300_000 })).map(
+    (problem) => `${problem.rule}@${problem.file}`,
+  );
 
 describe('the deploy linter', () => {
   it('does not ask for a lock_timeout the runner sets from database.lock_timeout', async () => {
     const addColumn = file('0002_email', 'ALTER TABLE users ADD COLUMN email text;');
     assert.deepEqual(await rulesOf([addColumn], 5_000), []);
     assert.deepEqual(await rulesOf([addColumn], 0), ['missing-lock-timeout@0002_email.sql'], 'without one, it does');
+  });
+
+  it('does not ask for a statement_timeout the runner sets from database.statement_timeout', async () => {
+    const rewrite = file('0003_logged', 'ALTER TABLE imports SET LOGGED;');
+    assert.deepEqual(await rulesOf([rewrite], 5_000), []);
+    const problems = await deployLinter()([rewrite], { lockTimeoutMs: 5_000 });
+    assert.deepEqual(
+      problems.map((problem) => problem.rule),
+      ['missing-statement-timeout'],
+      'without one, it does',
+    );
   });
 
   it('still warns when the file turns the runner lock_timeout off', async () => {

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { lintMigration, phaseFromPath } from '../../../src/migrate/lint/index.js';
 import { findingsOf, hitsOf } from './lint-sql.js';
 
-const TIMEOUT = "SET lock_timeout = '5s';\n";
+// Both timeouts on one line, so the statement under test stays on line 2.
+const TIMEOUT = "SET lock_timeout = '5s'; SET statement_timeout = '10min';\n";
 
 describe('disable comments', () => {
   it('disables the named rules for the next statement only', async () => {

@@ -72,7 +72,13 @@ describe('the fixture set', () => {
     const run = await lintFiles([`${FIXTURES}expand/001_user_profile.sql`], { cwd: FIXTURES, phase: 'contract' });
     assert.deepEqual(
       run.findings.map((finding) => finding.ruleId),
-      ['add-column-volatile-default', 'add-column-not-null-no-default', 'change-column-type', 'rename-column'],
+      [
+        'add-column-volatile-default',
+        'missing-statement-timeout',
+        'add-column-not-null-no-default',
+        'change-column-type',
+        'rename-column',
+      ],
     );
   });
 });

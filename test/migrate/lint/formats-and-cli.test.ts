@@ -52,7 +52,8 @@ describe('cutover migrate lint output', () => {
     assert.equal(lines[2], '  safe alternative:');
     assert.equal(lines[3], '    ALTER TABLE users ADD COLUMN token uuid;');
     assert.match(answer.output, /expand\/001_add\.sql:2:1 warning missing-lock-timeout /);
-    assert.match(answer.output, /\n1 error, 1 warning in 2 files\n$/);
+    assert.match(answer.output, /expand\/001_add\.sql:2:1 warning missing-statement-timeout /);
+    assert.match(answer.output, /\n1 error, 2 warnings in 2 files\n$/);
   });
 
   it('json: the findings with every field, a summary, and how each file will run', async () => {
@@ -64,7 +65,7 @@ describe('cutover migrate lint output', () => {
       findings: Array<Record<string, unknown>>;
     };
     assert.equal(report.version, 1);
-    assert.deepEqual(report.summary, { files: 3, errors: 1, warnings: 3 });
+    assert.deepEqual(report.summary, { files: 3, errors: 1, warnings: 4 });
     assert.deepEqual(report.files, [
       { file: 'contract/002_drop.sql', phase: 'contract', phaseSource: 'folder', transaction: 'single' },
       { file: 'expand/001_add.sql', phase: 'expand', phaseSource: 'folder', transaction: 'single' },
@@ -87,6 +88,7 @@ describe('cutover migrate lint output', () => {
       [
         'expand/001_add.sql:2 add-column-volatile-default',
         'expand/001_add.sql:2 missing-lock-timeout',
+        'expand/001_add.sql:2 missing-statement-timeout',
         'warning-only.sql:4 drop-index-not-concurrently',
         'warning-only.sql:4 missing-lock-timeout',
       ],
@@ -210,17 +212,18 @@ describe('the commander command', () => {
     }
   });
 
-  it('lints as the runner runs: --lock-timeout, or database.lock_timeout of the service whose migrations these are', async () => {
-    const lint = async (args: string[], configYaml?: string): Promise<string> => {
+  it('lints as the runner runs: --lock-timeout/--statement-timeout, or the database settings of the service whose migrations these are', async () => {
+    const lint = async (
+      args: string[],
+      configYaml?: string,
+      sql = 'ALTER TABLE users ADD COLUMN email text;\n',
+    ): Promise<string> => {
       const written: string[] = [];
       const cwd = process.cwd();
       const project = await mkdtemp(path.join(tmpdir(), 'cutover-lint-project-'));
       try {
         await mkdir(path.join(project, 'migrations', 'v2'), { recursive: true });
-        await writeFile(
-          path.join(project, 'migrations', 'v2', '0002_email.sql'),
-          'ALTER TABLE users ADD COLUMN email text;\n',
-        );
+        await writeFile(path.join(project, 'migrations', 'v2', '0002_email.sql'), sql);
         if (configYaml !== undefined) await writeFile(path.join(project, 'cutover.yaml'), configYaml);
         process.chdir(project);
         await program(written).parseAsync(['node', 'cutover', 'migrate', 'lint', 'migrations/v2', ...args]);
@@ -243,6 +246,14 @@ describe('the commander command', () => {
       await lint([], service('      migrations: elsewhere\n      lock_timeout: 5s\n')),
       /warning missing-lock-timeout/,
       "another directory's settings do not apply",
+    );
+    // A rewrite asks for a statement_timeout, which --statement-timeout or database.statement_timeout supplies.
+    const rewrite = "SET lock_timeout = '5s';\nALTER TABLE users SET LOGGED;\n";
+    assert.match(await lint([], undefined, rewrite), /warning missing-statement-timeout/);
+    assert.match(await lint(['--statement-timeout', '10m'], undefined, rewrite), /^no findings in 1 file/);
+    assert.match(
+      await lint([], service('      migrations: migrations/${VERSION}\n      statement_timeout: 10m\n'), rewrite),
+      /^no findings in 1 file/,
     );
   });
 });

@@ -18,7 +18,8 @@ interface RuleCase {
   safeFile?: string;
 }
 
-const TIMEOUT = "SET lock_timeout = '5s';\n";
+// Both timeouts on one line, so the statement under test stays on line 2.
+const TIMEOUT = "SET lock_timeout = '5s'; SET statement_timeout = '10min';\n";
 
 const CASES: RuleCase[] = [
   {
@@ -138,6 +139,84 @@ const CASES: RuleCase[] = [
     safe: `CREATE INDEX CONCURRENTLY users_email_idx ON users (email);`,
   },
   {
+    rule: 'drop-not-null',
+    unsafe: `${TIMEOUT}ALTER TABLE users ALTER COLUMN email DROP NOT NULL;`,
+    at: '2:1',
+    safe: `-- cutover:phase contract\n${TIMEOUT}ALTER TABLE users ALTER COLUMN email DROP NOT NULL;`,
+  },
+  {
+    rule: 'drop-trigger',
+    unsafe: `${TIMEOUT}DROP TRIGGER users_sync_name ON users;`,
+    at: '2:1',
+    safe: `-- cutover:phase contract\n${TIMEOUT}DROP TRIGGER users_sync_name ON users;`,
+  },
+  {
+    rule: 'truncate-cascade',
+    unsafe: `${TIMEOUT}TRUNCATE import_batches CASCADE;`,
+    at: '2:1',
+    safe: `${TIMEOUT}TRUNCATE import_rows, import_batches;`,
+  },
+  {
+    rule: 'drop-schema-cascade',
+    unsafe: `${TIMEOUT}DROP SCHEMA reporting CASCADE;`,
+    at: '2:1',
+    safe: `-- cutover:phase contract\n${TIMEOUT}DROP TABLE reporting.daily_totals;\nDROP SCHEMA reporting;`,
+  },
+  {
+    rule: 'drop-database',
+    unsafe: `DROP DATABASE analytics_old;`,
+    at: '1:1',
+    safe: `REVOKE CONNECT ON DATABASE analytics_old FROM PUBLIC;`,
+  },
+  {
+    rule: 'reindex-not-concurrently',
+    unsafe: `${TIMEOUT}REINDEX INDEX users_email_idx;`,
+    at: '2:1',
+    safe: `REINDEX INDEX CONCURRENTLY users_email_idx;`,
+  },
+  {
+    rule: 'detach-partition-not-concurrently',
+    unsafe: `${TIMEOUT}ALTER TABLE events DETACH PARTITION events_2023;`,
+    at: '2:1',
+    safe: `ALTER TABLE events DETACH PARTITION events_2023 CONCURRENTLY;`,
+  },
+  {
+    rule: 'missing-statement-timeout',
+    unsafe: `SET lock_timeout = '5s';\n-- cutover-lint-disable-next-statement change-column-type: varchar(40) to text, no rewrite\nALTER TABLE users ALTER COLUMN bio TYPE text;`,
+    at: '3:1',
+    safe: `SET lock_timeout = '5s';\nSET statement_timeout = '2min';\n-- cutover-lint-disable-next-statement change-column-type: varchar(40) to text, no rewrite\nALTER TABLE users ALTER COLUMN bio TYPE text;`,
+  },
+  {
+    rule: 'nested-transaction',
+    unsafe: `BEGIN;\n${TIMEOUT}ALTER TABLE users ADD COLUMN note text;\nBEGIN;\nALTER TABLE users ADD COLUMN tag text;\nCOMMIT;\nCOMMIT;`,
+    at: '4:1',
+    safe: `BEGIN;\n${TIMEOUT}ALTER TABLE users ADD COLUMN note text;\nSAVEPOINT tag_step;\nALTER TABLE users ADD COLUMN tag text;\nRELEASE SAVEPOINT tag_step;\nCOMMIT;`,
+  },
+  {
+    rule: 'unclosed-transaction',
+    unsafe: `BEGIN;\n${TIMEOUT}ALTER TABLE users ADD COLUMN note text;`,
+    at: '1:1',
+    safe: `BEGIN;\n${TIMEOUT}ALTER TABLE users ADD COLUMN note text;\nCOMMIT;`,
+  },
+  {
+    rule: 'commit-without-begin',
+    unsafe: `${TIMEOUT}ALTER TABLE users ADD COLUMN note text;\nCOMMIT;`,
+    at: '3:1',
+    safe: `${TIMEOUT}ALTER TABLE users ADD COLUMN note text;`,
+  },
+  {
+    rule: 'rollback-in-migration',
+    unsafe: `BEGIN;\n${TIMEOUT}ALTER TABLE users ADD COLUMN note text;\nROLLBACK;`,
+    at: '4:1',
+    safe: `BEGIN;\n${TIMEOUT}ALTER TABLE users ADD COLUMN note text;\nCOMMIT;`,
+  },
+  {
+    rule: 'commit-in-do-block',
+    unsafe: `${TIMEOUT}DO $$\nBEGIN\n  UPDATE users SET tier = 'free' WHERE tier IS NULL;\n  COMMIT;\nEND\n$$;`,
+    at: '2:1',
+    safe: `-- cutover:no-transaction\n${TIMEOUT}DO $$\nBEGIN\n  UPDATE users SET tier = 'free' WHERE tier IS NULL;\n  COMMIT;\nEND\n$$;`,
+  },
+  {
     rule: 'parse-error',
     unsafe: `${TIMEOUT}ALTER TABLE users ADD COLUMN;`,
     at: '2:29',
@@ -209,6 +288,37 @@ describe('volatile defaults', () => {
     });
   }
 
+  it('takes a function it does not know as volatile: CREATE FUNCTION defaults to VOLATILE', async () => {
+    const [finding] = await findingsOf(add('settings jsonb DEFAULT build_defaults()'));
+    assert.equal(finding?.ruleId, 'add-column-volatile-default');
+    assert.match(
+      finding?.message ?? '',
+      /build_defaults\(\), which the linter does not know to be immutable or stable/,
+    );
+    assert.deepEqual(await hitsOf(add('settings jsonb DEFAULT app.build_defaults()')), [
+      'add-column-volatile-default@2:1',
+    ]);
+  });
+
+  it('believes a function the file itself declares IMMUTABLE or STABLE, and not one it declares VOLATILE', async () => {
+    const declare = (volatility: string): string =>
+      `${TIMEOUT}CREATE FUNCTION app.build_defaults() RETURNS jsonb LANGUAGE sql ${volatility} AS $$ SELECT '{}'::jsonb $$;\nALTER TABLE users ADD COLUMN settings jsonb DEFAULT app.build_defaults();`;
+    assert.deepEqual(await hitsOf(declare('IMMUTABLE')), []);
+    assert.deepEqual(await hitsOf(declare('STABLE')), []);
+    assert.deepEqual(await hitsOf(declare('VOLATILE')), ['add-column-volatile-default@3:1']);
+    assert.deepEqual(await hitsOf(declare('')), ['add-column-volatile-default@3:1']);
+  });
+
+  it('knows common immutable and stable built-ins', async () => {
+    for (const column of [
+      "day date DEFAULT date_trunc('day', now())::date",
+      "slug text DEFAULT lower('X')",
+      "meta jsonb DEFAULT jsonb_build_object('v', 1)",
+      "tz text DEFAULT current_setting('TimeZone')",
+    ])
+      assert.deepEqual(await hitsOf(add(column)), [], column);
+  });
+
   it('suggests the default as written, for new rows only, and a backfill', async () => {
     const [finding] = await findingsOf(add('token uuid DEFAULT gen_random_uuid() NOT NULL'));
     assert.equal(finding?.safeAlternative.split('\n')[0], 'ALTER TABLE users ADD COLUMN token uuid;');
@@ -259,9 +369,7 @@ describe('constraints validated in the transaction that added them', () => {
       'ALTER TABLE orders ALTER COLUMN note SET NOT NULL;',
     ].join('\n');
     assert.deepEqual(await hitsOf(together), ['add-check-not-valid@3:1']);
-    const apart = together
-      .replace("SET lock_timeout = '5s';\n", "SET lock_timeout = '5s';\nBEGIN;\n")
-      .replace('NOT VALID;\n', 'NOT VALID;\nCOMMIT;\n');
+    const apart = together.replace(TIMEOUT, `${TIMEOUT}BEGIN;\n`).replace('NOT VALID;\n', 'NOT VALID;\nCOMMIT;\n');
     assert.deepEqual(await hitsOf(apart), []);
   });
 

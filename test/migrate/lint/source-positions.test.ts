@@ -45,13 +45,14 @@ describe('positions', () => {
   it('ignores a byte order mark and reads CRLF files', async () => {
     assert.deepEqual(await hitsOf('\uFEFFSET lock_timeout = 1;\r\nCREATE INDEX i ON t (c);\r\n'), [
       'create-index-not-concurrently@2:1',
+      'missing-statement-timeout@2:1',
     ]);
   });
 
   it('keeps the scanner working when a string holds a control character', async () => {
     assert.deepEqual(
       await hitsOf("SET lock_timeout = '5s';\nCOMMENT ON TABLE t IS 'bell \u0007';\nCREATE INDEX i ON t (c);"),
-      ['create-index-not-concurrently@3:1'],
+      ['create-index-not-concurrently@3:1', 'missing-statement-timeout@3:1'],
     );
   });
 

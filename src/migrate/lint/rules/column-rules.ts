@@ -2,14 +2,16 @@ import type { ColumnDef } from 'libpg-query';
 import { addedColumn, alterTableCommands, columnConstraints, functionsCalledIn, lastName } from '../statement-parts.js';
 import { displayTable, quoteIdentifier, stringsOf, tableNameOf, type TableName } from '../sql-names.js';
 import { defaultExpressionText, typeText } from '../sql-text.js';
-import { isVolatileFunction } from '../volatile-functions.js';
+import { judgeFunction } from '../volatile-functions.js';
+import type { StatementContext } from '../migration-state.js';
 import type { MigrationStatement } from '../parsed-migration.js';
 import type { RuleHit, StatementRule } from './lint-rule.js';
 
 /** Columns that PostgreSQL fills from a sequence, row by row, when added. */
 const SERIAL_TYPES = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigserial']);
 
-function volatileFill(column: ColumnDef): string | undefined {
+/** Why adding the column computes a value for every existing row, or undefined when it does not. */
+export function volatileFill(column: ColumnDef, context: StatementContext): string | undefined {
   const type = lastName(stringsOf(column.typeName?.names));
   if (SERIAL_TYPES.has(type)) return `its type ${type} fills every existing row from a sequence (nextval is volatile)`;
   for (const constraint of columnConstraints(column)) {
@@ -18,9 +20,14 @@ function volatileFill(column: ColumnDef): string | undefined {
     if (constraint.contype === 'CONSTR_GENERATED' && constraint.generated_kind !== 'v')
       return 'a STORED generated column is computed and written for every existing row';
     if (constraint.contype === 'CONSTR_DEFAULT') {
-      const volatile = functionsCalledIn(constraint.raw_expr).find(isVolatileFunction);
-      if (volatile)
-        return `its default calls ${volatile}(), which is volatile, so it is evaluated for every existing row`;
+      for (const called of functionsCalledIn(constraint.raw_expr)) {
+        const judged = judgeFunction(called, context.declaredVolatility(called));
+        if (!judged.volatile) continue;
+        if (judged.because === 'unknown')
+          return `its default calls ${called}(), which the linter does not know to be immutable or stable; PostgreSQL creates a function VOLATILE unless it says otherwise, and a volatile default is evaluated for every existing row`;
+        const how = judged.because === 'declared in the file' ? 'declared VOLATILE in this file' : 'volatile';
+        return `its default calls ${called}(), which is ${how}, so it is evaluated for every existing row`;
+      }
     }
   }
   return undefined;
@@ -42,14 +49,15 @@ export const addColumnVolatileDefault: StatementRule = {
   id: 'add-column-volatile-default',
   severity: 'error',
   summary:
-    'ADD COLUMN with a volatile default (random(), clock_timestamp(), gen_random_uuid(), nextval(), serial, identity, STORED generated)',
-  why: 'A non-volatile default is stored once and added instantly (PostgreSQL 11+); a volatile one is computed for every row, so PostgreSQL rewrites the whole table and its indexes while holding an ACCESS EXCLUSIVE lock: no reads, no writes until it finishes.',
+    'ADD COLUMN with a volatile default (random(), gen_random_uuid(), nextval(), any function not known immutable/stable, serial, identity, STORED generated)',
+  why: 'A non-volatile default is stored once and added instantly (PostgreSQL 11+); a volatile one is computed for every row, so PostgreSQL rewrites the whole table and its indexes while holding an ACCESS EXCLUSIVE lock: no reads, no writes until it finishes. A function is volatile unless declared IMMUTABLE or STABLE, so one the linter does not know (a function of your own, created by an earlier migration) counts as volatile; one this file creates IMMUTABLE or STABLE does not.',
+  lock: 'ACCESS EXCLUSIVE on the table for the whole rewrite of the table and its indexes.',
   safePattern:
     'Add the column without a default, set the default for new rows in a second statement, then backfill existing rows in batches:\n  ALTER TABLE t ADD COLUMN c uuid;\n  ALTER TABLE t ALTER COLUMN c SET DEFAULT gen_random_uuid();\n  -- backfill: cutover db backfill --table t --set "c = gen_random_uuid()" --where "c IS NULL"',
   check(statement, context) {
     const hits: RuleHit[] = [];
     for (const { table, column, last } of addedColumns(statement, (t) => context.isNewTable(t))) {
-      const reason = volatileFill(column);
+      const reason = volatileFill(column, context);
       if (!reason) continue;
       const name = quoteIdentifier(column.colname ?? 'column');
       const t = displayTable(table);
@@ -73,6 +81,7 @@ export const addColumnNotNullNoDefault: StatementRule = {
   severity: 'error',
   summary: 'ADD COLUMN ... NOT NULL without a DEFAULT',
   why: 'On a table with rows it fails (the existing rows would be NULL); on an empty one it succeeds, and then every INSERT of the running release, which does not know the column, fails with a not-null violation.',
+  lock: 'ACCESS EXCLUSIVE on the table (brief); the hazard is the failing INSERTs of the running release.',
   safePattern:
     "Give it a constant default (instant since PostgreSQL 11), or add it nullable, backfill, and make it NOT NULL through a validated CHECK:\n  ALTER TABLE t ADD COLUMN c text NOT NULL DEFAULT '';",
   check(statement, context) {
@@ -112,6 +121,7 @@ export const changeColumnType: StatementRule = {
   severity: 'error',
   summary: 'ALTER COLUMN ... TYPE',
   why: 'Most type changes rewrite the table and rebuild its indexes under an ACCESS EXCLUSIVE lock, and the running release keeps reading and writing the old type. (varchar(n) to text or to a longer varchar skips the rewrite but still takes the lock: disable the rule for that statement with the reason.)',
+  lock: 'ACCESS EXCLUSIVE on the table, for the rewrite and index rebuild when the type change needs one.',
   safePattern:
     'Expand: add a column of the new type, write both, backfill; contract: drop the old column.\n  ALTER TABLE t ADD COLUMN c_new bigint;\n  -- the new release writes c and c_new; backfill c_new in batches\n  -- contract migration: ALTER TABLE t DROP COLUMN c;',
   check(statement, context) {
@@ -142,6 +152,7 @@ export const renameColumn: StatementRule = {
   severity: 'error',
   summary: 'RENAME COLUMN',
   why: 'The running release still reads and writes the old name: its queries fail the moment the rename commits. No order of deploy and migration makes a rename safe for both releases.',
+  lock: "ACCESS EXCLUSIVE on the table (brief); the hazard is the running release's queries.",
   safePattern:
     'Add the new column, write both, backfill, read the new one, then drop the old one in a contract migration.',
   check(statement, context) {
@@ -171,6 +182,7 @@ export const dropColumn: StatementRule = {
   severity: 'error',
   summary: 'DROP COLUMN in an expand migration',
   why: 'The running release still selects, inserts or updates the column (ORMs list every column they know), so its queries fail once the drop commits. Dropping belongs in a contract migration, which runs only after every older release has stopped.',
+  lock: "ACCESS EXCLUSIVE on the table (brief); the hazard is the running release's queries.",
   safePattern:
     'Stop using the column in a release first, then drop it in a contract migration (a file in contract/ or with a `-- cutover:phase contract` header).',
   check(statement, context) {
@@ -188,6 +200,36 @@ export const dropColumn: StatementRule = {
             `-- cutover:phase contract`,
             `SET lock_timeout = '5s';`,
             `ALTER TABLE ${t} DROP COLUMN ${name};`,
+          ].join('\n'),
+        },
+      ];
+    });
+  },
+};
+
+export const dropNotNull: StatementRule = {
+  id: 'drop-not-null',
+  severity: 'warning',
+  summary: 'ALTER COLUMN ... DROP NOT NULL in an expand migration',
+  why: 'Once the column may hold NULL, the new release (or a backfill) can write one while the old release is still running, and the old release was written for a column that never is NULL: its reads, sorts and arithmetic on the value break. Relaxing NOT NULL belongs in a contract migration; the usual exception is a column the new release stops writing before it is dropped, which the old release still reads but never receives a NULL for until the old release is gone.',
+  lock: 'ACCESS EXCLUSIVE on the table (brief: no scan).',
+  safePattern:
+    'Drop NOT NULL in a contract migration; if the new release must stop writing the column while the old one runs, give it a DEFAULT instead (instant), or disable the rule for the statement with that reason.',
+  check(statement, context) {
+    if (context.phase === 'contract') return [];
+    return alterTableCommands(statement).flatMap(({ table, command }) => {
+      if (command.subtype !== 'AT_DropNotNull' || context.isNewTable(table)) return [];
+      const t = displayTable(table);
+      const name = quoteIdentifier(command.name ?? 'column');
+      return [
+        {
+          message: `Dropping NOT NULL on ${t}.${name} in an expand migration lets NULLs in while the running release still assumes ${name} is never NULL.`,
+          safeAlternative: [
+            `-- if the new release stops writing ${name}, keep NOT NULL and give it a default (instant):`,
+            `ALTER TABLE ${t} ALTER COLUMN ${name} SET DEFAULT <value>;`,
+            `-- otherwise, in a contract migration once the old release is retired:`,
+            `-- cutover:phase contract`,
+            `ALTER TABLE ${t} ALTER COLUMN ${name} DROP NOT NULL;`,
           ].join('\n'),
         },
       ];

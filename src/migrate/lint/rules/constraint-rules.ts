@@ -69,6 +69,7 @@ export const addForeignKeyNotValid: StatementRule = {
   severity: 'error',
   summary: 'ADD FOREIGN KEY without NOT VALID (or validated in the same transaction)',
   why: 'Adding a foreign key checks every existing row while holding a SHARE ROW EXCLUSIVE lock on both tables: writes to either wait for the whole scan.',
+  lock: 'SHARE ROW EXCLUSIVE on both tables for the whole validating scan (VALIDATE CONSTRAINT later: SHARE UPDATE EXCLUSIVE on the table, ROW SHARE on the referenced one).',
   safePattern:
     'Add it NOT VALID (new rows are checked at once, no scan), then VALIDATE CONSTRAINT in a later transaction, which scans under SHARE UPDATE EXCLUSIVE and lets reads and writes through:\n  ALTER TABLE t ADD CONSTRAINT t_o_fkey FOREIGN KEY (o) REFERENCES o (id) NOT VALID;\n  ALTER TABLE t VALIDATE CONSTRAINT t_o_fkey;  -- later transaction',
   check(statement, context) {
@@ -104,6 +105,7 @@ export const addCheckNotValid: StatementRule = {
   severity: 'error',
   summary: 'ADD CHECK constraint without NOT VALID (or validated in the same transaction)',
   why: 'Adding a CHECK constraint scans every row while holding an ACCESS EXCLUSIVE lock: no reads or writes of the table until the scan ends.',
+  lock: 'ACCESS EXCLUSIVE on the table for the whole validating scan (VALIDATE CONSTRAINT later: SHARE UPDATE EXCLUSIVE).',
   safePattern:
     'Add it NOT VALID, then VALIDATE CONSTRAINT in a later transaction (SHARE UPDATE EXCLUSIVE: reads and writes go on):\n  ALTER TABLE t ADD CONSTRAINT t_c_positive CHECK (c > 0) NOT VALID;\n  ALTER TABLE t VALIDATE CONSTRAINT t_c_positive;  -- later transaction',
   check(statement, context) {
@@ -148,6 +150,7 @@ export const setNotNull: StatementRule = {
   severity: 'error',
   summary: 'SET NOT NULL without a validated CHECK (column IS NOT NULL) first',
   why: 'SET NOT NULL scans every row for NULLs while holding an ACCESS EXCLUSIVE lock. Since PostgreSQL 12 it skips the scan when a valid CHECK (column IS NOT NULL) constraint already proves it; the linter accepts SET NOT NULL after such a check is added and validated earlier in the same file (if the check comes from an earlier migration, disable the rule for the statement with that reason).',
+  lock: 'ACCESS EXCLUSIVE on the table for the whole scan for NULLs (no scan after a validated CHECK, PostgreSQL 12+).',
   safePattern:
     'ADD CONSTRAINT ... CHECK (c IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT in a later transaction; then SET NOT NULL (no scan) and drop the check.',
   check(statement, context) {
@@ -180,6 +183,7 @@ export const addUniqueConstraint: StatementRule = {
   severity: 'error',
   summary: 'ADD UNIQUE / PRIMARY KEY without USING INDEX of an index built concurrently',
   why: 'ADD CONSTRAINT ... UNIQUE (or PRIMARY KEY) builds its index while holding an ACCESS EXCLUSIVE lock: no reads or writes of the table for the whole build.',
+  lock: 'ACCESS EXCLUSIVE on the table for the whole index build (USING INDEX: brief).',
   safePattern:
     'Build the unique index with CREATE UNIQUE INDEX CONCURRENTLY (a file of its own), then attach it, which is instant:\n  CREATE UNIQUE INDEX CONCURRENTLY t_c_key ON t (c);\n  ALTER TABLE t ADD CONSTRAINT t_c_key UNIQUE USING INDEX t_c_key;',
   check(statement, context) {

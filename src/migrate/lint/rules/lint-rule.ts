@@ -15,6 +15,12 @@ export interface RuleDescription {
   summary: string;
   /** Why it is dangerous. */
   why: string;
+  /**
+   * The lock the statement takes and on what, as PostgreSQL 12–17 document it
+   * (the manual's table-level lock list and each command's page), or what the
+   * hazard is when it is not a lock.
+   */
+  lock: string;
   /** The safe way, in general terms with example SQL. */
   safePattern: string;
 }

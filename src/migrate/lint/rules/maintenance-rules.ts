@@ -15,6 +15,7 @@ export const vacuumFull: StatementRule = {
   severity: 'error',
   summary: 'VACUUM FULL',
   why: 'VACUUM FULL copies the whole table into a new file while holding an ACCESS EXCLUSIVE lock: no reads or writes until the copy ends, and it needs room for a second copy of the table.',
+  lock: 'ACCESS EXCLUSIVE on each table for the whole copy.',
   safePattern:
     'Plain VACUUM (or autovacuum) reclaims space for reuse without blocking; to shrink a bloated table online use pg_repack or pg_squeeze outside the migration.',
   check(statement) {
@@ -39,6 +40,7 @@ export const cluster: StatementRule = {
   severity: 'error',
   summary: 'CLUSTER',
   why: 'CLUSTER rewrites the table in index order while holding an ACCESS EXCLUSIVE lock: no reads or writes until it ends.',
+  lock: 'ACCESS EXCLUSIVE on the table for the whole rewrite.',
   safePattern:
     'Leave physical ordering out of migrations: an index built with CREATE INDEX CONCURRENTLY serves the ordered reads CLUSTER was meant to speed up, and pg_repack --order-by reorders a table online.',
   check(statement) {
@@ -64,6 +66,7 @@ export const lockTable: StatementRule = {
   severity: 'error',
   summary: 'LOCK TABLE',
   why: 'An explicit table lock is held until the transaction ends, so everything after it in the migration runs while the table is blocked; ACCESS EXCLUSIVE (the default mode) blocks even reads.',
+  lock: 'The mode named (ACCESS EXCLUSIVE by default), held until the transaction ends.',
   safePattern:
     'Let each statement take the lock it needs, keep transactions short, and set lock_timeout so a blocked statement gives up instead of queueing traffic behind it.',
   check(statement) {

@@ -1,0 +1,4 @@
+-- expect: cluster
+SET lock_timeout = '5s';
+SET statement_timeout = '1h';
+CLUSTER;

@@ -1,0 +1,3 @@
+-- expect: drop-column
+SET lock_timeout = '5s';
+ALTER TABLE customers DROP COLUMN fax;

@@ -1,0 +1,3 @@
+-- expect: drop-column
+SET lock_timeout = '5s';
+ALTER TABLE users DROP COLUMN IF EXISTS legacy_flag CASCADE;

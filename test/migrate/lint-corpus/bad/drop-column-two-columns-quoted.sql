@@ -1,0 +1,3 @@
+-- expect: drop-column
+SET lock_timeout = '5s';
+ALTER TABLE "Products" DROP COLUMN "OldSku", DROP COLUMN weight_oz;

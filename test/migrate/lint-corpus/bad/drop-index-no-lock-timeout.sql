@@ -1,0 +1,2 @@
+-- expect: drop-index-not-concurrently, missing-lock-timeout
+DROP INDEX invoices_due_idx;

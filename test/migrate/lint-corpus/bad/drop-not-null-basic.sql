@@ -1,0 +1,3 @@
+-- expect: drop-not-null
+SET lock_timeout = '5s';
+ALTER TABLE shipments ALTER COLUMN carrier DROP NOT NULL;

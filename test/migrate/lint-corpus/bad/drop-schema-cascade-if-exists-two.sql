@@ -1,0 +1,2 @@
+-- expect: drop-schema-cascade
+DROP SCHEMA IF EXISTS tmp_import, "Scratch" CASCADE;

@@ -1,0 +1,2 @@
+-- expect: missing-lock-timeout
+ALTER TABLE inventory ADD COLUMN warehouse text;

@@ -1,0 +1,3 @@
+-- expect: missing-lock-timeout
+CREATE POLICY tenant_isolation ON documents
+  USING (tenant_id = current_setting('app.tenant')::int);

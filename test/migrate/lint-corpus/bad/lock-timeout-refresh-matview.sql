@@ -1,0 +1,2 @@
+-- expect: missing-lock-timeout, missing-statement-timeout
+REFRESH MATERIALIZED VIEW sales_summary;

@@ -1,0 +1,2 @@
+-- expect: missing-lock-timeout
+ALTER TABLE orders RENAME CONSTRAINT orders_total_check TO orders_total_positive;

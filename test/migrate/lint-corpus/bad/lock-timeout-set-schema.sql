@@ -1,0 +1,2 @@
+-- expect: missing-lock-timeout
+ALTER TABLE staging_orders SET SCHEMA archive;

@@ -1,0 +1,2 @@
+-- expect: parse-error
+ALTR TABLE tickets ADD COLUMN tags text[];

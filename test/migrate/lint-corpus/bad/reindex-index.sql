@@ -1,0 +1,4 @@
+-- expect: reindex-not-concurrently
+SET lock_timeout = '5s';
+SET statement_timeout = '30min';
+REINDEX INDEX orders_customer_idx;

@@ -1,0 +1,3 @@
+-- expect: rename-table
+SET lock_timeout = '5s';
+ALTER TABLE invoices RENAME TO bills;

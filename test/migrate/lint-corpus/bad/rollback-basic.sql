@@ -1,0 +1,5 @@
+-- expect: rollback-in-migration
+BEGIN;
+SET lock_timeout = '5s';
+ALTER TABLE tickets ADD COLUMN rating smallint;
+ROLLBACK;

@@ -1,0 +1,3 @@
+-- expect: set-not-null, missing-statement-timeout
+SET lock_timeout = '5s';
+ALTER TABLE "Accounts" ALTER COLUMN "OwnerId" SET NOT NULL;

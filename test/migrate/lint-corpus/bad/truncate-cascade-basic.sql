@@ -1,0 +1,3 @@
+-- expect: truncate-cascade
+SET lock_timeout = '5s';
+TRUNCATE TABLE customers CASCADE;

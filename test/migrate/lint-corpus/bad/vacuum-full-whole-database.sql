@@ -1,0 +1,3 @@
+-- expect: vacuum-full
+SET statement_timeout = '1h';
+VACUUM FULL;

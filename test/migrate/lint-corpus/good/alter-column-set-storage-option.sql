@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE events ALTER COLUMN payload SET (n_distinct = 1000);

@@ -1,0 +1,2 @@
+-- expect: none
+CREATE INDEX CONCURRENTLY inventory_sku_idx ON inventory (sku);

@@ -1,0 +1,2 @@
+-- expect: none
+CREATE UNIQUE INDEX CONCURRENTLY "Users_Email_key" ON "Auth"."Users" (lower("Email"));

@@ -1,0 +1,7 @@
+-- expect: none
+DO $$
+DECLARE "commit" text := 'abc123';
+BEGIN
+  RAISE NOTICE '%', "commit";
+END
+$$;

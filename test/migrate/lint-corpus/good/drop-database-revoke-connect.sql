@@ -1,0 +1,2 @@
+-- expect: none
+REVOKE CONNECT ON DATABASE reports_archive FROM PUBLIC;

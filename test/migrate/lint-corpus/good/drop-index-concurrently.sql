@@ -1,0 +1,2 @@
+-- expect: none
+DROP INDEX CONCURRENTLY orders_old_status_idx;

@@ -1,0 +1,3 @@
+-- expect: none
+INSERT INTO settings (key, value) VALUES ('maintenance', 'off')
+  ON CONFLICT (key) DO NOTHING;

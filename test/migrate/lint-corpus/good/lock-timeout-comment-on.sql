@@ -1,0 +1,2 @@
+-- expect: none
+COMMENT ON COLUMN users.email IS 'login address, lower case';

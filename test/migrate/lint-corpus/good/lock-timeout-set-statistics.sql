@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE orders ALTER COLUMN status SET STATISTICS 500;

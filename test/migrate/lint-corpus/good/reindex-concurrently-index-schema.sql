@@ -1,0 +1,2 @@
+-- expect: none
+REINDEX (VERBOSE) INDEX CONCURRENTLY billing."Invoices_pkey";

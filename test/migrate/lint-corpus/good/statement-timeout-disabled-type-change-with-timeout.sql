@@ -1,0 +1,5 @@
+-- expect: none
+SET lock_timeout = '5s';
+SET statement_timeout = '90s';
+-- cutover-lint-disable-next-statement change-column-type: varchar(80) to text, no rewrite
+ALTER TABLE inventory ALTER COLUMN label TYPE text;

@@ -1,0 +1,3 @@
+-- expect: none
+SET lock_timeout = '5s';
+TRUNCATE import_rows, import_batches;
