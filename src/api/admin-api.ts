@@ -17,6 +17,7 @@ import type { LogClock } from '../runtime/process/log-clock.js';
 import { registerSeedsFlagRoutes } from '../flags/seeds-flag-routes.js';
 import { buildMetricsRegistry } from './prometheus-metrics.js';
 import { assertValidVersion } from '../core/version-grammar.js';
+import { registerCertificateRoutes, type CertificateControl } from './certs-routes.js';
 import { registerConfigRoutes, type ConfigControl } from './config-routes.js';
 import {
   actorBody,
@@ -52,6 +53,8 @@ export interface AdminApiOptions {
   down?: () => void;
   /** `cutover reload` and the running file's digest; absent where the config was not read from a file. */
   config?: ConfigControl;
+  /** `cutover certs list|renew`; absent where the server holds no certificates (tests of other parts). */
+  certificates?: CertificateControl;
 }
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -273,6 +276,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   registerDatabaseRoutes(app, controller, parseBody);
   if (options.config) registerConfigRoutes(app, options.config, parseBody);
+  if (options.certificates) registerCertificateRoutes(app, options.certificates, parseBody);
   const streams = registerFlagRoutes(app, {
     flags: options.flags,
     rollouts: options.flagRollouts,

@@ -271,6 +271,25 @@ export function cutoverProgram(): Command {
       exit(await runMaintenance(await client(), service, false, {}, json()));
     });
 
+  const certs = cli
+    .command('certs')
+    .description('the certificates HTTPS is served with: where each comes from, its expiry and next renewal');
+  certs
+    .command('list')
+    .description('each HTTPS host: files or ACME, issuer, expiry, next renewal, the last failed order')
+    .action(async () => {
+      const { runCertsList } = await import('./commands/certs-command.js');
+      exit(await runCertsList(await client(), json()));
+    });
+  certs
+    .command('renew [host]')
+    .description('order due ACME certificates now (a host: that one; --force: even if not due) and wait')
+    .option('--force', 'renew even certificates that are not due')
+    .action(async (host: string | undefined, o: { force?: boolean }) => {
+      const { runCertsRenew } = await import('./commands/certs-command.js');
+      exit(await runCertsRenew(await client(), host, o.force === true, json()));
+    });
+
   cli
     .command('status [service]')
     .description('active and standby slots, instance health, recent deploys')

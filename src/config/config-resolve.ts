@@ -12,6 +12,7 @@ import type {
   RawService,
   RawStrategy,
 } from './config-schema.js';
+import { resolveAcme } from './acme-schema.js';
 import { resolveAnalysis } from './analysis-resolve.js';
 import { resolveCanaryStrategy } from './canary-resolve.js';
 import { resolveDockerService, resolveSwarmService } from './docker-resolve.js';
@@ -74,6 +75,7 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
         : {}),
       ...resolveProxyServer(raw.server),
       ...(raw.server?.https === undefined ? {} : { https: raw.server.https }),
+      acme: resolveAcme(raw.server?.acme, options.baseDir),
       // Redirecting is what a site served over HTTPS wants; without a TLS listener there is nothing to redirect to.
       redirectHttp: raw.server?.https !== undefined && (raw.server.redirect_http ?? true),
     },
@@ -130,10 +132,16 @@ function resolveService(
     ...(raw.tls === undefined
       ? {}
       : {
-          tls: {
-            certFile: resolvePath(context.baseDir, raw.tls.cert),
-            keyFile: resolvePath(context.baseDir, raw.tls.key),
-          },
+          tls:
+            raw.tls === 'acme'
+              ? { source: 'acme' as const, challenge: 'http-01' as const }
+              : 'acme' in raw.tls
+                ? { source: 'acme' as const, challenge: raw.tls.acme }
+                : {
+                    source: 'files' as const,
+                    certFile: resolvePath(context.baseDir, raw.tls.cert),
+                    keyFile: resolvePath(context.baseDir, raw.tls.key),
+                  },
         }),
     ...(raw.hsts === undefined
       ? {}

@@ -17,6 +17,10 @@ server:
   # https: 0.0.0.0:443      # the proxy's TLS listener (off by default): services with tls are served
   #                         # there by SNI (README: "HTTPS in production")
   # redirect_http: true     # with https: plain HTTP for a host with a certificate gets 308 to HTTPS
+  # acme:                   # the CA of services with tls: acme (RFC 8555; Let's Encrypt by default)
+  #   directory: https://acme-v02.api.letsencrypt.org/directory
+  #   email: ops@example.com  # the CA writes here about expiring certificates
+  #   ca_bundle: ./ca.pem   # extra roots for the directory's own HTTPS (a private CA)
   admin: 127.0.0.1:9900     # admin API and dashboard; keep it on loopback
   state_dir: .cutover       # releases, logs and the admin token
   logs:                     # each instance's log: past max_size it is moved to <log>.1 (.1 to .2 ...),
@@ -173,8 +177,9 @@ services:
     # strategy: recreate    # or { type: recreate, timeout: 2m } (until the new instances are healthy)
 
     drain_timeout: 30s      # how long in-flight requests may finish on the old release
-    # tls: { cert: ./tls/fullchain.pem, key: ./tls/privkey.pem }  # with server.https: this
-    #                       # service's hosts over HTTPS (PEM chain, leaf first, and its key)
+    # tls: acme             # with server.https: this service's hosts over HTTPS, certificates from
+    #                       # server.acme's CA (HTTP-01; { acme: tls-alpn-01 } for the other challenge),
+    #                       # or the team's files: { cert: ./tls/fullchain.pem, key: ./tls/privkey.pem }
     # hsts: { max_age: 31536000, include_subdomains: false }  # Strict-Transport-Security on
     #                       # its HTTPS answers (max_age in seconds)
     # maintenance_page: ./maintenance.html  # HTML sent during \`cutover maintenance on\` (at most

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { acmeSchema } from './acme-schema.js';
 import { parseListenAddress } from './listen-address.js';
 import { flag, parsedBy, strictMap, text, wholeNumber } from './schema-fields.js';
 
@@ -17,16 +18,30 @@ const listenAddress = parsedBy((value) => {
 export const tlsServerFields = {
   https: listenAddress.optional(),
   redirect_http: flag.optional(),
+  acme: acmeSchema.optional(),
 };
 
+const ACME_CHALLENGE_EXPECTED = 'expected http-01 or tls-alpn-01';
+const TLS_EXPECTED =
+  "expected acme (certificates from server.acme's CA), { acme: tls-alpn-01 }, or the team's files like { cert: ./tls/fullchain.pem, key: ./tls/privkey.pem }";
+
 export const tlsServiceFields = {
-  tls: strictMap(
-    {
-      cert: text('expected the path of a PEM certificate chain (leaf first)'),
-      key: text('expected the path of the PEM private key of that certificate'),
-    },
-    'expected a map like { cert: ./tls/fullchain.pem, key: ./tls/privkey.pem }',
-  ).optional(),
+  tls: z
+    .union(
+      [
+        z.literal('acme'),
+        strictMap({ acme: z.enum(['http-01', 'tls-alpn-01'], { error: ACME_CHALLENGE_EXPECTED }) }, TLS_EXPECTED),
+        strictMap(
+          {
+            cert: text('expected the path of a PEM certificate chain (leaf first)'),
+            key: text('expected the path of the PEM private key of that certificate'),
+          },
+          TLS_EXPECTED,
+        ),
+      ],
+      { error: TLS_EXPECTED },
+    )
+    .optional(),
   hsts: strictMap(
     {
       // Seconds, as in the header: a year is past what durations may say (setTimeout's 24.8 days), and 0 is how a

@@ -1,5 +1,6 @@
 import type { CanaryStepConfig } from '../core/canary-strategy.js';
 import type { HealthThresholds } from '../core/health-state.js';
+import type { AcmeConfig } from './acme-schema.js';
 import type { Cidr } from './cidr.js';
 
 /**
@@ -16,6 +17,8 @@ export interface ServerConfig {
   proxy: ListenAddress;
   /** The embedded proxy's TLS listener (`server.https`); absent: plain HTTP only. */
   https?: ListenAddress;
+  /** The CA of `tls: acme` services (Let's Encrypt production by default). */
+  acme: AcmeConfig;
   /** With `https`: plain HTTP requests for a host that has a certificate get 308 to HTTPS (ACME challenges excepted). */
   redirectHttp: boolean;
   admin: ListenAddress;
@@ -328,11 +331,15 @@ export interface ServiceConfig {
   hsts?: HstsConfig;
 }
 
-export interface ServiceTlsConfig {
-  /** PEM certificate chain, leaf first. */
-  certFile: string;
-  keyFile: string;
-}
+/** The team's own files (absolute paths), or certificates cutover obtains from `server.acme`'s CA, one per host. */
+export type ServiceTlsConfig =
+  | {
+      source: 'files';
+      /** PEM certificate chain, leaf first. */
+      certFile: string;
+      keyFile: string;
+    }
+  | { source: 'acme'; challenge: 'http-01' | 'tls-alpn-01' };
 
 export interface HstsConfig {
   maxAgeSec: number;

@@ -358,5 +358,5 @@ export class Controller {
 
 function sameTls(a: TlsRoute | undefined, b: TlsRoute | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return a.certPem === b.certPem && a.keyPem === b.keyPem && a.hsts === b.hsts;
+  return JSON.stringify(a) === JSON.stringify(b);
 }

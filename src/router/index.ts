@@ -33,11 +33,30 @@ export interface ServiceRoute {
  * serves new handshakes; connections already open keep theirs.
  */
 export interface TlsRoute {
+  /** Each serves the route's hosts it lists: the team's one file for all of them, or one ACME certificate per host. */
+  certificates: TlsCertificate[];
+  /** The Strict-Transport-Security value its HTTPS answers carry, when set. */
+  hsts?: string;
+}
+
+export interface TlsCertificate {
+  hosts: string[];
   /** PEM certificate chain, leaf first. */
   certPem: string;
   keyPem: string;
-  /** The Strict-Transport-Security value its HTTPS answers carry, when set. */
-  hsts?: string;
+}
+
+/**
+ * The ACME challenges a router answers while an order is under way (a
+ * snapshot: each call replaces the last). HTTP-01 on the plain listener,
+ * TLS-ALPN-01 (RFC 8737) on the TLS listener to a handshake that offers
+ * only `acme-tls/1`. Short-lived: they are not kept across a proxy restart.
+ */
+export interface AcmeChallenges {
+  /** Token → key authorization, answered at /.well-known/acme-challenge/<token>. */
+  http01: Record<string, string>;
+  /** Host → the challenge certificate (with its acmeIdentifier extension) and key. */
+  tlsAlpn01: Record<string, { certPem: string; keyPem: string }>;
 }
 
 /** A service in maintenance, as the router gets it (JSON-safe: it crosses the proxy process's control socket). */
@@ -123,6 +142,8 @@ export interface Router {
    * moment without a listener. Upgraded connections get the drain time the router was built with.
    */
   handOver?(): Promise<{ pid: number; generation: string; workers: number }>;
+  /** Optional (the embedded proxy): answers these ACME challenges from now on, in place of the last set. */
+  setAcmeChallenges?(challenges: AcmeChallenges): Promise<void>;
   /** Stops routing and lets go of what it holds: the deliberate full stop. */
   close(): Promise<void>;
   /**

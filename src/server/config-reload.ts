@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load-config.js';
 import type { Controller } from '../controller/controller.js';
 import { CutoverError } from '../core/errors.js';
 import type { Notifier } from '../notify/notifier.js';
-import { loadServiceCertificates } from './service-certificates.js';
+import type { ServerCertificates } from './server-certificates.js';
 
 /** What `cutover reload` answers: the file, its digest now, and what changed (or nothing). */
 export interface ReloadResult {
@@ -40,6 +40,8 @@ export class ConfigReloader {
       controller: Controller;
       notifier: Notifier;
       logger: Logger;
+      /** The team's files and the ACME certificates (a reload re-reads the files: certbot renews them in place). */
+      certificates?: ServerCertificates;
       env?: NodeJS.ProcessEnv;
       now?: () => number;
     },
@@ -77,7 +79,7 @@ export class ConfigReloader {
     const next = await loadConfig(running.file, { env: this.deps.env });
     // Read and checked before anything applies: a renewed file that does not fit refuses the whole reload.
     // Without the TLS listener (server.https needs a restart) there is nothing to serve them on yet.
-    const certificates = running.server.https === undefined ? new Map() : loadServiceCertificates(next);
+    const applyCertificates = this.deps.certificates?.prepareReload(next) ?? (async () => []);
     const changes = diffConfigs(running, next);
     const sha256 = text === null ? null : sha256Of(text);
     if (!isUnchanged(changes)) {
@@ -87,7 +89,7 @@ export class ConfigReloader {
       this.record(actor, changes);
     }
     // Every reload, changed file or not: certbot renews the files, not cutover.yaml.
-    const swapped = await controller.replaceCertificates(certificates);
+    const swapped = await applyCertificates();
     this.digest = sha256;
     this.loadedAt = this.now();
     logger.info({ changes, certificates: swapped, actor }, `config reloaded from ${running.file}`);

@@ -25,7 +25,7 @@ export function loadServiceCertificates(config: CutoverConfig, now: Date = new D
 }
 
 function loadServiceCertificate(service: ServiceConfig, now: Date): TlsRoute | null {
-  if (service.tls === undefined) return null;
+  if (service.tls?.source !== 'files') return null;
   const field = `services.${service.name}.tls`;
   const certPem = readPem(service.tls.certFile, `${field}.cert`);
   const keyPem = readPem(service.tls.keyFile, `${field}.key`);
@@ -53,10 +53,14 @@ function loadServiceCertificate(service: ServiceConfig, now: Date): TlsRoute | n
         `${field}.cert: the certificate in ${service.tls.certFile} is not issued for host '${host}' (it names ${leaf.subjectAltName ?? leaf.subject})`,
       );
   }
-  const route: TlsRoute = { certPem, keyPem };
-  if (service.hsts !== undefined)
-    route.hsts = `max-age=${service.hsts.maxAgeSec}${service.hsts.includeSubdomains ? '; includeSubDomains' : ''}`;
+  const route: TlsRoute = { certificates: [{ hosts: [...service.hosts], certPem, keyPem }] };
+  if (service.hsts !== undefined) route.hsts = hstsValue(service.hsts);
   return route;
+}
+
+/** The Strict-Transport-Security value of `hsts`. */
+export function hstsValue(hsts: { maxAgeSec: number; includeSubdomains: boolean }): string {
+  return `max-age=${hsts.maxAgeSec}${hsts.includeSubdomains ? '; includeSubDomains' : ''}`;
 }
 
 function readPem(file: string, field: string): string {

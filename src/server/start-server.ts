@@ -22,10 +22,11 @@ import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/pr
 import { RuntimeByService } from '../runtime/runtime-by-service.js';
 import { removeReleaseLogs, startLogRotation } from '../runtime/process/log-rotation.js';
 import { LogClock } from '../runtime/process/log-clock.js';
+import { systemClock } from '../clock/system-clock.js';
 import { listenError } from '../core/listen-errors.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import { loadServiceCertificates } from './service-certificates.js';
+import { ServerCertificates } from './server-certificates.js';
 
 /**
  * The composition root of `cutover server`: the controller, the runtimes and
@@ -97,7 +98,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     );
   }
   // Before anything opens or changes: a certificate that does not load or does not fit its hosts stops the start.
-  const certificates = loadServiceCertificates(config);
+  const certificates = new ServerCertificates({ config, logger, clock: systemClock });
   const store = SqliteStore.open(stateDir);
   let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;
@@ -140,7 +141,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       logger,
       redactor,
       removeReleaseLogs: (service, releaseId) => removeReleaseLogs(logDir, service, releaseId),
-      certificates,
+      certificates: certificates.initial,
     });
     const events = controller.events;
     recordEjection = (event) => {
@@ -165,6 +166,13 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     controller.events.onRecord(notifier.onEvent);
     await controller.start(runtime, { fillMissing: options.adoptOnly !== true });
     const started = controller;
+    certificates.attach({
+      router,
+      apply: (next) => started.replaceCertificates(next),
+      record: (event) => started.events.record({ operationId: null, releaseId: null, ...event }),
+    });
+    // Stored ACME certificates are served at once; missing or due ones are ordered in the background.
+    await certificates.start();
     // Loaded only now, like the admin API below: after a crash the routes are back (and traffic flows)
     // before the flag server's and the database's modules (pg, PostgreSQL's parser) have been read.
     const [{ createFlagFeature }, { BackupStore }, { ServiceMigrations }, { deployLinter }] = await Promise.all([
@@ -203,7 +211,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       import('../api/admin-api.js'),
       import('../dashboard/dashboard-routes.js'),
     ]);
-    const reloader = new ConfigReloader({ controller: started, notifier, logger, env: options.env });
+    const reloader = new ConfigReloader({ controller: started, notifier, logger, env: options.env, certificates });
     configReloader = reloader;
     await reloader.remember();
     // The dashboard is mounted here, on the admin server, so the API and the dashboard never import each other.
@@ -218,11 +226,13 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       redactor,
       ...(options.onDown === undefined ? {} : { down: options.onDown }),
       config: reloader,
+      certificates,
       mount: (app, shared) =>
         registerDashboard(app, { controller: started, token, flags: flagFeature.service, ...shared }).access,
     });
     await listenAdmin(api, config);
   } catch (error) {
+    certificates.close();
     await api?.close().catch(() => {});
     await flagRollouts?.close().catch(() => {});
     await controller?.close().catch(() => {});
@@ -254,6 +264,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   // `close` (the full stop) and `detach` (the controller only) differ in what the controller, runtime and router do.
   const stop = (full: boolean): Promise<void> => {
     closing ??= (async () => {
+      certificates.close();
       logRotation.stop();
       logClockWatch.stop();
       await finalApi.close();

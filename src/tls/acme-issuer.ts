@@ -172,13 +172,14 @@ export class AcmeIssuer {
     if (signal.aborted) throw new AcmeDeadlineError('the order ran out of time');
     if (challenge.type === 'http-01') {
       const token = challenge.token;
-      responder.setHttp01(token, keyAuthorization);
+      // Awaited: a responder in another process (the proxy) must hold the answer before the CA is told to look.
+      await responder.setHttp01(token, keyAuthorization);
       state.cleanups.push(() => responder.clearHttp01(token));
       return;
     }
     const [alpnKey, alpnCertificate] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
     if (signal.aborted) throw new AcmeDeadlineError('the order ran out of time');
-    responder.setTlsAlpn01(state.host, { certPem: alpnCertificate.toString(), keyPem: alpnKey.toString() });
+    await responder.setTlsAlpn01(state.host, { certPem: alpnCertificate.toString(), keyPem: alpnKey.toString() });
     state.cleanups.push(() => responder.clearTlsAlpn01(state.host));
   }
 

@@ -14,11 +14,11 @@ export interface TlsAlpnChallengeCertificate {
 
 export interface ChallengeResponder {
   /** Answer `GET /.well-known/acme-challenge/<token>` with `keyAuthorization` (text/plain), on the plain HTTP listener. */
-  setHttp01(token: string, keyAuthorization: string): void;
-  clearHttp01(token: string): void;
+  setHttp01(token: string, keyAuthorization: string): void | Promise<void>;
+  clearHttp01(token: string): void | Promise<void>;
   /** Present `pair` to a TLS handshake for `host` (by SNI) that offers ALPN `acme-tls/1`, and nothing else on it. */
-  setTlsAlpn01(host: string, pair: TlsAlpnChallengeCertificate): void;
-  clearTlsAlpn01(host: string): void;
+  setTlsAlpn01(host: string, pair: TlsAlpnChallengeCertificate): void | Promise<void>;
+  clearTlsAlpn01(host: string): void | Promise<void>;
 }
 
 /** The challenge types cutover answers; DNS-01 (wildcards) needs a DNS provider and is not one of them yet. */

@@ -61,6 +61,7 @@ describe('loadConfig: the contract file', () => {
       stateDir: join(dir, '.cutover'),
       router: 'proxy',
       redirectHttp: false,
+      acme: { directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory' },
       trustedProxies: [],
       maxConnections: 10_000,
       // auto: one proxy process per core, at most 8.

@@ -19,7 +19,11 @@ describe('the HTTPS keys in cutover.yaml', () => {
     );
     assert.deepEqual(config.server.https, { host: '127.0.0.1', port: 8443 });
     assert.equal(config.server.redirectHttp, true);
-    assert.deepEqual(config.services.web?.tls, { certFile: '/srv/site/tls/c.pem', keyFile: '/etc/k.pem' });
+    assert.deepEqual(config.services.web?.tls, {
+      source: 'files',
+      certFile: '/srv/site/tls/c.pem',
+      keyFile: '/etc/k.pem',
+    });
     assert.deepEqual(config.services.web?.hsts, { maxAgeSec: 31536000, includeSubdomains: true });
     assert.equal(parse(`server: { https: 8443, redirect_http: false }\n${tlsService}`).server.redirectHttp, false);
     assert.equal(parse('services: { web: { command: node server.js } }').server.redirectHttp, false);
@@ -92,8 +96,9 @@ describe("a service's certificate files, checked before the server changes anyth
       ),
     );
     const route = routes.get('shop');
-    assert.equal(route?.certPem, leaf.certPem);
-    assert.equal(route?.keyPem, leaf.keyPem);
+    assert.deepEqual(route?.certificates, [
+      { hosts: ['shop.test', 'www.shop.test'], certPem: leaf.certPem, keyPem: leaf.keyPem },
+    ]);
     assert.equal(route?.hsts, 'max-age=600; includeSubDomains');
   });
 

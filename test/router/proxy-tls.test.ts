@@ -26,7 +26,7 @@ let proxy: ProxyRouter;
 let app: SampleApp;
 
 const withTls = (r: ServiceRoute, cert: IssuedCertificate, hsts?: string): ServiceRoute => {
-  const t: TlsRoute = { certPem: cert.certPem, keyPem: cert.keyPem };
+  const t: TlsRoute = { certificates: [{ hosts: r.hosts, certPem: cert.certPem, keyPem: cert.keyPem }] };
   if (hsts !== undefined) t.hsts = hsts;
   return { ...r, tls: t };
 };
@@ -188,7 +188,7 @@ describe('the embedded proxy over TLS', () => {
     const other = ca.issue(['shop.test']);
     const broken: ServiceRoute = {
       ...route('shop', ['shop.test', 'www.shop.test'], 'r1', [app.upstream('shop-0')]),
-      tls: { certPem: other.certPem, keyPem: blogCert.keyPem },
+      tls: { certificates: [{ hosts: ['shop.test'], certPem: other.certPem, keyPem: blogCert.keyPem }] },
     };
     await assert.rejects(proxy.setRoute(broken), (error: Error) => {
       assert.match(error.message, /service 'shop'.*do not load/);

@@ -1,5 +1,5 @@
 import { CutoverError, isCutoverError, type ErrorCode } from '../../core/errors.js';
-import type { ServiceRoute } from '../index.js';
+import type { AcmeChallenges, ServiceRoute } from '../index.js';
 
 /**
  * The control protocol between the controller and the proxy process: JSON
@@ -20,6 +20,7 @@ export type ControlRequest =
   | { id: number; op: 'hello' }
   | { id: number; op: 'setRoute'; route: ServiceRoute }
   | { id: number; op: 'setUpstreamHealthy'; upstreamId: string; healthy: boolean }
+  | { id: number; op: 'setAcmeChallenges'; challenges: AcmeChallenges }
   | { id: number; op: 'drain'; service: string; releaseId: string; timeoutMs: number }
   | { id: number; op: 'drainUpstream'; upstreamId: string; timeoutMs: number }
   | { id: number; op: 'counters' }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ServiceRoute } from '../index.js';
+import type { AcmeChallenges, ServiceRoute } from '../index.js';
 import type { ControlRequest, SuccessorProgram } from './control-protocol.js';
 
 /**
@@ -28,6 +28,10 @@ export function parseControlRequest(
       return typeof m.upstreamId === 'string' && typeof m.healthy === 'boolean'
         ? { ok: true, request: { id, op: 'setUpstreamHealthy', upstreamId: m.upstreamId, healthy: m.healthy } }
         : bad(id, 'setUpstreamHealthy needs an upstreamId and healthy');
+    case 'setAcmeChallenges':
+      return isChallenges(m.challenges)
+        ? { ok: true, request: { id, op: 'setAcmeChallenges', challenges: m.challenges } }
+        : bad(id, 'setAcmeChallenges needs http01 (token → key authorization) and tlsAlpn01 (host → certPem, keyPem)');
     case 'drain':
       return typeof m.service === 'string' && typeof m.releaseId === 'string' && isTimeout(m.timeoutMs)
         ? { ok: true, request: { id, op: 'drain', service: m.service, releaseId: m.releaseId, timeoutMs: m.timeoutMs } }
@@ -117,5 +121,24 @@ function isCanary(value: unknown): boolean {
     typeof stickiness.by === 'string' &&
     typeof stickiness.name === 'string' &&
     Array.isArray(c.match)
+  );
+}
+
+function isChallenges(value: unknown): value is AcmeChallenges {
+  if (value === null || typeof value !== 'object') return false;
+  const c = value as Record<string, unknown>;
+  const http01 = c.http01;
+  const tlsAlpn01 = c.tlsAlpn01;
+  if (http01 === null || typeof http01 !== 'object' || tlsAlpn01 === null || typeof tlsAlpn01 !== 'object')
+    return false;
+  return (
+    Object.values(http01).every((v) => typeof v === 'string') &&
+    Object.values(tlsAlpn01).every(
+      (pair: unknown) =>
+        pair !== null &&
+        typeof pair === 'object' &&
+        typeof (pair as Record<string, unknown>).certPem === 'string' &&
+        typeof (pair as Record<string, unknown>).keyPem === 'string',
+    )
   );
 }

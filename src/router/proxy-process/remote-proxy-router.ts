@@ -3,7 +3,7 @@ import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CutoverError } from '../../core/errors.js';
-import type { ReleaseCounters, Router, ServiceRoute } from '../index.js';
+import type { AcmeChallenges, ReleaseCounters, Router, ServiceRoute } from '../index.js';
 import type { InstanceEjectionEvent } from '../proxy/passive-health.js';
 import {
   encodeLine,
@@ -60,6 +60,7 @@ interface PendingCall {
 export class RemoteProxyRouter implements Router {
   readonly kind = 'proxy';
   readonly supportsMaintenance = true;
+  readonly supportsTls = true;
   private socket: net.Socket | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, PendingCall>();
@@ -107,6 +108,11 @@ export class RemoteProxyRouter implements Router {
   async setRoute(route: ServiceRoute): Promise<void> {
     await this.call({ op: 'setRoute', route }, 0);
     this.routes.set(route.service, route);
+  }
+
+  /** Answered by the proxy process and every worker (not kept across its restart: an order under way is retried). */
+  async setAcmeChallenges(challenges: AcmeChallenges): Promise<void> {
+    await this.call({ op: 'setAcmeChallenges', challenges }, 0);
   }
 
   setUpstreamHealthy(upstreamId: string, healthy: boolean): void {

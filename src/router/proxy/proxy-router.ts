@@ -1,12 +1,13 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CutoverError } from '../../core/errors.js';
 import { buildRouteTable, normalizeHost, RouteTable, type ServiceEntry, type TargetEntry } from '../route-table.js';
-import type { ReleaseCounters, RouteTarget, Router, ServiceRoute } from '../index.js';
+import type { AcmeChallenges, ReleaseCounters, RouteTarget, Router, ServiceRoute } from '../index.js';
 import { goesToCanary, type CanaryChoice } from './canary-choice.js';
 import type { Cidr } from '../../config/cidr.js';
 import {
@@ -27,7 +28,7 @@ import { ProxyExchange } from './proxy-exchange.js';
 import { ReleaseTraffic, type TargetBinding } from './release-traffic.js';
 import { TrustedPeers } from './trusted-peers.js';
 import type { PassiveHealthPolicy, UpstreamPool, UpstreamPoolOptions } from './upstream-pool.js';
-import { TlsContexts } from './tls-contexts.js';
+import { isAcmeValidation, TlsContexts } from './tls-contexts.js';
 import { WebSocketTunnel } from './websocket-tunnel.js';
 
 /** How the proxy treats one service's instances: its timeouts, its queue bound and its passive health. */
@@ -127,11 +128,14 @@ const UPSTREAM_DRAIN_POLL_MS = 5;
 export class ProxyRouter implements Router {
   readonly kind = 'proxy';
   readonly supportsMaintenance = true;
+  readonly supportsTls = true;
   private readonly server: Server;
   /** The TLS listener, when `https` is set: the same routing, by the same table. */
   private readonly tlsServer: https.Server | null;
   private readonly tlsContexts = new TlsContexts();
   private readonly redirectHttp: boolean;
+  /** HTTP-01 tokens → key authorizations of ACME orders under way (`setAcmeChallenges`). */
+  private http01 = new Map<string, string>();
   private readonly tlsAddressWanted: { host: string; port: number } | null;
   private tlsListening: { host: string; port: number } | null = null;
   private readonly logger: Logger | undefined;
@@ -186,6 +190,7 @@ export class ProxyRouter implements Router {
         : https.createServer({
             ...httpOptions,
             SNICallback: this.tlsContexts.sni,
+            ALPNCallback: this.tlsContexts.alpn,
             minVersion: 'TLSv1.2',
             // A handshake is part of the head a client owes us: the same bound ends a slow one.
             handshakeTimeout: headersTimeout,
@@ -212,6 +217,10 @@ export class ProxyRouter implements Router {
     }
     // A failed handshake (no certificate for the name, a scanner) is the client's business; the socket is closed.
     this.tlsServer?.on('tlsClientError', noop);
+    // An ACME TLS-ALPN-01 validation is over once the handshake is: it never speaks HTTP (RFC 8737).
+    this.tlsServer?.on('secureConnection', (socket: TLSSocket) => {
+      if (isAcmeValidation(socket)) socket.end();
+    });
   }
 
   static async listen(options: ProxyListenOptions): Promise<ProxyRouter> {
@@ -304,6 +313,39 @@ export class ProxyRouter implements Router {
   get address(): { host: string; port: number } {
     if (this.listening === null) throw new CutoverError('INTERNAL', 'proxy is not listening');
     return this.listening;
+  }
+
+  /** Answers from now on these ACME challenges (HTTP-01 on the plain listener, TLS-ALPN-01 on the TLS one). */
+  setAcmeChallenges(challenges: AcmeChallenges): Promise<void> {
+    const http01 = new Map<string, string>();
+    for (const [token, keyAuthorization] of Object.entries(challenges.http01)) {
+      // RFC 8555 §8.3: a token is base64url; a key authorization is the token, a dot and a base64url thumbprint.
+      if (!ACME_TOKEN.test(token) || !ACME_KEY_AUTHORIZATION.test(keyAuthorization))
+        return Promise.reject(new CutoverError('CONFIG_INVALID', 'an HTTP-01 challenge is not a base64url token'));
+      http01.set(token, keyAuthorization);
+    }
+    try {
+      if (this.tlsServer !== null) this.tlsContexts.setChallenges(challenges.tlsAlpn01);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    this.http01 = http01;
+    return Promise.resolve();
+  }
+
+  /** True when the request was an HTTP-01 validation of a token this proxy holds, and was answered. */
+  private answerHttp01(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url;
+    if (url === undefined || !url.startsWith(ACME_CHALLENGE_PATH)) return false;
+    const keyAuthorization = this.http01.get(url.slice(ACME_CHALLENGE_PATH.length));
+    if (keyAuthorization === undefined) return false;
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(Buffer.byteLength(keyAuthorization)),
+      'cache-control': 'no-store',
+    });
+    res.end(keyAuthorization);
+    return true;
   }
 
   /** `https://host[:port]/path`: the port left out when it is 443. */
@@ -522,6 +564,8 @@ export class ProxyRouter implements Router {
       this.trustedPeers.trusts(peer),
       facts,
     );
+    // An ACME HTTP-01 validation, whatever the host (an order may run before the host has a service routed).
+    if (!secure && this.http01.size > 0 && this.answerHttp01(req, res)) return;
     const entry = this.table.lookup(facts.host);
     if (entry === undefined) {
       sendErrorResponse(res, req.rawHeaders, noRouteForHost(facts.host), this.logger);
@@ -731,6 +775,8 @@ function redirectTarget(
 }
 
 const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
+const ACME_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
+const ACME_KEY_AUTHORIZATION = /^[A-Za-z0-9_-]{1,256}\.[A-Za-z0-9_-]{1,128}$/;
 
 function handleOf(server: net.Server): ListeningHandle {
   const handle = (server as unknown as { _handle: object | null })._handle;
