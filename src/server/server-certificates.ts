@@ -3,11 +3,12 @@ import type { Logger } from 'pino';
 import type { CutoverConfig } from '../config/types.js';
 import type { Clock, ClockTimer } from '../core/clock.js';
 import { CutoverError, isCutoverError } from '../core/errors.js';
-import type { AcmeChallenges, Router, TlsCertificate, TlsRoute } from '../router/index.js';
+import type { Router, TlsCertificate, TlsRoute } from '../router/index.js';
 import { AcmeIssuer } from '../tls/acme-issuer.js';
 import { CertificateStore, type StoredCertificate } from '../tls/certificate-store.js';
-import type { AcmeChallengeType, ChallengeResponder } from '../tls/challenge-responder.js';
+import type { AcmeChallengeType } from '../tls/challenge-responder.js';
 import { RenewalSchedule, type RenewalEntry } from '../tls/renewal-schedule.js';
+import { RouterChallengeResponder } from './router-challenge-responder.js';
 import { hstsValue, loadServiceCertificates } from './service-certificates.js';
 
 /** One line of `cutover certs list`. */
@@ -63,7 +64,6 @@ export class ServerCertificates {
   private readonly schedule: RenewalSchedule;
   private readonly issued = new Map<string, StoredCertificate>();
   private readonly lastError = new Map<string, string>();
-  private readonly challenges: AcmeChallenges = { http01: {}, tlsAlpn01: {} };
   private issuerInstance: AcmeIssuer | null = null;
   private timer: ClockTimer | null = null;
   private running: Promise<void> = Promise.resolve();
@@ -285,48 +285,11 @@ export class ServerCertificates {
     this.issuerInstance ??= new AcmeIssuer({
       acme: this.config.server.acme,
       store: this.store,
-      responder: this.responder,
+      responder: new RouterChallengeResponder(this.deps.router, this.deps.logger),
       clock: this.deps.clock,
       ...(this.deps.orderTimeoutMs === undefined ? {} : { orderTimeoutMs: this.deps.orderTimeoutMs }),
     });
     return this.issuerInstance;
-  }
-
-  /** The proxy answers the challenges: each change is a whole snapshot, held by it before the CA is told to look. */
-  private readonly responder: ChallengeResponder = {
-    setHttp01: (token, keyAuthorization) => {
-      this.challenges.http01[token] = keyAuthorization;
-      return this.pushChallenges(true);
-    },
-    clearHttp01: (token) => {
-      delete this.challenges.http01[token];
-      return this.pushChallenges(false);
-    },
-    setTlsAlpn01: (host, pair) => {
-      this.challenges.tlsAlpn01[host] = pair;
-      return this.pushChallenges(true);
-    },
-    clearTlsAlpn01: (host) => {
-      delete this.challenges.tlsAlpn01[host];
-      return this.pushChallenges(false);
-    },
-  };
-
-  private async pushChallenges(mustHold: boolean): Promise<void> {
-    const router = this.deps.router;
-    if (router.setAcmeChallenges === undefined)
-      throw new CutoverError('ROUTER_UNSUPPORTED', `the ${router.kind} router does not answer ACME challenges`);
-    const snapshot: AcmeChallenges = {
-      http01: { ...this.challenges.http01 },
-      tlsAlpn01: { ...this.challenges.tlsAlpn01 },
-    };
-    try {
-      await router.setAcmeChallenges(snapshot);
-    } catch (error) {
-      // Putting an answer up must succeed; taking one down may fail (the next snapshot replaces it anyway).
-      if (mustHold) throw error;
-      this.deps.logger.warn({ err: error }, 'the proxy did not take the ACME challenges down');
-    }
   }
 
   /** Every service's TLS route: its files, or its ACME certificates that are still valid. */

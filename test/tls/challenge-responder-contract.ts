@@ -39,7 +39,7 @@ export function challengeResponderContract(name: string, start: () => Promise<Re
       const keyAuthorization = `${token}.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI`;
       const url = `http://127.0.0.1:${listeners.httpPort}${HTTP01_PATH_PREFIX}${token}`;
       assert.equal((await get(url, 'web.example.com')).status, 404);
-      listeners.responder.setHttp01(token, keyAuthorization);
+      await listeners.responder.setHttp01(token, keyAuthorization);
       const answer = await get(url, 'web.example.com');
       assert.equal(answer.status, 200);
       assert.equal(answer.body.trim(), keyAuthorization);
@@ -47,7 +47,7 @@ export function challengeResponderContract(name: string, start: () => Promise<Re
         (await get(`http://127.0.0.1:${listeners.httpPort}${HTTP01_PATH_PREFIX}other`, 'web.example.com')).status,
         404,
       );
-      listeners.responder.clearHttp01(token);
+      await listeners.responder.clearHttp01(token);
       assert.equal((await get(url, 'web.example.com')).status, 404);
     });
 
@@ -58,7 +58,7 @@ export function challengeResponderContract(name: string, start: () => Promise<Re
         { identifier: { type: 'dns', value: host } } as Parameters<typeof acme.crypto.createAlpnCertificate>[0],
         keyAuthorization,
       );
-      listeners.responder.setTlsAlpn01(host, { certPem: certPem.toString(), keyPem: keyPem.toString() });
+      await listeners.responder.setTlsAlpn01(host, { certPem: certPem.toString(), keyPem: keyPem.toString() });
       const seen = await alpnHandshake(listeners.tlsPort, host);
       assert.equal(seen.protocol, ACME_TLS_ALPN_PROTOCOL);
       assert.ok(seen.certPem, `handshake failed: ${seen.error ?? ''}`);
@@ -70,7 +70,7 @@ export function challengeResponderContract(name: string, start: () => Promise<Re
         'another host never gets the challenge certificate',
       );
 
-      listeners.responder.clearTlsAlpn01(host);
+      await listeners.responder.clearTlsAlpn01(host);
       const cleared = await alpnHandshake(listeners.tlsPort, host);
       assert.ok(
         !cleared.certPem || !acme.crypto.isAlpnCertificateAuthorizationValid(cleared.certPem, keyAuthorization),
