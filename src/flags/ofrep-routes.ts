@@ -20,7 +20,8 @@ import { OfrepEvaluationTally } from './ofrep-evaluation-tally.js';
  *
  * Credentials, as `Authorization: Bearer <token>` or `X-API-Key: <token>`
  * (the spec's two schemes): the admin or the SDK token see every flag of the
- * environment `?environment=` names (default: the first); a client-side token
+ * environment `?environment=` or `X-Cutover-Environment` names (default: the
+ * first); a client-side token
  * sees only its own environment's flags marked `clientVisible`, and only
  * their values and variants. A flag hidden from a client token answers as if
  * it did not exist, so a page cannot probe for server-only flag names.
@@ -101,7 +102,7 @@ export async function registerOfrepRoutes(app: FastifyInstance, deps: OfrepRoute
       async (request, reply) => {
         const caller = callers.get(request)!;
         const key = request.params.key!;
-        const environment = environmentOf(caller, request.query.environment, flags);
+        const environment = environmentOf(caller, askedEnvironment(request), flags);
         const read = readContext(request.body);
         if (!read.ok) return reply.code(400).send(failure(key, read.errorCode, read.errorDetails));
         const stored = flags.find(environment, key);
@@ -119,7 +120,7 @@ export async function registerOfrepRoutes(app: FastifyInstance, deps: OfrepRoute
 
     scope.post<OfrepRequest>('/ofrep/v1/evaluate/flags', { bodyLimit: OFREP_BODY_LIMIT }, async (request, reply) => {
       const caller = callers.get(request)!;
-      const environment = environmentOf(caller, request.query.environment, flags);
+      const environment = environmentOf(caller, askedEnvironment(request), flags);
       const read = readContext(request.body);
       if (!read.ok) return reply.code(400).send({ errorCode: read.errorCode, errorDetails: read.errorDetails });
       const segments = flags.segments(environment);
@@ -170,7 +171,17 @@ function credentialOf(request: FastifyRequest): string | null {
   return typeof apiKey === 'string' && apiKey.trim() !== '' ? apiKey.trim() : null;
 }
 
-/** A client token is bound to its environment; the others choose with `?environment=`. */
+/**
+ * `?environment=`, or the `X-Cutover-Environment` header: most OFREP providers
+ * build the URL themselves from a base URL and cannot carry a query, but all
+ * of them take extra headers.
+ */
+function askedEnvironment(request: FastifyRequest<OfrepRequest>): string | undefined {
+  const header = request.headers['x-cutover-environment'];
+  return request.query.environment ?? (typeof header === 'string' ? header : undefined);
+}
+
+/** A client token is bound to its environment; the others choose with askedEnvironment. */
 function environmentOf(caller: Caller, asked: string | undefined, flags: FlagService): string {
   if (caller.audience === 'server') return flags.environment(asked);
   if (asked !== undefined && asked !== '' && asked !== caller.token.environment)

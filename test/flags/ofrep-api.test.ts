@@ -158,9 +158,13 @@ describe('OFREP on the flag server', { timeout: 120_000 }, () => {
       assert.equal((await ofrep('/ofrep/v1/evaluate/flags/half', { token: 'w'.repeat(43) })).status, 401);
     });
 
-    it('evaluates the environment ?environment= names; an unknown one is a 400', async () => {
+    it('evaluates the environment ?environment= or X-Cutover-Environment names; an unknown one is a 400', async () => {
       assert.equal((await ofrep('/ofrep/v1/evaluate/flags/staging-only')).status, 404);
       assert.equal((await ofrep('/ofrep/v1/evaluate/flags/staging-only?environment=staging')).status, 200);
+      const byHeader = await ofrep('/ofrep/v1/evaluate/flags/staging-only', {
+        headers: { 'x-cutover-environment': 'staging' },
+      });
+      assert.deepEqual([byHeader.status, byHeader.body.metadata.environment], [200, 'staging']);
       const unknown = await ofrep('/ofrep/v1/evaluate/flags/half?environment=moon');
       assert.deepEqual([unknown.status, unknown.body.errorCode], [400, 'GENERAL']);
     });
