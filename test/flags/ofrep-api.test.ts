@@ -324,6 +324,41 @@ describe('OFREP on the flag server', { timeout: 120_000 }, () => {
     });
   });
 
+  describe('clientVisible', () => {
+    it('is kept by the admin API, set by `cutover flags set --client-visible`, and kept by a seeds update', async () => {
+      assert.equal((await admin(harness, 'GET', '/api/v1/flags/half')).flag.clientVisible, true);
+      const env = { CUTOVER_URL: harness.server.adminUrl, CUTOVER_TOKEN: harness.server.token };
+      const set = await runCli(['flags', 'set', 'internal-tool', '--client-visible', 'true'], {
+        cwd: harness.dir,
+        env,
+      });
+      assert.equal(set.code, 0, set.stderr);
+      assert.equal((await admin(harness, 'GET', '/api/v1/flags/internal-tool')).flag.clientVisible, true);
+      const wrong = await runCli(['flags', 'set', 'internal-tool', '--client-visible', 'yes'], {
+        cwd: harness.dir,
+        env,
+      });
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /--client-visible: expected true or false/);
+      const unset = await runCli(['flags', 'set', 'internal-tool', '--client-visible', 'false'], {
+        cwd: harness.dir,
+        env,
+      });
+      assert.equal(unset.code, 0, unset.stderr);
+      assert.equal((await admin(harness, 'GET', '/api/v1/flags/internal-tool')).flag.clientVisible, false);
+      await admin(harness, 'POST', '/admin/feature-flags/', { flag: 'half', enabled_for: '50%' });
+      assert.equal((await admin(harness, 'GET', '/api/v1/flags/half')).flag.clientVisible, true);
+    });
+
+    it('is not sent to the SDKs, so an SDK that predates it does not take the flag for an invalid one', async () => {
+      const snapshot = await adminCall(harness, 'GET', '/api/v1/sdk/flags', undefined, harness.server.sdkToken);
+      assert.equal(snapshot.status, 200);
+      const half = snapshot.body.flags.find((flag: { key: string }) => flag.key === 'half');
+      assert.ok(half);
+      assert.equal('clientVisible' in half, false);
+    });
+  });
+
   it('counts what it evaluated where the SDKs report theirs', async () => {
     const before = await admin(harness, 'GET', '/api/v1/flags/internal-tool');
     const countOf = (detail: { evaluations: { variant: string | null; count: number }[] }) =>
