@@ -99,7 +99,9 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   app.addHook('onRequest', async (request, reply) => {
     // OFREP authenticates in its own scope (ofrep-routes.ts): it takes X-API-Key too, and answers CORS preflights.
-    if (request.url === '/healthz' || request.url.startsWith('/ofrep/') || access.isPublic(request.url)) return;
+    // Decided by the route that matched, not the raw URL, so no spelling of a path can skip this check.
+    const ofrep = request.routeOptions.url?.startsWith('/ofrep/') === true;
+    if (request.url === '/healthz' || ofrep || access.isPublic(request.url)) return;
     const header = request.headers.authorization;
     if (header !== undefined) {
       const retryAfter = throttle.retryAfterSeconds(request.ip);

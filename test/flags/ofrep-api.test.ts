@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { evaluateFlag } from '../../src/flags/evaluate.js';
 import { parseFlag } from '../../src/flags/flag-schema.js';
@@ -156,6 +157,22 @@ describe('OFREP on the flag server', { timeout: 120_000 }, () => {
     it('401 without a token or with a wrong one', async () => {
       assert.equal((await ofrep('/ofrep/v1/evaluate/flags/half', { token: null })).status, 401);
       assert.equal((await ofrep('/ofrep/v1/evaluate/flags/half', { token: 'w'.repeat(43) })).status, 401);
+    });
+
+    it('skips the admin check for OFREP routes only, not for any path spelled /ofrep/...', async () => {
+      // Sent as written (fetch would resolve the dot segments before sending).
+      const { port } = new URL(harness.server.adminUrl);
+      for (const path of ['/ofrep/../api/v1/flags', '/ofrep/%2e%2e/api/v1/segments', '/ofrep/v1/nothing']) {
+        const status = await new Promise<number | undefined>((resolve, reject) => {
+          http
+            .get({ host: '127.0.0.1', port, path }, (response) => {
+              response.resume();
+              resolve(response.statusCode);
+            })
+            .on('error', reject);
+        });
+        assert.equal(status, 401, path);
+      }
     });
 
     it('evaluates the environment ?environment= or X-Cutover-Environment names; an unknown one is a 400', async () => {
