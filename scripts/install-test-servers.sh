@@ -22,6 +22,8 @@ have nginx || missing+=(nginx)
 have haproxy || missing+=(haproxy)
 # curl: the runbook's flag script is tested with the real curl.
 have curl || missing+=(curl)
+# pebble: the ACME tests obtain real certificates from pebble (a test CA) with pebble-challtestsrv as its DNS.
+have pebble || missing+=(pebble)
 # python3: test/support/pty.ts runs commands on a real terminal through python3's pty module.
 have python3 || missing+=(python3)
 

@@ -19,6 +19,8 @@ export interface TrafficOptions {
   /** Send this header with one of `distinctClients` values (u0, u1, ...), so sticky routing sees many users. */
   clientHeader?: string;
   distinctClients?: number;
+  /** For an https:// url: the CA to trust and the name to ask for (SNI and certificate check). */
+  tls?: { ca: string; servername: string };
 }
 
 export interface TrafficSummary {
@@ -39,7 +41,7 @@ export interface TrafficSummary {
 
 export class SteadyTraffic {
   private readonly pool: Pool;
-  private readonly options: Required<Omit<TrafficOptions, 'host' | 'clientHeader'>> & {
+  private readonly options: Required<Omit<TrafficOptions, 'host' | 'clientHeader' | 'tls'>> & {
     host?: string;
     clientHeader?: string;
   };
@@ -72,6 +74,7 @@ export class SteadyTraffic {
       connections: this.options.connections,
       keepAliveTimeout: 60_000,
       pipelining: 1,
+      ...(options.tls === undefined ? {} : { connect: { ca: options.tls.ca, servername: options.tls.servername } }),
     });
   }
 

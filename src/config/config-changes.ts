@@ -85,7 +85,8 @@ export function diffConfigs(running: CutoverConfig, next: CutoverConfig): Config
       });
       continue;
     }
-    const live = fields.filter((field) => field !== 'traffic');
+    // tls and hsts take effect with the reload itself (config-reload.ts swaps the certificates), not a deploy.
+    const live = fields.filter((field) => field !== 'traffic' && field !== 'tls' && field !== 'hsts');
     if (fields.includes('traffic'))
       changes.restart.push({
         path: `services.${name}.traffic`,

@@ -6,6 +6,7 @@ import { splitCommandWords } from './command-words.js';
 import { makeIssue, type ConfigIssue, type ConfigPath, type SourceMap } from './config-issues.js';
 import { formatListenAddress, parseListenAddress } from './listen-address.js';
 import { checkRollingStrategy } from './rolling-checks.js';
+import { checkTls } from './tls-checks.js';
 import type { ListenAddress } from './types.js';
 
 /**
@@ -35,6 +36,7 @@ export function checkConfig(raw: unknown, source: SourceMap | null): ConfigIssue
     ...checkServer(raw.server, source),
     ...checkServices(raw.services, templates, source),
     ...checkAnalysis(raw.analysis, source),
+    ...checkTls(raw, source),
   ];
 }
 

@@ -73,6 +73,9 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
           }
         : {}),
       ...resolveProxyServer(raw.server),
+      ...(raw.server?.https === undefined ? {} : { https: raw.server.https }),
+      // Redirecting is what a site served over HTTPS wants; without a TLS listener there is nothing to redirect to.
+      redirectHttp: raw.server?.https !== undefined && (raw.server.redirect_http ?? true),
     },
     services,
     analysis: resolveAnalysis(raw.analysis ?? {}, options.baseDir),
@@ -127,6 +130,17 @@ function resolveService(
     maintenancePage: raw.maintenance_page === undefined ? null : resolvePath(context.baseDir, raw.maintenance_page),
     critical: raw.critical ?? CONFIG_DEFAULTS.critical,
     traffic: resolveUpstreamTraffic(raw),
+    ...(raw.tls === undefined
+      ? {}
+      : {
+          tls: {
+            certFile: resolvePath(context.baseDir, raw.tls.cert),
+            keyFile: resolvePath(context.baseDir, raw.tls.key),
+          },
+        }),
+    ...(raw.hsts === undefined
+      ? {}
+      : { hsts: { maxAgeSec: raw.hsts.max_age, includeSubdomains: raw.hsts.include_subdomains ?? false } }),
     database:
       raw.database === undefined
         ? null

@@ -6,6 +6,7 @@ import { dockerHost, dockerServiceFields, swarmServiceFields } from './docker-sc
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
 import { proxyServerFields, proxyServiceFields } from './proxy-schema.js';
+import { tlsServerFields, tlsServiceFields } from './tls-schema.js';
 import { haproxySchema, nginxSchema, routerKind } from './router-schema.js';
 import { notificationsSchema } from './notifications-schema.js';
 import {
@@ -219,6 +220,7 @@ const serviceSchema = strictMap(
     critical: flag.optional(),
     database: databaseSchema.optional(),
     ...proxyServiceFields,
+    ...tlsServiceFields,
     ...dockerServiceFields,
     ...swarmServiceFields,
   },
@@ -235,6 +237,7 @@ const serverSchema = strictMap(
     nginx: nginxSchema.optional(),
     haproxy: haproxySchema.optional(),
     ...proxyServerFields,
+    ...tlsServerFields,
     logs: strictMap(
       {
         // 4 KiB at least: a smaller bound would rotate on every line.
@@ -247,7 +250,7 @@ const serverSchema = strictMap(
       'expected a map like { max_size: 10MiB, keep: 3 }',
     ).optional(),
   },
-  'expected a map with proxy, admin, state_dir, docker_host, router, nginx, haproxy, trusted_proxies, max_connections, proxy_workers, client_timeouts and logs',
+  'expected a map with proxy, https, admin, state_dir, docker_host, router, nginx, haproxy, trusted_proxies, max_connections, proxy_workers, client_timeouts, redirect_http and logs',
 );
 
 /** Flag environments: names like flag keys, so they are safe in URLs and file names. */

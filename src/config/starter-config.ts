@@ -14,6 +14,9 @@ export const STARTER_CONFIG = `# cutover.yaml: zero-downtime deploys for the ser
 
 server:
   proxy: 127.0.0.1:8080     # where users' traffic arrives: host:port, :port (loopback) or [::1]:port
+  # https: 0.0.0.0:443      # the proxy's TLS listener (off by default): services with tls are served
+  #                         # there by SNI (README: "HTTPS in production")
+  # redirect_http: true     # with https: plain HTTP for a host with a certificate gets 308 to HTTPS
   admin: 127.0.0.1:9900     # admin API and dashboard; keep it on loopback
   state_dir: .cutover       # releases, logs and the admin token
   logs:                     # each instance's log: past max_size it is moved to <log>.1 (.1 to .2 ...),
@@ -170,6 +173,10 @@ services:
     # strategy: recreate    # or { type: recreate, timeout: 2m } (until the new instances are healthy)
 
     drain_timeout: 30s      # how long in-flight requests may finish on the old release
+    # tls: { cert: ./tls/fullchain.pem, key: ./tls/privkey.pem }  # with server.https: this
+    #                       # service's hosts over HTTPS (PEM chain, leaf first, and its key)
+    # hsts: { max_age: 31536000, include_subdomains: false }  # Strict-Transport-Security on
+    #                       # its HTTPS answers (max_age in seconds)
     # maintenance_page: ./maintenance.html  # HTML sent during \`cutover maintenance on\` (at most
     #                       # 64 KiB; cutover's own page when absent)
     stop_grace_period: 10s  # SIGTERM, then SIGKILL after this long

@@ -14,6 +14,10 @@ export interface ListenAddress {
 
 export interface ServerConfig {
   proxy: ListenAddress;
+  /** The embedded proxy's TLS listener (`server.https`); absent: plain HTTP only. */
+  https?: ListenAddress;
+  /** With `https`: plain HTTP requests for a host that has a certificate get 308 to HTTPS (ACME challenges excepted). */
+  redirectHttp: boolean;
   admin: ListenAddress;
   /** Absolute path of the state directory (SQLite store, logs, admin token). */
   stateDir: string;
@@ -318,6 +322,21 @@ export interface ServiceConfig {
   database: DatabaseConfig | null;
   /** The embedded proxy's timeouts, queue bound and passive health for this service's instances. */
   traffic: UpstreamTrafficConfig;
+  /** Present when the service's hosts are served over HTTPS: the team's certificate files (absolute paths). */
+  tls?: ServiceTlsConfig;
+  /** Present when its HTTPS answers carry Strict-Transport-Security. */
+  hsts?: HstsConfig;
+}
+
+export interface ServiceTlsConfig {
+  /** PEM certificate chain, leaf first. */
+  certFile: string;
+  keyFile: string;
+}
+
+export interface HstsConfig {
+  maxAgeSec: number;
+  includeSubdomains: boolean;
 }
 
 /** How the containers of a `runtime: docker` service are made. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CutoverConfig } from '../config/types.js';
 import type { SecretRedactor } from '../config/secret-redactor.js';
 import type { Clock } from '../core/clock.js';
-import type { Router } from '../router/index.js';
+import type { Router, TlsRoute } from '../router/index.js';
 import type { Runtime } from '../runtime/index.js';
 import type { Store } from '../store/store.js';
 import type { ProviderFor } from './analysis-runner.js';
@@ -28,4 +28,6 @@ export interface ControllerDeps {
   redactor?: SecretRedactor;
   /** Deletes a pruned release's instance logs (the runtime's files; absent in tests without any). */
   removeReleaseLogs?: (service: string, releaseId: string) => void;
+  /** The certificate each HTTPS service's hosts are served with (default: none); `replaceCertificates` swaps them. */
+  certificates?: ReadonlyMap<string, TlsRoute>;
 }

@@ -6,7 +6,7 @@ import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import type { Clock } from '../core/clock.js';
 import type { Slot } from '../core/slot.js';
 import type { ServiceMigrations } from '../migrate/service-migrations.js';
-import type { Router } from '../router/index.js';
+import type { Router, TlsRoute } from '../router/index.js';
 import type { Runtime } from '../runtime/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -67,13 +67,20 @@ export class Controller {
   private readonly commands: ReleaseCommands;
   private readonly gitInfo: (cwd: string) => Promise<GitInfo>;
   private readonly maintenanceRoutes: MaintenanceRoutes;
+  /** Each HTTPS service's certificate, carried by its every route. */
+  private certificates: ReadonlyMap<string, TlsRoute>;
   /** The services' databases (migrations with deploys, backups), once attached. */
   migrations: ServiceMigrations | null = null;
 
   constructor(deps: ControllerDeps) {
     const { config, store, logger } = deps;
     // Every route given to the router carries the service's maintenance from the store (maintenance-routes.ts).
-    this.maintenanceRoutes = new MaintenanceRoutes(store, deps.router);
+    this.certificates = deps.certificates ?? new Map();
+    this.maintenanceRoutes = new MaintenanceRoutes(
+      store,
+      deps.router,
+      (service) => this.certificates.get(service) ?? null,
+    );
     const router = this.maintenanceRoutes.wrap();
     this.currentConfig = config;
     this.store = store;
@@ -267,6 +274,37 @@ export class Controller {
     return this.explainingLock(async () => stopService(this.context, name, actor));
   }
 
+  /**
+   * New certificates (a reload, after the team's files were renewed): each
+   * service whose pair or HSTS changed gets its current route again with the
+   * new one, at once and without a deploy: new handshakes get it, open
+   * connections keep theirs. Answers the services it swapped.
+   */
+  async replaceCertificates(next: ReadonlyMap<string, TlsRoute>): Promise<string[]> {
+    const before = this.certificates;
+    this.certificates = next;
+    const swapped = [...new Set([...before.keys(), ...next.keys()])].filter(
+      (service) => !sameTls(before.get(service), next.get(service)),
+    );
+    for (const service of swapped) {
+      // A service with nothing routed yet gets its certificate with its first route.
+      if (this.maintenanceRoutes.appliedRoute(service) === undefined) continue;
+      await this.maintenanceRoutes.reapply(service, () => {
+        throw new CutoverError('INTERNAL', `no route of '${service}' to re-send`);
+      });
+      this.events.record({
+        operationId: null,
+        service,
+        releaseId: null,
+        type: 'certificate.swapped',
+        message: next.has(service)
+          ? 'certificate swapped: new HTTPS handshakes get the new one, open connections keep theirs'
+          : 'no longer served over HTTPS',
+      });
+    }
+    return swapped;
+  }
+
   /** `cutover maintenance on|off`: no lock, so it works during a deploy (whose next routes carry it too). */
   maintenance(
     name: string,
@@ -316,4 +354,9 @@ export class Controller {
     this.lifecycle.close();
     await this.blueGreen.close();
   }
+}
+
+function sameTls(a: TlsRoute | undefined, b: TlsRoute | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.certPem === b.certPem && a.keyPem === b.keyPem && a.hsts === b.hsts;
 }

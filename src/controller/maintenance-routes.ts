@@ -1,4 +1,4 @@
-import type { MaintenanceRoute, Router, ServiceRoute } from '../router/index.js';
+import type { MaintenanceRoute, Router, ServiceRoute, TlsRoute } from '../router/index.js';
 import type { MaintenanceRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -16,6 +16,8 @@ export class MaintenanceRoutes {
   constructor(
     private readonly store: Store,
     private readonly inner: Router,
+    /** The service's certificate, carried by every route the same way (HTTPS at the edge); none by default. */
+    private readonly tlsFor: (service: string) => TlsRoute | null = () => null,
   ) {}
 
   /** The router to hand out: the same object in every respect but setRoute. */
@@ -45,6 +47,8 @@ export class MaintenanceRoutes {
       ...route,
       maintenance: maintenanceRoute(this.store.getMaintenance(route.service)),
     };
+    const tls = this.tlsFor(route.service);
+    if (tls !== null) withMaintenance.tls = tls;
     await this.inner.setRoute(withMaintenance);
     this.applied.set(route.service, withMaintenance);
   }

@@ -127,6 +127,10 @@ export const ERROR_CATALOGUE = {
     status: 503,
     hint: 'Every instance has its connections and queue full (services.<name>.instance_limits); retry after the Retry-After delay, or add instances.',
   },
+  MISDIRECTED_REQUEST: {
+    status: 421,
+    hint: 'The request came over HTTPS for a host the certificate it was sent on does not serve; connect with that host name (SNI), or give its service tls.',
+  },
   INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
   FORBIDDEN: {
     status: 403,
@@ -185,6 +189,14 @@ export const ERROR_CATALOGUE = {
   ANALYSIS_CONDITION_INVALID: {
     status: 400,
     hint: 'Fix the condition at the column shown: it may use `result`, its fields (result.p95, result[0]), numbers, "strings", true, false, null, the operators || && ! == != < <= > >= + - * / % and parentheses, and len(), isNaN(), abs(), default(value, fallback).',
+  },
+  ACME_ORDER_FAILED: {
+    status: 502,
+    hint: "The CA's problem document above says why. For http-01 the host's DNS must point at this server and port 80 must reach cutover's plain listener; for tls-alpn-01 port 443 must reach its TLS listener. A certificate already in use keeps serving; cutover retries with back-off.",
+  },
+  CERTIFICATE_HOST_INVALID: {
+    status: 400,
+    hint: 'A certificate host is a DNS name: labels of letters, digits and inner hyphens joined by dots, at most 253 characters (no wildcards, IP addresses, slashes or empty labels).',
   },
 } as const;
 

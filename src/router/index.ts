@@ -23,6 +23,21 @@ export interface ServiceRoute {
   canary?: CanaryRoute | null;
   /** While set, clients outside `allow` get the maintenance answer (503 + Retry-After) instead of the release. */
   maintenance?: MaintenanceRoute | null;
+  /** Set when the service's hosts are served over HTTPS: the certificate they are served with, by SNI. */
+  tls?: TlsRoute | null;
+}
+
+/**
+ * A service's certificate as the router gets it (JSON-safe: it crosses the
+ * proxy process's owner-only control socket; never logged). A new pair
+ * serves new handshakes; connections already open keep theirs.
+ */
+export interface TlsRoute {
+  /** PEM certificate chain, leaf first. */
+  certPem: string;
+  keyPem: string;
+  /** The Strict-Transport-Security value its HTTPS answers carry, when set. */
+  hsts?: string;
 }
 
 /** A service in maintenance, as the router gets it (JSON-safe: it crosses the proxy process's control socket). */
@@ -68,6 +83,8 @@ export interface Router {
   readonly kind: string;
   /** True when the router answers a route's `maintenance` itself; a router without it ignores the field. */
   readonly supportsMaintenance?: boolean;
+  /** True when the router terminates TLS with a route's `tls`; a router without it must not be given one. */
+  readonly supportsTls?: boolean;
   /**
    * Replaces a service's route. Requests already in flight keep the upstream they
    * were sent to; every request that starts after the promise resolves uses the

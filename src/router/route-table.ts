@@ -158,6 +158,10 @@ export class ServiceEntry<B> {
   readonly canary: CanaryEntry<B> | null;
   /** Set while the service is in maintenance: clients it does not allow get the maintenance answer. */
   readonly maintenance: MaintenanceEntry | null;
+  /** True when the service's hosts are served over HTTPS (the route has a certificate). */
+  readonly tls: boolean;
+  /** The Strict-Transport-Security value of its HTTPS answers, or null. */
+  readonly hsts: string | null;
   /** The route this entry was built from; a rebuild reuses the entry while the route object is the same. */
   readonly route: ServiceRoute;
 
@@ -168,6 +172,8 @@ export class ServiceEntry<B> {
     this.target = target;
     this.canary = canary;
     this.maintenance = route.maintenance ? new MaintenanceEntry(route.maintenance) : null;
+    this.tls = route.tls !== undefined && route.tls !== null;
+    this.hsts = route.tls?.hsts ?? null;
     this.route = route;
   }
 

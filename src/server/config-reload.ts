@@ -6,12 +6,15 @@ import { loadConfig } from '../config/load-config.js';
 import type { Controller } from '../controller/controller.js';
 import { CutoverError } from '../core/errors.js';
 import type { Notifier } from '../notify/notifier.js';
+import { loadServiceCertificates } from './service-certificates.js';
 
 /** What `cutover reload` answers: the file, its digest now, and what changed (or nothing). */
 export interface ReloadResult {
   file: string;
   sha256: string;
   changes: ConfigChanges;
+  /** Services whose certificate the reload swapped (their files were renewed, or tls/hsts changed). */
+  certificates: string[];
 }
 
 /** The config file the server runs, as `GET /api/v1/config` tells it (the CLI compares digests). */
@@ -72,6 +75,9 @@ export class ConfigReloader {
     // The digest of the text that was validated: a file edited during the read would be caught next time.
     const text = await readFile(running.file, 'utf8').catch(() => null);
     const next = await loadConfig(running.file, { env: this.deps.env });
+    // Read and checked before anything applies: a renewed file that does not fit refuses the whole reload.
+    // Without the TLS listener (server.https needs a restart) there is nothing to serve them on yet.
+    const certificates = running.server.https === undefined ? new Map() : loadServiceCertificates(next);
     const changes = diffConfigs(running, next);
     const sha256 = text === null ? null : sha256Of(text);
     if (!isUnchanged(changes)) {
@@ -80,10 +86,12 @@ export class ConfigReloader {
       if (changes.notifications) notifier.replaceTargets(live.notifications);
       this.record(actor, changes);
     }
+    // Every reload, changed file or not: certbot renews the files, not cutover.yaml.
+    const swapped = await controller.replaceCertificates(certificates);
     this.digest = sha256;
     this.loadedAt = this.now();
-    logger.info({ changes, actor }, `config reloaded from ${running.file}`);
-    return { file: running.file, sha256: sha256 ?? '', changes };
+    logger.info({ changes, certificates: swapped, actor }, `config reloaded from ${running.file}`);
+    return { file: running.file, sha256: sha256 ?? '', changes, certificates: swapped };
   }
 
   /** Every added or changed service gets a line in its history: who reloaded, and what changed. */

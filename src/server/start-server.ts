@@ -25,6 +25,7 @@ import { LogClock } from '../runtime/process/log-clock.js';
 import { listenError } from '../core/listen-errors.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { loadServiceCertificates } from './service-certificates.js';
 
 /**
  * The composition root of `cutover server`: the controller, the runtimes and
@@ -95,6 +96,8 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       `the state directory ${stateDir} was readable by other users (mode 0${looserMode.toString(8)}): tightened it to 0700`,
     );
   }
+  // Before anything opens or changes: a certificate that does not load or does not fit its hosts stops the start.
+  const certificates = loadServiceCertificates(config);
   const store = SqliteStore.open(stateDir);
   let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;
@@ -137,6 +140,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       logger,
       redactor,
       removeReleaseLogs: (service, releaseId) => removeReleaseLogs(logDir, service, releaseId),
+      certificates,
     });
     const events = controller.events;
     recordEjection = (event) => {
@@ -346,6 +350,9 @@ async function routerFor(
       {
         host: server.proxy.host,
         port: server.proxy.port,
+        ...(server.https === undefined
+          ? {}
+          : { https: { host: server.https.host, port: server.https.port }, redirectHttp: server.redirectHttp }),
         trustedProxies: server.trustedProxies,
         maxConnections: server.maxConnections,
         clientHeadersTimeoutMs: server.clientTimeouts.headersMs,

@@ -60,6 +60,7 @@ describe('loadConfig: the contract file', () => {
       admin: { host: '127.0.0.1', port: 9900 },
       stateDir: join(dir, '.cutover'),
       router: 'proxy',
+      redirectHttp: false,
       trustedProxies: [],
       maxConnections: 10_000,
       // auto: one proxy process per core, at most 8.

@@ -10,11 +10,12 @@ import { currentActor } from './operation-commands.js';
  * way `nginx -s reload` keeps the old config when the new one fails `-t`.
  */
 export async function runReload(client: AdminClient, json: boolean): Promise<ExitCode> {
-  const answer = await client.request<{ file: string; sha256: string; changes: ConfigChanges }>(
-    'POST',
-    '/api/v1/config/reload',
-    { actor: currentActor() },
-  );
+  const answer = await client.request<{
+    file: string;
+    sha256: string;
+    changes: ConfigChanges;
+    certificates?: string[];
+  }>('POST', '/api/v1/config/reload', { actor: currentActor() });
   if (json) {
     printJson(answer);
     return EXIT.OK;
@@ -22,5 +23,9 @@ export async function runReload(client: AdminClient, json: boolean): Promise<Exi
   process.stdout.write(`${bold('reloaded')} ${answer.file}\n`);
   for (const line of describeChanges(answer.changes))
     process.stdout.write(`  ${line.startsWith('needs a restart') ? yellow(line) : line}\n`);
+  for (const service of answer.certificates ?? [])
+    process.stdout.write(
+      `  certificate of ${service} swapped: new HTTPS handshakes get it, open connections keep theirs\n`,
+    );
   return EXIT.OK;
 }

@@ -44,15 +44,40 @@ const TAKEOVER_STEP_TIMEOUT_MS = 30_000;
  * generation before; an error when it does not come (that generation died
  * first): nothing was taken, and this process exits.
  */
-function takeoverMessage(): Promise<{ state: TakeoverState; listener: ListeningHandle }> {
+function takeoverMessage(): Promise<{
+  state: TakeoverState;
+  listener: ListeningHandle;
+  tlsListener?: ListeningHandle;
+}> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no takeover message came')), TAKEOVER_STEP_TIMEOUT_MS);
     process.once('disconnect', () => reject(new Error('the previous generation went away before the takeover')));
-    process.once('message', (message: ToSuccessor, handle: unknown) => {
+    let taken: { state: TakeoverState; listener: ListeningHandle } | null = null;
+    // One listener for both messages: a message that arrives with no listener on the event is lost.
+    const onMessage = (message: ToSuccessor, handle: unknown): void => {
+      if (taken === null) {
+        if (message.type !== 'takeover' || handle === undefined) {
+          finish();
+          reject(new Error('expected a takeover with a socket'));
+          return;
+        }
+        taken = { state: message.takeover, listener: handle as ListeningHandle };
+        // The TLS socket follows in a message of its own when the old generation has a TLS listener.
+        if (message.takeover.tlsListen === null || message.takeover.tlsListen === undefined) {
+          finish();
+          resolve(taken);
+        }
+        return;
+      }
+      finish();
+      if (message.type !== 'takeover-tls' || handle === undefined) reject(new Error('expected the TLS socket'));
+      else resolve({ ...taken, tlsListener: handle as ListeningHandle });
+    };
+    const finish = (): void => {
       clearTimeout(timer);
-      if (message.type !== 'takeover' || handle === undefined) reject(new Error('expected a takeover with a socket'));
-      else resolve({ state: message.takeover, listener: handle as ListeningHandle });
-    });
+      process.off('message', onMessage);
+    };
+    process.on('message', onMessage);
   });
 }
 
@@ -86,8 +111,12 @@ async function main(): Promise<void> {
   let daemon: ProxyDaemon;
   if (mode === '--takeover') {
     // The socket must be taken up in the same turn the message arrives (ProxyDaemon.create listens synchronously).
-    const { state, listener } = await takeoverMessage();
-    daemon = await ProxyDaemon.create(socketPath, options, logger, { ...state, listener });
+    const { state, listener, tlsListener } = await takeoverMessage();
+    daemon = await ProxyDaemon.create(socketPath, options, logger, {
+      ...state,
+      listener,
+      ...(tlsListener === undefined ? {} : { tlsListener }),
+    });
     daemon.attachPredecessor(new Predecessor());
     tellPredecessor({ type: 'ready' });
     await controlHandedOver(daemon);

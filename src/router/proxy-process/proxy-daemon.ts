@@ -52,6 +52,8 @@ const HELD_DURING_HANDOVER = new Set<ControlRequest['op']>([
 /** A new generation's start: the listening socket and state it takes from the old one. */
 export interface Takeover extends TakeoverState {
   listener: ListeningHandle;
+  /** The old generation's TLS listening socket, when it had one (see `tlsListen` for its address). */
+  tlsListener?: ListeningHandle;
 }
 
 /**
@@ -135,9 +137,11 @@ export class ProxyDaemon {
     const state = takeover ?? options.initial;
     for (const id of state?.unhealthy ?? []) proxy.setUpstreamHealthy(id, false);
     for (const route of state?.routes ?? []) void proxy.setRoute(route);
-    await (takeover === undefined
-      ? proxy.listenAt(options.listen.host, options.listen.port)
-      : proxy.takeListener(takeover.listener));
+    if (takeover === undefined) await proxy.listenAt(options.listen.host, options.listen.port);
+    else {
+      await proxy.takeListener(takeover.listener);
+      await takeTlsListener(proxy, options, takeover);
+    }
     daemon = new ProxyDaemon(proxy, null, socketPath, options, logger, takeover);
     if (options.workers > 1) {
       const owner = daemon;
@@ -145,6 +149,7 @@ export class ProxyDaemon {
         count: options.workers - 1,
         listen: options.listen,
         listener: proxy.listeningHandle,
+        tlsListener: proxy.tlsListeningHandle,
         state: () => ({ routes: [...owner.routes.values()], unhealthy: [...owner.unhealthy] }),
         logger,
         onInstanceEjection: (event, worker) => owner.ejection(event, worker),
@@ -366,7 +371,9 @@ export class ProxyDaemon {
         optionsFile: request.successor?.optionsFile ?? this.paths.options,
         logFile: this.paths.log,
         listener: this.proxy.listeningHandle,
+        tlsListener: this.proxy.tlsListeningHandle,
         takeover: {
+          tlsListen: this.proxy.tlsAddress,
           routes: [...this.routes.values()],
           unhealthy: [...this.unhealthy],
           routeVersion: this.routeVersion,
@@ -462,4 +469,32 @@ export class ProxyDaemon {
     const line = encodeLine({ event: 'ejection', data: event });
     for (const socket of this.connections) if (!socket.destroyed) socket.write(line);
   }
+}
+
+/**
+ * A new generation's TLS listener: the old generation's socket when it
+ * listened on the same address (no moment without a listener), else bound
+ * here (HTTPS just switched on, or moved to another port). A socket passed
+ * but not wanted is closed, or its descriptor would stay open for good.
+ */
+async function takeTlsListener(proxy: ProxyRouter, options: ProxyProcessOptions, takeover: Takeover): Promise<void> {
+  const wanted = options.listen.https;
+  const passed = takeover.tlsListener;
+  const same =
+    wanted !== undefined &&
+    takeover.tlsListen !== null &&
+    takeover.tlsListen !== undefined &&
+    takeover.tlsListen.port === wanted.port &&
+    sameHost(takeover.tlsListen.host, wanted.host);
+  if (passed !== undefined && same) {
+    await proxy.takeTlsListener(passed);
+    return;
+  }
+  if (passed !== undefined) (passed as unknown as { close?: () => void }).close?.();
+  if (wanted !== undefined) await proxy.listenTls();
+}
+
+/** `127.0.0.1` asked and `127.0.0.1` bound; `::` asked and `::` bound: the address as written is what a bind reports. */
+function sameHost(bound: string, wanted: string): boolean {
+  return bound === wanted || (wanted === 'localhost' && (bound === '127.0.0.1' || bound === '::1'));
 }

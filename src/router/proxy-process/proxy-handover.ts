@@ -33,6 +33,8 @@ import type { RouterRequest } from './router-requests.js';
  */
 export type ToSuccessor =
   | { type: 'takeover'; takeover: TakeoverState }
+  /** Right after `takeover` when the old generation has a TLS listener: its socket (a message carries one handle). */
+  | { type: 'takeover-tls' }
   | { type: 'open-control' }
   | { type: 'reply'; reply: ControlReply }
   | { type: 'final-counters'; counters: ReleaseCounters[] };
@@ -50,6 +52,8 @@ export interface TakeoverState {
   routeVersion: number;
   /** The old generation's counters: the new one counts on from them. */
   counters: ReleaseCounters[];
+  /** Where the old generation's TLS listener listens (its socket follows in `takeover-tls`), or null. */
+  tlsListen?: { host: string; port: number } | null;
 }
 
 /** How long a new generation may take to accept, and then to open its control socket. */
@@ -62,6 +66,7 @@ export interface SuccessorLaunch {
   optionsFile: string;
   logFile: string;
   listener: ListeningHandle;
+  tlsListener: ListeningHandle | null;
   takeover: TakeoverState;
 }
 
@@ -95,6 +100,12 @@ export class Successor {
         launch.listener as unknown as net.Server,
         () => {},
       );
+      if (launch.tlsListener !== null)
+        child.send(
+          { type: 'takeover-tls' } satisfies ToSuccessor,
+          launch.tlsListener as unknown as net.Server,
+          () => {},
+        );
       await successor.expect('ready');
     } catch (error) {
       child.kill('SIGKILL');

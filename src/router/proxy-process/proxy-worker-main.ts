@@ -19,6 +19,15 @@ const logger = pino({ base: { component: 'proxy-worker', pid: process.pid } });
 const ORPHAN_RETIRE: RetireOptions = { idleGraceMs: 1_000, upgradeDrainMs: 1_000, timeoutMs: 30_000 };
 
 let proxy: ProxyRouter | null = null;
+let tlsTaken: () => void = () => {};
+let tlsFailed: (error: unknown) => void = () => {};
+/** Settles once the TLS listener's socket is taken (only awaited when the proxy has one). */
+const tlsListener = new Promise<void>((resolve, reject) => {
+  tlsTaken = resolve;
+  tlsFailed = reject;
+});
+// Awaited only with a TLS listener: an unobserved rejection must not end a worker without one.
+tlsListener.catch(() => {});
 let retiring: Promise<void> | null = null;
 
 function tell(message: FromWorker): void {
@@ -56,7 +65,9 @@ function start(message: Extract<ToWorker, { type: 'start' }>, listener: Listenin
   // The routes are in place before the first connection is accepted; setRoute switches within the call.
   for (const route of message.routes) void proxy.setRoute(route);
   // Within this message's handler, before the event loop polls the received socket: no connection is missed.
-  proxy.takeListener(listener).then(
+  // With a TLS listener, ready waits for its socket too (it comes in the next message).
+  const tls = message.listen.https === undefined ? Promise.resolve() : tlsListener;
+  Promise.all([proxy.takeListener(listener), tls]).then(
     () => tell({ type: 'ready' }),
     (error: unknown) => {
       logger.error({ err: error }, 'proxy worker could not accept on the listening socket');
@@ -69,6 +80,10 @@ process.on('message', (message: ToWorker, handle: unknown) => {
   switch (message.type) {
     case 'start':
       start(message, handle as ListeningHandle | undefined);
+      return;
+    case 'tls-listener':
+      if (proxy !== null && handle !== undefined)
+        proxy.takeTlsListener(handle as ListeningHandle).then(tlsTaken, tlsFailed);
       return;
     case 'request': {
       const request = message.request;

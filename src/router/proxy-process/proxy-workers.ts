@@ -27,6 +27,8 @@ export interface ProxyWorkersOptions {
   listen: ProxyProcessListenOptions;
   /** The listening socket every worker accepts on. */
   listener: ListeningHandle;
+  /** The TLS listener's socket, when there is one: sent right after `start`, in a message of its own. */
+  tlsListener: ListeningHandle | null;
   /** The routes and unhealthy marks a new worker must hold before it accepts. */
   state: () => { routes: ServiceRoute[]; unhealthy: string[] };
   logger: Logger;
@@ -165,6 +167,12 @@ export class ProxyWorkers {
       this.options.listener as unknown as net.Server,
       () => {},
     );
+    if (this.options.tlsListener !== null)
+      child.send(
+        { type: 'tls-listener' } satisfies ToWorker,
+        this.options.tlsListener as unknown as net.Server,
+        () => {},
+      );
     return ready;
   }
 

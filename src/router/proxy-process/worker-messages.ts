@@ -13,6 +13,8 @@ import type { RouterRequest } from './router-requests.js';
  */
 export type ToWorker =
   | { type: 'start'; listen: ProxyProcessListenOptions; routes: ServiceRoute[]; unhealthy: string[] }
+  /** Right after `start` when the proxy has a TLS listener: its socket as the handle. */
+  | { type: 'tls-listener' }
   | { type: 'request'; request: RouterRequest }
   | { type: 'retire'; options: RetireOptions }
   | { type: 'stop' };

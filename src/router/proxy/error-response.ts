@@ -20,6 +20,11 @@ export function noRouteForHost(host: string | undefined): CutoverError {
   return new CutoverError('SERVICE_NOT_FOUND', `no service is routed for host '${host ?? ''}'`);
 }
 
+/** 421: an HTTPS request for a service served in the clear (its Host is not a host of the certificate's service). */
+export function misdirected(service: string): CutoverError {
+  return new CutoverError('MISDIRECTED_REQUEST', `service '${service}' is not served over HTTPS`);
+}
+
 export function noActiveRelease(service: string): CutoverError {
   return new CutoverError('NO_UPSTREAM', `service '${service}' has no release routed yet`);
 }
@@ -49,6 +54,7 @@ const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
   UPSTREAM_BUSY: 'The service is busy. Try again shortly.',
   UPSTREAM_FAILED: 'The service failed to answer.',
   UPSTREAM_TIMEOUT: 'The service did not answer in time.',
+  MISDIRECTED_REQUEST: 'This host is not served over HTTPS here.',
   INTERNAL: 'The proxy failed to handle this request.',
 };
 

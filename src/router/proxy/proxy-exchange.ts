@@ -50,6 +50,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly startedAt: number;
   /** A sticky cookie the proxy assigned this client (canary by cookie), added to the response head; usually null. */
   private readonly setCookie: string | null;
+  /** Strict-Transport-Security for an HTTPS answer of a service that sets it (unless the app sent its own); else null. */
+  private readonly hsts: string | null;
   private readonly first: number;
   private index: number;
   /** The pool this request is counted on (its `inFlight`), null once uncounted: see `leaveUpstream`. */
@@ -78,6 +80,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     context: ProxyContext,
     startedAt: number,
     setCookie: string | null,
+    hsts: string | null = null,
   ) {
     this.req = req;
     this.res = res;
@@ -87,6 +90,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.hasBody = hasBody;
     this.startedAt = startedAt;
     this.setCookie = setCookie;
+    this.hsts = hsts;
     this.first = index;
     this.index = index;
   }
@@ -146,6 +150,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const headers = clientResponseHeaders(rawHeaders);
     // Appended, not set: the application's own Set-Cookie headers stay.
     if (this.setCookie !== null) headers.push('set-cookie', this.setCookie);
+    if (this.hsts !== null && !hasHeader(headers, 'strict-transport-security'))
+      headers.push('strict-transport-security', this.hsts);
     if (statusText.length > 0) this.res.writeHead(statusCode, statusText, headers);
     else this.res.writeHead(statusCode, headers);
     return true;
@@ -300,4 +306,13 @@ function isClosedBeforeAnswer(code: unknown): boolean {
 
 function isIdempotent(method: string | undefined): boolean {
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+}
+
+/** True when a flat [name, value, ...] list has a header of this (lower-case) name. */
+function hasHeader(headers: readonly string[], lowerName: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return true;
+  }
+  return false;
 }

@@ -1,14 +1,16 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CutoverError } from '../../core/errors.js';
-import { buildRouteTable, RouteTable, type ServiceEntry, type TargetEntry } from '../route-table.js';
+import { buildRouteTable, normalizeHost, RouteTable, type ServiceEntry, type TargetEntry } from '../route-table.js';
 import type { ReleaseCounters, RouteTarget, Router, ServiceRoute } from '../index.js';
 import { goesToCanary, type CanaryChoice } from './canary-choice.js';
 import type { Cidr } from '../../config/cidr.js';
 import {
+  misdirected,
   noActiveRelease,
   noHealthyUpstream,
   noRouteForHost,
@@ -25,6 +27,7 @@ import { ProxyExchange } from './proxy-exchange.js';
 import { ReleaseTraffic, type TargetBinding } from './release-traffic.js';
 import { TrustedPeers } from './trusted-peers.js';
 import type { PassiveHealthPolicy, UpstreamPool, UpstreamPoolOptions } from './upstream-pool.js';
+import { TlsContexts } from './tls-contexts.js';
 import { WebSocketTunnel } from './websocket-tunnel.js';
 
 /** How the proxy treats one service's instances: its timeouts, its queue bound and its passive health. */
@@ -39,6 +42,10 @@ export interface ProxyListenOptions {
   host: string;
   /** 0 picks a free port; read the bound one from `address`. */
   port: number;
+  /** The TLS listener (`server.https`): hosts whose route has a certificate are served there by SNI. */
+  https?: { host: string; port: number };
+  /** With `https`: plain requests for a host that has a certificate get 308 to HTTPS (ACME challenges excepted). */
+  redirectHttp?: boolean;
   logger?: Logger;
   /** The policy of services not listed in `services` (default: DEFAULT_UPSTREAM_POLICY). */
   upstreamPolicy?: UpstreamPolicyOverrides;
@@ -121,6 +128,12 @@ export class ProxyRouter implements Router {
   readonly kind = 'proxy';
   readonly supportsMaintenance = true;
   private readonly server: Server;
+  /** The TLS listener, when `https` is set: the same routing, by the same table. */
+  private readonly tlsServer: https.Server | null;
+  private readonly tlsContexts = new TlsContexts();
+  private readonly redirectHttp: boolean;
+  private readonly tlsAddressWanted: { host: string; port: number } | null;
+  private tlsListening: { host: string; port: number } | null = null;
   private readonly logger: Logger | undefined;
   private readonly routes = new Map<string, ServiceRoute>();
   private table: RouteTable<TargetBinding> = new RouteTable<TargetBinding>([]);
@@ -156,31 +169,49 @@ export class ProxyRouter implements Router {
     this.trustedPeers = new TrustedPeers(options.trustedProxies ?? []);
     const headersTimeout = options.clientHeadersTimeoutMs ?? 10_000;
     const requestTimeout = options.clientRequestTimeoutMs ?? 300_000;
-    this.server = createServer({
+    const httpOptions = {
       noDelay: true,
       keepAliveTimeout: options.clientKeepAliveTimeoutMs ?? 65_000,
       headersTimeout,
       // Node refuses a head timeout longer than the request timeout; the head is part of the request anyway.
       requestTimeout: requestTimeout === 0 ? 0 : Math.max(requestTimeout, headersTimeout),
       connectionsCheckingInterval: Math.min(CLIENT_TIMEOUT_CHECK_MS, headersTimeout),
-    });
-    // Past the limit Node closes a new connection as soon as it is accepted: cheaper than any answer during a flood.
-    this.server.maxConnections = options.maxConnections ?? 10_000;
-    // Node's own clientError handling stays: it answers malformed requests with 400/431/408.
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      try {
-        this.handleRequest(req, res);
-      } catch (error) {
-        this.failUnexpectedly(error, req, res);
-      }
-    });
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      try {
-        this.handleUpgrade(req, socket, head);
-      } catch (error) {
-        this.failUnexpectedly(error, req, socket);
-      }
-    });
+    };
+    this.server = createServer(httpOptions);
+    this.redirectHttp = options.https !== undefined && options.redirectHttp === true;
+    this.tlsAddressWanted = options.https ?? null;
+    this.tlsServer =
+      options.https === undefined
+        ? null
+        : https.createServer({
+            ...httpOptions,
+            SNICallback: this.tlsContexts.sni,
+            minVersion: 'TLSv1.2',
+            // A handshake is part of the head a client owes us: the same bound ends a slow one.
+            handshakeTimeout: headersTimeout,
+          });
+    for (const server of this.tlsServer === null ? [this.server] : [this.server, this.tlsServer]) {
+      const secure = server === this.tlsServer;
+      // Past the limit Node closes a new connection as soon as it is accepted: cheaper than any answer during a flood.
+      server.maxConnections = options.maxConnections ?? 10_000;
+      // Node's own clientError handling stays: it answers malformed requests with 400/431/408.
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+        try {
+          this.handleRequest(req, res, secure);
+        } catch (error) {
+          this.failUnexpectedly(error, req, res);
+        }
+      });
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        try {
+          this.handleUpgrade(req, socket, head, secure);
+        } catch (error) {
+          this.failUnexpectedly(error, req, socket);
+        }
+      });
+    }
+    // A failed handshake (no certificate for the name, a scanner) is the client's business; the socket is closed.
+    this.tlsServer?.on('tlsClientError', noop);
   }
 
   static async listen(options: ProxyListenOptions): Promise<ProxyRouter> {
@@ -189,9 +220,23 @@ export class ProxyRouter implements Router {
     return router;
   }
 
-  /** Binds and accepts on host:port (after `prepare`). */
-  listenAt(host: string, port: number): Promise<void> {
-    return this.acceptOn((server, done) => server.listen(port, host, done));
+  /** Binds and accepts on host:port, and on the TLS listener's address when there is one (after `prepare`). */
+  async listenAt(host: string, port: number): Promise<void> {
+    await this.acceptOn(this.server, (server, done) => server.listen(port, host, done));
+    try {
+      await this.listenTls();
+    } catch (error) {
+      this.server.close();
+      throw error;
+    }
+  }
+
+  /** Binds the TLS listener at its address (`https`); nothing without one. */
+  async listenTls(): Promise<void> {
+    const tlsServer = this.tlsServer;
+    const at = this.tlsAddressWanted;
+    if (tlsServer === null || at === null) return;
+    this.tlsListening = await this.acceptOn(tlsServer, (server, done) => server.listen(at.port, at.host, done));
   }
 
   /**
@@ -211,7 +256,13 @@ export class ProxyRouter implements Router {
    * starts being served before the event loop polls it again.
    */
   takeListener(handle: ListeningHandle): Promise<void> {
-    return this.acceptOn((server, done) => server.listen(handle, done));
+    return this.acceptOn(this.server, (server, done) => server.listen(handle, done)).then(() => undefined);
+  }
+
+  /** The same for the TLS listener's socket (passed in a message of its own: a message carries one handle). */
+  async takeTlsListener(handle: ListeningHandle): Promise<void> {
+    if (this.tlsServer === null) throw new CutoverError('INTERNAL', 'this proxy has no TLS listener');
+    this.tlsListening = await this.acceptOn(this.tlsServer, (server, done) => server.listen(handle, done));
   }
 
   /**
@@ -223,22 +274,30 @@ export class ProxyRouter implements Router {
    * waits forever. A bare handle is listened on only by whoever takes it.
    */
   get listeningHandle(): ListeningHandle {
-    const handle = (this.server as unknown as { _handle: object | null })._handle;
-    if (handle === null) throw new CutoverError('INTERNAL', 'the proxy is not listening');
-    return handle;
+    return handleOf(this.server);
   }
 
-  private async acceptOn(listen: (server: Server, done: () => void) => void): Promise<void> {
+  /** The TLS listener's socket, to pass along with `listeningHandle`; null without one. */
+  get tlsListeningHandle(): ListeningHandle | null {
+    return this.tlsServer === null ? null : handleOf(this.tlsServer);
+  }
+
+  private async acceptOn<S extends net.Server>(
+    server: S,
+    listen: (server: S, done: () => void) => void,
+  ): Promise<{ host: string; port: number }> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      listen(this.server, () => {
-        this.server.off('error', reject);
+      server.once('error', reject);
+      listen(server, () => {
+        server.off('error', reject);
         resolve();
       });
     });
-    const bound = this.server.address() as AddressInfo;
-    this.listening = { host: bound.address, port: bound.port };
-    this.logger?.info({ host: bound.address, port: bound.port }, 'proxy listening');
+    const bound = server.address() as AddressInfo;
+    const at = { host: bound.address, port: bound.port };
+    if (server === (this.server as net.Server)) this.listening = at;
+    this.logger?.info({ ...at, tls: server !== (this.server as net.Server) }, 'proxy listening');
+    return at;
   }
 
   /** Where the proxy listens (the real port when 0 was asked for). */
@@ -247,13 +306,35 @@ export class ProxyRouter implements Router {
     return this.listening;
   }
 
+  /** `https://host[:port]/path`: the port left out when it is 443. */
+  private httpsUrl(host: string, path: string): string {
+    const port = this.tlsListening?.port ?? 443;
+    return `https://${host}${port === 443 ? '' : `:${port}`}${path}`;
+  }
+
+  /** Where the TLS listener listens, or null without one. */
+  get tlsAddress(): { host: string; port: number } | null {
+    return this.tlsListening;
+  }
+
   /** Switches within the call (one table swap); the promise only reports the outcome. */
   setRoute(route: ServiceRoute): Promise<void> {
     const routes = new Map(this.routes);
     routes.set(route.service, route);
-    // Build first: a conflicting route throws here and leaves the current table in place.
+    // Build first: a conflicting route or a certificate that does not load throws here and leaves the current
+    // table (and certificates) in place.
     try {
+      if (route.tls && this.tlsServer === null)
+        throw new CutoverError(
+          'CONFIG_INVALID',
+          `service '${route.service}' has a certificate, but the proxy has no TLS listener`,
+          {
+            hint: 'Set server.https to give the proxy its TLS listener.',
+          },
+        );
+      const certificates = this.tlsContexts.prepare(routes.values());
       this.table = buildRouteTable(routes.values(), this.bindTarget, this.table);
+      this.tlsContexts.use(certificates);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -363,13 +444,19 @@ export class ProxyRouter implements Router {
     if (this.retiring) return;
     this.retiring = true;
     this.logger?.info(options, 'proxy retiring: accepting no more connections');
+    const servers = this.servers;
     // net.Server's close, not http.Server's: that one also closes idle kept-alive connections at once.
-    const ended = new Promise<void>((resolve) => net.Server.prototype.close.call(this.server, () => resolve()));
+    const ended = Promise.all(
+      servers.map((server) => new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()))),
+    );
+    const closeIdle = (): void => {
+      for (const server of servers) server.closeIdleConnections();
+    };
     const timers: NodeJS.Timeout[] = [];
     timers.push(
       setTimeout(() => {
-        this.server.closeIdleConnections();
-        timers.push(setInterval(() => this.server.closeIdleConnections(), RETIRE_IDLE_SWEEP_MS));
+        closeIdle();
+        timers.push(setInterval(closeIdle, RETIRE_IDLE_SWEEP_MS));
       }, options.idleGraceMs),
       setTimeout(() => {
         for (const traffic of this.releases.values()) traffic.goAwayUpgrades();
@@ -383,12 +470,26 @@ export class ProxyRouter implements Router {
 
   private async shutdown(): Promise<void> {
     this.passiveHealth.close();
-    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
+    const stopped = Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            // Never listening (a TLS listener of a proxy that failed to start): nothing to wait for.
+            if (!server.listening) resolve();
+            else server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
     const reason = new CutoverError('UPSTREAM_FAILED', 'the proxy is shutting down');
     await Promise.all([...this.releases.values()].map((traffic) => traffic.closeAll(reason)));
     await stopped;
     this.logger?.info('proxy closed');
+  }
+
+  /** The listeners: plain HTTP, and TLS when set. */
+  private get servers(): (Server | https.Server)[] {
+    return this.tlsServer === null ? [this.server] : [this.server, this.tlsServer];
   }
 
   // Arrow property: passed to buildRouteTable, bound once.
@@ -408,17 +509,35 @@ export class ProxyRouter implements Router {
     };
   };
 
-  private handleRequest(req: IncomingMessage, res: ServerResponse): void {
+  private handleRequest(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
     const startedAt = performance.now();
     // A retiring generation answers with `Connection: close`: the client's next request goes to the new one.
     if (this.retiring) res.shouldKeepAlive = false;
     const facts = this.facts;
     const peer = req.socket.remoteAddress;
-    const headers = buildUpstreamRequestHeaders(req.rawHeaders, peer, 'http', this.trustedPeers.trusts(peer), facts);
+    const headers = buildUpstreamRequestHeaders(
+      req.rawHeaders,
+      peer,
+      secure ? 'https' : 'http',
+      this.trustedPeers.trusts(peer),
+      facts,
+    );
     const entry = this.table.lookup(facts.host);
     if (entry === undefined) {
       sendErrorResponse(res, req.rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
+    }
+    if (entry.tls !== secure) {
+      const edge = secure ? 'misdirected' : this.redirectHttp ? redirectTarget(entry, facts.host, req.url) : null;
+      if (edge === 'misdirected') {
+        sendErrorResponse(res, req.rawHeaders, misdirected(entry.service), this.logger);
+        return;
+      }
+      if (edge !== null) {
+        res.writeHead(308, { location: this.httpsUrl(edge.host, edge.path), 'content-length': '0' });
+        res.end();
+        return;
+      }
     }
     // Checked before the release: a service in maintenance answers even with nothing routed or healthy.
     if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
@@ -451,18 +570,49 @@ export class ProxyRouter implements Router {
         return;
       }
     }
-    new ProxyExchange(req, res, target, index, headers, facts.hasBody, this.context, startedAt, setCookie).start();
+    new ProxyExchange(
+      req,
+      res,
+      target,
+      index,
+      headers,
+      facts.hasBody,
+      this.context,
+      startedAt,
+      setCookie,
+      secure ? entry.hsts : null,
+    ).start();
   }
 
-  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean): void {
     socket.on('error', noop);
     const facts = this.facts;
     const peer = req.socket.remoteAddress;
-    const headers = buildUpstreamRequestHeaders(req.rawHeaders, peer, 'http', this.trustedPeers.trusts(peer), facts);
+    const headers = buildUpstreamRequestHeaders(
+      req.rawHeaders,
+      peer,
+      secure ? 'https' : 'http',
+      this.trustedPeers.trusts(peer),
+      facts,
+    );
     const entry = this.table.lookup(facts.host);
     if (entry === undefined) {
       sendErrorOnSocket(socket, req.rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
+    }
+    if (entry.tls !== secure) {
+      const edge = secure ? 'misdirected' : this.redirectHttp ? redirectTarget(entry, facts.host, req.url) : null;
+      if (edge === 'misdirected') {
+        sendErrorOnSocket(socket, req.rawHeaders, misdirected(entry.service), this.logger);
+        return;
+      }
+      if (edge !== null) {
+        // A WebSocket client does not follow it, but it learns where the service is, and nothing goes out in clear.
+        socket.end(
+          `HTTP/1.1 308 Permanent Redirect\r\nLocation: ${this.httpsUrl(edge.host, edge.path)}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+        );
+        return;
+      }
     }
     if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
       sendMaintenanceOnSocket(socket, req.rawHeaders, entry.maintenance);
@@ -557,6 +707,35 @@ export class ProxyRouter implements Router {
       this.retired.splice(this.retired.indexOf(sameService[0] as ReleaseTraffic), 1);
     }
   }
+}
+
+/**
+ * Where a plain request for a service served over HTTPS is sent: its own
+ * host (one of the service's, never an arbitrary Host header a default
+ * service caught) and path, or null when it is served in the clear: a host
+ * the certificate is not for, or an ACME HTTP-01 challenge, which must be
+ * answered over plain HTTP.
+ */
+function redirectTarget(
+  entry: ServiceEntry<TargetBinding>,
+  hostHeader: string | undefined,
+  url: string | undefined,
+): { host: string; path: string } | null {
+  if (hostHeader === undefined) return null;
+  const host = normalizeHost(hostHeader);
+  if (!entry.hosts.includes(host)) return null;
+  // Absolute-form targets (`GET http://host/path`) are rare from browsers; the path alone is what matters here.
+  const path = url !== undefined && url.startsWith('/') ? url : '/';
+  if (path.startsWith(ACME_CHALLENGE_PATH)) return null;
+  return { host, path };
+}
+
+const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
+
+function handleOf(server: net.Server): ListeningHandle {
+  const handle = (server as unknown as { _handle: object | null })._handle;
+  if (handle === null) throw new CutoverError('INTERNAL', 'the proxy is not listening');
+  return handle;
 }
 
 function releaseKey(service: string, releaseId: string): string {

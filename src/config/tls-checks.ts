@@ -1,0 +1,88 @@
+import { CONFIG_DEFAULTS } from './config-defaults.js';
+import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
+import { formatListenAddress, parseListenAddress } from './listen-address.js';
+
+/**
+ * Checks across the HTTPS keys (tls-schema.ts): a certificate needs the TLS
+ * listener, the listener needs the embedded proxy (the nginx and HAProxy
+ * routers do not terminate TLS yet), HSTS needs HTTPS, and the listener
+ * needs a port of its own. Raw values are read defensively: the schema
+ * reports wrong types itself.
+ */
+
+type RawMap = Record<string, unknown>;
+
+function isMap(value: unknown): value is RawMap {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export function checkTls(raw: RawMap, source: SourceMap | null): ConfigIssue[] {
+  const server = isMap(raw.server) ? raw.server : {};
+  const services = isMap(raw.services) ? raw.services : {};
+  const issues: ConfigIssue[] = [];
+  const https = server.https;
+  if (https === undefined) {
+    if (server.redirect_http !== undefined)
+      issues.push(
+        makeIssue(source, ['server', 'redirect_http'], 'only used with server.https; add https or remove it', 'key'),
+      );
+  } else {
+    const router = typeof server.router === 'string' ? server.router : CONFIG_DEFAULTS.router;
+    if (router !== 'proxy')
+      issues.push(
+        makeIssue(
+          source,
+          ['server', 'https'],
+          `the ${router} router does not terminate TLS: serve HTTPS with the embedded proxy (router: proxy), or keep TLS in ${router}'s own config`,
+          'key',
+        ),
+      );
+    issues.push(...portClashes(server, source));
+  }
+  for (const [name, service] of Object.entries(services)) {
+    if (!isMap(service)) continue;
+    if (service.tls !== undefined && https === undefined)
+      issues.push(
+        makeIssue(
+          source,
+          ['services', name, 'tls'],
+          'needs the TLS listener: add server.https, like https: 127.0.0.1:8443',
+          'key',
+        ),
+      );
+    if (service.hsts !== undefined && service.tls === undefined)
+      issues.push(
+        makeIssue(
+          source,
+          ['services', name, 'hsts'],
+          'is sent only over HTTPS: give the service a certificate (tls) or remove hsts',
+          'key',
+        ),
+      );
+  }
+  return issues;
+}
+
+function portClashes(server: RawMap, source: SourceMap | null): ConfigIssue[] {
+  const https = parseListenAddress(server.https);
+  if (!https.ok) return [];
+  const issues: ConfigIssue[] = [];
+  for (const key of ['proxy', 'admin'] as const) {
+    const written = server[key];
+    const other =
+      written === undefined ? { ok: true as const, address: CONFIG_DEFAULTS[key] } : parseListenAddress(written);
+    if (!other.ok) continue;
+    const a = https.address;
+    const b = other.address;
+    const wildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
+    if (a.port === b.port && (a.host === b.host || wildcard(a.host) || wildcard(b.host)))
+      issues.push(
+        makeIssue(
+          source,
+          ['server', 'https'],
+          `the TLS listener needs its own port; ${formatListenAddress(a)} clashes with server.${key} (${formatListenAddress(b)})`,
+        ),
+      );
+  }
+  return issues;
+}
