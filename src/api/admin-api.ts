@@ -12,6 +12,9 @@ import { registerDatabaseRoutes } from './database-routes.js';
 import { registerFlagRoutes, sdkTokenRefused } from '../flags/flag-routes.js';
 import type { FlagRolloutRunner } from '../flags/flag-rollout-runner.js';
 import type { FlagService } from '../flags/flag-service.js';
+import type { ClientTokens } from '../flags/client-tokens.js';
+import { registerClientTokenRoutes } from '../flags/client-token-routes.js';
+import { registerOfrepRoutes } from '../flags/ofrep-routes.js';
 import { sendReleaseLogs } from './logs-route.js';
 import type { LogClock } from '../runtime/process/log-clock.js';
 import { registerSeedsFlagRoutes } from '../flags/seeds-flag-routes.js';
@@ -45,6 +48,8 @@ export interface AdminApiOptions {
   logClock?: LogClock;
   flags: FlagService;
   flagRollouts: FlagRolloutRunner;
+  /** Client-side tokens: they may only evaluate client-visible flags over OFREP (/ofrep/...). */
+  clientTokens: ClientTokens;
   /** Takes secret values out of every answer (JSON, /metrics, errors) and the dashboard stream. */
   redactor?: SecretRedactor;
   /** What else the admin address serves with its own credential: the dashboard, plugged in by the composition root. */
@@ -96,7 +101,10 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/healthz' || access.isPublic(request.url)) return;
+    // OFREP authenticates in its own scope (ofrep-routes.ts): it takes X-API-Key too, and answers CORS preflights.
+    // Decided by the route that matched, not the raw URL, so no spelling of a path can skip this check.
+    const ofrep = request.routeOptions.url?.startsWith('/ofrep/') === true;
+    if (request.url === '/healthz' || ofrep || access.isPublic(request.url)) return;
     const header = request.headers.authorization;
     if (header !== undefined) {
       const retryAfter = throttle.retryAfterSeconds(request.ip);
@@ -107,6 +115,11 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       if (tokenMatches(token, header)) return;
       if (tokenMatches(sdkToken, header)) {
         if (!request.url.startsWith('/api/v1/sdk/')) await sendError(reply, sdkTokenRefused(request.url));
+        return;
+      }
+      // A client-side token is genuine but may only evaluate over OFREP: no flag, rule or segment here.
+      if (header.startsWith('Bearer ') && options.clientTokens.verify(header.slice('Bearer '.length).trim())) {
+        await sendError(reply, sdkTokenRefused(request.url));
         return;
       }
       // Only a credential that was sent and is wrong counts: a browser without a session is no guess.
@@ -285,9 +298,19 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     parseBody,
   });
   await registerSeedsFlagRoutes(app, { flags: options.flags, parseBody });
+  registerClientTokenRoutes(app, { clientTokens: options.clientTokens, flags: options.flags, parseBody });
+  const ofrep = await registerOfrepRoutes(app, {
+    flags: options.flags,
+    clientTokens: options.clientTokens,
+    token,
+    sdkToken,
+    throttle,
+    allowedOrigins: controller.config.flags.client.allowedOrigins,
+  });
   // SSE streams never end on their own: end them before the server waits for its connections.
   app.addHook('preClose', async () => {
     streams.closeAll();
+    ofrep.close();
   });
 
   // The deliberate full stop: answered first, then the server stops everything and exits.

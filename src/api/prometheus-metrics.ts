@@ -242,7 +242,7 @@ export function buildMetricsRegistry(controller: Controller, flags?: FlagMetrics
 function registerFlagMetrics(registry: Registry, flags: FlagMetricsSource): void {
   new Counter({
     name: 'cutover_flag_evaluations_total',
-    help: 'Flag evaluations the SDKs reported, per environment, flag and variant ("" for errors).',
+    help: 'Flag evaluations the SDKs reported and OFREP answered, per environment, flag and variant ("" for errors).',
     labelNames: ['environment', 'flag', 'variant'],
     registers: [registry],
     collect() {

@@ -81,7 +81,10 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
     },
     services,
     analysis: resolveAnalysis(raw.analysis ?? {}, options.baseDir),
-    flags: { environments: raw.flags?.environments ?? [...CONFIG_DEFAULTS.flagEnvironments] },
+    flags: {
+      environments: raw.flags?.environments ?? [...CONFIG_DEFAULTS.flagEnvironments],
+      client: { allowedOrigins: [...new Set(raw.flags?.client?.allowed_origins ?? [])] },
+    },
     notifications: resolveNotifications(raw.notifications ?? []),
   };
 }

@@ -446,4 +446,10 @@ export interface CutoverConfig {
 export interface FlagsConfig {
   /** Where flags live; the first is the default of every flag route and command. */
   environments: string[];
+  client: FlagsClientConfig;
+}
+
+export interface FlagsClientConfig {
+  /** `flags.client.allowed_origins`: the browser origins granted CORS on /ofrep/ (client-side tokens). */
+  allowedOrigins: string[];
 }

@@ -134,7 +134,7 @@ export const ERROR_CATALOGUE = {
   INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
   FORBIDDEN: {
     status: 403,
-    hint: 'The SDK token may only read flags and report evaluations (/api/v1/sdk/...); use the admin token for the rest.',
+    hint: "The SDK token may only read flags and report evaluations (/api/v1/sdk/... and /ofrep/...), a client-side token only evaluate its environment's client-visible flags (/ofrep/...); use the admin token for the rest.",
   },
   FLAG_NOT_FOUND: { status: 404, hint: 'Run `cutover flags list` to see the flags of the environment.' },
   FLAG_EXISTS: {
@@ -145,6 +145,10 @@ export const ERROR_CATALOGUE = {
   ENVIRONMENT_NOT_FOUND: {
     status: 404,
     hint: 'Flag environments are listed under `flags.environments` in cutover.yaml.',
+  },
+  CLIENT_TOKEN_NOT_FOUND: {
+    status: 404,
+    hint: 'Run `cutover flags tokens list` to see the client-side tokens and their ids.',
   },
   SEGMENT_NOT_FOUND: { status: 404, hint: 'Run GET /api/v1/segments to list the segments of the environment.' },
   FLAG_ROLLOUT_NOT_FOUND: { status: 404, hint: 'The rollout id may be from another state directory.' },

@@ -1,8 +1,11 @@
 import type Database from 'better-sqlite3';
+import { MemoryClientTokenStore, type ClientTokenStore } from './client-token-store.js';
+import { ClientTokens } from './client-tokens.js';
 import { FlagRolloutRunner, type FlagRolloutDeps } from './flag-rollout-runner.js';
 import { FlagService } from './flag-service.js';
 import type { FlagStore } from './flag-store.js';
 import { MemoryFlagStore } from './memory-flag-store.js';
+import { SqliteClientTokenStore } from './sqlite-client-token-store.js';
 import { SqliteFlagStore } from './sqlite-flag-store.js';
 
 /**
@@ -17,6 +20,8 @@ export interface FlagFeature {
   store: FlagStore;
   service: FlagService;
   rollouts: FlagRolloutRunner;
+  /** Client-side tokens for OFREP (`cutover flags tokens`). */
+  clientTokens: ClientTokens;
 }
 
 export interface FlagFeatureOptions extends Omit<FlagRolloutDeps, 'flags' | 'store'> {
@@ -25,16 +30,16 @@ export interface FlagFeatureOptions extends Omit<FlagRolloutDeps, 'flags' | 'sto
 }
 
 export function createFlagFeature(database: Database.Database, options: FlagFeatureOptions): FlagFeature {
-  return buildFlagFeature(new SqliteFlagStore(database), options);
+  return buildFlagFeature(new SqliteFlagStore(database), new SqliteClientTokenStore(database), options);
 }
 
 export function createFakeFlagFeature(options: FlagFeatureOptions): FlagFeature {
-  return buildFlagFeature(new MemoryFlagStore(), options);
+  return buildFlagFeature(new MemoryFlagStore(), new MemoryClientTokenStore(), options);
 }
 
-function buildFlagFeature(store: FlagStore, options: FlagFeatureOptions): FlagFeature {
+function buildFlagFeature(store: FlagStore, tokenStore: ClientTokenStore, options: FlagFeatureOptions): FlagFeature {
   const { environments, ...rolloutDeps } = options;
   const service = new FlagService(store, environments, options.now);
   const rollouts = new FlagRolloutRunner({ ...rolloutDeps, flags: service, store });
-  return { store, service, rollouts };
+  return { store, service, rollouts, clientTokens: new ClientTokens(tokenStore, options.now) };
 }

@@ -74,6 +74,11 @@ export interface Flag {
   offVariant: string;
   rules: Rule[];
   rollout: Rollout | null;
+  /**
+   * May a client-side token (a browser's, a phone's) evaluate it over OFREP?
+   * Absent means no: a flag is server-only until someone says otherwise.
+   */
+  clientVisible?: boolean;
 }
 
 /** Attributes of the one evaluation: `userId`, `targetingKey`, `country`, `appVersion`, ... */

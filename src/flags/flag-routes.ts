@@ -178,7 +178,7 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
   return streams;
 }
 
-/** Thrown by the auth hook for an SDK token on an admin route. */
+/** Thrown by the auth hook for an SDK or client-side token on an admin route. */
 export function sdkTokenRefused(url: string): CutoverError {
-  return new CutoverError('FORBIDDEN', `the SDK token may not use ${url.split('?')[0]}`);
+  return new CutoverError('FORBIDDEN', `this token may not use ${url.split('?')[0]}`);
 }

@@ -175,6 +175,8 @@ export const flagSchema = z
       offVariant: variantName,
       rules: z.array(ruleSchema, { error: 'expected a list of rules' }).default([]),
       rollout: rolloutSchema.nullable().default(null),
+      // Optional rather than defaulted: a flag that never said it stays byte-for-byte what it was.
+      clientVisible: z.boolean({ error: 'expected true or false' }).optional(),
     },
     expectMap('a flag (a JSON object)'),
   )

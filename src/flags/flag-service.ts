@@ -90,7 +90,7 @@ export class FlagService {
     return this.store.transaction(() => ({
       environment,
       revision: this.store.revision(environment),
-      flags: this.store.list(environment).map((entry) => entry.flag),
+      flags: this.store.list(environment).map((entry) => forSdk(entry.flag)),
       segments: this.store.segments(environment),
     }));
   }
@@ -374,6 +374,17 @@ export class FlagService {
       }
     }
   }
+}
+
+/**
+ * A flag as the SDKs receive it: without `clientVisible`, which only the OFREP
+ * routes read. An SDK older than the field parses flags strictly and would
+ * take a client-visible flag for an invalid one (PARSE_ERROR, the default).
+ */
+export function forSdk(flag: Flag): Flag {
+  if (flag.clientVisible === undefined) return flag;
+  const { clientVisible: _clientVisible, ...rest } = flag;
+  return rest;
 }
 
 function checkVersion(existing: StoredFlag, ifVersion: number | undefined): void {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { FlagChange, FlagService } from './flag-service.js';
+import { forSdk, type FlagChange, type FlagService } from './flag-service.js';
 import { eventMessage, openEventStream } from '../http/server-sent-events.js';
 
 /**
@@ -41,7 +41,7 @@ export function openFlagStream(
       if (change.environment !== environment) return;
       const data =
         change.type === 'flag'
-          ? { revision: change.revision, key: change.key, flag: change.flag }
+          ? { revision: change.revision, key: change.key, flag: change.flag && forSdk(change.flag) }
           : { revision: change.revision, segments: change.segments };
       response.write(eventMessage(change.type, data, change.revision));
     });

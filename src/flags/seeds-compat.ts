@@ -59,6 +59,7 @@ export function seedsFlag(body: SeedsFlagBody, existing: Flag | null): Flag {
     offVariant: existing?.offVariant ?? 'off',
     rules: existing?.rules ?? [],
     rollout: { percentage, stickiness: existing?.rollout?.stickiness ?? DEFAULT_STICKINESS, variant: 'on' },
+    ...(existing?.clientVisible === undefined ? {} : { clientVisible: existing.clientVisible }),
   };
 }
 

@@ -223,6 +223,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       logClock,
       flags,
       flagRollouts,
+      clientTokens: flagFeature.clientTokens,
       redactor,
       ...(options.onDown === undefined ? {} : { down: options.onDown }),
       config: reloader,

@@ -22,6 +22,8 @@ export interface FlagSetOptions {
   rule?: string[];
   clearRules?: boolean;
   description?: string;
+  /** `--client-visible true|false`: may client-side tokens evaluate it over OFREP? */
+  clientVisible?: string;
   stickiness?: string;
   file?: string;
   reason?: string;
@@ -44,7 +46,7 @@ export async function runFlagSet(
   const existing = await readFlag(client, key, options.env);
   if (existing !== null && !changesSomething(options)) {
     throw new CutoverError('BAD_REQUEST', `nothing to change on flag ${key}`, {
-      hint: 'Give --percent, --variant, --stickiness, --rule, --clear-rules, --description or --file (`cutover flags set --help`).',
+      hint: 'Give --percent, --variant, --stickiness, --rule, --clear-rules, --description, --client-visible or --file (`cutover flags set --help`).',
     });
   }
   const base = (changes.file as Flag | undefined) ?? existing?.flag ?? newBooleanFlag(key);
@@ -79,6 +81,12 @@ export async function runFlagSet(
 }
 
 function checkOptions(key: string, options: FlagSetOptions): Changes {
+  if (options.clientVisible !== undefined && options.clientVisible !== 'true' && options.clientVisible !== 'false') {
+    throw new CutoverError(
+      'BAD_REQUEST',
+      `--client-visible: expected true or false, got ${JSON.stringify(options.clientVisible)}`,
+    );
+  }
   let percentage: number | undefined;
   if (options.percent !== undefined) {
     const parsed = parsePercentage(options.percent);
@@ -150,9 +158,15 @@ function readFlagFile(file: string, key: string): Record<string, unknown> {
 
 function changesSomething(options: FlagSetOptions): boolean {
   return (
-    [options.percent, options.variant, options.rule, options.description, options.stickiness, options.file].some(
-      (value) => value !== undefined,
-    ) || Boolean(options.clearRules)
+    [
+      options.percent,
+      options.variant,
+      options.rule,
+      options.description,
+      options.clientVisible,
+      options.stickiness,
+      options.file,
+    ].some((value) => value !== undefined) || Boolean(options.clearRules)
   );
 }
 
@@ -172,6 +186,7 @@ export function newBooleanFlag(key: string): Flag {
 
 function applyChanges(flag: Flag, options: FlagSetOptions, changes: Changes, previousRollout: Rollout | null): Flag {
   if (options.description !== undefined) flag.description = options.description;
+  if (options.clientVisible !== undefined) flag.clientVisible = options.clientVisible === 'true';
   if (changes.rules !== undefined) flag.rules = changes.rules;
   // From --file the file's rollout is the one being changed; otherwise the stored one.
   const current = changes.file === undefined ? previousRollout : flag.rollout;

@@ -8,6 +8,7 @@ import { flagPath, flagsPath } from './flag-paths.js';
 import { runFlagRollout, type FlagRolloutOptions } from './flag-rollout-command.js';
 import { RULE_SHORTHAND_HELP } from './flag-rule-shorthand.js';
 import { runFlagSet, type FlagSetOptions } from './flag-set-command.js';
+import { registerFlagTokensCommand } from './flag-tokens-command.js';
 import { renderFlagDetail, renderFlagList, renderHistory } from './flags-format.js';
 import { currentActor } from './operation-commands.js';
 import { EXIT } from '../exit-codes.js';
@@ -61,6 +62,7 @@ export function registerFlagsCommand(cli: Command, context: FlagsCommandContext)
       )
       .option('--clear-rules', 'remove every rule')
       .option('--description <text>', 'what the flag is for')
+      .option('--client-visible <true|false>', 'may client-side tokens (browsers, apps) evaluate it over OFREP')
       .option('--file <flag.json>', 'the whole flag as JSON (the options above then apply on top)')
       .option('--reason <text>', "why, for the flag's history")
       .addHelpText('after', `\n${RULE_SHORTHAND_HELP}\n`),
@@ -116,6 +118,8 @@ export function registerFlagsCommand(cli: Command, context: FlagsCommandContext)
   ).action(async (key: string | undefined, o: FlagRolloutOptions) =>
     exit(await runFlagRollout(await context.client(), key, o, context.json())),
   );
+
+  registerFlagTokensCommand(flags, context, exit);
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
