@@ -338,13 +338,17 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   });
 
   // Behind the token like everything else: Prometheus sends it with `authorization: { credentials_file: ... }`.
-  const metrics = buildMetricsRegistry(controller, {
-    environments: options.flags.environments,
-    list: (environment) => options.flags.list(environment),
-    allEvaluations: () => options.flags.allEvaluations(),
-    droppedEvaluations: () => options.flags.droppedEvaluations(),
-    openStreams: () => streams.count(),
-  });
+  const metrics = buildMetricsRegistry(
+    controller,
+    {
+      environments: options.flags.environments,
+      list: (environment) => options.flags.list(environment),
+      allEvaluations: () => options.flags.allEvaluations(),
+      droppedEvaluations: () => options.flags.droppedEvaluations(),
+      openStreams: () => streams.count(),
+    },
+    options.certificates,
+  );
   app.get('/metrics', async (_request, reply) => {
     await controller.router.refreshCounters?.();
     return reply.type(metrics.contentType).send(await metrics.metrics());

@@ -72,8 +72,30 @@ export interface FlagMetricsSource {
 /** The event types the analysis runner records when a run ends (controller/analysis-runner.ts). */
 const ANALYSIS_VERDICTS = ['analysis.successful', 'analysis.failed', 'analysis.inconclusive'];
 
-export function buildMetricsRegistry(controller: Controller, flags?: FlagMetricsSource): Registry {
+/** What /metrics reads of the certificates HTTPS is served with. */
+export interface CertificateMetricsSource {
+  list(): { host: string; service: string; source: 'acme' | 'files'; notAfter: number | null }[];
+}
+
+export function buildMetricsRegistry(
+  controller: Controller,
+  flags?: FlagMetricsSource,
+  certificates?: CertificateMetricsSource,
+): Registry {
   const registry = new Registry();
+  if (certificates !== undefined)
+    new Gauge({
+      name: 'cutover_certificate_expiry_timestamp_seconds',
+      help: 'When the certificate served for each HTTPS host expires (Unix seconds); a host still without one is absent.',
+      labelNames: ['service', 'host', 'source'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const line of certificates.list())
+          if (line.notAfter !== null)
+            this.set({ service: line.service, host: line.host, source: line.source }, Math.floor(line.notAfter / 1000));
+      },
+    });
   collectDefaultMetrics({ register: registry, prefix: 'cutover_process_' });
   const releaseVersion = (id: string): string => controller.store.getRelease(id)?.version ?? '';
 

@@ -12,6 +12,7 @@ import { CutoverError } from '../core/errors.js';
 import { inUseFix, listenError } from '../core/listen-errors.js';
 import type { CheckResult } from './check-result.js';
 import { checkAnalysisProviders } from './analysis-check.js';
+import { checkCertificates } from './certificate-check.js';
 import { checkHaproxy } from './haproxy-check.js';
 import { checkNginx } from './nginx-check.js';
 
@@ -75,6 +76,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     if (service.database) results.push(await checkDatabase(service));
   }
   results.push(...(await checkAnalysisProviders(config)));
+  results.push(...(await checkCertificates(config)));
   return results;
 }
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
@@ -105,6 +106,27 @@ services:
     } finally {
       await agent.close();
     }
+  });
+
+  it("exports the expiry of each HTTPS host's certificate on /metrics, and lists it in `certs list`", async () => {
+    const token = fs.readFileSync(path.join(dir, '.cutover', 'admin-token'), 'utf8').trim();
+    const metrics = await request(`http://127.0.0.1:${adminPort}/metrics`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const text = await metrics.body.text();
+    const notAfter = Math.floor(Date.parse(new X509Certificate(leaf.certPem).validTo) / 1000);
+    assert.ok(
+      text.includes(
+        `cutover_certificate_expiry_timestamp_seconds{service="web",host="web.localhost",source="files"} ${notAfter}`,
+      ),
+      text
+        .split('\n')
+        .filter((line) => line.includes('certificate'))
+        .join('\n'),
+    );
+    const listed = await cli('certs', 'list');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /web\.localhost\s+web\s+files\s+.*cutover test CA.*expires/);
   });
 
   it('0 failed over TLS through a blue-green deploy and a proxy restart, with two proxy workers', async (t) => {
