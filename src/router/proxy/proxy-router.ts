@@ -98,6 +98,9 @@ export interface RetireOptions {
   timeoutMs: number;
 }
 
+/** How long the full stop waits for client connections to close after it closed them, before it cuts them. */
+const SHUTDOWN_GRACE_MS = 1_000;
+
 /** Released targets kept for their counters after a drain, per service. */
 const RETIRED_RELEASES_KEPT = 5;
 
@@ -162,6 +165,12 @@ export class ProxyRouter implements Router {
   private closing: Promise<void> | null = null;
   /** Set by `retire`: every response closes its client connection. */
   private retiring = false;
+  /**
+   * Every open client connection, plain or TLS, upgraded ones included (the
+   * HTTP server stops tracking a socket once it is upgraded): the full stop
+   * cuts what is still open after a grace, so `close` always ends.
+   */
+  private readonly clientSockets = new Set<net.Socket>();
 
   private constructor(options: ProxyListenOptions) {
     this.logger = options.logger;
@@ -199,6 +208,10 @@ export class ProxyRouter implements Router {
       const secure = server === this.tlsServer;
       // Past the limit Node closes a new connection as soon as it is accepted: cheaper than any answer during a flood.
       server.maxConnections = options.maxConnections ?? 10_000;
+      server.on('connection', (socket: net.Socket) => {
+        this.clientSockets.add(socket);
+        socket.once('close', () => this.clientSockets.delete(socket));
+      });
       // Node's own clientError handling stays: it answers malformed requests with 400/431/408.
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
         try {
@@ -525,7 +538,13 @@ export class ProxyRouter implements Router {
     );
     const reason = new CutoverError('UPSTREAM_FAILED', 'the proxy is shutting down');
     await Promise.all([...this.releases.values()].map((traffic) => traffic.closeAll(reason)));
-    await stopped;
+    // A socket neither side closed (a refused upgrade whose client keeps its end open) would hold close() forever.
+    const ended = await Promise.race([stopped.then(() => true), delay(SHUTDOWN_GRACE_MS, false)]);
+    if (!ended) {
+      this.logger?.warn({ open: this.clientSockets.size }, 'proxy closing: cutting client connections still open');
+      for (const socket of this.clientSockets) socket.destroy();
+      await stopped;
+    }
     this.logger?.info('proxy closed');
   }
 
