@@ -6,6 +6,7 @@ import { splitCommandWords } from './command-words.js';
 import { makeIssue, type ConfigIssue, type ConfigPath, type SourceMap } from './config-issues.js';
 import { formatListenAddress, parseListenAddress } from './listen-address.js';
 import { checkRollingStrategy } from './rolling-checks.js';
+import { checkPathRoutes } from './path-route-checks.js';
 import { checkTls } from './tls-checks.js';
 import type { ListenAddress } from './types.js';
 
@@ -37,6 +38,7 @@ export function checkConfig(raw: unknown, source: SourceMap | null): ConfigIssue
     ...checkServices(raw.services, templates, source),
     ...checkAnalysis(raw.analysis, source),
     ...checkTls(raw, source),
+    ...checkPathRoutes(raw, source),
   ];
 }
 

@@ -111,7 +111,8 @@ function resolveService(
   const instances = raw.instances ?? CONFIG_DEFAULTS.instances;
   return {
     name,
-    hosts: raw.hosts ?? defaultHosts(name),
+    // A service reached by its paths only has no host of its own.
+    hosts: raw.hosts ?? (raw.routes === undefined ? defaultHosts(name) : []),
     // A lone service gets every request unless it says otherwise: the common single-app setup needs no `default`.
     default: raw.default ?? context.onlyService,
     runtime,
@@ -132,6 +133,12 @@ function resolveService(
     maintenancePage: raw.maintenance_page === undefined ? null : resolvePath(context.baseDir, raw.maintenance_page),
     critical: raw.critical ?? CONFIG_DEFAULTS.critical,
     traffic: resolveUpstreamTraffic(raw),
+    ...(raw.routes === undefined
+      ? {}
+      : {
+          paths: raw.routes.map((r) => ({ host: r.host, prefix: r.path_prefix, strip: r.strip_prefix ?? false })),
+        }),
+    ...(raw.max_body === undefined ? {} : { maxBodyBytes: raw.max_body }),
     ...(raw.tls === undefined
       ? {}
       : {

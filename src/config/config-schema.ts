@@ -5,6 +5,7 @@ import type { ConfigPath } from './config-issues.js';
 import { dockerHost, dockerServiceFields, swarmServiceFields } from './docker-schema.js';
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
+import { pathRouteServiceFields } from './path-routes-schema.js';
 import { proxyServerFields, proxyServiceFields } from './proxy-schema.js';
 import { tlsServerFields, tlsServiceFields } from './tls-schema.js';
 import { haproxySchema, nginxSchema, routerKind } from './router-schema.js';
@@ -12,14 +13,16 @@ import { notificationsSchema } from './notifications-schema.js';
 import {
   command,
   flag,
+  HOST_NAME,
+  hostName as host,
   inheritEnvList,
   listOf,
   mapWith,
   nonNegativeDuration,
   parsedBy,
   positiveDuration,
-  stringish,
   strictMap,
+  stringish,
   text,
   wholeNumber,
 } from './schema-fields.js';
@@ -51,14 +54,7 @@ const statusRange = parsedBy((value) => {
 const URL_PATH_EXPECTED = 'expected a path starting with "/", like /health';
 const urlPath = z.string({ error: URL_PATH_EXPECTED }).regex(/^\/\S*$/, { error: URL_PATH_EXPECTED });
 
-/** Host names as they arrive in the Host header, without the port; compared lowercased. */
-export const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)*$/;
-const host = parsedBy((value) => {
-  const normalized = typeof value === 'string' ? value.trim().toLowerCase() : null;
-  return normalized !== null && HOST_NAME.test(normalized)
-    ? { ok: true, value: normalized }
-    : { ok: false, expected: 'expected a host name like web.example.com (no scheme, port or path)' };
-});
+export { HOST_NAME };
 
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_NAME_EXPECTED = 'expected an environment variable name (letters, digits and _, not starting with a digit)';
@@ -221,6 +217,7 @@ const serviceSchema = strictMap(
     database: databaseSchema.optional(),
     ...proxyServiceFields,
     ...tlsServiceFields,
+    ...pathRouteServiceFields,
     ...dockerServiceFields,
     ...swarmServiceFields,
   },

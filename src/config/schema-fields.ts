@@ -87,3 +87,12 @@ export const inheritEnvList = z.preprocess(
   listOf,
   z.array(inheritedName, { error: 'expected a list of environment variable names, like [NODE_OPTIONS]' }),
 );
+
+/** Host names as they arrive in the Host header, without the port; compared lowercased. */
+export const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)*$/;
+export const hostName = parsedBy((value) => {
+  const normalized = typeof value === 'string' ? value.trim().toLowerCase() : null;
+  return normalized !== null && HOST_NAME.test(normalized)
+    ? { ok: true, value: normalized }
+    : { ok: false, expected: 'expected a host name like web.example.com (no scheme, port or path)' };
+});

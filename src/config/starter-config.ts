@@ -182,6 +182,10 @@ services:
     #                       # or the team's files: { cert: ./tls/fullchain.pem, key: ./tls/privkey.pem }
     # hsts: { max_age: 31536000, include_subdomains: false }  # Strict-Transport-Security on
     #                       # its HTTPS answers (max_age in seconds)
+    # routes:               # paths of a host another service owns (or shares), answered here:
+    #   - { host: shop.example.com, path_prefix: /api, strip_prefix: false }  # longest prefix wins;
+    #                       # strip_prefix: true sends /api/users on as /users
+    # max_body: 10MiB        # larger request bodies get 413 from the proxy (default: no limit)
     # maintenance_page: ./maintenance.html  # HTML sent during \`cutover maintenance on\` (at most
     #                       # 64 KiB; cutover's own page when absent)
     stop_grace_period: 10s  # SIGTERM, then SIGKILL after this long

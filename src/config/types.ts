@@ -329,6 +329,16 @@ export interface ServiceConfig {
   tls?: ServiceTlsConfig;
   /** Present when its HTTPS answers carry Strict-Transport-Security. */
   hsts?: HstsConfig;
+  /** Present when it answers paths of shared hosts (`routes`); their hosts are served with its certificate too. */
+  paths?: PathRouteConfig[];
+  /** Present when request bodies are limited (`max_body`, bytes): bigger ones get 413 from the proxy. */
+  maxBodyBytes?: number;
+}
+
+export interface PathRouteConfig {
+  host: string;
+  prefix: string;
+  strip: boolean;
 }
 
 /** The team's own files (absolute paths), or certificates cutover obtains from `server.acme`'s CA, one per host. */

@@ -76,6 +76,8 @@ export class ReleaseLifecycle {
       service: service.name,
       hosts: service.hosts,
       default: service.default,
+      ...(service.paths === undefined ? {} : { paths: service.paths }),
+      ...(service.maxBodyBytes === undefined ? {} : { maxBodyBytes: service.maxBodyBytes }),
       target: release
         ? {
             releaseId: release.id,

@@ -19,7 +19,8 @@ export async function checkCertificates(config: CutoverConfig, now: number = Dat
   const store = new CertificateStore(config.server.stateDir);
   for (const service of Object.values(config.services)) {
     if (service.tls === undefined) continue;
-    for (const host of service.hosts) results.push(await checkHost(service, host, store, now));
+    const hosts = new Set([...service.hosts, ...(service.paths ?? []).map((path) => path.host)]);
+    for (const host of hosts) results.push(await checkHost(service, host, store, now));
   }
   return results;
 }

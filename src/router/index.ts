@@ -23,8 +23,23 @@ export interface ServiceRoute {
   canary?: CanaryRoute | null;
   /** While set, clients outside `allow` get the maintenance answer (503 + Retry-After) instead of the release. */
   maintenance?: MaintenanceRoute | null;
+  /**
+   * Paths of shared hosts this service answers (`routes`): a request for the host whose path starts with the
+   * prefix (a whole segment) goes here; the longest prefix wins, over a service that has the whole host.
+   */
+  paths?: PathRoute[];
+  /** Largest request body (bytes): a bigger one is answered 413 by the router, never sent on. */
+  maxBodyBytes?: number | null;
   /** Set when the service's hosts are served over HTTPS: the certificate they are served with, by SNI. */
   tls?: TlsRoute | null;
+}
+
+export interface PathRoute {
+  host: string;
+  /** Starts with '/', no trailing '/' (except '/' itself), e.g. /api. */
+  prefix: string;
+  /** Send the request on without the prefix (`/api/users` → `/users`). */
+  strip: boolean;
 }
 
 /**

@@ -152,12 +152,16 @@ export class ServiceEntry<B> {
   readonly isDefault: boolean;
   /** Normalised hosts (lower case, no port). */
   readonly hosts: readonly string[];
+  /** `hosts` and the hosts of its path routes: every name it answers (for redirects and certificates). */
+  readonly servedHosts: readonly string[];
   /** Null while the service has no release routed: requests get 503. */
   readonly target: TargetEntry<B> | null;
   /** The second release during a canary, null otherwise (the hot path tests this one field). */
   readonly canary: CanaryEntry<B> | null;
   /** Set while the service is in maintenance: clients it does not allow get the maintenance answer. */
   readonly maintenance: MaintenanceEntry | null;
+  /** Requests with a bigger body get 413 (`maxBodyBytes`); null: no limit. */
+  readonly maxBodyBytes: number | null;
   /** True when the service's hosts are served over HTTPS (the route has a certificate). */
   readonly tls: boolean;
   /** The Strict-Transport-Security value of its HTTPS answers, or null. */
@@ -169,9 +173,11 @@ export class ServiceEntry<B> {
     this.service = route.service;
     this.isDefault = route.default;
     this.hosts = route.hosts.map(normalizeHost);
+    this.servedHosts = servedHostsOf(route);
     this.target = target;
     this.canary = canary;
     this.maintenance = route.maintenance ? new MaintenanceEntry(route.maintenance) : null;
+    this.maxBodyBytes = route.maxBodyBytes ?? null;
     this.tls = route.tls !== undefined && route.tls !== null;
     this.hsts = route.tls?.hsts ?? null;
     this.route = route;
@@ -185,10 +191,24 @@ export class ServiceEntry<B> {
 
 export type BindTarget<B> = (service: string, target: RouteTarget) => B;
 
+/** A service's share of a host: requests whose path starts with `prefix` (a whole segment). */
+interface PrefixEntry<B> {
+  prefix: string;
+  strip: boolean;
+  entry: ServiceEntry<B>;
+}
+
 export class RouteTable<B> {
   readonly services: ReadonlyMap<string, ServiceEntry<B>>;
   readonly defaultService: ServiceEntry<B> | null;
+  /**
+   * Set by `lookup` when the request matched a path route that strips its prefix: the prefix's length,
+   * else 0. Read synchronously right after the call (it keeps the hot path free of allocations).
+   */
+  stripLength = 0;
   private readonly byHost: ReadonlyMap<string, ServiceEntry<B>>;
+  /** Hosts shared by path, each with its prefixes longest first; empty in the common one-service-per-host setup. */
+  private readonly byPrefix: ReadonlyMap<string, readonly PrefixEntry<B>[]>;
   /** The same hosts as `byHost`, as parallel arrays for the allocation-free scan of `lookup`. */
   private readonly hostNames: readonly string[];
   private readonly hostEntries: readonly ServiceEntry<B>[];
@@ -197,12 +217,21 @@ export class RouteTable<B> {
   constructor(entries: readonly ServiceEntry<B>[]) {
     const services = new Map<string, ServiceEntry<B>>();
     const byHost = new Map<string, ServiceEntry<B>>();
+    const byPrefix = new Map<string, PrefixEntry<B>[]>();
     let defaultService: ServiceEntry<B> | null = null;
     for (const entry of entries) {
       services.set(entry.service, entry);
       if (entry.isDefault) defaultService = entry;
       for (const host of entry.hosts) byHost.set(host, entry);
+      for (const path of entry.route.paths ?? []) {
+        const host = normalizeHost(path.host);
+        const list = byPrefix.get(host) ?? [];
+        list.push({ prefix: path.prefix, strip: path.strip, entry });
+        byPrefix.set(host, list);
+      }
     }
+    for (const list of byPrefix.values()) list.sort((a, b) => b.prefix.length - a.prefix.length);
+    this.byPrefix = byPrefix;
     this.services = services;
     this.byHost = byHost;
     this.hostNames = [...byHost.keys()];
@@ -214,8 +243,19 @@ export class RouteTable<B> {
    * The service for a Host header value: matched case-insensitively with the
    * port ignored, else the default service, else undefined.
    */
-  lookup(hostHeader: string | undefined): ServiceEntry<B> | undefined {
+  lookup(hostHeader: string | undefined, url?: string): ServiceEntry<B> | undefined {
+    this.stripLength = 0;
     if (hostHeader === undefined || hostHeader.length === 0) return this.defaultService ?? undefined;
+    if (this.byPrefix.size > 0 && url !== undefined) {
+      const prefixes = this.byPrefix.get(normalizeHost(hostHeader));
+      if (prefixes !== undefined) {
+        for (const candidate of prefixes) {
+          if (!pathHasPrefix(url, candidate.prefix)) continue;
+          if (candidate.strip) this.stripLength = candidate.prefix === '/' ? 0 : candidate.prefix.length;
+          return candidate.entry;
+        }
+      }
+    }
     // Fast path: the header is exactly a configured host (lower case, no port).
     const exact = this.byHost.get(hostHeader);
     if (exact !== undefined) return exact;
@@ -269,6 +309,7 @@ function canaryEntry<B>(route: ServiceRoute, bind: BindTarget<B>): CanaryEntry<B
 export function assertRoutesCompatible(routes: readonly ServiceRoute[]): void {
   const services = new Set<string>();
   const hostOwners = new Map<string, string>();
+  const prefixOwners = new Map<string, string>();
   let defaultService: string | null = null;
   for (const route of routes) {
     if (route.canary !== undefined && route.canary !== null) assertCanaryValid(route.service, route.canary);
@@ -303,6 +344,20 @@ export function assertRoutesCompatible(routes: readonly ServiceRoute[]): void {
       }
       hostOwners.set(host, route.service);
     }
+    for (const path of route.paths ?? []) {
+      if (!path.prefix.startsWith('/'))
+        throw new CutoverError(
+          'CONFIG_INVALID',
+          `service '${route.service}': path prefix '${path.prefix}' must start with /`,
+        );
+      const key = `${normalizeHost(path.host)}${path.prefix}`;
+      const owner = prefixOwners.get(key);
+      if (owner !== undefined && owner !== route.service)
+        throw new CutoverError('CONFIG_INVALID', `${key} is claimed by services '${owner}' and '${route.service}'`, {
+          hint: 'Give each host and path prefix to one service.',
+        });
+      prefixOwners.set(key, route.service);
+    }
   }
 }
 
@@ -328,6 +383,25 @@ function assertCanaryValid(service: string, canary: CanaryRoute): void {
       });
     }
   }
+}
+
+/** A route's hosts and the hosts of its path routes, normalised, each once. */
+export function servedHostsOf(route: ServiceRoute): string[] {
+  return [...new Set([...route.hosts, ...(route.paths ?? []).map((path) => path.host)].map(normalizeHost))];
+}
+
+/**
+ * True when `url` (a request target) is under `prefix` by whole segments:
+ * `/api` takes `/api`, `/api/x`, `/api?q`, never `/apix`. Compared as
+ * written (case-sensitive, like paths); a dot-segment trick (`/api/../admin`)
+ * stays under `/api` here and is the app's to resolve.
+ */
+export function pathHasPrefix(url: string, prefix: string): boolean {
+  if (prefix === '/') return url.startsWith('/');
+  if (!url.startsWith(prefix)) return false;
+  if (url.length === prefix.length) return true;
+  const next = url.charCodeAt(prefix.length);
+  return next === 0x2f /* / */ || next === 0x3f; /* ? */
 }
 
 /** `Example.COM:8080` → `example.com`; `[::1]:8080` → `[::1]`. */

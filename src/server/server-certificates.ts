@@ -9,7 +9,7 @@ import { CertificateStore, type StoredCertificate } from '../tls/certificate-sto
 import type { AcmeChallengeType } from '../tls/challenge-responder.js';
 import { RenewalSchedule, type RenewalEntry } from '../tls/renewal-schedule.js';
 import { RouterChallengeResponder } from './router-challenge-responder.js';
-import { hstsValue, loadServiceCertificates } from './service-certificates.js';
+import { hstsValue, loadServiceCertificates, servedHosts } from './service-certificates.js';
 
 /** One line of `cutover certs list`. */
 export interface CertificateInfo {
@@ -125,7 +125,7 @@ export class ServerCertificates {
       if (service.tls?.source !== 'files') continue;
       const leaf = this.files.get(service.name)?.certificates[0];
       const details = leaf === undefined ? null : leafDetails(leaf.certPem);
-      for (const host of service.hosts)
+      for (const host of servedHosts(service))
         lines.push({
           host,
           service: service.name,
@@ -195,7 +195,7 @@ export class ServerCertificates {
     const hosts = new Map<string, { service: string; challenge: AcmeChallengeType }>();
     for (const service of Object.values(this.config.services)) {
       if (service.tls?.source !== 'acme') continue;
-      for (const host of service.hosts)
+      for (const host of servedHosts(service))
         hosts.set(host.toLowerCase(), { service: service.name, challenge: service.tls.challenge });
     }
     return hosts;
@@ -304,7 +304,7 @@ export class ServerCertificates {
       if (service.tls.source === 'files') route = this.files.get(service.name);
       else {
         const certificates: TlsCertificate[] = [];
-        for (const host of service.hosts) {
+        for (const host of servedHosts(service)) {
           const stored = this.issued.get(host.toLowerCase());
           if (stored !== undefined && stored.notAfter > now)
             certificates.push({ hosts: [host], certPem: stored.certPem, keyPem: stored.keyPem });

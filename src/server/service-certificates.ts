@@ -47,15 +47,20 @@ function loadServiceCertificate(service: ServiceConfig, now: Date): TlsRoute | n
   const notAfter = new Date(leaf.validTo);
   if (notAfter.getTime() <= now.getTime())
     throw invalid(`${field}.cert: the certificate in ${service.tls.certFile} expired on ${notAfter.toISOString()}`);
-  for (const host of service.hosts) {
+  for (const host of servedHosts(service)) {
     if (leaf.checkHost(host) === undefined)
       throw invalid(
         `${field}.cert: the certificate in ${service.tls.certFile} is not issued for host '${host}' (it names ${leaf.subjectAltName ?? leaf.subject})`,
       );
   }
-  const route: TlsRoute = { certificates: [{ hosts: [...service.hosts], certPem, keyPem }] };
+  const route: TlsRoute = { certificates: [{ hosts: servedHosts(service), certPem, keyPem }] };
   if (service.hsts !== undefined) route.hsts = hstsValue(service.hsts);
   return route;
+}
+
+/** Every name a service answers: its hosts and the hosts of its path routes. */
+export function servedHosts(service: ServiceConfig): string[] {
+  return [...new Set([...service.hosts, ...(service.paths ?? []).map((path) => path.host)])];
 }
 
 /** The Strict-Transport-Security value of `hsts`. */

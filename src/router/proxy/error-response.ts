@@ -20,6 +20,14 @@ export function noRouteForHost(host: string | undefined): CutoverError {
   return new CutoverError('SERVICE_NOT_FOUND', `no service is routed for host '${host ?? ''}'`);
 }
 
+/** 413: a request body over the service's `max_body`. */
+export function bodyTooLarge(service: string, maxBodyBytes: number): CutoverError {
+  return new CutoverError(
+    'PAYLOAD_TOO_LARGE',
+    `service '${service}' takes request bodies of at most ${maxBodyBytes} bytes`,
+  );
+}
+
 /** 421: an HTTPS request for a service served in the clear (its Host is not a host of the certificate's service). */
 export function misdirected(service: string): CutoverError {
   return new CutoverError('MISDIRECTED_REQUEST', `service '${service}' is not served over HTTPS`);
@@ -55,6 +63,7 @@ const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
   UPSTREAM_FAILED: 'The service failed to answer.',
   UPSTREAM_TIMEOUT: 'The service did not answer in time.',
   MISDIRECTED_REQUEST: 'This host is not served over HTTPS here.',
+  PAYLOAD_TOO_LARGE: 'The request body is larger than this service accepts.',
   INTERNAL: 'The proxy failed to handle this request.',
 };
 

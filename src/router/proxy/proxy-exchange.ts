@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { TargetEntry } from '../route-table.js';
-import { sendErrorResponse, upstreamFailed } from './error-response.js';
+import { bodyTooLarge, sendErrorResponse, upstreamFailed } from './error-response.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { TargetBinding } from './release-traffic.js';
 import { RequestBody } from './request-body.js';
@@ -81,6 +81,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     startedAt: number,
     setCookie: string | null,
     hsts: string | null = null,
+    /** The service's `max_body`, for a body of undeclared size (a declared one over it never gets here). */
+    private readonly maxBodyBytes: number | null = null,
   ) {
     this.req = req;
     this.res = res;
@@ -116,7 +118,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.hasBody) {
       // A new one per attempt: undici destroys the one of a failed attempt (after onError, which retries).
       this.body?.release(false);
-      body = this.body = new RequestBody(req);
+      body = this.body = new RequestBody(req, this.maxBodyBytes);
     }
     upstream.pool.dispatch(
       {
@@ -181,7 +183,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const code = (err as { code?: unknown }).code;
     const body = this.body;
     // A client that left (or whose upload broke) is not the instance's fault; anything else (connect error, timeout, reset) is.
-    const clientGone = this.clientGone || (body !== null && body.sourceFailed);
+    const clientGone = this.clientGone || (body !== null && (body.sourceFailed || body.tooLarge));
     if (!clientGone && this.countedOn !== null)
       this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
     if (!clientGone && !this.res.headersSent && isConnectErrorCode(code)) {
@@ -208,7 +210,17 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.leaveUpstream();
     const res = this.res;
     const traffic = this.target.binding.traffic;
-    if (!res.headersSent && !res.destroyed) {
+    if (body?.tooLarge === true && !res.headersSent && !res.destroyed) {
+      // The rest of an oversized upload is not read: the connection closes after the answer.
+      res.shouldKeepAlive = false;
+      traffic.counters.countStatus(413);
+      sendErrorResponse(
+        res,
+        this.req.rawHeaders,
+        bodyTooLarge(this.target.service, this.maxBodyBytes ?? 0),
+        this.context.logger,
+      );
+    } else if (!res.headersSent && !res.destroyed) {
       traffic.counters.errors++;
       const upstream = this.target.upstreams[this.index];
       sendErrorResponse(

@@ -11,6 +11,7 @@ import type { AcmeChallenges, ReleaseCounters, RouteTarget, Router, ServiceRoute
 import { goesToCanary, type CanaryChoice } from './canary-choice.js';
 import type { Cidr } from '../../config/cidr.js';
 import {
+  bodyTooLarge,
   misdirected,
   noActiveRelease,
   noHealthyUpstream,
@@ -585,7 +586,8 @@ export class ProxyRouter implements Router {
     );
     // An ACME HTTP-01 validation, whatever the host (an order may run before the host has a service routed).
     if (!secure && this.http01.size > 0 && this.answerHttp01(req, res)) return;
-    const entry = this.table.lookup(facts.host);
+    const entry = this.table.lookup(facts.host, req.url);
+    const strip = this.table.stripLength;
     if (entry === undefined) {
       sendErrorResponse(res, req.rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
@@ -607,6 +609,14 @@ export class ProxyRouter implements Router {
       sendMaintenanceResponse(res, req.rawHeaders, entry.maintenance);
       return;
     }
+    const maxBody = entry.maxBodyBytes;
+    if (maxBody !== null && facts.hasBody && declaredLength(req.rawHeaders) > maxBody) {
+      // Declared too large: answered before a byte goes on; the body is not read (the connection closes after).
+      res.shouldKeepAlive = false;
+      sendErrorResponse(res, req.rawHeaders, bodyTooLarge(entry.service, maxBody), this.logger);
+      return;
+    }
+    if (strip > 0) req.url = stripPrefix(req.url ?? '/', strip);
     let target = entry.target;
     let setCookie: string | null = null;
     if (entry.canary !== null) {
@@ -644,6 +654,7 @@ export class ProxyRouter implements Router {
       startedAt,
       setCookie,
       secure ? entry.hsts : null,
+      maxBody,
     ).start();
   }
 
@@ -658,7 +669,8 @@ export class ProxyRouter implements Router {
       this.trustedPeers.trusts(peer),
       facts,
     );
-    const entry = this.table.lookup(facts.host);
+    const entry = this.table.lookup(facts.host, req.url);
+    const strip = this.table.stripLength;
     if (entry === undefined) {
       sendErrorOnSocket(socket, req.rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
@@ -681,6 +693,7 @@ export class ProxyRouter implements Router {
       sendMaintenanceOnSocket(socket, req.rawHeaders, entry.maintenance);
       return;
     }
+    if (strip > 0) req.url = stripPrefix(req.url ?? '/', strip);
     // An upgrade follows the same choice as a request; a made-up cookie id is not sent (a 101 is not ours to edit).
     const target = entry.canary === null ? entry.target : this.canaryOrStable(entry, req);
     if (target === null) {
@@ -786,7 +799,7 @@ function redirectTarget(
 ): { host: string; path: string } | null {
   if (hostHeader === undefined) return null;
   const host = normalizeHost(hostHeader);
-  if (!entry.hosts.includes(host)) return null;
+  if (!entry.servedHosts.includes(host)) return null;
   // Absolute-form targets (`GET http://host/path`) are rare from browsers; the path alone is what matters here.
   const path = url !== undefined && url.startsWith('/') ? url : '/';
   if (path.startsWith(ACME_CHALLENGE_PATH)) return null;
@@ -796,6 +809,24 @@ function redirectTarget(
 const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
 const ACME_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 const ACME_KEY_AUTHORIZATION = /^[A-Za-z0-9_-]{1,256}\.[A-Za-z0-9_-]{1,128}$/;
+
+/** The path after a stripped prefix: `/api/users?q` → `/users?q`, `/api` → `/`, `/api?q` → `/?q`. */
+function stripPrefix(url: string, length: number): string {
+  const rest = url.slice(length);
+  return rest.length === 0 || rest.charCodeAt(0) !== 0x2f ? `/${rest}` : rest;
+}
+
+/** The Content-Length a request declares, or -1 (none, or chunked: counted as it streams instead). */
+function declaredLength(rawHeaders: readonly string[]): number {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      const value = Number(rawHeaders[i + 1]);
+      return Number.isFinite(value) ? value : -1;
+    }
+  }
+  return -1;
+}
 
 function handleOf(server: net.Server): ListeningHandle {
   const handle = (server as unknown as { _handle: object | null })._handle;

@@ -33,12 +33,19 @@ export class RequestBody extends Readable {
   handedOver = false;
   /** The client request failed (the client went away mid-upload): not the upstream's fault. */
   sourceFailed = false;
+  /** The body passed the service's `max_body` (a chunked one, whose size was not declared): the answer is 413. */
+  tooLarge = false;
+  private received = 0;
   private source: SourceWithBody | null;
   private listening = false;
   /** undici asked for data and has not been told to wait (push returned false). */
   private wanted = false;
 
-  constructor(source: IncomingMessage) {
+  constructor(
+    source: IncomingMessage,
+    /** Most bytes the service takes (`max_body`), or null. */
+    private readonly limit: number | null = null,
+  ) {
     super();
     this.source = source;
   }
@@ -55,6 +62,14 @@ export class RequestBody extends Readable {
     while (this.wanted) {
       const chunk = source.read() as Buffer | null;
       if (chunk === null) break;
+      this.received += chunk.length;
+      if (this.limit !== null && this.received > this.limit) {
+        // Not a byte more goes on: undici aborts the upstream request, and the exchange answers 413.
+        this.tooLarge = true;
+        this.release(false);
+        this.destroy(new Error('request body larger than max_body'));
+        return;
+      }
       this.handedOver = true;
       this.wanted = this.push(chunk);
     }

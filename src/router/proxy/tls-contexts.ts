@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { CutoverError } from '../../core/errors.js';
 import type { AcmeChallenges, ServiceRoute } from '../index.js';
-import { normalizeHost } from '../route-table.js';
+import { normalizeHost, servedHostsOf } from '../route-table.js';
 
 /** RFC 8737: the only protocol an ACME server's TLS-ALPN-01 validation offers. */
 const ACME_TLS_PROTOCOL = 'acme-tls/1';
@@ -39,7 +39,7 @@ export class TlsContexts {
     const byPair = new Map<string, SecureContext>();
     for (const route of routes) {
       if (route.tls === undefined || route.tls === null) continue;
-      const routeHosts = new Set(route.hosts.map(normalizeHost));
+      const routeHosts = new Set(servedHostsOf(route));
       for (const certificate of route.tls.certificates) {
         const context = this.contextOf(route.service, certificate.certPem, certificate.keyPem, byPair);
         // Only the route's own hosts: a route cannot claim another service's name through its certificate.

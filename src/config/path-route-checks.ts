@@ -1,0 +1,53 @@
+import { CONFIG_DEFAULTS } from './config-defaults.js';
+import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
+
+/**
+ * Checks across services' path routes: a host and prefix belong to one
+ * service; and `routes` and `max_body` are answered by the embedded proxy
+ * only (the nginx and HAProxy routers do not render them yet), so another
+ * router refuses them at load rather than ignore them.
+ */
+
+type RawMap = Record<string, unknown>;
+
+function isMap(value: unknown): value is RawMap {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export function checkPathRoutes(raw: RawMap, source: SourceMap | null): ConfigIssue[] {
+  const server = isMap(raw.server) ? raw.server : {};
+  const services = isMap(raw.services) ? raw.services : {};
+  const router = typeof server.router === 'string' ? server.router : CONFIG_DEFAULTS.router;
+  const issues: ConfigIssue[] = [];
+  const owners = new Map<string, string>();
+  for (const [name, service] of Object.entries(services)) {
+    if (!isMap(service)) continue;
+    for (const key of ['routes', 'max_body'] as const) {
+      if (service[key] !== undefined && router !== 'proxy')
+        issues.push(
+          makeIssue(
+            source,
+            ['services', name, key],
+            `the ${router} router does not answer ${key} yet: use the embedded proxy (router: proxy), or remove it`,
+            'key',
+          ),
+        );
+    }
+    const routes = Array.isArray(service.routes) ? service.routes : isMap(service.routes) ? [service.routes] : [];
+    routes.forEach((route: unknown, index) => {
+      if (!isMap(route) || typeof route.host !== 'string' || typeof route.path_prefix !== 'string') return;
+      const key = `${route.host.trim().toLowerCase()}${route.path_prefix}`;
+      const owner = owners.get(key);
+      if (owner !== undefined && owner !== name)
+        issues.push(
+          makeIssue(
+            source,
+            ['services', name, 'routes', index],
+            `${key} is already routed to service '${owner}': give each host and path prefix to one service`,
+          ),
+        );
+      else owners.set(key, name);
+    });
+  }
+  return issues;
+}
