@@ -124,6 +124,11 @@ services:
         .filter((line) => line.includes('certificate'))
         .join('\n'),
     );
+    const status = await cli('status');
+    assert.match(
+      status.stdout,
+      new RegExp(`router: proxy \\(127\\.0\\.0\\.1:${proxyPort}, https 127\\.0\\.0\\.1:${httpsPort}\\)`),
+    );
     const listed = await cli('certs', 'list');
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /web\.localhost\s+web\s+files\s+.*cutover test CA.*expires/);

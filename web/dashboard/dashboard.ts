@@ -39,7 +39,7 @@ const routerBadge = byId('router');
 function renderRouter(router: RouterInUse | undefined): void {
   routerBadge.hidden = router === undefined;
   if (router === undefined) return;
-  routerBadge.textContent = `router: ${router.kind} (${router.listen})`;
+  routerBadge.textContent = `router: ${router.kind} (${router.listen}${router.https === undefined ? '' : `, https ${router.https}`})`;
   // On a phone the badge is cut short: the whole line on hover or long press.
   routerBadge.title = routerBadge.textContent;
 }

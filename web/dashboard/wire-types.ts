@@ -125,6 +125,8 @@ export interface DeployWave {
 export interface RouterInUse {
   kind: string;
   listen: string;
+  /** `host:port` of the TLS listener, when there is one. */
+  https?: string;
 }
 
 export interface Hello {
