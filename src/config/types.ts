@@ -447,6 +447,10 @@ export interface FlagsConfig {
   /** Where flags live; the first is the default of every flag route and command. */
   environments: string[];
   client: FlagsClientConfig;
+  /** `flags.stale_after`: one value for everyone, or no evaluation, for this long makes a flag stale. */
+  staleAfterMs: number;
+  /** `flags.require_approval`: environments whose flag changes wait for a second person's approval. */
+  requireApproval: string[];
 }
 
 export interface FlagsClientConfig {

@@ -251,6 +251,13 @@ export class SqliteFlagStore implements FlagStore {
     }));
   }
 
+  lastEvaluations(environment: string): Map<string, number> {
+    const rows = this.db
+      .prepare('SELECT key, MAX(last_seen_at) AS at FROM flag_evaluations WHERE environment = ? GROUP BY key')
+      .all(environment) as Row[];
+    return new Map(rows.map((row) => [row.key as string, row.at as number]));
+  }
+
   /** Totals per environment, flag and variant (for /metrics). */
   allEvaluations(): { environment: string; key: string; variant: string | null; count: number }[] {
     return (this.db.prepare('SELECT environment, key, variant, count FROM flag_evaluations').all() as Row[]).map(
