@@ -424,7 +424,9 @@ export type NotificationKind =
   | 'flag_rollout_started'
   | 'maintenance'
   | 'flag_rollout_succeeded'
-  | 'flag_rollout_failed';
+  | 'flag_rollout_failed'
+  /** A scheduled flag change made, applied, failed or cancelled; a change proposed, approved or rejected. */
+  | 'flag_change';
 
 export interface CutoverConfig {
   /** Absolute path of the file this was loaded from, or null when built in code. */

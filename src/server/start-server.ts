@@ -243,7 +243,13 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       config: reloader,
       certificates,
       mount: (app, shared) =>
-        registerDashboard(app, { controller: started, token, flags: flagFeature.service, ...shared }).access,
+        registerDashboard(app, {
+          controller: started,
+          token,
+          flags: flagFeature.service,
+          flagHygiene: flagFeature.hygiene,
+          ...shared,
+        }).access,
     });
     await listenAdmin(api, config);
   } catch (error) {

@@ -12,7 +12,7 @@ export function renderFlags(list: FlagList, onError: (error: unknown) => void): 
   byId('flags-environment').textContent = list.environment;
   byId('flags-empty').hidden = list.flags.length > 0;
   byId('flag-rows').replaceChildren(
-    ...list.flags.map(({ flag, version, updatedBy }) => {
+    ...list.flags.map(({ flag, version, updatedBy, stale }) => {
       const button = h(
         'button',
         { type: 'button', 'data-action': flag.enabled ? 'disable' : 'enable' },
@@ -47,6 +47,7 @@ export function renderFlags(list: FlagList, onError: (error: unknown) => void): 
           'td',
           {},
           flag.key,
+          staleBadge(stale ?? []),
           flag.description ? h('br') : null,
           flag.description ? h('small', {}, flag.description) : null,
         ),
@@ -57,4 +58,11 @@ export function renderFlags(list: FlagList, onError: (error: unknown) => void): 
       );
     }),
   );
+}
+
+/** A small "stale" badge; its title says why and since when (`cutover flags stale` has the list). */
+function staleBadge(stale: { reason: string; since: number; detail: string }[]): HTMLElement | null {
+  if (stale.length === 0) return null;
+  const why = stale.map((entry) => `${entry.detail} (since ${new Date(entry.since).toISOString().slice(0, 10)})`);
+  return h('span', { class: 'badge-stale', 'data-stale': stale.map((entry) => entry.reason).join(' '), title: why.join('; ') }, 'stale');
 }
