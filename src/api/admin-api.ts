@@ -314,7 +314,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     hygiene: options.flagHygiene,
     parseBody,
   });
-  await registerSeedsFlagRoutes(app, { flags: options.flags, parseBody });
+  await registerSeedsFlagRoutes(app, { flags: options.flags, approvals: options.flagApprovals, parseBody });
   registerClientTokenRoutes(app, { clientTokens: options.clientTokens, flags: options.flags, parseBody });
   const ofrep = await registerOfrepRoutes(app, {
     flags: options.flags,

@@ -66,7 +66,10 @@ export const flagsSchema = strictMap(
     stale_after: age.optional(),
     /** Environments whose flag changes wait for a second person's `cutover flags approve`. */
     require_approval: z
-      .preprocess(listOf, z.array(environmentName, { error: 'expected a list of environment names, like [production]' }))
+      .preprocess(
+        listOf,
+        z.array(environmentName, { error: 'expected a list of environment names, like [production]' }),
+      )
       .optional(),
   },
   'expected a map with environments, client, stale_after and require_approval, like flags: { environments: [production, staging] }',

@@ -101,7 +101,9 @@ export class FlagApprovals {
   get(id: string): PendingFlagChange {
     const change = this.deps.table.get(id);
     if (!change)
-      throw new CutoverError('NOT_FOUND', `no flag change ${id}`, { hint: 'Run `cutover flags pending` to list them.' });
+      throw new CutoverError('NOT_FOUND', `no flag change ${id}`, {
+        hint: 'Run `cutover flags pending` to list them.',
+      });
     return change;
   }
 
@@ -132,7 +134,12 @@ export class FlagApprovals {
         decision: (error as Error).message,
       };
       this.deps.table.put(failed);
-      this.record(failed, 'flag-change.failed', `flag change ${id} approved by ${actor} could not be applied: ${failed.decision}`, 'error');
+      this.record(
+        failed,
+        'flag-change.failed',
+        `flag change ${id} approved by ${actor} could not be applied: ${failed.decision}`,
+        'error',
+      );
       throw error;
     }
     const approved: PendingFlagChange = { ...change, state: 'approved', decidedBy: actor, decidedAt, result };
@@ -168,7 +175,10 @@ export class FlagApprovals {
   private pending(id: string): PendingFlagChange {
     const change = this.get(id);
     if (change.state !== 'pending')
-      throw new CutoverError('INVALID_STATE', `flag change ${id} is ${change.state}${change.decidedBy ? ` (by ${change.decidedBy})` : ''}, not pending`);
+      throw new CutoverError(
+        'INVALID_STATE',
+        `flag change ${id} is ${change.state}${change.decidedBy ? ` (by ${change.decidedBy})` : ''}, not pending`,
+      );
     return change;
   }
 
@@ -200,9 +210,15 @@ export class FlagApprovals {
       case 'create':
         return { version: flags.create(environment, operation.flag, options).version };
       case 'replace':
-        return { version: flags.replace(environment, key, operation.flag, { ...options, ifVersion: operation.ifVersion }).version };
+        return {
+          version: flags.replace(environment, key, operation.flag, { ...options, ifVersion: operation.ifVersion })
+            .version,
+        };
       case 'patch':
-        return { version: flags.patch(environment, key, operation.patch, { ...options, ifVersion: operation.ifVersion }).version };
+        return {
+          version: flags.patch(environment, key, operation.patch, { ...options, ifVersion: operation.ifVersion })
+            .version,
+        };
       case 'delete':
         return { version: flags.remove(environment, key, { ...options, ifVersion: operation.ifVersion }).version };
       case 'schedule': {
@@ -221,7 +237,12 @@ export class FlagApprovals {
     }
   }
 
-  private record(change: PendingFlagChange, type: string, message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+  private record(
+    change: PendingFlagChange,
+    type: string,
+    message: string,
+    level: 'info' | 'warn' | 'error' = 'info',
+  ): void {
     this.deps.events.record({
       operationId: change.id,
       service: `flag:${change.environment}/${change.key}`,

@@ -87,7 +87,13 @@ function buildFlagFeature(
   const now = givenClock ? () => givenClock.now() : (options.now ?? Date.now);
   const service = new FlagService(store, environments, now);
   const rollouts = new FlagRolloutRunner({ ...rolloutDeps, now, flags: service, store });
-  const scheduler = new FlagScheduler({ flags: service, store, table: tables.schedules, events: options.events, clock });
+  const scheduler = new FlagScheduler({
+    flags: service,
+    store,
+    table: tables.schedules,
+    events: options.events,
+    clock,
+  });
   const approvals = new FlagApprovals({
     flags: service,
     scheduler,

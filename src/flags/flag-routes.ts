@@ -54,7 +54,11 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
   app.get<EnvQuery>('/api/v1/flags', async (request) => {
     const { environment, revision, flags: entries } = flags.list(env(request.query));
     const stale = deps.hygiene.staleness(environment);
-    return { environment, revision, flags: entries.map((entry) => ({ ...entry, stale: stale.get(entry.flag.key) ?? [] })) };
+    return {
+      environment,
+      revision,
+      flags: entries.map((entry) => ({ ...entry, stale: stale.get(entry.flag.key) ?? [] })),
+    };
   });
 
   app.post<EnvQuery>('/api/v1/flags', async (request, reply) => {
@@ -89,7 +93,9 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
     const environment = env(request.query);
     if (approvals.requires(environment)) {
       const operation = { type: 'replace' as const, flag: body.flag, ifVersion: body.ifVersion };
-      return reply.code(202).send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
+      return reply
+        .code(202)
+        .send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
     }
     return flags.replace(environment, request.params.key, body.flag, {
       actor: body.actor ?? 'api',
@@ -103,7 +109,9 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
     const environment = env(request.query);
     if (approvals.requires(environment)) {
       const operation = { type: 'patch' as const, patch: body.patch, ifVersion: body.ifVersion };
-      return reply.code(202).send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
+      return reply
+        .code(202)
+        .send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
     }
     return flags.patch(environment, request.params.key, body.patch, {
       actor: body.actor ?? 'api',
@@ -117,7 +125,9 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
     const environment = env(request.query);
     if (approvals.requires(environment)) {
       const operation = { type: 'delete' as const, ifVersion: body.ifVersion };
-      return reply.code(202).send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
+      return reply
+        .code(202)
+        .send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
     }
     return flags.remove(environment, request.params.key, {
       actor: body.actor ?? 'api',
@@ -154,7 +164,9 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
     };
     if (approvals.requires(environment)) {
       const operation = { type: 'rollout' as const, rollout: start };
-      return reply.code(202).send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
+      return reply
+        .code(202)
+        .send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
     }
     const rollout = rollouts.start(environment, request.params.key, { ...start, actor: body.actor ?? 'api' });
     return reply.code(202).send({ rollout });

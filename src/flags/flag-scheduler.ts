@@ -81,9 +81,13 @@ export class FlagScheduler {
   check(environment: string, key: string, request: ScheduleRequest): void {
     const now = this.deps.clock.now();
     if (!Number.isFinite(request.at) || request.at <= now)
-      throw new CutoverError('BAD_REQUEST', `at: ${formatTime(request.at)} is not in the future (now ${formatTime(now)})`, {
-        hint: 'Give a time ahead, like --at 2026-03-01T09:00:00Z or --at +2h.',
-      });
+      throw new CutoverError(
+        'BAD_REQUEST',
+        `at: ${formatTime(request.at)} is not in the future (now ${formatTime(now)})`,
+        {
+          hint: 'Give a time ahead, like --at 2026-03-01T09:00:00Z or --at +2h.',
+        },
+      );
     if (request.at - now > MAX_SCHEDULE_AHEAD_MS)
       throw new CutoverError('BAD_REQUEST', `at: ${formatTime(request.at)} is more than a year ahead`, {
         hint: 'Schedule changes up to a year ahead.',
@@ -141,7 +145,10 @@ export class FlagScheduler {
 
   get(id: string): FlagSchedule {
     const schedule = this.deps.table.get(id);
-    if (!schedule) throw new CutoverError('NOT_FOUND', `no scheduled flag change ${id}`, { hint: 'Run `cutover flags schedules --all`.' });
+    if (!schedule)
+      throw new CutoverError('NOT_FOUND', `no scheduled flag change ${id}`, {
+        hint: 'Run `cutover flags schedules --all`.',
+      });
     return schedule;
   }
 

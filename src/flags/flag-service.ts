@@ -199,7 +199,10 @@ export class FlagService {
     }
     const missing = missingSegments(flag, this.store.segments(environment));
     if (missing.length > 0)
-      throw new CutoverError('BAD_REQUEST', `the flag uses segments that do not exist in ${environment}: ${missing.join(', ')}`);
+      throw new CutoverError(
+        'BAD_REQUEST',
+        `the flag uses segments that do not exist in ${environment}: ${missing.join(', ')}`,
+      );
     return flag;
   }
 

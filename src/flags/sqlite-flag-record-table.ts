@@ -32,8 +32,7 @@ CREATE INDEX IF NOT EXISTS ${table}_by_state ON ${table} (state, at);`);
 
   get(id: string): T | null {
     const row = this.db.prepare(`SELECT record_json FROM ${this.table} WHERE id = ?`).get(id) as
-      | { record_json: string }
-      | undefined;
+      { record_json: string } | undefined;
     return row ? (JSON.parse(row.record_json) as T) : null;
   }
 

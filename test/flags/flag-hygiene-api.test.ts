@@ -137,7 +137,7 @@ describe('flag hygiene on the admin API', () => {
     assert.equal(schedule.body.schedule.scheduledBy, 'ana');
     // Recorded in the event log (and so notified): made before the restart, applied after it, once.
     assert.deepEqual(
-      h.server.controller.store.eventsOf(id!).map((event) => event.type),
+      h.server.controller.store.eventsOf(id).map((event) => event.type),
       ['flag-schedule.created', 'flag-schedule.applied'],
     );
   });

@@ -75,6 +75,7 @@ describe('which controller events notify, and as what', () => {
       'flag-rollout.started',
       'flag-rollout.succeeded',
       'flag-rollout.failed',
+      'flag-schedule.applied',
       'maintenance.on',
     ];
     assert.deepEqual(new Set(events.map(notificationKindOf)), new Set(NOTIFICATION_KINDS));

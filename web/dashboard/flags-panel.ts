@@ -64,5 +64,9 @@ export function renderFlags(list: FlagList, onError: (error: unknown) => void): 
 function staleBadge(stale: { reason: string; since: number; detail: string }[]): HTMLElement | null {
   if (stale.length === 0) return null;
   const why = stale.map((entry) => `${entry.detail} (since ${new Date(entry.since).toISOString().slice(0, 10)})`);
-  return h('span', { class: 'badge-stale', 'data-stale': stale.map((entry) => entry.reason).join(' '), title: why.join('; ') }, 'stale');
+  return h(
+    'span',
+    { class: 'badge-stale', 'data-stale': stale.map((entry) => entry.reason).join(' '), title: why.join('; ') },
+    'stale',
+  );
 }

@@ -42,10 +42,9 @@ export function registerFlagChangeCommands(flags: Command, context: Context, exi
     .description('flags that served one value to everyone, or were not evaluated, for flags.stale_after')
     .option('--env <environment>', "flag environment (default: the server's first)")
     .action(async (o: { env?: string }) => {
-      const answer = await (await context.client()).request<StaleFlagAnswer>(
-        'GET',
-        withEnvironment('/api/v1/stale-flags', o.env),
-      );
+      const answer = await (
+        await context.client()
+      ).request<StaleFlagAnswer>('GET', withEnvironment('/api/v1/stale-flags', o.env));
       if (context.json()) printJson(answer);
       else if (answer.flags.length === 0)
         process.stdout.write(`no stale flags in ${answer.environment} (stale after ${days(answer.staleAfterMs)})\n`);
@@ -72,7 +71,9 @@ export function registerFlagChangeCommands(flags: Command, context: Context, exi
     .option('--env <environment>', "flag environment (default: the server's first)")
     .action(async (key: string, o: ScheduleOptions) => {
       const body = { at: parseAt(o.at ?? ''), action: scheduledAction(o), actor: currentActor() };
-      const answer = await (await context.client()).request<{ schedule: FlagSchedule } | { pending: PendingFlagChange }>(
+      const answer = await (
+        await context.client()
+      ).request<{ schedule: FlagSchedule } | { pending: PendingFlagChange }>(
         'POST',
         flagPath(key, '/schedules', o.env),
         body,
@@ -119,11 +120,11 @@ export function registerFlagChangeCommands(flags: Command, context: Context, exi
     .command('unschedule <id>')
     .description('cancel a scheduled flag change')
     .action(async (id: string) => {
-      const answer = await (await context.client()).request<{ schedule: FlagSchedule }>(
-        'DELETE',
-        `/api/v1/flag-schedules/${encodeURIComponent(id)}`,
-        { actor: currentActor() },
-      );
+      const answer = await (
+        await context.client()
+      ).request<{ schedule: FlagSchedule }>('DELETE', `/api/v1/flag-schedules/${encodeURIComponent(id)}`, {
+        actor: currentActor(),
+      });
       if (context.json()) printJson(answer);
       else process.stdout.write(`${red('cancelled')} ${id}: ${describe(answer.schedule)}\n`);
       exit(0);
@@ -167,11 +168,12 @@ export function registerFlagChangeCommands(flags: Command, context: Context, exi
       );
     if (decision === 'reject') command.option('--reason <text>', 'why, for the record');
     command.action(async (id: string, o: { reason?: string }) => {
-      const answer = await (await context.client()).request<{ change: PendingFlagChange }>(
-        'POST',
-        `/api/v1/flag-changes/${encodeURIComponent(id)}/${decision}`,
-        { actor: currentActor(), ...(o.reason === undefined ? {} : { reason: o.reason }) },
-      );
+      const answer = await (
+        await context.client()
+      ).request<{ change: PendingFlagChange }>('POST', `/api/v1/flag-changes/${encodeURIComponent(id)}/${decision}`, {
+        actor: currentActor(),
+        ...(o.reason === undefined ? {} : { reason: o.reason }),
+      });
       const { change } = answer;
       if (context.json()) printJson(answer);
       else if (decision === 'approve')
@@ -213,7 +215,10 @@ export function scheduledAction(o: ScheduleOptions): ScheduledAction {
   if (o.percent !== undefined) {
     const percentage = Number(o.percent);
     if (o.percent.trim() === '' || !isRolloutPercentage(percentage))
-      throw new CutoverError('BAD_REQUEST', `--percent: expected 0 to 100 in steps of 0.01, got ${JSON.stringify(o.percent)}`);
+      throw new CutoverError(
+        'BAD_REQUEST',
+        `--percent: expected 0 to 100 in steps of 0.01, got ${JSON.stringify(o.percent)}`,
+      );
     return { type: 'percent', percentage, ...(o.variant === undefined ? {} : { variant: o.variant }) };
   }
   if (o.enable) return { type: 'enable' };

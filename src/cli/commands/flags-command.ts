@@ -150,11 +150,15 @@ async function runEnable(
   options: ChangeOptions,
   json: boolean,
 ): Promise<number> {
-  const answer = await client.request<FlagEntry | { pending: PendingFlagChange }>('PATCH', flagPath(key, '', options.env), {
-    patch: { enabled },
-    actor: currentActor(),
-    ...(options.reason === undefined ? {} : { reason: options.reason }),
-  });
+  const answer = await client.request<FlagEntry | { pending: PendingFlagChange }>(
+    'PATCH',
+    flagPath(key, '', options.env),
+    {
+      patch: { enabled },
+      actor: currentActor(),
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+    },
+  );
   if (isPendingAnswer(answer)) {
     printPending(answer.pending, json);
     return 0;

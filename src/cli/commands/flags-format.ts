@@ -49,7 +49,9 @@ export function renderFlagList(environment: string, entries: readonly FlagEntry[
     `${flag.defaultVariant}/${flag.offVariant}`,
     String(version),
     `${formatTime(updatedAt)} by ${updatedBy}`,
-    (stale ?? []).map((entry) => `${staleLabel(entry.reason)} since ${formatTime(entry.since).slice(0, 10)}`).join('; '),
+    (stale ?? [])
+      .map((entry) => `${staleLabel(entry.reason)} since ${formatTime(entry.since).slice(0, 10)}`)
+      .join('; '),
   ]);
   const table = renderTable(
     ['KEY', 'ENABLED', 'ROLLOUT', 'DEFAULT/OFF', 'VERSION', 'UPDATED', 'STALE'],
