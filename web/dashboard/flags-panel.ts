@@ -30,11 +30,18 @@ export function renderFlags(list: FlagList, onError: (error: unknown) => void): 
           );
           if (!ok) return;
           try {
-            await api(
+            const answer = await api<{ pending?: { id: string } }>(
               'PATCH',
               `/api/v1/flags/${encodeURIComponent(flag.key)}?environment=${encodeURIComponent(list.environment)}`,
               { patch: { enabled: next }, actor: DASHBOARD_ACTOR },
             );
+            // flags.require_approval: nothing changed yet; say who must do what next.
+            if (answer.pending !== undefined)
+              onError(
+                new Error(
+                  `${list.environment} needs a second person's approval: the change ${answer.pending.id} waits (cutover flags approve ${answer.pending.id})`,
+                ),
+              );
           } catch (error) {
             onError(error);
           }

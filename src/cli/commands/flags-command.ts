@@ -33,7 +33,9 @@ interface ChangeOptions extends EnvOption {
 }
 
 export function registerFlagsCommand(cli: Command, context: FlagsCommandContext): void {
-  const flags = cli.command('flags').description('feature flags: list, inspect, change, kill-switch and roll out');
+  const flags = cli
+    .command('flags')
+    .description('feature flags: list, inspect, change, kill-switch, roll out, schedule, approve');
   const exit = (code: number): void => {
     process.exitCode = code;
   };
