@@ -1,5 +1,5 @@
 import type { FlagStore } from './flag-store.js';
-import { staleness, type Staleness } from './flag-staleness.js';
+import { singleServedVariant, staleness, type Staleness } from './flag-staleness.js';
 
 /**
  * Stale flags of an environment (`cutover flags stale`, the `stale` field of
@@ -34,7 +34,8 @@ export class FlagHygiene {
         flag.key,
         staleness({
           flag,
-          history: this.store.history(environment, flag.key, HISTORY_DEPTH),
+          // Only a flag that serves one value now needs its history (since when); most flags skip the read.
+          history: singleServedVariant(flag) === null ? [] : this.store.history(environment, flag.key, HISTORY_DEPTH),
           updatedAt,
           lastEvaluatedAt: lastEvaluations.get(flag.key) ?? null,
           now,
