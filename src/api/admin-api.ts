@@ -10,6 +10,10 @@ import { ADMIN_API_HEADER, ADMIN_API_HEADER_VALUE } from '../http/admin-api-head
 import { tokenMatches, tooManyFailures } from '../http/admin-token.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerFlagRoutes, sdkTokenRefused } from '../flags/flag-routes.js';
+import { registerFlagChangeRoutes } from '../flags/flag-change-routes.js';
+import type { FlagApprovals } from '../flags/flag-approvals.js';
+import type { FlagHygiene } from '../flags/flag-hygiene.js';
+import type { FlagScheduler } from '../flags/flag-scheduler.js';
 import type { FlagRolloutRunner } from '../flags/flag-rollout-runner.js';
 import type { FlagService } from '../flags/flag-service.js';
 import type { ClientTokens } from '../flags/client-tokens.js';
@@ -48,6 +52,10 @@ export interface AdminApiOptions {
   logClock?: LogClock;
   flags: FlagService;
   flagRollouts: FlagRolloutRunner;
+  /** Scheduled changes, approvals and stale flags (docs/flags.md, "Flag hygiene"). */
+  flagScheduler: FlagScheduler;
+  flagApprovals: FlagApprovals;
+  flagHygiene: FlagHygiene;
   /** Client-side tokens: they may only evaluate client-visible flags over OFREP (/ofrep/...). */
   clientTokens: ClientTokens;
   /** Takes secret values out of every answer (JSON, /metrics, errors) and the dashboard stream. */
@@ -293,11 +301,20 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   const streams = registerFlagRoutes(app, {
     flags: options.flags,
     rollouts: options.flagRollouts,
+    approvals: options.flagApprovals,
+    hygiene: options.flagHygiene,
     store: controller.store,
     events: controller.events,
     parseBody,
   });
-  await registerSeedsFlagRoutes(app, { flags: options.flags, parseBody });
+  registerFlagChangeRoutes(app, {
+    flags: options.flags,
+    scheduler: options.flagScheduler,
+    approvals: options.flagApprovals,
+    hygiene: options.flagHygiene,
+    parseBody,
+  });
+  await registerSeedsFlagRoutes(app, { flags: options.flags, approvals: options.flagApprovals, parseBody });
   registerClientTokenRoutes(app, { clientTokens: options.clientTokens, flags: options.flags, parseBody });
   const ofrep = await registerOfrepRoutes(app, {
     flags: options.flags,
@@ -346,6 +363,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       allEvaluations: () => options.flags.allEvaluations(),
       droppedEvaluations: () => options.flags.droppedEvaluations(),
       openStreams: () => streams.count(),
+      staleness: (environment) => options.flagHygiene.staleness(environment),
     },
     options.certificates,
   );

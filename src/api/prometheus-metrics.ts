@@ -1,4 +1,5 @@
 import type { Flag } from '../flags/flag-model.js';
+import { STALE_REASONS } from '../flags/flag-staleness.js';
 import {
   collectDefaultMetrics,
   Counter,
@@ -67,6 +68,8 @@ export interface FlagMetricsSource {
   allEvaluations(): { environment: string; key: string; variant: string | null; count: number }[];
   droppedEvaluations(): { environment: string; reason: string; count: number }[];
   openStreams(): number;
+  /** Each flag's reasons to be stale, by key (an empty list: not stale). */
+  staleness(environment: string): Map<string, { reason: string }[]>;
 }
 
 /** The event types the analysis runner records when a run ends (controller/analysis-runner.ts). */
@@ -262,6 +265,19 @@ export function buildMetricsRegistry(
 }
 
 function registerFlagMetrics(registry: Registry, flags: FlagMetricsSource): void {
+  new Gauge({
+    name: 'cutover_flag_stale',
+    help: 'Whether a flag is stale for a reason: 1 when it served one value to everyone (single_value) or was not evaluated (not_evaluated) for flags.stale_after, else 0.',
+    labelNames: ['environment', 'flag', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const environment of flags.environments)
+        for (const [flag, stale] of flags.staleness(environment))
+          for (const reason of STALE_REASONS)
+            this.set({ environment, flag, reason }, stale.some((entry) => entry.reason === reason) ? 1 : 0);
+    },
+  });
   new Counter({
     name: 'cutover_flag_evaluations_total',
     help: 'Flag evaluations the SDKs reported and OFREP answered, per environment, flag and variant ("" for errors).',

@@ -56,7 +56,10 @@ export function diffConfigs(running: CutoverConfig, next: CutoverConfig): Config
       changes.restart.push({ path: `server.${key}`, why: 'the server section is read when cutover server starts' });
   }
   if (!same(running.flags, next.flags))
-    changes.restart.push({ path: 'flags', why: 'flag environments are opened when cutover server starts' });
+    changes.restart.push({
+      path: 'flags',
+      why: 'flag environments, stale_after and require_approval are read when cutover server starts',
+    });
 
   for (const [name, service] of Object.entries(next.services)) {
     const before = running.services[name];

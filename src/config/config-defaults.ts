@@ -30,6 +30,8 @@ export const CONFIG_DEFAULTS = {
   },
   /** The first is the default environment of the flag routes and commands. */
   flagEnvironments: ['production', 'staging'],
+  /** `flags.stale_after`: 30 days of one value for everyone, or of no evaluation, make a flag stale. */
+  flagStaleAfterMs: 30 * 86_400_000,
   instances: 1,
   health: {
     path: '/health',

@@ -84,6 +84,8 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
     flags: {
       environments: raw.flags?.environments ?? [...CONFIG_DEFAULTS.flagEnvironments],
       client: { allowedOrigins: [...new Set(raw.flags?.client?.allowed_origins ?? [])] },
+      staleAfterMs: raw.flags?.stale_after ?? CONFIG_DEFAULTS.flagStaleAfterMs,
+      requireApproval: [...new Set(raw.flags?.require_approval ?? [])],
     },
     notifications: resolveNotifications(raw.notifications ?? []),
   };

@@ -10,6 +10,7 @@ import { proxyServerFields, proxyServiceFields } from './proxy-schema.js';
 import { tlsServerFields, tlsServiceFields } from './tls-schema.js';
 import { haproxySchema, nginxSchema, routerKind } from './router-schema.js';
 import { notificationsSchema } from './notifications-schema.js';
+import { flagsSchema } from './flags-schema.js';
 import {
   command,
   flag,
@@ -248,59 +249,6 @@ const serverSchema = strictMap(
     ).optional(),
   },
   'expected a map with proxy, https, admin, state_dir, docker_host, router, nginx, haproxy, trusted_proxies, max_connections, proxy_workers, client_timeouts, redirect_http and logs',
-);
-
-/** Flag environments: names like flag keys, so they are safe in URLs and file names. */
-const FLAG_ENVIRONMENT = /^[a-z0-9][a-z0-9_-]*$/;
-const FLAG_ENVIRONMENT_EXPECTED =
-  'expected an environment name of lowercase letters, digits, "_" and "-", like production';
-/**
- * A browser origin as the Origin header carries it: scheme, host and port, no
- * path and no trailing slash. Compared byte for byte with the header, so a
- * value the browser would never send (`https://App.example.com/`) is refused
- * here rather than silently never matching.
- */
-const WEB_ORIGIN_EXPECTED = 'expected an origin like https://app.example.com or http://localhost:5173 (no path)';
-const webOrigin = parsedBy((value) => {
-  if (typeof value !== 'string') return { ok: false, expected: WEB_ORIGIN_EXPECTED };
-  try {
-    const url = new URL(value);
-    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value) return { ok: true, value };
-  } catch {
-    // Not a URL at all: the same answer as a URL with a path.
-  }
-  return { ok: false, expected: WEB_ORIGIN_EXPECTED };
-});
-
-const flagsSchema = strictMap(
-  {
-    environments: z
-      .preprocess(
-        listOf,
-        z
-          .array(
-            z
-              .string({ error: FLAG_ENVIRONMENT_EXPECTED })
-              .regex(FLAG_ENVIRONMENT, { error: FLAG_ENVIRONMENT_EXPECTED }),
-            { error: 'expected a list of environment names' },
-          )
-          .min(1, { error: 'expected at least one environment' })
-          .refine((names) => new Set(names).size === names.length, { error: 'expected each environment once' }),
-      )
-      .optional(),
-    client: strictMap(
-      {
-        allowed_origins: z
-          .preprocess(
-            listOf,
-            z.array(webOrigin, { error: 'expected a list of origins, like [https://app.example.com]' }),
-          )
-          .optional(),
-      },
-      'expected a map with allowed_origins, like client: { allowed_origins: [https://app.example.com] }',
-    ).optional(),
-  },
-  'expected a map with environments and client, like flags: { environments: [production, staging] }',
 );
 
 export const configSchema = strictMap(

@@ -58,3 +58,21 @@ export function formatDuration(ms: number): string {
   seconds -= minutes * 60;
   return `${hours ? `${hours}h` : ''}${minutes ? `${minutes}m` : ''}${seconds ? `${seconds}s` : ''}`;
 }
+
+const DAY_MS = 86_400_000;
+const DAYS = /^(\d+(?:\.\d+)?)d$/;
+/** Ages beyond ten years are typos (`30000d`), not policies. */
+const MAX_AGE_MS = 3650 * DAY_MS;
+export const AGE_EXPECTED = 'expected a duration like 30d, 14d, 36h or 90m (at most 3650d)';
+
+/**
+ * A long span that is compared with timestamps, never given to a timer (a
+ * flag is stale after `30d`): days allowed (`30d`), no 24-day timer cap.
+ */
+export function parseAge(value: unknown): DurationResult {
+  const text = typeof value === 'string' ? value.trim() : null;
+  const days = text === null ? null : DAYS.exec(text);
+  const ms = days ? Math.round(Number(days[1]) * DAY_MS) : toMilliseconds(value);
+  if (typeof ms !== 'number' || ms <= 0 || ms > MAX_AGE_MS) return { ok: false, expected: AGE_EXPECTED };
+  return { ok: true, ms };
+}

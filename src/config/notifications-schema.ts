@@ -23,6 +23,7 @@ export const NOTIFICATION_KINDS = [
   'flag_rollout_started',
   'flag_rollout_succeeded',
   'flag_rollout_failed',
+  'flag_change',
   'maintenance',
 ] as const satisfies readonly NotificationKind[];
 

@@ -229,12 +229,17 @@ services:
 # \`cutover/flags\`): each environment has its own flag set.
 flags:
   environments: [production, staging]   # the first is the default
+  stale_after: 30d        # \`cutover flags stale\`: one value for everyone, or no evaluation, this long
+  require_approval: []    # e.g. [production]: changes there wait for a second person's
+                          # \`cutover flags approve <change>\` (scheduled ones: when scheduled)
+  # client:
+  #   allowed_origins: [https://app.example.com]   # CORS for client-side tokens (OFREP)
 
 # Notifications: deploy events sent to each target in order, off the deploy's
 # path (a target that is down or slow never delays or fails a deploy). Kinds:
 # started, switched, promoted, analysis_failed, aborted, failed, rolled_back,
 # completed, flag_rollout_started, flag_rollout_succeeded, flag_rollout_failed,
-# maintenance.
+# flag_change, maintenance.
 notifications: []
 # notifications:
 #   - type: webhook           # JSON with X-Cutover-Signature: sha256=<hex>, the HMAC-SHA256 of

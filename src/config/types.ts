@@ -434,7 +434,9 @@ export type NotificationKind =
   | 'flag_rollout_started'
   | 'maintenance'
   | 'flag_rollout_succeeded'
-  | 'flag_rollout_failed';
+  | 'flag_rollout_failed'
+  /** A scheduled flag change made, applied, failed or cancelled; a change proposed, approved or rejected. */
+  | 'flag_change';
 
 export interface CutoverConfig {
   /** Absolute path of the file this was loaded from, or null when built in code. */
@@ -457,6 +459,10 @@ export interface FlagsConfig {
   /** Where flags live; the first is the default of every flag route and command. */
   environments: string[];
   client: FlagsClientConfig;
+  /** `flags.stale_after`: one value for everyone, or no evaluation, for this long makes a flag stale. */
+  staleAfterMs: number;
+  /** `flags.require_approval`: environments whose flag changes wait for a second person's approval. */
+  requireApproval: string[];
 }
 
 export interface FlagsClientConfig {

@@ -1,3 +1,4 @@
+import type { Staleness } from '../flags/flag-staleness.js';
 import { routerInUse } from '../config/router-in-use.js';
 import { SecretRedactor } from '../config/secret-redactor.js';
 import { eventMessage, openEventStream } from '../http/server-sent-events.js';
@@ -52,6 +53,8 @@ export class DashboardEventHub {
     /** Every frame goes through it: the stream is an exit like the API's answers. */
     private readonly redactor: SecretRedactor = SecretRedactor.none(),
     private readonly now: () => number = Date.now,
+    /** Stale flags (flags/flag-hygiene.ts) by key; absent: no badge. */
+    private readonly staleness?: (environment: string) => Map<string, Staleness[]>,
   ) {
     // Listeners run inside EventLog.record, in the middle of a transition: queue, and send after it.
     this.stopListening = [
@@ -224,8 +227,11 @@ export class DashboardEventHub {
     return this.controller.statusAll();
   }
 
+  /** With each flag's reasons to be stale, for the list's badge (as GET /api/v1/flags answers). */
   private flagList(): { environment: string; revision: number; flags: unknown[] } {
-    return this.flags.list(this.flags.environment(undefined));
+    const list = this.flags.list(this.flags.environment(undefined));
+    const stale = this.staleness?.(list.environment);
+    return { ...list, flags: list.flags.map((entry) => ({ ...entry, stale: stale?.get(entry.flag.key) ?? [] })) };
   }
 }
 

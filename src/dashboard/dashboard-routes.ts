@@ -1,3 +1,4 @@
+import type { FlagHygiene } from '../flags/flag-hygiene.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenMatches } from '../http/admin-token.js';
 import type { Controller } from '../controller/controller.js';
@@ -24,6 +25,8 @@ export interface DashboardDeps {
   controller: Controller;
   token: string;
   flags: FlagService;
+  /** The stale badge of the flag list. */
+  flagHygiene?: FlagHygiene;
   /** Failed logins count against the same per-address budget as wrong bearer tokens. */
   throttle: FailedAuthThrottle;
   redactor: SecretRedactor;
@@ -46,7 +49,14 @@ export function csrfRefused(): CutoverError {
 export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Dashboard {
   const sessions = new DashboardSessions();
   const auth = new DashboardAuth(sessions);
-  const hub = new DashboardEventHub(deps.controller, deps.flags, deps.redactor);
+  const hygiene = deps.flagHygiene;
+  const hub = new DashboardEventHub(
+    deps.controller,
+    deps.flags,
+    deps.redactor,
+    Date.now,
+    hygiene === undefined ? undefined : (environment) => hygiene.staleness(environment),
+  );
   // Streams never end on their own: end them before the server waits for its connections.
   app.addHook('preClose', async () => {
     hub.close();

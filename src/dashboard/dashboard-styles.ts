@@ -84,6 +84,7 @@ h3 .operation-id { text-transform: none; letter-spacing: 0; font-family: ui-mono
 .outcome-failed, .outcome-aborted { color: var(--bad); }
 .flag-on { color: var(--ok); font-weight: 600; }
 .flag-off { color: var(--muted); }
+.badge-stale { margin-left: .4rem; padding: 0 .35rem; border: 1px solid var(--line); border-radius: 4px; font-size: .72rem; color: var(--muted); }
 dialog { border: 1px solid var(--line); border-radius: 10px; background: var(--card); color: var(--text); width: min(92vw, 26rem); }
 dialog::backdrop { background: rgb(0 0 0 / .45); }
 dialog .actions { justify-content: flex-end; }

@@ -58,3 +58,39 @@ export const startRolloutBody = z.strictObject({
 });
 
 export type StartRolloutBody = z.infer<typeof startRolloutBody>;
+
+const variantName = z.string().min(1).max(200);
+/** What a scheduled change does: exactly one of these (scheduled-action.ts). */
+export const scheduledActionBody = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('percent'),
+    percentage: z.number().refine(isRolloutPercentage, { error: 'expected 0 to 100 in steps of 0.01' }),
+    variant: variantName.optional(),
+  }),
+  z.strictObject({ type: z.literal('enable') }),
+  z.strictObject({ type: z.literal('disable') }),
+  z.strictObject({ type: z.literal('variant'), variant: variantName }),
+]);
+
+export const scheduleBody = z.strictObject({
+  /** An ISO 8601 time with its offset (`2026-03-01T09:00:00Z`) or ms since the epoch. */
+  at: z.union([z.number().int(), z.string().max(64)]).transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value : isoWithOffset(value) ? Date.parse(value) : Number.NaN;
+    if (Number.isFinite(ms)) return ms;
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a time like 2026-03-01T09:00:00Z (with its offset) or ms since the epoch, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }),
+  action: scheduledActionBody,
+  actor,
+});
+
+export const cancelScheduleBody = z.strictObject({ actor }).default({});
+export const decisionBody = z.strictObject({ actor, reason }).default({});
+
+/** A time without an offset would be read in the server's zone, which the person scheduling may not know. */
+function isoWithOffset(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value);
+}

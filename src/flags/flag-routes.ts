@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
 import type { EventLog } from '../controller/event-log.js';
+import type { FlagApprovals } from './flag-approvals.js';
+import type { FlagHygiene } from './flag-hygiene.js';
 import type { FlagRolloutRunner } from './flag-rollout-runner.js';
 import type { FlagService } from './flag-service.js';
 import type { EventRecord } from '../store/records.js';
@@ -27,6 +29,10 @@ import { openFlagStream, type FlagStreams } from './flag-stream.js';
 export interface FlagRouteDeps {
   flags: FlagService;
   rollouts: FlagRolloutRunner;
+  /** `flags.require_approval`: a write to those environments is stored pending (answered 202 with it). */
+  approvals: FlagApprovals;
+  /** The `stale` field of each listed flag. */
+  hygiene: FlagHygiene;
   /** Where a rollout's events are read back from: the deploy state's event log. */
   store: { eventsOf(operationId: string, afterSeq?: number): EventRecord[] };
   events: EventLog;
@@ -42,17 +48,27 @@ interface KeyRoute {
 }
 
 export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): FlagStreams {
-  const { flags, rollouts, parseBody } = deps;
+  const { flags, rollouts, approvals, parseBody } = deps;
   const env = (query: { environment?: string }): string => flags.environment(query.environment);
 
   app.get<EnvQuery>('/api/v1/flags', async (request) => {
     const { environment, revision, flags: entries } = flags.list(env(request.query));
-    return { environment, revision, flags: entries };
+    const stale = deps.hygiene.staleness(environment);
+    return {
+      environment,
+      revision,
+      flags: entries.map((entry) => ({ ...entry, stale: stale.get(entry.flag.key) ?? [] })),
+    };
   });
 
   app.post<EnvQuery>('/api/v1/flags', async (request, reply) => {
     const environment = env(request.query);
     const body = parseBody(createFlagBody, request.body);
+    if (approvals.requires(environment)) {
+      const key = isMap(body.flag) && typeof body.flag.key === 'string' ? body.flag.key : '';
+      const pending = approvals.propose(environment, key, { type: 'create', flag: body.flag }, propose(body));
+      return reply.code(202).send({ pending });
+    }
     const stored = flags.create(environment, body.flag, { actor: body.actor ?? 'api', reason: body.reason });
     return reply.code(201).send(stored);
   });
@@ -72,27 +88,48 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
     };
   });
 
-  app.put<KeyRoute>('/api/v1/flags/:key', async (request) => {
+  app.put<KeyRoute>('/api/v1/flags/:key', async (request, reply) => {
     const body = parseBody(replaceFlagBody, request.body);
-    return flags.replace(env(request.query), request.params.key, body.flag, {
+    const environment = env(request.query);
+    if (approvals.requires(environment)) {
+      const operation = { type: 'replace' as const, flag: body.flag, ifVersion: body.ifVersion };
+      return reply
+        .code(202)
+        .send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
+    }
+    return flags.replace(environment, request.params.key, body.flag, {
       actor: body.actor ?? 'api',
       reason: body.reason,
       ifVersion: body.ifVersion,
     });
   });
 
-  app.patch<KeyRoute>('/api/v1/flags/:key', async (request) => {
+  app.patch<KeyRoute>('/api/v1/flags/:key', async (request, reply) => {
     const body = parseBody(patchFlagBody, request.body);
-    return flags.patch(env(request.query), request.params.key, body.patch, {
+    const environment = env(request.query);
+    if (approvals.requires(environment)) {
+      const operation = { type: 'patch' as const, patch: body.patch, ifVersion: body.ifVersion };
+      return reply
+        .code(202)
+        .send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
+    }
+    return flags.patch(environment, request.params.key, body.patch, {
       actor: body.actor ?? 'api',
       reason: body.reason,
       ifVersion: body.ifVersion,
     });
   });
 
-  app.delete<KeyRoute>('/api/v1/flags/:key', async (request) => {
+  app.delete<KeyRoute>('/api/v1/flags/:key', async (request, reply) => {
     const body = parseBody(deleteFlagBody, request.body);
-    return flags.remove(env(request.query), request.params.key, {
+    const environment = env(request.query);
+    if (approvals.requires(environment)) {
+      const operation = { type: 'delete' as const, ifVersion: body.ifVersion };
+      return reply
+        .code(202)
+        .send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
+    }
+    return flags.remove(environment, request.params.key, {
       actor: body.actor ?? 'api',
       reason: body.reason,
       ifVersion: body.ifVersion,
@@ -117,14 +154,21 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
 
   app.post<KeyRoute>('/api/v1/flags/:key/rollouts', async (request, reply) => {
     const body = parseBody(startRolloutBody, request.body);
-    const rollout = rollouts.start(env(request.query), request.params.key, {
+    const environment = env(request.query);
+    const start = {
       steps: body.steps,
       pauseMs: body.pause,
       analysis: body.analysis,
-      service: body.service,
-      variant: body.variant,
-      actor: body.actor ?? 'api',
-    });
+      ...(body.service === undefined ? {} : { service: body.service }),
+      ...(body.variant === undefined ? {} : { variant: body.variant }),
+    };
+    if (approvals.requires(environment)) {
+      const operation = { type: 'rollout' as const, rollout: start };
+      return reply
+        .code(202)
+        .send({ pending: approvals.propose(environment, request.params.key, operation, propose(body)) });
+    }
+    const rollout = rollouts.start(environment, request.params.key, { ...start, actor: body.actor ?? 'api' });
     return reply.code(202).send({ rollout });
   });
 
@@ -176,6 +220,14 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
   const streams = openFlagStream(app, flags, env);
 
   return streams;
+}
+
+function propose(body: { actor?: string; reason?: string }): { actor: string; reason: string | null } {
+  return { actor: body.actor ?? 'api', reason: body.reason ?? null };
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Thrown by the auth hook for an SDK or client-side token on an admin route. */

@@ -170,6 +170,42 @@ export class FlagService {
     );
   }
 
+  /**
+   * What create (existing false), replace or patch would write, refused as
+   * they would refuse it, without writing: a change proposed for approval
+   * is checked when it is proposed, not only when it is approved.
+   */
+  preview(
+    environment: string,
+    key: string,
+    change: { type: 'create'; flag: unknown } | { type: 'replace'; flag: unknown } | { type: 'patch'; patch: unknown },
+  ): Flag {
+    const existing = this.store.get(environment, key);
+    let flag: Flag;
+    if (change.type === 'create') {
+      flag = this.parse(change.flag);
+      if (existing) throw new CutoverError('FLAG_EXISTS', `flag "${flag.key}" already exists in ${environment}`);
+    } else {
+      if (!existing) throw new CutoverError('FLAG_NOT_FOUND', `no flag "${key}" in ${environment}`);
+      if (change.type === 'replace') {
+        flag = this.parse(isMap(change.flag) && change.flag.key === undefined ? { ...change.flag, key } : change.flag);
+      } else {
+        if (!isMap(change.patch))
+          throw new CutoverError('BAD_REQUEST', 'patch: expected a JSON object (a merge patch, RFC 7396)');
+        flag = this.parse(applyMergePatch(existing.flag as unknown as JsonValue, change.patch as JsonValue));
+      }
+      if (flag.key !== key)
+        throw new CutoverError('BAD_REQUEST', `flag.key: expected "${key}" (the key in the URL), got "${flag.key}"`);
+    }
+    const missing = missingSegments(flag, this.store.segments(environment));
+    if (missing.length > 0)
+      throw new CutoverError(
+        'BAD_REQUEST',
+        `the flag uses segments that do not exist in ${environment}: ${missing.join(', ')}`,
+      );
+    return flag;
+  }
+
   /** Writes a flag built from the stored one (or null), in one transaction with its audit entry. */
   upsert(environment: string, key: string, build: (existing: Flag | null) => Flag, options: WriteOptions): StoredFlag {
     return this.write(environment, key, (existing) => build(existing?.flag ?? null), options);

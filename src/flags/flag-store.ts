@@ -91,6 +91,11 @@ export interface FlagStore {
   pruneEvaluations(environment: string, key: string, variants: readonly string[]): void;
   /** Highest count first. */
   evaluations(environment: string, key: string): EvaluationCount[];
+  /**
+   * When each flag of the environment was last reported evaluated (by key):
+   * the newest `lastSeenAt` of its series. A flag never evaluated is absent.
+   */
+  lastEvaluations(environment: string): Map<string, number>;
   /** Totals per environment, flag and variant (for /metrics). */
   allEvaluations(): { environment: string; key: string; variant: string | null; count: number }[];
   createRollout<State>(rollout: StoredRollout<State>): void;

@@ -160,6 +160,15 @@ export class MemoryFlagStore implements FlagStore {
     }
   }
 
+  lastEvaluations(environment: string): Map<string, number> {
+    const last = new Map<string, number>();
+    for (const series of this.state.evaluations.values()) {
+      if (series.environment !== environment) continue;
+      last.set(series.key, Math.max(last.get(series.key) ?? 0, series.lastSeenAt));
+    }
+    return last;
+  }
+
   evaluations(environment: string, key: string): EvaluationCount[] {
     return [...this.state.evaluations.values()]
       .filter((series) => series.environment === environment && series.key === key)

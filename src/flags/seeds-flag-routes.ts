@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
+import type { FlagApprovals } from './flag-approvals.js';
 import type { FlagService } from './flag-service.js';
 import { seedsFlag, seedsFlagBody, toSeedsShape } from './seeds-compat.js';
 
@@ -17,6 +18,8 @@ const SEEDS_BODY_LIMIT = 64 * 1024;
 
 interface SeedsDeps {
   flags: FlagService;
+  /** In an environment with `flags.require_approval`, the change is proposed (202 `{ pending }`), as on /api/v1/flags. */
+  approvals: FlagApprovals;
   parseBody: <T extends z.ZodType>(schema: T, body: unknown) => z.infer<T>;
 }
 
@@ -42,14 +45,25 @@ export async function registerSeedsFlagRoutes(app: FastifyInstance, deps: SeedsD
   });
 }
 
-function registerRoutes(app: FastifyInstance, { flags, parseBody }: SeedsDeps): void {
+function registerRoutes(app: FastifyInstance, { flags, approvals, parseBody }: SeedsDeps): void {
   const post = async (
     request: { body: unknown },
     reply: { code: (status: number) => { send: (body: unknown) => unknown } },
   ): Promise<unknown> => {
     const body = parseBody(seedsFlagBody, request.body);
     const environment = flags.environment(body.environment);
-    const existed = flags.find(environment, body.flag) !== null;
+    const existing = flags.find(environment, body.flag);
+    const existed = existing !== null;
+    if (approvals.requires(environment)) {
+      const flag = seedsFlag(body, existing?.flag ?? null);
+      const pending = approvals.propose(
+        environment,
+        body.flag,
+        existed ? { type: 'replace', flag, ifVersion: existing.version } : { type: 'create', flag },
+        { actor: body.actor ?? 'api (feature-flags)', reason: `enabled_for ${String(body.enabled_for)}` },
+      );
+      return reply.code(202).send({ pending });
+    }
     const stored = flags.upsert(environment, body.flag, (existing) => seedsFlag(body, existing), {
       actor: body.actor ?? 'api (feature-flags)',
       reason: `enabled_for ${String(body.enabled_for)}`,

@@ -79,6 +79,8 @@ const ERROR_VARIANT = '';
 type Row = Record<string, unknown>;
 
 export class SqliteFlagStore implements FlagStore {
+  private historyStatement: Database.Statement | null = null;
+
   constructor(private readonly db: Database.Database) {
     db.exec(SCHEMA);
   }
@@ -153,11 +155,11 @@ export class SqliteFlagStore implements FlagStore {
 
   /** Newest first. */
   history(environment: string, key: string, limit: number): FlagAuditEntry[] {
-    return (
-      this.db
-        .prepare('SELECT * FROM flag_audit WHERE environment = ? AND key = ? ORDER BY seq DESC LIMIT ?')
-        .all(environment, key, limit) as Row[]
-    ).map(toAuditEntry);
+    // Prepared once: stale-flag detection reads the history of every flag of an environment per /metrics scrape.
+    this.historyStatement ??= this.db.prepare(
+      'SELECT * FROM flag_audit WHERE environment = ? AND key = ? ORDER BY seq DESC LIMIT ?',
+    );
+    return (this.historyStatement.all(environment, key, limit) as Row[]).map(toAuditEntry);
   }
 
   /** The audit log of an environment, newest first (the dashboard's feed). */
@@ -249,6 +251,13 @@ export class SqliteFlagStore implements FlagStore {
       count: row.count as number,
       lastSeenAt: row.last_seen_at as number,
     }));
+  }
+
+  lastEvaluations(environment: string): Map<string, number> {
+    const rows = this.db
+      .prepare('SELECT key, MAX(last_seen_at) AS at FROM flag_evaluations WHERE environment = ? GROUP BY key')
+      .all(environment) as Row[];
+    return new Map(rows.map((row) => [row.key as string, row.at as number]));
   }
 
   /** Totals per environment, flag and variant (for /metrics). */

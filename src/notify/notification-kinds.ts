@@ -13,6 +13,8 @@ import type { Notification } from './notification.js';
  * - `aborted`, `failed`: the operation ended so (traffic stays on, or went back to, the previous release)
  * - `rolled_back`: an automatic switch back (post-promotion, canary, rolling) or a `cutover rollback` that succeeded
  * - `completed`: a deploy succeeded
+ * - `flag_change`: a scheduled flag change (made, applied, failed, cancelled) or one waiting for
+ *   an approval (proposed, approved, rejected)
  * - `maintenance`: a service went into maintenance or came out of it
  */
 const KIND_OF_EVENT: Readonly<Record<string, NotificationKind>> = {
@@ -37,6 +39,14 @@ const KIND_OF_EVENT: Readonly<Record<string, NotificationKind>> = {
   'flag-rollout.succeeded': 'flag_rollout_succeeded',
   'flag-rollout.failed': 'flag_rollout_failed',
   'flag-rollout.aborted': 'flag_rollout_failed',
+  'flag-schedule.created': 'flag_change',
+  'flag-schedule.applied': 'flag_change',
+  'flag-schedule.failed': 'flag_change',
+  'flag-schedule.cancelled': 'flag_change',
+  'flag-change.proposed': 'flag_change',
+  'flag-change.approved': 'flag_change',
+  'flag-change.rejected': 'flag_change',
+  'flag-change.failed': 'flag_change',
   'maintenance.on': 'maintenance',
   'maintenance.off': 'maintenance',
 };
@@ -71,10 +81,23 @@ export function notificationTitle(notification: Pick<Notification, 'kind' | 'eve
       return 'flag rollout succeeded';
     case 'flag_rollout_failed':
       return notification.event === 'flag-rollout.aborted' ? 'flag rollout aborted' : 'flag rollout failed';
+    case 'flag_change':
+      return FLAG_CHANGE_TITLES[notification.event] ?? 'flag change';
     case 'maintenance':
       return notification.event === 'maintenance.off' ? 'maintenance ended' : 'maintenance started';
   }
 }
+
+const FLAG_CHANGE_TITLES: Readonly<Record<string, string>> = {
+  'flag-schedule.created': 'flag change scheduled',
+  'flag-schedule.applied': 'scheduled flag change applied',
+  'flag-schedule.failed': 'scheduled flag change failed',
+  'flag-schedule.cancelled': 'scheduled flag change cancelled',
+  'flag-change.proposed': 'flag change awaits approval',
+  'flag-change.approved': 'flag change approved',
+  'flag-change.rejected': 'flag change rejected',
+  'flag-change.failed': 'approved flag change failed',
+};
 
 export type NotificationTone = 'good' | 'bad' | 'warning' | 'neutral';
 
@@ -91,6 +114,7 @@ export function notificationTone(kind: NotificationKind): NotificationTone {
       return 'bad';
     case 'rolled_back':
     case 'maintenance':
+    case 'flag_change':
       return 'warning';
     case 'started':
     case 'switched':
@@ -112,5 +136,6 @@ export const KIND_EMOJI: Readonly<Record<NotificationKind, string>> = {
   flag_rollout_started: '🚩',
   flag_rollout_succeeded: '✅',
   flag_rollout_failed: '❌',
+  flag_change: '🗓️',
   maintenance: '🚧',
 };

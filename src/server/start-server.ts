@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { loadOrCreateSdkToken, loadOrCreateToken } from '../http/admin-token.js';
 import type { FlagRolloutRunner } from '../flags/flag-rollout-runner.js';
 import type { FlagService } from '../flags/flag-service.js';
+import type { FlagScheduler } from '../flags/flag-scheduler.js';
+import type { Clock } from '../core/clock.js';
 import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import { ConfigReloader, type ReloadResult } from './config-reload.js';
 import type { CutoverConfig, UpstreamTrafficConfig } from '../config/types.js';
@@ -72,6 +74,8 @@ export interface StartServerOptions {
   leaveInstancesOnExit?: boolean;
   /** Takes back what runs without starting missing instances: a start only to stop everything (`cutover down`). */
   adoptOnly?: boolean;
+  /** The flag feature's clock (scheduled changes, stale flags); tests inject a ManualClock. Default: the wall clock. */
+  clock?: Clock;
   /** `POST /api/v1/down` (`cutover down`) calls this; without it the route answers 404. */
   onDown?: () => void;
 }
@@ -102,6 +106,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const store = SqliteStore.open(stateDir);
   let flags: FlagService | null = null;
   let flagRollouts: FlagRolloutRunner | null = null;
+  let flagScheduler: FlagScheduler | null = null;
   const logDir = path.join(stateDir, 'logs');
   // Dates the instances' log lines from now on, so `cutover logs` merges a release's instances by time.
   const logClock = new LogClock();
@@ -194,6 +199,9 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     );
     const flagFeature = createFlagFeature(store.connection, {
       environments: config.flags.environments,
+      clock: options.clock ?? systemClock,
+      staleAfterMs: config.flags.staleAfterMs,
+      requireApproval: config.flags.requireApproval,
       events: controller.events,
       templates: () => started.config.analysis,
       providerFor: controller.providerFor,
@@ -205,6 +213,9 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     flags = flagFeature.service;
     flagRollouts = flagFeature.rollouts;
     flagRollouts.recover();
+    flagScheduler = flagFeature.scheduler;
+    // What fell due while the server was down is carried out now, once; then the timer waits for the next.
+    flagScheduler.start();
     // Loaded only now: after a crash the routes are back (and traffic flows) before
     // the admin API's modules (fastify, prom-client) have even been read.
     const [{ buildAdminApi }, { registerDashboard }] = await Promise.all([
@@ -223,18 +234,28 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       logClock,
       flags,
       flagRollouts,
+      flagScheduler: flagFeature.scheduler,
+      flagApprovals: flagFeature.approvals,
+      flagHygiene: flagFeature.hygiene,
       clientTokens: flagFeature.clientTokens,
       redactor,
       ...(options.onDown === undefined ? {} : { down: options.onDown }),
       config: reloader,
       certificates,
       mount: (app, shared) =>
-        registerDashboard(app, { controller: started, token, flags: flagFeature.service, ...shared }).access,
+        registerDashboard(app, {
+          controller: started,
+          token,
+          flags: flagFeature.service,
+          flagHygiene: flagFeature.hygiene,
+          ...shared,
+        }).access,
     });
     await listenAdmin(api, config);
   } catch (error) {
     certificates.close();
     await api?.close().catch(() => {});
+    flagScheduler?.close();
     await flagRollouts?.close().catch(() => {});
     await controller?.close().catch(() => {});
     await runtime.close().catch(() => {});
@@ -269,6 +290,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       logRotation.stop();
       logClockWatch.stop();
       await finalApi.close();
+      finalScheduler.close();
       await finalRollouts.close();
       if (full) {
         await finalController.close();
@@ -290,6 +312,7 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const finalController = controller;
   const finalRouter = router;
   const finalRollouts = flagRollouts;
+  const finalScheduler = flagScheduler;
   const finalReloader = configReloader;
   return {
     config,

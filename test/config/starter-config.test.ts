@@ -30,6 +30,8 @@ describe('the starter config written by `cutover init`', () => {
       [...service, 'health'],
       [...service, 'strategy'],
       [...service, 'strategy', 'smoke', 0],
+      ['flags'],
+      ['flags', 'client'],
     ];
     for (const path of paths) {
       for (const key of knownKeysAt(path)) {

@@ -64,6 +64,8 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
       instances: 2,
       strategy: '{ type: blue-green, auto_switch: true, timeout: 20s }',
       extraServiceYaml: SHOP_YAML,
+      // Every flag is stale at once (none is evaluated here): the list shows its badge.
+      topLevelYaml: 'flags: { stale_after: 1ms }\n',
     });
     const web = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
     assert.equal(web.operation.outcome, 'succeeded', JSON.stringify(web.operation.error));
@@ -212,6 +214,10 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
 
     // The flag kill switch goes through the same confirmation and the flags API.
     await page.waitForSelector('tr[data-flag="new-checkout"] td:text-is("25%")');
+    const badge = page.locator('tr[data-flag="new-checkout"] .badge-stale');
+    assert.equal(await badge.innerText(), 'stale');
+    assert.equal(await badge.getAttribute('data-stale'), 'not_evaluated');
+    assert.match((await badge.getAttribute('title')) ?? '', /never evaluated \(since \d{4}-\d\d-\d\d\)/);
     await page.click('tr[data-flag="new-checkout"] button[data-action="disable"]');
     await page.click('#confirm-ok');
     await page.waitForSelector('tr[data-flag="new-checkout"] .flag-off');

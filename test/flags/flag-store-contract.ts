@@ -195,6 +195,9 @@ export function flagStoreContract({ name, setup }: FlagStoreContractOptions): vo
         { variant: null, count: 1, lastSeenAt: 1000 },
       ]);
       assert.equal(store.allEvaluations().length, 3);
+      // The last evaluation of a flag is its newest series; a flag never evaluated is absent.
+      assert.deepEqual([...store.lastEvaluations('production')], [['a', 1002]]);
+      assert.deepEqual([...store.lastEvaluations('staging')], [['a', 1001]]);
       store.pruneEvaluations('production', 'a', ['off']);
       assert.deepEqual(store.evaluations('production', 'a'), [{ variant: null, count: 1, lastSeenAt: 1000 }]);
       store.put('staging', flag('a'), 1, 'ana', 1003);

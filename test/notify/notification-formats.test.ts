@@ -45,6 +45,8 @@ describe('which controller events notify, and as what', () => {
       ['flag-rollout.succeeded', 'flag_rollout_succeeded'],
       ['flag-rollout.failed', 'flag_rollout_failed'],
       ['flag-rollout.aborted', 'flag_rollout_failed'],
+      ['flag-schedule.applied', 'flag_change'],
+      ['flag-change.approved', 'flag_change'],
       ['maintenance.on', 'maintenance'],
       ['maintenance.off', 'maintenance'],
       // The steps in between stay in history and the log.
@@ -73,6 +75,7 @@ describe('which controller events notify, and as what', () => {
       'flag-rollout.started',
       'flag-rollout.succeeded',
       'flag-rollout.failed',
+      'flag-schedule.applied',
       'maintenance.on',
     ];
     assert.deepEqual(new Set(events.map(notificationKindOf)), new Set(NOTIFICATION_KINDS));

@@ -1,3 +1,4 @@
+import type { Clock } from '../../src/core/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,8 @@ export interface HarnessOptions {
   topLevelYaml?: string;
   /** More keys of the server section, indented two spaces (e.g. `router: nginx` and its `nginx:` map). */
   serverYaml?: string;
+  /** The flag feature's clock (scheduled changes, stale flags), kept across restart(). */
+  clock?: Clock;
 }
 
 export interface Harness {
@@ -84,7 +87,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const configFile = path.join(dir, 'cutover.yaml');
   fs.writeFileSync(configFile, await configYaml(dir, options, { proxy: proxyPort, admin: adminPort }));
   const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile);
-  let server = await startServer(config, { logger: silentLogger, env: {} });
+  const start = { logger: silentLogger, env: {}, ...(options.clock === undefined ? {} : { clock: options.clock }) };
+  let server = await startServer(config, start);
   const harness: Harness = {
     dir,
     configFile,
@@ -94,7 +98,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     proxyPort,
     adminPort,
     async restart() {
-      server = await startServer(config, { logger: silentLogger, env: {} });
+      server = await startServer(config, start);
       harness.server = server;
       return server;
     },

@@ -12,7 +12,7 @@ export function renderFlags(list: FlagList, onError: (error: unknown) => void): 
   byId('flags-environment').textContent = list.environment;
   byId('flags-empty').hidden = list.flags.length > 0;
   byId('flag-rows').replaceChildren(
-    ...list.flags.map(({ flag, version, updatedBy }) => {
+    ...list.flags.map(({ flag, version, updatedBy, stale }) => {
       const button = h(
         'button',
         { type: 'button', 'data-action': flag.enabled ? 'disable' : 'enable' },
@@ -30,11 +30,18 @@ export function renderFlags(list: FlagList, onError: (error: unknown) => void): 
           );
           if (!ok) return;
           try {
-            await api(
+            const answer = await api<{ pending?: { id: string } }>(
               'PATCH',
               `/api/v1/flags/${encodeURIComponent(flag.key)}?environment=${encodeURIComponent(list.environment)}`,
               { patch: { enabled: next }, actor: DASHBOARD_ACTOR },
             );
+            // flags.require_approval: nothing changed yet; say who must do what next.
+            if (answer.pending !== undefined)
+              onError(
+                new Error(
+                  `${list.environment} needs a second person's approval: the change ${answer.pending.id} waits (cutover flags approve ${answer.pending.id})`,
+                ),
+              );
           } catch (error) {
             onError(error);
           }
@@ -47,6 +54,7 @@ export function renderFlags(list: FlagList, onError: (error: unknown) => void): 
           'td',
           {},
           flag.key,
+          staleBadge(stale ?? []),
           flag.description ? h('br') : null,
           flag.description ? h('small', {}, flag.description) : null,
         ),
@@ -56,5 +64,16 @@ export function renderFlags(list: FlagList, onError: (error: unknown) => void): 
         h('td', {}, button),
       );
     }),
+  );
+}
+
+/** A small "stale" badge; its title says why and since when (`cutover flags stale` has the list). */
+function staleBadge(stale: { reason: string; since: number; detail: string }[]): HTMLElement | null {
+  if (stale.length === 0) return null;
+  const why = stale.map((entry) => `${entry.detail} (since ${new Date(entry.since).toISOString().slice(0, 10)})`);
+  return h(
+    'span',
+    { class: 'badge-stale', 'data-stale': stale.map((entry) => entry.reason).join(' '), title: why.join('; ') },
+    'stale',
   );
 }

@@ -96,6 +96,8 @@ export interface FlagEntry {
   flag: { key: string; description?: string; enabled: boolean; rollout: { percentage: number } | null };
   version: number;
   updatedBy: string;
+  /** The flag's reasons to be stale (flags.stale_after); empty or absent when it is not. */
+  stale?: { reason: string; since: number; detail: string }[];
 }
 
 export interface FlagList {

@@ -1,4 +1,5 @@
 import type { Flag } from '../../flags/flag-model.js';
+import type { Staleness } from '../../flags/flag-staleness.js';
 import type { FlagRollout, FlagRolloutPhase } from '../../flags/flag-rollout-runner.js';
 
 /**
@@ -13,6 +14,8 @@ export interface FlagEntry {
   version: number;
   updatedAt: number;
   updatedBy: string;
+  /** In `GET /api/v1/flags` only: the flag's reasons to be stale (flags.stale_after); empty when it is not. */
+  stale?: Staleness[];
 }
 
 export interface EvaluationCount {

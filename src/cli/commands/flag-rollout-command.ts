@@ -1,3 +1,4 @@
+import { isPendingAnswer, printPending, type PendingFlagChange } from './flag-change-answers.js';
 import { formatDuration as formatConfigDuration, parseDuration } from '../../config/duration.js';
 import { CutoverError } from '../../core/errors.js';
 import type { AdminClient } from '../admin-client.js';
@@ -60,11 +61,17 @@ export async function runFlagRollout(
     ...(options.variant === undefined ? {} : { variant: options.variant }),
     actor: currentActor(),
   };
-  const { rollout } = await client.request<{ rollout: FlagRollout }>(
+  const started = await client.request<{ rollout: FlagRollout } | { pending: PendingFlagChange }>(
     'POST',
     flagPath(key, '/rollouts', options.env),
     body,
   );
+  // An environment with flags.require_approval starts the rollout only once a second person approves it.
+  if (isPendingAnswer(started)) {
+    printPending(started.pending, json);
+    return 0;
+  }
+  const { rollout } = started;
   if (options.detach) {
     if (json) printJson({ rollout });
     else

@@ -1,3 +1,4 @@
+import { isPendingAnswer, printPending, type PendingFlagChange } from './flag-change-answers.js';
 import fs from 'node:fs';
 import { CutoverError } from '../../core/errors.js';
 import { DEFAULT_STICKINESS, type Flag, type Rollout, type Rule } from '../../flags/flag-model.js';
@@ -52,9 +53,9 @@ export async function runFlagSet(
   const base = (changes.file as Flag | undefined) ?? existing?.flag ?? newBooleanFlag(key);
   const flag = applyChanges(structuredClone(base), options, changes, existing?.flag.rollout ?? null);
   const meta = { actor: currentActor(), ...(options.reason === undefined ? {} : { reason: options.reason }) };
-  let entry: FlagEntry;
+  let answer: FlagEntry | { pending: PendingFlagChange };
   try {
-    entry =
+    answer =
       existing === null
         ? await client.request<FlagEntry>('POST', flagsPath('', options.env), { flag, ...meta })
         : await client.request<FlagEntry>('PUT', flagPath(key, '', options.env), {
@@ -65,6 +66,12 @@ export async function runFlagSet(
   } catch (error) {
     throw concurrentChange(error, key, existing);
   }
+  // An environment with flags.require_approval stores the change for a second person instead.
+  if (isPendingAnswer(answer)) {
+    printPending(answer.pending, json);
+    return 0;
+  }
+  const entry = answer;
   if (json) {
     printJson(entry);
   } else {

@@ -9,6 +9,8 @@ import { runFlagRollout, type FlagRolloutOptions } from './flag-rollout-command.
 import { RULE_SHORTHAND_HELP } from './flag-rule-shorthand.js';
 import { runFlagSet, type FlagSetOptions } from './flag-set-command.js';
 import { registerFlagTokensCommand } from './flag-tokens-command.js';
+import { registerFlagChangeCommands } from './flag-change-commands.js';
+import { isPendingAnswer, printPending, type PendingFlagChange } from './flag-change-answers.js';
 import { renderFlagDetail, renderFlagList, renderHistory } from './flags-format.js';
 import { currentActor } from './operation-commands.js';
 import { EXIT } from '../exit-codes.js';
@@ -31,7 +33,9 @@ interface ChangeOptions extends EnvOption {
 }
 
 export function registerFlagsCommand(cli: Command, context: FlagsCommandContext): void {
-  const flags = cli.command('flags').description('feature flags: list, inspect, change, kill-switch and roll out');
+  const flags = cli
+    .command('flags')
+    .description('feature flags: list, inspect, change, kill-switch, roll out, schedule, approve');
   const exit = (code: number): void => {
     process.exitCode = code;
   };
@@ -120,6 +124,7 @@ export function registerFlagsCommand(cli: Command, context: FlagsCommandContext)
   );
 
   registerFlagTokensCommand(flags, context, exit);
+  registerFlagChangeCommands(flags, context, exit);
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -147,11 +152,20 @@ async function runEnable(
   options: ChangeOptions,
   json: boolean,
 ): Promise<number> {
-  const entry = await client.request<FlagEntry>('PATCH', flagPath(key, '', options.env), {
-    patch: { enabled },
-    actor: currentActor(),
-    ...(options.reason === undefined ? {} : { reason: options.reason }),
-  });
+  const answer = await client.request<FlagEntry | { pending: PendingFlagChange }>(
+    'PATCH',
+    flagPath(key, '', options.env),
+    {
+      patch: { enabled },
+      actor: currentActor(),
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+    },
+  );
+  if (isPendingAnswer(answer)) {
+    printPending(answer.pending, json);
+    return 0;
+  }
+  const entry = answer;
   if (json) printJson(entry);
   else if (enabled)
     process.stdout.write(`${green('enabled')} ${key} (${entry.environment}, version ${entry.version})\n`);
@@ -187,11 +201,13 @@ async function runDelete(
       return EXIT.ABORTED;
     }
   }
-  const answer = await client.request<{ deleted: string; version: number }>('DELETE', flagPath(key, '', options.env), {
-    actor: currentActor(),
-    ...(options.reason === undefined ? {} : { reason: options.reason }),
-  });
-  if (json) printJson(answer);
+  const answer = await client.request<{ deleted: string; version: number } | { pending: PendingFlagChange }>(
+    'DELETE',
+    flagPath(key, '', options.env),
+    { actor: currentActor(), ...(options.reason === undefined ? {} : { reason: options.reason }) },
+  );
+  if (isPendingAnswer(answer)) printPending(answer.pending, json);
+  else if (json) printJson(answer);
   else process.stdout.write(`deleted ${answer.deleted} (version ${answer.version})\n`);
   return 0;
 }

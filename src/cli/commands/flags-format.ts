@@ -42,20 +42,31 @@ export function rolloutSummary(flag: Flag): string {
 export function renderFlagList(environment: string, entries: readonly FlagEntry[]): string {
   if (entries.length === 0)
     return `no flags in ${environment}; create one with \`cutover flags set <key> --percent 10\`\n`;
-  const rows = entries.map(({ flag, version, updatedAt, updatedBy }) => [
-    flag.key,
+  const rows = entries.map(({ flag, version, updatedAt, updatedBy, stale }) => [
+    flag.key + ((stale ?? []).length > 0 ? ' *' : ''),
     flag.enabled ? 'yes' : 'no',
     rolloutSummary(flag),
     `${flag.defaultVariant}/${flag.offVariant}`,
     String(version),
     `${formatTime(updatedAt)} by ${updatedBy}`,
+    (stale ?? [])
+      .map((entry) => `${staleLabel(entry.reason)} since ${formatTime(entry.since).slice(0, 10)}`)
+      .join('; '),
   ]);
   const table = renderTable(
-    ['KEY', 'ENABLED', 'ROLLOUT', 'DEFAULT/OFF', 'VERSION', 'UPDATED'],
+    ['KEY', 'ENABLED', 'ROLLOUT', 'DEFAULT/OFF', 'VERSION', 'UPDATED', 'STALE'],
     rows,
-    (_row, column, text) => (column === 1 ? (text.trim() === 'yes' ? green(text) : red(text)) : text),
+    (_row, column, text) =>
+      column === 1 ? (text.trim() === 'yes' ? green(text) : red(text)) : column === 6 ? yellow(text) : text,
   );
+  const staleCount = entries.filter((entry) => (entry.stale ?? []).length > 0).length;
+  if (staleCount > 0)
+    return `${dim(`environment ${environment}`)}\n${table}${dim(`* stale: ${staleCount} flag${staleCount === 1 ? '' : 's'}; see \`cutover flags stale\``)}\n`;
   return `${dim(`environment ${environment}`)}\n${table}`;
+}
+
+function staleLabel(reason: string): string {
+  return reason === 'single_value' ? 'one value for all' : 'not evaluated';
 }
 
 export function renderFlagDetail(detail: FlagDetail): string {
