@@ -2,15 +2,8 @@ import { Option, type Command } from 'commander';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { CutoverError, isCutoverError } from '../../core/errors.js';
 import { runnerLockTimeoutFor, type RunnerLockTimeout } from './runner-lock-timeout.js';
-import {
-  ALL_RULES,
-  formatJson,
-  formatSarif,
-  formatText,
-  lintFiles,
-  type LintRun,
-  type MigrationPhase,
-} from '../../migrate/lint/index.js';
+import type { LintFilesOptions, LintRun, MigrationPhase } from '../../migrate/lint/index.js';
+import { ALL_RULES } from '../../migrate/lint/rules/rule-catalogue.js';
 
 /**
  * `cutover migrate lint <paths...>`: lints PostgreSQL migration files for
@@ -30,6 +23,11 @@ export interface MigrateLintOptions {
   lockTimeoutMs?: number;
   /** The statement_timeout the runner sets before each file (database.statement_timeout); 0 or absent: none. */
   statementTimeoutMs?: number;
+  /**
+   * A PostgreSQL URL whose catalog the lint reads (function volatility, NOT NULL
+   * proofs of earlier migrations, table sizes); unreachable: it lints without it.
+   */
+  database?: string;
 }
 
 export interface MigrateLintAnswer {
@@ -38,24 +36,35 @@ export interface MigrateLintAnswer {
   run: LintRun;
 }
 
-const FORMATTERS: Record<MigrateLintFormat, (run: LintRun) => string> = {
-  text: formatText,
-  json: formatJson,
-  sarif: formatSarif,
-};
-
 export async function runMigrateLint(
   paths: readonly string[],
   options: MigrateLintOptions = {},
 ): Promise<MigrateLintAnswer> {
+  // The linter (and libpg-query's WASM parser) loads here, not with the command tree: `cutover --help` never needs it.
+  const { lintFiles, formatJson, formatSarif, formatText } = await import('../../migrate/lint/index.js');
+  const formatters: Record<MigrateLintFormat, (run: LintRun) => string> = {
+    text: formatText,
+    json: formatJson,
+    sarif: formatSarif,
+  };
   const run = await lintFiles(paths, {
     phase: options.phase,
     cwd: options.cwd,
     lockTimeoutMs: options.lockTimeoutMs,
     statementTimeoutMs: options.statementTimeoutMs,
+    readCatalog: readCatalogOf(options.database),
   });
   const failing = run.summary.errors > 0 || (Boolean(options.strict) && run.summary.warnings > 0);
-  return { exitCode: failing ? 1 : 0, output: FORMATTERS[options.format ?? 'text'](run), run };
+  return { exitCode: failing ? 1 : 0, output: formatters[options.format ?? 'text'](run), run };
+}
+
+/** pg is loaded only with --database: a lint without it never pays for the driver. */
+function readCatalogOf(url: string | undefined): LintFilesOptions['readCatalog'] {
+  if (url === undefined) return undefined;
+  return async (questions) => {
+    const { readDatabaseCatalog } = await import('../../migrate/database-catalog-reader.js');
+    return readDatabaseCatalog(url, questions);
+  };
 }
 
 const RULES_HELP = [
@@ -95,6 +104,10 @@ export function registerMigrateLintCommand(
       '--statement-timeout <duration>',
       'the statement_timeout the runner sets before each file (default: database.statement_timeout of the same service; none without it)',
     )
+    .option(
+      '--database <url>',
+      "read this PostgreSQL database's catalog (read-only): function volatility, NOT NULL proofs of earlier migrations, table sizes to rank findings by; unreachable: lints without it, with a warning",
+    )
     .addHelpText('after', RULES_HELP)
     .action(
       async (
@@ -105,11 +118,16 @@ export function registerMigrateLintCommand(
           phase?: MigrationPhase;
           lockTimeout?: string;
           statementTimeout?: string;
+          database?: string;
         },
         command: Command,
       ) => {
         const timeouts = await timeoutsOf(options, paths, command);
         const answer = await runMigrateLint(paths, { ...options, ...timeouts });
+        if (answer.run.catalog && !answer.run.catalog.read)
+          process.stderr.write(
+            `warning: --database not read (${answer.run.catalog.reason}); linted without the catalog\n`,
+          );
         write(answer.output);
         process.exitCode = answer.exitCode;
       },
