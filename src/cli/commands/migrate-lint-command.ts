@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import v8 from 'node:v8';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { CutoverError, isCutoverError } from '../../core/errors.js';
 import { runnerLockTimeoutFor, type RunnerLockTimeout } from './runner-lock-timeout.js';
@@ -122,6 +123,7 @@ export function registerMigrateLintCommand(
         },
         command: Command,
       ) => {
+        keepParserOnBaselineTier();
         const timeouts = await timeoutsOf(options, paths, command);
         const answer = await runMigrateLint(paths, { ...options, ...timeouts });
         if (answer.run.catalog && !answer.run.catalog.read)
@@ -132,6 +134,20 @@ export function registerMigrateLintCommand(
         process.exitCode = answer.exitCode;
       },
     );
+}
+
+/**
+ * libpg-query is PostgreSQL's parser compiled to WebAssembly. V8 starts it on
+ * its baseline compiler (Liftoff) and recompiles the hot functions with
+ * TurboFan in the background; a lint is over before that pays off, and on a
+ * busy machine the recompiling competes with the lint itself (a 2,000-statement
+ * file took 1.2-1.5 s with tier-up, 0.55 s without; see bench/README.md).
+ * A CLI process lints once and exits, so it stays on Liftoff. Set before the
+ * module is compiled; a long-lived process (the server's deploy linter) keeps
+ * the default.
+ */
+function keepParserOnBaselineTier(): void {
+  v8.setFlagsFromString('--liftoff-only');
 }
 
 function givenDuration(flag: string, given: string | undefined): number | undefined {
