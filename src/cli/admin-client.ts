@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { CutoverError, type ErrorCode } from '../core/errors.js';
 import { readToken } from '../http/admin-token.js';
-import { loadConfig } from '../config/load-config.js';
 import { localUrlOf } from '../config/listen-address.js';
 import { CONFIG_DIGEST_HEADER, sha256Of } from '../config/config-digest.js';
 import { ADMIN_API_HEADER, ADMIN_API_HEADER_VALUE } from '../http/admin-api-header.js';
@@ -30,6 +29,8 @@ export async function resolveTarget(
   let token = options.token ?? env.CUTOVER_TOKEN ?? null;
   if (url && token) return { url: url.replace(/\/$/, ''), token, source };
   // The server section only: the CLI asks the server for the rest, and needs none of the services' secrets.
+  // Loaded here, not at the top: the config schemas (zod) would slow every command, even `--help`.
+  const { loadConfig } = await import('../config/load-config.js');
   const config = await loadConfig(options.config ?? 'cutover.yaml', { env, serverOnly: true });
   token ??= readToken(config.server.stateDir, env);
   const text = config.file === null ? null : await readFile(config.file, 'utf8').catch(() => null);

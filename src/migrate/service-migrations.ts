@@ -37,6 +37,8 @@ export interface MigrationRunSettings {
   lockTimeoutMs: number;
   /** database.statement_timeout: set before each file too; absent: the linter assumes none. */
   statementTimeoutMs?: number;
+  /** The service's database: the linter reads its catalog (read-only) to drop false alarms and rank by table size. */
+  databaseUrl?: string;
 }
 
 /** The migration linter (src/migrate/lint): findings for the given files (in the order they run), each in its phase. */
@@ -198,7 +200,11 @@ export class ServiceMigrations {
         await this.lintOrRefuse(
           service,
           pending,
-          { lockTimeoutMs: database.lockTimeoutMs, statementTimeoutMs: database.statementTimeoutMs },
+          {
+            lockTimeoutMs: database.lockTimeoutMs,
+            statementTimeoutMs: database.statementTimeoutMs,
+            databaseUrl: database.url,
+          },
           context.operationId,
         );
       if (plan.expand.length > 0) {

@@ -2,7 +2,6 @@ import { formatBytes } from '../../core/format-bytes.js';
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
-import { loadConfig } from '../../config/load-config.js';
 import { CutoverError } from '../../core/errors.js';
 import { assertValidVersion } from '../../core/version-grammar.js';
 import type { AdminClient } from '../admin-client.js';
@@ -287,6 +286,7 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
 
 async function databaseUrlOf(configFile: string, service: string): Promise<string> {
   // Only this service's settings are resolved: another service's secrets are not needed to reach this database.
+  const { loadConfig } = await import('../../config/load-config.js');
   const config = await loadConfig(configFile, { services: [service] });
   const database = config.services[service]?.database;
   if (!database)

@@ -1,4 +1,4 @@
-import { closestKey } from '../../config/config-issues.js';
+import { closestKey } from '../../config/closest-key.js';
 import {
   isRolloutPercentage,
   DEFAULT_STICKINESS,

@@ -1,16 +1,10 @@
 import { Option, type Command } from 'commander';
+import v8 from 'node:v8';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { CutoverError, isCutoverError } from '../../core/errors.js';
 import { runnerLockTimeoutFor, type RunnerLockTimeout } from './runner-lock-timeout.js';
-import {
-  ALL_RULES,
-  formatJson,
-  formatSarif,
-  formatText,
-  lintFiles,
-  type LintRun,
-  type MigrationPhase,
-} from '../../migrate/lint/index.js';
+import type { LintFilesOptions, LintRun, MigrationPhase } from '../../migrate/lint/index.js';
+import { ALL_RULES } from '../../migrate/lint/rules/rule-catalogue.js';
 
 /**
  * `cutover migrate lint <paths...>`: lints PostgreSQL migration files for
@@ -30,6 +24,11 @@ export interface MigrateLintOptions {
   lockTimeoutMs?: number;
   /** The statement_timeout the runner sets before each file (database.statement_timeout); 0 or absent: none. */
   statementTimeoutMs?: number;
+  /**
+   * A PostgreSQL URL whose catalog the lint reads (function volatility, NOT NULL
+   * proofs of earlier migrations, table sizes); unreachable: it lints without it.
+   */
+  database?: string;
 }
 
 export interface MigrateLintAnswer {
@@ -38,24 +37,35 @@ export interface MigrateLintAnswer {
   run: LintRun;
 }
 
-const FORMATTERS: Record<MigrateLintFormat, (run: LintRun) => string> = {
-  text: formatText,
-  json: formatJson,
-  sarif: formatSarif,
-};
-
 export async function runMigrateLint(
   paths: readonly string[],
   options: MigrateLintOptions = {},
 ): Promise<MigrateLintAnswer> {
+  // The linter (and libpg-query's WASM parser) loads here, not with the command tree: `cutover --help` never needs it.
+  const { lintFiles, formatJson, formatSarif, formatText } = await import('../../migrate/lint/index.js');
+  const formatters: Record<MigrateLintFormat, (run: LintRun) => string> = {
+    text: formatText,
+    json: formatJson,
+    sarif: formatSarif,
+  };
   const run = await lintFiles(paths, {
     phase: options.phase,
     cwd: options.cwd,
     lockTimeoutMs: options.lockTimeoutMs,
     statementTimeoutMs: options.statementTimeoutMs,
+    readCatalog: readCatalogOf(options.database),
   });
   const failing = run.summary.errors > 0 || (Boolean(options.strict) && run.summary.warnings > 0);
-  return { exitCode: failing ? 1 : 0, output: FORMATTERS[options.format ?? 'text'](run), run };
+  return { exitCode: failing ? 1 : 0, output: formatters[options.format ?? 'text'](run), run };
+}
+
+/** pg is loaded only with --database: a lint without it never pays for the driver. */
+function readCatalogOf(url: string | undefined): LintFilesOptions['readCatalog'] {
+  if (url === undefined) return undefined;
+  return async (questions) => {
+    const { readDatabaseCatalog } = await import('../../migrate/database-catalog-reader.js');
+    return readDatabaseCatalog(url, questions);
+  };
 }
 
 const RULES_HELP = [
@@ -95,6 +105,10 @@ export function registerMigrateLintCommand(
       '--statement-timeout <duration>',
       'the statement_timeout the runner sets before each file (default: database.statement_timeout of the same service; none without it)',
     )
+    .option(
+      '--database <url>',
+      "read this PostgreSQL database's catalog (read-only): function volatility, NOT NULL proofs of earlier migrations, table sizes to rank findings by; unreachable: lints without it, with a warning",
+    )
     .addHelpText('after', RULES_HELP)
     .action(
       async (
@@ -105,15 +119,35 @@ export function registerMigrateLintCommand(
           phase?: MigrationPhase;
           lockTimeout?: string;
           statementTimeout?: string;
+          database?: string;
         },
         command: Command,
       ) => {
+        keepParserOnBaselineTier();
         const timeouts = await timeoutsOf(options, paths, command);
         const answer = await runMigrateLint(paths, { ...options, ...timeouts });
+        if (answer.run.catalog && !answer.run.catalog.read)
+          process.stderr.write(
+            `warning: --database not read (${answer.run.catalog.reason}); linted without the catalog\n`,
+          );
         write(answer.output);
         process.exitCode = answer.exitCode;
       },
     );
+}
+
+/**
+ * libpg-query is PostgreSQL's parser compiled to WebAssembly. V8 starts it on
+ * its baseline compiler (Liftoff) and recompiles the hot functions with
+ * TurboFan in the background; a lint is over before that pays off, and on a
+ * busy machine the recompiling competes with the lint itself (a 2,000-statement
+ * file took 1.2-1.5 s with tier-up, 0.55 s without; see bench/README.md).
+ * A CLI process lints once and exits, so it stays on Liftoff. Set before the
+ * module is compiled; a long-lived process (the server's deploy linter) keeps
+ * the default.
+ */
+function keepParserOnBaselineTier(): void {
+  v8.setFlagsFromString('--liftoff-only');
 }
 
 function givenDuration(flag: string, given: string | undefined): number | undefined {

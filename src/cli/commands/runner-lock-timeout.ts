@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../config/load-config.js';
 
 /**
  * The lock_timeout cutover's runner will set before each of the linted files:
@@ -22,6 +21,8 @@ export async function runnerLockTimeoutFor(
   cwd: string,
 ): Promise<RunnerLockTimeout | null> {
   if (!fs.existsSync(path.resolve(cwd, configFile))) return null;
+  // Only with a cutover.yaml: the config schemas (zod) are most of a lone lint's start-up otherwise.
+  const { loadConfig } = await import('../../config/load-config.js');
   const config = await loadConfig(path.resolve(cwd, configFile));
   const linted = paths.map((given) => path.resolve(cwd, given));
   for (const service of Object.values(config.services)) {

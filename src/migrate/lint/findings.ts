@@ -21,6 +21,17 @@ export interface LintFinding {
   message: string;
   /** What to write instead, as concrete SQL steps. */
   safeAlternative: string;
+  /** The size of the table the statement works on, when the lint read a live database's catalog. */
+  table?: FindingTable;
+}
+
+export interface FindingTable {
+  schema: string;
+  name: string;
+  /** The planner's estimate (pg_class.reltuples); null when never analyzed. */
+  rows: number | null;
+  /** Table, indexes and TOAST. */
+  bytes: number;
 }
 
 export interface LintSummary {

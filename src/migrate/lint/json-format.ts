@@ -12,6 +12,7 @@ export function formatJson(run: LintRun): string {
       transaction: result.transaction === undefined ? null : result.transaction.wrapped ? 'single' : 'per-statement',
     })),
     findings: run.findings,
+    ...(run.catalog ? { catalog: run.catalog } : {}),
   };
   return `${JSON.stringify(report, null, 2)}\n`;
 }

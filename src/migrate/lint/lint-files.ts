@@ -1,9 +1,11 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CutoverError } from '../../core/errors.js';
+import { catalogQuestionsOf, type CatalogQuestions, type CatalogRead } from './database-catalog.js';
 import { summarize, type LintFinding, type LintSummary } from './findings.js';
 import { lintMigration, type MigrationLintResult } from './lint-migration.js';
 import type { MigrationPhase } from './migration-phase.js';
+import { rankByTableSize } from './table-size-ranking.js';
 
 /**
  * The file-system edge of the linter: expands directories into their .sql
@@ -18,7 +20,16 @@ export interface LintFilesOptions {
   lockTimeoutMs?: number;
   /** The statement_timeout the runner sets before each file; 0 or absent: none. */
   statementTimeoutMs?: number;
+  /**
+   * Reads a live database's catalog about the names the files mention
+   * (`--database`): see database-catalog.ts. The files are parsed once more
+   * to find those names, which is cheap next to a round trip.
+   */
+  readCatalog?: (questions: CatalogQuestions) => Promise<CatalogRead>;
 }
+
+/** Whether the lint had a live database's catalog; absent when none was asked for. */
+export type CatalogUse = { read: true; tables: number; functions: number } | { read: false; reason: string };
 
 export interface LintRun {
   /** The directory the findings' paths are relative to. */
@@ -26,14 +37,19 @@ export interface LintRun {
   files: MigrationLintResult[];
   findings: LintFinding[];
   summary: LintSummary;
+  catalog?: CatalogUse;
 }
 
 export async function lintFiles(paths: readonly string[], options: LintFilesOptions = {}): Promise<LintRun> {
   const cwd = options.cwd ?? process.cwd();
   const files = await collectMigrationFiles(paths, cwd);
+  const sources = await Promise.all(files.map(async (file) => ({ file, sql: await readFile(file, 'utf8') })));
+  const read = options.readCatalog
+    ? await options.readCatalog(await catalogQuestionsOf(sources.map((source) => source.sql)))
+    : undefined;
+  const catalog = read?.ok ? read.catalog : undefined;
   const results: MigrationLintResult[] = [];
-  for (const file of files) {
-    const sql = await readFile(file, 'utf8');
+  for (const { file, sql } of sources) {
     const shown = path.relative(cwd, file) || path.basename(file);
     // The phase comes from the folders of the shown path only: a folder named contract/ far above
     // the project must not turn every migration into a contract one (which may drop).
@@ -43,12 +59,19 @@ export async function lintFiles(paths: readonly string[], options: LintFilesOpti
       before: {
         runnerLockTimeoutMs: options.lockTimeoutMs ?? 0,
         runnerStatementTimeoutMs: options.statementTimeoutMs ?? 0,
+        catalog,
       },
     });
     results.push(result);
   }
-  const findings = results.flatMap((result) => result.findings);
-  return { cwd, files: results, findings, summary: summarize(results.length, findings) };
+  const inOrder = results.flatMap((result) => result.findings);
+  const findings = catalog ? rankByTableSize(inOrder) : inOrder;
+  const run: LintRun = { cwd, files: results, findings, summary: summarize(results.length, findings) };
+  if (read)
+    run.catalog = read.ok
+      ? { read: true, tables: read.facts.tables.length, functions: read.facts.functions.length }
+      : { read: false, reason: read.reason };
+  return run;
 }
 
 /** Files as given (whatever their extension), directories searched recursively for *.sql, in path order: the order migrations apply in. */

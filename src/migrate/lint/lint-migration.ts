@@ -1,11 +1,13 @@
 import { readDirectives, type DirectiveProblem, type MigrationDirectives } from './comment-directives.js';
-import { compareFindings, type LintFinding } from './findings.js';
+import { compareFindings, type FindingTable, type LintFinding } from './findings.js';
 import { decidePhase, phaseFromPath, type MigrationPhase, type PhaseDecision } from './migration-phase.js';
 import { MigrationState, type StateBeforeFile } from './migration-state.js';
 import type { TableName } from './sql-names.js';
 import { parseMigration, type MigrationStatement, type SqlComment } from './parsed-migration.js';
 import { INVALID_DIRECTIVE, PARSE_ERROR, STATEMENT_RULES, ruleById } from './rules/rule-catalogue.js';
 import type { SqlSource } from './sql-source.js';
+import { subjectTable } from './subject-table.js';
+import { withTableSize } from './table-size-ranking.js';
 import { transactionModeOf, type TransactionMode } from './transaction-mode.js';
 
 export interface LintMigrationOptions {
@@ -71,17 +73,20 @@ export async function lintMigration(sql: string, options: LintMigrationOptions):
   const reported = new Set<string>();
   for (const statement of parsed.statements) {
     state.enter(statement);
+    let size: FindingTable | undefined | null = null;
     for (const rule of STATEMENT_RULES) {
       if (disabled(rule.id, statement) || (rule.oncePerFile && reported.has(rule.id))) continue;
       for (const hit of rule.check(statement, state)) {
-        findings.push({
+        const finding: LintFinding = {
           ruleId: rule.id,
           severity: rule.severity,
           file: options.file,
           ...span(statement),
           statement: statement.text,
           ...hit,
-        });
+        };
+        if (size === null) size = tableSizeOf(statement, state, options.before);
+        findings.push(size ? withTableSize(finding, size) : finding);
         reported.add(rule.id);
       }
     }
@@ -94,6 +99,18 @@ export async function lintMigration(sql: string, options: LintMigrationOptions):
     findings: findings.sort(compareFindings),
     newTables: [...state.createdTables],
   };
+}
+
+/** The size of the table the statement works on, from the live catalog; none for a table this run creates. */
+function tableSizeOf(
+  statement: MigrationStatement,
+  state: MigrationState,
+  before: StateBeforeFile | undefined,
+): FindingTable | undefined {
+  const table = before?.catalog ? subjectTable(statement) : undefined;
+  if (!table || state.isNewTable(table)) return undefined;
+  const size = before?.catalog?.tableSize(table);
+  return size && { schema: size.schema, name: size.name, rows: size.rows, bytes: size.bytes };
 }
 
 function disabledRules(directives: MigrationDirectives): (ruleId: string, statement: MigrationStatement) => boolean {

@@ -1,4 +1,5 @@
 import type { Constraint, Node } from 'libpg-query';
+import type { DatabaseCatalog } from './database-catalog.js';
 import type { MigrationPhase } from './migration-phase.js';
 import type { MigrationStatement } from './parsed-migration.js';
 import { addedConstraint, alterTableCommands } from './statement-parts.js';
@@ -27,6 +28,8 @@ export interface StatementContext {
   readonly statementTimeoutSet: boolean;
   /** The volatility a CREATE FUNCTION earlier in the file declares for a function of that (unqualified) name. */
   declaredVolatility(name: string): FunctionVolatility | undefined;
+  /** pg_proc's volatility of a function of that name in the live database, when the lint reads one. */
+  databaseVolatility(name: string): FunctionVolatility | undefined;
   isNewTable(table: TableName | undefined): boolean;
   /** A CHECK (column IS NOT NULL) on the table is validated (added without NOT VALID, or VALIDATE CONSTRAINT run). */
   hasValidatedNotNullCheck(table: TableName | undefined, column: string): boolean;
@@ -51,6 +54,8 @@ export interface StateBeforeFile {
    * migrations of one phase of a deploy): new and empty, as if created earlier in this file.
    */
   newTables?: readonly TableName[];
+  /** The live database's catalog (`migrate lint --database`, or a deploy): what earlier migrations did there. */
+  catalog?: DatabaseCatalog;
 }
 
 export interface PendingConstraint {
@@ -85,6 +90,7 @@ export class MigrationState implements StatementContext {
   private readonly pending: Array<{ table: TableName | undefined; name: string; constraint: PendingConstraint }> = [];
   private readonly indexes = new Map<string, { concurrent: boolean; table: TableName | undefined }>();
   private readonly statements: readonly MigrationStatement[];
+  private readonly catalog: DatabaseCatalog | undefined;
   private current = -1;
 
   constructor(
@@ -100,6 +106,7 @@ export class MigrationState implements StatementContext {
     this.lockTimeout = { session: (before.runnerLockTimeoutMs ?? 0) > 0, transaction: undefined };
     this.statementTimeout = { session: (before.runnerStatementTimeoutMs ?? 0) > 0, transaction: undefined };
     this.newTables.push(...(before.newTables ?? []));
+    this.catalog = before.catalog;
   }
 
   /** The tables created in this file (or before it, see StateBeforeFile) that still exist under their names. */
@@ -131,12 +138,19 @@ export class MigrationState implements StatementContext {
     return this.functions.get(name);
   }
 
+  databaseVolatility(name: string): FunctionVolatility | undefined {
+    return this.catalog?.functionVolatility(name);
+  }
+
   isNewTable(table: TableName | undefined): boolean {
     return table !== undefined && this.newTables.some((created) => sameTable(created, table));
   }
 
   hasValidatedNotNullCheck(table: TableName | undefined, column: string): boolean {
-    return this.validatedNotNull.some((known) => known.column === column && sameTableOrUnknown(known.table, table));
+    if (this.validatedNotNull.some((known) => known.column === column && sameTableOrUnknown(known.table, table)))
+      return true;
+    // A CHECK an earlier migration validated (or a column already NOT NULL): only the live database knows.
+    return table !== undefined && !this.isNewTable(table) && Boolean(this.catalog?.provesNotNull(table, column));
   }
 
   pendingConstraint(table: TableName | undefined, name: string): PendingConstraint | undefined {

@@ -20,7 +20,15 @@ export function formatText(run: LintRun): string {
     errors + warnings === 0
       ? `no findings in ${plural(files, 'file')}`
       : `${plural(errors, 'error')}, ${plural(warnings, 'warning')} in ${plural(files, 'file')}`;
-  return [...blocks, counts].join('\n\n') + '\n';
+  return [...blocks, counts + catalogNote(run)].join('\n\n') + '\n';
+}
+
+/** Whether the database was read: a lint without it may flag what the database would disprove. */
+function catalogNote(run: LintRun): string {
+  if (!run.catalog) return '';
+  if (run.catalog.read)
+    return ` (with the database's catalog: ${plural(run.catalog.tables, 'table')}, ${plural(run.catalog.functions, 'function')} looked up; biggest tables first)`;
+  return `\nwarning: the database was not read (${run.catalog.reason}); linted without its catalog`;
 }
 
 function plural(count: number, noun: string): string {

@@ -197,16 +197,23 @@ const KNOWN_NOT_VOLATILE = new Set([
 export interface FunctionJudgement {
   volatile: boolean;
   /** Why, for the finding's message. */
-  because: 'known volatile' | 'known not volatile' | 'declared in the file' | 'unknown';
+  because: 'known volatile' | 'known not volatile' | 'declared in the file' | 'in the database' | 'unknown';
 }
 
 /**
  * `declared` is what a CREATE FUNCTION earlier in the file says about a
  * function of this name; it wins over the built-in lists (the file may shadow
- * a built-in name in its own schema).
+ * a built-in name in its own schema). `inDatabase` is pg_proc.provolatile
+ * from a live database (see database-catalog.ts): what PostgreSQL itself will
+ * go by, so it wins over the lists; the file still wins, being newer.
  */
-export function judgeFunction(name: string, declared: FunctionVolatility | undefined): FunctionJudgement {
+export function judgeFunction(
+  name: string,
+  declared: FunctionVolatility | undefined,
+  inDatabase?: FunctionVolatility,
+): FunctionJudgement {
   if (declared) return { volatile: declared === 'volatile', because: 'declared in the file' };
+  if (inDatabase) return { volatile: inDatabase === 'volatile', because: 'in the database' };
   const lower = name.toLowerCase();
   if (KNOWN_VOLATILE.has(lower)) return { volatile: true, because: 'known volatile' };
   if (KNOWN_NOT_VOLATILE.has(lower)) return { volatile: false, because: 'known not volatile' };

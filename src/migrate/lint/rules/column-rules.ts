@@ -21,11 +21,16 @@ export function volatileFill(column: ColumnDef, context: StatementContext): stri
       return 'a STORED generated column is computed and written for every existing row';
     if (constraint.contype === 'CONSTR_DEFAULT') {
       for (const called of functionsCalledIn(constraint.raw_expr)) {
-        const judged = judgeFunction(called, context.declaredVolatility(called));
+        const judged = judgeFunction(called, context.declaredVolatility(called), context.databaseVolatility(called));
         if (!judged.volatile) continue;
         if (judged.because === 'unknown')
           return `its default calls ${called}(), which the linter does not know to be immutable or stable; PostgreSQL creates a function VOLATILE unless it says otherwise, and a volatile default is evaluated for every existing row`;
-        const how = judged.because === 'declared in the file' ? 'declared VOLATILE in this file' : 'volatile';
+        const how =
+          judged.because === 'declared in the file'
+            ? 'declared VOLATILE in this file'
+            : judged.because === 'in the database'
+              ? 'VOLATILE in the database (pg_proc)'
+              : 'volatile';
         return `its default calls ${called}(), which is ${how}, so it is evaluated for every existing row`;
       }
     }

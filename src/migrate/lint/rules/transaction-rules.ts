@@ -1,4 +1,4 @@
-import { scanSync } from 'libpg-query';
+import { createRequire } from 'node:module';
 import type { MigrationStatement } from '../parsed-migration.js';
 import { transactionControl } from '../transaction-mode.js';
 import type { StatementRule } from './lint-rule.js';
@@ -10,6 +10,18 @@ import type { StatementRule } from './lint-rule.js';
  * thing that holds statements together. These rules catch the blocks that do
  * not do what they look like.
  */
+
+/**
+ * libpg-query's scanner, required on first use rather than imported: the rule
+ * catalogue is loaded for `cutover migrate lint --help`, which must not pay
+ * for the parser's WASM. By the time a rule runs, parseMigration has loaded
+ * it (the same CommonJS module instance), so scanSync is ready.
+ */
+let scanSync: typeof import('libpg-query').scanSync | undefined;
+function scanner(): typeof import('libpg-query').scanSync {
+  scanSync ??= (createRequire(import.meta.url)('libpg-query') as typeof import('libpg-query')).scanSync;
+  return scanSync;
+}
 
 const RUNNER_NOTE = '-- or drop BEGIN/COMMIT altogether: without them cutover runs the whole file as one transaction';
 
@@ -117,7 +129,7 @@ function commitsInside(body: string): string | undefined {
   let tokens;
   try {
     // eslint-disable-next-line no-control-regex -- the characters the scanner's JSON cannot carry (see parsed-migration.ts)
-    tokens = scanSync(body.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ')).tokens;
+    tokens = scanner()(body.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ')).tokens;
   } catch {
     return undefined;
   }

@@ -1,0 +1,182 @@
+/**
+ * How long `cutover migrate lint` takes from the command line, start-up
+ * included: the figure a developer feels in a pre-commit hook and CI.
+ *
+ *   npm run build && node dist/bench/lint-bench.js            (LINT_BENCH_RUNS=30 per case by default)
+ *   node dist/bench/lint-bench.js --eager                      the same, every module loaded up front
+ *   node dist/bench/lint-bench.js --cli /elsewhere/bin/cutover.js   another build (e.g. an older commit)
+ *
+ * Each case runs the real CLI (`node bin/cutover.js ...`, no shell) in a
+ * fresh process, 3 warm-up runs then LINT_BENCH_RUNS measured ones, and
+ * prints the wall time's p50 and p95: `--help`, a lint of a one-line file,
+ * a lint of a 2,000-statement file. `--eager` preloads (node --import) what
+ * the CLI loads only on demand (the server with fastify and SQLite, pg,
+ * dockerode, the config schemas, the linter and its parser), which is what
+ * every command paid before those imports became lazy. Then, in this
+ * process, what libpg-query costs: its import, its WASM start (the first
+ * parse) and a parse of the 2,000 statements. Raw figures go to
+ * bench/results/lint-latest.json (git-ignored).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const argv = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const at = argv.indexOf(name);
+  return at >= 0 ? argv[at + 1] : undefined;
+};
+const cli = path.resolve(option('--cli') ?? path.join(repo, 'bin/cutover.js'));
+const eager = argv.includes('--eager');
+const runs = Number(process.env.LINT_BENCH_RUNS ?? 30);
+
+/** What the CLI loads on demand, relative to the build's dist/src (a module missing from an older build is skipped). */
+const LAZY_MODULES = [
+  'cli/commands/server-command.js',
+  'cli/commands/down-command.js',
+  'cli/commands/doctor-command.js',
+  'config/load-config.js',
+  'migrate/lint/index.js',
+  'migrate/database-catalog-reader.js',
+];
+const LAZY_PACKAGES = ['fastify', 'pg', 'dockerode', 'better-sqlite3', 'pino', 'libpg-query', 'yaml', 'zod'];
+
+/** 2,000 statements of the kinds migrations hold, on 250 tables, behind the SETs that keep them quiet but for a few. */
+function bigMigration(): string {
+  const kinds = [
+    (t: string) => `ALTER TABLE ${t} ADD COLUMN note text;`,
+    (t: string) => `ALTER TABLE ${t} ADD COLUMN created_at timestamptz DEFAULT now();`,
+    (t: string) => `CREATE TABLE ${t}_archive (id bigint PRIMARY KEY, payload jsonb NOT NULL DEFAULT '{}');`,
+    (t: string) => `ALTER TABLE ${t} ADD CONSTRAINT ${t}_note_len CHECK (length(note) < 500) NOT VALID;`,
+    (t: string) => `UPDATE ${t} SET note = 'n/a' WHERE id < 100 AND note IS NULL;`,
+    (t: string) => `COMMENT ON COLUMN ${t}.note IS 'free text, up to 500 characters';`,
+    (t: string) => `ALTER TABLE ${t} ALTER COLUMN note SET DEFAULT '';`,
+    (t: string) => `INSERT INTO ${t}_archive (id, payload) SELECT id, to_jsonb(x) FROM ${t} x WHERE id < 10;`,
+  ];
+  const lines = ["SET lock_timeout = '5s';", "SET statement_timeout = '5min';"];
+  for (let i = 0; lines.length < 2_000; i++) lines.push(kinds[i % kinds.length]!(`table_${Math.floor(i / 8)}`));
+  return lines.join('\n') + '\n';
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+interface CaseFigures {
+  name: string;
+  p50: number;
+  p95: number;
+  min: number;
+  /** The child's user + sys CPU time, median (10 ms resolution); null without /usr/bin/time. */
+  cpuP50: number | null;
+}
+
+/** /usr/bin/time gives the child's CPU time (user + sys), which a busy machine inflates far less than wall time. */
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+function timeRuns(name: string, nodeArgs: string[], cwd: string): CaseFigures {
+  const once = (): { wall: number; cpu: number | null } => {
+    const command = TIME ?? process.execPath;
+    const args = TIME ? ['-f', 'cpu %U %S', process.execPath, ...nodeArgs] : nodeArgs;
+    const start = performance.now();
+    const answer = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 30_000 });
+    const wall = performance.now() - start;
+    // Exit 1 is a lint with findings; anything else means the case did not run as meant.
+    if (answer.status !== 0 && answer.status !== 1) throw new Error(`${name}: exit ${answer.status}\n${answer.stderr}`);
+    const cpu = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(answer.stderr);
+    return { wall, cpu: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null };
+  };
+  for (let i = 0; i < 3; i++) once();
+  const measured = Array.from({ length: runs }, once);
+  const times = measured.map((m) => m.wall).sort((a, b) => a - b);
+  const cpu = measured.flatMap((m) => (m.cpu === null ? [] : [m.cpu])).sort((a, b) => a - b);
+  return {
+    name,
+    p50: percentile(times, 50),
+    p95: percentile(times, 95),
+    min: times[0]!,
+    cpuP50: cpu.length > 0 ? percentile(cpu, 50) : null,
+  };
+}
+
+function timeCli(name: string, args: string[], cwd: string, preload: string | null): CaseFigures {
+  return timeRuns(name, preload ? ['--import', preload, cli, ...args] : [cli, ...args], cwd);
+}
+
+/** In this process, on the baseline compiler only, as the CLI runs it (see keepParserOnBaselineTier in migrate-lint-command.ts). */
+async function parserCost(sql: string): Promise<Record<string, number>> {
+  v8.setFlagsFromString('--liftoff-only');
+  const start = performance.now();
+  const parser = await import('libpg-query');
+  const imported = performance.now();
+  await parser.parse('SELECT 1');
+  const started = performance.now();
+  await parser.parse(sql);
+  const parsed = performance.now();
+  return { importMs: imported - start, wasmStartMs: started - imported, parse2000Ms: parsed - started };
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-lint-bench-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'one-line.sql'), 'ALTER TABLE users ADD COLUMN nickname text;\n');
+    const big = bigMigration();
+    fs.writeFileSync(path.join(dir, 'two-thousand.sql'), big);
+    let preload: string | null = null;
+    if (eager) {
+      const dist = path.join(path.dirname(cli), '../dist/src');
+      const imports = [
+        ...LAZY_PACKAGES.map((name) => `await import(${JSON.stringify(name)}).catch(() => {});`),
+        ...LAZY_MODULES.map(
+          (module) => `await import(${JSON.stringify(pathToFileURL(path.join(dist, module)).href)}).catch(() => {});`,
+        ),
+      ];
+      // In the repository, so the packages resolve from its node_modules.
+      preload = path.join(path.dirname(cli), `.lint-bench-eager-${process.pid}.mjs`);
+      fs.writeFileSync(preload, imports.join('\n') + '\n');
+    }
+    try {
+      const cases = [
+        timeCli('cutover --help', ['--help'], dir, preload),
+        timeCli('migrate lint one-line.sql', ['migrate', 'lint', '--lock-timeout', '5s', 'one-line.sql'], dir, preload),
+        timeCli(
+          'migrate lint two-thousand.sql (2,000 statements)',
+          ['migrate', 'lint', '--lock-timeout', '5s', 'two-thousand.sql'],
+          dir,
+          preload,
+        ),
+      ];
+      const nodeAlone = timeRuns('node -e "" (Node start-up alone, the floor)', ['-e', ''], dir);
+      const parser = await parserCost(big);
+      const load = os.loadavg()[0]!;
+      console.log(
+        `cli: ${cli}${eager ? ' (--eager: every lazy module preloaded)' : ''}; ${runs} runs per case; load average ${load.toFixed(2)} on ${os.cpus().length} cores`,
+      );
+      for (const figures of [...cases, nodeAlone])
+        console.log(
+          `${figures.name.padEnd(52)} p50 ${figures.p50.toFixed(0).padStart(4)} ms   p95 ${figures.p95.toFixed(0).padStart(4)} ms   min ${figures.min.toFixed(0).padStart(4)} ms   cpu p50 ${figures.cpuP50 === null ? '-' : figures.cpuP50.toFixed(0).padStart(4)} ms`,
+        );
+      console.log(
+        `libpg-query in-process: import ${parser.importMs!.toFixed(0)} ms, WASM start (first parse) ${parser.wasmStartMs!.toFixed(0)} ms, parse of the 2,000 statements ${parser.parse2000Ms!.toFixed(0)} ms`,
+      );
+      const results = path.join(repo, 'bench/results');
+      fs.mkdirSync(results, { recursive: true });
+      fs.writeFileSync(
+        path.join(results, eager ? 'lint-eager-latest.json' : 'lint-latest.json'),
+        JSON.stringify({ cli, eager, runs, loadAverage: load, cases, nodeAlone, parser }, null, 2),
+      );
+    } finally {
+      if (preload) fs.rmSync(preload, { force: true });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
