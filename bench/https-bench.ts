@@ -1,5 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { connectOrStartProxy } from '../src/router/proxy-process/proxy-process-l
 import { proxyProcessOptions } from '../src/router/proxy-process/proxy-process-options.js';
 import { findFreePort } from '../src/runtime/process/free-port.js';
 import { TestCertificateAuthority } from '../test/support/test-certificates.js';
+import { startNginx, type RunningNginx } from './nginx-proxy.js';
 import { processCpuMs } from './process-cpu.js';
 
 /**
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     env: { PORT: String(appPort), HOST: '127.0.0.1', APP_VERSION: 'bench', PATH: process.env.PATH ?? '' },
     stdio: 'ignore',
   });
-  let nginx: ChildProcess | null = null;
+  let nginx: RunningNginx | null = null;
   const httpsPort = await findFreePort();
   const plainPort = await findFreePort();
   const proxy = await connectOrStartProxy({
@@ -77,13 +77,19 @@ async function main(): Promise<void> {
     });
     const nginxPort = await findFreePort();
     const nginxPlainPort = await findFreePort();
-    nginx = await startTlsNginx(dir, nginxPort, nginxPlainPort, appPort, leaf.certFile, leaf.keyFile);
+    const nginxDir = path.join(dir, 'nginx');
+    fs.mkdirSync(nginxDir);
+    nginx = await startNginx(nginxDir, nginxPlainPort, appPort, 1, {
+      port: nginxPort,
+      cert: leaf.certFile,
+      key: leaf.keyFile,
+    });
     const proxyPids = [proxy.proxy.pid, ...proxy.proxy.workerPids];
-    const nginxWorkers = childPidsOf(nginx.pid ?? 0);
+    const nginxWorkers = childPidsOf(nginx.pid);
     const targets: Target[] = [
       { name: 'cutover proxy process, 1 worker', port: httpsPort, plainPort, cpuMs: () => sumCpu(proxyPids) },
       {
-        name: `nginx ${nginxVersion()}, 1 worker`,
+        name: `nginx ${nginx.version.replace(/^nginx\//, '')}, 1 worker`,
         port: nginxPort,
         plainPort: nginxPlainPort,
         cpuMs: () => sumCpu(nginxWorkers),
@@ -105,11 +111,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await proxy.close();
-    if (nginx !== null && nginx.exitCode === null) {
-      const exited = once(nginx, 'exit');
-      nginx.kill('SIGQUIT');
-      await exited;
-    }
+    await nginx?.stop();
     app.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -191,66 +193,6 @@ async function get(pool: Pool): Promise<boolean> {
   }
 }
 
-async function startTlsNginx(
-  dir: string,
-  port: number,
-  plainPort: number,
-  appPort: number,
-  cert: string,
-  key: string,
-): Promise<ChildProcess> {
-  const prefix = path.join(dir, 'nginx');
-  fs.mkdirSync(prefix, { recursive: true });
-  const temp = (name: string): string => path.join(prefix, name);
-  const config = `worker_processes 1;
-error_log ${temp('error.log')} warn;
-pid ${temp('nginx.pid')};
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${temp('client_body')};
-  proxy_temp_path ${temp('proxy')};
-  fastcgi_temp_path ${temp('fastcgi')};
-  uwsgi_temp_path ${temp('uwsgi')};
-  scgi_temp_path ${temp('scgi')};
-  upstream app { server 127.0.0.1:${appPort}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port} ssl;
-    listen 127.0.0.1:${plainPort};
-    server_name ${HOST};
-    ssl_certificate ${cert};
-    ssl_certificate_key ${key};
-    ssl_session_cache off;
-    ssl_session_tickets off;
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-Proto $scheme;
-    }
-  }
-}
-`;
-  const file = temp('nginx.conf');
-  fs.writeFileSync(file, config);
-  const child = spawn('nginx', ['-p', prefix, '-c', file, '-g', 'daemon off;'], { stdio: 'ignore' });
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, servername: HOST, rejectUnauthorized: false });
-      socket.once('secureConnect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return child;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('nginx did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 function childPidsOf(pid: number): number[] {
   try {
     return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -261,11 +203,6 @@ function childPidsOf(pid: number): number[] {
 
 function sumCpu(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0);
-}
-
-function nginxVersion(): string {
-  const output = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
-  return (output.stderr || output.stdout).trim().replace(/^nginx version: nginx\//, '');
 }
 
 async function waitFor(url: string): Promise<void> {

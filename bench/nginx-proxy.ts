@@ -21,7 +21,20 @@ export function nginxAvailable(): boolean {
   return spawnSync('nginx', ['-v'], { stdio: 'ignore' }).error === undefined;
 }
 
-export function nginxConfig(dir: string, listenPort: number, upstreamPort: number, workers = 1): string {
+/** A TLS listener next to the plain one (full handshakes only: no session cache, no tickets). */
+export interface NginxTls {
+  port: number;
+  cert: string;
+  key: string;
+}
+
+export function nginxConfig(
+  dir: string,
+  listenPort: number,
+  upstreamPort: number,
+  workers = 1,
+  tls?: NginxTls,
+): string {
   const temp = (name: string): string => path.join(dir, name);
   return `worker_processes ${workers};
 error_log ${temp('error.log')} warn;
@@ -40,7 +53,7 @@ http {
   }
   server {
     listen 127.0.0.1:${listenPort};
-    location / {
+${tls === undefined ? '' : `    listen 127.0.0.1:${tls.port} ssl;\n    ssl_certificate ${tls.cert};\n    ssl_certificate_key ${tls.key};\n    ssl_session_cache off;\n    ssl_session_tickets off;\n`}    location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -59,9 +72,10 @@ export async function startNginx(
   listenPort: number,
   upstreamPort: number,
   workers = 1,
+  tls?: NginxTls,
 ): Promise<RunningNginx> {
   const configFile = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(configFile, nginxConfig(dir, listenPort, upstreamPort, workers));
+  fs.writeFileSync(configFile, nginxConfig(dir, listenPort, upstreamPort, workers, tls));
   const versionOutput = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
   const version = (versionOutput.stderr || versionOutput.stdout).trim().replace(/^nginx version: /, '');
   const child: ChildProcess = spawn('nginx', ['-p', dir, '-c', configFile, '-g', 'daemon off;'], {

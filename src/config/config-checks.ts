@@ -4,7 +4,7 @@ import { defaultHosts, CONFIG_DEFAULTS } from './config-defaults.js';
 import { checkDockerService } from './docker-checks.js';
 import { splitCommandWords } from './command-words.js';
 import { makeIssue, type ConfigIssue, type ConfigPath, type SourceMap } from './config-issues.js';
-import { formatListenAddress, parseListenAddress } from './listen-address.js';
+import { formatListenAddress, parseListenAddress, sameSocket } from './listen-address.js';
 import { checkRollingStrategy } from './rolling-checks.js';
 import { checkPathRoutes } from './path-route-checks.js';
 import { checkTls } from './tls-checks.js';
@@ -103,12 +103,6 @@ function checkAddresses(server: unknown, source: SourceMap | null): ConfigIssue[
       `the proxy needs its own port; ${formatListenAddress(proxy)} clashes with server.admin (${formatListenAddress(admin)})`,
     ),
   ];
-}
-
-const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
-
-function sameSocket(a: ListenAddress, b: ListenAddress): boolean {
-  return a.port === b.port && (a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host));
 }
 
 function checkServices(services: unknown, templates: TemplateFacts, source: SourceMap | null): ConfigIssue[] {

@@ -10,6 +10,13 @@ export type ListenAddressResult = { ok: true; address: ListenAddress } | { ok: f
 
 export const DEFAULT_LISTEN_HOST = '127.0.0.1';
 
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
+
+/** True when two listeners would take the same socket: the same port on the same host, or on a wildcard one. */
+export function sameSocket(a: ListenAddress, b: ListenAddress): boolean {
+  return a.port === b.port && (a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host));
+}
+
 export const LISTEN_ADDRESS_EXPECTED = 'expected host:port, :port or [ipv6]:port with a port from 1 to 65535';
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;

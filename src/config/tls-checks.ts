@@ -1,6 +1,6 @@
 import { CONFIG_DEFAULTS } from './config-defaults.js';
 import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
-import { formatListenAddress, parseListenAddress } from './listen-address.js';
+import { formatListenAddress, parseListenAddress, sameSocket } from './listen-address.js';
 
 /**
  * Checks across the HTTPS keys (tls-schema.ts): a certificate needs the TLS
@@ -74,8 +74,7 @@ function portClashes(server: RawMap, source: SourceMap | null): ConfigIssue[] {
     if (!other.ok) continue;
     const a = https.address;
     const b = other.address;
-    const wildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
-    if (a.port === b.port && (a.host === b.host || wildcard(a.host) || wildcard(b.host)))
+    if (sameSocket(a, b))
       issues.push(
         makeIssue(
           source,

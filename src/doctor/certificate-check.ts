@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
+import { servedHosts } from '../config/served-hosts.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { CertificateStore } from '../tls/certificate-store.js';
 import type { CheckResult } from './check-result.js';
@@ -19,8 +20,7 @@ export async function checkCertificates(config: CutoverConfig, now: number = Dat
   const store = new CertificateStore(config.server.stateDir);
   for (const service of Object.values(config.services)) {
     if (service.tls === undefined) continue;
-    const hosts = new Set([...service.hosts, ...(service.paths ?? []).map((path) => path.host)]);
-    for (const host of hosts) results.push(await checkHost(service, host, store, now));
+    for (const host of servedHosts(service)) results.push(await checkHost(service, host, store, now));
   }
   return results;
 }

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
+import { servedHosts } from '../config/served-hosts.js';
 import type { CutoverConfig } from '../config/types.js';
 import type { Clock, ClockTimer } from '../core/clock.js';
 import { CutoverError, isCutoverError } from '../core/errors.js';
@@ -9,7 +10,7 @@ import { CertificateStore, type StoredCertificate } from '../tls/certificate-sto
 import type { AcmeChallengeType } from '../tls/challenge-responder.js';
 import { RenewalSchedule, type RenewalEntry } from '../tls/renewal-schedule.js';
 import { RouterChallengeResponder } from './router-challenge-responder.js';
-import { hstsValue, loadServiceCertificates, servedHosts } from './service-certificates.js';
+import { hstsValue, loadServiceCertificates } from './service-certificates.js';
 
 /** One line of `cutover certs list`. */
 export interface CertificateInfo {
@@ -82,9 +83,9 @@ export class ServerCertificates {
     this.attached = deps;
   }
 
-  private get deps(): ServerCertificatesDeps & ServerCertificatesOptions {
+  private get deps(): ServerCertificatesDeps {
     if (this.attached === null) throw new CutoverError('INTERNAL', 'the certificates are not attached to a router yet');
-    return { ...this.options, ...this.attached };
+    return this.attached;
   }
 
   /** The merged set for the controller's first routes (before any ACME certificate was read). */
@@ -174,7 +175,7 @@ export class ServerCertificates {
       );
     const plan = this.plan();
     const chosen = plan.entries.filter((entry) =>
-      host !== null ? entry.host === host.toLowerCase() : force || entry.at <= this.deps.clock.now(),
+      host !== null ? entry.host === host.toLowerCase() : force || entry.at <= this.options.clock.now(),
     );
     const results: { host: string; renewed: boolean; serial?: string; error?: string }[] = [];
     await this.exclusive(async () => {
@@ -209,13 +210,15 @@ export class ServerCertificates {
   private wake(delayMs: number): void {
     if (this.closed || this.attached === null || this.acmeHosts().size === 0) return;
     this.timer?.cancel();
-    this.timer = this.deps.clock.schedule(
+    this.timer = this.options.clock.schedule(
       () => {
         this.timer = null;
         void this.exclusive(() => this.runDue()).then(() => {
+          // Failed orders are in the plan as retries: after a run, nothing is due before nextWakeAt.
           const next = this.plan().nextWakeAt;
-          if (next !== null) this.wake(Math.min(MAX_WAKE_MS, Math.max(1_000, next - this.deps.clock.now())));
-          else if (this.plan().due.length === 0) this.wake(MAX_WAKE_MS);
+          this.wake(
+            next === null ? MAX_WAKE_MS : Math.min(MAX_WAKE_MS, Math.max(1_000, next - this.options.clock.now())),
+          );
         });
       },
       Math.max(0, delayMs),
@@ -254,7 +257,7 @@ export class ServerCertificates {
       const failures = this.schedule.failed(entry.host);
       const message = isCutoverError(error) ? error.message : String(error);
       this.lastError.set(entry.host, message);
-      this.deps.logger.warn({ err: error, host: entry.host, retryAt: failures.retryAt }, 'ACME order failed');
+      this.options.logger.warn({ err: error, host: entry.host, retryAt: failures.retryAt }, 'ACME order failed');
       this.deps.record({
         service: target.service,
         type: 'certificate.failed',
@@ -285,9 +288,9 @@ export class ServerCertificates {
     this.issuerInstance ??= new AcmeIssuer({
       acme: this.config.server.acme,
       store: this.store,
-      responder: new RouterChallengeResponder(this.deps.router, this.deps.logger),
-      clock: this.deps.clock,
-      ...(this.deps.orderTimeoutMs === undefined ? {} : { orderTimeoutMs: this.deps.orderTimeoutMs }),
+      responder: new RouterChallengeResponder(this.deps.router, this.options.logger),
+      clock: this.options.clock,
+      ...(this.options.orderTimeoutMs === undefined ? {} : { orderTimeoutMs: this.options.orderTimeoutMs }),
     });
     return this.issuerInstance;
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { servedHosts } from '../config/served-hosts.js';
 import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import type { TlsRoute } from '../router/index.js';
@@ -56,11 +57,6 @@ function loadServiceCertificate(service: ServiceConfig, now: Date): TlsRoute | n
   const route: TlsRoute = { certificates: [{ hosts: servedHosts(service), certPem, keyPem }] };
   if (service.hsts !== undefined) route.hsts = hstsValue(service.hsts);
   return route;
-}
-
-/** Every name a service answers: its hosts and the hosts of its path routes. */
-export function servedHosts(service: ServiceConfig): string[] {
-  return [...new Set([...service.hosts, ...(service.paths ?? []).map((path) => path.host)])];
 }
 
 /** The Strict-Transport-Security value of `hsts`. */

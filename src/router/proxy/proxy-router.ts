@@ -362,10 +362,23 @@ export class ProxyRouter implements Router {
     return true;
   }
 
-  /** `https://host[:port]/path`: the port left out when it is 443. */
-  private httpsUrl(host: string, path: string): string {
+  /**
+   * A request on the wrong side of the TLS edge for its service: over HTTPS
+   * for a service served in the clear (421), or in the clear for one with a
+   * certificate: the `https://host[:port]/path` it is redirected to (308,
+   * the port left out when it is 443), or null when it is served as it came.
+   */
+  private crossedEdge(
+    entry: ServiceEntry<TargetBinding>,
+    secure: boolean,
+    hostHeader: string | undefined,
+    url: string | undefined,
+  ): typeof MISDIRECTED | string | null {
+    if (secure) return MISDIRECTED;
+    const target = this.redirectHttp ? redirectTarget(entry, hostHeader, url) : null;
+    if (target === null) return null;
     const port = this.tlsListening?.port ?? 443;
-    return `https://${host}${port === 443 ? '' : `:${port}`}${path}`;
+    return `https://${target.host}${port === 443 ? '' : `:${port}`}${target.path}`;
   }
 
   /** Where the TLS listener listens, or null without one. */
@@ -592,17 +605,15 @@ export class ProxyRouter implements Router {
       sendErrorResponse(res, req.rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
     }
-    if (entry.tls !== secure) {
-      const edge = secure ? 'misdirected' : this.redirectHttp ? redirectTarget(entry, facts.host, req.url) : null;
-      if (edge === 'misdirected') {
-        sendErrorResponse(res, req.rawHeaders, misdirected(entry.service), this.logger);
-        return;
-      }
-      if (edge !== null) {
-        res.writeHead(308, { location: this.httpsUrl(edge.host, edge.path), 'content-length': '0' });
-        res.end();
-        return;
-      }
+    const edge = entry.tls === secure ? null : this.crossedEdge(entry, secure, facts.host, req.url);
+    if (edge === MISDIRECTED) {
+      sendErrorResponse(res, req.rawHeaders, misdirected(entry.service), this.logger);
+      return;
+    }
+    if (edge !== null) {
+      res.writeHead(308, { location: edge, 'content-length': '0' });
+      res.end();
+      return;
     }
     // Checked before the release: a service in maintenance answers even with nothing routed or healthy.
     if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
@@ -675,19 +686,17 @@ export class ProxyRouter implements Router {
       sendErrorOnSocket(socket, req.rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
     }
-    if (entry.tls !== secure) {
-      const edge = secure ? 'misdirected' : this.redirectHttp ? redirectTarget(entry, facts.host, req.url) : null;
-      if (edge === 'misdirected') {
-        sendErrorOnSocket(socket, req.rawHeaders, misdirected(entry.service), this.logger);
-        return;
-      }
-      if (edge !== null) {
-        // A WebSocket client does not follow it, but it learns where the service is, and nothing goes out in clear.
-        socket.end(
-          `HTTP/1.1 308 Permanent Redirect\r\nLocation: ${this.httpsUrl(edge.host, edge.path)}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
-        );
-        return;
-      }
+    const edge = entry.tls === secure ? null : this.crossedEdge(entry, secure, facts.host, req.url);
+    if (edge === MISDIRECTED) {
+      sendErrorOnSocket(socket, req.rawHeaders, misdirected(entry.service), this.logger);
+      return;
+    }
+    if (edge !== null) {
+      // A WebSocket client does not follow it, but it learns where the service is, and nothing goes out in clear.
+      socket.end(
+        `HTTP/1.1 308 Permanent Redirect\r\nLocation: ${edge}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
+      return;
     }
     if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
       sendMaintenanceOnSocket(socket, req.rawHeaders, entry.maintenance);
@@ -807,6 +816,7 @@ function redirectTarget(
 }
 
 const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
+const MISDIRECTED = Symbol('misdirected');
 const ACME_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 const ACME_KEY_AUTHORIZATION = /^[A-Za-z0-9_-]{1,256}\.[A-Za-z0-9_-]{1,128}$/;
 
