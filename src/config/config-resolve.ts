@@ -56,6 +56,11 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       admin: raw.server?.admin ?? { ...CONFIG_DEFAULTS.admin },
       stateDir: resolvePath(options.baseDir, raw.server?.state_dir ?? CONFIG_DEFAULTS.stateDir),
       ...(raw.server?.docker_host === undefined ? {} : { dockerHost: raw.server.docker_host }),
+      swarm: {
+        nodeAddresses: Object.fromEntries(
+          Object.entries(raw.server?.swarm?.node_addresses ?? {}).map(([node, address]) => [node, address.trim()]),
+        ),
+      },
       router: raw.server?.router ?? CONFIG_DEFAULTS.router,
       logs: {
         maxBytes: raw.server?.logs?.max_size ?? CONFIG_DEFAULTS.logs.maxBytes,

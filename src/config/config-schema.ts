@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { analysisSchema } from './analysis-schema.js';
 import { canaryStrategySchema, onInconclusive, postPromotionSchema } from './canary-schema.js';
 import type { ConfigPath } from './config-issues.js';
-import { dockerHost, dockerServiceFields, swarmServiceFields } from './docker-schema.js';
+import { dockerHost, dockerServiceFields, swarmServerSchema, swarmServiceFields } from './docker-schema.js';
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
 import { pathRouteServiceFields } from './path-routes-schema.js';
@@ -231,6 +231,7 @@ const serverSchema = strictMap(
     admin: listenAddress.optional(),
     state_dir: directory.optional(),
     docker_host: dockerHost.optional(),
+    swarm: swarmServerSchema.optional(),
     router: routerKind.optional(),
     nginx: nginxSchema.optional(),
     haproxy: haproxySchema.optional(),
@@ -248,7 +249,7 @@ const serverSchema = strictMap(
       'expected a map like { max_size: 10MiB, keep: 3 }',
     ).optional(),
   },
-  'expected a map with proxy, https, admin, state_dir, docker_host, router, nginx, haproxy, trusted_proxies, max_connections, proxy_workers, client_timeouts, redirect_http and logs',
+  'expected a map with proxy, https, admin, state_dir, docker_host, swarm, router, nginx, haproxy, trusted_proxies, max_connections, proxy_workers, client_timeouts, redirect_http and logs',
 );
 
 export const configSchema = strictMap(

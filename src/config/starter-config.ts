@@ -28,6 +28,9 @@ server:
     keep: 3
   # docker_host: unix:///var/run/docker.sock  # the Docker daemon of runtime: docker and swarm
   #                         # services (default: $DOCKER_HOST, else this socket)
+  # swarm:                  # runtime: swarm across nodes: a task is dialled at its node's address
+  #   node_addresses: { worker-1: 10.0.0.12 }  # by node ID or hostname (default: the node's
+  #                         # Status.Addr, as \`docker node inspect\` shows it)
   router: proxy             # proxy: the embedded proxy, which switches without losing a request;
   #                         # nginx: render upstreams into the team's nginx and reload it
   #                         # (docs/nginx-router.md), with these keys:

@@ -26,6 +26,8 @@ export interface ServerConfig {
   stateDir: string;
   /** `server.docker_host` as written (unix:///path, a socket path, tcp://host:port); absent: DOCKER_HOST, else /var/run/docker.sock. */
   dockerHost?: string;
+  /** `server.swarm`: the address cutover dials a swarm node's tasks at, by node ID or hostname (absent: its Status.Addr). */
+  swarm: { nodeAddresses: Record<string, string> };
   /** Which router moves traffic: the embedded proxy (default), the team's nginx, or an HAProxy cutover runs. */
   router: 'proxy' | 'nginx' | 'haproxy';
   /** Present exactly when `router` is nginx. */

@@ -1,0 +1,130 @@
+import type Docker from 'dockerode';
+
+/** The node label that names the address a node's tasks are dialled at, when `server.swarm.node_addresses` does not. */
+export const NODE_ADDRESS_LABEL = 'cutover.address';
+
+/** How long a node list is trusted: a node that goes down is seen within this (plus Swarm's own heartbeat). */
+const REFRESH_MS = 1_000;
+
+export interface SwarmNode {
+  id: string;
+  hostname: string;
+  /** Where cutover dials this node's tasks (see addressOf). */
+  address: string;
+  /** Swarm's Status.State: ready, down, unknown, disconnected. */
+  state: string;
+  /** Spec.Availability: active, pause, drain. */
+  availability: string;
+}
+
+interface RawNode {
+  ID: string;
+  Description?: { Hostname?: string };
+  Spec?: { Labels?: Record<string, string>; Availability?: string };
+  Status?: { State?: string; Addr?: string };
+}
+
+/**
+ * The nodes of the swarm as cutover routes to them. A task listens on the host
+ * network of the node it runs on, bound to that node's address, and the proxy
+ * dials it there. The address is, first match wins:
+ * `server.swarm.node_addresses` (by node ID, then hostname), the node label
+ * `cutover.address`, loopback for the manager cutover runs on, then the
+ * node's `Status.Addr`. Status.Addr is the
+ * manager's view: its own advertise address, and for a worker the address its
+ * connection came from, which is the right one on an ordinary network and
+ * the wrong one behind NAT or on a machine with several addresses (hence the
+ * overrides). Not the overlay address (cutover's proxy is not on the overlay)
+ * nor the routing mesh (a second balancer that hides which task answers, so
+ * per-task health checks and drains would mean nothing).
+ */
+export class SwarmNodes {
+  private nodes = new Map<string, SwarmNode>();
+  private fetchedAt = 0;
+  private refreshing: Promise<void> | null = null;
+  private selfId: Promise<string | null> | null = null;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly options: {
+      /** `server.swarm.node_addresses`: node ID or hostname to address. */
+      overrides: Readonly<Record<string, string>>;
+      /** The address of a node Swarm gives none for (a node not yet listed). */
+      fallback: string;
+      /**
+       * The manager's own address when cutover runs on it (the daemon is a
+       * local socket): loopback, so its tasks are not exposed beyond this
+       * machine, as on a one-node swarm. Null when the manager is remote.
+       */
+      selfAddress: string | null;
+    },
+  ) {}
+
+  /** The node list, fetched again when older than a second (or `fresh`). Keeps the last list if the API fails. */
+  async all(fresh = false): Promise<SwarmNode[]> {
+    if (fresh || Date.now() - this.fetchedAt > REFRESH_MS) await this.refresh();
+    return [...this.nodes.values()];
+  }
+
+  async get(nodeId: string | null): Promise<SwarmNode | null> {
+    if (!nodeId) return null;
+    if (!this.nodes.has(nodeId) || Date.now() - this.fetchedAt > REFRESH_MS) await this.refresh();
+    return this.nodes.get(nodeId) ?? null;
+  }
+
+  async addressOf(nodeId: string | null): Promise<string> {
+    return (await this.get(nodeId))?.address ?? this.options.fallback;
+  }
+
+  /** The node of the daemon cutover talks to (the manager), whose task containers its container API can see. */
+  selfNodeId(): Promise<string | null> {
+    this.selfId ??= this.docker
+      .info()
+      .then((info: { Swarm?: { NodeID?: string } }) => info.Swarm?.NodeID || null)
+      .catch(() => {
+        this.selfId = null;
+        return null;
+      });
+    return this.selfId;
+  }
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const raw = (await this.docker.listNodes()) as RawNode[];
+        const self = await this.selfNodeId();
+        this.nodes = new Map(raw.map((node) => [node.ID, this.toNode(node, node.ID === self)]));
+        this.fetchedAt = Date.now();
+      } catch {
+        // The manager did not answer: the last list stands; a task's address rarely changes.
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private toNode(raw: RawNode, self: boolean): SwarmNode {
+    const hostname = raw.Description?.Hostname ?? '';
+    const { overrides, selfAddress, fallback } = this.options;
+    const address =
+      overrides[raw.ID] ??
+      (hostname ? overrides[hostname] : undefined) ??
+      (raw.Spec?.Labels?.[NODE_ADDRESS_LABEL]?.trim() || undefined) ??
+      (self && selfAddress !== null ? selfAddress : undefined) ??
+      usable(raw.Status?.Addr) ??
+      fallback;
+    return {
+      id: raw.ID,
+      hostname,
+      address,
+      state: raw.Status?.State ?? 'unknown',
+      availability: raw.Spec?.Availability ?? 'active',
+    };
+  }
+}
+
+/** 0.0.0.0 is what Swarm reports for a node it has no address for yet. */
+function usable(address: string | undefined): string | undefined {
+  return address && address !== '0.0.0.0' ? address : undefined;
+}
