@@ -728,12 +728,7 @@ export class SwarmRuntime implements Runtime {
     const logs = await (
       local
         ? copyContainerLogs(this.docker, container, info.logPath, header, since)
-        : copyLogStream(
-            this.docker,
-            () => followTaskLogs(this.docker, task.id, since),
-            info.logPath,
-            header,
-          )
+        : copyLogStream(this.docker, () => followTaskLogs(this.docker, task.id, since), info.logPath, header)
     ).catch((error: unknown) => {
       this.options.logger?.warn({ instance: info.id, err: error }, 'cannot follow the task output');
       return null;
@@ -822,7 +817,11 @@ export class SwarmRuntime implements Runtime {
     return release.removing;
   }
 
-  /** Swarm removes a service's task containers after the service; waits until none runs. */
+  /**
+   * Swarm removes a service's task containers after the service; waits until
+   * none runs on this daemon's node. The tasks of other nodes are out of the
+   * rotation already (stop drains first); their containers go on their nodes.
+   */
   private async waitTasksGone(swarmId: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {

@@ -66,7 +66,10 @@ describe('swarm services in cutover.yaml', () => {
     node_addresses: { worker-1: 10.0.0.12, "8a40akmzipjk2tk78kfghjt2j": " fd00::3 " }
 services: { web: { runtime: swarm, image: app } }
 `);
-    assert.deepEqual(config.server.swarm.nodeAddresses, { 'worker-1': '10.0.0.12', '8a40akmzipjk2tk78kfghjt2j': 'fd00::3' });
+    assert.deepEqual(config.server.swarm.nodeAddresses, {
+      'worker-1': '10.0.0.12',
+      '8a40akmzipjk2tk78kfghjt2j': 'fd00::3',
+    });
     assert.deepEqual(parse('services: { web: { command: x } }').server.swarm.nodeAddresses, {});
     const { byPath } = issuesOf(`server:
   swarm:
@@ -78,7 +81,10 @@ services: { web: { runtime: swarm, image: app } }
       issueAt(byPath, 'server.swarm.node_addresses.worker-1').message,
       /expected an IP address the tasks of that node listen on/,
     );
-    assert.match(issueAt(byPath, 'server.swarm.node_addresses.bad name').message, /expected a swarm node ID or hostname/);
+    assert.match(
+      issueAt(byPath, 'server.swarm.node_addresses["bad name"]').message,
+      /expected a swarm node ID or hostname/,
+    );
     assert.match(issueAt(byPath, 'server.swarm.nodes').message, /node_addresses/);
   });
 });
@@ -171,7 +177,11 @@ describe('the Swarm service of a release', () => {
   });
 
   it("the wrapper binds HOST to the address of the task's node, and keeps the service's HOST on a node it does not know", () => {
-    const script = wrapperScript(['/bin/sh', '-c', 'printf %s "$HOST"'], {}, { node1: '127.0.0.2', node2: '127.0.0.3' });
+    const script = wrapperScript(
+      ['/bin/sh', '-c', 'printf %s "$HOST"'],
+      {},
+      { node1: '127.0.0.2', node2: '127.0.0.3' },
+    );
     const hostOn = (node: string): string =>
       execFileSync('/bin/sh', ['-c', script], {
         env: { CUTOVER_PORT_BASE: '41000', CUTOVER_TASK_SLOT: '1', CUTOVER_NODE_ID: node, HOST: '127.0.0.1' },

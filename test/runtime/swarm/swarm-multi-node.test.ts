@@ -117,10 +117,7 @@ function connects(host: string, port: number): Promise<boolean> {
 const activeEndpoints = (s: ServiceStatus): string[] =>
   (s.active?.instances ?? []).map((i) => `${i.host}:${i.port}`).sort();
 
-async function underTraffic(
-  host: string,
-  work: (traffic: SteadyTraffic) => Promise<void>,
-): Promise<TrafficSummary> {
+async function underTraffic(host: string, work: (traffic: SteadyTraffic) => Promise<void>): Promise<TrafficSummary> {
   const traffic = new SteadyTraffic({
     url: h.proxyUrl,
     host,
@@ -216,8 +213,7 @@ describe('runtime: swarm on two nodes', () => {
         // Swarm may still be moving the drained tasks: under the same traffic, until both serve from the manager.
         for (let i = 0; i < 600; i++) {
           const s = await status('web');
-          if (s.active?.running === '2/2' && s.active.instances.every((x) => x.host === cluster.manager.address))
-            break;
+          if (s.active?.running === '2/2' && s.active.instances.every((x) => x.host === cluster.manager.address)) break;
           await sleep(100);
         }
       });
@@ -229,7 +225,9 @@ describe('runtime: swarm on two nodes', () => {
         s.active?.instances.map((i) => i.host),
         ['127.0.0.2', '127.0.0.2'],
       );
-      const tasks = (await runningTasks('web')).filter((task) => activeEndpoints(s).includes(`${task.address}:${task.port}`));
+      const tasks = (await runningTasks('web')).filter((task) =>
+        activeEndpoints(s).includes(`${task.address}:${task.port}`),
+      );
       assert.equal(tasks.length, 2, 'the active instances are the tasks Swarm runs');
     } finally {
       await cluster.manager.daemon.cli(['node', 'update', '--availability', 'active', worker.nodeId]);
