@@ -28,6 +28,7 @@ import {
   isServing,
   listSwarmTasks,
   followTaskLogs,
+  lastTaskLogs,
   portOf,
   waitForTaskEnd,
   type SwarmTask,
@@ -672,7 +673,7 @@ export class SwarmRuntime implements Runtime {
       const unplaceable = recent.find((t) => t.state === 'pending' && t.error);
       const failed = unplaceable ?? (failures.length >= FAILED_TASKS_BEFORE_GIVING_UP ? failures[0] : undefined);
       if (failed) {
-        const tail = failed.containerId ? await this.containerTail(failed.containerId) : '';
+        const tail = failed.containerId ? await this.taskTail(failed) : '';
         throw new CutoverError(
           'INSTANCE_START_FAILED',
           `Cannot start ${id}: task ${failed.id.slice(0, 12)} of swarm service ${release.name} is ${failed.state}: ${failed.error ?? 'no reason given'}` +
@@ -700,11 +701,15 @@ export class SwarmRuntime implements Runtime {
     return false;
   }
 
-  private async containerTail(containerId: string): Promise<string> {
+  /** A failed task's last lines: from its container on this node, else through Swarm from the node it ran on. */
+  private async taskTail(task: SwarmTask): Promise<string> {
     try {
-      const framed = await this.docker
-        .getContainer(containerId)
-        .logs({ stdout: true, stderr: true, tail: 5, follow: false });
+      const local = task.nodeId === null || task.nodeId === (await this.nodes.selfNodeId());
+      const framed = local
+        ? await this.docker
+            .getContainer(task.containerId as string)
+            .logs({ stdout: true, stderr: true, tail: 5, follow: false })
+        : await lastTaskLogs(this.docker, task.id, 5);
       // Without a TTY the output comes in frames: an 8-byte header (stream, 0, 0, 0, length as uint32 BE), then the bytes.
       const parts: Buffer[] = [];
       for (let at = 0; at + 8 <= framed.length; at += 8 + framed.readUInt32BE(at + 4))

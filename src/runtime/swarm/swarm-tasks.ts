@@ -124,3 +124,16 @@ export function followTaskLogs(docker: Docker, taskId: string, since: number): P
   };
   return task.logs({ follow: true, stdout: true, stderr: true, since });
 }
+
+/** A task's last `lines` of output, framed as a container's (8-byte headers); through the manager, from any node. */
+export async function lastTaskLogs(docker: Docker, taskId: string, lines: number): Promise<Buffer> {
+  const task = docker.getTask(taskId) as Docker.Task & {
+    logs(options: { follow: false; stdout: true; stderr: true; tail: number }): Promise<Buffer | NodeJS.ReadableStream>;
+  };
+  const answer = await task.logs({ follow: false, stdout: true, stderr: true, tail: lines });
+  if (Buffer.isBuffer(answer)) return answer;
+  const chunks: Buffer[] = [];
+  for await (const chunk of answer as AsyncIterable<Buffer | string>)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}

@@ -25,9 +25,9 @@ let cluster: SwarmCluster;
 let h: DockerHarness;
 
 /** No placement: Swarm spreads the replicas. No image HEALTHCHECK: it would dial 127.0.0.1, where no task listens. */
-const service = (name: string, strategy: string): { name: string; body: string } => ({
+const service = (name: string, strategy: string, more = ''): { name: string; body: string } => ({
   name,
-  body: `hosts: [${name}.localhost]
+  body: `${more}hosts: [${name}.localhost]
 runtime: swarm
 image: cutover-sample:\${VERSION}
 pull: never
@@ -41,7 +41,8 @@ strategy: ${strategy}`,
 before(async () => {
   cluster = await startSwarmCluster(1);
   // No registry here: each node's daemon gets the images itself.
-  for (const node of cluster.nodes) await loadSampleImage(node.daemon, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3' }]);
+  for (const node of cluster.nodes)
+    await loadSampleImage(node.daemon, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3' }, { tag: 'v4-crash' }]);
   h = await startDockerHarness(
     cluster.manager.daemon,
     [
@@ -50,6 +51,7 @@ before(async () => {
         'api',
         '{ type: rolling, parallelism: 1, order: start-first, monitor: 2s, failure_action: rollback, timeout: 90s }',
       ),
+      service('jobs', '{ type: blue-green, auto_switch: true, timeout: 60s }', 'placement: [node.role==worker]\n'),
     ],
     '',
     cluster.serverYaml(),
@@ -159,6 +161,19 @@ describe('runtime: swarm on two nodes', () => {
     const text = await logs.body.text();
     assert.match(text, /sample-app v1 instance \d listening on 127\.0\.0\.3:\d+/);
     assert.match(text, /sample-app v1 instance \d listening on 127\.0\.0\.2:\d+/);
+  });
+
+  it("a version that crashes on the worker fails its deploy with the task's exit code and last lines, read from the worker", async (t) => {
+    const done = await operate(h.client, '/api/v1/services/jobs/deploy', { version: 'v4-crash' });
+    assert.equal(done.operation.outcome, 'failed');
+    // Which of the two depends on whether Swarm saw the task running before it crashed; both read the worker's output.
+    assert.ok(
+      ['INSTANCE_EXITED', 'INSTANCE_START_FAILED'].includes(done.operation.error?.code ?? ''),
+      JSON.stringify(done.operation.error),
+    );
+    t.diagnostic(`cutover said: ${done.operation.error?.message ?? ''}`);
+    assert.match(done.operation.error?.message ?? '', /(exited with code 1|exit code 1)/);
+    assert.match(done.operation.error?.message ?? '', /last log lines:\n(.*\n)*.*simulated crash at start/);
   });
 
   it(`blue-green at ${RATE} req/s across both nodes: 0 failed`, async (t) => {
