@@ -1,7 +1,5 @@
 import type Docker from 'dockerode';
-
-/** The node label that names the address a node's tasks are dialled at, when `server.swarm.node_addresses` does not. */
-export const NODE_ADDRESS_LABEL = 'cutover.address';
+import { swarmNodeAddress } from '../../core/swarm-node-address.js';
 
 /** How long a node list is trusted: a node that goes down is seen within this (plus Swarm's own heartbeat). */
 const REFRESH_MS = 1_000;
@@ -25,18 +23,9 @@ interface RawNode {
 }
 
 /**
- * The nodes of the swarm as cutover routes to them. A task listens on the host
- * network of the node it runs on, bound to that node's address, and the proxy
- * dials it there. The address is, first match wins:
- * `server.swarm.node_addresses` (by node ID, then hostname), the node label
- * `cutover.address`, loopback for the manager cutover runs on, then the
- * node's `Status.Addr`. Status.Addr is the
- * manager's view: its own advertise address, and for a worker the address its
- * connection came from, which is the right one on an ordinary network and
- * the wrong one behind NAT or on a machine with several addresses (hence the
- * overrides). Not the overlay address (cutover's proxy is not on the overlay)
- * nor the routing mesh (a second balancer that hides which task answers, so
- * per-task health checks and drains would mean nothing).
+ * The nodes of the swarm as cutover routes to them: a task listens on the
+ * host network of the node it runs on, bound to that node's address, and the
+ * proxy dials it there. The address rule is core/swarm-node-address.ts.
  */
 export class SwarmNodes {
   private nodes = new Map<string, SwarmNode>();
@@ -106,14 +95,10 @@ export class SwarmNodes {
 
   private toNode(raw: RawNode, self: boolean): SwarmNode {
     const hostname = raw.Description?.Hostname ?? '';
-    const { overrides, selfAddress, fallback } = this.options;
-    const address =
-      overrides[raw.ID] ??
-      (hostname ? overrides[hostname] : undefined) ??
-      (raw.Spec?.Labels?.[NODE_ADDRESS_LABEL]?.trim() || undefined) ??
-      (self && selfAddress !== null ? selfAddress : undefined) ??
-      usable(raw.Status?.Addr) ??
-      fallback;
+    const { address } = swarmNodeAddress(
+      { id: raw.ID, hostname, labels: raw.Spec?.Labels ?? {}, statusAddress: raw.Status?.Addr ?? null, self },
+      this.options,
+    );
     return {
       id: raw.ID,
       hostname,
@@ -122,9 +107,4 @@ export class SwarmNodes {
       availability: raw.Spec?.Availability ?? 'active',
     };
   }
-}
-
-/** 0.0.0.0 is what Swarm reports for a node it has no address for yet. */
-function usable(address: string | undefined): string | undefined {
-  return address && address !== '0.0.0.0' ? address : undefined;
 }

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { SteadyTraffic, type TrafficSummary } from '../../../examples/demo/steady-traffic.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
+import { runDoctor } from '../../../src/doctor/doctor-checks.js';
 import type { EventRecord, OperationRecord } from '../../../src/store/records.js';
 import { startDockerHarness, type DockerHarness } from '../../support/docker-harness.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
@@ -154,6 +155,14 @@ describe('runtime: swarm on two nodes', () => {
       assert.equal(await connects(task.address, task.port), true, `${task.address}:${task.port} answers`);
       assert.equal(await connects(other, task.port), false, `the task is not at the other node's ${other}`);
     }
+    // cutover doctor shows the nodes and where their tasks are dialled.
+    const nodes = (await runDoctor({ configFile: h.configFile, env: {} })).find((r) => r.id === 'runtime.swarm.nodes');
+    assert.equal(nodes?.status, 'ok', nodes?.message);
+    for (const node of cluster.nodes)
+      assert.match(
+        nodes?.message ?? '',
+        new RegExp(`${node.nodeId.slice(0, 12)}, ready\\): ${node.address.replace(/\./g, '\\.')} \\(node_addresses\\)`),
+      );
     // The worker's task output, gathered by the manager through the Swarm logs API.
     const logs = await request(`${h.server.adminUrl}/api/v1/services/web/logs`, {
       headers: { authorization: `Bearer ${h.server.token}` },
