@@ -17,6 +17,7 @@ import { goesToCanary, type CanaryChoice } from './canary-choice.js';
 import type { Cidr } from '../../config/cidr.js';
 import {
   bodyTooLarge,
+  http2Required,
   misdirected,
   noActiveRelease,
   noHealthyUpstream,
@@ -37,6 +38,7 @@ import type { PassiveHealthPolicy, UpstreamPool, UpstreamPoolOptions } from './u
 import { isAcmeValidation, TlsContexts } from './tls-contexts.js';
 import { WebSocketTunnel } from './websocket-tunnel.js';
 import { http1RawHeaders, http2HasBody, isHttp2 } from './h2-request-headers.js';
+import { GrpcExchange } from './grpc-exchange.js';
 
 /** How the proxy treats one service's instances: its timeouts, its queue bound and its passive health. */
 export type UpstreamPolicy = UpstreamPoolOptions;
@@ -681,6 +683,17 @@ export class ProxyRouter implements Router {
         sendErrorResponse(res, rawHeaders, upstreamsBusy(entry.service), this.logger);
         return;
       }
+    }
+    if (entry.grpc) {
+      if (h2Body === null) {
+        counters.errors++;
+        sendErrorResponse(res, rawHeaders, http2Required(entry.service), this.logger);
+        return;
+      }
+      const call = req as unknown as Http2ServerRequest;
+      const answer = res as unknown as Http2ServerResponse;
+      new GrpcExchange(call, answer, target, index, headers, this.context, startedAt).start();
+      return;
     }
     new ProxyExchange(
       req,
