@@ -77,7 +77,7 @@ describe('gRPC through the embedded proxy', () => {
   it('lets a stream open during a switch finish on the old release, while new calls go to the new one', async () => {
     await proxy.setRoute(to('r1', v1));
     const seen: GreeterReply[] = [];
-    let switched: Promise<unknown> | null = null;
+    let switched: Promise<{ drained: boolean; closed: number }> | undefined;
     const stream = client.count(12, 40, (reply) => {
       seen.push(reply);
       if (seen.length === 3) switched = proxy.setRoute(to('r2', v2)).then(() => proxy.drain('greeter', 'r1', 10_000));
@@ -88,8 +88,8 @@ describe('gRPC through the embedded proxy', () => {
       replies.every((r) => r.version === 'v1'),
       'the whole stream came from the release it started on',
     );
-    assert.ok(switched !== null);
-    const drained = (await switched) as { drained: boolean; closed: number };
+    assert.ok(switched !== undefined, 'the switch happened while the stream was open');
+    const drained = await (switched as Promise<{ drained: boolean; closed: number }>);
     assert.equal(drained.drained, true, 'the drain waited for the stream, then closed nothing');
     assert.equal(drained.closed, 0);
     assert.equal((await client.hello('after')).version, 'v2');

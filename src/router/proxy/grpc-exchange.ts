@@ -134,7 +134,7 @@ export class GrpcExchange {
       return;
     }
     res.writeHead(status, headers);
-    (this.upstream as ClientHttp2Stream).pipe(res as unknown as NodeJS.WritableStream);
+    (this.upstream as ClientHttp2Stream).pipe(res);
   }
 
   /** They arrive before the upstream's end, so before the pipe ends the response: in time for addTrailers. */

@@ -134,7 +134,7 @@ export class UpstreamPool {
         clearTimeout(timer);
         resolve(session);
       });
-      session.once('error', (error) => {
+      session.once('error', (error: Error) => {
         clearTimeout(timer);
         forget();
         reject(error);
