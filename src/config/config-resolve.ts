@@ -132,7 +132,8 @@ function resolveService(
     env: raw.env ?? {},
     secrets: raw.secrets ?? [],
     instances,
-    health: resolveHealth(raw.health ?? {}, raw.inherit_env),
+    health: resolveHealth(raw.health ?? {}, raw.inherit_env, raw.protocol),
+    ...(raw.protocol === 'grpc' ? { protocol: 'grpc' as const } : {}),
     strategy: resolveStrategy(raw.strategy ?? {}, instances),
     drainTimeoutMs: raw.drain_timeout ?? CONFIG_DEFAULTS.drainTimeoutMs,
     stopGracePeriodMs: raw.stop_grace_period ?? CONFIG_DEFAULTS.stopGracePeriodMs,
@@ -186,10 +187,14 @@ function resolveService(
   };
 }
 
-function resolveHealth(raw: NonNullable<RawHealth>, inheritEnv: string[] | undefined): HealthConfig {
+function resolveHealth(
+  raw: NonNullable<RawHealth>,
+  inheritEnv: string[] | undefined,
+  protocol: 'http' | 'grpc' | undefined,
+): HealthConfig {
   const defaults = CONFIG_DEFAULTS.health;
   return {
-    check: resolveHealthCheck(raw, inheritEnv),
+    check: resolveHealthCheck(raw, inheritEnv, protocol),
     intervalMs: raw.interval ?? defaults.intervalMs,
     timeoutMs: raw.timeout ?? defaults.timeoutMs,
     healthyThreshold: raw.healthy_threshold ?? defaults.healthyThreshold,
@@ -200,10 +205,16 @@ function resolveHealth(raw: NonNullable<RawHealth>, inheritEnv: string[] | undef
   };
 }
 
-function resolveHealthCheck(raw: NonNullable<RawHealth>, inheritEnv: string[] | undefined): HealthCheckKind {
-  switch (healthKindOf(raw)) {
+function resolveHealthCheck(
+  raw: NonNullable<RawHealth>,
+  inheritEnv: string[] | undefined,
+  protocol: 'http' | 'grpc' | undefined,
+): HealthCheckKind {
+  switch (healthKindOf(raw, protocol)) {
     case 'tcp':
       return { type: 'tcp' };
+    case 'grpc':
+      return { type: 'grpc', service: raw.grpc_service ?? '' };
     case 'command':
       return { type: 'command', command: raw.command ?? '', inheritEnv: inheritEnv ?? [] };
     case 'http':

@@ -62,10 +62,17 @@ const ENV_NAME_EXPECTED = 'expected an environment variable name (letters, digit
 const envName = z.string({ error: ENV_NAME_EXPECTED }).regex(ENV_NAME, { error: ENV_NAME_EXPECTED });
 const envValue = stringish('expected a string (numbers and true/false are turned into strings)');
 
+/** A fully qualified protobuf service name (letters, digits, _ and dots), short enough to code in one byte. */
+const GRPC_SERVICE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,20}$/;
+
 const healthSchema = strictMap(
   {
-    type: z.enum(['http', 'tcp', 'command'], { error: 'expected http, tcp or command' }).optional(),
+    type: z.enum(['http', 'tcp', 'command', 'grpc'], { error: 'expected http, tcp, command or grpc' }).optional(),
     path: urlPath.optional(),
+    grpc_service: z
+      .string({ error: 'expected a gRPC service name, like my.package.Shop' })
+      .regex(GRPC_SERVICE_NAME, { error: 'expected a gRPC service name, like my.package.Shop' })
+      .optional(),
     command: command.optional(),
     tcp: flag.optional(),
     expect_status: statusRange.optional(),
@@ -215,6 +222,7 @@ const serviceSchema = strictMap(
     rollback_limit: wholeNumber(1).optional(),
     maintenance_page: text('expected the path of an HTML file').optional(),
     critical: flag.optional(),
+    protocol: z.enum(['http', 'grpc'], { error: 'expected http or grpc' }).optional(),
     database: databaseSchema.optional(),
     ...proxyServiceFields,
     ...tlsServiceFields,
