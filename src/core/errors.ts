@@ -133,7 +133,7 @@ export const ERROR_CATALOGUE = {
   },
   HTTP2_REQUIRED: {
     status: 505,
-    hint: "The service speaks gRPC (protocol: grpc): call it over HTTP/2 on the HTTPS listener (server.https), as gRPC clients do.",
+    hint: 'The service speaks gRPC (protocol: grpc): call it over HTTP/2 on the HTTPS listener (server.https), as gRPC clients do.',
   },
   INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
   FORBIDDEN: {
