@@ -91,7 +91,9 @@ describe('renderNginxConfig (text)', () => {
 
   it('answers 503 for a service with no release, and marks the default service default_server', () => {
     const text = renderNginxConfig(input([{ service: 'web', hosts: ['web.test'], default: true, target: null }]));
-    assert.match(text, /listen 127\.0\.0\.1:18080 default_server;\n {2}server_name web\.test;/);
+    // Its named block, and a catch-all block for every other Host (plain only: no redirect from a name it was not given).
+    assert.match(text, /listen 127\.0\.0\.1:18080;\n {2}server_name web\.test;/);
+    assert.match(text, /listen 127\.0\.0\.1:18080 default_server;\n {2}set \$cutover_release "";/);
     assert.match(text, /return 503 .*NO_UPSTREAM/);
     assert.doesNotMatch(text, /proxy_pass/);
     // The control server is default only when no service is.
