@@ -87,6 +87,8 @@ export class NginxRouter implements Router {
   private readonly filesDir: string;
   /** The HTTP-01 answers the next apply renders (the last set given). */
   private pendingHttp01: Record<string, string> = {};
+  /** Certificate pairs that loaded (by hash): see assertCertificatesLoad. */
+  private readonly loadedCertificates = new Set<string>();
   private readonly queue = new CoalescingApplyQueue(() => this.applyOnce());
   private readonly tail: AccessLogTail;
   private readonly counterSet = new AccessLogCounters();
@@ -198,7 +200,7 @@ export class NginxRouter implements Router {
     try {
       this.render([...candidate.values()], 'check');
       // As the proxy does: a pair that does not load rejects this route alone, naming it (nginx -t would refuse the batch).
-      assertCertificatesLoad(route);
+      assertCertificatesLoad(route, this.loadedCertificates);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
