@@ -50,8 +50,12 @@ describe('the HTTPS keys in cutover.yaml', () => {
       /haproxy router does not terminate TLS/,
     );
     // nginx terminates TLS (render-nginx-servers.ts), but has no way to answer TLS-ALPN-01.
-    const nginx = 'router: nginx, nginx: { main_config: /etc/nginx/nginx.conf, include_file: /etc/nginx/conf.d/cutover.conf }';
-    assert.deepEqual(parse(`server: { ${nginx}, https: 8443 }\n${tlsService}`).server.https, { host: '127.0.0.1', port: 8443 });
+    const nginx =
+      'router: nginx, nginx: { main_config: /etc/nginx/nginx.conf, include_file: /etc/nginx/conf.d/cutover.conf }';
+    assert.deepEqual(parse(`server: { ${nginx}, https: 8443 }\n${tlsService}`).server.https, {
+      host: '127.0.0.1',
+      port: 8443,
+    });
     assert.match(
       issueAt(
         issuesOf(
