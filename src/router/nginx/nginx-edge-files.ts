@@ -73,6 +73,9 @@ export function filesForRoutes(filesDir: string, routes: Iterable<ServiceRoute>)
 export function writeNginxFiles(filesDir: string, files: readonly NginxFile[]): void {
   fs.mkdirSync(path.join(filesDir, 'maintenance'), { recursive: true, mode: 0o755 });
   fs.mkdirSync(path.join(filesDir, 'tls'), { recursive: true, mode: 0o700 });
+  // Whatever the umask: workers must reach the pages, and nobody but the owner the keys.
+  fs.chmodSync(filesDir, 0o755);
+  fs.chmodSync(path.join(filesDir, 'maintenance'), 0o755);
   fs.chmodSync(path.join(filesDir, 'tls'), 0o700);
   for (const file of files) {
     if (fs.existsSync(file.path)) continue;
