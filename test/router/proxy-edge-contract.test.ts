@@ -1,7 +1,7 @@
 import { ProxyRouter } from '../../src/router/proxy/proxy-router.js';
 import { routerEdgeContract } from './router-edge-contract.js';
 
-// The embedded proxy against the edge table nginx runs too (nginx-edge-contract.test.ts).
+// The embedded proxy against the edge table nginx runs too (nginx-edge-contract.test.ts), h2 included.
 routerEdgeContract({
   name: 'embedded proxy',
   setup: async () => {
@@ -14,8 +14,5 @@ routerEdgeContract({
     const secure = router.tlsAddress;
     if (secure === null) throw new Error('the proxy did not open its TLS listener');
     return { router, plain: router.address, secure, close: () => router.close() };
-  },
-  skip: {
-    h2: 'the TLS listener negotiates http/1.1 only until HTTP/2 to clients lands in the embedded proxy (issue 15 item 3)',
   },
 });
