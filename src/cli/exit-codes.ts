@@ -51,7 +51,7 @@ const USAGE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
   'BACKUP_NOT_FOUND',
   'MIGRATION_INVALID',
   'ANALYSIS_CONDITION_INVALID',
-  // The configured router cannot do what was asked (maintenance on nginx): a config matter, nothing changed.
+  // The configured router cannot do what was asked (maintenance on HAProxy): a config matter, nothing changed.
   'ROUTER_UNSUPPORTED',
 ]);
 
