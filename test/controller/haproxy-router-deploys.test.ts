@@ -4,7 +4,7 @@ import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import { runDoctor } from '../../src/doctor/doctor-checks.js';
 import { runningMasterPid } from '../../src/router/haproxy/haproxy-process.js';
 import type { HaproxyRouter } from '../../src/router/haproxy/haproxy-router.js';
-import { SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
+import { SAMPLE_APP, startHarness, type Harness, errorRateTemplateYaml } from '../support/cutover-harness.js';
 import { haproxyInstalled } from '../support/haproxy-server.js';
 import { operate, versionAt } from '../support/operations.js';
 
@@ -49,14 +49,7 @@ before(async () => {
       timeout: 20s
 `,
     topLevelYaml: `analysis:
-  errors:
-    metrics:
-      - name: error-rate
-        provider: { builtin: error-rate }
-        interval: 500ms
-        failure_condition: result > 0.05
-        consecutive_error_limit: 30
-  judge:
+${errorRateTemplateYaml('500ms')}  judge:
     metrics:
       - name: against-stable
         provider: { builtin: baseline }

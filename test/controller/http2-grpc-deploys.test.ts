@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
-import { SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
+import { SAMPLE_APP, startHarness, type Harness, errorRateTemplateYaml } from '../support/cutover-harness.js';
 import { GreeterClient, GRPC_APP, type GreeterReply } from '../support/grpc-app.js';
 import { Http2Getter, SteadyCalls } from '../support/h2-traffic.js';
 import { operate } from '../support/operations.js';
@@ -75,14 +75,7 @@ ${grpcService('greeter', '{ type: blue-green, auto_switch: true, timeout: 20s }'
       timeout: 20s`,
     )}`,
     topLevelYaml: `analysis:
-  errors:
-    metrics:
-      - name: error-rate
-        provider: { builtin: error-rate }
-        interval: 500ms
-        failure_condition: result > 0.05
-        consecutive_error_limit: 30
-`,
+${errorRateTemplateYaml('500ms')}`,
   });
   for (const service of ['shop', 'canary', 'greeter', 'judged']) {
     const first = await operate(h.client, `/api/v1/services/${service}/deploy`, { version: 'v1', autoSwitch: true });

@@ -3,19 +3,13 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import { downServerProcess, runCli, startServerProcess } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
 import { startNginxServer, type RunningNginxServer } from '../support/nginx-server.js';
 import { startPebble, type Pebble } from '../support/pebble.js';
-
-interface CertLine {
-  host: string;
-  serial: string | null;
-  lastError: string | null;
-}
+import { listCertificates, servedCertificate, type CertLine } from '../support/served-certificates.js';
 
 // Certificates cutover obtains, served by nginx: a real cutover server with `router: nginx`, a real
 // ACME CA (pebble, with pebble-challtestsrv as its DNS) validating HTTP-01 against nginx's plain
@@ -29,30 +23,8 @@ describe('ACME certificates served by nginx (router: nginx)', () => {
   let httpsPort: number;
   let server: ChildProcess | null = null;
   const cli = (...args: string[]) => runCli(args, { cwd: dir });
-  const certs = async (): Promise<CertLine[]> => {
-    const listed = await cli('certs', 'list', '--json');
-    assert.equal(listed.code, 0, listed.stderr);
-    return (JSON.parse(listed.stdout) as { certificates: CertLine[] }).certificates;
-  };
-  const served = (host: string): Promise<{ serial: string; authorized: boolean; error: string | null }> =>
-    new Promise((resolve, reject) => {
-      const socket = tls.connect({
-        host: '127.0.0.1',
-        port: httpsPort,
-        ca: root,
-        servername: host,
-        rejectUnauthorized: false,
-      });
-      socket.once('secureConnect', () => {
-        resolve({
-          serial: socket.getPeerX509Certificate()?.serialNumber ?? '',
-          authorized: socket.authorized,
-          error: socket.authorizationError === null ? null : String(socket.authorizationError),
-        });
-        socket.destroy();
-      });
-      socket.once('error', reject);
-    });
+  const certs = (): Promise<CertLine[]> => listCertificates(cli);
+  const served = (host: string) => servedCertificate(httpsPort, root, host);
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-nginx-acme-'));

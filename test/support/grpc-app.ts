@@ -1,9 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
-import type { Upstream } from '../../src/router/index.js';
-import { freePort } from '../router/proxy-fixtures.js';
+import { startAppProcess, type SampleApp } from '../router/proxy-fixtures.js';
 
 /**
  * The gRPC sample app (examples/grpc-app) as a real child process, and a
@@ -12,45 +9,11 @@ import { freePort } from '../router/proxy-fixtures.js';
  */
 export const GRPC_APP = fileURLToPath(new URL('../../../examples/grpc-app/server.js', import.meta.url));
 
-export interface GrpcApp {
-  version: string;
-  port: number;
-  upstream(id: string): Upstream;
-  stop(): Promise<void>;
-}
+export type GrpcApp = SampleApp;
 
-export async function startGrpcApp(version: string): Promise<GrpcApp> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [GRPC_APP], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), APP_VERSION: version, HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`grpc app ${version} did not start: ${output}`)), 15_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`grpc app ${version} exited with ${code}: ${output}`));
-    });
-  });
-  return {
-    version,
-    port,
-    upstream: (id) => ({ id, host: '127.0.0.1', port }),
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+/** The gRPC app on a free port, with nothing of this process's environment but PATH. */
+export function startGrpcApp(version: string): Promise<GrpcApp> {
+  return startAppProcess(GRPC_APP, version, { PATH: process.env.PATH ?? '' });
 }
 
 const json = {
