@@ -164,6 +164,11 @@ export class ServiceEntry<B> {
   readonly maxBodyBytes: number | null;
   /** True when the service's hosts are served over HTTPS (the route has a certificate). */
   readonly tls: boolean;
+  /**
+   * The served hosts a certificate covers: only these are redirected to HTTPS. A host whose ACME order
+   * has not succeeded yet is served in the clear rather than sent to a handshake that would fail.
+   */
+  readonly tlsHosts: readonly string[];
   /** The Strict-Transport-Security value of its HTTPS answers, or null. */
   readonly hsts: string | null;
   /** True for a gRPC service (`protocol: grpc`): its calls are HTTP/2 streams both ways. */
@@ -181,6 +186,8 @@ export class ServiceEntry<B> {
     this.maintenance = route.maintenance ? new MaintenanceEntry(route.maintenance) : null;
     this.maxBodyBytes = route.maxBodyBytes ?? null;
     this.tls = route.tls !== undefined && route.tls !== null;
+    const covered = new Set((route.tls?.certificates ?? []).flatMap((c) => c.hosts.map(normalizeHost)));
+    this.tlsHosts = this.servedHosts.filter((host) => covered.has(host));
     this.hsts = route.tls?.hsts ?? null;
     this.grpc = route.protocol === 'grpc';
     this.route = route;

@@ -133,6 +133,21 @@ describe('the embedded proxy over TLS', () => {
     assert.notEqual(challenge.status, 308, 'an HTTP-01 challenge is answered over plain HTTP');
   });
 
+  it('redirects only the hosts a certificate covers (an ACME order still pending leaves its host in the clear)', async () => {
+    // As ServerCertificates routes a service whose second host has no certificate yet: one per obtained host.
+    await proxy.setRoute({
+      ...route('acme', ['ready.test', 'pending.test'], 'r1', [app.upstream('acme-0')]),
+      tls: { certificates: [{ hosts: ['ready.test'], certPem: shopCert.certPem, keyPem: shopCert.keyPem }] },
+    });
+    try {
+      assert.equal((await get('http', 'ready.test', '/')).status, 308);
+      const pending = await get('http', 'pending.test', '/');
+      assert.equal(pending.status, 200, 'no redirect to a name the proxy has no certificate for');
+    } finally {
+      await proxy.setRoute({ ...route('acme', ['ready.test', 'pending.test'], 'r1', []), target: null });
+    }
+  });
+
   it('serves a host without a certificate in the clear, and refuses it over HTTPS (421)', async () => {
     const plain = await get('http', 'plain.test', '/');
     assert.equal(plain.status, 200);

@@ -856,7 +856,7 @@ function redirectTarget(
 ): { host: string; path: string } | null {
   if (hostHeader === undefined) return null;
   const host = normalizeHost(hostHeader);
-  if (!entry.servedHosts.includes(host)) return null;
+  if (!entry.tlsHosts.includes(host)) return null;
   // Absolute-form targets (`GET http://host/path`) are rare from browsers; the path alone is what matters here.
   const path = url !== undefined && url.startsWith('/') ? url : '/';
   if (path.startsWith(ACME_CHALLENGE_PATH)) return null;
