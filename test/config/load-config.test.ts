@@ -59,6 +59,7 @@ describe('loadConfig: the contract file', () => {
       proxy: { host: '127.0.0.1', port: 8080 },
       admin: { host: '127.0.0.1', port: 9900 },
       stateDir: join(dir, '.cutover'),
+      swarm: { nodeAddresses: {} },
       router: 'proxy',
       redirectHttp: false,
       acme: { directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory' },

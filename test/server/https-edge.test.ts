@@ -11,6 +11,7 @@ import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import { downServerProcess, isAlive, runCli, startServerProcess } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
+import { Http2Getter, SteadyCalls } from '../support/h2-traffic.js';
 import { TestCertificateAuthority, type IssuedCertificate } from '../support/test-certificates.js';
 
 // HTTPS at the edge, end to end: a real `cutover server` whose proxy process (two workers) holds a TLS
@@ -134,14 +135,20 @@ services:
     assert.match(listed.stdout, /web\.localhost\s+web\s+files\s+.*cutover test CA.*expires/);
   });
 
-  it('0 failed over TLS through a blue-green deploy and a proxy restart, with two proxy workers', async (t) => {
+  it('0 failed over TLS (HTTP/1.1 and h2) through a blue-green deploy and a proxy restart, with two workers', async (t) => {
     const traffic = httpsLoad();
+    const h2 = new Http2Getter(`https://127.0.0.1:${httpsPort}`, 'web.localhost', ca.caPem);
+    const h2Load = new SteadyCalls(() => h2.get('/'), { ratePerSecond: 100, maxCalls: 6_000, maxDurationMs: 60_000 });
+    h2Load.start();
+    let slow: Promise<string> | null = null;
     try {
       await traffic.waitForAnswers(200);
       const v2 = await cli('deploy', 'web', '--version', 'v2');
       assert.equal(v2.code, 0, v2.stderr);
       await traffic.waitForAnswers(200);
       const before = Number(fs.readFileSync(path.join(dir, '.cutover', 'proxy', 'proxy.pid'), 'utf8'));
+      // An h2 stream open across the handover: the old generation's GOAWAY lets it finish there.
+      slow = h2.get('/slow?ms=1500');
       const restart = await cli('proxy', 'restart', '--json');
       assert.equal(restart.code, 0, `${restart.stdout}${restart.stderr}`);
       const next = (JSON.parse(restart.stdout) as { proxy: { pid: number; workers: number } }).proxy;
@@ -150,11 +157,19 @@ services:
       assert.ok(isAlive(next.pid));
       await traffic.waitForAnswers(300);
       assert.equal(await servedSerial(), leaf.serial, 'the new generation serves the same certificate');
+      assert.equal(await slow, 'v2', 'the h2 stream open during the handover completed');
     } finally {
       const summary = await traffic.stop();
+      const overH2 = await h2Load.stop();
+      await slow?.catch(() => undefined);
+      h2.close();
       t.diagnostic(
         `${summary.sent} sent over TLS, ${summary.failed} failed; by version ${JSON.stringify(summary.byVersion)}`,
       );
+      t.diagnostic(
+        `h2: ${overH2.sent} sent, ${overH2.failed} failed, ${h2.retried} refused by a GOAWAY and sent again; ${JSON.stringify(overH2.byVersion)}`,
+      );
+      assert.equal(overH2.failed, 0, `failed over h2: ${overH2.firstErrors.join('; ')}`);
       assert.equal(summary.failed, 0, `failed over TLS: ${summary.firstErrors.join('; ')}`);
       assert.ok((summary.byVersion.v2 ?? 0) > 0, 'the deploy moved the traffic');
     }

@@ -75,9 +75,15 @@ export class SteadyCalls {
 
 /**
  * GET requests over one HTTP/2 session (ALPN h2, asserted), opened again
- * when the server ends it (a GOAWAY): what a browser does.
+ * when the server ends it (a GOAWAY): what a browser does. A request the
+ * server provably did not process is sent once more on a new session, as
+ * RFC 9113 §8.7 allows and browsers and gRPC clients do: one made on a
+ * session that is going away, or refused with REFUSED_STREAM (a stream the
+ * client opened while the server's GOAWAY was on its way). `retried`
+ * counts them.
  */
 export class Http2Getter {
+  retried = 0;
   private session: http2.ClientHttp2Session | null = null;
 
   constructor(
@@ -86,7 +92,22 @@ export class Http2Getter {
     private readonly caPem: string,
   ) {}
 
-  get(path: string): Promise<string> {
+  async get(path: string): Promise<string> {
+    try {
+      return await this.once(path);
+    } catch (error) {
+      if (!unprocessed(error)) throw error;
+      this.retried++;
+      this.session = null;
+      return this.once(path);
+    }
+  }
+
+  close(): void {
+    this.session?.close();
+  }
+
+  private once(path: string): Promise<string> {
     const session = this.currentSession();
     return new Promise((resolve, reject) => {
       const stream = session.request({ ':path': path, ':authority': this.host });
@@ -95,17 +116,13 @@ export class Http2Getter {
       stream.setEncoding('utf8');
       stream.on('response', (headers) => (status = Number(headers[':status'])));
       stream.on('data', (chunk: string) => (body += chunk));
-      stream.on('error', reject);
+      stream.on('error', (error: Error) => reject(Object.assign(error, { rstCode: stream.rstCode })));
       stream.on('end', () => {
         if (session.alpnProtocol !== 'h2') reject(new Error(`negotiated ${String(session.alpnProtocol)}, not h2`));
         else if (status !== 200) reject(new Error(`HTTP ${status}: ${body.slice(0, 200)}`));
         else resolve((JSON.parse(body) as { version: string }).version);
       });
     });
-  }
-
-  close(): void {
-    this.session?.close();
   }
 
   private currentSession(): http2.ClientHttp2Session {
@@ -120,4 +137,14 @@ export class Http2Getter {
     this.session = session;
     return session;
   }
+}
+
+/** A request the server did not process: refused before it left, or REFUSED_STREAM (RFC 9113 §8.7). */
+function unprocessed(error: unknown): boolean {
+  const { code, rstCode } = error as { code?: string; rstCode?: number };
+  return (
+    code === 'ERR_HTTP2_GOAWAY_SESSION' ||
+    code === 'ERR_HTTP2_INVALID_SESSION' ||
+    rstCode === http2.constants.NGHTTP2_REFUSED_STREAM
+  );
 }
