@@ -73,3 +73,20 @@ export function secretEnvFileValues(fileEnv: Readonly<Record<string, string>>, l
     .filter(([name]) => isSecretName(name, listed))
     .map(([, value]) => value);
 }
+
+/**
+ * The secret values of every service's env files, read where they can be (a missing file is a deploy's
+ * refusal to report, not the redactor's): what the server knows from its start and after each reload, so
+ * a rollback or a restarted instance that reads the files again is redacted too.
+ */
+export function envFileSecretsOf(services: Iterable<ServiceConfig>): string[] {
+  const values: string[] = [];
+  for (const service of services) {
+    try {
+      values.push(...secretEnvFileValues(readEnvFiles(service), service.secrets));
+    } catch {
+      // Reported by the deploy that needs the file (ENV_FILE_UNREADABLE) and by doctor.
+    }
+  }
+  return values;
+}

@@ -46,7 +46,7 @@ services:
     env_file: [./env/base.env, ./env/release.env]
     instances: 1
     health: ${health}
-    strategy: { type: blue-green, auto_switch: true, timeout: 20s }
+    strategy: { type: blue-green, auto_switch: true, auto_cleanup: true, timeout: 20s }
     drain_timeout: 1s
     stop_grace_period: 3s
   leaky:
@@ -106,6 +106,14 @@ services:
     const fourth = await operate(client, '/api/v1/services/web/deploy', { version: 'v4' });
     assert.equal(fourth.operation.outcome, 'succeeded', JSON.stringify(fourth.operation.error));
     assert.equal((await versionAt(proxyUrl)).version, 'from-file-4');
+  });
+
+  it('a rollback that starts an old release again reads the env files as they are now', async () => {
+    // auto_cleanup stopped v2 after the switch to v4: the rollback starts it again in the idle slot.
+    fs.writeFileSync(path.join(dir, 'env', 'release.env'), 'APP_VERSION=from-file-at-rollback\n');
+    const rollback = await operate(client, '/api/v1/services/web/rollback', {});
+    assert.equal(rollback.operation.outcome, 'succeeded', JSON.stringify(rollback.operation.error));
+    assert.equal((await versionAt(proxyUrl)).version, 'from-file-at-rollback');
   });
 
   it('redacts a secret-named value from a file wherever the API shows it, like one under env:', async () => {
