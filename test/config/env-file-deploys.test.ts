@@ -109,7 +109,18 @@ services:
   });
 
   it('a rollback that starts an old release again reads the env files as they are now', async () => {
-    // auto_cleanup stopped v2 after the switch to v4: the rollback starts it again in the idle slot.
+    // auto_cleanup stops v2 after the switch to v4 (off the operation's path): once it has, the rollback
+    // starts it again in the idle slot.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { releases } = await client.request<{ releases: { version: string; state: string }[] }>(
+        'GET',
+        '/api/v1/services/web/history',
+      );
+      if (releases.find((r) => r.version === 'v2')?.state === 'stopped') break;
+      assert.ok(Date.now() < deadline, `v2 was not stopped: ${JSON.stringify(releases)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     fs.writeFileSync(path.join(dir, 'env', 'release.env'), 'APP_VERSION=from-file-at-rollback\n');
     const rollback = await operate(client, '/api/v1/services/web/rollback', {});
     assert.equal(rollback.operation.outcome, 'succeeded', JSON.stringify(rollback.operation.error));
