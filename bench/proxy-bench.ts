@@ -24,6 +24,7 @@ import { childPids, ownCpuMs, processCpuMs } from './process-cpu.js';
  *
  *   npm run bench                                 (build, then node dist/bench/proxy-bench.js)
  *   BENCH_SECONDS=5 BENCH_ROUNDS=1 npm run bench  (a quick look)
+ *   BENCH_PATHS=direct,nginx,haproxy npm run bench (only those paths, no switch run)
  *
  * The three paths are measured in turns, round after round, and the median
  * of the rounds is reported: on a small shared machine one run can be
@@ -34,6 +35,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP_SECONDS = 2;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** BENCH_PATHS: a comma-separated subset of the paths (PathName) to measure; unset, all of them. */
+const ONLY_PATHS = process.env.BENCH_PATHS?.split(',').map((name) => name.trim()) ?? null;
+const wanted = (name: PathName): boolean => ONLY_PATHS === null || ONLY_PATHS.includes(name);
 const HOST = 'bench.local';
 const SAMPLE_APP = fileURLToPath(new URL('../../examples/sample-app/server.js', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -52,6 +56,11 @@ interface Measurement extends LoadResult {
   /** CPU time of the proxy process per request (null for the direct path or without /proc). */
   proxyCpuUsPerRequest: number | null;
   appCpuUsPerRequest: number | null;
+  /**
+   * CPU of the bench process itself per request: the proxy for `cutover`; for `haproxy`, HaproxyRouter
+   * following the request log (one line per request), on the same pinned core as HAProxy.
+   */
+  benchCpuUsPerRequest: number | null;
 }
 
 interface SwitchResult {
@@ -119,6 +128,7 @@ async function main(): Promise<void> {
       },
     ];
     for (const workers of [1, 2]) {
+      if (!wanted(workers === 1 ? 'proxy-1w' : 'proxy-2w')) continue;
       const router = await connectOrStartProxy({
         stateDir: path.join(tmp, `proxy-${workers}w`),
         options: proxyProcessOptions({ host: '127.0.0.1', port: 0 }, workers, 'bench'),
@@ -136,6 +146,7 @@ async function main(): Promise<void> {
     }
     if (nginxAvailable()) {
       for (const workers of [1, 2]) {
+        if (!wanted(workers === 1 ? 'nginx' : 'nginx-2w')) continue;
         const dir = path.join(tmp, `nginx-${workers}w`);
         fs.mkdirSync(dir);
         const running = await startNginx(dir, await freePort(), blue.port, workers);
@@ -152,7 +163,9 @@ async function main(): Promise<void> {
     } else {
       console.warn('c) nginx is not installed (apt-get install -y nginx): skipped.\n');
     }
-    if (haproxyInstalled()) {
+    if (!wanted('haproxy')) {
+      // Not measured this run.
+    } else if (haproxyInstalled()) {
       const haproxyPort = await freePort();
       const router = await HaproxyRouter.start({
         listen: { host: '127.0.0.1', port: haproxyPort },
@@ -172,12 +185,13 @@ async function main(): Promise<void> {
     } else {
       console.warn('d) haproxy is not installed (apt-get install -y haproxy): skipped.\n');
     }
+    const measured = targets.filter((target) => wanted(target.name));
     for (let round = 1; round <= ROUNDS; round++) {
       // Rotate the order so no path always runs right after the same neighbour.
-      const order = targets.map((_, i) => targets[(i + round - 1) % targets.length] as Target);
+      const order = measured.map((_, i) => measured[(i + round - 1) % measured.length] as Target);
       for (const target of order) measurements[target.name].push(await measure(target, round, blue.pid));
     }
-    switches = await measureSwitches(proxy, blueRoute, greenRoute);
+    if (ONLY_PATHS === null) switches = await measureSwitches(proxy, blueRoute, greenRoute);
   } finally {
     for (const running of nginxes) await running.stop();
     for (const router of haproxies) await router.close();
@@ -190,7 +204,7 @@ async function main(): Promise<void> {
   const summary = summarize(measurements);
   // Each proxy against nginx with as many workers, run for run.
   const ratioOf = (ours: PathName, theirs: PathName): number[] =>
-    measurements[theirs].map((nginxRun, i) => {
+    (measurements[ours].length === 0 ? [] : measurements[theirs]).map((nginxRun, i) => {
       const run = measurements[ours][i];
       return run === undefined ? Number.NaN : run.requestsPerSecond / nginxRun.requestsPerSecond;
     });
@@ -226,9 +240,11 @@ async function measure(target: Target, round: number, appPid: number): Promise<M
   const loadAverage = os.loadavg()[0] ?? 0;
   const proxyBefore = target.proxyCpuMs();
   const appBefore = processCpuMs(appPid);
+  const benchBefore = ownCpuMs();
   const result = await runLoad({ url: target.url, connections: CONNECTIONS, durationSeconds: SECONDS, host: HOST });
   const proxyAfter = target.proxyCpuMs();
   const appAfter = processCpuMs(appPid);
+  const benchAfter = ownCpuMs();
   const perRequest = (before: number | null, after: number | null): number | null =>
     before === null || after === null || result.requests === 0 ? null : ((after - before) * 1000) / result.requests;
   const measurement: Measurement = {
@@ -237,11 +253,15 @@ async function measure(target: Target, round: number, appPid: number): Promise<M
     loadAverage,
     proxyCpuUsPerRequest: perRequest(proxyBefore, proxyAfter),
     appCpuUsPerRequest: perRequest(appBefore, appAfter),
+    benchCpuUsPerRequest: perRequest(benchBefore, benchAfter),
   };
   const cpu =
     measurement.proxyCpuUsPerRequest === null
       ? ''
-      : `  proxy CPU ${measurement.proxyCpuUsPerRequest.toFixed(0)} µs/req`;
+      : `  proxy CPU ${measurement.proxyCpuUsPerRequest.toFixed(0)} µs/req` +
+        (target.name === 'haproxy'
+          ? ` (+ log reader ${measurement.benchCpuUsPerRequest?.toFixed(1) ?? '?'} µs/req)`
+          : '');
   console.log(
     `round ${round} ${target.label.padEnd(30)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}${cpu}  (load avg ${loadAverage.toFixed(2)})`,
   );

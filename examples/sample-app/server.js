@@ -8,6 +8,7 @@
 //   *slowstart*  opens its port after SLOW_START_MS (default 3000 ms)
 //   *badsmoke*   /ready answers 500 (it passes /health but fails a smoke check)
 //   *errorsNN*   answers 500 to NN% of requests on / (e.g. v2-errors20), a bad release that passes /health
+//   *delayNN*    answers / after NN ms (e.g. v2-delay40), a slow release that passes /health
 //   *unhealthy-at-N*  only instance N (INSTANCE=N) fails /health, e.g. a bad host or shard in a rolling update
 //   *portNNNN*   listens on port NNNN instead of $PORT, like an app with a hard-coded port (e.g. v2-port8080)
 //   *chatty*     writes a 1 KiB log line every 5 ms (about 200 KiB/s), for log rotation
@@ -43,6 +44,7 @@ if (version.includes('noport')) {
   const body = JSON.stringify({ version, instance, pid: process.pid });
   let healthOverride = true;
   const errorShare = Number(/errors(\d+)/.exec(version)?.[1] ?? 0) / 100;
+  const answerDelayMs = Number(/delay(\d+)/.exec(version)?.[1] ?? 0);
   let served = 0;
   let synthetic = 0;
   const server = http.createServer((req, res) => {
@@ -116,6 +118,14 @@ if (version.includes('noport')) {
     if (errorShare > 0 && Math.floor(served * errorShare) !== Math.floor((served - 1) * errorShare)) {
       res.writeHead(500, { 'content-type': 'application/json', 'x-version': version });
       res.end(JSON.stringify({ version, instance, error: 'simulated failure' }));
+      return;
+    }
+    if (answerDelayMs > 0) {
+      const timer = setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-version': version });
+        res.end(body);
+      }, answerDelayMs);
+      res.on('close', () => clearTimeout(timer));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'x-version': version });

@@ -54,7 +54,7 @@ const USAGE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
   // A deploy whose env_file is missing is refused before anything starts; `init --from` of a broken Compose file writes nothing.
   'ENV_FILE_UNREADABLE',
   'COMPOSE_INVALID',
-  // The configured router cannot do what was asked (maintenance on nginx): a config matter, nothing changed.
+  // The configured router cannot do what was asked (maintenance on HAProxy): a config matter, nothing changed.
   'ROUTER_UNSUPPORTED',
 ]);
 

@@ -6,6 +6,7 @@ import { splitCommandWords } from './command-words.js';
 import { makeIssue, type ConfigIssue, type ConfigPath, type SourceMap } from './config-issues.js';
 import { formatListenAddress, parseListenAddress, sameSocket } from './listen-address.js';
 import { checkRollingStrategy } from './rolling-checks.js';
+import { checkGrpcServices } from './grpc-checks.js';
 import { checkPathRoutes } from './path-route-checks.js';
 import { checkTls } from './tls-checks.js';
 import type { ListenAddress } from './types.js';
@@ -39,6 +40,7 @@ export function checkConfig(raw: unknown, source: SourceMap | null): ConfigIssue
     ...checkAnalysis(raw.analysis, source),
     ...checkTls(raw, source),
     ...checkPathRoutes(raw, source),
+    ...checkGrpcServices(raw, source),
   ];
 }
 
@@ -161,7 +163,8 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
 
     issues.push(...checkHosts(name, service, isDefault, hostOwners, source));
     issues.push(...checkDockerService(service, path, source));
-    if (isMap(service.health)) issues.push(...checkHealth(service.health, [...path, 'health'], source));
+    if (isMap(service.health))
+      issues.push(...checkHealth(service.health, service.protocol, [...path, 'health'], source));
     if (isMap(service.strategy) && service.strategy.type === 'canary') {
       issues.push(...checkCanaryStrategy(service.strategy, [...path, 'strategy'], templates, source));
     }
@@ -229,18 +232,27 @@ function checkHosts(
   return issues;
 }
 
-export type HealthKind = 'http' | 'tcp' | 'command';
+export type HealthKind = 'http' | 'tcp' | 'command' | 'grpc';
 
-/** Which check a health map asks for: `type`, else `tcp: true` or a `command`, else http. */
-export function healthKindOf(health: { type?: unknown; tcp?: unknown; command?: unknown }): HealthKind {
-  if (health.type === 'http' || health.type === 'tcp' || health.type === 'command') return health.type;
+/**
+ * Which check a health map asks for: `type`, else `tcp: true` or a
+ * `command`, else the service's own protocol: grpc's standard health call
+ * for a gRPC service, an HTTP GET for the others.
+ */
+export function healthKindOf(
+  health: { type?: unknown; tcp?: unknown; command?: unknown },
+  protocol: unknown = 'http',
+): HealthKind {
+  if (health.type === 'http' || health.type === 'tcp' || health.type === 'command' || health.type === 'grpc')
+    return health.type;
   if (health.tcp === true) return 'tcp';
-  return health.command !== undefined ? 'command' : 'http';
+  if (health.command !== undefined) return 'command';
+  return protocol === 'grpc' ? 'grpc' : 'http';
 }
 
-function checkHealth(health: RawMap, path: string[], source: SourceMap | null): ConfigIssue[] {
+function checkHealth(health: RawMap, protocol: unknown, path: string[], source: SourceMap | null): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const kind = healthKindOf(health);
+  const kind = healthKindOf(health, protocol);
   const at = (key: string, message: string) => issues.push(makeIssue(source, [...path, key], message));
 
   if (health.type === undefined && health.tcp === true && health.command !== undefined) {
@@ -255,6 +267,8 @@ function checkHealth(health: RawMap, path: string[], source: SourceMap | null): 
   for (const key of ['path', 'expect_status']) {
     if (kind !== 'http' && health[key] !== undefined) at(key, `only used by http checks (this check is ${kind})`);
   }
+  if (kind !== 'grpc' && health.grpc_service !== undefined)
+    at('grpc_service', `only used by grpc checks (this check is ${kind})`);
   // retries (Docker) and failure_threshold (Kubernetes) are other names for unhealthy_threshold.
   const names = ['unhealthy_threshold', 'retries', 'failure_threshold'].filter((key) => health[key] !== undefined);
   for (const key of names.slice(1)) at(key, `is another name for ${names[0]}; set only one of them`);

@@ -56,6 +56,11 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): CutoverC
       admin: raw.server?.admin ?? { ...CONFIG_DEFAULTS.admin },
       stateDir: resolvePath(options.baseDir, raw.server?.state_dir ?? CONFIG_DEFAULTS.stateDir),
       ...(raw.server?.docker_host === undefined ? {} : { dockerHost: raw.server.docker_host }),
+      swarm: {
+        nodeAddresses: Object.fromEntries(
+          Object.entries(raw.server?.swarm?.node_addresses ?? {}).map(([node, address]) => [node, address.trim()]),
+        ),
+      },
       router: raw.server?.router ?? CONFIG_DEFAULTS.router,
       logs: {
         maxBytes: raw.server?.logs?.max_size ?? CONFIG_DEFAULTS.logs.maxBytes,
@@ -128,7 +133,8 @@ function resolveService(
     envFiles: (raw.env_file ?? []).map((file) => resolvePath(context.baseDir, file)),
     secrets: raw.secrets ?? [],
     instances,
-    health: resolveHealth(raw.health ?? {}, raw.inherit_env),
+    health: resolveHealth(raw.health ?? {}, raw.inherit_env, raw.protocol),
+    ...(raw.protocol === 'grpc' ? { protocol: 'grpc' as const } : {}),
     strategy: resolveStrategy(raw.strategy ?? {}, instances),
     drainTimeoutMs: raw.drain_timeout ?? CONFIG_DEFAULTS.drainTimeoutMs,
     stopGracePeriodMs: raw.stop_grace_period ?? CONFIG_DEFAULTS.stopGracePeriodMs,
@@ -182,10 +188,14 @@ function resolveService(
   };
 }
 
-function resolveHealth(raw: NonNullable<RawHealth>, inheritEnv: string[] | undefined): HealthConfig {
+function resolveHealth(
+  raw: NonNullable<RawHealth>,
+  inheritEnv: string[] | undefined,
+  protocol: 'http' | 'grpc' | undefined,
+): HealthConfig {
   const defaults = CONFIG_DEFAULTS.health;
   return {
-    check: resolveHealthCheck(raw, inheritEnv),
+    check: resolveHealthCheck(raw, inheritEnv, protocol),
     intervalMs: raw.interval ?? defaults.intervalMs,
     timeoutMs: raw.timeout ?? defaults.timeoutMs,
     healthyThreshold: raw.healthy_threshold ?? defaults.healthyThreshold,
@@ -196,10 +206,16 @@ function resolveHealth(raw: NonNullable<RawHealth>, inheritEnv: string[] | undef
   };
 }
 
-function resolveHealthCheck(raw: NonNullable<RawHealth>, inheritEnv: string[] | undefined): HealthCheckKind {
-  switch (healthKindOf(raw)) {
+function resolveHealthCheck(
+  raw: NonNullable<RawHealth>,
+  inheritEnv: string[] | undefined,
+  protocol: 'http' | 'grpc' | undefined,
+): HealthCheckKind {
+  switch (healthKindOf(raw, protocol)) {
     case 'tcp':
       return { type: 'tcp' };
+    case 'grpc':
+      return { type: 'grpc', service: raw.grpc_service ?? '' };
     case 'command':
       return { type: 'command', command: raw.command ?? '', inheritEnv: inheritEnv ?? [] };
     case 'http':

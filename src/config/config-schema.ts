@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { analysisSchema } from './analysis-schema.js';
 import { canaryStrategySchema, onInconclusive, postPromotionSchema } from './canary-schema.js';
 import type { ConfigPath } from './config-issues.js';
-import { dockerHost, dockerServiceFields, swarmServiceFields } from './docker-schema.js';
+import { dockerHost, dockerServiceFields, swarmServerSchema, swarmServiceFields } from './docker-schema.js';
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
 import { pathRouteServiceFields } from './path-routes-schema.js';
@@ -62,10 +62,17 @@ const ENV_NAME_EXPECTED = 'expected an environment variable name (letters, digit
 const envName = z.string({ error: ENV_NAME_EXPECTED }).regex(ENV_NAME, { error: ENV_NAME_EXPECTED });
 const envValue = stringish('expected a string (numbers and true/false are turned into strings)');
 
+/** A fully qualified protobuf service name (letters, digits, _ and dots), short enough to code in one byte. */
+const GRPC_SERVICE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,20}$/;
+
 const healthSchema = strictMap(
   {
-    type: z.enum(['http', 'tcp', 'command'], { error: 'expected http, tcp or command' }).optional(),
+    type: z.enum(['http', 'tcp', 'command', 'grpc'], { error: 'expected http, tcp, command or grpc' }).optional(),
     path: urlPath.optional(),
+    grpc_service: z
+      .string({ error: 'expected a gRPC service name, like my.package.Shop' })
+      .regex(GRPC_SERVICE_NAME, { error: 'expected a gRPC service name, like my.package.Shop' })
+      .optional(),
     command: command.optional(),
     tcp: flag.optional(),
     expect_status: statusRange.optional(),
@@ -221,6 +228,7 @@ const serviceSchema = strictMap(
     rollback_limit: wholeNumber(1).optional(),
     maintenance_page: text('expected the path of an HTML file').optional(),
     critical: flag.optional(),
+    protocol: z.enum(['http', 'grpc'], { error: 'expected http or grpc' }).optional(),
     database: databaseSchema.optional(),
     ...proxyServiceFields,
     ...tlsServiceFields,
@@ -237,6 +245,7 @@ const serverSchema = strictMap(
     admin: listenAddress.optional(),
     state_dir: directory.optional(),
     docker_host: dockerHost.optional(),
+    swarm: swarmServerSchema.optional(),
     router: routerKind.optional(),
     nginx: nginxSchema.optional(),
     haproxy: haproxySchema.optional(),
@@ -254,7 +263,7 @@ const serverSchema = strictMap(
       'expected a map like { max_size: 10MiB, keep: 3 }',
     ).optional(),
   },
-  'expected a map with proxy, https, admin, state_dir, docker_host, router, nginx, haproxy, trusted_proxies, max_connections, proxy_workers, client_timeouts, redirect_http and logs',
+  'expected a map with proxy, https, admin, state_dir, docker_host, swarm, router, nginx, haproxy, trusted_proxies, max_connections, proxy_workers, client_timeouts, redirect_http and logs',
 );
 
 export const configSchema = strictMap(

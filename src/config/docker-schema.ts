@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { z } from 'zod';
 import { listOf, parsedBy, strictMap, stringish, text, wholeNumber } from './schema-fields.js';
 
@@ -87,3 +88,29 @@ export const dockerHost = parsedBy((value) => {
   }
   return { ok: false, expected: DOCKER_HOST_EXPECTED };
 });
+
+const NODE_ADDRESS_EXPECTED = 'expected an IP address the tasks of that node listen on, like 10.0.0.12';
+const NODE_KEY_EXPECTED = 'expected a swarm node ID or hostname (letters, digits, ".", "-" and "_")';
+
+/**
+ * `server.swarm`: how cutover reaches the tasks of a multi-node swarm. The
+ * address of a node is its Swarm `Status.Addr` unless `node_addresses` names
+ * it (by node ID or hostname): a worker's `Status.Addr` is the address its
+ * connection to the manager came from, which is not always the one its tasks
+ * can be dialled at (NAT, several interfaces, one machine with several
+ * loopback addresses).
+ */
+export const swarmServerSchema = strictMap(
+  {
+    node_addresses: z
+      .record(
+        z.string({ error: NODE_KEY_EXPECTED }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: NODE_KEY_EXPECTED }),
+        z.string({ error: NODE_ADDRESS_EXPECTED }).refine((value) => net.isIP(value.trim()) !== 0, {
+          error: NODE_ADDRESS_EXPECTED,
+        }),
+        { error: 'expected a map of swarm node ID or hostname to IP address, like { worker-1: 10.0.0.12 }' },
+      )
+      .optional(),
+  },
+  'expected a map like { node_addresses: { worker-1: 10.0.0.12 } }',
+);

@@ -4,8 +4,8 @@ import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js'
 /**
  * Checks across services' path routes: a host and prefix belong to one
  * service; and `routes` and `max_body` are answered by the embedded proxy
- * only (the nginx and HAProxy routers do not render them yet), so another
- * router refuses them at load rather than ignore them.
+ * and nginx (the HAProxy router does not render them yet), so HAProxy
+ * refuses them at load rather than ignore them.
  */
 
 type RawMap = Record<string, unknown>;
@@ -23,12 +23,12 @@ export function checkPathRoutes(raw: RawMap, source: SourceMap | null): ConfigIs
   for (const [name, service] of Object.entries(services)) {
     if (!isMap(service)) continue;
     for (const key of ['routes', 'max_body'] as const) {
-      if (service[key] !== undefined && router !== 'proxy')
+      if (service[key] !== undefined && router === 'haproxy')
         issues.push(
           makeIssue(
             source,
             ['services', name, key],
-            `the ${router} router does not answer ${key} yet: use the embedded proxy (router: proxy), or remove it`,
+            `the haproxy router does not answer ${key} yet: use the embedded proxy (router: proxy) or nginx (router: nginx), or remove it`,
             'key',
           ),
         );

@@ -28,6 +28,9 @@ server:
     keep: 3
   # docker_host: unix:///var/run/docker.sock  # the Docker daemon of runtime: docker and swarm
   #                         # services (default: $DOCKER_HOST, else this socket)
+  # swarm:                  # runtime: swarm across nodes: a task is dialled at its node's address
+  #   node_addresses: { worker-1: 10.0.0.12 }  # by node ID or hostname (default: the node's
+  #                         # Status.Addr, as \`docker node inspect\` shows it)
   router: proxy             # proxy: the embedded proxy, which switches without losing a request;
   #                         # nginx: render upstreams into the team's nginx and reload it
   #                         # (docs/nginx-router.md), with these keys:
@@ -93,10 +96,12 @@ services:
     instances: 1            # processes per release, each on its own port
 
     health:
-      type: http            # http | tcp | command
+      type: http            # http | tcp | command | grpc (the default of a protocol: grpc service)
       # tcp: true           # short for type: tcp
       path: /health         # http only
       expect_status: 200-399  # http only: 200, "200-399", "2xx" or [200, 299]
+      # grpc_service: my.pkg.Shop  # grpc only: the name asked in grpc.health.v1.Health/Check
+      #                     # (default "": the whole server); healthy when it answers SERVING
       # command: curl -fsS http://$HOST:$PORT/health   # command only (and implies it): exit 0 is healthy;
       #                     # a /bin/sh script reading PORT HOST VERSION SLOT INSTANCE from its env
       interval: 2s
@@ -190,6 +195,8 @@ services:
     #   - { host: shop.example.com, path_prefix: /api, strip_prefix: false }  # longest prefix wins;
     #                       # strip_prefix: true sends /api/users on as /users
     # max_body: 10MiB        # larger request bodies get 413 from the proxy (default: no limit)
+    # protocol: grpc        # the instances speak gRPC (HTTP/2 cleartext); clients call it over HTTP/2
+    #                       # on server.https, so it needs tls; a canary is judged on gRPC status codes
     # maintenance_page: ./maintenance.html  # HTML sent during \`cutover maintenance on\` (at most
     #                       # 64 KiB; cutover's own page when absent)
     stop_grace_period: 10s  # SIGTERM, then SIGKILL after this long

@@ -4,10 +4,11 @@ import { formatListenAddress, parseListenAddress, sameSocket } from './listen-ad
 
 /**
  * Checks across the HTTPS keys (tls-schema.ts): a certificate needs the TLS
- * listener, the listener needs the embedded proxy (the nginx and HAProxy
- * routers do not terminate TLS yet), HSTS needs HTTPS, and the listener
- * needs a port of its own. Raw values are read defensively: the schema
- * reports wrong types itself.
+ * listener, the listener needs a router that terminates TLS (the embedded
+ * proxy or nginx; the HAProxy router does not yet), nginx answers only
+ * HTTP-01 challenges, HSTS needs HTTPS, and the listener needs a port of
+ * its own. Raw values are read defensively: the schema reports wrong types
+ * itself.
  */
 
 type RawMap = Record<string, unknown>;
@@ -21,19 +22,19 @@ export function checkTls(raw: RawMap, source: SourceMap | null): ConfigIssue[] {
   const services = isMap(raw.services) ? raw.services : {};
   const issues: ConfigIssue[] = [];
   const https = server.https;
+  const router = typeof server.router === 'string' ? server.router : CONFIG_DEFAULTS.router;
   if (https === undefined) {
     if (server.redirect_http !== undefined)
       issues.push(
         makeIssue(source, ['server', 'redirect_http'], 'only used with server.https; add https or remove it', 'key'),
       );
   } else {
-    const router = typeof server.router === 'string' ? server.router : CONFIG_DEFAULTS.router;
-    if (router !== 'proxy')
+    if (router === 'haproxy')
       issues.push(
         makeIssue(
           source,
           ['server', 'https'],
-          `the ${router} router does not terminate TLS: serve HTTPS with the embedded proxy (router: proxy), or keep TLS in ${router}'s own config`,
+          "the haproxy router does not terminate TLS: serve HTTPS with the embedded proxy (router: proxy) or nginx (router: nginx), or keep TLS in haproxy's own config",
           'key',
         ),
       );
@@ -48,6 +49,14 @@ export function checkTls(raw: RawMap, source: SourceMap | null): ConfigIssue[] {
           ['services', name, 'tls'],
           'needs the TLS listener: add server.https, like https: 127.0.0.1:8443',
           'key',
+        ),
+      );
+    if (router === 'nginx' && isMap(service.tls) && service.tls.acme === 'tls-alpn-01')
+      issues.push(
+        makeIssue(
+          source,
+          ['services', name, 'tls', 'acme'],
+          'the nginx router answers only HTTP-01 challenges (nginx cannot pick a certificate by ALPN): use tls: acme',
         ),
       );
     if (service.hsts !== undefined && service.tls === undefined)

@@ -26,6 +26,8 @@ export interface ServerConfig {
   stateDir: string;
   /** `server.docker_host` as written (unix:///path, a socket path, tcp://host:port); absent: DOCKER_HOST, else /var/run/docker.sock. */
   dockerHost?: string;
+  /** `server.swarm`: the address cutover dials a swarm node's tasks at, by node ID or hostname (absent: its Status.Addr). */
+  swarm: { nodeAddresses: Record<string, string> };
   /** Which router moves traffic: the embedded proxy (default), the team's nginx, or an HAProxy cutover runs. */
   router: 'proxy' | 'nginx' | 'haproxy';
   /** Present exactly when `router` is nginx. */
@@ -90,6 +92,12 @@ export interface TcpHealthCheck {
   type: 'tcp';
 }
 
+/** grpc.health.v1.Health/Check over HTTP/2 cleartext; `service` is the name asked about ('' = the whole server). */
+export interface GrpcHealthCheck {
+  type: 'grpc';
+  service: string;
+}
+
 export interface CommandHealthCheck {
   type: 'command';
   /** Run through /bin/sh with PORT, HOST, VERSION, SLOT, INSTANCE set (as env, never spliced in); exit 0 is healthy. */
@@ -98,7 +106,7 @@ export interface CommandHealthCheck {
   inheritEnv: string[];
 }
 
-export type HealthCheckKind = HttpHealthCheck | TcpHealthCheck | CommandHealthCheck;
+export type HealthCheckKind = HttpHealthCheck | TcpHealthCheck | CommandHealthCheck | GrpcHealthCheck;
 
 /** The thresholds (healthy, unhealthy, start period) are core's: see core/health-state.ts. */
 export interface HealthConfig extends HealthThresholds {
@@ -338,6 +346,8 @@ export interface ServiceConfig {
   paths?: PathRouteConfig[];
   /** Present when request bodies are limited (`max_body`, bytes): bigger ones get 413 from the proxy. */
   maxBodyBytes?: number;
+  /** `grpc`: the instances speak gRPC over HTTP/2 cleartext, and clients call it over HTTP/2 (HTTPS listener). */
+  protocol?: 'grpc';
 }
 
 export interface PathRouteConfig {

@@ -78,6 +78,7 @@ export class ReleaseLifecycle {
       default: service.default,
       ...(service.paths === undefined ? {} : { paths: service.paths }),
       ...(service.maxBodyBytes === undefined ? {} : { maxBodyBytes: service.maxBodyBytes }),
+      ...(service.protocol === undefined ? {} : { protocol: service.protocol }),
       target: release
         ? {
             releaseId: release.id,

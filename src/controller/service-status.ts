@@ -12,6 +12,8 @@ export interface InstanceStatus {
   id: string;
   slot: string;
   index: number;
+  /** Where the proxy dials it: loopback, or on a multi-node swarm the address of the task's node. */
+  host: string;
   port: number;
   pid: number | null;
   health: HealthStatus;
@@ -80,6 +82,7 @@ function slotStatus(
     id: info.id,
     slot: info.slot,
     index: info.index,
+    host: info.host,
     port: info.port,
     pid: info.pid,
     health: status,

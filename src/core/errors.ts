@@ -131,6 +131,10 @@ export const ERROR_CATALOGUE = {
     status: 421,
     hint: 'The request came over HTTPS for a host the certificate it was sent on does not serve; connect with that host name (SNI), or give its service tls.',
   },
+  HTTP2_REQUIRED: {
+    status: 505,
+    hint: 'The service speaks gRPC (protocol: grpc): call it over HTTP/2 on the HTTPS listener (server.https), as gRPC clients do.',
+  },
   INTERNAL: { status: 500, hint: 'This is a bug in cutover; the server log has the details.' },
   FORBIDDEN: {
     status: 403,

@@ -16,6 +16,7 @@ import { checkAnalysisProviders } from './analysis-check.js';
 import { checkCertificates } from './certificate-check.js';
 import { checkHaproxy } from './haproxy-check.js';
 import { checkNginx } from './nginx-check.js';
+import { checkSwarmNodes } from './swarm-nodes-check.js';
 
 export type { CheckResult, CheckStatus } from './check-result.js';
 
@@ -67,8 +68,17 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   if (Object.values(config.services).some(usesDocker)) {
     const daemon = await checkDockerDaemon(config.server.dockerHost, options.env);
     results.push(daemon);
-    if (daemon.status === 'ok' && Object.values(config.services).some((s) => s.runtime === 'swarm'))
-      results.push(await checkSwarmManager(config.server.dockerHost, options.env));
+    if (daemon.status === 'ok' && Object.values(config.services).some((s) => s.runtime === 'swarm')) {
+      const manager = await checkSwarmManager(config.server.dockerHost, options.env);
+      results.push(manager);
+      if (manager.status === 'ok')
+        results.push(
+          await checkSwarmNodes(
+            socketPathOf(dockerHostOf(config.server.dockerHost, options.env)),
+            config.server.swarm.nodeAddresses,
+          ),
+        );
+    }
   }
   const server = await checkServer(config, options.env);
   results.push(server);

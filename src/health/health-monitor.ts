@@ -3,6 +3,7 @@ import type { HealthConfig } from '../config/types.js';
 import type { Clock, ClockTimer } from '../core/clock.js';
 import { failedThreshold, initialHealth, observeHealth, restartDue, type HealthState } from '../core/health-state.js';
 import { commandCheck } from './command-check.js';
+import { grpcCheck } from './grpc-check.js';
 import { httpCheck } from './http-check.js';
 import type { CheckResult, CheckTarget, HealthChange, HealthStatus, HealthWatcher } from './index.js';
 import { tcpCheck } from './tcp-check.js';
@@ -20,6 +21,8 @@ export function runHealthCheck(target: CheckTarget, config: HealthConfig): Promi
       return tcpCheck(target, { timeoutMs: config.timeoutMs });
     case 'command':
       return commandCheck(target, { check, timeoutMs: config.timeoutMs });
+    case 'grpc':
+      return grpcCheck(target, { check, timeoutMs: config.timeoutMs });
   }
 }
 

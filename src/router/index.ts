@@ -32,6 +32,8 @@ export interface ServiceRoute {
   maxBodyBytes?: number | null;
   /** Set when the service's hosts are served over HTTPS: the certificate they are served with, by SNI. */
   tls?: TlsRoute | null;
+  /** `grpc`: calls come over HTTP/2 and go to the instances over HTTP/2 cleartext; absent: HTTP. */
+  protocol?: 'grpc';
 }
 
 export interface PathRoute {

@@ -166,6 +166,8 @@ export class ServiceEntry<B> {
   readonly tls: boolean;
   /** The Strict-Transport-Security value of its HTTPS answers, or null. */
   readonly hsts: string | null;
+  /** True for a gRPC service (`protocol: grpc`): its calls are HTTP/2 streams both ways. */
+  readonly grpc: boolean;
   /** The route this entry was built from; a rebuild reuses the entry while the route object is the same. */
   readonly route: ServiceRoute;
 
@@ -180,6 +182,7 @@ export class ServiceEntry<B> {
     this.maxBodyBytes = route.maxBodyBytes ?? null;
     this.tls = route.tls !== undefined && route.tls !== null;
     this.hsts = route.tls?.hsts ?? null;
+    this.grpc = route.protocol === 'grpc';
     this.route = route;
   }
 

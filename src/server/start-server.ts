@@ -413,6 +413,12 @@ async function routerFor(
     mainConfig: nginx.mainConfig,
     includeFile: nginx.includeFile,
     listen: config.server.proxy,
+    ...(config.server.https === undefined
+      ? {}
+      : {
+          https: { host: config.server.https.host, port: config.server.https.port },
+          redirectHttp: config.server.redirectHttp,
+        }),
     stateDir: config.server.stateDir,
     verifyTimeoutMs: nginx.verifyTimeoutMs,
     logger,

@@ -30,7 +30,7 @@ describe('path routes and max_body in cutover.yaml', () => {
     }
   });
 
-  it('refuses the same host and prefix for two services, and routes or max_body with nginx or HAProxy', () => {
+  it('refuses the same host and prefix for two services, and routes or max_body with HAProxy (not nginx)', () => {
     const clash = issuesOf(
       'services:\n  a: { command: x, routes: [{ host: s.test, path_prefix: /api }] }\n  b: { command: y, routes: [{ host: s.test, path_prefix: /api }] }\n',
     );
@@ -43,5 +43,9 @@ describe('path routes and max_body in cutover.yaml', () => {
     );
     assert.match(issueAt(haproxy.byPath, 'services.a.max_body').message, /haproxy router does not answer max_body/);
     assert.match(issueAt(haproxy.byPath, 'services.a.routes').message, /haproxy router does not answer routes/);
+    const nginx = parse(
+      'server: { router: nginx, nginx: { main_config: /etc/nginx/nginx.conf, include_file: /etc/nginx/conf.d/c.conf } }\nservices:\n  a: { command: x, hosts: [a.test], max_body: 1MiB, routes: [{ host: s.test, path_prefix: /a }] }\n',
+    );
+    assert.equal(nginx.services.a?.maxBodyBytes, 1024 * 1024);
   });
 });

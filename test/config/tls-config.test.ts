@@ -37,7 +37,7 @@ describe('the HTTPS keys in cutover.yaml', () => {
     assert.match(issueAt(byPath, 'services.api.hsts').message, /only over HTTPS/);
   });
 
-  it('refuses redirect_http without https, https with the nginx or HAProxy router, and a port of another listener', () => {
+  it('refuses redirect_http without https, https with the HAProxy router, and a port of another listener', () => {
     assert.match(
       issueAt(
         issuesOf(`server: { redirect_http: true }\nservices: { web: { command: x } }`).byPath,
@@ -48,6 +48,22 @@ describe('the HTTPS keys in cutover.yaml', () => {
     assert.match(
       issueAt(issuesOf(`server: { router: haproxy, https: 8443 }\n${tlsService}`).byPath, 'server.https').message,
       /haproxy router does not terminate TLS/,
+    );
+    // nginx terminates TLS (render-nginx-servers.ts), but has no way to answer TLS-ALPN-01.
+    const nginx =
+      'router: nginx, nginx: { main_config: /etc/nginx/nginx.conf, include_file: /etc/nginx/conf.d/cutover.conf }';
+    assert.deepEqual(parse(`server: { ${nginx}, https: 8443 }\n${tlsService}`).server.https, {
+      host: '127.0.0.1',
+      port: 8443,
+    });
+    assert.match(
+      issueAt(
+        issuesOf(
+          `server: { ${nginx}, https: 8443, acme: { email: ops@example.com } }\nservices: { web: { command: x, hosts: [w.test], tls: { acme: tls-alpn-01 } } }`,
+        ).byPath,
+        'services.web.tls.acme',
+      ).message,
+      /nginx router answers only HTTP-01/,
     );
     assert.match(
       issueAt(issuesOf(`server: { proxy: 127.0.0.1:8443, https: 0.0.0.0:8443 }\n${tlsService}`).byPath, 'server.https')

@@ -4,7 +4,7 @@ import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import { runDoctor } from '../../src/doctor/doctor-checks.js';
 import { runningMasterPid } from '../../src/router/haproxy/haproxy-process.js';
 import type { HaproxyRouter } from '../../src/router/haproxy/haproxy-router.js';
-import { SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
+import { SAMPLE_APP, startHarness, type Harness, errorRateTemplateYaml } from '../support/cutover-harness.js';
 import { haproxyInstalled } from '../support/haproxy-server.js';
 import { operate, versionAt } from '../support/operations.js';
 
@@ -12,7 +12,9 @@ import { operate, versionAt } from '../support/operations.js';
 // an HAProxy cutover starts itself, through its Runtime API. Blue-green and
 // rollback under steady traffic lose nothing (no reload: not even a
 // kept-alive connection is reset); a canary of a bad version is judged by the
-// builtin analysis from HAProxy's `show stat` and rolled back.
+// builtin analysis from HAProxy's `show stat` and rolled back; a canary of a
+// slow version is judged by the baseline judge (Mann-Whitney) from the
+// latencies of HAProxy's request log, and rolled back.
 let h: Harness;
 
 before(async () => {
@@ -33,18 +35,30 @@ before(async () => {
       steps: [{ weight: 50, pause: 20s }, { weight: 100 }]
       analysis: [errors]
       timeout: 20s
+  cart:
+    hosts: [cart.localhost]
+    command: node server.js
+    cwd: ${SAMPLE_APP}
+    env: { APP_VERSION: "\${VERSION}" }
+    instances: 1
+    health: { path: /health, interval: 200ms, timeout: 1s, healthy_threshold: 1 }
+    strategy:
+      type: canary
+      steps: [{ weight: 50, pause: 20s }, { weight: 100 }]
+      analysis: [judge]
+      timeout: 20s
 `,
     topLevelYaml: `analysis:
-  errors:
+${errorRateTemplateYaml('500ms')}  judge:
     metrics:
-      - name: error-rate
-        provider: { builtin: error-rate }
+      - name: against-stable
+        provider: { builtin: baseline }
         interval: 500ms
-        failure_condition: result > 0.05
+        failure_condition: result < 1
         consecutive_error_limit: 30
 `,
   });
-  for (const service of ['web', 'shop']) {
+  for (const service of ['web', 'shop', 'cart']) {
     const first = await operate(h.client, `/api/v1/services/${service}/deploy`, { version: 'v1', autoSwitch: true });
     assert.equal(first.operation.outcome, 'succeeded', `${service}: ${JSON.stringify(first.operation.error)}`);
   }
@@ -122,6 +136,35 @@ describe('deploys through HAProxy (router: haproxy)', () => {
         `show stat counted the canary's errors: ${JSON.stringify(counted)}`,
       );
       assert.deepEqual(await versionAt(h.proxyUrl, 'shop.localhost'), { status: 200, version: 'v1' });
+    } finally {
+      await traffic.stop();
+    }
+  });
+
+  it('a canary of a slow version is judged against stable from HAProxy’s request log and rolled back', async () => {
+    const traffic = new SteadyTraffic({
+      url: h.proxyUrl,
+      host: 'cart.localhost',
+      ratePerSecond: 80,
+      connections: 4,
+      maxDurationMs: 30_000,
+    }).start();
+    try {
+      const done = await operate(h.client, '/api/v1/services/cart/deploy', { version: 'v2-delay40' });
+      assert.equal(done.operation.outcome, 'failed', JSON.stringify(done.operation));
+      assert.match(done.operation.error?.message ?? '', /judge\/against-stable/);
+      const failed = h.server.controller.store
+        .eventsOfType('cart', 'analysis.measurement')
+        .filter((event) => event.message.includes('→ failed'));
+      assert.match(failed.at(-1)?.message ?? '', /latency regressed.*Mann-Whitney/, JSON.stringify(failed.at(-1)));
+      const canary = h.server.router.latencySamples?.('cart', done.operation.releaseId ?? '') as number[];
+      assert.ok(canary.length >= 50, `the canary's latencies were sampled: ${canary.length}`);
+      assert.ok(
+        // A timer may fire a hair early, HAProxy counts whole ms: a margin, not the exact 40.
+        canary.every((ms) => ms >= 35),
+        `every canary request took its 40 ms: ${canary.slice(0, 10).join(', ')}`,
+      );
+      assert.deepEqual(await versionAt(h.proxyUrl, 'cart.localhost'), { status: 200, version: 'v1' });
     } finally {
       await traffic.stop();
     }

@@ -11,7 +11,13 @@ import { AdminClient } from '../../src/cli/admin-client.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import type { ReleaseRecord } from '../../src/store/records.js';
 import { downServerProcess, startServerProcess, waitForExit } from '../support/cli-process.js';
-import { configYaml, SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
+import {
+  configYaml,
+  SAMPLE_APP,
+  startHarness,
+  type Harness,
+  errorRateTemplateYaml,
+} from '../support/cutover-harness.js';
 import { startNginxServer, type RunningNginxServer } from '../support/nginx-server.js';
 import { operate, versionAt } from '../support/operations.js';
 
@@ -45,14 +51,7 @@ before(async () => {
       timeout: 20s
 `,
     topLevelYaml: `analysis:
-  errors:
-    metrics:
-      - name: error-rate
-        provider: { builtin: error-rate }
-        interval: 500ms
-        failure_condition: result > 0.05
-        consecutive_error_limit: 30
-`,
+${errorRateTemplateYaml('500ms')}`,
   });
   for (const service of ['web', 'shop']) {
     const first = await operate(h.client, `/api/v1/services/${service}/deploy`, { version: 'v1', autoSwitch: true });

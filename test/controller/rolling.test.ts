@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
-import { SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
+import { SAMPLE_APP, startHarness, type Harness, errorRateTemplateYaml } from '../support/cutover-harness.js';
 import { operate } from '../support/operations.js';
 import { runCli } from '../support/cli-process.js';
 import type { OperationRecord } from '../../src/store/records.js';
@@ -49,14 +49,7 @@ describe('rolling and recreate updates', () => {
     drain_timeout: 2s
 `,
       topLevelYaml: `analysis:
-  errors:
-    metrics:
-      - name: error-rate
-        provider: { builtin: error-rate }
-        interval: 300ms
-        failure_condition: result > 0.05
-        consecutive_error_limit: 30
-`,
+${errorRateTemplateYaml('300ms')}`,
     });
     const first = await operate(h.client, '/api/v1/services/api/deploy', { version: 'v1' });
     assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));

@@ -17,15 +17,23 @@ export interface SampleApp {
   stop(): Promise<void>;
 }
 
-export async function startSampleApp(version: string): Promise<SampleApp> {
+export function startSampleApp(version: string): Promise<SampleApp> {
+  return startAppProcess(SAMPLE_APP, version, { ...process.env });
+}
+
+/**
+ * A Node script of examples/ as an instance on a free port (PORT, HOST, APP_VERSION in `env`), ready once it
+ * prints "listening"; stopped with SIGKILL, as a crash would.
+ */
+export async function startAppProcess(script: string, version: string, env: NodeJS.ProcessEnv): Promise<SampleApp> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [SAMPLE_APP], {
-    env: { ...process.env, PORT: String(port), APP_VERSION: version, HOST: '127.0.0.1' },
+  const child: ChildProcess = spawn(process.execPath, [script], {
+    env: { ...env, PORT: String(port), APP_VERSION: version, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`sample app ${version} did not start: ${output}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${script} ${version} did not start: ${output}`)), 15_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('listening')) {
@@ -35,7 +43,7 @@ export async function startSampleApp(version: string): Promise<SampleApp> {
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`sample app ${version} exited with ${code}: ${output}`));
+      reject(new Error(`${script} ${version} exited with ${code}: ${output}`));
     });
   });
   return {

@@ -11,9 +11,9 @@ import { route, startSampleApp, type SampleApp } from './proxy-fixtures.js';
  * A service in maintenance, as the embedded proxy answers it: 503 with
  * Retry-After and the operator's message (escaped on the HTML page, JSON by
  * default), the release still reached from an allowed address, and the
- * service back as soon as the route drops the maintenance. A proxy-only test:
- * nginx and HAProxy do not answer maintenance yet (they refuse it, see
- * test/controller/logic/maintenance-logic.test.ts), so these cases are not in the contract suite.
+ * service back as soon as the route drops the maintenance. The cases nginx
+ * answers the same way run against both in router-edge-contract.ts; HAProxy
+ * refuses maintenance (see test/controller/logic/maintenance-logic.test.ts).
  */
 let proxy: ProxyRouter;
 let app: SampleApp;

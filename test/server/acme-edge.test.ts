@@ -3,7 +3,6 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
@@ -11,17 +10,7 @@ import { findFreePort } from '../../src/runtime/process/free-port.js';
 import { downServerProcess, runCli, startServerProcess } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
 import { startPebble, type Pebble } from '../support/pebble.js';
-
-interface CertLine {
-  host: string;
-  service: string;
-  source: string;
-  issuer: string | null;
-  serial: string | null;
-  notAfter: number | null;
-  nextRenewalAt: number | null;
-  lastError: string | null;
-}
+import { listCertificates, servedCertificate, type CertLine } from '../support/served-certificates.js';
 
 // Automatic certificates end to end: a real cutover server and a real ACME CA (pebble, with
 // pebble-challtestsrv as its DNS). The proxy answers HTTP-01 on its plain listener and TLS-ALPN-01 on its
@@ -38,30 +27,8 @@ describe('certificates from an ACME CA through the proxy process', () => {
   let root: string;
   let server: ChildProcess | null = null;
   const cli = (...args: string[]) => runCli(args, { cwd: dir });
-  const certs = async (): Promise<CertLine[]> => {
-    const listed = await cli('certs', 'list', '--json');
-    assert.equal(listed.code, 0, listed.stderr);
-    return (JSON.parse(listed.stdout) as { certificates: CertLine[] }).certificates;
-  };
-  const served = (host: string): Promise<{ serial: string; authorized: boolean; error: string | null }> =>
-    new Promise((resolve, reject) => {
-      const socket = tls.connect({
-        host: '127.0.0.1',
-        port: httpsPort,
-        ca: root,
-        servername: host,
-        rejectUnauthorized: false,
-      });
-      socket.once('secureConnect', () => {
-        resolve({
-          serial: socket.getPeerX509Certificate()?.serialNumber ?? '',
-          authorized: socket.authorized,
-          error: socket.authorizationError === null ? null : String(socket.authorizationError),
-        });
-        socket.destroy();
-      });
-      socket.once('error', reject);
-    });
+  const certs = (): Promise<CertLine[]> => listCertificates(cli);
+  const served = (host: string) => servedCertificate(httpsPort, root, host);
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-acme-'));

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import type { RemoteProxyRouter } from '../../src/router/proxy-process/remote-proxy-router.js';
-import { SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
+import { SAMPLE_APP, startHarness, type Harness, errorRateTemplateYaml } from '../support/cutover-harness.js';
 import { operate } from '../support/operations.js';
 
 // `server.proxy_workers: 2`: two processes accept on the proxy's port. Every
@@ -78,14 +78,7 @@ describe('the proxy with two workers', () => {
     drain_timeout: 2s
 `,
       topLevelYaml: `analysis:
-  errors:
-    metrics:
-      - name: error-rate
-        provider: { builtin: error-rate }
-        interval: 300ms
-        failure_condition: result > 0.05
-        consecutive_error_limit: 30
-`,
+${errorRateTemplateYaml('300ms')}`,
     });
     for (const service of ['web', 'shop', 'roll']) {
       const first = await operate(h.client, `/api/v1/services/${service}/deploy`, { version: 'v1' });

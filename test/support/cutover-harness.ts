@@ -80,6 +80,21 @@ function workersYaml(serverYaml: string | undefined): string {
 
 export const silentLogger = pino({ level: 'silent' });
 
+/**
+ * The `errors` analysis template most deploy tests use (under `analysis:`): the builtin error rate every
+ * `interval`, failing above 5%, patient with windows that have no traffic yet.
+ */
+export function errorRateTemplateYaml(interval = '500ms'): string {
+  return `  errors:
+    metrics:
+      - name: error-rate
+        provider: { builtin: error-rate }
+        interval: ${interval}
+        failure_condition: result > 0.05
+        consecutive_error_limit: 30
+`;
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-test-'));
   const proxyPort = await findFreePort();

@@ -50,6 +50,8 @@ export function dockerConfigYaml(
   ports: { proxy: number; admin: number },
   services: DockerServiceYaml[],
   topLevelYaml = '',
+  /** More keys of `server:` (e.g. `swarm:`), unindented. */
+  serverYaml = '',
 ): string {
   const indent = (text: string): string =>
     text
@@ -63,7 +65,7 @@ export function dockerConfigYaml(
   state_dir: ${path.join(dir, 'state')}
   docker_host: ${daemon.host}
   proxy_workers: 1
-services:
+${serverYaml ? `${indentBy(serverYaml, '  ')}\n` : ''}services:
 ${services.map((s) => `  ${s.name}:\n${indent(s.body)}`).join('\n')}
 ${topLevelYaml}`;
 }
@@ -72,6 +74,7 @@ export async function startDockerHarness(
   daemon: DockerDaemon,
   services: DockerServiceYaml[],
   topLevelYaml = '',
+  serverYaml = '',
 ): Promise<DockerHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-docker-test-'));
   const proxyPort = await findFreePort();
@@ -79,7 +82,7 @@ export async function startDockerHarness(
   const configFile = path.join(dir, 'cutover.yaml');
   fs.writeFileSync(
     configFile,
-    dockerConfigYaml(daemon, dir, { proxy: proxyPort, admin: adminPort }, services, topLevelYaml),
+    dockerConfigYaml(daemon, dir, { proxy: proxyPort, admin: adminPort }, services, topLevelYaml, serverYaml),
   );
   const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile, { env: {} });
   const server = await startServer(config, { logger: silentLogger, env: {} });
@@ -95,4 +98,12 @@ export async function startDockerHarness(
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function indentBy(text: string, prefix: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => `${prefix}${line}`)
+    .join('\n');
 }

@@ -48,7 +48,7 @@ export async function startSwarmDaemon(): Promise<DockerDaemon> {
  */
 const TURN = path.join(os.tmpdir(), 'cutover-test-swarm.turn');
 
-async function takeSwarmTurn(): Promise<void> {
+export async function takeSwarmTurn(): Promise<void> {
   const giveUpAt = Date.now() + 150_000;
   while (Date.now() < giveUpAt) {
     try {
@@ -80,15 +80,20 @@ async function stopSwarm(daemon: DockerDaemon, holder: string): Promise<void> {
   try {
     await daemon.stop();
   } finally {
-    fs.rmSync(holder, { force: true });
-    if (!otherHolders()) spawnSync('ip', ['link', 'del', 'docker_gwbridge'], { stdio: 'ignore' });
-    releaseSwarmTurn();
+    releaseBridge(holder);
   }
+}
+
+/** Gives up this daemon's hold on docker_gwbridge (deleted if no other test's daemon holds it) and the swarm turn. */
+export function releaseBridge(holder: string): void {
+  fs.rmSync(holder, { force: true });
+  if (!otherHolders()) spawnSync('ip', ['link', 'del', 'docker_gwbridge'], { stdio: 'ignore' });
+  releaseSwarmTurn();
 }
 
 const HOLDERS = path.join(os.tmpdir(), 'cutover-swarm-daemons');
 
-function holdBridge(): string {
+export function holdBridge(): string {
   fs.mkdirSync(HOLDERS, { recursive: true });
   const file = path.join(HOLDERS, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
   fs.writeFileSync(file, '');

@@ -11,6 +11,8 @@ import { backendName, serverAddress, serverName, serviceKey } from './haproxy-na
 import { checkConfig, runningMasterPid, signalReload, startMaster, stopMaster } from './haproxy-process.js';
 import { HaproxyRuntimeApi } from './haproxy-runtime-api.js';
 import { renderHaproxyConfig, type RenderedHaproxy } from './render-haproxy-config.js';
+import { parseRequestLogLine, REQUEST_LOG_RING } from './request-log-line.js';
+import { RequestLogStream } from './request-log-stream.js';
 import { assignSlots, effectiveCanary } from './service-slots.js';
 import { stateDifferences, waitForGeneration } from './served-state.js';
 import { StatCounters, statKey } from './stat-counters.js';
@@ -72,6 +74,8 @@ export class HaproxyRouter implements Router {
   };
   private readonly state = new RoutingState();
   private readonly counterBook = new StatCounters();
+  /** Follows the worker's request log ring: the per-request latencies `show stat` does not have. */
+  private readonly requestLog: RequestLogStream;
   private chain: Promise<unknown> = Promise.resolve();
   /** Set when a runtime change failed midway: the next apply reloads from the desired state, which repairs it. */
   private needsReload = false;
@@ -97,6 +101,14 @@ export class HaproxyRouter implements Router {
       state: path.join(dir, 'haproxy-state.json'),
     };
     this.api = new HaproxyRuntimeApi({ socketPath: this.paths.socket });
+    this.requestLog = new RequestLogStream({
+      socketPath: this.paths.socket,
+      logger: this.logger,
+      onLine: (line) => {
+        const entry = parseRequestLogLine(line);
+        if (entry !== null) this.counterBook.recordRequest(entry);
+      },
+    });
     this.statTimer = setInterval(() => void this.readStats().catch(() => undefined), STAT_INTERVAL_MS);
     this.statTimer.unref();
   }
@@ -121,6 +133,8 @@ export class HaproxyRouter implements Router {
       const running = runningMasterPid(router.paths.pid);
       if (running !== null && (await router.socketAnswers())) {
         await router.adopt(running);
+        // Already following when adopting reloaded it; else the adopted worker's ring, what it holds first.
+        router.requestLog.start();
         return router;
       }
       const rendered = router.render(router.nextGeneration());
@@ -138,11 +152,13 @@ export class HaproxyRouter implements Router {
       await waitForGeneration(router.api, generationOf(rendered), options.verifyTimeoutMs ?? 10_000);
       router.lastRendered = rendered;
       router.servedGeneration = generationOf(rendered);
+      router.requestLog.start();
       router.saveState();
       router.logger?.info({ pid: started.pid, listen: options.listen }, 'haproxy started');
       return router;
     } catch (error) {
       clearInterval(router.statTimer);
+      router.requestLog.close();
       throw error;
     }
   }
@@ -171,6 +187,8 @@ export class HaproxyRouter implements Router {
     for (const [key, record] of this.state.servers) this.counterBook.track(key, record.service, record.releaseId);
     this.servedGeneration = saved.generation ?? '';
     const mismatch = await stateDifferences(this.api, this.state, this.paths.routesMap, this.servedGeneration);
+    // An HAProxy started by a cutover without the request log: the reload below adds it.
+    if (!(await this.hasRequestLogRing())) mismatch.push(`no request log ring ${REQUEST_LOG_RING}`);
     this.lastRendered = this.render(this.servedGeneration === '' ? this.nextGeneration() : this.servedGeneration);
     if (mismatch.length === 0) {
       this.logger?.info({ pid, services: this.state.services.size }, 'haproxy adopted; its state matches');
@@ -243,6 +261,11 @@ export class HaproxyRouter implements Router {
     await this.readStats();
   }
 
+  /** The release's latest latencies (ms) from the request log, up to LATENCY_SAMPLES_KEPT; empty before any. */
+  latencySamples(service: string, releaseId: string): number[] {
+    return this.counterBook.latencySamples(service, releaseId);
+  }
+
   /** Stops HAProxy: the deliberate full stop. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -256,6 +279,7 @@ export class HaproxyRouter implements Router {
     this.closed = true;
     clearInterval(this.statTimer);
     await this.chain.catch(() => undefined);
+    this.requestLog.close();
   }
 
   /** Runs the job after the ones before it; the state is saved after each, for the next run to adopt. */
@@ -427,6 +451,8 @@ export class HaproxyRouter implements Router {
     this.lastRendered = rendered;
     this.servedGeneration = generationOf(rendered);
     this.needsReload = false;
+    // The new worker logs into a ring of its own.
+    this.requestLog.reattach();
     this.logger?.info({ ms: Math.round(performance.now() - started) }, 'haproxy reloaded');
   }
 
@@ -564,6 +590,11 @@ export class HaproxyRouter implements Router {
   private async readStats(): Promise<void> {
     if (this.closed) return;
     this.counterBook.ingest(await this.api.showStat());
+  }
+
+  private async hasRequestLogRing(): Promise<boolean> {
+    const sinks = await this.api.run(['show', 'events']);
+    return sinks.split('\n').some((line) => line.trim().startsWith(`${REQUEST_LOG_RING} `));
   }
 
   private async socketAnswers(): Promise<boolean> {

@@ -11,6 +11,7 @@ import {
   serviceKey,
   SLOTS_PER_SERVICE,
 } from './haproxy-names.js';
+import { REQUEST_LOG_FORMAT, REQUEST_LOG_MAX_LINE, REQUEST_LOG_RING } from './request-log-line.js';
 
 /**
  * Renders the haproxy.cfg cutover owns, and the two map files it reads at
@@ -69,6 +70,8 @@ export interface HaproxyRenderInput {
   threads?: number;
   /** How long an old worker may finish its requests after a reload, in seconds (default 300). */
   hardStopAfterS?: number;
+  /** Bytes of the request log ring (default 1 MiB, some 15,000 lines): what a restarting cutover can read back. */
+  requestLogBytes?: number;
 }
 
 export interface RenderedHaproxy {
@@ -113,6 +116,15 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
     `  nbthread ${input.threads ?? 1}`,
     `  hard-stop-after ${input.hardStopAfterS ?? 300}s`,
     `  description ${input.generation}`,
+    // cutover follows the request log on one long-lived CLI connection (request-log-stream.ts); the default 10 s
+    // would close it whenever no request came for 10 s. Its one-shot commands have their own timeout.
+    '  stats timeout 24h',
+    '',
+    // One line per request (request-log-line.ts), in memory: the latencies of each release.
+    `ring ${REQUEST_LOG_RING}`,
+    '  format raw',
+    `  maxlen ${REQUEST_LOG_MAX_LINE}`,
+    `  size ${Math.max(65_536, Math.floor(input.requestLogBytes ?? 1_048_576))}`,
     '',
     'defaults',
     '  mode http',
@@ -126,6 +138,8 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
     '',
     'frontend cutover',
     `  bind ${bindAddress(input.listen)}`,
+    `  log ring@${REQUEST_LOG_RING} len ${REQUEST_LOG_MAX_LINE} format raw local0 info`,
+    `  log-format "${REQUEST_LOG_FORMAT}"`,
     // The headers the embedded proxy sets (forwarded-headers.ts).
     '  option forwardfor',
     '  http-request set-header X-Forwarded-Proto http',

@@ -1,6 +1,9 @@
 import { LatencyHistogram } from '../../core/latency-histogram.js';
 import type { ReleaseCounters } from '../index.js';
+import { LatencyRing } from '../proxy/latency-ring.js';
+import { LATENCY_SAMPLES_KEPT } from '../proxy/release-counters.js';
 import type { StatRow } from './haproxy-runtime-api.js';
+import type { RequestLogEntry } from './request-log-line.js';
 
 interface Totals {
   requests: number;
@@ -10,6 +13,14 @@ interface Totals {
   s4xx: number;
   s5xx: number;
   errors: number;
+}
+
+/** Deleted servers whose late log lines still count for their release (a line is read a moment after its request). */
+const RETIRED_SERVERS_KEPT = 1_024;
+
+interface ReleaseLatencies {
+  histogram: LatencyHistogram;
+  recent: LatencyRing;
 }
 
 /**
@@ -22,13 +33,19 @@ interface Totals {
  * `error` its connection and response errors (no response from the
  * instance). `inFlight` is the sum of current sessions, upgraded connections
  * included (`openUpgrades` stays 0: `show stat` does not tell them apart).
- * The latency histogram stays empty: `show stat` has only an average.
+ * Latencies come from the request log instead (`recordRequest`, fed by
+ * request-log-stream.ts; `show stat` has only an average): the histogram
+ * and the last LATENCY_SAMPLES_KEPT samples of each release, for requests a
+ * server answered, as the embedded proxy and nginx keep them. They live in
+ * cutover, so a reload or a deleted server loses none of them.
  */
 export class StatCounters {
   private readonly releaseOf = new Map<string, { service: string; releaseId: string }>();
   private readonly latest = new Map<string, StatRow>();
   private readonly retired = new Map<string, Totals>();
   private readonly releases = new Map<string, { service: string; releaseId: string }>();
+  private readonly retiredServers = new Map<string, { service: string; releaseId: string }>();
+  private readonly latencies = new Map<string, ReleaseLatencies>();
 
   /** Counts the server's rows for the release from now on; the release is listed with zeros until it gets traffic. */
   track(serverKey: string, service: string, releaseId: string): void {
@@ -51,6 +68,31 @@ export class StatCounters {
     if (release !== undefined && row !== undefined) add(this.totalsOf(release.service, release.releaseId), row);
     this.latest.delete(serverKey);
     this.releaseOf.delete(serverKey);
+    if (release !== undefined) {
+      this.retiredServers.delete(serverKey);
+      this.retiredServers.set(serverKey, release);
+      if (this.retiredServers.size > RETIRED_SERVERS_KEPT) {
+        const oldest = this.retiredServers.keys().next().value;
+        if (oldest !== undefined) this.retiredServers.delete(oldest);
+      }
+    }
+  }
+
+  /** A request log line: its latency counts for the server's release when a server answered it. */
+  recordRequest(entry: RequestLogEntry): void {
+    if (!entry.serverAnswered) return;
+    const key = statKey(entry.backend, entry.server);
+    const release = this.releaseOf.get(key) ?? this.retiredServers.get(key);
+    // A server cutover does not know (a line from before a restart without saved state).
+    if (release === undefined) return;
+    const latencies = this.latenciesOf(release.service, release.releaseId);
+    latencies.histogram.record(entry.activeMs);
+    latencies.recent.record(entry.activeMs);
+  }
+
+  /** The release's most recent latencies (ms), oldest first; empty before any was logged. */
+  latencySamples(service: string, releaseId: string): number[] {
+    return this.latencies.get(releaseKey(service, releaseId))?.recent.toArray() ?? [];
   }
 
   /** A reload is about to start a worker whose counters begin at 0. */
@@ -85,7 +127,7 @@ export class StatCounters {
         },
         inFlight: 0,
         openUpgrades: 0,
-        latency: new LatencyHistogram().snapshot(),
+        latency: (this.latencies.get(releaseKey(service, releaseId))?.histogram ?? new LatencyHistogram()).snapshot(),
       });
     }
     for (const [key, row] of this.latest) {
@@ -103,6 +145,16 @@ export class StatCounters {
       counters.inFlight += row.current;
     }
     return [...out.values()];
+  }
+
+  private latenciesOf(service: string, releaseId: string): ReleaseLatencies {
+    const key = releaseKey(service, releaseId);
+    let latencies = this.latencies.get(key);
+    if (latencies === undefined) {
+      latencies = { histogram: new LatencyHistogram(), recent: new LatencyRing(LATENCY_SAMPLES_KEPT) };
+      this.latencies.set(key, latencies);
+    }
+    return latencies;
   }
 
   private totalsOf(service: string, releaseId: string): Totals {

@@ -82,3 +82,48 @@ export function regexLiteral(value: string): string {
 export function quoted(text: string): string {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
+
+/**
+ * Prefixes nginx matches as the proxy does: nginx compares a location with
+ * the decoded, normalised path, so a `%`-escape would match something else
+ * than the raw target the proxy compares; `$` and `;` have no business in
+ * a location. Everything else the config's prefix grammar allows is
+ * literal in a quoted prefix location.
+ */
+const NGINX_PATH_PREFIX = /^\/[A-Za-z0-9._~!&'()*+,=:@/-]*$/;
+
+export function assertPathPrefix(service: string, prefix: string): void {
+  if (!NGINX_PATH_PREFIX.test(prefix)) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `service '${service}': path prefix '${prefix}' cannot be routed by nginx`,
+      {
+        hint: 'nginx matches decoded paths: write the prefix without %-escapes, $ or ; (letters, digits, / and ._~-).',
+      },
+    );
+  }
+}
+
+/** An allow-list block as nginx's `geo` takes it (`10.0.0.0/8`, `fd00::/8`); anything else is refused. */
+export function geoNetwork(address: string, prefix: number): string {
+  if (!/^[0-9A-Fa-f:.]+$/.test(address) || !Number.isInteger(prefix) || prefix < 0 || prefix > 128) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `maintenance allow entry '${address}/${prefix}' cannot be written for nginx`,
+      {
+        hint: 'Use plain IPv4 or IPv6 blocks, like 10.0.0.0/8 (no zone index).',
+      },
+    );
+  }
+  return `${address}/${prefix}`;
+}
+
+/** A file path as a quoted nginx string; `$` cannot be escaped there, so a path holding one is refused. */
+export function quotedPath(file: string): string {
+  if (file.includes('$') || [...file].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f)) {
+    throw new CutoverError('CONFIG_INVALID', `path '${file}' cannot be written into nginx config`, {
+      hint: 'Keep $ and control characters out of the directory of server.nginx.include_file.',
+    });
+  }
+  return quoted(file);
+}

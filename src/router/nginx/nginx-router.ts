@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CutoverError } from '../../core/errors.js';
-import type { ReleaseCounters, Router, ServiceRoute } from '../index.js';
+import type { AcmeChallenges, ReleaseCounters, Router, ServiceRoute } from '../index.js';
 import { AccessLogCounters } from './access-log-counters.js';
 import { AccessLogTail } from './access-log-tail.js';
 import { CoalescingApplyQueue } from './coalescing-apply-queue.js';
@@ -20,6 +20,8 @@ import {
   type NginxCommand,
 } from './nginx-process.js';
 import { GENERATION_LINE, renderNginxConfig } from './render-nginx-config.js';
+import { assertCertificatesLoad } from './certificate-check.js';
+import { filesDirOf, filesForRoutes, pruneNginxFiles, writeNginxFiles } from './nginx-edge-files.js';
 import { ensurePrivateDir, ensurePrivateFile, PRIVATE_FILE_MODE } from '../../store/private-files.js';
 
 export interface NginxRouterOptions {
@@ -31,6 +33,10 @@ export interface NginxRouterOptions {
   includeFile: string;
   /** Where cutover's server blocks listen. No server of the team's may listen there too. */
   listen: { host: string; port: number };
+  /** The TLS listener (`server.https`): hosts with a certificate are served there (`ssl http2`), by SNI. */
+  https?: { host: string; port: number };
+  /** With `https`: plain requests for a name with a certificate get 308 to HTTPS (`server.redirect_http`). */
+  redirectHttp?: boolean;
   /** Holds the access log cutover counts from and a copy of the last applied config. */
   stateDir: string;
   /** The master's pid file, when `nginx -T` cannot tell (default: its `pid` directive, else the built-in path). */
@@ -67,12 +73,22 @@ const DRAIN_POLL_MS = 50;
  */
 export class NginxRouter implements Router {
   readonly kind = 'nginx';
+  /** Rendered as a 503 location per service: the page is a file nginx serves (render-nginx-servers.ts). */
+  readonly supportsMaintenance = true;
+  /** With `https`: `ssl http2` listens with the routes' certificates, written next to the include file. */
+  readonly supportsTls: boolean;
   private readonly command: NginxCommand;
   private readonly options: NginxRouterOptions;
   private readonly logger: Logger | undefined;
   private readonly pidFile: string;
   private readonly accessLogPath: string;
   private readonly lastGoodPath: string;
+  /** The certificates and maintenance pages the rendered file points at (nginx-edge-files.ts). */
+  private readonly filesDir: string;
+  /** The HTTP-01 answers the next apply renders (the last set given). */
+  private pendingHttp01: Record<string, string> = {};
+  /** Certificate pairs that loaded (by hash): see assertCertificatesLoad. */
+  private readonly loadedCertificates = new Set<string>();
   private readonly queue = new CoalescingApplyQueue(() => this.applyOnce());
   private readonly tail: AccessLogTail;
   private readonly counterSet = new AccessLogCounters();
@@ -102,6 +118,8 @@ export class NginxRouter implements Router {
     this.accessLogPath = path.resolve(options.stateDir, 'nginx-access.log');
     this.lastGoodPath = path.resolve(options.stateDir, 'nginx-last-good.conf');
     this.lastGoodText = lastGoodText;
+    this.filesDir = filesDirOf(options.includeFile);
+    this.supportsTls = options.https !== undefined;
     this.tail = new AccessLogTail(this.accessLogPath);
     this.logTimer = setInterval(() => this.readAccessLog(), LOG_READ_INTERVAL_MS);
     this.logTimer.unref();
@@ -181,6 +199,8 @@ export class NginxRouter implements Router {
     candidate.set(route.service, route);
     try {
       this.render([...candidate.values()], 'check');
+      // As the proxy does: a pair that does not load rejects this route alone, naming it (nginx -t would refuse the batch).
+      assertCertificatesLoad(route, this.loadedCertificates);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -200,6 +220,35 @@ export class NginxRouter implements Router {
         'nginx did not take an upstream health change; it is retried with the next apply',
       );
     });
+  }
+
+  /**
+   * HTTP-01 answers are rendered into the file (an exact location per token,
+   * for any host) and resolve once nginx serves them, so the CA is told to
+   * look only then. nginx has no hook for TLS-ALPN-01 (`acme-tls/1` needs
+   * the certificate chosen by ALPN), so those are refused: the config
+   * refuses `tls: { acme: tls-alpn-01 }` with router nginx at load already.
+   */
+  setAcmeChallenges(challenges: AcmeChallenges): Promise<void> {
+    if (this.closed) return Promise.reject(new CutoverError('ROUTER_UNAVAILABLE', 'the nginx router is closed'));
+    if (Object.keys(challenges.tlsAlpn01).length > 0)
+      return Promise.reject(
+        new CutoverError('ROUTER_UNSUPPORTED', 'the nginx router cannot answer TLS-ALPN-01 challenges', {
+          hint: 'Use HTTP-01 with nginx (tls: acme, the default challenge).',
+        }),
+      );
+    const http01 = { ...challenges.http01 };
+    try {
+      renderNginxConfig({
+        ...this.renderInput([...this.committed.values(), ...this.pending.values()]),
+        generation: 'check',
+        acmeHttp01: http01,
+      });
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    this.pendingHttp01 = http01;
+    return this.queue.request();
   }
 
   /**
@@ -248,15 +297,21 @@ export class NginxRouter implements Router {
     return this.close();
   }
 
-  private render(routes: ServiceRoute[], generation: string): string {
-    return renderNginxConfig({
+  private render(routes: ServiceRoute[], generation: string, acmeHttp01 = this.pendingHttp01): string {
+    return renderNginxConfig({ ...this.renderInput(routes), generation, acmeHttp01 });
+  }
+
+  private renderInput(routes: ServiceRoute[]): Omit<Parameters<typeof renderNginxConfig>[0], 'generation'> {
+    return {
       routes,
       unhealthy: this.unhealthy,
       listen: this.options.listen,
-      generation,
       accessLogPath: this.accessLogPath,
       keepalive: this.options.keepalive ?? 32,
-    });
+      https: this.options.https ?? null,
+      redirectHttp: this.options.redirectHttp ?? false,
+      filesDir: this.filesDir,
+    };
   }
 
   /**
@@ -265,9 +320,9 @@ export class NginxRouter implements Router {
    * that generation. A restarted controller giving back the routes nginx kept
    * then costs no reload, and so no reset of a kept-alive client connection.
    */
-  private async alreadyServed(candidate: Map<string, ServiceRoute>): Promise<boolean> {
+  private async alreadyServed(candidate: Map<string, ServiceRoute>, http01: Record<string, string>): Promise<boolean> {
     const served = generationOf(this.lastGoodText);
-    if (served === null || this.render([...candidate.values()], served) !== this.lastGoodText) return false;
+    if (served === null || this.render([...candidate.values()], served, http01) !== this.lastGoodText) return false;
     const answered = await waitForGeneration(this.options.listen, served, performance.now() + 1_000);
     return answered.ok;
   }
@@ -280,15 +335,19 @@ export class NginxRouter implements Router {
   private async applyOnce(): Promise<void> {
     const batch = this.pending;
     this.pending = new Map();
+    const http01 = this.pendingHttp01;
     const candidate = new Map([...this.committed, ...batch]);
-    if (await this.alreadyServed(candidate)) {
+    const files = filesForRoutes(this.filesDir, candidate.values());
+    // New names only (content hashes): the files the last good config points at are never touched here.
+    writeNginxFiles(this.filesDir, files);
+    if (await this.alreadyServed(candidate, http01)) {
       for (const route of candidate.values()) this.track(route);
       this.committed = candidate;
       this.logger?.info({ services: [...batch.keys()] }, 'nginx already serves these routes: no reload');
       return;
     }
     const generation = `${this.runId}-${++this.applies}`;
-    const text = this.render([...candidate.values()], generation);
+    const text = this.render([...candidate.values()], generation, http01);
     const started = performance.now();
     const log = this.logger?.child({ generation, services: [...batch.keys()] });
 
@@ -332,6 +391,7 @@ export class NginxRouter implements Router {
     this.committed = candidate;
     this.lastGoodText = text;
     fs.writeFileSync(this.lastGoodPath, text, { mode: PRIVATE_FILE_MODE });
+    pruneNginxFiles(this.filesDir, files);
     const done = performance.now();
     log?.info(
       { ms: Math.round(done - started), testMs: Math.round(tested - started), reloadMs: Math.round(done - tested) },

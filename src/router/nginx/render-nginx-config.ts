@@ -1,9 +1,8 @@
 import { CutoverError } from '../../core/errors.js';
-import { assertRoutesCompatible, normalizeHost } from '../route-table.js';
+import { assertRoutesCompatible } from '../route-table.js';
 import type { CanaryRoute, RouteTarget, ServiceRoute, Upstream } from '../index.js';
 import {
   assertCookieName,
-  assertHostName,
   headerVariable,
   quoted,
   regexLiteral,
@@ -11,6 +10,14 @@ import {
   upstreamName,
   variablePrefix,
 } from './nginx-names.js';
+import {
+  acmeLocations,
+  errorBody,
+  renderEdgeMaps,
+  renderServers,
+  type Proxying,
+  type ServersInput,
+} from './render-nginx-servers.js';
 
 /**
  * Renders the file cutover owns inside the team's `http {}` block: for each
@@ -34,6 +41,14 @@ export interface NginxRenderInput {
   accessLogPath: string;
   /** Idle keep-alive connections each nginx worker keeps per release (`keepalive N`). */
   keepalive: number;
+  /** The TLS listener (`server.https`): the hosts with a certificate are served there by SNI, with HTTP/2. */
+  https?: { host: string; port: number } | null;
+  /** With `https`: plain requests for a name with a certificate get 308 to HTTPS (ACME challenges excepted). */
+  redirectHttp?: boolean;
+  /** Where the certificates and maintenance pages are written (nginx-edge-files.ts); needed once a route has either. */
+  filesDir?: string | null;
+  /** ACME HTTP-01 answers (token → key authorization), served for any host. */
+  acmeHttp01?: Readonly<Record<string, string>>;
 }
 
 /** The Host the control server answers to; `.invalid` can never be a real site (RFC 2606). */
@@ -51,32 +66,59 @@ export function renderNginxConfig(input: NginxRenderInput): string {
     throw new RangeError(`generation '${input.generation}' is not a plain token`);
   const routes = [...input.routes].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   const listen = listenAddress(input.listen);
+  const https = input.https ?? null;
+  if (https === null && routes.some((route) => route.tls))
+    throw new CutoverError('CONFIG_INVALID', 'a service has a certificate, but the nginx router has no TLS listener', {
+      hint: 'Set server.https: cutover renders an `ssl` listen there for the hosts with a certificate.',
+    });
   const hasDefault = routes.some((route) => route.default);
   const out: string[] = [
     `# Written by cutover: every apply replaces this file (edits are lost). Generation ${input.generation}.`,
     '# Fields: time, release upstream, status, request time (s), upstream status, upstream header time (s).',
     'map $remote_addr $cutover_from_loopback { 127.0.0.1 1; ::1 1; default 0; }',
     `log_format ${LOG_FORMAT_NAME} ${quoted(['$msec', '$cutover_release', '$status', '$request_time', '$upstream_status', '$upstream_header_time'].join(LOG_FIELD_SEPARATOR))};`,
-    '',
-    ...renderControlServer(listen, input.generation, !hasDefault),
   ];
-  for (const route of routes) out.push('', ...renderService(route, input, listen));
+  const proxying = new Map<string, Proxying | null>();
+  for (const route of routes) {
+    const service = renderService(route, input);
+    proxying.set(route.service, service.proxying);
+    out.push('', ...service.lines);
+  }
+  const servers: ServersInput = {
+    routes,
+    proxying,
+    listen,
+    https: https === null ? null : { address: listenAddress(https), port: https.port },
+    redirectHttp: input.redirectHttp ?? false,
+    filesDir: input.filesDir ?? null,
+    accessLogPath: input.accessLogPath,
+    logFormat: LOG_FORMAT_NAME,
+    acmeHttp01: input.acmeHttp01 ?? {},
+    generationLocation: generationLocation(input.generation),
+  };
+  const maps = renderEdgeMaps(servers);
+  if (maps.length > 0) out.push('', ...maps);
+  out.push('', ...renderControlServer(servers, !hasDefault), ...renderServers(servers));
   return `${out.join('\n')}\n`;
 }
 
 /**
  * Answers the generation to loopback clients only. When no service is
- * `default`, it is also the default server of the address, so a request for
- * an unknown host gets cutover's 404 instead of whichever service nginx
- * happens to list first.
+ * `default`, it is also the default server of the plain address, so a
+ * request for an unknown host gets cutover's 404 instead of whichever
+ * service nginx happens to list first. It is always the default server of
+ * the TLS address, where it refuses the handshake: like the proxy, nginx
+ * then has no certificate for a name it was not given one for.
  */
-function renderControlServer(listen: string, generation: string, isDefault: boolean): string[] {
-  return [
-    'server {',
-    `  listen ${listen}${isDefault ? ' default_server' : ''};`,
+function renderControlServer(servers: ServersInput, isDefault: boolean): string[] {
+  const out = ['server {', `  listen ${servers.listen}${isDefault ? ' default_server' : ''};`];
+  if (servers.https !== null)
+    out.push(`  listen ${servers.https.address} ssl http2 default_server;`, '  ssl_reject_handshake on;');
+  out.push(
     `  server_name ${CONTROL_HOST};`,
     '  access_log off;',
-    ...generationLocation(generation),
+    ...servers.generationLocation,
+    ...acmeLocations(servers),
     '  location / {',
     // Declares the variable the log format reads even when no service sets it (an empty config).
     '    set $cutover_release "";',
@@ -84,7 +126,8 @@ function renderControlServer(listen: string, generation: string, isDefault: bool
     `    return 404 ${quoted(errorBody('SERVICE_NOT_FOUND', 'no service is routed for this host', "Add the host to a service's `hosts`, or mark one service `default: true`."))};`,
     '  }',
     '}',
-  ];
+  );
+  return out;
 }
 
 /**
@@ -102,47 +145,17 @@ function generationLocation(generation: string): string[] {
   ];
 }
 
-function renderService(route: ServiceRoute, input: NginxRenderInput, listen: string): string[] {
-  // As the proxy's route table does: `Web.test:8080` routes `web.test` (a port is not part of server_name).
-  const hosts = [...new Set(route.hosts.map(normalizeHost))];
-  for (const host of hosts) assertHostName(host);
+/** A service's upstreams and the maps choosing its release; its locations are render-nginx-servers.ts's. */
+function renderService(route: ServiceRoute, input: NginxRenderInput): { lines: string[]; proxying: Proxying | null } {
   const out: string[] = [`# service ${sanitizeName(route.service)}`];
   const canary = effectiveCanary(route);
   const stable = route.target;
   if (stable !== null) out.push(...renderUpstream(route.service, stable, input));
   if (canary !== null) out.push(...renderUpstream(route.service, canary.target, input));
   const choice = stable === null && canary === null ? null : renderChoice(route, stable, canary, input.unhealthy);
-  if (choice !== null) out.push(...choice.lines);
-  out.push('server {', `  listen ${listen}${route.default ? ' default_server' : ''};`);
-  if (hosts.length > 0) out.push(`  server_name ${hosts.join(' ')};`);
-  out.push(...generationLocation(input.generation), '  location / {');
-  if (choice === null) {
-    out.push(
-      '    access_log off;',
-      '    default_type "application/json; charset=utf-8";',
-      `    return 503 ${quoted(errorBody('NO_UPSTREAM', `service '${safeText(route.service)}' has no release routed yet`, 'No healthy instance is routed for this host.'))};`,
-    );
-  } else {
-    out.push(
-      `    set $cutover_release ${choice.variable};`,
-      `    access_log ${input.accessLogPath} ${LOG_FORMAT_NAME};`,
-      '    proxy_pass http://$cutover_release;',
-      // HTTP/1.1 with the Connection header cleared: what lets nginx keep upstream connections alive.
-      '    proxy_http_version 1.1;',
-      '    proxy_set_header Connection "";',
-      // The headers the embedded proxy sets (forwarded-headers.ts): the client's Host kept, X-Forwarded-* appended or set.
-      '    proxy_set_header Host $http_host;',
-      '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-      '    proxy_set_header X-Forwarded-Proto $scheme;',
-      '    proxy_set_header X-Forwarded-Host $http_host;',
-      // nginx's default, written out: another instance is tried on a connect error or timeout, and
-      // never for a non-idempotent request (POST, PATCH) that may have reached the first one.
-      '    proxy_next_upstream error timeout;',
-    );
-    if (choice.setCookieVariable !== null) out.push(`    add_header Set-Cookie ${choice.setCookieVariable} always;`);
-  }
-  out.push('  }', '}');
-  return out;
+  if (choice === null) return { lines: out, proxying: null };
+  out.push(...choice.lines);
+  return { lines: out, proxying: { variable: choice.variable, setCookieVariable: choice.setCookieVariable } };
 }
 
 /** The canary as routed: none when it is the stable release itself (as in the embedded proxy's route table). */
@@ -340,14 +353,4 @@ function serverAddress(upstream: Upstream): string {
     );
   }
   return upstream.host.includes(':') ? `[${upstream.host}]:${upstream.port}` : `${upstream.host}:${upstream.port}`;
-}
-
-/** The embedded proxy's error shape, `{ "error": { code, message, hint } }`. */
-function errorBody(code: string, message: string, hint: string): string {
-  return JSON.stringify({ error: { code, message, hint } });
-}
-
-/** Text for a literal nginx string: no `$` (it would start a variable) and nothing outside printable ASCII. */
-function safeText(text: string): string {
-  return text.replace(/[^\x20-\x7e]|\$/g, '_');
 }

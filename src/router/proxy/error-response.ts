@@ -33,6 +33,11 @@ export function misdirected(service: string): CutoverError {
   return new CutoverError('MISDIRECTED_REQUEST', `service '${service}' is not served over HTTPS`);
 }
 
+/** 505: an HTTP/1.1 request for a gRPC service (`protocol: grpc`), which is called over HTTP/2 only. */
+export function http2Required(service: string): CutoverError {
+  return new CutoverError('HTTP2_REQUIRED', `service '${service}' speaks gRPC: it is called over HTTP/2`);
+}
+
 export function noActiveRelease(service: string): CutoverError {
   return new CutoverError('NO_UPSTREAM', `service '${service}' has no release routed yet`);
 }
@@ -64,6 +69,7 @@ const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
   UPSTREAM_TIMEOUT: 'The service did not answer in time.',
   MISDIRECTED_REQUEST: 'This host is not served over HTTPS here.',
   PAYLOAD_TOO_LARGE: 'The request body is larger than this service accepts.',
+  HTTP2_REQUIRED: 'This service is called over HTTP/2 (gRPC).',
   INTERNAL: 'The proxy failed to handle this request.',
 };
 

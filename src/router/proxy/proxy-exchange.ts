@@ -154,7 +154,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.setCookie !== null) headers.push('set-cookie', this.setCookie);
     if (this.hsts !== null && !hasHeader(headers, 'strict-transport-security'))
       headers.push('strict-transport-security', this.hsts);
-    if (statusText.length > 0) this.res.writeHead(statusCode, statusText, headers);
+    // HTTP/2 has no reason phrase (Node warns when given one).
+    if (statusText.length > 0 && this.req.httpVersionMajor !== 2) this.res.writeHead(statusCode, statusText, headers);
     else this.res.writeHead(statusCode, headers);
     return true;
   }

@@ -1,5 +1,10 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import https from 'node:https';
+import http2, {
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -12,6 +17,7 @@ import { goesToCanary, type CanaryChoice } from './canary-choice.js';
 import type { Cidr } from '../../config/cidr.js';
 import {
   bodyTooLarge,
+  http2Required,
   misdirected,
   noActiveRelease,
   noHealthyUpstream,
@@ -31,6 +37,8 @@ import { TrustedPeers } from './trusted-peers.js';
 import type { PassiveHealthPolicy, UpstreamPool, UpstreamPoolOptions } from './upstream-pool.js';
 import { isAcmeValidation, TlsContexts } from './tls-contexts.js';
 import { WebSocketTunnel } from './websocket-tunnel.js';
+import { http1RawHeaders, http2HasBody, isHttp2 } from './h2-request-headers.js';
+import { GrpcExchange } from './grpc-exchange.js';
 
 /** How the proxy treats one service's instances: its timeouts, its queue bound and its passive health. */
 export type UpstreamPolicy = UpstreamPoolOptions;
@@ -134,8 +142,10 @@ export class ProxyRouter implements Router {
   readonly supportsMaintenance = true;
   readonly supportsTls = true;
   private readonly server: Server;
-  /** The TLS listener, when `https` is set: the same routing, by the same table. */
-  private readonly tlsServer: https.Server | null;
+  /** The TLS listener, when `https` is set: HTTP/2 and HTTP/1.1 (by ALPN), the same routing, by the same table. */
+  private readonly tlsServer: Http2SecureServer | null;
+  /** Open HTTP/2 client sessions: a handover sends each a GOAWAY, so clients move on with no stream lost. */
+  private readonly h2Sessions = new Set<Http2Session>();
   private readonly tlsContexts = new TlsContexts();
   private readonly redirectHttp: boolean;
   /** HTTP-01 tokens → key authorizations of ACME orders under way (`setAcmeChallenges`). */
@@ -195,17 +205,8 @@ export class ProxyRouter implements Router {
     this.redirectHttp = options.https !== undefined && options.redirectHttp === true;
     this.tlsAddressWanted = options.https ?? null;
     this.tlsServer =
-      options.https === undefined
-        ? null
-        : https.createServer({
-            ...httpOptions,
-            SNICallback: this.tlsContexts.sni,
-            ALPNCallback: this.tlsContexts.alpn,
-            minVersion: 'TLSv1.2',
-            // A handshake is part of the head a client owes us: the same bound ends a slow one.
-            handshakeTimeout: headersTimeout,
-          });
-    for (const server of this.tlsServer === null ? [this.server] : [this.server, this.tlsServer]) {
+      options.https === undefined ? null : createTlsServer(this.tlsContexts, httpOptions, headersTimeout);
+    for (const server of this.servers) {
       const secure = server === this.tlsServer;
       // Past the limit Node closes a new connection as soon as it is accepted: cheaper than any answer during a flood.
       server.maxConnections = options.maxConnections ?? 10_000;
@@ -214,11 +215,17 @@ export class ProxyRouter implements Router {
         socket.once('close', () => this.clientSockets.delete(socket));
       });
       // Node's own clientError handling stays: it answers malformed requests with 400/431/408.
-      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+        // The HTTP/2 compatibility objects carry what the proxy reads (url, method, headers, a readable body, a
+        // response with writeHead/write/end/'drain'/'close'); headers are read from the HTTP/1.1 form made here.
+        const h2 = secure && isHttp2(req);
+        const request = req as IncomingMessage;
+        const response = res as ServerResponse;
         try {
-          this.handleRequest(req, res, secure);
+          if (h2) this.handleRequest(request, response, true, http1RawHeaders(req.rawHeaders), http2HasBody(req));
+          else this.handleRequest(request, response, secure, request.rawHeaders, null);
         } catch (error) {
-          this.failUnexpectedly(error, req, res);
+          this.failUnexpectedly(error, request, response);
         }
       });
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -234,6 +241,12 @@ export class ProxyRouter implements Router {
     // An ACME TLS-ALPN-01 validation is over once the handshake is: it never speaks HTTP (RFC 8737).
     this.tlsServer?.on('secureConnection', (socket: TLSSocket) => {
       if (isAcmeValidation(socket)) socket.end();
+    });
+    this.tlsServer?.on('session', (session: Http2Session) => {
+      this.h2Sessions.add(session);
+      session.once('close', () => this.h2Sessions.delete(session));
+      // A retiring generation takes no new streams on a session that opens now: the client moves to the new one.
+      if (this.retiring) session.close();
     });
   }
 
@@ -506,20 +519,24 @@ export class ProxyRouter implements Router {
    * the client's next request opens a connection to the new generation.
    * Idle kept-alive connections are closed only after `idleGraceMs`: closing
    * one at once would race a request the client is sending on it. Upgraded
-   * connections get `upgradeDrainMs` before a close frame. Resolves when no
-   * client connection is left (or at `timeoutMs`, after cutting the rest).
+   * connections get `upgradeDrainMs` before a close frame. HTTP/2 sessions
+   * get a GOAWAY at once (what HTTP/2 has in place of `Connection: close`):
+   * their open streams finish, and the client opens its next ones on a new
+   * connection. Resolves when no client connection is left (or at
+   * `timeoutMs`, after cutting the rest).
    */
   async retire(options: RetireOptions): Promise<void> {
     if (this.retiring) return;
     this.retiring = true;
     this.logger?.info(options, 'proxy retiring: accepting no more connections');
+    for (const session of this.h2Sessions) session.close();
     const servers = this.servers;
     // net.Server's close, not http.Server's: that one also closes idle kept-alive connections at once.
     const ended = Promise.all(
       servers.map((server) => new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()))),
     );
     const closeIdle = (): void => {
-      for (const server of servers) server.closeIdleConnections();
+      for (const server of servers) closeIdleConnections(server);
     };
     const timers: NodeJS.Timeout[] = [];
     timers.push(
@@ -546,10 +563,11 @@ export class ProxyRouter implements Router {
             // Never listening (a TLS listener of a proxy that failed to start): nothing to wait for.
             if (!server.listening) resolve();
             else server.close(() => resolve());
-            server.closeAllConnections();
+            closeAllConnections(server);
           }),
       ),
     );
+    for (const session of this.h2Sessions) session.close();
     const reason = new CutoverError('UPSTREAM_FAILED', 'the proxy is shutting down');
     await Promise.all([...this.releases.values()].map((traffic) => traffic.closeAll(reason)));
     // A socket neither side closed (a refused upgrade whose client keeps its end open) would hold close() forever.
@@ -563,7 +581,7 @@ export class ProxyRouter implements Router {
   }
 
   /** The listeners: plain HTTP, and TLS when set. */
-  private get servers(): (Server | https.Server)[] {
+  private get servers(): (Server | Http2SecureServer)[] {
     return this.tlsServer === null ? [this.server] : [this.server, this.tlsServer];
   }
 
@@ -584,30 +602,42 @@ export class ProxyRouter implements Router {
     };
   };
 
-  private handleRequest(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
+  /**
+   * `rawHeaders` is the request's head in HTTP/1.1 form (for HTTP/2, see
+   * http1RawHeaders); `h2Body` is null for HTTP/1.1, else whether the
+   * HTTP/2 stream carries a body (it need not declare a length).
+   */
+  private handleRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    secure: boolean,
+    rawHeaders: readonly string[],
+    h2Body: boolean | null,
+  ): void {
     const startedAt = performance.now();
     // A retiring generation answers with `Connection: close`: the client's next request goes to the new one.
     if (this.retiring) res.shouldKeepAlive = false;
     const facts = this.facts;
     const peer = req.socket.remoteAddress;
     const headers = buildUpstreamRequestHeaders(
-      req.rawHeaders,
+      rawHeaders,
       peer,
       secure ? 'https' : 'http',
       this.trustedPeers.trusts(peer),
       facts,
     );
+    if (h2Body !== null) facts.hasBody = h2Body;
     // An ACME HTTP-01 validation, whatever the host (an order may run before the host has a service routed).
     if (!secure && this.http01.size > 0 && this.answerHttp01(req, res)) return;
     const entry = this.table.lookup(facts.host, req.url);
     const strip = this.table.stripLength;
     if (entry === undefined) {
-      sendErrorResponse(res, req.rawHeaders, noRouteForHost(facts.host), this.logger);
+      sendErrorResponse(res, rawHeaders, noRouteForHost(facts.host), this.logger);
       return;
     }
     const edge = entry.tls === secure ? null : this.crossedEdge(entry, secure, facts.host, req.url);
     if (edge === MISDIRECTED) {
-      sendErrorResponse(res, req.rawHeaders, misdirected(entry.service), this.logger);
+      sendErrorResponse(res, rawHeaders, misdirected(entry.service), this.logger);
       return;
     }
     if (edge !== null) {
@@ -617,25 +647,25 @@ export class ProxyRouter implements Router {
     }
     // Checked before the release: a service in maintenance answers even with nothing routed or healthy.
     if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
-      sendMaintenanceResponse(res, req.rawHeaders, entry.maintenance);
+      sendMaintenanceResponse(res, rawHeaders, entry.maintenance);
       return;
     }
     const maxBody = entry.maxBodyBytes;
-    if (maxBody !== null && facts.hasBody && declaredLength(req.rawHeaders) > maxBody) {
+    if (maxBody !== null && facts.hasBody && declaredLength(rawHeaders) > maxBody) {
       // Declared too large: answered before a byte goes on; the body is not read (the connection closes after).
       res.shouldKeepAlive = false;
-      sendErrorResponse(res, req.rawHeaders, bodyTooLarge(entry.service, maxBody), this.logger);
+      sendErrorResponse(res, rawHeaders, bodyTooLarge(entry.service, maxBody), this.logger);
       return;
     }
     if (strip > 0) req.url = stripPrefix(req.url ?? '/', strip);
     let target = entry.target;
     let setCookie: string | null = null;
     if (entry.canary !== null) {
-      target = this.canaryOrStable(entry, req);
+      target = this.canaryOrStable(entry, req, rawHeaders);
       setCookie = this.canaryChoice.setCookie;
     }
     if (target === null) {
-      sendErrorResponse(res, req.rawHeaders, noActiveRelease(entry.service), this.logger);
+      sendErrorResponse(res, rawHeaders, noActiveRelease(entry.service), this.logger);
       return;
     }
     const counters = target.binding.traffic.counters;
@@ -643,16 +673,27 @@ export class ProxyRouter implements Router {
     let index = target.pick(this.outOfRotation);
     if (index < 0) {
       counters.errors++;
-      sendErrorResponse(res, req.rawHeaders, noHealthyUpstream(entry.service), this.logger);
+      sendErrorResponse(res, rawHeaders, noHealthyUpstream(entry.service), this.logger);
       return;
     }
     if ((target.binding.pools[index] as UpstreamPool).isFull) {
       index = notFullAfter(target, index, this.outOfRotation);
       if (index < 0) {
         counters.errors++;
-        sendErrorResponse(res, req.rawHeaders, upstreamsBusy(entry.service), this.logger);
+        sendErrorResponse(res, rawHeaders, upstreamsBusy(entry.service), this.logger);
         return;
       }
+    }
+    if (entry.grpc) {
+      if (h2Body === null) {
+        counters.errors++;
+        sendErrorResponse(res, rawHeaders, http2Required(entry.service), this.logger);
+        return;
+      }
+      const call = req as unknown as Http2ServerRequest;
+      const answer = res as unknown as Http2ServerResponse;
+      new GrpcExchange(call, answer, target, index, headers, this.context, startedAt).start();
+      return;
     }
     new ProxyExchange(
       req,
@@ -704,7 +745,7 @@ export class ProxyRouter implements Router {
     }
     if (strip > 0) req.url = stripPrefix(req.url ?? '/', strip);
     // An upgrade follows the same choice as a request; a made-up cookie id is not sent (a 101 is not ours to edit).
-    const target = entry.canary === null ? entry.target : this.canaryOrStable(entry, req);
+    const target = entry.canary === null ? entry.target : this.canaryOrStable(entry, req, req.rawHeaders);
     if (target === null) {
       sendErrorOnSocket(socket, req.rawHeaders, noActiveRelease(entry.service), this.logger);
       return;
@@ -725,9 +766,13 @@ export class ProxyRouter implements Router {
    * release (a canary that is down must not fail requests). Without a stable
    * release the canary answers, with its own 503 when it has no instance.
    */
-  private canaryOrStable(entry: ServiceEntry<TargetBinding>, req: IncomingMessage): TargetEntry<TargetBinding> | null {
+  private canaryOrStable(
+    entry: ServiceEntry<TargetBinding>,
+    req: IncomingMessage,
+    rawHeaders: readonly string[],
+  ): TargetEntry<TargetBinding> | null {
     const canary = entry.canary;
-    if (canary === null || !goesToCanary(canary, req.rawHeaders, req.socket.remoteAddress, this.canaryChoice))
+    if (canary === null || !goesToCanary(canary, rawHeaders, req.socket.remoteAddress, this.canaryChoice))
       return entry.target;
     return entry.target === null || canary.target.hasHealthyUpstream(this.outOfRotation) ? canary.target : entry.target;
   }
@@ -736,9 +781,12 @@ export class ProxyRouter implements Router {
   private failUnexpectedly(error: unknown, req: IncomingMessage, target: ServerResponse | Duplex): void {
     this.logger?.error({ err: error }, 'proxy failed to handle a request');
     const internal = new CutoverError('INTERNAL', 'the proxy failed to handle this request');
-    if (!(target instanceof ServerResponse)) sendErrorOnSocket(target, req.rawHeaders, internal, this.logger);
-    else if (!target.headersSent && !target.destroyed) sendErrorResponse(target, req.rawHeaders, internal, this.logger);
-    else target.destroy();
+    // An HTTP/2 compatibility response is no ServerResponse, but answers like one.
+    const response = target instanceof ServerResponse || 'writeHead' in target ? (target as ServerResponse) : null;
+    if (response === null) sendErrorOnSocket(target as Duplex, req.rawHeaders, internal, this.logger);
+    else if (!response.headersSent && !response.destroyed)
+      sendErrorResponse(response, req.rawHeaders, internal, this.logger);
+    else response.destroy();
   }
 
   private carriesUpstream(upstreamId: string): boolean {
@@ -871,6 +919,57 @@ function notFullAfter(target: TargetEntry<TargetBinding>, index: number, outOfRo
     if (!(target.binding.pools[next] as UpstreamPool).isFull) return next;
   }
   return -1;
+}
+
+/**
+ * The TLS listener: HTTP/2 by ALPN, HTTP/1.1 for clients that offer only
+ * that (or no ALPN at all), both through the same 'request' and 'upgrade'
+ * handlers. Node's HTTP/1.1 limits do not come from the options of an HTTP/2
+ * server: they are set on it, where its HTTP/1.1 connections read them.
+ */
+function createTlsServer(
+  contexts: TlsContexts,
+  httpOptions: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number },
+  handshakeTimeout: number,
+): Http2SecureServer {
+  const server = http2.createSecureServer({
+    allowHTTP1: true,
+    SNICallback: contexts.sni,
+    ALPNCallback: contexts.alpn,
+    minVersion: 'TLSv1.2',
+    // A handshake is part of the head a client owes us: the same bound ends a slow one.
+    handshakeTimeout,
+    // One client may not hold an unbounded number of streams, nor header lists larger than Node's HTTP/1.1 parser takes.
+    settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS, maxHeaderListSize: H2_MAX_HEADER_LIST_SIZE },
+    maxSessionMemory: 16,
+  });
+  const http1 = server as Http2SecureServer & {
+    keepAliveTimeout: number;
+    headersTimeout: number;
+    requestTimeout: number;
+  };
+  http1.keepAliveTimeout = httpOptions.keepAliveTimeout;
+  http1.headersTimeout = httpOptions.headersTimeout;
+  http1.requestTimeout = httpOptions.requestTimeout;
+  // An idle HTTP/2 session (and an idle HTTP/1.1 connection) is closed after the keep-alive timeout.
+  server.setTimeout(httpOptions.keepAliveTimeout);
+  return server;
+}
+
+/** Streams one HTTP/2 client may have open at once (nginx's http2_max_concurrent_streams is 128). */
+const H2_MAX_CONCURRENT_STREAMS = 128;
+/** Bytes of one HTTP/2 header list, like Node's 16 KiB HTTP/1.1 head limit. */
+const H2_MAX_HEADER_LIST_SIZE = 16 * 1024;
+
+/** Closes idle kept-alive HTTP/1.1 connections (the HTTP/2 listener's too, where Node offers it). */
+function closeIdleConnections(server: Server | Http2SecureServer): void {
+  const closeIdle = (server as Partial<Server>).closeIdleConnections;
+  if (typeof closeIdle === 'function') closeIdle.call(server);
+}
+
+function closeAllConnections(server: Server | Http2SecureServer): void {
+  const closeAll = (server as Partial<Server>).closeAllConnections;
+  if (typeof closeAll === 'function') closeAll.call(server);
 }
 
 function noop(): void {}

@@ -96,13 +96,14 @@ export class TlsContexts {
 }
 
 /**
- * Node's ALPNCallback (`this` is the socket): HTTP/1.1 when offered; an
+ * Node's ALPNCallback (`this` is the socket): HTTP/2 when offered, else HTTP/1.1; an
  * ACME validation (only acme-tls/1, while a challenge is up) is marked for
  * the SNI callback. Anything else has no protocol in common with us.
  */
 function alpnCallback(contexts: TlsContexts) {
   return function (this: TLSSocket, hello: { servername: string; protocols: string[] }): string | undefined {
     const { protocols } = hello;
+    if (protocols.includes('h2')) return 'h2';
     if (protocols.includes('http/1.1')) return 'http/1.1';
     if (protocols.length === 1 && protocols[0] === ACME_TLS_PROTOCOL && contexts.hasChallenges) {
       (this as TLSSocket & { [kAcmeValidation]?: boolean })[kAcmeValidation] = true;

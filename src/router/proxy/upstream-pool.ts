@@ -1,3 +1,4 @@
+import http2, { type ClientHttp2Session } from 'node:http2';
 import { Pool } from 'undici';
 import type { Upstream } from '../index.js';
 import type { UpgradedConnection } from './upgraded-connection.js';
@@ -52,6 +53,9 @@ export class UpstreamPool {
   private readonly tunnels = new Set<UpgradedConnection>();
   private closed = false;
   private destroyed = false;
+  /** The HTTP/2 cleartext connection of a gRPC service's instance (`protocol: grpc`), opened on first use. */
+  private h2: Promise<ClientHttp2Session> | null = null;
+  private h2Session: ClientHttp2Session | null = null;
 
   constructor(upstream: Upstream, options: UpstreamPoolOptions) {
     this.upstream = upstream;
@@ -99,10 +103,55 @@ export class UpstreamPool {
     return this.upstream.host === upstream.host && this.upstream.port === upstream.port;
   }
 
+  /**
+   * The instance's HTTP/2 cleartext session (prior knowledge, RFC 9113 §3.3),
+   * connected: gRPC calls share it as streams. A session that closed, failed
+   * or got a GOAWAY is replaced by a new one at the next call; the calls on
+   * it finish where they are. Rejects when the instance cannot be reached:
+   * then no byte of the call was sent, and another instance may take it.
+   */
+  http2Session(): Promise<ClientHttp2Session> {
+    const current = this.h2Session;
+    if (this.h2 !== null && (current === null || usable(current))) return this.h2;
+    const session = http2.connect(`http://${formatHost(this.upstream.host)}:${this.upstream.port}`, {
+      settings: { enablePush: false },
+    });
+    this.h2Session = session;
+    const forget = (): void => {
+      if (this.h2Session === session) {
+        this.h2Session = null;
+        this.h2 = null;
+      }
+    };
+    session.once('close', forget);
+    session.once('goaway', forget);
+    const connecting = new Promise<ClientHttp2Session>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        session.destroy();
+        reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+      }, this.connectTimeoutMs);
+      session.once('connect', () => {
+        clearTimeout(timer);
+        resolve(session);
+      });
+      session.once('error', (error: Error) => {
+        clearTimeout(timer);
+        forget();
+        reject(error);
+      });
+    });
+    // Errors after the connect are the calls' business (each stream gets its own): never unhandled.
+    session.on('error', noop);
+    this.h2 = connecting;
+    return connecting;
+  }
+
   /** Lets in-flight requests finish, then closes the idle connections. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A GOAWAY: the calls under way finish, none starts on this session.
+    this.h2Session?.close();
     await this.pool.close();
   }
 
@@ -117,6 +166,7 @@ export class UpstreamPool {
     for (const tunnel of [...this.tunnels]) tunnel.destroy();
     if (this.destroyed) return;
     this.destroyed = true;
+    this.h2Session?.destroy();
     await this.pool.destroy(reason);
   }
 }
@@ -147,6 +197,12 @@ const CONNECT_ERROR_CODES = new Set([
 export function isConnectErrorCode(code: unknown): boolean {
   return typeof code === 'string' && CONNECT_ERROR_CODES.has(code);
 }
+
+function usable(session: ClientHttp2Session): boolean {
+  return !session.closed && !session.destroyed;
+}
+
+function noop(): void {}
 
 function formatHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;

@@ -24,12 +24,31 @@ export function logSince(logPath: string): number {
   }
 }
 
-export async function copyContainerLogs(
+export function copyContainerLogs(
   docker: Docker,
   container: Docker.Container,
   logPath: string,
   header: string | null,
   since: number,
+): Promise<LogCopy> {
+  return copyLogStream(
+    docker,
+    () => container.logs({ follow: true, stdout: true, stderr: true, since }),
+    logPath,
+    header,
+  );
+}
+
+/**
+ * The same copy from any multiplexed log stream of the Engine API: a
+ * container's, or a Swarm task's (`/tasks/{id}/logs`, which the manager
+ * gathers from whichever node runs the task).
+ */
+export async function copyLogStream(
+  docker: Docker,
+  open: () => Promise<NodeJS.ReadableStream>,
+  logPath: string,
+  header: string | null,
 ): Promise<LogCopy> {
   ensurePrivateDir(path.dirname(logPath));
   tightenIfPresent(logPath);
@@ -38,7 +57,7 @@ export async function copyContainerLogs(
   const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await container.logs({ follow: true, stdout: true, stderr: true, since });
+    stream = await open();
   } catch (error) {
     file.end();
     throw error;

@@ -7,7 +7,7 @@ import type {
 } from '../index.js';
 import type Docker from 'dockerode';
 import { updateConfigOf, type SwarmReleaseSpec } from './swarm-service-spec.js';
-import { isServing, portOf, type SwarmUpdateProgress } from './swarm-tasks.js';
+import { isServing, portOf, type SwarmTask, type SwarmUpdateProgress } from './swarm-tasks.js';
 
 /** A task that Swarm calls running but whose port does not answer yet (an image without HEALTHCHECK) gets no traffic. */
 const PROBE_TIMEOUT_MS = 500;
@@ -22,6 +22,8 @@ export interface SwarmUpdater {
   updateProgress(releaseId: string): Promise<SwarmUpdateProgress>;
   taskHealth(containerId: string): Promise<{ status: string; output: string } | null>;
   rollbackUpdate(releaseId: string): Promise<void>;
+  /** Where a task is dialled: the address of its node. */
+  taskAddress(task: SwarmTask): Promise<string>;
   finishUpdate(fromReleaseId: string, outcome: 'completed' | 'rolled-back', toReleaseId: string): Promise<void>;
 }
 
@@ -38,10 +40,7 @@ export class SwarmNativeUpdates implements NativeRollingUpdates {
   /** The release each update goes to, to tell the new generation's tasks from the old. */
   private readonly targets = new Map<string, string>();
 
-  constructor(
-    private readonly runtime: SwarmUpdater,
-    private readonly host: string,
-  ) {}
+  constructor(private readonly runtime: SwarmUpdater) {}
 
   async start(
     fromReleaseId: string,
@@ -77,12 +76,13 @@ export class SwarmNativeUpdates implements NativeRollingUpdates {
     for (const task of progress.tasks) {
       const port = portOf(task);
       if (!isServing(task) || port === null) continue;
-      if (!answering.has(task.id) && (await answers(this.host, port))) answering.add(task.id);
+      const host = await this.runtime.taskAddress(task);
+      if (!answering.has(task.id) && (await answers(host, port))) answering.add(task.id);
       tasks.push({
         id: task.id,
         slot: task.slot,
         version: task.version,
-        host: this.host,
+        host,
         port,
         answers: answering.has(task.id),
       });

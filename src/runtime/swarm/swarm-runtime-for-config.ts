@@ -25,6 +25,7 @@ export async function swarmRuntimeForConfig(
     owner: ownerOf(config.server.stateDir),
     serviceFor: (service) => config.services[service],
     logDir: options.logDir,
+    nodeAddresses: config.server.swarm.nodeAddresses,
     ...(options.logger ? { logger: options.logger } : {}),
   });
   return runtime;

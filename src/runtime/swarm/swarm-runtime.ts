@@ -10,7 +10,7 @@ import {
   waitForContainerExit,
   type ContainerHealth,
 } from '../docker/container-state.js';
-import { copyContainerLogs, logSince, type LogCopy } from '../docker/container-logs.js';
+import { copyContainerLogs, copyLogStream, logSince, type LogCopy } from '../docker/container-logs.js';
 import { dockerMessage, dockerStatus, startFailure } from '../docker/docker-client.js';
 import { ImageProvider } from '../docker/image-policy.js';
 import { instanceLogPath, tailInstanceLog } from '../process/log-files.js';
@@ -27,10 +27,14 @@ import {
   hasFailed,
   isServing,
   listSwarmTasks,
+  followTaskLogs,
+  lastTaskLogs,
   portOf,
+  waitForTaskEnd,
   type SwarmTask,
   type SwarmUpdateProgress,
 } from './swarm-tasks.js';
+import { SwarmNodes } from './swarm-nodes.js';
 import { SwarmNativeUpdates } from './swarm-native-updates.js';
 
 export interface SwarmRuntimeOptions {
@@ -42,8 +46,14 @@ export interface SwarmRuntimeOptions {
   /** A service's config: its docker and swarm settings and its instance count. */
   serviceFor(service: string): ServiceConfig | undefined;
   logDir: string;
-  /** Address the proxy dials: tasks listen on it (host network). Loopback by default. */
+  /**
+   * Where the tasks on the manager cutover runs on listen (host network), and
+   * of a node Swarm has no address for. Loopback by default. The tasks of
+   * other nodes listen on their node's address (see swarm-nodes.ts).
+   */
   host?: string;
+  /** `server.swarm.node_addresses`: the address of a node's tasks, by node ID or hostname. */
+  nodeAddresses?: Readonly<Record<string, string>>;
   logger?: RuntimeLogger;
   defaultStopGracePeriodMs?: number;
 }
@@ -86,6 +96,14 @@ const TASK_START_TIMEOUT_MS = 120_000;
 const FAILED_TASKS_BEFORE_GIVING_UP = 3;
 const STOP_EXTRA_WAIT_MS = 15_000;
 const LOG_FLUSH_MS = 2_000;
+/**
+ * Ports are checked free on every address of this machine: tasks of
+ * several nodes may share it (the tests' loopback swarm), and on the
+ * manager a task may bind any of them. Ports of other machines cannot be
+ * checked from here; a task that finds its port taken fails its health
+ * check and no traffic moves to it.
+ */
+const PORT_PROBE_HOST = '0.0.0.0';
 
 /**
  * Instances as the tasks of Docker Swarm services: one service per release
@@ -106,6 +124,7 @@ export class SwarmRuntime implements Runtime {
   private readonly docker: Docker;
   private readonly options: SwarmRuntimeOptions;
   private readonly host: string;
+  private readonly nodes: SwarmNodes;
   private readonly images: ImageProvider;
   private readonly releases = new Map<string, SwarmRelease>();
   private readonly instances = new Map<string, ManagedTask>();
@@ -124,6 +143,12 @@ export class SwarmRuntime implements Runtime {
     this.options = options;
     this.docker = options.docker;
     this.host = options.host ?? '127.0.0.1';
+    const local = options.daemonHost.startsWith('unix://') || options.daemonHost.startsWith('/');
+    this.nodes = new SwarmNodes(options.docker, {
+      overrides: options.nodeAddresses ?? {},
+      fallback: this.host,
+      selfAddress: local ? this.host : null,
+    });
     this.images = new ImageProvider(options.docker, options.daemonHost);
     this.exits = new ExitListeners(options.logger);
   }
@@ -149,6 +174,7 @@ export class SwarmRuntime implements Runtime {
     release.wanted.add(spec.index);
     await this.serialize(release, () => this.ensureService(release, spec, config, id));
     const task = await this.waitForTask(release, spec.index, id, since);
+    const host = await this.nodes.addressOf(task.nodeId);
     const logPath = instanceLogPath(this.options.logDir, spec);
     this.logPaths.set(id, logPath);
     const info: InstanceInfo = {
@@ -158,7 +184,7 @@ export class SwarmRuntime implements Runtime {
       version: spec.version,
       slot: spec.slot,
       index: spec.index,
-      host: this.host,
+      host,
       port: portOf(task) ?? release.portBase + spec.index,
       pid: null,
       // The task's container: what proves, after a restart, that a record names this task.
@@ -166,10 +192,10 @@ export class SwarmRuntime implements Runtime {
       logPath,
       startedAt: Date.now(),
     };
-    const header = `--- cutover ${new Date().toISOString()}: ${id} (version ${spec.version}) is task ${task.id.slice(0, 12)} (slot ${task.slot}) of swarm service ${release.name} on ${this.host}:${info.port}`;
+    const header = `--- cutover ${new Date().toISOString()}: ${id} (version ${spec.version}) is task ${task.id.slice(0, 12)} (slot ${task.slot}) of swarm service ${release.name} on ${host}:${info.port} (node ${task.nodeId?.slice(0, 12) ?? '?'})`;
     await this.manage(info, release, task, header, 0);
     this.options.logger?.info(
-      { instance: id, task: task.id.slice(0, 12), service: release.name, port: info.port },
+      { instance: id, task: task.id.slice(0, 12), service: release.name, host, port: info.port },
       'instance started',
     );
     return { ...info };
@@ -246,6 +272,7 @@ export class SwarmRuntime implements Runtime {
         const info: InstanceInfo = {
           ...record,
           pid: null,
+          host: await this.nodes.addressOf(task.nodeId),
           port: portOf(task) ?? record.port,
           pidToken: task.containerId,
         };
@@ -332,7 +359,7 @@ export class SwarmRuntime implements Runtime {
 
   /** Every service on this runtime updates through Swarm's own rolling update. */
   nativeRollingUpdates(): NativeRollingUpdates {
-    this.nativeUpdates ??= new SwarmNativeUpdates(this, this.host);
+    this.nativeUpdates ??= new SwarmNativeUpdates(this);
     return this.nativeUpdates;
   }
 
@@ -360,13 +387,14 @@ export class SwarmRuntime implements Runtime {
     await this.images.ensure(image, config.docker.pull, to.releaseId);
     const imageCommand = await this.imageCommand(image, to.releaseId);
     const avoid = new Set(Array.from({ length: release.replicas }, (_, i) => release.portBase + i));
-    const portBase = await findFreePortRange(this.host, release.replicas, avoid);
+    const portBase = await findFreePortRange(PORT_PROBE_HOST, release.replicas, avoid);
     const plan = planSwarmService({
       release: to,
       settings: config.docker,
       swarm: config.swarm,
       owner: this.options.owner,
       host: this.host,
+      nodeAddresses: await this.nodeAddressTable(),
       portBase,
       replicas: release.replicas,
       imageCommand,
@@ -456,7 +484,12 @@ export class SwarmRuntime implements Runtime {
       managed.exited = true;
       this.instances.delete(managed.info.id);
       if (task) {
-        const info = { ...managed.info, port: portOf(task) ?? managed.info.port, pidToken: task.containerId };
+        const info = {
+          ...managed.info,
+          host: await this.nodes.addressOf(task.nodeId),
+          port: portOf(task) ?? managed.info.port,
+          pidToken: task.containerId,
+        };
         await this.manage(
           info,
           release,
@@ -471,6 +504,16 @@ export class SwarmRuntime implements Runtime {
   }
 
   // --- internals --------------------------------------------------------------
+
+  /** Node ID to the address its tasks listen on, for the wrapper's HOST (fetched fresh: a node may have joined). */
+  private async nodeAddressTable(): Promise<Record<string, string>> {
+    return Object.fromEntries((await this.nodes.all(true)).map((node) => [node.id, node.address]));
+  }
+
+  /** The address cutover dials a task at: its node's (see swarm-nodes.ts). */
+  taskAddress(task: SwarmTask): Promise<string> {
+    return this.nodes.addressOf(task.nodeId);
+  }
 
   private releaseOf(instance: { service: string; releaseId: string; slot: string }): SwarmRelease {
     let release = this.releases.get(instance.releaseId);
@@ -517,13 +560,14 @@ export class SwarmRuntime implements Runtime {
     await this.images.ensure(image, settings.pull, id);
     const imageCommand = await this.imageCommand(image, id);
     // Ports for every instance the release will have, so a later scale-up finds its ports checked too.
-    const portBase = await findFreePortRange(this.host, Math.max(replicas, config.instances));
+    const portBase = await findFreePortRange(PORT_PROBE_HOST, Math.max(replicas, config.instances));
     const plan = planSwarmService({
       release: spec,
       settings,
       swarm: config.swarm!,
       owner: this.options.owner,
       host: this.host,
+      nodeAddresses: await this.nodeAddressTable(),
       portBase,
       replicas,
       imageCommand,
@@ -629,7 +673,7 @@ export class SwarmRuntime implements Runtime {
       const unplaceable = recent.find((t) => t.state === 'pending' && t.error);
       const failed = unplaceable ?? (failures.length >= FAILED_TASKS_BEFORE_GIVING_UP ? failures[0] : undefined);
       if (failed) {
-        const tail = failed.containerId ? await this.containerTail(failed.containerId) : '';
+        const tail = failed.containerId ? await this.taskTail(failed) : '';
         throw new CutoverError(
           'INSTANCE_START_FAILED',
           `Cannot start ${id}: task ${failed.id.slice(0, 12)} of swarm service ${release.name} is ${failed.state}: ${failed.error ?? 'no reason given'}` +
@@ -657,11 +701,15 @@ export class SwarmRuntime implements Runtime {
     return false;
   }
 
-  private async containerTail(containerId: string): Promise<string> {
+  /** A failed task's last lines: from its container on this node, else through Swarm from the node it ran on. */
+  private async taskTail(task: SwarmTask): Promise<string> {
     try {
-      const framed = await this.docker
-        .getContainer(containerId)
-        .logs({ stdout: true, stderr: true, tail: 5, follow: false });
+      const local = task.nodeId === null || task.nodeId === (await this.nodes.selfNodeId());
+      const framed = local
+        ? await this.docker
+            .getContainer(task.containerId as string)
+            .logs({ stdout: true, stderr: true, tail: 5, follow: false })
+        : await lastTaskLogs(this.docker, task.id, 5);
       // Without a TTY the output comes in frames: an 8-byte header (stream, 0, 0, 0, length as uint32 BE), then the bytes.
       const parts: Buffer[] = [];
       for (let at = 0; at + 8 <= framed.length; at += 8 + framed.readUInt32BE(at + 4))
@@ -680,12 +728,16 @@ export class SwarmRuntime implements Runtime {
     since: number,
   ): Promise<void> {
     const container = this.docker.getContainer(task.containerId as string);
-    const logs = await copyContainerLogs(this.docker, container, info.logPath, header, since).catch(
-      (error: unknown) => {
-        this.options.logger?.warn({ instance: info.id, err: error }, 'cannot follow the task output');
-        return null;
-      },
-    );
+    // The manager's container API sees its own node's containers only; a task elsewhere is followed through Swarm.
+    const local = task.nodeId === null || task.nodeId === (await this.nodes.selfNodeId());
+    const logs = await (
+      local
+        ? copyContainerLogs(this.docker, container, info.logPath, header, since)
+        : copyLogStream(this.docker, () => followTaskLogs(this.docker, task.id, since), info.logPath, header)
+    ).catch((error: unknown) => {
+      this.options.logger?.warn({ instance: info.id, err: error }, 'cannot follow the task output');
+      return null;
+    });
     const managed: ManagedTask = {
       info: { ...info },
       release,
@@ -699,7 +751,15 @@ export class SwarmRuntime implements Runtime {
       exitHandled: Promise.resolve(),
     };
     this.instances.set(info.id, managed);
-    managed.exitHandled = waitForContainerExit(container, () => managed.exited).then(async (code) => {
+    const ended = local
+      ? waitForContainerExit(container, () => managed.exited)
+      : waitForTaskEnd(
+          this.docker,
+          task.id,
+          async (nodeId) => (await this.nodes.get(nodeId))?.state === 'down',
+          () => managed.exited,
+        );
+    managed.exitHandled = ended.then(async (code) => {
       if (!managed.exited) this.exitedContainers.add(container.id);
       await logs?.finished(LOG_FLUSH_MS);
       this.handleExit(managed, code);
@@ -762,7 +822,11 @@ export class SwarmRuntime implements Runtime {
     return release.removing;
   }
 
-  /** Swarm removes a service's task containers after the service; waits until none runs. */
+  /**
+   * Swarm removes a service's task containers after the service; waits until
+   * none runs on this daemon's node. The tasks of other nodes are out of the
+   * rotation already (stop drains first); their containers go on their nodes.
+   */
   private async waitTasksGone(swarmId: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {

@@ -27,6 +27,8 @@ export const SWARM_LABELS = {
 /** The env key the wrapper and the adoption after a restart read the port base from. */
 export const PORT_BASE_ENV = 'CUTOVER_PORT_BASE';
 export const TASK_SLOT_ENV = 'CUTOVER_TASK_SLOT';
+/** The node a task runs on ({{.Node.ID}}): the wrapper looks its address up to bind HOST. */
+export const NODE_ID_ENV = 'CUTOVER_NODE_ID';
 
 export interface SwarmReleaseSpec {
   service: string;
@@ -85,11 +87,28 @@ const PER_TASK = /\$\{(PORT|INSTANCE)\}/;
  * The wrapper: computes PORT and INSTANCE from the task slot, exports the env
  * values that use them, then execs the command (so signals reach the app).
  */
-export function wrapperScript(words: string[], perTaskEnv: Record<string, string>): string {
+export function wrapperScript(
+  words: string[],
+  perTaskEnv: Record<string, string>,
+  nodeAddresses: Readonly<Record<string, string>> = {},
+): string {
   const exports = Object.entries(perTaskEnv)
     .map(([key, value]) => `${key}=${shellWord(value)}; export ${key}; `)
     .join('');
-  return `PORT=$((${PORT_BASE_ENV} + ${TASK_SLOT_ENV} - 1)); INSTANCE=$((${TASK_SLOT_ENV} - 1)); export PORT INSTANCE; ${exports}exec ${words.map(shellWord).join(' ')}`;
+  return `PORT=$((${PORT_BASE_ENV} + ${TASK_SLOT_ENV} - 1)); INSTANCE=$((${TASK_SLOT_ENV} - 1)); export PORT INSTANCE; ${hostByNode(nodeAddresses)}${exports}exec ${words.map(shellWord).join(' ')}`;
+}
+
+/**
+ * HOST = the address of the node the task landed on, so the app listens
+ * where cutover dials it and nowhere else. Swarm's templates know a task's
+ * node ID but not its address, so the service carries the table of the
+ * nodes known when it was made; a node not in it keeps the service's HOST.
+ */
+function hostByNode(nodeAddresses: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(nodeAddresses);
+  if (entries.length === 0) return '';
+  const arms = entries.map(([node, address]) => `${shellWord(node)}) HOST=${shellWord(address)};; `).join('');
+  return `case "$${NODE_ID_ENV}" in ${arms}esac; export HOST; `;
 }
 
 export function planSwarmService(input: {
@@ -98,6 +117,8 @@ export function planSwarmService(input: {
   swarm: SwarmServiceConfig;
   owner: string;
   host: string;
+  /** Node ID to the address its tasks listen on (HOST); a node not listed uses `host`. */
+  nodeAddresses?: Readonly<Record<string, string>>;
   portBase: number;
   replicas: number;
   /** The image's own Entrypoint + Cmd, used when the config has no command. */
@@ -136,7 +157,7 @@ export function planSwarmService(input: {
       ContainerSpec: {
         Image: image,
         Labels: labels,
-        Command: ['/bin/sh', '-c', wrapperScript(words, perTask)],
+        Command: ['/bin/sh', '-c', wrapperScript(words, perTask, input.nodeAddresses)],
         Args: [],
         Env: [
           ...fixed.map(([key, value]) => `${key}=${value}`),
@@ -145,6 +166,7 @@ export function planSwarmService(input: {
           `SLOT=${release.slot}`,
           `${PORT_BASE_ENV}=${portBase}`,
           `${TASK_SLOT_ENV}={{.Task.Slot}}`,
+          `${NODE_ID_ENV}={{.Node.ID}}`,
         ],
         // A small init as PID 1 forwards SIGTERM to the app and reaps what it starts, as with runtime: docker.
         Init: true,
@@ -154,7 +176,7 @@ export function planSwarmService(input: {
       // brings it back (cutover's supervisor then waits for the new task, see SwarmRuntime.start).
       RestartPolicy: { Condition: 'any', Delay: 1e9, MaxAttempts: 0 },
       Placement: { Constraints: input.swarm.placement },
-      // The host network: every task listens on loopback on its own port; cutover's proxy balances.
+      // The host network: every task listens on its node's address on its own port; cutover's proxy balances.
       Networks: [{ Target: 'host' }],
       ...(settings.cpus === null && settings.memoryBytes === null
         ? {}

@@ -84,6 +84,11 @@ describe('render-haproxy-config', () => {
     assert.match(rendered.config, /req\.fhdr\(X-User\) if cutover_is_api/);
     assert.match(rendered.config, /\{ req\.fhdr\(X-Canary\) -m str 'always' \}/);
     assert.match(rendered.config, /stats socket \S+haproxy\.sock mode 600 level admin expose-fd listeners/);
+    // The request log (request-log-line.ts): an in-memory ring the frontend logs each request into.
+    assert.match(rendered.config, /^ring cutover_requests\n {2}format raw\n {2}maxlen 512\n {2}size 1048576$/m);
+    assert.match(rendered.config, /^ {2}log ring@cutover_requests len 512 format raw local0 info$/m);
+    assert.match(rendered.config, /^ {2}log-format "cutover-req %b %s %ST %Tr %Ta"$/m);
+    assert.match(rendered.config, /^ {2}stats timeout 24h$/m, 'the followed stream is not closed when idle');
   });
 
   it('is pure: the same input renders the same text', () => {

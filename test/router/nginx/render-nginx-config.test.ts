@@ -7,6 +7,8 @@ import { isCutoverError } from '../../../src/core/errors.js';
 import type { CanaryRoute, ServiceRoute, Upstream } from '../../../src/router/index.js';
 import { sanitizeName, upstreamName } from '../../../src/router/nginx/nginx-names.js';
 import { renderNginxConfig, type NginxRenderInput } from '../../../src/router/nginx/render-nginx-config.js';
+import { filesForRoutes, writeNginxFiles as writeEdgeFiles } from '../../../src/router/nginx/nginx-edge-files.js';
+import { TestCertificateAuthority } from '../../support/test-certificates.js';
 import { writeNginxFiles, type NginxFiles } from '../../support/nginx-server.js';
 
 /**
@@ -91,7 +93,9 @@ describe('renderNginxConfig (text)', () => {
 
   it('answers 503 for a service with no release, and marks the default service default_server', () => {
     const text = renderNginxConfig(input([{ service: 'web', hosts: ['web.test'], default: true, target: null }]));
-    assert.match(text, /listen 127\.0\.0\.1:18080 default_server;\n {2}server_name web\.test;/);
+    // Its named block, and a catch-all block for every other Host (plain only: no redirect from a name it was not given).
+    assert.match(text, /listen 127\.0\.0\.1:18080;\n {2}server_name web\.test;/);
+    assert.match(text, /listen 127\.0\.0\.1:18080 default_server;\n {2}set \$cutover_release "";/);
     assert.match(text, /return 503 .*NO_UPSTREAM/);
     assert.doesNotMatch(text, /proxy_pass/);
     // The control server is default only when no service is.
@@ -178,6 +182,119 @@ describe('renderNginxConfig (text)', () => {
   });
 });
 
+/** A certificate-shaped route part: the renderer only hashes the PEM text. */
+const fakeTls = (hosts: string[], hsts?: string) => ({
+  certificates: [{ hosts, certPem: `cert of ${hosts.join(',')}`, keyPem: `key of ${hosts.join(',')}` }],
+  ...(hsts === undefined ? {} : { hsts }),
+});
+
+function edgeInput(routes: ServiceRoute[], extra: Partial<NginxRenderInput> = {}): NginxRenderInput {
+  return {
+    ...input(routes),
+    https: { host: '127.0.0.1', port: 18443 },
+    redirectHttp: true,
+    filesDir: '/etc/nginx/conf.d/cutover.d',
+    ...extra,
+  };
+}
+
+describe('renderNginxConfig (edge)', () => {
+  const isInvalid = (error: unknown): boolean => isCutoverError(error) && error.code === 'CONFIG_INVALID';
+
+  it('serves a certificate only on its names, refuses the handshake elsewhere, and redirects only named hosts', () => {
+    const text = renderNginxConfig(
+      edgeInput([
+        { ...service('web', 'r1', [up('w1', 3001)], { tls: fakeTls(['web.test'], 'max-age=60') }), default: true },
+        service('api', 'r1', [up('a1', 3002)]),
+      ]),
+    );
+    // The control server is the TLS default and refuses: no certificate for a name nobody was given.
+    assert.match(text, /listen 127\.0\.0\.1:18443 ssl http2 default_server;\n {2}ssl_reject_handshake on;/);
+    assert.match(text, /server_name web\.test;/);
+    assert.match(text, /ssl_certificate "\/etc\/nginx\/conf\.d\/cutover\.d\/tls\/[0-9a-f]{32}\.crt";/);
+    assert.match(text, /return 308 https:\/\/\$host:18443\$request_uri;/);
+    // The default service's catch-all: plain only, no redirect to a Host it was not given.
+    const catchAllAt = text.indexOf('default_server;\n  set $cutover_release');
+    assert.ok(catchAllAt >= 0, text);
+    const catchAll = text.slice(catchAllAt, text.indexOf('\n}', catchAllAt));
+    assert.match(catchAll, /proxy_pass/);
+    assert.doesNotMatch(catchAll, /return 308/);
+    assert.match(text, /"~\^\/\\\.well-known\/acme-challenge\/" 1;/);
+    // api is served in the clear: its HTTPS requests get 421, and it never carries HSTS.
+    assert.match(text, /if \(\$scheme = https\) \{ return 421; \}/);
+    assert.match(
+      text,
+      /map "\$scheme:\$upstream_http_strict_transport_security" \$cutover_v_web_hsts \{ "https:" "max-age=60"; default ""; \}/,
+    );
+    assert.doesNotMatch(text, /cutover_v_api_hsts/);
+  });
+
+  it('renders path routes as whole-segment prefix locations, with strip as a rewrite', () => {
+    const text = renderNginxConfig(
+      edgeInput([
+        service('web', 'r1', [up('w1', 3001)], { hosts: ['shop.test'] }),
+        service('api', 'r1', [up('a1', 3002)], {
+          hosts: [],
+          paths: [{ host: 'Shop.Test', prefix: '/api', strip: true }],
+        }),
+      ]),
+    );
+    assert.match(text, /server_name shop\.test;/);
+    assert.match(text, /location = "\/api" \{/);
+    assert.match(text, /location "\/api\/" \{/);
+    assert.match(text, /rewrite "\^\\x2fapi\(\?:\/\(\.\*\)\)\?\$" \/\$1 break;/);
+    // shop.test has one block (the path host's), not a second one for web's own hosts.
+    assert.equal(text.split('server_name shop.test;').length, 2);
+    assert.throws(
+      () =>
+        renderNginxConfig(
+          edgeInput([
+            service('api', 'r1', [up('a1', 3002)], { paths: [{ host: 's.test', prefix: '/a$b', strip: false }] }),
+          ]),
+        ),
+      isInvalid,
+    );
+  });
+
+  it('renders maintenance as a geo allow list and pages served from files, never the message itself', () => {
+    const text = renderNginxConfig(
+      edgeInput([
+        service('web', 'r1', [up('w1', 3001)], {
+          maintenance: { message: 'pwned"; return 200 $host', retryAfterSec: 90, allow: ['10.0.0.0/8', 'fd00::/8'] },
+          maxBodyBytes: 2048,
+        }),
+      ]),
+    );
+    assert.match(text, /geo \$cutover_v_web_closed \{\n {2}default 1;\n {2}10\.0\.0\.0\/8 0;\n {2}fd00::\/8 0;\n\}/);
+    assert.match(text, /error_page 503 \/\.cutover\/maintenance\/cutover_v_web\.\$cutover_page_type;/);
+    assert.match(text, /add_header Retry-After 90 always;/);
+    assert.match(text, /alias "\/etc\/nginx\/conf\.d\/cutover\.d\/maintenance\/[0-9a-f]{32}\.html";/);
+    assert.doesNotMatch(text, /pwned/);
+    assert.match(text, /client_max_body_size 2048;\n {4}error_page 413 @cutover_too_large;/);
+  });
+
+  it('refuses a certificate without a TLS listener, hostile ACME values and a files path holding $', () => {
+    const tlsRoute = service('web', 'r1', [up('w1', 3001)], { tls: fakeTls(['web.test']) });
+    assert.throws(() => renderNginxConfig(input([tlsRoute])), isInvalid);
+    assert.throws(
+      () => renderNginxConfig(edgeInput([tlsRoute], { acmeHttp01: { tok: 'x; return 200 y' } })),
+      isInvalid,
+    );
+    assert.throws(() => renderNginxConfig(edgeInput([tlsRoute], { filesDir: '/etc/nginx/$x' })), isInvalid);
+    assert.throws(
+      () =>
+        renderNginxConfig(
+          edgeInput([
+            service('web', 'r1', [up('w1', 3001)], {
+              maintenance: { message: '', retryAfterSec: 1, allow: ['fe80::1%eth0'] },
+            }),
+          ]),
+        ),
+      isInvalid,
+    );
+  });
+});
+
 describe('renderNginxConfig (nginx -t)', () => {
   let files: NginxFiles;
   before(() => {
@@ -226,6 +343,56 @@ describe('renderNginxConfig (nginx -t)', () => {
       service('v6', 'x1', [up('x1', 3014, '::1')]),
     ];
     nginxAccepts(renderNginxConfig({ ...input(routes, ['w2']), accessLogPath }));
+  });
+
+  it('accepts the edge: certificates, path routes with every prefix character, maintenance, ACME answers', () => {
+    const ca = TestCertificateAuthority.create(path.join(files.dir, 'ca'));
+    const web = ca.issue(['web.test', 'www.web.test']);
+    const shop = ca.issue(['shop.test']);
+    const filesDir = path.join(files.dir, 'cutover.d');
+    const routes: ServiceRoute[] = [
+      {
+        ...service('web', 'w1', [up('w1', 3001)], {
+          hosts: ['web.test', 'www.web.test', 'plain.web.test'],
+          tls: {
+            certificates: [{ hosts: ['web.test', 'www.web.test'], certPem: web.certPem, keyPem: web.keyPem }],
+            hsts: 'max-age=31536000; includeSubDomains',
+          },
+          maintenance: { message: 'soon', retryAfterSec: 300, allow: ['127.0.0.1/32', '::1/128'], page: '<p>ours</p>' },
+          maxBodyBytes: 10 * 1024 * 1024,
+        }),
+        default: true,
+      },
+      service('shop', 's1', [up('s1', 3002)], {
+        hosts: ['shop.test'],
+        tls: { certificates: [{ hosts: ['shop.test'], certPem: shop.certPem, keyPem: shop.keyPem }] },
+      }),
+      service('api', 'a1', [up('a1', 3003)], {
+        hosts: [],
+        paths: [
+          { host: 'shop.test', prefix: '/api', strip: true },
+          { host: 'other.test', prefix: "/x_y.z~!&'()*+,=:@-/v1", strip: true },
+        ],
+      }),
+      {
+        service: 'docs',
+        hosts: [],
+        default: false,
+        target: null,
+        paths: [{ host: 'shop.test', prefix: '/', strip: true }],
+      },
+    ];
+    writeEdgeFiles(filesDir, filesForRoutes(filesDir, routes));
+    nginxAccepts(
+      renderNginxConfig({
+        ...input(routes),
+        accessLogPath: path.join(files.dir, 'access.log'),
+        https: { host: '127.0.0.1', port: 18443 },
+        redirectHttp: true,
+        filesDir,
+        acmeHttp01: { 'tok-A_1': 'tok-A_1.thumb-_9' },
+      }),
+    );
   });
 
   it('accepts the empty config cutover starts with', () => {

@@ -59,6 +59,34 @@ describe('swarm services in cutover.yaml', () => {
     assert.match(issueAt(byPath, 'services.local.placement').message, /only used by runtime "swarm"/);
     assert.match(issueAt(byPath, 'services.jobs.runtime').message, /"swarm"/);
   });
+
+  it('server.swarm.node_addresses: node ID or hostname to an IP address, each mistake named by its field', () => {
+    const config = parse(`server:
+  swarm:
+    node_addresses: { worker-1: 10.0.0.12, "8a40akmzipjk2tk78kfghjt2j": " fd00::3 " }
+services: { web: { runtime: swarm, image: app } }
+`);
+    assert.deepEqual(config.server.swarm.nodeAddresses, {
+      'worker-1': '10.0.0.12',
+      '8a40akmzipjk2tk78kfghjt2j': 'fd00::3',
+    });
+    assert.deepEqual(parse('services: { web: { command: x } }').server.swarm.nodeAddresses, {});
+    const { byPath } = issuesOf(`server:
+  swarm:
+    node_addresses: { worker-1: worker-1.example.com, "bad name": 10.0.0.1 }
+    nodes: 2
+services: { web: { runtime: swarm, image: app } }
+`);
+    assert.match(
+      issueAt(byPath, 'server.swarm.node_addresses.worker-1').message,
+      /expected an IP address the tasks of that node listen on/,
+    );
+    assert.match(
+      issueAt(byPath, 'server.swarm.node_addresses["bad name"]').message,
+      /expected a swarm node ID or hostname/,
+    );
+    assert.match(issueAt(byPath, 'server.swarm.nodes').message, /node_addresses/);
+  });
 });
 
 describe('the Swarm service of a release', () => {
@@ -146,6 +174,22 @@ describe('the Swarm service of a release', () => {
       { env: { CUTOVER_PORT_BASE: '41000', CUTOVER_TASK_SLOT: '1' }, encoding: 'utf8' },
     );
     assert.equal(env, '41000 0 http://x:41000/');
+  });
+
+  it("the wrapper binds HOST to the address of the task's node, and keeps the service's HOST on a node it does not know", () => {
+    const script = wrapperScript(
+      ['/bin/sh', '-c', 'printf %s "$HOST"'],
+      {},
+      { node1: '127.0.0.2', node2: '127.0.0.3' },
+    );
+    const hostOn = (node: string): string =>
+      execFileSync('/bin/sh', ['-c', script], {
+        env: { CUTOVER_PORT_BASE: '41000', CUTOVER_TASK_SLOT: '1', CUTOVER_NODE_ID: node, HOST: '127.0.0.1' },
+        encoding: 'utf8',
+      });
+    assert.equal(hostOn('node2'), '127.0.0.3');
+    assert.equal(hostOn('node1'), '127.0.0.2');
+    assert.equal(hostOn('node9'), '127.0.0.1');
   });
 
   it('a rolling strategy becomes UpdateConfig (nanoseconds) and a RollbackConfig', () => {
