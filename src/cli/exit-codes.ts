@@ -51,6 +51,9 @@ const USAGE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
   'BACKUP_NOT_FOUND',
   'MIGRATION_INVALID',
   'ANALYSIS_CONDITION_INVALID',
+  // A deploy whose env_file is missing is refused before anything starts; `init --from` of a broken Compose file writes nothing.
+  'ENV_FILE_UNREADABLE',
+  'COMPOSE_INVALID',
   // The configured router cannot do what was asked (maintenance on HAProxy): a config matter, nothing changed.
   'ROUTER_UNSUPPORTED',
 ]);

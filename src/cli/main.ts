@@ -51,10 +51,21 @@ export function cutoverProgram(): Command {
 
   cli
     .command('init')
-    .description('write a commented starter cutover.yaml')
+    .description('write a commented starter cutover.yaml, or one mapped from a docker-compose.yml (--from)')
     .option('--dir <dir>', 'directory to write it in', '.')
     .option('--force', 'overwrite an existing file', false)
-    .action((o: { dir: string; force: boolean }) => exit(runInit(o)));
+    .option('--from <compose-file>', 'map the services of this Compose file (validated against the Compose spec)')
+    .option('--runtime <runtime>', 'with --from: docker or swarm', 'docker')
+    .option(
+      '--service <names>',
+      'with --from: the Compose services to import, comma-separated (default: those with a port)',
+    )
+    .action(async (o: { dir: string; force: boolean; from?: string; runtime: string; service?: string }) => {
+      if (o.from === undefined) return exit(runInit(o));
+      // Loaded on demand: the YAML library and the Compose schema's validator cost every other command.
+      const { runInitFromCompose } = await import('./commands/init-from-compose.js');
+      exit(runInitFromCompose({ ...o, from: o.from }));
+    });
 
   cli
     .command('server')

@@ -130,6 +130,7 @@ function resolveService(
     ...(runtime === 'swarm' ? { swarm: resolveSwarmService(raw) } : {}),
     cwd: resolvePath(context.baseDir, raw.cwd ?? '.'),
     env: raw.env ?? {},
+    envFiles: (raw.env_file ?? []).map((file) => resolvePath(context.baseDir, file)),
     secrets: raw.secrets ?? [],
     instances,
     health: resolveHealth(raw.health ?? {}, raw.inherit_env, raw.protocol),

@@ -211,6 +211,12 @@ const serviceSchema = strictMap(
     inherit_env: inheritEnvList.optional(),
     cwd: directory.optional(),
     env: z.record(envName, envValue, { error: 'expected a map of environment variables' }).optional(),
+    env_file: z
+      .preprocess(
+        listOf,
+        z.array(text('expected the path of a dotenv file'), { error: 'expected a list of file paths' }),
+      )
+      .optional(),
     secrets: z
       .preprocess(listOf, z.array(envName, { error: 'expected a list of environment variable names' }))
       .optional(),

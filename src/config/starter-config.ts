@@ -86,6 +86,10 @@ services:
     # placement: [node.role==manager]  # swarm only: placement constraints (default: none)
     cwd: ./app              # default: this file's directory
     env: {}                 # e.g. { NODE_ENV: production, DATABASE_URL: "\${DATABASE_URL}" }
+    env_file: []            # dotenv files (KEY=value lines), e.g. [./web.env]: read again at each deploy
+                            # (a missing one refuses the deploy, the running release serves on);
+                            # a later file wins over an earlier one, env: above wins over all;
+                            # redacted like env: (secret-looking names and secrets:)
     secrets: []             # env keys to redact in logs, snapshots and the API; keys matching
                             # secret, token, password, pass, api_key, private_key, credential
                             # or auth are redacted anyway

@@ -317,6 +317,11 @@ export interface ServiceConfig {
   swarm?: SwarmServiceConfig;
   cwd: string;
   env: Record<string, string>;
+  /**
+   * Dotenv files (absolute paths), read at each deploy (env-files.ts): later files win over earlier ones,
+   * and `env` wins over all of them, as in Compose. Their values never enter the config or the store.
+   */
+  envFiles: string[];
   /** Env keys whose values are redacted in snapshots, logs and API answers (besides the built-in patterns). */
   secrets: string[];
   instances: number;

@@ -2,6 +2,7 @@ import type { CutoverConfig, ServiceConfig } from '../config/types.js';
 import { countersOf, createProvider } from '../analysis/provider-factory.js';
 import { syntheticLoadStarter } from '../analysis/synthetic-load.js';
 import { systemClock } from '../clock/system-clock.js';
+import { envFileSecretsOf } from '../config/env-files.js';
 import { SecretRedactor, secretValuesOf } from '../config/secret-redactor.js';
 import type { Clock } from '../core/clock.js';
 import type { Slot } from '../core/slot.js';
@@ -88,6 +89,7 @@ export class Controller {
     this.clock = deps.clock ?? systemClock;
     this.gitInfo = deps.gitInfo ?? realGitInfo;
     this.redactor = deps.redactor ?? new SecretRedactor(secretValuesOf(config));
+    this.redactor.learn(envFileSecretsOf(Object.values(config.services)));
     this.events = new EventLog(store, logger, () => this.clock.now(), this.redactor);
     this.supervisor = new InstanceSupervisor(deps.runtime, router, store, logger, {
       clock: this.clock,
@@ -159,7 +161,7 @@ export class Controller {
    * settings. Operations already running keep the service config they started with.
    */
   reconfigure(next: CutoverConfig): void {
-    this.redactor.learn(secretValuesOf(next));
+    this.redactor.learn([...secretValuesOf(next), ...envFileSecretsOf(Object.values(next.services))]);
     this.currentConfig = next;
   }
 

@@ -1,4 +1,5 @@
 import { configHash } from '../config/config-hash.js';
+import { secretEnvFileValues, withEnvFiles } from '../config/env-files.js';
 import { redactServiceConfig } from '../config/redact.js';
 import type { SecretRedactor } from '../config/secret-redactor.js';
 import { CutoverError } from '../core/errors.js';
@@ -35,7 +36,10 @@ export async function startDeploy(
   const { store, clock } = context;
   // Every entry point (API, retry, deploy --all) comes through here: the version fills ${VERSION} in commands, image tags and paths.
   assertValidVersion(request.version);
-  const service = context.service(name);
+  const configured = context.service(name);
+  // Read now, before the lock: a missing env file refuses the deploy with nothing started.
+  const { service, fileEnv } = withEnvFiles(configured);
+  redactor.learn(secretEnvFileValues(fileEnv, service.secrets));
   const active = context.lifecycle.activeRelease(name);
   const slot = request.slot === undefined || request.slot === 'auto' ? idleSlot(active) : request.slot;
   if (active && active.slot === slot) {
@@ -64,8 +68,9 @@ export async function startDeploy(
         service: name,
         version: request.version,
         slot,
-        config: redactor.redactValue(redactServiceConfig(service)),
-        configHash: configHash(service),
+        // The config as written (env_file paths, not their values): the snapshot and its hash compare with the config.
+        config: redactor.redactValue(redactServiceConfig(configured)),
+        configHash: configHash(configured),
         gitCommit: git.commit,
         gitBranch: git.branch,
         createdBy: request.actor,

@@ -1,4 +1,5 @@
 import type { ServiceConfig } from '../config/types.js';
+import { withEnvFiles } from '../config/env-files.js';
 import type { BlueGreenState } from '../core/blue-green-strategy.js';
 import type { CanaryPhase, CanaryState } from '../core/canary-strategy.js';
 import type { InstanceInfo, Runtime } from '../runtime/index.js';
@@ -29,6 +30,27 @@ import type { ReleaseRef } from './instance-supervisor.js';
 export interface RecoveryResumers {
   watch(service: ServiceConfig, operation: OperationRecord, state: BlueGreenState, switchedAt: number): void;
   canary(service: ServiceConfig, operation: OperationRecord, state: CanaryState): Promise<void>;
+}
+
+/**
+ * An adopted release's service with its env files read again, for the instances the supervisor restarts
+ * after a crash. Unlike a deploy, a missing file cannot refuse anything here (the instances already run):
+ * it is recorded, and a restart gets the service's `env` alone.
+ */
+function withEnvFilesAfterRestart(ctx: RunnerContext, service: ServiceConfig): ServiceConfig {
+  try {
+    return withEnvFiles(service).service;
+  } catch (error) {
+    ctx.events.record({
+      operationId: null,
+      service: service.name,
+      releaseId: null,
+      type: 'env-file.unreadable',
+      level: 'warn',
+      message: `${(error as Error).message}; an instance restarted after a crash gets the service's env: alone`,
+    });
+    return service;
+  }
 }
 
 export async function recoverAfterRestart(
@@ -72,7 +94,12 @@ export async function recoverAfterRestart(
     if (active) {
       const alive = adopted.filter((i) => i.releaseId === active.id);
       supervisor.adoptRelease(
-        { service, releaseId: active.id, version: active.version, slot: active.slot },
+        {
+          service: withEnvFilesAfterRestart(ctx, service),
+          releaseId: active.id,
+          version: active.version,
+          slot: active.slot,
+        },
         alive,
         true,
       );
@@ -212,7 +239,12 @@ export async function recoverAfterRestart(
           continue;
         }
         supervisor.adoptRelease(
-          { service, releaseId: release.id, version: release.version, slot: release.slot },
+          {
+            service: withEnvFilesAfterRestart(ctx, service),
+            releaseId: release.id,
+            version: release.version,
+            slot: release.slot,
+          },
           alive,
           true,
         );
@@ -351,7 +383,7 @@ function canaryToResume(
   if (instances.length < recorded)
     return `${recorded - instances.length} of its ${recorded} canary instance(s) did not survive the restart`;
   const ref: ReleaseRef = {
-    service: { ...service, instances: service.strategy.canaryInstances },
+    service: { ...withEnvFilesAfterRestart(ctx, service), instances: service.strategy.canaryInstances },
     releaseId: release.id,
     version: release.version,
     slot: release.slot,

@@ -1,3 +1,4 @@
+import { withEnvFiles } from '../config/env-files.js';
 import type { ServiceConfig } from '../config/types.js';
 import { startBlueGreen } from '../core/blue-green-strategy.js';
 import type { Clock, ClockTimer } from '../core/clock.js';
@@ -121,7 +122,9 @@ export class ReleaseCommands {
     if (target.state === 'standby' && ctx.supervisor.isRunning(target.id)) {
       return this.instantSwitch(service, 'rollback', target, options.actor, forced);
     }
-    // The old slot is gone: start the release again in the idle slot and switch once healthy.
+    // The old slot is gone: start the release again in the idle slot and switch once healthy, with the
+    // env files read now, as a deploy reads them (a missing one refuses the rollback before the lock).
+    const started = withEnvFiles(service).service;
     const now = ctx.clock.now();
     const operationId = newOperationId(now);
     ctx.store.acquireLock(name, operationId, options.actor, now);
@@ -142,7 +145,7 @@ export class ReleaseCommands {
         now,
       );
       const operation = this.blueGreen.launch(
-        service,
+        started,
         'rollback',
         options.actor,
         operationId,

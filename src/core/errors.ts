@@ -198,6 +198,14 @@ export const ERROR_CATALOGUE = {
     status: 502,
     hint: "The CA's problem document above says why. For http-01 the host's DNS must point at this server and port 80 must reach cutover's plain listener; for tls-alpn-01 port 443 must reach its TLS listener. A certificate already in use keeps serving; cutover retries with back-off.",
   },
+  ENV_FILE_UNREADABLE: {
+    status: 400,
+    hint: "Create the file (or fix env_file in cutover.yaml: relative paths start at the config file's directory) and make it readable by the server; nothing was started and the active release serves on.",
+  },
+  COMPOSE_INVALID: {
+    status: 400,
+    hint: 'Fix the Compose file at the place shown (`docker compose config` checks it too); nothing was written.',
+  },
   CERTIFICATE_HOST_INVALID: {
     status: 400,
     hint: 'A certificate host is a DNS name: labels of letters, digits and inner hyphens joined by dots, at most 253 characters (no wildcards, IP addresses, slashes or empty labels).',

@@ -1,3 +1,4 @@
+import { checkEnvFiles } from './env-file-check.js';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -60,6 +61,10 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   ];
   results.push(await checkStateDir(config.server.stateDir));
   for (const service of Object.values(config.services)) results.push(...(await checkRuntime(service, options.env)));
+  for (const service of Object.values(config.services)) {
+    const envFiles = checkEnvFiles(service);
+    if (envFiles !== null) results.push(envFiles);
+  }
   if (Object.values(config.services).some(usesDocker)) {
     const daemon = await checkDockerDaemon(config.server.dockerHost, options.env);
     results.push(daemon);

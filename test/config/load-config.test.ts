@@ -82,6 +82,7 @@ describe('loadConfig: the contract file', () => {
       cwd: join(dir, 'app'),
       // ${VERSION} belongs to the runtime: left as written even when the environment has VERSION.
       env: { APP_VERSION: '${VERSION}' },
+      envFiles: [],
       secrets: [],
       instances: 2,
       health: {

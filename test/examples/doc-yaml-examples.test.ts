@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
+import { parseCompose } from '../../src/config/compose-file.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { DOC_FILES, markdownBlocks } from '../support/markdown-blocks.js';
 
@@ -65,6 +66,21 @@ describe('the YAML examples of the docs are valid cutover.yaml', () => {
       } catch (error) {
         assert.fail(`${block.file}:${block.line} is not valid config:\n${(error as Error).message}\n${text}`);
       }
+    });
+  }
+});
+
+// A ```yml block is a Compose file (the "before" of `cutover init --from`): valid against the Compose spec.
+describe('the Compose examples of the docs are valid Compose files', () => {
+  const blocks = DOC_FILES.flatMap((file) => markdownBlocks(file, 'yml'));
+
+  it('finds the README example', () => {
+    assert.ok(blocks.some((b) => b.file === 'README.md'));
+  });
+
+  for (const block of blocks) {
+    it(`${block.file}:${block.line}`, () => {
+      parseCompose(block.text, `${block.file}:${block.line}`);
     });
   }
 });

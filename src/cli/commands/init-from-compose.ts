@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { readComposeFile } from '../../config/compose-file.js';
+import { renderComposeImport } from '../../config/compose-render.js';
+import { parseConfig } from '../../config/load-config.js';
+import { redactUrl } from '../../config/redact.js';
+import { isSecretName } from '../../config/secret-redactor.js';
+import { mapCompose } from '../../core/compose-mapping.js';
+import { CutoverError } from '../../core/errors.js';
+
+export interface InitFromComposeOptions {
+  from: string;
+  dir: string;
+  force: boolean;
+  runtime: string;
+  /** `--service web,api`: the Compose services to import (default: those that answer on a port). */
+  service?: string;
+}
+
+/** Credentials in a query string, which a value under an innocent name may still carry. */
+const SECRET_PARAMETER =
+  /[?&;](password|passwd|pass|pwd|secret|token|access_token|api[_-]?key|apikey|key|sig|signature)=/i;
+
+/** Not copied into cutover.yaml: a secret-looking name (the redactor's rule), or a value with credentials in it. */
+export function looksSecret(name: string, value: string): boolean {
+  return isSecretName(name) || redactUrl(value) !== value || SECRET_PARAMETER.test(value);
+}
+
+/** `cutover init --from docker-compose.yml`: a commented cutover.yaml mapped from a Compose file. */
+export function runInitFromCompose(options: InitFromComposeOptions): number {
+  if (options.runtime !== 'docker' && options.runtime !== 'swarm')
+    throw new CutoverError('BAD_REQUEST', `--runtime must be docker or swarm, got ${JSON.stringify(options.runtime)}`, {
+      hint: 'Compose services are containers: --runtime docker (one machine) or swarm.',
+    });
+  const file = path.resolve(options.dir, 'cutover.yaml');
+  if (fs.existsSync(file) && !options.force) {
+    throw new CutoverError('INVALID_STATE', `${file} exists already`, { hint: 'Pass --force to overwrite it.' });
+  }
+  const source = path.resolve(options.from);
+  const { compose } = readComposeFile(source);
+  const services = Object.keys((compose.services as Record<string, unknown> | undefined) ?? {});
+  const only =
+    options.service === undefined
+      ? null
+      : options.service
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean);
+  const unknown = (only ?? []).filter((name) => !services.includes(name));
+  if (unknown.length > 0)
+    throw new CutoverError('SERVICE_NOT_FOUND', `no service named ${unknown.join(', ')} in ${source}`, {
+      hint: `Its services: ${services.join(', ') || 'none'}.`,
+    });
+  const composeDir = path.dirname(source);
+  const outDir = path.dirname(file);
+  const imported = mapCompose(compose, {
+    runtime: options.runtime,
+    only,
+    isSecret: looksSecret,
+    rebasePath: (written) => {
+      const relative = path.relative(outDir, path.resolve(composeDir, written));
+      return relative.startsWith('..') || path.isAbsolute(relative) ? relative : `./${relative}`;
+    },
+  });
+  if (imported.services.length === 0)
+    throw new CutoverError('COMPOSE_INVALID', `none of the services of ${source} answers on a port`, {
+      hint: `Name the ones to import with --service (its services: ${services.join(', ') || 'none'}); the reasons are:\n${imported.notes.map((n) => `  ${n.path}: ${n.reason}`).join('\n')}`,
+    });
+  const text = renderComposeImport(imported, path.relative(process.cwd(), source) || source);
+  // What is written must load: with every ${NAME} it references set, as the server's environment will have them.
+  const env = Object.fromEntries(imported.references.map((r) => [r.name, 'set-at-deploy']));
+  try {
+    parseConfig(text, file, { env });
+  } catch (error) {
+    throw new CutoverError(
+      'INTERNAL',
+      `the cutover.yaml made from ${source} does not load: ${(error as Error).message}`,
+      {
+        details: { text },
+      },
+    );
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(file, text);
+  const names = [...new Set(imported.references.map((r) => r.name))];
+  process.stdout.write(
+    `wrote ${file} from ${source}: ${imported.services.map((s) => s.name).join(', ')}\n` +
+      (imported.notes.length > 0 ? `${imported.notes.length} thing(s) not mapped: listed at its end, with why\n` : '') +
+      (names.length > 0 ? `set in the server's environment: ${names.join(', ')}\n` : '') +
+      `next: \`cutover doctor --config ${path.relative(process.cwd(), file) || 'cutover.yaml'}\`\n`,
+  );
+  return 0;
+}
