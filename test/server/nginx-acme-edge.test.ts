@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import { downServerProcess, runCli, startServerProcess } from '../support/cli-process.js';
 import { SAMPLE_APP } from '../support/cutover-harness.js';
+import { eventually } from '../support/eventually.js';
 import { startNginxServer, type RunningNginxServer } from '../support/nginx-server.js';
 import { startPebble, type Pebble } from '../support/pebble.js';
 import { listCertificates, servedCertificate, type CertLine } from '../support/served-certificates.js';
@@ -83,6 +84,13 @@ services:
       `no certificate: ${JSON.stringify(lines)} / ${pebble.output().slice(-2000)}`,
     );
     assert.equal(line.lastError, null);
+    // The list shows a certificate once it is stored; nginx serves it after the reload that follows, which on a
+    // loaded machine can take seconds. A handshake refused meanwhile is not the answer yet.
+    await eventually(
+      async () => (await served('shop.test').catch(() => null))?.serial === line.serial,
+      'nginx serves the obtained certificate',
+      30_000,
+    );
     const seen = await served('shop.test');
     assert.equal(seen.authorized, true, seen.error ?? '');
     assert.equal(seen.serial, line.serial);
