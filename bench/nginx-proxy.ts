@@ -36,12 +36,17 @@ export function nginxConfig(
   tls?: NginxTls,
 ): string {
   const temp = (name: string): string => path.join(dir, name);
+  // BENCH_NGINX_LOG=1: one unbuffered log line per request, as the nginx router writes for its counters.
+  const accessLog =
+    process.env.BENCH_NGINX_LOG === '1'
+      ? `log_format timed '$msec $status $request_time $upstream_status $upstream_header_time';\n  access_log ${temp('access.log')} timed;`
+      : 'access_log off;';
   return `worker_processes ${workers};
 error_log ${temp('error.log')} warn;
 pid ${temp('nginx.pid')};
 events { worker_connections 4096; }
 http {
-  access_log off;
+  ${accessLog}
   client_body_temp_path ${temp('client_body')};
   proxy_temp_path ${temp('proxy')};
   fastcgi_temp_path ${temp('fastcgi')};
