@@ -45,12 +45,22 @@ export function swarmNodeAddress(
 ): { address: string; source: SwarmAddressSource } {
   const override = rules.overrides[node.id] ?? (node.hostname ? rules.overrides[node.hostname] : undefined);
   if (override !== undefined) return { address: override, source: 'node_addresses' };
+  // A label and Status.Addr come from whoever can edit the swarm's nodes: only an IP address is taken (it is
+  // dialled by the proxy and written into the tasks' start script); anything else falls through to the next rule.
   const label = node.labels[NODE_ADDRESS_LABEL]?.trim();
-  if (label) return { address: label, source: 'label' };
+  if (label && isIpAddress(label)) return { address: label, source: 'label' };
   if (node.self && rules.selfAddress !== null) return { address: rules.selfAddress, source: 'this machine' };
-  if (node.statusAddress && node.statusAddress !== '0.0.0.0')
+  if (node.statusAddress && node.statusAddress !== '0.0.0.0' && isIpAddress(node.statusAddress))
     return { address: node.statusAddress, source: 'Status.Addr' };
   return { address: rules.fallback, source: 'fallback' };
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
+
+/** A literal IPv4 or IPv6 address (IPv6 by its alphabet: what matters is that no name or other text passes). */
+export function isIpAddress(value: string): boolean {
+  return IPV4.test(value) || (value.includes(':') && IPV6.test(value));
 }
 
 /** Keys of `node_addresses` that name no node of the swarm (a typo, or a node that left). */

@@ -50,6 +50,18 @@ describe('the address of a swarm node', () => {
     assert.deepEqual(swarmNodeAddress({ ...worker, statusAddress: null }, rules).source, 'fallback');
   });
 
+  it('takes only an IP address from a label or Status.Addr: anything else falls through to the next rule', () => {
+    for (const hostile of ["10.0.0.9'; touch /tmp/x; '", '$(id)', 'evil.example.com', '10.0.0.300', '']) {
+      const labelled = { ...worker, labels: { 'cutover.address': hostile } };
+      assert.deepEqual(swarmNodeAddress(labelled, rules), { address: '10.0.0.12', source: 'Status.Addr' }, hostile);
+      assert.deepEqual(swarmNodeAddress({ ...worker, statusAddress: hostile }, rules).source, 'fallback', hostile);
+    }
+    assert.deepEqual(swarmNodeAddress({ ...worker, labels: { 'cutover.address': 'fd00::12' } }, rules), {
+      address: 'fd00::12',
+      source: 'label',
+    });
+  });
+
   it('names the node_addresses keys that match no node', () => {
     assert.deepEqual(
       unknownNodeKeys({ 'worker-1': '10.0.0.12', 'wroker-2': '10.0.0.13', dv1mzyf5mwi64pv4xsgpe7i78: '10.0.0.12' }, [

@@ -190,6 +190,19 @@ describe('the Swarm service of a release', () => {
     assert.equal(hostOn('node2'), '127.0.0.3');
     assert.equal(hostOn('node1'), '127.0.0.2');
     assert.equal(hostOn('node9'), '127.0.0.1');
+    // Node IDs and addresses are quoted words of the case: a pattern or a command cannot be slipped in.
+    const hostile = wrapperScript(
+      ['/bin/sh', '-c', 'printf %s "$HOST"'],
+      {},
+      { 'x) HOST=6.6.6.6;; *': '127.0.0.4', '*': "127.0.0.5'; echo pwned; '" },
+    );
+    const hostileOn = (node: string): string =>
+      execFileSync('/bin/sh', ['-c', hostile], {
+        env: { CUTOVER_PORT_BASE: '41000', CUTOVER_TASK_SLOT: '1', CUTOVER_NODE_ID: node, HOST: '127.0.0.1' },
+        encoding: 'utf8',
+      });
+    assert.equal(hostileOn('node9'), '127.0.0.1');
+    assert.equal(hostileOn('*'), "127.0.0.5'; echo pwned; '");
   });
 
   it('a rolling strategy becomes UpdateConfig (nanoseconds) and a RollbackConfig', () => {
