@@ -38,7 +38,13 @@ const files = fs
 const rank = (file) => (SLOWEST_FIRST.includes(file) ? SLOWEST_FIRST.indexOf(file) : SLOWEST_FIRST.length);
 files.sort((a, b) => rank(a) - rank(b));
 
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=240000', ...files], {
-  stdio: 'inherit',
-});
+const reporters = [
+  ['tap', 'stdout'],
+  [path.resolve('scripts/failure-summary-reporter.mjs'), 'stdout'],
+].flatMap(([reporter, destination]) => [`--test-reporter=${reporter}`, `--test-reporter-destination=${destination}`]);
+const child = spawn(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=240000', ...reporters, ...files],
+  { stdio: 'inherit' },
+);
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
