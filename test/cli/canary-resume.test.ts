@@ -135,7 +135,7 @@ services:
     health: { path: /health, interval: 200ms }
     strategy:
       type: canary
-      steps: [ { weight: 5, pause: 1s }, { weight: 25, pause: 14s }, { weight: 100 } ]
+      steps: [ { weight: 5, pause: 1s }, { weight: 25, pause: 18s }, { weight: 100 } ]
       canary_instances: 1
       stickiness: { by: header, name: X-User-Id }
       analysis: [alive]
@@ -226,6 +226,16 @@ analysis:
       `traffic served ${servedAt === null ? 'never' : `${servedAt - restartAt} ms`} after the restart`,
     );
 
+    // First, while the step surely runs (the checks below take seconds on a loaded machine, and a deploy
+    // accepted after the canary finished by itself would prove nothing): the resumed rollout holds the lock.
+    const locked = await cli('deploy', 'shop', '--version', 'v3', '--no-wait');
+    assert.notEqual(
+      locked.code,
+      0,
+      `a second deploy is refused while the resumed canary runs: ${locked.stdout}${locked.stderr}; status ${JSON.stringify(await api('/services/shop'))}`,
+    );
+    assert.match(locked.stderr + locked.stdout, /DEPLOY_LOCKED/);
+
     // The same step at the same weight, on the same canary process, with the same users on it.
     const resumed = JSON.parse((await cli('status', 'shop', '--json')).stdout) as ServiceStatus;
     assert.equal(resumed.canary?.weight, 25);
@@ -244,9 +254,6 @@ analysis:
       (await Promise.all(users.map(answerFor))).filter((a) => a.version === 'v2').map((a) => a.pid),
     );
     assert.deepEqual([...pidsOnCanary], canaryPids);
-    const locked = await cli('deploy', 'shop', '--version', 'v3', '--no-wait');
-    assert.notEqual(locked.code, 0);
-    assert.match(locked.stderr + locked.stdout, /DEPLOY_LOCKED/);
 
     // It goes on by itself: never above 25% until the step's time, as persisted before the kill, is up.
     let operation: OperationRecord | null = null;

@@ -207,13 +207,16 @@ services:
     const restartAt = Date.now();
     server = await startServerProcess('cutover.yaml', dir, adminPort);
     let served: { status: number; version: string | null } = { status: 0, version: null };
-    while (Date.now() - restartAt < 5000) {
+    // 5 s from the moment the server is ready again: on a loaded machine its own start can take longer than
+    // that, and a deadline counted from the kill then left no attempt at all.
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
       served = await versionAt(`http://127.0.0.1:${proxyPort}`).catch(() => ({ status: 0, version: null }));
       if (served.status === 200) break;
       await sleep(25);
     }
     const elapsed = Date.now() - restartAt;
-    // v1 must serve again within the 5 s polled above; how fast is a figure for bench/, not a verdict (2,011 ms on a
+    // v1 must serve again within the 5 s polled above (after the server's start); how fast is a figure for bench/, not a verdict (2,011 ms on a
     // loaded run failed a 2 s bound, on the old code too). Issue 14 measures the restart gap in its bench.
     assert.equal(served.version, 'v1', `not served within ${elapsed} ms after the restart`);
 
