@@ -64,6 +64,13 @@ export class ServerCertificates {
   private readonly store: CertificateStore;
   private readonly schedule: RenewalSchedule;
   private readonly issued = new Map<string, StoredCertificate>();
+  /**
+   * What the router serves: `issued` as of the last publish the router has applied. `certs list` reads this,
+   * so it never names a certificate (an order's new serial) that handshakes do not get yet.
+   */
+  private served = new Map<string, StoredCertificate>();
+  private publishes = 0;
+  private servedPublish = 0;
   private readonly lastError = new Map<string, string>();
   private issuerInstance: AcmeIssuer | null = null;
   private timer: ClockTimer | null = null;
@@ -141,7 +148,7 @@ export class ServerCertificates {
     const plan = this.plan();
     const entries = new Map(plan.entries.map((entry) => [entry.host, entry]));
     for (const [host, { service }] of this.acmeHosts()) {
-      const stored = this.issued.get(host);
+      const stored = this.served.get(host);
       const entry = entries.get(host);
       lines.push({
         host,
@@ -322,8 +329,16 @@ export class ServerCertificates {
     return routes;
   }
 
-  private publish(): Promise<string[]> {
-    return this.deps.apply(this.merged());
+  private async publish(): Promise<string[]> {
+    const publish = ++this.publishes;
+    const issued = new Map(this.issued);
+    const swapped = await this.deps.apply(this.merged());
+    // Two publishes can overlap (an order and a reload): the later one's view wins whichever settles last.
+    if (publish > this.servedPublish) {
+      this.servedPublish = publish;
+      this.served = issued;
+    }
+    return swapped;
   }
 }
 
