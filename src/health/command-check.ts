@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { CommandHealthCheck } from '../config/types.js';
 import { childEnvironment } from '../runtime/child-environment.js';
+import { checkAttempt } from './check-attempt.js';
 import type { CheckResult, CheckTarget } from './index.js';
 
 const OUTPUT_TAIL_CHARS = 200;
@@ -18,67 +19,63 @@ export function commandCheck(
   target: CheckTarget,
   config: { check: CommandHealthCheck; timeoutMs: number },
 ): Promise<CheckResult> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - started);
+  let child: ChildProcess | null = null;
+  return checkAttempt(
+    {
+      ms: config.timeoutMs,
+      detail: `timed out after ${config.timeoutMs} ms`,
+      onTimeout: () => killGroup(child?.pid),
+    },
+    ({ finish, elapsed }) => {
+      let output = '';
+      let exitCode: number | null = null;
+      let exitSignal: string | null = null;
+      let flushTimer: NodeJS.Timeout | undefined;
+      const finishFromExit = (): void => {
+        const tail = output.trim().slice(-OUTPUT_TAIL_CHARS);
+        if (exitCode === 0) finish(true, `exit 0 in ${elapsed()} ms`);
+        else if (exitSignal) finish(false, `killed by ${exitSignal}${tail ? `: ${tail}` : ''}`);
+        else finish(false, `exit ${exitCode}${tail ? `: ${tail}` : ''}`);
+      };
 
-  return new Promise<CheckResult>((resolve) => {
-    let settled = false;
-    let output = '';
-    let exitCode: number | null = null;
-    let exitSignal: string | null = null;
-    let flushTimer: NodeJS.Timeout | undefined;
+      // The script text is the config's, never spliced with values: they are read from the environment, as data.
+      const spawned = spawn('/bin/sh', ['-c', config.check.command], {
+        env: childEnvironment({
+          inherit: config.check.inheritEnv,
+          set: {
+            PORT: String(target.port),
+            HOST: target.host,
+            VERSION: target.vars.version,
+            SLOT: target.vars.slot,
+            INSTANCE: target.vars.instance,
+          },
+        }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      child = spawned;
 
-    const finish = (ok: boolean, detail: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(flushTimer);
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      resolve({ ok, detail, durationMs: elapsed() });
-    };
-    const finishFromExit = (): void => {
-      const tail = output.trim().slice(-OUTPUT_TAIL_CHARS);
-      if (exitCode === 0) finish(true, `exit 0 in ${elapsed()} ms`);
-      else if (exitSignal) finish(false, `killed by ${exitSignal}${tail ? `: ${tail}` : ''}`);
-      else finish(false, `exit ${exitCode}${tail ? `: ${tail}` : ''}`);
-    };
-
-    // The script text is the config's, never spliced with values: they are read from the environment, as data.
-    const child = spawn('/bin/sh', ['-c', config.check.command], {
-      env: childEnvironment({
-        inherit: config.check.inheritEnv,
-        set: {
-          PORT: String(target.port),
-          HOST: target.host,
-          VERSION: target.vars.version,
-          SLOT: target.vars.slot,
-          INSTANCE: target.vars.instance,
-        },
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const timer = setTimeout(() => {
-      killGroup(child.pid);
-      finish(false, `timed out after ${config.timeoutMs} ms`);
-    }, config.timeoutMs);
-
-    // Keep only the tail: stderr usually says why, stdout is the fallback.
-    const collect = (chunk: Buffer): void => {
-      output = (output + chunk.toString('utf8')).slice(-4 * OUTPUT_TAIL_CHARS);
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    child.on('error', (error) => finish(false, `cannot run check: ${error.message}`));
-    child.on('exit', (code, signal) => {
-      exitCode = code;
-      exitSignal = signal;
-      // A background process the command left behind can hold the pipes open; do not wait for it.
-      flushTimer = setTimeout(finishFromExit, PIPE_FLUSH_MS);
-    });
-    child.on('close', finishFromExit);
-  });
+      // Keep only the tail: stderr usually says why, stdout is the fallback.
+      const collect = (chunk: Buffer): void => {
+        output = (output + chunk.toString('utf8')).slice(-4 * OUTPUT_TAIL_CHARS);
+      };
+      spawned.stdout?.on('data', collect);
+      spawned.stderr?.on('data', collect);
+      spawned.on('error', (error) => finish(false, `cannot run check: ${error.message}`));
+      spawned.on('exit', (code, signal) => {
+        exitCode = code;
+        exitSignal = signal;
+        // A background process the command left behind can hold the pipes open; do not wait for it.
+        flushTimer = setTimeout(finishFromExit, PIPE_FLUSH_MS);
+      });
+      spawned.on('close', finishFromExit);
+      return () => {
+        clearTimeout(flushTimer);
+        spawned.stdout?.destroy();
+        spawned.stderr?.destroy();
+      };
+    },
+  );
 }
 
 function killGroup(pid: number | undefined): void {

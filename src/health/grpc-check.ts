@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import type { GrpcHealthCheck } from '../config/types.js';
+import { checkAttempt } from './check-attempt.js';
 import { describeSocketError, nothingListens } from './http-check.js';
 import type { CheckResult, CheckTarget } from './index.js';
 
@@ -19,61 +20,53 @@ export function grpcCheck(
   target: CheckTarget,
   config: { check: GrpcHealthCheck; timeoutMs: number },
 ): Promise<CheckResult> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - started);
-
-  return new Promise<CheckResult>((resolve) => {
-    let settled = false;
-    const finish = (ok: boolean, detail: string, answered = true): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      session.destroy();
-      resolve({ ok, detail, durationMs: elapsed(), ...(answered ? {} : { answered: false }) });
-    };
-    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-    const session = http2.connect(`http://${host}:${target.port}`);
-    const timer = setTimeout(() => finish(false, `no answer within ${config.timeoutMs} ms`), config.timeoutMs);
-    session.on('error', (error: NodeJS.ErrnoException) =>
-      finish(false, describeSocketError(error), !nothingListens(error)),
-    );
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/grpc.health.v1.Health/Check',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'user-agent': 'cutover-health',
-    });
-    // A stream opened on a session that never connected fails with the connect error as its cause.
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      const cause = (error.cause ?? error) as NodeJS.ErrnoException;
-      finish(false, describeSocketError(cause), !nothingListens(cause));
-    });
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let head: http2.IncomingHttpHeaders = {};
-    stream.on('response', (headers) => (head = headers));
-    stream.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      // A health answer is a few bytes; anything large is not one.
-      if (received > MAX_ANSWER_BYTES) finish(false, 'the health answer is too large');
-      else chunks.push(chunk);
-    });
-    let trailers: http2.IncomingHttpHeaders = {};
-    stream.on('trailers', (t) => (trailers = t));
-    stream.on('end', () => {
-      const httpStatus = Number(head[':status']);
-      const grpcStatus = trailers['grpc-status'] ?? head['grpc-status'];
-      if (httpStatus !== 200) finish(false, `HTTP ${httpStatus} (not a gRPC answer)`);
-      else if (grpcStatus !== '0') finish(false, `gRPC status ${String(grpcStatus ?? 'missing')}`);
-      else {
-        const status = servingStatus(Buffer.concat(chunks));
-        if (status === SERVING) finish(true, `SERVING in ${elapsed()} ms`);
-        else finish(false, `health status ${STATUS_NAMES[status ?? -1] ?? 'unreadable'}`);
-      }
-    });
-    stream.end(checkRequest(config.check.service));
-  });
+  return checkAttempt(
+    { ms: config.timeoutMs, detail: `no answer within ${config.timeoutMs} ms` },
+    ({ finish, elapsed }) => {
+      const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+      const session = http2.connect(`http://${host}:${target.port}`);
+      session.on('error', (error: NodeJS.ErrnoException) =>
+        finish(false, describeSocketError(error), !nothingListens(error)),
+      );
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/grpc.health.v1.Health/Check',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        'user-agent': 'cutover-health',
+      });
+      // A stream opened on a session that never connected fails with the connect error as its cause.
+      stream.on('error', (error: NodeJS.ErrnoException) => {
+        const cause = (error.cause ?? error) as NodeJS.ErrnoException;
+        finish(false, describeSocketError(cause), !nothingListens(cause));
+      });
+      const chunks: Buffer[] = [];
+      let received = 0;
+      let head: http2.IncomingHttpHeaders = {};
+      stream.on('response', (headers) => (head = headers));
+      stream.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        // A health answer is a few bytes; anything large is not one.
+        if (received > MAX_ANSWER_BYTES) finish(false, 'the health answer is too large');
+        else chunks.push(chunk);
+      });
+      let trailers: http2.IncomingHttpHeaders = {};
+      stream.on('trailers', (t) => (trailers = t));
+      stream.on('end', () => {
+        const httpStatus = Number(head[':status']);
+        const grpcStatus = trailers['grpc-status'] ?? head['grpc-status'];
+        if (httpStatus !== 200) finish(false, `HTTP ${httpStatus} (not a gRPC answer)`);
+        else if (grpcStatus !== '0') finish(false, `gRPC status ${String(grpcStatus ?? 'missing')}`);
+        else {
+          const status = servingStatus(Buffer.concat(chunks));
+          if (status === SERVING) finish(true, `SERVING in ${elapsed()} ms`);
+          else finish(false, `health status ${STATUS_NAMES[status ?? -1] ?? 'unreadable'}`);
+        }
+      });
+      stream.end(checkRequest(config.check.service));
+      return () => session.destroy();
+    },
+  );
 }
 
 const MAX_ANSWER_BYTES = 1024;

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { HttpHealthCheck } from '../config/types.js';
+import { checkAttempt } from './check-attempt.js';
 import type { CheckResult, CheckTarget } from './index.js';
 
 /**
@@ -13,41 +14,31 @@ export function httpCheck(
   target: CheckTarget,
   config: { check: HttpHealthCheck; timeoutMs: number },
 ): Promise<CheckResult> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - started);
   const [low, high] = config.check.expectStatus;
-
-  return new Promise<CheckResult>((resolve) => {
-    let settled = false;
-    const finish = (ok: boolean, detail: string, answered = true): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      request.destroy();
-      resolve({ ok, detail, durationMs: elapsed(), ...(answered ? {} : { answered: false }) });
-    };
-
-    const request = http.request({
-      host: target.host,
-      port: target.port,
-      path: config.check.path,
-      method: 'GET',
-      agent: false,
-      headers: { 'user-agent': 'cutover-health', connection: 'close' },
-    });
-    const timer = setTimeout(() => finish(false, `no answer within ${config.timeoutMs} ms`), config.timeoutMs);
-
-    request.on('response', (response) => {
-      const status = response.statusCode ?? 0;
-      response.resume();
-      const ok = status >= low && status <= high;
-      finish(ok, ok ? `HTTP ${status} in ${elapsed()} ms` : `HTTP ${status} (expected ${low}-${high})`);
-    });
-    request.on('error', (error: NodeJS.ErrnoException) =>
-      finish(false, describeSocketError(error), !nothingListens(error)),
-    );
-    request.end();
-  });
+  return checkAttempt(
+    { ms: config.timeoutMs, detail: `no answer within ${config.timeoutMs} ms` },
+    ({ finish, elapsed }) => {
+      const request = http.request({
+        host: target.host,
+        port: target.port,
+        path: config.check.path,
+        method: 'GET',
+        agent: false,
+        headers: { 'user-agent': 'cutover-health', connection: 'close' },
+      });
+      request.on('response', (response) => {
+        const status = response.statusCode ?? 0;
+        response.resume();
+        const ok = status >= low && status <= high;
+        finish(ok, ok ? `HTTP ${status} in ${elapsed()} ms` : `HTTP ${status} (expected ${low}-${high})`);
+      });
+      request.on('error', (error: NodeJS.ErrnoException) =>
+        finish(false, describeSocketError(error), !nothingListens(error)),
+      );
+      request.end();
+      return () => request.destroy();
+    },
+  );
 }
 
 /** A refused connection: nothing listens on the port (yet). Not an answer of the app. */
