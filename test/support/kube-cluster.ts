@@ -54,6 +54,8 @@ export interface KubeCluster {
   nodeName: string;
   /** The node's dockerd: build or import the images pods run here. */
   docker: DockerDaemon;
+  /** When each step of the start was done, in ms from its beginning (empty for a shared cluster). */
+  milestones: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -77,9 +79,13 @@ export async function startKubeCluster(): Promise<KubeCluster> {
   const etcd = findBinary('etcd', 'etcd-server');
   const python = findBinary('python3', 'python3');
 
-  const deadline = Date.now() + START_TIMEOUT_MS;
+  const startedAt = Date.now();
+  const deadline = startedAt + START_TIMEOUT_MS;
+  const milestones: Record<string, number> = {};
+  const reached = (name: string): void => {
+    milestones[name] = Date.now() - startedAt;
+  };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-'));
-  const logDir = path.join(dir, 'logs');
   const components: KubeProcess[] = [];
   let docker: DockerDaemon | undefined;
   let target: KubeApiTarget | undefined;
@@ -95,76 +101,61 @@ export async function startKubeCluster(): Promise<KubeCluster> {
       kubelet: await findFreePort(),
     };
     const server = `https://127.0.0.1:${ports.apiserver}`;
-    target = { server, token: credentials.adminToken, caPem: credentials.caPem };
+    const api: KubeApiTarget = { server, token: credentials.adminToken, caPem: credentials.caPem };
+    target = api;
     const kubeconfigPath = path.join(dir, 'admin.kubeconfig');
-    fs.writeFileSync(
-      kubeconfigPath,
-      kubeconfigYaml(server, credentials.caPem, 'cutover-test-admin', credentials.adminToken),
-      {
-        mode: 0o600,
-      },
-    );
+    const admin = kubeconfigYaml(server, credentials.caPem, 'cutover-test-admin', credentials.adminToken);
+    fs.writeFileSync(kubeconfigPath, admin, { mode: 0o600 });
     const kubeletKubeconfig = path.join(dir, 'kubelet.kubeconfig');
-    fs.writeFileSync(
-      kubeletKubeconfig,
-      kubeconfigYaml(server, credentials.caPem, `system:node:${NODE_NAME}`, credentials.kubeletToken),
-      { mode: 0o600 },
-    );
+    const node = kubeconfigYaml(server, credentials.caPem, `system:node:${NODE_NAME}`, credentials.kubeletToken);
+    fs.writeFileSync(kubeletKubeconfig, node, { mode: 0o600 });
+    reached('credentials');
 
-    // The node's dockerd and the control plane's start are independent: side by side.
-    const wrapper = installRuncWrapper(dir, python);
-    const dockerStarted = startNodeDocker(wrapper, dir, binaries).then((daemon) => (docker = daemon));
-    const layoutWithoutDocker = { dir, credentials, nodeName: NODE_NAME, ports, pauseImage: PAUSE_IMAGE };
+    // The node's dockerd and the control plane are independent: started side by side.
+    const layout: ClusterLayout = {
+      dir,
+      credentials,
+      nodeName: NODE_NAME,
+      ports,
+      pauseImage: PAUSE_IMAGE,
+      dockerHost: '',
+    };
+    const start = (name: string, binary: string, args: string[]): void => {
+      components.push(startKubeProcess(path.join(dir, 'logs'), name, binary, args, dir));
+    };
+    const dockerStarted = startNodeDocker(installRuncWrapper(dir, python), dir, binaries).then((daemon) => {
+      docker = daemon;
+      reached('dockerd with the pause image');
+      return daemon;
+    });
     const controlPlane = (async () => {
-      const layout: ClusterLayout = { ...layoutWithoutDocker, dockerHost: '' };
-      components.push(startKubeProcess(logDir, 'etcd', etcd, etcdArgs(layout), dir));
+      start('etcd', etcd, etcdArgs(layout));
       await until('etcd answers', deadline, components, () => etcdHealthy(ports.etcdClient));
-      components.push(
-        startKubeProcess(logDir, 'kube-apiserver', path.join(binaries, 'kube-apiserver'), apiserverArgs(layout), dir),
-      );
+      reached('etcd');
+      start('kube-apiserver', path.join(binaries, 'kube-apiserver'), apiserverArgs(layout));
       await until('the API server is ready', deadline, components, async () => {
-        const response = await kubeApi(target as KubeApiTarget, 'GET', '/readyz');
-        return response.status === 200;
+        return (await kubeApi(api, 'GET', '/readyz')).status === 200;
       });
-      components.push(
-        startKubeProcess(
-          logDir,
-          'kube-controller-manager',
-          path.join(binaries, 'kube-controller-manager'),
-          controllerManagerArgs(layout, kubeconfigPath),
-          dir,
-        ),
-        startKubeProcess(
-          logDir,
-          'kube-scheduler',
-          path.join(binaries, 'kube-scheduler'),
-          schedulerArgs(kubeconfigPath),
-          dir,
-        ),
-      );
+      reached('kube-apiserver');
+      const managerArgs = controllerManagerArgs(layout, kubeconfigPath);
+      start('kube-controller-manager', path.join(binaries, 'kube-controller-manager'), managerArgs);
+      start('kube-scheduler', path.join(binaries, 'kube-scheduler'), schedulerArgs(kubeconfigPath));
     })();
     const [dockerResult, controlPlaneResult] = await Promise.allSettled([dockerStarted, controlPlane]);
     if (dockerResult.status === 'rejected') throw dockerResult.reason;
     if (controlPlaneResult.status === 'rejected') throw controlPlaneResult.reason;
-    const nodeDocker = dockerResult.value;
 
-    const layout: ClusterLayout = { ...layoutWithoutDocker, dockerHost: nodeDocker.host };
+    layout.dockerHost = dockerResult.value.host;
     const kubeletConfigFile = path.join(dir, 'kubelet-config.json');
     fs.writeFileSync(kubeletConfigFile, JSON.stringify(kubeletConfig(layout), null, 2));
-    components.push(
-      startKubeProcess(
-        logDir,
-        'kubelet',
-        path.join(binaries, 'kubelet'),
-        kubeletArgs(layout, kubeletConfigFile, kubeletKubeconfig),
-        dir,
-      ),
-    );
-    await until('the node is Ready', deadline, components, () => nodeReady(target as KubeApiTarget, NODE_NAME));
+    start('kubelet', path.join(binaries, 'kubelet'), kubeletArgs(layout, kubeletConfigFile, kubeletKubeconfig));
+    await until('the node is Ready', deadline, components, () => nodeReady(api, NODE_NAME));
+    reached('node Ready');
     // Pods are refused until their namespace's default service account exists with its token.
     await until('the default service account has its token', deadline, components, () =>
-      defaultServiceAccountReady(target as KubeApiTarget),
+      defaultServiceAccountReady(api),
     );
+    reached('default service account');
     return {
       dir,
       kubeconfigPath,
@@ -173,7 +164,8 @@ export async function startKubeCluster(): Promise<KubeCluster> {
       caFile: credentials.caFile,
       caPem: credentials.caPem,
       nodeName: NODE_NAME,
-      docker: nodeDocker,
+      docker: dockerResult.value,
+      milestones,
       stop,
     };
   } catch (error) {
@@ -309,7 +301,9 @@ function unmountUnder(dir: string): void {
 }
 
 function findBinary(name: string, debianPackage: string): string {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+  // The system's own first: a version manager's shim on PATH (pyenv's python3 is a bash script) would run
+  // on every runc call the node's dockerd makes.
+  for (const dir of ['/usr/bin', '/usr/sbin', '/bin', '/sbin', ...(process.env.PATH ?? '').split(':')]) {
     if (dir && fs.existsSync(path.join(dir, name))) return path.join(dir, name);
   }
   throw new Error(`${name} not found: the Kubernetes tests need it (apt-get install -y ${debianPackage})`);

@@ -56,6 +56,9 @@ export function apiserverArgs(layout: ClusterLayout): string[] {
     '--authorization-mode=Node,RBAC',
     '--enable-admission-plugins=NodeRestriction',
     `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+    // The kubernetes Service's endpoint would be 127.0.0.1, which the API refuses (loopback) every 10 s in
+    // the log; no kube-proxy runs to carry Service IPs anyway.
+    '--endpoint-reconciler-type=none',
     // Required since 1.20 (bound service-account tokens).
     '--service-account-issuer=https://kubernetes.default.svc',
     `--service-account-key-file=${c.serviceAccountPublicKeyFile}`,
