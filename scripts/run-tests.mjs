@@ -110,7 +110,8 @@ if (kubernetesFiles.length > 0) {
     failed = true;
     fs.writeFileSync(
       path.join(summaryDir, 'kubernetes-cluster.txt'),
-      `\n# the test Kubernetes cluster did not start, so ${kubernetesFiles.length} file(s) did not run:\n${outcome.error}\n`,
+      `\n# the test Kubernetes cluster did not start, so ${kubernetesFiles.length} file(s) did not run:\n` +
+        `${outcome.error}\n`,
     );
   } else {
     const steps = Object.entries(outcome.info.milestones ?? {}).map(

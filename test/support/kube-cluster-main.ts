@@ -24,9 +24,8 @@ try {
   process.stdin.resume();
   const infoFile = path.join(cluster.dir, 'cluster.json');
   fs.writeFileSync(infoFile, JSON.stringify(kubeClusterInfo(cluster)), { mode: 0o600 });
-  process.stdout.write(
-    `${JSON.stringify({ infoFile, kubeconfigPath: cluster.kubeconfigPath, startedInMs: Date.now() - started, milestones: cluster.milestones })}\n`,
-  );
+  const ready = { infoFile, kubeconfigPath: cluster.kubeconfigPath, startedInMs: Date.now() - started };
+  process.stdout.write(`${JSON.stringify({ ...ready, milestones: cluster.milestones })}\n`);
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

@@ -74,7 +74,8 @@ export async function startKubeCluster(): Promise<KubeCluster> {
   for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'pause'])
     if (!fs.existsSync(path.join(binaries, name)))
       throw new Error(
-        `${path.join(binaries, name)} is missing: the Kubernetes tests need the cluster binaries (bash scripts/build-kubernetes.sh)`,
+        `${path.join(binaries, name)} is missing: the Kubernetes tests need the cluster's binaries ` +
+          '(bash scripts/build-kubernetes.sh)',
       );
   const etcd = findBinary('etcd', 'etcd-server');
   const python = findBinary('python3', 'python3');
