@@ -19,6 +19,7 @@ import {
 import { kubeApi, type KubeApiTarget } from './kube/kube-api.js';
 import { hasExited, logTail, startKubeProcess, stopKubeProcess, type KubeProcess } from './kube/kube-processes.js';
 import { removeHostLeftovers } from './kube/kube-host-leftovers.js';
+import { takeKubeTurn } from './kube/kube-turn.js';
 
 const run = promisify(execFile);
 
@@ -37,7 +38,8 @@ const run = promisify(execFile);
  * `stop()` kills every component by its pid, removes the dockerd's
  * containers, unmounts what the kubelet mounted and removes the directory;
  * a failed start does the same and throws with each component's log.
- * One cluster serves a whole test run: see kube-cluster-shared.ts.
+ * One cluster serves a whole test run: see kube-cluster-shared.ts; and one
+ * runs at a time on the machine: see kube/kube-turn.ts.
  */
 export interface KubeCluster {
   /** The cluster's temporary directory: certificates, kubeconfigs, etcd's data, the kubelet's root, logs/. */
@@ -81,17 +83,23 @@ export async function startKubeCluster(): Promise<KubeCluster> {
   const python = findBinary('python3', 'python3');
 
   const startedAt = Date.now();
-  const deadline = startedAt + START_TIMEOUT_MS;
   const milestones: Record<string, number> = {};
   const reached = (name: string): void => {
     milestones[name] = Date.now() - startedAt;
   };
+  const releaseTurn = await takeKubeTurn();
+  reached('turn');
+  const deadline = Date.now() + START_TIMEOUT_MS;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-'));
   const components: KubeProcess[] = [];
   let docker: DockerDaemon | undefined;
   let target: KubeApiTarget | undefined;
   const stop = async (): Promise<void> => {
-    await stopCluster(dir, components, docker, target);
+    try {
+      await stopCluster(dir, components, docker, target);
+    } finally {
+      releaseTurn();
+    }
   };
   try {
     const credentials = await makeKubeCredentials(path.join(dir, 'pki'), NODE_NAME);
