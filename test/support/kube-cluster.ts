@@ -2,7 +2,6 @@ import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import { startDockerDaemon, type DockerDaemon } from './docker-daemon.js';
@@ -20,6 +19,8 @@ import { kubeApi, type KubeApiTarget } from './kube/kube-api.js';
 import { hasExited, logTail, startKubeProcess, stopKubeProcess, type KubeProcess } from './kube/kube-processes.js';
 import { removeHostLeftovers } from './kube/kube-host-leftovers.js';
 import { takeKubeTurn } from './kube/kube-turn.js';
+import { findBinary } from './kube/find-binary.js';
+import { installRuncWrapper } from './kube/runc-wrapper.js';
 
 const run = promisify(execFile);
 
@@ -187,16 +188,6 @@ export async function startKubeCluster(): Promise<KubeCluster> {
   }
 }
 
-/** The runc wrapper (kube/runc-clamp-oom.py) in the cluster's directory, run by this machine's python3. */
-function installRuncWrapper(dir: string, python: string): string {
-  const source = fileURLToPath(new URL('../../../test/support/kube/runc-clamp-oom.py', import.meta.url));
-  const wrapper = path.join(dir, 'bin', 'runc-clamp-oom');
-  fs.mkdirSync(path.dirname(wrapper), { recursive: true });
-  // -I -S: no user site, no environment variables, no site module: the same script every time, started fast.
-  fs.writeFileSync(wrapper, `#!${python} -IS\n${fs.readFileSync(source, 'utf8')}`, { mode: 0o755 });
-  return wrapper;
-}
-
 /** The node's dockerd with the wrapper as its default runtime, and the pause image imported into it. */
 async function startNodeDocker(wrapper: string, dir: string, binaries: string): Promise<DockerDaemon> {
   const docker = await startDockerDaemon({
@@ -307,13 +298,4 @@ function unmountUnder(dir: string): void {
     .filter((mountPoint) => mountPoint === dir || mountPoint.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
   for (const mountPoint of mounts) spawnSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
-}
-
-function findBinary(name: string, debianPackage: string): string {
-  // The system's own first: a version manager's shim on PATH (pyenv's python3 is a bash script) would run
-  // on every runc call the node's dockerd makes.
-  for (const dir of ['/usr/bin', '/usr/sbin', '/bin', '/sbin', ...(process.env.PATH ?? '').split(':')]) {
-    if (dir && fs.existsSync(path.join(dir, name))) return path.join(dir, name);
-  }
-  throw new Error(`${name} not found: the Kubernetes tests need it (apt-get install -y ${debianPackage})`);
 }

@@ -1,18 +1,25 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../../src/runtime/process/free-port.js';
 import { eventually } from '../../support/eventually.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
+import { findBinary } from '../../support/kube/find-binary.js';
 import { kubeApi, kubeApiOk, type KubeApiTarget } from '../../support/kube/kube-api.js';
+import { installRuncWrapper } from '../../support/kube/runc-wrapper.js';
 
 // The cluster the Kubernetes runtime's tests run on (kube-cluster.ts): its
 // one node is Ready on the kubelet's dockershim; a Deployment of the sample
 // app, built offline into the node's dockerd, gets a Running pod that
 // answers HTTP on loopback (host networking), passes a readiness probe and
-// hands its logs back through the API server; and RBAC is really on.
+// hands its logs back through the API server; and RBAC is really on. The
+// node's runc wrapper is also checked on its own, against a stand-in runc.
 let cluster: KubeCluster;
 let api: KubeApiTarget;
 const namespace = `kube-cluster-smoke-${randomBytes(3).toString('hex')}`;
@@ -116,6 +123,46 @@ describe('the test Kubernetes cluster', () => {
     const asServiceAccount = { ...api, token: Buffer.from(secret.data.token, 'base64').toString('utf8') };
     // Authenticated (not 401), refused by RBAC (403).
     assert.equal((await kubeApi(asServiceAccount, 'GET', `/api/v1/namespaces/${namespace}/pods`)).status, 403);
+  });
+});
+
+describe('the node’s runc wrapper', () => {
+  it('clamps a negative oomScoreAdj to 0, keeps the rest of the bundle, and runs runc with the same argv', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-runc-wrapper-'));
+    try {
+      const wrapper = installRuncWrapper(dir, findBinary('python3', 'python3'));
+      // The stand-in runc records its argv and the bundle's config as it found it.
+      const fakeBin = path.join(dir, 'fake-bin');
+      fs.mkdirSync(fakeBin);
+      fs.writeFileSync(
+        path.join(fakeBin, 'runc'),
+        '#!/bin/sh\nprintf "%s\\n" "$@" > "$RECORD/argv"\ncat "$RECORD/bundle/config.json" > "$RECORD/seen.json"\n',
+        { mode: 0o755 },
+      );
+      const bundle = path.join(dir, 'bundle');
+      fs.mkdirSync(bundle);
+      const config = { ociVersion: '1.0.2', process: { args: ['/pause'], oomScoreAdj: -998 }, hostname: 'x' };
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+      const argv = ['--root', '/run/x', '--log', 'a b.json', 'create', '--bundle', bundle, '--pid-file', 'p', 'id1'];
+      execFileSync(wrapper, argv, { env: { PATH: `${fakeBin}:/usr/bin:/bin`, RECORD: dir } });
+
+      assert.deepEqual(fs.readFileSync(path.join(dir, 'argv'), 'utf8').trimEnd().split('\n'), argv);
+      const seen = JSON.parse(fs.readFileSync(path.join(dir, 'seen.json'), 'utf8')) as typeof config;
+      assert.deepEqual(seen, { ...config, process: { ...config.process, oomScoreAdj: 0 } });
+
+      // Other commands and non-negative values go through untouched.
+      const kept = { ...config, process: { ...config.process, oomScoreAdj: 500 } };
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(kept));
+      execFileSync(wrapper, ['create', '-b', bundle, 'id2'], {
+        env: { PATH: `${fakeBin}:/usr/bin:/bin`, RECORD: dir },
+      });
+      assert.equal(
+        (JSON.parse(fs.readFileSync(path.join(dir, 'seen.json'), 'utf8')) as typeof config).process.oomScoreAdj,
+        500,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
