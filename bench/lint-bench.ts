@@ -8,13 +8,14 @@
  *
  * Each case runs the real CLI (`node bin/cutover.js ...`, no shell) in a
  * fresh process, 3 warm-up runs then LINT_BENCH_RUNS measured ones, and
- * prints the wall time's p50 and p95: `--help`, a lint of a one-line file,
- * a lint of a 2,000-statement file. `--eager` preloads (node --import) what
+ * prints the wall time's p50 and p95 and the CPU time's p50 and minimum:
+ * `--help`, a lint of a one-line file, a lint of a 2,000-statement file,
+ * between two runs of `node -e ""` (the floor, before and after). `--eager` preloads (node --import) what
  * the CLI loads only on demand (the server with fastify and SQLite, pg,
  * dockerode, the config schemas, the linter and its parser), which is what
  * every command paid before those imports became lazy. Then, in this
  * process, what libpg-query costs: its import, its WASM start (the first
- * parse) and a parse of the 2,000 statements. Raw figures go to
+ * parse), a parse of the 2,000 statements and a scan of them. Raw figures go to
  * bench/results/lint-latest.json (git-ignored).
  */
 import { spawnSync } from 'node:child_process';
@@ -38,6 +39,8 @@ const runs = Number(process.env.LINT_BENCH_RUNS ?? 30);
 
 /** What the CLI loads on demand, relative to the build's dist/src (a module missing from an older build is skipped). */
 const LAZY_MODULES = [
+  'cli/cutover-program.js',
+  'cli/build-info.js',
   'cli/commands/server-command.js',
   'cli/commands/down-command.js',
   'cli/commands/doctor-command.js',
@@ -75,6 +78,7 @@ interface CaseFigures {
   min: number;
   /** The child's user + sys CPU time, median (10 ms resolution); null without /usr/bin/time. */
   cpuP50: number | null;
+  cpuMin: number | null;
 }
 
 /** /usr/bin/time gives the child's CPU time (user + sys), which a busy machine inflates far less than wall time. */
@@ -102,6 +106,7 @@ function timeRuns(name: string, nodeArgs: string[], cwd: string): CaseFigures {
     p95: percentile(times, 95),
     min: times[0]!,
     cpuP50: cpu.length > 0 ? percentile(cpu, 50) : null,
+    cpuMin: cpu.length > 0 ? cpu[0]! : null,
   };
 }
 
@@ -119,7 +124,14 @@ async function parserCost(sql: string): Promise<Record<string, number>> {
   const started = performance.now();
   await parser.parse(sql);
   const parsed = performance.now();
-  return { importMs: imported - start, wasmStartMs: started - imported, parse2000Ms: parsed - started };
+  await parser.scan(sql);
+  const scanned = performance.now();
+  return {
+    importMs: imported - start,
+    wasmStartMs: started - imported,
+    parse2000Ms: parsed - started,
+    scan2000Ms: scanned - parsed,
+  };
 }
 
 async function main(): Promise<void> {
@@ -142,6 +154,8 @@ async function main(): Promise<void> {
       fs.writeFileSync(preload, imports.join('\n') + '\n');
     }
     try {
+      const loadBefore = os.loadavg()[0]!;
+      const floorBefore = timeRuns('node -e "" before the cases (the floor)', ['-e', ''], dir);
       const cases = [
         timeCli('cutover --help', ['--help'], dir, preload),
         timeCli('migrate lint one-line.sql', ['migrate', 'lint', '--lock-timeout', '5s', 'one-line.sql'], dir, preload),
@@ -152,24 +166,28 @@ async function main(): Promise<void> {
           preload,
         ),
       ];
-      const nodeAlone = timeRuns('node -e "" (Node start-up alone, the floor)', ['-e', ''], dir);
+      const nodeAlone = timeRuns('node -e "" after the cases (the floor)', ['-e', ''], dir);
       const parser = await parserCost(big);
       const load = os.loadavg()[0]!;
       console.log(
-        `cli: ${cli}${eager ? ' (--eager: every lazy module preloaded)' : ''}; ${runs} runs per case; load average ${load.toFixed(2)} on ${os.cpus().length} cores`,
+        `cli: ${cli}${eager ? ' (--eager: every lazy module preloaded)' : ''}; ${runs} runs per case; load average ${loadBefore.toFixed(2)} at the start, ${load.toFixed(2)} at the end, on ${os.cpus().length} cores`,
       );
-      for (const figures of [...cases, nodeAlone])
+      for (const figures of [floorBefore, ...cases, nodeAlone])
         console.log(
-          `${figures.name.padEnd(52)} p50 ${figures.p50.toFixed(0).padStart(4)} ms   p95 ${figures.p95.toFixed(0).padStart(4)} ms   min ${figures.min.toFixed(0).padStart(4)} ms   cpu p50 ${figures.cpuP50 === null ? '-' : figures.cpuP50.toFixed(0).padStart(4)} ms`,
+          `${figures.name.padEnd(52)} p50 ${figures.p50.toFixed(0).padStart(4)} ms   p95 ${figures.p95.toFixed(0).padStart(4)} ms   min ${figures.min.toFixed(0).padStart(4)} ms   cpu p50 ${figures.cpuP50 === null ? '-' : figures.cpuP50.toFixed(0).padStart(4)} ms   cpu min ${figures.cpuMin === null ? '-' : figures.cpuMin.toFixed(0).padStart(4)} ms`,
         );
       console.log(
-        `libpg-query in-process: import ${parser.importMs!.toFixed(0)} ms, WASM start (first parse) ${parser.wasmStartMs!.toFixed(0)} ms, parse of the 2,000 statements ${parser.parse2000Ms!.toFixed(0)} ms`,
+        `libpg-query in-process: import ${parser.importMs!.toFixed(0)} ms, WASM start (first parse) ${parser.wasmStartMs!.toFixed(0)} ms, parse of the 2,000 statements ${parser.parse2000Ms!.toFixed(0)} ms, its scan ${parser.scan2000Ms!.toFixed(0)} ms (no longer run on a file without comments)`,
       );
       const results = path.join(repo, 'bench/results');
       fs.mkdirSync(results, { recursive: true });
       fs.writeFileSync(
         path.join(results, eager ? 'lint-eager-latest.json' : 'lint-latest.json'),
-        JSON.stringify({ cli, eager, runs, loadAverage: load, cases, nodeAlone, parser }, null, 2),
+        JSON.stringify(
+          { cli, eager, runs, loadAverage: { start: loadBefore, end: load }, floorBefore, cases, nodeAlone, parser },
+          null,
+          2,
+        ),
       );
     } finally {
       if (preload) fs.rmSync(preload, { force: true });
