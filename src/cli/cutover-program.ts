@@ -1,16 +1,11 @@
 import { Option, type Command } from 'commander';
 import { CutoverError } from '../core/errors.js';
 import { assertValidVersion } from '../core/version-grammar.js';
-import { AdminClient, resolveTarget } from './admin-client.js';
-import { runDeployAll } from './commands/deploy-all-command.js';
+import type { AdminClient } from './admin-client.js';
 import { registerDbCommands, registerMigrateCommands } from './commands/database-commands.js';
 import { registerFlagsCommand } from './commands/flags-command.js';
 import { registerMigrateLintCommand } from './commands/migrate-lint-command.js';
-import { runHistory } from './commands/history-command.js';
-import { runInit } from './commands/init-command.js';
-import { runLogs } from './commands/logs-command.js';
 import { runAbort, runOperation } from './commands/operation-commands.js';
-import { runStatus, watchStatus } from './commands/status-command.js';
 import { parseFollowTimeout } from './follow-operation.js';
 import { migrateCommand, rootCommand, type GlobalOptions } from './root-command.js';
 
@@ -24,7 +19,11 @@ export function cutoverProgram(): Command {
   const cli = rootCommand();
 
   const globals = (): GlobalOptions => cli.opts<GlobalOptions>();
-  const client = async (): Promise<AdminClient> => new AdminClient(await resolveTarget(globals()));
+  // Each command's module (and the admin client) loads when that command runs: `cutover --help` needs none of them.
+  const client = async (): Promise<AdminClient> => {
+    const { AdminClient, resolveTarget } = await import('./admin-client.js');
+    return new AdminClient(await resolveTarget(globals()));
+  };
   const svc = (name: string): string => `/api/v1/services/${encodeURIComponent(name)}`;
   const json = (): boolean => Boolean(globals().json);
   const follow = (wait: boolean) => ({ json: json(), wait, timeoutMs: parseFollowTimeout(globals().timeout) });
@@ -41,7 +40,7 @@ export function cutoverProgram(): Command {
       'with --from: the Compose services to import, comma-separated (default: those with a port)',
     )
     .action(async (o: { dir: string; force: boolean; from?: string; runtime: string; service?: string }) => {
-      if (o.from === undefined) return exit(runInit(o));
+      if (o.from === undefined) return exit((await import('./commands/init-command.js')).runInit(o));
       // Loaded on demand: the YAML library and the Compose schema's validator cost every other command.
       const { runInitFromCompose } = await import('./commands/init-from-compose.js');
       exit(runInitFromCompose({ ...o, from: o.from }));
@@ -127,6 +126,7 @@ export function cutoverProgram(): Command {
         if (o.all) {
           if (service) throw new CutoverError('BAD_REQUEST', 'give either a service or --all, not both');
           // As before the wave moved to the server: blue-green services switch once healthy, unless gated by an approval.
+          const { runDeployAll } = await import('./commands/deploy-all-command.js');
           exit(
             await runDeployAll(
               await client(),
@@ -287,6 +287,7 @@ export function cutoverProgram(): Command {
     .option('-w, --watch', 'keep showing it (redrawn on a terminal; printed again on each change elsewhere)')
     .option('--interval <seconds>', 'how often --watch asks the server', '1')
     .action(async (service: string | undefined, o: { watch?: boolean; interval: string }) => {
+      const { runStatus, watchStatus } = await import('./commands/status-command.js');
       if (!o.watch) return exit(await runStatus(await client(), service, json()));
       const seconds = Number(o.interval);
       if (!Number.isFinite(seconds) || seconds < 0.2)
@@ -299,7 +300,10 @@ export function cutoverProgram(): Command {
   cli
     .command('history <service>')
     .description('kept releases and past operations')
-    .action(async (service: string) => exit(await runHistory(await client(), service, json())));
+    .action(async (service: string) => {
+      const { runHistory } = await import('./commands/history-command.js');
+      exit(await runHistory(await client(), service, json()));
+    });
 
   cli
     .command('logs <service>')
@@ -307,7 +311,8 @@ export function cutoverProgram(): Command {
     .option('--release <release>', 'release id, number or version (default: the active release)')
     .option('-f, --follow', 'keep printing new lines', false)
     .option('-n, --lines <n>', 'how many of the last lines', '100')
-    .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) =>
+    .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) => {
+      const { runLogs } = await import('./commands/logs-command.js');
       exit(
         await runLogs(await client(), service, {
           release: o.release,
@@ -315,8 +320,8 @@ export function cutoverProgram(): Command {
           lines: Number(o.lines),
           json: json(),
         }),
-      ),
-    );
+      );
+    });
 
   cli
     .command('doctor')
