@@ -1,4 +1,3 @@
-import { buildInfo, formatBuildInfo } from './build-info.js';
 import { printJson } from './output.js';
 
 /**
@@ -14,7 +13,9 @@ export function versionRequested(args: string[]): boolean {
   return false;
 }
 
-export function printVersion(json: boolean): void {
+export async function printVersion(json: boolean): Promise<void> {
+  // Loaded here: finding the commit may need git (child_process), which no other command run from main() needs.
+  const { buildInfo, formatBuildInfo } = await import('./build-info.js');
   const info = buildInfo();
   if (json) printJson(info);
   else process.stdout.write(`${formatBuildInfo(info)}\n`);

@@ -45,6 +45,9 @@ const SERVER_SIDE = [
   'cli/commands/server-command',
 ];
 
+/** The full command tree and what only other commands use. */
+const OTHER_COMMANDS = ['cli/cutover-program', 'cli/admin-client', 'cli/commands/flags-command', 'cli/build-info'];
+
 describe('what the CLI loads', () => {
   it('cutover --help loads neither the server side nor the SQL parser', () => {
     const modules = modulesLoadedBy(['--help']);
@@ -57,6 +60,9 @@ describe('what the CLI loads', () => {
     const modules = modulesLoadedBy(['migrate', 'lint', 'one.sql']);
     assert.ok(loads(modules, 'libpg-query'), 'the lint needs its parser');
     for (const name of SERVER_SIDE) assert.ok(!loads(modules, name), `migrate lint loaded ${name}`);
+    // Nor the other commands: main() builds a tree with the lint alone (src/cli/lint-program.ts).
+    for (const name of OTHER_COMMANDS) assert.ok(!loads(modules, name), `migrate lint loaded ${name}`);
+    assert.ok(loads(modulesLoadedBy(['-c', 'cutover.yaml', 'migrate', 'lint', 'one.sql']), 'cli/lint-program'));
 
     // Port 1 refuses at once: the lint goes on without the catalog, but it did load the driver to try.
     const withDatabase = modulesLoadedBy(['migrate', 'lint', '--database', 'postgres://127.0.0.1:1/app', 'one.sql']);

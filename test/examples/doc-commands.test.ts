@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { parse, stringify } from 'yaml';
 import type { FlagRollout } from '../../src/cli/commands/flag-api-answers.js';
-import { cutoverProgram } from '../../src/cli/main.js';
+import { cutoverProgram } from '../../src/cli/cutover-program.js';
 import { versionRequested } from '../../src/cli/version-flag.js';
 import { runCli } from '../support/cli-process.js';
 import { REPO_ROOT, SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';

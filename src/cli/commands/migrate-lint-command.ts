@@ -41,13 +41,12 @@ export async function runMigrateLint(
   paths: readonly string[],
   options: MigrateLintOptions = {},
 ): Promise<MigrateLintAnswer> {
-  // The linter (and libpg-query's WASM parser) loads here, not with the command tree: `cutover --help` never needs it.
-  const { lintFiles, formatJson, formatSarif, formatText } = await import('../../migrate/lint/index.js');
-  const formatters: Record<MigrateLintFormat, (run: LintRun) => string> = {
-    text: formatText,
-    json: formatJson,
-    sarif: formatSarif,
-  };
+  // The linter (and libpg-query's WASM parser) loads here, not with the command tree: `cutover --help` never needs
+  // it; and of the three formats, only the one asked for (every module costs a lint's start-up; see bench/README.md).
+  const [{ lintFiles }, format] = await Promise.all([
+    import('../../migrate/lint/lint-files.js'),
+    formatterOf(options.format ?? 'text'),
+  ]);
   const run = await lintFiles(paths, {
     phase: options.phase,
     cwd: options.cwd,
@@ -56,7 +55,13 @@ export async function runMigrateLint(
     readCatalog: readCatalogOf(options.database),
   });
   const failing = run.summary.errors > 0 || (Boolean(options.strict) && run.summary.warnings > 0);
-  return { exitCode: failing ? 1 : 0, output: formatters[options.format ?? 'text'](run), run };
+  return { exitCode: failing ? 1 : 0, output: format(run), run };
+}
+
+async function formatterOf(format: MigrateLintFormat): Promise<(run: LintRun) => string> {
+  if (format === 'json') return (await import('../../migrate/lint/json-format.js')).formatJson;
+  if (format === 'sarif') return (await import('../../migrate/lint/sarif-format.js')).formatSarif;
+  return (await import('../../migrate/lint/text-format.js')).formatText;
 }
 
 /** pg is loaded only with --database: a lint without it never pays for the driver. */
@@ -142,12 +147,16 @@ export function registerMigrateLintCommand(
  * TurboFan in the background; a lint is over before that pays off, and on a
  * busy machine the recompiling competes with the lint itself (a 2,000-statement
  * file took 1.2-1.5 s with tier-up, 0.55 s without; see bench/README.md).
- * A CLI process lints once and exits, so it stays on Liftoff. Set before the
- * module is compiled; a long-lived process (the server's deploy linter) keeps
- * the default.
+ * A CLI process lints once and exits, so it stays on Liftoff. It also checks
+ * each WASM function when it is first called rather than all of them when the
+ * module loads: a lint calls few of the parser's 526 functions (31 M fewer
+ * instructions of the ~400 M its start takes, counted with cachegrind). Set
+ * before the module is compiled; a long-lived process (the server's deploy
+ * linter) keeps the defaults.
  */
 function keepParserOnBaselineTier(): void {
   v8.setFlagsFromString('--liftoff-only');
+  v8.setFlagsFromString('--wasm-lazy-validation');
 }
 
 function givenDuration(flag: string, given: string | undefined): number | undefined {
