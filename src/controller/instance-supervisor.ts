@@ -449,9 +449,10 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
     return async (result) => {
       const own = await runtime.containerHealth!(instanceId);
       if (own === null || own === 'healthy') return result;
+      const reason = runtime.healthReason?.(instanceId) ?? null;
       return {
         ok: false,
-        detail: `${result.detail}, but the container's HEALTHCHECK says ${own}`,
+        detail: `${result.detail}, but ${reason ?? `the container's HEALTHCHECK says ${own}`}`,
         durationMs: result.durationMs,
         ...(own === 'starting' ? { pending: true } : {}),
       };
