@@ -43,6 +43,8 @@ process.on('exit', () => {
 export interface DockerDaemonOptions {
   /** dockerd --live-restore: containers keep running while the daemon is down (see `kill` and `restart`). */
   liveRestore?: boolean;
+  /** More dockerd arguments, e.g. a default runtime of the test's own (kube-cluster.ts clamps oom_score_adj). */
+  extraArgs?: string[];
 }
 
 export async function startDockerDaemon(options: DockerDaemonOptions = {}): Promise<DockerDaemon> {
@@ -105,6 +107,7 @@ function spawnDockerd(dir: string, socket: string, logFile: string, options: Doc
       '--ip-masq=false',
       '--bridge=none',
       ...(options.liveRestore === true ? ['--live-restore'] : []),
+      ...(options.extraArgs ?? []),
     ],
     { env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' }, stdio: ['ignore', log, log] },
   );
