@@ -51,6 +51,14 @@ export function checkKubernetesService(
         'only used with network: pod; with network: host each pod listens on $PORT, a port cutover picks for it',
       ),
     );
+  } else if (isMap(settings) && settings.address !== undefined && settings.network !== 'host') {
+    issues.push(
+      makeIssue(
+        source,
+        [...path, 'kubernetes', 'address'],
+        'only used with network: host; on the pod network each pod listens on its own IP',
+      ),
+    );
   }
   if (isMap(service.labels)) {
     for (const [key, value] of Object.entries(service.labels)) {

@@ -15,5 +15,6 @@ export function resolveKubernetesService(
     context: settings?.context ?? null,
     network,
     containerPort: network === 'pod' ? (settings?.container_port ?? CONFIG_DEFAULTS.kubernetes.containerPort) : null,
+    address: network === 'host' ? (settings?.address?.trim() ?? null) : null,
   };
 }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { z } from 'zod';
 import { strictMap, text, wholeNumber } from './schema-fields.js';
 
@@ -16,6 +17,8 @@ const namespace = z
   .string({ error: NAMESPACE_EXPECTED })
   .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { error: NAMESPACE_EXPECTED });
 
+const ADDRESS_EXPECTED = 'expected the IP address the pods listen on, like 127.0.0.1';
+
 export const kubernetesServiceFields = {
   kubernetes: strictMap(
     {
@@ -24,6 +27,10 @@ export const kubernetesServiceFields = {
       context: text('expected the name of a context in the kubeconfig').optional(),
       network: z.enum(['pod', 'host'], { error: 'expected pod or host' }).optional(),
       container_port: wholeNumber(1, 65535).optional(),
+      address: z
+        .string({ error: ADDRESS_EXPECTED })
+        .refine((value) => net.isIP(value.trim()) !== 0, { error: ADDRESS_EXPECTED })
+        .optional(),
     },
     'expected a map like { namespace: shop, kubeconfig: /etc/cutover/kubeconfig, context: prod }',
   ).optional(),

@@ -93,6 +93,7 @@ services:
     #   context: prod       # default: the kubeconfig's current context
     #   network: pod        # pod: pod IPs on container_port; host: hostNetwork, a port per pod
     #   container_port: 8080  # network: pod only: the port every pod listens on
+    #   address: 127.0.0.1  # network: host only: where pods listen (default: the pod's IP)
     cwd: ./app              # default: this file's directory
     env: {}                 # e.g. { NODE_ENV: production, DATABASE_URL: "\${DATABASE_URL}" }
     env_file: []            # dotenv files (KEY=value lines), e.g. [./web.env]: read again at each deploy

@@ -413,6 +413,11 @@ export interface KubernetesServiceConfig {
   network: 'pod' | 'host';
   /** The port every pod listens on with network: pod; null with network: host. */
   containerPort: number | null;
+  /**
+   * network: host only: the address every pod listens on and cutover dials (and the kubelet probes), e.g.
+   * 127.0.0.1 on a single node; null: the pod's IP, its node's address.
+   */
+  address: string | null;
 }
 
 export interface DatabaseConfig {

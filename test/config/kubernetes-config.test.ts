@@ -40,6 +40,7 @@ describe('kubernetes services in cutover.yaml', () => {
       context: null,
       network: 'host',
       containerPort: null,
+      address: null,
     });
     assert.equal('kubernetes' in parse('services: { web: { runtime: docker, image: app } }').services.web!, false);
   });
@@ -61,6 +62,10 @@ describe('kubernetes services in cutover.yaml', () => {
     runtime: kubernetes
     image: app
     kubernetes: { namespace: shop, network: host, container_port: 9000 }
+  podaddress:
+    runtime: kubernetes
+    image: app
+    kubernetes: { namespace: shop, address: 127.0.0.1 }
   box:
     runtime: docker
     image: app
@@ -75,6 +80,7 @@ describe('kubernetes services in cutover.yaml', () => {
     assert.match(issueAt(byPath, 'services.web.kubernetes.namespace').message, /expected a Kubernetes namespace/);
     assert.match(issueAt(byPath, 'services.web.kubernetes.network').message, /expected pod or host/);
     assert.match(issueAt(byPath, 'services.hostport.kubernetes.container_port').message, /only used with network: pod/);
+    assert.match(issueAt(byPath, 'services.podaddress.kubernetes.address').message, /only used with network: host/);
     assert.match(issueAt(byPath, 'services.box.kubernetes').message, /only used by runtime "kubernetes"/);
   });
 });

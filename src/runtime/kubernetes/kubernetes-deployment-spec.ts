@@ -25,8 +25,10 @@ import { substituteEnv, substitutePlaceholders, type PlaceholderValues } from '.
  *
  * With the pod network (`network: pod`, a normal cluster) every pod has its
  * own IP and listens on `container_port`; cutover dials pod IP:port, read
- * from the pod's status. HOST is the pod's IP in both cases (the downward
- * API), so the app listens where the kubelet probes and cutover dials.
+ * from the pod's status. HOST is the pod's IP (the downward API) unless
+ * `kubernetes.address` names one for host networking (127.0.0.1 on the
+ * single-node test cluster): the app listens where the kubelet probes and
+ * cutover dials.
  */
 
 /** Labels on every Deployment and pod cutover makes, and what it finds them again by. */
@@ -118,7 +120,7 @@ export function seconds(ms: number): number {
  * gRPC probe); a command check runs on cutover's machine, not in the pod, so
  * it has no probe.
  */
-export function readinessProbeOf(health: HealthConfig, port: number): V1Probe | null {
+export function readinessProbeOf(health: HealthConfig, port: number, host?: string): V1Probe | null {
   const timing = {
     periodSeconds: seconds(health.intervalMs),
     timeoutSeconds: seconds(health.timeoutMs),
@@ -127,10 +129,10 @@ export function readinessProbeOf(health: HealthConfig, port: number): V1Probe | 
   };
   switch (health.check.type) {
     case 'http':
-      return { httpGet: { path: health.check.path, port }, ...timing };
+      return { httpGet: { path: health.check.path, port, ...(host ? { host } : {}) }, ...timing };
     case 'tcp':
     case 'grpc':
-      return { tcpSocket: { port }, ...timing };
+      return { tcpSocket: { port, ...(host ? { host } : {}) }, ...timing };
     case 'command':
       return null;
   }
@@ -141,9 +143,9 @@ export function readinessProbeOf(health: HealthConfig, port: number): V1Probe | 
  * unhealthy) as a liveness probe: the kubelet restarts the container itself,
  * so the supervisor leaves it to Kubernetes (replacesUnhealthyInstances).
  */
-export function livenessProbeOf(health: HealthConfig, port: number): V1Probe | null {
+export function livenessProbeOf(health: HealthConfig, port: number, host?: string): V1Probe | null {
   if (health.restartAfter <= 0) return null;
-  const readiness = readinessProbeOf(health, port);
+  const readiness = readinessProbeOf(health, port, host);
   if (!readiness) return null;
   return {
     ...readiness,
@@ -180,8 +182,9 @@ export function planDeployment(input: DeploymentInput): V1Deployment {
     [KUBERNETES_ANNOTATIONS.port]: String(port),
     [KUBERNETES_ANNOTATIONS.instanceId]: `${spec.service}/${spec.releaseId}/${spec.slot}-${spec.index}`,
   };
-  const readiness = readinessProbeOf(health, port);
-  const liveness = livenessProbeOf(health, port);
+  const address = kubernetes.address ?? undefined;
+  const readiness = readinessProbeOf(health, port, address);
+  const liveness = livenessProbeOf(health, port, address);
   const limits: Record<string, string> = {
     ...(settings.cpus === null ? {} : { cpu: `${Math.round(settings.cpus * 1000)}m` }),
     ...(settings.memoryBytes === null ? {} : { memory: String(settings.memoryBytes) }),
@@ -213,7 +216,9 @@ export function planDeployment(input: DeploymentInput): V1Deployment {
               ...(args ? { args } : {}),
               env: [
                 // First: later values may refer to it as $(HOST).
-                { name: 'HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                address
+                  ? { name: 'HOST', value: address }
+                  : { name: 'HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                 ...Object.entries(env)
                   .filter(([key]) => !RESERVED_ENV.has(key))
                   .map(([name, value]) => ({ name, value })),

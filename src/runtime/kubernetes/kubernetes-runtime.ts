@@ -140,7 +140,7 @@ export class KubernetesRuntime implements Runtime {
       version: spec.version,
       slot: spec.slot,
       index: spec.index,
-      host: pod.ip ?? '127.0.0.1',
+      host: config.kubernetes.address ?? pod.ip ?? '127.0.0.1',
       port: known.port,
       pid: null,
       pidToken: known.uid,
@@ -238,7 +238,8 @@ export class KubernetesRuntime implements Runtime {
           continue;
         }
         this.deployments.set(id, known);
-        const info: InstanceInfo = { ...record, pid: null, host: pod.ip ?? record.host, pidToken: uid };
+        const address = this.options.serviceFor(record.service)?.kubernetes?.address ?? null;
+        const info: InstanceInfo = { ...record, pid: null, host: address ?? pod.ip ?? record.host, pidToken: uid };
         this.manage(info, known, pod);
         this.options.logger?.info({ instance: id, pod: pod.name, port: info.port }, 'instance adopted');
         adopted.push({ ...info });
