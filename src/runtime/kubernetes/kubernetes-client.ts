@@ -1,4 +1,4 @@
-import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import type { KubernetesServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 
@@ -7,6 +7,7 @@ export interface KubernetesClient {
   apps: AppsV1Api;
   core: CoreV1Api;
   authorization: AuthorizationV1Api;
+  version: VersionApi;
   /** The API server's address, for messages. */
   server: string;
   /** Where the credentials came from: a kubeconfig file and context, or the pod's service account. */
@@ -64,6 +65,7 @@ export function kubernetesClient(
     apps: config.makeApiClient(AppsV1Api),
     core: config.makeApiClient(CoreV1Api),
     authorization: config.makeApiClient(AuthorizationV1Api),
+    version: config.makeApiClient(VersionApi),
     server: cluster.server,
     source,
   };

@@ -300,18 +300,26 @@ export class KubernetesRuntime implements Runtime {
     const managed = this.instances.get(instanceId);
     if (!managed || !managed.probed) return null;
     if (managed.ready) return 'healthy';
-    if (Date.now() - managed.reasonReadAt > REASON_REFRESH_MS) {
-      managed.reasonReadAt = Date.now();
-      managed.notReadyReason = await this.readinessFailure(managed);
-    }
+    await this.refreshReason(managed);
     return managed.everReady ? 'unhealthy' : 'starting';
   }
 
-  /** Why the kubelet does not call the pod ready, in its words. */
+  /**
+   * Why the kubelet does not call the pod ready, in its words (its last
+   * readiness-probe failure event). Answers at once from what was read last
+   * and reads again in the background when that is older than 2 s.
+   */
   healthReason(instanceId: string): string | null {
     const managed = this.instances.get(instanceId);
-    if (!managed || managed.ready) return null;
+    if (!managed || managed.ready || !managed.probed) return null;
+    void this.refreshReason(managed);
     return `pod ${managed.podName} is not ready${managed.notReadyReason ? `: ${managed.notReadyReason}` : ''}`;
+  }
+
+  private async refreshReason(managed: ManagedPod): Promise<void> {
+    if (Date.now() - managed.reasonReadAt <= REASON_REFRESH_MS) return;
+    managed.reasonReadAt = Date.now();
+    managed.notReadyReason = await this.readinessFailure(managed);
   }
 
   /** With a liveness probe (health.restart_after) the kubelet restarts an unhealthy container itself. */
@@ -576,7 +584,7 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 
-  /** The message of the pod's latest readiness-probe failure event, if any. */
+  /** The message of the pod's latest readiness-probe failure event, else of its latest warning. */
   private async readinessFailure(managed: ManagedPod): Promise<string | null> {
     try {
       const events = (
@@ -584,11 +592,12 @@ export class KubernetesRuntime implements Runtime {
           namespace: managed.deployment.target.namespace,
           fieldSelector: `involvedObject.uid=${managed.podUid}`,
         })
-      ).items.filter((event) => event.reason === 'Unhealthy' || event.type === 'Warning');
+      ).items.filter((event) => event.type === 'Warning' && event.message);
       const time = (event: (typeof events)[number]): number =>
         new Date(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? 0).getTime();
       events.sort((a, b) => time(a) - time(b));
-      return events.at(-1)?.message?.trim() ?? null;
+      const readiness = events.filter((event) => event.message?.startsWith('Readiness probe failed'));
+      return (readiness.at(-1) ?? events.at(-1))?.message?.trim() ?? null;
     } catch {
       return null;
     }

@@ -8,6 +8,7 @@ import { SteadyTraffic } from '../../../examples/demo/steady-traffic.js';
 import { AdminClient } from '../../../src/cli/admin-client.js';
 import { parseConfig } from '../../../src/config/load-config.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
+import { runDoctor } from '../../../src/doctor/doctor-checks.js';
 import { findFreePort } from '../../../src/runtime/process/free-port.js';
 import { startServer, type RunningServer } from '../../../src/server/start-server.js';
 import { silentLogger } from '../../support/cutover-harness.js';
@@ -26,6 +27,7 @@ let api: KubeApiTarget;
 let server: RunningServer | undefined;
 let client: AdminClient;
 let dir: string;
+let configFile: string;
 const namespace = `deploys-${randomBytes(3).toString('hex')}`;
 
 const kubeService = (name: string, settings: string): string => `  ${name}:
@@ -74,7 +76,7 @@ before(async () => {
     metadata: { name: namespace },
   });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-deploys-'));
-  const configFile = path.join(dir, 'cutover.yaml');
+  configFile = path.join(dir, 'cutover.yaml');
   fs.writeFileSync(
     configFile,
     `server:
@@ -120,6 +122,13 @@ describe('blue-green and canary deploys on Kubernetes', () => {
       ),
     );
     for (const done of first) assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
+  });
+
+  it('cutover doctor reaches the API server, finds the namespace and every permission granted', async () => {
+    const results = await runDoctor({ configFile, env: {} });
+    const kube = results.find((r) => r.id === `runtime.kubernetes.${namespace}`);
+    assert.equal(kube?.status, 'ok', kube?.message);
+    assert.match(kube?.message ?? '', /Kubernetes v\S+ at https:\/\/127\.0\.0\.1:\d+ answers/);
   });
 
   it('blue-green: v2 as Deployments of its own beside v1, switch and roll back under 200 req/s with 0 failed', async () => {
