@@ -313,7 +313,8 @@ export class KubernetesRuntime implements Runtime {
     const managed = this.instances.get(instanceId);
     if (!managed || managed.ready || !managed.probed) return null;
     void this.refreshReason(managed);
-    return `pod ${managed.podName} is not ready${managed.notReadyReason ? `: ${managed.notReadyReason}` : ''}`;
+    // Short: the health failure message keeps 160 characters per instance, and the kubelet's words matter most.
+    return managed.notReadyReason ? `kubelet: ${managed.notReadyReason}` : `pod ${managed.podName} is not Ready`;
   }
 
   private async refreshReason(managed: ManagedPod): Promise<void> {

@@ -19,8 +19,8 @@ import { kubeApi, kubeApiOk, type KubeApiTarget } from '../../support/kube/kube-
 import { operate, versionAt } from '../../support/operations.js';
 
 // runtime: kubernetes on the real single-node test cluster, through a cutover
-// server: blue-green and canary of the sample app under steady load with no
-// failed request, and a release whose readiness never passes, which gets no
+// server: blue-green, canary and rolling of the sample app under steady load
+// with no failed request, and a release whose readiness never passes, which gets no
 // traffic and fails with the pod's reason. Each instance is a Deployment.
 let cluster: KubeCluster;
 let api: KubeApiTarget;
@@ -98,6 +98,10 @@ strategy:
   canary_instances: 1
   timeout: 60s`,
 )}
+${kubeService(
+  'api',
+  'instances: 3\nstrategy: { type: rolling, parallelism: 1, order: start-first, monitor: 1s, failure_action: rollback, timeout: 60s }',
+)}
 `,
   );
   const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile, { env: {} });
@@ -111,13 +115,13 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('blue-green and canary deploys on Kubernetes', () => {
+describe('blue-green, canary and rolling deploys on Kubernetes', () => {
   const status = (name: string): Promise<ServiceStatus> =>
     client.request<ServiceStatus>('GET', `/api/v1/services/${name}`);
 
   before(async () => {
     const first = await Promise.all(
-      ['web', 'shop'].map((service) =>
+      ['web', 'shop', 'api'].map((service) =>
         operate(client, `/api/v1/services/${service}/deploy`, { version: 'v1', autoSwitch: true }),
       ),
     );
@@ -222,6 +226,37 @@ describe('blue-green and canary deploys on Kubernetes', () => {
     const s = await status('shop');
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.active?.running, '2/2');
+  });
+
+  it("rolling: cutover's own runner replaces 3 pods one at a time, start-first, under 200 req/s with 0 failed", async () => {
+    const traffic = new SteadyTraffic({
+      url: server!.proxyUrl,
+      host: 'api.localhost',
+      ratePerSecond: 200,
+      connections: 8,
+      maxDurationMs: 120_000,
+    }).start();
+    let summary;
+    try {
+      await traffic.waitForAnswers(100);
+      const done = await operate(client, '/api/v1/services/api/deploy', { version: 'v2' });
+      assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
+      await traffic.waitForAnswers(100);
+    } finally {
+      summary = await traffic.stop();
+    }
+    assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
+    assert.equal(summary.connectionErrors, 0);
+    assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
+    assert.deepEqual(
+      (await deploymentsOf('api')).map((d) => [d.release, d.instance]),
+      [
+        ['api-2', '0'],
+        ['api-2', '1'],
+        ['api-2', '2'],
+      ],
+      'the old Deployments are gone',
+    );
   });
 
   it('a release whose readiness never passes gets no traffic, and the deploy fails with the pod’s reason', async (t) => {
