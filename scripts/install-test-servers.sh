@@ -24,26 +24,48 @@ have haproxy || missing+=(haproxy)
 have curl || missing+=(curl)
 # pebble: the ACME tests obtain real certificates from pebble (a test CA) with pebble-challtestsrv as its DNS.
 have pebble || missing+=(pebble)
-# python3: test/support/pty.ts runs commands on a real terminal through python3's pty module.
+# python3: test/support/pty.ts runs commands on a real terminal through python3's pty module (and the
+# Kubernetes test cluster's runc wrapper is a python3 script).
 have python3 || missing+=(python3)
+# etcd-server: the Kubernetes test cluster's store (test/support/kube-cluster.ts).
+have etcd || missing+=(etcd-server)
 
-if [ ${#missing[@]} -eq 0 ]; then
+# The Kubernetes test cluster's binaries, built from Debian's source (scripts/build-kubernetes.sh): ~9 min
+# on two cores the first time, then cached in /opt/cutover-kube/<version> and only checked.
+KUBE_DIR="${CUTOVER_KUBE_DIR:-/opt/cutover-kube/1.20.2}"
+kube_built=true
+for binary in kube-apiserver kube-controller-manager kube-scheduler kubelet pause; do
+  [ -x "$KUBE_DIR/$binary" ] || kube_built=false
+done
+
+if [ ${#missing[@]} -eq 0 ] && $kube_built; then
   echo "test servers: all present"
   exit 0
 fi
 if [ "${1:-}" = "--check" ]; then
+  $kube_built || missing+=("kubernetes binaries in $KUBE_DIR (bash scripts/build-kubernetes.sh)")
   echo "test servers missing: ${missing[*]}"
   exit 1
 fi
 
-echo "test servers missing, installing with apt-get: ${missing[*]}"
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
-    echo "not root and no sudo: install these Debian packages first: ${missing[*]}" >&2
+    echo "not root and no sudo: install these first: ${missing[*]:-} $($kube_built || echo "(and run scripts/build-kubernetes.sh)")" >&2
     exit 1
   fi
 fi
+build_kubernetes() {
+  $kube_built && return 0
+  echo "kubernetes test cluster binaries missing in $KUBE_DIR: building them (scripts/build-kubernetes.sh)"
+  # sudo drops the environment: the binaries' directory is passed on explicitly.
+  "${sudo[@]}" env CUTOVER_KUBE_DIR="$KUBE_DIR" bash "$(dirname "$0")/build-kubernetes.sh"
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  build_kubernetes
+  exit 0
+fi
+echo "test servers missing, installing with apt-get: ${missing[*]}"
 # Installed packages must not start their services (nginx would listen on :80, dockerd on the default socket):
 # every test starts its own on loopback.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -52,3 +74,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+build_kubernetes

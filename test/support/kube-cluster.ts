@@ -19,6 +19,7 @@ import {
 import { kubeApi, type KubeApiTarget } from './kube/kube-api.js';
 import { hasExited, logTail, startKubeProcess, stopKubeProcess, type KubeProcess } from './kube/kube-processes.js';
 import { removeHostLeftovers } from './kube/kube-host-leftovers.js';
+import { takeKubeTurn } from './kube/kube-turn.js';
 
 const run = promisify(execFile);
 
@@ -37,7 +38,8 @@ const run = promisify(execFile);
  * `stop()` kills every component by its pid, removes the dockerd's
  * containers, unmounts what the kubelet mounted and removes the directory;
  * a failed start does the same and throws with each component's log.
- * One cluster serves a whole test run: see kube-cluster-shared.ts.
+ * One cluster serves a whole test run: see kube-cluster-shared.ts; and one
+ * runs at a time on the machine: see kube/kube-turn.ts.
  */
 export interface KubeCluster {
   /** The cluster's temporary directory: certificates, kubeconfigs, etcd's data, the kubelet's root, logs/. */
@@ -54,6 +56,8 @@ export interface KubeCluster {
   nodeName: string;
   /** The node's dockerd: build or import the images pods run here. */
   docker: DockerDaemon;
+  /** When each step of the start was done, in ms from its beginning (empty for a shared cluster). */
+  milestones: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -72,19 +76,30 @@ export async function startKubeCluster(): Promise<KubeCluster> {
   for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'pause'])
     if (!fs.existsSync(path.join(binaries, name)))
       throw new Error(
-        `${path.join(binaries, name)} is missing: the Kubernetes tests need the cluster binaries (bash scripts/build-kubernetes.sh)`,
+        `${path.join(binaries, name)} is missing: the Kubernetes tests need the cluster's binaries ` +
+          '(bash scripts/build-kubernetes.sh)',
       );
   const etcd = findBinary('etcd', 'etcd-server');
   const python = findBinary('python3', 'python3');
 
+  const startedAt = Date.now();
+  const milestones: Record<string, number> = {};
+  const reached = (name: string): void => {
+    milestones[name] = Date.now() - startedAt;
+  };
+  const releaseTurn = await takeKubeTurn();
+  reached('turn');
   const deadline = Date.now() + START_TIMEOUT_MS;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-'));
-  const logDir = path.join(dir, 'logs');
   const components: KubeProcess[] = [];
   let docker: DockerDaemon | undefined;
   let target: KubeApiTarget | undefined;
   const stop = async (): Promise<void> => {
-    await stopCluster(dir, components, docker, target);
+    try {
+      await stopCluster(dir, components, docker, target);
+    } finally {
+      releaseTurn();
+    }
   };
   try {
     const credentials = await makeKubeCredentials(path.join(dir, 'pki'), NODE_NAME);
@@ -95,76 +110,61 @@ export async function startKubeCluster(): Promise<KubeCluster> {
       kubelet: await findFreePort(),
     };
     const server = `https://127.0.0.1:${ports.apiserver}`;
-    target = { server, token: credentials.adminToken, caPem: credentials.caPem };
+    const api: KubeApiTarget = { server, token: credentials.adminToken, caPem: credentials.caPem };
+    target = api;
     const kubeconfigPath = path.join(dir, 'admin.kubeconfig');
-    fs.writeFileSync(
-      kubeconfigPath,
-      kubeconfigYaml(server, credentials.caPem, 'cutover-test-admin', credentials.adminToken),
-      {
-        mode: 0o600,
-      },
-    );
+    const admin = kubeconfigYaml(server, credentials.caPem, 'cutover-test-admin', credentials.adminToken);
+    fs.writeFileSync(kubeconfigPath, admin, { mode: 0o600 });
     const kubeletKubeconfig = path.join(dir, 'kubelet.kubeconfig');
-    fs.writeFileSync(
-      kubeletKubeconfig,
-      kubeconfigYaml(server, credentials.caPem, `system:node:${NODE_NAME}`, credentials.kubeletToken),
-      { mode: 0o600 },
-    );
+    const node = kubeconfigYaml(server, credentials.caPem, `system:node:${NODE_NAME}`, credentials.kubeletToken);
+    fs.writeFileSync(kubeletKubeconfig, node, { mode: 0o600 });
+    reached('credentials');
 
-    // The node's dockerd and the control plane's start are independent: side by side.
-    const wrapper = installRuncWrapper(dir, python);
-    const dockerStarted = startNodeDocker(wrapper, dir, binaries).then((daemon) => (docker = daemon));
-    const layoutWithoutDocker = { dir, credentials, nodeName: NODE_NAME, ports, pauseImage: PAUSE_IMAGE };
+    // The node's dockerd and the control plane are independent: started side by side.
+    const layout: ClusterLayout = {
+      dir,
+      credentials,
+      nodeName: NODE_NAME,
+      ports,
+      pauseImage: PAUSE_IMAGE,
+      dockerHost: '',
+    };
+    const start = (name: string, binary: string, args: string[]): void => {
+      components.push(startKubeProcess(path.join(dir, 'logs'), name, binary, args, dir));
+    };
+    const dockerStarted = startNodeDocker(installRuncWrapper(dir, python), dir, binaries).then((daemon) => {
+      docker = daemon;
+      reached('dockerd with the pause image');
+      return daemon;
+    });
     const controlPlane = (async () => {
-      const layout: ClusterLayout = { ...layoutWithoutDocker, dockerHost: '' };
-      components.push(startKubeProcess(logDir, 'etcd', etcd, etcdArgs(layout), dir));
+      start('etcd', etcd, etcdArgs(layout));
       await until('etcd answers', deadline, components, () => etcdHealthy(ports.etcdClient));
-      components.push(
-        startKubeProcess(logDir, 'kube-apiserver', path.join(binaries, 'kube-apiserver'), apiserverArgs(layout), dir),
-      );
+      reached('etcd');
+      start('kube-apiserver', path.join(binaries, 'kube-apiserver'), apiserverArgs(layout));
       await until('the API server is ready', deadline, components, async () => {
-        const response = await kubeApi(target as KubeApiTarget, 'GET', '/readyz');
-        return response.status === 200;
+        return (await kubeApi(api, 'GET', '/readyz')).status === 200;
       });
-      components.push(
-        startKubeProcess(
-          logDir,
-          'kube-controller-manager',
-          path.join(binaries, 'kube-controller-manager'),
-          controllerManagerArgs(layout, kubeconfigPath),
-          dir,
-        ),
-        startKubeProcess(
-          logDir,
-          'kube-scheduler',
-          path.join(binaries, 'kube-scheduler'),
-          schedulerArgs(kubeconfigPath),
-          dir,
-        ),
-      );
+      reached('kube-apiserver');
+      const managerArgs = controllerManagerArgs(layout, kubeconfigPath);
+      start('kube-controller-manager', path.join(binaries, 'kube-controller-manager'), managerArgs);
+      start('kube-scheduler', path.join(binaries, 'kube-scheduler'), schedulerArgs(kubeconfigPath));
     })();
     const [dockerResult, controlPlaneResult] = await Promise.allSettled([dockerStarted, controlPlane]);
     if (dockerResult.status === 'rejected') throw dockerResult.reason;
     if (controlPlaneResult.status === 'rejected') throw controlPlaneResult.reason;
-    const nodeDocker = dockerResult.value;
 
-    const layout: ClusterLayout = { ...layoutWithoutDocker, dockerHost: nodeDocker.host };
+    layout.dockerHost = dockerResult.value.host;
     const kubeletConfigFile = path.join(dir, 'kubelet-config.json');
     fs.writeFileSync(kubeletConfigFile, JSON.stringify(kubeletConfig(layout), null, 2));
-    components.push(
-      startKubeProcess(
-        logDir,
-        'kubelet',
-        path.join(binaries, 'kubelet'),
-        kubeletArgs(layout, kubeletConfigFile, kubeletKubeconfig),
-        dir,
-      ),
-    );
-    await until('the node is Ready', deadline, components, () => nodeReady(target as KubeApiTarget, NODE_NAME));
+    start('kubelet', path.join(binaries, 'kubelet'), kubeletArgs(layout, kubeletConfigFile, kubeletKubeconfig));
+    await until('the node is Ready', deadline, components, () => nodeReady(api, NODE_NAME));
+    reached('node Ready');
     // Pods are refused until their namespace's default service account exists with its token.
     await until('the default service account has its token', deadline, components, () =>
-      defaultServiceAccountReady(target as KubeApiTarget),
+      defaultServiceAccountReady(api),
     );
+    reached('default service account');
     return {
       dir,
       kubeconfigPath,
@@ -173,7 +173,8 @@ export async function startKubeCluster(): Promise<KubeCluster> {
       caFile: credentials.caFile,
       caPem: credentials.caPem,
       nodeName: NODE_NAME,
-      docker: nodeDocker,
+      docker: dockerResult.value,
+      milestones,
       stop,
     };
   } catch (error) {
@@ -309,7 +310,9 @@ function unmountUnder(dir: string): void {
 }
 
 function findBinary(name: string, debianPackage: string): string {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+  // The system's own first: a version manager's shim on PATH (pyenv's python3 is a bash script) would run
+  // on every runc call the node's dockerd makes.
+  for (const dir of ['/usr/bin', '/usr/sbin', '/bin', '/sbin', ...(process.env.PATH ?? '').split(':')]) {
     if (dir && fs.existsSync(path.join(dir, name))) return path.join(dir, name);
   }
   throw new Error(`${name} not found: the Kubernetes tests need it (apt-get install -y ${debianPackage})`);

@@ -40,11 +40,15 @@ export async function makeKubeCredentials(dir: string, nodeName: string): Promis
     subj: '/CN=cutover test kubernetes CA',
   });
   // The in-cluster names too: a pod that reaches the API through the kubernetes Service checks them.
-  fs.writeFileSync(
-    file('apiserver.ext'),
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1\n' +
-      'extendedKeyUsage=serverAuth\n',
-  );
+  const names = [
+    'IP:127.0.0.1',
+    'DNS:localhost',
+    'IP:10.0.0.1',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+  ];
+  fs.writeFileSync(file('apiserver.ext'), `subjectAltName=${names.join(',')}\nextendedKeyUsage=serverAuth\n`);
   await openssl(['req', '-new', ...ec, '-keyout', file('apiserver.key'), '-out', file('apiserver.csr')], {
     subj: '/CN=kube-apiserver',
   });
