@@ -473,7 +473,7 @@ export class KubernetesRuntime implements Runtime {
         const problem = startProblem(pod);
         const endedAtOnce = !known.dead && (pod.terminated !== null || pod.waiting?.reason === 'CrashLoopBackOff');
         if (problem || endedAtOnce) {
-          const tail = await this.tailLog(id, 10).catch(() => '');
+          const tail = errorExcerpt(await this.tailLog(id, 40).catch(() => ''));
           throw new CutoverError(
             'INSTANCE_START_FAILED',
             `Cannot start ${id}: pod ${pod.name} of Deployment ${known.name} ${problem ?? `exited with code ${exitCodeOf(pod) ?? '?'}`}` +
@@ -606,8 +606,8 @@ export class KubernetesRuntime implements Runtime {
 
   /**
    * Scales the instance's Deployment to zero, deletes its pod with the grace
-   * period (SIGTERM, then SIGKILL), waits until the pod is gone, then deletes
-   * the Deployment.
+   * period (SIGTERM, then SIGKILL), waits until its container has ended (or
+   * the pod is gone), then deletes the Deployment.
    */
   private async terminate(managed: ManagedPod, gracePeriodMs: number): Promise<void> {
     managed.stopRequested = true;
@@ -637,8 +637,11 @@ export class KubernetesRuntime implements Runtime {
     const deadline = Date.now() + gracePeriodMs + STOP_EXTRA_WAIT_MS;
     for (;;) {
       const pods = await this.podsOf(known).catch(() => null);
-      if (pods !== null && pods.length === 0) break;
-      for (const pod of pods ?? []) await this.deletePod(target, pod.name, seconds(gracePeriodMs));
+      // Done once the app has ended: the kubelet's removal of the sandbox and the pod object can take seconds more.
+      if (pods !== null && pods.every((pod) => pod.deleting && !pod.running)) break;
+      const deleting = new Set(pods?.filter((pod) => pod.deleting).map((pod) => pod.name));
+      for (const pod of pods ?? [])
+        if (!deleting.has(pod.name)) await this.deletePod(target, pod.name, seconds(gracePeriodMs));
       if (Date.now() > deadline) {
         this.options.logger?.warn(
           { deployment: name },
@@ -687,4 +690,16 @@ export class KubernetesRuntime implements Runtime {
     else this.options.logger?.warn(fields, 'instance exited unexpectedly; the kubelet restarts its pod');
     this.exits.notify({ instance: { ...managed.info }, code, signal: null, expected });
   }
+}
+
+/**
+ * The part of a failed start's log that says why: from its first line that
+ * mentions an error (a stack trace's message comes before its frames), at
+ * most 12 lines; else its last 10.
+ */
+function errorExcerpt(text: string): string {
+  const lines = text.split('\n');
+  const first = lines.findIndex((line) => /error/i.test(line));
+  const start = first === -1 ? Math.max(0, lines.length - 10) : first;
+  return lines.slice(start, start + 12).join('\n');
 }
