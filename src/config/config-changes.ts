@@ -40,7 +40,7 @@ export function isUnchanged(changes: ConfigChanges): boolean {
   );
 }
 
-const RESTART_RUNTIMES: ReadonlySet<ServiceConfig['runtime']> = new Set(['docker', 'swarm']);
+const RESTART_RUNTIMES: ReadonlySet<ServiceConfig['runtime']> = new Set(['docker', 'swarm', 'kubernetes']);
 
 export function diffConfigs(running: CutoverConfig, next: CutoverConfig): ConfigChanges {
   const changes: ConfigChanges = {

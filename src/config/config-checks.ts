@@ -2,6 +2,7 @@ import { checkAnalysis } from './analysis-checks.js';
 import { checkCanaryStrategy, checkPostPromotion, templateFacts, type TemplateFacts } from './canary-checks.js';
 import { defaultHosts, CONFIG_DEFAULTS } from './config-defaults.js';
 import { checkDockerService } from './docker-checks.js';
+import { checkKubernetesService } from './kubernetes-checks.js';
 import { splitCommandWords } from './command-words.js';
 import { makeIssue, type ConfigIssue, type ConfigPath, type SourceMap } from './config-issues.js';
 import { formatListenAddress, parseListenAddress, sameSocket } from './listen-address.js';
@@ -163,6 +164,7 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
 
     issues.push(...checkHosts(name, service, isDefault, hostOwners, source));
     issues.push(...checkDockerService(service, path, source));
+    issues.push(...checkKubernetesService(service, path, source));
     if (isMap(service.health))
       issues.push(...checkHealth(service.health, service.protocol, [...path, 'health'], source));
     if (isMap(service.strategy) && service.strategy.type === 'canary') {
@@ -287,7 +289,7 @@ function checkServiceCommand(service: RawMap, path: ConfigPath, source: SourceMa
       makeIssue(
         source,
         [...path, 'shell'],
-        `only for runtime "process": a ${runtime === 'swarm' ? 'swarm' : 'docker'} service's command is the container's command; write [sh, -c, "..."] for a shell there`,
+        `only for runtime "process": a ${typeof runtime === 'string' ? runtime : 'container'} service's command is the container's command; write [sh, -c, "..."] for a shell there`,
       ),
     ];
   }

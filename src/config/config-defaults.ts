@@ -111,6 +111,8 @@ export const CONFIG_DEFAULTS = {
   },
   /** `runtime: docker`: use a local image when the daemon has it; share the host's network on loopback. */
   docker: { pull: 'if-missing' as const, network: 'host' as const },
+  /** Pods on the cluster's pod network answer on one container port, the same for every pod. */
+  kubernetes: { network: 'pod' as const, containerPort: 8080 },
   /** The embedded proxy: nobody's forwarding headers are believed; a slow head is cut after 10 s. */
   trustedProxies: [] as string[],
   maxConnections: 10_000,

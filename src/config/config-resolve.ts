@@ -15,6 +15,7 @@ import type {
 import { resolveAcme } from './acme-schema.js';
 import { resolveAnalysis } from './analysis-resolve.js';
 import { resolveCanaryStrategy } from './canary-resolve.js';
+import { resolveKubernetesService } from './kubernetes-resolve.js';
 import { resolveDockerService, resolveSwarmService } from './docker-resolve.js';
 import { resolveNotifications } from './notifications-resolve.js';
 import { resolveProxyServer, resolveUpstreamTraffic } from './proxy-resolve.js';
@@ -126,8 +127,13 @@ function resolveService(
     command: Array.isArray(raw.command) ? joinCommandWords(raw.command) : (raw.command ?? ''),
     shell: raw.shell ?? false,
     inheritEnv: raw.inherit_env ?? [],
-    ...(runtime === 'docker' || runtime === 'swarm' ? { docker: resolveDockerService(raw) } : {}),
+    ...(runtime === 'docker' || runtime === 'swarm' || runtime === 'kubernetes'
+      ? { docker: resolveDockerService(raw) }
+      : {}),
     ...(runtime === 'swarm' ? { swarm: resolveSwarmService(raw) } : {}),
+    ...(runtime === 'kubernetes'
+      ? { kubernetes: resolveKubernetesService(raw, (file) => resolvePath(context.baseDir, file)) }
+      : {}),
     cwd: resolvePath(context.baseDir, raw.cwd ?? '.'),
     env: raw.env ?? {},
     envFiles: (raw.env_file ?? []).map((file) => resolvePath(context.baseDir, file)),

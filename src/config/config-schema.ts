@@ -3,6 +3,7 @@ import { analysisSchema } from './analysis-schema.js';
 import { canaryStrategySchema, onInconclusive, postPromotionSchema } from './canary-schema.js';
 import type { ConfigPath } from './config-issues.js';
 import { dockerHost, dockerServiceFields, swarmServerSchema, swarmServiceFields } from './docker-schema.js';
+import { kubernetesServiceFields } from './kubernetes-schema.js';
 import { parseListenAddress } from './listen-address.js';
 import { rollingStrategySchema } from './rolling-schema.js';
 import { pathRouteServiceFields } from './path-routes-schema.js';
@@ -205,7 +206,11 @@ const serviceSchema = strictMap(
   {
     hosts: z.preprocess(listOf, z.array(host, { error: 'expected a list of host names' })).optional(),
     default: flag.optional(),
-    runtime: z.enum(['process', 'docker', 'swarm'], { error: 'expected "process" or "docker" or "swarm"' }).optional(),
+    runtime: z
+      .enum(['process', 'docker', 'swarm', 'kubernetes'], {
+        error: 'expected "process" or "docker" or "swarm" or "kubernetes"',
+      })
+      .optional(),
     command: serviceCommand.optional(),
     shell: flag.optional(),
     inherit_env: inheritEnvList.optional(),
@@ -235,6 +240,7 @@ const serviceSchema = strictMap(
     ...pathRouteServiceFields,
     ...dockerServiceFields,
     ...swarmServiceFields,
+    ...kubernetesServiceFields,
   },
   'expected a map of service settings, like { command: node server.js }',
 );

@@ -18,7 +18,7 @@ export function checkDockerService(
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const runtime = service.runtime;
-  if (runtime === 'docker' || runtime === 'swarm') {
+  if (runtime === 'docker' || runtime === 'swarm' || runtime === 'kubernetes') {
     if (service.image === undefined) {
       issues.push(
         makeIssue(
@@ -47,6 +47,18 @@ export function checkDockerService(
           ),
         );
       }
+    } else if (runtime === 'kubernetes') {
+      for (const key of ['network', 'container_port'] as const) {
+        if (service[key] !== undefined)
+          issues.push(
+            makeIssue(
+              source,
+              [...path, key],
+              `not used by runtime "kubernetes": write it under kubernetes (kubernetes.${key}), where the pod network is chosen`,
+              'key',
+            ),
+          );
+      }
     } else if (service.container_port !== undefined && service.network !== 'bridge') {
       issues.push(
         makeIssue(
@@ -69,7 +81,7 @@ export function checkDockerService(
           makeIssue(
             source,
             [...path, key],
-            'only used by runtime "docker" or "swarm"; add runtime: docker or remove it',
+            'only used by runtime "docker", "swarm" or "kubernetes"; add runtime: docker or remove it',
             'key',
           ),
         );

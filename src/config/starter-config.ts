@@ -63,6 +63,7 @@ services:
                             # true for the only service of a file)
     runtime: process        # process (local processes), docker (containers, see below)
                             # or swarm (a Docker Swarm service per release, see below)
+                            # or kubernetes (Deployments, see below)
     command: node server.js # required; must listen on $PORT (or --port \${PORT}). Run without a
                             # shell: words, quotes and \${VERSION} \${PORT} \${SLOT} \${INSTANCE}
                             # \${HOST} inside words; a list [node, server.js] works too
@@ -84,6 +85,15 @@ services:
     # swarm manager at server.docker_host, made from the docker keys above (host network
     # only); its image needs /bin/sh. strategy: rolling becomes Swarm's own service update.
     # placement: [node.role==manager]  # swarm only: placement constraints (default: none)
+    # With runtime: kubernetes each instance is a Deployment of one pod made from the
+    # image, pull, resources and labels keys above (docs/kubernetes.md).
+    # kubernetes:
+    #   namespace: shop     # required: where the Deployments go
+    #   kubeconfig: ./kube  # default: KUBECONFIG, ~/.kube/config, or the pod's service account
+    #   context: prod       # default: the kubeconfig's current context
+    #   network: pod        # pod: pod IPs on container_port; host: hostNetwork, a port per pod
+    #   container_port: 8080  # network: pod only: the port every pod listens on
+    #   address: 127.0.0.1  # network: host only: where pods listen (default: the pod's IP)
     cwd: ./app              # default: this file's directory
     env: {}                 # e.g. { NODE_ENV: production, DATABASE_URL: "\${DATABASE_URL}" }
     env_file: []            # dotenv files (KEY=value lines), e.g. [./web.env]: read again at each deploy

@@ -299,7 +299,7 @@ export interface ServiceConfig {
   hosts: string[];
   /** Requests for a host no service claims go to the default service. */
   default: boolean;
-  runtime: 'process' | 'docker' | 'swarm';
+  runtime: 'process' | 'docker' | 'swarm' | 'kubernetes';
   /**
    * Command line (a YAML list is joined into one, quoted). Process runtime: split into words
    * (config/command-words.ts) and executed without a shell; ${VERSION} ${PORT} ${SLOT} ${INSTANCE} ${HOST}
@@ -311,10 +311,15 @@ export interface ServiceConfig {
   shell: boolean;
   /** Names taken from the server's environment besides the base of child-environment.ts; never CUTOVER_*. */
   inheritEnv: string[];
-  /** Present exactly when `runtime` is docker or swarm (a swarm service's tasks are made like docker containers). */
+  /**
+   * Present exactly when `runtime` is docker, swarm or kubernetes (a swarm service's tasks and a Kubernetes
+   * pod are made from the same image, pull, resources and labels keys).
+   */
   docker?: DockerServiceConfig;
   /** Present exactly when `runtime` is swarm. */
   swarm?: SwarmServiceConfig;
+  /** Present exactly when `runtime` is kubernetes. */
+  kubernetes?: KubernetesServiceConfig;
   cwd: string;
   env: Record<string, string>;
   /**
@@ -392,6 +397,27 @@ export interface DockerServiceConfig {
 export interface SwarmServiceConfig {
   /** Swarm placement constraints, passed through as written, e.g. node.role==manager. */
   placement: string[];
+}
+
+/** Where a `runtime: kubernetes` service's Deployments go and how cutover reaches their pods. */
+export interface KubernetesServiceConfig {
+  namespace: string;
+  /** Absolute path of a kubeconfig file; null: KUBECONFIG / ~/.kube/config, or the pod's service account in a cluster. */
+  kubeconfig: string | null;
+  /** A context of the kubeconfig; null: its current context. */
+  context: string | null;
+  /**
+   * pod: every pod has its own IP and listens on `containerPort` (a normal cluster); host: pods share
+   * their node's network (`hostNetwork: true`) and each instance listens on a port cutover picks.
+   */
+  network: 'pod' | 'host';
+  /** The port every pod listens on with network: pod; null with network: host. */
+  containerPort: number | null;
+  /**
+   * network: host only: the address every pod listens on and cutover dials (and the kubelet probes), e.g.
+   * 127.0.0.1 on a single node; null: the pod's IP, its node's address.
+   */
+  address: string | null;
 }
 
 export interface DatabaseConfig {

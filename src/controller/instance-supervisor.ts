@@ -441,17 +441,24 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
 
   /**
    * With a runtime that knows its instances' own health (Docker's HEALTHCHECK), a passing
-   * check counts only once that health is `healthy` too (or the image has none).
+   * check counts only once that health is `healthy` too (or the image has none); a failing
+   * one gets the runtime's reason, when it has one (Kubernetes: the kubelet's readiness verdict).
    */
   private containerHealthCheck(instanceId: string): ((result: CheckResult) => Promise<CheckResult>) | undefined {
     const runtime = this.runtime;
     if (!runtime.containerHealth) return undefined;
     return async (result) => {
+      if (!result.ok) {
+        // A failure stays one; the orchestrator's reason (a pod's failed readiness probe) says more than ours.
+        const reason = runtime.healthReason?.(instanceId) ?? null;
+        return reason ? { ...result, detail: `${result.detail}; ${reason}` } : result;
+      }
       const own = await runtime.containerHealth!(instanceId);
       if (own === null || own === 'healthy') return result;
+      const reason = runtime.healthReason?.(instanceId) ?? null;
       return {
         ok: false,
-        detail: `${result.detail}, but the container's HEALTHCHECK says ${own}`,
+        detail: `${result.detail}, but ${reason ?? `the container's HEALTHCHECK says ${own}`}`,
         durationMs: result.durationMs,
         ...(own === 'starting' ? { pending: true } : {}),
       };

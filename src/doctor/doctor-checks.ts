@@ -17,6 +17,7 @@ import { checkCertificates } from './certificate-check.js';
 import { checkHaproxy } from './haproxy-check.js';
 import { checkNginx } from './nginx-check.js';
 import { checkSwarmNodes } from './swarm-nodes-check.js';
+import { checkKubernetes } from './kubernetes-check.js';
 
 export type { CheckResult, CheckStatus } from './check-result.js';
 
@@ -81,6 +82,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     }
   }
   const server = await checkServer(config, options.env);
+  results.push(...(await checkKubernetes(config, options.env)));
   results.push(server);
   // nginx listens on server.proxy itself: its check replaces the free-port one; so does an HAProxy cutover left running.
   const haproxy = config.server.haproxy ? await checkHaproxy(config.server.haproxy, config.server.stateDir) : null;

@@ -43,7 +43,10 @@ export function watchHealth(
   onChange: (change: HealthChange) => void,
   /** The clock of the check interval (or only its `now`, the rest from the system clock). */
   time: Clock | (() => number) = systemClock,
-  /** A second opinion on a passing check (the container's own HEALTHCHECK); it may turn it into a failure. */
+  /**
+   * A second opinion on a check (the container's own HEALTHCHECK): it may turn a pass into a failure,
+   * and add the orchestrator's reason to a failure's detail.
+   */
   confirm?: (result: CheckResult) => Promise<CheckResult>,
   onRestartDue?: (last: CheckResult) => void,
   probe: HealthProbe = runHealthCheck,
@@ -59,7 +62,7 @@ export function watchHealth(
     timer = undefined;
     const startedAt = now();
     const checked = await probe(target, config);
-    const result = checked.ok && confirm ? await confirm(checked).catch(() => checked) : checked;
+    const result = confirm ? await confirm(checked).catch(() => checked) : checked;
     if (stopped) return;
     last = result;
     const from: HealthStatus = state.status;

@@ -86,6 +86,11 @@ export interface Runtime {
    */
   containerHealth?(instanceId: string): Promise<'starting' | 'healthy' | 'unhealthy' | null>;
   /**
+   * Optional: why containerHealth is not `healthy`, in the orchestrator's words (Kubernetes: the pod's
+   * readiness-probe failure), for the health check's detail; null to say the HEALTHCHECK's status.
+   */
+  healthReason?(instanceId: string): string | null;
+  /**
    * Optional: true when the runtime's orchestrator replaces an unhealthy
    * instance itself (Swarm: the image's HEALTHCHECK and its restart policy).
    * The supervisor then leaves liveness restarts (`health.restart_after`) to

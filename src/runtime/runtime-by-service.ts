@@ -3,7 +3,7 @@ import type { InstanceInfo, InstanceSpec, NativeRollingUpdates, Runtime, Runtime
 
 /**
  * One Runtime for the controller over several adapters: each service runs on
- * the runtime its config names (`runtime: process`, `docker` or `swarm`).
+ * the runtime its config names (`runtime: process`, `docker`, `swarm` or `kubernetes`).
  * Calls are dispatched by service; an instance id starts with its service
  * name (`<service>/<release>/<slot>-<index>`, and service names hold no "/").
  * A service the config no longer has goes to the fallback runtime.
@@ -59,6 +59,10 @@ export class RuntimeByService implements Runtime {
       containerHealth?: (id: string) => Promise<ContainerHealth>;
     };
     return runtime.containerHealth ? runtime.containerHealth(instanceId) : null;
+  }
+
+  healthReason(instanceId: string): string | null {
+    return this.runtimeOf(serviceOf(instanceId)).healthReason?.(instanceId) ?? null;
   }
 
   replacesUnhealthyInstances(instanceId: string): boolean {

@@ -20,6 +20,7 @@ import { RemoteProxyRouter } from '../router/proxy-process/remote-proxy-router.j
 import { dockerRuntimeForConfig } from '../runtime/docker/docker-runtime-for-config.js';
 import type { Runtime } from '../runtime/index.js';
 import { swarmRuntimeForConfig } from '../runtime/swarm/swarm-runtime-for-config.js';
+import { kubernetesRuntimeForConfig } from '../runtime/kubernetes/kubernetes-runtime-for-config.js';
 import { killAllInstanceGroupsSync, ProcessRuntime } from '../runtime/process/process-runtime.js';
 import { RuntimeByService } from '../runtime/runtime-by-service.js';
 import { removeReleaseLogs, startLogRotation } from '../runtime/process/log-rotation.js';
@@ -112,13 +113,22 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
   const logClock = new LogClock();
   const logClockWatch = logClock.watch(logDir);
   const processRuntime = new ProcessRuntime({ logDir, logger });
-  // Each service runs on the runtime its config names; the docker and swarm ones exist only if some service uses them.
+  // Each service runs on the runtime its config names; the docker, swarm and kubernetes ones exist only if some service uses them.
   const dockerRuntime = await dockerRuntimeForConfig(config, { logDir, logger, env: options.env ?? process.env });
   const swarmRuntime = await swarmRuntimeForConfig(config, { logDir, logger, env: options.env ?? process.env });
-  const runtimeOf = (kind: string): Runtime =>
-    (kind === 'docker' ? dockerRuntime : kind === 'swarm' ? swarmRuntime : null) ?? processRuntime;
+  const kubernetesRuntime = await kubernetesRuntimeForConfig(config, {
+    logDir,
+    logger,
+    env: options.env ?? process.env,
+  });
+  const byKind: Record<string, Runtime | null> = {
+    docker: dockerRuntime,
+    swarm: swarmRuntime,
+    kubernetes: kubernetesRuntime,
+  };
+  const runtimeOf = (kind: string): Runtime => byKind[kind] ?? processRuntime;
   const runtime =
-    dockerRuntime === null && swarmRuntime === null
+    dockerRuntime === null && swarmRuntime === null && kubernetesRuntime === null
       ? processRuntime
       : new RuntimeByService(
           new Map(Object.values(config.services).map((s) => [s.name, runtimeOf(s.runtime)])),

@@ -1,0 +1,705 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { ServiceConfig } from '../../config/types.js';
+import { CutoverError } from '../../core/errors.js';
+import { ExitListeners } from '../exit-listeners.js';
+import type { InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
+import { instanceLogPath } from '../process/log-files.js';
+import { findFreePort } from '../process/free-port.js';
+import { instanceIdOf, type RuntimeLogger } from '../process/process-runtime.js';
+import { apiMessage, apiStatus, type KubernetesClient } from './kubernetes-client.js';
+import {
+  CONTAINER_NAME,
+  KUBERNETES_LABELS,
+  instanceSelector,
+  planDeployment,
+  readinessProbeOf,
+  seconds,
+  selectorText,
+} from './kubernetes-deployment-spec.js';
+import { exitCodeOf, podView, startProblem, type PodView } from './kubernetes-pods.js';
+
+export interface KubernetesRuntimeOptions {
+  /** Identifies this state directory (label cutover.owner), as with runtime: docker and swarm. */
+  owner: string;
+  /** A service's config: its docker image keys, its kubernetes settings, its health. */
+  serviceFor(service: string): ServiceConfig | undefined;
+  /** The client of a service's kubeconfig and context (one per pair, shared). */
+  clientFor(service: ServiceConfig): KubernetesClient;
+  logDir: string;
+  logger?: RuntimeLogger;
+  defaultStopGracePeriodMs?: number;
+  /** How often the pods are looked at for exits (default 500 ms). */
+  pollMs?: number;
+}
+
+/** Where an instance's Deployment lives. */
+interface Target {
+  client: KubernetesClient;
+  namespace: string;
+}
+
+/** The Deployment of one instance id; kept after a crash (the kubelet restarts the pod) until a stop removes it. */
+interface KnownDeployment {
+  id: string;
+  name: string;
+  uid: string;
+  target: Target;
+  selector: Record<string, string>;
+  port: number;
+  /** The pod run that ended, so a start after a crash waits for the next one. */
+  dead: { uid: string; restarts: number } | null;
+  /** The pod last bound, for its log after it ended. */
+  podName: string | null;
+}
+
+interface ManagedPod {
+  info: InstanceInfo;
+  deployment: KnownDeployment;
+  podUid: string;
+  podName: string;
+  restarts: number;
+  node: string | null;
+  ready: boolean;
+  everReady: boolean;
+  /** The kubelet's last readiness failure, read from the pod's events while it is not ready. */
+  notReadyReason: string | null;
+  reasonReadAt: number;
+  probed: boolean;
+  stopRequested: boolean;
+  stopping: Promise<void> | null;
+  exited: boolean;
+}
+
+/** A new pod needs scheduling, a sandbox and its container: seconds on a loaded node. */
+const POD_START_TIMEOUT_MS = 120_000;
+const START_POLL_MS = 250;
+const STOP_EXTRA_WAIT_MS = 15_000;
+const REASON_REFRESH_MS = 2_000;
+/** Ports are checked free on every address of this machine (cutover's own node in a single-node test). */
+const PORT_PROBE_HOST = '0.0.0.0';
+
+/**
+ * Instances as Kubernetes pods, each the single replica of a Deployment of
+ * its own (see kubernetes-deployment-spec.ts for why not one per release),
+ * labelled cutover.owner/service/release/slot/instance/version and found
+ * again by those labels after a controller restart. The kubelet restarts a
+ * crashed container in place (restartPolicy Always): cutover reports the exit
+ * and a start of the same instance waits for the pod's next run. cutover's
+ * router dials the pod (its IP, and its own port with host networking).
+ * pid is null; pidToken is the Deployment's UID, which a record must match
+ * to be adopted.
+ */
+export class KubernetesRuntime implements Runtime {
+  readonly kind = 'kubernetes';
+  private readonly options: KubernetesRuntimeOptions;
+  private readonly deployments = new Map<string, KnownDeployment>();
+  private readonly instances = new Map<string, ManagedPod>();
+  /** Host-network ports given to instances not yet gone: a free port may not be bound yet by the pod it went to. */
+  private readonly portsInUse = new Set<number>();
+  private readonly exits: ExitListeners;
+  private closed = false;
+  private poller: NodeJS.Timeout | null = null;
+  private polling = false;
+
+  constructor(options: KubernetesRuntimeOptions) {
+    this.options = options;
+    this.exits = new ExitListeners(options.logger);
+  }
+
+  async start(spec: InstanceSpec): Promise<InstanceInfo> {
+    const id = instanceIdOf(spec);
+    if (this.closed)
+      throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: the kubernetes runtime is shutting down.`);
+    const running = this.instances.get(id);
+    if (running) {
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot start ${id}: it is already running (pod ${running.podName}).`,
+        {
+          hint: 'Stop the running instance first.',
+        },
+      );
+    }
+    const config = this.options.serviceFor(spec.service);
+    if (!config?.docker || !config.kubernetes)
+      throw new CutoverError('INTERNAL', `Cannot start ${id}: service ${spec.service} has no kubernetes settings.`);
+    const target = this.targetOf(config);
+    const known = this.deployments.get(id) ?? (await this.create(spec, config, target, id));
+    let pod: PodView;
+    try {
+      pod = await this.waitForPod(known, id);
+    } catch (error) {
+      await this.removeDeployment(known, 0).catch(() => {});
+      throw error;
+    }
+    const info: InstanceInfo = {
+      id,
+      service: spec.service,
+      releaseId: spec.releaseId,
+      version: spec.version,
+      slot: spec.slot,
+      index: spec.index,
+      host: config.kubernetes.address ?? pod.ip ?? '127.0.0.1',
+      port: known.port,
+      pid: null,
+      pidToken: known.uid,
+      logPath: instanceLogPath(this.options.logDir, spec),
+      startedAt: Date.now(),
+    };
+    this.manage(info, known, pod);
+    this.options.logger?.info(
+      { instance: id, deployment: known.name, pod: pod.name, node: pod.node, host: info.host, port: info.port },
+      'instance started',
+    );
+    return { ...info };
+  }
+
+  stop(instanceId: string, gracePeriodMs?: number): Promise<void> {
+    const grace = gracePeriodMs ?? this.options.defaultStopGracePeriodMs ?? 10_000;
+    const managed = this.instances.get(instanceId);
+    if (!managed) {
+      // A crashed instance nobody restarted: its Deployment still runs (the kubelet restarts its pod) and goes now.
+      const known = this.deployments.get(instanceId);
+      return known ? this.removeDeployment(known, grace) : Promise.resolve();
+    }
+    managed.stopping ??= this.terminate(managed, grace);
+    return managed.stopping;
+  }
+
+  list(): InstanceInfo[] {
+    return [...this.instances.values()].map((managed) => ({ ...managed.info }));
+  }
+
+  /**
+   * After a controller restart: the Deployments of this state directory
+   * (label cutover.owner) in the namespaces of the config's kubernetes
+   * services. A recorded instance whose Deployment has the recorded UID and
+   * a running pod is taken back (Kubernetes may have replaced the pod
+   * meanwhile: the Deployment is the instance). A Deployment no record names
+   * (the controller died between creating it and recording the instance)
+   * serves nobody and is removed.
+   */
+  async adopt(records: InstanceInfo[]): Promise<InstanceInfo[]> {
+    const adopted: InstanceInfo[] = [];
+    for (const target of this.targetsOf(records)) {
+      let deployments: V1Deployment[];
+      try {
+        deployments = (
+          await target.client.apps.listNamespacedDeployment({
+            namespace: target.namespace,
+            labelSelector: `${KUBERNETES_LABELS.owner}=${this.options.owner}`,
+          })
+        ).items;
+      } catch (error) {
+        this.options.logger?.warn(
+          { namespace: target.namespace, server: target.client.server, err: error },
+          `cannot list Deployments, none adopted: ${apiMessage(error)}`,
+        );
+        continue;
+      }
+      for (const deployment of deployments) {
+        const labels = deployment.metadata?.labels ?? {};
+        const name = deployment.metadata?.name ?? '';
+        const uid = deployment.metadata?.uid ?? '';
+        const id = `${labels[KUBERNETES_LABELS.service]}/${labels[KUBERNETES_LABELS.release]}/${labels[KUBERNETES_LABELS.slot]}-${labels[KUBERNETES_LABELS.instance]}`;
+        const record = records.find((r) => r.id === id);
+        if (!record) {
+          if (![...this.deployments.values()].some((known) => known.uid === uid)) {
+            this.options.logger?.info(
+              { deployment: name },
+              'removing a Deployment of this state directory that no record names',
+            );
+            await this.deleteDeployment(target, name);
+          }
+          continue;
+        }
+        if (this.instances.has(id)) continue;
+        if (record.pidToken !== uid) {
+          this.options.logger?.info(
+            { instance: id, deployment: name },
+            'instance not adopted: its Deployment is not the recorded one',
+          );
+          continue;
+        }
+        const known: KnownDeployment = {
+          id,
+          name,
+          uid,
+          target,
+          selector: instanceSelector(this.options.owner, record),
+          port: record.port,
+          dead: null,
+          podName: null,
+        };
+        const pod = (await this.podsOf(known).catch(() => [] as PodView[])).find((p) => p.running && !p.deleting);
+        if (!pod) {
+          this.options.logger?.info({ instance: id }, 'instance not adopted: its Deployment has no running pod');
+          continue;
+        }
+        this.deployments.set(id, known);
+        const address = this.options.serviceFor(record.service)?.kubernetes?.address ?? null;
+        const info: InstanceInfo = { ...record, pid: null, host: address ?? pod.ip ?? record.host, pidToken: uid };
+        this.manage(info, known, pod);
+        this.options.logger?.info({ instance: id, pod: pod.name, port: info.port }, 'instance adopted');
+        adopted.push({ ...info });
+      }
+    }
+    return adopted;
+  }
+
+  onExit(listener: RuntimeListener): void {
+    this.exits.add(listener);
+  }
+
+  /** The pod's log through the API: the run that ended for a crashed instance, else the current one. */
+  async tailLog(instanceId: string, lines: number): Promise<string> {
+    const known = this.deployments.get(instanceId);
+    if (!known?.podName) return '';
+    const managed = this.instances.get(instanceId);
+    const read = (previous: boolean): Promise<string> =>
+      known.target.client.core
+        .readNamespacedPodLog({
+          name: known.podName as string,
+          namespace: known.target.namespace,
+          container: CONTAINER_NAME,
+          tailLines: Math.max(1, Math.min(lines, 10_000)),
+          limitBytes: 1024 * 1024,
+          previous,
+        })
+        .then(
+          (text) => String(text ?? '').trimEnd(),
+          () => '',
+        );
+    if (managed && !managed.exited) return read(false);
+    return (await read(true)) || read(false);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
+    await Promise.all([...this.deployments.values()].map((known) => this.removeDeployment(known, 0).catch(() => {})));
+    this.stopPolling();
+  }
+
+  async detach(): Promise<void> {
+    this.closed = true;
+    this.stopPolling();
+    for (const managed of this.instances.values()) managed.exited = true;
+    this.instances.clear();
+    this.deployments.clear();
+  }
+
+  /**
+   * The kubelet's readiness verdict (the probe mapped from `health`): the
+   * health gate needs it on top of cutover's own check. Not ready before it
+   * ever was is `starting` (the reason, if the kubelet gave one, is in
+   * healthReason); not ready after it was is `unhealthy`. Null without a probe.
+   */
+  async containerHealth(instanceId: string): Promise<'starting' | 'healthy' | 'unhealthy' | null> {
+    const managed = this.instances.get(instanceId);
+    if (!managed || !managed.probed) return null;
+    if (managed.ready) return 'healthy';
+    await this.refreshReason(managed);
+    return managed.everReady ? 'unhealthy' : 'starting';
+  }
+
+  /**
+   * Why the kubelet does not call the pod ready, in its words (its last
+   * readiness-probe failure event). Answers at once from what was read last
+   * and reads again in the background when that is older than 2 s.
+   */
+  healthReason(instanceId: string): string | null {
+    const managed = this.instances.get(instanceId);
+    if (!managed || managed.ready || !managed.probed) return null;
+    void this.refreshReason(managed);
+    // Short: the health failure message keeps 160 characters per instance, and the kubelet's words matter most.
+    return managed.notReadyReason ? `kubelet: ${managed.notReadyReason}` : `pod ${managed.podName} is not Ready`;
+  }
+
+  private async refreshReason(managed: ManagedPod): Promise<void> {
+    if (Date.now() - managed.reasonReadAt <= REASON_REFRESH_MS) return;
+    managed.reasonReadAt = Date.now();
+    managed.notReadyReason = await this.readinessFailure(managed);
+  }
+
+  /** With a liveness probe (health.restart_after) the kubelet restarts an unhealthy container itself. */
+  replacesUnhealthyInstances(instanceId: string): boolean {
+    const managed = this.instances.get(instanceId);
+    const config = managed ? this.options.serviceFor(managed.info.service) : undefined;
+    return (config?.health.restartAfter ?? 0) > 0 && config?.health.check.type !== 'command';
+  }
+
+  // --- internals --------------------------------------------------------------
+
+  private readonly clientTargets = new Map<string, Target>();
+
+  private targetOf(config: ServiceConfig): Target {
+    const client = this.options.clientFor(config);
+    const namespace = config.kubernetes?.namespace ?? 'default';
+    const key = `${client.source}\u0000${namespace}`;
+    let target = this.clientTargets.get(key);
+    if (!target) this.clientTargets.set(key, (target = { client, namespace }));
+    return target;
+  }
+
+  /** The namespaces (with their clients) the records' services and the managed Deployments live in. */
+  private targetsOf(records: InstanceInfo[]): Target[] {
+    const targets = new Set<Target>();
+    for (const service of new Set(records.map((r) => r.service))) {
+      const config = this.options.serviceFor(service);
+      if (config?.kubernetes) targets.add(this.targetOf(config));
+    }
+    for (const known of this.deployments.values()) targets.add(known.target);
+    return [...targets];
+  }
+
+  private async create(
+    spec: InstanceSpec,
+    config: ServiceConfig,
+    target: Target,
+    id: string,
+  ): Promise<KnownDeployment> {
+    const settings = config.kubernetes!;
+    let port = settings.containerPort ?? 0;
+    if (settings.network === 'host') {
+      do port = await findFreePort(PORT_PROBE_HOST);
+      while (this.portsInUse.has(port));
+    }
+    const body = planDeployment({
+      spec,
+      settings: config.docker!,
+      kubernetes: settings,
+      health: config.health,
+      owner: this.options.owner,
+      port,
+    });
+    const name = body.metadata?.name as string;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const created = await target.client.apps.createNamespacedDeployment({ namespace: target.namespace, body });
+        const known: KnownDeployment = {
+          id,
+          name,
+          uid: created.metadata?.uid ?? '',
+          target,
+          selector: instanceSelector(this.options.owner, spec),
+          port,
+          dead: null,
+          podName: null,
+        };
+        this.deployments.set(id, known);
+        if (settings.network === 'host') this.portsInUse.add(port);
+        this.options.logger?.info(
+          {
+            deployment: name,
+            namespace: target.namespace,
+            image: body.spec?.template.spec?.containers[0]?.image,
+            port,
+          },
+          'deployment created',
+        );
+        return known;
+      } catch (error) {
+        if (apiStatus(error) === 409 && attempt === 0 && (await this.removeLeftover(target, name))) continue;
+        throw new CutoverError(
+          'INSTANCE_START_FAILED',
+          `Cannot start ${id}: creating Deployment ${name} in namespace ${target.namespace} on ${target.client.server} failed: ${apiMessage(error)}`,
+          { hint: 'Check the cluster is reachable and cutover may create Deployments there (`cutover doctor`).' },
+        );
+      }
+    }
+  }
+
+  /** A Deployment of this state directory left by a crash mid-start, with the name we need: removed when nothing here manages it. */
+  private async removeLeftover(target: Target, name: string): Promise<boolean> {
+    try {
+      const existing = await target.client.apps.readNamespacedDeployment({ name, namespace: target.namespace });
+      if (existing.metadata?.labels?.[KUBERNETES_LABELS.owner] !== this.options.owner) return false;
+      if ([...this.deployments.values()].some((known) => known.uid === existing.metadata?.uid)) return false;
+      await this.deleteDeployment(target, name);
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        try {
+          await target.client.apps.readNamespacedDeployment({ name, namespace: target.namespace });
+        } catch (error) {
+          if (apiStatus(error) === 404) return true;
+        }
+        await sleep(START_POLL_MS);
+      }
+      return false;
+    } catch {
+      return false;
+    }
+  }
+
+  private async podsOf(known: KnownDeployment): Promise<PodView[]> {
+    const pods: V1Pod[] = (
+      await known.target.client.core.listNamespacedPod({
+        namespace: known.target.namespace,
+        labelSelector: selectorText(known.selector),
+      })
+    ).items;
+    return pods.map(podView);
+  }
+
+  /**
+   * The running pod of an instance's Deployment, not the run that ended (a
+   * start after a crash). A pod that cannot run (no image, no node fits, a
+   * container that exits at once) fails the start with the kubelet's or the
+   * scheduler's reason and its last log lines; a pod waiting in
+   * CrashLoopBackOff after a crash is deleted, so its replacement starts now
+   * rather than after the kubelet's back-off (the supervisor has its own).
+   */
+  private async waitForPod(known: KnownDeployment, id: string): Promise<PodView> {
+    const deadline = Date.now() + POD_START_TIMEOUT_MS;
+    let last = 'no pod yet';
+    for (;;) {
+      if (this.closed || this.deployments.get(id) !== known)
+        throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: it was stopped during the start.`);
+      let pods: PodView[] = [];
+      try {
+        pods = await this.podsOf(known);
+      } catch (error) {
+        last = `listing pods failed: ${apiMessage(error)}`;
+      }
+      const live = pods.filter((pod) => !pod.deleting);
+      const fresh = (pod: PodView): boolean =>
+        !known.dead || pod.uid !== known.dead.uid || pod.restarts > known.dead.restarts;
+      const running = live.find((pod) => pod.running && pod.ip && fresh(pod));
+      if (running) return running;
+      for (const pod of live) {
+        known.podName = pod.name;
+        const problem = startProblem(pod);
+        const endedAtOnce = !known.dead && (pod.terminated !== null || pod.waiting?.reason === 'CrashLoopBackOff');
+        if (problem || endedAtOnce) {
+          const tail = errorExcerpt(await this.tailLog(id, 40).catch(() => ''));
+          throw new CutoverError(
+            'INSTANCE_START_FAILED',
+            `Cannot start ${id}: pod ${pod.name} of Deployment ${known.name} ${problem ?? `exited with code ${exitCodeOf(pod) ?? '?'}`}` +
+              (tail ? `; last log lines:\n${tail}` : ''),
+            {
+              hint: 'Check image, command and resources in the service config (`kubectl describe pod` shows the same); traffic was not moved.',
+            },
+          );
+        }
+        if (known.dead && pod.waiting?.reason === 'CrashLoopBackOff') await this.deletePod(known.target, pod.name, 0);
+        last = `pod ${pod.name} is ${pod.waiting?.reason || pod.phase}`;
+      }
+      if (Date.now() > deadline)
+        throw new CutoverError(
+          'INSTANCE_START_FAILED',
+          `Cannot start ${id}: Deployment ${known.name} had no running pod within ${POD_START_TIMEOUT_MS / 1000} s (${last}).`,
+        );
+      await sleep(START_POLL_MS);
+    }
+  }
+
+  private manage(info: InstanceInfo, known: KnownDeployment, pod: PodView): void {
+    const config = this.options.serviceFor(info.service);
+    known.podName = pod.name;
+    known.dead = null;
+    this.instances.set(info.id, {
+      info: { ...info },
+      deployment: known,
+      podUid: pod.uid,
+      podName: pod.name,
+      restarts: pod.restarts,
+      node: pod.node,
+      ready: pod.ready,
+      everReady: pod.ready,
+      notReadyReason: null,
+      reasonReadAt: 0,
+      probed: config ? readinessProbeOf(config.health, info.port) !== null : false,
+      stopRequested: false,
+      stopping: null,
+      exited: false,
+    });
+    this.startPolling();
+  }
+
+  private startPolling(): void {
+    if (this.poller || this.closed) return;
+    this.poller = setInterval(() => void this.poll(), this.options.pollMs ?? 500);
+    this.poller.unref();
+  }
+
+  private stopPolling(): void {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+  }
+
+  /** One look at the pods of every namespace in use: readiness, and the exits (a pod gone, a container that ended). */
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const byTarget = new Map<Target, ManagedPod[]>();
+      for (const managed of this.instances.values()) {
+        const list = byTarget.get(managed.deployment.target) ?? [];
+        list.push(managed);
+        byTarget.set(managed.deployment.target, list);
+      }
+      if (byTarget.size === 0) this.stopPolling();
+      for (const [target, managedPods] of byTarget) {
+        let pods: PodView[];
+        try {
+          pods = (
+            await target.client.core.listNamespacedPod({
+              namespace: target.namespace,
+              labelSelector: `${KUBERNETES_LABELS.owner}=${this.options.owner}`,
+            })
+          ).items.map(podView);
+        } catch (error) {
+          this.options.logger?.warn(
+            { namespace: target.namespace, err: error },
+            `cannot list pods: ${apiMessage(error)}`,
+          );
+          continue;
+        }
+        for (const managed of managedPods) {
+          if (managed.exited || managed.stopRequested) continue;
+          const pod = pods.find((p) => p.uid === managed.podUid);
+          const ended =
+            !pod ||
+            pod.deleting ||
+            pod.restarts > managed.restarts ||
+            pod.terminated !== null ||
+            pod.waiting?.reason === 'CrashLoopBackOff';
+          if (ended) {
+            managed.deployment.dead = { uid: managed.podUid, restarts: managed.restarts };
+            this.handleExit(managed, exitCodeOf(pod ?? null));
+            continue;
+          }
+          if (pod.ready !== managed.ready) {
+            managed.ready = pod.ready;
+            if (pod.ready) {
+              managed.everReady = true;
+              managed.notReadyReason = null;
+            }
+          }
+        }
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** The message of the pod's latest readiness-probe failure event, else of its latest warning. */
+  private async readinessFailure(managed: ManagedPod): Promise<string | null> {
+    try {
+      const events = (
+        await managed.deployment.target.client.core.listNamespacedEvent({
+          namespace: managed.deployment.target.namespace,
+          fieldSelector: `involvedObject.uid=${managed.podUid}`,
+        })
+      ).items.filter((event) => event.type === 'Warning' && event.message);
+      const time = (event: (typeof events)[number]): number =>
+        new Date(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? 0).getTime();
+      events.sort((a, b) => time(a) - time(b));
+      const readiness = events.filter((event) => event.message?.startsWith('Readiness probe failed'));
+      return (readiness.at(-1) ?? events.at(-1))?.message?.trim() ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Scales the instance's Deployment to zero, deletes its pod with the grace
+   * period (SIGTERM, then SIGKILL), waits until its container has ended (or
+   * the pod is gone), then deletes the Deployment.
+   */
+  private async terminate(managed: ManagedPod, gracePeriodMs: number): Promise<void> {
+    managed.stopRequested = true;
+    if (!managed.exited) {
+      await this.removeDeployment(managed.deployment, gracePeriodMs);
+      this.handleExit(managed, 0);
+    }
+  }
+
+  private async removeDeployment(known: KnownDeployment, gracePeriodMs: number): Promise<void> {
+    if (this.deployments.get(known.id) === known) this.deployments.delete(known.id);
+    const { target, name } = known;
+    this.portsInUse.delete(known.port);
+    try {
+      await target.client.apps.replaceNamespacedDeploymentScale({
+        name,
+        namespace: target.namespace,
+        body: { metadata: { name, namespace: target.namespace }, spec: { replicas: 0 } },
+      });
+    } catch (error) {
+      if (apiStatus(error) === 404) return;
+      this.options.logger?.warn(
+        { deployment: name, err: error },
+        `scaling the Deployment to 0 failed: ${apiMessage(error)}`,
+      );
+    }
+    const deadline = Date.now() + gracePeriodMs + STOP_EXTRA_WAIT_MS;
+    for (;;) {
+      const pods = await this.podsOf(known).catch(() => null);
+      // Done once the app has ended: the kubelet's removal of the sandbox and the pod object can take seconds more.
+      if (pods !== null && pods.every((pod) => pod.deleting && !pod.running)) break;
+      const deleting = new Set(pods?.filter((pod) => pod.deleting).map((pod) => pod.name));
+      for (const pod of pods ?? [])
+        if (!deleting.has(pod.name)) await this.deletePod(target, pod.name, seconds(gracePeriodMs));
+      if (Date.now() > deadline) {
+        this.options.logger?.warn(
+          { deployment: name },
+          'the pod did not go within its grace period; giving up waiting',
+        );
+        break;
+      }
+      await sleep(START_POLL_MS);
+    }
+    await this.deleteDeployment(target, name);
+    this.options.logger?.info({ deployment: name }, 'deployment removed');
+  }
+
+  private async deletePod(target: Target, name: string, gracePeriodSeconds: number): Promise<void> {
+    try {
+      await target.client.core.deleteNamespacedPod({ name, namespace: target.namespace, gracePeriodSeconds });
+    } catch (error) {
+      if (apiStatus(error) !== 404)
+        this.options.logger?.warn({ pod: name, err: error }, `deleting the pod failed: ${apiMessage(error)}`);
+    }
+  }
+
+  private async deleteDeployment(target: Target, name: string): Promise<void> {
+    try {
+      await target.client.apps.deleteNamespacedDeployment({
+        name,
+        namespace: target.namespace,
+        propagationPolicy: 'Background',
+      });
+    } catch (error) {
+      if (apiStatus(error) !== 404)
+        this.options.logger?.warn(
+          { deployment: name, err: error },
+          `deleting the Deployment failed: ${apiMessage(error)}`,
+        );
+    }
+  }
+
+  private handleExit(managed: ManagedPod, code: number | null): void {
+    if (managed.exited) return;
+    managed.exited = true;
+    if (this.instances.get(managed.info.id) === managed) this.instances.delete(managed.info.id);
+    const expected = managed.stopRequested;
+    const fields = { instance: managed.info.id, pod: managed.podName, code, expected };
+    if (expected) this.options.logger?.info(fields, 'instance stopped');
+    else this.options.logger?.warn(fields, 'instance exited unexpectedly; the kubelet restarts its pod');
+    this.exits.notify({ instance: { ...managed.info }, code, signal: null, expected });
+  }
+}
+
+/**
+ * The part of a failed start's log that says why: from its first line that
+ * mentions an error (a stack trace's message comes before its frames), at
+ * most 12 lines; else its last 10.
+ */
+function errorExcerpt(text: string): string {
+  const lines = text.split('\n');
+  const first = lines.findIndex((line) => /error/i.test(line));
+  const start = first === -1 ? Math.max(0, lines.length - 10) : first;
+  return lines.slice(start, start + 12).join('\n');
+}

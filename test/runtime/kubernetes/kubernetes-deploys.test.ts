@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SteadyTraffic } from '../../../examples/demo/steady-traffic.js';
+import { AdminClient } from '../../../src/cli/admin-client.js';
+import { parseConfig } from '../../../src/config/load-config.js';
+import type { ServiceStatus } from '../../../src/controller/service-status.js';
+import { runDoctor } from '../../../src/doctor/doctor-checks.js';
+import { findFreePort } from '../../../src/runtime/process/free-port.js';
+import { startServer, type RunningServer } from '../../../src/server/start-server.js';
+import { silentLogger } from '../../support/cutover-harness.js';
+import { loadSampleImage } from '../../support/docker-test-image.js';
+import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
+import type { KubeCluster } from '../../support/kube-cluster.js';
+import { kubeApi, kubeApiOk, type KubeApiTarget } from '../../support/kube/kube-api.js';
+import { operate, versionAt } from '../../support/operations.js';
+
+// runtime: kubernetes on the real single-node test cluster, through a cutover
+// server: blue-green, canary and rolling of the sample app under steady load
+// with no failed request, and a release whose readiness never passes, which gets no
+// traffic and fails with the pod's reason. Each instance is a Deployment.
+let cluster: KubeCluster;
+let api: KubeApiTarget;
+let server: RunningServer | undefined;
+let client: AdminClient;
+let dir: string;
+let configFile: string;
+const namespace = `deploys-${randomBytes(3).toString('hex')}`;
+
+const kubeService = (name: string, settings: string): string => `  ${name}:
+    hosts: [${name}.localhost]
+    runtime: kubernetes
+    image: cutover-sample:\${VERSION}
+    pull: never
+    health: { path: /health, interval: 500ms, timeout: 1s, unhealthy_threshold: 2, start_period: 5s }
+    stop_grace_period: 3s
+    drain_timeout: 2s
+    kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: host, address: 127.0.0.1 }
+${settings
+  .trim()
+  .split('\n')
+  .map((line) => `    ${line}`)
+  .join('\n')}`;
+
+interface DeploymentRow {
+  release: string;
+  slot: string;
+  instance: string;
+}
+
+async function deploymentsOf(service: string): Promise<DeploymentRow[]> {
+  const answer = await kubeApiOk(
+    api,
+    'GET',
+    `/apis/apps/v1/namespaces/${namespace}/deployments?labelSelector=${encodeURIComponent(`cutover.service=${service}`)}`,
+  );
+  return (answer.json as { items: { metadata: { labels: Record<string, string> } }[] }).items
+    .map(({ metadata: { labels } }) => ({
+      release: labels['cutover.release'] ?? '',
+      slot: labels['cutover.slot'] ?? '',
+      instance: labels['cutover.instance'] ?? '',
+    }))
+    .sort((a, b) => `${a.release}/${a.instance}`.localeCompare(`${b.release}/${b.instance}`));
+}
+
+before(async () => {
+  cluster = await sharedKubeCluster();
+  api = { server: cluster.server, token: cluster.token, caPem: cluster.caPem };
+  await loadSampleImage(cluster.docker, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3-unhealthy' }]);
+  await kubeApiOk(api, 'POST', '/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace },
+  });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-deploys-'));
+  configFile = path.join(dir, 'cutover.yaml');
+  fs.writeFileSync(
+    configFile,
+    `server:
+  proxy: 127.0.0.1:${await findFreePort()}
+  admin: 127.0.0.1:${await findFreePort()}
+  state_dir: ${path.join(dir, 'state')}
+  proxy_workers: 1
+services:
+${kubeService('web', 'instances: 2\nstrategy: { type: blue-green, auto_switch: false, timeout: 60s, scale_down_delay: 10m }')}
+${kubeService(
+  'shop',
+  `instances: 2
+strategy:
+  type: canary
+  steps:
+    - { weight: 25, pause: 2s }
+    - { weight: 50, pause: 2s }
+    - { weight: 100 }
+  canary_instances: 1
+  timeout: 60s`,
+)}
+${kubeService(
+  'api',
+  'instances: 3\nstrategy: { type: rolling, parallelism: 1, order: start-first, monitor: 1s, failure_action: rollback, timeout: 60s }',
+)}
+`,
+  );
+  const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile, { env: {} });
+  server = await startServer(config, { logger: silentLogger, env: {} });
+  client = new AdminClient({ url: server.adminUrl, token: server.token });
+});
+after(async () => {
+  await server?.close();
+  if (api) await kubeApi(api, 'DELETE', `/api/v1/namespaces/${namespace}`).catch(() => {});
+  await cluster?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('blue-green, canary and rolling deploys on Kubernetes', () => {
+  const status = (name: string): Promise<ServiceStatus> =>
+    client.request<ServiceStatus>('GET', `/api/v1/services/${name}`);
+
+  before(async () => {
+    const first = await Promise.all(
+      ['web', 'shop', 'api'].map((service) =>
+        operate(client, `/api/v1/services/${service}/deploy`, { version: 'v1', autoSwitch: true }),
+      ),
+    );
+    for (const done of first) assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
+  });
+
+  it('cutover doctor reaches the API server, finds the namespace and every permission granted', async () => {
+    const results = await runDoctor({ configFile, env: {} });
+    const kube = results.find((r) => r.id === `runtime.kubernetes.${namespace}`);
+    assert.equal(kube?.status, 'ok', kube?.message);
+    assert.match(kube?.message ?? '', /Kubernetes v\S+ at https:\/\/127\.0\.0\.1:\d+ answers/);
+  });
+
+  it('blue-green: v2 as Deployments of its own beside v1, switch and roll back under 200 req/s with 0 failed', async () => {
+    assert.deepEqual(
+      (await deploymentsOf('web')).map((d) => [d.release, d.slot, d.instance]),
+      [
+        ['web-1', 'blue', '0'],
+        ['web-1', 'blue', '1'],
+      ],
+    );
+    const traffic = new SteadyTraffic({
+      url: server!.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 200,
+      connections: 8,
+      maxDurationMs: 90_000,
+    }).start();
+    const steps: string[] = [];
+    const step = (name: string): void => {
+      steps.push(`${name}: ${traffic.summary.failed}`);
+    };
+    try {
+      await traffic.waitForAnswers(100);
+      const ready = await operate(client, '/api/v1/services/web/deploy', { version: 'v2' });
+      assert.equal(ready.operation.phase, 'ready', JSON.stringify(ready.operation.error));
+      step('v2 ready');
+      assert.deepEqual(
+        (await deploymentsOf('web')).map((d) => [d.release, d.slot]),
+        [
+          ['web-1', 'blue'],
+          ['web-1', 'blue'],
+          ['web-2', 'green'],
+          ['web-2', 'green'],
+        ],
+        'green runs beside blue',
+      );
+      assert.equal((await versionAt(server!.proxyUrl, 'web.localhost')).version, 'v1', 'no traffic before the switch');
+      const promoted = await operate(client, '/api/v1/services/web/promote');
+      assert.equal(promoted.operation.outcome, 'succeeded');
+      await traffic.waitForAnswers(100);
+      step('switched to v2');
+      assert.equal((await versionAt(server!.proxyUrl, 'web.localhost')).version, 'v2');
+      const rollback = await operate(client, '/api/v1/services/web/rollback');
+      assert.equal(rollback.operation.outcome, 'succeeded', JSON.stringify(rollback.operation.error));
+      await traffic.waitForAnswers(100);
+      step('rolled back');
+      assert.equal((await versionAt(server!.proxyUrl, 'web.localhost')).version, 'v1');
+    } catch (error) {
+      steps.push(`failed at: ${(error as Error).message.split('\n')[0]}`);
+      await traffic.stop();
+      throw error;
+    }
+    const summary = await traffic.stop();
+    assert.equal(
+      summary.failed,
+      0,
+      `failed requests (${steps.join(', ')}): ${summary.firstErrors.slice(0, 2).join(' | ')}`,
+    );
+    assert.equal(summary.connectionErrors, 0);
+    assert.ok(
+      (summary.byVersion.v1 ?? 0) > 100 && (summary.byVersion.v2 ?? 0) > 50,
+      `both versions answered: ${JSON.stringify(summary.byVersion)}`,
+    );
+    const s = await status('web');
+    assert.equal(s.active?.version, 'v1');
+    assert.equal(s.active?.running, '2/2');
+    assert.equal(new Set(s.active?.instances.map((i) => i.port)).size, 2, 'each pod on its own port');
+  });
+
+  it('canary: v2 takes 25%, 50%, then all of the traffic under 200 req/s with 0 failed', async () => {
+    const traffic = new SteadyTraffic({
+      url: server!.proxyUrl,
+      host: 'shop.localhost',
+      ratePerSecond: 200,
+      connections: 8,
+      maxDurationMs: 90_000,
+    }).start();
+    let summary;
+    try {
+      await traffic.waitForAnswers(100);
+      const done = await operate(client, '/api/v1/services/shop/deploy', { version: 'v2' });
+      assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
+      await traffic.waitForAnswers(100);
+      assert.equal((await versionAt(server!.proxyUrl, 'shop.localhost')).version, 'v2');
+    } finally {
+      summary = await traffic.stop();
+    }
+    assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
+    assert.equal(summary.connectionErrors, 0);
+    assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
+    const s = await status('shop');
+    assert.equal(s.active?.version, 'v2');
+    assert.equal(s.active?.running, '2/2');
+  });
+
+  it("rolling: cutover's own runner replaces 3 pods one at a time, start-first, under 200 req/s with 0 failed", async () => {
+    const traffic = new SteadyTraffic({
+      url: server!.proxyUrl,
+      host: 'api.localhost',
+      ratePerSecond: 200,
+      connections: 8,
+      maxDurationMs: 120_000,
+    }).start();
+    let summary;
+    try {
+      await traffic.waitForAnswers(100);
+      const done = await operate(client, '/api/v1/services/api/deploy', { version: 'v2' });
+      assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
+      await traffic.waitForAnswers(100);
+    } finally {
+      summary = await traffic.stop();
+    }
+    assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
+    assert.equal(summary.connectionErrors, 0);
+    assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
+    assert.deepEqual(
+      (await deploymentsOf('api')).map((d) => [d.release, d.instance]),
+      [
+        ['api-2', '0'],
+        ['api-2', '1'],
+        ['api-2', '2'],
+      ],
+      'the old Deployments are gone',
+    );
+  });
+
+  it('a release whose readiness never passes gets no traffic, and the deploy fails with the pod’s reason', async (t) => {
+    const done = await operate(client, '/api/v1/services/web/deploy', { version: 'v3-unhealthy' });
+    assert.equal(done.operation.outcome, 'failed', JSON.stringify(done.operation));
+    const message = JSON.stringify(done.operation.error);
+    t.diagnostic(`cutover said: ${message}`);
+    assert.match(message, /Readiness probe failed: HTTP probe failed with statuscode: 500/, 'the kubelet’s reason');
+    assert.deepEqual(await versionAt(server!.proxyUrl, 'web.localhost'), { status: 200, version: 'v1' });
+    assert.equal((await status('web')).active?.version, 'v1');
+  });
+});

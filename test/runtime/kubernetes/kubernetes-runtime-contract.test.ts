@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../../src/config/load-config.js';
+import type { InstanceSpec, Runtime } from '../../../src/runtime/index.js';
+import { kubernetesClient } from '../../../src/runtime/kubernetes/kubernetes-client.js';
+import { KubernetesRuntime } from '../../../src/runtime/kubernetes/kubernetes-runtime.js';
+import { loadSampleImage } from '../../support/docker-test-image.js';
+import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
+import type { KubeCluster } from '../../support/kube-cluster.js';
+import { kubeApi, kubeApiOk } from '../../support/kube/kube-api.js';
+import { httpHealthProbe, runtimeContract } from '../runtime-contract.js';
+
+/**
+ * The Runtime contract on a real single-node Kubernetes 1.20 cluster (see
+ * kube-cluster.ts): each instance is a Deployment of its own in a namespace
+ * of this file, its pod on the host network at 127.0.0.1 on a port cutover
+ * picked. A restarted controller is a second runtime with the same owner.
+ */
+let cluster: KubeCluster | undefined;
+let blocker: net.Server | undefined;
+let dir: string | undefined;
+const namespace = `contract-${randomBytes(3).toString('hex')}`;
+const owners = new WeakMap<Runtime, string>();
+let runtimes = 0;
+
+const spec = (releaseId: string, index: number, version = 'c1'): InstanceSpec => ({
+  service: 'contract',
+  releaseId,
+  version,
+  slot: 'blue',
+  index,
+  command: '',
+  cwd: '',
+  env: {},
+  stopGracePeriodMs: 3_000,
+});
+
+runtimeContract({
+  name: 'kubernetes',
+  async setup() {
+    cluster = await sharedKubeCluster();
+    const api = { server: cluster.server, token: cluster.token, caPem: cluster.caPem };
+    blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker?.listen(0, '127.0.0.1', resolve));
+    const blockedPort = (blocker.address() as net.AddressInfo).port;
+    await loadSampleImage(cluster.docker, [{ tag: 'c1' }, { tag: `v6-port${blockedPort}` }]);
+    await kubeApiOk(api, 'POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace },
+    });
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-contract-'));
+    dir = stateDir;
+    const config = parseConfig(
+      `server: { state_dir: ${stateDir} }
+services:
+  contract:
+    runtime: kubernetes
+    image: cutover-sample:\${VERSION}
+    pull: never
+    instances: 2
+    health: { path: /health, interval: 1s }
+    kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: host, address: 127.0.0.1 }
+`,
+      null,
+    );
+    const client = kubernetesClient({ kubeconfig: cluster.kubeconfigPath, context: null }, {});
+    return {
+      newRuntime: (previous) => {
+        const owner = (previous && owners.get(previous)) ?? `contract-${++runtimes}`;
+        const runtime = new KubernetesRuntime({
+          owner,
+          serviceFor: (name) => config.services[name],
+          clientFor: () => client,
+          logDir: path.join(stateDir, 'logs'),
+          defaultStopGracePeriodMs: 3_000,
+        });
+        owners.set(runtime, owner);
+        return runtime;
+      },
+      goodSpec: (releaseId, index) => spec(releaseId, index),
+      // No such image in the node's dockerd, and pull: never: the kubelet says ErrImageNeverPull.
+      failingSpec: (releaseId, index) => spec(releaseId, index, 'v404'),
+      conflictSpec: (releaseId, index) => spec(releaseId, index, `v6-port${blockedPort}`),
+      blockedPort,
+      probe: (_runtime, info) => httpHealthProbe(info),
+      // The app's process dies behind the runtime's back: its container is killed on the node's dockerd.
+      crash: async (_runtime, info) => {
+        const containers = await cluster!.docker.docker.listContainers({
+          filters: { label: ['io.kubernetes.container.name=app', `io.kubernetes.pod.namespace=${namespace}`] },
+        });
+        for (const container of containers)
+          if (container.Labels['io.kubernetes.pod.name']?.includes(`-${info.releaseId}-`))
+            await cluster!.docker.docker.getContainer(container.Id).kill();
+      },
+      patienceMs: 60_000,
+    };
+  },
+  async teardown() {
+    await new Promise((resolve) => blocker?.close(resolve));
+    if (cluster) {
+      await kubeApi(
+        { server: cluster.server, token: cluster.token, caPem: cluster.caPem },
+        'DELETE',
+        `/api/v1/namespaces/${namespace}`,
+      ).catch(() => {});
+      await cluster.stop();
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  },
+});
