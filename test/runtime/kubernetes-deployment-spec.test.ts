@@ -131,4 +131,29 @@ describe('the Deployment of a kubernetes instance', () => {
       null,
     );
   });
+  it('passes the config\'s "$" to the app as it is: the kubelet expands only the ${HOST} cutover writes', () => {
+    const text = `services:
+  web:
+    runtime: kubernetes
+    image: app:\${VERSION}
+    command: [sh, -c, 'echo "$HOME" $(id -u) $$ \${HOST}']
+    env: { PASSWORD: "p$(PORT)w$$x", AT: "\${HOST}:\${PORT}" }
+    kubernetes: { namespace: shop, network: host }
+`;
+    const service = parse(text).services.web!;
+    const deployment = planDeployment({
+      spec: { ...spec, command: service.command, env: service.env },
+      settings: service.docker!,
+      kubernetes: service.kubernetes!,
+      health: service.health,
+      owner: 'abc123',
+      port: 41000,
+    });
+    const container = deployment.spec?.template.spec?.containers[0];
+    // What the kubelet reads: "$$" is one "$", $(HOST) the pod's address; nothing else is expanded.
+    assert.deepEqual(container?.args, ['sh', '-c', 'echo "$$HOME" $$(id -u) $$$$ $(HOST)']);
+    const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env.PASSWORD, 'p$$(PORT)w$$$$x');
+    assert.equal(env.AT, '$(HOST):41000');
+  });
 });

@@ -157,20 +157,25 @@ export function livenessProbeOf(health: HealthConfig, port: number, host?: strin
 
 export function planDeployment(input: DeploymentInput): V1Deployment {
   const { spec, settings, kubernetes, health, owner, port } = input;
+  // ${HOST} becomes the kubelet's $(HOST), expanded from the env var below: the pod's IP is known only there.
+  // Every other "$" is the config's own text and is escaped, so no $(NAME) in it is expanded.
+  const hostMark = `\u0000host-${createHash('sha256').update(spec.command).digest('hex').slice(0, 12)}\u0000`;
   const values: PlaceholderValues = {
     VERSION: spec.version,
     PORT: String(port),
     SLOT: spec.slot,
     INSTANCE: String(spec.index),
-    // The kubelet expands $(HOST) in env values and args from the env var below: the pod's IP is known only there.
-    HOST: '$(HOST)',
+    HOST: hostMark,
   };
+  const forKubelet = (text: string): string => kubeletLiteral(text).split(hostMark).join('$(HOST)');
   const image = substitutePlaceholders(settings.image, { ...values, HOST: '${HOST}' });
-  const env = substituteEnv(spec.env, values);
+  const env = Object.fromEntries(
+    Object.entries(substituteEnv(spec.env, values)).map(([key, value]) => [key, forKubelet(value)]),
+  );
   const args =
     spec.command.trim() === ''
       ? undefined
-      : commandWords(spec.command).map((word) => substitutePlaceholders(word, values));
+      : commandWords(spec.command).map((word) => forKubelet(substitutePlaceholders(word, values)));
   const selector = instanceSelector(owner, spec);
   const labels = {
     ...settings.labels,
@@ -223,8 +228,8 @@ export function planDeployment(input: DeploymentInput): V1Deployment {
                   .filter(([key]) => !RESERVED_ENV.has(key))
                   .map(([name, value]) => ({ name, value })),
                 { name: 'PORT', value: String(port) },
-                { name: 'VERSION', value: spec.version },
-                { name: 'SLOT', value: spec.slot },
+                { name: 'VERSION', value: kubeletLiteral(spec.version) },
+                { name: 'SLOT', value: kubeletLiteral(spec.slot) },
                 { name: 'INSTANCE', value: String(spec.index) },
                 { name: 'CUTOVER_INSTANCE_ID', value: annotations[KUBERNETES_ANNOTATIONS.instanceId] },
               ],
@@ -243,3 +248,13 @@ export function planDeployment(input: DeploymentInput): V1Deployment {
 
 /** Set by cutover for every instance; the config's env cannot replace them (as with the other runtimes, PORT always wins). */
 const RESERVED_ENV = new Set(['HOST', 'PORT', 'VERSION', 'SLOT', 'INSTANCE', 'CUTOVER_INSTANCE_ID']);
+
+/**
+ * Text the kubelet passes on as it is: it expands $(NAME) in env values and
+ * args from the container's env, and reads "$$" as "$". An env value or
+ * command word from the config reaches the app byte for byte, as with the
+ * other runtimes (a password holding "$(" included).
+ */
+export function kubeletLiteral(text: string): string {
+  return text.replaceAll('$', '$$$$');
+}
