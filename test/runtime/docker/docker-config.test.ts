@@ -74,7 +74,7 @@ services:
     command: node api.js
     image: api:\${VERSION}
   jobs:
-    runtime: kubernetes
+    runtime: nomad
     command: x
 `);
     assert.match(issueAt(byPath, 'services.web.image').message, /required for runtime "docker"/);
@@ -84,7 +84,10 @@ services:
     assert.match(issueAt(byPath, 'services.web.resources.memory').message, /expected a memory size like 256m/);
     assert.match(issueAt(byPath, 'services.web.labels["cutover.service"]').message, /not starting with cutover\./);
     assert.match(issueAt(byPath, 'services.api.image').message, /only used by runtime "docker"/);
-    assert.match(issueAt(byPath, 'services.jobs.runtime').message, /expected "process" or "docker"/);
+    assert.match(
+      issueAt(byPath, 'services.jobs.runtime').message,
+      /expected "process" or "docker" or "swarm" or "kubernetes", got "nomad"/,
+    );
     assert.match(issueAt(byPath, 'server.docker_host').message, /expected the Docker daemon address/);
   });
 
