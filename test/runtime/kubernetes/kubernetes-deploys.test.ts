@@ -69,7 +69,12 @@ async function deploymentsOf(service: string): Promise<DeploymentRow[]> {
 before(async () => {
   cluster = await sharedKubeCluster();
   api = { server: cluster.server, token: cluster.token, caPem: cluster.caPem };
-  await loadSampleImage(cluster.docker, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3-unhealthy' }]);
+  await loadSampleImage(cluster.docker, [
+    { tag: 'v1' },
+    { tag: 'v2' },
+    { tag: 'v3-unhealthy' },
+    { tag: 'v2-errors20' },
+  ]);
   await kubeApiOk(api, 'POST', '/api/v1/namespaces', {
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -99,9 +104,27 @@ strategy:
   timeout: 60s`,
 )}
 ${kubeService(
+  'cart',
+  `instances: 1
+strategy:
+  type: canary
+  steps: [ { weight: 50, pause: 20s }, { weight: 100 } ]
+  canary_instances: 1
+  analysis: [errors]
+  timeout: 60s`,
+)}
+${kubeService(
   'api',
   'instances: 3\nstrategy: { type: rolling, parallelism: 1, order: start-first, monitor: 1s, failure_action: rollback, timeout: 60s }',
 )}
+analysis:
+  errors:
+    metrics:
+      - name: error-rate
+        provider: { builtin: error-rate }
+        interval: 500ms
+        failure_condition: result > 0.05
+        consecutive_error_limit: 30
 `,
   );
   const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile, { env: {} });
@@ -121,7 +144,7 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
 
   before(async () => {
     const first = await Promise.all(
-      ['web', 'shop', 'api'].map((service) =>
+      ['web', 'shop', 'cart', 'api'].map((service) =>
         operate(client, `/api/v1/services/${service}/deploy`, { version: 'v1', autoSwitch: true }),
       ),
     );
@@ -267,5 +290,99 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
     assert.match(message, /Readiness probe failed: HTTP probe failed with statuscode: 500/, 'the kubelet’s reason');
     assert.deepEqual(await versionAt(server!.proxyUrl, 'web.localhost'), { status: 200, version: 'v1' });
     assert.equal((await status('web')).active?.version, 'v1');
+  });
+  it("a canary failing 20% of its requests is aborted by the builtin analysis on the router's counts", async () => {
+    const traffic = new SteadyTraffic({
+      url: server!.proxyUrl,
+      host: 'cart.localhost',
+      ratePerSecond: 200,
+      connections: 8,
+      maxDurationMs: 90_000,
+    }).start();
+    let summary;
+    let done;
+    try {
+      await traffic.waitForAnswers(100);
+      done = await operate(client, '/api/v1/services/cart/deploy', { version: 'v2-errors20' });
+      await traffic.waitForAnswers(100);
+    } finally {
+      summary = await traffic.stop();
+    }
+    assert.equal(done.operation.outcome, 'failed', JSON.stringify(done.operation));
+    assert.equal(done.operation.error?.code, 'ANALYSIS_FAILED');
+    assert.match(done.operation.error?.message ?? '', /error-rate/);
+    assert.ok(
+      (summary.byVersion['v2-errors20'] ?? 0) > 0,
+      `the canary was measured: ${JSON.stringify(summary.byVersion)}`,
+    );
+    assert.deepEqual(await versionAt(server!.proxyUrl, 'cart.localhost'), { status: 200, version: 'v1' });
+    const s = await status('cart');
+    assert.equal(s.active?.version, 'v1');
+    assert.equal(s.canary, null);
+    // The canary's Deployment goes with it; the stable one stays.
+    for (let i = 0; i < 100 && (await deploymentsOf('cart')).length > 1; i++)
+      await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(
+      (await deploymentsOf('cart')).map((d) => d.release),
+      ['cart-1'],
+    );
+  });
+  it('the controller stops mid-deploy and starts again: the pods are found again by label, traffic never stops', async () => {
+    const traffic = new SteadyTraffic({
+      url: server!.proxyUrl,
+      host: 'web.localhost',
+      ratePerSecond: 200,
+      connections: 8,
+      maxDurationMs: 90_000,
+    }).start();
+    let summary;
+    const uids = async (): Promise<string[]> => {
+      const answer = await kubeApiOk(
+        api,
+        'GET',
+        `/apis/apps/v1/namespaces/${namespace}/deployments?labelSelector=${encodeURIComponent('cutover.service=web')}`,
+      );
+      return (answer.json as { items: { metadata: { uid: string } }[] }).items.map((d) => d.metadata.uid).sort();
+    };
+    try {
+      await traffic.waitForAnswers(100);
+      const stable = await status('web');
+      const before = await uids();
+      const { operation } = await client.request<{ operation: { releaseId: string } }>(
+        'POST',
+        '/api/v1/services/web/deploy',
+        { actor: 'test', version: 'v2' },
+      );
+      // Stop the controller once the new release's Deployments exist: the deploy is cut in the middle.
+      for (let i = 0; i < 200; i++) {
+        if ((await deploymentsOf('web')).some((d) => d.release === operation.releaseId)) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(
+        (await deploymentsOf('web')).some((d) => d.release === operation.releaseId),
+        'the deploy had begun',
+      );
+      await server!.detach();
+      server = undefined;
+      const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile, { env: {} });
+      server = await startServer(config, { logger: silentLogger, env: {} });
+      client = new AdminClient({ url: server.adminUrl, token: server.token });
+      const after = await status('web');
+      assert.equal(after.active?.releaseId, stable.active?.releaseId);
+      assert.equal(after.active?.running, '2/2');
+      assert.deepEqual(
+        after.active?.instances.map((i) => i.port).sort(),
+        stable.active?.instances.map((i) => i.port).sort(),
+        'the same pods, adopted',
+      );
+      const kept = await uids();
+      for (const uid of before) assert.ok(kept.includes(uid), 'the stable release kept its Deployments');
+      await traffic.waitForAnswers(200);
+      assert.deepEqual(await versionAt(server.proxyUrl, 'web.localhost'), { status: 200, version: 'v1' });
+    } finally {
+      summary = await traffic.stop();
+    }
+    assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
+    assert.equal(summary.connectionErrors, 0);
   });
 });
