@@ -8,6 +8,8 @@ export interface KubernetesClient {
   core: CoreV1Api;
   authorization: AuthorizationV1Api;
   version: VersionApi;
+  /** The loaded kubeconfig, for what the generated API clients do not cover (following a pod's log). */
+  kubeConfig: KubeConfig;
   /** The API server's address, for messages. */
   server: string;
   /** Where the credentials came from: a kubeconfig file and context, or the pod's service account. */
@@ -66,6 +68,7 @@ export function kubernetesClient(
     core: config.makeApiClient(CoreV1Api),
     authorization: config.makeApiClient(AuthorizationV1Api),
     version: config.makeApiClient(VersionApi),
+    kubeConfig: config,
     server: cluster.server,
     source,
   };

@@ -4,6 +4,7 @@ import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 import { ExitListeners } from '../exit-listeners.js';
 import type { InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
+import { logSince, type LogCopy } from '../docker/container-logs.js';
 import { instanceLogPath } from '../process/log-files.js';
 import { findFreePort } from '../process/free-port.js';
 import { instanceIdOf, type RuntimeLogger } from '../process/process-runtime.js';
@@ -18,6 +19,7 @@ import {
   selectorText,
 } from './kubernetes-deployment-spec.js';
 import { exitCodeOf, podView, startProblem, type PodView } from './kubernetes-pods.js';
+import { copyPodLogs } from './pod-logs.js';
 
 export interface KubernetesRuntimeOptions {
   /** Identifies this state directory (label cutover.owner), as with runtime: docker and swarm. */
@@ -69,6 +71,8 @@ interface ManagedPod {
   stopRequested: boolean;
   stopping: Promise<void> | null;
   exited: boolean;
+  /** The copy of the pod's output into the instance log file; null when it could not be followed. */
+  logs: LogCopy | null;
 }
 
 /** A new pod needs scheduling, a sandbox and its container: seconds on a loaded node. */
@@ -147,7 +151,8 @@ export class KubernetesRuntime implements Runtime {
       logPath: instanceLogPath(this.options.logDir, spec),
       startedAt: Date.now(),
     };
-    this.manage(info, known, pod);
+    const header = `--- cutover ${new Date().toISOString()}: starting ${id} (version ${spec.version}) as pod ${pod.name}${pod.node ? ` on node ${pod.node}` : ''} at ${info.host}:${info.port}`;
+    this.manage(info, known, pod, await this.followLogs(info, known, pod, header, null));
     this.options.logger?.info(
       { instance: id, deployment: known.name, pod: pod.name, node: pod.node, host: info.host, port: info.port },
       'instance started',
@@ -240,7 +245,9 @@ export class KubernetesRuntime implements Runtime {
         this.deployments.set(id, known);
         const address = this.options.serviceFor(record.service)?.kubernetes?.address ?? null;
         const info: InstanceInfo = { ...record, pid: null, host: address ?? pod.ip ?? record.host, pidToken: uid };
-        this.manage(info, known, pod);
+        const since = logSince(info.logPath);
+        const logs = await this.followLogs(info, known, pod, null, since === 0 ? null : Date.now() / 1000 - since);
+        this.manage(info, known, pod, logs);
         this.options.logger?.info({ instance: id, pod: pod.name, port: info.port }, 'instance adopted');
         adopted.push({ ...info });
       }
@@ -285,7 +292,10 @@ export class KubernetesRuntime implements Runtime {
   async detach(): Promise<void> {
     this.closed = true;
     this.stopPolling();
-    for (const managed of this.instances.values()) managed.exited = true;
+    for (const managed of this.instances.values()) {
+      managed.exited = true;
+      managed.logs?.stop();
+    }
     this.instances.clear();
     this.deployments.clear();
   }
@@ -495,7 +505,7 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 
-  private manage(info: InstanceInfo, known: KnownDeployment, pod: PodView): void {
+  private manage(info: InstanceInfo, known: KnownDeployment, pod: PodView, logs: LogCopy | null): void {
     const config = this.options.serviceFor(info.service);
     known.podName = pod.name;
     known.dead = null;
@@ -514,8 +524,29 @@ export class KubernetesRuntime implements Runtime {
       stopRequested: false,
       stopping: null,
       exited: false,
+      logs,
     });
     this.startPolling();
+  }
+
+  /** Follows the pod's output into the instance log file; a stream that cannot be opened is logged, not fatal. */
+  private async followLogs(
+    info: InstanceInfo,
+    known: KnownDeployment,
+    pod: PodView,
+    header: string | null,
+    sinceSeconds: number | null,
+  ): Promise<LogCopy | null> {
+    const source = {
+      kubeConfig: known.target.client.kubeConfig,
+      namespace: known.target.namespace,
+      pod: pod.name,
+      container: CONTAINER_NAME,
+    };
+    return copyPodLogs(source, info.logPath, header, sinceSeconds).catch((error: unknown) => {
+      this.options.logger?.warn({ instance: info.id, pod: pod.name, err: error }, 'cannot follow the pod output');
+      return null;
+    });
   }
 
   private startPolling(): void {
@@ -683,6 +714,9 @@ export class KubernetesRuntime implements Runtime {
   private handleExit(managed: ManagedPod, code: number | null): void {
     if (managed.exited) return;
     managed.exited = true;
+    // The container's output has ended (its stream ends the copy); a pod that went may leave the stream open.
+    const logs = managed.logs;
+    void logs?.finished(2_000).then(() => logs.stop());
     if (this.instances.get(managed.info.id) === managed) this.instances.delete(managed.info.id);
     const expected = managed.stopRequested;
     const fields = { instance: managed.info.id, pod: managed.podName, code, expected };

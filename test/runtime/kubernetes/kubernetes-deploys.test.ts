@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SteadyTraffic } from '../../../examples/demo/steady-traffic.js';
+import { request } from 'undici';
+import { SteadyTraffic, type TrafficSummary } from '../../../examples/demo/steady-traffic.js';
 import { AdminClient } from '../../../src/cli/admin-client.js';
 import { parseConfig } from '../../../src/config/load-config.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
@@ -64,6 +65,33 @@ async function deploymentsOf(service: string): Promise<DeploymentRow[]> {
       instance: labels['cutover.instance'] ?? '',
     }))
     .sort((a, b) => `${a.release}/${a.instance}`.localeCompare(`${b.release}/${b.instance}`));
+}
+
+/**
+ * 200 req/s at a service's host while `work` runs (after the first 100 answers, and until 100 more came after
+ * it): the traffic's summary, taken whatever `work` did.
+ */
+async function underLoad<T>(
+  service: string,
+  work: (traffic: SteadyTraffic) => Promise<T>,
+  maxDurationMs = 90_000,
+): Promise<{ result: T; summary: TrafficSummary }> {
+  const traffic = new SteadyTraffic({
+    url: server!.proxyUrl,
+    host: `${service}.localhost`,
+    ratePerSecond: 200,
+    connections: 8,
+    maxDurationMs,
+  }).start();
+  let result: T;
+  try {
+    await traffic.waitForAnswers(100);
+    result = await work(traffic);
+    await traffic.waitForAnswers(100);
+  } finally {
+    await traffic.stop();
+  }
+  return { result, summary: traffic.summary };
 }
 
 before(async () => {
@@ -226,48 +254,43 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
   });
 
   it('canary: v2 takes 25%, 50%, then all of the traffic under 200 req/s with 0 failed', async () => {
-    const traffic = new SteadyTraffic({
-      url: server!.proxyUrl,
-      host: 'shop.localhost',
-      ratePerSecond: 200,
-      connections: 8,
-      maxDurationMs: 90_000,
-    }).start();
-    let summary;
-    try {
-      await traffic.waitForAnswers(100);
+    const { summary } = await underLoad('shop', async () => {
       const done = await operate(client, '/api/v1/services/shop/deploy', { version: 'v2' });
       assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
-      await traffic.waitForAnswers(100);
-      assert.equal((await versionAt(server!.proxyUrl, 'shop.localhost')).version, 'v2');
-    } finally {
-      summary = await traffic.stop();
-    }
+    });
+    assert.equal((await versionAt(server!.proxyUrl, 'shop.localhost')).version, 'v2');
     assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
     assert.equal(summary.connectionErrors, 0);
     assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
     const s = await status('shop');
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.active?.running, '2/2');
+
+    // What `cutover logs shop` prints: the pods' output, copied from the API into the instance log files.
+    const logs = await request(`${server!.adminUrl}/api/v1/services/shop/logs`, {
+      headers: { authorization: `Bearer ${server!.token}` },
+    });
+    assert.equal(logs.statusCode, 200);
+    const text = await logs.body.text();
+    for (const index of [0, 1])
+      assert.match(
+        text,
+        new RegExp(
+          `\\[${s.active?.slot ?? ''}-${index}\\] sample-app v2 instance ${index} listening on 127\\.0\\.0\\.1:\\d+`,
+        ),
+        text,
+      );
   });
 
   it("rolling: cutover's own runner replaces 3 pods one at a time, start-first, under 200 req/s with 0 failed", async () => {
-    const traffic = new SteadyTraffic({
-      url: server!.proxyUrl,
-      host: 'api.localhost',
-      ratePerSecond: 200,
-      connections: 8,
-      maxDurationMs: 120_000,
-    }).start();
-    let summary;
-    try {
-      await traffic.waitForAnswers(100);
-      const done = await operate(client, '/api/v1/services/api/deploy', { version: 'v2' });
-      assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
-      await traffic.waitForAnswers(100);
-    } finally {
-      summary = await traffic.stop();
-    }
+    const { summary } = await underLoad(
+      'api',
+      async () => {
+        const done = await operate(client, '/api/v1/services/api/deploy', { version: 'v2' });
+        assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
+      },
+      120_000,
+    );
     assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
     assert.equal(summary.connectionErrors, 0);
     assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
@@ -292,22 +315,9 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
     assert.equal((await status('web')).active?.version, 'v1');
   });
   it("a canary failing 20% of its requests is aborted by the builtin analysis on the router's counts", async () => {
-    const traffic = new SteadyTraffic({
-      url: server!.proxyUrl,
-      host: 'cart.localhost',
-      ratePerSecond: 200,
-      connections: 8,
-      maxDurationMs: 90_000,
-    }).start();
-    let summary;
-    let done;
-    try {
-      await traffic.waitForAnswers(100);
-      done = await operate(client, '/api/v1/services/cart/deploy', { version: 'v2-errors20' });
-      await traffic.waitForAnswers(100);
-    } finally {
-      summary = await traffic.stop();
-    }
+    const { result: done, summary } = await underLoad('cart', () =>
+      operate(client, '/api/v1/services/cart/deploy', { version: 'v2-errors20' }),
+    );
     assert.equal(done.operation.outcome, 'failed', JSON.stringify(done.operation));
     assert.equal(done.operation.error?.code, 'ANALYSIS_FAILED');
     assert.match(done.operation.error?.message ?? '', /error-rate/);
@@ -327,15 +337,8 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
       ['cart-1'],
     );
   });
+
   it('the controller stops mid-deploy and starts again: the pods are found again by label, traffic never stops', async () => {
-    const traffic = new SteadyTraffic({
-      url: server!.proxyUrl,
-      host: 'web.localhost',
-      ratePerSecond: 200,
-      connections: 8,
-      maxDurationMs: 90_000,
-    }).start();
-    let summary;
     const uids = async (): Promise<string[]> => {
       const answer = await kubeApiOk(
         api,
@@ -344,8 +347,7 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
       );
       return (answer.json as { items: { metadata: { uid: string } }[] }).items.map((d) => d.metadata.uid).sort();
     };
-    try {
-      await traffic.waitForAnswers(100);
+    const { summary } = await underLoad('web', async (traffic) => {
       const stable = await status('web');
       const before = await uids();
       const { operation } = await client.request<{ operation: { releaseId: string } }>(
@@ -377,11 +379,9 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
       );
       const kept = await uids();
       for (const uid of before) assert.ok(kept.includes(uid), 'the stable release kept its Deployments');
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(100);
       assert.deepEqual(await versionAt(server.proxyUrl, 'web.localhost'), { status: 200, version: 'v1' });
-    } finally {
-      summary = await traffic.stop();
-    }
+    });
     assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
     assert.equal(summary.connectionErrors, 0);
   });
