@@ -71,16 +71,19 @@ export async function copyLogStream(
   stream.on('close', end);
   stream.on('error', end);
   return {
-    finished: (timeoutMs) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      return Promise.race([closed, timeout]).finally(() => clearTimeout(timer));
-    },
+    finished: (timeoutMs) => closedWithin(closed, timeoutMs),
     stop: () => {
       (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
       end();
     },
   };
+}
+
+/** LogCopy.finished: resolves when the log file has closed, or after `timeoutMs`, whichever comes first. */
+export function closedWithin(closed: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  return Promise.race([closed, timeout]).finally(() => clearTimeout(timer));
 }

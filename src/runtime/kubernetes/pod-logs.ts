@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { Log, type KubeConfig } from '@kubernetes/client-node';
 import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenIfPresent } from '../../store/private-files.js';
-import type { LogCopy } from '../docker/container-logs.js';
+import { closedWithin, type LogCopy } from '../docker/container-logs.js';
 
 export interface PodLogSource {
   kubeConfig: KubeConfig;
@@ -45,13 +45,7 @@ export async function copyPodLogs(
     throw error;
   }
   return {
-    finished: (timeoutMs) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      return Promise.race([closed, timeout]).finally(() => clearTimeout(timer));
-    },
+    finished: (timeoutMs) => closedWithin(closed, timeoutMs),
     stop: () => {
       follow.abort();
       end();
