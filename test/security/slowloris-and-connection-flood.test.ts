@@ -52,6 +52,9 @@ interface SlowClient {
   socket: Socket;
   closedByProxy: boolean;
   answer: string;
+  /** When its first bytes were written, and when the proxy closed it (performance.now()). */
+  openedAt: number;
+  closedAt: number | null;
 }
 
 describe('slowloris', () => {
@@ -63,12 +66,16 @@ describe('slowloris', () => {
         Array.from({ length: Math.min(250, SLOW_CONNECTIONS - opened) }, () => openSocket(proxy.address.port)),
       );
       for (const socket of batch) {
-        const client: SlowClient = { socket, closedByProxy: false, answer: '' };
+        const client: SlowClient = { socket, closedByProxy: false, answer: '', openedAt: 0, closedAt: null };
         socket.setEncoding('latin1');
         socket.on('data', (chunk: string) => (client.answer += chunk));
         socket.on('error', () => {});
-        socket.on('close', () => (client.closedByProxy = true));
+        socket.on('close', () => {
+          client.closedByProxy = true;
+          client.closedAt = performance.now();
+        });
         socket.write('GET / HTTP/1.1\r\nHost: app.test\r\nX-Slow: ');
+        client.openedAt = performance.now();
         clients.push(client);
       }
     }
@@ -78,11 +85,11 @@ describe('slowloris', () => {
       for (const client of clients) if (!client.closedByProxy) client.socket.write('a');
     }, 2_000);
     try {
-      assert.equal(
-        clients.filter((c) => !c.closedByProxy).length,
-        SLOW_CONNECTIONS,
-        'every slow connection was accepted and held',
-      );
+      // Every one was accepted (openSocket resolves on connect). Held means: none closed before its head timeout.
+      // Opening 3,000 can itself take longer than the timeout on a loaded machine, so the first ones may already
+      // be cut by now, rightly; what must never happen is a cut before the timeout (the proxy shedding load).
+      const cutEarly = clients.filter((c) => c.closedAt !== null && c.closedAt - c.openedAt < HEAD_TIMEOUT_MS - 500);
+      assert.equal(cutEarly.length, 0, `${cutEarly.length} slow connections were closed before the head timeout`);
       // While the slow connections are held, a normal client is served.
       for (let i = 0; i < 20; i++) assert.equal(await normalRequest(proxy.address.port), 200);
       const heldDuringNormalTraffic = clients.filter((c) => !c.closedByProxy).length;
@@ -92,6 +99,8 @@ describe('slowloris', () => {
       while (clients.some((c) => !c.closedByProxy) && Date.now() < deadline) await sleep(200);
       const stillOpen = clients.filter((c) => !c.closedByProxy).length;
       assert.equal(stillOpen, 0, `${stillOpen} slow connections still open long after the head timeout`);
+      const cutBeforeTimeout = clients.filter((c) => (c.closedAt ?? Infinity) - c.openedAt < HEAD_TIMEOUT_MS - 500);
+      assert.equal(cutBeforeTimeout.length, 0, 'every slow connection was held until its head timeout');
       const answered408 = clients.filter((c) => c.answer.startsWith('HTTP/1.1 408')).length;
       assert.ok(answered408 > 0, 'the proxy says why it closes (408 Request Timeout)');
       assert.equal(

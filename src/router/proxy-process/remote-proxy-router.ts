@@ -43,6 +43,8 @@ interface PendingCall {
   resolve(result: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
+  /** Sent on a connection being opened (hello, the replay): that open fails with its connection, and is tried again. */
+  opening: boolean;
 }
 
 /**
@@ -72,6 +74,8 @@ export class RemoteProxyRouter implements Router {
   private generation: string | null = null;
   private identity: ProxyIdentity | null = null;
   private closed = false;
+  /** `stop` was asked for: a connection lost now is the proxy exiting, not one to reach again. */
+  private stopping = false;
   private reconnecting: Promise<void> | null = null;
   private countersReadAt = 0;
   private countersAskedAt = 0;
@@ -173,6 +177,7 @@ export class RemoteProxyRouter implements Router {
   /** A deliberate full stop (`cutover down`): the proxy process ends what is in flight and exits. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.stopping = true;
     await this.call({ op: 'stop' }, 0).catch(() => {});
     const pid = this.identity?.pid;
     this.detachNow();
@@ -205,6 +210,7 @@ export class RemoteProxyRouter implements Router {
         request: full,
         resolve,
         reject,
+        opening: now,
         timer: setTimeout(() => {
           this.pending.delete(full.id);
           const index = this.queued.indexOf(call);
@@ -252,14 +258,16 @@ export class RemoteProxyRouter implements Router {
       // An older proxy's hello has no unhealthy list.
       for (const id of identity.unhealthy ?? []) this.unhealthy.add(id);
     }
-    this.generation = identity.generation;
     this.identity = identity;
-    if (fresh) await this.replay();
+    // The generation is taken once the routes are back: a connection lost during the replay makes the next open
+    // replay again.
+    if (fresh) await this.replay(identity.generation);
+    this.generation = identity.generation;
   }
 
-  private async replay(): Promise<void> {
+  private async replay(generation: string): Promise<void> {
     this.options.logger?.warn(
-      { routes: this.routes.size, unhealthy: this.unhealthy.size, generation: this.generation },
+      { routes: this.routes.size, unhealthy: this.unhealthy.size, generation },
       'a new proxy process: giving it the routes and health marks back',
     );
     for (const id of this.unhealthy)
@@ -288,17 +296,35 @@ export class RemoteProxyRouter implements Router {
     if (this.closed) return;
     const inFlight = [...this.pending.values()].sort((a, b) => a.request.id - b.request.id);
     this.pending.clear();
-    this.queued.unshift(...inFlight);
+    const lostError = new CutoverError('ROUTER_UNAVAILABLE', 'the proxy process control connection closed');
+    // The open that sent these fails with them and is tried again; queued, they would wait for that very open.
+    for (const call of inFlight.filter((c) => c.opening)) this.fail(call, lostError);
+    const resend = inFlight.filter((c) => !c.opening);
+    // Stopping, the proxy closes the connection as it exits; never connected (`connect` is failing), there is
+    // nothing to go back to. Either way nothing is sent again, and every call ends now: their timers do not
+    // keep a CLI process alive, so a call left waiting would end it with an unsettled promise.
+    if (this.stopping || this.identity === null) {
+      for (const call of [...resend, ...this.queued.splice(0)]) this.fail(call, lostError);
+      return;
+    }
+    this.queued.unshift(...resend);
     this.options.logger?.warn('lost the proxy process control connection; reconnecting');
     this.reconnecting ??= this.reconnect().finally(() => {
       this.reconnecting = null;
-      for (const call of this.queued.splice(0)) this.send(call);
+      const calls = this.queued.splice(0);
+      if (this.socket === null) for (const call of calls) this.fail(call, lostError);
+      else for (const call of calls) this.send(call);
     });
+  }
+
+  private fail(call: PendingCall, error: Error): void {
+    clearTimeout(call.timer);
+    call.reject(error);
   }
 
   private async reconnect(): Promise<void> {
     let attempts = 0;
-    while (!this.closed) {
+    while (!this.closed && !this.stopping) {
       try {
         await this.open();
         this.options.logger?.info({ generation: this.generation }, 'proxy process control connection back');
