@@ -19,6 +19,8 @@ export interface InstanceStatus {
   health: HealthStatus;
   lastCheck: string | null;
   restarts: number;
+  /** The cluster node it runs on (Swarm, Kubernetes); null on one machine. */
+  node: string | null;
 }
 
 export interface SlotStatus {
@@ -88,6 +90,7 @@ function slotStatus(
     health: status,
     lastCheck: last?.detail ?? null,
     restarts,
+    node: info.node ?? null,
   }));
   const c = counters.find((x) => x.releaseId === release.id);
   return {

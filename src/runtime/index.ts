@@ -43,6 +43,8 @@ export interface InstanceInfo {
   pidToken: string | null;
   logPath: string;
   startedAt: number;
+  /** The cluster node it runs on (a Swarm node's hostname, a Kubernetes node's name); absent on one machine. */
+  node?: string;
 }
 
 export interface InstanceExit {

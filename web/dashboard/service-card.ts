@@ -305,8 +305,13 @@ function releaseBox(role: string, slot: SlotStatus, legend: ReleaseLegend, showS
       ...slot.instances.map((i) =>
         h(
           'span',
-          { class: 'instance', 'data-health': i.health, title: `port ${i.port}, ${i.restarts} restart(s)` },
-          `#${i.index} ${i.health}`,
+          {
+            class: 'instance',
+            'data-health': i.health,
+            'data-node': i.node ?? undefined,
+            title: `port ${i.port}${i.node ? ` on node ${i.node}` : ''}, ${i.restarts} restart(s)`,
+          },
+          `#${i.index} ${i.health}${i.node ? ` · ${i.node}` : ''}`,
         ),
       ),
     ),

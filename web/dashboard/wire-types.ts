@@ -10,6 +10,8 @@ export interface InstanceStatus {
   port: number;
   health: string;
   restarts: number;
+  /** The cluster node it runs on (Swarm, Kubernetes); null (or absent, from an older server) on one machine. */
+  node?: string | null;
 }
 
 export interface SlotStatus {

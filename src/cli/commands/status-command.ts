@@ -107,7 +107,7 @@ function slotLine(label: string, slot: SlotStatus | null, showSlot = true): stri
   let text = `  ${label.padEnd(8)} ${where}${slot.version} (${slot.releaseId})  instances ${tint(count)}  ${dim(extra)}\n`;
   for (const i of slot.instances) {
     text += dim(
-      `           ${i.id}  port ${i.port}  pid ${i.pid ?? '-'}  ${i.health}${i.restarts ? `  restarts ${i.restarts}` : ''}\n`,
+      `           ${i.id}  port ${i.port}  ${i.node ? `node ${i.node}` : `pid ${i.pid ?? '-'}`}  ${i.health}${i.restarts ? `  restarts ${i.restarts}` : ''}\n`,
     );
   }
   return text;

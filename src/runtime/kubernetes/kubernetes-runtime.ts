@@ -150,6 +150,7 @@ export class KubernetesRuntime implements Runtime {
       pidToken: known.uid,
       logPath: instanceLogPath(this.options.logDir, spec),
       startedAt: Date.now(),
+      ...(pod.node ? { node: pod.node } : {}),
     };
     const header = `--- cutover ${new Date().toISOString()}: starting ${id} (version ${spec.version}) as pod ${pod.name}${pod.node ? ` on node ${pod.node}` : ''} at ${info.host}:${info.port}`;
     this.manage(info, known, pod, await this.followLogs(info, known, pod, header, null));
@@ -244,7 +245,13 @@ export class KubernetesRuntime implements Runtime {
         }
         this.deployments.set(id, known);
         const address = this.options.serviceFor(record.service)?.kubernetes?.address ?? null;
-        const info: InstanceInfo = { ...record, pid: null, host: address ?? pod.ip ?? record.host, pidToken: uid };
+        const info: InstanceInfo = {
+          ...record,
+          pid: null,
+          host: address ?? pod.ip ?? record.host,
+          pidToken: uid,
+          ...(pod.node ? { node: pod.node } : {}),
+        };
         const since = logSince(info.logPath);
         const logs = await this.followLogs(info, known, pod, null, since === 0 ? null : Date.now() / 1000 - since);
         this.manage(info, known, pod, logs);

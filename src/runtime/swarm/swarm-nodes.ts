@@ -65,6 +65,20 @@ export class SwarmNodes {
     return (await this.get(nodeId))?.address ?? this.options.fallback;
   }
 
+  /**
+   * Where a task is dialled, and the node it runs on as `docker node ls` names it: its hostname, with the ID's
+   * first 12 characters when another node has the same hostname (several daemons on one machine) or none.
+   */
+  async placementOf(nodeId: string | null): Promise<{ host: string; node?: string }> {
+    const node = await this.get(nodeId);
+    const host = node?.address ?? this.options.fallback;
+    if (!nodeId) return { host };
+    const shortId = nodeId.slice(0, 12);
+    if (!node?.hostname) return { host, node: shortId };
+    const shared = [...this.nodes.values()].some((other) => other.id !== node.id && other.hostname === node.hostname);
+    return { host, node: shared ? `${node.hostname} (${shortId})` : node.hostname };
+  }
+
   /** The node of the daemon cutover talks to (the manager), whose task containers its container API can see. */
   selfNodeId(): Promise<string | null> {
     this.selfId ??= this.docker

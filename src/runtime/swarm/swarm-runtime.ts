@@ -174,7 +174,7 @@ export class SwarmRuntime implements Runtime {
     release.wanted.add(spec.index);
     await this.serialize(release, () => this.ensureService(release, spec, config, id));
     const task = await this.waitForTask(release, spec.index, id, since);
-    const host = await this.nodes.addressOf(task.nodeId);
+    const { host, node } = await this.nodes.placementOf(task.nodeId);
     const logPath = instanceLogPath(this.options.logDir, spec);
     this.logPaths.set(id, logPath);
     const info: InstanceInfo = {
@@ -191,6 +191,7 @@ export class SwarmRuntime implements Runtime {
       pidToken: task.containerId,
       logPath,
       startedAt: Date.now(),
+      ...(node ? { node } : {}),
     };
     const header = `--- cutover ${new Date().toISOString()}: ${id} (version ${spec.version}) is task ${task.id.slice(0, 12)} (slot ${task.slot}) of swarm service ${release.name} on ${host}:${info.port} (node ${task.nodeId?.slice(0, 12) ?? '?'})`;
     await this.manage(info, release, task, header, 0);
@@ -272,7 +273,7 @@ export class SwarmRuntime implements Runtime {
         const info: InstanceInfo = {
           ...record,
           pid: null,
-          host: await this.nodes.addressOf(task.nodeId),
+          ...(await this.nodes.placementOf(task.nodeId)),
           port: portOf(task) ?? record.port,
           pidToken: task.containerId,
         };
@@ -486,7 +487,7 @@ export class SwarmRuntime implements Runtime {
       if (task) {
         const info = {
           ...managed.info,
-          host: await this.nodes.addressOf(task.nodeId),
+          ...(await this.nodes.placementOf(task.nodeId)),
           port: portOf(task) ?? managed.info.port,
           pidToken: task.containerId,
         };

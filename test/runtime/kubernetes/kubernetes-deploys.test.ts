@@ -251,6 +251,11 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
     assert.equal(s.active?.version, 'v1');
     assert.equal(s.active?.running, '2/2');
     assert.equal(new Set(s.active?.instances.map((i) => i.port)).size, 2, 'each pod on its own port');
+    assert.deepEqual(
+      s.active?.instances.map((i) => i.node),
+      [cluster.nodeName, cluster.nodeName],
+      'status names the node of each pod',
+    );
   });
 
   it('canary: v2 takes 25%, 50%, then all of the traffic under 200 req/s with 0 failed', async () => {

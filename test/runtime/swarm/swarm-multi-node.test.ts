@@ -196,6 +196,10 @@ describe('runtime: swarm on two nodes', () => {
     const s = await status('web');
     assert.equal(s.active?.version, 'v2');
     assert.deepEqual(new Set(s.active?.instances.map((i) => i.host)), new Set(['127.0.0.2', '127.0.0.3']));
+    // Both daemons share this machine's hostname: status tells the nodes apart by their IDs.
+    const nodeOf = new Map(cluster.nodes.map((n) => [n.address, n.nodeId.slice(0, 12)]));
+    for (const i of s.active?.instances ?? [])
+      assert.match(i.node ?? '', new RegExp(`\\(${nodeOf.get(i.host)}\\)$`), `${i.id} names its node: ${i.node}`);
   });
 
   it(`Swarm's rolling update at ${RATE} req/s from tasks on both nodes: 0 failed`, async (t) => {
