@@ -31,7 +31,7 @@ interface ScriptedProxy {
   /** Every request received, with the connection (1, 2, ...) it came on. */
   received: { op: string; connection: number; request: ControlRequest }[];
   connections: number;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 let dir: string;
