@@ -29,6 +29,10 @@ have pebble || missing+=(pebble)
 have python3 || missing+=(python3)
 # etcd-server: the Kubernetes test cluster's store (test/support/kube-cluster.ts).
 have etcd || missing+=(etcd-server)
+# containernetworking-plugins: the Kubernetes test cluster's pod network (bridge, host-local, loopback), in
+# a network namespace the Kubernetes phase creates for itself (scripts/in-netns.sh); iproute2 makes that.
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+have ip || missing+=(iproute2)
 
 # The Kubernetes test cluster's binaries, built from Debian's source (scripts/build-kubernetes.sh): ~9 min
 # on two cores the first time, then cached in /opt/cutover-kube/<version> and only checked.

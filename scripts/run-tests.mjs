@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runFiles } from './test-phase.mjs';
 
 const ROOT = 'dist/test';
 
@@ -49,85 +50,26 @@ const mainFiles = files.filter((file) => !file.startsWith(KUBERNETES));
 const kubernetesFiles = files.filter((file) => file.startsWith(KUBERNETES));
 
 const summaryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-test-summary-'));
-let phases = 0;
-
-/** Runs files with Node's test runner; its failure summary goes to a file, printed once at the very end. */
-function runFiles(phaseFiles, concurrency, env) {
-  const summary = path.join(summaryDir, `phase-${++phases}.txt`);
-  const reporters = [
-    ['tap', 'stdout'],
-    [path.resolve('scripts/failure-summary-reporter.mjs'), summary],
-  ].flatMap(([reporter, destination]) => [`--test-reporter=${reporter}`, `--test-reporter-destination=${destination}`]);
-  const child = spawn(
-    process.execPath,
-    ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', ...reporters, ...phaseFiles],
-    { stdio: 'inherit', env },
-  );
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
-}
-
-/** Starts the run's cluster (kube-cluster-main.js): its connection details, or the error it printed. */
-function startCluster() {
-  const child = spawn(process.execPath, [path.join(ROOT, 'support', 'kube-cluster-main.js')], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  // A cluster that failed to start has exited: closing its stdin must not throw EPIPE here.
-  child.stdin.on('error', () => {});
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const ready = new Promise((resolve) => {
-    child.stdout.on('data', () => {
-      if (!stdout.includes('\n')) return;
-      const line = stdout.slice(0, stdout.indexOf('\n'));
-      try {
-        resolve({ info: JSON.parse(line) });
-      } catch {
-        resolve({ error: `kube-cluster-main printed ${line.slice(0, 500)}` });
-      }
-    });
-    exited.then(() => resolve({ error: stderr.trim() || `kube-cluster-main exited without a word` }));
-  });
-  // Closing its stdin stops the cluster (and so does this process's exit, whatever its cause).
-  const stop = async (started) => {
-    child.stdin.end();
-    await exited;
-    if (started && stderr.trim())
-      process.stdout.write(`# kubernetes cluster, on stopping: ${stderr.trim().split('\n').join('\n# ')}\n`);
-  };
-  return { ready, stop };
-}
 
 // With no file named, `node --test` would look for tests everywhere under the working directory.
-let failed = mainFiles.length > 0 && (await runFiles(mainFiles, 2, process.env)) !== 0;
+let failed =
+  mainFiles.length > 0 && (await runFiles(mainFiles, 2, process.env, path.join(summaryDir, 'phase-1.txt'))) !== 0;
 if (kubernetesFiles.length > 0) {
-  const startedAt = Date.now();
-  const cluster = startCluster();
-  const outcome = await cluster.ready;
-  if (outcome.error !== undefined) {
-    failed = true;
+  // In a network namespace of its own: the cluster's pod network (a bridge, a veth pair per pod) is made
+  // there and goes with it, touching no interface of this machine.
+  const child = spawn(
+    'bash',
+    ['scripts/in-netns.sh', process.execPath, 'scripts/run-kube-tests.mjs', summaryDir, ...kubernetesFiles],
+    { stdio: 'inherit' },
+  );
+  const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+  if (code !== 0) failed = true;
+  // The phase could not even begin (no namespace: not root, no `ip`): its own output said why, far above.
+  if (code !== 0 && !['phase-2.txt', 'kubernetes-cluster.txt'].some((f) => fs.existsSync(path.join(summaryDir, f))))
     fs.writeFileSync(
-      path.join(summaryDir, 'kubernetes-cluster.txt'),
-      `\n# the test Kubernetes cluster did not start, so ${kubernetesFiles.length} file(s) did not run:\n` +
-        `${outcome.error}\n`,
+      path.join(summaryDir, 'kubernetes-phase.txt'),
+      `\n# the Kubernetes phase did not run (exit ${code}): see the output of scripts/in-netns.sh above\n`,
     );
-  } else {
-    const steps = Object.entries(outcome.info.milestones ?? {}).map(
-      ([step, ms]) => `${step} ${(ms / 1000).toFixed(1)} s`,
-    );
-    process.stdout.write(
-      `# kubernetes cluster up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (${steps.join(', ')})\n`,
-    );
-    const env = {
-      ...process.env,
-      CUTOVER_TEST_KUBE_CLUSTER: outcome.info.infoFile,
-      CUTOVER_TEST_KUBECONFIG: outcome.info.kubeconfigPath,
-    };
-    if ((await runFiles(kubernetesFiles, 1, env)) !== 0) failed = true;
-  }
-  await cluster.stop(outcome.error === undefined);
 }
 
 for (const name of fs.readdirSync(summaryDir).sort())

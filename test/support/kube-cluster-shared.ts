@@ -28,6 +28,7 @@ export interface KubeClusterInfo {
   token: string;
   caFile: string;
   nodeName: string;
+  podNetwork: boolean;
   /** unix://<socket> of the node's dockerd. */
   dockerHost: string;
   dockerSocket: string;
@@ -42,6 +43,7 @@ export function kubeClusterInfo(cluster: KubeCluster): KubeClusterInfo {
     token: cluster.token,
     caFile: cluster.caFile,
     nodeName: cluster.nodeName,
+    podNetwork: cluster.podNetwork,
     dockerHost: cluster.docker.host,
     dockerSocket: cluster.docker.socket,
     dockerDir: cluster.docker.dir,
@@ -60,6 +62,7 @@ export async function sharedKubeCluster(): Promise<KubeCluster> {
     caFile: info.caFile,
     caPem: fs.readFileSync(info.caFile, 'utf8'),
     nodeName: info.nodeName,
+    podNetwork: info.podNetwork,
     docker: attachedDocker(info),
     milestones: {},
     // The run's cluster outlives this file: the runner stops it after the last one.

@@ -21,6 +21,7 @@ import { removeHostLeftovers } from './kube/kube-host-leftovers.js';
 import { takeKubeTurn } from './kube/kube-turn.js';
 import { findBinary } from './kube/find-binary.js';
 import { installRuncWrapper } from './kube/runc-wrapper.js';
+import { podNetworkKubeletArgs, setUpPodNetwork } from './kube/kube-pod-network.js';
 
 const run = promisify(execFile);
 
@@ -32,9 +33,10 @@ const run = promisify(execFile);
  * its own (docker-daemon.ts) through the kubelet's built-in dockershim.
  * Everything listens on 127.0.0.1 on free ports and keeps its state in one
  * temporary directory (the dockerd in one of its own, as docker-daemon.ts
- * makes it). There is no registry and no pod network: images are imported
- * or built offline into `docker` (imagePullPolicy: Never) and pods use
- * `hostNetwork: true`, listening on a port given in their env.
+ * makes it). There is no registry: images are imported or built offline
+ * into `docker` (imagePullPolicy: Never). Pods use `hostNetwork: true`,
+ * listening on a port given in their env, or, in the test run's own network
+ * namespace, addresses of their own on a bridge (kube/kube-pod-network.ts).
  *
  * `stop()` kills every component by its pid, removes the dockerd's
  * containers, unmounts what the kubelet mounted and removes the directory;
@@ -55,6 +57,11 @@ export interface KubeCluster {
   caPem: string;
   /** The one node's name; its kubelet answers on 127.0.0.1 (the API server dials it by this name). */
   nodeName: string;
+  /**
+   * True when pods can have addresses of their own (the run's network namespace, kube/kube-pod-network.ts):
+   * `network: pod` works. Host networking always does.
+   */
+  podNetwork: boolean;
   /** The node's dockerd: build or import the images pods run here. */
   docker: DockerDaemon;
   /** When each step of the start was done, in ms from its beginning (empty for a shared cluster). */
@@ -158,7 +165,11 @@ export async function startKubeCluster(): Promise<KubeCluster> {
     layout.dockerHost = dockerResult.value.host;
     const kubeletConfigFile = path.join(dir, 'kubelet-config.json');
     fs.writeFileSync(kubeletConfigFile, JSON.stringify(kubeletConfig(layout), null, 2));
-    start('kubelet', path.join(binaries, 'kubelet'), kubeletArgs(layout, kubeletConfigFile, kubeletKubeconfig));
+    const podNetwork = setUpPodNetwork(dir);
+    start('kubelet', path.join(binaries, 'kubelet'), [
+      ...kubeletArgs(layout, kubeletConfigFile, kubeletKubeconfig),
+      ...podNetworkKubeletArgs(podNetwork),
+    ]);
     await until('the node is Ready', deadline, components, () => nodeReady(api, NODE_NAME));
     reached('node Ready');
     // Pods are refused until their namespace's default service account exists with its token.
@@ -174,6 +185,7 @@ export async function startKubeCluster(): Promise<KubeCluster> {
       caFile: credentials.caFile,
       caPem: credentials.caPem,
       nodeName: NODE_NAME,
+      podNetwork: podNetwork !== null,
       docker: dockerResult.value,
       milestones,
       stop,
