@@ -17,6 +17,7 @@ import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
 import { kubeApi, kubeApiOk, type KubeApiTarget } from '../../support/kube/kube-api.js';
+import { cutoverDeployments, type CutoverDeployment } from '../../support/kube/kube-deployments.js';
 import { operate, versionAt } from '../../support/operations.js';
 
 // runtime: kubernetes on the real single-node test cluster, through a cutover
@@ -46,25 +47,13 @@ ${settings
   .map((line) => `    ${line}`)
   .join('\n')}`;
 
-interface DeploymentRow {
-  release: string;
-  slot: string;
-  instance: string;
-}
-
-async function deploymentsOf(service: string): Promise<DeploymentRow[]> {
-  const answer = await kubeApiOk(
-    api,
-    'GET',
-    `/apis/apps/v1/namespaces/${namespace}/deployments?labelSelector=${encodeURIComponent(`cutover.service=${service}`)}`,
-  );
-  return (answer.json as { items: { metadata: { labels: Record<string, string> } }[] }).items
-    .map(({ metadata: { labels } }) => ({
-      release: labels['cutover.release'] ?? '',
-      slot: labels['cutover.slot'] ?? '',
-      instance: labels['cutover.instance'] ?? '',
-    }))
-    .sort((a, b) => `${a.release}/${a.instance}`.localeCompare(`${b.release}/${b.instance}`));
+/** The service's Deployments (release, slot, instance), without their uids. */
+async function deploymentsOf(service: string): Promise<Omit<CutoverDeployment, 'uid'>[]> {
+  return (await cutoverDeployments(api, namespace, service)).map(({ release, slot, instance }) => ({
+    release,
+    slot,
+    instance,
+  }));
 }
 
 /**
@@ -344,14 +333,8 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
   });
 
   it('the controller stops mid-deploy and starts again: the pods are found again by label, traffic never stops', async () => {
-    const uids = async (): Promise<string[]> => {
-      const answer = await kubeApiOk(
-        api,
-        'GET',
-        `/apis/apps/v1/namespaces/${namespace}/deployments?labelSelector=${encodeURIComponent('cutover.service=web')}`,
-      );
-      return (answer.json as { items: { metadata: { uid: string } }[] }).items.map((d) => d.metadata.uid).sort();
-    };
+    const uids = async (): Promise<string[]> =>
+      (await cutoverDeployments(api, namespace, 'web')).map((d) => d.uid).sort();
     const { summary } = await underLoad('web', async (traffic) => {
       const stable = await status('web');
       const before = await uids();
