@@ -11,7 +11,8 @@ import { downServerProcess, runCli, startServerProcess, waitForExit } from '../.
 import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
-import { kubeApi, kubeApiOk, type KubeApiTarget } from '../../support/kube/kube-api.js';
+import type { KubeApiTarget } from '../../support/kube/kube-api.js';
+import { createNamespace, deleteNamespace, sampleKubeService } from '../../support/kube/kube-test-service.js';
 import { cutoverDeployments } from '../../support/kube/kube-deployments.js';
 import { versionAt } from '../../support/operations.js';
 
@@ -34,11 +35,7 @@ before(async () => {
   cluster = await sharedKubeCluster();
   api = { server: cluster.server, token: cluster.token, caPem: cluster.caPem };
   await loadSampleImage(cluster.docker, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3' }]);
-  await kubeApiOk(api, 'POST', '/api/v1/namespaces', {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: namespace },
-  });
+  await createNamespace(api, namespace);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-kill-'));
   proxyPort = await findFreePort();
   adminPort = await findFreePort();
@@ -50,17 +47,13 @@ before(async () => {
   state_dir: .cutover
   proxy_workers: 1
 services:
-  web:
-    hosts: [web.localhost]
-    runtime: kubernetes
-    image: cutover-sample:\${VERSION}
-    pull: never
-    instances: 2
-    health: { path: /health, interval: 500ms, timeout: 1s, unhealthy_threshold: 2, start_period: 5s }
-    stop_grace_period: 3s
-    drain_timeout: 2s
-    strategy: { type: blue-green, auto_switch: true, timeout: 90s }
-    kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: host, address: 127.0.0.1 }
+${sampleKubeService({
+  name: 'web',
+  namespace,
+  kubeconfig: cluster.kubeconfigPath,
+  network: 'host',
+  settings: 'instances: 2\nstrategy: { type: blue-green, auto_switch: true, timeout: 90s }',
+})}
 `,
   );
   server = await startServerProcess('cutover.yaml', dir, adminPort);
@@ -72,7 +65,7 @@ after(async () => {
   try {
     if (dir) await downServerProcess(server, dir);
   } finally {
-    if (api) await kubeApi(api, 'DELETE', `/api/v1/namespaces/${namespace}`).catch(() => {});
+    if (api) await deleteNamespace(api, namespace);
     await cluster?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }

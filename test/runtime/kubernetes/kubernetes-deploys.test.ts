@@ -16,8 +16,9 @@ import { silentLogger } from '../../support/cutover-harness.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
-import { kubeApi, kubeApiOk, type KubeApiTarget } from '../../support/kube/kube-api.js';
+import type { KubeApiTarget } from '../../support/kube/kube-api.js';
 import { cutoverDeployments, type CutoverDeployment } from '../../support/kube/kube-deployments.js';
+import { createNamespace, deleteNamespace, sampleKubeService } from '../../support/kube/kube-test-service.js';
 import { operate, versionAt } from '../../support/operations.js';
 
 // runtime: kubernetes on the real single-node test cluster, through a cutover
@@ -32,20 +33,8 @@ let dir: string;
 let configFile: string;
 const namespace = `deploys-${randomBytes(3).toString('hex')}`;
 
-const kubeService = (name: string, settings: string): string => `  ${name}:
-    hosts: [${name}.localhost]
-    runtime: kubernetes
-    image: cutover-sample:\${VERSION}
-    pull: never
-    health: { path: /health, interval: 500ms, timeout: 1s, unhealthy_threshold: 2, start_period: 5s }
-    stop_grace_period: 3s
-    drain_timeout: 2s
-    kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: host, address: 127.0.0.1 }
-${settings
-  .trim()
-  .split('\n')
-  .map((line) => `    ${line}`)
-  .join('\n')}`;
+const kubeService = (name: string, settings: string): string =>
+  sampleKubeService({ name, namespace, kubeconfig: cluster.kubeconfigPath, network: 'host', settings });
 
 /** The service's Deployments (release, slot, instance), without their uids. */
 async function deploymentsOf(service: string): Promise<Omit<CutoverDeployment, 'uid'>[]> {
@@ -92,11 +81,7 @@ before(async () => {
     { tag: 'v3-unhealthy' },
     { tag: 'v2-errors20' },
   ]);
-  await kubeApiOk(api, 'POST', '/api/v1/namespaces', {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: namespace },
-  });
+  await createNamespace(api, namespace);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-deploys-'));
   configFile = path.join(dir, 'cutover.yaml');
   fs.writeFileSync(
@@ -150,7 +135,7 @@ analysis:
 });
 after(async () => {
   await server?.close();
-  if (api) await kubeApi(api, 'DELETE', `/api/v1/namespaces/${namespace}`).catch(() => {});
+  if (api) await deleteNamespace(api, namespace);
   await cluster?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });

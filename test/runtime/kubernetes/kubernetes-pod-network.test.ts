@@ -14,7 +14,8 @@ import { silentLogger } from '../../support/cutover-harness.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
-import { kubeApi, kubeApiOk, type KubeApiTarget } from '../../support/kube/kube-api.js';
+import type { KubeApiTarget } from '../../support/kube/kube-api.js';
+import { createNamespace, deleteNamespace, sampleKubeService } from '../../support/kube/kube-test-service.js';
 import { operate, versionAt } from '../../support/operations.js';
 
 // `network: pod`, as on a normal cluster: each pod has an address of its own and listens on the service's
@@ -43,11 +44,7 @@ before(async () => {
   }
   api = { server: cluster.server, token: cluster.token, caPem: cluster.caPem };
   await loadSampleImage(cluster.docker, [{ tag: 'v1' }, { tag: 'v2' }]);
-  await kubeApiOk(api, 'POST', '/api/v1/namespaces', {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: namespace },
-  });
+  await createNamespace(api, namespace);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-podnet-'));
   const configFile = path.join(dir, 'cutover.yaml');
   fs.writeFileSync(
@@ -58,17 +55,13 @@ before(async () => {
   state_dir: ${path.join(dir, 'state')}
   proxy_workers: 1
 services:
-  web:
-    hosts: [web.localhost]
-    runtime: kubernetes
-    image: cutover-sample:\${VERSION}
-    pull: never
-    instances: 2
-    health: { path: /health, interval: 500ms, timeout: 1s, unhealthy_threshold: 2, start_period: 5s }
-    stop_grace_period: 3s
-    drain_timeout: 2s
-    strategy: { type: blue-green, auto_switch: true, timeout: 60s }
-    kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: pod, container_port: ${CONTAINER_PORT} }
+${sampleKubeService({
+  name: 'web',
+  namespace,
+  kubeconfig: cluster.kubeconfigPath,
+  network: { containerPort: CONTAINER_PORT },
+  settings: 'instances: 2\nstrategy: { type: blue-green, auto_switch: true, timeout: 60s }',
+})}
 `,
   );
   const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile, { env: {} });
@@ -78,7 +71,7 @@ services:
 
 after(async () => {
   await server?.close();
-  if (api) await kubeApi(api, 'DELETE', `/api/v1/namespaces/${namespace}`).catch(() => {});
+  if (api) await deleteNamespace(api, namespace);
   await cluster?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
