@@ -109,6 +109,6 @@ async function checkTarget(
   return {
     id,
     status: 'ok',
-    message: `Kubernetes ${version} at ${client.server} answers; namespace ${target.namespace}; every permission cutover needs is granted`,
+    message: `Kubernetes ${version} at ${client.server} answers; namespace ${target.namespace}; every permission cutover needs is granted to ${client.source}`,
   };
 }
