@@ -30,7 +30,7 @@ have python3 || missing+=(python3)
 # etcd-server: the Kubernetes test cluster's store (test/support/kube-cluster.ts).
 have etcd || missing+=(etcd-server)
 # containernetworking-plugins: the Kubernetes test cluster's pod network (bridge, host-local, loopback), in
-# a network namespace the Kubernetes phase creates for itself (scripts/in-netns.sh); iproute2 makes that.
+# a network namespace the Kubernetes phase creates for itself (scripts/in-netns.sh); iproute2 sets it up inside.
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 have ip || missing+=(iproute2)
 
