@@ -1,4 +1,4 @@
-import { createWriteStream, statSync } from 'node:fs';
+import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenIfPresent } from '../../store/private-files.js';
 import type Docker from 'dockerode';
@@ -40,6 +40,20 @@ export function copyContainerLogs(
 }
 
 /**
+ * An instance's log file opened for a copy of its output (owner-only, as the
+ * state dir), appended to, with the header line first; `closed` settles once
+ * the copy has ended it. Shared by the container, task and pod copies.
+ */
+export function openInstanceLog(logPath: string, header: string | null): { file: WriteStream; closed: Promise<void> } {
+  ensurePrivateDir(path.dirname(logPath));
+  tightenIfPresent(logPath);
+  const file = createWriteStream(logPath, { flags: 'a', mode: PRIVATE_FILE_MODE });
+  if (header !== null) file.write(`${header}\n`);
+  const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
+  return { file, closed };
+}
+
+/**
  * The same copy from any multiplexed log stream of the Engine API: a
  * container's, or a Swarm task's (`/tasks/{id}/logs`, which the manager
  * gathers from whichever node runs the task).
@@ -50,11 +64,7 @@ export async function copyLogStream(
   logPath: string,
   header: string | null,
 ): Promise<LogCopy> {
-  ensurePrivateDir(path.dirname(logPath));
-  tightenIfPresent(logPath);
-  const file = createWriteStream(logPath, { flags: 'a', mode: PRIVATE_FILE_MODE });
-  if (header !== null) file.write(`${header}\n`);
-  const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
+  const { file, closed } = openInstanceLog(logPath, header);
   let stream: NodeJS.ReadableStream;
   try {
     stream = await open();

@@ -1,8 +1,5 @@
-import { createWriteStream } from 'node:fs';
-import path from 'node:path';
 import { Log, type KubeConfig } from '@kubernetes/client-node';
-import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenIfPresent } from '../../store/private-files.js';
-import { closedWithin, type LogCopy } from '../docker/container-logs.js';
+import { closedWithin, openInstanceLog, type LogCopy } from '../docker/container-logs.js';
 
 export interface PodLogSource {
   kubeConfig: KubeConfig;
@@ -25,11 +22,7 @@ export async function copyPodLogs(
   header: string | null,
   sinceSeconds: number | null,
 ): Promise<LogCopy> {
-  ensurePrivateDir(path.dirname(logPath));
-  tightenIfPresent(logPath);
-  const file = createWriteStream(logPath, { flags: 'a', mode: PRIVATE_FILE_MODE });
-  if (header !== null) file.write(`${header}\n`);
-  const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
+  const { file, closed } = openInstanceLog(logPath, header);
   const end = (): void => {
     if (!file.writableEnded) file.end();
   };
