@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { AdminClient, resolveTarget } from '../../src/cli/admin-client.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
@@ -185,12 +186,19 @@ services:
     const operationId = (JSON.parse(started.stdout) as { operation: OperationRecord }).operation.id;
     // Wait until the new instances run (their port is not open yet: slowstart), then kill the controller.
     const newRelease = (JSON.parse(started.stdout) as { operation: OperationRecord }).operation.releaseId!;
+    // Polled through the admin API, not the CLI: the service's 5 s deploy timeout runs from "verifying" on, and
+    // a CLI process per poll on a loaded machine can eat that before the kill (the operation then ends "failed").
+    const api = new AdminClient(await resolveTarget({ config: path.join(dir, 'cutover.yaml') }, {}));
+    const webStatus = () => api.request<ServiceStatus>('GET', '/api/v1/services/web');
+    const oldPids = (await webStatus()).active!.instances.map((i) => i.pid!);
     let phase: string | undefined;
-    for (let i = 0; i < 100 && phase !== 'verifying'; i++) {
-      phase = (await statusJson()).operation?.phase;
-      if (phase !== 'verifying') await sleep(50);
+    for (let i = 0; i < 200 && phase !== 'verifying'; i++) {
+      phase = (await webStatus()).operation?.phase;
+      if (phase !== 'verifying') await sleep(25);
     }
     assert.equal(phase, 'verifying', 'the deploy reached the health wait');
+    server!.kill('SIGKILL');
+    await waitForExit(server!);
     const logDir = path.join(dir, '.cutover', 'logs', 'web', newRelease);
     assert.equal(fs.readdirSync(logDir).length, 2, 'both new instances were started');
     const db = new Database(path.join(dir, '.cutover', 'cutover.db'), { readonly: true });
@@ -199,9 +207,6 @@ services:
     ).map((row) => (JSON.parse(row.info_json) as { pid: number }).pid);
     db.close();
     assert.equal(newPids.length, 2);
-    const oldPids = (await statusJson()).active!.instances.map((i) => i.pid!);
-    server!.kill('SIGKILL');
-    await waitForExit(server!);
     assert.ok(oldPids.every(isAlive), 'instances outlive the controller');
 
     const restartAt = Date.now();

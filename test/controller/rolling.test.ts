@@ -27,7 +27,7 @@ describe('rolling and recreate updates', () => {
     instances: 4
     critical: true
     health: { path: /health, interval: 200ms, unhealthy_threshold: 2 }
-    strategy: { type: rolling, parallelism: 1, order: start-first, monitor: 500ms, failure_action: rollback, timeout: 4s }
+    strategy: { type: rolling, parallelism: 1, order: start-first, monitor: 500ms, failure_action: rollback, timeout: 10s }
     drain_timeout: 3s
   dev:
     hosts: [dev.localhost]
