@@ -84,6 +84,7 @@ const UNREACHABLE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
 const ABORTED_ERRORS: ReadonlySet<string> = new Set<ErrorCode | 'ANALYSIS_FAILED'>([
   'DEPLOY_ABORTED',
   'SWARM_ROLLED_BACK',
+  'KUBERNETES_ROLLED_BACK',
   'ANALYSIS_FAILED',
 ]);
 

@@ -31,7 +31,7 @@ import { StrategyRegistry } from './strategy-registry.js';
 import type { DeployRequest, RunProgress } from './strategy-runner.js';
 import { explainLock } from './lock-holder.js';
 import { CutoverError } from '../core/errors.js';
-import { SwarmRollingRunner } from './swarm-rolling-runner.js';
+import { NativeRollingRunner } from './native-rolling-runner.js';
 import { MaintenanceRoutes } from './maintenance-routes.js';
 import { switchMaintenance, type MaintenanceRequest } from './maintenance-commands.js';
 import type { MaintenanceRecord } from '../store/records.js';
@@ -137,7 +137,7 @@ export class Controller {
     this.blueGreen = new BlueGreenRunner(this.context);
     this.canary = new CanaryRunner(this.context);
     this.rolling = new RollingRunner(this.context);
-    const nativeRolling = new SwarmRollingRunner(this.context, deps.runtime);
+    const nativeRolling = new NativeRollingRunner(this.context, deps.runtime);
     this.strategies = new StrategyRegistry({
       blueGreen: this.blueGreen,
       canary: this.canary,

@@ -44,6 +44,10 @@ export const ERROR_CATALOGUE = {
     status: 500,
     hint: 'Swarm rolled its service update back; `docker service ps --no-trunc <service>` shows why each task failed. The previous release serves.',
   },
+  KUBERNETES_ROLLED_BACK: {
+    status: 500,
+    hint: "Kubernetes' rollout of the Deployment did not finish and cutover undid it (as `kubectl rollout undo` does); `kubectl describe pods -l cutover.service=<service>` shows why the new pods were not Ready. The previous release serves.",
+  },
   UNAUTHORIZED: {
     status: 401,
     hint: 'Send `Authorization: Bearer <token>`; the token is in <state_dir>/admin-token or CUTOVER_TOKEN.',

@@ -153,7 +153,23 @@ export interface NativeUpdateProgress {
  * `rolled-back` the old release's instances are bound to what the orchestrator
  * put back.
  */
+/** Who runs a native update, in its own words: for messages, event types and the error of its rollback. */
+export interface NativeOrchestrator {
+  /** "Swarm", "Kubernetes". */
+  name: string;
+  /** The prefix of the update's events and of the operation's phase: "swarm" gives swarm.update-started and swarm-updating. */
+  key: string;
+  /** What it updates: "service", "Deployment". */
+  object: string;
+  /** What it calls an instance: "task", "pod". */
+  unit: string;
+  rolledBackCode: 'SWARM_ROLLED_BACK' | 'KUBERNETES_ROLLED_BACK';
+  /** How a user puts the object back on one release by hand after a rollback that stalled. */
+  undoHint(objectName: string): string;
+}
+
 export interface NativeRollingUpdates {
+  readonly orchestrator: NativeOrchestrator;
   /** Starts the update; resolves with the orchestrator's name for what it updates and the settings it was given, in its terms. */
   start(
     fromReleaseId: string,

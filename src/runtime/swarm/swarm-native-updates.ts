@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type {
+  NativeOrchestrator,
   NativeRollingSettings,
   NativeRollingUpdates,
   NativeUpdateProgress,
@@ -35,6 +36,14 @@ export interface SwarmUpdater {
  * HEALTHCHECK output) while Swarm still has them.
  */
 export class SwarmNativeUpdates implements NativeRollingUpdates {
+  readonly orchestrator: NativeOrchestrator = {
+    name: 'Swarm',
+    key: 'swarm',
+    object: 'service',
+    unit: 'task',
+    rolledBackCode: 'SWARM_ROLLED_BACK',
+    undoHint: (name) => `Fix it with \`docker service update --rollback ${name}\` or deploy again.`,
+  };
   /** Tasks whose port answered once, per updated release: a task is probed until it does, then trusted. */
   private readonly answering = new Map<string, Set<string>>();
   /** The release each update goes to, to tell the new generation's tasks from the old. */

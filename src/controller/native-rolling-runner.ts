@@ -1,51 +1,71 @@
 import type { RollingStrategyConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute, Upstream } from '../router/index.js';
-import type { NativeRollingUpdates, NativeUpdateProgress, NativeUpdateTask, Runtime } from '../runtime/index.js';
+import type {
+  NativeOrchestrator,
+  NativeRollingUpdates,
+  NativeUpdateProgress,
+  NativeUpdateTask,
+  Runtime,
+} from '../runtime/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import type { RunnerContext } from './runner-context.js';
 import { startRollingOperation } from './rolling-runner.js';
 import { notApplicable, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
 
 /**
- * `strategy: rolling` on a `runtime: swarm` service: Swarm's own rolling
- * update (`docker service update`) of the service that runs the active
- * release, with the strategy as its UpdateConfig (parallelism, delay,
- * failure_action, monitor, max_failure_ratio, order) and a RollbackConfig.
- * Swarm replaces the tasks; cutover follows them: the route lists whatever
- * tasks run (both generations during the update, each on its own port), and
- * every change of Swarm's UpdateStatus or of the running tasks is an event.
+ * `strategy: rolling` on a runtime whose orchestrator updates instances
+ * itself: Swarm's rolling update (`docker service update`) of the service
+ * that runs the active release, or Kubernetes' RollingUpdate of the release's
+ * Deployment. The strategy becomes the orchestrator's settings (Swarm's
+ * UpdateConfig; a Deployment's maxSurge, maxUnavailable, minReadySeconds and
+ * progressDeadlineSeconds). The orchestrator replaces the instances; cutover
+ * follows them: the route lists whatever instances run (both generations
+ * during the update), and every change of the update's state or of the
+ * running instances is an event (`swarm.*`, `kubernetes.*`).
  *
- * Outcomes: `completed` makes the updated service the new release's
- * instances and switches to it; `rollback_completed` (Swarm rolled back by
- * failure_action: rollback) ends the deploy failed with Swarm's reason, on
- * the previous release. `paused` (failure_action: pause) is rolled back by
- * cutover: a cutover deploy never ends with a service half on each release
- * and nothing to resume it (failure_action: continue keeps going instead).
- * Past the strategy's timeout per batch, cutover asks Swarm to roll back too,
- * and `cutover abort` does the same (the deploy then ends aborted).
+ * Outcomes: `completed` makes the updated instances the new release's and
+ * switches to it; `rollback_completed` (Swarm rolled back by failure_action:
+ * rollback) ends the deploy failed with the orchestrator's reason, on the
+ * previous release. `paused` (Swarm's failure_action: pause, a Deployment
+ * past its progress deadline) is rolled back by cutover: a cutover deploy
+ * never ends with a service half on each release and nothing to resume it
+ * (failure_action: continue keeps going instead). Past the strategy's
+ * timeout per batch, cutover asks for a rollback too, and `cutover abort`
+ * does the same (the deploy then ends aborted).
  *
- * Swarm itself is behind the Runtime port's `nativeRollingUpdates`
- * capability (the Swarm adapter's swarm-native-updates.ts): this file never sees
- * Docker, only the update's state and its running tasks.
+ * The orchestrator is behind the Runtime port's `nativeRollingUpdates`
+ * capability (swarm-native-updates.ts, kubernetes-native-updates.ts): this
+ * file never sees Docker or Kubernetes, only the update's state and its
+ * running instances.
  */
 const POLL_MS = 300;
 
-export class SwarmRollingRunner implements StrategyRunner {
-  private readonly runs = new Map<string, SwarmRollingRun>();
+/** Said of a runtime that offers no native update (the run then fails at once with INTERNAL). */
+const UNKNOWN_ORCHESTRATOR: NativeOrchestrator = {
+  name: 'the orchestrator',
+  key: 'native',
+  object: 'service',
+  unit: 'instance',
+  rolledBackCode: 'SWARM_ROLLED_BACK',
+  undoHint: () => 'Deploy again.',
+};
+
+export class NativeRollingRunner implements StrategyRunner {
+  private readonly runs = new Map<string, NativeRollingRun>();
 
   constructor(
     private readonly ctx: RunnerContext,
     private readonly runtime: Runtime,
   ) {}
 
-  /** True when the service's runtime updates its instances itself (Swarm). */
+  /** True when the service's runtime updates its instances itself (Swarm, Kubernetes with the pod network). */
   offers(service: ServiceConfig): boolean {
     return this.updatesOf(service) !== null;
   }
 
   start(service: ServiceConfig, operation: OperationRecord, release: ReleaseRecord, previous: ReleaseRecord): void {
-    const run = new SwarmRollingRun(this.ctx, this.updatesOf(service), service, operation, release, previous);
+    const run = new NativeRollingRun(this.ctx, this.updatesOf(service), service, operation, release, previous);
     this.runs.set(service.name, run);
     void run.run().finally(() => {
       if (this.runs.get(service.name) === run) this.runs.delete(service.name);
@@ -56,7 +76,7 @@ export class SwarmRollingRunner implements StrategyRunner {
     return this.runs.has(service);
   }
 
-  /** Swarm's own state is in the operation's phase and events. */
+  /** The orchestrator's own state is in the operation's phase and events. */
   progress(): RunProgress | null {
     return null;
   }
@@ -92,13 +112,13 @@ export class SwarmRollingRunner implements StrategyRunner {
     return false;
   }
 
-  /** A run follows Swarm to its end by itself; at shutdown recovery closes what is left. */
+  /** A run follows the orchestrator to its end by itself; at shutdown recovery closes what is left. */
   async close(): Promise<void> {}
 
-  /** Asks Swarm to roll the update back; the deploy ends aborted once Swarm did. */
+  /** Asks the orchestrator to roll the update back; the deploy ends aborted once it did. */
   async abort(service: string, actor: string): Promise<OperationRecord> {
     const run = this.runs.get(service);
-    if (!run) throw new CutoverError('INVALID_STATE', `no Swarm rolling update of ${service} is running`);
+    if (!run) throw new CutoverError('INVALID_STATE', `no native rolling update of ${service} is running`);
     await run.abort(`aborted by ${actor}`);
     return this.ctx.store.getOperation(run.operationId)!;
   }
@@ -110,16 +130,16 @@ export class SwarmRollingRunner implements StrategyRunner {
 
 type Verdict = { outcome: 'completed' } | { outcome: 'rolled-back'; why: string; aborted: boolean };
 
-class SwarmRollingRun {
+class NativeRollingRun {
   private readonly strategy: RollingStrategyConfig;
   private readonly base: { operationId: string; service: string; releaseId: string };
   private routedKey = '';
   private serviceName = '';
-  /** Why Swarm gave up: its first message of a rollback or pause (the final one only says "rollback completed"). */
+  /** Why the orchestrator gave up: its first message of a rollback or pause (the final one only says "rollback completed"). */
   private firstProblem: string | null = null;
-  /** Errors of the new release's tasks seen so far (Swarm forgets them as it replaces tasks). */
+  /** Errors of the new release's instances seen so far (the orchestrator forgets them as it replaces them). */
   private readonly taskErrors = new Set<string>();
-  /** Why cutover asked Swarm to roll back (a pause, the timeout, an abort), once it did. */
+  /** Why cutover asked for a rollback (a pause, the timeout, an abort), once it did. */
   private rollbackAsked: string | null = null;
   private aborted = false;
 
@@ -135,6 +155,11 @@ class SwarmRollingRun {
     this.base = { operationId: operation.id, service: service.name, releaseId: release.id };
   }
 
+  /** Whose update this is, in its own words (messages, event types, the error code of its rollback). */
+  private get who(): NativeOrchestrator {
+    return this.updates?.orchestrator ?? UNKNOWN_ORCHESTRATOR;
+  }
+
   get operationId(): string {
     return this.operation.id;
   }
@@ -147,7 +172,7 @@ class SwarmRollingRun {
       ...this.base,
       type: 'deploy.abort-requested',
       level: 'warn',
-      message: `${reason}; asking Swarm to roll back`,
+      message: `${reason}; asking ${this.who.name} to roll back`,
     });
     await this.updates.rollback(this.previous.id);
   }
@@ -158,7 +183,7 @@ class SwarmRollingRun {
       if (!runtime)
         throw new CutoverError(
           'INTERNAL',
-          `service ${this.service.name} runs on swarm, but the server has no swarm runtime`,
+          `service ${this.service.name} has strategy rolling on an orchestrator, but its runtime updates nothing itself`,
         );
       const verdict = await this.update(runtime);
       if (verdict.outcome === 'completed') await this.adoptUpdated(runtime);
@@ -176,7 +201,7 @@ class SwarmRollingRun {
     }
   }
 
-  /** Starts Swarm's update and follows it to its end. */
+  /** Starts the orchestrator's update and follows it to its end. */
   private async update(runtime: NativeRollingUpdates): Promise<Verdict> {
     const { ctx, service, release, previous, strategy } = this;
     const started = await runtime.start(
@@ -193,12 +218,12 @@ class SwarmRollingRun {
       strategy,
     );
     this.serviceName = started.name;
-    ctx.store.updateOperation(this.operation.id, { phase: 'swarm-updating' });
+    ctx.store.updateOperation(this.operation.id, { phase: `${this.who.key}-updating` });
     ctx.events.record({
       ...this.base,
-      type: 'swarm.update-started',
+      type: `${this.who.key}.update-started`,
       message:
-        `Swarm updates service ${this.serviceName} from ${previous.version} to ${release.version}: parallelism ${strategy.parallelism}, order ${strategy.order}, ` +
+        `${this.who.name} updates ${this.who.object} ${this.serviceName} from ${previous.version} to ${release.version}: parallelism ${strategy.parallelism}, order ${strategy.order}, ` +
         `delay ${strategy.delayMs} ms, monitor ${strategy.monitorMs} ms, failure_action ${strategy.failureAction}, max_failure_ratio ${strategy.maxFailureRatio}`,
       data: { service: this.serviceName, updateConfig: started.settings },
     });
@@ -222,9 +247,9 @@ class SwarmRollingRun {
           const level = progress.state.startsWith('rollback') || progress.state === 'paused' ? 'warn' : 'info';
           ctx.events.record({
             ...this.base,
-            type: `swarm.update-${progress.state.replace(/_/g, '-')}`,
+            type: `${this.who.key}.update-${progress.state.replace(/_/g, '-')}`,
             level,
-            message: `Swarm: update ${progress.state.replace(/_/g, ' ')}${progress.message ? `: ${progress.message}` : ''}`,
+            message: `${this.who.name}: update ${progress.state.replace(/_/g, ' ')}${progress.message ? `: ${progress.message}` : ''}`,
             data: { state: progress.state, message: progress.message },
           });
         }
@@ -236,15 +261,13 @@ class SwarmRollingRun {
           return { outcome: 'rolled-back', why: this.rollbackAsked ?? this.reason(progress), aborted: this.aborted };
         case 'rollback_paused':
           throw new CutoverError(
-            'SWARM_ROLLED_BACK',
-            `Swarm's rollback of ${this.serviceName} paused: ${this.reason(progress)}; the service may run tasks of both releases`,
-            {
-              hint: `Fix it with \`docker service update --rollback ${this.serviceName}\` or deploy again.`,
-            },
+            this.who.rolledBackCode,
+            `${this.who.name}'s rollback of ${this.serviceName} paused: ${this.reason(progress)}; the ${this.who.object} may run ${this.who.unit}s of both releases`,
+            { hint: this.who.undoHint(this.serviceName) },
           );
         case 'paused':
           if (this.rollbackAsked === null) {
-            this.rollbackAsked = `Swarm paused the update (failure_action: pause): ${this.reason(progress)}`;
+            this.rollbackAsked = `${this.who.name} paused the update: ${this.reason(progress)}`;
             await runtime.rollback(previous.id);
           }
           break;
@@ -253,33 +276,33 @@ class SwarmRollingRun {
             this.rollbackAsked = `the update did not finish within ${Math.round((deadline - this.operation.startedAt) / 1000)} s (${batches} batch(es) × the strategy's timeout)`;
             ctx.events.record({
               ...this.base,
-              type: 'swarm.update-timeout',
+              type: `${this.who.key}.update-timeout`,
               level: 'warn',
-              message: `${this.rollbackAsked}; asking Swarm to roll back`,
+              message: `${this.rollbackAsked}; asking ${this.who.name} to roll back`,
             });
             await runtime.rollback(previous.id);
           }
       }
       if (this.ctx.clock.now() > deadline + strategy.deployTimeoutMs * batches + 60_000) {
         throw new CutoverError(
-          'SWARM_ROLLED_BACK',
-          `Swarm's update of ${this.serviceName} neither completed nor rolled back in time (state ${progress.state ?? 'none'})`,
+          this.who.rolledBackCode,
+          `${this.who.name}'s update of ${this.serviceName} neither completed nor rolled back in time (state ${progress.state ?? 'none'})`,
         );
       }
       await this.ctx.clock.sleep(POLL_MS);
     }
   }
 
-  /** Swarm's UpdateStatus message, with the errors of the new release's failed tasks (the "why"). */
+  /** The orchestrator's message, with the errors of the new release's failed instances (the "why"). */
   private reason(progress: NativeUpdateProgress): string {
-    return [this.firstProblem ?? progress.message ?? 'no message from Swarm', ...this.taskErrors].join('; ');
+    return [this.firstProblem ?? progress.message ?? `no message from ${this.who.name}`, ...this.taskErrors].join('; ');
   }
 
-  /** The route follows the running tasks (old and new generation) while Swarm replaces them. */
+  /** The route follows the running instances (old and new generation) while the orchestrator replaces them. */
   private async follow(tasks: NativeUpdateTask[]): Promise<void> {
     const serving = tasks.filter((t) => t.answers);
     const upstreams: Upstream[] = serving.map((task) => ({
-      id: `${this.service.name}/${this.previous.id}/swarm-task-${task.id.slice(0, 12)}`,
+      id: `${this.service.name}/${this.previous.id}/${this.who.key}-${this.who.unit}-${task.id.slice(0, 12)}`,
       host: task.host,
       port: task.port,
     }));
@@ -296,8 +319,8 @@ class SwarmRollingRun {
     const fresh = versions.filter((v) => v === this.release.version).length;
     this.ctx.events.record({
       ...this.base,
-      type: 'swarm.tasks',
-      message: `${upstreams.length} task(s) serve ${this.service.name}: ${fresh} of ${this.release.version}, ${versions.length - fresh} of ${this.previous.version}`,
+      type: `${this.who.key}.${this.who.unit}s`,
+      message: `${upstreams.length} ${this.who.unit}(s) serve ${this.service.name}: ${fresh} of ${this.release.version}, ${versions.length - fresh} of ${this.previous.version}`,
       data: {
         tasks: tasks.map((t) => ({ id: t.id, slot: t.slot, version: t.version, port: t.port })),
         weight: versions.length ? Math.round((100 * fresh) / versions.length) : 0,
@@ -305,7 +328,7 @@ class SwarmRollingRun {
     });
   }
 
-  /** Swarm completed: the service is the new release's; its instances are its tasks. */
+  /** The update completed: the updated instances are the new release's. */
   private async adoptUpdated(runtime: NativeRollingUpdates): Promise<void> {
     const { ctx, service, release, previous } = this;
     await runtime.finish(previous.id, 'completed', release.id);
@@ -319,7 +342,7 @@ class SwarmRollingRun {
       ctx.events.record({
         ...this.base,
         type: 'instance.started',
-        message: `instance ${info.id} is Swarm task on port ${info.port}`,
+        message: `instance ${info.id} is ${this.who.name} ${this.who.unit} ${info.host}:${info.port}`,
         data: { id: info.id, port: info.port },
       });
     await ctx.supervisor.waitHealthy(
@@ -332,7 +355,7 @@ class SwarmRollingRun {
     this.finish('succeeded', null);
   }
 
-  /** Swarm rolled back: the previous release's instances are its tasks again, on their own ports. */
+  /** The orchestrator rolled back: the previous release's instances are bound to what it put back. */
   private async backOnPrevious(runtime: NativeRollingUpdates, why: string, aborted: boolean): Promise<void> {
     const { ctx, service, previous } = this;
     await runtime.finish(previous.id, 'rolled-back', this.release.id);
@@ -347,7 +370,7 @@ class SwarmRollingRun {
         ...this.base,
         type: 'rolling.rollback-incomplete',
         level: 'error',
-        message: `not every instance of ${previous.id} is healthy after Swarm's rollback: ${(error as Error).message}`,
+        message: `not every instance of ${previous.id} is healthy after ${this.who.name}'s rollback: ${(error as Error).message}`,
       });
     }
     await ctx.router.setRoute(ctx.lifecycle.routeFor(service, previous));
@@ -356,11 +379,11 @@ class SwarmRollingRun {
       ...this.base,
       type: 'rolling.rolled-back',
       level: 'warn',
-      message: `Swarm rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${ctx.supervisor.instancesOf(previous.id).length} instance(s)`,
+      message: `${this.who.name} rolled ${this.serviceName} back: ${previous.version} (${previous.id}) serves with ${ctx.supervisor.instancesOf(previous.id).length} instance(s)`,
     });
     this.finish(aborted ? 'aborted' : 'failed', {
-      code: aborted ? 'DEPLOY_ABORTED' : 'SWARM_ROLLED_BACK',
-      message: `Swarm rolled back the update of ${this.serviceName} to ${this.release.version}: ${why}; ${previous.version} (${previous.id}) serves ${service.name}`,
+      code: aborted ? 'DEPLOY_ABORTED' : this.who.rolledBackCode,
+      message: `${this.who.name} rolled back the update of ${this.serviceName} to ${this.release.version}: ${why}; ${previous.version} (${previous.id}) serves ${service.name}`,
     });
   }
 
@@ -370,8 +393,8 @@ class SwarmRollingRun {
     const active = ctx.lifecycle.activeRelease(service.name);
     const message =
       outcome === 'succeeded'
-        ? `Swarm rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} task(s) of ${this.serviceName}`
-        : `Swarm rolling update ${outcome}: ${error?.message ?? ''}`;
+        ? `${this.who.name} rolling update succeeded: ${active?.version} (${active?.id}) runs on all ${service.instances} ${this.who.unit}(s) of ${this.serviceName}`
+        : `${this.who.name} rolling update ${outcome}: ${error?.message ?? ''}`;
     ctx.events.record({
       ...this.base,
       type: `deploy.${outcome}`,
