@@ -15,9 +15,13 @@ export const KUBERNETES_PERMISSIONS: readonly {
   group: string;
   verbs: string[];
 }[] = [
-  { group: 'apps', resource: 'deployments', verbs: ['get', 'list', 'create', 'delete'] },
+  // update: a release set's native RollingUpdate (and its undo) replaces the Deployment's template.
+  { group: 'apps', resource: 'deployments', verbs: ['get', 'list', 'create', 'update', 'delete'] },
   { group: 'apps', resource: 'deployments', subresource: 'scale', verbs: ['update'] },
-  { group: '', resource: 'pods', verbs: ['get', 'list', 'delete'] },
+  // The undo of a stalled rollout reads the template of the ReplicaSet of the revision before.
+  { group: 'apps', resource: 'replicasets', verbs: ['list'] },
+  // update: stopping one instance of a release set takes its pod out of the ReplicaSet (a label changed).
+  { group: '', resource: 'pods', verbs: ['get', 'list', 'update', 'delete'] },
   { group: '', resource: 'pods', subresource: 'log', verbs: ['get'] },
   { group: '', resource: 'events', verbs: ['list'] },
 ];

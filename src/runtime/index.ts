@@ -117,6 +117,8 @@ export interface NativeRollingSettings {
   monitorMs: number;
   failureAction: 'rollback' | 'pause' | 'continue';
   maxFailureRatio: number;
+  /** The strategy's timeout per batch (Kubernetes: the Deployment's progress deadline). */
+  deployTimeoutMs?: number;
 }
 
 /** The release the instances are updated to. */

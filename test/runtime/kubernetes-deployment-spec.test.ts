@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { InstanceSpec } from '../../src/runtime/index.js';
 import {
   deploymentName,
+  isReleaseSet,
   labelValue,
   planDeployment,
   readinessProbeOf,
@@ -112,6 +113,53 @@ describe('the Deployment of a kubernetes instance', () => {
     assert.deepEqual(container?.env?.[0], { name: 'HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
     assert.deepEqual(container?.readinessProbe?.tcpSocket, { port: 9090 });
     assert.equal(container?.livenessProbe, undefined, 'restart_after: 0, no liveness probe');
+  });
+
+  it('as a release set: one Deployment of the instances, selected by its own name whatever release it runs', () => {
+    const pods = config.services.pods!;
+    const input = {
+      spec: { ...spec, service: 'pods', command: 'serve --as ${INSTANCE}', env: { WHO: 'i=${INSTANCE} v=${VERSION}' } },
+      settings: pods.docker!,
+      kubernetes: pods.kubernetes!,
+      health: pods.health,
+      owner: 'abc123',
+      port: 9090,
+      replicas: 3,
+    };
+    const deployment = planDeployment(input);
+    assert.equal(deployment.metadata?.name, 'cutover-abc123-web-7-green-set');
+    assert.equal(deployment.spec?.replicas, 3);
+    const selector = {
+      'cutover.owner': 'abc123',
+      'cutover.service': 'pods',
+      'cutover.deployment': 'cutover-abc123-web-7-green-set',
+    };
+    assert.deepEqual(deployment.spec?.selector.matchLabels, selector);
+    const labels = deployment.spec?.template.metadata?.labels ?? {};
+    assert.equal(labels['cutover.release'], 'web-7');
+    assert.equal(labels['cutover.instance'], undefined, 'one template for every instance');
+    const container = deployment.spec?.template.spec?.containers[0];
+    assert.deepEqual(container?.env?.[1], {
+      name: 'INSTANCE',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    });
+    const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env.WHO, 'i=$(INSTANCE) v=1.4.0+build.5', "the pod's name, expanded by the kubelet");
+    assert.deepEqual(container?.args, ['serve', '--as', '$(INSTANCE)']);
+
+    // A native update puts a later release in the same Deployment: same name, same selector.
+    const later = planDeployment({
+      ...input,
+      spec: { ...input.spec, releaseId: 'web-8', version: '1.5.0' },
+      name: 'cutover-abc123-web-7-green-set',
+    });
+    assert.equal(later.metadata?.name, 'cutover-abc123-web-7-green-set');
+    assert.deepEqual(later.spec?.selector.matchLabels, selector);
+    assert.equal(later.spec?.template.metadata?.labels?.['cutover.release'], 'web-8');
+
+    assert.equal(isReleaseSet(pods.kubernetes!, 'rolling'), true);
+    assert.equal(isReleaseSet(pods.kubernetes!, 'blue-green'), false, 'blue-green keeps a Deployment per instance');
+    assert.equal(isReleaseSet(web.kubernetes!, 'rolling'), false, "host network: cutover's own rolling runner");
   });
 
   it('has names and label values Kubernetes accepts', () => {

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PodView } from '../../src/runtime/kubernetes/kubernetes-pods.js';
+import type { V1ReplicaSet } from '@kubernetes/client-node';
 import {
+  deploymentView,
   rolloutProgress,
   rolloutSettingsOf,
   rolloutState,
+  undoTemplate,
   type DeploymentView,
 } from '../../src/runtime/kubernetes/kubernetes-rollout.js';
 
@@ -157,5 +160,79 @@ describe('Kubernetes rollout: pods as tasks and problems', () => {
       'pod new-a exited with code 1 (Error)',
       'pod new-b cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu.',
     ]);
+  });
+
+  it("reads a Deployment's status, and a stalled one from its Progressing condition", () => {
+    const view = deploymentView({
+      metadata: { generation: 4 },
+      spec: { replicas: 3, selector: {}, template: {} },
+      status: {
+        observedGeneration: 4,
+        replicas: 4,
+        updatedReplicas: 1,
+        availableReplicas: 3,
+        conditions: [
+          { type: 'Available', status: 'True' },
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: 'ReplicaSet "x" has timed out progressing.',
+          },
+        ],
+      },
+    });
+    assert.deepEqual(view, {
+      generation: 4,
+      observedGeneration: 4,
+      wanted: 3,
+      replicas: 4,
+      updated: 1,
+      available: 3,
+      progressing: {
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: 'ReplicaSet "x" has timed out progressing.',
+      },
+    });
+    assert.equal(rolloutState(view, false).state, 'paused');
+    assert.equal(deploymentView({}).progressing, null, 'a Deployment the controller has not looked at yet');
+  });
+
+  it('undoes to the template of the ReplicaSet of the revision before, without its pod-template-hash', () => {
+    const rs = (revision: string, owner: string, image: string): V1ReplicaSet => ({
+      metadata: {
+        annotations: { 'deployment.kubernetes.io/revision': revision },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'd', uid: owner }],
+      },
+      spec: {
+        selector: {},
+        template: {
+          metadata: { labels: { 'cutover.release': `r${revision}`, 'pod-template-hash': `h${revision}` } },
+          spec: { containers: [{ name: 'app', image }] },
+        },
+      },
+    });
+    const sets = [
+      rs('1', 'other-uid', 'a:old'),
+      rs('2', 'uid', 'a:v2'),
+      rs('3', 'uid', 'a:v3'),
+      rs('1', 'uid', 'a:v1'),
+    ];
+    const template = undoTemplate(sets, 'uid', '2');
+    assert.deepEqual(template?.metadata?.labels, { 'cutover.release': 'r2' });
+    assert.equal(template?.spec?.containers[0]?.image, 'a:v2');
+    assert.equal(
+      sets[1]!.spec!.template!.metadata!.labels!['pod-template-hash'],
+      'h2',
+      'the ReplicaSet is not changed',
+    );
+    assert.equal(
+      undoTemplate(sets, 'uid', '1')?.spec?.containers[0]?.image,
+      'a:v1',
+      "the Deployment's own, not another's",
+    );
+    assert.equal(undoTemplate(sets, 'uid', '9'), null);
+    assert.equal(undoTemplate(sets, 'uid', null), null);
   });
 });

@@ -192,7 +192,12 @@ export function runtimeContract(options: RuntimeContractOptions): void {
           runtime.start(s.goodSpec(id, 0)),
           runtime.start(s.goodSpec(id, 1)),
         ]);
-        assert.notEqual(first.port, second.port, 'each instance has a port of its own');
+        // A port of its own on a shared address, or (pods on a pod network) an address of its own.
+        assert.notEqual(
+          `${first.host}:${first.port}`,
+          `${second.host}:${second.port}`,
+          'each instance has an address of its own',
+        );
         await Promise.all([answers(runtime, first), answers(runtime, second)]);
         assert.deepEqual(ids(runtime.list()), ids([first, second]));
 

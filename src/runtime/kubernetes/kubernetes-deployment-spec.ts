@@ -39,6 +39,8 @@ export const KUBERNETES_LABELS = {
   slot: 'cutover.slot',
   version: 'cutover.version',
   instance: 'cutover.instance',
+  /** A release set's Deployment name on it and its pods: its selector, which outlives the release it runs. */
+  deployment: 'cutover.deployment',
 } as const;
 
 /** Annotations: exact values a label cannot hold (a version with "+"), and the port the instance was given. */
@@ -59,6 +61,13 @@ export interface DeploymentInput {
   owner: string;
   /** host network: the port cutover picked; pod network: the container port. */
   port: number;
+  /**
+   * A release set (see releaseSetOf): one Deployment with this many replicas for all the release's
+   * instances, which Kubernetes' RollingUpdate can update; absent: the instance's own Deployment.
+   */
+  replicas?: number;
+  /** A release set's Deployment name when the template is for a later release (a native update keeps the name). */
+  name?: string;
 }
 
 /**
@@ -76,7 +85,10 @@ export function labelValue(text: string): string {
  * `cutover-<owner>-<release>-<slot>-<index>`, a DNS-1123 name. Pod names add
  * about 17 characters to it, so a longer one is cut and made unique by a hash.
  */
-export function deploymentName(owner: string, instance: { releaseId: string; slot: string; index: number }): string {
+export function deploymentName(
+  owner: string,
+  instance: { releaseId: string; slot: string; index: number | 'set' },
+): string {
   const full = `cutover-${owner}-${instance.releaseId}-${instance.slot}-${instance.index}`;
   const clean = full.toLowerCase().replace(/[^a-z0-9-]/g, '-');
   if (clean.length <= 52 && clean === full) return clean;
@@ -96,6 +108,27 @@ export function instanceSelector(
     [KUBERNETES_LABELS.slot]: instance.slot,
     [KUBERNETES_LABELS.instance]: String(instance.index),
   };
+}
+
+/** The labels that select a release set's pods, whatever release its template runs. */
+export function setSelector(owner: string, service: string, deployment: string): Record<string, string> {
+  return {
+    [KUBERNETES_LABELS.owner]: owner,
+    [KUBERNETES_LABELS.service]: service,
+    [KUBERNETES_LABELS.deployment]: deployment,
+  };
+}
+
+/**
+ * A release set: the release's instances as the replicas of one Deployment,
+ * which Kubernetes' own RollingUpdate then replaces (`strategy: rolling`).
+ * Only with the pod network, where every pod listens on the same container
+ * port at an address of its own; with host networking two pods of one
+ * template on a node would want one port, so each instance keeps a
+ * Deployment of its own and cutover's rolling runner replaces them.
+ */
+export function isReleaseSet(kubernetes: KubernetesServiceConfig, strategyType: string): boolean {
+  return kubernetes.network === 'pod' && strategyType === 'rolling';
 }
 
 /** `a=b,c=d`: a label selector for the API. */
@@ -159,16 +192,24 @@ export function planDeployment(input: DeploymentInput): V1Deployment {
   const { spec, settings, kubernetes, health, owner, port } = input;
   // ${HOST} becomes the kubelet's $(HOST), expanded from the env var below: the pod's IP is known only there.
   // Every other "$" is the config's own text and is escaped, so no $(NAME) in it is expanded.
+  const set = input.replicas !== undefined;
   const hostMark = `\u0000host-${createHash('sha256').update(spec.command).digest('hex').slice(0, 12)}\u0000`;
+  // A set's pods share one template: ${INSTANCE} is the pod's own name, the kubelet's $(INSTANCE).
+  const instanceMark = hostMark.replace('host-', 'instance-');
   const values: PlaceholderValues = {
     VERSION: spec.version,
     PORT: String(port),
     SLOT: spec.slot,
-    INSTANCE: String(spec.index),
+    INSTANCE: set ? instanceMark : String(spec.index),
     HOST: hostMark,
   };
-  const forKubelet = (text: string): string => kubeletLiteral(text).split(hostMark).join('$(HOST)');
-  const image = substitutePlaceholders(settings.image, { ...values, HOST: '${HOST}' });
+  const forKubelet = (text: string): string =>
+    kubeletLiteral(text).split(hostMark).join('$(HOST)').split(instanceMark).join('$(INSTANCE)');
+  const image = substitutePlaceholders(settings.image, {
+    ...values,
+    HOST: '${HOST}',
+    ...(set ? { INSTANCE: '${INSTANCE}' } : {}),
+  });
   const env = Object.fromEntries(
     Object.entries(substituteEnv(spec.env, values)).map(([key, value]) => [key, forKubelet(value)]),
   );
@@ -176,16 +217,25 @@ export function planDeployment(input: DeploymentInput): V1Deployment {
     spec.command.trim() === ''
       ? undefined
       : commandWords(spec.command).map((word) => forKubelet(substitutePlaceholders(word, values)));
-  const selector = instanceSelector(owner, spec);
+  const name = input.name ?? deploymentName(owner, set ? { ...spec, index: 'set' } : spec);
+  const selector = set ? setSelector(owner, spec.service, name) : instanceSelector(owner, spec);
   const labels = {
     ...settings.labels,
     ...selector,
+    ...(set
+      ? {
+          [KUBERNETES_LABELS.release]: spec.releaseId,
+          [KUBERNETES_LABELS.slot]: spec.slot,
+        }
+      : {}),
     [KUBERNETES_LABELS.version]: labelValue(spec.version),
   };
   const annotations = {
     [KUBERNETES_ANNOTATIONS.version]: spec.version,
     [KUBERNETES_ANNOTATIONS.port]: String(port),
-    [KUBERNETES_ANNOTATIONS.instanceId]: `${spec.service}/${spec.releaseId}/${spec.slot}-${spec.index}`,
+    [KUBERNETES_ANNOTATIONS.instanceId]: set
+      ? `${spec.service}/${spec.releaseId}/${spec.slot}`
+      : `${spec.service}/${spec.releaseId}/${spec.slot}-${spec.index}`,
   };
   const address = kubernetes.address ?? undefined;
   const readiness = readinessProbeOf(health, port, address);
@@ -198,9 +248,9 @@ export function planDeployment(input: DeploymentInput): V1Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: deploymentName(owner, spec), labels, annotations },
+    metadata: { name, labels, annotations },
     spec: {
-      replicas: 1,
+      replicas: input.replicas ?? 1,
       selector: { matchLabels: selector },
       // Only a native rolling update changes the template; a crash never does.
       revisionHistoryLimit: 2,
@@ -224,14 +274,21 @@ export function planDeployment(input: DeploymentInput): V1Deployment {
                 address
                   ? { name: 'HOST', value: address }
                   : { name: 'HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                // A set's pods share one template: the pod's name tells them apart, as Swarm's task slot would.
+                ...(set ? [{ name: 'INSTANCE', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] : []),
                 ...Object.entries(env)
                   .filter(([key]) => !RESERVED_ENV.has(key))
                   .map(([name, value]) => ({ name, value })),
                 { name: 'PORT', value: String(port) },
                 { name: 'VERSION', value: kubeletLiteral(spec.version) },
                 { name: 'SLOT', value: kubeletLiteral(spec.slot) },
-                { name: 'INSTANCE', value: String(spec.index) },
-                { name: 'CUTOVER_INSTANCE_ID', value: annotations[KUBERNETES_ANNOTATIONS.instanceId] },
+                ...(set ? [] : [{ name: 'INSTANCE', value: String(spec.index) }]),
+                {
+                  name: 'CUTOVER_INSTANCE_ID',
+                  value: set
+                    ? `${kubeletLiteral(annotations[KUBERNETES_ANNOTATIONS.instanceId])}-$(INSTANCE)`
+                    : kubeletLiteral(annotations[KUBERNETES_ANNOTATIONS.instanceId]),
+                },
               ],
               // With hostNetwork the host port is the container port: the scheduler keeps two pods off one port of a node.
               ports: [{ name: 'app', containerPort: port, protocol: 'TCP' }],

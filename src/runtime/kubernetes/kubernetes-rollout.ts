@@ -1,3 +1,4 @@
+import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import type { NativeRollingSettings, NativeUpdateProgress, NativeUpdateTask } from '../index.js';
 import type { PodView } from './kubernetes-pods.js';
 
@@ -57,6 +58,47 @@ export interface DeploymentView {
   updated: number;
   available: number;
   progressing: { status: string; reason: string; message: string } | null;
+}
+
+export function deploymentView(deployment: V1Deployment): DeploymentView {
+  const progressing = deployment.status?.conditions?.find((c) => c.type === 'Progressing');
+  return {
+    generation: deployment.metadata?.generation ?? 0,
+    observedGeneration: deployment.status?.observedGeneration ?? 0,
+    wanted: deployment.spec?.replicas ?? 0,
+    replicas: deployment.status?.replicas ?? 0,
+    updated: deployment.status?.updatedReplicas ?? 0,
+    available: deployment.status?.availableReplicas ?? 0,
+    progressing: progressing
+      ? { status: progressing.status, reason: progressing.reason ?? '', message: progressing.message ?? '' }
+      : null,
+  };
+}
+
+/** The Deployment controller's revision counter, on a Deployment and on each of its ReplicaSets. */
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+/** The label the Deployment controller adds to tell its ReplicaSets' pods apart. */
+const POD_TEMPLATE_HASH = 'pod-template-hash';
+
+/**
+ * What `kubectl rollout undo` puts back: the template of the Deployment's
+ * own ReplicaSet of that revision, without the pod-template-hash label the
+ * controller added; null when that ReplicaSet is gone.
+ */
+export function undoTemplate(
+  replicaSets: V1ReplicaSet[],
+  deploymentUid: string,
+  revision: string | null,
+): V1PodTemplateSpec | null {
+  const previous = replicaSets.find(
+    (rs) =>
+      rs.metadata?.annotations?.[REVISION_ANNOTATION] === revision &&
+      rs.metadata?.ownerReferences?.some((owner) => owner.uid === deploymentUid),
+  );
+  if (!previous?.spec?.template) return null;
+  const template = structuredClone(previous.spec.template);
+  delete template.metadata?.labels?.[POD_TEMPLATE_HASH];
+  return template;
 }
 
 /**

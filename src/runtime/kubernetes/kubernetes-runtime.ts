@@ -3,7 +3,14 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 import { ExitListeners } from '../exit-listeners.js';
-import type { InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
+import type {
+  InstanceInfo,
+  InstanceSpec,
+  NativeRollingUpdates,
+  NativeUpdateTarget,
+  Runtime,
+  RuntimeListener,
+} from '../index.js';
 import { logSince, type LogCopy } from '../docker/container-logs.js';
 import { instanceLogPath } from '../process/log-files.js';
 import { findFreePort } from '../process/free-port.js';
@@ -11,8 +18,10 @@ import { instanceIdOf, type RuntimeLogger } from '../process/process-runtime.js'
 import { apiMessage, apiStatus, type KubernetesClient } from './kubernetes-client.js';
 import {
   CONTAINER_NAME,
+  KUBERNETES_ANNOTATIONS,
   KUBERNETES_LABELS,
   instanceSelector,
+  isReleaseSet,
   planDeployment,
   readinessProbeOf,
   seconds,
@@ -20,6 +29,15 @@ import {
 } from './kubernetes-deployment-spec.js';
 import { exitCodeOf, podView, startProblem, type PodView } from './kubernetes-pods.js';
 import { copyPodLogs } from './pod-logs.js';
+import { KubernetesNativeUpdates } from './kubernetes-native-updates.js';
+import {
+  deploymentView,
+  REVISION_ANNOTATION,
+  undoTemplate,
+  type DeploymentView,
+  type RolloutPod,
+  type RolloutSettings,
+} from './kubernetes-rollout.js';
 
 export interface KubernetesRuntimeOptions {
   /** Identifies this state directory (label cutover.owner), as with runtime: docker and swarm. */
@@ -41,9 +59,32 @@ interface Target {
   namespace: string;
 }
 
-/** The Deployment of one instance id; kept after a crash (the kubelet restarts the pod) until a stop removes it. */
+/**
+ * A release set's state (kubernetes-deployment-spec.ts, isReleaseSet): one
+ * Deployment whose pods are the release's instances, bound as they start.
+ */
+export interface ReleaseSet {
+  /** The release its template runs: the one updated to, once a native update completed. */
+  releaseId: string;
+  service: string;
+  slot: string;
+  replicas: number;
+  /** Pod UID to the instance id it is bound to. */
+  bound: Map<string, string>;
+  /** Per instance id, the pod run that ended, so a start after a crash waits for the next one. */
+  dead: Map<string, { uid: string; restarts: number }>;
+  /** Per instance id, the pod it was last bound to, for its log after it ended. */
+  lastPod: Map<string, string>;
+  /** A native update runs (kubernetes-native-updates.ts): its pods' ends are Kubernetes' doing, not crashes. */
+  updating: { toReleaseId: string; toVersion: string; fromRevision: string | null; rollingBack: boolean } | null;
+  removing: Promise<void> | null;
+}
+
+/** The Deployment of one instance id (or of a release set); kept after a crash (the kubelet restarts the pod) until a stop removes it. */
 interface KnownDeployment {
   id: string;
+  /** Non-null: the Deployment is a release set's, shared by its instances. */
+  set: ReleaseSet | null;
   name: string;
   uid: string;
   target: Target;
@@ -98,12 +139,15 @@ export class KubernetesRuntime implements Runtime {
   readonly kind = 'kubernetes';
   private readonly options: KubernetesRuntimeOptions;
   private readonly deployments = new Map<string, KnownDeployment>();
+  /** Release sets by the release their template runs; the promise is shared by the starts that create it. */
+  private readonly sets = new Map<string, Promise<KnownDeployment>>();
   private readonly instances = new Map<string, ManagedPod>();
   /** Host-network ports given to instances not yet gone: a free port may not be bound yet by the pod it went to. */
   private readonly portsInUse = new Set<number>();
   private readonly exits: ExitListeners;
   private closed = false;
   private poller: NodeJS.Timeout | null = null;
+  private nativeUpdates: KubernetesNativeUpdates | null = null;
   private polling = false;
 
   constructor(options: KubernetesRuntimeOptions) {
@@ -129,12 +173,16 @@ export class KubernetesRuntime implements Runtime {
     if (!config?.docker || !config.kubernetes)
       throw new CutoverError('INTERNAL', `Cannot start ${id}: service ${spec.service} has no kubernetes settings.`);
     const target = this.targetOf(config);
-    const known = this.deployments.get(id) ?? (await this.create(spec, config, target, id));
+    const set = isReleaseSet(config.kubernetes, config.strategy.type);
+    const known =
+      this.deployments.get(id) ??
+      (set ? await this.setOf(spec, config, target) : await this.create(spec, config, target, id));
+    this.deployments.set(id, known);
     let pod: PodView;
     try {
       pod = await this.waitForPod(known, id);
     } catch (error) {
-      await this.removeDeployment(known, 0).catch(() => {});
+      await this.giveUp(known, id).catch(() => {});
       throw error;
     }
     const info: InstanceInfo = {
@@ -208,6 +256,10 @@ export class KubernetesRuntime implements Runtime {
         const labels = deployment.metadata?.labels ?? {};
         const name = deployment.metadata?.name ?? '';
         const uid = deployment.metadata?.uid ?? '';
+        if (labels[KUBERNETES_LABELS.deployment] !== undefined) {
+          adopted.push(...(await this.adoptSet(deployment, target, records)));
+          continue;
+        }
         const id = `${labels[KUBERNETES_LABELS.service]}/${labels[KUBERNETES_LABELS.release]}/${labels[KUBERNETES_LABELS.slot]}-${labels[KUBERNETES_LABELS.instance]}`;
         const record = records.find((r) => r.id === id);
         if (!record) {
@@ -230,6 +282,7 @@ export class KubernetesRuntime implements Runtime {
         }
         const known: KnownDeployment = {
           id,
+          set: null,
           name,
           uid,
           target,
@@ -262,6 +315,80 @@ export class KubernetesRuntime implements Runtime {
     return adopted;
   }
 
+  /**
+   * A release set after a controller restart: the records with the set's
+   * UID are bound to its running pods in index order (which pod an instance
+   * is does not matter: they are one template). A set no record names is
+   * removed, as an instance's Deployment is.
+   */
+  private async adoptSet(deployment: V1Deployment, target: Target, records: InstanceInfo[]): Promise<InstanceInfo[]> {
+    const name = deployment.metadata?.name ?? '';
+    const uid = deployment.metadata?.uid ?? '';
+    const mine = records
+      .filter((r) => r.pidToken === uid && !this.instances.has(r.id))
+      .sort((a, b) => a.index - b.index);
+    if (mine.length === 0) {
+      // Records of its release with another token are refused, not a reason to remove what runs.
+      const labels = deployment.metadata?.labels ?? {};
+      const named = records.some(
+        (r) => r.service === labels[KUBERNETES_LABELS.service] && r.releaseId === labels[KUBERNETES_LABELS.release],
+      );
+      if (!named && ![...this.deployments.values()].some((known) => known.uid === uid)) {
+        this.options.logger?.info(
+          { deployment: name },
+          'removing a Deployment of this state directory that no record names',
+        );
+        await this.deleteDeployment(target, name);
+      }
+      return [];
+    }
+    const first = mine[0]!;
+    const releaseId = first.releaseId;
+    const known: KnownDeployment = {
+      id: `${first.service}/${releaseId}/${first.slot}`,
+      set: newSet(first, deployment.spec?.replicas ?? mine.length),
+      name,
+      uid,
+      target,
+      selector: deployment.spec?.selector.matchLabels ?? {},
+      port: first.port,
+      dead: null,
+      podName: null,
+    };
+    this.sets.set(releaseId, Promise.resolve(known));
+    const pods = (await this.podsOf(known).catch(() => [] as PodView[]))
+      .filter((p) => p.running && !p.deleting && p.ip)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const adopted: InstanceInfo[] = [];
+    const address = this.options.serviceFor(first.service)?.kubernetes?.address ?? null;
+    for (const record of mine) {
+      const pod = pods.shift();
+      if (!pod) {
+        this.options.logger?.info(
+          { instance: record.id },
+          'instance not adopted: its Deployment has no running pod left for it',
+        );
+        continue;
+      }
+      this.deployments.set(record.id, known);
+      known.set!.bound.set(pod.uid, record.id);
+      known.set!.lastPod.set(record.id, pod.name);
+      const info: InstanceInfo = {
+        ...record,
+        pid: null,
+        host: address ?? pod.ip ?? record.host,
+        pidToken: uid,
+        ...(pod.node ? { node: pod.node } : {}),
+      };
+      const since = logSince(info.logPath);
+      const logs = await this.followLogs(info, known, pod, null, since === 0 ? null : Date.now() / 1000 - since);
+      this.manage(info, known, pod, logs);
+      this.options.logger?.info({ instance: record.id, pod: pod.name, host: info.host }, 'instance adopted');
+      adopted.push({ ...info });
+    }
+    return adopted;
+  }
+
   onExit(listener: RuntimeListener): void {
     this.exits.add(listener);
   }
@@ -269,12 +396,14 @@ export class KubernetesRuntime implements Runtime {
   /** The pod's log through the API: the run that ended for a crashed instance, else the current one. */
   async tailLog(instanceId: string, lines: number): Promise<string> {
     const known = this.deployments.get(instanceId);
-    if (!known?.podName) return '';
     const managed = this.instances.get(instanceId);
+    // A set's pods are its instances': the one bound to this instance, not the Deployment's last one looked at.
+    const podName = known?.set ? (managed?.podName ?? known.set.lastPod.get(instanceId) ?? null) : known?.podName;
+    if (!known || !podName) return '';
     const read = (previous: boolean): Promise<string> =>
       known.target.client.core
         .readNamespacedPodLog({
-          name: known.podName as string,
+          name: podName,
           namespace: known.target.namespace,
           container: CONTAINER_NAME,
           tailLines: Math.max(1, Math.min(lines, 10_000)),
@@ -305,6 +434,7 @@ export class KubernetesRuntime implements Runtime {
     }
     this.instances.clear();
     this.deployments.clear();
+    this.sets.clear();
   }
 
   /**
@@ -340,6 +470,244 @@ export class KubernetesRuntime implements Runtime {
     managed.notReadyReason = await this.readinessFailure(managed);
   }
 
+  // --- native rolling update of a release set (see kubernetes-native-updates.ts) ---
+
+  /** A release set's service (pod network, strategy rolling) updates through Kubernetes' RollingUpdate. */
+  nativeRollingUpdates(service: string): NativeRollingUpdates | null {
+    const config = this.options.serviceFor(service);
+    if (!config?.kubernetes || !isReleaseSet(config.kubernetes, config.strategy.type)) return null;
+    this.nativeUpdates ??= new KubernetesNativeUpdates(this);
+    return this.nativeUpdates;
+  }
+
+  instancesOf(service: string): number {
+    return this.options.serviceFor(service)?.instances ?? 1;
+  }
+
+  private async runningSet(releaseId: string): Promise<KnownDeployment | null> {
+    const known = await this.sets.get(releaseId)?.catch(() => null);
+    return known?.set && !known.set.removing ? known : null;
+  }
+
+  /**
+   * Starts Kubernetes' RollingUpdate of the set running `fromReleaseId`: the
+   * template of release `to` (same name, selector and replicas) with the
+   * rollout's settings. The Deployment's revision before it is kept for a
+   * rollback. Its pods' ends meanwhile are the rollout's, not crashes.
+   */
+  async updateSet(fromReleaseId: string, to: NativeUpdateTarget, rollout: RolloutSettings): Promise<{ name: string }> {
+    const known = await this.runningSet(fromReleaseId);
+    const config = this.options.serviceFor(to.service);
+    const what = `update ${fromReleaseId} to ${to.releaseId}`;
+    if (!known)
+      throw new CutoverError('INSTANCE_START_FAILED', `Cannot ${what}: no Deployment runs ${fromReleaseId}.`, {
+        hint: 'Deploy again: the first deploy of a release creates its Deployment.',
+      });
+    if (!config?.docker || !config.kubernetes)
+      throw new CutoverError('INTERNAL', `Cannot ${what}: service ${to.service} has no kubernetes settings.`);
+    const set = known.set!;
+    const { target, name } = known;
+    const plan = planDeployment({
+      spec: { ...to, index: 0, cwd: '' },
+      settings: config.docker,
+      kubernetes: config.kubernetes,
+      health: config.health,
+      owner: this.options.owner,
+      port: known.port,
+      replicas: set.replicas,
+      name,
+    });
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const current = await target.client.apps.readNamespacedDeployment({ name, namespace: target.namespace });
+        const revision = current.metadata?.annotations?.[REVISION_ANNOTATION] ?? null;
+        current.metadata = {
+          ...current.metadata,
+          labels: plan.metadata!.labels,
+          annotations: { ...current.metadata?.annotations, ...plan.metadata!.annotations },
+        };
+        current.spec = { ...current.spec!, ...rollout, template: plan.spec!.template };
+        try {
+          await target.client.apps.replaceNamespacedDeployment({ name, namespace: target.namespace, body: current });
+          set.updating = {
+            toReleaseId: to.releaseId,
+            toVersion: to.version,
+            fromRevision: revision,
+            rollingBack: false,
+          };
+          break;
+        } catch (error) {
+          if (apiStatus(error) !== 409 || attempt >= 4) throw error;
+        }
+      }
+    } catch (error) {
+      throw new CutoverError(
+        'INSTANCE_START_FAILED',
+        `Cannot ${what}: updating Deployment ${name} in namespace ${target.namespace} failed: ${apiMessage(error)}`,
+        { hint: 'Check cutover may update Deployments there (`cutover doctor`).' },
+      );
+    }
+    this.options.logger?.info({ deployment: name, to: to.releaseId, rollout }, 'rolling update started');
+    return { name };
+  }
+
+  async setStatus(releaseId: string): Promise<{
+    deployment: DeploymentView;
+    pods: RolloutPod[];
+    port: number;
+    rollingBack: boolean;
+    notReady: string[];
+  } | null> {
+    const known = await this.runningSet(releaseId);
+    if (!known) return null;
+    const { target, name } = known;
+    const deployment = await target.client.apps.readNamespacedDeployment({ name, namespace: target.namespace });
+    const pods = (
+      await target.client.core.listNamespacedPod({
+        namespace: target.namespace,
+        labelSelector: selectorText(known.selector),
+      })
+    ).items;
+    return {
+      deployment: deploymentView(deployment),
+      notReady: await this.notReadyReasons(target, pods, known.set!.updating?.toVersion ?? null),
+      pods: pods
+        .map((pod) => ({
+          pod: podView(pod),
+          version: pod.metadata?.annotations?.[KUBERNETES_ANNOTATIONS.version] ?? null,
+        }))
+        .sort((a, b) => a.pod.name.localeCompare(b.pod.name)),
+      port: known.port,
+      rollingBack: known.set!.updating?.rollingBack ?? false,
+    };
+  }
+
+  /**
+   * Why the new release's running pods are not Ready, in the kubelet's words
+   * (their latest readiness-probe failure): the usual reason a rollout stalls.
+   * At most 3 pods are asked about per look.
+   */
+  private async notReadyReasons(target: Target, pods: V1Pod[], version: string | null): Promise<string[]> {
+    const waiting = pods
+      .map(podView)
+      .filter(
+        (pod, i) =>
+          pod.running &&
+          !pod.ready &&
+          !pod.deleting &&
+          pods[i]!.metadata?.annotations?.[KUBERNETES_ANNOTATIONS.version] === version,
+      )
+      .slice(0, 3);
+    const reasons: string[] = [];
+    for (const pod of waiting) {
+      const reason = await this.podWarning(target, pod.uid);
+      if (reason) reasons.push(`pod ${pod.name} is not Ready: ${reason}`);
+    }
+    return reasons;
+  }
+
+  /**
+   * `kubectl rollout undo`: the template of the ReplicaSet of the revision
+   * before the update goes back into the Deployment (without its
+   * pod-template-hash), with the Deployment's labels of that release.
+   */
+  async rollbackSet(releaseId: string): Promise<void> {
+    const known = await this.runningSet(releaseId);
+    const updating = known?.set?.updating;
+    if (!known || !updating || updating.rollingBack) return;
+    const { target, name } = known;
+    const replicaSets = (
+      await target.client.apps.listNamespacedReplicaSet({
+        namespace: target.namespace,
+        labelSelector: selectorText(known.selector),
+      })
+    ).items;
+    const template = undoTemplate(replicaSets, known.uid, updating.fromRevision);
+    if (!template)
+      throw new CutoverError(
+        'INTERNAL',
+        `Cannot roll ${name} back: no ReplicaSet of revision ${updating.fromRevision ?? '?'} is left`,
+      );
+    for (let attempt = 0; ; attempt++) {
+      const current = await target.client.apps.readNamespacedDeployment({ name, namespace: target.namespace });
+      current.metadata = {
+        ...current.metadata,
+        labels: { ...current.metadata?.labels, ...template.metadata?.labels },
+        annotations: { ...current.metadata?.annotations, ...template.metadata?.annotations },
+      };
+      current.spec = { ...current.spec!, template };
+      try {
+        await target.client.apps.replaceNamespacedDeployment({ name, namespace: target.namespace, body: current });
+        updating.rollingBack = true;
+        this.options.logger?.info({ deployment: name, revision: updating.fromRevision }, 'rolling update undone');
+        return;
+      } catch (error) {
+        if (apiStatus(error) !== 409 || attempt >= 4) throw error;
+      }
+    }
+  }
+
+  /**
+   * Ends a native update. `completed`: the set runs `toReleaseId` (start()
+   * of its instances binds its pods); the old release's instances are
+   * forgotten, their pods are gone. `rolled-back`: the old release's
+   * instances are bound to the set's running pods, each keeping its own when
+   * it still runs; one without a pod is reported as exited.
+   */
+  async finishSetUpdate(
+    fromReleaseId: string,
+    outcome: 'completed' | 'rolled-back',
+    toReleaseId: string,
+  ): Promise<void> {
+    const known = await this.runningSet(fromReleaseId);
+    if (!known) return;
+    const set = known.set!;
+    set.updating = null;
+    const old = [...this.instances.values()].filter((m) => m.deployment === known);
+    if (outcome === 'completed') {
+      for (const managed of old) {
+        managed.logs?.stop();
+        managed.exited = true;
+        this.instances.delete(managed.info.id);
+      }
+      for (const [id, k] of [...this.deployments]) if (k === known) this.deployments.delete(id);
+      set.bound.clear();
+      set.dead.clear();
+      this.sets.delete(fromReleaseId);
+      set.releaseId = toReleaseId;
+      this.sets.set(toReleaseId, Promise.resolve(known));
+      return;
+    }
+    const pods = (await this.podsOf(known).catch(() => [] as PodView[]))
+      .filter((pod) => pod.running && !pod.deleting && pod.ip)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const kept = new Set(old.filter((m) => !m.exited && pods.some((p) => p.uid === m.podUid)).map((m) => m.podUid));
+    set.bound = new Map(old.filter((m) => kept.has(m.podUid)).map((m) => [m.podUid, m.info.id]));
+    const free = pods.filter((pod) => !kept.has(pod.uid));
+    for (const managed of old) {
+      if (kept.has(managed.podUid)) continue;
+      managed.logs?.stop();
+      managed.exited = true;
+      this.instances.delete(managed.info.id);
+      const pod = free.shift();
+      if (!pod) {
+        this.deployments.delete(managed.info.id);
+        this.exits.notify({ instance: { ...managed.info }, code: null, signal: null, expected: false });
+        continue;
+      }
+      set.bound.set(pod.uid, managed.info.id);
+      set.lastPod.set(managed.info.id, pod.name);
+      const address = this.options.serviceFor(managed.info.service)?.kubernetes?.address ?? null;
+      const info: InstanceInfo = {
+        ...managed.info,
+        host: address ?? pod.ip ?? managed.info.host,
+        ...(pod.node ? { node: pod.node } : {}),
+      };
+      const header = `--- cutover ${new Date().toISOString()}: Kubernetes rolled back; ${info.id} is pod ${pod.name} at ${info.host}:${info.port}`;
+      this.manage(info, known, pod, await this.followLogs(info, known, pod, header, null));
+    }
+  }
+
   /** With a liveness probe (health.restart_after) the kubelet restarts an unhealthy container itself. */
   replacesUnhealthyInstances(instanceId: string): boolean {
     const managed = this.instances.get(instanceId);
@@ -371,11 +739,25 @@ export class KubernetesRuntime implements Runtime {
     return [...targets];
   }
 
+  /** The release's set: created by its first instance's start, shared by the others started with it. */
+  private setOf(spec: InstanceSpec, config: ServiceConfig, target: Target): Promise<KnownDeployment> {
+    let pending = this.sets.get(spec.releaseId);
+    if (!pending) {
+      const created = this.create(spec, config, target, `${spec.service}/${spec.releaseId}/${spec.slot}`, true);
+      this.sets.set(spec.releaseId, (pending = created));
+      created.catch(() => {
+        if (this.sets.get(spec.releaseId) === created) this.sets.delete(spec.releaseId);
+      });
+    }
+    return pending;
+  }
+
   private async create(
     spec: InstanceSpec,
     config: ServiceConfig,
     target: Target,
     id: string,
+    asSet = false,
   ): Promise<KnownDeployment> {
     const settings = config.kubernetes!;
     let port = settings.containerPort ?? 0;
@@ -390,6 +772,7 @@ export class KubernetesRuntime implements Runtime {
       health: config.health,
       owner: this.options.owner,
       port,
+      ...(asSet ? { replicas: config.instances } : {}),
     });
     const name = body.metadata?.name as string;
     for (let attempt = 0; ; attempt++) {
@@ -397,15 +780,16 @@ export class KubernetesRuntime implements Runtime {
         const created = await target.client.apps.createNamespacedDeployment({ namespace: target.namespace, body });
         const known: KnownDeployment = {
           id,
+          set: asSet ? newSet(spec, config.instances) : null,
           name,
           uid: created.metadata?.uid ?? '',
           target,
-          selector: instanceSelector(this.options.owner, spec),
+          selector: body.spec!.selector.matchLabels!,
           port,
           dead: null,
           podName: null,
         };
-        this.deployments.set(id, known);
+        if (!asSet) this.deployments.set(id, known);
         if (settings.network === 'host') this.portsInUse.add(port);
         this.options.logger?.info(
           {
@@ -471,8 +855,9 @@ export class KubernetesRuntime implements Runtime {
   private async waitForPod(known: KnownDeployment, id: string): Promise<PodView> {
     const deadline = Date.now() + POD_START_TIMEOUT_MS;
     let last = 'no pod yet';
+    const set = known.set;
     for (;;) {
-      if (this.closed || this.deployments.get(id) !== known)
+      if (this.closed || this.deployments.get(id) !== known || set?.removing)
         throw new CutoverError('INSTANCE_START_FAILED', `Cannot start ${id}: it was stopped during the start.`);
       let pods: PodView[] = [];
       try {
@@ -480,16 +865,26 @@ export class KubernetesRuntime implements Runtime {
       } catch (error) {
         last = `listing pods failed: ${apiMessage(error)}`;
       }
-      const live = pods.filter((pod) => !pod.deleting);
-      const fresh = (pod: PodView): boolean =>
-        !known.dead || pod.uid !== known.dead.uid || pod.restarts > known.dead.restarts;
-      const running = live.find((pod) => pod.running && pod.ip && fresh(pod));
-      if (running) return running;
+      const live = pods.filter((pod) => !pod.deleting).sort((a, b) => a.name.localeCompare(b.name));
+      const dead = set ? (set.dead.get(id) ?? null) : known.dead;
+      const fresh = (pod: PodView): boolean => !dead || pod.uid !== dead.uid || pod.restarts > dead.restarts;
+      // A set's pod goes to one instance: the first running one no other instance has (bound before any await).
+      const free = (pod: PodView): boolean => !set || (set.bound.get(pod.uid) ?? id) === id;
+      const running = live.find((pod) => pod.running && pod.ip && fresh(pod) && free(pod));
+      if (running) {
+        if (set) {
+          for (const [uid, holder] of set.bound) if (holder === id) set.bound.delete(uid);
+          set.bound.set(running.uid, id);
+          set.lastPod.set(id, running.name);
+        }
+        return running;
+      }
       for (const pod of live) {
-        known.podName = pod.name;
+        if (!set) known.podName = pod.name;
         const problem = startProblem(pod);
-        const endedAtOnce = !known.dead && (pod.terminated !== null || pod.waiting?.reason === 'CrashLoopBackOff');
+        const endedAtOnce = !dead && (pod.terminated !== null || pod.waiting?.reason === 'CrashLoopBackOff');
         if (problem || endedAtOnce) {
+          if (set) set.lastPod.set(id, pod.name);
           const tail = errorExcerpt(await this.tailLog(id, 40).catch(() => ''));
           throw new CutoverError(
             'INSTANCE_START_FAILED',
@@ -500,13 +895,14 @@ export class KubernetesRuntime implements Runtime {
             },
           );
         }
-        if (known.dead && pod.waiting?.reason === 'CrashLoopBackOff') await this.deletePod(known.target, pod.name, 0);
+        if (dead && pod.uid === dead.uid && pod.waiting?.reason === 'CrashLoopBackOff')
+          await this.deletePod(known.target, pod.name, 0);
         last = `pod ${pod.name} is ${pod.waiting?.reason || pod.phase}`;
       }
       if (Date.now() > deadline)
         throw new CutoverError(
           'INSTANCE_START_FAILED',
-          `Cannot start ${id}: Deployment ${known.name} had no running pod within ${POD_START_TIMEOUT_MS / 1000} s (${last}).`,
+          `Cannot start ${id}: Deployment ${known.name} had no running pod${set ? ' free for it' : ''} within ${POD_START_TIMEOUT_MS / 1000} s (${last}).`,
         );
       await sleep(START_POLL_MS);
     }
@@ -516,6 +912,7 @@ export class KubernetesRuntime implements Runtime {
     const config = this.options.serviceFor(info.service);
     known.podName = pod.name;
     known.dead = null;
+    known.set?.dead.delete(info.id);
     this.instances.set(info.id, {
       info: { ...info },
       deployment: known,
@@ -596,7 +993,8 @@ export class KubernetesRuntime implements Runtime {
           continue;
         }
         for (const managed of managedPods) {
-          if (managed.exited || managed.stopRequested) continue;
+          // During a native update Kubernetes replaces the set's pods: the update's end rebinds the instances.
+          if (managed.exited || managed.stopRequested || managed.deployment.set?.updating) continue;
           const pod = pods.find((p) => p.uid === managed.podUid);
           const ended =
             !pod ||
@@ -605,7 +1003,13 @@ export class KubernetesRuntime implements Runtime {
             pod.terminated !== null ||
             pod.waiting?.reason === 'CrashLoopBackOff';
           if (ended) {
-            managed.deployment.dead = { uid: managed.podUid, restarts: managed.restarts };
+            const run = { uid: managed.podUid, restarts: managed.restarts };
+            const set = managed.deployment.set;
+            if (set) {
+              set.dead.set(managed.info.id, run);
+              // A pod that went is replaced by a new one (any instance's); one restarted in place stays this one's.
+              if (!pod || pod.deleting) set.bound.delete(managed.podUid);
+            } else managed.deployment.dead = run;
             this.handleExit(managed, exitCodeOf(pod ?? null));
             continue;
           }
@@ -624,12 +1028,16 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** The message of the pod's latest readiness-probe failure event, else of its latest warning. */
-  private async readinessFailure(managed: ManagedPod): Promise<string | null> {
+  private readinessFailure(managed: ManagedPod): Promise<string | null> {
+    return this.podWarning(managed.deployment.target, managed.podUid);
+  }
+
+  private async podWarning(target: Target, podUid: string): Promise<string | null> {
     try {
       const events = (
-        await managed.deployment.target.client.core.listNamespacedEvent({
-          namespace: managed.deployment.target.namespace,
-          fieldSelector: `involvedObject.uid=${managed.podUid}`,
+        await target.client.core.listNamespacedEvent({
+          namespace: target.namespace,
+          fieldSelector: `involvedObject.uid=${podUid}`,
         })
       ).items.filter((event) => event.type === 'Warning' && event.message);
       const time = (event: (typeof events)[number]): number =>
@@ -649,14 +1057,109 @@ export class KubernetesRuntime implements Runtime {
    */
   private async terminate(managed: ManagedPod, gracePeriodMs: number): Promise<void> {
     managed.stopRequested = true;
-    if (!managed.exited) {
-      await this.removeDeployment(managed.deployment, gracePeriodMs);
-      this.handleExit(managed, 0);
+    if (managed.exited) return;
+    const set = managed.deployment.set;
+    if (!set) await this.removeDeployment(managed.deployment, gracePeriodMs);
+    else {
+      // The instances stopped together (a release retired) are all marked by now: the last standing removes the set.
+      await Promise.resolve();
+      const others = [...this.instances.values()].filter(
+        (m) => m !== managed && m.deployment === managed.deployment && !m.exited && !m.stopRequested,
+      );
+      if (others.length === 0 && !this.starting(managed.deployment))
+        await this.removeDeployment(managed.deployment, gracePeriodMs);
+      else await this.removeSetPod(managed, gracePeriodMs);
+    }
+    this.handleExit(managed, 0);
+  }
+
+  /** Instance ids of a set that are being started (mapped, not yet managed). */
+  private starting(known: KnownDeployment): boolean {
+    return [...this.deployments.entries()].some(([id, k]) => k === known && !this.instances.has(id));
+  }
+
+  /**
+   * Stops one instance of a set and keeps the rest: its pod leaves the
+   * ReplicaSet (a selector label changed, as Kubernetes' docs suggest for
+   * taking a pod out of service), the Deployment is scaled down by one (the
+   * replacement the ReplicaSet made meanwhile is the one it removes: not
+   * ready, newest), and the pod is deleted with the grace period.
+   */
+  private async removeSetPod(managed: ManagedPod, gracePeriodMs: number): Promise<void> {
+    const known = managed.deployment;
+    const set = known.set!;
+    const { target } = known;
+    set.bound.delete(managed.podUid);
+    if (this.deployments.get(managed.info.id) === known) this.deployments.delete(managed.info.id);
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const pod = await target.client.core.readNamespacedPod({ name: managed.podName, namespace: target.namespace });
+        pod.metadata!.labels = { ...pod.metadata?.labels, [KUBERNETES_LABELS.deployment]: `${known.name}-stopped` };
+        try {
+          await target.client.core.replaceNamespacedPod({
+            name: managed.podName,
+            namespace: target.namespace,
+            body: pod,
+          });
+          break;
+        } catch (error) {
+          if (apiStatus(error) !== 409) throw error;
+        }
+      }
+      set.replicas = Math.max(0, set.replicas - 1);
+      await target.client.apps.replaceNamespacedDeploymentScale({
+        name: known.name,
+        namespace: target.namespace,
+        body: { metadata: { name: known.name, namespace: target.namespace }, spec: { replicas: set.replicas } },
+      });
+    } catch (error) {
+      if (apiStatus(error) !== 404)
+        this.options.logger?.warn(
+          { instance: managed.info.id, pod: managed.podName, err: error },
+          `taking the pod out of its Deployment failed: ${apiMessage(error)}`,
+        );
+    }
+    await this.deletePod(target, managed.podName, seconds(gracePeriodMs));
+    const deadline = Date.now() + gracePeriodMs + STOP_EXTRA_WAIT_MS;
+    while (Date.now() < deadline) {
+      const pods = await target.client.core
+        .listNamespacedPod({
+          namespace: target.namespace,
+          labelSelector: `${KUBERNETES_LABELS.owner}=${this.options.owner}`,
+        })
+        .then((list) => list.items.map(podView))
+        .catch(() => null);
+      if (pods !== null && !pods.some((pod) => pod.uid === managed.podUid && pod.running)) return;
+      await sleep(START_POLL_MS);
     }
   }
 
+  /** A start that failed: the instance's own Deployment goes; a set goes with its last instance. */
+  private async giveUp(known: KnownDeployment, id: string): Promise<void> {
+    if (!known.set) return this.removeDeployment(known, 0);
+    if (this.deployments.get(id) === known) this.deployments.delete(id);
+    for (const [uid, holder] of known.set.bound) if (holder === id) known.set.bound.delete(uid);
+    const inUse = [...this.deployments.values()].some((k) => k === known);
+    if (!inUse) await this.removeDeployment(known, 0);
+  }
+
   private async removeDeployment(known: KnownDeployment, gracePeriodMs: number): Promise<void> {
+    if (known.set) {
+      known.set.removing ??= this.removeSet(known, gracePeriodMs);
+      return known.set.removing;
+    }
     if (this.deployments.get(known.id) === known) this.deployments.delete(known.id);
+    return this.scaleAndDelete(known, gracePeriodMs);
+  }
+
+  private async removeSet(known: KnownDeployment, gracePeriodMs: number): Promise<void> {
+    const set = known.set!;
+    for (const [id, k] of [...this.deployments]) if (k === known) this.deployments.delete(id);
+    this.sets.delete(set.releaseId);
+    await this.scaleAndDelete(known, gracePeriodMs);
+  }
+
+  private async scaleAndDelete(known: KnownDeployment, gracePeriodMs: number): Promise<void> {
     const { target, name } = known;
     this.portsInUse.delete(known.port);
     try {
@@ -731,6 +1234,20 @@ export class KubernetesRuntime implements Runtime {
     else this.options.logger?.warn(fields, 'instance exited unexpectedly; the kubelet restarts its pod');
     this.exits.notify({ instance: { ...managed.info }, code, signal: null, expected });
   }
+}
+
+function newSet(spec: { service: string; releaseId: string; slot: string }, replicas: number): ReleaseSet {
+  return {
+    releaseId: spec.releaseId,
+    service: spec.service,
+    slot: spec.slot,
+    replicas,
+    bound: new Map(),
+    dead: new Map(),
+    lastPod: new Map(),
+    updating: null,
+    removing: null,
+  };
 }
 
 /**

@@ -15,6 +15,7 @@ import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
 import type { KubeApiTarget } from '../../support/kube/kube-api.js';
+import { kubeApiOk } from '../../support/kube/kube-api.js';
 import { createNamespace, deleteNamespace, sampleKubeService } from '../../support/kube/kube-test-service.js';
 import { operate, versionAt } from '../../support/operations.js';
 
@@ -43,7 +44,7 @@ before(async () => {
     );
   }
   api = { server: cluster.server, token: cluster.token, caPem: cluster.caPem };
-  await loadSampleImage(cluster.docker, [{ tag: 'v1' }, { tag: 'v2' }]);
+  await loadSampleImage(cluster.docker, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3-unhealthy' }]);
   await createNamespace(api, namespace);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-podnet-'));
   const configFile = path.join(dir, 'cutover.yaml');
@@ -61,6 +62,16 @@ ${sampleKubeService({
   kubeconfig: cluster.kubeconfigPath,
   network: { containerPort: CONTAINER_PORT },
   settings: 'instances: 2\nstrategy: { type: blue-green, auto_switch: true, timeout: 60s }',
+})}
+${sampleKubeService({
+  name: 'api',
+  namespace,
+  kubeconfig: cluster.kubeconfigPath,
+  network: { containerPort: CONTAINER_PORT },
+  // The progress deadline (timeout) must outlast a pod's start on a loaded node; it is also how long the
+  // readiness-never-passes case below waits before cutover undoes the rollout.
+  settings:
+    'instances: 3\nstrategy: { type: rolling, parallelism: 1, order: start-first, monitor: 1s, failure_action: rollback, timeout: 15s }',
 })}
 `,
   );
@@ -120,5 +131,135 @@ describe('network: pod on the test cluster’s pod network', () => {
       0,
       'the new pods have addresses of their own, not the old ones’',
     );
+  });
+});
+
+// strategy: rolling with the pod network: the release's instances are the replicas of one Deployment, and
+// Kubernetes' own RollingUpdate replaces them (maxSurge/maxUnavailable from parallelism and order,
+// minReadySeconds from monitor, progressDeadlineSeconds from timeout); cutover routes to each Ready pod of
+// both ReplicaSets meanwhile, and undoes a rollout that stalls, as `kubectl rollout undo` does.
+describe('native RollingUpdate of a release set on the pod network', () => {
+  const status = (): Promise<ServiceStatus> => client.request<ServiceStatus>('GET', '/api/v1/services/api');
+  interface Deployment {
+    metadata: { uid: string; name: string };
+    spec: {
+      replicas: number;
+      minReadySeconds?: number;
+      progressDeadlineSeconds?: number;
+      strategy: { rollingUpdate?: { maxSurge: number; maxUnavailable: number } };
+      template: { spec: { containers: { image: string }[] } };
+    };
+  }
+  const deploymentsOfApi = async (): Promise<Deployment[]> =>
+    (
+      (
+        await kubeApiOk(
+          api,
+          'GET',
+          `/apis/apps/v1/namespaces/${namespace}/deployments?labelSelector=${encodeURIComponent('cutover.service=api')}`,
+        )
+      ).json as { items: Deployment[] }
+    ).items;
+  const steady = (): SteadyTraffic =>
+    new SteadyTraffic({
+      url: server!.proxyUrl,
+      host: 'api.localhost',
+      ratePerSecond: 200,
+      connections: 8,
+      maxDurationMs: 120_000,
+    }).start();
+
+  it('updates 3 replicas through the one Deployment at 200 req/s with 0 failed, and cutover follows the pods', async (t) => {
+    const first = await operate(client, '/api/v1/services/api/deploy', { version: 'v1' });
+    assert.equal(first.operation.outcome, 'succeeded', JSON.stringify(first.operation.error));
+    const [set, ...others] = await deploymentsOfApi();
+    assert.equal(others.length, 0, 'one Deployment holds the release');
+    assert.equal(set!.spec.replicas, 3);
+    const v1 = (await status()).active?.instances ?? [];
+    assert.equal(v1.length, 3);
+    assert.equal(new Set(v1.map((i) => i.host)).size, 3, 'each instance is a pod of its own');
+    for (const i of v1) assert.match(i.host, POD_ADDRESS);
+
+    const traffic = steady();
+    let events;
+    try {
+      await traffic.waitForAnswers(100);
+      const done = await operate(client, '/api/v1/services/api/deploy', { version: 'v2' });
+      events = done.events;
+      assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
+      await traffic.waitForAnswers(100);
+    } finally {
+      await traffic.stop();
+    }
+    const summary = traffic.summary;
+    t.diagnostic(
+      `native rolling: ${summary.sent} sent, ${summary.failed} failed, ${JSON.stringify(summary.byVersion)}`,
+    );
+    assert.equal(summary.failed, 0, summary.firstErrors.slice(0, 3).join(' | '));
+    assert.ok((summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
+
+    const types = events.map((e) => e.type);
+    assert.ok(types.includes('kubernetes.update-started'), types.join(' '));
+    assert.ok(types.includes('kubernetes.update-completed'), types.join(' '));
+    assert.ok(!types.some((type) => type.startsWith('rolling.batch')), "cutover's own runner replaced nothing");
+    const started = events.find((e) => e.type === 'kubernetes.update-started')!;
+    assert.deepEqual((started.data as { updateConfig: unknown }).updateConfig, {
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      minReadySeconds: 1,
+      progressDeadlineSeconds: 15,
+    });
+    // Both generations served while Kubernetes replaced the pods: the route followed them.
+    const shares = events.filter((e) => e.type === 'kubernetes.pods').map((e) => (e.data as { weight: number }).weight);
+    assert.ok(
+      shares.some((w) => w > 0 && w < 100),
+      `a mixed moment: ${shares.join(',')}`,
+    );
+
+    const [after, ...more] = await deploymentsOfApi();
+    assert.equal(more.length, 0);
+    assert.equal(after!.metadata.uid, set!.metadata.uid, 'the same Deployment, updated in place');
+    assert.equal(after!.spec.template.spec.containers[0]!.image, 'cutover-sample:v2');
+    const s = await status();
+    assert.equal(s.active?.version, 'v2');
+    assert.equal(s.active?.running, '3/3');
+    const v2 = s.active?.instances ?? [];
+    for (const i of v2) assert.match(i.host, POD_ADDRESS);
+    assert.equal(v2.filter((i) => v1.some((old) => old.host === i.host)).length, 0, 'every pod was replaced');
+    assert.equal(s.standby, null, 'a rolling update keeps no second release');
+  });
+
+  it('a release whose readiness never passes gets no traffic: the rollout is undone and the deploy says why', async (t) => {
+    const before = (await status()).active;
+    assert.equal(before?.version, 'v2');
+    const traffic = steady();
+    let done;
+    try {
+      await traffic.waitForAnswers(100);
+      done = await operate(client, '/api/v1/services/api/deploy', { version: 'v3-unhealthy' });
+      await traffic.waitForAnswers(100);
+    } finally {
+      await traffic.stop();
+    }
+    const summary = traffic.summary;
+    t.diagnostic(
+      `stalled rollout: ${summary.sent} sent, ${summary.failed} failed, ${JSON.stringify(summary.byVersion)}`,
+    );
+    assert.equal(summary.failed, 0, summary.firstErrors.slice(0, 3).join(' | '));
+    assert.equal(summary.byVersion['v3-unhealthy'] ?? 0, 0, 'no request reached the release that never got Ready');
+
+    assert.equal(done.operation.outcome, 'failed');
+    assert.equal(done.operation.error?.code, 'KUBERNETES_ROLLED_BACK');
+    assert.match(done.operation.error?.message ?? '', /Readiness probe failed: HTTP probe failed with statuscode: 500/);
+    assert.match(done.operation.error?.message ?? '', /v2 \(api-\d+\) serves api/);
+    const types = done.events.map((e) => e.type);
+    assert.ok(types.includes('kubernetes.update-paused'), types.join(' '));
+    assert.ok(types.includes('kubernetes.update-rollback-completed'), types.join(' '));
+
+    const [set] = await deploymentsOfApi();
+    assert.equal(set!.spec.template.spec.containers[0]!.image, 'cutover-sample:v2', 'the template is v2 again');
+    const s = await status();
+    assert.equal(s.active?.version, 'v2');
+    assert.equal(s.active?.running, '3/3');
+    assert.deepEqual(await versionAt(server!.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
   });
 });

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../../src/config/load-config.js';
+import type { InstanceSpec, Runtime } from '../../../src/runtime/index.js';
+import { kubernetesClient } from '../../../src/runtime/kubernetes/kubernetes-client.js';
+import { KubernetesRuntime } from '../../../src/runtime/kubernetes/kubernetes-runtime.js';
+import { loadSampleImage } from '../../support/docker-test-image.js';
+import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
+import type { KubeCluster } from '../../support/kube-cluster.js';
+import { kubeApi, kubeApiOk } from '../../support/kube/kube-api.js';
+import { httpHealthProbe, runtimeContract } from '../runtime-contract.js';
+
+/**
+ * The Runtime contract for release sets (`network: pod` with `strategy:
+ * rolling`): a release's instances are the replicas of one Deployment, bound
+ * to its pods as they start, so Kubernetes' RollingUpdate can replace them.
+ * Starting, stopping one instance (its pod taken out of the ReplicaSet and
+ * the Deployment scaled down), a crash, adoption after a restart and close
+ * keep the same promises as an instance's own Deployment. Pods are on the
+ * test cluster's pod network: run inside the run's network namespace.
+ */
+let cluster: KubeCluster | undefined;
+let dir: string | undefined;
+const namespace = `set-contract-${randomBytes(3).toString('hex')}`;
+const owners = new WeakMap<Runtime, string>();
+let runtimes = 0;
+
+const spec = (releaseId: string, index: number, version = 'c1'): InstanceSpec => ({
+  service: 'contract',
+  releaseId,
+  version,
+  slot: 'blue',
+  index,
+  command: '',
+  cwd: '',
+  env: {},
+  stopGracePeriodMs: 3_000,
+});
+
+runtimeContract({
+  name: 'kubernetes release sets',
+  async setup() {
+    cluster = await sharedKubeCluster();
+    if (!cluster.podNetwork)
+      throw new Error('the test cluster has no pod network: run this file with `bash scripts/in-netns.sh`');
+    const api = { server: cluster.server, token: cluster.token, caPem: cluster.caPem };
+    await loadSampleImage(cluster.docker, [{ tag: 'c1' }]);
+    await kubeApiOk(api, 'POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace },
+    });
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-set-contract-'));
+    dir = stateDir;
+    const config = parseConfig(
+      `server: { state_dir: ${stateDir} }
+services:
+  contract:
+    runtime: kubernetes
+    image: cutover-sample:\${VERSION}
+    pull: never
+    instances: 2
+    health: { path: /health, interval: 1s }
+    strategy: { type: rolling }
+    kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: pod, container_port: 8080 }
+`,
+      null,
+    );
+    const client = kubernetesClient({ kubeconfig: cluster.kubeconfigPath, context: null }, {});
+    return {
+      newRuntime: (previous) => {
+        const owner = (previous && owners.get(previous)) ?? `set-contract-${++runtimes}`;
+        const runtime = new KubernetesRuntime({
+          owner,
+          serviceFor: (name) => config.services[name],
+          clientFor: () => client,
+          logDir: path.join(stateDir, 'logs'),
+          defaultStopGracePeriodMs: 3_000,
+        });
+        owners.set(runtime, owner);
+        return runtime;
+      },
+      goodSpec: (releaseId, index) => spec(releaseId, index),
+      // No such image in the node's dockerd, and pull: never: the kubelet says ErrImageNeverPull.
+      failingSpec: (releaseId, index) => spec(releaseId, index, 'v404'),
+      conflictSpec: (releaseId, index) => spec(releaseId, index),
+      blockedPort: 0,
+      probe: (_runtime, info) => httpHealthProbe(info),
+      // The app's process dies behind the runtime's back: the container of the pod at the instance's address.
+      crash: async (_runtime, info) => {
+        const pods = (
+          (await kubeApiOk(api, 'GET', `/api/v1/namespaces/${namespace}/pods`)).json as {
+            items: { metadata: { name: string }; status: { podIP?: string } }[];
+          }
+        ).items;
+        const pod = pods.find((p) => p.status.podIP === info.host);
+        if (!pod) throw new Error(`no pod at ${info.host}`);
+        const containers = await cluster!.docker.docker.listContainers({
+          filters: { label: ['io.kubernetes.container.name=app', `io.kubernetes.pod.name=${pod.metadata.name}`] },
+        });
+        for (const container of containers) await cluster!.docker.docker.getContainer(container.Id).kill();
+      },
+      patienceMs: 60_000,
+    };
+  },
+  async teardown() {
+    if (cluster) {
+      await kubeApi(
+        { server: cluster.server, token: cluster.token, caPem: cluster.caPem },
+        'DELETE',
+        `/api/v1/namespaces/${namespace}`,
+      ).catch(() => {});
+      await cluster.stop();
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  },
+  skip: {
+    'port-conflict':
+      'every pod of a set listens on the container port at an address of its own: no two instances share a port',
+  },
+});
