@@ -10,6 +10,7 @@ import type {
 } from '../runtime/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
 import type { RunnerContext } from './runner-context.js';
+import { AnalysisRunner } from './analysis-runner.js';
 import { startRollingOperation } from './rolling-runner.js';
 import { notApplicable, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
 
@@ -142,6 +143,14 @@ class NativeRollingRun {
   /** Why cutover asked for a rollback (a pause, the timeout, an abort), once it did. */
   private rollbackAsked: string | null = null;
   private aborted = false;
+  /** Judges the monitor windows when the strategy names analysis templates. */
+  private readonly analysis: AnalysisRunner | null;
+  private windowEndsAt: number | null = null;
+  private freshServing = 0;
+  /** The running instances last read, to route again at once when a rollback is asked for. */
+  private lastTasks: NativeUpdateTask[] = [];
+  /** A run of the analysis that failed before its window ended (its failure_limit reached). */
+  private earlyFailure: string | null = null;
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -153,6 +162,20 @@ class NativeRollingRun {
   ) {
     this.strategy = service.strategy as RollingStrategyConfig;
     this.base = { operationId: operation.id, service: service.name, releaseId: release.id };
+    this.analysis =
+      this.strategy.analysis.length === 0
+        ? null
+        : new AnalysisRunner(
+            ctx.config.analysis,
+            ctx.providerFor,
+            ctx.events,
+            this.base,
+            (verdict) => {
+              if (verdict.phase === 'Failed') this.earlyFailure ??= verdict.message;
+            },
+            ctx.clock,
+            ctx.syntheticLoad,
+          );
   }
 
   /** Whose update this is, in its own words (messages, event types, the error code of its rollback). */
@@ -174,7 +197,7 @@ class NativeRollingRun {
       level: 'warn',
       message: `${reason}; asking ${this.who.name} to roll back`,
     });
-    await this.updates.rollback(this.previous.id);
+    await this.rollBack(this.updates);
   }
 
   async run(): Promise<void> {
@@ -185,7 +208,7 @@ class NativeRollingRun {
           'INTERNAL',
           `service ${this.service.name} has strategy rolling on an orchestrator, but its runtime updates nothing itself`,
         );
-      const verdict = await this.update(runtime);
+      const verdict = await this.update(runtime).finally(() => this.analysis?.stop('all'));
       if (verdict.outcome === 'completed') await this.adoptUpdated(runtime);
       else await this.backOnPrevious(runtime, verdict.why, verdict.aborted);
     } catch (error) {
@@ -241,6 +264,17 @@ class NativeRollingRun {
       )
         this.firstProblem = progress.message;
       await this.follow(progress.tasks);
+      const failed = this.rollbackAsked === null ? this.judge(progress.state === 'completed') : null;
+      if (failed !== null) {
+        this.rollbackAsked = failed;
+        ctx.events.record({
+          ...this.base,
+          type: 'rolling.analysis-failed',
+          level: 'warn',
+          message: `${failed}; asking ${this.who.name} to roll back`,
+        });
+        await this.rollBack(runtime);
+      }
       if (progress.state !== lastState) {
         lastState = progress.state;
         if (progress.state) {
@@ -256,7 +290,9 @@ class NativeRollingRun {
       }
       switch (progress.state) {
         case 'completed':
-          return { outcome: 'completed' };
+          // Not once a rollback was asked for (the orchestrator has not taken it up yet), nor with a window open.
+          if (this.rollbackAsked === null && this.windowEndsAt === null) return { outcome: 'completed' };
+          break;
         case 'rollback_completed':
           return { outcome: 'rolled-back', why: this.rollbackAsked ?? this.reason(progress), aborted: this.aborted };
         case 'rollback_paused':
@@ -268,7 +304,7 @@ class NativeRollingRun {
         case 'paused':
           if (this.rollbackAsked === null) {
             this.rollbackAsked = `${this.who.name} paused the update: ${this.reason(progress)}`;
-            await runtime.rollback(previous.id);
+            await this.rollBack(runtime);
           }
           break;
         default:
@@ -280,7 +316,7 @@ class NativeRollingRun {
               level: 'warn',
               message: `${this.rollbackAsked}; asking ${this.who.name} to roll back`,
             });
-            await runtime.rollback(previous.id);
+            await this.rollBack(runtime);
           }
       }
       if (this.ctx.clock.now() > deadline + strategy.deployTimeoutMs * batches + 60_000) {
@@ -299,33 +335,107 @@ class NativeRollingRun {
   }
 
   /** The route follows the running instances (old and new generation) while the orchestrator replaces them. */
+  /**
+   * Asks the orchestrator to roll back, once the new release is out of the
+   * canary target: the orchestrator stops its pods next, and a request routed
+   * to them meanwhile would have nowhere else to go.
+   */
+  private async rollBack(runtime: NativeRollingUpdates): Promise<void> {
+    await this.follow(this.lastTasks);
+    await runtime.rollback(this.previous.id);
+  }
+
   private async follow(tasks: NativeUpdateTask[]): Promise<void> {
+    this.lastTasks = tasks;
     const serving = tasks.filter((t) => t.answers);
-    const upstreams: Upstream[] = serving.map((task) => ({
-      id: `${this.service.name}/${this.previous.id}/${this.who.key}-${this.who.unit}-${task.id.slice(0, 12)}`,
+    const upstreamOf = (task: NativeUpdateTask, releaseId: string): Upstream => ({
+      id: `${this.service.name}/${releaseId}/${this.who.key}-${this.who.unit}-${task.id.slice(0, 12)}`,
       host: task.host,
       port: task.port,
-    }));
-    const key = upstreams
-      .map((u) => `${u.id}:${u.port}`)
+    });
+    const freshTasks = serving.filter((t) => t.version === this.release.version);
+    const oldTasks = serving.filter((t) => t.version !== this.release.version);
+    const fresh = freshTasks.map((t) => upstreamOf(t, this.release.id));
+    const old = oldTasks.map((t) => upstreamOf(t, this.previous.id));
+    const split = fresh.length > 0 && this.rollbackAsked === null;
+    const key = [...fresh, ...old]
+      .map((u) => `${u.id}:${u.host}:${u.port}`)
       .sort()
+      .concat(split ? ['split'] : [])
       .join(',');
-    if (upstreams.length === 0 || key === this.routedKey) return;
+    if (serving.length === 0 || key === this.routedKey) return;
     this.routedKey = key;
+    const weight = Math.round((100 * fresh.length) / serving.length);
+    // The new release's pods are a weighted second target, as cutover's own rolling runner routes them: the
+    // router then counts each release apart, which the analysis of the monitor window judges. They are in the
+    // old release's target too: the orchestrator stops old pods on its own schedule, and the last old pod of
+    // a target must not be the only one a request there can be retried on. Once a rollback is asked for, the
+    // new pods get no canary share (the orchestrator stops them next).
     const route: ServiceRoute = this.ctx.lifecycle.routeFor(this.service, this.previous);
-    if (route.target) route.target = { ...route.target, upstreams };
+    if (route.target) route.target = { ...route.target, upstreams: [...old, ...fresh] };
+    if (split)
+      route.canary = {
+        target: {
+          releaseId: this.release.id,
+          version: this.release.version,
+          slot: this.release.slot,
+          upstreams: fresh,
+        },
+        weight,
+        stickiness: { by: 'cookie', name: 'cutover_rolling' },
+        match: [],
+      };
     await this.ctx.router.setRoute(route);
-    const versions = serving.map((t) => t.version ?? '?');
-    const fresh = versions.filter((v) => v === this.release.version).length;
     this.ctx.events.record({
       ...this.base,
       type: `${this.who.key}.${this.who.unit}s`,
-      message: `${upstreams.length} ${this.who.unit}(s) serve ${this.service.name}: ${fresh} of ${this.release.version}, ${versions.length - fresh} of ${this.previous.version}`,
+      message: `${serving.length} ${this.who.unit}(s) serve ${this.service.name}: ${fresh.length} of ${this.release.version}, ${old.length} of ${this.previous.version}`,
       data: {
         tasks: tasks.map((t) => ({ id: t.id, slot: t.slot, version: t.version, port: t.port })),
-        weight: versions.length ? Math.round((100 * fresh) / versions.length) : 0,
+        weight,
       },
     });
+    if (fresh.length > this.freshServing) this.openWindow();
+    this.freshServing = fresh.length;
+  }
+
+  /**
+   * More of the new release serves (a batch landed): the analysis judges the
+   * next `monitor` (at least 1 s) of the router's counts, the new release
+   * against the old, as cutover's own runner does per batch.
+   */
+  private openWindow(): void {
+    if (!this.analysis) return;
+    this.analysis.stop('step');
+    this.analysis.start('step', this.strategy.analysis, {
+      service: this.service.name,
+      canaryReleaseId: this.release.id,
+      stableReleaseId: this.previous.id,
+      windowStart: this.ctx.clock.now(),
+    });
+    this.windowEndsAt = this.ctx.clock.now() + Math.max(1_000, this.strategy.monitorMs);
+  }
+
+  /** The window's verdict once it ended (or at once when a run failed early); why to roll back, else null. */
+  private judge(force: boolean): string | null {
+    if (!this.analysis || this.windowEndsAt === null) return null;
+    if (!force && this.ctx.clock.now() < this.windowEndsAt && this.earlyFailure === null) return null;
+    this.windowEndsAt = null;
+    const verdict = this.analysis.concludeExplained('step');
+    this.analysis.stop('step');
+    if (this.earlyFailure !== null || verdict.phase === 'Failed')
+      return `the analysis failed in the monitor window: ${this.earlyFailure ?? verdict.message}`;
+    if (verdict.phase === 'Inconclusive') {
+      if (this.strategy.onInconclusive === 'fail')
+        return `the analysis was inconclusive in the monitor window (on_inconclusive: fail): ${verdict.message}`;
+      this.ctx.events.record({
+        ...this.base,
+        type: 'rolling.monitor-inconclusive',
+        level: 'warn',
+        message: `the analysis was inconclusive (${verdict.message}); ${this.who.name}'s update goes on (it cannot wait for a person: only on_inconclusive: fail stops it)`,
+      });
+    }
+    return null;
   }
 
   /** The update completed: the updated instances are the new release's. */

@@ -10,7 +10,7 @@ import { parseConfig } from '../../../src/config/load-config.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
 import { findFreePort } from '../../../src/runtime/process/free-port.js';
 import { startServer, type RunningServer } from '../../../src/server/start-server.js';
-import { silentLogger } from '../../support/cutover-harness.js';
+import { errorRateTemplateYaml, silentLogger } from '../../support/cutover-harness.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
@@ -44,7 +44,12 @@ before(async () => {
     );
   }
   api = { server: cluster.server, token: cluster.token, caPem: cluster.caPem };
-  await loadSampleImage(cluster.docker, [{ tag: 'v1' }, { tag: 'v2' }, { tag: 'v3-unhealthy' }]);
+  await loadSampleImage(cluster.docker, [
+    { tag: 'v1' },
+    { tag: 'v2' },
+    { tag: 'v3-unhealthy' },
+    { tag: 'v4-errors20' },
+  ]);
   await createNamespace(api, namespace);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-podnet-'));
   const configFile = path.join(dir, 'cutover.yaml');
@@ -71,9 +76,10 @@ ${sampleKubeService({
   // The progress deadline (timeout) must outlast a pod's start on a loaded node; it is also how long the
   // readiness-never-passes case below waits before cutover undoes the rollout.
   settings:
-    'instances: 3\nstrategy: { type: rolling, parallelism: 1, order: start-first, monitor: 1s, failure_action: rollback, timeout: 15s }',
+    'instances: 3\nstrategy: { type: rolling, parallelism: 1, order: start-first, monitor: 2s, failure_action: rollback, timeout: 15s, analysis: [errors] }',
 })}
-`,
+analysis:
+${errorRateTemplateYaml()}`,
   );
   const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile, { env: {} });
   server = await startServer(config, { logger: silentLogger, env: {} });
@@ -205,7 +211,7 @@ describe('native RollingUpdate of a release set on the pod network', () => {
     const started = events.find((e) => e.type === 'kubernetes.update-started')!;
     assert.deepEqual((started.data as { updateConfig: unknown }).updateConfig, {
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-      minReadySeconds: 1,
+      minReadySeconds: 2,
       progressDeadlineSeconds: 15,
     });
     // Both generations served while Kubernetes replaced the pods: the route followed them.
@@ -261,5 +267,37 @@ describe('native RollingUpdate of a release set on the pod network', () => {
     assert.equal(s.active?.version, 'v2');
     assert.equal(s.active?.running, '3/3');
     assert.deepEqual(await versionAt(server!.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
+  });
+
+  it("a release that fails the analysis in a pod's monitor window is rolled back, and only its pods failed requests", async (t) => {
+    assert.equal((await status()).active?.version, 'v2');
+    const traffic = steady();
+    let done;
+    try {
+      await traffic.waitForAnswers(100);
+      done = await operate(client, '/api/v1/services/api/deploy', { version: 'v4-errors20' });
+      await traffic.waitForAnswers(100);
+    } finally {
+      await traffic.stop();
+    }
+    const summary = traffic.summary;
+    t.diagnostic(
+      `analysis: ${summary.sent} sent, ${summary.failed} failed ${JSON.stringify(summary.failedByVersion)}, ${JSON.stringify(summary.byVersion)}`,
+    );
+    assert.equal(done.operation.outcome, 'failed');
+    assert.equal(done.operation.error?.code, 'KUBERNETES_ROLLED_BACK');
+    assert.match(done.operation.error?.message ?? '', /the analysis failed in the monitor window/);
+    const types = done.events.map((e) => e.type);
+    assert.ok(types.includes('rolling.analysis-failed'), types.join(' '));
+    assert.ok(types.includes('kubernetes.update-rollback-completed'), types.join(' '));
+    assert.ok((summary.byVersion['v4-errors20'] ?? 0) > 0, 'the new pod served: the analysis had counts to judge');
+    assert.deepEqual(Object.keys(summary.failedByVersion), ['v4-errors20'], 'every failure is the bad release’s 500');
+    assert.equal(summary.connectionErrors, 0);
+
+    const [set] = await deploymentsOfApi();
+    assert.equal(set!.spec.template.spec.containers[0]!.image, 'cutover-sample:v2');
+    const s = await status();
+    assert.equal(s.active?.version, 'v2');
+    assert.equal(s.active?.running, '3/3');
   });
 });
