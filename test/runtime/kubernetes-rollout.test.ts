@@ -7,6 +7,7 @@ import {
   rolloutProgress,
   rolloutSettingsOf,
   rolloutState,
+  templateOfRelease,
   undoTemplate,
   type DeploymentView,
 } from '../../src/runtime/kubernetes/kubernetes-rollout.js';
@@ -38,6 +39,7 @@ function pod(name: string, over: Partial<PodView> = {}): PodView {
   return {
     name,
     uid: `uid-${name}`,
+    release: 'r1',
     deleting: false,
     phase: 'Running',
     ip: `10.89.0.${name.length + 10}`,
@@ -233,6 +235,10 @@ describe('Kubernetes rollout: pods as tasks and problems', () => {
       "the Deployment's own, not another's",
     );
     assert.equal(undoTemplate(sets, 'uid', '9'), null);
+    // After a restart cut an update short: the newest template of the recorded release.
+    assert.equal(templateOfRelease(sets, 'uid', 'r3')?.spec?.containers[0]?.image, 'a:v3');
+    assert.deepEqual(templateOfRelease(sets, 'uid', 'r2')?.metadata?.labels, { 'cutover.release': 'r2' });
+    assert.equal(templateOfRelease(sets, 'other', 'r2'), null, "another Deployment's ReplicaSets are not looked at");
     assert.equal(undoTemplate(sets, 'uid', null), null);
   });
 });

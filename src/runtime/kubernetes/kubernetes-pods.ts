@@ -5,6 +5,8 @@ import { CONTAINER_NAME } from './kubernetes-deployment-spec.js';
 export interface PodView {
   name: string;
   uid: string;
+  /** Its release (label cutover.release): a release set's pods during an update are of two. */
+  release: string | null;
   /** Being deleted (scaled down, evicted, its Deployment gone): no longer an instance. */
   deleting: boolean;
   phase: string;
@@ -31,6 +33,7 @@ export function podView(pod: V1Pod): PodView {
   return {
     name: pod.metadata?.name ?? '',
     uid: pod.metadata?.uid ?? '',
+    release: pod.metadata?.labels?.['cutover.release'] ?? null,
     deleting: Boolean(pod.metadata?.deletionTimestamp),
     phase: status?.phase ?? 'Unknown',
     ip: status?.podIP ?? null,

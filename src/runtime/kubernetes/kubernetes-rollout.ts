@@ -102,6 +102,31 @@ export function undoTemplate(
 }
 
 /**
+ * The template a set ran release `releaseId` with: that of the Deployment's
+ * newest ReplicaSet of that release (a controller that died during a native
+ * update puts it back), without its pod-template-hash; null when none is left.
+ */
+export function templateOfRelease(
+  replicaSets: V1ReplicaSet[],
+  deploymentUid: string,
+  releaseId: string,
+): V1PodTemplateSpec | null {
+  const revision = (rs: V1ReplicaSet): number => Number(rs.metadata?.annotations?.[REVISION_ANNOTATION] ?? 0);
+  const mine = replicaSets
+    .filter(
+      (rs) =>
+        rs.metadata?.ownerReferences?.some((owner) => owner.uid === deploymentUid) &&
+        rs.spec?.template?.metadata?.labels?.['cutover.release'] === releaseId,
+    )
+    .sort((a, b) => revision(b) - revision(a));
+  const template = mine[0]?.spec?.template;
+  if (!template) return null;
+  const copy = structuredClone(template);
+  delete copy.metadata?.labels?.[POD_TEMPLATE_HASH];
+  return copy;
+}
+
+/**
  * The rollout's state in the native update's terms: `updating` until every
  * pod is of the current template and available and no old one is left,
  * then `completed`; a rollout past its progress deadline is `paused`. While

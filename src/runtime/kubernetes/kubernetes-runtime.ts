@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 import { ExitListeners } from '../exit-listeners.js';
@@ -33,6 +33,7 @@ import { KubernetesNativeUpdates } from './kubernetes-native-updates.js';
 import {
   deploymentView,
   REVISION_ANNOTATION,
+  templateOfRelease,
   undoTemplate,
   type DeploymentView,
   type RolloutPod,
@@ -356,8 +357,12 @@ export class KubernetesRuntime implements Runtime {
       podName: null,
     };
     this.sets.set(releaseId, Promise.resolve(known));
+    // The controller died during a native update: the template goes back to the recorded release's, as a
+    // rollback would have done, since recovery keeps traffic on that release.
+    const templateRelease = deployment.spec?.template.metadata?.labels?.[KUBERNETES_LABELS.release];
+    if (templateRelease !== releaseId) await this.putBackTemplate(known, releaseId);
     const pods = (await this.podsOf(known).catch(() => [] as PodView[]))
-      .filter((p) => p.running && !p.deleting && p.ip)
+      .filter((p) => p.running && !p.deleting && p.ip && p.release === releaseId)
       .sort((a, b) => a.name.localeCompare(b.name));
     const adopted: InstanceInfo[] = [];
     const address = this.options.serviceFor(first.service)?.kubernetes?.address ?? null;
@@ -628,6 +633,39 @@ export class KubernetesRuntime implements Runtime {
         'INTERNAL',
         `Cannot roll ${name} back: no ReplicaSet of revision ${updating.fromRevision ?? '?'} is left`,
       );
+    await this.replaceTemplate(known, template);
+    updating.rollingBack = true;
+    this.options.logger?.info({ deployment: name, revision: updating.fromRevision }, 'rolling update undone');
+  }
+
+  /** Puts the template of `releaseId`'s ReplicaSet back into a set's Deployment (a native update cut short). */
+  private async putBackTemplate(known: KnownDeployment, releaseId: string): Promise<void> {
+    const { target, name } = known;
+    try {
+      const replicaSets = (
+        await target.client.apps.listNamespacedReplicaSet({
+          namespace: target.namespace,
+          labelSelector: selectorText(known.selector),
+        })
+      ).items;
+      const template = templateOfRelease(replicaSets, known.uid, releaseId);
+      if (!template) throw new Error(`no ReplicaSet of ${releaseId} is left`);
+      await this.replaceTemplate(known, template);
+      this.options.logger?.warn(
+        { deployment: name, release: releaseId },
+        'a native update was cut short by a restart: its Deployment runs the recorded release again',
+      );
+    } catch (error) {
+      this.options.logger?.error(
+        { deployment: name, release: releaseId, err: error },
+        `cannot put the recorded release back into Deployment ${name}: ${apiMessage(error)}`,
+      );
+    }
+  }
+
+  /** The Deployment with a template put back, and its labels with it (optimistic concurrency: retried on a conflict). */
+  private async replaceTemplate(known: KnownDeployment, template: V1PodTemplateSpec): Promise<void> {
+    const { target, name } = known;
     for (let attempt = 0; ; attempt++) {
       const current = await target.client.apps.readNamespacedDeployment({ name, namespace: target.namespace });
       current.metadata = {
@@ -638,8 +676,6 @@ export class KubernetesRuntime implements Runtime {
       current.spec = { ...current.spec!, template };
       try {
         await target.client.apps.replaceNamespacedDeployment({ name, namespace: target.namespace, body: current });
-        updating.rollingBack = true;
-        this.options.logger?.info({ deployment: name, revision: updating.fromRevision }, 'rolling update undone');
         return;
       } catch (error) {
         if (apiStatus(error) !== 409 || attempt >= 4) throw error;

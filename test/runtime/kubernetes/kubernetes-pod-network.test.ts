@@ -33,6 +33,7 @@ let api: KubeApiTarget;
 let server: RunningServer | undefined;
 let client: AdminClient;
 let dir: string;
+let configFile: string;
 
 before(async () => {
   cluster = await sharedKubeCluster();
@@ -49,10 +50,11 @@ before(async () => {
     { tag: 'v2' },
     { tag: 'v3-unhealthy' },
     { tag: 'v4-errors20' },
+    { tag: 'v5' },
   ]);
   await createNamespace(api, namespace);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-podnet-'));
-  const configFile = path.join(dir, 'cutover.yaml');
+  configFile = path.join(dir, 'cutover.yaml');
   fs.writeFileSync(
     configFile,
     `server:
@@ -269,8 +271,66 @@ describe('native RollingUpdate of a release set on the pod network', () => {
     assert.deepEqual(await versionAt(server!.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
   });
 
+  it('the controller stopped mid-update and started again: v2 is adopted, the Deployment runs v2 again, the next deploy works', async (t) => {
+    const stable = await status();
+    assert.equal(stable.active?.version, 'v2');
+    const [set] = await deploymentsOfApi();
+    const traffic = steady();
+    try {
+      await traffic.waitForAnswers(100);
+      const { operation } = await client.request<{ operation: { id: string } }>('POST', '/api/v1/services/api/deploy', {
+        actor: 'test',
+        version: 'v5',
+      });
+      // Cut once Kubernetes runs a pod of v5: the Deployment is half on each release.
+      const v5Pods = async (): Promise<number> =>
+        (
+          (await kubeApiOk(api, 'GET', `/api/v1/namespaces/${namespace}/pods?labelSelector=cutover.service%3Dapi`))
+            .json as { items: { metadata: { annotations?: Record<string, string> }; status: { phase?: string } }[] }
+        ).items.filter((p) => p.metadata.annotations?.['cutover.version'] === 'v5' && p.status.phase === 'Running')
+          .length;
+      for (let i = 0; i < 300 && (await v5Pods()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok((await v5Pods()) > 0, 'the update had begun');
+      await server!.detach();
+      server = undefined;
+      const config = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile, { env: {} });
+      server = await startServer(config, { logger: silentLogger, env: {} });
+      client = new AdminClient({ url: server.adminUrl, token: server.token });
+      const cut = await client.request<{ operation: { outcome: string | null } }>(
+        'GET',
+        `/api/v1/operations/${operation.id}`,
+      );
+      assert.equal(cut.operation.outcome, 'aborted', 'recovery closed the cut deploy');
+      const after = await status();
+      assert.equal(after.active?.releaseId, stable.active?.releaseId);
+      const [again, ...more] = await deploymentsOfApi();
+      assert.equal(more.length, 0);
+      assert.equal(again!.metadata.uid, set!.metadata.uid, 'the same Deployment, adopted');
+      assert.equal(again!.spec.template.spec.containers[0]!.image, 'cutover-sample:v2', 'its template is v2 again');
+      // The pods of v5 go; v2's instances are its pods (the supervisor fills a place a v5 pod had taken).
+      for (let i = 0; i < 300 && (await status()).active?.running !== '3/3'; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await status()).active?.running, '3/3');
+      await traffic.waitForAnswers(100);
+    } finally {
+      await traffic.stop();
+    }
+    const summary = traffic.summary;
+    t.diagnostic(`cut update: ${summary.sent} sent, ${summary.failed} failed, ${JSON.stringify(summary.byVersion)}`);
+    assert.equal(summary.failed, 0, summary.firstErrors.slice(0, 3).join(' | '));
+    assert.equal(summary.connectionErrors, 0);
+    assert.deepEqual(await versionAt(server!.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
+
+    const next = await operate(client, '/api/v1/services/api/deploy', { version: 'v5' });
+    assert.equal(next.operation.outcome, 'succeeded', JSON.stringify(next.operation.error));
+    assert.ok(next.events.some((e) => e.type === 'kubernetes.update-completed'));
+    assert.equal((await status()).active?.running, '3/3');
+    assert.deepEqual(await versionAt(server!.proxyUrl, 'api.localhost'), { status: 200, version: 'v5' });
+  });
+
   it("a release that fails the analysis in a pod's monitor window is rolled back, and only its pods failed requests", async (t) => {
-    assert.equal((await status()).active?.version, 'v2');
+    const stable = (await status()).active?.version;
+    assert.equal(stable, 'v5');
     const traffic = steady();
     let done;
     try {
@@ -295,9 +355,9 @@ describe('native RollingUpdate of a release set on the pod network', () => {
     assert.equal(summary.connectionErrors, 0);
 
     const [set] = await deploymentsOfApi();
-    assert.equal(set!.spec.template.spec.containers[0]!.image, 'cutover-sample:v2');
+    assert.equal(set!.spec.template.spec.containers[0]!.image, 'cutover-sample:v5');
     const s = await status();
-    assert.equal(s.active?.version, 'v2');
+    assert.equal(s.active?.version, 'v5');
     assert.equal(s.active?.running, '3/3');
   });
 });
