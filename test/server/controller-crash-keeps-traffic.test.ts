@@ -22,6 +22,10 @@ describe('a cutover server killed or stopped, then started again, under steady l
   let adminPort: number;
   let server: ChildProcess | null = null;
   const cli = (...args: string[]) => runCli(args, { cwd: dir });
+  // Answers awaited before and after each kill, stop or start (half a second at 200 req/s). The load runs on
+  // through every later step until it is stopped and judged, so this only spaces the steps: a failure after
+  // the wait is counted all the same. 200 (a second, at seven of the nine waits) added time and no check.
+  const STEP_ANSWERS = 100;
   // The load of issue 14's measurements: 200 req/s kept alive over 8 connections, bounded in count and time.
   const steadyLoad = (): SteadyTraffic =>
     new SteadyTraffic({
@@ -72,14 +76,14 @@ services:
     assert.ok(isAlive(proxyPid));
     const traffic = steadyLoad();
     try {
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(STEP_ANSWERS);
       server!.kill('SIGKILL');
       await waitForExit(server!);
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(STEP_ANSWERS);
       assert.ok(isAlive(proxyPid), 'the proxy outlived the controller');
 
       server = await startServerProcess('cutover.yaml', dir, adminPort);
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(STEP_ANSWERS);
       const status = JSON.parse((await cli('status', 'web', '--json')).stdout) as { active?: { version: string } };
       assert.equal(status.active?.version, 'v1');
       assert.equal(
@@ -116,12 +120,12 @@ services:
     const proxyPid = Number(fs.readFileSync(path.join(dir, '.cutover', 'proxy', 'proxy.pid'), 'utf8'));
     const traffic = steadyLoad();
     try {
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(STEP_ANSWERS);
       server!.kill('SIGTERM');
       assert.equal(await waitForExit(server!), 0);
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(STEP_ANSWERS);
       server = await startServerProcess('cutover.yaml', dir, adminPort);
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(STEP_ANSWERS);
       const after = await statusOf();
       assert.equal(after.active?.version, 'v1');
       assert.deepEqual(after.active.instances.map((i) => i.pid).sort(), pids, 'the same app processes, adopted');
@@ -139,7 +143,7 @@ services:
     const traffic = steadyLoad();
     const generations: number[] = [];
     try {
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(STEP_ANSWERS);
       // Twice: the second restart replaces a generation that itself took over. The run of five, with its
       // figures, is bench/proxy-lifecycle-bench (each round here costs a deploy and a rollback, ~11 s).
       for (let round = 1; round <= 2; round++) {
@@ -150,7 +154,7 @@ services:
         assert.notEqual(next.pid, before, 'a new proxy generation');
         assert.ok(isAlive(next.pid));
         assert.equal(Number(fs.readFileSync(path.join(dir, '.cutover', 'proxy', 'proxy.pid'), 'utf8')), next.pid);
-        await traffic.waitForAnswers(100);
+        await traffic.waitForAnswers(STEP_ANSWERS);
         const deploy = await cli('deploy', 'web', '--version', `h${round}`);
         assert.equal(deploy.code, 0, deploy.stderr);
         assert.equal((await versionAt(`http://127.0.0.1:${proxyPort}`, 'web.localhost')).version, `h${round}`);
