@@ -21,7 +21,8 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
       // A timeout well past the 5 s start period and 2 failed checks at 200 ms: a release whose every
       // instance fails must fail on its health threshold (HEALTH_FAILED), not wait for the timeout.
       strategy: '{ type: blue-green, auto_switch: false, timeout: 10s, scale_down_delay: 10m }',
-      drainTimeout: '7s',
+      // 5 s: a 3 s request fits in it with 2 s to spare (7 s and a 5 s request before: the same room, 2 s longer).
+      drainTimeout: '5s',
     });
   });
   after(async () => {
@@ -113,9 +114,9 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
     }
   });
 
-  it('a 5 s request and a WebSocket opened before a switch finish on the old release; the socket closes at the drain timeout', async () => {
+  it('a 3 s request and a WebSocket opened before a switch finish on the old release; the socket closes at the drain timeout', async () => {
     // v2 is active in green, v1 standby in blue.
-    const slow = request(`${h.proxyUrl}/slow?ms=5000`, { headers: { host: 'web.localhost' } });
+    const slow = request(`${h.proxyUrl}/slow?ms=3000`, { headers: { host: 'web.localhost' } });
     const ws = new WebSocket(`ws://127.0.0.1:${h.proxyPort}/ws`, { headers: { host: 'web.localhost' } });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -141,9 +142,9 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
     assert.deepEqual(((await response.body.json()) as { version: string }).version, 'v2');
 
     const closedAt = await closed;
-    // drain_timeout is 7 s: the 5 s request fits in it; the socket lives until then, not much longer.
+    // drain_timeout is 5 s: the 3 s request fits in it; the socket lives until then, not much longer.
     assert.ok(
-      closedAt - switchedAt >= 6500 && closedAt - switchedAt < 12_000,
+      closedAt - switchedAt >= 4500 && closedAt - switchedAt < 10_000,
       `closed ${closedAt - switchedAt} ms after the switch`,
     );
     const fresh = new WebSocket(`ws://127.0.0.1:${h.proxyPort}/ws`, { headers: { host: 'web.localhost' } });
