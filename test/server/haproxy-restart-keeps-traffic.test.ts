@@ -109,15 +109,18 @@ services:
       maxDurationMs: 60_000,
       maxRequests: 12_000,
     }).start();
+    // 100 answers (half a second) on each side of the kill and the start: the load runs on through the
+    // status, deploy and rollback below until it is stopped and judged, so a wait only spaces the steps.
+    const stepAnswers = 100;
     try {
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(stepAnswers);
       server!.kill('SIGKILL');
       await waitForExit(server!);
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(stepAnswers);
       assert.ok(isAlive(masterPid), 'HAProxy outlived the controller');
 
       server = await startServerProcess('cutover.yaml', dir, adminPort);
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(stepAnswers);
       const status = JSON.parse((await cli('status', '--json')).stdout) as {
         router: { kind: string; listen: string };
         services: { active?: { version: string } }[];
