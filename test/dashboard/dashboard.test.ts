@@ -248,17 +248,22 @@ describe('the web dashboard in Chromium', { timeout: 90_000 }, () => {
       await page.waitForSelector(`${card('shop')} .split [data-role="active"][data-weight="75"]:has-text("v1")`);
       await page.waitForSelector(`${card('shop')} .release[data-role="canary"] .version:text-is("v2")`);
       await page.waitForSelector(`${card('shop')} .timeline li[data-type="canary.weight"]`);
-      // A few one-second points with both releases serving, so the charts have lines to show.
       await page
         .locator(`${card('shop')} [data-field="observed"]`)
         .filter({ hasText: /v2 \d+%/ })
         .waitFor({ timeout: 15_000 });
-      await sleep(4000);
-      const legend = await page
+      // Both releases in the chart's legend (within 10 s, as the 4 s sleep this replaced gave less room), then
+      // two more one-second points, so the charts in the screenshot have lines to show.
+      const legendLabels = page
         .locator(`${card('shop')} .chart[data-chart="requests/s"] .u-legend .u-label`)
-        .filter({ visible: true })
-        .allInnerTexts();
+        .filter({ visible: true });
+      let legend: string[] = [];
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(100)) {
+        legend = await legendLabels.allInnerTexts();
+        if (legend.includes('v1') && legend.includes('v2')) break;
+      }
       assert.ok(legend.includes('v1') && legend.includes('v2'), `both releases are charted: ${legend.join(', ')}`);
+      await sleep(2000);
       assert.equal(await page.locator(`${card('shop')} .uplot`).count(), 3, 'requests/s, error rate and p95 charts');
 
       fs.mkdirSync(ARTIFACTS, { recursive: true });
