@@ -142,10 +142,13 @@ services:
     h2Load.start();
     let slow: Promise<string> | null = null;
     try {
-      await traffic.waitForAnswers(200);
+      // 100 answers (half a second) before the deploy and before the restart: the load runs on through both
+      // until it is stopped and judged, so these waits only space the steps. 300 after the restart, on the new
+      // generation, as before.
+      await traffic.waitForAnswers(100);
       const v2 = await cli('deploy', 'web', '--version', 'v2');
       assert.equal(v2.code, 0, v2.stderr);
-      await traffic.waitForAnswers(200);
+      await traffic.waitForAnswers(100);
       const before = Number(fs.readFileSync(path.join(dir, '.cutover', 'proxy', 'proxy.pid'), 'utf8'));
       // An h2 stream open across the handover: the old generation's GOAWAY lets it finish there.
       slow = h2.get('/slow?ms=1500');
