@@ -45,6 +45,8 @@ describe('cutover down <service> against a real server process', () => {
     proxy = `http://127.0.0.1:${proxyPort}`;
     fs.symlinkSync(SAMPLE_APP, path.join(dir, 'app'));
     // api's secret is set for the server only: the CLI's `down` and `down web` must not need it (issue 20, item 7).
+    // Checks every 200 ms: the first one, as an instance starts, finds no port yet, and each of the four deploys
+    // waited a whole 1 s interval for the next. The timeout, start period and deploy timeout are unchanged.
     const service = (name: string, env = '') => `  ${name}:
     hosts: [${name}.localhost]
     runtime: process
@@ -52,7 +54,7 @@ describe('cutover down <service> against a real server process', () => {
     cwd: ./app
     env: { APP_VERSION: "\${VERSION}"${env} }
     instances: 1
-    health: { path: /health, interval: 1s, timeout: 1s, healthy_threshold: 1, start_period: 10s }
+    health: { path: /health, interval: 200ms, timeout: 1s, healthy_threshold: 1, start_period: 10s }
     strategy: { type: blue-green, timeout: 10s }
     drain_timeout: 2s
 `;
