@@ -298,19 +298,7 @@ export class KubernetesRuntime implements Runtime {
           continue;
         }
         this.deployments.set(id, known);
-        const address = this.options.serviceFor(record.service)?.kubernetes?.address ?? null;
-        const info: InstanceInfo = {
-          ...record,
-          pid: null,
-          host: address ?? pod.ip ?? record.host,
-          pidToken: uid,
-          ...(pod.node ? { node: pod.node } : {}),
-        };
-        const since = logSince(info.logPath);
-        const logs = await this.followLogs(info, known, pod, null, since === 0 ? null : Date.now() / 1000 - since);
-        this.manage(info, known, pod, logs);
-        this.options.logger?.info({ instance: id, pod: pod.name, port: info.port }, 'instance adopted');
-        adopted.push({ ...info });
+        adopted.push(await this.takeBack(record, known, pod));
       }
     }
     return adopted;
@@ -365,7 +353,6 @@ export class KubernetesRuntime implements Runtime {
       .filter((p) => p.running && !p.deleting && p.ip && p.release === releaseId)
       .sort((a, b) => a.name.localeCompare(b.name));
     const adopted: InstanceInfo[] = [];
-    const address = this.options.serviceFor(first.service)?.kubernetes?.address ?? null;
     for (const record of mine) {
       const pod = pods.shift();
       if (!pod) {
@@ -378,20 +365,29 @@ export class KubernetesRuntime implements Runtime {
       this.deployments.set(record.id, known);
       known.set!.bound.set(pod.uid, record.id);
       known.set!.lastPod.set(record.id, pod.name);
-      const info: InstanceInfo = {
-        ...record,
-        pid: null,
-        host: address ?? pod.ip ?? record.host,
-        pidToken: uid,
-        ...(pod.node ? { node: pod.node } : {}),
-      };
-      const since = logSince(info.logPath);
-      const logs = await this.followLogs(info, known, pod, null, since === 0 ? null : Date.now() / 1000 - since);
-      this.manage(info, known, pod, logs);
-      this.options.logger?.info({ instance: record.id, pod: pod.name, host: info.host }, 'instance adopted');
-      adopted.push({ ...info });
+      adopted.push(await this.takeBack(record, known, pod));
     }
     return adopted;
+  }
+
+  /** A recorded instance managed again on its pod; its log copy goes on from the file's last change. */
+  private async takeBack(record: InstanceInfo, known: KnownDeployment, pod: PodView): Promise<InstanceInfo> {
+    const address = this.options.serviceFor(record.service)?.kubernetes?.address ?? null;
+    const info: InstanceInfo = {
+      ...record,
+      pid: null,
+      host: address ?? pod.ip ?? record.host,
+      pidToken: known.uid,
+      ...(pod.node ? { node: pod.node } : {}),
+    };
+    const since = logSince(info.logPath);
+    const logs = await this.followLogs(info, known, pod, null, since === 0 ? null : Date.now() / 1000 - since);
+    this.manage(info, known, pod, logs);
+    this.options.logger?.info(
+      { instance: record.id, pod: pod.name, host: info.host, port: info.port },
+      'instance adopted',
+    );
+    return { ...info };
   }
 
   onExit(listener: RuntimeListener): void {

@@ -319,13 +319,13 @@ describe('native RollingUpdate of a release set on the pod network', () => {
     t.diagnostic(`cut update: ${summary.sent} sent, ${summary.failed} failed, ${JSON.stringify(summary.byVersion)}`);
     assert.equal(summary.failed, 0, summary.firstErrors.slice(0, 3).join(' | '));
     assert.equal(summary.connectionErrors, 0);
-    assert.deepEqual(await versionAt(server!.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
+    assert.deepEqual(await versionAt(server.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
 
     const next = await operate(client, '/api/v1/services/api/deploy', { version: 'v5' });
     assert.equal(next.operation.outcome, 'succeeded', JSON.stringify(next.operation.error));
     assert.ok(next.events.some((e) => e.type === 'kubernetes.update-completed'));
     assert.equal((await status()).active?.running, '3/3');
-    assert.deepEqual(await versionAt(server!.proxyUrl, 'api.localhost'), { status: 200, version: 'v5' });
+    assert.deepEqual(await versionAt(server.proxyUrl, 'api.localhost'), { status: 200, version: 'v5' });
   });
 
   it("a release that fails the analysis in a pod's monitor window is rolled back, and only its pods failed requests", async (t) => {

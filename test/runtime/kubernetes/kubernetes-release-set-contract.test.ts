@@ -3,13 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../../src/config/load-config.js';
-import type { InstanceSpec, Runtime } from '../../../src/runtime/index.js';
 import { kubernetesClient } from '../../../src/runtime/kubernetes/kubernetes-client.js';
-import { KubernetesRuntime } from '../../../src/runtime/kubernetes/kubernetes-runtime.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
 import { kubeApi, kubeApiOk } from '../../support/kube/kube-api.js';
+import { contractRuntimes, contractSpec } from '../../support/kube/kube-contract-runtimes.js';
 import { httpHealthProbe, runtimeContract } from '../runtime-contract.js';
 
 /**
@@ -24,21 +23,6 @@ import { httpHealthProbe, runtimeContract } from '../runtime-contract.js';
 let cluster: KubeCluster | undefined;
 let dir: string | undefined;
 const namespace = `set-contract-${randomBytes(3).toString('hex')}`;
-const owners = new WeakMap<Runtime, string>();
-let runtimes = 0;
-
-const spec = (releaseId: string, index: number, version = 'c1'): InstanceSpec => ({
-  service: 'contract',
-  releaseId,
-  version,
-  slot: 'blue',
-  index,
-  command: '',
-  cwd: '',
-  env: {},
-  stopGracePeriodMs: 3_000,
-});
-
 runtimeContract({
   name: 'kubernetes release sets',
   async setup() {
@@ -70,22 +54,11 @@ services:
     );
     const client = kubernetesClient({ kubeconfig: cluster.kubeconfigPath, context: null }, {});
     return {
-      newRuntime: (previous) => {
-        const owner = (previous && owners.get(previous)) ?? `set-contract-${++runtimes}`;
-        const runtime = new KubernetesRuntime({
-          owner,
-          serviceFor: (name) => config.services[name],
-          clientFor: () => client,
-          logDir: path.join(stateDir, 'logs'),
-          defaultStopGracePeriodMs: 3_000,
-        });
-        owners.set(runtime, owner);
-        return runtime;
-      },
-      goodSpec: (releaseId, index) => spec(releaseId, index),
+      newRuntime: contractRuntimes('set-contract', config, client, stateDir),
+      goodSpec: (releaseId, index) => contractSpec(releaseId, index),
       // No such image in the node's dockerd, and pull: never: the kubelet says ErrImageNeverPull.
-      failingSpec: (releaseId, index) => spec(releaseId, index, 'v404'),
-      conflictSpec: (releaseId, index) => spec(releaseId, index),
+      failingSpec: (releaseId, index) => contractSpec(releaseId, index, 'v404'),
+      conflictSpec: (releaseId, index) => contractSpec(releaseId, index),
       blockedPort: 0,
       probe: (_runtime, info) => httpHealthProbe(info),
       // The app's process dies behind the runtime's back: the container of the pod at the instance's address.
