@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../../src/config/load-config.js';
 import { kubernetesClient } from '../../../src/runtime/kubernetes/kubernetes-client.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
-import { kubeApi, kubeApiOk } from '../../support/kube/kube-api.js';
-import { contractRuntimes, contractSpec } from '../../support/kube/kube-contract-runtimes.js';
+import { kubeApiOk } from '../../support/kube/kube-api.js';
+import { contractConfig, contractRuntimes, contractSpec } from '../../support/kube/kube-contract-runtimes.js';
+import { createNamespace, deleteNamespace } from '../../support/kube/kube-test-service.js';
 import { httpHealthProbe, runtimeContract } from '../runtime-contract.js';
 
 /**
@@ -31,27 +31,13 @@ runtimeContract({
       throw new Error('the test cluster has no pod network: run this file with `bash scripts/in-netns.sh`');
     const api = { server: cluster.server, token: cluster.token, caPem: cluster.caPem };
     await loadSampleImage(cluster.docker, [{ tag: 'c1' }]);
-    await kubeApiOk(api, 'POST', '/api/v1/namespaces', {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: namespace },
-    });
+    await createNamespace(api, namespace);
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-set-contract-'));
     dir = stateDir;
-    const config = parseConfig(
-      `server: { state_dir: ${stateDir} }
-services:
-  contract:
-    runtime: kubernetes
-    image: cutover-sample:\${VERSION}
-    pull: never
-    instances: 2
-    health: { path: /health, interval: 1s }
-    strategy: { type: rolling }
-    kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: pod, container_port: 8080 }
-`,
-      null,
-    );
+    const config = contractConfig(stateDir, [
+      'strategy: { type: rolling }',
+      `kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: pod, container_port: 8080 }`,
+    ]);
     const client = kubernetesClient({ kubeconfig: cluster.kubeconfigPath, context: null }, {});
     return {
       newRuntime: contractRuntimes('set-contract', config, client, stateDir),
@@ -80,11 +66,7 @@ services:
   },
   async teardown() {
     if (cluster) {
-      await kubeApi(
-        { server: cluster.server, token: cluster.token, caPem: cluster.caPem },
-        'DELETE',
-        `/api/v1/namespaces/${namespace}`,
-      ).catch(() => {});
+      await deleteNamespace({ server: cluster.server, token: cluster.token, caPem: cluster.caPem }, namespace);
       await cluster.stop();
     }
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

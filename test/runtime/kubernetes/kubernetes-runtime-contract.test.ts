@@ -3,13 +3,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../../src/config/load-config.js';
 import { kubernetesClient } from '../../../src/runtime/kubernetes/kubernetes-client.js';
 import { loadSampleImage } from '../../support/docker-test-image.js';
 import { sharedKubeCluster } from '../../support/kube-cluster-shared.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
-import { kubeApi, kubeApiOk } from '../../support/kube/kube-api.js';
-import { contractRuntimes, contractSpec } from '../../support/kube/kube-contract-runtimes.js';
+import { contractConfig, contractRuntimes, contractSpec } from '../../support/kube/kube-contract-runtimes.js';
+import { createNamespace, deleteNamespace } from '../../support/kube/kube-test-service.js';
 import { httpHealthProbe, runtimeContract } from '../runtime-contract.js';
 
 /**
@@ -31,26 +30,12 @@ runtimeContract({
     await new Promise<void>((resolve) => blocker?.listen(0, '127.0.0.1', resolve));
     const blockedPort = (blocker.address() as net.AddressInfo).port;
     await loadSampleImage(cluster.docker, [{ tag: 'c1' }, { tag: `v6-port${blockedPort}` }]);
-    await kubeApiOk(api, 'POST', '/api/v1/namespaces', {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: namespace },
-    });
+    await createNamespace(api, namespace);
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-kube-contract-'));
     dir = stateDir;
-    const config = parseConfig(
-      `server: { state_dir: ${stateDir} }
-services:
-  contract:
-    runtime: kubernetes
-    image: cutover-sample:\${VERSION}
-    pull: never
-    instances: 2
-    health: { path: /health, interval: 1s }
-    kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: host, address: 127.0.0.1 }
-`,
-      null,
-    );
+    const config = contractConfig(stateDir, [
+      `kubernetes: { namespace: ${namespace}, kubeconfig: ${cluster.kubeconfigPath}, network: host, address: 127.0.0.1 }`,
+    ]);
     const client = kubernetesClient({ kubeconfig: cluster.kubeconfigPath, context: null }, {});
     return {
       newRuntime: contractRuntimes('contract', config, client, stateDir),
@@ -75,11 +60,7 @@ services:
   async teardown() {
     await new Promise((resolve) => blocker?.close(resolve));
     if (cluster) {
-      await kubeApi(
-        { server: cluster.server, token: cluster.token, caPem: cluster.caPem },
-        'DELETE',
-        `/api/v1/namespaces/${namespace}`,
-      ).catch(() => {});
+      await deleteNamespace({ server: cluster.server, token: cluster.token, caPem: cluster.caPem }, namespace);
       await cluster.stop();
     }
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

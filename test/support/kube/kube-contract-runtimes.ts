@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseConfig } from '../../../src/config/load-config.js';
 import type { CutoverConfig } from '../../../src/config/types.js';
 import type { InstanceSpec, Runtime } from '../../../src/runtime/index.js';
 import type { KubernetesClient } from '../../../src/runtime/kubernetes/kubernetes-client.js';
@@ -44,4 +45,25 @@ export function contractRuntimes(
     owners.set(runtime, owner);
     return runtime;
   };
+}
+
+/**
+ * The config of a contract run: service `contract`, 2 instances of the sample image; `lines` (indented
+ * under the service) give its kubernetes settings and, for a release set, its strategy.
+ */
+export function contractConfig(stateDir: string, lines: string[]): CutoverConfig {
+  const settings = lines.map((line) => `    ${line}`).join('\n');
+  return parseConfig(
+    `server: { state_dir: ${stateDir} }
+services:
+  contract:
+    runtime: kubernetes
+    image: cutover-sample:\${VERSION}
+    pull: never
+    instances: 2
+    health: { path: /health, interval: 1s }
+${settings}
+`,
+    null,
+  );
 }
