@@ -519,28 +519,17 @@ export class KubernetesRuntime implements Runtime {
       name,
     });
     try {
-      for (let attempt = 0; ; attempt++) {
-        const current = await target.client.apps.readNamespacedDeployment({ name, namespace: target.namespace });
-        const revision = current.metadata?.annotations?.[REVISION_ANNOTATION] ?? null;
+      let revision: string | null = null;
+      await this.changeDeployment(known, (current) => {
+        revision = current.metadata?.annotations?.[REVISION_ANNOTATION] ?? null;
         current.metadata = {
           ...current.metadata,
           labels: plan.metadata!.labels,
           annotations: { ...current.metadata?.annotations, ...plan.metadata!.annotations },
         };
         current.spec = { ...current.spec!, ...rollout, template: plan.spec!.template };
-        try {
-          await target.client.apps.replaceNamespacedDeployment({ name, namespace: target.namespace, body: current });
-          set.updating = {
-            toReleaseId: to.releaseId,
-            toVersion: to.version,
-            fromRevision: revision,
-            rollingBack: false,
-          };
-          break;
-        } catch (error) {
-          if (apiStatus(error) !== 409 || attempt >= 4) throw error;
-        }
-      }
+      });
+      set.updating = { toReleaseId: to.releaseId, toVersion: to.version, fromRevision: revision, rollingBack: false };
     } catch (error) {
       throw new CutoverError(
         'INSTANCE_START_FAILED',
@@ -660,16 +649,27 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** The Deployment with a template put back, and its labels with it (optimistic concurrency: retried on a conflict). */
-  private async replaceTemplate(known: KnownDeployment, template: V1PodTemplateSpec): Promise<void> {
-    const { target, name } = known;
-    for (let attempt = 0; ; attempt++) {
-      const current = await target.client.apps.readNamespacedDeployment({ name, namespace: target.namespace });
+  private replaceTemplate(known: KnownDeployment, template: V1PodTemplateSpec): Promise<void> {
+    return this.changeDeployment(known, (current) => {
       current.metadata = {
         ...current.metadata,
         labels: { ...current.metadata?.labels, ...template.metadata?.labels },
         annotations: { ...current.metadata?.annotations, ...template.metadata?.annotations },
       };
       current.spec = { ...current.spec!, template };
+    });
+  }
+
+  /**
+   * Reads the set's Deployment, changes it and writes it back; a write that
+   * lost to another (409: the Deployment controller updates its status too)
+   * is read and changed again, up to 5 times.
+   */
+  private async changeDeployment(known: KnownDeployment, change: (current: V1Deployment) => void): Promise<void> {
+    const { target, name } = known;
+    for (let attempt = 0; ; attempt++) {
+      const current = await target.client.apps.readNamespacedDeployment({ name, namespace: target.namespace });
+      change(current);
       try {
         await target.client.apps.replaceNamespacedDeployment({ name, namespace: target.namespace, body: current });
         return;
