@@ -334,7 +334,6 @@ class NativeRollingRun {
     return [this.firstProblem ?? progress.message ?? `no message from ${this.who.name}`, ...this.taskErrors].join('; ');
   }
 
-  /** The route follows the running instances (old and new generation) while the orchestrator replaces them. */
   /**
    * Asks the orchestrator to roll back, once the new release is out of the
    * canary target: the orchestrator stops its pods next, and a request routed
@@ -345,6 +344,7 @@ class NativeRollingRun {
     await runtime.rollback(this.previous.id);
   }
 
+  /** The route follows the running instances (old and new generation) while the orchestrator replaces them. */
   private async follow(tasks: NativeUpdateTask[]): Promise<void> {
     this.lastTasks = tasks;
     const serving = tasks.filter((t) => t.answers);

@@ -174,6 +174,36 @@ describe('resets and cuts', () => {
     }
   });
 
+  it('sends it again to an instance still routed, not to one the route dropped meanwhile', async () => {
+    // What Kubernetes does in a rolling update: it stops an old pod (its connections close under requests) while
+    // cutover takes another old pod out of the route. The request keeps the target it arrived on; its retry
+    // must skip the dropped instance, whose pool is closed, and go on to one that is routed.
+    const dropped = { ...live, id: 'dropped' };
+    const kept = { ...live, id: 'kept' };
+    let resets = 0;
+    const resetter = createServer((req) => {
+      resets++;
+      void proxy
+        .setRoute(route('moving', ['moving.test'], 'r-moving', [resetting, kept]))
+        .then(() => req.socket.destroy());
+    });
+    resetter.listen(0, '127.0.0.1');
+    await once(resetter, 'listening');
+    const resetting = { id: 'resetting', host: '127.0.0.1', port: (resetter.address() as { port: number }).port };
+    try {
+      for (let i = 0; i < 3 && resets === 0; i++) {
+        await proxy.setRoute(route('moving', ['moving.test'], 'r-moving', [resetting, dropped, kept]));
+        const response = await call('moving.test', '/');
+        assert.equal(response.status, 200, `#${i}: ${response.text}`);
+        assert.equal(response.text, 'live');
+      }
+      assert.equal(resets, 1, 'a request reached the resetting instance and was sent again');
+    } finally {
+      resetter.closeAllConnections();
+      resetter.close();
+    }
+  });
+
   it('answers 502 when the upstream resets the connection before answering', async () => {
     await proxy.setRoute(route('reset', ['reset.test'], 'r-reset', [live]));
     const response = await call('reset.test', '/reset');

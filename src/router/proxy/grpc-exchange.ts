@@ -11,6 +11,7 @@ import type { TargetEntry } from '../route-table.js';
 import { grpcStatusAsHttp, GRPC_UNAVAILABLE } from './grpc-status.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { TargetBinding } from './release-traffic.js';
+import { retryTarget } from './retry-choice.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -83,7 +84,7 @@ export class GrpcExchange {
     if (this.done) return;
     const pool = this.countedOn;
     if (pool !== null) this.context.passiveHealth.failed(pool, this.target, describe(error));
-    const next = this.target.nextAfter(this.first, this.index, this.context.outOfRotation);
+    const next = retryTarget(this.target, this.first, this.index, this.context.outOfRotation);
     if (next >= 0 && !this.client.destroyed) {
       this.leaveUpstream();
       this.index = next;

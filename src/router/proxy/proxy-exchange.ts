@@ -4,6 +4,7 @@ import type { TargetEntry } from '../route-table.js';
 import { bodyTooLarge, sendErrorResponse, upstreamFailed } from './error-response.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { TargetBinding } from './release-traffic.js';
+import { retryTarget } from './retry-choice.js';
 import { RequestBody } from './request-body.js';
 import { clientResponseHeaders } from './response-headers.js';
 import { isConnectErrorCode, type UpstreamPool } from './upstream-pool.js';
@@ -275,7 +276,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   private tryNextInstance(): boolean {
-    const next = this.target.nextAfter(this.first, this.index, this.context.outOfRotation);
+    const next = retryTarget(this.target, this.first, this.index, this.context.outOfRotation);
     if (next < 0) return false;
     this.leaveUpstream();
     this.index = next;

@@ -6,6 +6,7 @@ import { sendErrorOnSocket, upstreamFailed } from './error-response.js';
 import { headerNameIs, isHopByHopHeader } from './hop-by-hop-headers.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { TargetBinding } from './release-traffic.js';
+import { retryTarget } from './retry-choice.js';
 import type { UpgradedConnection } from './upgraded-connection.js';
 import { isConnectErrorCode, type UpstreamPool } from './upstream-pool.js';
 
@@ -219,7 +220,7 @@ export class WebSocketTunnel implements UpgradedConnection {
     if (this.countedOn !== null && !this.client.destroyed)
       this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
     if (!this.client.destroyed && isConnectErrorCode(code)) {
-      const next = this.target.nextAfter(this.first, this.index, this.context.outOfRotation);
+      const next = retryTarget(this.target, this.first, this.index, this.context.outOfRotation);
       if (next >= 0) {
         this.leaveUpstream();
         this.index = next;

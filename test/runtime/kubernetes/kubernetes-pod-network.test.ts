@@ -18,6 +18,7 @@ import type { KubeApiTarget } from '../../support/kube/kube-api.js';
 import { kubeApiOk } from '../../support/kube/kube-api.js';
 import { createNamespace, deleteNamespace, sampleKubeService } from '../../support/kube/kube-test-service.js';
 import { operate, versionAt } from '../../support/operations.js';
+import { proxyLogFor } from '../../support/proxy-log.js';
 
 // `network: pod`, as on a normal cluster: each pod has an address of its own and listens on the service's
 // container_port, and cutover dials pod IP:port as the pod's status gives it. The test cluster has a pod
@@ -34,6 +35,10 @@ let server: RunningServer | undefined;
 let client: AdminClient;
 let dir: string;
 let configFile: string;
+
+/** A load test's first errors, with what the proxy logged about each (its upstream's error). */
+const failures = (errors: readonly string[]): string =>
+  `${errors.slice(0, 3).join(' | ')}\n${proxyLogFor(path.join(dir, 'state'), errors)}`;
 
 before(async () => {
   cluster = await sharedKubeCluster();
@@ -129,7 +134,7 @@ describe('network: pod on the test cluster’s pod network', () => {
     t.diagnostic(
       `blue-green on pod IPs: ${summary.sent} sent, ${summary.failed} failed, ${JSON.stringify(summary.byVersion)}`,
     );
-    assert.equal(summary.failed, 0, summary.firstErrors.slice(0, 3).join(' | '));
+    assert.equal(summary.failed, 0, failures(summary.firstErrors));
     assert.ok((summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
     const v2 = (await status()).active?.instances ?? [];
     assert.equal((await status()).active?.version, 'v2');
@@ -203,7 +208,7 @@ describe('native RollingUpdate of a release set on the pod network', () => {
     t.diagnostic(
       `native rolling: ${summary.sent} sent, ${summary.failed} failed, ${JSON.stringify(summary.byVersion)}`,
     );
-    assert.equal(summary.failed, 0, summary.firstErrors.slice(0, 3).join(' | '));
+    assert.equal(summary.failed, 0, failures(summary.firstErrors));
     assert.ok((summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
 
     const types = events.map((e) => e.type);
@@ -252,7 +257,7 @@ describe('native RollingUpdate of a release set on the pod network', () => {
     t.diagnostic(
       `stalled rollout: ${summary.sent} sent, ${summary.failed} failed, ${JSON.stringify(summary.byVersion)}`,
     );
-    assert.equal(summary.failed, 0, summary.firstErrors.slice(0, 3).join(' | '));
+    assert.equal(summary.failed, 0, failures(summary.firstErrors));
     assert.equal(summary.byVersion['v3-unhealthy'] ?? 0, 0, 'no request reached the release that never got Ready');
 
     assert.equal(done.operation.outcome, 'failed');
@@ -317,7 +322,7 @@ describe('native RollingUpdate of a release set on the pod network', () => {
     }
     const summary = traffic.summary;
     t.diagnostic(`cut update: ${summary.sent} sent, ${summary.failed} failed, ${JSON.stringify(summary.byVersion)}`);
-    assert.equal(summary.failed, 0, summary.firstErrors.slice(0, 3).join(' | '));
+    assert.equal(summary.failed, 0, failures(summary.firstErrors));
     assert.equal(summary.connectionErrors, 0);
     assert.deepEqual(await versionAt(server.proxyUrl, 'api.localhost'), { status: 200, version: 'v2' });
 
