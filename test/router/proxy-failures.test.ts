@@ -234,6 +234,43 @@ describe('resets and cuts', () => {
   });
 });
 
+describe('a request its release dropped before sending it', () => {
+  it('goes to the stable release when the drain times out while it waits for a connection; the one sent gets 502', async () => {
+    // One connection per instance: the first request hangs on it, the second waits in the queue, not yet sent.
+    const own = await ProxyRouter.listen({
+      host: '127.0.0.1',
+      port: 0,
+      upstreamPolicy: { connections: 1, passiveHealth: { consecutiveFailures: 0 } },
+    });
+    const ownAgent = new Agent({ connections: 4 });
+    try {
+      await own.setRoute(route('queued', ['queued.test'], 'r-old', [{ ...live, id: 'old' }]));
+      const get = (path: string) =>
+        request(`http://127.0.0.1:${own.address.port}${path}`, {
+          headers: { host: 'queued.test' },
+          dispatcher: ownAgent,
+        }).then(async (response) => ({ status: response.statusCode, text: await response.body.text() }));
+      const hanging = get('/hang');
+      await sleep(100);
+      const waiting = get('/');
+      await sleep(100);
+      assert.equal(own.counters().find((c) => c.releaseId === 'r-old')?.inFlight, 2, 'both are on the old release');
+      await own.setRoute(route('queued', ['queued.test'], 'r-new', [{ ...live, id: 'new' }]));
+      assert.deepEqual(await own.drain('queued', 'r-old', 300), { drained: false, closed: 2 });
+      const [sent, unsent] = await Promise.all([hanging, waiting]);
+      assert.equal(sent.status, 502, 'the request the old instance had read is not sent twice');
+      assert.deepEqual(unsent, { status: 200, text: 'live' }, 'the queued one reached the new release');
+      const counters = (id: string) => own.counters().find((c) => c.releaseId === id);
+      assert.equal(counters('r-new')?.status['2xx'], 1);
+      assert.equal(counters('r-old')?.inFlight, 0);
+      assert.equal(counters('r-new')?.inFlight, 0);
+    } finally {
+      await ownAgent.close();
+      await own.close();
+    }
+  });
+});
+
 describe('close', () => {
   it('stops listening and ends kept-alive connections, requests and WebSockets promptly', async () => {
     const own = await ProxyRouter.listen({ host: '127.0.0.1', port: 0 });

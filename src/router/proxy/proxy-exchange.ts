@@ -34,7 +34,9 @@ const CLIENT_GONE = new Error('client closed the connection');
  * - nothing of it was written (a refused, reset or timed-out connect, or a
  *   kept-alive connection that closed before the body's first chunk went
  *   out; see `nothingWritten`): to the next instance of the same release in
- *   rotation, whatever the method, body included;
+ *   rotation, whatever the method, body included; when none of its release
+ *   is left in the route (a drain cut it while it waited for a connection),
+ *   to the service's stable release, once (`tryStableRelease`);
  * - the connection closed before any answer after the request went out: an
  *   idempotent request without a body (GET, HEAD, OPTIONS), once; anything
  *   else may have been acted on and gets a 502 rather than a duplicate.
@@ -44,7 +46,8 @@ const CLIENT_GONE = new Error('client closed the connection');
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly req: IncomingMessage;
   private readonly res: ResponseWithExchange;
-  private readonly target: TargetEntry<TargetBinding>;
+  /** Where it was routed on arrival; another release's only when that one dropped it unsent (`tryStableRelease`). */
+  private target: TargetEntry<TargetBinding>;
   private readonly context: ProxyContext;
   private readonly headers: string[];
   private readonly hasBody: boolean;
@@ -53,7 +56,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly setCookie: string | null;
   /** Strict-Transport-Security for an HTTPS answer of a service that sets it (unless the app sent its own); else null. */
   private readonly hsts: string | null;
-  private readonly first: number;
+  private first: number;
   private index: number;
   /** The pool this request is counted on (its `inFlight`), null once uncounted: see `leaveUpstream`. */
   private countedOn: UpstreamPool | null = null;
@@ -70,6 +73,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   /** Set once the request was sent again after a connection closed under it: never twice. */
   private retriedAfterReset = false;
+  /** Set once the request moved to the service's stable release: never twice. */
+  private moved = false;
 
   constructor(
     req: IncomingMessage,
@@ -184,15 +189,20 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     const code = (err as { code?: unknown }).code;
     const body = this.body;
-    // A client that left (or whose upload broke) is not the instance's fault; anything else (connect error, timeout, reset) is.
+    // A client that left (or whose upload broke) is not the instance's fault; nor is a pool the proxy closed under
+    // the request (its release drained, its instance out of the route); anything else (connect error, timeout,
+    // reset) is.
     const clientGone = this.clientGone || (body !== null && (body.sourceFailed || body.tooLarge));
-    if (!clientGone && this.countedOn !== null)
+    const dropped = this.countedOn?.isClosed === true;
+    if (!clientGone && !dropped && this.countedOn !== null)
       this.context.passiveHealth.failed(this.countedOn, this.target, typeof code === 'string' ? code : err.message);
-    if (!clientGone && !this.res.headersSent && isConnectErrorCode(code)) {
+    if (!clientGone && !this.res.headersSent && (dropped || isConnectErrorCode(code))) {
       if (this.nothingWritten()) {
-        // Not a byte of it reached this instance: another one of the same release takes it, whatever the method.
-        if (this.tryNextInstance()) return;
+        // Not a byte of it reached this instance: another one of the same release takes it, whatever the method;
+        // when its release has none left in the route, the service's stable release does.
+        if (this.tryNextInstance() || this.tryStableRelease()) return;
       } else if (
+        isConnectErrorCode(code) &&
         !this.retriedAfterReset &&
         body === null &&
         isIdempotent(this.req.method) &&
@@ -280,6 +290,33 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (next < 0) return false;
     this.leaveUpstream();
     this.index = next;
+    this.dispatch();
+    return true;
+  }
+
+  /**
+   * Sends a request none of whose bytes left to the service's stable
+   * release in the current route, once, when that is another release than
+   * the one it arrived on: its release was drained or taken out of the route
+   * while the request waited for a connection (a drain that timed out, an
+   * instance Kubernetes stopped before the route dropped it and whose
+   * address no longer answers). Before, such a request got a 502, though
+   * it never reached a backend and the service had instances to answer it.
+   */
+  private tryStableRelease(): boolean {
+    if (this.moved) return false;
+    const stable = this.context.stableTarget(this.target.service);
+    if (stable === null || stable.binding.traffic === this.target.binding.traffic) return false;
+    const index = stable.pick(this.context.outOfRotation);
+    if (index < 0 || stable.binding.pools[index]?.isClosed !== false) return false;
+    this.moved = true;
+    this.leaveUpstream();
+    this.target.binding.traffic.requestEnded();
+    this.target = stable;
+    stable.binding.traffic.counters.requests++;
+    stable.binding.traffic.requestStarted();
+    this.first = index;
+    this.index = index;
     this.dispatch();
     return true;
   }

@@ -189,7 +189,12 @@ export class ProxyRouter implements Router {
     for (const [service, policy] of Object.entries(options.services ?? {}))
       this.servicePolicies.set(service, mergePolicy(this.defaultPolicy, policy));
     this.passiveHealth = new PassiveHealth(this.outOfRotation, this.unhealthy, options.onInstanceEjection, this.logger);
-    this.context = { outOfRotation: this.outOfRotation, passiveHealth: this.passiveHealth, logger: this.logger };
+    this.context = {
+      outOfRotation: this.outOfRotation,
+      passiveHealth: this.passiveHealth,
+      logger: this.logger,
+      stableTarget: (service) => this.table.services.get(service)?.target ?? null,
+    };
     this.trustedPeers = new TrustedPeers(options.trustedProxies ?? []);
     const headersTimeout = options.clientHeadersTimeoutMs ?? 10_000;
     const requestTimeout = options.clientRequestTimeoutMs ?? 300_000;
