@@ -19,7 +19,6 @@
 // POST /admin/close-port closes the listening port but keeps the process
 // running: a hung app that never exits, which only a liveness restart cures.
 import http from 'node:http';
-import { WebSocketServer } from 'ws';
 
 const version = process.env.APP_VERSION ?? 'dev';
 const port = Number(/port(\d+)/.exec(version)?.[1] ?? process.env.PORT ?? 3000);
@@ -131,10 +130,21 @@ if (version.includes('noport')) {
     res.writeHead(200, { 'content-type': 'application/json', 'x-version': version });
     res.end(body);
   });
-  // WebSocket echo on /ws: every message comes back prefixed with the version.
-  const wss = new WebSocketServer({ server, path: '/ws' });
-  wss.on('connection', (socket) => {
-    socket.on('message', (data) => socket.send(`${version}:${data.toString()}`));
+  // WebSocket echo on /ws: every message comes back prefixed with the version. `ws` is loaded on the first
+  // upgrade: most instances never get one, and loading it took a third of the app's start-up CPU.
+  let wss = null;
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    import('ws').then(({ WebSocketServer }) => {
+      if (wss === null) {
+        wss = new WebSocketServer({ noServer: true, path: '/ws' });
+        wss.on('connection', (ws) => {
+          ws.on('message', (data) => ws.send(`${version}:${data.toString()}`));
+        });
+      }
+      // A path other than /ws gets 400 from ws, as it did when ws was attached to the server.
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    });
   });
   server.keepAliveTimeout = 65_000;
   const delay = version.includes('slowstart') ? Number(process.env.SLOW_START_MS ?? 3000) : 0;
@@ -147,7 +157,7 @@ if (version.includes('noport')) {
     // Stop accepting, let in-flight requests finish, then exit: a well-behaved app.
     server.close(() => process.exit(0));
     server.closeIdleConnections?.();
-    for (const client of wss.clients) client.close(1001, 'shutting down');
+    for (const client of wss?.clients ?? []) client.close(1001, 'shutting down');
     setTimeout(() => process.exit(0), 10_000).unref();
   };
   process.on('SIGTERM', shutdown);
