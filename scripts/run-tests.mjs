@@ -11,26 +11,27 @@ import { runFiles } from './test-phase.mjs';
 
 const ROOT = 'dist/test';
 
-// The slowest files (real servers, 25 s or more each in the last full run), started first: with two files
-// at a time, a long file picked up last keeps one slot busy while the other idles, which cost about a
-// minute in alphabetical order. Only the order depends on this list; a stale or missing entry changes nothing.
+// The slowest files (real servers, 25 s or more each in a full run: the run's durations summary lists them),
+// started first: with two files at a time, a long file picked up last keeps one slot busy while the other
+// idles, which cost about a minute in alphabetical order. Only the order depends on this list; a stale or
+// missing entry changes nothing.
 const SLOWEST_FIRST = [
-  'server/controller-crash-keeps-traffic',
+  'runtime/swarm/swarm-multi-node',
   'runtime/swarm/swarm-deploys',
-  'cli/exit-codes',
-  'cli/following-operations',
+  'server/controller-crash-keeps-traffic',
   'cli/cli-and-restart',
-  'controller/rolling',
-  'server/proxy-workers',
-  'examples/stack-walkthrough',
-  'examples/newcomer',
-  'dashboard/dashboard-consistency',
-  'controller/canary-prometheus',
   'runtime/docker/docker-deploys',
-  'controller/blue-green',
-  'examples/readme-prometheus-template',
+  'controller/rolling',
+  'cli/canary-resume',
   'controller/crash-in-post-promotion-window',
-  'cli/canary-restart',
+  'cli/exit-codes',
+  'examples/stack-walkthrough',
+  'controller/canary-prometheus',
+  'cli/following-operations',
+  'controller/blue-green',
+  'runtime/docker/docker-daemon-down',
+  'examples/readme-prometheus-template',
+  'dashboard/dashboard-consistency',
 ].map((name) => path.join(ROOT, `${name}.test.js`));
 const files = fs
   .readdirSync(ROOT, { recursive: true })
