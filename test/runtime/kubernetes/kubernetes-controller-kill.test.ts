@@ -15,6 +15,7 @@ import type { KubeApiTarget } from '../../support/kube/kube-api.js';
 import { createNamespace, deleteNamespace, sampleKubeService } from '../../support/kube/kube-test-service.js';
 import { cutoverDeployments } from '../../support/kube/kube-deployments.js';
 import { versionAt } from '../../support/operations.js';
+import { proxyLogFor } from '../../support/proxy-log.js';
 
 // Issue 21's acceptance: the controller killed (SIGKILL, the process, not a
 // polite detach) in the middle of a Kubernetes deploy and started again. The
@@ -137,7 +138,11 @@ describe('the controller killed during a Kubernetes deploy', () => {
     } finally {
       const summary = await traffic.stop();
       t.diagnostic(`${summary.sent} sent, ${summary.failed} failed, ${JSON.stringify(summary.byVersion)}`);
-      assert.equal(summary.failed, 0, `failed across the kill: ${summary.firstErrors.slice(0, 3).join(' | ')}`);
+      assert.equal(
+        summary.failed,
+        0,
+        `failed across the kill: ${summary.firstErrors.slice(0, 3).join(' | ')}\n${proxyLogFor(path.join(dir, '.cutover'), summary.firstErrors)}`,
+      );
     }
   });
 });

@@ -20,6 +20,7 @@ import type { KubeApiTarget } from '../../support/kube/kube-api.js';
 import { cutoverDeployments, type CutoverDeployment } from '../../support/kube/kube-deployments.js';
 import { createNamespace, deleteNamespace, sampleKubeService } from '../../support/kube/kube-test-service.js';
 import { operate, versionAt } from '../../support/operations.js';
+import { proxyLogFor } from '../../support/proxy-log.js';
 
 // runtime: kubernetes on the real single-node test cluster, through a cutover
 // server: blue-green, canary and rolling of the sample app under steady load
@@ -214,7 +215,7 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
     assert.equal(
       summary.failed,
       0,
-      `failed requests (${steps.join(', ')}): ${summary.firstErrors.slice(0, 2).join(' | ')}`,
+      `failed requests (${steps.join(', ')}): ${summary.firstErrors.slice(0, 2).join(' | ')}\n${proxyLogFor(path.join(dir, 'state'), summary.firstErrors)}`,
     );
     assert.equal(summary.connectionErrors, 0);
     assert.ok(
@@ -238,7 +239,11 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
       assert.equal(done.operation.outcome, 'succeeded', JSON.stringify(done.operation.error));
     });
     assert.equal((await versionAt(server!.proxyUrl, 'shop.localhost')).version, 'v2');
-    assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
+    assert.equal(
+      summary.failed,
+      0,
+      `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}\n${proxyLogFor(path.join(dir, 'state'), summary.firstErrors)}`,
+    );
     assert.equal(summary.connectionErrors, 0);
     assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
     const s = await status('shop');
@@ -270,7 +275,11 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
       },
       120_000,
     );
-    assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
+    assert.equal(
+      summary.failed,
+      0,
+      `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}\n${proxyLogFor(path.join(dir, 'state'), summary.firstErrors)}`,
+    );
     assert.equal(summary.connectionErrors, 0);
     assert.ok((summary.byVersion.v1 ?? 0) > 50 && (summary.byVersion.v2 ?? 0) > 50, JSON.stringify(summary.byVersion));
     assert.deepEqual(
@@ -355,7 +364,11 @@ describe('blue-green, canary and rolling deploys on Kubernetes', () => {
       await traffic.waitForAnswers(100);
       assert.deepEqual(await versionAt(server.proxyUrl, 'web.localhost'), { status: 200, version: 'v1' });
     });
-    assert.equal(summary.failed, 0, `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}`);
+    assert.equal(
+      summary.failed,
+      0,
+      `failed requests: ${summary.firstErrors.slice(0, 2).join(' | ')}\n${proxyLogFor(path.join(dir, 'state'), summary.firstErrors)}`,
+    );
     assert.equal(summary.connectionErrors, 0);
   });
 });
