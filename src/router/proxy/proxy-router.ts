@@ -32,6 +32,7 @@ import { buildUpstreamRequestHeaders, type RequestHeadFacts } from './forwarded-
 import { PassiveHealth, type InstanceEjectionEvent } from './passive-health.js';
 import type { ProxyContext } from './proxy-context.js';
 import { ProxyExchange } from './proxy-exchange.js';
+import { nextWhere } from './retry-choice.js';
 import { ReleaseTraffic, type TargetBinding } from './release-traffic.js';
 import { TrustedPeers } from './trusted-peers.js';
 import type { PassiveHealthPolicy, UpstreamPool, UpstreamPoolOptions } from './upstream-pool.js';
@@ -916,14 +917,11 @@ function mergePolicy(base: UpstreamPolicy, partial: UpstreamPolicyOverrides | un
  * full instance (often a hung one) is passed over rather than queued on.
  */
 function notFullAfter(target: TargetEntry<TargetBinding>, index: number, outOfRotation: ReadonlySet<string>): number {
-  for (
-    let next = target.nextAfter(index, index, outOfRotation);
-    next >= 0;
-    next = target.nextAfter(index, next, outOfRotation)
-  ) {
-    if (!(target.binding.pools[next] as UpstreamPool).isFull) return next;
-  }
-  return -1;
+  return nextWhere(target, index, index, outOfRotation, hasRoom);
+}
+
+function hasRoom(pool: UpstreamPool): boolean {
+  return !pool.isFull;
 }
 
 /**

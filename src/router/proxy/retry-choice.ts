@@ -1,5 +1,6 @@
 import type { TargetEntry } from '../route-table.js';
 import type { TargetBinding } from './release-traffic.js';
+import type { UpstreamPool } from './upstream-pool.js';
 
 /**
  * The instance a failed attempt goes to next, or -1: the next in rotation
@@ -17,12 +18,28 @@ export function retryTarget(
   current: number,
   outOfRotation: ReadonlySet<string>,
 ): number {
+  return nextWhere(target, first, current, outOfRotation, isOpen);
+}
+
+/** The next instance in rotation after `current` (never back to `first`) whose pool passes `usable`, or -1. */
+export function nextWhere(
+  target: TargetEntry<TargetBinding>,
+  first: number,
+  current: number,
+  outOfRotation: ReadonlySet<string>,
+  usable: (pool: UpstreamPool) => boolean,
+): number {
   for (
     let next = target.nextAfter(first, current, outOfRotation);
     next >= 0;
     next = target.nextAfter(first, next, outOfRotation)
   ) {
-    if (target.binding.pools[next]?.isClosed === false) return next;
+    const pool = target.binding.pools[next];
+    if (pool !== undefined && usable(pool)) return next;
   }
   return -1;
+}
+
+function isOpen(pool: UpstreamPool): boolean {
+  return !pool.isClosed;
 }
