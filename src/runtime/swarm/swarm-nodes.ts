@@ -65,6 +65,11 @@ export class SwarmNodes {
     return (await this.get(nodeId))?.address ?? this.options.fallback;
   }
 
+  /** Node ID to the address its tasks listen on, for the wrapper's HOST (fetched fresh: a node may have joined). */
+  async addressTable(): Promise<Record<string, string>> {
+    return Object.fromEntries((await this.all(true)).map((node) => [node.id, node.address]));
+  }
+
   /**
    * Where a task is dialled, and the node it runs on as `docker node ls` names it: its hostname, with the ID's
    * first 12 characters when another node has the same hostname (several daemons on one machine) or none.
