@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CutoverError, type ErrorCode } from '../../core/errors.js';
@@ -208,6 +208,22 @@ export function sendErrorResponse(
   logError(logger, page, error);
   res.writeHead(page.status, page.headers.flat());
   res.end(page.body);
+}
+
+/** A bug must cost one request, not the process that routes every service. */
+export function failUnexpectedly(
+  error: unknown,
+  req: IncomingMessage,
+  target: ServerResponse | Duplex,
+  logger: Logger | undefined,
+): void {
+  logger?.error({ err: error }, 'proxy failed to handle a request');
+  const internal = new CutoverError('INTERNAL', 'the proxy failed to handle this request');
+  // An HTTP/2 compatibility response is no ServerResponse, but answers like one.
+  const response = target instanceof ServerResponse || 'writeHead' in target ? (target as ServerResponse) : null;
+  if (response === null) sendErrorOnSocket(target as Duplex, req.rawHeaders, internal, logger);
+  else if (!response.headersSent && !response.destroyed) sendErrorResponse(response, req.rawHeaders, internal, logger);
+  else response.destroy();
 }
 
 /** The same answer written on a raw socket (an Upgrade request has no ServerResponse), then the socket is closed. */

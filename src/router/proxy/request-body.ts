@@ -3,6 +3,18 @@ import { Readable } from 'node:stream';
 
 const kBody = Symbol('cutover.requestBody');
 
+/** The Content-Length a request declares, or -1 (none, or chunked: counted as it streams instead). */
+export function declaredLength(rawHeaders: readonly string[]): number {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      const value = Number(rawHeaders[i + 1]);
+      return Number.isFinite(value) ? value : -1;
+    }
+  }
+  return -1;
+}
+
 interface SourceWithBody extends IncomingMessage {
   [kBody]?: RequestBody | null;
 }

@@ -21,6 +21,18 @@ export function retryTarget(
   return nextWhere(target, first, current, outOfRotation, isOpen);
 }
 
+/**
+ * The next instance in rotation after `index` whose pool has room, or -1: a
+ * full instance (often a hung one) is passed over rather than queued on.
+ */
+export function notFullAfter(
+  target: TargetEntry<TargetBinding>,
+  index: number,
+  outOfRotation: ReadonlySet<string>,
+): number {
+  return nextWhere(target, index, index, outOfRotation, hasRoom);
+}
+
 /** The next instance in rotation after `current` (never back to `first`) whose pool passes `usable`, or -1. */
 export function nextWhere(
   target: TargetEntry<TargetBinding>,
@@ -42,4 +54,8 @@ export function nextWhere(
 
 function isOpen(pool: UpstreamPool): boolean {
   return !pool.isClosed;
+}
+
+function hasRoom(pool: UpstreamPool): boolean {
+  return !pool.isFull;
 }

@@ -1,0 +1,282 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { RouteTable, type ServiceEntry, type TargetEntry } from '../route-table.js';
+import { answerHttp01 } from './acme-http01.js';
+import { goesToCanary, type CanaryChoice } from './canary-choice.js';
+import {
+  bodyTooLarge,
+  failUnexpectedly,
+  http2Required,
+  misdirected,
+  noActiveRelease,
+  noHealthyUpstream,
+  noRouteForHost,
+  sendErrorOnSocket,
+  sendErrorResponse,
+  sendMaintenanceOnSocket,
+  sendMaintenanceResponse,
+  upstreamsBusy,
+} from './error-response.js';
+import { buildUpstreamRequestHeaders, type RequestHeadFacts } from './forwarded-headers.js';
+import { crossedEdge, MISDIRECTED } from './https-edge.js';
+import { stripPrefix } from './path-prefix.js';
+import type { ProxyContext } from './proxy-context.js';
+import { ProxyExchange } from './proxy-exchange.js';
+import type { ListenAddress } from './proxy-listeners.js';
+import type { TargetBinding } from './release-traffic.js';
+import { declaredLength } from './request-body.js';
+import { notFullAfter } from './retry-choice.js';
+import type { TrustedPeers } from './trusted-peers.js';
+import type { UpstreamPool } from './upstream-pool.js';
+import { WebSocketTunnel } from './websocket-tunnel.js';
+import { http1RawHeaders, http2HasBody, isHttp2 } from './h2-request-headers.js';
+import { GrpcExchange } from './grpc-exchange.js';
+
+/**
+ * The proxy's request path: every request and upgrade a listener takes is
+ * routed by the current table to an instance of its service's release, or
+ * answered here (an ACME HTTP-01 token, the HTTPS edge, maintenance, the
+ * proxy's own errors). ProxyRouter makes it once and sets `table`,
+ * `http01` and `retiring` in place. Everything a request reads is a field
+ * of this object, one step from `this`, and nothing here allocates a
+ * closure per request: the proxy's CPU per request is benchmarked
+ * (bench/proxy-bench.ts).
+ */
+export class RequestRouting {
+  /** The table requests are routed by: a route change swaps the whole table (see ProxyRouter). */
+  table: RouteTable<TargetBinding> = new RouteTable<TargetBinding>([]);
+  /** HTTP-01 tokens → key authorizations of ACME orders under way (`setAcmeChallenges`). */
+  http01 = new Map<string, string>();
+  /** Set by `ProxyRouter.retire`: every response closes its client connection. */
+  retiring = false;
+  /** The context's, copied: read on every request. */
+  private readonly outOfRotation: ReadonlySet<string>;
+  private readonly logger: Logger | undefined;
+  /** Scratch object filled by the header pass; only read synchronously right after. */
+  private readonly facts: RequestHeadFacts = { host: undefined, hasBody: false };
+  /** Scratch object of the canary choice, same rule. */
+  private readonly canaryChoice: CanaryChoice = { setCookie: null };
+
+  /**
+   * `redirectHttp`: plain requests for a host that has a certificate get
+   * 308 to the TLS listener, at its address in `listeners`.
+   */
+  constructor(
+    private readonly context: ProxyContext,
+    private readonly trustedPeers: TrustedPeers,
+    private readonly redirectHttp: boolean,
+    private readonly listeners: { readonly tlsAddress: ListenAddress | null },
+  ) {
+    this.outOfRotation = context.outOfRotation;
+    this.logger = context.logger;
+  }
+
+  /** Routes the requests and upgrades of one listener (`secure`: the TLS one). */
+  listenTo(server: Server | Http2SecureServer, secure: boolean): void {
+    // Node's own clientError handling stays: it answers malformed requests with 400/431/408.
+    server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+      // The HTTP/2 compatibility objects carry what the proxy reads (url, method, headers, a readable body, a
+      // response with writeHead/write/end/'drain'/'close'); headers are read from the HTTP/1.1 form made here.
+      const h2 = secure && isHttp2(req);
+      const request = req as IncomingMessage;
+      const response = res as ServerResponse;
+      try {
+        if (h2) this.handleRequest(request, response, true, http1RawHeaders(req.rawHeaders), http2HasBody(req));
+        else this.handleRequest(request, response, secure, request.rawHeaders, null);
+      } catch (error) {
+        failUnexpectedly(error, request, response, this.logger);
+      }
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.handleUpgrade(req, socket, head, secure);
+      } catch (error) {
+        failUnexpectedly(error, req, socket, this.logger);
+      }
+    });
+  }
+
+  /**
+   * `rawHeaders` is the request's head in HTTP/1.1 form (for HTTP/2, see
+   * http1RawHeaders); `h2Body` is null for HTTP/1.1, else whether the
+   * HTTP/2 stream carries a body (it need not declare a length).
+   */
+  private handleRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    secure: boolean,
+    rawHeaders: readonly string[],
+    h2Body: boolean | null,
+  ): void {
+    const startedAt = performance.now();
+    // A retiring generation answers with `Connection: close`: the client's next request goes to the new one.
+    if (this.retiring) res.shouldKeepAlive = false;
+    const facts = this.facts;
+    const peer = req.socket.remoteAddress;
+    const headers = buildUpstreamRequestHeaders(
+      rawHeaders,
+      peer,
+      secure ? 'https' : 'http',
+      this.trustedPeers.trusts(peer),
+      facts,
+    );
+    if (h2Body !== null) facts.hasBody = h2Body;
+    // An ACME HTTP-01 validation, whatever the host (an order may run before the host has a service routed).
+    if (!secure && this.http01.size > 0 && answerHttp01(this.http01, req, res)) return;
+    const entry = this.table.lookup(facts.host, req.url);
+    const strip = this.table.stripLength;
+    if (entry === undefined) {
+      sendErrorResponse(res, rawHeaders, noRouteForHost(facts.host), this.logger);
+      return;
+    }
+    const edge = entry.tls === secure ? null : crossedEdge(entry, secure, facts.host, req.url, this.redirectPort);
+    if (edge === MISDIRECTED) {
+      sendErrorResponse(res, rawHeaders, misdirected(entry.service), this.logger);
+      return;
+    }
+    if (edge !== null) {
+      res.writeHead(308, { location: edge, 'content-length': '0' });
+      res.end();
+      return;
+    }
+    // Checked before the release: a service in maintenance answers even with nothing routed or healthy.
+    if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
+      sendMaintenanceResponse(res, rawHeaders, entry.maintenance);
+      return;
+    }
+    const maxBody = entry.maxBodyBytes;
+    if (maxBody !== null && facts.hasBody && declaredLength(rawHeaders) > maxBody) {
+      // Declared too large: answered before a byte goes on; the body is not read (the connection closes after).
+      res.shouldKeepAlive = false;
+      sendErrorResponse(res, rawHeaders, bodyTooLarge(entry.service, maxBody), this.logger);
+      return;
+    }
+    if (strip > 0) req.url = stripPrefix(req.url ?? '/', strip);
+    let target = entry.target;
+    let setCookie: string | null = null;
+    if (entry.canary !== null) {
+      target = this.canaryOrStable(entry, req, rawHeaders);
+      setCookie = this.canaryChoice.setCookie;
+    }
+    if (target === null) {
+      sendErrorResponse(res, rawHeaders, noActiveRelease(entry.service), this.logger);
+      return;
+    }
+    const counters = target.binding.traffic.counters;
+    counters.requests++;
+    let index = target.pick(this.outOfRotation);
+    if (index < 0) {
+      counters.errors++;
+      sendErrorResponse(res, rawHeaders, noHealthyUpstream(entry.service), this.logger);
+      return;
+    }
+    if ((target.binding.pools[index] as UpstreamPool).isFull) {
+      index = notFullAfter(target, index, this.outOfRotation);
+      if (index < 0) {
+        counters.errors++;
+        sendErrorResponse(res, rawHeaders, upstreamsBusy(entry.service), this.logger);
+        return;
+      }
+    }
+    if (entry.grpc) {
+      if (h2Body === null) {
+        counters.errors++;
+        sendErrorResponse(res, rawHeaders, http2Required(entry.service), this.logger);
+        return;
+      }
+      const call = req as unknown as Http2ServerRequest;
+      const answer = res as unknown as Http2ServerResponse;
+      new GrpcExchange(call, answer, target, index, headers, this.context, startedAt).start();
+      return;
+    }
+    new ProxyExchange(
+      req,
+      res,
+      target,
+      index,
+      headers,
+      facts.hasBody,
+      this.context,
+      startedAt,
+      setCookie,
+      secure ? entry.hsts : null,
+      maxBody,
+    ).start();
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean): void {
+    socket.on('error', noop);
+    const facts = this.facts;
+    const peer = req.socket.remoteAddress;
+    const headers = buildUpstreamRequestHeaders(
+      req.rawHeaders,
+      peer,
+      secure ? 'https' : 'http',
+      this.trustedPeers.trusts(peer),
+      facts,
+    );
+    const entry = this.table.lookup(facts.host, req.url);
+    const strip = this.table.stripLength;
+    if (entry === undefined) {
+      sendErrorOnSocket(socket, req.rawHeaders, noRouteForHost(facts.host), this.logger);
+      return;
+    }
+    const edge = entry.tls === secure ? null : crossedEdge(entry, secure, facts.host, req.url, this.redirectPort);
+    if (edge === MISDIRECTED) {
+      sendErrorOnSocket(socket, req.rawHeaders, misdirected(entry.service), this.logger);
+      return;
+    }
+    if (edge !== null) {
+      // A WebSocket client does not follow it, but it learns where the service is, and nothing goes out in clear.
+      socket.end(
+        `HTTP/1.1 308 Permanent Redirect\r\nLocation: ${edge}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
+      return;
+    }
+    if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
+      sendMaintenanceOnSocket(socket, req.rawHeaders, entry.maintenance);
+      return;
+    }
+    if (strip > 0) req.url = stripPrefix(req.url ?? '/', strip);
+    // An upgrade follows the same choice as a request; a made-up cookie id is not sent (a 101 is not ours to edit).
+    const target = entry.canary === null ? entry.target : this.canaryOrStable(entry, req, req.rawHeaders);
+    if (target === null) {
+      sendErrorOnSocket(socket, req.rawHeaders, noActiveRelease(entry.service), this.logger);
+      return;
+    }
+    const index = target.pick(this.outOfRotation);
+    if (index < 0) {
+      target.binding.traffic.counters.requests++;
+      target.binding.traffic.counters.errors++;
+      sendErrorOnSocket(socket, req.rawHeaders, noHealthyUpstream(entry.service), this.logger);
+      return;
+    }
+    new WebSocketTunnel(socket, head, req, headers, target, index, this.context).start();
+  }
+
+  /**
+   * The target of a request to a service in canary: the canary when the
+   * request goes there and one of its instances is healthy, else the stable
+   * release (a canary that is down must not fail requests). Without a stable
+   * release the canary answers, with its own 503 when it has no instance.
+   */
+  private canaryOrStable(
+    entry: ServiceEntry<TargetBinding>,
+    req: IncomingMessage,
+    rawHeaders: readonly string[],
+  ): TargetEntry<TargetBinding> | null {
+    const canary = entry.canary;
+    if (canary === null || !goesToCanary(canary, rawHeaders, req.socket.remoteAddress, this.canaryChoice))
+      return entry.target;
+    return entry.target === null || canary.target.hasHealthyUpstream(this.outOfRotation) ? canary.target : entry.target;
+  }
+
+  /** The TLS listener's port, where plain requests for a host with a certificate go (`redirectHttp`); else null. */
+  private get redirectPort(): number | null {
+    return this.redirectHttp ? (this.listeners.tlsAddress?.port ?? 443) : null;
+  }
+}
+
+function noop(): void {}
