@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { DockerServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
-import { ExitListeners } from '../exit-listeners.js';
-import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
+import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime } from '../index.js';
+import { ManagedInstances } from '../managed-instances.js';
 import { findFreePort } from '../process/free-port.js';
 import { instanceLogPath, tailInstanceLog } from '../process/log-files.js';
 import { instanceIdOf, type RuntimeLogger } from '../process/process-runtime.js';
@@ -60,23 +60,20 @@ const REMOVAL_WAIT_MS = 10_000;
  * Containers outlive a crashed controller; `adopt()` finds them by label.
  * Restarts are the controller's: the daemon's restart policy is "no".
  */
-export class DockerRuntime implements Runtime {
+export class DockerRuntime extends ManagedInstances<ManagedContainer> implements Runtime {
   readonly kind = 'docker';
   private readonly docker: Docker;
   private readonly options: DockerRuntimeOptions;
   private readonly host: string;
   private readonly images: ImageProvider;
-  private readonly instances = new Map<string, ManagedContainer>();
   private readonly logPaths = new Map<string, string>();
-  private readonly exits: ExitListeners;
-  private closed = false;
 
   constructor(options: DockerRuntimeOptions) {
+    super(options.logger);
     this.options = options;
     this.docker = options.docker;
     this.host = options.host ?? '127.0.0.1';
     this.images = new ImageProvider(options.docker, options.daemonHost);
-    this.exits = new ExitListeners(options.logger);
   }
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
@@ -151,17 +148,6 @@ export class DockerRuntime implements Runtime {
     return { ...info };
   }
 
-  stop(instanceId: string, gracePeriodMs?: number): Promise<void> {
-    const managed = this.instances.get(instanceId);
-    if (!managed) return Promise.resolve();
-    managed.stopping ??= this.terminate(managed, gracePeriodMs ?? managed.gracePeriodMs);
-    return managed.stopping;
-  }
-
-  list(): InstanceInfo[] {
-    return [...this.instances.values()].map((managed) => ({ ...managed.info }));
-  }
-
   /**
    * Takes back the running containers of this state directory that the store
    * still records, matched by their labels and container id. Containers of
@@ -226,27 +212,18 @@ export class DockerRuntime implements Runtime {
     return adopted;
   }
 
-  onExit(listener: RuntimeListener): void {
-    this.exits.add(listener);
-  }
-
   tailLog(instanceId: string, lines: number): Promise<string> {
     return tailInstanceLog(this.options.logDir, this.logPaths.get(instanceId), instanceId, lines);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
+  protected letGo(managed: ManagedContainer): void {
+    // `exited` ends the wait loop at its next turn; the log copy stops, and adopt() resumes it from the file's end.
+    managed.exited = true;
+    managed.logs?.stop();
   }
 
-  async detach(): Promise<void> {
-    this.closed = true;
-    for (const managed of this.instances.values()) {
-      // `exited` ends the wait loop at its next turn; the log copy stops, and adopt() resumes it from the file's end.
-      managed.exited = true;
-      managed.logs?.stop();
-    }
-    this.instances.clear();
+  protected gracePeriodOf(managed: ManagedContainer): number {
+    return managed.gracePeriodMs;
   }
 
   /**
@@ -335,7 +312,7 @@ export class DockerRuntime implements Runtime {
    * The exit code once the container stopped (null when it vanished, or when
    * `given up` turns true). Survives the daemon dropping the long wait request.
    */
-  private async terminate(managed: ManagedContainer, gracePeriodMs: number): Promise<void> {
+  protected async terminate(managed: ManagedContainer, gracePeriodMs: number): Promise<void> {
     managed.stopRequested = true;
     const { id } = managed.info;
     this.options.logger?.info(

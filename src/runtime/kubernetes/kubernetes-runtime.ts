@@ -1,14 +1,7 @@
 import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
-import { ExitListeners } from '../exit-listeners.js';
-import type {
-  InstanceInfo,
-  InstanceSpec,
-  NativeRollingUpdates,
-  NativeUpdateTarget,
-  Runtime,
-  RuntimeListener,
-} from '../index.js';
+import type { InstanceInfo, InstanceSpec, NativeRollingUpdates, NativeUpdateTarget, Runtime } from '../index.js';
+import { ManagedInstances } from '../managed-instances.js';
 import { logSince, type LogCopy } from '../docker/container-logs.js';
 import { instanceLogPath } from '../process/log-files.js';
 import { findFreePort } from '../process/free-port.js';
@@ -62,27 +55,24 @@ const PORT_PROBE_HOST = '0.0.0.0';
  * pid is null; pidToken is the Deployment's UID, which a record must match
  * to be adopted.
  */
-export class KubernetesRuntime implements Runtime {
+export class KubernetesRuntime extends ManagedInstances<ManagedPod> implements Runtime {
   readonly kind = 'kubernetes';
   private readonly options: KubernetesRuntimeOptions;
   private readonly deployments = new Map<string, KnownDeployment>();
   /** Release sets by the release their template runs; the promise is shared by the starts that create it. */
   private readonly sets = new Map<string, Promise<KnownDeployment>>();
-  private readonly instances = new Map<string, ManagedPod>();
   /** Host-network ports given to instances not yet gone: a free port may not be bound yet by the pod it went to. */
   private readonly portsInUse = new Set<number>();
-  private readonly exits: ExitListeners;
   private readonly objects: KubernetesObjects;
   private readonly setUpdates: ReleaseSetUpdates;
   private readonly podStart: PodStartContext;
   private readonly podWatch: PodWatch;
   private readonly adoption: AdoptionContext;
-  private closed = false;
   private nativeUpdates: KubernetesNativeUpdates | null = null;
 
   constructor(options: KubernetesRuntimeOptions) {
+    super(options.logger);
     this.options = options;
-    this.exits = new ExitListeners(options.logger);
     this.objects = new KubernetesObjects(options.owner, options.logger);
     this.setUpdates = new ReleaseSetUpdates({
       owner: options.owner,
@@ -167,20 +157,14 @@ export class KubernetesRuntime implements Runtime {
     return { ...info };
   }
 
-  stop(instanceId: string, gracePeriodMs?: number): Promise<void> {
-    const grace = gracePeriodMs ?? this.options.defaultStopGracePeriodMs ?? 10_000;
-    const managed = this.instances.get(instanceId);
-    if (!managed) {
-      // A crashed instance nobody restarted: its Deployment still runs (the kubelet restarts its pod) and goes now.
-      const known = this.deployments.get(instanceId);
-      return known ? this.removeDeployment(known, grace) : Promise.resolve();
-    }
-    managed.stopping ??= this.terminate(managed, grace);
-    return managed.stopping;
+  /** A crashed instance nobody restarted: its Deployment still runs (the kubelet restarts its pod) and goes now. */
+  protected override stopUnmanaged(instanceId: string, gracePeriodMs: number | undefined): Promise<void> {
+    const known = this.deployments.get(instanceId);
+    return known ? this.removeDeployment(known, gracePeriodMs ?? this.gracePeriodOf()) : Promise.resolve();
   }
 
-  list(): InstanceInfo[] {
-    return [...this.instances.values()].map((managed) => ({ ...managed.info }));
+  protected gracePeriodOf(): number {
+    return this.options.defaultStopGracePeriodMs ?? 10_000;
   }
   /**
    * After a controller restart: the Deployments of this state directory
@@ -213,10 +197,6 @@ export class KubernetesRuntime implements Runtime {
     return { ...info };
   }
 
-  onExit(listener: RuntimeListener): void {
-    this.exits.add(listener);
-  }
-
   /** The pod's log through the API: the run that ended for a crashed instance, else the current one. */
   async tailLog(instanceId: string, lines: number): Promise<string> {
     const known = this.deployments.get(instanceId);
@@ -242,23 +222,22 @@ export class KubernetesRuntime implements Runtime {
     return (await read(true)) || read(false);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
+  override async close(): Promise<void> {
+    await super.close();
     await Promise.all([...this.deployments.values()].map((known) => this.removeDeployment(known, 0).catch(() => {})));
     this.podWatch.stop();
   }
 
-  async detach(): Promise<void> {
-    this.closed = true;
+  override async detach(): Promise<void> {
     this.podWatch.stop();
-    for (const managed of this.instances.values()) {
-      managed.exited = true;
-      managed.logs?.stop();
-    }
-    this.instances.clear();
+    await super.detach();
     this.deployments.clear();
     this.sets.clear();
+  }
+
+  protected letGo(managed: ManagedPod): void {
+    managed.exited = true;
+    managed.logs?.stop();
   }
 
   /**
@@ -552,7 +531,7 @@ export class KubernetesRuntime implements Runtime {
    * period (SIGTERM, then SIGKILL), waits until its container has ended (or
    * the pod is gone), then deletes the Deployment.
    */
-  private async terminate(managed: ManagedPod, gracePeriodMs: number): Promise<void> {
+  protected async terminate(managed: ManagedPod, gracePeriodMs: number): Promise<void> {
     managed.stopRequested = true;
     if (managed.exited) return;
     const set = managed.deployment.set;

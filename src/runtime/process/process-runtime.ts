@@ -4,8 +4,8 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CutoverError } from '../../core/errors.js';
-import { ExitListeners } from '../exit-listeners.js';
-import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime, RuntimeListener } from '../index.js';
+import { ManagedInstances } from '../managed-instances.js';
+import type { InstanceExit, InstanceInfo, InstanceSpec, Runtime } from '../index.js';
 import { findFreePort } from './free-port.js';
 import { instanceLogPath, openInstanceLog, tailInstanceLog } from './log-files.js';
 import { substituteEnv, substitutePlaceholders, type PlaceholderValues } from './placeholders.js';
@@ -67,24 +67,21 @@ export function instanceIdOf(instance: { service: string; releaseId: string; slo
  * process a wrapper started, and so that they outlive a crashed controller,
  * which then takes them back with `adopt()` after verifying each pid.
  */
-export class ProcessRuntime implements Runtime {
+export class ProcessRuntime extends ManagedInstances<ManagedInstance> implements Runtime {
   readonly kind = 'process';
   private readonly logDir: string;
   private readonly host: string;
   private readonly logger: RuntimeLogger | undefined;
   private readonly defaultGracePeriodMs: number;
   private readonly adoptedPollMs: number;
-  private readonly instances = new Map<string, ManagedInstance>();
   /** Log paths outlive the instances, so `tailLog` can explain an exit after the fact. */
   private readonly logPaths = new Map<string, string>();
-  private readonly exits: ExitListeners;
-  private closed = false;
 
   constructor(options: ProcessRuntimeOptions) {
+    super(options.logger);
     this.logDir = path.resolve(options.logDir);
     this.host = options.host ?? '127.0.0.1';
     this.logger = options.logger;
-    this.exits = new ExitListeners(options.logger);
     this.defaultGracePeriodMs = options.defaultStopGracePeriodMs ?? 10_000;
     this.adoptedPollMs = options.adoptedPollMs ?? 500;
   }
@@ -197,17 +194,6 @@ export class ProcessRuntime implements Runtime {
     return { ...info };
   }
 
-  stop(instanceId: string, gracePeriodMs?: number): Promise<void> {
-    const managed = this.instances.get(instanceId);
-    if (!managed) return Promise.resolve();
-    managed.stopping ??= this.terminate(managed, gracePeriodMs ?? managed.gracePeriodMs);
-    return managed.stopping;
-  }
-
-  list(): InstanceInfo[] {
-    return [...this.instances.values()].map((managed) => ({ ...managed.info }));
-  }
-
   async adopt(records: InstanceInfo[]): Promise<InstanceInfo[]> {
     const adopted: InstanceInfo[] = [];
     for (const record of records) {
@@ -226,29 +212,20 @@ export class ProcessRuntime implements Runtime {
     return adopted;
   }
 
-  onExit(listener: RuntimeListener): void {
-    this.exits.add(listener);
-  }
-
   tailLog(instanceId: string, lines: number): Promise<string> {
     return tailInstanceLog(this.logDir, this.logPaths.get(instanceId), instanceId, lines);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
+  protected letGo(managed: ManagedInstance): void {
+    clearInterval(managed.pollTimer);
+    // Its own session and group already (detached at spawn), its output in a file: only our watch on it ends.
+    managed.child?.removeAllListeners('exit');
+    managed.child?.unref();
+    untrackGroup(managed.pgid);
   }
 
-  async detach(): Promise<void> {
-    this.closed = true;
-    for (const managed of this.instances.values()) {
-      clearInterval(managed.pollTimer);
-      // Its own session and group already (detached at spawn), its output in a file: only our watch on it ends.
-      managed.child?.removeAllListeners('exit');
-      managed.child?.unref();
-      untrackGroup(managed.pgid);
-    }
-    this.instances.clear();
+  protected gracePeriodOf(managed: ManagedInstance): number {
+    return managed.gracePeriodMs;
   }
 
   private manage(info: InstanceInfo, child: ChildProcess | null, gracePeriodMs: number): ManagedInstance {
@@ -284,7 +261,7 @@ export class ProcessRuntime implements Runtime {
     if (!isSameProcess(managed.pgid, managed.pidToken)) this.handleExit(managed, null, null);
   }
 
-  private async terminate(managed: ManagedInstance, gracePeriodMs: number): Promise<void> {
+  protected async terminate(managed: ManagedInstance, gracePeriodMs: number): Promise<void> {
     const { pgid } = managed;
     managed.stopRequested = true;
     // An adopted pid may have died and been reused since the last poll: never signal a stranger.

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { ServiceConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
-import { ExitListeners } from '../exit-listeners.js';
-import type { InstanceInfo, InstanceSpec, NativeRollingUpdates, Runtime, RuntimeListener } from '../index.js';
+import type { InstanceInfo, InstanceSpec, NativeRollingUpdates, Runtime } from '../index.js';
+import { ManagedInstances } from '../managed-instances.js';
 import {
   containerHealthOf,
   exitStatusOf,
@@ -60,13 +60,12 @@ const LOG_FLUSH_MS = 2_000;
  * DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 uses a local image without pulling.
  * pid is always null: a task may run on another node of the swarm.
  */
-export class SwarmRuntime implements Runtime {
+export class SwarmRuntime extends ManagedInstances<ManagedTask> implements Runtime {
   readonly kind = 'swarm';
   private readonly docker: Docker;
   private readonly options: SwarmRuntimeOptions;
   private readonly nodes: SwarmNodes;
   private readonly releases = new Map<string, SwarmRelease>();
-  private readonly instances = new Map<string, ManagedTask>();
   private readonly logPaths = new Map<string, string>();
   /**
    * Task containers seen to exit. Swarm lists a dead task as running
@@ -74,14 +73,13 @@ export class SwarmRuntime implements Runtime {
    * supervisor's restart) must not take the dead task for the new one.
    */
   private readonly exitedContainers = new Set<string>();
-  private readonly exits: ExitListeners;
   private readonly services: SwarmServices;
   private readonly updater: SwarmReleaseUpdater;
   private readonly adoption: SwarmAdoption;
-  private closed = false;
   private nativeUpdates: SwarmNativeUpdates | null = null;
 
   constructor(options: SwarmRuntimeOptions) {
+    super(options.logger);
     this.options = options;
     this.docker = options.docker;
     const host = options.host ?? '127.0.0.1';
@@ -92,7 +90,6 @@ export class SwarmRuntime implements Runtime {
       selfAddress: local ? host : null,
     });
     const images = new ImageProvider(options.docker, options.daemonHost);
-    this.exits = new ExitListeners(options.logger);
     // The service lifecycle, native updates and adoption each get the part of the runtime's state they use.
     const { docker, daemonHost, owner, logger } = options;
     const { nodes, releases, instances, logPaths, exits } = this;
@@ -187,17 +184,6 @@ export class SwarmRuntime implements Runtime {
     return { ...info };
   }
 
-  stop(instanceId: string, gracePeriodMs?: number): Promise<void> {
-    const managed = this.instances.get(instanceId);
-    if (!managed) return Promise.resolve();
-    managed.stopping ??= this.terminate(managed, gracePeriodMs ?? this.options.defaultStopGracePeriodMs ?? 10_000);
-    return managed.stopping;
-  }
-
-  list(): InstanceInfo[] {
-    return [...this.instances.values()].map((managed) => ({ ...managed.info }));
-  }
-
   /** After a controller restart: the services of this state directory taken back (see swarm-adoption.ts). */
   adopt(records: InstanceInfo[]): Promise<InstanceInfo[]> {
     return this.adoption.adopt(records);
@@ -208,27 +194,18 @@ export class SwarmRuntime implements Runtime {
     return true;
   }
 
-  onExit(listener: RuntimeListener): void {
-    this.exits.add(listener);
-  }
-
   tailLog(instanceId: string, lines: number): Promise<string> {
     return tailInstanceLog(this.options.logDir, this.logPaths.get(instanceId), instanceId, lines);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.instances.keys()].map((id) => this.stop(id)));
+  protected letGo(managed: ManagedTask): void {
+    // The services run on under Swarm; `exited` ends the wait for the task's container, the log copy stops.
+    managed.exited = true;
+    managed.logs?.stop();
   }
 
-  async detach(): Promise<void> {
-    this.closed = true;
-    for (const managed of this.instances.values()) {
-      // The services run on under Swarm; `exited` ends the wait for the task's container, the log copy stops.
-      managed.exited = true;
-      managed.logs?.stop();
-    }
-    this.instances.clear();
+  protected gracePeriodOf(): number {
+    return this.options.defaultStopGracePeriodMs ?? 10_000;
   }
 
   /** The task container's own HEALTHCHECK status, or null without one (or for an unknown instance). */
@@ -334,7 +311,7 @@ export class SwarmRuntime implements Runtime {
    * which updates natively) is released: it leaves the rotation and its
    * task runs on until the release is stopped or scaled down.
    */
-  private async terminate(managed: ManagedTask, gracePeriodMs: number): Promise<void> {
+  protected async terminate(managed: ManagedTask, gracePeriodMs: number): Promise<void> {
     managed.stopRequested = true;
     const { release } = managed;
     const live = [...this.instances.values()].filter((m) => m.release === release && !m.stopRequested);
