@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { CertificateInfo, RenewalResult } from '../tls/certificate-info.js';
 
 /**
  * `GET /api/v1/certs` (`cutover certs list`: each host, where its
@@ -8,20 +9,8 @@ import { z } from 'zod';
  * certificates themselves are the composition root's (server-certificates.ts).
  */
 export interface CertificateControl {
-  list(): {
-    host: string;
-    service: string;
-    source: 'acme' | 'files';
-    issuer: string | null;
-    serial: string | null;
-    notAfter: number | null;
-    nextRenewalAt: number | null;
-    lastError: string | null;
-  }[];
-  renew(
-    host: string | null,
-    force: boolean,
-  ): Promise<{ host: string; renewed: boolean; serial?: string; error?: string }[]>;
+  list(): CertificateInfo[];
+  renew(host: string | null, force: boolean): Promise<RenewalResult[]>;
 }
 
 const renewBody = z.strictObject({

@@ -11,21 +11,7 @@ import type { AcmeChallengeType } from '../tls/challenge-responder.js';
 import { RenewalSchedule, type RenewalEntry } from '../tls/renewal-schedule.js';
 import { RouterChallengeResponder } from './router-challenge-responder.js';
 import { hstsValue, loadServiceCertificates } from './service-certificates.js';
-
-/** One line of `cutover certs list`. */
-export interface CertificateInfo {
-  host: string;
-  service: string;
-  source: 'acme' | 'files';
-  /** Null while an ACME host has no certificate yet. */
-  issuer: string | null;
-  serial: string | null;
-  notAfter: number | null;
-  /** When cutover orders again (ACME only): the renewal time, or the retry after a failure. */
-  nextRenewalAt: number | null;
-  /** The last failed order's message, until an order succeeds. */
-  lastError: string | null;
-}
+import type { CertificateInfo, RenewalResult } from '../tls/certificate-info.js';
 
 export interface ServerCertificatesOptions {
   config: CutoverConfig;
@@ -169,10 +155,7 @@ export class ServerCertificates {
    * due (all of them with `force`), or the one named. Waits for the orders;
    * a failed one keeps the old certificate serving.
    */
-  async renew(
-    host: string | null,
-    force: boolean,
-  ): Promise<{ host: string; renewed: boolean; serial?: string; error?: string }[]> {
+  async renew(host: string | null, force: boolean): Promise<RenewalResult[]> {
     const hosts = this.acmeHosts();
     if (host !== null && !hosts.has(host.toLowerCase()))
       throw new CutoverError(
@@ -184,7 +167,7 @@ export class ServerCertificates {
     const chosen = plan.entries.filter((entry) =>
       host !== null ? entry.host === host.toLowerCase() : force || entry.at <= this.options.clock.now(),
     );
-    const results: { host: string; renewed: boolean; serial?: string; error?: string }[] = [];
+    const results: RenewalResult[] = [];
     await this.exclusive(async () => {
       for (const entry of chosen) results.push(await this.order(entry, 'renew'));
     });
@@ -240,10 +223,7 @@ export class ServerCertificates {
   }
 
   /** One order (never two at once: see `exclusive`); its outcome is an event, and a success is served at once. */
-  private async order(
-    entry: RenewalEntry,
-    why: 'first' | 'renew',
-  ): Promise<{ host: string; renewed: boolean; serial?: string; error?: string }> {
+  private async order(entry: RenewalEntry, why: 'first' | 'renew'): Promise<RenewalResult> {
     const target = this.acmeHosts().get(entry.host);
     if (target === undefined) return { host: entry.host, renewed: false, error: 'no longer configured' };
     try {

@@ -1,24 +1,14 @@
+import type { CertificateInfo, RenewalResult } from '../../tls/certificate-info.js';
 import type { AdminClient } from '../admin-client.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { bold, printJson, red, yellow } from '../output.js';
-
-interface CertificateLine {
-  host: string;
-  service: string;
-  source: 'acme' | 'files';
-  issuer: string | null;
-  serial: string | null;
-  notAfter: number | null;
-  nextRenewalAt: number | null;
-  lastError: string | null;
-}
 
 /** Certificates expiring sooner than this are shown in yellow, as doctor warns. */
 const EXPIRING_SOON_MS = 14 * 24 * 3600_000;
 
 /** `cutover certs list`: each HTTPS host, where its certificate comes from, who issued it, until when, next renewal. */
 export async function runCertsList(client: AdminClient, json: boolean): Promise<ExitCode> {
-  const answer = await client.request<{ certificates: CertificateLine[] }>('GET', '/api/v1/certs');
+  const answer = await client.request<{ certificates: CertificateInfo[] }>('GET', '/api/v1/certs');
   if (json) {
     printJson(answer);
     return EXIT.OK;
@@ -57,7 +47,7 @@ export async function runCertsRenew(
   json: boolean,
 ): Promise<ExitCode> {
   const answer = await client.request<{
-    results: { host: string; renewed: boolean; serial?: string; error?: string }[];
+    results: RenewalResult[];
   }>('POST', '/api/v1/certs/renew', { ...(host === undefined ? {} : { host }), force });
   if (json) printJson(answer);
   else if (answer.results.length === 0)
