@@ -236,7 +236,7 @@ export class FakeRouter implements Router {
     return routed;
   }
 
-  /** The proxy's rule (proxy-router.ts `canaryOrStable`): a canary with no healthy upstream sends its clients to stable. */
+  /** The proxy's rule (request-routing.ts `canaryOrStable`): a canary with no healthy upstream sends its clients to stable. */
   private canaryOrStable(
     entry: ServiceEntry<FakeReleaseTraffic>,
     request: FakeRequest,
