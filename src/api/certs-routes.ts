@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { CertificateInfo, RenewalResult } from '../tls/certificate-info.js';
+import type { CertificateInfo, RenewalResult } from '../core/certificate-info.js';
 
 /**
  * `GET /api/v1/certs` (`cutover certs list`: each host, where its

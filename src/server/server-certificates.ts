@@ -11,7 +11,7 @@ import type { AcmeChallengeType } from '../tls/challenge-responder.js';
 import { RenewalSchedule, type RenewalEntry } from '../tls/renewal-schedule.js';
 import { RouterChallengeResponder } from './router-challenge-responder.js';
 import { hstsValue, loadServiceCertificates } from './service-certificates.js';
-import type { CertificateInfo, RenewalResult } from '../tls/certificate-info.js';
+import type { CertificateInfo, RenewalResult } from '../core/certificate-info.js';
 
 export interface ServerCertificatesOptions {
   config: CutoverConfig;

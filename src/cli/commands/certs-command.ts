@@ -1,4 +1,4 @@
-import type { CertificateInfo, RenewalResult } from '../../tls/certificate-info.js';
+import type { CertificateInfo, RenewalResult } from '../../core/certificate-info.js';
 import type { AdminClient } from '../admin-client.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { bold, printJson, red, yellow } from '../output.js';
