@@ -1,4 +1,4 @@
-import type { BlueGreenStrategyConfig, ServiceConfig } from '../config/types.js';
+import type { ServiceConfig } from '../config/types.js';
 import {
   blueGreenTransition,
   isBeforeSwitch,
@@ -8,10 +8,10 @@ import {
   type BlueGreenEvent,
   type BlueGreenState,
 } from '../core/blue-green-strategy.js';
-import type { ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
 import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
-import { AnalysisRunner } from './analysis-runner.js';
+import { judgeBeforeSwitch, startWatch } from './blue-green-analysis.js';
+import { blueGreenOf, type RunningOperation } from './blue-green-run.js';
 import type { RunnerContext } from './runner-context.js';
 import { MachineDriver, settleWithin, SHUTTING_DOWN } from './machine-driver.js';
 import { runSmokeChecks } from './smoke-checks.js';
@@ -28,21 +28,6 @@ import {
  * runs the pure blue-green machine (core/blue-green-strategy.ts) against the
  * runtime, the router and the analysis runner, persisting every transition.
  */
-export interface RunningOperation {
-  operation: OperationRecord;
-  service: ServiceConfig;
-  readonly state: BlueGreenState;
-  abort: AbortController;
-  driver: MachineDriver<BlueGreenState, BlueGreenEvent, BlueGreenCommand>;
-  /** A rollback re-runs a release that exists already; on failure it goes back to `stopped`. */
-  reusedRelease: boolean;
-  /** Pre/post-promotion analysis and its window timer. */
-  analysis: AnalysisRunner | null;
-  windowTimer: ClockTimer | null;
-  /** When the post-promotion window open now ends by itself; null outside one. */
-  windowEndsAt: number | null;
-}
-
 export class BlueGreenRunner implements StrategyRunner {
   private readonly runs = new Map<string, RunningOperation>();
   private closing = false;
@@ -475,127 +460,11 @@ export class BlueGreenRunner implements StrategyRunner {
       case 'announce':
         this.ctx.events.record({ ...base, type: command.event, message: command.message });
         return null;
-      case 'analyse': {
-        this.ctx.events.record({
-          ...base,
-          type: 'analysis.started',
-          message: `judging ${release.id} for ${Math.round(command.windowMs / 1000)} s before the switch (${command.templates.join(', ')})`,
-        });
-        let failedEarly: ((message: string) => void) | null = null;
-        const analysis = new AnalysisRunner(
-          this.ctx.config.analysis,
-          this.ctx.providerFor,
-          this.ctx.events,
-          base,
-          (verdict) => {
-            if (verdict.phase === 'Failed') failedEarly?.(verdict.message);
-          },
-          this.ctx.clock,
-          this.ctx.syntheticLoad,
-        );
-        analysis.start('step', command.templates, {
-          service: service.name,
-          canaryReleaseId: release.id,
-          stableReleaseId: state.previousReleaseId,
-          windowStart: this.now(),
-        });
-        // The window, cut short by a failed verdict or an abort.
-        const early = await new Promise<string | null>((resolve) => {
-          const timer = this.ctx.clock.schedule(() => resolve(null), command.windowMs);
-          failedEarly = (message) => {
-            timer.cancel();
-            resolve(message);
-          };
-          run.abort.signal.addEventListener(
-            'abort',
-            () => {
-              timer.cancel();
-              resolve('aborted');
-            },
-            { once: true },
-          );
-        });
-        if (run.abort.signal.aborted) {
-          analysis.stop('all');
-          return { type: 'abort', reason: String((run.abort.signal.reason as Error)?.message ?? 'aborted') };
-        }
-        if (early !== null) {
-          analysis.stop('all');
-          return { type: 'pre-analysis-concluded', phase: 'Failed', message: early };
-        }
-        const { phase, message } = analysis.concludeExplained('step');
-        analysis.stop('all');
-        if (phase === 'Inconclusive') {
-          // No data does not vouch for the release: on_inconclusive decides (pause: wait for promote).
-          const policy = blueGreenOf(service).onInconclusive ?? 'pause';
-          if (policy === 'fail')
-            return {
-              type: 'pre-analysis-concluded',
-              phase: 'Failed',
-              message: `inconclusive (${message}); on_inconclusive: fail`,
-            };
-          if (policy === 'continue') {
-            this.ctx.events.record({
-              ...base,
-              type: 'analysis.inconclusive',
-              level: 'warn',
-              message: `the analysis before the switch was inconclusive (${message}); on_inconclusive: continue goes on`,
-            });
-            return { type: 'pre-analysis-concluded', phase: 'Successful', message: 'analysis inconclusive, continued' };
-          }
-          return { type: 'pre-analysis-concluded', phase, message };
-        }
-        return {
-          type: 'pre-analysis-concluded',
-          phase: phase === 'Running' ? 'Successful' : phase,
-          message: `analysis ${phase.toLowerCase()}`,
-        };
-      }
-      case 'watch': {
-        const analysis = new AnalysisRunner(
-          this.ctx.config.analysis,
-          this.ctx.providerFor,
-          this.ctx.events,
-          base,
-          (verdict) => {
-            if (verdict.phase === 'Failed')
-              void this.dispatch(run, { type: 'analysis-failed', message: verdict.message });
-            else if ((blueGreenOf(service).onInconclusive ?? 'pause') === 'fail')
-              // The release serves already: fail switches back, as a failed analysis does.
-              void this.dispatch(run, {
-                type: 'analysis-failed',
-                message: `${verdict.message} (inconclusive; on_inconclusive: fail)`,
-              });
-            else
-              this.ctx.events.record({
-                ...base,
-                type: 'analysis.inconclusive',
-                level: 'warn',
-                message: `${verdict.message}; the release stays`,
-              });
-          },
-          this.ctx.clock,
-          this.ctx.syntheticLoad,
-        );
-        run.analysis = analysis;
-        analysis.start('post-promotion', command.templates, {
-          service: service.name,
-          canaryReleaseId: release.id,
-          stableReleaseId: state.previousReleaseId,
-          windowStart: this.now(),
-          latencySamples: this.ctx.router.latencySamples ? (s, r) => this.ctx.router.latencySamples!(s, r) : undefined,
-        });
-        run.windowTimer = this.ctx.clock.schedule(() => {
-          void this.dispatch(run, { type: 'window-elapsed' });
-        }, command.windowMs);
-        run.windowEndsAt = this.now() + command.windowMs;
-        this.ctx.events.record({
-          ...base,
-          type: 'deploy.watching',
-          message: `watching ${release.id} for ${Math.round(command.windowMs / 1000)} s after the switch (${command.templates.join(', ')}); a failure switches back`,
-        });
+      case 'analyse':
+        return judgeBeforeSwitch(this.ctx, run, command);
+      case 'watch':
+        startWatch(this.ctx, run, command, (event) => this.dispatch(run, event));
         return null;
-      }
       case 'stop-analysis':
         run.analysis?.stop('all');
         run.windowTimer?.cancel();
@@ -691,15 +560,4 @@ export class BlueGreenRunner implements StrategyRunner {
       void this.ctx.supervisor.stopRelease(run.state.releaseId).finally(() => this.finish(run, 'failed', failure));
     }
   }
-}
-
-/** The blue-green options of a service. */
-export function blueGreenOf(service: ServiceConfig): BlueGreenStrategyConfig {
-  if (service.strategy.type !== 'blue-green') {
-    throw new CutoverError(
-      'INVALID_STATE',
-      `service ${service.name} uses the ${service.strategy.type} strategy, not blue-green`,
-    );
-  }
-  return service.strategy;
 }
