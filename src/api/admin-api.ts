@@ -165,6 +165,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   app.get('/api/v1/deploys/current', async () => ({ deploy: controller.waves.current() }));
   app.post('/api/v1/deploys', async (request, reply) => {
     const body = parseBody(deployWaveBody, request.body);
+    assertValidVersion(body.version);
     return reply.code(202).send({ operation: controller.waves.start({ ...body, actor: body.actor ?? 'api' }) });
   });
   app.get<{ Params: { name: string } }>(

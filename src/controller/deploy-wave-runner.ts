@@ -1,5 +1,6 @@
 import { deployWaves } from '../core/deploy-order.js';
 import { CutoverError } from '../core/errors.js';
+import { assertValidVersion } from '../core/version-grammar.js';
 import type { OperationRecord } from '../store/records.js';
 import type { RunnerContext } from './runner-context.js';
 import type { DeployRequest } from './strategy-runner.js';
@@ -75,6 +76,8 @@ export class DeployWaveRunner {
   ) {}
 
   start(request: DeployWaveRequest): OperationRecord {
+    // Before anything is recorded: a version outside the grammar never reaches an event, a state or a wave.
+    assertValidVersion(request.version);
     const configured = Object.values(this.ctx.config.services);
     const unknown = (request.services ?? []).filter((name) => !this.ctx.config.services[name]);
     if (unknown.length > 0) this.ctx.service(unknown[0]!);

@@ -76,6 +76,25 @@ describe('shell injection through the deploy version', () => {
     assert.deepEqual(history.releases, [], 'no release was created');
   });
 
+  it('a multi-service deploy (POST /api/v1/deploys) refuses them the same way, before any operation exists', async () => {
+    for (const version of hostile('wave')) {
+      const response = await request(`${h.server.adminUrl}/api/v1/deploys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.server.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ version, services: ['tagged'] }),
+      });
+      const answer = (await response.body.json()) as { error?: { code: string; message: string } };
+      assert.equal(response.statusCode, 400, JSON.stringify(version));
+      assert.equal(answer.error?.code, 'VERSION_INVALID', JSON.stringify(version));
+      assert.match(answer.error?.message ?? '', /OCI image tag grammar/);
+    }
+    const current = await h.client.request<{ deploy: unknown }>('GET', '/api/v1/deploys/current');
+    assert.equal(current.deploy, null, 'no wave was started');
+    const history = await h.client.request<{ releases: unknown[] }>('GET', '/api/v1/services/tagged/history');
+    assert.deepEqual(history.releases, [], 'no release was created');
+    assert.deepEqual(fs.readdirSync(trap), [], 'no payload ran');
+  });
+
   it('a version the grammar allows reaches the app as one argument, with no shell in between, and nothing else runs', async () => {
     const { operation } = await operate(h.client, '/api/v1/services/tagged/deploy', {
       version: 'v1.2-rc_3',
