@@ -384,6 +384,7 @@ async function routerFor(
       stateDir: path.join(config.server.stateDir, 'haproxy'),
       threads: haproxy.threads,
       verifyTimeoutMs: haproxy.verifyTimeoutMs,
+      trustedProxies: config.server.trustedProxies,
       logger,
     });
   }
@@ -431,6 +432,7 @@ async function routerFor(
         }),
     stateDir: config.server.stateDir,
     verifyTimeoutMs: nginx.verifyTimeoutMs,
+    trustedProxies: config.server.trustedProxies,
     logger,
     ...(nginx.pidFile === undefined ? {} : { pidFile: nginx.pidFile }),
     ...(nginx.prefix === undefined ? {} : { prefix: nginx.prefix }),

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { Cidr } from '../../config/cidr.js';
 import { CutoverError } from '../../core/errors.js';
 import type { ReleaseCounters, Router, ServiceRoute } from '../index.js';
 import { assertRoutesCompatible } from '../route-table.js';
@@ -37,6 +38,8 @@ export interface HaproxyRouterOptions {
   threads?: number;
   /** How long a reload has to show its generation on the Runtime API (default 10 s). */
   verifyTimeoutMs?: number;
+  /** `server.trusted_proxies`: whose X-Forwarded-*, X-Real-IP and Forwarded are believed (none by default). */
+  trustedProxies?: readonly Cidr[];
   logger?: Logger;
 }
 
@@ -190,6 +193,8 @@ export class HaproxyRouter implements Router {
     // An HAProxy started by a cutover without the request log: the reload below adds it.
     if (!(await this.hasRequestLogRing())) mismatch.push(`no request log ring ${REQUEST_LOG_RING}`);
     this.lastRendered = this.render(this.servedGeneration === '' ? this.nextGeneration() : this.servedGeneration);
+    // Settings the config text holds (trusted_proxies, threads) may have changed since that run wrote it.
+    if (readText(this.paths.config) !== this.lastRendered.config) mismatch.push('the config renders differently now');
     if (mismatch.length === 0) {
       this.logger?.info({ pid, services: this.state.services.size }, 'haproxy adopted; its state matches');
       return;
@@ -558,6 +563,7 @@ export class HaproxyRouter implements Router {
       generation,
       services: this.state.serviceConfigs(override),
       ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
+      trustedProxies: this.options.trustedProxies ?? [],
     });
   }
 
@@ -616,4 +622,13 @@ function writeFileAtomic(file: string, text: string): void {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   fs.writeFileSync(temp, text, { mode: 0o600 });
   fs.renameSync(temp, file);
+}
+
+/** A file's text, or null when it cannot be read. */
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }

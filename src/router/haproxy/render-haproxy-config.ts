@@ -1,3 +1,4 @@
+import type { Cidr } from '../../config/cidr.js';
 import { BUCKET_COUNT } from '../../core/sticky-bucket.js';
 import type { CanaryRoute } from '../index.js';
 import {
@@ -72,6 +73,8 @@ export interface HaproxyRenderInput {
   hardStopAfterS?: number;
   /** Bytes of the request log ring (default 1 MiB, some 15,000 lines): what a restarting cutover can read back. */
   requestLogBytes?: number;
+  /** `server.trusted_proxies`: the peers whose forwarding headers are believed (none by default). */
+  trustedProxies?: readonly Cidr[];
 }
 
 export interface RenderedHaproxy {
@@ -82,6 +85,40 @@ export interface RenderedHaproxy {
 
 /** The backend answering 503 for a service without a release routed. */
 export const UNROUTED_BACKEND = 'cutover_unrouted';
+
+/**
+ * The forwarding headers, as the embedded proxy sets them (forwarded-headers.ts):
+ * a peer in `server.trusted_proxies` is a load balancer, so its X-Forwarded-For
+ * is kept (`option forwardfor` appends the peer) and its X-Forwarded-Proto/Host,
+ * X-Real-IP and Forwarded pass; anyone else's are removed and replaced by what
+ * HAProxy saw itself (Forwarded is dropped). Before, a client's X-Forwarded-For
+ * came first and its X-Real-IP and Forwarded passed untouched, so a backend
+ * believed a forged address.
+ */
+function renderForwardingRules(trusted: readonly Cidr[]): string[] {
+  const peers = trusted.map((block) => cidrText(block));
+  const unlessTrusted = (header: string): string => `unless cutover_trusted_peer { req.hdr(${header}) -m found }`;
+  return [
+    peers.length === 0
+      ? '  acl cutover_trusted_peer always_false'
+      : `  acl cutover_trusted_peer src ${peers.join(' ')}`,
+    '  http-request del-header X-Forwarded-For unless cutover_trusted_peer',
+    '  http-request del-header Forwarded unless cutover_trusted_peer',
+    // The same names spelt with `_`, from anyone: CGI-style backends read them as the hyphenated ones.
+    '  http-request del-header ^(x_forwarded[-_]|x-forwarded_)(for|proto|host)$|^(x_real[-_]|x-real_)ip$ -m reg',
+    '  option forwardfor',
+    `  http-request set-header X-Forwarded-Proto http ${unlessTrusted('x-forwarded-proto')}`,
+    `  http-request set-header X-Forwarded-Host %[req.fhdr(host)] ${unlessTrusted('x-forwarded-host')}`,
+    `  http-request set-header X-Real-IP %[src] ${unlessTrusted('x-real-ip')}`,
+  ];
+}
+
+/** A CIDR block as HAProxy's `src` takes it; the config parser (cidr.ts) already refused anything else. */
+function cidrText(block: Cidr): string {
+  if (!/^[0-9A-Fa-f:.]+$/.test(block.address) || !Number.isInteger(block.prefix))
+    throw new RangeError(`trusted proxy '${block.address}/${block.prefix}' is not a plain address block`);
+  return `${block.address}/${block.prefix}`;
+}
 
 /** A routes.map value: requests go to `stable`, clients under the threshold (and matches) to `canary`. */
 export function routeValue(stable: string | null, canary: string | null, weightPercent: number): string {
@@ -140,10 +177,7 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
     `  bind ${bindAddress(input.listen)}`,
     `  log ring@${REQUEST_LOG_RING} len ${REQUEST_LOG_MAX_LINE} format raw local0 info`,
     `  log-format "${REQUEST_LOG_FORMAT}"`,
-    // The headers the embedded proxy sets (forwarded-headers.ts).
-    '  option forwardfor',
-    '  http-request set-header X-Forwarded-Proto http',
-    '  http-request set-header X-Forwarded-Host %[req.fhdr(host)]',
+    ...renderForwardingRules(input.trustedProxies ?? []),
     `  http-request set-var(txn.cutover_svc) req.fhdr(host),lower,regsub(:[0-9]+$,),map_str(${input.hostsMapPath}${defaultService === undefined ? '' : `,${serviceKey(defaultService.service)}`})`,
     ...(defaultService === undefined
       ? []

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { Cidr } from '../../config/cidr.js';
 import { CutoverError } from '../../core/errors.js';
 import type { AcmeChallenges, ReleaseCounters, Router, ServiceRoute } from '../index.js';
 import { AccessLogCounters } from './access-log-counters.js';
@@ -47,6 +48,8 @@ export interface NginxRouterOptions {
   keepalive?: number;
   /** How long a reload has to show its generation on the control endpoint (default 5 s). */
   verifyTimeoutMs?: number;
+  /** `server.trusted_proxies`: whose X-Forwarded-*, X-Real-IP and Forwarded are believed (none by default). */
+  trustedProxies?: readonly Cidr[];
   logger?: Logger;
 }
 
@@ -311,6 +314,7 @@ export class NginxRouter implements Router {
       https: this.options.https ?? null,
       redirectHttp: this.options.redirectHttp ?? false,
       filesDir: this.filesDir,
+      trustedProxies: this.options.trustedProxies ?? [],
     };
   }
 

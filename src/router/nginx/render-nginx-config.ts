@@ -1,8 +1,10 @@
+import type { Cidr } from '../../config/cidr.js';
 import { CutoverError } from '../../core/errors.js';
 import { assertRoutesCompatible } from '../route-table.js';
 import type { CanaryRoute, RouteTarget, ServiceRoute, Upstream } from '../index.js';
 import {
   assertCookieName,
+  geoNetwork,
   headerVariable,
   quoted,
   regexLiteral,
@@ -49,6 +51,8 @@ export interface NginxRenderInput {
   filesDir?: string | null;
   /** ACME HTTP-01 answers (token → key authorization), served for any host. */
   acmeHttp01?: Readonly<Record<string, string>>;
+  /** `server.trusted_proxies`: the peers whose forwarding headers are believed (none by default). */
+  trustedProxies?: readonly Cidr[];
 }
 
 /** The Host the control server answers to; `.invalid` can never be a real site (RFC 2606). */
@@ -76,6 +80,7 @@ export function renderNginxConfig(input: NginxRenderInput): string {
     `# Written by cutover: every apply replaces this file (edits are lost). Generation ${input.generation}.`,
     '# Fields: time, release upstream, status, request time (s), upstream status, upstream header time (s).',
     'map $remote_addr $cutover_from_loopback { 127.0.0.1 1; ::1 1; default 0; }',
+    ...renderForwardingMaps(input.trustedProxies ?? []),
     `log_format ${LOG_FORMAT_NAME} ${quoted(['$msec', '$cutover_release', '$status', '$request_time', '$upstream_status', '$upstream_header_time'].join(LOG_FIELD_SEPARATOR))};`,
   ];
   const proxying = new Map<string, Proxying | null>();
@@ -100,6 +105,29 @@ export function renderNginxConfig(input: NginxRenderInput): string {
   if (maps.length > 0) out.push('', ...maps);
   out.push('', ...renderControlServer(servers, !hasDefault), ...renderServers(servers));
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The forwarding headers a location sends (render-nginx-servers.ts), chosen
+ * as the embedded proxy chooses them (forwarded-headers.ts): a peer in
+ * `server.trusted_proxies` is a load balancer, so its X-Forwarded-For chain
+ * is kept with the peer appended and its X-Forwarded-Proto/Host, X-Real-IP
+ * and Forwarded pass; anyone else's are replaced by what nginx saw itself,
+ * and its Forwarded is dropped (an empty value is not sent). Without this,
+ * nginx appended to whatever X-Forwarded-For a client wrote and passed its
+ * X-Real-IP and Forwarded untouched, so a backend believed a forged address.
+ */
+function renderForwardingMaps(trusted: readonly Cidr[]): string[] {
+  const claimed = (header: string, variable: string, otherwise: string): string =>
+    `map "$cutover_trusted_peer:$http_${header}" $cutover_${variable} { "~^1:(?<cutover_${variable}_claim>.+)$" $cutover_${variable}_claim; default ${otherwise}; }`;
+  return [
+    `geo $remote_addr $cutover_trusted_peer { default 0;${trusted.map((block) => ` ${geoNetwork(block.address, block.prefix)} 1;`).join('')} }`,
+    'map $cutover_trusted_peer $cutover_forwarded_for { 1 $proxy_add_x_forwarded_for; default $remote_addr; }',
+    claimed('x_forwarded_proto', 'forwarded_proto', '$scheme'),
+    claimed('x_forwarded_host', 'forwarded_host', '$http_host'),
+    claimed('x_real_ip', 'real_ip', '$remote_addr'),
+    'map $cutover_trusted_peer $cutover_forwarded { 1 $http_forwarded; default ""; }',
+  ];
 }
 
 /**

@@ -289,11 +289,14 @@ function locationBody(location: Location, block: Block, input: ServersInput): st
     // HTTP/1.1 with the Connection header cleared: what lets nginx keep upstream connections alive.
     '    proxy_http_version 1.1;',
     '    proxy_set_header Connection "";',
-    // The headers the embedded proxy sets (forwarded-headers.ts): the client's Host kept, X-Forwarded-* appended or set.
+    // The headers the embedded proxy sets (forwarded-headers.ts): the client's Host kept, X-Forwarded-* and
+    // X-Real-IP by the rule of server.trusted_proxies (render-nginx-config.ts), Forwarded only from a trusted peer.
     '    proxy_set_header Host $http_host;',
-    '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-    '    proxy_set_header X-Forwarded-Proto $scheme;',
-    '    proxy_set_header X-Forwarded-Host $http_host;',
+    '    proxy_set_header X-Forwarded-For $cutover_forwarded_for;',
+    '    proxy_set_header X-Forwarded-Proto $cutover_forwarded_proto;',
+    '    proxy_set_header X-Forwarded-Host $cutover_forwarded_host;',
+    '    proxy_set_header X-Real-IP $cutover_real_ip;',
+    '    proxy_set_header Forwarded $cutover_forwarded;',
     // nginx's default, written out: another instance is tried on a connect error or timeout, and
     // never for a non-idempotent request (POST, PATCH) that may have reached the first one.
     '    proxy_next_upstream error timeout;',

@@ -1,4 +1,10 @@
-import { connectionListedHeaders, headerNameIs, isHopByHopHeader, removeHeaders } from './hop-by-hop-headers.js';
+import {
+  connectionListedHeaders,
+  headerNameIs,
+  headerNameIsUnderscoreSpelling,
+  isHopByHopHeader,
+  removeHeaders,
+} from './hop-by-hop-headers.js';
 
 /** What the proxy learns about a request while copying its headers, written into the caller's object. */
 export interface RequestHeadFacts {
@@ -25,6 +31,10 @@ export interface RequestHeadFacts {
  * Anyone else's are replaced by what the proxy saw itself (Forwarded, which
  * would need a second syntax to rewrite, is dropped): a client must not be
  * able to pick the address or scheme the backend believes.
+ *
+ * The same names spelt with `_` (`X_Forwarded_For`) are dropped from anyone:
+ * CGI-style backends read them as the hyphenated ones, and no load balancer
+ * sends them.
  *
  * One pass over `rawHeaders`; facts go into `facts` rather than a returned
  * tuple so the hot path allocates only the list itself.
@@ -71,6 +81,7 @@ export function buildUpstreamRequestHeaders(
           realIp ??= value;
           continue;
         }
+        if (headerNameIsUnderscoreSpelling(name, 'x-real-ip')) continue;
         break;
       case 14:
         if (headerNameIs(name, 'content-length')) hasBody = value !== '0';
@@ -80,18 +91,21 @@ export function buildUpstreamRequestHeaders(
           forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
           continue;
         }
+        if (headerNameIsUnderscoreSpelling(name, 'x-forwarded-for')) continue;
         break;
       case 16:
         if (headerNameIs(name, 'x-forwarded-host')) {
           forwardedHost ??= value;
           continue;
         }
+        if (headerNameIsUnderscoreSpelling(name, 'x-forwarded-host')) continue;
         break;
       case 17:
         if (headerNameIs(name, 'x-forwarded-proto')) {
           forwardedProto ??= value;
           continue;
         }
+        if (headerNameIsUnderscoreSpelling(name, 'x-forwarded-proto')) continue;
         break;
     }
     out.push(name, value);

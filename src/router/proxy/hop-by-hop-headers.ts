@@ -44,6 +44,22 @@ export function headerNameIs(name: string, lower: string): boolean {
   return true;
 }
 
+/**
+ * `name` spells `lower` (a lower-case literal with `-`) with `_` for some of
+ * its hyphens, like `X_Forwarded_For`. Such a header is no hyphenated one to
+ * a proxy, but CGI-style backends (PHP, WSGI, Rack) map both spellings to
+ * the same HTTP_X_FORWARDED_FOR, where the client's could win over ours.
+ */
+export function headerNameIsUnderscoreSpelling(name: string, lower: string): boolean {
+  if (name.length !== lower.length || !name.includes('_')) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const code = lowerCodeAt(name, i);
+    const want = lower.charCodeAt(i);
+    if (code !== want && !(code === 0x5f && want === 0x2d)) return false;
+  }
+  return true;
+}
+
 export function isHopByHopHeader(name: string): boolean {
   const candidates = BY_LENGTH[name.length];
   if (candidates === undefined) return false;
