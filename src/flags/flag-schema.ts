@@ -48,6 +48,14 @@ const semverText = z
   .string({ error: 'expected a semantic version such as 1.4.0' })
   .refine((text) => parseSemver(text) !== null, { error: 'expected a semantic version such as 1.4.0 or 2.0.0-rc.1' });
 
+/** A flag key: also checked on its own where a flag is built from another shape (the seeds' `flag` field). */
+export const flagKeySchema = z
+  .string({ error: 'expected a flag key' })
+  .max(200, { error: 'expected a key of at most 200 characters' })
+  .regex(KEY, {
+    error: 'expected a flag key of letters, digits, ".", "_" and "-", starting with a letter or digit',
+  });
+
 const ALL_OPERATORS = [...STRING_OPERATORS, ...SET_OPERATORS, ...NUMBER_OPERATORS, ...SEMVER_OPERATORS, 'in_segment'];
 
 export const constraintSchema: z.ZodType<Constraint, unknown> = z.discriminatedUnion(
@@ -160,12 +168,7 @@ const ruleSchema = z
 export const flagSchema = z
   .strictObject(
     {
-      key: z
-        .string({ error: 'expected a flag key' })
-        .max(200, { error: 'expected a key of at most 200 characters' })
-        .regex(KEY, {
-          error: 'expected a flag key of letters, digits, ".", "_" and "-", starting with a letter or digit',
-        }),
+      key: flagKeySchema,
       description: z.string({ error: 'expected a string' }).default(''),
       enabled: z.boolean({ error: 'expected true or false' }),
       variants: z.record(variantName, z.json({ error: 'expected a JSON value' }), {

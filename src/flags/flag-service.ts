@@ -208,7 +208,8 @@ export class FlagService {
 
   /** Writes a flag built from the stored one (or null), in one transaction with its audit entry. */
   upsert(environment: string, key: string, build: (existing: Flag | null) => Flag, options: WriteOptions): StoredFlag {
-    return this.write(environment, key, (existing) => build(existing?.flag ?? null), options);
+    // Validated whole like every other write: a built flag (the seeds' body, say) must not store what the SDKs cannot read.
+    return this.write(environment, key, (existing) => this.parse(build(existing?.flag ?? null)), options);
   }
 
   remove(environment: string, key: string, options: WriteOptions): { deleted: string; version: number } {

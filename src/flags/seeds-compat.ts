@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
 import { DEFAULT_STICKINESS, isRolloutPercentage, type Flag, type JsonValue } from './flag-model.js';
+import { flagKeySchema } from './flag-schema.js';
 
 /**
  * The body the seeds' shell scripts send to `POST /admin/feature-flags/`:
@@ -14,7 +15,8 @@ const PERCENT_EXPECTED = 'expected a percentage like "10%" (0% to 100%, in steps
 
 export const seedsFlagBody = z.strictObject(
   {
-    flag: z.string({ error: 'expected the flag key, a string' }).min(1, { error: 'expected the flag key, a string' }),
+    // The key the flag is stored under: the flag schema's grammar, so this door cannot store a key /api/v1/flags refuses.
+    flag: flagKeySchema,
     enabled_for: z.union([z.string(), z.number()], { error: PERCENT_EXPECTED }),
     config: z.record(z.string(), z.json(), { error: 'expected a JSON object' }).optional(),
     enabled: z.boolean({ error: 'expected true or false' }).optional(),
