@@ -1,4 +1,4 @@
-import type { ColumnDef } from 'libpg-query';
+import type { ColumnDef, Node } from 'libpg-query';
 import { addedColumn, alterTableCommands, columnConstraints, functionsCalledIn, lastName } from '../statement-parts.js';
 import { displayTable, quoteIdentifier, stringsOf, tableNameOf, type TableName } from '../sql-names.js';
 import { defaultExpressionText, typeText } from '../sql-text.js';
@@ -6,6 +6,13 @@ import { judgeFunction } from '../volatile-functions.js';
 import type { StatementContext } from '../migration-state.js';
 import type { MigrationStatement } from '../parsed-migration.js';
 import type { RuleHit, StatementRule } from './lint-rule.js';
+
+/** `NULL`, or `NULL::type` (casts of it, however many). */
+function isNullConstant(expression: Node | undefined): boolean {
+  if (!expression) return false;
+  if ('TypeCast' in expression) return isNullConstant(expression.TypeCast.arg);
+  return 'A_Const' in expression && Boolean(expression.A_Const.isnull);
+}
 
 /** Columns that PostgreSQL fills from a sequence, row by row, when added. */
 const SERIAL_TYPES = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigserial']);
@@ -94,8 +101,12 @@ export const addColumnNotNullNoDefault: StatementRule = {
     for (const { table, column } of addedColumns(statement, (t) => context.isNewTable(t))) {
       const constraints = columnConstraints(column);
       const notNull = constraints.some((c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY');
+      // DEFAULT NULL fills nothing: NOT NULL DEFAULT NULL fails on rows and breaks INSERTs just as no default does.
       const filled = constraints.some(
-        (c) => c.contype === 'CONSTR_DEFAULT' || c.contype === 'CONSTR_IDENTITY' || c.contype === 'CONSTR_GENERATED',
+        (c) =>
+          (c.contype === 'CONSTR_DEFAULT' && !isNullConstant(c.raw_expr)) ||
+          c.contype === 'CONSTR_IDENTITY' ||
+          c.contype === 'CONSTR_GENERATED',
       );
       if (!notNull || filled || SERIAL_TYPES.has(lastName(stringsOf(column.typeName?.names)))) continue;
       const name = quoteIdentifier(column.colname ?? 'column');

@@ -178,17 +178,32 @@ export const setNotNull: StatementRule = {
   },
 };
 
+/** EXCLUDE: the same index build under ACCESS EXCLUSIVE as UNIQUE, with no concurrent way around it. */
+function exclusionHit(added: AddedConstraint): RuleHit {
+  const t = displayTable(added.table);
+  const name = quoteIdentifier(constraintName(added, 'excl'));
+  return {
+    message: `Adding EXCLUDE constraint ${name} builds its index on ${t} while holding an ACCESS EXCLUSIVE lock: no reads or writes of ${t} for the whole build, and PostgreSQL can neither build an exclusion constraint's index concurrently nor attach one built before.`,
+    safeAlternative: [
+      `-- there is no online way to add an exclusion constraint to a table in use:`,
+      `-- a small table: keep a statement_timeout and disable the rule for this statement, giving its size as the reason`,
+      `-- a large one: create a new table with the constraint, write to both, backfill, and move reads to it (expand/contract)`,
+    ].join('\n'),
+  };
+}
+
 export const addUniqueConstraint: StatementRule = {
   id: 'add-unique-constraint',
   severity: 'error',
-  summary: 'ADD UNIQUE / PRIMARY KEY without USING INDEX of an index built concurrently',
-  why: 'ADD CONSTRAINT ... UNIQUE (or PRIMARY KEY) builds its index while holding an ACCESS EXCLUSIVE lock: no reads or writes of the table for the whole build.',
+  summary: 'ADD UNIQUE / PRIMARY KEY without USING INDEX of an index built concurrently; ADD EXCLUDE',
+  why: 'ADD CONSTRAINT ... UNIQUE (or PRIMARY KEY, or EXCLUDE) builds its index while holding an ACCESS EXCLUSIVE lock: no reads or writes of the table for the whole build. An exclusion constraint has no USING INDEX form and no concurrent build, so on a table in use it has no online path.',
   lock: 'ACCESS EXCLUSIVE on the table for the whole index build (USING INDEX: brief).',
   safePattern:
     'Build the unique index with CREATE UNIQUE INDEX CONCURRENTLY (a file of its own), then attach it, which is instant:\n  CREATE UNIQUE INDEX CONCURRENTLY t_c_key ON t (c);\n  ALTER TABLE t ADD CONSTRAINT t_c_key UNIQUE USING INDEX t_c_key;',
   check(statement, context) {
     return constraintsOnExistingTables(statement, context).flatMap((added): RuleHit[] => {
       const { table, constraint } = added;
+      if (constraint.contype === 'CONSTR_EXCLUSION') return [exclusionHit(added)];
       if ((constraint.contype !== 'CONSTR_UNIQUE' && constraint.contype !== 'CONSTR_PRIMARY') || constraint.indexname)
         return [];
       const primary = constraint.contype === 'CONSTR_PRIMARY';
