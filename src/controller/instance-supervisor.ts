@@ -57,6 +57,8 @@ interface ManagedRelease {
 
 export interface SupervisorEvents {
   health: [releaseId: string, instanceId: string, status: HealthStatus, last: CheckResult];
+  /** An unhealthy instance completed its threshold of answered failures without a change of status. */
+  'failed-threshold': [releaseId: string, instanceId: string];
   exit: [releaseId: string, exit: InstanceExit];
   /** The set of upstreams of a release changed (a restarted instance has a new port). */
   upstreams: [releaseId: string];
@@ -282,6 +284,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       const cleanup = (): void => {
         timer.cancel();
         this.off('health', onHealth);
+        this.off('failed-threshold', onHealth);
         this.off('exit', onExit);
         signal.removeEventListener('abort', onAbort);
       };
@@ -334,6 +337,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       };
       const timer = this.clock.schedule(onTimeout, Math.max(0, deadline - this.clock.now()));
       this.on('health', onHealth);
+      this.on('failed-threshold', onHealth);
       this.on('exit', onExit);
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) {
@@ -476,6 +480,10 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
       },
       managed.ref.service.health,
       (change) => {
+        if (change.from === change.to) {
+          this.emit('failed-threshold', info.releaseId, info.id);
+          return;
+        }
         instance.assumeHealthy = false;
         if (!this.outOfRotation.has(info.id)) this.router.setUpstreamHealthy(info.id, change.to === 'healthy');
         if (change.to === 'healthy' && instance.restarts > 0) {

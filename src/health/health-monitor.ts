@@ -32,7 +32,11 @@ export function runHealthCheck(target: CheckTarget, config: HealthConfig): Promi
  * slow instance is not buried under a pile of concurrent probes). Each result
  * goes through the pure rules in core/health-state.ts and `onChange` fires on
  * every status change — including healthy → unhealthy → healthy after a
- * deploy, which is how a sick instance leaves and rejoins the rotation.
+ * deploy, which is how a sick instance leaves and rejoins the rotation — and
+ * when `failedThreshold` turns true without one: an app that refused the
+ * first checks (still booting) turns unhealthy before it has answered enough
+ * failed checks, and the one that completes them changes no status, yet a
+ * deploy waiting on it has then nothing left to wait for.
  * `onRestartDue` fires after each check once the liveness rule says the
  * instance should be restarted (`health.restart_after`); the owner restarts
  * it and stops this watcher.
@@ -66,11 +70,14 @@ export function watchHealth(
     if (stopped) return;
     last = result;
     const from: HealthStatus = state.status;
+    const failedBefore = failedThreshold(state, config);
     state = observeHealth(state, result, now(), config);
+    const failed = failedThreshold(state, config);
     // Schedule before notifying: a listener that throws must not stop the checks.
     const wait = Math.max(0, config.intervalMs - (now() - startedAt));
     timer = clock.schedule(() => void tick(), wait);
-    if (state.status !== from) onChange({ instanceId: target.instanceId, from, to: state.status, last: result });
+    if (state.status !== from || (failed && !failedBefore))
+      onChange({ instanceId: target.instanceId, from, to: state.status, last: result, failedThreshold: failed });
     if (onRestartDue && !stopped && restartDue(state, config)) onRestartDue(result);
   };
   void tick();

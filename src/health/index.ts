@@ -31,8 +31,11 @@ export interface CheckResult {
 export interface HealthChange {
   instanceId: string;
   from: HealthStatus;
+  /** Equal to `from` when only `failedThreshold` turned true (see HealthWatcher.failedThreshold). */
   to: HealthStatus;
   last: CheckResult;
+  /** The instance answered `unhealthy_threshold` failed checks in a row after its start period. */
+  failedThreshold: boolean;
 }
 
 export interface HealthWatcher {

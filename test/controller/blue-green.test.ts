@@ -6,7 +6,7 @@ import { SteadyTraffic } from '../../examples/demo/steady-traffic.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
 import type { CutoverError } from '../../src/core/errors.js';
 import type { OperationRecord, ReleaseRecord } from '../../src/store/records.js';
-import { startHarness, type Harness } from '../support/cutover-harness.js';
+import { SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
 import { operate, sleep, versionAt } from '../support/operations.js';
 
 // The runbook of a blue-green deploy with real processes and real traffic:
@@ -23,6 +23,16 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
       strategy: '{ type: blue-green, auto_switch: false, timeout: 10s, scale_down_delay: 10m }',
       // 5 s: a 3 s request fits in it with 2 s to spare (7 s and a 5 s request before: the same room, 2 s longer).
       drainTimeout: '5s',
+      // An app that boots for 1.5 s before it opens its port (a Python or JVM service), for the slow-start case.
+      extraServiceYaml: `  slow:
+    hosts: [slow.localhost]
+    command: node server.js
+    cwd: ${SAMPLE_APP}
+    env: { APP_VERSION: "\${VERSION}", SLOW_START_MS: "1500" }
+    instances: 2
+    health: { path: /health, interval: 200ms, timeout: 1s, unhealthy_threshold: 2 }
+    strategy: { type: blue-green, auto_switch: true, timeout: 20s }
+`,
     });
   });
   after(async () => {
@@ -193,6 +203,21 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
     const s = await status();
     assert.equal(s.active?.version, 'v1');
     assert.equal(s.operation, null, 'the lock is released');
+  });
+
+  it('a slow starter that answers 500 once its port opens fails on its threshold too, not at the timeout', async () => {
+    // Its refused checks while it boots turn it unhealthy before it has answered a failed check; the answers
+    // that complete the threshold change no status, and the deploy must still end on them.
+    const { operation } = await operate(h.client, '/api/v1/services/slow/deploy', {
+      version: 'v1-slowstart-unhealthy',
+    });
+    assert.equal(operation.error?.code, 'HEALTH_FAILED', operation.error?.message);
+    assert.match(
+      operation.error?.message ?? '',
+      /all 2 instances failed 2 health checks in a row; last answers: .*HTTP 500/,
+    );
+    const took = (operation.finishedAt ?? 0) - operation.startedAt;
+    assert.ok(took < 10_000, `failed after ${took} ms (the timeout is 20 s)`);
   });
 
   it('a version that crashes at start fails with the exit code and its log, and traffic stays', async () => {

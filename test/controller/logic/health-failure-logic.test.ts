@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { ManualClock } from '../../../src/clock/manual-clock.js';
+import { FakeRuntime } from '../../../src/runtime/fake/fake-runtime.js';
+import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { serviceYaml, startLogic, type LogicHarness } from './logic-harness.js';
 
 // Issue 20, item 5: a release whose every instance fails its health checks after the start period fails the
@@ -70,6 +73,31 @@ describe('a release that never becomes healthy fails on its health threshold, no
     );
     assert.match(failed.error?.message ?? '', /web\/web-2\/green-0 is unhealthy: 127\.0\.0\.1:\d+ answered 500/);
     assert.deepEqual([...checks.values()], [CHECKS_BEFORE_FAILING, CHECKS_BEFORE_FAILING]);
+    assert.equal(h.versionServed(), 'v1');
+  });
+
+  it('a slow starter that opens its port late and then answers 503 fails on the threshold, not at the timeout', async () => {
+    // The app opens its port 45 s after start (a Python or JVM boot): the checks at 30 s is refused, which makes
+    // the instance unhealthy with the 503 at 60 s (2 failures in a row) but is not an answer of the app. The
+    // 503 at 90 s completes the threshold's answered failures without a change of status; the deploy must
+    // still fail there, not wait 10 minutes for its timeout.
+    const clock = new ManualClock();
+    h = await startLogic(serviceYaml('{ type: blue-green, auto_switch: true, timeout: 10m }'), {
+      clock,
+      store: SqliteStore.memory(),
+      runtime: new FakeRuntime({ clock, readyAfterMs: 45_000 }),
+    });
+    await h.finish(await deploy(h, 'v1'));
+    h.runtime.unhealthyVersions.add('v2');
+    const checks = countChecks(h, 'v2');
+    const op = await deploy(h, 'v2');
+    const failed = await h.finish(op);
+    assert.equal(failed.error?.code, 'HEALTH_FAILED', failed.error?.message);
+    assert.ok(
+      failed.finishedAt! - failed.startedAt < 120_000,
+      `failed ${failed.finishedAt! - failed.startedAt} ms after the deploy started`,
+    );
+    for (const [id, count] of checks) assert.equal(count, 4, `${id}: checks made before failing`);
     assert.equal(h.versionServed(), 'v1');
   });
 
