@@ -22,6 +22,7 @@ import {
   type RunProgress,
   type StrategyRunner,
 } from './strategy-runner.js';
+import { withDeployHint } from './failure-hint.js';
 
 /**
  * Drives blue-green deploys (and rollbacks that start an old release again):
@@ -536,7 +537,13 @@ export class BlueGreenRunner implements StrategyRunner {
       message,
       level: outcome === 'succeeded' ? 'info' : 'error',
     });
-    this.ctx.lifecycle.completeOperation(operation.id, service.name, outcome, error, now);
+    this.ctx.lifecycle.completeOperation(
+      operation.id,
+      service.name,
+      outcome,
+      withDeployHint(service, state.releaseId, outcome, error),
+      now,
+    );
     this.runs.delete(service.name);
     this.ctx.lifecycle.prune(service);
   }

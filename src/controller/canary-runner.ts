@@ -15,6 +15,7 @@ import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
 import { MachineDriver, SHUTTING_DOWN, shutDownRuns, stoppedForShutdown } from './machine-driver.js';
 import type { RunnerContext } from './runner-context.js';
 import { notApplicable, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
+import { withDeployHint } from './failure-hint.js';
 
 /**
  * Drives canary rollouts: runs the pure canary state machine (core/canary-strategy.ts)
@@ -584,7 +585,13 @@ export class CanaryRunner implements StrategyRunner {
       message,
       level: outcome === 'succeeded' ? 'info' : 'error',
     });
-    ctx.lifecycle.completeOperation(operation.id, service.name, outcome, error, this.now());
+    ctx.lifecycle.completeOperation(
+      operation.id,
+      service.name,
+      outcome,
+      withDeployHint(service, state.releaseId, outcome, error),
+      this.now(),
+    );
     this.runs.delete(service.name);
     ctx.lifecycle.prune(service);
   }

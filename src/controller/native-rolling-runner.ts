@@ -13,6 +13,7 @@ import type { RunnerContext } from './runner-context.js';
 import { AnalysisRunner } from './analysis-runner.js';
 import { startRollingOperation } from './rolling-runner.js';
 import { notApplicable, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
+import { withDeployHint } from './failure-hint.js';
 
 /**
  * `strategy: rolling` on a runtime whose orchestrator updates instances
@@ -511,7 +512,13 @@ class NativeRollingRun {
       message,
       level: outcome === 'succeeded' ? 'info' : 'error',
     });
-    ctx.lifecycle.completeOperation(this.operation.id, service.name, outcome, error, this.ctx.clock.now());
+    ctx.lifecycle.completeOperation(
+      this.operation.id,
+      service.name,
+      outcome,
+      withDeployHint(service, release.id, outcome, error),
+      this.ctx.clock.now(),
+    );
     ctx.lifecycle.prune(service);
   }
 }

@@ -17,6 +17,7 @@ import { AnalysisRunner, type ProviderFor } from './analysis-runner.js';
 import { MachineDriver, SHUTTING_DOWN, shutDownRuns, stoppedForShutdown } from './machine-driver.js';
 import type { RunnerContext } from './runner-context.js';
 import { notApplicable, type DeployStart, type RunProgress, type StrategyRunner } from './strategy-runner.js';
+import { withDeployHint } from './failure-hint.js';
 
 /**
  * Drives rolling (and recreate) updates: runs the pure rolling state machine
@@ -462,7 +463,13 @@ export class RollingRunner implements StrategyRunner {
       message,
       level: outcome === 'succeeded' ? 'info' : 'error',
     });
-    ctx.lifecycle.completeOperation(operation.id, service.name, outcome, error, this.now());
+    ctx.lifecycle.completeOperation(
+      operation.id,
+      service.name,
+      outcome,
+      withDeployHint(service, state.releaseId, outcome, error),
+      this.now(),
+    );
     this.runs.delete(service.name);
     ctx.lifecycle.prune(service);
   }
