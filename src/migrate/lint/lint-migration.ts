@@ -1,4 +1,5 @@
 import { readDirectives, type DirectiveProblem, type MigrationDirectives } from './comment-directives.js';
+import { doBlockStatements } from './do-block-statements.js';
 import { compareFindings, type FindingTable, type LintFinding } from './findings.js';
 import { decidePhase, phaseFromPath, type MigrationPhase, type PhaseDecision } from './migration-phase.js';
 import { MigrationState, type StateBeforeFile } from './migration-state.js';
@@ -71,8 +72,7 @@ export async function lintMigration(sql: string, options: LintMigrationOptions):
   const disabled = disabledRules(directives);
   const state = new MigrationState(phase.phase, transaction.wrapped, parsed.statements, options.before);
   const reported = new Set<string>();
-  for (const statement of parsed.statements) {
-    state.enter(statement);
+  const check = (statement: MigrationStatement, where = ''): void => {
     let size: FindingTable | undefined | null = null;
     for (const rule of STATEMENT_RULES) {
       if (disabled(rule.id, statement) || (rule.oncePerFile && reported.has(rule.id))) continue;
@@ -84,11 +84,21 @@ export async function lintMigration(sql: string, options: LintMigrationOptions):
           ...span(statement),
           statement: statement.text,
           ...hit,
+          message: `${where}${hit.message}`,
         };
         if (size === null) size = tableSizeOf(statement, state, options.before);
         findings.push(size ? withTableSize(finding, size) : finding);
         reported.add(rule.id);
       }
+    }
+  };
+  for (const statement of parsed.statements) {
+    state.enter(statement);
+    check(statement);
+    // What a DO block runs runs now, in the block's transaction: each statement is checked as if written alone.
+    for (const inner of await doBlockStatements(statement)) {
+      check(inner, 'In a DO block: ');
+      state.record(inner);
     }
     state.record(statement);
   }

@@ -92,3 +92,17 @@ function visit(value: unknown, onNode: (node: Node) => void): void {
   onNode(value as Node);
   for (const child of Object.values(value)) visit(child, onNode);
 }
+
+/** The body of a PL/pgSQL DO block, or undefined for another language. */
+export function doBlockBody(statement: MigrationStatement): string | undefined {
+  const node = statement.node;
+  if (!('DoStmt' in node)) return undefined;
+  let body: string | undefined;
+  let language = 'plpgsql';
+  for (const arg of node.DoStmt.args ?? []) {
+    if (!('DefElem' in arg) || !arg.DefElem.arg || !('String' in arg.DefElem.arg)) continue;
+    if (arg.DefElem.defname === 'as') body = arg.DefElem.arg.String.sval;
+    if (arg.DefElem.defname === 'language') language = (arg.DefElem.arg.String.sval ?? '').toLowerCase();
+  }
+  return language === 'plpgsql' ? body : undefined;
+}

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { MigrationStatement } from '../parsed-migration.js';
+import { doBlockBody } from '../statement-parts.js';
 import { transactionControl } from '../transaction-mode.js';
 import type { StatementRule } from './lint-rule.js';
 
@@ -141,19 +142,6 @@ function commitsInside(body: string): string | undefined {
     return word;
   }
   return undefined;
-}
-
-function doBlockBody(statement: MigrationStatement): string | undefined {
-  const node = statement.node;
-  if (!('DoStmt' in node)) return undefined;
-  let body: string | undefined;
-  let language = 'plpgsql';
-  for (const arg of node.DoStmt.args ?? []) {
-    if (!('DefElem' in arg) || !arg.DefElem.arg || !('String' in arg.DefElem.arg)) continue;
-    if (arg.DefElem.defname === 'as') body = arg.DefElem.arg.String.sval;
-    if (arg.DefElem.defname === 'language') language = (arg.DefElem.arg.String.sval ?? '').toLowerCase();
-  }
-  return language === 'plpgsql' ? body : undefined;
 }
 
 export const commitInDoBlock: StatementRule = {
