@@ -41,17 +41,26 @@ export const renameTable: StatementRule = {
   },
 };
 
+/** What DROP removes that a running release queries by name: tables, and the views over them. */
+const DROPPED_RELATIONS: Record<string, { keyword: string; noun: string }> = {
+  OBJECT_TABLE: { keyword: 'TABLE', noun: 'table' },
+  OBJECT_VIEW: { keyword: 'VIEW', noun: 'view' },
+  OBJECT_MATVIEW: { keyword: 'MATERIALIZED VIEW', noun: 'materialized view' },
+};
+
 export const dropTable: StatementRule = {
   id: 'drop-table',
   severity: 'error',
-  summary: 'DROP TABLE in an expand migration',
-  why: 'The running release may still read or write the table; its queries fail once the drop commits. Dropping belongs in a contract migration, which runs only after every older release has stopped.',
+  summary: 'DROP TABLE, VIEW or MATERIALIZED VIEW in an expand migration',
+  why: 'The running release may still read or write the table (or query the view, such as the one a rename left under the old name); its queries fail once the drop commits. Dropping belongs in a contract migration, which runs only after every older release has stopped.',
   lock: 'ACCESS EXCLUSIVE on the table, and on every table whose foreign key references it.',
   safePattern:
     'Stop using the table in a release first, then drop it in a contract migration (a file in contract/ or with a `-- cutover:phase contract` header).',
   check(statement, context) {
     const node = statement.node;
-    if (context.phase === 'contract' || !('DropStmt' in node) || node.DropStmt.removeType !== 'OBJECT_TABLE') return [];
+    if (context.phase === 'contract' || !('DropStmt' in node)) return [];
+    const kind = DROPPED_RELATIONS[node.DropStmt.removeType ?? ''];
+    if (kind === undefined) return [];
     const tables = (node.DropStmt.objects ?? [])
       .flatMap((object) => ('List' in object ? [qualifiedTable(stringsOf(object.List.items))] : []))
       .filter((table) => !context.isNewTable(table));
@@ -59,13 +68,13 @@ export const dropTable: StatementRule = {
     const names = tables.map(displayTable).join(', ');
     return [
       {
-        message: `Dropping ${names} in an expand migration breaks the running release if it still uses ${tables.length > 1 ? 'them' : 'it'}, and cannot be undone without a restore.`,
+        message: `Dropping ${kind.noun} ${names} in an expand migration breaks the running release if it still uses ${tables.length > 1 ? 'them' : 'it'}${kind.keyword === 'TABLE' ? ', and cannot be undone without a restore' : ''}.`,
         safeAlternative: [
           `-- 1. release code that no longer uses ${names}`,
           `-- 2. in a contract migration (contract/ folder or this header), run after the old release is retired:`,
           `-- cutover:phase contract`,
           `SET lock_timeout = '5s';`,
-          `DROP TABLE ${names};`,
+          `DROP ${kind.keyword} ${names};`,
         ].join('\n'),
       },
     ];
