@@ -74,6 +74,8 @@ interface TimeoutSetting {
 interface TableColumn {
   table: TableName | undefined;
   column: string;
+  /** The constraint that proves it, when named: dropping it takes the proof away. */
+  constraint?: string;
 }
 
 export class MigrationState implements StatementContext {
@@ -197,6 +199,7 @@ export class MigrationState implements StatementContext {
       const constraint = addedConstraint(command);
       if (constraint) this.recordConstraint(table, constraint);
       if (command.subtype === 'AT_ValidateConstraint' && command.name) this.recordValidation(table, command.name);
+      if (command.subtype === 'AT_DropConstraint' && command.name) this.recordDroppedConstraint(table, command.name);
     }
     if (transactionControl(statement) === 'end') this.inExplicitTransaction = false;
   }
@@ -245,7 +248,7 @@ export class MigrationState implements StatementContext {
   private recordConstraint(table: TableName | undefined, constraint: Constraint): void {
     const notNullColumn = notNullCheckColumn(constraint);
     if (!constraint.skip_validation) {
-      if (notNullColumn) this.validatedNotNull.push({ table, column: notNullColumn });
+      if (notNullColumn) this.validatedNotNull.push(proof(table, notNullColumn, constraint.conname));
       return;
     }
     if (!constraint.conname) return;
@@ -270,7 +273,17 @@ export class MigrationState implements StatementContext {
     const known = this.pending[index];
     if (!known) return;
     this.pending.splice(index, 1);
-    if (known.constraint.column) this.validatedNotNull.push({ table, column: known.constraint.column });
+    if (known.constraint.column) this.validatedNotNull.push(proof(table, known.constraint.column, name));
+  }
+
+  /** A dropped check proves nothing any more: SET NOT NULL after it scans again. */
+  private recordDroppedConstraint(table: TableName | undefined, name: string): void {
+    for (let i = this.validatedNotNull.length - 1; i >= 0; i--) {
+      const known = this.validatedNotNull[i]!;
+      if (known.constraint === name && sameTableOrUnknown(known.table, table)) this.validatedNotNull.splice(i, 1);
+    }
+    const pending = this.pending.findIndex((known) => known.name === name && sameTableOrUnknown(known.table, table));
+    if (pending >= 0) this.pending.splice(pending, 1);
   }
 }
 
@@ -287,6 +300,10 @@ export function notNullCheckColumn(constraint: Constraint): string | undefined {
   if (test.nulltesttype !== 'IS_NOT_NULL' || !test.arg || !('ColumnRef' in test.arg)) return undefined;
   const fields = stringsOf(test.arg.ColumnRef.fields);
   return fields.length === 1 ? fields[0] : undefined;
+}
+
+function proof(table: TableName | undefined, column: string, constraint: string | undefined): TableColumn {
+  return constraint === undefined ? { table, column } : { table, column, constraint };
 }
 
 function sameTableOrUnknown(a: TableName | undefined, b: TableName | undefined): boolean {
