@@ -30,6 +30,13 @@ export interface BackfillRequest {
   where: string | null;
   batchSize: number;
   sleepMs: number;
+  /**
+   * A backfill that finished before starts a new pass from the first key (its
+   * count starts again). Without it, running a finished backfill again only
+   * reports it: a SET without a WHERE that skips done rows (`gen_random_uuid()`)
+   * must not be applied twice by a repeated command.
+   */
+  again?: boolean;
   /** Ends the run after the batch in flight (progress is kept). */
   signal?: AbortSignal;
   onProgress?: (progress: BackfillProgress) => void;
@@ -37,7 +44,7 @@ export interface BackfillRequest {
 
 export interface BackfillProgress {
   id: string;
-  /** Rows updated so far, over every run of this backfill. */
+  /** Rows updated so far, over every run of this pass (a run that resumes adds to it). */
   updated: number;
   /** Rows scanned (every row of the table in key order) in this run. */
   scanned: number;
@@ -48,6 +55,8 @@ export interface BackfillProgress {
   etaMs: number | null;
   resumed: boolean;
   done: boolean;
+  /** When a finished backfill was run again without `again`: when it had finished (nothing was done now). */
+  finishedBefore: string | null;
 }
 
 interface Key {
@@ -83,6 +92,12 @@ export async function runBackfill(request: BackfillRequest): Promise<BackfillPro
       `INSERT INTO ${PROGRESS_TABLE} (id, table_name, set_sql, where_sql) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
       [id, request.table, request.set, request.where],
     );
+    // A new pass: rows written since the last one (by a release that does not write the column yet) are caught.
+    if (request.again)
+      await client.query(
+        `UPDATE ${PROGRESS_TABLE} SET last_key = NULL, rows_updated = 0, started_at = now(), updated_at = now(), finished_at = NULL WHERE id = $1 AND finished_at IS NOT NULL`,
+        [id],
+      );
     const state = (
       await client.query<{ last_key: unknown[] | null; rows_updated: string; finished_at: Date | null }>(
         `SELECT last_key, rows_updated, finished_at FROM ${PROGRESS_TABLE} WHERE id = $1`,
@@ -103,6 +118,7 @@ export async function runBackfill(request: BackfillRequest): Promise<BackfillPro
         etaMs: 0,
         resumed,
         done: true,
+        finishedBefore: state.finished_at.toISOString(),
       };
       request.onProgress?.(finished);
       return finished;
@@ -194,6 +210,7 @@ function progress(
     etaMs: remaining === null || rate === 0 ? null : (remaining / rate) * 1000,
     resumed,
     done,
+    finishedBefore: null,
   };
 }
 

@@ -70,7 +70,7 @@ describe('database commands', () => {
     assert.equal((await pgServer.query<{ n: string }>('shop', 'SELECT count(*) AS n FROM orders'))[0]!.n, '500');
   });
 
-  it('backfills in batches with progress, and a second run has nothing left', async () => {
+  it('backfills in batches with progress; a second run has nothing left, --again catches rows written since', async () => {
     const first = await cli(
       'db',
       'backfill',
@@ -93,18 +93,15 @@ describe('database commands', () => {
       (await pgServer.query<{ n: string }>('shop', 'SELECT count(*) AS n FROM orders WHERE total IS NULL'))[0]!.n,
       '0',
     );
-    const again = await cli(
-      'db',
-      'backfill',
-      'web',
-      '--table',
-      'orders',
-      '--set',
-      'total = total_cents / 100.0',
-      '--where',
-      'total IS NULL',
-    );
+    const fill = ['db', 'backfill', 'web', '--table', 'orders', '--set', 'total = total_cents / 100.0'];
+    const again = await cli(...fill, '--where', 'total IS NULL');
     assert.equal(again.code, 0);
+    assert.match(again.stdout, /finished at .* \(500 rows updated\); nothing was done now/);
+    assert.match(again.stdout, /`--again` starts a new pass/);
+    await pgServer.query('shop', 'INSERT INTO orders (total_cents) SELECT g FROM generate_series(1, 7) g');
+    const pass = await cli(...fill, '--where', 'total IS NULL', '--again');
+    assert.equal(pass.code, 0, pass.stderr);
+    assert.match(pass.stdout, /backfill of orders done: 7 rows updated/);
     const bad = await cli('db', 'backfill', 'web', '--table', 'orders', '--set', 'total = 1', '--batch', 'lots');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--batch: expected a whole number/);

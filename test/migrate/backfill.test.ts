@@ -76,6 +76,25 @@ describe('batched backfill', () => {
     const again = await runBackfill(request);
     assert.equal(again.done, true);
     assert.equal(again.scanned, 0, 'a finished backfill does nothing when run again');
+    assert.match(again.finishedBefore ?? '', /^\d{4}-\d\d-\d\dT/, 'it says when it had finished');
+    assert.equal(finished.finishedBefore, null);
+
+    // The old release kept inserting rows without full_name: a new pass, asked for, catches them and only them.
+    await server.query(
+      'fill',
+      `INSERT INTO users (first_name, last_name) SELECT 'late' || g, 'x' FROM generate_series(1, 40) g`,
+    );
+    const pass = await runBackfill({ ...request, again: true });
+    assert.equal(pass.done, true);
+    assert.equal(pass.resumed, false, 'a new pass starts from the first key');
+    assert.equal(pass.scanned, 2540);
+    assert.equal(pass.updated, 40, 'the count is the new pass’s own');
+    assert.equal(pass.finishedBefore, null);
+    const late = await server.query<{ n: string }>('fill', 'SELECT count(*) AS n FROM users WHERE full_name IS NULL');
+    assert.equal(Number(late[0]!.n), 0);
+    const twice = await server.query<{ n: string }>('fill', 'SELECT count(*) AS n FROM users WHERE touched > 1');
+    assert.equal(Number(twice[0]!.n), 0, 'the WHERE kept the second pass off the rows already done');
+    await server.query('fill', `DELETE FROM users WHERE first_name LIKE 'late%'`);
   });
 
   it('pages a composite primary key and lets --where name the key columns', async () => {

@@ -226,10 +226,19 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
     .option('--batch <rows>', 'rows per batch (one short transaction each)', '10000')
     .option('--sleep <duration>', 'pause between batches, like 50ms', '0ms')
     .option('--database-url <url>', "the database (default: the service's database.url in the config)")
+    .option('--again', 'a new pass over the table after a finished one (rows written since it finished)')
     .action(
       async (
         service: string,
-        o: { table: string; set: string; where?: string; batch: string; sleep: string; databaseUrl?: string },
+        o: {
+          table: string;
+          set: string;
+          where?: string;
+          batch: string;
+          sleep: string;
+          databaseUrl?: string;
+          again?: boolean;
+        },
       ) => {
         const batchSize = Number(o.batch);
         if (!Number.isInteger(batchSize) || batchSize < 1)
@@ -256,6 +265,7 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
             where: o.where ?? null,
             batchSize,
             sleepMs: pause.ms,
+            again: o.again === true,
             signal: controller.signal,
             onProgress: (p) => {
               const total = p.remaining === null ? null : p.scanned + p.remaining;
@@ -270,6 +280,11 @@ export function registerDbCommands(db: Command, context: DatabaseCommandContext)
           });
           if (tty) process.stderr.write('\n');
           if (context.json()) printJson(result);
+          else if (result.finishedBefore !== null)
+            process.stdout.write(
+              `${green('✓')} this backfill of ${o.table} finished at ${formatTime(Date.parse(result.finishedBefore))} (${result.updated} rows updated); nothing was done now.\n` +
+                `  Rows written since then are not covered: \`--again\` starts a new pass (with a --where that skips rows already done).\n`,
+            );
           else
             process.stdout.write(
               result.done
