@@ -66,7 +66,8 @@ interface Key {
 export async function runBackfill(request: BackfillRequest): Promise<BackfillProgress> {
   if (!Number.isInteger(request.batchSize) || request.batchSize < 1)
     throw new CutoverError('BAD_REQUEST', `--batch: expected a whole number ≥ 1, got ${request.batchSize}`);
-  const table = quoteTable(request.table);
+  const names = tableNames(request.table);
+  const table = names.map(quoteIdent).join('.');
   await checkFragments(table, request.set, request.where);
   const client = new pg.Client({ connectionString: request.url, application_name: 'cutover backfill' });
   try {
@@ -85,12 +86,12 @@ export async function runBackfill(request: BackfillRequest): Promise<BackfillPro
       last_key jsonb, rows_updated bigint NOT NULL DEFAULT 0, started_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz)`);
     const id = createHash('sha256')
-      .update(JSON.stringify([request.table, request.set, request.where ?? '']))
+      .update(JSON.stringify([names.join('.'), request.set, request.where ?? '']))
       .digest('hex')
       .slice(0, 16);
     await client.query(
       `INSERT INTO ${PROGRESS_TABLE} (id, table_name, set_sql, where_sql) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
-      [id, request.table, request.set, request.where],
+      [id, names.join('.'), request.set, request.where],
     );
     // A new pass: rows written since the last one (by a release that does not write the column yet) are caught.
     if (request.again)
@@ -300,16 +301,22 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** `users` → "users", `app.users` → "app"."users"; anything else is refused. */
-function quoteTable(name: string): string {
-  const parts = name.split('.');
-  if (parts.length > 2 || parts.some((part) => !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(part))) {
+/**
+ * The schema and table names of `users`, `app.users` or `"Users"`; anything
+ * else is refused. An unquoted name is folded to lower case, as PostgreSQL
+ * folds it in SQL (so `--table Users` is the table `users`); a double-quoted
+ * one keeps its case and may not hold a quote or a dot. The names, not the
+ * text typed, identify a backfill's progress: `Users` and `users` resume it.
+ */
+function tableNames(name: string): string[] {
+  const part = '(?:[A-Za-z_][A-Za-z0-9_$]*|"[^".]+")';
+  if (!new RegExp(`^${part}(?:\\.${part})?$`).test(name)) {
     throw new CutoverError(
       'BAD_REQUEST',
-      `--table: expected a table name like users or app.users, got ${JSON.stringify(name)}`,
+      `--table: expected a table name like users, app.users or "Users", got ${JSON.stringify(name)}`,
     );
   }
-  return parts.map(quoteIdent).join('.');
+  return name.split('.').map((p) => (p.startsWith('"') ? p.slice(1, -1) : p.toLowerCase()));
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -120,6 +120,19 @@ describe('batched backfill', () => {
     assert.equal(admins[0]!.n, '7');
   });
 
+  it('reads a table name as SQL does: unquoted folds to lower case, double quotes keep the case', async () => {
+    await server.query('fill', 'CREATE TABLE ledger (id int PRIMARY KEY, n int)');
+    await server.query('fill', 'CREATE TABLE "Ledger" (id int PRIMARY KEY, n int)');
+    await server.query('fill', 'INSERT INTO ledger SELECT g, 0 FROM generate_series(1, 5) g');
+    await server.query('fill', 'INSERT INTO "Ledger" SELECT g, 0 FROM generate_series(1, 3) g');
+    const base = { url, set: 'n = 1', where: 'n = 0', batchSize: 2, sleepMs: 0 };
+    assert.equal((await runBackfill({ ...base, table: 'LEDGER' })).updated, 5);
+    assert.equal((await runBackfill({ ...base, table: 'public."Ledger"' })).updated, 3);
+    const again = await runBackfill({ ...base, table: 'ledger' });
+    assert.notEqual(again.finishedBefore, null, '`LEDGER` and `ledger` are one backfill');
+    await assert.rejects(runBackfill({ ...base, table: '"Led"ger"' }), /--table: expected a table name/);
+  });
+
   it('refuses a second statement, a table without a primary key and an unknown table, changing nothing', async () => {
     await server.query('fill', 'CREATE TABLE nokey (a int)');
     const base = { url, batchSize: 10, sleepMs: 0, where: null };
