@@ -157,6 +157,24 @@ const CASES: RuleCase[] = [
     safe: `${TIMEOUT}TRUNCATE import_rows, import_batches;`,
   },
   {
+    rule: 'rename-enum-value',
+    unsafe: `${TIMEOUT}ALTER TYPE order_status RENAME VALUE 'shipped' TO 'dispatched';`,
+    at: '2:1',
+    safe: `${TIMEOUT}ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'dispatched';`,
+  },
+  {
+    rule: 'rewrite-table',
+    unsafe: `${TIMEOUT}ALTER TABLE events SET UNLOGGED;`,
+    at: '2:1',
+    safe: `${TIMEOUT}CREATE UNLOGGED TABLE events_staging (LIKE events INCLUDING ALL);`,
+  },
+  {
+    rule: 'refresh-materialized-view-not-concurrently',
+    unsafe: `${TIMEOUT}REFRESH MATERIALIZED VIEW daily_totals;`,
+    at: '2:1',
+    safe: `${TIMEOUT}REFRESH MATERIALIZED VIEW CONCURRENTLY daily_totals;`,
+  },
+  {
     rule: 'drop-schema-cascade',
     unsafe: `${TIMEOUT}DROP SCHEMA reporting CASCADE;`,
     at: '2:1',
@@ -453,5 +471,42 @@ describe('the safe alternatives are concrete SQL', () => {
       /ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY \(user_id\) REFERENCES users \(id\) NOT VALID;/,
     );
     assert.match(finding?.safeAlternative ?? '', /VALIDATE CONSTRAINT orders_user_id_fkey;/);
+  });
+});
+
+describe('rewrites, refreshes and enum renames', () => {
+  const of = async (sql: string, rule: string) => (await findingsOf(sql)).filter((f) => f.ruleId === rule);
+
+  it('flags each storage change that copies an existing table, and none on a table of the same file', async () => {
+    for (const clause of ['SET TABLESPACE fast_ssd', 'SET LOGGED', 'SET UNLOGGED', 'SET ACCESS METHOD heap']) {
+      const hits = await of(`${TIMEOUT}ALTER TABLE app.events ${clause};`, 'rewrite-table');
+      assert.equal(hits.length, 1, clause);
+      assert.match(hits[0]!.message, /copies all of app\.events .* ACCESS EXCLUSIVE/, clause);
+    }
+    const two = await of(`${TIMEOUT}ALTER TABLE events SET TABLESPACE a, SET LOGGED;`, 'rewrite-table');
+    assert.equal(two.length, 2, 'one finding per rewriting clause');
+    assert.deepEqual(
+      await findingsOf(`${TIMEOUT}CREATE TABLE staging (id int PRIMARY KEY);\nALTER TABLE staging SET UNLOGGED;`),
+      [],
+    );
+  });
+
+  it('says a refresh WITH NO DATA empties the view, and leaves a view of the same file alone', async () => {
+    const empty = await of(
+      `${TIMEOUT}REFRESH MATERIALIZED VIEW totals WITH NO DATA;`,
+      'refresh-materialized-view-not-concurrently',
+    );
+    assert.match(empty[0]?.message ?? '', /empties totals: every query .* fails/);
+    const created = `${TIMEOUT}CREATE MATERIALIZED VIEW totals AS SELECT 1 AS n;\nREFRESH MATERIALIZED VIEW totals;`;
+    assert.deepEqual(await of(created, 'refresh-materialized-view-not-concurrently'), []);
+  });
+
+  it('allows an enum rename in a contract migration, and quotes the labels it names', async () => {
+    const hits = await of(`${TIMEOUT}ALTER TYPE "Mood" RENAME VALUE 'it''s' TO 'fine';`, 'rename-enum-value');
+    assert.match(hits[0]?.message ?? '', /Renaming "Mood" value 'it''s' to 'fine'/);
+    assert.deepEqual(
+      await of(`-- cutover:phase contract\n${TIMEOUT}ALTER TYPE mood RENAME VALUE 'a' TO 'b';`, 'rename-enum-value'),
+      [],
+    );
   });
 });

@@ -18,6 +18,7 @@ import {
 import { missingLockTimeout } from './lock-timeout-rule.js';
 import { cluster, lockTable, vacuumFull } from './maintenance-rules.js';
 import { detachPartitionNotConcurrently } from './partition-rules.js';
+import { refreshMaterializedViewNotConcurrently, rewriteTable } from './rewrite-rules.js';
 import { missingStatementTimeout } from './statement-timeout-rule.js';
 import { dropTable, dropTrigger, renameTable, truncateCascade } from './table-rules.js';
 import {
@@ -27,6 +28,7 @@ import {
   rollbackInMigration,
   unclosedTransaction,
 } from './transaction-rules.js';
+import { renameEnumValue } from './type-rules.js';
 
 /** The statement rules, in the order their findings are listed for one statement. */
 export const STATEMENT_RULES: readonly StatementRule[] = [
@@ -35,6 +37,7 @@ export const STATEMENT_RULES: readonly StatementRule[] = [
   changeColumnType,
   renameColumn,
   renameTable,
+  renameEnumValue,
   dropColumn,
   dropNotNull,
   dropTable,
@@ -52,6 +55,8 @@ export const STATEMENT_RULES: readonly StatementRule[] = [
   addUniqueConstraint,
   vacuumFull,
   cluster,
+  rewriteTable,
+  refreshMaterializedViewNotConcurrently,
   lockTable,
   missingLockTimeout,
   missingStatementTimeout,
