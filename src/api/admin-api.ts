@@ -293,6 +293,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       request.query.follow === 'true' || request.query.follow === '1',
       request.query.format === 'json',
       options.logClock,
+      (text) => redactor.redactText(text),
     );
   });
 

@@ -32,6 +32,7 @@ export async function sendReleaseLogs(
   follow: boolean,
   json = false,
   clock: LogClock = new LogClock(),
+  redact: (text: string) => string = (text) => text,
 ): Promise<void> {
   const { service, releaseId } = source;
   const files = releaseLogFiles(logDir, service, releaseId);
@@ -45,7 +46,9 @@ export async function sendReleaseLogs(
       : `[${line.instance}] ${line.text}\n`;
   const send = (dated: DatedLine[]): void => {
     // A stable sort: lines of one file keep their order, and files theirs, on equal times.
-    if (dated.length) reply.raw.write(dated.sort(compareLogTimes).map(format).join(''));
+    // Redacted like every other exit: an app that prints its DATABASE_URL or a token must not hand it to
+    // whoever reads its logs (the stream is written raw, so the API's onSend hook never sees it).
+    if (dated.length) reply.raw.write(redact(dated.sort(compareLogTimes).map(format).join('')));
   };
   const offsets = new Map<string, number>();
   const tail: DatedLine[] = [];
