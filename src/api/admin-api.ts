@@ -87,7 +87,20 @@ function sendError(reply: FastifyReply, error: CutoverError): FastifyReply {
 
 export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyInstance> {
   const { controller, token, sdkToken, logDir } = options;
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  // The proxy's client limits (server.client_timeouts, server.max_connections) hold here too: a client sending its
+  // head a byte at a time held an admin socket for Node's 60 s + 30 s check, and any number of them.
+  const { clientTimeouts, maxConnections } = controller.config.server;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    http: {
+      headersTimeout: clientTimeouts.headersMs,
+      connectionsCheckingInterval: Math.min(1_000, clientTimeouts.headersMs),
+    },
+    // Receiving the request, not answering it: the event and log streams stay open as long as their clients.
+    requestTimeout: clientTimeouts.requestMs === 0 ? 0 : Math.max(clientTimeouts.requestMs, clientTimeouts.headersMs),
+  });
+  app.server.maxConnections = maxConnections;
   // First of all hooks, so every answer has it (errors, 401s, 404s, the dashboard): the CLI checks it (admin-api-header.ts).
   // On the raw response, so the streams that write their own head (logs, SSE) carry it too.
   app.addHook('onRequest', async (_request, reply) => {
