@@ -8,6 +8,7 @@ import {
   type CanaryState,
 } from '../core/canary-strategy.js';
 import type { ClockTimer } from '../core/clock.js';
+import { canaryCommandRefusal } from '../core/canary-command-refusal.js';
 import { CutoverError } from '../core/errors.js';
 import type { ServiceRoute } from '../router/index.js';
 import type { OperationRecord, ReleaseRecord } from '../store/records.js';
@@ -244,10 +245,8 @@ export class CanaryRunner implements StrategyRunner {
     if (event.type === 'abort') run.abort.abort(new CutoverError('DEPLOY_ABORTED', event.reason));
     await this.dispatch(run, event);
     if (run.state === before && event.type !== 'abort') {
-      throw new CutoverError(
-        'INVALID_STATE',
-        `the canary of ${service} is ${before.phase}; ${event.type} does not apply`,
-      );
+      const refusal = canaryCommandRefusal(before, service, event.type);
+      throw new CutoverError('INVALID_STATE', refusal.message, { hint: refusal.hint });
     }
     return this.ctx.store.getOperation(run.operation.id)!;
   }

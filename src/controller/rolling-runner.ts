@@ -184,7 +184,10 @@ export class RollingRunner implements StrategyRunner {
     if (run.state === before && event.type !== 'abort')
       throw new CutoverError(
         'INVALID_STATE',
-        `the rolling update of ${service} is ${before.phase}; ${event.type} does not apply`,
+        `the rolling update of ${service} is ${before.phase}${before.phase === 'paused' ? '' : ', not paused'}; ${event.type} does not apply`,
+        {
+          hint: `Run \`cutover status ${service}\` to see what the rolling update is doing; resume applies when it pauses.`,
+        },
       );
     return this.ctx.store.getOperation(run.operation.id)!;
   }

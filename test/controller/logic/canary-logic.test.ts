@@ -97,4 +97,29 @@ describe('canary analysis lines over fakes', () => {
     assert.equal(background.length + step.length, lines.length, lines.join('\n'));
     await h.finish(op);
   });
+  it('a command that does not apply says what the canary waits for and which command does', async () => {
+    // At a step without a pause time the canary *is* paused, yet resume cannot end it: "is paused; resume
+    // does not apply" (with a hint of `cutover status <service>`, the name left unfilled) left people guessing.
+    h = await startLogic(
+      serviceYaml('{ type: canary, steps: [{ weight: 20, pause: 1m }, { weight: 50, pause: promote }], timeout: 30s }'),
+    );
+    await h.finish(await deploy(h, 'v1'));
+    const op = await deploy(h, 'v2');
+    await h.until(() => weight(h) === 20);
+    await assert.rejects(h.controller.resume('web', 'test'), {
+      code: 'INVALID_STATE',
+      message: 'the canary of web is not paused: it runs step 1/3 (20% of traffic)',
+      hint: 'Run `cutover pause web` to hold it at this step, or `cutover status web` to see it.',
+    });
+    await h.until(() => h.controller.status('web').canary?.pausedBy === 'step');
+    for (const command of ['resume', 'pause'] as const)
+      await assert.rejects(h.controller[command]('web', 'test'), {
+        code: 'INVALID_STATE',
+        message:
+          'the canary of web waits at step 2/3 (50% of traffic) for promote: the step has no pause time, and only promote ends it',
+        hint: 'Run `cutover promote web` to go on to the next step, or `cutover abort web` to send all traffic back to the stable release.',
+      });
+    await h.controller.promote('web', 'test');
+    assert.equal((await h.finish(op)).outcome, 'succeeded');
+  });
 });
