@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Controller } from '../controller/controller.js';
 import { SecretRedactor } from '../config/secret-redactor.js';
@@ -154,8 +154,8 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     );
   });
 
-  app.setErrorHandler((error: FastifyError | CutoverError, _request, reply) => {
-    if (error instanceof CutoverError) return sendError(reply, error);
+  app.setErrorHandler((error: FastifyError | CutoverError, request, reply) => {
+    if (error instanceof CutoverError) return sendError(reply, withServiceNamed(error, request));
     const status = error.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       const code = status === 404 ? 'NOT_FOUND' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
@@ -387,4 +387,19 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
     return reply.type(metrics.contentType).send(await metrics.metrics());
   });
   return app;
+}
+
+/**
+ * The catalogue's hints name a service as `<service>` ("Run `cutover status <service>`"): on a service's
+ * route, the hint a person reads names the one they asked about, as a command they can run as it is.
+ */
+function withServiceNamed(error: CutoverError, request: FastifyRequest): CutoverError {
+  const name = (request.params as { name?: unknown } | undefined)?.name;
+  if (!request.routeOptions.url?.startsWith('/api/v1/services/:name') || typeof name !== 'string') return error;
+  if (!error.hint.includes('<service>')) return error;
+  const hint = error.hint.replaceAll('<service>', name);
+  return new CutoverError(error.code, error.message, {
+    hint,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
 }

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { loadOrCreateToken, tokenMatches } from '../../src/http/admin-token.js';
 import type { ServiceStatus } from '../../src/controller/service-status.js';
+import type { CutoverError } from '../../src/core/errors.js';
 import { startHarness, type Harness } from '../support/cutover-harness.js';
 import { operate } from '../support/operations.js';
 
@@ -108,6 +109,16 @@ describe('admin API', () => {
     const route = await call('GET', '/api/v1/nothing-here');
     assert.equal(route.statusCode, 404);
     assert.equal(((await route.body.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+  });
+
+  it("fills the service's name into a refusal's hint, so it is a command to run as it is", async () => {
+    // The catalogue writes `<service>`; "Run `cutover status <service>`" made a person rewrite the command.
+    await assert.rejects(h.client.request('POST', '/api/v1/services/web/resume', {}), (error: CutoverError) => {
+      assert.equal(error.code, 'INVALID_STATE');
+      assert.match(error.hint, /`cutover status web`/);
+      assert.doesNotMatch(error.hint, /<service>/);
+      return true;
+    });
   });
 
   it('serves the instance logs of a release', async () => {
