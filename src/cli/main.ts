@@ -2,6 +2,7 @@ import { CommanderError, type Command } from 'commander';
 import { CutoverError } from '../core/errors.js';
 import { EXIT } from './exit-codes.js';
 import { endQuietlyWhenOutputCloses, reportError } from './output.js';
+import { inCliTerms } from './request-errors-in-cli-terms.js';
 import { lintOnlyRequested } from './root-command.js';
 import { printVersion, versionRequested } from './version-flag.js';
 
@@ -28,7 +29,7 @@ export async function main(argv: string[]): Promise<void> {
           : EXIT.USAGE;
       return;
     }
-    process.exitCode = reportError(error, argv.includes('--json'));
+    process.exitCode = reportError(inCliTerms(error, cli, argv.slice(2)), argv.includes('--json'));
     if (!(error instanceof CutoverError) && process.env.CUTOVER_DEBUG) console.error(error);
   }
 }

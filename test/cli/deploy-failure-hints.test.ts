@@ -80,4 +80,15 @@ ${service('typo', 'nodee app.mjs', dir, '/healthz')}${service('wrong-path', 'nod
     assert.match(result.stderr, /hint: Nothing listened on the instance's port: the app must listen on .*PORT/);
     assert.match(result.stderr, /raise services\.own-port\.strategy\.timeout \(3 s\)/);
   });
+  it("a bad option value is refused in the command's terms, not the API's request body", async () => {
+    const maintenance = await cli('maintenance', 'on', 'typo', '--retry-after', 'soon');
+    assert.equal(maintenance.code, EXIT.USAGE, maintenance.stderr);
+    assert.match(maintenance.stderr, /BAD_REQUEST: --retry-after: expected a duration/);
+    assert.match(maintenance.stderr, /hint: Run `cutover maintenance on --help` for what each option takes/);
+    assert.doesNotMatch(maintenance.stderr, /request body|retryAfter/);
+    const slot = await cli('switch', 'typo', 'purple');
+    assert.equal(slot.code, EXIT.USAGE, slot.stderr);
+    assert.match(slot.stderr, /BAD_REQUEST: <slot>: .*"blue"\|"green"/);
+    assert.match(slot.stderr, /hint: Run `cutover switch --help`/);
+  });
 });
