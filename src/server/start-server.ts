@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -102,6 +103,10 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
       `the state directory ${stateDir} was readable by other users (mode 0${looserMode.toString(8)}): tightened it to 0700`,
     );
   }
+  // Before anything is adopted: a second `cutover server` for the same config (systemd's and a person's) would
+  // take over the proxy and the instances the running one serves with, and stop them when its own admin
+  // address turned out to be taken.
+  await ensureAdminAddressFree(config);
   // Before anything opens or changes: a certificate that does not load or does not fit its hosts stops the start.
   const certificates = new ServerCertificates({ config, logger, clock: systemClock });
   const store = SqliteStore.open(stateDir);
@@ -267,9 +272,15 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
     await api?.close().catch(() => {});
     flagScheduler?.close();
     await flagRollouts?.close().catch(() => {});
-    await controller?.close().catch(() => {});
-    await runtime.close().catch(() => {});
-    // A proxy process that served before this start keeps serving: a failed start must not cost traffic.
+    // A failed start must not cost traffic: a proxy process that served before it keeps serving, and so do the
+    // instances it adopted, as after a stop of the server. Only a proxy in this process (tests) takes them along.
+    if (router === null || router.detach !== undefined) {
+      await controller?.detach().catch(() => {});
+      await runtime.detach().catch(() => {});
+    } else {
+      await controller?.close().catch(() => {});
+      await runtime.close().catch(() => {});
+    }
     if (router instanceof RemoteProxyRouter && !router.startedHere) await router.detach();
     else await router?.close().catch(() => {});
     await notifier.close().catch(() => {});
@@ -344,25 +355,45 @@ export async function startServer(config: CutoverConfig, options: StartServerOpt
 
 /** The admin API on server.admin; a taken, forbidden or foreign address is the user's to fix, and says how. */
 async function listenAdmin(api: FastifyInstance, config: CutoverConfig): Promise<void> {
-  const { host, port } = config.server.admin;
   try {
-    await api.listen({ host, port });
+    await api.listen(config.server.admin);
   } catch (error) {
-    throw (
-      listenError(
-        {
-          what: 'the admin API',
-          key: 'server.admin',
-          host,
-          port,
-          alreadyRunningHint:
-            'If it is a cutover server already running for this config, `cutover status` talks to it and `cutover down` stops it.',
-        },
-        (error as NodeJS.ErrnoException).code,
-        error,
-      ) ?? error
-    );
+    throw adminListenError(config, error);
   }
+}
+
+/** Binds server.admin for a moment: refused now, nothing has been adopted or changed yet. */
+async function ensureAdminAddressFree(config: CutoverConfig): Promise<void> {
+  if (config.server.admin.port === 0) return;
+  const probe = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(config.server.admin, resolve);
+    });
+  } catch (error) {
+    throw adminListenError(config, error);
+  } finally {
+    await new Promise<void>((resolve) => (probe.listening ? probe.close(() => resolve()) : resolve()));
+  }
+}
+
+function adminListenError(config: CutoverConfig, error: unknown): unknown {
+  const { host, port } = config.server.admin;
+  return (
+    listenError(
+      {
+        what: 'the admin API',
+        key: 'server.admin',
+        host,
+        port,
+        alreadyRunningHint:
+          'If it is a cutover server already running for this config, `cutover status` talks to it and `cutover down` stops it.',
+      },
+      (error as NodeJS.ErrnoException).code,
+      error,
+    ) ?? error
+  );
 }
 
 /**

@@ -11,7 +11,8 @@ import { isCutoverError } from '../../src/core/errors.js';
 import { listenError } from '../../src/core/listen-errors.js';
 import { findFreePort } from '../../src/runtime/process/free-port.js';
 import { stopLeftoverProxy } from '../../src/server/start-server.js';
-import { runCli } from '../support/cli-process.js';
+import type { ServiceStatus } from '../../src/controller/service-status.js';
+import { runCli, startServerProcess, waitForExit } from '../support/cli-process.js';
 import { SAMPLE_APP, startHarness, type Harness } from '../support/cutover-harness.js';
 
 /**
@@ -106,6 +107,53 @@ services:
     assert.match(result.stderr, new RegExp(`PORT_IN_USE: the admin API cannot listen on 127\\.0\\.0\\.1:${heldPort}`));
     assert.match(result.stderr, /or change server\.admin\. If it is a cutover server already running/);
     assert.equal(await stopLeftoverProxy(path.join(dir, 'state-admin-held')), false, 'no proxy process is left');
+  });
+
+  it('a second `cutover server` for the same config is refused before it touches what the first one runs', async () => {
+    // It used to adopt the proxy and the instances, fail on the admin port, and stop every instance on its
+    // way out: the first server restarted them after its crash back-off, and users got errors meanwhile.
+    const adminPort = await findFreePort();
+    const file = await configFile('twice', {
+      proxy: `127.0.0.1:${await findFreePort()}`,
+      admin: `127.0.0.1:${adminPort}`,
+    });
+    const first = await startServerProcess(file, dir, adminPort);
+    const env = {
+      CUTOVER_URL: `http://127.0.0.1:${adminPort}`,
+      CUTOVER_TOKEN: fs.readFileSync(path.join(dir, 'state-twice', 'admin-token'), 'utf8').trim(),
+    };
+    const instances = async () => {
+      const answer = await runCli(['status', 'web', '--json'], { cwd: dir, env });
+      const status = JSON.parse(answer.stdout) as ServiceStatus;
+      return status.active?.instances.map((i) => `${i.id} pid ${i.pid} restarts ${i.restarts} ${i.health}`);
+    };
+    try {
+      const deployed = await runCli(['deploy', 'web', '--version', 'v1', '--auto-switch'], {
+        cwd: dir,
+        env,
+        timeoutMs: 30_000,
+      });
+      assert.equal(deployed.code, EXIT.OK, deployed.stderr);
+      const before = await instances();
+      const second = await server(file);
+      assert.equal(second.code, EXIT.FAILED, second.stderr);
+      assert.match(
+        second.stderr,
+        new RegExp(`PORT_IN_USE: the admin API cannot listen on 127\\.0\\.0\\.1:${adminPort}`),
+      );
+      assert.match(
+        second.stderr,
+        /If it is a cutover server already running for this config, `cutover status` talks to it/,
+      );
+      assert.doesNotMatch(second.stdout, /adopted|instance stopping/, 'it adopted nothing');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.deepEqual(await instances(), before, 'the same processes serve, never restarted');
+    } finally {
+      const down = await runCli(['--config', file, 'down', '--yes'], { cwd: dir, env, timeoutMs: 60_000 });
+      if (down.code !== 0) first.kill('SIGKILL');
+      await waitForExit(first);
+      assert.equal(down.code, 0, down.stderr);
+    }
   });
 
   it('an address this machine does not have: ADDRESS_NOT_AVAILABLE', async () => {
