@@ -5,6 +5,7 @@ import type { BackupRecord, BackupStore } from '../store/backup-store.js';
 import { createBackup, databaseName, restoreBackup } from './pg-backup.js';
 import { readMigrations, type MigrationFile } from './migration-files.js';
 import { runMigrationCommand } from './migration-command.js';
+import { unknownContractsRefusal } from './unknown-contracts.js';
 import {
   contractsPredatedBy,
   planMigrations,
@@ -186,12 +187,23 @@ export class ServiceMigrations {
       migratorApplicationName(`deploy ${service.name} ${version}`),
     );
     try {
-      const plan = planMigrations(files, await migrator.applied(), running);
+      const applied = await migrator.applied();
+      const plan = planMigrations(files, applied, running);
       if (plan.changed.length > 0) {
         throw new CutoverError(
           'MIGRATION_CHECKSUM_MISMATCH',
           `applied migration${plan.changed.length > 1 ? 's' : ''} ${plan.changed.join(', ')} changed since ${plan.changed.length > 1 ? 'they were' : 'it was'} applied; the deploy did not start`,
         );
+      }
+      if (database.migrations?.includes('${VERSION}') === true) {
+        const refused = unknownContractsRefusal({
+          service: service.name,
+          version,
+          directory,
+          missing: applied.filter((m) => !files.some((file) => file.id === m.id)),
+          backups: this.deps.backups.list(service.name),
+        });
+        if (refused) throw refused;
       }
       const pending = files.filter((file) =>
         plan.migrations.some((m) => m.id === file.id && (m.state === 'pending' || m.state === 'blocked')),

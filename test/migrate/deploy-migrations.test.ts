@@ -217,6 +217,28 @@ describe('migrations with deploys', () => {
     assert.match(forward.events[0]?.message ?? '', /rollback of web from v1 \(web-1\) to v2 \(web-2\)/);
     assert.equal((await versionAt(h.proxyUrl)).version, 'v2');
 
+    // The next thing a refused person tries: deploying the old version anew. Its own migrations directory
+    // does not have 0003: it predates it as the rollback's target did, and is refused the same way.
+    const releasesBefore = (await h.client.request<{ releases: unknown[] }>('GET', '/api/v1/services/web/history'))
+      .releases.length;
+    await assert.rejects(
+      h.client.request('POST', '/api/v1/services/web/deploy', { version: 'v1', actor: 'test' }),
+      (error: CutoverError) => {
+        assert.equal(error.code, 'ROLLBACK_PAST_CONTRACT');
+        assert.match(error.message, /^v1 predates the contract migration 0003_drop_legacy \(applied /);
+        assert.match(error.message, /the deploy did not start/);
+        assert.match(error.hint ?? '', /cutover db restore web --backup pre-v2/);
+        assert.match(error.hint ?? '', /copy the file into .*\/v1\/contract\//);
+        return true;
+      },
+    );
+    assert.equal((await versionAt(h.proxyUrl)).version, 'v2', 'a refused deploy moves nothing');
+    assert.equal(
+      (await h.client.request<{ releases: unknown[] }>('GET', '/api/v1/services/web/history')).releases.length,
+      releasesBefore,
+      'and starts no release',
+    );
+
     // Restoring the backup from before the contract migration brings back the column and the history: v1 may serve.
     await assert.rejects(rollback(), { code: 'ROLLBACK_PAST_CONTRACT' });
     await h.client.request('POST', '/api/v1/services/web/backups/restore', { backup: 'pre-v2', actor: 'test' });
