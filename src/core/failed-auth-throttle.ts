@@ -6,6 +6,10 @@
  * window, without checking the token: answering a right guess while refusing
  * wrong ones would let the guessing go on at full speed.
  *
+ * An IPv6 client counts by its /64, the block one host is usually given:
+ * counting each address alone let one machine rotate through 2^64 of them,
+ * a fresh budget for each (and evict everyone else's from the bounded map).
+ *
  * A success does not clear the failures, so a client that shares an address
  * with the guesser (a NAT, a proxy) cannot reset the guesser's budget.
  * Memory is bounded: at most `maxAddresses` addresses are tracked, the least
@@ -39,19 +43,20 @@ export class FailedAuthThrottle {
 
   /** Seconds until `address` may try again, or 0 when it may try now. */
   retryAfterSeconds(address: string): number {
-    const times = this.recent(address);
+    const times = this.recent(clientKeyOf(address));
     if (times.length < this.limit) return 0;
     const freeAt = times[times.length - this.limit]! + this.windowMs;
     return Math.max(1, Math.ceil((freeAt - this.now()) / 1000));
   }
 
   recordFailure(address: string): void {
-    const times = this.recent(address);
+    const key = clientKeyOf(address);
+    const times = this.recent(key);
     times.push(this.now());
     // Only the last `limit` failures decide when the address is free again.
     if (times.length > this.limit) times.splice(0, times.length - this.limit);
-    this.failures.delete(address);
-    this.failures.set(address, times);
+    this.failures.delete(key);
+    this.failures.set(key, times);
     while (this.failures.size > this.maxAddresses) {
       const oldest = this.failures.keys().next().value as string;
       this.failures.delete(oldest);
@@ -71,4 +76,30 @@ export class FailedAuthThrottle {
     if (times.length === 0) this.failures.delete(address);
     return times;
   }
+}
+
+/**
+ * Whose budget an address spends: an IPv4 address (an IPv4-mapped IPv6 one
+ * too) by itself, an IPv6 address by its /64 (`2001:db8:0:1::/64`).
+ */
+export function clientKeyOf(address: string): string {
+  const lower = address.toLowerCase();
+  if (lower.startsWith('::ffff:') && lower.includes('.')) return lower.slice('::ffff:'.length);
+  if (!lower.includes(':')) return lower;
+  const zoneless = lower.split('%')[0] as string;
+  // An IPv4 tail (`::1.2.3.4`) stands for the last two groups; only the first four matter here.
+  const words = zoneless.replace(/[0-9.]+\.[0-9]+$/, '0:0');
+  const double = words.indexOf('::');
+  const head = (double < 0 ? words : words.slice(0, double)).split(':').filter((group) => group !== '');
+  const tail =
+    double < 0
+      ? []
+      : words
+          .slice(double + 2)
+          .split(':')
+          .filter((group) => group !== '');
+  const groups =
+    double < 0 ? head : [...head, ...Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
+  const prefix = groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, ''));
+  return `${prefix.join(':')}::/64`;
 }

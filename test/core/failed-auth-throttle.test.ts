@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FailedAuthThrottle } from '../../src/core/failed-auth-throttle.js';
+import { clientKeyOf, FailedAuthThrottle } from '../../src/core/failed-auth-throttle.js';
 
 describe('FailedAuthThrottle', () => {
   it('lets an address fail `limit` times in the window, then refuses it until its oldest failure leaves the window', () => {
@@ -34,5 +34,24 @@ describe('FailedAuthThrottle', () => {
     assert.equal(throttle.size, 100);
     assert.ok(throttle.retryAfterSeconds('10.0.3.231') > 0, 'the latest address is kept');
     assert.equal(throttle.retryAfterSeconds('10.0.0.0'), 0, 'the first one was dropped');
+  });
+
+  it('counts an IPv6 client by its /64: rotating addresses inside it buys no more guesses', () => {
+    const throttle = new FailedAuthThrottle({ limit: 3, now: () => 5 });
+    for (let i = 1; i <= 3; i++) throttle.recordFailure(`2001:db8:0:7::${i.toString(16)}`);
+    assert.ok(throttle.retryAfterSeconds('2001:db8:0:7:dead:beef:1:2') > 0, 'another address of the same /64');
+    assert.ok(throttle.retryAfterSeconds('2001:0db8:0000:0007::ffff') > 0, 'written another way');
+    assert.equal(throttle.retryAfterSeconds('2001:db8:0:8::1'), 0, 'the next /64 has its own budget');
+    assert.equal(throttle.size, 1);
+  });
+
+  it('keys addresses as written by the socket: IPv4, IPv4-mapped, and IPv6 forms', () => {
+    assert.equal(clientKeyOf('10.0.0.1'), '10.0.0.1');
+    assert.equal(clientKeyOf('::ffff:10.0.0.1'), '10.0.0.1');
+    assert.equal(clientKeyOf('::1'), '0:0:0:0::/64');
+    assert.equal(clientKeyOf('2001:DB8::1'), '2001:db8:0:0::/64');
+    assert.equal(clientKeyOf('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2::/64');
+    assert.equal(clientKeyOf('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(clientKeyOf('::1.2.3.4'), '0:0:0:0::/64');
   });
 });
