@@ -26,6 +26,11 @@ export interface ConfigChanges {
   notifications: boolean;
   /** What stays as it runs until `cutover server` restarts, each with why. */
   restart: { path: string; why: string }[];
+  /**
+   * The service that took the requests for unknown hosts and no longer does, with none taking its place:
+   * the only service of a file is the default without saying so, and adding a second one ends that.
+   */
+  defaultLost: string | null;
 }
 
 /** Nothing to apply and nothing to say. */
@@ -36,7 +41,8 @@ export function isUnchanged(changes: ConfigChanges): boolean {
     changes.changed.length === 0 &&
     changes.analysis.added.length + changes.analysis.removed.length + changes.analysis.changed.length === 0 &&
     !changes.notifications &&
-    changes.restart.length === 0
+    changes.restart.length === 0 &&
+    !changes.defaultLost
   );
 }
 
@@ -50,6 +56,7 @@ export function diffConfigs(running: CutoverConfig, next: CutoverConfig): Config
     analysis: { added: [], removed: [], changed: [] },
     notifications: !same(running.notifications, next.notifications),
     restart: [],
+    defaultLost: lostDefault(running, next),
   };
   for (const key of Object.keys({ ...running.server, ...next.server }) as (keyof CutoverConfig['server'])[]) {
     if (!same(running.server[key], next.server[key]))
@@ -162,7 +169,17 @@ export function describeChanges(changes: ConfigChanges): string[] {
       `not in the file any more: ${changes.removed.join(', ')} (kept until cutover server restarts; \`cutover down <service>\` stops one now)`,
     );
   for (const { path, why } of changes.restart) lines.push(`needs a restart of cutover server: ${path} (${why})`);
+  if (changes.defaultLost)
+    lines.push(
+      `warning: ${changes.defaultLost} is no longer the default service (it was as the only service of the file): once it is routed again (its next deploy, a restart of cutover server) requests for a host no service names get 404; set \`default: true\` on ${changes.defaultLost} (or another service) to keep them`,
+    );
   return lines;
+}
+
+function lostDefault(running: CutoverConfig, next: CutoverConfig): string | null {
+  if (Object.values(next.services).some((service) => service.default)) return null;
+  const was = Object.values(running.services).find((service) => service.default);
+  return was !== undefined && next.services[was.name] !== undefined ? was.name : null;
 }
 
 /** Deep equality of plain config values, key order aside (the same canonical form as configHash). */

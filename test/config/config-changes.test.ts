@@ -18,6 +18,25 @@ describe('what a reload changes, and what of it applies live', () => {
     assert.deepEqual(describeChanges(diffConfigs(a, a)), ['no change: the server already runs this file']);
   });
 
+  it('warns when the only service, the default without saying so, stops being it as a second one is added', () => {
+    const running = config(service('web'));
+    assert.equal(running.services.web?.default, true, 'the only service of a file is the default');
+    const changes = diffConfigs(running, config(service('web') + service('shop')));
+    assert.equal(changes.defaultLost, 'web');
+    assert.match(
+      describeChanges(changes).join('\n'),
+      /warning: web is no longer the default service .*requests for a host no service names get 404; set `default: true` on web/,
+    );
+    assert.equal(
+      diffConfigs(running, config(service('web', '    default: true\n') + service('shop'))).defaultLost,
+      null,
+    );
+    assert.equal(
+      diffConfigs(running, config(service('web') + service('shop', '    default: true\n'))).defaultLost,
+      null,
+    );
+  });
+
   it('adds process services live, holds docker ones and the server section for a restart', () => {
     const running = config(service('web'));
     const next = parseConfig(
