@@ -64,7 +64,8 @@ export function pausedReport(op: OperationRecord, events: FollowedOperation['eve
       state.batchIndex !== undefined ? ` at batch ${state.batchIndex + 1}/${state.batches?.length ?? 0}` : '';
     where = `the rolling update to ${op.releaseId ?? ''}${batch}`;
     why = state.error?.message ?? lastPause?.message ?? 'paused';
-    next = `cutover resume ${svc} (retries the batch) · cutover abort ${svc} (rolls back)`;
+    // An inconclusive batch was judged on nothing: resume accepts it; a failed one (failure_action: pause) is retried.
+    next = `cutover resume ${svc} (${state.pausedBy === 'inconclusive' ? 'accepts the batch and goes on' : 'retries the batch'}) · cutover abort ${svc} (rolls back)`;
   }
   return {
     stream: 'stdout',

@@ -76,6 +76,26 @@ describe('what the CLI reports when it stops following', () => {
     assert.match(step.text, /waits for promote/);
   });
 
+  it('a rolling update paused on an inconclusive batch says resume accepts it; a failed batch, that resume retries it', () => {
+    const rolling = (pausedBy: string | null) =>
+      reportOf(
+        {
+          operation: {
+            ...base,
+            state: { strategy: 'rolling', phase: 'paused', pausedBy, batchIndex: 0, batches: [[0], [1]] },
+          },
+          events: [],
+          waiting: true,
+          timedOut: false,
+        },
+        'deploy',
+      );
+    const inconclusive = rolling('inconclusive');
+    assert.equal(inconclusive.code, EXIT.PAUSED);
+    assert.match(inconclusive.text, /next: cutover resume shop \(accepts the batch and goes on\) · cutover abort shop/);
+    assert.match(rolling(null).text, /next: cutover resume shop \(retries the batch\)/);
+  });
+
   it('a blue-green deploy at ready still says ready, exit 7', () => {
     const ready = reportOf(
       { operation: { ...base, phase: 'ready', state: { phase: 'ready' } }, events: [], waiting: true, timedOut: false },
