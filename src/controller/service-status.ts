@@ -45,6 +45,8 @@ export interface ServiceStatus {
   strategy: string;
   active: SlotStatus | null;
   standby: SlotStatus | null;
+  /** The release a running deploy started that gets no traffic yet (blue-green up to its switch, `ready`). */
+  incoming: SlotStatus | null;
   /** During a canary rollout: the canary release, its weight and step. */
   canary: (SlotStatus & { weight: number; step: number; steps: number; phase: string; pausedBy: string | null }) | null;
   operation: {
@@ -106,6 +108,20 @@ function slotStatus(
   };
 }
 
+/** The new release of a running deploy, while it is none of the active, standby and canary releases. */
+function incomingRelease(
+  ctx: StatusSources,
+  service: ServiceConfig,
+  operation: OperationRecord | null,
+  shown: (string | null | undefined)[],
+  counters: ReleaseCounters[],
+): SlotStatus | null {
+  if (operation?.kind !== 'deploy' || operation.releaseId === null || shown.includes(operation.releaseId)) return null;
+  const release = ctx.store.getRelease(operation.releaseId);
+  if (!release || ctx.supervisor.instancesOf(release.id).length === 0) return null;
+  return slotStatus(ctx, service, release, counters);
+}
+
 /** What the status reads: releases and operations, instances' health, the router's counters. */
 export interface StatusSources {
   store: Store;
@@ -153,6 +169,7 @@ export function serviceStatus(
     strategy: service.strategy.type,
     active: active ? slotStatus(ctx, service, active, counters) : null,
     standby: standby ? slotStatus(ctx, service, standby, counters) : null,
+    incoming: incomingRelease(ctx, service, current, [active?.id, standby?.id, canary?.releaseId], counters),
     canary:
       canary && !canary.promoted && store.getRelease(canary.releaseId)
         ? {

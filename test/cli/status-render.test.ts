@@ -40,6 +40,7 @@ function status(instances: InstanceStatus[]): ServiceStatus {
     strategy: 'blue-green',
     active,
     standby: null,
+    incoming: null,
     canary: null,
     operation: null,
     lock: null,
@@ -63,5 +64,23 @@ describe('cutover status: where each instance runs', () => {
     const text = stripVTControlCharacters(renderStatus(status([instance(0, { pid: 4242 })])));
     assert.match(text, /web\/web-1\/blue-0 {2}port 4000 {2}pid 4242 {2}healthy/);
     assert.doesNotMatch(text, /node/);
+  });
+
+  it('shows the new release of a deploy at ready, with its instances, and how to switch to it', () => {
+    const ready: ServiceStatus = {
+      ...status([instance(0, { pid: 4242 })]),
+      incoming: {
+        ...status([instance(0, { id: 'web/web-2/green-0', slot: 'green', pid: 4343 })]).active!,
+        releaseId: 'web-2',
+        version: 'v2',
+        slot: 'green',
+        state: 'deploying',
+      },
+      operation: { id: 'op-1', kind: 'deploy', phase: 'ready', releaseId: 'web-2', startedAt: 0, actor: 'ana' },
+    };
+    const text = stripVTControlCharacters(renderStatus(ready));
+    assert.match(text, /\n {2}new {6}green v2 \(web-2\) {2}instances 1\/1/);
+    assert.match(text, /web\/web-2\/green-0 {2}port 4000 {2}pid 4343 {2}healthy/);
+    assert.match(text, /no traffic yet: `cutover promote web` switches to it/);
   });
 });

@@ -86,6 +86,11 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
       const ready = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v2' });
       assert.equal(ready.operation.phase, 'ready');
       assert.equal((await versionAt(h.proxyUrl)).version, 'v1');
+      // What a person checks before promoting: the new release, its slot and its instances' health.
+      const waiting = await status();
+      assert.equal(waiting.incoming?.version, 'v2');
+      assert.equal(waiting.incoming?.slot, 'green');
+      assert.equal(waiting.incoming?.running, '2/2');
       const promoted = await operate(h.client, '/api/v1/services/web/promote');
       assert.equal(promoted.operation.outcome, 'succeeded');
       await traffic.waitForAnswers(150);
@@ -93,6 +98,7 @@ describe('blue-green deploys on the embedded proxy and process runtime', () => {
       let s = await status();
       assert.equal(s.active?.slot, 'green');
       assert.equal(s.standby?.version, 'v1', 'the old slot keeps running for an instant rollback');
+      assert.equal(s.incoming, null, 'once it serves, it is the active release');
 
       const back = await operate(h.client, '/api/v1/services/web/switch', { slot: 'blue' });
       assert.equal(back.operation.outcome, 'succeeded');

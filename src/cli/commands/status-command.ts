@@ -128,6 +128,12 @@ export function renderStatus(s: ServiceStatus): string {
     text += `           ${yellow('stopped')} by \`cutover down\` ${formatTime(last.startedAt)} (${last.actor}); \`cutover rollback ${s.service}\` or a deploy starts it again\n`;
   // A rolling service has no standby to roll back to instantly: a standby line of "none" would suggest one.
   if (slots || s.standby) text += slotLine('standby', s.standby, slots);
+  // An older server's answer has no field.
+  const incoming = s.incoming ?? null;
+  if (incoming) {
+    text += slotLine('new', incoming, slots);
+    text += `           ${yellow('no traffic yet')}${s.operation?.phase === 'ready' ? `: \`cutover promote ${s.service}\` switches to it` : ''}\n`;
+  }
   if (s.canary) {
     text += slotLine('canary', s.canary);
     text += `           ${yellow(`${s.canary.weight}% of traffic`)}, step ${s.canary.step}/${s.canary.steps} (${s.canary.pausedBy ? `paused: ${s.canary.pausedBy}` : s.canary.phase})\n`;
