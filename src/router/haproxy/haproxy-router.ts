@@ -11,7 +11,7 @@ import { ensurePrivateDir } from '../../store/private-files.js';
 import { backendName, serverAddress, serverName, serviceKey } from './haproxy-names.js';
 import { checkConfig, runningMasterPid, signalReload, startMaster, stopMaster } from './haproxy-process.js';
 import { HaproxyRuntimeApi } from './haproxy-runtime-api.js';
-import { renderHaproxyConfig, type RenderedHaproxy } from './render-haproxy-config.js';
+import { renderHaproxyConfig, settingsFingerprint, type RenderedHaproxy } from './render-haproxy-config.js';
 import { parseRequestLogLine, REQUEST_LOG_RING } from './request-log-line.js';
 import { RequestLogStream } from './request-log-stream.js';
 import { assignSlots, effectiveCanary } from './service-slots.js';
@@ -89,6 +89,8 @@ export class HaproxyRouter implements Router {
   private lastRendered: RenderedHaproxy | null = null;
   /** The generation of the config the worker runs (its `show info` description). */
   private servedGeneration = '';
+  /** The settings (settingsFingerprint) of the config the running HAProxy was loaded with; unknown before a start or an adopt. */
+  private servedSettings: string | undefined = undefined;
 
   private constructor(options: HaproxyRouterOptions) {
     this.options = options;
@@ -155,6 +157,7 @@ export class HaproxyRouter implements Router {
       await waitForGeneration(router.api, generationOf(rendered), options.verifyTimeoutMs ?? 10_000);
       router.lastRendered = rendered;
       router.servedGeneration = generationOf(rendered);
+      router.servedSettings = router.settings();
       router.requestLog.start();
       router.saveState();
       router.logger?.info({ pid: started.pid, listen: options.listen }, 'haproxy started');
@@ -189,12 +192,13 @@ export class HaproxyRouter implements Router {
     this.state.restore(saved);
     for (const [key, record] of this.state.servers) this.counterBook.track(key, record.service, record.releaseId);
     this.servedGeneration = saved.generation ?? '';
+    this.servedSettings = saved.settings;
     const mismatch = await stateDifferences(this.api, this.state, this.paths.routesMap, this.servedGeneration);
     // An HAProxy started by a cutover without the request log: the reload below adds it.
     if (!(await this.hasRequestLogRing())) mismatch.push(`no request log ring ${REQUEST_LOG_RING}`);
     this.lastRendered = this.render(this.servedGeneration === '' ? this.nextGeneration() : this.servedGeneration);
-    // Settings the config text holds (trusted_proxies, threads) may have changed since that run wrote it.
-    if (readText(this.paths.config) !== this.lastRendered.config) mismatch.push('the config renders differently now');
+    // Settings only the config holds (trusted_proxies, threads) may have changed since that run rendered it.
+    if (this.servedSettings !== this.settings()) mismatch.push('the config was rendered with other settings');
     if (mismatch.length === 0) {
       this.logger?.info({ pid, services: this.state.services.size }, 'haproxy adopted; its state matches');
       return;
@@ -455,6 +459,7 @@ export class HaproxyRouter implements Router {
     await waitForGeneration(this.api, generationOf(rendered), this.options.verifyTimeoutMs ?? 10_000);
     this.lastRendered = rendered;
     this.servedGeneration = generationOf(rendered);
+    this.servedSettings = this.settings();
     this.needsReload = false;
     // The new worker logs into a ring of its own.
     this.requestLog.reattach();
@@ -554,6 +559,14 @@ export class HaproxyRouter implements Router {
     return this.render(generation, state);
   }
 
+  /** The settings this router renders the config with (settingsFingerprint). */
+  private settings(): string {
+    return settingsFingerprint({
+      ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
+      trustedProxies: this.options.trustedProxies ?? [],
+    });
+  }
+
   private render(generation: string, override?: ServiceState): RenderedHaproxy {
     return renderHaproxyConfig({
       listen: this.options.listen,
@@ -587,7 +600,10 @@ export class HaproxyRouter implements Router {
 
   private saveState(): void {
     try {
-      writeFileAtomic(this.paths.state, JSON.stringify({ ...this.state.save(), generation: this.servedGeneration }));
+      writeFileAtomic(
+        this.paths.state,
+        JSON.stringify({ ...this.state.save(), generation: this.servedGeneration, settings: this.servedSettings }),
+      );
     } catch (error) {
       this.logger?.warn({ err: error, file: this.paths.state }, 'could not save the haproxy router state');
     }
@@ -622,13 +638,4 @@ function writeFileAtomic(file: string, text: string): void {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   fs.writeFileSync(temp, text, { mode: 0o600 });
   fs.renameSync(temp, file);
-}
-
-/** A file's text, or null when it cannot be read. */
-function readText(file: string): string | null {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
 }

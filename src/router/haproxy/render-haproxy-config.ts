@@ -113,6 +113,19 @@ function renderForwardingRules(trusted: readonly Cidr[]): string[] {
   ];
 }
 
+/**
+ * What the config holds of the router's own settings, which the Runtime API
+ * cannot change: saved with the routing state, so an adopting run knows
+ * whether the running HAProxy has its settings without comparing the config
+ * text (whose server lines the Runtime API has moved on from since).
+ */
+export function settingsFingerprint(input: { threads?: number; trustedProxies?: readonly Cidr[] }): string {
+  return JSON.stringify({
+    nbthread: input.threads ?? 1,
+    forwarding: renderForwardingRules(input.trustedProxies ?? []),
+  });
+}
+
 /** A CIDR block as HAProxy's `src` takes it; the config parser (cidr.ts) already refused anything else. */
 function cidrText(block: Cidr): string {
   if (!/^[0-9A-Fa-f:.]+$/.test(block.address) || !Number.isInteger(block.prefix))

@@ -37,6 +37,8 @@ export interface SavedRoutingState {
   version: 1;
   /** The generation of the config HAProxy ran when this was saved. */
   generation?: string;
+  /** The settings that config was rendered with (settingsFingerprint); absent when saved by an older cutover. */
+  settings?: string;
   services: { route: ServiceRoute; shape: CanaryShape | null; live: [string, number][]; known: [string, number][] }[];
   servers: ServerRecord[];
   unhealthy: string[];
