@@ -5,6 +5,7 @@ import type { Clock, ClockTimer } from '../core/clock.js';
 import { CutoverError } from '../core/errors.js';
 import { findRelease, idleSlot, newerServedReleases, previousRelease } from '../core/release-selection.js';
 import type { Slot } from '../core/slot.js';
+import { describeApplied, restoreCommand } from '../migrate/past-contracts.js';
 import type { OperationKind, OperationRecord, ReleaseRecord } from '../store/records.js';
 import type { BlueGreenRunner } from './blue-green-runner.js';
 import type { NewEvent } from './event-log.js';
@@ -242,9 +243,7 @@ export class ReleaseCommands {
       return forcedNote(service, kind, target, options, `without checking its contract migrations (${why})`, []);
     }
     if (past.migrations.length === 0) return null;
-    const names = past.migrations
-      .map((m) => `${m.id} (applied ${m.appliedAt.toISOString()} by ${m.appliedBy})`)
-      .join(', ');
+    const names = describeApplied(past.migrations);
     if (options.force) {
       return forcedNote(
         service,
@@ -263,7 +262,7 @@ export class ReleaseCommands {
       {
         hint:
           (backup
-            ? `Restore the backup taken before it (${backup.label}, ${new Date(backup.createdAt).toISOString()}): \`cutover db restore ${service.name} --backup ${backup.label}\`, then run \`${command}\` again. `
+            ? `${restoreCommand(service.name, backup)}, then run \`${command}\` again. `
             : `No backup from before it is kept. `) +
           `Or go anyway, recorded: \`${command} --force --reason "<why>"\`.`,
       },

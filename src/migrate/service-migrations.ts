@@ -5,6 +5,7 @@ import type { BackupRecord, BackupStore } from '../store/backup-store.js';
 import { createBackup, databaseName, restoreBackup } from './pg-backup.js';
 import { readMigrations, type MigrationFile } from './migration-files.js';
 import { runMigrationCommand } from './migration-command.js';
+import { backupBefore } from './past-contracts.js';
 import { unknownContractsRefusal } from './unknown-contracts.js';
 import {
   contractsPredatedBy,
@@ -119,9 +120,7 @@ export class ServiceMigrations {
       createdAt: release.createdAt,
     });
     if (migrations.length === 0) return { migrations, backup: null };
-    const first = Math.min(...migrations.map((m) => m.appliedAt.getTime()));
-    const backup = this.deps.backups.list(service.name).find((b) => b.createdAt <= first) ?? null;
-    return { migrations, backup };
+    return { migrations, backup: backupBefore(this.deps.backups.list(service.name), migrations) };
   }
 
   /** The migrations directory of a version (`${VERSION}` in the path is the version being deployed). */

@@ -1,6 +1,7 @@
 import { CutoverError } from '../core/errors.js';
 import type { BackupRecord } from '../store/backup-store.js';
 import type { AppliedMigration } from './migration-plan.js';
+import { backupBefore, describeApplied, restoreCommand } from './past-contracts.js';
 
 /**
  * A deploy of a version whose own migrations directory (`database.migrations` with `${VERSION}`) lacks a
@@ -25,9 +26,8 @@ export function unknownContractsRefusal(options: {
   if (contracts.length === 0) return null;
   const { service, version, directory } = options;
   const many = contracts.length > 1;
-  const names = contracts.map((m) => `${m.id} (applied ${m.appliedAt.toISOString()} by ${m.appliedBy})`).join(', ');
-  const first = Math.min(...contracts.map((m) => m.appliedAt.getTime()));
-  const backup = options.backups.find((b) => b.createdAt <= first) ?? null;
+  const names = describeApplied(contracts);
+  const backup = backupBefore(options.backups, contracts);
   return new CutoverError(
     'ROLLBACK_PAST_CONTRACT',
     `${version} predates the contract migration${many ? 's' : ''} ${names}: its migrations (${directory}) do not have ${many ? 'them' : 'it'}, ` +
@@ -35,7 +35,7 @@ export function unknownContractsRefusal(options: {
     {
       hint:
         (backup
-          ? `Restore the backup taken before it (${backup.label}, ${new Date(backup.createdAt).toISOString()}): \`cutover db restore ${service} --backup ${backup.label}\`, then deploy again; or deploy a version that has ${many ? 'them' : 'it'}. `
+          ? `${restoreCommand(service, backup)}, then deploy again; or deploy a version that has ${many ? 'them' : 'it'}. `
           : `No backup from before it is kept: deploy a version that has ${many ? 'them' : 'it'}. `) +
         `If ${version} does not use what ${many ? 'they' : 'it'} removed, copy the file${many ? 's' : ''} into ${directory}/contract/, so ${version} knows ${many ? 'them' : 'it'}.`,
     },
