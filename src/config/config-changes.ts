@@ -80,7 +80,7 @@ export function diffConfigs(running: CutoverConfig, next: CutoverConfig): Config
       if (!same(service.traffic, CONFIG_DEFAULTS.traffic))
         changes.restart.push({
           path: `services.${name}.traffic`,
-          why: "the proxy got its services' timeouts, instance_limits and passive_health at start; until a restart this service has the defaults",
+          why: "the router got its services' timeouts, instance_limits and passive_health at start; until a restart this service has the defaults",
         });
       continue;
     }
@@ -100,7 +100,7 @@ export function diffConfigs(running: CutoverConfig, next: CutoverConfig): Config
     if (fields.includes('traffic'))
       changes.restart.push({
         path: `services.${name}.traffic`,
-        why: 'timeouts, instance_limits and passive_health are given to the proxy when cutover server starts',
+        why: 'timeouts, instance_limits and passive_health are given to the router when cutover server starts',
       });
     if (live.length > 0) changes.changed.push({ service: name, fields: live });
   }

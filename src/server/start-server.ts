@@ -13,6 +13,7 @@ import type { CutoverConfig, UpstreamTrafficConfig } from '../config/types.js';
 import { Controller } from '../controller/controller.js';
 import { Notifier } from '../notify/notifier.js';
 import type { Router } from '../router/index.js';
+import type { RouterTrafficSettings } from '../router/router-traffic-settings.js';
 import type { InstanceEjectionEvent } from '../router/proxy/passive-health.js';
 import type { UpstreamPolicy } from '../router/proxy/proxy-router.js';
 import { connectOrStartProxy, PROXY_BUILD, stopProxyProcess } from '../router/proxy-process/proxy-process-launcher.js';
@@ -416,6 +417,7 @@ async function routerFor(
       threads: haproxy.threads,
       verifyTimeoutMs: haproxy.verifyTimeoutMs,
       trustedProxies: config.server.trustedProxies,
+      traffic: routerTraffic(config),
       logger,
     });
   }
@@ -464,10 +466,21 @@ async function routerFor(
     stateDir: config.server.stateDir,
     verifyTimeoutMs: nginx.verifyTimeoutMs,
     trustedProxies: config.server.trustedProxies,
+    traffic: routerTraffic(config),
     logger,
     ...(nginx.pidFile === undefined ? {} : { pidFile: nginx.pidFile }),
     ...(nginx.prefix === undefined ? {} : { prefix: nginx.prefix }),
   });
+}
+
+/** The client and instance settings nginx and HAProxy render (the proxy process takes them as options above). */
+function routerTraffic(config: CutoverConfig): RouterTrafficSettings {
+  return {
+    clientHeadersTimeoutMs: config.server.clientTimeouts.headersMs,
+    clientKeepAliveTimeoutMs: config.server.clientTimeouts.keepAliveMs,
+    maxConnections: config.server.maxConnections,
+    services: Object.fromEntries(Object.values(config.services).map((service) => [service.name, service.traffic])),
+  };
 }
 
 /** What upgraded connections get on a proxy generation that hands over: the longest drain any service allows. */

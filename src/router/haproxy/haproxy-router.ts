@@ -11,7 +11,13 @@ import { ensurePrivateDir } from '../../store/private-files.js';
 import { backendName, serverAddress, serverName, serviceKey } from './haproxy-names.js';
 import { checkConfig, runningMasterPid, signalReload, startMaster, stopMaster } from './haproxy-process.js';
 import { HaproxyRuntimeApi } from './haproxy-runtime-api.js';
-import { renderHaproxyConfig, settingsFingerprint, type RenderedHaproxy } from './render-haproxy-config.js';
+import { DEFAULT_ROUTER_TRAFFIC, type RouterTrafficSettings } from '../router-traffic-settings.js';
+import {
+  renderHaproxyConfig,
+  serverLimits,
+  settingsFingerprint,
+  type RenderedHaproxy,
+} from './render-haproxy-config.js';
 import { parseRequestLogLine, REQUEST_LOG_RING } from './request-log-line.js';
 import { RequestLogStream } from './request-log-stream.js';
 import { assignSlots, effectiveCanary } from './service-slots.js';
@@ -40,6 +46,8 @@ export interface HaproxyRouterOptions {
   verifyTimeoutMs?: number;
   /** `server.trusted_proxies`: whose X-Forwarded-*, X-Real-IP and Forwarded are believed (none by default). */
   trustedProxies?: readonly Cidr[];
+  /** Client timeouts and limits, and each service's instance timeouts and limits (cutover's defaults when absent). */
+  traffic?: RouterTrafficSettings;
   logger?: Logger;
 }
 
@@ -364,7 +372,10 @@ export class HaproxyRouter implements Router {
             name: serverName(releaseId, upstream.id),
             admin: 'maint',
           };
-          await this.api.change(['add', 'server', key, serverAddress(upstream)], /New server registered/);
+          await this.api.change(
+            ['add', 'server', key, serverAddress(upstream), ...serverLimits(this.traffic(), service)],
+            /New server registered/,
+          );
           this.state.servers.set(key, record);
           this.counterBook.track(key, service, releaseId);
         }
@@ -564,7 +575,12 @@ export class HaproxyRouter implements Router {
     return settingsFingerprint({
       ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
       trustedProxies: this.options.trustedProxies ?? [],
+      traffic: this.traffic(),
     });
+  }
+
+  private traffic(): RouterTrafficSettings {
+    return this.options.traffic ?? DEFAULT_ROUTER_TRAFFIC;
   }
 
   private render(generation: string, override?: ServiceState): RenderedHaproxy {
@@ -577,6 +593,7 @@ export class HaproxyRouter implements Router {
       services: this.state.serviceConfigs(override),
       ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
       trustedProxies: this.options.trustedProxies ?? [],
+      traffic: this.traffic(),
     });
   }
 

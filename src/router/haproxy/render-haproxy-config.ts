@@ -12,6 +12,14 @@ import {
   serviceKey,
   SLOTS_PER_SERVICE,
 } from './haproxy-names.js';
+import {
+  countText,
+  DEFAULT_ROUTER_TRAFFIC,
+  durationText,
+  instanceSilenceMs,
+  instanceTrafficOf,
+  type RouterTrafficSettings,
+} from '../router-traffic-settings.js';
 import { REQUEST_LOG_FORMAT, REQUEST_LOG_MAX_LINE, REQUEST_LOG_RING } from './request-log-line.js';
 
 /**
@@ -75,6 +83,8 @@ export interface HaproxyRenderInput {
   requestLogBytes?: number;
   /** `server.trusted_proxies`: the peers whose forwarding headers are believed (none by default). */
   trustedProxies?: readonly Cidr[];
+  /** Client timeouts and limits, and each service's instance timeouts and limits (cutover's defaults when absent). */
+  traffic?: RouterTrafficSettings;
 }
 
 export interface RenderedHaproxy {
@@ -119,11 +129,65 @@ function renderForwardingRules(trusted: readonly Cidr[]): string[] {
  * whether the running HAProxy has its settings without comparing the config
  * text (whose server lines the Runtime API has moved on from since).
  */
-export function settingsFingerprint(input: { threads?: number; trustedProxies?: readonly Cidr[] }): string {
+export function settingsFingerprint(input: {
+  threads?: number;
+  trustedProxies?: readonly Cidr[];
+  traffic?: RouterTrafficSettings;
+}): string {
+  const traffic = input.traffic ?? DEFAULT_ROUTER_TRAFFIC;
   return JSON.stringify({
     nbthread: input.threads ?? 1,
     forwarding: renderForwardingRules(input.trustedProxies ?? []),
+    clients: renderClientLimits(traffic),
+    services: Object.keys(traffic.services)
+      .sort()
+      .map((service) => [service, renderInstanceTimeouts(traffic, service), serverLimits(traffic, service)]),
   });
+}
+
+/**
+ * `server.client_timeouts` and `max_connections`: `headers` is HAProxy's
+ * `timeout http-request` (the whole head, as the embedded proxy times it) and
+ * `keep_alive` its `timeout http-keep-alive`. `max_connections` is the
+ * frontend's `maxconn` (the process-wide one stays HAProxy's, derived from its
+ * file descriptor limit): past it HAProxy stops accepting, so a new connection waits in the kernel's
+ * backlog instead of being closed at once as the embedded proxy does. The
+ * whole-request `request` limit has no HAProxy equivalent (`timeout client`
+ * is a silence, kept at 60 s).
+ */
+function renderClientLimits(traffic: RouterTrafficSettings): string[] {
+  return [
+    `  timeout http-request ${durationText(traffic.clientHeadersTimeoutMs)}`,
+    `  timeout http-keep-alive ${durationText(traffic.clientKeepAliveTimeoutMs)}`,
+  ];
+}
+
+/** A service's `timeouts`, in its backends: `connect`, and one silence for the head and the body (instanceSilenceMs). */
+function renderInstanceTimeouts(traffic: RouterTrafficSettings, service: string): string[] {
+  const policy = instanceTrafficOf(traffic, service);
+  return [
+    `  timeout connect ${durationText(policy.connectTimeoutMs)}`,
+    `  timeout server ${durationText(instanceSilenceMs(policy))}`,
+  ];
+}
+
+/**
+ * A service's `instance_limits`, on each of its servers (and on `add server`,
+ * haproxy-router.ts): `connections` is the server's `maxconn` and `pending` its
+ * `maxqueue`. HAProxy reads `maxqueue 0` as no limit, so `pending: 0` (no
+ * waiting) is rendered as 1. A request left queued past `timeout queue` (the
+ * connect timeout) gets 503, where the embedded proxy answers 503 at once.
+ * `passive_health` is not rendered: HAProxy's own observe/error-limit needs
+ * its health checks, which cutover runs itself.
+ */
+export function serverLimits(traffic: RouterTrafficSettings, service: string): string[] {
+  const policy = instanceTrafficOf(traffic, service);
+  return [
+    'maxconn',
+    countText(policy.connectionsPerInstance),
+    'maxqueue',
+    countText(Math.max(1, policy.pendingPerInstance)),
+  ];
 }
 
 /** A CIDR block as HAProxy's `src` takes it; the config parser (cidr.ts) already refused anything else. */
@@ -147,6 +211,7 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
   for (const file of [input.socketPath, input.hostsMapPath, input.routesMapPath]) assertPath(file);
   const services = [...input.services].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   const defaultService = services.find((service) => service.isDefault);
+  const traffic = input.traffic ?? DEFAULT_ROUTER_TRAFFIC;
   const hostLines: string[] = [];
   const routeLines: string[] = [];
   for (const service of services) {
@@ -182,12 +247,13 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
     '  timeout connect 5s',
     '  timeout client 60s',
     '  timeout server 60s',
-    '  timeout http-keep-alive 60s',
+    ...renderClientLimits(traffic),
     // Upgraded connections (WebSocket) may idle long; a drain closes them.
     '  timeout tunnel 1h',
     '',
     'frontend cutover',
     `  bind ${bindAddress(input.listen)}`,
+    `  maxconn ${countText(traffic.maxConnections)}`,
     `  log ring@${REQUEST_LOG_RING} len ${REQUEST_LOG_MAX_LINE} format raw local0 info`,
     `  log-format "${REQUEST_LOG_FORMAT}"`,
     ...renderForwardingRules(input.trustedProxies ?? []),
@@ -217,11 +283,17 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
   );
   for (const service of services) {
     for (let slot = 0; slot < SLOTS_PER_SERVICE; slot++) {
-      lines.push('', `backend ${backendName(service.service, slot)}`, '  balance roundrobin');
+      lines.push(
+        '',
+        `backend ${backendName(service.service, slot)}`,
+        '  balance roundrobin',
+        ...renderInstanceTimeouts(traffic, service.service),
+      );
+      const limits = serverLimits(traffic, service.service).join(' ');
       for (const server of service.servers[slot] ?? []) {
         if (!/^[a-z0-9_]+$/.test(server.name) || !/^[A-Za-z0-9.:_[\]-]+$/.test(server.address))
           throw new RangeError(`server '${server.name}' ${server.address} is not a rendered name and address`);
-        lines.push(`  server ${server.name} ${server.address}${server.enabled ? '' : ' disabled'}`);
+        lines.push(`  server ${server.name} ${server.address} ${limits}${server.enabled ? '' : ' disabled'}`);
       }
     }
   }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { RouterTrafficSettings } from '../router-traffic-settings.js';
 import type { Cidr } from '../../config/cidr.js';
 import { CutoverError } from '../../core/errors.js';
 import type { AcmeChallenges, ReleaseCounters, Router, ServiceRoute } from '../index.js';
@@ -50,6 +51,8 @@ export interface NginxRouterOptions {
   verifyTimeoutMs?: number;
   /** `server.trusted_proxies`: whose X-Forwarded-*, X-Real-IP and Forwarded are believed (none by default). */
   trustedProxies?: readonly Cidr[];
+  /** Client timeouts, and each service's instance timeouts and limits (cutover's defaults when absent). */
+  traffic?: RouterTrafficSettings;
   logger?: Logger;
 }
 
@@ -315,6 +318,7 @@ export class NginxRouter implements Router {
       redirectHttp: this.options.redirectHttp ?? false,
       filesDir: this.filesDir,
       trustedProxies: this.options.trustedProxies ?? [],
+      ...(this.options.traffic === undefined ? {} : { traffic: this.options.traffic }),
     };
   }
 

@@ -1,7 +1,14 @@
 import type { Cidr } from '../../config/cidr.js';
+import type { UpstreamTrafficConfig } from '../../config/types.js';
 import { CutoverError } from '../../core/errors.js';
 import { assertRoutesCompatible } from '../route-table.js';
 import type { CanaryRoute, RouteTarget, ServiceRoute, Upstream } from '../index.js';
+import {
+  countText,
+  DEFAULT_ROUTER_TRAFFIC,
+  instanceTrafficOf,
+  type RouterTrafficSettings,
+} from '../router-traffic-settings.js';
 import {
   assertCookieName,
   geoNetwork,
@@ -14,6 +21,7 @@ import {
 } from './nginx-names.js';
 import {
   acmeLocations,
+  clientLimitLines,
   errorBody,
   renderEdgeMaps,
   renderServers,
@@ -53,6 +61,8 @@ export interface NginxRenderInput {
   acmeHttp01?: Readonly<Record<string, string>>;
   /** `server.trusted_proxies`: the peers whose forwarding headers are believed (none by default). */
   trustedProxies?: readonly Cidr[];
+  /** Client timeouts, and each service's instance timeouts and limits (cutover's defaults when absent). */
+  traffic?: RouterTrafficSettings;
 }
 
 /** The Host the control server answers to; `.invalid` can never be a real site (RFC 2606). */
@@ -100,6 +110,8 @@ export function renderNginxConfig(input: NginxRenderInput): string {
     logFormat: LOG_FORMAT_NAME,
     acmeHttp01: input.acmeHttp01 ?? {},
     generationLocation: generationLocation(input.generation),
+    clientLimits: clientLimitLines(input.traffic ?? DEFAULT_ROUTER_TRAFFIC),
+    traffic: input.traffic ?? DEFAULT_ROUTER_TRAFFIC,
   };
   const maps = renderEdgeMaps(servers);
   if (maps.length > 0) out.push('', ...maps);
@@ -144,6 +156,7 @@ function renderControlServer(servers: ServersInput, isDefault: boolean): string[
     out.push(`  listen ${servers.https.address} ssl http2 default_server;`, '  ssl_reject_handshake on;');
   out.push(
     `  server_name ${CONTROL_HOST};`,
+    ...servers.clientLimits,
     '  access_log off;',
     ...servers.generationLocation,
     ...acmeLocations(servers),
@@ -214,13 +227,32 @@ function renderUpstream(service: string, target: RouteTarget, input: NginxRender
     // A release without instances: a server nothing listens on (port 1 is tcpmux, never served here) keeps the block valid; requests get 502.
     lines.push('  server 127.0.0.1:1 down;');
   } else {
+    const limits = serverLimits(instanceTrafficOf(input.traffic ?? DEFAULT_ROUTER_TRAFFIC, service));
     for (const upstream of servers) {
       const down = !allDown && input.unhealthy.has(upstream.id);
-      lines.push(`  server ${serverAddress(upstream)}${down ? ' down' : ''};`);
+      lines.push(`  server ${serverAddress(upstream)} ${limits}${down ? ' down' : ''};`);
     }
   }
   lines.push(`  keepalive ${input.keepalive};`, '}');
   return lines;
+}
+
+/**
+ * A service's `instance_limits.connections` is the server's `max_conns`, counted
+ * by each nginx worker on its own (the upstream has no shared zone), and its
+ * `passive_health` nginx's `max_fails` within `fail_timeout`, which is also how
+ * long the instance is then left out: connect errors and timeouts count
+ * (proxy_next_upstream), not 5xx answers, and there is no growing back-off.
+ * `pending` has no nginx equivalent (its upstream queue is nginx Plus's).
+ */
+function serverLimits(traffic: UpstreamTrafficConfig): string {
+  const health = traffic.passiveHealth;
+  return [
+    `max_conns=${countText(traffic.connectionsPerInstance)}`,
+    `max_fails=${health.consecutiveFailures === 0 ? '0' : countText(health.consecutiveFailures)}`,
+    // Whole seconds: nginx parses this parameter in seconds and refuses `ms`.
+    `fail_timeout=${Math.max(1, Math.ceil(health.ejectionMs / 1000))}s`,
+  ].join(' ');
 }
 
 interface Choice {

@@ -1,6 +1,13 @@
 import { CutoverError } from '../../core/errors.js';
 import { parseCidr } from '../../config/cidr.js';
+import type { UpstreamTrafficConfig } from '../../config/types.js';
 import type { ServiceRoute, TlsCertificate } from '../index.js';
+import {
+  durationText,
+  instanceSilenceMs,
+  instanceTrafficOf,
+  type RouterTrafficSettings,
+} from '../router-traffic-settings.js';
 import { normalizeHost, servedHostsOf } from '../route-table.js';
 import { certificateFiles, maintenanceFiles } from './nginx-edge-files.js';
 import {
@@ -57,6 +64,25 @@ export interface ServersInput {
   /** Token → key authorization: ACME HTTP-01 answers, whatever the host. */
   acmeHttp01: Readonly<Record<string, string>>;
   generationLocation: string[];
+  /** `server.client_timeouts`, as every block (control server included) says it (clientLimitLines). */
+  clientLimits: string[];
+  traffic: RouterTrafficSettings;
+}
+
+/**
+ * `server.client_timeouts`: `headers` is nginx's `client_header_timeout` and
+ * `keep_alive` its `keepalive_timeout`. Every block of cutover's listener says
+ * the same, because nginx reads a request head with the settings of the
+ * listener's default block, before it knows which block the Host picks. The
+ * whole-request `request` limit has no nginx equivalent (`client_body_timeout`
+ * is a silence between reads, left to the team's nginx.conf), nor has
+ * `max_connections` (nginx's `worker_connections`, in the team's nginx.conf).
+ */
+export function clientLimitLines(traffic: RouterTrafficSettings): string[] {
+  return [
+    `  client_header_timeout ${durationText(traffic.clientHeadersTimeoutMs)};`,
+    `  keepalive_timeout ${durationText(traffic.clientKeepAliveTimeoutMs)};`,
+  ];
 }
 
 interface Location {
@@ -196,6 +222,7 @@ function renderBlock(block: Block, input: ServersInput): string[] {
     }
   }
   if (block.names.length > 0) out.push(`  server_name ${block.names.join(' ')};`);
+  out.push(...input.clientLimits);
   // Declared for the log format on every path, including the answers that never choose a release.
   out.push('  set $cutover_release "";', ...input.generationLocation, ...acmeLocations(input));
   const served = new Set<ServiceRoute>();
@@ -300,11 +327,24 @@ function locationBody(location: Location, block: Block, input: ServersInput): st
     // nginx's default, written out: another instance is tried on a connect error or timeout, and
     // never for a non-idempotent request (POST, PATCH) that may have reached the first one.
     '    proxy_next_upstream error timeout;',
+    ...instanceTimeoutLines(instanceTrafficOf(input.traffic, route.service)),
   );
   if (proxying.setCookieVariable !== null) out.push(`    add_header Set-Cookie ${proxying.setCookieVariable} always;`);
   if (route.tls?.hsts !== undefined && input.https !== null)
     out.push(`    add_header Strict-Transport-Security $${prefix}_hsts always;`);
   return out;
+}
+
+/**
+ * A service's `timeouts`: `connect` is `proxy_connect_timeout`; nginx times
+ * the response head and each gap in its body by one silence,
+ * `proxy_read_timeout` (instanceSilenceMs).
+ */
+function instanceTimeoutLines(traffic: UpstreamTrafficConfig): string[] {
+  return [
+    `    proxy_connect_timeout ${durationText(traffic.connectTimeoutMs)};`,
+    `    proxy_read_timeout ${durationText(instanceSilenceMs(traffic))};`,
+  ];
 }
 
 /** The answers a block's locations hand over to: 421, 413, and each served service's maintenance pages. */

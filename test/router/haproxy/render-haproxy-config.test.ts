@@ -9,6 +9,7 @@ import { serverAddress, serverName, serviceKey } from '../../../src/router/hapro
 import {
   renderHaproxyConfig,
   routeValue,
+  settingsFingerprint,
   UNROUTED_BACKEND,
   type CanaryShape,
   type HaproxyRenderInput,
@@ -89,6 +90,42 @@ describe('render-haproxy-config', () => {
     assert.match(rendered.config, /^ {2}log ring@cutover_requests len 512 format raw local0 info$/m);
     assert.match(rendered.config, /^ {2}log-format "cutover-req %b %s %ST %Tr %Ta"$/m);
     assert.match(rendered.config, /^ {2}stats timeout 24h$/m, 'the followed stream is not closed when idle');
+  });
+
+  it('renders the service’s timeouts and instance limits, and the client timeouts and limit, in a config HAProxy accepts', () => {
+    const traffic = {
+      clientHeadersTimeoutMs: 2_500,
+      clientKeepAliveTimeoutMs: 30_000,
+      maxConnections: 50,
+      services: {
+        web: {
+          connectTimeoutMs: 1_500,
+          responseHeadersTimeoutMs: 4_000,
+          idleTimeoutMs: 9_000,
+          connectionsPerInstance: 7,
+          // No waiting: HAProxy reads maxqueue 0 as no limit, so it is rendered as 1.
+          pendingPerInstance: 0,
+          passiveHealth: { consecutiveFailures: 5, ejectionMs: 30_000, maxEjectionMs: 300_000 },
+        },
+      },
+    };
+    const rendered = renderHaproxyConfig({ ...input([service('web'), service('api')]), traffic });
+    fs.writeFileSync(path.join(dir, 'traffic.cfg'), rendered.config);
+    fs.writeFileSync(path.join(dir, 'hosts.map'), rendered.hostsMap);
+    fs.writeFileSync(path.join(dir, 'routes.map'), rendered.routesMap);
+    const check = spawnSync('haproxy', ['-c', '-q', '-f', path.join(dir, 'traffic.cfg')], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(rendered.config, /^ {2}timeout http-request 2500ms\n {2}timeout http-keep-alive 30000ms$/m);
+    assert.match(rendered.config, /^frontend cutover\n {2}bind \S+\n {2}maxconn 50$/m);
+    const web = rendered.config.slice(rendered.config.indexOf('backend cutover_web_0'));
+    assert.match(web, /^ {2}timeout connect 1500ms\n {2}timeout server 9000ms$/m);
+    assert.match(web, /^ {2}server \S+ 127\.0\.0\.1:4000 maxconn 7 maxqueue 1$/m);
+    // A service the settings do not name gets cutover's defaults.
+    const api = rendered.config.slice(rendered.config.indexOf('backend cutover_api_0'));
+    assert.match(api, /^ {2}timeout connect 5000ms\n {2}timeout server 60000ms$/m);
+    assert.match(api, /^ {2}server \S+ 127\.0\.0\.1:4000 maxconn 128 maxqueue 128$/m);
+    // The settings are part of what an adopting run compares (haproxy-router.ts).
+    assert.notEqual(settingsFingerprint({ traffic }), settingsFingerprint({}));
   });
 
   it('is pure: the same input renders the same text', () => {

@@ -84,18 +84,56 @@ describe('renderNginxConfig (text)', () => {
   it('lists unhealthy instances as down, but keeps all of them as they are when none is healthy', () => {
     const route = service('web', 'r1', [up('w1', 3001), up('w2', 3002)]);
     const one = block(renderNginxConfig(input([route], ['w2'])), `upstream ${upstreamName('web', 'r1')}`);
-    assert.match(one, /server 127\.0\.0\.1:3001;/);
-    assert.match(one, /server 127\.0\.0\.1:3002 down;/);
+    assert.match(one, /server 127\.0\.0\.1:3001 [^;\n]*fail_timeout=30s;/);
+    assert.match(one, /server 127\.0\.0\.1:3002 [^;\n]* down;/);
     const all = block(renderNginxConfig(input([route], ['w1', 'w2'])), `upstream ${upstreamName('web', 'r1')}`);
     assert.doesNotMatch(all, /down/);
     assert.match(all, /keepalive 16;/);
+  });
+
+  it('renders the service’s timeouts, instance limits and passive health, and the client timeouts in every block', () => {
+    const route = service('web', 'r1', [up('w1', 3001)]);
+    const other = service('api', 'r2', [up('a1', 3002)]);
+    const traffic = {
+      clientHeadersTimeoutMs: 2_500,
+      clientKeepAliveTimeoutMs: 30_000,
+      maxConnections: 50,
+      services: {
+        web: {
+          connectTimeoutMs: 1_500,
+          responseHeadersTimeoutMs: 4_000,
+          // 0 (never): nginx needs a number; the larger of the two is one silence.
+          idleTimeoutMs: 0,
+          connectionsPerInstance: 7,
+          pendingPerInstance: 0,
+          passiveHealth: { consecutiveFailures: 0, ejectionMs: 1_200, maxEjectionMs: 60_000 },
+        },
+      },
+    };
+    const text = renderNginxConfig({ ...input([route, other]), traffic });
+    const web = block(text, `upstream ${upstreamName('web', 'r1')}`);
+    assert.match(web, /server 127\.0\.0\.1:3001 max_conns=7 max_fails=0 fail_timeout=2s;/);
+    // A service the settings do not name gets cutover's defaults, not nginx's.
+    assert.match(
+      block(text, `upstream ${upstreamName('api', 'r2')}`),
+      /server 127\.0\.0\.1:3002 max_conns=128 max_fails=5 fail_timeout=30s;/,
+    );
+    assert.match(text, /proxy_connect_timeout 1500ms;\n {4}proxy_read_timeout 86400000ms;/);
+    assert.match(text, /proxy_connect_timeout 5000ms;\n {4}proxy_read_timeout 60000ms;/);
+    const blocks = text.split('\nserver {').length - 1;
+    assert.ok(blocks >= 3);
+    assert.equal(text.split('client_header_timeout 2500ms;').length - 1, blocks);
+    assert.equal(text.split('keepalive_timeout 30000ms;').length - 1, blocks);
   });
 
   it('answers 503 for a service with no release, and marks the default service default_server', () => {
     const text = renderNginxConfig(input([{ service: 'web', hosts: ['web.test'], default: true, target: null }]));
     // Its named block, and a catch-all block for every other Host (plain only: no redirect from a name it was not given).
     assert.match(text, /listen 127\.0\.0\.1:18080;\n {2}server_name web\.test;/);
-    assert.match(text, /listen 127\.0\.0\.1:18080 default_server;\n {2}set \$cutover_release "";/);
+    assert.match(
+      text,
+      /listen 127\.0\.0\.1:18080 default_server;\n(?: {2}\w+_timeout \w+;\n)* {2}set \$cutover_release "";/,
+    );
     assert.match(text, /return 503 .*NO_UPSTREAM/);
     assert.doesNotMatch(text, /proxy_pass/);
     // The control server is default only when no service is.
@@ -214,7 +252,7 @@ describe('renderNginxConfig (edge)', () => {
     assert.match(text, /ssl_certificate "\/etc\/nginx\/conf\.d\/cutover\.d\/tls\/[0-9a-f]{32}\.crt";/);
     assert.match(text, /return 308 https:\/\/\$host:18443\$request_uri;/);
     // The default service's catch-all: plain only, no redirect to a Host it was not given.
-    const catchAllAt = text.indexOf('default_server;\n  set $cutover_release');
+    const catchAllAt = text.search(/default_server;\n(?: {2}\w+_timeout \w+;\n)* {2}set \$cutover_release/);
     assert.ok(catchAllAt >= 0, text);
     const catchAll = text.slice(catchAllAt, text.indexOf('\n}', catchAllAt));
     assert.match(catchAll, /proxy_pass/);
