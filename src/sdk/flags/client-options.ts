@@ -3,7 +3,7 @@ import type { BackoffOptions } from './reconnect-backoff.js';
 
 /** What `new FlagClient(options)` accepts; see docs/flags.md. */
 export interface FlagClientOptions {
-  /** The cutover server's admin address, e.g. `http://127.0.0.1:7070`. */
+  /** The cutover server's admin address, e.g. `http://127.0.0.1:9900`. */
   url: string;
   /** The SDK token (`CUTOVER_SDK_TOKEN`, or `<state_dir>/sdk-token`). */
   token?: string;
@@ -33,7 +33,7 @@ export function resolveClientOptions(options: FlagClientOptions): ResolvedClient
   try {
     url = new URL(options.url);
   } catch {
-    problems.push(`url: expected an http(s) URL such as http://127.0.0.1:7070, got ${JSON.stringify(options.url)}`);
+    problems.push(`url: expected an http(s) URL such as http://127.0.0.1:9900, got ${JSON.stringify(options.url)}`);
   }
   if (url !== null && url.protocol !== 'http:' && url.protocol !== 'https:')
     problems.push(`url: expected http: or https:, got ${url.protocol}`);
