@@ -12,6 +12,7 @@ import type { InstanceExit, InstanceInfo, Runtime } from '../runtime/index.js';
 import { everyInstanceFailed, failedHealthMessage } from '../core/release-health.js';
 import { nextRestartDelay } from '../core/restart-backoff.js';
 import type { Store } from '../store/store.js';
+import { withLogTail } from '../core/log-tail-message.js';
 
 export type { HealthProbe } from '../health/health-monitor.js';
 
@@ -391,10 +392,7 @@ export class InstanceSupervisor extends EventEmitter<SupervisorEvents> {
         ? ''
         : `: a port conflict, ${conflict || 'its port'} is already in use (by the running release or another program); ` +
           `the app must listen on $PORT, which cutover sets to a free port (${exit.instance.host}:${exit.instance.port} for this instance)`;
-    return (
-      `instance ${exit.instance.id} ${how}${meaning} before it became healthy${port}` +
-      (tail ? `; last log lines:\n${tail}` : '')
-    );
+    return withLogTail(`instance ${exit.instance.id} ${how}${meaning} before it became healthy${port}`, tail);
   }
 
   // --- internals --------------------------------------------------------------

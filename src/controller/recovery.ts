@@ -6,6 +6,7 @@ import type { InstanceInfo, Runtime } from '../runtime/index.js';
 import type { OperationRecord } from '../store/records.js';
 import type { RunnerContext } from './runner-context.js';
 import type { ReleaseRef } from './instance-supervisor.js';
+import { addClause } from '../core/log-tail-message.js';
 
 /**
  * What a controller does when it starts, whether after a clean stop or a
@@ -47,7 +48,7 @@ function withEnvFilesAfterRestart(ctx: RunnerContext, service: ServiceConfig): S
       releaseId: null,
       type: 'env-file.unreadable',
       level: 'warn',
-      message: `${(error as Error).message}; an instance restarted after a crash gets the service's env: alone`,
+      message: addClause((error as Error).message, "an instance restarted after a crash gets the service's env: alone"),
     });
     return service;
   }
@@ -407,7 +408,10 @@ async function resumeCanary(ctx: RunnerContext, resume: RecoveryResumers, canary
       releaseId: state.releaseId,
       type: 'canary.not-resumed',
       level: 'error',
-      message: `the canary could not resume after the controller restart: ${(error as Error).message}; it is aborted instead`,
+      message: addClause(
+        `the canary could not resume after the controller restart: ${(error as Error).message}`,
+        'it is aborted instead',
+      ),
     });
     return false;
   }

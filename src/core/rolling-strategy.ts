@@ -1,3 +1,5 @@
+import { addClause } from './log-tail-message.js';
+
 /**
  * Rolling update as a pure state machine: the running release's instances
  * are replaced in batches, in place. Traffic follows the share of new
@@ -202,7 +204,7 @@ function batchFailed(state: RollingState, message: string, now: number): Rolling
     const note: RollingCommand = {
       type: 'announce',
       event: 'rolling.batch-failed',
-      message: `${error.message}; continuing (${failedInstances} of ${state.total} instance(s) failed)`,
+      message: addClause(error.message, `continuing (${failedInstances} of ${state.total} instance(s) failed)`),
     };
     if (state.phase === 'starting-batch' && state.options.order === 'start-first') {
       // The new instances run (the supervisor keeps restarting them); the old ones still go.
@@ -233,7 +235,7 @@ function batchFailed(state: RollingState, message: string, now: number): Rolling
         {
           type: 'announce',
           event: 'rolling.paused',
-          message: `${error.message}; paused: \`cutover resume\` retries the batch, \`cutover abort\` rolls back`,
+          message: addClause(error.message, 'paused: `cutover resume` retries the batch, `cutover abort` rolls back'),
         },
       ],
     };

@@ -8,6 +8,7 @@ import {
   type RollingOptions,
   type RollingTransition,
 } from '../../src/core/rolling-strategy.js';
+import { addClause, withLogTail } from '../../src/core/log-tail-message.js';
 
 const options: RollingOptions = {
   order: 'start-first',
@@ -34,6 +35,28 @@ const batch = (i: number): RollingEvent[] => [
 ];
 
 describe('rolling strategy', () => {
+  it('puts its own words before an instance’s last log lines, never after them as if the app wrote them', () => {
+    const exited = withLogTail(
+      'instance api-2-1 exited with code 1 before it became healthy',
+      'listening\nError: boom',
+    );
+    const announced = (opts: Partial<RollingOptions>): string => {
+      const t = run(opts, [{ type: 'batch-failed', batchIndex: 0, message: exited }]);
+      const note = t[1]!.commands.find((c) => c.type === 'announce');
+      assert.ok(note !== undefined && note.type === 'announce');
+      return note.message;
+    };
+    assert.equal(
+      announced({ maxFailureRatio: 1 }),
+      'batch 1 failed: instance api-2-1 exited with code 1 before it became healthy; continuing (1 of 4 instance(s) failed); last log lines:\nlistening\nError: boom',
+    );
+    const paused = announced({ failureAction: 'pause' });
+    assert.ok(paused.endsWith('\nError: boom'), paused);
+    assert.match(paused, /; paused: `cutover resume` retries the batch, `cutover abort` rolls back; last log lines:\n/);
+    // A message without log lines just gets the clause.
+    assert.equal(addClause('no answer', 'continuing'), 'no answer; continuing');
+  });
+
   it('plans batches', () => {
     assert.deepEqual(planBatches(4, 1), [[0], [1], [2], [3]]);
     assert.deepEqual(planBatches(5, 2), [[0, 1], [2, 3], [4]]);

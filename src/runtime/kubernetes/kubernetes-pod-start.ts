@@ -4,6 +4,7 @@ import { apiMessage } from './kubernetes-client.js';
 import type { KnownDeployment } from './kubernetes-instance-state.js';
 import { START_POLL_MS, type KubernetesObjects } from './kubernetes-objects.js';
 import { exitCodeOf, startProblem, type PodView } from './kubernetes-pods.js';
+import { withLogTail } from '../../core/log-tail-message.js';
 
 /** A new pod needs scheduling, a sandbox and its container: seconds on a loaded node. */
 const POD_START_TIMEOUT_MS = 120_000;
@@ -59,8 +60,10 @@ export async function waitForPod(context: PodStartContext, known: KnownDeploymen
         const tail = errorExcerpt(await context.tailLog(id, 40).catch(() => ''));
         throw new CutoverError(
           'INSTANCE_START_FAILED',
-          `Cannot start ${id}: pod ${pod.name} of Deployment ${known.name} ${problem ?? `exited with code ${exitCodeOf(pod) ?? '?'}`}` +
-            (tail ? `; last log lines:\n${tail}` : ''),
+          withLogTail(
+            `Cannot start ${id}: pod ${pod.name} of Deployment ${known.name} ${problem ?? `exited with code ${exitCodeOf(pod) ?? '?'}`}`,
+            tail,
+          ),
           {
             hint: 'Check image, command and resources in the service config (`kubectl describe pod` shows the same); traffic was not moved.',
           },

@@ -11,6 +11,7 @@ import type { SwarmNodes } from './swarm-nodes.js';
 import type { SwarmRelease } from './swarm-release.js';
 import { imageOf, planSwarmService, SWARM_LABELS } from './swarm-service-spec.js';
 import { hasFailed, isServing, lastTaskLogs, listSwarmTasks, type SwarmTask } from './swarm-tasks.js';
+import { withLogTail } from '../../core/log-tail-message.js';
 
 const POLL_MS = 200;
 /** A task of a new service may need its image unpacked and its HEALTHCHECK passed before Swarm calls it running. */
@@ -164,9 +165,11 @@ export class SwarmServices {
         const tail = failed.containerId ? await this.taskTail(failed) : '';
         throw new CutoverError(
           'INSTANCE_START_FAILED',
-          `Cannot start ${id}: task ${failed.id.slice(0, 12)} of swarm service ${release.name} is ${failed.state}: ${failed.error ?? 'no reason given'}` +
-            (failed.exitCode ? ` (exit code ${failed.exitCode})` : '') +
-            (tail ? `; last log lines:\n${tail}` : ''),
+          withLogTail(
+            `Cannot start ${id}: task ${failed.id.slice(0, 12)} of swarm service ${release.name} is ${failed.state}: ${failed.error ?? 'no reason given'}` +
+              (failed.exitCode ? ` (exit code ${failed.exitCode})` : ''),
+            tail,
+          ),
           {
             hint: 'Check image, command, placement and resources in the service config (`docker service ps --no-trunc` shows the same); traffic was not moved.',
           },
