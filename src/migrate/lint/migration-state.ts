@@ -194,6 +194,7 @@ export class MigrationState implements StatementContext {
       });
     }
     if ('VariableSetStmt' in node) this.recordSetting(node.VariableSetStmt);
+    for (const setting of setConfigCalls(node)) this.recordSetting(setting);
     if ('CreateFunctionStmt' in node) this.recordFunction(node.CreateFunctionStmt);
     for (const { table, command } of alterTableCommands(statement)) {
       const constraint = addedConstraint(command);
@@ -300,6 +301,31 @@ export function notNullCheckColumn(constraint: Constraint): string | undefined {
   if (test.nulltesttype !== 'IS_NOT_NULL' || !test.arg || !('ColumnRef' in test.arg)) return undefined;
   const fields = stringsOf(test.arg.ColumnRef.fields);
   return fields.length === 1 ? fields[0] : undefined;
+}
+
+/**
+ * `SELECT set_config('lock_timeout', '5s', false)`: the function form of SET
+ * (SET LOCAL when its third argument is true), which migration tools and
+ * hand-written files use too. Only constant arguments are read; a computed
+ * name or value is not a setting the linter can know.
+ */
+function setConfigCalls(node: Node): Array<{ kind: string; name: string; args: unknown[]; is_local: boolean }> {
+  if (!('SelectStmt' in node) || node.SelectStmt.fromClause?.length) return [];
+  const calls = [];
+  for (const target of node.SelectStmt.targetList ?? []) {
+    const value = 'ResTarget' in target ? target.ResTarget.val : undefined;
+    if (!value || !('FuncCall' in value)) continue;
+    const names = stringsOf(value.FuncCall.funcname);
+    if (names.at(-1) !== 'set_config' || (names.length === 2 && names[0] !== 'pg_catalog') || names.length > 2)
+      continue;
+    const [name, setting, local] = value.FuncCall.args ?? [];
+    const constant = (arg: Node | undefined) => (arg && 'A_Const' in arg ? arg.A_Const : undefined);
+    const settingName = constant(name)?.sval?.sval;
+    const isLocal = constant(local)?.boolval;
+    if (settingName === undefined || constant(setting)?.sval === undefined || isLocal === undefined) continue;
+    calls.push({ kind: 'VAR_SET_VALUE', name: settingName, args: [setting], is_local: Boolean(isLocal.boolval) });
+  }
+  return calls;
 }
 
 function proof(table: TableName | undefined, column: string, constraint: string | undefined): TableColumn {

@@ -414,6 +414,33 @@ describe('lock_timeout', () => {
     );
   });
 
+  it('counts set_config, the function form of SET, as SET and SET LOCAL count', async () => {
+    for (const set of [
+      "SELECT set_config('lock_timeout', '2s', false);",
+      "SELECT pg_catalog.set_config('lock_timeout', '2s', true);",
+    ])
+      assert.deepEqual(await hitsOf(`${set}\nALTER TABLE users ADD COLUMN note text;`), [], set);
+    for (const set of [
+      "SELECT set_config('lock_timeout', '0', false);",
+      "SELECT set_config('statement_timeout', '2s', false);",
+      "SELECT other.set_config('lock_timeout', '2s', false);",
+      // A value the linter cannot read is not a timeout it knows of.
+      "SELECT set_config('lock_timeout', current_setting('x'), false);",
+    ])
+      assert.deepEqual(
+        await hitsOf(`${set}\nALTER TABLE users ADD COLUMN note text;`),
+        ['missing-lock-timeout@2:1'],
+        set,
+      );
+    // SET LOCAL's function form in a file run statement by statement ends with its own statement.
+    assert.deepEqual(
+      await hitsOf(
+        "-- cutover:no-transaction\nSELECT set_config('lock_timeout', '2s', true);\nALTER TABLE users ADD COLUMN note text;",
+      ),
+      ['missing-lock-timeout@3:1'],
+    );
+  });
+
   it('treats 0, DEFAULT and RESET as no timeout', async () => {
     for (const off of [
       'SET lock_timeout = 0;',

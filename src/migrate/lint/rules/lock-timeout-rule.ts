@@ -15,7 +15,7 @@ export const missingLockTimeout: StatementRule = {
   why: 'While the statement waits for its lock (behind any long-running query or open transaction on the table), every later query on the table queues behind it, reads included: the table is unavailable for as long as the longest query runs. lock_timeout makes the statement give up instead, and the migration can be retried.',
   lock: 'Any lock from SHARE up on an existing table: while it waits, every later query on the table queues behind it.',
   safePattern:
-    "Start the file with SET lock_timeout = '5s'; (or SET LOCAL inside the transaction); cutover's runner retries on a lock timeout.",
+    "Start the file with SET lock_timeout = '5s'; (or SET LOCAL inside the transaction, or its function form SELECT set_config('lock_timeout', '5s', false)); cutover's runner retries on a lock timeout.",
   check(statement, context) {
     if (context.lockTimeoutSet) return [];
     const locks = locksTakenBy(statement).filter(
