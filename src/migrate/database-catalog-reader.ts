@@ -1,6 +1,8 @@
+import { parse } from 'libpg-query';
 import pg from 'pg';
 import { redactUrl } from '../config/redact.js';
 import { catalogOf, type CatalogFacts, type CatalogQuestions, type CatalogRead } from './lint/database-catalog.js';
+import { notNullCheckColumns } from './lint/migration-state.js';
 import type { FunctionVolatility } from './lint/volatile-functions.js';
 
 /**
@@ -45,20 +47,50 @@ const TABLES_SQL = `SELECT n.nspname AS schema, c.relname AS name,
  WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'm', 'i', 'I')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`;
 
-/**
- * Columns already proved NOT NULL: the column is NOT NULL, or a validated
- * CHECK says exactly `column IS NOT NULL` (how PostgreSQL prints the
- * constraint it lets SET NOT NULL skip the scan for).
- */
+/** Columns declared NOT NULL. */
 const NOT_NULL_SQL = `SELECT n.nspname AS schema, c.relname AS "table", a.attname AS "column"
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relname = ANY($1::text[]) AND a.attnum > 0 AND NOT a.attisdropped
-   AND (a.attnotnull OR EXISTS (
-         SELECT 1 FROM pg_catalog.pg_constraint k
-          WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.convalidated AND k.conkey = ARRAY[a.attnum]
-            AND pg_catalog.pg_get_constraintdef(k.oid) = 'CHECK ((' || pg_catalog.quote_ident(a.attname) || ' IS NOT NULL))'))`;
+ WHERE c.relname = ANY($1::text[]) AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull`;
+
+/**
+ * Validated CHECK constraints, as PostgreSQL prints them: the linter's own
+ * reading (notNullCheckColumns, through the parser) says which columns each
+ * proves NOT NULL, `CHECK (a IS NOT NULL AND b IS NOT NULL)` included, as it
+ * does for a check added in the file. Before, only the exact text
+ * `CHECK ((col IS NOT NULL))` counted here.
+ */
+const CHECKS_SQL = `SELECT n.nspname AS schema, c.relname AS "table", pg_catalog.pg_get_constraintdef(k.oid) AS definition
+  FROM pg_catalog.pg_constraint k
+  JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relname = ANY($1::text[]) AND k.contype = 'c' AND k.convalidated
+   AND pg_catalog.pg_get_constraintdef(k.oid) LIKE '%IS NOT NULL%'`;
+
+/**
+ * The columns a constraint's definition, as pg_get_constraintdef prints it
+ * (`CHECK (((a IS NOT NULL) AND (b IS NOT NULL)))`), proves NOT NULL; none
+ * when the text does not parse as a constraint.
+ */
+export async function checkedNotNullColumns(definition: string): Promise<string[]> {
+  const tree = await parse(`ALTER TABLE t ADD ${definition}`).catch(() => null);
+  const statement = tree?.stmts?.[0]?.stmt;
+  if (tree?.stmts?.length !== 1 || !statement || !('AlterTableStmt' in statement)) return [];
+  const command = statement.AlterTableStmt.cmds?.[0];
+  const constraint = command && 'AlterTableCmd' in command ? command.AlterTableCmd.def : undefined;
+  return constraint && 'Constraint' in constraint ? notNullCheckColumns(constraint.Constraint) : [];
+}
+
+async function provedByChecks(
+  checks: ReadonlyArray<{ schema: string; table: string; definition: string }>,
+): Promise<Array<{ schema: string; table: string; column: string }>> {
+  const proved = [];
+  for (const check of checks)
+    for (const column of await checkedNotNullColumns(check.definition))
+      proved.push({ schema: check.schema, table: check.table, column });
+  return proved;
+}
 
 export async function readDatabaseCatalog(
   url: string,
@@ -104,7 +136,14 @@ async function queryFacts(client: pg.Client, questions: CatalogQuestions): Promi
       ).rows;
   const notNullColumns = none
     ? []
-    : (await client.query<{ schema: string; table: string; column: string }>(NOT_NULL_SQL, [questions.tables])).rows;
+    : [
+        ...(await client.query<{ schema: string; table: string; column: string }>(NOT_NULL_SQL, [questions.tables]))
+          .rows,
+        ...(await provedByChecks(
+          (await client.query<{ schema: string; table: string; definition: string }>(CHECKS_SQL, [questions.tables]))
+            .rows,
+        )),
+      ];
   return {
     functions: functions.flatMap((row) => {
       const volatility = VOLATILITY[row.volatility];

@@ -61,8 +61,8 @@ export interface StateBeforeFile {
 export interface PendingConstraint {
   kind: 'check' | 'foreign key' | 'not null';
   transactionId: number;
-  /** For a CHECK (column IS NOT NULL) and a NOT NULL constraint: the column. */
-  column?: string;
+  /** For a CHECK (column IS NOT NULL), one AND-ing such tests, and a NOT NULL constraint: the columns it proves. */
+  columns?: string[];
 }
 
 /** A timeout SET for the session, or SET LOCAL for one transaction (by id). */
@@ -247,9 +247,9 @@ export class MigrationState implements StatementContext {
   }
 
   private recordConstraint(table: TableName | undefined, constraint: Constraint): void {
-    const notNullColumn = notNullCheckColumn(constraint);
+    const notNullColumns = notNullCheckColumns(constraint);
     if (!constraint.skip_validation) {
-      if (notNullColumn) this.validatedNotNull.push(proof(table, notNullColumn, constraint.conname));
+      for (const column of notNullColumns) this.validatedNotNull.push(proof(table, column, constraint.conname));
       return;
     }
     if (!constraint.conname) return;
@@ -259,13 +259,13 @@ export class MigrationState implements StatementContext {
         : constraint.contype === 'CONSTR_NOTNULL'
           ? 'not null'
           : 'check';
-    const column = notNullColumn;
     this.pending.push({
       table,
       name: constraint.conname,
-      constraint: column
-        ? { kind, transactionId: this.transactionId, column }
-        : { kind, transactionId: this.transactionId },
+      constraint:
+        notNullColumns.length > 0
+          ? { kind, transactionId: this.transactionId, columns: notNullColumns }
+          : { kind, transactionId: this.transactionId },
     });
   }
 
@@ -274,7 +274,7 @@ export class MigrationState implements StatementContext {
     const known = this.pending[index];
     if (!known) return;
     this.pending.splice(index, 1);
-    if (known.constraint.column) this.validatedNotNull.push(proof(table, known.constraint.column, name));
+    for (const column of known.constraint.columns ?? []) this.validatedNotNull.push(proof(table, column, name));
   }
 
   /** A dropped check proves nothing any more: SET NOT NULL after it scans again. */
@@ -289,18 +289,29 @@ export class MigrationState implements StatementContext {
 }
 
 /**
- * The column of `CHECK (column IS NOT NULL)` or of a PostgreSQL 18
+ * The columns of `CHECK (column IS NOT NULL)` or of a PostgreSQL 18
  * `NOT NULL column` table constraint: the two ways to prove a column has no
- * NULLs without SET NOT NULL's scan under ACCESS EXCLUSIVE.
+ * NULLs without SET NOT NULL's scan under ACCESS EXCLUSIVE. A check that ANDs
+ * such tests with anything proves each of its columns (PostgreSQL's
+ * predicate_implied_by reads the conjunction the same way); OR, NOT and any
+ * other expression prove nothing.
  */
-export function notNullCheckColumn(constraint: Constraint): string | undefined {
-  if (constraint.contype === 'CONSTR_NOTNULL') return stringsOf(constraint.keys)[0];
-  if (constraint.contype !== 'CONSTR_CHECK' || !constraint.raw_expr || !('NullTest' in constraint.raw_expr))
-    return undefined;
-  const test = constraint.raw_expr.NullTest;
-  if (test.nulltesttype !== 'IS_NOT_NULL' || !test.arg || !('ColumnRef' in test.arg)) return undefined;
+export function notNullCheckColumns(constraint: Constraint): string[] {
+  if (constraint.contype === 'CONSTR_NOTNULL') return stringsOf(constraint.keys).slice(0, 1);
+  if (constraint.contype !== 'CONSTR_CHECK' || !constraint.raw_expr) return [];
+  return notNullColumnsOf(constraint.raw_expr);
+}
+
+function notNullColumnsOf(expression: Node): string[] {
+  if ('BoolExpr' in expression)
+    return expression.BoolExpr.boolop === 'AND_EXPR'
+      ? (expression.BoolExpr.args ?? []).flatMap((arg) => notNullColumnsOf(arg))
+      : [];
+  if (!('NullTest' in expression)) return [];
+  const test = expression.NullTest;
+  if (test.nulltesttype !== 'IS_NOT_NULL' || !test.arg || !('ColumnRef' in test.arg)) return [];
   const fields = stringsOf(test.arg.ColumnRef.fields);
-  return fields.length === 1 ? fields[0] : undefined;
+  return fields.length === 1 ? [fields[0]!] : [];
 }
 
 /**

@@ -24,6 +24,11 @@ CREATE FUNCTION fixed_defaults() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$ SELE
 CREATE TABLE users (id bigint PRIMARY KEY, email text);
 ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;
 ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;
+CREATE TABLE accounts (id bigint PRIMARY KEY, email text, "Name" text);
+ALTER TABLE accounts ADD CONSTRAINT accounts_nn CHECK (email IS NOT NULL AND "Name" IS NOT NULL) NOT VALID;
+ALTER TABLE accounts VALIDATE CONSTRAINT accounts_nn;
+CREATE TABLE accounts_either (id bigint PRIMARY KEY, email text);
+ALTER TABLE accounts_either ADD CONSTRAINT accounts_either_email CHECK (email IS NOT NULL OR id > 0);
 CREATE TABLE users_unproved (id bigint PRIMARY KEY, email text);
 ALTER TABLE users_unproved ADD CONSTRAINT users_unproved_email CHECK (email IS NOT NULL) NOT VALID;
 CREATE TABLE orders (id bigint PRIMARY KEY, note text);
@@ -92,6 +97,18 @@ describe('migrate lint --database', () => {
       'a lone file cannot see the earlier constraint',
     );
     assert.deepEqual((await lint([proved], url)).findings, []);
+
+    // A validated check that ANDs NOT NULL tests proves each column (PostgreSQL skips the scan); one with OR, none.
+    const both = await write(
+      'both.sql',
+      'ALTER TABLE accounts ALTER COLUMN email SET NOT NULL;\nALTER TABLE accounts ALTER COLUMN "Name" SET NOT NULL;\n',
+    );
+    assert.deepEqual((await lint([both], url)).findings, []);
+    const either = await write('either.sql', 'ALTER TABLE accounts_either ALTER COLUMN email SET NOT NULL;\n');
+    assert.deepEqual(
+      (await lint([either], url)).findings.map((f) => f.ruleId),
+      ['set-not-null'],
+    );
 
     // A check that was never validated proves nothing: PostgreSQL still scans.
     const unproved = await write('unproved.sql', 'ALTER TABLE users_unproved ALTER COLUMN email SET NOT NULL;\n');

@@ -391,6 +391,23 @@ describe('constraints validated in the transaction that added them', () => {
     assert.deepEqual(await hitsOf(apart), []);
   });
 
+  it('takes a validated check that ANDs NOT NULL tests as proof for each of its columns, and OR as proof for none', async () => {
+    const file = (check: string, columns: string[]): string =>
+      [
+        `-- cutover:no-transaction\n${TIMEOUT}ALTER TABLE orders ADD CONSTRAINT orders_nn CHECK (${check}) NOT VALID;`,
+        'ALTER TABLE orders VALIDATE CONSTRAINT orders_nn;',
+        ...columns.map((column) => `ALTER TABLE orders ALTER COLUMN ${column} SET NOT NULL;`),
+      ].join('\n');
+    assert.deepEqual(await hitsOf(file('note IS NOT NULL AND total IS NOT NULL', ['note', 'total'])), []);
+    assert.deepEqual(
+      await hitsOf(file('(note IS NOT NULL AND total > 0) AND total IS NOT NULL', ['note', 'total'])),
+      [],
+    );
+    assert.deepEqual(await hitsOf(file('note IS NOT NULL AND total > 0', ['note', 'total'])), ['set-not-null@6:1']);
+    assert.deepEqual(await hitsOf(file('note IS NOT NULL OR total IS NOT NULL', ['note'])), ['set-not-null@5:1']);
+    assert.deepEqual(await hitsOf(file('NOT (note IS NULL)', ['note'])), ['set-not-null@5:1']);
+  });
+
   it('accepts PostgreSQL 18 NOT NULL constraints added NOT VALID and validated later', async () => {
     const sql = `-- cutover:no-transaction\n${TIMEOUT}ALTER TABLE orders ADD CONSTRAINT orders_note_nn NOT NULL note NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_note_nn;`;
     assert.deepEqual(await hitsOf(sql), []);
