@@ -50,6 +50,7 @@ export function registerDatabaseRoutes(app: FastifyInstance, controller: Control
         database: status.database,
         directory: status.directory,
         migrations: status.plan.migrations,
+        ignored: status.ignored,
         running,
       };
     },

@@ -32,6 +32,49 @@ const HEADER_NO_TRANSACTION = /^\s*--\s*cutover:no-transaction\s*$/m;
 const PHASES: readonly MigrationPhase[] = ['expand', 'contract'];
 
 export function readMigrations(directory: string): MigrationFile[] {
+  return readMigrationDirectory(directory).files;
+}
+
+/** How deep ignoredSqlFiles looks, and how many it names: enough to show a misplaced folder, bounded for a huge tree. */
+const IGNORED_SEARCH_DEPTH = 4;
+const IGNORED_LISTED = 20;
+
+/**
+ * The migrations, and the `.sql` files under the directory that are not
+ * read as migrations: in a folder other than a top-level `expand/` or
+ * `contract/` (`2024/0001.sql`, `expand/old/0002.sql`). They are never run,
+ * and before they were passed over without a word, so a team that grouped
+ * its files in folders deployed with none of them applied. Not an error: a
+ * `down/` folder of undo scripts is common and must not stop a deploy.
+ */
+export function readMigrationDirectory(directory: string): { files: MigrationFile[]; ignored: string[] } {
+  const files = readTopLevel(directory);
+  return { files, ignored: ignoredSqlFiles(directory) };
+}
+
+function ignoredSqlFiles(directory: string): string[] {
+  const ignored: string[] = [];
+  const visit = (dir: string, depth: number, read: boolean): void => {
+    if (depth > IGNORED_SEARCH_DEPTH || ignored.length >= IGNORED_LISTED) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory())
+        visit(full, depth + 1, depth === 0 && (PHASES as readonly string[]).includes(entry.name));
+      else if (!read && entry.isFile() && entry.name.endsWith('.sql') && ignored.length < IGNORED_LISTED)
+        ignored.push(path.relative(directory, full));
+    }
+  };
+  visit(directory, 0, true);
+  return ignored;
+}
+
+function readTopLevel(directory: string): MigrationFile[] {
   if (!fs.existsSync(directory)) {
     throw new CutoverError('MIGRATION_INVALID', `the migrations directory ${directory} does not exist`, {
       hint: 'Check database.migrations in cutover.yaml.',

@@ -3,7 +3,7 @@ import type { DatabaseConfig, ServiceConfig } from '../config/types.js';
 import { CutoverError } from '../core/errors.js';
 import type { BackupRecord, BackupStore } from '../store/backup-store.js';
 import { createBackup, databaseName, restoreBackup } from './pg-backup.js';
-import { readMigrations, type MigrationFile } from './migration-files.js';
+import { readMigrationDirectory, readMigrations, type MigrationFile } from './migration-files.js';
 import { runMigrationCommand } from './migration-command.js';
 import { backupBefore } from './past-contracts.js';
 import { unknownContractsRefusal } from './unknown-contracts.js';
@@ -80,6 +80,8 @@ export interface MigrationStatus {
   database: string;
   directory: string;
   plan: MigrationPlan;
+  /** `.sql` files under the directory that are never run (readMigrationDirectory). */
+  ignored: string[];
 }
 
 export class ServiceMigrations {
@@ -133,13 +135,14 @@ export class ServiceMigrations {
     const directory = this.directoryFor(database, version);
     if (directory === null)
       throw new CutoverError('BAD_REQUEST', `${service.name} has no database.migrations directory`);
-    const files = readMigrations(directory);
+    const { files, ignored } = readMigrationDirectory(directory);
     const migrator = await PgMigrator.connect(database.url, migratorApplicationName('status'));
     try {
       return {
         database: databaseName(database.url),
         directory,
         plan: planMigrations(files, await migrator.applied(), running),
+        ignored,
       };
     } finally {
       await migrator.close();
@@ -180,7 +183,17 @@ export class ServiceMigrations {
   ): Promise<DeployPreparation> {
     const directory = this.directoryFor(database, version);
     if (directory === null) return { known: [], applied: [], backup: null };
-    const files = readMigrations(directory);
+    const { files, ignored } = readMigrationDirectory(directory);
+    if (ignored.length > 0)
+      this.deps.record({
+        operationId: context.operationId,
+        service: service.name,
+        releaseId: null,
+        type: 'migration.ignored',
+        level: 'warn',
+        message: `${ignoredText(ignored)} in ${directory} ${ignored.length === 1 ? 'is' : 'are'} not run: only .sql files at its top and in its expand/ and contract/ folders are migrations`,
+        data: { directory, files: ignored },
+      });
     const migrator = await PgMigrator.connect(
       database.url,
       migratorApplicationName(`deploy ${service.name} ${version}`),
@@ -462,4 +475,9 @@ function settings(database: DatabaseConfig, actor: string, release: string | nul
 function firstSentence(text: string): string {
   const end = text.indexOf('. ');
   return end < 0 ? text : text.slice(0, end + 1);
+}
+
+function ignoredText(files: readonly string[]): string {
+  const shown = files.slice(0, 3).join(', ');
+  return files.length > 3 ? `${shown} and ${files.length - 3} more .sql file(s)` : shown;
 }

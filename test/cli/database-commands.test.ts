@@ -43,6 +43,14 @@ describe('database commands', () => {
     const pending = await cli('migrate', 'status', 'web', '--version', 'v1');
     assert.equal(pending.code, 0, pending.stderr);
     assert.match(pending.stdout, /pending\s+expand\s+0001_orders/);
+    // A .sql file where no migration is read from is listed as never run.
+    fs.mkdirSync(path.join(migrations, 'seeds'), { recursive: true });
+    fs.writeFileSync(path.join(migrations, 'seeds', 'orders.sql'), 'INSERT INTO orders (total_cents) VALUES (1);');
+    const ignored = await cli('migrate', 'status', 'web', '--version', 'v1');
+    assert.match(
+      ignored.stdout,
+      /ignored\s+seeds\/orders\.sql\n\s+never run: only \.sql files at the top and in expand\/ and contract\//,
+    );
     const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
     assert.equal(operation.outcome, 'succeeded');
     const applied = await cli('--json', 'migrate', 'status', 'web');

@@ -50,6 +50,11 @@ describe('migrations with deploys', () => {
         'CREATE TABLE users (id bigserial PRIMARY KEY, first_name text, last_name text, legacy_flags text);',
     };
     writeVersion('v1', v1);
+    // Files in folders that are not expand/ or contract/ are never run: said, not passed over.
+    writeVersion('v1', {
+      'down/0001_users_undo.sql': 'DROP TABLE users;',
+      'expand/archive/0000_old.sql': 'CREATE TABLE old_users (id bigint);',
+    });
     // v2 stops using legacy_flags; dropping it in an expand migration would break v1 while it still runs.
     writeVersion('v2-unsafe', {
       ...v1,
@@ -73,9 +78,27 @@ describe('migrations with deploys', () => {
   });
 
   it('applies the expand migrations before the first release starts, after a labelled backup', async () => {
-    const { operation } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
+    const { operation, events } = await operate(h.client, '/api/v1/services/web/deploy', { version: 'v1' });
     assert.equal(operation.outcome, 'succeeded');
     assert.deepEqual(await columns(), ['id', 'first_name', 'last_name', 'legacy_flags']);
+    const ignored = events.find((e) => e.type === 'migration.ignored');
+    assert.deepEqual((ignored?.data as { files?: string[] } | undefined)?.files, [
+      'down/0001_users_undo.sql',
+      'expand/archive/0000_old.sql',
+    ]);
+    assert.match(
+      ignored?.message ?? '',
+      /down\/0001_users_undo\.sql, expand\/archive\/0000_old\.sql in .* are not run/,
+    );
+    const status = await h.client.request<{ migrations: PlannedMigration[]; ignored: string[] }>(
+      'GET',
+      '/api/v1/services/web/migrations',
+    );
+    assert.deepEqual(status.ignored, ['down/0001_users_undo.sql', 'expand/archive/0000_old.sql']);
+    assert.deepEqual(
+      status.migrations.map((m) => m.id),
+      ['0001_users'],
+    );
     const { backups } = await h.client.request<{ backups: BackupRecord[] }>('GET', '/api/v1/services/web/backups');
     assert.equal(backups[0]?.label, 'pre-v1');
     assert.equal(backups[0]?.database, 'app');

@@ -55,7 +55,7 @@ export function registerMigrateCommands(migrate: Command, context: DatabaseComma
       if (o.version !== undefined) assertValidVersion(o.version);
       const answer = await (
         await context.client()
-      ).request<{ database: string; directory: string; migrations: Planned[] }>(
+      ).request<{ database: string; directory: string; migrations: Planned[]; ignored?: string[] }>(
         'GET',
         `${svc(service)}/migrations${o.version ? `?version=${encodeURIComponent(o.version)}` : ''}`,
       );
@@ -72,6 +72,10 @@ export function registerMigrateCommands(migrate: Command, context: DatabaseComma
           `${state.padEnd(18)} ${m.phase.padEnd(8)} ${m.id}${when}${m.reason ? `\n${' '.repeat(28)}${dim(m.reason)}` : ''}\n`,
         );
       }
+      for (const file of answer.ignored ?? [])
+        process.stdout.write(
+          `${yellow('ignored'.padEnd(18))} ${''.padEnd(8)} ${file}\n${' '.repeat(28)}${dim('never run: only .sql files at the top and in expand/ and contract/ are migrations')}\n`,
+        );
       exit(answer.migrations.some((m) => m.state === 'changed') ? 1 : 0);
     });
 
