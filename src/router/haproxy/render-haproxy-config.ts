@@ -149,11 +149,11 @@ export function settingsFingerprint(input: {
  * `server.client_timeouts` and `max_connections`: `headers` is HAProxy's
  * `timeout http-request` (the whole head, as the embedded proxy times it) and
  * `keep_alive` its `timeout http-keep-alive`. `max_connections` is the
- * frontend's `maxconn` (the process-wide one stays HAProxy's, derived from its
- * file descriptor limit): past it HAProxy stops accepting, so a new connection waits in the kernel's
- * backlog instead of being closed at once as the embedded proxy does. The
- * whole-request `request` limit has no HAProxy equivalent (`timeout client`
- * is a silence, kept at 60 s).
+ * frontend's `maxconn` (the process-wide one stays HAProxy's, derived from
+ * its file descriptor limit): past it HAProxy stops accepting, so a new
+ * connection waits in the kernel's backlog instead of being closed at once as
+ * the embedded proxy does. The whole-request `request` limit has no HAProxy
+ * equivalent (`timeout client` is a silence, kept at 60 s).
  */
 function renderClientLimits(traffic: RouterTrafficSettings): string[] {
   return [
