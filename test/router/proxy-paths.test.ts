@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
@@ -83,6 +84,37 @@ describe('path prefixes', () => {
     assert.match(stripped.text, /"headers"/);
     const kept = await get('shop.test', '/api/admin/headers');
     assert.equal(kept.version, 'admin', 'the app got /api/admin/headers, its default route');
+  });
+
+  it('take an absolute-form target by its path, and refuse one naming another host than Host', async () => {
+    // undici always sends origin-form; the request line is written by hand, as a proxy-minded client would.
+    const send = async (target: string, host: string, body = ''): Promise<string> => {
+      const socket = net.connect(proxy.address.port, '127.0.0.1');
+      // Written, not ended: a client's half-close would read as going away before the answer.
+      socket.write(
+        `POST ${target} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      let answer = '';
+      for await (const chunk of socket) answer += (chunk as Buffer).toString('latin1');
+      return answer;
+    };
+    const before = await served(api);
+    // The path route's max_body holds for it: before, it went to 'web' with the whole URL.
+    const big = await send('http://shop.test/api/upload', 'shop.test', 'x'.repeat(2048));
+    assert.match(big, /^HTTP\/1\.1 413 /);
+    assert.equal(await served(api), before);
+    const small = await send('http://Shop.Test:80/api/admin/x', 'shop.test', 'x'.repeat(10));
+    assert.match(small, /^HTTP\/1\.1 200 /);
+    assert.match(small, /x-version: admin/i);
+    for (const [target, host] of [
+      ['http://other.test/api', 'shop.test'],
+      ['http://user@shop.test/api', 'shop.test'],
+      ['ftp://shop.test/api', 'shop.test'],
+    ] as const) {
+      const refused = await send(target, host);
+      assert.match(refused, /^HTTP\/1\.1 400 /, target);
+      assert.match(refused, /"BAD_REQUEST"/, target);
+    }
   });
 
   it('refuse two services on the same host and prefix, keeping the routes that serve', async () => {

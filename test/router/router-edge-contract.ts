@@ -33,7 +33,8 @@ export const EDGE_CASES = {
   hsts: "HSTS rides on HTTPS answers only, the app's own is kept, and a service in the clear gets 421 over HTTPS",
   maintenance:
     'maintenance answers 503 + Retry-After (JSON, or HTML by Accept), lets allowed addresses through, and ends',
-  paths: 'path routes: the longest prefix wins by whole segments, a stripped prefix is gone upstream',
+  paths:
+    'path routes: the longest prefix wins by whole segments, a stripped prefix is gone upstream, and an absolute-form target routes by its path',
   maxBody: 'a body over max_body gets 413 and never reaches the release; a smaller one passes',
 } as const;
 
@@ -369,6 +370,11 @@ export function routerEdgeContract(options: EdgeContractOptions): void {
         ['/api/v2', 'v2', '/api/v2'],
         ['/api/v20', 'api', '/v20'],
         ['/', 'web', '/'],
+        // Absolute-form (RFC 9112 §3.2.2), which a server must accept: routed and forwarded by its path.
+        ['http://shop.test/api/users?q=1', 'api', '/users?q=1'],
+        ['http://SHOP.test:80/api/v2/items', 'v2', '/api/v2/items'],
+        ['http://shop.test/apix', 'web', '/apix'],
+        ['http://shop.test', 'web', '/'],
       ];
       for (const [target, backend, url] of cases) {
         const answer = seen(await send('http', 'shop.test', target));

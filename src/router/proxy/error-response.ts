@@ -28,6 +28,11 @@ export function bodyTooLarge(service: string, maxBodyBytes: number): CutoverErro
   );
 }
 
+/** 400: a request target the proxy cannot route (request-target.ts); the target goes to the log only. */
+export function unroutableTarget(url: string | undefined): CutoverError {
+  return new CutoverError('BAD_REQUEST', `request target '${(url ?? '').slice(0, 200)}' cannot be routed`);
+}
+
 /** 421: an HTTPS request for a service served in the clear (its Host is not a host of the certificate's service). */
 export function misdirected(service: string): CutoverError {
   return new CutoverError('MISDIRECTED_REQUEST', `service '${service}' is not served over HTTPS`);
@@ -63,6 +68,7 @@ export function upstreamFailed(service: string, upstreamId: string, cause: unkno
 /** The one sentence a client reads, per code: nothing in it comes from the request or the upstream. */
 const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
   SERVICE_NOT_FOUND: 'No service answers for this host.',
+  BAD_REQUEST: 'The request target cannot be routed: send its path, with the host in the Host header.',
   NO_UPSTREAM: 'The service is not available right now. Try again shortly.',
   UPSTREAM_BUSY: 'The service is busy. Try again shortly.',
   UPSTREAM_FAILED: 'The service failed to answer.',

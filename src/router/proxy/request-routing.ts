@@ -8,6 +8,7 @@ import { goesToCanary, type CanaryChoice } from './canary-choice.js';
 import {
   bodyTooLarge,
   failUnexpectedly,
+  unroutableTarget,
   http2Required,
   misdirected,
   noActiveRelease,
@@ -22,6 +23,7 @@ import {
 import { buildUpstreamRequestHeaders, type RequestHeadFacts } from './forwarded-headers.js';
 import { crossedEdge, MISDIRECTED } from './https-edge.js';
 import { stripPrefix } from './path-prefix.js';
+import { originFormTarget } from './request-target.js';
 import type { ProxyContext } from './proxy-context.js';
 import { ProxyExchange } from './proxy-exchange.js';
 import type { ListenAddress } from './proxy-listeners.js';
@@ -123,6 +125,10 @@ export class RequestRouting {
       facts,
     );
     if (h2Body !== null) facts.hasBody = h2Body;
+    if (!this.originForm(req, facts.host)) {
+      sendErrorResponse(res, rawHeaders, unroutableTarget(req.url), this.logger);
+      return;
+    }
     // An ACME HTTP-01 validation, whatever the host (an order may run before the host has a service routed).
     if (!secure && this.http01.size > 0 && answerHttp01(this.http01, req, res)) return;
     const entry = this.table.lookup(facts.host, req.url);
@@ -217,6 +223,10 @@ export class RequestRouting {
       this.trustedPeers.trusts(peer),
       facts,
     );
+    if (!this.originForm(req, facts.host)) {
+      sendErrorOnSocket(socket, req.rawHeaders, unroutableTarget(req.url), this.logger);
+      return;
+    }
     const entry = this.table.lookup(facts.host, req.url);
     const strip = this.table.stripLength;
     if (entry === undefined) {
@@ -271,6 +281,19 @@ export class RequestRouting {
     if (canary === null || !goesToCanary(canary, rawHeaders, req.socket.remoteAddress, this.canaryChoice))
       return entry.target;
     return entry.target === null || canary.target.hasHealthyUpstream(this.outOfRotation) ? canary.target : entry.target;
+  }
+
+  /**
+   * Puts the request's target in origin form (request-target.ts) before it is routed, stripped or forwarded;
+   * false when it cannot be. The usual `/path` costs one character test.
+   */
+  private originForm(req: IncomingMessage, host: string | undefined): boolean {
+    const url = req.url;
+    if (url === undefined || url.charCodeAt(0) === 0x2f) return true;
+    const origin = originFormTarget(url, host);
+    if (origin === null) return false;
+    req.url = origin;
+    return true;
   }
 
   /** The TLS listener's port, where plain requests for a host with a certificate go (`redirectHttp`); else null. */
