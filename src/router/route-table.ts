@@ -414,19 +414,26 @@ export function pathHasPrefix(url: string, prefix: string): boolean {
   return next === 0x2f /* / */ || next === 0x3f; /* ? */
 }
 
-/** `Example.COM:8080` → `example.com`; `[::1]:8080` → `[::1]`. */
+/** `Example.COM:8080` → `example.com`; `shop.test.` → `shop.test`; `[::1]:8080` → `[::1]`. */
 export function normalizeHost(host: string): string {
   return host.slice(0, hostNameEnd(host)).toLowerCase();
 }
 
-/** Length of the host part of a Host header value (without `:port`). */
+/**
+ * Length of the host part of a Host header value: without `:port`, and
+ * without the trailing dot of a fully qualified name (`shop.test.`, which a
+ * browser sends as typed). The name is the same one (RFC 1034 §3.1), and
+ * nginx routes it so; without this the proxy answered it 404 or from the
+ * default service, and served it in the clear without the HTTPS redirect.
+ */
 function hostNameEnd(host: string): number {
   if (host.charCodeAt(0) === 0x5b /* [ */) {
     const close = host.indexOf(']');
     return close === -1 ? host.length : close + 1;
   }
   const colon = host.indexOf(':');
-  return colon === -1 ? host.length : colon;
+  const end = colon === -1 ? host.length : colon;
+  return end > 1 && host.charCodeAt(end - 1) === 0x2e /* . */ ? end - 1 : end;
 }
 
 /** `value.slice(0, length).toLowerCase() === lower` without the copies; `lower` is already lower case. */

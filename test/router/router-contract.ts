@@ -26,6 +26,7 @@ export type {
  */
 export const CONTRACT_CASES = {
   settles: 'setRoute resolves only once the new route serves every request',
+  hostForms: 'a Host header finds its service whatever its case, with a port, or fully qualified (a trailing dot)',
   weights: 'a canary weight splits distinct clients within ±2 points over 5,000 requests',
   monotone: 'a sticky client never goes back to stable as the weight rises (10 → 50 → 90)',
   stickyCookie: 'a client without the sticky cookie is given one and keeps its side with it',
@@ -109,6 +110,25 @@ export function routerContract(options: RouterContractOptions): void {
             `request ${i} after the switch to ${releaseId}`,
           );
         }
+      }
+    });
+
+    test('hostForms', async () => {
+      const [backend, other] = (await backends(2)) as [ContractBackend, ContractBackend];
+      const service = 'host-forms';
+      await harness.router.setRoute(stableRoute(service, 'r1', [backend]));
+      // A default service, so a form the router does not recognise is seen going elsewhere, not only as a 404.
+      await harness.router.setRoute({ ...stableRoute('host-forms-default', 'r1', [other]), default: true });
+      try {
+        for (const host of ['host-forms.test', 'Host-Forms.TEST', 'host-forms.test:8080', 'host-forms.test.']) {
+          const response = await harness.client.send({ host });
+          assert.deepEqual([response.status, response.backend], [200, backend.name], host);
+        }
+        const elsewhere = await harness.client.send({ host: 'host-forms.test..' });
+        // The default service, or a 400 (nginx refuses the name): not the service itself.
+        assert.notEqual(elsewhere.backend, backend.name, 'one trailing dot, not any number of them');
+      } finally {
+        await harness.router.setRoute({ ...stableRoute('host-forms-default', 'r1', [other]), default: false });
       }
     });
 

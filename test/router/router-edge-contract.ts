@@ -261,6 +261,10 @@ export function routerEdgeContract(options: EdgeContractOptions): void {
       const moved = await send('http', 'Go.Test', '/a/b?c=1&d=%20');
       assert.equal(moved.status, 308);
       assert.equal(moved.headers.location, `https://go.test:${harness.secure.port}/a/b?c=1&d=%20`);
+      // The name written fully qualified is the same name: redirected too, not served in the clear.
+      const qualified = await send('http', 'go.test.', '/q');
+      assert.equal(qualified.status, 308);
+      assert.equal(qualified.headers.location, `https://go.test:${harness.secure.port}/q`);
       // An ACME validation must be answered in the clear: it goes to the release when the router holds no such token.
       const challenge = seen(await send('http', 'go.test', '/.well-known/acme-challenge/unknown-token'));
       assert.equal(challenge.url, '/.well-known/acme-challenge/unknown-token');

@@ -124,6 +124,14 @@ function renderForwardingRules(trusted: readonly Cidr[]): string[] {
 }
 
 /**
+ * The Host header as the hosts.map key, as route-table.ts's normalizeHost:
+ * lower case, without the port, and without the trailing dot of a fully
+ * qualified name (`shop.test.` is `shop.test`, as nginx and the embedded
+ * proxy route it; before, it fell to the default service).
+ */
+const HOST_KEY = 'req.fhdr(host),lower,regsub(:[0-9]+$,),regsub([.]$,)';
+
+/**
  * What the config holds of the router's own settings, which the Runtime API
  * cannot change: saved with the routing state, so an adopting run knows
  * whether the running HAProxy has its settings without comparing the config
@@ -142,6 +150,8 @@ export function settingsFingerprint(input: {
     services: Object.keys(traffic.services)
       .sort()
       .map((service) => [service, renderInstanceTimeouts(traffic, service), serverLimits(traffic, service)]),
+    // How a Host header finds its service: an HAProxy adopted from a cutover that read it otherwise is reloaded.
+    hostKey: HOST_KEY,
   });
 }
 
@@ -257,7 +267,7 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
     `  log ring@${REQUEST_LOG_RING} len ${REQUEST_LOG_MAX_LINE} format raw local0 info`,
     `  log-format "${REQUEST_LOG_FORMAT}"`,
     ...renderForwardingRules(input.trustedProxies ?? []),
-    `  http-request set-var(txn.cutover_svc) req.fhdr(host),lower,regsub(:[0-9]+$,),map_str(${input.hostsMapPath}${defaultService === undefined ? '' : `,${serviceKey(defaultService.service)}`})`,
+    `  http-request set-var(txn.cutover_svc) ${HOST_KEY},map_str(${input.hostsMapPath}${defaultService === undefined ? '' : `,${serviceKey(defaultService.service)}`})`,
     ...(defaultService === undefined
       ? []
       : [
