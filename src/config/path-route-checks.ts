@@ -1,9 +1,11 @@
 import { CONFIG_DEFAULTS } from './config-defaults.js';
 import { makeIssue, type ConfigIssue, type SourceMap } from './config-issues.js';
+import { NGINX_PATH_PREFIX } from './router-literals.js';
 
 /**
  * Checks across services' path routes: a host and prefix belong to one
- * service; and `routes` and `max_body` are answered by the embedded proxy
+ * service; nginx takes only prefixes it matches as the proxy does
+ * (router-literals.ts); and `routes` and `max_body` are answered by the embedded proxy
  * and nginx (the HAProxy router does not render them yet), so HAProxy
  * refuses them at load rather than ignore them.
  */
@@ -36,6 +38,15 @@ export function checkPathRoutes(raw: RawMap, source: SourceMap | null): ConfigIs
     const routes = Array.isArray(service.routes) ? service.routes : isMap(service.routes) ? [service.routes] : [];
     routes.forEach((route: unknown, index) => {
       if (!isMap(route) || typeof route.host !== 'string' || typeof route.path_prefix !== 'string') return;
+      // nginx would refuse it at the first deploy, with the service's name only.
+      if (router === 'nginx' && !NGINX_PATH_PREFIX.test(route.path_prefix))
+        issues.push(
+          makeIssue(
+            source,
+            ['services', name, 'routes', index, 'path_prefix'],
+            'the nginx router matches decoded paths: write the prefix without %-escapes, $ or ; (letters, digits, / and ._~-)',
+          ),
+        );
       const key = `${route.host.trim().toLowerCase()}${route.path_prefix}`;
       const owner = owners.get(key);
       if (owner !== undefined && owner !== name)

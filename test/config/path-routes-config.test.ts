@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { assertPathPrefix } from '../../src/router/nginx/nginx-names.js';
 import { issueAt, issuesOf, parse } from './issues-of.js';
 
 // routes (services sharing a host by path prefix) and max_body, as cutover.yaml says them.
@@ -25,6 +26,23 @@ describe('path routes and max_body in cutover.yaml', () => {
       assert.match(
         issueAt(byPath, 'services.api.routes[0].path_prefix').message,
         /expected a path prefix like \/api/,
+        prefix,
+      );
+    }
+  });
+
+  it('refuses at load, with router nginx, a prefix nginx would refuse at the first deploy', () => {
+    const nginxServer =
+      'server: { router: nginx, nginx: { main_config: /etc/nginx/nginx.conf, include_file: /etc/nginx/conf.d/c.conf } }\n';
+    for (const prefix of ['/caf%C3%A9', '/a;b', '/a$b']) {
+      const service = `services:\n  api: { command: y, routes: [{ host: shop.test, path_prefix: "${prefix}" }] }\n`;
+      // The proxy matches the raw target, so it takes the prefix; nginx matches decoded paths and cannot.
+      assert.equal(parse(service).services.api?.paths?.[0]?.prefix, prefix);
+      assert.throws(() => assertPathPrefix('api', prefix), /cannot be routed by nginx/);
+      const { byPath } = issuesOf(nginxServer + service);
+      assert.match(
+        issueAt(byPath, 'services.api.routes[0].path_prefix').message,
+        /nginx router matches decoded paths/,
         prefix,
       );
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CutoverError } from '../../core/errors.js';
+import { NGINX_PATH_PREFIX } from '../../config/router-literals.js';
 
 /**
  * Names and literals cutover writes into nginx config. Everything user-given
@@ -82,15 +83,6 @@ export function regexLiteral(value: string): string {
 export function quoted(text: string): string {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
-
-/**
- * Prefixes nginx matches as the proxy does: nginx compares a location with
- * the decoded, normalised path, so a `%`-escape would match something else
- * than the raw target the proxy compares; `$` and `;` have no business in
- * a location. Everything else the config's prefix grammar allows is
- * literal in a quoted prefix location.
- */
-const NGINX_PATH_PREFIX = /^\/[A-Za-z0-9._~!&'()*+,=:@/-]*$/;
 
 export function assertPathPrefix(service: string, prefix: string): void {
   if (!NGINX_PATH_PREFIX.test(prefix)) {
