@@ -9,6 +9,7 @@ import { formatListenAddress, parseListenAddress, sameSocket } from './listen-ad
 import { checkRollingStrategy } from './rolling-checks.js';
 import { checkGrpcServices } from './grpc-checks.js';
 import { checkPathRoutes } from './path-route-checks.js';
+import { checkRouterLiterals } from './router-literal-checks.js';
 import { checkTls } from './tls-checks.js';
 import type { ListenAddress } from './types.js';
 
@@ -41,6 +42,7 @@ export function checkConfig(raw: unknown, source: SourceMap | null): ConfigIssue
     ...checkAnalysis(raw.analysis, source),
     ...checkTls(raw, source),
     ...checkPathRoutes(raw, source),
+    ...checkRouterLiterals(raw, source),
     ...checkGrpcServices(raw, source),
   ];
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CanaryStrategyConfig } from '../../src/config/types.js';
+import { assertMatchValue as assertHaproxyMatchValue } from '../../src/router/haproxy/haproxy-names.js';
+import { assertCookieName as assertNginxCookie, headerVariable } from '../../src/router/nginx/nginx-names.js';
 import { CANARY_EXAMPLE } from './canary-example.js';
 import { issueAt, issuesOf, parse } from './issues-of.js';
 
@@ -280,5 +282,50 @@ describe('canary strategy: every problem at once, with its place', () => {
       line: 4,
       column: 42,
     });
+  });
+});
+
+describe('canary strategy: names and values the router can render', () => {
+  const strategy = [
+    'type: canary',
+    'stickiness: { by: header, name: X-User.Id }',
+    'match:',
+    '  - { cookie: "beta~group", value: "yes" }',
+    '  - { header: X-Canary, value: "beta tester, 50%" }',
+  ];
+  const shape = {
+    stickiness: { by: 'header' as const, name: 'X-User.Id' },
+    match: [
+      { cookie: 'beta~group', value: 'yes' },
+      { header: 'X-Canary', value: 'beta tester, 50%' },
+    ],
+  };
+  const nginx = 'server: { router: nginx, nginx: { main_config: /etc/nginx/nginx.conf, include_file: /etc/c.conf } }\n';
+
+  it('takes them with the embedded proxy, which compares them as written', () => {
+    assert.deepEqual(canaryOf(withStrategy(strategy)).stickiness, shape.stickiness);
+  });
+
+  it('refuses at load, with the field, what nginx would refuse at the first canary', () => {
+    assert.throws(() => headerVariable(shape.stickiness.name), /cannot be routed on by nginx/);
+    assert.throws(() => assertNginxCookie('beta~group'), /cannot be routed on by nginx/);
+    const { byPath } = issuesOf(nginx + withStrategy(strategy));
+    assert.match(issueAt(byPath, 'services.web.strategy.stickiness.name').message, /nginx router routes on a header/);
+    assert.match(issueAt(byPath, 'services.web.strategy.match[0].cookie').message, /nginx router routes on a cookie/);
+    // nginx compares a quoted string: any value goes.
+    assert.equal(byPath.has('services.web.strategy.match[1].value'), false);
+  });
+
+  it('refuses at load, with the field, what HAProxy would refuse at the first canary', () => {
+    assert.throws(() => assertHaproxyMatchValue(shape.match[1]?.value ?? ''), /cannot be routed on by HAProxy/);
+    const { byPath } = issuesOf(`server: { router: haproxy }\n${withStrategy(strategy)}`);
+    assert.match(issueAt(byPath, 'services.web.strategy.stickiness.name').message, /haproxy router routes on a header/);
+    assert.match(issueAt(byPath, 'services.web.strategy.match[0].cookie').message, /haproxy router routes on a cookie/);
+    assert.match(issueAt(byPath, 'services.web.strategy.match[1].value').message, /without spaces/);
+    const fine = withStrategy([
+      'type: canary',
+      'match: [{ header: X-Canary, value: always }, { cookie: beta, value: 1 }]',
+    ]);
+    assert.equal(canaryOf(`server: { router: haproxy }\n${fine}`).match.length, 2);
   });
 });

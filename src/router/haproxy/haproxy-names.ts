@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { HAPROXY_COOKIE_NAME, HAPROXY_HEADER_NAME, HAPROXY_MATCH_VALUE } from '../../config/router-literals.js';
 import { CutoverError } from '../../core/errors.js';
 import type { Upstream } from '../index.js';
 
@@ -39,18 +40,14 @@ export function serverName(releaseId: string, upstreamId: string): string {
   return `${sanitizeName(releaseId)}__${sanitizeName(upstreamId)}`;
 }
 
-const HEADER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const COOKIE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Lower-case labels or an IPv6 literal: exact keys of the host map (HAProxy's map_str, no wildcard). */
 const HOST_NAME = /^[a-z0-9_.-]{1,253}$|^\[[0-9a-f:.]{2,45}\]$/;
-/** Cookie-octets (RFC 6265) without quote, `'`, `,`, `;`, `\`, `#`, `%`, `$`: safe inside single quotes. */
-const MATCH_VALUE = /^[A-Za-z0-9!&()*+./:<=>?@[\]^_`{|}~-]{1,256}$/;
 const ADDRESS_HOST = /^[A-Za-z0-9.:_-]{1,253}$/;
 /** Paths written into haproxy.cfg: absolute, no space or quote. */
 const PATH = /^\/[A-Za-z0-9._/-]{1,4000}$/;
 
 export function assertHeaderName(header: string): void {
-  if (!HEADER_NAME.test(header)) {
+  if (!HAPROXY_HEADER_NAME.test(header)) {
     throw new CutoverError('CONFIG_INVALID', `header name '${printable(header)}' cannot be routed on by HAProxy`, {
       hint: 'Use a header name made of letters, digits, - and _.',
     });
@@ -58,7 +55,7 @@ export function assertHeaderName(header: string): void {
 }
 
 export function assertCookieName(cookie: string): void {
-  if (!COOKIE_NAME.test(cookie)) {
+  if (!HAPROXY_COOKIE_NAME.test(cookie)) {
     throw new CutoverError('CONFIG_INVALID', `cookie name '${printable(cookie)}' cannot be routed on by HAProxy`, {
       hint: 'Use a cookie name made of letters, digits, ., - and _.',
     });
@@ -75,7 +72,7 @@ export function assertHostName(host: string): void {
 }
 
 export function assertMatchValue(value: string): void {
-  if (!MATCH_VALUE.test(value)) {
+  if (!HAPROXY_MATCH_VALUE.test(value)) {
     throw new CutoverError('CONFIG_INVALID', `match value '${printable(value)}' cannot be routed on by HAProxy`, {
       hint: 'Use a value of letters, digits and punctuation, without spaces, quotes, `,`, `;`, `\\`, `#`, `%` or `$`.',
     });

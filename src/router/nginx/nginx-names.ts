@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CutoverError } from '../../core/errors.js';
-import { NGINX_PATH_PREFIX } from '../../config/router-literals.js';
+import { NGINX_COOKIE_NAME, NGINX_HEADER_NAME, NGINX_PATH_PREFIX } from '../../config/router-literals.js';
 
 /**
  * Names and literals cutover writes into nginx config. Everything user-given
@@ -30,14 +30,12 @@ export function variablePrefix(service: string): string {
   return `cutover_v_${sanitizeName(service)}`;
 }
 
-const HEADER_NAME = /^[A-Za-z0-9_-]+$/;
-const COOKIE_NAME = /^[A-Za-z0-9_.-]+$/;
 /** Host names as nginx's server_name takes them: labels, a leading `*.` or trailing `.*` wildcard, an IPv6 literal. */
 const HOST_NAME = /^(\*\.)?[A-Za-z0-9_.-]+(\.\*)?$|^\[[0-9A-Fa-f:.]+\]$/;
 
 /** `X-User-Id` → `$http_x_user_id`, nginx's variable for a request header. */
 export function headerVariable(header: string): string {
-  if (!HEADER_NAME.test(header)) {
+  if (!NGINX_HEADER_NAME.test(header)) {
     throw new CutoverError('CONFIG_INVALID', `header name '${header}' cannot be routed on by nginx`, {
       hint: 'Use a header name made of letters, digits, - and _.',
     });
@@ -46,7 +44,7 @@ export function headerVariable(header: string): string {
 }
 
 export function assertCookieName(cookie: string): void {
-  if (!COOKIE_NAME.test(cookie)) {
+  if (!NGINX_COOKIE_NAME.test(cookie)) {
     throw new CutoverError('CONFIG_INVALID', `cookie name '${cookie}' cannot be routed on by nginx`, {
       hint: 'Use a cookie name made of letters, digits, ., - and _.',
     });
