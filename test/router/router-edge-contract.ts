@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http, { type IncomingHttpHeaders, type Server } from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -35,7 +35,8 @@ export const EDGE_CASES = {
     'maintenance answers 503 + Retry-After (JSON, or HTML by Accept), lets allowed addresses through, and ends',
   paths:
     'path routes: the longest prefix wins by whole segments, a stripped prefix is gone upstream, and an absolute-form target routes by its path',
-  maxBody: 'a body over max_body gets 413 and never reaches the release; a smaller one passes',
+  maxBody:
+    'a body over max_body gets 413 and never reaches the release (with Expect: 100-continue, before any 100); a smaller one passes',
 } as const;
 
 export type EdgeCase = keyof typeof EDGE_CASES;
@@ -193,6 +194,36 @@ export function routerEdgeContract(options: EdgeContractOptions): void {
         if (init.body !== undefined) req.end(init.body);
         else req.end();
       });
+    };
+
+    /**
+     * A POST with `Expect: 100-continue` on a raw connection: the statuses it gets, in order. The body goes
+     * out only after a 100, as a client that asks first does.
+     */
+    const statusesWithExpect = async (host: string, length: number): Promise<number[]> => {
+      const socket = net.connect(harness.plain.port, harness.plain.host);
+      socket.setEncoding('latin1');
+      socket.on('error', () => {});
+      let buffer = '';
+      const statuses: number[] = [];
+      socket.write(
+        `POST /up HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+      );
+      try {
+        for await (const chunk of socket) {
+          buffer += chunk as string;
+          for (let end = buffer.indexOf('\r\n\r\n'); end >= 0; end = buffer.indexOf('\r\n\r\n')) {
+            const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(buffer)?.[1] ?? '0');
+            statuses.push(status);
+            buffer = buffer.slice(end + 4);
+            if (status === 100) socket.write(Buffer.alloc(length, 1));
+            else return statuses;
+          }
+        }
+      } finally {
+        socket.destroy();
+      }
+      return statuses;
     };
 
     const seen = (answer: Answer): Seen => {
@@ -399,6 +430,9 @@ export function routerEdgeContract(options: EdgeContractOptions): void {
         chunked: true,
       });
       assert.equal(chunked.status, 413);
+      // A client that asks first is refused before it sends a byte, and a body that fits is let through.
+      assert.deepEqual(await statusesWithExpect('body.test', 2048), [413]);
+      assert.deepEqual(await statusesWithExpect('body.test', 512), [100, 200]);
     });
   });
 }

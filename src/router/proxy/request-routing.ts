@@ -78,7 +78,7 @@ export class RequestRouting {
   /** Routes the requests and upgrades of one listener (`secure`: the TLS one). */
   listenTo(server: Server | Http2SecureServer, secure: boolean): void {
     // Node's own clientError handling stays: it answers malformed requests with 400/431/408.
-    server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    const onRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void => {
       // The HTTP/2 compatibility objects carry what the proxy reads (url, method, headers, a readable body, a
       // response with writeHead/write/end/'drain'/'close'); headers are read from the HTTP/1.1 form made here.
       const h2 = secure && isHttp2(req);
@@ -90,7 +90,19 @@ export class RequestRouting {
       } catch (error) {
         failUnexpectedly(error, request, response, this.logger);
       }
-    });
+    };
+    server.on('request', onRequest);
+    // `Expect: 100-continue`: without this listener Node sends 100 Continue before the request is routed, so
+    // a client told to go ahead sent a body over max_body (or to a 404, a redirect, maintenance) only to get
+    // the refusal after it. Here 100 goes out only once the request is on its way to a release; an answer the
+    // proxy makes itself is final, and the client never sends the body (RFC 9110 §10.1.1).
+    server.on(
+      'checkContinue',
+      (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+        onRequest(req, res);
+        if (!res.headersSent && !res.writableEnded) res.writeContinue();
+      },
+    );
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       try {
         this.handleUpgrade(req, socket, head, secure);
