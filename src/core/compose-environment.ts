@@ -4,6 +4,14 @@ import { asMap, isMap, shown, type Map } from './compose-import-types.js';
 
 /** A service's environment and env_file as cutover's env and env_file: secrets become ${NAME} references. */
 
+/**
+ * The values cutover fills for each instance itself (config/env-substitution's
+ * RUNTIME_VARIABLES; core imports nothing outside itself). Compose took them
+ * from the shell; in cutover.yaml they stay placeholders, so they are no
+ * reference the server's environment must set.
+ */
+export const FILLED_BY_CUTOVER: readonly string[] = ['VERSION', 'PORT', 'SLOT', 'INSTANCE', 'HOST'];
+
 export function composeText(text: string, path: string, ctx: ServiceContext): string {
   const converted = composeString(text);
   for (const form of converted.approximated)
@@ -11,6 +19,10 @@ export function composeText(text: string, path: string, ctx: ServiceContext): st
       path,
       reason: `${form}: cutover reads \${NAME} and \${NAME:-default} only; written as a plain reference`,
     });
+  // A `${NAME}` with no default makes cutover.yaml fail to load until the server's environment sets NAME: list it
+  // with the other references, so the header names it and init's own load check sets it.
+  for (const name of converted.variables)
+    if (!FILLED_BY_CUTOVER.includes(name)) ctx.references.push({ name, service: ctx.service, secret: false });
   return converted.text;
 }
 

@@ -46,6 +46,8 @@ export const isMap = (value: unknown): value is Map =>
 export const asMap = (value: unknown): Map => (isMap(value) ? value : {});
 
 export interface ServiceContext {
+  /** The Compose service's name, as the file spells it. */
+  service: string;
   options: ComposeImportOptions;
   notes: ImportNote[];
   references: ComposeImport['references'];

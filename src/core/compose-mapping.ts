@@ -75,6 +75,7 @@ export function mapCompose(compose: Map, options: ComposeImportOptions): Compose
   }
   const services = deployOrder(picked, dependsOn).map((from) =>
     mapService(from, names.get(from) as string, asMap(all[from]), {
+      service: from,
       options,
       notes,
       references,

@@ -11,8 +11,10 @@
  * `${NAME:-default}` at load and writes a literal `${` as `$${`. Forms it
  * has no equivalent for keep the variable and are named in `approximated`.
  */
-export function composeString(text: string): { text: string; approximated: string[] } {
+export function composeString(text: string): { text: string; approximated: string[]; variables: string[] } {
   const approximated: string[] = [];
+  // Names written as a plain `${NAME}`: cutover's load refuses the file unless the server's environment sets them.
+  const variables: string[] = [];
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const char = text[i] as string;
@@ -40,11 +42,11 @@ export function composeString(text: string): { text: string; approximated: strin
         out += `$\${${inner}}`;
       } else {
         const [, name = '', operator, rest = ''] = match;
-        if (operator === undefined) out += `\${${name}}`;
-        else if (operator === ':-' || operator === '-') out += `\${${name}:-${rest}}`;
+        if (operator === ':-' || operator === '-') out += `\${${name}:-${rest}}`;
         else {
-          approximated.push(`\${${inner}}`);
+          if (operator !== undefined) approximated.push(`\${${inner}}`);
           out += `\${${name}}`;
+          variables.push(name);
         }
       }
       i = end;
@@ -53,12 +55,13 @@ export function composeString(text: string): { text: string; approximated: strin
     const bare = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 1));
     if (bare) {
       out += `\${${bare[0]}}`;
+      variables.push(bare[0]);
       i += bare[0].length;
       continue;
     }
     out += '$';
   }
-  return { text: out, approximated };
+  return { text: out, approximated, variables };
 }
 
 const GO_DURATION = /^(?:(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns))+$/;

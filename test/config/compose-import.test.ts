@@ -105,6 +105,46 @@ describe('a Compose file that is not valid is refused with the place', () => {
   });
 });
 
+describe('Compose interpolation without a default', () => {
+  it('init writes a config that loads, and names every ${NAME} the server must set', () => {
+    // Compose fills ${NAME} from the shell it runs in; the runbooks' files lean on it for the
+    // registry, API bases and the like. cutover.yaml keeps the reference, so init must list it.
+    const file = path.join(dir, 'interpolated.yml');
+    fs.writeFileSync(
+      file,
+      [
+        'services:',
+        '  web:',
+        '    image: shop/web:1',
+        '    ports: ["8080:3000"]',
+        '    command: ["node", "server.js", "--upstream", "$UPSTREAM_HOST"]',
+        '    environment:',
+        '      API_BASE: ${API_BASE}',
+        '      REGION: ${REGION:?set the region}',
+        '      LOG_LEVEL: ${LOG_LEVEL:-info}',
+        '      LISTEN: ":${PORT}"',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(dir, 'interpolated-out');
+    const run = spawnSync(process.execPath, [CLI, 'init', '--from', file, '--dir', out], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /set in the server's environment: API_BASE, REGION, UPSTREAM_HOST\n/);
+    const text = fs.readFileSync(path.join(out, 'cutover.yaml'), 'utf8');
+    assert.match(
+      text,
+      /# Set before `cutover server` \(their values were not copied here\): API_BASE, REGION, UPSTREAM_HOST\n/,
+    );
+    // With those set, as the header asks, it loads; PORT stays cutover's own placeholder.
+    const env = { UPSTREAM_HOST: 'up.internal', API_BASE: 'https://api.example.com', REGION: 'eu' };
+    const web = parseConfig(text, path.join(out, 'cutover.yaml'), { env }).services.web;
+    assert.equal(web?.env.API_BASE, 'https://api.example.com');
+    assert.equal(web?.env.REGION, 'eu');
+    assert.equal(web?.env.LOG_LEVEL, 'info');
+    assert.equal(web?.env.LISTEN, ':${PORT}');
+  });
+});
+
 describe('hostile Compose values come out as the same strings', () => {
   const nasty = {
     NEWLINES: 'line1\nline2\n  injected: true',

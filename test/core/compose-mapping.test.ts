@@ -260,12 +260,12 @@ describe('mapCompose: Swarm', () => {
 
 describe('compose values', () => {
   it('composeString: Compose interpolation in cutover’s grammar', () => {
-    assert.deepEqual(composeString('a $$ b'), { text: 'a $ b', approximated: [] });
-    assert.deepEqual(composeString('$${NOT}'), { text: '$${NOT}', approximated: [] });
-    assert.deepEqual(composeString('$HOME/x'), { text: '${HOME}/x', approximated: [] });
-    assert.deepEqual(composeString('${A-b}${C:-d}'), { text: '${A:-b}${C:-d}', approximated: [] });
-    assert.deepEqual(composeString('${A:+yes}'), { text: '${A}', approximated: ['${A:+yes}'] });
-    assert.deepEqual(composeString('cost: 5$'), { text: 'cost: 5$', approximated: [] });
+    assert.deepEqual(composeString('a $$ b'), { text: 'a $ b', approximated: [], variables: [] });
+    assert.deepEqual(composeString('$${NOT}'), { text: '$${NOT}', approximated: [], variables: [] });
+    assert.deepEqual(composeString('$HOME/x'), { text: '${HOME}/x', approximated: [], variables: ['HOME'] });
+    assert.deepEqual(composeString('${A-b}${C:-d}'), { text: '${A:-b}${C:-d}', approximated: [], variables: [] });
+    assert.deepEqual(composeString('${A:+yes}'), { text: '${A}', approximated: ['${A:+yes}'], variables: ['A'] });
+    assert.deepEqual(composeString('cost: 5$'), { text: 'cost: 5$', approximated: [], variables: [] });
   });
 
   it('composeDuration: Go durations', () => {
