@@ -203,9 +203,10 @@ function mapService(from: string, name: string, service: Map, ctx: ServiceContex
     const { image, tag } = imageWithVersionTag(service.image);
     entries.push({
       key: 'image',
-      value: image,
+      // The registry part may be Compose interpolation too (`${REGISTRY:-ghcr.io/acme}/web`).
+      value: composeText(image, `${at}.image`, ctx),
       comment:
-        tag === null
+        tag === null || tag.includes('$')
           ? `was ${service.image}: a deploy names the tag, \`cutover deploy ${name} --version <tag>\``
           : `was ${service.image}: \`cutover deploy ${name} --version ${tag}\` deploys that tag`,
     });

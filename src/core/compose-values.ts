@@ -92,12 +92,18 @@ export function composeDuration(value: unknown): string | null {
 /**
  * The image without its tag or digest, with `${VERSION}` as the tag: the
  * version a deploy is given picks the image. `localhost:5000/shop/web:1.4`
- * keeps its registry port; `web@sha256:...` loses the digest.
+ * keeps its registry port; `web@sha256:...` loses the digest. The `:`, `/`
+ * and `@` inside a Compose reference (`${REGISTRY:-r.io:5000/acme}/web:${TAG:-1}`)
+ * are not the image's own: they are looked for outside `${...}` only.
  */
 export function imageWithVersionTag(image: string): { image: string; tag: string | null } {
-  const withoutDigest = image.split('@')[0] ?? image;
-  const slash = withoutDigest.lastIndexOf('/');
-  const colon = withoutDigest.lastIndexOf(':');
+  // Same length as the image, with each reference's text blanked, so an index found here is one in the image.
+  const outside = image.replace(/\$\{[^{}]*\}/g, (reference) => '_'.repeat(reference.length));
+  const at = outside.indexOf('@');
+  const withoutDigest = at === -1 ? image : image.slice(0, at);
+  const masked = at === -1 ? outside : outside.slice(0, at);
+  const slash = masked.lastIndexOf('/');
+  const colon = masked.lastIndexOf(':');
   const hasTag = colon > slash;
   const repository = hasTag ? withoutDigest.slice(0, colon) : withoutDigest;
   // A digest is no tag: the version given to a deploy becomes the tag.

@@ -282,6 +282,38 @@ describe('compose values', () => {
     assert.deepEqual(imageWithVersionTag('a/b@sha256:abc'), { image: 'a/b:${VERSION}', tag: null });
   });
 
+  it('imageWithVersionTag: the `:` and `/` inside Compose interpolation are not the image’s', () => {
+    assert.deepEqual(imageWithVersionTag('${REGISTRY:-r.io:5000/acme}/web:${TAG:-latest}'), {
+      image: '${REGISTRY:-r.io:5000/acme}/web:${VERSION}',
+      tag: '${TAG:-latest}',
+    });
+    assert.deepEqual(imageWithVersionTag('${REGISTRY:-r.io:5000}/web'), {
+      image: '${REGISTRY:-r.io:5000}/web:${VERSION}',
+      tag: null,
+    });
+  });
+
+  it('an interpolated image comes out in cutover’s grammar, its variables as references', () => {
+    const imported = mapCompose(
+      {
+        services: {
+          web: { image: '${REGISTRY:-r.io:5000/acme}/web:${TAG:-latest}', ports: ['80:80'] },
+          api: { image: '$REGISTRY/api:${TAG}', ports: ['81:80'] },
+        },
+      },
+      options(),
+    );
+    assert.equal(entriesOf(imported, 'web').image, '${REGISTRY:-r.io:5000/acme}/web:${VERSION}');
+    assert.equal(entriesOf(imported, 'api').image, '${REGISTRY}/api:${VERSION}');
+    assert.deepEqual(
+      imported.references.map((r) => `${r.service}:${r.name}`),
+      ['api:REGISTRY'],
+    );
+    // The tag was the environment's: no `--version ${TAG}` advice.
+    const comment = imported.services.find((s) => s.name === 'web')?.entries.find((e) => e.key === 'image')?.comment;
+    assert.match(comment ?? '', /--version <tag>/);
+  });
+
   it('serviceNameFor: cutover’s service name grammar', () => {
     assert.equal(serviceNameFor('Web.API_v2'), 'web-api-v2');
     assert.equal(serviceNameFor('___'), 'service');
