@@ -84,6 +84,17 @@ function shellWord(text: string): string {
 const PER_TASK = /\$\{(PORT|INSTANCE)\}/;
 
 /**
+ * Swarm expands a service's Env as Go templates (cutover's own
+ * `{{.Task.Slot}}` below relies on it), so a config or env-file value with
+ * `{{` in it would be expanded (`{{.Node.Hostname}}`) or make Swarm refuse the
+ * service ("function not defined"). Each `{{` is written as the template
+ * `{{"{{"}}`, which expands to the two braces: a lone `}}` is text to Go.
+ */
+export function literalForSwarmTemplate(value: string): string {
+  return value.split('{{').join('{{"{{"}}');
+}
+
+/**
  * The wrapper: computes PORT and INSTANCE from the task slot, exports the env
  * values that use them, then execs the command (so signals reach the app).
  */
@@ -160,7 +171,7 @@ export function planSwarmService(input: {
         Command: ['/bin/sh', '-c', wrapperScript(words, perTask, input.nodeAddresses)],
         Args: [],
         Env: [
-          ...fixed.map(([key, value]) => `${key}=${value}`),
+          ...fixed.map(([key, value]) => `${key}=${literalForSwarmTemplate(value)}`),
           `HOST=${host}`,
           `VERSION=${release.version}`,
           `SLOT=${release.slot}`,
