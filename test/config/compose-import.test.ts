@@ -201,4 +201,35 @@ describe('hostile Compose values come out as the same strings', () => {
     assert.equal(looksSecret('NODE_ENV', 'production'), false);
     assert.equal(looksSecret('UPSTREAM', 'https://api.example.com/v1'), false);
   });
+
+  it('init copies no credential by its shape, whatever the variable is called', () => {
+    // Made-up values in the published formats; the names pass the name rule.
+    const credentials = {
+      STRIPE_SK: 'sk_live_51HxAbCdEfGhIjKlMnOpQrStUv',
+      GH_PAT: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      SLACK_HOOK: 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX',
+      AWS_ID: 'AKIAIOSFODNN7EXAMPLE',
+      SIGNING: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJl',
+      TLS_PEM: '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----',
+    };
+    const file = path.join(dir, 'credentials.yml');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        services: { web: { image: 'shop/web:1', ports: ['80:80'], environment: { ...credentials, NODE_ENV: 'prod' } } },
+      }),
+    );
+    const out = path.join(dir, 'credentials-out');
+    const run = spawnSync(process.execPath, [CLI, 'init', '--from', file, '--dir', out], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const text = fs.readFileSync(path.join(out, 'cutover.yaml'), 'utf8');
+    for (const value of Object.values(credentials)) assert.ok(!text.includes(value.split('\n')[0] as string), value);
+    const names = Object.keys(credentials);
+    const env = Object.fromEntries(names.map((name) => [name, `filled-${name}`]));
+    const config = parseConfig(text, path.join(out, 'cutover.yaml'), { env });
+    for (const name of names) assert.equal(config.services.web?.env[name], `filled-${name}`);
+    assert.equal(config.services.web?.env.NODE_ENV, 'prod');
+    // Listed under secrets:, so the values the server fills in are redacted like a secret-named variable's.
+    for (const name of names) assert.ok(config.secretValues?.includes(`filled-${name}`), name);
+  });
 });

@@ -21,9 +21,34 @@ export interface InitFromComposeOptions {
 const SECRET_PARAMETER =
   /[?&;](password|passwd|pass|pwd|secret|token|access_token|api[_-]?key|apikey|key|sig|signature)=/i;
 
+/**
+ * Values that are credentials by their shape, whatever the variable is
+ * called (`STRIPE_SK`, `GH_PAT`, `SLACK_WEBHOOK` pass the name rule): the
+ * published formats secret scanners look for. A cutover.yaml is meant to be
+ * committed, so one of these must not be copied into it.
+ */
+const CREDENTIAL_SHAPES: readonly RegExp[] = [
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./, // a JWT: base64url of '{"' twice
+  /\b[rs]k_(live|test)_[A-Za-z0-9]{10,}/, // Stripe secret and restricted keys
+  /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/, // GitHub tokens
+  /\bglpat-[A-Za-z0-9_-]{20,}/, // GitLab personal access tokens
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}/, // Slack tokens
+  /\b(AKIA|ASIA)[0-9A-Z]{16}\b/, // AWS access key ids
+  /\bAIza[0-9A-Za-z_-]{35}/, // Google API keys
+  /\bnpm_[A-Za-z0-9]{36}\b/, // npm tokens
+  /\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/, // SendGrid keys
+  /\/\/hooks\.slack\.com\/services\/|\/\/(discord|discordapp)\.com\/api\/webhooks\//, // webhook URLs: the path is the token
+];
+
 /** Not copied into cutover.yaml: a secret-looking name (the redactor's rule), or a value with credentials in it. */
 export function looksSecret(name: string, value: string): boolean {
-  return isSecretName(name) || redactUrl(value) !== value || SECRET_PARAMETER.test(value);
+  return (
+    isSecretName(name) ||
+    redactUrl(value) !== value ||
+    SECRET_PARAMETER.test(value) ||
+    CREDENTIAL_SHAPES.some((shape) => shape.test(value))
+  );
 }
 
 /** `cutover init --from docker-compose.yml`: a commented cutover.yaml mapped from a Compose file. */
