@@ -83,7 +83,9 @@ export function httpPathOf(test: string[] | null): string | null {
   const url = /\bhttps?:\/\/[^\s'"]+/.exec(line);
   if (!url) return null;
   try {
-    const parsed = new URL(url[0].replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/g, '0'));
+    // Variables only pick the host or port: Compose's `$$PORT` (the container's own PORT, the usual way in a
+    // healthcheck), `${PORT}` and `${PORT:-3000}` each stand for one value, here a 0 that parses as either.
+    const parsed = new URL(url[0].replace(/\$?\$(\{[^{}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, '0'));
     return `${parsed.pathname}${parsed.search}`;
   } catch {
     return null;

@@ -258,6 +258,37 @@ describe('mapCompose: Swarm', () => {
   });
 });
 
+describe('mapCompose: a healthcheck URL whose port is a variable', () => {
+  // In a Compose healthcheck `$$PORT` is the container's own PORT (a single `$` would be
+  // Compose's interpolation); `${PORT:-3000}` is Compose's with a default.
+  const imported = mapCompose(
+    {
+      services: {
+        web: {
+          image: 'shop/web:1',
+          ports: ['80:3000'],
+          healthcheck: { test: ['CMD-SHELL', 'curl -fsS http://localhost:$$PORT/healthz || exit 1'] },
+        },
+        api: {
+          image: 'shop/api:1',
+          ports: ['81:3000'],
+          healthcheck: { test: ['CMD', 'wget', '-qO-', 'http://127.0.0.1:${PORT:-3000}/ready?deep=1'] },
+        },
+      },
+    },
+    options(),
+  );
+
+  it('is still an HTTP check on that path, with no note that it was not', () => {
+    assert.deepEqual(entriesOf(imported, 'web').health, { type: 'http', path: '/healthz' });
+    assert.deepEqual(entriesOf(imported, 'api').health, { type: 'http', path: '/ready?deep=1' });
+    assert.deepEqual(
+      notePaths(imported).filter((p) => p.endsWith('healthcheck.test')),
+      [],
+    );
+  });
+});
+
 describe('compose values', () => {
   it('composeString: Compose interpolation in cutover’s grammar', () => {
     assert.deepEqual(composeString('a $$ b'), { text: 'a $ b', approximated: [], variables: [] });
