@@ -1,8 +1,36 @@
-import { composeDuration } from './compose-values.js';
+import { composeDuration, composeNumber } from './compose-values.js';
 import type { ImportEntry, ImportNote, ServiceContext } from './compose-import-types.js';
 import { asMap, isMap, shown, type Map } from './compose-import-types.js';
 
 /** deploy (replicas, update_config, resources, placement) and healthcheck as cutover's strategy and health. */
+
+/**
+ * A count or ratio at `path` as a number, or null (nothing written) when it
+ * is absent or no number: that, and a default taken from a reference, are
+ * noted, so a quoted or interpolated value is never dropped without a word.
+ */
+export function numberAt(
+  value: unknown,
+  path: string,
+  notes: ImportNote[],
+  kind: 'count' | 'ratio' = 'count',
+): number | null {
+  if (value === undefined) return null;
+  const read = composeNumber(value);
+  if (read === null || (kind === 'count' && !Number.isInteger(read.value))) {
+    notes.push({
+      path,
+      reason: `${shown(value)} is not a ${kind === 'count' ? 'whole number' : 'number'} cutover can write here: set it by hand`,
+    });
+    return null;
+  }
+  if (read.defaultOf !== null)
+    notes.push({
+      path,
+      reason: `${shown(value)}: written as its default ${read.value}; cutover.yaml takes a number here, so ${read.defaultOf} from the environment is not read`,
+    });
+  return read.value;
+}
 
 export function mapDeploy(deploy: Map, instances: number, at: string, ctx: ServiceContext): ImportEntry[] {
   const entries: ImportEntry[] = [];
@@ -10,9 +38,10 @@ export function mapDeploy(deploy: Map, instances: number, at: string, ctx: Servi
   const update = deploy.update_config;
   if (isMap(update)) {
     const strategy: Map = { type: 'rolling' };
-    if (typeof update.parallelism === 'number')
+    const parallelism = numberAt(update.parallelism, `${at}.deploy.update_config.parallelism`, ctx.notes);
+    if (parallelism !== null)
       // Swarm's 0 means every task at once.
-      strategy.parallelism = update.parallelism === 0 ? instances : Math.min(update.parallelism, instances);
+      strategy.parallelism = parallelism === 0 ? instances : Math.min(parallelism, instances);
     for (const key of ['delay', 'monitor'] as const) {
       if (update[key] === undefined) continue;
       const duration = composeDuration(update[key]);
@@ -20,7 +49,13 @@ export function mapDeploy(deploy: Map, instances: number, at: string, ctx: Servi
       else strategy[key] = duration;
     }
     if (typeof update.failure_action === 'string') strategy.failure_action = update.failure_action;
-    if (typeof update.max_failure_ratio === 'number') strategy.max_failure_ratio = update.max_failure_ratio;
+    const ratio = numberAt(
+      update.max_failure_ratio,
+      `${at}.deploy.update_config.max_failure_ratio`,
+      ctx.notes,
+      'ratio',
+    );
+    if (ratio !== null) strategy.max_failure_ratio = ratio;
     if (typeof update.order === 'string') strategy.order = update.order;
     entries.push({
       key: 'strategy',
@@ -124,7 +159,8 @@ export function mapHealth(value: unknown, at: string, notes: ImportNote[]): Impo
     if (duration === null) note(key, `not a duration cutover reads: ${shown(check[key])}`);
     else health[key] = duration;
   }
-  if (typeof check.retries === 'number' && check.retries >= 1) health.retries = check.retries;
+  const retries = numberAt(check.retries, `${at}.healthcheck.retries`, notes);
+  if (retries !== null && retries >= 1) health.retries = retries;
   if (check.start_interval !== undefined) note('start_interval', 'cutover checks at one interval from the start');
   return { key: 'health', value: health, comment };
 }

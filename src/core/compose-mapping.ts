@@ -10,7 +10,7 @@ import type {
 import { asMap, shown, type Map } from './compose-import-types.js';
 import { envFilesOf, mapEnvironment, composeText } from './compose-environment.js';
 import { hostsOf, labelsOf, mapPorts } from './compose-network.js';
-import { healthTest, httpPathOf, mapDeploy, mapHealth } from './compose-deploy.js';
+import { healthTest, httpPathOf, mapDeploy, mapHealth, numberAt } from './compose-deploy.js';
 
 /**
  * A Compose file (already checked against the Compose spec) as cutover
@@ -244,7 +244,9 @@ function mapService(from: string, name: string, service: Map, ctx: ServiceContex
 
   const deploy = asMap(service.deploy);
   const instances =
-    typeof deploy.replicas === 'number' ? deploy.replicas : typeof service.scale === 'number' ? service.scale : 1;
+    (deploy.replicas !== undefined
+      ? numberAt(deploy.replicas, `${at}.deploy.replicas`, ctx.notes)
+      : numberAt(service.scale, `${at}.scale`, ctx.notes)) ?? 1;
   if (instances >= 1) entries.push({ key: 'instances', value: instances, comment: 'deploy.replicas' });
   else note('deploy.replicas', `${instances} replicas: cutover runs at least one instance`);
   entries.push(...mapDeploy(deploy, Math.max(1, instances), at, ctx));

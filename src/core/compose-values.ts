@@ -64,6 +64,22 @@ export function composeString(text: string): { text: string; approximated: strin
   return { text: out, approximated, variables };
 }
 
+/**
+ * A Compose count or ratio. The spec lets each be a string as well, quoted
+ * (`"4"`) or interpolated (`replicas: ${WEB_REPLICAS:-3}`). A numeric string
+ * is its number; a reference with a numeric default is that default, named
+ * in `defaultOf` (cutover.yaml needs a number there, not a reference);
+ * anything else is null.
+ */
+export function composeNumber(value: unknown): { value: number; defaultOf: string | null } | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? { value, defaultOf: null } : null;
+  if (typeof value !== 'string') return null;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return { value: Number(text), defaultOf: null };
+  const reference = /^\$\{([A-Za-z_][A-Za-z0-9_]*):?-(\d+(?:\.\d+)?)\}$/.exec(text);
+  return reference ? { value: Number(reference[2]), defaultOf: reference[1] as string } : null;
+}
+
 const GO_DURATION = /^(?:(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns))+$/;
 const GO_UNIT_MS: Record<string, number> = {
   h: 3_600_000,

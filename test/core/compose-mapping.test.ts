@@ -289,6 +289,44 @@ describe('mapCompose: a healthcheck URL whose port is a variable', () => {
   });
 });
 
+describe('mapCompose: counts and ratios written as strings, as the Compose spec allows', () => {
+  const imported = mapCompose(
+    {
+      services: {
+        web: {
+          image: 'shop/web:1',
+          ports: ['80:3000'],
+          healthcheck: { test: ['CMD', 'curl', 'http://localhost:3000/h'], retries: '5' },
+          deploy: {
+            replicas: '${WEB_REPLICAS:-3}',
+            update_config: { parallelism: '2', max_failure_ratio: '0.25' },
+          },
+        },
+        api: { image: 'shop/api:1', ports: ['81:3000'], deploy: { replicas: '4' } },
+        job: { image: 'shop/job:1', ports: ['82:3000'], deploy: { replicas: '${JOB_REPLICAS}' } },
+      },
+    },
+    options(),
+  );
+
+  it('a quoted number is that number', () => {
+    const web = entriesOf(imported, 'web');
+    assert.equal(entriesOf(imported, 'api').instances, 4);
+    assert.deepEqual(web.strategy, { type: 'rolling', parallelism: 2, max_failure_ratio: 0.25 });
+    assert.deepEqual(web.health, { type: 'http', path: '/h', retries: 5 });
+  });
+
+  it('a reference with a default is that default, and says so', () => {
+    assert.equal(entriesOf(imported, 'web').instances, 3);
+    assert.match(reasonAt(imported, 'services.web.deploy.replicas'), /default 3.*WEB_REPLICAS/);
+  });
+
+  it('a reference without one is not dropped without a word', () => {
+    assert.equal(entriesOf(imported, 'job').instances, 1);
+    assert.match(reasonAt(imported, 'services.job.deploy.replicas'), /\$\{JOB_REPLICAS\} is not a whole number/);
+  });
+});
+
 describe('compose values', () => {
   it('composeString: Compose interpolation in cutover’s grammar', () => {
     assert.deepEqual(composeString('a $$ b'), { text: 'a $ b', approximated: [], variables: [] });
