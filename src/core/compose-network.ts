@@ -1,4 +1,4 @@
-import { hostsFromRule, routableHost } from './compose-values.js';
+import { composeNumber, hostsFromRule, routableHost } from './compose-values.js';
 import type { ImportEntry, ImportNote, ServiceContext } from './compose-import-types.js';
 import { asMap, isMap, shown, type Map } from './compose-import-types.js';
 
@@ -32,35 +32,71 @@ export interface PortMapping {
   target: number;
   published: string | null;
   protocol: string;
+  /** The variable whose default the target was read from (`${APP_PORT:-3000}`), if it was. */
+  targetDefaultOf: string | null;
 }
 
-export function portsOf(value: unknown): PortMapping[] {
-  if (!Array.isArray(value)) return [];
-  return value.flatMap((item): PortMapping[] => {
+/** Splits at `separator` outside `${...}`: the `:` and `-` of `${PORT:-3000}` are Compose's, not the port syntax's. */
+function splitOutside(text: string, separator: string): string[] {
+  const masked = text.replace(/\$\{[^{}]*\}/g, (reference) => '_'.repeat(reference.length));
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < masked.length; i++)
+    if (masked[i] === separator) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/** A container port, or null when it is none (a variable without a default, 0, out of range). */
+function portNumber(value: unknown): { port: number; defaultOf: string | null } | null {
+  const read = composeNumber(value);
+  if (read === null || !Number.isInteger(read.value) || read.value < 1 || read.value > 65535) return null;
+  return { port: read.value, defaultOf: read.defaultOf };
+}
+
+/** The ports a service publishes, and the entries whose container port cannot be read (for a note). */
+export function portsOf(value: unknown): { ports: PortMapping[]; unreadable: string[] } {
+  const ports: PortMapping[] = [];
+  const unreadable: string[] = [];
+  for (const item of Array.isArray(value) ? value : []) {
     if (isMap(item)) {
-      const target = Number(item.target);
-      return Number.isInteger(target)
-        ? [
-            {
-              target,
-              published: item.published === undefined ? null : shown(item.published),
-              protocol: shown(item.protocol ?? 'tcp'),
-            },
-          ]
-        : [];
+      const target = portNumber(item.target);
+      if (target === null) unreadable.push(shown(item));
+      else
+        ports.push({
+          target: target.port,
+          targetDefaultOf: target.defaultOf,
+          published: item.published === undefined ? null : shown(item.published),
+          protocol: shown(item.protocol ?? 'tcp'),
+        });
+      continue;
     }
     // [ip:][published:]target[/protocol]; a range maps its first port.
-    const [spec = '', protocol = 'tcp'] = shown(item).split('/');
-    const parts = spec.split(':');
-    const target = Number((parts[parts.length - 1] ?? '').split('-')[0]);
-    return Number.isInteger(target)
-      ? [{ target, published: parts.length > 1 ? (parts[parts.length - 2] ?? null) : null, protocol }]
-      : [];
-  });
+    const [spec = '', protocol = 'tcp'] = splitOutside(shown(item), '/');
+    const parts = splitOutside(spec, ':');
+    const target = portNumber(splitOutside(parts[parts.length - 1] ?? '', '-')[0]);
+    if (target === null) unreadable.push(shown(item));
+    else
+      ports.push({
+        target: target.port,
+        targetDefaultOf: target.defaultOf,
+        published: parts.length > 1 ? (parts[parts.length - 2] ?? null) : null,
+        protocol,
+      });
+  }
+  return { ports, unreadable };
 }
 
 export function mapPorts(service: Map, setsPort: boolean, at: string, ctx: ServiceContext): ImportEntry[] {
-  const ports = portsOf(service.ports);
+  const { ports, unreadable } = portsOf(service.ports);
+  for (const entry of unreadable)
+    ctx.notes.push({
+      path: `${at}.ports`,
+      reason: `${entry}: no container port cutover can read in it (a variable without a default?): set container_port by hand`,
+    });
   ports.slice(1).forEach((port) =>
     ctx.notes.push({
       path: `${at}.ports`,
@@ -69,6 +105,11 @@ export function mapPorts(service: Map, setsPort: boolean, at: string, ctx: Servi
   );
   const first = ports[0];
   if (!first) return [];
+  if (first.targetDefaultOf !== null)
+    ctx.notes.push({
+      path: `${at}.ports`,
+      reason: `container port ${first.target} is the default of \${${first.targetDefaultOf}}: cutover.yaml takes a number, so ${first.targetDefaultOf} from the environment is not read`,
+    });
   if (first.protocol !== 'tcp')
     ctx.notes.push({ path: `${at}.ports`, reason: `${first.protocol}: cutover's proxy carries HTTP over TCP` });
   const published = first.published === null ? '' : `published ${first.published}, `;

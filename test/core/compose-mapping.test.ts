@@ -327,6 +327,37 @@ describe('mapCompose: counts and ratios written as strings, as the Compose spec 
   });
 });
 
+describe('mapCompose: ports written with Compose interpolation', () => {
+  const imported = mapCompose(
+    {
+      services: {
+        web: { image: 'shop/web:1', ports: ['${WEB_PORT:-3000}:${WEB_PORT:-3000}'] },
+        api: { image: 'shop/api:1', ports: ['${API_PUBLISHED}:8000/tcp'] },
+        adm: { image: 'shop/adm:1', ports: ['${ADM_PORT}', { target: '${ADM_TARGET:-9000}', published: '90' }] },
+        bad: { image: 'shop/bad:1', ports: ['8080:0'] },
+      },
+    },
+    options(),
+  );
+
+  it('the `:` and `-` of a reference are not the port syntax’s: its default is the container port', () => {
+    assert.equal(entriesOf(imported, 'web').container_port, 3000);
+    assert.match(reasonAt(imported, 'services.web.ports'), /default of \$\{WEB_PORT\}/);
+    assert.equal(entriesOf(imported, 'api').container_port, 8000);
+  });
+
+  it('a container port that cannot be read is noted, never written as 0', () => {
+    const adm = imported.notes.filter((n) => n.path === 'services.adm.ports').map((n) => n.reason);
+    assert.ok(
+      adm.some((reason) => reason.startsWith('${ADM_PORT}: no container port')),
+      adm.join('\n'),
+    );
+    assert.equal(entriesOf(imported, 'adm').container_port, 9000);
+    assert.equal(entriesOf(imported, 'bad').container_port, undefined);
+    assert.match(reasonAt(imported, 'services.bad.ports'), /^8080:0: no container port/);
+  });
+});
+
 describe('compose values', () => {
   it('composeString: Compose interpolation in cutover’s grammar', () => {
     assert.deepEqual(composeString('a $$ b'), { text: 'a $ b', approximated: [], variables: [] });
