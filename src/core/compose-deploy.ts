@@ -71,6 +71,8 @@ export function mapDeploy(deploy: Map, instances: number, at: string, ctx: Servi
     });
   }
   const limits = asMap(asMap(deploy.resources).limits);
+  for (const key of Object.keys(limits))
+    if (key !== 'cpus' && key !== 'memory') note(`resources.limits.${key}`, 'cutover limits cpus and memory only');
   const resources: Map = {};
   if (limits.cpus !== undefined && Number(limits.cpus) > 0) resources.cpus = Number(limits.cpus);
   if (typeof limits.memory === 'string' || typeof limits.memory === 'number') resources.memory = limits.memory;
@@ -98,8 +100,8 @@ export function mapDeploy(deploy: Map, instances: number, at: string, ctx: Servi
     }
     note(key, reasons[key] ?? 'no cutover equivalent');
   }
-  if (asMap(deploy.placement).preferences !== undefined)
-    note('placement.preferences', 'only constraints are passed to Swarm');
+  for (const key of Object.keys(asMap(deploy.placement)))
+    if (key !== 'constraints') note(`placement.${key}`, 'only constraints are passed to Swarm');
   return entries;
 }
 

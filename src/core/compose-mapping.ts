@@ -9,7 +9,7 @@ import type {
 } from './compose-import-types.js';
 import { asMap, shown, type Map } from './compose-import-types.js';
 import { envFilesOf, mapEnvironment, composeText } from './compose-environment.js';
-import { hostsOf, labelsOf, mapPorts } from './compose-network.js';
+import { hostsOf, labelsOf, mapLabels, mapPorts } from './compose-network.js';
 import { healthTest, httpPathOf, mapDeploy, mapHealth, numberAt } from './compose-deploy.js';
 
 /**
@@ -233,6 +233,7 @@ function mapService(from: string, name: string, service: Map, ctx: ServiceContex
     });
 
   entries.push(...mapPorts(service, env.setsPort, at, ctx));
+  entries.push(...mapLabels(service, at, ctx.notes));
   if (Object.keys(env.values).length > 0) entries.push({ key: 'env', value: env.values, comment: env.comment });
   const files = envFilesOf(service.env_file, at, ctx.notes).map((file) => ctx.options.rebasePath(file));
   if (files.length > 0)

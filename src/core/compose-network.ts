@@ -28,6 +28,34 @@ export function hostsOf(service: Map, fromEnv: string[], at: string, notes: Impo
   return hosts;
 }
 
+/** Docker label keys cutover.yaml accepts (docker-schema.ts): `cutover.` is cutover's own. */
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * The container labels a service carries, as cutover's `labels:`. Routing
+ * labels (Traefik's, and nginx-proxy's) are not copied: a router still
+ * watching Docker would send users straight to a release cutover has not
+ * switched to; their host rules became `hosts`. Every label left out is noted.
+ */
+export function mapLabels(service: Map, at: string, notes: ImportNote[]): ImportEntry[] {
+  const labels: Record<string, string> = {};
+  for (const [key, value] of labelsOf(service.labels)) {
+    if (/^traefik\./.test(key) || key === 'com.github.jrcs.letsencrypt_nginx_proxy_companion.nginx_proxy')
+      notes.push({
+        path: `${at}.labels.${key}`,
+        reason:
+          "a routing label: cutover's proxy routes by hosts (its Host rule, if any, is there); not copied, so a router watching Docker does not reach a release before the switch",
+      });
+    else if (!LABEL_KEY.test(key) || key.startsWith('cutover.'))
+      notes.push({
+        path: `${at}.labels.${key}`,
+        reason: 'not a label name cutover accepts (letters, digits, ".", "-" and "_", not starting with cutover.)',
+      });
+    else labels[key] = value;
+  }
+  return Object.keys(labels).length > 0 ? [{ key: 'labels', value: labels, comment: 'container labels' }] : [];
+}
+
 export interface PortMapping {
   target: number;
   published: string | null;

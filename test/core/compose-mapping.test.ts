@@ -358,6 +358,46 @@ describe('mapCompose: ports written with Compose interpolation', () => {
   });
 });
 
+describe('mapCompose: what sits inside labels and deploy is mapped or noted, never dropped', () => {
+  const imported = mapCompose(
+    {
+      services: {
+        web: {
+          image: 'shop/web:1',
+          ports: ['80:3000'],
+          labels: {
+            'com.example.team': 'payments',
+            'traefik.enable': 'true',
+            'traefik.http.routers.web.rule': 'Host(`shop.example.com`)',
+            'cutover.service': 'spoofed',
+          },
+          deploy: {
+            resources: { limits: { cpus: '0.5', memory: '256M', pids: 100 } },
+            placement: { constraints: ['node.role==worker'], max_replicas_per_node: 1 },
+          },
+        },
+      },
+    },
+    options({ runtime: 'swarm' }),
+  );
+  const web = entriesOf(imported, 'web');
+
+  it('container labels become labels:, routing labels and cutover’s own are noted', () => {
+    assert.deepEqual(web.labels, { 'com.example.team': 'payments' });
+    assert.deepEqual(web.hosts, ['shop.example.com']);
+    for (const key of ['traefik.enable', 'traefik.http.routers.web.rule'])
+      assert.match(reasonAt(imported, `services.web.labels.${key}`), /a routing label/);
+    assert.match(reasonAt(imported, 'services.web.labels.cutover.service'), /not a label name cutover accepts/);
+  });
+
+  it('a limit or a placement setting cutover has no key for is noted', () => {
+    assert.deepEqual(web.resources, { cpus: 0.5, memory: '256M' });
+    assert.match(reasonAt(imported, 'services.web.deploy.resources.limits.pids'), /cpus and memory only/);
+    assert.deepEqual(web.placement, ['node.role==worker']);
+    assert.match(reasonAt(imported, 'services.web.deploy.placement.max_replicas_per_node'), /only constraints/);
+  });
+});
+
 describe('compose values', () => {
   it('composeString: Compose interpolation in cutover’s grammar', () => {
     assert.deepEqual(composeString('a $$ b'), { text: 'a $ b', approximated: [], variables: [] });
