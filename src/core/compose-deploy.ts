@@ -1,4 +1,4 @@
-import { composeDuration, composeNumber } from './compose-values.js';
+import { composeDuration, composeNumber, isZeroDuration } from './compose-values.js';
 import type { ImportEntry, ImportNote, ServiceContext } from './compose-import-types.js';
 import { asMap, isMap, shown, type Map } from './compose-import-types.js';
 
@@ -159,6 +159,9 @@ export function mapHealth(value: unknown, at: string, notes: ImportNote[]): Impo
     if (check[key] === undefined) continue;
     const duration = composeDuration(check[key]);
     if (duration === null) note(key, `not a duration cutover reads: ${shown(check[key])}`);
+    // Docker reads an interval or timeout of 0 as "the default"; cutover refuses 0 there, so its own default stands.
+    else if (key !== 'start_period' && isZeroDuration(duration))
+      note(key, `${shown(check[key])} is Docker's default; cutover's default ${key} is used`);
     else health[key] = duration;
   }
   const retries = numberAt(check.retries, `${at}.healthcheck.retries`, notes);

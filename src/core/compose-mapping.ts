@@ -1,4 +1,4 @@
-import { composeDuration, imageWithVersionTag, serviceNameFor } from './compose-values.js';
+import { composeDuration, imageWithVersionTag, isZeroDuration, serviceNameFor } from './compose-values.js';
 import type {
   ComposeImport,
   ComposeImportOptions,
@@ -254,7 +254,12 @@ function mapService(from: string, name: string, service: Map, ctx: ServiceContex
   entries.push(mapHealth(service.healthcheck, at, ctx.notes));
 
   const grace = composeDuration(service.stop_grace_period);
-  if (grace !== null) entries.push({ key: 'stop_grace_period', value: grace });
+  if (grace !== null && isZeroDuration(grace))
+    note(
+      'stop_grace_period',
+      `${shown(service.stop_grace_period)}: cutover gives an instance time to finish its requests; its default grace period is used`,
+    );
+  else if (grace !== null) entries.push({ key: 'stop_grace_period', value: grace });
   else if (service.stop_grace_period !== undefined)
     note('stop_grace_period', `not a duration cutover reads: ${shown(service.stop_grace_period)}`);
   if (ctx.critical)

@@ -105,6 +105,11 @@ export function composeDuration(value: unknown): string | null {
   return `${Math.max(1, Math.round(ms))}ms`;
 }
 
+/** True for a duration composeDuration wrote that is no time at all (`0s`, `0m0s`): its units hold no digit. */
+export function isZeroDuration(duration: string): boolean {
+  return !/[1-9]/.test(duration);
+}
+
 /**
  * The image without its tag or digest, with `${VERSION}` as the tag: the
  * version a deploy is given picks the image. `localhost:5000/shop/web:1.4`

@@ -145,6 +145,33 @@ describe('Compose interpolation without a default', () => {
   });
 });
 
+describe('durations of 0, which Compose accepts', () => {
+  it('init writes a config that loads, with cutover’s defaults and a note for each', () => {
+    // Docker reads a healthcheck interval or timeout of 0 as its default; cutover refuses 0 there.
+    const file = path.join(dir, 'zero-durations.yml');
+    fs.writeFileSync(
+      file,
+      [
+        'services:',
+        '  web:',
+        '    image: shop/web:1',
+        '    ports: ["8080:3000"]',
+        '    healthcheck: { test: [CMD, curl, "http://localhost:3000/h"], interval: 0s, timeout: 0m0s, start_period: 0s }',
+        '    stop_grace_period: 0s',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(dir, 'zero-durations-out');
+    const run = spawnSync(process.execPath, [CLI, 'init', '--from', file, '--dir', out], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const text = fs.readFileSync(path.join(out, 'cutover.yaml'), 'utf8');
+    const web = parseConfig(text, path.join(out, 'cutover.yaml'), { env: {} }).services.web;
+    assert.ok(web && web.health.intervalMs > 0 && web.health.timeoutMs > 0, JSON.stringify(web?.health));
+    for (const place of ['healthcheck.interval', 'healthcheck.timeout', 'stop_grace_period'])
+      assert.match(text, new RegExp(`# - services\\.web\\.${place.replace('.', '\\.')}: 0`), place);
+  });
+});
+
 describe('hostile Compose values come out as the same strings', () => {
   const nasty = {
     NEWLINES: 'line1\nline2\n  injected: true',
