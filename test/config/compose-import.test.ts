@@ -172,6 +172,37 @@ describe('durations of 0, which Compose accepts', () => {
   });
 });
 
+describe('values Compose allows and cutover refuses', () => {
+  it('are left out with a note naming cutover’s objection; the rest is written and loads', () => {
+    const file = path.join(dir, 'refused.yml');
+    fs.writeFileSync(
+      file,
+      [
+        'services:',
+        '  web:',
+        '    image: shop/web:1',
+        '    ports: ["8080:3000"]',
+        '    command: ""',
+        '    healthcheck: { test: [CMD, curl, "http://localhost:3000/h"], interval: 9999h, timeout: 2s }',
+        '    deploy:',
+        '      resources: { limits: { memory: "0", cpus: "0.5" } }',
+        '      update_config: { parallelism: 1, max_failure_ratio: 2 }',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(dir, 'refused-out');
+    const run = spawnSync(process.execPath, [CLI, 'init', '--from', file, '--dir', out], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const text = fs.readFileSync(path.join(out, 'cutover.yaml'), 'utf8');
+    const web = parseConfig(text, path.join(out, 'cutover.yaml'), { env: {} }).services.web;
+    assert.ok(web);
+    assert.equal(web.health.timeoutMs, 2000);
+    assert.equal(web.docker?.cpus, 0.5);
+    for (const key of ['command', 'health.interval', 'resources.memory', 'strategy.max_failure_ratio'])
+      assert.ok(text.includes(`# - services.web: cutover refuses the value mapped to its ${key}: expected`), key);
+  });
+});
+
 describe('hostile Compose values come out as the same strings', () => {
   const nasty = {
     NEWLINES: 'line1\nline2\n  injected: true',

@@ -5,7 +5,8 @@ import { renderComposeImport } from '../../config/compose-render.js';
 import { parseConfig } from '../../config/load-config.js';
 import { redactUrl } from '../../config/redact.js';
 import { isSecretName } from '../../config/secret-redactor.js';
-import { mapCompose } from '../../core/compose-mapping.js';
+import { mapCompose, type ComposeImport } from '../../core/compose-mapping.js';
+import { withoutRefused, type RefusedValue } from '../../core/compose-refused.js';
 import { CutoverError } from '../../core/errors.js';
 
 export interface InitFromComposeOptions {
@@ -91,28 +92,53 @@ export function runInitFromCompose(options: InitFromComposeOptions): number {
     throw new CutoverError('COMPOSE_INVALID', `none of the services of ${source} answers on a port`, {
       hint: `Name the ones to import with --service (its services: ${services.join(', ') || 'none'}); the reasons are:\n${imported.notes.map((n) => `  ${n.path}: ${n.reason}`).join('\n')}`,
     });
-  const text = renderComposeImport(imported, path.relative(process.cwd(), source) || source);
-  // What is written must load: with every ${NAME} it references set, as the server's environment will have them.
-  const env = Object.fromEntries(imported.references.map((r) => [r.name, 'set-at-deploy']));
-  try {
-    parseConfig(text, file, { env });
-  } catch (error) {
-    throw new CutoverError(
-      'INTERNAL',
-      `the cutover.yaml made from ${source} does not load: ${(error as Error).message}`,
-      {
-        details: { text },
-      },
-    );
-  }
+  const { text, written } = loadableImport(imported, source, file);
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(file, text);
-  const names = [...new Set(imported.references.map((r) => r.name))];
+  const names = [...new Set(written.references.map((r) => r.name))];
   process.stdout.write(
-    `wrote ${file} from ${source}: ${imported.services.map((s) => s.name).join(', ')}\n` +
-      (imported.notes.length > 0 ? `${imported.notes.length} thing(s) not mapped: listed at its end, with why\n` : '') +
+    `wrote ${file} from ${source}: ${written.services.map((s) => s.name).join(', ')}\n` +
+      (written.notes.length > 0 ? `${written.notes.length} thing(s) not mapped: listed at its end, with why\n` : '') +
       (names.length > 0 ? `set in the server's environment: ${names.join(', ')}\n` : '') +
       `next: \`cutover doctor --config ${path.relative(process.cwd(), file) || 'cutover.yaml'}\`\n`,
   );
   return 0;
+}
+
+/**
+ * The rendered cutover.yaml, once it loads: with every ${NAME} it references
+ * set, as the server's environment will have them. A value the Compose spec
+ * allows and cutover refuses is left out with a note (compose-refused.ts);
+ * anything else that does not load is a bug in the mapping.
+ */
+function loadableImport(
+  imported: ComposeImport,
+  source: string,
+  file: string,
+): { text: string; written: ComposeImport } {
+  const env = Object.fromEntries(imported.references.map((r) => [r.name, 'set-at-deploy']));
+  let written = imported;
+  // Leaving a key out cannot make another refused, but a second pass costs little and proves it.
+  for (let pass = 0; ; pass++) {
+    const text = renderComposeImport(written, path.relative(process.cwd(), source) || source);
+    let failure: unknown;
+    try {
+      parseConfig(text, file, { env });
+      return { text, written };
+    } catch (error) {
+      failure = error;
+    }
+    const issues =
+      failure instanceof CutoverError && failure.code === 'CONFIG_INVALID' && Array.isArray(failure.details)
+        ? (failure.details as RefusedValue[])
+        : null;
+    const next = pass < 2 && issues !== null ? withoutRefused(written, issues) : null;
+    if (next === null)
+      throw new CutoverError(
+        'INTERNAL',
+        `the cutover.yaml made from ${source} does not load: ${(failure as Error).message}`,
+        { details: { text } },
+      );
+    written = next;
+  }
 }
