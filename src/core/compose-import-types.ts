@@ -48,6 +48,8 @@ export const asMap = (value: unknown): Map => (isMap(value) ? value : {});
 export interface ServiceContext {
   /** The Compose service's name, as the file spells it. */
   service: string;
+  /** Hosts, and host + path prefixes, claimed by the services mapped before: to the cutover service that has each. */
+  hostsTaken: globalThis.Map<string, string>;
   options: ComposeImportOptions;
   notes: ImportNote[];
   references: ComposeImport['references'];

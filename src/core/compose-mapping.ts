@@ -9,7 +9,7 @@ import type {
 } from './compose-import-types.js';
 import { asMap, shown, type Map } from './compose-import-types.js';
 import { envFilesOf, mapEnvironment, composeText } from './compose-environment.js';
-import { hostsOf, labelsOf, mapLabels, mapPorts } from './compose-network.js';
+import { labelsOf, mapLabels, mapPorts, routingOf } from './compose-network.js';
 import { healthTest, httpPathOf, mapDeploy, mapHealth, numberAt } from './compose-deploy.js';
 
 /**
@@ -73,9 +73,12 @@ export function mapCompose(compose: Map, options: ComposeImportOptions): Compose
       else dependents.add(from);
     }
   }
+  // Hosts (and host + path prefixes) claimed so far, to the cutover service that has them.
+  const hostsTaken = new globalThis.Map<string, string>();
   const services = deployOrder(picked, dependsOn).map((from) =>
     mapService(from, names.get(from) as string, asMap(all[from]), {
       service: from,
+      hostsTaken,
       options,
       notes,
       references,
@@ -187,16 +190,20 @@ function mapService(from: string, name: string, service: Map, ctx: ServiceContex
   const entries: ImportEntry[] = [];
   const note = (key: string, reason: string): void => void ctx.notes.push({ path: `${at}.${key}`, reason });
   const env = mapEnvironment(from, service, ctx);
-  const hosts = hostsOf(service, env.hosts, at, ctx.notes);
-  entries.push(
-    hosts.length > 0
-      ? { key: 'hosts', value: hosts, comment: 'from its routing labels / VIRTUAL_HOST' }
-      : {
-          key: 'hosts',
-          value: [`${name}.localhost`],
-          comment: 'set the host names users reach it by: the proxy routes by Host header',
-        },
-  );
+  const { hosts, routes } = routingOf(service, env.hosts, at, ctx.notes, ctx.hostsTaken, name);
+  if (hosts.length > 0) entries.push({ key: 'hosts', value: hosts, comment: 'from its routing labels / VIRTUAL_HOST' });
+  if (routes.length > 0)
+    entries.push({
+      key: 'routes',
+      value: routes,
+      comment: 'from its Traefik PathPrefix rule: a path under a shared host',
+    });
+  if (hosts.length === 0 && routes.length === 0)
+    entries.push({
+      key: 'hosts',
+      value: [`${name}.localhost`],
+      comment: 'set the host names users reach it by: the proxy routes by Host header',
+    });
   entries.push({ key: 'runtime', value: ctx.options.runtime });
 
   if (typeof service.image === 'string') {

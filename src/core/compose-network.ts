@@ -14,18 +14,65 @@ export function labelsOf(value: unknown): [string, string][] {
   return Object.entries(asMap(value)).map(([key, item]) => [key, item === null ? '' : shown(item)]);
 }
 
-export function hostsOf(service: Map, fromEnv: string[], at: string, notes: ImportNote[]): string[] {
-  const found = [...fromEnv];
-  for (const [key, value] of labelsOf(service.labels))
-    if (/^traefik\.http\.routers\..*\.rule$/.test(key)) found.push(...hostsFromRule(value));
-  const hosts: string[] = [];
-  for (const text of found) {
-    const host = routableHost(text);
-    if (host === null)
-      notes.push({ path: `${at}.labels`, reason: `${JSON.stringify(text)} is not a host name cutover routes by` });
-    else if (!hosts.includes(host)) hosts.push(host);
+export interface PathRoute {
+  host: string;
+  path_prefix: string;
+}
+
+/**
+ * Where a service's users come from: host names (nginx-proxy's VIRTUAL_HOST,
+ * Traefik's Host rules) and, for a Traefik rule with one PathPrefix under its
+ * hosts (web at `/`, api at `/api` on one host, the usual split), cutover's
+ * path routes. `taken` holds what earlier services claimed: cutover routes a
+ * host, or a host and prefix, to one service, so a repeat is noted, not written.
+ */
+export function routingOf(
+  service: Map,
+  fromEnv: string[],
+  at: string,
+  notes: ImportNote[],
+  taken: globalThis.Map<string, string>,
+  name: string,
+): { hosts: string[]; routes: PathRoute[] } {
+  const found: { text: string; prefix: string | null; place: string }[] = fromEnv.map((text) => ({
+    text,
+    prefix: null,
+    place: `${at}.environment.VIRTUAL_HOST`,
+  }));
+  for (const [key, value] of labelsOf(service.labels)) {
+    if (!/^traefik\.http\.routers\..*\.rule$/.test(key)) continue;
+    const prefixes = [...value.matchAll(/PathPrefix\s*\(\s*[`'"]([^`'"]+)[`'"]\s*\)/g)].map((m) => m[1] as string);
+    const prefix = prefixes.length === 1 && prefixes[0] !== '/' ? (prefixes[0] as string).replace(/\/+$/, '') : null;
+    if (prefixes.length > 1)
+      notes.push({
+        path: `${at}.labels.${key}`,
+        reason: 'several path prefixes in one rule: routed by host only; add routes by hand',
+      });
+    found.push(...hostsFromRule(value).map((text) => ({ text, prefix, place: `${at}.labels.${key}` })));
   }
-  return hosts;
+  const hosts: string[] = [];
+  const routes: PathRoute[] = [];
+  for (const { text, prefix, place } of found) {
+    const host = routableHost(text);
+    if (host === null) {
+      notes.push({ path: place, reason: `${JSON.stringify(text)} is not a host name cutover routes by` });
+      continue;
+    }
+    const claim = prefix === null ? host : `${host}${prefix}`;
+    const owner = taken.get(claim);
+    if (owner !== undefined && owner !== name) {
+      notes.push({
+        path: place,
+        reason: `${claim} is routed to ${owner} already: cutover sends a host (or a host and path) to one service; give this one a host or a path route of its own`,
+      });
+      continue;
+    }
+    taken.set(claim, name);
+    if (prefix === null && !hosts.includes(host)) hosts.push(host);
+    else if (prefix !== null && !routes.some((r) => r.host === host && r.path_prefix === prefix))
+      routes.push({ host, path_prefix: prefix });
+  }
+  return { hosts, routes };
 }
 
 /** Docker label keys cutover.yaml accepts (docker-schema.ts): `cutover.` is cutover's own. */

@@ -203,6 +203,36 @@ describe('values Compose allows and cutover refuses', () => {
   });
 });
 
+describe('services that share a host', () => {
+  it('init writes web on the host and api on its path, and the config loads', () => {
+    const file = path.join(dir, 'shared-host.yml');
+    fs.writeFileSync(
+      file,
+      [
+        'services:',
+        '  web:',
+        '    image: shop/web:1',
+        '    ports: ["80:3000"]',
+        '    labels: ["traefik.http.routers.web.rule=Host(`shop.example.com`)"]',
+        '  api:',
+        '    image: shop/api:1',
+        '    ports: ["81:3000"]',
+        '    labels: ["traefik.http.routers.api.rule=Host(`shop.example.com`) && PathPrefix(`/api`)"]',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(dir, 'shared-host-out');
+    const run = spawnSync(process.execPath, [CLI, 'init', '--from', file, '--dir', out], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const config = parseConfig(fs.readFileSync(path.join(out, 'cutover.yaml'), 'utf8'), null, { env: {} });
+    assert.deepEqual(config.services.web?.hosts, ['shop.example.com']);
+    assert.deepEqual(
+      config.services.api?.paths?.map((r) => [r.host, r.prefix]),
+      [['shop.example.com', '/api']],
+    );
+  });
+});
+
 describe('hostile Compose values come out as the same strings', () => {
   const nasty = {
     NEWLINES: 'line1\nline2\n  injected: true',

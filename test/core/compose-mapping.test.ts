@@ -164,7 +164,9 @@ describe('mapCompose: list syntaxes, Traefik labels, a shell healthcheck, no upd
   });
 
   it('takes hosts from the Traefik rule, and the image from a registry with a port', () => {
-    assert.deepEqual(api.hosts, ['api.example.com']);
+    // Its rule routes only /v1 of that host: a path route, as in Traefik.
+    assert.equal(api.hosts, undefined);
+    assert.deepEqual(api.routes, [{ host: 'api.example.com', path_prefix: '/v1' }]);
     assert.equal(api.image, 'localhost:5000/api:${VERSION}');
   });
 
@@ -395,6 +397,47 @@ describe('mapCompose: what sits inside labels and deploy is mapped or noted, nev
     assert.match(reasonAt(imported, 'services.web.deploy.resources.limits.pids'), /cpus and memory only/);
     assert.deepEqual(web.placement, ['node.role==worker']);
     assert.match(reasonAt(imported, 'services.web.deploy.placement.max_replicas_per_node'), /only constraints/);
+  });
+});
+
+describe('mapCompose: services that share a host, as Traefik and nginx-proxy let them', () => {
+  const imported = mapCompose(
+    {
+      services: {
+        web: { image: 'shop/web:1', ports: ['80:80'], environment: { VIRTUAL_HOST: 'shop.example.com' } },
+        web2: {
+          image: 'shop/web:1',
+          ports: ['81:80'],
+          environment: { VIRTUAL_HOST: 'shop.example.com,www.shop.example.com' },
+        },
+        api: {
+          image: 'shop/api:1',
+          ports: ['82:80'],
+          labels: { 'traefik.http.routers.api.rule': 'Host(`shop.example.com`) && PathPrefix(`/api/`)' },
+        },
+        old: {
+          image: 'shop/old:1',
+          ports: ['83:80'],
+          labels: { 'traefik.http.routers.old.rule': 'Host(`shop.example.com`) && PathPrefix(`/api`)' },
+        },
+      },
+    },
+    options(),
+  );
+
+  it('a path under a shared host becomes a path route', () => {
+    assert.deepEqual(entriesOf(imported, 'web').hosts, ['shop.example.com']);
+    assert.deepEqual(entriesOf(imported, 'api').routes, [{ host: 'shop.example.com', path_prefix: '/api' }]);
+  });
+
+  it('a host or route an earlier service has is noted, not written twice', () => {
+    assert.deepEqual(entriesOf(imported, 'web2').hosts, ['www.shop.example.com']);
+    assert.match(reasonAt(imported, 'services.web2.environment.VIRTUAL_HOST'), /shop\.example\.com is routed to web/);
+    assert.deepEqual(entriesOf(imported, 'old').hosts, ['old.localhost']);
+    assert.match(
+      reasonAt(imported, 'services.old.labels.traefik.http.routers.old.rule'),
+      /shop\.example\.com\/api is routed to api/,
+    );
   });
 });
 
