@@ -311,7 +311,8 @@ function locationBody(location: Location, block: Block, input: ServersInput): st
     // On nginx's normalised path ($uri), re-escaped when sent: `/api/users?q` → `/users?q`, `/api` → `/`.
     out.push(`    rewrite "^${regexLiteral(location.prefix)}(?:/(.*))?$" /$1 break;`);
   out.push(
-    `    access_log ${input.accessLogPath} ${input.logFormat};`,
+    // The state directory is the operator's path: a space or ; in it must not split the directive.
+    `    access_log ${quotedPath(input.accessLogPath)} ${input.logFormat};`,
     '    proxy_pass http://$cutover_release;',
     // HTTP/1.1 with the Connection header cleared: what lets nginx keep upstream connections alive.
     '    proxy_http_version 1.1;',
