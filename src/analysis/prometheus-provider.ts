@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from 'undici';
-import { fetchText, snippet, type RequestOutcome } from './http-fetch.js';
+import { fetchText, snippet, splitCredentials, type RequestOutcome } from './http-fetch.js';
 import type { MeasurementContext, MeasurementResult, MetricProvider } from './index.js';
 
 /**
@@ -11,6 +11,7 @@ import type { MeasurementContext, MeasurementResult, MetricProvider } from './in
  * query) and an unreachable server are all `{ error }`, with Prometheus'
  * message when it sent one. The query runs as written: no templating of the
  * release ids, so a query that needs them should be a web or command metric.
+ * A URL's user and password (`https://user:pass@host`) are sent as basic auth.
  */
 export interface PrometheusProviderConfig {
   url: string;
@@ -33,12 +34,15 @@ interface Sample {
 export class PrometheusProvider implements MetricProvider {
   readonly description: string;
   private readonly endpoint: string;
+  private readonly headers: Record<string, string>;
 
   constructor(
     private readonly config: PrometheusProviderConfig,
     private readonly dispatcher?: Dispatcher,
   ) {
-    this.endpoint = `${config.url.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(config.query)}`;
+    const { url, authorization } = splitCredentials(config.url);
+    this.endpoint = `${url.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(config.query)}`;
+    this.headers = { accept: 'application/json', ...(authorization === null ? {} : { authorization }) };
     this.description = `prometheus ${config.url} ${config.query}`;
   }
 
@@ -47,7 +51,7 @@ export class PrometheusProvider implements MetricProvider {
       (signal) =>
         request(this.endpoint, {
           method: 'GET',
-          headers: { accept: 'application/json' },
+          headers: this.headers,
           signal,
           dispatcher: this.dispatcher,
         }),

@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from 'undici';
-import { fetchText, snippet } from './http-fetch.js';
+import { fetchText, snippet, splitCredentials } from './http-fetch.js';
 import type { MeasurementContext, MeasurementResult, MetricProvider } from './index.js';
 import { parseJsonPath, readJsonPath, type JsonPathSegment } from '../core/analysis/json-path.js';
 
@@ -11,7 +11,8 @@ import { parseJsonPath, readJsonPath, type JsonPathSegment } from '../core/analy
  * a body that is not JSON, or nothing at the path is an `{ error }`.
  *
  * A POST body gets `content-type: application/json` unless a content-type
- * header is configured.
+ * header is configured. A URL's user and password (`https://user:pass@host`)
+ * are sent as basic auth, unless an authorization header is configured.
  */
 export interface WebProviderConfig {
   url: string;
@@ -26,6 +27,8 @@ export class WebProvider implements MetricProvider {
   readonly description: string;
   private readonly path: JsonPathSegment[];
   private readonly headers: Record<string, string>;
+  /** The URL requested: the configured one without its user info, which goes in the authorization header. */
+  private readonly requestUrl: string;
 
   constructor(
     private readonly config: WebProviderConfig,
@@ -35,10 +38,13 @@ export class WebProvider implements MetricProvider {
     // Config validation parsed it already; a path built in code is checked here.
     if (!parsed.ok) throw new RangeError(`json path ${JSON.stringify(config.jsonPath)}: ${parsed.expected}`);
     this.path = parsed.segments;
-    const hasContentType = Object.keys(config.headers).some((name) => name.toLowerCase() === 'content-type');
+    const has = (header: string) => Object.keys(config.headers).some((name) => name.toLowerCase() === header);
+    const { url, authorization } = splitCredentials(config.url);
+    this.requestUrl = url;
     this.headers = {
       accept: 'application/json',
-      ...(config.body !== null && !hasContentType ? { 'content-type': 'application/json' } : {}),
+      ...(config.body !== null && !has('content-type') ? { 'content-type': 'application/json' } : {}),
+      ...(authorization !== null && !has('authorization') ? { authorization } : {}),
       ...config.headers,
     };
     this.description = `web ${config.method} ${config.url} ${config.jsonPath}`;
@@ -48,7 +54,13 @@ export class WebProvider implements MetricProvider {
     const { url, method, body } = this.config;
     const outcome = await fetchText(
       (signal) =>
-        request(url, { method, headers: this.headers, body: body ?? undefined, signal, dispatcher: this.dispatcher }),
+        request(this.requestUrl, {
+          method,
+          headers: this.headers,
+          body: body ?? undefined,
+          signal,
+          dispatcher: this.dispatcher,
+        }),
       { timeoutMs: this.config.timeoutMs, signal: context.signal, what: url },
     );
     if ('error' in outcome) return outcome;

@@ -21,6 +21,11 @@ export interface PrometheusOptions {
   scrapeConfigs: object[];
   /** The port to listen on (127.0.0.1); a free one when absent. Pass one when the URL must be known before the start. */
   port?: number;
+  /**
+   * Basic auth on Prometheus' own web API (`--web.config.file`), as a managed or exposed Prometheus has:
+   * one user, with the bcrypt hash Prometheus checks and the password the readiness probe sends.
+   */
+  basicAuth?: { user: string; password: string; bcryptHash: string };
 }
 
 export interface PrometheusServer {
@@ -46,12 +51,21 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   await writeFile(join(dir, 'prometheus.yml'), `${JSON.stringify(config, null, 2)}\n`);
   const port = options.port ?? (await findFreePort());
   const url = `http://127.0.0.1:${port}`;
+  const webArguments: string[] = [];
+  const readyHeaders: Record<string, string> = {};
+  if (options.basicAuth) {
+    const { user, password, bcryptHash } = options.basicAuth;
+    await writeFile(join(dir, 'web.yml'), `${JSON.stringify({ basic_auth_users: { [user]: bcryptHash } })}\n`);
+    webArguments.push(`--web.config.file=${join(dir, 'web.yml')}`);
+    readyHeaders.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  }
   const child = spawn(
     PROMETHEUS_BIN,
     [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
+      ...webArguments,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -97,7 +111,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   };
   try {
     await server.waitFor('prometheus was not ready', 15_000, async () =>
-      (await fetch(`${url}/-/ready`)).ok ? true : null,
+      (await fetch(`${url}/-/ready`, { headers: readyHeaders })).ok ? true : null,
     );
   } catch (error) {
     await server.stop();
