@@ -6,7 +6,8 @@ import type { MeasurementContext, MeasurementResult, MetricProvider } from './in
  * A metric from Prometheus: an instant query (`GET <url>/api/v1/query`) that
  * must come out as one number: a scalar, or a vector of exactly one series.
  * `NaN`, `+Inf` and `-Inf` are read as the numbers they name (a rate over no
- * traffic is NaN; write `isNaN(result)` in a condition to handle it). An
+ * traffic is NaN: a failure condition that does not name it with isNaN() or
+ * default() makes it inconclusive, core/analysis/analysis-run.ts). An
  * empty vector, several series, a range vector, Prometheus' own errors (a bad
  * query) and an unreachable server are all `{ error }`, with Prometheus'
  * message when it sent one. The query runs as written: no templating of the

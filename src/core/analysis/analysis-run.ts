@@ -1,4 +1,4 @@
-import { evaluateCondition, parseCondition, type Condition } from './condition.js';
+import { evaluateCondition, mentionsNaN, parseCondition, type Condition } from './condition.js';
 
 /**
  * One metric check of a canary step as a pure state machine, with the
@@ -7,7 +7,9 @@ import { evaluateCondition, parseCondition, type Condition } from './condition.j
  * - each measurement (a provider's value, or the provider's error) gets a
  *   phase: with no condition every value is `successful`; with only a success
  *   condition, false means `failed`; with only a failure condition, true means
- *   `failed`; with both, the failure condition wins, and a value that meets
+ *   `failed`, and false means `successful`, unless the value is NaN and the
+ *   condition does not name it with isNaN() or default() (no data:
+ *   `inconclusive`, where Argo would pass it); with both, the failure condition wins, and a value that meets
  *   neither is `inconclusive`; a provider error or a condition that cannot be
  *   evaluated (a missing field) is `error`;
  * - the run becomes `Failed` once failed measurements exceed failureLimit,
@@ -168,8 +170,20 @@ export function assessMeasurement(
   if (succeeded && succeeded.value)
     return { phase: 'successful', message: `success condition ${success.source} is true` };
   if (!failure) return { phase: 'failed', message: `success condition ${success!.source} is false` };
+  // NaN is what Prometheus gives for no data (an error ratio over no requests is 0/0), and every comparison
+  // with it is false: `result > 0.05` would vouch for a canary nobody reached. No data never passes, as with
+  // the builtin metrics; a condition that names it (isNaN(result), default(result, 0)) still decides.
+  if (!success && isNaNValue(value) && !mentionsNaN(failure))
+    return {
+      phase: 'inconclusive',
+      message: `the value is NaN (no data, like an error ratio over no requests), and ${failure.source} being false does not vouch for it; say what NaN means with isNaN(result) or default(result, 0)`,
+    };
   if (!success) return { phase: 'successful', message: `failure condition ${failure.source} is false` };
   return { phase: 'inconclusive', message: `neither ${success.source} nor ${failure.source} is true` };
+}
+
+function isNaNValue(value: unknown): boolean {
+  return typeof value === 'number' && Number.isNaN(value);
 }
 
 function assessRun(state: AnalysisRunState, now: number): AnalysisRunState {

@@ -76,3 +76,29 @@ export function evaluateExpression(condition: Condition, result: unknown): Expre
     throw error;
   }
 }
+
+/**
+ * Whether a condition says what NaN means: it calls isNaN() or default()
+ * (which maps NaN to its fallback). Without either, every comparison with a
+ * NaN result is false, so the condition cannot tell no data from good data.
+ */
+export function mentionsNaN(condition: Condition): boolean {
+  const visit = (node: ConditionNode): boolean => {
+    switch (node.type) {
+      case 'literal':
+      case 'result':
+        return false;
+      case 'member':
+        return visit(node.object);
+      case 'index':
+        return visit(node.object) || visit(node.index);
+      case 'call':
+        return node.name === 'isNaN' || node.name === 'default' || node.args.some(visit);
+      case 'unary':
+        return visit(node.operand);
+      case 'binary':
+        return visit(node.left) || visit(node.right);
+    }
+  };
+  return visit(condition.ast);
+}

@@ -204,6 +204,24 @@ describe('analysis run', () => {
     assert.equal(assessMeasurement({}, Number.NaN).phase, 'successful');
   });
 
+  it('never passes NaN (no data) on a failure condition that is false only because NaN compares false', () => {
+    // An error ratio over a window with no requests is 0/0: Prometheus answers NaN, and `NaN > 0.05` is false.
+    const onlyFailure = { failureCondition: 'result > 0.05' };
+    assert.equal(assessMeasurement(onlyFailure, 0.01).phase, 'successful');
+    const nan = assessMeasurement(onlyFailure, Number.NaN);
+    assert.equal(nan.phase, 'inconclusive');
+    assert.match(nan.message, /NaN \(no data.*isNaN\(result\) or default\(result, 0\)/);
+    assert.equal(run(onlyFailure, [Number.NaN]).phase, 'Inconclusive', 'a canary nobody reached pauses for a person');
+    // A condition that says what NaN means decides it, either way.
+    assert.equal(assessMeasurement({ failureCondition: 'isNaN(result) || result > 0.05' }, Number.NaN).phase, 'failed');
+    assert.equal(assessMeasurement({ failureCondition: 'default(result, 0) > 0.05' }, Number.NaN).phase, 'successful');
+    assert.equal(assessMeasurement({ successCondition: 'result < 0.05' }, Number.NaN).phase, 'failed');
+    assert.equal(
+      assessMeasurement({ successCondition: 'isNaN(result) || result < 0.05' }, Number.NaN).phase,
+      'successful',
+    );
+  });
+
   it('validates its config: a bad condition is a CutoverError, bad numbers a RangeError', () => {
     assert.throws(
       () => startRun({ ...base, successCondition: 'result <' }, 0),
