@@ -35,6 +35,8 @@ const USAGE_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
   'CONFIG_INVALID',
   'CONFIG_NOT_FOUND',
   'BAD_REQUEST',
+  // The command line itself: an unknown command or option, a missing argument (commander's errors, under --json).
+  'USAGE_INVALID',
   'PAYLOAD_TOO_LARGE',
   'NOT_FOUND',
   'VERSION_INVALID',

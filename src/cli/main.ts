@@ -21,17 +21,24 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander printed the problem and the help already; --help and --version are not errors.
-      process.exitCode =
-        error.code === 'commander.helpDisplayed' ||
-        error.code === 'commander.version' ||
-        error.code === 'commander.help'
-          ? EXIT.OK
-          : EXIT.USAGE;
+      const isError =
+        error.code !== 'commander.helpDisplayed' &&
+        error.code !== 'commander.version' &&
+        error.code !== 'commander.help';
+      // Commander's text went to stderr; a script that asked for --json parses stdout, which must hold the error too.
+      if (isError && argv.includes('--json')) reportError(usageError(error), true);
+      process.exitCode = isError ? EXIT.USAGE : EXIT.OK;
       return;
     }
     process.exitCode = reportError(inCliTerms(error, cli, argv.slice(2)), argv.includes('--json'));
     if (!(error instanceof CutoverError) && process.env.CUTOVER_DEBUG) console.error(error);
   }
+}
+
+/** Commander's "error: unknown option '--bogus'\n(Did you mean ...?)" as a CutoverError. */
+function usageError(error: CommanderError): CutoverError {
+  const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+  return new CutoverError('USAGE_INVALID', message, { details: { commanderCode: error.code } });
 }
 
 async function programFor(args: readonly string[]): Promise<Command> {

@@ -57,6 +57,10 @@ export const ERROR_CATALOGUE = {
     hint: 'Use a version such as v1.2.3, 2024-05-01.3 or a git sha: letters, digits, "_", "." and "-" only (a branch name like feature/x becomes feature-x).',
   },
   BAD_REQUEST: { status: 400, hint: 'Check the request body against the API reference in the README.' },
+  USAGE_INVALID: {
+    status: 400,
+    hint: 'Run `cutover <command> --help` for its arguments and options (`cutover --help` lists the commands).',
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     hint: "The request body is over the API's limit (1 MiB); send less at once (for SDK evaluation counts, report more often).",
