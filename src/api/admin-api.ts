@@ -8,6 +8,7 @@ import { FailedAuthThrottle } from '../core/failed-auth-throttle.js';
 import { TOKENS_ONLY, type AdminMount } from '../http/admin-access.js';
 import { ADMIN_API_HEADER, ADMIN_API_HEADER_VALUE } from '../http/admin-api-header.js';
 import { tokenMatches, tooManyFailures } from '../http/admin-token.js';
+import { booleanParameter, wholeNumberParameter } from '../http/query-parameters.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerFlagRoutes, sdkTokenRefused } from '../flags/flag-routes.js';
 import { registerFlagChangeRoutes } from '../flags/flag-change-routes.js';
@@ -275,8 +276,8 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   app.get<{ Params: { id: string }; Querystring: { after?: string } }>('/api/v1/operations/:id', async (request) => {
     const operation = controller.store.getOperation(request.params.id);
     if (!operation) throw new CutoverError('OPERATION_NOT_FOUND', `no operation ${request.params.id}`);
-    const after = Number(request.query.after ?? 0);
-    return { operation, events: controller.store.eventsOf(operation.id, Number.isFinite(after) ? after : 0) };
+    const after = wholeNumberParameter(request.query, 'after', { min: 0, fallback: 0 });
+    return { operation, events: controller.store.eventsOf(operation.id, after) };
   });
 
   app.get<{
@@ -292,7 +293,8 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       controller.store.listReleases(name).find((r) => String(r.seq) === releaseId || r.version === releaseId);
     if (!release || release.service !== name)
       throw new CutoverError('RELEASE_NOT_FOUND', `no release '${releaseId}' of ${name}`);
-    const lines = Math.min(Math.max(Number(request.query.lines ?? 100) || 100, 1), 10_000);
+    const lines = wholeNumberParameter(request.query, 'lines', { min: 1, max: 10_000, fallback: 100 });
+    const follow = booleanParameter(request.query, 'follow');
     if (request.query.format !== undefined && request.query.format !== 'text' && request.query.format !== 'json') {
       throw new CutoverError('BAD_REQUEST', `format must be text or json, got ${JSON.stringify(request.query.format)}`);
     }
@@ -303,7 +305,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       logDir,
       source,
       lines,
-      request.query.follow === 'true' || request.query.follow === '1',
+      follow,
       request.query.format === 'json',
       options.logClock,
       (text) => redactor.redactText(text),

@@ -313,11 +313,19 @@ export function cutoverProgram(): Command {
     .option('-n, --lines <n>', 'how many of the last lines', '100')
     .action(async (service: string, o: { release?: string; follow: boolean; lines: string }) => {
       const { runLogs } = await import('./commands/logs-command.js');
+      // The server refuses such a value too; said here in the option's own words.
+      const lines = /^\d+$/.test(o.lines) ? Number(o.lines) : Number.NaN;
+      if (!(lines >= 1 && lines <= 10_000))
+        throw new CutoverError(
+          'BAD_REQUEST',
+          `-n/--lines: expected a whole number from 1 to 10000, got ${JSON.stringify(o.lines)}`,
+          { hint: 'Run `cutover logs --help` for what each option takes.' },
+        );
       exit(
         await runLogs(await client(), service, {
           release: o.release,
           follow: o.follow,
-          lines: Number(o.lines),
+          lines,
           json: json(),
         }),
       );

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { CutoverError } from '../core/errors.js';
+import { wholeNumberParameter } from '../http/query-parameters.js';
 import type { EventLog } from '../controller/event-log.js';
 import type { FlagApprovals } from './flag-approvals.js';
 import type { FlagHygiene } from './flag-hygiene.js';
@@ -138,7 +139,7 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
 
   app.get<KeyRoute>('/api/v1/flags/:key/history', async (request) => {
     const environment = env(request.query);
-    const limit = Math.min(Math.max(Number(request.query.limit ?? 50) || 50, 1), 1000);
+    const limit = wholeNumberParameter(request.query, 'limit', { min: 1, max: 1000, fallback: 50 });
     // A deleted flag still has a history: look it up without requiring the flag.
     const entries = flags.history(environment, request.params.key, limit);
     if (entries.length === 0) flags.get(environment, request.params.key);
@@ -174,8 +175,8 @@ export function registerFlagRoutes(app: FastifyInstance, deps: FlagRouteDeps): F
 
   app.get<{ Params: { id: string }; Querystring: { after?: string } }>('/api/v1/flag-rollouts/:id', async (request) => {
     const rollout = rollouts.get(request.params.id);
-    const after = Number(request.query.after ?? 0);
-    return { rollout, events: deps.store.eventsOf(rollout.id, Number.isFinite(after) ? after : 0) };
+    const after = wholeNumberParameter(request.query, 'after', { min: 0, fallback: 0 });
+    return { rollout, events: deps.store.eventsOf(rollout.id, after) };
   });
 
   app.post<{ Params: { id: string }; Body: { actor?: string } }>('/api/v1/flag-rollouts/:id/abort', async (request) => {
