@@ -43,9 +43,12 @@ export function checkCanaryStrategy(
   path: ConfigPath,
   templates: TemplateFacts,
   source: SourceMap | null,
+  instances?: unknown,
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (Array.isArray(strategy.steps)) issues.push(...checkSteps(strategy.steps, [...path, 'steps'], templates, source));
+  const tooMany = checkCanaryInstances(strategy.canary_instances, [...path, 'canary_instances'], instances, source);
+  if (tooMany !== null) issues.push(tooMany);
   issues.push(...checkTemplateReferences(strategy.analysis, [...path, 'analysis'], templates.names, source));
   if (isMap(strategy.stickiness)) issues.push(...checkStickiness(strategy.stickiness, [...path, 'stickiness'], source));
   if (Array.isArray(strategy.match)) {
@@ -55,6 +58,29 @@ export function checkCanaryStrategy(
   }
   issues.push(...checkPostPromotion(strategy, path, templates, source));
   return issues;
+}
+
+/**
+ * The canary runs at most as many instances as the service: at 100% it
+ * becomes the service's release as it runs, so more canary instances than
+ * `instances` left the promoted service running that many (status said
+ * "3/1 healthy") until its next deploy.
+ */
+function checkCanaryInstances(
+  canary: unknown,
+  path: ConfigPath,
+  instances: unknown,
+  source: SourceMap | null,
+): ConfigIssue | null {
+  const count = instances === undefined ? CONFIG_DEFAULTS.instances : instances;
+  if (typeof canary !== 'number' || typeof count !== 'number' || !Number.isInteger(count) || count < 1) return null;
+  if (!Number.isInteger(canary) || canary <= count) return null;
+  const service = instances === undefined ? `instances: ${count}, the default` : `instances: ${count}`;
+  return makeIssue(
+    source,
+    path,
+    `${canary} canary instances are more than the service runs (${service}); the canary may run fewer, not more: set at most ${count}, or raise instances`,
+  );
 }
 
 /** `post_promotion` of a canary or blue-green strategy: at least one template, each defined. */

@@ -170,7 +170,9 @@ function checkServices(services: unknown, templates: TemplateFacts, source: Sour
     if (isMap(service.health))
       issues.push(...checkHealth(service.health, service.protocol, [...path, 'health'], source));
     if (isMap(service.strategy) && service.strategy.type === 'canary') {
-      issues.push(...checkCanaryStrategy(service.strategy, [...path, 'strategy'], templates, source));
+      issues.push(
+        ...checkCanaryStrategy(service.strategy, [...path, 'strategy'], templates, source, service.instances),
+      );
     }
     if (isMap(service.strategy) && (service.strategy.type === undefined || service.strategy.type === 'blue-green')) {
       issues.push(...checkPostPromotion(service.strategy, [...path, 'strategy'], templates, source));

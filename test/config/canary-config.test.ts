@@ -272,6 +272,28 @@ describe('canary strategy: every problem at once, with its place', () => {
     );
   });
 
+  it('refuses more canary instances than the service runs: the promoted canary would keep them all', () => {
+    const service = (instances: string, canary: number) =>
+      `services:\n  web:\n    command: a\n${instances}    strategy: { type: canary, canary_instances: ${canary} }\n`;
+    assert.deepEqual(
+      issueAt(issuesOf(service('    instances: 1\n', 3)).byPath, 'services.web.strategy.canary_instances'),
+      {
+        path: 'services.web.strategy.canary_instances',
+        message:
+          '3 canary instances are more than the service runs (instances: 1); the canary may run fewer, not more: set at most 1, or raise instances',
+        line: 5,
+        column: 49,
+      },
+    );
+    assert.match(
+      issueAt(issuesOf(service('', 5)).byPath, 'services.web.strategy.canary_instances').message,
+      /\(instances: 1, the default\)/,
+    );
+    const fewer = canaryOf(service('    instances: 3\n', 1));
+    assert.equal(fewer.canaryInstances, 1);
+    assert.equal(canaryOf(service('    instances: 3\n', 3)).canaryInstances, 3, 'as many as the service is fine');
+  });
+
   it('refuses a template reference when no template is defined, pointing at where to define one', () => {
     const { byPath } = issuesOf(
       'services:\n  web:\n    command: a\n    strategy: { type: canary, analysis: [errors] }\n',
