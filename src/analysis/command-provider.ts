@@ -5,7 +5,8 @@ import type { MeasurementContext, MeasurementResult, MetricProvider } from './in
 
 /**
  * A metric from a script: `/bin/sh -c <command>` in its own process group
- * (a timeout kills everything it started), with SERVICE, CANARY_RELEASE,
+ * (a timeout kills everything it started, and so does the shell's exit:
+ * nothing it started outlives the measurement), with SERVICE, CANARY_RELEASE,
  * STABLE_RELEASE (empty when there is none) and WINDOW_START (epoch ms) in
  * its environment (besides the minimal base of child-environment.ts and the
  * names in `inherit_env`: never the server's secrets). The value is
@@ -102,6 +103,10 @@ export class CommandProvider implements MetricProvider {
       child.on('error', (error) => finish({ error: `cannot run ${JSON.stringify(command)}: ${error.message}` }));
       child.on('exit', (code, signal) => {
         exit = { code, signal };
+        // What the shell left running (`tool &`, a port-forward a script forgot) would outlive every
+        // measurement, one more process each interval. Killed here, in the same turn as the exit, while
+        // the group id cannot yet belong to anyone else.
+        killGroup(child.pid);
         // A background process the command left behind can hold the pipes open; do not wait for it.
         flushTimer = setTimeout(finishFromExit, PIPE_FLUSH_MS);
       });

@@ -86,6 +86,31 @@ describe('command provider', () => {
     assert.equal(await running(pid), false, `the background sleep ${pid} survived the timeout`);
   });
 
+  it('leaves nothing the command started running once it exits', async () => {
+    // A metric runs every interval: a script that starts `tool &` and exits leaked one process per measurement.
+    const quiet = join(dir, 'quiet.pid');
+    const holding = join(dir, 'holding.pid');
+    assert.deepEqual(await run(`sleep 300 >/dev/null 2>&1 & echo $! > ${quiet}; echo 0.01`), {
+      value: 0.01,
+      message: 'stdout: 0.01',
+    });
+    // This one keeps the shell's stdout open: its value is what was printed before the shell exited.
+    assert.deepEqual(await run(`sleep 300 & echo $! > ${holding}; echo 0.02`), {
+      value: 0.02,
+      message: 'stdout: 0.02',
+    });
+    for (const file of [quiet, holding]) {
+      const pid = Number((await readFile(file, 'utf8')).trim());
+      let alive = true;
+      // SIGKILL to the group is immediate; the kernel reaps the orphan soon after.
+      for (let tries = 0; alive && tries < 50; tries++) {
+        alive = await running(pid);
+        if (alive) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(alive, false, `the background sleep ${pid} outlived its measurement`);
+    }
+  });
+
   it('reports a command killed by a signal, and a directory that does not exist', async () => {
     assert.deepEqual(await run('kill -TERM $$'), { error: 'killed by SIGTERM' });
     const missing = await new CommandProvider({ command: 'true', timeoutMs: 1000, cwd: join(dir, 'nope') }).measure(
