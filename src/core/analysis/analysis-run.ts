@@ -55,7 +55,7 @@ export const ANALYSIS_RUN_DEFAULTS = {
 
 export interface Measurement {
   at: number;
-  /** The provider's value; null for an error. */
+  /** The provider's value (a preview when it was larger than MAX_KEPT_VALUE_CHARS); null for an error. */
   value: unknown;
   phase: MeasurementPhase;
   message: string;
@@ -112,7 +112,11 @@ export function recordMeasurement(state: AnalysisRunState, input: MeasurementInp
     'error' in input
       ? { phase: 'error' as const, message: `measurement failed: ${input.error}` }
       : assessMeasurement(state.config, input.value);
-  const measurement: Measurement = { at: input.at, value: 'error' in input ? null : input.value, ...assessed };
+  const measurement: Measurement = {
+    at: input.at,
+    value: 'error' in input ? null : keptValue(input.value),
+    ...assessed,
+  };
   const isError = assessed.phase === 'error';
   const next: AnalysisRunState = {
     ...state,
@@ -180,6 +184,23 @@ export function assessMeasurement(
     };
   if (!success) return { phase: 'successful', message: `failure condition ${failure.source} is false` };
   return { phase: 'inconclusive', message: `neither ${success.source} nor ${failure.source} is true` };
+}
+
+/**
+ * A value is judged whole but kept only up to this size (as JSON). A web
+ * metric may answer up to 1 MiB and a command 64 KiB; every measurement is
+ * kept in the run, recorded as an event and sent to the dashboard, so a
+ * json_path that points at a large document (or an endpoint that answers
+ * one on purpose) every interval grew the server's memory and state
+ * database by that much each time.
+ */
+export const MAX_KEPT_VALUE_CHARS = 4096;
+
+function keptValue(value: unknown): unknown {
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+  const json = JSON.stringify(value) as string | undefined;
+  if (json === undefined || json.length <= MAX_KEPT_VALUE_CHARS) return value;
+  return { truncated: `${json.slice(0, 200)}...`, chars: json.length };
 }
 
 function isNaNValue(value: unknown): boolean {

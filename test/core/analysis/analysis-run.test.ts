@@ -222,6 +222,25 @@ describe('analysis run', () => {
     );
   });
 
+  it('judges a large value whole but keeps only a preview of it', () => {
+    // A web metric may answer 1 MiB; each measurement is kept in the run and recorded as an event.
+    const points = Array.from({ length: 20_000 }, (_, index) => ({ t: index, errors: 0 }));
+    const state = run({ successCondition: 'len(result) == 20000 && result[19999].errors == 0', count: 2 }, [
+      points,
+      'x'.repeat(10_000),
+    ]);
+    assert.equal(state.measurements[0]?.phase, 'successful', state.measurements[0]?.message);
+    assert.equal(state.measurements[1]?.phase, 'failed', 'a 10,000-character string is judged whole too');
+    for (const measurement of state.measurements) {
+      assert.ok(JSON.stringify(measurement.value).length < 300, JSON.stringify(measurement.value).slice(0, 400));
+    }
+    const kept = state.measurements[0]?.value as { truncated: string; chars: number };
+    assert.equal(kept.chars, JSON.stringify(points).length);
+    assert.ok(kept.truncated.startsWith('[{"t":0,"errors":0}'));
+    const small = run({ successCondition: 'result.p95 < 300', count: 1 }, [{ p95: 120, series: [1, 2, 3] }]);
+    assert.deepEqual(small.measurements[0]?.value, { p95: 120, series: [1, 2, 3] }, 'a small value is kept as it is');
+  });
+
   it('validates its config: a bad condition is a CutoverError, bad numbers a RangeError', () => {
     assert.throws(
       () => startRun({ ...base, successCondition: 'result <' }, 0),
