@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { formatDuration } from '../config/duration.js';
 import { childEnvironment } from '../runtime/child-environment.js';
-import type { MeasurementContext, MeasurementResult, MetricProvider } from './index.js';
+import { printable, type MeasurementContext, type MeasurementResult, type MetricProvider } from './index.js';
 
 /**
  * A metric from a script: `/bin/sh -c <command>` in its own process group
@@ -130,8 +130,9 @@ function resultOf(exitCode: number, stdout: string, stderr: string): Measurement
   };
 }
 
+/** The end of an output stream, for a message: the command's bytes are not the terminal's business. */
 function tail(text: string): string {
-  const trimmed = text.trim();
+  const trimmed = printable(text.trim());
   return trimmed.length > 200 ? `...${trimmed.slice(-197)}` : trimmed;
 }
 

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { formatDuration } from '../config/duration.js';
-import { describeError } from './index.js';
+import { describeError, printable } from './index.js';
 
 /**
  * One HTTP request of a metric provider, with its time limit covering the
@@ -51,9 +51,9 @@ export async function fetchText(
   }
 }
 
-/** A response body shortened to one line, for an error message. */
+/** A response body shortened to one line, for an error message; its control characters written out. */
 export function snippet(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = printable(text.replace(/\s+/g, ' ').trim());
   return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
 }
 

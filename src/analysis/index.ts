@@ -72,3 +72,20 @@ export function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * Text a provider quotes from outside (a response body, a command's output,
+ * Prometheus' error) with its control characters written out as `\u001b`.
+ * The text ends up in event messages that `cutover deploy` and `status`
+ * print to an operator's terminal: a raw ESC from a metric endpoint could
+ * clear the screen, retitle the window or set the clipboard (OSC 52), and
+ * a carriage return or a bidi override could make a failed line read as a
+ * passed one. Newlines and tabs stay.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex -- these are exactly what is taken out
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { fetchText, snippet, splitCredentials, type RequestOutcome } from './http-fetch.js';
-import type { MeasurementContext, MeasurementResult, MetricProvider } from './index.js';
+import { printable, type MeasurementContext, type MeasurementResult, type MetricProvider } from './index.js';
 
 /**
  * A metric from Prometheus: an instant query (`GET <url>/api/v1/query`) that
@@ -75,7 +75,7 @@ function readAnswer(outcome: RequestOutcome, query: string): MeasurementResult {
   if (answer.status === 'error' || outcome.status < 200 || outcome.status > 299) {
     const type = typeof answer.errorType === 'string' ? `${answer.errorType}: ` : '';
     const message = typeof answer.error === 'string' ? answer.error : `HTTP ${outcome.status}`;
-    return { error: `Prometheus refused the query: ${type}${message}` };
+    return { error: printable(`Prometheus refused the query: ${type}${message}`) };
   }
   const { resultType, result } = answer.data ?? {};
   if (resultType === 'scalar' && Array.isArray(result)) return numberFrom(result[1], `${query} = `);
@@ -110,5 +110,5 @@ function numberFrom(text: unknown, label: string): MeasurementResult {
 
 function formatLabels(metric: Record<string, string> | undefined): string {
   const entries = Object.entries(metric ?? {});
-  return `{${entries.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(', ')}}`;
+  return printable(`{${entries.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(', ')}}`);
 }

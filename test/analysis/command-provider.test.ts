@@ -111,6 +111,12 @@ describe('command provider', () => {
     }
   });
 
+  it('writes out the control characters of its output instead of passing them to a terminal', async () => {
+    const result = await run("printf 'boom\\033[2J\\033]0;owned\\007\\rok' >&2; exit 1");
+    assert.ok('message' in result && result.message !== undefined, JSON.stringify(result));
+    assert.equal(result.message, 'exit 1: boom\\u001b[2J\\u001b]0;owned\\u0007\\u000dok');
+  });
+
   it('reports a command killed by a signal, and a directory that does not exist', async () => {
     assert.deepEqual(await run('kill -TERM $$'), { error: 'killed by SIGTERM' });
     const missing = await new CommandProvider({ command: 'true', timeoutMs: 1000, cwd: join(dir, 'nope') }).measure(

@@ -48,6 +48,12 @@ before(async () => {
         json(200, { echo: JSON.parse(body) as unknown, auth: req.headers.authorization });
       else if (req.url === '/down') json(503, { error: 'maintenance' });
       else if (req.url === '/html') res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>hello</h1>');
+      else if (req.url === '/hostile')
+        // A metric endpoint that writes to the operator's terminal: clear the screen, retitle the window,
+        // set the clipboard (OSC 52), overwrite the line with a carriage return and flip it with a bidi override.
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end('boom\u001b[2J\u001b]0;owned\u0007\u001b]52;c;ZWNobyBwd25lZA==\u0007\r✓ passed\u202e\u009b31m');
       else if (req.url === '/silent') {
         // Never answers.
       } else json(404, { error: 'not found' });
@@ -109,6 +115,16 @@ describe('web provider', () => {
     assert.deepEqual(await web('/stats', { jsonPath: '$.latency[5].p95' }).measure(context), {
       error: `no value at $.latency[5] in the answer of ${base}/stats`,
     });
+  });
+
+  it('writes out the control characters of a hostile answer instead of passing them to a terminal', async () => {
+    const result = await web('/hostile').measure(context);
+    assert.ok('error' in result, JSON.stringify(result));
+    // eslint-disable-next-line no-control-regex -- the test is that none is left
+    assert.doesNotMatch(result.error, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+    assert.match(result.error, /answered HTTP 500: boom\\u001b\[2J\\u001b\]0;owned\\u0007/);
+    // The carriage return is whitespace, flattened to a space like a newline: it cannot go back over the line.
+    assert.match(result.error, / ✓ passed\\u202e\\u009b31m$/);
   });
 
   it('reports a server that does not answer in time, and one that is not there', async () => {
