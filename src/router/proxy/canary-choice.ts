@@ -18,8 +18,10 @@ export interface CanaryChoice {
  * 3. else by the client's sticky key (`CanaryEntry.admits`): the stickiness
  *    cookie, or when it is missing a new random id the response sets as that
  *    cookie; the stickiness header, or the client address when it is missing;
- *    or the client address. The address is the socket's: X-Forwarded-For is
- *    written by clients and would let anyone pick their side.
+ *    or the client address. The address is the socket's, or behind a trusted
+ *    proxy the client its X-Forwarded-For names (request-routing.ts'
+ *    clientAddressOf): anyone else's X-Forwarded-For is written by clients
+ *    and would let anyone pick their side.
  *
  * Only services in canary come here; the scan allocates nothing except the
  * sticky key copied out of a Cookie header and a new id.

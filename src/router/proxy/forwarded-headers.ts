@@ -12,6 +12,8 @@ export interface RequestHeadFacts {
   host: string | undefined;
   /** True when the request declares a body (Content-Length > 0 or Transfer-Encoding). */
   hasBody: boolean;
+  /** The X-Forwarded-For chain a trusted peer sent (before the proxy appends the peer); undefined otherwise. */
+  trustedForwardedFor: string | undefined;
 }
 
 /**
@@ -143,5 +145,6 @@ export function buildUpstreamRequestHeaders(
   if (forwarded !== undefined) out.push('forwarded', forwarded);
   facts.host = host;
   facts.hasBody = hasBody;
+  facts.trustedForwardedFor = forwardedFor;
   return out;
 }

@@ -57,7 +57,7 @@ export class RequestRouting {
   private readonly outOfRotation: ReadonlySet<string>;
   private readonly logger: Logger | undefined;
   /** Scratch object filled by the header pass; only read synchronously right after. */
-  private readonly facts: RequestHeadFacts = { host: undefined, hasBody: false };
+  private readonly facts: RequestHeadFacts = { host: undefined, hasBody: false, trustedForwardedFor: undefined };
   /** Scratch object of the canary choice, same rule. */
   private readonly canaryChoice: CanaryChoice = { setCookie: null };
 
@@ -290,8 +290,9 @@ export class RequestRouting {
     rawHeaders: readonly string[],
   ): TargetEntry<TargetBinding> | null {
     const canary = entry.canary;
-    if (canary === null || !goesToCanary(canary, rawHeaders, req.socket.remoteAddress, this.canaryChoice))
-      return entry.target;
+    if (canary === null) return entry.target;
+    const client = clientAddressOf(req.socket.remoteAddress, this.facts.trustedForwardedFor, this.trustedPeers);
+    if (!goesToCanary(canary, rawHeaders, client, this.canaryChoice)) return entry.target;
     return entry.target === null || canary.target.hasHealthyUpstream(this.outOfRotation) ? canary.target : entry.target;
   }
 
@@ -315,3 +316,40 @@ export class RequestRouting {
 }
 
 function noop(): void {}
+
+/**
+ * The client a canary assigns by address (`stickiness: { by: ip }`, or a
+ * missing stickiness header): the socket's peer, unless that peer is a
+ * trusted proxy (`server.trusted_proxies`, a load balancer in front of us).
+ * Then every client would arrive from the balancer's few addresses and land
+ * on one side together, whatever the weight, so the client is the nearest
+ * address in the balancer's X-Forwarded-For that is not itself trusted
+ * (walked from the right, as the proxies appended them). An untrusted
+ * peer's X-Forwarded-For is never read: a client must not pick its side.
+ */
+export function clientAddressOf(
+  peer: string | undefined,
+  trustedForwardedFor: string | undefined,
+  trustedPeers: TrustedPeers,
+): string | undefined {
+  if (trustedForwardedFor === undefined) return peer;
+  const hops = trustedForwardedFor.split(',');
+  let nearest: string | undefined;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = withoutPort((hops[i] as string).trim());
+    if (hop === '') continue;
+    nearest = hop;
+    if (!trustedPeers.trusts(hop)) return hop;
+  }
+  return nearest ?? peer;
+}
+
+/** `203.0.113.7:5501` and `[2001:db8::1]:5501` (some balancers add the client's port) → the address alone. */
+function withoutPort(hop: string): string {
+  if (hop.startsWith('[')) {
+    const end = hop.indexOf(']');
+    return end > 0 ? hop.slice(1, end) : hop;
+  }
+  const colon = hop.indexOf(':');
+  return colon > 0 && hop.indexOf(':', colon + 1) === -1 ? hop.slice(0, colon) : hop;
+}
