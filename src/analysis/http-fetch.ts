@@ -56,26 +56,3 @@ export function snippet(text: string): string {
   const flat = printable(text.replace(/\s+/g, ' ').trim());
   return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
 }
-
-/**
- * A provider URL with its credentials taken out, and those credentials as a
- * Basic `authorization` header value (null when the URL has none).
- * `https://user:pass@prometheus.example.com` is how curl, Grafana and
- * Prometheus' own clients are told a basic-auth password, so users write it
- * so; undici drops a URL's user info without a word, which sent every query
- * unauthenticated (a 401 on each measurement, then an inconclusive canary).
- */
-export function splitCredentials(url: string): { url: string; authorization: string | null } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return { url, authorization: null };
-  }
-  if (parsed.username === '' && parsed.password === '') return { url, authorization: null };
-  const user = decodeURIComponent(parsed.username);
-  const password = decodeURIComponent(parsed.password);
-  parsed.username = '';
-  parsed.password = '';
-  return { url: parsed.toString(), authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
-}

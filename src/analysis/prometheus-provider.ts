@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
-import { fetchText, snippet, splitCredentials, type RequestOutcome } from './http-fetch.js';
+import { splitCredentials } from '../http/url-credentials.js';
+import { fetchText, snippet, type RequestOutcome } from './http-fetch.js';
 import { printable, type MeasurementContext, type MeasurementResult, type MetricProvider } from './index.js';
 
 /**

@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
-import { fetchText, snippet, splitCredentials } from './http-fetch.js';
+import { splitCredentials } from '../http/url-credentials.js';
+import { fetchText, snippet } from './http-fetch.js';
 import type { MeasurementContext, MeasurementResult, MetricProvider } from './index.js';
 import { parseJsonPath, readJsonPath, type JsonPathSegment } from '../core/analysis/json-path.js';
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import { formatDuration } from '../config/duration.js';
 import type { NotificationTargetConfig } from '../config/types.js';
+import { splitCredentials } from '../http/url-credentials.js';
 import { scrubSecrets, targetLabel } from './target-redaction.js';
 
 /**
@@ -32,12 +33,16 @@ export class DeliveryQueue {
   private running: Promise<void> | null = null;
   private readonly stopping = new AbortController();
   private readonly label: string;
+  /** The target's URL without user info, which goes as basic auth (`https://user:pass@host/hook`). */
+  private readonly url: string;
+  private readonly authorization: string | null;
 
   constructor(
     private readonly target: NotificationTargetConfig,
     private readonly deps: { logger: Logger; dispatcher: Dispatcher; now: () => number },
   ) {
     this.label = targetLabel(target);
+    ({ url: this.url, authorization: this.authorization } = splitCredentials(target.url));
   }
 
   /** Queues a notification and returns at once. */
@@ -132,9 +137,10 @@ export class DeliveryQueue {
     const timeout = AbortSignal.timeout(this.target.timeoutMs);
     const signal = AbortSignal.any([timeout, this.stopping.signal]);
     try {
-      const response = await request(this.target.url, {
+      const headers = outgoing.headers(this.deps.now());
+      const response = await request(this.url, {
         method: 'POST',
-        headers: outgoing.headers(this.deps.now()),
+        headers: this.authorization === null ? headers : { ...headers, authorization: this.authorization },
         body: outgoing.body,
         signal,
         dispatcher: this.deps.dispatcher,

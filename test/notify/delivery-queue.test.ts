@@ -152,6 +152,30 @@ describe('delivery to one target: retries, backoff, order and the bounded queue'
     );
   });
 
+  it('sends a URL user and password as basic auth, as curl would, and never logs the password', async () => {
+    // undici drops a URL's user info: a receiver behind basic auth (a CI server's hook) got no credentials,
+    // answered 401, and a 4xx is not retried, so every notification was lost.
+    const password = 'p@ss:hook-pw-never-logged';
+    const receiver = await Receiver.start((_n, got) => ({
+      status: got.headers.authorization === `Basic ${Buffer.from(`hooks:${password}`).toString('base64')}` ? 200 : 401,
+    }));
+    const url = receiver.url.replace('http://', `http://hooks:${encodeURIComponent(password)}@`);
+    const notifier = notifierFor(url, 'retries: 0');
+    started.push({ receiver, notifier });
+    const linesBefore = logLines.length;
+    notifier.notify(notification(1));
+    notifier.notify(notification(2));
+    await notifier.idle();
+    assert.equal(receiver.received.length, 2);
+    assert.ok(
+      receiver.received.every((r) => r.headers.authorization?.startsWith('Basic ')),
+      'every delivery carried the credentials',
+    );
+    const lines = logLines.slice(linesBefore);
+    assert.ok(!lines.some((line) => line.includes('dropped after')), lines.join(''));
+    for (const line of logLines) assert.ok(!line.includes(encodeURIComponent(password)) && !line.includes(password));
+  });
+
   it('closing gives a backed-up queue at most the timeout, then drops the rest', async () => {
     const { notifier } = await setUp(
       () => ({ status: 200, delayMs: 5_000 }),
