@@ -98,6 +98,8 @@ export class CanaryRunner implements StrategyRunner {
         hint: `Run \`cutover approve ${name}\` (it is recorded with who approved), or abort.`,
       });
     }
+    const run = this.runs.get(name);
+    if (run) this.refuseUnlessItApplies(name, run.driver.state, { type: 'promote', full });
     if (state)
       this.requested(
         name,
@@ -121,12 +123,16 @@ export class CanaryRunner implements StrategyRunner {
   /** Holds the current weight until resume. */
   async pause(name: string, actor: string): Promise<OperationRecord> {
     const state = this.running(name);
+    const run = this.runs.get(name);
+    if (run) this.refuseUnlessItApplies(name, run.driver.state, { type: 'pause' });
     if (state) this.requested(name, state.releaseId, 'deploy.pause-requested', `pause requested by ${actor}`);
     return this.command(name, { type: 'pause' });
   }
 
   async resume(name: string, actor: string): Promise<OperationRecord> {
     const state = this.running(name);
+    const run = this.runs.get(name);
+    if (run) this.refuseUnlessItApplies(name, run.driver.state, { type: 'resume' });
     if (state) this.requested(name, state.releaseId, 'deploy.resume-requested', `resume requested by ${actor}`);
     return this.command(name, { type: 'resume' });
   }
@@ -243,12 +249,30 @@ export class CanaryRunner implements StrategyRunner {
     if (!run) throw new CutoverError('INVALID_STATE', `no canary of ${service} is running`);
     const before = run.state;
     if (event.type === 'abort') run.abort.abort(new CutoverError('DEPLOY_ABORTED', event.reason));
+    else this.refuseUnlessItApplies(service, run.driver.state, event);
     await this.dispatch(run, event);
     if (run.state === before && event.type !== 'abort') {
       const refusal = canaryCommandRefusal(before, service, event.type);
       throw new CutoverError('INVALID_STATE', refusal.message, { hint: refusal.hint });
     }
     return this.ctx.store.getOperation(run.operation.id)!;
+  }
+
+  /**
+   * A person's command is judged against the state they acted on. The driver
+   * queues it behind the transition in progress, so a promote given while the
+   * canary was still starting waited, then ended step 1 the moment it began:
+   * its weight (and its `pause: promote` gate) was skipped by a promote given
+   * before anyone could have looked at it.
+   */
+  private refuseUnlessItApplies(
+    service: string,
+    state: CanaryState,
+    event: Extract<CanaryEvent, { type: 'promote' | 'approve' | 'pause' | 'resume' }>,
+  ): void {
+    if (canaryTransition(state, event, this.now()).state !== state) return;
+    const refusal = canaryCommandRefusal(state, service, event.type);
+    throw new CutoverError('INVALID_STATE', refusal.message, { hint: refusal.hint });
   }
 
   /** A restarted canary instance has a new port: re-route the canary with it. */
