@@ -1,3 +1,4 @@
+import { moreThanTheService } from './instance-count.js';
 import { parseDuration } from './duration.js';
 import { checkTemplateReferences } from './analysis-checks.js';
 import { checkWindowCoversAnalysis, firstLooks, type FirstLook } from './analysis-window-checks.js';
@@ -72,10 +73,9 @@ function checkCanaryInstances(
   instances: unknown,
   source: SourceMap | null,
 ): ConfigIssue | null {
-  const count = instances === undefined ? CONFIG_DEFAULTS.instances : instances;
-  if (typeof canary !== 'number' || typeof count !== 'number' || !Number.isInteger(count) || count < 1) return null;
-  if (!Number.isInteger(canary) || canary <= count) return null;
-  const service = instances === undefined ? `instances: ${count}, the default` : `instances: ${count}`;
+  const over = moreThanTheService(canary, instances);
+  if (over === null) return null;
+  const { count, service } = over;
   return makeIssue(
     source,
     path,

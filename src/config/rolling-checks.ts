@@ -1,3 +1,4 @@
+import { moreThanTheService } from './instance-count.js';
 import { checkTemplateReferences } from './analysis-checks.js';
 import { checkWindowCoversAnalysis } from './analysis-window-checks.js';
 import type { TemplateFacts } from './canary-checks.js';
@@ -93,10 +94,9 @@ function checkBatchFits(
   instances: unknown,
   source: SourceMap | null,
 ): ConfigIssue | null {
-  const count = instances === undefined ? CONFIG_DEFAULTS.instances : instances;
-  if (typeof batch !== 'number' || typeof count !== 'number' || !Number.isInteger(count) || count < 1) return null;
-  if (!Number.isInteger(batch) || batch <= count) return null;
-  const service = instances === undefined ? `instances: ${count}, the default` : `instances: ${count}`;
+  const over = moreThanTheService(batch, instances);
+  if (over === null) return null;
+  const { count, service } = over;
   return makeIssue(
     source,
     path,
