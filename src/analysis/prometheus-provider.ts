@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from 'undici';
-import { splitCredentials } from '../http/url-credentials.js';
+import { splitCredentials } from '../core/url-credentials.js';
 import { fetchText, snippet, type RequestOutcome } from './http-fetch.js';
 import { printable, type MeasurementContext, type MeasurementResult, type MetricProvider } from './index.js';
 

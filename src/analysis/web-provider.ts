@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from 'undici';
-import { splitCredentials } from '../http/url-credentials.js';
+import { splitCredentials } from '../core/url-credentials.js';
 import { fetchText, snippet } from './http-fetch.js';
 import type { MeasurementContext, MeasurementResult, MetricProvider } from './index.js';
 import { parseJsonPath, readJsonPath, type JsonPathSegment } from '../core/analysis/json-path.js';

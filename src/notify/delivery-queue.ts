@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import { formatDuration } from '../config/duration.js';
 import type { NotificationTargetConfig } from '../config/types.js';
-import { splitCredentials } from '../http/url-credentials.js';
+import { splitCredentials } from '../core/url-credentials.js';
 import { scrubSecrets, targetLabel } from './target-redaction.js';
 
 /**
