@@ -47,7 +47,16 @@ const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.ur
  * `cutover server` runs, with one and two workers; nginx and nginx-2w: with one and two worker processes;
  * haproxy: HAProxy driven by HaproxyRouter, one thread.
  */
-type PathName = 'direct' | 'cutover' | 'proxy-1w' | 'proxy-2w' | 'nginx' | 'nginx-2w' | 'haproxy';
+type PathName = 'direct' | 'cutover' | 'proxy-1w' | 'proxy-2w' | 'nginx' | 'nginx-2w' | 'haproxy' | FloorKind;
+
+/**
+ * Where Node's floor is (`floor-proxies.ts`), measured only when BENCH_PATHS names them: Node's `http`
+ * server answering itself, a `net` server answering itself, and a reverse proxy on `net` sockets with
+ * Node's HTTP parser on both sides and nothing else.
+ */
+const FLOOR_KINDS = ['http-answer', 'socket-answer', 'llhttp-proxy'] as const;
+type FloorKind = (typeof FLOOR_KINDS)[number];
+const FLOOR_DEVICE = fileURLToPath(new URL('./floor-proxies.js', import.meta.url));
 
 interface Measurement extends LoadResult {
   round: number;
@@ -109,7 +118,11 @@ async function main(): Promise<void> {
     nginx: [],
     'nginx-2w': [],
     haproxy: [],
+    'http-answer': [],
+    'socket-answer': [],
+    'llhttp-proxy': [],
   };
+  const devices: ChildProcess[] = [];
   const haproxies: HaproxyRouter[] = [];
   let switches: SwitchResult[] = [];
   try {
@@ -185,6 +198,18 @@ async function main(): Promise<void> {
     } else {
       console.warn('d) haproxy is not installed (apt-get install -y haproxy): skipped.\n');
     }
+    for (const kind of FLOOR_KINDS) {
+      if (!ONLY_PATHS?.includes(kind)) continue;
+      const port = await freePort();
+      const device = await startFloorDevice(kind, port, blue.port);
+      devices.push(device);
+      targets.push({
+        name: kind,
+        label: `e) floor: ${kind}`,
+        url: `http://127.0.0.1:${port}/`,
+        proxyCpuMs: () => sumCpuMs([device.pid ?? 0]),
+      });
+    }
     const measured = targets.filter((target) => wanted(target.name));
     for (let round = 1; round <= ROUNDS; round++) {
       // Rotate the order so no path always runs right after the same neighbour.
@@ -194,6 +219,7 @@ async function main(): Promise<void> {
     if (ONLY_PATHS === null) switches = await measureSwitches(proxy, blueRoute, greenRoute);
   } finally {
     for (const running of nginxes) await running.stop();
+    for (const device of devices) device.kill('SIGKILL');
     for (const router of haproxies) await router.close();
     for (const router of processes) await router.close();
     await proxy.close();
@@ -412,6 +438,21 @@ function benchRoute(releaseId: string, version: string, port: number): ServiceRo
       upstreams: [{ id: `bench/${releaseId}/0`, host: '127.0.0.1', port }],
     },
   };
+}
+
+/** A floor device on the proxy's core (it inherits the bench's pinning), as the proxy process is. */
+async function startFloorDevice(kind: FloorKind, port: number, upstreamPort: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [FLOOR_DEVICE, kind], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), UPSTREAM_PORT: String(upstreamPort) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('listening')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`floor device ${kind} exited with ${code}`)));
+  });
+  return child;
 }
 
 async function startSampleApp(version: string): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
