@@ -9,8 +9,11 @@ import { readToken } from '../../../src/http/admin-token.js';
 import { AdminClient } from '../../../src/cli/admin-client.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
 import type { EventRecord, OperationRecord } from '../../../src/store/records.js';
+import { parseConfig } from '../../../src/config/load-config.js';
 import { runDoctor } from '../../../src/doctor/doctor-checks.js';
+import type { InstanceSpec } from '../../../src/runtime/index.js';
 import { findFreePort } from '../../../src/runtime/process/free-port.js';
+import { SwarmRuntime } from '../../../src/runtime/swarm/swarm-runtime.js';
 import { downServerProcess, startServerProcess, waitForExit } from '../../support/cli-process.js';
 import type { DockerDaemon } from '../../support/docker-daemon.js';
 import { dockerConfigYaml, startDockerHarness, type DockerHarness } from '../../support/docker-harness.js';
@@ -288,6 +291,66 @@ describe('a cutover server SIGKILLed and restarted', () => {
     assert.deepEqual(await swarmServicesOf('shop'), before, 'SIGTERM stops the controller only');
     await downServerProcess(null, dir);
     assert.deepEqual(await swarmServicesOf('shop'), [], 'cutover down removes the service');
+  });
+});
+
+// Swarm reads a service's Env as Go templates ({{.Node.ID}} and the like),
+// which cutover uses for its own per-task values. An app's env (and the
+// values of its env files: a generated password, a mustache greeting) must
+// reach the task as written. On this file's swarm: a daemon of its own cost
+// the suite 100 s.
+describe('env values with Go template braces on runtime: swarm', () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-swarm-env-'));
+  });
+  after(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reach the task as written, neither expanded nor refused', async () => {
+    const config = parseConfig(
+      dockerConfigYaml(daemon, dir, { proxy: 1, admin: 2 }, [swarmService('tmpl', 'instances: 1')]),
+      null,
+    );
+    const runtime = new SwarmRuntime({
+      docker: daemon.docker,
+      daemonHost: daemon.host,
+      owner: 'env-templates',
+      serviceFor: (name) => config.services[name],
+      logDir: path.join(dir, 'logs'),
+      defaultStopGracePeriodMs: 3_000,
+    });
+    const env = {
+      // Would be the service's name if Swarm expanded it.
+      EXPANDED: 'hello {{.Service.Name}}',
+      // Not a template Go can parse: Swarm would reject the task.
+      PASSWORD: 'p{{w}}d {{ {{-',
+      TRIM: '{{- "x" -}}',
+    };
+    const spec: InstanceSpec = {
+      service: 'tmpl',
+      releaseId: 'r1',
+      version: 'v1',
+      slot: 'blue',
+      index: 0,
+      command: '',
+      cwd: '',
+      env,
+      stopGracePeriodMs: 3_000,
+    };
+    const info = await runtime.start(spec);
+    try {
+      const inspected = await daemon.docker.getContainer(info.pidToken as string).inspect();
+      const seen = Object.fromEntries(
+        (inspected.Config.Env ?? [])
+          .map((line): [string, string] => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
+          .filter(([name]) => name in env),
+      );
+      assert.deepEqual(seen, env);
+    } finally {
+      await runtime.stop(info.id);
+    }
   });
 });
 
