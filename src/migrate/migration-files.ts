@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CutoverError } from '../core/errors.js';
+import { readMigrationHeaders } from './migration-headers.js';
 
 /**
  * The migrations of a service, read from its migrations directory: plain SQL
@@ -9,7 +10,8 @@ import { CutoverError } from '../core/errors.js';
  * `expand` phase (safe while the running release is old) or the `contract`
  * phase (only once no release older than the migration runs). The phase
  * comes from the folder (`expand/`, `contract/`) or a header comment
- * `-- cutover:phase contract`; a file that says neither is `expand`.
+ * `-- cutover:phase contract` before the first statement (see
+ * migration-headers.ts); a file that says neither is `expand`.
  * `-- cutover:no-transaction` runs a file outside a transaction, which is also
  * chosen on its own for files with statements PostgreSQL refuses in one.
  */
@@ -27,8 +29,6 @@ export interface MigrationFile {
   noTransaction: boolean;
 }
 
-const HEADER_PHASE = /^\s*--\s*cutover:phase\s+(\S+)\s*$/m;
-const HEADER_NO_TRANSACTION = /^\s*--\s*cutover:no-transaction\s*$/m;
 const PHASES: readonly MigrationPhase[] = ['expand', 'contract'];
 
 export function readMigrations(directory: string): MigrationFile[] {
@@ -109,7 +109,8 @@ function readTopLevel(directory: string): MigrationFile[] {
 export function readMigration(file: string, folderPhase: MigrationPhase | null): MigrationFile {
   const bytes = fs.readFileSync(file);
   const sql = bytes.toString('utf8');
-  const header = HEADER_PHASE.exec(sql)?.[1];
+  const headers = readMigrationHeaders(sql);
+  const header = headers.phase;
   if (header !== undefined && !(PHASES as readonly string[]).includes(header)) {
     throw new CutoverError('MIGRATION_INVALID', `${file}: cutover:phase must be expand or contract, got "${header}"`);
   }
@@ -125,6 +126,6 @@ export function readMigration(file: string, folderPhase: MigrationPhase | null):
     phase: (header as MigrationPhase | undefined) ?? folderPhase ?? 'expand',
     checksum: createHash('sha256').update(bytes).digest('hex'),
     sql,
-    noTransaction: HEADER_NO_TRANSACTION.test(sql),
+    noTransaction: headers.noTransaction,
   };
 }
