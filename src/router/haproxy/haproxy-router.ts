@@ -65,7 +65,9 @@ const DRAIN_POLL_MS = 25;
  * the server's current sessions to reach 0, removal is `del server`. Only a
  * new service, or a change of its hosts, default flag or canary shape
  * (sticky key, match rules), renders a new config, checked with `haproxy -c`
- * and loaded by a seamless reload (listeners handed over, `expose-fd listeners`).
+ * and loaded by a seamless reload (listeners handed over, `expose-fd listeners`);
+ * the old worker hands the next request of each kept-alive connection to the
+ * new one, which routes it (render-haproxy-config.ts, renderHandoffRules).
  *
  * Changes run one at a time (a promise chain), so the Runtime API sees them in order.
  */
@@ -78,6 +80,7 @@ export class HaproxyRouter implements Router {
   private readonly paths: {
     config: string;
     socket: string;
+    handoff: string;
     pid: string;
     hostsMap: string;
     routesMap: string;
@@ -108,6 +111,7 @@ export class HaproxyRouter implements Router {
     this.paths = {
       config: path.join(dir, 'haproxy.cfg'),
       socket: path.join(dir, 'haproxy.sock'),
+      handoff: path.join(dir, 'handoff.sock'),
       pid: path.join(dir, 'haproxy.pid'),
       hostsMap: path.join(dir, 'haproxy-hosts.map'),
       routesMap: path.join(dir, 'haproxy-routes.map'),
@@ -587,6 +591,7 @@ export class HaproxyRouter implements Router {
     return renderHaproxyConfig({
       listen: this.options.listen,
       socketPath: this.paths.socket,
+      handoffSocketPath: this.paths.handoff,
       hostsMapPath: this.paths.hostsMap,
       routesMapPath: this.paths.routesMap,
       generation,

@@ -70,6 +70,8 @@ export interface HaproxyRenderInput {
   listen: { host: string; port: number };
   /** The stats socket (Runtime API), owner-only. */
   socketPath: string;
+  /** Where the serving worker takes the requests a stopping one hands over (renderHandoffRules), owner-only. */
+  handoffSocketPath: string;
   hostsMapPath: string;
   routesMapPath: string;
   /** Shown by `show info` as the description: how a reload is known to have taken effect (letters, digits, `.`, `-`). */
@@ -96,6 +98,39 @@ export interface RenderedHaproxy {
 /** The backend answering 503 for a service without a release routed. */
 export const UNROUTED_BACKEND = 'cutover_unrouted';
 
+/** The backend through which a stopping worker hands a request to the serving one (renderHandoffRules). */
+export const HANDOFF_BACKEND = 'cutover_handoff';
+
+/**
+ * A reload starts a new worker and soft-stops the old one, which by default
+ * closes its idle kept-alive connections at once: a client that sends its
+ * next request just then loses it. With `idle-close-on-response` the old
+ * worker keeps them open until their next request and closes each after
+ * answering it (`Connection: close`). But it would route that request by the
+ * maps and servers it had, which no setRoute since reaches (neither the
+ * reload's own route nor a switch at runtime after it), and setRoute promises
+ * that once it resolves no new request goes to the release it moved from.
+ * So a stopping worker routes nothing itself: its first rule ends the
+ * frontend's rules (no header rewritten, no Set-Cookie, no 404 for a host it
+ * does not know), and the request goes on as it came, with the client's
+ * address in a PROXY header, to the handoff socket. Only the serving worker
+ * listens there (a reload hands every listener to the new worker), and
+ * routes, rewrites and logs it as any other. `option forwardfor` is in the
+ * service backends, not the frontend, so the stopping worker adds no
+ * X-Forwarded-For that the serving one adds again.
+ *
+ * The master signals the old worker (SIGUSR1) before it forks the new one, so
+ * by the time the new worker answers `show info` with its generation, which
+ * is when a reload resolves, the old one is stopping.
+ */
+function renderHandoffRules(): string[] {
+  return [
+    '  option idle-close-on-response',
+    '  http-request set-var(txn.cutover_handoff) bool(1) if { stopping }',
+    '  http-request allow if { var(txn.cutover_handoff) -m bool }',
+  ];
+}
+
 /**
  * The forwarding headers, as the embedded proxy sets them (forwarded-headers.ts):
  * a peer in `server.trusted_proxies` is a load balancer, so its X-Forwarded-For
@@ -116,7 +151,6 @@ function renderForwardingRules(trusted: readonly Cidr[]): string[] {
     '  http-request del-header Forwarded unless cutover_trusted_peer',
     // The same names spelt with `_`, from anyone: CGI-style backends read them as the hyphenated ones.
     '  http-request del-header ^(x_forwarded[-_]|x-forwarded_)(for|proto|host)$|^(x_real[-_]|x-real_)ip$ -m reg',
-    '  option forwardfor',
     `  http-request set-header X-Forwarded-Proto http ${unlessTrusted('x-forwarded-proto')}`,
     `  http-request set-header X-Forwarded-Host %[req.fhdr(host)] ${unlessTrusted('x-forwarded-host')}`,
     `  http-request set-header X-Real-IP %[src] ${unlessTrusted('x-real-ip')}`,
@@ -152,6 +186,8 @@ export function settingsFingerprint(input: {
       .map((service) => [service, renderInstanceTimeouts(traffic, service), serverLimits(traffic, service)]),
     // How a Host header finds its service: an HAProxy adopted from a cutover that read it otherwise is reloaded.
     hostKey: HOST_KEY,
+    // What a reload does with kept-alive connections: one whose worker would close them is reloaded to hand them over.
+    handoff: renderHandoffRules(),
   });
 }
 
@@ -218,7 +254,8 @@ export function routeValue(stable: string | null, canary: string | null, weightP
 export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy {
   if (!/^[A-Za-z0-9.-]{1,64}$/.test(input.generation))
     throw new RangeError(`generation '${input.generation}' is not a plain token`);
-  for (const file of [input.socketPath, input.hostsMapPath, input.routesMapPath]) assertPath(file);
+  for (const file of [input.socketPath, input.handoffSocketPath, input.hostsMapPath, input.routesMapPath])
+    assertPath(file);
   const services = [...input.services].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   const defaultService = services.find((service) => service.isDefault);
   const traffic = input.traffic ?? DEFAULT_ROUTER_TRAFFIC;
@@ -266,6 +303,8 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
     `  maxconn ${countText(traffic.maxConnections)}`,
     `  log ring@${REQUEST_LOG_RING} len ${REQUEST_LOG_MAX_LINE} format raw local0 info`,
     `  log-format "${REQUEST_LOG_FORMAT}"`,
+    `  bind unix@${input.handoffSocketPath} mode 600 accept-proxy`,
+    ...renderHandoffRules(),
     ...renderForwardingRules(input.trustedProxies ?? []),
     `  http-request set-var(txn.cutover_svc) ${HOST_KEY},map_str(${input.hostsMapPath}${defaultService === undefined ? '' : `,${serviceKey(defaultService.service)}`})`,
     ...(defaultService === undefined
@@ -286,7 +325,13 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
     '  http-request set-var(txn.cutover_backend) var(txn.cutover_route),field(2,:) if { var(txn.cutover_diff) -m int lt 0 } || { var(txn.cutover_match) -m bool }',
     // A client given a new sticky id keeps it; not when a match rule chose its side (as the embedded proxy does).
     '  http-response add-header Set-Cookie "%[var(txn.cutover_cookie)]=%[var(txn.cutover_newkey)]; Path=/; HttpOnly; SameSite=Lax" if { var(txn.cutover_newkey) -m found } { var(txn.cutover_cookie) -m found } !{ var(txn.cutover_match) -m bool }',
+    `  use_backend ${HANDOFF_BACKEND} if { var(txn.cutover_handoff) -m bool }`,
     '  use_backend %[var(txn.cutover_backend)]',
+    '',
+    `backend ${HANDOFF_BACKEND}`,
+    // Past hard-stop-after the stopping worker is gone anyway; the serving one times the instance out itself.
+    `  timeout server ${input.hardStopAfterS ?? 300}s`,
+    `  server next unix@${input.handoffSocketPath} send-proxy-v2`,
     '',
     `backend ${UNROUTED_BACKEND}`,
     `  http-request return status 503 content-type "application/json; charset=utf-8" string '${errorBody('NO_UPSTREAM', 'the service has no release routed yet')}'`,
@@ -297,6 +342,7 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
         '',
         `backend ${backendName(service.service, slot)}`,
         '  balance roundrobin',
+        '  option forwardfor',
         ...renderInstanceTimeouts(traffic, service.service),
       );
       const limits = serverLimits(traffic, service.service).join(' ');

@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { CutoverError, isCutoverError } from '../../core/errors.js';
 import { serviceKey } from './haproxy-names.js';
 import type { HaproxyRuntimeApi } from './haproxy-runtime-api.js';
+import { HANDOFF_BACKEND } from './render-haproxy-config.js';
 import type { RoutingState, ServerAdmin } from './routing-state.js';
 import { statKey } from './stat-counters.js';
 
@@ -55,8 +56,9 @@ export async function stateDifferences(
     if (server.port !== record.upstream.port || admin !== record.admin)
       out.push(`server ${key}: port ${server.port} ${admin} instead of port ${record.upstream.port} ${record.admin}`);
   }
-  for (const key of running.keys())
-    if (key.startsWith('cutover_') && !state.servers.has(key)) out.push(`server ${key} unknown`);
+  for (const [key, server] of running)
+    if (key.startsWith('cutover_') && server.backend !== HANDOFF_BACKEND && !state.servers.has(key))
+      out.push(`server ${key} unknown`);
   const routes = await api.showMap(routesMapPath);
   for (const service of state.services.values()) {
     if (routes.get(serviceKey(service.route.service)) !== state.routeValueOf(service))

@@ -35,6 +35,7 @@ function input(services: HaproxyServiceConfig[]): HaproxyRenderInput {
   return {
     listen: { host: '127.0.0.1', port: 18080 },
     socketPath: path.join(dir, 'haproxy.sock'),
+    handoffSocketPath: path.join(dir, 'handoff.sock'),
     hostsMapPath: path.join(dir, 'hosts.map'),
     routesMapPath: path.join(dir, 'routes.map'),
     generation: 'abc-1',
@@ -126,6 +127,35 @@ describe('render-haproxy-config', () => {
     assert.match(api, /^ {2}server \S+ 127\.0\.0\.1:4000 maxconn 128 maxqueue 128$/m);
     // The settings are part of what an adopting run compares (haproxy-router.ts).
     assert.notEqual(settingsFingerprint({ traffic }), settingsFingerprint({}));
+  });
+
+  it('has a stopping worker hand each request to the serving one, before any rule of its own', () => {
+    const config = renderHaproxyConfig(input([service('web')])).config;
+    const frontend = config.slice(config.indexOf('frontend cutover'), config.indexOf('\nbackend '));
+    // The client's kept-alive connection stays open through a reload, closed after its next answer.
+    assert.match(frontend, /^ {2}option idle-close-on-response$/m);
+    assert.match(frontend, /^ {2}bind unix@\S+\/handoff\.sock mode 600 accept-proxy$/m);
+    const rules = frontend.split('\n').filter((line) => line.startsWith('  http-request '));
+    assert.deepEqual(rules.slice(0, 2), [
+      '  http-request set-var(txn.cutover_handoff) bool(1) if { stopping }',
+      '  http-request allow if { var(txn.cutover_handoff) -m bool }',
+    ]);
+    const backends = frontend.split('\n').filter((line) => line.startsWith('  use_backend '));
+    assert.equal(backends[0], '  use_backend cutover_handoff if { var(txn.cutover_handoff) -m bool }');
+    assert.match(
+      config,
+      /^backend cutover_handoff\n {2}timeout server 300s\n {2}server next unix@\S+\/handoff\.sock send-proxy-v2$/m,
+    );
+    // X-Forwarded-For is added where a request meets its instance, not by a worker that hands it on.
+    assert.doesNotMatch(frontend, /option forwardfor/);
+    assert.match(
+      config.slice(config.indexOf('backend cutover_web_0')),
+      /^backend cutover_web_0\n {2}balance roundrobin\n {2}option forwardfor$/m,
+    );
+    assert.throws(
+      () => renderHaproxyConfig({ ...input([service('web')]), handoffSocketPath: '/tmp/a b.sock' }),
+      (error: unknown) => isCutoverError(error) && error.code === 'CONFIG_INVALID',
+    );
   });
 
   it('is pure: the same input renders the same text', () => {
