@@ -33,10 +33,15 @@ export function runCli(
   });
 }
 
-/** The environment without CUTOVER_* from the developer's shell. */
+/**
+ * The environment without CUTOVER_* from the developer's shell, nor NODE_EXTRA_CA_CERTS: every node process
+ * reads and parses the bundle it names at start-up (about 70 ms on a CI machine whose environment sets it to
+ * the system's bundle), and what these processes reach is on this machine, with test CAs passed explicitly.
+ */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('CUTOVER_')) delete env[key];
+  delete env.NODE_EXTRA_CA_CERTS;
   return env;
 }
 
