@@ -2,7 +2,10 @@ import { request } from 'undici';
 import type { AdminClient } from '../../src/cli/admin-client.js';
 import type { EventRecord, OperationRecord } from '../../src/store/records.js';
 
-/** Sends an operation through the admin API and polls it until it has an outcome (or is ready for promote). */
+/**
+ * Sends an operation through the admin API and polls it until it has an outcome (or is ready for promote),
+ * every 20 ms as eventually() does: a local request each, where a 100 ms pause cost 50 ms an operation on average.
+ */
 export async function operate(
   client: AdminClient,
   path: string,
@@ -19,7 +22,7 @@ export async function operate(
       return answer;
     if (Date.now() > deadline)
       throw new Error(`operation ${operation.id} did not finish: ${JSON.stringify(answer.operation)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
