@@ -4,7 +4,8 @@ import { SteadyTraffic } from '../../../examples/demo/steady-traffic.js';
 import type { ServiceStatus } from '../../../src/controller/service-status.js';
 import { startDockerDaemon, type DockerDaemon } from '../../support/docker-daemon.js';
 import { sampleService, startDockerHarness, type DockerHarness } from '../../support/docker-harness.js';
-import { loadSampleImage } from '../../support/docker-test-image.js';
+import { waitForContainerExit } from '../../../src/runtime/docker/container-state.js';
+import { loadSampleImage, SAMPLE_IMAGE } from '../../support/docker-test-image.js';
 import { operate, versionAt } from '../../support/operations.js';
 
 // The Docker daemon goes away mid-life (an upgrade, a crash): with live
@@ -60,6 +61,33 @@ describe('a Docker daemon that cannot be reached', () => {
     } finally {
       const summary = await traffic.stop();
       assert.equal(summary.failed, 0, `failed while the daemon was down: ${summary.firstErrors.join('; ')}`);
+    }
+  });
+});
+
+describe('a container that exits after the daemon came back', () => {
+  it('is seen exiting, though the wait request sent before the restart never answers', async () => {
+    const container = await daemon.docker.createContainer({
+      Image: `${SAMPLE_IMAGE}:v1`,
+      Env: ['PORT=0', 'HOST=127.0.0.1', 'APP_VERSION=v1'],
+      HostConfig: { NetworkMode: 'host' },
+    });
+    await container.start();
+    let givenUp = false;
+    const exit = waitForContainerExit(container, () => givenUp);
+    try {
+      await daemon.kill();
+      await daemon.restart();
+      await container.kill();
+      // Bounded: before, this waited forever (the first wait request neither answers nor fails).
+      const seen = await Promise.race([
+        exit,
+        new Promise<'never'>((resolve) => setTimeout(() => resolve('never'), 15_000).unref()),
+      ]);
+      assert.equal(seen, 137, 'the exit status of a container killed with SIGKILL');
+    } finally {
+      givenUp = true;
+      await container.remove({ force: true }).catch(() => undefined);
     }
   });
 });
