@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { Pool, request } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
 import type {
@@ -134,6 +134,21 @@ export function httpContractClient(address: { host: string; port: number }, back
           return answer;
         },
       };
+    },
+
+    async sendHead(lines) {
+      const socket = net.connect(address.port, address.host);
+      socket.setEncoding('latin1');
+      socket.on('error', () => undefined);
+      // Bounded: a router that neither answers nor closes fails the case instead of hanging it.
+      socket.setTimeout(5_000, () => socket.destroy(new Error('no answer within 5 s')));
+      socket.write(`GET / HTTP/1.1\r\n${lines.map((line) => `${line}\r\n`).join('')}Connection: close\r\n\r\n`);
+      let text = '';
+      for await (const chunk of socket) text += chunk as string;
+      const head = text.slice(0, text.indexOf('\r\n\r\n'));
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? '0');
+      const backend = /\r\nx-backend: *([^\r]*)/i.exec(head)?.[1] ?? null;
+      return { status, backend, setCookie: null };
     },
 
     async openWebSocket(req) {

@@ -46,6 +46,11 @@ export interface ContractClient {
   /** Sends a request and resolves once a backend holds it in flight. */
   hold(request: ContractRequest): Promise<HeldRequest>;
   openWebSocket(request: ContractRequest): Promise<ContractSocket>;
+  /**
+   * A `GET /` written by hand with exactly these header lines, repeated or malformed ones too (which an HTTP
+   * client refuses to send), on a connection of its own. Left out by a client that speaks no HTTP (the fake's).
+   */
+  sendHead?(lines: readonly string[]): Promise<ContractResponse>;
 }
 
 /** A backend answering with its name; each case starts its own, so connection counts are its own. */

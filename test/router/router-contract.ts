@@ -27,6 +27,7 @@ export type {
 export const CONTRACT_CASES = {
   settles: 'setRoute resolves only once the new route serves every request',
   hostForms: 'a Host header finds its service whatever its case, with a port, or fully qualified (a trailing dot)',
+  hostRefused: 'two Host lines, or a Host that is no host name, get 400 and reach no service (RFC 9112 §3.2)',
   weights: 'a canary weight splits distinct clients within ±2 points over 5,000 requests',
   monotone: 'a sticky client never goes back to stable as the weight rises (10 → 50 → 90)',
   stickyCookie: 'a client without the sticky cookie is given one and keeps its side with it',
@@ -129,6 +130,34 @@ export function routerContract(options: RouterContractOptions): void {
         assert.notEqual(elsewhere.backend, backend.name, 'one trailing dot, not any number of them');
       } finally {
         await harness.router.setRoute({ ...stableRoute('host-forms-default', 'r1', [other]), default: false });
+      }
+    });
+
+    test('hostRefused', async () => {
+      const [backend, other] = (await backends(2)) as [ContractBackend, ContractBackend];
+      const client = harness.client;
+      assert.ok(client.sendHead !== undefined, 'the client writes request heads by hand');
+      await harness.router.setRoute(stableRoute('host-refused', 'r1', [backend]));
+      // A default service: a router that routes an unknown or broken name there is seen doing it.
+      await harness.router.setRoute({ ...stableRoute('host-refused-other', 'r1', [other]), default: true });
+      try {
+        const well = await client.sendHead(['Host: host-refused.test']);
+        assert.deepEqual([well.status, well.backend], [200, backend.name], 'a well-formed head is routed');
+        for (const lines of [
+          // Host confusion: one line routes the request, the app may act on the other one.
+          ['Host: host-refused.test', 'Host: host-refused-other.test'],
+          ['Host: host-refused-other.test', 'Host: host-refused.test'],
+          ['Host: host-refused.test/admin'],
+          ['Host: host-refused.test other'],
+          ['Host: host..refused.test'],
+          ['Host: :80'],
+          ['Host: '],
+        ]) {
+          const answer = await client.sendHead(lines);
+          assert.deepEqual([answer.status, answer.backend], [400, null], lines.join(' + '));
+        }
+      } finally {
+        await harness.router.setRoute({ ...stableRoute('host-refused-other', 'r1', [other]), default: false });
       }
     });
 

@@ -15,7 +15,8 @@ import { TestCertificateAuthority, type IssuedCertificate } from '../support/tes
 /**
  * What a config means at the edge, as one table of cases every router that
  * terminates TLS runs (the embedded proxy, nginx): certificates by SNI,
- * HTTP/2 by ALPN, plain HTTP redirected (308) except ACME challenges, HSTS
+ * HTTP/2 by ALPN (and 400 for a `host` naming another host than
+ * `:authority`), plain HTTP redirected (308) except ACME challenges, HSTS
  * on HTTPS answers only, 421 for a service served in the clear, maintenance
  * (503 + Retry-After, HTML or JSON by Accept, allowed addresses through),
  * path routes (longest prefix, strip) and max_body (413). Running the same
@@ -29,6 +30,8 @@ import { TestCertificateAuthority, type IssuedCertificate } from '../support/tes
 export const EDGE_CASES = {
   sni: 'each host gets its own certificate by SNI, and a name without one fails the handshake',
   h2: 'a client offering h2 by ALPN talks HTTP/2 through to the release',
+  authority:
+    'over HTTP/2, a host header naming another host than :authority gets 400 and reaches no service (RFC 9113 §8.3.1)',
   redirect: 'plain HTTP for a name with a certificate gets 308 to HTTPS, except ACME challenges',
   hsts: "HSTS rides on HTTPS answers only, the app's own is kept, and a service in the clear gets 421 over HTTPS",
   maintenance:
@@ -278,6 +281,41 @@ export function routerEdgeContract(options: EdgeContractOptions): void {
         await once(stream, 'end');
         assert.equal(headers[':status'], 200);
         assert.deepEqual(JSON.parse(text), { backend: 'h2', url: '/over-h2?x=1', bodyBytes: 0 });
+      } finally {
+        session.close();
+      }
+    });
+
+    test('authority', async () => {
+      const [mine, theirs] = [await backends.start('authority-mine'), await backends.start('authority-theirs')];
+      const cert = ca.issue(['mine.h2.test', 'theirs.h2.test']);
+      const tls = tlsOf(cert, ['mine.h2.test', 'theirs.h2.test']);
+      await harness.router.setRoute(route('authority-mine', ['mine.h2.test'], mine.upstream('m0'), { tls }));
+      await harness.router.setRoute(route('authority-theirs', ['theirs.h2.test'], theirs.upstream('t0'), { tls }));
+      const session = http2.connect(`https://${harness.secure.host}:${harness.secure.port}`, {
+        ca: ca.caPem,
+        servername: 'mine.h2.test',
+      });
+      session.on('error', () => undefined);
+      const ask = async (headers: http2.OutgoingHttpHeaders): Promise<{ status: number; text: string }> => {
+        const stream = session.request({ ':path': '/', ...headers });
+        stream.on('error', () => undefined);
+        const [head] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders];
+        let text = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => (text += chunk));
+        await once(stream, 'end');
+        return { status: Number(head[':status']), text };
+      };
+      try {
+        await once(session, 'connect');
+        const alone = await ask({ ':authority': 'mine.h2.test' });
+        assert.equal(alone.status, 200, alone.text);
+        assert.equal((JSON.parse(alone.text) as Seen).backend, 'authority-mine');
+        // :authority routes one service, the app may read host and act for the other.
+        const other = await ask({ ':authority': 'mine.h2.test', host: 'theirs.h2.test' });
+        assert.equal(other.status, 400, other.text);
+        assert.ok(!other.text.includes('"backend"'), 'no service answered');
       } finally {
         session.close();
       }

@@ -166,6 +166,15 @@ function renderForwardingRules(trusted: readonly Cidr[]): string[] {
 const HOST_KEY = 'req.fhdr(host),lower,regsub(:[0-9]+$,),regsub([.]$,)';
 
 /**
+ * A Host that is no `host[:port]` gets 400 (RFC 9112 §3.2), as on the
+ * embedded proxy (host-header.ts, the same rule) and nginx: HAProxy refuses
+ * two Host lines that differ by itself, but routed any value and passed it on.
+ * Written for single quotes in the config (`\x27` is the quote).
+ */
+const HOST_LABEL = '([0-9A-Za-z_~!$&\\x27()*+,;=-]|%[0-9A-Fa-f]{2})+';
+const VALID_HOST = `^(\\[[0-9A-Za-z._~!$&\\x27()*+,;=:%-]+\\]|${HOST_LABEL}(\\.${HOST_LABEL})*\\.?)(:[0-9]*)?$`;
+
+/**
  * What the config holds of the router's own settings, which the Runtime API
  * cannot change: saved with the routing state, so an adopting run knows
  * whether the running HAProxy has its settings without comparing the config
@@ -186,6 +195,7 @@ export function settingsFingerprint(input: {
       .map((service) => [service, renderInstanceTimeouts(traffic, service), serverLimits(traffic, service)]),
     // How a Host header finds its service: an HAProxy adopted from a cutover that read it otherwise is reloaded.
     hostKey: HOST_KEY,
+    hostCheck: VALID_HOST,
     // What a reload does with kept-alive connections: one whose worker would close them is reloaded to hand them over.
     handoff: renderHandoffRules(),
   });
@@ -306,6 +316,7 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
     `  bind unix@${input.handoffSocketPath} mode 600 accept-proxy`,
     ...renderHandoffRules(),
     ...renderForwardingRules(input.trustedProxies ?? []),
+    `  http-request return status 400 content-type "application/json; charset=utf-8" string '${errorBody('BAD_REQUEST', 'the Host header is malformed')}' if { req.fhdr(host) -m found } !{ req.fhdr(host) -m reg '${VALID_HOST}' }`,
     `  http-request set-var(txn.cutover_svc) ${HOST_KEY},map_str(${input.hostsMapPath}${defaultService === undefined ? '' : `,${serviceKey(defaultService.service)}`})`,
     ...(defaultService === undefined
       ? []

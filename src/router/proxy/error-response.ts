@@ -33,6 +33,14 @@ export function unroutableTarget(url: string | undefined): CutoverError {
   return new CutoverError('BAD_REQUEST', `request target '${(url ?? '').slice(0, 200)}' cannot be routed`);
 }
 
+/**
+ * 400: two Host lines, or a Host that is no host name (RFC 9112 §3.2; host-header.ts), so no service is chosen
+ * by it. The value goes to the log only, cut short.
+ */
+export function invalidHost(host: string | undefined): CutoverError {
+  return new CutoverError('BAD_REQUEST', `Host header '${(host ?? '').slice(0, 200)}' is repeated or malformed`);
+}
+
 /** 421: an HTTPS request for a service served in the clear (its Host is not a host of the certificate's service). */
 export function misdirected(service: string): CutoverError {
   return new CutoverError('MISDIRECTED_REQUEST', `service '${service}' is not served over HTTPS`);
@@ -68,7 +76,8 @@ export function upstreamFailed(service: string, upstreamId: string, cause: unkno
 /** The one sentence a client reads, per code: nothing in it comes from the request or the upstream. */
 const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
   SERVICE_NOT_FOUND: 'No service answers for this host.',
-  BAD_REQUEST: 'The request target cannot be routed: send its path, with the host in the Host header.',
+  BAD_REQUEST:
+    'The request cannot be routed: send one Host header naming the host, and the path as the request target.',
   NO_UPSTREAM: 'The service is not available right now. Try again shortly.',
   UPSTREAM_BUSY: 'The service is busy. Try again shortly.',
   UPSTREAM_FAILED: 'The service failed to answer.',

@@ -5,11 +5,17 @@ import {
   isHopByHopHeader,
   removeHeaders,
 } from './hop-by-hop-headers.js';
+import { isValidHostHeader } from './host-header.js';
 
 /** What the proxy learns about a request while copying its headers, written into the caller's object. */
 export interface RequestHeadFacts {
   /** The first Host header as the client sent it, or undefined. */
   host: string | undefined;
+  /**
+   * False when the request must get 400 for its Host (RFC 9112 §3.2): more than one Host line, whatever their
+   * values (which one the app reads is not ours to know), or a value that is no `host[:port]` (host-header.ts).
+   */
+  hostValid: boolean;
   /** True when the request declares a body (Content-Length > 0 or Transfer-Encoding). */
   hasBody: boolean;
   /** The X-Forwarded-For chain a trusted peer sent (before the proxy appends the peer); undefined otherwise. */
@@ -50,6 +56,7 @@ export function buildUpstreamRequestHeaders(
 ): string[] {
   const out: string[] = [];
   let host: string | undefined;
+  let hostValid = true;
   let forwardedFor: string | undefined;
   let forwardedProto: string | undefined;
   let forwardedHost: string | undefined;
@@ -69,9 +76,13 @@ export function buildUpstreamRequestHeaders(
     switch (name.length) {
       case 4:
         if (headerNameIs(name, 'host')) {
-          // A second Host header would make undici fail the request; the first one routes it.
-          if (host !== undefined) continue;
+          // A second line is refused (hostValid) and never sent on: undici would fail the request with it.
+          if (host !== undefined) {
+            hostValid = false;
+            continue;
+          }
           host = value;
+          if (!isValidHostHeader(value)) hostValid = false;
         }
         break;
       case 9:
@@ -144,6 +155,7 @@ export function buildUpstreamRequestHeaders(
   if (real !== undefined) out.push('x-real-ip', real);
   if (forwarded !== undefined) out.push('forwarded', forwarded);
   facts.host = host;
+  facts.hostValid = hostValid;
   facts.hasBody = hasBody;
   facts.trustedForwardedFor = forwardedFor;
   return out;

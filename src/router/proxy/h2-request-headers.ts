@@ -1,17 +1,25 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import { normalizeHost } from '../route-table.js';
 
 /**
  * An HTTP/2 request's headers as an HTTP/1.1 request would carry them, in
  * the flat [name, value, ...] form the rest of the proxy reads (routing,
  * canary rules, forwarded headers): the pseudo-headers dropped, `:authority`
- * as the Host header (RFC 9113 §8.3.1: it takes the place of Host, and wins
- * when both are sent), and the Cookie headers HTTP/2 lets a client split
- * joined back into one with "; " (§8.2.3), as an HTTP/1.1 upstream expects.
+ * as the Host header (RFC 9113 §8.3.1: it takes the place of Host), and the
+ * Cookie headers HTTP/2 lets a client split joined back into one with "; "
+ * (§8.2.3), as an HTTP/1.1 upstream expects.
+ *
+ * A `host` header naming another host than `:authority` makes the request
+ * malformed (§8.3.1): both are kept as Host lines, so the request is refused
+ * 400 as a repeated Host is (forwarded-headers.ts). Before, `:authority`
+ * routed it and the app, which may read `host`, acted for the other name.
+ * One naming the same host (in another case, with a port) is dropped.
  */
 export function http1RawHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
   let authority: string | undefined;
+  let hosts: string[] | undefined;
   let cookie: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -26,11 +34,17 @@ export function http1RawHeaders(raw: readonly string[]): string[] {
       continue;
     }
     if (name === 'host') {
-      if (authority !== undefined) continue;
-      authority = value;
+      (hosts ??= []).push(value);
       continue;
     }
     out.push(name, value);
+  }
+  if (hosts !== undefined) {
+    for (let i = hosts.length - 1; i >= 0; i--) {
+      const host = hosts[i] as string;
+      if (authority !== undefined && normalizeHost(host) === normalizeHost(authority)) continue;
+      out.unshift('host', host);
+    }
   }
   if (authority !== undefined) out.unshift('host', authority);
   if (cookie !== undefined) out.push('cookie', cookie);

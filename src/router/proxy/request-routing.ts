@@ -10,6 +10,7 @@ import {
   failUnexpectedly,
   unroutableTarget,
   http2Required,
+  invalidHost,
   misdirected,
   noActiveRelease,
   noHealthyUpstream,
@@ -57,7 +58,12 @@ export class RequestRouting {
   private readonly outOfRotation: ReadonlySet<string>;
   private readonly logger: Logger | undefined;
   /** Scratch object filled by the header pass; only read synchronously right after. */
-  private readonly facts: RequestHeadFacts = { host: undefined, hasBody: false, trustedForwardedFor: undefined };
+  private readonly facts: RequestHeadFacts = {
+    host: undefined,
+    hostValid: true,
+    hasBody: false,
+    trustedForwardedFor: undefined,
+  };
   /** Scratch object of the canary choice, same rule. */
   private readonly canaryChoice: CanaryChoice = { setCookie: null };
 
@@ -137,6 +143,11 @@ export class RequestRouting {
       facts,
     );
     if (h2Body !== null) facts.hasBody = h2Body;
+    // Before anything is chosen by the Host: the app must not read another name than the one that routed it.
+    if (!facts.hostValid) {
+      sendErrorResponse(res, rawHeaders, invalidHost(facts.host), this.logger);
+      return;
+    }
     if (!this.originForm(req, facts.host)) {
       sendErrorResponse(res, rawHeaders, unroutableTarget(req.url), this.logger);
       return;
@@ -235,6 +246,10 @@ export class RequestRouting {
       this.trustedPeers.trusts(peer),
       facts,
     );
+    if (!facts.hostValid) {
+      sendErrorOnSocket(socket, req.rawHeaders, invalidHost(facts.host), this.logger);
+      return;
+    }
     if (!this.originForm(req, facts.host)) {
       sendErrorOnSocket(socket, req.rawHeaders, unroutableTarget(req.url), this.logger);
       return;
