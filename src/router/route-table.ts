@@ -3,6 +3,7 @@ import { CutoverError } from '../core/errors.js';
 import { BUCKET_COUNT, bucketOf } from '../core/sticky-bucket.js';
 import type { CanaryRoute, RouteTarget, ServiceRoute, Upstream } from './index.js';
 import { MaintenanceEntry } from './maintenance-entry.js';
+import { needsNormalizing, normalizedPath } from './request-path.js';
 
 /**
  * The routing decision as data: host → service → active target → upstream.
@@ -203,6 +204,7 @@ export type BindTarget<B> = (service: string, target: RouteTarget) => B;
 
 /** A service's share of a host: requests whose path starts with `prefix` (a whole segment). */
 interface PrefixEntry<B> {
+  /** Normalised as a request's path is (routePrefix), so `/caf%C3%A9` matches `/caf%c3%a9` too. */
   prefix: string;
   strip: boolean;
   entry: ServiceEntry<B>;
@@ -216,6 +218,16 @@ export class RouteTable<B> {
    * else 0. Read synchronously right after the call (it keeps the hot path free of allocations).
    */
   stripLength = 0;
+  /**
+   * Set by `lookup` with `stripLength`: the normalised path the request matched its path route by, when that
+   * differs from the target as written (request-path.ts), else null. A stripped prefix is cut from this one.
+   */
+  routedPath: string | null = null;
+  /**
+   * Set by `lookup` when it returned undefined because the target's path cannot be matched against the host's
+   * path routes (it climbs above `/`, or has a broken escape): the request gets 400, not 404 or the default.
+   */
+  badPath = false;
   private readonly byHost: ReadonlyMap<string, ServiceEntry<B>>;
   /** Hosts shared by path, each with its prefixes longest first; empty in the common one-service-per-host setup. */
   private readonly byPrefix: ReadonlyMap<string, readonly PrefixEntry<B>[]>;
@@ -236,7 +248,7 @@ export class RouteTable<B> {
       for (const path of entry.route.paths ?? []) {
         const host = normalizeHost(path.host);
         const list = byPrefix.get(host) ?? [];
-        list.push({ prefix: path.prefix, strip: path.strip, entry });
+        list.push({ prefix: routePrefix(path.prefix), strip: path.strip, entry });
         byPrefix.set(host, list);
       }
     }
@@ -255,13 +267,29 @@ export class RouteTable<B> {
    */
   lookup(hostHeader: string | undefined, url?: string): ServiceEntry<B> | undefined {
     this.stripLength = 0;
+    this.routedPath = null;
+    this.badPath = false;
     if (hostHeader === undefined || hostHeader.length === 0) return this.defaultService ?? undefined;
     if (this.byPrefix.size > 0 && url !== undefined) {
       const prefixes = this.byPrefix.get(normalizeHost(hostHeader));
       if (prefixes !== undefined) {
+        // Only a path that normalising changes pays for it (request-path.ts); the rest is compared as written.
+        let path = url;
+        let normalized: string | null = null;
+        if (url.charCodeAt(0) === 0x2f && needsNormalizing(url)) {
+          normalized = normalizedPath(url);
+          if (normalized === null) {
+            this.badPath = true;
+            return undefined;
+          }
+          path = normalized;
+        }
         for (const candidate of prefixes) {
-          if (!pathHasPrefix(url, candidate.prefix)) continue;
-          if (candidate.strip) this.stripLength = candidate.prefix === '/' ? 0 : candidate.prefix.length;
+          if (!pathHasPrefix(path, candidate.prefix, normalized !== null)) continue;
+          if (candidate.strip && candidate.prefix !== '/') {
+            this.stripLength = candidate.prefix.length;
+            this.routedPath = normalized;
+          }
           return candidate.entry;
         }
       }
@@ -360,7 +388,8 @@ export function assertRoutesCompatible(routes: readonly ServiceRoute[]): void {
           'CONFIG_INVALID',
           `service '${route.service}': path prefix '${path.prefix}' must start with /`,
         );
-      const key = `${normalizeHost(path.host)}${path.prefix}`;
+      // Two spellings of one prefix (`/api`, `/%61pi`) match the same requests: one owner.
+      const key = `${normalizeHost(path.host)}${routePrefix(path.prefix)}`;
       const owner = prefixOwners.get(key);
       if (owner !== undefined && owner !== route.service)
         throw new CutoverError('CONFIG_INVALID', `${key} is claimed by services '${owner}' and '${route.service}'`, {
@@ -402,16 +431,34 @@ export function servedHostsOf(route: ServiceRoute): string[] {
 
 /**
  * True when `url` (a request target) is under `prefix` by whole segments:
- * `/api` takes `/api`, `/api/x`, `/api?q`, never `/apix`. Compared as
- * written (case-sensitive, like paths); a dot-segment trick (`/api/../admin`)
- * stays under `/api` here and is the app's to resolve.
+ * `/api` takes `/api`, `/api/x`, `/api?q`, never `/apix`; case-sensitive,
+ * like paths. The router passes the normalised path (`normalized`, without
+ * its query, so a `?` decoded from `%3F` is part of a segment) when the
+ * target holds `%`, `//` or a dot segment, as request-path.ts describes:
+ * `/api/../admin` is not under `/api`, `/%61pi/x` is.
  */
-export function pathHasPrefix(url: string, prefix: string): boolean {
+export function pathHasPrefix(url: string, prefix: string, normalized = false): boolean {
   if (prefix === '/') return url.startsWith('/');
   if (!url.startsWith(prefix)) return false;
   if (url.length === prefix.length) return true;
   const next = url.charCodeAt(prefix.length);
-  return next === 0x2f /* / */ || next === 0x3f; /* ? */
+  return next === 0x2f /* / */ || (next === 0x3f /* ? */ && !normalized);
+}
+
+/**
+ * A configured prefix as a request's path is matched (request-path.ts): its
+ * `%XX` decoded (the config's grammar allows them; nginx refuses them, its
+ * locations being decoded already), without a trailing `/` an escape made.
+ * A prefix that cannot be normalised (`/%2e%2e`) is refused.
+ */
+export function routePrefix(prefix: string): string {
+  if (!prefix.startsWith('/') || !needsNormalizing(prefix)) return prefix;
+  const normalized = normalizedPath(prefix);
+  if (normalized === null)
+    throw new CutoverError('CONFIG_INVALID', `path prefix '${prefix}' does not name a path under /`, {
+      hint: 'Write the prefix as the path it matches, like /api, without dot segments or broken %-escapes.',
+    });
+  return normalized.length > 1 && normalized.endsWith('/') ? normalized.slice(0, -1) : normalized;
 }
 
 /** `Example.COM:8080` → `example.com`; `shop.test.` → `shop.test`; `[::1]:8080` → `[::1]`. */

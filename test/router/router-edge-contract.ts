@@ -19,7 +19,8 @@ import { TestCertificateAuthority, type IssuedCertificate } from '../support/tes
  * `:authority`), plain HTTP redirected (308) except ACME challenges, HSTS
  * on HTTPS answers only, 421 for a service served in the clear, maintenance
  * (503 + Retry-After, HTML or JSON by Accept, allowed addresses through),
- * path routes (longest prefix, strip) and max_body (413). Running the same
+ * path routes (longest prefix, strip, matched on the normalised path) and
+ * max_body (413). Running the same
  * table against both is what shows a config means the same on both.
  *
  * HAProxy does not run it: the config refuses https, routes, max_body and
@@ -38,6 +39,8 @@ export const EDGE_CASES = {
     'maintenance answers 503 + Retry-After (JSON, or HTML by Accept), lets allowed addresses through, and ends',
   paths:
     'path routes: the longest prefix wins by whole segments, a stripped prefix is gone upstream, and an absolute-form target routes by its path',
+  pathForms:
+    'path routes match the decoded path with // merged and dot segments resolved, pass the target on as written (a stripped one normalised), and answer 400 to a path above /',
   maxBody:
     'a body over max_body gets 413 and never reaches the release (with Expect: 100-continue, before any 100); a smaller one passes',
 } as const;
@@ -452,6 +455,50 @@ export function routerEdgeContract(options: EdgeContractOptions): void {
       for (const [target, backend, url] of cases) {
         const answer = seen(await send('http', 'shop.test', target));
         assert.deepEqual([answer.backend, answer.url], [backend, url], target);
+      }
+    });
+
+    test('pathForms', async () => {
+      const [web, api, strip] = [
+        await backends.start('forms-web'),
+        await backends.start('forms-api'),
+        await backends.start('forms-strip'),
+      ];
+      await harness.router.setRoute(route('forms-web', ['forms.test'], web.upstream('w0')));
+      await harness.router.setRoute(
+        route('forms-api', [], api.upstream('a0'), { paths: [{ host: 'forms.test', prefix: '/api', strip: false }] }),
+      );
+      await harness.router.setRoute(
+        route('forms-strip', [], strip.upstream('s0'), {
+          paths: [{ host: 'forms.test', prefix: '/strip', strip: true }],
+        }),
+      );
+      const cases: [string, string, string][] = [
+        // Another spelling of /api reaches the api service, and the api sees the target as the client wrote it.
+        ['/%61pi/x', 'forms-api', '/%61pi/x'],
+        ['//api/x', 'forms-api', '//api/x'],
+        ['/static/../api/x', 'forms-api', '/static/../api/x'],
+        ['/./api', 'forms-api', '/./api'],
+        ['/api/.', 'forms-api', '/api/.'],
+        ['/api%2Fx', 'forms-api', '/api%2Fx'],
+        // And what only looks like /api does not: the host's own service answers it.
+        ['/api/../admin', 'forms-web', '/api/../admin'],
+        ['/api/%2e%2e/admin?q=1', 'forms-web', '/api/%2e%2e/admin?q=1'],
+        ['/api%3Fx', 'forms-web', '/api%3Fx'],
+        // A stripped prefix is cut from the normalised path, escaped again; the query is kept as written.
+        ['/strip/a/../b?q=/../x', 'forms-strip', '/b?q=/../x'],
+        ['/%73trip/a%20b%7Ec', 'forms-strip', '/a%20b~c'],
+        ['//strip//x', 'forms-strip', '/x'],
+        ['/strip/%2e%2e', 'forms-web', '/strip/%2e%2e'],
+      ];
+      for (const [target, backend, url] of cases) {
+        const answer = seen(await send('http', 'forms.test', target));
+        assert.deepEqual([answer.backend, answer.url], [backend, url], target);
+      }
+      for (const target of ['/../api', '/api/../..', '/%2e%2e/api', '/strip/..%2F..', '/api%zz', '/api%00x']) {
+        const answer = await send('http', 'forms.test', target);
+        assert.equal(answer.status, 400, `${target}: ${answer.text}`);
+        assert.ok(!answer.text.includes('"backend"'), `${target} reached no service`);
       }
     });
 

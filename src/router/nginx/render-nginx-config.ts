@@ -23,6 +23,7 @@ import {
   acmeLocations,
   clientLimitLines,
   errorBody,
+  PATH_RULE_LINES,
   renderEdgeMaps,
   renderServers,
   type Proxying,
@@ -157,6 +158,7 @@ function renderControlServer(servers: ServersInput, isDefault: boolean): string[
   out.push(
     `  server_name ${CONTROL_HOST};`,
     ...servers.clientLimits,
+    ...PATH_RULE_LINES,
     '  access_log off;',
     ...servers.generationLocation,
     ...acmeLocations(servers),

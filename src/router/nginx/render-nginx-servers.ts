@@ -85,6 +85,15 @@ export function clientLimitLines(traffic: RouterTrafficSettings): string[] {
   ];
 }
 
+/**
+ * Said in every block of cutover's listener: path routes are matched on the
+ * path with `//` merged, on every router (request-path.ts), whatever the
+ * team's http-level `merge_slashes`. nginx parses a request's path with the
+ * settings of the listener's default block, before it knows which block the
+ * Host picks, so every block says it (and they are all cutover's).
+ */
+export const PATH_RULE_LINES = ['  merge_slashes on;'];
+
 interface Location {
   /** Null: `location /`; else a prefix (whole segments). */
   prefix: string | null;
@@ -222,7 +231,7 @@ function renderBlock(block: Block, input: ServersInput): string[] {
     }
   }
   if (block.names.length > 0) out.push(`  server_name ${block.names.join(' ')};`);
-  out.push(...input.clientLimits);
+  out.push(...input.clientLimits, ...PATH_RULE_LINES);
   // Declared for the log format on every path, including the answers that never choose a release.
   out.push('  set $cutover_release "";', ...input.generationLocation, ...acmeLocations(input));
   const served = new Set<ServiceRoute>();

@@ -34,6 +34,14 @@ export function unroutableTarget(url: string | undefined): CutoverError {
 }
 
 /**
+ * 400: a path that cannot be matched against a host's path routes (request-path.ts): it climbs above `/`, or
+ * holds a broken `%` escape or a NUL. nginx answers these 400 too.
+ */
+export function unroutablePath(url: string | undefined): CutoverError {
+  return new CutoverError('BAD_REQUEST', `request path '${(url ?? '').slice(0, 200)}' does not name a path under /`);
+}
+
+/**
  * 400: two Host lines, or a Host that is no host name (RFC 9112 §3.2; host-header.ts), so no service is chosen
  * by it. The value goes to the log only, cut short.
  */

@@ -15,6 +15,7 @@ import {
   noActiveRelease,
   noHealthyUpstream,
   noRouteForHost,
+  unroutablePath,
   sendErrorOnSocket,
   sendErrorResponse,
   sendMaintenanceOnSocket,
@@ -23,7 +24,7 @@ import {
 } from './error-response.js';
 import { buildUpstreamRequestHeaders, type RequestHeadFacts } from './forwarded-headers.js';
 import { crossedEdge, MISDIRECTED } from './https-edge.js';
-import { stripPrefix } from './path-prefix.js';
+import { strippedTarget } from './path-prefix.js';
 import { originFormTarget } from './request-target.js';
 import type { ProxyContext } from './proxy-context.js';
 import { ProxyExchange } from './proxy-exchange.js';
@@ -156,8 +157,10 @@ export class RequestRouting {
     if (!secure && this.http01.size > 0 && answerHttp01(this.http01, req, res)) return;
     const entry = this.table.lookup(facts.host, req.url);
     const strip = this.table.stripLength;
+    const routedPath = this.table.routedPath;
     if (entry === undefined) {
-      sendErrorResponse(res, rawHeaders, noRouteForHost(facts.host), this.logger);
+      const error = this.table.badPath ? unroutablePath(req.url) : noRouteForHost(facts.host);
+      sendErrorResponse(res, rawHeaders, error, this.logger);
       return;
     }
     const edge = entry.tls === secure ? null : crossedEdge(entry, secure, facts.host, req.url, this.redirectPort);
@@ -182,7 +185,7 @@ export class RequestRouting {
       sendErrorResponse(res, rawHeaders, bodyTooLarge(entry.service, maxBody), this.logger);
       return;
     }
-    if (strip > 0) req.url = stripPrefix(req.url ?? '/', strip);
+    if (strip > 0) req.url = strippedTarget(req.url ?? '/', strip, routedPath);
     let target = entry.target;
     let setCookie: string | null = null;
     if (entry.canary !== null) {
@@ -256,8 +259,10 @@ export class RequestRouting {
     }
     const entry = this.table.lookup(facts.host, req.url);
     const strip = this.table.stripLength;
+    const routedPath = this.table.routedPath;
     if (entry === undefined) {
-      sendErrorOnSocket(socket, req.rawHeaders, noRouteForHost(facts.host), this.logger);
+      const error = this.table.badPath ? unroutablePath(req.url) : noRouteForHost(facts.host);
+      sendErrorOnSocket(socket, req.rawHeaders, error, this.logger);
       return;
     }
     const edge = entry.tls === secure ? null : crossedEdge(entry, secure, facts.host, req.url, this.redirectPort);
@@ -276,7 +281,7 @@ export class RequestRouting {
       sendMaintenanceOnSocket(socket, req.rawHeaders, entry.maintenance);
       return;
     }
-    if (strip > 0) req.url = stripPrefix(req.url ?? '/', strip);
+    if (strip > 0) req.url = strippedTarget(req.url ?? '/', strip, routedPath);
     // An upgrade follows the same choice as a request; a made-up cookie id is not sent (a 101 is not ours to edit).
     const target = entry.canary === null ? entry.target : this.canaryOrStable(entry, req, req.rawHeaders);
     if (target === null) {

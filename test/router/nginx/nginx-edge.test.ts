@@ -155,4 +155,22 @@ describe('the nginx router at the edge', () => {
     );
     assert.equal((await get('strict.test', '/')).status, 200);
   });
+
+  it("merges slashes before matching a path route even when the team's nginx.conf turns that off", async () => {
+    const api = await startSampleApp('api');
+    const teamConfig = fs.readFileSync(nginx.teamFile, 'utf8');
+    fs.appendFileSync(nginx.teamFile, 'merge_slashes off;\n');
+    try {
+      await router.setRoute(route('slashes', ['slashes.test'], 'r1', [app.upstream('w0')]));
+      await router.setRoute({
+        ...route('slashes-api', [], 'r1', [api.upstream('a0')]),
+        paths: [{ host: 'slashes.test', prefix: '/api', strip: false }],
+      });
+      // The proxy and nginx's default match `//api/x` as `/api/x` (router-edge-contract.ts, pathForms).
+      assert.equal((await get('slashes.test', '//api/x')).headers['x-version'], 'api');
+    } finally {
+      fs.writeFileSync(nginx.teamFile, teamConfig);
+      await api.stop();
+    }
+  });
 });

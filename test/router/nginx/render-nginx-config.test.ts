@@ -130,10 +130,7 @@ describe('renderNginxConfig (text)', () => {
     const text = renderNginxConfig(input([{ service: 'web', hosts: ['web.test'], default: true, target: null }]));
     // Its named block, and a catch-all block for every other Host (plain only: no redirect from a name it was not given).
     assert.match(text, /listen 127\.0\.0\.1:18080;\n {2}server_name web\.test;/);
-    assert.match(
-      text,
-      /listen 127\.0\.0\.1:18080 default_server;\n(?: {2}\w+_timeout \w+;\n)* {2}set \$cutover_release "";/,
-    );
+    assert.match(text, /listen 127\.0\.0\.1:18080 default_server;\n(?: {2}\w+ \w+;\n)* {2}set \$cutover_release "";/);
     assert.match(text, /return 503 .*NO_UPSTREAM/);
     assert.doesNotMatch(text, /proxy_pass/);
     // The control server is default only when no service is.
@@ -252,7 +249,7 @@ describe('renderNginxConfig (edge)', () => {
     assert.match(text, /ssl_certificate "\/etc\/nginx\/conf\.d\/cutover\.d\/tls\/[0-9a-f]{32}\.crt";/);
     assert.match(text, /return 308 https:\/\/\$host:18443\$request_uri;/);
     // The default service's catch-all: plain only, no redirect to a Host it was not given.
-    const catchAllAt = text.search(/default_server;\n(?: {2}\w+_timeout \w+;\n)* {2}set \$cutover_release/);
+    const catchAllAt = text.search(/default_server;\n(?: {2}\w+ \w+;\n)* {2}set \$cutover_release/);
     assert.ok(catchAllAt >= 0, text);
     const catchAll = text.slice(catchAllAt, text.indexOf('\n}', catchAllAt));
     assert.match(catchAll, /proxy_pass/);
