@@ -157,6 +157,42 @@ function renderForwardingRules(trusted: readonly Cidr[]): string[] {
   ];
 }
 
+/** Trusted hops of X-Forwarded-For walked past at most (renderClientAddress); a chain of more is rare. */
+export const TRUSTED_HOPS_WALKED = 8;
+
+/**
+ * The client a canary assigns by address (`txn.cutover_client`): the source
+ * address, or behind a peer in `server.trusted_proxies` the nearest address
+ * of its X-Forwarded-For that is not itself trusted, walked from the right,
+ * as the embedded proxy finds it (request-routing.ts clientAddressOf) and
+ * nginx's realip module does. Before, HAProxy used the source: the balancer,
+ * so every client behind it landed on the one side of that address.
+ *
+ * HAProxy has no loop: the walk is unrolled over TRUSTED_HOPS_WALKED hops,
+ * each step taken only while every hop to its right was a trusted address
+ * (an address, as `req.hdr_ip` reads one, the port of `a.b.c.d:port`
+ * dropped; a hop that is none ends the walk, as in nginx). `src` itself,
+ * `option forwardfor` and X-Real-IP are left alone: the backend is still told
+ * which peer connected.
+ */
+function renderClientAddress(trusted: readonly Cidr[]): string[] {
+  const out = ['  http-request set-var(txn.cutover_client) src'];
+  if (trusted.length === 0) return out;
+  const peers = trusted.map((block) => cidrText(block)).join(' ');
+  const hop = (n: number): string => `req.hdr_ip(x-forwarded-for,-${n})`;
+  const walkedPast: string[] = [];
+  for (let n = 1; n <= TRUSTED_HOPS_WALKED; n++) {
+    out.push(
+      `  http-request set-var(txn.cutover_client) ${hop(n)} if cutover_trusted_peer${walkedPast.map((acl) => ` ${acl}`).join('')} { ${hop(n)} -m found }`,
+    );
+    if (n === TRUSTED_HOPS_WALKED) break;
+    const acl = `cutover_hop${n}_trusted`;
+    out.push(`  acl ${acl} ${hop(n)} ${peers}`);
+    walkedPast.push(acl);
+  }
+  return out;
+}
+
 /**
  * The Host header as the hosts.map key, as route-table.ts's normalizeHost:
  * lower case, without the port, and without the trailing dot of a fully
@@ -189,6 +225,7 @@ export function settingsFingerprint(input: {
   return JSON.stringify({
     nbthread: input.threads ?? 1,
     forwarding: renderForwardingRules(input.trustedProxies ?? []),
+    client: renderClientAddress(input.trustedProxies ?? []),
     clients: renderClientLimits(traffic),
     services: Object.keys(traffic.services)
       .sort()
@@ -316,6 +353,7 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): RenderedHaproxy 
     `  bind unix@${input.handoffSocketPath} mode 600 accept-proxy`,
     ...renderHandoffRules(),
     ...renderForwardingRules(input.trustedProxies ?? []),
+    ...renderClientAddress(input.trustedProxies ?? []),
     `  http-request return status 400 content-type "application/json; charset=utf-8" string '${errorBody('BAD_REQUEST', 'the Host header is malformed')}' if { req.fhdr(host) -m found } !{ req.fhdr(host) -m reg '${VALID_HOST}' }`,
     `  http-request set-var(txn.cutover_svc) ${HOST_KEY},map_str(${input.hostsMapPath}${defaultService === undefined ? '' : `,${serviceKey(defaultService.service)}`})`,
     ...(defaultService === undefined
@@ -380,8 +418,9 @@ export function assertRouteValue(value: string): void {
 /**
  * The per-service lines: the client's sticky key and the match rules, for
  * requests of this service only. By cookie: its value, or a new random id
- * (uuid) that the response sets; by header: its value, or the source address
- * when missing; by ip: the source address (X-Forwarded-For is the client's to write).
+ * (uuid) that the response sets; by header: its value, or the client address
+ * when missing; by ip: the client address (renderClientAddress: a client's own
+ * X-Forwarded-For is read only through a trusted balancer).
  */
 function renderShape(service: string, shape: CanaryShape): string[] {
   const key = serviceKey(service);
@@ -400,10 +439,10 @@ function renderShape(service: string, shape: CanaryShape): string[] {
     assertHeaderName(name);
     out.push(
       `  http-request set-var(txn.cutover_key) req.fhdr(${name}) if ${is}`,
-      `  http-request set-var(txn.cutover_key) src if ${is} !{ var(txn.cutover_key) -m found }`,
+      `  http-request set-var(txn.cutover_key) var(txn.cutover_client) if ${is} !{ var(txn.cutover_key) -m found }`,
     );
   } else {
-    out.push(`  http-request set-var(txn.cutover_key) src if ${is}`);
+    out.push(`  http-request set-var(txn.cutover_key) var(txn.cutover_client) if ${is}`);
   }
   for (const rule of shape.match) {
     assertMatchValue(rule.value);

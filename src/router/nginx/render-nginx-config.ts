@@ -112,6 +112,7 @@ export function renderNginxConfig(input: NginxRenderInput): string {
     acmeHttp01: input.acmeHttp01 ?? {},
     generationLocation: generationLocation(input.generation),
     clientLimits: clientLimitLines(input.traffic ?? DEFAULT_ROUTER_TRAFFIC),
+    clientAddress: clientAddressLines(input.trustedProxies ?? []),
     traffic: input.traffic ?? DEFAULT_ROUTER_TRAFFIC,
   };
   const maps = renderEdgeMaps(servers);
@@ -129,17 +130,49 @@ export function renderNginxConfig(input: NginxRenderInput): string {
  * and its Forwarded is dropped (an empty value is not sent). Without this,
  * nginx appended to whatever X-Forwarded-For a client wrote and passed its
  * X-Real-IP and Forwarded untouched, so a backend believed a forged address.
+ *
+ * The peer is `$realip_remote_addr` once there are trusted proxies: then
+ * `$remote_addr` is the client the balancer names (clientAddressLines), and
+ * `$proxy_add_x_forwarded_for` would append that client instead of the peer.
+ * Without them the realip module is not used at all (a build without it
+ * keeps working), and the two are the same address.
  */
 function renderForwardingMaps(trusted: readonly Cidr[]): string[] {
-  const claimed = (header: string, variable: string, otherwise: string): string =>
-    `map "$cutover_trusted_peer:$http_${header}" $cutover_${variable} { "~^1:(?<cutover_${variable}_claim>.+)$" $cutover_${variable}_claim; default ${otherwise}; }`;
+  const peer = trusted.length === 0 ? '$remote_addr' : '$realip_remote_addr';
+  // A trusted peer's claim passes (followed by `append`); anyone else's, or none, is `otherwise`.
+  const claimed = (header: string, variable: string, otherwise: string, append = ''): string => {
+    const claim = `$cutover_${variable}_claim`;
+    return `map "$cutover_trusted_peer:$http_${header}" $cutover_${variable} { "~^1:(?<cutover_${variable}_claim>.+)$" ${append === '' ? claim : `"${claim}${append}"`}; default ${otherwise}; }`;
+  };
   return [
-    `geo $remote_addr $cutover_trusted_peer { default 0;${trusted.map((block) => ` ${geoNetwork(block.address, block.prefix)} 1;`).join('')} }`,
-    'map $cutover_trusted_peer $cutover_forwarded_for { 1 $proxy_add_x_forwarded_for; default $remote_addr; }',
+    `geo ${peer} $cutover_trusted_peer { default 0;${trusted.map((block) => ` ${geoNetwork(block.address, block.prefix)} 1;`).join('')} }`,
+    claimed('x_forwarded_for', 'forwarded_for', peer, `, ${peer}`),
     claimed('x_forwarded_proto', 'forwarded_proto', '$scheme'),
     claimed('x_forwarded_host', 'forwarded_host', '$http_host'),
-    claimed('x_real_ip', 'real_ip', '$remote_addr'),
+    claimed('x_real_ip', 'real_ip', peer),
     'map $cutover_trusted_peer $cutover_forwarded { 1 $http_forwarded; default ""; }',
+  ];
+}
+
+/**
+ * Behind trusted proxies, the client is the one their X-Forwarded-For names,
+ * as on the embedded proxy (request-routing.ts clientAddressOf): nginx's
+ * realip module makes it `$remote_addr`, which the canary's split by address
+ * and the maintenance allow lists read. `real_ip_recursive` walks the chain
+ * from the right past every trusted hop to the nearest untrusted one, as the
+ * proxy does; a peer that is not trusted is never read (`set_real_ip_from`
+ * lists only the configured blocks). Before, both went by the balancer's
+ * address: every client landed on the canary side of that one address, and
+ * an allow list could only let everyone behind the balancer in, or no one.
+ * In each of cutover's server blocks, so the team's own servers are left as
+ * they are.
+ */
+function clientAddressLines(trusted: readonly Cidr[]): string[] {
+  if (trusted.length === 0) return [];
+  return [
+    ...trusted.map((block) => `  set_real_ip_from ${geoNetwork(block.address, block.prefix)};`),
+    '  real_ip_header X-Forwarded-For;',
+    '  real_ip_recursive on;',
   ];
 }
 
@@ -158,6 +191,7 @@ function renderControlServer(servers: ServersInput, isDefault: boolean): string[
   out.push(
     `  server_name ${CONTROL_HOST};`,
     ...servers.clientLimits,
+    ...servers.clientAddress,
     ...PATH_RULE_LINES,
     '  access_log off;',
     ...servers.generationLocation,

@@ -66,6 +66,8 @@ export interface ServersInput {
   generationLocation: string[];
   /** `server.client_timeouts`, as every block (control server included) says it (clientLimitLines). */
   clientLimits: string[];
+  /** The realip lines every block says behind trusted proxies (render-nginx-config.ts clientAddressLines). */
+  clientAddress: string[];
   traffic: RouterTrafficSettings;
 }
 
@@ -231,7 +233,7 @@ function renderBlock(block: Block, input: ServersInput): string[] {
     }
   }
   if (block.names.length > 0) out.push(`  server_name ${block.names.join(' ')};`);
-  out.push(...input.clientLimits, ...PATH_RULE_LINES);
+  out.push(...input.clientLimits, ...input.clientAddress, ...PATH_RULE_LINES);
   // Declared for the log format on every path, including the answers that never choose a release.
   out.push('  set $cutover_release "";', ...input.generationLocation, ...acmeLocations(input));
   const served = new Set<ServiceRoute>();

@@ -174,7 +174,8 @@ export class RequestRouting {
       return;
     }
     // Checked before the release: a service in maintenance answers even with nothing routed or healthy.
-    if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
+    // The allow list names clients, so behind a trusted balancer it is matched against the one it forwards for.
+    if (entry.maintenance !== null && !entry.maintenance.allows(this.clientOf(peer))) {
       sendMaintenanceResponse(res, rawHeaders, entry.maintenance);
       return;
     }
@@ -277,7 +278,7 @@ export class RequestRouting {
       );
       return;
     }
-    if (entry.maintenance !== null && !entry.maintenance.allows(peer)) {
+    if (entry.maintenance !== null && !entry.maintenance.allows(this.clientOf(peer))) {
       sendMaintenanceOnSocket(socket, req.rawHeaders, entry.maintenance);
       return;
     }
@@ -311,9 +312,14 @@ export class RequestRouting {
   ): TargetEntry<TargetBinding> | null {
     const canary = entry.canary;
     if (canary === null) return entry.target;
-    const client = clientAddressOf(req.socket.remoteAddress, this.facts.trustedForwardedFor, this.trustedPeers);
-    if (!goesToCanary(canary, rawHeaders, client, this.canaryChoice)) return entry.target;
+    if (!goesToCanary(canary, rawHeaders, this.clientOf(req.socket.remoteAddress), this.canaryChoice))
+      return entry.target;
     return entry.target === null || canary.target.hasHealthyUpstream(this.outOfRotation) ? canary.target : entry.target;
+  }
+
+  /** The request's client (clientAddressOf), from the header pass just made: canaries and allow lists go by it. */
+  private clientOf(peer: string | undefined): string | undefined {
+    return clientAddressOf(peer, this.facts.trustedForwardedFor, this.trustedPeers);
   }
 
   /**
@@ -339,7 +345,8 @@ function noop(): void {}
 
 /**
  * The client a canary assigns by address (`stickiness: { by: ip }`, or a
- * missing stickiness header): the socket's peer, unless that peer is a
+ * missing stickiness header), and a maintenance allow list lets through: the
+ * socket's peer, unless that peer is a
  * trusted proxy (`server.trusted_proxies`, a load balancer in front of us).
  * Then every client would arrive from the balancer's few addresses and land
  * on one side together, whatever the weight, so the client is the nearest
