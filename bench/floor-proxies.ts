@@ -91,7 +91,7 @@ function proxyConnection(client: net.Socket): void {
   request[HTTPParser.kOnHeaders] = () => {};
   request[HTTPParser.kOnBody] = () => {};
   request[HTTPParser.kOnMessageComplete] = () => {};
-  request[HTTPParser.kOnHeadersComplete] = ((
+  request[HTTPParser.kOnHeadersComplete] = (
     _major: number,
     _minor: number,
     raw: string[],
@@ -113,10 +113,10 @@ function proxyConnection(client: net.Socket): void {
       upstream.on('error', () => client.destroy());
     }
     upstream.write(head, 'latin1');
-  });
+  };
 
   response[HTTPParser.kOnHeaders] = () => {};
-  response[HTTPParser.kOnHeadersComplete] = ((
+  response[HTTPParser.kOnHeadersComplete] = (
     _major: number,
     _minor: number,
     raw: string[],
@@ -134,12 +134,12 @@ function proxyConnection(client: net.Socket): void {
     }
     head += chunked ? 'transfer-encoding: chunked\r\n\r\n' : '\r\n';
     pieces = [Buffer.from(head, 'latin1')];
-  });
-  response[HTTPParser.kOnBody] = ((body: Buffer) => {
+  };
+  response[HTTPParser.kOnBody] = (body: Buffer) => {
     // The parser hands out a view of its input buffer, valid only during the call.
     if (chunked) pieces.push(Buffer.from(`${body.length.toString(16)}\r\n`), Buffer.from(body), CRLF);
     else pieces.push(Buffer.from(body));
-  });
+  };
   response[HTTPParser.kOnMessageComplete] = () => {
     if (chunked) pieces.push(LAST_CHUNK);
     client.write(pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces));
