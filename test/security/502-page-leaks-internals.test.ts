@@ -124,9 +124,13 @@ describe('the page a client gets when an instance fails', () => {
     assert.match(text, /\r\nx-request-id: [0-9a-f-]{36}\r\n/);
   });
 
-  it('does not echo the Host of an unknown service', async () => {
-    const response = await get('<b>nobody</b>.test');
-    assert.equal(response.status, 404);
-    assert.ok(!response.text.includes('nobody'));
+  it('does not echo the Host of an unknown service, nor a Host that is no host name', async () => {
+    const unknown = await get('nobody-here.test');
+    assert.equal(unknown.status, 404);
+    assert.ok(!unknown.text.includes('nobody'));
+    // Markup is no host name (RFC 9112 §3.2): refused before any service is looked up, and not echoed either.
+    const markup = await get('<b>nobody</b>.test');
+    assert.equal(markup.status, 400);
+    assert.ok(!markup.text.includes('nobody'));
   });
 });
