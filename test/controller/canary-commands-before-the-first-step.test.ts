@@ -48,6 +48,9 @@ describe('canary commands given before the first step', () => {
 
   it('refuses promote, pause and resume while the canary starts, and step 1 then waits for its own promote', async () => {
     await h.client.request('POST', '/api/v1/services/shop/deploy', { version: 'v2-slowstart' });
+    // The deploy answers once accepted; until its canary runs, a command finds no canary at all (also refused,
+    // but with another message). The slow start keeps it waiting for health for 2.5 s.
+    await eventually(async () => (await status()).canary?.phase === 'verifying', 'the canary starts', 10_000);
     for (const command of ['promote', 'pause', 'resume']) {
       await assert.rejects(
         h.client.request('POST', `/api/v1/services/shop/${command}`, {}),
